@@ -1,0 +1,79 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"github.com/opsui/opsui/inventory"
+	"github.com/opsui/opsui/store"
+)
+
+// cli holds what every subcommand shares: where output goes and how to reach
+// the database. Nothing here is global, so tests run commands side by side.
+type cli struct {
+	stdout, stderr io.Writer
+	stdin          io.Reader
+	dbFlag         string
+}
+
+// usageError marks a mistake in how opsui was called (exit status 2).
+type usageError struct{ error }
+
+func exitCode(err error) int {
+	var ue usageError
+	var ps inventory.Problems
+	switch {
+	case errors.As(err, &ue):
+		return 2
+	case errors.As(err, &ps):
+		return 3 // the input was read and is invalid
+	}
+	return 1
+}
+
+func newRootCmd(c *cli) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "opsui",
+		Short: "A terminal console for operating a web fleet over SSH",
+		Long: `opsui shows your fleet (web, app, db, cache and load-balancer hosts) from a
+local SQLite inventory and runs deploys, rollbacks, cache flushes, migrations
+and ad-hoc commands on it over SSH, recording every release with its commit.`,
+		Version:       version,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Args:          cobra.NoArgs,
+	}
+	root.SetOut(c.stdout)
+	root.SetErr(c.stderr)
+	root.SetIn(c.stdin)
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		return usageError{err}
+	})
+	root.PersistentFlags().StringVar(&c.dbFlag, "db", "", "database file (default $OPSUI_DB, else $XDG_DATA_HOME/opsui/opsui.db)")
+	root.AddCommand(newInventoryCmd(c), newStoreCmd(c))
+	return root
+}
+
+// open opens the database the flags and environment point at.
+func (c *cli) open(ctx context.Context) (*store.Store, error) {
+	path, err := store.ResolvePath(c.dbFlag)
+	if err != nil {
+		return nil, err
+	}
+	return store.Open(ctx, path)
+}
+
+// withStore opens the database for one command and closes it after.
+func (c *cli) withStore(fn func(ctx context.Context, s *store.Store, args []string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		s, err := c.open(cmd.Context())
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		return fn(cmd.Context(), s, args)
+	}
+}

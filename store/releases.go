@@ -1,0 +1,127 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// Release results.
+const (
+	ReleaseRunning    = "running"
+	ReleaseSuccess    = "success"
+	ReleaseFailed     = "failed"
+	ReleaseAborted    = "aborted"
+	ReleaseBad        = "bad"
+	ReleaseRolledBack = "rolled_back"
+)
+
+// Release is the record of one deploy or rollback of an app to an environment.
+type Release struct {
+	ID                int64         `db:"id" json:"id"`
+	App               string        `db:"app" json:"app"`
+	Env               string        `db:"env" json:"env"`
+	ReleaseID         string        `db:"release_id" json:"release_id"`
+	Kind              string        `db:"kind" json:"kind"`
+	Commit            string        `db:"commit_hash" json:"commit"`
+	Branch            string        `db:"branch" json:"branch,omitempty"`
+	Subject           string        `db:"subject" json:"subject,omitempty"`
+	Operator          string        `db:"operator" json:"operator"`
+	Strategy          string        `db:"strategy" json:"strategy,omitempty"`
+	StartedAt         Millis        `db:"started_at" json:"started_at"`
+	FinishedAt        Millis        `db:"finished_at" json:"finished_at,omitempty"`
+	Result            string        `db:"result" json:"result"`
+	PreviousID        sql.NullInt64 `db:"previous_id" json:"-"`
+	RollbackTargetID  sql.NullInt64 `db:"rollback_target_id" json:"-"`
+	MigrationsApplied bool          `db:"migrations_applied" json:"migrations_applied"`
+	RunID             sql.NullInt64 `db:"run_id" json:"-"`
+	Hosts             string        `db:"hosts" json:"-"`
+}
+
+// HostList returns the hosts the release went to.
+func (r Release) HostList() []string {
+	var hs []string
+	_ = json.Unmarshal([]byte(r.Hosts), &hs)
+	return hs
+}
+
+// CreateRelease records a release as running and fills in its id, start time
+// and the release it replaces (the latest successful one of its app and env).
+func (s *Store) CreateRelease(ctx context.Context, r *Release, hosts []string) error {
+	b, err := json.Marshal(hosts)
+	if err != nil {
+		return err
+	}
+	r.Hosts = string(b)
+	r.StartedAt = MillisOf(time.Now())
+	r.Result = ReleaseRunning
+	if r.Kind == "" {
+		r.Kind = KindDeploy
+	}
+	if prev, err := s.LatestRelease(ctx, r.App, r.Env, true); err == nil {
+		r.PreviousID = sql.NullInt64{Int64: prev.ID, Valid: true}
+	}
+	err = s.get(ctx, s.db, &r.ID, `
+		INSERT INTO releases (app, env, release_id, kind, commit_hash, branch, subject, operator, strategy,
+			started_at, result, previous_id, rollback_target_id, run_id, hosts)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		r.App, r.Env, r.ReleaseID, r.Kind, r.Commit, r.Branch, r.Subject, r.Operator, r.Strategy,
+		r.StartedAt, r.Result, r.PreviousID, r.RollbackTargetID, r.RunID, r.Hosts)
+	if err != nil {
+		return fmt.Errorf("record release %s of %s to %s: %w", r.ReleaseID, r.App, r.Env, err)
+	}
+	return nil
+}
+
+// FinishRelease records how a release ended.
+func (s *Store) FinishRelease(ctx context.Context, id int64, result string, migrationsApplied bool) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE releases SET finished_at = ?, result = ?, migrations_applied = ? WHERE id = ?`,
+		MillisOf(time.Now()), result, migrationsApplied, id)
+	if err != nil {
+		return fmt.Errorf("finish release %d: %w", id, s.classify(err))
+	}
+	return nil
+}
+
+// LatestRelease returns the newest release of app to env, only successful
+// ones when succeeded is set. It returns ErrNotFound when there is none.
+func (s *Store) LatestRelease(ctx context.Context, app, env string, succeeded bool) (Release, error) {
+	q := `SELECT * FROM releases WHERE app = ? AND env = ?`
+	if succeeded {
+		q += ` AND result = 'success'`
+	}
+	q += ` ORDER BY started_at DESC, id DESC LIMIT 1`
+	var r Release
+	if err := s.get(ctx, s.db, &r, q, app, env); err != nil {
+		return Release{}, fmt.Errorf("latest release of %s to %s: %w", app, env, err)
+	}
+	return r, nil
+}
+
+// ReleasesByCommit returns every release of a commit, newest first; prefix
+// may be a short hash.
+func (s *Store) ReleasesByCommit(ctx context.Context, prefix string) ([]Release, error) {
+	var rs []Release
+	err := s.sel(ctx, s.db, &rs, `SELECT * FROM releases WHERE commit_hash >= ? AND commit_hash < ? ORDER BY started_at DESC, id DESC`,
+		prefix, prefix+"\xff")
+	if err != nil {
+		return nil, fmt.Errorf("releases of commit %s: %w", prefix, err)
+	}
+	return rs, nil
+}
+
+// ListReleases returns the releases of app to env, newest first.
+func (s *Store) ListReleases(ctx context.Context, app, env string, limit int) ([]Release, error) {
+	if limit <= 0 {
+		limit = -1
+	}
+	var rs []Release
+	err := s.sel(ctx, s.db, &rs, `SELECT * FROM releases WHERE app = ? AND env = ? ORDER BY started_at DESC, id DESC LIMIT ?`,
+		app, env, limit)
+	if err != nil {
+		return nil, fmt.Errorf("releases of %s to %s: %w", app, env, err)
+	}
+	return rs, nil
+}

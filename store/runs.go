@@ -1,0 +1,287 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"syscall"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// Run kinds.
+const (
+	KindDeploy   = "deploy"
+	KindRollback = "rollback"
+	KindMigrate  = "migrate"
+	KindFlush    = "flush"
+	KindExec     = "exec"
+)
+
+// Run results.
+const (
+	RunRunning     = "running"
+	RunOK          = "ok"
+	RunFailed      = "failed"
+	RunPartial     = "partial"
+	RunCancelled   = "cancelled"
+	RunInterrupted = "interrupted"
+)
+
+// Host statuses within a run.
+const (
+	HostQueued     = "queued"
+	HostConnecting = "connecting"
+	HostRunning    = "running"
+	HostOK         = "ok"
+	HostFailed     = "failed"
+	HostCancelled  = "cancelled"
+	HostSkipped    = "skipped"
+)
+
+// Millis is a UTC instant stored as Unix milliseconds, so it sorts and
+// indexes as a number; zero means "not yet".
+type Millis int64
+
+// MillisOf converts t.
+func MillisOf(t time.Time) Millis { return Millis(t.UnixMilli()) }
+
+// Time converts back; the zero Millis gives the zero Time.
+func (m Millis) Time() time.Time {
+	if m == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(int64(m)).UTC()
+}
+
+// Run is one thing opsui did to the fleet.
+type Run struct {
+	ID           int64  `db:"id" json:"id"`
+	Kind         string `db:"kind" json:"kind"`
+	App          string `db:"app" json:"app,omitempty"`
+	Env          string `db:"env" json:"env,omitempty"`
+	Operator     string `db:"operator" json:"operator"`
+	Command      string `db:"command" json:"command,omitempty"`
+	Args         string `db:"args" json:"args"`
+	StartedAt    Millis `db:"started_at" json:"started_at"`
+	FinishedAt   Millis `db:"finished_at" json:"finished_at,omitempty"`
+	Result       string `db:"result" json:"result"`
+	Summary      string `db:"summary" json:"summary,omitempty"`
+	OutputPruned bool   `db:"output_pruned" json:"output_pruned,omitempty"`
+	// PID is the opsui process that ran it, so a run left "running" by a
+	// process that died can be told from one still going.
+	PID int `db:"pid" json:"-"`
+}
+
+// RunHost is one host's part in a run.
+type RunHost struct {
+	ID         int64  `db:"id" json:"id"`
+	RunID      int64  `db:"run_id" json:"run_id"`
+	Host       string `db:"host" json:"host"`
+	Status     string `db:"status" json:"status"`
+	Stage      string `db:"stage" json:"stage,omitempty"`
+	ExitCode   *int   `db:"exit_code" json:"exit_code,omitempty"`
+	StartedAt  Millis `db:"started_at" json:"started_at,omitempty"`
+	FinishedAt Millis `db:"finished_at" json:"finished_at,omitempty"`
+	DurationMS int64  `db:"duration_ms" json:"duration_ms"`
+	ErrorClass string `db:"error_class" json:"error_class,omitempty"`
+	Error      string `db:"error" json:"error,omitempty"`
+}
+
+// Chunk is a piece of one host's output.
+type Chunk struct {
+	Seq    int64  `db:"seq"`
+	Stream string `db:"stream"` // stdout, stderr or meta
+	At     Millis `db:"at"`
+	Data   []byte `db:"data"`
+}
+
+// NewRun describes a run about to start.
+type NewRun struct {
+	Kind     string
+	App      string
+	Env      string
+	Operator string
+	Command  string
+	Args     []string
+	Hosts    []string
+}
+
+// StartRun records a run and its hosts (all queued) and returns the run with
+// the id of each host's row, in the order given.
+func (s *Store) StartRun(ctx context.Context, nr NewRun) (Run, []RunHost, error) {
+	args, err := json.Marshal(nr.Args)
+	if err != nil {
+		return Run{}, nil, err
+	}
+	if nr.Args == nil {
+		args = []byte("[]")
+	}
+	r := Run{Kind: nr.Kind, App: nr.App, Env: nr.Env, Operator: nr.Operator, Command: nr.Command,
+		Args: string(args), StartedAt: MillisOf(time.Now()), Result: RunRunning, PID: os.Getpid()}
+	hosts := make([]RunHost, len(nr.Hosts))
+	err = s.Transaction(ctx, func(tx *sqlx.Tx) error {
+		err := tx.GetContext(ctx, &r.ID, `
+			INSERT INTO runs (kind, app, env, operator, command, args, started_at, result, pid)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			r.Kind, r.App, r.Env, r.Operator, r.Command, r.Args, r.StartedAt, r.Result, r.PID)
+		if err != nil {
+			return fmt.Errorf("record %s run: %w", nr.Kind, err)
+		}
+		for i, h := range nr.Hosts {
+			hosts[i] = RunHost{RunID: r.ID, Host: h, Status: HostQueued}
+			if err := tx.GetContext(ctx, &hosts[i].ID, `INSERT INTO run_hosts (run_id, host) VALUES (?, ?) RETURNING id`, r.ID, h); err != nil {
+				return fmt.Errorf("record run host %s: %w", h, err)
+			}
+		}
+		return nil
+	})
+	return r, hosts, err
+}
+
+// UpdateRunHost writes a host's status, stage, exit code, timing and error.
+func (s *Store) UpdateRunHost(ctx context.Context, h RunHost) error {
+	_, err := s.db.ExecContext(ctx, `
+		UPDATE run_hosts SET status = ?, stage = ?, exit_code = ?, started_at = ?, finished_at = ?,
+			duration_ms = ?, error_class = ?, error = ?
+		WHERE id = ?`,
+		h.Status, h.Stage, h.ExitCode, h.StartedAt, h.FinishedAt, h.DurationMS, h.ErrorClass, h.Error, h.ID)
+	if err != nil {
+		return fmt.Errorf("update run host %s: %w", h.Host, s.classify(err))
+	}
+	return nil
+}
+
+// AppendOutput stores chunks of one host's output in one transaction.
+// Sequence numbers are the caller's: the engine numbers each host's stream.
+func (s *Store) AppendOutput(ctx context.Context, runHostID int64, chunks []Chunk) error {
+	if len(chunks) == 0 {
+		return nil
+	}
+	return s.Transaction(ctx, func(tx *sqlx.Tx) error {
+		stmt, err := tx.PreparexContext(ctx, `INSERT INTO run_output (run_host_id, seq, stream, at, data) VALUES (?, ?, ?, ?, ?)`)
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for _, c := range chunks {
+			if _, err := stmt.ExecContext(ctx, runHostID, c.Seq, c.Stream, c.At, c.Data); err != nil {
+				return fmt.Errorf("store output: %w", err)
+			}
+		}
+		return nil
+	})
+}
+
+// FinishRun records the result of a run.
+func (s *Store) FinishRun(ctx context.Context, runID int64, result, summary string) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE runs SET finished_at = ?, result = ?, summary = ? WHERE id = ?`,
+		MillisOf(time.Now()), result, summary, runID)
+	if err != nil {
+		return fmt.Errorf("finish run %d: %w", runID, s.classify(err))
+	}
+	return nil
+}
+
+// Run returns one run.
+func (s *Store) Run(ctx context.Context, id int64) (Run, error) {
+	var r Run
+	if err := s.get(ctx, s.db, &r, `SELECT * FROM runs WHERE id = ?`, id); err != nil {
+		return Run{}, fmt.Errorf("run %d: %w", id, err)
+	}
+	return r, nil
+}
+
+// RunHosts returns the hosts of a run in the order they were recorded.
+func (s *Store) RunHosts(ctx context.Context, runID int64) ([]RunHost, error) {
+	var hs []RunHost
+	if err := s.sel(ctx, s.db, &hs, `SELECT * FROM run_hosts WHERE run_id = ? ORDER BY id`, runID); err != nil {
+		return nil, fmt.Errorf("hosts of run %d: %w", runID, err)
+	}
+	return hs, nil
+}
+
+// Output returns a host's recorded output in order.
+func (s *Store) Output(ctx context.Context, runHostID int64) ([]Chunk, error) {
+	var cs []Chunk
+	if err := s.sel(ctx, s.db, &cs, `SELECT seq, stream, at, data FROM run_output WHERE run_host_id = ? ORDER BY seq`, runHostID); err != nil {
+		return nil, fmt.Errorf("output of run host %d: %w", runHostID, err)
+	}
+	return cs, nil
+}
+
+// RunFilter narrows ListRuns.
+type RunFilter struct {
+	Kind  string
+	Host  string
+	Limit int
+}
+
+// ListRuns returns runs newest first.
+func (s *Store) ListRuns(ctx context.Context, f RunFilter) ([]Run, error) {
+	q := `SELECT * FROM runs WHERE 1=1`
+	var args []any
+	if f.Kind != "" {
+		q += ` AND kind = ?`
+		args = append(args, f.Kind)
+	}
+	if f.Host != "" {
+		q += ` AND id IN (SELECT run_id FROM run_hosts WHERE host = ?)`
+		args = append(args, f.Host)
+	}
+	q += ` ORDER BY started_at DESC, id DESC`
+	if f.Limit > 0 {
+		q += ` LIMIT ?`
+		args = append(args, f.Limit)
+	}
+	var rs []Run
+	if err := s.sel(ctx, s.db, &rs, q, args...); err != nil {
+		return nil, fmt.Errorf("list runs: %w", err)
+	}
+	return rs, nil
+}
+
+// ReapStaleRuns marks as interrupted every run still "running" whose opsui
+// process is gone (killed, machine rebooted), with its unfinished hosts, so no
+// record claims work is going on that is not. It returns how many it marked.
+func (s *Store) ReapStaleRuns(ctx context.Context) (int, error) {
+	var stale []Run
+	if err := s.sel(ctx, s.db, &stale, `SELECT * FROM runs WHERE result = ?`, RunRunning); err != nil {
+		return 0, fmt.Errorf("find stale runs: %w", err)
+	}
+	n := 0
+	for _, r := range stale {
+		if processAlive(r.PID) {
+			continue
+		}
+		err := s.Transaction(ctx, func(tx *sqlx.Tx) error {
+			now := MillisOf(time.Now())
+			if _, err := tx.ExecContext(ctx, `UPDATE runs SET result = ?, finished_at = ?,
+				summary = 'interrupted: the opsui process that ran it is gone' WHERE id = ? AND result = ?`,
+				RunInterrupted, now, r.ID, RunRunning); err != nil {
+				return err
+			}
+			_, err := tx.ExecContext(ctx, `UPDATE run_hosts SET status = ?, error_class = 'cancelled',
+				error = 'interrupted', finished_at = ? WHERE run_id = ? AND status IN (?, ?, ?)`,
+				HostCancelled, now, r.ID, HostQueued, HostConnecting, HostRunning)
+			return err
+		})
+		if err != nil {
+			return n, fmt.Errorf("mark run %d interrupted: %w", r.ID, err)
+		}
+		n++
+	}
+	return n, nil
+}
+
+// processAlive reports whether a process with this pid exists on this machine.
+func processAlive(pid int) bool {
+	if pid <= 0 {
+		return false
+	}
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
+}

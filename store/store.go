@@ -1,0 +1,230 @@
+// Package store is opsui's SQLite database: the inventory at run time and the
+// record of every release, run and line of output. It uses sqlx over
+// modernc.org/sqlite (pure Go), WAL mode and a busy timeout so several opsui
+// processes can share one file, and embedded, versioned schema migrations.
+package store
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"modernc.org/sqlite"
+)
+
+// BusyTimeout is how long a writer waits for another opsui process to finish
+// its transaction before giving up with ErrLocked.
+const BusyTimeout = 10 * time.Second
+
+// Errors callers can test for with errors.Is.
+var (
+	ErrCorrupt  = errors.New("database is corrupt or not an opsui database")
+	ErrTooNew   = errors.New("database was written by a newer opsui")
+	ErrLocked   = errors.New("database is locked by another process")
+	ErrReadOnly = errors.New("database is not writable")
+	ErrFull     = errors.New("disk full")
+	ErrNotFound = errors.New("not found")
+)
+
+// Store is an open opsui database.
+type Store struct {
+	db   *sqlx.DB
+	path string
+}
+
+// DefaultPath returns where the database lives when neither --db nor
+// OPSUI_DB say otherwise: $XDG_DATA_HOME/opsui/opsui.db, falling back to
+// ~/.local/share/opsui/opsui.db.
+func DefaultPath() (string, error) {
+	if dir := os.Getenv("XDG_DATA_HOME"); dir != "" && filepath.IsAbs(dir) {
+		return filepath.Join(dir, "opsui", "opsui.db"), nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", fmt.Errorf("locate database: %w (set OPSUI_DB or pass --db)", err)
+	}
+	return filepath.Join(home, ".local", "share", "opsui", "opsui.db"), nil
+}
+
+// ResolvePath picks the database path: the flag, then OPSUI_DB, then DefaultPath.
+func ResolvePath(flag string) (string, error) {
+	if flag != "" {
+		return flag, nil
+	}
+	if env := os.Getenv("OPSUI_DB"); env != "" {
+		return env, nil
+	}
+	return DefaultPath()
+}
+
+var ofdOnce sync.Once
+
+// Open opens (creating if needed) the database at path and brings its schema
+// up to date. The directory is created 0700 and the file 0600: the database
+// holds every command ever run on the fleet.
+func Open(ctx context.Context, path string) (*Store, error) {
+	// With POSIX locks, any close of any descriptor of the file in this
+	// process drops SQLite's locks; OFD locks are tied to SQLite's own
+	// descriptor. Process-wide, so set once before the first open.
+	ofdOnce.Do(func() { _, _ = sqlite.OFDLocking(true) })
+
+	if err := prepareFile(path); err != nil {
+		return nil, err
+	}
+	q := url.Values{}
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", BusyTimeout.Milliseconds()))
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	// Writers take the lock when the transaction begins, so two processes
+	// never deadlock upgrading read locks (which busy_timeout cannot fix).
+	q.Set("_txlock", "immediate")
+	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
+	db, err := sqlx.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(4)
+	s := &Store{db: db, path: path}
+	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// prepareFile creates the directory and an empty file with private
+// permissions, and refuses a file that is not SQLite before SQLite sees it.
+func prepareFile(path string) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("create store directory %s: %w", dir, err)
+	}
+	f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE, 0o600)
+	if err != nil {
+		if errors.Is(err, os.ErrPermission) || errors.Is(err, syscall.EROFS) {
+			return fmt.Errorf("create store %s: %w: %w", path, ErrReadOnly, err)
+		}
+		return fmt.Errorf("create store %s: %w", path, err)
+	}
+	defer f.Close()
+	header := make([]byte, 16)
+	n, err := io.ReadFull(f, header)
+	switch {
+	case n == 0:
+		return nil // new file: SQLite will write the header
+	case err != nil || !bytes.Equal(header, []byte("SQLite format 3\x00")):
+		return fmt.Errorf("open store %s: %w: the file does not start with an SQLite header (move it aside, or point --db elsewhere)", path, ErrCorrupt)
+	}
+	return nil
+}
+
+// Path returns the file the store was opened from.
+func (s *Store) Path() string { return s.path }
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// DB gives tests and the prune command raw access.
+func (s *Store) DB() *sqlx.DB { return s.db }
+
+// Transaction runs fn inside one write transaction, committing when fn
+// returns nil and rolling back otherwise.
+func (s *Store) Transaction(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return s.classify(err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return s.classify(err)
+	}
+	if err := tx.Commit(); err != nil {
+		return s.classify(err)
+	}
+	return nil
+}
+
+// SQLite result codes opsui tells apart (https://sqlite.org/rescode.html).
+const (
+	sqliteBusy     = 5
+	sqliteLocked   = 6
+	sqliteReadOnly = 8
+	sqliteCorrupt  = 11
+	sqliteFull     = 13
+	sqliteCantOpen = 14
+	sqliteNotADB   = 26
+)
+
+// classify wraps SQLite's errors in the store's sentinel errors, keeping the
+// original text, so the CLI can say what is wrong and what to do.
+func (s *Store) classify(err error) error {
+	if err == nil {
+		return nil
+	}
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return err
+	}
+	switch se.Code() & 0xff { // extended codes keep the primary in the low byte
+	case sqliteBusy, sqliteLocked:
+		return fmt.Errorf("%w (%s, waited %s): %w", ErrLocked, s.path, BusyTimeout, err)
+	case sqliteReadOnly, sqliteCantOpen:
+		return fmt.Errorf("%w (%s: check the permissions of the file and its directory): %w", ErrReadOnly, s.path, err)
+	case sqliteCorrupt, sqliteNotADB:
+		return fmt.Errorf("%w (%s: restore a backup or move it aside): %w", ErrCorrupt, s.path, err)
+	case sqliteFull:
+		return fmt.Errorf("%w writing %s: %w", ErrFull, s.path, err)
+	}
+	return err
+}
+
+// get and sel are sqlx's Get and Select with the store's error wrapping;
+// sql.ErrNoRows becomes ErrNotFound.
+func (s *Store) get(ctx context.Context, q sqlx.QueryerContext, dest any, query string, args ...any) error {
+	err := sqlx.GetContext(ctx, q, dest, query, args...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return ErrNotFound
+	}
+	return s.classify(err)
+}
+
+func (s *Store) sel(ctx context.Context, q sqlx.QueryerContext, dest any, query string, args ...any) error {
+	return s.classify(sqlx.SelectContext(ctx, q, dest, query, args...))
+}
+
+// Stats counts what the database holds.
+type Stats struct {
+	Hosts          int `db:"hosts"`
+	Environments   int `db:"environments"`
+	Apps           int `db:"apps"`
+	Releases       int `db:"releases"`
+	Runs           int `db:"runs"`
+	RunsWithOutput int `db:"runs_with_output"`
+}
+
+// Stats returns the row counts store info shows.
+func (s *Store) Stats(ctx context.Context) (Stats, error) {
+	var st Stats
+	err := s.get(ctx, s.db, &st, `SELECT
+		(SELECT COUNT(*) FROM hosts) AS hosts,
+		(SELECT COUNT(*) FROM environments) AS environments,
+		(SELECT COUNT(*) FROM apps) AS apps,
+		(SELECT COUNT(*) FROM releases) AS releases,
+		(SELECT COUNT(*) FROM runs) AS runs,
+		(SELECT COUNT(*) FROM runs WHERE output_pruned = 0) AS runs_with_output`)
+	if err != nil {
+		return Stats{}, fmt.Errorf("count database rows: %w", err)
+	}
+	return st, nil
+}
