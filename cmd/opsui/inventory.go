@@ -271,11 +271,9 @@ func dirOf(path string) string {
 
 // hostFlags are the per-host fields add and set accept.
 type hostFlags struct {
-	h                   inventory.Host
-	addRoles, rmRoles   []string
-	addTags, rmTags     []string
-	clearPort           bool
-	forwardAgentChanged bool
+	h                 inventory.Host
+	addRoles, rmRoles []string
+	addTags, rmTags   []string
 }
 
 func (hf *hostFlags) register(cmd *cobra.Command, forSet bool) {

@@ -1,0 +1,45 @@
+# opsui — make targets. `make test` is what CI runs (.ci/run).
+
+GO        ?= go
+BIN       := bin/opsui
+VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -X main.version=$(VERSION)
+FUZZTIME  ?= 30s
+STATICCHECK_VERSION := v0.8.2
+
+# A Go installed by scripts/install-deps.sh lands here.
+export PATH := /usr/local/go/bin:$(HOME)/go/bin:$(PATH)
+
+.PHONY: all build test deps lint bench fuzz clean
+
+all: build
+
+build:
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/opsui
+
+deps:
+	./scripts/install-deps.sh
+
+# Everything, including the integration tests against real sshd hosts; they
+# fail instead of skipping when sshd is missing.
+test: deps
+	OPSUI_TEST_REQUIRE_SSHD=1 $(GO) test -count=1 -timeout 15m ./...
+	$(MAKE) lint
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
+
+# Benchmarks print their figures; they are not part of `make test`.
+bench: deps
+	OPSUI_TEST_REQUIRE_SSHD=1 $(GO) test -run '^$$' -bench . -benchmem -count=1 ./...
+
+# Each fuzz target for FUZZTIME (go test -fuzz takes one target at a time).
+fuzz:
+	@set -e; for t in FuzzDecodeYAML FuzzParseSSHConfig FuzzParseAnsibleINI; do \
+		$(GO) test ./inventory -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 10s; \
+	done
+
+clean:
+	rm -rf bin

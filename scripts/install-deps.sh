@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# install-deps.sh installs what opsui's build, tests and demo need that a
+# fresh machine may lack: Go (the version go.mod names), OpenSSH's server and
+# client (the tests run real sshd hosts on loopback), tmux (end-to-end tests
+# of the console) and git. Debian/Ubuntu use apt, macOS uses Homebrew. It
+# installs only what is missing, so running it again costs nothing.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+go_version=$(awk '/^go [0-9]/ {print $2}' go.mod)
+
+sudo_cmd() {
+	if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+install_debian() {
+	local want=(openssh-server openssh-client tmux git ca-certificates curl)
+	local missing=()
+	for p in "${want[@]}"; do
+		dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+	done
+	if [ ${#missing[@]} -gt 0 ]; then
+		echo "install-deps: installing ${missing[*]}"
+		sudo_cmd apt-get update -qq
+		sudo_cmd env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+	fi
+	# The package enables an sshd on port 22; the tests need only the binary.
+	# Leave a system sshd that was already there alone.
+	sudo_cmd mkdir -p /run/sshd
+}
+
+install_macos() {
+	command -v brew >/dev/null || { echo "install-deps: Homebrew is needed on macOS: https://brew.sh" >&2; exit 1; }
+	for p in tmux git; do
+		command -v "$p" >/dev/null || brew install "$p"
+	done
+	# macOS ships /usr/sbin/sshd and ssh.
+}
+
+have_go() {
+	command -v go >/dev/null || return 1
+	# Go 1.21+ fetches the toolchain go.mod asks for by itself.
+	local v
+	v=$(go env GOVERSION 2>/dev/null | sed 's/^go//')
+	[ "$(printf '%s\n1.21\n' "$v" | sort -V | head -1)" = "1.21" ]
+}
+
+install_go() {
+	have_go && return 0
+	echo "install-deps: installing Go $go_version"
+	case "$(uname -s)" in
+	Darwin) brew install go ;;
+	Linux)
+		local arch
+		case "$(uname -m)" in
+		x86_64) arch=amd64 ;;
+		aarch64 | arm64) arch=arm64 ;;
+		*) echo "install-deps: no Go download for $(uname -m); install Go $go_version yourself" >&2; exit 1 ;;
+		esac
+		curl -fsSL "https://go.dev/dl/go${go_version}.linux-${arch}.tar.gz" -o /tmp/go.tar.gz
+		sudo_cmd rm -rf /usr/local/go
+		sudo_cmd tar -C /usr/local -xzf /tmp/go.tar.gz
+		rm -f /tmp/go.tar.gz
+		echo "install-deps: Go is in /usr/local/go/bin; add it to your PATH"
+		;;
+	esac
+}
+
+case "$(uname -s)" in
+Linux)
+	command -v apt-get >/dev/null || { echo "install-deps: this script knows apt (Debian/Ubuntu) and Homebrew (macOS)" >&2; exit 1; }
+	install_debian
+	;;
+Darwin) install_macos ;;
+*) echo "install-deps: unsupported system $(uname -s)" >&2; exit 1 ;;
+esac
+install_go
