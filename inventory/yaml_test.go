@@ -133,7 +133,11 @@ func TestYAMLReportsEveryProblem(t *testing.T) {
 }
 
 func FuzzDecodeYAML(f *testing.F) {
-	f.Add(readFleetFile(&testing.T{}))
+	sample, err := os.ReadFile("testdata/fleet.yaml")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(sample)
 	f.Add([]byte("hosts:\n  - name: a\n    address: 10.0.0.1\n"))
 	f.Add([]byte("environments: [{name: x}]\nhosts: [{name: a, address: b, env: x, roles: [web]}]\n"))
 	f.Add([]byte("a: &x [*x]\n"))
