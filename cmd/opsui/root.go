@@ -4,11 +4,15 @@ import (
 	"context"
 	"errors"
 	"io"
+	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/opsui/opsui/inventory"
 	"github.com/opsui/opsui/store"
+	"github.com/opsui/opsui/themes"
+	"github.com/opsui/opsui/ui"
 )
 
 // cli holds what every subcommand shares: where output goes and how to reach
@@ -17,6 +21,8 @@ type cli struct {
 	stdout, stderr io.Writer
 	stdin          io.Reader
 	dbFlag         string
+	theme          string
+	readOnly       bool
 }
 
 // usageError marks a mistake in how opsui was called (exit status 2).
@@ -38,7 +44,9 @@ func newRootCmd(c *cli) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "opsui",
 		Short: "A terminal console for operating a web fleet over SSH",
-		Long: `opsui shows your fleet (web, app, db, cache and load-balancer hosts) from a
+		Long: `Run without a command, opsui opens the console on the fleet.
+
+opsui shows your fleet (web, app, db, cache and load-balancer hosts) from a
 local SQLite inventory and runs deploys, rollbacks, cache flushes, migrations
 and ad-hoc commands on it over SSH, recording every release with its commit.`,
 		Version:       version,
@@ -46,6 +54,18 @@ and ad-hoc commands on it over SSH, recording every release with its commit.`,
 		SilenceErrors: true,
 		Args:          cobra.NoArgs,
 	}
+	root.RunE = c.withStore(func(ctx context.Context, s *store.Store, _ []string) error {
+		th, err := themes.ByName(c.theme)
+		if err != nil {
+			return usageError{err}
+		}
+		if themes.NoColor(os.Getenv) {
+			th = th.WithoutColor()
+		}
+		return ui.Run(ctx, ui.Options{Theme: th, LoadFleet: s.LoadFleet, ReadOnly: c.readOnly})
+	})
+	root.Flags().StringVar(&c.theme, "theme", "dark", "colour theme: "+strings.Join(themes.Names(), ", "))
+	root.Flags().BoolVar(&c.readOnly, "read-only", false, "browse only: every action that changes a host is disabled")
 	root.SetOut(c.stdout)
 	root.SetErr(c.stderr)
 	root.SetIn(c.stdin)

@@ -1,0 +1,215 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/colorprofile"
+
+	"github.com/opsui/opsui/inventory"
+	"github.com/opsui/opsui/themes"
+)
+
+// Options configure the console.
+type Options struct {
+	Theme themes.Theme
+	// LoadFleet reads the inventory; it runs inside a tea.Cmd, never in Update.
+	LoadFleet func(context.Context) (*inventory.Fleet, error)
+	ReadOnly  bool
+}
+
+// App is the root model: it owns the screen layout, the global keys and the
+// help, and hands everything else to its components.
+type App struct {
+	ctx        *Context
+	keys       KeyMap
+	help       help.Model
+	fleet      fleetView
+	loadFleet  func(context.Context) (*inventory.Fleet, error)
+	showHelp   bool
+	showDetail bool
+	loaded     bool
+	err        error
+}
+
+// fleetLoadedMsg carries the inventory read by loadFleetCmd.
+type fleetLoadedMsg struct {
+	fleet *inventory.Fleet
+	err   error
+}
+
+// New builds the console.
+func New(opts Options) App {
+	ctx := NewContext(opts.Theme)
+	ctx.ReadOnly = opts.ReadOnly
+	keys := DefaultKeyMap()
+	h := help.New()
+	h.Styles.ShortKey, h.Styles.FullKey = ctx.Styles.Key, ctx.Styles.Key
+	h.Styles.ShortDesc, h.Styles.FullDesc = ctx.Styles.Muted, ctx.Styles.Muted
+	h.Styles.ShortSeparator, h.Styles.FullSeparator = ctx.Styles.Muted, ctx.Styles.Muted
+	h.Styles.Ellipsis = ctx.Styles.Muted
+	load := opts.LoadFleet
+	if load == nil {
+		load = func(context.Context) (*inventory.Fleet, error) { return &inventory.Fleet{}, nil }
+	}
+	return App{ctx: ctx, keys: keys, help: h, fleet: newFleetView(ctx, keys), loadFleet: load}
+}
+
+// Init loads the fleet.
+func (a App) Init() tea.Cmd { return a.loadFleetCmd() }
+
+func (a App) loadFleetCmd() tea.Cmd {
+	load := a.loadFleet
+	return func() tea.Msg {
+		f, err := load(context.Background())
+		return fleetLoadedMsg{fleet: f, err: err}
+	}
+}
+
+// Update routes messages: global keys here, the rest to the focused component.
+func (a App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		a.ctx.Width, a.ctx.Height = msg.Width, msg.Height
+		a.help.SetWidth(msg.Width)
+		a.layout()
+		return a, nil
+	case fleetLoadedMsg:
+		a.loaded = true
+		a.err = msg.err
+		if msg.err == nil {
+			a.fleet.SetFleet(msg.fleet)
+		}
+		return a, nil
+	case tea.KeyPressMsg:
+		// While typing a filter, every key is text, except ctrl+c.
+		if a.fleet.Filtering() {
+			if msg.String() == "ctrl+c" {
+				return a, tea.Quit
+			}
+			var cmd tea.Cmd
+			a.fleet, cmd = a.fleet.Update(msg)
+			return a, cmd
+		}
+		switch {
+		case key.Matches(msg, a.keys.Quit):
+			return a, tea.Quit
+		case key.Matches(msg, a.keys.Help):
+			a.showHelp = !a.showHelp
+			return a, nil
+		case a.showHelp && msg.String() == "esc":
+			a.showHelp = false
+			return a, nil
+		case key.Matches(msg, a.keys.Detail):
+			a.showDetail = !a.showDetail
+			a.layout()
+			return a, nil
+		}
+	}
+	var cmd tea.Cmd
+	a.fleet, cmd = a.fleet.Update(msg)
+	return a, cmd
+}
+
+// detailWidth is the width of the detail pane, 0 when it is not shown. Wide
+// terminals always show it; narrow ones on enter.
+func (a App) detailWidth() int {
+	switch {
+	case a.ctx.Width >= 120:
+		return a.ctx.Width * 2 / 5
+	case a.showDetail:
+		return a.ctx.Width
+	}
+	return 0
+}
+
+func (a *App) layout() {
+	bodyH := max(1, a.ctx.Height-2) // header and footer
+	listW := a.ctx.Width - a.detailWidth()
+	if listW <= 0 {
+		listW = 0
+	}
+	a.fleet.SetSize(listW, bodyH)
+}
+
+// View draws header, body and footer; only the root returns a tea.View.
+func (a App) View() tea.View {
+	v := tea.NewView(a.render())
+	v.AltScreen = true
+	v.WindowTitle = "opsui"
+	return v
+}
+
+func (a App) render() string {
+	if a.ctx.Width == 0 {
+		return "" // wait for the first WindowSizeMsg
+	}
+	st := a.ctx.Styles
+	header := a.header()
+	footer := a.help.ShortHelpView(a.keys.ShortHelp())
+	bodyH := max(1, a.ctx.Height-2)
+	var body string
+	switch {
+	case a.err != nil:
+		body = st.Error.Render("cannot load the inventory: ") + a.err.Error()
+	case !a.loaded:
+		body = st.Muted.Render("loading the inventory…")
+	case a.showHelp:
+		body = a.help.FullHelpView(a.keys.FullHelp())
+	default:
+		body = a.body(bodyH)
+	}
+	body = lipgloss.NewStyle().Height(bodyH).MaxHeight(bodyH).Render(body)
+	return lipgloss.JoinVertical(lipgloss.Left, header, body, footer)
+}
+
+func (a App) body(h int) string {
+	dw := a.detailWidth()
+	if dw == 0 {
+		return a.fleet.View()
+	}
+	// lipgloss v2 sizes include the border and padding: 4 columns here.
+	pane := a.ctx.Styles.Pane.Width(dw).Height(h).MaxHeight(h)
+	content := hostDetail(a.ctx, a.fleet.fleet, a.fleet.Focused(), dw-4)
+	if lines := strings.Split(content, "\n"); len(lines) > h-2 {
+		content = strings.Join(lines[:max(0, h-2)], "\n") // keep the bottom border
+	}
+	detail := pane.Render(content)
+	if dw >= a.ctx.Width {
+		return detail
+	}
+	return lipgloss.JoinHorizontal(lipgloss.Top, a.fleet.View(), detail)
+}
+
+func (a App) header() string {
+	st := a.ctx.Styles
+	f := a.fleet.fleet
+	parts := []string{st.Title.Render("opsui"), fmt.Sprintf("%d hosts", len(f.Hosts)), fmt.Sprintf("%d environments", len(f.Environments))}
+	if n := len(a.fleet.selected); n > 0 {
+		parts = append(parts, st.Selected.Render(fmt.Sprintf("%d selected", n)))
+	}
+	if a.ctx.ReadOnly {
+		parts = append(parts, st.Warn.Render("read-only"))
+	}
+	return clip(strings.Join(parts, st.Muted.Render(" · ")), a.ctx.Width)
+}
+
+// Run opens the console on the terminal and returns when the user quits or
+// ctx is cancelled.
+func Run(ctx context.Context, opts Options, progOpts ...tea.ProgramOption) error {
+	if opts.Theme.Plain {
+		progOpts = append(progOpts, tea.WithColorProfile(colorprofile.NoTTY))
+	}
+	p := tea.NewProgram(New(opts), append([]tea.ProgramOption{tea.WithContext(ctx)}, progOpts...)...)
+	_, err := p.Run()
+	if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
+		return nil // ctrl+c from the signal handler: a normal way out
+	}
+	return err
+}

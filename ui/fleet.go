@@ -1,0 +1,398 @@
+package ui
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/textinput"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+
+	"github.com/opsui/opsui/inventory"
+)
+
+// roleOrder is how role groups are ordered inside an environment; custom
+// roles follow in alphabetical order.
+var roleOrder = []string{"lb", "web", "app", "worker", "db", "cache"}
+
+// row is one line of the fleet list: a group heading or a host.
+type row struct {
+	heading string // set for group lines
+	host    inventory.Host
+}
+
+// fleetView lists the hosts grouped by environment and role, with a filter
+// and a selection. It renders only the rows that fit.
+type fleetView struct {
+	ctx      *Context
+	keys     KeyMap
+	fleet    *inventory.Fleet
+	rows     []row
+	cursor   int // index into rows; always on a host row when there is one
+	offset   int // first row drawn
+	height   int
+	width    int
+	selected map[string]bool
+	filter   textinput.Model
+	// filtering is set while the filter input has focus.
+	filtering bool
+}
+
+func newFleetView(ctx *Context, keys KeyMap) fleetView {
+	ti := textinput.New()
+	ti.Prompt = "/"
+	ti.Placeholder = "name, role, tag or env"
+	return fleetView{ctx: ctx, keys: keys, fleet: &inventory.Fleet{}, selected: map[string]bool{}, filter: ti}
+}
+
+// SetFleet replaces the fleet shown, keeping the selection of hosts that remain.
+func (v *fleetView) SetFleet(f *inventory.Fleet) {
+	focused := v.Focused().Name
+	v.fleet = f
+	for name := range v.selected {
+		if _, ok := f.Host(name); !ok {
+			delete(v.selected, name)
+		}
+	}
+	v.rebuild()
+	v.focus(focused)
+}
+
+// SetSize gives the view its area.
+func (v *fleetView) SetSize(w, h int) {
+	v.width, v.height = w, h
+	v.filter.SetWidth(max(10, w-4))
+	v.scroll()
+}
+
+// Focused returns the host under the cursor (zero Host when none).
+func (v *fleetView) Focused() inventory.Host {
+	if v.cursor < len(v.rows) && v.rows[v.cursor].heading == "" {
+		return v.rows[v.cursor].host
+	}
+	return inventory.Host{}
+}
+
+// Selected returns the selected hosts in list order, or the focused host when
+// nothing is selected: what an action applies to.
+func (v *fleetView) Selected() []inventory.Host {
+	var out []inventory.Host
+	for _, h := range v.fleet.Hosts {
+		if v.selected[h.Name] {
+			out = append(out, h)
+		}
+	}
+	if len(out) == 0 && v.Focused().Name != "" {
+		out = append(out, v.Focused())
+	}
+	return out
+}
+
+// Filtering reports whether the filter input has the keyboard.
+func (v *fleetView) Filtering() bool { return v.filtering }
+
+// Update handles the keys of the list.
+func (v fleetView) Update(msg tea.Msg) (fleetView, tea.Cmd) {
+	km, ok := msg.(tea.KeyPressMsg)
+	if !ok {
+		return v, nil
+	}
+	if v.filtering {
+		switch km.String() {
+		case "enter":
+			v.filtering = false
+			v.filter.Blur()
+			return v, nil
+		case "esc":
+			v.filtering = false
+			v.filter.Blur()
+			v.filter.SetValue("")
+			v.rebuild()
+			return v, nil
+		}
+		var cmd tea.Cmd
+		v.filter, cmd = v.filter.Update(msg)
+		v.rebuild()
+		return v, cmd
+	}
+	switch {
+	case key.Matches(km, v.keys.Up):
+		v.move(-1)
+	case key.Matches(km, v.keys.Down):
+		v.move(1)
+	case key.Matches(km, v.keys.PageUp):
+		v.move(-max(1, v.listHeight()-1))
+	case key.Matches(km, v.keys.PageDown):
+		v.move(max(1, v.listHeight()-1))
+	case key.Matches(km, v.keys.Top):
+		v.cursor = 0
+		v.move(0)
+	case key.Matches(km, v.keys.Bottom):
+		v.cursor = len(v.rows) - 1
+		v.move(0)
+	case key.Matches(km, v.keys.Filter):
+		v.filtering = true
+		return v, v.filter.Focus()
+	case key.Matches(km, v.keys.ClearFilter):
+		v.filter.SetValue("")
+		v.rebuild()
+	case key.Matches(km, v.keys.Select):
+		if h := v.Focused(); h.Name != "" {
+			if v.selected[h.Name] {
+				delete(v.selected, h.Name)
+			} else {
+				v.selected[h.Name] = true
+			}
+			v.move(1)
+		}
+	case key.Matches(km, v.keys.SelectAll):
+		for _, r := range v.rows {
+			if r.heading == "" {
+				v.selected[r.host.Name] = true
+			}
+		}
+	case key.Matches(km, v.keys.SelectNone):
+		clear(v.selected)
+	}
+	return v, nil
+}
+
+// move shifts the cursor by delta host rows, skipping headings.
+func (v *fleetView) move(delta int) {
+	if len(v.rows) == 0 {
+		v.cursor = 0
+		return
+	}
+	step := 1
+	if delta < 0 {
+		step = -1
+	}
+	target := min(max(v.cursor+delta, 0), len(v.rows)-1)
+	// Land on a host row, searching first in the direction of travel.
+	for _, dir := range []int{step, -step} {
+		for i := target; i >= 0 && i < len(v.rows); i += dir {
+			if v.rows[i].heading == "" {
+				v.cursor = i
+				v.scroll()
+				return
+			}
+		}
+	}
+}
+
+func (v *fleetView) focus(name string) {
+	for i, r := range v.rows {
+		if r.heading == "" && r.host.Name == name {
+			v.cursor = i
+			v.scroll()
+			return
+		}
+	}
+	v.move(0)
+}
+
+func (v *fleetView) listHeight() int {
+	h := v.height - 1 // column header
+	if v.filtering || v.filter.Value() != "" {
+		h-- // filter line
+	}
+	return max(1, h)
+}
+
+// scroll keeps the cursor inside the drawn window, showing the group heading
+// above the first host when there is room.
+func (v *fleetView) scroll() {
+	h := v.listHeight()
+	if v.cursor < v.offset {
+		v.offset = v.cursor
+		if v.offset > 0 && v.rows[v.offset-1].heading != "" {
+			v.offset--
+		}
+	}
+	if v.cursor >= v.offset+h {
+		v.offset = v.cursor - h + 1
+	}
+	v.offset = max(0, min(v.offset, len(v.rows)-h))
+}
+
+// rebuild groups the hosts that pass the filter into rows.
+func (v *fleetView) rebuild() {
+	focused := v.Focused().Name
+	q := strings.ToLower(strings.TrimSpace(v.filter.Value()))
+	type group struct {
+		key   string
+		hosts []inventory.Host
+	}
+	var groups []*group
+	index := map[string]*group{}
+	for _, h := range v.fleet.Hosts {
+		if q != "" && !matches(h, q) {
+			continue
+		}
+		k := groupKey(h)
+		g, ok := index[k]
+		if !ok {
+			g = &group{key: k}
+			index[k] = g
+			groups = append(groups, g)
+		}
+		g.hosts = append(g.hosts, h)
+	}
+	envRank := map[string]int{}
+	for i, e := range v.fleet.Environments {
+		envRank[e.Name] = i
+	}
+	slices.SortStableFunc(groups, func(a, b *group) int {
+		ea, ra, _ := strings.Cut(a.key, "\x00")
+		eb, rb, _ := strings.Cut(b.key, "\x00")
+		if c := rankEnv(envRank, ea) - rankEnv(envRank, eb); c != 0 {
+			return c
+		}
+		if c := rankRole(ra) - rankRole(rb); c != 0 {
+			return c
+		}
+		return strings.Compare(ra, rb)
+	})
+	v.rows = v.rows[:0]
+	for _, g := range groups {
+		env, role, _ := strings.Cut(g.key, "\x00")
+		v.rows = append(v.rows, row{heading: groupHeading(v.fleet, env, role, len(g.hosts))})
+		for _, h := range g.hosts {
+			v.rows = append(v.rows, row{host: h})
+		}
+	}
+	v.focus(focused)
+}
+
+// groupKey is "env\x00role" with the host's first role in roleOrder.
+func groupKey(h inventory.Host) string {
+	role := "unassigned"
+	if len(h.Roles) > 0 {
+		role = h.Roles[0]
+		for _, r := range roleOrder {
+			if h.HasRole(r) {
+				role = r
+				break
+			}
+		}
+	}
+	return h.Env + "\x00" + role
+}
+
+func rankEnv(rank map[string]int, env string) int {
+	if r, ok := rank[env]; ok {
+		return r
+	}
+	return len(rank) // hosts without an environment go last
+}
+
+// rankRole orders the known roles first, then custom ones (by name, the
+// caller's tie-break), then hosts with no role.
+func rankRole(role string) int {
+	if i := slices.Index(roleOrder, role); i >= 0 {
+		return i
+	}
+	if role == "unassigned" {
+		return len(roleOrder) + 1
+	}
+	return len(roleOrder)
+}
+
+func groupHeading(f *inventory.Fleet, env, role string, n int) string {
+	name := env
+	if name == "" {
+		name = "no environment"
+	}
+	if e, ok := f.Environment(env); ok && e.Protected {
+		name += " (protected)"
+	}
+	return fmt.Sprintf("%s · %s · %d", name, role, n)
+}
+
+// matches reports whether the host's name, address, environment, a role or a
+// tag contains q (lower case).
+func matches(h inventory.Host, q string) bool {
+	fields := append([]string{h.Name, h.Address, h.Env}, h.Roles...)
+	fields = append(fields, h.Tags...)
+	for _, f := range fields {
+		if strings.Contains(strings.ToLower(f), q) {
+			return true
+		}
+	}
+	return false
+}
+
+// View draws the list in width x height.
+func (v fleetView) View() string {
+	st := v.ctx.Styles
+	var b strings.Builder
+	nameW, addrW := 8, 7
+	for _, r := range v.rows {
+		nameW = max(nameW, lipgloss.Width(r.host.Name))
+		addrW = max(addrW, lipgloss.Width(r.host.Address))
+	}
+	nameW, addrW = min(nameW, 28), min(addrW, 32)
+	line := func(mark, name, addr, roles, tags string) string {
+		return fmt.Sprintf("%-2s%-*s  %-*s  %-18s %s", mark, nameW, clip(name, nameW), addrW, clip(addr, addrW), clip(roles, 18), tags)
+	}
+	if v.filtering || v.filter.Value() != "" {
+		b.WriteString(v.filter.View())
+		b.WriteByte('\n')
+	}
+	b.WriteString(st.Header.Render(clip(line("", "HOST", "ADDRESS", "ROLES", "TAGS"), v.width)))
+	if len(v.rows) == 0 {
+		b.WriteString("\n" + st.Muted.Render("  no hosts"))
+		if v.filter.Value() != "" {
+			b.WriteString(st.Muted.Render(" match the filter (esc clears it)"))
+		} else {
+			b.WriteString(st.Muted.Render(": import a fleet with `opsui inventory import FILE`"))
+		}
+	}
+	end := min(len(v.rows), v.offset+v.listHeight())
+	for i := v.offset; i < end; i++ {
+		r := v.rows[i]
+		b.WriteByte('\n')
+		if r.heading != "" {
+			b.WriteString(st.Group.Render(clip(r.heading, v.width)))
+			continue
+		}
+		mark := " "
+		if v.selected[r.host.Name] {
+			mark = "●"
+		}
+		text := clip(line(mark, r.host.Name, r.host.Address, strings.Join(r.host.Roles, ","), strings.Join(r.host.Tags, ",")), v.width)
+		switch {
+		case i == v.cursor:
+			b.WriteString(st.Cursor.Render(padRight(text, v.width)))
+		case v.selected[r.host.Name]:
+			b.WriteString(st.Selected.Render(text))
+		default:
+			b.WriteString(text)
+		}
+	}
+	return b.String()
+}
+
+// clip cuts s to at most w cells, marking the cut with an ellipsis.
+func clip(s string, w int) string {
+	if w <= 0 {
+		return ""
+	}
+	if lipgloss.Width(s) <= w {
+		return s
+	}
+	r := []rune(s)
+	for len(r) > 0 && lipgloss.Width(string(r))+1 > w {
+		r = r[:len(r)-1]
+	}
+	return string(r) + "…"
+}
+
+func padRight(s string, w int) string {
+	if n := lipgloss.Width(s); n < w {
+		return s + strings.Repeat(" ", w-n)
+	}
+	return s
+}
