@@ -6,7 +6,7 @@ package ops
 import "strings"
 
 // Quote returns s as one POSIX shell word: single-quoted, with each single
-// quote written as `'\''`. It is the one place a value is put into a remote
+// quote closed, escaped with a backslash and reopened. It is the one place a value is put into a remote
 // command line; everything interpolated must pass through it.
 func Quote(s string) string {
 	if s == "" {
