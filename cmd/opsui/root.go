@@ -73,7 +73,7 @@ and ad-hoc commands on it over SSH, recording every release with its commit.`,
 		return usageError{err}
 	})
 	root.PersistentFlags().StringVar(&c.dbFlag, "db", "", "database file (default $OPSUI_DB, else $XDG_DATA_HOME/opsui/opsui.db)")
-	root.AddCommand(newInventoryCmd(c), newStoreCmd(c))
+	root.AddCommand(newInventoryCmd(c), newStoreCmd(c), newExecCmd(c))
 	return root
 }
 

@@ -1,0 +1,201 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/user"
+	"strings"
+	"time"
+
+	"github.com/mattn/go-isatty"
+	"github.com/spf13/cobra"
+
+	"github.com/opsui/opsui/inventory"
+	"github.com/opsui/opsui/ops"
+	"github.com/opsui/opsui/store"
+	"github.com/opsui/opsui/themes"
+	"github.com/opsui/opsui/ui"
+)
+
+// hostsFailedError says some hosts failed; the summary was printed already.
+type hostsFailedError struct{ summary string }
+
+func (e hostsFailedError) Error() string { return e.summary }
+
+// sshFlags are the connection options shared by every command that reaches hosts.
+type sshFlags struct {
+	acceptNew bool
+	parallel  int
+	timeout   time.Duration
+}
+
+func (f *sshFlags) register(cmd *cobra.Command) {
+	cmd.Flags().BoolVar(&f.acceptNew, "accept-new", false, "accept and record host keys not seen before (a changed key is always refused)")
+	cmd.Flags().IntVar(&f.parallel, "parallel", ops.DefaultParallel, "how many hosts at once")
+	cmd.Flags().DurationVar(&f.timeout, "timeout", 0, "per-host command timeout (e.g. 30s; 0: none)")
+}
+
+// pool builds the connection pool from the user's SSH setup and the flags.
+func (f *sshFlags) pool(c *cli) (*ops.Pool, ops.SSHConfig, error) {
+	opts, err := ops.DefaultOptions()
+	if err != nil {
+		return nil, ops.SSHConfig{}, err
+	}
+	if f.acceptNew {
+		opts.AcceptHostKey = func(_ context.Context, p ops.HostKeyPrompt) (bool, error) {
+			fmt.Fprintf(c.stderr, "opsui: accepting new %s host key of %s (%s): %s\n", p.KeyType, p.Host, p.Addr, p.Fingerprint)
+			return true, nil
+		}
+	}
+	opts.Passphrase = promptPassphrase(c)
+	cfg, err := ops.LoadSSHConfig(opts.SSHConfigPath)
+	if err != nil {
+		return nil, ops.SSHConfig{}, err
+	}
+	return ops.NewPool(opts), cfg, nil
+}
+
+// selector is --env/--role/--tag/--host, shared by commands that pick hosts.
+type selector struct {
+	flt   inventory.Filter
+	hosts []string
+}
+
+func (s *selector) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&s.flt.Env, "env", "", "hosts of this environment")
+	cmd.Flags().StringVar(&s.flt.Role, "role", "", "hosts with this role")
+	cmd.Flags().StringVar(&s.flt.Tag, "tag", "", "hosts with this tag")
+	cmd.Flags().StringSliceVar(&s.hosts, "host", nil, "these hosts (comma-separated or repeated)")
+}
+
+// pick returns the selected hosts, refusing unknown names and empty selections.
+func (s *selector) pick(f *inventory.Fleet) ([]inventory.Host, error) {
+	for _, n := range s.hosts {
+		if _, ok := f.Host(n); !ok {
+			return nil, unknownName("host", n, hostNames(f))
+		}
+	}
+	if s.flt.Env != "" {
+		if _, ok := f.Environment(s.flt.Env); !ok {
+			return nil, unknownName("environment", s.flt.Env, envNames(f))
+		}
+	}
+	flt := s.flt
+	flt.Names = s.hosts
+	hosts := f.Select(flt)
+	if len(hosts) == 0 {
+		return nil, errors.New("no host matches the selection (see opsui inventory list)")
+	}
+	return hosts, nil
+}
+
+func newExecCmd(c *cli) *cobra.Command {
+	var (
+		sel    selector
+		ssh    sshFlags
+		asJSON bool
+	)
+	cmd := &cobra.Command{
+		Use:   "exec [--env E] [--role R] [--host H,...] -- COMMAND...",
+		Short: "Run a command on many hosts at once, each line prefixed with its host",
+		Long: `Run a shell command on the selected hosts concurrently. Every output line is
+prefixed with its host; a summary (failures first, the slowest host) ends the
+output, and the exit status is 1 when any host failed. The run and every
+host's complete output are recorded in the database.`,
+		Example: `  opsui exec --env production --role web -- uptime
+  opsui exec --host web1,web2 --timeout 30s -- 'df -h /srv'`,
+		Args: cobra.MinimumNArgs(1),
+	}
+	cmd.RunE = c.withStore(func(ctx context.Context, s *store.Store, args []string) error {
+		command := strings.Join(args, " ")
+		f, err := s.LoadFleet(ctx)
+		if err != nil {
+			return err
+		}
+		hosts, err := sel.pick(f)
+		if err != nil {
+			return err
+		}
+		pool, sshCfg, err := ssh.pool(c)
+		if err != nil {
+			return err
+		}
+		defer pool.Close()
+		targets, err := ops.ResolveTargets(hosts, sshCfg)
+		if err != nil {
+			return err
+		}
+		names := make([]string, len(targets))
+		for i, t := range targets {
+			names[i] = t.Name
+		}
+		if _, err := s.ReapStaleRuns(ctx); err != nil {
+			return err
+		}
+		rec, err := ops.StartRecorder(ctx, s, store.NewRun{Kind: store.KindExec, Operator: operator(),
+			Command: command, Args: os.Args[1:], Hosts: names})
+		if err != nil {
+			return err
+		}
+		out := newEventPrinter(c.stdout, names, asJSON, colorFor(c.stdout))
+		res, err := ops.Run(ctx, pool, targets, command, ops.RunOptions{Parallel: ssh.parallel, Timeout: ssh.timeout},
+			func(ev ops.Event) {
+				rec.Event(ev)
+				out.Event(ev)
+			})
+		if err != nil {
+			return usageError{err}
+		}
+		// The record is finished even after ctrl+c, so no run stays "running".
+		finishErr := rec.Finish(context.WithoutCancel(ctx), res)
+		out.Summary(res, rec.RunID())
+		if finishErr != nil {
+			return fmt.Errorf("record run: %w", finishErr)
+		}
+		if res.OK != len(res.Hosts) {
+			return hostsFailedError{res.Summary()}
+		}
+		return nil
+	})
+	sel.register(cmd)
+	ssh.register(cmd)
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object per event, then the result")
+	return cmd
+}
+
+// operator names who ran something: $OPSUI_OPERATOR, else the local user.
+func operator() string {
+	if op := os.Getenv("OPSUI_OPERATOR"); op != "" {
+		return op
+	}
+	if u, err := user.Current(); err == nil {
+		return u.Username
+	}
+	return "unknown"
+}
+
+// colorFor returns the theme for w: coloured on a terminal unless NO_COLOR.
+func colorFor(w io.Writer) themes.Theme {
+	th := themes.Dark()
+	f, ok := w.(*os.File)
+	if !ok || !isatty.IsTerminal(f.Fd()) || themes.NoColor(os.Getenv) {
+		return th.WithoutColor()
+	}
+	return th
+}
+
+func newEventPrinter(w io.Writer, hosts []string, asJSON bool, th themes.Theme) eventPrinter {
+	if asJSON {
+		return ui.NewJSONPrinter(w)
+	}
+	return ui.NewLinePrinter(w, hosts, th)
+}
+
+// eventPrinter writes a run's events and its summary.
+type eventPrinter interface {
+	Event(ops.Event)
+	Summary(res ops.Result, runID int64)
+}

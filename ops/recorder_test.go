@@ -1,0 +1,207 @@
+package ops
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/opsui/opsui/store"
+)
+
+func openStore(t *testing.T) (*store.Store, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "opsui.db")
+	st, err := store.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st, path
+}
+
+// recorded returns a host's recorded output per stream and checks its
+// chunks are numbered 1, 2, 3...
+func recorded(t *testing.T, st *store.Store, row store.RunHost) map[string][]byte {
+	t.Helper()
+	chunks, err := st.Output(context.Background(), row.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]byte{}
+	for i, c := range chunks {
+		if c.Seq != int64(i+1) {
+			t.Fatalf("%s: chunk %d has seq %d", row.Host, i, c.Seq)
+		}
+		out[c.Stream] = append(out[c.Stream], c.Data...)
+	}
+	return out
+}
+
+func TestRecorder(t *testing.T) {
+	t.Parallel()
+	e := newExecEnv(t, 3)
+	st, _ := openStore(t)
+	names := []string{}
+	for _, tg := range e.targets {
+		names = append(names, tg.Name)
+	}
+	cmd := `seq 1 50000; echo oops >&2; head -c 1000000 /dev/zero | tr '\0' x; echo; [ "$(uname -n)" != web2 ] || exit 3`
+	rec, err := StartRecorder(t.Context(), st, store.NewRun{Kind: store.KindExec, Operator: "tester", Command: cmd, Hosts: names})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Run(t.Context(), e.pool, e.targets, cmd, RunOptions{}, rec.Event)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rec.Finish(t.Context(), res); err != nil {
+		t.Fatal(err)
+	}
+
+	run, err := st.Run(t.Context(), rec.RunID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.Result != store.RunPartial || run.Summary != res.Summary() || run.Command != cmd || run.FinishedAt == 0 {
+		t.Errorf("run %+v", run)
+	}
+	rows, _ := st.RunHosts(t.Context(), run.ID)
+	var seq bytes.Buffer
+	for i := 1; i <= 50000; i++ {
+		fmt.Fprintln(&seq, i)
+	}
+	wantOut := seq.String() + strings.Repeat("x", 1000000) + "\n"
+	for _, row := range rows {
+		wantStatus, wantCode, wantClass := store.HostOK, 0, ""
+		if row.Host == "web2" {
+			wantStatus, wantCode, wantClass = store.HostFailed, 3, string(ClassExit)
+		}
+		if row.Status != wantStatus || row.ExitCode == nil || *row.ExitCode != wantCode || row.ErrorClass != wantClass ||
+			row.StartedAt == 0 || row.FinishedAt == 0 {
+			t.Errorf("row %+v", row)
+		}
+		out := recorded(t, st, row)
+		if string(out["stdout"]) != wantOut || string(out["stderr"]) != "oops\n" {
+			t.Errorf("%s: recorded %d stdout bytes, %q on stderr; want %d", row.Host, len(out["stdout"]), out["stderr"], len(wantOut))
+		}
+	}
+	s := rec.Stats()
+	if s.WriteErrors != 0 || s.Lost != 0 || s.Bytes != 3*int64(len(wantOut)+5) {
+		t.Errorf("stats %+v", s)
+	}
+	t.Logf("recorder stats: %+v", s)
+}
+
+func TestRecorderCancelledAndSkipped(t *testing.T) {
+	t.Parallel()
+	e := newExecEnv(t, 2)
+	st, _ := openStore(t)
+	rec, err := StartRecorder(t.Context(), st, store.NewRun{Kind: store.KindExec, Command: "sleep 300", Hosts: []string{"web1", "web2", "never"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	log := &eventLog{}
+	emit, started := startedCh(log)
+	go func() { waitStarted(t, started, 2); cancel() }()
+	res, _ := Run(ctx, e.pool, e.targets, "echo partial; sleep 300", RunOptions{}, func(ev Event) { emit(ev); rec.Event(ev) })
+	if err := rec.Finish(t.Context(), res); err != nil {
+		t.Fatal(err)
+	}
+	run, _ := st.Run(t.Context(), rec.RunID())
+	if run.Result != store.RunCancelled || !strings.HasPrefix(run.Summary, "2 failed (2 cancelled), 0 ok") {
+		t.Errorf("run %+v", run)
+	}
+	rows, _ := st.RunHosts(t.Context(), run.ID)
+	for _, row := range rows {
+		want := store.HostCancelled
+		if row.Host == "never" {
+			want = store.HostSkipped
+		}
+		if row.Status != want || row.ExitCode != nil {
+			t.Errorf("row %+v", row)
+		}
+		if row.Host != "never" && string(recorded(t, st, row)["stdout"]) != "partial\n" {
+			t.Errorf("%s: output before the cancel not recorded", row.Host)
+		}
+	}
+}
+
+// feed sends n output events of size bytes for host, in order.
+func feed(rec *Recorder, host string, n, size int) []byte {
+	var all []byte
+	for i := range n {
+		line := fmt.Appendf(nil, "%0*d\n", size-1, i)
+		all = append(all, line...)
+		rec.Event(Event{Host: host, Kind: EventStdout, Time: time.Now(), Line: string(line), Raw: line})
+	}
+	return all
+}
+
+// TestRecorderBackpressure holds the database's write lock from another
+// connection (as another opsui process would) while output pours in: the
+// recorder must make the producer wait, and lose nothing.
+func TestRecorderBackpressure(t *testing.T) {
+	t.Parallel()
+	st, path := openStore(t)
+	other, err := store.Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	rec, err := StartRecorder(t.Context(), st, store.NewRun{Kind: store.KindExec, Command: "x", Hosts: []string{"h"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	locked := make(chan struct{})
+	go other.Transaction(t.Context(), func(tx *sqlx.Tx) error {
+		tx.Exec(`UPDATE runs SET summary = 'locked'`)
+		close(locked)
+		time.Sleep(time.Second)
+		return nil
+	})
+	<-locked
+	start := time.Now()
+	want := feed(rec, "h", 20000, 512)
+	if took := time.Since(start); took < 500*time.Millisecond {
+		t.Errorf("feeding took %v: no backpressure while the store was locked", took)
+	}
+	rec.Event(Event{Host: "h", Kind: EventExited, Time: time.Now()})
+	rec.Event(Event{Host: "nobody", Kind: EventStdout, Raw: []byte("x")})
+	if err := rec.Finish(t.Context(), Result{}); err != nil {
+		t.Fatal(err)
+	}
+	rec.Event(Event{Host: "h", Kind: EventStdout, Raw: []byte("late")}) // ignored, not a panic
+	rows, _ := st.RunHosts(t.Context(), rec.RunID())
+	if got := recorded(t, st, rows[0])["stdout"]; !bytes.Equal(got, want) {
+		t.Errorf("recorded %d bytes, want %d", len(got), len(want))
+	}
+	s := rec.Stats()
+	if s.Stalls == 0 || s.Lost != 0 || s.Ignored != 2 {
+		t.Errorf("stats %+v", s)
+	}
+	t.Logf("stats %+v", s)
+}
+
+// TestRecorderWriteErrors closes the database under the recorder: every
+// failed write is counted and Finish reports it.
+func TestRecorderWriteErrors(t *testing.T) {
+	t.Parallel()
+	st, _ := openStore(t)
+	rec, err := StartRecorder(t.Context(), st, store.NewRun{Kind: store.KindExec, Command: "x", Hosts: []string{"h"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	feed(rec, "h", 300, 512) // more than one flush
+	err = rec.Finish(t.Context(), Result{})
+	s := rec.Stats()
+	if err == nil || s.WriteErrors < 2 || s.Lost < 3 || !strings.Contains(err.Error(), "records lost") {
+		t.Errorf("Finish: %v; stats %+v", err, s)
+	}
+}

@@ -1,0 +1,192 @@
+package ui
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"image/color"
+	"io"
+	"sync"
+	"time"
+
+	"charm.land/lipgloss/v2"
+
+	"github.com/opsui/opsui/ops"
+	"github.com/opsui/opsui/themes"
+)
+
+// LinePrinter writes a run for a plain terminal or a pipe: every line
+// prefixed with its host (coloured by host when the theme has colour), and a
+// summary that lists failures first. It is safe for concurrent use, as
+// ops.Run's emit must be.
+type LinePrinter struct {
+	mu      sync.Mutex
+	w       *bufio.Writer
+	width   int
+	th      themes.Theme
+	prefix  map[string]string
+	lastOut map[string][]string // last lines per host, for the failure summary
+	flushed time.Time
+}
+
+// lastLines is how many lines of a failed host the summary repeats.
+const lastLines = 3
+
+// NewLinePrinter prints to w for the given hosts.
+func NewLinePrinter(w io.Writer, hosts []string, th themes.Theme) *LinePrinter {
+	width := 0
+	for _, h := range hosts {
+		width = max(width, lipgloss.Width(h))
+	}
+	p := &LinePrinter{w: bufio.NewWriterSize(w, 64<<10), width: width, th: th,
+		prefix: map[string]string{}, lastOut: map[string][]string{}}
+	for _, h := range hosts {
+		label := fmt.Sprintf("%-*s |", width, h)
+		if !th.Plain {
+			label = lipgloss.NewStyle().Foreground(th.HostColor(h)).Render(label)
+		}
+		p.prefix[h] = label
+	}
+	return p
+}
+
+// Event prints output lines and host failures as they happen.
+func (p *LinePrinter) Event(ev ops.Event) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch ev.Kind {
+	case ops.EventStdout, ops.EventStderr:
+		line := ev.Line
+		if ev.Truncated {
+			line += " [truncated]"
+		}
+		fmt.Fprintf(p.w, "%s %s\n", p.prefix[ev.Host], line)
+		last := append(p.lastOut[ev.Host], line)
+		if len(last) > lastLines {
+			last = last[len(last)-lastLines:]
+		}
+		p.lastOut[ev.Host] = last
+	case ops.EventFailed:
+		fmt.Fprintf(p.w, "%s %s\n", p.prefix[ev.Host], p.paint(p.th.Error, fmt.Sprintf("failed: %s: %v", ev.Class, unwrapHost(ev.Err))))
+	}
+	// Flush often enough to feel live, rarely enough for 100 000 lines.
+	if now := time.Now(); now.Sub(p.flushed) > 50*time.Millisecond || ev.Kind == ops.EventFailed {
+		p.w.Flush()
+		p.flushed = now
+	}
+}
+
+// Summary prints failures first, with their last lines, then the totals.
+func (p *LinePrinter) Summary(res ops.Result, runID int64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var failed []ops.HostResult
+	for _, h := range res.Hosts {
+		if h.Status != ops.StatusOK {
+			failed = append(failed, h)
+		}
+	}
+	if len(failed) > 0 {
+		fmt.Fprintf(p.w, "\n%s\n", p.paint(p.th.Error, fmt.Sprintf("%d of %d hosts did not succeed:", len(failed), len(res.Hosts))))
+		for _, h := range failed {
+			why := string(h.Class)
+			if h.Class == ops.ClassExit {
+				why = fmt.Sprintf("exit %d", h.Code)
+			} else if h.Err != nil {
+				why = fmt.Sprintf("%s: %v", h.Class, unwrapHost(h.Err))
+			}
+			fmt.Fprintf(p.w, "  %-*s  %s\n", p.width, h.Host, why)
+			for _, l := range p.lastOut[h.Host] {
+				fmt.Fprintf(p.w, "  %-*s    %s\n", p.width, "", p.paint(p.th.Muted, l))
+			}
+		}
+	}
+	fmt.Fprintf(p.w, "\n%s (%s, run %d)\n", res.Summary(), res.Duration.Round(time.Millisecond), runID)
+	p.w.Flush()
+}
+
+func (p *LinePrinter) paint(c color.Color, s string) string {
+	if p.th.Plain {
+		return s
+	}
+	return lipgloss.NewStyle().Foreground(c).Render(s)
+}
+
+// unwrapHost drops the "host: class:" prefix of an *ops.HostError, which the
+// line already says.
+func unwrapHost(err error) error {
+	if he, ok := err.(*ops.HostError); ok && he.Err != nil {
+		return he.Err
+	}
+	return err
+}
+
+// JSONPrinter writes one JSON object per event, then the result: for scripts.
+type JSONPrinter struct {
+	mu  sync.Mutex
+	enc *json.Encoder
+}
+
+// NewJSONPrinter prints to w.
+func NewJSONPrinter(w io.Writer) *JSONPrinter { return &JSONPrinter{enc: json.NewEncoder(w)} }
+
+type jsonEvent struct {
+	Host       string `json:"host"`
+	Event      string `json:"event"`
+	Time       string `json:"time"`
+	Line       string `json:"line,omitempty"`
+	Truncated  bool   `json:"truncated,omitempty"`
+	Code       *int   `json:"exit_code,omitempty"`
+	DurationMS int64  `json:"duration_ms,omitempty"`
+	Class      string `json:"class,omitempty"`
+	Error      string `json:"error,omitempty"`
+}
+
+// Event writes one event.
+func (p *JSONPrinter) Event(ev ops.Event) {
+	if ev.Kind == ops.EventProgress {
+		return
+	}
+	je := jsonEvent{Host: ev.Host, Event: ev.Kind.String(), Time: ev.Time.UTC().Format(time.RFC3339Nano),
+		Line: ev.Line, Truncated: ev.Truncated, Class: string(ev.Class), DurationMS: ev.Duration.Milliseconds()}
+	if ev.Kind == ops.EventExited {
+		code := ev.Code
+		je.Code = &code
+	}
+	if ev.Err != nil {
+		je.Error = unwrapHost(ev.Err).Error()
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.enc.Encode(je)
+}
+
+// Summary writes the result object.
+func (p *JSONPrinter) Summary(res ops.Result, runID int64) {
+	type host struct {
+		Host       string `json:"host"`
+		Status     string `json:"status"`
+		Code       int    `json:"exit_code"`
+		DurationMS int64  `json:"duration_ms"`
+		Class      string `json:"class,omitempty"`
+		Error      string `json:"error,omitempty"`
+	}
+	out := struct {
+		Event   string `json:"event"`
+		RunID   int64  `json:"run_id"`
+		OK      int    `json:"ok"`
+		Failed  int    `json:"failed"`
+		Summary string `json:"summary"`
+		Hosts   []host `json:"hosts"`
+	}{Event: "result", RunID: runID, OK: res.OK, Failed: len(res.Hosts) - res.OK, Summary: res.Summary()}
+	for _, h := range res.Hosts {
+		e := ""
+		if h.Err != nil {
+			e = unwrapHost(h.Err).Error()
+		}
+		out.Hosts = append(out.Hosts, host{h.Host, string(h.Status), h.Code, h.Duration.Milliseconds(), string(h.Class), e})
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.enc.Encode(out)
+}
