@@ -32,7 +32,8 @@ lint:
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
 
 # Benchmarks print their figures; they are not part of `make test`.
-bench: deps
+bench:
+	./scripts/install-deps.sh --bench
 	OPSUI_TEST_REQUIRE_SSHD=1 $(GO) test -run '^$$' -bench . -benchmem -count=1 ./...
 
 # Each fuzz target for FUZZTIME (go test -fuzz takes one target at a time).

@@ -4,7 +4,12 @@
 # client (the tests run real sshd hosts on loopback), tmux (end-to-end tests
 # of the console) and git. Debian/Ubuntu use apt, macOS uses Homebrew. It
 # installs only what is missing, so running it again costs nothing.
+# With --bench it also installs the tools the benchmarks compare opsui with
+# (parallel-ssh, Fabric).
 set -euo pipefail
+
+bench=false
+[ "${1:-}" = "--bench" ] && bench=true
 
 cd "$(dirname "$0")/.."
 go_version=$(awk '/^go [0-9]/ {print $2}' go.mod)
@@ -15,6 +20,7 @@ sudo_cmd() {
 
 install_debian() {
 	local want=(openssh-server openssh-client tmux git ca-certificates curl)
+	$bench && want+=(pssh python3-fabric)
 	local missing=()
 	for p in "${want[@]}"; do
 		dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
