@@ -5,14 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/colorprofile"
 
 	"github.com/opsui/opsui/inventory"
+	"github.com/opsui/opsui/ops"
 	"github.com/opsui/opsui/themes"
 )
 
@@ -21,8 +24,20 @@ type Options struct {
 	Theme themes.Theme
 	// LoadFleet reads the inventory; it runs inside a tea.Cmd, never in Update.
 	LoadFleet func(context.Context) (*inventory.Fleet, error)
-	ReadOnly  bool
+	// Exec runs command on hosts, sending every event to emit (which is
+	// safe for concurrent use); it runs inside a tea.Cmd. Nil disables x.
+	Exec     func(ctx context.Context, hosts []inventory.Host, command string, emit func(ops.Event)) (ops.Result, error)
+	ReadOnly bool
 }
+
+// The console's modes: what has the keyboard.
+type mode int
+
+const (
+	modeFleet   mode = iota
+	modeCommand      // typing the command to run on the selection
+	modeRun          // watching a run
+)
 
 // App is the root model: it owns the screen layout, the global keys and the
 // help, and hands everything else to its components.
@@ -32,6 +47,13 @@ type App struct {
 	help       help.Model
 	fleet      fleetView
 	loadFleet  func(context.Context) (*inventory.Fleet, error)
+	exec       func(ctx context.Context, hosts []inventory.Host, command string, emit func(ops.Event)) (ops.Result, error)
+	mode       mode
+	command    textinput.Model
+	run        runView
+	runs       int
+	cancelRun  context.CancelFunc
+	notice     string
 	showHelp   bool
 	showDetail bool
 	loaded     bool
@@ -58,7 +80,58 @@ func New(opts Options) App {
 	if load == nil {
 		load = func(context.Context) (*inventory.Fleet, error) { return &inventory.Fleet{}, nil }
 	}
-	return App{ctx: ctx, keys: keys, help: h, fleet: newFleetView(ctx, keys), loadFleet: load}
+	if opts.ReadOnly {
+		keys.Exec.SetHelp("x", "run a command (off: read-only)")
+	}
+	ti := textinput.New()
+	ti.Prompt = "command> "
+	return App{ctx: ctx, keys: keys, help: h, fleet: newFleetView(ctx, keys), loadFleet: load, exec: opts.Exec, command: ti}
+}
+
+// Run messages carry the id of their run, so a stale tick or result of an
+// earlier run is recognised.
+type (
+	runTickMsg   struct{ id int }
+	runDoneMsg   struct{ id int }
+	cancelRunMsg struct{ id int }
+)
+
+// runTick re-renders a live run at most 20 times a second.
+func runTick(id int) tea.Cmd {
+	return tea.Tick(50*time.Millisecond, func(time.Time) tea.Msg { return runTickMsg{id: id} })
+}
+
+// startRun runs the typed command on the selected hosts.
+func (a App) startRun() (App, tea.Cmd) {
+	command := strings.TrimSpace(a.command.Value())
+	hosts := a.fleet.Selected()
+	a.mode = modeFleet
+	a.command.Blur()
+	a.command.SetValue("")
+	if command == "" || len(hosts) == 0 {
+		return a, nil
+	}
+	names := make([]string, len(hosts))
+	for i, h := range hosts {
+		names[i] = h.Name
+	}
+	a.runs++
+	feed := newRunFeed(a.runs, command, names)
+	ctx, cancel := context.WithCancel(context.Background())
+	if a.cancelRun != nil {
+		a.cancelRun() // one run at a time: a new one replaces the view of the old
+	}
+	a.cancelRun = cancel
+	a.run = runView{ctx: a.ctx, keys: a.keys, feed: feed}
+	a.layout()
+	a.mode = modeRun
+	exec := a.exec
+	id := feed.id
+	return a, tea.Batch(runTick(id), func() tea.Msg {
+		res, err := exec(ctx, hosts, command, feed.Event)
+		feed.finish(res, err)
+		return runDoneMsg{id: id}
+	})
 }
 
 // Init loads the fleet.
@@ -87,7 +160,49 @@ func (a App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			a.fleet.SetFleet(msg.fleet)
 		}
 		return a, nil
+	case runTickMsg:
+		if a.run.feed == nil || msg.id != a.run.feed.id || a.run.feed.isDone() {
+			return a, nil
+		}
+		return a, runTick(msg.id)
+	case runDoneMsg:
+		return a, nil // the feed holds the result; this message just re-renders
+	case cancelRunMsg:
+		if a.run.feed != nil && msg.id == a.run.feed.id && a.cancelRun != nil {
+			a.cancelRun()
+		}
+		a.run.confirmCancel = false
+		return a, nil
 	case tea.KeyPressMsg:
+		if a.mode == modeCommand {
+			switch msg.String() {
+			case "enter":
+				return a.startRun()
+			case "esc":
+				a.mode = modeFleet
+				a.command.Blur()
+				a.command.SetValue("")
+				return a, nil
+			}
+			var cmd tea.Cmd
+			a.command, cmd = a.command.Update(msg)
+			return a, cmd
+		}
+		if a.mode == modeRun {
+			switch {
+			case msg.String() == "ctrl+c":
+				return a, tea.Quit
+			case key.Matches(msg, a.keys.Help):
+				a.showHelp = !a.showHelp
+				return a, nil
+			case key.Matches(msg, a.keys.Back) && !a.run.confirmCancel:
+				a.mode = modeFleet
+				return a, nil
+			}
+			var cmd tea.Cmd
+			a.run, cmd = a.run.Update(msg)
+			return a, cmd
+		}
 		// While typing a filter, every key is text, except ctrl+c.
 		if a.fleet.Filtering() {
 			if msg.String() == "ctrl+c" {
@@ -109,6 +224,23 @@ func (a App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		case key.Matches(msg, a.keys.Detail):
 			a.showDetail = !a.showDetail
 			a.layout()
+			return a, nil
+		case key.Matches(msg, a.keys.Exec):
+			switch {
+			case a.ctx.ReadOnly:
+				a.notice = "read-only: commands are disabled"
+			case a.exec == nil:
+				a.notice = "running commands is not available here"
+			case len(a.fleet.Selected()) == 0:
+				a.notice = "no host selected"
+			default:
+				a.notice = ""
+				a.mode = modeCommand
+				return a, a.command.Focus()
+			}
+			return a, nil
+		case a.run.feed != nil && key.Matches(msg, a.keys.LastRun):
+			a.mode = modeRun // back to the last run
 			return a, nil
 		}
 	}
@@ -136,6 +268,8 @@ func (a *App) layout() {
 		listW = 0
 	}
 	a.fleet.SetSize(listW, bodyH)
+	a.run.width, a.run.height = a.ctx.Width, bodyH
+	a.command.SetWidth(max(10, a.ctx.Width-12))
 }
 
 // View draws header, body and footer; only the root returns a tea.View.
@@ -153,6 +287,14 @@ func (a App) render() string {
 	st := a.ctx.Styles
 	header := a.header()
 	footer := a.help.ShortHelpView(a.keys.ShortHelp())
+	switch {
+	case a.mode == modeCommand:
+		footer = a.command.View()
+	case a.mode == modeRun:
+		footer = a.help.ShortHelpView(a.keys.RunHelp())
+	case a.notice != "":
+		footer = st.Warn.Render(a.notice)
+	}
 	bodyH := max(1, a.ctx.Height-2)
 	var body string
 	switch {
@@ -162,6 +304,8 @@ func (a App) render() string {
 		body = st.Muted.Render("loading the inventory…")
 	case a.showHelp:
 		body = a.help.FullHelpView(a.keys.FullHelp())
+	case a.mode == modeRun:
+		body = a.run.View()
 	default:
 		body = a.body(bodyH)
 	}

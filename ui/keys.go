@@ -9,6 +9,8 @@ type KeyMap struct {
 	Filter, ClearFilter                     key.Binding
 	Select, SelectAll, SelectNone           key.Binding
 	Detail                                  key.Binding
+	Exec, LastRun, Back                     key.Binding
+	NextFailed, PrevFailed, CancelRun       key.Binding
 	Help, Quit                              key.Binding
 }
 
@@ -27,14 +29,25 @@ func DefaultKeyMap() KeyMap {
 		SelectAll:   key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "select all visible")),
 		SelectNone:  key.NewBinding(key.WithKeys("A"), key.WithHelp("A", "select none")),
 		Detail:      key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "host detail")),
+		Exec:        key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "run a command")),
+		LastRun:     key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "open the last run")),
+		Back:        key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back to the fleet")),
+		NextFailed:  key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "next failed host")),
+		PrevFailed:  key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "previous failed host")),
+		CancelRun:   key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "cancel the run")),
 		Help:        key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
 		Quit:        key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
 	}
 }
 
-// ShortHelp is the footer.
+// ShortHelp is the footer of the fleet view.
 func (k KeyMap) ShortHelp() []key.Binding {
-	return []key.Binding{k.Filter, k.Select, k.SelectAll, k.Detail, k.Help, k.Quit}
+	return []key.Binding{k.Filter, k.Select, k.SelectAll, k.Detail, k.Exec, k.Help, k.Quit}
+}
+
+// RunHelp is the footer of the run view.
+func (k KeyMap) RunHelp() []key.Binding {
+	return []key.Binding{k.Up, k.Down, k.NextFailed, k.PrevFailed, k.CancelRun, k.Back, k.Help}
 }
 
 // FullHelp is the ? overlay, one column per group.
@@ -42,6 +55,7 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom},
 		{k.Filter, k.ClearFilter, k.Select, k.SelectAll, k.SelectNone},
-		{k.Detail, k.Help, k.Quit},
+		{k.Detail, k.Exec, k.LastRun, k.Help, k.Quit},
+		{k.NextFailed, k.PrevFailed, k.CancelRun, k.Back},
 	}
 }

@@ -62,7 +62,9 @@ and ad-hoc commands on it over SSH, recording every release with its commit.`,
 		if themes.NoColor(os.Getenv) {
 			th = th.WithoutColor()
 		}
-		return ui.Run(ctx, ui.Options{Theme: th, LoadFleet: s.LoadFleet, ReadOnly: c.readOnly})
+		console := newConsoleExec(s)
+		defer console.close()
+		return ui.Run(ctx, ui.Options{Theme: th, LoadFleet: s.LoadFleet, Exec: console.exec, ReadOnly: c.readOnly})
 	})
 	root.Flags().StringVar(&c.theme, "theme", "dark", "colour theme: "+strings.Join(themes.Names(), ", "))
 	root.Flags().BoolVar(&c.readOnly, "read-only", false, "browse only: every action that changes a host is disabled")
