@@ -80,6 +80,7 @@ type HostResult struct {
 
 // Run runs cmd on every target, at most opts.Parallel hosts at once, and
 // returns each host's outcome; a host's failure never affects another.
+// Target names label the events and should be unique.
 //
 // Each host's events go to emit in order: EventQueued (for every host, up
 // front), EventConnecting, EventStarted, EventStdout / EventStderr /
@@ -103,6 +104,9 @@ type HostResult struct {
 func Run(ctx context.Context, conn Connector, targets []Target, cmd string, opts RunOptions, emit func(Event)) (Result, error) {
 	if err := opts.validate(); err != nil {
 		return Result{}, err
+	}
+	if conn == nil && len(targets) > 0 {
+		return Result{}, errors.New("ops: Run without a Connector")
 	}
 	if emit == nil {
 		emit = func(Event) {}
@@ -355,9 +359,11 @@ func startCommand(sess *ssh.Session, line string, so SplitOptions, he *hostEmitt
 	return x, nil
 }
 
+// copyLines feeds r to s until r ends; a read error ends the stream too,
+// and the session's end says why. Half an SSH packet of buffer keeps
+// reads few and idle hosts cheap.
 func copyLines(s *LineSplitter, r io.Reader) {
-	buf := make([]byte, 32<<10)
-	_, _ = io.CopyBuffer(s, r, buf) // a read error ends the stream; Wait says why
+	_, _ = io.CopyBuffer(s, r, make([]byte, 16<<10))
 }
 
 // stop ends the session early by closing the channel, which the remote

@@ -260,10 +260,10 @@ func TestRunCommands(t *testing.T) {
 
 func TestRunManyLines(t *testing.T) {
 	t.Parallel()
-	e := newExecEnv(t, 2)
+	e := newExecEnv(t, 1)
 	start := time.Now()
 	res, log := e.run(t, t.Context(), "seq 1 100000", RunOptions{})
-	t.Logf("100000 lines from 2 hosts in %v", time.Since(start))
+	t.Logf("100000 lines in %v", time.Since(start))
 	for i, tg := range e.targets {
 		lines := log.of(tg.Name, EventStdout)
 		if len(lines) != 100000 || res.Hosts[i].Lines != 100000 {
@@ -536,9 +536,11 @@ func TestRunCancelKillsRemoteProcesses(t *testing.T) {
 	cancelled := time.Now()
 	cancel()
 	wg.Wait()
-	if took := time.Since(cancelled); took > 2*time.Second {
+	took := time.Since(cancelled)
+	if took > 2*time.Second {
 		t.Errorf("Run returned %v after the cancel", took)
 	}
+	t.Logf("Run returned %v after the cancel", took)
 	checkOrder(t, log)
 	for _, v := range variants {
 		if v.err != nil || v.res.Cancelled != len(cmds) {
@@ -548,6 +550,7 @@ func TestRunCancelKillsRemoteProcesses(t *testing.T) {
 	for i := range e.targets {
 		e.waitGone(t, i, "sleep 30[012]", 5*time.Second)
 	}
+	t.Logf("no process left on %d hosts %v after the cancel", len(e.targets), time.Since(cancelled))
 }
 
 // runEach runs cmds[i] on targets[i], all at once: one Run per host, the
@@ -643,6 +646,7 @@ func TestRunHungHost(t *testing.T) {
 	}
 	took := time.Since(start)
 	hung.Cont()
+	t.Logf("Run returned %v after its start, with a 0.7s timeout", took)
 	if took > 3*time.Second {
 		t.Errorf("Run took %v with a hung host and a 0.7s timeout", took)
 	}

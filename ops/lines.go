@@ -15,9 +15,13 @@ const (
 	DefaultProgressInterval = 100 * time.Millisecond // at most one progress event per interval
 )
 
-// slabSize is the size of the blocks Raw copies are carved from, so that a
-// line costs one allocation (its display string), not two.
-const slabSize = 32 << 10
+// Raw copies are carved from blocks, so that a line costs one allocation
+// (its display string), not two. The blocks grow from minSlab to slabSize,
+// so a stream of one short line does not cost a big block.
+const (
+	minSlab  = 512
+	slabSize = 32 << 10
+)
 
 // ErrSplitterClosed is returned by Write after Close.
 var ErrSplitterClosed = errors.New("ops: line splitter closed")
@@ -223,7 +227,7 @@ func (s *LineSplitter) copyRaw(b []byte) []byte {
 		return bytes.Clone(b)
 	}
 	if len(s.slab)+len(b) > cap(s.slab) {
-		s.slab = make([]byte, 0, slabSize)
+		s.slab = make([]byte, 0, min(max(2*cap(s.slab), minSlab, len(b)), slabSize))
 	}
 	off := len(s.slab)
 	s.slab = append(s.slab, b...)

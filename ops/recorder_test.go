@@ -44,7 +44,7 @@ func recorded(t *testing.T, st *store.Store, row store.RunHost) map[string][]byt
 
 func TestRecorder(t *testing.T) {
 	t.Parallel()
-	e := newExecEnv(t, 3)
+	e := newExecEnv(t, 2)
 	st, _ := openStore(t)
 	names := []string{}
 	for _, tg := range e.targets {
@@ -91,7 +91,7 @@ func TestRecorder(t *testing.T) {
 		}
 	}
 	s := rec.Stats()
-	if s.WriteErrors != 0 || s.Lost != 0 || s.Bytes != 3*int64(len(wantOut)+5) {
+	if s.WriteErrors != 0 || s.Lost != 0 || s.Bytes != 2*int64(len(wantOut)+5) {
 		t.Errorf("stats %+v", s)
 	}
 	t.Logf("recorder stats: %+v", s)

@@ -126,7 +126,9 @@ func TestInputCutShort(t *testing.T) {
 			pw.CloseWithError(errors.New("disk on fire"))
 		}()
 		opts := RunOptions{KillGrace: time.Second, Stdin: func(Target) (Input, error) { return Input{R: pr, Size: size}, nil }}
-		wg.Go(func() { results[i], _ = Run(ctx, e.pool, e.targets[i:i+1], WriteFileCommand("cut.bin")+"; echo done", opts, nil) })
+		wg.Go(func() {
+			results[i], _ = Run(ctx, e.pool, e.targets[i:i+1], WriteFileCommand("cut.bin")+"; echo done", opts, nil)
+		})
 	}
 	wg.Wait()
 	for i, how := range hows {
