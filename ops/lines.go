@@ -71,7 +71,8 @@ func (o SplitOptions) withDefaults() SplitOptions {
 // ends), and the finished line arrives as one event.
 //
 // The emit function is called with the splitter's lock held, from Write,
-// Close, or the progress timer; the events it gets have no Host or Time.
+// Close, or the progress timer; the events it gets have no Host, and only
+// progress events have a Time (when the rate limit let them out).
 type LineSplitter struct {
 	kind EventKind
 	opts SplitOptions
@@ -209,7 +210,8 @@ func (s *LineSplitter) timerFired(gen int) {
 func (s *LineSplitter) sendProgress() {
 	s.lastProg = time.Now()
 	text, cut := s.display(s.pending)
-	s.emit(Event{Kind: EventProgress, Line: text, Truncated: cut})
+	// Stamped here, where the rate is decided, not later by a busy emitter.
+	s.emit(Event{Kind: EventProgress, Time: s.lastProg, Line: text, Truncated: cut})
 }
 
 func (s *LineSplitter) stopTimer() {

@@ -26,6 +26,7 @@ func TestConsoleInATerminal(t *testing.T) {
 		t.Fatalf("fleet not listed:\n%s", screen)
 	}
 	term.Type("/canary")
+	term.WaitText("/canary", 5*time.Second) // every letter has arrived
 	term.Keys("Enter")
 	screen = term.WaitFor("the filter to apply", 5*time.Second, func(s string) bool {
 		return !strings.Contains(s, "stg-db1") && strings.Contains(s, "web1")
