@@ -3,25 +3,14 @@ package store
 import (
 	"context"
 	"errors"
-	"os"
 	"reflect"
 	"testing"
 
+	"github.com/opsui/opsui/internal/testfleet"
 	"github.com/opsui/opsui/inventory"
 )
 
-func sampleFleet(t *testing.T) *inventory.Fleet {
-	t.Helper()
-	b, err := os.ReadFile("../inventory/testdata/fleet.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := inventory.DecodeYAML("fleet.yaml", b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return f
-}
+func sampleFleet(t *testing.T) *inventory.Fleet { return testfleet.Load(t) }
 
 func TestFleetSaveLoadIsLossless(t *testing.T) {
 	ctx := context.Background()

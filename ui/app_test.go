@@ -3,29 +3,18 @@ package ui
 import (
 	"context"
 	"errors"
-	"os"
 	"strings"
 	"testing"
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/opsui/opsui/internal/testfleet"
 	"github.com/opsui/opsui/inventory"
 	"github.com/opsui/opsui/themes"
 )
 
-func sampleFleet(t *testing.T) *inventory.Fleet {
-	t.Helper()
-	b, err := os.ReadFile("../inventory/testdata/fleet.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := inventory.DecodeYAML("fleet.yaml", b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return f
-}
+func sampleFleet(t *testing.T) *inventory.Fleet { return testfleet.Load(t) }
 
 // newTestApp returns a loaded console of size w x h on the sample fleet,
 // without colour so views compare as text.
