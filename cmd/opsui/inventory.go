@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -244,7 +245,7 @@ func newInventoryExportCmd(c *cli) *cobra.Command {
 // writeFileAtomic writes through a temporary file and a rename, so a full
 // disk or a crash never leaves half a fleet file behind.
 func writeFileAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(dirOf(path), ".opsui-export-*")
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".opsui-export-*")
 	if err != nil {
 		return fmt.Errorf("export: %w", err)
 	}
@@ -260,13 +261,6 @@ func writeFileAtomic(path string, data []byte) error {
 		return fmt.Errorf("export %s: %w", path, err)
 	}
 	return nil
-}
-
-func dirOf(path string) string {
-	if i := strings.LastIndexByte(path, os.PathSeparator); i >= 0 {
-		return path[:i+1]
-	}
-	return "."
 }
 
 // hostFlags are the per-host fields add and set accept.
