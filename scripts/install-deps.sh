@@ -2,7 +2,11 @@
 # install-deps.sh installs what opsui's build, tests and demo need that a
 # fresh machine may lack: Go (the version go.mod names), OpenSSH's server and
 # client (the tests run real sshd hosts on loopback), tmux (end-to-end tests
-# of the console) and git. Debian/Ubuntu use apt, macOS uses Homebrew. It
+# of the console), git, and the real web stack the deploy tests and the demo
+# run: Django and gunicorn from Debian's packages (seen by /usr/bin/python3,
+# which release virtualenvs are made from with --system-site-packages, so no
+# package index is needed at deploy time), python3-venv and nginx (the load
+# balancer). Debian/Ubuntu use apt, macOS uses Homebrew. It
 # installs only what is missing, so running it again costs nothing.
 # With --bench it also installs the tools the benchmarks compare opsui with
 # (parallel-ssh, Fabric).
@@ -19,7 +23,8 @@ sudo_cmd() {
 }
 
 install_debian() {
-	local want=(openssh-server openssh-client tmux git ca-certificates curl)
+	local want=(openssh-server openssh-client tmux git ca-certificates curl
+		python3 python3-venv python3-django gunicorn nginx)
 	$bench && want+=(pssh python3-fabric)
 	local missing=()
 	for p in "${want[@]}"; do
@@ -33,14 +38,20 @@ install_debian() {
 	# The package enables an sshd on port 22; the tests need only the binary.
 	# Leave a system sshd that was already there alone.
 	sudo_cmd mkdir -p /run/sshd
+	# Likewise nginx may start a system server on port 80 where systemd runs;
+	# the tests start their own nginx processes with their own config.
 }
 
 install_macos() {
 	command -v brew >/dev/null || { echo "install-deps: Homebrew is needed on macOS: https://brew.sh" >&2; exit 1; }
-	for p in tmux git; do
+	for p in tmux git nginx; do
 		command -v "$p" >/dev/null || brew install "$p"
 	done
-	# macOS ships /usr/sbin/sshd and ssh.
+	# macOS ships /usr/sbin/sshd and ssh. Django 3.2 and gunicorn are not in
+	# Homebrew; the web tests look for Debian's /usr/sbin/nginx,
+	# /usr/bin/gunicorn and /usr/bin/python3 with Django, and skip without
+	# them. To run the demo app by hand:
+	#   python3 -m venv ~/.venvs/opsui && ~/.venvs/opsui/bin/pip install 'Django>=3.2,<4' 'gunicorn>=20.1'
 }
 
 have_go() {

@@ -1,0 +1,80 @@
+// Package webtest holds the real-world fixtures of opsui's web tests: a real
+// nginx load balancer in front of test backends ([StartNginx]), a load
+// generator that counts failed requests and the releases it was served
+// ([StartLoad]), and a check of a host's release layout ([CheckRelease]).
+//
+// The helpers need Debian's packages (scripts/install-deps.sh installs
+// them): nginx at [NginxPath], and for the Django tests python3-django seen
+// by [PythonPath] and gunicorn at [GunicornPath]. Without them the
+// Require functions skip the test, or fail it when the environment variable
+// OPSUI_TEST_REQUIRE_SSHD is 1, as `make test` sets it.
+package webtest
+
+import (
+	"os"
+	"os/exec"
+	"sync"
+	"testing"
+)
+
+// Paths of the Debian programs the web tests use. Debian's Python packages
+// are visible to /usr/bin/python3 only, not to another python3 on PATH.
+const (
+	NginxPath    = "/usr/sbin/nginx"
+	GunicornPath = "/usr/bin/gunicorn"
+	PythonPath   = "/usr/bin/python3"
+)
+
+// RequireEnv is the environment variable that turns a missing program into a
+// failed test when it is "1" (the same one internal/sshtest reads).
+const RequireEnv = "OPSUI_TEST_REQUIRE_SSHD"
+
+// RequireNginx skips (or fails, see [RequireEnv]) the test when nginx is
+// missing.
+func RequireNginx(t testing.TB) {
+	t.Helper()
+	requireFile(t, NginxPath, "nginx")
+}
+
+// RequireDjango skips (or fails) the test when Debian's python3 with Django
+// and python3-venv is missing.
+func RequireDjango(t testing.TB) {
+	t.Helper()
+	requireFile(t, PythonPath, "python3")
+	djangoOnce.Do(func() {
+		djangoErr = exec.Command(PythonPath, "-c", "import django, ensurepip, venv").Run()
+	})
+	if djangoErr != nil {
+		missing(t, PythonPath+" cannot import django or venv ("+djangoErr.Error()+")", "python3-django python3-venv")
+	}
+}
+
+// RequireGunicorn skips (or fails) the test when Debian's gunicorn, Django
+// or nginx is missing: everything a Django deploy behind a load balancer
+// needs.
+func RequireGunicorn(t testing.TB) {
+	t.Helper()
+	requireFile(t, GunicornPath, "gunicorn")
+	RequireDjango(t)
+	RequireNginx(t)
+}
+
+var (
+	djangoOnce sync.Once
+	djangoErr  error
+)
+
+func requireFile(t testing.TB, path, pkg string) {
+	t.Helper()
+	if _, err := os.Stat(path); err != nil {
+		missing(t, path+" not found", pkg)
+	}
+}
+
+func missing(t testing.TB, what, pkg string) {
+	t.Helper()
+	if os.Getenv(RequireEnv) == "1" {
+		t.Fatalf("webtest: %s (and %s=1); install %s (scripts/install-deps.sh)", what, RequireEnv, pkg)
+	}
+	t.Skipf("webtest: %s; run `make test` or scripts/install-deps.sh, which install %s", what, pkg)
+}
