@@ -28,6 +28,18 @@ type Options struct {
 	// safe for concurrent use); it runs inside a tea.Cmd. Nil disables x.
 	Exec     func(ctx context.Context, hosts []inventory.Host, command string, emit func(ops.Event)) (ops.Result, error)
 	ReadOnly bool
+	// Probe looks at the fleet's hosts for the status panel and returns a
+	// probe per host (ops.Prober.ProbeAll); it runs inside a tea.Cmd, one round at a
+	// time, every RefreshInterval (DefaultRefreshInterval when 0). It must
+	// return within about a probe timeout. Nil: no status panel.
+	Probe           func(ctx context.Context, fleet *inventory.Fleet) []ops.Probe
+	RefreshInterval time.Duration
+	// LastRuns returns a host's last runs, newest first, for the detail
+	// pane; it runs inside a tea.Cmd. Nil: the pane shows none.
+	LastRuns func(ctx context.Context, host string) ([]RunSummary, error)
+	// Asker, when set, brings the engine's host-key and passphrase
+	// questions to the console as dialogs; give its methods to the pool.
+	Asker *Asker
 }
 
 // The console's modes: what has the keyboard.
@@ -58,6 +70,14 @@ type App struct {
 	showDetail bool
 	loaded     bool
 	err        error
+
+	status     *statusBoard
+	probe      func(ctx context.Context, fleet *inventory.Fleet) []ops.Probe
+	lastRunsFn func(ctx context.Context, host string) ([]RunSummary, error)
+	lastRuns   map[string]lastRunsMsg // by host
+	asker      *Asker
+	dialogs    []dialog        // modal boxes, the first one shown
+	warned     map[string]bool // hosts whose changed key was shown
 }
 
 // fleetLoadedMsg carries the inventory read by loadFleetCmd.
@@ -85,7 +105,10 @@ func New(opts Options) App {
 	}
 	ti := textinput.New()
 	ti.Prompt = "command> "
-	return App{ctx: ctx, keys: keys, help: h, fleet: newFleetView(ctx, keys), loadFleet: load, exec: opts.Exec, command: ti}
+	status := newStatusBoard(opts.Probe != nil, opts.RefreshInterval)
+	return App{ctx: ctx, keys: keys, help: h, fleet: newFleetView(ctx, keys, status), loadFleet: load, exec: opts.Exec, command: ti,
+		status: status, probe: opts.Probe, lastRunsFn: opts.LastRuns, lastRuns: map[string]lastRunsMsg{},
+		asker: opts.Asker, warned: map[string]bool{}}
 }
 
 // Run messages carry the id of their run, so a stale tick or result of an
@@ -134,8 +157,8 @@ func (a App) startRun() (App, tea.Cmd) {
 	})
 }
 
-// Init loads the fleet.
-func (a App) Init() tea.Cmd { return a.loadFleetCmd() }
+// Init loads the fleet and listens for the engine's questions.
+func (a App) Init() tea.Cmd { return tea.Batch(a.loadFleetCmd(), listenAsker(a.asker)) }
 
 func (a App) loadFleetCmd() tea.Cmd {
 	load := a.loadFleet
@@ -145,8 +168,21 @@ func (a App) loadFleetCmd() tea.Cmd {
 	}
 }
 
-// Update routes messages: global keys here, the rest to the focused component.
+// Update routes messages: dialogs first, then global keys, then the focused
+// component.
 func (a App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	if next, cmd, ok := a.statusUpdate(msg); ok {
+		return next, cmd
+	}
+	focused := a.fleet.Focused().Name
+	next, cmd := a.update(msg)
+	if app := next.(App); app.mode == modeFleet && (app.fleet.Focused().Name != focused || isDetailToggle(msg, app.keys)) {
+		return app, tea.Batch(cmd, app.fetchLastRuns())
+	}
+	return next, cmd
+}
+
+func (a App) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		a.ctx.Width, a.ctx.Height = msg.Width, msg.Height
@@ -156,17 +192,25 @@ func (a App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case fleetLoadedMsg:
 		a.loaded = true
 		a.err = msg.err
-		if msg.err == nil {
-			a.fleet.SetFleet(msg.fleet)
+		if msg.err != nil {
+			return a, nil
 		}
-		return a, nil
+		a.fleet.SetFleet(msg.fleet)
+		a.status.computeDrift(msg.fleet)
+		cmds := []tea.Cmd{a.status.startRound(a.probe, msg.fleet), a.fetchLastRuns()}
+		if a.status.enabled && !a.status.ticking {
+			a.status.ticking = true
+			cmds = append(cmds, a.status.tick())
+		}
+		return a, tea.Batch(cmds...)
 	case runTickMsg:
 		if a.run.feed == nil || msg.id != a.run.feed.id || a.run.feed.isDone() {
 			return a, nil
 		}
 		return a, runTick(msg.id)
 	case runDoneMsg:
-		return a, nil // the feed holds the result; this message just re-renders
+		clear(a.lastRuns) // the run is in every host's history now
+		return a, nil     // the feed holds the result; this message just re-renders
 	case cancelRunMsg:
 		if a.run.feed != nil && msg.id == a.run.feed.id && a.cancelRun != nil {
 			a.cancelRun()
@@ -298,6 +342,8 @@ func (a App) render() string {
 	bodyH := max(1, a.ctx.Height-2)
 	var body string
 	switch {
+	case len(a.dialogs) > 0:
+		body = a.dialogView(a.ctx.Width, bodyH)
 	case a.err != nil:
 		body = st.Error.Render("cannot load the inventory: ") + a.err.Error()
 	case !a.loaded:
@@ -320,7 +366,7 @@ func (a App) body(h int) string {
 	}
 	// lipgloss v2 sizes include the border and padding: 4 columns here.
 	pane := a.ctx.Styles.Pane.Width(dw).Height(h).MaxHeight(h)
-	content := hostDetail(a.ctx, a.fleet.fleet, a.fleet.Focused(), dw-4)
+	content := a.detail(dw - 4)
 	if lines := strings.Split(content, "\n"); len(lines) > h-2 {
 		content = strings.Join(lines[:max(0, h-2)], "\n") // keep the bottom border
 	}
@@ -338,6 +384,7 @@ func (a App) header() string {
 	if n := len(a.fleet.selected); n > 0 {
 		parts = append(parts, st.Selected.Render(fmt.Sprintf("%d selected", n)))
 	}
+	parts = append(parts, a.statusHeader()...)
 	if a.ctx.ReadOnly {
 		parts = append(parts, st.Warn.Render("read-only"))
 	}

@@ -5,6 +5,9 @@ import (
 	"slices"
 	"strings"
 
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+
 	"github.com/opsui/opsui/inventory"
 )
 
@@ -74,4 +77,134 @@ func hostDetail(ctx *Context, f *inventory.Fleet, h inventory.Host, width int) s
 		}
 	}
 	return strings.TrimRight(b.String(), "\n")
+}
+
+// isDetailToggle reports whether msg is the key that shows the detail pane.
+func isDetailToggle(msg tea.Msg, keys KeyMap) bool {
+	km, ok := msg.(tea.KeyPressMsg)
+	return ok && key.Matches(km, keys.Detail)
+}
+
+// detail renders the focused host's pane: its facts, its status, its last
+// runs and its output in the last run of this session.
+func (a App) detail(width int) string {
+	h := a.fleet.Focused()
+	out := hostDetail(a.ctx, a.fleet.fleet, h, width)
+	if h.Name == "" {
+		return out
+	}
+	// The title, then what changes (status, runs, output), then the facts.
+	title, facts, _ := strings.Cut(out, "\n")
+	var b strings.Builder
+	b.WriteString(title)
+	if a.status.enabled {
+		b.WriteString("\n" + statusDetail(a.ctx, a.status, h.Name, width))
+	}
+	if a.lastRunsFn != nil {
+		b.WriteString("\n\n" + runsDetail(a.ctx, a.lastRuns[h.Name], width))
+	}
+	if a.run.feed != nil {
+		if lines := a.run.feed.lastLines(h.Name, 5); len(lines) > 0 {
+			b.WriteString("\n\n" + a.ctx.Styles.Header.Render(fmt.Sprintf("output of run %d", a.run.feed.id)))
+			for _, l := range lines {
+				b.WriteString("\n" + clip(l, width))
+			}
+		}
+	}
+	if facts != "" {
+		b.WriteString("\n\n" + a.ctx.Styles.Header.Render("host") + "\n" + facts)
+	}
+	return b.String()
+}
+
+// statusDetail is the detail pane's part about the host's newest probe.
+func statusDetail(ctx *Context, b *statusBoard, host string, width int) string {
+	st := ctx.Styles
+	var out strings.Builder
+	out.WriteString(st.Header.Render("status"))
+	field := func(label, value string) {
+		if value != "" {
+			fmt.Fprintf(&out, "\n%s %s", st.Muted.Render(fmt.Sprintf("%-14s", label)), clip(value, max(10, width-15)))
+		}
+	}
+	s := b.state(host)
+	if s == nil {
+		field("state", "not probed yet")
+		return out.String()
+	}
+	now := b.now()
+	p := s.probe
+	if p.Reachable {
+		field("state", "up")
+	} else {
+		field("state", st.Error.Render("down: "+string(p.Class)))
+		field("since", sinceText(s.downSince, now))
+		if p.Err != nil {
+			field("error", unwrapHost(p.Err).Error())
+		}
+	}
+	field("probed", shortAge(now.Sub(p.At))+" ago")
+	u := s.lastUp
+	if u.At.IsZero() {
+		return out.String()
+	}
+	if !p.Reachable {
+		field("last up", shortAge(now.Sub(u.At))+" ago")
+	}
+	field("round trip", shortDuration(u.RTT))
+	field("load", fmt.Sprintf("%s %s %s", loadText(u.Load1), loadText(u.Load5), loadText(u.Load15)))
+	field("memory used", percent(u.MemUsedPct))
+	field("disk used", percent(u.DiskUsedPct))
+	if u.Release == "" {
+		field("release", "none (no current symlink)")
+	} else {
+		field("release", u.Release+" ("+shortAge(u.ReleaseAge+now.Sub(u.At))+" old)")
+		field("commit", u.Commit)
+	}
+	if b.drift[host] {
+		field("drift", st.Warn.Render("the rest of its group runs "+orNone(b.majority[host])))
+	}
+	field("health", string(u.Health))
+	field("check", u.Check)
+	field("check said", u.HealthDetail)
+	return out.String()
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "no release"
+	}
+	return s
+}
+
+// runsDetail lists the host's last runs.
+func runsDetail(ctx *Context, e lastRunsMsg, width int) string {
+	st := ctx.Styles
+	var out strings.Builder
+	out.WriteString(st.Header.Render("last runs"))
+	switch {
+	case e.err != nil:
+		out.WriteString("\n" + st.Error.Render(clip(e.err.Error(), width)))
+	case e.runs == nil && e.at.IsZero():
+		out.WriteString("\n" + st.Muted.Render("…"))
+	case len(e.runs) == 0:
+		out.WriteString("\n" + st.Muted.Render("none recorded"))
+	}
+	for _, r := range e.runs {
+		what := r.Command
+		if what == "" {
+			what = r.Kind
+		}
+		status := r.Status
+		if r.Class != "" {
+			status += ": " + r.Class
+		}
+		line := fmt.Sprintf("#%d %s %s · %s", r.ID, r.Started.Local().Format("Jan 2 15:04"), status, what)
+		style := st.Muted
+		if r.Status == "failed" {
+			style = st.Error
+		}
+		out.WriteString("\n" + style.Render(clip(line, width)))
+	}
+	return out.String()
 }

@@ -9,6 +9,7 @@ import (
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/opsui/opsui/inventory"
 )
@@ -38,13 +39,15 @@ type fleetView struct {
 	filter   textinput.Model
 	// filtering is set while the filter input has focus.
 	filtering bool
+	// status is the probe results the rows show and the filter matches.
+	status *statusBoard
 }
 
-func newFleetView(ctx *Context, keys KeyMap) fleetView {
+func newFleetView(ctx *Context, keys KeyMap, status *statusBoard) fleetView {
 	ti := textinput.New()
 	ti.Prompt = "/"
-	ti.Placeholder = "name, role, tag or env"
-	return fleetView{ctx: ctx, keys: keys, fleet: &inventory.Fleet{}, selected: map[string]bool{}, filter: ti}
+	ti.Placeholder = "name, role, tag, env or up/down/drift/failed"
+	return fleetView{ctx: ctx, keys: keys, fleet: &inventory.Fleet{}, selected: map[string]bool{}, filter: ti, status: status}
 }
 
 // SetFleet replaces the fleet shown, keeping the selection of hosts that remain.
@@ -228,7 +231,7 @@ func (v *fleetView) rebuild() {
 	var groups []*group
 	index := map[string]*group{}
 	for _, h := range v.fleet.Hosts {
-		if q != "" && !matches(h, q) {
+		if q != "" && !matches(h, q) && !slices.Contains(v.status.words(h.Name), q) {
 			continue
 		}
 		k := groupKey(h)
@@ -255,7 +258,7 @@ func (v *fleetView) rebuild() {
 		}
 		return strings.Compare(ra, rb)
 	})
-	v.rows = v.rows[:0]
+	v.rows = nil // a fresh slice: copies of the view must not share rows
 	for _, g := range groups {
 		env, role, _ := strings.Cut(g.key, "\x00")
 		v.rows = append(v.rows, row{heading: groupHeading(v.fleet, env, role, len(g.hosts))})
@@ -312,7 +315,8 @@ func groupHeading(f *inventory.Fleet, env, role string, n int) string {
 }
 
 // matches reports whether the host's name, address, environment, a role or a
-// tag contains q (lower case).
+// tag contains q (lower case). Status words (up, down, drift, failed ...)
+// are matched whole by rebuild.
 func matches(h inventory.Host, q string) bool {
 	fields := append([]string{h.Name, h.Address, h.Env}, h.Roles...)
 	fields = append(fields, h.Tags...)
@@ -334,14 +338,12 @@ func (v fleetView) View() string {
 		addrW = max(addrW, lipgloss.Width(r.host.Address))
 	}
 	nameW, addrW = min(nameW, 28), min(addrW, 32)
-	line := func(mark, name, addr, roles, tags string) string {
-		return fmt.Sprintf("%-2s%-*s  %-*s  %-18s %s", mark, nameW, clip(name, nameW), addrW, clip(addr, addrW), clip(roles, 18), tags)
-	}
+	cols := fit(fleetColumns(nameW, addrW, v.status.enabled), v.width)
 	if v.filtering || v.filter.Value() != "" {
 		b.WriteString(v.filter.View())
 		b.WriteByte('\n')
 	}
-	b.WriteString(st.Header.Render(clip(line("", "HOST", "ADDRESS", "ROLES", "TAGS"), v.width)))
+	b.WriteString(st.Header.Render(clip(renderHeader(cols), v.width)))
 	if len(v.rows) == 0 {
 		b.WriteString("\n" + st.Muted.Render("  no hosts"))
 		if v.filter.Value() != "" {
@@ -362,14 +364,13 @@ func (v fleetView) View() string {
 		if v.selected[r.host.Name] {
 			mark = "●"
 		}
-		text := clip(line(mark, r.host.Name, r.host.Address, strings.Join(r.host.Roles, ","), strings.Join(r.host.Tags, ",")), v.width)
 		switch {
 		case i == v.cursor:
-			b.WriteString(st.Cursor.Render(padRight(text, v.width)))
+			b.WriteString(st.Cursor.Render(padRight(clip(v.renderRow(cols, mark, r.host, false), v.width), v.width)))
 		case v.selected[r.host.Name]:
-			b.WriteString(st.Selected.Render(text))
+			b.WriteString(st.Selected.Render(clip(v.renderRow(cols, mark, r.host, false), v.width)))
 		default:
-			b.WriteString(text)
+			b.WriteString(clipStyled(v.renderRow(cols, mark, r.host, true), v.width))
 		}
 	}
 	return b.String()
@@ -388,6 +389,14 @@ func clip(s string, w int) string {
 		r = r[:len(r)-1]
 	}
 	return string(r) + "…"
+}
+
+// clipStyled cuts a styled line to w cells, keeping its escape codes.
+func clipStyled(s string, w int) string {
+	if lipgloss.Width(s) <= w {
+		return s
+	}
+	return ansi.Truncate(s, w, "…")
 }
 
 func padRight(s string, w int) string {

@@ -116,3 +116,14 @@ func (f *runFeed) runErr() error {
 	defer f.mu.Unlock()
 	return f.err
 }
+
+// lastLines returns up to n of host's last lines in this run, nil when the
+// host is not in it.
+func (f *runFeed) lastLines(host string, n int) []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if p := f.byName[host]; p != nil {
+		return p.lines.Last(n)
+	}
+	return nil
+}

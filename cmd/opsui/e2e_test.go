@@ -1,14 +1,20 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/ssh"
+
+	"github.com/opsui/opsui/internal/sshtest"
 	"github.com/opsui/opsui/internal/tuitest"
+	"github.com/opsui/opsui/ops"
 )
 
 // TestConsoleInATerminal runs the real binary in tmux: the fleet imported
@@ -70,4 +76,108 @@ func TestConsoleRunsACommandOnRealHosts(t *testing.T) {
 	if code := term.WaitExit(5 * time.Second); code != 0 {
 		t.Errorf("exit status %d", code)
 	}
+}
+
+// statusFleet starts n real sshd hosts, each with a deploy tree made over
+// SSH whose current points at release (or at drift[host] for those hosts),
+// and imports them into a fresh database with HOME set up as execFleet
+// does. It returns the fleet and the database path.
+func statusFleet(t *testing.T, n int, release string, drift map[string]string) (*sshtest.Fleet, string) {
+	t.Helper()
+	fleet, _ := execFleet(t, n, true)
+	cfg := fleet.ClientConfig(t)
+	var doc strings.Builder
+	doc.WriteString("environments:\n  - name: test\nhosts:\n")
+	for _, h := range fleet.Hosts {
+		deployTo := filepath.Join(fleet.Dir, "deploy", h.Name)
+		rel := release
+		if r, ok := drift[h.Name]; ok {
+			rel = r
+		}
+		dir := deployTo + "/releases/" + rel
+		sshRun(t, h.Address(), cfg, fmt.Sprintf("mkdir -p %s && echo %s > %s && ln -sfn %s %s",
+			ops.Quote(dir), ops.Quote("c0ffee"+rel), ops.Quote(dir+"/REVISION"), ops.Quote("releases/"+rel), ops.Quote(deployTo+"/current")))
+		fmt.Fprintf(&doc, "  - name: %s\n    address: %s\n    port: %d\n    user: %s\n    env: test\n    roles: [web]\n    identity_file: %s\n    deploy_to: %s\n",
+			h.Name, h.Addr, h.Port, fleet.User, fleet.ClientKeyPath, deployTo)
+	}
+	file := filepath.Join(t.TempDir(), "fleet.yaml")
+	if err := os.WriteFile(file, []byte(doc.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	db := filepath.Join(t.TempDir(), "status.db")
+	mustRun(t, db, "inventory", "import", file)
+	return fleet, db
+}
+
+// sshRun runs cmd on the host at addr, failing the test if it fails.
+func sshRun(t *testing.T, addr string, cfg *ssh.ClientConfig, cmd string) {
+	t.Helper()
+	c, err := ssh.Dial("tcp", addr, cfg)
+	if err != nil {
+		t.Fatalf("ssh %s: %v", addr, err)
+	}
+	defer c.Close()
+	s, err := c.NewSession()
+	if err != nil {
+		t.Fatalf("ssh %s: %v", addr, err)
+	}
+	defer s.Close()
+	if out, err := s.CombinedOutput(cmd); err != nil {
+		t.Fatalf("ssh %s %q: %v\n%s", addr, cmd, err, out)
+	}
+}
+
+// TestConsoleStatusPanel runs the real binary in tmux at 120x40 on 20 real
+// sshd hosts: every host shows up with its release, the one on another
+// release is marked as drifting, and a host whose sshd is killed is marked
+// unreachable within two refreshes.
+func TestConsoleStatusPanel(t *testing.T) {
+	bin := tuitest.Build(t)
+	const release, old = "20250301100000", "20250220090000"
+	fleet, db := statusFleet(t, 20, release, map[string]string{"web7": old})
+	term := tuitest.Start(t, 120, 40, []string{"NO_COLOR=1", "HOME=" + os.Getenv("HOME"), "XDG_DATA_HOME=" + os.Getenv("XDG_DATA_HOME")},
+		bin, "--db", db, "--refresh", "1s")
+	term.WaitText("20 up", 30*time.Second)
+	screen := term.WaitText("1 host drifts", 5*time.Second)
+	for _, h := range fleet.Hosts {
+		line := screenRow(screen, h.Name)
+		want := release
+		if h.Name == "web7" {
+			want = old + " drift"
+		}
+		if !strings.Contains(line, " up ") || !strings.Contains(line, want) {
+			t.Errorf("row of %s lacks up and %q: %q", h.Name, want, line)
+		}
+	}
+
+	const refresh = time.Second
+	fleet.Host("web3").Kill()
+	killed := time.Now()
+	screen = term.WaitFor("web3 marked down", 2*refresh+2*time.Second, func(s string) bool {
+		return strings.Contains(screenRow(s, "web3"), "down")
+	})
+	took := time.Since(killed)
+	t.Logf("web3 marked down %v after its sshd was killed (refresh %v)", took.Round(time.Millisecond), refresh)
+	if took > 2*refresh+500*time.Millisecond {
+		t.Errorf("web3 marked down after %v, more than two refreshes", took)
+	}
+	if row := screenRow(screen, "web3"); !regexp.MustCompile(`(unreachable|connection-lost|timeout) since \d\d:\d\d:\d\d`).MatchString(row) {
+		t.Errorf("web3's row does not say why and since when: %q", row)
+	}
+	term.WaitText("19 up · 1 down", 5*time.Second)
+	term.Keys("q")
+	if code := term.WaitExit(5 * time.Second); code != 0 {
+		t.Errorf("exit status %d", code)
+	}
+}
+
+// screenRow returns the fleet row of host on screen, "" when none.
+func screenRow(screen, host string) string {
+	re := regexp.MustCompile(`^\S?\s*` + regexp.QuoteMeta(host) + `\s`)
+	for _, l := range strings.Split(screen, "\n") {
+		if re.MatchString(l) {
+			return l
+		}
+	}
+	return ""
 }

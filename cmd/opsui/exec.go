@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/user"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/mattn/go-isatty"
@@ -199,65 +198,4 @@ func newEventPrinter(w io.Writer, hosts []string, asJSON bool, th themes.Theme) 
 type eventPrinter interface {
 	Event(ops.Event)
 	Summary(res ops.Result, runID int64)
-}
-
-// consoleExec runs the console's ad-hoc commands: one pool for the whole
-// session, so connections stay warm, and a recorded run per command.
-// Unknown host keys are refused (accept them with opsui exec --accept-new)
-// and encrypted keys need ssh-agent: the console owns the terminal, so
-// nothing may prompt on it.
-type consoleExec struct {
-	st   *store.Store
-	mu   sync.Mutex
-	pool *ops.Pool
-	cfg  ops.SSHConfig
-}
-
-func newConsoleExec(st *store.Store) *consoleExec { return &consoleExec{st: st} }
-
-func (c *consoleExec) exec(ctx context.Context, hosts []inventory.Host, command string, emit func(ops.Event)) (ops.Result, error) {
-	c.mu.Lock()
-	if c.pool == nil {
-		opts, err := ops.DefaultOptions()
-		if err != nil {
-			c.mu.Unlock()
-			return ops.Result{}, err
-		}
-		if c.cfg, err = ops.LoadSSHConfig(opts.SSHConfigPath); err != nil {
-			c.mu.Unlock()
-			return ops.Result{}, err
-		}
-		c.pool = ops.NewPool(opts)
-	}
-	pool, cfg := c.pool, c.cfg
-	c.mu.Unlock()
-	targets, err := ops.ResolveTargets(hosts, cfg)
-	if err != nil {
-		return ops.Result{}, err
-	}
-	names := make([]string, len(targets))
-	for i, t := range targets {
-		names[i] = t.Name
-	}
-	rec, err := ops.StartRecorder(ctx, c.st, store.NewRun{Kind: store.KindExec, Operator: operator(), Command: command,
-		Args: []string{"console"}, Hosts: names})
-	if err != nil {
-		return ops.Result{}, err
-	}
-	res, err := ops.Run(ctx, pool, targets, command, ops.RunOptions{}, func(ev ops.Event) {
-		rec.Event(ev)
-		emit(ev)
-	})
-	if ferr := rec.Finish(context.WithoutCancel(ctx), res); err == nil {
-		err = ferr
-	}
-	return res, err
-}
-
-func (c *consoleExec) close() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.pool != nil {
-		c.pool.Close()
-	}
 }

@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"io"
-	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -23,6 +23,7 @@ type cli struct {
 	dbFlag         string
 	theme          string
 	readOnly       bool
+	refresh        time.Duration
 }
 
 // usageError marks a mistake in how opsui was called (exit status 2).
@@ -55,19 +56,11 @@ and ad-hoc commands on it over SSH, recording every release with its commit.`,
 		Args:          cobra.NoArgs,
 	}
 	root.RunE = c.withStore(func(ctx context.Context, s *store.Store, _ []string) error {
-		th, err := themes.ByName(c.theme)
-		if err != nil {
-			return usageError{err}
-		}
-		if themes.NoColor(os.Getenv) {
-			th = th.WithoutColor()
-		}
-		console := newConsoleExec(s)
-		defer console.close()
-		return ui.Run(ctx, ui.Options{Theme: th, LoadFleet: s.LoadFleet, Exec: console.exec, ReadOnly: c.readOnly})
+		return c.runConsole(ctx, s)
 	})
 	root.Flags().StringVar(&c.theme, "theme", "dark", "colour theme: "+strings.Join(themes.Names(), ", "))
 	root.Flags().BoolVar(&c.readOnly, "read-only", false, "browse only: every action that changes a host is disabled")
+	root.Flags().DurationVar(&c.refresh, "refresh", ui.DefaultRefreshInterval, "how often the status panel probes the fleet")
 	root.SetOut(c.stdout)
 	root.SetErr(c.stderr)
 	root.SetIn(c.stdin)

@@ -1,0 +1,134 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/opsui/opsui/inventory"
+	"github.com/opsui/opsui/ops"
+	"github.com/opsui/opsui/store"
+	"github.com/opsui/opsui/themes"
+	"github.com/opsui/opsui/ui"
+)
+
+// runConsole opens the console on the store's fleet.
+func (c *cli) runConsole(ctx context.Context, s *store.Store) error {
+	th, err := themes.ByName(c.theme)
+	if err != nil {
+		return usageError{err}
+	}
+	if themes.NoColor(os.Getenv) {
+		th = th.WithoutColor()
+	}
+	if c.refresh < 0 {
+		return usageError{fmt.Errorf("--refresh %v: must not be negative", c.refresh)}
+	}
+	asker := ui.NewAsker()
+	console, err := newConsoleSession(s, asker)
+	if err != nil {
+		return err
+	}
+	defer console.close()
+	return ui.Run(ctx, ui.Options{Theme: th, LoadFleet: s.LoadFleet, Exec: console.exec, ReadOnly: c.readOnly,
+		Probe: console.probe, RefreshInterval: c.refresh, LastRuns: console.lastRuns, Asker: asker})
+}
+
+// consoleSession is how the console reaches hosts: one pool for the whole
+// session, shared by ad-hoc commands and status probes, so connections stay
+// warm; a recorded run per command. Unknown host keys and key passphrases
+// are asked in the console's dialogs (the console owns the terminal, so
+// nothing may prompt on it directly).
+type consoleSession struct {
+	st     *store.Store
+	pool   *ops.Pool
+	cfg    ops.SSHConfig
+	prober *ops.Prober
+}
+
+func newConsoleSession(st *store.Store, asker *ui.Asker) (*consoleSession, error) {
+	opts, err := ops.DefaultOptions()
+	if err != nil {
+		return nil, err
+	}
+	opts.AcceptHostKey = asker.AcceptHostKey
+	opts.Passphrase = asker.Passphrase
+	cfg, err := ops.LoadSSHConfig(opts.SSHConfigPath)
+	if err != nil {
+		return nil, err
+	}
+	pool := ops.NewPool(opts)
+	return &consoleSession{st: st, pool: pool, cfg: cfg, prober: ops.NewProber(pool, ops.ProbeOptions{})}, nil
+}
+
+func (c *consoleSession) exec(ctx context.Context, hosts []inventory.Host, command string, emit func(ops.Event)) (ops.Result, error) {
+	targets, err := ops.ResolveTargets(hosts, c.cfg)
+	if err != nil {
+		return ops.Result{}, err
+	}
+	names := make([]string, len(targets))
+	for i, t := range targets {
+		names[i] = t.Name
+	}
+	rec, err := ops.StartRecorder(ctx, c.st, store.NewRun{Kind: store.KindExec, Operator: operator(), Command: command,
+		Args: []string{"console"}, Hosts: names})
+	if err != nil {
+		return ops.Result{}, err
+	}
+	res, err := ops.Run(ctx, c.pool, targets, command, ops.RunOptions{}, func(ev ops.Event) {
+		rec.Event(ev)
+		emit(ev)
+	})
+	if ferr := rec.Finish(context.WithoutCancel(ctx), res); err == nil {
+		err = ferr
+	}
+	return res, err
+}
+
+// probe looks at every host of f: its deploy tree (the host's deploy_to,
+// else the fleet's only app's) and its role's health check. A host whose
+// target cannot be resolved gets a failed probe saying why.
+func (c *consoleSession) probe(ctx context.Context, f *inventory.Fleet) []ops.Probe {
+	var reqs []ops.ProbeRequest
+	var bad []ops.Probe
+	for _, h := range f.Hosts {
+		t, err := ops.ResolveTarget(h, c.cfg)
+		if err != nil {
+			bad = append(bad, ops.Probe{Host: h.Name, At: time.Now(), Class: ops.ClassUnreachable, Err: err})
+			continue
+		}
+		deployTo := h.DeployTo
+		if deployTo == "" && len(f.Apps) == 1 {
+			deployTo = f.Apps[0].DeployTo
+		}
+		reqs = append(reqs, ops.ProbeRequest{Target: t, DeployTo: deployTo, Check: ops.HealthCheckFor(f, h)})
+	}
+	return append(c.prober.ProbeAll(ctx, reqs), bad...)
+}
+
+// lastRuns reads host's last runs and its part in each from the store.
+func (c *consoleSession) lastRuns(ctx context.Context, host string) ([]ui.RunSummary, error) {
+	runs, err := c.st.ListRuns(ctx, store.RunFilter{Host: host, Limit: 5})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]ui.RunSummary, 0, len(runs))
+	for _, r := range runs {
+		sum := ui.RunSummary{ID: r.ID, Kind: r.Kind, Command: r.Command, Started: r.StartedAt.Time(), Status: r.Result}
+		hosts, err := c.st.RunHosts(ctx, r.ID)
+		if err != nil {
+			return nil, err
+		}
+		for _, h := range hosts {
+			if h.Host == host {
+				sum.Status, sum.Class = h.Status, h.ErrorClass
+				sum.Duration = time.Duration(h.DurationMS) * time.Millisecond
+			}
+		}
+		out = append(out, sum)
+	}
+	return out, nil
+}
+
+func (c *consoleSession) close() { c.pool.Close() }

@@ -1,0 +1,128 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+)
+
+// RunSummary is one past run of a host, for the detail pane.
+type RunSummary struct {
+	ID       int64
+	Kind     string // exec, deploy, rollback ...
+	Command  string
+	Started  time.Time
+	Status   string // the host's part: ok, failed, cancelled ...
+	Class    string // why it failed
+	Duration time.Duration
+}
+
+// lastRunsTTL is how long fetched runs are shown before being read again.
+const lastRunsTTL = 15 * time.Second
+
+type lastRunsMsg struct {
+	host string
+	runs []RunSummary
+	err  error
+	at   time.Time
+}
+
+// statusUpdate handles the status panel's, the dialogs' and the detail
+// pane's messages; handled is false for every other message.
+func (a App) statusUpdate(msg tea.Msg) (next App, cmd tea.Cmd, handled bool) {
+	switch msg := msg.(type) {
+	case statusTickMsg:
+		return a, tea.Batch(a.status.startRound(a.probe, a.fleet.fleet), a.status.tick()), true
+	case probeRoundMsg:
+		a.status.apply(msg, a.fleet.fleet)
+		for _, p := range msg.probes {
+			if hke := changedKey(p); hke != nil && !a.warned[p.Host] {
+				a.warned[p.Host] = true
+				hke.Host = p.Host
+				a.dialogs = append(a.dialogs, dialog{changed: hke})
+			}
+		}
+		if a.fleet.filter.Value() != "" {
+			a.fleet.rebuild() // a status filter follows the hosts' states
+		}
+		return a, nil, true
+	case askMsg:
+		d, focus := newQuestionDialog(msg.q)
+		a.dialogs = append(a.dialogs, d)
+		return a, tea.Batch(focus, listenAsker(a.asker)), true
+	case lastRunsMsg:
+		a.lastRuns[msg.host] = msg
+		return a, nil, true
+	case tea.KeyPressMsg:
+		if len(a.dialogs) == 0 {
+			return a, nil, false
+		}
+		if msg.String() == "ctrl+c" {
+			return a, tea.Quit, true
+		}
+		d, done, cmd := a.dialogs[0].update(a.asker, msg)
+		if done {
+			a.dialogs = a.dialogs[1:]
+			if len(a.dialogs) > 0 && a.dialogs[0].q != nil && a.dialogs[0].q.hostKey == nil {
+				cmd = tea.Batch(cmd, a.dialogs[0].input.Focus())
+			}
+		} else {
+			a.dialogs[0] = d
+		}
+		return a, cmd, true
+	}
+	return a, nil, false
+}
+
+// fetchLastRuns reads the focused host's last runs when the detail pane
+// shows it and what it has is missing or old.
+func (a App) fetchLastRuns() tea.Cmd {
+	host := a.fleet.Focused().Name
+	if a.lastRunsFn == nil || host == "" || a.detailWidth() == 0 {
+		return nil
+	}
+	if e, ok := a.lastRuns[host]; ok && time.Since(e.at) < lastRunsTTL {
+		return nil
+	}
+	a.lastRuns[host] = lastRunsMsg{host: host, at: time.Now()} // no second fetch while this one runs
+	fn := a.lastRunsFn
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		runs, err := fn(ctx, host)
+		if err != nil {
+			err = fmt.Errorf("last runs of %s: %w", host, err)
+		}
+		return lastRunsMsg{host: host, runs: runs, err: err, at: time.Now()}
+	}
+}
+
+// statusHeader is the header's part about the fleet's state.
+func (a App) statusHeader() []string {
+	if !a.status.enabled || len(a.status.hosts) == 0 {
+		return nil
+	}
+	st := a.ctx.Styles
+	up, down, drift := a.status.counts()
+	parts := []string{st.OK.Render(fmt.Sprintf("%d up", up))}
+	if down > 0 {
+		parts = append(parts, st.Error.Render(fmt.Sprintf("%d down", down)))
+	}
+	switch {
+	case drift == 1:
+		parts = append(parts, st.Warn.Render("1 host drifts"))
+	case drift > 1:
+		parts = append(parts, st.Warn.Render(fmt.Sprintf("%d hosts drift", drift)))
+	}
+	return parts
+}
+
+// dialogView draws the first dialog centred in w x h.
+func (a App) dialogView(w, h int) string {
+	boxW := min(w, 76)
+	box := a.ctx.Styles.Pane.BorderForeground(a.ctx.Theme.Warn).Width(boxW).Render(a.dialogs[0].view(a.ctx, boxW-4))
+	return lipgloss.Place(w, h, lipgloss.Center, lipgloss.Center, box)
+}

@@ -1,0 +1,135 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"sync"
+
+	"github.com/opsui/opsui/ops"
+)
+
+// ErrNoPassphrase is returned to the engine when the user dismissed the
+// passphrase dialog.
+var ErrNoPassphrase = errors.New("no passphrase given")
+
+// Asker carries the engine's questions (an unknown host key, a key's
+// passphrase) to the console and its answers back. Its AcceptHostKey and
+// Passphrase fit ops.Options: they block the engine's goroutine, never the
+// UI's, until the user answers or the engine's context ends.
+//
+// A question whose asker gave up (the dial was cancelled) stays on screen;
+// its answer is kept for the next time the same question comes (probes ask
+// again within one refresh). The same question asked twice at once is put
+// to the user once. A host-key answer holds for the session: a refused key
+// is not asked about again.
+type Asker struct {
+	questions chan *question
+
+	mu       sync.Mutex
+	pending  map[string]*question // asked, not answered, by key
+	decided  map[string]bool      // host-key answers, by key
+	answered map[string][]byte    // passphrases answered after their asker gave up, used once
+}
+
+// question is one thing put to the user.
+type question struct {
+	key     string
+	hostKey *ops.HostKeyPrompt // set for a host-key question
+	keyPath string             // set for a passphrase question
+	done    chan struct{}      // closed once answered
+	accept  bool
+	secret  []byte
+}
+
+// NewAsker returns an asker for one console session.
+func NewAsker() *Asker {
+	return &Asker{questions: make(chan *question, 64), pending: map[string]*question{},
+		decided: map[string]bool{}, answered: map[string][]byte{}}
+}
+
+// AcceptHostKey asks whether to trust an unknown host key.
+func (a *Asker) AcceptHostKey(ctx context.Context, p ops.HostKeyPrompt) (bool, error) {
+	key := "hostkey " + p.Addr + " " + p.Fingerprint
+	a.mu.Lock()
+	if ok, seen := a.decided[key]; seen {
+		a.mu.Unlock()
+		return ok, nil
+	}
+	a.mu.Unlock()
+	q, err := a.ask(ctx, &question{key: key, hostKey: &p})
+	if err != nil {
+		return false, err
+	}
+	return q.accept, nil
+}
+
+// Passphrase asks for the passphrase of the key at keyPath.
+func (a *Asker) Passphrase(ctx context.Context, keyPath string) ([]byte, error) {
+	key := "passphrase " + keyPath
+	a.mu.Lock()
+	if secret, ok := a.answered[key]; ok {
+		delete(a.answered, key)
+		a.mu.Unlock()
+		return secret, nil
+	}
+	a.mu.Unlock()
+	q, err := a.ask(ctx, &question{key: key, keyPath: keyPath})
+	if err != nil {
+		return nil, err
+	}
+	a.mu.Lock()
+	delete(a.answered, key) // taken here: a wrong one must be asked again
+	a.mu.Unlock()
+	if !q.accept {
+		return nil, ErrNoPassphrase
+	}
+	return q.secret, nil
+}
+
+// ask puts q to the user, or joins the same question already asked, and
+// waits for the answer or the end of ctx.
+func (a *Asker) ask(ctx context.Context, q *question) (*question, error) {
+	a.mu.Lock()
+	if p, ok := a.pending[q.key]; ok {
+		q = p
+		a.mu.Unlock()
+	} else {
+		q.done = make(chan struct{})
+		a.pending[q.key] = q
+		a.mu.Unlock()
+		select {
+		case a.questions <- q:
+		case <-ctx.Done():
+			a.mu.Lock()
+			delete(a.pending, q.key)
+			a.mu.Unlock()
+			return nil, ctx.Err()
+		}
+	}
+	select {
+	case <-q.done:
+		return q, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// answer records the user's answer to q and wakes whoever waits for it.
+func (a *Asker) answer(q *question, accept bool, secret []byte) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if _, open := a.pending[q.key]; !open {
+		return
+	}
+	delete(a.pending, q.key)
+	q.accept, q.secret = accept, secret
+	if q.hostKey != nil {
+		a.decided[q.key] = accept
+	} else if accept {
+		// Kept for the next ask in case this one's asker gave up; the
+		// pool remembers a passphrase it got, so it is never asked again
+		// otherwise. A stale entry is dropped at the next ask.
+		a.answered[q.key] = secret
+	}
+	close(q.done)
+}

@@ -1,0 +1,250 @@
+package ui
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/opsui/opsui/inventory"
+	"github.com/opsui/opsui/ops"
+)
+
+// DefaultRefreshInterval is how often the status panel probes the fleet.
+const DefaultRefreshInterval = 5 * time.Second
+
+// hostState is what the status panel knows of one host.
+type hostState struct {
+	probe     ops.Probe // the newest probe
+	lastUp    ops.Probe // the newest probe that reached the host (zero if none)
+	downSince time.Time // the first failed probe of the current outage; zero while up
+}
+
+// statusBoard holds every host's newest probe and the drift computed from
+// them. Only App.Update changes it; probes run in tea.Cmds and arrive as
+// probeRoundMsg.
+type statusBoard struct {
+	enabled  bool
+	interval time.Duration
+	now      func() time.Time
+	hosts    map[string]*hostState
+	// majority is, per host in a group of two or more probed hosts, the
+	// release most of its group runs; drift lists the hosts that differ.
+	majority map[string]string
+	drift    map[string]bool
+	round    int  // id of the newest round started
+	inflight bool // a round is under way: ticks start no other
+	ticking  bool // the tick chain runs
+}
+
+func newStatusBoard(enabled bool, interval time.Duration) *statusBoard {
+	if interval <= 0 {
+		interval = DefaultRefreshInterval
+	}
+	return &statusBoard{enabled: enabled, interval: interval, now: time.Now,
+		hosts: map[string]*hostState{}, majority: map[string]string{}, drift: map[string]bool{}}
+}
+
+// Status messages: a tick of the refresh interval, and a round's results.
+type (
+	statusTickMsg struct{}
+	probeRoundMsg struct {
+		round  int
+		probes []ops.Probe
+	}
+)
+
+func (b *statusBoard) tick() tea.Cmd {
+	return tea.Tick(b.interval, func(time.Time) tea.Msg { return statusTickMsg{} })
+}
+
+// startRound returns the command probing hosts, or nil while a round is
+// still under way (a slow round delays the next; it never piles up).
+func (b *statusBoard) startRound(probe func(context.Context, *inventory.Fleet) []ops.Probe, fleet *inventory.Fleet) tea.Cmd {
+	if !b.enabled || probe == nil || b.inflight || fleet == nil || len(fleet.Hosts) == 0 {
+		return nil
+	}
+	b.round++
+	b.inflight = true
+	round := b.round
+	return func() tea.Msg {
+		// The fleet is read only: a reload replaces it, never changes it.
+		return probeRoundMsg{round: round, probes: probe(context.Background(), fleet)}
+	}
+}
+
+// apply records a round's probes and recomputes drift over fleet.
+func (b *statusBoard) apply(msg probeRoundMsg, fleet *inventory.Fleet) {
+	if msg.round == b.round {
+		b.inflight = false
+	}
+	for _, p := range msg.probes {
+		s := b.hosts[p.Host]
+		if s == nil {
+			s = &hostState{}
+			b.hosts[p.Host] = s
+		}
+		if !s.probe.At.IsZero() && p.At.Before(s.probe.At) {
+			continue // an older result than the one shown
+		}
+		s.probe = p
+		if p.Reachable {
+			s.lastUp, s.downSince = p, time.Time{}
+		} else if s.downSince.IsZero() {
+			s.downSince = p.At
+		}
+	}
+	b.computeDrift(fleet)
+}
+
+// computeDrift finds, in each environment+role group, the release most of
+// its reachable hosts run (ties go to the newest id, then to having one) and
+// marks the hosts that run another.
+func (b *statusBoard) computeDrift(fleet *inventory.Fleet) {
+	clear(b.majority)
+	clear(b.drift)
+	groups := map[string][]string{}
+	for _, h := range fleet.Hosts {
+		if s := b.hosts[h.Name]; s != nil && s.probe.Reachable {
+			k := groupKey(h)
+			groups[k] = append(groups[k], h.Name)
+		}
+	}
+	for _, names := range groups {
+		if len(names) < 2 {
+			continue
+		}
+		count := map[string]int{}
+		for _, n := range names {
+			count[b.hosts[n].probe.Release]++
+		}
+		best := ""
+		for rel, c := range count {
+			if c > count[best] || (c == count[best] && cmp.Compare(rel, best) > 0) {
+				best = rel
+			}
+		}
+		for _, n := range names {
+			b.majority[n] = best
+			if b.hosts[n].probe.Release != best {
+				b.drift[n] = true
+			}
+		}
+	}
+}
+
+// state returns the host's state, nil when it was never probed.
+func (b *statusBoard) state(host string) *hostState {
+	if b == nil {
+		return nil
+	}
+	return b.hosts[host]
+}
+
+// stale reports whether s's newest probe is too old to trust: the rounds
+// are late (a slow host, a suspended laptop).
+func (b *statusBoard) stale(s *hostState) (age time.Duration, stale bool) {
+	age = b.now().Sub(s.probe.At)
+	return age, age > 3*b.interval+ops.DefaultProbeTimeout
+}
+
+// counts returns how many hosts are up, down and drifting.
+func (b *statusBoard) counts() (up, down, drift int) {
+	for _, s := range b.hosts {
+		if s.probe.Reachable {
+			up++
+		} else {
+			down++
+		}
+	}
+	return up, down, len(b.drift)
+}
+
+// words are the status words the filter matches for host: up or down, the
+// error class, drift, the health verdict, stale.
+func (b *statusBoard) words(host string) []string {
+	s := b.state(host)
+	if s == nil {
+		return nil
+	}
+	var w []string
+	if s.probe.Reachable {
+		w = append(w, "up", string(s.probe.Health))
+		if s.probe.Health == ops.HealthFailed {
+			w = append(w, "unhealthy")
+		}
+	} else {
+		w = append(w, "down", "failed", string(s.probe.Class))
+	}
+	if b.drift[host] {
+		w = append(w, "drift")
+	}
+	if _, stale := b.stale(s); stale {
+		w = append(w, "stale")
+	}
+	return w
+}
+
+// changedKey returns the host-key error of a probe refused for a changed
+// key, or nil.
+func changedKey(p ops.Probe) *ops.HostKeyError {
+	var hke *ops.HostKeyError
+	if p.Class == ops.ClassHostKeyChanged && errors.As(p.Err, &hke) {
+		return hke
+	}
+	return nil
+}
+
+// shortAge writes d in its largest unit: 45s, 12m, 5h, 3d.
+func shortAge(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh", int(d.Hours()))
+	}
+	return fmt.Sprintf("%dd", int(d.Hours()/24))
+}
+
+// shortDuration writes a round trip as 3ms, 250ms or 1.2s.
+func shortDuration(d time.Duration) string {
+	switch {
+	case d < time.Millisecond:
+		return "<1ms"
+	case d < time.Second:
+		return fmt.Sprintf("%dms", d.Milliseconds())
+	}
+	return fmt.Sprintf("%.1fs", d.Seconds())
+}
+
+// percent writes a figure or "-" when unknown.
+func percent(v float64) string {
+	if v < 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.0f%%", v)
+}
+
+func loadText(v float64) string {
+	if v < 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.2f", v)
+}
+
+// sinceText says when an outage began: a clock time today, else a date.
+func sinceText(t, now time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	t = t.Local()
+	if y, m, d := now.Local().Date(); t.Year() == y && t.Month() == m && t.Day() == d {
+		return t.Format("15:04:05")
+	}
+	return t.Format("Jan 2 15:04")
+}
