@@ -49,6 +49,9 @@ type LoadResult struct {
 type Seen struct {
 	Count       int64
 	First, Last time.Time // when the answers carrying it arrived
+	// LastSent is when the request of the last answer was sent: a key
+	// with LastSent before T was not served to any request sent after T.
+	LastSent time.Time
 }
 
 // LoadOption configures [StartLoad].
@@ -141,6 +144,9 @@ func (l *Load) Snapshot() LoadResult {
 			}
 			if s.Last.After(m.Last) {
 				m.Last = s.Last
+			}
+			if s.LastSent.After(m.LastSent) {
+				m.LastSent = s.LastSent
 			}
 			m.Count += s.Count
 			r.Releases[k] = m
@@ -262,14 +268,15 @@ func newLoadWorker(l *Load) *loadWorker {
 func (w *loadWorker) run() {
 	req, err := http.NewRequest(http.MethodGet, w.l.url, nil)
 	if err != nil {
-		w.record(0, time.Now(), 0, nil, err)
+		now := time.Now()
+		w.record(0, now, now, nil, err)
 		return
 	}
 	for !w.l.stopped.Load() {
 		start := time.Now()
 		resp, err := w.transport.RoundTrip(req)
 		if err != nil {
-			w.record(0, time.Now(), time.Since(start), nil, err)
+			w.record(0, start, time.Now(), nil, err)
 			// Back off a little so that a dead server is not spun on.
 			time.Sleep(time.Millisecond)
 			continue
@@ -281,10 +288,10 @@ func (w *loadWorker) run() {
 		resp.Body.Close()
 		now := time.Now()
 		if err != nil {
-			w.record(0, now, now.Sub(start), nil, err)
+			w.record(0, start, now, nil, err)
 			continue
 		}
-		w.record(resp.StatusCode, now, now.Sub(start), w.buf[:n], nil)
+		w.record(resp.StatusCode, start, now, w.buf[:n], nil)
 	}
 }
 
@@ -297,8 +304,9 @@ func readFull(r io.Reader, buf []byte) (int, error) {
 	return n, err
 }
 
-// record counts one request.
-func (w *loadWorker) record(status int, now time.Time, took time.Duration, body []byte, err error) {
+// record counts one request, sent at sent and completed at now.
+func (w *loadWorker) record(status int, sent, now time.Time, body []byte, err error) {
+	took := now.Sub(sent)
 	key, hasKey := w.keyOf(body)
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -326,6 +334,7 @@ func (w *loadWorker) record(status int, now time.Time, took time.Duration, body 
 		}
 		s.Count++
 		s.Last = now
+		s.LastSent = sent
 	}
 }
 

@@ -1,5 +1,6 @@
-# gunicorn reads ./gunicorn.conf.py from its working directory at start and
-# again on every HUP. Command-line flags override these settings.
+# Settings for gunicorn. Pass this file explicitly through the current
+# symlink, `-c <deploy_to>/current/gunicorn.conf.py`, so that every HUP reads
+# the new release's copy; command-line flags override it.
 import multiprocessing
 import os
 
@@ -9,11 +10,9 @@ timeout = 30
 graceful_timeout = 10
 proc_name = "shop"
 
-# <release>/../../shared, resolved from the working directory (the `current`
-# symlink when gunicorn is started with --chdir <deploy_to>/current).
-_shared = os.environ.get(
-    "SHOP_SHARED_DIR", os.path.join(os.getcwd(), os.pardir, os.pardir, "shared")
-)
+# <deploy_to>/releases/<id>/gunicorn.conf.py -> <deploy_to>/shared
+_release = os.path.dirname(os.path.realpath(__file__))
+_shared = os.environ.get("SHOP_SHARED_DIR", os.path.join(_release, os.pardir, os.pardir, "shared"))
 if os.path.isdir(os.path.join(_shared, "logs")):
     accesslog = os.path.join(_shared, "logs", "access.log")
     errorlog = os.path.join(_shared, "logs", "gunicorn.log")
