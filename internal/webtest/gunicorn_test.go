@@ -308,6 +308,14 @@ func TestGunicornRollingHUPBehindNginx(t *testing.T) {
 		CheckRelease(t, w.runner(), w.deployTo, id2, commit2)
 	}
 
+	// The app's gunicorn.conf.py (read through current) and its Django
+	// settings log into shared/logs.
+	for _, name := range []string{"access.log", "shop.log"} {
+		if got := hosts[0].must(t, "grep -c 'GET /health/' "+shellQuote(hosts[0].deployTo+"/shared/logs/"+name)+" || true"); got == "0" || got == "" {
+			t.Errorf("shared/logs/%s has no request lines", name)
+		}
+	}
+
 	// Cleanup: the releases running processes use. After the HUP, the master
 	// and its workers are in release 2 only, so release 1 can go, and the
 	// master survives the next HUP.
