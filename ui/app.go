@@ -283,6 +283,12 @@ func (a App) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 				return a, a.command.Focus()
 			}
 			return a, nil
+		case key.Matches(msg, a.keys.Refresh):
+			if !a.status.enabled {
+				a.notice = "no status panel here"
+				return a, nil
+			}
+			return a, a.status.startRound(a.probe, a.fleet.fleet) // nil while a round runs: it is as fresh
 		case a.run.feed != nil && key.Matches(msg, a.keys.LastRun):
 			a.mode = modeRun // back to the last run
 			return a, nil

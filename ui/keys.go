@@ -8,7 +8,7 @@ type KeyMap struct {
 	Up, Down, PageUp, PageDown, Top, Bottom key.Binding
 	Filter, ClearFilter                     key.Binding
 	Select, SelectAll, SelectNone           key.Binding
-	Detail                                  key.Binding
+	Detail, Refresh                         key.Binding
 	Exec, LastRun, Back                     key.Binding
 	NextFailed, PrevFailed, CancelRun       key.Binding
 	Help, Quit                              key.Binding
@@ -29,6 +29,7 @@ func DefaultKeyMap() KeyMap {
 		SelectAll:   key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "select all visible")),
 		SelectNone:  key.NewBinding(key.WithKeys("A"), key.WithHelp("A", "select none")),
 		Detail:      key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "host detail")),
+		Refresh:     key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "probe the fleet now")),
 		Exec:        key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "run a command")),
 		LastRun:     key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "open the last run")),
 		Back:        key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back to the fleet")),
@@ -55,7 +56,7 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom},
 		{k.Filter, k.ClearFilter, k.Select, k.SelectAll, k.SelectNone},
-		{k.Detail, k.Exec, k.LastRun, k.Help, k.Quit},
+		{k.Detail, k.Refresh, k.Exec, k.LastRun, k.Help, k.Quit},
 		{k.NextFailed, k.PrevFailed, k.CancelRun, k.Back},
 	}
 }

@@ -278,3 +278,15 @@ func TestChangedHostKeyCannotBeAccepted(t *testing.T) {
 		t.Error("the warning came back on the next refresh")
 	}
 }
+
+func TestRefreshKeyProbesNow(t *testing.T) {
+	a := newStatusApp(t, 110, 20, Options{})
+	a = send(t, a, probeRoundMsg{round: a.status.round})
+	next, cmd := a.Update(keys("r")[0])
+	if a = next.(App); cmd == nil || !a.status.inflight {
+		t.Fatal("r did not start a round")
+	}
+	if _, cmd = a.Update(keys("r")[0]); cmd != nil {
+		t.Error("r started a second round while one runs")
+	}
+}

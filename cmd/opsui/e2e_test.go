@@ -181,3 +181,41 @@ func screenRow(screen, host string) string {
 	}
 	return ""
 }
+
+// TestConsoleAsksAboutUnknownHostKeys opens the console on two hosts whose
+// keys nobody knows: the probes' handshakes ask in a dialog. Enter refuses
+// (the default), y trusts and records the key in opsui's known_hosts.
+func TestConsoleAsksAboutUnknownHostKeys(t *testing.T) {
+	bin := tuitest.Build(t)
+	fleet, db := execFleet(t, 2, false)
+	term := tuitest.Start(t, 120, 40, []string{"NO_COLOR=1", "HOME=" + os.Getenv("HOME"), "XDG_DATA_HOME=" + os.Getenv("XDG_DATA_HOME")},
+		bin, "--db", db, "--refresh", "1s")
+	hostIn := regexp.MustCompile(`host\s+(web\d)\s`)
+	screen := term.WaitText("Unknown host key", 15*time.Second)
+	m := hostIn.FindStringSubmatch(screen)
+	if m == nil || !strings.Contains(screen, "SHA256:") || !strings.Contains(screen, "ssh-ed25519") {
+		t.Fatalf("host-key dialog:\n%s", screen)
+	}
+	refused := m[1]
+	term.Keys("Enter")
+	screen = term.WaitFor("the second host's question", 15*time.Second, func(s string) bool {
+		m := hostIn.FindStringSubmatch(s)
+		return strings.Contains(s, "Unknown host key") && m != nil && m[1] != refused
+	})
+	trusted := hostIn.FindStringSubmatch(screen)[1]
+	term.Keys("y")
+	screen = term.WaitFor("the trusted host up, the refused one down", 15*time.Second, func(s string) bool {
+		return strings.Contains(screenRow(s, trusted), " up ") && strings.Contains(screenRow(s, refused), "hostkey-unknown since")
+	})
+	if strings.Contains(screen, "Unknown host key") {
+		t.Errorf("the refused key was asked about again:\n%s", screen)
+	}
+	known, err := os.ReadFile(filepath.Join(os.Getenv("XDG_DATA_HOME"), "opsui", "known_hosts"))
+	if err != nil || strings.Count(string(known), "\n") != 1 || !strings.Contains(string(known), fleet.Host(trusted).Addr) {
+		t.Errorf("opsui's known_hosts (%v):\n%s", err, known)
+	}
+	term.Keys("q")
+	if code := term.WaitExit(5 * time.Second); code != 0 {
+		t.Errorf("exit status %d", code)
+	}
+}
