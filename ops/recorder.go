@@ -216,6 +216,13 @@ func (r *Recorder) take(ctx context.Context, ev Event) {
 	switch ev.Kind {
 	case EventStdout, EventStderr:
 		r.appendOutput(ctx, h, ev)
+	case EventStage:
+		h.row.Stage, h.row.Status = ev.Line, store.HostRunning
+		if h.row.StartedAt == 0 {
+			h.row.StartedAt = store.MillisOf(ev.Time)
+		}
+		r.appendMeta(h, ev)
+		r.write(r.st.UpdateRunHost(ctx, h.row), 1)
 	case EventConnecting:
 		h.row.Status = store.HostConnecting
 		r.write(r.st.UpdateRunHost(ctx, h.row), 1)
@@ -234,6 +241,15 @@ func (r *Recorder) take(ctx context.Context, ev Event) {
 			status = StatusCancelled
 		}
 		r.finishHost(ctx, h, status, -1, ev.Duration, ev.Class, ev.Err)
+	}
+}
+
+// appendMeta records a pipeline's step change in the output, as a meta chunk.
+func (r *Recorder) appendMeta(h *recHost, ev Event) {
+	h.seq++
+	h.pending = append(h.pending, store.Chunk{Seq: h.seq, Stream: "meta", At: store.MillisOf(ev.Time), Data: []byte("== " + ev.Line + "\n")})
+	if h.size == 0 {
+		h.since = time.Now()
 	}
 }
 

@@ -9,6 +9,10 @@ import (
 	"time"
 )
 
+// NewResult builds the Result of a run from its hosts' outcomes, as Run
+// does; pipelines that run many commands per host report through it.
+func NewResult(hosts []HostResult, d time.Duration) Result { return newResult(hosts, d) }
+
 // newResult totals the hosts' outcomes.
 func newResult(hosts []HostResult, d time.Duration) Result {
 	r := Result{Hosts: hosts, Classes: map[ErrorClass]int{}, Duration: d}

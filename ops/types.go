@@ -70,10 +70,11 @@ const (
 	EventProgress             // Line holds the latest \r-updated progress text, or Bytes/Total an upload
 	EventExited               // the command ended; Code and Duration are set (Code != 0 also sets Err, Class)
 	EventFailed               // the host failed before or while running: Class and Err are set
+	EventStage                // a pipeline (deploy, rollback) moved the host to the step named in Line
 )
 
 func (k EventKind) String() string {
-	return [...]string{"queued", "connecting", "started", "stdout", "stderr", "progress", "exited", "failed"}[k]
+	return [...]string{"queued", "connecting", "started", "stdout", "stderr", "progress", "exited", "failed", "stage"}[k]
 }
 
 // Event is one step of one host's part in a run. Each host's events arrive

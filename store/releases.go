@@ -125,3 +125,48 @@ func (s *Store) ListReleases(ctx context.Context, app, env string, limit int) ([
 	}
 	return rs, nil
 }
+
+// ReleaseNamed returns the newest record of the release directory id of app
+// to env (a rollback to it has the same id as its deploy: the deploy is
+// returned when kind is empty, else the newest of that kind).
+func (s *Store) ReleaseNamed(ctx context.Context, app, env, releaseID string) (Release, error) {
+	var r Release
+	err := s.get(ctx, s.db, &r, `SELECT * FROM releases WHERE app = ? AND env = ? AND release_id = ?
+		ORDER BY kind = 'deploy' DESC, started_at DESC, id DESC LIMIT 1`, app, env, releaseID)
+	if err != nil {
+		return Release{}, fmt.Errorf("release %s of %s to %s: %w", releaseID, app, env, err)
+	}
+	return r, nil
+}
+
+// ReleaseOfRun returns the release a run deployed or rolled back.
+func (s *Store) ReleaseOfRun(ctx context.Context, runID int64) (Release, error) {
+	var r Release
+	if err := s.get(ctx, s.db, &r, `SELECT * FROM releases WHERE run_id = ? ORDER BY id DESC LIMIT 1`, runID); err != nil {
+		return Release{}, fmt.Errorf("release of run %d: %w", runID, err)
+	}
+	return r, nil
+}
+
+// MarkRelease sets the result of every record of a release directory of
+// app to env (for instance "bad" when it is rolled back from).
+func (s *Store) MarkRelease(ctx context.Context, app, env, releaseID, result string) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE releases SET result = ? WHERE app = ? AND env = ? AND release_id = ? AND kind = 'deploy'`,
+		result, app, env, releaseID)
+	if err != nil {
+		return fmt.Errorf("mark release %s %s: %w", releaseID, result, s.classify(err))
+	}
+	return nil
+}
+
+// SetReleaseHosts records the hosts a release reached.
+func (s *Store) SetReleaseHosts(ctx context.Context, id int64, hosts []string) error {
+	b, err := json.Marshal(hosts)
+	if err != nil {
+		return err
+	}
+	if _, err := s.db.ExecContext(ctx, `UPDATE releases SET hosts = ? WHERE id = ?`, string(b), id); err != nil {
+		return fmt.Errorf("record hosts of release %d: %w", id, s.classify(err))
+	}
+	return nil
+}

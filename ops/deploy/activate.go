@@ -1,0 +1,206 @@
+package deploy
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/opsui/opsui/ops"
+	"github.com/opsui/opsui/store"
+)
+
+// undoTimeout bounds switching hosts back after an abort: the deploy's own
+// context is gone by then.
+const undoTimeout = 2 * time.Minute
+
+// activate switches the prepared hosts batch by batch and runs the steps
+// after the switch on each batch. It stops before the next batch once more
+// hosts failed than the plan allows, and with auto-rollback switches every
+// host it switched back when a host fails after its switch or the deploy
+// is aborted. It returns the release's result.
+func (r *runner) activate(ctx context.Context, steps []Step) string {
+	p := r.plan
+	if n := r.failedCount(); n > p.MaxFail {
+		r.notef("%d hosts failed before the switch (more than the %d allowed): no host was switched", n, p.MaxFail)
+		return store.ReleaseFailed
+	}
+	for bi, batch := range p.Batches {
+		var hs []*hostRun
+		for _, h := range batch {
+			if hr := r.byName[h.Name]; hr.live() {
+				hs = append(hs, hr)
+			}
+		}
+		if ctx.Err() != nil {
+			return r.abort("the deploy was cancelled")
+		}
+		r.say("batch %d/%d: switching %s", bi+1, len(p.Batches), hostNames(inventoryHosts(hs)))
+		r.forEach(hs, func(h *hostRun) {
+			r.events.stage(h, StepSwitch)
+			if r.switchHost(ctx, h, p.ReleaseID, true) {
+				h.mu.Lock()
+				h.switched = true
+				h.mu.Unlock()
+			}
+		})
+		for _, s := range steps {
+			r.step(ctx, s, hs)
+		}
+		if ctx.Err() != nil {
+			return r.abort("the deploy was cancelled")
+		}
+		if failedAfterSwitch := r.failedSwitched(hs); len(failedAfterSwitch) > 0 && p.Strategy.AutoRollback {
+			return r.abort(fmt.Sprintf("%s failed after the switch", strings.Join(failedAfterSwitch, ", ")))
+		}
+		if n := r.failedCount(); n > p.MaxFail {
+			r.notef("%d hosts failed (more than the %d allowed): batches after %d/%d not started", n, p.MaxFail, bi+1, len(p.Batches))
+			return store.ReleaseFailed
+		}
+		if bi == 0 && p.Strategy.Kind == "canary" && len(p.Batches) > 1 {
+			if ok := r.canaryGoAhead(ctx, hs); !ok {
+				return r.abort("the canary was not approved")
+			}
+		}
+	}
+	if r.failedCount() > 0 {
+		return store.ReleaseFailed
+	}
+	return store.ReleaseSuccess
+}
+
+// canaryGoAhead waits for the operator (or CanaryWait) before the rest of
+// the fleet follows the canary.
+func (r *runner) canaryGoAhead(ctx context.Context, canary []*hostRun) bool {
+	names := hostNames(inventoryHosts(canary))
+	if r.Confirm != nil {
+		ok, err := r.Confirm(ctx, fmt.Sprintf("canary %s serves release %s: continue with the other hosts?", names, r.plan.ReleaseID))
+		return err == nil && ok
+	}
+	if w := r.plan.Strategy.CanaryWait; w > 0 {
+		r.say("canary %s serves release %s; the rest follow in %s unless cancelled", names, r.plan.ReleaseID, w)
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(w):
+		}
+	}
+	return true
+}
+
+func (r *runner) failedCount() int {
+	n := 0
+	for _, h := range r.hosts {
+		if !h.live() {
+			n++
+		}
+	}
+	return n
+}
+
+// failedSwitched returns the hosts of hs that failed after their switch.
+func (r *runner) failedSwitched(hs []*hostRun) []string {
+	var out []string
+	for _, h := range hs {
+		h.mu.Lock()
+		if h.failed && h.switched {
+			out = append(out, h.host.Name)
+		}
+		h.mu.Unlock()
+	}
+	return out
+}
+
+// abort switches back every host this deploy switched, when the strategy
+// says so, and returns the result to record.
+func (r *runner) abort(why string) string {
+	if !r.plan.Strategy.AutoRollback {
+		r.notef("%s; auto-rollback is off: switched hosts stay on release %s", why, r.plan.ReleaseID)
+		return store.ReleaseAborted
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), undoTimeout)
+	defer cancel()
+	var back []*hostRun
+	for _, h := range r.hosts {
+		if h.switched {
+			back = append(back, h)
+		}
+	}
+	r.notef("%s: switching %d hosts back to their previous release", why, len(back))
+	_, activate := split(r.plan.Steps)
+	r.forEach(back, func(h *hostRun) {
+		if h.prevRelease == "" {
+			r.notef("%s: no previous release to switch back to; it stays on %s", h.host.Name, r.plan.ReleaseID)
+			return
+		}
+		r.events.stage(h, "rollback: switch to "+h.prevRelease)
+		if !r.switchHost(ctx, h, h.prevRelease, false) {
+			r.notef("%s: switching back to %s failed; current still points at %s", h.host.Name, h.prevRelease, r.plan.ReleaseID)
+			return
+		}
+		h.mu.Lock()
+		h.rolledBack = true
+		if !h.failed {
+			h.failed, h.failStep, h.class = true, "rolled back", ops.ClassCancelled
+			h.err = fmt.Errorf("switched back to %s: %s", h.prevRelease, why)
+		}
+		h.mu.Unlock()
+		for _, s := range activate {
+			if s.Name == StepHealth || s.Name == StepCleanup || s.Builtin() || !s.AppliesTo(h.host) {
+				continue
+			}
+			if s.Name == "reload" {
+				r.events.stage(h, "rollback: reload")
+				env := r.plan.env(h.host, s)
+				env["OPSUI_TARGET"] = h.prevRelease
+				if _, ok := r.runStep(ctx, h, "rollback reload", s.Run, env, time.Minute, nil, false); !ok {
+					r.notef("%s: reload after switching back failed", h.host.Name)
+				}
+			}
+		}
+		if h.prevCommit != "" {
+			r.events.stage(h, "rollback: health")
+			if url, _, _, _, ok := r.plan.health(h.host, h.prevRelease, h.prevCommit); ok {
+				if !r.healthCheck(ctx, h, h.prevRelease, h.prevCommit) {
+					r.notef("%s: still unhealthy after switching back to %s (%s)", h.host.Name, h.prevRelease, url)
+				}
+			}
+		}
+	})
+	return store.ReleaseRolledBack
+}
+
+// record writes revisions.log on every host the release reached and marks
+// the release BAD where it failed.
+func (r *runner) record(ctx context.Context, result string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), undoTimeout)
+	defer cancel()
+	p := r.plan
+	when := time.Now().UTC().Format(time.RFC3339)
+	bad := result != store.ReleaseSuccess
+	r.forEach(r.hosts, func(h *hostRun) {
+		env := map[string]string{"DEPLOY_TO": h.deployTo, "OPSUI_TARGET": p.ReleaseID}
+		h.mu.Lock()
+		switched, rolledBack, failedStep := h.switched, h.rolledBack, h.failStep
+		h.mu.Unlock()
+		var line string
+		switch {
+		case rolledBack:
+			line = fmt.Sprintf("%s %s rolled back to release %s after release %s (%s) failed", when, r.Operator, h.prevRelease, p.ReleaseID, short(p.Source.Commit))
+		case switched:
+			branch := p.Source.Branch
+			if branch == "" {
+				branch = p.Source.Ref
+			}
+			line = fmt.Sprintf("%s Branch %s (at %s) deployed as release %s by %s", when, branch, p.Source.Commit, p.ReleaseID, r.Operator)
+		}
+		if line != "" {
+			env["OPSUI_LINE"] = line
+			runCapture(ctx, r.conn, h.target, logScript, env, time.Minute)
+		}
+		if bad && (failedStep != StepUpload || switched) {
+			env["OPSUI_REASON"] = fmt.Sprintf("%s %s: %s", when, result, failedStep)
+			runCapture(ctx, r.conn, h.target, markBadScript, env, time.Minute)
+		}
+	})
+}

@@ -1,0 +1,104 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/opsui/opsui/store"
+)
+
+func TestDeployRollingThenRollback(t *testing.T) {
+	tb := newTestbed(t, 3)
+	ctx := context.Background()
+	c1 := tb.git("rev-parse", "HEAD")
+	out1 := tb.deploy("main", Strategy{Kind: "all", AutoRollback: true})
+	if out1.Result != store.ReleaseSuccess {
+		tb.logf(out1)
+		t.Fatalf("first deploy: %s", out1.Result)
+	}
+	c2 := tb.commit("second", map[string]string{"index.html": "v2\n"})
+	out2 := tb.deploy("main", Strategy{Kind: "rolling", Batches: "1", AutoRollback: true})
+	if out2.Result != store.ReleaseSuccess {
+		tb.logf(out2)
+		t.Fatalf("second deploy: %s", out2.Result)
+	}
+	if out1.ReleaseID == out2.ReleaseID {
+		t.Fatalf("two deploys share release id %s", out1.ReleaseID)
+	}
+	for i := range tb.fleet.Hosts {
+		rel, rev := tb.current(i)
+		if rel != out2.ReleaseID || rev != c2 {
+			t.Errorf("host %d: current = %s (%s), want %s (%s)", i, rel, rev, out2.ReleaseID, c2)
+		}
+		if got := tb.sh(i, "ls -A "+tb.deployTo); strings.Contains(got, ".opsui-lock") {
+			t.Errorf("host %d: lock left behind: %s", i, got)
+		}
+		if log := tb.sh(i, "cat "+tb.deployTo+"/revisions.log"); strings.Count(log, "deployed as release") != 2 || !strings.Contains(log, c2) {
+			t.Errorf("host %d: revisions.log:\n%s", i, log)
+		}
+	}
+	rels, err := tb.st.ListReleases(ctx, "app", "test", 0)
+	if err != nil || len(rels) != 2 || rels[0].Commit != c2 || rels[0].Result != store.ReleaseSuccess || len(rels[0].HostList()) != 3 {
+		t.Fatalf("releases = %+v, %v", rels, err)
+	}
+	run, err := tb.st.Run(ctx, out2.RunID)
+	if err != nil || run.Result != store.RunOK || run.Kind != store.KindDeploy {
+		t.Fatalf("run = %+v, %v", run, err)
+	}
+
+	choice, err := ChooseRollback(ctx, tb.st, "app", "test", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if choice.Target.ReleaseID != out1.ReleaseID || choice.From.ReleaseID != out2.ReleaseID {
+		t.Fatalf("rollback choice: from %s to %s", choice.From.ReleaseID, choice.Target.ReleaseID)
+	}
+	p := tb.plan(c1, Strategy{Kind: "all"})
+	p.ReleaseID, p.Source = choice.Target.ReleaseID, Source{Commit: choice.Target.Commit}
+	rb, err := tb.deployer().Rollback(ctx, p, choice)
+	if err != nil || rb.Result != store.ReleaseSuccess {
+		tb.logf(rb)
+		t.Fatalf("rollback: %v, %v", rb.Result, err)
+	}
+	for i := range tb.fleet.Hosts {
+		if rel, rev := tb.current(i); rel != out1.ReleaseID || rev != c1 {
+			t.Errorf("host %d after rollback: current = %s (%s), want %s (%s)", i, rel, rev, out1.ReleaseID, c1)
+		}
+		if bad := tb.sh(i, "cat "+tb.deployTo+"/releases/"+out2.ReleaseID+"/BAD"); !strings.Contains(bad, "rolled back by tester") {
+			t.Errorf("host %d: release %s not marked BAD: %q", i, out2.ReleaseID, bad)
+		}
+	}
+	left, err := tb.st.ReleaseNamed(ctx, "app", "test", out2.ReleaseID)
+	if err != nil || left.Result != store.ReleaseBad {
+		t.Errorf("release left by the rollback: %+v, %v", left.Result, err)
+	}
+	latest, err := tb.st.LatestRelease(ctx, "app", "test", true)
+	if err != nil || latest.Kind != store.KindRollback || latest.ReleaseID != out1.ReleaseID {
+		t.Errorf("latest good release = %+v, %v", latest, err)
+	}
+	// Going back again to the release marked bad is refused by default.
+	if _, err := ChooseRollback(ctx, tb.st, "app", "test", ""); err == nil {
+		t.Errorf("a second rollback found a target although the only other release is bad")
+	}
+}
+
+func TestDeployUnknownRef(t *testing.T) {
+	tb := &testbed{t: t, repo: t.TempDir()}
+	tb.git("init", "-q", "-b", "main")
+	tb.git("config", "user.email", "dev@example.com")
+	tb.git("config", "user.name", "Dev")
+	tb.commit("initial", map[string]string{"a": "1"})
+	for _, ref := range []string{"nope", "--output=/tmp/x", "$(touch /tmp/opsui-pwned)", "main;id"} {
+		_, err := Resolve(context.Background(), tb.repo, ref)
+		var ue *UnknownRefError
+		if !errors.As(err, &ue) {
+			t.Errorf("Resolve(%q) = %v, want UnknownRefError", ref, err)
+		}
+	}
+	src, err := Resolve(context.Background(), tb.repo, "main")
+	if err != nil || src.Branch != "main" || len(src.Commit) != 40 || src.Subject != "initial" || src.Dirty {
+		t.Errorf("Resolve(main) = %+v, %v", src, err)
+	}
+}

@@ -1,0 +1,207 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/opsui/opsui/inventory"
+	"github.com/opsui/opsui/ops"
+)
+
+// tailLines is how many last output lines of a failed host the summary shows.
+const tailLines = 8
+
+// hostRun is one host's part in a deploy or rollback.
+type hostRun struct {
+	host     inventory.Host
+	target   ops.Target
+	deployTo string
+	began    time.Time
+
+	// What current pointed at before, to switch back to.
+	prevRelease, prevCommit string
+	checkRev                string // REVISION of the release the runner checks
+
+	mu         sync.Mutex
+	failed     bool
+	failStep   string
+	class      ops.ErrorClass
+	err        error
+	switched   bool // current points at this deploy's release
+	rolledBack bool // switched back after a failure
+	stage      string
+	tail       []string
+}
+
+func (h *hostRun) live() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return !h.failed
+}
+
+func (h *hostRun) note(line string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.tail = append(h.tail, line)
+	if len(h.tail) > tailLines {
+		h.tail = h.tail[len(h.tail)-tailLines:]
+	}
+}
+
+// HostOutcome is how a host's part in a deploy or rollback ended.
+type HostOutcome struct {
+	Host     string
+	Status   string // ok, failed, rolled-back, skipped (never reached), cancelled
+	Step     string // the step it failed at
+	Class    ops.ErrorClass
+	Err      error
+	Tail     []string // its last output lines
+	Duration time.Duration
+	// Release is what current points at now, as far as the deploy knows.
+	Release string
+}
+
+// Host outcome statuses.
+const (
+	HostOK         = "ok"
+	HostFailed     = "failed"
+	HostRolledBack = "rolled-back"
+	HostSkipped    = "skipped"
+	HostCancelled  = "cancelled"
+)
+
+// emitter forwards the engine's events of the steps of a deploy as one
+// stream per host: the deploy's own queued, stage and final events, with
+// each step's output in between. A step's start and successful end are
+// not final for the host, so they are not passed on.
+type emitter struct {
+	emit func(ops.Event)
+}
+
+func (e emitter) send(ev ops.Event) {
+	if e.emit != nil {
+		if ev.Time.IsZero() {
+			ev.Time = time.Now()
+		}
+		e.emit(ev)
+	}
+}
+
+func (e emitter) stage(h *hostRun, name string) {
+	h.mu.Lock()
+	h.stage = name
+	h.mu.Unlock()
+	e.send(ops.Event{Host: h.host.Name, Kind: ops.EventStage, Line: name})
+}
+
+// runStep runs script on host h as part of step, forwarding its output,
+// and reports whether it succeeded; a failure marks the host failed (when
+// fail is set) and is emitted as the host's final event.
+func (r *runner) runStep(ctx context.Context, h *hostRun, step, script string, env map[string]string,
+	timeout time.Duration, in *ops.Input, fail bool) (string, bool) {
+	var out strings.Builder
+	opts := ops.RunOptions{Env: env, Timeout: timeout}
+	if in != nil {
+		opts.Stdin = func(ops.Target) (ops.Input, error) { return *in, nil }
+	}
+	res, err := ops.Run(ctx, r.conn, []ops.Target{h.target}, script, opts, func(ev ops.Event) {
+		switch ev.Kind {
+		case ops.EventStdout, ops.EventStderr:
+			h.note(ev.Line)
+			if ev.Kind == ops.EventStdout && out.Len() < 64<<10 {
+				out.WriteString(ev.Line)
+				out.WriteByte('\n')
+			}
+			r.events.send(ev)
+		case ops.EventProgress:
+			r.events.send(ev)
+		}
+	})
+	if err != nil {
+		res = ops.NewResult([]ops.HostResult{{Host: h.target.Name, Status: ops.StatusFailed, Code: -1, Class: ops.ClassCancelled, Err: err}}, 0)
+	}
+	hr := res.Hosts[0]
+	if hr.Status == ops.StatusOK {
+		return out.String(), true
+	}
+	if fail {
+		r.fail(h, step, hr.Class, hr.Err)
+	}
+	return out.String(), false
+}
+
+// fail marks h failed at step and emits its final event.
+func (r *runner) fail(h *hostRun, step string, class ops.ErrorClass, err error) {
+	h.mu.Lock()
+	if h.failed {
+		h.mu.Unlock()
+		return
+	}
+	h.failed, h.failStep, h.class = true, step, class
+	h.err = fmt.Errorf("%s: %w", step, err)
+	h.mu.Unlock()
+	kind := ops.EventFailed
+	ev := ops.Event{Host: h.host.Name, Kind: kind, Class: class, Err: h.err, Duration: time.Since(h.began), Code: -1}
+	var he *ops.HostError
+	if class == ops.ClassExit && errors.As(err, &he) {
+		ev.Kind = ops.EventExited
+		var code interface{ ExitStatus() int }
+		if errors.As(he.Err, &code) {
+			ev.Code = code.ExitStatus()
+		}
+	}
+	r.events.send(ev)
+}
+
+// forEach runs fn on every host of hs at once, at most r.parallel at a time.
+func (r *runner) forEach(hs []*hostRun, fn func(h *hostRun)) {
+	sem := make(chan struct{}, max(r.parallel, 1))
+	var wg sync.WaitGroup
+	for _, h := range hs {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			fn(h)
+		})
+	}
+	wg.Wait()
+}
+
+// runCapture runs script on one host for opsui's own bookkeeping (locks,
+// inspection) and returns its standard output; a failure's error carries
+// the last lines of standard error.
+func runCapture(ctx context.Context, conn ops.Connector, t ops.Target, script string, env map[string]string, timeout time.Duration) (string, ops.HostResult) {
+	var out, errs strings.Builder
+	res, err := ops.Run(ctx, conn, []ops.Target{t}, script, ops.RunOptions{Env: env, Timeout: timeout}, func(ev ops.Event) {
+		switch ev.Kind {
+		case ops.EventStdout:
+			if out.Len() < 64<<10 {
+				out.WriteString(ev.Line + "\n")
+			}
+		case ops.EventStderr:
+			if errs.Len() < 4<<10 {
+				errs.WriteString(ev.Line + "\n")
+			}
+		}
+	})
+	if err != nil {
+		return "", ops.HostResult{Host: t.Name, Status: ops.StatusFailed, Class: ops.ClassCancelled, Err: err}
+	}
+	hr := res.Hosts[0]
+	if hr.Status != ops.StatusOK && errs.Len() > 0 {
+		hr.Err = fmt.Errorf("%w: %s", hr.Err, strings.TrimSpace(errs.String()))
+	}
+	return out.String(), hr
+}
+
+// hostErr is the error of a failed bookkeeping command.
+func hostErr(res ops.HostResult, out string) error {
+	if res.Err != nil {
+		return res.Err
+	}
+	return fmt.Errorf("%s: %s", res.Class, strings.TrimSpace(out))
+}

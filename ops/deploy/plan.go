@@ -1,0 +1,323 @@
+package deploy
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/opsui/opsui/inventory"
+)
+
+// Strategy says how the hosts of a deploy are switched.
+type Strategy struct {
+	Kind string // inventory.StrategyAll, StrategyRolling or StrategyCanary
+	// Batches sizes the batches of a rolling or canary deploy: a count
+	// ("2"), a percentage ("25%") or a list ("1,5,25%"), whose last entry
+	// repeats. A canary deploy's first batch is always one host; empty
+	// means the rest at once.
+	Batches string
+	// MaxFail is how many hosts may fail before no further batch starts:
+	// a count or a percentage of the hosts ("10%"). Empty means 0.
+	MaxFail string
+	// AutoRollback switches the hosts this deploy already switched back
+	// to their previous release when a host fails after its switch (a
+	// reload or health check), or when the deploy is aborted.
+	AutoRollback bool
+	// CanaryWait, with no Confirm callback, is how long the canary runs
+	// alone before the rest follow.
+	CanaryWait time.Duration
+}
+
+// batchSizes returns the sizes of the batches n hosts are switched in.
+func (s Strategy) batchSizes(n int) ([]int, error) {
+	if n == 0 {
+		return nil, nil
+	}
+	var spec []string
+	switch s.Kind {
+	case "", inventory.StrategyAll:
+		return []int{n}, nil
+	case inventory.StrategyRolling:
+		spec = strings.Split(s.Batches, ",")
+		if strings.TrimSpace(s.Batches) == "" {
+			spec = []string{"1"}
+		}
+	case inventory.StrategyCanary:
+		spec = append([]string{"1"}, strings.Split(s.Batches, ",")...)
+		if strings.TrimSpace(s.Batches) == "" {
+			spec = []string{"1", "100%"}
+		}
+	default:
+		return nil, fmt.Errorf("unknown strategy %q (want all, rolling or canary)", s.Kind)
+	}
+	var sizes []int
+	left := n
+	for i := 0; left > 0; i++ {
+		size, err := count(spec[min(i, len(spec)-1)], n)
+		if err != nil {
+			return nil, fmt.Errorf("batch sizes %q: %w", s.Batches, err)
+		}
+		size = max(1, min(size, left))
+		sizes = append(sizes, size)
+		left -= size
+	}
+	return sizes, nil
+}
+
+// maxFail returns how many of n hosts may fail.
+func (s Strategy) maxFail(n int) (int, error) {
+	if strings.TrimSpace(s.MaxFail) == "" {
+		return 0, nil
+	}
+	v, err := count(s.MaxFail, n)
+	if err != nil {
+		return 0, fmt.Errorf("max-fail %q: %w", s.MaxFail, err)
+	}
+	return v, nil
+}
+
+// count reads "N" or "P%" of n (a percentage rounds up for batches, so 25%
+// of 3 hosts is 1, never 0).
+func count(spec string, n int) (int, error) {
+	spec = strings.TrimSpace(spec)
+	if p, ok := strings.CutSuffix(spec, "%"); ok {
+		v, err := strconv.ParseFloat(p, 64)
+		if err != nil || v < 0 || v > 100 {
+			return 0, fmt.Errorf("%q is not a percentage between 0%% and 100%%", spec)
+		}
+		return int(math.Ceil(float64(n) * v / 100)), nil
+	}
+	v, err := strconv.Atoi(spec)
+	if err != nil || v < 0 {
+		return 0, fmt.Errorf("%q is not a host count or a percentage", spec)
+	}
+	return v, nil
+}
+
+// Plan is a deploy decided but not started: what goes where, in which
+// order.
+type Plan struct {
+	Fleet     *inventory.Fleet
+	App       inventory.App
+	Env       inventory.Environment
+	Hosts     []inventory.Host // in the order they are switched
+	Source    Source
+	ReleaseID string
+	Steps     []Step
+	Batches   [][]inventory.Host
+	Strategy  Strategy
+	MaxFail   int
+	// KnownGood is the release the environment ran successfully last; it
+	// is never cleaned up.
+	KnownGood string
+}
+
+// NewPlan decides a deploy of src to hosts.
+func NewPlan(f *inventory.Fleet, app inventory.App, env inventory.Environment, hosts []inventory.Host,
+	src Source, releaseID string, strategy Strategy) (*Plan, error) {
+	if len(hosts) == 0 {
+		return nil, fmt.Errorf("deploy %s to %s: no hosts", app.Name, env.Name)
+	}
+	steps, err := Steps(app)
+	if err != nil {
+		return nil, err
+	}
+	sizes, err := strategy.batchSizes(len(hosts))
+	if err != nil {
+		return nil, err
+	}
+	mf, err := strategy.maxFail(len(hosts))
+	if err != nil {
+		return nil, err
+	}
+	p := &Plan{Fleet: f, App: app, Env: env, Hosts: hosts, Source: src, ReleaseID: releaseID,
+		Steps: steps, Strategy: strategy, MaxFail: mf}
+	i := 0
+	for _, n := range sizes {
+		p.Batches = append(p.Batches, hosts[i:i+n])
+		i += n
+	}
+	return p, nil
+}
+
+// DeployTo returns where the app lives on host h.
+func (p *Plan) DeployTo(h inventory.Host) string {
+	if h.DeployTo != "" {
+		return h.DeployTo
+	}
+	return p.App.DeployTo
+}
+
+// env returns the documented environment of step s on host h, and the
+// preset's knobs from the host's role settings.
+func (p *Plan) env(h inventory.Host, s Step) map[string]string {
+	deployTo := p.DeployTo(h)
+	role := ""
+	for _, r := range h.Roles {
+		if len(s.Roles) == 0 || s.AppliesTo(inventory.Host{Roles: []string{r}}) {
+			role = r
+			break
+		}
+	}
+	e := map[string]string{
+		"RELEASE_ID":   p.ReleaseID,
+		"RELEASE_DIR":  deployTo + "/releases/" + p.ReleaseID,
+		"COMMIT":       p.Source.Commit,
+		"BRANCH":       p.Source.Branch,
+		"DEPLOY_TO":    deployTo,
+		"SHARED_DIR":   deployTo + "/shared",
+		"ROLE":         role,
+		"HOST":         h.Name,
+		"ENV":          p.Env.Name,
+		"OPSUI_SHARED": strings.Join(p.App.Shared, "\n"),
+		"OPSUI_TARGET": p.ReleaseID,
+	}
+	set := p.Fleet.SettingsFor(h, role)
+	if set.Reload != "" {
+		e["OPSUI_RELOAD"] = set.Reload
+	}
+	for _, k := range []string{"bind", "wsgi", "python", "gunicorn", "workers"} {
+		if v := set.Options[k]; v != "" {
+			e["OPSUI_"+strings.ToUpper(k)] = v
+		}
+	}
+	return e
+}
+
+// health returns the health check of host h, if it has one. The URL is
+// the host's own (its role settings), else the app's (for web hosts), else
+// its roles' default; the app's check gives the expectation, retries and
+// deadline. The expectation's $RELEASE_ID and $COMMIT are filled in, so a
+// host that answers but did not reload fails it.
+func (p *Plan) health(h inventory.Host, releaseID, commit string) (url, expect string, retries int, deadline time.Duration, ok bool) {
+	retries, deadline = defaultHealthChecks, defaultHealthWait
+	for _, r := range h.Roles {
+		if u := h.Settings[r].HealthURL; u != "" {
+			url = u
+			break
+		}
+	}
+	if hc := p.App.Health; hc != nil && (url != "" || h.HasRole("web")) {
+		if url == "" {
+			url = hc.URL
+		}
+		expect = hc.Expect
+		if hc.Retries > 0 {
+			retries = hc.Retries
+		}
+		if hc.Deadline > 0 {
+			deadline = time.Duration(hc.Deadline)
+		}
+	}
+	for _, r := range h.Roles {
+		if u := p.Fleet.SettingsFor(h, r).HealthURL; url == "" && u != "" {
+			url = u
+		}
+	}
+	if url == "" {
+		return "", "", 0, 0, false
+	}
+	expect = os.Expand(expect, func(k string) string {
+		switch k {
+		case "RELEASE_ID":
+			return releaseID
+		case "COMMIT":
+			return commit
+		}
+		return "$" + k
+	})
+	return url, expect, retries, deadline, true
+}
+
+// Describe writes the plan as a dry run shows it: the batches, and each
+// step with the hosts it runs on and its command with the values filled in.
+func (p *Plan) Describe(w io.Writer) {
+	fmt.Fprintf(w, "deploy %s to %s: release %s, commit %s", p.App.Name, p.Env.Name, p.ReleaseID, p.Source.Commit)
+	if p.Source.Branch != "" {
+		fmt.Fprintf(w, " (branch %s)", p.Source.Branch)
+	}
+	fmt.Fprintf(w, "\n  %s\n", p.Source.Subject)
+	kind := p.Strategy.Kind
+	if kind == "" {
+		kind = inventory.StrategyAll
+	}
+	fmt.Fprintf(w, "strategy %s, %d batches, stop after %d failed hosts, auto-rollback %v\n",
+		kind, len(p.Batches), p.MaxFail+1, p.Strategy.AutoRollback)
+	for i, b := range p.Batches {
+		fmt.Fprintf(w, "  batch %d: %s\n", i+1, hostNames(b))
+	}
+	fmt.Fprintln(w, "steps:")
+	for i, s := range p.Steps {
+		var on []inventory.Host
+		for _, h := range p.Hosts {
+			if s.AppliesTo(h) {
+				on = append(on, h)
+			}
+		}
+		if s.Once && len(on) > 1 {
+			on = on[:1]
+		}
+		fmt.Fprintf(w, "  %d. %s on %s\n", i+1, s.Name, hostNames(on))
+		if len(on) == 0 {
+			continue
+		}
+		env := p.env(on[0], s)
+		switch {
+		case s.Name == StepUpload && s.Builtin():
+			fmt.Fprintf(w, "       unpack the artifact (git archive %s) into %s, write REVISION\n", short(p.Source.Commit), env["RELEASE_DIR"])
+		case s.Name == StepSwitch && s.Builtin():
+			fmt.Fprintf(w, "       ln -sfn %s/releases/%s + mv -T over %s/current\n", env["DEPLOY_TO"], p.ReleaseID, env["DEPLOY_TO"])
+		case s.Name == StepHealth && s.Builtin():
+			if url, expect, retries, deadline, ok := p.health(on[0], p.ReleaseID, p.Source.Commit); ok {
+				fmt.Fprintf(w, "       GET %s until the body contains %q (%d tries, %s)\n", url, expect, retries, deadline)
+			} else {
+				fmt.Fprintln(w, "       no health check configured")
+			}
+		case s.Name == StepCleanup && s.Builtin():
+			fmt.Fprintf(w, "       keep %d releases (never current, %s, or one in use)\n", p.App.Keep(), orNone(p.KnownGood))
+		default:
+			for line := range strings.SplitSeq(strings.TrimRight(os.Expand(s.Run, func(k string) string {
+				if v, ok := env[k]; ok {
+					return v
+				}
+				return "$" + k
+			}), "\n"), "\n") {
+				fmt.Fprintf(w, "       %s\n", line)
+			}
+		}
+	}
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "no known-good release"
+	}
+	return "known-good " + s
+}
+
+func hostNames(hs []inventory.Host) string {
+	if len(hs) == 0 {
+		return "(no host)"
+	}
+	ns := make([]string, len(hs))
+	for i, h := range hs {
+		ns[i] = h.Name
+	}
+	return strings.Join(ns, ", ")
+}
+
+// NewReleaseID returns the id of a release started at now: its UTC time,
+// made later than last (the newest id recorded) when the clock says
+// otherwise, so ids stay unique and ordered.
+func NewReleaseID(now time.Time, last string) string {
+	const layout = "20060102150405"
+	t := now.UTC().Truncate(time.Second)
+	if prev, err := time.Parse(layout, last); err == nil && !t.After(prev) {
+		t = prev.Add(time.Second)
+	}
+	return t.Format(layout)
+}

@@ -1,0 +1,141 @@
+package deploy
+
+// The remote side of a deploy. Every script reads its values from the
+// environment variables the deploy exports (RELEASE_DIR, RELEASE_ID, COMMIT,
+// BRANCH, DEPLOY_TO, SHARED_DIR, ROLE, HOST, ENV and the OPSUI_* ones), which
+// ops.Run quotes into the command line: no value is ever pasted into a
+// script's text. The scripts are POSIX sh and use only coreutils.
+
+// uploadScript unpacks the artifact (standard input) into a new release
+// directory and writes REVISION. An existing directory of the same name is
+// refused unless it is an unfinished copy (no REVISION) from an earlier
+// attempt at this same release; a failed extraction (a full disk) removes
+// what it wrote, so no half release is left behind.
+const uploadScript = `set -e
+mkdir -p -- "$DEPLOY_TO/releases" "$SHARED_DIR"
+if [ -e "$RELEASE_DIR/REVISION" ]; then
+  echo "release $RELEASE_ID already exists on this host" >&2; exit 1
+fi
+rm -rf -- "$RELEASE_DIR"
+mkdir -- "$RELEASE_DIR"
+if ! tar -xzf - -C "$RELEASE_DIR"; then
+  rm -rf -- "$RELEASE_DIR"; echo "extracting release $RELEASE_ID failed" >&2; exit 1
+fi
+if ! printf '%s\n' "$COMMIT" > "$RELEASE_DIR/REVISION.tmp" || ! mv -f -- "$RELEASE_DIR/REVISION.tmp" "$RELEASE_DIR/REVISION"; then
+  rm -rf -- "$RELEASE_DIR"; echo "writing REVISION of release $RELEASE_ID failed" >&2; exit 1
+fi
+echo "release $RELEASE_ID unpacked: $(du -sk -- "$RELEASE_DIR" | cut -f1) KiB"
+`
+
+// linkSharedScript links each entry of OPSUI_SHARED (one per line) from
+// shared/ into the release. A missing shared file is an error; a missing
+// directory (named with a trailing slash, or a directory in the release)
+// is created from the release's copy.
+const linkSharedScript = `set -e
+cd -- "$RELEASE_DIR"
+printf '%s\n' "$OPSUI_SHARED" | while IFS= read -r entry; do
+  [ -n "$entry" ] || continue
+  case $entry in */) isdir=1; entry=${entry%/} ;; *) isdir= ;; esac
+  if [ ! -e "$SHARED_DIR/$entry" ]; then
+    if [ -n "$isdir" ] || [ -d "$entry" ]; then
+      mkdir -p -- "$SHARED_DIR/$entry"
+      if [ -d "$entry" ]; then cp -a -- "$entry/." "$SHARED_DIR/$entry/"; fi
+      echo "created shared directory $entry"
+    else
+      echo "shared file $entry is missing: create $SHARED_DIR/$entry on $HOST" >&2
+      exit 1
+    fi
+  fi
+  case $entry in */*) mkdir -p -- "${entry%/*}" ;; esac
+  rm -rf -- "$entry"
+  ln -s -- "$SHARED_DIR/$entry" "$entry"
+  echo "linked $entry"
+done
+`
+
+// switchScript points current at the release: a new symlink renamed over
+// the old one, so current is always a valid link, never missing.
+const switchScript = `set -e
+cd -- "$DEPLOY_TO"
+if [ ! -f "releases/$OPSUI_TARGET/REVISION" ]; then
+  echo "release $OPSUI_TARGET is not complete on this host (no REVISION)" >&2; exit 1
+fi
+prev=$(readlink current 2>/dev/null || true)
+ln -sfn -- "$DEPLOY_TO/releases/$OPSUI_TARGET" ".current.tmp.$$"
+mv -fT -- ".current.tmp.$$" current
+echo "current: ${prev:-(none)} -> $DEPLOY_TO/releases/$OPSUI_TARGET"
+`
+
+// reloadScript runs the role's reload command, when it has one.
+const reloadScript = `if [ -z "$OPSUI_RELOAD" ]; then echo "no reload command for $ROLE"; exit 0; fi
+cd -- "$DEPLOY_TO/current" && eval "$OPSUI_RELOAD"
+`
+
+// healthScript asks the host's health URL, from the host, until the body
+// holds OPSUI_EXPECT (which names the release or commit, so a host that
+// answers but did not reload fails), OPSUI_RETRIES times at most and no
+// longer than OPSUI_DEADLINE seconds.
+const healthScript = `url=$OPSUI_HEALTH_URL; n=0
+end=$(( $(date +%s) + OPSUI_DEADLINE ))
+fetch() {
+  if command -v curl >/dev/null 2>&1; then curl -sS --max-time 5 -o - -w '\nHTTP %{http_code}' -- "$url" 2>&1
+  elif command -v wget >/dev/null 2>&1; then wget -q -T 5 -O - -- "$url" 2>&1 && printf '\nHTTP 200'
+  else python3 -c 'import sys,urllib.request as u
+try:
+  r=u.urlopen(sys.argv[1],timeout=5); sys.stdout.write(r.read().decode("utf-8","replace")+"\nHTTP %d" % r.status)
+except Exception as e: sys.stdout.write(str(e)+"\nHTTP 000")' "$url"; fi
+}
+while :; do
+  n=$((n+1))
+  body=$(fetch)
+  code=${body##*HTTP }
+  case $code in
+  2??) case $body in *"$OPSUI_EXPECT"*) echo "healthy after $n tries: $(printf '%s' "${body%HTTP *}" | head -c 300)"; exit 0 ;; esac ;;
+  esac
+  if [ "$n" -ge "$OPSUI_RETRIES" ] || [ "$(date +%s)" -ge "$end" ]; then
+    echo "unhealthy after $n tries: $url answered HTTP $code: $(printf '%s' "${body%HTTP *}" | head -c 300)" >&2
+    [ -z "$OPSUI_EXPECT" ] || echo "expected the body to contain: $OPSUI_EXPECT" >&2
+    exit 1
+  fi
+  sleep 1
+done
+`
+
+// cleanupScript keeps the newest OPSUI_KEEP releases and never removes the
+// current one, the protected ones (the last known-good and this deploy's)
+// nor any a running process still has as its working directory (an app
+// server master started there dies on its next reload without it).
+const cleanupScript = `cd -- "$DEPLOY_TO/releases" || exit 0
+cur=$(readlink "$DEPLOY_TO/current" 2>/dev/null || true); cur=${cur##*/}
+inuse=" "
+for d in $(readlink /proc/[0-9]*/cwd 2>/dev/null); do
+  case $d in "$DEPLOY_TO"/releases/*) r=${d#"$DEPLOY_TO"/releases/}; inuse="$inuse${r%%/*} " ;; esac
+done
+set -- $(ls -1 | grep -E '^[0-9]{14}$' | sort)
+n=$#
+for r in "$@"; do
+  [ "$n" -le "$OPSUI_KEEP" ] && break
+  case " $cur $OPSUI_PROTECT $inuse " in *" $r "*) continue ;; esac
+  rm -rf -- "$r" && n=$((n-1)) && echo "removed release $r"
+done
+echo "$n releases kept"
+`
+
+// markBadScript marks a release that failed: it never counts as known-good.
+const markBadScript = `[ -d "$DEPLOY_TO/releases/$OPSUI_TARGET" ] && printf '%s\n' "$OPSUI_REASON" > "$DEPLOY_TO/releases/$OPSUI_TARGET/BAD"; exit 0
+`
+
+// logScript appends one line to revisions.log.
+const logScript = `printf '%s\n' "$OPSUI_LINE" >> "$DEPLOY_TO/revisions.log"
+`
+
+// inspectScript reports what a host runs now: the release current points
+// at and its REVISION, and whether the releases given in OPSUI_CHECK
+// (space-separated) exist with a REVISION.
+const inspectScript = `cur=$(readlink "$DEPLOY_TO/current" 2>/dev/null || true)
+printf 'current=%s\n' "${cur##*/}"
+printf 'revision=%s\n' "$(cat "$DEPLOY_TO/current/REVISION" 2>/dev/null)"
+for r in $OPSUI_CHECK; do
+  printf 'release %s=%s\n' "$r" "$(cat "$DEPLOY_TO/releases/$r/REVISION" 2>/dev/null)"
+done
+`
