@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/opsui/opsui/inventory"
 )
@@ -87,8 +86,8 @@ type ProbeOptions struct {
 	// when <= 0). A host that does not answer in time is reported as
 	// timeout; its probe is given up on at once.
 	Timeout time.Duration
-	// Parallel is how many hosts ProbeAll probes at once
-	// (DefaultProbeParallel when <= 0).
+	// Parallel is how many hosts the Prober probes at once, over all
+	// ProbeAll calls together (DefaultProbeParallel when <= 0).
 	Parallel int
 }
 
@@ -98,8 +97,9 @@ type ProbeOptions struct {
 // then the Prober does not start another probe of that host, so a hung host
 // holds at most one goroutine. It is safe for concurrent use.
 type Prober struct {
-	conn Connector
-	opts ProbeOptions
+	conn  Connector
+	opts  ProbeOptions
+	slots chan struct{} // one per probe under way in ProbeAll
 
 	mu    sync.Mutex
 	stuck map[string]time.Time // hosts whose last probe still waits, since when
@@ -113,7 +113,7 @@ func NewProber(conn Connector, opts ProbeOptions) *Prober {
 	if opts.Parallel <= 0 {
 		opts.Parallel = DefaultProbeParallel
 	}
-	return &Prober{conn: conn, opts: opts, stuck: map[string]time.Time{}}
+	return &Prober{conn: conn, opts: opts, slots: make(chan struct{}, opts.Parallel), stuck: map[string]time.Time{}}
 }
 
 // ProbeHost probes one host with a timeout, through a one-off Prober.
@@ -121,20 +121,28 @@ func ProbeHost(ctx context.Context, conn Connector, req ProbeRequest, timeout ti
 	return NewProber(conn, ProbeOptions{Timeout: timeout}).Probe(ctx, req)
 }
 
-// ProbeAll probes every host, at most Parallel at once, and returns the
-// probes in the order of reqs. It returns within about one probe timeout
-// per Parallel hosts, whatever the hosts do.
+// ProbeAll probes every host and returns the probes in the order of reqs.
+// Calls may overlap (a caller may probe a fleet in chunks to get results
+// sooner); together they probe at most Parallel hosts at once. A call
+// returns within about one probe timeout per Parallel hosts, whatever the
+// hosts do; a cancelled ctx fails the hosts still waiting for a slot.
 func (p *Prober) ProbeAll(ctx context.Context, reqs []ProbeRequest) []Probe {
 	out := make([]Probe, len(reqs))
-	var g errgroup.Group
-	g.SetLimit(p.opts.Parallel)
+	var wg sync.WaitGroup
 	for i, r := range reqs {
-		g.Go(func() error {
+		select {
+		case p.slots <- struct{}{}:
+		case <-ctx.Done():
+			out[i] = Probe{Host: r.Target.Name, At: time.Now(), Health: HealthNone, Check: r.Check.Desc,
+				Class: ClassCancelled, Err: Classify(r.Target.Name, ctx.Err())}
+			continue
+		}
+		wg.Go(func() {
+			defer func() { <-p.slots }()
 			out[i] = p.Probe(ctx, r)
-			return nil // a host's failure is in its probe
 		})
 	}
-	_ = g.Wait()
+	wg.Wait()
 	return out
 }
 

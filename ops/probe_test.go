@@ -1,13 +1,19 @@
 package ops
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/ssh"
 
 	"github.com/opsui/opsui/inventory"
 )
@@ -201,10 +207,52 @@ func TestProbeHungHostTimesOut(t *testing.T) {
 	if got[1].Reachable || got[1].Class != ClassTimeout {
 		t.Errorf("the hung host: class %q err %v", got[1].Class, got[1].Err)
 	}
-	// The stuck probe still holds the host: the next one says so at once.
+	// The next probe fails the same way: at once when the first one is
+	// still stuck in an SSH call, else at its timeout.
 	start = time.Now()
 	again := p.Probe(t.Context(), reqs[1])
-	if again.Class != ClassTimeout || time.Since(start) > 100*time.Millisecond {
+	if again.Class != ClassTimeout || time.Since(start) > 1500*time.Millisecond {
 		t.Errorf("second probe of the hung host: %+v after %v", again, time.Since(start))
+	}
+}
+
+// countingConn records how many Client calls run at once, and fails them.
+type countingConn struct {
+	mu        sync.Mutex
+	now, peak int
+}
+
+func (c *countingConn) Client(ctx context.Context, t Target) (*ssh.Client, error) {
+	c.mu.Lock()
+	c.now++
+	c.peak = max(c.peak, c.now)
+	c.mu.Unlock()
+	time.Sleep(20 * time.Millisecond)
+	c.mu.Lock()
+	c.now--
+	c.mu.Unlock()
+	return nil, errors.New("connection refused")
+}
+
+func TestProbeAllCallsShareTheParallelLimit(t *testing.T) {
+	conn := &countingConn{}
+	p := NewProber(conn, ProbeOptions{Parallel: 3, Timeout: time.Second})
+	var wg sync.WaitGroup
+	for call := range 3 {
+		var reqs []ProbeRequest
+		for i := range 10 {
+			reqs = append(reqs, ProbeRequest{Target: Target{Name: fmt.Sprintf("h%d-%d", call, i)}})
+		}
+		wg.Go(func() {
+			for i, got := range p.ProbeAll(t.Context(), reqs) {
+				if got.Host != reqs[i].Target.Name || got.Reachable || got.Err == nil {
+					t.Errorf("probe %d: %+v", i, got)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if conn.peak > 3 || conn.peak < 2 {
+		t.Errorf("%d probes at once with Parallel 3", conn.peak)
 	}
 }

@@ -28,11 +28,13 @@ type Options struct {
 	// safe for concurrent use); it runs inside a tea.Cmd. Nil disables x.
 	Exec     func(ctx context.Context, hosts []inventory.Host, command string, emit func(ops.Event)) (ops.Result, error)
 	ReadOnly bool
-	// Probe looks at the fleet's hosts for the status panel and returns a
-	// probe per host (ops.Prober.ProbeAll); it runs inside a tea.Cmd, one round at a
-	// time, every RefreshInterval (DefaultRefreshInterval when 0). It must
-	// return within about a probe timeout. Nil: no status panel.
-	Probe           func(ctx context.Context, fleet *inventory.Fleet) []ops.Probe
+	// Probe looks at hosts of the fleet for the status panel and returns a
+	// probe per host (ops.Prober.ProbeAll). A round every RefreshInterval
+	// (DefaultRefreshInterval when 0) calls it from several tea.Cmds at
+	// once, a chunk of hosts each, so it must be safe for concurrent use
+	// and bound its own parallelism; it must return within a few probe
+	// timeouts. Nil: no status panel.
+	Probe           ProbeFunc
 	RefreshInterval time.Duration
 	// LastRuns returns a host's last runs, newest first, for the detail
 	// pane; it runs inside a tea.Cmd. Nil: the pane shows none.
@@ -72,7 +74,7 @@ type App struct {
 	err        error
 
 	status     *statusBoard
-	probe      func(ctx context.Context, fleet *inventory.Fleet) []ops.Probe
+	probe      ProbeFunc
 	lastRunsFn func(ctx context.Context, host string) ([]RunSummary, error)
 	lastRuns   map[string]lastRunsMsg // by host
 	asker      *Asker

@@ -34,7 +34,7 @@ func benchApp(b *testing.B, f *inventory.Fleet, probe bool) App {
 	b.Helper()
 	opts := Options{Theme: themes.Dark(), LoadFleet: func(context.Context) (*inventory.Fleet, error) { return f, nil }}
 	if probe {
-		opts.Probe = func(context.Context, *inventory.Fleet) []ops.Probe { return nil }
+		opts.Probe = func(context.Context, *inventory.Fleet, []inventory.Host) []ops.Probe { return nil }
 	}
 	return New(opts)
 }

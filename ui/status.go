@@ -37,6 +37,7 @@ type statusBoard struct {
 	drift    map[string]bool
 	round    int  // id of the newest round started
 	inflight bool // a round is under way: ticks start no other
+	pending  int  // chunks of the round not back yet
 	ticking  bool // the tick chain runs
 }
 
@@ -61,25 +62,41 @@ func (b *statusBoard) tick() tea.Cmd {
 	return tea.Tick(b.interval, func(time.Time) tea.Msg { return statusTickMsg{} })
 }
 
-// startRound returns the command probing hosts, or nil while a round is
-// still under way (a slow round delays the next; it never piles up).
-func (b *statusBoard) startRound(probe func(context.Context, *inventory.Fleet) []ops.Probe, fleet *inventory.Fleet) tea.Cmd {
+// probeChunk is how many hosts one command of a round probes: results come
+// back chunk by chunk, so a few slow hosts do not hold back the others.
+const probeChunk = 25
+
+// ProbeFunc probes hosts of fleet; see Options.Probe.
+type ProbeFunc func(ctx context.Context, fleet *inventory.Fleet, hosts []inventory.Host) []ops.Probe
+
+// startRound returns the commands probing the fleet, a chunk of hosts
+// each, or nil while a round is still under way (a slow round delays the
+// next; rounds never pile up).
+func (b *statusBoard) startRound(probe ProbeFunc, fleet *inventory.Fleet) tea.Cmd {
 	if !b.enabled || probe == nil || b.inflight || fleet == nil || len(fleet.Hosts) == 0 {
 		return nil
 	}
 	b.round++
 	b.inflight = true
 	round := b.round
-	return func() tea.Msg {
-		// The fleet is read only: a reload replaces it, never changes it.
-		return probeRoundMsg{round: round, probes: probe(context.Background(), fleet)}
+	var cmds []tea.Cmd
+	for start := 0; start < len(fleet.Hosts); start += probeChunk {
+		hosts := fleet.Hosts[start:min(start+probeChunk, len(fleet.Hosts))]
+		cmds = append(cmds, func() tea.Msg {
+			// The fleet is read only: a reload replaces it, never changes it.
+			return probeRoundMsg{round: round, probes: probe(context.Background(), fleet, hosts)}
+		})
 	}
+	b.pending = len(cmds)
+	return tea.Batch(cmds...)
 }
 
 // apply records a round's probes and recomputes drift over fleet.
 func (b *statusBoard) apply(msg probeRoundMsg, fleet *inventory.Fleet) {
 	if msg.round == b.round {
-		b.inflight = false
+		if b.pending--; b.pending <= 0 {
+			b.inflight = false
+		}
 	}
 	for _, p := range msg.probes {
 		s := b.hosts[p.Host]

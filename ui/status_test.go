@@ -43,7 +43,7 @@ func newStatusApp(t *testing.T, w, h int, opts Options) App {
 	opts.Theme = themes.Dark().WithoutColor()
 	opts.LoadFleet = func(context.Context) (*inventory.Fleet, error) { return f, nil }
 	if opts.Probe == nil {
-		opts.Probe = func(context.Context, *inventory.Fleet) []ops.Probe { return nil }
+		opts.Probe = func(context.Context, *inventory.Fleet, []inventory.Host) []ops.Probe { return nil }
 	}
 	a := New(opts)
 	a.status.now = func() time.Time { return t0.Add(time.Second) }
@@ -130,7 +130,7 @@ func TestFilterMatchesStatusWords(t *testing.T) {
 
 func TestStatusRoundsNeverOverlapAndStaleResultsShowTheirAge(t *testing.T) {
 	calls := 0
-	a := newStatusApp(t, 110, 20, Options{Probe: func(context.Context, *inventory.Fleet) []ops.Probe {
+	a := newStatusApp(t, 110, 20, Options{Probe: func(context.Context, *inventory.Fleet, []inventory.Host) []ops.Probe {
 		calls++
 		return []ops.Probe{upProbe("web1", "r1")}
 	}})
@@ -288,5 +288,40 @@ func TestRefreshKeyProbesNow(t *testing.T) {
 	}
 	if _, cmd = a.Update(keys("r")[0]); cmd != nil {
 		t.Error("r started a second round while one runs")
+	}
+}
+
+func TestRoundComesBackInChunks(t *testing.T) {
+	f := &inventory.Fleet{}
+	for i := range 2*probeChunk + 1 {
+		f.Hosts = append(f.Hosts, inventory.Host{Name: "h" + strings.Repeat("x", i), Address: "10.0.0.1"})
+	}
+	a := New(Options{Theme: themes.Dark().WithoutColor(), LoadFleet: func(context.Context) (*inventory.Fleet, error) { return f, nil },
+		Probe: func(_ context.Context, _ *inventory.Fleet, hosts []inventory.Host) []ops.Probe {
+			out := make([]ops.Probe, len(hosts))
+			for i, h := range hosts {
+				out[i] = upProbe(h.Name, "r1")
+			}
+			return out
+		}})
+	a = send(t, a, a.loadFleetCmd()()) // starts a round; start one by hand to run its commands here
+	a.status.inflight = false
+	batch := a.status.startRound(a.probe, f)().(tea.BatchMsg)
+	var chunks []tea.Msg
+	for _, c := range batch {
+		if m, ok := c().(probeRoundMsg); ok {
+			chunks = append(chunks, m)
+		}
+	}
+	if len(chunks) != 3 {
+		t.Fatalf("%d chunks for %d hosts", len(chunks), len(f.Hosts))
+	}
+	a = send(t, a, chunks[0], chunks[1])
+	if !a.status.inflight || len(a.status.hosts) != 2*probeChunk {
+		t.Errorf("after two chunks: inflight %v, %d hosts", a.status.inflight, len(a.status.hosts))
+	}
+	a = send(t, a, chunks[2])
+	if a.status.inflight || len(a.status.hosts) != len(f.Hosts) {
+		t.Errorf("after the last chunk: inflight %v, %d hosts", a.status.inflight, len(a.status.hosts))
 	}
 }

@@ -86,13 +86,13 @@ func (c *consoleSession) exec(ctx context.Context, hosts []inventory.Host, comma
 	return res, err
 }
 
-// probe looks at every host of f: its deploy tree (the host's deploy_to,
+// probe looks at hosts of f: its deploy tree (the host's deploy_to,
 // else the fleet's only app's) and its role's health check. A host whose
 // target cannot be resolved gets a failed probe saying why.
-func (c *consoleSession) probe(ctx context.Context, f *inventory.Fleet) []ops.Probe {
+func (c *consoleSession) probe(ctx context.Context, f *inventory.Fleet, hosts []inventory.Host) []ops.Probe {
 	var reqs []ops.ProbeRequest
 	var bad []ops.Probe
-	for _, h := range f.Hosts {
+	for _, h := range hosts {
 		t, err := ops.ResolveTarget(h, c.cfg)
 		if err != nil {
 			bad = append(bad, ops.Probe{Host: h.Name, At: time.Now(), Class: ops.ClassUnreachable, Err: err})
