@@ -28,32 +28,39 @@ venv/bin/python manage.py collectstatic --noinput
 // djangoReloadScript reloads the app server gracefully, or starts it.
 //
 // A role's own reload command wins. Otherwise gunicorn: a running master
-// (its pid in shared/gunicorn.pid) gets HUP, which starts new workers with
-// the new code and retires the old ones without dropping a request. HUP
-// picks up new code only because the master runs with --chdir on the
-// current symlink's path: a master started in a resolved release directory
-// would serve that release forever. With no master running, one is started
-// that way, daemonized, bound to OPSUI_BIND. The WSGI module is OPSUI_WSGI
-// or the package holding wsgi.py.
+// (its pid in shared/gunicorn.pid, read before the signal: gunicorn
+// rewrites the file while it reloads) gets HUP, which starts new workers
+// with the new code and retires the old ones without dropping a request.
+// The way the master is started is what makes that true:
+//   - --chdir on the current symlink's path, so each HUP re-enters the
+//     release current points at (a master started in a resolved release
+//     directory serves that release forever);
+//   - from DEPLOY_TO, a directory no cleanup removes: gunicorn checks its
+//     start directory on every HUP and dies if it is gone;
+//   - the release's virtualenv python through current, so workers forked
+//     after a HUP import from the new release's virtualenv;
+//   - the release's gunicorn.conf.py named explicitly, when it has one.
+//
+// The WSGI module is OPSUI_WSGI or the package holding wsgi.py.
 const djangoReloadScript = `if [ -n "$OPSUI_RELOAD" ]; then cd -- "$DEPLOY_TO/current" && eval "$OPSUI_RELOAD"; exit $?; fi
 pidfile=$SHARED_DIR/gunicorn.pid
-if [ -s "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
-  kill -HUP "$(cat "$pidfile")"
-  echo "gunicorn master $(cat "$pidfile") reloaded (HUP)"
-  exit 0
+pid=$(cat "$pidfile" 2>/dev/null)
+if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+  kill -HUP "$pid" && echo "gunicorn master $pid reloaded (HUP)"
+  exit
 fi
-cd -- "$DEPLOY_TO/current"
+cd -- "$DEPLOY_TO" || exit 1
 wsgi=$OPSUI_WSGI
 if [ -z "$wsgi" ]; then
-  for f in */wsgi.py; do [ -f "$f" ] && wsgi=${f%/wsgi.py}.wsgi && break; done
+  for f in current/*/wsgi.py; do [ -f "$f" ] && wsgi=${f#current/} && wsgi=${wsgi%/wsgi.py}.wsgi && break; done
 fi
 if [ -z "$wsgi" ]; then echo "no wsgi.py in the release: set the web role's wsgi option" >&2; exit 1; fi
 mkdir -p -- "$SHARED_DIR/logs"
-gunicorn=${OPSUI_GUNICORN:-gunicorn}
-"$gunicorn" --chdir "$DEPLOY_TO/current" --pid "$pidfile" --daemon \
-  --bind "${OPSUI_BIND:-127.0.0.1:8000}" --workers "${OPSUI_WORKERS:-2}" \
-  --error-logfile "$SHARED_DIR/logs/gunicorn.log" "$wsgi"
-for i in 1 2 3 4 5 6 7 8 9 10; do [ -s "$pidfile" ] && break; sleep 0.5; done
+set -- --chdir "$DEPLOY_TO/current" --pid "$pidfile" --daemon --bind "${OPSUI_BIND:-127.0.0.1:8000}" \
+  --workers "${OPSUI_WORKERS:-2}" --error-logfile "$SHARED_DIR/logs/gunicorn.log"
+[ ! -f current/gunicorn.conf.py ] || set -- -c "$DEPLOY_TO/current/gunicorn.conf.py" "$@"
+if [ -n "$OPSUI_GUNICORN" ]; then "$OPSUI_GUNICORN" "$@" "$wsgi"; else "$DEPLOY_TO/current/venv/bin/python" -m gunicorn "$@" "$wsgi"; fi
+for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do [ -s "$pidfile" ] && break; sleep 0.5; done
 if [ ! -s "$pidfile" ]; then echo "gunicorn did not start: see $SHARED_DIR/logs/gunicorn.log" >&2; tail -n 20 "$SHARED_DIR/logs/gunicorn.log" >&2; exit 1; fi
 echo "gunicorn started (master $(cat "$pidfile")) on ${OPSUI_BIND:-127.0.0.1:8000}"
 `

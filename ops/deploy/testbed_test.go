@@ -32,6 +32,10 @@ type testbed struct {
 	targets  map[string]ops.Target
 	deployTo string
 
+	// settings gives each host's role settings (default: the test app's
+	// server on the host's own address).
+	settings func(h inventory.Host) map[string]inventory.RoleSettings
+
 	mu     sync.Mutex
 	events []ops.Event
 	said   []string
@@ -127,8 +131,12 @@ func (tb *testbed) deployer() *Deployer {
 func (tb *testbed) hosts() []inventory.Host {
 	var hs []inventory.Host
 	for _, h := range tb.inv.Hosts {
-		h.Settings = map[string]inventory.RoleSettings{"web": {Reload: "OPSUI_BIND_ADDR=" + h.Address + "; " + appServer,
-			HealthURL: "http://" + h.Address + ":8080/REVISION"}}
+		if tb.settings != nil {
+			h.Settings = tb.settings(h)
+		} else {
+			h.Settings = map[string]inventory.RoleSettings{"web": {Reload: "OPSUI_BIND_ADDR=" + h.Address + "; " + appServer,
+				HealthURL: "http://" + h.Address + ":8080/REVISION"}}
+		}
 		hs = append(hs, h)
 	}
 	return hs
