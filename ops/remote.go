@@ -28,11 +28,16 @@ import (
 // watchdog tells a normal end by the shell being gone: sshd reaps it
 // before it closes stdin.
 //
-// With input, the watchdog is the pipeline stage that feeds the command
-// the first in.Size bytes of stdin (head -c reads no further), then starts
-// watching; the command runs in a subshell (eval of cmd as one quoted
-// word), stops the watchdog when done, and the shell exits with its
-// status.
+// With input, the first pipeline stage feeds the command the first
+// in.Size bytes of stdin (head -c reads no further) and checks the
+// end-of-input mark, then starts the watchdog in the background, as
+// without input, and ends: the command (eval of cmd as one quoted word, in
+// a subshell) sees the end of its input, and the shell exits with its
+// status once the command is done. Nothing signals the watchdog: a shell
+// blocked in read may miss a trapped signal that comes just before the
+// read starts (bash checks for traps, then calls read(2)), and a watchdog
+// that the pipeline waits for would then hang the session until the
+// channel closes, which the client only does when the run times out.
 func remoteCommand(cmd string, o *RunOptions, in *Input) string {
 	grace := o.KillGrace
 	if grace <= 0 {
@@ -51,17 +56,17 @@ func remoteCommand(cmd string, o *RunOptions, in *Input) string {
 		fmt.Fprintf(&b, "exec 3<&0; { %skill -0 $$ 2>/dev/null || exit 0; %s; } <&3 >/dev/null 2>&1 & "+
 			"exec 3<&- </dev/null\n%s", watch, kill, cmd)
 	} else {
-		// The watchdog stage first tells the command stage its pid, so it
-		// can be stopped with SIGUSR1 (a trap that exits: shells report a
-		// stage killed by SIGKILL as "Killed"), then passes the input on.
 		// The client follows the input with a newline: if the channel
 		// ends before it, the input was cut short and the group is killed
-		// before the command could take the end of its input for a
-		// complete one.
-		fmt.Fprintf(&b, `{ trap 'exit 0' USR1; sh -c 'echo $PPID'; head -c %d; `+
-			`if read -r _opsui_m; then exec >/dev/null 2>&1; %s%s; else trap '' HUP TERM; %s; fi; } | `+
-			`{ read -r _opsui_w; ( eval %s ); _opsui_rc=$?; kill -USR1 "$_opsui_w" 2>/dev/null; exit $_opsui_rc; }`,
-			in.Size, watch, kill, kill, Quote(cmd))
+		// while this stage still holds the pipe open, before the command
+		// could take the end of its input for a complete one. When head
+		// fails, the command closed its input (it may have exited): there
+		// is no end of input to fake, and no mark to wait for. The
+		// watchdog reads the rest of stdin (fd 3: an asynchronous list's
+		// stdin is /dev/null); in it, $$ is still the shell's pid.
+		fmt.Fprintf(&b, `{ exec 3<&0; if head -c %d; then read -r _opsui_m || { trap '' HUP TERM; %s; }; fi; `+
+			`{ %skill -0 $$ 2>/dev/null || exit 0; %s; } <&3 >/dev/null 2>&1 3<&- & } | ( eval %s )`,
+			in.Size, kill, watch, kill, Quote(cmd))
 	}
 	if o.Shell != "" {
 		return "exec " + QuoteAll(o.Shell, "-c", b.String())
