@@ -99,13 +99,27 @@ type paneSnapshot struct {
 	dropped             uint64
 }
 
-// snapshot copies the last n lines of every pane.
-func (f *runFeed) snapshot(n int) (panes []paneSnapshot, done bool, res ops.Result) {
+// Which panes a snapshot copies lines of.
+const (
+	allPanes = -1
+	noPanes  = -2
+)
+
+// snapshot copies every pane's status and the last n lines (n > 0) of
+// pane only, or of every pane (allPanes), or of none (noPanes): a list of
+// 200 hosts draws one pane, and copying the others' lines every frame
+// would cost more than drawing.
+func (f *runFeed) snapshot(n, only int) (panes []paneSnapshot, done bool, res ops.Result) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	for _, p := range f.panes {
-		panes = append(panes, paneSnapshot{name: p.name, progress: p.progress, err: p.err, status: p.status,
-			class: p.class, code: p.code, took: p.took, lines: p.lines.Last(n), dropped: p.lines.Dropped()})
+	panes = make([]paneSnapshot, 0, len(f.panes))
+	for i, p := range f.panes {
+		ps := paneSnapshot{name: p.name, progress: p.progress, err: p.err, status: p.status,
+			class: p.class, code: p.code, took: p.took, dropped: p.lines.Dropped()}
+		if n > 0 && (only == allPanes || only == i) {
+			ps.lines = p.lines.Last(n)
+		}
+		panes = append(panes, ps)
 	}
 	return panes, f.done, f.result
 }

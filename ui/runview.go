@@ -77,7 +77,7 @@ func (v runView) Update(msg tea.Msg) (runView, tea.Cmd) {
 		v.confirmCancel = false
 		return v, nil
 	}
-	panes, done, _ := v.feed.snapshot(0)
+	panes, done, _ := v.feed.snapshot(0, noPanes)
 	switch {
 	case key.Matches(km, v.keys.Up):
 		v.focus = max(0, v.focus-1)
@@ -107,7 +107,11 @@ func (v runView) Update(msg tea.Msg) (runView, tea.Cmd) {
 func (v runView) View() string {
 	st := v.ctx.Styles
 	lines := max(1, v.height-2)
-	panes, done, res := v.feed.snapshot(lines)
+	only := allPanes
+	if len(v.feed.panes) > gridMax { // fixed at the run's start: no lock needed
+		only = v.focus
+	}
+	panes, done, res := v.feed.snapshot(lines, only)
 	counts := map[string]int{}
 	for _, p := range panes {
 		switch {
