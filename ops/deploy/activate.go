@@ -28,7 +28,7 @@ func (r *runner) activate(ctx context.Context, steps []Step) string {
 	for bi, batch := range p.Batches {
 		var hs []*hostRun
 		for _, h := range batch {
-			if hr := r.byName[h.Name]; hr.live() {
+			if hr := r.byName[h.Name]; hr.todo() {
 				hs = append(hs, hr)
 			}
 		}

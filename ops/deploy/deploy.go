@@ -300,6 +300,9 @@ func (d *Deployer) Deploy(ctx context.Context, p *Plan) (*Outcome, error) {
 	}
 	defer r.unlock(ctx, l)
 	tm.Lock = time.Since(t0)
+	if p.Resume {
+		r.skipDone()
+	}
 	r.say("locked; release %s (%s) to %d hosts", p.ReleaseID, short(p.Source.Commit), len(r.hosts))
 
 	prepare, activate := split(p.Steps)
@@ -324,6 +327,23 @@ func (d *Deployer) Deploy(ctx context.Context, p *Plan) (*Outcome, error) {
 	return out, nil
 }
 
+// skipDone marks the hosts a resumed deploy finds on its release already:
+// they are done and nothing runs on them again.
+func (r *runner) skipDone() {
+	var done []string
+	for _, h := range r.hosts {
+		if h.prevRelease == r.plan.ReleaseID {
+			h.mu.Lock()
+			h.done, h.switched = true, true
+			h.mu.Unlock()
+			done = append(done, h.host.Name)
+		}
+	}
+	if len(done) > 0 {
+		r.say("resuming release %s: %s already run it and are left alone", r.plan.ReleaseID, strings.Join(done, ", "))
+	}
+}
+
 // upload ships the artifact to every host at once, as the upload step's
 // standard input: the file is opened once and read by each host through
 // its own section reader.
@@ -339,10 +359,20 @@ func (r *runner) upload(ctx context.Context, artifact string) error {
 	}
 	r.say("uploading %d KiB to %d hosts", fi.Size()>>10, len(r.hosts))
 	step := Step{Name: StepUpload}
-	r.forEach(r.hosts, func(h *hostRun) {
+	var hs []*hostRun
+	for _, h := range r.hosts {
+		if h.todo() {
+			hs = append(hs, h)
+		}
+	}
+	r.forEach(hs, func(h *hostRun) {
 		r.events.stage(h, StepUpload)
 		in := ops.Input{R: io.NewSectionReader(f, 0, fi.Size()), Size: fi.Size()}
-		r.runStep(ctx, h, StepUpload, uploadScript, r.plan.env(h.host, step), 0, &in, true)
+		env := r.plan.env(h.host, step)
+		if r.plan.Resume {
+			env["OPSUI_RESUME"] = "1"
+		}
+		r.runStep(ctx, h, StepUpload, uploadScript, env, 0, &in, true)
 	})
 	return nil
 }
@@ -352,7 +382,7 @@ func (r *runner) upload(ctx context.Context, artifact string) error {
 func (r *runner) step(ctx context.Context, s Step, hs []*hostRun) {
 	var on []*hostRun
 	for _, h := range hs {
-		if h.live() && s.AppliesTo(h.host) {
+		if h.todo() && s.AppliesTo(h.host) {
 			on = append(on, h)
 		}
 	}

@@ -33,14 +33,24 @@ type hostRun struct {
 	err        error
 	switched   bool // current points at this deploy's release
 	rolledBack bool // switched back after a failure
+	done       bool // a resumed deploy found it on the release already
 	stage      string
 	tail       []string
 }
 
+// live reports whether the host has not failed.
 func (h *hostRun) live() bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return !h.failed
+}
+
+// todo reports whether the host still has work in this deploy: it has not
+// failed, and a resumed deploy did not find it done already.
+func (h *hostRun) todo() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return !h.failed && !h.done
 }
 
 func (h *hostRun) note(line string) {

@@ -114,6 +114,9 @@ type Plan struct {
 	// KnownGood is the release the environment ran successfully last; it
 	// is never cleaned up.
 	KnownGood string
+	// Resume finishes ReleaseID on the hosts that do not run it yet,
+	// reusing what an earlier attempt unpacked.
+	Resume bool
 }
 
 // NewPlan decides a deploy of src to hosts.

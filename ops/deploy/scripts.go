@@ -14,6 +14,9 @@ package deploy
 const uploadScript = `set -e
 mkdir -p -- "$DEPLOY_TO/releases" "$SHARED_DIR"
 if [ -e "$RELEASE_DIR/REVISION" ]; then
+  if [ -n "$OPSUI_RESUME" ] && [ "$(cat "$RELEASE_DIR/REVISION")" = "$COMMIT" ]; then
+    echo "release $RELEASE_ID is unpacked already"; exit 0
+  fi
   echo "release $RELEASE_ID already exists on this host" >&2; exit 1
 fi
 rm -rf -- "$RELEASE_DIR"

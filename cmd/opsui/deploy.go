@@ -1,0 +1,424 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/opsui/opsui/inventory"
+	"github.com/opsui/opsui/ops"
+	"github.com/opsui/opsui/ops/deploy"
+	"github.com/opsui/opsui/store"
+)
+
+// deployRoles are the roles whose hosts receive the app's code when no
+// --role or --host narrows the deploy.
+var deployRoles = []string{"web", "app", "worker", "db-migrate"}
+
+// target is the app, environment and hosts a deploy or rollback works on.
+type target struct {
+	fleet *inventory.Fleet
+	app   inventory.App
+	env   inventory.Environment
+	hosts []inventory.Host
+}
+
+// targetFlags pick the app, environment and hosts.
+type targetFlags struct {
+	app, env string
+	role     string
+	hosts    []string
+}
+
+func (f *targetFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.app, "app", "", "the app (default: the only one)")
+	cmd.Flags().StringVar(&f.env, "env", "", "the environment (required when there are several)")
+	cmd.Flags().StringVar(&f.role, "role", "", "only hosts with this role (default: hosts with role "+strings.Join(deployRoles, ", ")+")")
+	cmd.Flags().StringSliceVar(&f.hosts, "host", nil, "only these hosts of the environment")
+}
+
+// resolve finds the app, environment and hosts, with suggestions for
+// unknown names.
+func (f *targetFlags) resolve(fl *inventory.Fleet, args []string) (target, error) {
+	tg := target{fleet: fl}
+	name := f.app
+	if len(args) > 0 {
+		name = args[0]
+	}
+	switch {
+	case name != "":
+		a, ok := fl.App(name)
+		if !ok {
+			return tg, unknownName("app", name, appNames(fl))
+		}
+		tg.app = a
+	case len(fl.Apps) == 1:
+		tg.app = fl.Apps[0]
+	case len(fl.Apps) == 0:
+		return tg, errors.New("the inventory has no app (add one to the fleet file and import it)")
+	default:
+		return tg, usageError{fmt.Errorf("which app? --app one of %s", strings.Join(appNames(fl), ", "))}
+	}
+	switch {
+	case f.env != "":
+		e, ok := fl.Environment(f.env)
+		if !ok {
+			return tg, unknownName("environment", f.env, envNames(fl))
+		}
+		tg.env = e
+	case len(fl.Environments) == 1:
+		tg.env = fl.Environments[0]
+	default:
+		return tg, usageError{fmt.Errorf("which environment? --env one of %s", strings.Join(envNames(fl), ", "))}
+	}
+	for _, n := range f.hosts {
+		h, ok := fl.Host(n)
+		if !ok {
+			return tg, unknownName("host", n, hostNames(fl))
+		}
+		if h.Env != tg.env.Name {
+			return tg, fmt.Errorf("host %s is in environment %q, not %s", n, h.Env, tg.env.Name)
+		}
+	}
+	for _, h := range fl.Select(inventory.Filter{Env: tg.env.Name, Role: f.role, Names: f.hosts}) {
+		if f.role == "" && len(f.hosts) == 0 && !slices.ContainsFunc(deployRoles, h.HasRole) {
+			continue
+		}
+		tg.hosts = append(tg.hosts, h)
+	}
+	if len(tg.hosts) == 0 {
+		return tg, fmt.Errorf("no host of %s to deploy %s to (hosts need one of the roles %s, or pick them with --role/--host)",
+			tg.env.Name, tg.app.Name, strings.Join(deployRoles, ", "))
+	}
+	return tg, nil
+}
+
+func appNames(f *inventory.Fleet) []string {
+	ns := make([]string, len(f.Apps))
+	for i, a := range f.Apps {
+		ns[i] = a.Name
+	}
+	return ns
+}
+
+// strategyFlags are how a deploy or rollback proceeds.
+type strategyFlags struct {
+	kind, batches, maxFail string
+	noAutoRollback         bool
+	canaryWait             time.Duration
+}
+
+func (f *strategyFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.kind, "strategy", "", "all, rolling or canary (default: the environment's, else all)")
+	cmd.Flags().StringVar(&f.batches, "batch", "", "batch sizes of a rolling or canary deploy: N, P% or a list such as 1,5,25%")
+	cmd.Flags().StringVar(&f.maxFail, "max-fail", "", "failed hosts tolerated before no further batch starts: N or P% (default 0)")
+	cmd.Flags().BoolVar(&f.noAutoRollback, "no-auto-rollback", false, "leave switched hosts on the new release when one fails after its switch")
+	cmd.Flags().DurationVar(&f.canaryWait, "canary-wait", 0, "let the canary run this long, then continue without asking (default: ask)")
+}
+
+func (f *strategyFlags) strategy(env inventory.Environment) deploy.Strategy {
+	s := deploy.Strategy{Kind: f.kind, Batches: f.batches, MaxFail: f.maxFail, AutoRollback: !f.noAutoRollback, CanaryWait: f.canaryWait}
+	if s.Kind == "" {
+		s.Kind = env.Strategy
+		if s.Batches == "" && env.BatchSize > 0 {
+			s.Batches = fmt.Sprint(env.BatchSize)
+		}
+	}
+	if s.Kind == "" {
+		s.Kind = inventory.StrategyAll
+	}
+	return s
+}
+
+func newDeployCmd(c *cli) *cobra.Command {
+	var (
+		tf          targetFlags
+		sf          strategyFlags
+		sshf        sshFlags
+		ref         string
+		dryRun, yes bool
+		resume      int64
+	)
+	cmd := &cobra.Command{
+		Use:   "deploy [APP] --env E [--ref REF]",
+		Short: "Deploy a commit of an app to an environment",
+		Long: `Cut a release once from a commit of the app's git repository (git archive),
+ship it to every host of the environment at once, run the app's stages, switch
+current atomically batch by batch, reload, check that each host serves the new
+release, and clean up old releases. One deploy per app and environment at a
+time: the hosts are locked, all or nothing. Every release is recorded.`,
+		Example: `  opsui deploy shop --env staging --ref main
+  opsui deploy shop --env production --ref v2.4.1 --strategy rolling --batch 1,25%
+  opsui deploy shop --env production --ref main --dry-run
+  opsui deploy --resume 42`,
+		Args: cobra.MaximumNArgs(1),
+	}
+	cmd.RunE = c.withStore(func(ctx context.Context, s *store.Store, args []string) error {
+		f, err := s.LoadFleet(ctx)
+		if err != nil {
+			return err
+		}
+		var resumed store.Release
+		if resume != 0 {
+			if resumed, err = s.ReleaseOfRun(ctx, resume); err != nil {
+				return fmt.Errorf("resume run %d: %w", resume, err)
+			}
+			if resumed.Kind != store.KindDeploy {
+				return fmt.Errorf("run %d was a %s, not a deploy", resume, resumed.Kind)
+			}
+			tf.app, tf.env, ref = resumed.App, resumed.Env, resumed.Commit
+		}
+		tg, err := tf.resolve(f, args)
+		if err != nil {
+			return err
+		}
+		c.reportStale(ctx, s, tg.app.Name, tg.env.Name)
+		src, err := deploy.Resolve(ctx, tg.app.Repo, ref)
+		if err != nil {
+			return err
+		}
+		if src.Dirty {
+			fmt.Fprintf(c.stderr, "opsui: warning: %s has uncommitted changes; only commit %s is shipped\n", tg.app.Repo, shortHash(src.Commit))
+		}
+		releaseID := deploy.NewReleaseID(time.Now(), lastReleaseID(ctx, s, tg))
+		if resume != 0 {
+			releaseID, src.Branch = resumed.ReleaseID, resumed.Branch
+		}
+		p, err := deploy.NewPlan(f, tg.app, tg.env, tg.hosts, src, releaseID, sf.strategy(tg.env))
+		if err != nil {
+			return usageError{err}
+		}
+		p.Resume = resume != 0
+		cur, curErr := s.LatestRelease(ctx, tg.app.Name, tg.env.Name, true)
+		if curErr == nil {
+			p.KnownGood = cur.ReleaseID
+		}
+		if dryRun {
+			p.Describe(c.stdout)
+			return nil
+		}
+		if curErr == nil && cur.Commit == src.Commit && resume == 0 {
+			q := fmt.Sprintf("%s already runs %s (release %s) on %s. Deploy it again?", tg.app.Name, shortHash(src.Commit), cur.ReleaseID, tg.env.Name)
+			if err := c.confirm(q, yes); err != nil {
+				return err
+			}
+		}
+		if tg.env.Protected {
+			if err := c.typedConfirm(tg.env.Name, yes); err != nil {
+				return err
+			}
+		}
+		fmt.Fprintf(c.stderr, "opsui: deploying %s %s (%s%s) to %s as release %s\n", tg.app.Name, shortHash(src.Commit), src.Subject,
+			branchNote(src.Branch), tg.env.Name, releaseID)
+		d, closePool, err := c.deployer(ctx, s, &sshf, tg)
+		if err != nil {
+			return err
+		}
+		defer closePool()
+		out, err := d.Deploy(ctx, p)
+		return c.report(out, err)
+	})
+	tf.register(cmd)
+	sf.register(cmd)
+	sshf.register(cmd)
+	cmd.Flags().StringVar(&ref, "ref", "", "branch, tag or commit to deploy (default: the repository's HEAD)")
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print the plan (batches, steps, commands) and change nothing")
+	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask for confirmations (a protected environment's included)")
+	cmd.Flags().Int64Var(&resume, "resume", 0, "finish the release of this deploy run on the hosts that did not complete it")
+	return cmd
+}
+
+// deployer wires a Deployer to the pool, the printer and the terminal.
+func (c *cli) deployer(ctx context.Context, s *store.Store, sshf *sshFlags, tg target) (*deploy.Deployer, func(), error) {
+	pool, cfg, err := sshf.pool(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	targets, err := ops.ResolveTargets(tg.hosts, cfg)
+	if err != nil {
+		pool.Close()
+		return nil, nil, err
+	}
+	byName := map[string]ops.Target{}
+	names := make([]string, len(targets))
+	for i, t := range targets {
+		byName[t.Name], names[i] = t, t.Name
+	}
+	printer := newEventPrinter(c.stdout, names, false, colorFor(c.stdout))
+	host, _ := os.Hostname()
+	d := &deploy.Deployer{Conn: pool, Store: s, Targets: byName, Operator: operator(), Machine: host, Parallel: sshf.parallel,
+		Args: os.Args[1:],
+		Emit: func(ev ops.Event) {
+			if ev.Kind == ops.EventStage {
+				ev.Kind, ev.Line = ops.EventStdout, "== "+ev.Line
+			}
+			printer.Event(ev)
+		},
+		Say: func(msg string) { fmt.Fprintf(c.stderr, "opsui: %s\n", msg) },
+	}
+	if sshf.parallel <= 0 {
+		d.Parallel = ops.DefaultParallel
+	}
+	if isTTY(c.stdin) {
+		d.Confirm = func(ctx context.Context, q string) (bool, error) { return c.ask(q) == nil, nil }
+	}
+	return d, func() { pool.Close() }, nil
+}
+
+// report prints a deploy's or rollback's outcome, failures first, and
+// turns it into the command's error.
+func (c *cli) report(out *deploy.Outcome, err error) error {
+	if out == nil {
+		return err
+	}
+	w := c.stdout
+	failed := out.Failed()
+	if len(failed) > 0 {
+		fmt.Fprintf(w, "\n%d of %d hosts did not complete release %s:\n", len(failed), len(out.Hosts), out.ReleaseID)
+		for _, h := range failed {
+			why := h.Status
+			if h.Err != nil {
+				why = fmt.Sprintf("%s (%s): %v", h.Status, h.Class, h.Err)
+			}
+			fmt.Fprintf(w, "  %s: %s\n", h.Host, why)
+			for _, l := range h.Tail {
+				fmt.Fprintf(w, "      %s\n", l)
+			}
+		}
+	}
+	var ok []string
+	for _, h := range out.Hosts {
+		if h.Status == deploy.HostOK {
+			ok = append(ok, h.Host)
+		}
+	}
+	if len(ok) > 0 {
+		fmt.Fprintf(w, "\nok on %d hosts: %s\n", len(ok), strings.Join(ok, ", "))
+	}
+	for _, n := range out.Notes {
+		fmt.Fprintf(w, "note: %s\n", n)
+	}
+	t := out.Timing
+	fmt.Fprintf(w, "release %s: %s in %s (artifact %s, lock %s, upload %s, prepare %s, switch+verify %s); run %d\n",
+		out.ReleaseID, out.Result, t.Total.Round(time.Millisecond), t.Artifact.Round(time.Millisecond), t.Lock.Round(time.Millisecond),
+		t.Upload.Round(time.Millisecond), t.Prepare.Round(time.Millisecond), t.Activate.Round(time.Millisecond), out.RunID)
+	if err != nil {
+		return err
+	}
+	if out.Result != store.ReleaseSuccess {
+		return hostsFailedError{fmt.Sprintf("release %s: %s", out.ReleaseID, out.Result)}
+	}
+	return nil
+}
+
+// reportStale marks runs whose process died as interrupted and reports
+// the locks they left.
+func (c *cli) reportStale(ctx context.Context, s *store.Store, app, env string) {
+	if n, err := s.ReapStaleRuns(ctx); err == nil && n > 0 {
+		fmt.Fprintf(c.stderr, "opsui: %d runs whose opsui process died are marked interrupted\n", n)
+	}
+	locks, err := s.OpenLocks(ctx, app, env)
+	if err != nil {
+		return
+	}
+	for _, l := range locks {
+		if !l.RunID.Valid {
+			continue
+		}
+		if r, err := s.Run(ctx, l.RunID.Int64); err == nil && r.Result == store.RunInterrupted {
+			fmt.Fprintf(c.stderr, "opsui: the deploy lock of %s/%s taken by %s@%s for run %d was left behind when that run was interrupted; "+
+				"break it with `opsui unlock --app %s --env %s` once you know nobody deploys\n", l.App, l.Env, l.Operator, l.Machine, l.RunID.Int64, l.App, l.Env)
+		}
+	}
+}
+
+func lastReleaseID(ctx context.Context, s *store.Store, tg target) string {
+	rs, err := s.ListReleases(ctx, tg.app.Name, tg.env.Name, 1)
+	if err != nil || len(rs) == 0 {
+		return ""
+	}
+	return rs[0].ReleaseID
+}
+
+func shortHash(h string) string {
+	if len(h) > 12 {
+		return h[:12]
+	}
+	return h
+}
+
+func branchNote(b string) string {
+	if b == "" {
+		return ""
+	}
+	return ", branch " + b
+}
+
+// confirm asks a yes/no question on the terminal (default No); --yes
+// answers it, and without a terminal the answer is No.
+func (c *cli) confirm(q string, yes bool) error {
+	if yes {
+		return nil
+	}
+	if !isTTY(c.stdin) {
+		return usageError{fmt.Errorf("%s (no terminal to ask: pass --yes)", q)}
+	}
+	return c.ask(q)
+}
+
+func (c *cli) ask(q string) error {
+	fmt.Fprintf(c.stderr, "%s [y/N] ", q)
+	if ans := readLine(c.stdin); ans != "y" && ans != "yes" {
+		return errors.New("not confirmed: nothing was changed")
+	}
+	return nil
+}
+
+// typedConfirm asks for the protected environment's name to be typed.
+func (c *cli) typedConfirm(env string, yes bool) error {
+	if yes {
+		return nil
+	}
+	if !isTTY(c.stdin) {
+		return usageError{fmt.Errorf("%s is protected: confirm on a terminal or pass --yes", env)}
+	}
+	fmt.Fprintf(c.stderr, "%s is a protected environment. Type its name to continue: ", env)
+	if readLine(c.stdin) != env {
+		return errors.New("the name did not match: nothing was changed")
+	}
+	return nil
+}
+
+func readLine(r io.Reader) string {
+	var b []byte
+	buf := make([]byte, 1)
+	for {
+		n, err := r.Read(buf)
+		if n == 1 {
+			if buf[0] == '\n' {
+				break
+			}
+			b = append(b, buf[0])
+		}
+		if err != nil {
+			break
+		}
+	}
+	return strings.TrimSpace(string(b))
+}
+
+func isTTY(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}

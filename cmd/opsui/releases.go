@@ -1,0 +1,328 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/opsui/opsui/ops"
+	"github.com/opsui/opsui/ops/deploy"
+	"github.com/opsui/opsui/store"
+)
+
+func newRollbackCmd(c *cli) *cobra.Command {
+	var (
+		tf   targetFlags
+		sf   strategyFlags
+		sshf sshFlags
+		to   string
+		yes  bool
+	)
+	cmd := &cobra.Command{
+		Use:   "rollback [APP] --env E [--to RELEASE]",
+		Short: "Switch an environment back to an earlier release",
+		Long: `Switch every host of the environment back to the previous good release (or
+the one named with --to), reload and check health, as a deploy does. The
+release must still be on every host: opsui checks REVISION everywhere first and
+refuses, naming the hosts, when any lacks it. The release left is marked BAD.
+Migrations are not reversed: the code goes back, the schema stays.`,
+		Example: `  opsui rollback shop --env production
+  opsui rollback shop --env production --to 20261123101500`,
+		Args: cobra.MaximumNArgs(1),
+	}
+	cmd.RunE = c.withStore(func(ctx context.Context, s *store.Store, args []string) error {
+		f, err := s.LoadFleet(ctx)
+		if err != nil {
+			return err
+		}
+		tg, err := tf.resolve(f, args)
+		if err != nil {
+			return err
+		}
+		c.reportStale(ctx, s, tg.app.Name, tg.env.Name)
+		choice, err := deploy.ChooseRollback(ctx, s, tg.app.Name, tg.env.Name, to)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(c.stderr, "opsui: rolling %s on %s back from release %s (%s %s) to %s (%s %s)\n", tg.app.Name, tg.env.Name,
+			choice.From.ReleaseID, shortHash(choice.From.Commit), choice.From.Subject,
+			choice.Target.ReleaseID, shortHash(choice.Target.Commit), choice.Target.Subject)
+		for _, r := range choice.Undone {
+			fmt.Fprintf(c.stderr, "opsui:   undoes release %s: %s %s\n", r.ReleaseID, shortHash(r.Commit), r.Subject)
+		}
+		if kept := choice.MigrationsKept(); len(kept) > 0 {
+			var ids []string
+			for _, r := range kept {
+				ids = append(ids, r.ReleaseID)
+			}
+			fmt.Fprintf(c.stderr, "opsui: WARNING: releases %s applied database migrations. Rolling back does NOT reverse them: "+
+				"the code goes back, the schema stays.\n", strings.Join(ids, ", "))
+		}
+		if err := c.confirm("Roll back?", yes); err != nil {
+			return err
+		}
+		if tg.env.Protected {
+			if err := c.typedConfirm(tg.env.Name, yes); err != nil {
+				return err
+			}
+		}
+		src := deploy.Source{Ref: choice.Target.ReleaseID, Commit: choice.Target.Commit, Branch: choice.Target.Branch, Subject: choice.Target.Subject}
+		p, err := deploy.NewPlan(f, tg.app, tg.env, tg.hosts, src, choice.Target.ReleaseID, sf.strategy(tg.env))
+		if err != nil {
+			return usageError{err}
+		}
+		d, closePool, err := c.deployer(ctx, s, &sshf, tg)
+		if err != nil {
+			return err
+		}
+		defer closePool()
+		out, err := d.Rollback(ctx, p, choice)
+		return c.report(out, err)
+	})
+	tf.register(cmd)
+	sf.register(cmd)
+	sshf.register(cmd)
+	cmd.Flags().StringVar(&to, "to", "", "the release id to go back to (default: the previous good one)")
+	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation")
+	return cmd
+}
+
+func newReleasesCmd(c *cli) *cobra.Command {
+	var (
+		app, env, commit string
+		limit            int
+		asJSON           bool
+	)
+	cmd := &cobra.Command{
+		Use:   "releases [--app A] [--env E] [--commit HASH]",
+		Short: "List recorded deploys and rollbacks, newest first",
+		Long: `List the releases recorded in the database. With --commit, answer "when did
+this commit reach each environment, and who sent it" (a short hash is enough).`,
+		Args: cobra.NoArgs,
+	}
+	cmd.RunE = c.withStore(func(ctx context.Context, s *store.Store, _ []string) error {
+		var rs []store.Release
+		var err error
+		if commit != "" {
+			rs, err = s.ReleasesByCommit(ctx, strings.ToLower(commit))
+		} else {
+			rs, err = listReleases(ctx, s, app, env, limit)
+		}
+		if err != nil {
+			return err
+		}
+		var out []store.Release
+		for _, r := range rs {
+			if (app == "" || r.App == app) && (env == "" || r.Env == env) {
+				out = append(out, r)
+			}
+		}
+		if asJSON {
+			type row struct {
+				store.Release
+				Hosts    []string `json:"hosts"`
+				Duration string   `json:"duration,omitempty"`
+				RunID    int64    `json:"run_id,omitempty"`
+			}
+			rows := make([]row, len(out))
+			for i, r := range out {
+				rows[i] = row{Release: r, Hosts: r.HostList(), RunID: r.RunID.Int64}
+				if r.FinishedAt != 0 {
+					rows[i].Duration = r.FinishedAt.Time().Sub(r.StartedAt.Time()).String()
+				}
+			}
+			enc := json.NewEncoder(c.stdout)
+			enc.SetIndent("", "  ")
+			return enc.Encode(rows)
+		}
+		if len(out) == 0 {
+			if commit != "" {
+				return fmt.Errorf("commit %s was never deployed", commit)
+			}
+			fmt.Fprintln(c.stdout, "no releases recorded")
+			return nil
+		}
+		tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "APP\tENV\tRELEASE\tKIND\tCOMMIT\tBRANCH\tOPERATOR\tWHEN (UTC)\tTOOK\tRESULT\tHOSTS\tSUBJECT")
+		for _, r := range out {
+			took := "-"
+			if r.FinishedAt != 0 {
+				took = r.FinishedAt.Time().Sub(r.StartedAt.Time()).Round(time.Second).String()
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", r.App, r.Env, r.ReleaseID, r.Kind, shortHash(r.Commit),
+				dash(r.Branch), r.Operator, r.StartedAt.Time().Format("2006-01-02 15:04:05"), took, r.Result, len(r.HostList()), r.Subject)
+		}
+		return tw.Flush()
+	})
+	cmd.Flags().StringVar(&app, "app", "", "only this app")
+	cmd.Flags().StringVar(&env, "env", "", "only this environment")
+	cmd.Flags().StringVar(&commit, "commit", "", "only releases of this commit (full or short hash)")
+	cmd.Flags().IntVar(&limit, "limit", 50, "at most this many (0: all)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+// listReleases lists the releases of app and env, or of every app and env
+// of the inventory when they are empty.
+func listReleases(ctx context.Context, s *store.Store, app, env string, limit int) ([]store.Release, error) {
+	if app != "" && env != "" {
+		return s.ListReleases(ctx, app, env, limit)
+	}
+	f, err := s.LoadFleet(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var all []store.Release
+	for _, a := range f.Apps {
+		for _, e := range f.Environments {
+			if (app != "" && a.Name != app) || (env != "" && e.Name != env) {
+				continue
+			}
+			rs, err := s.ListReleases(ctx, a.Name, e.Name, limit)
+			if err != nil {
+				return nil, err
+			}
+			all = append(all, rs...)
+		}
+	}
+	return all, nil
+}
+
+func newPendingCmd(c *cli) *cobra.Command {
+	var tf targetFlags
+	cmd := &cobra.Command{
+		Use:   "pending [REF] --app A --env E",
+		Short: "List the commits between what an environment runs and a ref",
+		Args:  cobra.MaximumNArgs(1),
+	}
+	cmd.RunE = c.withStore(func(ctx context.Context, s *store.Store, args []string) error {
+		f, err := s.LoadFleet(ctx)
+		if err != nil {
+			return err
+		}
+		tg, err := tf.resolve(f, nil)
+		if err != nil {
+			return err
+		}
+		ref := ""
+		if len(args) > 0 {
+			ref = args[0]
+		}
+		src, err := deploy.Resolve(ctx, tg.app.Repo, ref)
+		if err != nil {
+			return err
+		}
+		cur, err := s.LatestRelease(ctx, tg.app.Name, tg.env.Name, true)
+		if errors.Is(err, store.ErrNotFound) {
+			fmt.Fprintf(c.stdout, "%s has no successful release of %s yet: everything up to %s is pending\n", tg.env.Name, tg.app.Name, shortHash(src.Commit))
+			return nil
+		} else if err != nil {
+			return err
+		}
+		commits, err := deploy.Log(ctx, tg.app.Repo, cur.Commit, src.Commit, 500)
+		if err != nil {
+			return fmt.Errorf("commits between %s and %s: %w", shortHash(cur.Commit), shortHash(src.Commit), err)
+		}
+		fmt.Fprintf(c.stdout, "%s runs %s (release %s); %d commits pending up to %s:\n", tg.env.Name, shortHash(cur.Commit), cur.ReleaseID, len(commits), shortHash(src.Commit))
+		for _, cm := range commits {
+			fmt.Fprintf(c.stdout, "  %s  %-20s  %s\n", shortHash(cm.Hash), cm.Author, cm.Subject)
+		}
+		if back, err := deploy.Log(ctx, tg.app.Repo, src.Commit, cur.Commit, 500); err == nil && len(back) > 0 {
+			fmt.Fprintf(c.stdout, "warning: %d commits running on %s are not in %s: deploying it would roll them back\n", len(back), tg.env.Name, shortHash(src.Commit))
+		}
+		return nil
+	})
+	tf.register(cmd)
+	return cmd
+}
+
+func newUnlockCmd(c *cli) *cobra.Command {
+	var (
+		tf   targetFlags
+		sshf sshFlags
+		yes  bool
+	)
+	cmd := &cobra.Command{
+		Use:   "unlock [APP] --env E",
+		Short: "Break a deploy lock left by a deploy that died",
+		Long: `Show who holds the deploy lock of an app's environment on each host and, after
+a confirmation, remove it. Only a lock that is stale (its holder stopped
+renewing it) is broken unless --force is given. Breaking is recorded.`,
+		Args: cobra.MaximumNArgs(1),
+	}
+	var force bool
+	cmd.RunE = c.withStore(func(ctx context.Context, s *store.Store, args []string) error {
+		f, err := s.LoadFleet(ctx)
+		if err != nil {
+			return err
+		}
+		tg, err := tf.resolve(f, args)
+		if err != nil {
+			return err
+		}
+		d, closePool, err := c.deployer(ctx, s, &sshf, tg)
+		if err != nil {
+			return err
+		}
+		defer closePool()
+		var targets []ops.Target
+		deployTo := map[string]string{}
+		for _, h := range tg.hosts {
+			targets = append(targets, d.Targets[h.Name])
+			deployTo[h.Name] = tg.app.DeployTo
+			if h.DeployTo != "" {
+				deployTo[h.Name] = h.DeployTo
+			}
+		}
+		states := deploy.InspectLocks(ctx, d.Conn, targets, func(n string) string { return deployTo[n] })
+		tokens := map[string][]string{}
+		for _, st := range states {
+			switch {
+			case !st.Held:
+				fmt.Fprintf(c.stdout, "%s: not locked\n", st.Host)
+			default:
+				stale := "live"
+				if st.Stale() {
+					stale = "STALE"
+				}
+				fmt.Fprintf(c.stdout, "%s: locked by %s, renewed %s ago (%s)\n", st.Host, st.Owner, st.Age.Round(time.Second), stale)
+				if st.Stale() || force {
+					tokens[st.Owner.Token] = append(tokens[st.Owner.Token], st.Host)
+				}
+			}
+		}
+		if len(tokens) == 0 {
+			fmt.Fprintln(c.stdout, "nothing to unlock (a live lock is broken only with --force)")
+			return nil
+		}
+		if err := c.confirm(fmt.Sprintf("Break the deploy lock of %s/%s?", tg.app.Name, tg.env.Name), yes); err != nil {
+			return err
+		}
+		for token, hosts := range tokens {
+			var ts []ops.Target
+			for _, h := range hosts {
+				ts = append(ts, d.Targets[h])
+			}
+			freed, err := deploy.BreakLocks(ctx, d.Conn, ts, func(n string) string { return deployTo[n] }, token)
+			if token != "" {
+				_ = s.BreakLock(ctx, token, operator())
+			}
+			fmt.Fprintf(c.stdout, "unlocked %s\n", strings.Join(freed, ", "))
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	tf.register(cmd)
+	sshf.register(cmd)
+	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation")
+	cmd.Flags().BoolVar(&force, "force", false, "also break a lock that is still being renewed")
+	return cmd
+}
