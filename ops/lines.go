@@ -86,7 +86,8 @@ type LineSplitter struct {
 	scratch  []byte // display text being built on the slow path
 	lastProg time.Time
 	timer    *time.Timer
-	gen      int // bumped when the open line ends, to disarm a stale timer
+	timerTok *byte // identifies the armed timer, so a stopped one that fires anyway does nothing
+	gen      int   // bumped when the open line ends, to disarm a stale timer
 	closed   bool
 }
 
@@ -186,22 +187,27 @@ func (s *LineSplitter) emitLine(raw []byte, piece bool) {
 func (s *LineSplitter) progress() {
 	wait := s.opts.ProgressInterval - time.Since(s.lastProg)
 	if wait <= 0 {
+		s.stopTimer()
 		s.sendProgress()
 		return
 	}
 	if s.timer == nil {
-		gen := s.gen
-		s.timer = time.AfterFunc(wait, func() { s.timerFired(gen) })
+		gen, tok := s.gen, new(byte)
+		s.timerTok = tok
+		s.timer = time.AfterFunc(wait, func() { s.timerFired(gen, tok) })
 	}
 }
 
-func (s *LineSplitter) timerFired(gen int) {
+// timerFired sends the progress the timer was armed for, unless the line
+// ended or the timer was stopped meanwhile: a timer that fires while a
+// write holds the lock and sends the progress itself must not send again.
+func (s *LineSplitter) timerFired(gen int, tok *byte) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if gen != s.gen {
-		return // a stale timer: the line it was armed for has ended
+	if gen != s.gen || tok != s.timerTok {
+		return // a stale timer
 	}
-	s.timer = nil
+	s.timer, s.timerTok = nil, nil
 	if !s.closed && len(s.pending) > 0 {
 		s.sendProgress()
 	}
@@ -219,6 +225,7 @@ func (s *LineSplitter) stopTimer() {
 		s.timer.Stop()
 		s.timer = nil
 	}
+	s.timerTok = nil
 }
 
 // copyRaw returns a private copy of b, carved from a shared slab when small.
