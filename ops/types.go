@@ -90,6 +90,8 @@ type Event struct {
 	Duration  time.Duration
 	Bytes     int64 // upload progress
 	Total     int64
+	Step      int // EventStage: the step's number, from 1 (0 when it is not one of the plan's steps)
+	Steps     int // EventStage: how many steps the plan has
 	Class     ErrorClass
 	Err       error
 }

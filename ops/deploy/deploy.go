@@ -117,7 +117,7 @@ func (d *Deployer) newRunner(p *Plan) (*runner, error) {
 		r.hosts = append(r.hosts, hr)
 		r.byName[h.Name] = hr
 	}
-	r.events = emitter{emit: func(ev ops.Event) {
+	r.events = emitter{steps: p.Steps, emit: func(ev ops.Event) {
 		if r.rec != nil {
 			r.rec.Event(ev)
 		}

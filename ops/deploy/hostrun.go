@@ -89,7 +89,8 @@ const (
 // each step's output in between. A step's start and successful end are
 // not final for the host, so they are not passed on.
 type emitter struct {
-	emit func(ops.Event)
+	emit  func(ops.Event)
+	steps []Step // the plan's, to number stage events
 }
 
 func (e emitter) send(ev ops.Event) {
@@ -105,7 +106,13 @@ func (e emitter) stage(h *hostRun, name string) {
 	h.mu.Lock()
 	h.stage = name
 	h.mu.Unlock()
-	e.send(ops.Event{Host: h.host.Name, Kind: ops.EventStage, Line: name})
+	ev := ops.Event{Host: h.host.Name, Kind: ops.EventStage, Line: name, Steps: len(e.steps)}
+	for i, s := range e.steps {
+		if s.Name == name {
+			ev.Step = i + 1
+		}
+	}
+	e.send(ev)
 }
 
 // runStep runs script on host h as part of step, forwarding its output,
