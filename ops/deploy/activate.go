@@ -181,8 +181,11 @@ func (r *runner) record(ctx context.Context, result string) {
 	r.forEach(r.hosts, func(h *hostRun) {
 		env := map[string]string{"DEPLOY_TO": h.deployTo, "OPSUI_TARGET": p.ReleaseID}
 		h.mu.Lock()
-		switched, rolledBack, failedStep := h.switched, h.rolledBack, h.failStep
+		switched, rolledBack, failedStep, done := h.switched, h.rolledBack, h.failStep, h.done
 		h.mu.Unlock()
+		if done {
+			return // a resumed deploy's host that had the release already
+		}
 		var line string
 		switch {
 		case rolledBack:
