@@ -84,6 +84,13 @@ func (r *runner) canaryGoAhead(ctx context.Context, canary []*hostRun) bool {
 			return false
 		case <-time.After(w):
 		}
+		// The canary must still be healthy after its time alone.
+		healthy := true
+		for _, h := range canary {
+			r.events.stage(h, StepHealth)
+			healthy = r.healthCheck(ctx, h, r.plan.ReleaseID, r.plan.Source.Commit) && healthy
+		}
+		return healthy
 	}
 	return true
 }
