@@ -170,3 +170,11 @@ func (s *Store) SetReleaseHosts(ctx context.Context, id int64, hosts []string) e
 	}
 	return nil
 }
+
+// SetMigrationsApplied records that migrations ran against a release.
+func (s *Store) SetMigrationsApplied(ctx context.Context, id int64) error {
+	if _, err := s.db.ExecContext(ctx, `UPDATE releases SET migrations_applied = 1 WHERE id = ?`, id); err != nil {
+		return fmt.Errorf("mark release %d migrated: %w", id, s.classify(err))
+	}
+	return nil
+}

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/opsui/opsui/inventory"
@@ -84,9 +85,11 @@ type runner struct {
 	rec      *ops.Recorder
 	// check names a release whose REVISION the inspection reads on every
 	// host (a rollback's target), into hostRun.checkRev.
-	check   string
-	notesMu sync.Mutex
-	notes   []string
+	check string
+	// migrated is set once the migrate step applied migrations.
+	migrated atomic.Bool
+	notesMu  sync.Mutex
+	notes    []string
 }
 
 func (d *Deployer) say(format string, args ...any) {
@@ -148,9 +151,11 @@ func (r *runner) start(ctx context.Context, kind string, rel *store.Release) (*H
 	for _, h := range r.hosts {
 		r.events.send(ops.Event{Host: h.host.Name, Kind: ops.EventQueued})
 	}
-	rel.RunID.Int64, rel.RunID.Valid = r.rec.RunID(), true
-	if err := r.Store.CreateRelease(ctx, rel, r.names()); err != nil {
-		return nil, err
+	if kind == store.KindDeploy || kind == store.KindRollback {
+		rel.RunID.Int64, rel.RunID.Valid = r.rec.RunID(), true
+		if err := r.Store.CreateRelease(ctx, rel, r.names()); err != nil {
+			return nil, err
+		}
 	}
 	return r.lock(ctx)
 }
@@ -254,7 +259,7 @@ func (r *runner) finish(ctx context.Context, rel *store.Release, result string, 
 		}
 	}
 	if rel.ID != 0 {
-		if err := r.Store.FinishRelease(ctx, rel.ID, result, false); err != nil {
+		if err := r.Store.FinishRelease(ctx, rel.ID, result, r.migrated.Load()); err != nil {
 			r.notef("%v", err)
 		}
 		if err := r.Store.SetReleaseHosts(ctx, rel.ID, reached); err != nil {
@@ -387,7 +392,7 @@ func (r *runner) step(ctx context.Context, s Step, hs []*hostRun) {
 		}
 	}
 	if s.Once && len(on) > 1 {
-		on = on[:1]
+		on = []*hostRun{onceHost(on)}
 	}
 	timeout := s.Timeout
 	if timeout <= 0 {
@@ -406,10 +411,25 @@ func (r *runner) step(ctx context.Context, s Step, hs []*hostRun) {
 			if _, ok := r.runStep(ctx, h, s.Name, cleanupScript, env, timeout, nil, false); !ok {
 				r.notef("%s: cleaning up old releases failed; they stay", h.host.Name)
 			}
+		case s.Name == StepMigrate && s.Run == migrateScript:
+			if out, ok := r.runStep(ctx, h, s.Name, s.Run, r.plan.env(h.host, s), timeout, nil, true); ok && migrationsRan(out) {
+				r.migrated.Store(true)
+			}
 		default:
 			r.runStep(ctx, h, s.Name, s.Run, r.plan.env(h.host, s), timeout, nil, true)
 		}
 	})
+}
+
+// onceHost picks the host a once-only step runs on: the first with the
+// db-migrate role, else the first.
+func onceHost(hs []*hostRun) *hostRun {
+	for _, h := range hs {
+		if h.host.HasRole(RoleMigrate) {
+			return h
+		}
+	}
+	return hs[0]
 }
 
 // healthCheck runs the host's health check, expecting releaseID/commit.

@@ -102,3 +102,28 @@ func TestDeployUnknownRef(t *testing.T) {
 		t.Errorf("Resolve(main) = %+v, %v", src, err)
 	}
 }
+
+func TestParsePlan(t *testing.T) {
+	out := "[X]  contenttypes.0001_initial\n[X]  shop.0001_initial\n[ ]  shop.0002_order\n"
+	ms, ok := ParsePlan(out)
+	if !ok || len(ms) != 3 || ms[2].String() != "shop.0002_order" || ms[2].Applied || !ms[1].Applied {
+		t.Fatalf("ParsePlan = %+v, %v", ms, ok)
+	}
+	if p := Pending(ms); len(p) != 1 || p[0].Name != "0002_order" {
+		t.Errorf("Pending = %+v", p)
+	}
+	if _, ok := ParsePlan("Operations to perform:\n  Apply all migrations\n"); ok {
+		t.Error("free text parsed as a plan")
+	}
+	for out, want := range map[string]bool{
+		"Operations to perform:\n  Applying shop.0002_order... OK\n": true,
+		"Operations to perform:\n  No migrations to apply.\n":        false,
+		"no migrate command: skipped\n":                              false,
+		"":                                                           false,
+		"alembic: upgraded to 3f2a\n":                                true,
+	} {
+		if got := migrationsRan(out); got != want {
+			t.Errorf("migrationsRan(%q) = %v", out, got)
+		}
+	}
+}

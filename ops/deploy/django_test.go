@@ -32,8 +32,10 @@ func TestDjangoRollingDeployAndRollbackDropNoRequest(t *testing.T) {
 	}
 	tb.repo = repo.Dir
 	tb.app = inventory.App{Name: "app", Repo: repo.Dir, DeployTo: tb.deployTo, KeepReleases: 3, Preset: PresetDjango,
-		Shared: []string{"logs/"},
-		Health: &inventory.HealthCheck{URL: "http://127.0.0.1:8000/health/", Expect: "release=$RELEASE_ID", Retries: 30, Deadline: inventory.Duration(20 * time.Second)}}
+		Shared:      []string{"logs/"},
+		Migrate:     "./venv/bin/python manage.py migrate --noinput",
+		MigratePlan: "./venv/bin/python manage.py showmigrations --plan",
+		Health:      &inventory.HealthCheck{URL: "http://127.0.0.1:8000/health/", Expect: "release=$RELEASE_ID", Retries: 30, Deadline: inventory.Duration(20 * time.Second)}}
 	tb.inv.Apps = []inventory.App{tb.app}
 	tb.inv.Roles = nil
 	var backends []string
@@ -50,6 +52,9 @@ func TestDjangoRollingDeployAndRollbackDropNoRequest(t *testing.T) {
 		tb.logf(first)
 		t.Fatalf("first deploy: %s", first.Result)
 	}
+	if rel, err := tb.st.ReleaseNamed(ctx, "app", "test", first.ReleaseID); err != nil || !rel.MigrationsApplied {
+		t.Errorf("the first release applied shop's migrations but its record says %v (%v)", rel.MigrationsApplied, err)
+	}
 	lb := webtest.StartNginx(t, "127.0.0.1:0", backends)
 	load := webtest.StartLoad(ctx, lb.URL(demoapp.HealthPath), 8, webtest.KeyFields("release"))
 	time.Sleep(300 * time.Millisecond)
@@ -64,6 +69,13 @@ func TestDjangoRollingDeployAndRollbackDropNoRequest(t *testing.T) {
 		if rel, rev := tb.current(i); rel != second.ReleaseID || rev != repo.Hash(demoapp.CommitGreeting) {
 			t.Errorf("host %d: current %s (%s), want %s", i, rel, rev, second.ReleaseID)
 		}
+	}
+	if rel, err := tb.st.ReleaseNamed(ctx, "app", "test", second.ReleaseID); err != nil || rel.MigrationsApplied {
+		t.Errorf("the second release had no migration to apply but its record says %v (%v)", rel.MigrationsApplied, err)
+	}
+	plan, err := tb.deployer().MigrationPlan(ctx, tb.plan("main", Strategy{}))
+	if err != nil || len(plan.Plan) < 2 || len(Pending(plan.Plan)) != 0 {
+		t.Errorf("migration plan: %+v, %v", plan, err)
 	}
 	choice, err := ChooseRollback(ctx, tb.st, "app", "test", "")
 	if err != nil {

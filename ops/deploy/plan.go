@@ -179,6 +179,9 @@ func (p *Plan) env(h inventory.Host, s Step) map[string]string {
 		"OPSUI_SHARED": strings.Join(p.App.Shared, "\n"),
 		"OPSUI_TARGET": p.ReleaseID,
 	}
+	if p.App.Migrate != "" {
+		e["OPSUI_MIGRATE"] = p.App.Migrate
+	}
 	set := p.Fleet.SettingsFor(h, role)
 	if set.Reload != "" {
 		e["OPSUI_RELOAD"] = set.Reload

@@ -16,6 +16,7 @@ const (
 	StepSwitch  = "switch"  // point current at the release, atomically
 	StepHealth  = "health"  // check each web host serves the new release
 	StepCleanup = "cleanup" // prune old releases
+	StepMigrate = "migrate" // the app's migration command, once per deploy, before the switch
 )
 
 // builtin steps cannot be replaced: without them there is no release.
@@ -67,6 +68,7 @@ func presetSteps(preset string) ([]Step, error) {
 		return []Step{
 			{Name: StepUpload},
 			{Name: "shared", Run: linkSharedScript},
+			{Name: StepMigrate, Run: migrateScript, Once: true},
 			{Name: StepSwitch},
 			{Name: "reload", Run: reloadScript, Roles: nil},
 			{Name: StepHealth},
@@ -78,6 +80,7 @@ func presetSteps(preset string) ([]Step, error) {
 			{Name: "shared", Run: linkSharedScript},
 			{Name: "build", Run: djangoBuildScript},
 			{Name: "collectstatic", Run: djangoCollectstaticScript, Roles: []string{"web"}},
+			{Name: StepMigrate, Run: migrateScript, Once: true},
 			{Name: StepSwitch},
 			{Name: "reload", Run: djangoReloadScript, Roles: []string{"web"}},
 			{Name: StepHealth},

@@ -21,7 +21,7 @@ import (
 // testbed is a fleet of real sshd hosts, an app repository, a store and a
 // deployer wired to them.
 type testbed struct {
-	t        *testing.T
+	t        testing.TB
 	fleet    *sshtest.Fleet
 	inv      *inventory.Fleet
 	app      inventory.App
@@ -52,7 +52,14 @@ echo $! > "$pid"; echo "serving $(cat REVISION)"`
 
 func newTestbed(t *testing.T, n int) *testbed {
 	t.Helper()
-	f := sshtest.Start(t, n)
+	return newTestbedWith(t, n)
+}
+
+// newTestbedWith is newTestbed for a test or benchmark, on a fleet started
+// with opts (sshtest.WithMaxSessions, ...).
+func newTestbedWith(t testing.TB, n int, opts ...sshtest.Option) *testbed {
+	t.Helper()
+	f := sshtest.Start(t, n, opts...)
 	if !f.Isolated {
 		t.Skip("deploy tests need isolated hosts (each its own home): run as root")
 	}

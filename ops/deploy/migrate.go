@@ -1,0 +1,191 @@
+package deploy
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/opsui/opsui/inventory"
+	"github.com/opsui/opsui/ops"
+	"github.com/opsui/opsui/store"
+)
+
+// RoleMigrate marks the host migrations run on.
+const RoleMigrate = "db-migrate"
+
+// migrateScript runs the app's migration command in the release, once per
+// deploy, on the migration host, before any host switches: the new code's
+// schema is in place before the new code serves.
+const migrateScript = `if [ -z "$OPSUI_MIGRATE" ]; then echo "no migrate command: skipped"; exit 0; fi
+cd -- "$RELEASE_DIR" && eval "$OPSUI_MIGRATE"
+`
+
+// migrationsRan tells from a migration command's output whether it applied
+// any migration. Django says "Applying app.name... OK" per migration and
+// "No migrations to apply." otherwise; other tools are assumed to have
+// applied something when they printed anything, so a rollback warns
+// rather than stays silent.
+func migrationsRan(out string) bool {
+	switch {
+	case strings.Contains(out, "no migrate command: skipped"), strings.Contains(out, "No migrations to apply"):
+		return false
+	case strings.Contains(out, "Applying "):
+		return true
+	}
+	return strings.TrimSpace(out) != ""
+}
+
+// MigrationHost returns the host migrations run on: the first with the
+// db-migrate role, else the first web host, else the first.
+func MigrationHost(hosts []inventory.Host) (inventory.Host, bool) {
+	for _, role := range []string{RoleMigrate, "web"} {
+		for _, h := range hosts {
+			if h.HasRole(role) {
+				return h, true
+			}
+		}
+	}
+	if len(hosts) > 0 {
+		return hosts[0], true
+	}
+	return inventory.Host{}, false
+}
+
+// Migration is one entry of a migration plan.
+type Migration struct {
+	App, Name string
+	Applied   bool
+}
+
+func (m Migration) String() string { return m.App + "." + m.Name }
+
+var planLine = regexp.MustCompile(`^\[( |X|x)\]\s+([A-Za-z0-9_]+)\.([A-Za-z0-9_]+)`)
+
+// ParsePlan reads Django's `showmigrations --plan` output ("[X]  app.0001_x",
+// "[ ]  app.0002_y"); ok is false when the output is not in that form.
+func ParsePlan(out string) (ms []Migration, ok bool) {
+	sc := bufio.NewScanner(strings.NewReader(out))
+	for sc.Scan() {
+		m := planLine.FindStringSubmatch(strings.TrimSpace(sc.Text()))
+		if m == nil {
+			continue
+		}
+		ms = append(ms, Migration{App: m[2], Name: m[3], Applied: m[1] != " "})
+	}
+	return ms, len(ms) > 0
+}
+
+// Pending returns the migrations of ms not applied yet.
+func Pending(ms []Migration) []Migration {
+	var out []Migration
+	for _, m := range ms {
+		if !m.Applied {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// NewMigrationFiles lists the migration files added between two commits of
+// the app's repository: what a deploy from one to the other will apply.
+func NewMigrationFiles(ctx context.Context, repo, from, to string) ([]string, error) {
+	if from == "" {
+		return nil, nil
+	}
+	out, err := git(ctx, repo, "diff", "--name-only", "--diff-filter=A", from, to, "--", "*migrations/*.py")
+	if err != nil {
+		return nil, err
+	}
+	var files []string
+	for f := range strings.SplitSeq(out, "\n") {
+		if f != "" && !strings.HasSuffix(f, "/__init__.py") {
+			files = append(files, f)
+		}
+	}
+	return files, nil
+}
+
+// MigrationResult is what Migrate and MigrationPlan report.
+type MigrationResult struct {
+	Host    string
+	Output  string
+	Plan    []Migration // parsed, when the output is a Django plan
+	Applied bool
+	Outcome *Outcome
+}
+
+// MigrationPlan runs the app's plan command (migrate_plan) in the current
+// release of the migration host, without the lock: it changes nothing.
+func (d *Deployer) MigrationPlan(ctx context.Context, p *Plan) (MigrationResult, error) {
+	h, ok := MigrationHost(p.Hosts)
+	if !ok {
+		return MigrationResult{}, fmt.Errorf("no host to plan migrations on")
+	}
+	if p.App.MigratePlan == "" {
+		return MigrationResult{}, fmt.Errorf("app %s has no migrate_plan command", p.App.Name)
+	}
+	t, ok := d.Targets[h.Name]
+	if !ok {
+		return MigrationResult{}, fmt.Errorf("no SSH target for host %s", h.Name)
+	}
+	deployTo := p.DeployTo(h)
+	out, res := runCapture(ctx, d.Conn, t, `cd -- "$DEPLOY_TO/current" && eval "$OPSUI_PLAN"`,
+		map[string]string{"DEPLOY_TO": deployTo, "OPSUI_PLAN": p.App.MigratePlan}, 5*time.Minute)
+	if res.Status != ops.StatusOK {
+		return MigrationResult{Host: h.Name}, fmt.Errorf("migration plan on %s: %w", h.Name, hostErr(res, out))
+	}
+	ms, _ := ParsePlan(out)
+	return MigrationResult{Host: h.Name, Output: out, Plan: ms}, nil
+}
+
+// Migrate runs the app's migration command once, in the current release
+// of the migration host, under the deploy lock, recorded as a run; when it
+// applied migrations, the current release's record says so.
+func (d *Deployer) Migrate(ctx context.Context, p *Plan, current store.Release) (MigrationResult, error) {
+	began := time.Now()
+	h, ok := MigrationHost(p.Hosts)
+	if !ok {
+		return MigrationResult{}, fmt.Errorf("no host to run migrations on")
+	}
+	if p.App.Migrate == "" {
+		return MigrationResult{}, fmt.Errorf("app %s has no migrate command", p.App.Name)
+	}
+	mp := *p
+	mp.Hosts = []inventory.Host{h}
+	mp.Steps = []Step{{Name: StepMigrate, Run: migrateScript, Once: true, Timeout: time.Hour}}
+	r, err := d.newRunner(&mp)
+	if err != nil {
+		return MigrationResult{}, err
+	}
+	rel := &store.Release{ReleaseID: current.ReleaseID, Commit: current.Commit}
+	l, err := r.start(ctx, store.KindMigrate, rel)
+	if err != nil {
+		return MigrationResult{Host: h.Name, Outcome: r.finish(ctx, &store.Release{}, store.ReleaseAborted, began)}, err
+	}
+	defer r.unlock(ctx, l)
+	hr := r.hosts[0]
+	r.events.stage(hr, StepMigrate)
+	env := mp.env(h, mp.Steps[0])
+	env["RELEASE_DIR"] = hr.deployTo + "/current"
+	out, ok := r.runStep(ctx, hr, StepMigrate, migrateScript, env, time.Hour, nil, true)
+	applied := ok && migrationsRan(out)
+	if ok {
+		hr.mu.Lock()
+		hr.switched = true // nothing switched: it finished its work
+		hr.mu.Unlock()
+	}
+	result := store.ReleaseSuccess
+	if !ok {
+		result = store.ReleaseFailed
+	}
+	o := r.finish(ctx, &store.Release{ReleaseID: current.ReleaseID}, result, began)
+	if applied && current.ID != 0 {
+		if err := d.Store.SetMigrationsApplied(ctx, current.ID); err != nil {
+			o.Notes = append(o.Notes, err.Error())
+		}
+	}
+	return MigrationResult{Host: h.Name, Output: out, Applied: applied, Outcome: o}, nil
+}
