@@ -66,6 +66,8 @@ func (p *LinePrinter) Event(ev ops.Event) {
 			last = last[len(last)-lastLines:]
 		}
 		p.lastOut[ev.Host] = last
+	case ops.EventStage:
+		fmt.Fprintf(p.w, "%s %s\n", p.prefix[ev.Host], p.paint(p.th.Accent, "== "+stageLabel(ev)))
 	case ops.EventFailed:
 		fmt.Fprintf(p.w, "%s %s\n", p.prefix[ev.Host], p.paint(p.th.Error, fmt.Sprintf("failed: %s: %v", ev.Class, unwrapHost(ev.Err))))
 	}
@@ -74,6 +76,15 @@ func (p *LinePrinter) Event(ev ops.Event) {
 		p.w.Flush()
 		p.flushed = now
 	}
+}
+
+// stageLabel is a stage event's step as "n/m name", or its name alone
+// when it is not one of the plan's numbered steps.
+func stageLabel(ev ops.Event) string {
+	if ev.Step > 0 && ev.Steps > 0 {
+		return fmt.Sprintf("%d/%d %s", ev.Step, ev.Steps, ev.Line)
+	}
+	return ev.Line
 }
 
 // Summary prints failures first, with their last lines, then the totals.
@@ -102,6 +113,14 @@ func (p *LinePrinter) Summary(res ops.Result, runID int64) {
 		}
 	}
 	fmt.Fprintf(p.w, "\n%s (%s, run %d)\n", res.Summary(), res.Duration.Round(time.Millisecond), runID)
+	p.w.Flush()
+}
+
+// Flush writes out what Event buffered; a pipeline that prints its own
+// summary calls it first.
+func (p *LinePrinter) Flush() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	p.w.Flush()
 }
 
@@ -140,6 +159,8 @@ type jsonEvent struct {
 	DurationMS int64  `json:"duration_ms,omitempty"`
 	Class      string `json:"class,omitempty"`
 	Error      string `json:"error,omitempty"`
+	Step       int    `json:"step,omitempty"`
+	Steps      int    `json:"steps,omitempty"`
 }
 
 // Event writes one event.
@@ -148,7 +169,8 @@ func (p *JSONPrinter) Event(ev ops.Event) {
 		return
 	}
 	je := jsonEvent{Host: ev.Host, Event: ev.Kind.String(), Time: ev.Time.UTC().Format(time.RFC3339Nano),
-		Line: ev.Line, Truncated: ev.Truncated, Class: string(ev.Class), DurationMS: ev.Duration.Milliseconds()}
+		Line: ev.Line, Truncated: ev.Truncated, Class: string(ev.Class), DurationMS: ev.Duration.Milliseconds(),
+		Step: ev.Step, Steps: ev.Steps}
 	if ev.Kind == ops.EventExited {
 		code := ev.Code
 		je.Code = &code
@@ -162,6 +184,9 @@ func (p *JSONPrinter) Event(ev ops.Event) {
 }
 
 // Summary writes the result object.
+// Flush does nothing: every event is written as it comes.
+func (p *JSONPrinter) Flush() {}
+
 func (p *JSONPrinter) Summary(res ops.Result, runID int64) {
 	type host struct {
 		Host       string `json:"host"`

@@ -8,6 +8,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -202,7 +203,13 @@ time: the hosts are locked, all or nothing. Every release is recorded.`,
 		}
 		if dryRun {
 			p.Describe(c.stdout)
+			if curErr == nil {
+				c.printNewMigrations(ctx, tg.app.Repo, cur.Commit, src.Commit)
+			}
 			return nil
+		}
+		if p.Strategy.Kind == inventory.StrategyCanary && p.Strategy.CanaryWait == 0 && !isTTY(c.stdin) {
+			return usageError{errors.New("a canary deploy waits for a go-ahead: run it on a terminal, or give --canary-wait")}
 		}
 		if curErr == nil && cur.Commit == src.Commit && resume == 0 {
 			q := fmt.Sprintf("%s already runs %s (release %s) on %s. Deploy it again?", tg.app.Name, shortHash(src.Commit), cur.ReleaseID, tg.env.Name)
@@ -222,7 +229,11 @@ time: the hosts are locked, all or nothing. Every release is recorded.`,
 			return err
 		}
 		defer closePool()
+		if p.Strategy.Kind == inventory.StrategyCanary && p.Strategy.CanaryWait > 0 {
+			d.Confirm = nil // the wait decides, not a prompt
+		}
 		out, err := d.Deploy(ctx, p)
+		closePool()
 		return c.report(out, err)
 	})
 	tf.register(cmd)
@@ -235,7 +246,9 @@ time: the hosts are locked, all or nothing. Every release is recorded.`,
 	return cmd
 }
 
-// deployer wires a Deployer to the pool, the printer and the terminal.
+// deployer wires a Deployer to the pool, the printer and the terminal. The
+// returned done flushes the printer and closes the pool; it may be called
+// more than once.
 func (c *cli) deployer(ctx context.Context, s *store.Store, sshf *sshFlags, tg target) (*deploy.Deployer, func(), error) {
 	pool, cfg, err := sshf.pool(c)
 	if err != nil {
@@ -255,13 +268,11 @@ func (c *cli) deployer(ctx context.Context, s *store.Store, sshf *sshFlags, tg t
 	host, _ := os.Hostname()
 	d := &deploy.Deployer{Conn: pool, Store: s, Targets: byName, Operator: operator(), Machine: host, Parallel: sshf.parallel,
 		Args: os.Args[1:],
-		Emit: func(ev ops.Event) {
-			if ev.Kind == ops.EventStage {
-				ev.Kind, ev.Line = ops.EventStdout, "== "+ev.Line
-			}
-			printer.Event(ev)
+		Emit: printer.Event,
+		Say: func(msg string) {
+			printer.Flush() // keep the messages in order with the hosts' lines
+			fmt.Fprintf(c.stderr, "opsui: %s\n", msg)
 		},
-		Say: func(msg string) { fmt.Fprintf(c.stderr, "opsui: %s\n", msg) },
 	}
 	if sshf.parallel <= 0 {
 		d.Parallel = ops.DefaultParallel
@@ -269,7 +280,13 @@ func (c *cli) deployer(ctx context.Context, s *store.Store, sshf *sshFlags, tg t
 	if isTTY(c.stdin) {
 		d.Confirm = func(ctx context.Context, q string) (bool, error) { return c.ask(q) == nil, nil }
 	}
-	return d, func() { pool.Close() }, nil
+	var once sync.Once
+	return d, func() {
+		once.Do(func() {
+			printer.Flush()
+			pool.Close()
+		})
+	}, nil
 }
 
 // report prints a deploy's or rollback's outcome, failures first, and

@@ -29,8 +29,9 @@ type deployEnv struct {
 
 // newDeployEnv starts n hosts and imports an app whose stages are the
 // given YAML (indented for the app's stages list; may be empty; {{dir}}
-// stands for the fleet's directory, which the hosts see too).
-func newDeployEnv(t *testing.T, n int, stages string) *deployEnv {
+// stands for the fleet's directory, which the hosts see too), and the
+// app's other settings given as YAML lines.
+func newDeployEnv(t *testing.T, n int, stages string, appLines ...string) *deployEnv {
 	t.Helper()
 	fleet, _ := execFleet(t, n, true)
 	e := &deployEnv{fleet: fleet, cfg: fleet.ClientConfig(t), repo: t.TempDir()}
@@ -42,6 +43,9 @@ func newDeployEnv(t *testing.T, n int, stages string) *deployEnv {
 	fmt.Fprintf(&doc, "environments:\n  - name: test\nroles:\n  web:\n    reload: echo reloaded $RELEASE_ID\napps:\n  - name: app\n    repo: %s\n    deploy_to: /srv/app\n    keep_releases: 3\n    shared: [logs/]\n", e.repo)
 	if stages != "" {
 		doc.WriteString("    stages:\n" + strings.ReplaceAll(stages, "{{dir}}", fleet.Dir))
+	}
+	for _, l := range appLines {
+		doc.WriteString("    " + l + "\n")
 	}
 	doc.WriteString("hosts:\n")
 	for _, h := range fleet.Hosts {
@@ -70,6 +74,7 @@ func (e *deployEnv) git(t *testing.T, args ...string) string {
 
 func (e *deployEnv) commit(t *testing.T, msg, file, body string) string {
 	t.Helper()
+	os.MkdirAll(filepath.Dir(filepath.Join(e.repo, file)), 0o755)
 	if err := os.WriteFile(filepath.Join(e.repo, file), []byte(body), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -286,5 +291,38 @@ func TestDeployKilledThenResumed(t *testing.T) {
 	}
 	if out, err := opsuiCmd(t, e.db, "", "deploy", "--env", "test", "--yes"); err != nil || !strings.Contains(out, "success") {
 		t.Fatalf("deploy after unlock: %v\n%s", err, out)
+	}
+}
+
+func TestMigrateCLI(t *testing.T) {
+	e := newDeployEnv(t, 2, "",
+		`migrate: "echo '  Applying shop.0002_order... OK'"`,
+		`migrate_plan: "printf '[X]  shop.0001_initial\\n[ ]  shop.0002_order\\n'"`)
+	out := mustRun(t, e.db, "deploy", "--env", "test", "--yes")
+	r1 := releaseOf(t, out)
+	if !strings.Contains(out, "Applying shop.0002_order") || strings.Count(out, "Applying shop.0002_order") != 1 {
+		t.Errorf("the deploy did not migrate exactly once:\n%s", out)
+	}
+	e.commit(t, "add a migration", "shop/migrations/0003_refund.py", "# migration\n")
+	out = mustRun(t, e.db, "deploy", "--env", "test", "--dry-run")
+	if !strings.Contains(out, "new migrations (1)") || !strings.Contains(out, "shop/migrations/0003_refund.py") {
+		t.Errorf("dry run does not list the new migration:\n%s", out)
+	}
+	out = mustRun(t, e.db, "migrate", "--env", "test", "--plan")
+	if !strings.Contains(out, "1 of 2 migrations pending") || !strings.Contains(out, "shop.0002_order") {
+		t.Errorf("migrate --plan:\n%s", out)
+	}
+	out = mustRun(t, e.db, "migrate", "--env", "test", "--yes")
+	if !strings.Contains(out, "recorded as migrated") || !strings.Contains(out, "web1") || strings.Contains(out, "web2 |") {
+		t.Errorf("migrate did not run once on web1:\n%s", out)
+	}
+	out = mustRun(t, e.db, "releases", "--json")
+	if !strings.Contains(out, `"release_id": "`+r1+`"`) || !strings.Contains(out, `"migrations_applied": true`) {
+		t.Errorf("releases:\n%s", out)
+	}
+	mustRun(t, e.db, "deploy", "--env", "test", "--yes")
+	out = mustRun(t, e.db, "rollback", "--env", "test", "--yes")
+	if !strings.Contains(out, "success") || !strings.Contains(out, "applied database migrations. Rolling back does NOT reverse them") {
+		t.Errorf("rollback across a migration:\n%s", out)
 	}
 }

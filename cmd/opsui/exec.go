@@ -198,4 +198,5 @@ func newEventPrinter(w io.Writer, hosts []string, asJSON bool, th themes.Theme) 
 type eventPrinter interface {
 	Event(ops.Event)
 	Summary(res ops.Result, runID int64)
+	Flush()
 }

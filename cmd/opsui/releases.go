@@ -83,6 +83,7 @@ Migrations are not reversed: the code goes back, the schema stays.`,
 		}
 		defer closePool()
 		out, err := d.Rollback(ctx, p, choice)
+		closePool()
 		return c.report(out, err)
 	})
 	tf.register(cmd)

@@ -1,0 +1,110 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/opsui/opsui/ops/deploy"
+	"github.com/opsui/opsui/store"
+)
+
+func newMigrateCmd(c *cli) *cobra.Command {
+	var (
+		tf       targetFlags
+		sshf     sshFlags
+		planOnly bool
+		yes      bool
+	)
+	cmd := &cobra.Command{
+		Use:   "migrate [APP] --env E [--plan]",
+		Short: "Run the app's migrations once, on the environment's migration host",
+		Long: `Run the app's migrate command once, in the current release of the migration
+host (the first host with the db-migrate role, else the first web host), under
+the deploy lock, with its output streamed and recorded as a run. With --plan,
+list the pending migrations and change nothing.`,
+		Example: `  opsui migrate shop --env staging --plan
+  opsui migrate shop --env production`,
+		Args: cobra.MaximumNArgs(1),
+	}
+	cmd.RunE = c.withStore(func(ctx context.Context, s *store.Store, args []string) error {
+		f, err := s.LoadFleet(ctx)
+		if err != nil {
+			return err
+		}
+		tg, err := tf.resolve(f, args)
+		if err != nil {
+			return err
+		}
+		cur, err := s.LatestRelease(ctx, tg.app.Name, tg.env.Name, true)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		src := deploy.Source{Commit: cur.Commit}
+		p, err := deploy.NewPlan(f, tg.app, tg.env, tg.hosts, src, cur.ReleaseID, deploy.Strategy{})
+		if err != nil {
+			return usageError{err}
+		}
+		d, closePool, err := c.deployer(ctx, s, &sshf, tg)
+		if err != nil {
+			return err
+		}
+		defer closePool()
+		if planOnly {
+			res, err := d.MigrationPlan(ctx, p)
+			if err != nil {
+				return err
+			}
+			if res.Plan == nil {
+				fmt.Fprintf(c.stdout, "migration plan on %s:\n%s", res.Host, res.Output)
+				return nil
+			}
+			pending := deploy.Pending(res.Plan)
+			fmt.Fprintf(c.stdout, "%d of %d migrations pending on %s (%s):\n", len(pending), len(res.Plan), tg.env.Name, res.Host)
+			for _, m := range pending {
+				fmt.Fprintf(c.stdout, "  %s\n", m)
+			}
+			return nil
+		}
+		host, _ := deploy.MigrationHost(tg.hosts)
+		if err := c.confirm(fmt.Sprintf("Run %q on %s (%s)?", tg.app.Migrate, host.Name, tg.env.Name), yes); err != nil {
+			return err
+		}
+		if tg.env.Protected {
+			if err := c.typedConfirm(tg.env.Name, yes); err != nil {
+				return err
+			}
+		}
+		res, err := d.Migrate(ctx, p, cur)
+		closePool()
+		if res.Outcome != nil {
+			if rerr := c.report(res.Outcome, err); rerr != nil {
+				return rerr
+			}
+		} else if err != nil {
+			return err
+		}
+		if res.Applied {
+			fmt.Fprintf(c.stdout, "migrations applied; release %s is recorded as migrated\n", cur.ReleaseID)
+		}
+		return nil
+	})
+	tf.register(cmd)
+	sshf.register(cmd)
+	cmd.Flags().BoolVar(&planOnly, "plan", false, "list the pending migrations and change nothing")
+	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation")
+	return cmd
+}
+
+// printNewMigrations lists the migration files a deploy from the
+// environment's current commit to commit would add.
+func (c *cli) printNewMigrations(ctx context.Context, repo, from, to string) {
+	files, err := deploy.NewMigrationFiles(ctx, repo, from, to)
+	if err != nil || len(files) == 0 {
+		return
+	}
+	fmt.Fprintf(c.stdout, "new migrations (%d), run once before the switch:\n  %s\n", len(files), strings.Join(files, "\n  "))
+}
