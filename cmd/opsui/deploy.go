@@ -254,15 +254,20 @@ func (c *cli) deployer(ctx context.Context, s *store.Store, sshf *sshFlags, tg t
 	if err != nil {
 		return nil, nil, err
 	}
-	targets, err := ops.ResolveTargets(tg.hosts, cfg)
+	// The environment's balancers are reached too: batches are drained from them.
+	lbs := tg.fleet.Select(inventory.Filter{Env: tg.env.Name, Role: deploy.RoleLB})
+	targets, err := ops.ResolveTargets(append(slices.Clone(tg.hosts), lbs...), cfg)
 	if err != nil {
 		pool.Close()
 		return nil, nil, err
 	}
 	byName := map[string]ops.Target{}
-	names := make([]string, len(targets))
+	var names []string
 	for i, t := range targets {
-		byName[t.Name], names[i] = t, t.Name
+		byName[t.Name] = t
+		if i < len(tg.hosts) {
+			names = append(names, t.Name)
+		}
 	}
 	printer := newEventPrinter(c.stdout, names, false, colorFor(c.stdout))
 	host, _ := os.Hostname()

@@ -25,6 +25,15 @@ func (r *runner) activate(ctx context.Context, steps []Step) string {
 		r.notef("%d hosts failed before the switch (more than the %d allowed): no host was switched", n, p.MaxFail)
 		return store.ReleaseFailed
 	}
+	lbs, err := r.newBalancers(ctx)
+	if err != nil {
+		r.notef("%v: no host was switched", err)
+		return store.ReleaseFailed
+	}
+	r.lbs = lbs
+	// Whatever happens, the balancers end as they were: never drained
+	// hosts piling up.
+	defer lbs.restore(ctx)
 	for bi, batch := range p.Batches {
 		var hs []*hostRun
 		for _, h := range batch {
@@ -36,6 +45,7 @@ func (r *runner) activate(ctx context.Context, steps []Step) string {
 			return r.abort("the deploy was cancelled")
 		}
 		r.say("batch %d/%d: switching %s", bi+1, len(p.Batches), hostNames(inventoryHosts(hs)))
+		lbs.drain(ctx, hs)
 		r.forEach(hs, func(h *hostRun) {
 			r.events.stage(h, StepSwitch)
 			if r.switchHost(ctx, h, p.ReleaseID, true) {
@@ -51,8 +61,10 @@ func (r *runner) activate(ctx context.Context, steps []Step) string {
 			return r.abort("the deploy was cancelled")
 		}
 		if failedAfterSwitch := r.failedSwitched(hs); len(failedAfterSwitch) > 0 && p.Strategy.AutoRollback {
+			// Switched back while still drained, then put back.
 			return r.abort(fmt.Sprintf("%s failed after the switch", strings.Join(failedAfterSwitch, ", ")))
 		}
+		lbs.restore(ctx)
 		if n := r.failedCount(); n > p.MaxFail {
 			r.notef("%d hosts failed (more than the %d allowed): batches after %d/%d not started", n, p.MaxFail, bi+1, len(p.Batches))
 			return store.ReleaseFailed
@@ -134,6 +146,9 @@ func (r *runner) abort(why string) string {
 		}
 	}
 	r.notef("%s: switching %d hosts back to their previous release", why, len(back))
+	if r.lbs != nil {
+		r.lbs.drain(ctx, back) // out of the balancers while they go back
+	}
 	_, activate := split(r.plan.Steps)
 	r.forEach(back, func(h *hostRun) {
 		if h.prevRelease == "" {

@@ -86,6 +86,8 @@ type runner struct {
 	// check names a release whose REVISION the inspection reads on every
 	// host (a rollback's target), into hostRun.checkRev.
 	check string
+	// lbs drains batches from the environment's balancers (set by activate).
+	lbs *balancers
 	// migrated is set once the migrate step applied migrations.
 	migrated atomic.Bool
 	notesMu  sync.Mutex

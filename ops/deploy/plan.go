@@ -114,6 +114,9 @@ type Plan struct {
 	// KnownGood is the release the environment ran successfully last; it
 	// is never cleaned up.
 	KnownGood string
+	// Balancers are the environment's load balancers (hosts with role lb):
+	// each batch is drained from them before its switch and put back after.
+	Balancers []inventory.Host
 	// Resume finishes ReleaseID on the hosts that do not run it yet,
 	// reusing what an earlier attempt unpacked.
 	Resume bool
@@ -138,7 +141,7 @@ func NewPlan(f *inventory.Fleet, app inventory.App, env inventory.Environment, h
 		return nil, err
 	}
 	p := &Plan{Fleet: f, App: app, Env: env, Hosts: hosts, Source: src, ReleaseID: releaseID,
-		Steps: steps, Strategy: strategy, MaxFail: mf}
+		Steps: steps, Strategy: strategy, MaxFail: mf, Balancers: f.Select(inventory.Filter{Env: env.Name, Role: RoleLB})}
 	i := 0
 	for _, n := range sizes {
 		p.Batches = append(p.Batches, hosts[i:i+n])
