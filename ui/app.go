@@ -42,6 +42,13 @@ type Options struct {
 	// Asker, when set, brings the engine's host-key and passphrase
 	// questions to the console as dialogs; give its methods to the pool.
 	Asker *Asker
+	// ListRuns returns the newest recorded runs, newest first, for the
+	// past runs list; LoadRun reads one with every host's output to replay
+	// it. Both run inside tea.Cmds. Nil: no past runs.
+	ListRuns func(ctx context.Context, limit int) ([]PastRun, error)
+	LoadRun  func(ctx context.Context, id int64) (RecordedRun, error)
+	// Keys are the bindings (Config.KeyMap); nil: DefaultKeyMap.
+	Keys *KeyMap
 }
 
 // The console's modes: what has the keyboard.
@@ -51,6 +58,7 @@ const (
 	modeFleet   mode = iota
 	modeCommand      // typing the command to run on the selection
 	modeRun          // watching a run
+	modeRuns         // choosing a past run
 )
 
 // App is the root model: it owns the screen layout, the global keys and the
@@ -64,7 +72,9 @@ type App struct {
 	exec       func(ctx context.Context, hosts []inventory.Host, command string, emit func(ops.Event)) (ops.Result, error)
 	mode       mode
 	command    textinput.Model
-	run        runView
+	run        runView // the session's last run
+	replay     runView // a recorded run reopened from the store
+	replaying  bool    // the run view shows replay, not run
 	runs       int
 	cancelRun  context.CancelFunc
 	notice     string
@@ -80,6 +90,12 @@ type App struct {
 	asker      *Asker
 	dialogs    []dialog        // modal boxes, the first one shown
 	warned     map[string]bool // hosts whose changed key was shown
+
+	past     runsList
+	listRuns func(ctx context.Context, limit int) ([]PastRun, error)
+	loadRun  func(ctx context.Context, id int64) (RecordedRun, error)
+	toasts   []toast
+	toastSeq int
 }
 
 // fleetLoadedMsg carries the inventory read by loadFleetCmd.
@@ -93,6 +109,9 @@ func New(opts Options) App {
 	ctx := NewContext(opts.Theme)
 	ctx.ReadOnly = opts.ReadOnly
 	keys := DefaultKeyMap()
+	if opts.Keys != nil {
+		keys = *opts.Keys
+	}
 	h := help.New()
 	h.Styles.ShortKey, h.Styles.FullKey = ctx.Styles.Key, ctx.Styles.Key
 	h.Styles.ShortDesc, h.Styles.FullDesc = ctx.Styles.Muted, ctx.Styles.Muted
@@ -103,21 +122,27 @@ func New(opts Options) App {
 		load = func(context.Context) (*inventory.Fleet, error) { return &inventory.Fleet{}, nil }
 	}
 	if opts.ReadOnly {
-		keys.Exec.SetHelp("x", "run a command (off: read-only)")
+		keys.Exec.SetHelp(keys.Exec.Help().Key, "run a command (off: read-only)")
 	}
 	ti := textinput.New()
 	ti.Prompt = "command> "
 	status := newStatusBoard(opts.Probe != nil, opts.RefreshInterval)
 	return App{ctx: ctx, keys: keys, help: h, fleet: newFleetView(ctx, keys, status), loadFleet: load, exec: opts.Exec, command: ti,
 		status: status, probe: opts.Probe, lastRunsFn: opts.LastRuns, lastRuns: map[string]lastRunsMsg{},
-		asker: opts.Asker, warned: map[string]bool{}}
+		asker: opts.Asker, warned: map[string]bool{}, past: runsList{ctx: ctx, keys: keys},
+		listRuns: opts.ListRuns, loadRun: opts.LoadRun}
 }
 
 // Run messages carry the id of their run, so a stale tick or result of an
 // earlier run is recognised.
 type (
-	runTickMsg   struct{ id int }
-	runDoneMsg   struct{ id int }
+	runTickMsg struct{ id int }
+	// runDoneMsg ends a run; err is what went wrong after it ran (its
+	// record could not be written), shown as a toast.
+	runDoneMsg struct {
+		id  int
+		err error
+	}
 	cancelRunMsg struct{ id int }
 )
 
@@ -147,7 +172,8 @@ func (a App) startRun() (App, tea.Cmd) {
 		a.cancelRun() // one run at a time: a new one replaces the view of the old
 	}
 	a.cancelRun = cancel
-	a.run = runView{ctx: a.ctx, keys: a.keys, feed: feed}
+	a.run = newRunView(a.ctx, a.keys, feed)
+	a.replaying = false
 	a.layout()
 	a.mode = modeRun
 	exec := a.exec
@@ -155,6 +181,9 @@ func (a App) startRun() (App, tea.Cmd) {
 	return a, tea.Batch(runTick(id), func() tea.Msg {
 		res, err := exec(ctx, hosts, command, feed.Event)
 		feed.finish(res, err)
+		if err != nil && len(res.Hosts) > 0 {
+			return runDoneMsg{id: id, err: fmt.Errorf("run %d: %w", id, err)}
+		}
 		return runDoneMsg{id: id}
 	})
 }
@@ -175,6 +204,13 @@ func (a App) loadFleetCmd() tea.Cmd {
 func (a App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	if next, cmd, ok := a.statusUpdate(msg); ok {
 		return next, cmd
+	}
+	if next, cmd, ok := a.runsUpdate(msg); ok {
+		return next, cmd
+	}
+	if msg, ok := msg.(toastExpiredMsg); ok {
+		a.expireToast(msg.id)
+		return a, nil
 	}
 	focused := a.fleet.Focused().Name
 	next, cmd := a.update(msg)
@@ -212,13 +248,18 @@ func (a App) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return a, runTick(msg.id)
 	case runDoneMsg:
 		clear(a.lastRuns) // the run is in every host's history now
-		return a, nil     // the feed holds the result; this message just re-renders
+		if msg.err != nil {
+			return a, a.addToast(msg.err.Error())
+		}
+		return a, nil // the feed holds the result; this message just re-renders
 	case cancelRunMsg:
 		if a.run.feed != nil && msg.id == a.run.feed.id && a.cancelRun != nil {
 			a.cancelRun()
 		}
 		a.run.confirmCancel = false
 		return a, nil
+	case tea.MouseWheelMsg, tea.MouseClickMsg:
+		return a.mouse(msg.(tea.MouseMsg))
 	case tea.KeyPressMsg:
 		if a.mode == modeCommand {
 			switch msg.String() {
@@ -235,19 +276,29 @@ func (a App) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return a, cmd
 		}
 		if a.mode == modeRun {
+			rv := a.shownRun()
 			switch {
 			case msg.String() == "ctrl+c":
 				return a, tea.Quit
 			case key.Matches(msg, a.keys.Help):
 				a.showHelp = !a.showHelp
 				return a, nil
-			case key.Matches(msg, a.keys.Back) && !a.run.confirmCancel:
+			case a.showHelp && msg.String() == "esc":
+				a.showHelp = false
+				return a, nil
+			case key.Matches(msg, a.keys.Back) && !rv.confirmCancel:
 				a.mode = modeFleet
+				if a.replaying {
+					a.mode = modeRuns // back to the list it was opened from
+				}
 				return a, nil
 			}
 			var cmd tea.Cmd
-			a.run, cmd = a.run.Update(msg)
+			*rv, cmd = rv.Update(msg)
 			return a, cmd
+		}
+		if a.mode == modeRuns {
+			return a.runsKey(msg)
 		}
 		// While typing a filter, every key is text, except ctrl+c.
 		if a.fleet.Filtering() {
@@ -292,8 +343,10 @@ func (a App) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			}
 			return a, a.status.startRound(a.probe, a.fleet.fleet) // nil while a round runs: it is as fresh
 		case a.run.feed != nil && key.Matches(msg, a.keys.LastRun):
-			a.mode = modeRun // back to the last run
+			a.mode, a.replaying = modeRun, false // back to the last run
 			return a, nil
+		case key.Matches(msg, a.keys.PastRuns):
+			return a.openRunsList()
 		}
 	}
 	var cmd tea.Cmd
@@ -321,6 +374,8 @@ func (a *App) layout() {
 	}
 	a.fleet.SetSize(listW, bodyH)
 	a.run.width, a.run.height = a.ctx.Width, bodyH
+	a.replay.width, a.replay.height = a.ctx.Width, bodyH
+	a.past.width, a.past.height = a.ctx.Width, bodyH
 	a.command.SetWidth(max(10, a.ctx.Width-12))
 }
 
@@ -329,6 +384,7 @@ func (a App) View() tea.View {
 	v := tea.NewView(a.render())
 	v.AltScreen = true
 	v.WindowTitle = "opsui"
+	v.MouseMode = tea.MouseModeCellMotion // wheel and click; shift+drag still selects text
 	return v
 }
 
@@ -344,9 +400,13 @@ func (a App) render() string {
 		footer = a.command.View()
 	case a.mode == modeRun:
 		footer = a.help.ShortHelpView(a.keys.RunHelp())
+	case a.mode == modeRuns:
+		footer = a.help.ShortHelpView(a.keys.RunsHelp())
 	case a.notice != "":
-		footer = st.Warn.Render(a.notice)
+		footer = st.Warn.Render(clip(a.notice, a.ctx.Width))
 	}
+	// help's ShortHelpView overflows when its ellipsis does not fit either.
+	footer = clipStyled(footer, a.ctx.Width)
 	bodyH := max(1, a.ctx.Height-2)
 	var body string
 	switch {
@@ -359,11 +419,14 @@ func (a App) render() string {
 	case a.showHelp:
 		body = a.help.FullHelpView(a.keys.FullHelp())
 	case a.mode == modeRun:
-		body = a.run.View()
+		body = a.shownRun().View()
+	case a.mode == modeRuns:
+		body = a.past.View()
 	default:
 		body = a.body(bodyH)
 	}
 	body = lipgloss.NewStyle().Height(bodyH).MaxHeight(bodyH).Render(body)
+	body = a.drawToasts(body, a.ctx.Width)
 	return lipgloss.JoinVertical(lipgloss.Left, header, body, footer)
 }
 
@@ -383,6 +446,15 @@ func (a App) body(h int) string {
 		return detail
 	}
 	return lipgloss.JoinHorizontal(lipgloss.Top, a.fleet.View(), detail)
+}
+
+// shownRun is the run the run view shows: the session's last run or a
+// replayed one.
+func (a *App) shownRun() *runView {
+	if a.replaying {
+		return &a.replay
+	}
+	return &a.run
 }
 
 func (a App) header() string {

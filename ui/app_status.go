@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
@@ -48,13 +49,16 @@ func (a App) statusUpdate(msg tea.Msg) (next App, cmd tea.Cmd, handled bool) {
 		if a.fleet.filter.Value() != "" {
 			a.fleet.rebuild() // a status filter follows the hosts' states
 		}
-		return a, nil, true
+		return a, a.toastMissingProbes(msg), true
 	case askMsg:
 		d, focus := newQuestionDialog(msg.q)
 		a.dialogs = append(a.dialogs, d)
 		return a, tea.Batch(focus, listenAsker(a.asker)), true
 	case lastRunsMsg:
 		a.lastRuns[msg.host] = msg
+		if msg.err != nil {
+			return a, a.addToast(msg.err.Error()), true
+		}
 		return a, nil, true
 	case tea.KeyPressMsg:
 		if len(a.dialogs) == 0 {
@@ -125,4 +129,26 @@ func (a App) dialogView(w, h int) string {
 	boxW := min(w, 76)
 	box := a.ctx.Styles.Pane.BorderForeground(a.ctx.Theme.Warn).Width(boxW).Render(a.dialogs[0].view(a.ctx, boxW-4))
 	return lipgloss.Place(w, h, lipgloss.Center, lipgloss.Center, box)
+}
+
+// toastMissingProbes says when a round's chunk came back without a probe
+// for some of its hosts: the prober failed, and the panel shows old facts.
+func (a *App) toastMissingProbes(msg probeRoundMsg) tea.Cmd {
+	got := map[string]bool{}
+	for _, p := range msg.probes {
+		got[p.Host] = true
+	}
+	var missing []string
+	for _, h := range msg.asked {
+		if !got[h] {
+			missing = append(missing, h)
+		}
+	}
+	switch {
+	case len(missing) == 0:
+		return nil
+	case len(missing) > 3:
+		missing = append(missing[:3], "…")
+	}
+	return a.addToast(fmt.Sprintf("status probe round failed for %d hosts: %s", len(msg.asked)-len(got), strings.Join(missing, ", ")))
 }

@@ -1,6 +1,12 @@
 package ui
 
-import "charm.land/bubbles/v2/key"
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+)
 
 // KeyMap is every key of the console, each one binding with its help text,
 // so the footer and the ? overlay always say what the keys do.
@@ -9,8 +15,9 @@ type KeyMap struct {
 	Filter, ClearFilter                     key.Binding
 	Select, SelectAll, SelectNone           key.Binding
 	Detail, Refresh                         key.Binding
-	Exec, LastRun, Back                     key.Binding
+	Exec, LastRun, PastRuns, Open, Back     key.Binding
 	NextFailed, PrevFailed, CancelRun       key.Binding
+	Follow                                  key.Binding
 	Help, Quit                              key.Binding
 }
 
@@ -32,10 +39,13 @@ func DefaultKeyMap() KeyMap {
 		Refresh:     key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "probe the fleet now")),
 		Exec:        key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "run a command")),
 		LastRun:     key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "open the last run")),
+		PastRuns:    key.NewBinding(key.WithKeys("R"), key.WithHelp("R", "past runs")),
+		Open:        key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "open the run")),
 		Back:        key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back to the fleet")),
 		NextFailed:  key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "next failed host")),
 		PrevFailed:  key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "previous failed host")),
 		CancelRun:   key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "cancel the run")),
+		Follow:      key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "follow output on/off")),
 		Help:        key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
 		Quit:        key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
 	}
@@ -43,12 +53,17 @@ func DefaultKeyMap() KeyMap {
 
 // ShortHelp is the footer of the fleet view.
 func (k KeyMap) ShortHelp() []key.Binding {
-	return []key.Binding{k.Filter, k.Select, k.SelectAll, k.Detail, k.Exec, k.Help, k.Quit}
+	return []key.Binding{k.Filter, k.Select, k.SelectAll, k.Detail, k.Exec, k.PastRuns, k.Help, k.Quit}
 }
 
 // RunHelp is the footer of the run view.
 func (k KeyMap) RunHelp() []key.Binding {
-	return []key.Binding{k.Up, k.Down, k.NextFailed, k.PrevFailed, k.CancelRun, k.Back, k.Help}
+	return []key.Binding{k.Up, k.Down, k.NextFailed, k.PrevFailed, k.Follow, k.CancelRun, k.Back, k.Help}
+}
+
+// RunsHelp is the footer of the past runs list.
+func (k KeyMap) RunsHelp() []key.Binding {
+	return []key.Binding{k.Up, k.Down, k.Open, k.Back, k.Help}
 }
 
 // FullHelp is the ? overlay, one column per group.
@@ -56,7 +71,89 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom},
 		{k.Filter, k.ClearFilter, k.Select, k.SelectAll, k.SelectNone},
-		{k.Detail, k.Refresh, k.Exec, k.LastRun, k.Help, k.Quit},
-		{k.NextFailed, k.PrevFailed, k.CancelRun, k.Back},
+		{k.Detail, k.Refresh, k.Exec, k.LastRun, k.PastRuns, k.Help, k.Quit},
+		{k.NextFailed, k.PrevFailed, k.Follow, k.CancelRun, k.Open, k.Back},
 	}
+}
+
+// Where a key acts: two actions of one scope cannot share a key.
+const (
+	scopeFleet = 1 << iota
+	scopeRun
+	scopeRuns // the past runs list
+	scopeAll  = scopeFleet | scopeRun | scopeRuns
+)
+
+// action is a binding as the config file names it.
+type action struct {
+	name  string
+	b     *key.Binding
+	scope int
+}
+
+// actions lists every binding of k under its config name.
+func (k *KeyMap) actions() []action {
+	return []action{
+		{"up", &k.Up, scopeAll}, {"down", &k.Down, scopeAll},
+		{"page_up", &k.PageUp, scopeAll}, {"page_down", &k.PageDown, scopeAll},
+		{"top", &k.Top, scopeAll}, {"bottom", &k.Bottom, scopeAll},
+		{"filter", &k.Filter, scopeFleet}, {"clear_filter", &k.ClearFilter, scopeFleet},
+		{"select", &k.Select, scopeFleet}, {"select_all", &k.SelectAll, scopeFleet},
+		{"select_none", &k.SelectNone, scopeFleet}, {"detail", &k.Detail, scopeFleet},
+		{"refresh", &k.Refresh, scopeFleet}, {"exec", &k.Exec, scopeFleet},
+		{"last_run", &k.LastRun, scopeFleet}, {"past_runs", &k.PastRuns, scopeFleet},
+		{"open", &k.Open, scopeRuns}, {"back", &k.Back, scopeRun | scopeRuns},
+		{"next_failed", &k.NextFailed, scopeRun}, {"prev_failed", &k.PrevFailed, scopeRun},
+		{"cancel_run", &k.CancelRun, scopeRun}, {"follow", &k.Follow, scopeRun},
+		{"help", &k.Help, scopeAll}, {"quit", &k.Quit, scopeFleet},
+	}
+}
+
+// ActionNames returns the names the config file gives the actions.
+func ActionNames() []string {
+	k := DefaultKeyMap()
+	var out []string
+	for _, a := range k.actions() {
+		out = append(out, a.name)
+	}
+	return out
+}
+
+// rebind gives action name the keys, its help showing them. It reports
+// false for an unknown action.
+func (k *KeyMap) rebind(name string, keys []string) bool {
+	for _, a := range k.actions() {
+		if a.name == name {
+			a.b.SetKeys(keys...)
+			a.b.SetHelp(strings.Join(keys, "/"), a.b.Help().Desc)
+			return true
+		}
+	}
+	return false
+}
+
+// conflict is a key two actions of one scope share.
+type conflict struct{ key, first, second string }
+
+// conflicts finds every key bound to two actions that act in one view.
+func (k *KeyMap) conflicts() []conflict {
+	var out []conflict
+	acts := k.actions()
+	for i, a := range acts {
+		for _, b := range acts[i+1:] {
+			if a.scope&b.scope == 0 {
+				continue
+			}
+			for _, kk := range a.b.Keys() {
+				if slices.Contains(b.b.Keys(), kk) {
+					out = append(out, conflict{key: kk, first: a.name, second: b.name})
+				}
+			}
+		}
+	}
+	return out
+}
+
+func (c conflict) String() string {
+	return fmt.Sprintf("key %q is bound to both %s and %s", c.key, c.first, c.second)
 }

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"fmt"
 	"sync"
 	"time"
 
@@ -18,9 +19,15 @@ type hostPane struct {
 	code     int
 	err      string
 	progress string
-	started  time.Time
-	took     time.Duration
-	lines    *ops.Ring[string]
+	// stage is the pipeline step the host is in (deploys), step its number
+	// from 1 of steps (0 when it is not one of the plan's steps).
+	stage       string
+	step, steps int
+	// sent and total are an upload's progress in bytes.
+	sent, total int64
+	started     time.Time
+	took        time.Duration
+	lines       *ops.Ring[string]
 }
 
 // runFeed is where the engine's events land: each event is applied to its
@@ -30,16 +37,22 @@ type hostPane struct {
 type runFeed struct {
 	mu      sync.Mutex
 	id      int
+	title   string // "run 3", or "run #12 (recorded)" for a replay
 	command string
 	panes   []*hostPane
 	byName  map[string]*hostPane
 	done    bool
 	result  ops.Result
 	err     error
+	// started and took time the run; now is the clock (tests fix it).
+	started time.Time
+	took    time.Duration
+	now     func() time.Time
 }
 
 func newRunFeed(id int, command string, hosts []string) *runFeed {
-	f := &runFeed{id: id, command: command, byName: map[string]*hostPane{}}
+	f := &runFeed{id: id, title: fmt.Sprintf("run %d", id), command: command, byName: map[string]*hostPane{},
+		started: time.Now(), now: time.Now}
 	for _, h := range hosts {
 		p := &hostPane{name: h, status: ops.EventQueued, lines: ops.NewRing[string](paneLines)}
 		f.panes = append(f.panes, p)
@@ -61,9 +74,17 @@ func (f *runFeed) Event(ev ops.Event) {
 		p.lines.Push(ev.Line)
 		p.progress = ""
 	case ops.EventProgress:
-		p.progress = ev.Line
+		if ev.Total > 0 || ev.Bytes > 0 {
+			p.sent, p.total = ev.Bytes, ev.Total
+		} else {
+			p.progress = ev.Line
+		}
+	case ops.EventStage:
+		p.stage, p.step, p.steps = ev.Line, ev.Step, ev.Steps
+		p.sent, p.total = 0, 0 // an upload is a stage of its own
+		f.markStarted(p, ev.Time)
 	case ops.EventStarted:
-		p.status, p.started = ev.Kind, ev.Time
+		f.markStarted(p, ev.Time)
 	case ops.EventExited, ops.EventFailed:
 		p.status, p.class, p.code, p.took = ev.Kind, ev.Class, ev.Code, ev.Duration
 		if ev.Err != nil {
@@ -74,11 +95,26 @@ func (f *runFeed) Event(ev ops.Event) {
 	}
 }
 
+// markStarted moves a queued or connecting host to running: a pipeline's
+// host starts with its first stage, a command's with EventStarted.
+func (f *runFeed) markStarted(p *hostPane, at time.Time) {
+	if p.status == ops.EventQueued || p.status == ops.EventConnecting {
+		p.status = ops.EventStarted
+	}
+	if p.started.IsZero() {
+		if at.IsZero() {
+			at = f.now()
+		}
+		p.started = at
+	}
+}
+
 // finish records the run's result.
 func (f *runFeed) finish(res ops.Result, err error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.done, f.result, f.err = true, res, err
+	f.took = f.now().Sub(f.started)
 }
 
 // isDone reports whether the run has finished.
@@ -91,12 +127,18 @@ func (f *runFeed) isDone() bool {
 // paneSnapshot is what a pane draws, copied out under the lock.
 type paneSnapshot struct {
 	name, progress, err string
+	stage               string
+	step, steps         int
+	sent, total         int64
 	status              ops.EventKind
 	class               ops.ErrorClass
 	code                int
 	took                time.Duration
+	running             time.Duration // how long it has run so far, while it runs
 	lines               []string
-	dropped             uint64
+	// pushed counts every line the host printed, first is the number of
+	// the oldest one kept (the ring dropped those before).
+	pushed, first uint64
 }
 
 // Which panes a snapshot copies lines of.
@@ -105,23 +147,66 @@ const (
 	noPanes  = -2
 )
 
-// snapshot copies every pane's status and the last n lines (n > 0) of
-// pane only, or of every pane (allPanes), or of none (noPanes): a list of
-// 200 hosts draws one pane, and copying the others' lines every frame
-// would cost more than drawing.
-func (f *runFeed) snapshot(n, only int) (panes []paneSnapshot, done bool, res ops.Result) {
+// window is what a snapshot copies of one pane: its last lines while it
+// follows, else the lines from top on (counted over every line the host
+// printed, so new output does not move what the user reads).
+type window struct {
+	pane   int
+	top    uint64
+	follow bool
+}
+
+// runSnapshot is the run as a frame draws it.
+type runSnapshot struct {
+	panes   []paneSnapshot
+	done    bool
+	res     ops.Result
+	elapsed time.Duration
+}
+
+// snapshot copies every pane's status and n lines (n > 0) of pane only,
+// or of every pane (allPanes), or of none (noPanes): a list of 200 hosts
+// draws one pane, and copying the others' lines every frame would cost
+// more than drawing. win says which lines of its pane are copied.
+func (f *runFeed) snapshot(n, only int, win window) runSnapshot {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	panes = make([]paneSnapshot, 0, len(f.panes))
+	now := f.now()
+	snap := runSnapshot{panes: make([]paneSnapshot, 0, len(f.panes)), done: f.done, res: f.result, elapsed: f.took}
+	if !f.done {
+		snap.elapsed = now.Sub(f.started)
+	}
 	for i, p := range f.panes {
-		ps := paneSnapshot{name: p.name, progress: p.progress, err: p.err, status: p.status,
-			class: p.class, code: p.code, took: p.took, dropped: p.lines.Dropped()}
-		if n > 0 && (only == allPanes || only == i) {
+		ps := paneSnapshot{name: p.name, progress: p.progress, err: p.err, status: p.status, stage: p.stage,
+			step: p.step, steps: p.steps, sent: p.sent, total: p.total, class: p.class, code: p.code, took: p.took,
+			pushed: p.lines.Total(), first: p.lines.Dropped()}
+		if p.status == ops.EventStarted && !p.started.IsZero() {
+			ps.running = now.Sub(p.started)
+		}
+		switch {
+		case n <= 0 || (only != allPanes && only != i):
+		case win.pane == i && !win.follow:
+			ps.lines = linesFrom(p.lines, win.top, n)
+		default:
 			ps.lines = p.lines.Last(n)
 		}
-		panes = append(panes, ps)
+		snap.panes = append(snap.panes, ps)
 	}
-	return panes, f.done, f.result
+	return snap
+}
+
+// linesFrom copies up to n lines of r from line top on, or the last n when
+// top is past the end.
+func linesFrom(r *ops.Ring[string], top uint64, n int) []string {
+	top = max(top, r.Dropped())
+	if r.Len() == 0 {
+		return nil
+	}
+	if top+uint64(n) > r.Total() {
+		return r.Last(n)
+	}
+	all := r.Last(int(r.Total() - top))
+	return all[:n]
 }
 
 // runErr is the error the run could not start with, if any.

@@ -5,8 +5,6 @@ import (
 	"strings"
 	"time"
 
-	"charm.land/bubbles/v2/key"
-	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 
 	"github.com/opsui/opsui/ops"
@@ -24,6 +22,16 @@ type runView struct {
 	focus         int
 	width, height int
 	confirmCancel bool
+	// scrolled is set when the focused pane stopped following its output
+	// (f, scrolling up); top is then its first line drawn, counted over
+	// every line the host printed.
+	scrolled bool
+	top      uint64
+	note     string // a one-key message: "no failed host"
+}
+
+func newRunView(ctx *Context, keys KeyMap, feed *runFeed) runView {
+	return runView{ctx: ctx, keys: keys, feed: feed}
 }
 
 // statusText is a host's state in words (never colour alone).
@@ -33,7 +41,7 @@ func statusText(p paneSnapshot) string {
 		return "queued"
 	case ops.EventConnecting:
 		return "connecting"
-	case ops.EventStarted, ops.EventStdout, ops.EventStderr, ops.EventProgress:
+	case ops.EventStarted, ops.EventStdout, ops.EventStderr, ops.EventProgress, ops.EventStage:
 		return "running"
 	case ops.EventExited:
 		if p.code == 0 {
@@ -44,6 +52,65 @@ func statusText(p paneSnapshot) string {
 		return "failed: " + string(p.class)
 	}
 	return ""
+}
+
+// stageText is a pipeline host's step, "3/7 unpack", and its upload,
+// "upload 1.2 MB/4.0 MB 30%"; empty for a plain command.
+func stageText(p paneSnapshot) string {
+	var parts []string
+	switch {
+	case p.stage != "" && p.step > 0:
+		parts = append(parts, fmt.Sprintf("%d/%d %s", p.step, p.steps, p.stage))
+	case p.stage != "":
+		parts = append(parts, p.stage)
+	}
+	if p.total > 0 && !finished(p) {
+		parts = append(parts, fmt.Sprintf("upload %s/%s %d%%", byteSize(p.sent), byteSize(p.total), p.sent*100/p.total))
+	}
+	return strings.Join(parts, " · ")
+}
+
+// rowText is a host's line in the list: its state, and its step while
+// it runs (where it stopped when it failed).
+func rowText(p paneSnapshot) string {
+	stage := stageText(p)
+	switch {
+	case stage == "":
+		return statusText(p)
+	case p.status == ops.EventStarted:
+		return stage
+	case failed(p):
+		return statusText(p) + " at " + stage
+	}
+	return statusText(p)
+}
+
+// byteSize writes n bytes as 512 B, 1.2 KB, 3.4 MB or 1.1 GB.
+func byteSize(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	v, suffix := float64(n)/unit, "KB"
+	for _, s := range []string{"MB", "GB", "TB"} {
+		if v < unit {
+			break
+		}
+		v, suffix = v/unit, s
+	}
+	return fmt.Sprintf("%.1f %s", v, suffix)
+}
+
+// elapsedText writes a run's or a host's time: 850ms, 12.3s, 2m05s.
+func elapsedText(d time.Duration) string {
+	switch {
+	case d < time.Second:
+		return fmt.Sprintf("%dms", d.Milliseconds())
+	case d < time.Minute:
+		return fmt.Sprintf("%.1fs", d.Seconds())
+	}
+	d = d.Round(time.Second)
+	return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
 }
 
 func (v runView) statusStyle(p paneSnapshot) lipgloss.Style {
@@ -63,104 +130,119 @@ func failed(p paneSnapshot) bool {
 	return p.status == ops.EventFailed || (p.status == ops.EventExited && p.code != 0)
 }
 
-// Update handles the run view's keys.
-func (v runView) Update(msg tea.Msg) (runView, tea.Cmd) {
-	km, ok := msg.(tea.KeyPressMsg)
-	if !ok {
-		return v, nil
-	}
-	if v.confirmCancel {
-		// Only an explicit y cancels; anything else, Enter included, keeps going.
-		if km.String() == "y" {
-			return v, func() tea.Msg { return cancelRunMsg{id: v.feed.id} }
-		}
-		v.confirmCancel = false
-		return v, nil
-	}
-	panes, done, _ := v.feed.snapshot(0, noPanes)
-	switch {
-	case key.Matches(km, v.keys.Up):
-		v.focus = max(0, v.focus-1)
-	case key.Matches(km, v.keys.Down):
-		v.focus = min(len(panes)-1, v.focus+1)
-	case key.Matches(km, v.keys.NextFailed), key.Matches(km, v.keys.PrevFailed):
-		step := 1
-		if key.Matches(km, v.keys.PrevFailed) {
-			step = -1
-		}
-		for i := 1; i <= len(panes); i++ {
-			j := ((v.focus+step*i)%len(panes) + len(panes)) % len(panes)
-			if failed(panes[j]) {
-				v.focus = j
-				break
-			}
-		}
-	case key.Matches(km, v.keys.CancelRun):
-		if !done {
-			v.confirmCancel = true
-		}
-	}
-	return v, nil
+func finished(p paneSnapshot) bool {
+	return p.status == ops.EventFailed || p.status == ops.EventExited
 }
+
+// summary is the run's first line: what ran, how many hosts are done, ok,
+// failed and running, the time so far and the slowest host.
+func (v runView) summary(snap runSnapshot) string {
+	what := fmt.Sprintf("%s · %s · ", v.feed.title, clip(v.feed.command, 40))
+	if snap.done {
+		if err := v.feed.runErr(); err != nil && len(snap.res.Hosts) == 0 {
+			return what + fmt.Sprintf("could not start: %v", err)
+		}
+		return what + fmt.Sprintf("done: %s · elapsed %s", snap.res.Summary(), elapsedText(snap.elapsed))
+	}
+	var ok, bad, running int
+	slowest, slowTime := "", time.Duration(0)
+	for _, p := range snap.panes {
+		took := p.running
+		switch {
+		case failed(p):
+			bad++
+			took = p.took
+		case finished(p):
+			ok++
+			took = p.took
+		default:
+			running++
+		}
+		if took > slowTime {
+			slowest, slowTime = p.name, took
+		}
+	}
+	s := what + fmt.Sprintf("%d/%d done (%d ok, %d failed), %d running · elapsed %s",
+		ok+bad, len(snap.panes), ok, bad, running, elapsedText(snap.elapsed))
+	if slowest != "" {
+		s += fmt.Sprintf(" · slowest %s %s", slowest, elapsedText(slowTime))
+	}
+	return s
+}
+
+// runLayout is where the run view draws what: the lines above the panes,
+// then either a grid of panes or a list beside the focused host's pane.
+type runLayout struct {
+	headH        int // summary and notice lines
+	grid         bool
+	cols, rows   int
+	paneW, paneH int
+	listW        int
+	listStart    int // first host of the list drawn
+}
+
+func (v runView) layout(panes []paneSnapshot) runLayout {
+	l := runLayout{headH: 1}
+	if v.confirmCancel || v.note != "" {
+		l.headH++
+	}
+	h := max(1, v.height-l.headH)
+	if len(v.feed.panes) <= gridMax {
+		l.grid, l.cols = true, 1
+		if v.width >= 100 && len(panes) > 1 {
+			l.cols = 2
+		}
+		l.rows = max(1, (len(panes)+l.cols-1)/l.cols)
+		l.paneH, l.paneW = max(3, h/l.rows), v.width/l.cols
+		return l
+	}
+	for _, p := range panes {
+		l.listW = max(l.listW, lipgloss.Width(p.name)+1+lipgloss.Width(rowText(p)))
+	}
+	l.listW = min(l.listW+2, v.width/3)
+	l.listStart = max(0, min(v.focus-h/2, len(panes)-h))
+	l.paneW, l.paneH = v.width-l.listW, h
+	return l
+}
+
+// innerLines is how many output lines the focused pane shows.
+func (l runLayout) innerLines() int { return max(1, l.paneH-3) }
 
 // View draws the run.
 func (v runView) View() string {
 	st := v.ctx.Styles
-	lines := max(1, v.height-2)
+	shape := v.feed.snapshot(0, noPanes, window{})
+	l := v.layout(shape.panes)
 	only := allPanes
-	if len(v.feed.panes) > gridMax { // fixed at the run's start: no lock needed
+	if !l.grid {
 		only = v.focus
 	}
-	panes, done, res := v.feed.snapshot(lines, only)
-	counts := map[string]int{}
-	for _, p := range panes {
-		switch {
-		case failed(p):
-			counts["failed"]++
-		case p.status == ops.EventExited:
-			counts["ok"]++
-		default:
-			counts["running"]++
-		}
-	}
-	head := fmt.Sprintf("run %d · %s · %d running, %d ok, %d failed", v.feed.id, clip(v.feed.command, 40), counts["running"], counts["ok"], counts["failed"])
-	if done {
-		head = fmt.Sprintf("run %d · %s · done: %s", v.feed.id, clip(v.feed.command, 40), res.Summary())
-		if err := v.feed.runErr(); err != nil {
-			head = fmt.Sprintf("run %d · %s · could not start: %v", v.feed.id, clip(v.feed.command, 40), err)
-		}
-	}
+	snap := v.feed.snapshot(l.innerLines(), only, window{pane: v.focus, top: v.top, follow: !v.scrolled})
 	var b strings.Builder
-	b.WriteString(st.Title.Render(clip(head, v.width)))
-	b.WriteByte('\n')
-	if v.confirmCancel {
-		b.WriteString(st.Error.Render("cancel the run on every host? y to cancel, any other key to go on"))
-		b.WriteByte('\n')
+	b.WriteString(st.Title.Render(clip(v.summary(snap), v.width)))
+	switch {
+	case v.confirmCancel:
+		b.WriteString("\n" + st.Error.Render(clip("cancel the run on every host? y to cancel, any other key to go on", v.width)))
+	case v.note != "":
+		b.WriteString("\n" + st.Warn.Render(clip(v.note, v.width)))
 	}
-	bodyH := v.height - strings.Count(b.String(), "\n")
-	if len(panes) <= gridMax {
-		b.WriteString(v.grid(panes, bodyH))
+	b.WriteByte('\n')
+	if l.grid {
+		b.WriteString(v.grid(snap.panes, l))
 	} else {
-		b.WriteString(v.listAndPane(panes, bodyH))
+		b.WriteString(v.listAndPane(snap.panes, l))
 	}
 	return b.String()
 }
 
 // grid lays the panes out in one or two columns.
-func (v runView) grid(panes []paneSnapshot, h int) string {
-	cols := 1
-	if v.width >= 100 && len(panes) > 1 {
-		cols = 2
-	}
-	rows := (len(panes) + cols - 1) / cols
-	paneH := max(3, h/rows)
-	paneW := v.width / cols
+func (v runView) grid(panes []paneSnapshot, l runLayout) string {
 	var out []string
-	for r := 0; r < rows; r++ {
+	for r := 0; r < l.rows; r++ {
 		var row []string
-		for c := 0; c < cols; c++ {
-			if i := r*cols + c; i < len(panes) {
-				row = append(row, v.pane(panes[i], paneW, paneH, i == v.focus))
+		for c := 0; c < l.cols; c++ {
+			if i := r*l.cols + c; i < len(panes) {
+				row = append(row, v.pane(panes[i], l.paneW, l.paneH, i == v.focus))
 			}
 		}
 		out = append(out, lipgloss.JoinHorizontal(lipgloss.Top, row...))
@@ -169,39 +251,41 @@ func (v runView) grid(panes []paneSnapshot, h int) string {
 }
 
 // listAndPane shows every host with its status and the focused host's pane.
-func (v runView) listAndPane(panes []paneSnapshot, h int) string {
-	listW := 0
-	for _, p := range panes {
-		listW = max(listW, lipgloss.Width(p.name)+2+len(statusText(p)))
-	}
-	listW = min(listW+2, v.width/3)
-	start := max(0, min(v.focus-h/2, len(panes)-h))
+func (v runView) listAndPane(panes []paneSnapshot, l runLayout) string {
 	var list []string
-	for i := start; i < len(panes) && len(list) < h; i++ {
+	for i := l.listStart; i < len(panes) && len(list) < l.paneH; i++ {
 		p := panes[i]
-		line := clip(fmt.Sprintf("%s %s", p.name, statusText(p)), listW)
+		line := clip(p.name+" "+rowText(p), l.listW)
 		if i == v.focus {
-			line = v.ctx.Styles.Cursor.Render(padRight(line, listW))
+			line = v.ctx.Styles.Cursor.Render(padRight(line, l.listW))
 		} else {
 			line = v.statusStyle(p).Render(line)
 		}
 		list = append(list, line)
 	}
-	left := lipgloss.NewStyle().Width(listW).Render(strings.Join(list, "\n"))
-	return lipgloss.JoinHorizontal(lipgloss.Top, left, v.pane(panes[v.focus], v.width-listW, h, true))
+	left := lipgloss.NewStyle().Width(l.listW).Render(strings.Join(list, "\n"))
+	return lipgloss.JoinHorizontal(lipgloss.Top, left, v.pane(panes[v.focus], l.paneW, l.paneH, true))
 }
 
-// pane draws one host: a title with its status, then its last lines.
+// pane draws one host: a title with its status and step, then its lines.
 func (v runView) pane(p paneSnapshot, w, h int, focused bool) string {
 	st := v.ctx.Styles
-	title := v.statusStyle(p).Render(p.name + " · " + statusText(p))
+	title := p.name + " · " + statusText(p)
+	if s := stageText(p); s != "" {
+		title += " · " + s
+	}
+	if focused && v.scrolled {
+		title += " · paused (f follows)"
+	}
 	inner := max(1, h-3) // border and title
 	lines := p.lines
-	if p.progress != "" {
-		lines = append(lines, st.Muted.Render(p.progress))
-	}
-	if p.err != "" && p.status == ops.EventFailed {
-		lines = append(lines, st.Error.Render(p.err))
+	if !(focused && v.scrolled) {
+		if p.progress != "" {
+			lines = append(lines, st.Muted.Render(p.progress))
+		}
+		if p.err != "" && p.status == ops.EventFailed {
+			lines = append(lines, st.Error.Render(p.err))
+		}
 	}
 	if len(lines) > inner {
 		lines = lines[len(lines)-inner:]
@@ -213,5 +297,5 @@ func (v runView) pane(p paneSnapshot, w, h int, focused bool) string {
 	if focused {
 		border = border.BorderForeground(v.ctx.Theme.Accent)
 	}
-	return border.Width(w).Height(h).MaxHeight(h).Render(title + "\n" + strings.Join(lines, "\n"))
+	return border.Width(w).Height(h).MaxHeight(h).Render(v.statusStyle(p).Render(clip(title, max(1, w-4))) + "\n" + strings.Join(lines, "\n"))
 }

@@ -54,6 +54,7 @@ type (
 	statusTickMsg struct{}
 	probeRoundMsg struct {
 		round  int
+		asked  []string // the chunk's hosts
 		probes []ops.Probe
 	}
 )
@@ -82,9 +83,13 @@ func (b *statusBoard) startRound(probe ProbeFunc, fleet *inventory.Fleet) tea.Cm
 	var cmds []tea.Cmd
 	for start := 0; start < len(fleet.Hosts); start += probeChunk {
 		hosts := fleet.Hosts[start:min(start+probeChunk, len(fleet.Hosts))]
+		asked := make([]string, len(hosts))
+		for i, h := range hosts {
+			asked[i] = h.Name
+		}
 		cmds = append(cmds, func() tea.Msg {
 			// The fleet is read only: a reload replaces it, never changes it.
-			return probeRoundMsg{round: round, probes: probe(context.Background(), fleet, hosts)}
+			return probeRoundMsg{round: round, asked: asked, probes: probe(context.Background(), fleet, hosts)}
 		})
 	}
 	b.pending = len(cmds)

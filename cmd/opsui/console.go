@@ -6,6 +6,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/opsui/opsui/inventory"
 	"github.com/opsui/opsui/ops"
 	"github.com/opsui/opsui/store"
@@ -13,8 +15,29 @@ import (
 	"github.com/opsui/opsui/ui"
 )
 
-// runConsole opens the console on the store's fleet.
-func (c *cli) runConsole(ctx context.Context, s *store.Store) error {
+// consoleConfig reads the config file ($XDG_CONFIG_HOME/opsui/config.yaml)
+// into the console's settings; flags given on the command line win.
+func (c *cli) consoleConfig(cmd *cobra.Command) (ui.KeyMap, error) {
+	flags := cmd.Flags()
+	path, err := ui.ConfigPath(os.Getenv)
+	if err != nil {
+		return ui.KeyMap{}, err
+	}
+	cfg, err := ui.LoadConfig(path)
+	if err != nil {
+		return ui.KeyMap{}, err
+	}
+	if cfg.Theme != "" && !flags.Changed("theme") {
+		c.theme = cfg.Theme
+	}
+	if cfg.Refresh > 0 && !flags.Changed("refresh") {
+		c.refresh = cfg.Refresh
+	}
+	return cfg.KeyMap()
+}
+
+// runConsole opens the console on the store's fleet with keys.
+func (c *cli) runConsole(ctx context.Context, s *store.Store, keys ui.KeyMap) error {
 	th, err := themes.ByName(c.theme)
 	if err != nil {
 		return usageError{err}
@@ -32,7 +55,8 @@ func (c *cli) runConsole(ctx context.Context, s *store.Store) error {
 	}
 	defer console.close()
 	return ui.Run(ctx, ui.Options{Theme: th, LoadFleet: s.LoadFleet, Exec: console.exec, ReadOnly: c.readOnly,
-		Probe: console.probe, RefreshInterval: c.refresh, LastRuns: console.lastRuns, Asker: asker})
+		Probe: console.probe, RefreshInterval: c.refresh, LastRuns: console.lastRuns, Asker: asker,
+		ListRuns: console.pastRuns, LoadRun: console.loadRun, Keys: &keys})
 }
 
 // consoleSession is how the console reaches hosts: one pool for the whole
@@ -127,6 +151,55 @@ func (c *consoleSession) lastRuns(ctx context.Context, host string) ([]ui.RunSum
 			}
 		}
 		out = append(out, sum)
+	}
+	return out, nil
+}
+
+// pastRuns reads the newest runs for the past runs list.
+func (c *consoleSession) pastRuns(ctx context.Context, limit int) ([]ui.PastRun, error) {
+	runs, err := c.st.ListRuns(ctx, store.RunFilter{Limit: limit})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]ui.PastRun, len(runs))
+	for i, r := range runs {
+		out[i] = pastRun(r)
+	}
+	return out, nil
+}
+
+func pastRun(r store.Run) ui.PastRun {
+	p := ui.PastRun{ID: r.ID, Kind: r.Kind, Command: r.Command, Operator: r.Operator, Started: r.StartedAt.Time(),
+		Result: r.Result, Summary: r.Summary}
+	if r.FinishedAt != 0 {
+		p.Duration = r.FinishedAt.Time().Sub(r.StartedAt.Time())
+	}
+	return p
+}
+
+// loadRun reads a run with every host's part and recorded output, to
+// replay it in the console.
+func (c *consoleSession) loadRun(ctx context.Context, id int64) (ui.RecordedRun, error) {
+	r, err := c.st.Run(ctx, id)
+	if err != nil {
+		return ui.RecordedRun{}, err
+	}
+	hosts, err := c.st.RunHosts(ctx, id)
+	if err != nil {
+		return ui.RecordedRun{}, err
+	}
+	out := ui.RecordedRun{PastRun: pastRun(r), Hosts: make([]ui.RecordedHost, len(hosts))}
+	for i, h := range hosts {
+		chunks, err := c.st.Output(ctx, h.ID)
+		if err != nil {
+			return ui.RecordedRun{}, fmt.Errorf("run %d, host %s: %w", id, h.Host, err)
+		}
+		rh := ui.RecordedHost{Name: h.Host, Status: h.Status, Stage: h.Stage, Code: h.ExitCode, Class: h.ErrorClass,
+			Err: h.Error, Duration: time.Duration(h.DurationMS) * time.Millisecond}
+		for _, ch := range chunks {
+			rh.Output = append(rh.Output, ui.RecordedChunk{Stream: ch.Stream, Data: ch.Data})
+		}
+		out.Hosts[i] = rh
 	}
 	return out, nil
 }

@@ -55,9 +55,15 @@ and ad-hoc commands on it over SSH, recording every release with its commit.`,
 		SilenceErrors: true,
 		Args:          cobra.NoArgs,
 	}
-	root.RunE = c.withStore(func(ctx context.Context, s *store.Store, _ []string) error {
-		return c.runConsole(ctx, s)
-	})
+	root.RunE = func(cmd *cobra.Command, args []string) error {
+		keys, err := c.consoleConfig(cmd) // before the store: a bad config file fails fast
+		if err != nil {
+			return err
+		}
+		return c.withStore(func(ctx context.Context, s *store.Store, _ []string) error {
+			return c.runConsole(ctx, s, keys)
+		})(cmd, args)
+	}
 	root.Flags().StringVar(&c.theme, "theme", "dark", "colour theme: "+strings.Join(themes.Names(), ", "))
 	root.Flags().BoolVar(&c.readOnly, "read-only", false, "browse only: every action that changes a host is disabled")
 	root.Flags().DurationVar(&c.refresh, "refresh", ui.DefaultRefreshInterval, "how often the status panel probes the fleet")

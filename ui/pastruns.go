@@ -1,0 +1,233 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+)
+
+// PastRun is a recorded run, for the past runs list.
+type PastRun struct {
+	ID       int64
+	Kind     string // exec, deploy, rollback ...
+	Command  string
+	Operator string
+	Started  time.Time
+	Duration time.Duration // zero while it runs
+	Result   string        // ok, failed, partial, cancelled, interrupted, running
+	Summary  string
+}
+
+// RecordedRun is a past run with every host's part, to replay.
+type RecordedRun struct {
+	PastRun
+	Hosts []RecordedHost
+}
+
+// RecordedHost is one host's part in a recorded run.
+type RecordedHost struct {
+	Name     string
+	Status   string // ok, failed, cancelled, skipped ...
+	Stage    string // the last pipeline step it reached
+	Code     *int   // exit code, when the command ended
+	Class    string // why it failed
+	Err      string
+	Duration time.Duration
+	Output   []RecordedChunk
+}
+
+// RecordedChunk is a piece of a host's recorded output. Stream is stdout,
+// stderr or meta: a pipeline's step marker, "== name".
+type RecordedChunk struct {
+	Stream string
+	Data   []byte
+}
+
+// pastRunsLimit is how many runs the list shows.
+const pastRunsLimit = 100
+
+// Past runs messages: the list, and one run read to replay.
+type (
+	pastRunsMsg struct {
+		req  int
+		runs []PastRun
+		err  error
+	}
+	recordedRunMsg struct {
+		id  int64
+		run RecordedRun
+		err error
+	}
+)
+
+// runsList is the past runs list: newest first, enter replays one.
+type runsList struct {
+	ctx           *Context
+	keys          KeyMap
+	runs          []PastRun
+	err           error
+	loading       bool
+	req           int   // the newest request; older answers are dropped
+	opening       int64 // the run being read, 0 when none
+	cursor        int
+	width, height int
+}
+
+// openRunsList shows the list and reads the runs anew.
+func (a App) openRunsList() (tea.Model, tea.Cmd) {
+	if a.listRuns == nil || a.loadRun == nil {
+		a.notice = "past runs are not available here"
+		return a, nil
+	}
+	a.notice = ""
+	a.mode = modeRuns
+	a.past.req++
+	a.past.loading, a.past.err, a.past.opening = true, nil, 0
+	req, list := a.past.req, a.listRuns
+	return a, func() tea.Msg {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		runs, err := list(ctx, pastRunsLimit)
+		if err != nil {
+			err = fmt.Errorf("list past runs: %w", err)
+		}
+		return pastRunsMsg{req: req, runs: runs, err: err}
+	}
+}
+
+// runsUpdate handles the list's messages; handled is false for others.
+func (a App) runsUpdate(msg tea.Msg) (next App, cmd tea.Cmd, handled bool) {
+	switch msg := msg.(type) {
+	case pastRunsMsg:
+		if msg.req == a.past.req {
+			a.past.loading, a.past.runs, a.past.err = false, msg.runs, msg.err
+			a.past.cursor = min(a.past.cursor, max(0, len(msg.runs)-1))
+		}
+		return a, nil, true
+	case recordedRunMsg:
+		if msg.id != a.past.opening {
+			return a, nil, true // the user went elsewhere meanwhile
+		}
+		a.past.opening = 0
+		if msg.err != nil {
+			a.past.err = msg.err
+			return a, nil, true
+		}
+		a.replay = newRunView(a.ctx, a.keys, replayFeed(msg.run))
+		a.replaying, a.mode = true, modeRun
+		a.layout()
+		return a, nil, true
+	}
+	return a, nil, false
+}
+
+// runsKey handles a key while the list has the keyboard.
+func (a App) runsKey(km tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+	p := &a.past
+	switch {
+	case km.String() == "ctrl+c":
+		return a, tea.Quit
+	case key.Matches(km, a.keys.Help):
+		a.showHelp = !a.showHelp
+	case a.showHelp && km.String() == "esc":
+		a.showHelp = false
+	case key.Matches(km, a.keys.Back):
+		a.mode, p.opening = modeFleet, 0
+	case key.Matches(km, a.keys.Up):
+		p.move(-1)
+	case key.Matches(km, a.keys.Down):
+		p.move(1)
+	case key.Matches(km, a.keys.PageUp):
+		p.move(-max(1, p.height-2))
+	case key.Matches(km, a.keys.PageDown):
+		p.move(max(1, p.height-2))
+	case key.Matches(km, a.keys.Top):
+		p.move(-len(p.runs))
+	case key.Matches(km, a.keys.Bottom):
+		p.move(len(p.runs))
+	case key.Matches(km, a.keys.Open):
+		return a, a.openRun()
+	}
+	return a, nil
+}
+
+// openRun reads the run under the cursor to replay it.
+func (a *App) openRun() tea.Cmd {
+	p := &a.past
+	if p.loading || p.cursor >= len(p.runs) {
+		return nil
+	}
+	id, load := p.runs[p.cursor].ID, a.loadRun
+	p.opening, p.err = id, nil
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		r, err := load(ctx, id)
+		if err != nil {
+			err = fmt.Errorf("read run %d: %w", id, err)
+		}
+		return recordedRunMsg{id: id, run: r, err: err}
+	}
+}
+
+func (p *runsList) move(delta int) {
+	p.cursor = max(0, min(p.cursor+delta, len(p.runs)-1))
+}
+
+// listStart is the first run drawn: the cursor stays in the window.
+func (p runsList) listStart() int {
+	h := max(1, p.height-1) // the title line
+	return max(0, min(p.cursor-h/2, len(p.runs)-h))
+}
+
+// View draws the list in width x height.
+func (p runsList) View() string {
+	st := p.ctx.Styles
+	var b strings.Builder
+	title := "past runs"
+	switch {
+	case p.loading:
+		title += " · loading…"
+	case p.opening != 0:
+		title += fmt.Sprintf(" · reading run #%d…", p.opening)
+	}
+	b.WriteString(st.Title.Render(clip(title, p.width)))
+	switch {
+	case p.err != nil:
+		b.WriteString("\n" + st.Error.Render(clip(p.err.Error(), p.width)))
+		return b.String()
+	case !p.loading && len(p.runs) == 0:
+		b.WriteString("\n" + st.Muted.Render(clip("no run recorded yet", p.width)))
+		return b.String()
+	}
+	start := p.listStart()
+	for i := start; i < len(p.runs) && i-start < p.height-1; i++ {
+		line := clip(pastRunLine(p.runs[i]), p.width)
+		switch {
+		case i == p.cursor:
+			line = st.Cursor.Render(padRight(line, p.width))
+		case p.runs[i].Result == "failed" || p.runs[i].Result == "partial":
+			line = st.Error.Render(line)
+		}
+		b.WriteString("\n" + line)
+	}
+	return b.String()
+}
+
+// pastRunLine is one run of the list.
+func pastRunLine(r PastRun) string {
+	what := r.Command
+	if what == "" {
+		what = r.Kind
+	}
+	took := "…"
+	if r.Duration > 0 {
+		took = elapsedText(r.Duration)
+	}
+	return fmt.Sprintf("#%-5d %s  %-8s %-11s %7s  %s · %s · %s", r.ID, r.Started.Local().Format("Jan _2 15:04:05"),
+		r.Kind, r.Result, took, what, r.Summary, r.Operator)
+}

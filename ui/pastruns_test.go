@@ -1,0 +1,196 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/opsui/opsui/inventory"
+	"github.com/opsui/opsui/themes"
+)
+
+// recordedStore stands in for the store: two runs, the newest a deploy
+// with stage markers and a failed host.
+func recordedStore() (func(context.Context, int) ([]PastRun, error), func(context.Context, int64) (RecordedRun, error)) {
+	at := time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC)
+	runs := []PastRun{
+		{ID: 8, Kind: "deploy", Operator: "alice", Started: at, Duration: 95 * time.Second, Result: "partial", Summary: "1 failed (1 command-failed), 1 ok"},
+		{ID: 7, Kind: "exec", Command: "uname -n", Operator: "bob", Started: at.Add(-time.Hour), Duration: time.Second, Result: "ok", Summary: "2 ok"},
+	}
+	one, two := 0, 2
+	recorded := map[int64]RecordedRun{
+		8: {PastRun: runs[0], Hosts: []RecordedHost{
+			{Name: "web1", Status: "ok", Stage: "cleanup", Code: &one, Duration: 90 * time.Second, Output: []RecordedChunk{
+				{Stream: "meta", Data: []byte("== unpack\n")}, {Stream: "stdout", Data: []byte("unpacked 120 files\n")},
+				{Stream: "meta", Data: []byte("== cleanup\n")}}},
+			{Name: "web2", Status: "failed", Stage: "migrate", Code: &two, Class: "command-failed", Err: "exit status 2",
+				Duration: 95 * time.Second, Output: []RecordedChunk{{Stream: "meta", Data: []byte("== migrate\n")},
+					{Stream: "stderr", Data: []byte("progress 10%\rprogress 100%\r\nNo migrations to apply\n")}}},
+		}},
+		7: {PastRun: runs[1], Hosts: []RecordedHost{{Name: "web1", Status: "ok", Code: &one, Output: []RecordedChunk{{Stream: "stdout", Data: []byte("web1\n")}}}}},
+	}
+	list := func(_ context.Context, limit int) ([]PastRun, error) { return runs[:min(limit, len(runs))], nil }
+	load := func(_ context.Context, id int64) (RecordedRun, error) {
+		r, ok := recorded[id]
+		if !ok {
+			return RecordedRun{}, errors.New("no such run")
+		}
+		return r, nil
+	}
+	return list, load
+}
+
+func newPastRunsApp(t *testing.T, w, h int) App {
+	t.Helper()
+	f := sampleFleet(t)
+	list, load := recordedStore()
+	a := New(Options{Theme: themes.Dark().WithoutColor(), LoadFleet: func(context.Context) (*inventory.Fleet, error) { return f, nil },
+		ListRuns: list, LoadRun: load})
+	a = send(t, a, a.Init()(), tea.WindowSizeMsg{Width: w, Height: h})
+	return a
+}
+
+// press sends key presses, running the commands they return, except
+// while text is typed: those are the input's cursor blinking.
+func press(t *testing.T, a App, names ...string) App {
+	t.Helper()
+	for _, m := range keys(names...) {
+		next, cmd := a.Update(m)
+		a = next.(App)
+		if a.mode != modeCommand && !a.fleet.Filtering() {
+			a = runCmds(t, a, cmd)
+		}
+	}
+	return a
+}
+
+func TestPastRunsReplayInTheRunView(t *testing.T) {
+	a := newPastRunsApp(t, 140, 30)
+	a = press(t, a, "R")
+	if a.mode != modeRuns {
+		t.Fatalf("R did not open the past runs (mode %d)", a.mode)
+	}
+	view := viewText(a)
+	for _, want := range []string{"past runs", "#8", "deploy", "partial", "1m35s", "alice", "#7", "uname -n · 2 ok · bob"} {
+		if !strings.Contains(view, want) {
+			t.Errorf("the list lacks %q:\n%s", want, view)
+		}
+	}
+	a = press(t, a, "enter")
+	if a.mode != modeRun || !a.replaying {
+		t.Fatalf("enter did not replay run 8 (mode %d)", a.mode)
+	}
+	view = viewText(a)
+	for _, want := range []string{"run #8 (recorded", "done: 1 failed (1 command-failed), 1 ok", "elapsed 1m35s",
+		"web1 · ok 1m30s · cleanup", "== unpack", "unpacked 120 files",
+		"web2 · failed: exit 2 · migrate", "== migrate", "progress 100%", "No migrations to apply"} {
+		if !strings.Contains(view, want) {
+			t.Errorf("the replay lacks %q:\n%s", want, view)
+		}
+	}
+	if strings.Contains(view, "progress 10%") {
+		t.Error("a \\r-rewritten line shows its first state")
+	}
+	// esc goes back to the list, which opens the next run; esc again to the fleet.
+	a = press(t, a, "esc")
+	if a.mode != modeRuns {
+		t.Fatalf("esc from a replay went to mode %d, want the list", a.mode)
+	}
+	a = press(t, a, "j", "enter")
+	if view := viewText(a); !strings.Contains(view, "run #7") || !strings.Contains(view, "web1 · ok") {
+		t.Errorf("run 7:\n%s", view)
+	}
+	a = press(t, a, "esc", "esc")
+	if a.mode != modeFleet {
+		t.Errorf("esc esc: mode %d", a.mode)
+	}
+	if a = press(t, a, "o"); a.mode != modeFleet {
+		t.Error("o opened a run though none ran in this session")
+	}
+}
+
+func TestPastRunsErrorsAndStaleAnswers(t *testing.T) {
+	f := sampleFleet(t)
+	a := New(Options{Theme: themes.Dark().WithoutColor(), LoadFleet: func(context.Context) (*inventory.Fleet, error) { return f, nil },
+		ListRuns: func(context.Context, int) ([]PastRun, error) { return nil, errors.New("database is locked") },
+		LoadRun:  func(context.Context, int64) (RecordedRun, error) { return RecordedRun{}, nil }})
+	a = send(t, a, a.Init()(), tea.WindowSizeMsg{Width: 100, Height: 20})
+	a = press(t, a, "R")
+	if view := viewText(a); !strings.Contains(view, "list past runs: database is locked") {
+		t.Errorf("the list's error:\n%s", view)
+	}
+	// An answer to an older request is dropped.
+	a = send(t, a, pastRunsMsg{req: a.past.req - 1, runs: []PastRun{{ID: 99}}})
+	if len(a.past.runs) != 0 {
+		t.Error("a stale list replaced the newest")
+	}
+	// Without a store the key says so.
+	b := newTestApp(t, 100, 20)
+	b = press(t, b, "R")
+	if b.mode != modeFleet || !strings.Contains(viewText(b), "past runs are not available here") {
+		t.Errorf("R without a store:\n%s", viewText(b))
+	}
+}
+
+func TestMouseInTheFleetAndTheList(t *testing.T) {
+	a := newPastRunsApp(t, 100, 30)
+	// Screen: header, column header, "staging · lb · 1", stg-lb1, "staging · web · 1", stg-web1.
+	a = send(t, a, tea.MouseClickMsg{X: 5, Y: 5, Button: tea.MouseLeft})
+	if got := a.fleet.Focused().Name; got != "stg-web1" {
+		t.Errorf("click on stg-web1's row focused %q", got)
+	}
+	a = send(t, a, tea.MouseClickMsg{X: 5, Y: 4, Button: tea.MouseLeft}) // a group heading
+	if got := a.fleet.Focused().Name; got != "stg-web1" {
+		t.Errorf("click on a heading moved the focus to %q", got)
+	}
+	a = send(t, a, tea.MouseWheelMsg{X: 5, Y: 10, Button: tea.MouseWheelDown})
+	if got := a.fleet.Focused().Name; got != "stg-db1" {
+		t.Errorf("wheel down focused %q", got)
+	}
+	a = press(t, a, "R")
+	a = send(t, a, tea.MouseClickMsg{X: 5, Y: 3, Button: tea.MouseLeft}) // header, title, #8, #7
+	if a.past.cursor != 1 {
+		t.Errorf("click on run 7: cursor %d", a.past.cursor)
+	}
+	a = send(t, a, tea.MouseWheelMsg{X: 5, Y: 3, Button: tea.MouseWheelUp})
+	if a.past.cursor != 0 {
+		t.Errorf("wheel up: cursor %d", a.past.cursor)
+	}
+	if v := a.View(); v.MouseMode != tea.MouseModeCellMotion {
+		t.Error("the view does not ask for the mouse")
+	}
+}
+
+func TestToastsShowAndExpireWithoutTakingKeys(t *testing.T) {
+	a := newTestApp(t, 100, 20)
+	next, cmd := a.Update(runDoneMsg{id: 1, err: errors.New("run 1: record run 4: database is locked")})
+	a = next.(App)
+	if cmd == nil {
+		t.Fatal("a toast without a timer")
+	}
+	lines := strings.Split(viewText(a), "\n")
+	last := lines[len(lines)-2] // the body's last line, above the footer
+	if !strings.HasSuffix(strings.TrimRight(last, " "), "run 1: record run 4: database is locked") {
+		t.Errorf("toast not at the bottom right:\n%s", viewText(a))
+	}
+	if !strings.Contains(lines[len(lines)-1], "/ filter") {
+		t.Errorf("the toast hid the footer: %q", lines[len(lines)-1])
+	}
+	a = send(t, a, keys("j")...)
+	if got := a.fleet.Focused().Name; got != "stg-web1" {
+		t.Errorf("a key under a toast did not reach the list: focus %q", got)
+	}
+	// A probe round chunk that came back empty is a toast too.
+	a = send(t, a, probeRoundMsg{round: 0, asked: []string{"web1", "web2"}})
+	if !strings.Contains(viewText(a), "status probe round failed for 2 hosts: web1, web2") {
+		t.Errorf("no toast for a failed probe round:\n%s", viewText(a))
+	}
+	a = send(t, a, toastExpiredMsg{id: 1}, toastExpiredMsg{id: 2})
+	if strings.Contains(viewText(a), "database is locked") || strings.Contains(viewText(a), "probe round failed") {
+		t.Errorf("the toasts did not expire:\n%s", viewText(a))
+	}
+}

@@ -1,0 +1,119 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/opsui/opsui/inventory"
+	"github.com/opsui/opsui/ops"
+	"github.com/opsui/opsui/themes"
+)
+
+// everyView returns the console in each of its views, the footer text
+// each must end with, after a resize to w x h.
+func everyView(t *testing.T, w, h int) map[string]App {
+	t.Helper()
+	f := sampleFleet(t)
+	for i := range 30 { // enough hosts for the run list
+		f.Hosts = append(f.Hosts, inventory.Host{Name: fmt.Sprintf("app-with-a-long-name-%02d.eu-west-1.example.com", i),
+			Address: "10.9.0.1", Env: "production", Roles: []string{"web"}})
+	}
+	list, load := recordedStore()
+	codes := map[string]int{"web2": 3}
+	opts := Options{Theme: themes.Dark().WithoutColor(), LoadFleet: func(context.Context) (*inventory.Fleet, error) { return f, nil },
+		Exec: func(ctx context.Context, hosts []inventory.Host, cmd string, emit func(ops.Event)) (ops.Result, error) {
+			for _, h := range hosts {
+				emit(ops.Event{Host: h.Name, Kind: ops.EventStage, Line: "a stage with a rather long name indeed", Step: 4, Steps: 12})
+				emit(ops.Event{Host: h.Name, Kind: ops.EventProgress, Bytes: 1 << 30, Total: 3 << 30})
+				emit(ops.Event{Host: h.Name, Kind: ops.EventStdout, Line: strings.Repeat("wide output ", 40)})
+			}
+			return scriptedExec(codes, 2)(ctx, hosts, cmd, emit)
+		},
+		ListRuns: list, LoadRun: load}
+	// Each view starts from a console of its own: copies share the selection.
+	fresh := func() App {
+		a := New(opts)
+		return send(t, a, a.Init()(), tea.WindowSizeMsg{Width: w, Height: h})
+	}
+	base := fresh()
+	views := map[string]App{"fleet": base}
+	views["help"] = press(t, base, "?")
+	views["filter"] = press(t, base, "/", "web")
+	views["detail"] = press(t, base, "enter")
+	views["command"] = press(t, base, "x", "uname -n")
+	views["notice"] = send(t, base, func() App { b := base; b.notice = strings.Repeat("a long notice ", 20); return b }())
+	views["toast"] = send(t, base, runDoneMsg{err: errors.New(strings.Repeat("the store is on fire ", 10))})
+	views["grid run"] = press(t, fresh(), "/", "eu-west", "enter", "a", "x", "uname -n", "enter")
+	views["list run"] = press(t, fresh(), "/", "production", "enter", "a", "x", "uname -n", "enter")
+	views["cancel question"] = func() App {
+		a := views["list run"]
+		a.run.feed.done = false
+		return press(t, a, "c")
+	}()
+	views["past runs"] = press(t, base, "R")
+	views["replay"] = press(t, base, "R", "enter")
+	d, _ := newQuestionDialog(&question{hostKey: &ops.HostKeyPrompt{Host: "web1", Addr: "10.0.0.1:22", KeyType: "ssh-ed25519",
+		Fingerprint: "SHA256:" + strings.Repeat("x", 43)}})
+	withDialog := base
+	withDialog.dialogs = []dialog{d}
+	views["dialog"] = withDialog
+	return views
+}
+
+// TestEveryViewFitsTheTerminal renders each view at 80x24 and 200x60: no
+// line is wider than the terminal, the screen has exactly its height,
+// and the footer is on the last line.
+func TestEveryViewFitsTheTerminal(t *testing.T) {
+	for _, size := range [][2]int{{80, 24}, {200, 60}} {
+		w, h := size[0], size[1]
+		for name, a := range everyView(t, w, h) {
+			t.Run(fmt.Sprintf("%dx%d %s", w, h, name), func(t *testing.T) {
+				screen := viewText(a)
+				lines := strings.Split(screen, "\n")
+				if len(lines) != h {
+					t.Errorf("%d lines, want %d:\n%s", len(lines), h, screen)
+				}
+				for i, l := range lines {
+					if lw := ansi.StringWidth(l); lw > w {
+						t.Errorf("line %d is %d wide: %q", i, lw, l)
+					}
+				}
+				footer := lines[len(lines)-1]
+				var want []string
+				switch {
+				case a.mode == modeCommand:
+					want = []string{"command> uname -n"}
+				case a.notice != "":
+					want = []string{"a long notice"}
+				case a.mode == modeRun:
+					want = []string{"↑/k up", "n next failed"}
+				case a.mode == modeRuns:
+					want = []string{"↑/k up", "enter open the run"}
+				default:
+					want = []string{"/ filter", "space select"}
+				}
+				for _, s := range want {
+					if !strings.Contains(footer, s) {
+						t.Errorf("the last line is not the footer (%q): %q\n%s", s, footer, screen)
+					}
+				}
+			})
+		}
+	}
+}
+
+// A resize while a run is shown keeps the focus and redraws at the new size.
+func TestResizeDuringARun(t *testing.T) {
+	a := everyView(t, 200, 60)["list run"]
+	a = press(t, a, "j", "j")
+	a = send(t, a, tea.WindowSizeMsg{Width: 80, Height: 24})
+	if a.run.focus != 2 || a.run.width != 80 || a.run.height != 22 {
+		t.Errorf("after resize: focus %d size %dx%d", a.run.focus, a.run.width, a.run.height)
+	}
+}

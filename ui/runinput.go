@@ -1,0 +1,174 @@
+package ui
+
+import (
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+)
+
+// wheelLines is how far one notch of the mouse wheel scrolls a pane.
+const wheelLines = 3
+
+// Update handles the run view's keys and mouse; the mouse's Y is counted
+// from the view's first line.
+func (v runView) Update(msg tea.Msg) (runView, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.KeyPressMsg:
+		return v.key(msg)
+	case tea.MouseWheelMsg:
+		return v.wheel(msg), nil
+	case tea.MouseClickMsg:
+		return v.click(msg), nil
+	}
+	return v, nil
+}
+
+func (v runView) key(km tea.KeyPressMsg) (runView, tea.Cmd) {
+	v.note = ""
+	if v.confirmCancel {
+		// Only an explicit y cancels; anything else, Enter included, keeps going.
+		if km.String() == "y" {
+			id := v.feed.id
+			return v, func() tea.Msg { return cancelRunMsg{id: id} }
+		}
+		v.confirmCancel = false
+		return v, nil
+	}
+	snap := v.feed.snapshot(0, noPanes, window{})
+	page := max(1, v.layout(snap.panes).innerLines()-1)
+	switch {
+	case key.Matches(km, v.keys.Up):
+		v = v.focusOn(v.focus - 1)
+	case key.Matches(km, v.keys.Down):
+		v = v.focusOn(v.focus + 1)
+	case key.Matches(km, v.keys.PageUp):
+		v = v.scroll(-page)
+	case key.Matches(km, v.keys.PageDown):
+		v = v.scroll(page)
+	case key.Matches(km, v.keys.Top):
+		v.scrolled, v.top = true, 0
+		v = v.scroll(0) // clamps to the oldest line kept
+	case key.Matches(km, v.keys.Bottom):
+		v.scrolled = false
+	case key.Matches(km, v.keys.Follow):
+		if v.scrolled {
+			v.scrolled = false
+		} else {
+			v.scrolled, v.top = true, v.bottomTop()
+		}
+	case key.Matches(km, v.keys.NextFailed), key.Matches(km, v.keys.PrevFailed):
+		step := 1
+		if key.Matches(km, v.keys.PrevFailed) {
+			step = -1
+		}
+		n := len(snap.panes)
+		for i := 1; i <= n; i++ {
+			if j := ((v.focus+step*i)%n + n) % n; failed(snap.panes[j]) {
+				return v.focusOn(j), nil
+			}
+		}
+		v.note = "no failed host"
+	case key.Matches(km, v.keys.CancelRun):
+		if !snap.done {
+			v.confirmCancel = true
+		}
+	}
+	return v, nil
+}
+
+// focusOn moves the focus to pane i (clamped). A paused view stays paused,
+// at the end of the new host's output.
+func (v runView) focusOn(i int) runView {
+	i = max(0, min(i, len(v.feed.panes)-1))
+	if i != v.focus {
+		v.focus = i
+		if v.scrolled {
+			v.top = v.bottomTop()
+		}
+	}
+	return v
+}
+
+// bottomTop is the first line drawn when the focused pane shows its end.
+func (v runView) bottomTop() uint64 {
+	snap := v.feed.snapshot(0, noPanes, window{})
+	if len(snap.panes) == 0 {
+		return 0
+	}
+	p := snap.panes[v.focus]
+	inner := uint64(v.layout(snap.panes).innerLines())
+	if p.pushed < inner {
+		return p.first
+	}
+	return max(p.first, p.pushed-inner)
+}
+
+// scroll moves the focused pane by delta lines: up pauses following,
+// reaching the end again follows.
+func (v runView) scroll(delta int) runView {
+	if delta == 0 && !v.scrolled {
+		return v
+	}
+	end := v.bottomTop()
+	top := end
+	if v.scrolled {
+		top = v.top
+	}
+	snap := v.feed.snapshot(0, noPanes, window{})
+	first := snap.panes[v.focus].first
+	top = max(top, first) // the ring may have dropped what was shown
+	switch d := uint64(max(delta, -delta)); {
+	case delta < 0 && d > top-first:
+		top = first
+	case delta < 0:
+		top -= d
+	default:
+		top += d
+	}
+	if top >= end && delta >= 0 {
+		v.scrolled = false // back at the end: follow again
+		return v
+	}
+	v.scrolled, v.top = true, min(top, end)
+	return v
+}
+
+// wheel scrolls what is under the mouse: the host list moves the focus,
+// a pane scrolls the focused pane.
+func (v runView) wheel(m tea.MouseWheelMsg) runView {
+	delta := 0
+	switch m.Button {
+	case tea.MouseWheelUp:
+		delta = -1
+	case tea.MouseWheelDown:
+		delta = 1
+	default:
+		return v
+	}
+	l := v.layout(v.feed.snapshot(0, noPanes, window{}).panes)
+	if !l.grid && m.X < l.listW {
+		return v.focusOn(v.focus + delta)
+	}
+	return v.scroll(delta * wheelLines)
+}
+
+// click focuses the host row or the pane under the mouse.
+func (v runView) click(m tea.MouseClickMsg) runView {
+	if m.Button != tea.MouseLeft {
+		return v
+	}
+	l := v.layout(v.feed.snapshot(0, noPanes, window{}).panes)
+	y := m.Y - l.headH
+	if y < 0 {
+		return v
+	}
+	switch {
+	case l.grid:
+		r, c := y/l.paneH, m.X/max(1, l.paneW)
+		if i := r*l.cols + c; r < l.rows && c < l.cols && i < len(v.feed.panes) {
+			return v.focusOn(i)
+		}
+	case m.X < l.listW && l.listStart+y < len(v.feed.panes):
+		return v.focusOn(l.listStart + y)
+	}
+	return v
+}
