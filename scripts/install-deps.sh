@@ -6,8 +6,11 @@
 # run: Django and gunicorn from Debian's packages (seen by /usr/bin/python3,
 # which release virtualenvs are made from with --system-site-packages, so no
 # package index is needed at deploy time), python3-venv and nginx (the load
-# balancer). Debian/Ubuntu use apt, macOS uses Homebrew. It
-# installs only what is missing, so running it again costs nothing.
+# balancer), and memcached, redis-server and netcat (the cache flush tests
+# start their own servers and flush them through nc, redis-cli and python3;
+# the packages' system services are not needed). Debian/Ubuntu use apt,
+# macOS uses Homebrew. It installs only what is missing, so running it again
+# costs nothing.
 # With --bench it also installs the tools the benchmarks compare opsui with
 # (parallel-ssh, Fabric).
 set -euo pipefail
@@ -24,7 +27,7 @@ sudo_cmd() {
 
 install_debian() {
 	local want=(openssh-server openssh-client tmux git ca-certificates curl
-		python3 python3-venv python3-django gunicorn nginx)
+		python3 python3-venv python3-django gunicorn nginx memcached redis-server netcat-openbsd)
 	$bench && want+=(pssh python3-fabric)
 	local missing=()
 	for p in "${want[@]}"; do
@@ -40,6 +43,7 @@ install_debian() {
 	sudo_cmd mkdir -p /run/sshd
 	# Likewise nginx may start a system server on port 80 where systemd runs;
 	# the tests start their own nginx processes with their own config.
+	# memcached and redis-server likewise: the flush tests start their own.
 }
 
 install_macos() {
