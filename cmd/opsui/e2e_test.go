@@ -219,3 +219,81 @@ func TestConsoleAsksAboutUnknownHostKeys(t *testing.T) {
 		t.Errorf("exit status %d", code)
 	}
 }
+
+// TestConsoleRunsOnTheWebRoleAndReplaysIt runs the real binary in tmux at
+// 120x40 on 20 real sshd hosts: the web role is filtered and selected, uname
+// -n runs on it, the run view lists every host ok and each host's pane shows
+// the host's own name; then the run is reopened from the past runs list,
+// replayed from the store.
+func TestConsoleRunsOnTheWebRoleAndReplaysIt(t *testing.T) {
+	bin := tuitest.Build(t)
+	fleet, db := execFleet(t, 20, true)
+	term := tuitest.Start(t, 120, 40, []string{"NO_COLOR=1", "HOME=" + os.Getenv("HOME"), "XDG_DATA_HOME=" + os.Getenv("XDG_DATA_HOME"),
+		"XDG_CONFIG_HOME=" + t.TempDir()}, bin, "--db", db)
+	term.WaitText("20 hosts", 10*time.Second)
+	term.Type("/web")
+	term.WaitText("/web", 5*time.Second)
+	term.Keys("Enter", "a")
+	term.WaitText("20 selected", 5*time.Second)
+	term.Keys("x")
+	term.WaitText("command>", 5*time.Second)
+	term.Type("uname -n")
+	term.WaitText("command> uname -n", 5*time.Second)
+	term.Keys("Enter")
+	screen := term.WaitText("done: 20 ok", 60*time.Second)
+	for _, h := range fleet.Hosts {
+		if !regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(h.Name) + ` ok \d`).MatchString(screen) {
+			t.Errorf("the list has no ok row for %s:\n%s", h.Name, screen)
+		}
+	}
+	seen := visitPanes(t, term, len(fleet.Hosts))
+	if len(seen) != len(fleet.Hosts) {
+		t.Errorf("panes that showed their host's name: %v", seen)
+	}
+
+	// Leave the run, reopen it from the past runs list.
+	term.Keys("Escape")
+	term.WaitText("HOST", 5*time.Second)
+	term.Keys("R")
+	term.WaitFor("the run in the past runs list", 10*time.Second, func(s string) bool {
+		return regexp.MustCompile(`#\d+ .* exec +ok .*uname -n · 20 ok`).MatchString(s)
+	})
+	term.Keys("Enter")
+	screen = term.WaitText("(recorded", 10*time.Second)
+	if !strings.Contains(screen, "done: 20 ok") {
+		t.Errorf("the replay's summary:\n%s", screen)
+	}
+	if seen := visitPanes(t, term, 3); len(seen) != 3 {
+		t.Errorf("replayed panes that showed their host's name: %v", seen)
+	}
+	term.Keys("Escape") // back to the list
+	term.WaitText("past runs", 5*time.Second)
+	term.Keys("Escape") // alone: escape and q at once read as alt+q
+	term.WaitText("HOST", 5*time.Second)
+	term.Keys("q")
+	if code := term.WaitExit(5 * time.Second); code != 0 {
+		t.Errorf("exit status %d", code)
+	}
+}
+
+var (
+	paneTitle = regexp.MustCompile(`│ (web\d+) · ok`)
+	paneLine  = regexp.MustCompile(`(?m)│ (web\d+)\s+│\s*$`)
+)
+
+// visitPanes walks the run view's host list with j, n hosts from the
+// focused one, checking that each focused pane's output is its host's
+// name; it returns the hosts seen.
+func visitPanes(t *testing.T, term *tuitest.Term, n int) map[string]bool {
+	t.Helper()
+	seen := map[string]bool{}
+	for range n {
+		screen := term.WaitFor("a new host's pane with its name", 10*time.Second, func(s string) bool {
+			title, line := paneTitle.FindStringSubmatch(s), paneLine.FindStringSubmatch(s)
+			return title != nil && line != nil && title[1] == line[1] && !seen[title[1]]
+		})
+		seen[paneTitle.FindStringSubmatch(screen)[1]] = true
+		term.Keys("j")
+	}
+	return seen
+}
