@@ -1,0 +1,273 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/opsui/opsui/inventory"
+	"github.com/opsui/opsui/ops"
+	"github.com/opsui/opsui/ops/cache"
+	"github.com/opsui/opsui/store"
+)
+
+// flushFlags pick the cache hosts to flush.
+type flushFlags struct {
+	env, role string
+	hosts     []string
+	yes       bool
+}
+
+func (f *flushFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.env, "env", "", "hosts of this environment (required when there are several, unless --host names the hosts)")
+	cmd.Flags().StringVar(&f.role, "role", cache.DefaultRole, "hosts with this role; their settings for it say what to flush")
+	cmd.Flags().StringSliceVar(&f.hosts, "host", nil, "only these hosts (comma-separated or repeated)")
+	cmd.Flags().BoolVarP(&f.yes, "yes", "y", false, "do not ask for confirmation (a protected environment's included)")
+}
+
+// pick returns the hosts to flush and the environments they belong to.
+func (f *flushFlags) pick(fl *inventory.Fleet) ([]inventory.Host, []inventory.Environment, error) {
+	for _, n := range f.hosts {
+		h, ok := fl.Host(n)
+		if !ok {
+			return nil, nil, unknownName("host", n, hostNames(fl))
+		}
+		if !h.HasRole(f.role) {
+			return nil, nil, fmt.Errorf("host %s has no role %s (its roles: %s)", n, f.role, strings.Join(h.Roles, ", "))
+		}
+	}
+	env := f.env
+	switch {
+	case env != "":
+		if _, ok := fl.Environment(env); !ok {
+			return nil, nil, unknownName("environment", env, envNames(fl))
+		}
+	case len(f.hosts) > 0:
+	case len(fl.Environments) == 1:
+		env = fl.Environments[0].Name
+	case len(fl.Environments) > 1:
+		return nil, nil, usageError{fmt.Errorf("which environment? --env one of %s", strings.Join(envNames(fl), ", "))}
+	}
+	hosts := fl.Select(inventory.Filter{Env: env, Role: f.role, Names: f.hosts})
+	if len(hosts) == 0 {
+		where := ""
+		if env != "" {
+			where = " of " + env
+		}
+		return nil, nil, fmt.Errorf("no host%s has the role %s (see opsui inventory list)", where, f.role)
+	}
+	var envs []inventory.Environment
+	for _, h := range hosts {
+		if e, ok := fl.Environment(h.Env); ok && !slices.ContainsFunc(envs, func(x inventory.Environment) bool { return x.Name == e.Name }) {
+			envs = append(envs, e)
+		}
+	}
+	return hosts, envs, nil
+}
+
+func newFlushCmd(c *cli) *cobra.Command {
+	var (
+		ff   flushFlags
+		sshf sshFlags
+	)
+	cmd := &cobra.Command{
+		Use:   "flush [--env E] [--role cache] [--host H,...] [--yes]",
+		Short: "Empty the memcached or Redis caches of an environment",
+		Long: `Flush the cache servers of the selected hosts (by default the environment's
+hosts with the role cache) through SSH: memcached's flush_all, Redis's
+FLUSHALL, or FLUSHDB N when the host's settings name a database. Each host
+talks to its server from the host itself, with nc, redis-cli or python3,
+and reports the keys the server held before and after.
+
+What a host flushes comes from its settings for the role (role defaults
+overlaid with the host's own): options kind (memcached or redis), address
+(127.0.0.1), port (11211 or 6379), db, client, and flush (a command that
+replaces the built-in one). A Redis password is never kept in the fleet:
+options.password_env names an environment variable of this machine that
+holds it, and it goes to the host on the SSH session's standard input,
+never on a command line, in the output or in the record.
+
+The flush asks for confirmation (default No) unless --yes; a protected
+environment needs its name typed. The exit status is 1 when any host
+failed. The run and every host's output are recorded in the database.`,
+		Example: `  opsui flush --env staging
+  opsui flush --env production --host cache1 --yes
+  REDIS_PASSWORD=... opsui flush --env production --role sessions`,
+		Args: cobra.NoArgs,
+	}
+	cmd.RunE = c.withStore(func(ctx context.Context, s *store.Store, _ []string) error {
+		f, err := s.LoadFleet(ctx)
+		if err != nil {
+			return err
+		}
+		hosts, envs, err := ff.pick(f)
+		if err != nil {
+			return err
+		}
+		specs, err := cache.Plan(f, hosts, ff.role, os.Getenv)
+		if err != nil {
+			return err
+		}
+		envList := make([]string, len(envs))
+		for i, e := range envs {
+			envList[i] = e.Name
+		}
+		fmt.Fprintf(c.stderr, "opsui: flushing %d cache%s of %s:\n", len(specs), plural(len(specs)), orNone(strings.Join(envList, ", ")))
+		describeFlush(c.stderr, specs)
+		if err := c.confirmFlush(envs, len(specs), ff.yes); err != nil {
+			return err
+		}
+
+		pool, sshCfg, err := sshf.pool(c)
+		if err != nil {
+			return err
+		}
+		defer pool.Close()
+		targets, err := ops.ResolveTargets(hosts, sshCfg)
+		if err != nil {
+			return err
+		}
+		names := make([]string, len(targets))
+		for i, t := range targets {
+			names[i] = t.Name
+		}
+		if n, err := s.ReapStaleRuns(ctx); err == nil && n > 0 {
+			fmt.Fprintf(c.stderr, "opsui: %d runs whose opsui process died are marked interrupted\n", n)
+		}
+		env := ""
+		if len(envs) == 1 {
+			env = envs[0].Name
+		}
+		rec, err := ops.StartRecorder(ctx, s, store.NewRun{Kind: store.KindFlush, Env: env, Operator: operator(),
+			Command: flushCommand(specs), Args: os.Args[1:], Hosts: names})
+		if err != nil {
+			return err
+		}
+		out := newEventPrinter(c.stdout, names, false, colorFor(c.stdout))
+		rep, err := cache.Flush(ctx, pool, targets, specs, ops.RunOptions{Parallel: sshf.parallel, Timeout: sshf.timeout},
+			func(ev ops.Event) {
+				rec.Event(ev)
+				out.Event(ev)
+			})
+		if err != nil {
+			return usageError{err}
+		}
+		// The record is finished even after ctrl+c, so no run stays "running".
+		finishErr := rec.Finish(context.WithoutCancel(ctx), rep.Run)
+		if fl, ok := out.(interface{ Flush() }); ok {
+			fl.Flush()
+		}
+		fmt.Fprintln(c.stdout)
+		printFlushTable(c.stdout, rep)
+		out.Summary(rep.Run, rec.RunID())
+		if finishErr != nil {
+			return fmt.Errorf("record run: %w", finishErr)
+		}
+		if failed := rep.Failed(); len(failed) > 0 {
+			return hostsFailedError{fmt.Sprintf("%d of %d caches not flushed", len(failed), len(rep.Hosts))}
+		}
+		return nil
+	})
+	ff.register(cmd)
+	sshf.register(cmd)
+	return cmd
+}
+
+// confirmFlush asks before flushing: a typed name for each protected
+// environment, else one yes/no question.
+func (c *cli) confirmFlush(envs []inventory.Environment, n int, yes bool) error {
+	protected := false
+	for _, e := range envs {
+		if e.Protected {
+			protected = true
+			if err := c.typedConfirm(e.Name, yes); err != nil {
+				return err
+			}
+		}
+	}
+	if protected {
+		return nil
+	}
+	return c.confirm(fmt.Sprintf("Flush %d cache%s? Every key in them is lost.", n, plural(n)), yes)
+}
+
+// describeFlush lists what each host flushes, before asking.
+func describeFlush(w io.Writer, specs []cache.Spec) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	for _, s := range specs {
+		note := ""
+		if s.PasswordEnv != "" {
+			note = "  (password from $" + s.PasswordEnv + ")"
+		}
+		fmt.Fprintf(tw, "  %s\t%s%s\n", s.Host, s.Server(), note)
+	}
+	tw.Flush()
+}
+
+// flushCommand is what the run's record says was run: what each host
+// flushed (the per-host commands are long scripts, and hold no secret).
+func flushCommand(specs []cache.Spec) string {
+	parts := make([]string, len(specs))
+	for i, s := range specs {
+		parts[i] = s.Host + ": " + s.Server()
+	}
+	return "flush " + strings.Join(parts, "; ")
+}
+
+// printFlushTable writes one row per host, failures first.
+func printFlushTable(w io.Writer, rep cache.Report) {
+	rows := slices.Clone(rep.Hosts)
+	slices.SortStableFunc(rows, func(a, b cache.Result) int {
+		switch {
+		case !a.OK() && b.OK():
+			return -1
+		case a.OK() && !b.OK():
+			return 1
+		}
+		return 0
+	})
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "HOST\tCACHE\tKEYS BEFORE → AFTER\tRESULT")
+	for _, r := range rows {
+		result := "ok"
+		if !r.OK() {
+			result = string(r.Status)
+			if r.Err != nil {
+				result += ": " + hostErrText(r.Err)
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Host, r.Server, r.Keys(), result)
+	}
+	tw.Flush()
+}
+
+// hostErrText drops the "host: class:" prefix of an ops.HostError, which
+// the row already says.
+func hostErrText(err error) string {
+	var he *ops.HostError
+	if errors.As(err, &he) && he.Err != nil {
+		return fmt.Sprintf("%s: %v", he.Class, he.Err)
+	}
+	return err.Error()
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "no environment"
+	}
+	return s
+}
