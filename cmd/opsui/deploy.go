@@ -238,7 +238,7 @@ time: the hosts are locked, all or nothing. Every release is recorded.`,
 	})
 	tf.register(cmd)
 	sf.register(cmd)
-	sshf.register(cmd)
+	sshf.registerConn(cmd)
 	cmd.Flags().StringVar(&ref, "ref", "", "branch, tag or commit to deploy (default: the repository's HEAD)")
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print the plan (batches, steps, commands) and change nothing")
 	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask for confirmations (a protected environment's included)")

@@ -33,9 +33,15 @@ type sshFlags struct {
 }
 
 func (f *sshFlags) register(cmd *cobra.Command) {
+	f.registerConn(cmd)
+	cmd.Flags().DurationVar(&f.timeout, "timeout", 0, "per-host command timeout (e.g. 30s; 0: none)")
+}
+
+// registerConn registers the connection flags alone, for pipelines whose
+// steps carry their own timeouts.
+func (f *sshFlags) registerConn(cmd *cobra.Command) {
 	cmd.Flags().BoolVar(&f.acceptNew, "accept-new", false, "accept and record host keys not seen before (a changed key is always refused)")
 	cmd.Flags().IntVar(&f.parallel, "parallel", ops.DefaultParallel, "how many hosts at once")
-	cmd.Flags().DurationVar(&f.timeout, "timeout", 0, "per-host command timeout (e.g. 30s; 0: none)")
 }
 
 // pool builds the connection pool from the user's SSH setup and the flags.

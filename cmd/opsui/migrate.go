@@ -93,7 +93,7 @@ list the pending migrations and change nothing.`,
 		return nil
 	})
 	tf.register(cmd)
-	sshf.register(cmd)
+	sshf.registerConn(cmd)
 	cmd.Flags().BoolVar(&planOnly, "plan", false, "list the pending migrations and change nothing")
 	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation")
 	return cmd

@@ -88,7 +88,7 @@ Migrations are not reversed: the code goes back, the schema stays.`,
 	})
 	tf.register(cmd)
 	sf.register(cmd)
-	sshf.register(cmd)
+	sshf.registerConn(cmd)
 	cmd.Flags().StringVar(&to, "to", "", "the release id to go back to (default: the previous good one)")
 	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation")
 	return cmd
@@ -322,7 +322,7 @@ renewing it) is broken unless --force is given. Breaking is recorded.`,
 		return nil
 	})
 	tf.register(cmd)
-	sshf.register(cmd)
+	sshf.registerConn(cmd)
 	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation")
 	cmd.Flags().BoolVar(&force, "force", false, "also break a lock that is still being renewed")
 	return cmd
