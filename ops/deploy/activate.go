@@ -21,6 +21,10 @@ const undoTimeout = 2 * time.Minute
 // is aborted. It returns the release's result.
 func (r *runner) activate(ctx context.Context, steps []Step) string {
 	p := r.plan
+	if ctx.Err() != nil {
+		r.notef("the deploy was cancelled before any host was switched")
+		return store.ReleaseAborted
+	}
 	if n := r.failedCount(); n > p.MaxFail {
 		r.notef("%d hosts failed before the switch (more than the %d allowed): no host was switched", n, p.MaxFail)
 		return store.ReleaseFailed
