@@ -124,6 +124,44 @@ type App struct {
 	// MigratePlan lists pending migrations without applying them.
 	MigratePlan string       `yaml:"migrate_plan,omitempty" json:"migrate_plan,omitempty"`
 	Health      *HealthCheck `yaml:"health,omitempty" json:"health,omitempty"`
+	// Notify lists the webhooks told about the app's deploys and rollbacks.
+	Notify []Webhook `yaml:"notify,omitempty" json:"notify,omitempty"`
+}
+
+// Webhook is an HTTP endpoint that a JSON message is posted to when a
+// deploy starts, succeeds, fails or is rolled back. Its URL may carry a
+// token in its query; opsui never prints the query. No secret is kept
+// here: SecretEnv names an environment variable of the operator's machine
+// whose value signs the body (HMAC-SHA256).
+type Webhook struct {
+	URL string `yaml:"url" json:"url"`
+	// Events limits the webhook to these events (see NotifyEvents); empty
+	// means all of them.
+	Events []string `yaml:"events,omitempty" json:"events,omitempty"`
+	// Format is "json" (the default: opsui's own body) or "slack" (a
+	// Slack-compatible incoming-webhook body).
+	Format    string `yaml:"format,omitempty" json:"format,omitempty"`
+	SecretEnv string `yaml:"secret_env,omitempty" json:"secret_env,omitempty"`
+}
+
+// Notification events and formats.
+const (
+	NotifyStart    = "start"
+	NotifySuccess  = "success"
+	NotifyFailure  = "failure"
+	NotifyRollback = "rollback"
+
+	NotifyFormatJSON  = "json"
+	NotifyFormatSlack = "slack"
+)
+
+// NotifyEvents are the events a webhook can ask for, in the order a deploy
+// goes through them.
+var NotifyEvents = []string{NotifyStart, NotifySuccess, NotifyFailure, NotifyRollback}
+
+// Wants reports whether the webhook is told about event.
+func (w Webhook) Wants(event string) bool {
+	return len(w.Events) == 0 || slices.Contains(w.Events, event)
 }
 
 // DefaultKeepReleases is how many releases a host keeps when the app does not say.

@@ -3,6 +3,7 @@ package inventory
 import (
 	"fmt"
 	"net"
+	"net/url"
 	"path"
 	"regexp"
 	"slices"
@@ -66,6 +67,8 @@ var (
 	// dnsRe accepts a DNS name or an ssh_config alias; addresses are checked
 	// for IPs first.
 	dnsRe = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9_-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9_-]*[A-Za-z0-9])?)*\.?$`)
+	// envVarRe is a portable environment variable name.
+	envVarRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 )
 
 // ValidRole reports whether name is a valid role name: [a-z0-9-], starting
@@ -180,6 +183,9 @@ func Validate(f *Fleet) error {
 		if a.Health != nil && a.Health.URL == "" {
 			add(p+".health.url", "health check has no url")
 		}
+		for j, w := range a.Notify {
+			validateWebhook(fmt.Sprintf("%s.notify[%d]", p, j), w, add)
+		}
 	}
 
 	hosts := map[string]int{}
@@ -238,6 +244,63 @@ func Validate(f *Fleet) error {
 		return nil
 	}
 	return ps
+}
+
+// validateWebhook checks one notify entry. Problems never quote the URL's
+// query, which may hold a token.
+func validateWebhook(p string, w Webhook, add func(path, format string, args ...any)) {
+	u, err := url.Parse(w.URL)
+	switch {
+	case strings.TrimSpace(w.URL) == "":
+		add(p+".url", "webhook url is empty")
+	case err != nil:
+		add(p+".url", "webhook url is not a URL")
+	case u.Scheme != "http" && u.Scheme != "https":
+		add(p+".url", "webhook url %q is not an http(s) URL", RedactURL(w.URL))
+	case u.Host == "":
+		add(p+".url", "webhook url %q has no host", RedactURL(w.URL))
+	}
+	seen := map[string]bool{}
+	for k, e := range w.Events {
+		switch {
+		case !slices.Contains(NotifyEvents, e):
+			add(fmt.Sprintf("%s.events[%d]", p, k), "unknown event %q (known: %s)", e, strings.Join(NotifyEvents, ", "))
+		case seen[e]:
+			add(fmt.Sprintf("%s.events[%d]", p, k), "event %q listed twice", e)
+		}
+		seen[e] = true
+	}
+	switch w.Format {
+	case "", NotifyFormatJSON, NotifyFormatSlack:
+	default:
+		add(p+".format", "unknown format %q (want json or slack)", w.Format)
+	}
+	if w.SecretEnv != "" && !envVarRe.MatchString(w.SecretEnv) {
+		add(p+".secret_env", "invalid environment variable name %q", w.SecretEnv)
+	}
+}
+
+// RedactURL returns raw with its query, fragment and any password replaced
+// by "REDACTED", for messages: webhook URLs often carry a token. Text that
+// is not a URL is cut at its first '?' or '#'.
+func RedactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		if i := strings.IndexAny(raw, "?#"); i >= 0 {
+			return raw[:i] + "?REDACTED"
+		}
+		return raw
+	}
+	if u.User != nil {
+		u.User = url.User("REDACTED")
+	}
+	if u.RawQuery != "" || u.ForceQuery {
+		u.RawQuery, u.ForceQuery = "REDACTED", false
+	}
+	if u.Fragment != "" {
+		u.Fragment, u.RawFragment = "REDACTED", ""
+	}
+	return u.String()
 }
 
 func validateSettings(p string, s RoleSettings, add func(path, format string, args ...any)) {

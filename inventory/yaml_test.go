@@ -94,6 +94,19 @@ func TestYAMLErrors(t *testing.T) {
 			`f.yaml:4:16: apps[0].deploy_to: deploy_to "srv/shop" is not an absolute path`},
 		{"bad duration", "apps:\n  - name: shop\n    repo: /src/shop\n    deploy_to: /srv/shop\n    stages:\n      - name: x\n        run: true\n        timeout: soon\n",
 			`f.yaml:8:18: apps[0].stages[0].timeout: invalid duration "soon" (want e.g. 90s, 5m, 1h)`},
+		{"webhook not http", appNotify + "      - url: ftp://hooks.example.com/x?token=SECRET\n",
+			`f.yaml:6:14: apps[0].notify[0].url: webhook url "ftp://hooks.example.com/x?REDACTED" is not an http(s) URL`},
+		{"webhook without host", appNotify + "      - url: https:///x\n", `apps[0].notify[0].url: webhook url "https:///x" has no host`},
+		{"webhook unknown event", appNotify + "      - url: https://h.example.com/\n        events: [start, deployed]\n",
+			`f.yaml:7:25: apps[0].notify[0].events[1]: unknown event "deployed" (known: start, success, failure, rollback)`},
+		{"webhook event twice", appNotify + "      - url: https://h.example.com/\n        events: [start, start]\n",
+			`apps[0].notify[0].events[1]: event "start" listed twice`},
+		{"webhook format", appNotify + "      - url: https://h.example.com/\n        format: teams\n",
+			`f.yaml:7:17: apps[0].notify[0].format: unknown format "teams" (want json or slack)`},
+		{"webhook secret env", appNotify + "      - url: https://h.example.com/\n        secret_env: MY-SECRET\n",
+			`apps[0].notify[0].secret_env: invalid environment variable name "MY-SECRET"`},
+		{"webhook typo", appNotify + "      - url: https://h.example.com/\n        event: [start]\n",
+			`apps[0].notify[0].event: unknown field "event" (did you mean "events"?)`},
 		{"syntax error", "hosts:\n  - name: web1\n    address: [\n", `f.yaml:3: did not find expected node content`},
 		{"two documents", envs + "---\nhosts: []\n", "f.yaml:3:1: more than one YAML document"},
 	}
@@ -114,6 +127,42 @@ func TestYAMLErrors(t *testing.T) {
 				t.Errorf("error is %T, not Problems", err)
 			}
 		})
+	}
+}
+
+// appNotify opens an app whose notify list the test case completes.
+const appNotify = "apps:\n  - name: shop\n    repo: /src/shop\n    deploy_to: /srv/shop\n    notify:\n"
+
+func TestYAMLNotify(t *testing.T) {
+	f, err := DecodeYAML("fleet.yaml", readFleetFile(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hooks := f.Apps[0].Notify
+	if len(hooks) != 2 || hooks[0].SecretEnv != "OPSUI_WEBHOOK_SECRET" || hooks[1].Format != NotifyFormatSlack {
+		t.Fatalf("notify = %+v", hooks)
+	}
+	if !hooks[0].Wants(NotifyStart) || hooks[1].Wants(NotifyStart) || !hooks[1].Wants(NotifyRollback) {
+		t.Errorf("Wants: %+v", hooks)
+	}
+	if !(Webhook{URL: "https://h/"}).Wants(NotifySuccess) {
+		t.Error("a webhook without events is not told about success")
+	}
+}
+
+func TestRedactURL(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"https://hooks.example.com/opsui?token=abc123", "https://hooks.example.com/opsui?REDACTED"},
+		{"https://hooks.example.com/opsui", "https://hooks.example.com/opsui"},
+		{"https://user:pw@hooks.example.com/x", "https://REDACTED@hooks.example.com/x"},
+		{"http://h.example.com/x#frag", "http://h.example.com/x#REDACTED"},
+		{"http://h.example.com/x?", "http://h.example.com/x?REDACTED"},
+		{"::bad url?token=abc", "::bad url?REDACTED"},
+	}
+	for _, tt := range tests {
+		if got := RedactURL(tt.in); got != tt.want {
+			t.Errorf("RedactURL(%q) = %q, want %q", tt.in, got, tt.want)
+		}
 	}
 }
 

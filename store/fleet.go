@@ -37,6 +37,7 @@ type appConfig struct {
 	Migrate     string                 `json:"migrate,omitempty"`
 	MigratePlan string                 `json:"migrate_plan,omitempty"`
 	Health      *inventory.HealthCheck `json:"health,omitempty"`
+	Notify      []inventory.Webhook    `json:"notify,omitempty"`
 }
 
 type hostRow struct {
@@ -98,6 +99,7 @@ func (s *Store) loadFleet(ctx context.Context, q sqlx.QueryerContext) (*inventor
 		f.Apps = append(f.Apps, inventory.App{
 			Name: a.Name, Repo: a.Repo, DeployTo: a.DeployTo, KeepReleases: a.KeepReleases, Preset: a.Preset,
 			Shared: c.Shared, Stages: c.Stages, Migrate: c.Migrate, MigratePlan: c.MigratePlan, Health: c.Health,
+			Notify: c.Notify,
 		})
 	}
 
@@ -200,7 +202,8 @@ func saveFleet(ctx context.Context, tx *sqlx.Tx, f *inventory.Fleet) error {
 
 	appNames := make([]any, 0, len(f.Apps))
 	for i, a := range f.Apps {
-		b, _ := json.Marshal(appConfig{Shared: a.Shared, Stages: a.Stages, Migrate: a.Migrate, MigratePlan: a.MigratePlan, Health: a.Health})
+		b, _ := json.Marshal(appConfig{Shared: a.Shared, Stages: a.Stages, Migrate: a.Migrate, MigratePlan: a.MigratePlan, Health: a.Health,
+			Notify: a.Notify})
 		_, err := tx.ExecContext(ctx, `
 			INSERT INTO apps (name, repo, deploy_to, keep_releases, preset, config, position) VALUES (?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (name) DO UPDATE SET repo = excluded.repo, deploy_to = excluded.deploy_to,
