@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/opsui/opsui/inventory"
 	"github.com/opsui/opsui/ops"
@@ -220,5 +221,54 @@ func TestCanaryNotApprovedRollsBackTheCanary(t *testing.T) {
 		if rel, _ := tb.current(i); rel != first.ReleaseID {
 			t.Errorf("host %d runs %s, want %s", i, rel, first.ReleaseID)
 		}
+	}
+}
+
+// TestCancelledDeployReleasesTheLock cancels a deploy (ctrl+c) in a slow
+// stage: it is recorded as aborted, no host is switched, the lock is gone
+// from every host, and the stage's remote process is stopped.
+func TestCancelledDeployReleasesTheLock(t *testing.T) {
+	tb := newTestbed(t, 2)
+	first := tb.firstRelease()
+	tb.app.Stages = []inventory.Stage{{Name: "slow", Position: "before:switch", Run: "sleep 300"}}
+	tb.commit("second", map[string]string{"index.html": "v2\n"})
+	ctx, cancel := context.WithCancel(context.Background())
+	d := tb.deployer()
+	emit := d.Emit
+	d.Emit = func(ev ops.Event) {
+		emit(ev)
+		if ev.Kind == ops.EventStage && ev.Line == "slow" {
+			go func() { time.Sleep(300 * time.Millisecond); cancel() }()
+		}
+	}
+	out, err := d.Deploy(ctx, tb.plan("main", Strategy{Kind: "all", AutoRollback: true}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Result != store.ReleaseAborted {
+		tb.logf(out)
+		t.Fatalf("result %s, want aborted", out.Result)
+	}
+	for i := range tb.fleet.Hosts {
+		if rel, _ := tb.current(i); rel != first.ReleaseID {
+			t.Errorf("host %d switched to %s", i, rel)
+		}
+		if got := tb.sh(i, "ls -A "+tb.deployTo); strings.Contains(got, ".opsui-lock") {
+			t.Errorf("host %d keeps the lock after ctrl+c: %s", i, got)
+		}
+	}
+	// The remote sleep dies within the kill grace.
+	deadline := time.Now().Add(10 * time.Second)
+	for i := range tb.fleet.Hosts {
+		for tb.sh(i, "pgrep -x sleep || true") != "" {
+			if time.Now().After(deadline) {
+				t.Fatalf("host %d still runs the cancelled stage's sleep", i)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	open, err := tb.st.OpenLocks(context.Background(), "app", "test")
+	if err != nil || len(open) != 0 {
+		t.Errorf("the store still records %d open locks (%v)", len(open), err)
 	}
 }
