@@ -1,0 +1,107 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+)
+
+// Run messages carry the id of their run, so a stale tick or result of an
+// earlier run is recognised.
+type (
+	runTickMsg struct{ id int }
+	// runDoneMsg ends a run; err is what went wrong after it ran (its
+	// record could not be written), shown as a toast.
+	runDoneMsg struct {
+		id  int
+		err error
+	}
+	cancelRunMsg struct{ id int }
+)
+
+// runTick re-renders a live run at most 20 times a second.
+func runTick(id int) tea.Cmd {
+	return tea.Tick(50*time.Millisecond, func(time.Time) tea.Msg { return runTickMsg{id: id} })
+}
+
+// startRun runs the typed command on the selected hosts.
+func (a App) startRun() (App, tea.Cmd) {
+	command := strings.TrimSpace(a.command.Value())
+	hosts := a.fleet.Selected()
+	a.mode = modeFleet
+	a.command.Blur()
+	a.command.SetValue("")
+	if command == "" || len(hosts) == 0 {
+		return a, nil
+	}
+	names := make([]string, len(hosts))
+	for i, h := range hosts {
+		names[i] = h.Name
+	}
+	a.runs++
+	feed := newRunFeed(a.runs, command, names)
+	ctx, cancel := context.WithCancel(context.Background())
+	if a.cancelRun != nil {
+		a.cancelRun() // one run at a time: a new one replaces the view of the old
+	}
+	a.cancelRun = cancel
+	a.run = newRunView(a.ctx, a.keys, feed)
+	a.replaying = false
+	a.layout()
+	a.mode = modeRun
+	exec := a.exec
+	id := feed.id
+	return a, tea.Batch(runTick(id), func() tea.Msg {
+		res, err := exec(ctx, hosts, command, feed.Event)
+		feed.finish(res, err)
+		if err != nil && len(res.Hosts) > 0 {
+			return runDoneMsg{id: id, err: fmt.Errorf("run %d: %w", id, err)}
+		}
+		return runDoneMsg{id: id}
+	})
+}
+
+// modeKey handles a key while typing a command or watching a run;
+// handled is false in the other modes.
+func (a App) modeKey(msg tea.KeyPressMsg) (next tea.Model, cmd tea.Cmd, handled bool) {
+	if a.mode == modeCommand {
+		switch msg.String() {
+		case "enter":
+			app, cmd := a.startRun()
+			return app, cmd, true
+		case "esc":
+			a.mode = modeFleet
+			a.command.Blur()
+			a.command.SetValue("")
+			return a, nil, true
+		}
+		a.command, cmd = a.command.Update(msg)
+		return a, cmd, true
+	}
+	if a.mode == modeRun {
+		rv := a.shownRun()
+		switch {
+		case msg.String() == "ctrl+c":
+			return a, tea.Quit, true
+		case key.Matches(msg, a.keys.Help):
+			a.showHelp = !a.showHelp
+			return a, nil, true
+		case a.showHelp && msg.String() == "esc":
+			a.showHelp = false
+			return a, nil, true
+		case key.Matches(msg, a.keys.Back) && !rv.confirmCancel:
+			a.mode = modeFleet
+			if a.replaying {
+				a.mode = modeRuns // back to the list it was opened from
+			}
+			return a, nil, true
+		}
+		*rv, cmd = rv.Update(msg)
+		return a, cmd, true
+	}
+	return a, nil, false
+}
