@@ -18,7 +18,11 @@ type KeyMap struct {
 	Exec, LastRun, PastRuns, Open, Back     key.Binding
 	NextFailed, PrevFailed, CancelRun       key.Binding
 	Follow                                  key.Binding
-	Help, Quit                              key.Binding
+	// The guided flows: opened from the fleet, then their own steps.
+	Deploy, Rollback, Migrate, Flush, Releases key.Binding
+	NextStep, PrevStep, Confirm                key.Binding
+	Mark, Compare                              key.Binding
+	Help, Quit                                 key.Binding
 }
 
 // DefaultKeyMap returns the standard bindings.
@@ -47,7 +51,18 @@ func DefaultKeyMap() KeyMap {
 		CancelRun:   key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "cancel the run")),
 		Follow:      key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "follow output on/off")),
 		Help:        key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
-		Quit:        key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
+		// r refreshes the fleet, so rolling back is b; R lists past runs, so the releases are h (history).
+		Deploy:   key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "deploy wizard")),
+		Rollback: key.NewBinding(key.WithKeys("b"), key.WithHelp("b", "roll back")),
+		Migrate:  key.NewBinding(key.WithKeys("m"), key.WithHelp("m", "run migrations")),
+		Flush:    key.NewBinding(key.WithKeys("F"), key.WithHelp("F", "flush caches")),
+		Releases: key.NewBinding(key.WithKeys("h"), key.WithHelp("h", "release history")),
+		NextStep: key.NewBinding(key.WithKeys("enter", "tab"), key.WithHelp("enter/tab", "next step")),
+		PrevStep: key.NewBinding(key.WithKeys("shift+tab"), key.WithHelp("shift+tab", "previous step")),
+		Confirm:  key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "confirm")),
+		Mark:     key.NewBinding(key.WithKeys("space"), key.WithHelp("space", "mark for compare")),
+		Compare:  key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "compare the two marked")),
+		Quit:     key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
 	}
 }
 
@@ -71,8 +86,8 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom},
 		{k.Filter, k.ClearFilter, k.Select, k.SelectAll, k.SelectNone},
-		{k.Detail, k.Refresh, k.Exec, k.LastRun, k.PastRuns, k.Help, k.Quit},
-		{k.NextFailed, k.PrevFailed, k.Follow, k.CancelRun, k.Open, k.Back},
+		{k.Detail, k.Refresh, k.Exec, k.LastRun, k.PastRuns, k.Deploy, k.Rollback, k.Migrate, k.Flush, k.Releases, k.Help, k.Quit},
+		{k.NextFailed, k.PrevFailed, k.Follow, k.CancelRun, k.Open, k.Back, k.NextStep, k.PrevStep, k.Confirm, k.Mark, k.Compare},
 	}
 }
 
@@ -80,8 +95,10 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 const (
 	scopeFleet = 1 << iota
 	scopeRun
-	scopeRuns // the past runs list
-	scopeAll  = scopeFleet | scopeRun | scopeRuns
+	scopeRuns     // the past runs list
+	scopeFlow     // the steps of a guided flow (wizard, rollback, migrate, flush)
+	scopeReleases // the releases view
+	scopeAll      = scopeFleet | scopeRun | scopeRuns | scopeFlow | scopeReleases
 )
 
 // action is a binding as the config file names it.
@@ -97,15 +114,19 @@ func (k *KeyMap) actions() []action {
 		{"up", &k.Up, scopeAll}, {"down", &k.Down, scopeAll},
 		{"page_up", &k.PageUp, scopeAll}, {"page_down", &k.PageDown, scopeAll},
 		{"top", &k.Top, scopeAll}, {"bottom", &k.Bottom, scopeAll},
-		{"filter", &k.Filter, scopeFleet}, {"clear_filter", &k.ClearFilter, scopeFleet},
+		{"filter", &k.Filter, scopeFleet | scopeReleases}, {"clear_filter", &k.ClearFilter, scopeFleet},
 		{"select", &k.Select, scopeFleet}, {"select_all", &k.SelectAll, scopeFleet},
 		{"select_none", &k.SelectNone, scopeFleet}, {"detail", &k.Detail, scopeFleet},
 		{"refresh", &k.Refresh, scopeFleet}, {"exec", &k.Exec, scopeFleet},
 		{"last_run", &k.LastRun, scopeFleet}, {"past_runs", &k.PastRuns, scopeFleet},
-		{"open", &k.Open, scopeRuns}, {"back", &k.Back, scopeRun | scopeRuns},
+		{"open", &k.Open, scopeRuns | scopeReleases}, {"back", &k.Back, scopeRun | scopeRuns | scopeFlow | scopeReleases},
 		{"next_failed", &k.NextFailed, scopeRun}, {"prev_failed", &k.PrevFailed, scopeRun},
 		{"cancel_run", &k.CancelRun, scopeRun}, {"follow", &k.Follow, scopeRun},
 		{"help", &k.Help, scopeAll}, {"quit", &k.Quit, scopeFleet},
+		{"deploy", &k.Deploy, scopeFleet}, {"rollback", &k.Rollback, scopeFleet | scopeFlow},
+		{"migrate", &k.Migrate, scopeFleet}, {"flush", &k.Flush, scopeFleet}, {"releases", &k.Releases, scopeFleet},
+		{"next_step", &k.NextStep, scopeFlow}, {"prev_step", &k.PrevStep, scopeFlow}, {"confirm", &k.Confirm, scopeFlow},
+		{"mark", &k.Mark, scopeReleases}, {"compare", &k.Compare, scopeReleases},
 	}
 }
 
