@@ -84,7 +84,7 @@ func pick(client, native, nativeScript, pyScript string) string {
 // curr_items polled for a few seconds. Only curr_items of the stats is shown.
 const memcachedNC = `mc() {
 	out=$(printf "$1" | nc -v -w 10 "$OPSUI_CACHE_ADDRESS" "$OPSUI_CACHE_PORT" 2>&1) ||
-		opsui_fail 2 "cannot connect to $where: ${out##*: }"
+		opsui_fail 2 "cannot connect to $where${out:+: ${out##*: }}"
 	out=$(printf '%s\n' "$out" | tr -d '\r' |
 		awk '/^STAT curr_items /||(!/^STAT /&&!/^Connection to .* succeeded/&&!/^Ncat: /&&!/ open$/&&NF)')
 	[ -n "$out" ] || opsui_fail 2 "no reply from $where"
