@@ -224,14 +224,12 @@ func runHost(ctx context.Context, conn Connector, t Target, cmd string, o *RunOp
 		return fail(err)
 	}
 
-	var cctx context.Context
-	var cancel context.CancelFunc
+	cctx := ctx
 	if o.Timeout > 0 {
+		var cancel context.CancelFunc
 		cctx, cancel = context.WithTimeout(ctx, o.Timeout)
-	} else {
-		cctx, cancel = context.WithCancel(ctx)
+		defer cancel()
 	}
-	defer cancel()
 	inputErr := make(chan error, 1)
 	if in != nil {
 		go func() {
@@ -358,10 +356,19 @@ func startCommand(sess *ssh.Session, line string, so SplitOptions, he *hostEmitt
 
 // copyLines feeds r to s until r ends; a read error ends the stream too,
 // and the session's end says why. Half an SSH packet of buffer keeps
-// reads few and idle hosts cheap.
+// reads few and idle hosts cheap; the buffers are reused across hosts and
+// runs (the splitter keeps no reference to what it is given), so a run
+// on many hosts does not allocate two of them per host.
 func copyLines(s *LineSplitter, r io.Reader) {
-	_, _ = io.CopyBuffer(s, r, make([]byte, 16<<10))
+	bp := readBufs.Get().(*[]byte)
+	defer readBufs.Put(bp)
+	_, _ = io.CopyBuffer(s, r, *bp)
 }
+
+var readBufs = sync.Pool{New: func() any {
+	b := make([]byte, 16<<10)
+	return &b
+}}
 
 // stop ends the session early by closing the channel, which the remote
 // watchdog acts on (see remoteCommand). It sends no "signal" request:
@@ -377,9 +384,9 @@ func (x *command) stop() {
 // flushes both streams' last partial lines. Output still arriving after
 // that is dropped.
 func (x *command) drain(limit time.Duration) {
-	done := make(chan struct{})
-	go func() { x.readers.Wait(); close(done) }()
 	if limit > 0 {
+		done := make(chan struct{})
+		go func() { x.readers.Wait(); close(done) }()
 		t := time.NewTimer(limit)
 		defer t.Stop()
 		select {
@@ -387,7 +394,7 @@ func (x *command) drain(limit time.Duration) {
 		case <-t.C:
 		}
 	} else {
-		<-done
+		x.readers.Wait()
 	}
 	x.out.Close()
 	x.errs.Close()
