@@ -306,6 +306,7 @@ func (d *Deployer) Deploy(ctx context.Context, p *Plan) (*Outcome, error) {
 		return out, err
 	}
 	defer r.unlock(ctx, l)
+	note := r.notifyStart(ctx, rel)
 	tm.Lock = time.Since(t0)
 	if p.Resume {
 		r.skipDone()
@@ -328,6 +329,7 @@ func (d *Deployer) Deploy(ctx context.Context, p *Plan) (*Outcome, error) {
 	result := r.activate(ctx, activate)
 	tm.Activate = time.Since(t0)
 	r.record(ctx, result)
+	note.finish(ctx, store.KindDeploy, result, began)
 	out := r.finish(ctx, rel, result, began)
 	tm.Total = out.Timing.Total
 	out.Timing = tm

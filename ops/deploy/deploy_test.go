@@ -2,9 +2,15 @@ package deploy
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
+
+	"github.com/opsui/opsui/inventory"
 
 	"github.com/opsui/opsui/store"
 )
@@ -12,6 +18,19 @@ import (
 func TestDeployRollingThenRollback(t *testing.T) {
 	tb := newTestbed(t, 3)
 	ctx := context.Background()
+	var hookMu sync.Mutex
+	var hooks []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body struct {
+			Event, Result string
+		}
+		json.NewDecoder(r.Body).Decode(&body)
+		hookMu.Lock()
+		hooks = append(hooks, body.Event+":"+body.Result)
+		hookMu.Unlock()
+	}))
+	defer srv.Close()
+	tb.app.Notify = []inventory.Webhook{{URL: srv.URL + "/hook?token=secret"}}
 	c1 := tb.git("rev-parse", "HEAD")
 	out1 := tb.deploy("main", Strategy{Kind: "all", AutoRollback: true})
 	if out1.Result != store.ReleaseSuccess {
@@ -77,6 +96,12 @@ func TestDeployRollingThenRollback(t *testing.T) {
 	latest, err := tb.st.LatestRelease(ctx, "app", "test", true)
 	if err != nil || latest.Kind != store.KindRollback || latest.ReleaseID != out1.ReleaseID {
 		t.Errorf("latest good release = %+v, %v", latest, err)
+	}
+	hookMu.Lock()
+	got := strings.Join(hooks, " ")
+	hookMu.Unlock()
+	if got != "start: success:success start: success:success rollback:success" {
+		t.Errorf("webhooks received: %s", got)
 	}
 	// Going back again to the release marked bad is refused by default.
 	if _, err := ChooseRollback(ctx, tb.st, "app", "test", ""); err == nil {

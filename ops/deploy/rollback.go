@@ -135,6 +135,7 @@ func (d *Deployer) Rollback(ctx context.Context, p *Plan, choice RollbackChoice)
 	t0 := time.Now()
 	result := r.activate(ctx, activate)
 	r.recordRollback(ctx, choice, result)
+	r.notifyStart(ctx, rel).finish(ctx, store.KindRollback, result, began)
 	out := r.finish(ctx, rel, result, began)
 	out.Timing.Activate = time.Since(t0)
 	return out, nil
