@@ -49,6 +49,8 @@ type Options struct {
 	LoadRun  func(ctx context.Context, id int64) (RecordedRun, error)
 	// Keys are the bindings (Config.KeyMap); nil: DefaultKeyMap.
 	Keys *KeyMap
+	// Flows are the guided flows' entry points (ui/flows.go).
+	Flows Flows
 }
 
 // The console's modes: what has the keyboard.
@@ -59,6 +61,7 @@ const (
 	modeCommand      // typing the command to run on the selection
 	modeRun          // watching a run
 	modeRuns         // choosing a past run
+	modeFlow         // a guided flow: deploy wizard, rollback, migrate, flush, releases
 )
 
 // App is the root model: it owns the screen layout, the global keys and the
@@ -96,6 +99,7 @@ type App struct {
 	loadRun  func(ctx context.Context, id int64) (RecordedRun, error)
 	toasts   []toast
 	toastSeq int
+	flows    flowHost
 }
 
 // fleetLoadedMsg carries the inventory read by loadFleetCmd.
@@ -130,7 +134,7 @@ func New(opts Options) App {
 	return App{ctx: ctx, keys: keys, help: h, fleet: newFleetView(ctx, keys, status), loadFleet: load, exec: opts.Exec, command: ti,
 		status: status, probe: opts.Probe, lastRunsFn: opts.LastRuns, lastRuns: map[string]lastRunsMsg{},
 		asker: opts.Asker, warned: map[string]bool{}, past: runsList{ctx: ctx, keys: keys},
-		listRuns: opts.ListRuns, loadRun: opts.LoadRun}
+		listRuns: opts.ListRuns, loadRun: opts.LoadRun, flows: flowHost{fns: opts.Flows}}
 }
 
 // Init loads the fleet and listens for the engine's questions.
@@ -148,6 +152,9 @@ func (a App) loadFleetCmd() tea.Cmd {
 // component.
 func (a App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	if next, cmd, ok := a.statusUpdate(msg); ok {
+		return next, cmd
+	}
+	if next, cmd, ok := a.flowsUpdate(msg); ok {
 		return next, cmd
 	}
 	if next, cmd, ok := a.runsUpdate(msg); ok {
@@ -314,6 +321,8 @@ func (a App) render() string {
 		footer = a.help.ShortHelpView(a.keys.RunHelp())
 	case a.mode == modeRuns:
 		footer = a.help.ShortHelpView(a.keys.RunsHelp())
+	case a.mode == modeFlow:
+		footer = a.flowFooter()
 	case a.notice != "":
 		footer = st.Warn.Render(clip(a.notice, a.ctx.Width))
 	}
@@ -334,6 +343,8 @@ func (a App) render() string {
 		body = a.shownRun().View()
 	case a.mode == modeRuns:
 		body = a.past.View()
+	case a.mode == modeFlow:
+		body = a.flowView(a.ctx.Width, bodyH)
 	default:
 		body = a.body(bodyH)
 	}

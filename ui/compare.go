@@ -1,0 +1,188 @@
+package ui
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// compareView is two releases side by side: a is the older, b the newer.
+type compareView struct {
+	a, b   Release
+	cmp    Comparison
+	err    error
+	loaded bool
+	top    int
+}
+
+// lines draws the comparison for width w.
+func (c *compareView) lines(st Styles, w int) []string {
+	colW := max(20, (w-18)/2)
+	row := func(label, a, b string) string {
+		return clip(fmt.Sprintf("%-16s  %-*s  %s", label, colW, clip(a, colW), clip(b, colW)), w)
+	}
+	took := func(r Release) string {
+		if r.Duration == 0 {
+			return "-"
+		}
+		return elapsedText(r.Duration)
+	}
+	l := []string{
+		st.Header.Render(row("", "A (older)", "B (newer)")),
+		row("release", c.a.ReleaseID+" "+c.a.Kind, c.b.ReleaseID+" "+c.b.Kind),
+		row("commit", shortCommit(c.a.Commit)+" "+c.a.Subject, shortCommit(c.b.Commit)+" "+c.b.Subject),
+		row("branch", orDash(c.a.Branch), orDash(c.b.Branch)),
+		row("who", c.a.Operator, c.b.Operator),
+		row("when", c.a.Started.Local().Format("2006-01-02 15:04:05"), c.b.Started.Local().Format("2006-01-02 15:04:05")),
+		row("result", c.a.Result, c.b.Result),
+		row("hosts", fmt.Sprint(len(c.a.Hosts)), fmt.Sprint(len(c.b.Hosts))),
+		row("duration", took(c.a), took(c.b)),
+		row("strategy", orDash(c.a.Strategy), orDash(c.b.Strategy)),
+		row("migrations", yesNo(c.a.Migrations), yesNo(c.b.Migrations)),
+	}
+	switch {
+	case c.err != nil:
+		return append(l, "", st.Error.Render(clip(c.err.Error(), w)))
+	case !c.loaded:
+		return append(l, "", st.Muted.Render("reading the repository and the runs…"))
+	}
+	x := c.cmp
+	l = append(l, "", st.Header.Render(fmt.Sprintf("commits between them (%d, in B not in A)", len(x.Commits))))
+	for _, cm := range x.Commits {
+		l = append(l, clip(fmt.Sprintf("  %s  %-18s %s", shortCommit(cm.Hash), clip(cm.Author, 18), cm.Subject), w))
+	}
+	if len(x.Backward) > 0 {
+		l = append(l, st.Warn.Render(fmt.Sprintf("commits in A not in B (%d): B went back", len(x.Backward))))
+		for _, cm := range x.Backward {
+			l = append(l, clip(fmt.Sprintf("  %s  %-18s %s", shortCommit(cm.Hash), clip(cm.Author, 18), cm.Subject), w))
+		}
+	}
+	if x.Diffstat != "" {
+		l = append(l, "", st.Header.Render("diffstat"))
+		for _, s := range strings.Split(strings.TrimRight(x.Diffstat, "\n"), "\n") {
+			l = append(l, clip("  "+strings.TrimSpace(s), w))
+		}
+	}
+	l = append(l, "", st.Header.Render(fmt.Sprintf("migrations that differ (%d)", len(x.Migrations))))
+	for _, m := range x.Migrations {
+		l = append(l, clip("  "+m, w))
+	}
+	l = append(l, "", st.Header.Render(fmt.Sprintf("requirements that differ (%d)", len(x.Requirements))))
+	for _, r := range x.Requirements {
+		l = append(l, clip("  "+r, w))
+	}
+	l = append(l, "", st.Header.Render("hosts whose outcome differed"))
+	n := 0
+	for _, h := range hostUnion(x.HostsA, x.HostsB) {
+		if x.HostsA[h] != x.HostsB[h] {
+			l = append(l, st.Warn.Render(row("  "+h, orDash(x.HostsA[h]), orDash(x.HostsB[h]))))
+			n++
+		}
+	}
+	if n == 0 {
+		l = append(l, st.Muted.Render("  none: every host ended the same way"))
+	}
+	return l
+}
+
+func hostUnion(a, b map[string]string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, m := range []map[string]string{a, b} {
+		for h := range m {
+			if !seen[h] {
+				seen[h] = true
+				out = append(out, h)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "applied"
+	}
+	return "none"
+}
+
+// view draws the releases view.
+func (v *releasesView) view(w, h int) string {
+	st := v.env.ctx.Styles
+	var b strings.Builder
+	title := "releases"
+	if !v.picking {
+		title += " · " + v.target.String()
+	}
+	switch {
+	case v.opening != 0:
+		title += fmt.Sprintf(" · reading run #%d…", v.opening)
+	case v.cmp != nil:
+		title += fmt.Sprintf(" · compare %s with %s", v.cmp.a.ReleaseID, v.cmp.b.ReleaseID)
+	}
+	b.WriteString(st.Title.Render(clip(title, w)) + "\n")
+	if v.note != "" {
+		b.WriteString(st.Warn.Render(clip(v.note, w)) + "\n")
+	}
+	bodyH := max(3, h-strings.Count(b.String(), "\n"))
+	switch {
+	case v.replay != nil:
+		rv := *v.replay
+		rv.width, rv.height = w, bodyH
+		b.WriteString(rv.View())
+	case v.cmp != nil:
+		b.WriteString(scrollLines(v.cmp.lines(st, w), v.cmp.top, bodyH))
+	case v.picking:
+		b.WriteString(st.Header.Render("which app, in which environment?") + "\n" + v.pick.view(st, w, "app"))
+	default:
+		b.WriteString(v.listView(st, w, bodyH))
+	}
+	return b.String()
+}
+
+func (v *releasesView) listView(st Styles, w, h int) string {
+	var b strings.Builder
+	if v.filtering || v.filter.Value() != "" {
+		b.WriteString(v.filter.View() + "\n")
+		h--
+	}
+	switch {
+	case v.err != nil:
+		return b.String() + st.Error.Render(clip(v.err.Error(), w))
+	case v.list == nil:
+		return b.String() + st.Muted.Render("reading the releases…")
+	case len(v.list) == 0:
+		return b.String() + st.Muted.Render("no release recorded yet")
+	}
+	b.WriteString(st.Header.Render(clip(fmt.Sprintf("   %-15s %-8s %-10s %-28s %-12s %-10s %-14s %7s %-8s %s",
+		"RELEASE", "KIND", "COMMIT", "SUBJECT", "BRANCH", "OPERATOR", "WHEN", "TOOK", "RESULT", "HOSTS"), w)) + "\n")
+	shown := v.shown()
+	h--
+	start := max(0, min(v.cursor-h/2, len(shown)-h))
+	for i := start; i < len(shown) && i-start < h; i++ {
+		r := shown[i]
+		mark := " "
+		if v.isMarked(r.ID) {
+			mark = "*"
+		}
+		took := "…"
+		if r.Duration > 0 {
+			took = elapsedText(r.Duration)
+		}
+		line := fmt.Sprintf("%s  %-15s %-8s %-10s %-28s %-12s %-10s %-14s %7s %-8s %d", mark, r.ReleaseID, r.Kind, shortCommit(r.Commit),
+			clip(r.Subject, 28), clip(orDash(r.Branch), 12), clip(r.Operator, 10), r.Started.Local().Format("Jan _2 15:04:05"), took, r.Result, len(r.Hosts))
+		line = clip(line, w)
+		switch {
+		case i == v.cursor:
+			line = st.Cursor.Render(padRight(line, w))
+		case r.Result == "failed" || r.Result == "bad" || r.Result == "aborted":
+			line = st.Error.Render(line)
+		}
+		b.WriteString(line + "\n")
+	}
+	if len(shown) == 0 {
+		b.WriteString(st.Muted.Render("no release matches the filter") + "\n")
+	}
+	return b.String()
+}

@@ -1,0 +1,149 @@
+package ui
+
+import (
+	"context"
+	"time"
+
+	"github.com/opsui/opsui/ops"
+	"github.com/opsui/opsui/ops/deploy"
+)
+
+// Flows are the engine's entry points for the guided flows: the deploy
+// wizard, rollback, migrate, flush and the releases view. Every one runs
+// inside a tea.Cmd, never in Update. A nil function turns its flow off.
+type Flows struct {
+	// Refs lists the app's branches, tags and recent commits.
+	Refs func(ctx context.Context, app string) ([]Ref, error)
+	// Preview says what deploying ref of app to env would change; it
+	// changes nothing.
+	Preview func(ctx context.Context, app, env, ref string) (Preview, error)
+	// Deploy runs the deploy the wizard decided. emit gets every host's
+	// events, say the deploy's own messages, confirm the canary's
+	// go-ahead (it blocks until the user answers or ctx ends).
+	Deploy func(ctx context.Context, req DeployRequest, io FlowIO) (*deploy.Outcome, error)
+	// RollbackPreview lists the releases app can go back to in env and
+	// what going to `to` (empty: the previous good one) undoes.
+	RollbackPreview func(ctx context.Context, app, env, to string) (RollbackPreview, error)
+	// Rollback switches env back to release to.
+	Rollback func(ctx context.Context, app, env, to string, io FlowIO) (*deploy.Outcome, error)
+	// MigrationPlan lists the migrations pending on env's migration host.
+	MigrationPlan func(ctx context.Context, app, env string) (MigrationPlan, error)
+	// Migrate runs the app's migrations once on the migration host.
+	Migrate func(ctx context.Context, app, env string, io FlowIO) (deploy.MigrationResult, error)
+	// FlushPlan lists env's cache hosts and what each would flush.
+	FlushPlan func(ctx context.Context, env string) ([]FlushTarget, error)
+	// Flush empties the caches of hosts.
+	Flush func(ctx context.Context, env string, hosts []string, io FlowIO) ([]FlushResult, error)
+	// Releases lists the releases of app in env, newest first.
+	Releases func(ctx context.Context, app, env string) ([]Release, error)
+	// Compare says what lies between two releases.
+	Compare func(ctx context.Context, a, b Release) (Comparison, error)
+}
+
+// FlowIO is how a running flow talks to the console: Emit takes the hosts'
+// events (safe for concurrent use, never blocks), Say the flow's own
+// messages, Confirm a question put to the user (the canary's go-ahead).
+type FlowIO struct {
+	Emit    func(ops.Event)
+	Say     func(string)
+	Confirm func(ctx context.Context, question string) (bool, error)
+}
+
+// Ref is a branch, tag or commit of an app's repository.
+type Ref struct {
+	Name    string // what is deployed: the branch or tag name, or the hash
+	Kind    string // branch, tag or commit
+	Hash    string
+	Subject string
+	Author  string
+	When    time.Time
+}
+
+// HostRelease is what one host of a deploy runs now.
+type HostRelease struct {
+	Host      string
+	Release   string // the release id current points at, empty if none
+	Commit    string
+	Reachable bool
+	Err       string // why it could not be read
+	Lock      string // who holds its deploy lock, empty when free
+}
+
+// Preview is what a deploy would change, read before anyone confirms.
+type Preview struct {
+	Source deploy.Source
+	// Current is the environment's last successful release, empty before
+	// the first; CurrentCommit its commit.
+	Current, CurrentCommit string
+	Hosts                  []HostRelease
+	// Commits are those the deploy brings (newest first); Behind those
+	// running now that the target lacks: a rollback in disguise.
+	Commits, Behind []deploy.Commit
+	Diffstat        string // git's diffstat between current and target
+	Migrations      []string
+	Requirements    []string // requirements files that change
+}
+
+// DeployRequest is a deploy as the wizard decided it.
+type DeployRequest struct {
+	App, Env, Ref string
+	Hosts         []string
+	Strategy      deploy.Strategy
+}
+
+// Release is one recorded deploy or rollback.
+type Release struct {
+	ID                  int64 // the record's id
+	App, Env, ReleaseID string
+	Kind                string // deploy or rollback
+	Commit, Branch      string
+	Subject, Operator   string
+	Strategy            string
+	Started             time.Time
+	Duration            time.Duration // zero while it runs
+	Result              string        // success, failed, aborted, bad, running
+	Hosts               []string
+	RunID               int64
+	Migrations          bool // it applied database migrations
+}
+
+// RollbackPreview is what a rollback would do.
+type RollbackPreview struct {
+	From       Release   // what the environment runs now
+	Target     Release   // where it goes
+	Candidates []Release // releases it can go back to, newest first
+	// Undone are the releases between Target and From; Migrated those of
+	// them whose migrations stay (a rollback does not reverse them).
+	Undone, Migrated []Release
+	Commits          []deploy.Commit // the commits that go away
+}
+
+// MigrationPlan is what a migrate would run.
+type MigrationPlan struct {
+	Host, Command, Release string
+	Pending                []string
+	Total                  int
+	Output                 string // the plan command's output when it is not Django's
+}
+
+// FlushTarget is a cache host and what it flushes.
+type FlushTarget struct{ Host, Server string }
+
+// FlushResult is one host's flush.
+type FlushResult struct {
+	Host, Server, Keys string // Keys: "1200 → 0"
+	OK                 bool
+	Err                string
+	Duration           time.Duration
+}
+
+// Comparison is what lies between two releases: A is the older.
+type Comparison struct {
+	Commits      []deploy.Commit // in B, not in A
+	Backward     []deploy.Commit // in A, not in B
+	Diffstat     string
+	Migrations   []string
+	Requirements []string
+	// HostsA and HostsB are each host's outcome in the release's run.
+	HostsA, HostsB map[string]string
+}

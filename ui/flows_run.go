@@ -1,0 +1,297 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/opsui/opsui/ops"
+	"github.com/opsui/opsui/ops/deploy"
+)
+
+// sayLines is how many of a flow's own messages are kept.
+const sayLines = 200
+
+// sayLog keeps a running flow's own messages (batches, locks, canary);
+// the engine writes from its goroutines, the view reads.
+type sayLog struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *sayLog) say(s string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lines = append(l.lines, s)
+	if len(l.lines) > sayLines {
+		l.lines = l.lines[len(l.lines)-sayLines:]
+	}
+}
+
+func (l *sayLog) last(n int) []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]string(nil), l.lines[max(0, len(l.lines)-n):]...)
+}
+
+// canaryAsk is a question of the engine waiting for the user; the answer
+// goes back on reply (buffered, so answering never blocks).
+type canaryAsk struct {
+	question string
+	reply    chan bool
+}
+
+// The runner's messages; a flow passes them on to its runner.
+type (
+	flowTickMsg  struct{}
+	canaryAskMsg struct{ ask canaryAsk }
+	runnerDone   struct {
+		value any
+		res   ops.Result
+		err   error
+	}
+)
+
+// runnerFunc runs a flow's work with the console's FlowIO; res is the
+// hosts' outcome as the run view shows it.
+type runnerFunc func(ctx context.Context, io FlowIO) (value any, res ops.Result, err error)
+
+// flowRunner runs a flow's work in a tea.Cmd and shows it in the run
+// view: a pane per host with its stage, the flow's messages above, and
+// the engine's questions (the canary's go-ahead) with their keys.
+type flowRunner struct {
+	env     *flowEnv
+	feed    *runFeed
+	rv      runView
+	log     *sayLog
+	asks    chan canaryAsk
+	stop    chan struct{} // closed when the work returns
+	cancel  context.CancelFunc
+	pending *canaryAsk
+	done    bool
+	value   any
+	err     error
+}
+
+// startRunner starts work on hosts; title names the run.
+func startRunner(env *flowEnv, title string, hosts []string, work runnerFunc) (*flowRunner, tea.Cmd) {
+	feed := newRunFeed(0, title, hosts)
+	feed.title = title
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &flowRunner{env: env, feed: feed, rv: newRunView(env.ctx, env.keys, feed), log: &sayLog{},
+		asks: make(chan canaryAsk), stop: make(chan struct{}), cancel: cancel}
+	io := FlowIO{Emit: feed.Event, Say: r.log.say, Confirm: r.confirm}
+	stop := r.stop
+	run := func() tea.Msg {
+		defer close(stop)
+		v, res, err := work(ctx, io)
+		feed.finish(res, err)
+		return runnerDone{value: v, res: res, err: err}
+	}
+	return r, tea.Batch(run, flowTick(), r.listen())
+}
+
+func flowTick() tea.Cmd {
+	return tea.Tick(50*time.Millisecond, func(time.Time) tea.Msg { return flowTickMsg{} })
+}
+
+// confirm is FlowIO.Confirm: it puts the question to the user and waits,
+// in the engine's goroutine, for the answer.
+func (r *flowRunner) confirm(ctx context.Context, q string) (bool, error) {
+	ask := canaryAsk{question: q, reply: make(chan bool, 1)}
+	select {
+	case r.asks <- ask:
+	case <-ctx.Done():
+		return false, ctx.Err()
+	}
+	select {
+	case ok := <-ask.reply:
+		return ok, nil
+	case <-ctx.Done():
+		return false, ctx.Err()
+	}
+}
+
+// listen waits, in a tea.Cmd, for the engine's next question.
+func (r *flowRunner) listen() tea.Cmd {
+	asks, stop := r.asks, r.stop
+	return func() tea.Msg {
+		select {
+		case a := <-asks:
+			return canaryAskMsg{ask: a}
+		case <-stop:
+			return nil
+		}
+	}
+}
+
+// update handles the runner's messages and keys.
+func (r *flowRunner) update(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case flowTickMsg:
+		if r.done {
+			return nil
+		}
+		return flowTick()
+	case canaryAskMsg:
+		r.pending = &msg.ask
+		return nil
+	case runnerDone:
+		r.done, r.value, r.err, r.pending = true, msg.value, msg.err, nil
+		return nil
+	case cancelRunMsg:
+		r.cancel()
+		r.rv.confirmCancel = false
+		r.log.say("aborting: every host stops at its next step")
+		return nil
+	case tea.KeyPressMsg:
+		if r.pending != nil && !r.rv.confirmCancel {
+			switch {
+			case key.Matches(msg, r.env.keys.Confirm):
+				return r.answer(true)
+			case key.Matches(msg, r.env.keys.Rollback):
+				return r.answer(false)
+			}
+		}
+		r.rv.width, r.rv.height = r.env.ctx.Width, max(1, r.env.ctx.Height-2-r.headLines())
+		var cmd tea.Cmd
+		r.rv, cmd = r.rv.Update(msg)
+		return cmd
+	}
+	return nil
+}
+
+func (r *flowRunner) answer(ok bool) tea.Cmd {
+	r.pending.reply <- ok
+	if ok {
+		r.log.say("canary approved: the other hosts follow")
+	} else {
+		r.log.say("canary refused: rolling it back")
+	}
+	r.pending = nil
+	return r.listen()
+}
+
+// headLines is how many lines the runner draws above the run view.
+func (r *flowRunner) headLines() int {
+	n := len(r.log.last(3))
+	if r.pending != nil {
+		n += 2
+	}
+	return n
+}
+
+// view draws the flow's messages, the question, then the run view.
+func (r *flowRunner) view(w, h int) string {
+	st := r.env.ctx.Styles
+	var b strings.Builder
+	for _, l := range r.log.last(3) {
+		b.WriteString(st.Muted.Render(clip(l, w)) + "\n")
+	}
+	if r.pending != nil {
+		b.WriteString(st.Warn.Render(clip("? "+r.pending.question, w)) + "\n")
+		b.WriteString(clip(st.Key.Render(keyName(r.env.keys.Confirm))+" continue   "+st.Key.Render(keyName(r.env.keys.Rollback))+" roll the canary back", w) + "\n")
+	}
+	rv := r.rv
+	rv.width, rv.height = w, max(3, h-r.headLines())
+	b.WriteString(rv.View())
+	return b.String()
+}
+
+// help is the runner's footer.
+func (r *flowRunner) help() []key.Binding {
+	k := r.env.keys
+	if r.pending != nil {
+		return []key.Binding{withDesc(k.Confirm, "continue"), withDesc(k.Rollback, "roll back the canary"), k.CancelRun}
+	}
+	if r.done {
+		return []key.Binding{k.Up, k.Down, k.NextFailed, k.Follow}
+	}
+	return []key.Binding{k.Up, k.Down, k.NextFailed, k.Follow, withDesc(k.CancelRun, "abort (asks first)")}
+}
+
+// withDesc is b with another help text.
+func withDesc(b key.Binding, desc string) key.Binding {
+	b.SetHelp(b.Help().Key, desc)
+	return b
+}
+
+// keyName is how a binding's key reads in a sentence.
+func keyName(b key.Binding) string { return b.Help().Key }
+
+// outcomeResult turns a deploy's outcome into the run view's result.
+func outcomeResult(out *deploy.Outcome) ops.Result {
+	if out == nil {
+		return ops.Result{}
+	}
+	hs := make([]ops.HostResult, len(out.Hosts))
+	for i, h := range out.Hosts {
+		hr := ops.HostResult{Host: h.Host, Duration: h.Duration, Class: h.Class, Err: h.Err, Status: ops.StatusFailed}
+		switch h.Status {
+		case deploy.HostOK:
+			hr.Status = ops.StatusOK
+		case deploy.HostCancelled:
+			hr.Status = ops.StatusCancelled
+		}
+		hs[i] = hr
+	}
+	return ops.NewResult(hs, out.Timing.Total)
+}
+
+// errText is err for the screen, with what was cancelled said plainly.
+func errText(err error) string {
+	if errors.Is(err, context.Canceled) {
+		return "aborted"
+	}
+	return err.Error()
+}
+
+// outcomeLines are a deploy's or rollback's summary: the record, then
+// each host's result, failures first.
+func outcomeLines(st Styles, out *deploy.Outcome, err error) []string {
+	var lines []string
+	if out == nil {
+		if err != nil {
+			return []string{st.Error.Render("did not start: " + errText(err))}
+		}
+		return nil
+	}
+	res := st.OK
+	if out.Result != "success" {
+		res = st.Error
+	}
+	lines = append(lines, res.Render(fmt.Sprintf("release %s: %s in %s", out.ReleaseID, out.Result, elapsedText(out.Timing.Total)))+
+		st.Muted.Render(fmt.Sprintf(" · record #%d · run #%d", out.Record, out.RunID)))
+	if err != nil {
+		lines = append(lines, st.Error.Render("error: "+errText(err)))
+	}
+	for _, failed := range []bool{true, false} {
+		for _, h := range out.Hosts {
+			if (h.Status != deploy.HostOK) != failed {
+				continue
+			}
+			s := fmt.Sprintf("  %-16s %-12s %8s", h.Host, h.Status, elapsedText(h.Duration))
+			if h.Step != "" && failed {
+				s += " at " + h.Step
+			}
+			if h.Err != nil {
+				s += ": " + h.Err.Error()
+			}
+			if failed {
+				lines = append(lines, st.Error.Render(s))
+			} else {
+				lines = append(lines, st.OK.Render(s))
+			}
+		}
+	}
+	for _, n := range out.Notes {
+		lines = append(lines, st.Warn.Render("note: "+n))
+	}
+	return lines
+}

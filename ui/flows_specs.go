@@ -1,0 +1,279 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/opsui/opsui/ops"
+	"github.com/opsui/opsui/ops/deploy"
+)
+
+func newRollbackFlow(env *flowEnv, envName, app, to string) (flow, tea.Cmd) {
+	return newOpFlow(env, rollbackSpec{fns: env.fns}, envName, app, to)
+}
+
+func newMigrateFlow(env *flowEnv, envName string) (flow, tea.Cmd) {
+	return newOpFlow(env, migrateSpec{fns: env.fns}, envName, "", "")
+}
+
+func newFlushFlow(env *flowEnv, envName string) (flow, tea.Cmd) {
+	return newOpFlow(env, &flushSpec{fns: env.fns}, envName, "", "")
+}
+
+// rollbackSpec: choose a recorded release (the previous good one first),
+// see what goes away, confirm, run.
+type rollbackSpec struct{ fns Flows }
+
+func (rollbackSpec) name() string  { return "roll back" }
+func (rollbackSpec) envOnly() bool { return false }
+func (s rollbackSpec) loadPlan(ctx context.Context, t pickItem, to string) (any, error) {
+	return s.fns.RollbackPreview(ctx, t.app, t.env.Name, to)
+}
+func (rollbackSpec) rows(p any) int { return len(p.(RollbackPreview).Candidates) }
+func (rollbackSpec) moved(p any, i int) (string, bool) {
+	return p.(RollbackPreview).Candidates[i].ReleaseID, true
+}
+func (rollbackSpec) toggle(any, int)          {}
+func (rollbackSpec) ready(any) (bool, string) { return true, "" }
+
+func (rollbackSpec) planLines(st Styles, plan any, cursor, w int) []string {
+	p := plan.(RollbackPreview)
+	var l []string
+	add := func(s string) { l = append(l, clip(s, w)) }
+	add(fmt.Sprintf("now     %s  %s %s", p.From.ReleaseID, shortCommit(p.From.Commit), p.From.Subject))
+	add(fmt.Sprintf("back to %s  %s %s", p.Target.ReleaseID, shortCommit(p.Target.Commit), p.Target.Subject))
+	l = append(l, "", st.Header.Render("releases to go back to (↑/↓)"))
+	for i, r := range p.Candidates {
+		s := fmt.Sprintf("  %s  %s  %-8s %s · %s", r.ReleaseID, shortCommit(r.Commit), r.Result, r.Subject, r.Operator)
+		if i == cursor {
+			s = st.Cursor.Render(padRight(clip(s, w), w))
+		} else {
+			s = clip(s, w)
+		}
+		l = append(l, s)
+	}
+	l = append(l, "", st.Header.Render(fmt.Sprintf("what goes away: %d commits", len(p.Commits))))
+	for _, c := range p.Commits {
+		add(fmt.Sprintf("  %s  %-18s %s", shortCommit(c.Hash), clip(c.Author, 18), c.Subject))
+	}
+	for _, r := range p.Undone {
+		add(fmt.Sprintf("  undoes release %s (%s %s)", r.ReleaseID, shortCommit(r.Commit), r.Subject))
+	}
+	if len(p.Migrated) > 0 {
+		var ids []string
+		for _, r := range p.Migrated {
+			ids = append(ids, r.ReleaseID)
+		}
+		l = append(l, "", st.Error.Render(clip("Migrations are NOT reversed: releases "+strings.Join(ids, ", ")+
+			" applied database migrations. The code goes back, the schema stays.", w)))
+	} else {
+		l = append(l, "", st.Muted.Render(clip("no undone release applied migrations (migrations are never reversed by a rollback)", w)))
+	}
+	return l
+}
+
+func (rollbackSpec) question(t pickItem, plan any) string {
+	p := plan.(RollbackPreview)
+	return fmt.Sprintf("Roll %s on %s back from %s to %s (%s)?", t.app, t.env.Name, p.From.ReleaseID, p.Target.ReleaseID, shortCommit(p.Target.Commit))
+}
+
+func (s rollbackSpec) start(env *flowEnv, t pickItem, plan any) (*flowRunner, tea.Cmd) {
+	p := plan.(RollbackPreview)
+	to, fn := p.Target.ReleaseID, s.fns.Rollback
+	hosts := p.From.Hosts
+	if len(hosts) == 0 {
+		hosts = p.Target.Hosts
+	}
+	return startRunner(env, fmt.Sprintf("rollback %s on %s to %s", t.app, t.env.Name, to), hosts,
+		func(ctx context.Context, io FlowIO) (any, ops.Result, error) {
+			out, err := fn(ctx, t.app, t.env.Name, to, io)
+			return out, outcomeResult(out), err
+		})
+}
+
+func (rollbackSpec) resultLines(st Styles, r *flowRunner, _ int) []string {
+	out, _ := r.value.(*deploy.Outcome)
+	return append([]string{st.Header.Render("rollback")}, outcomeLines(st, out, r.err)...)
+}
+
+// migrateSpec: the pending migrations, confirm, run once on the
+// migration host.
+type migrateSpec struct{ fns Flows }
+
+func (migrateSpec) name() string  { return "migrate" }
+func (migrateSpec) envOnly() bool { return false }
+func (s migrateSpec) loadPlan(ctx context.Context, t pickItem, _ string) (any, error) {
+	return s.fns.MigrationPlan(ctx, t.app, t.env.Name)
+}
+func (migrateSpec) rows(any) int                  { return 0 }
+func (migrateSpec) moved(any, int) (string, bool) { return "", false }
+func (migrateSpec) toggle(any, int)               {}
+
+func (migrateSpec) ready(plan any) (bool, string) {
+	p := plan.(MigrationPlan)
+	if p.Command == "" {
+		return false, "the app has no migrate command"
+	}
+	return true, ""
+}
+
+func (migrateSpec) planLines(st Styles, plan any, _, w int) []string {
+	p := plan.(MigrationPlan)
+	l := []string{clip(fmt.Sprintf("runs %q once on %s, in release %s, under the deploy lock", p.Command, p.Host, orDash(p.Release)), w), ""}
+	switch {
+	case p.Output != "" && p.Pending == nil:
+		l = append(l, st.Header.Render("the plan command said:"))
+		for _, s := range strings.Split(strings.TrimRight(p.Output, "\n"), "\n") {
+			l = append(l, clip("  "+s, w))
+		}
+	case len(p.Pending) == 0:
+		l = append(l, st.OK.Render(fmt.Sprintf("no migration pending (%d applied)", p.Total)))
+	default:
+		l = append(l, st.Header.Render(fmt.Sprintf("%d of %d migrations pending", len(p.Pending), p.Total)))
+		for _, m := range p.Pending {
+			l = append(l, clip("  "+m, w))
+		}
+	}
+	return l
+}
+
+func (migrateSpec) question(t pickItem, plan any) string {
+	p := plan.(MigrationPlan)
+	return fmt.Sprintf("Run %q on %s (%s)?", p.Command, p.Host, t.env.Name)
+}
+
+func (s migrateSpec) start(env *flowEnv, t pickItem, plan any) (*flowRunner, tea.Cmd) {
+	p, fn := plan.(MigrationPlan), s.fns.Migrate
+	return startRunner(env, fmt.Sprintf("migrate %s on %s", t.app, t.env.Name), []string{p.Host},
+		func(ctx context.Context, io FlowIO) (any, ops.Result, error) {
+			res, err := fn(ctx, t.app, t.env.Name, io)
+			return res, outcomeResult(res.Outcome), err
+		})
+}
+
+func (migrateSpec) resultLines(st Styles, r *flowRunner, _ int) []string {
+	res, _ := r.value.(deploy.MigrationResult)
+	l := []string{st.Header.Render("migrate")}
+	l = append(l, outcomeLines(st, res.Outcome, r.err)...)
+	if res.Outcome == nil && r.err == nil {
+		l = append(l, st.OK.Render("done on "+res.Host))
+	}
+	if res.Applied {
+		l = append(l, st.OK.Render("migrations applied; the current release is recorded as migrated"))
+	}
+	return l
+}
+
+// flushSpec: the environment's cache hosts (all chosen; space leaves one
+// out), confirm, run, a result per host.
+type flushSpec struct {
+	fns Flows
+	off map[string]bool // hosts left out
+}
+
+func (*flushSpec) name() string  { return "flush caches" }
+func (*flushSpec) envOnly() bool { return true }
+func (s *flushSpec) loadPlan(ctx context.Context, t pickItem, _ string) (any, error) {
+	return s.fns.FlushPlan(ctx, t.env.Name)
+}
+func (*flushSpec) rows(p any) int                { return len(p.([]FlushTarget)) }
+func (*flushSpec) moved(any, int) (string, bool) { return "", false }
+
+func (s *flushSpec) toggle(p any, i int) {
+	if s.off == nil {
+		s.off = map[string]bool{}
+	}
+	h := p.([]FlushTarget)[i].Host
+	s.off[h] = !s.off[h]
+}
+
+func (s *flushSpec) chosen(p any) []FlushTarget {
+	var out []FlushTarget
+	for _, t := range p.([]FlushTarget) {
+		if !s.off[t.Host] {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+func (s *flushSpec) ready(p any) (bool, string) {
+	if len(s.chosen(p)) == 0 {
+		return false, "no cache host chosen (space chooses)"
+	}
+	return true, ""
+}
+
+func (s *flushSpec) planLines(st Styles, p any, cursor, w int) []string {
+	l := []string{st.Header.Render("cache hosts (space leaves one out)")}
+	for i, t := range p.([]FlushTarget) {
+		mark := "[x]"
+		if s.off[t.Host] {
+			mark = "[ ]"
+		}
+		line := fmt.Sprintf("%s %-16s %s", mark, t.Host, t.Server)
+		if i == cursor {
+			line = st.Cursor.Render(padRight(clip(line, w), w))
+		} else {
+			line = clip(line, w)
+		}
+		l = append(l, line)
+	}
+	return l
+}
+
+func (s *flushSpec) question(t pickItem, p any) string {
+	n := len(s.chosen(p))
+	return fmt.Sprintf("Flush %d caches of %s? Every key in them is lost.", n, t.env.Name)
+}
+
+func (s *flushSpec) start(env *flowEnv, t pickItem, p any) (*flowRunner, tea.Cmd) {
+	var hosts []string
+	for _, c := range s.chosen(p) {
+		hosts = append(hosts, c.Host)
+	}
+	fn := s.fns.Flush
+	return startRunner(env, "flush "+t.env.Name, hosts, func(ctx context.Context, io FlowIO) (any, ops.Result, error) {
+		rs, err := fn(ctx, t.env.Name, hosts, io)
+		hrs := make([]ops.HostResult, len(rs))
+		for i, r := range rs {
+			hrs[i] = ops.HostResult{Host: r.Host, Status: ops.StatusOK, Duration: r.Duration}
+			if !r.OK {
+				hrs[i].Status, hrs[i].Class = ops.StatusFailed, ops.ClassExit
+			}
+		}
+		return rs, ops.NewResult(hrs, 0), err
+	})
+}
+
+func (*flushSpec) resultLines(st Styles, r *flowRunner, w int) []string {
+	rs, _ := r.value.([]FlushResult)
+	l := []string{st.Header.Render(fmt.Sprintf("%-16s %-28s %-20s %s", "HOST", "CACHE", "KEYS BEFORE → AFTER", "RESULT"))}
+	if r.err != nil {
+		l = append(l, st.Error.Render(clip("error: "+errText(r.err), w)))
+	}
+	for _, failed := range []bool{true, false} {
+		for _, x := range rs {
+			if x.OK == failed {
+				continue
+			}
+			line := fmt.Sprintf("%-16s %-28s %-20s ", x.Host, clip(x.Server, 28), x.Keys)
+			if x.OK {
+				l = append(l, st.OK.Render(clip(line+"ok", w)))
+			} else {
+				l = append(l, st.Error.Render(clip(line+"failed: "+x.Err, w)))
+			}
+		}
+	}
+	return l
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

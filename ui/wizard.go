@@ -1,0 +1,375 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/textinput"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/opsui/opsui/inventory"
+	"github.com/opsui/opsui/ops"
+	"github.com/opsui/opsui/ops/deploy"
+)
+
+// The deploy wizard's steps, in order.
+type wizStep int
+
+const (
+	stepTarget wizStep = iota
+	stepRef
+	stepPreview
+	stepStrategy
+	stepConfirm
+	stepRun
+	stepSummary
+)
+
+var stepNames = []string{"app and environment", "ref", "preview", "strategy", "confirm", "run", "summary"}
+
+// The wizard's messages: what the engine read for it.
+type (
+	refsMsg struct {
+		app  string
+		refs []Ref
+		err  error
+	}
+	previewMsg struct {
+		key     string
+		preview Preview
+		err     error
+	}
+)
+
+// wizard is the deploy wizard: app and environment, ref, preview,
+// strategy, confirm, run, summary. Going back and forth keeps what was
+// chosen; esc before the run leaves without having changed anything.
+type wizard struct {
+	env  *flowEnv
+	step wizStep
+	note string
+
+	pick   targetPicker
+	target pickItem
+
+	refs        []Ref
+	refsFor     string // the app the refs are of
+	refsErr     error
+	filter      textinput.Model
+	refCursor   int
+	ref         string // the ref chosen
+	previewKey  string // app/env/ref the preview is of
+	preview     *Preview
+	previewErr  error
+	previewTop  int // first line of the preview shown
+	strategy    strategyForm
+	confirm     confirmBox
+	runner      *flowRunner
+	showPanes   bool // the summary shows the run's panes
+	lastOutcome *deploy.Outcome
+}
+
+func newWizard(env *flowEnv, focusedEnv string) (flow, tea.Cmd) {
+	w := &wizard{env: env, pick: newTargetPicker(env.fleet, false, focusedEnv)}
+	w.filter = textinput.New()
+	w.filter.Prompt = "ref> "
+	w.filter.Placeholder = "filter branches, tags, commits (or type any ref)"
+	return w, nil
+}
+
+func (w *wizard) typing() bool {
+	return w.step == stepRef || w.step == stepStrategy && w.strategy.typing() || w.step == stepConfirm && w.confirm.typing()
+}
+
+func (w *wizard) update(msg tea.Msg) (flow, tea.Cmd) {
+	switch msg := msg.(type) {
+	case refsMsg:
+		if msg.app == w.target.app {
+			w.refs, w.refsErr, w.refsFor = msg.refs, msg.err, msg.app
+		}
+		return w, nil
+	case previewMsg:
+		if msg.key == w.previewKey {
+			w.previewErr = msg.err
+			if msg.err == nil {
+				p := msg.preview
+				w.preview = &p
+				w.strategy.hosts = p.Hosts
+			}
+		}
+		return w, nil
+	case tea.KeyPressMsg:
+		return w.key(msg)
+	}
+	if w.runner != nil {
+		cmd := w.runner.update(msg)
+		if w.runner.done && w.step == stepRun {
+			w.step = stepSummary
+			w.lastOutcome, _ = w.runner.value.(*deploy.Outcome)
+		}
+		return w, cmd
+	}
+	var cmd tea.Cmd
+	switch w.step {
+	case stepRef:
+		w.filter, cmd = w.filter.Update(msg)
+	case stepStrategy:
+		cmd = w.strategy.updateInput(msg)
+	case stepConfirm:
+		if w.confirm.typing() {
+			w.confirm.input, cmd = w.confirm.input.Update(msg)
+		}
+	}
+	return w, cmd
+}
+
+func (w *wizard) key(km tea.KeyPressMsg) (flow, tea.Cmd) {
+	k := w.env.keys
+	w.note = ""
+	switch w.step {
+	case stepRun:
+		if key.Matches(km, k.Back) && !w.runner.rv.confirmCancel && w.runner.pending == nil {
+			w.note = "the deploy is running: " + keyName(k.CancelRun) + " aborts it (it asks first)"
+			return w, nil
+		}
+		return w, w.runner.update(km)
+	case stepSummary:
+		switch {
+		case key.Matches(km, k.Back):
+			return nil, nil
+		case key.Matches(km, k.Rollback):
+			return newRollbackFlow(w.env, w.target.env.Name, w.target.app, "")
+		case key.Matches(km, k.NextStep):
+			w.showPanes = !w.showPanes
+			return w, nil
+		}
+		if w.showPanes {
+			return w, w.runner.update(km)
+		}
+		return w, nil
+	}
+	// Before the run: esc leaves, shift+tab goes back a step.
+	switch {
+	case km.String() == "esc":
+		return nil, nil
+	case key.Matches(km, k.PrevStep):
+		if w.step > stepTarget {
+			w.step--
+			return w, w.enter()
+		}
+		return w, nil
+	}
+	switch w.step {
+	case stepTarget:
+		if key.Matches(km, k.NextStep) {
+			it, ok := w.pick.chosen()
+			if !ok {
+				return w, nil
+			}
+			w.target = it
+			w.step = stepRef
+			return w, tea.Batch(w.enter(), w.loadRefs())
+		}
+		w.pick.key(km, k)
+	case stepRef:
+		return w, w.refKey(km)
+	case stepPreview:
+		switch {
+		case key.Matches(km, k.NextStep):
+			switch {
+			case w.preview == nil && w.previewErr == nil:
+				w.note = "the preview is still being read"
+			case w.previewErr != nil:
+				w.note = "no preview: go back (shift+tab) and choose another ref"
+			default:
+				w.step = stepStrategy
+				return w, w.enter()
+			}
+		case key.Matches(km, k.Up):
+			w.previewTop = max(0, w.previewTop-1)
+		case key.Matches(km, k.Down):
+			w.previewTop++
+		case key.Matches(km, k.PageDown):
+			w.previewTop += 10
+		case key.Matches(km, k.PageUp):
+			w.previewTop = max(0, w.previewTop-10)
+		}
+	case stepStrategy:
+		if key.Matches(km, k.NextStep) {
+			if _, err := w.plan(); err != nil {
+				w.note = err.Error()
+				return w, nil
+			}
+			w.step = stepConfirm
+			return w, w.enter()
+		}
+		return w, w.strategy.key(km, k)
+	case stepConfirm:
+		ok, cmd := w.confirm.key(km, k)
+		if ok {
+			return w, w.start()
+		}
+		return w, cmd
+	}
+	return w, nil
+}
+
+// enter prepares the step just entered; it keeps what was chosen there.
+func (w *wizard) enter() tea.Cmd {
+	w.filter.Blur()
+	w.strategy.blur()
+	switch w.step {
+	case stepRef:
+		return w.filter.Focus()
+	case stepStrategy:
+		if w.strategy.app != w.target.app || w.strategy.envName != w.target.env.Name {
+			w.strategy = newStrategyForm(w.target, w.preview)
+		}
+		return w.strategy.focus()
+	case stepConfirm:
+		var cmd tea.Cmd
+		w.confirm, cmd = newConfirmBox(w.target.env)
+		return cmd
+	}
+	return nil
+}
+
+// loadRefs reads the app's refs, once per app.
+func (w *wizard) loadRefs() tea.Cmd {
+	if w.refsFor == w.target.app && w.refsErr == nil && w.refs != nil {
+		return nil
+	}
+	w.refs, w.refsErr, w.refCursor = nil, nil, 0
+	app, fn := w.target.app, w.env.fns.Refs
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		refs, err := fn(ctx, app)
+		if err != nil {
+			err = fmt.Errorf("list refs of %s: %w", app, err)
+		}
+		return refsMsg{app: app, refs: refs, err: err}
+	}
+}
+
+// shownRefs are the refs the filter lets through.
+func (w *wizard) shownRefs() []Ref {
+	f := strings.ToLower(strings.TrimSpace(w.filter.Value()))
+	if f == "" {
+		return w.refs
+	}
+	var out []Ref
+	for _, r := range w.refs {
+		if strings.Contains(strings.ToLower(r.Name+" "+r.Hash+" "+r.Subject+" "+r.Author), f) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func (w *wizard) refKey(km tea.KeyPressMsg) tea.Cmd {
+	k := w.env.keys
+	shown := w.shownRefs()
+	switch km.String() {
+	case "up":
+		w.refCursor = max(0, w.refCursor-1)
+		return nil
+	case "down":
+		w.refCursor = max(0, min(len(shown)-1, w.refCursor+1))
+		return nil
+	}
+	if key.Matches(km, k.NextStep) {
+		ref := strings.TrimSpace(w.filter.Value())
+		if w.refCursor < len(shown) {
+			ref = shown[w.refCursor].Name
+		}
+		if ref == "" {
+			w.note = "choose a ref, or type one"
+			return nil
+		}
+		w.ref = ref
+		w.step = stepPreview
+		return tea.Batch(w.enter(), w.loadPreview())
+	}
+	var cmd tea.Cmd
+	w.filter, cmd = w.filter.Update(km)
+	w.refCursor = max(0, min(w.refCursor, len(w.shownRefs())-1))
+	return cmd
+}
+
+// loadPreview reads what the deploy would change, unless the preview of
+// this app, environment and ref is already there.
+func (w *wizard) loadPreview() tea.Cmd {
+	k := w.target.app + "\x00" + w.target.env.Name + "\x00" + w.ref
+	if k == w.previewKey && w.previewErr == nil {
+		return nil
+	}
+	w.previewKey, w.preview, w.previewErr, w.previewTop = k, nil, nil, 0
+	app, env, ref, fn := w.target.app, w.target.env.Name, w.ref, w.env.fns.Preview
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		p, err := fn(ctx, app, env, ref)
+		if err != nil {
+			err = fmt.Errorf("preview %s %s on %s: %w", app, ref, env, err)
+		}
+		return previewMsg{key: k, preview: p, err: err}
+	}
+}
+
+// plan is the deploy as the strategy step decides it (no I/O).
+func (w *wizard) plan() (*deploy.Plan, error) {
+	if w.preview == nil {
+		return nil, fmt.Errorf("no preview")
+	}
+	app, ok := w.env.fleet.App(w.target.app)
+	if !ok {
+		return nil, fmt.Errorf("app %s is not in the inventory", w.target.app)
+	}
+	var hosts []inventory.Host
+	for _, hr := range w.preview.Hosts {
+		if h, ok := w.env.fleet.Host(hr.Host); ok {
+			hosts = append(hosts, h)
+		}
+	}
+	return deploy.NewPlan(w.env.fleet, app, w.target.env, hosts, w.preview.Source, "preview", w.strategy.value())
+}
+
+// start runs the deploy in the run view.
+func (w *wizard) start() tea.Cmd {
+	req := DeployRequest{App: w.target.app, Env: w.target.env.Name, Ref: w.preview.Source.Commit, Strategy: w.strategy.value()}
+	for _, h := range w.preview.Hosts {
+		req.Hosts = append(req.Hosts, h.Host)
+	}
+	fn := w.env.fns.Deploy
+	title := fmt.Sprintf("deploy %s %s to %s", req.App, shortCommit(w.preview.Source.Commit), req.Env)
+	r, cmd := startRunner(w.env, title, req.Hosts, func(ctx context.Context, io FlowIO) (any, ops.Result, error) {
+		out, err := fn(ctx, req, io)
+		return out, outcomeResult(out), err
+	})
+	w.runner, w.step = r, stepRun
+	return cmd
+}
+
+func (w *wizard) help() []key.Binding {
+	k := w.env.keys
+	switch w.step {
+	case stepRun:
+		return w.runner.help()
+	case stepSummary:
+		return []key.Binding{withDesc(k.Rollback, "roll back this release"), withDesc(k.NextStep, "summary/panes"), withDesc(k.Back, "back to the fleet")}
+	case stepConfirm:
+		return []key.Binding{k.Confirm, k.PrevStep, withDesc(k.Back, "leave")}
+	}
+	return []key.Binding{k.Up, k.Down, k.NextStep, k.PrevStep, withDesc(k.Back, "leave"), k.Help}
+}
+
+func shortCommit(h string) string {
+	if len(h) > 10 {
+		return h[:10]
+	}
+	return h
+}
