@@ -27,7 +27,7 @@ sudo_cmd() {
 
 install_debian() {
 	local want=(openssh-server openssh-client tmux git ca-certificates curl
-		python3 python3-venv python3-django gunicorn nginx memcached redis-server netcat-openbsd)
+		python3 python3-venv python3-django gunicorn nginx memcached redis-server netcat-openbsd haproxy)
 	$bench && want+=(pssh python3-fabric)
 	local missing=()
 	for p in "${want[@]}"; do

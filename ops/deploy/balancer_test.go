@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,96 +16,193 @@ import (
 	"github.com/opsui/opsui/store"
 )
 
-// TestRollingDeployDrainsBatchesFromNginx deploys to two web hosts behind
-// a real nginx on a third host (role lb) while requests flow through it.
-// The test app restarts its server on reload (not graceful), and nginx does
-// not retry another backend: only draining each batch from the balancer
-// before its switch keeps every request from failing. Afterwards the
-// upstream has no host down.
-func TestRollingDeployDrainsBatchesFromNginx(t *testing.T) {
-	webtest.RequireNginx(t)
-	tb := newTestbedWith(t, 3, sshtest.WithNames("web1", "web2", "lb1"))
-	lbHost := tb.fleet.Host("lb1")
-	dir := filepath.Join(tb.fleet.Dir, "nginx")
-	os.MkdirAll(dir, 0o755)
-	upstream := filepath.Join(dir, "upstream.conf")
-	conf := filepath.Join(dir, "nginx.conf")
-	var servers strings.Builder
-	for _, h := range tb.fleet.Hosts[:2] {
-		fmt.Fprintf(&servers, "    server %s:8080 max_fails=0;\n", h.Addr)
+// lbBed is three web hosts behind a real balancer (nginx or HAProxy) on a
+// fourth host, lb1. The test app restarts its server on reload (not
+// gracefully) and the balancer never retries another backend, so only
+// draining each batch keeps requests from failing.
+type lbBed struct {
+	*testbed
+	kind string
+	addr string        // the balancer's listen address
+	down func() string // what the balancer has out of rotation now
+}
+
+func newLBBed(t *testing.T, kind string) *lbBed {
+	t.Helper()
+	switch kind {
+	case lbNginx:
+		webtest.RequireNginx(t)
+	case lbHAProxy:
+		if _, err := exec.LookPath("haproxy"); err != nil && os.Getenv(sshtest.RequireEnv) != "1" {
+			t.Skip("haproxy is not installed (scripts/install-deps.sh installs it)")
+		}
 	}
-	os.WriteFile(upstream, []byte("upstream app {\n"+servers.String()+"}\n"), 0o644)
-	os.WriteFile(conf, []byte(fmt.Sprintf(`daemon on; pid %[1]s/nginx.pid; error_log %[1]s/error.log;
+	tb := newTestbedWith(t, 4, sshtest.WithNames("web1", "web2", "web3", "lb1"))
+	b := &lbBed{testbed: tb, kind: kind}
+	lb := tb.fleet.Host("lb1")
+	b.addr = lb.Addr + ":8081"
+	dir := filepath.Join(tb.fleet.Dir, kind)
+	os.MkdirAll(dir, 0o755)
+	webs := tb.fleet.Hosts[:3]
+	opts := map[string]string{"preset": kind, "drain_wait": "1"}
+	switch kind {
+	case lbNginx:
+		upstream, conf := filepath.Join(dir, "upstream.conf"), filepath.Join(dir, "nginx.conf")
+		var servers strings.Builder
+		for _, h := range webs {
+			fmt.Fprintf(&servers, "    server %s:8080 max_fails=0;\n", h.Addr)
+		}
+		os.WriteFile(upstream, []byte("upstream app {\n"+servers.String()+"}\n"), 0o644)
+		os.WriteFile(conf, []byte(fmt.Sprintf(`daemon on; pid %[1]s/nginx.pid; error_log %[1]s/error.log;
 events { worker_connections 512; }
 http {
   access_log off; client_body_temp_path %[1]s/body; proxy_temp_path %[1]s/proxy;
   fastcgi_temp_path %[1]s/fcgi; uwsgi_temp_path %[1]s/uwsgi; scgi_temp_path %[1]s/scgi;
   include %[2]s;
-  server { listen %[3]s:8081; location / { proxy_pass http://app; proxy_next_upstream off; } }
+  server { listen %[3]s; location / { proxy_pass http://app; proxy_next_upstream off; } }
 }
-`, dir, upstream, lbHost.Addr)), 0o644)
-	tb.sh(2, "nginx -c "+conf)
-	t.Cleanup(func() { tb.sh(2, "nginx -s quit -c "+conf+" || true") })
-
-	tb.inv.Hosts[2].Roles = []string{"lb"}
-	tb.inv.Hosts[2].Settings = map[string]inventory.RoleSettings{"lb": {Options: map[string]string{
-		"preset": "nginx", "upstream_file": upstream, "upstream": "app",
-		"reload": "nginx -t -q -c " + conf + " && nginx -s reload -c " + conf}}}
+`, dir, upstream, b.addr)), 0o644)
+		tb.sh(3, "nginx -c "+conf)
+		t.Cleanup(func() { tb.sh(3, "nginx -s quit -c "+conf+" || true") })
+		opts["upstream_file"], opts["upstream"] = upstream, "app"
+		opts["reload"] = "nginx -t -q -c " + conf + " && nginx -s reload -c " + conf
+		b.down = func() string {
+			data, _ := os.ReadFile(upstream)
+			var down []string
+			for line := range strings.SplitSeq(string(data), "\n") {
+				if strings.HasSuffix(line, " down;") {
+					down = append(down, strings.Fields(line)[1])
+				}
+			}
+			return strings.Join(down, " ")
+		}
+	case lbHAProxy:
+		sock, conf := filepath.Join(dir, "admin.sock"), filepath.Join(dir, "haproxy.cfg")
+		var servers strings.Builder
+		for _, h := range webs {
+			fmt.Fprintf(&servers, "  server %s %s:8080\n", h.Name, h.Addr)
+		}
+		os.WriteFile(conf, []byte(fmt.Sprintf(`global
+  daemon
+  pidfile %[1]s/haproxy.pid
+  stats socket %[2]s mode 600 level admin
+defaults
+  mode http
+  retries 0
+  timeout connect 2s
+  timeout client 10s
+  timeout server 10s
+frontend fe
+  bind %[3]s
+  default_backend app
+backend app
+  balance roundrobin
+%[4]s`, dir, sock, b.addr, servers.String())), 0o644)
+		tb.sh(3, "haproxy -f "+conf)
+		t.Cleanup(func() { tb.sh(3, "kill $(cat "+dir+"/haproxy.pid) || true") })
+		opts["admin_socket"], opts["backend"] = sock, "app"
+		b.down = func() string {
+			out := tb.sh(3, "echo 'show servers state app' | python3 -c 'import socket,sys\ns=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(sys.stdin.buffer.read()); print(s.recv(65536).decode())' "+sock)
+			var down []string
+			for line := range strings.SplitSeq(out, "\n") {
+				// be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state ...
+				if f := strings.Fields(line); len(f) > 6 && f[1] == "app" && f[6] != "0" {
+					down = append(down, f[3])
+				}
+			}
+			return strings.Join(down, " ")
+		}
+	}
+	tb.inv.Hosts[3].Roles = []string{"lb"}
+	lbSettings := map[string]inventory.RoleSettings{"lb": {Options: opts}}
 	tb.settings = func(h inventory.Host) map[string]inventory.RoleSettings {
 		if h.Name == "lb1" {
-			return tb.inv.Hosts[2].Settings
+			return lbSettings
 		}
-		s := map[string]inventory.RoleSettings{"web": {Reload: "OPSUI_BIND_ADDR=" + h.Address + "; " + appServer,
+		return map[string]inventory.RoleSettings{"web": {Reload: "OPSUI_BIND_ADDR=" + h.Address + "; " + brokenServer,
 			HealthURL: "http://" + h.Address + ":8080/REVISION", Options: map[string]string{"backend": h.Address + ":8080"}}}
-		return s
 	}
-	deployLB := func(s Strategy) *Outcome {
-		t.Helper()
-		p := tb.plan("main", s)
-		var webs []inventory.Host
-		for _, h := range p.Hosts {
-			if h.HasRole("web") {
-				webs = append(webs, h)
+	tb.app.Health.Retries, tb.app.Health.Deadline = 5, inventory.Duration(5*time.Second)
+	return b
+}
+
+// deploy deploys main to the web hosts, with lb1 as their balancer.
+func (b *lbBed) deploy(s Strategy) *Outcome {
+	b.t.Helper()
+	p := b.plan("main", s)
+	p.Fleet.Hosts = p.Hosts // lb1 has the lb role, the others web
+	var webs []inventory.Host
+	for _, h := range p.Hosts {
+		if h.HasRole("web") {
+			webs = append(webs, h)
+		}
+	}
+	p2, err := NewPlan(p.Fleet, p.App, p.Env, webs, p.Source, p.ReleaseID, s)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	p2.KnownGood = p.KnownGood
+	out, err := b.deployer().Deploy(context.Background(), p2)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return out
+}
+
+// TestRollingDeployBehindBalancers deploys to three web hosts behind real
+// nginx and real HAProxy while requests flow through the balancer: a
+// rolling deploy drains each host before its switch (no request fails),
+// and a health check failing mid-batch rolls back and leaves every host in
+// rotation again.
+func TestRollingDeployBehindBalancers(t *testing.T) {
+	for _, kind := range []string{lbNginx, lbHAProxy} {
+		t.Run(kind, func(t *testing.T) {
+			b := newLBBed(t, kind)
+			if out := b.deploy(Strategy{Kind: "all", AutoRollback: true}); out.Result != store.ReleaseSuccess {
+				b.logf(out)
+				t.Fatalf("first deploy: %s", out.Result)
 			}
-		}
-		p.Fleet.Hosts = p.Hosts
-		p2, err := NewPlan(p.Fleet, p.App, p.Env, webs, p.Source, p.ReleaseID, s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		p2.KnownGood = p.KnownGood
-		out, err := tb.deployer().Deploy(context.Background(), p2)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return out
-	}
-	tb.inv.Hosts[0].Roles, tb.inv.Hosts[1].Roles = []string{"web"}, []string{"web"}
-	if out := deployLB(Strategy{Kind: "all", AutoRollback: true}); out.Result != store.ReleaseSuccess {
-		tb.logf(out)
-		t.Fatalf("first deploy: %s", out.Result)
-	}
-	load := webtest.StartLoad(context.Background(), "http://"+lbHost.Addr+":8081/REVISION", 4)
-	time.Sleep(300 * time.Millisecond)
-	tb.commit("second", map[string]string{"index.html": "v2\n"})
-	out := deployLB(Strategy{Kind: "rolling", Batches: "1", AutoRollback: true})
-	time.Sleep(300 * time.Millisecond)
-	res := load.Stop()
-	t.Logf("through nginx: %s", res)
-	if out.Result != store.ReleaseSuccess {
-		tb.logf(out)
-		t.Fatalf("rolling deploy: %s", out.Result)
-	}
-	notes := strings.Join(out.Notes, "\n")
-	for _, want := range []string{"balancer lb1: drained web1 (down now: web1)", "balancer lb1: drained web2 (down now: web2)", "balancer lb1: restored (down now: none)"} {
-		if !strings.Contains(notes, want) {
-			t.Errorf("notes lack %q:\n%s", want, notes)
-		}
-	}
-	if res.Failed != 0 || res.Total < 20 {
-		t.Errorf("%d of %d requests through the balancer failed", res.Failed, res.Total)
-	}
-	if b, _ := os.ReadFile(upstream); strings.Contains(string(b), "down") || strings.Count(string(b), "server ") != 2 {
-		t.Errorf("upstream after the deploy:\n%s", b)
+			load := webtest.StartLoad(context.Background(), "http://"+b.addr+"/REVISION", 4)
+			time.Sleep(300 * time.Millisecond)
+			b.commit("second", map[string]string{"index.html": "v2\n"})
+			out := b.deploy(Strategy{Kind: "rolling", Batches: "1", AutoRollback: true})
+			time.Sleep(300 * time.Millisecond)
+			res := load.Stop()
+			t.Logf("through %s: %s", kind, res)
+			if out.Result != store.ReleaseSuccess {
+				b.logf(out)
+				t.Fatalf("rolling deploy: %s", out.Result)
+			}
+			notes := strings.Join(out.Notes, "\n")
+			for _, h := range []string{"web1", "web2", "web3"} {
+				if !strings.Contains(notes, "balancer lb1: drained "+h+" (down now: "+h+")") {
+					t.Errorf("%s was not drained alone before its switch:\n%s", h, notes)
+				}
+			}
+			if res.Failed != 0 || res.Total < 20 {
+				t.Errorf("%d of %d requests through %s failed", res.Failed, res.Total, kind)
+			}
+			if down := b.down(); down != "" {
+				t.Errorf("%s keeps %q out of rotation after the deploy", kind, down)
+			}
+
+			// A release whose health check fails: web1 is switched back, and
+			// the balancer ends with every host in rotation.
+			load = webtest.StartLoad(context.Background(), "http://"+b.addr+"/REVISION", 4)
+			b.commit("broken", map[string]string{"BROKEN": "yes\n"})
+			out = b.deploy(Strategy{Kind: "rolling", Batches: "1", AutoRollback: true})
+			res = load.Stop()
+			t.Logf("through %s, failing release: %s", kind, res)
+			if out.Result != store.ReleaseRolledBack {
+				b.logf(out)
+				t.Fatalf("broken release: %s, want rolled_back", out.Result)
+			}
+			if down := b.down(); down != "" {
+				t.Errorf("%s keeps %q out of rotation after the rollback", kind, down)
+			}
+			if res.Failed != 0 {
+				t.Errorf("%d of %d requests failed while the broken release was rolled back", res.Failed, res.Total)
+			}
+		})
 	}
 }
