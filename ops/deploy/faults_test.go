@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -270,5 +272,43 @@ func TestCancelledDeployReleasesTheLock(t *testing.T) {
 	open, err := tb.st.OpenLocks(context.Background(), "app", "test")
 	if err != nil || len(open) != 0 {
 		t.Errorf("the store still records %d open locks (%v)", len(open), err)
+	}
+}
+
+// TestMigrationsRunOncePerDeploy deploys to five hosts with a migration
+// command that records each run in a real SQLite database all hosts see:
+// every deploy runs it exactly once, on the db-migrate host.
+func TestMigrationsRunOncePerDeploy(t *testing.T) {
+	tb := newTestbed(t, 5)
+	db := filepath.Join(tb.fleet.Dir, "migrations.db")
+	tb.app.Migrate = `python3 -c 'import os, sqlite3, sys
+c = sqlite3.connect(sys.argv[1]); c.execute("create table if not exists runs (host text, release text)")
+c.execute("insert into runs values (?, ?)", (os.environ["HOST"], os.environ["RELEASE_ID"])); c.commit()
+print("  Applying shop.0002_order... OK")' ` + db
+	tb.inv.Hosts[3].Roles = []string{"web", RoleMigrate}
+	count := func() string {
+		out, err := exec.Command("python3", "-c", `import sqlite3, sys
+print(" ".join(h + "@" + r for h, r in sqlite3.connect(sys.argv[1]).execute("select host, release from runs")))`, db).CombinedOutput()
+		if err != nil {
+			t.Fatalf("read %s: %v\n%s", db, err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	first := tb.deploy("main", Strategy{Kind: "rolling", Batches: "2", AutoRollback: true})
+	if first.Result != store.ReleaseSuccess {
+		tb.logf(first)
+		t.Fatalf("deploy: %s", first.Result)
+	}
+	if got := count(); got != "web4@"+first.ReleaseID {
+		t.Fatalf("migration runs after one deploy: %q, want once on web4", got)
+	}
+	tb.commit("second", map[string]string{"index.html": "v2\n"})
+	second := tb.deploy("main", Strategy{Kind: "all", AutoRollback: true})
+	if got := count(); got != "web4@"+first.ReleaseID+" web4@"+second.ReleaseID {
+		t.Fatalf("migration runs after two deploys: %q", got)
+	}
+	rel, err := tb.st.ReleaseNamed(context.Background(), "app", "test", second.ReleaseID)
+	if err != nil || !rel.MigrationsApplied {
+		t.Errorf("the release record does not say it applied migrations: %v %v", rel.MigrationsApplied, err)
 	}
 }
