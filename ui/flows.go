@@ -86,7 +86,8 @@ type Preview struct {
 
 // DeployRequest is a deploy as the wizard decided it.
 type DeployRequest struct {
-	App, Env, Ref string
+	App, Env, Ref string // Ref is the commit the preview resolved
+	Branch        string // the branch the operator chose, if one
 	Hosts         []string
 	Strategy      deploy.Strategy
 }
@@ -116,6 +117,7 @@ type RollbackPreview struct {
 	// them whose migrations stay (a rollback does not reverse them).
 	Undone, Migrated []Release
 	Commits          []deploy.Commit // the commits that go away
+	Hosts            []string        // the hosts it switches
 }
 
 // MigrationPlan is what a migrate would run.

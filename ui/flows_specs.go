@@ -83,10 +83,7 @@ func (rollbackSpec) question(t pickItem, plan any) string {
 func (s rollbackSpec) start(env *flowEnv, t pickItem, plan any) (*flowRunner, tea.Cmd) {
 	p := plan.(RollbackPreview)
 	to, fn := p.Target.ReleaseID, s.fns.Rollback
-	hosts := p.From.Hosts
-	if len(hosts) == 0 {
-		hosts = p.Target.Hosts
-	}
+	hosts := p.Hosts
 	return startRunner(env, fmt.Sprintf("rollback %s on %s to %s", t.app, t.env.Name, to), hosts,
 		func(ctx context.Context, io FlowIO) (any, ops.Result, error) {
 			out, err := fn(ctx, t.app, t.env.Name, to, io)

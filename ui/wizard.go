@@ -340,7 +340,8 @@ func (w *wizard) plan() (*deploy.Plan, error) {
 
 // start runs the deploy in the run view.
 func (w *wizard) start() tea.Cmd {
-	req := DeployRequest{App: w.target.app, Env: w.target.env.Name, Ref: w.preview.Source.Commit, Strategy: w.strategy.value()}
+	req := DeployRequest{App: w.target.app, Env: w.target.env.Name, Ref: w.preview.Source.Commit, Branch: w.preview.Source.Branch,
+		Strategy: w.strategy.value()}
 	for _, h := range w.preview.Hosts {
 		req.Hosts = append(req.Hosts, h.Host)
 	}

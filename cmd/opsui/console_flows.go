@@ -1,0 +1,296 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"time"
+
+	"github.com/opsui/opsui/inventory"
+	"github.com/opsui/opsui/ops"
+	"github.com/opsui/opsui/ops/deploy"
+	"github.com/opsui/opsui/store"
+	"github.com/opsui/opsui/ui"
+)
+
+// flows are the console's guided flows, run on the session's pool (so
+// host keys and passphrases are asked in the console) and recorded in its
+// store, as the headless deploy, rollback, migrate and flush are.
+func (c *consoleSession) flows() ui.Flows {
+	return ui.Flows{Refs: c.refs, Preview: c.preview, Deploy: c.deploy, RollbackPreview: c.rollbackPreview,
+		Rollback: c.rollback, MigrationPlan: c.migrationPlan, Migrate: c.migrate, FlushPlan: c.flushPlan,
+		Flush: c.flush, Releases: c.releases, Compare: c.compare}
+}
+
+// target resolves app and env (and hosts, when given) as the CLI does.
+func (c *consoleSession) target(ctx context.Context, app, env string, hosts ...string) (target, error) {
+	f, err := c.st.LoadFleet(ctx)
+	if err != nil {
+		return target{}, err
+	}
+	tf := targetFlags{app: app, env: env, hosts: hosts}
+	return tf.resolve(f, nil)
+}
+
+// deployer wires a Deployer to the session's pool and the flow's io.
+func (c *consoleSession) deployer(tg target, io ui.FlowIO) (*deploy.Deployer, error) {
+	lbs := tg.fleet.Select(inventory.Filter{Env: tg.env.Name, Role: deploy.RoleLB})
+	targets, err := ops.ResolveTargets(append(slices.Clone(tg.hosts), lbs...), c.cfg)
+	if err != nil {
+		return nil, err
+	}
+	byName := map[string]ops.Target{}
+	for _, t := range targets {
+		byName[t.Name] = t
+	}
+	machine, _ := os.Hostname()
+	return &deploy.Deployer{Conn: c.pool, Store: c.st, Targets: byName, Operator: operator(), Machine: machine,
+		Parallel: ops.DefaultParallel, Args: []string{"console"}, Emit: io.Emit, Say: io.Say, Confirm: io.Confirm}, nil
+}
+
+func (c *consoleSession) refs(ctx context.Context, app string) ([]ui.Ref, error) {
+	f, err := c.st.LoadFleet(ctx)
+	if err != nil {
+		return nil, err
+	}
+	a, ok := f.App(app)
+	if !ok {
+		return nil, unknownName("app", app, appNames(f))
+	}
+	return gitRefs(ctx, a.Repo)
+}
+
+// preview reads what a deploy would change: git between the current
+// release and the target, and each host's release and lock, read live.
+func (c *consoleSession) preview(ctx context.Context, app, env, ref string) (ui.Preview, error) {
+	var p ui.Preview
+	tg, err := c.target(ctx, app, env)
+	if err != nil {
+		return p, err
+	}
+	repo := tg.app.Repo
+	if p.Source, err = deploy.Resolve(ctx, repo, ref); err != nil {
+		return p, err
+	}
+	cur, err := c.st.LatestRelease(ctx, app, env, true)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		if p.Commits, err = deploy.Log(ctx, repo, "", p.Source.Commit, 1); err != nil {
+			return p, err
+		}
+	case err != nil:
+		return p, err
+	default:
+		p.Current, p.CurrentCommit = cur.ReleaseID, cur.Commit
+		if err := c.between(ctx, repo, cur.Commit, p.Source.Commit, &p.Commits, &p.Behind, &p.Diffstat, &p.Migrations, &p.Requirements); err != nil {
+			return p, err
+		}
+	}
+	p.Hosts = c.hostReleases(ctx, tg)
+	return p, nil
+}
+
+// between fills what lies between two commits of repo.
+func (c *consoleSession) between(ctx context.Context, repo, from, to string, commits, behind *[]deploy.Commit, diffstat *string, migrations, reqs *[]string) error {
+	var err error
+	if *commits, err = deploy.Log(ctx, repo, from, to, 500); err != nil {
+		return fmt.Errorf("commits between %s and %s: %w", shortHash(from), shortHash(to), err)
+	}
+	if *behind, err = deploy.Log(ctx, repo, to, from, 500); err != nil {
+		return fmt.Errorf("commits between %s and %s: %w", shortHash(to), shortHash(from), err)
+	}
+	if *diffstat, err = gitDiffstat(ctx, repo, from, to); err != nil {
+		return err
+	}
+	if *migrations, err = deploy.NewMigrationFiles(ctx, repo, from, to); err != nil {
+		return err
+	}
+	*reqs, err = changedRequirements(ctx, repo, from, to)
+	return err
+}
+
+// hostReleases probes the deploy's hosts for their current release and
+// reads their deploy locks.
+func (c *consoleSession) hostReleases(ctx context.Context, tg target) []ui.HostRelease {
+	deployTo := map[string]string{}
+	var reqs []ops.ProbeRequest
+	var targets []ops.Target
+	out := make([]ui.HostRelease, len(tg.hosts))
+	byHost := map[string]*ui.HostRelease{}
+	for i, h := range tg.hosts {
+		out[i] = ui.HostRelease{Host: h.Name}
+		byHost[h.Name] = &out[i]
+		deployTo[h.Name] = tg.app.DeployTo
+		if h.DeployTo != "" {
+			deployTo[h.Name] = h.DeployTo
+		}
+		t, err := ops.ResolveTarget(h, c.cfg)
+		if err != nil {
+			out[i].Err = err.Error()
+			continue
+		}
+		targets = append(targets, t)
+		reqs = append(reqs, ops.ProbeRequest{Target: t, DeployTo: deployTo[h.Name]})
+	}
+	for _, pr := range c.prober.ProbeAll(ctx, reqs) {
+		if hr := byHost[pr.Host]; hr != nil {
+			hr.Reachable, hr.Release, hr.Commit = pr.Reachable, pr.Release, pr.Commit
+			if pr.Err != nil {
+				hr.Err = pr.Err.Error()
+			}
+		}
+	}
+	for _, l := range deploy.InspectLocks(ctx, c.pool, targets, func(n string) string { return deployTo[n] }) {
+		if hr := byHost[l.Host]; hr != nil && l.Held {
+			hr.Lock = l.Owner.String()
+		}
+	}
+	return out
+}
+
+func (c *consoleSession) deploy(ctx context.Context, req ui.DeployRequest, io ui.FlowIO) (*deploy.Outcome, error) {
+	tg, err := c.target(ctx, req.App, req.Env, req.Hosts...)
+	if err != nil {
+		return nil, err
+	}
+	_, _ = c.st.ReapStaleRuns(ctx)
+	src, err := deploy.Resolve(ctx, tg.app.Repo, req.Ref)
+	if err != nil {
+		return nil, err
+	}
+	if req.Branch != "" {
+		src.Branch, src.Ref = req.Branch, req.Branch
+	}
+	p, err := deploy.NewPlan(tg.fleet, tg.app, tg.env, tg.hosts, src, deploy.NewReleaseID(time.Now(), lastReleaseID(ctx, c.st, tg)), req.Strategy)
+	if err != nil {
+		return nil, err
+	}
+	if cur, err := c.st.LatestRelease(ctx, tg.app.Name, tg.env.Name, true); err == nil {
+		p.KnownGood = cur.ReleaseID
+	}
+	d, err := c.deployer(tg, io)
+	if err != nil {
+		return nil, err
+	}
+	return d.Deploy(ctx, p)
+}
+
+func (c *consoleSession) rollbackPreview(ctx context.Context, app, env, to string) (ui.RollbackPreview, error) {
+	var p ui.RollbackPreview
+	tg, err := c.target(ctx, app, env)
+	if err != nil {
+		return p, err
+	}
+	choice, err := deploy.ChooseRollback(ctx, c.st, app, env, to)
+	if err != nil {
+		return p, err
+	}
+	p.From, p.Target = uiRelease(choice.From), uiRelease(choice.Target)
+	for _, r := range choice.Undone {
+		p.Undone = append(p.Undone, uiRelease(r))
+	}
+	for _, r := range choice.MigrationsKept() {
+		p.Migrated = append(p.Migrated, uiRelease(r))
+	}
+	for _, h := range tg.hosts {
+		p.Hosts = append(p.Hosts, h.Name)
+	}
+	rs, err := c.st.ListReleases(ctx, app, env, 100)
+	if err != nil {
+		return p, err
+	}
+	for _, r := range rs {
+		if r.Kind == store.KindDeploy && r.Result == store.ReleaseSuccess && r.ReleaseID < choice.From.ReleaseID {
+			p.Candidates = append(p.Candidates, uiRelease(r))
+		}
+	}
+	// What goes away: a commit gone from the repository only hides the list.
+	p.Commits, _ = deploy.Log(ctx, tg.app.Repo, choice.Target.Commit, choice.From.Commit, 500)
+	return p, nil
+}
+
+func (c *consoleSession) rollback(ctx context.Context, app, env, to string, io ui.FlowIO) (*deploy.Outcome, error) {
+	tg, err := c.target(ctx, app, env)
+	if err != nil {
+		return nil, err
+	}
+	_, _ = c.st.ReapStaleRuns(ctx)
+	choice, err := deploy.ChooseRollback(ctx, c.st, app, env, to)
+	if err != nil {
+		return nil, err
+	}
+	src := deploy.Source{Ref: choice.Target.ReleaseID, Commit: choice.Target.Commit, Branch: choice.Target.Branch, Subject: choice.Target.Subject}
+	var sf strategyFlags
+	p, err := deploy.NewPlan(tg.fleet, tg.app, tg.env, tg.hosts, src, choice.Target.ReleaseID, sf.strategy(tg.env))
+	if err != nil {
+		return nil, err
+	}
+	d, err := c.deployer(tg, io)
+	if err != nil {
+		return nil, err
+	}
+	return d.Rollback(ctx, p, choice)
+}
+
+// migrationSetup is the plan and deployer a migrate works with: the
+// environment's current release on its migration host.
+func (c *consoleSession) migrationSetup(ctx context.Context, app, env string, io ui.FlowIO) (target, *deploy.Plan, store.Release, *deploy.Deployer, error) {
+	tg, err := c.target(ctx, app, env)
+	if err != nil {
+		return tg, nil, store.Release{}, nil, err
+	}
+	cur, err := c.st.LatestRelease(ctx, app, env, true)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return tg, nil, cur, nil, err
+	}
+	p, err := deploy.NewPlan(tg.fleet, tg.app, tg.env, tg.hosts, deploy.Source{Commit: cur.Commit}, cur.ReleaseID, deploy.Strategy{})
+	if err != nil {
+		return tg, nil, cur, nil, err
+	}
+	d, err := c.deployer(tg, io)
+	return tg, p, cur, d, err
+}
+
+func (c *consoleSession) migrationPlan(ctx context.Context, app, env string) (ui.MigrationPlan, error) {
+	tg, p, cur, d, err := c.migrationSetup(ctx, app, env, ui.FlowIO{Emit: func(ops.Event) {}, Say: func(string) {}})
+	if err != nil {
+		return ui.MigrationPlan{}, err
+	}
+	host, _ := deploy.MigrationHost(tg.hosts)
+	mp := ui.MigrationPlan{Host: host.Name, Command: tg.app.Migrate, Release: cur.ReleaseID}
+	res, err := d.MigrationPlan(ctx, p)
+	switch {
+	case err != nil:
+		mp.Output = "cannot list the pending migrations: " + err.Error()
+	case res.Plan == nil:
+		mp.Output = res.Output
+	default:
+		mp.Total = len(res.Plan)
+		mp.Pending = []string{}
+		for _, m := range deploy.Pending(res.Plan) {
+			mp.Pending = append(mp.Pending, m.String())
+		}
+	}
+	return mp, nil
+}
+
+func (c *consoleSession) migrate(ctx context.Context, app, env string, io ui.FlowIO) (deploy.MigrationResult, error) {
+	_, p, cur, d, err := c.migrationSetup(ctx, app, env, io)
+	if err != nil {
+		return deploy.MigrationResult{}, err
+	}
+	return d.Migrate(ctx, p, cur)
+}
+
+// uiRelease is a release record as the console shows it.
+func uiRelease(r store.Release) ui.Release {
+	out := ui.Release{ID: r.ID, App: r.App, Env: r.Env, ReleaseID: r.ReleaseID, Kind: r.Kind, Commit: r.Commit, Branch: r.Branch,
+		Subject: r.Subject, Operator: r.Operator, Strategy: r.Strategy, Started: r.StartedAt.Time(), Result: r.Result,
+		Hosts: r.HostList(), RunID: r.RunID.Int64, Migrations: r.MigrationsApplied}
+	if r.FinishedAt != 0 {
+		out.Duration = r.FinishedAt.Time().Sub(r.StartedAt.Time())
+	}
+	return out
+}

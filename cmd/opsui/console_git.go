@@ -1,0 +1,111 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os/exec"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/opsui/opsui/ui"
+)
+
+// git runs git in repo and returns its output.
+func gitOutput(ctx context.Context, repo string, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, "git", append([]string{"-C", repo}, args...)...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("git %s in %s: %w: %s", strings.Join(args, " "), repo, err, strings.TrimSpace(stderr.String()))
+	}
+	return string(out), nil
+}
+
+// recentCommits is how many commits the wizard's ref step lists.
+const recentCommits = 30
+
+// gitRefs lists the branches and tags of repo, newest first, then its
+// recent commits.
+func gitRefs(ctx context.Context, repo string) ([]ui.Ref, error) {
+	out, err := gitOutput(ctx, repo, "for-each-ref", "--sort=-creatordate",
+		"--format=%(refname)%00%(objectname)%00%(*objectname)%00%(subject)%00%(authorname)%00%(creatordate:unix)%00%(*subject)%00%(*authorname)",
+		"refs/heads", "refs/tags")
+	if err != nil {
+		return nil, err
+	}
+	var refs []ui.Ref
+	for line := range strings.SplitSeq(strings.TrimSpace(out), "\n") {
+		f := strings.Split(line, "\x00")
+		if len(f) < 8 {
+			continue
+		}
+		r := ui.Ref{Hash: f[1], Subject: f[3], Author: f[4], When: unixTime(f[5])}
+		if f[2] != "" { // an annotated tag: the commit it points at
+			r.Hash, r.Subject, r.Author = f[2], f[6], f[7]
+		}
+		switch {
+		case strings.HasPrefix(f[0], "refs/heads/"):
+			r.Kind, r.Name = "branch", strings.TrimPrefix(f[0], "refs/heads/")
+		default:
+			r.Kind, r.Name = "tag", strings.TrimPrefix(f[0], "refs/tags/")
+		}
+		refs = append(refs, r)
+	}
+	out, err = gitOutput(ctx, repo, "log", "--all", "-n", strconv.Itoa(recentCommits), "--format=%H%x00%s%x00%an%x00%ct")
+	if err != nil {
+		return nil, err
+	}
+	for line := range strings.SplitSeq(strings.TrimSpace(out), "\n") {
+		f := strings.Split(line, "\x00")
+		if len(f) < 4 {
+			continue
+		}
+		refs = append(refs, ui.Ref{Kind: "commit", Name: f[0][:min(12, len(f[0]))], Hash: f[0], Subject: f[1], Author: f[2], When: unixTime(f[3])})
+	}
+	return refs, nil
+}
+
+func unixTime(s string) time.Time {
+	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+	if err != nil {
+		return time.Time{}
+	}
+	return time.Unix(n, 0)
+}
+
+// gitDiffstat is git's diffstat between two commits.
+func gitDiffstat(ctx context.Context, repo, from, to string) (string, error) {
+	return gitOutput(ctx, repo, "diff", "--stat=100", from, to)
+}
+
+// changedRequirements lists the dependency files that differ between two
+// commits: requirements*.txt and the like, Pipfile(.lock), pyproject.toml,
+// poetry.lock, setup.py/cfg, package.json and its locks.
+func changedRequirements(ctx context.Context, repo, from, to string) ([]string, error) {
+	out, err := gitOutput(ctx, repo, "diff", "--name-only", from, to)
+	if err != nil {
+		return nil, err
+	}
+	var files []string
+	for f := range strings.SplitSeq(strings.TrimSpace(out), "\n") {
+		if isRequirementsFile(f) {
+			files = append(files, f)
+		}
+	}
+	return files, nil
+}
+
+func isRequirementsFile(f string) bool {
+	base := path.Base(f)
+	switch base {
+	case "Pipfile", "Pipfile.lock", "pyproject.toml", "poetry.lock", "setup.py", "setup.cfg", "uv.lock",
+		"package.json", "package-lock.json", "yarn.lock", "go.mod", "Gemfile", "Gemfile.lock":
+		return true
+	}
+	return strings.HasPrefix(base, "requirements") && strings.HasSuffix(base, ".txt") ||
+		strings.Contains(f, "requirements/") && strings.HasSuffix(base, ".txt")
+}
