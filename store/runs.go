@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"syscall"
 	"time"
 
@@ -182,6 +183,19 @@ func (s *Store) FinishRun(ctx context.Context, runID int64, result, summary stri
 		MillisOf(time.Now()), result, summary, runID)
 	if err != nil {
 		return fmt.Errorf("finish run %d: %w", runID, s.classify(err))
+	}
+	return nil
+}
+
+// AppendRunNotes adds lines to a run's summary: what a pipeline wants
+// remembered beside the hosts' results (balancer steps, notifications).
+func (s *Store) AppendRunNotes(ctx context.Context, runID int64, notes []string) error {
+	if len(notes) == 0 {
+		return nil
+	}
+	_, err := s.db.ExecContext(ctx, `UPDATE runs SET summary = summary || ? WHERE id = ?`, "\n"+strings.Join(notes, "\n"), runID)
+	if err != nil {
+		return fmt.Errorf("note run %d: %w", runID, s.classify(err))
 	}
 	return nil
 }

@@ -179,6 +179,9 @@ func TestRollingDeployBehindBalancers(t *testing.T) {
 					t.Errorf("%s was not drained alone before its switch:\n%s", h, notes)
 				}
 			}
+			if run, err := b.st.Run(context.Background(), out.RunID); err != nil || !strings.Contains(run.Summary, "balancer lb1: restored (down now: none)") {
+				t.Errorf("the run's record does not say what the balancer saw: %q %v", run.Summary, err)
+			}
 			if res.Failed != 0 || res.Total < 20 {
 				t.Errorf("%d of %d requests through %s failed", res.Failed, res.Total, kind)
 			}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -268,7 +269,14 @@ func (r *runner) finish(ctx context.Context, rel *store.Release, result string, 
 			r.notef("%v", err)
 		}
 	}
-	out.Notes = r.notes
+	r.notesMu.Lock()
+	out.Notes = slices.Clone(r.notes)
+	r.notesMu.Unlock()
+	if out.RunID != 0 {
+		if err := r.Store.AppendRunNotes(ctx, out.RunID, out.Notes); err != nil {
+			out.Notes = append(out.Notes, err.Error())
+		}
+	}
 	out.Timing.Total = time.Since(began)
 	return out
 }

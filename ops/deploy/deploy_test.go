@@ -97,6 +97,9 @@ func TestDeployRollingThenRollback(t *testing.T) {
 	if err != nil || latest.Kind != store.KindRollback || latest.ReleaseID != out1.ReleaseID {
 		t.Errorf("latest good release = %+v, %v", latest, err)
 	}
+	if run, err := tb.st.Run(ctx, out1.RunID); err != nil || !strings.Contains(run.Summary, "3 ok") {
+		t.Errorf("run summary %q, %v", run.Summary, err)
+	}
 	hookMu.Lock()
 	got := strings.Join(hooks, " ")
 	hookMu.Unlock()
