@@ -8,7 +8,9 @@ import (
 	"math/rand/v2"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -51,8 +53,7 @@ func Start(ctx context.Context, dir string, logger *log.Logger) (f *Fleet, err e
 			return nil, fmt.Errorf("demo directory: %w", err)
 		}
 	}
-	procs, err := NewProcs(dir, filepath.Join(dir, pidFileGlob), filepath.Join(dir, HostsDir, "*", nginxDir, "nginx.pid"),
-		filepath.Join(dir, HostsDir, "*", "memcached.pid"))
+	procs, err := NewProcs(dir, PidFiles(dir)...)
 	if err != nil {
 		return nil, err
 	}
@@ -250,4 +251,29 @@ func (f *Fleet) Stop(ctx context.Context) error {
 	f.wg.Wait()
 	f.log.Printf("demo fleet stopped")
 	return errors.Join(errs...)
+}
+
+// RepoHash returns the full hash of the commit of the demo app in dir
+// whose subject is subject (demoapp.CommitInitial...), or "".
+func RepoHash(dir, subject string) string {
+	out, err := exec.Command("git", "-C", filepath.Join(dir, RepoDir), "log", "--format=%H %s").Output()
+	if err != nil {
+		return ""
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		if h, s, ok := strings.Cut(line, " "); ok && s == subject {
+			return h
+		}
+	}
+	return ""
+}
+
+// PidFiles are the glob patterns of the pid files of the services the
+// hosts of the demo in dir start.
+func PidFiles(dir string) []string {
+	return []string{
+		filepath.Join(dir, pidFileGlob),
+		filepath.Join(dir, HostsDir, "*", nginxDir, "nginx.pid"),
+		filepath.Join(dir, HostsDir, "*", "memcached.pid"),
+	}
 }

@@ -109,13 +109,27 @@ func (p *Procs) victims() []int {
 	for _, pid := range descendants(os.Getpid()) {
 		add(pid)
 	}
-	for _, pid := range PidsFromFiles(p.pidFiles) {
-		add(pid)
-	}
-	for _, pid := range Marked(strings.TrimPrefix(p.marker, MarkerVar+"=")) {
+	for _, pid := range Leftovers(strings.TrimPrefix(p.marker, MarkerVar+"="), p.pidFiles) {
 		add(pid)
 	}
 	return pids
+}
+
+// Leftovers returns the running processes of the demo in dir: on Linux
+// those Marked finds, elsewhere those the pid files (glob patterns) name.
+// A pid file's pid is trusted only without /proc to check it: a stale one
+// may name someone else's process by now.
+func Leftovers(dir string, pidFiles []string) []int {
+	if _, err := os.Stat("/proc/self"); err == nil {
+		return Marked(dir)
+	}
+	var out []int
+	for _, pid := range PidsFromFiles(pidFiles) {
+		if alive(pid) {
+			out = append(out, pid)
+		}
+	}
+	return out
 }
 
 // KillAll sends SIGTERM to pids, waits up to grace for them to die, and
