@@ -45,6 +45,16 @@ func (f *targetFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringSliceVar(&f.hosts, "host", nil, "only these hosts of the environment")
 }
 
+// load reads the inventory and resolves the flags (and an APP argument)
+// against it.
+func (f *targetFlags) load(ctx context.Context, s *store.Store, args []string) (target, error) {
+	fl, err := s.LoadFleet(ctx)
+	if err != nil {
+		return target{}, err
+	}
+	return f.resolve(fl, args)
+}
+
 // resolve finds the app, environment and hosts, with suggestions for
 // unknown names.
 func (f *targetFlags) resolve(fl *inventory.Fleet, args []string) (target, error) {

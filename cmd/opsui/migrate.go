@@ -31,14 +31,11 @@ list the pending migrations and change nothing.`,
 		Args: cobra.MaximumNArgs(1),
 	}
 	cmd.RunE = c.withStore(func(ctx context.Context, s *store.Store, args []string) error {
-		f, err := s.LoadFleet(ctx)
+		tg, err := tf.load(ctx, s, args)
 		if err != nil {
 			return err
 		}
-		tg, err := tf.resolve(f, args)
-		if err != nil {
-			return err
-		}
+		f := tg.fleet
 		cur, err := s.LatestRelease(ctx, tg.app.Name, tg.env.Name, true)
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return err

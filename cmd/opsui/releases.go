@@ -37,14 +37,11 @@ Migrations are not reversed: the code goes back, the schema stays.`,
 		Args: cobra.MaximumNArgs(1),
 	}
 	cmd.RunE = c.withStore(func(ctx context.Context, s *store.Store, args []string) error {
-		f, err := s.LoadFleet(ctx)
+		tg, err := tf.load(ctx, s, args)
 		if err != nil {
 			return err
 		}
-		tg, err := tf.resolve(f, args)
-		if err != nil {
-			return err
-		}
+		f := tg.fleet
 		c.reportStale(ctx, s, tg.app.Name, tg.env.Name)
 		choice, err := deploy.ChooseRollback(ctx, s, tg.app.Name, tg.env.Name, to)
 		if err != nil {
@@ -203,11 +200,7 @@ func newPendingCmd(c *cli) *cobra.Command {
 		Args:  cobra.MaximumNArgs(1),
 	}
 	cmd.RunE = c.withStore(func(ctx context.Context, s *store.Store, args []string) error {
-		f, err := s.LoadFleet(ctx)
-		if err != nil {
-			return err
-		}
-		tg, err := tf.resolve(f, nil)
+		tg, err := tf.load(ctx, s, nil)
 		if err != nil {
 			return err
 		}
@@ -259,11 +252,7 @@ renewing it) is broken unless --force is given. Breaking is recorded.`,
 	}
 	var force bool
 	cmd.RunE = c.withStore(func(ctx context.Context, s *store.Store, args []string) error {
-		f, err := s.LoadFleet(ctx)
-		if err != nil {
-			return err
-		}
-		tg, err := tf.resolve(f, args)
+		tg, err := tf.load(ctx, s, args)
 		if err != nil {
 			return err
 		}
