@@ -42,5 +42,12 @@ fuzz:
 		$(GO) test ./inventory -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 10s; \
 	done
 
+# A demo fleet on this machine (ten SSH hosts on loopback addresses, a real
+# Django app behind nginx, memcached) with the console on it; quitting the
+# console stops it all. DEMOFLAGS=--keep leaves it up for the CLI.
+.PHONY: demo
+demo: deps build
+	./$(BIN) demo $(DEMOFLAGS)
+
 clean:
 	rm -rf bin
