@@ -79,10 +79,10 @@ type flowRunner struct {
 	err     error
 }
 
-// startRunner starts work on hosts; title names the run.
-func startRunner(env *flowEnv, title string, hosts []string, work runnerFunc) (*flowRunner, tea.Cmd) {
-	feed := newRunFeed(0, title, hosts)
-	feed.title = title
+// startRunner starts work on hosts; kind and what name the run.
+func startRunner(env *flowEnv, kind, what string, hosts []string, work runnerFunc) (*flowRunner, tea.Cmd) {
+	feed := newRunFeed(0, what, hosts)
+	feed.title = kind
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &flowRunner{env: env, feed: feed, rv: newRunView(env.ctx, env.keys, feed), log: &sayLog{},
 		asks: make(chan canaryAsk), stop: make(chan struct{}), cancel: cancel}
@@ -91,10 +91,33 @@ func startRunner(env *flowEnv, title string, hosts []string, work runnerFunc) (*
 	run := func() tea.Msg {
 		defer close(stop)
 		v, res, err := work(ctx, io)
+		settle(feed, res)
 		feed.finish(res, err)
 		return runnerDone{value: v, res: res, err: err}
 	}
 	return r, tea.Batch(run, flowTick(), r.listen())
+}
+
+// settle ends, with its outcome, the pane of every host the work left
+// without a final event (a pipeline reports hosts in its outcome).
+func settle(f *runFeed, res ops.Result) {
+	for _, h := range res.Hosts {
+		f.mu.Lock()
+		p := f.byName[h.Host]
+		open := p != nil && p.status != ops.EventExited && p.status != ops.EventFailed
+		f.mu.Unlock()
+		if !open {
+			continue
+		}
+		ev := ops.Event{Host: h.Host, Kind: ops.EventExited, Duration: h.Duration, Class: h.Class, Err: h.Err}
+		if h.Status != ops.StatusOK {
+			ev.Kind = ops.EventFailed
+			if ev.Class == ops.ClassNone {
+				ev.Class = ops.ErrorClass(h.Status)
+			}
+		}
+		f.Event(ev)
+	}
 }
 
 func flowTick() tea.Cmd {

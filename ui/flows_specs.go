@@ -84,7 +84,7 @@ func (s rollbackSpec) start(env *flowEnv, t pickItem, plan any) (*flowRunner, te
 	p := plan.(RollbackPreview)
 	to, fn := p.Target.ReleaseID, s.fns.Rollback
 	hosts := p.Hosts
-	return startRunner(env, fmt.Sprintf("rollback %s on %s to %s", t.app, t.env.Name, to), hosts,
+	return startRunner(env, "rollback", fmt.Sprintf("%s on %s to %s", t.app, t.env.Name, to), hosts,
 		func(ctx context.Context, io FlowIO) (any, ops.Result, error) {
 			out, err := fn(ctx, t.app, t.env.Name, to, io)
 			return out, outcomeResult(out), err
@@ -144,7 +144,7 @@ func (migrateSpec) question(t pickItem, plan any) string {
 
 func (s migrateSpec) start(env *flowEnv, t pickItem, plan any) (*flowRunner, tea.Cmd) {
 	p, fn := plan.(MigrationPlan), s.fns.Migrate
-	return startRunner(env, fmt.Sprintf("migrate %s on %s", t.app, t.env.Name), []string{p.Host},
+	return startRunner(env, "migrate", fmt.Sprintf("%s on %s", t.app, t.env.Name), []string{p.Host},
 		func(ctx context.Context, io FlowIO) (any, ops.Result, error) {
 			res, err := fn(ctx, t.app, t.env.Name, io)
 			return res, outcomeResult(res.Outcome), err
@@ -233,7 +233,7 @@ func (s *flushSpec) start(env *flowEnv, t pickItem, p any) (*flowRunner, tea.Cmd
 		hosts = append(hosts, c.Host)
 	}
 	fn := s.fns.Flush
-	return startRunner(env, "flush "+t.env.Name, hosts, func(ctx context.Context, io FlowIO) (any, ops.Result, error) {
+	return startRunner(env, "flush", t.env.Name, hosts, func(ctx context.Context, io FlowIO) (any, ops.Result, error) {
 		rs, err := fn(ctx, t.env.Name, hosts, io)
 		hrs := make([]ops.HostResult, len(rs))
 		for i, r := range rs {

@@ -131,7 +131,7 @@ func (w *wizard) key(km tea.KeyPressMsg) (flow, tea.Cmd) {
 	w.note = ""
 	switch w.step {
 	case stepRun:
-		if key.Matches(km, k.Back) && !w.runner.rv.confirmCancel && w.runner.pending == nil {
+		if key.Matches(km, k.Back) && !w.runner.rv.confirmCancel {
 			w.note = "the deploy is running: " + keyName(k.CancelRun) + " aborts it (it asks first)"
 			return w, nil
 		}
@@ -346,8 +346,8 @@ func (w *wizard) start() tea.Cmd {
 		req.Hosts = append(req.Hosts, h.Host)
 	}
 	fn := w.env.fns.Deploy
-	title := fmt.Sprintf("deploy %s %s to %s", req.App, shortCommit(w.preview.Source.Commit), req.Env)
-	r, cmd := startRunner(w.env, title, req.Hosts, func(ctx context.Context, io FlowIO) (any, ops.Result, error) {
+	what := fmt.Sprintf("%s %s to %s", req.App, shortCommit(w.preview.Source.Commit), req.Env)
+	r, cmd := startRunner(w.env, "deploy", what, req.Hosts, func(ctx context.Context, io FlowIO) (any, ops.Result, error) {
 		out, err := fn(ctx, req, io)
 		return out, outcomeResult(out), err
 	})

@@ -1,0 +1,288 @@
+package ui
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/opsui/opsui/inventory"
+	"github.com/opsui/opsui/ops"
+	"github.com/opsui/opsui/ops/deploy"
+	"github.com/opsui/opsui/themes"
+)
+
+// fakeFlows is an engine for the flows that records what it was asked.
+type fakeFlows struct {
+	mu        sync.Mutex
+	calls     map[string]int
+	deployed  []DeployRequest
+	rolledTo  []string
+	flushed   [][]string
+	hosts     []string // the staging web hosts
+	canaryAns []bool
+}
+
+func (f *fakeFlows) count(name string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.calls[name]
+}
+
+func (f *fakeFlows) hit(name string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls[name]++
+}
+
+// changes is how many calls changed hosts.
+func (f *fakeFlows) changes() int {
+	return f.count("deploy") + f.count("rollback") + f.count("migrate") + f.count("flush")
+}
+
+func newFakeFlows(fl *inventory.Fleet) *fakeFlows {
+	f := &fakeFlows{calls: map[string]int{}}
+	for _, h := range fl.Select(inventory.Filter{Env: "staging", Role: "web"}) {
+		f.hosts = append(f.hosts, h.Name)
+	}
+	return f
+}
+
+func (f *fakeFlows) outcome(id string, hosts []string) *deploy.Outcome {
+	out := &deploy.Outcome{ReleaseID: id, Record: 7, RunID: 42, Result: "success", Timing: deploy.Timing{Total: 3 * time.Second}}
+	for _, h := range hosts {
+		out.Hosts = append(out.Hosts, deploy.HostOutcome{Host: h, Status: deploy.HostOK, Duration: time.Second, Release: id})
+	}
+	return out
+}
+
+func (f *fakeFlows) fns() Flows {
+	return Flows{
+		Refs: func(context.Context, string) ([]Ref, error) {
+			f.hit("refs")
+			return []Ref{{Name: "main", Kind: "branch", Hash: "c2c2c2c2c2c2", Subject: "add checkout", Author: "ann"},
+				{Name: "v1.0", Kind: "tag", Hash: "b1b1b1b1b1b1", Subject: "first release", Author: "bob"},
+				{Name: "a0a0a0a0a0a0", Kind: "commit", Hash: "a0a0a0a0a0a0", Subject: "initial", Author: "bob"}}, nil
+		},
+		Preview: func(_ context.Context, app, env, ref string) (Preview, error) {
+			f.hit("preview")
+			p := Preview{Source: deploy.Source{Ref: ref, Commit: "c2c2c2c2c2c2c2c2", Subject: "add checkout", Author: "ann", Branch: ref, Dirty: true},
+				Current: "20260101000000", CurrentCommit: "b1b1b1b1b1b1b1b1",
+				Commits:      []deploy.Commit{{Hash: "c2c2c2c2c2c2", Author: "ann", Subject: "add checkout"}},
+				Behind:       []deploy.Commit{{Hash: "d3d3d3d3d3d3", Author: "cy", Subject: "hotfix only in prod"}},
+				Diffstat:     " shop/views.py | 12 ++++++\n 1 file changed",
+				Migrations:   []string{"shop/migrations/0002_cart.py"},
+				Requirements: []string{"requirements.txt"}}
+			hosts := f.hosts
+			if env == "production" {
+				hosts = []string{"web1", "web2"}
+			}
+			for i, h := range hosts {
+				hr := HostRelease{Host: h, Reachable: true, Release: "20260101000000", Commit: "b1b1b1b1b1b1b1b1"}
+				if i == 0 {
+					hr.Commit, hr.Lock = "e4e4e4e4", "carol@laptop"
+				}
+				p.Hosts = append(p.Hosts, hr)
+			}
+			p.Hosts = append(p.Hosts, HostRelease{Host: "ghost", Err: "dial: refused"})
+			return p, nil
+		},
+		Deploy: func(ctx context.Context, req DeployRequest, io FlowIO) (*deploy.Outcome, error) {
+			f.hit("deploy")
+			f.mu.Lock()
+			f.deployed = append(f.deployed, req)
+			f.mu.Unlock()
+			for _, h := range req.Hosts {
+				io.Emit(ops.Event{Host: h, Kind: ops.EventStage, Line: "upload", Step: 1, Steps: 4})
+			}
+			io.Say("batch 1 of 2")
+			if req.Strategy.Kind == inventory.StrategyCanary {
+				ok, err := io.Confirm(ctx, "canary web serves release R1: continue with the other hosts?")
+				if err != nil {
+					return nil, err
+				}
+				f.mu.Lock()
+				f.canaryAns = append(f.canaryAns, ok)
+				f.mu.Unlock()
+				if !ok {
+					out := f.outcome("R1", req.Hosts)
+					out.Result = "aborted"
+					return out, nil
+				}
+			}
+			return f.outcome("R1", req.Hosts), nil
+		},
+		RollbackPreview: func(_ context.Context, app, env, to string) (RollbackPreview, error) {
+			f.hit("rollbackPreview")
+			prev := Release{ID: 1, ReleaseID: "R0", Commit: "b1b1b1b1b1b1", Subject: "first release", Result: "success"}
+			older := Release{ID: 0, ReleaseID: "Rm1", Commit: "a0a0a0a0a0a0", Subject: "initial", Result: "success"}
+			target := prev
+			if to == "Rm1" {
+				target = older
+			}
+			return RollbackPreview{From: Release{ReleaseID: "R1", Commit: "c2c2c2c2c2c2"}, Target: target,
+				Candidates: []Release{prev, older}, Undone: []Release{{ReleaseID: "R1", Migrations: true}},
+				Migrated: []Release{{ReleaseID: "R1"}}, Commits: []deploy.Commit{{Hash: "c2c2c2c2c2c2", Author: "ann", Subject: "add checkout"}},
+				Hosts: f.hosts}, nil
+		},
+		Rollback: func(_ context.Context, app, env, to string, io FlowIO) (*deploy.Outcome, error) {
+			f.hit("rollback")
+			f.mu.Lock()
+			f.rolledTo = append(f.rolledTo, to)
+			f.mu.Unlock()
+			return f.outcome(to, f.hosts), nil
+		},
+		MigrationPlan: func(context.Context, string, string) (MigrationPlan, error) {
+			f.hit("migrationPlan")
+			return MigrationPlan{Host: f.hosts[0], Command: "./manage.py migrate", Release: "R1", Total: 3, Pending: []string{"shop.0003_orders"}}, nil
+		},
+		Migrate: func(_ context.Context, app, env string, io FlowIO) (deploy.MigrationResult, error) {
+			f.hit("migrate")
+			return deploy.MigrationResult{Host: f.hosts[0], Applied: true, Outcome: f.outcome("R1", f.hosts[:1])}, nil
+		},
+		FlushPlan: func(context.Context, string) ([]FlushTarget, error) {
+			f.hit("flushPlan")
+			return []FlushTarget{{Host: "cache1", Server: "memcached 127.0.0.1:11211"}, {Host: "cache2", Server: "redis 127.0.0.1:6379"}}, nil
+		},
+		Flush: func(_ context.Context, env string, hosts []string, io FlowIO) ([]FlushResult, error) {
+			f.hit("flush")
+			f.mu.Lock()
+			f.flushed = append(f.flushed, hosts)
+			f.mu.Unlock()
+			var out []FlushResult
+			for _, h := range hosts {
+				out = append(out, FlushResult{Host: h, Server: "memcached", Keys: "1200 → 0", OK: true})
+			}
+			return out, nil
+		},
+		Releases: func(context.Context, string, string) ([]Release, error) {
+			f.hit("releases")
+			return []Release{
+				{ID: 3, ReleaseID: "R2", Kind: "rollback", Commit: "b1b1b1b1b1b1", Subject: "first release", Operator: "bob", Result: "success", RunID: 12, Hosts: f.hosts},
+				{ID: 2, ReleaseID: "R1", Kind: "deploy", Commit: "c2c2c2c2c2c2", Subject: "add checkout", Operator: "alice", Result: "success", RunID: 11, Hosts: f.hosts, Duration: time.Second},
+				{ID: 1, ReleaseID: "R0", Kind: "deploy", Commit: "b1b1b1b1b1b1", Subject: "first release", Operator: "bob", Result: "success", RunID: 10, Hosts: f.hosts},
+			}, nil
+		},
+		Compare: func(_ context.Context, a, b Release) (Comparison, error) {
+			f.hit("compare:" + a.ReleaseID + "," + b.ReleaseID)
+			return Comparison{Commits: []deploy.Commit{{Hash: "c2c2c2c2c2c2", Author: "ann", Subject: "add checkout"}},
+				Diffstat: " shop/views.py | 12 ++++++", Migrations: []string{"shop/migrations/0002_cart.py"},
+				HostsA: map[string]string{"web1": "ok"}, HostsB: map[string]string{"web1": "failed at health"}}, nil
+		},
+	}
+}
+
+// driver runs an App as the program would: every cmd in a goroutine, its
+// messages fed back one by one, so an engine blocked on a question does
+// not block the test.
+type driver struct {
+	t    *testing.T
+	a    App
+	msgs chan tea.Msg
+}
+
+func newFlowDriver(t *testing.T, fns Flows, load func(context.Context, int64) (RecordedRun, error)) *driver {
+	t.Helper()
+	fl := sampleFleet(t)
+	a := New(Options{Theme: themes.Dark().WithoutColor(), LoadFleet: func(context.Context) (*inventory.Fleet, error) { return fl, nil },
+		Flows: fns, LoadRun: load})
+	a = send(t, a, a.Init()(), tea.WindowSizeMsg{Width: 140, Height: 40})
+	return &driver{t: t, a: a, msgs: make(chan tea.Msg, 256)}
+}
+
+func (d *driver) do(cmd tea.Cmd) {
+	if cmd != nil {
+		go func() { d.msgs <- cmd() }()
+	}
+}
+
+func (d *driver) send(msg tea.Msg) {
+	next, cmd := d.a.Update(msg)
+	d.a = next.(App)
+	d.do(cmd)
+}
+
+// press sends keys ("enter", "esc", "up", "down", "space", "shift+tab", or text).
+func (d *driver) press(names ...string) {
+	for _, n := range names {
+		switch n {
+		case "shift+tab":
+			d.send(tea.KeyPressMsg(tea.Key{Code: tea.KeyTab, Mod: tea.ModShift}))
+			continue
+		case "tab":
+			d.send(tea.KeyPressMsg(tea.Key{Code: tea.KeyTab}))
+			continue
+		case "right":
+			d.send(tea.KeyPressMsg(tea.Key{Code: tea.KeyRight}))
+			continue
+		case "left":
+			d.send(tea.KeyPressMsg(tea.Key{Code: tea.KeyLeft}))
+			continue
+		}
+		for _, m := range keys(n) {
+			d.send(m)
+		}
+	}
+}
+
+// until feeds messages until cond holds, failing after a while.
+func (d *driver) until(what string, cond func(view string) bool) string {
+	d.t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		if v := viewText(d.a); cond(v) {
+			return v
+		}
+		select {
+		case msg := <-d.msgs:
+			switch m := msg.(type) {
+			case nil:
+			case tea.BatchMsg:
+				for _, c := range m {
+					d.do(c)
+				}
+			default:
+				d.send(m)
+			}
+		case <-deadline:
+			d.t.Fatalf("no %s; screen:\n%s", what, viewText(d.a))
+		}
+	}
+}
+
+// see waits until the view shows every one of want.
+func (d *driver) see(want ...string) string {
+	d.t.Helper()
+	return d.until(strings.Join(want, " + "), func(v string) bool {
+		for _, w := range want {
+			if !strings.Contains(v, w) {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// settle feeds the messages already there (and those they cause) for a
+// moment, for checks that something did not happen.
+func (d *driver) settle() string {
+	d.t.Helper()
+	end := time.After(150 * time.Millisecond)
+	for {
+		select {
+		case msg := <-d.msgs:
+			if m, ok := msg.(tea.BatchMsg); ok {
+				for _, c := range m {
+					d.do(c)
+				}
+			} else if msg != nil {
+				d.send(msg)
+			}
+		case <-end:
+			return viewText(d.a)
+		}
+	}
+}

@@ -1,0 +1,217 @@
+package ui
+
+import (
+	"strings"
+	"testing"
+)
+
+// toStaging opens the wizard and puts the cursor on shop → staging.
+func toStaging(d *driver) {
+	d.press("d")
+	d.see("which app, to which environment?", "shop → staging", "shop → production (protected)")
+	for i := 0; i < 3 && !d.a.flows.cur.(*wizard).chosenIs("staging"); i++ {
+		d.press("up")
+	}
+}
+
+func (w *wizard) chosenIs(env string) bool {
+	it, ok := w.pick.chosen()
+	return ok && it.env.Name == env
+}
+
+func TestWizardDeploysWithACanaryAndSummarises(t *testing.T) {
+	ff := newFakeFlows(sampleFleet(t))
+	d := newFlowDriver(t, ff.fns(), nil)
+	toStaging(d)
+	d.press("enter")
+	d.see("ref>", "branch", "main", "v1.0", "first release", "running now on staging", "stg-web1")
+
+	// The filter narrows the refs; back and forth keeps it.
+	d.press("v1")
+	v := d.see("v1.0")
+	if strings.Contains(v, "add checkout") {
+		t.Errorf("filter v1 still lists main:\n%s", v)
+	}
+	d.press("shift+tab")
+	d.see("which app, to which environment?")
+	d.press("enter")
+	d.see("ref> v1")
+	d.a.flows.cur.(*wizard).filter.SetValue("") // as backspaces would
+	d.press("enter") // main, the first ref
+
+	// The preview: hosts with drift, commits, diffstat, migrations,
+	// requirements, and every warning.
+	v = d.see("commits it brings (1)", "add checkout")
+	for _, want := range []string{"DRIFT", "shop/views.py | 12", "shop/migrations/0002_cart.py", "requirements change: requirements.txt",
+		"deploy lock held on stg-web1 (carol@laptop)", "uncommitted changes", "unreachable: ghost", "rollback in disguise",
+		"commits it takes away (1)", "hotfix only in prod"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("preview lacks %q:\n%s", want, v)
+		}
+	}
+	// Strategy: canary, its plan of batches shown.
+	d.press("enter")
+	d.see("strategy", "[all]", "auto-rollback", "batch 1: stg-web1")
+	d.press("right", "right")
+	d.see("[canary]", "canary (pauses for your go-ahead): stg-web1")
+	d.press("enter")
+	d.see("Deploy shop c2c2c2c2c2 (add checkout) to staging", "y confirm")
+
+	// Enter alone does not confirm.
+	d.press("enter")
+	d.see("enter does not confirm")
+	if d.settle(); ff.count("deploy") != 0 {
+		t.Fatal("enter deployed")
+	}
+	d.press("y")
+	d.see("canary web serves release R1", "y continue", "b roll the canary back", "batch 1 of 2")
+	// esc during the run does not leave it.
+	d.press("esc")
+	d.see("the deploy is running")
+	d.press("y")
+	v = d.see("summary", "release R1: success in 3.0s", "record #7", "run #42", "stg-web1", "roll back to the previous release")
+	if len(ff.canaryAns) != 1 || !ff.canaryAns[0] {
+		t.Errorf("canary answers %v, want [true]", ff.canaryAns)
+	}
+	req := ff.deployed[0]
+	if req.App != "shop" || req.Env != "staging" || req.Ref != "c2c2c2c2c2c2c2c2" || req.Branch != "main" || req.Strategy.Kind != "canary" || !req.Strategy.AutoRollback {
+		t.Errorf("deploy request %+v", req)
+	}
+	// tab shows the hosts' panes, and back.
+	d.press("tab")
+	d.see("stg-web1 · ok")
+	d.press("tab")
+	d.see("summary")
+
+	// Roll back right there: the previous release, what goes away, plainly.
+	d.press("b")
+	v = d.see("roll back · shop → staging", "back to R0", "Migrations are NOT reversed", "add checkout")
+	d.press("enter")
+	d.see("Roll shop on staging back from R1 to R0")
+	d.press("enter")
+	if d.settle(); ff.count("rollback") != 0 {
+		t.Fatal("enter rolled back")
+	}
+	d.press("y")
+	d.see("rollback", "release R0: success")
+	if ff.rolledTo[0] != "R0" {
+		t.Errorf("rolled back to %v", ff.rolledTo)
+	}
+	d.press("esc")
+	d.see("HOST")
+	if d.a.mode != modeFleet {
+		t.Errorf("mode %v after esc", d.a.mode)
+	}
+}
+
+func TestWizardEscLeavesEveryStepWithoutSideEffects(t *testing.T) {
+	for steps := 0; steps <= 4; steps++ {
+		ff := newFakeFlows(sampleFleet(t))
+		d := newFlowDriver(t, ff.fns(), nil)
+		toStaging(d)
+		want := []string{"which app", "v1.0", "commits it brings", "auto-rollback", "y confirm"}
+		for i := 0; i < steps; i++ {
+			d.see(want[i])
+			d.press("enter")
+		}
+		d.see(want[steps])
+		d.press("esc")
+		d.settle()
+		if d.a.mode != modeFleet || d.a.flows.cur != nil {
+			t.Errorf("step %d: esc did not leave (mode %v)", steps, d.a.mode)
+		}
+		if n := ff.changes(); n != 0 {
+			t.Errorf("step %d: %d calls that change hosts", steps, n)
+		}
+	}
+}
+
+func TestWizardProtectedEnvironmentNeedsItsNameTyped(t *testing.T) {
+	ff := newFakeFlows(sampleFleet(t))
+	d := newFlowDriver(t, ff.fns(), nil)
+	d.press("d")
+	d.see("shop → production (protected)")
+	for !d.a.flows.cur.(*wizard).chosenIs("production") {
+		d.press("down")
+	}
+	d.press("enter")
+	d.see("main")
+	d.press("enter")
+	d.see("commits it brings")
+	d.press("enter")
+	d.see("auto-rollback")
+	d.press("enter")
+	d.see("production is a protected environment", "type production to confirm")
+	d.press("y", "enter")
+	d.see("the name did not match")
+	d.a.flows.cur.(*wizard).confirm.input.SetValue("")
+	d.press("enter")
+	d.see("the name did not match")
+	d.press("prod", "enter")
+	d.see("the name did not match")
+	if d.settle(); ff.count("deploy") != 0 {
+		t.Fatal("deployed without the full name")
+	}
+	d.press("uction", "enter")
+	d.see("release R1: success")
+	if ff.count("deploy") != 1 || ff.deployed[0].Env != "production" {
+		t.Errorf("deploys %v", ff.deployed)
+	}
+}
+
+func TestWizardInvalidInputStaysOnItsStep(t *testing.T) {
+	ff := newFakeFlows(sampleFleet(t))
+	d := newFlowDriver(t, ff.fns(), nil)
+	toStaging(d)
+	d.press("enter")
+	d.see("main")
+	d.a.flows.cur.(*wizard).filter.SetValue("zzz-no-such")
+	d.press("enter") // a typed ref goes to the preview, which resolves it
+	d.see("commits it brings")
+	d.press("enter")
+	d.see("auto-rollback")
+	d.press("right", "down") // rolling, batch sizes
+	d.press("abc")
+	d.see("invalid:")
+	d.press("enter")
+	v := d.see("invalid")
+	if !strings.Contains(v, "strategy") || d.a.flows.cur.(*wizard).step != stepStrategy {
+		t.Errorf("an invalid batch left the strategy step:\n%s", v)
+	}
+}
+
+func TestWizardCanaryRefusedAndAbortAsksFirst(t *testing.T) {
+	ff := newFakeFlows(sampleFleet(t))
+	d := newFlowDriver(t, ff.fns(), nil)
+	toStaging(d)
+	d.press("enter")
+	d.see("main")
+	d.press("enter")
+	d.see("commits it brings")
+	d.press("enter", "right", "right", "enter", "y")
+	d.see("y continue")
+	// c asks; enter keeps going.
+	d.press("c")
+	d.see("cancel the run on every host?")
+	d.press("enter")
+	d.settle()
+	d.press("b")
+	d.see("summary", "release R1: aborted")
+	if len(ff.canaryAns) != 1 || ff.canaryAns[0] {
+		t.Errorf("canary answers %v, want [false]", ff.canaryAns)
+	}
+}
+
+func TestFlowsOffInReadOnlyMode(t *testing.T) {
+	ff := newFakeFlows(sampleFleet(t))
+	d := newFlowDriver(t, ff.fns(), nil)
+	d.a.ctx.ReadOnly = true
+	for _, k := range []string{"d", "b", "m", "F"} {
+		d.press(k)
+		if d.a.mode != modeFleet || !strings.Contains(viewText(d.a), "read-only") {
+			t.Errorf("%s opened a flow in read-only mode", k)
+		}
+	}
+	d.press("h")
+	d.see("releases")
+}
