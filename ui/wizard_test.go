@@ -37,7 +37,7 @@ func TestWizardDeploysWithACanaryAndSummarises(t *testing.T) {
 	d.press("enter")
 	d.see("ref> v1")
 	d.a.flows.cur.(*wizard).filter.SetValue("") // as backspaces would
-	d.press("enter") // main, the first ref
+	d.press("enter")                            // main, the first ref
 
 	// The preview: hosts with drift, commits, diffstat, migrations,
 	// requirements, and every warning.
@@ -69,7 +69,7 @@ func TestWizardDeploysWithACanaryAndSummarises(t *testing.T) {
 	d.press("esc")
 	d.see("the deploy is running")
 	d.press("y")
-	v = d.see("summary", "release R1: success in 3.0s", "record #7", "run #42", "stg-web1", "roll back to the previous release")
+	d.see("summary", "release R1: success in 3.0s", "record #7", "run #42", "stg-web1", "roll back to the previous release")
 	if len(ff.canaryAns) != 1 || !ff.canaryAns[0] {
 		t.Errorf("canary answers %v, want [true]", ff.canaryAns)
 	}
@@ -85,7 +85,7 @@ func TestWizardDeploysWithACanaryAndSummarises(t *testing.T) {
 
 	// Roll back right there: the previous release, what goes away, plainly.
 	d.press("b")
-	v = d.see("roll back · shop → staging", "back to R0", "Migrations are NOT reversed", "add checkout")
+	d.see("roll back · shop → staging", "back to R0", "Migrations are NOT reversed", "add checkout")
 	d.press("enter")
 	d.see("Roll shop on staging back from R1 to R0")
 	d.press("enter")
