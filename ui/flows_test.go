@@ -1,0 +1,128 @@
+package ui
+
+import (
+	"context"
+	"strings"
+	"testing"
+)
+
+// pickEnv moves an open flow's picker to env.
+func pickEnv(t *testing.T, d *driver, env string) {
+	t.Helper()
+	f := d.a.flows.cur.(*opFlow)
+	for range len(f.pick.items) {
+		if it, _ := f.pick.chosen(); it.env.Name == env {
+			return
+		}
+		d.press("down")
+	}
+	t.Fatalf("no %s in the picker", env)
+}
+
+func TestRollbackFlowChoosesAReleaseAndSaysWhatStays(t *testing.T) {
+	ff := newFakeFlows(sampleFleet(t))
+	d := newFlowDriver(t, ff.fns(), nil)
+	d.press("b")
+	d.see("roll back", "where?")
+	pickEnv(t, d, "staging")
+	d.press("enter")
+	d.see("back to R0", "what goes away: 1 commits", "Migrations are NOT reversed: releases R1")
+	d.press("down") // the older release: read again
+	d.see("back to Rm1")
+	d.press("shift+tab")
+	d.see("where?")
+	d.press("esc")
+	if d.settle(); d.a.mode != modeFleet || ff.changes() != 0 {
+		t.Fatalf("esc: mode %v, %d changes", d.a.mode, ff.changes())
+	}
+}
+
+func TestMigrateFlowShowsThePlanAndRunsOnce(t *testing.T) {
+	ff := newFakeFlows(sampleFleet(t))
+	d := newFlowDriver(t, ff.fns(), nil)
+	d.press("m")
+	pickEnv(t, d, "staging")
+	d.press("enter")
+	d.see("1 of 3 migrations pending", "shop.0003_orders", "runs \"./manage.py migrate\" once on stg-web1")
+	d.press("enter")
+	d.see("Run \"./manage.py migrate\" on stg-web1 (staging)?")
+	d.press("enter")
+	d.see("enter does not confirm")
+	if d.settle(); ff.count("migrate") != 0 {
+		t.Fatal("enter migrated")
+	}
+	d.press("y")
+	d.see("migrations applied", "release R1: success")
+	d.press("esc")
+	if d.settle(); d.a.mode != modeFleet || ff.count("migrate") != 1 {
+		t.Errorf("mode %v, %d migrates", d.a.mode, ff.count("migrate"))
+	}
+}
+
+func TestFlushFlowChoosesHostsAndProductionNeedsItsName(t *testing.T) {
+	ff := newFakeFlows(sampleFleet(t))
+	d := newFlowDriver(t, ff.fns(), nil)
+	d.press("F")
+	pickEnv(t, d, "production")
+	d.press("enter")
+	d.see("[x] cache1", "[x] cache2")
+	d.press("down", "space")
+	d.see("[ ] cache2")
+	d.press("enter")
+	d.see("Flush 1 caches of production?", "type production to confirm")
+	d.press("y", "enter")
+	d.see("the name did not match")
+	d.a.flows.cur.(*opFlow).confirm.input.SetValue("production")
+	d.press("enter")
+	v := d.see("KEYS BEFORE → AFTER", "cache1", "1200 → 0")
+	if strings.Contains(v, "cache2 ") {
+		t.Errorf("flushed a host left out:\n%s", v)
+	}
+	if len(ff.flushed) != 1 || strings.Join(ff.flushed[0], ",") != "cache1" {
+		t.Errorf("flushed %v", ff.flushed)
+	}
+}
+
+func TestReleasesViewFiltersOpensAndCompares(t *testing.T) {
+	ff := newFakeFlows(sampleFleet(t))
+	opened := 0
+	load := func(_ context.Context, id int64) (RecordedRun, error) {
+		opened++
+		return RecordedRun{PastRun: PastRun{ID: id, Kind: "deploy"}, Hosts: []RecordedHost{{Name: "stg-web1", Status: "ok",
+			Output: []RecordedChunk{{Stream: "meta", Data: []byte("== upload\n")}, {Stream: "stdout", Data: []byte("reloaded R1\n")}}}}}, nil
+	}
+	d := newFlowDriver(t, ff.fns(), load)
+	d.press("h")
+	d.see("which app, in which environment?")
+	d.press("enter")
+	v := d.see("R2", "R1", "R0", "alice", "add checkout", "RELEASE", "OPERATOR")
+	if strings.Index(v, "R2 ") > strings.Index(v, "R0 ") {
+		t.Errorf("not newest first:\n%s", v)
+	}
+	// Filter by operator.
+	d.press("/", "alice", "enter")
+	v = d.see("/alice")
+	if strings.Contains(v, "R0 ") || !strings.Contains(v, "R1 ") {
+		t.Errorf("filter alice:\n%s", v)
+	}
+	// Forensics: open the release's recorded run.
+	d.press("enter")
+	d.see("stg-web1", "reloaded R1")
+	d.press("esc")
+	d.see("/alice")
+	d.press("esc") // clears the filter
+	d.see("R0 ")
+	// c without two marks says so; mark R1 and R0, compare.
+	d.press("c")
+	d.see("mark two releases")
+	d.press("down", "space", "down", "space", "c")
+	d.see("compare R0 with R1", "A (older)", "commits between them (1", "add checkout", "shop/views.py", "0002_cart.py",
+		"hosts whose outcome differed", "failed at health")
+	if ff.count("compare:R0,R1") != 1 {
+		t.Errorf("compare calls %v", ff.calls)
+	}
+	d.press("esc", "esc")
+	if d.settle(); d.a.mode != modeFleet {
+		t.Errorf("mode %v", d.a.mode)
+	}
+}
