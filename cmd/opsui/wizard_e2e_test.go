@@ -1,0 +1,103 @@
+package main
+
+import (
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/opsui/opsui/internal/tuitest"
+)
+
+// TestWizardDeployRollbackAndCompareInATerminal runs the real binary in
+// tmux against real sshd hosts: the wizard deploys a branch with a canary
+// pause and continue, the summary rolls it back, and the releases view
+// compares two releases, showing the commit between them.
+func TestWizardDeployRollbackAndCompareInATerminal(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real sshd hosts and tmux")
+	}
+	bin := tuitest.Build(t)
+	e := newDeployEnv(t, 2, "")
+	c1 := e.git(t, "rev-parse", "HEAD")
+	out := mustRun(t, e.db, "deploy", "app", "--env", "test", "--ref", c1, "--yes")
+	r1 := releaseOf(t, out)
+	c2 := e.commit(t, "wizard-made change", "index.html", "v2")
+
+	term := tuitest.Start(t, 140, 40, []string{"NO_COLOR=1", "HOME=" + os.Getenv("HOME"), "XDG_DATA_HOME=" + os.Getenv("XDG_DATA_HOME")},
+		bin, "--db", e.db)
+	term.WaitText("2 hosts", 10*time.Second)
+
+	// 1 app and environment, 2 ref: main is the first branch.
+	term.Keys("d")
+	term.WaitText("app → test", 5*time.Second)
+	term.Keys("Enter")
+	term.WaitText("wizard-made change", 10*time.Second)
+	term.Keys("Enter")
+	// 3 preview: the commit it brings, against what runs.
+	screen := term.WaitText("commits it brings (1)", 30*time.Second)
+	for _, want := range []string{c2[:10], "Dev", "current release " + r1, "web1", "web2"} {
+		if !strings.Contains(screen, want) {
+			t.Errorf("preview lacks %q:\n%s", want, screen)
+		}
+	}
+	// 4 strategy: canary; 5 confirm: Enter does not, y does.
+	term.Keys("Enter")
+	term.WaitText("auto-rollback", 5*time.Second)
+	term.Keys("Right", "Right")
+	term.WaitText("canary (pauses for your go-ahead): web1", 5*time.Second)
+	term.Keys("Enter")
+	term.WaitText("y confirm", 5*time.Second)
+	term.Keys("Enter")
+	term.WaitText("enter does not confirm", 5*time.Second)
+	term.Keys("y")
+	// 6 run: the canary pauses for the go-ahead.
+	term.WaitText("continue with the other hosts?", 60*time.Second)
+	term.Keys("y")
+	screen = term.WaitText(": success in", 60*time.Second) // the summary
+	if !strings.Contains(screen, "roll back to the previous release") || !strings.Contains(screen, "web1") || !strings.Contains(screen, "web2") {
+		t.Fatalf("summary:\n%s", screen)
+	}
+	if _, rev := e.current(t, 1); rev != c2 {
+		t.Errorf("web2 runs %s after the deploy, want %s", rev, c2)
+	}
+
+	// 7 summary: roll back right there, to the previous release.
+	term.Keys("b")
+	screen = term.WaitText("back to "+r1, 15*time.Second)
+	if !strings.Contains(screen, "wizard-made change") {
+		t.Errorf("the rollback does not say what goes away:\n%s", screen)
+	}
+	term.Keys("Enter")
+	term.WaitText("Roll app on test back", 5*time.Second)
+	term.Keys("y")
+	term.WaitFor("the rollback's result", 60*time.Second, func(s string) bool {
+		return strings.Contains(s, "release "+r1+": success")
+	})
+	if rel, rev := e.current(t, 0); rel != r1 || rev != c1 {
+		t.Errorf("web1 runs %s (%s) after the rollback, want %s (%s)", rel, rev, r1, c1)
+	}
+	term.Keys("Escape")
+	term.WaitText("HOST", 10*time.Second)
+
+	// The releases view: the rollback, the wizard's deploy and the first
+	// deploy, newest first; compare the two deploys.
+	term.Keys("h")
+	screen = term.WaitText("rollback", 10*time.Second)
+	if strings.Count(screen, "deploy ") < 2 || !strings.Contains(screen, "wizard-made change") {
+		t.Errorf("releases view:\n%s", screen)
+	}
+	term.Keys("Down", "Space", "Down", "Space", "c")
+	screen = term.WaitText("commits between them (1", 30*time.Second)
+	if !strings.Contains(screen, "wizard-made change") || !strings.Contains(screen, "index.html") {
+		t.Errorf("compare:\n%s", screen)
+	}
+	term.Keys("Escape")
+	term.WaitText("OPERATOR", 10*time.Second) // the list again
+	term.Keys("Escape")
+	term.WaitFor("the fleet", 10*time.Second, func(s string) bool { return strings.Contains(s, "HOST") && !strings.Contains(s, "OPERATOR") })
+	term.Keys("q")
+	if code := term.WaitExit(10 * time.Second); code != 0 {
+		t.Errorf("exit status %d", code)
+	}
+}
