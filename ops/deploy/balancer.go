@@ -193,6 +193,21 @@ func (b *balancers) drain(ctx context.Context, hs []*hostRun) {
 	if len(names) == 0 {
 		return
 	}
+	// Draining every backend at once would take the site down: an
+	// all-at-once batch stays in rotation and relies on the graceful reload.
+	for _, lb := range b.lbs {
+		inRotation := 0
+		for h := range b.backend {
+			if !lb.down[h] && !slices.Contains(names, h) {
+				inRotation++
+			}
+		}
+		if inRotation == 0 {
+			b.r.notef("balancer %s: %s not drained: no backend would be left in rotation (the reload is graceful)",
+				lb.hr.host.Name, strings.Join(names, ", "))
+			return
+		}
+	}
 	b.apply(ctx, "drained "+strings.Join(names, ", "), func(lb *lbHost) {
 		for _, n := range names {
 			lb.down[n] = true

@@ -158,14 +158,19 @@ func TestRollingDeployBehindBalancers(t *testing.T) {
 	for _, kind := range []string{lbNginx, lbHAProxy} {
 		t.Run(kind, func(t *testing.T) {
 			b := newLBBed(t, kind)
-			if out := b.deploy(Strategy{Kind: "all", AutoRollback: true}); out.Result != store.ReleaseSuccess {
+			out := b.deploy(Strategy{Kind: "all", AutoRollback: true})
+			if out.Result != store.ReleaseSuccess {
 				b.logf(out)
 				t.Fatalf("first deploy: %s", out.Result)
+			}
+			// All at once: draining every backend would take the site down.
+			if notes := strings.Join(out.Notes, "\n"); !strings.Contains(notes, "not drained: no backend would be left in rotation") {
+				t.Errorf("an all-at-once batch was drained:\n%s", notes)
 			}
 			load := webtest.StartLoad(context.Background(), "http://"+b.addr+"/REVISION", 4)
 			time.Sleep(300 * time.Millisecond)
 			b.commit("second", map[string]string{"index.html": "v2\n"})
-			out := b.deploy(Strategy{Kind: "rolling", Batches: "1", AutoRollback: true})
+			out = b.deploy(Strategy{Kind: "rolling", Batches: "1", AutoRollback: true})
 			time.Sleep(300 * time.Millisecond)
 			res := load.Stop()
 			t.Logf("through %s: %s", kind, res)
