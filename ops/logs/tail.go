@@ -1,0 +1,307 @@
+package logs
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/opsui/opsui/ops"
+)
+
+// Defaults of Options.
+const (
+	DefaultSinceLines   = 10
+	DefaultBuffer       = 10000
+	DefaultRetryMin     = time.Second
+	DefaultRetryMax     = 30 * time.Second
+	DefaultCatchUpLimit = 4 << 20
+)
+
+// Source is one host and the files to follow on it.
+type Source struct {
+	Host  ops.Target
+	Paths []string
+}
+
+// Options tunes Tail; the zero value is usable.
+type Options struct {
+	// SinceLines is how many existing lines of each file to show first
+	// (tail -n); 0 shows none, a negative value means DefaultSinceLines.
+	SinceLines int
+	// Buffer is how many lines a Buffer built by NewBuffer(opts) keeps per
+	// host (DefaultBuffer when <= 0). Tail itself keeps no lines.
+	Buffer int
+	// RetryMin and RetryMax bound the wait before reconnecting a dropped
+	// host: it doubles from RetryMin on each failed attempt, up to RetryMax.
+	RetryMin, RetryMax time.Duration
+	// CatchUpLimit caps how many bytes written while a host was down are
+	// shown once it is back (DefaultCatchUpLimit when <= 0); the marker says
+	// when more were skipped.
+	CatchUpLimit int64
+	// MaxLineLen caps a line's display text (ops.DefaultMaxLineLen when 0).
+	MaxLineLen int
+}
+
+func (o Options) withDefaults() Options {
+	if o.SinceLines < 0 {
+		o.SinceLines = DefaultSinceLines
+	}
+	if o.Buffer <= 0 {
+		o.Buffer = DefaultBuffer
+	}
+	if o.RetryMin <= 0 {
+		o.RetryMin = DefaultRetryMin
+	}
+	if o.RetryMax < o.RetryMin {
+		o.RetryMax = max(o.RetryMin, DefaultRetryMax)
+	}
+	if o.CatchUpLimit <= 0 {
+		o.CatchUpLimit = DefaultCatchUpLimit
+	}
+	return o
+}
+
+// Tail follows every path of every source until ctx ends, with tail -F
+// semantics (a renamed or recreated file is followed by name, a truncated
+// one from its start), each file over its own session on the host's
+// pooled connection, and sends each line to emit as it arrives.
+//
+// It starts with the last SinceLines lines of each file. When a host's
+// connection drops, a KindDropped marker says so and the file is followed
+// again after a backoff; a KindReconnected marker then says what happened
+// meanwhile: the lines written while the host was unreachable follow it
+// (flagged Backlog), from exactly where the stream stopped, when the file is
+// the same one and grew; when it was replaced or truncated, the new content
+// is shown from its start and the marker says the old file's last lines are
+// not; when the position was unknown, only new lines are shown and the
+// marker says so. Lines are never shown twice.
+//
+// emit is called from several goroutines at once (one per file); the calls
+// for one file never overlap and come in the file's order. It must not
+// block for long: a slow emit holds that file's stream.
+//
+// Tail returns nil when ctx ends, or an error when the arguments are
+// invalid, before anything started.
+func Tail(ctx context.Context, conn ops.Connector, sources []Source, opts Options, emit func(Line)) error {
+	if conn == nil {
+		return errors.New("logs: Tail without a Connector")
+	}
+	if emit == nil {
+		return errors.New("logs: Tail without an emit function")
+	}
+	opts = opts.withDefaults()
+	var wg sync.WaitGroup
+	for _, s := range sources {
+		if s.Host.Name == "" {
+			return errors.New("logs: a source without a host name")
+		}
+		for _, p := range s.Paths {
+			if p == "" {
+				return fmt.Errorf("logs: %s: an empty path", s.Host.Name)
+			}
+		}
+	}
+	for _, s := range sources {
+		for _, p := range s.Paths {
+			f := &follower{conn: conn, target: s.Host, path: p, opts: opts, emit: emit, off: -1}
+			wg.Go(func() { f.run(ctx) })
+		}
+	}
+	wg.Wait()
+	return nil
+}
+
+// follower follows one file of one host across reconnects.
+type follower struct {
+	conn   ops.Connector
+	target ops.Target
+	path   string
+	opts   Options
+	emit   func(Line)
+
+	started bool   // a follow began once: later ones resume
+	id      string // the file's "dev:ino"; "?" unknown, "-" missing
+	off     int64  // bytes of the file shown so far; -1 unknown
+}
+
+func (f *follower) run(ctx context.Context) {
+	failures := 0 // failed attempts in a row
+	var downSince time.Time
+	for ctx.Err() == nil {
+		s := &stream{f: f, nonce: nonce(), resume: f.started, down: downSince}
+		var cmd string
+		if f.started {
+			cmd = resumeScript(f.path, s.nonce, f.id, f.off, f.opts.CatchUpLimit)
+		} else {
+			cmd = startScript(f.path, s.nonce, f.opts.SinceLines)
+		}
+		res, err := ops.Run(ctx, f.conn, []ops.Target{f.target}, cmd,
+			ops.RunOptions{Parallel: 1, MaxLineLen: f.opts.MaxLineLen}, s.event)
+		s.finish()
+		if ctx.Err() != nil {
+			return
+		}
+		reason := "the follow ended"
+		switch {
+		case err != nil:
+			reason = err.Error()
+		case len(res.Hosts) == 1 && res.Hosts[0].Err != nil:
+			reason = unwrapHost(res.Hosts[0].Err).Error()
+		}
+		if s.marked {
+			failures = 0
+			downSince = time.Now()
+		} else if downSince.IsZero() {
+			downSince = time.Now()
+		}
+		delay := backoff(f.opts.RetryMin, f.opts.RetryMax, failures)
+		failures++
+		if s.marked || failures == 1 {
+			f.marker(KindDropped, fmt.Sprintf("connection lost (%s); retrying in %s", reason, delay.Round(time.Millisecond)))
+		}
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// backoff is the wait before attempt n+1 after n failures in a row.
+func backoff(lo, hi time.Duration, n int) time.Duration {
+	d := lo
+	for range n {
+		d *= 2
+		if d >= hi {
+			return hi
+		}
+	}
+	return d
+}
+
+func (f *follower) marker(k Kind, text string) {
+	f.emit(Line{Host: f.target.Name, File: f.path, Time: time.Now(), Text: text, Kind: k})
+}
+
+// stream reads one connection's output of a follow script.
+type stream struct {
+	f      *follower
+	nonce  string
+	resume bool
+	down   time.Time // when the host dropped (resume only)
+
+	marked  bool  // the marker line came: the follow runs
+	blank   bool  // an empty backlog line held back (it may precede the marker)
+	catchUp int64 // bytes still to come that were written while down
+}
+
+func (s *stream) event(ev ops.Event) {
+	if ev.Kind != ops.EventStdout && ev.Kind != ops.EventStderr {
+		return
+	}
+	s.line(ev.Line, int64(len(ev.Raw)), ev.Time)
+}
+
+func (s *stream) line(text string, n int64, at time.Time) {
+	f := s.f
+	if !s.marked {
+		if m, ok := parseMarker(text, s.nonce); ok {
+			s.blank = false // the newline printed before the marker
+			s.start(m, at)
+			return
+		}
+		if s.blank {
+			s.send(Line{Text: "", Time: at, Backlog: true})
+			s.blank = false
+		}
+		if text == "" && !s.resume {
+			s.blank = true
+			return
+		}
+		s.send(Line{Text: text, Time: at, Backlog: true, Kind: kindOf(s.resume)})
+		return
+	}
+	if k, reset, ok := tailMessage(text); ok {
+		if reset {
+			f.id = "?" // a new file we have not stat'ed
+			if f.off >= 0 {
+				f.off = 0
+			}
+			s.catchUp = 0
+		}
+		s.send(Line{Text: text, Time: at, Kind: k})
+		return
+	}
+	if f.off >= 0 {
+		f.off += n
+	}
+	backlog := s.catchUp > 0
+	s.catchUp -= n
+	s.send(Line{Text: text, Time: at, Backlog: backlog, Level: DetectLevel(text)})
+}
+
+// kindOf is the kind of unexpected output before a resume's marker.
+func kindOf(resume bool) Kind {
+	if resume {
+		return KindNotice
+	}
+	return KindLine
+}
+
+// start takes the marker: the follow runs from m.pos.
+func (s *stream) start(m marker, at time.Time) {
+	f := s.f
+	s.marked = true
+	f.id, f.off = m.id, m.pos
+	if m.id == "-" && m.pos < 0 {
+		f.off = 0 // a missing file is followed from its start
+	}
+	if !s.resume {
+		f.started = true
+		return
+	}
+	s.catchUp = max(0, m.size-m.pos)
+	text := m.describe()
+	if !s.down.IsZero() {
+		text += fmt.Sprintf(" (down %s)", at.Sub(s.down).Round(100*time.Millisecond))
+	}
+	s.send(Line{Text: text, Time: at, Kind: KindReconnected})
+}
+
+func (s *stream) send(l Line) {
+	l.Host, l.File = s.f.target.Name, s.f.path
+	if l.Kind == KindLine && l.Level == LevelNone {
+		l.Level = DetectLevel(l.Text)
+	}
+	s.f.emit(l)
+}
+
+// finish flushes a held empty line.
+func (s *stream) finish() {
+	if s.blank {
+		s.send(Line{Text: "", Time: time.Now(), Backlog: true})
+		s.blank = false
+	}
+}
+
+func nonce() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// unwrapHost drops the "host: class:" prefix of an *ops.HostError: the
+// line already names the host.
+func unwrapHost(err error) error {
+	var he *ops.HostError
+	if errors.As(err, &he) && he.Err != nil {
+		return fmt.Errorf("%s: %w", he.Class, he.Err)
+	}
+	return err
+}

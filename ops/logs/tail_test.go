@@ -1,0 +1,254 @@
+package logs
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/opsui/opsui/internal/sshtest"
+	"github.com/opsui/opsui/ops"
+)
+
+// tailEnv is a fleet of real sshd hosts, each with its own home where the
+// test writes the log files the hosts' tail reads.
+type tailEnv struct {
+	fleet   *sshtest.Fleet
+	pool    *ops.Pool
+	targets []ops.Target
+}
+
+func newTailEnv(t *testing.T, n int) *tailEnv {
+	t.Helper()
+	f := sshtest.Start(t, n)
+	if !f.Isolated {
+		t.Skip("needs isolated hosts (root): the test writes each host's files in its own home")
+	}
+	p := ops.NewPool(ops.Options{KnownHostsFiles: []string{f.KnownHostsPath}, DialTimeout: 5 * time.Second, KeepAlive: -1})
+	t.Cleanup(func() { p.Close() })
+	e := &tailEnv{fleet: f, pool: p}
+	for _, h := range f.Hosts {
+		e.targets = append(e.targets, ops.Target{Name: h.Name, Addr: h.Address(), User: f.User, IdentityFiles: []string{f.ClientKeyPath}})
+	}
+	return e
+}
+
+// appendLines appends the lines to file name in host i's home.
+func (e *tailEnv) appendLines(t *testing.T, i int, name string, lines ...string) {
+	t.Helper()
+	fh, err := os.OpenFile(filepath.Join(e.fleet.Hosts[i].Home, name), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fh.Close()
+	if _, err := fh.WriteString(strings.Join(lines, "\n") + "\n"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (e *tailEnv) path(i int, name string) string { return filepath.Join(e.fleet.Hosts[i].Home, name) }
+
+// collector keeps every line Tail emits.
+type collector struct {
+	mu    sync.Mutex
+	lines []Line
+}
+
+func (c *collector) emit(l Line) {
+	c.mu.Lock()
+	c.lines = append(c.lines, l)
+	c.mu.Unlock()
+}
+
+// of returns the texts of host's lines of the given kinds, in order.
+func (c *collector) of(host string, kinds ...Kind) []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []string
+	for _, l := range c.lines {
+		if l.Host == host && (len(kinds) == 0 || containsKind(kinds, l.Kind)) {
+			out = append(out, l.Text)
+		}
+	}
+	return out
+}
+
+func containsKind(ks []Kind, k Kind) bool {
+	for _, x := range ks {
+		if x == k {
+			return true
+		}
+	}
+	return false
+}
+
+// waitFor polls until ok holds, failing after a generous timeout (the
+// machine is shared: never assert timing tightly).
+func waitFor(t *testing.T, what string, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func startTail(t *testing.T, e *tailEnv, sources []Source, opts Options) *collector {
+	t.Helper()
+	c := &collector{}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- Tail(ctx, e.pool, sources, opts, c.emit) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("Tail: %v", err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Error("Tail did not return after cancel")
+		}
+	})
+	return c
+}
+
+func numbered(prefix string, from, to int) []string {
+	var out []string
+	for i := from; i <= to; i++ {
+		out = append(out, fmt.Sprintf("%s %d", prefix, i))
+	}
+	return out
+}
+
+func TestTailInOrderPerHost(t *testing.T) {
+	t.Parallel()
+	e := newTailEnv(t, 3)
+	var sources []Source
+	for i, tg := range e.targets {
+		e.appendLines(t, i, "app.log", numbered(tg.Name+" old", 1, 5)...)
+		e.appendLines(t, i, "access.log", "a first")
+		sources = append(sources, Source{Host: tg, Paths: []string{"app.log", "access.log"}})
+	}
+	c := startTail(t, e, sources, Options{SinceLines: 2})
+	for _, tg := range e.targets {
+		waitFor(t, tg.Name+" backlog", func() bool { return len(c.of(tg.Name)) >= 3 })
+	}
+	for round := range 5 {
+		for i, tg := range e.targets {
+			e.appendLines(t, i, "app.log", numbered(tg.Name+" new", round*100+1, round*100+100)...)
+		}
+	}
+	for i, tg := range e.targets {
+		want := append(numbered(tg.Name+" old", 4, 5), numbered(tg.Name+" new", 1, 500)...)
+		waitFor(t, tg.Name+" lines", func() bool { return len(fileLines(c, tg.Name, "app.log")) >= len(want) })
+		if got := fileLines(c, tg.Name, "app.log"); strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Errorf("host %d %s: %d lines, want %d in order; first %q", i, tg.Name, len(got), len(want), got[:min(3, len(got))])
+		}
+		if got := fileLines(c, tg.Name, "access.log"); len(got) != 1 || got[0] != "a first" {
+			t.Errorf("%s access.log: %q", tg.Name, got)
+		}
+	}
+}
+
+// fileLines returns the file lines host sent from file.
+func fileLines(c *collector, host, file string) []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []string
+	for _, l := range c.lines {
+		if l.Host == host && l.File == file && l.Kind == KindLine {
+			out = append(out, l.Text)
+		}
+	}
+	return out
+}
+
+func TestTailFollowsRotation(t *testing.T) {
+	t.Parallel()
+	e := newTailEnv(t, 1)
+	h := e.targets[0].Name
+	e.appendLines(t, 0, "app.log", "before 1")
+	c := startTail(t, e, []Source{{Host: e.targets[0], Paths: []string{"app.log"}}}, Options{SinceLines: 10})
+	waitFor(t, "first line", func() bool { return len(fileLines(c, h, "app.log")) == 1 })
+	e.appendLines(t, 0, "app.log", "before 2")
+	waitFor(t, "second line", func() bool { return len(fileLines(c, h, "app.log")) == 2 })
+	if err := os.Rename(e.path(0, "app.log"), e.path(0, "app.log.1")); err != nil {
+		t.Fatal(err)
+	}
+	e.appendLines(t, 0, "app.log", "after 1", "after 2")
+	waitFor(t, "lines of the new file", func() bool { return len(fileLines(c, h, "app.log")) == 4 })
+	want := "before 1\nbefore 2\nafter 1\nafter 2"
+	if got := strings.Join(fileLines(c, h, "app.log"), "\n"); got != want {
+		t.Errorf("lines:\n%s\nwant:\n%s", got, want)
+	}
+	if len(c.of(h, KindRotated)) == 0 {
+		t.Errorf("no rotation marker; stream: %q", c.of(h))
+	}
+}
+
+func TestTailReconnectsWithoutLoss(t *testing.T) {
+	t.Parallel()
+	e := newTailEnv(t, 2)
+	var sources []Source
+	for i, tg := range e.targets {
+		e.appendLines(t, i, "app.log", numbered("l", 1, 10)...)
+		sources = append(sources, Source{Host: tg, Paths: []string{"app.log"}})
+	}
+	c := startTail(t, e, sources, Options{SinceLines: 10, RetryMin: 100 * time.Millisecond, RetryMax: 500 * time.Millisecond})
+	down, up := e.targets[0].Name, e.targets[1].Name
+	for _, h := range []string{down, up} {
+		waitFor(t, h+" backlog", func() bool { return len(fileLines(c, h, "app.log")) == 10 })
+	}
+	e.fleet.Hosts[0].Kill()
+	waitFor(t, "dropped marker", func() bool { return len(c.of(down, KindDropped)) > 0 })
+	e.appendLines(t, 0, "app.log", numbered("l", 11, 20)...) // written while the host is down
+	e.appendLines(t, 1, "app.log", numbered("l", 11, 20)...)
+	time.Sleep(300 * time.Millisecond) // a retry or two fail meanwhile
+	e.fleet.Hosts[0].Restart(t)
+	waitFor(t, "reconnected marker", func() bool { return len(c.of(down, KindReconnected)) > 0 })
+	e.appendLines(t, 0, "app.log", numbered("l", 21, 30)...)
+	e.appendLines(t, 1, "app.log", numbered("l", 21, 30)...)
+	want := strings.Join(numbered("l", 1, 30), "\n")
+	for _, h := range []string{down, up} {
+		waitFor(t, h+" every line", func() bool { return len(fileLines(c, h, "app.log")) >= 30 })
+		if got := strings.Join(fileLines(c, h, "app.log"), "\n"); got != want {
+			t.Errorf("%s lines:\n%s", h, got)
+		}
+	}
+	t.Logf("markers of %s: %q", down, c.of(down, KindDropped, KindReconnected, KindNotice, KindRotated))
+	rec := c.of(down, KindReconnected)[0]
+	if !strings.Contains(rec, "catching up") {
+		t.Errorf("reconnected marker %q does not say it catches up", rec)
+	}
+	// The stream shows the drop, then the reconnection, then the lines
+	// written meanwhile (flagged as backlog).
+	c.mu.Lock()
+	lines := slices.Clone(c.lines)
+	c.mu.Unlock()
+	var order []string
+	for _, l := range lines {
+		if l.Host == down && (l.Kind != KindLine || l.Text == "l 11" || l.Text == "l 21") {
+			order = append(order, fmt.Sprintf("%s:%s:%v", l.Kind, firstWord(l.Text), l.Backlog))
+		}
+	}
+	got := strings.Join(order, " ")
+	if !strings.Contains(got, "dropped:connection:false") || !strings.Contains(got, "reconnected:reconnected::false line:l:true line:l:false") {
+		t.Errorf("stream of %s: %s", down, got)
+	}
+	if len(c.of(up, KindDropped, KindReconnected)) != 0 {
+		t.Errorf("%s was marked: %q", up, c.of(up, KindDropped, KindReconnected))
+	}
+}
+
+func firstWord(s string) string {
+	w, _, _ := strings.Cut(s, " ")
+	return w
+}
