@@ -46,10 +46,10 @@ func TestConsoleConfigFileAndFlags(t *testing.T) {
 }
 
 func TestConsoleRefusesABadConfigFile(t *testing.T) {
-	path := writeConfig(t, "keys:\n  follow: f\n  deploy: d\n")
+	path := writeConfig(t, "keys:\n  follow: f\n  frobnicate: d\n")
 	db := filepath.Join(t.TempDir(), "opsui.db")
 	out, err := opsuiCmd(t, db, "")
-	if err == nil || !strings.Contains(err.Error(), path+`:3: unknown action "deploy"`) {
+	if err == nil || !strings.Contains(err.Error(), path+`:3: unknown action "frobnicate"`) {
 		t.Fatalf("error %v\n%s", err, out)
 	}
 	if _, err := os.Stat(db); err == nil {
