@@ -159,11 +159,15 @@ func (r *runner) fail(h *hostRun, step string, class ops.ErrorClass, err error) 
 		return
 	}
 	h.failed, h.failStep, h.class = true, step, class
-	h.err = fmt.Errorf("%s: %w", step, err)
+	cause := err
+	var he *ops.HostError
+	if errors.As(err, &he) && he.Err != nil {
+		cause = he.Err // the host and the class are said already
+	}
+	h.err = fmt.Errorf("%s: %w", step, cause)
 	h.mu.Unlock()
 	kind := ops.EventFailed
 	ev := ops.Event{Host: h.host.Name, Kind: kind, Class: class, Err: h.err, Duration: time.Since(h.began), Code: -1}
-	var he *ops.HostError
 	if class == ops.ClassExit && errors.As(err, &he) {
 		ev.Kind = ops.EventExited
 		var code interface{ ExitStatus() int }
