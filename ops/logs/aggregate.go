@@ -198,7 +198,7 @@ var (
 	// a log line: what differs between occurrences of the same error.
 	leadingStamp = regexp.MustCompile(`^(?:\s*(?:\[[^\]]*\d[^\]]*\]|\d{4}[-/]\d{2}[-/]\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|\s?[+-]\d{2}:?\d{2})?|[A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2}|\d+#\d+:|\*\d+))+\s*`)
 	// accessRequest is the request and status of an access-log line.
-	accessRequest = regexp.MustCompile(`"([A-Z]+ [^"?]*)(?:\?[^"]*)?(?: HTTP/[0-9.]+)?" ([1-5][0-9]{2}) `)
+	accessRequest = regexp.MustCompile(`"([A-Z]+ [^"? ]*)[^"]*" ([1-5][0-9]{2}) `)
 )
 
 // errorKey returns the grouping key and display text of an error line:
