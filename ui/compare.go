@@ -2,7 +2,6 @@ package ui
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 )
 
@@ -72,32 +71,14 @@ func (c *compareView) lines(st Styles, w int) []string {
 		l = append(l, clip("  "+r, w))
 	}
 	l = append(l, "", st.Header.Render("hosts whose outcome differed"))
-	n := 0
-	for _, h := range hostUnion(x.HostsA, x.HostsB) {
-		if x.HostsA[h] != x.HostsB[h] {
-			l = append(l, st.Warn.Render(row("  "+h, orDash(x.HostsA[h]), orDash(x.HostsB[h]))))
-			n++
-		}
+	differ := x.DifferingHosts()
+	for _, h := range differ {
+		l = append(l, st.Warn.Render(row("  "+h, orDash(x.HostsA[h]), orDash(x.HostsB[h]))))
 	}
-	if n == 0 {
+	if len(differ) == 0 {
 		l = append(l, st.Muted.Render("  none: every host ended the same way"))
 	}
 	return l
-}
-
-func hostUnion(a, b map[string]string) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, m := range []map[string]string{a, b} {
-		for h := range m {
-			if !seen[h] {
-				seen[h] = true
-				out = append(out, h)
-			}
-		}
-	}
-	sort.Strings(out)
-	return out
 }
 
 func yesNo(b bool) string {

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/opsui/opsui/ops"
@@ -146,6 +147,36 @@ type Comparison struct {
 	Diffstat     string
 	Migrations   []string
 	Requirements []string
-	// HostsA and HostsB are each host's outcome in the release's run.
+	// HostsA and HostsB are each host's outcome in the release's run
+	// ("ok", "failed at migrate"); TookA and TookB how long each took.
 	HostsA, HostsB map[string]string
+	TookA, TookB   map[string]time.Duration
+}
+
+// Hosts is every host of either release's run, sorted.
+func (c Comparison) Hosts() []string {
+	var out []string
+	for _, m := range []map[string]string{c.HostsA, c.HostsB} {
+		for h := range m {
+			if !slices.Contains(out, h) {
+				out = append(out, h)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// DifferingHosts are the hosts whose outcome differs between the two
+// releases (one that only took part in one of them differs), sorted.
+func (c Comparison) DifferingHosts() []string {
+	var out []string
+	for _, h := range c.Hosts() {
+		a, inA := c.HostsA[h]
+		b, inB := c.HostsB[h]
+		if a != b || inA != inB {
+			out = append(out, h)
+		}
+	}
+	return out
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"slices"
 	"time"
@@ -84,31 +83,14 @@ func (c *consoleSession) preview(ctx context.Context, app, env, ref string) (ui.
 		return p, err
 	default:
 		p.Current, p.CurrentCommit = cur.ReleaseID, cur.Commit
-		if err := c.between(ctx, repo, cur.Commit, p.Source.Commit, &p.Commits, &p.Behind, &p.Diffstat, &p.Migrations, &p.Requirements); err != nil {
+		d, err := gitBetween(ctx, repo, cur.Commit, p.Source.Commit)
+		if err != nil {
 			return p, err
 		}
+		p.Commits, p.Behind, p.Diffstat, p.Migrations, p.Requirements = d.Commits, d.Behind, d.Diffstat, d.Migrations, d.Requirements
 	}
 	p.Hosts = c.hostReleases(ctx, tg)
 	return p, nil
-}
-
-// between fills what lies between two commits of repo.
-func (c *consoleSession) between(ctx context.Context, repo, from, to string, commits, behind *[]deploy.Commit, diffstat *string, migrations, reqs *[]string) error {
-	var err error
-	if *commits, err = deploy.Log(ctx, repo, from, to, 500); err != nil {
-		return fmt.Errorf("commits between %s and %s: %w", shortHash(from), shortHash(to), err)
-	}
-	if *behind, err = deploy.Log(ctx, repo, to, from, 500); err != nil {
-		return fmt.Errorf("commits between %s and %s: %w", shortHash(to), shortHash(from), err)
-	}
-	if *diffstat, err = gitDiffstat(ctx, repo, from, to); err != nil {
-		return err
-	}
-	if *migrations, err = deploy.NewMigrationFiles(ctx, repo, from, to); err != nil {
-		return err
-	}
-	*reqs, err = changedRequirements(ctx, repo, from, to)
-	return err
 }
 
 // hostReleases probes the deploy's hosts for their current release and

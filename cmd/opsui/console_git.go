@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/opsui/opsui/ops/deploy"
 	"github.com/opsui/opsui/ui"
 )
 
@@ -108,4 +109,38 @@ func isRequirementsFile(f string) bool {
 	}
 	return strings.HasPrefix(base, "requirements") && strings.HasSuffix(base, ".txt") ||
 		strings.Contains(f, "requirements/") && strings.HasSuffix(base, ".txt")
+}
+
+// gitDelta is what lies between two commits of an app's repository.
+type gitDelta struct {
+	// Commits are in to and not in from, newest first; Behind the reverse
+	// (to went back past them).
+	Commits, Behind []deploy.Commit
+	Diffstat        string
+	// Migrations are the migration files to adds; Requirements the
+	// dependency files that differ.
+	Migrations, Requirements []string
+}
+
+// gitBetween reads what lies between commits from and to of repo: the
+// wizard's preview and the comparison of two releases both show it.
+func gitBetween(ctx context.Context, repo, from, to string) (gitDelta, error) {
+	var d gitDelta
+	var err error
+	if d.Commits, err = deploy.Log(ctx, repo, from, to, 500); err != nil {
+		return d, fmt.Errorf("commits between %s and %s: %w", shortHash(from), shortHash(to), err)
+	}
+	if d.Behind, err = deploy.Log(ctx, repo, to, from, 500); err != nil {
+		return d, fmt.Errorf("commits between %s and %s: %w", shortHash(to), shortHash(from), err)
+	}
+	if d.Diffstat, err = gitDiffstat(ctx, repo, from, to); err != nil {
+		return d, err
+	}
+	if d.Migrations, err = deploy.NewMigrationFiles(ctx, repo, from, to); err != nil {
+		return d, fmt.Errorf("migrations between %s and %s: %w", shortHash(from), shortHash(to), err)
+	}
+	if d.Requirements, err = changedRequirements(ctx, repo, from, to); err != nil {
+		return d, fmt.Errorf("requirements between %s and %s: %w", shortHash(from), shortHash(to), err)
+	}
+	return d, nil
 }

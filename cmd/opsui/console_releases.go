@@ -4,12 +4,10 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"slices"
 
 	"github.com/opsui/opsui/inventory"
 	"github.com/opsui/opsui/ops"
 	"github.com/opsui/opsui/ops/cache"
-	"github.com/opsui/opsui/ops/deploy"
 	"github.com/opsui/opsui/store"
 	"github.com/opsui/opsui/ui"
 )
@@ -92,64 +90,15 @@ func (c *consoleSession) releases(ctx context.Context, app, env string) ([]ui.Re
 	return out, nil
 }
 
-// compare says what lies between two releases of one app: git between
-// their commits (both ways), and each host's outcome in their runs.
+// compare says what lies between two releases of one app (compareReleases).
 func (c *consoleSession) compare(ctx context.Context, a, b ui.Release) (ui.Comparison, error) {
-	var cmp ui.Comparison
 	f, err := c.st.LoadFleet(ctx)
 	if err != nil {
-		return cmp, err
+		return ui.Comparison{}, err
 	}
 	app, ok := f.App(b.App)
 	if !ok {
-		return cmp, unknownName("app", b.App, appNames(f))
+		return ui.Comparison{}, unknownName("app", b.App, appNames(f))
 	}
-	var added []string
-	if err := c.between(ctx, app.Repo, a.Commit, b.Commit, &cmp.Commits, &cmp.Backward, &cmp.Diffstat, &added, &cmp.Requirements); err != nil {
-		return cmp, err
-	}
-	removed, err := newMigrationFilesBack(ctx, app.Repo, a.Commit, b.Commit)
-	if err != nil {
-		return cmp, err
-	}
-	cmp.Migrations = append(added, removed...)
-	if cmp.HostsA, err = c.hostOutcomes(ctx, a.RunID); err != nil {
-		return cmp, err
-	}
-	cmp.HostsB, err = c.hostOutcomes(ctx, b.RunID)
-	return cmp, err
-}
-
-// newMigrationFilesBack lists the migration files of from that to lacks
-// (B went back past them), marked as such.
-func newMigrationFilesBack(ctx context.Context, repo, from, to string) ([]string, error) {
-	files, err := deploy.NewMigrationFiles(ctx, repo, to, from)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]string, len(files))
-	for i, f := range files {
-		out[i] = f + " (only in the older release)"
-	}
-	return out, nil
-}
-
-// hostOutcomes is each host's status in run id (none without a run).
-func (c *consoleSession) hostOutcomes(ctx context.Context, id int64) (map[string]string, error) {
-	out := map[string]string{}
-	if id == 0 {
-		return out, nil
-	}
-	hosts, err := c.st.RunHosts(ctx, id)
-	if err != nil {
-		return nil, fmt.Errorf("hosts of run %d: %w", id, err)
-	}
-	for _, h := range hosts {
-		s := h.Status
-		if h.Stage != "" && !slices.Contains([]string{"ok", "skipped"}, s) {
-			s += " at " + h.Stage
-		}
-		out[h.Host] = s
-	}
-	return out, nil
+	return compareReleases(ctx, c.st, app.Repo, side{commit: a.Commit, run: a.RunID}, side{commit: b.Commit, run: b.RunID})
 }

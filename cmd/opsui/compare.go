@@ -1,0 +1,370 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/opsui/opsui/ops/deploy"
+	"github.com/opsui/opsui/store"
+	"github.com/opsui/opsui/ui"
+)
+
+// side is one release of a comparison: its commit and the run that
+// deployed it (0: none recorded).
+type side struct {
+	commit string
+	run    int64
+}
+
+// compareReleases says what lies between release a (the older) and b of
+// one app whose repository is repo: the commits both ways, the diffstat,
+// the migrations added (and those only a has: b went back past them), the
+// requirements that differ, and each host's outcome in both runs. The
+// console's compare and `opsui compare` both show it.
+func compareReleases(ctx context.Context, st *store.Store, repo string, a, b side) (ui.Comparison, error) {
+	var cmp ui.Comparison
+	d, err := gitBetween(ctx, repo, a.commit, b.commit)
+	if err != nil {
+		return cmp, err
+	}
+	cmp.Commits, cmp.Backward, cmp.Diffstat, cmp.Requirements = d.Commits, d.Behind, d.Diffstat, d.Requirements
+	removed, err := deploy.NewMigrationFiles(ctx, repo, b.commit, a.commit)
+	if err != nil {
+		return cmp, fmt.Errorf("migrations between %s and %s: %w", shortHash(b.commit), shortHash(a.commit), err)
+	}
+	cmp.Migrations = d.Migrations
+	for _, f := range removed {
+		cmp.Migrations = append(cmp.Migrations, f+" (only in the older release)")
+	}
+	if cmp.HostsA, cmp.TookA, err = hostOutcomes(ctx, st, a.run); err != nil {
+		return cmp, err
+	}
+	cmp.HostsB, cmp.TookB, err = hostOutcomes(ctx, st, b.run)
+	return cmp, err
+}
+
+// hostOutcomes is each host's status in run id ("failed at STAGE" when it
+// stopped at a stage) and how long it took; empty without a run.
+func hostOutcomes(ctx context.Context, st *store.Store, id int64) (map[string]string, map[string]time.Duration, error) {
+	out, took := map[string]string{}, map[string]time.Duration{}
+	if id == 0 {
+		return out, took, nil
+	}
+	hosts, err := st.RunHosts(ctx, id)
+	if err != nil {
+		return nil, nil, fmt.Errorf("hosts of run %d: %w", id, err)
+	}
+	for _, h := range hosts {
+		s := h.Status
+		if h.Stage != "" && !slices.Contains([]string{"ok", "skipped"}, s) {
+			s += " at " + h.Stage
+		}
+		out[h.Host], took[h.Host] = s, time.Duration(h.DurationMS)*time.Millisecond
+	}
+	return out, took, nil
+}
+
+func newCompareCmd(c *cli) *cobra.Command {
+	var (
+		app, env string
+		asJSON   bool
+	)
+	cmd := &cobra.Command{
+		Use:   "compare A B [--app A] [--env E] [--json]",
+		Short: "Compare two recorded releases side by side",
+		Long: `Show two recorded releases side by side: their facts, the commits between them
+both ways (from the app's git repository), the diffstat, the migrations and
+requirements files that differ, and each host's result in both, with the hosts
+whose outcome differed. A and B are release ids, run ids or commit prefixes
+(when only one release matches); the older of the two is shown as A.`,
+		Example: `  opsui compare 20261123101500 20261124093000 --app shop --env production
+  opsui compare 41 42 --json
+  opsui compare 3f2a9c1 8d01e77 --env staging`,
+		Args: cobra.ExactArgs(2),
+	}
+	cmd.RunE = c.withStore(func(ctx context.Context, s *store.Store, args []string) error {
+		var pair [2]store.Release
+		for i, arg := range args {
+			r, err := findRelease(ctx, s, app, env, arg)
+			if err != nil {
+				return err
+			}
+			pair[i] = r
+		}
+		a, b := pair[0], pair[1]
+		if a.App != b.App {
+			return usageError{fmt.Errorf("%s is a release of %s and %s one of %s: compare releases of one app", args[0], a.App, args[1], b.App)}
+		}
+		if b.StartedAt < a.StartedAt || b.StartedAt == a.StartedAt && b.ID < a.ID {
+			a, b = b, a
+		}
+		f, err := s.LoadFleet(ctx)
+		if err != nil {
+			return err
+		}
+		ap, ok := f.App(a.App)
+		if !ok {
+			return unknownName("app", a.App, appNames(f))
+		}
+		cmp, err := compareReleases(ctx, s, ap.Repo, side{a.Commit, a.RunID.Int64}, side{b.Commit, b.RunID.Int64})
+		if err != nil {
+			return fmt.Errorf("compare %s and %s: %w", a.ReleaseID, b.ReleaseID, err)
+		}
+		if asJSON {
+			enc := json.NewEncoder(c.stdout)
+			enc.SetIndent("", "  ")
+			return enc.Encode(comparisonJSON(a, b, cmp))
+		}
+		return printComparison(c.stdout, a, b, cmp)
+	})
+	cmd.Flags().StringVar(&app, "app", "", "only releases of this app")
+	cmd.Flags().StringVar(&env, "env", "", "only releases to this environment")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+// findRelease finds the release arg names, among those of app and env
+// when given: a release id (its deploy, else its newest record), else a
+// run id, else a commit prefix that only one release matches (its
+// deploy, when a rollback went back to it as well).
+func findRelease(ctx context.Context, s *store.Store, app, env, arg string) (store.Release, error) {
+	match := func(r store.Release) bool { return (app == "" || r.App == app) && (env == "" || r.Env == env) }
+	all, err := listReleases(ctx, s, app, env, 0)
+	if err != nil {
+		return store.Release{}, err
+	}
+	var named []store.Release
+	for _, r := range all {
+		if r.ReleaseID == arg {
+			named = append(named, r)
+		}
+	}
+	if len(named) > 0 {
+		return oneRelease(arg, "release id", named)
+	}
+	if id, perr := strconv.ParseInt(arg, 10, 64); perr == nil && id > 0 {
+		r, err := s.ReleaseOfRun(ctx, id)
+		switch {
+		case err == nil && match(r):
+			return r, nil
+		case err != nil && !errors.Is(err, store.ErrNotFound):
+			return store.Release{}, err
+		}
+	}
+	if len(arg) >= 4 && strings.Trim(strings.ToLower(arg), "0123456789abcdef") == "" {
+		rs, err := s.ReleasesByCommit(ctx, strings.ToLower(arg))
+		if err != nil {
+			return store.Release{}, err
+		}
+		rs = slices.DeleteFunc(rs, func(r store.Release) bool { return !match(r) })
+		if len(rs) > 0 {
+			return oneRelease(arg, "commit", rs)
+		}
+	}
+	where := ""
+	if app != "" || env != "" {
+		where = fmt.Sprintf(" (app %s, env %s)", dash(app), dash(env))
+	}
+	return store.Release{}, fmt.Errorf("no recorded release matches %q%s: give a release id, a run id or a commit prefix (see opsui releases)", arg, where)
+}
+
+// oneRelease is the one release of rs that arg names: the records of one
+// release directory of one app and env count once (its deploy first).
+func oneRelease(arg, what string, rs []store.Release) (store.Release, error) {
+	byDir := map[string]store.Release{}
+	var dirs []string
+	for _, r := range rs {
+		k := r.App + "/" + r.Env + "/" + r.ReleaseID
+		prev, seen := byDir[k]
+		if !seen {
+			dirs = append(dirs, k)
+		}
+		if !seen || prev.Kind != store.KindDeploy && r.Kind == store.KindDeploy {
+			byDir[k] = r
+		}
+	}
+	switch len(dirs) {
+	case 0:
+		return store.Release{}, fmt.Errorf("no release with %s %s", what, arg)
+	case 1:
+		return byDir[dirs[0]], nil
+	}
+	slices.Sort(dirs)
+	return store.Release{}, usageError{fmt.Errorf("%s %s is ambiguous: it matches %s; narrow it with --app/--env or give a release id",
+		what, arg, strings.Join(dirs, ", "))}
+}
+
+// releaseFacts are a release's facts as compare prints them.
+type releaseFacts struct {
+	App       string `json:"app"`
+	Env       string `json:"env"`
+	ReleaseID string `json:"release_id"`
+	Kind      string `json:"kind"`
+	Commit    string `json:"commit"`
+	Subject   string `json:"subject,omitempty"`
+	Branch    string `json:"branch,omitempty"`
+	Operator  string `json:"operator"`
+	Started   string `json:"started"`
+	Duration  string `json:"duration,omitempty"`
+	Result    string `json:"result"`
+	Strategy  string `json:"strategy,omitempty"`
+	Hosts     int    `json:"hosts"`
+	RunID     int64  `json:"run_id,omitempty"`
+	Migrated  bool   `json:"migrations_applied"`
+}
+
+func factsOf(r store.Release) releaseFacts {
+	f := releaseFacts{App: r.App, Env: r.Env, ReleaseID: r.ReleaseID, Kind: r.Kind, Commit: r.Commit, Subject: r.Subject,
+		Branch: r.Branch, Operator: r.Operator, Started: r.StartedAt.Time().UTC().Format(time.RFC3339), Result: r.Result,
+		Strategy: r.Strategy, Hosts: len(r.HostList()), RunID: r.RunID.Int64, Migrated: r.MigrationsApplied}
+	if r.FinishedAt != 0 {
+		f.Duration = r.FinishedAt.Time().Sub(r.StartedAt.Time()).Round(time.Millisecond).String()
+	}
+	return f
+}
+
+// hostRow is one host's outcome in both releases.
+type hostRow struct {
+	Host    string `json:"host"`
+	A       string `json:"a"`
+	B       string `json:"b"`
+	TookA   string `json:"took_a,omitempty"`
+	TookB   string `json:"took_b,omitempty"`
+	Differs bool   `json:"differs"`
+}
+
+func hostRows(cmp ui.Comparison) []hostRow {
+	differ := cmp.DifferingHosts()
+	took := func(m map[string]time.Duration, h string) string {
+		if d, ok := m[h]; ok {
+			return d.Round(time.Millisecond).String()
+		}
+		return ""
+	}
+	var rows []hostRow
+	for _, h := range cmp.Hosts() {
+		rows = append(rows, hostRow{Host: h, A: cmp.HostsA[h], B: cmp.HostsB[h], TookA: took(cmp.TookA, h), TookB: took(cmp.TookB, h),
+			Differs: slices.Contains(differ, h)})
+	}
+	return rows
+}
+
+func comparisonJSON(a, b store.Release, cmp ui.Comparison) any {
+	type commit struct {
+		Hash    string `json:"hash"`
+		Author  string `json:"author"`
+		Subject string `json:"subject"`
+	}
+	commits := func(cs []deploy.Commit) []commit {
+		out := make([]commit, len(cs))
+		for i, c := range cs {
+			out[i] = commit{c.Hash, c.Author, c.Subject}
+		}
+		return out
+	}
+	return struct {
+		A              releaseFacts `json:"a"`
+		B              releaseFacts `json:"b"`
+		Commits        []commit     `json:"commits"`
+		Backward       []commit     `json:"commits_only_in_a"`
+		Diffstat       string       `json:"diffstat"`
+		Migrations     []string     `json:"migrations"`
+		Requirements   []string     `json:"requirements"`
+		Hosts          []hostRow    `json:"hosts"`
+		DifferingHosts []string     `json:"differing_hosts"`
+	}{factsOf(a), factsOf(b), commits(cmp.Commits), commits(cmp.Backward), cmp.Diffstat, nonNil(cmp.Migrations),
+		nonNil(cmp.Requirements), hostRows(cmp), nonNil(cmp.DifferingHosts())}
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// printComparison writes the comparison as text: the facts in two
+// columns, then what lies between the releases.
+func printComparison(w io.Writer, a, b store.Release, cmp ui.Comparison) error {
+	fa, fb := factsOf(a), factsOf(b)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "\tA (older)\tB (newer)")
+	for _, r := range [][3]string{
+		{"app", fa.App, fb.App}, {"env", fa.Env, fb.Env}, {"release", fa.ReleaseID + " " + fa.Kind, fb.ReleaseID + " " + fb.Kind},
+		{"commit", shortHash(fa.Commit) + " " + fa.Subject, shortHash(fb.Commit) + " " + fb.Subject},
+		{"branch", dash(fa.Branch), dash(fb.Branch)}, {"operator", fa.Operator, fb.Operator},
+		{"started (UTC)", fa.Started, fb.Started}, {"result", fa.Result, fb.Result},
+		{"hosts", strconv.Itoa(fa.Hosts), strconv.Itoa(fb.Hosts)}, {"took", dash(fa.Duration), dash(fb.Duration)},
+		{"strategy", dash(fa.Strategy), dash(fb.Strategy)}, {"run", runText(fa.RunID), runText(fb.RunID)},
+		{"migrations", appliedText(fa.Migrated), appliedText(fb.Migrated)},
+	} {
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", r[0], r[1], r[2])
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "\ncommits in B not in A (%d):\n", len(cmp.Commits))
+	for _, c := range cmp.Commits {
+		fmt.Fprintf(w, "  %s  %-20s  %s\n", shortHash(c.Hash), c.Author, c.Subject)
+	}
+	if len(cmp.Backward) > 0 {
+		fmt.Fprintf(w, "commits in A not in B (%d): B went back past them\n", len(cmp.Backward))
+		for _, c := range cmp.Backward {
+			fmt.Fprintf(w, "  %s  %-20s  %s\n", shortHash(c.Hash), c.Author, c.Subject)
+		}
+	}
+	if ds := strings.TrimRight(cmp.Diffstat, "\n"); ds != "" {
+		fmt.Fprintf(w, "\ndiffstat:\n%s\n", ds)
+	}
+	fmt.Fprintf(w, "\nmigrations that differ (%d):\n", len(cmp.Migrations))
+	for _, m := range cmp.Migrations {
+		fmt.Fprintf(w, "  %s\n", m)
+	}
+	fmt.Fprintf(w, "\nrequirements that differ (%d):\n", len(cmp.Requirements))
+	for _, r := range cmp.Requirements {
+		fmt.Fprintf(w, "  %s\n", r)
+	}
+	fmt.Fprintln(w, "\nhosts:")
+	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  HOST\tA\tTOOK\tB\tTOOK\t")
+	for _, h := range hostRows(cmp) {
+		mark := ""
+		if h.Differs {
+			mark = "differs"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", h.Host, dash(h.A), dash(h.TookA), dash(h.B), dash(h.TookB), mark)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if d := cmp.DifferingHosts(); len(d) > 0 {
+		fmt.Fprintf(w, "hosts whose outcome differed: %s\n", strings.Join(d, ", "))
+	} else {
+		fmt.Fprintln(w, "hosts whose outcome differed: none")
+	}
+	return nil
+}
+
+func runText(id int64) string {
+	if id == 0 {
+		return "-"
+	}
+	return "#" + strconv.FormatInt(id, 10)
+}
+
+func appliedText(b bool) string {
+	if b {
+		return "applied"
+	}
+	return "none"
+}
