@@ -51,6 +51,8 @@ type Options struct {
 	Keys *KeyMap
 	// Flows are the guided flows' entry points (ui/flows.go).
 	Flows Flows
+	// Logs follows the logs of hosts for the logs view (L); nil: no logs.
+	Logs LogsFunc
 }
 
 // The console's modes: what has the keyboard.
@@ -62,6 +64,7 @@ const (
 	modeRun          // watching a run
 	modeRuns         // choosing a past run
 	modeFlow         // a guided flow: deploy wizard, rollback, migrate, flush, releases
+	modeLogs         // following logs (ui/logs*.go)
 )
 
 // App is the root model: it owns the screen layout, the global keys and the
@@ -100,6 +103,7 @@ type App struct {
 	toasts   []toast
 	toastSeq int
 	flows    flowHost
+	logs     logsState
 }
 
 // fleetLoadedMsg carries the inventory read by loadFleetCmd.
@@ -134,7 +138,8 @@ func New(opts Options) App {
 	return App{ctx: ctx, keys: keys, help: h, fleet: newFleetView(ctx, keys, status), loadFleet: load, exec: opts.Exec, command: ti,
 		status: status, probe: opts.Probe, lastRunsFn: opts.LastRuns, lastRuns: map[string]lastRunsMsg{},
 		asker: opts.Asker, warned: map[string]bool{}, past: runsList{ctx: ctx, keys: keys},
-		listRuns: opts.ListRuns, loadRun: opts.LoadRun, flows: flowHost{fns: opts.Flows}}
+		listRuns: opts.ListRuns, loadRun: opts.LoadRun, flows: flowHost{fns: opts.Flows},
+		logs: newLogsState(opts.Logs)}
 }
 
 // Init loads the fleet and listens for the engine's questions.
@@ -155,6 +160,9 @@ func (a App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return next, cmd
 	}
 	if next, cmd, ok := a.flowsUpdate(msg); ok {
+		return next, cmd
+	}
+	if next, cmd, ok := a.logsUpdate(msg); ok {
 		return next, cmd
 	}
 	if next, cmd, ok := a.runsUpdate(msg); ok {
@@ -266,6 +274,8 @@ func (a App) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return a, nil
 		case key.Matches(msg, a.keys.PastRuns):
 			return a.openRunsList()
+		case key.Matches(msg, a.keys.Logs):
+			return a.openLogs()
 		}
 	}
 	var cmd tea.Cmd
@@ -296,6 +306,7 @@ func (a *App) layout() {
 	a.replay.width, a.replay.height = a.ctx.Width, bodyH
 	a.past.width, a.past.height = a.ctx.Width, bodyH
 	a.command.SetWidth(max(10, a.ctx.Width-12))
+	a.logsLayout()
 }
 
 // View draws header, body and footer; only the root returns a tea.View.
@@ -323,6 +334,8 @@ func (a App) render() string {
 		footer = a.help.ShortHelpView(a.keys.RunsHelp())
 	case a.mode == modeFlow:
 		footer = a.flowFooter()
+	case a.mode == modeLogs:
+		footer = a.logsFooter()
 	case a.notice != "":
 		footer = st.Warn.Render(clip(a.notice, a.ctx.Width))
 	}
@@ -337,6 +350,8 @@ func (a App) render() string {
 		body = st.Error.Render("cannot load the inventory: ") + a.err.Error()
 	case !a.loaded:
 		body = st.Muted.Render("loading the inventory…")
+	case a.mode == modeLogs:
+		body = a.logsBody()
 	case a.showHelp:
 		body = a.help.FullHelpView(a.keys.FullHelp())
 	case a.mode == modeRun:

@@ -18,6 +18,7 @@ type KeyMap struct {
 	Exec, LastRun, PastRuns, Open, Back     key.Binding
 	NextFailed, PrevFailed, CancelRun       key.Binding
 	Follow                                  key.Binding
+	Logs                                    key.Binding // follow the selection's logs (ui/logs*.go)
 	// The guided flows: opened from the fleet, then their own steps.
 	Deploy, Rollback, Migrate, Flush, Releases key.Binding
 	NextStep, PrevStep, Confirm                key.Binding
@@ -51,6 +52,7 @@ func DefaultKeyMap() KeyMap {
 		CancelRun:   key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "cancel the run")),
 		Follow:      key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "follow output on/off")),
 		Help:        key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
+		Logs:        key.NewBinding(key.WithKeys("L"), key.WithHelp("L", "follow logs")),
 		// r refreshes the fleet, so rolling back is b; R lists past runs, so the releases are h (history).
 		Deploy:   key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "deploy wizard")),
 		Rollback: key.NewBinding(key.WithKeys("b"), key.WithHelp("b", "roll back")),
@@ -86,7 +88,7 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom},
 		{k.Filter, k.ClearFilter, k.Select, k.SelectAll, k.SelectNone},
-		{k.Detail, k.Refresh, k.Exec, k.LastRun, k.PastRuns, k.Deploy, k.Rollback, k.Migrate, k.Flush, k.Releases, k.Help, k.Quit},
+		{k.Detail, k.Refresh, k.Exec, k.LastRun, k.PastRuns, k.Deploy, k.Rollback, k.Migrate, k.Flush, k.Releases, k.Logs, k.Help, k.Quit},
 		{k.NextFailed, k.PrevFailed, k.Follow, k.CancelRun, k.Open, k.Back, k.NextStep, k.PrevStep, k.Confirm, k.Mark, k.Compare},
 	}
 }
@@ -117,7 +119,7 @@ func (k *KeyMap) actions() []action {
 		{"filter", &k.Filter, scopeFleet | scopeReleases}, {"clear_filter", &k.ClearFilter, scopeFleet},
 		{"select", &k.Select, scopeFleet}, {"select_all", &k.SelectAll, scopeFleet},
 		{"select_none", &k.SelectNone, scopeFleet}, {"detail", &k.Detail, scopeFleet},
-		{"refresh", &k.Refresh, scopeFleet}, {"exec", &k.Exec, scopeFleet},
+		{"refresh", &k.Refresh, scopeFleet}, {"exec", &k.Exec, scopeFleet}, {"logs", &k.Logs, scopeFleet},
 		{"last_run", &k.LastRun, scopeFleet}, {"past_runs", &k.PastRuns, scopeFleet},
 		{"open", &k.Open, scopeRuns | scopeReleases}, {"back", &k.Back, scopeRun | scopeRuns | scopeFlow | scopeReleases},
 		{"next_failed", &k.NextFailed, scopeRun}, {"prev_failed", &k.PrevFailed, scopeRun},

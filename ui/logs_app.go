@@ -1,0 +1,148 @@
+package ui
+
+import (
+	"context"
+	"errors"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/opsui/opsui/ops/logs"
+)
+
+// logsState is the console's part of following logs: the engine hook, the
+// view's keys, and the view while it is open.
+type logsState struct {
+	fn      LogsFunc
+	keys    LogsKeyMap
+	perHost int // lines kept per host (logs.DefaultBuffer when 0)
+	view    *logsView
+	seq     int
+}
+
+func newLogsState(fn LogsFunc) logsState {
+	return logsState{fn: fn, keys: DefaultLogsKeyMap()}
+}
+
+// openLogs opens the logs view on the selected hosts (the focused one when
+// none is selected) and starts following their logs.
+func (a App) openLogs() (tea.Model, tea.Cmd) {
+	if a.logs.fn == nil {
+		a.notice = "following logs is not available here"
+		return a, nil
+	}
+	hosts := a.fleet.Selected()
+	if len(hosts) == 0 {
+		if f := a.fleet.Focused(); f.Name != "" {
+			hosts = append(hosts, f)
+		}
+	}
+	if len(hosts) == 0 {
+		a.notice = "no host selected"
+		return a, nil
+	}
+	names := make([]string, len(hosts))
+	for i, h := range hosts {
+		names[i] = h.Name
+	}
+	a.logs.seq++
+	perHost := a.logs.perHost
+	if perHost <= 0 {
+		perHost = logs.DefaultBuffer
+	}
+	v := newLogsView(a.ctx, a.logs.keys, a.logs.seq, names, perHost)
+	ctx, cancel := context.WithCancel(context.Background())
+	v.cancel = cancel
+	a.logs.view = v
+	a.layout()
+	a.mode, a.notice = modeLogs, ""
+	fn, fleet, id, add := a.logs.fn, a.fleet.fleet, v.id, v.buf.Add
+	follow := func() tea.Msg {
+		return logsDoneMsg{id: id, err: fn(ctx, fleet, hosts, add)}
+	}
+	return a, tea.Batch(follow, logsTickCmd(id))
+}
+
+// logsLayout sizes the logs view to the body.
+func (a *App) logsLayout() {
+	if a.logs.view != nil {
+		a.logs.view.SetSize(a.ctx.Width, max(1, a.ctx.Height-2))
+	}
+}
+
+// logsUpdate handles the logs view's messages, and every key while it has
+// the keyboard; ok is false for anything else.
+func (a App) logsUpdate(msg tea.Msg) (_ tea.Model, _ tea.Cmd, ok bool) {
+	v := a.logs.view
+	switch msg := msg.(type) {
+	case logsTickMsg:
+		if v == nil || msg.id != v.id {
+			return a, nil, true // a closed view's tick: let it die
+		}
+		return a, v.Update(msg), true
+	case logsDoneMsg:
+		if v == nil || msg.id != v.id {
+			return a, nil, true
+		}
+		v.done = true
+		v.take()
+		if msg.err != nil && !errors.Is(msg.err, context.Canceled) {
+			v.err = msg.err
+			return a, a.addToast("logs: " + msg.err.Error()), true
+		}
+		return a, nil, true
+	case tea.KeyPressMsg:
+		if a.mode != modeLogs || v == nil || len(a.dialogs) > 0 {
+			return a, nil, false
+		}
+		if msg.String() == "ctrl+c" {
+			v.stop()
+			return a, tea.Quit, true
+		}
+		if v.typing == 0 {
+			switch {
+			case a.showHelp && (key.Matches(msg, a.logs.keys.Help) || msg.String() == "esc"):
+				a.showHelp = false
+				return a, nil, true
+			case key.Matches(msg, a.logs.keys.Help):
+				a.showHelp = true
+				return a, nil, true
+			case key.Matches(msg, a.logs.keys.Back):
+				v.stop()
+				a.logs.view = nil // its buffer goes with it
+				a.mode = modeFleet
+				return a, nil, true
+			}
+		}
+		return a, v.Update(msg), true
+	case tea.PasteMsg:
+		if a.mode == modeLogs && v != nil {
+			return a, v.Update(msg), true
+		}
+	}
+	return a, nil, false
+}
+
+// logsFooter is the footer while the logs view is shown.
+func (a App) logsFooter() string {
+	v := a.logs.view
+	if v != nil && v.typing != 0 {
+		mode := "plain"
+		if v.regex {
+			mode = "regex"
+		}
+		return v.input.View() + a.ctx.Styles.Muted.Render(" ["+mode+"] ") + a.help.ShortHelpView(a.logs.keys.InputHelp())
+	}
+	return a.help.ShortHelpView(a.logs.keys.ShortHelp())
+}
+
+// logsBody is the body while the logs view is shown.
+func (a App) logsBody() string {
+	if a.showHelp {
+		return a.help.FullHelpView(a.logs.keys.FullHelp())
+	}
+	if a.logs.view == nil {
+		return ""
+	}
+	return a.logs.view.View()
+}

@@ -1,0 +1,58 @@
+package ui
+
+import "charm.land/bubbles/v2/key"
+
+// LogsKeyMap is every key of the logs view, each with its help text.
+type LogsKeyMap struct {
+	Up, Down, PageUp, PageDown, Top, Bottom key.Binding
+	Follow, Layout, NextPane, Wrap          key.Binding
+	Search, NextMatch, PrevMatch            key.Binding
+	Filter, Errors, Back, Help              key.Binding
+	Regex, Apply, Cancel                    key.Binding // while typing a filter or a search
+}
+
+// DefaultLogsKeyMap returns the logs view's standard bindings.
+func DefaultLogsKeyMap() LogsKeyMap {
+	return LogsKeyMap{
+		Up:        key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),
+		Down:      key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
+		PageUp:    key.NewBinding(key.WithKeys("pgup", "ctrl+u"), key.WithHelp("pgup", "page up")),
+		PageDown:  key.NewBinding(key.WithKeys("pgdown", "ctrl+d"), key.WithHelp("pgdn", "page down")),
+		Top:       key.NewBinding(key.WithKeys("home", "g"), key.WithHelp("g", "oldest")),
+		Bottom:    key.NewBinding(key.WithKeys("end", "G"), key.WithHelp("G", "newest, follow")),
+		Follow:    key.NewBinding(key.WithKeys("f", "space"), key.WithHelp("f", "follow/pause")),
+		Layout:    key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "merged/split")),
+		NextPane:  key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "next pane")),
+		Wrap:      key.NewBinding(key.WithKeys("w"), key.WithHelp("w", "wrap")),
+		Search:    key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "search")),
+		NextMatch: key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "next (older) match")),
+		PrevMatch: key.NewBinding(key.WithKeys("N"), key.WithHelp("N", "newer match")),
+		Filter:    key.NewBinding(key.WithKeys("&", "F"), key.WithHelp("&", "filter")),
+		Errors:    key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "top errors")),
+		Back:      key.NewBinding(key.WithKeys("esc", "q"), key.WithHelp("esc", "stop, back to the fleet")),
+		Help:      key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
+		Regex:     key.NewBinding(key.WithKeys("ctrl+r"), key.WithHelp("ctrl+r", "regex/plain")),
+		Apply:     key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "apply")),
+		Cancel:    key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel")),
+	}
+}
+
+// ShortHelp is the footer of the logs view.
+func (k LogsKeyMap) ShortHelp() []key.Binding {
+	return []key.Binding{k.Follow, k.Layout, k.Filter, k.Search, k.NextMatch, k.Errors, k.Wrap, k.Back, k.Help}
+}
+
+// InputHelp is the footer while typing a filter or a search.
+func (k LogsKeyMap) InputHelp() []key.Binding {
+	return []key.Binding{k.Apply, k.Regex, k.Cancel}
+}
+
+// FullHelp is the logs view's ? overlay.
+func (k LogsKeyMap) FullHelp() [][]key.Binding {
+	return [][]key.Binding{
+		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom},
+		{k.Follow, k.Layout, k.NextPane, k.Wrap, k.Errors},
+		{k.Search, k.NextMatch, k.PrevMatch, k.Filter, k.Regex},
+		{k.Back, k.Help},
+	}
+}

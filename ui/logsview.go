@@ -1,0 +1,357 @@
+package ui
+
+import (
+	"context"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/textinput"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/opsui/opsui/inventory"
+	"github.com/opsui/opsui/ops"
+	"github.com/opsui/opsui/ops/logs"
+)
+
+// LogsFunc follows the logs of hosts of f, sending every line to emit
+// (which is safe for concurrent use and never blocks), until ctx ends
+// (logs.Tail with the console's pool). It runs inside a tea.Cmd.
+type LogsFunc func(ctx context.Context, f *inventory.Fleet, hosts []inventory.Host, emit func(logs.Line)) error
+
+// logsTick is how often the logs view takes the lines that arrived: the
+// engine's goroutines only append to the buffer, and the UI gets about 20
+// messages a second however fast the hosts write.
+const logsTick = 50 * time.Millisecond
+
+// logsTickMsg asks the logs view numbered id to take new lines.
+type logsTickMsg struct{ id int }
+
+// logsDoneMsg says the follow of logs view id ended (err: why, when it
+// was not stopped).
+type logsDoneMsg struct {
+	id  int
+	err error
+}
+
+func logsTickCmd(id int) tea.Cmd {
+	return tea.Tick(logsTick, func(time.Time) tea.Msg { return logsTickMsg{id: id} })
+}
+
+// logsView follows many hosts' logs: merged (one stream, every line with
+// its host and arrival time) or split (a pane per host). Its rows are the
+// buffer's lines that pass the filter, kept in rings as big as the buffer,
+// updated on each tick with the new lines only; a filter change rebuilds
+// them once from the buffer.
+type logsView struct {
+	ctx   *Context
+	keys  LogsKeyMap
+	id    int
+	buf   *logs.Buffer
+	hosts []string
+	title string
+
+	seq      uint64                          // the last buffer line taken
+	lost     uint64                          // lines the view fell too far behind to take
+	scratch  []logs.Line                     // reused for each tick's new lines
+	rows     *ops.Ring[logs.Line]            // merged: the lines passing the filter
+	perHost  map[string]*ops.Ring[logs.Line] // split: the same per host
+	pausedAt map[string]uint64               // split: each pane's row count when paused
+	files    map[string]bool                 // the files seen: labels name them when several
+	labelW   int                             // the widest label seen
+
+	filter, search logs.Filter
+	input          textinput.Model
+	typing         int  // 0, typingFilter or typingSearch
+	regex          bool // the pattern being typed is a regular expression
+
+	split    bool
+	wrap     bool
+	paused   bool
+	offset   int // merged: rows between the newest and the last one shown (paused)
+	unseen   int // rows that arrived while paused
+	focus    int // split: the focused pane
+	showErrs bool
+	match    int // the row searched to, counted from the newest (0: none); -1 when none
+	note     string
+	done     bool
+	err      error
+
+	width, height int
+	cancel        context.CancelFunc
+}
+
+const (
+	typingFilter = 1 + iota
+	typingSearch
+)
+
+func newLogsView(ctx *Context, keys LogsKeyMap, id int, hosts []string, perHost int) *logsView {
+	buf := logs.NewBuffer(hosts, perHost)
+	v := &logsView{ctx: ctx, keys: keys, id: id, buf: buf, hosts: hosts,
+		rows: ops.NewRing[logs.Line](perHost * max(1, len(hosts))), perHost: map[string]*ops.Ring[logs.Line]{},
+		pausedAt: map[string]uint64{}, files: map[string]bool{}}
+	for _, h := range hosts {
+		v.perHost[h] = ops.NewRing[logs.Line](buf.PerHost())
+	}
+	ti := textinput.New()
+	v.input = ti
+	return v
+}
+
+// SetSize gives the view its body's size.
+func (v *logsView) SetSize(w, h int) {
+	v.width, v.height = w, h
+	v.input.SetWidth(max(10, w-20))
+}
+
+// take moves the lines that arrived since the last tick into the rows.
+func (v *logsView) take() {
+	var lost uint64
+	v.scratch, v.seq, lost = v.buf.Since(v.scratch[:0], v.seq)
+	v.lost += lost
+	for _, l := range v.scratch {
+		v.add(l)
+	}
+	clear(v.scratch) // do not pin the lines' text
+}
+
+// add puts one line in the rows when it passes the filter.
+func (v *logsView) add(l logs.Line) {
+	if l.Kind == logs.KindLine && !v.filter.Match(l.Text) {
+		return
+	}
+	if !v.files[l.File] {
+		v.files[l.File] = true
+		v.labelW = 0 // labels change: measure again
+	}
+	v.rows.Push(l)
+	if p := v.perHost[l.Host]; p != nil {
+		p.Push(l)
+	}
+	if v.paused {
+		v.unseen++
+		v.offset++ // keep the same lines on screen
+		if v.match > 0 {
+			v.match++
+		}
+	}
+}
+
+// refilter rebuilds the rows from the buffer after a filter change.
+func (v *logsView) refilter() {
+	v.rows.Reset()
+	for _, p := range v.perHost {
+		p.Reset()
+	}
+	all, last, _ := v.buf.Since(nil, 0)
+	paused := v.paused
+	v.paused = false
+	for _, l := range all {
+		v.add(l)
+	}
+	v.paused = paused
+	v.seq, v.offset, v.unseen, v.match = last, 0, 0, 0
+	for h, r := range v.perHost {
+		v.pausedAt[h] = r.Total()
+	}
+}
+
+// Update handles the view's keys and messages.
+func (v *logsView) Update(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case logsTickMsg:
+		v.take()
+		if v.done {
+			return nil
+		}
+		return logsTickCmd(v.id)
+	case tea.KeyPressMsg:
+		if v.typing != 0 {
+			return v.typeKey(msg)
+		}
+		return v.key(msg)
+	case tea.PasteMsg:
+		if v.typing != 0 {
+			var cmd tea.Cmd
+			v.input, cmd = v.input.Update(msg)
+			v.applyLive()
+			return cmd
+		}
+	}
+	return nil
+}
+
+func (v *logsView) key(msg tea.KeyPressMsg) tea.Cmd {
+	k := v.keys
+	v.note = ""
+	page := max(1, v.height-3)
+	switch {
+	case key.Matches(msg, k.Follow):
+		v.setPaused(!v.paused)
+	case key.Matches(msg, k.Layout):
+		v.split = !v.split
+	case key.Matches(msg, k.NextPane):
+		if len(v.hosts) > 0 {
+			v.focus = (v.focus + 1) % len(v.hosts)
+		}
+	case key.Matches(msg, k.Wrap):
+		v.wrap = !v.wrap
+	case key.Matches(msg, k.Errors):
+		v.showErrs = !v.showErrs
+	case key.Matches(msg, k.Up):
+		v.scroll(1)
+	case key.Matches(msg, k.Down):
+		v.scroll(-1)
+	case key.Matches(msg, k.PageUp):
+		v.scroll(page)
+	case key.Matches(msg, k.PageDown):
+		v.scroll(-page)
+	case key.Matches(msg, k.Top):
+		v.scroll(v.rows.Len())
+	case key.Matches(msg, k.Bottom):
+		v.setPaused(false)
+	case key.Matches(msg, k.Filter):
+		return v.startTyping(typingFilter, v.filter)
+	case key.Matches(msg, k.Search):
+		return v.startTyping(typingSearch, v.search)
+	case key.Matches(msg, k.NextMatch):
+		v.findMatch(+1)
+	case key.Matches(msg, k.PrevMatch):
+		v.findMatch(-1)
+	}
+	return nil
+}
+
+// setPaused pauses or follows; following shows the newest lines again.
+// The split panes stay on the lines they showed when paused.
+func (v *logsView) setPaused(p bool) {
+	if p && !v.paused {
+		for h, r := range v.perHost {
+			v.pausedAt[h] = r.Total()
+		}
+	}
+	v.paused = p
+	if !p {
+		v.offset, v.unseen, v.match = 0, 0, 0
+	}
+}
+
+// scroll moves the merged view n rows towards older lines (n < 0: newer);
+// scrolling pauses, and reaching the newest line follows again.
+func (v *logsView) scroll(n int) {
+	maxOff := max(0, v.rows.Len()-1)
+	v.offset = min(maxOff, max(0, v.offset+n))
+	if v.offset == 0 && n < 0 {
+		v.setPaused(false)
+		return
+	}
+	if n > 0 {
+		v.setPaused(true)
+	}
+}
+
+func (v *logsView) startTyping(what int, cur logs.Filter) tea.Cmd {
+	v.typing = what
+	v.input.Prompt = "filter> "
+	if what == typingSearch {
+		v.input.Prompt = "search> "
+	}
+	v.input.SetValue(cur.String())
+	v.input.CursorEnd()
+	return v.input.Focus()
+}
+
+func (v *logsView) typeKey(msg tea.KeyPressMsg) tea.Cmd {
+	k := v.keys
+	switch {
+	case key.Matches(msg, k.Cancel):
+		if v.typing == typingFilter {
+			v.setFilter("") // esc clears a filter: the rows come back
+		}
+		v.typing = 0
+		v.input.Blur()
+		return nil
+	case key.Matches(msg, k.Apply):
+		what := v.typing
+		v.typing = 0
+		v.input.Blur()
+		if what == typingSearch {
+			v.setSearch(v.input.Value())
+		}
+		return nil
+	case key.Matches(msg, k.Regex):
+		v.regex = !v.regex
+		v.applyLive()
+		return nil
+	}
+	var cmd tea.Cmd
+	v.input, cmd = v.input.Update(msg)
+	v.applyLive()
+	return cmd
+}
+
+// applyLive applies a filter as it is typed.
+func (v *logsView) applyLive() {
+	if v.typing == typingFilter && v.input.Value() != v.filter.String() {
+		v.setFilter(v.input.Value())
+	}
+}
+
+func (v *logsView) setFilter(p string) {
+	f, err := logs.NewFilter(p, v.regex)
+	if err != nil {
+		v.note = err.Error()
+		return // keep the last valid filter while the pattern is being typed
+	}
+	v.filter = f
+	v.refilter()
+}
+
+func (v *logsView) setSearch(p string) {
+	f, err := logs.NewFilter(p, v.regex)
+	if err != nil {
+		v.note = err.Error()
+		return
+	}
+	v.search = f
+	v.match = 0
+	if !f.Empty() {
+		v.findMatch(+1)
+	}
+}
+
+// findMatch moves to the next row matching the search towards older rows
+// (dir > 0) or newer ones (dir < 0), starting from the last match or the
+// bottom of the screen, and pauses there.
+func (v *logsView) findMatch(dir int) {
+	if v.search.Empty() {
+		v.note = "no search: press / first"
+		return
+	}
+	rows := v.rows.Last(0)
+	n := len(rows)
+	from := v.match // counted from the newest, 1-based
+	if from <= 0 {
+		from = v.offset
+	}
+	for i := from + dir; i >= 1 && i <= n; i += dir {
+		if l := rows[n-i]; l.Kind == logs.KindLine && v.search.Match(l.Text) {
+			v.match = i
+			v.setPaused(true)
+			v.offset = max(0, i-1-max(0, v.height-3)/2) // the match mid-screen
+			return
+		}
+	}
+	if dir > 0 {
+		v.note = "no older match"
+	} else {
+		v.note = "no newer match"
+	}
+}
+
+// stop ends the follow.
+func (v *logsView) stop() {
+	if v.cancel != nil {
+		v.cancel()
+	}
+}
