@@ -103,6 +103,9 @@ type App struct {
 	toasts   []toast
 	toastSeq int
 	flows    flowHost
+	quit     quitState       // quitting while a flow runs (ui/flows_quit.go)
+	life     context.Context // the program's lifetime: the flows' works run under it
+	tracker  *flowTracker    // the flows' works that run
 	logs     logsState
 }
 
@@ -139,6 +142,7 @@ func New(opts Options) App {
 		status: status, probe: opts.Probe, lastRunsFn: opts.LastRuns, lastRuns: map[string]lastRunsMsg{},
 		asker: opts.Asker, warned: map[string]bool{}, past: runsList{ctx: ctx, keys: keys},
 		listRuns: opts.ListRuns, loadRun: opts.LoadRun, flows: flowHost{fns: opts.Flows},
+		life: context.Background(), tracker: newFlowTracker(),
 		logs: newLogsState(opts.Logs)}
 }
 
@@ -415,10 +419,16 @@ func Run(ctx context.Context, opts Options, progOpts ...tea.ProgramOption) error
 	if opts.Theme.Plain {
 		progOpts = append(progOpts, tea.WithColorProfile(colorprofile.NoTTY))
 	}
-	p := tea.NewProgram(New(opts), append([]tea.ProgramOption{tea.WithContext(ctx)}, progOpts...)...)
+	app := New(opts)
+	life, stop := context.WithCancel(ctx)
+	app.life = life
+	p := tea.NewProgram(app, append([]tea.ProgramOption{tea.WithContext(ctx)}, progOpts...)...)
 	_, err := p.Run()
+	// However it ended, no flow outlives the console: each is cancelled and
+	// waited for, so that its hosts stop and its deploy lock is released.
+	ferr := app.closeFlows(stop)
 	if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
-		return nil // ctrl+c from the signal handler: a normal way out
+		err = nil // ctrl+c from the signal handler: a normal way out
 	}
-	return err
+	return errors.Join(err, ferr)
 }

@@ -29,6 +29,10 @@ type flowEnv struct {
 	status *statusBoard
 	// loadRun reads a recorded run (Options.LoadRun), nil when there is none.
 	loadRun func(ctx context.Context, id int64) (RecordedRun, error)
+	// life is the program's lifetime: the flows' works run under it, and
+	// tracker counts them, so that the console never exits under one.
+	life    context.Context
+	tracker *flowTracker
 }
 
 // flowHost is the App's part of the flows: the flow shown, and the
@@ -69,7 +73,8 @@ func wrapCmd(seq int, cmd tea.Cmd) tea.Cmd {
 }
 
 func (a App) flowEnv() *flowEnv {
-	return &flowEnv{ctx: a.ctx, keys: a.keys, fns: a.flows.fns, fleet: a.fleet.fleet, status: a.status, loadRun: a.loadRun}
+	return &flowEnv{ctx: a.ctx, keys: a.keys, fns: a.flows.fns, fleet: a.fleet.fleet, status: a.status, loadRun: a.loadRun,
+		life: a.life, tracker: a.tracker}
 }
 
 // show puts next on screen (nil: back to the fleet) with its first cmd.
@@ -99,10 +104,14 @@ func (a App) flowsUpdate(msg tea.Msg) (next App, cmd tea.Cmd, handled bool) {
 		}
 		n, c := a.flows.cur.update(msg.msg)
 		next, cmd = a.show(n, c)
+		next, cmd = next.afterFlowMsg(cmd)
 		return next, cmd, true
 	case tea.KeyPressMsg:
 		switch {
 		case a.mode == modeFlow && a.flows.cur != nil:
+			if next, cmd, ok := a.quitKey(msg); ok {
+				return next, cmd, true
+			}
 			if a.showHelp {
 				if msg.String() == "esc" || key.Matches(msg, a.keys.Help) {
 					a.showHelp = false
@@ -173,7 +182,12 @@ func (a App) openFlow(km tea.KeyPressMsg) (App, tea.Cmd, bool) {
 }
 
 // flowView draws the flow shown.
-func (a App) flowView(w, h int) string { return a.flows.cur.view(w, h) }
+func (a App) flowView(w, h int) string {
+	if l := a.quitLine(w); l != "" {
+		return l + "\n" + a.flows.cur.view(w, max(1, h-1))
+	}
+	return a.flows.cur.view(w, h)
+}
 
 // flowFooter is the footer's keys while a flow is shown.
 func (a App) flowFooter() string { return a.help.ShortHelpView(a.flows.cur.help()) }

@@ -83,13 +83,19 @@ type flowRunner struct {
 func startRunner(env *flowEnv, kind, what string, hosts []string, work runnerFunc) (*flowRunner, tea.Cmd) {
 	feed := newRunFeed(0, what, hosts)
 	feed.title = kind
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(env.life)
 	r := &flowRunner{env: env, feed: feed, rv: newRunView(env.ctx, env.keys, feed), log: &sayLog{},
 		asks: make(chan canaryAsk), stop: make(chan struct{}), cancel: cancel}
 	io := FlowIO{Emit: feed.Event, Say: r.log.say, Confirm: r.confirm}
-	stop := r.stop
+	stop, tracker := r.stop, env.tracker
 	run := func() tea.Msg {
 		defer close(stop)
+		if !tracker.begin() {
+			err := errors.New("the console is closing: not started")
+			feed.finish(ops.Result{}, err)
+			return runnerDone{err: err}
+		}
+		defer tracker.end()
 		v, res, err := work(ctx, io)
 		settle(feed, res)
 		feed.finish(res, err)

@@ -56,7 +56,7 @@ func (c *cli) runConsole(ctx context.Context, s *store.Store, keys ui.KeyMap) er
 	defer console.close()
 	return ui.Run(ctx, ui.Options{Theme: th, LoadFleet: s.LoadFleet, Exec: console.exec, ReadOnly: c.readOnly,
 		Probe: console.probe, RefreshInterval: c.refresh, LastRuns: console.lastRuns, Asker: asker,
-		ListRuns: console.pastRuns, LoadRun: console.loadRun, Keys: &keys, Flows: console.flows()})
+		ListRuns: console.pastRuns, LoadRun: console.loadRun, Keys: &keys, Flows: console.flows(), Logs: console.followLogs})
 }
 
 // consoleSession is how the console reaches hosts: one pool for the whole

@@ -270,3 +270,17 @@ func (p *logPrinter) flush() error {
 	}
 	return p.err
 }
+
+// consoleSinceLines is how many existing lines of each file the console's
+// logs view starts with.
+const consoleSinceLines = 100
+
+// followLogs follows the role logs of hosts on the session's pool for the
+// console's logs view, until ctx ends.
+func (c *consoleSession) followLogs(ctx context.Context, f *inventory.Fleet, hosts []inventory.Host, emit func(logs.Line)) error {
+	sources, err := logSources(f, hosts, "", nil, c.cfg, nil)
+	if err != nil {
+		return err
+	}
+	return logs.Tail(ctx, c.pool, sources, logs.Options{SinceLines: consoleSinceLines}, emit)
+}

@@ -101,3 +101,58 @@ func TestWizardDeployRollbackAndCompareInATerminal(t *testing.T) {
 		t.Errorf("exit status %d", code)
 	}
 }
+
+// TestQuitMidDeployReleasesTheLock quits the console in tmux while the
+// wizard's deploy runs a slow stage on real sshd hosts: it asks first,
+// then aborts the deploy, and the process exits only once every host's
+// deploy lock is gone.
+func TestQuitMidDeployReleasesTheLock(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real sshd hosts and tmux")
+	}
+	bin := tuitest.Build(t)
+	e := newDeployEnv(t, 2, "      - name: slowstage\n        run: sleep 60\n        position: before:switch\n")
+	term := tuitest.Start(t, 140, 40, []string{"NO_COLOR=1", "HOME=" + os.Getenv("HOME"), "XDG_DATA_HOME=" + os.Getenv("XDG_DATA_HOME")},
+		bin, "--db", e.db)
+	term.WaitText("2 hosts", 10*time.Second)
+	term.Keys("d")
+	term.WaitText("app → test", 5*time.Second)
+	term.Keys("Enter")
+	term.WaitText("initial", 10*time.Second)
+	term.Keys("Enter")
+	term.WaitText("commits it brings", 30*time.Second)
+	term.Keys("Enter")
+	term.WaitText("auto-rollback", 5*time.Second)
+	term.Keys("Enter")
+	term.WaitText("y confirm", 5*time.Second)
+	term.Keys("y")
+	term.WaitText("slowstage", 60*time.Second)
+	locked := 0
+	for _, h := range e.fleet.Hosts {
+		if _, err := os.Stat(e.deployTo(h.Name) + "/.opsui-lock"); err == nil {
+			locked++
+		}
+	}
+	if locked != len(e.fleet.Hosts) {
+		t.Fatalf("%d of %d hosts locked during the deploy", locked, len(e.fleet.Hosts))
+	}
+	// q asks (default No), y aborts and quits.
+	term.Keys("q")
+	term.WaitText("quit and abort it?", 5*time.Second)
+	term.Keys("Enter")
+	term.WaitFor("the question gone", 5*time.Second, func(s string) bool { return !strings.Contains(s, "quit and abort it?") })
+	term.Keys("q")
+	term.WaitText("quit and abort it?", 5*time.Second)
+	term.Keys("y")
+	if code := term.WaitExit(90 * time.Second); code != 0 {
+		t.Errorf("exit status %d", code)
+	}
+	for _, h := range e.fleet.Hosts {
+		if _, err := os.Stat(e.deployTo(h.Name) + "/.opsui-lock"); !os.IsNotExist(err) {
+			t.Errorf("%s: the deploy lock is left after quitting (%v)", h.Name, err)
+		}
+	}
+	if out := mustRun(t, e.db, "releases", "--json"); !strings.Contains(out, `"result": "aborted"`) && !strings.Contains(out, `"result": "failed"`) {
+		t.Errorf("the aborted deploy's record:\n%s", out)
+	}
+}
