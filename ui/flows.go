@@ -25,8 +25,9 @@ type Flows struct {
 	// RollbackPreview lists the releases app can go back to in env and
 	// what going to `to` (empty: the previous good one) undoes.
 	RollbackPreview func(ctx context.Context, app, env, to string) (RollbackPreview, error)
-	// Rollback switches env back to release to.
-	Rollback func(ctx context.Context, app, env, to string, io FlowIO) (*deploy.Outcome, error)
+	// Rollback switches env back to release to, its hosts in the batches
+	// of strategy (all at once or rolling).
+	Rollback func(ctx context.Context, app, env, to string, strategy deploy.Strategy, io FlowIO) (*deploy.Outcome, error)
 	// MigrationPlan lists the migrations pending on env's migration host.
 	MigrationPlan func(ctx context.Context, app, env string) (MigrationPlan, error)
 	// Migrate runs the app's migrations once on the migration host.

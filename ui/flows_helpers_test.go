@@ -17,13 +17,14 @@ import (
 
 // fakeFlows is an engine for the flows that records what it was asked.
 type fakeFlows struct {
-	mu        sync.Mutex
-	calls     map[string]int
-	deployed  []DeployRequest
-	rolledTo  []string
-	flushed   [][]string
-	hosts     []string // the staging web hosts
-	canaryAns []bool
+	mu           sync.Mutex
+	calls        map[string]int
+	deployed     []DeployRequest
+	rolledTo     []string
+	rollStrategy []deploy.Strategy
+	flushed      [][]string
+	hosts        []string // the staging web hosts
+	canaryAns    []bool
 }
 
 func (f *fakeFlows) count(name string) int {
@@ -117,6 +118,10 @@ func (f *fakeFlows) fns() Flows {
 		},
 		RollbackPreview: func(_ context.Context, app, env, to string) (RollbackPreview, error) {
 			f.hit("rollbackPreview")
+			hosts := f.hosts
+			if env == "production" {
+				hosts = []string{"web1", "web2"}
+			}
 			prev := Release{ID: 1, ReleaseID: "R0", Commit: "b1b1b1b1b1b1", Subject: "first release", Result: "success"}
 			older := Release{ID: 0, ReleaseID: "Rm1", Commit: "a0a0a0a0a0a0", Subject: "initial", Result: "success"}
 			target := prev
@@ -126,12 +131,13 @@ func (f *fakeFlows) fns() Flows {
 			return RollbackPreview{From: Release{ReleaseID: "R1", Commit: "c2c2c2c2c2c2"}, Target: target,
 				Candidates: []Release{prev, older}, Undone: []Release{{ReleaseID: "R1", Migrations: true}},
 				Migrated: []Release{{ReleaseID: "R1"}}, Commits: []deploy.Commit{{Hash: "c2c2c2c2c2c2", Author: "ann", Subject: "add checkout"}},
-				Hosts: f.hosts}, nil
+				Hosts: hosts}, nil
 		},
-		Rollback: func(_ context.Context, app, env, to string, io FlowIO) (*deploy.Outcome, error) {
+		Rollback: func(_ context.Context, app, env, to string, s deploy.Strategy, io FlowIO) (*deploy.Outcome, error) {
 			f.hit("rollback")
 			f.mu.Lock()
 			f.rolledTo = append(f.rolledTo, to)
+			f.rollStrategy = append(f.rollStrategy, s)
 			f.mu.Unlock()
 			return f.outcome(to, f.hosts), nil
 		},

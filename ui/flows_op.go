@@ -8,6 +8,8 @@ import (
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
+
+	"github.com/opsui/opsui/ops/deploy"
 )
 
 // opSpec is what makes a rollback, a migrate or a flush: each is the same
@@ -26,14 +28,25 @@ type opSpec interface {
 	// ready says whether the plan can run, and why not.
 	ready(plan any) (bool, string)
 	question(t pickItem, plan any) string
-	start(env *flowEnv, t pickItem, plan any) (*flowRunner, tea.Cmd)
+	// start runs the plan; strategy is the strategy step's, when the
+	// spec has one (strategist).
+	start(env *flowEnv, t pickItem, plan any, strategy deploy.Strategy) (*flowRunner, tea.Cmd)
 	resultLines(st Styles, r *flowRunner, w int) []string
+}
+
+// strategist is an opSpec with a strategy step between its plan and its
+// confirmation: how the hosts are switched, in which batches.
+type strategist interface {
+	newStrategy(t pickItem) strategyForm
+	// planned is what the strategy works on: the hosts and the source.
+	planned(plan any) ([]string, deploy.Source)
 }
 
 // The steps of an opFlow.
 const (
 	opPick = iota
 	opPlan
+	opStrategy // only for a strategist
 	opConfirm
 	opRun
 	opDone
@@ -47,20 +60,21 @@ type opPlanMsg struct {
 
 // opFlow walks an opSpec.
 type opFlow struct {
-	env     *flowEnv
-	spec    opSpec
-	step    int
-	pick    targetPicker
-	target  pickItem
-	arg     string
-	planKey string
-	plan    any
-	planErr error
-	cursor  int
-	confirm confirmBox
-	runner  *flowRunner
-	note    string
-	panes   bool // the result step shows the run's panes
+	env      *flowEnv
+	spec     opSpec
+	step     int
+	pick     targetPicker
+	target   pickItem
+	arg      string
+	planKey  string
+	plan     any
+	planErr  error
+	cursor   int
+	strategy strategyForm
+	confirm  confirmBox
+	runner   *flowRunner
+	note     string
+	panes    bool // the result step shows the run's panes
 }
 
 // newOpFlow opens spec's flow; with app (or env for an env-only flow)
@@ -80,7 +94,9 @@ func newOpFlow(env *flowEnv, spec opSpec, focusedEnv, app, arg string) (flow, te
 	return f, nil
 }
 
-func (f *opFlow) typing() bool { return f.step == opConfirm && f.confirm.typing() }
+func (f *opFlow) typing() bool {
+	return f.step == opConfirm && f.confirm.typing() || f.step == opStrategy && f.strategy.typing()
+}
 
 func (f *opFlow) load() tea.Cmd {
 	k := f.target.app + "\x00" + f.target.env.Name + "\x00" + f.arg
@@ -122,6 +138,9 @@ func (f *opFlow) update(msg tea.Msg) (flow, tea.Cmd) {
 		f.confirm.input, cmd = f.confirm.input.Update(msg)
 		return f, cmd
 	}
+	if f.step == opStrategy {
+		return f, f.strategy.updateInput(msg)
+	}
 	return f, nil
 }
 
@@ -152,6 +171,13 @@ func (f *opFlow) key(km tea.KeyPressMsg) (flow, tea.Cmd) {
 		if f.step > opPick {
 			f.step--
 		}
+		if _, ok := f.spec.(strategist); f.step == opStrategy && !ok {
+			f.step--
+		}
+		f.strategy.blur()
+		if f.step == opStrategy {
+			return f, f.strategy.focus()
+		}
 		return f, nil
 	}
 	switch f.step {
@@ -170,15 +196,52 @@ func (f *opFlow) key(km tea.KeyPressMsg) (flow, tea.Cmd) {
 		f.pick.key(km, k)
 	case opPlan:
 		return f, f.planStepKey(km)
+	case opStrategy:
+		if key.Matches(km, k.NextStep) {
+			if _, err := f.strategyPlan(); err != nil {
+				f.note = err.Error()
+				return f, nil
+			}
+			return f, f.toConfirm()
+		}
+		return f, f.strategy.key(km, k)
 	case opConfirm:
 		ok, cmd := f.confirm.key(km, k)
 		if ok {
-			f.runner, cmd = f.spec.start(f.env, f.target, f.plan)
+			f.runner, cmd = f.spec.start(f.env, f.target, f.plan, f.strategy.value())
 			f.step = opRun
 		}
 		return f, cmd
 	}
 	return f, nil
+}
+
+// toStrategy enters the strategy step; it keeps what was chosen there
+// for the same target.
+func (f *opFlow) toStrategy(s strategist) tea.Cmd {
+	if f.strategy.kinds == nil || f.strategy.app != f.target.app || f.strategy.envName != f.target.env.Name {
+		f.strategy = s.newStrategy(f.target)
+	}
+	f.step = opStrategy
+	return f.strategy.focus()
+}
+
+func (f *opFlow) toConfirm() tea.Cmd {
+	f.strategy.blur()
+	var cmd tea.Cmd
+	f.confirm, cmd = newConfirmBox(f.target.env)
+	f.step = opConfirm
+	return cmd
+}
+
+// strategyPlan is the plan of batches the strategy step makes (no I/O).
+func (f *opFlow) strategyPlan() (*deploy.Plan, error) {
+	s, ok := f.spec.(strategist)
+	if !ok || f.plan == nil {
+		return nil, fmt.Errorf("no plan")
+	}
+	hosts, src := s.planned(f.plan)
+	return planOf(f.env.fleet, f.target.app, f.target.env, hosts, src, f.strategy.value())
 }
 
 func (f *opFlow) planStepKey(km tea.KeyPressMsg) tea.Cmd {
@@ -198,10 +261,10 @@ func (f *opFlow) planStepKey(km tea.KeyPressMsg) tea.Cmd {
 			f.note = why
 			return nil
 		}
-		var cmd tea.Cmd
-		f.confirm, cmd = newConfirmBox(f.target.env)
-		f.step = opConfirm
-		return cmd
+		if s, ok := f.spec.(strategist); ok {
+			return f.toStrategy(s)
+		}
+		return f.toConfirm()
 	case key.Matches(km, k.Up), key.Matches(km, k.Down):
 		d := 1
 		if key.Matches(km, k.Up) {
@@ -235,6 +298,10 @@ func (f *opFlow) view(w, h int) string {
 		b.WriteString(st.Header.Render("where?") + "\n" + f.pick.view(st, w, "target"))
 	case opPlan:
 		b.WriteString(scrollLines(f.planView(st, w), max(0, f.cursor-bodyH/2), bodyH))
+	case opStrategy:
+		plan, err := f.strategyPlan()
+		lines := strings.Split(strings.TrimRight(st.Header.Render("how are the hosts switched?")+"\n"+f.strategy.view(st, w, plan, err), "\n"), "\n")
+		b.WriteString(scrollLines(lines, 0, bodyH))
 	case opConfirm:
 		for _, l := range f.planView(st, w) {
 			b.WriteString(l + "\n")

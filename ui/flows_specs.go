@@ -80,13 +80,20 @@ func (rollbackSpec) question(t pickItem, plan any) string {
 	return fmt.Sprintf("Roll %s on %s back from %s to %s (%s)?", t.app, t.env.Name, p.From.ReleaseID, p.Target.ReleaseID, shortCommit(p.Target.Commit))
 }
 
-func (s rollbackSpec) start(env *flowEnv, t pickItem, plan any) (*flowRunner, tea.Cmd) {
+func (rollbackSpec) newStrategy(t pickItem) strategyForm { return newRollbackStrategy(t) }
+
+func (rollbackSpec) planned(plan any) ([]string, deploy.Source) {
+	p := plan.(RollbackPreview)
+	return p.Hosts, deploy.Source{Ref: p.Target.ReleaseID, Commit: p.Target.Commit, Branch: p.Target.Branch, Subject: p.Target.Subject}
+}
+
+func (s rollbackSpec) start(env *flowEnv, t pickItem, plan any, strategy deploy.Strategy) (*flowRunner, tea.Cmd) {
 	p := plan.(RollbackPreview)
 	to, fn := p.Target.ReleaseID, s.fns.Rollback
 	hosts := p.Hosts
-	return startRunner(env, "rollback", fmt.Sprintf("%s on %s to %s", t.app, t.env.Name, to), hosts,
+	return startRunner(env, "rollback", fmt.Sprintf("%s on %s to %s (%s)", t.app, t.env.Name, to, strategy.Kind), hosts,
 		func(ctx context.Context, io FlowIO) (any, ops.Result, error) {
-			out, err := fn(ctx, t.app, t.env.Name, to, io)
+			out, err := fn(ctx, t.app, t.env.Name, to, strategy, io)
 			return out, outcomeResult(out), err
 		})
 }
@@ -142,7 +149,7 @@ func (migrateSpec) question(t pickItem, plan any) string {
 	return fmt.Sprintf("Run %q on %s (%s)?", p.Command, p.Host, t.env.Name)
 }
 
-func (s migrateSpec) start(env *flowEnv, t pickItem, plan any) (*flowRunner, tea.Cmd) {
+func (s migrateSpec) start(env *flowEnv, t pickItem, plan any, _ deploy.Strategy) (*flowRunner, tea.Cmd) {
 	p, fn := plan.(MigrationPlan), s.fns.Migrate
 	return startRunner(env, "migrate", fmt.Sprintf("%s on %s", t.app, t.env.Name), []string{p.Host},
 		func(ctx context.Context, io FlowIO) (any, ops.Result, error) {
@@ -227,7 +234,7 @@ func (s *flushSpec) question(t pickItem, p any) string {
 	return fmt.Sprintf("Flush %d caches of %s? Every key in them is lost.", n, t.env.Name)
 }
 
-func (s *flushSpec) start(env *flowEnv, t pickItem, p any) (*flowRunner, tea.Cmd) {
+func (s *flushSpec) start(env *flowEnv, t pickItem, p any, _ deploy.Strategy) (*flowRunner, tea.Cmd) {
 	var hosts []string
 	for _, c := range s.chosen(p) {
 		hosts = append(hosts, c.Host)

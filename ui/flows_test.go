@@ -126,3 +126,58 @@ func TestReleasesViewFiltersOpensAndCompares(t *testing.T) {
 		t.Errorf("mode %v", d.a.mode)
 	}
 }
+
+func TestRollbackFlowStrategyStep(t *testing.T) {
+	ff := newFakeFlows(sampleFleet(t))
+	d := newFlowDriver(t, ff.fns(), nil)
+	// Production's default is its own: rolling, in batches of 2.
+	d.press("b")
+	pickEnv(t, d, "production")
+	d.press("enter")
+	d.see("back to R0")
+	d.press("enter")
+	d.see("how are the hosts switched?", "[rolling]", "batch sizes", "batch 1: web1, web2")
+	if v := viewText(d.a); strings.Contains(v, "canary") || strings.Contains(v, "auto-rollback") {
+		t.Errorf("a rollback offers a canary or auto-rollback:\n%s", v)
+	}
+	// Invalid input stays on the step; batches of one show two batches.
+	d.press("down")
+	d.a.flows.cur.(*opFlow).strategy.batches.SetValue("") // as backspaces would
+	d.press("x")
+	d.see("invalid")
+	d.press("enter")
+	if d.settle(); d.a.flows.cur.(*opFlow).step != opStrategy {
+		t.Fatal("an invalid batch size left the strategy step")
+	}
+	d.a.flows.cur.(*opFlow).strategy.batches.SetValue("")
+	d.press("1")
+	d.see("batch 1: web1", "batch 2: web2")
+	// Back to the plan and forth keeps the choice.
+	d.press("shift+tab")
+	d.see("releases to go back to")
+	d.press("enter")
+	d.see("[rolling]", "batch 2: web2")
+	d.press("esc")
+	if d.settle(); d.a.mode != modeFleet || ff.changes() != 0 {
+		t.Fatalf("esc at the strategy: mode %v, %d changes", d.a.mode, ff.changes())
+	}
+
+	// Staging's is all at once; the strategy chosen is the rollback's.
+	d.press("b")
+	pickEnv(t, d, "staging")
+	d.press("enter")
+	d.see("back to R0")
+	d.press("enter")
+	d.see("how are the hosts switched?", "[all]", "batch 1: stg-web1")
+	d.press("right")
+	d.see("[rolling]")
+	d.press("enter")
+	d.see("Roll shop on staging back from R1 to R0")
+	d.press("shift+tab")
+	d.see("how are the hosts switched?", "[rolling]")
+	d.press("enter", "y")
+	d.see("release R0: success")
+	if len(ff.rollStrategy) != 1 || ff.rollStrategy[0].Kind != "rolling" {
+		t.Errorf("rolled back with %+v", ff.rollStrategy)
+	}
+}

@@ -10,7 +10,6 @@ import (
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 
-	"github.com/opsui/opsui/inventory"
 	"github.com/opsui/opsui/ops"
 	"github.com/opsui/opsui/ops/deploy"
 )
@@ -325,17 +324,11 @@ func (w *wizard) plan() (*deploy.Plan, error) {
 	if w.preview == nil {
 		return nil, fmt.Errorf("no preview")
 	}
-	app, ok := w.env.fleet.App(w.target.app)
-	if !ok {
-		return nil, fmt.Errorf("app %s is not in the inventory", w.target.app)
-	}
-	var hosts []inventory.Host
+	var hosts []string
 	for _, hr := range w.preview.Hosts {
-		if h, ok := w.env.fleet.Host(hr.Host); ok {
-			hosts = append(hosts, h)
-		}
+		hosts = append(hosts, hr.Host)
 	}
-	return deploy.NewPlan(w.env.fleet, app, w.target.env, hosts, w.preview.Source, "preview", w.strategy.value())
+	return planOf(w.env.fleet, w.target.app, w.target.env, hosts, w.preview.Source, w.strategy.value())
 }
 
 // start runs the deploy in the run view.

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"charm.land/bubbles/v2/textinput"
@@ -19,31 +20,45 @@ const (
 	fieldBatches
 	fieldMaxFail
 	fieldAutoRollback
-	fieldCount
 )
 
-// strategyForm is the wizard's strategy step: all at once, rolling or
-// canary, batch sizes, the failures tolerated, auto-rollback.
+// strategyForm is the strategy step of the wizard (all at once, rolling
+// or canary, batch sizes, the failures tolerated, auto-rollback) and of a
+// rollback (all at once or rolling, batch sizes).
 type strategyForm struct {
 	app, envName     string
 	hosts            []HostRelease
-	kind             int
+	kinds            []string // the strategies offered
+	fields           []int    // the fields shown, in order
+	kind             int      // in kinds
 	batches, maxFail textinput.Model
 	autoRollback     bool
-	field            int
+	field            int // in fields
 }
 
-// newStrategyForm starts from the environment's default strategy.
+// newStrategyForm is the wizard's, from the environment's default strategy.
 func newStrategyForm(t pickItem, p *Preview) strategyForm {
-	s := strategyForm{app: t.app, envName: t.env.Name, autoRollback: true}
+	s := newForm(t, strategyKinds, []int{fieldKind, fieldBatches, fieldMaxFail, fieldAutoRollback})
 	if p != nil {
 		s.hosts = p.Hosts
 	}
-	for i, k := range strategyKinds {
-		if k == t.env.Strategy {
-			s.kind = i
-		}
+	return s
+}
+
+// newRollbackStrategy is a rollback's: all at once or rolling, from the
+// environment's default (a canary environment rolls back rolling, in its
+// batches: the canary's pause is for new code).
+func newRollbackStrategy(t pickItem) strategyForm {
+	return newForm(t, []string{inventory.StrategyAll, inventory.StrategyRolling}, []int{fieldKind, fieldBatches})
+}
+
+func newForm(t pickItem, kinds []string, fields []int) strategyForm {
+	s := strategyForm{app: t.app, envName: t.env.Name, autoRollback: true, kinds: kinds, fields: fields}
+	want := t.env.Strategy
+	if want == inventory.StrategyCanary && !slices.Contains(kinds, want) {
+		want = inventory.StrategyRolling
 	}
+	s.kind = max(0, slices.Index(kinds, want))
 	s.batches = textinput.New()
 	s.batches.Prompt = ""
 	s.batches.Placeholder = "N, P% or a list: 1,5,25%"
@@ -56,7 +71,15 @@ func newStrategyForm(t pickItem, p *Preview) strategyForm {
 	return s
 }
 
-func (s *strategyForm) typing() bool { return s.field == fieldBatches || s.field == fieldMaxFail }
+// at is the field under the cursor.
+func (s *strategyForm) at() int {
+	if s.field >= len(s.fields) {
+		return -1
+	}
+	return s.fields[s.field]
+}
+
+func (s *strategyForm) typing() bool { return s.at() == fieldBatches || s.at() == fieldMaxFail }
 
 func (s *strategyForm) blur() {
 	s.batches.Blur()
@@ -66,7 +89,7 @@ func (s *strategyForm) blur() {
 // focus focuses the field under the cursor, if it takes text.
 func (s *strategyForm) focus() tea.Cmd {
 	s.blur()
-	switch s.field {
+	switch s.at() {
 	case fieldBatches:
 		return s.batches.Focus()
 	case fieldMaxFail:
@@ -80,19 +103,19 @@ func (s *strategyForm) focus() tea.Cmd {
 func (s *strategyForm) key(km tea.KeyPressMsg, _ KeyMap) tea.Cmd {
 	switch km.String() {
 	case "up":
-		s.field = (s.field + fieldCount - 1) % fieldCount
+		s.field = (s.field + len(s.fields) - 1) % len(s.fields)
 		return s.focus()
 	case "down":
-		s.field = (s.field + 1) % fieldCount
+		s.field = (s.field + 1) % len(s.fields)
 		return s.focus()
 	}
-	switch s.field {
+	switch s.at() {
 	case fieldKind:
 		switch km.String() {
 		case "left", "h":
-			s.kind = (s.kind + len(strategyKinds) - 1) % len(strategyKinds)
+			s.kind = (s.kind + len(s.kinds) - 1) % len(s.kinds)
 		case "right", "l", "space":
-			s.kind = (s.kind + 1) % len(strategyKinds)
+			s.kind = (s.kind + 1) % len(s.kinds)
 		}
 	case fieldAutoRollback:
 		switch km.String() {
@@ -108,7 +131,7 @@ func (s *strategyForm) key(km tea.KeyPressMsg, _ KeyMap) tea.Cmd {
 // updateInput gives msg to the text field under the cursor.
 func (s *strategyForm) updateInput(msg tea.Msg) tea.Cmd {
 	var cmd tea.Cmd
-	switch s.field {
+	switch s.at() {
 	case fieldBatches:
 		s.batches, cmd = s.batches.Update(msg)
 	case fieldMaxFail:
@@ -117,18 +140,24 @@ func (s *strategyForm) updateInput(msg tea.Msg) tea.Cmd {
 	return cmd
 }
 
-// value is the strategy chosen.
+// value is the strategy chosen; none when there is no form.
 func (s strategyForm) value() deploy.Strategy {
-	return deploy.Strategy{Kind: strategyKinds[s.kind], Batches: strings.TrimSpace(s.batches.Value()),
+	if len(s.kinds) == 0 {
+		return deploy.Strategy{}
+	}
+	return deploy.Strategy{Kind: s.kinds[s.kind], Batches: strings.TrimSpace(s.batches.Value()),
 		MaxFail: strings.TrimSpace(s.maxFail.Value()), AutoRollback: s.autoRollback}
 }
 
 // view draws the fields and the plan of batches they make.
 func (s strategyForm) view(st Styles, w int, plan *deploy.Plan, planErr error) string {
 	var b strings.Builder
-	row := func(i int, label, value string) {
+	row := func(f int, label, value string) {
+		if !slices.Contains(s.fields, f) {
+			return
+		}
 		line := fmt.Sprintf("%-16s %s", label, value)
-		if i == s.field {
+		if f == s.at() {
 			line = st.Cursor.Render(padRight(clip("> "+line, w), w))
 		} else {
 			line = clip("  "+line, w)
@@ -136,7 +165,7 @@ func (s strategyForm) view(st Styles, w int, plan *deploy.Plan, planErr error) s
 		b.WriteString(line + "\n")
 	}
 	var kinds []string
-	for i, k := range strategyKinds {
+	for i, k := range s.kinds {
 		if i == s.kind {
 			k = "[" + k + "]"
 		}
@@ -169,4 +198,21 @@ func (s strategyForm) view(st Styles, w int, plan *deploy.Plan, planErr error) s
 		}
 	}
 	return b.String()
+}
+
+// planOf is the plan of batches strategy makes of app's hosts (named) in
+// env, without any I/O: the wizard's and the rollback's strategy steps
+// show it.
+func planOf(fleet *inventory.Fleet, appName string, env inventory.Environment, hosts []string, src deploy.Source, strategy deploy.Strategy) (*deploy.Plan, error) {
+	app, ok := fleet.App(appName)
+	if !ok {
+		return nil, fmt.Errorf("app %s is not in the inventory", appName)
+	}
+	var hs []inventory.Host
+	for _, n := range hosts {
+		if h, ok := fleet.Host(n); ok {
+			hs = append(hs, h)
+		}
+	}
+	return deploy.NewPlan(fleet, app, env, hs, src, "preview", strategy)
 }

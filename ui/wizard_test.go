@@ -87,6 +87,8 @@ func TestWizardDeploysWithACanaryAndSummarises(t *testing.T) {
 	d.press("b")
 	d.see("roll back · shop → staging", "back to R0", "Migrations are NOT reversed", "add checkout")
 	d.press("enter")
+	d.see("how are the hosts switched?", "[all]")
+	d.press("enter")
 	d.see("Roll shop on staging back from R1 to R0")
 	d.press("enter")
 	if d.settle(); ff.count("rollback") != 0 {

@@ -193,7 +193,9 @@ func (c *consoleSession) rollbackPreview(ctx context.Context, app, env, to strin
 	return p, nil
 }
 
-func (c *consoleSession) rollback(ctx context.Context, app, env, to string, io ui.FlowIO) (*deploy.Outcome, error) {
+// rollback switches env back to release to, in strategy's batches (the
+// environment's default strategy when it names none).
+func (c *consoleSession) rollback(ctx context.Context, app, env, to string, strategy deploy.Strategy, io ui.FlowIO) (*deploy.Outcome, error) {
 	tg, err := c.target(ctx, app, env)
 	if err != nil {
 		return nil, err
@@ -204,8 +206,11 @@ func (c *consoleSession) rollback(ctx context.Context, app, env, to string, io u
 		return nil, err
 	}
 	src := deploy.Source{Ref: choice.Target.ReleaseID, Commit: choice.Target.Commit, Branch: choice.Target.Branch, Subject: choice.Target.Subject}
-	var sf strategyFlags
-	p, err := deploy.NewPlan(tg.fleet, tg.app, tg.env, tg.hosts, src, choice.Target.ReleaseID, sf.strategy(tg.env))
+	if strategy.Kind == "" {
+		var sf strategyFlags
+		strategy = sf.strategy(tg.env)
+	}
+	p, err := deploy.NewPlan(tg.fleet, tg.app, tg.env, tg.hosts, src, choice.Target.ReleaseID, strategy)
 	if err != nil {
 		return nil, err
 	}

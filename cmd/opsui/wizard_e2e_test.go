@@ -69,6 +69,8 @@ func TestWizardDeployRollbackAndCompareInATerminal(t *testing.T) {
 		t.Errorf("the rollback does not say what goes away:\n%s", screen)
 	}
 	term.Keys("Enter")
+	term.WaitText("how are the hosts switched?", 5*time.Second)
+	term.Keys("Enter")
 	term.WaitText("Roll app on test back", 5*time.Second)
 	term.Keys("y")
 	term.WaitFor("the rollback's result", 60*time.Second, func(s string) bool {
