@@ -63,7 +63,7 @@ func logsFleet(t *testing.T, n int) (*sshtest.Fleet, string) {
 }
 
 // appendTo appends lines to name in h's home.
-func appendTo(t *testing.T, h *sshtest.Host, name string, lines ...string) {
+func appendTo(t testing.TB, h *sshtest.Host, name string, lines ...string) {
 	t.Helper()
 	f, err := os.OpenFile(filepath.Join(h.Home, name), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
