@@ -48,7 +48,6 @@ type logsView struct {
 	id    int
 	buf   *logs.Buffer
 	hosts []string
-	title string
 
 	seq      uint64                          // the last buffer line taken
 	lost     uint64                          // lines the view fell too far behind to take
