@@ -317,8 +317,8 @@ func (f *opFlow) view(w, h int) string {
 		for _, l := range f.spec.resultLines(st, f.runner, w) {
 			b.WriteString(clipStyled(l, w) + "\n")
 		}
-		b.WriteString("\n" + st.Key.Render(keyName(f.env.keys.NextStep)) + st.Muted.Render(" the hosts' output · ") +
-			st.Key.Render(keyName(f.env.keys.Back)) + st.Muted.Render(" back to the fleet"))
+		b.WriteString("\n" + clipStyled(st.Key.Render(keyName(f.env.keys.NextStep))+st.Muted.Render(" the hosts' output · ")+
+			st.Key.Render(keyName(f.env.keys.Back))+st.Muted.Render(" back to the fleet"), w))
 	}
 	return b.String()
 }

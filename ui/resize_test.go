@@ -73,36 +73,174 @@ func TestEveryViewFitsTheTerminal(t *testing.T) {
 	for _, size := range [][2]int{{80, 24}, {200, 60}} {
 		w, h := size[0], size[1]
 		for name, a := range everyView(t, w, h) {
+			t.Run(fmt.Sprintf("%dx%d %s", w, h, name), func(t *testing.T) { checkFits(t, a, w, h) })
+		}
+	}
+}
+
+// checkFits checks that a's screen is w x h at most wide, h high, with
+// the footer of its mode on the last line.
+func checkFits(t *testing.T, a App, w, h int) {
+	t.Helper()
+	screen := viewText(a)
+	lines := strings.Split(screen, "\n")
+	if len(lines) != h {
+		t.Errorf("%d lines, want %d:\n%s", len(lines), h, screen)
+	}
+	for i, l := range lines {
+		if lw := ansi.StringWidth(l); lw > w {
+			t.Errorf("line %d is %d wide: %q", i, lw, l)
+		}
+	}
+	footer := lines[len(lines)-1]
+	var want []string
+	switch {
+	case a.mode == modeCommand:
+		want = []string{"command> uname -n"}
+	case a.mode == modeFlow:
+		b := a.flows.cur.help()[0].Help()
+		want = []string{b.Key + " " + b.Desc}
+	case a.notice != "":
+		want = []string{"a long notice"}
+	case a.mode == modeRun:
+		want = []string{"↑/k up", "n next failed"}
+	case a.mode == modeRuns:
+		want = []string{"↑/k up", "enter open the run"}
+	default:
+		want = []string{"/ filter", "space select"}
+	}
+	for _, s := range want {
+		if !strings.Contains(footer, s) {
+			t.Errorf("the last line is not the footer (%q): %q\n%s", s, footer, screen)
+		}
+	}
+}
+
+// flowViews are the guided flows' views: each reached by its own walk
+// (a flow's state is shared by copies of the App) at w x h.
+func flowViews(t *testing.T, w, h int) map[string]func(d *driver) {
+	t.Helper()
+	wizardAt := func(step wizStep) func(d *driver) bool {
+		return func(d *driver) bool { wz, ok := d.a.flows.cur.(*wizard); return ok && wz.step == step }
+	}
+	toRun := func(d *driver) {
+		toStaging(d)
+		d.press("enter")
+		d.wait("refs", func() bool { return len(d.a.flows.cur.(*wizard).refs) > 0 })
+		d.press("enter")
+		d.wait("the preview", func() bool { return d.a.flows.cur.(*wizard).preview != nil })
+		d.press("enter", "right", "right", "enter", "y")
+		d.wait("the canary's question", func() bool { r := activeRunner(d.a.flows.cur); return r != nil && r.pending != nil })
+	}
+	toSummary := func(d *driver) {
+		toRun(d)
+		d.press("y")
+		d.wait("the summary", func() bool { return wizardAt(stepSummary)(d) })
+	}
+	opAt := func(d *driver, step int) {
+		d.wait(fmt.Sprintf("step %d", step), func() bool { f, ok := d.a.flows.cur.(*opFlow); return ok && f.step == step })
+	}
+	rollbackTo := func(step int, keys ...string) func(d *driver) {
+		return func(d *driver) {
+			toSummary(d)
+			d.press("b")
+			opAt(d, opPlan)
+			d.wait("the rollback's plan", func() bool { return d.a.flows.cur.(*opFlow).plan != nil })
+			d.press(keys...)
+			opAt(d, step)
+		}
+	}
+	opFlowTo := func(open, env string, step int, keys ...string) func(d *driver) {
+		return func(d *driver) {
+			d.press(open)
+			pickEnv(t, d, env)
+			d.press("enter")
+			d.wait("the plan", func() bool { return d.a.flows.cur.(*opFlow).plan != nil })
+			d.press(keys...)
+			opAt(d, step)
+		}
+	}
+	releases := func(keys ...string) func(d *driver) {
+		return func(d *driver) {
+			d.press("h", "enter")
+			d.wait("the releases", func() bool { return d.a.flows.cur.(*releasesView).list != nil })
+			d.press(keys...)
+		}
+	}
+	views := map[string]func(d *driver){
+		"wizard target": func(d *driver) { toStaging(d) },
+		"wizard ref": func(d *driver) {
+			toStaging(d)
+			d.press("enter")
+			d.wait("refs", func() bool { return d.a.flows.cur.(*wizard).refs != nil })
+		},
+		"wizard run":        toRun,
+		"wizard summary":    toSummary,
+		"quit question":     func(d *driver) { toRun(d); d.press("q") },
+		"rollback plan":     rollbackTo(opPlan),
+		"rollback strategy": rollbackTo(opStrategy, "enter"),
+		"rollback confirm":  rollbackTo(opConfirm, "enter", "enter"),
+		"rollback done":     rollbackTo(opDone, "enter", "enter", "y"),
+		"migrate plan":      opFlowTo("m", "staging", opPlan),
+		"migrate confirm":   opFlowTo("m", "staging", opConfirm, "enter"),
+		"migrate done":      opFlowTo("m", "staging", opDone, "enter", "y"),
+		"flush plan":        opFlowTo("F", "production", opPlan),
+		"flush confirm":     opFlowTo("F", "production", opConfirm, "enter"),
+		"flush done":        opFlowTo("F", "staging", opDone, "enter", "y"),
+		"releases list":     releases(),
+	}
+	views["wizard preview"] = func(d *driver) {
+		toStaging(d)
+		d.press("enter")
+		d.wait("refs", func() bool { return len(d.a.flows.cur.(*wizard).refs) > 0 })
+		d.press("enter")
+		d.wait("the preview", func() bool { return d.a.flows.cur.(*wizard).preview != nil })
+	}
+	views["wizard strategy"] = func(d *driver) {
+		views["wizard preview"](d)
+		d.press("enter", "right", "right")
+	}
+	views["release forensics"] = func(d *driver) {
+		releases("enter")(d)
+		d.wait("the run", func() bool { return d.a.flows.cur.(*releasesView).replay != nil })
+	}
+	views["compare"] = func(d *driver) {
+		releases("down", "space", "down", "space", "c")(d)
+		d.wait("the comparison", func() bool { c := d.a.flows.cur.(*releasesView).cmp; return c != nil && c.loaded })
+	}
+	views["wizard confirm"] = func(d *driver) {
+		views["wizard strategy"](d)
+		d.press("enter")
+	}
+	return views
+}
+
+// wait feeds messages until cond holds, failing after a while.
+func (d *driver) wait(what string, cond func() bool) {
+	d.t.Helper()
+	d.until(what, func(string) bool { return cond() })
+}
+
+// TestEveryFlowViewFitsTheTerminal renders each step of every guided flow
+// at 80x24 and 200x60 as TestEveryViewFitsTheTerminal does.
+func TestEveryFlowViewFitsTheTerminal(t *testing.T) {
+	for _, size := range [][2]int{{80, 24}, {200, 60}} {
+		w, h := size[0], size[1]
+		for name, walk := range flowViews(t, w, h) {
 			t.Run(fmt.Sprintf("%dx%d %s", w, h, name), func(t *testing.T) {
-				screen := viewText(a)
-				lines := strings.Split(screen, "\n")
-				if len(lines) != h {
-					t.Errorf("%d lines, want %d:\n%s", len(lines), h, screen)
+				ff := newFakeFlows(sampleFleet(t))
+				load := func(_ context.Context, id int64) (RecordedRun, error) {
+					return RecordedRun{PastRun: PastRun{ID: id, Kind: "deploy", Command: strings.Repeat("a long command ", 20)},
+						Hosts: []RecordedHost{{Name: "stg-web1", Status: "ok", Output: []RecordedChunk{{Stream: "stdout", Data: []byte(strings.Repeat("wide ", 80) + "\n")}}}}}, nil
 				}
-				for i, l := range lines {
-					if lw := ansi.StringWidth(l); lw > w {
-						t.Errorf("line %d is %d wide: %q", i, lw, l)
-					}
+				d := newFlowDriver(t, ff.fns(), load)
+				d.send(tea.WindowSizeMsg{Width: w, Height: h})
+				walk(d)
+				d.settle()
+				if d.a.mode != modeFlow {
+					t.Fatalf("not in a flow: mode %v", d.a.mode)
 				}
-				footer := lines[len(lines)-1]
-				var want []string
-				switch {
-				case a.mode == modeCommand:
-					want = []string{"command> uname -n"}
-				case a.notice != "":
-					want = []string{"a long notice"}
-				case a.mode == modeRun:
-					want = []string{"↑/k up", "n next failed"}
-				case a.mode == modeRuns:
-					want = []string{"↑/k up", "enter open the run"}
-				default:
-					want = []string{"/ filter", "space select"}
-				}
-				for _, s := range want {
-					if !strings.Contains(footer, s) {
-						t.Errorf("the last line is not the footer (%q): %q\n%s", s, footer, screen)
-					}
-				}
+				checkFits(t, d.a, w, h)
 			})
 		}
 	}

@@ -184,7 +184,8 @@ func (s strategyForm) view(st Styles, w int, plan *deploy.Plan, planErr error) s
 	case planErr != nil:
 		b.WriteString(st.Error.Render(clip("invalid: "+planErr.Error(), w)) + "\n")
 	case plan != nil:
-		b.WriteString(st.Header.Render(fmt.Sprintf("plan: %d hosts in %d batch(es); %d failed host(s) tolerated before no further batch starts", len(plan.Hosts), len(plan.Batches), plan.MaxFail)) + "\n")
+		b.WriteString(st.Header.Render(clip(fmt.Sprintf("plan: %d hosts in %d batch(es); %d failed host(s) tolerated before no further batch starts",
+			len(plan.Hosts), len(plan.Batches), plan.MaxFail), w)) + "\n")
 		for i, batch := range plan.Batches {
 			names := make([]string, len(batch))
 			for j, h := range batch {
