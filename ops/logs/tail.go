@@ -161,7 +161,11 @@ func (f *follower) run(ctx context.Context) {
 		delay := backoff(f.opts.RetryMin, f.opts.RetryMax, failures)
 		failures++
 		if s.marked || failures == 1 {
-			f.marker(KindDropped, fmt.Sprintf("connection lost (%s); retrying in %s", reason, delay.Round(time.Millisecond)))
+			what := "connection lost"
+			if !f.started {
+				what = "cannot follow" // it never started
+			}
+			f.marker(KindDropped, fmt.Sprintf("%s (%s); retrying in %s", what, reason, delay.Round(time.Millisecond)))
 		}
 		t := time.NewTimer(delay)
 		select {

@@ -252,3 +252,78 @@ func firstWord(s string) string {
 	w, _, _ := strings.Cut(s, " ")
 	return w
 }
+
+// TestTailReconnectAfterRotation: the file is rotated while the host is
+// down; the reconnected marker says the old file's last lines are not
+// shown, and the new file is shown from its start.
+func TestTailReconnectAfterRotation(t *testing.T) {
+	t.Parallel()
+	e := newTailEnv(t, 1)
+	h := e.targets[0].Name
+	e.appendLines(t, 0, "app.log", "old 1")
+	c := startTail(t, e, []Source{{Host: e.targets[0], Paths: []string{"app.log"}}},
+		Options{SinceLines: 5, RetryMin: 100 * time.Millisecond, RetryMax: 300 * time.Millisecond})
+	waitFor(t, "the first line", func() bool { return len(fileLines(c, h, "app.log")) == 1 })
+	e.fleet.Hosts[0].Kill()
+	waitFor(t, "dropped marker", func() bool { return len(c.of(h, KindDropped)) > 0 })
+	e.appendLines(t, 0, "app.log", "old 2 (written while down, then rotated away)")
+	if err := os.Rename(e.path(0, "app.log"), e.path(0, "app.log.1")); err != nil {
+		t.Fatal(err)
+	}
+	e.appendLines(t, 0, "app.log", "new 1", "new 2")
+	e.fleet.Hosts[0].Restart(t)
+	waitFor(t, "the new file's lines", func() bool { return len(fileLines(c, h, "app.log")) >= 3 })
+	if got := strings.Join(fileLines(c, h, "app.log"), "|"); got != "old 1|new 1|new 2" {
+		t.Errorf("lines: %s", got)
+	}
+	rec := c.of(h, KindReconnected)
+	if len(rec) != 1 || !strings.Contains(rec[0], "replaced") || !strings.Contains(rec[0], "not shown") {
+		t.Errorf("reconnected marker: %q", rec)
+	}
+}
+
+// TestTailUnreachableHost: a host that never answers is marked once, not
+// on every retry, and the others are followed meanwhile.
+func TestTailUnreachableHost(t *testing.T) {
+	t.Parallel()
+	e := newTailEnv(t, 2)
+	e.appendLines(t, 1, "app.log", "up")
+	e.fleet.Hosts[0].Kill()
+	c := startTail(t, e, []Source{{Host: e.targets[0], Paths: []string{"app.log"}}, {Host: e.targets[1], Paths: []string{"app.log"}}},
+		Options{SinceLines: 5, RetryMin: 50 * time.Millisecond, RetryMax: 100 * time.Millisecond})
+	waitFor(t, "the live host's line", func() bool { return len(fileLines(c, e.targets[1].Name, "app.log")) == 1 })
+	time.Sleep(500 * time.Millisecond) // several retries
+	if m := c.of(e.targets[0].Name, KindDropped); len(m) != 1 || !strings.HasPrefix(m[0], "cannot follow") {
+		t.Errorf("markers of the dead host: %q", m)
+	}
+}
+
+func TestBackoffIsCapped(t *testing.T) {
+	for n, want := range []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second, 10 * time.Second, 10 * time.Second} {
+		if got := backoff(time.Second, 10*time.Second, n); got != want {
+			t.Errorf("backoff after %d failures = %v, want %v", n, got, want)
+		}
+	}
+}
+
+func TestMarkerParsing(t *testing.T) {
+	for _, tc := range []struct {
+		line, want string
+		ok         bool
+	}{
+		{"@@opsui-abc 2049:12 100 150 same", "catching up 50 bytes", true},
+		{"@@opsui-abc 2049:12 100 100 same", "nothing was written", true},
+		{"@@opsui-abc 2049:13 0 20 replaced", "replaced", true},
+		{"@@opsui-abc 2049:12 0 10 truncated", "truncated", true},
+		{"@@opsui-abc - 0 0 absent", "does not exist", true},
+		{"@@opsui-abc 2049:12 500 500 unknown", "new lines only", true},
+		{"@@opsui-abc 2049:12 100 5000000 same-capped", "over the catch-up limit", true},
+		{"@@opsui-xyz 2049:12 100 150 same", "", false}, // another connection's nonce
+		{"@@opsui-abc 2049:12", "", false},
+	} {
+		m, ok := parseMarker(tc.line, "abc")
+		if ok != tc.ok || (ok && !strings.Contains(m.describe(), tc.want)) {
+			t.Errorf("%q: ok %v, %q; want %v, %q", tc.line, ok, m.describe(), tc.ok, tc.want)
+		}
+	}
+}
