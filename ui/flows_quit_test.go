@@ -25,17 +25,6 @@ func endedWith(fns Flows) (Flows, chan error) {
 	return fns, ended
 }
 
-// toCanaryPause runs the wizard up to the canary's question.
-func toCanaryPause(d *driver) {
-	toStaging(d)
-	d.press("enter")
-	d.see("main")
-	d.press("enter")
-	d.see("commits it brings")
-	d.press("enter", "right", "right", "enter", "y")
-	d.see("y continue")
-}
-
 // untilQuit feeds messages until the program is told to quit.
 func (d *driver) untilQuit() {
 	d.t.Helper()

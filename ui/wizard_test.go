@@ -185,13 +185,7 @@ func TestWizardInvalidInputStaysOnItsStep(t *testing.T) {
 func TestWizardCanaryRefusedAndAbortAsksFirst(t *testing.T) {
 	ff := newFakeFlows(sampleFleet(t))
 	d := newFlowDriver(t, ff.fns(), nil)
-	toStaging(d)
-	d.press("enter")
-	d.see("main")
-	d.press("enter")
-	d.see("commits it brings")
-	d.press("enter", "right", "right", "enter", "y")
-	d.see("y continue")
+	toCanaryPause(d)
 	// c asks; enter keeps going.
 	d.press("c")
 	d.see("cancel the run on every host?")
@@ -216,4 +210,15 @@ func TestFlowsOffInReadOnlyMode(t *testing.T) {
 	}
 	d.press("h")
 	d.see("releases")
+}
+
+// toCanaryPause runs the wizard up to the canary's question.
+func toCanaryPause(d *driver) {
+	toStaging(d)
+	d.press("enter")
+	d.see("main")
+	d.press("enter")
+	d.see("commits it brings")
+	d.press("enter", "right", "right", "enter", "y")
+	d.see("y continue")
 }

@@ -17,16 +17,13 @@ func TestWizardDeployRollbackAndCompareInATerminal(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real sshd hosts and tmux")
 	}
-	bin := tuitest.Build(t)
 	e := newDeployEnv(t, 2, "")
 	c1 := e.git(t, "rev-parse", "HEAD")
 	out := mustRun(t, e.db, "deploy", "app", "--env", "test", "--ref", c1, "--yes")
 	r1 := releaseOf(t, out)
 	c2 := e.commit(t, "wizard-made change", "index.html", "v2")
 
-	term := tuitest.Start(t, 140, 40, []string{"NO_COLOR=1", "HOME=" + os.Getenv("HOME"), "XDG_DATA_HOME=" + os.Getenv("XDG_DATA_HOME")},
-		bin, "--db", e.db)
-	term.WaitText("2 hosts", 10*time.Second)
+	term := startConsole(t, e)
 
 	// 1 app and environment, 2 ref: main is the first branch.
 	term.Keys("d")
@@ -112,11 +109,8 @@ func TestQuitMidDeployReleasesTheLock(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real sshd hosts and tmux")
 	}
-	bin := tuitest.Build(t)
 	e := newDeployEnv(t, 2, "      - name: slowstage\n        run: sleep 60\n        position: before:switch\n")
-	term := tuitest.Start(t, 140, 40, []string{"NO_COLOR=1", "HOME=" + os.Getenv("HOME"), "XDG_DATA_HOME=" + os.Getenv("XDG_DATA_HOME")},
-		bin, "--db", e.db)
-	term.WaitText("2 hosts", 10*time.Second)
+	term := startConsole(t, e)
 	term.Keys("d")
 	term.WaitText("app → test", 5*time.Second)
 	term.Keys("Enter")
@@ -157,4 +151,13 @@ func TestQuitMidDeployReleasesTheLock(t *testing.T) {
 	if out := mustRun(t, e.db, "releases", "--json"); !strings.Contains(out, `"result": "aborted"`) && !strings.Contains(out, `"result": "failed"`) {
 		t.Errorf("the aborted deploy's record:\n%s", out)
 	}
+}
+
+// startConsole opens the console, built afresh, on e's database in tmux.
+func startConsole(t *testing.T, e *deployEnv) *tuitest.Term {
+	t.Helper()
+	term := tuitest.Start(t, 140, 40, []string{"NO_COLOR=1", "HOME=" + os.Getenv("HOME"), "XDG_DATA_HOME=" + os.Getenv("XDG_DATA_HOME")},
+		tuitest.Build(t), "--db", e.db)
+	term.WaitText("2 hosts", 10*time.Second)
+	return term
 }
