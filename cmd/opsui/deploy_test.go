@@ -95,18 +95,8 @@ func (e *deployEnv) current(t *testing.T, i int) (string, string) {
 
 func sshOutput(t *testing.T, addr string, cfg *ssh.ClientConfig, cmd string) string {
 	t.Helper()
-	c, err := ssh.Dial("tcp", addr, cfg)
-	if err != nil {
-		t.Fatalf("ssh %s: %v", addr, err)
-	}
-	defer c.Close()
-	s, err := c.NewSession()
-	if err != nil {
-		t.Fatalf("ssh %s: %v", addr, err)
-	}
-	defer s.Close()
-	out, _ := s.CombinedOutput(cmd)
-	return string(out)
+	out, _ := sshExec(t, addr, cfg, cmd)
+	return out
 }
 
 // releaseOf finds "release ID: RESULT" in a deploy's output.

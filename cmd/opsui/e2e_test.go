@@ -112,6 +112,15 @@ func statusFleet(t *testing.T, n int, release string, drift map[string]string) (
 // sshRun runs cmd on the host at addr, failing the test if it fails.
 func sshRun(t *testing.T, addr string, cfg *ssh.ClientConfig, cmd string) {
 	t.Helper()
+	if out, err := sshExec(t, addr, cfg, cmd); err != nil {
+		t.Fatalf("ssh %s %q: %v\n%s", addr, cmd, err, out)
+	}
+}
+
+// sshExec runs cmd on the host at addr over a connection of its own and
+// returns its combined output; only a failure to connect fails the test.
+func sshExec(t *testing.T, addr string, cfg *ssh.ClientConfig, cmd string) (string, error) {
+	t.Helper()
 	c, err := ssh.Dial("tcp", addr, cfg)
 	if err != nil {
 		t.Fatalf("ssh %s: %v", addr, err)
@@ -122,9 +131,8 @@ func sshRun(t *testing.T, addr string, cfg *ssh.ClientConfig, cmd string) {
 		t.Fatalf("ssh %s: %v", addr, err)
 	}
 	defer s.Close()
-	if out, err := s.CombinedOutput(cmd); err != nil {
-		t.Fatalf("ssh %s %q: %v\n%s", addr, cmd, err, out)
-	}
+	out, err := s.CombinedOutput(cmd)
+	return string(out), err
 }
 
 // TestConsoleStatusPanel runs the real binary in tmux at 120x40 on 20 real
