@@ -125,19 +125,11 @@ failed. The run and every host's output are recorded in the database.`,
 			return err
 		}
 
-		pool, sshCfg, err := sshf.pool(c)
+		pool, targets, names, err := sshf.connect(c, hosts)
 		if err != nil {
 			return err
 		}
 		defer pool.Close()
-		targets, err := ops.ResolveTargets(hosts, sshCfg)
-		if err != nil {
-			return err
-		}
-		names := make([]string, len(targets))
-		for i, t := range targets {
-			names[i] = t.Name
-		}
 		if n, err := s.ReapStaleRuns(ctx); err == nil && n > 0 {
 			fmt.Fprintf(c.stderr, "opsui: %d runs whose opsui process died are marked interrupted\n", n)
 		}
