@@ -83,15 +83,22 @@ func (v *releasesView) load() tea.Cmd {
 
 // shown are the releases the filter lets through.
 func (v *releasesView) shown() []Release {
-	f := strings.ToLower(strings.TrimSpace(v.filter.Value()))
-	if f == "" {
-		return v.list
+	return filterBy(v.list, v.filter.Value(), func(r Release) string {
+		return strings.Join([]string{r.ReleaseID, r.Commit, r.Branch, r.Subject, r.Operator, r.Result, r.Kind}, " ")
+	})
+}
+
+// filterBy returns the items whose text contains query, ignoring case;
+// all of them when query is blank.
+func filterBy[T any](items []T, query string, text func(T) string) []T {
+	q := strings.ToLower(strings.TrimSpace(query))
+	if q == "" {
+		return items
 	}
-	var out []Release
-	for _, r := range v.list {
-		text := strings.ToLower(strings.Join([]string{r.ReleaseID, r.Commit, r.Branch, r.Subject, r.Operator, r.Result, r.Kind}, " "))
-		if strings.Contains(text, f) {
-			out = append(out, r)
+	var out []T
+	for _, it := range items {
+		if strings.Contains(strings.ToLower(text(it)), q) {
+			out = append(out, it)
 		}
 	}
 	return out

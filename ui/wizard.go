@@ -256,17 +256,7 @@ func (w *wizard) loadRefs() tea.Cmd {
 
 // shownRefs are the refs the filter lets through.
 func (w *wizard) shownRefs() []Ref {
-	f := strings.ToLower(strings.TrimSpace(w.filter.Value()))
-	if f == "" {
-		return w.refs
-	}
-	var out []Ref
-	for _, r := range w.refs {
-		if strings.Contains(strings.ToLower(r.Name+" "+r.Hash+" "+r.Subject+" "+r.Author), f) {
-			out = append(out, r)
-		}
-	}
-	return out
+	return filterBy(w.refs, w.filter.Value(), func(r Ref) string { return r.Name + " " + r.Hash + " " + r.Subject + " " + r.Author })
 }
 
 func (w *wizard) refKey(km tea.KeyPressMsg) tea.Cmd {
