@@ -40,6 +40,7 @@ func keys(names ...string) []tea.Msg {
 	special := map[string]tea.Key{
 		"space": {Code: tea.KeySpace, Text: " "}, "enter": {Code: tea.KeyEnter}, "esc": {Code: tea.KeyEscape},
 		"down": {Code: tea.KeyDown}, "up": {Code: tea.KeyUp}, "ctrl+c": {Code: 'c', Mod: tea.ModCtrl},
+		"ctrl+r": {Code: 'r', Mod: tea.ModCtrl},
 	}
 	var out []tea.Msg
 	for _, n := range names {

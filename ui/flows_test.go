@@ -22,7 +22,7 @@ func pickEnv(t *testing.T, d *driver, env string) {
 func TestRollbackFlowChoosesAReleaseAndSaysWhatStays(t *testing.T) {
 	ff := newFakeFlows(sampleFleet(t))
 	d := newFlowDriver(t, ff.fns(), nil)
-	d.press("b")
+	d.press("r")
 	d.see("roll back", "where?")
 	pickEnv(t, d, "staging")
 	d.press("enter")
@@ -92,7 +92,7 @@ func TestReleasesViewFiltersOpensAndCompares(t *testing.T) {
 			Output: []RecordedChunk{{Stream: "meta", Data: []byte("== upload\n")}, {Stream: "stdout", Data: []byte("reloaded R1\n")}}}}}, nil
 	}
 	d := newFlowDriver(t, ff.fns(), load)
-	d.press("h")
+	d.press("R")
 	d.see("which app, in which environment?")
 	d.press("enter")
 	v := d.see("R2", "R1", "R0", "alice", "add checkout", "RELEASE", "OPERATOR")
@@ -131,7 +131,7 @@ func TestRollbackFlowStrategyStep(t *testing.T) {
 	ff := newFakeFlows(sampleFleet(t))
 	d := newFlowDriver(t, ff.fns(), nil)
 	// Production's default is its own: rolling, in batches of 2.
-	d.press("b")
+	d.press("r")
 	pickEnv(t, d, "production")
 	d.press("enter")
 	d.see("back to R0")
@@ -163,7 +163,7 @@ func TestRollbackFlowStrategyStep(t *testing.T) {
 	}
 
 	// Staging's is all at once; the strategy chosen is the rollback's.
-	d.press("b")
+	d.press("r")
 	pickEnv(t, d, "staging")
 	d.press("enter")
 	d.see("back to R0")

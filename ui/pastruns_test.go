@@ -70,9 +70,9 @@ func press(t *testing.T, a App, names ...string) App {
 
 func TestPastRunsReplayInTheRunView(t *testing.T) {
 	a := newPastRunsApp(t, 140, 30)
-	a = press(t, a, "R")
+	a = press(t, a, "P")
 	if a.mode != modeRuns {
-		t.Fatalf("R did not open the past runs (mode %d)", a.mode)
+		t.Fatalf("P did not open the past runs (mode %d)", a.mode)
 	}
 	view := viewText(a)
 	for _, want := range []string{"past runs", "#8", "deploy", "partial", "1m35s", "alice", "#7", "uname -n · 2 ok · bob"} {
@@ -119,7 +119,7 @@ func TestPastRunsErrorsAndStaleAnswers(t *testing.T) {
 		ListRuns: func(context.Context, int) ([]PastRun, error) { return nil, errors.New("database is locked") },
 		LoadRun:  func(context.Context, int64) (RecordedRun, error) { return RecordedRun{}, nil }})
 	a = send(t, a, a.Init()(), tea.WindowSizeMsg{Width: 100, Height: 20})
-	a = press(t, a, "R")
+	a = press(t, a, "P")
 	if view := viewText(a); !strings.Contains(view, "list past runs: database is locked") {
 		t.Errorf("the list's error:\n%s", view)
 	}
@@ -130,9 +130,9 @@ func TestPastRunsErrorsAndStaleAnswers(t *testing.T) {
 	}
 	// Without a store the key says so.
 	b := newTestApp(t, 100, 20)
-	b = press(t, b, "R")
+	b = press(t, b, "P")
 	if b.mode != modeFleet || !strings.Contains(viewText(b), "past runs are not available here") {
-		t.Errorf("R without a store:\n%s", viewText(b))
+		t.Errorf("P without a store:\n%s", viewText(b))
 	}
 }
 
@@ -151,7 +151,7 @@ func TestMouseInTheFleetAndTheList(t *testing.T) {
 	if got := a.fleet.Focused().Name; got != "stg-db1" {
 		t.Errorf("wheel down focused %q", got)
 	}
-	a = press(t, a, "R")
+	a = press(t, a, "P")
 	a = send(t, a, tea.MouseClickMsg{X: 5, Y: 3, Button: tea.MouseLeft}) // header, title, #8, #7
 	if a.past.cursor != 1 {
 		t.Errorf("click on run 7: cursor %d", a.past.cursor)

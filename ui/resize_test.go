@@ -56,8 +56,8 @@ func everyView(t *testing.T, w, h int) map[string]App {
 		a.run.feed.done = false
 		return press(t, a, "c")
 	}()
-	views["past runs"] = press(t, base, "R")
-	views["replay"] = press(t, base, "R", "enter")
+	views["past runs"] = press(t, base, "P")
+	views["replay"] = press(t, base, "P", "enter")
 	d, _ := newQuestionDialog(&question{hostKey: &ops.HostKeyPrompt{Host: "web1", Addr: "10.0.0.1:22", KeyType: "ssh-ed25519",
 		Fingerprint: "SHA256:" + strings.Repeat("x", 43)}})
 	withDialog := base
@@ -143,7 +143,7 @@ func flowViews(t *testing.T, w, h int) map[string]func(d *driver) {
 	rollbackTo := func(step int, keys ...string) func(d *driver) {
 		return func(d *driver) {
 			toSummary(d)
-			d.press("b")
+			d.press("r")
 			opAt(d, opPlan)
 			d.wait("the rollback's plan", func() bool { return d.a.flows.cur.(*opFlow).plan != nil })
 			d.press(keys...)
@@ -162,7 +162,7 @@ func flowViews(t *testing.T, w, h int) map[string]func(d *driver) {
 	}
 	releases := func(keys ...string) func(d *driver) {
 		return func(d *driver) {
-			d.press("h", "enter")
+			d.press("R", "enter")
 			d.wait("the releases", func() bool { return d.a.flows.cur.(*releasesView).list != nil })
 			d.press(keys...)
 		}

@@ -282,11 +282,11 @@ func TestChangedHostKeyCannotBeAccepted(t *testing.T) {
 func TestRefreshKeyProbesNow(t *testing.T) {
 	a := newStatusApp(t, 110, 20, Options{})
 	a = send(t, a, probeRoundMsg{round: a.status.round})
-	next, cmd := a.Update(keys("r")[0])
+	next, cmd := a.Update(keys("ctrl+r")[0])
 	if a = next.(App); cmd == nil || !a.status.inflight {
 		t.Fatal("r did not start a round")
 	}
-	if _, cmd = a.Update(keys("r")[0]); cmd != nil {
+	if _, cmd = a.Update(keys("ctrl+r")[0]); cmd != nil {
 		t.Error("r started a second round while one runs")
 	}
 }

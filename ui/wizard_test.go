@@ -64,7 +64,7 @@ func TestWizardDeploysWithACanaryAndSummarises(t *testing.T) {
 		t.Fatal("enter deployed")
 	}
 	d.press("y")
-	d.see("canary web serves release R1", "y continue", "b roll the canary back", "batch 1 of 2")
+	d.see("canary web serves release R1", "y continue", "r roll the canary back", "batch 1 of 2")
 	// esc during the run does not leave it.
 	d.press("esc")
 	d.see("the deploy is running")
@@ -84,7 +84,7 @@ func TestWizardDeploysWithACanaryAndSummarises(t *testing.T) {
 	d.see("summary")
 
 	// Roll back right there: the previous release, what goes away, plainly.
-	d.press("b")
+	d.press("r")
 	d.see("roll back · shop → staging", "back to R0", "Migrations are NOT reversed", "add checkout")
 	d.press("enter")
 	d.see("how are the hosts switched?", "[all]")
@@ -191,7 +191,7 @@ func TestWizardCanaryRefusedAndAbortAsksFirst(t *testing.T) {
 	d.see("cancel the run on every host?")
 	d.press("enter")
 	d.settle()
-	d.press("b")
+	d.press("r")
 	d.see("summary", "release R1: aborted")
 	if len(ff.canaryAns) != 1 || ff.canaryAns[0] {
 		t.Errorf("canary answers %v, want [false]", ff.canaryAns)
@@ -202,13 +202,13 @@ func TestFlowsOffInReadOnlyMode(t *testing.T) {
 	ff := newFakeFlows(sampleFleet(t))
 	d := newFlowDriver(t, ff.fns(), nil)
 	d.a.ctx.ReadOnly = true
-	for _, k := range []string{"d", "b", "m", "F"} {
+	for _, k := range []string{"d", "r", "m", "F"} {
 		d.press(k)
 		if d.a.mode != modeFleet || !strings.Contains(viewText(d.a), "read-only") {
 			t.Errorf("%s opened a flow in read-only mode", k)
 		}
 	}
-	d.press("h")
+	d.press("R")
 	d.see("releases")
 }
 

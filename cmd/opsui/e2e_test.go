@@ -262,7 +262,7 @@ func TestConsoleRunsOnTheWebRoleAndReplaysIt(t *testing.T) {
 	// Leave the run, reopen it from the past runs list.
 	term.Keys("Escape")
 	term.WaitText("HOST", 5*time.Second)
-	term.Keys("R")
+	term.Keys("P")
 	term.WaitFor("the run in the past runs list", 10*time.Second, func(s string) bool {
 		return regexp.MustCompile(`#\d+ .* exec +ok .*uname -n · 20 ok`).MatchString(s)
 	})

@@ -60,7 +60,7 @@ func TestWizardDeployRollbackAndCompareInATerminal(t *testing.T) {
 	}
 
 	// 7 summary: roll back right there, to the previous release.
-	term.Keys("b")
+	term.Keys("r")
 	screen = term.WaitText("back to "+r1, 15*time.Second)
 	if !strings.Contains(screen, "wizard-made change") {
 		t.Errorf("the rollback does not say what goes away:\n%s", screen)
@@ -81,7 +81,7 @@ func TestWizardDeployRollbackAndCompareInATerminal(t *testing.T) {
 
 	// The releases view: the rollback, the wizard's deploy and the first
 	// deploy, newest first; compare the two deploys.
-	term.Keys("h")
+	term.Keys("R")
 	screen = term.WaitText("rollback", 10*time.Second)
 	if strings.Count(screen, "deploy ") < 2 || !strings.Contains(screen, "wizard-made change") {
 		t.Errorf("releases view:\n%s", screen)
