@@ -48,6 +48,11 @@ func (c *cli) runConsole(ctx context.Context, s *store.Store, keys ui.KeyMap) er
 	if c.refresh < 0 {
 		return usageError{fmt.Errorf("--refresh %v: must not be negative", c.refresh)}
 	}
+	// Runs whose opsui died show as interrupted, not running, in the past
+	// runs and the host details.
+	if _, err := s.ReapStaleRuns(ctx); err != nil {
+		return err
+	}
 	asker := ui.NewAsker()
 	console, err := newConsoleSession(s, asker)
 	if err != nil {
