@@ -11,6 +11,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/opsui/opsui/inventory"
+	"github.com/opsui/opsui/ops/logs"
 	"github.com/opsui/opsui/themes"
 )
 
@@ -123,5 +124,70 @@ func TestOverriddenKeysInFooterAndHelp(t *testing.T) {
 	a = send(t, a, keys("esc")...)
 	if a = press(t, a, "H"); a.mode != modeRuns {
 		t.Error("H does not open the past runs")
+	}
+}
+
+// The logs view's keys are actions of the config file too, checked for
+// conflicts in the logs view, and shown by its footer and help.
+func TestLogsKeysFromTheConfig(t *testing.T) {
+	cfg, err := parseConfig("config.yaml", []byte("keys:\n  logs_split: v\n  logs_pause: [p, space]\n  logs_wrap: W\n  up: [up, i]\n  help: f1\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	km, err := cfg.KeyMap()
+	if err != nil {
+		t.Fatal(err)
+	}
+	lk := km.logsKeys()
+	if lk.Layout.Help().Key != "v" || lk.Follow.Help().Key != "p/space" || lk.Up.Help().Key != "up/i" || lk.Up.Help().Desc != "up" {
+		t.Errorf("logs keys: layout %+v follow %+v up %+v", lk.Layout.Help(), lk.Follow.Help(), lk.Up.Help())
+	}
+	// Conflicts are checked in the logs view only.
+	for _, tc := range []struct{ doc, want string }{
+		{"keys:\n  logs_wrap: e\n", `config.yaml:2: key "e" is bound to both logs_wrap and logs_errors (its default; rebind logs_errors too)`},
+		{"keys:\n  logs_split: j\n", `config.yaml:2: key "j" is bound to both down and logs_split (its default; rebind down too)`},
+		{"keys:\n  logs_search: f1\n  help: f1\n", `config.yaml:3: key "f1" is bound to both help and logs_search`},
+	} {
+		if _, err := parseConfig("config.yaml", []byte(tc.doc)); err == nil || err.Error() != tc.want {
+			t.Errorf("%q: error %v, want %q", tc.doc, err, tc.want)
+		}
+	}
+	if _, err := parseConfig("config.yaml", []byte("keys:\n  logs_split: x\n  logs_filter: d\n")); err != nil {
+		t.Errorf("keys of other views are free in the logs view: %v", err)
+	}
+
+	// The console with these keys: the view obeys them, and says so.
+	f := sampleFleet(t)
+	fn := func(ctx context.Context, _ *inventory.Fleet, hosts []inventory.Host, emit func(logs.Line)) error {
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	a := New(Options{Theme: themes.Dark().WithoutColor(), Keys: &km, Logs: fn,
+		LoadFleet: func(context.Context) (*inventory.Fleet, error) { return f, nil }})
+	a = send(t, a, a.Init()(), tea.WindowSizeMsg{Width: 160, Height: 30})
+	next, _ := a.Update(keys("L")[0])
+	a = next.(App)
+	defer a.logs.view.stop()
+	footer := viewText(a)[strings.LastIndex(viewText(a), "\n")+1:]
+	for _, want := range []string{"p/space follow/pause", "v merged/split", "W wrap", "f1 help"} {
+		if !strings.Contains(footer, want) {
+			t.Errorf("footer lacks %q: %q", want, footer)
+		}
+	}
+	if a = press(t, a, "s"); a.logs.view.split {
+		t.Error("s still switches the layout")
+	}
+	if a = press(t, a, "v"); !a.logs.view.split {
+		t.Error("v does not switch the layout")
+	}
+	if a = press(t, a, "f"); a.logs.view.paused {
+		t.Error("f still pauses")
+	}
+	if a = press(t, a, "p"); !a.logs.view.paused {
+		t.Error("p does not pause")
+	}
+	a = send(t, a, tea.KeyPressMsg(tea.Key{Code: tea.KeyF1}))
+	if !a.showHelp || !strings.Contains(viewText(a), "up/i") || !strings.Contains(viewText(a), "v merged/split") {
+		t.Errorf("help overlay:\n%s", viewText(a))
 	}
 }

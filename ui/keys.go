@@ -24,6 +24,9 @@ type KeyMap struct {
 	NextStep, PrevStep, Confirm                key.Binding
 	Mark, Compare                              key.Binding
 	Help, Quit                                 key.Binding
+	// LogsView is the logs view's own keys (ui/logskeys.go); its moves and
+	// help are the ones above.
+	LogsView LogsKeyMap
 }
 
 // DefaultKeyMap returns the standard bindings.
@@ -64,6 +67,7 @@ func DefaultKeyMap() KeyMap {
 		Mark:        key.NewBinding(key.WithKeys("space"), key.WithHelp("space", "mark for compare")),
 		Compare:     key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "compare the two marked")),
 		Quit:        key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
+		LogsView:    DefaultLogsKeyMap(),
 	}
 }
 
@@ -99,7 +103,9 @@ const (
 	scopeRuns     // the past runs list
 	scopeFlow     // the steps of a guided flow (wizard, rollback, migrate, flush)
 	scopeReleases // the releases view
-	scopeAll      = scopeFleet | scopeRun | scopeRuns | scopeFlow | scopeReleases
+	scopeLogs     // the logs view
+	scopeLogsType // the logs view while a filter or a search is typed
+	scopeAll      = scopeFleet | scopeRun | scopeRuns | scopeFlow | scopeReleases | scopeLogs
 )
 
 // action is a binding as the config file names it.
@@ -128,7 +134,30 @@ func (k *KeyMap) actions() []action {
 		{"migrate", &k.Migrate, scopeFleet}, {"flush", &k.Flush, scopeFleet}, {"releases", &k.Releases, scopeFleet},
 		{"next_step", &k.NextStep, scopeFlow}, {"prev_step", &k.PrevStep, scopeFlow}, {"confirm", &k.Confirm, scopeFlow},
 		{"mark", &k.Mark, scopeReleases}, {"compare", &k.Compare, scopeReleases},
+		{"logs_pause", &k.LogsView.Follow, scopeLogs}, {"logs_split", &k.LogsView.Layout, scopeLogs},
+		{"logs_next_pane", &k.LogsView.NextPane, scopeLogs}, {"logs_wrap", &k.LogsView.Wrap, scopeLogs},
+		{"logs_search", &k.LogsView.Search, scopeLogs}, {"logs_next_match", &k.LogsView.NextMatch, scopeLogs},
+		{"logs_prev_match", &k.LogsView.PrevMatch, scopeLogs}, {"logs_filter", &k.LogsView.Filter, scopeLogs},
+		{"logs_errors", &k.LogsView.Errors, scopeLogs}, {"logs_back", &k.LogsView.Back, scopeLogs},
+		{"logs_regex", &k.LogsView.Regex, scopeLogsType},
 	}
+}
+
+// logsKeys returns the logs view's keys: its own, with the moves and help
+// of the console's (their keys, the logs view's descriptions).
+func (k KeyMap) logsKeys() LogsKeyMap {
+	lk := k.LogsView
+	for _, p := range []struct {
+		dst *key.Binding
+		src key.Binding
+	}{
+		{&lk.Up, k.Up}, {&lk.Down, k.Down}, {&lk.PageUp, k.PageUp}, {&lk.PageDown, k.PageDown},
+		{&lk.Top, k.Top}, {&lk.Bottom, k.Bottom}, {&lk.Help, k.Help},
+	} {
+		p.dst.SetKeys(p.src.Keys()...)
+		p.dst.SetHelp(p.src.Help().Key, p.dst.Help().Desc)
+	}
+	return lk
 }
 
 // ActionNames returns the names the config file gives the actions.

@@ -10,18 +10,17 @@ import (
 	"github.com/opsui/opsui/ops/logs"
 )
 
-// logsState is the console's part of following logs: the engine hook, the
-// view's keys, and the view while it is open.
+// logsState is the console's part of following logs: the engine hook and
+// the view while it is open. The view's keys are the KeyMap's (logsKeys).
 type logsState struct {
 	fn      LogsFunc
-	keys    LogsKeyMap
 	perHost int // lines kept per host (logs.DefaultBuffer when 0)
 	view    *logsView
 	seq     int
 }
 
 func newLogsState(fn LogsFunc) logsState {
-	return logsState{fn: fn, keys: DefaultLogsKeyMap()}
+	return logsState{fn: fn}
 }
 
 // openLogs opens the logs view on the selected hosts (the focused one when
@@ -50,7 +49,7 @@ func (a App) openLogs() (tea.Model, tea.Cmd) {
 	if perHost <= 0 {
 		perHost = logs.DefaultBuffer
 	}
-	v := newLogsView(a.ctx, a.logs.keys, a.logs.seq, names, perHost)
+	v := newLogsView(a.ctx, a.keys.logsKeys(), a.logs.seq, names, perHost)
 	ctx, cancel := context.WithCancel(context.Background())
 	v.cancel = cancel
 	a.logs.view = v
@@ -101,13 +100,13 @@ func (a App) logsUpdate(msg tea.Msg) (_ tea.Model, _ tea.Cmd, ok bool) {
 		}
 		if v.typing == 0 {
 			switch {
-			case a.showHelp && (key.Matches(msg, a.logs.keys.Help) || msg.String() == "esc"):
+			case a.showHelp && (key.Matches(msg, v.keys.Help) || msg.String() == "esc"):
 				a.showHelp = false
 				return a, nil, true
-			case key.Matches(msg, a.logs.keys.Help):
+			case key.Matches(msg, v.keys.Help):
 				a.showHelp = true
 				return a, nil, true
-			case key.Matches(msg, a.logs.keys.Back):
+			case key.Matches(msg, v.keys.Back):
 				v.stop()
 				a.logs.view = nil // its buffer goes with it
 				a.mode = modeFleet
@@ -131,15 +130,15 @@ func (a App) logsFooter() string {
 		if v.regex {
 			mode = "regex"
 		}
-		return v.input.View() + a.ctx.Styles.Muted.Render(" ["+mode+"] ") + a.help.ShortHelpView(a.logs.keys.InputHelp())
+		return v.input.View() + a.ctx.Styles.Muted.Render(" ["+mode+"] ") + a.help.ShortHelpView(a.keys.logsKeys().InputHelp())
 	}
-	return a.help.ShortHelpView(a.logs.keys.ShortHelp())
+	return a.help.ShortHelpView(a.keys.logsKeys().ShortHelp())
 }
 
 // logsBody is the body while the logs view is shown.
 func (a App) logsBody() string {
 	if a.showHelp {
-		return a.help.FullHelpView(a.logs.keys.FullHelp())
+		return a.help.FullHelpView(a.keys.logsKeys().FullHelp())
 	}
 	if a.logs.view == nil {
 		return ""
