@@ -139,7 +139,7 @@ func (k *KeyMap) actions() []action {
 		{"logs_search", &k.LogsView.Search, scopeLogs}, {"logs_next_match", &k.LogsView.NextMatch, scopeLogs},
 		{"logs_prev_match", &k.LogsView.PrevMatch, scopeLogs}, {"logs_filter", &k.LogsView.Filter, scopeLogs},
 		{"logs_errors", &k.LogsView.Errors, scopeLogs}, {"logs_back", &k.LogsView.Back, scopeLogs},
-		{"logs_regex", &k.LogsView.Regex, scopeLogsType},
+		{"logs_save", &k.LogsView.Save, scopeLogs}, {"logs_regex", &k.LogsView.Regex, scopeLogsType},
 	}
 }
 

@@ -90,6 +90,8 @@ func (a App) logsUpdate(msg tea.Msg) (_ tea.Model, _ tea.Cmd, ok bool) {
 			return a, a.addToast("logs: " + msg.err.Error()), true
 		}
 		return a, nil, true
+	case logsSavedMsg:
+		return a, a.logsSaved(msg), true
 	case tea.KeyPressMsg:
 		if a.mode != modeLogs || v == nil || len(a.dialogs) > 0 {
 			return a, nil, false
@@ -125,6 +127,9 @@ func (a App) logsUpdate(msg tea.Msg) (_ tea.Model, _ tea.Cmd, ok bool) {
 // logsFooter is the footer while the logs view is shown.
 func (a App) logsFooter() string {
 	v := a.logs.view
+	if v != nil && (v.typing == typingSave || v.typing == typingOverwrite) {
+		return a.saveFooter(v)
+	}
 	if v != nil && v.typing != 0 {
 		mode := "plain"
 		if v.regex {

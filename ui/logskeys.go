@@ -7,7 +7,7 @@ type LogsKeyMap struct {
 	Up, Down, PageUp, PageDown, Top, Bottom key.Binding
 	Follow, Layout, NextPane, Wrap          key.Binding
 	Search, NextMatch, PrevMatch            key.Binding
-	Filter, Errors, Back, Help              key.Binding
+	Filter, Errors, Save, Back, Help        key.Binding
 	Regex, Apply, Cancel                    key.Binding // while typing a filter or a search
 }
 
@@ -29,6 +29,7 @@ func DefaultLogsKeyMap() LogsKeyMap {
 		PrevMatch: key.NewBinding(key.WithKeys("N"), key.WithHelp("N", "newer match")),
 		Filter:    key.NewBinding(key.WithKeys("&", "F"), key.WithHelp("&", "filter")),
 		Errors:    key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "top errors")),
+		Save:      key.NewBinding(key.WithKeys("S"), key.WithHelp("S", "save to a file")),
 		Back:      key.NewBinding(key.WithKeys("esc", "q"), key.WithHelp("esc", "stop, back to the fleet")),
 		Help:      key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
 		Regex:     key.NewBinding(key.WithKeys("ctrl+r"), key.WithHelp("ctrl+r", "regex/plain")),
@@ -39,7 +40,12 @@ func DefaultLogsKeyMap() LogsKeyMap {
 
 // ShortHelp is the footer of the logs view.
 func (k LogsKeyMap) ShortHelp() []key.Binding {
-	return []key.Binding{k.Follow, k.Layout, k.Filter, k.Search, k.NextMatch, k.Errors, k.Wrap, k.Back, k.Help}
+	return []key.Binding{k.Follow, k.Layout, k.Filter, k.Search, k.NextMatch, k.Errors, k.Wrap, k.Save, k.Back, k.Help}
+}
+
+// SaveHelp is the footer while typing the path to save to.
+func (k LogsKeyMap) SaveHelp() []key.Binding {
+	return []key.Binding{k.Apply, k.Cancel}
 }
 
 // InputHelp is the footer while typing a filter or a search.
@@ -51,7 +57,7 @@ func (k LogsKeyMap) InputHelp() []key.Binding {
 func (k LogsKeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom},
-		{k.Follow, k.Layout, k.NextPane, k.Wrap, k.Errors},
+		{k.Follow, k.Layout, k.NextPane, k.Wrap, k.Errors, k.Save},
 		{k.Search, k.NextMatch, k.PrevMatch, k.Filter, k.Regex},
 		{k.Back, k.Help},
 	}

@@ -60,7 +60,8 @@ type logsView struct {
 
 	filter, search logs.Filter
 	input          textinput.Model
-	typing         int  // 0, typingFilter or typingSearch
+	typing         int // 0, typingFilter, typingSearch, typingSave or typingOverwrite
+	savePath       string
 	regex          bool // the pattern being typed is a regular expression
 
 	split    bool
@@ -82,6 +83,8 @@ type logsView struct {
 const (
 	typingFilter = 1 + iota
 	typingSearch
+	typingSave      // the path to save to (ui/logssave.go)
+	typingOverwrite // whether to replace the file there
 )
 
 func newLogsView(ctx *Context, keys LogsKeyMap, id int, hosts []string, perHost int) *logsView {
@@ -165,6 +168,9 @@ func (v *logsView) Update(msg tea.Msg) tea.Cmd {
 		}
 		return logsTickCmd(v.id)
 	case tea.KeyPressMsg:
+		if cmd, done := v.saveKey(msg); done {
+			return cmd
+		}
 		if v.typing != 0 {
 			return v.typeKey(msg)
 		}
@@ -197,6 +203,8 @@ func (v *logsView) key(msg tea.KeyPressMsg) tea.Cmd {
 		v.wrap = !v.wrap
 	case key.Matches(msg, k.Errors):
 		v.showErrs = !v.showErrs
+	case key.Matches(msg, k.Save):
+		return v.startSave()
 	case key.Matches(msg, k.Up):
 		v.scroll(1)
 	case key.Matches(msg, k.Down):
@@ -278,7 +286,7 @@ func (v *logsView) typeKey(msg tea.KeyPressMsg) tea.Cmd {
 			v.setSearch(v.input.Value())
 		}
 		return nil
-	case key.Matches(msg, k.Regex):
+	case key.Matches(msg, k.Regex) && v.typing != typingSave:
 		v.regex = !v.regex
 		v.applyLive()
 		return nil

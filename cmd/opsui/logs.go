@@ -83,7 +83,11 @@ arrived, to a file.`,
 				return fmt.Errorf("--save: %w", err)
 			}
 			defer sf.Close()
-			p.save = bufio.NewWriterSize(sf, 64<<10)
+			files := map[string][]string{}
+			for _, src := range sources {
+				files[src.Host.Name] = src.Paths
+			}
+			p.save = logs.NewSaver(sf, files)
 		}
 		n := 0
 		for _, src := range sources {
@@ -154,17 +158,16 @@ func logSources(f *inventory.Fleet, hosts []inventory.Host, role string, files [
 type logPrinter struct {
 	mu     sync.Mutex
 	w      *bufio.Writer
-	save   *bufio.Writer
+	save   *logs.Saver // --save's copy
 	filter logs.Filter
 	th     themes.Theme
 	prefix map[[2]string]string // by host and file
-	plain  map[[2]string]string
 	err    error
 }
 
 func newLogPrinter(w io.Writer, sources []logs.Source, flt logs.Filter, th themes.Theme) *logPrinter {
 	p := &logPrinter{w: bufio.NewWriterSize(w, 64<<10), filter: flt, th: th,
-		prefix: map[[2]string]string{}, plain: map[[2]string]string{}}
+		prefix: map[[2]string]string{}}
 	several := false
 	for _, s := range sources {
 		several = several || len(s.Paths) > 1
@@ -184,7 +187,6 @@ func newLogPrinter(w io.Writer, sources []logs.Source, flt logs.Filter, th theme
 	for _, s := range sources {
 		for _, f := range s.Paths {
 			text := fmt.Sprintf("%-*s |", width, label(s.Host.Name, f))
-			p.plain[[2]string{s.Host.Name, f}] = text
 			if !th.Plain {
 				text = lipgloss.NewStyle().Foreground(th.HostColor(s.Host.Name)).Render(text)
 			}
@@ -207,10 +209,7 @@ func (p *logPrinter) line(l logs.Line) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.save != nil {
-		_, err := fmt.Fprintf(p.save, "%s %s %s\n", l.Time.Format("2006-01-02T15:04:05.000Z07:00"), p.plain[k], text)
-		if err != nil && p.err == nil {
-			p.err = err
-		}
+		p.save.Write(l)
 	}
 	if !p.th.Plain {
 		text = p.style(l).Render(text)

@@ -1,0 +1,139 @@
+package ui
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/opsui/opsui/ops/logs"
+)
+
+// logsSavedMsg says how saving logs view id's lines to path went; exists:
+// the file was there, and overwriting it was not asked for yet.
+type logsSavedMsg struct {
+	id     int
+	path   string
+	lines  int
+	exists bool
+	err    error
+}
+
+// defaultSavePath is the path the save prompt proposes.
+func defaultSavePath(now time.Time) string {
+	return "./opsui-logs-" + now.Format("20060102-150405") + ".log"
+}
+
+// startSave asks where to save the buffer.
+func (v *logsView) startSave() tea.Cmd {
+	v.typing = typingSave
+	v.input.Prompt = "save to> "
+	v.input.SetValue(defaultSavePath(time.Now()))
+	v.input.CursorEnd()
+	return v.input.Focus()
+}
+
+// saveKey handles a key of the save prompt or of its overwrite question.
+func (v *logsView) saveKey(msg tea.KeyPressMsg) (cmd tea.Cmd, done bool) {
+	switch v.typing {
+	case typingOverwrite:
+		v.typing = 0
+		if s := msg.String(); s == "y" || s == "Y" {
+			return v.saveCmd(v.savePath, true), true
+		}
+		v.note = "not saved"
+		return nil, true
+	case typingSave:
+		switch {
+		case key.Matches(msg, v.keys.Cancel):
+			v.typing = 0
+			v.input.Blur()
+			return nil, true
+		case key.Matches(msg, v.keys.Apply):
+			p := strings.TrimSpace(v.input.Value())
+			if p == "" {
+				v.note = "no file given"
+				return nil, true
+			}
+			v.typing = 0
+			v.input.Blur()
+			v.savePath = p
+			return v.saveCmd(p, false), true
+		}
+	}
+	return nil, false
+}
+
+// askOverwrite asks whether to replace the file that is there.
+func (v *logsView) askOverwrite(path string) {
+	v.typing, v.savePath = typingOverwrite, path
+}
+
+// saveCmd writes what the buffer holds to path in a tea.Cmd: the lines
+// are taken now, the file written off the UI's goroutine. An existing file
+// is replaced only when overwrite is set.
+func (v *logsView) saveCmd(path string, overwrite bool) tea.Cmd {
+	lines, _, _ := v.buf.Since(nil, 0)
+	id := v.id
+	return func() tea.Msg {
+		n, err := saveLogs(path, lines, overwrite)
+		return logsSavedMsg{id: id, path: path, lines: n, err: err, exists: errors.Is(err, fs.ErrExist)}
+	}
+}
+
+// saveLogs writes lines as `opsui logs --save` does (logs.Saver).
+func saveLogs(path string, lines []logs.Line, overwrite bool) (int, error) {
+	flag := os.O_WRONLY | os.O_CREATE | os.O_EXCL
+	if overwrite {
+		flag = os.O_WRONLY | os.O_CREATE | os.O_TRUNC
+	}
+	f, err := os.OpenFile(path, flag, 0o600) // logs may hold secrets
+	if err != nil {
+		return 0, err
+	}
+	files := map[string][]string{}
+	for _, l := range lines {
+		if !slices.Contains(files[l.Host], l.File) {
+			files[l.Host] = append(files[l.Host], l.File)
+		}
+	}
+	s := logs.NewSaver(f, files)
+	for _, l := range lines {
+		s.Write(l)
+	}
+	err = s.Flush()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return len(lines), err
+}
+
+// logsSaved reports a save: a question when the file exists, else a toast.
+func (a *App) logsSaved(msg logsSavedMsg) tea.Cmd {
+	v := a.logs.view
+	switch {
+	case msg.exists && v != nil && v.id == msg.id:
+		v.askOverwrite(msg.path)
+		return nil
+	case msg.exists:
+		return a.addToast("logs not saved: " + msg.path + " exists")
+	case msg.err != nil:
+		return a.addToast("logs not saved: " + msg.err.Error())
+	}
+	return a.addToast(fmt.Sprintf("saved %d lines to %s", msg.lines, msg.path))
+}
+
+// saveFooter is the footer of the save prompt and of its question.
+func (a App) saveFooter(v *logsView) string {
+	lk := a.keys.logsKeys()
+	if v.typing == typingOverwrite {
+		return a.ctx.Styles.Warn.Render(v.savePath+" exists: overwrite it? ") + a.ctx.Styles.Key.Render("y/N")
+	}
+	return v.input.View() + " " + a.help.ShortHelpView(lk.SaveHelp())
+}
