@@ -1,0 +1,157 @@
+package ui
+
+// Golden tests compare a few stable renders, byte for byte, with the files
+// in testdata/golden/<name>.golden. The inputs are made deterministic (the
+// theme without colour, fixed clocks, times built in time.Local so that they
+// print the same in every time zone); nothing is stripped from the output,
+// so the files hold the bold and reverse sequences the views draw.
+//
+// After an intended change to one of these views, rewrite the files with
+//
+//	go test ./ui -run Golden -update
+//
+// and read the diff before committing it. The -update flag is the one that
+// github.com/charmbracelet/x/exp/golden defines (teatest imports it); it is
+// looked up here, and defined only if that package ever stops doing so.
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/opsui/opsui/ops"
+)
+
+var updateGolden = goldenUpdateFlag()
+
+func goldenUpdateFlag() func() bool {
+	f := flag.Lookup("update")
+	if f == nil {
+		p := flag.Bool("update", false, "rewrite the golden files in testdata/golden")
+		return func() bool { return *p }
+	}
+	return func() bool {
+		g, ok := f.Value.(flag.Getter)
+		if !ok {
+			return false
+		}
+		v, _ := g.Get().(bool)
+		return v
+	}
+}
+
+// requireGolden compares got with testdata/golden/name.golden, or rewrites
+// the file under -update.
+func requireGolden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", "golden", name+".golden")
+	if updateGolden() {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./ui -run Golden -update to create it)", err)
+	}
+	if string(want) == got {
+		return
+	}
+	wl, gl := strings.Split(string(want), "\n"), strings.Split(got, "\n")
+	var diff strings.Builder
+	shown := 0
+	for i := 0; i < max(len(wl), len(gl)) && shown < 8; i++ {
+		var w, g string
+		if i < len(wl) {
+			w = wl[i]
+		}
+		if i < len(gl) {
+			g = gl[i]
+		}
+		if w != g {
+			fmt.Fprintf(&diff, "line %d:\n  want %s\n  got  %s\n", i+1, strconv.Quote(w), strconv.Quote(g))
+			shown++
+		}
+	}
+	if len(wl) != len(gl) {
+		fmt.Fprintf(&diff, "want %d lines, got %d\n", len(wl), len(gl))
+	}
+	t.Errorf("render differs from %s (if the change is intended: go test ./ui -run Golden -update)\n%s", path, diff.String())
+}
+
+// TestGoldenFleetWithStatus is the fleet with a round of probes: hosts up,
+// one drifting, one down since a fixed time.
+func TestGoldenFleetWithStatus(t *testing.T) {
+	a := newStatusApp(t, 110, 14, Options{})
+	a = send(t, a, probeRoundMsg{round: a.status.round, probes: []ops.Probe{
+		upProbe("web1", "20250301100000"), upProbe("web2", "20250301100000"), upProbe("web3", "20250220090000"),
+		downProbe("db1", ops.ClassTimeout, t0),
+	}})
+	requireGolden(t, "fleet_status", a.View().Content)
+}
+
+// TestGoldenRunViewList is a run on more hosts than the grid holds, so a
+// list beside the focused host's pane, on a clock that stands still.
+func TestGoldenRunViewList(t *testing.T) {
+	hosts := []string{"web0", "web1", "web2", "web3", "web4", "web5"}
+	f, start := fixedFeed(hosts, 75*time.Second)
+	for i, h := range hosts {
+		f.Event(ops.Event{Host: h, Kind: ops.EventStage, Time: start, Line: "unpack", Step: 3, Steps: 7})
+		f.Event(ops.Event{Host: h, Kind: ops.EventStdout, Line: fmt.Sprintf("%s: unpacked 12 files", h)})
+		switch i {
+		case 1:
+			f.Event(ops.Event{Host: h, Kind: ops.EventProgress, Bytes: 1536, Total: 4096})
+		case 3:
+			f.Event(ops.Event{Host: h, Kind: ops.EventFailed, Class: ops.ClassTimeout, Err: errors.New("no answer within 30s")})
+		case 4:
+			f.Event(ops.Event{Host: h, Kind: ops.EventExited, Duration: 2 * time.Second})
+		}
+	}
+	v := testRunView(f, 100, 12)
+	requireGolden(t, "run_list", v.View())
+}
+
+// TestGoldenHelpOverlay is the ? overlay over the fleet. It lists every
+// key of the key map: a change to the keys changes it, on purpose.
+func TestGoldenHelpOverlay(t *testing.T) {
+	a := newTestApp(t, 100, 20)
+	a = send(t, a, keys("?")...)
+	if !a.showHelp {
+		t.Fatal("? did not open the help")
+	}
+	requireGolden(t, "help_overlay", a.View().Content)
+}
+
+// TestGoldenReleasesCompare is two releases side by side, from the fake
+// flows, their start times fixed.
+func TestGoldenReleasesCompare(t *testing.T) {
+	ff := newFakeFlows(sampleFleet(t))
+	fns := ff.fns()
+	list := fns.Releases
+	fns.Releases = func(ctx context.Context, app, env string) ([]Release, error) {
+		rs, err := list(ctx, app, env)
+		for i := range rs {
+			rs[i].Started = time.Date(2025, 3, 4, 11-i, 30, 0, 0, time.Local)
+			rs[i].Branch = "main"
+		}
+		return rs, err
+	}
+	d := newFlowDriver(t, fns, nil)
+	d.press("R")
+	d.see("which app, in which environment?")
+	d.press("enter")
+	d.see("R2", "R1", "R0")
+	d.press("down", "space", "down", "space", "c")
+	d.see("compare R0 with R1", "hosts whose outcome differed", "failed at health")
+	requireGolden(t, "releases_compare", d.a.View().Content)
+}

@@ -1,0 +1,266 @@
+package ui
+
+// Whole-program flows: the App runs in a real tea.Program (teatest), keys
+// go in as the terminal would send them and the test reads what the program
+// wrote. The engine, the flows and the SSH questions are fakes; the real
+// thing is tested end to end in cmd/opsui.
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+	"github.com/charmbracelet/x/exp/teatest/v2"
+
+	"github.com/opsui/opsui/inventory"
+	"github.com/opsui/opsui/ops"
+	"github.com/opsui/opsui/themes"
+)
+
+// startProgram runs the console on the sample fleet at 120x30, without
+// colour, opts' callbacks added.
+func startProgram(t *testing.T, opts Options) *teatest.TestModel {
+	t.Helper()
+	f := sampleFleet(t)
+	opts.Theme = themes.Dark().WithoutColor()
+	opts.LoadFleet = func(context.Context) (*inventory.Fleet, error) { return f, nil }
+	tm := teatest.NewTestModel(t, New(opts), teatest.WithInitialTermSize(120, 30))
+	// A test that stops early leaves no program running (a no-op when
+	// it quit).
+	t.Cleanup(func() { tm.Quit() })
+	return tm
+}
+
+// waitScreen waits until the screen shows every one of want. The renderer
+// only writes the cells that changed, so a text already on screen is not
+// written again: each check that fails asks for a full repaint
+// (tea.ClearScreen), and the checks look at everything written since the
+// wait began, escape sequences stripped.
+func waitScreen(t *testing.T, tm *teatest.TestModel, want ...string) {
+	t.Helper()
+	tb := &screenTB{TB: t, want: want}
+	tm.Send(tea.ClearScreen())
+	teatest.WaitFor(tb, tm.Output(), func(b []byte) bool {
+		if i := bytes.LastIndex(b, []byte(clearSeq)); i >= 0 {
+			tb.last = ansi.Strip(string(b[i:]))
+		}
+		text := ansi.Strip(string(b))
+		for _, w := range want {
+			if !strings.Contains(text, w) {
+				tm.Send(tea.ClearScreen())
+				return false
+			}
+		}
+		return true
+	}, teatest.WithDuration(3*time.Second), teatest.WithCheckInterval(20*time.Millisecond))
+}
+
+// clearSeq starts a full repaint.
+const clearSeq = "\x1b[2J"
+
+// screenTB keeps WaitFor's failure short: the last full repaint as text
+// rather than every byte written during the wait.
+type screenTB struct {
+	testing.TB
+	want []string
+	last string
+}
+
+func (s *screenTB) Fatal(...any) {
+	s.TB.Helper()
+	s.TB.Fatalf("the screen never showed all of %q; the last repaint:\n%s", s.want, s.last)
+}
+
+// pressKeys sends special keys by name, or text as its characters.
+func pressKeys(tm *teatest.TestModel, names ...string) {
+	for _, m := range keys(names...) {
+		tm.Send(m)
+	}
+}
+
+// finalApp quits with q (the caller is where q quits) and returns the
+// program's last model.
+func finalApp(t *testing.T, tm *teatest.TestModel) App {
+	t.Helper()
+	pressKeys(tm, "q")
+	m := tm.FinalModel(t, teatest.WithFinalTimeout(3*time.Second))
+	a, ok := m.(App)
+	if !ok {
+		t.Fatalf("final model is %T", m)
+	}
+	return a
+}
+
+func TestProgramFilterSelectAndRunACommand(t *testing.T) {
+	tm := startProgram(t, Options{Exec: scriptedExec(map[string]int{}, 2)})
+	waitScreen(t, tm, "10 hosts · 2 environments", "stg-web1", "bastion")
+
+	pressKeys(tm, "/", "web", "enter")
+	waitScreen(t, tm, "web1.prod.example.com")
+	pressKeys(tm, "a")
+	waitScreen(t, tm, "3 selected")
+	pressKeys(tm, "x")
+	waitScreen(t, tm, "command>")
+	pressKeys(tm, "uname -n", "enter")
+	waitScreen(t, tm, "run 1 · uname -n · done: 3 ok", "stg-web1 · ok 42ms", "web2 line 1")
+
+	// q is not a key of the run view; esc goes back to the fleet, where it
+	// quits.
+	pressKeys(tm, "esc")
+	waitScreen(t, tm, "HOST")
+	a := finalApp(t, tm)
+	if got := strings.Join(names(a.fleet.Selected()), ","); got != "stg-web1,web1,web2" {
+		t.Errorf("selected %s, want the three web hosts", got)
+	}
+	if a.run.feed == nil {
+		t.Fatal("no run")
+	}
+	snap := a.run.feed.snapshot(0, allPanes, window{})
+	if !snap.done || snap.res.OK != 3 || snap.res.Failed != 0 || a.run.feed.command != "uname -n" {
+		t.Errorf("run: done %v, %d ok, %d failed, command %q", snap.done, snap.res.OK, snap.res.Failed, a.run.feed.command)
+	}
+	var ran []string
+	for _, p := range snap.panes {
+		ran = append(ran, p.name)
+	}
+	if strings.Join(ran, ",") != "stg-web1,web1,web2" {
+		t.Errorf("ran on %v", ran)
+	}
+}
+
+func TestProgramDeployWizardToTheSummary(t *testing.T) {
+	ff := newFakeFlows(sampleFleet(t))
+	tm := startProgram(t, Options{Flows: ff.fns()})
+	waitScreen(t, tm, "stg-web1")
+
+	pressKeys(tm, "d")
+	waitScreen(t, tm, "which app, to which environment?", "> shop → staging")
+	pressKeys(tm, "enter")
+	waitScreen(t, tm, "ref>", "v1.0")
+	pressKeys(tm, "enter") // main, the first ref
+	waitScreen(t, tm, "commits it brings (1)", "add checkout")
+	pressKeys(tm, "enter")
+	waitScreen(t, tm, "auto-rollback", "[all]")
+	pressKeys(tm, "enter")
+	waitScreen(t, tm, "Deploy shop c2c2c2c2c2 (add checkout) to staging", "y confirm")
+	pressKeys(tm, "y")
+	waitScreen(t, tm, "summary", "release R1: success in 3.0s", "record #7")
+	pressKeys(tm, "esc")
+	waitScreen(t, tm, "HOST")
+
+	a := finalApp(t, tm)
+	if a.mode != modeFleet || a.flows.cur != nil {
+		t.Errorf("after esc: mode %v, flow %T", a.mode, a.flows.cur)
+	}
+	if ff.count("deploy") != 1 {
+		t.Fatalf("deploy called %d times", ff.count("deploy"))
+	}
+	// The hosts are the preview's, the unreachable one included.
+	req := ff.deployed[0]
+	if req.App != "shop" || req.Env != "staging" || req.Branch != "main" || req.Ref != "c2c2c2c2c2c2c2c2" ||
+		req.Strategy.Kind != inventory.StrategyAll || strings.Join(req.Hosts, ",") != "stg-web1,ghost" {
+		t.Errorf("deploy request %+v", req)
+	}
+}
+
+func TestProgramDeployWizardEscLeavesWithoutACall(t *testing.T) {
+	ff := newFakeFlows(sampleFleet(t))
+	tm := startProgram(t, Options{Flows: ff.fns()})
+	waitScreen(t, tm, "stg-web1")
+
+	pressKeys(tm, "d", "enter")
+	waitScreen(t, tm, "ref>")
+	pressKeys(tm, "enter")
+	waitScreen(t, tm, "commits it brings (1)")
+	pressKeys(tm, "enter")
+	waitScreen(t, tm, "auto-rollback")
+	pressKeys(tm, "esc")
+	waitScreen(t, tm, "HOST", "10 hosts")
+
+	a := finalApp(t, tm)
+	if a.mode != modeFleet || a.flows.cur != nil {
+		t.Errorf("esc did not leave the wizard: mode %v, flow %T", a.mode, a.flows.cur)
+	}
+	if ff.count("preview") != 1 {
+		t.Errorf("the wizard did not reach its preview: %v", ff.calls)
+	}
+	if n := ff.changes(); n != 0 {
+		t.Errorf("%d calls that change hosts: %v", n, ff.calls)
+	}
+}
+
+func TestProgramHostKeyDialog(t *testing.T) {
+	asker := NewAsker()
+	tm := startProgram(t, Options{Asker: asker})
+	waitScreen(t, tm, "stg-web1")
+
+	ask := func(p ops.HostKeyPrompt) chan bool {
+		ch := make(chan bool, 1)
+		go func() {
+			ok, err := asker.AcceptHostKey(context.Background(), p)
+			if err != nil {
+				t.Errorf("AcceptHostKey: %v", err)
+			}
+			ch <- ok
+		}()
+		return ch
+	}
+	answer := func(ch chan bool) bool {
+		t.Helper()
+		select {
+		case ok := <-ch:
+			return ok
+		case <-time.After(3 * time.Second):
+			t.Fatal("the question was not answered")
+		}
+		return false
+	}
+
+	first := ops.HostKeyPrompt{Host: "web1", Addr: "10.0.0.1:22", KeyType: "ssh-ed25519", Fingerprint: "SHA256:refusedrefused"}
+	got := ask(first)
+	waitScreen(t, tm, "Unknown host key", "SHA256:refusedrefused", "refuse (default)")
+	pressKeys(tm, "enter")
+	if answer(got) {
+		t.Fatal("Enter accepted the key")
+	}
+	waitScreen(t, tm, "HOST")
+
+	second := ops.HostKeyPrompt{Host: "web2", Addr: "10.0.0.2:22", KeyType: "ssh-ed25519", Fingerprint: "SHA256:acceptedaccepted"}
+	got = ask(second)
+	waitScreen(t, tm, "Unknown host key", "SHA256:acceptedaccepted")
+	pressKeys(tm, "y")
+	if !answer(got) {
+		t.Fatal("y did not accept the key")
+	}
+	waitScreen(t, tm, "HOST")
+
+	a := finalApp(t, tm)
+	if len(a.dialogs) != 0 {
+		t.Errorf("%d dialogs left open", len(a.dialogs))
+	}
+	// The answers hold for the session: asked again, nothing is shown.
+	if ok, err := asker.AcceptHostKey(context.Background(), first); ok || err != nil {
+		t.Errorf("refused key asked again: %v %v", ok, err)
+	}
+	if ok, err := asker.AcceptHostKey(context.Background(), second); !ok || err != nil {
+		t.Errorf("accepted key asked again: %v %v", ok, err)
+	}
+}
+
+func TestProgramQuit(t *testing.T) {
+	tm := startProgram(t, Options{})
+	waitScreen(t, tm, "stg-web1")
+	// q typed in the filter is text: the program goes on.
+	pressKeys(tm, "/", "q")
+	waitScreen(t, tm, "no hosts match the filter")
+	pressKeys(tm, "esc")
+	waitScreen(t, tm, "stg-web1")
+	a := finalApp(t, tm) // q quits
+	if a.fleet.Filtering() || a.fleet.filter.Value() != "" || a.mode != modeFleet {
+		t.Errorf("final state: filtering %v, filter %q, mode %v", a.fleet.Filtering(), a.fleet.filter.Value(), a.mode)
+	}
+}
