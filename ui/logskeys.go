@@ -40,7 +40,7 @@ func DefaultLogsKeyMap() LogsKeyMap {
 
 // ShortHelp is the footer of the logs view.
 func (k LogsKeyMap) ShortHelp() []key.Binding {
-	return []key.Binding{k.Follow, k.Layout, k.Filter, k.Search, k.NextMatch, k.Errors, k.Wrap, k.Save, k.Back, k.Help}
+	return []key.Binding{k.Follow, k.Layout, k.Filter, k.Search, k.NextMatch, k.Errors, k.Wrap, k.Back, k.Help}
 }
 
 // SaveHelp is the footer while typing the path to save to.

@@ -65,7 +65,11 @@ func TestLogsSaveFromTheConsole(t *testing.T) {
 	path := filepath.Join(dir, "out.log")
 	clearLine := tea.KeyPressMsg(tea.Key{Code: 'u', Mod: tea.ModCtrl})
 
-	// S proposes a path; esc cancels.
+	// S proposes a path (the ? help names it); esc cancels.
+	if a, _ = typeLogs(t, a, keys("?")...); !strings.Contains(squeezeSpaces(viewText(a)), "S save to a file") {
+		t.Errorf("help lacks the save key:\n%s", viewText(a))
+	}
+	a, _ = typeLogs(t, a, keys("?")...)
 	a, _ = typeLogs(t, a, keys("S")...)
 	if got := footerText(a); !strings.Contains(got, "save to> ./opsui-logs-") || !strings.Contains(got, ".log") {
 		t.Errorf("save prompt: %q", got)
@@ -119,3 +123,5 @@ func TestLogsSaveFromTheConsole(t *testing.T) {
 		t.Errorf("failure toast %q", got)
 	}
 }
+
+func squeezeSpaces(s string) string { return strings.Join(strings.Fields(s), " ") }
