@@ -17,7 +17,8 @@
 //
 // where release is the basename of the release directory the worker loaded
 // its code from, read once when the worker starts: a worker that was not
-// reloaded keeps reporting its old release. wsgi.py imports the URLconf and
+// reloaded keeps reporting its old release. hostname is [EnvHostName] when
+// it is set, else the machine's. wsgi.py imports the URLconf and
 // the views eagerly, so no worker mixes two releases.
 //
 // The files come from embedded templates and the commits carry fixed dates
@@ -66,6 +67,9 @@ const (
 	// EnvDBPath overrides the sqlite database, by default
 	// <shared>/db.sqlite3.
 	EnvDBPath = "SHOP_DB_PATH"
+	// EnvHostName is the host's name in the health body (host=); the
+	// default is the machine's hostname.
+	EnvHostName = "SHOP_HOSTNAME"
 	// EnvSecretKey sets Django's SECRET_KEY; without it the app uses a
 	// fixed key that is fit for the demo only.
 	EnvSecretKey = "DJANGO_SECRET_KEY"

@@ -202,6 +202,16 @@ func checkRelease(t *testing.T, r *Repo, i int) {
 	cmd := exec.Command(webtest.PythonPath, "-c", checkScript)
 	cmd.Dir = release
 	cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + deployTo}
+	// Every other release is told its host's name, as the demo fleet
+	// does; the others report the machine's.
+	host, err := os.Hostname()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if i%2 == 0 {
+		host = "demo-web" + id
+		cmd.Env = append(cmd.Env, EnvHostName+"="+host)
+	}
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -229,7 +239,7 @@ func checkRelease(t *testing.T, r *Repo, i int) {
 	if i >= 2 {
 		greeting = GreetingV2
 	}
-	identity := "release=" + id + " commit=" + c.Hash + " "
+	identity := "release=" + id + " commit=" + c.Hash + " host=" + host + " "
 	if res.Index.Status != 200 || !strings.HasPrefix(res.Index.Body, greeting+"\n") || !strings.Contains(res.Index.Body, identity) {
 		t.Errorf("/ = %d %q", res.Index.Status, res.Index.Body)
 	}

@@ -182,10 +182,11 @@ func closeListeners(lns []net.Listener) {
 }
 
 // hostEnv is what a host's commands get on top of the usual variables,
-// as sshd's SetEnv would give them: web hosts find their environment's
-// database on its db host.
+// as sshd's SetEnv would give them: the app reports the host's name (the
+// demo's hosts share one machine, whose hostname would name them all), and
+// web hosts find their environment's database on its db host.
 func (f *Fleet) hostEnv(h Host) []string {
-	env := []string{"OPSUI_DEMO_ENV=" + h.Env}
+	env := []string{"OPSUI_DEMO_ENV=" + h.Env, demoapp.EnvHostName + "=" + h.Name}
 	if h.has("web") {
 		for _, o := range f.Hosts {
 			if o.Env == h.Env && o.has("db") {

@@ -32,7 +32,9 @@ try:
     REVISION = (BASE_DIR / "REVISION").read_text().strip()
 except OSError:
     REVISION = "unknown"
-HOSTNAME = socket.gethostname()
+# The host's name in /health/: SHOP_HOSTNAME when set (the demo fleet's hosts
+# share one machine, so it names each of them), else the machine's.
+HOSTNAME = os.environ.get("SHOP_HOSTNAME") or socket.gethostname()
 PYTHON_PREFIX = os.path.realpath(sys.prefix)
 
 SHARED_DIR = Path(os.environ.get("SHOP_SHARED_DIR", BASE_DIR.parent.parent / "shared"))
