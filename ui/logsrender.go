@@ -260,6 +260,9 @@ func (v *logsView) splitLines(w, h int) []string {
 func (v *logsView) pane(i, w, h int, state string) []string {
 	st := v.ctx.Styles
 	host := v.hosts[i]
+	if v.paneHeld(host) {
+		state += fmt.Sprintf(" · PAUSED · %d newer", v.paneSkip(host))
+	}
 	title := fmt.Sprintf("─ %s · %s ", host, state)
 	style := lipgloss.NewStyle().Bold(true)
 	if !v.ctx.Theme.Plain {
@@ -270,14 +273,13 @@ func (v *logsView) pane(i, w, h int, state string) []string {
 	}
 	out := []string{style.Render(clip(title, w)) + st.Muted.Render(strings.Repeat("─", max(0, w-lipgloss.Width(title))))}
 	r := v.perHost[host]
-	skip := 0
-	if v.paused {
-		skip = int(r.Total() - v.pausedAt[host])
-	}
+	skip := v.paneSkip(host)
 	rows := lastRows(r, h-1, skip)
 	var lines []string
-	for _, l := range rows {
-		lines = append(lines, v.renderRow(l, w, false, false)...)
+	for j, l := range rows {
+		num := r.Total() - uint64(skip) - uint64(len(rows)-1-j) // its row number
+		current := v.matchHost == host && v.paneMatch == num
+		lines = append(lines, v.renderRow(l, w, false, current)...)
 	}
 	if len(lines) > h-1 {
 		lines = lines[len(lines)-(h-1):]

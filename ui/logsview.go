@@ -55,8 +55,12 @@ type logsView struct {
 	rows     *ops.Ring[logs.Line]            // merged: the lines passing the filter
 	perHost  map[string]*ops.Ring[logs.Line] // split: the same per host
 	pausedAt map[string]uint64               // split: each pane's row count when paused
-	files    map[string]bool                 // the files seen: labels name them when several
-	labelW   int                             // the widest label seen
+	held     map[string]bool                 // split: panes scrolled up, on hold (ui/logspanes.go)
+	// split: the search's match in the focused pane, a row number of host's ring
+	matchHost string
+	paneMatch uint64
+	files     map[string]bool // the files seen: labels name them when several
+	labelW    int             // the widest label seen
 
 	filter, search logs.Filter
 	input          textinput.Model
@@ -91,7 +95,7 @@ func newLogsView(ctx *Context, keys LogsKeyMap, id int, hosts []string, perHost 
 	buf := logs.NewBuffer(hosts, perHost)
 	v := &logsView{ctx: ctx, keys: keys, id: id, buf: buf, hosts: hosts,
 		rows: ops.NewRing[logs.Line](perHost * max(1, len(hosts))), perHost: map[string]*ops.Ring[logs.Line]{},
-		pausedAt: map[string]uint64{}, files: map[string]bool{}}
+		pausedAt: map[string]uint64{}, held: map[string]bool{}, files: map[string]bool{}}
 	for _, h := range hosts {
 		v.perHost[h] = ops.NewRing[logs.Line](buf.PerHost())
 	}
@@ -152,7 +156,7 @@ func (v *logsView) refilter() {
 		v.add(l)
 	}
 	v.paused = paused
-	v.seq, v.offset, v.unseen, v.match = last, 0, 0, 0
+	v.seq, v.offset, v.unseen, v.match, v.paneMatch = last, 0, 0, 0, 0
 	for h, r := range v.perHost {
 		v.pausedAt[h] = r.Total()
 	}
@@ -205,6 +209,16 @@ func (v *logsView) key(msg tea.KeyPressMsg) tea.Cmd {
 		v.showErrs = !v.showErrs
 	case key.Matches(msg, k.Save):
 		return v.startSave()
+	case v.split && key.Matches(msg, k.Up):
+		v.scrollPane(1)
+	case v.split && key.Matches(msg, k.Down):
+		v.scrollPane(-1)
+	case v.split && key.Matches(msg, k.PageUp):
+		v.scrollPane(v.paneHeight())
+	case v.split && key.Matches(msg, k.PageDown):
+		v.scrollPane(-v.paneHeight())
+	case v.split && key.Matches(msg, k.Top):
+		v.scrollPane(v.rows.Len())
 	case key.Matches(msg, k.Up):
 		v.scroll(1)
 	case key.Matches(msg, k.Down):
@@ -240,6 +254,7 @@ func (v *logsView) setPaused(p bool) {
 	v.paused = p
 	if !p {
 		v.offset, v.unseen, v.match = 0, 0, 0
+		clear(v.held)
 	}
 }
 
@@ -321,7 +336,7 @@ func (v *logsView) setSearch(p string) {
 		return
 	}
 	v.search = f
-	v.match = 0
+	v.match, v.paneMatch = 0, 0
 	if !f.Empty() {
 		v.findMatch(+1)
 	}
@@ -333,6 +348,10 @@ func (v *logsView) setSearch(p string) {
 func (v *logsView) findMatch(dir int) {
 	if v.search.Empty() {
 		v.note = "no search: press / first"
+		return
+	}
+	if v.split && len(v.hosts) > 0 {
+		v.findPaneMatch(dir)
 		return
 	}
 	rows := v.rows.Last(0)
