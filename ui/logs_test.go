@@ -209,7 +209,7 @@ func TestLogsMemoryIsBounded(t *testing.T) {
 		}
 	}
 	v.Update(logsTickMsg{id: v.id})
-	if n := v.rows.Len(); n != 100 {
+	if n := v.rowsLen(); n != 100 {
 		t.Errorf("%d rows kept, want 100 (50 per host)", n)
 	}
 	if got := plainView(v); !strings.Contains(got, "4999") {
@@ -264,5 +264,27 @@ func TestLogsFromTheFleet(t *testing.T) {
 	a = send(t, a, <-msgs) // logsDoneMsg of a closed view: dropped
 	if a.mode != modeFleet || a.logs.view != nil {
 		t.Errorf("esc did not go back to the fleet (mode %d)", a.mode)
+	}
+}
+
+// Without a filter the merged rows are the buffer's lines up to the last
+// tick, not a copy; a filter keeps its own rows, dropped when cleared.
+func TestLogsShareTheBufferWithoutFilter(t *testing.T) {
+	v := newTestLogs(t, 80, 10, 100, "web1", "web2")
+	feed(v, "web1|one", "web2|ERROR two")
+	if v.rows != nil {
+		t.Fatal("the view keeps a copy of the buffer")
+	}
+	v.buf.Add(logs.Line{Host: "web1", Time: logsT0, Text: "not taken yet"})
+	if got := plainView(v); strings.Contains(got, "not taken yet") || !strings.Contains(got, "ERROR two") || !strings.Contains(got, "2 lines") {
+		t.Errorf("before the tick:\n%s", got)
+	}
+	pressLogs(v, "&", "error", "enter")
+	if v.rows == nil || v.rowsLen() != 1 {
+		t.Fatalf("filtered rows: %v", v.rows)
+	}
+	pressLogs(v, "&", "esc")
+	if got := plainView(v); v.rows != nil || !strings.Contains(got, "not taken yet") || !strings.Contains(got, "3 lines") {
+		t.Errorf("cleared filter (rows %v):\n%s", v.rows, got)
 	}
 }

@@ -64,7 +64,7 @@ func (v *logsView) statusLine() string {
 	if len(down) > 0 {
 		parts = append(parts, st.Error.Render(strings.Join(down, ", ")))
 	}
-	parts = append(parts, fmt.Sprintf("%d lines", v.rows.Len()))
+	parts = append(parts, fmt.Sprintf("%d lines", v.rowsLen()))
 	if n := v.buf.ErrorGroups(); n > 0 {
 		parts = append(parts, st.Error.Render(fmt.Sprintf("%d errors (e)", n)))
 	}
@@ -105,10 +105,10 @@ func (v *logsView) label(l logs.Line) string {
 // mergedLines draws the newest rows (or those the pause and scroll keep)
 // from the bottom up, h screen lines at most.
 func (v *logsView) mergedLines(w, h int) []string {
-	rows := v.rows.Last(v.offset + h)
+	rows := v.rowsLast(v.offset + h)
 	rows = rows[:max(0, len(rows)-v.offset)]
 	if v.labelW == 0 {
-		for _, l := range v.rows.Last(0) {
+		for _, l := range v.rowsLast(0) {
 			v.labelW = max(v.labelW, len(v.label(l)))
 		}
 	}

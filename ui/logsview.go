@@ -52,7 +52,7 @@ type logsView struct {
 	seq      uint64                          // the last buffer line taken
 	lost     uint64                          // lines the view fell too far behind to take
 	scratch  []logs.Line                     // reused for each tick's new lines
-	rows     *ops.Ring[logs.Line]            // merged: the lines passing the filter
+	rows     *ops.Ring[logs.Line]            // merged: the lines passing the filter; nil without a filter (rowsLast)
 	perHost  map[string]*ops.Ring[logs.Line] // split: the same per host
 	pausedAt map[string]uint64               // split: each pane's row count when paused
 	held     map[string]bool                 // split: panes scrolled up, on hold (ui/logspanes.go)
@@ -94,7 +94,7 @@ const (
 func newLogsView(ctx *Context, keys LogsKeyMap, id int, hosts []string, perHost int) *logsView {
 	buf := logs.NewBuffer(hosts, perHost)
 	v := &logsView{ctx: ctx, keys: keys, id: id, buf: buf, hosts: hosts,
-		rows: ops.NewRing[logs.Line](perHost * max(1, len(hosts))), perHost: map[string]*ops.Ring[logs.Line]{},
+		perHost:  map[string]*ops.Ring[logs.Line]{},
 		pausedAt: map[string]uint64{}, held: map[string]bool{}, files: map[string]bool{}}
 	for _, h := range hosts {
 		v.perHost[h] = ops.NewRing[logs.Line](buf.PerHost())
@@ -130,7 +130,9 @@ func (v *logsView) add(l logs.Line) {
 		v.files[l.File] = true
 		v.labelW = 0 // labels change: measure again
 	}
-	v.rows.Push(l)
+	if v.rows != nil {
+		v.rows.Push(l)
+	}
 	if p := v.perHost[l.Host]; p != nil {
 		p.Push(l)
 	}
@@ -143,9 +145,34 @@ func (v *logsView) add(l logs.Line) {
 	}
 }
 
+// rowsLen returns how many rows the merged view has.
+func (v *logsView) rowsLen() int {
+	if v.rows == nil {
+		return v.buf.Held(v.seq)
+	}
+	return v.rows.Len()
+}
+
+// rowsLast returns the merged view's last n rows (all when n <= 0): without
+// a filter, the buffer's lines up to the last one taken, not a copy kept
+// by the view (the memory issue 8 bounds); with one, the lines that pass.
+func (v *logsView) rowsLast(n int) []logs.Line {
+	if v.rows == nil {
+		return v.buf.Window(nil, v.seq, n)
+	}
+	return v.rows.Last(n)
+}
+
 // refilter rebuilds the rows from the buffer after a filter change.
 func (v *logsView) refilter() {
-	v.rows.Reset()
+	switch {
+	case v.filter.Empty():
+		v.rows = nil // the buffer's lines are the rows
+	case v.rows == nil:
+		v.rows = ops.NewRing[logs.Line](v.buf.PerHost() * max(1, len(v.hosts)))
+	default:
+		v.rows.Reset()
+	}
 	for _, p := range v.perHost {
 		p.Reset()
 	}
@@ -218,7 +245,7 @@ func (v *logsView) key(msg tea.KeyPressMsg) tea.Cmd {
 	case v.split && key.Matches(msg, k.PageDown):
 		v.scrollPane(-v.paneHeight())
 	case v.split && key.Matches(msg, k.Top):
-		v.scrollPane(v.rows.Len())
+		v.scrollPane(v.rowsLen())
 	case key.Matches(msg, k.Up):
 		v.scroll(1)
 	case key.Matches(msg, k.Down):
@@ -228,7 +255,7 @@ func (v *logsView) key(msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, k.PageDown):
 		v.scroll(-page)
 	case key.Matches(msg, k.Top):
-		v.scroll(v.rows.Len())
+		v.scroll(v.rowsLen())
 	case key.Matches(msg, k.Bottom):
 		v.setPaused(false)
 	case key.Matches(msg, k.Filter):
@@ -261,7 +288,7 @@ func (v *logsView) setPaused(p bool) {
 // scroll moves the merged view n rows towards older lines (n < 0: newer);
 // scrolling pauses, and reaching the newest line follows again.
 func (v *logsView) scroll(n int) {
-	maxOff := max(0, v.rows.Len()-1)
+	maxOff := max(0, v.rowsLen()-1)
 	v.offset = min(maxOff, max(0, v.offset+n))
 	if v.offset == 0 && n < 0 {
 		v.setPaused(false)
@@ -354,7 +381,7 @@ func (v *logsView) findMatch(dir int) {
 		v.findPaneMatch(dir)
 		return
 	}
-	rows := v.rows.Last(0)
+	rows := v.rowsLast(0)
 	n := len(rows)
 	from := v.match // counted from the newest, 1-based
 	if from <= 0 {

@@ -98,6 +98,42 @@ func (b *Buffer) Since(dst []Line, seq uint64) (_ []Line, last uint64, lost uint
 	return b.merged.AppendLast(dst, int(n)), total, lost
 }
 
+// Window appends to dst the last n (all when n <= 0) of the lines
+// numbered up to last that the buffer still holds, oldest first: a reader
+// that took the lines up to last sees those, not what arrived since. It
+// lets a display show the buffer's lines without a copy of its own.
+func (b *Buffer) Window(dst []Line, last uint64, n int) []Line {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	newer, held := b.upto(last)
+	if held <= 0 {
+		return dst
+	}
+	if n <= 0 || n > held {
+		n = held
+	}
+	dst = b.merged.AppendLast(dst, n+newer)
+	clear(dst[len(dst)-newer:]) // do not pin the newer lines' text
+	return dst[:len(dst)-newer]
+}
+
+// Held returns how many of the lines numbered up to last the buffer still
+// holds.
+func (b *Buffer) Held(last uint64) int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	_, held := b.upto(last)
+	return max(0, held)
+}
+
+// upto returns how many lines came after the one numbered last, and how
+// many up to it are held; b.mu is held.
+func (b *Buffer) upto(last uint64) (newer, held int) {
+	total := b.merged.Total()
+	newer = int(total - min(last, total))
+	return newer, b.merged.Len() - newer
+}
+
 // Total returns how many lines (markers included) were ever added.
 func (b *Buffer) Total() uint64 { return b.merged.Total() }
 
