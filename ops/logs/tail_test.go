@@ -264,6 +264,10 @@ func TestTailReconnectAfterRotation(t *testing.T) {
 	c := startTail(t, e, []Source{{Host: e.targets[0], Paths: []string{"app.log"}}},
 		Options{SinceLines: 5, RetryMin: 100 * time.Millisecond, RetryMax: 300 * time.Millisecond})
 	waitFor(t, "the first line", func() bool { return len(fileLines(c, h, "app.log")) == 1 })
+	// A line that arrives live proves the follow started (the backlog
+	// comes before the follow's start marker).
+	e.appendLines(t, 0, "app.log", "old 1b")
+	waitFor(t, "a live line", func() bool { return len(fileLines(c, h, "app.log")) == 2 })
 	e.fleet.Hosts[0].Kill()
 	waitFor(t, "dropped marker", func() bool { return len(c.of(h, KindDropped)) > 0 })
 	e.appendLines(t, 0, "app.log", "old 2 (written while down, then rotated away)")
@@ -272,8 +276,8 @@ func TestTailReconnectAfterRotation(t *testing.T) {
 	}
 	e.appendLines(t, 0, "app.log", "new 1", "new 2")
 	e.fleet.Hosts[0].Restart(t)
-	waitFor(t, "the new file's lines", func() bool { return len(fileLines(c, h, "app.log")) >= 3 })
-	if got := strings.Join(fileLines(c, h, "app.log"), "|"); got != "old 1|new 1|new 2" {
+	waitFor(t, "the new file's lines", func() bool { return len(fileLines(c, h, "app.log")) >= 4 })
+	if got := strings.Join(fileLines(c, h, "app.log"), "|"); got != "old 1|old 1b|new 1|new 2" {
 		t.Errorf("lines: %s", got)
 	}
 	rec := c.of(h, KindReconnected)
