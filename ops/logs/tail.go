@@ -124,7 +124,6 @@ type follower struct {
 	emit   func(Line)
 
 	started bool   // a follow began once: later ones resume
-	again   bool   // a start showed backlog lines, then dropped before following
 	id      string // the file's "dev:ino"; "?" unknown, "-" missing
 	off     int64  // bytes of the file shown so far; -1 unknown
 }
@@ -134,10 +133,6 @@ func (f *follower) run(ctx context.Context) {
 	var downSince time.Time
 	for ctx.Err() == nil {
 		s := &stream{f: f, nonce: nonce(), resume: f.started, down: downSince}
-		if f.again && !f.started {
-			f.again = false
-			f.marker(KindReconnected, fmt.Sprintf("reconnected before the follow began: the last %d lines are shown again", f.opts.SinceLines))
-		}
 		var cmd string
 		if f.started {
 			cmd = resumeScript(f.path, s.nonce, f.id, f.off, f.opts.CatchUpLimit)
@@ -156,12 +151,6 @@ func (f *follower) run(ctx context.Context) {
 			reason = err.Error()
 		case len(res.Hosts) == 1 && res.Hosts[0].Err != nil:
 			reason = unwrapHost(res.Hosts[0].Err).Error()
-		}
-		if !s.marked && s.shown && !f.started {
-			// The connection dropped between the backlog and the start of
-			// the follow: the next attempt shows the backlog again, and says
-			// so first, so no line is repeated silently.
-			f.again = true
 		}
 		if s.marked {
 			failures = 0
@@ -209,7 +198,6 @@ type stream struct {
 	f      *follower
 	nonce  string
 	resume bool
-	shown  bool      // it sent lines before its marker
 	down   time.Time // when the host dropped (resume only)
 
 	marked  bool  // the marker line came: the follow runs
@@ -241,7 +229,6 @@ func (s *stream) line(text string, n int64, at time.Time) {
 			return
 		}
 		s.send(Line{Text: text, Time: at, Backlog: true, Kind: kindOf(s.resume)})
-		s.shown = true
 		return
 	}
 	if k, reset, ok := tailMessage(text); ok {
