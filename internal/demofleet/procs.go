@@ -11,6 +11,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/opsui/opsui/internal/procfs"
 )
 
 // MarkerVar is the environment variable every demo command gets, set to
@@ -82,7 +84,7 @@ func (p *Procs) reapZombies() {
 		if p.running[pid] {
 			continue
 		}
-		if state, _, ok := procStat(pid); ok && state == "Z" {
+		if state, _, ok := procfs.Stat(pid); ok && state == "Z" {
 			var ws syscall.WaitStatus
 			syscall.Wait4(pid, &ws, syscall.WNOHANG, nil)
 		}
@@ -106,7 +108,7 @@ func (p *Procs) victims() []int {
 			pids = append(pids, pid)
 		}
 	}
-	for _, pid := range descendants(os.Getpid()) {
+	for _, pid := range procfs.Descendants(os.Getpid()) {
 		add(pid)
 	}
 	for _, pid := range Leftovers(strings.TrimPrefix(p.marker, MarkerVar+"="), p.pidFiles) {
@@ -164,7 +166,7 @@ func anyAlive(pids []int) bool {
 
 // alive reports whether pid runs (a zombie does not).
 func alive(pid int) bool {
-	if state, _, ok := procStat(pid); ok {
+	if state, _, ok := procfs.Stat(pid); ok {
 		return state != "Z" && state != "X"
 	}
 	if _, err := os.Stat("/proc/self"); err == nil {
@@ -201,7 +203,7 @@ func Marked(dir string) []int {
 	marker := []byte(MarkerVar + "=" + dir + "\x00")
 	hosts := []byte(filepath.Join(dir, "hosts") + "/")
 	var out []int
-	for _, pid := range allPids() {
+	for _, pid := range procfs.Pids() {
 		if pid == os.Getpid() {
 			continue
 		}
@@ -218,57 +220,12 @@ func Marked(dir string) []int {
 
 func containsBytes(b, sub []byte) bool { return strings.Contains(string(b), string(sub)) }
 
-func allPids() []int {
-	entries, _ := os.ReadDir("/proc")
-	var list []int
-	for _, e := range entries {
-		if pid, err := strconv.Atoi(e.Name()); err == nil {
-			list = append(list, pid)
-		}
-	}
-	return list
-}
-
 func children(parent int) []int {
 	var out []int
-	for _, pid := range allPids() {
-		if _, ppid, ok := procStat(pid); ok && ppid == parent {
+	for _, pid := range procfs.Pids() {
+		if _, ppid, ok := procfs.Stat(pid); ok && ppid == parent {
 			out = append(out, pid)
 		}
 	}
 	return out
-}
-
-// descendants returns every descendant of root (not root itself).
-func descendants(root int) []int {
-	kids := map[int][]int{}
-	for _, pid := range allPids() {
-		if _, ppid, ok := procStat(pid); ok {
-			kids[ppid] = append(kids[ppid], pid)
-		}
-	}
-	list := append([]int(nil), kids[root]...)
-	for i := 0; i < len(list); i++ {
-		list = append(list, kids[list[i]]...)
-	}
-	return list
-}
-
-// procStat returns the state and parent pid of pid from /proc/PID/stat.
-func procStat(pid int) (state string, ppid int, ok bool) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return "", 0, false
-	}
-	s := string(b) // "pid (comm) state ppid ...": comm may hold spaces and parentheses
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return "", 0, false
-	}
-	f := strings.Fields(s[i+1:])
-	if len(f) < 2 {
-		return "", 0, false
-	}
-	ppid, err = strconv.Atoi(f[1])
-	return f[0], ppid, err == nil
 }
