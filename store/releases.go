@@ -8,16 +8,6 @@ import (
 	"time"
 )
 
-// Release results.
-const (
-	ReleaseRunning    = "running"
-	ReleaseSuccess    = "success"
-	ReleaseFailed     = "failed"
-	ReleaseAborted    = "aborted"
-	ReleaseBad        = "bad"
-	ReleaseRolledBack = "rolled_back"
-)
-
 // Release is the record of one deploy or rollback of an app to an environment.
 type Release struct {
 	ID                int64         `db:"id" json:"id"`

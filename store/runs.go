@@ -22,16 +22,6 @@ const (
 	KindExec     = "exec"
 )
 
-// Run results.
-const (
-	RunRunning     = "running"
-	RunOK          = "ok"
-	RunFailed      = "failed"
-	RunPartial     = "partial"
-	RunCancelled   = "cancelled"
-	RunInterrupted = "interrupted"
-)
-
 // Host statuses within a run.
 const (
 	HostQueued     = "queued"

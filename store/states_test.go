@@ -1,0 +1,63 @@
+package store
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestNewRunStatesAreStored writes every run result and the rolled_back
+// host status through a fresh and a reopened database: the schema's checks
+// accept each word states.go defines, and still refuse others.
+func TestNewRunStatesAreStored(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "opsui.db")
+	for round := range 2 {
+		s, err := Open(ctx, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, res := range runResults {
+			r, hosts, err := s.StartRun(ctx, NewRun{Kind: KindDeploy, Operator: "t", Hosts: []string{"h1"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.FinishRun(ctx, r.ID, string(res), ""); err != nil {
+				t.Errorf("round %d: result %s: %v", round, res, err)
+			}
+			hosts[0].Status = HostRolledBack
+			if err := s.UpdateRunHost(ctx, hosts[0]); err != nil {
+				t.Errorf("round %d: host status %s: %v", round, HostRolledBack, err)
+			}
+			got, err := s.Run(ctx, r.ID)
+			if err != nil || got.Result != string(res) {
+				t.Errorf("round %d: stored %q (%v), want %q", round, got.Result, err, res)
+			}
+		}
+		r, _, _ := s.StartRun(ctx, NewRun{Kind: KindDeploy, Operator: "t"})
+		if err := s.FinishRun(ctx, r.ID, "sort-of-ok", ""); err == nil || !strings.Contains(err.Error(), "CHECK") {
+			t.Errorf("an unknown result was stored: %v", err)
+		}
+		s.Close()
+	}
+}
+
+func TestParseStates(t *testing.T) {
+	for _, r := range releaseResults {
+		if got, err := ParseReleaseResult(r.String()); err != nil || got != r {
+			t.Errorf("release result %s: %v %v", r, got, err)
+		}
+	}
+	for _, r := range runResults {
+		if got, err := ParseRunResult(r.String()); err != nil || got != r {
+			t.Errorf("run result %s: %v %v", r, got, err)
+		}
+	}
+	if _, err := ParseReleaseResult("rolled-back"); err == nil {
+		t.Error("rolled-back parsed: the one spelling is rolled_back")
+	}
+	if RunOfRelease(ReleaseRolledBack) != RunRolledBack || RunOfRelease(ReleaseSuccess) != RunOK || RunOfRelease(ReleaseAborted) != RunAborted {
+		t.Error("a release's run does not end with its word")
+	}
+}
