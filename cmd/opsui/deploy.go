@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/charmbracelet/x/term"
 	"github.com/spf13/cobra"
 
 	"github.com/opsui/opsui/inventory"
@@ -29,6 +30,24 @@ type target struct {
 	app   inventory.App
 	env   inventory.Environment
 	hosts []inventory.Host
+}
+
+// inputError marks a name or ref that the command was given and that
+// names nothing (an unknown app, environment, host or git ref): invalid
+// input, exit status 3, as for an invalid fleet file.
+type inputError struct{ error }
+
+func (e inputError) Unwrap() error { return e.error }
+
+// resolveRef resolves ref in repo; a ref that names no commit is invalid
+// input.
+func resolveRef(ctx context.Context, repo, ref string) (deploy.Source, error) {
+	src, err := deploy.Resolve(ctx, repo, ref)
+	var ue *deploy.UnknownRefError
+	if errors.As(err, &ue) {
+		return src, inputError{err}
+	}
+	return src, err
 }
 
 // targetFlags pick the app, environment and hosts.
@@ -191,7 +210,7 @@ time: the hosts are locked, all or nothing. Every release is recorded.`,
 			return err
 		}
 		c.reportStale(ctx, s, tg.app.Name, tg.env.Name)
-		src, err := deploy.Resolve(ctx, tg.app.Repo, ref)
+		src, err := resolveRef(ctx, tg.app.Repo, ref)
 		if err != nil {
 			return err
 		}
@@ -394,15 +413,22 @@ func branchNote(b string) string {
 }
 
 // confirm asks a yes/no question on the terminal (default No); --yes
-// answers it, and without a terminal the answer is No.
+// answers it. Without a terminal it asks nothing: see notATerminal.
 func (c *cli) confirm(q string, yes bool) error {
 	if yes {
 		return nil
 	}
 	if !isTTY(c.stdin) {
-		return usageError{fmt.Errorf("%s (no terminal to ask: pass --yes)", q)}
+		return notATerminal(q)
 	}
 	return c.ask(q)
+}
+
+// notATerminal is the one answer to a confirmation when standard input is
+// not a terminal (a pipe, a file, /dev/null) and --yes was not given: a
+// usage error (exit status 2), before any prompt is printed.
+func notATerminal(what string) error {
+	return usageError{fmt.Errorf("%s: confirm on a terminal or pass --yes (standard input is not a terminal)", what)}
 }
 
 func (c *cli) ask(q string) error {
@@ -419,7 +445,7 @@ func (c *cli) typedConfirm(env string, yes bool) error {
 		return nil
 	}
 	if !isTTY(c.stdin) {
-		return usageError{fmt.Errorf("%s is protected: confirm on a terminal or pass --yes", env)}
+		return notATerminal(env + " is protected")
 	}
 	fmt.Fprintf(c.stderr, "%s is a protected environment. Type its name to continue: ", env)
 	if readLine(c.stdin) != env {
@@ -446,11 +472,10 @@ func readLine(r io.Reader) string {
 	return strings.TrimSpace(string(b))
 }
 
+// isTTY reports whether r is a terminal. A character device is not
+// enough: /dev/null is one, and reading a confirmation from it fails
+// after the prompt.
 func isTTY(r io.Reader) bool {
 	f, ok := r.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+	return ok && term.IsTerminal(f.Fd())
 }

@@ -442,12 +442,12 @@ func newInventorySetCmd(c *cli) *cobra.Command {
 // suggestion when one is close.
 func unknownName(kind, name string, known []string) error {
 	if best := inventory.Closest(name, known); best != "" {
-		return fmt.Errorf("unknown %s %q (did you mean %q?)", kind, name, best)
+		return inputError{fmt.Errorf("unknown %s %q (did you mean %q?)", kind, name, best)}
 	}
 	if len(known) > 0 && len(known) <= 12 {
-		return fmt.Errorf("unknown %s %q (known: %s)", kind, name, strings.Join(known, ", "))
+		return inputError{fmt.Errorf("unknown %s %q (known: %s)", kind, name, strings.Join(known, ", "))}
 	}
-	return fmt.Errorf("unknown %s %q (see opsui inventory list)", kind, name)
+	return inputError{fmt.Errorf("unknown %s %q (see opsui inventory list)", kind, name)}
 }
 
 func hostNames(f *inventory.Fleet) []string {

@@ -208,7 +208,7 @@ func newPendingCmd(c *cli) *cobra.Command {
 		if len(args) > 0 {
 			ref = args[0]
 		}
-		src, err := deploy.Resolve(ctx, tg.app.Repo, ref)
+		src, err := resolveRef(ctx, tg.app.Repo, ref)
 		if err != nil {
 			return err
 		}

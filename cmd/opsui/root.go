@@ -32,10 +32,11 @@ type usageError struct{ error }
 func exitCode(err error) int {
 	var ue usageError
 	var ps inventory.Problems
+	var ie inputError
 	switch {
 	case errors.As(err, &ue):
 		return 2
-	case errors.As(err, &ps):
+	case errors.As(err, &ps), errors.As(err, &ie):
 		return 3 // the input was read and is invalid
 	}
 	return 1
