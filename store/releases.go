@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+
+	"github.com/jmoiron/sqlx"
 )
 
 // Release is the record of one deploy or rollback of an app to an environment.
@@ -167,4 +169,42 @@ func (s *Store) SetMigrationsApplied(ctx context.Context, id int64) error {
 		return fmt.Errorf("mark release %d migrated: %w", id, s.classify(err))
 	}
 	return nil
+}
+
+// ReopenRelease puts a release record back to running for a resumed
+// deploy, which then finishes it: one release, one row. The record names
+// the resuming run from then on.
+func (s *Store) ReopenRelease(ctx context.Context, id, runID int64) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE releases SET result = ?, finished_at = 0, run_id = ? WHERE id = ?`,
+		ReleaseRunning, runID, id)
+	if err != nil {
+		return fmt.Errorf("reopen release %d: %w", id, s.classify(err))
+	}
+	return nil
+}
+
+// HostPart is how one host's part in a deploy, rollback or migration
+// ended, as the pipeline knows it after the fact.
+type HostPart struct {
+	Host   string
+	Status string // a run host status: ok, failed, cancelled, skipped, rolled_back
+	Step   string // the step it failed at, HostNotReached, or "" when it did not fail
+	Took   time.Duration
+}
+
+// RecordHostParts writes each host's final status, step and own duration
+// into a pipeline's run: the engine's events say what the host did last
+// (a rollback's health check, the last step before its batch was
+// cancelled), not where it failed or whether it was reached.
+func (s *Store) RecordHostParts(ctx context.Context, runID int64, parts []HostPart) error {
+	return s.Transaction(ctx, func(tx *sqlx.Tx) error {
+		for _, p := range parts {
+			_, err := tx.ExecContext(ctx, `UPDATE run_hosts SET status = ?, stage = ?, duration_ms = ? WHERE run_id = ? AND host = ?`,
+				p.Status, p.Step, p.Took.Milliseconds(), runID, p.Host)
+			if err != nil {
+				return fmt.Errorf("record %s's part in run %d: %w", p.Host, runID, s.classify(err))
+			}
+		}
+		return nil
+	})
 }

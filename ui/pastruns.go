@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -18,7 +19,7 @@ type PastRun struct {
 	Operator string
 	Started  time.Time
 	Duration time.Duration // zero while it runs
-	Result   string        // ok, failed, partial, cancelled, interrupted, running
+	Result   string        // a store.RunResult: ok, failed, rolled_back, refused, interrupted, running ...
 	Summary  string
 }
 
@@ -210,7 +211,7 @@ func (p runsList) View() string {
 		switch {
 		case i == p.cursor:
 			line = st.Cursor.Render(padRight(line, p.width))
-		case p.runs[i].Result == "failed" || p.runs[i].Result == "partial":
+		case slices.Contains([]string{"failed", "partial", "rolled_back", "aborted", "refused"}, p.runs[i].Result):
 			line = st.Error.Render(line)
 		}
 		b.WriteString("\n" + line)

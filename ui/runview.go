@@ -49,7 +49,24 @@ func statusText(p paneSnapshot) string {
 		}
 		return fmt.Sprintf("failed: exit %d", p.code)
 	case ops.EventFailed:
+		if w := notFailedWord(p); w != "" {
+			return w
+		}
 		return "failed: " + string(p.class)
+	}
+	return ""
+}
+
+// notFailedWord names the end of a deploy's host that did not fail on its
+// own: "not reached" (its batch never started) or "rolled back" (switched
+// back because another host failed). Their events say cancelled; their
+// last stage is not where anything failed. Empty for any other host.
+func notFailedWord(p paneSnapshot) string {
+	switch {
+	case strings.HasPrefix(p.err, "not reached"), p.stage == "not reached":
+		return "not reached"
+	case strings.HasPrefix(p.err, "switched back to "):
+		return "rolled back"
 	}
 	return ""
 }
@@ -79,6 +96,8 @@ func rowText(p paneSnapshot) string {
 		return statusText(p)
 	case p.status == ops.EventStarted:
 		return stage
+	case failed(p) && notFailedWord(p) != "":
+		return notFailedWord(p)
 	case failed(p):
 		return statusText(p) + " at " + stage
 	}

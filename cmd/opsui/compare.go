@@ -65,13 +65,26 @@ func hostOutcomes(ctx context.Context, st *store.Store, id int64) (map[string]st
 		return nil, nil, fmt.Errorf("hosts of run %d: %w", id, err)
 	}
 	for _, h := range hosts {
-		s := h.Status
-		if h.Stage != "" && !slices.Contains([]string{"ok", "skipped"}, s) {
-			s += " at " + h.Stage
-		}
-		out[h.Host], took[h.Host] = s, time.Duration(h.DurationMS)*time.Millisecond
+		out[h.Host], took[h.Host] = hostLabel(h), time.Duration(h.DurationMS)*time.Millisecond
 	}
 	return out, took, nil
+}
+
+// hostLabel says how a host's part in a run ended: "ok", "failed at
+// health" (the step it failed at), "not reached" (its batch never
+// started), "rolled back" (switched back after another host failed).
+func hostLabel(h store.RunHost) string {
+	switch {
+	case h.Status == store.HostOK:
+		return h.Status
+	case h.Status == store.HostSkipped || h.Stage == store.HostNotReached || strings.HasPrefix(h.Error, "not reached"):
+		return store.HostNotReached // a record made before the step was kept says so in its error
+	case h.Status == store.HostRolledBack:
+		return "rolled back"
+	case h.Stage != "":
+		return h.Status + " at " + h.Stage
+	}
+	return h.Status
 }
 
 func newCompareCmd(c *cli) *cobra.Command {

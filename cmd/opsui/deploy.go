@@ -219,7 +219,8 @@ time: the hosts are locked, all or nothing. Every release is recorded.`,
 		}
 		releaseID := deploy.NewReleaseID(time.Now(), lastReleaseID(ctx, s, tg))
 		if resume != 0 {
-			releaseID, src.Branch = resumed.ReleaseID, resumed.Branch
+			releaseID = resumed.ReleaseID
+			src.Branch, src.Tag = deploy.RecordedRef(resumed.Branch)
 		}
 		p, err := deploy.NewPlan(f, tg.app, tg.env, tg.hosts, src, releaseID, sf.strategy(tg.env))
 		if err != nil {
@@ -252,7 +253,7 @@ time: the hosts are locked, all or nothing. Every release is recorded.`,
 			}
 		}
 		fmt.Fprintf(c.stderr, "opsui: deploying %s %s (%s%s) to %s as release %s\n", tg.app.Name, shortHash(src.Commit), src.Subject,
-			branchNote(src.Branch), tg.env.Name, releaseID)
+			branchNote(src.RefName()), tg.env.Name, releaseID)
 		d, closePool, err := c.deployer(ctx, s, &sshf, tg)
 		if err != nil {
 			return err
@@ -356,10 +357,8 @@ func (c *cli) report(out *deploy.Outcome, err error) error {
 	for _, n := range out.Notes {
 		fmt.Fprintf(w, "note: %s\n", n)
 	}
-	t := out.Timing
-	fmt.Fprintf(w, "release %s: %s in %s (artifact %s, lock %s, upload %s, prepare %s, switch+verify %s); run %d\n",
-		out.ReleaseID, out.Result, t.Total.Round(time.Millisecond), t.Artifact.Round(time.Millisecond), t.Lock.Round(time.Millisecond),
-		t.Upload.Round(time.Millisecond), t.Prepare.Round(time.Millisecond), t.Activate.Round(time.Millisecond), out.RunID)
+	fmt.Fprintf(w, "release %s: %s in %s (%s); run %d\n", out.ReleaseID, out.Result, out.Timing.Total.Round(time.Millisecond),
+		phasesText(out), out.RunID)
 	if err != nil {
 		return err
 	}
@@ -367,6 +366,22 @@ func (c *cli) report(out *deploy.Outcome, err error) error {
 		return hostsFailedError{fmt.Sprintf("release %s: %s", out.ReleaseID, out.Result)}
 	}
 	return nil
+}
+
+// phasesText splits an outcome's time into the phases its kind has: a
+// rollback cuts, uploads and prepares nothing, a migration only locks and
+// migrates.
+func phasesText(out *deploy.Outcome) string {
+	t := out.Timing
+	ms := func(d time.Duration) time.Duration { return d.Round(time.Millisecond) }
+	switch out.Kind {
+	case store.KindRollback:
+		return fmt.Sprintf("lock %s, switch+verify %s", ms(t.Lock), ms(t.Activate))
+	case store.KindMigrate:
+		return fmt.Sprintf("lock %s, migrate %s", ms(t.Lock), ms(t.Activate))
+	}
+	return fmt.Sprintf("artifact %s, lock %s, upload %s, prepare %s, switch+verify %s",
+		ms(t.Artifact), ms(t.Lock), ms(t.Upload), ms(t.Prepare), ms(t.Activate))
 }
 
 // reportStale marks runs whose process died as interrupted and reports
@@ -405,11 +420,16 @@ func shortHash(h string) string {
 	return h
 }
 
-func branchNote(b string) string {
-	if b == "" {
+// branchNote names the ref of a deploy as the release record does:
+// ", branch main", ", tag v1", or nothing for a bare commit.
+func branchNote(ref string) string {
+	switch {
+	case ref == "":
 		return ""
+	case strings.HasPrefix(ref, "tag "):
+		return ", " + ref
 	}
-	return ", branch " + b
+	return ", branch " + ref
 }
 
 // confirm asks a yes/no question on the terminal (default No); --yes

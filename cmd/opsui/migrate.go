@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -59,11 +60,7 @@ list the pending migrations and change nothing.`,
 				fmt.Fprintf(c.stdout, "migration plan on %s:\n%s", res.Host, res.Output)
 				return nil
 			}
-			pending := deploy.Pending(res.Plan)
-			fmt.Fprintf(c.stdout, "%d of %d migrations pending on %s (%s):\n", len(pending), len(res.Plan), tg.env.Name, res.Host)
-			for _, m := range pending {
-				fmt.Fprintf(c.stdout, "  %s\n", m)
-			}
+			printMigrationPlan(c.stdout, res, tg.env.Name)
 			return nil
 		}
 		host, _ := deploy.MigrationHost(tg.hosts)
@@ -104,4 +101,18 @@ func (c *cli) printNewMigrations(ctx context.Context, repo, from, to string) {
 		return
 	}
 	fmt.Fprintf(c.stdout, "new migrations (%d), run once before the switch:\n  %s\n", len(files), strings.Join(files, "\n  "))
+}
+
+// printMigrationPlan says what a Django migration plan leaves to apply;
+// "nothing pending" in words, never a heading with nothing under it.
+func printMigrationPlan(w io.Writer, res deploy.MigrationResult, env string) {
+	pending := deploy.Pending(res.Plan)
+	if len(pending) == 0 {
+		fmt.Fprintf(w, "nothing pending on %s (%s): all %d migrations are applied\n", env, res.Host, len(res.Plan))
+		return
+	}
+	fmt.Fprintf(w, "%d of %d migrations pending on %s (%s):\n", len(pending), len(res.Plan), env, res.Host)
+	for _, m := range pending {
+		fmt.Fprintf(w, "  %s\n", m)
+	}
 }

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -30,8 +32,10 @@ func newRollbackCmd(c *cli) *cobra.Command {
 		Long: `Switch every host of the environment back to the previous good release (or
 the one named with --to), reload and check health, as a deploy does. The
 release must still be on every host: opsui checks REVISION everywhere first and
-refuses, naming the hosts, when any lacks it. The release left is marked BAD.
-Migrations are not reversed: the code goes back, the schema stays.`,
+refuses, naming the hosts, when any lacks it. The release left keeps its
+result (BAD is only for a release that failed) and is not taken again by a
+later rollback. Migrations are not reversed: the code goes back, the schema
+stays.`,
 		Example: `  opsui rollback shop --env production
   opsui rollback shop --env production --to 20261123101500`,
 		Args: cobra.MaximumNArgs(1),
@@ -247,7 +251,8 @@ func newUnlockCmd(c *cli) *cobra.Command {
 		Short: "Break a deploy lock left by a deploy that died",
 		Long: `Show who holds the deploy lock of an app's environment on each host and, after
 a confirmation, remove it. Only a lock that is stale (its holder stopped
-renewing it) is broken unless --force is given. Breaking is recorded.`,
+renewing it) or held by a process of this machine that is gone is broken
+unless --force is given. Breaking is recorded.`,
 		Args: cobra.MaximumNArgs(1),
 	}
 	var force bool
@@ -271,18 +276,24 @@ renewing it) is broken unless --force is given. Breaking is recorded.`,
 			}
 		}
 		states := deploy.InspectLocks(ctx, d.Conn, targets, func(n string) string { return deployTo[n] })
+		_, _ = s.ReapStaleRuns(ctx) // so a dead holder's run reads interrupted
+		machine, _ := os.Hostname()
 		tokens := map[string][]string{}
 		for _, st := range states {
 			switch {
 			case !st.Held:
 				fmt.Fprintf(c.stdout, "%s: not locked\n", st.Host)
 			default:
-				stale := "live"
-				if st.Stale() {
-					stale = "STALE"
+				dead := deadHolder(ctx, s, st.Owner, machine)
+				state := "live"
+				switch {
+				case dead != "":
+					state = "held by a dead process: " + dead
+				case st.Stale():
+					state = "STALE"
 				}
-				fmt.Fprintf(c.stdout, "%s: locked by %s, renewed %s ago (%s)\n", st.Host, st.Owner, st.Age.Round(time.Second), stale)
-				if st.Stale() || force {
+				fmt.Fprintf(c.stdout, "%s: locked by %s, renewed %s ago (%s)\n", st.Host, st.Owner, st.Age.Round(time.Second), state)
+				if st.Stale() || dead != "" || force {
 					tokens[st.Owner.Token] = append(tokens[st.Owner.Token], st.Host)
 				}
 			}
@@ -315,4 +326,27 @@ renewing it) is broken unless --force is given. Breaking is recorded.`,
 	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation")
 	cmd.Flags().BoolVar(&force, "force", false, "also break a lock that is still being renewed")
 	return cmd
+}
+
+// deadHolder says why a lock's holder is known dead: it ran on this
+// machine and its process is gone (its run then reads interrupted). A
+// holder on another machine cannot be checked from here: "" (and its
+// lease decides). A reused pid reads as alive: never dead by mistake.
+func deadHolder(ctx context.Context, s *store.Store, o deploy.Owner, machine string) string {
+	if o.Machine == "" || o.Machine != machine || o.PID <= 0 || processAlive(o.PID) {
+		return ""
+	}
+	why := fmt.Sprintf("pid %d is gone", o.PID)
+	if o.RunID != 0 {
+		if r, err := s.Run(ctx, o.RunID); err == nil && r.Result == store.RunInterrupted {
+			why += fmt.Sprintf(", interrupted run %d", o.RunID)
+		}
+	}
+	return why
+}
+
+// processAlive reports whether a process with this pid exists here.
+func processAlive(pid int) bool {
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
 }

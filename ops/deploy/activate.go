@@ -217,11 +217,7 @@ func (r *runner) record(ctx context.Context, result string) {
 		case rolledBack:
 			line = fmt.Sprintf("%s %s rolled back to release %s after release %s (%s) failed", when, r.Operator, h.prevRelease, p.ReleaseID, short(p.Source.Commit))
 		case switched:
-			branch := p.Source.Branch
-			if branch == "" {
-				branch = p.Source.Ref
-			}
-			line = fmt.Sprintf("%s Branch %s (at %s) deployed as release %s by %s", when, branch, p.Source.Commit, p.ReleaseID, r.Operator)
+			line = fmt.Sprintf("%s %s (at %s) deployed as release %s by %s", when, p.Source.RevisionsRef(), p.Source.Commit, p.ReleaseID, r.Operator)
 		}
 		if line != "" {
 			env["OPSUI_LINE"] = line

@@ -51,7 +51,8 @@ type Outcome struct {
 	ReleaseID string
 	Record    int64 // the release record's id
 	RunID     int64
-	Result    string // a store.Release* result
+	Kind      string // store.KindDeploy, KindRollback or KindMigrate
+	Result    store.ReleaseResult
 	Hosts     []HostOutcome
 	Timing    Timing
 	// Notes are things the operator should know (no previous release to
@@ -94,15 +95,17 @@ func (d *Deployer) Deploy(ctx context.Context, p *Plan) (*Outcome, error) {
 	tm.Artifact = time.Since(t0)
 
 	rel := &store.Release{App: p.App.Name, Env: p.Env.Name, ReleaseID: p.ReleaseID, Kind: store.KindDeploy,
-		Commit: p.Source.Commit, Branch: p.Source.Branch, Subject: p.Source.Subject, Operator: d.Operator,
+		Commit: p.Source.Commit, Branch: p.Source.RefName(), Subject: p.Source.Subject, Operator: d.Operator,
 		Strategy: p.Strategy.Kind}
 	t0 = time.Now()
 	l, err := r.start(ctx, store.KindDeploy, rel)
 	if err != nil {
-		out := r.finish(ctx, rel, store.ReleaseAborted, began)
-		return out, err
+		return nil, r.refuse(ctx, err)
 	}
 	defer r.unlock(ctx, l)
+	if err := r.createRelease(ctx, rel, r.resumedRecord(ctx)); err != nil {
+		return nil, r.refuse(ctx, err)
+	}
 	note := r.notifyStart(ctx, rel)
 	tm.Lock = time.Since(t0)
 	if p.Resume {
@@ -127,10 +130,23 @@ func (d *Deployer) Deploy(ctx context.Context, p *Plan) (*Outcome, error) {
 	tm.Activate = time.Since(t0)
 	r.record(ctx, result)
 	note.finish(ctx, store.KindDeploy, result, began)
-	out := r.finish(ctx, rel, result, began)
+	out := r.finish(ctx, rel, store.ReleaseResult(result), began)
 	tm.Total = out.Timing.Total
 	out.Timing = tm
 	return out, nil
+}
+
+// resumedRecord is the id of the release record a resumed deploy carries
+// on (0 when there is none to resume).
+func (r *runner) resumedRecord(ctx context.Context) int64 {
+	if !r.plan.Resume {
+		return 0
+	}
+	rel, err := r.Store.ReleaseNamed(ctx, r.plan.App.Name, r.plan.Env.Name, r.plan.ReleaseID)
+	if err != nil || rel.Kind != store.KindDeploy {
+		return 0
+	}
+	return rel.ID
 }
 
 // skipDone marks the hosts a resumed deploy finds on its release already:
@@ -179,6 +195,7 @@ func (r *runner) upload(ctx context.Context, artifact string) error {
 			env["OPSUI_RESUME"] = "1"
 		}
 		r.runStep(ctx, h, StepUpload, uploadScript, env, 0, &in, true)
+		r.clock.done(h.host.Name)
 	})
 	return nil
 }
@@ -219,6 +236,7 @@ func (r *runner) step(ctx context.Context, s Step, hs []*hostRun) {
 		default:
 			r.runStep(ctx, h, s.Name, s.Run, r.plan.env(h.host, s), timeout, nil, true)
 		}
+		r.clock.done(h.host.Name)
 	})
 }
 
@@ -242,6 +260,7 @@ func (r *runner) healthCheck(ctx context.Context, h *hostRun, releaseID, commit 
 	env := map[string]string{"OPSUI_HEALTH_URL": url, "OPSUI_EXPECT": expect,
 		"OPSUI_RETRIES": fmt.Sprint(retries), "OPSUI_DEADLINE": fmt.Sprint(int(deadline.Seconds()))}
 	_, ok = r.runStep(ctx, h, StepHealth, healthScript, env, deadline+15*time.Second, nil, true)
+	r.clock.done(h.host.Name)
 	return ok
 }
 
@@ -249,6 +268,7 @@ func (r *runner) healthCheck(ctx context.Context, h *hostRun, releaseID, commit 
 func (r *runner) switchHost(ctx context.Context, h *hostRun, release string, fail bool) bool {
 	env := map[string]string{"DEPLOY_TO": h.deployTo, "OPSUI_TARGET": release}
 	_, ok := r.runStep(ctx, h, StepSwitch, switchScript, env, time.Minute, nil, fail)
+	r.clock.done(h.host.Name)
 	return ok
 }
 

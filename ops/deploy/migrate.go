@@ -161,11 +161,13 @@ func (d *Deployer) Migrate(ctx context.Context, p *Plan, current store.Release) 
 		return MigrationResult{}, err
 	}
 	rel := &store.Release{ReleaseID: current.ReleaseID, Commit: current.Commit}
+	t0 := time.Now()
 	l, err := r.start(ctx, store.KindMigrate, rel)
 	if err != nil {
-		return MigrationResult{Host: h.Name, Outcome: r.finish(ctx, &store.Release{}, store.ReleaseAborted, began)}, err
+		return MigrationResult{Host: h.Name}, r.refuse(ctx, err)
 	}
 	defer r.unlock(ctx, l)
+	lockTook := time.Since(t0)
 	hr := r.hosts[0]
 	r.events.stage(hr, StepMigrate)
 	env := mp.env(h, mp.Steps[0])
@@ -177,11 +179,12 @@ func (d *Deployer) Migrate(ctx context.Context, p *Plan, current store.Release) 
 		hr.switched = true // nothing switched: it finished its work
 		hr.mu.Unlock()
 	}
-	result := store.ReleaseSuccess
+	var result store.ReleaseResult = store.ReleaseSuccess
 	if !ok {
 		result = store.ReleaseFailed
 	}
 	o := r.finish(ctx, &store.Release{ReleaseID: current.ReleaseID}, result, began)
+	o.Timing.Lock, o.Timing.Activate = lockTook, r.clock.took(h.Name)
 	if applied && current.ID != 0 {
 		if err := d.Store.SetMigrationsApplied(ctx, current.ID); err != nil {
 			o.Notes = append(o.Notes, err.Error())

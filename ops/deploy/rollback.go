@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/opsui/opsui/ops"
@@ -17,25 +16,63 @@ import (
 type RollbackChoice struct {
 	From   store.Release // what the environment runs now (the last successful record)
 	Target store.Release // the deploy record of the release to go back to
-	// Undone are the deploys between Target and From, newest first; those
-	// that applied migrations leave their schema behind.
+	// Undone are the releases live now that the rollback takes away,
+	// newest first: what went live after Target and was not rolled back
+	// already. A deploy that never went live (failed before its switch,
+	// rolled back) is not undone.
 	Undone []store.Release
+	// Migrated are the deploys after Target that applied migrations, live
+	// or not: their schema stays behind.
+	Migrated []store.Release
 }
 
-// MigrationsKept returns the undone releases that applied migrations.
-func (c RollbackChoice) MigrationsKept() []store.Release {
-	var out []store.Release
-	for _, r := range c.Undone {
-		if r.MigrationsApplied {
-			out = append(out, r)
+// MigrationsKept returns the deploys after the target that applied
+// migrations: rolling back does not reverse them.
+func (c RollbackChoice) MigrationsKept() []store.Release { return c.Migrated }
+
+// wentLive reports whether a deploy record reached hosts and stayed there:
+// a success, or a failure that left switched hosts on its release.
+func wentLive(r store.Release) bool {
+	switch r.Result {
+	case store.ReleaseSuccess:
+		return true
+	case store.ReleaseFailed, store.ReleaseAborted, store.ReleaseBad:
+		return len(r.HostList()) > 0
+	}
+	return false
+}
+
+// liveStack replays the records of an app in an environment, oldest
+// first: a deploy that went live is pushed, a rollback pops back to its
+// target. What is left is what went live and was not undone, the
+// current release on top.
+func liveStack(all []store.Release) []store.Release {
+	byID := map[int64]store.Release{}
+	for _, r := range all {
+		byID[r.ID] = r
+	}
+	var stack []store.Release
+	for i := len(all) - 1; i >= 0; i-- {
+		r := all[i]
+		switch {
+		case r.Kind == store.KindDeploy && wentLive(r):
+			stack = append(stack, r)
+		case r.Kind == store.KindRollback && r.Result == store.ReleaseSuccess:
+			at := slices.IndexFunc(stack, func(d store.Release) bool { return d.ReleaseID == r.ReleaseID })
+			if at >= 0 {
+				stack = stack[:at+1]
+			} else if t, ok := byID[r.RollbackTargetID.Int64]; ok && r.RollbackTargetID.Valid {
+				stack = append(stack[:0], t)
+			}
 		}
 	}
-	return out
+	return stack
 }
 
 // ChooseRollback picks the release a rollback of app in env goes to:
-// releaseID when set, else the newest successful deploy before the
-// current release that was never marked bad.
+// releaseID when set, else the newest good release that went live before
+// the current one (one rolled back from is not taken again, and nothing
+// is marked bad for it).
 func ChooseRollback(ctx context.Context, st *store.Store, app, env, releaseID string) (RollbackChoice, error) {
 	var c RollbackChoice
 	cur, err := st.LatestRelease(ctx, app, env, true)
@@ -50,20 +87,20 @@ func ChooseRollback(ctx context.Context, st *store.Store, app, env, releaseID st
 	if err != nil {
 		return c, err
 	}
-	for _, r := range all {
-		if r.Kind != store.KindDeploy {
-			continue
-		}
-		if releaseID != "" {
-			if r.ReleaseID == releaseID {
+	stack := liveStack(all)
+	if releaseID != "" {
+		for _, r := range all {
+			if r.Kind == store.KindDeploy && r.ReleaseID == releaseID {
 				c.Target = r
 				break
 			}
-			continue
 		}
-		if r.ReleaseID != cur.ReleaseID && r.Result == store.ReleaseSuccess && r.StartedAt < cur.StartedAt {
-			c.Target = r
-			break
+	} else {
+		for i := len(stack) - 1; i >= 0; i-- {
+			if r := stack[i]; r.ReleaseID != cur.ReleaseID && r.Result == store.ReleaseSuccess {
+				c.Target = r
+				break
+			}
 		}
 	}
 	switch {
@@ -76,9 +113,17 @@ func ChooseRollback(ctx context.Context, st *store.Store, app, env, releaseID st
 	case c.Target.Result == store.ReleaseBad && releaseID == "":
 		return c, fmt.Errorf("release %s is marked bad", c.Target.ReleaseID)
 	}
+	at := slices.IndexFunc(stack, func(r store.Release) bool { return r.ID == c.Target.ID })
+	for i := len(stack) - 1; i >= 0; i-- {
+		r := stack[i]
+		if i == at || at >= 0 && i < at || at < 0 && r.StartedAt <= c.Target.StartedAt {
+			break
+		}
+		c.Undone = append(c.Undone, r)
+	}
 	for _, r := range all {
-		if r.Kind == store.KindDeploy && r.StartedAt > c.Target.StartedAt && r.ReleaseID != c.Target.ReleaseID {
-			c.Undone = append(c.Undone, r)
+		if r.Kind == store.KindDeploy && r.MigrationsApplied && r.StartedAt > c.Target.StartedAt && r.ReleaseID != c.Target.ReleaseID {
+			c.Migrated = append(c.Migrated, r)
 		}
 	}
 	return c, nil
@@ -96,9 +141,11 @@ func (e *MissingReleaseError) Error() string {
 }
 
 // Rollback switches plan's hosts to choice.Target (plan.ReleaseID and
-// plan.Source name it), reloads and checks them as a deploy does, records
-// it as a release of kind rollback, and marks the release it leaves bad.
-// It refuses, naming the hosts, when any host lacks the target release.
+// plan.Source name it), reloads and checks them as a deploy does, and
+// records it as a release of kind rollback. The release it leaves keeps
+// its result: rolled back from is not bad (BAD is for a release that
+// failed). It refuses, naming the hosts, when any host lacks the target
+// release; a refused rollback is a run, not a release.
 func (d *Deployer) Rollback(ctx context.Context, p *Plan, choice RollbackChoice) (*Outcome, error) {
 	began := time.Now()
 	r, err := d.newRunner(p)
@@ -106,13 +153,18 @@ func (d *Deployer) Rollback(ctx context.Context, p *Plan, choice RollbackChoice)
 		return nil, err
 	}
 	r.check = choice.Target.ReleaseID
+	_, activate := split(p.Steps)
+	activate = slices.DeleteFunc(slices.Clone(activate), func(s Step) bool { return s.Name == StepCleanup })
+	r.events.steps = activate // its steps are numbered among its own: 1/3 switch
 	rel := &store.Release{App: p.App.Name, Env: p.Env.Name, ReleaseID: choice.Target.ReleaseID, Kind: store.KindRollback,
 		Commit: choice.Target.Commit, Branch: choice.Target.Branch, Subject: choice.Target.Subject, Operator: d.Operator,
 		Strategy: p.Strategy.Kind}
 	rel.RollbackTargetID.Int64, rel.RollbackTargetID.Valid = choice.Target.ID, true
+	var tm Timing
+	t0 := time.Now()
 	l, err := r.start(ctx, store.KindRollback, rel)
 	if err != nil {
-		return r.finish(ctx, rel, store.ReleaseAborted, began), err
+		return nil, r.refuse(ctx, err)
 	}
 	defer r.unlock(ctx, l)
 	var missing []string
@@ -123,31 +175,30 @@ func (d *Deployer) Rollback(ctx context.Context, p *Plan, choice RollbackChoice)
 	}
 	if len(missing) > 0 {
 		slices.Sort(missing)
-		err := &MissingReleaseError{ReleaseID: choice.Target.ReleaseID, Hosts: missing}
-		for _, h := range r.hosts {
-			r.fail(h, "inspect", ops.ClassCancelled, err)
-		}
-		return r.finish(ctx, rel, store.ReleaseAborted, began), err
+		return nil, r.refuse(ctx, &MissingReleaseError{ReleaseID: choice.Target.ReleaseID, Hosts: missing})
 	}
-	_, activate := split(p.Steps)
-	activate = slices.DeleteFunc(slices.Clone(activate), func(s Step) bool { return s.Name == StepCleanup })
+	if err := r.createRelease(ctx, rel, 0); err != nil {
+		return nil, r.refuse(ctx, err)
+	}
+	tm.Lock = time.Since(t0)
 	p.Strategy.AutoRollback = false // going back from a rollback is another rollback, the operator's call
-	t0 := time.Now()
+	t0 = time.Now()
 	result := r.activate(ctx, activate)
-	r.recordRollback(ctx, choice, result)
+	tm.Activate = time.Since(t0)
+	r.recordRollback(ctx, choice)
 	r.notifyStart(ctx, rel).finish(ctx, store.KindRollback, result, began)
-	out := r.finish(ctx, rel, result, began)
-	out.Timing.Activate = time.Since(t0)
+	out := r.finish(ctx, rel, store.ReleaseResult(result), began)
+	tm.Total = out.Timing.Total
+	out.Timing = tm
 	return out, nil
 }
 
-// recordRollback logs the rollback on every host it switched and marks the
-// release it left bad, on the hosts and in the store.
-func (r *runner) recordRollback(ctx context.Context, choice RollbackChoice, result string) {
+// recordRollback logs the rollback in revisions.log on every host it
+// switched. Nothing is marked BAD: the release left did not fail.
+func (r *runner) recordRollback(ctx context.Context, choice RollbackChoice) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), undoTimeout)
 	defer cancel()
 	when := time.Now().UTC().Format(time.RFC3339)
-	var switchedAny atomic.Bool
 	r.forEach(r.hosts, func(h *hostRun) {
 		h.mu.Lock()
 		switched := h.switched
@@ -155,18 +206,10 @@ func (r *runner) recordRollback(ctx context.Context, choice RollbackChoice, resu
 		if !switched {
 			return
 		}
-		switchedAny.Store(true)
 		env := map[string]string{"DEPLOY_TO": h.deployTo,
 			"OPSUI_LINE": fmt.Sprintf("%s %s rolled back to release %s (%s)", when, r.Operator, choice.Target.ReleaseID, choice.Target.Commit)}
-		runCapture(ctx, r.conn, h.target, logScript, env, time.Minute)
-		if h.prevRelease != "" && h.prevRelease != choice.Target.ReleaseID {
-			env["OPSUI_TARGET"], env["OPSUI_REASON"] = h.prevRelease, when+" rolled back by "+r.Operator
-			runCapture(ctx, r.conn, h.target, markBadScript, env, time.Minute)
+		if _, res := runCapture(ctx, r.conn, h.target, logScript, env, time.Minute); res.Status != ops.StatusOK {
+			r.notef("%s: revisions.log not written: %v", h.host.Name, hostErr(res, ""))
 		}
 	})
-	if switchedAny.Load() && result == store.ReleaseSuccess {
-		if err := r.Store.MarkRelease(ctx, r.plan.App.Name, r.plan.Env.Name, choice.From.ReleaseID, store.ReleaseBad); err != nil {
-			r.notef("%v", err)
-		}
-	}
 }

@@ -34,6 +34,44 @@ type runner struct {
 	migrated atomic.Bool
 	notesMu  sync.Mutex
 	notes    []string
+	// clock times each host's own part, for its record.
+	clock hostClock
+	kind  string // the run's: store.KindDeploy, KindRollback or KindMigrate
+}
+
+// hostClock times each host's own part in a run: from its first step to
+// the end of its last, not the whole run's duration.
+type hostClock struct {
+	mu          sync.Mutex
+	first, last map[string]time.Time
+}
+
+// saw notes an event of host at t: a stage starts its part.
+func (c *hostClock) saw(host string, t time.Time, stage bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.first == nil {
+		c.first, c.last = map[string]time.Time{}, map[string]time.Time{}
+	}
+	if _, ok := c.first[host]; !ok {
+		if !stage {
+			return
+		}
+		c.first[host] = t
+	}
+	if t.After(c.last[host]) {
+		c.last[host] = t
+	}
+}
+
+// done notes that a step of host ended now.
+func (c *hostClock) done(host string) { c.saw(host, time.Now(), false) }
+
+// took is how long host's part lasted so far (0: it never started).
+func (c *hostClock) took(host string) time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.last[host].Sub(c.first[host])
 }
 
 func (d *Deployer) say(format string, args ...any) {
@@ -65,6 +103,7 @@ func (d *Deployer) newRunner(p *Plan) (*runner, error) {
 		r.byName[h.Name] = hr
 	}
 	r.events = emitter{steps: p.Steps, emit: func(ev ops.Event) {
+		r.clock.saw(ev.Host, ev.Time, ev.Kind == ops.EventStage)
 		if r.rec != nil {
 			r.rec.Event(ev)
 		}
@@ -83,8 +122,11 @@ func (r *runner) names() []string {
 	return ns
 }
 
-// start records the run and the release, and takes the lock.
+// start records the run and takes the lock. The release is recorded once
+// the lock is held (createRelease): an attempt refused at the lock is a
+// run, not a release.
 func (r *runner) start(ctx context.Context, kind string, rel *store.Release) (*HostLock, error) {
+	r.kind = kind
 	var err error
 	r.rec, err = ops.StartRecorder(ctx, r.Store, store.NewRun{Kind: kind, App: r.plan.App.Name, Env: r.plan.Env.Name,
 		Operator: r.Operator, Command: fmt.Sprintf("%s %s to %s: release %s (%s)", kind, r.plan.App.Name, r.plan.Env.Name, rel.ReleaseID, short(rel.Commit)),
@@ -95,13 +137,22 @@ func (r *runner) start(ctx context.Context, kind string, rel *store.Release) (*H
 	for _, h := range r.hosts {
 		r.events.send(ops.Event{Host: h.host.Name, Kind: ops.EventQueued})
 	}
-	if kind == store.KindDeploy || kind == store.KindRollback {
-		rel.RunID.Int64, rel.RunID.Valid = r.rec.RunID(), true
-		if err := r.Store.CreateRelease(ctx, rel, r.names()); err != nil {
-			return nil, err
-		}
-	}
 	return r.lock(ctx)
+}
+
+// createRelease records rel as running, under the lock. A resumed deploy
+// carries on the record of the release it resumes (resumeOf), so the
+// release is listed once.
+func (r *runner) createRelease(ctx context.Context, rel *store.Release, resumeOf int64) error {
+	rel.RunID.Int64, rel.RunID.Valid = r.rec.RunID(), true
+	if resumeOf != 0 {
+		if err := r.Store.ReopenRelease(ctx, resumeOf, r.rec.RunID()); err != nil {
+			return err
+		}
+		rel.ID = resumeOf
+		return nil
+	}
+	return r.Store.CreateRelease(ctx, rel, r.names())
 }
 
 // lock inspects every host at once (which also warms their connections),
@@ -159,28 +210,38 @@ func (r *runner) unlock(ctx context.Context, l *HostLock) {
 	_ = r.Store.ReleaseLock(ctx, l.Owner.Token)
 }
 
-// finish records every host's end and the release's result.
-func (r *runner) finish(ctx context.Context, rel *store.Release, result string, began time.Time) *Outcome {
+// finish records every host's end and the release's result; the run ends
+// with the release's word (store.RunOfRelease). Each host's record says
+// where it failed (not what ran last: a rollback's health check), "not
+// reached" when its batch never started, and its own duration.
+func (r *runner) finish(ctx context.Context, rel *store.Release, result store.ReleaseResult, began time.Time) *Outcome {
 	ctx = context.WithoutCancel(ctx)
-	out := &Outcome{ReleaseID: rel.ReleaseID, Record: rel.ID, Result: result}
+	out := &Outcome{ReleaseID: rel.ReleaseID, Record: rel.ID, Kind: r.kind, Result: result}
 	var hrs []ops.HostResult
+	var parts []store.HostPart
 	var reached []string
 	for _, h := range r.hosts {
+		took := r.clock.took(h.host.Name)
 		h.mu.Lock()
 		ho := HostOutcome{Host: h.host.Name, Step: h.failStep, Class: h.class, Err: h.err, Tail: h.tail,
-			Duration: time.Since(h.began), Release: h.prevRelease}
-		hr := ops.HostResult{Host: h.host.Name, Code: 0, Duration: ho.Duration, Class: h.class, Err: h.err}
+			Duration: took, Release: h.prevRelease}
+		hr := ops.HostResult{Host: h.host.Name, Code: 0, Duration: took, Class: h.class, Err: h.err}
+		part := store.HostPart{Host: h.host.Name, Step: h.failStep, Took: took}
 		switch {
+		case h.rolledBack && h.failStep == rolledBackStep:
+			// Switched back because another host failed: it did not fail.
+			ho.Status, hr.Status, part.Status, part.Step = HostRolledBack, ops.StatusFailed, store.HostRolledBack, ""
 		case h.rolledBack:
-			ho.Status, hr.Status = HostRolledBack, ops.StatusFailed
+			ho.Status, hr.Status, part.Status = HostRolledBack, ops.StatusFailed, store.HostFailed
 		case h.failed && h.class == ops.ClassCancelled:
-			ho.Status, hr.Status = HostCancelled, ops.StatusCancelled
+			ho.Status, hr.Status, part.Status = HostCancelled, ops.StatusCancelled, store.HostCancelled
 		case h.failed:
-			ho.Status, hr.Status = HostFailed, ops.StatusFailed
+			ho.Status, hr.Status, part.Status = HostFailed, ops.StatusFailed, store.HostFailed
 		case h.switched:
-			ho.Status, hr.Status, ho.Release = HostOK, ops.StatusOK, rel.ReleaseID
+			ho.Status, hr.Status, part.Status, ho.Release = HostOK, ops.StatusOK, store.HostOK, rel.ReleaseID
 		default:
-			ho.Status, hr.Status = HostSkipped, ops.StatusCancelled
+			ho.Status, hr.Status, part.Status, part.Step = HostSkipped, ops.StatusCancelled, store.HostSkipped, store.HostNotReached
+			ho.Step = store.HostNotReached
 			hr.Class, hr.Err = ops.ClassCancelled, errors.New("not reached: the deploy stopped before this host's batch")
 		}
 		if h.switched && !h.rolledBack {
@@ -195,15 +256,23 @@ func (r *runner) finish(ctx context.Context, rel *store.Release, result string, 
 		}
 		out.Hosts = append(out.Hosts, ho)
 		hrs = append(hrs, hr)
+		parts = append(parts, part)
 	}
 	if r.rec != nil {
 		out.RunID = r.rec.RunID()
-		if err := r.rec.Finish(ctx, ops.NewResult(hrs, time.Since(began))); err != nil {
+		res := ops.NewResult(hrs, time.Since(began))
+		if err := r.rec.Finish(ctx, res); err != nil {
+			r.notef("%v", err)
+		}
+		if err := r.Store.FinishRun(ctx, out.RunID, store.RunOfRelease(result).String(), res.Summary()); err != nil {
+			r.notef("%v", err)
+		}
+		if err := r.Store.RecordHostParts(ctx, out.RunID, parts); err != nil {
 			r.notef("%v", err)
 		}
 	}
 	if rel.ID != 0 {
-		if err := r.Store.FinishRelease(ctx, rel.ID, result, r.migrated.Load()); err != nil {
+		if err := r.Store.FinishRelease(ctx, rel.ID, result.String(), r.migrated.Load()); err != nil {
 			r.notef("%v", err)
 		}
 		if err := r.Store.SetReleaseHosts(ctx, rel.ID, reached); err != nil {
@@ -220,4 +289,44 @@ func (r *runner) finish(ctx context.Context, rel *store.Release, result string, 
 	}
 	out.Timing.Total = time.Since(began)
 	return out
+}
+
+// rolledBackStep is the step abort records for a host it switched back
+// although the host itself did not fail.
+const rolledBackStep = "rolled back"
+
+// refuse records an attempt that never started (the lock is held, a host
+// cannot be reached, a rollback's release is missing): a run whose result
+// is refused and whose summary gives the reason first; no release record;
+// every host that did not fail is not reached. Nothing is emitted per
+// host: the reason is the news. It returns the reason, with the run.
+func (r *runner) refuse(ctx context.Context, why error) error {
+	ctx = context.WithoutCancel(ctx)
+	if r.rec == nil {
+		return why
+	}
+	var hrs []ops.HostResult
+	var parts []store.HostPart
+	for _, h := range r.hosts {
+		took := r.clock.took(h.host.Name)
+		h.mu.Lock()
+		hr := ops.HostResult{Host: h.host.Name, Status: ops.StatusCancelled, Code: -1, Duration: took, Class: ops.ClassCancelled,
+			Err: errors.New("not reached: the attempt was refused")}
+		part := store.HostPart{Host: h.host.Name, Status: store.HostSkipped, Step: store.HostNotReached, Took: took}
+		if h.failed {
+			hr.Status, hr.Class, hr.Err = ops.StatusFailed, h.class, h.err
+			part.Status, part.Step = store.HostFailed, h.failStep
+		}
+		h.mu.Unlock()
+		hrs = append(hrs, hr)
+		parts = append(parts, part)
+	}
+	id := r.rec.RunID()
+	errs := []error{r.rec.Finish(ctx, ops.NewResult(hrs, 0)),
+		r.Store.FinishRun(ctx, id, store.RunRefused, "refused: "+why.Error()),
+		r.Store.RecordHostParts(ctx, id, parts)}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("%w: nothing was changed (recording run %d failed: %v)", why, id, err)
+	}
+	return fmt.Errorf("%w: nothing was changed (run %d)", why, id)
 }

@@ -20,11 +20,51 @@ type Source struct {
 	Ref     string // what the operator asked for
 	Commit  string // full hash
 	Branch  string // the branch Ref names, if it names one
+	Tag     string // the tag Ref names, if it names a tag and no branch
 	Subject string
 	Author  string
 	// Dirty reports uncommitted changes in the working tree: they are not
 	// shipped (only the commit is), which the operator should know.
 	Dirty bool
+}
+
+// RefName is how the release record names what was deployed: the branch
+// ("main"), "tag v1", or "" for a commit given by its hash. revisions.log
+// says the same (RevisionsRef).
+func (s Source) RefName() string {
+	switch {
+	case s.Branch != "":
+		return s.Branch
+	case s.Tag != "":
+		return tagPrefix + s.Tag
+	}
+	return ""
+}
+
+const tagPrefix = "tag "
+
+// RevisionsRef is what a revisions.log line says was deployed, in
+// Capistrano's words for a branch ("Branch main"), and truthfully for a
+// tag ("Tag v1") or a bare commit ("Commit 3f2a9c1").
+func (s Source) RevisionsRef() string {
+	switch {
+	case s.Branch != "":
+		return "Branch " + s.Branch
+	case s.Tag != "":
+		return "Tag " + s.Tag
+	case s.Ref != "" && s.Ref != "HEAD":
+		return "Commit " + s.Ref
+	}
+	return "Commit " + short(s.Commit)
+}
+
+// RecordedRef splits a release record's ref (RefName) back into the branch
+// or the tag it names, for a deploy that resumes it.
+func RecordedRef(name string) (branch, tag string) {
+	if t, ok := strings.CutPrefix(name, tagPrefix); ok {
+		return "", t
+	}
+	return name, ""
 }
 
 // UnknownRefError says a ref names no commit of the repository.
@@ -62,6 +102,8 @@ func Resolve(ctx context.Context, repo, ref string) (Source, error) {
 		if b, err := git(ctx, repo, "symbolic-ref", "--quiet", "--short", "HEAD"); err == nil {
 			src.Branch = b
 		}
+	} else if _, err := git(ctx, repo, "show-ref", "--verify", "--quiet", "refs/tags/"+ref); err == nil {
+		src.Tag = ref
 	}
 	info, err := git(ctx, repo, "log", "-1", "--format=%s%x00%an <%ae>", commit)
 	if err != nil {
