@@ -85,12 +85,13 @@ func TestDeployRollingThenRollback(t *testing.T) {
 		if rel, rev := tb.current(i); rel != out1.ReleaseID || rev != c1 {
 			t.Errorf("host %d after rollback: current = %s (%s), want %s (%s)", i, rel, rev, out1.ReleaseID, c1)
 		}
-		if bad := tb.sh(i, "cat "+tb.deployTo+"/releases/"+out2.ReleaseID+"/BAD"); !strings.Contains(bad, "rolled back by tester") {
-			t.Errorf("host %d: release %s not marked BAD: %q", i, out2.ReleaseID, bad)
+		// Rolled back from is not bad: BAD is for a release that failed.
+		if bad := tb.sh(i, "ls "+tb.deployTo+"/releases/"+out2.ReleaseID); strings.Contains(bad, "BAD") {
+			t.Errorf("host %d: release %s, which did not fail, was marked BAD", i, out2.ReleaseID)
 		}
 	}
 	left, err := tb.st.ReleaseNamed(ctx, "app", "test", out2.ReleaseID)
-	if err != nil || left.Result != store.ReleaseBad {
+	if err != nil || left.Result != store.ReleaseSuccess {
 		t.Errorf("release left by the rollback: %+v, %v", left.Result, err)
 	}
 	latest, err := tb.st.LatestRelease(ctx, "app", "test", true)
@@ -106,9 +107,10 @@ func TestDeployRollingThenRollback(t *testing.T) {
 	if got != "start: success:success start: success:success rollback:success" {
 		t.Errorf("webhooks received: %s", got)
 	}
-	// Going back again to the release marked bad is refused by default.
-	if _, err := ChooseRollback(ctx, tb.st, "app", "test", ""); err == nil {
-		t.Errorf("a second rollback found a target although the only other release is bad")
+	// Going back again finds nothing: the only other release was rolled
+	// back from, and a rollback never goes forward to it.
+	if c, err := ChooseRollback(ctx, tb.st, "app", "test", ""); err == nil {
+		t.Errorf("a second rollback found a target (%s) although the only other release was rolled back from", c.Target.ReleaseID)
 	}
 }
 

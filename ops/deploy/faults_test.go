@@ -203,6 +203,12 @@ func TestFullDiskHostThenResume(t *testing.T) {
 	if log := tb.sh(1, "cat "+tb.deployTo+"/revisions.log"); strings.Count(log, "deployed as release") != 1 {
 		t.Errorf("web2 was deployed again by the resume:\n%s", log)
 	}
+	// One release, one record: the resume carries on the record it resumes.
+	rels, err := tb.st.ListReleases(context.Background(), "app", "test", 0)
+	if err != nil || len(rels) != 1 || rels[0].Result != store.ReleaseSuccess || rels[0].RunID.Int64 != resumed.RunID ||
+		len(rels[0].HostList()) != 2 {
+		t.Errorf("records after the resume: %+v, %v", rels, err)
+	}
 }
 
 func TestCanaryNotApprovedRollsBackTheCanary(t *testing.T) {

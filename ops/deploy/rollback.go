@@ -155,7 +155,8 @@ func (d *Deployer) Rollback(ctx context.Context, p *Plan, choice RollbackChoice)
 	r.check = choice.Target.ReleaseID
 	_, activate := split(p.Steps)
 	activate = slices.DeleteFunc(slices.Clone(activate), func(s Step) bool { return s.Name == StepCleanup })
-	r.events.steps = activate // its steps are numbered among its own: 1/3 switch
+	// Its steps are numbered among its own (1/3 switch), not the deploy's.
+	r.events.steps = append([]Step{{Name: StepSwitch}}, activate...)
 	rel := &store.Release{App: p.App.Name, Env: p.Env.Name, ReleaseID: choice.Target.ReleaseID, Kind: store.KindRollback,
 		Commit: choice.Target.Commit, Branch: choice.Target.Branch, Subject: choice.Target.Subject, Operator: d.Operator,
 		Strategy: p.Strategy.Kind}
