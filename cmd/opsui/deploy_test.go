@@ -163,7 +163,7 @@ func TestDeployRollbackReleasesPendingCLI(t *testing.T) {
 	}
 	out = mustRun(t, e.db, "releases", "--app", "app", "--env", "test")
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if len(lines) != 4 || !strings.Contains(lines[1], "rollback") || !strings.Contains(lines[2], r2) || !strings.Contains(lines[2], "bad") {
+	if len(lines) != 4 || !strings.Contains(lines[1], "rollback") || !strings.Contains(lines[2], r2) || !strings.Contains(lines[2], "success") {
 		t.Errorf("releases after the rollback:\n%s", out)
 	}
 	if out := mustRun(t, e.db, "releases", "--json"); !strings.Contains(out, `"release_id": "`+r2+`"`) {

@@ -9,7 +9,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
+
+	"github.com/opsui/opsui/internal/tuitest"
+	"github.com/opsui/opsui/store"
 )
 
 // inputFleet imports a fleet with a protected environment "production", an
@@ -127,5 +132,102 @@ func TestConfirmationWithoutATerminal(t *testing.T) {
 	var ue usageError
 	if err := c.confirm("Roll back?", false); !errors.As(err, &ue) || !strings.Contains(err.Error(), "confirm on a terminal or pass --yes") {
 		t.Errorf("confirm from /dev/null: %v", err)
+	}
+}
+
+// TestRecordsCLI: a deploy killed mid-way leaves its lock held by a dead
+// process, which unlock shows as such (not live) and breaks without
+// --force; resuming the killed run finishes the same release, listed once;
+// migrate --plan with nothing pending says so; a rollback's summary gives
+// its lock time and no deploy phases.
+func TestRecordsCLI(t *testing.T) {
+	e := newDeployEnv(t, 2, "      - name: slow\n        run: '[ ! -e {{dir}}/slow ] || sleep 30'\n        position: before:switch\n",
+		`migrate_plan: "printf '[X]  shop.0001_initial\\n'"`)
+	bin := tuitest.Build(t)
+	mustRun(t, e.db, "deploy", "--env", "test", "--yes")
+	if err := os.WriteFile(filepath.Join(e.fleet.Dir, "slow"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e.commit(t, "second", "index.html", "v2")
+	cmd := exec.Command(bin, "--db", e.db, "deploy", "--env", "test", "--yes")
+	cmd.Env = os.Environ()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	h0 := e.fleet.Hosts[0]
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(sshOutput(t, h0.Address(), e.cfg, "pgrep -x sleep || true"), "\n") {
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatal("the deploy never reached its slow stage")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	pid := cmd.Process.Pid
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+	os.Remove(filepath.Join(e.fleet.Dir, "slow"))
+
+	out := mustRun(t, e.db, "unlock", "--env", "test", "--yes")
+	want := fmt.Sprintf("(held by a dead process: pid %d is gone, interrupted run ", pid)
+	if strings.Contains(out, "(live)") || !strings.Contains(out, want) || !strings.Contains(out, "unlocked web1, web2") {
+		t.Fatalf("unlock of a lock whose process died, without --force, want %q:\n%s", want, out)
+	}
+	var killed int64
+	if i := strings.Index(out, "interrupted run "); i >= 0 {
+		fmt.Sscanf(out[i+len("interrupted run "):], "%d", &killed)
+	}
+	out = mustRun(t, e.db, "deploy", "--resume", fmt.Sprint(killed), "--yes")
+	rel := releaseOf(t, out)
+	if !strings.Contains(out, "release "+rel+": success") {
+		t.Fatalf("resume:\n%s", out)
+	}
+	list := mustRun(t, e.db, "releases", "--app", "app", "--env", "test")
+	if n := strings.Count(list, rel); n != 1 || strings.Contains(list, "running") {
+		t.Errorf("release %s is listed %d times after the resume:\n%s", rel, n, list)
+	}
+
+	out = mustRun(t, e.db, "migrate", "--env", "test", "--plan")
+	if !strings.Contains(out, "nothing pending on test (web1): all 1 migrations are applied") {
+		t.Errorf("migrate --plan with nothing pending:\n%s", out)
+	}
+
+	out = mustRun(t, e.db, "rollback", "--env", "test", "--yes")
+	var lock time.Duration
+	for line := range strings.SplitSeq(out, "\n") {
+		if i := strings.Index(line, "(lock "); i >= 0 && strings.HasPrefix(line, "release ") {
+			lock, _ = time.ParseDuration(strings.TrimSuffix(strings.Fields(line[i+len("(lock "):])[0], ","))
+			if strings.Contains(line, "artifact") || strings.Contains(line, "upload") || !strings.Contains(line, "switch+verify") {
+				t.Errorf("the rollback's summary names phases it has not: %s", line)
+			}
+		}
+	}
+	if lock <= 0 {
+		t.Errorf("the rollback's summary gives no lock time:\n%s", out)
+	}
+	if strings.Contains(out, "/9 ") {
+		t.Errorf("the rollback numbers its steps among the deploy's:\n%s", out)
+	}
+}
+
+// TestHostLabels: compare (and the console's compare) label each host
+// with the step it failed at, "not reached" or "rolled back"; a record
+// made before the step was kept still reads "not reached" from its error.
+func TestHostLabels(t *testing.T) {
+	for _, tc := range []struct {
+		h    store.RunHost
+		want string
+	}{
+		{store.RunHost{Status: "ok", Stage: "cleanup"}, "ok"},
+		{store.RunHost{Status: "failed", Stage: "health"}, "failed at health"},
+		{store.RunHost{Status: "skipped", Stage: "not reached"}, "not reached"},
+		{store.RunHost{Status: "cancelled", Stage: "collectstatic", Error: "not reached: the deploy stopped before this host's batch"}, "not reached"},
+		{store.RunHost{Status: "rolled_back"}, "rolled back"},
+		{store.RunHost{Status: "cancelled", Stage: "upload"}, "cancelled at upload"},
+		{store.RunHost{Status: "failed"}, "failed"},
+	} {
+		if got := hostLabel(tc.h); got != tc.want {
+			t.Errorf("%+v: %q, want %q", tc.h, got, tc.want)
+		}
 	}
 }

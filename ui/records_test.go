@@ -1,0 +1,32 @@
+package ui
+
+import "testing"
+
+// TestReplayLabelsWhereEachHostStopped: a recorded deploy whose web1
+// failed its health check and was switched back, whose web2 was switched
+// back because web1 failed, and whose web3 was never reached, replays
+// with each host's true end, not its last stage.
+func TestReplayLabelsWhereEachHostStopped(t *testing.T) {
+	meta := func(s ...string) []RecordedChunk {
+		var cs []RecordedChunk
+		for _, l := range s {
+			cs = append(cs, RecordedChunk{Stream: "meta", Data: []byte("== " + l + "\n")})
+		}
+		return cs
+	}
+	r := RecordedRun{PastRun: PastRun{ID: 9, Kind: "deploy", Result: "rolled_back"}, Hosts: []RecordedHost{
+		{Name: "web1", Status: "failed", Stage: "health", Class: "command-failed", Err: "health: exit 1",
+			Output: meta("switch", "health", "rollback: switch to R0", "rollback: health")},
+		{Name: "web2", Status: "rolled_back", Class: "cancelled", Err: "switched back to R0: web1 failed after the switch",
+			Output: meta("switch", "health", "rollback: switch to R0", "rollback: health")},
+		{Name: "web3", Status: "skipped", Stage: "not reached", Class: "cancelled", Err: "not reached: the deploy stopped before this host's batch",
+			Output: meta("upload", "collectstatic")},
+	}}
+	snap := replayFeed(r).snapshot(0, noPanes, window{})
+	want := map[string]string{"web1": "failed: command-failed at health", "web2": "rolled back", "web3": "not reached"}
+	for _, p := range snap.panes {
+		if got := rowText(p); got != want[p.name] {
+			t.Errorf("%s replays as %q, want %q", p.name, got, want[p.name])
+		}
+	}
+}
