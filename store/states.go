@@ -16,9 +16,13 @@ const (
 	ReleaseAborted    = "aborted" // stopped before the end (cancelled, canary not approved, missing release)
 	ReleaseBad        = "bad"     // failed and marked BAD on its hosts: never known-good
 	ReleaseRolledBack = "rolled_back"
+	// ReleaseInterrupted is a release whose opsui process died: its hosts
+	// may be on either release; resuming its run finishes it.
+	ReleaseInterrupted = "interrupted"
 )
 
-var releaseResults = []ReleaseResult{ReleaseRunning, ReleaseSuccess, ReleaseFailed, ReleaseAborted, ReleaseBad, ReleaseRolledBack}
+var releaseResults = []ReleaseResult{ReleaseRunning, ReleaseSuccess, ReleaseFailed, ReleaseAborted, ReleaseBad, ReleaseRolledBack,
+	ReleaseInterrupted}
 
 func (r ReleaseResult) String() string { return string(r) }
 
@@ -75,6 +79,8 @@ func RunOfRelease(r ReleaseResult) RunResult {
 		return RunRolledBack
 	case ReleaseAborted:
 		return RunAborted
+	case ReleaseInterrupted:
+		return RunInterrupted
 	}
 	return RunRunning
 }

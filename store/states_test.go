@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -59,5 +61,44 @@ func TestParseStates(t *testing.T) {
 	}
 	if RunOfRelease(ReleaseRolledBack) != RunRolledBack || RunOfRelease(ReleaseSuccess) != RunOK || RunOfRelease(ReleaseAborted) != RunAborted {
 		t.Error("a release's run does not end with its word")
+	}
+}
+
+// TestReapStaleReleases: the release of a run whose process died reads
+// interrupted, not running; a live run's release is left alone.
+func TestReapStaleReleases(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "opsui.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var rels []*Release
+	for i, pid := range []int{1 << 30, os.Getpid()} { // a pid that cannot exist, and ours
+		r, _, err := s.StartRun(ctx, NewRun{Kind: KindDeploy, Operator: "t"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.db.ExecContext(ctx, `UPDATE runs SET pid = ? WHERE id = ?`, pid, r.ID); err != nil {
+			t.Fatal(err)
+		}
+		rel := &Release{App: "a", Env: "e", ReleaseID: fmt.Sprint(i), Commit: "c", Operator: "t"}
+		rel.RunID.Int64, rel.RunID.Valid = r.ID, true
+		if err := s.CreateRelease(ctx, rel, nil); err != nil {
+			t.Fatal(err)
+		}
+		rels = append(rels, rel)
+	}
+	if _, err := s.ReapStaleRuns(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.ReapStaleReleases(ctx); err != nil || n != 1 {
+		t.Fatalf("reaped %d releases, %v; want 1", n, err)
+	}
+	for i, want := range []string{ReleaseInterrupted, ReleaseRunning} {
+		got, err := s.ReleaseNamed(ctx, "a", "e", rels[i].ReleaseID)
+		if err != nil || got.Result != want {
+			t.Errorf("release %d: %q (%v), want %q", i, got.Result, err, want)
+		}
 	}
 }

@@ -157,7 +157,7 @@ func (v *releasesView) listView(st Styles, w, h int) string {
 		switch {
 		case i == v.cursor:
 			line = st.Cursor.Render(padRight(line, w))
-		case r.Result == "failed" || r.Result == "bad" || r.Result == "aborted":
+		case r.Result == "failed" || r.Result == "bad" || r.Result == "aborted" || r.Result == "rolled_back" || r.Result == "interrupted":
 			line = st.Error.Render(line)
 		}
 		b.WriteString(line + "\n")

@@ -177,6 +177,10 @@ func TestRecordsCLI(t *testing.T) {
 	if i := strings.Index(out, "interrupted run "); i >= 0 {
 		fmt.Sscanf(out[i+len("interrupted run "):], "%d", &killed)
 	}
+	// Until resumed, the killed deploy's release reads interrupted, not running.
+	if list := mustRun(t, e.db, "releases", "--app", "app", "--env", "test"); !strings.Contains(list, "interrupted") || strings.Contains(list, "running") {
+		t.Errorf("releases after the kill:\n%s", list)
+	}
 	out = mustRun(t, e.db, "deploy", "--resume", fmt.Sprint(killed), "--yes")
 	rel := releaseOf(t, out)
 	if !strings.Contains(out, "release "+rel+": success") {

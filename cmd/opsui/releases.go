@@ -109,6 +109,10 @@ this commit reach each environment, and who sent it" (a short hash is enough).`,
 		Args: cobra.NoArgs,
 	}
 	cmd.RunE = c.withStore(func(ctx context.Context, s *store.Store, _ []string) error {
+		// A release whose opsui died is listed interrupted, not running.
+		if _, err := s.ReapStaleRuns(ctx); err == nil {
+			_, _ = s.ReapStaleReleases(ctx)
+		}
 		var rs []store.Release
 		var err error
 		if commit != "" {
@@ -276,7 +280,9 @@ unless --force is given. Breaking is recorded.`,
 			}
 		}
 		states := deploy.InspectLocks(ctx, d.Conn, targets, func(n string) string { return deployTo[n] })
-		_, _ = s.ReapStaleRuns(ctx) // so a dead holder's run reads interrupted
+		if _, err := s.ReapStaleRuns(ctx); err == nil { // so a dead holder's run reads interrupted
+			_, _ = s.ReapStaleReleases(ctx)
+		}
 		machine, _ := os.Hostname()
 		tokens := map[string][]string{}
 		for _, st := range states {
