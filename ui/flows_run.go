@@ -306,8 +306,8 @@ func outcomeLines(st Styles, out *deploy.Outcome, err error) []string {
 				continue
 			}
 			s := fmt.Sprintf("  %-16s %-12s %8s", h.Host, h.Status, elapsedText(h.Duration))
-			if h.Step != "" && failed {
-				s += " at " + h.Step
+			if h.Step != "" && failed && h.Status != deploy.HostSkipped {
+				s += " at " + h.Step // a skipped host's step is "not reached"
 			}
 			if h.Err != nil {
 				s += ": " + h.Err.Error()

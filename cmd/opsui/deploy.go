@@ -336,8 +336,13 @@ func (c *cli) report(out *deploy.Outcome, err error) error {
 		fmt.Fprintf(w, "\n%d of %d hosts did not complete release %s:\n", len(failed), len(out.Hosts), out.ReleaseID)
 		for _, h := range failed {
 			why := h.Status
-			if h.Err != nil {
+			switch {
+			case h.Status == deploy.HostSkipped:
+				why = store.HostNotReached // its batch never started: nothing failed on it
+			case h.Err != nil && h.Class != "":
 				why = fmt.Sprintf("%s (%s): %v", h.Status, h.Class, h.Err)
+			case h.Err != nil:
+				why = fmt.Sprintf("%s: %v", h.Status, h.Err)
 			}
 			fmt.Fprintf(w, "  %s: %s\n", h.Host, why)
 			for _, l := range h.Tail {
