@@ -27,16 +27,21 @@ func (tb *testbed) runHosts(runID int64) map[string]store.RunHost {
 	return m
 }
 
-// TestRecordsOfARolledBackDeploy: web1 fails the health check of a rolling
-// deploy, is switched back, and the other batches never start. The run
-// ends with the release's word (rolled_back, not cancelled); web1's record
-// says it failed at health (not at the rollback's health check it ran
-// last); web2 and web3 were not reached (not cancelled at their last
+// TestRecordsOfARolledBackDeploy: in a rolling deploy web1 (batch 1) is
+// fine, web2 (batch 2) fails its health check, both are switched back and
+// web3's batch never starts. The run ends with the release's word
+// (rolled_back, not cancelled); web2's record says it failed at health
+// (not at the rollback's health check it ran last); web1's says rolled
+// back (it did not fail); web3 was not reached (not cancelled at its last
 // prepare step); each host's duration is its own, not the run's.
 func TestRecordsOfARolledBackDeploy(t *testing.T) {
 	tb := newTestbed(t, 3)
 	tb.settings = func(h inventory.Host) map[string]inventory.RoleSettings {
-		return map[string]inventory.RoleSettings{"web": {Reload: "OPSUI_BIND_ADDR=" + h.Address + "; " + brokenServer,
+		server := appServer
+		if h.Name == "web2" {
+			server = brokenServer
+		}
+		return map[string]inventory.RoleSettings{"web": {Reload: "OPSUI_BIND_ADDR=" + h.Address + "; " + server,
 			HealthURL: "http://" + h.Address + ":8080/REVISION"}}
 	}
 	tb.app.Health.Retries, tb.app.Health.Deadline = 3, inventory.Duration(3e9)
@@ -52,29 +57,31 @@ func TestRecordsOfARolledBackDeploy(t *testing.T) {
 		t.Errorf("the run's result is %q (%v); its release says %s", run.Result, err, out.Result)
 	}
 	hs := tb.runHosts(out.RunID)
-	if w1 := hs["web1"]; w1.Status != store.HostFailed || w1.Stage != StepHealth {
-		t.Errorf("web1 recorded as %s at %q, want failed at health", w1.Status, w1.Stage)
+	if h := hs["web2"]; h.Status != store.HostFailed || h.Stage != StepHealth {
+		t.Errorf("web2 recorded as %s at %q, want failed at health", h.Status, h.Stage)
 	}
-	for _, n := range []string{"web2", "web3"} {
-		if h := hs[n]; h.Status != store.HostSkipped || h.Stage != store.HostNotReached {
-			t.Errorf("%s recorded as %s at %q, want skipped, not reached", n, h.Status, h.Stage)
-		}
-		if h := hostOutcome(out, n); h.Step != store.HostNotReached {
-			t.Errorf("%s's outcome says step %q", n, h.Step)
-		}
+	if h := hs["web1"]; h.Status != store.HostRolledBack || h.Stage != "" {
+		t.Errorf("web1 recorded as %s at %q, want rolled_back", h.Status, h.Stage)
 	}
-	// web1 went on to switch, fail its health check for seconds and go back;
-	// web2 and web3 stopped after preparing.
+	if h := hostOutcome(out, "web1"); h.Status != HostRolledBack || h.Step != "" {
+		t.Errorf("web1's outcome: %s at %q", h.Status, h.Step)
+	}
+	if h := hs["web3"]; h.Status != store.HostSkipped || h.Stage != store.HostNotReached {
+		t.Errorf("web3 recorded as %s at %q, want skipped, not reached", h.Status, h.Stage)
+	}
+	if h := hostOutcome(out, "web3"); h.Step != store.HostNotReached {
+		t.Errorf("web3's outcome says step %q", h.Step)
+	}
+	// web2 switched, failed its health check for seconds and went back;
+	// web3 stopped after preparing.
 	runTook := run.FinishedAt.Time().Sub(run.StartedAt.Time())
-	w1 := time.Duration(hs["web1"].DurationMS) * time.Millisecond
-	for _, n := range []string{"web2", "web3"} {
-		d := time.Duration(hs[n].DurationMS) * time.Millisecond
-		if d <= 0 || d > w1-time.Second || d > runTook-time.Second {
-			t.Errorf("%s took %s by its record; web1 %s, the whole run %s: not its own duration", n, d, w1, runTook)
-		}
-		if h := hostOutcome(out, n); h.Duration != d.Truncate(time.Millisecond) && h.Duration.Milliseconds() != d.Milliseconds() {
-			t.Errorf("%s: outcome %s, record %s", n, h.Duration, d)
-		}
+	w2 := time.Duration(hs["web2"].DurationMS) * time.Millisecond
+	w3 := time.Duration(hs["web3"].DurationMS) * time.Millisecond
+	if w3 <= 0 || w3 > w2-time.Second || w3 > runTook-time.Second {
+		t.Errorf("web3 took %s by its record; web2 %s, the whole run %s: not its own duration", w3, w2, runTook)
+	}
+	if h := hostOutcome(out, "web3"); h.Duration.Milliseconds() != w3.Milliseconds() {
+		t.Errorf("web3: outcome %s, record %s", h.Duration, w3)
 	}
 }
 

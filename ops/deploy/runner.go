@@ -230,7 +230,7 @@ func (r *runner) finish(ctx context.Context, rel *store.Release, result store.Re
 		switch {
 		case h.rolledBack && h.failStep == rolledBackStep:
 			// Switched back because another host failed: it did not fail.
-			ho.Status, hr.Status, part.Status, part.Step = HostRolledBack, ops.StatusFailed, store.HostRolledBack, ""
+			ho.Status, hr.Status, part.Status, part.Step, ho.Step = HostRolledBack, ops.StatusFailed, store.HostRolledBack, "", ""
 		case h.rolledBack:
 			ho.Status, hr.Status, part.Status = HostRolledBack, ops.StatusFailed, store.HostFailed
 		case h.failed && h.class == ops.ClassCancelled:
