@@ -1,6 +1,11 @@
 package ui
 
-import "testing"
+import (
+	"errors"
+	"testing"
+
+	"github.com/opsui/opsui/ops"
+)
 
 // TestReplayLabelsWhereEachHostStopped: a recorded deploy whose web1
 // failed its health check and was switched back, whose web2 was switched
@@ -27,6 +32,20 @@ func TestReplayLabelsWhereEachHostStopped(t *testing.T) {
 	for _, p := range snap.panes {
 		if got := rowText(p); got != want[p.name] {
 			t.Errorf("%s replays as %q, want %q", p.name, got, want[p.name])
+		}
+	}
+}
+
+// TestRefusedRunLeavesNoHostRunning: a deploy refused at its lock ends
+// with its hosts inspected but never finished; when the run ends they read
+// "not reached", not "running".
+func TestRefusedRunLeavesNoHostRunning(t *testing.T) {
+	f := newRunFeed(0, "deploy", []string{"web1", "web2"})
+	f.Event(ops.Event{Host: "web1", Kind: ops.EventStage, Line: "inspect"})
+	f.finish(ops.Result{}, errors.New("app/test is locked on web2 by alice"))
+	for _, p := range f.snapshot(0, noPanes, window{}).panes {
+		if got := rowText(p); got != "not reached" {
+			t.Errorf("%s reads %q after a refused run", p.name, got)
 		}
 	}
 }

@@ -115,6 +115,13 @@ func (f *runFeed) finish(res ops.Result, err error) {
 	defer f.mu.Unlock()
 	f.done, f.result, f.err = true, res, err
 	f.took = f.now().Sub(f.started)
+	// A host without a final event when the run ends was never reached (a
+	// deploy refused at its lock): it must not read "running" forever.
+	for _, p := range f.panes {
+		if p.status != ops.EventExited && p.status != ops.EventFailed {
+			p.status, p.class, p.err = ops.EventFailed, ops.ClassCancelled, "not reached"
+		}
+	}
 }
 
 // isDone reports whether the run has finished.
