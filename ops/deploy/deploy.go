@@ -136,17 +136,17 @@ func (d *Deployer) Deploy(ctx context.Context, p *Plan) (*Outcome, error) {
 	return out, nil
 }
 
-// resumedRecord is the id of the release record a resumed deploy carries
-// on (0 when there is none to resume).
-func (r *runner) resumedRecord(ctx context.Context) int64 {
+// resumedRecord is the release record a resumed deploy carries on (nil
+// when there is none to resume).
+func (r *runner) resumedRecord(ctx context.Context) *store.Release {
 	if !r.plan.Resume {
-		return 0
+		return nil
 	}
 	rel, err := r.Store.ReleaseNamed(ctx, r.plan.App.Name, r.plan.Env.Name, r.plan.ReleaseID)
 	if err != nil || rel.Kind != store.KindDeploy {
-		return 0
+		return nil
 	}
-	return rel.ID
+	return &rel
 }
 
 // skipDone marks the hosts a resumed deploy finds on its release already:

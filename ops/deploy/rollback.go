@@ -178,7 +178,7 @@ func (d *Deployer) Rollback(ctx context.Context, p *Plan, choice RollbackChoice)
 		slices.Sort(missing)
 		return nil, r.refuse(ctx, &MissingReleaseError{ReleaseID: choice.Target.ReleaseID, Hosts: missing})
 	}
-	if err := r.createRelease(ctx, rel, 0); err != nil {
+	if err := r.createRelease(ctx, rel, nil); err != nil {
 		return nil, r.refuse(ctx, err)
 	}
 	tm.Lock = time.Since(t0)

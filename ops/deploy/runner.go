@@ -141,15 +141,19 @@ func (r *runner) start(ctx context.Context, kind string, rel *store.Release) (*H
 }
 
 // createRelease records rel as running, under the lock. A resumed deploy
-// carries on the record of the release it resumes (resumeOf), so the
-// release is listed once.
-func (r *runner) createRelease(ctx context.Context, rel *store.Release, resumeOf int64) error {
+// carries on the record of the release it resumes (resumed, when not
+// nil), so the release is listed once, and keeps what its first attempt
+// did (the migrations it applied).
+func (r *runner) createRelease(ctx context.Context, rel *store.Release, resumed *store.Release) error {
 	rel.RunID.Int64, rel.RunID.Valid = r.rec.RunID(), true
-	if resumeOf != 0 {
-		if err := r.Store.ReopenRelease(ctx, resumeOf, r.rec.RunID()); err != nil {
+	if resumed != nil {
+		if err := r.Store.ReopenRelease(ctx, resumed.ID, r.rec.RunID()); err != nil {
 			return err
 		}
-		rel.ID = resumeOf
+		rel.ID = resumed.ID
+		if resumed.MigrationsApplied {
+			r.migrated.Store(true)
+		}
 		return nil
 	}
 	return r.Store.CreateRelease(ctx, rel, r.names())
