@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/opsui/opsui/inventory"
 	"github.com/opsui/opsui/ops"
 	"github.com/opsui/opsui/store"
 )
@@ -172,10 +173,12 @@ func (r *runner) abort(why string) string {
 		}
 		h.mu.Unlock()
 		for _, s := range activate {
-			if s.Name == StepHealth || s.Name == StepCleanup || s.Builtin() || !s.AppliesTo(h.host) {
+			// The step in the reload slot (the preset's, or the stage
+			// that replaced it) reloads the release switched back to.
+			if s.Builtin() || !s.AppliesTo(h.host) {
 				continue
 			}
-			if s.Name == "reload" {
+			if s.Slot == inventory.StepReload {
 				r.events.stage(h, "rollback: reload")
 				env := r.plan.env(h.host, s)
 				env["OPSUI_TARGET"] = h.prevRelease
