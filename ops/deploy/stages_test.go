@@ -135,6 +135,9 @@ func TestDeployRunsStagesWhereTheySay(t *testing.T) {
 	}
 	tb.mu.Unlock()
 	for i, h := range tb.fleet.Hosts {
+		if i > 0 { // migrate runs once, on the first host
+			want = slices.DeleteFunc(want, func(s string) bool { return s == StepMigrate })
+		}
 		if !slices.Equal(got[h.Name], want) {
 			t.Errorf("%s ran %v\nwant %v", h.Name, got[h.Name], want)
 		}
