@@ -180,18 +180,18 @@ func (p *Plan) env(h inventory.Host, s Step) map[string]string {
 		}
 	}
 	e := map[string]string{
-		"RELEASE_ID":   p.ReleaseID,
-		"RELEASE_DIR":  deployTo + "/releases/" + p.ReleaseID,
-		"COMMIT":       p.Source.Commit,
-		"BRANCH":       p.Source.Branch,
-		"DEPLOY_TO":    deployTo,
-		"SHARED_DIR":   deployTo + "/shared",
-		"ROLE":         role,
-		"HOST":         h.Name,
-		"ENV":          p.Env.Name,
+		"RELEASE_ID":     p.ReleaseID,
+		"RELEASE_DIR":    deployTo + "/releases/" + p.ReleaseID,
+		"COMMIT":         p.Source.Commit,
+		"BRANCH":         p.Source.Branch,
+		"DEPLOY_TO":      deployTo,
+		"SHARED_DIR":     deployTo + "/shared",
+		"ROLE":           role,
+		"HOST":           h.Name,
+		"ENV":            p.Env.Name,
 		"OPSUI_SHARED":   strings.Join(p.App.Shared, "\n"),
 		"OPSUI_SHARED_N": strconv.Itoa(len(p.App.Shared)),
-		"OPSUI_TARGET": p.ReleaseID,
+		"OPSUI_TARGET":   p.ReleaseID,
 	}
 	if p.App.Migrate != "" {
 		e["OPSUI_MIGRATE"] = p.App.Migrate
