@@ -182,6 +182,17 @@ func TestCleanupKeepsWhatItCannotCheck(t *testing.T) {
 	if !strings.Contains(out, "not removed: 20260101000001 20260101000002 20260101000003: nobody cannot see the working directory of") {
 		t.Errorf("as nobody, the output does not say why nothing was removed:\n%s", out)
 	}
+	// With sudo allowed to run readlink as root, nobody sees every process.
+	// The stand-in sudo answers with what root sees (the test cannot give
+	// nobody real sudo rights on a shared /etc).
+	tb.sh(0, fmt.Sprintf(`mkdir -p %[1]s/bin && readlink /proc/[0-9]*/cwd > %[1]s/cwds 2>/dev/null; chmod -R a+rX %[1]s
+printf '#!/bin/sh\n[ "$1" = -n ] && [ "$2" = readlink ] || exit 1\ncat %[1]s/cwds\n' > %[1]s/bin/sudo && chmod 755 %[1]s/bin/sudo`, dir))
+	out = tb.sh(0, fmt.Sprintf("env PATH=%s/bin:$PATH %s setpriv --reuid=nobody --regid=nogroup --clear-groups sh -c %s", dir, env, ops.Quote(cleanupScript)))
+	if left := strings.Join(strings.Fields(tb.sh(0, "ls "+real+"/releases")), " "); left != "20260101000001 20260101000004" {
+		t.Errorf("as nobody with sudo readlink: left %s\n%s", left, out)
+	}
+	// Root sees every process itself.
+	tb.sh(0, fmt.Sprintf("for r in 20260101000002 20260101000003; do mkdir %[1]s/releases/$r && echo c$r > %[1]s/releases/$r/REVISION; done", real))
 	out = tb.sh(0, fmt.Sprintf("env %s sh -c %s", env, ops.Quote(cleanupScript)))
 	if left := strings.Join(strings.Fields(tb.sh(0, "ls "+real+"/releases")), " "); left != "20260101000001 20260101000004" {
 		t.Errorf("as root: left %s\n%s", left, out)

@@ -166,9 +166,9 @@ fi
 // nor any a running process still has as its working directory (an app
 // server master started there dies on its next reload without it).
 // Paths are compared canonical. A user that is not root cannot see other
-// users' processes' working directories (gunicorn as www-data), and a host
-// without /proc shows none: then no release is removed, and the output
-// says why.
+// users' processes' working directories (gunicorn as www-data) unless
+// sudo lets it run readlink as root (sudo -n readlink), and a host without
+// /proc shows none: then no release is removed, and the output says why.
 const cleanupScript = `cd -- "$DEPLOY_TO/releases" || exit 0
 ` + currentRelease + `nl='
 '
@@ -178,6 +178,9 @@ if [ -d /proc/self ]; then
   if [ "$(id -u)" != 0 ]; then
     for p in /proc/[0-9]*; do [ -O "$p" ] || unseen=$((unseen+1)); done
     [ -d /proc/1 ] || unseen=$((unseen+1)) # hidepid: other users' processes are hidden
+  fi
+  if [ "$unseen" != 0 ] && sudo -n readlink /proc/1/cwd >/dev/null 2>&1; then
+    cwds=$nl$(sudo -n readlink /proc/[0-9]*/cwd 2>/dev/null)$nl; unseen=0
   fi
 else
   cwds=; unseen=-1
@@ -200,7 +203,7 @@ if [ -n "$kept" ]; then
   else
     why="$(id -un) cannot see the working directory of $unseen processes of other users"
   fi
-  echo "not removed:$kept: $why, and an app server running in a removed release dies on its next reload; remove them as root, or raise keep_releases"
+  echo "not removed:$kept: $why, and an app server running in a removed release dies on its next reload; let the deploy user run readlink as root (sudoers: USER ALL=(root) NOPASSWD: /usr/bin/readlink) or remove them as root"
 fi
 echo "$n releases kept"
 `
