@@ -187,3 +187,32 @@ func TestDescribePrintsTheScriptThatRuns(t *testing.T) {
 		t.Errorf("the dry run lost a script's braces:\n%s", out)
 	}
 }
+
+// TestRollbackReloadsThroughTheReplacingStage: a stage that replaces the
+// preset's reload under its own name is what reloads the release a failed
+// deploy switches back to (it used to be skipped: only a step named reload
+// ran, so the host kept no server after the rollback).
+func TestRollbackReloadsThroughTheReplacingStage(t *testing.T) {
+	tb := newTestbed(t, 1)
+	tb.settings = func(h inventory.Host) map[string]inventory.RoleSettings {
+		return map[string]inventory.RoleSettings{"web": {Reload: "OPSUI_BIND_ADDR=" + h.Address + "; " + brokenServer,
+			HealthURL: "http://" + h.Address + ":8080/REVISION"}}
+	}
+	tb.app.Stages = []inventory.Stage{{Name: "restart", Position: "replace:reload",
+		Run: `cd -- "$DEPLOY_TO/current" && eval "$OPSUI_RELOAD" && echo "restarted by the stage"`}}
+	tb.app.Health.Retries, tb.app.Health.Deadline = 3, inventory.Duration(3e9)
+	first := tb.firstRelease()
+	c1 := tb.git("rev-parse", "HEAD")
+	tb.commit("broken", map[string]string{"BROKEN": "yes\n"})
+	out := tb.deploy("main", Strategy{Kind: "all", AutoRollback: true})
+	if out.Result != store.ReleaseRolledBack {
+		tb.logf(out)
+		t.Fatalf("result %s, want rolled_back", out.Result)
+	}
+	if rel, _ := tb.current(0); rel != first.ReleaseID {
+		t.Errorf("current = %s, want %s", rel, first.ReleaseID)
+	}
+	if got := tb.sh(0, "curl -s http://"+tb.fleet.Hosts[0].Addr+":8080/REVISION || true"); got != c1 {
+		t.Errorf("serves %q after the rollback, want %s", got, c1)
+	}
+}
