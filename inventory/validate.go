@@ -305,7 +305,7 @@ func RedactURL(raw string) string {
 
 func validateSettings(p, role string, s RoleSettings, add func(path, format string, args ...any)) {
 	for k, v := range s.Options {
-		if msg := optionProblem(role, k, v); msg != "" {
+		if msg := OptionProblem(role, k, v); msg != "" {
 			add(p+".options."+k, "%s", msg)
 		}
 	}
@@ -425,10 +425,10 @@ func ValidListenAddress(s string) bool {
 	return !strings.Contains(host, ":") && len(host) <= 253 && dnsRe.MatchString(host)
 }
 
-// optionProblem checks the role options opsui pastes into a balancer's
+// OptionProblem checks the role options opsui pastes into a balancer's
 // configuration or runtime API: upstream, backend and server are names, bind
 // (and a web host's backend) an address. Other options are the role's own.
-func optionProblem(role, key, value string) string {
+func OptionProblem(role, key, value string) string {
 	switch {
 	case key == "upstream" || key == "server" || (key == "backend" && role == "lb"):
 		if !ValidIdentifier(value) {

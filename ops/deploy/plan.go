@@ -3,6 +3,7 @@ package deploy
 import (
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"regexp"
@@ -140,6 +141,18 @@ func NewPlan(f *inventory.Fleet, app inventory.App, env inventory.Environment, h
 	for _, e := range app.Shared {
 		if msg := inventory.SharedEntryProblem(e); msg != "" {
 			return nil, fmt.Errorf("app %s: %s (fix the fleet file and import it again)", app.Name, msg)
+		}
+	}
+	// Balancer names and addresses go into nginx's config and HAProxy's
+	// runtime API: checked again for the same reason.
+	for _, h := range f.Select(inventory.Filter{Env: env.Name}) {
+		for _, role := range h.Roles {
+			set := f.SettingsFor(h, role)
+			for _, k := range slices.Sorted(maps.Keys(set.Options)) {
+				if msg := inventory.OptionProblem(role, k, set.Options[k]); msg != "" {
+					return nil, fmt.Errorf("host %s, role %s: %s (fix the fleet file and import it again)", h.Name, role, msg)
+				}
+			}
 		}
 	}
 	sizes, err := strategy.batchSizes(len(hosts))

@@ -216,3 +216,31 @@ func TestRollbackReloadsThroughTheReplacingStage(t *testing.T) {
 		t.Errorf("serves %q after the rollback, want %s", got, c1)
 	}
 }
+
+// TestPlanRefusesBadStoredValues: a fleet stored by an older opsui was
+// not validated; a plan refuses what import now refuses, before any host
+// is touched.
+func TestPlanRefusesBadStoredValues(t *testing.T) {
+	env := inventory.Environment{Name: "prod"}
+	web := inventory.Host{Name: "web1", Address: "10.0.0.1", Env: "prod", Roles: []string{"web"}}
+	lb := inventory.Host{Name: "lb1", Address: "10.0.0.9", Env: "prod", Roles: []string{"lb"}}
+	src := Source{Commit: strings.Repeat("a", 40)}
+	for _, tt := range []struct {
+		name  string
+		app   inventory.App
+		roles map[string]inventory.RoleSettings
+		want  string
+	}{
+		{"shared outside", inventory.App{Name: "shop", Shared: []string{"../../current"}}, nil, `shared entry "../../current"`},
+		{"shared newline", inventory.App{Name: "shop", Shared: []string{"media\n../../x"}}, nil, "control character"},
+		{"upstream", inventory.App{Name: "shop"}, map[string]inventory.RoleSettings{"lb": {Options: map[string]string{"upstream": "x { server evil:80; }"}}}, "host lb1, role lb: upstream"},
+		{"backend", inventory.App{Name: "shop"}, map[string]inventory.RoleSettings{"lb": {Options: map[string]string{"backend": "app\nshow info"}}}, "host lb1, role lb: backend"},
+		{"bind", inventory.App{Name: "shop"}, map[string]inventory.RoleSettings{"web": {Options: map[string]string{"bind": "127.0.0.1:80;"}}}, "host web1, role web: bind"},
+	} {
+		f := &inventory.Fleet{Environments: []inventory.Environment{env}, Roles: tt.roles, Hosts: []inventory.Host{web, lb}, Apps: []inventory.App{tt.app}}
+		_, err := NewPlan(f, tt.app, env, []inventory.Host{web}, src, "20260101000000", Strategy{})
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: err = %v, want %q", tt.name, err, tt.want)
+		}
+	}
+}
