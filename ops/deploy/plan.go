@@ -315,7 +315,7 @@ func (p *Plan) Describe(w io.Writer) {
 				fmt.Fprintf(w, "       %s\n", line)
 			}
 			if vars := scriptVars(s.Run, env); len(vars) > 0 {
-				fmt.Fprintf(w, "     with, on %s:\n", on[0].Name)
+				fmt.Fprintf(w, "     its environment on %s:\n", on[0].Name)
 				for _, k := range vars {
 					fmt.Fprintf(w, "       %s=%s\n", k, ops.Quote(env[k]))
 				}
