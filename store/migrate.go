@@ -26,8 +26,10 @@ type step struct {
 // migrations returns the embedded schema steps in version order. Versions
 // come from the file names, not their positions, so a gap in the numbering
 // (migrations written on parallel branches) never renumbers a later step.
-func migrations() ([]step, error) {
-	names, err := fs.Glob(migrationFiles, "migrations/*.sql")
+func migrations() ([]step, error) { return migrationsIn(migrationFiles) }
+
+func migrationsIn(fsys fs.FS) ([]step, error) {
+	names, err := fs.Glob(fsys, "migrations/*.sql")
 	if err != nil {
 		return nil, err
 	}
@@ -38,7 +40,7 @@ func migrations() ([]step, error) {
 		if !ok || err != nil || v <= 0 {
 			return nil, fmt.Errorf("migration %s: the name must start with its version, NNNN_", n)
 		}
-		b, err := migrationFiles.ReadFile(n)
+		b, err := fs.ReadFile(fsys, n)
 		if err != nil {
 			return nil, err
 		}

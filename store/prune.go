@@ -275,6 +275,9 @@ func ParseBytes(s string) (int64, error) {
 	}
 	num := strings.TrimRight(t, "bkmgti ")
 	unit := strings.TrimSpace(t[len(num):])
+	if strings.Trim(num, "0123456789.") != "" {
+		num = "" // no signs, exponents or hex: a plain decimal number
+	}
 	shift := map[string]uint{"": 0, "b": 0, "k": 10, "kb": 10, "kib": 10, "m": 20, "mb": 20, "mib": 20,
 		"g": 30, "gb": 30, "gib": 30, "t": 40, "tb": 40, "tib": 40}
 	sh, ok := shift[unit]
