@@ -16,6 +16,16 @@ const (
 	replayStreamTimeout = 5 * time.Minute
 )
 
+// replayLines bounds the lines a replay keeps in all: every host's last
+// paneLines, fewer each when the run had many hosts, so replaying any run
+// costs the console about the same memory (200 hosts: 2 000 lines each).
+const replayLines = 400_000
+
+// replayPaneLines is how many lines each of n hosts' panes keeps in a replay.
+func replayPaneLines(n int) int {
+	return max(1, min(paneLines, replayLines/max(n, 1)))
+}
+
 // loadReplay reads recorded run id with load and builds its replay. It runs
 // in a command, off the UI's goroutine: the feed is handed over when built.
 func loadReplay(id int64, load func(context.Context, int64) (RecordedRun, error)) (*runFeed, error) {
@@ -50,6 +60,7 @@ func replayFeed(ctx context.Context, r RecordedRun) (*runFeed, error) {
 	}
 	f := newRunFeed(0, what, names)
 	f.title = fmt.Sprintf("run #%d (recorded %s)", r.ID, r.Started.Local().Format("Jan _2 15:04"))
+	keep := replayPaneLines(len(r.Hosts))
 	panes := make([]*hostPane, len(r.Hosts))
 	marked := make([]bool, len(r.Hosts)) // a cut marker was recorded
 	push := func(i int, c RecordedChunk) {
@@ -61,12 +72,16 @@ func replayFeed(ctx context.Context, r RecordedRun) (*runFeed, error) {
 				}
 				marked[i] = marked[i] || strings.HasPrefix(line, ops.CutMarkerPrefix)
 			}
-			p.lines.Push(line)
+			// A copy: a kept substring would pin its whole chunk.
+			p.lines.Push(strings.Clone(line))
 		}
 	}
 	cut := 0
 	for i, h := range r.Hosts {
 		panes[i] = f.byName[h.Name]
+		if keep < paneLines {
+			panes[i].lines = ops.NewRing[string](keep)
+		}
 		for _, c := range h.Output {
 			push(i, c)
 		}

@@ -63,6 +63,22 @@ func TestReplayStreamsIntoTheRings(t *testing.T) {
 	if !f.done || f.result.OK != 3 {
 		t.Errorf("result %+v", f.result)
 	}
+	// Many hosts keep fewer lines each: the replay's memory is bounded.
+	f, err = replayFeed(context.Background(), streamedRun(hostNames(200), 2500))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := f.byName["h199"]; replayPaneLines(200) != 2000 || p.lines.Len() != 2000 || p.lines.Last(1)[0] != "h199 line 2499" {
+		t.Errorf("200 hosts: %d lines kept each, last %q", p.lines.Len(), p.lines.Last(1))
+	}
+}
+
+func hostNames(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("h%d", i)
+	}
+	return out
 }
 
 // A cut record shows its marker; a host whose counts say it was cut but
