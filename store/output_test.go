@@ -305,3 +305,43 @@ func TestParseBytesAndAge(t *testing.T) {
 		t.Errorf("default policy: %s", got)
 	}
 }
+
+// OutputTail finds the chunk where a host's last bytes begin, walking back
+// over pages of sizes, and counts the output bytes before it (not meta).
+func TestOutputTail(t *testing.T) {
+	ctx := context.Background()
+	s := openTemp(t)
+	_, hs, err := s.StartRun(ctx, NewRun{Kind: KindExec, Operator: "a", Hosts: []string{"web1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 600 chunks of 10 bytes (more than one page of sizes), a meta chunk first.
+	chunks := []Chunk{{Seq: 1, Stream: "meta", Data: []byte("== build\n")}}
+	for i := 2; i <= 601; i++ {
+		chunks = append(chunks, Chunk{Seq: int64(i), Stream: "stdout", Data: []byte(fmt.Sprintf("%09d\n", i))})
+	}
+	if err := s.AppendOutput(ctx, hs[0].ID, chunks); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		tail, after, skipped int64
+	}{
+		{tail: 10, after: 600, skipped: 5990},   // the last chunk
+		{tail: 15, after: 599, skipped: 5980},   // a chunk is read whole
+		{tail: 3000, after: 301, skipped: 3000}, // beyond the first page of sizes
+		{tail: 6009, after: OutputStart},        // everything, the meta chunk too
+		{tail: 1 << 30, after: OutputStart},
+	} {
+		after, skipped, err := s.OutputTail(ctx, hs[0].ID, tc.tail)
+		if err != nil || after != tc.after || skipped != tc.skipped {
+			t.Errorf("OutputTail(%d) = %d, %d, %v; want %d, %d", tc.tail, after, skipped, err, tc.after, tc.skipped)
+		}
+		var got []byte
+		if err := s.StreamOutputFrom(ctx, hs[0].ID, after, func(c Chunk) error { got = append(got, c.Data...); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if int64(len(got)) < min(tc.tail, 6009) || !bytes.HasSuffix(got, []byte("000000601\n")) {
+			t.Errorf("tail %d: streamed %d bytes", tc.tail, len(got))
+		}
+	}
+}

@@ -269,7 +269,15 @@ func (s *Store) OutputPage(ctx context.Context, runHostID, afterSeq int64, limit
 // page at a time, so reading a host's output holds one page in memory, not
 // all of it. An error from fn stops it and is returned.
 func (s *Store) StreamOutput(ctx context.Context, runHostID int64, fn func(Chunk) error) error {
-	after := int64(math.MinInt64)
+	return s.StreamOutputFrom(ctx, runHostID, OutputStart, fn)
+}
+
+// OutputStart is the keyset position before a host's first chunk.
+const OutputStart = int64(math.MinInt64)
+
+// StreamOutputFrom is StreamOutput from the chunks after keyset position
+// after (OutputStart, or what OutputTail returned).
+func (s *Store) StreamOutputFrom(ctx context.Context, runHostID, after int64, fn func(Chunk) error) error {
 	for {
 		page, err := s.OutputPage(ctx, runHostID, after, OutputPageChunks)
 		if err != nil {
@@ -285,6 +293,46 @@ func (s *Store) StreamOutput(ctx context.Context, runHostID int64, fn func(Chunk
 		}
 		after = page[len(page)-1].Seq
 	}
+}
+
+// OutputTail finds where a host's last tail bytes of output begin: the
+// keyset position to stream from (StreamOutputFrom), and how many stdout
+// and stderr bytes come before it. A replay that keeps each host's last
+// lines reads those, not all that was recorded. The walk back reads the
+// chunks' sizes, not their data.
+func (s *Store) OutputTail(ctx context.Context, runHostID, tail int64) (after, skipped int64, err error) {
+	const sizesPage = 256
+	type size struct {
+		Seq int64 `db:"seq"`
+		N   int64 `db:"n"`
+	}
+	before, got := int64(math.MaxInt64), int64(0)
+walk:
+	for {
+		var page []size
+		if err := s.sel(ctx, s.db, &page, `SELECT seq, LENGTH(data) AS n FROM run_output
+			WHERE run_host_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?`, runHostID, before, sizesPage); err != nil {
+			return 0, 0, fmt.Errorf("output of run host %d: %w", runHostID, err)
+		}
+		for i, c := range page {
+			if got += c.N; got >= tail {
+				if i == len(page)-1 && len(page) < sizesPage {
+					return OutputStart, 0, nil // the tail starts at the first chunk
+				}
+				after = c.Seq - 1
+				break walk
+			}
+		}
+		if len(page) < sizesPage {
+			return OutputStart, 0, nil // the tail is everything
+		}
+		before = page[len(page)-1].Seq
+	}
+	if err := s.get(ctx, s.db, &skipped, `SELECT COALESCE(SUM(LENGTH(data)), 0) FROM run_output
+		WHERE run_host_id = ? AND seq <= ? AND stream != 'meta'`, runHostID, after); err != nil {
+		return 0, 0, fmt.Errorf("output of run host %d: %w", runHostID, err)
+	}
+	return after, skipped, nil
 }
 
 // Output returns a host's whole recorded output in order (at most the

@@ -34,9 +34,11 @@ type RecordedRun struct {
 	Hosts []RecordedHost
 	// Stream, when set, reads the hosts' recorded output page by page,
 	// calling fn with each chunk and the index in Hosts of its host, each
-	// host's chunks in order (Hosts[i].Output is then empty). A replay
-	// reads it into its panes' capped rings and never holds the whole run.
-	Stream func(ctx context.Context, fn func(host int, c RecordedChunk) error) error
+	// host's chunks in order (Hosts[i].Output is then empty). With tail > 0
+	// it starts each host at the chunk where its last tail bytes begin,
+	// and that chunk's Skipped says how much came before. A replay reads
+	// it into its panes' capped rings and never holds the whole run.
+	Stream func(ctx context.Context, tail int64, fn func(host int, c RecordedChunk) error) error
 }
 
 // RecordedHost is one host's part in a recorded run.
@@ -59,6 +61,9 @@ type RecordedHost struct {
 type RecordedChunk struct {
 	Stream string
 	Data   []byte
+	// Skipped counts the output bytes before this chunk that a tail
+	// stream left out (RecordedRun.Stream).
+	Skipped int64
 }
 
 // pastRunsLimit is how many runs the list shows.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/opsui/opsui/ops"
+	"github.com/opsui/opsui/store"
 )
 
 // Replay read limits: reading the run's record, then streaming its output
@@ -20,6 +21,12 @@ const (
 // paneLines, fewer each when the run had many hosts, so replaying any run
 // costs the console about the same memory (200 hosts: 2 000 lines each).
 const replayLines = 400_000
+
+// replayBytes bounds what a replay reads: each host's last replayBytes/n
+// bytes of output, where n is the run's hosts (a host records at most 16
+// MiB by default, so a small run is read whole). Reading stops at the
+// panes' rings, not at the record: a cut 200-host run is 3 GiB.
+const replayBytes = 64 << 20
 
 // replayPaneLines is how many lines each of n hosts' panes keeps in a replay.
 func replayPaneLines(n int) int {
@@ -65,6 +72,10 @@ func replayFeed(ctx context.Context, r RecordedRun) (*runFeed, error) {
 	marked := make([]bool, len(r.Hosts)) // a cut marker was recorded
 	push := func(i int, c RecordedChunk) {
 		p := panes[i]
+		if c.Skipped > 0 {
+			p.lines.Push(fmt.Sprintf("… %s of earlier output not shown: the replay reads each host's last %s",
+				store.HumanBytes(c.Skipped), store.HumanBytes(replayBytes/int64(max(len(r.Hosts), 1)))))
+		}
 		for _, line := range outputLines(c.Data) {
 			if c.Stream == "meta" {
 				if stage, ok := strings.CutPrefix(line, "== "); ok {
@@ -87,7 +98,7 @@ func replayFeed(ctx context.Context, r RecordedRun) (*runFeed, error) {
 		}
 	}
 	if r.Stream != nil {
-		err := r.Stream(ctx, func(i int, c RecordedChunk) error {
+		err := r.Stream(ctx, replayBytes/int64(max(len(r.Hosts), 1)), func(i int, c RecordedChunk) error {
 			if i < 0 || i >= len(panes) {
 				return fmt.Errorf("recorded output of host #%d: the run has %d hosts", i, len(panes))
 			}

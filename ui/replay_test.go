@@ -23,7 +23,7 @@ func streamedRun(hosts []string, lines int) RecordedRun {
 	for _, h := range hosts {
 		r.Hosts = append(r.Hosts, RecordedHost{Name: h, Status: "ok", Code: &zero})
 	}
-	r.Stream = func(ctx context.Context, fn func(int, RecordedChunk) error) error {
+	r.Stream = func(ctx context.Context, _ int64, fn func(int, RecordedChunk) error) error {
 		for i := 0; i < lines; i += 7 { // chunks of 7 lines
 			for h, name := range hosts {
 				var b strings.Builder
@@ -93,7 +93,7 @@ func TestReplayShowsTheCut(t *testing.T) {
 			{Stream: "meta", Data: []byte("… output cut at 16.0 MiB: 3.0 GiB in all, 3204448256 more bytes not recorded\n")}}},
 		{Name: "web2", Status: "failed", Class: "interrupted", OutputBytes: 5 << 20, RecordedBytes: 1 << 20, Output: []RecordedChunk{
 			{Stream: "meta", Data: []byte("== build\n")}, {Stream: "stdout", Data: []byte("x\n")}}},
-		{Name: "web3", Status: "ok", Code: &one, OutputBytes: 2, RecordedBytes: 2, Output: []RecordedChunk{{Stream: "stdout", Data: []byte("y\n")}}},
+		{Name: "web3", Status: "ok", Code: &one, OutputBytes: 2, RecordedBytes: 2, Output: []RecordedChunk{{Stream: "stdout", Data: []byte("y\n"), Skipped: 1536}}},
 	}}
 	f, err := replayFeed(context.Background(), r)
 	if err != nil {
@@ -108,7 +108,7 @@ func TestReplayShowsTheCut(t *testing.T) {
 	if got := strings.Join(f.byName["web2"].lines.Last(10), "|"); got != "== build|x|… 1.0 MiB of 5.0 MiB recorded" {
 		t.Errorf("web2: %s", got)
 	}
-	if got := strings.Join(f.byName["web3"].lines.Last(10), "|"); got != "y" {
+	if got := strings.Join(f.byName["web3"].lines.Last(10), "|"); got != "… 1.5 KiB of earlier output not shown: the replay reads each host's last 21.3 MiB|y" {
 		t.Errorf("web3: %s", got)
 	}
 	if !strings.Contains(f.title, "run #9 (recorded") || !strings.HasSuffix(f.title, "; output of 2 hosts cut)") {
@@ -130,7 +130,7 @@ func TestReplayOpenStreamsAndReportsErrors(t *testing.T) {
 	run := streamedRun([]string{"web1"}, 100)
 	broken := run
 	broken.ID = 43
-	broken.Stream = func(ctx context.Context, fn func(int, RecordedChunk) error) error {
+	broken.Stream = func(ctx context.Context, _ int64, fn func(int, RecordedChunk) error) error {
 		if err := fn(0, RecordedChunk{Stream: "stdout", Data: []byte("a\n")}); err != nil {
 			return err
 		}

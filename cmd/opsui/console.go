@@ -198,10 +198,18 @@ func (c *consoleSession) loadRun(ctx context.Context, id int64) (ui.RecordedRun,
 		out.Hosts[i] = ui.RecordedHost{Name: h.Host, Status: h.Status, Stage: h.Stage, Code: h.ExitCode, Class: h.ErrorClass,
 			Err: h.Error, Duration: time.Duration(h.DurationMS) * time.Millisecond, OutputBytes: h.OutputBytes, RecordedBytes: h.RecordedBytes}
 	}
-	out.Stream = func(ctx context.Context, fn func(int, ui.RecordedChunk) error) error {
+	out.Stream = func(ctx context.Context, tail int64, fn func(int, ui.RecordedChunk) error) error {
 		for i, h := range hosts {
-			err := c.st.StreamOutput(ctx, h.ID, func(ch store.Chunk) error {
-				return fn(i, ui.RecordedChunk{Stream: ch.Stream, Data: ch.Data})
+			after, skipped := store.OutputStart, int64(0)
+			if tail > 0 {
+				if after, skipped, err = c.st.OutputTail(ctx, h.ID, tail); err != nil {
+					return fmt.Errorf("run %d, host %s: %w", id, h.Host, err)
+				}
+			}
+			err := c.st.StreamOutputFrom(ctx, h.ID, after, func(ch store.Chunk) error {
+				rc := ui.RecordedChunk{Stream: ch.Stream, Data: ch.Data, Skipped: skipped}
+				skipped = 0
+				return fn(i, rc)
 			})
 			if err != nil {
 				return fmt.Errorf("run %d, host %s: %w", id, h.Host, err)

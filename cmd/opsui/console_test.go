@@ -95,7 +95,7 @@ func TestConsoleReadsRecordedRuns(t *testing.T) {
 		t.Fatal(err)
 	}
 	var streamed [2][]ui.RecordedChunk // the output is streamed, not loaded with the run
-	if err := rec.Stream(ctx, func(i int, c ui.RecordedChunk) error { streamed[i] = append(streamed[i], c); return nil }); err != nil {
+	if err := rec.Stream(ctx, 0, func(i int, c ui.RecordedChunk) error { streamed[i] = append(streamed[i], c); return nil }); err != nil {
 		t.Fatal(err)
 	}
 	h, out := rec.Hosts[1], streamed[1]

@@ -119,7 +119,7 @@ func BenchmarkReplay200Hosts(b *testing.B) {
 		if err != nil {
 			return r, err
 		}
-		err = r.Stream(ctx, func(i int, c ui.RecordedChunk) error {
+		err = r.Stream(ctx, 0, func(i int, c ui.RecordedChunk) error {
 			r.Hosts[i].Output = append(r.Hosts[i].Output, c)
 			return nil
 		})
