@@ -279,8 +279,11 @@ func (r *Recorder) appendOutput(ctx context.Context, h *recHost, ev Event) {
 	if r.limit >= 0 && h.kept+int64(len(raw)) > r.limit {
 		raw = raw[:r.limit-h.kept]
 		if !h.cut {
+			// Say so in the record at once (output_bytes > recorded_bytes),
+			// so even a run whose opsui dies before the marker shows the cut.
 			h.cut = true
 			r.cut.Add(1)
+			defer r.write(r.st.UpdateRunHost(ctx, h.row), 1)
 		}
 	}
 	if len(raw) == 0 {

@@ -325,3 +325,32 @@ func TestRecorderAppliesRetention(t *testing.T) {
 		t.Errorf("the new run: %+v", r)
 	}
 }
+
+// TestRecorderSaysCutAtOnce: the cut is in the record as soon as it
+// happens (the host's byte count passes what is kept), not only when the
+// host finishes, so a run whose opsui is killed still shows it.
+func TestRecorderSaysCutAtOnce(t *testing.T) {
+	t.Parallel()
+	st, _ := openStore(t)
+	st.SetOutputPolicy(store.OutputPolicy{RecordLimit: 1000})
+	rec, err := StartRecorder(t.Context(), st, store.NewRun{Kind: store.KindExec, Command: "x", Hosts: []string{"h"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rec.Finish(t.Context(), Result{})
+	feed(rec, "h", 30, 100)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		rows, err := st.RunHosts(t.Context(), rec.RunID())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rows[0].Cut() && rows[0].OutputBytes >= 1100 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the record does not show the cut before the host finished: %+v", rows[0])
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

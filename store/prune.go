@@ -105,8 +105,9 @@ type OutputSize struct {
 // (cheap: it does not read run_output).
 func (s *Store) OutputSize(ctx context.Context) (OutputSize, error) {
 	var o OutputSize
-	err := s.db.QueryRowxContext(ctx, `SELECT COUNT(DISTINCT r.id), COALESCE(SUM(rh.recorded_bytes), 0)
-		FROM runs r LEFT JOIN run_hosts rh ON rh.run_id = r.id WHERE r.output_pruned = 0`).Scan(&o.Runs, &o.Bytes)
+	err := s.db.QueryRowxContext(ctx, `SELECT (SELECT COUNT(*) FROM runs WHERE output_pruned = 0),
+		(SELECT COALESCE(SUM(recorded_bytes), 0) FROM run_hosts WHERE run_id IN (SELECT id FROM runs WHERE output_pruned = 0))`).
+		Scan(&o.Runs, &o.Bytes)
 	if err != nil {
 		return OutputSize{}, fmt.Errorf("size of recorded output: %w", s.classify(err))
 	}
@@ -129,11 +130,54 @@ func (s *Store) ApplyRetention(ctx context.Context) (PruneResult, error) {
 	if opt.OlderThan == 0 && opt.MaxBytes == 0 {
 		return PruneResult{}, nil
 	}
+	if due, err := s.retentionDue(ctx, opt); err != nil || !due {
+		if err != nil {
+			err = fmt.Errorf("output retention (%s): %w", p, err)
+		}
+		return PruneResult{}, err
+	}
 	res, err := s.Prune(ctx, opt)
 	if err != nil {
 		return res, fmt.Errorf("output retention (%s): %w", p, err)
 	}
 	return res, nil
+}
+
+// retentionDue says whether opt would prune anything, cheaply: one look at
+// the oldest kept run (the partial index runs_with_output), the file's size,
+// and only when the file is larger than the budget a sum of the hosts'
+// recorded bytes.
+func (s *Store) retentionDue(ctx context.Context, opt PruneOptions) (bool, error) {
+	if opt.OlderThan > 0 {
+		var old bool
+		if err := s.get(ctx, s.db, &old, `SELECT EXISTS (SELECT 1 FROM runs WHERE output_pruned = 0 AND started_at < ?
+			AND result != 'running')`, MillisOf(time.Now().Add(-opt.OlderThan))); err != nil {
+			return false, err
+		}
+		if old {
+			return true, nil
+		}
+	}
+	if opt.MaxBytes <= 0 {
+		return false, nil
+	}
+	// The recorded output lives in the file's used pages: while they fit in
+	// the budget, so does it, and nothing needs summing.
+	var pages, free, pageSize int64
+	if err := s.get(ctx, s.db, &pages, "PRAGMA page_count"); err != nil {
+		return false, err
+	}
+	if err := s.get(ctx, s.db, &free, "PRAGMA freelist_count"); err != nil {
+		return false, err
+	}
+	if err := s.get(ctx, s.db, &pageSize, "PRAGMA page_size"); err != nil {
+		return false, err
+	}
+	if (pages-free)*pageSize <= opt.MaxBytes {
+		return false, nil
+	}
+	size, err := s.OutputSize(ctx)
+	return err == nil && size.Bytes > opt.MaxBytes, err
 }
 
 // keptRun is a run whose output is kept, with its recorded size.
