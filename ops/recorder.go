@@ -283,7 +283,7 @@ func (r *Recorder) appendOutput(ctx context.Context, h *recHost, ev Event) {
 			// so even a run whose opsui dies before the marker shows the cut.
 			h.cut = true
 			r.cut.Add(1)
-			defer r.write(r.st.UpdateRunHost(ctx, h.row), 1)
+			r.write(r.st.UpdateRunHost(ctx, h.row), 1)
 		}
 	}
 	if len(raw) == 0 {
