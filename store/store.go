@@ -38,8 +38,9 @@ var (
 
 // Store is an open opsui database.
 type Store struct {
-	db   *sqlx.DB
-	path string
+	db     *sqlx.DB
+	path   string
+	policy OutputPolicy // see SetOutputPolicy (prune.go)
 }
 
 // DefaultPath returns where the database lives when neither --db nor

@@ -85,7 +85,15 @@ func (c *cli) open(ctx context.Context) (*store.Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return store.Open(ctx, path)
+	s, err := store.Open(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	if err := applyOutputPolicy(s); err != nil { // the config's record limit and retention
+		s.Close()
+		return nil, err
+	}
+	return s, nil
 }
 
 // withStore opens the database for one command and closes it after.
