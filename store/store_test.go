@@ -232,8 +232,8 @@ func TestDiskFull(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	big := bytes.Repeat([]byte("x"), 64<<10)
-	for i := range 64 {
+	big := bytes.Repeat([]byte("x"), 8<<10) // small enough that some fit before the disk fills
+	for i := range 256 {
 		err = s.AppendOutput(ctx, hosts[0].ID, []Chunk{{Seq: int64(i), Stream: "stdout", Data: big}})
 		if err != nil {
 			break
