@@ -152,12 +152,13 @@ func TestYAMLNotify(t *testing.T) {
 
 func TestRedactURL(t *testing.T) {
 	tests := []struct{ in, want string }{
-		{"https://hooks.example.com/opsui?token=abc123", "https://hooks.example.com/opsui?REDACTED"},
-		{"https://hooks.example.com/opsui", "https://hooks.example.com/opsui"},
-		{"https://user:pw@hooks.example.com/x", "https://REDACTED@hooks.example.com/x"},
-		{"http://h.example.com/x#frag", "http://h.example.com/x#REDACTED"},
-		{"http://h.example.com/x?", "http://h.example.com/x?REDACTED"},
-		{"::bad url?token=abc", "::bad url?REDACTED"},
+		{"https://hooks.example.com/opsui?token=abc123", "https://hooks.example.com"},
+		{"https://hooks.slack.com/services/T000/B000/s3cr3t", "https://hooks.slack.com"},
+		{"https://user:pw@hooks.example.com/x", "https://hooks.example.com"},
+		{"http://h.example.com:8080/x#frag", "http://h.example.com:8080"},
+		{"ftp://h.example.com/s3cr3t", "ftp://h.example.com"},
+		{"hooks.slack.com/services/T000/B000/s3cr3t", "(url hidden)"},
+		{"::bad url?token=abc", "(url hidden)"},
 	}
 	for _, tt := range tests {
 		if got := RedactURL(tt.in); got != tt.want {
