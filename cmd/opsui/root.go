@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"time"
@@ -85,7 +86,13 @@ func (c *cli) open(ctx context.Context) (*store.Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return store.Open(ctx, path)
+	s, err := store.Open(ctx, path)
+	if err == nil {
+		for _, w := range s.Warnings() {
+			fmt.Fprintf(c.stderr, "opsui: warning: %s\n", w)
+		}
+	}
+	return s, err
 }
 
 // withStore opens the database for one command and closes it after.
