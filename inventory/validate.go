@@ -283,10 +283,10 @@ func validateWebhook(p string, w Webhook, add func(path, format string, args ...
 // RedactURL returns only the scheme and host of raw, for messages: a
 // webhook URL carries its token in the path (Slack's /services/T/B/SECRET),
 // the query or the user info, so none of them is ever shown. Text that has
-// no scheme and host is shown as "(url hidden)".
+// no scheme is shown as "(url hidden)".
 func RedactURL(raw string) string {
 	u, err := url.Parse(strings.TrimSpace(raw))
-	if err != nil || u.Scheme == "" || u.Host == "" {
+	if err != nil || u.Scheme == "" {
 		return "(url hidden)"
 	}
 	return u.Scheme + "://" + u.Host
