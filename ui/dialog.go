@@ -160,12 +160,23 @@ func (d dialog) view(ctx *Context, width int) string {
 		field("key type", p.KeyType)
 		field("fingerprint", p.Fingerprint)
 		b.WriteString("\n" + clip("Trust this "+p.KeyType+" key and record it in known_hosts?", width) + "\n\n")
+		b.WriteString(d.ignoredNote(st.Muted.Render, width))
 		b.WriteString(st.Key.Render("y") + st.Muted.Render(" trust  ") + st.Key.Render("n/esc/enter") + st.Muted.Render(" refuse (default)"))
 	default:
 		b.WriteString(st.Warn.Render("Key passphrase") + "\n\n")
 		field("key", d.q.keyPath)
 		b.WriteString("\n" + d.input.View() + "\n\n")
+		b.WriteString(d.ignoredNote(st.Muted.Render, width))
 		b.WriteString(st.Key.Render("enter") + st.Muted.Render(" unlock  ") + st.Key.Render("esc") + st.Muted.Render(" skip this key"))
 	}
 	return b.String()
+}
+
+// ignoredNote says, once the dialog dropped keys, that it did: text typed
+// into a passphrase box as it opened is not in it.
+func (d dialog) ignoredNote(render func(...string) string, width int) string {
+	if d.quiet.IsZero() {
+		return ""
+	}
+	return render(clip("keys typed as this box appeared were ignored", width)) + "\n"
 }

@@ -106,6 +106,9 @@ func TestPassphraseDialogDropsTextTypedAsItOpened(t *testing.T) {
 	if _, ok := answered(got); ok || len(a.dialogs) != 1 {
 		t.Fatal("text typed as the passphrase dialog opened was submitted")
 	}
+	if view := viewText(a); !strings.Contains(view, "keys typed as this box appeared were ignored") || strings.Contains(view, "••") {
+		t.Errorf("the dialog does not say it dropped the keys, or kept them:\n%s", view)
+	}
 	clock.advance(dialogGuard)
 	a = send(t, a, keys("p", "w", "enter")...)
 	p, ok := answered(got)
