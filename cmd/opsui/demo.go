@@ -276,7 +276,12 @@ func stopDemo(ctx context.Context, c *cli, dir string) error {
 	if _, err := os.Stat(filepath.Join(dir, demofleet.FleetFile)); err != nil {
 		return fmt.Errorf("%s is not a demo directory: %w", dir, err)
 	}
-	if pid, ok := runningDemo(dir); ok {
+	pid, ok := runningDemo(dir)
+	if b, err := os.ReadFile(filepath.Join(dir, demofleet.PidFile)); err == nil && !ok {
+		fmt.Fprintf(c.stdout, "opsui demo: %s names pid %s, which is not this demo's server: not signalled\n",
+			demofleet.PidFile, strings.TrimSpace(string(b)))
+	}
+	if ok {
 		if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
 			return fmt.Errorf("stop the demo server (pid %d): %w", pid, err)
 		}

@@ -93,6 +93,9 @@ func TestDemoStopSignalsOnlyTheDemoServer(t *testing.T) {
 	if err != nil {
 		t.Fatalf("demo --stop: %v\n%s", err, out)
 	}
+	if !strings.Contains(out, "which is not this demo's server: not signalled") {
+		t.Errorf("demo --stop does not say it left the pid file's process alone:\n%s", out)
+	}
 	select {
 	case <-exited:
 		t.Fatal("demo --stop killed the process its pid file named, which is not the demo's server")
