@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"time"
@@ -88,6 +89,9 @@ func (c *cli) open(ctx context.Context) (*store.Store, error) {
 	s, err := store.Open(ctx, path)
 	if err != nil {
 		return nil, err
+	}
+	for _, w := range s.Warnings() {
+		fmt.Fprintf(c.stderr, "opsui: warning: %s\n", w)
 	}
 	if err := applyOutputPolicy(s); err != nil { // the config's record limit and retention
 		s.Close()

@@ -2,6 +2,7 @@ package logs
 
 import (
 	"fmt"
+	"path"
 	"strconv"
 	"strings"
 
@@ -24,6 +25,7 @@ const markerPrefix = "@@opsui-"
 // -F -n 0) and the offset stays unknown; a missing file is followed from
 // its start once it appears.
 func startScript(path, nonce string, n int) string {
+	name, _ := tailName(path, nonce)
 	var dump string
 	if n > 0 {
 		dump = fmt.Sprintf(`p=$( { exec 4<"$f" && tail -n %d <&4 >&5 && sed -n 's/^pos:[[:space:]]*//p' /proc/self/fdinfo/4; } 2>/dev/null )`, n)
@@ -32,13 +34,13 @@ func startScript(path, nonce string, n int) string {
 	}
 	return strings.Join([]string{
 		"LC_ALL=C; export LC_ALL; exec 5>&1",
-		"f=" + ops.Quote(path),
+		"f=" + ops.Quote(path) + "; t=" + ops.Quote(name),
 		dump,
 		`i=$(stat -L -c %d:%i -- "$f" 2>/dev/null)`,
 		fmt.Sprintf(`printf '\n%s%s %%s %%s 0 start\n' "${i:--}" "${p:--}"`, markerPrefix, nonce),
-		`if [ -n "$p" ]; then exec tail -F -c +$((p+1)) -- "$f" 2>&1; ` +
-			`elif [ -n "$i" ]; then exec tail -F -n 0 -- "$f" 2>&1; ` +
-			`else exec tail -F -c +1 -- "$f" 2>&1; fi`,
+		`if [ -n "$p" ]; then exec tail -F -c +$((p+1)) -- "$t" 2>&1; ` +
+			`elif [ -n "$i" ]; then exec tail -F -n 0 -- "$t" 2>&1; ` +
+			`else exec tail -F -c +1 -- "$t" 2>&1; fi`,
 	}, "\n")
 }
 
@@ -50,9 +52,10 @@ func startScript(path, nonce string, n int) string {
 // are caught up; beyond that it skips ahead. The marker says which case it
 // was, with the file's size.
 func resumeScript(path, nonce, id string, off, limit int64) string {
+	name, _ := tailName(path, nonce)
 	return strings.Join([]string{
 		"LC_ALL=C; export LC_ALL",
-		"f=" + ops.Quote(path),
+		"f=" + ops.Quote(path) + "; t=" + ops.Quote(name),
 		fmt.Sprintf("o=%d; w=%s; l=%d", off, ops.Quote(id), limit),
 		`i=$(stat -L -c %d:%i -- "$f" 2>/dev/null); s=$(stat -L -c %s -- "$f" 2>/dev/null)`,
 		`if [ -z "$s" ]; then p=0; s=0; r=absent; ` +
@@ -62,7 +65,7 @@ func resumeScript(path, nonce, id string, off, limit int64) string {
 			`else p=$o; r=same; fi`,
 		`if [ $((s-p)) -gt "$l" ]; then p=$((s-l)); r=$r-capped; fi`,
 		fmt.Sprintf(`printf '%s%s %%s %%s %%s %%s\n' "${i:--}" "$p" "$s" "$r"`, markerPrefix, nonce),
-		`exec tail -F -c +$((p+1)) -- "$f" 2>&1`,
+		`exec tail -F -c +$((p+1)) -- "$t" 2>&1`,
 	}, "\n")
 }
 
@@ -132,18 +135,54 @@ func bytesText(n int64) string {
 	return fmt.Sprintf("%d bytes", n)
 }
 
-// tailMessage classifies a line that tail itself wrote (its stderr is
-// merged into the stream to keep it in order with the data): reset says
-// the follow now reads a new file or the file from its start.
-func tailMessage(text string) (kind Kind, reset bool, ok bool) {
-	if !strings.HasPrefix(text, "tail: ") {
-		return 0, false, false
+// tailName returns the name tail follows path by, and the tag in it: the
+// same file, with a run of "/" and "./" between its directory and its base
+// name that spells the bits of the follow's nonce. tail's stderr is merged
+// into the stream (to keep its messages in order with the data), and every
+// message it writes about the file quotes that name, so a line of the file
+// itself cannot pass for one without knowing the nonce.
+func tailName(p, nonce string) (name, tag string) {
+	dir, base := path.Split(p)
+	var b strings.Builder
+	if dir == "" {
+		b.WriteString("./") // a relative name stays relative
 	}
+	for _, c := range nonce {
+		v, _ := strconv.ParseUint(string(c), 16, 8)
+		for bit := 3; bit >= 0; bit-- {
+			if v>>bit&1 == 1 {
+				b.WriteString("./")
+			} else {
+				b.WriteString("/")
+			}
+		}
+	}
+	tag = b.String()
+	return dir + tag + base, tag
+}
+
+// tailMessage classifies a line that may be tail's own (its stderr is
+// merged into the stream): only a line naming the file by the follow's
+// tagged name (tailName) is, and its text is given back with the plain
+// name. reset says the follow now reads a new file or the file from its
+// start. tail's few messages about itself (inotify) name no file: they
+// are notices, never a reset.
+func tailMessage(text, tag string) (kind Kind, shown string, reset bool, ok bool) {
+	if !strings.HasPrefix(text, "tail: ") {
+		return 0, "", false, false
+	}
+	if !strings.Contains(text, tag) {
+		if strings.HasPrefix(text, "tail: inotify ") {
+			return KindNotice, text, false, true
+		}
+		return 0, "", false, false // the file's own text
+	}
+	shown = strings.Replace(text, tag, "", 1)
 	switch {
 	case strings.HasSuffix(text, "following new file"): // "has been replaced;" or "has appeared;"
-		return KindRotated, true, true
+		return KindRotated, shown, true, true
 	case strings.HasSuffix(text, "file truncated"):
-		return KindRotated, true, true
+		return KindRotated, shown, true, true
 	}
-	return KindNotice, false, true
+	return KindNotice, shown, false, true
 }

@@ -133,6 +133,7 @@ func (f *follower) run(ctx context.Context) {
 	var downSince time.Time
 	for ctx.Err() == nil {
 		s := &stream{f: f, nonce: nonce(), resume: f.started, down: downSince}
+		_, s.tag = tailName(f.path, s.nonce)
 		var cmd string
 		if f.started {
 			cmd = resumeScript(f.path, s.nonce, f.id, f.off, f.opts.CatchUpLimit)
@@ -197,6 +198,7 @@ func (f *follower) marker(k Kind, text string) {
 type stream struct {
 	f      *follower
 	nonce  string
+	tag    string // in the name tail follows the file by (tailName)
 	resume bool
 	down   time.Time // when the host dropped (resume only)
 
@@ -231,7 +233,8 @@ func (s *stream) line(text string, n int64, at time.Time) {
 		s.send(Line{Text: text, Time: at, Backlog: true, Kind: kindOf(s.resume)})
 		return
 	}
-	if k, reset, ok := tailMessage(text); ok {
+	if k, shown, reset, ok := tailMessage(text, s.tag); ok {
+		text = shown
 		if reset {
 			f.id = "?" // a new file we have not stat'ed
 			if f.off >= 0 {
