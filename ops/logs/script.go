@@ -14,12 +14,15 @@ import (
 // for it.
 const markerPrefix = "@@opsui-"
 
-// startScript is the remote command of a file's first follow. It prints
-// the last n lines through a descriptor it keeps, reads that descriptor's
-// offset from /proc (where the lines ended), prints the marker with the
-// file's identity and that offset, and follows from exactly there: no line
-// appended in between is lost or shown twice. A leading newline makes sure
-// the marker starts a line even when the file's last line is unfinished.
+// startScript is the remote command of a file's first follow. It reads the
+// last n lines through a descriptor it keeps and that descriptor's offset
+// from /proc (where the lines ended), then prints the start marker with the
+// file's identity and that offset, the lines, and the backlog-end marker,
+// and follows from exactly that offset: no line appended in between is lost
+// or shown twice. The marker comes first so that a connection that drops
+// while the backlog is on its way is resumed from a known offset, never
+// started again (which would show lines twice and lose those written while
+// the host was down).
 //
 // Where the offset cannot be read (no /proc), it follows from the end (tail
 // -F -n 0) and the offset stays unknown; a missing file is followed from
@@ -28,21 +31,30 @@ func startScript(path, nonce string, n int) string {
 	name, _ := tailName(path, nonce)
 	var dump string
 	if n > 0 {
-		dump = fmt.Sprintf(`p=$( { exec 4<"$f" && tail -n %d <&4 >&5 && sed -n 's/^pos:[[:space:]]*//p' /proc/self/fdinfo/4; } 2>/dev/null )`, n)
+		// The lines, a newline, then "@" and the offset as the last line:
+		// command substitution drops trailing newlines, the "@" keeps the
+		// last line apart from the lines even when /proc is missing.
+		dump = fmt.Sprintf(`r=$( { exec 4<"$f" && tail -n %d <&4 && printf '\n@' && sed -n 's/^pos:[[:space:]]*//p' /proc/self/fdinfo/4; } 2>/dev/null ); `, n) +
+			`case $r in *"$nl@"*) p=${r##*"$nl@"}; b=${r%"$nl@"*} ;; *) p=; b= ;; esac`
 	} else {
-		dump = `p=$(stat -L -c %s -- "$f" 2>/dev/null)`
+		dump = `p=$(stat -L -c %s -- "$f" 2>/dev/null); b=`
 	}
 	return strings.Join([]string{
-		"LC_ALL=C; export LC_ALL; exec 5>&1",
-		"f=" + ops.Quote(path) + "; t=" + ops.Quote(name),
+		"LC_ALL=C; export LC_ALL",
+		"f=" + ops.Quote(path) + "; t=" + ops.Quote(name) + "; nl=" + ops.Quote("\n"),
 		dump,
 		`i=$(stat -L -c %d:%i -- "$f" 2>/dev/null)`,
-		fmt.Sprintf(`printf '\n%s%s %%s %%s 0 start\n' "${i:--}" "${p:--}"`, markerPrefix, nonce),
+		fmt.Sprintf(`printf '%s%s %%s %%s 0 start\n' "${i:--}" "${p:--}"`, markerPrefix, nonce),
+		`case $b in '') ;; *"$nl") printf '%s' "$b" ;; *) printf '%s\n' "$b" ;; esac`,
+		fmt.Sprintf(`printf '%s%s - - 0 %s\n'`, markerPrefix, nonce, backlogEnd),
 		`if [ -n "$p" ]; then exec tail -F -c +$((p+1)) -- "$t" 2>&1; ` +
 			`elif [ -n "$i" ]; then exec tail -F -n 0 -- "$t" 2>&1; ` +
 			`else exec tail -F -c +1 -- "$t" 2>&1; fi`,
 	}, "\n")
 }
+
+// backlogEnd is the reason of the marker that ends a start's backlog.
+const backlogEnd = "backlog-end"
 
 // resumeScript is the remote command of a follow that resumes after a
 // drop: it compares the file with what was shown (its identity id, "?" for

@@ -203,7 +203,8 @@ type stream struct {
 	down   time.Time // when the host dropped (resume only)
 
 	marked  bool  // the marker line came: the follow runs
-	blank   bool  // an empty backlog line held back (it may precede the marker)
+	backlog bool  // between a start's marker and its backlog-end marker
+	blank   bool  // an empty line held back (it may precede the marker)
 	catchUp int64 // bytes still to come that were written while down
 }
 
@@ -231,6 +232,14 @@ func (s *stream) line(text string, n int64, at time.Time) {
 			return
 		}
 		s.send(Line{Text: text, Time: at, Backlog: true, Kind: kindOf(s.resume)})
+		return
+	}
+	if s.backlog { // the file's last lines, before the offset the follow starts at
+		if m, ok := parseMarker(text, s.nonce); ok && m.reason == backlogEnd {
+			s.backlog = false
+			return
+		}
+		s.send(Line{Text: text, Time: at, Backlog: true})
 		return
 	}
 	if k, shown, reset, ok := tailMessage(text, s.tag); ok {
@@ -271,6 +280,7 @@ func (s *stream) start(m marker, at time.Time) {
 	}
 	if !s.resume {
 		f.started = true
+		s.backlog = true
 		return
 	}
 	s.catchUp = max(0, m.size-m.pos)

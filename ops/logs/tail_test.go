@@ -264,8 +264,7 @@ func TestTailReconnectAfterRotation(t *testing.T) {
 	c := startTail(t, e, []Source{{Host: e.targets[0], Paths: []string{"app.log"}}},
 		Options{SinceLines: 5, RetryMin: 100 * time.Millisecond, RetryMax: 300 * time.Millisecond})
 	waitFor(t, "the first line", func() bool { return len(fileLines(c, h, "app.log")) == 1 })
-	// A line that arrives live proves the follow started (the backlog
-	// comes before the follow's start marker).
+	// A line that arrives live proves tail runs.
 	e.appendLines(t, 0, "app.log", "old 1b")
 	waitFor(t, "a live line", func() bool { return len(fileLines(c, h, "app.log")) == 2 })
 	e.fleet.Hosts[0].Kill()
@@ -398,5 +397,34 @@ func TestTailNameSpellsTheNonce(t *testing.T) {
 		if strings.Replace(a, tagA, "", 1) != p {
 			t.Errorf("%s: shown as %q", p, strings.Replace(a, tagA, "", 1))
 		}
+	}
+}
+
+// A connection that drops while the backlog is on its way must resume from
+// the offset the start marker gave, not start again: starting again showed
+// the last lines twice and lost those written while the host was down.
+func TestStreamStartedBeforeItsBacklog(t *testing.T) {
+	var got []Line
+	f := &follower{target: ops.Target{Name: "web1"}, path: "app.log", off: -1, emit: func(l Line) { got = append(got, l) }}
+	s := &stream{f: f, nonce: "n1"}
+	s.line(markerPrefix+"n1 8:9 120 0 start", 10, time.Now())
+	s.line("old 1", 6, time.Now())
+	s.finish() // dropped before the rest of the backlog and its end marker
+	if !f.started || f.off != 120 || f.id != "8:9" {
+		t.Fatalf("after the start marker: started=%v off=%d id=%q, want started at 120 of 8:9", f.started, f.off, f.id)
+	}
+	if len(got) != 1 || got[0].Text != "old 1" || !got[0].Backlog || got[0].Kind != KindLine {
+		t.Fatalf("lines = %+v, want the one backlog line", got)
+	}
+	// A whole start: the backlog does not move the offset, live lines do.
+	got = nil
+	f = &follower{target: ops.Target{Name: "web1"}, path: "app.log", off: -1, emit: func(l Line) { got = append(got, l) }}
+	s = &stream{f: f, nonce: "n2"}
+	s.line(markerPrefix+"n2 8:9 120 0 start", 10, time.Now())
+	s.line("old 1", 6, time.Now())
+	s.line(markerPrefix+"n2 - - 0 "+backlogEnd, 10, time.Now())
+	s.line("new 1", 6, time.Now())
+	if f.off != 126 || len(got) != 2 || got[1].Backlog || got[1].Text != "new 1" {
+		t.Fatalf("off=%d lines=%+v, want off 126 and one live line after the backlog", f.off, got)
 	}
 }
