@@ -104,15 +104,15 @@ type lbHost struct {
 // balancerEnv is what working on an environment's balancers needs: a
 // deploy's or a command's (opsui lb restore, unlock).
 type balancerEnv struct {
-	conn     ops.Connector
-	fleet    *inventory.Fleet
+	conn         ops.Connector
+	fleet        *inventory.Fleet
 	app, envName string
-	lbs      []inventory.Host
-	targets  map[string]ops.Target
-	st       *store.Store // records what opsui drains; nil records nothing
-	runID    int64
-	operator string
-	note     func(string)
+	lbs          []inventory.Host
+	targets      map[string]ops.Target
+	st           *store.Store // records what opsui drains; nil records nothing
+	runID        int64
+	operator     string
+	note         func(string)
 }
 
 // balancers drains a batch's hosts from every balancer of the environment
