@@ -27,10 +27,8 @@ const (
 )
 
 // DrainMark ends the upstream file's server line of a backend opsui took
-// out of rotation: "server ADDR max_fails=0 down; # opsui-drained run=42
-// by=alice". A "down" without it is an operator's and is kept; one with it
-// is put back by the next deploy, opsui unlock and opsui lb restore.
-const DrainMark = "# opsui-drained"
+// out of rotation (see ops.DrainMark).
+const DrainMark = ops.DrainMark
 
 // nginxWriteScript writes the upstream block opsui manages for the app
 // (OPSUI_SERVERS: one "address up|down|drained [mark]" per line) and
@@ -216,13 +214,13 @@ func (b *balancers) read(ctx context.Context, lb *lbHost, recorded map[string]st
 		if res.Status != ops.StatusOK {
 			return fmt.Errorf("balancer %s: read %s: %w", lb.host.Name, lb.opts["upstream_file"], hostErr(res, out))
 		}
-		down = b.byHost(ParseUpstream(out), func(be backend) string { return be.addr })
+		down = b.byHost(ops.ParseUpstream(out), func(be backend) string { return be.addr })
 	case lbHAProxy:
 		out, res := runCapture(ctx, b.conn, lb.target, haproxyReadScript, b.env(lb, nil), time.Minute)
 		if res.Status != ops.StatusOK {
 			return fmt.Errorf("balancer %s: read the state of backend %s: %w", lb.host.Name, b.env(lb, nil)["OPSUI_HA_BACKEND"], hostErr(res, out))
 		}
-		down = b.byHost(ParseHAProxyState(out, b.env(lb, nil)["OPSUI_HA_BACKEND"]), func(be backend) string { return be.server })
+		down = b.byHost(ops.ParseHAProxyState(out, b.env(lb, nil)["OPSUI_HA_BACKEND"]), func(be backend) string { return be.server })
 	default:
 		// Custom commands cannot be asked: the store's record is all there is.
 		down = map[string]string{}
@@ -265,39 +263,6 @@ func (b *balancers) byHost(down map[string]string, key func(backend) string) map
 		}
 	}
 	return out
-}
-
-// ParseUpstream returns the servers an nginx upstream file has down, by
-// address, each with opsui's drain mark ("" when an operator marked it).
-func ParseUpstream(text string) map[string]string {
-	down := map[string]string{}
-	for line := range strings.SplitSeq(text, "\n") {
-		decl, comment, _ := strings.Cut(line, "#")
-		f := strings.Fields(strings.TrimSuffix(strings.TrimSpace(decl), ";"))
-		if len(f) < 3 || f[0] != "server" || f[len(f)-1] != "down" {
-			continue
-		}
-		mark := ""
-		if c := "#" + comment; strings.HasPrefix(c, DrainMark) {
-			mark = strings.TrimSpace(c)
-		}
-		down[f[1]] = mark
-	}
-	return down
-}
-
-// ParseHAProxyState returns the servers of backend that "show servers
-// state" reports in maintenance or drain (a non-zero srv_admin_state), by
-// name; HAProxy has no room for a mark, so each mark is "".
-func ParseHAProxyState(text, backend string) map[string]string {
-	down := map[string]string{}
-	for line := range strings.SplitSeq(text, "\n") {
-		// be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state ...
-		if f := strings.Fields(line); len(f) > 6 && f[1] == backend && f[6] != "0" {
-			down[f[3]] = ""
-		}
-	}
-	return down
 }
 
 // backendOf names web host h to its balancers: options.backend (address)
@@ -594,4 +559,62 @@ func (b *balancers) command(lb *lbHost, before map[string]bool) (string, []strin
 		script += "OPSUI_BACKENDS=" + ops.Quote(strings.Join(enable, " ")) + "; " + lb.opts["enable"] + "\n"
 	}
 	return script, nil, nil
+}
+
+// BalancerOptions say which environment's balancers to work on, outside a
+// deploy (opsui lb restore, opsui unlock).
+type BalancerOptions struct {
+	Conn     ops.Connector
+	Fleet    *inventory.Fleet
+	App, Env string
+	// Targets must hold the environment's hosts with the lb role.
+	Targets map[string]ops.Target
+	// Store has the records of what opsui drained; what is put back is
+	// recorded there.
+	Store    *store.Store
+	Operator string
+	// Note receives what is done (nil: nothing is said).
+	Note func(string)
+}
+
+// Balancers are an environment's load balancers as opsui found them.
+type Balancers struct{ b *balancers }
+
+// DrainedBackend is a web host one of the balancers has out of rotation.
+type DrainedBackend struct {
+	Balancer, Backend string
+	// Opsui is set when opsui drained it (its mark in the upstream file,
+	// or its record): a deploy that died left it. Else an operator did.
+	Opsui bool
+	Why   string // opsui's mark or record
+}
+
+// OpenBalancers reads the state of the environment's balancers.
+func OpenBalancers(ctx context.Context, o BalancerOptions) (*Balancers, error) {
+	b, err := openBalancers(ctx, balancerEnv{conn: o.Conn, fleet: o.Fleet, app: o.App, envName: o.Env,
+		lbs: o.Fleet.Select(inventory.Filter{Env: o.Env, Role: RoleLB}), targets: o.Targets, st: o.Store,
+		operator: o.Operator, note: o.Note})
+	if err != nil {
+		return nil, err
+	}
+	return &Balancers{b}, nil
+}
+
+// Drained returns what the balancers have out of rotation, by balancer
+// and host.
+func (bs *Balancers) Drained() []DrainedBackend {
+	var out []DrainedBackend
+	for _, lb := range bs.b.lbs {
+		for _, n := range slices.Sorted(maps.Keys(lb.down)) {
+			out = append(out, DrainedBackend{Balancer: lb.host.Name, Backend: n, Opsui: !lb.initial[n], Why: lb.left[n]})
+		}
+	}
+	return out
+}
+
+// PutBack puts back in rotation what opsui drained (of hosts only, when
+// given) and, with manual, what an operator marked down too. It returns
+// what it put back, as "balancer: host".
+func (bs *Balancers) PutBack(ctx context.Context, hosts []string, manual bool) ([]string, error) {
+	return bs.b.putBack(ctx, hosts, manual)
 }
