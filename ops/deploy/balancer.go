@@ -618,3 +618,10 @@ func (bs *Balancers) Drained() []DrainedBackend {
 func (bs *Balancers) PutBack(ctx context.Context, hosts []string, manual bool) ([]string, error) {
 	return bs.b.putBack(ctx, hosts, manual)
 }
+
+// BackendOf names web host h to its balancers: its address:port (nginx,
+// custom commands) and its HAProxy server name.
+func BackendOf(f *inventory.Fleet, h inventory.Host) (addr, server string) {
+	be := backendOf(f, h)
+	return be.addr, be.server
+}
