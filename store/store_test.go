@@ -232,8 +232,10 @@ func TestDiskFull(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	big := bytes.Repeat([]byte("x"), 64<<10)
-	for i := range 64 {
+	// Small chunks: the schema takes a good part of the 256 KiB, and a
+	// chunk the size of what is left would never be committed.
+	big := bytes.Repeat([]byte("x"), 8<<10)
+	for i := range 512 {
 		err = s.AppendOutput(ctx, hosts[0].ID, []Chunk{{Seq: int64(i), Stream: "stdout", Data: big}})
 		if err != nil {
 			break

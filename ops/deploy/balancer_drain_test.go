@@ -170,4 +170,18 @@ func TestFailedDrainStopsTheSwitch(t *testing.T) {
 	if w := strings.Join(out.Warnings, "\n"); !strings.Contains(w, "balancer lb1: drain web1 failed") || !strings.Contains(w, "invalid PID number") {
 		t.Errorf("warnings: %q", w)
 	}
+
+	// With --max-fail 1 the hosts whose drain failed count: web1 and web2
+	// fail, web3's batch is not started, none is switched.
+	out = b.deploy(Strategy{Kind: "rolling", Batches: "1", MaxFail: "1", AutoRollback: true})
+	st = b.statuses(out)
+	if out.Result != store.ReleaseFailed || st["web1"] != HostFailed || st["web2"] != HostFailed || st["web3"] != HostSkipped {
+		b.logf(out)
+		t.Errorf("--max-fail 1: %s %v", out.Result, st)
+	}
+	for i := range 3 {
+		if rel, _ := b.current(i); rel != rel1 {
+			t.Errorf("web%d was switched to %s although its drain failed", i+1, rel)
+		}
+	}
 }

@@ -16,4 +16,3 @@ CREATE TABLE lb_drained (
     restored_at INTEGER NOT NULL DEFAULT 0,
     restored_by TEXT NOT NULL DEFAULT ''
 );
-CREATE INDEX lb_drained_open ON lb_drained(app, env, restored_at);
