@@ -274,3 +274,35 @@ func TestLBRestoreAndUnlockPutBackWhatOpsuiDrained(t *testing.T) {
 		t.Errorf("lb restore with nothing drained:\n%s", out)
 	}
 }
+
+// TestConsoleShowsDrainedBackend opens the console on a fleet whose
+// balancer's upstream file has web1 drained by opsui: the status panel
+// probes the balancer over SSH and shows web1 drained, not up, and the
+// header counts it; once lb restore puts it back, the next round says up.
+func TestConsoleShowsDrainedBackend(t *testing.T) {
+	le := newLBEnv(t)
+	bin := tuitest.Build(t)
+	w1, w2 := le.fleet.Hosts[0], le.fleet.Hosts[1]
+	doc := "upstream app {\n    server " + w1.Addr + ":8080 max_fails=0 down; " + ops.DrainMark + " run=7 by=ci\n" +
+		"    server " + w2.Addr + ":8080 max_fails=0;\n}\n"
+	if err := os.WriteFile(le.upstream, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	term := tuitest.Start(t, 120, 30, []string{"NO_COLOR=1", "HOME=" + os.Getenv("HOME"), "XDG_DATA_HOME=" + os.Getenv("XDG_DATA_HOME")},
+		bin, "--db", le.db, "--refresh", "1s")
+	screen := term.WaitText("1 drained", 30*time.Second)
+	if row := screenRow(screen, w1.Name); !strings.Contains(row, "drained") {
+		t.Errorf("web1's row does not say drained: %q", row)
+	}
+	if row := screenRow(screen, w2.Name); !strings.Contains(row, " up ") {
+		t.Errorf("web2's row: %q", row)
+	}
+	mustRun(t, le.db, "lb", "restore", "--env", "test", "--yes")
+	term.WaitFor("web1 back up", 10*time.Second, func(s string) bool {
+		return !strings.Contains(s, "drained") && strings.Contains(screenRow(s, w1.Name), " up ")
+	})
+	term.Keys("q")
+	if code := term.WaitExit(5 * time.Second); code != 0 {
+		t.Errorf("exit status %d", code)
+	}
+}
