@@ -73,3 +73,17 @@ func TestStatusShowsDrainedBackends(t *testing.T) {
 		t.Errorf("still drained after the balancer put them back:\n%s", view)
 	}
 }
+
+// TestWizardPreviewWarnsAboutDrainedBackends: a web host of the target
+// environment that a balancer has out of rotation is a warning of the
+// deploy's preview, with why.
+func TestWizardPreviewWarnsAboutDrainedBackends(t *testing.T) {
+	ff := newFakeFlows(sampleFleet(t))
+	d := newFlowDriver(t, ff.fns(), nil)
+	d.a.status.drained["stg-web1"] = []drainedBy{{balancer: "stg-lb1", mark: ops.DrainMark + " run=3", kind: "nginx"}}
+	toStaging(d)
+	d.press("enter")
+	d.see("ref>", "branch", "main", "add checkout")
+	d.press("enter")
+	d.see("commits it brings (1)", "stg-web1 is out of rotation: stg-lb1: left drained by opsui (# opsui-drained run=3)")
+}
