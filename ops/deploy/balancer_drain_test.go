@@ -185,3 +185,17 @@ func TestFailedDrainStopsTheSwitch(t *testing.T) {
 		}
 	}
 }
+
+// TestHAProxyScriptsUseNoTempFile: the runtime API commands go to HAProxy
+// as an argument, never through a file another local user of the
+// balancer could predict and swap (the old /tmp/.opsui-ha.$$); the real
+// HAProxy tests above show the commands arrive.
+func TestHAProxyScriptsUseNoTempFile(t *testing.T) {
+	for name, script := range map[string]string{"set": haproxyScript, "read": haproxyReadScript} {
+		for _, bad := range []string{"/tmp", "$$", "TMPDIR", "mktemp", ">"} {
+			if strings.Contains(strings.NewReplacer(">/dev/null 2>&1", "", ">&2", "").Replace(script), bad) {
+				t.Errorf("the HAProxy %s script uses %q:\n%s", name, bad, script)
+			}
+		}
+	}
+}

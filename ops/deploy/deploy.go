@@ -120,6 +120,8 @@ func (d *Deployer) Deploy(ctx context.Context, p *Plan) (*Outcome, error) {
 		for _, l := range lbs.describe() {
 			r.say("%s", l)
 		}
+	} else {
+		r.say("warning: %v (no host will be switched unless it can be read before the first batch)", err)
 	}
 
 	prepare, activate := split(p.Steps)
