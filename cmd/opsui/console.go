@@ -131,7 +131,7 @@ func (c *consoleSession) probe(ctx context.Context, f *inventory.Fleet, hosts []
 		if deployTo == "" && len(f.Apps) == 1 {
 			deployTo = f.Apps[0].DeployTo
 		}
-		reqs = append(reqs, ops.ProbeRequest{Target: t, DeployTo: deployTo, Check: ops.HealthCheckFor(f, h)})
+		reqs = append(reqs, ops.ProbeRequest{Target: t, DeployTo: deployTo, Check: ops.HealthCheckFor(f, h), Balancer: ops.BalancerProbeFor(f, h)})
 	}
 	return append(c.prober.ProbeAll(ctx, reqs), bad...)
 }

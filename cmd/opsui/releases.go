@@ -247,7 +247,9 @@ func newUnlockCmd(c *cli) *cobra.Command {
 		Short: "Break a deploy lock left by a deploy that died",
 		Long: `Show who holds the deploy lock of an app's environment on each host and, after
 a confirmation, remove it. Only a lock that is stale (its holder stopped
-renewing it) is broken unless --force is given. Breaking is recorded.`,
+renewing it) is broken unless --force is given. Breaking is recorded. The
+backends the dead deploy left drained are then put back in rotation (see
+opsui lb restore).`,
 		Args: cobra.MaximumNArgs(1),
 	}
 	var force bool
@@ -308,7 +310,9 @@ renewing it) is broken unless --force is given. Breaking is recorded.`,
 				return err
 			}
 		}
-		return nil
+		// The dead deploy may have left a batch drained: put back what
+		// opsui drained (an operator's own down stays).
+		return restoreBalancers(ctx, c.stdout, s, d, tg, nil, false, nil)
 	})
 	tf.register(cmd)
 	sshf.registerConn(cmd)
