@@ -7,7 +7,9 @@ import (
 	"path"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
+	"unicode"
 )
 
 // Problem is one thing wrong with a fleet. Path locates the field
@@ -126,7 +128,7 @@ func Validate(f *Fleet) error {
 		if !ValidRole(role) {
 			add(p, "invalid role name %q (use a-z, 0-9 and -)", role)
 		}
-		validateSettings(p, s, add)
+		validateSettings(p, role, s, add)
 	}
 
 	apps := map[string]bool{}
@@ -155,33 +157,31 @@ func Validate(f *Fleet) error {
 		if a.Preset != "" && !slices.Contains(Presets, a.Preset) {
 			add(p+".preset", "unknown preset %q (known: %s)", a.Preset, strings.Join(Presets, ", "))
 		}
-		stages := map[string]bool{}
 		for j, s := range a.Stages {
-			sp := fmt.Sprintf("%s.stages[%d]", p, j)
-			switch {
-			case s.Name == "":
-				add(sp+".name", "stage name is empty")
-			case stages[s.Name]:
-				add(sp+".name", "duplicate stage %q", s.Name)
-			}
-			stages[s.Name] = true
-			if strings.TrimSpace(s.Run) == "" && !strings.HasPrefix(s.Position, "replace:") {
-				add(sp+".run", "stage %q has nothing to run", s.Name)
-			}
 			for k, r := range s.Roles {
 				if !ValidRole(r) {
-					add(fmt.Sprintf("%s.roles[%d]", sp, k), "invalid role name %q (use a-z, 0-9 and -)", r)
+					add(fmt.Sprintf("%s.stages[%d].roles[%d]", p, j, k), "invalid role name %q (use a-z, 0-9 and -)", r)
 				}
 			}
-			if s.Position != "" {
-				verb, ref, ok := strings.Cut(s.Position, ":")
-				if !ok || ref == "" || (verb != "before" && verb != "after" && verb != "replace") {
-					add(sp+".position", "invalid position %q (want before:STAGE, after:STAGE or replace:STAGE)", s.Position)
-				}
+		}
+		if _, ok := presetSteps[a.Preset]; ok {
+			_, sps := PlaceStages(a)
+			for _, sp := range sps {
+				add(fmt.Sprintf("%s.stages[%d].%s", p, sp.Stage, sp.Field), "%s", sp.Msg)
+			}
+		}
+		for j, e := range a.Shared {
+			if msg := SharedEntryProblem(e); msg != "" {
+				add(fmt.Sprintf("%s.shared[%d]", p, j), "%s", msg)
 			}
 		}
 		if a.Health != nil && a.Health.URL == "" {
 			add(p+".health.url", "health check has no url")
+		}
+		if a.Health != nil {
+			for _, msg := range expectProblems(a.Health.Expect) {
+				add(p+".health.expect", "%s", msg)
+			}
 		}
 		for j, w := range a.Notify {
 			validateWebhook(fmt.Sprintf("%s.notify[%d]", p, j), w, add)
@@ -237,7 +237,7 @@ func Validate(f *Fleet) error {
 			if !h.HasRole(role) {
 				add(sp, "host %q: settings for role %q, which the host does not have", h.Name, role)
 			}
-			validateSettings(sp, s, add)
+			validateSettings(sp, role, s, add)
 		}
 	}
 	if len(ps) == 0 {
@@ -280,30 +280,24 @@ func validateWebhook(p string, w Webhook, add func(path, format string, args ...
 	}
 }
 
-// RedactURL returns raw with its query, fragment and any password replaced
-// by "REDACTED", for messages: webhook URLs often carry a token. Text that
-// is not a URL is cut at its first '?' or '#'.
+// RedactURL returns only the scheme and host of raw, for messages: a
+// webhook URL carries its token in the path (Slack's /services/T/B/SECRET),
+// the query or the user info, so none of them is ever shown. Text that has
+// no scheme is shown as "(url hidden)".
 func RedactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		if i := strings.IndexAny(raw, "?#"); i >= 0 {
-			return raw[:i] + "?REDACTED"
-		}
-		return raw
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil || u.Scheme == "" {
+		return "(url hidden)"
 	}
-	if u.User != nil {
-		u.User = url.User("REDACTED")
-	}
-	if u.RawQuery != "" || u.ForceQuery {
-		u.RawQuery, u.ForceQuery = "REDACTED", false
-	}
-	if u.Fragment != "" {
-		u.Fragment, u.RawFragment = "REDACTED", ""
-	}
-	return u.String()
+	return u.Scheme + "://" + u.Host
 }
 
-func validateSettings(p string, s RoleSettings, add func(path, format string, args ...any)) {
+func validateSettings(p, role string, s RoleSettings, add func(path, format string, args ...any)) {
+	for k, v := range s.Options {
+		if msg := OptionProblem(role, k, v); msg != "" {
+			add(p+".options."+k, "%s", msg)
+		}
+	}
 	for k, l := range s.Logs {
 		if !path.IsAbs(l) {
 			add(fmt.Sprintf("%s.logs[%d]", p, k), "log path %q is not absolute", l)
@@ -312,4 +306,127 @@ func validateSettings(p string, s RoleSettings, add func(path, format string, ar
 	if s.HealthURL != "" && !strings.HasPrefix(s.HealthURL, "http://") && !strings.HasPrefix(s.HealthURL, "https://") {
 		add(p+".health_url", "health_url %q is not an http(s) URL", s.HealthURL)
 	}
+}
+
+// SharedEntryProblem says why entry cannot be a shared: entry, or returns
+// "". An entry names a path inside the release that is replaced by a link
+// into shared/: the link step deletes what the release has there, so an
+// entry must never reach outside the release (an absolute path or a ".."),
+// be ambiguous (empty or "." components) or hold a control character (a
+// newline would split it in two on the host). A trailing "/" marks a
+// directory.
+func SharedEntryProblem(entry string) string {
+	if entry == "" {
+		return "shared entry is empty"
+	}
+	if strings.ContainsFunc(entry, unicode.IsControl) {
+		return fmt.Sprintf("shared entry %q holds a control character", entry)
+	}
+	if strings.HasPrefix(entry, "/") {
+		return fmt.Sprintf("shared entry %q is an absolute path (name a path inside the release, e.g. media/)", entry)
+	}
+	for _, c := range strings.Split(strings.TrimSuffix(entry, "/"), "/") {
+		switch c {
+		case "":
+			return fmt.Sprintf("shared entry %q has an empty path component", entry)
+		case ".", "..":
+			return fmt.Sprintf("shared entry %q has a %q component (it must stay inside the release)", entry, c)
+		}
+	}
+	if e := strings.TrimSuffix(entry, "/"); e == "REVISION" || e == "BAD" {
+		return fmt.Sprintf("shared entry %q is a file opsui writes in each release", entry)
+	}
+	return ""
+}
+
+// ExpectVariables are the variables a health check's expect may name:
+// opsui fills them in with the release the host must serve.
+var ExpectVariables = []string{"RELEASE_ID", "COMMIT"}
+
+// expectProblems returns a message per variable of expect that opsui does
+// not fill in ($COMIT would be matched literally and never found).
+func expectProblems(expect string) []string {
+	var out []string
+	for i := 0; i < len(expect); i++ {
+		if expect[i] != '$' || i+1 == len(expect) {
+			continue
+		}
+		var name string
+		switch rest := expect[i+1:]; {
+		case rest[0] == '{':
+			end := strings.IndexByte(rest, '}')
+			if end < 0 {
+				out = append(out, fmt.Sprintf("expect %q: unterminated ${", expect))
+				return out
+			}
+			name = rest[1:end]
+			i += end + 1
+		case rest[0] == '_' || unicode.IsLetter(rune(rest[0])):
+			n := strings.IndexFunc(rest, func(r rune) bool { return r != '_' && !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+			if n < 0 {
+				n = len(rest)
+			}
+			name = rest[:n]
+			i += n
+		default:
+			continue // "$5", "$$": text, as the check leaves it
+		}
+		if !slices.Contains(ExpectVariables, name) {
+			msg := fmt.Sprintf("expect %q: unknown variable $%s (expect can name $%s)", expect, name, strings.Join(ExpectVariables, " and $"))
+			if c := Closest(name, ExpectVariables); c != "" {
+				msg = fmt.Sprintf("expect %q: unknown variable $%s (did you mean $%s?)", expect, name, c)
+			}
+			out = append(out, msg)
+		}
+	}
+	return out
+}
+
+var (
+	// identRe names an nginx upstream, an HAProxy backend or server: the
+	// values go into nginx's config and HAProxy's runtime API lines.
+	identRe = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$`)
+	// unixPathRe is the path of a unix: address.
+	unixPathRe = regexp.MustCompile(`^/[A-Za-z0-9._/@+-]*$`)
+)
+
+// ValidIdentifier reports whether s can name an nginx upstream or an
+// HAProxy backend or server.
+func ValidIdentifier(s string) bool { return identRe.MatchString(s) }
+
+// ValidListenAddress reports whether s is host:port (an IP address, [IPv6]
+// or a DNS name, and a port 1-65535) or unix:/absolute/path.
+func ValidListenAddress(s string) bool {
+	if p, ok := strings.CutPrefix(s, "unix:"); ok {
+		return unixPathRe.MatchString(p) && !slices.Contains(strings.Split(p, "/"), "..")
+	}
+	host, port, err := net.SplitHostPort(s)
+	if err != nil || host == "" {
+		return false
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || n < 1 || n > 65535 || strconv.Itoa(n) != port {
+		return false
+	}
+	if net.ParseIP(host) != nil {
+		return true
+	}
+	return !strings.Contains(host, ":") && len(host) <= 253 && dnsRe.MatchString(host)
+}
+
+// OptionProblem checks the role options opsui pastes into a balancer's
+// configuration or runtime API: upstream, backend and server are names, bind
+// (and a web host's backend) an address. Other options are the role's own.
+func OptionProblem(role, key, value string) string {
+	switch {
+	case key == "upstream" || key == "server" || (key == "backend" && role == "lb"):
+		if !ValidIdentifier(value) {
+			return fmt.Sprintf("%s %q is not a name (use letters, digits, '.', '-' and '_', at most 64)", key, value)
+		}
+	case key == "bind" || key == "backend":
+		if !ValidListenAddress(value) {
+			return fmt.Sprintf("%s %q is not an address (want host:port, [ipv6]:port or unix:/path)", key, value)
+		}
+	}
+	return ""
 }

@@ -18,7 +18,9 @@ const fileHeader = "# opsui fleet file: import with `opsui inventory import FILE
 
 // DecodeYAML parses and validates a fleet file. name is used in error messages.
 // Unknown keys are rejected, and every problem found is returned at once as
-// Problems, each with its line and column.
+// Problems, each with its line and column, in file order: a value of the
+// wrong type is left out of the fleet (and reported), so the rest is still
+// validated.
 func DecodeYAML(name string, data []byte) (*Fleet, error) {
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
@@ -28,10 +30,11 @@ func DecodeYAML(name string, data []byte) (*Fleet, error) {
 		}
 		return nil, Problems{yamlProblem(name, err)}
 	}
+	w := walker{file: name, pos: map[string]*yaml.Node{}}
 	// A second document in one file is almost always a paste error.
 	var extra yaml.Node
 	if err := dec.Decode(&extra); err == nil {
-		return nil, Problems{{File: name, Line: extra.Line, Column: extra.Column, Msg: "more than one YAML document (a fleet file holds exactly one)"}}
+		w.problems = append(w.problems, Problem{File: name, Line: extra.Line, Column: extra.Column, Msg: "more than one YAML document (a fleet file holds exactly one)"})
 	}
 	root := &doc
 	if root.Kind == yaml.DocumentNode {
@@ -41,24 +44,35 @@ func DecodeYAML(name string, data []byte) (*Fleet, error) {
 		root = root.Content[0]
 	}
 
-	w := walker{file: name, pos: map[string]*yaml.Node{}}
-	w.walk(root, reflect.TypeOf(Fleet{}), "")
-	if len(w.problems) > 0 {
-		return nil, w.problems
-	}
 	var f Fleet
-	if err := root.Decode(&f); err != nil {
-		return nil, Problems{yamlProblem(name, err)}
-	}
-	if err := Validate(&f); err != nil {
-		var ps Problems
-		errors.As(err, &ps)
-		for i := range ps {
-			ps[i].File = name
-			if n := w.nearest(ps[i].Path); n != nil {
-				ps[i].Line, ps[i].Column = n.Line, n.Column
-			}
+	if w.walk(root, reflect.TypeOf(Fleet{}), "") {
+		// The walk took out what cannot decode: what is left can.
+		if err := root.Decode(&f); err != nil {
+			w.problems = append(w.problems, yamlProblem(name, err))
 		}
+	}
+	ps := w.problems
+	if err := Validate(&f); err != nil {
+		var vps Problems
+		errors.As(err, &vps)
+		for _, p := range vps {
+			if w.reported(p.Path) {
+				continue // the value was left out: its problem is said already
+			}
+			p.File = name
+			if n := w.nearest(p.Path); n != nil {
+				p.Line, p.Column = n.Line, n.Column
+			}
+			ps = append(ps, p)
+		}
+	}
+	if len(ps) > 0 {
+		slices.SortStableFunc(ps, func(a, b Problem) int {
+			if a.Line != b.Line {
+				return a.Line - b.Line
+			}
+			return a.Column - b.Column
+		})
 		return nil, ps
 	}
 	return &f, nil
@@ -130,7 +144,10 @@ type walker struct {
 	problems Problems
 }
 
-func (w *walker) walk(n *yaml.Node, t reflect.Type, path string) {
+// walk checks n against t and takes out of the tree every value that would
+// not decode (an unknown key, a list where a mapping belongs, a word where
+// a number does), after reporting it. It reports whether n itself can stay.
+func (w *walker) walk(n *yaml.Node, t reflect.Type, path string) bool {
 	for n.Kind == yaml.AliasNode && n.Alias != nil {
 		n = n.Alias
 	}
@@ -139,19 +156,19 @@ func (w *walker) walk(n *yaml.Node, t reflect.Type, path string) {
 		t = t.Elem()
 	}
 	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
-		return
+		return true
 	}
 	if implementsText(t) {
-		w.scalar(n, t, path)
-		return
+		return w.scalar(n, t, path)
 	}
 	switch t.Kind() {
 	case reflect.Struct:
 		if n.Kind != yaml.MappingNode {
 			w.problem(n, path, "expected a mapping of fields, found %s", kindName(n))
-			return
+			return false
 		}
 		fields := yamlFields(t)
+		kept := n.Content[:0:0]
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
 			f, ok := fields[k.Value]
@@ -159,37 +176,49 @@ func (w *walker) walk(n *yaml.Node, t reflect.Type, path string) {
 				w.problem(k, join(path, k.Value), "unknown field %q%s", k.Value, suggest(k.Value, fields))
 				continue
 			}
-			w.walk(v, f.Type, join(path, k.Value))
+			if w.walk(v, f.Type, join(path, k.Value)) {
+				kept = append(kept, k, v)
+			}
 		}
+		n.Content = kept
 	case reflect.Slice:
 		if n.Kind != yaml.SequenceNode {
 			w.problem(n, path, "expected a list, found %s", kindName(n))
-			return
+			return false
 		}
 		for i, c := range n.Content {
-			w.walk(c, t.Elem(), fmt.Sprintf("%s[%d]", path, i))
+			if !w.walk(c, t.Elem(), fmt.Sprintf("%s[%d]", path, i)) {
+				// Keeps the indexes of the rest; its problems are said.
+				n.Content[i] = &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null", Line: c.Line, Column: c.Column}
+			}
 		}
 	case reflect.Map:
 		if n.Kind != yaml.MappingNode {
 			w.problem(n, path, "expected a mapping, found %s", kindName(n))
-			return
+			return false
 		}
+		kept := n.Content[:0:0]
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
-			w.walk(v, t.Elem(), join(path, k.Value))
+			ok := w.walk(v, t.Elem(), join(path, k.Value))
 			w.pos[join(path, k.Value)] = k
+			if ok {
+				kept = append(kept, k, v)
+			}
 		}
+		n.Content = kept
 	default:
-		w.scalar(n, t, path)
+		return w.scalar(n, t, path)
 	}
+	return true
 }
 
 // scalar checks that a leaf value decodes into its Go type, so that "port:
 // ssh" or "timeout: soon" is reported at its own line.
-func (w *walker) scalar(n *yaml.Node, t reflect.Type, path string) {
+func (w *walker) scalar(n *yaml.Node, t reflect.Type, path string) bool {
 	if n.Kind != yaml.ScalarNode {
 		w.problem(n, path, "expected a single value, found %s", kindName(n))
-		return
+		return false
 	}
 	if err := n.Decode(reflect.New(t).Interface()); err != nil {
 		switch {
@@ -202,7 +231,23 @@ func (w *walker) scalar(n *yaml.Node, t reflect.Type, path string) {
 		default:
 			w.problem(n, path, "%s", strings.TrimPrefix(err.Error(), "yaml: "))
 		}
+		return false
 	}
+	return true
+}
+
+// reported reports whether a problem was found at path or above it: a
+// value left out then fails validation for a reason already said.
+func (w *walker) reported(path string) bool {
+	for _, p := range w.problems {
+		if p.Path == "" {
+			continue
+		}
+		if rest, ok := strings.CutPrefix(path, p.Path); ok && (rest == "" || rest[0] == '.' || rest[0] == '[') {
+			return true
+		}
+	}
+	return false
 }
 
 func (w *walker) problem(n *yaml.Node, path, format string, args ...any) {

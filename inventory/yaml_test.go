@@ -95,8 +95,8 @@ func TestYAMLErrors(t *testing.T) {
 		{"bad duration", "apps:\n  - name: shop\n    repo: /src/shop\n    deploy_to: /srv/shop\n    stages:\n      - name: x\n        run: true\n        timeout: soon\n",
 			`f.yaml:8:18: apps[0].stages[0].timeout: invalid duration "soon" (want e.g. 90s, 5m, 1h)`},
 		{"webhook not http", appNotify + "      - url: ftp://hooks.example.com/x?token=SECRET\n",
-			`f.yaml:6:14: apps[0].notify[0].url: webhook url "ftp://hooks.example.com/x?REDACTED" is not an http(s) URL`},
-		{"webhook without host", appNotify + "      - url: https:///x\n", `apps[0].notify[0].url: webhook url "https:///x" has no host`},
+			`f.yaml:6:14: apps[0].notify[0].url: webhook url "ftp://hooks.example.com" is not an http(s) URL`},
+		{"webhook without host", appNotify + "      - url: https:///x\n", `apps[0].notify[0].url: webhook url "https://" has no host`},
 		{"webhook unknown event", appNotify + "      - url: https://h.example.com/\n        events: [start, deployed]\n",
 			`f.yaml:7:25: apps[0].notify[0].events[1]: unknown event "deployed" (known: start, success, failure, rollback)`},
 		{"webhook event twice", appNotify + "      - url: https://h.example.com/\n        events: [start, start]\n",
@@ -152,12 +152,14 @@ func TestYAMLNotify(t *testing.T) {
 
 func TestRedactURL(t *testing.T) {
 	tests := []struct{ in, want string }{
-		{"https://hooks.example.com/opsui?token=abc123", "https://hooks.example.com/opsui?REDACTED"},
-		{"https://hooks.example.com/opsui", "https://hooks.example.com/opsui"},
-		{"https://user:pw@hooks.example.com/x", "https://REDACTED@hooks.example.com/x"},
-		{"http://h.example.com/x#frag", "http://h.example.com/x#REDACTED"},
-		{"http://h.example.com/x?", "http://h.example.com/x?REDACTED"},
-		{"::bad url?token=abc", "::bad url?REDACTED"},
+		{"https://hooks.example.com/opsui?token=abc123", "https://hooks.example.com"},
+		{"https://hooks.slack.com/services/T000/B000/s3cr3t", "https://hooks.slack.com"},
+		{"https://user:pw@hooks.example.com/x", "https://hooks.example.com"},
+		{"http://h.example.com:8080/x#frag", "http://h.example.com:8080"},
+		{"ftp://h.example.com/s3cr3t", "ftp://h.example.com"},
+		{"https:///s3cr3t", "https://"},
+		{"hooks.slack.com/services/T000/B000/s3cr3t", "(url hidden)"},
+		{"::bad url?token=abc", "(url hidden)"},
 	}
 	for _, tt := range tests {
 		if got := RedactURL(tt.in); got != tt.want {

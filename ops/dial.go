@@ -78,13 +78,14 @@ type Options struct {
 }
 
 // DefaultOptions returns the options of the user's environment: ~/.ssh/config,
-// ~/.ssh/known_hosts (read-only), $XDG_DATA_HOME/opsui/known_hosts (else
-// ~/.local/share/opsui/known_hosts) and $SSH_AUTH_SOCK. Prompts are left
-// nil for the caller to set.
+// ~/.ssh/known_hosts and /etc/ssh/ssh_known_hosts{,2} (read-only),
+// $XDG_DATA_HOME/opsui/known_hosts (else ~/.local/share/opsui/known_hosts)
+// and $SSH_AUTH_SOCK. ~ is $HOME, as for the identity files (HomeDir).
+// Prompts are left nil for the caller to set.
 func DefaultOptions() (Options, error) {
-	home, err := os.UserHomeDir()
-	if err != nil {
-		return Options{}, fmt.Errorf("ssh options: %w", err)
+	home := HomeDir()
+	if home == "" {
+		return Options{}, errors.New("ssh options: no home directory: $HOME is not set and the user has none")
 	}
 	data := filepath.Join(home, ".local", "share")
 	if dir := os.Getenv("XDG_DATA_HOME"); dir != "" && filepath.IsAbs(dir) {
@@ -92,7 +93,7 @@ func DefaultOptions() (Options, error) {
 	}
 	return Options{
 		SSHConfigPath:   filepath.Join(home, ".ssh", "config"),
-		KnownHostsFiles: []string{filepath.Join(home, ".ssh", "known_hosts")},
+		KnownHostsFiles: []string{filepath.Join(home, ".ssh", "known_hosts"), "/etc/ssh/ssh_known_hosts", "/etc/ssh/ssh_known_hosts2"},
 		KnownHostsPath:  filepath.Join(data, "opsui", "known_hosts"),
 		AgentSocket:     os.Getenv("SSH_AUTH_SOCK"),
 	}, nil
@@ -268,8 +269,8 @@ func (d *dialer) handshake(ctx context.Context, conn net.Conn, t Target) (ssh.Co
 		Config:            ssh.Config{KeyExchanges: keyExchanges, Ciphers: ciphers},
 		User:              t.User,
 		Auth:              []ssh.AuthMethod{method},
-		HostKeyCallback:   d.hosts.callback(ctx, t.Name, g.pause),
-		HostKeyAlgorithms: d.hosts.algorithms(t.Addr),
+		HostKeyCallback:   d.hosts.callback(ctx, t, g.pause),
+		HostKeyAlgorithms: d.hosts.algorithms(t),
 		ClientVersion:     clientVersion,
 		BannerCallback:    func(string) error { return nil },
 	}

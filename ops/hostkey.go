@@ -29,19 +29,26 @@ type HostKeyPrompt struct {
 }
 
 // knownHosts checks host keys against known_hosts files and records the keys
-// the user accepts in opsui's own file. It is safe for concurrent use.
+// the user accepts. A target's own files (from ssh_config) are read besides
+// the pool's; a key is recorded in the target's RecordKnownHosts, else in
+// opsui's own file. It is safe for concurrent use.
 type knownHosts struct {
-	files  []string // read-only files (the user's ~/.ssh/known_hosts)
+	files  []string // read-only files (the user's ~/.ssh/known_hosts, /etc/ssh/ssh_known_hosts)
 	own    string   // opsui's file: read, and appended to on accept ("" = none)
 	hash   bool     // write hashed host names
 	accept func(context.Context, HostKeyPrompt) (bool, error)
 
 	prompting chan struct{} // a one-slot lock: one prompt at a time
 
-	mu     sync.Mutex // guards the fields below and appends to own
+	mu    sync.Mutex          // guards the fields below and appends to the files
+	dbs   map[string]*hostsDB // by the files' paths, joined
+	probe ssh.PublicKey       // a key no file holds, to list a host's keys
+}
+
+// hostsDB is the checker of one list of files, read again when one changes.
+type hostsDB struct {
 	stamps []fileStamp
 	check  ssh.HostKeyCallback // nil when no file exists
-	probe  ssh.PublicKey       // a key no file holds, to list a host's keys
 }
 
 // fileStamp identifies a version of a file, to reload it when it changes.
@@ -66,34 +73,38 @@ func newKnownHosts(files []string, own string, hash bool, accept func(context.Co
 		hash:      hash,
 		accept:    accept,
 		prompting: make(chan struct{}, 1),
+		dbs:       make(map[string]*hostsDB),
 		probe:     probe,
 	}, nil
 }
 
-// paths returns every file consulted: the read-only ones, then opsui's.
-func (k *knownHosts) paths() []string {
-	if k.own == "" {
-		return k.files
+// paths returns every file consulted for t: the pool's read-only ones,
+// t's own (ssh_config's), then opsui's.
+func (k *knownHosts) paths(t Target) []string {
+	paths := slices.Concat(k.files, t.KnownHosts)
+	if k.own != "" {
+		paths = append(paths, k.own)
 	}
-	return append(slices.Clone(k.files), k.own)
+	return dedupe(paths)
 }
 
-// db returns the checker for the current contents of the files, reading
+// db returns the checker for the current contents of t's files, reading
 // them again when one changed since the last call.
-func (k *knownHosts) db() (ssh.HostKeyCallback, error) {
+func (k *knownHosts) db(t Target) (ssh.HostKeyCallback, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	paths := k.paths()
+	paths := k.paths(t)
 	stamps := make([]fileStamp, len(paths))
 	var existing []string
 	for i, p := range paths {
-		if fi, err := os.Stat(p); err == nil {
+		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() {
 			stamps[i] = fileStamp{size: fi.Size(), mod: fi.ModTime(), ok: true}
 			existing = append(existing, p)
 		}
 	}
-	if k.stamps != nil && slices.Equal(stamps, k.stamps) {
-		return k.check, nil
+	key := strings.Join(paths, "\x00")
+	if db := k.dbs[key]; db != nil && slices.Equal(stamps, db.stamps) {
+		return db.check, nil
 	}
 	var check ssh.HostKeyCallback
 	if len(existing) > 0 {
@@ -102,7 +113,7 @@ func (k *knownHosts) db() (ssh.HostKeyCallback, error) {
 			return nil, fmt.Errorf("known_hosts: %w", err)
 		}
 	}
-	k.stamps, k.check = stamps, check
+	k.dbs[key] = &hostsDB{stamps: stamps, check: check}
 	return check, nil
 }
 
@@ -110,14 +121,14 @@ func (k *knownHosts) db() (ssh.HostKeyCallback, error) {
 // host name when one is given, but needs a parsable remote address.
 var probeAddr = &net.TCPAddr{IP: net.IPv4zero}
 
-// known returns the keys the files hold for addr (host:port).
-func (k *knownHosts) known(addr string) ([]knownhosts.KnownKey, error) {
-	check, err := k.db()
+// known returns the keys t's files hold for t.Addr (host:port).
+func (k *knownHosts) known(t Target) ([]knownhosts.KnownKey, error) {
+	check, err := k.db(t)
 	if err != nil || check == nil {
 		return nil, err
 	}
 	var ke *knownhosts.KeyError
-	if err := check(addr, probeAddr, k.probe); errors.As(err, &ke) {
+	if err := check(t.Addr, probeAddr, k.probe); errors.As(err, &ke) {
 		return ke.Want, nil
 	} else if err != nil {
 		return nil, err
@@ -133,11 +144,11 @@ var defaultHostKeyAlgorithms = []string{
 	ssh.KeyAlgoRSASHA512, ssh.KeyAlgoRSASHA256,
 }
 
-// algorithms returns the host-key algorithms to ask addr for: those of the
+// algorithms returns the host-key algorithms to ask t for: those of the
 // keys known for it first, so that a host with a known ed25519 key is not
 // reported as changed because it offered another type, then the rest.
-func (k *knownHosts) algorithms(addr string) []string {
-	known, _ := k.known(addr) // a broken file shows up in the check itself
+func (k *knownHosts) algorithms(t Target) []string {
+	known, _ := k.known(t) // a broken file shows up in the check itself
 	var algos []string
 	for _, kk := range known {
 		t := kk.Key.Type()
@@ -162,13 +173,14 @@ func dedupe(s []string) []string {
 	return out
 }
 
-// callback returns the HostKeyCallback for one handshake with target name at
-// addr. pause suspends the handshake deadline while a prompt waits for the
-// user; the returned function resumes it.
-func (k *knownHosts) callback(ctx context.Context, name string, pause func() (resume func())) ssh.HostKeyCallback {
+// callback returns the HostKeyCallback for one handshake with target t.
+// pause suspends the handshake deadline while a prompt waits for the user;
+// the returned function resumes it.
+func (k *knownHosts) callback(ctx context.Context, t Target, pause func() (resume func())) ssh.HostKeyCallback {
+	name := t.Name
 	return func(hostname string, remote net.Addr, key ssh.PublicKey) error {
 		addr := hostname
-		err := k.verify(addr, remote, key)
+		err := k.verify(t, addr, remote, key)
 		var he *HostKeyError
 		if !errors.As(err, &he) || he.Class() != ClassHostKeyUnknown {
 			if he != nil {
@@ -183,13 +195,13 @@ func (k *knownHosts) callback(ctx context.Context, name string, pause func() (re
 		}
 		resume := pause()
 		defer resume()
-		return k.ask(ctx, he)
+		return k.ask(ctx, t, he)
 	}
 }
 
-// verify checks key against the files and returns nil or a *HostKeyError.
-func (k *knownHosts) verify(addr string, remote net.Addr, key ssh.PublicKey) error {
-	check, err := k.db()
+// verify checks key against t's files and returns nil or a *HostKeyError.
+func (k *knownHosts) verify(t Target, addr string, remote net.Addr, key ssh.PublicKey) error {
+	check, err := k.db(t)
 	if err != nil {
 		return err
 	}
@@ -212,7 +224,7 @@ func (k *knownHosts) verify(addr string, remote net.Addr, key ssh.PublicKey) err
 
 // ask puts the unknown key of he to the user, one prompt at a time, and
 // records it when accepted.
-func (k *knownHosts) ask(ctx context.Context, he *HostKeyError) error {
+func (k *knownHosts) ask(ctx context.Context, t Target, he *HostKeyError) error {
 	select {
 	case k.prompting <- struct{}{}:
 		defer func() { <-k.prompting }()
@@ -220,7 +232,7 @@ func (k *knownHosts) ask(ctx context.Context, he *HostKeyError) error {
 		return ctx.Err()
 	}
 	// Another prompt may have accepted this very key meanwhile.
-	if err := k.verify(he.Addr, probeAddr, he.Offered); err == nil {
+	if err := k.verify(t, he.Addr, probeAddr, he.Offered); err == nil {
 		return nil
 	}
 	ok, err := k.accept(ctx, HostKeyPrompt{
@@ -238,21 +250,26 @@ func (k *knownHosts) ask(ctx context.Context, he *HostKeyError) error {
 		he.Err = ErrHostKeyRefused
 		return he
 	}
-	if err := k.add(he.Addr, he.Offered); err != nil {
+	if err := k.add(t, he.Addr, he.Offered); err != nil {
 		return fmt.Errorf("recording the host key of %s: %w", he.Host, err)
 	}
 	return nil
 }
 
-// add appends a line for key at addr to opsui's known_hosts file, creating
-// it (and its directory) private. One mutex and O_APPEND keep concurrent
-// accepts from interleaving.
-func (k *knownHosts) add(addr string, key ssh.PublicKey) error {
-	if k.own == "" {
+// add appends a line for key at addr to t's RecordKnownHosts, else to
+// opsui's known_hosts file, creating it (and its directory) private, with
+// the host name hashed when the options or t's HashKnownHosts ask. One
+// mutex and O_APPEND keep concurrent accepts from interleaving.
+func (k *knownHosts) add(t Target, addr string, key ssh.PublicKey) error {
+	file := k.own
+	if t.RecordKnownHosts != "" {
+		file = t.RecordKnownHosts
+	}
+	if file == "" {
 		return errors.New("no known_hosts file of opsui's to record it in")
 	}
 	host := knownhosts.Normalize(addr)
-	if k.hash {
+	if k.hash || t.HashKnownHosts {
 		host = knownhosts.HashHostname(host)
 	}
 	line := knownhosts.Line([]string{addr}, key)
@@ -260,21 +277,21 @@ func (k *knownHosts) add(addr string, key ssh.PublicKey) error {
 
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if err := os.MkdirAll(filepath.Dir(k.own), 0o700); err != nil {
+	if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
 		return err
 	}
-	f, err := os.OpenFile(k.own, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	f, err := os.OpenFile(file, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
 		return err
 	}
-	if fi, err := f.Stat(); err == nil && fi.Size() > 0 && !endsWithNewline(k.own, fi.Size()) {
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() > 0 && !endsWithNewline(file, fi.Size()) {
 		line = "\n" + line
 	}
 	_, err = f.WriteString(line)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	k.stamps = nil // read the files again on the next check
+	clear(k.dbs) // read the files again on the next check
 	return err
 }
 

@@ -61,6 +61,9 @@ type Probe struct {
 	// not run); Check describes the check.
 	HealthDetail string
 	Check        string
+	// Balancer is what the host, a load balancer, has out of rotation
+	// (nil when the request asked nothing of it).
+	Balancer *BalancerView
 	// Class and Err say why an unreachable host could not be probed.
 	Class ErrorClass
 	Err   error
@@ -78,6 +81,9 @@ type ProbeRequest struct {
 	Target   Target
 	DeployTo string // the deploy tree holding current; "" reads no release and the disk of /
 	Check    HealthCheck
+	// Balancer, when set, reads what the host (a load balancer) has out
+	// of rotation (BalancerProbeFor).
+	Balancer *BalancerProbe
 }
 
 // ProbeOptions tune a Prober; the zero value is usable.
@@ -182,7 +188,8 @@ func (p *Prober) Probe(ctx context.Context, req ProbeRequest) Probe {
 			return fail(r.err)
 		}
 		pr.Reachable, pr.RTT = true, r.rtt
-		parseProbeOutput(r.out, &pr)
+		sections := parseProbeOutput(r.out, &pr)
+		pr.Balancer = parseBalancer(sections, req.Balancer)
 		pr.Took = time.Since(pr.At)
 		return pr
 	case <-ctx.Done():
@@ -289,6 +296,9 @@ func probeScript(req ProbeRequest) string {
 		section("revision", "head -c 200 "+Quote(current+"/REVISION")+" 2>/dev/null; echo")
 		section("mtime", "stat -L -c %Y "+Quote(current)+" 2>/dev/null")
 	}
+	if req.Balancer != nil {
+		section(balancerSection(req.Balancer))
+	}
 	if req.Check.Command != "" {
 		secs := int64(max(1, DefaultProbeTimeout/time.Second-1))
 		section("health", fmt.Sprintf(`if command -v timeout >/dev/null 2>&1; then _t="timeout %d"; else _t=; fi; `+
@@ -298,9 +308,12 @@ func probeScript(req ProbeRequest) string {
 	return b.String()
 }
 
-// parseProbeOutput fills pr from the probe script's output. Sections that
-// are missing or garbled leave their figures Unknown (or empty).
-func parseProbeOutput(out []byte, pr *Probe) {
+// parseProbeOutput fills pr from the probe script's output and returns its
+// sections. Sections that are missing or garbled leave their figures
+// Unknown (or empty). What the host wrote (the current target, REVISION,
+// the check's output) is made Visible: anyone who can write a release can
+// write escape sequences into it.
+func parseProbeOutput(out []byte, pr *Probe) map[string][]string {
 	pr.Load1, pr.Load5, pr.Load15, pr.MemUsedPct, pr.DiskUsedPct = Unknown, Unknown, Unknown, Unknown, Unknown
 	sections := map[string][]string{}
 	var cur string
@@ -335,8 +348,8 @@ func parseProbeOutput(out []byte, pr *Probe) {
 		pr.DiskUsedPct = parseFloat(strings.TrimSuffix(f[4], "%"))
 	}
 	if target := first("release"); target != "" {
-		pr.Release = path.Base(strings.TrimRight(target, "/"))
-		pr.Commit = first("revision")
+		pr.Release = Visible(path.Base(strings.TrimRight(target, "/")))
+		pr.Commit = Visible(first("revision"))
 		now, errNow := strconv.ParseInt(first("now"), 10, 64)
 		if at, err := time.Parse("20060102150405", pr.Release); err == nil && errNow == nil {
 			pr.ReleaseAge = time.Duration(now-at.Unix()) * time.Second
@@ -346,7 +359,7 @@ func parseProbeOutput(out []byte, pr *Probe) {
 		pr.ReleaseAge = max(0, pr.ReleaseAge)
 	}
 	if _, ok := sections["health"]; ok {
-		pr.HealthDetail = strings.Join(sections["health"], " | ")
+		pr.HealthDetail = Visible(strings.Join(sections["health"], " | "))
 		rc, err := strconv.Atoi(first("health-rc"))
 		switch {
 		case err != nil:
@@ -361,6 +374,7 @@ func parseProbeOutput(out []byte, pr *Probe) {
 			pr.Health = HealthFailed
 		}
 	}
+	return sections
 }
 
 func parseFloat(s string) float64 {
@@ -479,4 +493,19 @@ sys.stdout.write(d.decode())`
 		`else python3 -c %s %s; fi | tr -d '\r' | grep -E '^STAT (uptime|curr_connections) '`,
 		Quote(port), Quote(py), Quote(port))
 	return HealthCheck{Command: cmd, Desc: "cache: memcached stats on port " + port}
+}
+
+// maxVisible bounds a probe value shown to people.
+const maxVisible = 4 << 10
+
+// Visible returns s as the console may show it: control characters and
+// invalid UTF-8 neutralised as LineSplitter does for output lines (a
+// REVISION or health output written by anyone on the host must not drive
+// the operator's terminal), cut at 4 KiB.
+func Visible(s string) string {
+	if len(s) <= maxVisible && printable([]byte(s)) {
+		return s
+	}
+	b, _ := appendVisible(nil, []byte(s), maxVisible)
+	return string(b)
 }

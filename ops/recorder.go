@@ -31,13 +31,20 @@ type RecorderStats struct {
 	WriteErrors int64 // store writes that failed
 	Lost        int64 // chunks and status updates those failures did not write
 	Ignored     int64 // events of hosts not in the run, or after Finish
+	Cut         int64 // hosts whose output reached the record limit
 }
 
 // Recorder writes a run into the store as it happens: the run and its
 // hosts when it starts, each host's status changes, and each host's
-// complete output (the Raw of its events) in chunks numbered per host,
-// written at most every 64 KiB or 200 ms and at the end. Only the command
-// and the output are recorded, never the environment or input.
+// output (the Raw of its events) in chunks numbered per host, written at
+// most every 64 KiB or 200 ms and at the end. Only the command and the
+// output are recorded, never the environment or input.
+//
+// A run records at most the store's record limit of each host's stdout and
+// stderr (store.OutputPolicy, 16 MiB by default): the bytes beyond it are
+// counted, not kept, and when the host finishes one meta line marks the cut
+// with the full count. So `cat big.log` on many hosts costs the database
+// hosts x limit, not the log's size.
 //
 // Store writes happen on the recorder's own goroutine, behind a queue
 // bounded in events and in bytes. When the store is slower than the
@@ -48,6 +55,7 @@ type Recorder struct {
 	st    *store.Store
 	run   store.Run
 	hosts map[string]*recHost
+	limit int64 // bytes of each host's output recorded; negative: no limit
 
 	mu     sync.RWMutex // Event holds it shared, Finish exclusively to close queue
 	closed bool
@@ -55,8 +63,8 @@ type Recorder struct {
 	room   *semaphore.Weighted // bytes of queued events
 	done   chan struct{}
 
-	events, chunks, bytes, stalls, writeErrs, lost, ignored atomic.Int64
-	errs                                                    []error // owned by the loop until done
+	events, chunks, bytes, stalls, writeErrs, lost, ignored, cut atomic.Int64
+	errs                                                         []error // owned by the loop until done
 }
 
 // recHost is one host's row and its output not yet written.
@@ -67,17 +75,26 @@ type recHost struct {
 	size    int
 	since   time.Time // when the oldest pending byte came
 	final   bool      // its exited or failed event was recorded
+	// kept counts the output bytes recorded (row.OutputBytes all of them);
+	// cut says the record limit was reached.
+	kept int64
+	cut  bool
 }
 
 // StartRecorder records a new run (nr.Hosts must name every target, as
-// Target.Name) and starts recording its events. Writes are not cancelled
-// with ctx: a cancelled run is still recorded.
+// Target.Name) and starts recording its events. Before, it applies the
+// store's output retention, so the database does not grow forever; that
+// happens once per run, never per chunk. Writes are not cancelled with
+// ctx: a cancelled run is still recorded.
 func StartRecorder(ctx context.Context, st *store.Store, nr store.NewRun) (*Recorder, error) {
+	if _, err := st.ApplyRetention(ctx); err != nil {
+		return nil, fmt.Errorf("record run: %w", err)
+	}
 	run, rows, err := st.StartRun(ctx, nr)
 	if err != nil {
 		return nil, fmt.Errorf("record run: %w", err)
 	}
-	r := &Recorder{st: st, run: run, hosts: make(map[string]*recHost, len(rows)),
+	r := &Recorder{st: st, run: run, hosts: make(map[string]*recHost, len(rows)), limit: st.OutputPolicy().RecordLimit,
 		queue: make(chan Event, recorderQueue), room: semaphore.NewWeighted(recorderBytes), done: make(chan struct{})}
 	for _, row := range rows {
 		r.hosts[row.Host] = &recHost{row: row}
@@ -162,7 +179,7 @@ func (r *Recorder) Finish(ctx context.Context, res Result) error {
 func (r *Recorder) Stats() RecorderStats {
 	return RecorderStats{
 		Events: r.events.Load(), Chunks: r.chunks.Load(), Bytes: r.bytes.Load(), Stalls: r.stalls.Load(),
-		WriteErrors: r.writeErrs.Load(), Lost: r.lost.Load(), Ignored: r.ignored.Load(),
+		WriteErrors: r.writeErrs.Load(), Lost: r.lost.Load(), Ignored: r.ignored.Load(), Cut: r.cut.Load(),
 	}
 }
 
@@ -254,25 +271,70 @@ func (r *Recorder) appendMeta(h *recHost, ev Event) {
 }
 
 // appendOutput adds ev's raw bytes to the host's pending chunks, extending
-// the last chunk while the stream stays the same.
+// the last chunk while the stream stays the same. Bytes beyond the record
+// limit are only counted: the record keeps exactly the first limit bytes.
 func (r *Recorder) appendOutput(ctx context.Context, h *recHost, ev Event) {
+	raw := ev.Raw
+	h.row.OutputBytes += int64(len(raw))
+	if r.limit >= 0 && h.kept+int64(len(raw)) > r.limit {
+		raw = raw[:r.limit-h.kept]
+		if !h.cut {
+			// Say so in the record at once (output_bytes > recorded_bytes),
+			// so even a run whose opsui dies before the marker shows the cut.
+			h.cut = true
+			r.cut.Add(1)
+			r.write(r.st.UpdateRunHost(ctx, h.row), 1)
+		}
+	}
+	if len(raw) == 0 {
+		return
+	}
+	h.kept += int64(len(raw))
 	stream := "stdout"
 	if ev.Kind == EventStderr {
 		stream = "stderr"
 	}
 	if n := len(h.pending); n > 0 && h.pending[n-1].Stream == stream {
-		h.pending[n-1].Data = append(h.pending[n-1].Data, ev.Raw...)
+		h.pending[n-1].Data = append(h.pending[n-1].Data, raw...)
 	} else {
 		h.seq++
-		data := append(make([]byte, 0, max(len(ev.Raw), 4<<10)), ev.Raw...)
+		data := append(make([]byte, 0, max(len(raw), 4<<10)), raw...)
 		h.pending = append(h.pending, store.Chunk{Seq: h.seq, Stream: stream, At: store.MillisOf(ev.Time), Data: data})
 	}
 	if h.size == 0 {
 		h.since = time.Now()
 	}
-	h.size += len(ev.Raw)
+	h.size += len(raw)
 	if h.size >= flushBytes {
 		r.flush(ctx, h)
+	}
+}
+
+// CutMarker is the meta line that ends the record of a host's output cut
+// at limit bytes of total.
+func CutMarker(limit, total int64) string {
+	return fmt.Sprintf(CutMarkerPrefix+"%s: %s in all, %d more bytes not recorded", store.HumanBytes(limit), store.HumanBytes(total), total-limit)
+}
+
+// RecordedOf says how much of a host's (or run's) output the record kept,
+// as replay and the past runs list show it.
+func RecordedOf(recorded, total int64) string {
+	return fmt.Sprintf("%s of %s recorded", store.HumanBytes(recorded), store.HumanBytes(total))
+}
+
+// CutMarkerPrefix starts every cut marker (CutMarker).
+const CutMarkerPrefix = "… output cut at "
+
+// markCut records the cut marker after what was kept of the host's output.
+func (r *Recorder) markCut(h *recHost) {
+	if !h.cut {
+		return
+	}
+	h.seq++
+	line := CutMarker(h.kept, h.row.OutputBytes) + "\n"
+	h.pending = append(h.pending, store.Chunk{Seq: h.seq, Stream: "meta", At: store.MillisOf(time.Now()), Data: []byte(line)})
+	if h.size == 0 {
+		h.since = time.Now()
 	}
 }
 
@@ -290,6 +352,7 @@ func (r *Recorder) flush(ctx context.Context, h *recHost) {
 
 // finishHost writes the host's final state, after its pending output.
 func (r *Recorder) finishHost(ctx context.Context, h *recHost, status HostStatus, code int, d time.Duration, class ErrorClass, err error) {
+	r.markCut(h)
 	r.flush(ctx, h)
 	h.final = true
 	h.row.Status = string(status)

@@ -205,3 +205,152 @@ func TestRecorderWriteErrors(t *testing.T) {
 		t.Errorf("Finish: %v; stats %+v", err, s)
 	}
 }
+
+// TestRecorderCutsAtTheRecordLimit runs a command whose output is larger
+// than the record limit on one real host and smaller on the other: the
+// first records exactly the first limit bytes (the cut falls inside a
+// line), then one meta line marking the cut, and counts every byte; the
+// other is recorded whole.
+func TestRecorderCutsAtTheRecordLimit(t *testing.T) {
+	t.Parallel()
+	e := newExecEnv(t, 2)
+	st, _ := openStore(t)
+	const limit = 100_000
+	st.SetOutputPolicy(store.OutputPolicy{RecordLimit: limit})
+	cmd := `if [ "$(uname -n)" = web1 ]; then seq 1 50000; else seq 1 1000; fi`
+	rec, err := StartRecorder(t.Context(), st, store.NewRun{Kind: store.KindExec, Command: cmd, Hosts: []string{"web1", "web2"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Run(t.Context(), e.pool, e.targets, cmd, RunOptions{}, rec.Event)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rec.Finish(t.Context(), res); err != nil {
+		t.Fatal(err)
+	}
+	seqOut := func(n int) []byte {
+		var b bytes.Buffer
+		for i := 1; i <= n; i++ {
+			fmt.Fprintln(&b, i)
+		}
+		return b.Bytes()
+	}
+	full, small := seqOut(50000), seqOut(1000)
+	if full[limit-1] == '\n' {
+		t.Fatal("the test wants the cut inside a line")
+	}
+	rows, _ := st.RunHosts(t.Context(), rec.RunID())
+	for _, row := range rows {
+		chunks, err := st.Output(t.Context(), row.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := recorded(t, st, row)
+		switch row.Host {
+		case "web1":
+			last := chunks[len(chunks)-1]
+			wantMarker := "… output cut at 97.7 KiB: 282.1 KiB in all, 188894 more bytes not recorded\n"
+			if !bytes.Equal(out["stdout"], full[:limit]) || last.Stream != "meta" || string(last.Data) != wantMarker ||
+				string(out["meta"]) != wantMarker {
+				t.Errorf("web1: recorded %d stdout bytes (want the first %d of %d), last chunk %s %q", len(out["stdout"]), limit, len(full), last.Stream, last.Data)
+			}
+			if row.OutputBytes != int64(len(full)) || row.RecordedBytes != limit || !row.Cut() {
+				t.Errorf("web1 counts: %d output, %d recorded; want %d, %d", row.OutputBytes, row.RecordedBytes, len(full), limit)
+			}
+		case "web2":
+			if !bytes.Equal(out["stdout"], small) || len(out["meta"]) != 0 || row.OutputBytes != int64(len(small)) || row.Cut() {
+				t.Errorf("web2: recorded %d bytes, meta %q, counts %d/%d; want all %d", len(out["stdout"]), out["meta"], row.RecordedBytes, row.OutputBytes, len(small))
+			}
+		}
+	}
+	run, _ := st.Run(t.Context(), rec.RunID())
+	if run.OutputBytes != int64(len(full)+len(small)) || run.RecordedBytes != int64(limit+len(small)) {
+		t.Errorf("run counts %d/%d", run.RecordedBytes, run.OutputBytes)
+	}
+	if s := rec.Stats(); s.Cut != 1 || s.Lost != 0 || s.Bytes != int64(limit+len(small)) {
+		t.Errorf("stats %+v", s)
+	}
+	if got := RecordedOf(run.RecordedBytes, run.OutputBytes); got != "101.5 KiB of 285.9 KiB recorded" {
+		t.Errorf("RecordedOf: %s", got)
+	}
+}
+
+// TestRecorderNoLimit: "none" records everything.
+func TestRecorderNoLimit(t *testing.T) {
+	t.Parallel()
+	st, _ := openStore(t)
+	st.SetOutputPolicy(store.OutputPolicy{RecordLimit: -1})
+	rec, err := StartRecorder(t.Context(), st, store.NewRun{Kind: store.KindExec, Command: "x", Hosts: []string{"h"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := feed(rec, "h", 40000, 512) // 20 MB: more than the default limit
+	if err := rec.Finish(t.Context(), Result{}); err != nil {
+		t.Fatal(err)
+	}
+	rows, _ := st.RunHosts(t.Context(), rec.RunID())
+	if got := recorded(t, st, rows[0]); !bytes.Equal(got["stdout"], want) || len(got["meta"]) != 0 || rows[0].Cut() {
+		t.Errorf("recorded %d of %d bytes", len(got["stdout"]), len(want))
+	}
+}
+
+// TestRecorderAppliesRetention: starting a run prunes the output the
+// store's retention no longer keeps, before the new run is recorded.
+func TestRecorderAppliesRetention(t *testing.T) {
+	t.Parallel()
+	st, _ := openStore(t)
+	old, err := StartRecorder(t.Context(), st, store.NewRun{Kind: store.KindExec, Command: "x", Hosts: []string{"h"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	feed(old, "h", 10, 100)
+	if err := old.Finish(t.Context(), Result{}); err != nil {
+		t.Fatal(err)
+	}
+	st.DB().MustExec(`UPDATE runs SET started_at = ? WHERE id = ?`, store.MillisOf(time.Now().Add(-100*24*time.Hour)), old.RunID())
+	st.SetOutputPolicy(store.OutputPolicy{KeepFor: 30 * 24 * time.Hour})
+	rec, err := StartRecorder(t.Context(), st, store.NewRun{Kind: store.KindExec, Command: "y", Hosts: []string{"h"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	feed(rec, "h", 10, 100)
+	if err := rec.Finish(t.Context(), Result{}); err != nil {
+		t.Fatal(err)
+	}
+	if r, _ := st.Run(t.Context(), old.RunID()); !r.OutputPruned {
+		t.Error("the 100-day-old run's output was kept")
+	}
+	if r, _ := st.Run(t.Context(), rec.RunID()); r.OutputPruned || r.RecordedBytes != 1000 {
+		t.Errorf("the new run: %+v", r)
+	}
+}
+
+// TestRecorderSaysCutAtOnce: the cut is in the record as soon as it
+// happens (the host's byte count passes what is kept), not only when the
+// host finishes, so a run whose opsui is killed still shows it.
+func TestRecorderSaysCutAtOnce(t *testing.T) {
+	t.Parallel()
+	st, _ := openStore(t)
+	st.SetOutputPolicy(store.OutputPolicy{RecordLimit: 1000})
+	rec, err := StartRecorder(t.Context(), st, store.NewRun{Kind: store.KindExec, Command: "x", Hosts: []string{"h"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rec.Finish(t.Context(), Result{})
+	feed(rec, "h", 30, 100)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		rows, err := st.RunHosts(t.Context(), rec.RunID())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rows[0].Cut() && rows[0].OutputBytes >= 1100 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the record does not show the cut before the host finished: %+v", rows[0])
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

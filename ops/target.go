@@ -28,9 +28,25 @@ var defaultIdentities = []string{"id_ed25519", "id_ecdsa", "id_rsa"}
 // ResolveTarget takes defaults from.
 type SSHConfig struct {
 	Path      string // the file read; "" or a missing file: no configuration
-	HomeDir   string // expands ~ and %d, and holds the default identity files
+	HomeDir   string // expands ~ and %d, and holds the default identity files (HomeDir())
 	LocalUser string // the login user when neither the inventory nor the file names one
 	cfg       *ssh_config.Config
+}
+
+// HomeDir is the one home directory opsui uses for ~/.ssh/config,
+// known_hosts, the default identity files and ~ in IdentityFile: $HOME
+// when set, else the passwd entry's. OpenSSH takes the passwd entry even
+// when HOME differs; opsui follows $HOME so that a HOME set for CI, a
+// container, sudo -E or a test finds its config, known_hosts and keys
+// together. "" when there is none.
+func HomeDir() string {
+	if h := os.Getenv("HOME"); h != "" {
+		return h
+	}
+	if u, err := user.Current(); err == nil {
+		return u.HomeDir
+	}
+	return ""
 }
 
 // LoadSSHConfig reads the OpenSSH client config at path (usually
@@ -39,11 +55,11 @@ type SSHConfig struct {
 // all" and "Match host" are skipped: their conditions are only known to a
 // running ssh.
 func LoadSSHConfig(path string) (SSHConfig, error) {
-	c := SSHConfig{Path: path}
+	c := SSHConfig{Path: path, HomeDir: HomeDir()}
 	if u, err := user.Current(); err == nil {
-		c.HomeDir, c.LocalUser = u.HomeDir, u.Username
+		c.LocalUser = u.Username
 	} else {
-		c.HomeDir, c.LocalUser = os.Getenv("HOME"), os.Getenv("USER")
+		c.LocalUser = os.Getenv("USER")
 	}
 	if path == "" {
 		return c, nil
@@ -105,9 +121,13 @@ func (c SSHConfig) getAll(alias, key string) ([]string, error) {
 // ResolveTarget returns how to reach h: the inventory's address, port, user,
 // identity file and ProxyJump, with ~/.ssh/config filling what the
 // inventory leaves unset, as ssh(1) would with h.Address as the host
-// argument (HostName, Port, User, IdentityFile, ProxyJump, ForwardAgent),
-// then ssh's defaults: port 22, the local user, and whichever of
-// ~/.ssh/id_ed25519, id_ecdsa and id_rsa exist. Each ProxyJump hop
+// argument (HostName, Port, User, IdentityFile, ProxyJump,
+// GlobalKnownHostsFile, UserKnownHostsFile, HashKnownHosts), then ssh's
+// defaults: port 22, the local user, and ~/.ssh/id_ed25519, id_ecdsa and
+// id_rsa (those missing are skipped at login and named in its error).
+// Agent forwarding comes from the inventory alone: ForwardAgent in
+// ssh_config does not turn it on, so a fleet file says where the agent
+// goes. Each ProxyJump hop
 // ([user@]host[:port], comma-separated, outermost first) is resolved through
 // the configuration in turn, the first one's own ProxyJump included.
 func ResolveTarget(h inventory.Host, cfg SSHConfig) (Target, error) {
@@ -129,11 +149,7 @@ func ResolveTarget(h inventory.Host, cfg SSHConfig) (Target, error) {
 	if t.Jumps, err = cfg.chain(jump, []string{alias}); err != nil {
 		return Target{}, fmt.Errorf("host %s: %w", h.Name, err)
 	}
-	fwd, err := cfg.get(alias, "ForwardAgent")
-	if err != nil {
-		return Target{}, fmt.Errorf("host %s: %w", h.Name, err)
-	}
-	t.ForwardAgent = h.ForwardAgent || strings.EqualFold(fwd, "yes")
+	t.ForwardAgent = h.ForwardAgent
 	return t, nil
 }
 
@@ -210,14 +226,46 @@ func (c SSHConfig) endpoint(alias, login string, port int, identity string) (Tar
 		t.IdentityFiles = append(t.IdentityFiles, p)
 	}
 	if len(files) == 0 && c.HomeDir != "" {
+		// All of them, present or not: a failed login lists what it tried.
 		for _, name := range defaultIdentities {
-			p := filepath.Join(c.HomeDir, ".ssh", name)
-			if _, err := os.Stat(p); err == nil {
-				t.IdentityFiles = append(t.IdentityFiles, p)
+			t.IdentityFiles = append(t.IdentityFiles, filepath.Join(c.HomeDir, ".ssh", name))
+		}
+	}
+	if err := c.knownHosts(alias, tokens, &t); err != nil {
+		return Target{}, err
+	}
+	return t, nil
+}
+
+// knownHosts fills t's known_hosts files from GlobalKnownHostsFile and
+// UserKnownHostsFile (each a list of files; "none" is none), and
+// HashKnownHosts.
+func (c SSHConfig) knownHosts(alias string, tokens map[byte]string, t *Target) error {
+	for _, key := range []string{"GlobalKnownHostsFile", "UserKnownHostsFile"} {
+		v, err := c.get(alias, key)
+		if err != nil {
+			return err
+		}
+		for i, f := range strings.Fields(v) {
+			if strings.EqualFold(f, "none") {
+				continue
+			}
+			p, err := c.expandPath(f, tokens)
+			if err != nil {
+				return fmt.Errorf("%s %q: %w", key, f, err)
+			}
+			t.KnownHosts = append(t.KnownHosts, p)
+			if key == "UserKnownHostsFile" && i == 0 {
+				t.RecordKnownHosts = p // as ssh: new keys go to the first user file
 			}
 		}
 	}
-	return t, nil
+	hash, err := c.get(alias, "HashKnownHosts")
+	if err != nil {
+		return err
+	}
+	t.HashKnownHosts = strings.EqualFold(hash, "yes")
+	return nil
 }
 
 // chain resolves a ProxyJump value into hops, outermost first. visiting

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -151,8 +152,14 @@ func TestResolveTarget(t *testing.T) {
 			want: Target{Name: "t", Addr: "x-host.internal:22", User: "me"},
 		},
 		{
-			name: "ForwardAgent from config",
+			// The README: forwarding is off unless the inventory sets it.
+			name: "ForwardAgent in ssh_config is ignored",
 			host: inventory.Host{Name: "f", Address: "fwd"},
+			want: Target{Name: "f", Addr: "fwd:22", User: "me"},
+		},
+		{
+			name: "ForwardAgent from the inventory",
+			host: inventory.Host{Name: "f", Address: "fwd", ForwardAgent: true},
 			want: Target{Name: "f", Addr: "fwd:22", User: "me", ForwardAgent: true},
 		},
 		{
@@ -167,6 +174,7 @@ func TestResolveTarget(t *testing.T) {
 			if err != nil {
 				t.Fatalf("ResolveTarget: %v", err)
 			}
+			got = withoutDefaultIdentities(got, cfg.HomeDir)
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("got  %+v\nwant %+v", got, tt.want)
 			}
@@ -222,7 +230,9 @@ func TestResolveTargetDefaultIdentities(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{filepath.Join(dir, "id_ed25519"), filepath.Join(dir, "id_rsa")}
+	// All three, in ssh's order: a missing one is skipped at login and
+	// named in its error.
+	want := []string{filepath.Join(dir, "id_ed25519"), filepath.Join(dir, "id_ecdsa"), filepath.Join(dir, "id_rsa")}
 	if !reflect.DeepEqual(got.IdentityFiles, want) {
 		t.Errorf("IdentityFiles = %q, want %q", got.IdentityFiles, want)
 	}
@@ -238,4 +248,20 @@ func TestLoadSSHConfigMissing(t *testing.T) {
 	if err != nil || got.Addr != "10.0.0.1:2022" || got.User == "" {
 		t.Fatalf("ResolveTarget = %+v, %v", got, err)
 	}
+}
+
+// withoutDefaultIdentities drops the default identity files (listed
+// whenever no IdentityFile is set) from t and its jumps.
+func withoutDefaultIdentities(t Target, home string) Target {
+	var ids []string
+	for _, p := range t.IdentityFiles {
+		if filepath.Dir(p) != filepath.Join(home, ".ssh") || !slices.Contains(defaultIdentities, filepath.Base(p)) {
+			ids = append(ids, p)
+		}
+	}
+	t.IdentityFiles = ids
+	for i := range t.Jumps {
+		t.Jumps[i] = withoutDefaultIdentities(t.Jumps[i], home)
+	}
+	return t
 }

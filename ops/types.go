@@ -19,7 +19,14 @@ type Target struct {
 	// Jumps are the ProxyJump hosts, outermost first; each is dialed through
 	// the one before it.
 	Jumps        []Target
-	ForwardAgent bool
+	ForwardAgent bool // only from the inventory: ssh_config's ForwardAgent is ignored
+	// KnownHosts are the host's GlobalKnownHostsFile and UserKnownHostsFile
+	// files from ssh_config, read besides Options' files; a key accepted
+	// for the host is recorded in RecordKnownHosts (the first
+	// UserKnownHostsFile; "" = Options.KnownHostsPath).
+	KnownHosts       []string
+	RecordKnownHosts string
+	HashKnownHosts   bool // ssh_config's HashKnownHosts: record the host name hashed
 }
 
 // ErrorClass names why a host failed, the way an operator sorts failures.

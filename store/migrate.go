@@ -5,7 +5,10 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
+	"path"
 	"sort"
+	"strconv"
+	"strings"
 
 	"github.com/jmoiron/sqlx"
 )
@@ -13,21 +16,41 @@ import (
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
-// migrations returns the embedded schema steps in order; step i brings the
-// database to user_version i+1.
-func migrations() ([]string, error) {
-	names, err := fs.Glob(migrationFiles, "migrations/*.sql")
+// step is one embedded schema migration: NNNN_name.sql brings the database
+// to user_version NNNN.
+type step struct {
+	version int
+	sql     string
+}
+
+// migrations returns the embedded schema steps in version order. Versions
+// come from the file names, not their positions, so a gap in the numbering
+// (migrations written on parallel branches) never renumbers a later step.
+func migrations() ([]step, error) { return migrationsIn(migrationFiles) }
+
+func migrationsIn(fsys fs.FS) ([]step, error) {
+	names, err := fs.Glob(fsys, "migrations/*.sql")
 	if err != nil {
 		return nil, err
 	}
-	sort.Strings(names)
-	steps := make([]string, len(names))
-	for i, n := range names {
-		b, err := migrationFiles.ReadFile(n)
+	steps := make([]step, 0, len(names))
+	for _, n := range names {
+		num, _, ok := strings.Cut(path.Base(n), "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil || v <= 0 {
+			return nil, fmt.Errorf("migration %s: the name must start with its version, NNNN_", n)
+		}
+		b, err := fs.ReadFile(fsys, n)
 		if err != nil {
 			return nil, err
 		}
-		steps[i] = string(b)
+		steps = append(steps, step{version: v, sql: string(b)})
+	}
+	sort.Slice(steps, func(i, j int) bool { return steps[i].version < steps[j].version })
+	for i := 1; i < len(steps); i++ {
+		if steps[i].version == steps[i-1].version {
+			return nil, fmt.Errorf("two migrations for schema version %d", steps[i].version)
+		}
 	}
 	return steps, nil
 }
@@ -35,7 +58,10 @@ func migrations() ([]string, error) {
 // SchemaVersion is the schema version this build of opsui writes.
 func SchemaVersion() int {
 	steps, _ := migrations()
-	return len(steps)
+	if len(steps) == 0 {
+		return 0
+	}
+	return steps[len(steps)-1].version
 }
 
 // migrate applies every pending step in one transaction, recording the
@@ -50,10 +76,11 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err := s.get(ctx, s.db, &version, "PRAGMA user_version"); err != nil {
 		return fmt.Errorf("read schema version: %w", err)
 	}
-	if version > len(steps) {
-		return fmt.Errorf("%w: schema version %d, this opsui knows up to %d; upgrade opsui (the database was not modified)", ErrTooNew, version, len(steps))
+	latest := SchemaVersion()
+	if version > latest {
+		return fmt.Errorf("%w: schema version %d, this opsui knows up to %d; upgrade opsui (the database was not modified)", ErrTooNew, version, latest)
 	}
-	if version == len(steps) {
+	if version == latest {
 		return nil
 	}
 	if version == 0 {
@@ -67,16 +94,19 @@ func (s *Store) migrate(ctx context.Context) error {
 		if err := tx.GetContext(ctx, &version, "PRAGMA user_version"); err != nil {
 			return err
 		}
-		if version > len(steps) {
-			return fmt.Errorf("%w: schema version %d, this opsui knows up to %d", ErrTooNew, version, len(steps))
+		if version > latest {
+			return fmt.Errorf("%w: schema version %d, this opsui knows up to %d", ErrTooNew, version, latest)
 		}
-		for i := version; i < len(steps); i++ {
-			if _, err := tx.ExecContext(ctx, steps[i]); err != nil {
-				return fmt.Errorf("apply schema migration %d: %w", i+1, err)
+		for _, st := range steps {
+			if st.version <= version {
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, st.sql); err != nil {
+				return fmt.Errorf("apply schema migration %d: %w", st.version, err)
 			}
 		}
 		// PRAGMA takes no bound parameters; the value is our own integer.
-		_, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", len(steps)))
+		_, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", latest))
 		return err
 	})
 }

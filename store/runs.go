@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"strings"
 	"syscall"
@@ -65,7 +66,17 @@ type Run struct {
 	// PID is the opsui process that ran it, so a run left "running" by a
 	// process that died can be told from one still going.
 	PID int `db:"pid" json:"-"`
+	// OutputBytes and RecordedBytes sum the hosts' (RunHost): when they
+	// differ, the record of some host's output was cut. Run and ListRuns
+	// fill them.
+	OutputBytes   int64 `db:"output_bytes" json:"output_bytes"`
+	RecordedBytes int64 `db:"recorded_bytes" json:"recorded_bytes"`
 }
+
+// runColumns selects a run with its hosts' output counts.
+const runColumns = `r.*,
+	(SELECT COALESCE(SUM(output_bytes), 0) FROM run_hosts WHERE run_id = r.id) AS output_bytes,
+	(SELECT COALESCE(SUM(recorded_bytes), 0) FROM run_hosts WHERE run_id = r.id) AS recorded_bytes`
 
 // RunHost is one host's part in a run.
 type RunHost struct {
@@ -80,7 +91,15 @@ type RunHost struct {
 	DurationMS int64  `db:"duration_ms" json:"duration_ms"`
 	ErrorClass string `db:"error_class" json:"error_class,omitempty"`
 	Error      string `db:"error" json:"error,omitempty"`
+	// OutputBytes counts every byte of the host's stdout and stderr;
+	// RecordedBytes how many of them the record keeps (fewer when the run's
+	// record limit cut it). AppendOutput counts RecordedBytes itself.
+	OutputBytes   int64 `db:"output_bytes" json:"output_bytes"`
+	RecordedBytes int64 `db:"recorded_bytes" json:"recorded_bytes"`
 }
+
+// Cut reports whether the record of the host's output was cut.
+func (h RunHost) Cut() bool { return h.OutputBytes > h.RecordedBytes }
 
 // Chunk is a piece of one host's output.
 type Chunk struct {
@@ -133,26 +152,38 @@ func (s *Store) StartRun(ctx context.Context, nr NewRun) (Run, []RunHost, error)
 	return r, hosts, err
 }
 
-// UpdateRunHost writes a host's status, stage, exit code, timing and error.
+// UpdateRunHost writes a host's status, stage, exit code, timing, error and
+// output byte count (which never goes down; RecordedBytes is AppendOutput's).
 func (s *Store) UpdateRunHost(ctx context.Context, h RunHost) error {
 	_, err := s.db.ExecContext(ctx, `
 		UPDATE run_hosts SET status = ?, stage = ?, exit_code = ?, started_at = ?, finished_at = ?,
-			duration_ms = ?, error_class = ?, error = ?
+			duration_ms = ?, error_class = ?, error = ?, output_bytes = MAX(output_bytes, ?)
 		WHERE id = ?`,
-		h.Status, h.Stage, h.ExitCode, h.StartedAt, h.FinishedAt, h.DurationMS, h.ErrorClass, h.Error, h.ID)
+		h.Status, h.Stage, h.ExitCode, h.StartedAt, h.FinishedAt, h.DurationMS, h.ErrorClass, h.Error, h.OutputBytes, h.ID)
 	if err != nil {
 		return fmt.Errorf("update run host %s: %w", h.Host, s.classify(err))
 	}
 	return nil
 }
 
-// AppendOutput stores chunks of one host's output in one transaction.
+// AppendOutput stores chunks of one host's output in one transaction, and
+// adds their stdout and stderr bytes to the host's recorded count.
 // Sequence numbers are the caller's: the engine numbers each host's stream.
 func (s *Store) AppendOutput(ctx context.Context, runHostID int64, chunks []Chunk) error {
 	if len(chunks) == 0 {
 		return nil
 	}
+	var n int64
+	for _, c := range chunks {
+		if c.Stream != "meta" {
+			n += int64(len(c.Data))
+		}
+	}
 	return s.Transaction(ctx, func(tx *sqlx.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE run_hosts SET recorded_bytes = recorded_bytes + ?,
+			output_bytes = MAX(output_bytes, recorded_bytes + ?) WHERE id = ?`, n, n, runHostID); err != nil {
+			return fmt.Errorf("count output: %w", err)
+		}
 		stmt, err := tx.PreparexContext(ctx, `INSERT INTO run_output (run_host_id, seq, stream, at, data) VALUES (?, ?, ?, ?, ?)`)
 		if err != nil {
 			return err
@@ -193,7 +224,7 @@ func (s *Store) AppendRunNotes(ctx context.Context, runID int64, notes []string)
 // Run returns one run.
 func (s *Store) Run(ctx context.Context, id int64) (Run, error) {
 	var r Run
-	if err := s.get(ctx, s.db, &r, `SELECT * FROM runs WHERE id = ?`, id); err != nil {
+	if err := s.get(ctx, s.db, &r, `SELECT `+runColumns+` FROM runs r WHERE id = ?`, id); err != nil {
 		return Run{}, fmt.Errorf("run %d: %w", id, err)
 	}
 	return r, nil
@@ -208,13 +239,101 @@ func (s *Store) RunHosts(ctx context.Context, runID int64) ([]RunHost, error) {
 	return hs, nil
 }
 
-// Output returns a host's recorded output in order.
-func (s *Store) Output(ctx context.Context, runHostID int64) ([]Chunk, error) {
+// OutputPageChunks is how many chunks StreamOutput reads at a time: a
+// chunk holds about 64 KiB, so a page is about a megabyte.
+const OutputPageChunks = 16
+
+// OutputPage returns up to limit chunks of a host's output whose sequence
+// number is above afterSeq, in order: keyset pagination over the primary
+// key, so each page costs the same however far into the output it is.
+func (s *Store) OutputPage(ctx context.Context, runHostID, afterSeq int64, limit int) ([]Chunk, error) {
 	var cs []Chunk
-	if err := s.sel(ctx, s.db, &cs, `SELECT seq, stream, at, data FROM run_output WHERE run_host_id = ? ORDER BY seq`, runHostID); err != nil {
+	if err := s.sel(ctx, s.db, &cs, `SELECT seq, stream, at, data FROM run_output
+		WHERE run_host_id = ? AND seq > ? ORDER BY seq LIMIT ?`, runHostID, afterSeq, limit); err != nil {
 		return nil, fmt.Errorf("output of run host %d: %w", runHostID, err)
 	}
 	return cs, nil
+}
+
+// StreamOutput calls fn with each chunk of a host's output in order, one
+// page at a time, so reading a host's output holds one page in memory, not
+// all of it. An error from fn stops it and is returned.
+func (s *Store) StreamOutput(ctx context.Context, runHostID int64, fn func(Chunk) error) error {
+	return s.StreamOutputFrom(ctx, runHostID, OutputStart, fn)
+}
+
+// OutputStart is the keyset position before a host's first chunk.
+const OutputStart = int64(math.MinInt64)
+
+// StreamOutputFrom is StreamOutput from the chunks after keyset position
+// after (OutputStart, or what OutputTail returned).
+func (s *Store) StreamOutputFrom(ctx context.Context, runHostID, after int64, fn func(Chunk) error) error {
+	for {
+		page, err := s.OutputPage(ctx, runHostID, after, OutputPageChunks)
+		if err != nil {
+			return err
+		}
+		for _, c := range page {
+			if err := fn(c); err != nil {
+				return err
+			}
+		}
+		if len(page) < OutputPageChunks {
+			return nil
+		}
+		after = page[len(page)-1].Seq
+	}
+}
+
+// OutputTail finds where a host's last tail bytes of output begin: the
+// keyset position to stream from (StreamOutputFrom), and how many stdout
+// and stderr bytes come before it. A replay that keeps each host's last
+// lines reads those, not all that was recorded. The walk back reads the
+// chunks' sizes, not their data.
+func (s *Store) OutputTail(ctx context.Context, runHostID, tail int64) (after, skipped int64, err error) {
+	const sizesPage = 256
+	type size struct {
+		Seq int64 `db:"seq"`
+		N   int64 `db:"n"`
+	}
+	before, got := int64(math.MaxInt64), int64(0)
+walk:
+	for {
+		var page []size
+		if err := s.sel(ctx, s.db, &page, `SELECT seq, LENGTH(data) AS n FROM run_output
+			WHERE run_host_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?`, runHostID, before, sizesPage); err != nil {
+			return 0, 0, fmt.Errorf("output of run host %d: %w", runHostID, err)
+		}
+		for i, c := range page {
+			if got += c.N; got >= tail {
+				if i == len(page)-1 && len(page) < sizesPage {
+					return OutputStart, 0, nil // the tail starts at the first chunk
+				}
+				after = c.Seq - 1
+				break walk
+			}
+		}
+		if len(page) < sizesPage {
+			return OutputStart, 0, nil // the tail is everything
+		}
+		before = page[len(page)-1].Seq
+	}
+	if err := s.get(ctx, s.db, &skipped, `SELECT COALESCE(SUM(LENGTH(data)), 0) FROM run_output
+		WHERE run_host_id = ? AND seq <= ? AND stream != 'meta'`, runHostID, after); err != nil {
+		return 0, 0, fmt.Errorf("output of run host %d: %w", runHostID, err)
+	}
+	return after, skipped, nil
+}
+
+// Output returns a host's whole recorded output in order (at most the
+// run's record limit); a replay should use StreamOutput.
+func (s *Store) Output(ctx context.Context, runHostID int64) ([]Chunk, error) {
+	var cs []Chunk
+	err := s.StreamOutput(ctx, runHostID, func(c Chunk) error {
+		cs = append(cs, c)
+		return nil
+	})
+	return cs, err
 }
 
 // RunFilter narrows ListRuns.
@@ -226,7 +345,7 @@ type RunFilter struct {
 
 // ListRuns returns runs newest first.
 func (s *Store) ListRuns(ctx context.Context, f RunFilter) ([]Run, error) {
-	q := `SELECT * FROM runs WHERE 1=1`
+	q := `SELECT ` + runColumns + ` FROM runs r WHERE 1=1`
 	var args []any
 	if f.Kind != "" {
 		q += ` AND kind = ?`

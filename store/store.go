@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -38,8 +39,10 @@ var (
 
 // Store is an open opsui database.
 type Store struct {
-	db   *sqlx.DB
-	path string
+	db       *sqlx.DB
+	path     string
+	policy   OutputPolicy // see SetOutputPolicy (prune.go)
+	warnings []string     // about permissions, found at Open
 }
 
 // DefaultPath returns where the database lives when neither --db nor
@@ -78,7 +81,8 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	// descriptor. Process-wide, so set once before the first open.
 	ofdOnce.Do(func() { _, _ = sqlite.OFDLocking(true) })
 
-	if err := prepareFile(path); err != nil {
+	warnings, err := prepareFile(path)
+	if err != nil {
 		return nil, err
 	}
 	q := url.Values{}
@@ -95,12 +99,35 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
 	db.SetMaxOpenConns(4)
-	s := &Store{db: db, path: path}
+	s := &Store{db: db, path: path, warnings: warnings}
 	if err := s.migrateRetrying(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
+	tightenSidecars(path)
 	return s, nil
+}
+
+// Warnings are what Open found wrong with the permissions of an existing
+// database or its directory, which it uses as they are (a team may share
+// a file through its group on purpose): for the caller to show once.
+func (s *Store) Warnings() []string { return s.warnings }
+
+// tightenSidecars makes SQLite's -wal and -shm files private: this
+// process's SQLite creates them with the database file's mode, and the
+// WAL holds the latest writes. The database file itself is left as it is
+// (Open warns about it).
+func tightenSidecars(path string) {
+	for _, suffix := range []string{"-wal", "-shm"} {
+		if fi, err := os.Stat(path + suffix); err == nil && fi.Mode().Perm()&0o077 != 0 && ownedByMe(fi) {
+			_ = os.Chmod(path+suffix, 0o600) // best effort, as SQLite may remove it any time
+		}
+	}
+}
+
+func ownedByMe(fi os.FileInfo) bool {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	return ok && int(st.Uid) == os.Getuid()
 }
 
 // migrateRetrying runs migrate, retrying while another process holds the
@@ -122,30 +149,44 @@ func (s *Store) migrateRetrying(ctx context.Context) error {
 	}
 }
 
-// prepareFile creates the directory and an empty file with private
-// permissions, and refuses a file that is not SQLite before SQLite sees it.
-func prepareFile(path string) error {
+// prepareFile creates the directory (0700) and an empty file (0600), and
+// refuses a file that is not SQLite before SQLite sees it. An existing
+// directory writable by group or others, or an existing file readable by
+// them, is used as it is, with a warning.
+func prepareFile(path string) (warnings []string, err error) {
 	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("create store directory %s: %w", dir, err)
+	if fi, err := os.Stat(dir); err == nil {
+		if fi.Mode().Perm()&0o022 != 0 && fi.Mode()&os.ModeSticky == 0 { // in /tmp, others cannot replace our file
+			warnings = append(warnings, fmt.Sprintf("the database's directory %s is writable by group or others (mode %04o): "+
+				"they could replace the database; chmod go-w %s", dir, fi.Mode().Perm(), dir))
+		}
+	} else if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create store directory %s: %w", dir, err)
 	}
-	f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE, 0o600)
+	f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		f, err = os.OpenFile(path, os.O_RDONLY, 0)
+	}
 	if err != nil {
 		if errors.Is(err, os.ErrPermission) || errors.Is(err, syscall.EROFS) {
-			return fmt.Errorf("create store %s: %w: %w", path, ErrReadOnly, err)
+			return nil, fmt.Errorf("create store %s: %w: %w", path, ErrReadOnly, err)
 		}
-		return fmt.Errorf("create store %s: %w", path, err)
+		return nil, fmt.Errorf("create store %s: %w", path, err)
 	}
 	defer f.Close()
+	if fi, err := f.Stat(); err == nil && fi.Mode().Perm()&0o077 != 0 { // not one opsui created (0600)
+		warnings = append(warnings, fmt.Sprintf("the database %s can be read or written by group or others (mode %04o): "+
+			"it holds every command run on the fleet and its output; chmod 600 %s", path, fi.Mode().Perm(), path))
+	}
 	header := make([]byte, 16)
 	n, err := io.ReadFull(f, header)
 	switch {
 	case n == 0:
-		return nil // new file: SQLite will write the header
+		return warnings, nil // new file: SQLite will write the header
 	case err != nil || !bytes.Equal(header, []byte("SQLite format 3\x00")):
-		return fmt.Errorf("open store %s: %w: the file does not start with an SQLite header (move it aside, or point --db elsewhere)", path, ErrCorrupt)
+		return nil, fmt.Errorf("open store %s: %w: the file does not start with an SQLite header (move it aside, or point --db elsewhere)", path, ErrCorrupt)
 	}
-	return nil
+	return warnings, nil
 }
 
 // Path returns the file the store was opened from.

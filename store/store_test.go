@@ -232,8 +232,8 @@ func TestDiskFull(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	big := bytes.Repeat([]byte("x"), 64<<10)
-	for i := range 64 {
+	big := bytes.Repeat([]byte("x"), 8<<10) // small enough that some fit before the disk fills
+	for i := range 256 {
 		err = s.AppendOutput(ctx, hosts[0].ID, []Chunk{{Seq: int64(i), Stream: "stdout", Data: big}})
 		if err != nil {
 			break
@@ -246,5 +246,39 @@ func TestDiskFull(t *testing.T) {
 	cs, err := s.Output(ctx, hosts[0].ID)
 	if err != nil || len(cs) == 0 {
 		t.Fatalf("output after disk full: %d chunks, %v", len(cs), err)
+	}
+}
+
+// TestLoosePermissionsAreWarnedAndKept: an existing database readable by
+// others, in a directory others can write, is used as it is with a
+// warning each, but the WAL and shared-memory files opsui's SQLite makes
+// for it are private; a private database gets no warning.
+func TestLoosePermissionsAreWarnedAndKept(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "shared")
+	path := filepath.Join(dir, "opsui.db")
+	s, err := Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := s.Warnings(); len(w) != 0 {
+		t.Errorf("a database opsui created has warnings: %q", w)
+	}
+	s.Close()
+	os.Chmod(dir, 0o777)
+	os.Chmod(path, 0o644)
+	if s, err = Open(context.Background(), path); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	w := strings.Join(s.Warnings(), "\n")
+	for _, want := range []string{"directory " + dir + " is writable by group or others (mode 0777)", "database " + path + " can be read or written by group or others (mode 0644)", "chmod 600 " + path} {
+		if !strings.Contains(w, want) {
+			t.Errorf("warnings lack %q:\n%s", want, w)
+		}
+	}
+	for p, want := range map[string]os.FileMode{dir: 0o777, path: 0o644, path + "-wal": 0o600, path + "-shm": 0o600} {
+		if fi, err := os.Stat(p); err != nil || fi.Mode().Perm() != want {
+			t.Errorf("%s: %v, want mode %04o", p, err, want)
+		}
 	}
 }

@@ -110,10 +110,13 @@ func (a App) statusHeader() []string {
 		return nil
 	}
 	st := a.ctx.Styles
-	up, down, drift := a.status.counts()
+	up, down, drift, drained := a.status.counts()
 	parts := []string{st.OK.Render(fmt.Sprintf("%d up", up))}
 	if down > 0 {
 		parts = append(parts, st.Error.Render(fmt.Sprintf("%d down", down)))
+	}
+	if drained > 0 {
+		parts = append(parts, st.Warn.Render(fmt.Sprintf("%d drained", drained)))
 	}
 	switch {
 	case drift == 1:

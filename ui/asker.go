@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"time"
 
 	"github.com/opsui/opsui/ops"
 )
@@ -24,8 +25,10 @@ var ErrNoPassphrase = errors.New("no passphrase given")
 // is not asked about again.
 type Asker struct {
 	questions chan *question
+	now       func() time.Time // the dialogs' clock; tests set it
 
 	mu       sync.Mutex
+	front    time.Time            // when the front dialog last closed, showing the next one
 	pending  map[string]*question // asked, not answered, by key
 	decided  map[string]bool      // host-key answers, by key
 	answered map[string][]byte    // passphrases answered after their asker gave up, used once
@@ -34,6 +37,7 @@ type Asker struct {
 // question is one thing put to the user.
 type question struct {
 	key     string
+	now     func() time.Time   // the asker's clock
 	hostKey *ops.HostKeyPrompt // set for a host-key question
 	keyPath string             // set for a passphrase question
 	done    chan struct{}      // closed once answered
@@ -43,8 +47,23 @@ type question struct {
 
 // NewAsker returns an asker for one console session.
 func NewAsker() *Asker {
-	return &Asker{questions: make(chan *question, 64), pending: map[string]*question{},
+	return &Asker{questions: make(chan *question, 64), now: time.Now, pending: map[string]*question{},
 		decided: map[string]bool{}, answered: map[string][]byte{}}
+}
+
+// closed records that the front dialog closed at t: the next one is shown
+// from then on, and its guard starts then.
+func (a *Asker) closed(t time.Time) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.front = t
+}
+
+// lastClosed is when the front dialog last closed.
+func (a *Asker) lastClosed() time.Time {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.front
 }
 
 // AcceptHostKey asks whether to trust an unknown host key.
@@ -94,7 +113,7 @@ func (a *Asker) ask(ctx context.Context, q *question) (*question, error) {
 		q = p
 		a.mu.Unlock()
 	} else {
-		q.done = make(chan struct{})
+		q.done, q.now = make(chan struct{}), a.now
 		a.pending[q.key] = q
 		a.mu.Unlock()
 		select {

@@ -94,7 +94,7 @@ func figure(f func(ops.Probe) string) func(*fleetView, inventory.Host, *hostStat
 	}
 }
 
-func stateCell(v *fleetView, _ inventory.Host, s *hostState) (string, lipgloss.Style) {
+func stateCell(v *fleetView, h inventory.Host, s *hostState) (string, lipgloss.Style) {
 	st := v.ctx.Styles
 	switch {
 	case s == nil:
@@ -104,6 +104,9 @@ func stateCell(v *fleetView, _ inventory.Host, s *hostState) (string, lipgloss.S
 	}
 	if age, stale := v.status.stale(s); stale {
 		return "stale " + shortAge(age), st.Warn
+	}
+	if len(v.status.drained[h.Name]) > 0 {
+		return "drained", st.Warn // up, but a balancer sends it nothing
 	}
 	return "up", st.OK
 }

@@ -13,6 +13,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/opsui/opsui/store"
 	"github.com/opsui/opsui/themes"
 )
 
@@ -23,12 +24,18 @@ import (
 //	keys:                   # action: key or [keys], replacing its defaults
 //	  follow: F
 //	  next_failed: [n, "]"]
+//	output:                 # recorded output, for every command that records runs
+//	  record_limit: 16MiB   # of each host's output per run (none: no limit)
+//	  keep: 90d             # prune the output of older runs (none: keep)
+//	  max_size: 2GiB        # and of the oldest runs beyond this total (none: no budget)
 //
 // Flags given on the command line override it.
 type Config struct {
 	Path    string
 	Theme   string
 	Refresh time.Duration
+	// Output bounds recorded output; unset fields take the store's defaults.
+	Output store.OutputPolicy
 	// Keys are the overridden actions' keys, by action name (ActionNames).
 	Keys map[string][]string
 	// lines are the file's line of each overridden action, for errors.
@@ -85,7 +92,7 @@ func parseConfig(path string, data []byte) (Config, error) {
 		return fmt.Errorf("%s:%d: %s", path, n.Line, fmt.Sprintf(format, args...))
 	}
 	if root.Kind != yaml.MappingNode {
-		return cfg, bad(root, "the config is not a mapping of settings (theme, refresh, keys)")
+		return cfg, bad(root, "the config is not a mapping of settings (theme, refresh, keys, output)")
 	}
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		k, v := root.Content[i], root.Content[i+1]
@@ -105,14 +112,46 @@ func parseConfig(path string, data []byte) (Config, error) {
 			if err := cfg.parseKeys(v, bad); err != nil {
 				return cfg, err
 			}
+		case "output":
+			if err := cfg.parseOutput(v, bad); err != nil {
+				return cfg, err
+			}
 		default:
-			return cfg, bad(k, "unknown setting %q (known: theme, refresh, keys)", k.Value)
+			return cfg, bad(k, "unknown setting %q (known: theme, refresh, keys, output)", k.Value)
 		}
 	}
 	if _, err := cfg.KeyMap(); err != nil {
 		return cfg, err
 	}
 	return cfg, nil
+}
+
+// parseOutput reads the output: section (see Config).
+func (c *Config) parseOutput(n *yaml.Node, bad func(*yaml.Node, string, ...any) error) error {
+	if n.Kind != yaml.MappingNode {
+		return bad(n, "output: want a mapping of record_limit, keep and max_size")
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if v.Kind != yaml.ScalarNode {
+			return bad(v, "output.%s: want a single value", k.Value)
+		}
+		var err error
+		switch k.Value {
+		case "record_limit":
+			c.Output.RecordLimit, err = store.ParseBytes(v.Value)
+		case "max_size":
+			c.Output.MaxBytes, err = store.ParseBytes(v.Value)
+		case "keep":
+			c.Output.KeepFor, err = store.ParseAge(v.Value)
+		default:
+			return bad(k, "unknown output setting %q (known: record_limit, keep, max_size)", k.Value)
+		}
+		if err != nil {
+			return bad(v, "output.%s: %v", k.Value, err)
+		}
+	}
+	return nil
 }
 
 func (c *Config) parseKeys(n *yaml.Node, bad func(*yaml.Node, string, ...any) error) error {

@@ -164,6 +164,9 @@ func statusDetail(ctx *Context, b *statusBoard, host string, width int) string {
 	if b.drift[host] {
 		field("drift", st.Warn.Render("the rest of its group runs "+orNone(b.majority[host])))
 	}
+	if t := b.drainText(host); t != "" {
+		field("drained", st.Warn.Render(t))
+	}
 	field("health", string(u.Health))
 	field("check", u.Check)
 	field("check said", u.HealthDetail)

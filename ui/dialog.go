@@ -3,6 +3,7 @@ package ui
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
@@ -23,17 +24,30 @@ func listenAsker(a *Asker) tea.Cmd {
 	return func() tea.Msg { return askMsg{q: <-a.questions} }
 }
 
+// dialogGuard is how long a question dialog ignores keys after it is
+// shown, and after each key it ignored: a probe can raise a dialog at any
+// moment, and keys typed for the view underneath (a "y", a filter, text
+// that ends with Enter) must not answer a question nobody has read.
+const dialogGuard = 300 * time.Millisecond
+
 // dialog is a modal box: an unknown host key (y accepts; n, esc and enter
 // refuse), a passphrase (masked; enter gives it, esc refuses), or a changed
-// host key, which can only be dismissed.
+// host key, which can only be dismissed. A question ignores every key for
+// dialogGuard after it is shown and after each key it ignored, so a key
+// counts only once the operator has stopped typing and the box is there.
 type dialog struct {
 	q       *question         // the question answered by the dialog, nil for a warning
 	changed *ops.HostKeyError // a changed key to warn about
 	input   textinput.Model
+	shown   time.Time // when the dialog was created
+	quiet   time.Time // the last key ignored during the guard
 }
 
 func newQuestionDialog(q *question) (dialog, tea.Cmd) {
 	d := dialog{q: q}
+	if q.now != nil {
+		d.shown = q.now()
+	}
 	if q.hostKey == nil {
 		d.input = textinput.New()
 		d.input.Prompt = "passphrase: "
@@ -44,12 +58,48 @@ func newQuestionDialog(q *question) (dialog, tea.Cmd) {
 	return d, nil
 }
 
+// guarded reports whether a key at now falls in the dialog's guard: within
+// dialogGuard of its showing (its creation, or the close of the dialog in
+// front of it, whichever is later) or of the last key it ignored.
+func (d dialog) guarded(a *Asker, now time.Time) bool {
+	start := d.shown
+	if a != nil {
+		if c := a.lastClosed(); c.After(start) {
+			start = c
+		}
+	}
+	if d.quiet.After(start) {
+		start = d.quiet
+	}
+	return now.Before(start.Add(dialogGuard))
+}
+
 // update handles a key; done reports that the dialog closes.
 func (d dialog) update(a *Asker, km tea.KeyPressMsg) (next dialog, done bool, cmd tea.Cmd) {
+	if d.q == nil || a == nil {
+		return d.handle(a, km)
+	}
+	now := a.now()
+	if d.guarded(a, now) {
+		d.quiet = now // typed before the dialog could be read: dropped
+		return d, false, nil
+	}
+	next, done, cmd = d.handle(a, km)
+	if done {
+		a.closed(now)
+	}
+	return next, done, cmd
+}
+
+// handle acts on a key that counts.
+func (d dialog) handle(a *Asker, km tea.KeyPressMsg) (next dialog, done bool, cmd tea.Cmd) {
 	switch {
 	case d.changed != nil:
 		switch km.String() {
 		case "esc", "enter", "q":
+			if a != nil {
+				a.closed(a.now())
+			}
 			return d, true, nil
 		}
 	case d.q.hostKey != nil:
@@ -109,13 +159,24 @@ func (d dialog) view(ctx *Context, width int) string {
 		field("address", p.Addr)
 		field("key type", p.KeyType)
 		field("fingerprint", p.Fingerprint)
-		b.WriteString("\nTrust this key and record it in opsui's known_hosts?\n\n")
+		b.WriteString("\n" + clip("Trust this "+p.KeyType+" key and record it in known_hosts?", width) + "\n\n")
+		b.WriteString(d.ignoredNote(st.Muted.Render, width))
 		b.WriteString(st.Key.Render("y") + st.Muted.Render(" trust  ") + st.Key.Render("n/esc/enter") + st.Muted.Render(" refuse (default)"))
 	default:
 		b.WriteString(st.Warn.Render("Key passphrase") + "\n\n")
 		field("key", d.q.keyPath)
 		b.WriteString("\n" + d.input.View() + "\n\n")
+		b.WriteString(d.ignoredNote(st.Muted.Render, width))
 		b.WriteString(st.Key.Render("enter") + st.Muted.Render(" unlock  ") + st.Key.Render("esc") + st.Muted.Render(" skip this key"))
 	}
 	return b.String()
+}
+
+// ignoredNote says, once the dialog dropped keys, that it did: text typed
+// into a passphrase box as it opened is not in it.
+func (d dialog) ignoredNote(render func(...string) string, width int) string {
+	if d.quiet.IsZero() {
+		return ""
+	}
+	return render(clip("keys typed as this box appeared were ignored", width)) + "\n"
 }

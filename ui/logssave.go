@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -89,11 +88,7 @@ func (v *logsView) saveCmd(path string, overwrite bool) tea.Cmd {
 
 // saveLogs writes lines as `opsui logs --save` does (logs.Saver).
 func saveLogs(path string, lines []logs.Line, overwrite bool) (int, error) {
-	flag := os.O_WRONLY | os.O_CREATE | os.O_EXCL
-	if overwrite {
-		flag = os.O_WRONLY | os.O_CREATE | os.O_TRUNC
-	}
-	f, err := os.OpenFile(path, flag, 0o600) // logs may hold secrets
+	f, err := logs.CreateSaveFile(path, overwrite)
 	if err != nil {
 		return 0, err
 	}

@@ -9,6 +9,8 @@ import (
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
+
+	"github.com/opsui/opsui/ops"
 )
 
 // PastRun is a recorded run, for the past runs list.
@@ -21,12 +23,23 @@ type PastRun struct {
 	Duration time.Duration // zero while it runs
 	Result   string        // a store.RunResult: ok, failed, rolled_back, refused, interrupted, running ...
 	Summary  string
+	// OutputBytes and RecordedBytes sum the hosts' output and what the
+	// record kept of it; OutputPruned says retention deleted it.
+	OutputBytes, RecordedBytes int64
+	OutputPruned               bool
 }
 
 // RecordedRun is a past run with every host's part, to replay.
 type RecordedRun struct {
 	PastRun
 	Hosts []RecordedHost
+	// Stream, when set, reads the hosts' recorded output page by page,
+	// calling fn with each chunk and the index in Hosts of its host, each
+	// host's chunks in order (Hosts[i].Output is then empty). With tail > 0
+	// it starts each host at the chunk where its last tail bytes begin,
+	// and that chunk's Skipped says how much came before. A replay reads
+	// it into its panes' capped rings and never holds the whole run.
+	Stream func(ctx context.Context, tail int64, fn func(host int, c RecordedChunk) error) error
 }
 
 // RecordedHost is one host's part in a recorded run.
@@ -39,6 +52,9 @@ type RecordedHost struct {
 	Err      string
 	Duration time.Duration
 	Output   []RecordedChunk
+	// OutputBytes counts all the host printed, RecordedBytes what the
+	// record kept of it (fewer when the record limit cut it).
+	OutputBytes, RecordedBytes int64
 }
 
 // RecordedChunk is a piece of a host's recorded output. Stream is stdout,
@@ -46,6 +62,9 @@ type RecordedHost struct {
 type RecordedChunk struct {
 	Stream string
 	Data   []byte
+	// Skipped counts the output bytes before this chunk that a tail
+	// stream left out (RecordedRun.Stream).
+	Skipped int64
 }
 
 // pastRunsLimit is how many runs the list shows.
@@ -59,9 +78,9 @@ type (
 		err  error
 	}
 	recordedRunMsg struct {
-		id  int64
-		run RecordedRun
-		err error
+		id   int64
+		feed *runFeed // the replay, read off the UI's goroutine
+		err  error
 	}
 )
 
@@ -118,7 +137,7 @@ func (a App) runsUpdate(msg tea.Msg) (next App, cmd tea.Cmd, handled bool) {
 			a.past.err = msg.err
 			return a, nil, true
 		}
-		a.replay = newRunView(a.ctx, a.keys, replayFeed(msg.run))
+		a.replay = newRunView(a.ctx, a.keys, msg.feed)
 		a.replaying, a.mode = true, modeRun
 		a.layout()
 		return a, nil, true
@@ -165,13 +184,8 @@ func (a *App) openRun() tea.Cmd {
 	id, load := p.runs[p.cursor].ID, a.loadRun
 	p.opening, p.err = id, nil
 	return func() tea.Msg {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		r, err := load(ctx, id)
-		if err != nil {
-			err = fmt.Errorf("read run %d: %w", id, err)
-		}
-		return recordedRunMsg{id: id, run: r, err: err}
+		feed, err := loadReplay(id, load)
+		return recordedRunMsg{id: id, feed: feed, err: err}
 	}
 }
 
@@ -229,6 +243,13 @@ func pastRunLine(r PastRun) string {
 	if r.Duration > 0 {
 		took = elapsedText(r.Duration)
 	}
-	return fmt.Sprintf("#%-5d %s  %-8s %-11s %7s  %s · %s · %s", r.ID, r.Started.Local().Format("Jan _2 15:04:05"),
+	line := fmt.Sprintf("#%-5d %s  %-8s %-11s %7s  %s · %s · %s", r.ID, r.Started.Local().Format("Jan _2 15:04:05"),
 		r.Kind, r.Result, took, what, r.Summary, r.Operator)
+	switch {
+	case r.OutputPruned:
+		line += " · output pruned"
+	case r.OutputBytes > r.RecordedBytes:
+		line += " · " + ops.RecordedOf(r.RecordedBytes, r.OutputBytes)
+	}
+	return line
 }

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"errors"
 	"testing"
 
@@ -27,7 +28,11 @@ func TestReplayLabelsWhereEachHostStopped(t *testing.T) {
 		{Name: "web3", Status: "skipped", Stage: "not reached", Class: "cancelled", Err: "not reached: the deploy stopped before this host's batch",
 			Output: meta("upload", "collectstatic")},
 	}}
-	snap := replayFeed(r).snapshot(0, noPanes, window{})
+	f, err := replayFeed(context.Background(), r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap := f.snapshot(0, noPanes, window{})
 	want := map[string]string{"web1": "failed: command-failed at health", "web2": "rolled back", "web3": "not reached"}
 	for _, p := range snap.panes {
 		if got := rowText(p); got != want[p.name] {

@@ -20,7 +20,7 @@ type (
 	}
 	releaseRunMsg struct {
 		runID int64
-		run   RecordedRun
+		feed  *runFeed
 		err   error
 	}
 	compareMsg struct {
@@ -120,7 +120,7 @@ func (v *releasesView) update(msg tea.Msg) (flow, tea.Cmd) {
 			v.note = msg.err.Error()
 			return v, nil
 		}
-		rv := newRunView(v.env.ctx, v.env.keys, replayFeed(msg.run))
+		rv := newRunView(v.env.ctx, v.env.keys, msg.feed)
 		v.replay = &rv
 		return v, nil
 	case compareMsg:
@@ -251,13 +251,8 @@ func (v *releasesView) open(r Release) tea.Cmd {
 	v.opening = r.RunID
 	id, load := r.RunID, v.env.loadRun
 	return func() tea.Msg {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		run, err := load(ctx, id)
-		if err != nil {
-			err = fmt.Errorf("read run %d: %w", id, err)
-		}
-		return releaseRunMsg{runID: id, run: run, err: err}
+		feed, err := loadReplay(id, load)
+		return releaseRunMsg{runID: id, feed: feed, err: err}
 	}
 }
 

@@ -1,16 +1,62 @@
 package ui
 
 import (
+	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/opsui/opsui/ops"
+	"github.com/opsui/opsui/store"
 )
+
+// Replay read limits: reading the run's record, then streaming its output
+// (up to the record limit of every host: it can be gigabytes).
+const (
+	replayLoadTimeout   = 30 * time.Second
+	replayStreamTimeout = 5 * time.Minute
+)
+
+// replayLines bounds the lines a replay keeps in all: every host's last
+// paneLines, fewer each when the run had many hosts, so replaying any run
+// costs the console about the same memory (200 hosts: 2 000 lines each).
+const replayLines = 400_000
+
+// replayBytes bounds what a replay reads: each host's last replayBytes/n
+// bytes of output, where n is the run's hosts (a host records at most 16
+// MiB by default, so a small run is read whole). Reading stops at the
+// panes' rings, not at the record: a cut 200-host run is 3 GiB.
+const replayBytes = 64 << 20
+
+// replayPaneLines is how many lines each of n hosts' panes keeps in a replay.
+func replayPaneLines(n int) int {
+	return max(1, min(paneLines, replayLines/max(n, 1)))
+}
+
+// loadReplay reads recorded run id with load and builds its replay. It runs
+// in a command, off the UI's goroutine: the feed is handed over when built.
+func loadReplay(id int64, load func(context.Context, int64) (RecordedRun, error)) (*runFeed, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), replayLoadTimeout)
+	r, err := load(ctx, id)
+	cancel()
+	if err != nil {
+		return nil, fmt.Errorf("read run %d: %w", id, err)
+	}
+	ctx, cancel = context.WithTimeout(context.Background(), replayStreamTimeout)
+	defer cancel()
+	f, err := replayFeed(ctx, r)
+	if err != nil {
+		return nil, fmt.Errorf("read run %d: %w", id, err)
+	}
+	return f, nil
+}
 
 // replayFeed fills a finished run's feed from its record: every host's
 // output (meta chunks are the pipeline's step markers, kept as lines and
-// as the host's stage), its final status, exit code and error class.
-func replayFeed(r RecordedRun) *runFeed {
+// as the host's stage), its final status, exit code and error class. The
+// output is streamed into the panes' rings (r.Stream), so the replay
+// holds what the rings keep, however much was recorded.
+func replayFeed(ctx context.Context, r RecordedRun) (*runFeed, error) {
 	names := make([]string, len(r.Hosts))
 	for i, h := range r.Hosts {
 		names[i] = h.Name
@@ -21,15 +67,55 @@ func replayFeed(r RecordedRun) *runFeed {
 	}
 	f := newRunFeed(0, what, names)
 	f.title = fmt.Sprintf("run #%d (recorded %s)", r.ID, r.Started.Local().Format("Jan _2 15:04"))
-	results := make([]ops.HostResult, 0, len(r.Hosts))
-	for _, h := range r.Hosts {
-		p := f.byName[h.Name]
-		for _, c := range h.Output {
-			for _, line := range outputLines(c.Data) {
-				if c.Stream == "meta" {
-					p.stage = strings.TrimPrefix(line, "== ")
+	keep := replayPaneLines(len(r.Hosts))
+	panes := make([]*hostPane, len(r.Hosts))
+	marked := make([]bool, len(r.Hosts)) // a cut marker was recorded
+	push := func(i int, c RecordedChunk) {
+		p := panes[i]
+		if c.Skipped > 0 {
+			p.lines.Push(fmt.Sprintf("… %s of earlier output not shown: the replay reads each host's last %s",
+				store.HumanBytes(c.Skipped), store.HumanBytes(replayBytes/int64(max(len(r.Hosts), 1)))))
+		}
+		for _, line := range outputLines(c.Data) {
+			if c.Stream == "meta" {
+				if stage, ok := strings.CutPrefix(line, "== "); ok {
+					p.stage = stage
 				}
-				p.lines.Push(line)
+				marked[i] = marked[i] || strings.HasPrefix(line, ops.CutMarkerPrefix)
+			}
+			// A copy: a kept substring would pin its whole chunk.
+			p.lines.Push(strings.Clone(line))
+		}
+	}
+	cut := 0
+	for i, h := range r.Hosts {
+		panes[i] = f.byName[h.Name]
+		if keep < paneLines {
+			panes[i].lines = ops.NewRing[string](keep)
+		}
+		for _, c := range h.Output {
+			push(i, c)
+		}
+	}
+	if r.Stream != nil {
+		err := r.Stream(ctx, replayBytes/int64(max(len(r.Hosts), 1)), func(i int, c RecordedChunk) error {
+			if i < 0 || i >= len(panes) {
+				return fmt.Errorf("recorded output of host #%d: the run has %d hosts", i, len(panes))
+			}
+			push(i, c)
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	results := make([]ops.HostResult, 0, len(r.Hosts))
+	for i, h := range r.Hosts {
+		p := panes[i]
+		if h.OutputBytes > h.RecordedBytes {
+			cut++
+			if !marked[i] { // a run whose opsui died before the host finished
+				p.lines.Push("… " + ops.RecordedOf(h.RecordedBytes, h.OutputBytes))
 			}
 		}
 		if h.Stage != "" {
@@ -49,8 +135,14 @@ func replayFeed(r RecordedRun) *runFeed {
 		p.err = h.Err
 		results = append(results, hr)
 	}
+	switch {
+	case cut == 1:
+		f.title = strings.TrimSuffix(f.title, ")") + "; output of 1 host cut)"
+	case cut > 1:
+		f.title = strings.TrimSuffix(f.title, ")") + fmt.Sprintf("; output of %d hosts cut)", cut)
+	}
 	f.done, f.result, f.took = true, ops.NewResult(results, r.Duration), r.Duration
-	return f
+	return f, nil
 }
 
 // recordedResult is a recorded host's outcome as the engine reports it.

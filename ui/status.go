@@ -5,12 +5,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/opsui/opsui/inventory"
 	"github.com/opsui/opsui/ops"
+	"github.com/opsui/opsui/ops/deploy"
 )
 
 // DefaultRefreshInterval is how often the status panel probes the fleet.
@@ -35,6 +37,9 @@ type statusBoard struct {
 	// release most of its group runs; drift lists the hosts that differ.
 	majority map[string]string
 	drift    map[string]bool
+	// drained holds, per web host a probed balancer has out of rotation,
+	// which balancers and why.
+	drained  map[string][]drainedBy
 	round    int  // id of the newest round started
 	inflight bool // a round is under way: ticks start no other
 	pending  int  // chunks of the round not back yet
@@ -46,7 +51,73 @@ func newStatusBoard(enabled bool, interval time.Duration) *statusBoard {
 		interval = DefaultRefreshInterval
 	}
 	return &statusBoard{enabled: enabled, interval: interval, now: time.Now,
-		hosts: map[string]*hostState{}, majority: map[string]string{}, drift: map[string]bool{}}
+		hosts: map[string]*hostState{}, majority: map[string]string{}, drift: map[string]bool{}, drained: map[string][]drainedBy{}}
+}
+
+// drainedBy is a balancer that has a web host out of rotation.
+type drainedBy struct {
+	balancer string
+	// mark is opsui's drain mark in the upstream file ("" without one:
+	// an operator's down, or HAProxy, which keeps no marks).
+	mark string
+	kind string // nginx, haproxy
+}
+
+// computeDrained finds the web hosts the probed balancers of their
+// environment have out of rotation, as the balancers last said.
+func (b *statusBoard) computeDrained(fleet *inventory.Fleet) {
+	clear(b.drained)
+	for _, lb := range fleet.Hosts {
+		s := b.hosts[lb.Name]
+		if s == nil || s.lastUp.Balancer == nil || !lb.HasRole(deploy.RoleLB) {
+			continue
+		}
+		v := s.lastUp.Balancer
+		for _, w := range fleet.Select(inventory.Filter{Env: lb.Env, Role: "web"}) {
+			key, server := deploy.BackendOf(fleet, w)
+			if v.Kind == "haproxy" {
+				key = server
+			}
+			if mark, ok := v.Down[key]; ok {
+				b.drained[w.Name] = append(b.drained[w.Name], drainedBy{balancer: lb.Name, mark: mark, kind: v.Kind})
+			}
+		}
+	}
+}
+
+// drainText says which balancers have host out of rotation and why, ""
+// when none.
+func (b *statusBoard) drainText(host string) string {
+	if b == nil {
+		return ""
+	}
+	var parts []string
+	for _, d := range b.drained[host] {
+		switch {
+		case d.mark != "":
+			parts = append(parts, d.balancer+": left drained by opsui ("+d.mark+"); the next deploy or opsui lb restore puts it back")
+		case d.kind == "nginx":
+			parts = append(parts, d.balancer+": marked down by hand; a deploy keeps it down")
+		default:
+			parts = append(parts, d.balancer+": drained (opsui lb restore puts back what opsui drained)")
+		}
+	}
+	return strings.Join(parts, "; ")
+}
+
+// drainWarnings are the preview's warnings about env's web hosts out of
+// a balancer's rotation.
+func (b *statusBoard) drainWarnings(fleet *inventory.Fleet, env string) []string {
+	if b == nil || fleet == nil {
+		return nil
+	}
+	var out []string
+	for _, h := range fleet.Select(inventory.Filter{Env: env, Role: "web"}) {
+		if t := b.drainText(h.Name); t != "" {
+			out = append(out, h.Name+" is out of rotation: "+t)
+		}
+	}
+	return out
 }
 
 // Status messages: a tick of the refresh interval, and a round's results.
@@ -120,6 +191,7 @@ func (b *statusBoard) apply(msg probeRoundMsg, fleet *inventory.Fleet) {
 		}
 	}
 	b.computeDrift(fleet)
+	b.computeDrained(fleet)
 }
 
 // computeDrift finds, in each environment+role group, the release most of
@@ -173,8 +245,9 @@ func (b *statusBoard) stale(s *hostState) (age time.Duration, stale bool) {
 	return age, age > 3*b.interval+ops.DefaultProbeTimeout
 }
 
-// counts returns how many hosts are up, down and drifting.
-func (b *statusBoard) counts() (up, down, drift int) {
+// counts returns how many hosts are up, down, drifting and out of a
+// balancer's rotation.
+func (b *statusBoard) counts() (up, down, drift, drained int) {
 	for _, s := range b.hosts {
 		if s.probe.Reachable {
 			up++
@@ -182,11 +255,11 @@ func (b *statusBoard) counts() (up, down, drift int) {
 			down++
 		}
 	}
-	return up, down, len(b.drift)
+	return up, down, len(b.drift), len(b.drained)
 }
 
 // words are the status words the filter matches for host: up or down, the
-// error class, drift, the health verdict, stale.
+// error class, drift, drained, the health verdict, stale.
 func (b *statusBoard) words(host string) []string {
 	s := b.state(host)
 	if s == nil {
@@ -203,6 +276,9 @@ func (b *statusBoard) words(host string) []string {
 	}
 	if b.drift[host] {
 		w = append(w, "drift")
+	}
+	if len(b.drained[host]) > 0 {
+		w = append(w, "drained")
 	}
 	if _, stale := b.stale(s); stale {
 		w = append(w, "stale")

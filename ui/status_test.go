@@ -184,7 +184,7 @@ func askAsync[T any](fn func() (T, error)) chan T {
 }
 
 func TestHostKeyDialogDefaultsToNo(t *testing.T) {
-	asker := NewAsker()
+	asker := newTestAsker()
 	a := newStatusApp(t, 100, 30, Options{Asker: asker})
 	prompt := ops.HostKeyPrompt{Host: "web1", Addr: "10.0.0.1:22", KeyType: "ssh-ed25519", Fingerprint: "SHA256:abcdefghijklmnop"}
 	got := askAsync(func() (bool, error) { return asker.AcceptHostKey(context.Background(), prompt) })
@@ -222,7 +222,7 @@ func TestHostKeyDialogDefaultsToNo(t *testing.T) {
 }
 
 func TestAskerKeepsAnAnswerGivenAfterTheAskerGaveUp(t *testing.T) {
-	asker := NewAsker()
+	asker := newTestAsker()
 	a := newStatusApp(t, 100, 30, Options{Asker: asker})
 	prompt := ops.HostKeyPrompt{Host: "web1", Addr: "10.0.0.1:22", KeyType: "ssh-ed25519", Fingerprint: "SHA256:x"}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -239,7 +239,7 @@ func TestAskerKeepsAnAnswerGivenAfterTheAskerGaveUp(t *testing.T) {
 }
 
 func TestPassphraseDialogIsMasked(t *testing.T) {
-	asker := NewAsker()
+	asker := newTestAsker()
 	a := newStatusApp(t, 100, 30, Options{Asker: asker})
 	got := askAsync(func() ([]byte, error) { return asker.Passphrase(context.Background(), "/home/op/.ssh/id_ed25519") })
 	a = send(t, a, listenAsker(asker)())
@@ -257,7 +257,7 @@ func TestPassphraseDialogIsMasked(t *testing.T) {
 }
 
 func TestChangedHostKeyCannotBeAccepted(t *testing.T) {
-	a := newStatusApp(t, 100, 30, Options{Asker: NewAsker()})
+	a := newStatusApp(t, 100, 30, Options{Asker: newTestAsker()})
 	p := downProbe("web2", ops.ClassHostKeyChanged, t0)
 	p.Err = &ops.HostError{Host: "web2", Class: ops.ClassHostKeyChanged, Err: &ops.HostKeyError{Addr: "10.0.0.1:22"}}
 	a = send(t, a, probeRoundMsg{round: a.status.round, probes: []ops.Probe{p}})

@@ -194,7 +194,7 @@ func TestProgramDeployWizardEscLeavesWithoutACall(t *testing.T) {
 }
 
 func TestProgramHostKeyDialog(t *testing.T) {
-	asker := NewAsker()
+	asker := newTestAsker()
 	tm := startProgram(t, Options{Asker: asker})
 	waitScreen(t, tm, "stg-web1")
 

@@ -145,6 +145,7 @@ func (w *wizard) warnings() []string {
 	if len(down) > 0 {
 		out = append(out, "unreachable: "+strings.Join(down, ", "))
 	}
+	out = append(out, w.env.status.drainWarnings(w.env.fleet, w.target.env.Name)...)
 	if len(p.Behind) > 0 {
 		out = append(out, fmt.Sprintf("the target is OLDER than what runs: %d commits running now are not in it — this is a rollback in disguise", len(p.Behind)))
 	}

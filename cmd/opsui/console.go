@@ -131,7 +131,7 @@ func (c *consoleSession) probe(ctx context.Context, f *inventory.Fleet, hosts []
 		if deployTo == "" && len(f.Apps) == 1 {
 			deployTo = f.Apps[0].DeployTo
 		}
-		reqs = append(reqs, ops.ProbeRequest{Target: t, DeployTo: deployTo, Check: ops.HealthCheckFor(f, h)})
+		reqs = append(reqs, ops.ProbeRequest{Target: t, DeployTo: deployTo, Check: ops.HealthCheckFor(f, h), Balancer: ops.BalancerProbeFor(f, h)})
 	}
 	return append(c.prober.ProbeAll(ctx, reqs), bad...)
 }
@@ -175,15 +175,15 @@ func (c *consoleSession) pastRuns(ctx context.Context, limit int) ([]ui.PastRun,
 
 func pastRun(r store.Run) ui.PastRun {
 	p := ui.PastRun{ID: r.ID, Kind: r.Kind, Command: r.Command, Operator: r.Operator, Started: r.StartedAt.Time(),
-		Result: r.Result, Summary: r.Summary}
+		Result: r.Result, Summary: r.Summary, OutputBytes: r.OutputBytes, RecordedBytes: r.RecordedBytes, OutputPruned: r.OutputPruned}
 	if r.FinishedAt != 0 {
 		p.Duration = r.FinishedAt.Time().Sub(r.StartedAt.Time())
 	}
 	return p
 }
 
-// loadRun reads a run with every host's part and recorded output, to
-// replay it in the console.
+// loadRun reads a run with every host's part, to replay it in the
+// console; its output is streamed page by page as the replay reads it.
 func (c *consoleSession) loadRun(ctx context.Context, id int64) (ui.RecordedRun, error) {
 	r, err := c.st.Run(ctx, id)
 	if err != nil {
@@ -195,16 +195,27 @@ func (c *consoleSession) loadRun(ctx context.Context, id int64) (ui.RecordedRun,
 	}
 	out := ui.RecordedRun{PastRun: pastRun(r), Hosts: make([]ui.RecordedHost, len(hosts))}
 	for i, h := range hosts {
-		chunks, err := c.st.Output(ctx, h.ID)
-		if err != nil {
-			return ui.RecordedRun{}, fmt.Errorf("run %d, host %s: %w", id, h.Host, err)
+		out.Hosts[i] = ui.RecordedHost{Name: h.Host, Status: h.Status, Stage: h.Stage, Code: h.ExitCode, Class: h.ErrorClass,
+			Err: h.Error, Duration: time.Duration(h.DurationMS) * time.Millisecond, OutputBytes: h.OutputBytes, RecordedBytes: h.RecordedBytes}
+	}
+	out.Stream = func(ctx context.Context, tail int64, fn func(int, ui.RecordedChunk) error) error {
+		for i, h := range hosts {
+			after, skipped := store.OutputStart, int64(0)
+			if tail > 0 {
+				if after, skipped, err = c.st.OutputTail(ctx, h.ID, tail); err != nil {
+					return fmt.Errorf("run %d, host %s: %w", id, h.Host, err)
+				}
+			}
+			err := c.st.StreamOutputFrom(ctx, h.ID, after, func(ch store.Chunk) error {
+				rc := ui.RecordedChunk{Stream: ch.Stream, Data: ch.Data, Skipped: skipped}
+				skipped = 0
+				return fn(i, rc)
+			})
+			if err != nil {
+				return fmt.Errorf("run %d, host %s: %w", id, h.Host, err)
+			}
 		}
-		rh := ui.RecordedHost{Name: h.Host, Status: h.Status, Stage: h.Stage, Code: h.ExitCode, Class: h.ErrorClass,
-			Err: h.Error, Duration: time.Duration(h.DurationMS) * time.Millisecond}
-		for _, ch := range chunks {
-			rh.Output = append(rh.Output, ui.RecordedChunk{Stream: ch.Stream, Data: ch.Data})
-		}
-		out.Hosts[i] = rh
+		return nil
 	}
 	return out, nil
 }

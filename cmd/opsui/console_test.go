@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/opsui/opsui/store"
+	"github.com/opsui/opsui/ui"
 )
 
 // writeConfig puts a config file where the console looks for it.
@@ -93,10 +94,15 @@ func TestConsoleReadsRecordedRuns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := rec.Hosts[1]
+	var streamed [2][]ui.RecordedChunk // the output is streamed, not loaded with the run
+	if err := rec.Stream(ctx, 0, func(i int, c ui.RecordedChunk) error { streamed[i] = append(streamed[i], c); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	h, out := rec.Hosts[1], streamed[1]
 	if len(rec.Hosts) != 2 || h.Name != "web2" || h.Stage != "migrate" || *h.Code != 2 || h.Class != "command-failed" ||
-		h.Duration != 1500*time.Millisecond || len(h.Output) != 2 || h.Output[0].Stream != "meta" || string(h.Output[1].Data) != "boom\n" {
-		t.Errorf("recorded run %+v", rec)
+		h.Duration != 1500*time.Millisecond || len(out) != 2 || out[0].Stream != "meta" || string(out[1].Data) != "boom\n" ||
+		len(streamed[0]) != 0 || h.RecordedBytes != 5 || h.OutputBytes != 5 {
+		t.Errorf("recorded run %+v, output %+v", rec, streamed)
 	}
 	if _, err := cs.loadRun(ctx, run.ID+1); err == nil {
 		t.Error("an unknown run loaded")

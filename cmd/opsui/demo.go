@@ -93,6 +93,9 @@ func (c *cli) runDemo(ctx context.Context, f demoFlags) (err error) {
 	} else if err = os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("demo directory: %w", err)
 	}
+	if err := checkDemoDir(dir); err != nil {
+		return err
+	}
 	if pid, ok := runningDemo(dir); ok {
 		return fmt.Errorf("a demo already runs in %s (pid %d): opsui demo --stop --dir %s", dir, pid, dir)
 	}
@@ -247,14 +250,14 @@ func killLeftovers(dir string) error {
 }
 
 // runningDemo returns the pid of the process serving the demo in dir, if
-// one runs.
+// one runs: the pid file's pid, when its command line is that server's.
 func runningDemo(dir string) (int, bool) {
 	b, err := os.ReadFile(filepath.Join(dir, demofleet.PidFile))
 	if err != nil {
 		return 0, false
 	}
 	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil || pid <= 1 || syscall.Kill(pid, 0) != nil {
+	if err != nil || pid <= 1 || !isDemoServer(pid, dir) {
 		return 0, false
 	}
 	return pid, true
@@ -267,13 +270,23 @@ func stopDemo(ctx context.Context, c *cli, dir string) error {
 	if err != nil {
 		return fmt.Errorf("demo directory: %w", err)
 	}
+	if err := checkDemoDir(dir); err != nil {
+		return err
+	}
 	if _, err := os.Stat(filepath.Join(dir, demofleet.FleetFile)); err != nil {
 		return fmt.Errorf("%s is not a demo directory: %w", dir, err)
 	}
-	if pid, ok := runningDemo(dir); ok {
-		syscall.Kill(pid, syscall.SIGTERM)
+	pid, ok := runningDemo(dir)
+	if b, err := os.ReadFile(filepath.Join(dir, demofleet.PidFile)); err == nil && !ok {
+		fmt.Fprintf(c.stdout, "opsui demo: %s names pid %s, which is not this demo's server: not signalled\n",
+			demofleet.PidFile, strings.TrimSpace(string(b)))
+	}
+	if ok {
+		if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
+			return fmt.Errorf("stop the demo server (pid %d): %w", pid, err)
+		}
 		deadline := time.Now().Add(2 * time.Minute)
-		for syscall.Kill(pid, 0) == nil && time.Now().Before(deadline) {
+		for isDemoServer(pid, dir) && time.Now().Before(deadline) {
 			select {
 			case <-ctx.Done():
 				return ctx.Err()

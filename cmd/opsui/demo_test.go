@@ -108,6 +108,11 @@ func TestDemoKeepDeployRollbackFlushStop(t *testing.T) {
 		t.Errorf("the staging balancer serves %q", body)
 	}
 
+	// The pid file names the server, and --stop recognises it by its
+	// command line.
+	if pid, ok := runningDemo(dir); !ok {
+		t.Errorf("the running demo server is not recognised (pid %d)", pid)
+	}
 	runOK(t, env, 3*time.Minute, bin, "demo", "--stop", "--dir", dir)
 	stopped = true
 	checkNothingLeft(t, dir, addrs)

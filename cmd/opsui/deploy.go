@@ -360,7 +360,13 @@ func (c *cli) report(out *deploy.Outcome, err error) error {
 		fmt.Fprintf(w, "\nok on %d hosts: %s\n", len(ok), strings.Join(ok, ", "))
 	}
 	for _, n := range out.Notes {
+		if slices.Contains(out.Warnings, n) {
+			continue // said below, as a warning
+		}
 		fmt.Fprintf(w, "note: %s\n", n)
+	}
+	for _, n := range out.Warnings {
+		fmt.Fprintf(w, "%s\n", n)
 	}
 	fmt.Fprintf(w, "release %s: %s in %s (%s); run %d\n", out.ReleaseID, out.Result, out.Timing.Total.Round(time.Millisecond),
 		phasesText(out), out.RunID)
@@ -369,6 +375,10 @@ func (c *cli) report(out *deploy.Outcome, err error) error {
 	}
 	if out.Result != store.ReleaseSuccess {
 		return hostsFailedError{fmt.Sprintf("release %s: %s", out.ReleaseID, out.Result)}
+	}
+	if len(out.Warnings) > 0 {
+		return hostsFailedError{fmt.Sprintf("release %s: %s, but %d balancer steps failed: check the balancers (opsui lb restore)",
+			out.ReleaseID, out.Result, len(out.Warnings))}
 	}
 	return nil
 }

@@ -205,12 +205,14 @@ func TestConsoleAsksAboutUnknownHostKeys(t *testing.T) {
 		t.Fatalf("host-key dialog:\n%s", screen)
 	}
 	refused := m[1]
+	time.Sleep(400 * time.Millisecond) // a dialog ignores keys for its first 300ms
 	term.Keys("Enter")
 	screen = term.WaitFor("the second host's question", 15*time.Second, func(s string) bool {
 		m := hostIn.FindStringSubmatch(s)
 		return strings.Contains(s, "Unknown host key") && m != nil && m[1] != refused
 	})
 	trusted := hostIn.FindStringSubmatch(screen)[1]
+	time.Sleep(400 * time.Millisecond)
 	term.Keys("y")
 	screen = term.WaitFor("the trusted host up, the refused one down", 15*time.Second, func(s string) bool {
 		return strings.Contains(screenRow(s, trusted), " up ") && strings.Contains(screenRow(s, refused), "hostkey-unknown since")

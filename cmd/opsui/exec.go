@@ -121,6 +121,7 @@ func newExecCmd(c *cli) *cobra.Command {
 	var (
 		sel    selector
 		ssh    sshFlags
+		limit  recordLimitFlag
 		asJSON bool
 	)
 	cmd := &cobra.Command{
@@ -128,13 +129,17 @@ func newExecCmd(c *cli) *cobra.Command {
 		Short: "Run a command on many hosts at once, each line prefixed with its host",
 		Long: `Run a shell command on the selected hosts concurrently. Every output line is
 prefixed with its host; a summary (failures first, the slowest host) ends the
-output, and the exit status is 1 when any host failed. The run and every
-host's complete output are recorded in the database.`,
+output, and the exit status is 1 when any host failed. The run and each
+host's output, up to the record limit (--record-limit), are recorded in the
+database.`,
 		Example: `  opsui exec --env production --role web -- uptime
   opsui exec --host web1,web2 --timeout 30s -- 'df -h /srv'`,
 		Args: cobra.MinimumNArgs(1),
 	}
 	cmd.RunE = c.withStore(func(ctx context.Context, s *store.Store, args []string) error {
+		if err := limit.apply(s); err != nil {
+			return err
+		}
 		command := strings.Join(args, " ")
 		f, err := s.LoadFleet(ctx)
 		if err != nil {
@@ -169,6 +174,7 @@ host's complete output are recorded in the database.`,
 		// The record is finished even after ctrl+c, so no run stays "running".
 		finishErr := rec.Finish(context.WithoutCancel(ctx), res)
 		out.Summary(res, rec.RunID())
+		noteCut(c, s, rec)
 		if finishErr != nil {
 			return fmt.Errorf("record run: %w", finishErr)
 		}
@@ -179,6 +185,7 @@ host's complete output are recorded in the database.`,
 	})
 	sel.register(cmd)
 	ssh.register(cmd)
+	limit.register(cmd)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object per event, then the result")
 	return cmd
 }

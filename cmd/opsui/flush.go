@@ -74,8 +74,9 @@ func (f *flushFlags) pick(fl *inventory.Fleet) ([]inventory.Host, []inventory.En
 
 func newFlushCmd(c *cli) *cobra.Command {
 	var (
-		ff   flushFlags
-		sshf sshFlags
+		ff    flushFlags
+		sshf  sshFlags
+		limit recordLimitFlag
 	)
 	cmd := &cobra.Command{
 		Use:   "flush [--env E] [--role cache] [--host H,...] [--yes]",
@@ -96,13 +97,17 @@ never on a command line, in the output or in the record.
 
 The flush asks for confirmation (default No) unless --yes; a protected
 environment needs its name typed. The exit status is 1 when any host
-failed. The run and every host's output are recorded in the database.`,
+failed. The run and each host's output, up to the record limit
+(--record-limit), are recorded in the database.`,
 		Example: `  opsui flush --env staging
   opsui flush --env production --host cache1 --yes
   REDIS_PASSWORD=... opsui flush --env production --role sessions`,
 		Args: cobra.NoArgs,
 	}
 	cmd.RunE = c.withStore(func(ctx context.Context, s *store.Store, _ []string) error {
+		if err := limit.apply(s); err != nil {
+			return err
+		}
 		f, err := s.LoadFleet(ctx)
 		if err != nil {
 			return err
@@ -159,6 +164,7 @@ failed. The run and every host's output are recorded in the database.`,
 		fmt.Fprintln(c.stdout)
 		printFlushTable(c.stdout, rep)
 		out.Summary(rep.Run, rec.RunID())
+		noteCut(c, s, rec)
 		if finishErr != nil {
 			return fmt.Errorf("record run: %w", finishErr)
 		}
@@ -169,6 +175,7 @@ failed. The run and every host's output are recorded in the database.`,
 	})
 	ff.register(cmd)
 	sshf.register(cmd)
+	limit.register(cmd)
 	return cmd
 }
 

@@ -3,9 +3,10 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
-	"os"
+	"io/fs"
 	"path"
 	"slices"
 	"strings"
@@ -24,16 +25,17 @@ import (
 
 func newLogsCmd(c *cli) *cobra.Command {
 	var (
-		sel    selector
-		ssh    sshFlags
-		files  []string
-		grep   string
-		since  int
-		save   string
-		buffer int
+		sel       selector
+		ssh       sshFlags
+		files     []string
+		grep      string
+		since     int
+		save      string
+		overwrite bool
+		buffer    int
 	)
 	cmd := &cobra.Command{
-		Use:   "logs [--env E] [--role R] [--host H,...] [--file PATH]... [--grep RE] [--since-lines N] [--save FILE]",
+		Use:   "logs [--env E] [--role R] [--host H,...] [--file PATH]... [--grep RE] [--since-lines N] [--save FILE [--overwrite]]",
 		Short: "Follow the log files of many hosts at once, each line prefixed with its host",
 		Long: `Follow (tail -F: rotation is followed) the log files of the selected hosts
 until ctrl+c, starting with the last --since-lines lines of each. The files are
@@ -46,7 +48,8 @@ retried with backoff; when it is back, a "reconnected" marker says what was
 caught up: the lines written meanwhile follow it, none is shown twice.
 --grep keeps the lines matching a case-insensitive regular expression (markers
 are always shown); --save also writes the shown lines, with the time each
-arrived, to a file.`,
+arrived, to a new file, created 0600 and never through a symlink (an existing
+file is replaced only with --overwrite).`,
 		Example: `  opsui logs --env production --role web --grep 'error|traceback'
   opsui logs --host web1,web2 --file /var/log/nginx/error.log --since-lines 100`,
 		Args: cobra.NoArgs,
@@ -78,7 +81,10 @@ arrived, to a file.`,
 		}
 		p := newLogPrinter(c.stdout, sources, flt, colorFor(c.stdout))
 		if save != "" {
-			sf, err := os.Create(save)
+			sf, err := logs.CreateSaveFile(save, overwrite)
+			if errors.Is(err, fs.ErrExist) {
+				return usageError{fmt.Errorf("--save: %s exists: choose another file or pass --overwrite", save)}
+			}
 			if err != nil {
 				return fmt.Errorf("--save: %w", err)
 			}
@@ -107,7 +113,8 @@ arrived, to a file.`,
 	cmd.Flags().StringArrayVar(&files, "file", nil, "follow this path on every selected host instead of the roles' logs (repeatable)")
 	cmd.Flags().StringVar(&grep, "grep", "", "show only lines matching this case-insensitive regular expression")
 	cmd.Flags().IntVar(&since, "since-lines", logs.DefaultSinceLines, "start with the last N lines of each file")
-	cmd.Flags().StringVar(&save, "save", "", "also write the shown lines, with their arrival time, to this file")
+	cmd.Flags().StringVar(&save, "save", "", "also write the shown lines, with their arrival time, to this new file (0600; never through a symlink)")
+	cmd.Flags().BoolVar(&overwrite, "overwrite", false, "let --save replace an existing file")
 	cmd.Flags().IntVar(&buffer, "buffer", logs.DefaultBuffer, "lines kept per host (the console's buffer; unused headless)")
 	_ = cmd.Flags().MarkHidden("buffer")
 	return cmd

@@ -191,3 +191,56 @@ func TestLogsCLIUsage(t *testing.T) {
 		}
 	}
 }
+
+// TestLogsCLISaveIsPrivateAndNeverClobbers: --save creates its file 0600,
+// refuses an existing file (unless --overwrite) and a symlink.
+func TestLogsCLISaveIsPrivateAndNeverClobbers(t *testing.T) {
+	fleet, db := logsFleet(t, 1)
+	appendTo(t, fleet.Hosts[0], "app.log", "a line")
+	dir := t.TempDir()
+
+	existing := filepath.Join(dir, "existing.log")
+	os.WriteFile(existing, []byte("keep me\n"), 0o644)
+	out, err := opsuiCmd(t, db, "", "logs", "--host", "web1", "--save", existing)
+	if err == nil || !strings.Contains(err.Error(), "exists") || !strings.Contains(err.Error(), "--overwrite") {
+		t.Errorf("--save on an existing file: %v\n%s", err, out)
+	}
+	if b, _ := os.ReadFile(existing); string(b) != "keep me\n" {
+		t.Errorf("the existing file was changed: %q", b)
+	}
+	target := filepath.Join(dir, "target")
+	os.WriteFile(target, []byte("precious\n"), 0o644)
+	link := filepath.Join(dir, "link.log")
+	os.Symlink(target, link)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{{[]string{"--save", link}, "exists"}, {[]string{"--save", link, "--overwrite"}, "symbolic link"}} {
+		out, err := opsuiCmd(t, db, "", append([]string{"logs", "--host", "web1"}, tc.args...)...)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("logs %v: %v, want %q\n%s", tc.args, err, tc.want, out)
+		}
+	}
+	if b, _ := os.ReadFile(target); string(b) != "precious\n" {
+		t.Errorf("written through the symlink: %q", b)
+	}
+
+	for _, tc := range []struct {
+		path string
+		args []string
+	}{{filepath.Join(dir, "new.log"), nil}, {existing, []string{"--overwrite"}}} {
+		out, stop := startLogs(t, db, append([]string{"--host", "web1", "--since-lines", "5", "--save", tc.path}, tc.args...)...)
+		waitOutput(t, out, "the line", func(s string) bool { return strings.Contains(s, "| a line") })
+		if err := stop(); err != nil {
+			t.Fatal(err)
+		}
+		fi, err := os.Stat(tc.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := os.ReadFile(tc.path)
+		if fi.Mode().Perm() != 0o600 || !strings.Contains(string(b), "a line") || strings.Contains(string(b), "keep me") {
+			t.Errorf("%s: mode %04o, content:\n%s", tc.path, fi.Mode().Perm(), b)
+		}
+	}
+}

@@ -13,8 +13,19 @@ import (
 // version is set at build time (-ldflags "-X main.version=...").
 var version = "dev"
 
+// stopSignals end a command as ctrl+c does: its context is cancelled and a
+// deploy rolls back or finishes, releasing its locks and balancers. SIGHUP
+// is among them: a dropped SSH session to a bastion sends it, and dying on
+// it mid-batch would leave backends drained and hosts locked.
+var stopSignals = []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP}
+
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// A closed stdout or stderr (`opsui deploy | tee log`, tee killed by
+	// the same ctrl+c) must not kill opsui mid-deploy: with SIGPIPE
+	// ignored a write fails with EPIPE, which the printers drop, and the
+	// deploy's own cleanup and records go on.
+	signal.Ignore(syscall.SIGPIPE)
+	ctx, stop := signal.NotifyContext(context.Background(), stopSignals...)
 	defer stop()
 	cmd := newRootCmd(&cli{stdout: os.Stdout, stderr: os.Stderr, stdin: os.Stdin})
 	if err := cmd.ExecuteContext(ctx); err != nil {

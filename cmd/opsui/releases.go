@@ -256,7 +256,8 @@ func newUnlockCmd(c *cli) *cobra.Command {
 		Long: `Show who holds the deploy lock of an app's environment on each host and, after
 a confirmation, remove it. Only a lock that is stale (its holder stopped
 renewing it) or held by a process of this machine that is gone is broken
-unless --force is given. Breaking is recorded.`,
+unless --force is given. Breaking is recorded. The backends the dead deploy
+left drained are then put back in rotation (see opsui lb restore).`,
 		Args: cobra.MaximumNArgs(1),
 	}
 	var force bool
@@ -325,7 +326,9 @@ unless --force is given. Breaking is recorded.`,
 				return err
 			}
 		}
-		return nil
+		// The dead deploy may have left a batch drained: put back what
+		// opsui drained (an operator's own down stays).
+		return restoreBalancers(ctx, c.stdout, s, d, tg, nil, false, nil)
 	})
 	tf.register(cmd)
 	sshf.registerConn(cmd)

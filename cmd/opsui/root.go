@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"time"
@@ -76,7 +77,7 @@ and ad-hoc commands on it over SSH, recording every release with its commit.`,
 	})
 	root.PersistentFlags().StringVar(&c.dbFlag, "db", "", "database file (default $OPSUI_DB, else $XDG_DATA_HOME/opsui/opsui.db)")
 	root.AddCommand(newInventoryCmd(c), newStoreCmd(c), newExecCmd(c),
-		newDeployCmd(c), newRollbackCmd(c), newReleasesCmd(c), newPendingCmd(c), newUnlockCmd(c), newMigrateCmd(c), newFlushCmd(c), newDemoCmd(c), newLogsCmd(c), newCompareCmd(c))
+		newDeployCmd(c), newRollbackCmd(c), newReleasesCmd(c), newPendingCmd(c), newUnlockCmd(c), newMigrateCmd(c), newFlushCmd(c), newDemoCmd(c), newLogsCmd(c), newCompareCmd(c), newLBCmd(c))
 	return root
 }
 
@@ -86,7 +87,18 @@ func (c *cli) open(ctx context.Context) (*store.Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return store.Open(ctx, path)
+	s, err := store.Open(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range s.Warnings() {
+		fmt.Fprintf(c.stderr, "opsui: warning: %s\n", w)
+	}
+	if err := applyOutputPolicy(s); err != nil { // the config's record limit and retention
+		s.Close()
+		return nil, err
+	}
+	return s, nil
 }
 
 // withStore opens the database for one command and closes it after.

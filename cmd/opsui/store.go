@@ -4,13 +4,13 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/opsui/opsui/ops"
 	"github.com/opsui/opsui/store"
+	"github.com/opsui/opsui/ui"
 )
 
 func newStoreCmd(c *cli) *cobra.Command {
@@ -26,12 +26,20 @@ func newStorePruneCmd(c *cli) *cobra.Command {
 	var (
 		opt       store.PruneOptions
 		olderThan string
+		maxSize   string
 	)
 	cmd := &cobra.Command{
-		Use:   "prune --keep-runs N | --older-than AGE",
+		Use:   "prune --keep-runs N | --older-than AGE | --max-size SIZE",
 		Short: "Delete the recorded output of old runs (release records and run results are kept)",
+		Long: `Delete the recorded output of old runs; the runs, their hosts' results and
+the release records stay, marked as pruned. With --keep-runs and --older-than
+a run must match both; --max-size then deletes the output of the oldest other
+runs until the rest fits. opsui also prunes on its own, when a run starts,
+by the retention that opsui store info shows (config file, output: keep and
+max_size).`,
 		Example: `  opsui store prune --older-than 90d
-  opsui store prune --keep-runs 500 --dry-run`,
+  opsui store prune --keep-runs 500 --dry-run
+  opsui store prune --max-size 500MiB`,
 		Args: cobra.NoArgs,
 		PreRunE: func(cmd *cobra.Command, _ []string) error {
 			if olderThan != "" {
@@ -41,11 +49,18 @@ func newStorePruneCmd(c *cli) *cobra.Command {
 				}
 				opt.OlderThan = d
 			}
+			if maxSize != "" {
+				n, err := store.ParseBytes(maxSize)
+				if err != nil || n < 0 {
+					return usageError{fmt.Errorf("--max-size: invalid size %q (want e.g. 500MiB, 2GiB)", maxSize)}
+				}
+				opt.MaxBytes = n
+			}
 			if opt.KeepRuns < 0 {
 				return usageError{fmt.Errorf("--keep-runs %d: must not be negative", opt.KeepRuns)}
 			}
-			if opt.KeepRuns == 0 && opt.OlderThan == 0 {
-				return usageError{fmt.Errorf("say what to keep: --keep-runs N and/or --older-than AGE")}
+			if opt.KeepRuns == 0 && opt.OlderThan == 0 && opt.MaxBytes == 0 {
+				return usageError{fmt.Errorf("say what to keep: --keep-runs N, --older-than AGE and/or --max-size SIZE")}
 			}
 			return nil
 		},
@@ -64,39 +79,60 @@ func newStorePruneCmd(c *cli) *cobra.Command {
 	})
 	cmd.Flags().IntVar(&opt.KeepRuns, "keep-runs", 0, "keep the output of the N newest runs")
 	cmd.Flags().StringVar(&olderThan, "older-than", "", "prune runs started longer ago than AGE (e.g. 90d, 12h, 2w)")
+	cmd.Flags().StringVar(&maxSize, "max-size", "", "then prune the oldest runs until the recorded output fits in SIZE (e.g. 2GiB)")
 	cmd.Flags().BoolVar(&opt.DryRun, "dry-run", false, "report what would be pruned, delete nothing")
 	return cmd
 }
 
 // parseAge reads a Go duration extended with days (d) and weeks (w).
 func parseAge(s string) (time.Duration, error) {
-	for suffix, unit := range map[string]time.Duration{"d": 24 * time.Hour, "w": 7 * 24 * time.Hour} {
-		if n, ok := strings.CutSuffix(s, suffix); ok {
-			v, err := strconv.ParseFloat(n, 64)
-			if err != nil || v <= 0 {
-				return 0, fmt.Errorf("invalid age %q (want e.g. 90d, 2w, 36h)", s)
-			}
-			return time.Duration(v * float64(unit)), nil
-		}
+	d, err := store.ParseAge(s)
+	if err == nil && d < 0 {
+		err = fmt.Errorf("invalid age %q (want e.g. 90d, 2w, 36h)", s)
 	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d <= 0 {
-		return 0, fmt.Errorf("invalid age %q (want e.g. 90d, 2w, 36h)", s)
-	}
-	return d, nil
+	return d, err
 }
 
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
+func humanBytes(n int64) string { return store.HumanBytes(n) }
+
+// applyOutputPolicy gives the store the config file's output settings
+// (record limit and retention), for every command that opens it.
+func applyOutputPolicy(s *store.Store) error {
+	path, err := ui.ConfigPath(os.Getenv)
+	if err != nil {
+		return err
 	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
+	cfg, err := ui.LoadConfig(path)
+	if err != nil {
+		return err
 	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+	s.SetOutputPolicy(cfg.Output)
+	return nil
+}
+
+// recordLimitFlag is --record-limit, for the commands that record output;
+// it overrides the config file's output.record_limit.
+type recordLimitFlag struct{ value string }
+
+func (f *recordLimitFlag) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.value, "record-limit", "",
+		fmt.Sprintf("record at most SIZE of each host's output, counting the rest (e.g. 1MiB, 1GiB; none: all; default: the config's output.record_limit, else %s)",
+			humanBytes(store.DefaultRecordLimit)))
+}
+
+// apply sets the flag's limit on the store, before the run is recorded.
+func (f recordLimitFlag) apply(s *store.Store) error {
+	if f.value == "" {
+		return nil
+	}
+	n, err := store.ParseBytes(f.value)
+	if err != nil {
+		return usageError{fmt.Errorf("--record-limit: %w", err)}
+	}
+	p := s.OutputPolicy()
+	p.RecordLimit = n
+	s.SetOutputPolicy(p)
+	return nil
 }
 
 func newStoreInfoCmd(c *cli) *cobra.Command {
@@ -110,13 +146,27 @@ func newStoreInfoCmd(c *cli) *cobra.Command {
 		if err != nil {
 			return err
 		}
+		out, err := s.OutputSize(ctx)
+		if err != nil {
+			return err
+		}
 		size := int64(0)
 		if fi, err := os.Stat(s.Path()); err == nil {
 			size = fi.Size()
 		}
 		fmt.Fprintf(c.stdout, "path:      %s (%s)\nschema:    version %d\nhosts:     %d in %d environments\napps:      %d\nreleases:  %d\nruns:      %d (%d with output)\n",
 			s.Path(), humanBytes(size), store.SchemaVersion(), st.Hosts, st.Environments, st.Apps, st.Releases, st.Runs, st.RunsWithOutput)
+		fmt.Fprintf(c.stdout, "output:    %s recorded, in %d runs\nretention: %s\n", humanBytes(out.Bytes), out.Runs, s.OutputPolicy())
 		return nil
 	})
 	return cmd
+}
+
+// noteCut tells the operator when the record of some hosts' output was cut
+// (their terminal got all of it).
+func noteCut(c *cli, s *store.Store, rec *ops.Recorder) {
+	if n := rec.Stats().Cut; n > 0 {
+		fmt.Fprintf(c.stderr, "opsui: the record of run %d keeps the first %s of each host's output: %d host%s printed more (--record-limit)\n",
+			rec.RunID(), humanBytes(s.OutputPolicy().RecordLimit), n, plural(int(n)))
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/opsui/opsui/inventory"
 	"github.com/opsui/opsui/ops"
 	"github.com/opsui/opsui/store"
 )
@@ -29,15 +30,19 @@ func (r *runner) activate(ctx context.Context, steps []Step) string {
 		r.notef("%d hosts failed before the switch (more than the %d allowed): no host was switched", n, p.MaxFail)
 		return store.ReleaseFailed
 	}
-	lbs, err := r.newBalancers(ctx)
-	if err != nil {
-		r.notef("%v: no host was switched", err)
-		return store.ReleaseFailed
+	lbs := r.lbs // read at the deploy's start
+	if lbs == nil {
+		var err error
+		if lbs, err = r.newBalancers(ctx); err != nil {
+			r.notef("%v: no host was switched", err)
+			return store.ReleaseFailed
+		}
+		r.lbs = lbs
 	}
-	r.lbs = lbs
 	// Whatever happens, the balancers end as they were: never drained
-	// hosts piling up.
+	// hosts piling up. What an earlier run left drained goes back now.
 	defer lbs.restore(ctx)
+	_ = lbs.restore(ctx)
 	for bi, batch := range p.Batches {
 		var hs []*hostRun
 		for _, h := range batch {
@@ -49,7 +54,14 @@ func (r *runner) activate(ctx context.Context, steps []Step) string {
 			return r.abort("the deploy was cancelled")
 		}
 		r.say("batch %d/%d: switching %s", bi+1, len(p.Batches), hostNames(inventoryHosts(hs)))
-		lbs.drain(ctx, hs)
+		if err := lbs.drain(ctx, hs); err != nil {
+			// Switching a host its balancer still sends requests to would
+			// drop them: the batch stops here, its hosts count as failed.
+			for _, h := range hs {
+				r.fail(h, "drain", ops.ClassExit, err)
+			}
+			hs = nil
+		}
 		r.forEach(hs, func(h *hostRun) {
 			r.events.stage(h, StepSwitch)
 			if r.switchHost(ctx, h, p.ReleaseID, true) {
@@ -68,7 +80,7 @@ func (r *runner) activate(ctx context.Context, steps []Step) string {
 			// Switched back while still drained, then put back.
 			return r.abort(fmt.Sprintf("%s failed after the switch", strings.Join(failedAfterSwitch, ", ")))
 		}
-		lbs.restore(ctx)
+		_ = lbs.restore(ctx) // a failure is a warning of the deploy
 		if n := r.failedCount(); n > p.MaxFail {
 			r.notef("%d hosts failed (more than the %d allowed): batches after %d/%d not started", n, p.MaxFail, bi+1, len(p.Batches))
 			return store.ReleaseFailed
@@ -172,10 +184,12 @@ func (r *runner) abort(why string) string {
 		}
 		h.mu.Unlock()
 		for _, s := range activate {
-			if s.Name == StepHealth || s.Name == StepCleanup || s.Builtin() || !s.AppliesTo(h.host) {
+			// The step in the reload slot (the preset's, or the stage
+			// that replaced it) reloads the release switched back to.
+			if s.Builtin() || !s.AppliesTo(h.host) {
 				continue
 			}
-			if s.Name == "reload" {
+			if s.Slot == inventory.StepReload {
 				r.events.stage(h, "rollback: reload")
 				env := r.plan.env(h.host, s)
 				env["OPSUI_TARGET"] = h.prevRelease

@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/opsui/opsui/inventory"
 	"github.com/opsui/opsui/ops"
+	"github.com/opsui/opsui/store"
 )
 
 // RoleLB marks a load balancer in front of the environment's web hosts.
@@ -24,18 +26,26 @@ const (
 	lbCustom  = "custom"
 )
 
+// DrainMark ends the upstream file's server line of a backend opsui took
+// out of rotation (see ops.DrainMark).
+const DrainMark = ops.DrainMark
+
 // nginxWriteScript writes the upstream block opsui manages for the app
-// (OPSUI_SERVERS: one "address up|down" per line) and reloads nginx, then
-// waits for the old workers to stop taking requests. Every server gets
-// max_fails=0: nginx's default (max_fails=1 fail_timeout=10s) marks a
-// backend dead for 10 s after one failed request, which during a rolling
-// reload can leave every backend "dead" at once; draining is what keeps
-// requests off a reloading backend instead.
+// (OPSUI_SERVERS: one "address up|down|drained [mark]" per line) and
+// reloads nginx, then waits for the old workers to stop taking requests.
+// Every server gets max_fails=0: nginx's default (max_fails=1
+// fail_timeout=10s) marks a backend dead for 10 s after one failed
+// request, which during a rolling reload can leave every backend "dead" at
+// once; draining is what keeps requests off a reloading backend instead.
 const nginxWriteScript = `f=$OPSUI_UPSTREAM_FILE
 { printf 'upstream %s {\n' "$OPSUI_UPSTREAM"
-  printf '%s\n' "$OPSUI_SERVERS" | while read -r addr state; do
+  printf '%s\n' "$OPSUI_SERVERS" | while read -r addr state mark; do
     [ -n "$addr" ] || continue
-    if [ "$state" = down ]; then printf '    server %s max_fails=0 down;\n' "$addr"; else printf '    server %s max_fails=0;\n' "$addr"; fi
+    case $state in
+    down) printf '    server %s max_fails=0 down;\n' "$addr" ;;
+    drained) printf '    server %s max_fails=0 down; %s\n' "$addr" "$mark" ;;
+    *) printf '    server %s max_fails=0;\n' "$addr" ;;
+    esac
   done
   printf '}\n'; } > "$f.opsui-tmp" && mv -f -- "$f.opsui-tmp" "$f" || exit 1
 eval "${OPSUI_LB_RELOAD:-nginx -t -q && nginx -s reload}" || exit 1
@@ -47,37 +57,73 @@ echo "upstream $OPSUI_UPSTREAM: $(grep -c ' down;' "$f") of $(grep -c 'server ' 
 const nginxReadScript = `cat -- "$OPSUI_UPSTREAM_FILE" 2>/dev/null || true
 `
 
-// haproxyScript sets the state of servers through the runtime API on the
-// admin socket: OPSUI_SET is "server state" lines.
-const haproxyScript = `printf '%s\n' "$OPSUI_SET" | while read -r srv state; do
-  [ -n "$srv" ] || continue
-  printf 'set server %s/%s state %s\n' "$OPSUI_HA_BACKEND" "$srv" "$state"
-done > /tmp/.opsui-ha.$$
-if command -v socat >/dev/null 2>&1; then socat stdio "unix-connect:$OPSUI_SOCKET" < /tmp/.opsui-ha.$$
-else python3 -c 'import socket,sys
-for line in open(sys.argv[2]):
-  s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(line.encode()); print(s.recv(4096).decode(), end=""); s.close()' "$OPSUI_SOCKET" /tmp/.opsui-ha.$$
-fi; rc=$?; rm -f /tmp/.opsui-ha.$$
-sleep "${OPSUI_DRAIN_WAIT:-1}"; exit $rc
+// haproxySend defines ha, which sends one line of commands (";"
+// separated) to HAProxy's runtime API on the admin socket and prints the
+// answer. The line is an argument: no file on the host, so nothing another
+// user could guess or swap.
+const haproxySend = `ha() {
+  if command -v socat >/dev/null 2>&1; then printf '%s\n' "$1" | socat stdio "unix-connect:$OPSUI_SOCKET"
+  else python3 -c 'import socket,sys
+s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall((sys.argv[2]+"\n").encode())
+while True:
+  d=s.recv(65536)
+  if not d: break
+  sys.stdout.write(d.decode())' "$OPSUI_SOCKET" "$1"; fi
+}
 `
 
-// lbHost is one balancer and the backends it has down.
+// haproxyScript sets the state of servers through the runtime API:
+// OPSUI_SET is "server state" lines, sent as one command line.
+const haproxyScript = haproxySend + `cmds=$(printf '%s\n' "$OPSUI_SET" | while read -r srv state; do
+  [ -n "$srv" ] || continue
+  printf 'set server %s/%s state %s; ' "$OPSUI_HA_BACKEND" "$srv" "$state"
+done)
+cmds=${cmds%; }
+out=$(ha "$cmds") || exit 1
+[ -z "$(printf '%s' "$out" | tr -d '[:space:]')" ] || { printf '%s\n' "$out" >&2; exit 1; }
+sleep "${OPSUI_DRAIN_WAIT:-1}"
+`
+
+// haproxyReadScript prints the backend's servers state.
+const haproxyReadScript = haproxySend + `ha "show servers state $OPSUI_HA_BACKEND"
+`
+
+// lbHost is one balancer and the backends it has down, by web host name.
 type lbHost struct {
-	hr      *hostRun
+	host    inventory.Host
+	target  ops.Target
 	kind    string
 	opts    map[string]string
-	initial map[string]bool // backends down before the deploy: they stay down
-	down    map[string]bool // backends down now
+	initial map[string]bool   // down by an operator's hand: they stay down
+	down    map[string]bool   // down now, as far as opsui knows
+	left    map[string]string // left drained by an earlier opsui run: its mark
+}
+
+// balancerEnv is what working on an environment's balancers needs: a
+// deploy's or a command's (opsui lb restore, unlock).
+type balancerEnv struct {
+	conn         ops.Connector
+	fleet        *inventory.Fleet
+	app, envName string
+	lbs          []inventory.Host
+	targets      map[string]ops.Target
+	st           *store.Store // records what opsui drains; nil records nothing
+	runID        int64
+	operator     string
+	note         func(string)
 }
 
 // balancers drains a batch's hosts from every balancer of the environment
 // before their switch and restores the balancers to the state they had
-// once the batch is done, whatever happened.
+// once the batch is done, whatever happened. What it drains is marked in
+// the upstream file and recorded in the store before the balancer changes,
+// so a deploy that dies leaves backends known to be opsui's.
 type balancers struct {
-	r       *runner
-	lbs     []*lbHost
-	backend map[string]backend // by web host name
-	mu      sync.Mutex
+	balancerEnv
+	lbs      []*lbHost
+	backend  map[string]backend // by web host name
+	mu       sync.Mutex
+	warnings []string
 }
 
 // backend is a web host as its balancers know it.
@@ -86,17 +132,49 @@ type backend struct {
 	server string // server name, for HAProxy
 }
 
-// newBalancers finds the environment's balancers among plan.Balancers and
-// reads their state.
+// newBalancers reads the state of the deploy's balancers.
 func (r *runner) newBalancers(ctx context.Context) (*balancers, error) {
-	b := &balancers{r: r, backend: map[string]backend{}}
-	p := r.plan
-	for _, h := range p.Balancers {
-		t, ok := r.Targets[h.Name]
+	var runID int64
+	if r.rec != nil {
+		runID = r.rec.RunID()
+	}
+	return openBalancers(ctx, balancerEnv{conn: r.conn, fleet: r.plan.Fleet, app: r.plan.App.Name, envName: r.plan.Env.Name,
+		lbs: r.plan.Balancers, targets: r.Targets, st: r.Store, runID: runID, operator: r.Operator,
+		note: func(s string) { r.notef("%s", s) }})
+}
+
+// openBalancers finds the balancers opsui is told how to drain among
+// e.lbs and reads their state: which backends are down by an operator's
+// hand, and which an earlier opsui run left drained (by the upstream
+// file's mark, or the store's record).
+func openBalancers(ctx context.Context, e balancerEnv) (*balancers, error) {
+	b := &balancers{balancerEnv: e, backend: map[string]backend{}}
+	for _, h := range e.fleet.Select(inventory.Filter{Env: e.envName, Role: "web"}) {
+		b.backend[h.Name] = backendOf(e.fleet, h)
+	}
+	recorded := map[string]map[string]string{} // balancer -> backend -> run
+	if e.st != nil {
+		open, err := e.st.OpenDrained(ctx, e.app, e.envName)
+		if err != nil {
+			return nil, err
+		}
+		for _, d := range open {
+			if recorded[d.Balancer] == nil {
+				recorded[d.Balancer] = map[string]string{}
+			}
+			why := "recorded by opsui"
+			if d.RunID.Valid {
+				why = fmt.Sprintf("run %d", d.RunID.Int64)
+			}
+			recorded[d.Balancer][d.Backend] = why
+		}
+	}
+	for _, h := range e.lbs {
+		t, ok := e.targets[h.Name]
 		if !ok {
 			return nil, fmt.Errorf("no SSH target for balancer %s", h.Name)
 		}
-		set := p.Fleet.SettingsFor(h, RoleLB)
+		set := e.fleet.SettingsFor(h, RoleLB)
 		kind := set.Options["preset"]
 		switch {
 		case kind == "" && set.Options["drain"] != "":
@@ -109,40 +187,82 @@ func (r *runner) newBalancers(ctx context.Context) (*balancers, error) {
 		if kind != lbNginx && kind != lbHAProxy && kind != lbCustom {
 			return nil, fmt.Errorf("balancer %s: unknown preset %q (nginx, haproxy, or drain/enable commands)", h.Name, kind)
 		}
-		lb := &lbHost{hr: &hostRun{host: h, target: t, began: time.Now()}, kind: kind, opts: set.Options,
-			initial: map[string]bool{}, down: map[string]bool{}}
-		if kind == lbNginx {
-			if set.Options["upstream_file"] == "" {
-				return nil, fmt.Errorf("balancer %s: the nginx preset needs options.upstream_file", h.Name)
-			}
-			out, res := runCapture(ctx, r.conn, t, nginxReadScript, b.env(lb, nil), time.Minute)
-			if res.Status != ops.StatusOK {
-				return nil, fmt.Errorf("balancer %s: read %s: %w", h.Name, set.Options["upstream_file"], hostErr(res, out))
-			}
-			for line := range strings.SplitSeq(out, "\n") {
-				if f := strings.Fields(strings.TrimSuffix(strings.TrimSpace(line), ";")); len(f) >= 3 && f[0] == "server" && f[len(f)-1] == "down" {
-					lb.initial[f[1]] = true
-				}
-			}
+		lb := &lbHost{host: h, target: t, kind: kind, opts: set.Options,
+			initial: map[string]bool{}, down: map[string]bool{}, left: map[string]string{}}
+		if err := b.read(ctx, lb, recorded[h.Name]); err != nil {
+			return nil, err
 		}
 		maps.Copy(lb.down, lb.initial)
+		for n := range lb.left {
+			lb.down[n] = true
+		}
 		b.lbs = append(b.lbs, lb)
 	}
-	for _, h := range p.Fleet.Select(inventory.Filter{Env: p.Env.Name, Role: "web"}) {
-		b.backend[h.Name] = backendOf(p.Fleet, h)
-	}
-	// nginx's initial state names addresses; opsui keeps down sets by host.
-	for _, lb := range b.lbs {
-		for name, be := range b.backend {
-			if lb.initial[be.addr] {
-				delete(lb.initial, be.addr)
-				lb.initial[name] = true
-			}
-		}
-		clear(lb.down)
-		maps.Copy(lb.down, lb.initial)
-	}
 	return b, nil
+}
+
+// read fills lb's initial and left sets from what the balancer says and
+// the store's records of what opsui drained from it.
+func (b *balancers) read(ctx context.Context, lb *lbHost, recorded map[string]string) error {
+	var down map[string]string // backend -> opsui's mark ("" for an operator's down)
+	switch lb.kind {
+	case lbNginx:
+		if lb.opts["upstream_file"] == "" {
+			return fmt.Errorf("balancer %s: the nginx preset needs options.upstream_file", lb.host.Name)
+		}
+		out, res := runCapture(ctx, b.conn, lb.target, nginxReadScript, b.env(lb, nil), time.Minute)
+		if res.Status != ops.StatusOK {
+			return fmt.Errorf("balancer %s: read %s: %w", lb.host.Name, lb.opts["upstream_file"], hostErr(res, out))
+		}
+		down = b.byHost(ops.ParseUpstream(out), func(be backend) string { return be.addr })
+	case lbHAProxy:
+		out, res := runCapture(ctx, b.conn, lb.target, haproxyReadScript, b.env(lb, nil), time.Minute)
+		if res.Status != ops.StatusOK {
+			return fmt.Errorf("balancer %s: read the state of backend %s: %w", lb.host.Name, b.env(lb, nil)["OPSUI_HA_BACKEND"], hostErr(res, out))
+		}
+		down = b.byHost(ops.ParseHAProxyState(out, b.env(lb, nil)["OPSUI_HA_BACKEND"]), func(be backend) string { return be.server })
+	default:
+		// Custom commands cannot be asked: the store's record is all there is.
+		down = map[string]string{}
+		for n, why := range recorded {
+			down[n] = DrainMark + " " + why
+		}
+	}
+	var gone []string
+	for n := range recorded {
+		if _, ok := down[n]; !ok {
+			gone = append(gone, n) // put back by someone else since
+		}
+	}
+	if len(gone) > 0 && b.st != nil {
+		if err := b.st.RestoreDrained(ctx, b.app, b.envName, lb.host.Name, gone, "found in rotation"); err != nil {
+			b.warnf("%v", err)
+		}
+	}
+	for n, mark := range down {
+		switch why, ok := recorded[n]; {
+		case mark != "":
+			lb.left[n] = mark
+		case ok:
+			lb.left[n] = why // HAProxy keeps no mark: the store's record says it was opsui
+		default:
+			lb.initial[n] = true
+		}
+	}
+	return nil
+}
+
+// byHost maps a balancer's down backends (by address or server name) to
+// the web hosts they are; backends that are no web host of the
+// environment are left out.
+func (b *balancers) byHost(down map[string]string, key func(backend) string) map[string]string {
+	out := map[string]string{}
+	for name, be := range b.backend {
+		if mark, ok := down[key(be)]; ok {
+			out[name] = mark
+		}
+	}
+	return out
 }
 
 // backendOf names web host h to its balancers: options.backend (address)
@@ -164,11 +284,11 @@ func backendOf(f *inventory.Fleet, h inventory.Host) backend {
 func (b *balancers) env(lb *lbHost, servers []string) map[string]string {
 	e := map[string]string{
 		"OPSUI_UPSTREAM_FILE": lb.opts["upstream_file"],
-		"OPSUI_UPSTREAM":      orDefault(lb.opts["upstream"], b.r.plan.App.Name),
+		"OPSUI_UPSTREAM":      orDefault(lb.opts["upstream"], b.app),
 		"OPSUI_LB_RELOAD":     lb.opts["reload"],
 		"OPSUI_DRAIN_WAIT":    orDefault(lb.opts["drain_wait"], "1"),
 		"OPSUI_SOCKET":        lb.opts["admin_socket"],
-		"OPSUI_HA_BACKEND":    orDefault(lb.opts["backend"], b.r.plan.App.Name),
+		"OPSUI_HA_BACKEND":    orDefault(lb.opts["backend"], b.app),
 		"OPSUI_SERVERS":       strings.Join(servers, "\n"),
 		"OPSUI_SET":           strings.Join(servers, "\n"),
 	}
@@ -182,8 +302,53 @@ func orDefault(s, def string) string {
 	return s
 }
 
-// drain takes hs out of every balancer.
-func (b *balancers) drain(ctx context.Context, hs []*hostRun) {
+func (b *balancers) notef(format string, args ...any) {
+	if b.note != nil {
+		b.note(fmt.Sprintf(format, args...))
+	}
+}
+
+// warnf notes a balancer step that failed: the deploy's summary shows it
+// as a warning and the command exits non-zero.
+func (b *balancers) warnf(format string, args ...any) {
+	msg := "warning: " + fmt.Sprintf(format, args...)
+	b.mu.Lock()
+	b.warnings = append(b.warnings, msg)
+	b.mu.Unlock()
+	b.notef("%s", msg)
+}
+
+// Warnings returns the balancer steps that failed.
+func (b *balancers) Warnings() []string {
+	if b == nil {
+		return nil
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return slices.Clone(b.warnings)
+}
+
+// describe says what is out of rotation before a deploy: what an earlier
+// opsui run left drained (this deploy puts it back) and what an operator
+// took out (it stays out).
+func (b *balancers) describe() []string {
+	var out []string
+	for _, lb := range b.lbs {
+		for _, n := range slices.Sorted(maps.Keys(lb.left)) {
+			out = append(out, fmt.Sprintf("warning: balancer %s: %s was left drained by an earlier opsui run (%s); this deploy puts it back",
+				lb.host.Name, n, lb.left[n]))
+		}
+		if len(lb.initial) > 0 {
+			out = append(out, fmt.Sprintf("balancer %s: %s marked down by hand: kept down (opsui lb restore --include-manual puts it back)",
+				lb.host.Name, strings.Join(slices.Sorted(maps.Keys(lb.initial)), ", ")))
+		}
+	}
+	return out
+}
+
+// drain takes hs out of every balancer. An error means a balancer could
+// not be told: those hosts must not be switched.
+func (b *balancers) drain(ctx context.Context, hs []*hostRun) error {
 	var names []string
 	for _, h := range hs {
 		if _, ok := b.backend[h.host.Name]; ok {
@@ -191,7 +356,7 @@ func (b *balancers) drain(ctx context.Context, hs []*hostRun) {
 		}
 	}
 	if len(names) == 0 {
-		return
+		return nil
 	}
 	// Draining every backend at once would take the site down: an
 	// all-at-once batch stays in rotation and relies on the graceful reload.
@@ -203,53 +368,144 @@ func (b *balancers) drain(ctx context.Context, hs []*hostRun) {
 			}
 		}
 		if inRotation == 0 {
-			b.r.notef("balancer %s: %s not drained: no backend would be left in rotation (the reload is graceful)",
-				lb.hr.host.Name, strings.Join(names, ", "))
-			return
+			b.notef("balancer %s: %s not drained: no backend would be left in rotation (the reload is graceful)",
+				lb.host.Name, strings.Join(names, ", "))
+			return nil
 		}
 	}
-	b.apply(ctx, "drained "+strings.Join(names, ", "), func(lb *lbHost) {
+	return b.apply(ctx, "drain "+strings.Join(names, ", "), "drained "+strings.Join(names, ", "), func(lb *lbHost) {
 		for _, n := range names {
 			lb.down[n] = true
 		}
 	})
 }
 
-// restore puts every balancer back in the state it had before the deploy.
-func (b *balancers) restore(ctx context.Context) {
-	b.apply(ctx, "restored", func(lb *lbHost) {
+// restore puts every balancer back in the state it had before the
+// deploy, less what an earlier run left drained. A failure is a warning.
+func (b *balancers) restore(ctx context.Context) error {
+	return b.apply(ctx, "restore", "restored", func(lb *lbHost) {
 		clear(lb.down)
 		maps.Copy(lb.down, lb.initial)
 	})
 }
 
+// putBack puts back what opsui drained from the balancers (of hosts only,
+// when given), and with manual also what an operator marked down. It
+// returns what it put back, as "balancer: host" entries.
+func (b *balancers) putBack(ctx context.Context, hosts []string, manual bool) ([]string, error) {
+	var back []string
+	err := b.apply(ctx, "put back", "put back", func(lb *lbHost) {
+		for _, n := range slices.Sorted(maps.Keys(lb.down)) {
+			if len(hosts) > 0 && !slices.Contains(hosts, n) {
+				continue
+			}
+			if lb.initial[n] && !manual {
+				continue
+			}
+			delete(lb.down, n)
+			delete(lb.initial, n)
+			back = append(back, lb.host.Name+": "+n)
+		}
+	})
+	return back, err
+}
+
 // apply changes each balancer's down set with change and pushes it, when
-// it changed. A balancer that cannot be changed is a note, not a host
-// failure: the hosts are still switched safely (reload is graceful).
-func (b *balancers) apply(ctx context.Context, what string, change func(lb *lbHost)) {
+// it changed. What it drains is recorded before the balancer is told (a
+// deploy that dies right after still knows it), and what it puts back
+// after. A balancer that cannot be changed is a warning and the error.
+func (b *balancers) apply(ctx context.Context, verb, did string, change func(lb *lbHost)) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
 	defer cancel()
+	var errs []error
 	for _, lb := range b.lbs {
 		before := maps.Clone(lb.down)
 		change(lb)
 		if maps.Equal(before, lb.down) {
 			continue
 		}
-		script, servers := b.command(lb, before)
-		out, res := runCapture(ctx, b.r.conn, lb.hr.target, script, b.env(lb, servers), time.Minute)
-		if res.Status != ops.StatusOK {
-			b.r.notef("balancer %s: %s failed: %v", lb.hr.host.Name, what, hostErr(res, out))
+		var drained []store.Drained
+		var up []string
+		for n := range lb.down {
+			if !before[n] && !lb.initial[n] {
+				drained = append(drained, store.Drained{App: b.app, Env: b.envName, Balancer: lb.host.Name, Backend: n,
+					Addr: b.backend[n].addr, Operator: b.operator})
+				if b.runID != 0 {
+					drained[len(drained)-1].RunID.Int64, drained[len(drained)-1].RunID.Valid = b.runID, true
+				}
+			}
+		}
+		for n := range before {
+			if !lb.down[n] {
+				up = append(up, n)
+			}
+		}
+		if b.st != nil && len(drained) > 0 {
+			if err := b.st.RecordDrained(ctx, drained); err != nil {
+				b.warnLocked("balancer %s: %v", lb.host.Name, err)
+			}
+		}
+		script, servers, err := b.command(lb, before)
+		if err == nil {
+			out, res := runCapture(ctx, b.conn, lb.target, script, b.env(lb, servers), time.Minute)
+			if res.Status != ops.StatusOK {
+				err = hostErr(res, out)
+			}
+		}
+		if err != nil {
+			err = fmt.Errorf("balancer %s: %s failed: %w", lb.host.Name, verb, err)
+			b.warnLocked("%v", err)
+			errs = append(errs, err)
 			continue
 		}
+		if b.st != nil && len(up) > 0 {
+			if err := b.st.RestoreDrained(ctx, b.app, b.envName, lb.host.Name, up, b.operator); err != nil {
+				b.warnLocked("balancer %s: %v", lb.host.Name, err)
+			}
+		}
+		for _, n := range up {
+			delete(lb.left, n)
+		}
 		down := slices.Sorted(maps.Keys(lb.down))
-		b.r.notef("balancer %s: %s (down now: %s)", lb.hr.host.Name, what, orDefault(strings.Join(down, ", "), "none"))
+		b.notef("balancer %s: %s (down now: %s)", lb.host.Name, did, orDefault(strings.Join(down, ", "), "none"))
 	}
+	return errors.Join(errs...)
+}
+
+// warnLocked is warnf with b.mu held.
+func (b *balancers) warnLocked(format string, args ...any) {
+	msg := "warning: " + fmt.Sprintf(format, args...)
+	b.warnings = append(b.warnings, msg)
+	b.notef("%s", msg)
+}
+
+// mark is the comment put on a backend this run drains.
+func (b *balancers) mark() string {
+	m := DrainMark
+	if b.runID != 0 {
+		m += fmt.Sprintf(" run=%d", b.runID)
+	}
+	if op := safeWord(b.operator); op != "" {
+		m += " by=" + op
+	}
+	return m
+}
+
+// safeWord keeps the characters of s that cannot end a comment or a line
+// in a config file.
+func safeWord(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("._@-", r) {
+			return r
+		}
+		return -1
+	}, s)
 }
 
 // command returns the script that brings lb from before to lb.down.
-func (b *balancers) command(lb *lbHost, before map[string]bool) (string, []string) {
+func (b *balancers) command(lb *lbHost, before map[string]bool) (string, []string, error) {
 	hosts := slices.Sorted(maps.Keys(b.backend))
 	var lines, drain, enable []string
 	for _, h := range hosts {
@@ -257,12 +513,22 @@ func (b *balancers) command(lb *lbHost, before map[string]bool) (string, []strin
 		switch lb.kind {
 		case lbNginx:
 			state := "up"
-			if lb.down[h] {
+			switch {
+			case lb.down[h] && lb.initial[h]:
 				state = "down"
+			case lb.down[h] && lb.left[h] != "" && before[h]:
+				state = "drained " + lb.left[h] // keeps the earlier run's mark
+			case lb.down[h]:
+				state = "drained " + b.mark()
 			}
 			lines = append(lines, be.addr+" "+state)
 		case lbHAProxy:
 			if lb.down[h] != before[h] {
+				// One command line carries them all: a name that could end
+				// a command or the line is refused.
+				if be.server == "" || strings.ContainsAny(be.server, "; \t\r\n/") {
+					return "", nil, fmt.Errorf("server name %q of %s cannot be sent to HAProxy's runtime API", be.server, h)
+				}
 				state := "ready"
 				if lb.down[h] {
 					state = "drain"
@@ -280,9 +546,9 @@ func (b *balancers) command(lb *lbHost, before map[string]bool) (string, []strin
 	}
 	switch lb.kind {
 	case lbNginx:
-		return nginxWriteScript, lines
+		return nginxWriteScript, lines, nil
 	case lbHAProxy:
-		return haproxyScript, lines
+		return haproxyScript, lines, nil
 	}
 	// Custom commands get the backends to drain or enable in OPSUI_BACKENDS.
 	script := ""
@@ -292,5 +558,70 @@ func (b *balancers) command(lb *lbHost, before map[string]bool) (string, []strin
 	if len(enable) > 0 {
 		script += "OPSUI_BACKENDS=" + ops.Quote(strings.Join(enable, " ")) + "; " + lb.opts["enable"] + "\n"
 	}
-	return script, nil
+	return script, nil, nil
+}
+
+// BalancerOptions say which environment's balancers to work on, outside a
+// deploy (opsui lb restore, opsui unlock).
+type BalancerOptions struct {
+	Conn     ops.Connector
+	Fleet    *inventory.Fleet
+	App, Env string
+	// Targets must hold the environment's hosts with the lb role.
+	Targets map[string]ops.Target
+	// Store has the records of what opsui drained; what is put back is
+	// recorded there.
+	Store    *store.Store
+	Operator string
+	// Note receives what is done (nil: nothing is said).
+	Note func(string)
+}
+
+// Balancers are an environment's load balancers as opsui found them.
+type Balancers struct{ b *balancers }
+
+// DrainedBackend is a web host one of the balancers has out of rotation.
+type DrainedBackend struct {
+	Balancer, Backend string
+	// Opsui is set when opsui drained it (its mark in the upstream file,
+	// or its record): a deploy that died left it. Else an operator did.
+	Opsui bool
+	Why   string // opsui's mark or record
+}
+
+// OpenBalancers reads the state of the environment's balancers.
+func OpenBalancers(ctx context.Context, o BalancerOptions) (*Balancers, error) {
+	b, err := openBalancers(ctx, balancerEnv{conn: o.Conn, fleet: o.Fleet, app: o.App, envName: o.Env,
+		lbs: o.Fleet.Select(inventory.Filter{Env: o.Env, Role: RoleLB}), targets: o.Targets, st: o.Store,
+		operator: o.Operator, note: o.Note})
+	if err != nil {
+		return nil, err
+	}
+	return &Balancers{b}, nil
+}
+
+// Drained returns what the balancers have out of rotation, by balancer
+// and host.
+func (bs *Balancers) Drained() []DrainedBackend {
+	var out []DrainedBackend
+	for _, lb := range bs.b.lbs {
+		for _, n := range slices.Sorted(maps.Keys(lb.down)) {
+			out = append(out, DrainedBackend{Balancer: lb.host.Name, Backend: n, Opsui: !lb.initial[n], Why: lb.left[n]})
+		}
+	}
+	return out
+}
+
+// PutBack puts back in rotation what opsui drained (of hosts only, when
+// given) and, with manual, what an operator marked down too. It returns
+// what it put back, as "balancer: host".
+func (bs *Balancers) PutBack(ctx context.Context, hosts []string, manual bool) ([]string, error) {
+	return bs.b.putBack(ctx, hosts, manual)
+}
+
+// BackendOf names web host h to its balancers: its address:port (nginx,
+// custom commands) and its HAProxy server name.
+func BackendOf(f *inventory.Fleet, h inventory.Host) (addr, server string) {
+	be := backendOf(f, h)
+	return be.addr, be.server
 }

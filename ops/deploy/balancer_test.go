@@ -13,6 +13,7 @@ import (
 	"github.com/opsui/opsui/internal/sshtest"
 	"github.com/opsui/opsui/internal/webtest"
 	"github.com/opsui/opsui/inventory"
+	"github.com/opsui/opsui/ops"
 	"github.com/opsui/opsui/store"
 )
 
@@ -25,6 +26,15 @@ type lbBed struct {
 	kind string
 	addr string        // the balancer's listen address
 	down func() string // what the balancer has out of rotation now
+	// upstream is nginx's upstream file, conf its configuration; sock is
+	// HAProxy's admin socket.
+	upstream, conf, sock string
+}
+
+// ha sends one command to HAProxy's admin socket and returns the answer.
+func (b *lbBed) ha(cmd string) string {
+	b.t.Helper()
+	return b.sh(3, "printf '%s\\n' "+ops.Quote(cmd)+" | python3 -c 'import socket,sys\ns=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(sys.stdin.buffer.read()); print(s.recv(65536).decode())' "+ops.Quote(b.sock))
 }
 
 func newLBBed(t *testing.T, kind string) *lbBed {
@@ -48,6 +58,7 @@ func newLBBed(t *testing.T, kind string) *lbBed {
 	switch kind {
 	case lbNginx:
 		upstream, conf := filepath.Join(dir, "upstream.conf"), filepath.Join(dir, "nginx.conf")
+		b.upstream, b.conf = upstream, conf
 		var servers strings.Builder
 		for _, h := range webs {
 			fmt.Fprintf(&servers, "    server %s:8080 max_fails=0;\n", h.Addr)
@@ -70,7 +81,7 @@ http {
 			data, _ := os.ReadFile(upstream)
 			var down []string
 			for line := range strings.SplitSeq(string(data), "\n") {
-				if strings.HasSuffix(line, " down;") {
+				if strings.Contains(line, " down;") { // opsui's mark may follow
 					down = append(down, strings.Fields(line)[1])
 				}
 			}
@@ -78,6 +89,7 @@ http {
 		}
 	case lbHAProxy:
 		sock, conf := filepath.Join(dir, "admin.sock"), filepath.Join(dir, "haproxy.cfg")
+		b.sock = sock
 		var servers strings.Builder
 		for _, h := range webs {
 			fmt.Fprintf(&servers, "  server %s %s:8080\n", h.Name, h.Addr)

@@ -58,6 +58,10 @@ type Outcome struct {
 	// Notes are things the operator should know (no previous release to
 	// roll back to, a lock that could not be released...).
 	Notes []string
+	// Warnings are balancer steps that failed (also among the notes): the
+	// site may be left with a backend out of rotation, so the command
+	// fails even when every host got the release.
+	Warnings []string
 }
 
 // Failed returns the hosts that did not end ok.
@@ -112,6 +116,16 @@ func (d *Deployer) Deploy(ctx context.Context, p *Plan) (*Outcome, error) {
 		r.skipDone()
 	}
 	r.say("locked; release %s (%s) to %d hosts", p.ReleaseID, short(p.Source.Commit), len(r.hosts))
+	// The balancers are read under the lock, and what is out of rotation
+	// is said before anything changes (activate reads them again if this fails).
+	if lbs, err := r.newBalancers(ctx); err == nil {
+		r.lbs = lbs
+		for _, l := range lbs.describe() {
+			r.say("%s", l)
+		}
+	} else {
+		r.say("warning: %v (no host will be switched unless it can be read before the first batch)", err)
+	}
 
 	prepare, activate := split(p.Steps)
 	t0 = time.Now()
@@ -131,6 +145,7 @@ func (d *Deployer) Deploy(ctx context.Context, p *Plan) (*Outcome, error) {
 	r.record(ctx, result)
 	note.finish(ctx, store.KindDeploy, result, began)
 	out := r.finish(ctx, rel, store.ReleaseResult(result), began)
+	out.Warnings = r.lbs.Warnings()
 	tm.Total = out.Timing.Total
 	out.Timing = tm
 	return out, nil

@@ -3,13 +3,17 @@ package deploy
 import (
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/opsui/opsui/inventory"
+	"github.com/opsui/opsui/ops"
 )
 
 // Strategy says how the hosts of a deploy are switched.
@@ -132,6 +136,25 @@ func NewPlan(f *inventory.Fleet, app inventory.App, env inventory.Environment, h
 	if err != nil {
 		return nil, err
 	}
+	// The fleet file is checked at import; a store written by an older
+	// opsui was not. The link step checks again on the host.
+	for _, e := range app.Shared {
+		if msg := inventory.SharedEntryProblem(e); msg != "" {
+			return nil, fmt.Errorf("app %s: %s (fix the fleet file and import it again)", app.Name, msg)
+		}
+	}
+	// Balancer names and addresses go into nginx's config and HAProxy's
+	// runtime API: checked again for the same reason.
+	for _, h := range f.Select(inventory.Filter{Env: env.Name}) {
+		for _, role := range h.Roles {
+			set := f.SettingsFor(h, role)
+			for _, k := range slices.Sorted(maps.Keys(set.Options)) {
+				if msg := inventory.OptionProblem(role, k, set.Options[k]); msg != "" {
+					return nil, fmt.Errorf("host %s, role %s: %s (fix the fleet file and import it again)", h.Name, role, msg)
+				}
+			}
+		}
+	}
 	sizes, err := strategy.batchSizes(len(hosts))
 	if err != nil {
 		return nil, err
@@ -170,17 +193,18 @@ func (p *Plan) env(h inventory.Host, s Step) map[string]string {
 		}
 	}
 	e := map[string]string{
-		"RELEASE_ID":   p.ReleaseID,
-		"RELEASE_DIR":  deployTo + "/releases/" + p.ReleaseID,
-		"COMMIT":       p.Source.Commit,
-		"BRANCH":       p.Source.Branch,
-		"DEPLOY_TO":    deployTo,
-		"SHARED_DIR":   deployTo + "/shared",
-		"ROLE":         role,
-		"HOST":         h.Name,
-		"ENV":          p.Env.Name,
-		"OPSUI_SHARED": strings.Join(p.App.Shared, "\n"),
-		"OPSUI_TARGET": p.ReleaseID,
+		"RELEASE_ID":     p.ReleaseID,
+		"RELEASE_DIR":    deployTo + "/releases/" + p.ReleaseID,
+		"COMMIT":         p.Source.Commit,
+		"BRANCH":         p.Source.Branch,
+		"DEPLOY_TO":      deployTo,
+		"SHARED_DIR":     deployTo + "/shared",
+		"ROLE":           role,
+		"HOST":           h.Name,
+		"ENV":            p.Env.Name,
+		"OPSUI_SHARED":   strings.Join(p.App.Shared, "\n"),
+		"OPSUI_SHARED_N": strconv.Itoa(len(p.App.Shared)),
+		"OPSUI_TARGET":   p.ReleaseID,
 	}
 	if p.App.Migrate != "" {
 		e["OPSUI_MIGRATE"] = p.App.Migrate
@@ -281,25 +305,69 @@ func (p *Plan) Describe(w io.Writer) {
 		case s.Name == StepSwitch && s.Builtin():
 			fmt.Fprintf(w, "       ln -sfn %s/releases/%s + mv -T over %s/current\n", env["DEPLOY_TO"], p.ReleaseID, env["DEPLOY_TO"])
 		case s.Name == StepHealth && s.Builtin():
-			if url, expect, retries, deadline, ok := p.health(on[0], p.ReleaseID, p.Source.Commit); ok {
-				fmt.Fprintf(w, "       GET %s until the body contains %q (%d tries, %s)\n", url, expect, retries, deadline)
-			} else {
-				fmt.Fprintln(w, "       no health check configured")
-			}
+			p.describeHealth(w, on)
 		case s.Name == StepCleanup && s.Builtin():
 			fmt.Fprintf(w, "       keep %d releases (never current, %s, or one in use)\n", p.App.Keep(), orNone(p.KnownGood))
 		default:
-			for line := range strings.SplitSeq(strings.TrimRight(os.Expand(s.Run, func(k string) string {
-				if v, ok := env[k]; ok {
-					return v
-				}
-				return "$" + k
-			}), "\n"), "\n") {
+			// The script exactly as it runs, and the values it is given:
+			// opsui never pastes a value into a script.
+			for line := range strings.SplitSeq(strings.TrimRight(s.Run, "\n"), "\n") {
 				fmt.Fprintf(w, "       %s\n", line)
+			}
+			if vars := scriptVars(s.Run, env); len(vars) > 0 {
+				fmt.Fprintf(w, "     its environment on %s:\n", on[0].Name)
+				for _, k := range vars {
+					fmt.Fprintf(w, "       %s=%s\n", k, ops.Quote(env[k]))
+				}
 			}
 		}
 	}
 }
+
+// describeHealth writes the health check of every host of on, one line per
+// distinct check (each host has its own URL).
+func (p *Plan) describeHealth(w io.Writer, on []inventory.Host) {
+	type check struct {
+		url, expect string
+		retries     int
+		deadline    time.Duration
+	}
+	var order []check
+	hosts := map[check][]inventory.Host{}
+	var none []inventory.Host
+	for _, h := range on {
+		url, expect, retries, deadline, ok := p.health(h, p.ReleaseID, p.Source.Commit)
+		if !ok {
+			none = append(none, h)
+			continue
+		}
+		c := check{url, expect, retries, deadline}
+		if _, seen := hosts[c]; !seen {
+			order = append(order, c)
+		}
+		hosts[c] = append(hosts[c], h)
+	}
+	for _, c := range order {
+		fmt.Fprintf(w, "       GET %s until the body contains %q (%d tries, %s) on %s\n", c.url, c.expect, c.retries, c.deadline, hostNames(hosts[c]))
+	}
+	if len(none) > 0 {
+		fmt.Fprintf(w, "       no health check configured on %s\n", hostNames(none))
+	}
+}
+
+// scriptVars returns the variables of env that script names, sorted.
+func scriptVars(script string, env map[string]string) []string {
+	var out []string
+	for _, m := range varRe.FindAllStringSubmatch(script, -1) {
+		if _, ok := env[m[1]]; ok && !slices.Contains(out, m[1]) {
+			out = append(out, m[1])
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+var varRe = regexp.MustCompile(`\$\{?([A-Za-z_][A-Za-z0-9_]*)`)
 
 func orNone(s string) string {
 	if s == "" {

@@ -30,14 +30,49 @@ fi
 echo "release $RELEASE_ID unpacked: $(du -sk -- "$RELEASE_DIR" | cut -f1) KiB"
 `
 
-// linkSharedScript links each entry of OPSUI_SHARED (one per line) from
-// shared/ into the release. A missing shared file is an error; a missing
-// directory (named with a trailing slash, or a directory in the release)
-// is created from the release's copy.
+// linkSharedScript links each entry of OPSUI_SHARED (OPSUI_SHARED_N
+// entries, one per line) from shared/ into the release. A missing shared
+// file is an error; a missing directory (named with a trailing slash, or a
+// directory in the release) is created from the release's copy.
+//
+// Linking deletes what the release has at the entry's path, so every entry
+// is checked before any is linked, whatever the fleet file was checked
+// with (a store written by an older opsui): no absolute path, no empty,
+// "." or ".." component, no control character, no newline (the count
+// tells), and no symbolic link on the way inside the release. One bad
+// entry refuses the step and changes nothing.
 const linkSharedScript = `set -e
 cd -- "$RELEASE_DIR"
-printf '%s\n' "$OPSUI_SHARED" | while IFS= read -r entry; do
-  [ -n "$entry" ] || continue
+[ "${OPSUI_SHARED_N:-0}" -gt 0 ] || { echo "no shared entries"; exit 0; }
+if [ "$(printf '%s\n' "$OPSUI_SHARED" | wc -l)" -ne "$OPSUI_SHARED_N" ]; then
+  echo "refused: a shared entry holds a newline; nothing was linked (fix the app's shared: entries and import the fleet file again)" >&2; exit 1
+fi
+bad=
+while IFS= read -r entry; do
+  why=
+  case $entry in
+  '') why="is empty" ;;
+  /*) why="is an absolute path" ;;
+  *[[:cntrl:]]*) why="holds a control character" ;;
+  esac
+  e=${entry%/}
+  if [ -z "$why" ]; then
+    case /$e/ in
+    *//*|*/./*|*/../*) why="has an empty, '.' or '..' component: it must stay inside the release" ;;
+    /REVISION/|/BAD/) why="is a file opsui writes in each release" ;;
+    esac
+  fi
+  p=; rest=$e
+  while [ -z "$why" ] && case $rest in */*) true ;; *) false ;; esac; do
+    p=${p:+$p/}${rest%%/*}; rest=${rest#*/}
+    if [ -L "$p" ]; then why="goes through $p, a symbolic link in the release"; fi
+  done
+  if [ -n "$why" ]; then printf 'refused: shared entry %s %s\n' "$entry" "$why" >&2; bad=1; fi
+done <<ENTRIES
+$OPSUI_SHARED
+ENTRIES
+if [ -n "$bad" ]; then echo "nothing was linked (fix the app's shared: entries and import the fleet file again)" >&2; exit 1; fi
+while IFS= read -r entry; do
   case $entry in */) isdir=1; entry=${entry%/} ;; *) isdir= ;; esac
   if [ ! -e "$SHARED_DIR/$entry" ]; then
     if [ -n "$isdir" ] || [ -d "$entry" ]; then
@@ -53,7 +88,9 @@ printf '%s\n' "$OPSUI_SHARED" | while IFS= read -r entry; do
   rm -rf -- "$entry"
   ln -s -- "$SHARED_DIR/$entry" "$entry"
   echo "linked $entry"
-done
+done <<ENTRIES
+$OPSUI_SHARED
+ENTRIES
 `
 
 // switchScript points current at the release: a new symlink renamed over
@@ -104,23 +141,70 @@ while :; do
 done
 `
 
+// currentRelease sets rels to the releases directory's canonical path and
+// cur to the release current points at, both resolved the way the kernel
+// does (cd -P and pwd -P: GNU, BSD and macOS alike, where readlink -f is
+// not): a link made by hand may end in "/", and deploy_to may end in "/" or
+// go through a symlinked parent. curp is current's canonical path. A
+// current that does not resolve (its release is gone) falls back to the
+// last component of its target.
+const currentRelease = `rels=$(cd -P -- "$DEPLOY_TO/releases" 2>/dev/null && pwd -P) || rels=
+curp=$(cd -P -- "$DEPLOY_TO/current" 2>/dev/null && pwd -P) || curp=
+cur=
+if [ -n "$rels" ] && [ -n "$curp" ]; then
+  case $curp in "$rels"/?*) cur=${curp#"$rels"/}; cur=${cur%%/*} ;; esac
+fi
+if [ -z "$cur" ]; then
+  cur=$(readlink -- "$DEPLOY_TO/current" 2>/dev/null) || cur=
+  while :; do case $cur in */) cur=${cur%/} ;; *) break ;; esac; done
+  cur=${cur##*/}
+fi
+`
+
 // cleanupScript keeps the newest OPSUI_KEEP releases and never removes the
 // current one, the protected ones (the last known-good and this deploy's)
 // nor any a running process still has as its working directory (an app
 // server master started there dies on its next reload without it).
+// Paths are compared canonical. A user that is not root cannot see other
+// users' processes' working directories (gunicorn as www-data) unless
+// sudo lets it run readlink as root (sudo -n readlink), and a host without
+// /proc shows none: then no release is removed, and the output says why.
 const cleanupScript = `cd -- "$DEPLOY_TO/releases" || exit 0
-cur=$(readlink "$DEPLOY_TO/current" 2>/dev/null || true); cur=${cur##*/}
-inuse=" "
-for d in $(readlink /proc/[0-9]*/cwd 2>/dev/null); do
-  case $d in "$DEPLOY_TO"/releases/*) r=${d#"$DEPLOY_TO"/releases/}; inuse="$inuse${r%%/*} " ;; esac
-done
+` + currentRelease + `nl='
+'
+unseen=0
+if [ -d /proc/self ]; then
+  cwds=$nl$(readlink /proc/[0-9]*/cwd 2>/dev/null)$nl
+  if [ "$(id -u)" != 0 ]; then
+    for p in /proc/[0-9]*; do [ -O "$p" ] || unseen=$((unseen+1)); done
+    [ -d /proc/1 ] || unseen=$((unseen+1)) # hidepid: other users' processes are hidden
+  fi
+  if [ "$unseen" != 0 ] && sudo -n readlink /proc/1/cwd >/dev/null 2>&1; then
+    cwds=$nl$(sudo -n readlink /proc/[0-9]*/cwd 2>/dev/null)$nl; unseen=0
+  fi
+else
+  cwds=; unseen=-1
+fi
 set -- $(ls -1 | grep -E '^[0-9]{14}$' | sort)
 n=$#
+kept=
 for r in "$@"; do
   [ "$n" -le "$OPSUI_KEEP" ] && break
-  case " $cur $OPSUI_PROTECT $inuse " in *" $r "*) continue ;; esac
+  case " $cur $OPSUI_PROTECT " in *" $r "*) continue ;; esac
+  rp=$(cd -P -- "$r" 2>/dev/null && pwd -P) || rp=$rels/$r
+  case $curp/ in "$rp"/*) continue ;; esac
+  case $cwds in *"$nl$rp$nl"*|*"$nl$rp/"*) continue ;; esac
+  if [ "$unseen" != 0 ]; then kept="$kept $r"; continue; fi
   rm -rf -- "$r" && n=$((n-1)) && echo "removed release $r"
 done
+if [ -n "$kept" ]; then
+  if [ "$unseen" = -1 ]; then
+    why="this host has no /proc to tell which processes run in a release"
+  else
+    why="$(id -un) cannot see the working directory of $unseen processes of other users"
+  fi
+  echo "not removed:$kept: $why, and an app server running in a removed release dies on its next reload; let the deploy user run readlink as root (sudoers: USER ALL=(root) NOPASSWD: /usr/bin/readlink) or remove them as root"
+fi
 echo "$n releases kept"
 `
 
@@ -135,8 +219,7 @@ const logScript = `printf '%s\n' "$OPSUI_LINE" >> "$DEPLOY_TO/revisions.log"
 // inspectScript reports what a host runs now: the release current points
 // at and its REVISION, and whether the releases given in OPSUI_CHECK
 // (space-separated) exist with a REVISION.
-const inspectScript = `cur=$(readlink "$DEPLOY_TO/current" 2>/dev/null || true)
-printf 'current=%s\n' "${cur##*/}"
+const inspectScript = currentRelease + `printf 'current=%s\n' "$cur"
 printf 'revision=%s\n' "$(cat "$DEPLOY_TO/current/REVISION" 2>/dev/null)"
 for r in $OPSUI_CHECK; do
   printf 'release %s=%s\n' "$r" "$(cat "$DEPLOY_TO/releases/$r/REVISION" 2>/dev/null)"

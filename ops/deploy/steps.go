@@ -10,17 +10,15 @@ import (
 )
 
 // Built-in steps: the parts of a deploy opsui does itself. Shell steps are
-// recipes from the preset or the app.
+// recipes from the preset or the app. The names are the inventory's, which
+// validates stages against them.
 const (
-	StepUpload  = "upload"  // extract the artifact into releases/<id>, write REVISION
-	StepSwitch  = "switch"  // point current at the release, atomically
-	StepHealth  = "health"  // check each web host serves the new release
-	StepCleanup = "cleanup" // prune old releases
-	StepMigrate = "migrate" // the app's migration command, once per deploy, before the switch
+	StepUpload  = inventory.StepUpload  // extract the artifact into releases/<id>, write REVISION
+	StepSwitch  = inventory.StepSwitch  // point current at the release, atomically
+	StepHealth  = inventory.StepHealth  // check each web host serves the new release
+	StepCleanup = inventory.StepCleanup // prune old releases
+	StepMigrate = inventory.StepMigrate // the app's migration command, once per deploy, before the switch
 )
-
-// builtin steps cannot be replaced: without them there is no release.
-var fixed = []string{StepUpload, StepSwitch}
 
 // Step is one stage of a deploy as it will run.
 type Step struct {
@@ -29,6 +27,9 @@ type Step struct {
 	Roles   []string // hosts with one of these roles; empty: every host
 	Once    bool     // exactly one host per deploy
 	Timeout time.Duration
+	// Slot is the preset step this step is or replaces (reload, ...);
+	// empty for a stage the app added.
+	Slot string
 }
 
 // Builtin reports whether opsui runs the step itself.
@@ -61,11 +62,13 @@ const (
 	PresetDjango = "django"
 )
 
-// presetSteps returns the step list of a preset.
+// presetSteps returns the step list of a preset. Its names are
+// inventory.PresetSteps(preset), which a test checks.
 func presetSteps(preset string) ([]Step, error) {
+	var steps []Step
 	switch preset {
 	case PresetNone:
-		return []Step{
+		steps = []Step{
 			{Name: StepUpload},
 			{Name: "shared", Run: linkSharedScript},
 			{Name: StepMigrate, Run: migrateScript, Once: true},
@@ -73,9 +76,9 @@ func presetSteps(preset string) ([]Step, error) {
 			{Name: "reload", Run: reloadScript, Roles: nil},
 			{Name: StepHealth},
 			{Name: StepCleanup},
-		}, nil
+		}
 	case PresetDjango:
-		return []Step{
+		steps = []Step{
 			{Name: StepUpload},
 			{Name: "shared", Run: linkSharedScript},
 			{Name: "build", Run: djangoBuildScript},
@@ -85,59 +88,54 @@ func presetSteps(preset string) ([]Step, error) {
 			{Name: "reload", Run: djangoReloadScript, Roles: []string{"web"}},
 			{Name: StepHealth},
 			{Name: StepCleanup},
-		}, nil
+		}
+	default:
+		return nil, fmt.Errorf("unknown preset %q (known: django, or none)", preset)
 	}
-	return nil, fmt.Errorf("unknown preset %q (known: django, or none)", preset)
+	for i := range steps {
+		steps[i].Slot = steps[i].Name
+	}
+	return steps, nil
 }
 
-// Steps returns the steps of app: its preset's, with the app's own stages
-// placed by their Position (before:NAME, after:NAME, replace:NAME, or
-// appended).
+// Steps returns the steps of app in the order they run: its preset's, with
+// the app's own stages placed by inventory.PlaceStages, the one place that
+// decides the order. A stage that cannot be placed (a fleet stored by an
+// older opsui, which did not check) is an error: no deploy starts. The
+// list always starts with upload and holds one switch.
 func Steps(app inventory.App) ([]Step, error) {
-	steps, err := presetSteps(app.Preset)
+	preset, err := presetSteps(app.Preset)
 	if err != nil {
 		return nil, fmt.Errorf("app %s: %w", app.Name, err)
 	}
-	for _, st := range app.Stages {
-		s := Step{Name: st.Name, Run: st.Run, Roles: st.Roles, Once: st.Once, Timeout: time.Duration(st.Timeout)}
-		if strings.TrimSpace(s.Run) == "" {
-			return nil, fmt.Errorf("app %s: stage %s has nothing to run", app.Name, st.Name)
-		}
-		where, ref, _ := strings.Cut(st.Position, ":")
-		if st.Position == "" {
-			where = ""
-		}
-		i := slices.IndexFunc(steps, func(x Step) bool { return x.Name == ref })
-		switch where {
-		case "":
-			if j := slices.IndexFunc(steps, func(x Step) bool { return x.Name == s.Name }); j >= 0 {
-				return nil, fmt.Errorf("app %s: stage %s already exists (use position replace:%s)", app.Name, s.Name, s.Name)
+	slots, problems := inventory.PlaceStages(app)
+	if len(problems) > 0 {
+		msgs := make([]string, len(problems))
+		for i, p := range problems {
+			msgs[i] = p.Msg
+			if p.Stage >= 0 {
+				msgs[i] = fmt.Sprintf("stages[%d] %s: %s", p.Stage, p.Field, p.Msg)
 			}
-			// Appended stages run before cleanup, which stays last.
-			if j := slices.IndexFunc(steps, func(x Step) bool { return x.Name == StepCleanup }); j >= 0 {
-				steps = slices.Insert(steps, j, s)
-			} else {
-				steps = append(steps, s)
+		}
+		return nil, fmt.Errorf("app %s: %s (fix the fleet file and import it again)", app.Name, strings.Join(msgs, "; "))
+	}
+	var steps []Step
+	for _, sl := range slots {
+		if sl.Stage < 0 {
+			i := slices.IndexFunc(preset, func(s Step) bool { return s.Name == sl.Name })
+			if i < 0 {
+				return nil, fmt.Errorf("app %s: preset %q has no step %s", app.Name, app.Preset, sl.Name)
 			}
+			steps = append(steps, preset[i])
 			continue
-		case "before", "after", "replace":
-		default:
-			return nil, fmt.Errorf("app %s: stage %s: position %q: want before:NAME, after:NAME or replace:NAME", app.Name, st.Name, st.Position)
 		}
-		if i < 0 {
-			return nil, fmt.Errorf("app %s: stage %s: position %q: no stage %s in %s", app.Name, st.Name, st.Position, ref, names(steps))
-		}
-		switch where {
-		case "before":
-			steps = slices.Insert(steps, i, s)
-		case "after":
-			steps = slices.Insert(steps, i+1, s)
-		case "replace":
-			if slices.Contains(fixed, ref) {
-				return nil, fmt.Errorf("app %s: stage %s: the %s stage cannot be replaced", app.Name, st.Name, ref)
-			}
-			steps[i] = s
-		}
+		st := app.Stages[sl.Stage]
+		steps = append(steps, Step{Name: st.Name, Run: st.Run, Roles: st.Roles, Once: st.Once,
+			Timeout: time.Duration(st.Timeout), Slot: sl.Preset})
+	}
+	if len(steps) == 0 || steps[0].Name != StepUpload || !steps[0].Builtin() ||
+		len(slices.DeleteFunc(slices.Clone(steps), func(s Step) bool { return !(s.Name == StepSwitch && s.Builtin()) })) != 1 {
+		return nil, fmt.Errorf("app %s: steps %s do not start with upload and hold one switch", app.Name, names(steps))
 	}
 	return steps, nil
 }
@@ -153,6 +151,6 @@ func names(steps []Step) string {
 // split divides steps at the switch: what prepares the release (nothing a
 // user can see) and what activates it.
 func split(steps []Step) (prepare, activate []Step) {
-	i := slices.IndexFunc(steps, func(s Step) bool { return s.Name == StepSwitch })
+	i := slices.IndexFunc(steps, func(s Step) bool { return s.Name == StepSwitch && s.Builtin() })
 	return steps[:i], steps[i+1:]
 }

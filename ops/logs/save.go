@@ -2,10 +2,49 @@ package logs
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path"
+	"syscall"
 )
+
+// CreateSaveFile opens path for a save of logs, for `opsui logs --save`
+// and the console alike: created 0600 (logs may hold secrets), never
+// through a symlink, and an existing file is an fs.ErrExist error unless
+// overwrite is set; then it must be a regular file, is truncated and made
+// 0600.
+func CreateSaveFile(path string, overwrite bool) (*os.File, error) {
+	flag := os.O_WRONLY | os.O_CREATE | os.O_EXCL | syscall.O_NOFOLLOW
+	if overwrite {
+		flag = os.O_WRONLY | os.O_CREATE | syscall.O_NOFOLLOW | syscall.O_NONBLOCK
+	}
+	f, err := os.OpenFile(path, flag, 0o600)
+	if errors.Is(err, syscall.ELOOP) {
+		return nil, fmt.Errorf("%s is a symbolic link: not followed", path)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if overwrite {
+		fi, err := f.Stat()
+		switch {
+		case err != nil:
+		case !fi.Mode().IsRegular():
+			err = fmt.Errorf("%s is not a regular file", path)
+		default:
+			if err = f.Chmod(0o600); err == nil {
+				err = f.Truncate(0)
+			}
+		}
+		if err != nil {
+			f.Close()
+			return nil, err
+		}
+	}
+	return f, nil
+}
 
 // Saver writes a merged stream as `opsui logs --save` and the console's
 // save do: a line per line, the time it arrived, its source label (the

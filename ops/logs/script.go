@@ -2,6 +2,7 @@ package logs
 
 import (
 	"fmt"
+	"path"
 	"strconv"
 	"strings"
 
@@ -13,34 +14,47 @@ import (
 // for it.
 const markerPrefix = "@@opsui-"
 
-// startScript is the remote command of a file's first follow. It prints
-// the last n lines through a descriptor it keeps, reads that descriptor's
-// offset from /proc (where the lines ended), prints the marker with the
-// file's identity and that offset, and follows from exactly there: no line
-// appended in between is lost or shown twice. A leading newline makes sure
-// the marker starts a line even when the file's last line is unfinished.
+// startScript is the remote command of a file's first follow. It reads the
+// last n lines through a descriptor it keeps and that descriptor's offset
+// from /proc (where the lines ended), then prints the start marker with the
+// file's identity and that offset, the lines, and the backlog-end marker,
+// and follows from exactly that offset: no line appended in between is lost
+// or shown twice. The marker comes first so that a connection that drops
+// while the backlog is on its way is resumed from a known offset, never
+// started again (which would show lines twice and lose those written while
+// the host was down).
 //
 // Where the offset cannot be read (no /proc), it follows from the end (tail
 // -F -n 0) and the offset stays unknown; a missing file is followed from
 // its start once it appears.
 func startScript(path, nonce string, n int) string {
+	name, _ := tailName(path, nonce)
 	var dump string
 	if n > 0 {
-		dump = fmt.Sprintf(`p=$( { exec 4<"$f" && tail -n %d <&4 >&5 && sed -n 's/^pos:[[:space:]]*//p' /proc/self/fdinfo/4; } 2>/dev/null )`, n)
+		// The lines, a newline, then "@" and the offset as the last line:
+		// command substitution drops trailing newlines, the "@" keeps the
+		// last line apart from the lines even when /proc is missing.
+		dump = fmt.Sprintf(`r=$( { exec 4<"$f" && tail -n %d <&4 && printf '\n@' && sed -n 's/^pos:[[:space:]]*//p' /proc/self/fdinfo/4; } 2>/dev/null ); `, n) +
+			`case $r in *"$nl@"*) p=${r##*"$nl@"}; b=${r%"$nl@"*} ;; *) p=; b= ;; esac`
 	} else {
-		dump = `p=$(stat -L -c %s -- "$f" 2>/dev/null)`
+		dump = `p=$(stat -L -c %s -- "$f" 2>/dev/null); b=`
 	}
 	return strings.Join([]string{
-		"LC_ALL=C; export LC_ALL; exec 5>&1",
-		"f=" + ops.Quote(path),
+		"LC_ALL=C; export LC_ALL",
+		"f=" + ops.Quote(path) + "; t=" + ops.Quote(name) + "; nl=" + ops.Quote("\n"),
 		dump,
 		`i=$(stat -L -c %d:%i -- "$f" 2>/dev/null)`,
-		fmt.Sprintf(`printf '\n%s%s %%s %%s 0 start\n' "${i:--}" "${p:--}"`, markerPrefix, nonce),
-		`if [ -n "$p" ]; then exec tail -F -c +$((p+1)) -- "$f" 2>&1; ` +
-			`elif [ -n "$i" ]; then exec tail -F -n 0 -- "$f" 2>&1; ` +
-			`else exec tail -F -c +1 -- "$f" 2>&1; fi`,
+		fmt.Sprintf(`printf '%s%s %%s %%s 0 start\n' "${i:--}" "${p:--}"`, markerPrefix, nonce),
+		`case $b in '') ;; *"$nl") printf '%s' "$b" ;; *) printf '%s\n' "$b" ;; esac`,
+		fmt.Sprintf(`printf '%s%s - - 0 %s\n'`, markerPrefix, nonce, backlogEnd),
+		`if [ -n "$p" ]; then exec tail -F -c +$((p+1)) -- "$t" 2>&1; ` +
+			`elif [ -n "$i" ]; then exec tail -F -n 0 -- "$t" 2>&1; ` +
+			`else exec tail -F -c +1 -- "$t" 2>&1; fi`,
 	}, "\n")
 }
+
+// backlogEnd is the reason of the marker that ends a start's backlog.
+const backlogEnd = "backlog-end"
 
 // resumeScript is the remote command of a follow that resumes after a
 // drop: it compares the file with what was shown (its identity id, "?" for
@@ -50,9 +64,10 @@ func startScript(path, nonce string, n int) string {
 // are caught up; beyond that it skips ahead. The marker says which case it
 // was, with the file's size.
 func resumeScript(path, nonce, id string, off, limit int64) string {
+	name, _ := tailName(path, nonce)
 	return strings.Join([]string{
 		"LC_ALL=C; export LC_ALL",
-		"f=" + ops.Quote(path),
+		"f=" + ops.Quote(path) + "; t=" + ops.Quote(name),
 		fmt.Sprintf("o=%d; w=%s; l=%d", off, ops.Quote(id), limit),
 		`i=$(stat -L -c %d:%i -- "$f" 2>/dev/null); s=$(stat -L -c %s -- "$f" 2>/dev/null)`,
 		`if [ -z "$s" ]; then p=0; s=0; r=absent; ` +
@@ -62,7 +77,7 @@ func resumeScript(path, nonce, id string, off, limit int64) string {
 			`else p=$o; r=same; fi`,
 		`if [ $((s-p)) -gt "$l" ]; then p=$((s-l)); r=$r-capped; fi`,
 		fmt.Sprintf(`printf '%s%s %%s %%s %%s %%s\n' "${i:--}" "$p" "$s" "$r"`, markerPrefix, nonce),
-		`exec tail -F -c +$((p+1)) -- "$f" 2>&1`,
+		`exec tail -F -c +$((p+1)) -- "$t" 2>&1`,
 	}, "\n")
 }
 
@@ -132,18 +147,54 @@ func bytesText(n int64) string {
 	return fmt.Sprintf("%d bytes", n)
 }
 
-// tailMessage classifies a line that tail itself wrote (its stderr is
-// merged into the stream to keep it in order with the data): reset says
-// the follow now reads a new file or the file from its start.
-func tailMessage(text string) (kind Kind, reset bool, ok bool) {
-	if !strings.HasPrefix(text, "tail: ") {
-		return 0, false, false
+// tailName returns the name tail follows path by, and the tag in it: the
+// same file, with a run of "/" and "./" between its directory and its base
+// name that spells the bits of the follow's nonce. tail's stderr is merged
+// into the stream (to keep its messages in order with the data), and every
+// message it writes about the file quotes that name, so a line of the file
+// itself cannot pass for one without knowing the nonce.
+func tailName(p, nonce string) (name, tag string) {
+	dir, base := path.Split(p)
+	var b strings.Builder
+	if dir == "" {
+		b.WriteString("./") // a relative name stays relative
 	}
+	for _, c := range nonce {
+		v, _ := strconv.ParseUint(string(c), 16, 8)
+		for bit := 3; bit >= 0; bit-- {
+			if v>>bit&1 == 1 {
+				b.WriteString("./")
+			} else {
+				b.WriteString("/")
+			}
+		}
+	}
+	tag = b.String()
+	return dir + tag + base, tag
+}
+
+// tailMessage classifies a line that may be tail's own (its stderr is
+// merged into the stream): only a line naming the file by the follow's
+// tagged name (tailName) is, and its text is given back with the plain
+// name. reset says the follow now reads a new file or the file from its
+// start. tail's few messages about itself (inotify) name no file: they
+// are notices, never a reset.
+func tailMessage(text, tag string) (kind Kind, shown string, reset bool, ok bool) {
+	if !strings.HasPrefix(text, "tail: ") {
+		return 0, "", false, false
+	}
+	if !strings.Contains(text, tag) {
+		if strings.HasPrefix(text, "tail: inotify ") {
+			return KindNotice, text, false, true
+		}
+		return 0, "", false, false // the file's own text
+	}
+	shown = strings.Replace(text, tag, "", 1)
 	switch {
 	case strings.HasSuffix(text, "following new file"): // "has been replaced;" or "has appeared;"
-		return KindRotated, true, true
+		return KindRotated, shown, true, true
 	case strings.HasSuffix(text, "file truncated"):
-		return KindRotated, true, true
+		return KindRotated, shown, true, true
 	}
-	return KindNotice, false, true
+	return KindNotice, shown, false, true
 }

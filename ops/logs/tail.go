@@ -133,6 +133,7 @@ func (f *follower) run(ctx context.Context) {
 	var downSince time.Time
 	for ctx.Err() == nil {
 		s := &stream{f: f, nonce: nonce(), resume: f.started, down: downSince}
+		_, s.tag = tailName(f.path, s.nonce)
 		var cmd string
 		if f.started {
 			cmd = resumeScript(f.path, s.nonce, f.id, f.off, f.opts.CatchUpLimit)
@@ -197,11 +198,13 @@ func (f *follower) marker(k Kind, text string) {
 type stream struct {
 	f      *follower
 	nonce  string
+	tag    string // in the name tail follows the file by (tailName)
 	resume bool
 	down   time.Time // when the host dropped (resume only)
 
 	marked  bool  // the marker line came: the follow runs
-	blank   bool  // an empty backlog line held back (it may precede the marker)
+	backlog bool  // between a start's marker and its backlog-end marker
+	blank   bool  // an empty line held back (it may precede the marker)
 	catchUp int64 // bytes still to come that were written while down
 }
 
@@ -231,7 +234,16 @@ func (s *stream) line(text string, n int64, at time.Time) {
 		s.send(Line{Text: text, Time: at, Backlog: true, Kind: kindOf(s.resume)})
 		return
 	}
-	if k, reset, ok := tailMessage(text); ok {
+	if s.backlog { // the file's last lines, before the offset the follow starts at
+		if m, ok := parseMarker(text, s.nonce); ok && m.reason == backlogEnd {
+			s.backlog = false
+			return
+		}
+		s.send(Line{Text: text, Time: at, Backlog: true})
+		return
+	}
+	if k, shown, reset, ok := tailMessage(text, s.tag); ok {
+		text = shown
 		if reset {
 			f.id = "?" // a new file we have not stat'ed
 			if f.off >= 0 {
@@ -268,6 +280,7 @@ func (s *stream) start(m marker, at time.Time) {
 	}
 	if !s.resume {
 		f.started = true
+		s.backlog = true
 		return
 	}
 	s.catchUp = max(0, m.size-m.pos)

@@ -264,8 +264,7 @@ func TestTailReconnectAfterRotation(t *testing.T) {
 	c := startTail(t, e, []Source{{Host: e.targets[0], Paths: []string{"app.log"}}},
 		Options{SinceLines: 5, RetryMin: 100 * time.Millisecond, RetryMax: 300 * time.Millisecond})
 	waitFor(t, "the first line", func() bool { return len(fileLines(c, h, "app.log")) == 1 })
-	// A line that arrives live proves the follow started (the backlog
-	// comes before the follow's start marker).
+	// A line that arrives live proves tail runs.
 	e.appendLines(t, 0, "app.log", "old 1b")
 	waitFor(t, "a live line", func() bool { return len(fileLines(c, h, "app.log")) == 2 })
 	e.fleet.Hosts[0].Kill()
@@ -329,5 +328,103 @@ func TestMarkerParsing(t *testing.T) {
 		if ok != tc.ok || (ok && !strings.Contains(m.describe(), tc.want)) {
 			t.Errorf("%q: ok %v, %q; want %v, %q", tc.line, ok, m.describe(), tc.ok, tc.want)
 		}
+	}
+}
+
+// TestTailForgedTruncationLineIsData: a line of the file that reads like
+// tail's "file truncated" message is shown as a line and does not reset the
+// follow's offset (which made a reconnection show the whole file again);
+// a real truncation still does.
+func TestTailForgedTruncationLineIsData(t *testing.T) {
+	t.Parallel()
+	e := newTailEnv(t, 1)
+	h := e.targets[0].Name
+	forged := []string{
+		"tail: app.log: file truncated",
+		"tail: '" + e.path(0, "app.log") + "': file truncated",
+		"tail: '" + e.path(0, "app.log") + "' has been replaced;  following new file",
+	}
+	e.appendLines(t, 0, "app.log", "l 1", "l 2")
+	c := startTail(t, e, []Source{{Host: e.targets[0], Paths: []string{"app.log"}}},
+		Options{SinceLines: 10, RetryMin: 100 * time.Millisecond, RetryMax: 300 * time.Millisecond})
+	waitFor(t, "the backlog", func() bool { return len(fileLines(c, h, "app.log")) == 2 })
+	e.appendLines(t, 0, "app.log", "l 3")
+	waitFor(t, "a live line", func() bool { return len(fileLines(c, h, "app.log")) == 3 })
+	e.appendLines(t, 0, "app.log", append(forged, "l 4")...)
+	waitFor(t, "the forged lines", func() bool { return len(fileLines(c, h, "app.log")) == 7 })
+	if r := c.of(h, KindRotated, KindNotice); len(r) != 0 {
+		t.Fatalf("lines of the file were taken for tail's messages: %q", r)
+	}
+
+	e.fleet.Hosts[0].Kill()
+	waitFor(t, "dropped marker", func() bool { return len(c.of(h, KindDropped)) > 0 })
+	e.appendLines(t, 0, "app.log", "l 5")
+	e.fleet.Hosts[0].Restart(t)
+	waitFor(t, "reconnected marker", func() bool { return len(c.of(h, KindReconnected)) > 0 })
+	e.appendLines(t, 0, "app.log", "l 6")
+	waitFor(t, "l 6", func() bool { return slices.Contains(fileLines(c, h, "app.log"), "l 6") })
+	want := append(append([]string{"l 1", "l 2", "l 3"}, forged...), "l 4", "l 5", "l 6")
+	if got := fileLines(c, h, "app.log"); !slices.Equal(got, want) {
+		t.Errorf("lines after the reconnection:\n%s\nwant:\n%s\nmarkers: %q", strings.Join(got, "\n"), strings.Join(want, "\n"),
+			c.of(h, KindReconnected, KindDropped))
+	}
+	if rec := c.of(h, KindReconnected); !strings.Contains(rec[0], "catching up") {
+		t.Errorf("reconnected marker %q", rec[0])
+	}
+
+	// A real truncation is tail's message, with the file's plain name.
+	if err := os.Truncate(e.path(0, "app.log"), 0); err != nil {
+		t.Fatal(err)
+	}
+	e.appendLines(t, 0, "app.log", "new 1")
+	waitFor(t, "the truncated file's line", func() bool { return slices.Contains(fileLines(c, h, "app.log"), "new 1") })
+	rot := c.of(h, KindRotated)
+	if len(rot) != 1 || rot[0] != "tail: app.log: file truncated" {
+		t.Errorf("truncation marker: %q", rot)
+	}
+}
+
+func TestTailNameSpellsTheNonce(t *testing.T) {
+	for _, p := range []string{"/var/log/app.log", "app.log", "logs/x y.log"} {
+		a, tagA := tailName(p, "0123456789ab")
+		b, tagB := tailName(p, "0123456789ac")
+		if a == b || tagA == tagB || len(tagA) < 48 {
+			t.Errorf("%s: names %q and %q do not differ by nonce", p, a, b)
+		}
+		if filepath.Clean(a) != filepath.Clean(p) {
+			t.Errorf("%s: tail follows %q, another file", p, a)
+		}
+		if strings.Replace(a, tagA, "", 1) != p {
+			t.Errorf("%s: shown as %q", p, strings.Replace(a, tagA, "", 1))
+		}
+	}
+}
+
+// A connection that drops while the backlog is on its way must resume from
+// the offset the start marker gave, not start again: starting again showed
+// the last lines twice and lost those written while the host was down.
+func TestStreamStartedBeforeItsBacklog(t *testing.T) {
+	var got []Line
+	f := &follower{target: ops.Target{Name: "web1"}, path: "app.log", off: -1, emit: func(l Line) { got = append(got, l) }}
+	s := &stream{f: f, nonce: "n1"}
+	s.line(markerPrefix+"n1 8:9 120 0 start", 10, time.Now())
+	s.line("old 1", 6, time.Now())
+	s.finish() // dropped before the rest of the backlog and its end marker
+	if !f.started || f.off != 120 || f.id != "8:9" {
+		t.Fatalf("after the start marker: started=%v off=%d id=%q, want started at 120 of 8:9", f.started, f.off, f.id)
+	}
+	if len(got) != 1 || got[0].Text != "old 1" || !got[0].Backlog || got[0].Kind != KindLine {
+		t.Fatalf("lines = %+v, want the one backlog line", got)
+	}
+	// A whole start: the backlog does not move the offset, live lines do.
+	got = nil
+	f = &follower{target: ops.Target{Name: "web1"}, path: "app.log", off: -1, emit: func(l Line) { got = append(got, l) }}
+	s = &stream{f: f, nonce: "n2"}
+	s.line(markerPrefix+"n2 8:9 120 0 start", 10, time.Now())
+	s.line("old 1", 6, time.Now())
+	s.line(markerPrefix+"n2 - - 0 "+backlogEnd, 10, time.Now())
+	s.line("new 1", 6, time.Now())
+	if f.off != 126 || len(got) != 2 || got[1].Backlog || got[1].Text != "new 1" {
+		t.Fatalf("off=%d lines=%+v, want off 126 and one live line after the backlog", f.off, got)
 	}
 }

@@ -5,10 +5,11 @@
 // receiver never holds a deploy up by more than its timeout.
 //
 // Sending never fails a deploy: the errors come back, one per webhook that
-// could not be told, for the caller to show as notes. They never hold a
-// webhook URL's query (tokens live there), nor the signing secret, which is
-// read from the operator's environment (Webhook.SecretEnv) and only used to
-// sign.
+// could not be told, for the caller to show as notes. They name a webhook
+// by its scheme and host alone: its path (Slack's token), query and user
+// info never appear, not even inside net/http's errors; nor does the
+// signing secret, which is read from the operator's environment
+// (Webhook.SecretEnv) and only used to sign.
 package notify
 
 import (
@@ -25,6 +26,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -145,7 +147,7 @@ func (s *Sender) Async(ctx context.Context, hooks []inventory.Webhook, ev Event)
 // returns when each has answered or run out of its Timeout (or ctx ends):
 // it never takes much longer than Timeout. It returns one error per
 // webhook that was not told, in the order of hooks, each naming the
-// webhook by its URL without the query; nil when all were. A deploy that
+// webhook by its scheme and host only; nil when all were. A deploy that
 // was cancelled should still say so: pass context.WithoutCancel(ctx).
 func (s *Sender) Send(ctx context.Context, hooks []inventory.Webhook, ev Event) []error {
 	if ev.Time.IsZero() {
@@ -159,7 +161,7 @@ func (s *Sender) Send(ctx context.Context, hooks []inventory.Webhook, ev Event) 
 		}
 		wg.Go(func() {
 			if err := s.send(ctx, h, ev); err != nil {
-				errs[i] = fmt.Errorf("notify %s of %s: %w", inventory.RedactURL(h.URL), ev.Event, err)
+				errs[i] = fmt.Errorf("notify %s of %s: %s", inventory.RedactURL(h.URL), ev.Event, redact(err.Error(), h.URL))
 			}
 		})
 	}
@@ -263,7 +265,7 @@ func (s *Sender) post(ctx context.Context, rawURL, event, sig string, payload []
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return ctx.Err() == nil, scrub(err)
+		return ctx.Err() == nil, scrub(err, rawURL)
 	}
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // lets the connection be reused
@@ -274,9 +276,17 @@ func (s *Sender) post(ctx context.Context, rawURL, event, sig string, payload []
 	return retry, fmt.Errorf("answered HTTP %s", resp.Status)
 }
 
-// scrub drops the URL (and its query) that net/http puts in its errors,
-// keeping why the post failed.
-func scrub(err error) error {
+// urlInText finds URLs in an error's text (a redirect's target, a bad
+// Location header).
+var urlInText = regexp.MustCompile(`[A-Za-z][A-Za-z0-9+.-]*://[^\s"'<>]+`)
+
+// scrub returns err without any secret part of the webhook URL rawURL:
+// net/http's *url.Error embeds the whole URL, a redirect's error names its
+// target, so every URL in the text is cut to its scheme and host, and any
+// remaining copy of rawURL's path, query, fragment or user info is cut
+// out. Why the post failed is kept. The result no longer wraps err: a
+// wrapped *url.Error would give the URL back to anyone who unwraps it.
+func scrub(err error, rawURL string) error {
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		err = ue.Err
@@ -288,11 +298,33 @@ func scrub(err error) error {
 	case errors.Is(err, context.Canceled):
 		return errors.New("cancelled")
 	}
-	msg := err.Error()
-	if strings.Contains(msg, "://") { // a redirect's error may name its target
-		msg = inventory.RedactURL(msg)
+	return errors.New(redact(err.Error(), rawURL))
+}
+
+// redact cuts every URL in msg to its scheme and host, then any copy of
+// rawURL's path, query, fragment, user info or a path segment long enough
+// to be a token (Slack's are 9 to 24 characters) that is left.
+func redact(msg, rawURL string) string {
+	msg = urlInText.ReplaceAllStringFunc(msg, inventory.RedactURL)
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return msg
 	}
-	return errors.New(msg)
+	secrets := []string{u.EscapedPath(), u.Path, u.RawQuery, u.Fragment}
+	if u.User != nil {
+		secrets = append(secrets, u.User.String())
+	}
+	for _, part := range strings.Split(u.Path, "/") {
+		if len(part) >= 8 {
+			secrets = append(secrets, part)
+		}
+	}
+	for _, sec := range secrets {
+		if len(sec) > 1 {
+			msg = strings.ReplaceAll(msg, sec, "…")
+		}
+	}
+	return msg
 }
 
 func (s *Sender) getenv(k string) string {

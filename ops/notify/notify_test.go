@@ -3,9 +3,12 @@ package notify
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -158,7 +161,7 @@ func TestSendGivesUp(t *testing.T) {
 			if len(errs) != 1 {
 				t.Fatalf("errors = %v", errs)
 			}
-			want := "notify " + r.URL + "/x?REDACTED of failure: " + tt.want
+			want := "notify " + r.URL + " of failure: " + tt.want
 			if errs[0].Error() != want {
 				t.Errorf("error = %q\nwant    %q", errs[0], want)
 			}
@@ -263,7 +266,7 @@ func TestSendErrorsAreRedacted(t *testing.T) {
 		t.Fatalf("errors = %v", errs)
 	}
 	for _, err := range errs {
-		if strings.Contains(err.Error(), "tok3n") || !strings.Contains(err.Error(), "REDACTED") {
+		if strings.Contains(err.Error(), "tok3n") || strings.Contains(err.Error(), "/hook") {
 			t.Errorf("error not redacted: %v", err)
 		}
 	}
@@ -309,5 +312,71 @@ func TestSlackText(t *testing.T) {
 		if got := SlackText(tt.ev); got != tt.want {
 			t.Errorf("SlackText = %q\nwant        %q", got, tt.want)
 		}
+	}
+}
+
+// TestSendErrorsShowOnlySchemeAndHost fails a Slack-style webhook, whose
+// token is in its path, in every way net/http can fail, and checks that no
+// part of the path, query, fragment or user info is in any error.
+func TestSendErrorsShowOnlySchemeAndHost(t *testing.T) {
+	const secretPath = "/services/T0SECRET1/B0SECRET2/xoxbSECRETTOKEN"
+	secrets := []string{"T0SECRET1", "B0SECRET2", "xoxbSECRETTOKEN", "services", "q5ecret", "fr4gment", "us3r", "passw0rd"}
+	tail := secretPath + "?token=q5ecret#fr4gment"
+
+	refused := newReceiver(t)
+	refused.Close()
+	failing := newReceiver(t, http.StatusInternalServerError)
+	hanging := newReceiver(t)
+	hanging.hang = make(chan struct{})
+	t.Cleanup(func() { close(hanging.hang) })
+	var loop *httptest.Server
+	loop = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, loop.URL+r.URL.Path+"/next?token=q5ecret", http.StatusTemporaryRedirect)
+	}))
+	t.Cleanup(loop.Close)
+	badLocation := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Location", "http://[::1%zz]"+secretPath)
+		w.WriteHeader(http.StatusFound)
+	}))
+	t.Cleanup(badLocation.Close)
+
+	withUser := func(base string) string { return strings.Replace(base, "://", "://us3r:passw0rd@", 1) }
+	hooks := []inventory.Webhook{
+		{URL: refused.URL + tail, Format: inventory.NotifyFormatSlack},
+		{URL: withUser(failing.URL) + tail},
+		{URL: hanging.URL + tail},
+		{URL: loop.URL + tail},
+		{URL: badLocation.URL + tail},
+		{URL: "http://127.0.0.1:notaport" + tail},
+		{URL: "https://hooks.slack.com" + tail, SecretEnv: "UNSET_SECRET"},
+	}
+	s := fast()
+	s.Timeout = 2 * time.Second
+	s.Retries = 1
+	errs := s.Send(context.Background(), hooks, sampleEvent(inventory.NotifyFailure))
+	if len(errs) != len(hooks) {
+		t.Fatalf("want %d errors, got %d: %v", len(hooks), len(errs), errs)
+	}
+	for _, err := range errs {
+		msg := fmt.Sprintf("%v %+v %#v", err, err, err)
+		for _, sec := range secrets {
+			if strings.Contains(msg, sec) {
+				t.Errorf("error shows %q: %v", sec, err)
+			}
+		}
+		for e := err; e != nil; e = errors.Unwrap(e) {
+			var ue *url.Error
+			if errors.As(e, &ue) {
+				t.Errorf("error still wraps a *url.Error: %v", err)
+			}
+		}
+	}
+	for i, want := range []string{"connection refused", "HTTP 500", "timed out", "redirects", "Location", "invalid webhook url", "UNSET_SECRET"} {
+		if !strings.Contains(errs[i].Error(), want) {
+			t.Errorf("error %d does not say why (%q): %v", i, want, errs[i])
+		}
+	}
+	if !strings.HasPrefix(errs[0].Error(), "notify "+refused.URL+" of failure: ") {
+		t.Errorf("error does not name the webhook by scheme and host: %v", errs[0])
 	}
 }
