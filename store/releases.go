@@ -209,11 +209,11 @@ func (s *Store) RecordHostParts(ctx context.Context, runID int64, parts []HostPa
 	})
 }
 
-// ReapStaleReleases marks interrupted every release still running whose
+// reapStaleReleases marks interrupted every release still running whose
 // run was marked interrupted (ReapStaleRuns: its opsui process is gone),
 // so no record says a release is under way when nothing runs it. It
 // returns how many it marked.
-func (s *Store) ReapStaleReleases(ctx context.Context) (int, error) {
+func (s *Store) reapStaleReleases(ctx context.Context) (int, error) {
 	res, err := s.db.ExecContext(ctx, `UPDATE releases SET result = ?, finished_at = ?
 		WHERE result = ? AND run_id IN (SELECT id FROM runs WHERE result = ?)`,
 		ReleaseInterrupted, MillisOf(time.Now()), ReleaseRunning, RunInterrupted)

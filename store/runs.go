@@ -387,15 +387,24 @@ func (s *Store) ReapStaleRuns(ctx context.Context) (int, error) {
 				RunInterrupted, now, r.ID, RunRunning); err != nil {
 				return err
 			}
-			_, err := tx.ExecContext(ctx, `UPDATE run_hosts SET status = ?, error_class = 'cancelled',
+			if _, err := tx.ExecContext(ctx, `UPDATE run_hosts SET status = ?, error_class = 'cancelled',
 				error = 'interrupted', finished_at = ? WHERE run_id = ? AND status IN (?, ?, ?)`,
-				HostCancelled, now, r.ID, HostQueued, HostConnecting, HostRunning)
+				HostCancelled, now, r.ID, HostQueued, HostConnecting, HostRunning); err != nil {
+				return err
+			}
+			// Its release, if it made one, is no longer being deployed either.
+			_, err := tx.ExecContext(ctx, `UPDATE releases SET result = ?, finished_at = ? WHERE run_id = ? AND result = ?`,
+				ReleaseInterrupted, now, r.ID, ReleaseRunning)
 			return err
 		})
 		if err != nil {
 			return n, fmt.Errorf("mark run %d interrupted: %w", r.ID, err)
 		}
 		n++
+	}
+	// Releases of runs an older opsui marked interrupted without them.
+	if _, err := s.reapStaleReleases(ctx); err != nil {
+		return n, err
 	}
 	return n, nil
 }

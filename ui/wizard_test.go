@@ -24,7 +24,8 @@ func TestWizardDeploysWithACanaryAndSummarises(t *testing.T) {
 	d := newFlowDriver(t, ff.fns(), nil)
 	toStaging(d)
 	d.press("enter")
-	d.see("ref>", "branch", "main", "v1.0", "first release", "running now on staging", "stg-web1")
+	// The whole placeholder, not its first letter (which read as a typed "f").
+	d.see("ref>", "filter branches, tags, commits", "branch", "main", "v1.0", "first release", "running now on staging", "stg-web1")
 
 	// The filter narrows the refs; back and forth keeps it.
 	d.press("v1")

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 
+	"charm.land/lipgloss/v2"
+
 	"github.com/opsui/opsui/inventory"
 )
 
@@ -94,6 +96,9 @@ func (w *wizard) currentLines(width int) []string {
 func (w *wizard) refView(width, h int) string {
 	st := w.env.ctx.Styles
 	var b strings.Builder
+	// Without a width the input shows only the placeholder's first letter,
+	// which reads as a typed "f".
+	w.filter.SetWidth(max(10, width-lipgloss.Width(w.filter.Prompt)-1))
 	b.WriteString(w.filter.View() + "\n")
 	cur := w.currentLines(width)
 	listH := max(3, h-1-len(cur)-1)

@@ -403,10 +403,7 @@ func phasesText(out *deploy.Outcome) string {
 // the locks they left.
 func (c *cli) reportStale(ctx context.Context, s *store.Store, app, env string) {
 	if n, err := s.ReapStaleRuns(ctx); err == nil && n > 0 {
-		fmt.Fprintf(c.stderr, "opsui: %d runs whose opsui process died are marked interrupted\n", n)
-	}
-	if n, err := s.ReapStaleReleases(ctx); err == nil && n > 0 {
-		fmt.Fprintf(c.stderr, "opsui: %d releases left running by a dead opsui are marked interrupted (finish one with opsui deploy --resume RUN)\n", n)
+		fmt.Fprintf(c.stderr, "opsui: %d runs whose opsui process died are marked interrupted, with their releases (finish one with opsui deploy --resume RUN)\n", n)
 	}
 	locks, err := s.OpenLocks(ctx, app, env)
 	if err != nil {

@@ -110,9 +110,7 @@ this commit reach each environment, and who sent it" (a short hash is enough).`,
 	}
 	cmd.RunE = c.withStore(func(ctx context.Context, s *store.Store, _ []string) error {
 		// A release whose opsui died is listed interrupted, not running.
-		if _, err := s.ReapStaleRuns(ctx); err == nil {
-			_, _ = s.ReapStaleReleases(ctx)
-		}
+		_, _ = s.ReapStaleRuns(ctx)
 		var rs []store.Release
 		var err error
 		if commit != "" {
@@ -281,9 +279,7 @@ left drained are then put back in rotation (see opsui lb restore).`,
 			}
 		}
 		states := deploy.InspectLocks(ctx, d.Conn, targets, func(n string) string { return deployTo[n] })
-		if _, err := s.ReapStaleRuns(ctx); err == nil { // so a dead holder's run reads interrupted
-			_, _ = s.ReapStaleReleases(ctx)
-		}
+		_, _ = s.ReapStaleRuns(ctx) // so a dead holder's run reads interrupted
 		machine, _ := os.Hostname()
 		tokens := map[string][]string{}
 		for _, st := range states {
