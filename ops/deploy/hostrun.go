@@ -175,6 +175,12 @@ func (r *runner) runStep(ctx context.Context, h *hostRun, step, script string, e
 			r.fail(h, step, ops.ClassCancelled, lost)
 			return out.String(), false
 		}
+		// A hung host fails its step and its renewals alike, in either
+		// order: when the lock is lost there now, that is the reason.
+		if err := r.held.Check(context.WithoutCancel(ctx), h.host.Name); err != nil {
+			r.fail(h, step, ops.ClassCancelled, err)
+			return out.String(), false
+		}
 	}
 	if fail {
 		r.fail(h, step, hr.Class, hr.Err)

@@ -128,6 +128,8 @@ func (e *LockHeldError) Error() string {
 // LockLostError says a deploy no longer holds its lock on a host: the
 // lock was broken (and maybe taken by another deploy) or could not be
 // renewed for longer than its lease. Nothing more of the deploy runs there.
+// Err says why; it never wraps an *ops.HostError (the failure reported
+// for the host is the lost lock, not the renewal's own error).
 type LockLostError struct {
 	Host string
 	Err  error
@@ -396,8 +398,12 @@ func (l *HostLock) renew(ctx context.Context, h *heldHost) error {
 	if h.lost != nil {
 		return h.lost
 	}
-	out, res := runCapture(ctx, l.conn, h.target, lockRenewScript, map[string]string{
-		"DEPLOY_TO": h.deployTo, "OPSUI_TOKEN": l.Owner.Token}, max(l.every(), 5*time.Second))
+	// The deadline covers opening the session too: a hung host must not
+	// hold the renewal past it.
+	rctx, cancel := context.WithTimeout(ctx, max(l.every(), 5*time.Second))
+	defer cancel()
+	out, res := runCapture(rctx, l.conn, h.target, lockRenewScript, map[string]string{
+		"DEPLOY_TO": h.deployTo, "OPSUI_TOKEN": l.Owner.Token}, 0)
 	switch {
 	case res.Status == ops.StatusOK && strings.Contains(out, "opsui-lock=renewed"):
 		h.renewed = time.Now()
@@ -415,7 +421,7 @@ func (l *HostLock) renew(ctx context.Context, h *heldHost) error {
 	}
 	err := hostErr(res, out)
 	if d := sinceBoth(h.renewed); d > l.lease {
-		l.loseLocked(h, fmt.Errorf("not renewed for %s, longer than its %s lease: %w", d.Round(time.Second), l.lease, err))
+		l.loseLocked(h, fmt.Errorf("not renewed for %s, longer than its %s lease: %v", d.Round(time.Second), l.lease, err))
 		return h.lost
 	}
 	return err
@@ -473,7 +479,7 @@ func (l *HostLock) Check(ctx context.Context, host string) error {
 			}
 			// Renewal failed for another reason (ctx): not renewed, not ours.
 			h.mu.Lock()
-			l.loseLocked(h, fmt.Errorf("the lease ran out and could not be renewed: %w", err))
+			l.loseLocked(h, fmt.Errorf("the lease ran out and could not be renewed: %v", err))
 			h.mu.Unlock()
 			return h.lostErr()
 		}
