@@ -278,7 +278,8 @@ type heldHost struct {
 	ctx    context.Context
 	cancel context.CancelCauseFunc
 
-	mu      sync.Mutex // one renewal at a time
+	renewMu sync.Mutex // one renewal at a time
+	mu      sync.Mutex // guards renewed and lost
 	renewed time.Time  // the last renewal that worked (or the take)
 	lost    *LockLostError
 }
@@ -393,10 +394,10 @@ func sinceBoth(t time.Time) time.Duration {
 // lock is no longer this owner's, or when no renewal worked for longer
 // than the lease; a failed renewal within the lease is only reported.
 func (l *HostLock) renew(ctx context.Context, h *heldHost) error {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.lost != nil {
-		return h.lost
+	h.renewMu.Lock()
+	defer h.renewMu.Unlock()
+	if err := h.lostErr(); err != nil {
+		return err
 	}
 	// The deadline covers opening the session too: a hung host must not
 	// hold the renewal past it.
@@ -404,6 +405,8 @@ func (l *HostLock) renew(ctx context.Context, h *heldHost) error {
 	defer cancel()
 	out, res := runCapture(rctx, l.conn, h.target, lockRenewScript, map[string]string{
 		"DEPLOY_TO": h.deployTo, "OPSUI_TOKEN": l.Owner.Token}, 0)
+	h.mu.Lock()
+	defer h.mu.Unlock()
 	switch {
 	case res.Status == ops.StatusOK && strings.Contains(out, "opsui-lock=renewed"):
 		h.renewed = time.Now()
