@@ -299,3 +299,25 @@ func TestLockedStateIsReadUnderTheLock(t *testing.T) {
 		t.Errorf("known-good release %q, want %s, read under the lock", pa.KnownGood, other.ReleaseID)
 	}
 }
+
+// TestFailedRevisionsLogWriteIsReported: a revisions.log that cannot be
+// written (here a directory of that name) is a note of the deploy, shown
+// and recorded with the run, not silently dropped.
+func TestFailedRevisionsLogWriteIsReported(t *testing.T) {
+	tb := newTestbed(t, 1)
+	tb.sh(0, "mkdir -p "+ops.Quote(tb.deployTo+"/revisions.log"))
+	out := tb.firstRelease()
+	var note string
+	for _, n := range out.Notes {
+		if strings.Contains(n, "web1: writing revisions.log failed") {
+			note = n
+		}
+	}
+	if note == "" {
+		t.Fatalf("no note of the failed revisions.log write: %q", out.Notes)
+	}
+	run, err := tb.st.Run(context.Background(), out.RunID)
+	if err != nil || !strings.Contains(run.Summary, note) {
+		t.Errorf("the note is not recorded with the run (%v): %q", err, run.Summary)
+	}
+}
