@@ -475,14 +475,18 @@ func (l *HostLock) Check(ctx context.Context, host string) error {
 		return lost
 	}
 	if expired {
-		if err := l.renew(ctx, h); err != nil {
+		// Whatever the step's context says (ctrl+c), only the renewal decides.
+		if err := l.renew(context.WithoutCancel(ctx), h); err != nil {
 			var lle *LockLostError
 			if errors.As(err, &lle) {
 				return err
 			}
-			// Renewal failed for another reason (ctx): not renewed, not ours.
+			// Past the lease, a renewal that did not work loses the lock
+			// (unless a heartbeat renewed it meanwhile).
 			h.mu.Lock()
-			l.loseLocked(h, fmt.Errorf("the lease ran out and could not be renewed: %v", err))
+			if sinceBoth(h.renewed) > l.lease {
+				l.loseLocked(h, fmt.Errorf("the lease ran out and could not be renewed: %v", err))
+			}
 			h.mu.Unlock()
 			return h.lostErr()
 		}
