@@ -321,3 +321,33 @@ func TestFailedRevisionsLogWriteIsReported(t *testing.T) {
 		t.Errorf("the note is not recorded with the run (%v): %q", err, run.Summary)
 	}
 }
+
+// TestRollbackChosenBeforeADeployIsRefused: a rollback is chosen (from v2
+// back to v1) and another deploy (v3) finishes before it takes the lock.
+// Under the lock the rollback sees the environment changed and refuses,
+// leaving v3 in place, instead of undoing v3 unseen and marking v2 bad.
+func TestRollbackChosenBeforeADeployIsRefused(t *testing.T) {
+	tb := newTestbed(t, 1)
+	ctx := context.Background()
+	v1 := tb.firstRelease()
+	tb.commit("second", map[string]string{"index.html": "v2\n"})
+	tb.deploy("main", Strategy{Kind: "all", AutoRollback: true})
+	choice, err := ChooseRollback(ctx, tb.st, "app", "test", "")
+	if err != nil || choice.Target.ReleaseID != v1.ReleaseID {
+		t.Fatalf("choice %+v: %v", choice.Target, err)
+	}
+	tb.commit("third", map[string]string{"index.html": "v3\n"})
+	v3 := tb.deploy("main", Strategy{Kind: "all", AutoRollback: true})
+	p := tb.plan(choice.Target.Commit, Strategy{Kind: "all"})
+	p.ReleaseID, p.Source = choice.Target.ReleaseID, Source{Commit: choice.Target.Commit}
+	out, err := tb.deployer().Rollback(ctx, p, choice)
+	if err == nil || !strings.Contains(err.Error(), "changed since this rollback was chosen") {
+		t.Fatalf("rollback after another deploy: %v (%+v)", err, out)
+	}
+	if rel, _ := tb.current(0); rel != v3.ReleaseID {
+		t.Errorf("current is %s, want %s left alone", rel, v3.ReleaseID)
+	}
+	if r, err := tb.st.ReleaseNamed(ctx, "app", "test", choice.From.ReleaseID); err != nil || r.Result != store.ReleaseSuccess {
+		t.Errorf("release %s is now %s (%v), want success", choice.From.ReleaseID, r.Result, err)
+	}
+}
