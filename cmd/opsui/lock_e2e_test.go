@@ -127,3 +127,32 @@ func TestPausedDeployLosesTheLock(t *testing.T) {
 		}
 	}
 }
+
+// TestUnlockJudgesLocksByTheirLastSignOfLife: a live lock whose heartbeat
+// reads empty is not broken without --force; a lock with no owner file
+// (its holder died right after mkdir) is stale once its directory is old,
+// and unlock breaks it.
+func TestUnlockJudgesLocksByTheirLastSignOfLife(t *testing.T) {
+	e := newDeployEnv(t, 2, "")
+	lock := func(i int) string { return ops.Quote(e.deployTo(e.fleet.Hosts[i].Name) + "/.opsui-lock") }
+	for i, h := range e.fleet.Hosts {
+		sshOutput(t, h.Address(), e.cfg, fmt.Sprintf("mkdir -p %s", lock(i)))
+	}
+	h1, h2 := e.fleet.Hosts[0], e.fleet.Hosts[1]
+	sshOutput(t, h1.Address(), e.cfg, fmt.Sprintf("printf 'operator=ann\\ntoken=t1\\n' > %[1]s/owner; : > %[1]s/heartbeat", lock(0)))
+	sshOutput(t, h2.Address(), e.cfg, fmt.Sprintf("touch -d '-10 minutes' %s", lock(1)))
+	out := mustRun(t, e.db, "unlock", "--env", "test", "--yes")
+	t.Logf("unlock:\n%s", out)
+	if !strings.Contains(out, "web1: locked by ann") || !strings.Contains(out, "(live)") {
+		t.Errorf("web1's lock with an empty heartbeat is not shown live")
+	}
+	if !strings.Contains(out, "unlocked web2") || strings.Contains(out, "unlocked web1") {
+		t.Errorf("want only web2's owner-less stale lock broken")
+	}
+	if got := sshOutput(t, h1.Address(), e.cfg, "cat "+lock(0)+"/owner"); !strings.Contains(got, "token=t1") {
+		t.Errorf("web1's live lock was broken: %q", got)
+	}
+	if got := sshOutput(t, h2.Address(), e.cfg, "ls -d "+lock(1)+" 2>&1"); !strings.Contains(got, "No such file") {
+		t.Errorf("web2's owner-less lock is still there: %q", got)
+	}
+}
