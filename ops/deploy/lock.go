@@ -148,18 +148,21 @@ const (
 	fenceMarker = "opsui-fence:"
 )
 
-// The lock directory's files. The owner file names the token; the
-// heartbeat holds the holder's last renewal (seconds since the epoch, by
-// the host's clock). Both are written to a temporary name and renamed,
-// so a reader never sees them half written or empty.
+// The lock directory's files. The owner file names the token, written
+// right after the mkdir by the shell itself (one write, no fork: the
+// window in which a lock has no owner is as short as it can be; a
+// contender waits a moment for it). The heartbeat holds the holder's last
+// renewal (seconds since the epoch, by the host's clock), always written
+// to a temporary name and renamed, so a reader never sees it empty.
 const lockTakeScript = `d=$DEPLOY_TO/.opsui-lock
 mkdir -p -- "$DEPLOY_TO" || exit 1
 if mkdir -- "$d" 2>/dev/null; then
-  if printf '%s\n' "$OPSUI_OWNER" > "$d/owner.tmp" && mv -f -- "$d/owner.tmp" "$d/owner" &&
+  if printf '%s\n' "$OPSUI_OWNER" > "$d/owner" &&
     date +%s > "$d/heartbeat.tmp" && mv -f -- "$d/heartbeat.tmp" "$d/heartbeat"; then echo "opsui-lock=taken"; exit 0; fi
   rm -rf -- "$d"; echo "cannot write the deploy lock in $DEPLOY_TO" >&2; exit 1
 fi
 if [ ! -d "$d" ]; then echo "cannot create the deploy lock $d" >&2; exit 1; fi
+i=0; while [ ! -s "$d/owner" ] && [ "$i" -lt 10 ] && [ -d "$d" ]; do sleep 0.1; i=$((i+1)); done
 echo "opsui-lock=held"
 ` + lockShowBody
 
