@@ -37,7 +37,7 @@ func TestParseLockStateAge(t *testing.T) {
 	}
 }
 
-// lockTargets returns the testbed's hosts as the lock sees them.
+// lockHosts returns the testbed's hosts as the lock sees them.
 func (tb *testbed) lockHosts() []lockHost {
 	var lh []lockHost
 	for _, h := range tb.fleet.Hosts {
@@ -125,7 +125,7 @@ func TestLostLockAnswerIsReleased(t *testing.T) {
 	}
 }
 
-// lockTestApp sets a stage that waits on one host before the switch.
+// lockTestStage sets a stage that waits on one host before the switch.
 func lockTestStage(tb *testbed, host string, secs int) {
 	tb.app.Stages = []inventory.Stage{{Name: "slow", Position: "before:switch",
 		Run: fmt.Sprintf(`if [ "$HOST" = %s ]; then echo waiting; sleep %d; fi`, host, secs)}}
@@ -349,5 +349,48 @@ func TestRollbackChosenBeforeADeployIsRefused(t *testing.T) {
 	}
 	if r, err := tb.st.ReleaseNamed(ctx, "app", "test", choice.From.ReleaseID); err != nil || r.Result != store.ReleaseSuccess {
 		t.Errorf("release %s is now %s (%v), want success", choice.From.ReleaseID, r.Result, err)
+	}
+}
+
+// TestStoreRenewedOnlyWhenTheHostsWere: the store's record of the lease
+// (onRenew) is renewed after rounds in which the hosts renewed, never
+// while a host does not answer; past the lease the lock is lost there.
+func TestStoreRenewedOnlyWhenTheHostsWere(t *testing.T) {
+	t.Setenv(LeaseEnv, "1s")
+	tb := newTestbed(t, 1)
+	var mu sync.Mutex
+	renewals := 0
+	count := func() int { mu.Lock(); defer mu.Unlock(); return renewals }
+	owner := Owner{Operator: "tester", Token: NewToken(), Since: time.Now()}
+	l, err := acquireLock(context.Background(), tb.pool, "app", "test", tb.lockHosts(), owner, func() {
+		mu.Lock()
+		renewals++
+		mu.Unlock()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	host := tb.fleet.Host("web1")
+	defer func() {
+		host.Cont()
+		l.Release(context.Background())
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for count() < 2 {
+		if time.Now().After(deadline) {
+			t.Fatal("the store's lease was never renewed while the host answered")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	host.Stop()
+	time.Sleep(500 * time.Millisecond) // a round already under way may end well
+	before := count()
+	time.Sleep(6 * time.Second)
+	if got := count(); got != before {
+		t.Errorf("the store's lease was renewed %d times while the host did not answer", got-before)
+	}
+	var lost *LockLostError
+	if err := l.Check(context.Background(), "web1"); !errors.As(err, &lost) {
+		t.Errorf("the lock is still held after its lease ran out without renewals: %v", err)
 	}
 }
