@@ -308,23 +308,31 @@ left drained are then put back in rotation (see opsui lb restore).`,
 		if err := c.confirm(fmt.Sprintf("Break the deploy lock of %s/%s?", tg.app.Name, tg.env.Name), yes); err != nil {
 			return err
 		}
+		var errs []error
 		for token, hosts := range tokens {
 			var ts []ops.Target
 			for _, h := range hosts {
 				ts = append(ts, d.Targets[h])
 			}
 			freed, err := deploy.BreakLocks(ctx, d.Conn, ts, func(n string) string { return deployTo[n] }, token)
-			if token != "" {
-				_ = s.BreakLock(ctx, token, operator())
+			if token != "" && len(freed) > 0 {
+				if rerr := s.BreakLock(ctx, token, operator()); rerr != nil {
+					// The hosts are unlocked; the record is not: say so, and fail.
+					fmt.Fprintf(c.stderr, "opsui: warning: the lock was broken on %s but the store does not record it: %v\n", strings.Join(freed, ", "), rerr)
+					errs = append(errs, rerr)
+				}
 			}
 			fmt.Fprintf(c.stdout, "unlocked %s\n", strings.Join(freed, ", "))
 			if err != nil {
-				return err
+				errs = append(errs, err)
 			}
 		}
 		// The dead deploy may have left a batch drained: put back what
 		// opsui drained (an operator's own down stays).
-		return restoreBalancers(ctx, c.stdout, s, d, tg, nil, false, nil)
+		if err := restoreBalancers(ctx, c.stdout, s, d, tg, nil, false, nil); err != nil {
+			errs = append(errs, err)
+		}
+		return errors.Join(errs...)
 	})
 	tf.register(cmd)
 	sshf.registerConn(cmd)
