@@ -394,3 +394,23 @@ func TestStoreRenewedOnlyWhenTheHostsWere(t *testing.T) {
 		t.Errorf("the lock is still held after its lease ran out without renewals: %v", err)
 	}
 }
+
+// TestReleaseIDTakenMeanwhileIsChosenAgain: ids are seconds, so a deploy
+// that finished between this one's plan and its lock can have taken the id
+// the plan chose. The id is chosen again under the lock instead of the
+// upload being refused ("already exists on this host").
+func TestReleaseIDTakenMeanwhileIsChosenAgain(t *testing.T) {
+	tb := newTestbed(t, 1)
+	first := tb.firstRelease()
+	tb.commit("second", map[string]string{"index.html": "v2\n"})
+	pa := tb.plan("main", Strategy{Kind: "all", AutoRollback: true})
+	pa.ReleaseID = first.ReleaseID // as if the first had finished after this plan
+	out, _ := tb.deployWhen(pa, func(ops.Event) {})
+	if out.Result != store.ReleaseSuccess || out.ReleaseID <= first.ReleaseID {
+		tb.logf(out)
+		t.Fatalf("deploy: %s as release %s, want success as a release after %s", out.Result, out.ReleaseID, first.ReleaseID)
+	}
+	if rel, _ := tb.current(0); rel != out.ReleaseID {
+		t.Fatalf("current is %s, want %s", rel, out.ReleaseID)
+	}
+}
