@@ -3,12 +3,14 @@ package ui
 import (
 	"fmt"
 	"strings"
+
+	"github.com/opsui/opsui/ops/deploy"
 )
 
 // compareView is two releases side by side: a is the older, b the newer.
 type compareView struct {
 	a, b   Release
-	cmp    Comparison
+	cmp    deploy.Comparison
 	err    error
 	loaded bool
 	top    int
