@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/opsui/opsui/ops/deploy"
 	"github.com/opsui/opsui/ui"
 )
 
@@ -63,7 +64,7 @@ func gitRefs(ctx context.Context, repo string) ([]ui.Ref, error) {
 		if len(f) < 4 {
 			continue
 		}
-		refs = append(refs, ui.Ref{Kind: "commit", Name: f[0][:min(12, len(f[0]))], Hash: f[0], Subject: f[1], Author: f[2], When: unixTime(f[3])})
+		refs = append(refs, ui.Ref{Kind: "commit", Name: deploy.ShortCommit(f[0]), Hash: f[0], Subject: f[1], Author: f[2], When: unixTime(f[3])})
 	}
 	return refs, nil
 }
