@@ -21,7 +21,7 @@ func TestReleasesShowTheCLIsShortCommit(t *testing.T) {
 		rs, err := list(ctx, app, env)
 		for i := range rs {
 			rs[i].Commit += "0123456789abcdef" // a full-length hash
-			rs[i].Branch = "release-2025"     // 12 characters: the whole column
+			rs[i].Branch = "release-2025"      // 12 characters: the whole column
 		}
 		return rs, err
 	}
