@@ -156,6 +156,13 @@ func Log(ctx context.Context, repo, from, to string, limit int) ([]Commit, error
 
 // git runs git in repo and returns its trimmed standard output.
 func git(ctx context.Context, repo string, args ...string) (string, error) {
+	out, err := gitRaw(ctx, repo, args...)
+	return strings.TrimSpace(out), err
+}
+
+// gitRaw runs git in repo and returns its standard output as git wrote it
+// (a diffstat's lines start with a space).
+func gitRaw(ctx context.Context, repo string, args ...string) (string, error) {
 	cmd := exec.CommandContext(ctx, "git", append([]string{"-C", repo}, args...)...)
 	cmd.Env = append(os.Environ(), "GIT_TERMINAL_PROMPT=0", "LC_ALL=C")
 	var out, errb bytes.Buffer
@@ -167,13 +174,20 @@ func git(ctx context.Context, repo string, args ...string) (string, error) {
 		}
 		return "", fmt.Errorf("git %s: %w", args[0], err)
 	}
-	return strings.TrimSpace(out.String()), nil
+	return out.String(), nil
 }
 
-// short abbreviates a commit hash for messages.
-func short(commit string) string {
-	if len(commit) > 12 {
-		return commit[:12]
+// ShortCommitLen is how many characters of a commit hash opsui shows: the
+// CLI, the console and the records all abbreviate alike.
+const ShortCommitLen = 12
+
+// ShortCommit abbreviates a commit hash for people to read.
+func ShortCommit(commit string) string {
+	if len(commit) > ShortCommitLen {
+		return commit[:ShortCommitLen]
 	}
 	return commit
 }
+
+// short is ShortCommit, the name the pipeline's messages use.
+func short(commit string) string { return ShortCommit(commit) }
