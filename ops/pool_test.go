@@ -12,6 +12,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/opsui/opsui/internal/sshtest"
+	"github.com/opsui/opsui/internal/testenv"
 )
 
 var _ Connector = (*Pool)(nil)
@@ -97,7 +98,7 @@ func TestPoolWaiterCancel(t *testing.T) {
 		_, err := p.Client(context.Background(), target(f, h))
 		stayer <- err
 	}()
-	waitFor(t, 2*time.Second, "dial to start", func() bool { return p.Stats().Dials[h.Name] == 1 })
+	testenv.WaitFor(t, 2*time.Second, "dial to start", func() bool { return p.Stats().Dials[h.Name] == 1 })
 	time.Sleep(100 * time.Millisecond)
 	cancel()
 	select {
@@ -190,13 +191,13 @@ func TestPoolKeepAlive(t *testing.T) {
 	}
 	hung.Stop()
 	t.Cleanup(hung.Cont)
-	took := waitFor(t, 10*interval, "drop of the hung host", gone(hung.Name))
+	took := testenv.WaitFor(t, 10*interval, "drop of the hung host", gone(hung.Name))
 	t.Logf("hung host dropped after %v (keepalive %v)", took.Round(time.Millisecond), interval)
 	if took > 4*interval { // two intervals, and slack for a loaded machine
 		t.Errorf("took %v, want about two keepalive intervals", took)
 	}
 	killed.Kill()
-	took = waitFor(t, 10*interval, "drop of the killed host", gone(killed.Name))
+	took = testenv.WaitFor(t, 10*interval, "drop of the killed host", gone(killed.Name))
 	t.Logf("killed host dropped after %v", took.Round(time.Millisecond))
 }
 
@@ -214,7 +215,7 @@ func TestPoolIdle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	took := waitFor(t, 10*idle, "idle close", func() bool { return !open() })
+	took := testenv.WaitFor(t, 10*idle, "idle close", func() bool { return !open() })
 	t.Logf("idle connection closed after %v", took.Round(time.Millisecond))
 	if took < idle-50*time.Millisecond {
 		t.Errorf("closed after %v, before the idle timeout %v", took, idle)
@@ -234,7 +235,7 @@ func TestPoolIdle(t *testing.T) {
 	}
 	lease.Release()
 	lease.Release() // harmless
-	waitFor(t, 10*idle, "idle close after release", func() bool { return !open() })
+	testenv.WaitFor(t, 10*idle, "idle close after release", func() bool { return !open() })
 
 	// So does an open session, with no lease.
 	s, err := p.Session(ctx, target(f, h))
@@ -252,7 +253,7 @@ func TestPoolIdle(t *testing.T) {
 		t.Fatalf("the session was cut: %v", err)
 	}
 	s.Close()
-	waitFor(t, 10*idle, "idle close after the session", func() bool { return !open() })
+	testenv.WaitFor(t, 10*idle, "idle close after the session", func() bool { return !open() })
 	if n := p.Stats().Dials[h.Name]; n != 3 {
 		t.Errorf("%d dials, want 3", n)
 	}

@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/opsui/opsui/internal/testenv"
 )
 
 // DefaultBackendParams are the parameters of every upstream server line.
@@ -140,12 +142,11 @@ func pickPort(listen string) (string, error) {
 	if port != "0" {
 		return listen, nil
 	}
-	l, err := net.Listen("tcp", listen)
+	free, err := testenv.FreePort(host)
 	if err != nil {
 		return "", err
 	}
-	defer l.Close()
-	return net.JoinHostPort(host, strconv.Itoa(l.Addr().(*net.TCPAddr).Port)), nil
+	return net.JoinHostPort(host, strconv.Itoa(free)), nil
 }
 
 // config returns nginx.conf.
