@@ -3,8 +3,6 @@ package ops
 import (
 	"context"
 	"errors"
-	"os"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -339,10 +337,7 @@ func TestPoolClose(t *testing.T) {
 // TestPoolColdFanOut connects to 50 hosts (OPSUI_TEST_FANOUT overrides) at
 // once and runs a command on each, cold then warm, and logs the timings.
 func TestPoolColdFanOut(t *testing.T) {
-	n := 50
-	if v, err := strconv.Atoi(os.Getenv("OPSUI_TEST_FANOUT")); err == nil && v > 0 {
-		n = v
-	}
+	n := testenv.EnvInt(t, "OPSUI_TEST_FANOUT", 50)
 	f := sshtest.Start(t, n)
 	all := func(fn func(h *sshtest.Host)) time.Duration {
 		start := time.Now()

@@ -52,13 +52,16 @@ func RequireFile(t testing.TB, path, install string) {
 	}
 }
 
-// RequireProgram skips (or fails, see [Missing]) the test when name is not
-// on PATH; install names the package that brings it.
-func RequireProgram(t testing.TB, name, install string) {
+// RequireProgram returns the path of the program name on PATH, and skips
+// (or fails, see [Missing]) the test when there is none; install names the
+// package that brings it.
+func RequireProgram(t testing.TB, name, install string) string {
 	t.Helper()
-	if _, err := exec.LookPath(name); err != nil {
+	path, err := exec.LookPath(name)
+	if err != nil {
 		Missing(t, name+" is not installed", install)
 	}
+	return path
 }
 
 // FreePort returns a TCP port that nothing listens on at addr right now.

@@ -59,7 +59,11 @@ func TestRequireSkipsOrFails(t *testing.T) {
 		{"file absent", "", func(tb testing.TB) { RequireFile(tb, absent, "pkg") }, "skip"},
 		{"file absent strict", "1", func(tb testing.TB) { RequireFile(tb, absent, "pkg") }, "fatal"},
 		{"file absent, other value", "yes", func(tb testing.TB) { RequireFile(tb, absent, "pkg") }, "skip"},
-		{"program present", "1", func(tb testing.TB) { RequireProgram(tb, "sh", "dash") }, ""},
+		{"program present", "1", func(tb testing.TB) {
+			if p := RequireProgram(tb, "sh", "dash"); !filepath.IsAbs(p) {
+				tb.Errorf("RequireProgram(sh) = %q, want its path", p)
+			}
+		}, ""},
 		{"program absent", "", func(tb testing.TB) { RequireProgram(tb, "opsui-no-such-program", "pkg") }, "skip"},
 		{"program absent strict", "1", func(tb testing.TB) { RequireProgram(tb, "opsui-no-such-program", "pkg") }, "fatal"},
 	} {
