@@ -68,7 +68,10 @@ import (
 const SSHDPath = "/usr/sbin/sshd"
 
 // RequireEnv names the environment variable that turns a missing sshd from a
-// skipped test into a failed one when it is set to "1" ([testenv.RequireEnv]).
+// skipped test into a failed one when it is set to "1".
+//
+// Deprecated: use [testenv.RequireEnv], or better [testenv.RequireProgram]
+// and [testenv.Missing], which apply it.
 const RequireEnv = testenv.RequireEnv
 
 // passphrase protects the key at [Fleet.EncryptedKeyPath].

@@ -27,11 +27,14 @@ const (
 )
 
 // RequireEnv is the environment variable that turns a missing program into a
-// failed test when it is "1" ([testenv.RequireEnv]).
+// failed test when it is "1".
+//
+// Deprecated: use [testenv.RequireEnv], or better [testenv.RequireProgram]
+// and [testenv.Missing], which apply it.
 const RequireEnv = testenv.RequireEnv
 
-// RequireNginx skips (or fails, see [RequireEnv]) the test when nginx is
-// missing.
+// RequireNginx skips (or fails, see [testenv.Missing]) the test when nginx
+// is missing.
 func RequireNginx(t testing.TB) {
 	t.Helper()
 	testenv.RequireFile(t, NginxPath, "nginx")
