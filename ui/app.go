@@ -160,6 +160,12 @@ func (a App) loadFleetCmd() tea.Cmd {
 // Update routes messages: dialogs first, then global keys, then the focused
 // component.
 func (a App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	if km, ok := msg.(tea.KeyPressMsg); ok && key.Matches(km, a.keys.ForceQuit) && !a.flowAsksToQuit() {
+		if a.logs.view != nil {
+			a.logs.view.stop()
+		}
+		return a, tea.Quit
+	}
 	if next, cmd, ok := a.statusUpdate(msg); ok {
 		return next, cmd
 	}
@@ -231,11 +237,8 @@ func (a App) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if a.mode == modeRuns {
 			return a.runsKey(msg)
 		}
-		// While typing a filter, every key is text, except ctrl+c.
+		// While typing a filter, every key is text (ctrl+c quits in Update).
 		if a.fleet.Filtering() {
-			if msg.String() == "ctrl+c" {
-				return a, tea.Quit
-			}
 			var cmd tea.Cmd
 			a.fleet, cmd = a.fleet.Update(msg)
 			return a, cmd
@@ -246,7 +249,7 @@ func (a App) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		case key.Matches(msg, a.keys.Help):
 			a.showHelp = !a.showHelp
 			return a, nil
-		case a.showHelp && msg.String() == "esc":
+		case a.showHelp && key.Matches(msg, a.keys.CloseHelp):
 			a.showHelp = false
 			return a, nil
 		case key.Matches(msg, a.keys.Detail):
@@ -285,6 +288,14 @@ func (a App) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	var cmd tea.Cmd
 	a.fleet, cmd = a.fleet.Update(msg)
 	return a, cmd
+}
+
+// flowAsksToQuit reports whether quitting is the shown flow's to handle:
+// a running flow asks first and aborts its work (ui/flows_quit.go). A
+// dialog in front of it does not ask: ctrl+c quits, and Run still waits
+// for the flow's work to end.
+func (a App) flowAsksToQuit() bool {
+	return len(a.dialogs) == 0 && a.mode == modeFlow && a.flows.cur != nil
 }
 
 // detailWidth is the width of the detail pane, 0 when it is not shown. Wide

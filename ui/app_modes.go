@@ -69,11 +69,11 @@ func (a App) startRun() (App, tea.Cmd) {
 // handled is false in the other modes.
 func (a App) modeKey(msg tea.KeyPressMsg) (next tea.Model, cmd tea.Cmd, handled bool) {
 	if a.mode == modeCommand {
-		switch msg.String() {
-		case "enter":
+		switch {
+		case key.Matches(msg, a.keys.Apply):
 			app, cmd := a.startRun()
 			return app, cmd, true
-		case "esc":
+		case key.Matches(msg, a.keys.Cancel):
 			a.mode = modeFleet
 			a.command.Blur()
 			a.command.SetValue("")
@@ -85,12 +85,10 @@ func (a App) modeKey(msg tea.KeyPressMsg) (next tea.Model, cmd tea.Cmd, handled 
 	if a.mode == modeRun {
 		rv := a.shownRun()
 		switch {
-		case msg.String() == "ctrl+c":
-			return a, tea.Quit, true
 		case key.Matches(msg, a.keys.Help):
 			a.showHelp = !a.showHelp
 			return a, nil, true
-		case a.showHelp && msg.String() == "esc":
+		case a.showHelp && key.Matches(msg, a.keys.CloseHelp):
 			a.showHelp = false
 			return a, nil, true
 		case key.Matches(msg, a.keys.Back) && !rv.confirmCancel:

@@ -64,10 +64,7 @@ func (a App) statusUpdate(msg tea.Msg) (next App, cmd tea.Cmd, handled bool) {
 		if len(a.dialogs) == 0 {
 			return a, nil, false
 		}
-		if msg.String() == "ctrl+c" {
-			return a, tea.Quit, true
-		}
-		d, done, cmd := a.dialogs[0].update(a.asker, msg)
+		d, done, cmd := a.dialogs[0].update(a.asker, a.keys, msg)
 		if done {
 			a.dialogs = a.dialogs[1:]
 			if len(a.dialogs) > 0 && a.dialogs[0].q != nil && a.dialogs[0].q.hostKey == nil {
@@ -130,7 +127,7 @@ func (a App) statusHeader() []string {
 // dialogView draws the first dialog centred in w x h.
 func (a App) dialogView(w, h int) string {
 	boxW := min(w, 76)
-	box := a.ctx.Styles.Pane.BorderForeground(a.ctx.Theme.Warn).Width(boxW).Render(a.dialogs[0].view(a.ctx, boxW-4))
+	box := a.ctx.Styles.Pane.BorderForeground(a.ctx.Theme.Warn).Width(boxW).Render(a.dialogs[0].view(a.ctx, a.keys, boxW-4))
 	return lipgloss.Place(w, h, lipgloss.Center, lipgloss.Center, box)
 }
 

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 	"golang.org/x/crypto/ssh"
@@ -75,16 +76,16 @@ func (d dialog) guarded(a *Asker, now time.Time) bool {
 }
 
 // update handles a key; done reports that the dialog closes.
-func (d dialog) update(a *Asker, km tea.KeyPressMsg) (next dialog, done bool, cmd tea.Cmd) {
+func (d dialog) update(a *Asker, k KeyMap, km tea.KeyPressMsg) (next dialog, done bool, cmd tea.Cmd) {
 	if d.q == nil || a == nil {
-		return d.handle(a, km)
+		return d.handle(a, k, km)
 	}
 	now := a.now()
 	if d.guarded(a, now) {
 		d.quiet = now // typed before the dialog could be read: dropped
 		return d, false, nil
 	}
-	next, done, cmd = d.handle(a, km)
+	next, done, cmd = d.handle(a, k, km)
 	if done {
 		a.closed(now)
 	}
@@ -92,11 +93,10 @@ func (d dialog) update(a *Asker, km tea.KeyPressMsg) (next dialog, done bool, cm
 }
 
 // handle acts on a key that counts.
-func (d dialog) handle(a *Asker, km tea.KeyPressMsg) (next dialog, done bool, cmd tea.Cmd) {
+func (d dialog) handle(a *Asker, k KeyMap, km tea.KeyPressMsg) (next dialog, done bool, cmd tea.Cmd) {
 	switch {
 	case d.changed != nil:
-		switch km.String() {
-		case "esc", "enter", "q":
+		if key.Matches(km, k.CloseWarning) {
 			if a != nil {
 				a.closed(a.now())
 			}
@@ -104,21 +104,21 @@ func (d dialog) handle(a *Asker, km tea.KeyPressMsg) (next dialog, done bool, cm
 		}
 	case d.q.hostKey != nil:
 		// Default No: only y trusts the key; Enter refuses like n.
-		switch km.String() {
-		case "y", "Y":
+		switch {
+		case key.Matches(km, k.Trust):
 			a.answer(d.q, true, nil)
 			return d, true, nil
-		case "n", "N", "esc", "enter":
+		case key.Matches(km, k.Refuse):
 			a.answer(d.q, false, nil)
 			return d, true, nil
 		}
 	default:
-		switch km.String() {
-		case "enter":
+		switch {
+		case key.Matches(km, k.Unlock):
 			a.answer(d.q, true, []byte(d.input.Value()))
 			d.input.SetValue("")
 			return d, true, nil
-		case "esc":
+		case key.Matches(km, k.SkipKey):
 			a.answer(d.q, false, nil)
 			return d, true, nil
 		}
@@ -128,8 +128,9 @@ func (d dialog) handle(a *Asker, km tea.KeyPressMsg) (next dialog, done bool, cm
 }
 
 // view draws the dialog's box content for width cells.
-func (d dialog) view(ctx *Context, width int) string {
+func (d dialog) view(ctx *Context, k KeyMap, width int) string {
 	st := ctx.Styles
+	hint := func(b key.Binding) string { return st.Key.Render(b.Help().Key) + st.Muted.Render(" "+b.Help().Desc) }
 	var b strings.Builder
 	field := func(label, value string) {
 		fmt.Fprintf(&b, "%s %s\n", st.Muted.Render(fmt.Sprintf("%-12s", label)), clip(value, max(10, width-13)))
@@ -151,7 +152,7 @@ func (d dialog) view(ctx *Context, width int) string {
 		b.WriteString("\nSomeone may be intercepting the connection, or the host was\n" +
 			"reinstalled. opsui will not connect to it. If the change is expected,\n" +
 			"remove the old key from the file above and try again.\n\n")
-		b.WriteString(st.Key.Render("esc") + st.Muted.Render(" close"))
+		b.WriteString(hint(k.CloseWarning))
 	case d.q.hostKey != nil:
 		p := d.q.hostKey
 		b.WriteString(st.Warn.Render("Unknown host key") + "\n\n")
@@ -161,13 +162,13 @@ func (d dialog) view(ctx *Context, width int) string {
 		field("fingerprint", p.Fingerprint)
 		b.WriteString("\n" + clip("Trust this "+p.KeyType+" key and record it in known_hosts?", width) + "\n\n")
 		b.WriteString(d.ignoredNote(st.Muted.Render, width))
-		b.WriteString(st.Key.Render("y") + st.Muted.Render(" trust  ") + st.Key.Render("n/esc/enter") + st.Muted.Render(" refuse (default)"))
+		b.WriteString(hint(k.Trust) + st.Muted.Render("  ") + hint(k.Refuse))
 	default:
 		b.WriteString(st.Warn.Render("Key passphrase") + "\n\n")
 		field("key", d.q.keyPath)
 		b.WriteString("\n" + d.input.View() + "\n\n")
 		b.WriteString(d.ignoredNote(st.Muted.Render, width))
-		b.WriteString(st.Key.Render("enter") + st.Muted.Render(" unlock  ") + st.Key.Render("esc") + st.Muted.Render(" skip this key"))
+		b.WriteString(hint(k.Unlock) + st.Muted.Render("  ") + hint(k.SkipKey))
 	}
 	return b.String()
 }

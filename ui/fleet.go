@@ -103,12 +103,12 @@ func (v fleetView) Update(msg tea.Msg) (fleetView, tea.Cmd) {
 		return v, nil
 	}
 	if v.filtering {
-		switch km.String() {
-		case "enter":
+		switch {
+		case key.Matches(km, v.keys.Apply):
 			v.filtering = false
 			v.filter.Blur()
 			return v, nil
-		case "esc":
+		case key.Matches(km, v.keys.Cancel):
 			v.filtering = false
 			v.filter.Blur()
 			v.filter.SetValue("")

@@ -24,6 +24,16 @@ type KeyMap struct {
 	NextStep, PrevStep, Confirm                key.Binding
 	Mark, Compare                              key.Binding
 	Help, Quit                                 key.Binding
+	// ForceQuit quits from anywhere, even while text is typed; the root
+	// handles it once (a running flow asks first, ui/flows_quit.go).
+	ForceQuit key.Binding
+	// CloseHelp closes the ? overlay.
+	CloseHelp key.Binding
+	// Apply and Cancel end what is being typed: the fleet's filter, the
+	// command to run, the releases' filter.
+	Apply, Cancel key.Binding
+	// The dialogs: an unknown host key, a key's passphrase, a changed key.
+	Trust, Refuse, Unlock, SkipKey, CloseWarning key.Binding
 	// LogsView is the logs view's own keys (ui/logskeys.go); its moves and
 	// help are the ones above.
 	LogsView LogsKeyMap
@@ -32,42 +42,51 @@ type KeyMap struct {
 // DefaultKeyMap returns the standard bindings.
 func DefaultKeyMap() KeyMap {
 	return KeyMap{
-		Up:          key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),
-		Down:        key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
-		PageUp:      key.NewBinding(key.WithKeys("pgup", "ctrl+u"), key.WithHelp("pgup", "page up")),
-		PageDown:    key.NewBinding(key.WithKeys("pgdown", "ctrl+d"), key.WithHelp("pgdn", "page down")),
-		Top:         key.NewBinding(key.WithKeys("home", "g"), key.WithHelp("g", "top")),
-		Bottom:      key.NewBinding(key.WithKeys("end", "G"), key.WithHelp("G", "bottom")),
-		Filter:      key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "filter")),
-		ClearFilter: key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear filter")),
-		Select:      key.NewBinding(key.WithKeys("space"), key.WithHelp("space", "select")),
-		SelectAll:   key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "select all visible")),
-		SelectNone:  key.NewBinding(key.WithKeys("A"), key.WithHelp("A", "select none")),
-		Detail:      key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "host detail")),
-		Refresh:     key.NewBinding(key.WithKeys("ctrl+r"), key.WithHelp("ctrl+r", "probe the fleet now")),
-		Exec:        key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "run a command")),
-		LastRun:     key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "open the last run")),
-		PastRuns:    key.NewBinding(key.WithKeys("P"), key.WithHelp("P", "past runs")),
-		Open:        key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "open the run")),
-		Back:        key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back to the fleet")),
-		NextFailed:  key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "next failed host")),
-		PrevFailed:  key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "previous failed host")),
-		CancelRun:   key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "cancel the run")),
-		Follow:      key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "follow output on/off")),
-		Help:        key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
-		Logs:        key.NewBinding(key.WithKeys("L"), key.WithHelp("L", "follow logs")),
-		Deploy:      key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "deploy wizard")),
-		Rollback:    key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "roll back")),
-		Migrate:     key.NewBinding(key.WithKeys("m"), key.WithHelp("m", "run migrations")),
-		Flush:       key.NewBinding(key.WithKeys("F"), key.WithHelp("F", "flush caches")),
-		Releases:    key.NewBinding(key.WithKeys("R"), key.WithHelp("R", "release history")),
-		NextStep:    key.NewBinding(key.WithKeys("enter", "tab"), key.WithHelp("enter/tab", "next step")),
-		PrevStep:    key.NewBinding(key.WithKeys("shift+tab"), key.WithHelp("shift+tab", "previous step")),
-		Confirm:     key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "confirm")),
-		Mark:        key.NewBinding(key.WithKeys("space"), key.WithHelp("space", "mark for compare")),
-		Compare:     key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "compare the two marked")),
-		Quit:        key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
-		LogsView:    DefaultLogsKeyMap(),
+		Up:           key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),
+		Down:         key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
+		PageUp:       key.NewBinding(key.WithKeys("pgup", "ctrl+u"), key.WithHelp("pgup", "page up")),
+		PageDown:     key.NewBinding(key.WithKeys("pgdown", "ctrl+d"), key.WithHelp("pgdn", "page down")),
+		Top:          key.NewBinding(key.WithKeys("home", "g"), key.WithHelp("g", "top")),
+		Bottom:       key.NewBinding(key.WithKeys("end", "G"), key.WithHelp("G", "bottom")),
+		Filter:       key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "filter")),
+		ClearFilter:  key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear filter")),
+		Select:       key.NewBinding(key.WithKeys("space"), key.WithHelp("space", "select")),
+		SelectAll:    key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "select all visible")),
+		SelectNone:   key.NewBinding(key.WithKeys("A"), key.WithHelp("A", "select none")),
+		Detail:       key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "host detail")),
+		Refresh:      key.NewBinding(key.WithKeys("ctrl+r"), key.WithHelp("ctrl+r", "probe the fleet now")),
+		Exec:         key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "run a command")),
+		LastRun:      key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "open the last run")),
+		PastRuns:     key.NewBinding(key.WithKeys("P"), key.WithHelp("P", "past runs")),
+		Open:         key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "open the run")),
+		Back:         key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back to the fleet")),
+		NextFailed:   key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "next failed host")),
+		PrevFailed:   key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "previous failed host")),
+		CancelRun:    key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "cancel the run")),
+		Follow:       key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "follow output on/off")),
+		Help:         key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
+		Logs:         key.NewBinding(key.WithKeys("L"), key.WithHelp("L", "follow logs")),
+		Deploy:       key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "deploy wizard")),
+		Rollback:     key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "roll back")),
+		Migrate:      key.NewBinding(key.WithKeys("m"), key.WithHelp("m", "run migrations")),
+		Flush:        key.NewBinding(key.WithKeys("F"), key.WithHelp("F", "flush caches")),
+		Releases:     key.NewBinding(key.WithKeys("R"), key.WithHelp("R", "release history")),
+		NextStep:     key.NewBinding(key.WithKeys("enter", "tab"), key.WithHelp("enter/tab", "next step")),
+		PrevStep:     key.NewBinding(key.WithKeys("shift+tab"), key.WithHelp("shift+tab", "previous step")),
+		Confirm:      key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "confirm")),
+		Mark:         key.NewBinding(key.WithKeys("space"), key.WithHelp("space", "mark for compare")),
+		Compare:      key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "compare the two marked")),
+		Quit:         key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "quit")),
+		ForceQuit:    key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit from anywhere (a running flow asks first)")),
+		CloseHelp:    key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "close the help")),
+		Apply:        key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "apply (run the command, keep the filter)")),
+		Cancel:       key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel (clear what was typed)")),
+		Trust:        key.NewBinding(key.WithKeys("y", "Y"), key.WithHelp("y", "trust")),
+		Refuse:       key.NewBinding(key.WithKeys("n", "N", "esc", "enter"), key.WithHelp("n/esc/enter", "refuse (default)")),
+		Unlock:       key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "unlock")),
+		SkipKey:      key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "skip this key")),
+		CloseWarning: key.NewBinding(key.WithKeys("esc", "enter", "q"), key.WithHelp("esc", "close")),
+		LogsView:     DefaultLogsKeyMap(),
 	}
 }
 
@@ -96,51 +115,178 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 	}
 }
 
-// Where a key acts: two actions of one scope cannot share a key.
+// scope is where a binding acts: two actions of one scope cannot share a
+// key. A binding can act in several scopes.
+type scope int
+
 const (
-	scopeFleet = 1 << iota
-	scopeRun
-	scopeRuns     // the past runs list
-	scopeFlow     // the steps of a guided flow (wizard, rollback, migrate, flush)
-	scopeReleases // the releases view
-	scopeLogs     // the logs view
-	scopeLogsType // the logs view while a filter or a search is typed
-	scopeAll      = scopeFleet | scopeRun | scopeRuns | scopeFlow | scopeReleases | scopeLogs
+	scopeFleet      scope = 1 << iota
+	scopeRun              // a run, live or replayed
+	scopeRuns             // the past runs list
+	scopeFlow             // the steps of a guided flow (wizard, rollback, migrate, flush)
+	scopeReleases         // the releases view
+	scopeLogs             // the logs view
+	scopeLogsType         // the logs view while a filter or a search is typed
+	scopeTyping           // typing the fleet's filter, a command or the releases' filter
+	scopeHelp             // the ? overlay
+	scopeAsk              // a yes/no question: cancel the run, quit under a running flow
+	scopeHostKey          // the unknown host key dialog
+	scopePassphrase       // the passphrase dialog
+	scopeWarning          // the changed host key warning
+	scopeAll        = scopeFleet | scopeRun | scopeRuns | scopeFlow | scopeReleases | scopeLogs
+	scopeAnywhere   = scopeWarning<<1 - 1 // every scope: ctrl+c
 )
 
-// action is a binding as the config file names it.
+// scopes names each scope, in the order the key reference lists them.
+var scopes = []struct {
+	s    scope
+	name string
+}{
+	{scopeAnywhere, "anywhere"}, {scopeFleet, "fleet"}, {scopeTyping, "typing"}, {scopeHelp, "help"},
+	{scopeRun, "run"}, {scopeAsk, "question"}, {scopeRuns, "past runs"}, {scopeFlow, "flow"},
+	{scopeReleases, "releases"}, {scopeLogs, "logs"}, {scopeLogsType, "logs: typing"},
+	{scopeHostKey, "dialog: unknown host key"}, {scopePassphrase, "dialog: passphrase"},
+	{scopeWarning, "dialog: changed host key"},
+}
+
+// action is one entry of the key table: a binding under its config name,
+// where it acts, and its description where one scope says it otherwise.
 type action struct {
 	name  string
 	b     *key.Binding
-	scope int
+	scope scope
+	fixed bool             // not rebound by the config file
+	desc  map[scope]string // the help's text in a scope, when not the binding's
 }
 
-// actions lists every binding of k under its config name.
+// actions is the key table: every key the console reacts to, under its
+// config name. Handlers match these bindings (key.Matches), never a key
+// literal; the footers, the ? help and docs/KEYS.md are drawn from it.
 func (k *KeyMap) actions() []action {
+	back := map[scope]string{scopeRuns: "back to the fleet", scopeFlow: "leave", scopeReleases: "leave, or clear the filter"}
 	return []action{
-		{"up", &k.Up, scopeAll}, {"down", &k.Down, scopeAll},
-		{"page_up", &k.PageUp, scopeAll}, {"page_down", &k.PageDown, scopeAll},
-		{"top", &k.Top, scopeAll}, {"bottom", &k.Bottom, scopeAll},
-		{"filter", &k.Filter, scopeFleet | scopeReleases}, {"clear_filter", &k.ClearFilter, scopeFleet},
-		{"select", &k.Select, scopeFleet}, {"select_all", &k.SelectAll, scopeFleet},
-		{"select_none", &k.SelectNone, scopeFleet}, {"detail", &k.Detail, scopeFleet},
-		{"refresh", &k.Refresh, scopeFleet}, {"exec", &k.Exec, scopeFleet}, {"logs", &k.Logs, scopeFleet},
-		{"last_run", &k.LastRun, scopeFleet}, {"past_runs", &k.PastRuns, scopeFleet},
-		{"open", &k.Open, scopeRuns | scopeReleases}, {"back", &k.Back, scopeRun | scopeRuns | scopeFlow | scopeReleases},
-		{"next_failed", &k.NextFailed, scopeRun}, {"prev_failed", &k.PrevFailed, scopeRun},
-		{"cancel_run", &k.CancelRun, scopeRun}, {"follow", &k.Follow, scopeRun},
-		{"help", &k.Help, scopeAll}, {"quit", &k.Quit, scopeFleet},
-		{"deploy", &k.Deploy, scopeFleet}, {"rollback", &k.Rollback, scopeFleet | scopeFlow},
-		{"migrate", &k.Migrate, scopeFleet}, {"flush", &k.Flush, scopeFleet}, {"releases", &k.Releases, scopeFleet},
-		{"next_step", &k.NextStep, scopeFlow}, {"prev_step", &k.PrevStep, scopeFlow}, {"confirm", &k.Confirm, scopeFlow},
-		{"mark", &k.Mark, scopeReleases}, {"compare", &k.Compare, scopeReleases},
-		{"logs_pause", &k.LogsView.Follow, scopeLogs}, {"logs_split", &k.LogsView.Layout, scopeLogs},
-		{"logs_next_pane", &k.LogsView.NextPane, scopeLogs}, {"logs_wrap", &k.LogsView.Wrap, scopeLogs},
-		{"logs_search", &k.LogsView.Search, scopeLogs}, {"logs_next_match", &k.LogsView.NextMatch, scopeLogs},
-		{"logs_prev_match", &k.LogsView.PrevMatch, scopeLogs}, {"logs_filter", &k.LogsView.Filter, scopeLogs},
-		{"logs_errors", &k.LogsView.Errors, scopeLogs}, {"logs_back", &k.LogsView.Back, scopeLogs},
-		{"logs_save", &k.LogsView.Save, scopeLogs}, {"logs_regex", &k.LogsView.Regex, scopeLogsType},
+		{name: "force_quit", b: &k.ForceQuit, scope: scopeAnywhere, fixed: true},
+		{name: "up", b: &k.Up, scope: scopeAll}, {name: "down", b: &k.Down, scope: scopeAll},
+		{name: "page_up", b: &k.PageUp, scope: scopeAll}, {name: "page_down", b: &k.PageDown, scope: scopeAll},
+		{name: "top", b: &k.Top, scope: scopeAll}, {name: "bottom", b: &k.Bottom, scope: scopeAll},
+		{name: "filter", b: &k.Filter, scope: scopeFleet | scopeReleases}, {name: "clear_filter", b: &k.ClearFilter, scope: scopeFleet},
+		{name: "select", b: &k.Select, scope: scopeFleet}, {name: "select_all", b: &k.SelectAll, scope: scopeFleet},
+		{name: "select_none", b: &k.SelectNone, scope: scopeFleet}, {name: "detail", b: &k.Detail, scope: scopeFleet},
+		{name: "refresh", b: &k.Refresh, scope: scopeFleet}, {name: "exec", b: &k.Exec, scope: scopeFleet}, {name: "logs", b: &k.Logs, scope: scopeFleet},
+		{name: "last_run", b: &k.LastRun, scope: scopeFleet}, {name: "past_runs", b: &k.PastRuns, scope: scopeFleet},
+		{name: "open", b: &k.Open, scope: scopeRuns | scopeReleases, desc: map[scope]string{scopeReleases: "the release's output; in the picker, its releases"}},
+		{name: "back", b: &k.Back, scope: scopeRun | scopeRuns | scopeFlow | scopeReleases, desc: back},
+		{name: "next_failed", b: &k.NextFailed, scope: scopeRun}, {name: "prev_failed", b: &k.PrevFailed, scope: scopeRun},
+		{name: "cancel_run", b: &k.CancelRun, scope: scopeRun}, {name: "follow", b: &k.Follow, scope: scopeRun},
+		{name: "help", b: &k.Help, scope: scopeAll}, {name: "quit", b: &k.Quit, scope: scopeFleet},
+		{name: "deploy", b: &k.Deploy, scope: scopeFleet}, {name: "rollback", b: &k.Rollback, scope: scopeFleet | scopeFlow},
+		{name: "migrate", b: &k.Migrate, scope: scopeFleet}, {name: "flush", b: &k.Flush, scope: scopeFleet}, {name: "releases", b: &k.Releases, scope: scopeFleet},
+		{name: "next_step", b: &k.NextStep, scope: scopeFlow},
+		{name: "prev_step", b: &k.PrevStep, scope: scopeFlow | scopeReleases, desc: map[scope]string{scopeReleases: "another app or environment"}},
+		{name: "confirm", b: &k.Confirm, scope: scopeFlow | scopeAsk, desc: map[scope]string{scopeAsk: "yes (anything else: no)"}},
+		{name: "mark", b: &k.Mark, scope: scopeReleases}, {name: "compare", b: &k.Compare, scope: scopeReleases},
+		{name: "close_help", b: &k.CloseHelp, scope: scopeHelp},
+		{name: "apply", b: &k.Apply, scope: scopeTyping}, {name: "cancel", b: &k.Cancel, scope: scopeTyping},
+		{name: "logs_pause", b: &k.LogsView.Follow, scope: scopeLogs}, {name: "logs_split", b: &k.LogsView.Layout, scope: scopeLogs},
+		{name: "logs_next_pane", b: &k.LogsView.NextPane, scope: scopeLogs}, {name: "logs_wrap", b: &k.LogsView.Wrap, scope: scopeLogs},
+		{name: "logs_search", b: &k.LogsView.Search, scope: scopeLogs}, {name: "logs_next_match", b: &k.LogsView.NextMatch, scope: scopeLogs},
+		{name: "logs_prev_match", b: &k.LogsView.PrevMatch, scope: scopeLogs}, {name: "logs_filter", b: &k.LogsView.Filter, scope: scopeLogs},
+		{name: "logs_errors", b: &k.LogsView.Errors, scope: scopeLogs}, {name: "logs_back", b: &k.LogsView.Back, scope: scopeLogs},
+		{name: "logs_save", b: &k.LogsView.Save, scope: scopeLogs}, {name: "logs_regex", b: &k.LogsView.Regex, scope: scopeLogsType},
+		{name: "logs_apply", b: &k.LogsView.Apply, scope: scopeLogsType}, {name: "logs_cancel", b: &k.LogsView.Cancel, scope: scopeLogsType},
+		{name: "trust", b: &k.Trust, scope: scopeHostKey}, {name: "refuse", b: &k.Refuse, scope: scopeHostKey},
+		{name: "unlock", b: &k.Unlock, scope: scopePassphrase}, {name: "skip_key", b: &k.SkipKey, scope: scopePassphrase},
+		{name: "close_warning", b: &k.CloseWarning, scope: scopeWarning},
 	}
+}
+
+// describe is a's help text in scope s.
+func (a action) describe(s scope) string {
+	if d, ok := a.desc[s]; ok {
+		return d
+	}
+	return a.b.Help().Desc
+}
+
+// inScope returns the bindings acting in s, in the table's order, each
+// with its text there. The logs scopes take their moves from logsKeys.
+func (k KeyMap) inScope(s scope) []key.Binding {
+	if s == scopeLogs || s == scopeLogsType {
+		lk := k.logsKeys()
+		k.LogsView = lk
+		k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom = lk.Up, lk.Down, lk.PageUp, lk.PageDown, lk.Top, lk.Bottom
+	}
+	var out []key.Binding
+	for _, a := range k.actions() {
+		if a.scope&s != 0 && a.b.Enabled() {
+			out = append(out, withDesc(*a.b, a.describe(s)))
+		}
+	}
+	return out
+}
+
+// helpColumns splits bs into columns of at most rows bindings, for the ?
+// overlay.
+func helpColumns(bs []key.Binding, rows int) [][]key.Binding {
+	rows = max(1, rows)
+	var cols [][]key.Binding
+	for len(bs) > rows {
+		cols = append(cols, bs[:rows])
+		bs = bs[rows:]
+	}
+	return append(cols, bs)
+}
+
+// ActionNames returns the names the config file gives the actions.
+func ActionNames() []string {
+	k := DefaultKeyMap()
+	var out []string
+	for _, a := range k.actions() {
+		if !a.fixed {
+			out = append(out, a.name)
+		}
+	}
+	return out
+}
+
+// rebind gives action name the keys, its help showing them. It reports
+// false for an unknown action or one the config cannot rebind.
+func (k *KeyMap) rebind(name string, keys []string) bool {
+	for _, a := range k.actions() {
+		if a.name == name && !a.fixed {
+			a.b.SetKeys(keys...)
+			a.b.SetHelp(strings.Join(keys, "/"), a.b.Help().Desc)
+			return true
+		}
+	}
+	return false
+}
+
+// conflict is a key two actions of one scope share.
+type conflict struct{ key, first, second string }
+
+// conflicts finds every key bound to two actions that act in one view.
+// quit bound to ctrl+c as well, as it was by default, is no conflict.
+func (k *KeyMap) conflicts() []conflict {
+	var out []conflict
+	acts := k.actions()
+	for i, a := range acts {
+		for _, b := range acts[i+1:] {
+			if a.scope&b.scope == 0 || a.b == &k.ForceQuit && b.b == &k.Quit {
+				continue
+			}
+			for _, kk := range a.b.Keys() {
+				if slices.Contains(b.b.Keys(), kk) {
+					out = append(out, conflict{key: kk, first: a.name, second: b.name})
+				}
+			}
+		}
+	}
+	return out
+}
+
+func (c conflict) String() string {
+	return fmt.Sprintf("key %q is bound to both %s and %s", c.key, c.first, c.second)
 }
 
 // logsKeys returns the logs view's keys: its own, with the moves and help
@@ -158,53 +304,4 @@ func (k KeyMap) logsKeys() LogsKeyMap {
 		p.dst.SetHelp(p.src.Help().Key, p.dst.Help().Desc)
 	}
 	return lk
-}
-
-// ActionNames returns the names the config file gives the actions.
-func ActionNames() []string {
-	k := DefaultKeyMap()
-	var out []string
-	for _, a := range k.actions() {
-		out = append(out, a.name)
-	}
-	return out
-}
-
-// rebind gives action name the keys, its help showing them. It reports
-// false for an unknown action.
-func (k *KeyMap) rebind(name string, keys []string) bool {
-	for _, a := range k.actions() {
-		if a.name == name {
-			a.b.SetKeys(keys...)
-			a.b.SetHelp(strings.Join(keys, "/"), a.b.Help().Desc)
-			return true
-		}
-	}
-	return false
-}
-
-// conflict is a key two actions of one scope share.
-type conflict struct{ key, first, second string }
-
-// conflicts finds every key bound to two actions that act in one view.
-func (k *KeyMap) conflicts() []conflict {
-	var out []conflict
-	acts := k.actions()
-	for i, a := range acts {
-		for _, b := range acts[i+1:] {
-			if a.scope&b.scope == 0 {
-				continue
-			}
-			for _, kk := range a.b.Keys() {
-				if slices.Contains(b.b.Keys(), kk) {
-					out = append(out, conflict{key: kk, first: a.name, second: b.name})
-				}
-			}
-		}
-	}
-	return out
-}
-
-func (c conflict) String() string {
-	return fmt.Sprintf("key %q is bound to both %s and %s", c.key, c.first, c.second)
 }

@@ -96,13 +96,9 @@ func (a App) logsUpdate(msg tea.Msg) (_ tea.Model, _ tea.Cmd, ok bool) {
 		if a.mode != modeLogs || v == nil || len(a.dialogs) > 0 {
 			return a, nil, false
 		}
-		if msg.String() == "ctrl+c" {
-			v.stop()
-			return a, tea.Quit, true
-		}
 		if v.typing == 0 {
 			switch {
-			case a.showHelp && (key.Matches(msg, v.keys.Help) || msg.String() == "esc"):
+			case a.showHelp && (key.Matches(msg, v.keys.Help) || key.Matches(msg, a.keys.CloseHelp)):
 				a.showHelp = false
 				return a, nil, true
 			case key.Matches(msg, v.keys.Help):

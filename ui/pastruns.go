@@ -149,11 +149,9 @@ func (a App) runsUpdate(msg tea.Msg) (next App, cmd tea.Cmd, handled bool) {
 func (a App) runsKey(km tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	p := &a.past
 	switch {
-	case km.String() == "ctrl+c":
-		return a, tea.Quit
 	case key.Matches(km, a.keys.Help):
 		a.showHelp = !a.showHelp
-	case a.showHelp && km.String() == "esc":
+	case a.showHelp && key.Matches(km, a.keys.CloseHelp):
 		a.showHelp = false
 	case key.Matches(km, a.keys.Back):
 		a.mode, p.opening = modeFleet, 0

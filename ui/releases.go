@@ -165,11 +165,11 @@ func (v *releasesView) key(km tea.KeyPressMsg) (flow, tea.Cmd) {
 		}
 		return v, nil
 	case v.filtering:
-		switch km.String() {
-		case "enter", "esc":
+		switch {
+		case key.Matches(km, k.Apply), key.Matches(km, k.Cancel):
 			v.filtering = false
 			v.filter.Blur()
-			if km.String() == "esc" {
+			if key.Matches(km, k.Cancel) {
 				v.filter.SetValue("")
 			}
 			return v, nil
@@ -295,7 +295,7 @@ func (v *releasesView) help() []key.Binding {
 	case v.cmp != nil:
 		return []key.Binding{k.Up, k.Down, withDesc(k.Back, "back to the releases")}
 	case v.filtering:
-		return []key.Binding{withDesc(key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "")), "apply the filter")}
+		return []key.Binding{withDesc(k.Apply, "apply the filter")}
 	case v.picking:
 		return []key.Binding{k.Up, k.Down, withDesc(k.Open, "show its releases"), withDesc(k.Back, "leave")}
 	}

@@ -26,7 +26,7 @@ func (v runView) key(km tea.KeyPressMsg) (runView, tea.Cmd) {
 	v.note = ""
 	if v.confirmCancel {
 		// Only an explicit y cancels; anything else, Enter included, keeps going.
-		if km.String() == "y" {
+		if key.Matches(km, v.keys.Confirm) {
 			id := v.feed.id
 			return v, func() tea.Msg { return cancelRunMsg{id: id} }
 		}
