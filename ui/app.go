@@ -132,9 +132,6 @@ func New(opts Options) App {
 	if load == nil {
 		load = func(context.Context) (*inventory.Fleet, error) { return &inventory.Fleet{}, nil }
 	}
-	if opts.ReadOnly {
-		keys.Exec.SetHelp(keys.Exec.Help().Key, "run a command (off: read-only)")
-	}
 	ti := textinput.New()
 	ti.Prompt = "command> "
 	status := newStatusBoard(opts.Probe != nil, opts.RefreshInterval)
@@ -243,46 +240,8 @@ func (a App) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			a.fleet, cmd = a.fleet.Update(msg)
 			return a, cmd
 		}
-		switch {
-		case key.Matches(msg, a.keys.Quit):
-			return a, tea.Quit
-		case key.Matches(msg, a.keys.Help):
-			a.showHelp = !a.showHelp
-			return a, nil
-		case a.showHelp && key.Matches(msg, a.keys.CloseHelp):
-			a.showHelp = false
-			return a, nil
-		case key.Matches(msg, a.keys.Detail):
-			a.showDetail = !a.showDetail
-			a.layout()
-			return a, nil
-		case key.Matches(msg, a.keys.Exec):
-			switch {
-			case a.ctx.ReadOnly:
-				a.notice = "read-only: commands are disabled"
-			case a.exec == nil:
-				a.notice = "running commands is not available here"
-			case len(a.fleet.Selected()) == 0:
-				a.notice = "no host selected"
-			default:
-				a.notice = ""
-				a.mode = modeCommand
-				return a, a.command.Focus()
-			}
-			return a, nil
-		case key.Matches(msg, a.keys.Refresh):
-			if !a.status.enabled {
-				a.notice = "no status panel here"
-				return a, nil
-			}
-			return a, a.status.startRound(a.probe, a.fleet.fleet) // nil while a round runs: it is as fresh
-		case a.run.feed != nil && key.Matches(msg, a.keys.LastRun):
-			a.mode, a.replaying = modeRun, false // back to the last run
-			return a, nil
-		case key.Matches(msg, a.keys.PastRuns):
-			return a.openRunsList()
-		case key.Matches(msg, a.keys.Logs):
-			return a.openLogs()
+		if next, cmd, ok := a.fleetKey(msg); ok {
+			return next, cmd
 		}
 	}
 	var cmd tea.Cmd
@@ -339,7 +298,7 @@ func (a App) render() string {
 	}
 	st := a.ctx.Styles
 	header := a.header()
-	footer := a.help.ShortHelpView(a.keys.ShortHelp())
+	footer := a.help.ShortHelpView(a.fleetFooter())
 	switch {
 	case a.mode == modeCommand:
 		footer = a.command.View()
@@ -368,7 +327,7 @@ func (a App) render() string {
 	case a.mode == modeLogs:
 		body = a.logsBody()
 	case a.showHelp:
-		body = a.help.FullHelpView(a.keys.FullHelp())
+		body = a.helpView(bodyH)
 	case a.mode == modeRun:
 		body = a.shownRun().View()
 	case a.mode == modeRuns:

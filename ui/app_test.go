@@ -179,7 +179,7 @@ func TestHelpAndFooterComeFromTheKeyMap(t *testing.T) {
 	}
 	a = send(t, a, keys("?")...)
 	view = viewText(a)
-	for _, col := range a.keys.FullHelp() {
+	for _, col := range a.keys.inScope(scopeFleet) {
 		for _, b := range col {
 			if !strings.Contains(view, b.Help().Key) || !strings.Contains(view, b.Help().Desc) {
 				t.Errorf("help overlay lacks %q %q", b.Help().Key, b.Help().Desc)

@@ -77,7 +77,7 @@ func DefaultKeyMap() KeyMap {
 		Mark:         key.NewBinding(key.WithKeys("space"), key.WithHelp("space", "mark for compare")),
 		Compare:      key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "compare the two marked")),
 		Quit:         key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "quit")),
-		ForceQuit:    key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit from anywhere (a running flow asks first)")),
+		ForceQuit:    key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit, from anywhere")),
 		CloseHelp:    key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "close the help")),
 		Apply:        key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "apply (run the command, keep the filter)")),
 		Cancel:       key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel (clear what was typed)")),
@@ -103,16 +103,6 @@ func (k KeyMap) RunHelp() []key.Binding {
 // RunsHelp is the footer of the past runs list.
 func (k KeyMap) RunsHelp() []key.Binding {
 	return []key.Binding{k.Up, k.Down, k.Open, k.Back, k.Help}
-}
-
-// FullHelp is the ? overlay, one column per group.
-func (k KeyMap) FullHelp() [][]key.Binding {
-	return [][]key.Binding{
-		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom},
-		{k.Filter, k.ClearFilter, k.Select, k.SelectAll, k.SelectNone},
-		{k.Detail, k.Refresh, k.Exec, k.LastRun, k.PastRuns, k.Deploy, k.Rollback, k.Migrate, k.Flush, k.Releases, k.Logs, k.Help, k.Quit},
-		{k.NextFailed, k.PrevFailed, k.Follow, k.CancelRun, k.Open, k.Back, k.NextStep, k.PrevStep, k.Confirm, k.Mark, k.Compare},
-	}
 }
 
 // scope is where a binding acts: two actions of one scope cannot share a
@@ -208,33 +198,62 @@ func (a action) describe(s scope) string {
 	return a.b.Help().Desc
 }
 
-// inScope returns the bindings acting in s, in the table's order, each
-// with its text there. The logs scopes take their moves from logsKeys.
-func (k KeyMap) inScope(s scope) []key.Binding {
+// The help's groups of keys, one column each (more when it is long).
+const (
+	groupMove = iota
+	groupSelect
+	groupAct
+	groupGeneral
+	groups
+)
+
+// group is where the ? help lists a.
+func (a action) group() int {
+	switch a.name {
+	case "up", "down", "page_up", "page_down", "top", "bottom":
+		return groupMove
+	case "filter", "clear_filter", "select", "select_all", "select_none", "mark", "compare", "apply", "cancel",
+		"logs_search", "logs_next_match", "logs_prev_match", "logs_filter", "logs_regex", "logs_apply", "logs_cancel":
+		return groupSelect
+	case "help", "close_help", "quit", "force_quit", "back", "logs_back":
+		return groupGeneral
+	}
+	return groupAct
+}
+
+// inScope returns the bindings acting in s by group, in the table's order,
+// each with its text there. The logs scopes take their moves from logsKeys.
+func (k KeyMap) inScope(s scope) [groups][]key.Binding {
 	if s == scopeLogs || s == scopeLogsType {
 		lk := k.logsKeys()
 		k.LogsView = lk
-		k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom = lk.Up, lk.Down, lk.PageUp, lk.PageDown, lk.Top, lk.Bottom
+		k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom, k.Help = lk.Up, lk.Down, lk.PageUp, lk.PageDown, lk.Top, lk.Bottom, lk.Help
 	}
-	var out []key.Binding
+	var out [groups][]key.Binding
 	for _, a := range k.actions() {
 		if a.scope&s != 0 && a.b.Enabled() {
-			out = append(out, withDesc(*a.b, a.describe(s)))
+			g := a.group()
+			out[g] = append(out[g], withDesc(*a.b, a.describe(s)))
 		}
 	}
 	return out
 }
 
-// helpColumns splits bs into columns of at most rows bindings, for the ?
-// overlay.
-func helpColumns(bs []key.Binding, rows int) [][]key.Binding {
+// helpColumns lays the groups out for the ? overlay: a column each, split
+// into columns of at most rows bindings.
+func helpColumns(gs [groups][]key.Binding, rows int) [][]key.Binding {
 	rows = max(1, rows)
 	var cols [][]key.Binding
-	for len(bs) > rows {
-		cols = append(cols, bs[:rows])
-		bs = bs[rows:]
+	for _, bs := range gs {
+		for len(bs) > rows {
+			cols = append(cols, bs[:rows])
+			bs = bs[rows:]
+		}
+		if len(bs) > 0 {
+			cols = append(cols, bs)
+		}
 	}
-	return append(cols, bs)
+	return cols
 }
 
 // ActionNames returns the names the config file gives the actions.

@@ -7,6 +7,7 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/opsui/opsui/inventory"
 	"github.com/opsui/opsui/ops/logs"
 )
 
@@ -25,21 +26,9 @@ func newLogsState(fn LogsFunc) logsState {
 
 // openLogs opens the logs view on the selected hosts (the focused one when
 // none is selected) and starts following their logs.
+// fleetActions checked that it is available and that there are hosts.
 func (a App) openLogs() (tea.Model, tea.Cmd) {
-	if a.logs.fn == nil {
-		a.notice = "following logs is not available here"
-		return a, nil
-	}
-	hosts := a.fleet.Selected()
-	if len(hosts) == 0 {
-		if f := a.fleet.Focused(); f.Name != "" {
-			hosts = append(hosts, f)
-		}
-	}
-	if len(hosts) == 0 {
-		a.notice = "no host selected"
-		return a, nil
-	}
+	hosts := a.logsHosts()
 	names := make([]string, len(hosts))
 	for i, h := range hosts {
 		names[i] = h.Name
@@ -60,6 +49,18 @@ func (a App) openLogs() (tea.Model, tea.Cmd) {
 		return logsDoneMsg{id: id, err: fn(ctx, fleet, hosts, add)}
 	}
 	return a, tea.Batch(follow, logsTickCmd(id))
+}
+
+// logsHosts are the hosts whose logs L follows: the selected ones, else
+// the focused one.
+func (a App) logsHosts() []inventory.Host {
+	hosts := a.fleet.Selected()
+	if len(hosts) == 0 {
+		if f := a.fleet.Focused(); f.Name != "" {
+			hosts = append(hosts, f)
+		}
+	}
+	return hosts
 }
 
 // logsLayout sizes the logs view to the body.
@@ -139,7 +140,7 @@ func (a App) logsFooter() string {
 // logsBody is the body while the logs view is shown.
 func (a App) logsBody() string {
 	if a.showHelp {
-		return a.help.FullHelpView(a.keys.logsKeys().FullHelp())
+		return a.helpView(max(1, a.ctx.Height-2))
 	}
 	if a.logs.view == nil {
 		return ""

@@ -52,13 +52,3 @@ func (k LogsKeyMap) SaveHelp() []key.Binding {
 func (k LogsKeyMap) InputHelp() []key.Binding {
 	return []key.Binding{k.Apply, k.Regex, k.Cancel}
 }
-
-// FullHelp is the logs view's ? overlay.
-func (k LogsKeyMap) FullHelp() [][]key.Binding {
-	return [][]key.Binding{
-		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom},
-		{k.Follow, k.Layout, k.NextPane, k.Wrap, k.Errors, k.Save},
-		{k.Search, k.NextMatch, k.PrevMatch, k.Filter, k.Regex},
-		{k.Back, k.Help},
-	}
-}

@@ -1,0 +1,221 @@
+package ui
+
+import (
+	"slices"
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+)
+
+// rootAction is a key of the fleet that the root handles (lazygit's
+// Binding): its binding from the key table, why it does nothing now, and
+// its handler.
+type rootAction struct {
+	b key.Binding
+	// off says why the key does nothing now ("" when it acts): the notice
+	// shown when it is pressed, and its note in the ? help. nil: always on.
+	off func(App) string
+	// quiet: when off, the key is left to the fleet view, no notice.
+	quiet bool
+	// changes: it changes hosts, so read-only mode turns it off, which the
+	// footer says.
+	changes bool
+	run     func(App) (tea.Model, tea.Cmd)
+}
+
+// readOnlyNotice is why a key that changes hosts does nothing.
+const readOnlyNotice = "read-only: commands are disabled"
+
+// fleetActions is the root's part of the fleet scope, in the order the
+// keys are tried.
+func (a App) fleetActions() []rootAction {
+	k := a.keys
+	return []rootAction{
+		{b: k.Quit, run: func(a App) (tea.Model, tea.Cmd) { return a, tea.Quit }},
+		{b: k.Help, run: func(a App) (tea.Model, tea.Cmd) {
+			a.showHelp = !a.showHelp
+			return a, nil
+		}},
+		{b: k.CloseHelp, quiet: true, off: func(a App) string { return when(!a.showHelp, "the help is not shown") },
+			run: func(a App) (tea.Model, tea.Cmd) {
+				a.showHelp = false
+				return a, nil
+			}},
+		{b: k.Detail, run: func(a App) (tea.Model, tea.Cmd) {
+			a.showDetail = !a.showDetail
+			a.layout()
+			return a, nil
+		}},
+		{b: k.Exec, changes: true, off: func(a App) string {
+			switch {
+			case a.exec == nil:
+				return "running commands is not available here"
+			case len(a.fleet.Selected()) == 0:
+				return "no host selected"
+			}
+			return ""
+		}, run: func(a App) (tea.Model, tea.Cmd) {
+			a.notice, a.mode = "", modeCommand
+			return a, a.command.Focus()
+		}},
+		{b: k.Refresh, off: func(a App) string { return when(!a.status.enabled, "no status panel here") },
+			run: func(a App) (tea.Model, tea.Cmd) {
+				return a, a.status.startRound(a.probe, a.fleet.fleet) // nil while a round runs: it is as fresh
+			}},
+		{b: k.LastRun, quiet: true, off: func(a App) string { return when(a.run.feed == nil, "no run yet") },
+			run: func(a App) (tea.Model, tea.Cmd) {
+				a.mode, a.replaying = modeRun, false // back to the last run
+				return a, nil
+			}},
+		{b: k.PastRuns, off: func(a App) string {
+			return when(a.listRuns == nil || a.loadRun == nil, "past runs are not available here")
+		}, run: App.openRunsList},
+		{b: k.Logs, off: func(a App) string {
+			switch {
+			case a.logs.fn == nil:
+				return "following logs is not available here"
+			case len(a.logsHosts()) == 0:
+				return "no host selected"
+			}
+			return ""
+		}, run: App.openLogs},
+	}
+}
+
+// when is reason if cond holds, else "".
+func when(cond bool, reason string) string {
+	if cond {
+		return reason
+	}
+	return ""
+}
+
+// reason is why act does nothing now, "" when it acts.
+func (a App) reason(act rootAction) string {
+	if act.changes && a.ctx.ReadOnly {
+		return readOnlyNotice
+	}
+	if act.off == nil {
+		return ""
+	}
+	return act.off(a)
+}
+
+// fleetKey runs the root's action of km; handled is false when km is
+// none of them, or a quiet one that is off.
+func (a App) fleetKey(km tea.KeyPressMsg) (next tea.Model, cmd tea.Cmd, handled bool) {
+	for _, act := range a.fleetActions() {
+		if !key.Matches(km, act.b) {
+			continue
+		}
+		switch r := a.reason(act); {
+		case r != "" && act.quiet:
+			continue
+		case r != "":
+			a.notice = r
+			return a, nil, true
+		}
+		next, cmd = act.run(a)
+		return next, cmd, true
+	}
+	return a, nil, false
+}
+
+// fleetFooter is the fleet's footer keys; one off for the whole session
+// (read-only) says so.
+func (a App) fleetFooter() []key.Binding {
+	out := a.keys.ShortHelp()
+	if !a.ctx.ReadOnly {
+		return out
+	}
+	for i, b := range out {
+		for _, act := range a.fleetActions() {
+			if act.changes && sameKeys(b, act.b) {
+				out[i] = withDesc(b, b.Help().Desc+" (off: read-only)")
+			}
+		}
+	}
+	return out
+}
+
+// sameKeys reports whether two bindings are one key table entry.
+func sameKeys(x, y key.Binding) bool {
+	return x.Help() == y.Help() && slices.Equal(x.Keys(), y.Keys())
+}
+
+// helpScope is the key table's scope the ? help lists now.
+func (a App) helpScope() scope {
+	switch a.mode {
+	case modeRun:
+		return scopeRun
+	case modeRuns:
+		return scopeRuns
+	case modeLogs:
+		return scopeLogs
+	case modeFlow:
+		if _, ok := a.flows.cur.(*releasesView); ok {
+			return scopeReleases
+		}
+		return scopeFlow
+	}
+	return scopeFleet
+}
+
+// helpView is the ? overlay: the current scope's keys from the key table,
+// with why a key of the fleet does nothing now.
+func (a App) helpView(h int) string {
+	s := a.helpScope()
+	gs := a.keys.inScope(s)
+	if s == scopeFleet {
+		for _, bs := range gs {
+			for i, b := range bs {
+				for _, act := range a.fleetActions() {
+					if r := a.reason(act); r != "" && sameKeys(b, act.b) {
+						bs[i] = withDesc(b, b.Help().Desc+" (off: "+r+")")
+					}
+				}
+			}
+		}
+	}
+	return a.helpColumnsView(helpColumns(gs, h), a.ctx.Width)
+}
+
+// helpColumnsView draws the help's columns side by side, in as many bands
+// as the width needs: unlike help.FullHelpView, it never cuts a column
+// off behind an ellipsis.
+func (a App) helpColumnsView(cols [][]key.Binding, w int) string {
+	st := a.ctx.Styles
+	const gap = 3
+	var bands []string
+	var band []string
+	bandW := 0
+	for _, col := range cols {
+		keyW := 0
+		for _, b := range col {
+			keyW = max(keyW, lipgloss.Width(b.Help().Key))
+		}
+		lines := make([]string, len(col))
+		for i, b := range col {
+			k := b.Help().Key
+			lines[i] = st.Key.Render(k) + strings.Repeat(" ", keyW-lipgloss.Width(k)+1) +
+				st.Muted.Render(clip(b.Help().Desc, max(1, w-keyW-1)))
+		}
+		c := strings.Join(lines, "\n")
+		cw := lipgloss.Width(c)
+		if len(band) > 0 && bandW+gap+cw > w {
+			bands = append(bands, lipgloss.JoinHorizontal(lipgloss.Top, band...))
+			band, bandW = nil, 0
+		}
+		if len(band) > 0 {
+			c = lipgloss.NewStyle().PaddingLeft(gap).Render(c)
+			cw += gap
+		}
+		band, bandW = append(band, c), bandW+cw
+	}
+	if len(band) > 0 {
+		bands = append(bands, lipgloss.JoinHorizontal(lipgloss.Top, band...))
+	}
+	return strings.Join(bands, "\n\n")
+}
