@@ -221,22 +221,72 @@ func (a action) group() int {
 	return groupAct
 }
 
-// inScope returns the bindings acting in s by group, in the table's order,
-// each with its text there. The logs scopes take their moves from logsKeys.
-func (k KeyMap) inScope(s scope) [groups][]key.Binding {
+// scopeActions returns the table's actions that act in s, in its order.
+// The logs scopes take their moves from logsKeys.
+func (k KeyMap) scopeActions(s scope) []action {
 	if s == scopeLogs || s == scopeLogsType {
 		lk := k.logsKeys()
 		k.LogsView = lk
 		k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom, k.Help = lk.Up, lk.Down, lk.PageUp, lk.PageDown, lk.Top, lk.Bottom, lk.Help
 	}
-	var out [groups][]key.Binding
+	var out []action
 	for _, a := range k.actions() {
 		if a.scope&s != 0 && a.b.Enabled() {
-			g := a.group()
-			out[g] = append(out[g], withDesc(*a.b, a.describe(s)))
+			out = append(out, a)
 		}
 	}
 	return out
+}
+
+// inScope returns the bindings acting in s by group, in the table's order,
+// each with its text there.
+func (k KeyMap) inScope(s scope) [groups][]key.Binding {
+	var out [groups][]key.Binding
+	for _, a := range k.scopeActions(s) {
+		g := a.group()
+		out[g] = append(out[g], withDesc(*a.b, a.describe(s)))
+	}
+	return out
+}
+
+// KeyReference is docs/KEYS.md: every scope's keys from the key table, as
+// DefaultKeyMap binds them. TestKeyReferenceIsCurrent fails when the file
+// is stale; go test ./ui -run TestKeyReference -update rewrites it.
+func KeyReference() string {
+	k := DefaultKeyMap()
+	var b strings.Builder
+	b.WriteString("# opsui console keys\n\n" +
+		"<!-- Generated from the key table (ui/keys.go) by `go test ./ui -run TestKeyReference -update`. Do not edit. -->\n\n" +
+		"Every key the console reacts to, by where it acts. `?` shows the keys of\n" +
+		"the current view, with the reason a key does nothing right now (read-only,\n" +
+		"no host selected, not available here).\n\n" +
+		"Rebind an action in the config file (`~/.config/opsui/config.yaml`):\n\n" +
+		"    keys:\n      deploy: D\n      next_failed: [n, \"]\"]\n\n" +
+		"A key bound to two actions of one view is an error that names the line.\n" +
+		"ctrl+c cannot be rebound: it quits from anywhere (a running flow asks\n" +
+		"first, and its hosts stop and its lock is released before opsui exits).\n")
+	for _, sc := range scopes {
+		// ctrl+c is listed once, under "anywhere", which lists it alone.
+		acts := slices.DeleteFunc(k.scopeActions(sc.s), func(a action) bool {
+			return (a.scope == scopeAnywhere) != (sc.s == scopeAnywhere)
+		})
+		if len(acts) == 0 {
+			continue
+		}
+		fmt.Fprintf(&b, "\n## %s\n\n| keys | action | config name |\n|---|---|---|\n", sc.name)
+		for _, a := range acts {
+			keys := make([]string, len(a.b.Keys()))
+			for i, kk := range a.b.Keys() {
+				keys[i] = "`" + kk + "`"
+			}
+			name := "`" + a.name + "`"
+			if a.fixed {
+				name = "(fixed)"
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s |\n", strings.Join(keys, " "), a.describe(sc.s), name)
+		}
+	}
+	return b.String()
 }
 
 // helpColumns lays the groups out for the ? overlay: a column each, split
