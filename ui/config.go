@@ -162,6 +162,9 @@ func (c *Config) parseKeys(n *yaml.Node, bad func(*yaml.Node, string, ...any) er
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		name := k.Value
+		if fixedAction(name) {
+			return bad(k, "%s cannot be rebound", name)
+		}
 		if !slices.Contains(known, name) {
 			return bad(k, "unknown action %q (known: %s)", name, strings.Join(known, ", "))
 		}

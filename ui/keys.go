@@ -34,6 +34,10 @@ type KeyMap struct {
 	Apply, Cancel key.Binding
 	// The dialogs: an unknown host key, a key's passphrase, a changed key.
 	Trust, Refuse, Unlock, SkipKey, CloseWarning key.Binding
+	// A flow's form and typed lists (the wizard's ref list and strategy
+	// form) move with arrows only, so that letters stay text; Toggle
+	// flips an item of a flow's plan.
+	FieldUp, FieldDown, ChoicePrev, ChoiceNext, Toggle key.Binding
 	// LogsView is the logs view's own keys (ui/logskeys.go); its moves and
 	// help are the ones above.
 	LogsView LogsKeyMap
@@ -86,6 +90,11 @@ func DefaultKeyMap() KeyMap {
 		Unlock:       key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "unlock")),
 		SkipKey:      key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "skip this key")),
 		CloseWarning: key.NewBinding(key.WithKeys("esc", "enter", "q"), key.WithHelp("esc", "close")),
+		FieldUp:      key.NewBinding(key.WithKeys("up"), key.WithHelp("↑", "previous field or item")),
+		FieldDown:    key.NewBinding(key.WithKeys("down"), key.WithHelp("↓", "next field or item")),
+		ChoicePrev:   key.NewBinding(key.WithKeys("left", "h"), key.WithHelp("←/h", "previous choice")),
+		ChoiceNext:   key.NewBinding(key.WithKeys("right", "l", "space"), key.WithHelp("→/l/space", "next choice")),
+		Toggle:       key.NewBinding(key.WithKeys("space"), key.WithHelp("space", "include/leave out")),
 		LogsView:     DefaultLogsKeyMap(),
 	}
 }
@@ -123,8 +132,9 @@ const (
 	scopeHostKey          // the unknown host key dialog
 	scopePassphrase       // the passphrase dialog
 	scopeWarning          // the changed host key warning
+	scopeForm             // a flow's form or typed list: the wizard's refs and strategy
 	scopeAll        = scopeFleet | scopeRun | scopeRuns | scopeFlow | scopeReleases | scopeLogs
-	scopeAnywhere   = scopeWarning<<1 - 1 // every scope: ctrl+c
+	scopeAnywhere   = scopeForm<<1 - 1 // every scope: ctrl+c
 )
 
 // scopes names each scope, in the order the key reference lists them.
@@ -133,7 +143,7 @@ var scopes = []struct {
 	name string
 }{
 	{scopeAnywhere, "anywhere"}, {scopeFleet, "fleet"}, {scopeTyping, "typing"}, {scopeHelp, "help"},
-	{scopeRun, "run"}, {scopeAsk, "question"}, {scopeRuns, "past runs"}, {scopeFlow, "flow"},
+	{scopeRun, "run"}, {scopeAsk, "question"}, {scopeRuns, "past runs"}, {scopeFlow, "flow"}, {scopeForm, "flow: form"},
 	{scopeReleases, "releases"}, {scopeLogs, "logs"}, {scopeLogsType, "logs: typing"},
 	{scopeHostKey, "dialog: unknown host key"}, {scopePassphrase, "dialog: passphrase"},
 	{scopeWarning, "dialog: changed host key"},
@@ -145,7 +155,10 @@ type action struct {
 	name  string
 	b     *key.Binding
 	scope scope
-	fixed bool             // not rebound by the config file
+	// fixed: the config file cannot rebind it. ctrl+c must always quit;
+	// the form keys are still matched by literals in ui/wizard*.go and
+	// ui/flows_*.go, so a rebinding would not take (issue 14).
+	fixed bool
 	desc  map[scope]string // the help's text in a scope, when not the binding's
 }
 
@@ -187,6 +200,9 @@ func (k *KeyMap) actions() []action {
 		{name: "trust", b: &k.Trust, scope: scopeHostKey}, {name: "refuse", b: &k.Refuse, scope: scopeHostKey},
 		{name: "unlock", b: &k.Unlock, scope: scopePassphrase}, {name: "skip_key", b: &k.SkipKey, scope: scopePassphrase},
 		{name: "close_warning", b: &k.CloseWarning, scope: scopeWarning},
+		{name: "field_up", b: &k.FieldUp, scope: scopeForm, fixed: true}, {name: "field_down", b: &k.FieldDown, scope: scopeForm, fixed: true},
+		{name: "choice_prev", b: &k.ChoicePrev, scope: scopeForm, fixed: true}, {name: "choice_next", b: &k.ChoiceNext, scope: scopeForm, fixed: true},
+		{name: "toggle", b: &k.Toggle, scope: scopeFlow, fixed: true},
 	}
 }
 
@@ -264,7 +280,8 @@ func KeyReference() string {
 		"    keys:\n      deploy: D\n      next_failed: [n, \"]\"]\n\n" +
 		"A key bound to two actions of one view is an error that names the line.\n" +
 		"ctrl+c cannot be rebound: it quits from anywhere (a running flow asks\n" +
-		"first, and its hosts stop and its lock is released before opsui exits).\n")
+		"first, and its hosts stop and its lock is released before opsui exits).\n" +
+		"Nor can the keys marked (fixed) below.\n")
 	for _, sc := range scopes {
 		// ctrl+c is listed once, under "anywhere", which lists it alone.
 		acts := slices.DeleteFunc(k.scopeActions(sc.s), func(a action) bool {
@@ -281,7 +298,7 @@ func KeyReference() string {
 			}
 			name := "`" + a.name + "`"
 			if a.fixed {
-				name = "(fixed)"
+				name += " (fixed)"
 			}
 			fmt.Fprintf(&b, "| %s | %s | %s |\n", strings.Join(keys, " "), a.describe(sc.s), name)
 		}
@@ -316,6 +333,17 @@ func ActionNames() []string {
 		}
 	}
 	return out
+}
+
+// fixedAction reports whether name is an action the config cannot rebind.
+func fixedAction(name string) bool {
+	k := DefaultKeyMap()
+	for _, a := range k.actions() {
+		if a.name == name {
+			return a.fixed
+		}
+	}
+	return false
 }
 
 // rebind gives action name the keys, its help showing them. It reports

@@ -258,7 +258,7 @@ func TestOffKeysSayWhy(t *testing.T) {
 // ctrl+c is not for the config file; quit bound to ctrl+c as well, as
 // it was by default, is still accepted.
 func TestForceQuitIsFixed(t *testing.T) {
-	if _, err := parseConfig("config.yaml", []byte("keys:\n  force_quit: Q\n")); err == nil || !strings.Contains(err.Error(), `unknown action "force_quit"`) {
+	if _, err := parseConfig("config.yaml", []byte("keys:\n  force_quit: Q\n")); err == nil || !strings.Contains(err.Error(), `config.yaml:2: force_quit cannot be rebound`) {
 		t.Errorf("force_quit rebound: %v", err)
 	}
 	cfg, err := parseConfig("config.yaml", []byte("keys:\n  quit: [q, ctrl+c]\n"))
