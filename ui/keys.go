@@ -265,6 +265,8 @@ func (k KeyMap) inScope(s scope) [groups][]key.Binding {
 	return out
 }
 
+//go:generate go test -count=1 -run TestKeyReferenceIsCurrent -update .
+
 // KeyReference is docs/KEYS.md: every scope's keys from the key table, as
 // DefaultKeyMap binds them. TestKeyReferenceIsCurrent fails when the file
 // is stale; go test ./ui -run TestKeyReference -update rewrites it.
@@ -272,7 +274,7 @@ func KeyReference() string {
 	k := DefaultKeyMap()
 	var b strings.Builder
 	b.WriteString("# opsui console keys\n\n" +
-		"<!-- Generated from the key table (ui/keys.go) by `go test ./ui -run TestKeyReference -update`. Do not edit. -->\n\n" +
+		"<!-- Generated from the key table (ui/keys.go) by `go generate ./ui` (go test ./ui -run TestKeyReference -update). Do not edit. -->\n\n" +
 		"Every key the console reacts to, by where it acts. `?` shows the keys of\n" +
 		"the current view, with the reason a key does nothing right now (read-only,\n" +
 		"no host selected, not available here).\n\n" +
