@@ -155,8 +155,8 @@ type action struct {
 	name  string
 	b     *key.Binding
 	scope scope
-	// fixed: the config file cannot rebind it. ctrl+c must always quit;
-	// the form keys are still matched by literals in ui/wizard*.go and
+	// fixed: the config file cannot rebind it. ctrl+c must always quit,
+	// only y trusts a host key; the form keys are still matched by literals in ui/wizard*.go and
 	// ui/flows_*.go, so a rebinding would not take (issue 14).
 	fixed bool
 	desc  map[scope]string // the help's text in a scope, when not the binding's
@@ -197,9 +197,11 @@ func (k *KeyMap) actions() []action {
 		{name: "logs_errors", b: &k.LogsView.Errors, scope: scopeLogs}, {name: "logs_back", b: &k.LogsView.Back, scope: scopeLogs},
 		{name: "logs_save", b: &k.LogsView.Save, scope: scopeLogs}, {name: "logs_regex", b: &k.LogsView.Regex, scope: scopeLogsType},
 		{name: "logs_apply", b: &k.LogsView.Apply, scope: scopeLogsType}, {name: "logs_cancel", b: &k.LogsView.Cancel, scope: scopeLogsType},
-		{name: "trust", b: &k.Trust, scope: scopeHostKey}, {name: "refuse", b: &k.Refuse, scope: scopeHostKey},
-		{name: "unlock", b: &k.Unlock, scope: scopePassphrase}, {name: "skip_key", b: &k.SkipKey, scope: scopePassphrase},
-		{name: "close_warning", b: &k.CloseWarning, scope: scopeWarning},
+		// The dialogs' keys are fixed: only y trusts a host key, whatever
+		// the config file says (README, security).
+		{name: "trust", b: &k.Trust, scope: scopeHostKey, fixed: true}, {name: "refuse", b: &k.Refuse, scope: scopeHostKey, fixed: true},
+		{name: "unlock", b: &k.Unlock, scope: scopePassphrase, fixed: true}, {name: "skip_key", b: &k.SkipKey, scope: scopePassphrase, fixed: true},
+		{name: "close_warning", b: &k.CloseWarning, scope: scopeWarning, fixed: true},
 		{name: "field_up", b: &k.FieldUp, scope: scopeForm, fixed: true}, {name: "field_down", b: &k.FieldDown, scope: scopeForm, fixed: true},
 		{name: "choice_prev", b: &k.ChoicePrev, scope: scopeForm, fixed: true}, {name: "choice_next", b: &k.ChoiceNext, scope: scopeForm, fixed: true},
 		{name: "toggle", b: &k.Toggle, scope: scopeFlow, fixed: true},

@@ -255,7 +255,7 @@ func TestOffKeysSayWhy(t *testing.T) {
 	}
 }
 
-// ctrl+c is not for the config file; quit bound to ctrl+c as well, as
+// ctrl+c and the dialogs' keys are not for the config file; quit bound to ctrl+c as well, as
 // it was by default, is still accepted.
 func TestForceQuitIsFixed(t *testing.T) {
 	if _, err := parseConfig("config.yaml", []byte("keys:\n  force_quit: Q\n")); err == nil || !strings.Contains(err.Error(), `config.yaml:2: force_quit cannot be rebound`) {
@@ -267,6 +267,9 @@ func TestForceQuitIsFixed(t *testing.T) {
 	}
 	if km, err := cfg.KeyMap(); err != nil || !key.Matches(keys("ctrl+c")[0].(tea.KeyPressMsg), km.ForceQuit) {
 		t.Errorf("quit: [q, ctrl+c]: %v", err)
+	}
+	if _, err := parseConfig("config.yaml", []byte("keys:\n  trust: enter\n")); err == nil || !strings.Contains(err.Error(), "trust cannot be rebound") {
+		t.Errorf("trust rebound: %v", err)
 	}
 	if _, err := parseConfig("config.yaml", []byte("keys:\n  deploy: ctrl+c\n")); err == nil || !strings.Contains(err.Error(), `key "ctrl+c" is bound to both force_quit and deploy`) {
 		t.Errorf("deploy on ctrl+c: %v", err)
