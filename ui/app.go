@@ -154,7 +154,8 @@ func (a App) loadFleetCmd() tea.Cmd {
 	}
 }
 
-// Update routes messages: dialogs first, then global keys, then the focused
+// Update routes messages: ctrl+c first (handled here only; a running flow
+// asks before it quits), then dialogs, then global keys, then the focused
 // component.
 func (a App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	if km, ok := msg.(tea.KeyPressMsg); ok && key.Matches(km, a.keys.ForceQuit) && !a.flowAsksToQuit() {

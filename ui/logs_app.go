@@ -24,9 +24,8 @@ func newLogsState(fn LogsFunc) logsState {
 	return logsState{fn: fn}
 }
 
-// openLogs opens the logs view on the selected hosts (the focused one when
-// none is selected) and starts following their logs.
-// fleetActions checked that it is available and that there are hosts.
+// openLogs opens the logs view on logsHosts and starts following their
+// logs; fleetActions checked that it is available and that there are hosts.
 func (a App) openLogs() (tea.Model, tea.Cmd) {
 	hosts := a.logsHosts()
 	names := make([]string, len(hosts))
