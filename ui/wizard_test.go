@@ -3,6 +3,8 @@ package ui
 import (
 	"strings"
 	"testing"
+
+	"github.com/opsui/opsui/ops/deploy"
 )
 
 // toStaging opens the wizard and puts the cursor on shop → staging.
@@ -74,9 +76,15 @@ func TestWizardDeploysWithACanaryAndSummarises(t *testing.T) {
 	if len(ff.canaryAns) != 1 || !ff.canaryAns[0] {
 		t.Errorf("canary answers %v, want [true]", ff.canaryAns)
 	}
-	req := ff.deployed[0]
-	if req.App != "shop" || req.Env != "staging" || req.Ref != "c2c2c2c2c2c2c2c2" || req.Branch != "main" || req.Strategy.Kind != "canary" || !req.Strategy.AutoRollback {
-		t.Errorf("deploy request %+v", req)
+	// What ran is the plan confirmed, the very object: the preview's, in
+	// the strategy chosen.
+	p := ff.deployed[0]
+	if p != d.a.flows.cur.(*wizard).planned {
+		t.Error("the plan run is not the plan confirmed")
+	}
+	if p.App.Name != "shop" || p.Env.Name != "staging" || p.Source.Commit != "c2c2c2c2c2c2c2c2" || p.Source.Branch != "main" ||
+		p.Strategy.Kind != deploy.StrategyCanary || !p.Strategy.AutoRollback || p.Fleet != ff.previewed[0].Fleet || p.ReleaseID != ff.previewed[0].ReleaseID {
+		t.Errorf("deployed plan %+v", p)
 	}
 	// tab shows the hosts' panes, and back.
 	d.press("tab")
@@ -157,7 +165,7 @@ func TestWizardProtectedEnvironmentNeedsItsNameTyped(t *testing.T) {
 	}
 	d.press("uction", "enter")
 	d.see("release R1: success")
-	if ff.count("deploy") != 1 || ff.deployed[0].Env != "production" {
+	if ff.count("deploy") != 1 || ff.deployed[0].Env.Name != "production" {
 		t.Errorf("deploys %v", ff.deployed)
 	}
 }
