@@ -12,7 +12,6 @@ import (
 	"github.com/opsui/opsui/ops/deploy"
 )
 
-
 // The strategy step's fields.
 const (
 	fieldKind = iota
@@ -28,8 +27,8 @@ type strategyForm struct {
 	app, envName     string
 	hosts            []HostRelease
 	kinds            []deploy.StrategyKind // the strategies offered
-	fields           []int    // the fields shown, in order
-	kind             int      // in kinds
+	fields           []int                 // the fields shown, in order
+	kind             int                   // in kinds
 	batches, maxFail textinput.Model
 	autoRollback     bool
 	field            int // in fields
