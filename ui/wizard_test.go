@@ -231,3 +231,48 @@ func toCanaryPause(d *driver) {
 	d.press("enter", "right", "right", "enter", "y")
 	d.see("y continue")
 }
+
+// TestWizardRefusedWhenTheFleetChangedSincePreview changes the inventory
+// between the preview and the confirmation: the deploy runs the plan
+// confirmed, which the engine refuses (as deploy.Execute does), and the
+// summary lists what changed instead of applying it.
+func TestWizardRefusedWhenTheFleetChangedSincePreview(t *testing.T) {
+	ff := newFakeFlows(sampleFleet(t))
+	d := newFlowDriver(t, ff.fns(), nil)
+	toStaging(d)
+	d.press("enter")
+	d.see("main")
+	d.press("enter")
+	d.see("commits it brings")
+	d.press("enter")
+	d.see("auto-rollback", "batch 1: stg-web1")
+
+	// Someone imports a fleet file: stg-web1 moves, staging becomes protected.
+	now := sampleFleet(t)
+	for i, h := range now.Hosts {
+		if h.Name == "stg-web1" {
+			now.Hosts[i].Address = "10.1.0.99"
+		}
+	}
+	for i, e := range now.Environments {
+		if e.Name == "staging" {
+			now.Environments[i].Protected = true
+		}
+	}
+	ff.mu.Lock()
+	ff.now = now
+	ff.mu.Unlock()
+
+	d.press("enter")
+	d.see("Deploy shop c2c2c2c2c2 (add checkout) to staging", "y confirm")
+	d.press("y")
+	v := d.see("summary", "did not start", "the fleet changed since the preview")
+	for _, want := range []string{"  host stg-web1: address 10.1.0.11 → 10.1.0.99", "  environment staging: protected false → true", "no host was touched: preview again"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("the summary lacks %q:\n%s", want, viewText(d.a))
+		}
+	}
+	if len(ff.deployed) != 1 || ff.deployed[0] != d.a.flows.cur.(*wizard).planned || ff.deployed[0].Hosts[0].Address != "10.1.0.11" {
+		t.Errorf("the plan given to the engine is not the one confirmed: %+v", ff.deployed)
+	}
+}
