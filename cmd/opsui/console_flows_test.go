@@ -153,3 +153,24 @@ func TestConsoleGitRunsAsReleasesAreCut(t *testing.T) {
 		t.Errorf("git ran with GIT_TERMINAL_PROMPT and LC_ALL %q, want \"0 C\"", refs[0].Subject)
 	}
 }
+
+// TestDeployStrategyFlagsParsedWithTheFlags: --strategy, --batch and
+// --max-fail are parsed once, with the flags, into typed values: a bad
+// one is a usage error before the inventory is even read.
+func TestDeployStrategyFlagsParsedWithTheFlags(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "opsui.db")
+	for _, tc := range []struct{ flag, value, want string }{
+		{"--max-fail", "lots", `max-fail "lots"`},
+		{"--batch", "1,,2", `batch sizes "1,,2"`},
+		{"--strategy", "blue-green", "unknown strategy"},
+	} {
+		_, err := opsuiCmd(t, db, "", "deploy", "--env", "test", "--dry-run", tc.flag, tc.value)
+		var ue usageError
+		if !errors.As(err, &ue) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s %s: %v; want a usage error saying %s", tc.flag, tc.value, err, tc.want)
+		}
+	}
+	if _, err := os.Stat(db); err == nil {
+		t.Error("a bad flag opened the store")
+	}
+}

@@ -47,7 +47,12 @@ func (k StrategyKind) String() string {
 }
 
 // Set and Type make a StrategyKind a flag value: parsed when the flag is.
+// An empty value leaves the kind unset (the environment's default).
 func (k *StrategyKind) Set(s string) error {
+	if strings.TrimSpace(s) == "" {
+		*k = ""
+		return nil
+	}
 	v, err := ParseStrategy(s)
 	if err != nil {
 		return err
