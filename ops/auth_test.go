@@ -15,6 +15,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/opsui/opsui/internal/sshtest"
+	"github.com/opsui/opsui/internal/testenv"
 )
 
 // countingPassphrase answers every prompt with answer and counts them.
@@ -107,9 +108,7 @@ func TestPassphraseWrong(t *testing.T) {
 // startAgent runs a real ssh-agent holding keys and returns its socket.
 func startAgent(t *testing.T, keys ...string) string {
 	t.Helper()
-	if _, err := exec.LookPath("ssh-agent"); err != nil {
-		t.Skip("ssh-agent not installed")
-	}
+	testenv.RequireProgram(t, "ssh-agent", "openssh-client")
 	sock := filepath.Join(t.TempDir(), "agent.sock")
 	cmd := exec.Command("ssh-agent", "-D", "-a", sock)
 	if err := cmd.Start(); err != nil {

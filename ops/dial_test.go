@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -19,6 +20,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/opsui/opsui/internal/sshtest"
+	"github.com/opsui/opsui/internal/testenv"
 	"github.com/opsui/opsui/inventory"
 )
 
@@ -137,13 +139,11 @@ func TestConnectErrors(t *testing.T) {
 	t.Cleanup(stopped.Cont)
 
 	closedPort := func() string {
-		l, err := net.Listen("tcp", ok.Addr+":0")
+		port, err := testenv.FreePort(ok.Addr)
 		if err != nil {
 			t.Fatal(err)
 		}
-		addr := l.Addr().String()
-		l.Close()
-		return addr
+		return net.JoinHostPort(ok.Addr, strconv.Itoa(port))
 	}()
 	otherKey := writeKey(t, t.TempDir())
 
@@ -367,7 +367,7 @@ func TestProxyJump(t *testing.T) {
 
 	// The bastion dies: everything behind it goes, and comes back with it.
 	a.Kill()
-	waitFor(t, 5*time.Second, "connections behind the dead bastion to drop", func() bool { return len(p.Stats().Open) == 0 })
+	testenv.WaitFor(t, 5*time.Second, "connections behind the dead bastion to drop", func() bool { return len(p.Stats().Open) == 0 })
 	_, err = p.Client(ctx, viaA)
 	he := wantClass(t, err, b.Name, ClassUnreachable)
 	if !strings.Contains(he.Error(), "via jump host "+a.Name) {
@@ -377,17 +377,4 @@ func TestProxyJump(t *testing.T) {
 	if out, err := runOn(ctx, p, chained, "echo back"); err != nil || out != "back" {
 		t.Fatalf("after the bastion restarted: %q, %v", out, err)
 	}
-}
-
-// waitFor polls cond until it holds or timeout passes.
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) time.Duration {
-	t.Helper()
-	start := time.Now()
-	for !cond() {
-		if time.Since(start) > timeout {
-			t.Fatalf("no %s within %v", what, timeout)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	return time.Since(start)
 }

@@ -3,8 +3,6 @@ package ops
 import (
 	"context"
 	"errors"
-	"os"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -12,6 +10,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/opsui/opsui/internal/sshtest"
+	"github.com/opsui/opsui/internal/testenv"
 )
 
 var _ Connector = (*Pool)(nil)
@@ -97,7 +96,7 @@ func TestPoolWaiterCancel(t *testing.T) {
 		_, err := p.Client(context.Background(), target(f, h))
 		stayer <- err
 	}()
-	waitFor(t, 2*time.Second, "dial to start", func() bool { return p.Stats().Dials[h.Name] == 1 })
+	testenv.WaitFor(t, 2*time.Second, "dial to start", func() bool { return p.Stats().Dials[h.Name] == 1 })
 	time.Sleep(100 * time.Millisecond)
 	cancel()
 	select {
@@ -190,13 +189,13 @@ func TestPoolKeepAlive(t *testing.T) {
 	}
 	hung.Stop()
 	t.Cleanup(hung.Cont)
-	took := waitFor(t, 10*interval, "drop of the hung host", gone(hung.Name))
+	took := testenv.WaitFor(t, 10*interval, "drop of the hung host", gone(hung.Name))
 	t.Logf("hung host dropped after %v (keepalive %v)", took.Round(time.Millisecond), interval)
 	if took > 4*interval { // two intervals, and slack for a loaded machine
 		t.Errorf("took %v, want about two keepalive intervals", took)
 	}
 	killed.Kill()
-	took = waitFor(t, 10*interval, "drop of the killed host", gone(killed.Name))
+	took = testenv.WaitFor(t, 10*interval, "drop of the killed host", gone(killed.Name))
 	t.Logf("killed host dropped after %v", took.Round(time.Millisecond))
 }
 
@@ -214,7 +213,7 @@ func TestPoolIdle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	took := waitFor(t, 10*idle, "idle close", func() bool { return !open() })
+	took := testenv.WaitFor(t, 10*idle, "idle close", func() bool { return !open() })
 	t.Logf("idle connection closed after %v", took.Round(time.Millisecond))
 	if took < idle-50*time.Millisecond {
 		t.Errorf("closed after %v, before the idle timeout %v", took, idle)
@@ -234,7 +233,7 @@ func TestPoolIdle(t *testing.T) {
 	}
 	lease.Release()
 	lease.Release() // harmless
-	waitFor(t, 10*idle, "idle close after release", func() bool { return !open() })
+	testenv.WaitFor(t, 10*idle, "idle close after release", func() bool { return !open() })
 
 	// So does an open session, with no lease.
 	s, err := p.Session(ctx, target(f, h))
@@ -252,7 +251,7 @@ func TestPoolIdle(t *testing.T) {
 		t.Fatalf("the session was cut: %v", err)
 	}
 	s.Close()
-	waitFor(t, 10*idle, "idle close after the session", func() bool { return !open() })
+	testenv.WaitFor(t, 10*idle, "idle close after the session", func() bool { return !open() })
 	if n := p.Stats().Dials[h.Name]; n != 3 {
 		t.Errorf("%d dials, want 3", n)
 	}
@@ -338,10 +337,7 @@ func TestPoolClose(t *testing.T) {
 // TestPoolColdFanOut connects to 50 hosts (OPSUI_TEST_FANOUT overrides) at
 // once and runs a command on each, cold then warm, and logs the timings.
 func TestPoolColdFanOut(t *testing.T) {
-	n := 50
-	if v, err := strconv.Atoi(os.Getenv("OPSUI_TEST_FANOUT")); err == nil && v > 0 {
-		n = v
-	}
+	n := testenv.EnvInt(t, "OPSUI_TEST_FANOUT", 50)
 	f := sshtest.Start(t, n)
 	all := func(fn func(h *sshtest.Host)) time.Duration {
 		start := time.Now()

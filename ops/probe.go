@@ -122,11 +122,6 @@ func NewProber(conn Connector, opts ProbeOptions) *Prober {
 	return &Prober{conn: conn, opts: opts, slots: make(chan struct{}, opts.Parallel), stuck: map[string]time.Time{}}
 }
 
-// ProbeHost probes one host with a timeout, through a one-off Prober.
-func ProbeHost(ctx context.Context, conn Connector, req ProbeRequest, timeout time.Duration) Probe {
-	return NewProber(conn, ProbeOptions{Timeout: timeout}).Probe(ctx, req)
-}
-
 // ProbeAll probes every host and returns the probes in the order of reqs.
 // Calls may overlap (a caller may probe a fleet in chunks to get results
 // sooner); together they probe at most Parallel hosts at once. A call

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/opsui/opsui/internal/sshtest"
+	"github.com/opsui/opsui/internal/testenv"
 )
 
 // TestProbeShowsHostTextHarmless puts escape sequences where anyone who
@@ -66,12 +66,7 @@ func TestProbeReadsBalancerState(t *testing.T) {
 		t.Errorf("an unreadable upstream file is not said: %+v", missing.Balancer)
 	}
 
-	if _, err := exec.LookPath("haproxy"); err != nil {
-		if os.Getenv(sshtest.RequireEnv) == "1" {
-			t.Fatal("haproxy is not installed")
-		}
-		t.Skip("haproxy is not installed")
-	}
+	testenv.RequireProgram(t, "haproxy", "haproxy")
 	sock := filepath.Join(dir, "admin.sock")
 	cfg := filepath.Join(dir, "haproxy.cfg")
 	os.WriteFile(cfg, []byte(fmt.Sprintf(`global

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/opsui/opsui/internal/testenv"
 )
 
 // TestUploadManyHostsNoHang uploads a 20 MB tarball to 50 real hosts at
@@ -36,9 +38,9 @@ func TestUploadManyHostsNoHang(t *testing.T) {
 		hosts, rounds = 10, 1
 	}
 	if os.Getenv("OPSUI_STRESS") == "1" {
-		rounds = envInt(t, "OPSUI_STRESS_ROUNDS", 40)
-		hosts = envInt(t, "OPSUI_STRESS_HOSTS", hosts)
-		mb = envInt(t, "OPSUI_STRESS_MB", mb)
+		rounds = testenv.EnvInt(t, "OPSUI_STRESS_ROUNDS", 40)
+		hosts = testenv.EnvInt(t, "OPSUI_STRESS_HOSTS", hosts)
+		mb = testenv.EnvInt(t, "OPSUI_STRESS_MB", mb)
 	}
 	e := newExecEnv(t, hosts)
 	path := filepath.Join(t.TempDir(), "release.tar.gz")
@@ -69,18 +71,6 @@ func TestUploadManyHostsNoHang(t *testing.T) {
 		}
 	}
 	t.Logf("%d rounds of %d MB to %d hosts: %d failed", rounds, mb, hosts, hung)
-}
-
-func envInt(t *testing.T, name string, def int) int {
-	s := os.Getenv(name)
-	if s == "" {
-		return def
-	}
-	n, err := strconv.Atoi(s)
-	if err != nil || n < 1 {
-		t.Fatalf("%s=%q: want a positive number", name, s)
-	}
-	return n
 }
 
 // writeRandomTarball writes a gzipped tar holding one file of size random
@@ -115,8 +105,8 @@ func writeRandomTarball(t *testing.T, path string, size int) {
 func TestSmallInputNoHang(t *testing.T) {
 	hosts, rounds := 50, 20
 	if os.Getenv("OPSUI_STRESS") == "1" {
-		rounds = envInt(t, "OPSUI_STRESS_ROUNDS", 40) * 10
-		hosts = envInt(t, "OPSUI_STRESS_HOSTS", hosts)
+		rounds = testenv.EnvInt(t, "OPSUI_STRESS_ROUNDS", 40) * 10
+		hosts = testenv.EnvInt(t, "OPSUI_STRESS_HOSTS", hosts)
 	}
 	e := newExecEnv(t, hosts)
 	data := make([]byte, 1000)

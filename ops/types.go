@@ -55,6 +55,15 @@ type HostError struct {
 func (e *HostError) Error() string { return fmt.Sprintf("%s: %s: %v", e.Host, e.Class, e.Err) }
 func (e *HostError) Unwrap() error { return e.Err }
 
+// HostCause is err without the "host: class:" prefix of an *HostError, for
+// a line that names the host and class already; any other error unchanged.
+func HostCause(err error) error {
+	if he, ok := err.(*HostError); ok && he.Err != nil {
+		return he.Err
+	}
+	return err
+}
+
 // ClassOf returns the class of err, or ClassNone when it carries none.
 func ClassOf(err error) ErrorClass {
 	var he *HostError

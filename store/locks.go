@@ -45,9 +45,10 @@ func (s *Store) RecordLock(ctx context.Context, l *LockRecord, hosts []string) e
 	return nil
 }
 
-// HeartbeatLock renews the lock's lease in the record.
+// HeartbeatLock renews the lock's lease in the record. A lock recorded as
+// released or broken stays so: a holder that lost it renews nothing.
 func (s *Store) HeartbeatLock(ctx context.Context, token string) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE locks SET heartbeat_at = ? WHERE token = ?`, MillisOf(time.Now()), token)
+	_, err := s.db.ExecContext(ctx, `UPDATE locks SET heartbeat_at = ? WHERE token = ? AND released_at = 0`, MillisOf(time.Now()), token)
 	if err != nil {
 		return fmt.Errorf("renew lock: %w", s.classify(err))
 	}

@@ -140,17 +140,6 @@ func (s *Store) ReleaseOfRun(ctx context.Context, runID int64) (Release, error) 
 	return r, nil
 }
 
-// MarkRelease sets the result of every record of a release directory of
-// app to env (for instance "bad" when it is rolled back from).
-func (s *Store) MarkRelease(ctx context.Context, app, env, releaseID, result string) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE releases SET result = ? WHERE app = ? AND env = ? AND release_id = ? AND kind = 'deploy'`,
-		result, app, env, releaseID)
-	if err != nil {
-		return fmt.Errorf("mark release %s %s: %w", releaseID, result, s.classify(err))
-	}
-	return nil
-}
-
 // SetReleaseHosts records the hosts a release reached.
 func (s *Store) SetReleaseHosts(ctx context.Context, id int64, hosts []string) error {
 	b, err := json.Marshal(hosts)

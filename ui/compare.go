@@ -3,12 +3,14 @@ package ui
 import (
 	"fmt"
 	"strings"
+
+	"github.com/opsui/opsui/ops/deploy"
 )
 
 // compareView is two releases side by side: a is the older, b the newer.
 type compareView struct {
 	a, b   Release
-	cmp    Comparison
+	cmp    deploy.Comparison
 	err    error
 	loaded bool
 	top    int
@@ -136,7 +138,7 @@ func (v *releasesView) listView(st Styles, w, h int) string {
 	case len(v.list) == 0:
 		return b.String() + st.Muted.Render("no release recorded yet")
 	}
-	b.WriteString(st.Header.Render(clip(fmt.Sprintf("   %-15s %-8s %-10s %-28s %-12s %-10s %-14s %7s %-8s %s",
+	b.WriteString(st.Header.Render(clip(fmt.Sprintf("   %-15s %-8s %-12s %-26s %-12s %-10s %-14s %7s %-8s %s",
 		"RELEASE", "KIND", "COMMIT", "SUBJECT", "BRANCH", "OPERATOR", "WHEN", "TOOK", "RESULT", "HOSTS"), w)) + "\n")
 	shown := v.shown()
 	h--
@@ -151,8 +153,8 @@ func (v *releasesView) listView(st Styles, w, h int) string {
 		if r.Duration > 0 {
 			took = elapsedText(r.Duration)
 		}
-		line := fmt.Sprintf("%s  %-15s %-8s %-10s %-28s %-12s %-10s %-14s %7s %-8s %d", mark, r.ReleaseID, r.Kind, shortCommit(r.Commit),
-			clip(r.Subject, 28), clip(orDash(r.Branch), 12), clip(r.Operator, 10), r.Started.Local().Format("Jan _2 15:04:05"), took, r.Result, len(r.Hosts))
+		line := fmt.Sprintf("%s  %-15s %-8s %-12s %-26s %-12s %-10s %-14s %7s %-8s %d", mark, r.ReleaseID, r.Kind, shortCommit(r.Commit),
+			clip(r.Subject, 26), clip(orDash(r.Branch), 12), clip(r.Operator, 10), r.Started.Local().Format("Jan _2 15:04:05"), took, r.Result, len(r.Hosts))
 		line = clip(line, w)
 		switch {
 		case i == v.cursor:

@@ -2,7 +2,6 @@ package ui
 
 import (
 	"context"
-	"slices"
 	"time"
 
 	"github.com/opsui/opsui/ops"
@@ -42,7 +41,7 @@ type Flows struct {
 	// Releases lists the releases of app in env, newest first.
 	Releases func(ctx context.Context, app, env string) ([]Release, error)
 	// Compare says what lies between two releases.
-	Compare func(ctx context.Context, a, b Release) (Comparison, error)
+	Compare func(ctx context.Context, a, b Release) (deploy.Comparison, error)
 }
 
 // FlowIO is how a running flow talks to the console: Emit takes the hosts'
@@ -136,45 +135,4 @@ type FlushResult struct {
 	OK                 bool
 	Err                string
 	Duration           time.Duration
-}
-
-// Comparison is what lies between two releases: A is the older.
-type Comparison struct {
-	Commits      []deploy.Commit // in B, not in A
-	Backward     []deploy.Commit // in A, not in B
-	Diffstat     string
-	Migrations   []string
-	Requirements []string
-	// HostsA and HostsB are each host's outcome in the release's run
-	// ("ok", "failed at migrate"); TookA and TookB how long each took.
-	HostsA, HostsB map[string]string
-	TookA, TookB   map[string]time.Duration
-}
-
-// Hosts is every host of either release's run, sorted.
-func (c Comparison) Hosts() []string {
-	var out []string
-	for _, m := range []map[string]string{c.HostsA, c.HostsB} {
-		for h := range m {
-			if !slices.Contains(out, h) {
-				out = append(out, h)
-			}
-		}
-	}
-	slices.Sort(out)
-	return out
-}
-
-// DifferingHosts are the hosts whose outcome differs between the two
-// releases (one that only took part in one of them differs), sorted.
-func (c Comparison) DifferingHosts() []string {
-	var out []string
-	for _, h := range c.Hosts() {
-		a, inA := c.HostsA[h]
-		b, inB := c.HostsB[h]
-		if a != b || inA != inB {
-			out = append(out, h)
-		}
-	}
-	return out
 }

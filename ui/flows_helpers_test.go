@@ -189,9 +189,9 @@ func (f *fakeFlows) fns() Flows {
 				{ID: 1, ReleaseID: "R0", Kind: "deploy", Commit: "b1b1b1b1b1b1", Subject: "first release", Operator: "bob", Result: "success", RunID: 10, Hosts: f.hosts},
 			}, nil
 		},
-		Compare: func(_ context.Context, a, b Release) (Comparison, error) {
+		Compare: func(_ context.Context, a, b Release) (deploy.Comparison, error) {
 			f.hit("compare:" + a.ReleaseID + "," + b.ReleaseID)
-			return Comparison{Commits: []deploy.Commit{{Hash: "c2c2c2c2c2c2", Author: "ann", Subject: "add checkout"}},
+			return deploy.Comparison{Commits: []deploy.Commit{{Hash: "c2c2c2c2c2c2", Author: "ann", Subject: "add checkout"}},
 				Diffstat: " shop/views.py | 12 ++++++", Migrations: []string{"shop/migrations/0002_cart.py"},
 				HostsA: map[string]string{"web1": "ok"}, HostsB: map[string]string{"web1": "failed at health"}}, nil
 		},

@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -15,33 +14,11 @@ import (
 	"time"
 
 	"github.com/opsui/opsui/internal/sshtest"
+	"github.com/opsui/opsui/internal/testenv"
 	"github.com/opsui/opsui/ops"
 	"github.com/opsui/opsui/ops/logs"
 	"github.com/opsui/opsui/themes"
 )
-
-// benchEnvDuration reads a duration from the environment, or def.
-func benchEnvDuration(b *testing.B, name string, def time.Duration) time.Duration {
-	if s := os.Getenv(name); s != "" {
-		d, err := time.ParseDuration(s)
-		if err != nil {
-			b.Fatalf("%s: %v", name, err)
-		}
-		return d
-	}
-	return def
-}
-
-func benchEnvInt(b *testing.B, name string, def int) int {
-	if s := os.Getenv(name); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil {
-			b.Fatalf("%s: %v", name, err)
-		}
-		return n
-	}
-	return def
-}
 
 // appendAtRate appends rate lines a second to path until ctx ends, in
 // batches every 10 ms, and returns how many it wrote.
@@ -89,10 +66,10 @@ func appendAtRate(ctx context.Context, path, host string, rate int) (int, error)
 // must be equal), the p99 and max of the UI's Update+View, and the heap
 // when the rings became full and at the end.
 func BenchmarkLogsView50Hosts(b *testing.B) {
-	hosts := benchEnvInt(b, "OPSUI_LOGS_BENCH_HOSTS", 50)
-	rate := benchEnvInt(b, "OPSUI_LOGS_BENCH_RATE", 1000)
-	perHost := benchEnvInt(b, "OPSUI_LOGS_BENCH_BUFFER", 2000)
-	dur := benchEnvDuration(b, "OPSUI_LOGS_BENCH_DURATION", 10*time.Second)
+	hosts := testenv.EnvInt(b, "OPSUI_LOGS_BENCH_HOSTS", 50)
+	rate := testenv.EnvInt(b, "OPSUI_LOGS_BENCH_RATE", 1000)
+	perHost := testenv.EnvInt(b, "OPSUI_LOGS_BENCH_BUFFER", 2000)
+	dur := testenv.EnvDuration(b, "OPSUI_LOGS_BENCH_DURATION", 10*time.Second)
 	f := sshtest.Start(b, hosts, sshtest.WithMaxSessions(20))
 	if !f.Isolated {
 		b.Skip("needs isolated hosts (root)")

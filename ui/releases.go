@@ -9,6 +9,8 @@ import (
 	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
+
+	"github.com/opsui/opsui/ops/deploy"
 )
 
 // The releases view's messages.
@@ -25,7 +27,7 @@ type (
 	}
 	compareMsg struct {
 		a, b int64
-		cmp  Comparison
+		cmp  deploy.Comparison
 		err  error
 	}
 )

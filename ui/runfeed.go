@@ -88,7 +88,7 @@ func (f *runFeed) Event(ev ops.Event) {
 	case ops.EventExited, ops.EventFailed:
 		p.status, p.class, p.code, p.took = ev.Kind, ev.Class, ev.Code, ev.Duration
 		if ev.Err != nil {
-			p.err = unwrapHost(ev.Err).Error()
+			p.err = ops.HostCause(ev.Err).Error()
 		}
 	default:
 		p.status = ev.Kind

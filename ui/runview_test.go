@@ -1,7 +1,6 @@
 package ui
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"strings"
@@ -192,18 +191,5 @@ func TestRunViewMouseFocusesHosts(t *testing.T) {
 	grid, _ = grid.Update(tea.MouseClickMsg{X: 70, Y: 1 + 20, Button: tea.MouseLeft})
 	if grid.focus != 3 {
 		t.Errorf("click on the bottom right pane: focus %d", grid.focus)
-	}
-}
-
-func TestLinePrinterPrintsStages(t *testing.T) {
-	var out bytes.Buffer
-	p := NewLinePrinter(&out, []string{"web1", "db1"}, themes.Dark().WithoutColor())
-	p.Event(ops.Event{Host: "web1", Kind: ops.EventStage, Line: "unpack", Step: 3, Steps: 7})
-	p.Event(ops.Event{Host: "db1", Kind: ops.EventStage, Line: "rollback: health"})
-	p.Summary(ops.Result{}, 1)
-	for _, want := range []string{"web1 | == 3/7 unpack\n", "db1  | == rollback: health\n"} {
-		if !strings.Contains(out.String(), want) {
-			t.Errorf("output lacks %q:\n%s", want, out.String())
-		}
 	}
 }

@@ -147,7 +147,7 @@ func TestProgramDeployWizardToTheSummary(t *testing.T) {
 	pressKeys(tm, "enter")
 	waitScreen(t, tm, "auto-rollback", "[all]")
 	pressKeys(tm, "enter")
-	waitScreen(t, tm, "Deploy shop c2c2c2c2c2 (add checkout) to staging", "y confirm")
+	waitScreen(t, tm, "Deploy shop c2c2c2c2c2c2 (add checkout) to staging", "y confirm")
 	pressKeys(tm, "y")
 	waitScreen(t, tm, "summary", "release R1: success in 3.0s", "record #7")
 	pressKeys(tm, "esc")

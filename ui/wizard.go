@@ -359,9 +359,4 @@ func (w *wizard) help() []key.Binding {
 	return []key.Binding{k.Up, k.Down, k.NextStep, k.PrevStep, withDesc(k.Back, "leave"), k.Help}
 }
 
-func shortCommit(h string) string {
-	if len(h) > 10 {
-		return h[:10]
-	}
-	return h
-}
+func shortCommit(h string) string { return deploy.ShortCommit(h) }

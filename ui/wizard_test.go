@@ -58,7 +58,7 @@ func TestWizardDeploysWithACanaryAndSummarises(t *testing.T) {
 	d.press("right", "right")
 	d.see("[canary]", "canary (pauses for your go-ahead): stg-web1")
 	d.press("enter")
-	d.see("Deploy shop c2c2c2c2c2 (add checkout) to staging", "y confirm")
+	d.see("Deploy shop c2c2c2c2c2c2 (add checkout) to staging", "y confirm")
 
 	// Enter alone does not confirm.
 	d.press("enter")

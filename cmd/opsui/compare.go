@@ -16,76 +16,7 @@ import (
 
 	"github.com/opsui/opsui/ops/deploy"
 	"github.com/opsui/opsui/store"
-	"github.com/opsui/opsui/ui"
 )
-
-// side is one release of a comparison: its commit and the run that
-// deployed it (0: none recorded).
-type side struct {
-	commit string
-	run    int64
-}
-
-// compareReleases says what lies between release a (the older) and b of
-// one app whose repository is repo: the commits both ways, the diffstat,
-// the migrations added (and those only a has: b went back past them), the
-// requirements that differ, and each host's outcome in both runs. The
-// console's compare and `opsui compare` both show it.
-func compareReleases(ctx context.Context, st *store.Store, repo string, a, b side) (ui.Comparison, error) {
-	var cmp ui.Comparison
-	d, err := gitBetween(ctx, repo, a.commit, b.commit)
-	if err != nil {
-		return cmp, err
-	}
-	cmp.Commits, cmp.Backward, cmp.Diffstat, cmp.Requirements = d.Commits, d.Behind, d.Diffstat, d.Requirements
-	removed, err := deploy.NewMigrationFiles(ctx, repo, b.commit, a.commit)
-	if err != nil {
-		return cmp, fmt.Errorf("migrations between %s and %s: %w", shortHash(b.commit), shortHash(a.commit), err)
-	}
-	cmp.Migrations = d.Migrations
-	for _, f := range removed {
-		cmp.Migrations = append(cmp.Migrations, f+" (only in the older release)")
-	}
-	if cmp.HostsA, cmp.TookA, err = hostOutcomes(ctx, st, a.run); err != nil {
-		return cmp, err
-	}
-	cmp.HostsB, cmp.TookB, err = hostOutcomes(ctx, st, b.run)
-	return cmp, err
-}
-
-// hostOutcomes is each host's status in run id ("failed at STAGE" when it
-// stopped at a stage) and how long it took; empty without a run.
-func hostOutcomes(ctx context.Context, st *store.Store, id int64) (map[string]string, map[string]time.Duration, error) {
-	out, took := map[string]string{}, map[string]time.Duration{}
-	if id == 0 {
-		return out, took, nil
-	}
-	hosts, err := st.RunHosts(ctx, id)
-	if err != nil {
-		return nil, nil, fmt.Errorf("hosts of run %d: %w", id, err)
-	}
-	for _, h := range hosts {
-		out[h.Host], took[h.Host] = hostLabel(h), time.Duration(h.DurationMS)*time.Millisecond
-	}
-	return out, took, nil
-}
-
-// hostLabel says how a host's part in a run ended: "ok", "failed at
-// health" (the step it failed at), "not reached" (its batch never
-// started), "rolled back" (switched back after another host failed).
-func hostLabel(h store.RunHost) string {
-	switch {
-	case h.Status == store.HostOK:
-		return h.Status
-	case h.Status == store.HostSkipped || h.Stage == store.HostNotReached || strings.HasPrefix(h.Error, "not reached"):
-		return store.HostNotReached // a record made before the step was kept says so in its error
-	case h.Status == store.HostRolledBack:
-		return "rolled back"
-	case h.Stage != "":
-		return h.Status + " at " + h.Stage
-	}
-	return h.Status
-}
 
 func newCompareCmd(c *cli) *cobra.Command {
 	var (
@@ -129,7 +60,7 @@ whose outcome differed. A and B are release ids, run ids or commit prefixes
 		if !ok {
 			return unknownName("app", a.App, appNames(f))
 		}
-		cmp, err := compareReleases(ctx, s, ap.Repo, side{a.Commit, a.RunID.Int64}, side{b.Commit, b.RunID.Int64})
+		cmp, err := deploy.Compare(ctx, s, ap.Repo, deploy.SideOf(a), deploy.SideOf(b))
 		if err != nil {
 			return fmt.Errorf("compare %s and %s: %w", a.ReleaseID, b.ReleaseID, err)
 		}
@@ -256,7 +187,7 @@ type hostRow struct {
 	Differs bool   `json:"differs"`
 }
 
-func hostRows(cmp ui.Comparison) []hostRow {
+func hostRows(cmp deploy.Comparison) []hostRow {
 	differ := cmp.DifferingHosts()
 	took := func(m map[string]time.Duration, h string) string {
 		if d, ok := m[h]; ok {
@@ -272,7 +203,7 @@ func hostRows(cmp ui.Comparison) []hostRow {
 	return rows
 }
 
-func comparisonJSON(a, b store.Release, cmp ui.Comparison) any {
+func comparisonJSON(a, b store.Release, cmp deploy.Comparison) any {
 	type commit struct {
 		Hash    string `json:"hash"`
 		Author  string `json:"author"`
@@ -308,7 +239,7 @@ func nonNil(s []string) []string {
 
 // printComparison writes the comparison as text: the facts in two
 // columns, then what lies between the releases.
-func printComparison(w io.Writer, a, b store.Release, cmp ui.Comparison) error {
+func printComparison(w io.Writer, a, b store.Release, cmp deploy.Comparison) error {
 	fa, fb := factsOf(a), factsOf(b)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "\tA (older)\tB (newer)")

@@ -77,7 +77,7 @@ func (c *consoleSession) preview(ctx context.Context, app, env, ref string) (ui.
 		return p, err
 	default:
 		p.Current, p.CurrentCommit = cur.ReleaseID, cur.Commit
-		d, err := gitBetween(ctx, repo, cur.Commit, p.Source.Commit)
+		d, err := deploy.Between(ctx, repo, cur.Commit, p.Source.Commit)
 		if err != nil {
 			return p, err
 		}

@@ -8,6 +8,7 @@ import (
 	"github.com/opsui/opsui/inventory"
 	"github.com/opsui/opsui/ops"
 	"github.com/opsui/opsui/ops/cache"
+	"github.com/opsui/opsui/ops/deploy"
 	"github.com/opsui/opsui/store"
 	"github.com/opsui/opsui/ui"
 )
@@ -90,15 +91,15 @@ func (c *consoleSession) releases(ctx context.Context, app, env string) ([]ui.Re
 	return out, nil
 }
 
-// compare says what lies between two releases of one app (compareReleases).
-func (c *consoleSession) compare(ctx context.Context, a, b ui.Release) (ui.Comparison, error) {
+// compare says what lies between two releases of one app (deploy.Compare).
+func (c *consoleSession) compare(ctx context.Context, a, b ui.Release) (deploy.Comparison, error) {
 	f, err := c.st.LoadFleet(ctx)
 	if err != nil {
-		return ui.Comparison{}, err
+		return deploy.Comparison{}, err
 	}
 	app, ok := f.App(b.App)
 	if !ok {
-		return ui.Comparison{}, unknownName("app", b.App, appNames(f))
+		return deploy.Comparison{}, unknownName("app", b.App, appNames(f))
 	}
-	return compareReleases(ctx, c.st, app.Repo, side{commit: a.Commit, run: a.RunID}, side{commit: b.Commit, run: b.RunID})
+	return deploy.Compare(ctx, c.st, app.Repo, deploy.Side{Commit: a.Commit, Run: a.RunID}, deploy.Side{Commit: b.Commit, Run: b.RunID})
 }

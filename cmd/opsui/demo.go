@@ -313,7 +313,7 @@ func initialDeploy(ctx context.Context, c *cli, dir string) error {
 	envs := []string{"staging", "production"}
 	errs := make([]error, len(envs))
 	var wg sync.WaitGroup
-	fmt.Fprintf(c.stdout, "opsui demo: deploying %s (%s) to staging and production\n", repo[:12], demoapp.CommitInitial)
+	fmt.Fprintf(c.stdout, "opsui demo: deploying %s (%s) to staging and production\n", shortHash(repo), demoapp.CommitInitial)
 	start := time.Now()
 	for i, env := range envs {
 		wg.Add(1)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/opsui/opsui/internal/demofleet"
+	"github.com/opsui/opsui/internal/testenv"
 	"github.com/opsui/opsui/internal/tuitest"
 	"github.com/opsui/opsui/internal/webtest"
 	"github.com/opsui/opsui/inventory"
@@ -23,12 +24,7 @@ func requireDemoServices(t *testing.T) {
 	webtest.RequireNginx(t)
 	webtest.RequireDjango(t)
 	webtest.RequireGunicorn(t)
-	if _, err := exec.LookPath("memcached"); err != nil {
-		if os.Getenv("OPSUI_TEST_REQUIRE_SSHD") == "1" {
-			t.Fatal("memcached is not installed (make test installs it)")
-		}
-		t.Skip("memcached is not installed")
-	}
+	testenv.RequireProgram(t, "memcached", "memcached")
 }
 
 // isolatedEnv is an environment whose HOME and XDG_DATA_HOME are empty

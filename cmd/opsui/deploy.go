@@ -426,12 +426,7 @@ func (c *cli) reportStale(ctx context.Context, s *store.Store, app, env string) 
 	}
 }
 
-func shortHash(h string) string {
-	if len(h) > 12 {
-		return h[:12]
-	}
-	return h
-}
+func shortHash(h string) string { return deploy.ShortCommit(h) }
 
 // branchNote names the ref of a deploy as the release record does:
 // ", branch main", ", tag v1", or nothing for a bare commit.

@@ -4,20 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/user"
 	"strings"
 	"time"
 
-	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
 
 	"github.com/opsui/opsui/inventory"
 	"github.com/opsui/opsui/ops"
 	"github.com/opsui/opsui/store"
-	"github.com/opsui/opsui/themes"
-	"github.com/opsui/opsui/ui"
 )
 
 // hostsFailedError says some hosts failed; the summary was printed already.
@@ -199,28 +195,4 @@ func operator() string {
 		return u.Username
 	}
 	return "unknown"
-}
-
-// colorFor returns the theme for w: coloured on a terminal unless NO_COLOR.
-func colorFor(w io.Writer) themes.Theme {
-	th := themes.Dark()
-	f, ok := w.(*os.File)
-	if !ok || !isatty.IsTerminal(f.Fd()) || themes.NoColor(os.Getenv) {
-		return th.WithoutColor()
-	}
-	return th
-}
-
-func newEventPrinter(w io.Writer, hosts []string, asJSON bool, th themes.Theme) eventPrinter {
-	if asJSON {
-		return ui.NewJSONPrinter(w)
-	}
-	return ui.NewLinePrinter(w, hosts, th)
-}
-
-// eventPrinter writes a run's events and its summary.
-type eventPrinter interface {
-	Event(ops.Event)
-	Summary(res ops.Result, runID int64)
-	Flush()
 }

@@ -158,9 +158,7 @@ failed. The run and each host's output, up to the record limit
 		}
 		// The record is finished even after ctrl+c, so no run stays "running".
 		finishErr := rec.Finish(context.WithoutCancel(ctx), rep.Run)
-		if fl, ok := out.(interface{ Flush() }); ok {
-			fl.Flush()
-		}
+		out.Flush()
 		fmt.Fprintln(c.stdout)
 		printFlushTable(c.stdout, rep)
 		out.Summary(rep.Run, rec.RunID())

@@ -12,8 +12,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/opsui/opsui/internal/cachetest"
 	"github.com/opsui/opsui/internal/sshtest"
-	"github.com/opsui/opsui/ops/cache/cachetest"
 	"github.com/opsui/opsui/store"
 )
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"strings"
 
@@ -56,7 +57,7 @@ purpose) unless --force is given.`,
 		}
 		defer closePool()
 		if !force {
-			if held := liveLock(ctx, d, tg); held != "" {
+			if held := liveLock(ctx, s, d, tg); held != "" {
 				return fmt.Errorf("a deploy holds the lock of %s/%s (%s): its drained batch is on purpose; "+
 					"pass --force if that deploy is dead", tg.app.Name, tg.env.Name, held)
 			}
@@ -115,20 +116,14 @@ func restoreBalancers(ctx context.Context, w io.Writer, s *store.Store, d *deplo
 	return err
 }
 
-// liveLock describes who holds the deploy lock of tg's hosts and renews
-// it, or returns "".
-func liveLock(ctx context.Context, d *deploy.Deployer, tg target) string {
-	var targets []ops.Target
-	deployTo := map[string]string{}
-	for _, h := range tg.hosts {
-		targets = append(targets, d.Targets[h.Name])
-		deployTo[h.Name] = tg.app.DeployTo
-		if h.DeployTo != "" {
-			deployTo[h.Name] = h.DeployTo
-		}
-	}
-	for _, st := range deploy.InspectLocks(ctx, d.Conn, targets, func(n string) string { return deployTo[n] }) {
-		if st.Held && !st.Stale() {
+// liveLock names a deploy lock held on tg's hosts by a deploy that may be
+// running: not stale, and not held by a process of this machine that is
+// gone (deadHolder). "" when there is none.
+func liveLock(ctx context.Context, s *store.Store, d *deploy.Deployer, tg target) string {
+	targets, deployTo := lockScope(d, tg)
+	machine, _ := os.Hostname()
+	for _, st := range deploy.InspectLocks(ctx, d.Conn, targets, deployTo) {
+		if st.Held && !st.Stale() && deadHolder(ctx, s, st.Owner, machine) == "" {
 			return fmt.Sprintf("%s on %s", st.Owner, st.Host)
 		}
 	}

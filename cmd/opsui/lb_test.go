@@ -221,32 +221,38 @@ func TestDeployStoppedByClosedPipeOrHangup(t *testing.T) {
 	})
 }
 
-// TestLBRestoreAndUnlockPutBackWhatOpsuiDrained kills a deploy mid-batch
-// (web1 drained by opsui): opsui lb restore refuses while the dead
-// deploy's lock still looks live, unlock --force breaks it and puts web1
-// back. Then, with web1 marked by opsui and web2 down by an operator's
-// hand, lb restore puts back only web1, and --include-manual web2 too.
+// TestLBRestoreAndUnlockPutBackWhatOpsuiDrained: opsui lb restore refuses
+// while a live deploy holds the lock (its drained batch is on purpose).
+// Killed mid-batch (web1 drained by opsui), the deploy's process is gone
+// from this machine: lb restore puts web1 back without --force, and unlock
+// breaks the dead holder's lock. Then, with web1 marked by opsui and web2
+// down by an operator's hand, lb restore puts back only web1, and
+// --include-manual web2 too.
 func TestLBRestoreAndUnlockPutBackWhatOpsuiDrained(t *testing.T) {
 	le := newLBEnv(t)
 	bin := tuitest.Build(t)
 	mustRun(t, le.db, "deploy", "--env", "test", "--yes")
 	cmd := le.startSlowDeploy(t, bin, nil, nil)
+	out, err := opsuiCmd(t, le.db, "", "lb", "restore", "--env", "test", "--yes")
+	if err == nil || !strings.Contains(err.Error(), "a deploy holds the lock") {
+		t.Errorf("lb restore under a live deploy's lock: %v\n%s", err, out)
+	}
 	cmd.Process.Signal(syscall.SIGKILL)
 	cmd.Wait()
 	if d := le.down(t); len(d) != 1 {
 		t.Fatalf("after the kill, down: %q", d)
 	}
 
-	out, err := opsuiCmd(t, le.db, "", "lb", "restore", "--env", "test", "--yes")
-	if err == nil || !strings.Contains(err.Error(), "a deploy holds the lock") {
-		t.Errorf("lb restore under a live-looking lock: %v\n%s", err, out)
-	}
-	out = mustRun(t, le.db, "unlock", "--env", "test", "--force", "--yes")
+	out = mustRun(t, le.db, "lb", "restore", "--env", "test", "--yes")
 	if !strings.Contains(out, "drained by opsui") || !strings.Contains(out, "put back web3: web1") {
-		t.Errorf("unlock did not put web1 back:\n%s", out)
+		t.Errorf("lb restore did not put web1 back after its deploy died:\n%s", out)
 	}
 	if d := le.down(t); len(d) > 0 {
-		t.Errorf("after unlock, down: %q", d)
+		t.Errorf("after lb restore, down: %q", d)
+	}
+	out = mustRun(t, le.db, "unlock", "--env", "test", "--yes")
+	if !strings.Contains(out, "held by a dead process") || !strings.Contains(out, "unlocked") {
+		t.Errorf("unlock did not break the dead deploy's lock:\n%s", out)
 	}
 
 	w1, w2 := le.fleet.Hosts[0], le.fleet.Hosts[1]

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/opsui/opsui/internal/sshtest"
+	"github.com/opsui/opsui/internal/testenv"
 )
 
 // lineCounter counts the writers' lines a follower printed, and the hosts
@@ -95,17 +96,6 @@ func benchAppend(ctx context.Context, path, host string, rate int) (int, error) 
 	}
 }
 
-func benchInt(b *testing.B, name string, def int) int {
-	if s := os.Getenv(name); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil {
-			b.Fatalf("%s: %v", name, err)
-		}
-		return n
-	}
-	return def
-}
-
 // BenchmarkLogsVsParallelSSH follows the same growing files on 50 real
 // sshd hosts (1 000 lines a second each, OPSUI_LOGS_BENCH_HOSTS and
 // OPSUI_LOGS_BENCH_RATE) with the headless `opsui logs` (in-process, its
@@ -117,16 +107,9 @@ func BenchmarkLogsVsParallelSSH(b *testing.B) {
 	if _, err := exec.LookPath("parallel-ssh"); err != nil {
 		b.Skip("parallel-ssh is not installed (Debian's pssh; make bench installs it)")
 	}
-	hosts := benchInt(b, "OPSUI_LOGS_BENCH_HOSTS", 50)
-	rate := benchInt(b, "OPSUI_LOGS_BENCH_RATE", 1000)
-	dur := 10 * time.Second
-	if s := os.Getenv("OPSUI_LOGS_BENCH_DURATION"); s != "" {
-		d, err := time.ParseDuration(s)
-		if err != nil {
-			b.Fatal(err)
-		}
-		dur = d
-	}
+	hosts := testenv.EnvInt(b, "OPSUI_LOGS_BENCH_HOSTS", 50)
+	rate := testenv.EnvInt(b, "OPSUI_LOGS_BENCH_RATE", 1000)
+	dur := testenv.EnvDuration(b, "OPSUI_LOGS_BENCH_DURATION", 10*time.Second)
 	fleet := sshtest.Start(b, hosts, sshtest.WithMaxSessions(20))
 	if !fleet.Isolated {
 		b.Skip("needs isolated hosts (root)")

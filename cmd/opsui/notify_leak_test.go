@@ -1,10 +1,12 @@
 package main
 
 import (
-	"net"
+	"fmt"
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/opsui/opsui/internal/testenv"
 )
 
 // TestDeployNotifyFailureShowsNoWebhookSecret deploys to a real host with
@@ -12,12 +14,11 @@ import (
 // the failure is reported, on the terminal and in the store's records of
 // the run, by the webhook's scheme and host alone.
 func TestDeployNotifyFailureShowsNoWebhookSecret(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := testenv.FreePort("127.0.0.1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	hostPort := l.Addr().String()
-	l.Close() // nothing listens: connection refused
+	hostPort := fmt.Sprintf("127.0.0.1:%d", port) // nothing listens: connection refused
 	hook := "http://" + hostPort + "/services/T0SECRET1/B0SECRET2/xoxbSECRETTOKEN?token=q5ecret"
 	e := newDeployEnv(t, 1, "", "notify:", "  - url: "+hook, "    format: slack")
 

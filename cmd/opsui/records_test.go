@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/opsui/opsui/internal/tuitest"
-	"github.com/opsui/opsui/store"
 )
 
 // inputFleet imports a fleet with a protected environment "production", an
@@ -211,27 +210,5 @@ func TestRecordsCLI(t *testing.T) {
 	}
 	if strings.Contains(out, "/9 ") {
 		t.Errorf("the rollback numbers its steps among the deploy's:\n%s", out)
-	}
-}
-
-// TestHostLabels: compare (and the console's compare) label each host
-// with the step it failed at, "not reached" or "rolled back"; a record
-// made before the step was kept still reads "not reached" from its error.
-func TestHostLabels(t *testing.T) {
-	for _, tc := range []struct {
-		h    store.RunHost
-		want string
-	}{
-		{store.RunHost{Status: "ok", Stage: "cleanup"}, "ok"},
-		{store.RunHost{Status: "failed", Stage: "health"}, "failed at health"},
-		{store.RunHost{Status: "skipped", Stage: "not reached"}, "not reached"},
-		{store.RunHost{Status: "cancelled", Stage: "collectstatic", Error: "not reached: the deploy stopped before this host's batch"}, "not reached"},
-		{store.RunHost{Status: "rolled_back"}, "rolled back"},
-		{store.RunHost{Status: "cancelled", Stage: "upload"}, "cancelled at upload"},
-		{store.RunHost{Status: "failed"}, "failed"},
-	} {
-		if got := hostLabel(tc.h); got != tc.want {
-			t.Errorf("%+v: %q, want %q", tc.h, got, tc.want)
-		}
 	}
 }

@@ -269,16 +269,8 @@ left drained are then put back in rotation (see opsui lb restore).`,
 			return err
 		}
 		defer closePool()
-		var targets []ops.Target
-		deployTo := map[string]string{}
-		for _, h := range tg.hosts {
-			targets = append(targets, d.Targets[h.Name])
-			deployTo[h.Name] = tg.app.DeployTo
-			if h.DeployTo != "" {
-				deployTo[h.Name] = h.DeployTo
-			}
-		}
-		states := deploy.InspectLocks(ctx, d.Conn, targets, func(n string) string { return deployTo[n] })
+		targets, deployTo := lockScope(d, tg)
+		states := deploy.InspectLocks(ctx, d.Conn, targets, deployTo)
 		_, _ = s.ReapStaleRuns(ctx) // so a dead holder's run reads interrupted
 		machine, _ := os.Hostname()
 		tokens := map[string][]string{}
@@ -308,29 +300,52 @@ left drained are then put back in rotation (see opsui lb restore).`,
 		if err := c.confirm(fmt.Sprintf("Break the deploy lock of %s/%s?", tg.app.Name, tg.env.Name), yes); err != nil {
 			return err
 		}
+		var errs []error
 		for token, hosts := range tokens {
 			var ts []ops.Target
 			for _, h := range hosts {
 				ts = append(ts, d.Targets[h])
 			}
-			freed, err := deploy.BreakLocks(ctx, d.Conn, ts, func(n string) string { return deployTo[n] }, token)
-			if token != "" {
-				_ = s.BreakLock(ctx, token, operator())
+			freed, err := deploy.BreakLocks(ctx, d.Conn, ts, deployTo, token)
+			if token != "" && len(freed) > 0 {
+				if rerr := s.BreakLock(ctx, token, operator()); rerr != nil {
+					// The hosts are unlocked; the record is not: say so, and fail.
+					fmt.Fprintf(c.stderr, "opsui: warning: the lock was broken on %s but the store does not record it: %v\n", strings.Join(freed, ", "), rerr)
+					errs = append(errs, rerr)
+				}
 			}
 			fmt.Fprintf(c.stdout, "unlocked %s\n", strings.Join(freed, ", "))
 			if err != nil {
-				return err
+				errs = append(errs, err)
 			}
 		}
 		// The dead deploy may have left a batch drained: put back what
 		// opsui drained (an operator's own down stays).
-		return restoreBalancers(ctx, c.stdout, s, d, tg, nil, false, nil)
+		if err := restoreBalancers(ctx, c.stdout, s, d, tg, nil, false, nil); err != nil {
+			errs = append(errs, err)
+		}
+		return errors.Join(errs...)
 	})
 	tf.register(cmd)
 	sshf.registerConn(cmd)
 	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation")
 	cmd.Flags().BoolVar(&force, "force", false, "also break a lock that is still being renewed")
 	return cmd
+}
+
+// lockScope is where the deploy lock of tg's hosts lives: their targets
+// and each host's deploy_to.
+func lockScope(d *deploy.Deployer, tg target) ([]ops.Target, func(host string) string) {
+	var targets []ops.Target
+	deployTo := map[string]string{}
+	for _, h := range tg.hosts {
+		targets = append(targets, d.Targets[h.Name])
+		deployTo[h.Name] = tg.app.DeployTo
+		if h.DeployTo != "" {
+			deployTo[h.Name] = h.DeployTo
+		}
+	}
+	return targets, func(host string) string { return deployTo[host] }
 }
 
 // deadHolder says why a lock's holder is known dead: it ran on this

@@ -15,14 +15,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opsui/opsui/internal/testenv"
 	"github.com/opsui/opsui/internal/webtest"
 )
 
 func create(t *testing.T) *Repo {
 	t.Helper()
-	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("git not found")
-	}
+	testenv.RequireProgram(t, "git", "git")
 	r, err := Create(context.Background(), filepath.Join(t.TempDir(), "shop"))
 	if err != nil {
 		t.Fatal(err)

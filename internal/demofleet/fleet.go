@@ -225,16 +225,6 @@ func (f *Fleet) boot(ctx context.Context) error {
 // Inventory is the fleet as opsui's inventory.
 func (f *Fleet) Inventory() *inventory.Fleet { return Inventory(f.Dir, f.Hosts) }
 
-// Host returns the host named name.
-func (f *Fleet) Host(name string) (Host, bool) {
-	for _, h := range f.Hosts {
-		if h.Name == name {
-			return h, true
-		}
-	}
-	return Host{}, false
-}
-
 // Stop tears the fleet down: no more connections, every command and every
 // service the hosts started killed (SIGTERM, then SIGKILL), every port
 // closed. It waits at most until ctx is done for the servers.

@@ -120,14 +120,6 @@ func (s *Server) Serve(ln net.Listener) {
 	}()
 }
 
-// Addr is the address the server listens on.
-func (s *Server) Addr() string {
-	if s.ln == nil {
-		return s.cfg.Addr
-	}
-	return s.ln.Addr().String()
-}
-
 // Close stops listening, closes every connection (their running commands
 // are killed) and waits for the server's goroutines, at most until ctx is
 // done.

@@ -20,6 +20,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/opsui/opsui/internal/sshtest"
+	"github.com/opsui/opsui/internal/testenv"
 )
 
 // The knobs of BenchmarkPeers, all optional. The defaults make the table of
@@ -144,12 +145,8 @@ func BenchmarkPeers(b *testing.B) {
 	uploadHosts := envInts(b, EnvUpload, []int{50})[0]
 	reps := func(def int) func(int) int {
 		return func(n int) int {
-			if s := os.Getenv(EnvReps); s != "" {
-				r, err := strconv.Atoi(s)
-				if err != nil || r < 1 {
-					b.Fatalf("%s=%q: want a positive number", EnvReps, s)
-				}
-				return r
+			if os.Getenv(EnvReps) != "" {
+				return testenv.EnvInt(b, EnvReps, def)
 			}
 			if n > 100 {
 				return min(def, 3)

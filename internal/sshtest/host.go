@@ -404,13 +404,3 @@ func readBanner(addr string, deadline time.Time, exited <-chan struct{}) error {
 	}
 	return nil
 }
-
-// freePort returns a TCP port that is free on addr right now.
-func freePort(addr string) (int, error) {
-	l, err := net.Listen("tcp", net.JoinHostPort(addr, "0"))
-	if err != nil {
-		return 0, fmt.Errorf("finding a free port on %s: %w", addr, err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}

@@ -58,6 +58,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opsui/opsui/internal/testenv"
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
 )
@@ -68,7 +69,10 @@ const SSHDPath = "/usr/sbin/sshd"
 
 // RequireEnv names the environment variable that turns a missing sshd from a
 // skipped test into a failed one when it is set to "1".
-const RequireEnv = "OPSUI_TEST_REQUIRE_SSHD"
+//
+// Deprecated: use [testenv.RequireEnv], or better [testenv.RequireProgram]
+// and [testenv.Missing], which apply it.
+const RequireEnv = testenv.RequireEnv
 
 // passphrase protects the key at [Fleet.EncryptedKeyPath].
 const passphrase = "sshtest passphrase"
@@ -209,13 +213,7 @@ func (f *Fleet) ClientConfig(t testing.TB) *ssh.ClientConfig {
 // requireSSHD skips or fails the test when sshd is not installed.
 func requireSSHD(t testing.TB) {
 	t.Helper()
-	if _, err := os.Stat(SSHDPath); err == nil {
-		return
-	}
-	if os.Getenv(RequireEnv) == "1" {
-		t.Fatalf("sshtest: %s not found (and %s=1); install openssh-server", SSHDPath, RequireEnv)
-	}
-	t.Skipf("sshtest: %s not found; run `make test`, which installs openssh-server", SSHDPath)
+	testenv.RequireFile(t, SSHDPath, "openssh-server")
 }
 
 var validName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9.-]{0,62}$`)
@@ -225,7 +223,7 @@ func newOptions(n int, opts []Option) (*options, error) {
 	if n < 1 {
 		return nil, fmt.Errorf("need at least one host, got %d", n)
 	}
-	o := &options{maxSessions: 100, freePort: freePort}
+	o := &options{maxSessions: 100, freePort: testenv.FreePort}
 	for _, opt := range opts {
 		opt(o)
 	}

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/opsui/opsui/internal/testenv"
 )
 
 // withoutIsolation runs the hosts as they run without root, to test that
@@ -283,10 +285,7 @@ func TestStopAndCont(t *testing.T) {
 
 func TestOpenSSHClient(t *testing.T) {
 	t.Parallel()
-	sshBin, err := exec.LookPath("ssh")
-	if err != nil {
-		t.Skip("OpenSSH client not installed")
-	}
+	sshBin := testenv.RequireProgram(t, "ssh", "openssh-client")
 	f := Start(t, 2)
 	for _, h := range f.Hosts {
 		want := h.Name

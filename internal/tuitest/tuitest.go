@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/opsui/opsui/internal/testenv"
 )
 
 // Term is one program running in a tmux pane.
@@ -27,12 +29,7 @@ type Term struct {
 // at cleanup. tmux must be installed (make test installs it).
 func Start(t testing.TB, w, h int, env []string, argv ...string) *Term {
 	t.Helper()
-	if _, err := exec.LookPath("tmux"); err != nil {
-		if os.Getenv("OPSUI_TEST_REQUIRE_SSHD") == "1" {
-			t.Fatal("tmux is not installed (make test installs it)")
-		}
-		t.Skip("tmux is not installed: run make test, which installs it")
-	}
+	testenv.RequireProgram(t, "tmux", "tmux")
 	dir, err := os.MkdirTemp("", "tuitest")
 	if err != nil {
 		t.Fatal(err)

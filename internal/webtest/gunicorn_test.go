@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/opsui/opsui/internal/demoapp"
 	"github.com/opsui/opsui/internal/sshtest"
+	"github.com/opsui/opsui/internal/testenv"
 )
 
 // webHost is one sshtest host running the demo app under gunicorn.
@@ -175,12 +177,11 @@ func waitRelease(t *testing.T, client *http.Client, addr, id string, timeout tim
 
 func freeAddr(t *testing.T, ip string) string {
 	t.Helper()
-	l, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
+	port, err := testenv.FreePort(ip)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().String()
+	return net.JoinHostPort(ip, strconv.Itoa(port))
 }
 
 // TestGunicornRollingHUPBehindNginx does by hand what a rolling deploy of

@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/opsui/opsui/internal/testenv"
 )
 
 // DefaultBackendParams are the parameters of every upstream server line.
@@ -33,10 +35,9 @@ type Nginx struct {
 	ErrorLogPath string
 	AccessLog    string // access log path ("" when off)
 
-	t      testing.TB
-	cmd    *exec.Cmd
-	done   chan struct{}
-	params string
+	t    testing.TB
+	cmd  *exec.Cmd
+	done chan struct{}
 
 	mu       sync.Mutex
 	backends []string
@@ -47,19 +48,7 @@ type Nginx struct {
 type NginxOption func(*nginxOptions)
 
 type nginxOptions struct {
-	params    string
-	location  []string
 	accessLog bool
-}
-
-// WithBackendParams replaces [DefaultBackendParams] on every server line.
-func WithBackendParams(params string) NginxOption {
-	return func(o *nginxOptions) { o.params = params }
-}
-
-// WithLocationConfig adds directives to the proxying location block.
-func WithLocationConfig(lines ...string) NginxOption {
-	return func(o *nginxOptions) { o.location = append(o.location, lines...) }
 }
 
 // WithAccessLog turns the access log on (logs/access.log); it is off by
@@ -81,7 +70,7 @@ func StartNginx(t testing.TB, listen string, backends []string, opts ...NginxOpt
 	if len(backends) == 0 {
 		t.Fatal("webtest: StartNginx needs at least one backend")
 	}
-	o := nginxOptions{params: DefaultBackendParams}
+	var o nginxOptions
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -92,7 +81,6 @@ func StartNginx(t testing.TB, listen string, backends []string, opts ...NginxOpt
 		UpstreamPath: filepath.Join(prefix, "upstream.conf"),
 		ErrorLogPath: filepath.Join(prefix, "logs", "error.log"),
 		t:            t,
-		params:       o.params,
 		backends:     slices.Clone(backends),
 		down:         make(map[string]bool),
 	}
@@ -115,7 +103,7 @@ func StartNginx(t testing.TB, listen string, backends []string, opts ...NginxOpt
 			t.Fatalf("webtest: %v", err)
 		}
 		n.Addr = addr
-		if err := os.WriteFile(n.ConfigPath, []byte(n.config(o)), 0o644); err != nil {
+		if err := os.WriteFile(n.ConfigPath, []byte(n.config()), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		if err = n.start(); err == nil {
@@ -140,16 +128,15 @@ func pickPort(listen string) (string, error) {
 	if port != "0" {
 		return listen, nil
 	}
-	l, err := net.Listen("tcp", listen)
+	free, err := testenv.FreePort(host)
 	if err != nil {
 		return "", err
 	}
-	defer l.Close()
-	return net.JoinHostPort(host, strconv.Itoa(l.Addr().(*net.TCPAddr).Port)), nil
+	return net.JoinHostPort(host, strconv.Itoa(free)), nil
 }
 
 // config returns nginx.conf.
-func (n *Nginx) config(o nginxOptions) string {
+func (n *Nginx) config() string {
 	var b strings.Builder
 	tmp := filepath.Join(n.Prefix, "tmp")
 	if os.Geteuid() == 0 {
@@ -190,9 +177,6 @@ http {
             proxy_next_upstream_tries 0;
             proxy_next_upstream_timeout 10s;
 `, filepath.Join(n.Prefix, "nginx.pid"), n.ErrorLogPath, orDefault(n.AccessLog, "off"), tmp, n.UpstreamPath, n.Addr)
-	for _, l := range o.location {
-		fmt.Fprintf(&b, "            %s\n", l)
-	}
 	b.WriteString("        }\n    }\n}\n")
 	return b.String()
 }
@@ -208,10 +192,7 @@ func orDefault(s, def string) string {
 func (n *Nginx) upstream() string {
 	var b strings.Builder
 	for _, be := range n.backends {
-		fmt.Fprintf(&b, "server %s", be)
-		if n.params != "" {
-			b.WriteString(" " + n.params)
-		}
+		fmt.Fprintf(&b, "server %s %s", be, DefaultBackendParams)
 		if n.down[be] {
 			b.WriteString(" down")
 		}

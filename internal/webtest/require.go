@@ -11,10 +11,11 @@
 package webtest
 
 import (
-	"os"
 	"os/exec"
 	"sync"
 	"testing"
+
+	"github.com/opsui/opsui/internal/testenv"
 )
 
 // Paths of the Debian programs the web tests use. Debian's Python packages
@@ -26,26 +27,29 @@ const (
 )
 
 // RequireEnv is the environment variable that turns a missing program into a
-// failed test when it is "1" (the same one internal/sshtest reads).
-const RequireEnv = "OPSUI_TEST_REQUIRE_SSHD"
+// failed test when it is "1".
+//
+// Deprecated: use [testenv.RequireEnv], or better [testenv.RequireProgram]
+// and [testenv.Missing], which apply it.
+const RequireEnv = testenv.RequireEnv
 
-// RequireNginx skips (or fails, see [RequireEnv]) the test when nginx is
-// missing.
+// RequireNginx skips (or fails, see [testenv.Missing]) the test when nginx
+// is missing.
 func RequireNginx(t testing.TB) {
 	t.Helper()
-	requireFile(t, NginxPath, "nginx")
+	testenv.RequireFile(t, NginxPath, "nginx")
 }
 
 // RequireDjango skips (or fails) the test when Debian's python3 with Django
 // and python3-venv is missing.
 func RequireDjango(t testing.TB) {
 	t.Helper()
-	requireFile(t, PythonPath, "python3")
+	testenv.RequireFile(t, PythonPath, "python3")
 	djangoOnce.Do(func() {
 		djangoErr = exec.Command(PythonPath, "-c", "import django, ensurepip, venv").Run()
 	})
 	if djangoErr != nil {
-		missing(t, PythonPath+" cannot import django or venv ("+djangoErr.Error()+")", "python3-django python3-venv")
+		testenv.Missing(t, PythonPath+" cannot import django or venv ("+djangoErr.Error()+")", "python3-django python3-venv")
 	}
 }
 
@@ -54,7 +58,7 @@ func RequireDjango(t testing.TB) {
 // needs.
 func RequireGunicorn(t testing.TB) {
 	t.Helper()
-	requireFile(t, GunicornPath, "gunicorn")
+	testenv.RequireFile(t, GunicornPath, "gunicorn")
 	RequireDjango(t)
 	RequireNginx(t)
 }
@@ -63,18 +67,3 @@ var (
 	djangoOnce sync.Once
 	djangoErr  error
 )
-
-func requireFile(t testing.TB, path, pkg string) {
-	t.Helper()
-	if _, err := os.Stat(path); err != nil {
-		missing(t, path+" not found", pkg)
-	}
-}
-
-func missing(t testing.TB, what, pkg string) {
-	t.Helper()
-	if os.Getenv(RequireEnv) == "1" {
-		t.Fatalf("webtest: %s (and %s=1); install %s (scripts/install-deps.sh)", what, RequireEnv, pkg)
-	}
-	t.Skipf("webtest: %s; run `make test` or scripts/install-deps.sh, which install %s", what, pkg)
-}

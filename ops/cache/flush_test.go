@@ -9,10 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opsui/opsui/internal/cachetest"
 	"github.com/opsui/opsui/internal/sshtest"
 	"github.com/opsui/opsui/inventory"
 	"github.com/opsui/opsui/ops"
-	"github.com/opsui/opsui/ops/cache/cachetest"
 )
 
 // flushEnv is a fleet of real sshd hosts with a pool and a target per host.

@@ -7,12 +7,10 @@ import (
 	"github.com/opsui/opsui/ops"
 )
 
-// Exit statuses of the built-in commands, besides 0.
-const (
-	exitUnreachable = 2 // the server could not be reached, or said nothing
-	exitRefused     = 3 // the server answered with an error
-	exitNoClient    = 4 // the host has none of the clients
-)
+// exitNoClient is the exit status of a built-in command on a host that has
+// none of its clients. The scripts below also exit 2 when the server could
+// not be reached or said nothing, and 3 when it answered with an error.
+const exitNoClient = 4
 
 // failPrefix opens the one line a built-in command writes to standard error
 // when it fails; Flush reports the rest of it as the host's error.

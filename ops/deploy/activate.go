@@ -235,11 +235,11 @@ func (r *runner) record(ctx context.Context, result string) {
 		}
 		if line != "" {
 			env["OPSUI_LINE"] = line
-			runCapture(ctx, r.conn, h.target, logScript, env, time.Minute)
+			r.hostWrite(ctx, h, "revisions.log", logScript, env)
 		}
 		if bad && (failedStep != StepUpload || switched) {
 			env["OPSUI_REASON"] = fmt.Sprintf("%s %s: %s", when, result, failedStep)
-			runCapture(ctx, r.conn, h.target, markBadScript, env, time.Minute)
+			r.hostWrite(ctx, h, "the BAD mark of release "+p.ReleaseID, markBadScript, env)
 		}
 	})
 }

@@ -4,13 +4,13 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/opsui/opsui/internal/sshtest"
+	"github.com/opsui/opsui/internal/testenv"
 	"github.com/opsui/opsui/internal/webtest"
 	"github.com/opsui/opsui/inventory"
 	"github.com/opsui/opsui/ops"
@@ -43,9 +43,7 @@ func newLBBed(t *testing.T, kind string) *lbBed {
 	case lbNginx:
 		webtest.RequireNginx(t)
 	case lbHAProxy:
-		if _, err := exec.LookPath("haproxy"); err != nil && os.Getenv(sshtest.RequireEnv) != "1" {
-			t.Skip("haproxy is not installed (scripts/install-deps.sh installs it)")
-		}
+		testenv.RequireProgram(t, "haproxy", "haproxy")
 	}
 	tb := newTestbedWith(t, 4, sshtest.WithNames("web1", "web2", "web3", "lb1"))
 	b := &lbBed{testbed: tb, kind: kind}

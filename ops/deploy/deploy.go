@@ -107,6 +107,9 @@ func (d *Deployer) Deploy(ctx context.Context, p *Plan) (*Outcome, error) {
 		return nil, r.refuse(ctx, err)
 	}
 	defer r.unlock(ctx, l)
+	if !p.Resume {
+		r.freshReleaseID(ctx, rel)
+	}
 	if err := r.createRelease(ctx, rel, r.resumedRecord(ctx)); err != nil {
 		return nil, r.refuse(ctx, err)
 	}
@@ -294,4 +297,19 @@ func inventoryHosts(hs []*hostRun) []inventory.Host {
 		out[i] = h.host
 	}
 	return out
+}
+
+// freshReleaseID makes the release id later than every release recorded,
+// read under the lock: ids are seconds, and a deploy that finished between
+// this one's plan and its lock may have taken the id the plan chose (its
+// upload would then be refused: "already exists on this host").
+func (r *runner) freshReleaseID(ctx context.Context, rel *store.Release) {
+	p := r.plan
+	rs, err := r.Store.ListReleases(ctx, p.App.Name, p.Env.Name, 1)
+	if err != nil || len(rs) == 0 || rs[0].ReleaseID < p.ReleaseID {
+		return
+	}
+	id := NewReleaseID(time.Now(), rs[0].ReleaseID)
+	r.say("release id %s was taken by a deploy that finished meanwhile: this release is %s", p.ReleaseID, id)
+	p.ReleaseID, rel.ReleaseID = id, id
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/opsui/opsui/inventory"
 	"github.com/opsui/opsui/ops"
+	"github.com/opsui/opsui/store"
 )
 
 // tailLines is how many last output lines of a failed host the summary shows.
@@ -65,7 +66,7 @@ func (h *hostRun) note(line string) {
 // HostOutcome is how a host's part in a deploy or rollback ended.
 type HostOutcome struct {
 	Host     string
-	Status   string // ok, failed, rolled-back, skipped (never reached), cancelled
+	Status   string // ok, failed, rolled_back, skipped (never reached), cancelled
 	Step     string // the step it failed at
 	Class    ops.ErrorClass
 	Err      error
@@ -79,7 +80,7 @@ type HostOutcome struct {
 const (
 	HostOK         = "ok"
 	HostFailed     = "failed"
-	HostRolledBack = "rolled-back"
+	HostRolledBack = store.HostRolledBack
 	HostSkipped    = "skipped"
 	HostCancelled  = "cancelled"
 )
@@ -118,9 +119,26 @@ func (e emitter) stage(h *hostRun, name string) {
 // runStep runs script on host h as part of step, forwarding its output,
 // and reports whether it succeeded; a failure marks the host failed (when
 // fail is set) and is emitted as the host's final event.
+//
+// Under the deploy lock, the step is fenced: it does not start once the
+// lock is lost on the host, it stops when the lock is lost while it runs,
+// and its remote shell first checks that the lock still holds this
+// deploy's token (lockGuard). A lost lock always fails the host, fail or
+// not: nothing more of this deploy may run there.
 func (r *runner) runStep(ctx context.Context, h *hostRun, step, script string, env map[string]string,
 	timeout time.Duration, in *ops.Input, fail bool) (string, bool) {
+	if r.held != nil {
+		if err := r.held.Check(ctx, h.host.Name); err != nil {
+			r.fail(h, step, ops.ClassCancelled, err)
+			return "", false
+		}
+		var cancel context.CancelFunc
+		ctx, cancel = r.held.HostContext(ctx, h.host.Name)
+		defer cancel()
+		script = r.held.Guard(h.host.Name) + script
+	}
 	var out strings.Builder
+	var fenced bool
 	opts := ops.RunOptions{Env: env, Timeout: timeout}
 	if in != nil {
 		opts.Stdin = func(ops.Target) (ops.Input, error) { return *in, nil }
@@ -128,6 +146,9 @@ func (r *runner) runStep(ctx context.Context, h *hostRun, step, script string, e
 	res, err := ops.Run(ctx, r.conn, []ops.Target{h.target}, script, opts, func(ev ops.Event) {
 		switch ev.Kind {
 		case ops.EventStdout, ops.EventStderr:
+			if ev.Kind == ops.EventStderr && strings.HasPrefix(ev.Line, fenceMarker) {
+				fenced = true
+			}
 			h.note(ev.Line)
 			if ev.Kind == ops.EventStdout && out.Len() < 64<<10 {
 				out.WriteString(ev.Line)
@@ -145,10 +166,46 @@ func (r *runner) runStep(ctx context.Context, h *hostRun, step, script string, e
 	if hr.Status == ops.StatusOK {
 		return out.String(), true
 	}
+	if r.held != nil {
+		var lost *LockLostError
+		switch {
+		case fenced && hr.Code == fenceExit:
+			r.fail(h, step, ops.ClassCancelled, r.held.Fenced(h.host.Name))
+			return out.String(), false
+		case errors.As(context.Cause(ctx), &lost):
+			r.fail(h, step, ops.ClassCancelled, lost)
+			return out.String(), false
+		}
+		// A hung host fails its step and its renewals alike, in either
+		// order: when the lock is lost there now, that is the reason.
+		if err := r.held.Check(context.WithoutCancel(ctx), h.host.Name); err != nil {
+			r.fail(h, step, ops.ClassCancelled, err)
+			return out.String(), false
+		}
+	}
 	if fail {
 		r.fail(h, step, hr.Class, hr.Err)
 	}
 	return out.String(), false
+}
+
+// hostWrite runs one of the deploy's own records on host h (a line of
+// revisions.log, a BAD mark) under the lock's fence, and reports whether
+// it worked; a failure is a note the operator sees and the run keeps.
+func (r *runner) hostWrite(ctx context.Context, h *hostRun, what, script string, env map[string]string) bool {
+	if r.held != nil {
+		if err := r.held.Check(ctx, h.host.Name); err != nil {
+			r.notef("%s: %s not written: %v", h.host.Name, what, err)
+			return false
+		}
+		script = r.held.Guard(h.host.Name) + script
+	}
+	out, res := runCapture(ctx, r.conn, h.target, script, env, time.Minute)
+	if res.Status != ops.StatusOK {
+		r.notef("%s: writing %s failed: %v", h.host.Name, what, hostErr(res, out))
+		return false
+	}
+	return true
 }
 
 // fail marks h failed at step and emits its final event.

@@ -4,23 +4,44 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/opsui/opsui/ops"
 )
 
-// Lock lease timing: the holder renews every heartbeatEvery; a lock not
-// renewed for StaleAfter is stale (its holder died or lost the network)
-// and may be broken with opsui unlock.
+// Lock lease timing: the holder renews every lease/6; a lock not renewed
+// for its lease is stale (its holder died, sleeps or lost the network) and
+// may be broken with opsui unlock. The holder writes its lease into the
+// lock, so whoever reads the lock judges it by the holder's own lease.
 const (
-	heartbeatEvery = 10 * time.Second
-	StaleAfter     = 60 * time.Second
+	DefaultLease = 60 * time.Second
+	// StaleAfter is the lease of a lock that does not name one (older
+	// versions of opsui).
+	StaleAfter = DefaultLease
+	// LeaseEnv shortens the lease of the locks this process takes. It is
+	// for tests only (a paused deploy must outlive its lease in seconds,
+	// not minutes); production always uses DefaultLease.
+	LeaseEnv = "OPSUI_TEST_LOCK_LEASE"
 )
+
+// lockLease returns the lease of the locks this process takes: whole
+// seconds (the hosts' clocks count seconds), at least one.
+func lockLease() time.Duration {
+	if v := os.Getenv(LeaseEnv); v != "" {
+		if d, err := time.ParseDuration(v); err == nil && d >= time.Second {
+			return d.Truncate(time.Second)
+		}
+	}
+	return DefaultLease
+}
 
 // Owner says who holds a deploy lock.
 type Owner struct {
@@ -30,6 +51,9 @@ type Owner struct {
 	RunID    int64
 	Token    string // unique per lock: only its holder releases it
 	Since    time.Time
+	// Lease is how long the lock stays live without a renewal (0 in a
+	// lock written by an older version: StaleAfter).
+	Lease time.Duration
 }
 
 func (o Owner) String() string {
@@ -51,8 +75,8 @@ func (o Owner) String() string {
 }
 
 func (o Owner) encode() string {
-	return fmt.Sprintf("operator=%s\nmachine=%s\npid=%d\nrun=%d\ntoken=%s\nsince=%d",
-		oneLine(o.Operator), oneLine(o.Machine), o.PID, o.RunID, o.Token, o.Since.Unix())
+	return fmt.Sprintf("operator=%s\nmachine=%s\npid=%d\nrun=%d\ntoken=%s\nsince=%d\nlease=%d",
+		oneLine(o.Operator), oneLine(o.Machine), o.PID, o.RunID, o.Token, o.Since.Unix(), int64(o.Lease/time.Second))
 }
 
 func oneLine(s string) string { return strings.NewReplacer("\n", " ", "\r", " ").Replace(s) }
@@ -73,8 +97,16 @@ type LockState struct {
 	Age       time.Duration
 }
 
+// Lease is the holder's lease (StaleAfter when the lock names none).
+func (s LockState) Lease() time.Duration {
+	if s.Owner.Lease > 0 {
+		return s.Owner.Lease
+	}
+	return StaleAfter
+}
+
 // Stale reports whether the holder stopped renewing the lock.
-func (s LockState) Stale() bool { return s.Held && s.Age > StaleAfter }
+func (s LockState) Stale() bool { return s.Held && s.Age > s.Lease() }
 
 // LockHeldError says another owner holds the lock on a host.
 type LockHeldError struct {
@@ -93,20 +125,53 @@ func (e *LockHeldError) Error() string {
 	return msg
 }
 
-// lockTakeScript takes the lock with mkdir, which is atomic, or reports
-// who holds it.
+// LockLostError says a deploy no longer holds its lock on a host: the
+// lock was broken (and maybe taken by another deploy) or could not be
+// renewed for longer than its lease. Nothing more of the deploy runs there.
+// Err says why; it never wraps an *ops.HostError (the failure reported
+// for the host is the lost lock, not the renewal's own error).
+type LockLostError struct {
+	Host string
+	Err  error
+}
+
+func (e *LockLostError) Error() string {
+	return fmt.Sprintf("lost the deploy lock on %s: %v", e.Host, e.Err)
+}
+
+func (e *LockLostError) Unwrap() error { return e.Err }
+
+// fenceExit is the exit status of a step refused by the fence (lockGuard):
+// the deploy's token is no longer in the host's lock.
+const (
+	fenceExit   = 113
+	fenceMarker = "opsui-fence:"
+)
+
+// The lock directory's files. The owner file names the token, written
+// right after the mkdir by the shell itself (one write, no fork: the
+// window in which a lock has no owner is as short as it can be; a
+// contender waits a moment for it). The heartbeat holds the holder's last
+// renewal (seconds since the epoch, by the host's clock), always written
+// to a temporary name and renamed, so a reader never sees it empty.
 const lockTakeScript = `d=$DEPLOY_TO/.opsui-lock
 mkdir -p -- "$DEPLOY_TO" || exit 1
 if mkdir -- "$d" 2>/dev/null; then
-  if printf '%s\n' "$OPSUI_OWNER" > "$d/owner" && date +%s > "$d/heartbeat"; then echo "opsui-lock=taken"; exit 0; fi
+  if printf '%s\n' "$OPSUI_OWNER" > "$d/owner" &&
+    date +%s > "$d/heartbeat.tmp" && mv -f -- "$d/heartbeat.tmp" "$d/heartbeat"; then echo "opsui-lock=taken"; exit 0; fi
   rm -rf -- "$d"; echo "cannot write the deploy lock in $DEPLOY_TO" >&2; exit 1
 fi
 if [ ! -d "$d" ]; then echo "cannot create the deploy lock $d" >&2; exit 1; fi
+i=0; while [ ! -s "$d/owner" ] && [ "$i" -lt 10 ] && [ -d "$d" ]; do sleep 0.1; i=$((i+1)); done
 echo "opsui-lock=held"
 ` + lockShowBody
 
+// lockShowBody reports the owner, the heartbeat and the lock directory's
+// modification time (every write in it, each renewal's rename too, moves
+// it): a lock whose heartbeat cannot be read is judged by it.
 const lockShowBody = `cat -- "$d/owner" 2>/dev/null
 echo "heartbeat=$(cat -- "$d/heartbeat" 2>/dev/null)"
+echo "dirtime=$(stat -c %Y -- "$d" 2>/dev/null)"
 echo "now=$(date +%s)"
 `
 
@@ -120,15 +185,38 @@ const lockReleaseScript = `d=$DEPLOY_TO/.opsui-lock
 if grep -qxF -- "token=$OPSUI_TOKEN" "$d/owner" 2>/dev/null; then rm -rf -- "$d" && echo released; else echo "not held by this deploy"; fi
 `
 
-// lockRenewScript renews the lease when the lock is still OPSUI_TOKEN's.
-const lockRenewScript = `d=$DEPLOY_TO/.opsui-lock
-grep -qxF -- "token=$OPSUI_TOKEN" "$d/owner" 2>/dev/null && date +%s > "$d/heartbeat"
+// lockBreakOrphanScript removes a lock that names no token (its holder
+// died between mkdir and writing its owner file, or wrote none).
+const lockBreakOrphanScript = `d=$DEPLOY_TO/.opsui-lock
+if [ -d "$d" ] && ! grep -q '^token=' "$d/owner" 2>/dev/null; then rm -rf -- "$d" && echo released; else echo "not a lock without an owner"; fi
 `
+
+// lockRenewScript renews the lease when the lock is still OPSUI_TOKEN's,
+// and otherwise says whose it is now (or that it is gone).
+const lockRenewScript = `d=$DEPLOY_TO/.opsui-lock
+if grep -qxF -- "token=$OPSUI_TOKEN" "$d/owner" 2>/dev/null; then
+  if date +%s > "$d/heartbeat.$$" && mv -f -- "$d/heartbeat.$$" "$d/heartbeat"; then echo "opsui-lock=renewed"; exit 0; fi
+  rm -f -- "$d/heartbeat.$$"; echo "cannot write the heartbeat in $d" >&2; exit 1
+fi
+if [ -d "$d" ]; then echo "opsui-lock=held"; ` + lockShowBody + `else echo "opsui-lock=free"; fi
+`
+
+// lockGuard returns the fence put before every step a deploy runs on a
+// host under its lock: the step's shell refuses to go on (exit fenceExit)
+// unless the host's lock still holds token. It runs in the step's own
+// shell, just before the step, so a deploy that lost its lock (a laptop
+// that slept past the lease while someone broke the lock) cannot switch,
+// migrate, reload or clean up a host another deploy now holds.
+func lockGuard(deployTo, token string) string {
+	return fmt.Sprintf("if ! grep -qxF -- %s %s 2>/dev/null; then echo %s >&2; exit %d; fi\n",
+		ops.Quote("token="+token), ops.Quote(deployTo+"/.opsui-lock/owner"),
+		ops.Quote(fenceMarker+" this deploy no longer holds the deploy lock in "+deployTo+": refusing to go on"), fenceExit)
+}
 
 // parseLockState reads lockShowBody's output.
 func parseLockState(host, out string) LockState {
 	st := LockState{Host: host}
-	var beat, now int64
+	var beat, dirtime, now int64
 	for line := range strings.SplitSeq(out, "\n") {
 		k, v, ok := strings.Cut(strings.TrimSpace(line), "=")
 		if !ok {
@@ -151,8 +239,14 @@ func parseLockState(host, out string) LockState {
 			if n, err := strconv.ParseInt(v, 10, 64); err == nil && n > 0 {
 				st.Owner.Since = time.Unix(n, 0)
 			}
+		case "lease":
+			if n, err := strconv.ParseInt(v, 10, 64); err == nil && n > 0 {
+				st.Owner.Lease = time.Duration(n) * time.Second
+			}
 		case "heartbeat":
 			beat, _ = strconv.ParseInt(v, 10, 64)
+		case "dirtime":
+			dirtime, _ = strconv.ParseInt(v, 10, 64)
 		case "now":
 			now, _ = strconv.ParseInt(v, 10, 64)
 		}
@@ -162,9 +256,13 @@ func parseLockState(host, out string) LockState {
 	}
 	if beat > 0 {
 		st.Heartbeat = time.Unix(beat, 0)
-		st.Age = time.Duration(max(now-beat, 0)) * time.Second
-	} else if st.Held {
-		st.Age = StaleAfter + time.Second // no heartbeat at all: treat as stale
+	}
+	// The last sign of life is the newer of the heartbeat and the lock
+	// directory's own time. A heartbeat that cannot be read (an older
+	// version's, caught mid-write) is no sign of death: with neither, the
+	// age is unknown and the lock is taken as live; only --force breaks it.
+	if last := max(beat, dirtime); last > 0 && now > 0 {
+		st.Age = time.Duration(max(now-last, 0)) * time.Second
 	}
 	return st
 }
@@ -175,52 +273,88 @@ type lockHost struct {
 	deployTo string
 }
 
+// heldHost is the lock on one host, as its holder sees it.
+type heldHost struct {
+	lockHost
+	// ctx is cancelled, with a *LockLostError as its cause, once the lock
+	// is lost there: the host's work in progress stops.
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+
+	renewMu sync.Mutex // one renewal at a time
+	mu      sync.Mutex // guards renewed and lost
+	renewed time.Time  // the last renewal that worked (or the take)
+	lost    *LockLostError
+}
+
 // HostLock is a deploy lock held on a set of hosts.
 type HostLock struct {
 	App, Env string
 	Owner    Owner
-	hosts    []lockHost
-	conn     ops.Connector
+	// hosts are every host the lock was tried on, in order: a host whose
+	// answer was lost may hold it all the same, so all are released.
+	hosts []*heldHost
+	conn  ops.Connector
+	lease time.Duration
 
 	stop     context.CancelFunc
 	done     chan struct{}
 	mu       sync.Mutex
 	released bool
-	// OnRenew, when set, is called after each renewal (the store's record).
+	// onRenew, when set, is called after each round of renewals in which
+	// every host still held renewed (the store's record of the lease).
 	onRenew func()
 }
 
 // acquireLock takes the lock on every host, one at a time in the order of
 // their names, all or nothing: when any host holds another owner's lock
-// (or cannot be locked), the hosts already taken are released and the
-// error names the holder. While held, the lock is renewed every
-// heartbeatEvery until Release.
+// (or cannot be locked), every host tried is released (by token: a host
+// whose mkdir worked but whose answer was lost holds it too) and the
+// error names the holder. While held, the lock is renewed every lease/6
+// until Release; owner.Lease is set to this process's lease.
 func acquireLock(ctx context.Context, conn ops.Connector, app, env string, hosts []lockHost, owner Owner, onRenew func()) (*HostLock, error) {
 	hosts = slices.Clone(hosts)
 	slices.SortFunc(hosts, func(a, b lockHost) int { return strings.Compare(a.target.Name, b.target.Name) })
-	l := &HostLock{App: app, Env: env, Owner: owner, conn: conn, onRenew: onRenew}
+	lease := lockLease()
+	owner.Lease = lease
+	l := &HostLock{App: app, Env: env, Owner: owner, conn: conn, lease: lease, onRenew: onRenew}
+	hbCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	for _, h := range hosts {
+		hh := &heldHost{lockHost: h}
+		// Cancelled only when the lock is lost there, never by Release.
+		hh.ctx, hh.cancel = context.WithCancelCause(context.Background())
+		l.hosts = append(l.hosts, hh)
 		out, res := runCapture(ctx, conn, h.target, lockTakeScript, map[string]string{
 			"DEPLOY_TO": h.deployTo, "OPSUI_OWNER": owner.encode()}, 30*time.Second)
 		if res.Status != ops.StatusOK {
-			l.releaseHosts(context.WithoutCancel(ctx))
-			return nil, fmt.Errorf("lock %s/%s on %s: %w", app, env, h.target.Name, hostErr(res, out))
+			cancel()
+			err := fmt.Errorf("lock %s/%s on %s: %w", app, env, h.target.Name, hostErr(res, out))
+			if rerr := l.releaseHosts(context.WithoutCancel(ctx)); rerr != nil {
+				err = fmt.Errorf("%w; %v", err, rerr)
+			}
+			return nil, err
 		}
 		if !strings.Contains(out, "opsui-lock=taken") {
-			l.releaseHosts(context.WithoutCancel(ctx))
-			return nil, &LockHeldError{App: app, Env: env, State: parseLockState(h.target.Name, out)}
+			cancel()
+			var err error = &LockHeldError{App: app, Env: env, State: parseLockState(h.target.Name, out)}
+			if rerr := l.releaseHosts(context.WithoutCancel(ctx)); rerr != nil {
+				err = errors.Join(err, rerr)
+			}
+			return nil, err
 		}
-		l.hosts = append(l.hosts, h)
+		hh.renewed = time.Now()
 	}
-	hbCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	l.stop, l.done = cancel, make(chan struct{})
 	go l.heartbeat(hbCtx)
 	return l, nil
 }
 
+// every is how often the holder renews.
+func (l *HostLock) every() time.Duration { return l.lease / 6 }
+
 func (l *HostLock) heartbeat(ctx context.Context) {
 	defer close(l.done)
-	t := time.NewTicker(heartbeatEvery)
+	t := time.NewTicker(l.every())
 	defer t.Stop()
 	for {
 		select {
@@ -229,17 +363,173 @@ func (l *HostLock) heartbeat(ctx context.Context) {
 		case <-t.C:
 		}
 		var wg sync.WaitGroup
+		var failed, renewed atomic.Int32
 		for _, h := range l.hosts {
+			if h.lostErr() != nil {
+				continue
+			}
 			wg.Go(func() {
-				runCapture(ctx, l.conn, h.target, lockRenewScript, map[string]string{
-					"DEPLOY_TO": h.deployTo, "OPSUI_TOKEN": l.Owner.Token}, heartbeatEvery)
+				if l.renew(ctx, h) == nil {
+					renewed.Add(1)
+				} else {
+					failed.Add(1)
+				}
 			})
 		}
 		wg.Wait()
-		if l.onRenew != nil {
+		if ctx.Err() != nil {
+			return
+		}
+		if l.onRenew != nil && renewed.Load() > 0 && failed.Load() == 0 {
 			l.onRenew()
 		}
 	}
+}
+
+// sinceBoth is the time since t by the monotonic clock and by the wall
+// clock, whichever is longer: the monotonic clock stops while a laptop
+// sleeps, and the lease runs on the hosts' wall clocks.
+func sinceBoth(t time.Time) time.Duration {
+	return max(time.Since(t), time.Now().Round(0).Sub(t.Round(0)))
+}
+
+// renew renews the lease on h. The lock is lost there when the host's
+// lock is no longer this owner's, or when no renewal worked for longer
+// than the lease; a failed renewal within the lease is only reported.
+func (l *HostLock) renew(ctx context.Context, h *heldHost) error {
+	h.renewMu.Lock()
+	defer h.renewMu.Unlock()
+	if err := h.lostErr(); err != nil {
+		return err
+	}
+	// The deadline covers opening the session too: a hung host must not
+	// hold the renewal past it.
+	rctx, cancel := context.WithTimeout(ctx, max(l.every(), 5*time.Second))
+	defer cancel()
+	out, res := runCapture(rctx, l.conn, h.target, lockRenewScript, map[string]string{
+		"DEPLOY_TO": h.deployTo, "OPSUI_TOKEN": l.Owner.Token}, 0)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	switch {
+	case res.Status == ops.StatusOK && strings.Contains(out, "opsui-lock=renewed"):
+		h.renewed = time.Now()
+		return nil
+	case res.Status == ops.StatusOK:
+		st := parseLockState(h.target.Name, out)
+		if st.Held {
+			l.loseLocked(h, fmt.Errorf("the lock there is now held by %s", st.Owner))
+		} else {
+			l.loseLocked(h, errors.New("the lock there was removed (broken with opsui unlock?)"))
+		}
+		return h.lost
+	case ctx.Err() != nil:
+		return ctx.Err()
+	}
+	err := hostErr(res, out)
+	if d := sinceBoth(h.renewed); d > l.lease {
+		l.loseLocked(h, fmt.Errorf("not renewed for %s, longer than its %s lease: %v", d.Round(time.Second), l.lease, err))
+		return h.lost
+	}
+	return err
+}
+
+// loseLocked marks the lock lost on h (h.mu held) and cancels its work.
+func (l *HostLock) loseLocked(h *heldHost, cause error) {
+	if h.lost == nil {
+		h.lost = &LockLostError{Host: h.target.Name, Err: cause}
+		h.cancel(h.lost)
+	}
+}
+
+func (h *heldHost) lostErr() error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.lost == nil {
+		return nil
+	}
+	return h.lost
+}
+
+func (l *HostLock) host(name string) *heldHost {
+	if l == nil {
+		return nil
+	}
+	for _, h := range l.hosts {
+		if h.target.Name == name {
+			return h
+		}
+	}
+	return nil
+}
+
+// Check reports whether the lock is still held on host, before a step
+// runs there: a *LockLostError when it is lost. When the lease ran out
+// since the last renewal (the process was paused, the laptop slept), it
+// renews first: the renewal, which checks the token, decides.
+func (l *HostLock) Check(ctx context.Context, host string) error {
+	h := l.host(host)
+	if h == nil {
+		return nil
+	}
+	h.mu.Lock()
+	lost, expired := h.lost, sinceBoth(h.renewed) > l.lease
+	h.mu.Unlock()
+	if lost != nil {
+		return lost
+	}
+	if expired {
+		// Whatever the step's context says (ctrl+c), only the renewal decides.
+		if err := l.renew(context.WithoutCancel(ctx), h); err != nil {
+			var lle *LockLostError
+			if errors.As(err, &lle) {
+				return err
+			}
+			// Past the lease, a renewal that did not work loses the lock
+			// (unless a heartbeat renewed it meanwhile).
+			h.mu.Lock()
+			if sinceBoth(h.renewed) > l.lease {
+				l.loseLocked(h, fmt.Errorf("the lease ran out and could not be renewed: %v", err))
+			}
+			h.mu.Unlock()
+			return h.lostErr()
+		}
+	}
+	return nil
+}
+
+// HostContext returns ctx, cancelled also when the lock on host is lost
+// (its cause is then the *LockLostError).
+func (l *HostLock) HostContext(ctx context.Context, host string) (context.Context, context.CancelFunc) {
+	h := l.host(host)
+	if h == nil {
+		return context.WithCancel(ctx)
+	}
+	c, cancel := context.WithCancelCause(ctx)
+	stop := context.AfterFunc(h.ctx, func() { cancel(context.Cause(h.ctx)) })
+	return c, func() { stop(); cancel(nil) }
+}
+
+// Guard returns the fence to put before a step's script on host ("" when
+// the lock does not span host).
+func (l *HostLock) Guard(host string) string {
+	h := l.host(host)
+	if h == nil {
+		return ""
+	}
+	return lockGuard(h.deployTo, l.Owner.Token)
+}
+
+// Fenced records that a step on host was refused by the fence: the host's
+// lock is no longer this owner's. It returns the *LockLostError.
+func (l *HostLock) Fenced(host string) error {
+	h := l.host(host)
+	if h == nil {
+		return &LockLostError{Host: host, Err: errors.New("the lock there is not this deploy's")}
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	l.loseLocked(h, errors.New("the lock there is no longer this deploy's (broken with opsui unlock?): the step was refused"))
+	return h.lost
 }
 
 // Release stops renewing and removes the lock from every host that still
@@ -259,6 +549,7 @@ func (l *HostLock) Release(ctx context.Context) error {
 	return l.releaseHosts(context.WithoutCancel(ctx))
 }
 
+// releaseHosts removes the lock, by token, from every host tried.
 func (l *HostLock) releaseHosts(ctx context.Context) error {
 	var mu sync.Mutex
 	var failed []string
@@ -302,14 +593,19 @@ func InspectLocks(ctx context.Context, conn ops.Connector, hosts []ops.Target, d
 }
 
 // BreakLocks removes the lock with token from the hosts (a lock taken
-// since by someone else is left alone) and returns the hosts it freed.
+// since by someone else is left alone) and returns the hosts it freed. An
+// empty token breaks a lock that names no owner.
 func BreakLocks(ctx context.Context, conn ops.Connector, hosts []ops.Target, deployTo func(string) string, token string) ([]string, error) {
 	var mu sync.Mutex
 	var freed, failed []string
 	var wg sync.WaitGroup
 	for _, t := range hosts {
 		wg.Go(func() {
-			out, res := runCapture(ctx, conn, t, lockReleaseScript, map[string]string{
+			script := lockReleaseScript
+			if token == "" {
+				script = lockBreakOrphanScript
+			}
+			out, res := runCapture(ctx, conn, t, script, map[string]string{
 				"DEPLOY_TO": deployTo(t.Name), "OPSUI_TOKEN": token}, 30*time.Second)
 			mu.Lock()
 			defer mu.Unlock()

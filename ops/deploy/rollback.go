@@ -168,6 +168,16 @@ func (d *Deployer) Rollback(ctx context.Context, p *Plan, choice RollbackChoice)
 		return nil, r.refuse(ctx, err)
 	}
 	defer r.unlock(ctx, l)
+	// The choice was read before the lock: a deploy or rollback that
+	// finished since would be undone unseen and the wrong release marked bad.
+	if now, err := d.Store.LatestRelease(ctx, p.App.Name, p.Env.Name, true); err == nil && now.ID != choice.From.ID {
+		err := fmt.Errorf("%s/%s changed since this rollback was chosen: it now runs release %s, not %s; choose the rollback again",
+			p.App.Name, p.Env.Name, now.ReleaseID, choice.From.ReleaseID)
+		for _, h := range r.hosts {
+			r.fail(h, "inspect", ops.ClassCancelled, err)
+		}
+		return r.finish(ctx, rel, store.ReleaseAborted, began), err
+	}
 	var missing []string
 	for _, h := range r.hosts {
 		if h.checkRev != choice.Target.Commit {
@@ -209,8 +219,6 @@ func (r *runner) recordRollback(ctx context.Context, choice RollbackChoice) {
 		}
 		env := map[string]string{"DEPLOY_TO": h.deployTo,
 			"OPSUI_LINE": fmt.Sprintf("%s %s rolled back to release %s (%s)", when, r.Operator, choice.Target.ReleaseID, choice.Target.Commit)}
-		if _, res := runCapture(ctx, r.conn, h.target, logScript, env, time.Minute); res.Status != ops.StatusOK {
-			r.notef("%s: revisions.log not written: %v", h.host.Name, hostErr(res, ""))
-		}
+		r.hostWrite(ctx, h, "revisions.log", logScript, env) // fenced; a failure is noted
 	})
 }

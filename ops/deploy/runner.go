@@ -30,6 +30,8 @@ type runner struct {
 	check string
 	// lbs drains batches from the environment's balancers (set by activate).
 	lbs *balancers
+	// held is the deploy lock once taken: every step on a host is fenced by it.
+	held *HostLock
 	// migrated is set once the migrate step applied migrations.
 	migrated atomic.Bool
 	notesMu  sync.Mutex
@@ -159,26 +161,16 @@ func (r *runner) createRelease(ctx context.Context, rel *store.Release, resumed 
 	return r.Store.CreateRelease(ctx, rel, r.names())
 }
 
-// lock inspects every host at once (which also warms their connections),
-// then takes the lock host by host.
+// lock inspects every host at once (which also warms their connections
+// and names an unreachable host before any lock is taken), takes the lock
+// host by host, then reads again, under the lock, what the deploy relies
+// on: what current points at (the auto-rollback target, a release cleanup
+// protects), the rollback target's REVISION and the last known-good
+// release. A deploy that finished between the first look and the lock
+// changed them.
 func (r *runner) lock(ctx context.Context) (*HostLock, error) {
 	r.say("locking %s/%s on %d hosts", r.plan.App.Name, r.plan.Env.Name, len(r.hosts))
-	r.forEach(r.hosts, func(h *hostRun) {
-		r.events.stage(h, "inspect")
-		env := map[string]string{"DEPLOY_TO": h.deployTo, "OPSUI_CHECK": r.check}
-		out, ok := r.runStep(ctx, h, "inspect", inspectScript, env, time.Minute, nil, true)
-		if ok {
-			for line := range strings.SplitSeq(out, "\n") {
-				if v, ok := strings.CutPrefix(line, "current="); ok {
-					h.prevRelease = v
-				} else if v, ok := strings.CutPrefix(line, "revision="); ok {
-					h.prevCommit = v
-				} else if v, ok := strings.CutPrefix(line, "release "+r.check+"="); ok && r.check != "" {
-					h.checkRev = v
-				}
-			}
-		}
-	})
+	r.inspect(ctx)
 	var lh []lockHost
 	for _, h := range r.hosts {
 		if !h.live() {
@@ -189,7 +181,9 @@ func (r *runner) lock(ctx context.Context) (*HostLock, error) {
 	}
 	owner := Owner{Operator: r.Operator, Machine: r.Machine, PID: os.Getpid(), RunID: r.rec.RunID(), Token: NewToken(), Since: time.Now()}
 	l, err := acquireLock(ctx, r.conn, r.plan.App.Name, r.plan.Env.Name, lh, owner, func() {
-		_ = r.Store.HeartbeatLock(context.Background(), owner.Token)
+		if err := r.Store.HeartbeatLock(context.Background(), owner.Token); err != nil {
+			r.say("%v", err)
+		}
 	})
 	if err != nil {
 		return nil, err
@@ -198,20 +192,75 @@ func (r *runner) lock(ctx context.Context) (*HostLock, error) {
 		PID: owner.PID, Token: owner.Token}
 	rec.RunID.Int64, rec.RunID.Valid = owner.RunID, true
 	if err := r.Store.RecordLock(ctx, &rec, r.names()); err != nil {
-		_ = l.Release(ctx)
+		if rerr := l.Release(ctx); rerr != nil {
+			err = errors.Join(err, rerr)
+		}
 		return nil, err
 	}
+	r.held = l
+	r.inspect(ctx)
+	for _, h := range r.hosts {
+		if !h.live() {
+			err := fmt.Errorf("cannot lock %s/%s: %s failed its inspection under the lock (%s: %v)",
+				r.plan.App.Name, r.plan.Env.Name, h.host.Name, h.class, h.err)
+			if rerr := l.Release(ctx); rerr != nil {
+				err = errors.Join(err, rerr)
+			} else if rerr := r.Store.ReleaseLock(context.WithoutCancel(ctx), owner.Token); rerr != nil {
+				err = errors.Join(err, rerr)
+			}
+			return nil, err
+		}
+	}
+	if kg, err := r.Store.LatestRelease(ctx, r.plan.App.Name, r.plan.Env.Name, true); err == nil {
+		r.plan.KnownGood = kg.ReleaseID
+	}
 	return l, nil
+}
+
+// inspect reads on every host at once what current points at, its
+// REVISION and the REVISION of r.check.
+func (r *runner) inspect(ctx context.Context) {
+	r.forEach(r.hosts, func(h *hostRun) {
+		r.events.stage(h, "inspect")
+		env := map[string]string{"DEPLOY_TO": h.deployTo, "OPSUI_CHECK": r.check}
+		out, ok := r.runStep(ctx, h, "inspect", inspectScript, env, time.Minute, nil, true)
+		if !ok {
+			return
+		}
+		h.prevRelease, h.prevCommit, h.checkRev = "", "", ""
+		for line := range strings.SplitSeq(out, "\n") {
+			if v, ok := strings.CutPrefix(line, "current="); ok {
+				h.prevRelease = v
+			} else if v, ok := strings.CutPrefix(line, "revision="); ok {
+				h.prevCommit = v
+			} else if v, ok := strings.CutPrefix(line, "release "+r.check+"="); ok && r.check != "" {
+				h.checkRev = v
+			}
+		}
+	})
 }
 
 // unlock releases the lock, whatever happened, and records it.
 func (r *runner) unlock(ctx context.Context, l *HostLock) {
 	ctx = context.WithoutCancel(ctx)
 	if err := l.Release(ctx); err != nil {
-		r.notef("%v", err)
+		r.unlockNote(ctx, err.Error())
 		return
 	}
-	_ = r.Store.ReleaseLock(ctx, l.Owner.Token)
+	if err := r.Store.ReleaseLock(ctx, l.Owner.Token); err != nil {
+		r.unlockNote(ctx, fmt.Sprintf("warning: the lock was released on the hosts but the store still records it held: %v", err))
+	}
+}
+
+// unlockNote reports a problem found releasing the lock: unlock runs after
+// the run's record is finished, so the note is also appended to it.
+func (r *runner) unlockNote(ctx context.Context, msg string) {
+	r.notef("%s", msg)
+	if r.rec != nil && r.rec.RunID() != 0 {
+		if err := r.Store.AppendRunNotes(ctx, r.rec.RunID(), []string{msg}); err != nil {
+			r.say("%v", err)
+		}
+	}
 }
 
 // finish records every host's end and the release's result; the run ends

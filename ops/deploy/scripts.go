@@ -209,7 +209,9 @@ echo "$n releases kept"
 `
 
 // markBadScript marks a release that failed: it never counts as known-good.
-const markBadScript = `[ -d "$DEPLOY_TO/releases/$OPSUI_TARGET" ] && printf '%s\n' "$OPSUI_REASON" > "$DEPLOY_TO/releases/$OPSUI_TARGET/BAD"; exit 0
+// A release directory that is gone needs no mark; a failed write is an
+// error the runner reports.
+const markBadScript = `[ ! -d "$DEPLOY_TO/releases/$OPSUI_TARGET" ] || printf '%s\n' "$OPSUI_REASON" > "$DEPLOY_TO/releases/$OPSUI_TARGET/BAD"
 `
 
 // logScript appends one line to revisions.log.

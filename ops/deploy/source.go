@@ -179,10 +179,17 @@ func GitOutput(ctx context.Context, repo string, args ...string) (string, error)
 	return out.String(), nil
 }
 
-// short abbreviates a commit hash for messages.
-func short(commit string) string {
-	if len(commit) > 12 {
-		return commit[:12]
+// ShortCommitLen is how many characters of a commit hash opsui shows: the
+// CLI, the console and the records all abbreviate alike.
+const ShortCommitLen = 12
+
+// ShortCommit abbreviates a commit hash for people to read.
+func ShortCommit(commit string) string {
+	if len(commit) > ShortCommitLen {
+		return commit[:ShortCommitLen]
 	}
 	return commit
 }
+
+// short is ShortCommit, the name the pipeline's messages use.
+func short(commit string) string { return ShortCommit(commit) }

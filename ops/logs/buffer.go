@@ -1,7 +1,6 @@
 package logs
 
 import (
-	"slices"
 	"sync"
 	"time"
 
@@ -134,9 +133,6 @@ func (b *Buffer) upto(last uint64) (newer, held int) {
 	return newer, b.merged.Len() - newer
 }
 
-// Total returns how many lines (markers included) were ever added.
-func (b *Buffer) Total() uint64 { return b.merged.Total() }
-
 // Hosts returns each host's state, in the order the hosts were named.
 func (b *Buffer) Hosts() []HostState {
 	b.mu.Lock()
@@ -164,10 +160,3 @@ func (b *Buffer) ErrorGroups() int {
 
 // PerHost returns how many lines the buffer keeps per host.
 func (b *Buffer) PerHost() int { return b.perHost }
-
-// HostNames returns the hosts in the order they were named.
-func (b *Buffer) HostNames() []string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return slices.Clone(b.order)
-}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/opsui/opsui/internal/sshtest"
+	"github.com/opsui/opsui/internal/testenv"
 	"github.com/opsui/opsui/ops"
 )
 
@@ -91,13 +92,7 @@ func containsKind(ks []Kind, k Kind) bool {
 // machine is shared: never assert timing tightly).
 func waitFor(t *testing.T, what string, ok func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	testenv.WaitFor(t, 60*time.Second, what, ok)
 }
 
 func startTail(t *testing.T, e *tailEnv, sources []Source, opts Options) *collector {

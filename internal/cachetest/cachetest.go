@@ -21,6 +21,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/opsui/opsui/internal/testenv"
 )
 
 // Paths of the Debian programs.
@@ -29,31 +31,16 @@ const (
 	RedisPath     = "/usr/bin/redis-server"
 )
 
-// RequireEnv is the environment variable that turns a missing program into
-// a failed test when it is "1" (the one internal/sshtest reads).
-const RequireEnv = "OPSUI_TEST_REQUIRE_SSHD"
-
 // RequireMemcached skips (or fails) the test when memcached is missing.
 func RequireMemcached(t testing.TB) {
 	t.Helper()
-	require(t, MemcachedPath, "memcached")
+	testenv.RequireFile(t, MemcachedPath, "memcached")
 }
 
 // RequireRedis skips (or fails) the test when redis-server is missing.
 func RequireRedis(t testing.TB) {
 	t.Helper()
-	require(t, RedisPath, "redis-server")
-}
-
-func require(t testing.TB, path, pkg string) {
-	t.Helper()
-	if _, err := os.Stat(path); err == nil {
-		return
-	}
-	if os.Getenv(RequireEnv) == "1" {
-		t.Fatalf("cachetest: %s not found (and %s=1); install %s (scripts/install-deps.sh)", path, RequireEnv, pkg)
-	}
-	t.Skipf("cachetest: %s not found; run scripts/install-deps.sh, which installs %s", path, pkg)
+	testenv.RequireFile(t, RedisPath, "redis-server")
 }
 
 // Server is a running memcached or Redis.
@@ -101,7 +88,7 @@ func start(t testing.TB, kind, addr, password string, args func(port int, dir st
 	dir := t.TempDir()
 	var lastErr error
 	for attempt := 0; attempt < 5; attempt++ {
-		port, err := FreePort(addr)
+		port, err := testenv.FreePort(addr)
 		if err != nil {
 			t.Fatalf("cachetest: %v", err)
 		}
@@ -155,16 +142,6 @@ func (s *Server) Stop() {
 	}
 	_ = s.cmd.Process.Kill()
 	<-s.done
-}
-
-// FreePort returns a TCP port nothing listens on at addr.
-func FreePort(addr string) (int, error) {
-	l, err := net.Listen("tcp", net.JoinHostPort(addr, "0"))
-	if err != nil {
-		return 0, fmt.Errorf("find a free port on %s: %w", addr, err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // conn is one client connection.

@@ -1,4 +1,4 @@
-package ui
+package main
 
 import (
 	"bufio"
@@ -6,20 +6,49 @@ import (
 	"fmt"
 	"image/color"
 	"io"
+	"os"
 	"sync"
 	"time"
 
 	"charm.land/lipgloss/v2"
+	"github.com/mattn/go-isatty"
 
 	"github.com/opsui/opsui/ops"
 	"github.com/opsui/opsui/themes"
 )
 
-// LinePrinter writes a run for a plain terminal or a pipe: every line
+// The headless commands' printers: a run's events as host-prefixed lines
+// or JSON objects, and its summary. The console draws runs itself (ui).
+
+// colorFor returns the theme for w: coloured on a terminal unless NO_COLOR.
+func colorFor(w io.Writer) themes.Theme {
+	th := themes.Dark()
+	f, ok := w.(*os.File)
+	if !ok || !isatty.IsTerminal(f.Fd()) || themes.NoColor(os.Getenv) {
+		return th.WithoutColor()
+	}
+	return th
+}
+
+func newEventPrinter(w io.Writer, hosts []string, asJSON bool, th themes.Theme) eventPrinter {
+	if asJSON {
+		return newJSONPrinter(w)
+	}
+	return newLinePrinter(w, hosts, th)
+}
+
+// eventPrinter writes a run's events and its summary.
+type eventPrinter interface {
+	Event(ops.Event)
+	Summary(res ops.Result, runID int64)
+	Flush()
+}
+
+// linePrinter writes a run for a plain terminal or a pipe: every line
 // prefixed with its host (coloured by host when the theme has colour), and a
 // summary that lists failures first. It is safe for concurrent use, as
 // ops.Run's emit must be.
-type LinePrinter struct {
+type linePrinter struct {
 	mu      sync.Mutex
 	w       *bufio.Writer
 	width   int
@@ -32,13 +61,13 @@ type LinePrinter struct {
 // lastLines is how many lines of a failed host the summary repeats.
 const lastLines = 3
 
-// NewLinePrinter prints to w for the given hosts.
-func NewLinePrinter(w io.Writer, hosts []string, th themes.Theme) *LinePrinter {
+// newLinePrinter prints to w for the given hosts.
+func newLinePrinter(w io.Writer, hosts []string, th themes.Theme) *linePrinter {
 	width := 0
 	for _, h := range hosts {
 		width = max(width, lipgloss.Width(h))
 	}
-	p := &LinePrinter{w: bufio.NewWriterSize(w, 64<<10), width: width, th: th,
+	p := &linePrinter{w: bufio.NewWriterSize(w, 64<<10), width: width, th: th,
 		prefix: map[string]string{}, lastOut: map[string][]string{}}
 	for _, h := range hosts {
 		label := fmt.Sprintf("%-*s |", width, h)
@@ -51,7 +80,7 @@ func NewLinePrinter(w io.Writer, hosts []string, th themes.Theme) *LinePrinter {
 }
 
 // Event prints output lines and host failures as they happen.
-func (p *LinePrinter) Event(ev ops.Event) {
+func (p *linePrinter) Event(ev ops.Event) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	switch ev.Kind {
@@ -69,7 +98,7 @@ func (p *LinePrinter) Event(ev ops.Event) {
 	case ops.EventStage:
 		fmt.Fprintf(p.w, "%s %s\n", p.prefix[ev.Host], p.paint(p.th.Accent, "== "+stageLabel(ev)))
 	case ops.EventFailed:
-		fmt.Fprintf(p.w, "%s %s\n", p.prefix[ev.Host], p.paint(p.th.Error, fmt.Sprintf("failed: %s: %v", ev.Class, unwrapHost(ev.Err))))
+		fmt.Fprintf(p.w, "%s %s\n", p.prefix[ev.Host], p.paint(p.th.Error, fmt.Sprintf("failed: %s: %v", ev.Class, ops.HostCause(ev.Err))))
 	}
 	// Flush often enough to feel live, rarely enough for 100 000 lines.
 	if now := time.Now(); now.Sub(p.flushed) > 50*time.Millisecond || ev.Kind == ops.EventFailed {
@@ -88,7 +117,7 @@ func stageLabel(ev ops.Event) string {
 }
 
 // Summary prints failures first, with their last lines, then the totals.
-func (p *LinePrinter) Summary(res ops.Result, runID int64) {
+func (p *linePrinter) Summary(res ops.Result, runID int64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var failed []ops.HostResult
@@ -104,7 +133,7 @@ func (p *LinePrinter) Summary(res ops.Result, runID int64) {
 			if h.Class == ops.ClassExit {
 				why = fmt.Sprintf("exit %d", h.Code)
 			} else if h.Err != nil {
-				why = fmt.Sprintf("%s: %v", h.Class, unwrapHost(h.Err))
+				why = fmt.Sprintf("%s: %v", h.Class, ops.HostCause(h.Err))
 			}
 			fmt.Fprintf(p.w, "  %-*s  %s\n", p.width, h.Host, why)
 			for _, l := range p.lastOut[h.Host] {
@@ -118,36 +147,27 @@ func (p *LinePrinter) Summary(res ops.Result, runID int64) {
 
 // Flush writes out what Event buffered; a pipeline that prints its own
 // summary calls it first.
-func (p *LinePrinter) Flush() {
+func (p *linePrinter) Flush() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.w.Flush()
 }
 
-func (p *LinePrinter) paint(c color.Color, s string) string {
+func (p *linePrinter) paint(c color.Color, s string) string {
 	if p.th.Plain {
 		return s
 	}
 	return lipgloss.NewStyle().Foreground(c).Render(s)
 }
 
-// unwrapHost drops the "host: class:" prefix of an *ops.HostError, which the
-// line already says.
-func unwrapHost(err error) error {
-	if he, ok := err.(*ops.HostError); ok && he.Err != nil {
-		return he.Err
-	}
-	return err
-}
-
-// JSONPrinter writes one JSON object per event, then the result: for scripts.
-type JSONPrinter struct {
+// jsonPrinter writes one JSON object per event, then the result: for scripts.
+type jsonPrinter struct {
 	mu  sync.Mutex
 	enc *json.Encoder
 }
 
-// NewJSONPrinter prints to w.
-func NewJSONPrinter(w io.Writer) *JSONPrinter { return &JSONPrinter{enc: json.NewEncoder(w)} }
+// newJSONPrinter prints to w.
+func newJSONPrinter(w io.Writer) *jsonPrinter { return &jsonPrinter{enc: json.NewEncoder(w)} }
 
 type jsonEvent struct {
 	Host       string `json:"host"`
@@ -164,7 +184,7 @@ type jsonEvent struct {
 }
 
 // Event writes one event.
-func (p *JSONPrinter) Event(ev ops.Event) {
+func (p *jsonPrinter) Event(ev ops.Event) {
 	if ev.Kind == ops.EventProgress {
 		return
 	}
@@ -176,18 +196,18 @@ func (p *JSONPrinter) Event(ev ops.Event) {
 		je.Code = &code
 	}
 	if ev.Err != nil {
-		je.Error = unwrapHost(ev.Err).Error()
+		je.Error = ops.HostCause(ev.Err).Error()
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.enc.Encode(je)
 }
 
-// Summary writes the result object.
 // Flush does nothing: every event is written as it comes.
-func (p *JSONPrinter) Flush() {}
+func (p *jsonPrinter) Flush() {}
 
-func (p *JSONPrinter) Summary(res ops.Result, runID int64) {
+// Summary writes the result object.
+func (p *jsonPrinter) Summary(res ops.Result, runID int64) {
 	type host struct {
 		Host       string `json:"host"`
 		Status     string `json:"status"`
@@ -207,7 +227,7 @@ func (p *JSONPrinter) Summary(res ops.Result, runID int64) {
 	for _, h := range res.Hosts {
 		e := ""
 		if h.Err != nil {
-			e = unwrapHost(h.Err).Error()
+			e = ops.HostCause(h.Err).Error()
 		}
 		out.Hosts = append(out.Hosts, host{h.Host, string(h.Status), h.Code, h.Duration.Milliseconds(), string(h.Class), e})
 	}

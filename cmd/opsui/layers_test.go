@@ -1,0 +1,41 @@
+package main
+
+import (
+	"go/parser"
+	"go/token"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// TestHeadlessCommandsDoNotImportUI: the headless commands print through
+// cmd/opsui's own printers; only the console command (root.go starts it,
+// console*.go wire it) imports the TUI. store.go reads the shared config
+// file, which ui parses today (its keys section is the console's).
+func TestHeadlessCommandsDoNotImportUI(t *testing.T) {
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	allowed := map[string]bool{"root.go": true, "store.go": true}
+	checked := 0
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") || strings.HasPrefix(f, "console") || allowed[f] {
+			continue
+		}
+		checked++
+		af, err := parser.ParseFile(token.NewFileSet(), f, nil, parser.ImportsOnly)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, imp := range af.Imports {
+			if p, _ := strconv.Unquote(imp.Path.Value); p == "github.com/opsui/opsui/ui" {
+				t.Errorf("%s imports the TUI package ui: a headless command must not", f)
+			}
+		}
+	}
+	if checked < 10 {
+		t.Fatalf("only %d files checked: run from cmd/opsui", checked)
+	}
+}
