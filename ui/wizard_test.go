@@ -264,7 +264,7 @@ func TestWizardRefusedWhenTheFleetChangedSincePreview(t *testing.T) {
 	ff.mu.Unlock()
 
 	d.press("enter")
-	d.see("Deploy shop c2c2c2c2c2 (add checkout) to staging", "y confirm")
+	d.see("Deploy shop c2c2c2c2c2c2 (add checkout) to staging", "y confirm")
 	d.press("y")
 	v := d.see("summary", "did not start", "the fleet changed since the preview")
 	for _, want := range []string{"  host stg-web1: address 10.1.0.11 → 10.1.0.99", "  environment staging: protected false → true", "no host was touched: preview again"} {
