@@ -60,25 +60,6 @@ func (f *sshFlags) pool(c *cli) (*ops.Pool, ops.SSHConfig, error) {
 	return ops.NewPool(opts), cfg, nil
 }
 
-// connect builds the pool and resolves hosts to their targets; names are
-// the targets' names, in order.
-func (f *sshFlags) connect(c *cli, hosts []inventory.Host) (*ops.Pool, []ops.Target, []string, error) {
-	pool, cfg, err := f.pool(c)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	targets, err := ops.ResolveTargets(hosts, cfg)
-	if err != nil {
-		pool.Close()
-		return nil, nil, nil, err
-	}
-	names := make([]string, len(targets))
-	for i, t := range targets {
-		names[i] = t.Name
-	}
-	return pool, targets, names, nil
-}
-
 // selector is --env/--role/--tag/--host, shared by commands that pick hosts.
 type selector struct {
 	flt   inventory.Filter
