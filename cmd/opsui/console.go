@@ -54,6 +54,9 @@ func (c *cli) runConsole(ctx context.Context, s *store.Store, keys ui.KeyMap) er
 		return err
 	}
 	asker := ui.NewAsker()
+	if d, err := time.ParseDuration(os.Getenv(dialogGuardEnv)); err == nil {
+		asker.SetGuard(d) // only ever longer
+	}
 	console, err := newConsoleSession(s, asker)
 	if err != nil {
 		return err
@@ -204,3 +207,8 @@ func (c *consoleSession) loadRun(ctx context.Context, id int64) (ui.RecordedRun,
 }
 
 func (c *consoleSession) close() { c.pool.Close() }
+
+// dialogGuardEnv lengthens the console dialogs' key guard (never shortens
+// it): the end-to-end tests type every 100 ms, which a loaded machine can
+// stretch past the default 300 ms.
+const dialogGuardEnv = "OPSUI_TEST_DIALOG_GUARD"
