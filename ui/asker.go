@@ -26,6 +26,7 @@ var ErrNoPassphrase = errors.New("no passphrase given")
 type Asker struct {
 	questions chan *question
 	now       func() time.Time // the dialogs' clock; tests set it
+	guard     time.Duration    // dialogGuard, or longer (SetGuard)
 
 	mu       sync.Mutex
 	front    time.Time            // when the front dialog last closed, showing the next one
@@ -49,6 +50,18 @@ type question struct {
 func NewAsker() *Asker {
 	return &Asker{questions: make(chan *question, 64), now: time.Now, pending: map[string]*question{},
 		decided: map[string]bool{}, answered: map[string][]byte{}}
+}
+
+// SetGuard lengthens how long a dialog ignores keys (dialogGuard at
+// least: it can never be shortened). End-to-end tests on a loaded machine
+// use it, where keys typed 100 ms apart can arrive 300 ms apart.
+func (a *Asker) SetGuard(d time.Duration) {
+	a.guard = max(d, dialogGuard)
+}
+
+// guardTime is how long a dialog ignores keys.
+func (a *Asker) guardTime() time.Duration {
+	return max(a.guard, dialogGuard)
 }
 
 // closed records that the front dialog closed at t: the next one is shown

@@ -72,7 +72,11 @@ func (d dialog) guarded(a *Asker, now time.Time) bool {
 	if d.quiet.After(start) {
 		start = d.quiet
 	}
-	return now.Before(start.Add(dialogGuard))
+	guard := dialogGuard
+	if a != nil {
+		guard = a.guardTime()
+	}
+	return now.Before(start.Add(guard))
 }
 
 // update handles a key; done reports that the dialog closes.

@@ -151,3 +151,21 @@ func TestQueuedDialogGuardStartsWhenShown(t *testing.T) {
 		t.Fatalf("n after the guard: answered=%v accepted=%v", done, ok)
 	}
 }
+
+// SetGuard can lengthen the dialogs' guard (for end-to-end tests on a
+// loaded machine) but never shorten it below dialogGuard.
+func TestSetGuardOnlyLengthens(t *testing.T) {
+	a := NewAsker()
+	for _, c := range []struct{ set, want time.Duration }{
+		{0, dialogGuard}, {time.Millisecond, dialogGuard}, {-time.Second, dialogGuard}, {2 * time.Second, 2 * time.Second},
+	} {
+		a.SetGuard(c.set)
+		if got := a.guardTime(); got != c.want {
+			t.Errorf("SetGuard(%s): guard %s, want %s", c.set, got, c.want)
+		}
+	}
+	d := dialog{q: &question{}, shown: time.Unix(100, 0)}
+	if !d.guarded(a, time.Unix(101, 0)) || d.guarded(a, time.Unix(102, 1)) {
+		t.Error("a dialog shown at 100 with a 2s guard: want guarded at 101, not after 102")
+	}
+}

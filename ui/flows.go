@@ -14,13 +14,16 @@ import (
 type Flows struct {
 	// Refs lists the app's branches, tags and recent commits.
 	Refs func(ctx context.Context, app string) ([]Ref, error)
-	// Preview says what deploying ref of app to env would change; it
-	// changes nothing.
+	// Preview says what deploying ref of app to env would change, with
+	// the plan (deploy.PreviewDeploy) in the environment's default
+	// strategy; it changes nothing.
 	Preview func(ctx context.Context, app, env, ref string) (Preview, error)
-	// Deploy runs the deploy the wizard decided. emit gets every host's
-	// events, say the deploy's own messages, confirm the canary's
-	// go-ahead (it blocks until the user answers or ctx ends).
-	Deploy func(ctx context.Context, req DeployRequest, io FlowIO) (*deploy.Outcome, error)
+	// Deploy runs the plan the wizard confirmed (the preview's, in the
+	// strategy chosen), as it is, or refuses it when the inventory changed
+	// since. emit gets every host's events, say the deploy's own messages,
+	// confirm the canary's go-ahead (it blocks until the user answers or
+	// ctx ends).
+	Deploy func(ctx context.Context, plan *deploy.Plan, io FlowIO) (*deploy.Outcome, error)
 	// RollbackPreview lists the releases app can go back to in env and
 	// what going to `to` (empty: the previous good one) undoes.
 	RollbackPreview func(ctx context.Context, app, env, to string) (RollbackPreview, error)
@@ -72,6 +75,8 @@ type HostRelease struct {
 
 // Preview is what a deploy would change, read before anyone confirms.
 type Preview struct {
+	// Plan is the deploy decided from the inventory read for the preview.
+	Plan   *deploy.Plan
 	Source deploy.Source
 	// Current is the environment's last successful release, empty before
 	// the first; CurrentCommit its commit.
@@ -83,14 +88,6 @@ type Preview struct {
 	Diffstat        string // git's diffstat between current and target
 	Migrations      []string
 	Requirements    []string // requirements files that change
-}
-
-// DeployRequest is a deploy as the wizard decided it.
-type DeployRequest struct {
-	App, Env, Ref string // Ref is the commit the preview resolved
-	Branch        string // the branch the operator chose, if one
-	Hosts         []string
-	Strategy      deploy.Strategy
 }
 
 // Release is one recorded deploy or rollback.

@@ -18,8 +18,11 @@ import (
 // fakeFlows is an engine for the flows that records what it was asked.
 type fakeFlows struct {
 	mu           sync.Mutex
+	fleet        *inventory.Fleet // the inventory previews are made from
+	now          *inventory.Fleet // the inventory a deploy finds (nil: fleet's)
 	calls        map[string]int
-	deployed     []DeployRequest
+	previewed    []*deploy.Plan
+	deployed     []*deploy.Plan
 	rolledTo     []string
 	rollStrategy []deploy.Strategy
 	flushed      [][]string
@@ -45,7 +48,7 @@ func (f *fakeFlows) changes() int {
 }
 
 func newFakeFlows(fl *inventory.Fleet) *fakeFlows {
-	f := &fakeFlows{calls: map[string]int{}}
+	f := &fakeFlows{fleet: fl, calls: map[string]int{}}
 	for _, h := range fl.Select(inventory.Filter{Env: "staging", Role: "web"}) {
 		f.hosts = append(f.hosts, h.Name)
 	}
@@ -81,6 +84,11 @@ func (f *fakeFlows) fns() Flows {
 			if env == "production" {
 				hosts = []string{"web1", "web2"}
 			}
+			plan, err := f.plan(app, env, hosts, p.Source)
+			if err != nil {
+				return p, err
+			}
+			p.Plan = plan
 			for i, h := range hosts {
 				hr := HostRelease{Host: h, Reachable: true, Release: "20260101000000", Commit: "b1b1b1b1b1b1b1b1"}
 				if i == 0 {
@@ -91,16 +99,25 @@ func (f *fakeFlows) fns() Flows {
 			p.Hosts = append(p.Hosts, HostRelease{Host: "ghost", Err: "dial: refused"})
 			return p, nil
 		},
-		Deploy: func(ctx context.Context, req DeployRequest, io FlowIO) (*deploy.Outcome, error) {
+		Deploy: func(ctx context.Context, p *deploy.Plan, io FlowIO) (*deploy.Outcome, error) {
 			f.hit("deploy")
 			f.mu.Lock()
-			f.deployed = append(f.deployed, req)
+			f.deployed = append(f.deployed, p)
+			now := f.now
 			f.mu.Unlock()
-			for _, h := range req.Hosts {
-				io.Emit(ops.Event{Host: h, Kind: ops.EventStage, Line: "upload", Step: 1, Steps: 4})
+			// As deploy.Execute does: a plan whose inventory changed is refused.
+			if now != nil {
+				if ch := p.Changes(now); len(ch) > 0 {
+					return nil, &deploy.FleetChangedError{App: p.App.Name, Env: p.Env.Name, Changes: ch}
+				}
+			}
+			var hosts []string
+			for _, h := range p.Hosts {
+				hosts = append(hosts, h.Name)
+				io.Emit(ops.Event{Host: h.Name, Kind: ops.EventStage, Line: "upload", Step: 1, Steps: 4})
 			}
 			io.Say("batch 1 of 2")
-			if req.Strategy.Kind == inventory.StrategyCanary {
+			if p.Strategy.Kind == deploy.StrategyCanary {
 				ok, err := io.Confirm(ctx, "canary web serves release R1: continue with the other hosts?")
 				if err != nil {
 					return nil, err
@@ -109,12 +126,12 @@ func (f *fakeFlows) fns() Flows {
 				f.canaryAns = append(f.canaryAns, ok)
 				f.mu.Unlock()
 				if !ok {
-					out := f.outcome("R1", req.Hosts)
+					out := f.outcome("R1", hosts)
 					out.Result = "aborted"
 					return out, nil
 				}
 			}
-			return f.outcome("R1", req.Hosts), nil
+			return f.outcome("R1", hosts), nil
 		},
 		RollbackPreview: func(_ context.Context, app, env, to string) (RollbackPreview, error) {
 			f.hit("rollbackPreview")
@@ -179,6 +196,28 @@ func (f *fakeFlows) fns() Flows {
 				HostsA: map[string]string{"web1": "ok"}, HostsB: map[string]string{"web1": "failed at health"}}, nil
 		},
 	}
+}
+
+// plan is the preview's plan of app's hosts (named) in env, in the
+// environment's default strategy, as deploy.PreviewDeploy makes it.
+func (f *fakeFlows) plan(app, env string, hosts []string, src deploy.Source) (*deploy.Plan, error) {
+	a, _ := f.fleet.App(app)
+	e, _ := f.fleet.Environment(env)
+	var hs []inventory.Host
+	for _, n := range hosts {
+		if h, ok := f.fleet.Host(n); ok {
+			hs = append(hs, h)
+		}
+	}
+	p, err := deploy.NewPlan(f.fleet, a, e, hs, src, "R1", deploy.DefaultStrategy(e))
+	if err != nil {
+		return nil, err
+	}
+	p.Select = deploy.HostSelection{Names: hosts}
+	f.mu.Lock()
+	f.previewed = append(f.previewed, p)
+	f.mu.Unlock()
+	return p, nil
 }
 
 // driver runs an App as the program would: every cmd in a goroutine, its

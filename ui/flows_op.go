@@ -208,7 +208,13 @@ func (f *opFlow) key(km tea.KeyPressMsg) (flow, tea.Cmd) {
 	case opConfirm:
 		ok, cmd := f.confirm.key(km, k)
 		if ok {
-			f.runner, cmd = f.spec.start(f.env, f.target, f.plan, f.strategy.value())
+			// The strategy step let only a valid strategy through.
+			strategy, err := f.strategy.value()
+			if err != nil {
+				f.note = err.Error()
+				return f, cmd
+			}
+			f.runner, cmd = f.spec.start(f.env, f.target, f.plan, strategy)
 			f.step = opRun
 		}
 		return f, cmd
@@ -241,7 +247,7 @@ func (f *opFlow) strategyPlan() (*deploy.Plan, error) {
 		return nil, fmt.Errorf("no plan")
 	}
 	hosts, src := s.planned(f.plan)
-	return planOf(f.env.fleet, f.target.app, f.target.env, hosts, src, f.strategy.value())
+	return planOf(f.env.fleet, f.target.app, f.target.env, hosts, src, f.strategy)
 }
 
 func (f *opFlow) planStepKey(km tea.KeyPressMsg) tea.Cmd {

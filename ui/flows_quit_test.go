@@ -17,8 +17,8 @@ import (
 func endedWith(fns Flows) (Flows, chan error) {
 	ended := make(chan error, 1)
 	deployFn := fns.Deploy
-	fns.Deploy = func(ctx context.Context, req DeployRequest, io FlowIO) (*deploy.Outcome, error) {
-		out, err := deployFn(ctx, req, io)
+	fns.Deploy = func(ctx context.Context, p *deploy.Plan, io FlowIO) (*deploy.Outcome, error) {
+		out, err := deployFn(ctx, p, io)
 		ended <- err
 		return out, err
 	}

@@ -286,7 +286,16 @@ func errText(err error) string {
 func outcomeLines(st Styles, out *deploy.Outcome, err error) []string {
 	var lines []string
 	if out == nil {
-		if err != nil {
+		var changed *deploy.FleetChangedError
+		switch {
+		case errors.As(err, &changed):
+			// Every change on its own line: the operator must see them all.
+			lines = append(lines, st.Error.Render(fmt.Sprintf("did not start: the fleet changed since the preview of %s on %s:", changed.App, changed.Env)))
+			for _, c := range changed.Changes {
+				lines = append(lines, st.Error.Render("  "+c))
+			}
+			return append(lines, st.Warn.Render("no host was touched: preview again"))
+		case err != nil:
 			return []string{st.Error.Render("did not start: " + errText(err))}
 		}
 		return nil

@@ -18,6 +18,7 @@ import (
 
 	"github.com/opsui/opsui/inventory"
 	"github.com/opsui/opsui/ops"
+	"github.com/opsui/opsui/ops/deploy"
 	"github.com/opsui/opsui/themes"
 )
 
@@ -159,11 +160,11 @@ func TestProgramDeployWizardToTheSummary(t *testing.T) {
 	if ff.count("deploy") != 1 {
 		t.Fatalf("deploy called %d times", ff.count("deploy"))
 	}
-	// The hosts are the preview's, the unreachable one included.
-	req := ff.deployed[0]
-	if req.App != "shop" || req.Env != "staging" || req.Branch != "main" || req.Ref != "c2c2c2c2c2c2c2c2" ||
-		req.Strategy.Kind != inventory.StrategyAll || strings.Join(req.Hosts, ",") != "stg-web1,ghost" {
-		t.Errorf("deploy request %+v", req)
+	// What runs is the preview's plan: its inventory, hosts and commit.
+	p := ff.deployed[0]
+	if p.App.Name != "shop" || p.Env.Name != "staging" || p.Source.Branch != "main" || p.Source.Commit != "c2c2c2c2c2c2c2c2" ||
+		p.Strategy.Kind != deploy.StrategyAll || len(p.Hosts) != 1 || p.Hosts[0].Name != "stg-web1" || p.Fleet != ff.previewed[0].Fleet {
+		t.Errorf("deployed plan %+v", p)
 	}
 }
 

@@ -65,6 +65,7 @@ type wizard struct {
 	previewErr  error
 	previewTop  int // first line of the preview shown
 	strategy    strategyForm
+	planned     *deploy.Plan // the preview's plan in the strategy chosen: what is confirmed and run
 	confirm     confirmBox
 	runner      *flowRunner
 	showPanes   bool // the summary shows the run's panes
@@ -198,11 +199,12 @@ func (w *wizard) key(km tea.KeyPressMsg) (flow, tea.Cmd) {
 		}
 	case stepStrategy:
 		if key.Matches(km, k.NextStep) {
-			if _, err := w.plan(); err != nil {
+			p, err := w.plan()
+			if err != nil {
 				w.note = err.Error()
 				return w, nil
 			}
-			w.step = stepConfirm
+			w.planned, w.step = p, stepConfirm
 			return w, w.enter()
 		}
 		return w, w.strategy.key(km, k)
@@ -225,12 +227,16 @@ func (w *wizard) enter() tea.Cmd {
 		return w.filter.Focus()
 	case stepStrategy:
 		if w.strategy.app != w.target.app || w.strategy.envName != w.target.env.Name {
-			w.strategy = newStrategyForm(w.target, w.preview)
+			t := w.target
+			if w.preview != nil && w.preview.Plan != nil {
+				t.env = w.preview.Plan.Env // the defaults of the inventory the plan was made from
+			}
+			w.strategy = newStrategyForm(t, w.preview)
 		}
 		return w.strategy.focus()
 	case stepConfirm:
 		var cmd tea.Cmd
-		w.confirm, cmd = newConfirmBox(w.target.env)
+		w.confirm, cmd = newConfirmBox(w.planned.Env) // protected as the plan's inventory says
 		return cmd
 	}
 	return nil
@@ -309,29 +315,31 @@ func (w *wizard) loadPreview() tea.Cmd {
 	}
 }
 
-// plan is the deploy as the strategy step decides it (no I/O).
+// plan is the preview's plan in the strategy step's batches (no I/O):
+// the same inventory, hosts, commit and release the preview read.
 func (w *wizard) plan() (*deploy.Plan, error) {
-	if w.preview == nil {
+	if w.preview == nil || w.preview.Plan == nil {
 		return nil, fmt.Errorf("no preview")
 	}
-	var hosts []string
-	for _, hr := range w.preview.Hosts {
-		hosts = append(hosts, hr.Host)
+	s, err := w.strategy.value()
+	if err != nil {
+		return nil, err
 	}
-	return planOf(w.env.fleet, w.target.app, w.target.env, hosts, w.preview.Source, w.strategy.value())
+	return w.preview.Plan.WithStrategy(s)
 }
 
-// start runs the deploy in the run view.
+// start runs the plan confirmed, as it is: the engine checks it against
+// the inventory again and refuses it, saying what changed, when it is no
+// longer the fleet's.
 func (w *wizard) start() tea.Cmd {
-	req := DeployRequest{App: w.target.app, Env: w.target.env.Name, Ref: w.preview.Source.Commit, Branch: w.preview.Source.Branch,
-		Strategy: w.strategy.value()}
-	for _, h := range w.preview.Hosts {
-		req.Hosts = append(req.Hosts, h.Host)
+	p, fn := w.planned, w.env.fns.Deploy
+	hosts := make([]string, len(p.Hosts))
+	for i, h := range p.Hosts {
+		hosts[i] = h.Name
 	}
-	fn := w.env.fns.Deploy
-	what := fmt.Sprintf("%s %s to %s", req.App, shortCommit(w.preview.Source.Commit), req.Env)
-	r, cmd := startRunner(w.env, "deploy", what, req.Hosts, func(ctx context.Context, io FlowIO) (any, ops.Result, error) {
-		out, err := fn(ctx, req, io)
+	what := fmt.Sprintf("%s %s to %s", p.App.Name, shortCommit(p.Source.Commit), p.Env.Name)
+	r, cmd := startRunner(w.env, "deploy", what, hosts, func(ctx context.Context, io FlowIO) (any, ops.Result, error) {
+		out, err := fn(ctx, p, io)
 		return out, outcomeResult(out), err
 	})
 	w.runner, w.step = r, stepRun

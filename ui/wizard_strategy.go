@@ -12,8 +12,6 @@ import (
 	"github.com/opsui/opsui/ops/deploy"
 )
 
-var strategyKinds = []string{inventory.StrategyAll, inventory.StrategyRolling, inventory.StrategyCanary}
-
 // The strategy step's fields.
 const (
 	fieldKind = iota
@@ -28,9 +26,9 @@ const (
 type strategyForm struct {
 	app, envName     string
 	hosts            []HostRelease
-	kinds            []string // the strategies offered
-	fields           []int    // the fields shown, in order
-	kind             int      // in kinds
+	kinds            []deploy.StrategyKind // the strategies offered
+	fields           []int                 // the fields shown, in order
+	kind             int                   // in kinds
 	batches, maxFail textinput.Model
 	autoRollback     bool
 	field            int // in fields
@@ -38,7 +36,7 @@ type strategyForm struct {
 
 // newStrategyForm is the wizard's, from the environment's default strategy.
 func newStrategyForm(t pickItem, p *Preview) strategyForm {
-	s := newForm(t, strategyKinds, []int{fieldKind, fieldBatches, fieldMaxFail, fieldAutoRollback})
+	s := newForm(t, deploy.StrategyKinds, []int{fieldKind, fieldBatches, fieldMaxFail, fieldAutoRollback})
 	if p != nil {
 		s.hosts = p.Hosts
 	}
@@ -49,21 +47,23 @@ func newStrategyForm(t pickItem, p *Preview) strategyForm {
 // environment's default (a canary environment rolls back rolling, in its
 // batches: the canary's pause is for new code).
 func newRollbackStrategy(t pickItem) strategyForm {
-	return newForm(t, []string{inventory.StrategyAll, inventory.StrategyRolling}, []int{fieldKind, fieldBatches})
+	return newForm(t, []deploy.StrategyKind{deploy.StrategyAll, deploy.StrategyRolling}, []int{fieldKind, fieldBatches})
 }
 
-func newForm(t pickItem, kinds []string, fields []int) strategyForm {
+// newForm starts from the environment's default strategy, as the flags do.
+func newForm(t pickItem, kinds []deploy.StrategyKind, fields []int) strategyForm {
 	s := strategyForm{app: t.app, envName: t.env.Name, autoRollback: true, kinds: kinds, fields: fields}
-	want := t.env.Strategy
-	if want == inventory.StrategyCanary && !slices.Contains(kinds, want) {
-		want = inventory.StrategyRolling
+	def := deploy.DefaultStrategy(t.env)
+	want := def.Kind
+	if want == deploy.StrategyCanary && !slices.Contains(kinds, want) {
+		want = deploy.StrategyRolling
 	}
 	s.kind = max(0, slices.Index(kinds, want))
 	s.batches = textinput.New()
 	s.batches.Prompt = ""
 	s.batches.Placeholder = "N, P% or a list: 1,5,25%"
-	if t.env.BatchSize > 0 {
-		s.batches.SetValue(fmt.Sprint(t.env.BatchSize))
+	if len(def.Batches) > 0 {
+		s.batches.SetValue(def.Batches.String())
 	}
 	s.maxFail = textinput.New()
 	s.maxFail.Prompt = ""
@@ -140,13 +140,21 @@ func (s *strategyForm) updateInput(msg tea.Msg) tea.Cmd {
 	return cmd
 }
 
-// value is the strategy chosen; none when there is no form.
-func (s strategyForm) value() deploy.Strategy {
+// value is the strategy chosen, its fields parsed here, once; none when
+// there is no form.
+func (s strategyForm) value() (deploy.Strategy, error) {
 	if len(s.kinds) == 0 {
-		return deploy.Strategy{}
+		return deploy.Strategy{}, nil
 	}
-	return deploy.Strategy{Kind: s.kinds[s.kind], Batches: strings.TrimSpace(s.batches.Value()),
-		MaxFail: strings.TrimSpace(s.maxFail.Value()), AutoRollback: s.autoRollback}
+	batches, err := deploy.ParseBatches(s.batches.Value())
+	if err != nil {
+		return deploy.Strategy{}, err
+	}
+	maxFail, err := deploy.ParseCount(s.maxFail.Value())
+	if err != nil {
+		return deploy.Strategy{}, fmt.Errorf("max-fail %q: %w", strings.TrimSpace(s.maxFail.Value()), err)
+	}
+	return deploy.Strategy{Kind: s.kinds[s.kind], Batches: batches, MaxFail: maxFail, AutoRollback: s.autoRollback}, nil
 }
 
 // view draws the fields and the plan of batches they make.
@@ -166,10 +174,11 @@ func (s strategyForm) view(st Styles, w int, plan *deploy.Plan, planErr error) s
 	}
 	var kinds []string
 	for i, k := range s.kinds {
+		name := k.String()
 		if i == s.kind {
-			k = "[" + k + "]"
+			name = "[" + name + "]"
 		}
-		kinds = append(kinds, k)
+		kinds = append(kinds, name)
 	}
 	row(fieldKind, "strategy", strings.Join(kinds, " "))
 	row(fieldBatches, "batch sizes", s.batches.View())
@@ -192,7 +201,7 @@ func (s strategyForm) view(st Styles, w int, plan *deploy.Plan, planErr error) s
 				names[j] = h.Name
 			}
 			label := fmt.Sprintf("batch %d", i+1)
-			if i == 0 && plan.Strategy.Kind == inventory.StrategyCanary {
+			if i == 0 && plan.Strategy.Kind == deploy.StrategyCanary {
 				label = "canary (pauses for your go-ahead)"
 			}
 			b.WriteString(clip(fmt.Sprintf("  %s: %s", label, strings.Join(names, ", ")), w) + "\n")
@@ -204,7 +213,11 @@ func (s strategyForm) view(st Styles, w int, plan *deploy.Plan, planErr error) s
 // planOf is the plan of batches strategy makes of app's hosts (named) in
 // env, without any I/O: the wizard's and the rollback's strategy steps
 // show it.
-func planOf(fleet *inventory.Fleet, appName string, env inventory.Environment, hosts []string, src deploy.Source, strategy deploy.Strategy) (*deploy.Plan, error) {
+func planOf(fleet *inventory.Fleet, appName string, env inventory.Environment, hosts []string, src deploy.Source, form strategyForm) (*deploy.Plan, error) {
+	strategy, err := form.value()
+	if err != nil {
+		return nil, err
+	}
 	app, ok := fleet.App(appName)
 	if !ok {
 		return nil, fmt.Errorf("app %s is not in the inventory", appName)

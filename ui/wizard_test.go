@@ -3,6 +3,8 @@ package ui
 import (
 	"strings"
 	"testing"
+
+	"github.com/opsui/opsui/ops/deploy"
 )
 
 // toStaging opens the wizard and puts the cursor on shop → staging.
@@ -74,9 +76,15 @@ func TestWizardDeploysWithACanaryAndSummarises(t *testing.T) {
 	if len(ff.canaryAns) != 1 || !ff.canaryAns[0] {
 		t.Errorf("canary answers %v, want [true]", ff.canaryAns)
 	}
-	req := ff.deployed[0]
-	if req.App != "shop" || req.Env != "staging" || req.Ref != "c2c2c2c2c2c2c2c2" || req.Branch != "main" || req.Strategy.Kind != "canary" || !req.Strategy.AutoRollback {
-		t.Errorf("deploy request %+v", req)
+	// What ran is the plan confirmed, the very object: the preview's, in
+	// the strategy chosen.
+	p := ff.deployed[0]
+	if p != d.a.flows.cur.(*wizard).planned {
+		t.Error("the plan run is not the plan confirmed")
+	}
+	if p.App.Name != "shop" || p.Env.Name != "staging" || p.Source.Commit != "c2c2c2c2c2c2c2c2" || p.Source.Branch != "main" ||
+		p.Strategy.Kind != deploy.StrategyCanary || !p.Strategy.AutoRollback || p.Fleet != ff.previewed[0].Fleet || p.ReleaseID != ff.previewed[0].ReleaseID {
+		t.Errorf("deployed plan %+v", p)
 	}
 	// tab shows the hosts' panes, and back.
 	d.press("tab")
@@ -157,7 +165,7 @@ func TestWizardProtectedEnvironmentNeedsItsNameTyped(t *testing.T) {
 	}
 	d.press("uction", "enter")
 	d.see("release R1: success")
-	if ff.count("deploy") != 1 || ff.deployed[0].Env != "production" {
+	if ff.count("deploy") != 1 || ff.deployed[0].Env.Name != "production" {
 		t.Errorf("deploys %v", ff.deployed)
 	}
 }
@@ -222,4 +230,49 @@ func toCanaryPause(d *driver) {
 	d.see("commits it brings")
 	d.press("enter", "right", "right", "enter", "y")
 	d.see("y continue")
+}
+
+// TestWizardRefusedWhenTheFleetChangedSincePreview changes the inventory
+// between the preview and the confirmation: the deploy runs the plan
+// confirmed, which the engine refuses (as deploy.Execute does), and the
+// summary lists what changed instead of applying it.
+func TestWizardRefusedWhenTheFleetChangedSincePreview(t *testing.T) {
+	ff := newFakeFlows(sampleFleet(t))
+	d := newFlowDriver(t, ff.fns(), nil)
+	toStaging(d)
+	d.press("enter")
+	d.see("main")
+	d.press("enter")
+	d.see("commits it brings")
+	d.press("enter")
+	d.see("auto-rollback", "batch 1: stg-web1")
+
+	// Someone imports a fleet file: stg-web1 moves, staging becomes protected.
+	now := sampleFleet(t)
+	for i, h := range now.Hosts {
+		if h.Name == "stg-web1" {
+			now.Hosts[i].Address = "10.1.0.99"
+		}
+	}
+	for i, e := range now.Environments {
+		if e.Name == "staging" {
+			now.Environments[i].Protected = true
+		}
+	}
+	ff.mu.Lock()
+	ff.now = now
+	ff.mu.Unlock()
+
+	d.press("enter")
+	d.see("Deploy shop c2c2c2c2c2c2 (add checkout) to staging", "y confirm")
+	d.press("y")
+	v := d.see("summary", "did not start", "the fleet changed since the preview")
+	for _, want := range []string{"  host stg-web1: address 10.1.0.11 → 10.1.0.99", "  environment staging: protected false → true", "no host was touched: preview again"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("the summary lacks %q:\n%s", want, viewText(d.a))
+		}
+	}
+	if len(ff.deployed) != 1 || ff.deployed[0] != d.a.flows.cur.(*wizard).planned || ff.deployed[0].Hosts[0].Address != "10.1.0.11" {
+		t.Errorf("the plan given to the engine is not the one confirmed: %+v", ff.deployed)
+	}
 }

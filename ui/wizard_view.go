@@ -238,12 +238,12 @@ func branchText(b string) string {
 
 func (w *wizard) confirmView(width int) string {
 	st := w.env.ctx.Styles
-	p := w.preview
-	s := w.strategy.value()
-	q := fmt.Sprintf("Deploy %s %s (%s) to %s: %d hosts, %s", w.target.app, shortCommit(p.Source.Commit), p.Source.Subject,
-		w.target.env.Name, len(p.Hosts), s.Kind)
-	if s.Batches != "" {
-		q += " " + s.Batches
+	p := w.planned
+	s := p.Strategy
+	q := fmt.Sprintf("Deploy %s %s (%s) to %s: %d hosts, %s", p.App.Name, shortCommit(p.Source.Commit), p.Source.Subject,
+		p.Env.Name, len(p.Hosts), s.Kind)
+	if len(s.Batches) > 0 {
+		q += " " + s.Batches.String()
 	}
 	q += "?"
 	var b strings.Builder

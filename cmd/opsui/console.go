@@ -54,6 +54,9 @@ func (c *cli) runConsole(ctx context.Context, s *store.Store, keys ui.KeyMap) er
 		return err
 	}
 	asker := ui.NewAsker()
+	if d, err := time.ParseDuration(os.Getenv(dialogGuardEnv)); err == nil {
+		asker.SetGuard(d) // only ever longer
+	}
 	console, err := newConsoleSession(s, asker)
 	if err != nil {
 		return err
@@ -74,6 +77,7 @@ type consoleSession struct {
 	pool   *ops.Pool
 	cfg    ops.SSHConfig
 	prober *ops.Prober
+	svc    *ops.Service // the operations, recorded as the console's
 }
 
 func newConsoleSession(st *store.Store, asker *ui.Asker) (*consoleSession, error) {
@@ -88,30 +92,12 @@ func newConsoleSession(st *store.Store, asker *ui.Asker) (*consoleSession, error
 		return nil, err
 	}
 	pool := ops.NewPool(opts)
-	return &consoleSession{st: st, pool: pool, cfg: cfg, prober: ops.NewProber(pool, ops.ProbeOptions{})}, nil
+	svc := &ops.Service{Store: st, Conn: pool, SSH: cfg, Operator: operator(), Args: []string{"console"}}
+	return &consoleSession{st: st, pool: pool, cfg: cfg, prober: ops.NewProber(pool, ops.ProbeOptions{}), svc: svc}, nil
 }
 
 func (c *consoleSession) exec(ctx context.Context, hosts []inventory.Host, command string, emit func(ops.Event)) (ops.Result, error) {
-	targets, err := ops.ResolveTargets(hosts, c.cfg)
-	if err != nil {
-		return ops.Result{}, err
-	}
-	names := make([]string, len(targets))
-	for i, t := range targets {
-		names[i] = t.Name
-	}
-	rec, err := ops.StartRecorder(ctx, c.st, store.NewRun{Kind: store.KindExec, Operator: operator(), Command: command,
-		Args: []string{"console"}, Hosts: names})
-	if err != nil {
-		return ops.Result{}, err
-	}
-	res, err := ops.Run(ctx, c.pool, targets, command, ops.RunOptions{}, func(ev ops.Event) {
-		rec.Event(ev)
-		emit(ev)
-	})
-	if ferr := rec.Finish(context.WithoutCancel(ctx), res); err == nil {
-		err = ferr
-	}
+	res, _, err := c.svc.Exec(ctx, ops.ExecRequest{Hosts: hosts, Command: command}, emit)
 	return res, err
 }
 
@@ -221,3 +207,8 @@ func (c *consoleSession) loadRun(ctx context.Context, id int64) (ui.RecordedRun,
 }
 
 func (c *consoleSession) close() { c.pool.Close() }
+
+// dialogGuardEnv lengthens the console dialogs' key guard (never shortens
+// it): the end-to-end tests type every 100 ms, which a loaded machine can
+// stretch past the default 300 ms.
+const dialogGuardEnv = "OPSUI_TEST_DIALOG_GUARD"

@@ -3,11 +3,8 @@ package main
 import (
 	"context"
 	"errors"
-	"os"
-	"slices"
 	"time"
 
-	"github.com/opsui/opsui/inventory"
 	"github.com/opsui/opsui/ops"
 	"github.com/opsui/opsui/ops/deploy"
 	"github.com/opsui/opsui/store"
@@ -33,20 +30,12 @@ func (c *consoleSession) target(ctx context.Context, app, env string, hosts ...s
 	return tf.resolve(f, nil)
 }
 
-// deployer wires a Deployer to the session's pool and the flow's io.
+// deployer wires a Deployer to the session's pool and the flow's io, as
+// the CLI's is wired (deploy.NewDeployer).
 func (c *consoleSession) deployer(tg target, io ui.FlowIO) (*deploy.Deployer, error) {
-	lbs := tg.fleet.Select(inventory.Filter{Env: tg.env.Name, Role: deploy.RoleLB})
-	targets, err := ops.ResolveTargets(append(slices.Clone(tg.hosts), lbs...), c.cfg)
-	if err != nil {
-		return nil, err
-	}
-	byName := map[string]ops.Target{}
-	for _, t := range targets {
-		byName[t.Name] = t
-	}
-	machine, _ := os.Hostname()
-	return &deploy.Deployer{Conn: c.pool, Store: c.st, Targets: byName, Operator: operator(), Machine: machine,
-		Parallel: ops.DefaultParallel, Args: []string{"console"}, Emit: io.Emit, Say: io.Say, Confirm: io.Confirm}, nil
+	w := deployWiring(c.pool, c.cfg, c.st)
+	w.Args, w.Emit, w.Say, w.Confirm = []string{"console"}, io.Emit, io.Say, io.Confirm
+	return deploy.NewDeployer(tg.hosts, tg.balancers(), w)
 }
 
 func (c *consoleSession) refs(ctx context.Context, app string) ([]ui.Ref, error) {
@@ -61,18 +50,23 @@ func (c *consoleSession) refs(ctx context.Context, app string) ([]ui.Ref, error)
 	return gitRefs(ctx, a.Repo)
 }
 
-// preview reads what a deploy would change: git between the current
-// release and the target, and each host's release and lock, read live.
+// preview plans the deploy (deploy.PreviewDeploy, in the environment's
+// default strategy: the wizard re-batches it) and reads what it would
+// change: git between the current release and the target, and each host's
+// release and lock, read live.
 func (c *consoleSession) preview(ctx context.Context, app, env, ref string) (ui.Preview, error) {
 	var p ui.Preview
 	tg, err := c.target(ctx, app, env)
 	if err != nil {
 		return p, err
 	}
-	repo := tg.app.Repo
-	if p.Source, err = deploy.Resolve(ctx, repo, ref); err != nil {
+	p.Plan, err = deploy.PreviewDeploy(ctx, c.st, deploy.DeployRequest{Fleet: tg.fleet, App: tg.app, Env: tg.env, Select: tg.sel,
+		Hosts: tg.hosts, Ref: ref, Strategy: deploy.DefaultStrategy(tg.env)}, time.Now())
+	if err != nil {
 		return p, err
 	}
+	repo := tg.app.Repo
+	p.Source = p.Plan.Source
 	cur, err := c.st.LatestRelease(ctx, app, env, true)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -132,31 +126,18 @@ func (c *consoleSession) hostReleases(ctx context.Context, tg target) []ui.HostR
 	return out
 }
 
-func (c *consoleSession) deploy(ctx context.Context, req ui.DeployRequest, io ui.FlowIO) (*deploy.Outcome, error) {
-	tg, err := c.target(ctx, req.App, req.Env, req.Hosts...)
-	if err != nil {
-		return nil, err
-	}
+// deploy runs the plan the wizard confirmed, as it is: Execute refuses
+// it, saying what changed, when the inventory is no longer the one it was
+// made from.
+func (c *consoleSession) deploy(ctx context.Context, p *deploy.Plan, io ui.FlowIO) (*deploy.Outcome, error) {
 	_, _ = c.st.ReapStaleRuns(ctx)
-	src, err := deploy.Resolve(ctx, tg.app.Repo, req.Ref)
+	w := deployWiring(c.pool, c.cfg, c.st)
+	w.Args, w.Emit, w.Say, w.Confirm = []string{"console"}, io.Emit, io.Say, io.Confirm
+	d, err := deploy.NewDeployer(p.Hosts, p.Balancers, w)
 	if err != nil {
 		return nil, err
 	}
-	if req.Branch != "" {
-		src.Branch, src.Ref = req.Branch, req.Branch
-	}
-	p, err := deploy.NewPlan(tg.fleet, tg.app, tg.env, tg.hosts, src, deploy.NewReleaseID(time.Now(), lastReleaseID(ctx, c.st, tg)), req.Strategy)
-	if err != nil {
-		return nil, err
-	}
-	if cur, err := c.st.LatestRelease(ctx, tg.app.Name, tg.env.Name, true); err == nil {
-		p.KnownGood = cur.ReleaseID
-	}
-	d, err := c.deployer(tg, io)
-	if err != nil {
-		return nil, err
-	}
-	return d.Deploy(ctx, p)
+	return d.Execute(ctx, p)
 }
 
 func (c *consoleSession) rollbackPreview(ctx context.Context, app, env, to string) (ui.RollbackPreview, error) {
@@ -207,8 +188,7 @@ func (c *consoleSession) rollback(ctx context.Context, app, env, to string, stra
 	}
 	src := deploy.Source{Ref: choice.Target.ReleaseID, Commit: choice.Target.Commit, Branch: choice.Target.Branch, Subject: choice.Target.Subject}
 	if strategy.Kind == "" {
-		var sf strategyFlags
-		strategy = sf.strategy(tg.env)
+		strategy = deploy.DefaultStrategy(tg.env)
 	}
 	p, err := deploy.NewPlan(tg.fleet, tg.app, tg.env, tg.hosts, src, choice.Target.ReleaseID, strategy)
 	if err != nil {

@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"os/exec"
 	"strconv"
 	"strings"
 	"time"
@@ -13,16 +11,14 @@ import (
 	"github.com/opsui/opsui/ui"
 )
 
-// git runs git in repo and returns its output.
+// gitOutput runs git in repo the one way opsui does (deploy.GitOutput),
+// naming the repository in its errors.
 func gitOutput(ctx context.Context, repo string, args ...string) (string, error) {
-	cmd := exec.CommandContext(ctx, "git", append([]string{"-C", repo}, args...)...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
+	out, err := deploy.GitOutput(ctx, repo, args...)
 	if err != nil {
-		return "", fmt.Errorf("git %s in %s: %w: %s", strings.Join(args, " "), repo, err, strings.TrimSpace(stderr.String()))
+		return "", fmt.Errorf("%s: %w", repo, err)
 	}
-	return string(out), nil
+	return out, nil
 }
 
 // recentCommits is how many commits the wizard's ref step lists.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 
@@ -9,7 +10,6 @@ import (
 	"github.com/opsui/opsui/ops"
 	"github.com/opsui/opsui/ops/cache"
 	"github.com/opsui/opsui/ops/deploy"
-	"github.com/opsui/opsui/store"
 	"github.com/opsui/opsui/ui"
 )
 
@@ -49,25 +49,13 @@ func (c *consoleSession) flush(ctx context.Context, env string, names []string, 
 	if err != nil {
 		return nil, err
 	}
-	targets, err := ops.ResolveTargets(hosts, c.cfg)
-	if err != nil {
+	rep, _, err := cache.FlushRecorded(ctx, c.svc, cache.FlushRequest{Env: env, Hosts: hosts, Specs: specs}, io.Emit)
+	var recErr *ops.RecordError
+	switch {
+	case errors.As(err, &recErr): // the caches were flushed: say how
+		err = fmt.Errorf("record the flush: %w", recErr.Err)
+	case err != nil:
 		return nil, err
-	}
-	tnames := make([]string, len(targets))
-	for i, t := range targets {
-		tnames[i] = t.Name
-	}
-	rec, err := ops.StartRecorder(ctx, c.st, store.NewRun{Kind: store.KindFlush, Env: env, Operator: operator(),
-		Command: flushCommand(specs), Args: []string{"console"}, Hosts: tnames})
-	if err != nil {
-		return nil, err
-	}
-	rep, err := cache.Flush(ctx, c.pool, targets, specs, ops.RunOptions{}, func(ev ops.Event) {
-		rec.Event(ev)
-		io.Emit(ev)
-	})
-	if ferr := rec.Finish(context.WithoutCancel(ctx), rep.Run); err == nil && ferr != nil {
-		err = fmt.Errorf("record the flush: %w", ferr)
 	}
 	out := make([]ui.FlushResult, len(rep.Hosts))
 	for i, r := range rep.Hosts {

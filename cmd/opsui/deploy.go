@@ -20,15 +20,12 @@ import (
 	"github.com/opsui/opsui/store"
 )
 
-// deployRoles are the roles whose hosts receive the app's code when no
-// --role or --host narrows the deploy.
-var deployRoles = []string{"web", "app", "worker", "db-migrate"}
-
 // target is the app, environment and hosts a deploy or rollback works on.
 type target struct {
 	fleet *inventory.Fleet
 	app   inventory.App
 	env   inventory.Environment
+	sel   deploy.HostSelection // how hosts were picked
 	hosts []inventory.Host
 }
 
@@ -60,7 +57,7 @@ type targetFlags struct {
 func (f *targetFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.app, "app", "", "the app (default: the only one)")
 	cmd.Flags().StringVar(&f.env, "env", "", "the environment (required when there are several)")
-	cmd.Flags().StringVar(&f.role, "role", "", "only hosts with this role (default: hosts with role "+strings.Join(deployRoles, ", ")+")")
+	cmd.Flags().StringVar(&f.role, "role", "", "only hosts with this role (default: hosts with role "+strings.Join(deploy.DeployRoles, ", ")+")")
 	cmd.Flags().StringSliceVar(&f.hosts, "host", nil, "only these hosts of the environment")
 }
 
@@ -117,15 +114,11 @@ func (f *targetFlags) resolve(fl *inventory.Fleet, args []string) (target, error
 			return tg, fmt.Errorf("host %s is in environment %q, not %s", n, h.Env, tg.env.Name)
 		}
 	}
-	for _, h := range fl.Select(inventory.Filter{Env: tg.env.Name, Role: f.role, Names: f.hosts}) {
-		if f.role == "" && len(f.hosts) == 0 && !slices.ContainsFunc(deployRoles, h.HasRole) {
-			continue
-		}
-		tg.hosts = append(tg.hosts, h)
-	}
+	tg.sel = deploy.HostSelection{Role: f.role, Names: f.hosts}
+	tg.hosts = deploy.SelectHosts(fl, tg.env.Name, tg.sel)
 	if len(tg.hosts) == 0 {
 		return tg, fmt.Errorf("no host of %s to deploy %s to (hosts need one of the roles %s, or pick them with --role/--host)",
-			tg.env.Name, tg.app.Name, strings.Join(deployRoles, ", "))
+			tg.env.Name, tg.app.Name, strings.Join(deploy.DeployRoles, ", "))
 	}
 	return tg, nil
 }
@@ -138,32 +131,35 @@ func appNames(f *inventory.Fleet) []string {
 	return ns
 }
 
-// strategyFlags are how a deploy or rollback proceeds.
+// strategyFlags are how a deploy or rollback proceeds; their values are
+// parsed with the flags (deploy's flag values), never carried as text.
 type strategyFlags struct {
-	kind, batches, maxFail string
-	noAutoRollback         bool
-	canaryWait             time.Duration
+	kind           deploy.StrategyKind
+	batches        deploy.Batches
+	maxFail        deploy.Count
+	noAutoRollback bool
+	canaryWait     time.Duration
 }
 
 func (f *strategyFlags) register(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&f.kind, "strategy", "", "all, rolling or canary (default: the environment's, else all)")
-	cmd.Flags().StringVar(&f.batches, "batch", "", "batch sizes of a rolling or canary deploy: N, P% or a list such as 1,5,25%")
-	cmd.Flags().StringVar(&f.maxFail, "max-fail", "", "failed hosts tolerated before no further batch starts: N or P% (default 0)")
+	cmd.Flags().Var(&f.kind, "strategy", "all, rolling or canary (default: the environment's, else all)")
+	cmd.Flags().Var(&f.batches, "batch", "batch sizes of a rolling or canary deploy: N, P% or a list such as 1,5,25%")
+	cmd.Flags().Var(&f.maxFail, "max-fail", "failed hosts tolerated before no further batch starts: N or P% (default 0)")
 	cmd.Flags().BoolVar(&f.noAutoRollback, "no-auto-rollback", false, "leave switched hosts on the new release when one fails after its switch")
 	cmd.Flags().DurationVar(&f.canaryWait, "canary-wait", 0, "let the canary run this long, then continue without asking (default: ask)")
 }
 
+// strategy is the flags' strategy over the environment's default: a
+// --strategy given leaves out the environment's batch size too.
 func (f *strategyFlags) strategy(env inventory.Environment) deploy.Strategy {
-	s := deploy.Strategy{Kind: f.kind, Batches: f.batches, MaxFail: f.maxFail, AutoRollback: !f.noAutoRollback, CanaryWait: f.canaryWait}
-	if s.Kind == "" {
-		s.Kind = env.Strategy
-		if s.Batches == "" && env.BatchSize > 0 {
-			s.Batches = fmt.Sprint(env.BatchSize)
-		}
+	s := deploy.DefaultStrategy(env)
+	if f.kind != "" {
+		s.Kind, s.Batches = f.kind, nil
 	}
-	if s.Kind == "" {
-		s.Kind = inventory.StrategyAll
+	if len(f.batches) > 0 {
+		s.Batches = f.batches
 	}
+	s.MaxFail, s.AutoRollback, s.CanaryWait = f.maxFail, !f.noAutoRollback, f.canaryWait
 	return s
 }
 
@@ -210,27 +206,19 @@ time: the hosts are locked, all or nothing. Every release is recorded.`,
 			return err
 		}
 		c.reportStale(ctx, s, tg.app.Name, tg.env.Name)
-		src, err := resolveRef(ctx, tg.app.Repo, ref)
+		req := deploy.DeployRequest{Fleet: f, App: tg.app, Env: tg.env, Select: tg.sel, Hosts: tg.hosts, Ref: ref, Strategy: sf.strategy(tg.env)}
+		if resume != 0 {
+			req.Resume = &resumed
+		}
+		p, err := previewDeploy(ctx, s, req)
 		if err != nil {
 			return err
 		}
+		src := p.Source
 		if src.Dirty {
 			fmt.Fprintf(c.stderr, "opsui: warning: %s has uncommitted changes; only commit %s is shipped\n", tg.app.Repo, shortHash(src.Commit))
 		}
-		releaseID := deploy.NewReleaseID(time.Now(), lastReleaseID(ctx, s, tg))
-		if resume != 0 {
-			releaseID = resumed.ReleaseID
-			src.Branch, src.Tag = deploy.RecordedRef(resumed.Branch)
-		}
-		p, err := deploy.NewPlan(f, tg.app, tg.env, tg.hosts, src, releaseID, sf.strategy(tg.env))
-		if err != nil {
-			return usageError{err}
-		}
-		p.Resume = resume != 0
 		cur, curErr := s.LatestRelease(ctx, tg.app.Name, tg.env.Name, true)
-		if curErr == nil {
-			p.KnownGood = cur.ReleaseID
-		}
 		if dryRun {
 			p.Describe(c.stdout)
 			if curErr == nil {
@@ -238,7 +226,7 @@ time: the hosts are locked, all or nothing. Every release is recorded.`,
 			}
 			return nil
 		}
-		if p.Strategy.Kind == inventory.StrategyCanary && p.Strategy.CanaryWait == 0 && !isTTY(c.stdin) {
+		if p.Strategy.Kind == deploy.StrategyCanary && p.Strategy.CanaryWait == 0 && !isTTY(c.stdin) {
 			return usageError{errors.New("a canary deploy waits for a go-ahead: run it on a terminal, or give --canary-wait")}
 		}
 		if curErr == nil && cur.Commit == src.Commit && resume == 0 {
@@ -253,16 +241,16 @@ time: the hosts are locked, all or nothing. Every release is recorded.`,
 			}
 		}
 		fmt.Fprintf(c.stderr, "opsui: deploying %s %s (%s%s) to %s as release %s\n", tg.app.Name, shortHash(src.Commit), src.Subject,
-			branchNote(src.RefName()), tg.env.Name, releaseID)
+			branchNote(src.RefName()), tg.env.Name, p.ReleaseID)
 		d, closePool, err := c.deployer(ctx, s, &sshf, tg)
 		if err != nil {
 			return err
 		}
 		defer closePool()
-		if p.Strategy.Kind == inventory.StrategyCanary && p.Strategy.CanaryWait > 0 {
+		if p.Strategy.Kind == deploy.StrategyCanary && p.Strategy.CanaryWait > 0 {
 			d.Confirm = nil // the wait decides, not a prompt
 		}
-		out, err := d.Deploy(ctx, p)
+		out, err := d.Execute(ctx, p)
 		closePool()
 		return c.report(out, err)
 	})
@@ -284,36 +272,25 @@ func (c *cli) deployer(ctx context.Context, s *store.Store, sshf *sshFlags, tg t
 	if err != nil {
 		return nil, nil, err
 	}
+	names := make([]string, len(tg.hosts))
+	for i, h := range tg.hosts {
+		names[i] = h.Name
+	}
+	printer := newEventPrinter(c.stdout, names, false, colorFor(c.stdout))
+	w := deployWiring(pool, cfg, s)
+	w.Parallel, w.Args, w.Emit = sshf.parallel, os.Args[1:], printer.Event
+	w.Say = func(msg string) {
+		printer.Flush() // keep the messages in order with the hosts' lines
+		fmt.Fprintf(c.stderr, "opsui: %s\n", msg)
+	}
+	if isTTY(c.stdin) {
+		w.Confirm = func(ctx context.Context, q string) (bool, error) { return c.ask(q) == nil, nil }
+	}
 	// The environment's balancers are reached too: batches are drained from them.
-	lbs := tg.fleet.Select(inventory.Filter{Env: tg.env.Name, Role: deploy.RoleLB})
-	targets, err := ops.ResolveTargets(append(slices.Clone(tg.hosts), lbs...), cfg)
+	d, err := deploy.NewDeployer(tg.hosts, tg.balancers(), w)
 	if err != nil {
 		pool.Close()
 		return nil, nil, err
-	}
-	byName := map[string]ops.Target{}
-	var names []string
-	for i, t := range targets {
-		byName[t.Name] = t
-		if i < len(tg.hosts) {
-			names = append(names, t.Name)
-		}
-	}
-	printer := newEventPrinter(c.stdout, names, false, colorFor(c.stdout))
-	host, _ := os.Hostname()
-	d := &deploy.Deployer{Conn: pool, Store: s, Targets: byName, Operator: operator(), Machine: host, Parallel: sshf.parallel,
-		Args: os.Args[1:],
-		Emit: printer.Event,
-		Say: func(msg string) {
-			printer.Flush() // keep the messages in order with the hosts' lines
-			fmt.Fprintf(c.stderr, "opsui: %s\n", msg)
-		},
-	}
-	if sshf.parallel <= 0 {
-		d.Parallel = ops.DefaultParallel
-	}
-	if isTTY(c.stdin) {
-		d.Confirm = func(ctx context.Context, q string) (bool, error) { return c.ask(q) == nil, nil }
 	}
 	var once sync.Once
 	return d, func() {
@@ -322,6 +299,35 @@ func (c *cli) deployer(ctx context.Context, s *store.Store, sshf *sshFlags, tg t
 			pool.Close()
 		})
 	}, nil
+}
+
+// deployWiring is what the CLI's and the console's deployers share: the
+// pool, the store and who deploys from which machine.
+func deployWiring(conn ops.Connector, cfg ops.SSHConfig, s *store.Store) deploy.Wiring {
+	machine, _ := os.Hostname()
+	return deploy.Wiring{Conn: conn, SSH: cfg, Store: s, Operator: operator(), Machine: machine}
+}
+
+// balancers are the environment's load balancers: each batch is drained
+// from them.
+func (tg target) balancers() []inventory.Host {
+	return tg.fleet.Select(inventory.Filter{Env: tg.env.Name, Role: deploy.RoleLB})
+}
+
+// previewDeploy is deploy.PreviewDeploy with its errors as the CLI's
+// exit statuses: an unknown ref is invalid input, a plan that does not
+// check a usage error.
+func previewDeploy(ctx context.Context, s *store.Store, req deploy.DeployRequest) (*deploy.Plan, error) {
+	p, err := deploy.PreviewDeploy(ctx, s, req, time.Now())
+	var ue *deploy.UnknownRefError
+	var pe *deploy.PlanError
+	switch {
+	case errors.As(err, &ue):
+		return nil, inputError{err}
+	case errors.As(err, &pe):
+		return nil, usageError{err}
+	}
+	return p, err
 }
 
 // report prints a deploy's or rollback's outcome, failures first, and
@@ -418,14 +424,6 @@ func (c *cli) reportStale(ctx context.Context, s *store.Store, app, env string) 
 				"break it with `opsui unlock --app %s --env %s` once you know nobody deploys\n", l.App, l.Env, l.Operator, l.Machine, l.RunID.Int64, l.App, l.Env)
 		}
 	}
-}
-
-func lastReleaseID(ctx context.Context, s *store.Store, tg target) string {
-	rs, err := s.ListReleases(ctx, tg.app.Name, tg.env.Name, 1)
-	if err != nil || len(rs) == 0 {
-		return ""
-	}
-	return rs[0].ReleaseID
 }
 
 func shortHash(h string) string { return deploy.ShortCommit(h) }

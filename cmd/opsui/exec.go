@@ -60,25 +60,6 @@ func (f *sshFlags) pool(c *cli) (*ops.Pool, ops.SSHConfig, error) {
 	return ops.NewPool(opts), cfg, nil
 }
 
-// connect builds the pool and resolves hosts to their targets; names are
-// the targets' names, in order.
-func (f *sshFlags) connect(c *cli, hosts []inventory.Host) (*ops.Pool, []ops.Target, []string, error) {
-	pool, cfg, err := f.pool(c)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	targets, err := ops.ResolveTargets(hosts, cfg)
-	if err != nil {
-		pool.Close()
-		return nil, nil, nil, err
-	}
-	names := make([]string, len(targets))
-	for i, t := range targets {
-		names[i] = t.Name
-	}
-	return pool, targets, names, nil
-}
-
 // selector is --env/--role/--tag/--host, shared by commands that pick hosts.
 type selector struct {
 	flt   inventory.Filter
@@ -145,7 +126,7 @@ database.`,
 		if err != nil {
 			return err
 		}
-		pool, targets, names, err := ssh.connect(c, hosts)
+		pool, cfg, err := ssh.pool(c)
 		if err != nil {
 			return err
 		}
@@ -153,26 +134,18 @@ database.`,
 		if _, err := s.ReapStaleRuns(ctx); err != nil {
 			return err
 		}
-		rec, err := ops.StartRecorder(ctx, s, store.NewRun{Kind: store.KindExec, Operator: operator(),
-			Command: command, Args: os.Args[1:], Hosts: names})
-		if err != nil {
-			return err
+		svc := &ops.Service{Store: s, Conn: pool, SSH: cfg, Operator: operator(), Args: os.Args[1:]}
+		out := newEventPrinter(c.stdout, hostNamesOf(hosts), asJSON, colorFor(c.stdout))
+		res, rec, err := svc.Exec(ctx, ops.ExecRequest{Hosts: hosts, Command: command,
+			Options: ops.RunOptions{Parallel: ssh.parallel, Timeout: ssh.timeout}}, out.Event)
+		var recErr *ops.RecordError
+		if err != nil && !errors.As(err, &recErr) {
+			return opError(err)
 		}
-		out := newEventPrinter(c.stdout, names, asJSON, colorFor(c.stdout))
-		res, err := ops.Run(ctx, pool, targets, command, ops.RunOptions{Parallel: ssh.parallel, Timeout: ssh.timeout},
-			func(ev ops.Event) {
-				rec.Event(ev)
-				out.Event(ev)
-			})
-		if err != nil {
-			return usageError{err}
-		}
-		// The record is finished even after ctrl+c, so no run stays "running".
-		finishErr := rec.Finish(context.WithoutCancel(ctx), res)
 		out.Summary(res, rec.RunID())
 		noteCut(c, s, rec)
-		if finishErr != nil {
-			return fmt.Errorf("record run: %w", finishErr)
+		if recErr != nil {
+			return fmt.Errorf("record run: %w", recErr.Err)
 		}
 		if res.OK != len(res.Hosts) {
 			return hostsFailedError{res.Summary()}
@@ -184,6 +157,25 @@ database.`,
 	limit.register(cmd)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object per event, then the result")
 	return cmd
+}
+
+// opError is an operation's error as the CLI exits with it: a request the
+// operation refused before it ran is a usage error.
+func opError(err error) error {
+	var ie *ops.InvalidError
+	if errors.As(err, &ie) {
+		return usageError{err}
+	}
+	return err
+}
+
+// hostNamesOf returns the hosts' names, in order: the names of their targets.
+func hostNamesOf(hosts []inventory.Host) []string {
+	names := make([]string, len(hosts))
+	for i, h := range hosts {
+		names[i] = h.Name
+	}
+	return names
 }
 
 // operator names who ran something: $OPSUI_OPERATOR, else the local user.

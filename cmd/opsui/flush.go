@@ -130,7 +130,7 @@ failed. The run and each host's output, up to the record limit
 			return err
 		}
 
-		pool, targets, names, err := sshf.connect(c, hosts)
+		pool, cfg, err := sshf.pool(c)
 		if err != nil {
 			return err
 		}
@@ -142,29 +142,21 @@ failed. The run and each host's output, up to the record limit
 		if len(envs) == 1 {
 			env = envs[0].Name
 		}
-		rec, err := ops.StartRecorder(ctx, s, store.NewRun{Kind: store.KindFlush, Env: env, Operator: operator(),
-			Command: flushCommand(specs), Args: os.Args[1:], Hosts: names})
-		if err != nil {
-			return err
+		svc := &ops.Service{Store: s, Conn: pool, SSH: cfg, Operator: operator(), Args: os.Args[1:]}
+		out := newEventPrinter(c.stdout, hostNamesOf(hosts), false, colorFor(c.stdout))
+		rep, rec, err := cache.FlushRecorded(ctx, svc, cache.FlushRequest{Env: env, Hosts: hosts, Specs: specs,
+			Options: ops.RunOptions{Parallel: sshf.parallel, Timeout: sshf.timeout}}, out.Event)
+		var recErr *ops.RecordError
+		if err != nil && !errors.As(err, &recErr) {
+			return opError(err)
 		}
-		out := newEventPrinter(c.stdout, names, false, colorFor(c.stdout))
-		rep, err := cache.Flush(ctx, pool, targets, specs, ops.RunOptions{Parallel: sshf.parallel, Timeout: sshf.timeout},
-			func(ev ops.Event) {
-				rec.Event(ev)
-				out.Event(ev)
-			})
-		if err != nil {
-			return usageError{err}
-		}
-		// The record is finished even after ctrl+c, so no run stays "running".
-		finishErr := rec.Finish(context.WithoutCancel(ctx), rep.Run)
 		out.Flush()
 		fmt.Fprintln(c.stdout)
 		printFlushTable(c.stdout, rep)
 		out.Summary(rep.Run, rec.RunID())
 		noteCut(c, s, rec)
-		if finishErr != nil {
-			return fmt.Errorf("record run: %w", finishErr)
+		if recErr != nil {
+			return fmt.Errorf("record run: %w", recErr.Err)
 		}
 		if failed := rep.Failed(); len(failed) > 0 {
 			return hostsFailedError{fmt.Sprintf("%d of %d caches not flushed", len(failed), len(rep.Hosts))}
@@ -206,16 +198,6 @@ func describeFlush(w io.Writer, specs []cache.Spec) {
 		fmt.Fprintf(tw, "  %s\t%s%s\n", s.Host, s.Server(), note)
 	}
 	tw.Flush()
-}
-
-// flushCommand is what the run's record says was run: what each host
-// flushed (the per-host commands are long scripts, and hold no secret).
-func flushCommand(specs []cache.Spec) string {
-	parts := make([]string, len(specs))
-	for i, s := range specs {
-		parts[i] = s.Host + ": " + s.Server()
-	}
-	return "flush " + strings.Join(parts, "; ")
 }
 
 // printFlushTable writes one row per host, failures first.

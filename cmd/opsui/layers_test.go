@@ -1,6 +1,7 @@
 package main
 
 import (
+	"go/ast"
 	"go/parser"
 	"go/token"
 	"path/filepath"
@@ -34,6 +35,43 @@ func TestHeadlessCommandsDoNotImportUI(t *testing.T) {
 				t.Errorf("%s imports the TUI package ui: a headless command must not", f)
 			}
 		}
+	}
+	if checked < 10 {
+		t.Fatalf("only %d files checked: run from cmd/opsui", checked)
+	}
+}
+
+// TestCommandsDoNotRecordRuns: every recorded operation starts and
+// finishes its own run below cmd (ops.Service.Record), so the CLI and the
+// console record the same; cmd/opsui neither starts a recorder nor runs
+// the engine's unrecorded operations itself.
+func TestCommandsDoNotRecordRuns(t *testing.T) {
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	banned := map[string]bool{"ops.StartRecorder": true, "ops.Run": true, "cache.Flush": true}
+	checked := 0
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		checked++
+		fset := token.NewFileSet()
+		af, err := parser.ParseFile(fset, f, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ast.Inspect(af, func(n ast.Node) bool {
+			sel, ok := n.(*ast.SelectorExpr)
+			if !ok {
+				return true
+			}
+			if x, ok := sel.X.(*ast.Ident); ok && banned[x.Name+"."+sel.Sel.Name] || sel.Sel.Name == "StartRecorder" {
+				t.Errorf("%s: %s.%s: an operation records its own run below cmd (ops.Service)", fset.Position(sel.Pos()), sel.X, sel.Sel.Name)
+			}
+			return true
+		})
 	}
 	if checked < 10 {
 		t.Fatalf("only %d files checked: run from cmd/opsui", checked)

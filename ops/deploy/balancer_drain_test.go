@@ -19,7 +19,7 @@ func (b *lbBed) balancerEnvOf(p *Plan, runID int64) balancerEnv {
 
 // lbPlan is a plan of main on the web hosts, with lb1 as their balancer.
 func (b *lbBed) lbPlan() *Plan {
-	p := b.plan("main", Strategy{Kind: "rolling", Batches: "1"})
+	p := b.plan("main", Strategy{Kind: "rolling", Batches: Batches{{N: 1}}})
 	p.Fleet.Hosts = p.Hosts
 	p.Balancers = p.Fleet.Select(inventory.Filter{Env: p.Env.Name, Role: RoleLB})
 	return p
@@ -117,7 +117,7 @@ func TestNextDeployPutsBackWhatADeadRunLeft(t *testing.T) {
 			}
 			before := b.down()
 			b.commit("second", map[string]string{"index.html": "v2\n"})
-			out := b.deploy(Strategy{Kind: "rolling", Batches: "1", AutoRollback: true})
+			out := b.deploy(Strategy{Kind: "rolling", Batches: Batches{{N: 1}}, AutoRollback: true})
 			if out.Result != store.ReleaseSuccess || len(out.Warnings) > 0 {
 				b.logf(out)
 				t.Fatalf("deploy after the dead run: %s %v", out.Result, out.Warnings)
@@ -154,7 +154,7 @@ func TestFailedDrainStopsTheSwitch(t *testing.T) {
 	lb := b.settings(b.inv.Hosts[3])["lb"]
 	lb.Options["reload"] = `echo 'nginx: [error] invalid PID number "" in "/run/nginx.pid"' >&2; exit 1`
 	b.commit("second", map[string]string{"index.html": "v2\n"})
-	out := b.deploy(Strategy{Kind: "rolling", Batches: "1", AutoRollback: true})
+	out := b.deploy(Strategy{Kind: "rolling", Batches: Batches{{N: 1}}, AutoRollback: true})
 	if out.Result == store.ReleaseSuccess {
 		t.Fatalf("a deploy whose drain failed ended %s; notes:\n%s", out.Result, strings.Join(out.Notes, "\n"))
 	}
@@ -173,7 +173,7 @@ func TestFailedDrainStopsTheSwitch(t *testing.T) {
 
 	// With --max-fail 1 the hosts whose drain failed count: web1 and web2
 	// fail, web3's batch is not started, none is switched.
-	out = b.deploy(Strategy{Kind: "rolling", Batches: "1", MaxFail: "1", AutoRollback: true})
+	out = b.deploy(Strategy{Kind: "rolling", Batches: Batches{{N: 1}}, MaxFail: Count{N: 1}, AutoRollback: true})
 	st = b.statuses(out)
 	if out.Result != store.ReleaseFailed || st["web1"] != HostFailed || st["web2"] != HostFailed || st["web3"] != HostSkipped {
 		b.logf(out)

@@ -180,7 +180,7 @@ func TestRollingDeployBehindBalancers(t *testing.T) {
 			load := webtest.StartLoad(context.Background(), "http://"+b.addr+"/REVISION", 4)
 			time.Sleep(300 * time.Millisecond)
 			b.commit("second", map[string]string{"index.html": "v2\n"})
-			out = b.deploy(Strategy{Kind: "rolling", Batches: "1", AutoRollback: true})
+			out = b.deploy(Strategy{Kind: "rolling", Batches: Batches{{N: 1}}, AutoRollback: true})
 			time.Sleep(300 * time.Millisecond)
 			res := load.Stop()
 			t.Logf("through %s: %s", kind, res)
@@ -208,7 +208,7 @@ func TestRollingDeployBehindBalancers(t *testing.T) {
 			// the balancer ends with every host in rotation.
 			load = webtest.StartLoad(context.Background(), "http://"+b.addr+"/REVISION", 4)
 			b.commit("broken", map[string]string{"BROKEN": "yes\n"})
-			out = b.deploy(Strategy{Kind: "rolling", Batches: "1", AutoRollback: true})
+			out = b.deploy(Strategy{Kind: "rolling", Batches: Batches{{N: 1}}, AutoRollback: true})
 			res = load.Stop()
 			t.Logf("through %s, failing release: %s", kind, res)
 			if out.Result != store.ReleaseRolledBack {

@@ -33,7 +33,7 @@ func Between(ctx context.Context, repo, from, to string) (Delta, error) {
 	if d.Behind, err = Log(ctx, repo, to, from, 500); err != nil {
 		return d, fmt.Errorf("commits between %s and %s: %w", short(to), short(from), err)
 	}
-	if d.Diffstat, err = gitRaw(ctx, repo, "diff", "--stat=100", from, to); err != nil {
+	if d.Diffstat, err = GitOutput(ctx, repo, "diff", "--stat=100", from, to); err != nil {
 		return d, fmt.Errorf("diffstat between %s and %s: %w", short(from), short(to), err)
 	}
 	if d.Migrations, err = NewMigrationFiles(ctx, repo, from, to); err != nil {

@@ -31,7 +31,7 @@ func TestCompareTwoDeploys(t *testing.T) {
 	first := tb.firstRelease()
 	c2 := tb.commit("add refunds and break web2", map[string]string{
 		"shop/migrations/0002_refund.py": "# migration\n", "requirements.txt": "django==5.1\n", "BROKEN": "yes\n"})
-	second := tb.deploy("main", Strategy{Kind: "rolling", Batches: "1", AutoRollback: true})
+	second := tb.deploy("main", Strategy{Kind: "rolling", Batches: Batches{{N: 1}}, AutoRollback: true})
 	if second.Result != store.ReleaseRolledBack {
 		tb.logf(second)
 		t.Fatalf("second deploy: %s, want rolled_back", second.Result)

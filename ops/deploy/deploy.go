@@ -100,7 +100,7 @@ func (d *Deployer) Deploy(ctx context.Context, p *Plan) (*Outcome, error) {
 
 	rel := &store.Release{App: p.App.Name, Env: p.Env.Name, ReleaseID: p.ReleaseID, Kind: store.KindDeploy,
 		Commit: p.Source.Commit, Branch: p.Source.RefName(), Subject: p.Source.Subject, Operator: d.Operator,
-		Strategy: p.Strategy.Kind}
+		Strategy: string(p.Strategy.Kind)}
 	t0 = time.Now()
 	l, err := r.start(ctx, store.KindDeploy, rel)
 	if err != nil {

@@ -38,7 +38,7 @@ func TestDeployRollingThenRollback(t *testing.T) {
 		t.Fatalf("first deploy: %s", out1.Result)
 	}
 	c2 := tb.commit("second", map[string]string{"index.html": "v2\n"})
-	out2 := tb.deploy("main", Strategy{Kind: "rolling", Batches: "1", AutoRollback: true})
+	out2 := tb.deploy("main", Strategy{Kind: "rolling", Batches: Batches{{N: 1}}, AutoRollback: true})
 	if out2.Result != store.ReleaseSuccess {
 		tb.logf(out2)
 		t.Fatalf("second deploy: %s", out2.Result)

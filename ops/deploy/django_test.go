@@ -59,7 +59,7 @@ func TestDjangoRollingDeployAndRollbackDropNoRequest(t *testing.T) {
 	load := webtest.StartLoad(ctx, lb.URL(demoapp.HealthPath), 8, webtest.KeyFields("release"))
 	time.Sleep(300 * time.Millisecond)
 
-	second := tb.deploy(repo.Hash(demoapp.CommitGreeting), Strategy{Kind: "rolling", Batches: "1", AutoRollback: true})
+	second := tb.deploy(repo.Hash(demoapp.CommitGreeting), Strategy{Kind: "rolling", Batches: Batches{{N: 1}}, AutoRollback: true})
 	if second.Result != store.ReleaseSuccess {
 		load.Stop()
 		tb.logf(second)
@@ -81,7 +81,7 @@ func TestDjangoRollingDeployAndRollbackDropNoRequest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := tb.plan(choice.Target.Commit, Strategy{Kind: "rolling", Batches: "1"})
+	p := tb.plan(choice.Target.Commit, Strategy{Kind: "rolling", Batches: Batches{{N: 1}}})
 	p.ReleaseID, p.Source = choice.Target.ReleaseID, Source{Commit: choice.Target.Commit}
 	back, err := tb.deployer().Rollback(ctx, p, choice)
 	if err != nil || back.Result != store.ReleaseSuccess {

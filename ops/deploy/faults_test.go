@@ -50,7 +50,7 @@ func TestStageFailsOnOneOfFive(t *testing.T) {
 
 	// No failure allowed: nothing is switched anywhere.
 	tb.commit("second", map[string]string{"index.html": "v2\n"})
-	out := tb.deploy("main", Strategy{Kind: "rolling", Batches: "2", AutoRollback: true})
+	out := tb.deploy("main", Strategy{Kind: "rolling", Batches: Batches{{N: 2}}, AutoRollback: true})
 	if out.Result != store.ReleaseFailed {
 		t.Fatalf("result %s, want failed", out.Result)
 	}
@@ -66,7 +66,7 @@ func TestStageFailsOnOneOfFive(t *testing.T) {
 
 	// One failure allowed: the other four are switched, batch by batch.
 	tb.commit("third", map[string]string{"index.html": "v3\n"})
-	out = tb.deploy("main", Strategy{Kind: "rolling", Batches: "2", MaxFail: "1", AutoRollback: true})
+	out = tb.deploy("main", Strategy{Kind: "rolling", Batches: Batches{{N: 2}}, MaxFail: Count{N: 1}, AutoRollback: true})
 	if out.Result != store.ReleaseFailed {
 		t.Fatalf("result %s, want failed (one host did not get it)", out.Result)
 	}
@@ -107,7 +107,7 @@ func TestFailingHealthCheckRollsBack(t *testing.T) {
 	first := tb.firstRelease()
 	c1 := tb.git("rev-parse", "HEAD")
 	tb.commit("broken", map[string]string{"BROKEN": "yes\n"})
-	out := tb.deploy("main", Strategy{Kind: "rolling", Batches: "1", AutoRollback: true})
+	out := tb.deploy("main", Strategy{Kind: "rolling", Batches: Batches{{N: 1}}, AutoRollback: true})
 	if out.Result != store.ReleaseRolledBack {
 		tb.logf(out)
 		t.Fatalf("result %s, want rolled_back", out.Result)
@@ -154,7 +154,7 @@ func TestHostKilledDuringUpload(t *testing.T) {
 			once.Do(victim.Kill)
 		}
 	}
-	out, err := d.Deploy(context.Background(), tb.plan("main", Strategy{Kind: "all", MaxFail: "1", AutoRollback: true}))
+	out, err := d.Deploy(context.Background(), tb.plan("main", Strategy{Kind: "all", MaxFail: Count{N: 1}, AutoRollback: true}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,7 +174,7 @@ func TestFullDiskHostThenResume(t *testing.T) {
 	// web1's deploy_to is a small tmpfs, inside its own mount namespace.
 	tb.sh(0, "mkdir -p "+tb.deployTo+" && mount -t tmpfs -o size=512k tmpfs "+tb.deployTo)
 	tb.commit("big", map[string]string{"blob.txt": randomText(2 << 20)})
-	out := tb.deploy("main", Strategy{Kind: "all", MaxFail: "1", AutoRollback: true})
+	out := tb.deploy("main", Strategy{Kind: "all", MaxFail: Count{N: 1}, AutoRollback: true})
 	w1 := hostOutcome(out, "web1")
 	if w1.Status != HostFailed || w1.Step != StepUpload || !strings.Contains(strings.Join(w1.Tail, "\n"), "No space left on device") {
 		t.Fatalf("web1 on a full disk: %+v", w1)
@@ -300,7 +300,7 @@ print(" ".join(h + "@" + r for h, r in sqlite3.connect(sys.argv[1]).execute("sel
 		}
 		return strings.TrimSpace(string(out))
 	}
-	first := tb.deploy("main", Strategy{Kind: "rolling", Batches: "2", AutoRollback: true})
+	first := tb.deploy("main", Strategy{Kind: "rolling", Batches: Batches{{N: 2}}, AutoRollback: true})
 	if first.Result != store.ReleaseSuccess {
 		tb.logf(first)
 		t.Fatalf("deploy: %s", first.Result)

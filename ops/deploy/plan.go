@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"math"
 	"os"
 	"regexp"
 	"slices"
@@ -15,92 +14,6 @@ import (
 	"github.com/opsui/opsui/inventory"
 	"github.com/opsui/opsui/ops"
 )
-
-// Strategy says how the hosts of a deploy are switched.
-type Strategy struct {
-	Kind string // inventory.StrategyAll, StrategyRolling or StrategyCanary
-	// Batches sizes the batches of a rolling or canary deploy: a count
-	// ("2"), a percentage ("25%") or a list ("1,5,25%"), whose last entry
-	// repeats. A canary deploy's first batch is always one host; empty
-	// means the rest at once.
-	Batches string
-	// MaxFail is how many hosts may fail before no further batch starts:
-	// a count or a percentage of the hosts ("10%"). Empty means 0.
-	MaxFail string
-	// AutoRollback switches the hosts this deploy already switched back
-	// to their previous release when a host fails after its switch (a
-	// reload or health check), or when the deploy is aborted.
-	AutoRollback bool
-	// CanaryWait, with no Confirm callback, is how long the canary runs
-	// alone before the rest follow.
-	CanaryWait time.Duration
-}
-
-// batchSizes returns the sizes of the batches n hosts are switched in.
-func (s Strategy) batchSizes(n int) ([]int, error) {
-	if n == 0 {
-		return nil, nil
-	}
-	var spec []string
-	switch s.Kind {
-	case "", inventory.StrategyAll:
-		return []int{n}, nil
-	case inventory.StrategyRolling:
-		spec = strings.Split(s.Batches, ",")
-		if strings.TrimSpace(s.Batches) == "" {
-			spec = []string{"1"}
-		}
-	case inventory.StrategyCanary:
-		spec = append([]string{"1"}, strings.Split(s.Batches, ",")...)
-		if strings.TrimSpace(s.Batches) == "" {
-			spec = []string{"1", "100%"}
-		}
-	default:
-		return nil, fmt.Errorf("unknown strategy %q (want all, rolling or canary)", s.Kind)
-	}
-	var sizes []int
-	left := n
-	for i := 0; left > 0; i++ {
-		size, err := count(spec[min(i, len(spec)-1)], n)
-		if err != nil {
-			return nil, fmt.Errorf("batch sizes %q: %w", s.Batches, err)
-		}
-		size = max(1, min(size, left))
-		sizes = append(sizes, size)
-		left -= size
-	}
-	return sizes, nil
-}
-
-// maxFail returns how many of n hosts may fail.
-func (s Strategy) maxFail(n int) (int, error) {
-	if strings.TrimSpace(s.MaxFail) == "" {
-		return 0, nil
-	}
-	v, err := count(s.MaxFail, n)
-	if err != nil {
-		return 0, fmt.Errorf("max-fail %q: %w", s.MaxFail, err)
-	}
-	return v, nil
-}
-
-// count reads "N" or "P%" of n (a percentage rounds up for batches, so 25%
-// of 3 hosts is 1, never 0).
-func count(spec string, n int) (int, error) {
-	spec = strings.TrimSpace(spec)
-	if p, ok := strings.CutSuffix(spec, "%"); ok {
-		v, err := strconv.ParseFloat(p, 64)
-		if err != nil || v < 0 || v > 100 {
-			return 0, fmt.Errorf("%q is not a percentage between 0%% and 100%%", spec)
-		}
-		return int(math.Ceil(float64(n) * v / 100)), nil
-	}
-	v, err := strconv.Atoi(spec)
-	if err != nil || v < 0 {
-		return 0, fmt.Errorf("%q is not a host count or a percentage", spec)
-	}
-	return v, nil
-}
 
 // Plan is a deploy decided but not started: what goes where, in which
 // order.
@@ -124,6 +37,11 @@ type Plan struct {
 	// Resume finishes ReleaseID on the hosts that do not run it yet,
 	// reusing what an earlier attempt unpacked.
 	Resume bool
+	// Select is how Hosts were chosen from the environment, and
+	// LastRelease the newest release recorded for the app there when the
+	// plan was made (PreviewDeploy): Execute checks both again.
+	Select      HostSelection
+	LastRelease string
 }
 
 // NewPlan decides a deploy of src to hosts.
@@ -155,22 +73,39 @@ func NewPlan(f *inventory.Fleet, app inventory.App, env inventory.Environment, h
 			}
 		}
 	}
-	sizes, err := strategy.batchSizes(len(hosts))
-	if err != nil {
-		return nil, err
-	}
-	mf, err := strategy.maxFail(len(hosts))
-	if err != nil {
-		return nil, err
-	}
 	p := &Plan{Fleet: f, App: app, Env: env, Hosts: hosts, Source: src, ReleaseID: releaseID,
-		Steps: steps, Strategy: strategy, MaxFail: mf, Balancers: f.Select(inventory.Filter{Env: env.Name, Role: RoleLB})}
-	i := 0
-	for _, n := range sizes {
-		p.Batches = append(p.Batches, hosts[i:i+n])
-		i += n
+		Steps: steps, Balancers: f.Select(inventory.Filter{Env: env.Name, Role: RoleLB})}
+	if err := p.batch(strategy); err != nil {
+		return nil, err
 	}
 	return p, nil
+}
+
+// WithStrategy is p with its hosts switched by strategy instead: the same
+// inventory, hosts, commit and release, batched anew without any I/O. The
+// wizard's strategy step makes the plan it confirms this way from the
+// preview's.
+func (p *Plan) WithStrategy(strategy Strategy) (*Plan, error) {
+	q := *p
+	if err := q.batch(strategy); err != nil {
+		return nil, err
+	}
+	return &q, nil
+}
+
+// batch splits the plan's hosts into strategy's batches.
+func (p *Plan) batch(strategy Strategy) error {
+	sizes, err := strategy.batchSizes(len(p.Hosts))
+	if err != nil {
+		return err
+	}
+	p.Strategy, p.MaxFail, p.Batches = strategy, strategy.MaxFail.Of(len(p.Hosts)), nil
+	i := 0
+	for _, n := range sizes {
+		p.Batches = append(p.Batches, p.Hosts[i:i+n:i+n])
+		i += n
+	}
+	return nil
 }
 
 // DeployTo returns where the app lives on host h.
@@ -274,10 +209,7 @@ func (p *Plan) Describe(w io.Writer) {
 		fmt.Fprintf(w, " (branch %s)", p.Source.Branch)
 	}
 	fmt.Fprintf(w, "\n  %s\n", p.Source.Subject)
-	kind := p.Strategy.Kind
-	if kind == "" {
-		kind = inventory.StrategyAll
-	}
+	kind := p.Strategy.Kind.String()
 	fmt.Fprintf(w, "strategy %s, %d batches, stop after %d failed hosts, auto-rollback %v\n",
 		kind, len(p.Batches), p.MaxFail+1, p.Strategy.AutoRollback)
 	for i, b := range p.Batches {

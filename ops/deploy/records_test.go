@@ -47,7 +47,7 @@ func TestRecordsOfARolledBackDeploy(t *testing.T) {
 	tb.app.Health.Retries, tb.app.Health.Deadline = 3, inventory.Duration(3e9)
 	tb.firstRelease()
 	tb.commit("broken", map[string]string{"BROKEN": "yes\n"})
-	out := tb.deploy("main", Strategy{Kind: "rolling", Batches: "1", AutoRollback: true})
+	out := tb.deploy("main", Strategy{Kind: "rolling", Batches: Batches{{N: 1}}, AutoRollback: true})
 	if out.Result != store.ReleaseRolledBack {
 		tb.logf(out)
 		t.Fatalf("result %s, want rolled_back", out.Result)

@@ -159,7 +159,7 @@ func (d *Deployer) Rollback(ctx context.Context, p *Plan, choice RollbackChoice)
 	r.events.steps = append([]Step{{Name: StepSwitch}}, activate...)
 	rel := &store.Release{App: p.App.Name, Env: p.Env.Name, ReleaseID: choice.Target.ReleaseID, Kind: store.KindRollback,
 		Commit: choice.Target.Commit, Branch: choice.Target.Branch, Subject: choice.Target.Subject, Operator: d.Operator,
-		Strategy: p.Strategy.Kind}
+		Strategy: string(p.Strategy.Kind)}
 	rel.RollbackTargetID.Int64, rel.RollbackTargetID.Valid = choice.Target.ID, true
 	var tm Timing
 	t0 := time.Now()

@@ -156,13 +156,15 @@ func Log(ctx context.Context, repo, from, to string, limit int) ([]Commit, error
 
 // git runs git in repo and returns its trimmed standard output.
 func git(ctx context.Context, repo string, args ...string) (string, error) {
-	out, err := gitRaw(ctx, repo, args...)
+	out, err := GitOutput(ctx, repo, args...)
 	return strings.TrimSpace(out), err
 }
 
-// gitRaw runs git in repo and returns its standard output as git wrote it
-// (a diffstat's lines start with a space).
-func gitRaw(ctx context.Context, repo string, args ...string) (string, error) {
+// GitOutput runs git in repo and returns its standard output as it is
+// (a diffstat's leading space and trailing newline included). It is the
+// one way opsui runs git, the console's listings included: never a
+// prompt for credentials, messages in English.
+func GitOutput(ctx context.Context, repo string, args ...string) (string, error) {
 	cmd := exec.CommandContext(ctx, "git", append([]string{"-C", repo}, args...)...)
 	cmd.Env = append(os.Environ(), "GIT_TERMINAL_PROMPT=0", "LC_ALL=C")
 	var out, errb bytes.Buffer

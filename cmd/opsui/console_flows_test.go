@@ -1,0 +1,176 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/opsui/opsui/ops"
+	"github.com/opsui/opsui/ops/deploy"
+	"github.com/opsui/opsui/store"
+	"github.com/opsui/opsui/ui"
+)
+
+// consoleFor opens the console's session on e's store, as `opsui` does.
+func consoleFor(t *testing.T, e *deployEnv) (*consoleSession, *store.Store) {
+	t.Helper()
+	st, err := store.Open(context.Background(), e.db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	cs, err := newConsoleSession(st, ui.NewAsker())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cs.close)
+	return cs, st
+}
+
+var quietIO = ui.FlowIO{Emit: func(ops.Event) {}, Say: func(string) {}}
+
+// TestConsoleDeployRunsThePreviewedPlanOrRefuses goes through the
+// console's real wiring (its flows, session pool and store) on real
+// hosts: the inventory changes between the wizard's preview and its
+// confirmation, and the deploy is refused with the changes listed, no
+// host touched, nothing recorded. Previewed again, the same Deploy runs,
+// and so does the CLI's, through the same builder: their records agree.
+func TestConsoleDeployRunsThePreviewedPlanOrRefuses(t *testing.T) {
+	e := newDeployEnv(t, 2, "")
+	cs, st := consoleFor(t, e)
+	fns := cs.flows()
+	ctx := context.Background()
+
+	pv, err := fns.Preview(ctx, "app", "test", "main")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pv.Plan == nil || len(pv.Plan.Hosts) != 2 || pv.Plan.Source.Branch != "main" || len(pv.Hosts) != 2 || !pv.Hosts[0].Reachable {
+		t.Fatalf("preview %+v", pv)
+	}
+	plan, err := pv.Plan.WithStrategy(deploy.Strategy{Kind: deploy.StrategyRolling, AutoRollback: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// The fleet file changes and is imported while the wizard waits: one
+	// host moves to another deploy_to, and a host is added.
+	file := filepath.Join(t.TempDir(), "fleet.yaml")
+	mustRun(t, e.db, "inventory", "export", "-o", file)
+	doc, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h1 := e.fleet.Hosts[1]
+	moved := e.deployTo(h1.Name) + "-moved"
+	changed := strings.Replace(string(doc), "deploy_to: "+e.deployTo(h1.Name), "deploy_to: "+moved, 1)
+	changed += "  - name: web-new\n    address: 127.0.0.1\n    env: test\n    roles: [web]\n"
+	if !strings.Contains(changed, "deploy_to: "+moved) {
+		t.Fatalf("the fleet file did not change:\n%s", doc)
+	}
+	if err := os.WriteFile(file, []byte(changed), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mustRun(t, e.db, "inventory", "import", file)
+
+	out, err := fns.Deploy(ctx, plan, quietIO)
+	var fc *deploy.FleetChangedError
+	if out != nil || !errors.As(err, &fc) {
+		t.Fatalf("deploy after the inventory changed: %+v, %v; want it refused", out, err)
+	}
+	for _, want := range []string{"host " + h1.Name + ": deploy_to " + e.deployTo(h1.Name) + " → " + moved, "host web-new was added", "preview again"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("the refusal lacks %q: %v", want, err)
+		}
+	}
+	if rs, err := st.ListReleases(ctx, "app", "test", 10); err != nil || len(rs) != 0 {
+		t.Errorf("releases recorded: %+v %v", rs, err)
+	}
+	for i, h := range e.fleet.Hosts {
+		if got := sshOutput(t, h.Address(), e.cfg, "ls -A "+e.deployTo(h.Name)+" "+moved+" 2>/dev/null; true"); strings.TrimSpace(got) != "" {
+			t.Errorf("host %d was touched: %s", i, got)
+		}
+	}
+
+	// Back to the fleet the preview saw: previewed again, it deploys.
+	if err := os.WriteFile(file, doc, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mustRun(t, e.db, "inventory", "import", file)
+	pv, err = fns.Preview(ctx, "app", "test", "main")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err = fns.Deploy(ctx, pv.Plan, quietIO)
+	if err != nil || out.Result != store.ReleaseSuccess {
+		t.Fatalf("console deploy: %+v %v", out, err)
+	}
+	e.commit(t, "second", "index.html", "v2")
+	cliOut := mustRun(t, e.db, "deploy", "--env", "test", "--yes")
+	rs, err := st.ListReleases(ctx, "app", "test", 10)
+	if err != nil || len(rs) != 2 {
+		t.Fatalf("releases %+v %v\n%s", rs, err, cliOut)
+	}
+	cli, console := rs[0], rs[1]
+	if console.ReleaseID != out.ReleaseID || cli.ReleaseID != releaseOf(t, cliOut) {
+		t.Errorf("records %s and %s, deploys %s and %s", console.ReleaseID, cli.ReleaseID, out.ReleaseID, releaseOf(t, cliOut))
+	}
+	for _, r := range rs {
+		if r.Kind != store.KindDeploy || r.Result != store.ReleaseSuccess || r.Strategy != "all" || r.Branch != "main" ||
+			strings.Join(r.HostList(), ",") != e.fleet.Hosts[0].Name+","+e.fleet.Hosts[1].Name {
+			t.Errorf("record %+v", r)
+		}
+	}
+	for i := range e.fleet.Hosts {
+		if rel, _ := e.current(t, i); rel != cli.ReleaseID {
+			t.Errorf("host %d runs %s, want %s", i, rel, cli.ReleaseID)
+		}
+	}
+}
+
+// TestConsoleGitRunsAsReleasesAreCut: the wizard's ref listing runs git
+// the way a release is cut (deploy.GitOutput): never prompting for
+// credentials, in the C locale, whatever the operator's environment says.
+func TestConsoleGitRunsAsReleasesAreCut(t *testing.T) {
+	bin := t.TempDir()
+	// A git that answers for-each-ref with one branch whose subject is
+	// the environment it ran in.
+	script := "#!/bin/sh\ncase \"$3\" in for-each-ref) printf 'refs/heads/main\\000abc\\000\\000%s %s\\000me\\0001700000000\\000\\000\\n' \"$GIT_TERMINAL_PROMPT\" \"$LC_ALL\";; esac\n"
+	if err := os.WriteFile(filepath.Join(bin, "git"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	t.Setenv("GIT_TERMINAL_PROMPT", "1")
+	t.Setenv("LC_ALL", "de_DE.UTF-8")
+	refs, err := gitRefs(context.Background(), t.TempDir())
+	if err != nil || len(refs) != 1 {
+		t.Fatalf("refs %+v %v", refs, err)
+	}
+	if refs[0].Name != "main" || refs[0].Subject != "0 C" {
+		t.Errorf("git ran with GIT_TERMINAL_PROMPT and LC_ALL %q, want \"0 C\"", refs[0].Subject)
+	}
+}
+
+// TestDeployStrategyFlagsParsedWithTheFlags: --strategy, --batch and
+// --max-fail are parsed once, with the flags, into typed values: a bad
+// one is a usage error before the inventory is even read.
+func TestDeployStrategyFlagsParsedWithTheFlags(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "opsui.db")
+	for _, tc := range []struct{ flag, value, want string }{
+		{"--max-fail", "lots", `max-fail "lots"`},
+		{"--batch", "1,,2", `batch sizes "1,,2"`},
+		{"--strategy", "blue-green", "unknown strategy"},
+	} {
+		_, err := opsuiCmd(t, db, "", "deploy", "--env", "test", "--dry-run", tc.flag, tc.value)
+		var ue usageError
+		if !errors.As(err, &ue) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s %s: %v; want a usage error saying %s", tc.flag, tc.value, err, tc.want)
+		}
+	}
+	if _, err := os.Stat(db); err == nil {
+		t.Error("a bad flag opened the store")
+	}
+}

@@ -1,0 +1,114 @@
+package ops
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/opsui/opsui/inventory"
+	"github.com/opsui/opsui/store"
+)
+
+// Service is what every recorded operation needs, wired once by its
+// caller: the store that records runs, the connector that reaches hosts,
+// the SSH configuration that resolves them, and who asks and how. The CLI
+// builds one per command, the console one per session, and both call the
+// same operations on it, so an operation is written once. Operations of
+// packages below ops (cache, deploy) take the Service as an argument.
+type Service struct {
+	Store    *store.Store
+	Conn     Connector
+	SSH      SSHConfig
+	Operator string
+	// Args say how the operator asked, in each run's record: the command
+	// line's arguments, or "console".
+	Args []string
+}
+
+// InvalidError says a request was refused before anything ran or was
+// recorded (e.g. negative options): the caller's input is at fault.
+type InvalidError struct{ Err error }
+
+func (e *InvalidError) Error() string { return e.Err.Error() }
+func (e *InvalidError) Unwrap() error { return e.Err }
+
+// RecordError says an operation ran but its record could not be finished;
+// the operation's result is still valid. Its text is the recorder's.
+type RecordError struct {
+	RunID int64
+	Err   error
+}
+
+func (e *RecordError) Error() string { return e.Err.Error() }
+func (e *RecordError) Unwrap() error { return e.Err }
+
+// Validate checks the options as Run does, so an operation can refuse
+// them before it records a run.
+func (o RunOptions) Validate() error { return o.validate() }
+
+// Targets resolves hosts with the service's SSH configuration.
+func (s *Service) Targets(hosts []inventory.Host) ([]Target, error) {
+	return ResolveTargets(hosts, s.SSH)
+}
+
+// Record is the one "start a recorder, run the operation, finish the
+// record": it records a run of nr, whose operator and arguments are the
+// service's and whose hosts are the targets, runs op with an emit that
+// records every event and passes it on to emit (may be nil), and finishes
+// the record even when ctx was cancelled, so no run stays "running". It
+// returns op's result, the finished recorder (its run id and counters; nil
+// when the run could not be recorded) and op's error, else a *RecordError
+// when the record could not be finished.
+func (s *Service) Record(ctx context.Context, nr store.NewRun, targets []Target, emit func(Event),
+	op func(emit func(Event)) (Result, error)) (Result, *Recorder, error) {
+	if s.Store == nil {
+		return Result{}, nil, errors.New("ops: Record without a store")
+	}
+	nr.Operator, nr.Args, nr.Hosts = s.Operator, s.Args, make([]string, len(targets))
+	for i, t := range targets {
+		nr.Hosts[i] = t.Name
+	}
+	rec, err := StartRecorder(ctx, s.Store, nr)
+	if err != nil {
+		return Result{}, nil, err
+	}
+	if emit == nil {
+		emit = func(Event) {}
+	}
+	res, err := op(func(ev Event) {
+		rec.Event(ev)
+		emit(ev)
+	})
+	if ferr := rec.Finish(context.WithoutCancel(ctx), res); ferr != nil && err == nil {
+		err = &RecordError{RunID: rec.RunID(), Err: ferr}
+	}
+	return res, rec, err
+}
+
+// ExecRequest is an ad-hoc command for hosts.
+type ExecRequest struct {
+	Hosts   []inventory.Host
+	Command string
+	Options RunOptions
+}
+
+// Exec runs req's command on its hosts as Run does, recorded as an exec
+// run (Record says what it returns). Invalid options are refused with an
+// *InvalidError before anything is recorded.
+func (s *Service) Exec(ctx context.Context, req ExecRequest, emit func(Event)) (Result, *Recorder, error) {
+	if err := req.Options.Validate(); err != nil {
+		return Result{}, nil, &InvalidError{err}
+	}
+	targets, err := s.Targets(req.Hosts)
+	if err != nil {
+		return Result{}, nil, err
+	}
+	return s.Record(ctx, store.NewRun{Kind: store.KindExec, Command: req.Command}, targets, emit,
+		func(emit func(Event)) (Result, error) {
+			res, err := Run(ctx, s.Conn, targets, req.Command, req.Options, emit)
+			if err != nil {
+				return res, fmt.Errorf("exec: %w", err)
+			}
+			return res, nil
+		})
+}

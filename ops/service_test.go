@@ -1,0 +1,136 @@
+package ops
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+
+	"github.com/opsui/opsui/inventory"
+	"github.com/opsui/opsui/store"
+)
+
+// serviceFor wires a Service to e's hosts and a fresh store, as the
+// console does (Args "console"); it returns the hosts as the inventory
+// has them.
+func serviceFor(t *testing.T, e *execEnv) (*Service, []inventory.Host) {
+	t.Helper()
+	st, _ := openStore(t)
+	var hosts []inventory.Host
+	for _, h := range e.fleet.Hosts {
+		hosts = append(hosts, inventory.Host{Name: h.Name, Address: h.Addr, Port: h.Port, User: e.fleet.User, IdentityFile: e.fleet.ClientKeyPath})
+	}
+	return &Service{Store: st, Conn: e.pool, Operator: "alice", Args: []string{"console"}}, hosts
+}
+
+// TestServiceExecRecordsItsRun: Exec runs on real hosts, passes every
+// event on, and records the run with the service's operator and
+// arguments, each host's outcome and output.
+func TestServiceExecRecordsItsRun(t *testing.T) {
+	t.Parallel()
+	e := newExecEnv(t, 2)
+	svc, hosts := serviceFor(t, e)
+	ctx := context.Background()
+	log := &eventLog{}
+	const cmd = `uname -n; test "$(uname -n)" != web2`
+	res, rec, err := svc.Exec(ctx, ExecRequest{Hosts: hosts, Command: cmd}, log.emit)
+	if err != nil || res.OK != 1 || res.Failed != 1 || rec == nil {
+		t.Fatalf("Exec: %+v, %v", res, err)
+	}
+	if got := log.text("web2", EventStdout); got != "web2\n" {
+		t.Errorf("events passed on: web2 stdout %q", got)
+	}
+	run, err := svc.Store.Run(ctx, rec.RunID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.Kind != store.KindExec || run.Operator != "alice" || run.Args != `["console"]` || run.Command != cmd ||
+		run.Result != store.RunPartial || run.FinishedAt == 0 || run.Summary != res.Summary() {
+		t.Errorf("recorded run %+v", run)
+	}
+	rows, err := svc.Store.RunHosts(ctx, run.ID)
+	if err != nil || len(rows) != 2 {
+		t.Fatalf("run hosts %+v, %v", rows, err)
+	}
+	for _, row := range rows {
+		want := store.HostOK
+		if row.Host == "web2" {
+			want = store.HostFailed
+		}
+		if out := recorded(t, svc.Store, row); row.Status != want || string(out["stdout"]) != row.Host+"\n" {
+			t.Errorf("host %s: %s, output %q", row.Host, row.Status, out)
+		}
+	}
+}
+
+// TestServiceExecFinishesACancelledRun: ctrl+c while the command runs
+// still finishes the record (cancelled), so no run stays "running".
+func TestServiceExecFinishesACancelledRun(t *testing.T) {
+	t.Parallel()
+	e := newExecEnv(t, 2)
+	svc, hosts := serviceFor(t, e)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var mu sync.Mutex
+	started := 0
+	res, rec, err := svc.Exec(ctx, ExecRequest{Hosts: hosts, Command: "sleep 30"}, func(ev Event) {
+		if ev.Kind != EventStarted {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if started++; started == len(hosts) {
+			cancel()
+		}
+	})
+	if err != nil || res.Cancelled != 2 {
+		t.Fatalf("Exec: %+v, %v", res, err)
+	}
+	run, err := svc.Store.Run(context.Background(), rec.RunID())
+	if err != nil || run.Result != store.RunCancelled || run.FinishedAt == 0 {
+		t.Fatalf("recorded run %+v, %v", run, err)
+	}
+	rows, _ := svc.Store.RunHosts(context.Background(), run.ID)
+	for _, row := range rows {
+		if row.Status != string(StatusCancelled) || row.FinishedAt == 0 {
+			t.Errorf("host %s: %s", row.Host, row.Status)
+		}
+	}
+}
+
+// TestServiceExecRefusesBeforeRecording: options Run would refuse are an
+// *InvalidError, and nothing is recorded or run.
+func TestServiceExecRefusesBeforeRecording(t *testing.T) {
+	t.Parallel()
+	e := newExecEnv(t, 1)
+	svc, hosts := serviceFor(t, e)
+	for _, opts := range []RunOptions{{Parallel: -1}, {Timeout: -1}, {Env: map[string]string{"A B": "x"}}} {
+		ran := false
+		_, rec, err := svc.Exec(context.Background(), ExecRequest{Hosts: hosts, Command: "true", Options: opts}, func(Event) { ran = true })
+		var ie *InvalidError
+		if !errors.As(err, &ie) || rec != nil || ran {
+			t.Errorf("%+v: err %v, recorder %v, ran %v", opts, err, rec, ran)
+		}
+	}
+	if runs, err := svc.Store.ListRuns(context.Background(), store.RunFilter{}); err != nil || len(runs) != 0 {
+		t.Errorf("recorded %+v, %v", runs, err)
+	}
+}
+
+// TestServiceRecordError: when the record cannot be finished, the
+// operation's result still comes back, with a *RecordError naming the run.
+func TestServiceRecordError(t *testing.T) {
+	t.Parallel()
+	e := newExecEnv(t, 1)
+	svc, _ := serviceFor(t, e)
+	res, rec, err := svc.Record(context.Background(), store.NewRun{Kind: store.KindExec, Command: "uname -n"}, e.targets, nil,
+		func(emit func(Event)) (Result, error) {
+			res, err := Run(context.Background(), e.pool, e.targets, "uname -n", RunOptions{}, emit)
+			svc.Store.Close() // the database goes away before the record is finished
+			return res, err
+		})
+	var re *RecordError
+	if !errors.As(err, &re) || rec == nil || re.RunID != rec.RunID() || res.OK != 1 {
+		t.Fatalf("Record: %+v, %v", res, err)
+	}
+}
