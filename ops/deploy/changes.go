@@ -17,22 +17,19 @@ func (p *Plan) Changes(f *inventory.Fleet) []string {
 	var out []string
 	add := func(format string, args ...any) { out = append(out, fmt.Sprintf(format, args...)) }
 
+	changed := func(kind, name string, found bool, was, now any) {
+		if !found {
+			add("%s %s was removed", kind, name)
+			return
+		}
+		for _, d := range fieldChanges(was, now) {
+			add("%s %s: %s", kind, name, d)
+		}
+	}
 	env, ok := f.Environment(p.Env.Name)
-	if !ok {
-		add("environment %s was removed", p.Env.Name)
-	} else {
-		for _, d := range fieldChanges(p.Env, env) {
-			add("environment %s: %s", p.Env.Name, d)
-		}
-	}
+	changed("environment", p.Env.Name, ok, p.Env, env)
 	app, ok := f.App(p.App.Name)
-	if !ok {
-		add("app %s was removed", p.App.Name)
-	} else {
-		for _, d := range fieldChanges(p.App, app) {
-			add("app %s: %s", p.App.Name, d)
-		}
-	}
+	changed("app", p.App.Name, ok, p.App, app)
 	out = append(out, hostChanges("host", p.Hosts, SelectHosts(f, p.Env.Name, p.Select))...)
 	out = append(out, hostChanges("balancer", p.Balancers, f.Select(inventory.Filter{Env: p.Env.Name, Role: RoleLB}))...)
 
