@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/opsui/opsui/ops"
@@ -14,11 +15,38 @@ import (
 // flows are the console's guided flows, run on the session's pool (so
 // host keys and passphrases are asked in the console) and recorded in its
 // store, as the headless deploy, rollback, migrate and flush are.
+//
+// A rollback or migrate runs the plan its preview made (kept in previews
+// until then), as a deploy does: the flows name it by app, environment
+// and release, and the plan itself is checked against the fleet again
+// before it runs.
 func (c *consoleSession) flows() ui.Flows {
-	return ui.Flows{Refs: c.refs, Preview: c.preview, Deploy: c.deploy, RollbackPreview: c.rollbackPreview,
-		Rollback: c.rollback, MigrationPlan: c.migrationPlan, Migrate: c.migrate, FlushPlan: c.flushPlan,
-		Flush: c.flush, Releases: c.releases, Compare: c.compare}
+	pv := &previews{rollbacks: map[string]*deploy.RollbackPlan{}, migrates: map[string]*deploy.MigratePlan{}}
+	return ui.Flows{Refs: c.refs, Preview: c.preview, Deploy: c.deploy,
+		RollbackPreview: func(ctx context.Context, app, env, to string) (ui.RollbackPreview, error) {
+			return c.rollbackPreview(ctx, pv, app, env, to)
+		},
+		Rollback: func(ctx context.Context, app, env, to string, strategy deploy.Strategy, io ui.FlowIO) (*deploy.Outcome, error) {
+			return c.rollback(ctx, pv, app, env, to, strategy, io)
+		},
+		MigrationPlan: func(ctx context.Context, app, env string) (ui.MigrationPlan, error) {
+			return c.migrationPlan(ctx, pv, app, env)
+		},
+		Migrate: func(ctx context.Context, app, env string, io ui.FlowIO) (deploy.MigrationResult, error) {
+			return c.migrate(ctx, pv, app, env, io)
+		},
+		FlushPlan: c.flushPlan, Flush: c.flush, Releases: c.releases, Compare: c.compare}
 }
+
+// previews are the last rollback and migrate previewed per app and
+// environment: what the flow then runs.
+type previews struct {
+	mu        sync.Mutex
+	rollbacks map[string]*deploy.RollbackPlan
+	migrates  map[string]*deploy.MigratePlan
+}
+
+func previewKey(app, env string) string { return app + "\x00" + env }
 
 // target resolves app and env (and hosts, when given) as the CLI does.
 func (c *consoleSession) target(ctx context.Context, app, env string, hosts ...string) (target, error) {
@@ -30,12 +58,12 @@ func (c *consoleSession) target(ctx context.Context, app, env string, hosts ...s
 	return tf.resolve(f, nil)
 }
 
-// deployer wires a Deployer to the session's pool and the flow's io, as
-// the CLI's is wired (deploy.NewDeployer).
-func (c *consoleSession) deployer(tg target, io ui.FlowIO) (*deploy.Deployer, error) {
+// deployer wires a Deployer of p's hosts and balancers to the session's
+// pool and the flow's io, as the CLI's is wired (deploy.NewDeployer).
+func (c *consoleSession) deployer(p *deploy.Plan, io ui.FlowIO) (*deploy.Deployer, error) {
 	w := deployWiring(c.pool, c.cfg, c.st)
 	w.Args, w.Emit, w.Say, w.Confirm = []string{"console"}, io.Emit, io.Say, io.Confirm
-	return deploy.NewDeployer(tg.hosts, tg.balancers(), w)
+	return deploy.NewDeployer(p.Hosts, p.Balancers, w)
 }
 
 func (c *consoleSession) refs(ctx context.Context, app string) ([]ui.Ref, error) {
@@ -131,25 +159,26 @@ func (c *consoleSession) hostReleases(ctx context.Context, tg target) []ui.HostR
 // made from.
 func (c *consoleSession) deploy(ctx context.Context, p *deploy.Plan, io ui.FlowIO) (*deploy.Outcome, error) {
 	_, _ = c.st.ReapStaleRuns(ctx)
-	w := deployWiring(c.pool, c.cfg, c.st)
-	w.Args, w.Emit, w.Say, w.Confirm = []string{"console"}, io.Emit, io.Say, io.Confirm
-	d, err := deploy.NewDeployer(p.Hosts, p.Balancers, w)
+	d, err := c.deployer(p, io)
 	if err != nil {
 		return nil, err
 	}
 	return d.Execute(ctx, p)
 }
 
-func (c *consoleSession) rollbackPreview(ctx context.Context, app, env, to string) (ui.RollbackPreview, error) {
+// rollbackPreview previews the rollback (deploy.PreviewRollback, in the
+// environment's default strategy: the flow re-batches it) and keeps it for
+// rollback.
+func (c *consoleSession) rollbackPreview(ctx context.Context, pv *previews, app, env, to string) (ui.RollbackPreview, error) {
 	var p ui.RollbackPreview
-	tg, err := c.target(ctx, app, env)
+	rp, err := c.previewRollback(ctx, app, env, to)
 	if err != nil {
 		return p, err
 	}
-	choice, err := deploy.ChooseRollback(ctx, c.st, app, env, to)
-	if err != nil {
-		return p, err
-	}
+	pv.mu.Lock()
+	pv.rollbacks[previewKey(app, env)] = rp
+	pv.mu.Unlock()
+	choice := rp.Choice
 	p.From, p.Target = uiRelease(choice.From), uiRelease(choice.Target)
 	for _, r := range choice.Undone {
 		p.Undone = append(p.Undone, uiRelease(r))
@@ -157,98 +186,112 @@ func (c *consoleSession) rollbackPreview(ctx context.Context, app, env, to strin
 	for _, r := range choice.MigrationsKept() {
 		p.Migrated = append(p.Migrated, uiRelease(r))
 	}
-	for _, h := range tg.hosts {
+	for _, h := range rp.Plan.Hosts {
 		p.Hosts = append(p.Hosts, h.Name)
 	}
-	rs, err := c.st.ListReleases(ctx, app, env, 100)
-	if err != nil {
-		return p, err
-	}
-	for _, r := range rs {
-		if r.Kind == store.KindDeploy && r.Result == store.ReleaseSuccess && r.ReleaseID < choice.From.ReleaseID {
-			p.Candidates = append(p.Candidates, uiRelease(r))
-		}
+	for _, r := range rp.Candidates {
+		p.Candidates = append(p.Candidates, uiRelease(r))
 	}
 	// What goes away: a commit gone from the repository only hides the list.
-	p.Commits, _ = deploy.Log(ctx, tg.app.Repo, choice.Target.Commit, choice.From.Commit, 500)
+	p.Commits, _ = deploy.Log(ctx, rp.Plan.App.Repo, choice.Target.Commit, choice.From.Commit, 500)
 	return p, nil
 }
 
-// rollback switches env back to release to, in strategy's batches (the
-// environment's default strategy when it names none).
-func (c *consoleSession) rollback(ctx context.Context, app, env, to string, strategy deploy.Strategy, io ui.FlowIO) (*deploy.Outcome, error) {
+func (c *consoleSession) previewRollback(ctx context.Context, app, env, to string) (*deploy.RollbackPlan, error) {
 	tg, err := c.target(ctx, app, env)
 	if err != nil {
 		return nil, err
+	}
+	return deploy.PreviewRollback(ctx, c.st, deploy.RollbackRequest{Fleet: tg.fleet, App: tg.app, Env: tg.env, Select: tg.sel,
+		Hosts: tg.hosts, To: to})
+}
+
+// rollback runs the rollback previewed to release to, in strategy's
+// batches (the environment's default strategy when it names none):
+// ExecuteRollback refuses it, saying what changed, when the inventory or
+// the releases are no longer those it was previewed from. Without such a
+// preview it previews one first.
+func (c *consoleSession) rollback(ctx context.Context, pv *previews, app, env, to string, strategy deploy.Strategy, io ui.FlowIO) (*deploy.Outcome, error) {
+	pv.mu.Lock()
+	rp := pv.rollbacks[previewKey(app, env)]
+	pv.mu.Unlock()
+	if rp == nil || rp.Choice.Target.ReleaseID != to {
+		var err error
+		if rp, err = c.previewRollback(ctx, app, env, to); err != nil {
+			return nil, err
+		}
+	}
+	if strategy.Kind != "" {
+		var err error
+		if rp, err = rp.WithStrategy(strategy); err != nil {
+			return nil, err
+		}
 	}
 	_, _ = c.st.ReapStaleRuns(ctx)
-	choice, err := deploy.ChooseRollback(ctx, c.st, app, env, to)
+	d, err := c.deployer(rp.Plan, io)
 	if err != nil {
 		return nil, err
 	}
-	src := deploy.Source{Ref: choice.Target.ReleaseID, Commit: choice.Target.Commit, Branch: choice.Target.Branch, Subject: choice.Target.Subject}
-	if strategy.Kind == "" {
-		strategy = deploy.DefaultStrategy(tg.env)
-	}
-	p, err := deploy.NewPlan(tg.fleet, tg.app, tg.env, tg.hosts, src, choice.Target.ReleaseID, strategy)
-	if err != nil {
-		return nil, err
-	}
-	d, err := c.deployer(tg, io)
-	if err != nil {
-		return nil, err
-	}
-	return d.Rollback(ctx, p, choice)
+	return d.ExecuteRollback(ctx, rp)
 }
 
-// migrationSetup is the plan and deployer a migrate works with: the
-// environment's current release on its migration host.
-func (c *consoleSession) migrationSetup(ctx context.Context, app, env string, io ui.FlowIO) (target, *deploy.Plan, store.Release, *deploy.Deployer, error) {
+// previewMigrate previews the migrate (deploy.PreviewMigrate).
+func (c *consoleSession) previewMigrate(ctx context.Context, app, env string) (*deploy.MigratePlan, error) {
 	tg, err := c.target(ctx, app, env)
 	if err != nil {
-		return tg, nil, store.Release{}, nil, err
+		return nil, err
 	}
-	cur, err := c.st.LatestRelease(ctx, app, env, true)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return tg, nil, cur, nil, err
-	}
-	p, err := deploy.NewPlan(tg.fleet, tg.app, tg.env, tg.hosts, deploy.Source{Commit: cur.Commit}, cur.ReleaseID, deploy.Strategy{})
-	if err != nil {
-		return tg, nil, cur, nil, err
-	}
-	d, err := c.deployer(tg, io)
-	return tg, p, cur, d, err
+	return deploy.PreviewMigrate(ctx, c.st, deploy.MigrateRequest{Fleet: tg.fleet, App: tg.app, Env: tg.env, Select: tg.sel, Hosts: tg.hosts})
 }
 
-func (c *consoleSession) migrationPlan(ctx context.Context, app, env string) (ui.MigrationPlan, error) {
-	tg, p, cur, d, err := c.migrationSetup(ctx, app, env, ui.FlowIO{Emit: func(ops.Event) {}, Say: func(string) {}})
+// migrationPlan previews the migrate, keeps it for migrate, and lists the
+// migrations pending on its host.
+func (c *consoleSession) migrationPlan(ctx context.Context, pv *previews, app, env string) (ui.MigrationPlan, error) {
+	mp, err := c.previewMigrate(ctx, app, env)
 	if err != nil {
 		return ui.MigrationPlan{}, err
 	}
-	host, _ := deploy.MigrationHost(tg.hosts)
-	mp := ui.MigrationPlan{Host: host.Name, Command: tg.app.Migrate, Release: cur.ReleaseID}
-	res, err := d.MigrationPlan(ctx, p)
+	pv.mu.Lock()
+	pv.migrates[previewKey(app, env)] = mp
+	pv.mu.Unlock()
+	d, err := c.deployer(mp.Plan, ui.FlowIO{Emit: func(ops.Event) {}, Say: func(string) {}})
+	if err != nil {
+		return ui.MigrationPlan{}, err
+	}
+	out := ui.MigrationPlan{Host: mp.Host.Name, Command: mp.Plan.App.Migrate, Release: mp.Current.ReleaseID}
+	res, err := d.MigrationPlan(ctx, mp.Plan)
 	switch {
 	case err != nil:
-		mp.Output = "cannot list the pending migrations: " + err.Error()
+		out.Output = "cannot list the pending migrations: " + err.Error()
 	case res.Plan == nil:
-		mp.Output = res.Output
+		out.Output = res.Output
 	default:
-		mp.Total = len(res.Plan)
-		mp.Pending = []string{}
+		out.Total = len(res.Plan)
+		out.Pending = []string{}
 		for _, m := range deploy.Pending(res.Plan) {
-			mp.Pending = append(mp.Pending, m.String())
+			out.Pending = append(out.Pending, m.String())
 		}
 	}
-	return mp, nil
+	return out, nil
 }
 
-func (c *consoleSession) migrate(ctx context.Context, app, env string, io ui.FlowIO) (deploy.MigrationResult, error) {
-	_, p, cur, d, err := c.migrationSetup(ctx, app, env, io)
+// migrate runs the migrate previewed (one previewed first when there is
+// none): ExecuteMigrate refuses it when the fleet or the releases changed.
+func (c *consoleSession) migrate(ctx context.Context, pv *previews, app, env string, io ui.FlowIO) (deploy.MigrationResult, error) {
+	pv.mu.Lock()
+	mp := pv.migrates[previewKey(app, env)]
+	pv.mu.Unlock()
+	if mp == nil {
+		var err error
+		if mp, err = c.previewMigrate(ctx, app, env); err != nil {
+			return deploy.MigrationResult{}, err
+		}
+	}
+	d, err := c.deployer(mp.Plan, io)
 	if err != nil {
 		return deploy.MigrationResult{}, err
 	}
-	return d.Migrate(ctx, p, cur)
+	return d.ExecuteMigrate(ctx, mp)
 }
 
 // uiRelease is a release record as the console shows it.

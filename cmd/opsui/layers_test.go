@@ -77,3 +77,46 @@ func TestCommandsDoNotRecordRuns(t *testing.T) {
 		t.Fatalf("only %d files checked: run from cmd/opsui", checked)
 	}
 }
+
+// TestCommandsDoNotPlan: deploys, rollbacks and migrates are planned in
+// ops/deploy (PreviewDeploy, PreviewRollback, PreviewMigrate) and run as
+// previewed (Execute, ExecuteRollback, ExecuteMigrate check the plan
+// against the fleet first), so the CLI and the console plan alike and run
+// what the operator confirmed: cmd/opsui neither makes a plan, nor
+// chooses a rollback's release, nor runs a plan unchecked.
+func TestCommandsDoNotPlan(t *testing.T) {
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	banned := map[string]bool{"deploy.NewPlan": true, "deploy.ChooseRollback": true}
+	unchecked := map[string]bool{"Deploy": true, "Rollback": true, "Migrate": true}
+	checked := 0
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		checked++
+		fset := token.NewFileSet()
+		af, err := parser.ParseFile(fset, f, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ast.Inspect(af, func(n ast.Node) bool {
+			if sel, ok := n.(*ast.SelectorExpr); ok {
+				if x, ok := sel.X.(*ast.Ident); ok && banned[x.Name+"."+sel.Sel.Name] {
+					t.Errorf("%s: %s.%s: plans are made in ops/deploy (its Preview functions)", fset.Position(sel.Pos()), x.Name, sel.Sel.Name)
+				}
+			}
+			if call, ok := n.(*ast.CallExpr); ok {
+				if sel, ok := call.Fun.(*ast.SelectorExpr); ok && unchecked[sel.Sel.Name] {
+					t.Errorf("%s: .%s(...): run the previewed plan through Execute, ExecuteRollback or ExecuteMigrate", fset.Position(sel.Pos()), sel.Sel.Name)
+				}
+			}
+			return true
+		})
+	}
+	if checked < 10 {
+		t.Fatalf("only %d files checked: run from cmd/opsui", checked)
+	}
+}

@@ -36,15 +36,9 @@ list the pending migrations and change nothing.`,
 		if err != nil {
 			return err
 		}
-		f := tg.fleet
-		cur, err := s.LatestRelease(ctx, tg.app.Name, tg.env.Name, true)
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			return err
-		}
-		src := deploy.Source{Commit: cur.Commit}
-		p, err := deploy.NewPlan(f, tg.app, tg.env, tg.hosts, src, cur.ReleaseID, deploy.Strategy{})
+		mp, err := previewMigrate(ctx, s, deploy.MigrateRequest{Fleet: tg.fleet, App: tg.app, Env: tg.env, Select: tg.sel, Hosts: tg.hosts})
 		if err != nil {
-			return usageError{err}
+			return err
 		}
 		d, closePool, err := c.deployer(ctx, s, &sshf, tg)
 		if err != nil {
@@ -52,7 +46,7 @@ list the pending migrations and change nothing.`,
 		}
 		defer closePool()
 		if planOnly {
-			res, err := d.MigrationPlan(ctx, p)
+			res, err := d.MigrationPlan(ctx, mp.Plan)
 			if err != nil {
 				return err
 			}
@@ -63,8 +57,7 @@ list the pending migrations and change nothing.`,
 			printMigrationPlan(c.stdout, res, tg.env.Name)
 			return nil
 		}
-		host, _ := deploy.MigrationHost(tg.hosts)
-		if err := c.confirm(fmt.Sprintf("Run %q on %s (%s)?", tg.app.Migrate, host.Name, tg.env.Name), yes); err != nil {
+		if err := c.confirm(fmt.Sprintf("Run %q on %s (%s)?", tg.app.Migrate, mp.Host.Name, tg.env.Name), yes); err != nil {
 			return err
 		}
 		if tg.env.Protected {
@@ -72,7 +65,7 @@ list the pending migrations and change nothing.`,
 				return err
 			}
 		}
-		res, err := d.Migrate(ctx, p, cur)
+		res, err := d.ExecuteMigrate(ctx, mp)
 		closePool()
 		if res.Outcome != nil {
 			if rerr := c.report(res.Outcome, err); rerr != nil {
@@ -82,7 +75,7 @@ list the pending migrations and change nothing.`,
 			return err
 		}
 		if res.Applied {
-			fmt.Fprintf(c.stdout, "migrations applied; release %s is recorded as migrated\n", cur.ReleaseID)
+			fmt.Fprintf(c.stdout, "migrations applied; release %s is recorded as migrated\n", mp.Current.ReleaseID)
 		}
 		return nil
 	})
@@ -91,6 +84,16 @@ list the pending migrations and change nothing.`,
 	cmd.Flags().BoolVar(&planOnly, "plan", false, "list the pending migrations and change nothing")
 	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation")
 	return cmd
+}
+
+// previewMigrate is deploy.PreviewMigrate with a plan that does not
+// check as a usage error, as the deploy's (previewDeploy).
+func previewMigrate(ctx context.Context, s *store.Store, req deploy.MigrateRequest) (*deploy.MigratePlan, error) {
+	mp, err := deploy.PreviewMigrate(ctx, s, req)
+	if pe := (*deploy.PlanError)(nil); errors.As(err, &pe) {
+		return nil, usageError{err}
+	}
+	return mp, err
 }
 
 // printNewMigrations lists the migration files a deploy from the

@@ -45,12 +45,13 @@ stays.`,
 		if err != nil {
 			return err
 		}
-		f := tg.fleet
 		c.reportStale(ctx, s, tg.app.Name, tg.env.Name)
-		choice, err := deploy.ChooseRollback(ctx, s, tg.app.Name, tg.env.Name, to)
+		rp, err := previewRollback(ctx, s, deploy.RollbackRequest{Fleet: tg.fleet, App: tg.app, Env: tg.env, Select: tg.sel,
+			Hosts: tg.hosts, To: to, Strategy: sf.strategy(tg.env)})
 		if err != nil {
 			return err
 		}
+		choice := rp.Choice
 		fmt.Fprintf(c.stderr, "opsui: rolling %s on %s back from release %s (%s %s) to %s (%s %s)\n", tg.app.Name, tg.env.Name,
 			choice.From.ReleaseID, shortHash(choice.From.Commit), choice.From.Subject,
 			choice.Target.ReleaseID, shortHash(choice.Target.Commit), choice.Target.Subject)
@@ -73,17 +74,12 @@ stays.`,
 				return err
 			}
 		}
-		src := deploy.Source{Ref: choice.Target.ReleaseID, Commit: choice.Target.Commit, Branch: choice.Target.Branch, Subject: choice.Target.Subject}
-		p, err := deploy.NewPlan(f, tg.app, tg.env, tg.hosts, src, choice.Target.ReleaseID, sf.strategy(tg.env))
-		if err != nil {
-			return usageError{err}
-		}
 		d, closePool, err := c.deployer(ctx, s, &sshf, tg)
 		if err != nil {
 			return err
 		}
 		defer closePool()
-		out, err := d.Rollback(ctx, p, choice)
+		out, err := d.ExecuteRollback(ctx, rp)
 		closePool()
 		return c.report(out, err)
 	})
@@ -93,6 +89,16 @@ stays.`,
 	cmd.Flags().StringVar(&to, "to", "", "the release id to go back to (default: the previous good one)")
 	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation")
 	return cmd
+}
+
+// previewRollback is deploy.PreviewRollback with a plan that does not
+// check as a usage error, as the deploy's (previewDeploy).
+func previewRollback(ctx context.Context, s *store.Store, req deploy.RollbackRequest) (*deploy.RollbackPlan, error) {
+	rp, err := deploy.PreviewRollback(ctx, s, req)
+	if pe := (*deploy.PlanError)(nil); errors.As(err, &pe) {
+		return nil, usageError{err}
+	}
+	return rp, err
 }
 
 func newReleasesCmd(c *cli) *cobra.Command {

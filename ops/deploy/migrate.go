@@ -3,6 +3,7 @@ package deploy
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -191,4 +192,57 @@ func (d *Deployer) Migrate(ctx context.Context, p *Plan, current store.Release) 
 		}
 	}
 	return MigrationResult{Host: h.Name, Output: out, Applied: applied, Outcome: o}, nil
+}
+
+// MigrateRequest is a migrate as an operator asks for it: the app,
+// environment and hosts, resolved in the inventory read for it.
+type MigrateRequest struct {
+	Fleet  *inventory.Fleet
+	App    inventory.App
+	Env    inventory.Environment
+	Select HostSelection
+	Hosts  []inventory.Host // SelectHosts(Fleet, Env.Name, Select)
+}
+
+// MigratePlan is a migrate decided but not started: the release it runs
+// in and the host it runs on.
+type MigratePlan struct {
+	Plan *Plan
+	// Current is the environment's current release, which it runs in and
+	// marks migrated; zero when none is recorded.
+	Current store.Release
+	Host    inventory.Host // MigrationHost(Plan.Hosts)
+}
+
+// PreviewMigrate decides a migrate without changing anything: the
+// environment's current release on its migration host. The CLI and the
+// console list its pending migrations (Deployer.MigrationPlan of its
+// Plan) and run it with ExecuteMigrate.
+func PreviewMigrate(ctx context.Context, st *store.Store, req MigrateRequest) (*MigratePlan, error) {
+	cur, err := st.LatestRelease(ctx, req.App.Name, req.Env.Name, true)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("the current release of %s on %s: %w", req.App.Name, req.Env.Name, err)
+	}
+	last, err := lastRelease(ctx, st, req.App.Name, req.Env.Name)
+	if err != nil {
+		return nil, err
+	}
+	p, err := NewPlan(req.Fleet, req.App, req.Env, req.Hosts, Source{Commit: cur.Commit}, cur.ReleaseID, Strategy{})
+	if err != nil {
+		return nil, &PlanError{err}
+	}
+	p.Select, p.LastRelease = req.Select, last
+	h, _ := MigrationHost(p.Hosts) // NewPlan refuses no hosts
+	return &MigratePlan{Plan: p, Current: cur, Host: h}, nil
+}
+
+// ExecuteMigrate runs mp, the migrate the operator saw and confirmed, as
+// it is: like Execute, it refuses with a *FleetChangedError when the
+// inventory or the release records changed since the preview (a release
+// recorded since would be migrated unseen).
+func (d *Deployer) ExecuteMigrate(ctx context.Context, mp *MigratePlan) (MigrationResult, error) {
+	if err := CheckPlan(ctx, d.Store, mp.Plan); err != nil {
+		return MigrationResult{}, err
+	}
+	return d.Migrate(ctx, mp.Plan, mp.Current)
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/opsui/opsui/inventory"
 	"github.com/opsui/opsui/ops"
 	"github.com/opsui/opsui/store"
 )
@@ -221,4 +222,89 @@ func (r *runner) recordRollback(ctx context.Context, choice RollbackChoice) {
 			"OPSUI_LINE": fmt.Sprintf("%s %s rolled back to release %s (%s)", when, r.Operator, choice.Target.ReleaseID, choice.Target.Commit)}
 		r.hostWrite(ctx, h, "revisions.log", logScript, env) // fenced; a failure is noted
 	})
+}
+
+// RollbackRequest is a rollback as an operator asks for it: the app,
+// environment and hosts, resolved in the inventory read for it, the
+// release to go back to and the strategy.
+type RollbackRequest struct {
+	Fleet  *inventory.Fleet
+	App    inventory.App
+	Env    inventory.Environment
+	Select HostSelection
+	Hosts  []inventory.Host // SelectHosts(Fleet, Env.Name, Select)
+	// To is the release id to go back to; "" is the previous good one.
+	To string
+	// Strategy batches the switch; a zero one is DefaultStrategy(Env).
+	Strategy Strategy
+}
+
+// RollbackPlan is a rollback decided but not started: where it goes, what
+// it undoes, and the plan of its hosts' switch.
+type RollbackPlan struct {
+	Plan   *Plan
+	Choice RollbackChoice
+	// Candidates are the releases it could go to instead, newest first:
+	// successful deploys before the current release.
+	Candidates []store.Release
+}
+
+// PreviewRollback decides a rollback without changing anything: it
+// chooses the release (ChooseRollback) and batches the hosts. The CLI
+// prints and runs it; the console shows it, re-batches it for the
+// strategy chosen (WithStrategy) and runs that one. ExecuteRollback runs
+// it as it is: nothing is read again but to check.
+func PreviewRollback(ctx context.Context, st *store.Store, req RollbackRequest) (*RollbackPlan, error) {
+	choice, err := ChooseRollback(ctx, st, req.App.Name, req.Env.Name, req.To)
+	if err != nil {
+		return nil, err
+	}
+	last, err := lastRelease(ctx, st, req.App.Name, req.Env.Name)
+	if err != nil {
+		return nil, err
+	}
+	strategy := req.Strategy
+	if strategy.Kind == "" {
+		strategy = DefaultStrategy(req.Env)
+	}
+	t := choice.Target
+	src := Source{Ref: t.ReleaseID, Commit: t.Commit, Branch: t.Branch, Subject: t.Subject}
+	p, err := NewPlan(req.Fleet, req.App, req.Env, req.Hosts, src, t.ReleaseID, strategy)
+	if err != nil {
+		return nil, &PlanError{err}
+	}
+	p.Select, p.LastRelease = req.Select, last
+	rp := &RollbackPlan{Plan: p, Choice: choice}
+	rs, err := st.ListReleases(ctx, req.App.Name, req.Env.Name, 100)
+	if err != nil {
+		return nil, fmt.Errorf("the releases of %s on %s: %w", req.App.Name, req.Env.Name, err)
+	}
+	for _, r := range rs {
+		if r.Kind == store.KindDeploy && r.Result == store.ReleaseSuccess && r.ReleaseID < choice.From.ReleaseID {
+			rp.Candidates = append(rp.Candidates, r)
+		}
+	}
+	return rp, nil
+}
+
+// WithStrategy is rp with its hosts switched by strategy instead (see
+// Plan.WithStrategy): the same choice, hosts and inventory.
+func (rp *RollbackPlan) WithStrategy(strategy Strategy) (*RollbackPlan, error) {
+	p, err := rp.Plan.WithStrategy(strategy)
+	if err != nil {
+		return nil, err
+	}
+	q := *rp
+	q.Plan = p
+	return &q, nil
+}
+
+// ExecuteRollback runs rp, the rollback the operator saw and confirmed,
+// as it is: like Execute, it refuses with a *FleetChangedError when the
+// inventory or the release records changed since the preview.
+func (d *Deployer) ExecuteRollback(ctx context.Context, rp *RollbackPlan) (*Outcome, error) {
+	if err := CheckPlan(ctx, d.Store, rp.Plan); err != nil {
+		return nil, err
+	}
+	return d.Rollback(ctx, rp.Plan, rp.Choice)
 }
