@@ -1,0 +1,111 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/opsui/opsui/ops/deploy"
+	"github.com/opsui/opsui/store"
+)
+
+// TestRollbackPreviewSharedByCLIAndConsole drives one rollback preview
+// (deploy.PreviewRollback) through the CLI and the console's wiring on
+// real hosts: both name the same release to go back from and to. The
+// inventory changes between the console's preview and its confirmation:
+// the rollback is refused with the change listed, nothing recorded, no
+// host switched (it used to choose again and run on the new inventory).
+// Previewed again, it runs in the strategy chosen; and the CLI's rollback
+// goes where the console's preview says.
+func TestRollbackPreviewSharedByCLIAndConsole(t *testing.T) {
+	e := newDeployEnv(t, 2, "")
+	ctx := context.Background()
+	r1 := releaseOf(t, mustRun(t, e.db, "deploy", "--env", "test", "--yes"))
+	e.commit(t, "second", "index.html", "v2")
+	r2 := releaseOf(t, mustRun(t, e.db, "deploy", "--env", "test", "--yes"))
+
+	// Without a terminal the CLI says what it would do and refuses.
+	cliSaid, err := opsuiCmd(t, e.db, "", "rollback", "--env", "test")
+	if err == nil || !strings.Contains(cliSaid, "back from release "+r2+" (") || !strings.Contains(cliSaid, ") to "+r1+" (") {
+		t.Fatalf("rollback without a terminal: %v\n%s", err, cliSaid)
+	}
+	cs, st := consoleFor(t, e)
+	fns := cs.flows()
+	pv, err := fns.RollbackPreview(ctx, "app", "test", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := e.fleet.Hosts[0].Name + "," + e.fleet.Hosts[1].Name
+	if pv.From.ReleaseID != r2 || pv.Target.ReleaseID != r1 || strings.Join(pv.Hosts, ",") != names ||
+		len(pv.Candidates) != 1 || pv.Candidates[0].ReleaseID != r1 || len(pv.Undone) != 1 || len(pv.Commits) != 1 {
+		t.Fatalf("console preview %+v", pv)
+	}
+
+	// A host is added to the environment while the console's flow waits.
+	file := filepath.Join(t.TempDir(), "fleet.yaml")
+	mustRun(t, e.db, "inventory", "export", "-o", file)
+	doc, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	changed := string(doc) + "  - name: web-new\n    address: 127.0.0.1\n    env: test\n    roles: [web]\n"
+	if err := os.WriteFile(file, []byte(changed), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mustRun(t, e.db, "inventory", "import", file)
+	rolling := deploy.Strategy{Kind: deploy.StrategyRolling}
+	out, err := fns.Rollback(ctx, "app", "test", pv.Target.ReleaseID, rolling, quietIO)
+	var fc *deploy.FleetChangedError
+	if out != nil || !errors.As(err, &fc) || !strings.Contains(err.Error(), "host web-new was added") {
+		t.Fatalf("rollback after the inventory changed: %+v, %v; want it refused", out, err)
+	}
+	if rs, err := st.ListReleases(ctx, "app", "test", 0); err != nil || len(rs) != 2 {
+		t.Errorf("releases recorded: %+v %v", rs, err)
+	}
+	for i := range e.fleet.Hosts {
+		if rel, _ := e.current(t, i); rel != r2 {
+			t.Errorf("host %d runs %s, want %s (untouched)", i, rel, r2)
+		}
+	}
+
+	// Back to the inventory previewed: previewed again, it runs, rolling.
+	if err := os.WriteFile(file, doc, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mustRun(t, e.db, "inventory", "import", file)
+	if pv, err = fns.RollbackPreview(ctx, "app", "test", ""); err != nil {
+		t.Fatal(err)
+	}
+	out, err = fns.Rollback(ctx, "app", "test", pv.Target.ReleaseID, rolling, quietIO)
+	if err != nil || out.Result != store.ReleaseSuccess {
+		t.Fatalf("console rollback: %+v %v", out, err)
+	}
+	rs, err := st.ListReleases(ctx, "app", "test", 1)
+	if err != nil || len(rs) != 1 || rs[0].Kind != store.KindRollback || rs[0].ReleaseID != r1 || rs[0].Strategy != "rolling" ||
+		strings.Join(rs[0].HostList(), ",") != names {
+		t.Fatalf("the console's rollback record: %+v %v", rs, err)
+	}
+	for i := range e.fleet.Hosts {
+		if rel, _ := e.current(t, i); rel != r1 {
+			t.Errorf("host %d runs %s, want %s", i, rel, r1)
+		}
+	}
+
+	// A third deploy: the CLI rolls back to where the console's preview
+	// goes. (Its release id follows the newest record, the rollback's, which
+	// names r1: a second later it cannot be r2's.)
+	time.Sleep(time.Second)
+	e.commit(t, "third", "index.html", "v3")
+	r3 := releaseOf(t, mustRun(t, e.db, "deploy", "--env", "test", "--yes"))
+	if pv, err = fns.RollbackPreview(ctx, "app", "test", ""); err != nil || pv.From.ReleaseID != r3 || pv.Target.ReleaseID != r1 {
+		t.Fatalf("console preview after %s: from %s to %s, %v", r3, pv.From.ReleaseID, pv.Target.ReleaseID, err)
+	}
+	cliOut := mustRun(t, e.db, "rollback", "--env", "test", "--yes")
+	if !strings.Contains(cliOut, "back from release "+r3+" (") || !strings.Contains(cliOut, "release "+pv.Target.ReleaseID+": success") {
+		t.Errorf("the CLI's rollback:\n%s", cliOut)
+	}
+}
