@@ -32,15 +32,7 @@ list the pending migrations and change nothing.`,
 		Args: cobra.MaximumNArgs(1),
 	}
 	cmd.RunE = c.withStore(func(ctx context.Context, s *store.Store, args []string) error {
-		tg, err := tf.load(ctx, s, args)
-		if err != nil {
-			return err
-		}
-		mp, err := previewMigrate(ctx, s, deploy.MigrateRequest{Fleet: tg.fleet, App: tg.app, Env: tg.env, Select: tg.sel, Hosts: tg.hosts})
-		if err != nil {
-			return err
-		}
-		d, closePool, err := c.deployer(ctx, s, &sshf, tg)
+		tg, mp, d, closePool, err := c.previewMigrate(ctx, s, &tf, &sshf, args)
 		if err != nil {
 			return err
 		}
@@ -86,14 +78,23 @@ list the pending migrations and change nothing.`,
 	return cmd
 }
 
-// previewMigrate is deploy.PreviewMigrate with a plan that does not
-// check as a usage error, as the deploy's (previewDeploy).
-func previewMigrate(ctx context.Context, s *store.Store, req deploy.MigrateRequest) (*deploy.MigratePlan, error) {
-	mp, err := deploy.PreviewMigrate(ctx, s, req)
-	if pe := (*deploy.PlanError)(nil); errors.As(err, &pe) {
-		return nil, usageError{err}
+// previewMigrate resolves the flags' target, previews its migrate
+// (deploy.PreviewMigrate; a plan that does not check is a usage error, as
+// the deploy's) and wires the deployer that lists or runs it.
+func (c *cli) previewMigrate(ctx context.Context, s *store.Store, tf *targetFlags, sshf *sshFlags,
+	args []string) (target, *deploy.MigratePlan, *deploy.Deployer, func(), error) {
+	tg, err := tf.load(ctx, s, args)
+	if err != nil {
+		return tg, nil, nil, nil, err
 	}
-	return mp, err
+	mp, err := deploy.PreviewMigrate(ctx, s, deploy.MigrateRequest{Fleet: tg.fleet, App: tg.app, Env: tg.env, Select: tg.sel, Hosts: tg.hosts})
+	if pe := (*deploy.PlanError)(nil); errors.As(err, &pe) {
+		return tg, nil, nil, nil, usageError{err}
+	} else if err != nil {
+		return tg, nil, nil, nil, err
+	}
+	d, closePool, err := c.deployer(ctx, s, sshf, tg)
+	return tg, mp, d, closePool, err
 }
 
 // printNewMigrations lists the migration files a deploy from the
