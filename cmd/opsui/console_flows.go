@@ -197,6 +197,8 @@ func (c *consoleSession) rollbackPreview(ctx context.Context, pv *previews, app,
 	return p, nil
 }
 
+// previewRollback previews the rollback of app in env to release to ("":
+// the previous good one), as the CLI's rollback does.
 func (c *consoleSession) previewRollback(ctx context.Context, app, env, to string) (*deploy.RollbackPlan, error) {
 	tg, err := c.target(ctx, app, env)
 	if err != nil {
