@@ -165,7 +165,7 @@ func (f *opFlow) key(km tea.KeyPressMsg) (flow, tea.Cmd) {
 		return f, f.runner.update(km)
 	}
 	switch {
-	case km.String() == "esc":
+	case key.Matches(km, k.Back):
 		return nil, nil
 	case key.Matches(km, k.PrevStep):
 		if f.step > opPick {
@@ -281,7 +281,7 @@ func (f *opFlow) planStepKey(km tea.KeyPressMsg) tea.Cmd {
 			f.arg = arg
 			return f.load()
 		}
-	case km.String() == "space":
+	case key.Matches(km, k.Toggle):
 		f.spec.toggle(f.plan, f.cursor)
 	}
 	return nil

@@ -125,7 +125,7 @@ func (c confirmBox) typing() bool { return c.env.Protected }
 func (c *confirmBox) key(km tea.KeyPressMsg, k KeyMap) (ok bool, cmd tea.Cmd) {
 	c.note = ""
 	if c.env.Protected {
-		if km.String() == "enter" {
+		if key.Matches(km, k.Apply) {
 			if strings.TrimSpace(c.input.Value()) == c.env.Name {
 				return true, nil
 			}
@@ -138,8 +138,8 @@ func (c *confirmBox) key(km tea.KeyPressMsg, k KeyMap) (ok bool, cmd tea.Cmd) {
 	switch {
 	case key.Matches(km, k.Confirm):
 		return true, nil
-	case km.String() == "enter":
-		c.note = "enter does not confirm: press " + keyName(k.Confirm) + ", or esc to leave"
+	case key.Matches(km, k.Apply):
+		c.note = keyName(k.Apply) + " does not confirm: press " + keyName(k.Confirm) + ", or esc to leave"
 	}
 	return false, nil
 }

@@ -153,7 +153,7 @@ func (w *wizard) key(km tea.KeyPressMsg) (flow, tea.Cmd) {
 	}
 	// Before the run: esc leaves, shift+tab goes back a step.
 	switch {
-	case km.String() == "esc":
+	case key.Matches(km, k.Back):
 		return nil, nil
 	case key.Matches(km, k.PrevStep):
 		if w.step > stepTarget {
@@ -268,11 +268,11 @@ func (w *wizard) shownRefs() []Ref {
 func (w *wizard) refKey(km tea.KeyPressMsg) tea.Cmd {
 	k := w.env.keys
 	shown := w.shownRefs()
-	switch km.String() {
-	case "up":
+	switch {
+	case key.Matches(km, k.FieldUp):
 		w.refCursor = max(0, w.refCursor-1)
 		return nil
-	case "down":
+	case key.Matches(km, k.FieldDown):
 		w.refCursor = max(0, min(len(shown)-1, w.refCursor+1))
 		return nil
 	}

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 
@@ -100,26 +101,25 @@ func (s *strategyForm) focus() tea.Cmd {
 
 // key moves between the fields (arrows, so that letters stay text) and
 // changes the one under the cursor.
-func (s *strategyForm) key(km tea.KeyPressMsg, _ KeyMap) tea.Cmd {
-	switch km.String() {
-	case "up":
+func (s *strategyForm) key(km tea.KeyPressMsg, k KeyMap) tea.Cmd {
+	switch {
+	case key.Matches(km, k.FieldUp):
 		s.field = (s.field + len(s.fields) - 1) % len(s.fields)
 		return s.focus()
-	case "down":
+	case key.Matches(km, k.FieldDown):
 		s.field = (s.field + 1) % len(s.fields)
 		return s.focus()
 	}
 	switch s.at() {
 	case fieldKind:
-		switch km.String() {
-		case "left", "h":
+		switch {
+		case key.Matches(km, k.ChoicePrev):
 			s.kind = (s.kind + len(s.kinds) - 1) % len(s.kinds)
-		case "right", "l", "space":
+		case key.Matches(km, k.ChoiceNext):
 			s.kind = (s.kind + 1) % len(s.kinds)
 		}
 	case fieldAutoRollback:
-		switch km.String() {
-		case "left", "right", "space", "h", "l":
+		if key.Matches(km, k.ChoicePrev, k.ChoiceNext) {
 			s.autoRollback = !s.autoRollback
 		}
 	default:
