@@ -83,7 +83,7 @@ func TestFlowKeysFollowTheConfig(t *testing.T) {
 
 	// The strategy form: choice_next, choice_prev; the arrows are not them.
 	d.press("enter")
-	d.see("[all]", "auto-rollback")
+	d.see("[all]", "auto-rollback", "ctrl+p/ctrl+n field · < > change · enter/tab next")
 	d.press(">", ">", "right")
 	d.see("[canary]")
 	d.press("<")
@@ -102,9 +102,10 @@ func TestFlowKeysFollowTheConfig(t *testing.T) {
 
 	// The confirmation: Y confirms; y and apply do not, apply says so.
 	d.press("enter")
-	d.see("Y confirm")
+	// The hints name the keys as bound.
+	d.see("Y confirm · ctrl+b leave")
 	d.send(ctrlKey('s'))
-	d.see("ctrl+s does not confirm: press Y")
+	d.see("ctrl+s does not confirm: press Y, or ctrl+b to leave")
 	d.press("y", "enter")
 	if d.settle(); ff.count("deploy") != 0 {
 		t.Fatal("y or enter deployed; confirm is Y")
@@ -144,7 +145,7 @@ func TestFlowKeysFollowTheConfig(t *testing.T) {
 	d.press("F")
 	pickEnv(t, d, "production")
 	d.press("enter")
-	d.see("[x] cache1", "[x] cache2")
+	d.see("cache hosts (t leaves one out)", "[x] cache1", "[x] cache2")
 	d.press("down", "space")
 	d.see("[x] cache2")
 	d.press("t")

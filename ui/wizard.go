@@ -183,7 +183,7 @@ func (w *wizard) key(km tea.KeyPressMsg) (flow, tea.Cmd) {
 			case w.preview == nil && w.previewErr == nil:
 				w.note = "the preview is still being read"
 			case w.previewErr != nil:
-				w.note = "no preview: go back (shift+tab) and choose another ref"
+				w.note = "no preview: go back (" + keyName(k.PrevStep) + ") and choose another ref"
 			default:
 				w.step = stepStrategy
 				return w, w.enter()

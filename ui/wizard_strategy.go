@@ -158,7 +158,7 @@ func (s strategyForm) value() (deploy.Strategy, error) {
 }
 
 // view draws the fields and the plan of batches they make.
-func (s strategyForm) view(st Styles, w int, plan *deploy.Plan, planErr error) string {
+func (s strategyForm) view(st Styles, k KeyMap, w int, plan *deploy.Plan, planErr error) string {
 	var b strings.Builder
 	row := func(f int, label, value string) {
 		if !slices.Contains(s.fields, f) {
@@ -188,7 +188,8 @@ func (s strategyForm) view(st Styles, w int, plan *deploy.Plan, planErr error) s
 		onOff = "on: switched hosts go back when one fails after its switch"
 	}
 	row(fieldAutoRollback, "auto-rollback", onOff)
-	b.WriteString(st.Muted.Render(clip("↑/↓ field · ←/→/space change · enter next", w)) + "\n\n")
+	b.WriteString(st.Muted.Render(clip(keyName(k.FieldUp)+"/"+keyName(k.FieldDown)+" field · "+
+		keyName(k.ChoicePrev)+" "+keyName(k.ChoiceNext)+" change · "+keyName(k.NextStep)+" next", w)) + "\n\n")
 	switch {
 	case planErr != nil:
 		b.WriteString(st.Error.Render(clip("invalid: "+planErr.Error(), w)) + "\n")

@@ -42,7 +42,7 @@ func (w *wizard) view(width, h int) string {
 		body = scrollLines(w.previewLines(width), w.previewTop, bodyH)
 	case stepStrategy:
 		plan, err := w.plan()
-		body = w.strategy.view(st, width, plan, err)
+		body = w.strategy.view(st, w.env.keys, width, plan, err)
 	case stepConfirm:
 		body = w.confirmView(width)
 	case stepRun:
@@ -109,7 +109,7 @@ func (w *wizard) refView(width, h int) string {
 	case w.refs == nil:
 		b.WriteString(st.Muted.Render("reading the repository…") + "\n")
 	case len(shown) == 0:
-		b.WriteString(st.Muted.Render(clip("no ref matches: enter deploys what you typed, if git knows it", width)) + "\n")
+		b.WriteString(st.Muted.Render(clip("no ref matches: "+keyName(w.env.keys.NextStep)+" deploys what you typed, if git knows it", width)) + "\n")
 	}
 	start := max(0, min(w.refCursor-listH/2, len(shown)-listH))
 	for i := start; i < len(shown) && i-start < listH; i++ {
