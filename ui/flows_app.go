@@ -169,7 +169,7 @@ func (a App) flowActions() []rootAction {
 	for i, o := range openers {
 		out[i] = rootAction{b: o.b,
 			// Not the fleet's keys until it is there, nor under the help.
-			skip: func(a App) bool { return !a.loaded || a.err != nil || a.showHelp },
+			skip: func(a App) bool { return a.mode != modeFleet || !a.loaded || a.err != nil || a.showHelp },
 			// Its own read-only notice, after the missing flow's: off
 			// holds both rather than changes.
 			off: func(a App) string {
