@@ -141,6 +141,10 @@ func (w *wizard) key(km tea.KeyPressMsg) (flow, tea.Cmd) {
 		case key.Matches(km, k.Back):
 			return nil, nil
 		case key.Matches(km, k.Rollback):
+			if !w.releaseLive() {
+				w.note = "nothing to roll back: this release runs on no host (it switched none, or they were switched back)"
+				return w, nil
+			}
 			return newRollbackFlow(w.env, w.target.env.Name, w.target.app, "")
 		case key.Matches(km, k.NextStep):
 			w.showPanes = !w.showPanes
@@ -352,11 +356,30 @@ func (w *wizard) help() []key.Binding {
 	case stepRun:
 		return w.runner.help()
 	case stepSummary:
+		if !w.releaseLive() {
+			return []key.Binding{withDesc(k.NextStep, "summary/panes"), withDesc(k.Back, "back to the fleet")}
+		}
 		return []key.Binding{withDesc(k.Rollback, "roll back this release"), withDesc(k.NextStep, "summary/panes"), withDesc(k.Back, "back to the fleet")}
 	case stepConfirm:
 		return []key.Binding{k.Confirm, k.PrevStep, withDesc(k.Back, "leave")}
 	}
 	return []key.Binding{k.Up, k.Down, k.NextStep, k.PrevStep, withDesc(k.Back, "leave"), k.Help}
+}
+
+// releaseLive reports whether the deploy left its release running on some
+// host: only then does the summary offer to roll it back (after an
+// automatic rollback, a refusal or a cancel before the switch, r would
+// undo the release that is running now instead).
+func (w *wizard) releaseLive() bool {
+	if w.lastOutcome == nil {
+		return false
+	}
+	for _, h := range w.lastOutcome.Hosts {
+		if h.Status == deploy.HostOK {
+			return true
+		}
+	}
+	return false
 }
 
 func shortCommit(h string) string { return deploy.ShortCommit(h) }

@@ -262,7 +262,11 @@ func (w *wizard) summaryView(width int) string {
 	for _, l := range outcomeLines(st, w.lastOutcome, w.runner.err) {
 		b.WriteString(clipStyled(l, width) + "\n")
 	}
-	b.WriteString("\n" + clipStyled(st.Key.Render(keyName(k.Rollback))+st.Muted.Render(" roll back to the previous release · ")+
-		st.Key.Render(keyName(k.NextStep))+st.Muted.Render(" the hosts' output · ")+st.Key.Render(keyName(k.Back))+st.Muted.Render(" back to the fleet"), width))
+	var keys string
+	if w.releaseLive() {
+		keys = st.Key.Render(keyName(k.Rollback)) + st.Muted.Render(" roll back to the previous release · ")
+	}
+	keys += st.Key.Render(keyName(k.NextStep)) + st.Muted.Render(" the hosts' output · ") + st.Key.Render(keyName(k.Back)) + st.Muted.Render(" back to the fleet")
+	b.WriteString("\n" + clipStyled(keys, width))
 	return b.String()
 }
