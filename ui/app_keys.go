@@ -19,6 +19,9 @@ type rootAction struct {
 	off func(App) string
 	// quiet: when off, the key is left to the fleet view, no notice.
 	quiet bool
+	// skip: the key is not the root's now, so it is left to the fleet
+	// view; unlike off, the help does not call it off. nil: never.
+	skip func(App) bool
 	// changes: it changes hosts, so read-only mode turns it off, which the
 	// footer says.
 	changes bool
@@ -32,7 +35,7 @@ const readOnlyNotice = "read-only: commands are disabled"
 // keys are tried.
 func (a App) fleetActions() []rootAction {
 	k := a.keys
-	return []rootAction{
+	acts := []rootAction{
 		{b: k.Quit, run: func(a App) (tea.Model, tea.Cmd) { return a, tea.Quit }},
 		{b: k.Help, run: func(a App) (tea.Model, tea.Cmd) {
 			a.showHelp = !a.showHelp
@@ -82,6 +85,7 @@ func (a App) fleetActions() []rootAction {
 			return ""
 		}, run: App.openLogs},
 	}
+	return append(acts, a.flowActions()...)
 }
 
 // when is reason if cond holds, else "".
@@ -107,7 +111,7 @@ func (a App) reason(act rootAction) string {
 // none of them, or a quiet one that is off.
 func (a App) fleetKey(km tea.KeyPressMsg) (next tea.Model, cmd tea.Cmd, handled bool) {
 	for _, act := range a.fleetActions() {
-		if !key.Matches(km, act.b) {
+		if !key.Matches(km, act.b) || act.skip != nil && act.skip(a) {
 			continue
 		}
 		switch r := a.reason(act); {

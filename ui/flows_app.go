@@ -93,9 +93,9 @@ func (a App) show(next flow, cmd tea.Cmd) (App, tea.Cmd) {
 	return a, wrapCmd(a.flows.seq, cmd)
 }
 
-// flowsUpdate handles the flows' messages, the keys that open them from
-// the fleet and every key while one is shown; handled is false for
-// everything else.
+// flowsUpdate handles the flows' messages and every key while one is
+// shown; handled is false for everything else. The keys that open them
+// are the fleet's (flowActions).
 func (a App) flowsUpdate(msg tea.Msg) (next App, cmd tea.Cmd, handled bool) {
 	switch msg := msg.(type) {
 	case flowMsg:
@@ -113,7 +113,7 @@ func (a App) flowsUpdate(msg tea.Msg) (next App, cmd tea.Cmd, handled bool) {
 				return next, cmd, true
 			}
 			if a.showHelp {
-				if msg.String() == "esc" || key.Matches(msg, a.keys.Help) {
+				if key.Matches(msg, a.keys.CloseHelp) || key.Matches(msg, a.keys.Help) {
 					a.showHelp = false
 				}
 				return a, nil, true
@@ -125,8 +125,6 @@ func (a App) flowsUpdate(msg tea.Msg) (next App, cmd tea.Cmd, handled bool) {
 			n, c := a.flows.cur.update(msg)
 			next, cmd = a.show(n, c)
 			return next, cmd, true
-		case a.mode == modeFleet && a.loaded && a.err == nil && !a.fleet.Filtering() && !a.showHelp:
-			return a.openFlow(msg)
 		}
 	}
 	return a, nil, false
@@ -139,46 +137,56 @@ func flowTyping(f flow) bool {
 	return ok && t.typing()
 }
 
-// openFlow opens the flow of key km, if it is one.
-func (a App) openFlow(km tea.KeyPressMsg) (App, tea.Cmd, bool) {
-	env := a.flowEnv()
-	fns := a.flows.fns
-	var (
-		f      flow
-		cmd    tea.Cmd
-		change = true // the flow changes hosts: not in read-only mode
-		have   bool
-	)
-	switch {
-	case key.Matches(km, a.keys.Deploy):
-		have = fns.Refs != nil && fns.Preview != nil && fns.Deploy != nil
-		f, cmd = newWizard(env, a.fleet.Focused().Env)
-	case key.Matches(km, a.keys.Rollback):
-		have = fns.RollbackPreview != nil && fns.Rollback != nil
-		f, cmd = newRollbackFlow(env, a.fleet.Focused().Env, "", "")
-	case key.Matches(km, a.keys.Migrate):
-		have = fns.MigrationPlan != nil && fns.Migrate != nil
-		f, cmd = newMigrateFlow(env, a.fleet.Focused().Env)
-	case key.Matches(km, a.keys.Flush):
-		have = fns.FlushPlan != nil && fns.Flush != nil
-		f, cmd = newFlushFlow(env, a.fleet.Focused().Env)
-	case key.Matches(km, a.keys.Releases):
-		have, change = fns.Releases != nil, false
-		f, cmd = newReleasesView(env, a.fleet.Focused().Env)
-	default:
-		return a, nil, false
+// flowOpener is a fleet key that opens a flow: whether the engine has the
+// flow's entry points, whether it changes hosts, and the flow it opens on
+// the focused host's environment.
+type flowOpener struct {
+	b       key.Binding
+	have    bool
+	changes bool
+	open    func(env *flowEnv, envName string) (flow, tea.Cmd)
+}
+
+// The notices of a flow key that does nothing now.
+const (
+	flowMissingNotice  = "this flow is not available here"
+	flowReadOnlyNotice = "read-only: deploys, rollbacks, migrations and flushes are disabled"
+)
+
+// flowActions are the fleet's keys that open a flow, as keys of the root:
+// pressed while off, or in the ? help, they say why.
+func (a App) flowActions() []rootAction {
+	k, fns := a.keys, a.flows.fns
+	openers := []flowOpener{
+		{b: k.Deploy, have: fns.Refs != nil && fns.Preview != nil && fns.Deploy != nil, changes: true, open: newWizard},
+		{b: k.Rollback, have: fns.RollbackPreview != nil && fns.Rollback != nil, changes: true,
+			open: func(env *flowEnv, envName string) (flow, tea.Cmd) { return newRollbackFlow(env, envName, "", "") }},
+		{b: k.Migrate, have: fns.MigrationPlan != nil && fns.Migrate != nil, changes: true, open: newMigrateFlow},
+		{b: k.Flush, have: fns.FlushPlan != nil && fns.Flush != nil, changes: true, open: newFlushFlow},
+		{b: k.Releases, have: fns.Releases != nil, open: newReleasesView},
 	}
-	switch {
-	case !have:
-		a.notice = "this flow is not available here"
-		return a, nil, true
-	case change && a.ctx.ReadOnly:
-		a.notice = "read-only: deploys, rollbacks, migrations and flushes are disabled"
-		return a, nil, true
+	out := make([]rootAction, len(openers))
+	for i, o := range openers {
+		out[i] = rootAction{b: o.b,
+			// Not the fleet's keys until it is there, nor under the help.
+			skip: func(a App) bool { return a.mode != modeFleet || !a.loaded || a.err != nil || a.showHelp },
+			// Its own read-only notice, after the missing flow's: off
+			// holds both rather than changes.
+			off: func(a App) string {
+				switch {
+				case !o.have:
+					return flowMissingNotice
+				case o.changes && a.ctx.ReadOnly:
+					return flowReadOnlyNotice
+				}
+				return ""
+			},
+			run: func(a App) (tea.Model, tea.Cmd) {
+				a.notice = ""
+				return a.show(o.open(a.flowEnv(), a.fleet.Focused().Env))
+			}}
 	}
-	a.notice = ""
-	next, c := a.show(f, cmd)
-	return next, c, true
+	return out
 }
 
 // flowView draws the flow shown.

@@ -165,7 +165,7 @@ func (f *opFlow) key(km tea.KeyPressMsg) (flow, tea.Cmd) {
 		return f, f.runner.update(km)
 	}
 	switch {
-	case km.String() == "esc":
+	case key.Matches(km, k.Back):
 		return nil, nil
 	case key.Matches(km, k.PrevStep):
 		if f.step > opPick {
@@ -256,7 +256,7 @@ func (f *opFlow) planStepKey(km tea.KeyPressMsg) tea.Cmd {
 		if key.Matches(km, k.NextStep) {
 			f.note = "the plan is still being read"
 			if f.planErr != nil {
-				f.note = "no plan: shift+tab to choose again, esc to leave"
+				f.note = "no plan: " + keyName(k.PrevStep) + " to choose again, " + keyName(k.Back) + " to leave"
 			}
 		}
 		return nil
@@ -281,7 +281,7 @@ func (f *opFlow) planStepKey(km tea.KeyPressMsg) tea.Cmd {
 			f.arg = arg
 			return f.load()
 		}
-	case km.String() == "space":
+	case key.Matches(km, k.Toggle):
 		f.spec.toggle(f.plan, f.cursor)
 	}
 	return nil
@@ -306,7 +306,7 @@ func (f *opFlow) view(w, h int) string {
 		b.WriteString(scrollLines(f.planView(st, w), max(0, f.cursor-bodyH/2), bodyH))
 	case opStrategy:
 		plan, err := f.strategyPlan()
-		lines := strings.Split(strings.TrimRight(st.Header.Render("how are the hosts switched?")+"\n"+f.strategy.view(st, w, plan, err), "\n"), "\n")
+		lines := strings.Split(strings.TrimRight(st.Header.Render("how are the hosts switched?")+"\n"+f.strategy.view(st, f.env.keys, w, plan, err), "\n"), "\n")
 		b.WriteString(scrollLines(lines, 0, bodyH))
 	case opConfirm:
 		for _, l := range f.planView(st, w) {

@@ -125,11 +125,11 @@ func (c confirmBox) typing() bool { return c.env.Protected }
 func (c *confirmBox) key(km tea.KeyPressMsg, k KeyMap) (ok bool, cmd tea.Cmd) {
 	c.note = ""
 	if c.env.Protected {
-		if km.String() == "enter" {
+		if key.Matches(km, k.Apply) {
 			if strings.TrimSpace(c.input.Value()) == c.env.Name {
 				return true, nil
 			}
-			c.note = fmt.Sprintf("the name did not match: type %s exactly, or esc to leave", c.env.Name)
+			c.note = fmt.Sprintf("the name did not match: type %s exactly, or %s to leave", c.env.Name, keyName(k.Back))
 			return false, nil
 		}
 		c.input, cmd = c.input.Update(km)
@@ -138,8 +138,8 @@ func (c *confirmBox) key(km tea.KeyPressMsg, k KeyMap) (ok bool, cmd tea.Cmd) {
 	switch {
 	case key.Matches(km, k.Confirm):
 		return true, nil
-	case km.String() == "enter":
-		c.note = "enter does not confirm: press " + keyName(k.Confirm) + ", or esc to leave"
+	case key.Matches(km, k.Apply):
+		c.note = keyName(k.Apply) + " does not confirm: press " + keyName(k.Confirm) + ", or " + keyName(k.Back) + " to leave"
 	}
 	return false, nil
 }
@@ -151,7 +151,7 @@ func (c confirmBox) view(st Styles, w int, question string, k KeyMap) string {
 		b.WriteString(st.Protected.Render(clip(c.env.Name+" is a protected environment.", w)) + "\n")
 		b.WriteString(c.input.View() + "\n")
 	} else {
-		b.WriteString(st.Key.Render(keyName(k.Confirm)) + st.Muted.Render(" confirm · esc leave (default: no)") + "\n")
+		b.WriteString(st.Key.Render(keyName(k.Confirm)) + st.Muted.Render(" confirm · "+keyName(k.Back)+" leave (default: no)") + "\n")
 	}
 	if c.note != "" {
 		b.WriteString(st.Error.Render(clip(c.note, w)) + "\n")

@@ -97,16 +97,16 @@ type quitState struct {
 // once it has stopped its hosts and released its lock.
 func (a App) quitKey(km tea.KeyPressMsg) (App, tea.Cmd, bool) {
 	r := activeRunner(a.flows.cur)
-	isQuit := km.String() == "ctrl+c" || key.Matches(km, a.keys.Quit) && !flowTyping(a.flows.cur)
+	isQuit := key.Matches(km, a.keys.ForceQuit) || key.Matches(km, a.keys.Quit) && !flowTyping(a.flows.cur)
 	switch {
 	case a.quit.aborting:
-		if km.String() == "ctrl+c" {
+		if key.Matches(km, a.keys.ForceQuit) {
 			return a, tea.Quit, true // Run still waits for the work to end
 		}
 		return a, nil, true
 	case a.quit.asking:
 		a.quit.asking = false
-		if km.String() != "y" || r == nil {
+		if !key.Matches(km, a.keys.Confirm) || r == nil {
 			return a, nil, true // anything but y, Enter included, goes on
 		}
 		a.quit.aborting = true
@@ -116,7 +116,7 @@ func (a App) quitKey(km tea.KeyPressMsg) (App, tea.Cmd, bool) {
 	case !isQuit:
 		return a, nil, false
 	case r == nil:
-		if km.String() == "ctrl+c" {
+		if key.Matches(km, a.keys.ForceQuit) {
 			return a, tea.Quit, true
 		}
 		return a, nil, false // q belongs to the flow

@@ -20,7 +20,7 @@ func newMigrateFlow(env *flowEnv, envName string) (flow, tea.Cmd) {
 }
 
 func newFlushFlow(env *flowEnv, envName string) (flow, tea.Cmd) {
-	return newOpFlow(env, &flushSpec{fns: env.fns}, envName, "", "")
+	return newOpFlow(env, &flushSpec{fns: env.fns, toggleKey: keyName(env.keys.Toggle)}, envName, "", "")
 }
 
 // rollbackSpec: choose a recorded release (the previous good one first),
@@ -174,8 +174,9 @@ func (migrateSpec) resultLines(st Styles, r *flowRunner, _ int) []string {
 // flushSpec: the environment's cache hosts (all chosen; space leaves one
 // out), confirm, run, a result per host.
 type flushSpec struct {
-	fns Flows
-	off map[string]bool // hosts left out
+	fns       Flows
+	off       map[string]bool // hosts left out
+	toggleKey string          // the toggle's key, for the hints
 }
 
 func (*flushSpec) name() string  { return "flush caches" }
@@ -206,13 +207,13 @@ func (s *flushSpec) chosen(p any) []FlushTarget {
 
 func (s *flushSpec) ready(p any) (bool, string) {
 	if len(s.chosen(p)) == 0 {
-		return false, "no cache host chosen (space chooses)"
+		return false, "no cache host chosen (" + s.toggleKey + " chooses)"
 	}
 	return true, ""
 }
 
 func (s *flushSpec) planLines(st Styles, p any, cursor, w int) []string {
-	l := []string{st.Header.Render("cache hosts (space leaves one out)")}
+	l := []string{st.Header.Render("cache hosts (" + s.toggleKey + " leaves one out)")}
 	for i, t := range p.([]FlushTarget) {
 		mark := "[x]"
 		if s.off[t.Host] {

@@ -132,7 +132,7 @@ const (
 	scopeHostKey          // the unknown host key dialog
 	scopePassphrase       // the passphrase dialog
 	scopeWarning          // the changed host key warning
-	scopeForm             // a flow's form or typed list: the wizard's refs and strategy
+	scopeForm             // a flow's form or typed list: the wizard's refs and strategy, a protected environment's name
 	scopeAll        = scopeFleet | scopeRun | scopeRuns | scopeFlow | scopeReleases | scopeLogs
 	scopeAnywhere   = scopeForm<<1 - 1 // every scope: ctrl+c
 )
@@ -156,8 +156,7 @@ type action struct {
 	b     *key.Binding
 	scope scope
 	// fixed: the config file cannot rebind it. ctrl+c must always quit,
-	// only y trusts a host key; the form keys are still matched by literals in ui/wizard*.go and
-	// ui/flows_*.go, so a rebinding would not take (issue 14).
+	// only y trusts a host key.
 	fixed bool
 	desc  map[scope]string // the help's text in a scope, when not the binding's
 }
@@ -189,7 +188,8 @@ func (k *KeyMap) actions() []action {
 		{name: "confirm", b: &k.Confirm, scope: scopeFlow | scopeAsk, desc: map[scope]string{scopeAsk: "yes (anything else: no)"}},
 		{name: "mark", b: &k.Mark, scope: scopeReleases}, {name: "compare", b: &k.Compare, scope: scopeReleases},
 		{name: "close_help", b: &k.CloseHelp, scope: scopeHelp},
-		{name: "apply", b: &k.Apply, scope: scopeTyping}, {name: "cancel", b: &k.Cancel, scope: scopeTyping},
+		{name: "apply", b: &k.Apply, scope: scopeTyping | scopeForm, desc: map[scope]string{scopeForm: "confirm the protected environment's typed name"}},
+		{name: "cancel", b: &k.Cancel, scope: scopeTyping},
 		{name: "logs_pause", b: &k.LogsView.Follow, scope: scopeLogs}, {name: "logs_split", b: &k.LogsView.Layout, scope: scopeLogs},
 		{name: "logs_next_pane", b: &k.LogsView.NextPane, scope: scopeLogs}, {name: "logs_wrap", b: &k.LogsView.Wrap, scope: scopeLogs},
 		{name: "logs_search", b: &k.LogsView.Search, scope: scopeLogs}, {name: "logs_next_match", b: &k.LogsView.NextMatch, scope: scopeLogs},
@@ -202,9 +202,9 @@ func (k *KeyMap) actions() []action {
 		{name: "trust", b: &k.Trust, scope: scopeHostKey, fixed: true}, {name: "refuse", b: &k.Refuse, scope: scopeHostKey, fixed: true},
 		{name: "unlock", b: &k.Unlock, scope: scopePassphrase, fixed: true}, {name: "skip_key", b: &k.SkipKey, scope: scopePassphrase, fixed: true},
 		{name: "close_warning", b: &k.CloseWarning, scope: scopeWarning, fixed: true},
-		{name: "field_up", b: &k.FieldUp, scope: scopeForm, fixed: true}, {name: "field_down", b: &k.FieldDown, scope: scopeForm, fixed: true},
-		{name: "choice_prev", b: &k.ChoicePrev, scope: scopeForm, fixed: true}, {name: "choice_next", b: &k.ChoiceNext, scope: scopeForm, fixed: true},
-		{name: "toggle", b: &k.Toggle, scope: scopeFlow, fixed: true},
+		{name: "field_up", b: &k.FieldUp, scope: scopeForm}, {name: "field_down", b: &k.FieldDown, scope: scopeForm},
+		{name: "choice_prev", b: &k.ChoicePrev, scope: scopeForm}, {name: "choice_next", b: &k.ChoiceNext, scope: scopeForm},
+		{name: "toggle", b: &k.Toggle, scope: scopeFlow},
 	}
 }
 

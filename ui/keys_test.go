@@ -56,14 +56,6 @@ func firstDiff(want, got string) string {
 	return ""
 }
 
-// keyLiteralsLeft are the files that still compare keys to literals: the
-// wizard and the flows, reworked on another branch. Each must still have
-// one, so the list only shrinks.
-var keyLiteralsLeft = map[string]bool{
-	"flows_app.go": true, "flows_op.go": true, "flows_pick.go": true, "flows_quit.go": true,
-	"wizard.go": true, "wizard_strategy.go": true,
-}
-
 // No handler matches a key literal: keys are matched through the key
 // table's bindings (key.Matches), which the config file can rebind and
 // the help lists. Only keys.go and logskeys.go name keys.
@@ -99,13 +91,8 @@ func TestNoKeyLiteralsInHandlers(t *testing.T) {
 			}
 			return true
 		})
-		switch {
-		case keyLiteralsLeft[path] && len(found) == 0:
-			t.Errorf("%s has no key literal left: take it off keyLiteralsLeft", path)
-		case !keyLiteralsLeft[path]:
-			for _, at := range found {
-				t.Errorf("%s: a key literal; match a binding of the key table (ui/keys.go)", at)
-			}
+		for _, at := range found {
+			t.Errorf("%s: a key literal; match a binding of the key table (ui/keys.go)", at)
 		}
 	}
 }

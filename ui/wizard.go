@@ -141,6 +141,10 @@ func (w *wizard) key(km tea.KeyPressMsg) (flow, tea.Cmd) {
 		case key.Matches(km, k.Back):
 			return nil, nil
 		case key.Matches(km, k.Rollback):
+			if !w.releaseLive() {
+				w.note = "nothing to roll back: this release runs on no host (it switched none, or they were switched back)"
+				return w, nil
+			}
 			return newRollbackFlow(w.env, w.target.env.Name, w.target.app, "")
 		case key.Matches(km, k.NextStep):
 			w.showPanes = !w.showPanes
@@ -153,7 +157,7 @@ func (w *wizard) key(km tea.KeyPressMsg) (flow, tea.Cmd) {
 	}
 	// Before the run: esc leaves, shift+tab goes back a step.
 	switch {
-	case km.String() == "esc":
+	case key.Matches(km, k.Back):
 		return nil, nil
 	case key.Matches(km, k.PrevStep):
 		if w.step > stepTarget {
@@ -183,7 +187,7 @@ func (w *wizard) key(km tea.KeyPressMsg) (flow, tea.Cmd) {
 			case w.preview == nil && w.previewErr == nil:
 				w.note = "the preview is still being read"
 			case w.previewErr != nil:
-				w.note = "no preview: go back (shift+tab) and choose another ref"
+				w.note = "no preview: go back (" + keyName(k.PrevStep) + ") and choose another ref"
 			default:
 				w.step = stepStrategy
 				return w, w.enter()
@@ -268,11 +272,11 @@ func (w *wizard) shownRefs() []Ref {
 func (w *wizard) refKey(km tea.KeyPressMsg) tea.Cmd {
 	k := w.env.keys
 	shown := w.shownRefs()
-	switch km.String() {
-	case "up":
+	switch {
+	case key.Matches(km, k.FieldUp):
 		w.refCursor = max(0, w.refCursor-1)
 		return nil
-	case "down":
+	case key.Matches(km, k.FieldDown):
 		w.refCursor = max(0, min(len(shown)-1, w.refCursor+1))
 		return nil
 	}
@@ -352,11 +356,30 @@ func (w *wizard) help() []key.Binding {
 	case stepRun:
 		return w.runner.help()
 	case stepSummary:
+		if !w.releaseLive() {
+			return []key.Binding{withDesc(k.NextStep, "summary/panes"), withDesc(k.Back, "back to the fleet")}
+		}
 		return []key.Binding{withDesc(k.Rollback, "roll back this release"), withDesc(k.NextStep, "summary/panes"), withDesc(k.Back, "back to the fleet")}
 	case stepConfirm:
 		return []key.Binding{k.Confirm, k.PrevStep, withDesc(k.Back, "leave")}
 	}
 	return []key.Binding{k.Up, k.Down, k.NextStep, k.PrevStep, withDesc(k.Back, "leave"), k.Help}
+}
+
+// releaseLive reports whether the deploy left its release running on some
+// host: only then does the summary offer to roll it back (after an
+// automatic rollback, a refusal or a cancel before the switch, r would
+// undo the release that is running now instead).
+func (w *wizard) releaseLive() bool {
+	if w.lastOutcome == nil {
+		return false
+	}
+	for _, h := range w.lastOutcome.Hosts {
+		if h.Status == deploy.HostOK {
+			return true
+		}
+	}
+	return false
 }
 
 func shortCommit(h string) string { return deploy.ShortCommit(h) }

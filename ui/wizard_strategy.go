@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 
@@ -100,26 +101,25 @@ func (s *strategyForm) focus() tea.Cmd {
 
 // key moves between the fields (arrows, so that letters stay text) and
 // changes the one under the cursor.
-func (s *strategyForm) key(km tea.KeyPressMsg, _ KeyMap) tea.Cmd {
-	switch km.String() {
-	case "up":
+func (s *strategyForm) key(km tea.KeyPressMsg, k KeyMap) tea.Cmd {
+	switch {
+	case key.Matches(km, k.FieldUp):
 		s.field = (s.field + len(s.fields) - 1) % len(s.fields)
 		return s.focus()
-	case "down":
+	case key.Matches(km, k.FieldDown):
 		s.field = (s.field + 1) % len(s.fields)
 		return s.focus()
 	}
 	switch s.at() {
 	case fieldKind:
-		switch km.String() {
-		case "left", "h":
+		switch {
+		case key.Matches(km, k.ChoicePrev):
 			s.kind = (s.kind + len(s.kinds) - 1) % len(s.kinds)
-		case "right", "l", "space":
+		case key.Matches(km, k.ChoiceNext):
 			s.kind = (s.kind + 1) % len(s.kinds)
 		}
 	case fieldAutoRollback:
-		switch km.String() {
-		case "left", "right", "space", "h", "l":
+		if key.Matches(km, k.ChoicePrev, k.ChoiceNext) {
 			s.autoRollback = !s.autoRollback
 		}
 	default:
@@ -158,7 +158,7 @@ func (s strategyForm) value() (deploy.Strategy, error) {
 }
 
 // view draws the fields and the plan of batches they make.
-func (s strategyForm) view(st Styles, w int, plan *deploy.Plan, planErr error) string {
+func (s strategyForm) view(st Styles, k KeyMap, w int, plan *deploy.Plan, planErr error) string {
 	var b strings.Builder
 	row := func(f int, label, value string) {
 		if !slices.Contains(s.fields, f) {
@@ -188,7 +188,8 @@ func (s strategyForm) view(st Styles, w int, plan *deploy.Plan, planErr error) s
 		onOff = "on: switched hosts go back when one fails after its switch"
 	}
 	row(fieldAutoRollback, "auto-rollback", onOff)
-	b.WriteString(st.Muted.Render(clip("↑/↓ field · ←/→/space change · enter next", w)) + "\n\n")
+	b.WriteString(st.Muted.Render(clip(keyName(k.FieldUp)+"/"+keyName(k.FieldDown)+" field · "+
+		keyName(k.ChoicePrev)+" "+keyName(k.ChoiceNext)+" change · "+keyName(k.NextStep)+" next", w)) + "\n\n")
 	switch {
 	case planErr != nil:
 		b.WriteString(st.Error.Render(clip("invalid: "+planErr.Error(), w)) + "\n")

@@ -275,4 +275,41 @@ func TestWizardRefusedWhenTheFleetChangedSincePreview(t *testing.T) {
 	if len(ff.deployed) != 1 || ff.deployed[0] != d.a.flows.cur.(*wizard).planned || ff.deployed[0].Hosts[0].Address != "10.1.0.11" {
 		t.Errorf("the plan given to the engine is not the one confirmed: %+v", ff.deployed)
 	}
+	// Nothing of this release runs anywhere: r must not offer to undo the
+	// release that runs now.
+	if strings.Contains(v, "roll back to the previous release") {
+		t.Errorf("a deploy that did not start offers a rollback:\n%s", v)
+	}
+	d.press("r")
+	d.see("nothing to roll back: this release runs on no host")
+	if _, ok := d.a.flows.cur.(*wizard); !ok {
+		t.Errorf("r opened %T after a deploy that did not start", d.a.flows.cur)
+	}
+}
+
+// After an automatic rollback (every host switched back) or a deploy that
+// switched nothing, the release runs nowhere and the summary does not offer
+// r; with one host on it, it does.
+func TestWizardOffersRollbackOnlyWhenLive(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		statuses []string
+		want     bool
+	}{
+		{"no outcome", nil, false},
+		{"rolled back", []string{deploy.HostRolledBack, deploy.HostFailed}, false},
+		{"cancelled before the switch", []string{deploy.HostSkipped, deploy.HostCancelled}, false},
+		{"partly live", []string{deploy.HostOK, deploy.HostFailed}, true},
+	} {
+		w := &wizard{}
+		if c.statuses != nil {
+			w.lastOutcome = &deploy.Outcome{}
+			for _, s := range c.statuses {
+				w.lastOutcome.Hosts = append(w.lastOutcome.Hosts, deploy.HostOutcome{Status: s})
+			}
+		}
+		if got := w.releaseLive(); got != c.want {
+			t.Errorf("%s: releaseLive %v, want %v", c.name, got, c.want)
+		}
+	}
 }

@@ -42,7 +42,7 @@ func (w *wizard) view(width, h int) string {
 		body = scrollLines(w.previewLines(width), w.previewTop, bodyH)
 	case stepStrategy:
 		plan, err := w.plan()
-		body = w.strategy.view(st, width, plan, err)
+		body = w.strategy.view(st, w.env.keys, width, plan, err)
 	case stepConfirm:
 		body = w.confirmView(width)
 	case stepRun:
@@ -109,7 +109,7 @@ func (w *wizard) refView(width, h int) string {
 	case w.refs == nil:
 		b.WriteString(st.Muted.Render("reading the repository…") + "\n")
 	case len(shown) == 0:
-		b.WriteString(st.Muted.Render(clip("no ref matches: enter deploys what you typed, if git knows it", width)) + "\n")
+		b.WriteString(st.Muted.Render(clip("no ref matches: "+keyName(w.env.keys.NextStep)+" deploys what you typed, if git knows it", width)) + "\n")
 	}
 	start := max(0, min(w.refCursor-listH/2, len(shown)-listH))
 	for i := start; i < len(shown) && i-start < listH; i++ {
@@ -262,7 +262,11 @@ func (w *wizard) summaryView(width int) string {
 	for _, l := range outcomeLines(st, w.lastOutcome, w.runner.err) {
 		b.WriteString(clipStyled(l, width) + "\n")
 	}
-	b.WriteString("\n" + clipStyled(st.Key.Render(keyName(k.Rollback))+st.Muted.Render(" roll back to the previous release · ")+
-		st.Key.Render(keyName(k.NextStep))+st.Muted.Render(" the hosts' output · ")+st.Key.Render(keyName(k.Back))+st.Muted.Render(" back to the fleet"), width))
+	var keys string
+	if w.releaseLive() {
+		keys = st.Key.Render(keyName(k.Rollback)) + st.Muted.Render(" roll back to the previous release · ")
+	}
+	keys += st.Key.Render(keyName(k.NextStep)) + st.Muted.Render(" the hosts' output · ") + st.Key.Render(keyName(k.Back)) + st.Muted.Render(" back to the fleet")
+	b.WriteString("\n" + clipStyled(keys, width))
 	return b.String()
 }
