@@ -104,6 +104,17 @@ func (s *Store) ReleasesByCommit(ctx context.Context, prefix string) ([]Release,
 	return rs, nil
 }
 
+// HighestReleaseID returns the greatest release id recorded for app in env
+// ("" for none). Ids are UTC times of one width, so the greatest is the
+// latest chosen; the newest record may name an older one (a rollback's).
+func (s *Store) HighestReleaseID(ctx context.Context, app, env string) (string, error) {
+	var id sql.NullString
+	if err := s.get(ctx, s.db, &id, `SELECT MAX(release_id) FROM releases WHERE app = ? AND env = ?`, app, env); err != nil {
+		return "", fmt.Errorf("the highest release id of %s on %s: %w", app, env, err)
+	}
+	return id.String, nil
+}
+
 // ListReleases returns the releases of app to env, newest first.
 func (s *Store) ListReleases(ctx context.Context, app, env string, limit int) ([]Release, error) {
 	if limit <= 0 {

@@ -100,3 +100,25 @@ func TestReapStaleReleases(t *testing.T) {
 		}
 	}
 }
+
+// TestHighestReleaseID: a rollback's record is the newest but names an
+// older release; the highest id is the latest one chosen.
+func TestHighestReleaseID(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "opsui.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if id, err := s.HighestReleaseID(ctx, "a", "e"); err != nil || id != "" {
+		t.Fatalf("no releases: %q, %v", id, err)
+	}
+	for _, id := range []string{"20261204100000", "20261204100005", "20261204100000"} { // deploy, deploy, rollback
+		if err := s.CreateRelease(ctx, &Release{App: "a", Env: "e", ReleaseID: id, Commit: "c", Operator: "t"}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if id, err := s.HighestReleaseID(ctx, "a", "e"); err != nil || id != "20261204100005" {
+		t.Fatalf("highest %q, %v; want 20261204100005", id, err)
+	}
+}

@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/opsui/opsui/ops/deploy"
 	"github.com/opsui/opsui/store"
@@ -95,10 +94,9 @@ func TestRollbackPreviewSharedByCLIAndConsole(t *testing.T) {
 		}
 	}
 
-	// A third deploy: the CLI rolls back to where the console's preview
-	// goes. (Its release id follows the newest record, the rollback's, which
-	// names r1: a second later it cannot be r2's.)
-	time.Sleep(time.Second)
+	// A third deploy, at once: its release id follows the highest recorded
+	// (r2), not the newest record (the rollback's, which names r1). Then the
+	// CLI rolls back to where the console's preview goes.
 	e.commit(t, "third", "index.html", "v3")
 	r3 := releaseOf(t, mustRun(t, e.db, "deploy", "--env", "test", "--yes"))
 	if pv, err = fns.RollbackPreview(ctx, "app", "test", ""); err != nil || pv.From.ReleaseID != r3 || pv.Target.ReleaseID != r1 {

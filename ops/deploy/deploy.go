@@ -305,11 +305,11 @@ func inventoryHosts(hs []*hostRun) []inventory.Host {
 // upload would then be refused: "already exists on this host").
 func (r *runner) freshReleaseID(ctx context.Context, rel *store.Release) {
 	p := r.plan
-	rs, err := r.Store.ListReleases(ctx, p.App.Name, p.Env.Name, 1)
-	if err != nil || len(rs) == 0 || rs[0].ReleaseID < p.ReleaseID {
+	highest, err := r.Store.HighestReleaseID(ctx, p.App.Name, p.Env.Name)
+	if err != nil || highest < p.ReleaseID {
 		return
 	}
-	id := NewReleaseID(time.Now(), rs[0].ReleaseID)
+	id := NewReleaseID(time.Now(), highest)
 	r.say("release id %s was taken by a deploy that finished meanwhile: this release is %s", p.ReleaseID, id)
 	p.ReleaseID, rel.ReleaseID = id, id
 }

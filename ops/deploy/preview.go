@@ -77,7 +77,11 @@ func PreviewDeploy(ctx context.Context, st *store.Store, req DeployRequest, now 
 	if err != nil {
 		return nil, err
 	}
-	releaseID := NewReleaseID(now, last)
+	highest, err := st.HighestReleaseID(ctx, req.App.Name, req.Env.Name)
+	if err != nil {
+		return nil, err
+	}
+	releaseID := NewReleaseID(now, highest)
 	if req.Resume != nil {
 		releaseID = req.Resume.ReleaseID
 		src.Branch, src.Tag = RecordedRef(req.Resume.Branch)
