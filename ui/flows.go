@@ -25,15 +25,21 @@ type Flows struct {
 	// ctx ends).
 	Deploy func(ctx context.Context, plan *deploy.Plan, io FlowIO) (*deploy.Outcome, error)
 	// RollbackPreview lists the releases app can go back to in env and
-	// what going to `to` (empty: the previous good one) undoes.
+	// what going to `to` (empty: the previous good one) undoes, with the
+	// plan (deploy.PreviewRollback) in the environment's default
+	// strategy; it changes nothing.
 	RollbackPreview func(ctx context.Context, app, env, to string) (RollbackPreview, error)
-	// Rollback switches env back to release to, its hosts in the batches
-	// of strategy (all at once or rolling).
-	Rollback func(ctx context.Context, app, env, to string, strategy deploy.Strategy, io FlowIO) (*deploy.Outcome, error)
-	// MigrationPlan lists the migrations pending on env's migration host.
+	// Rollback runs the rollback the flow confirmed (the preview's plan,
+	// in the strategy chosen), as it is, or refuses it when the inventory
+	// or the releases changed since.
+	Rollback func(ctx context.Context, plan *deploy.RollbackPlan, io FlowIO) (*deploy.Outcome, error)
+	// MigrationPlan lists the migrations pending on env's migration host,
+	// with the plan (deploy.PreviewMigrate); it changes nothing.
 	MigrationPlan func(ctx context.Context, app, env string) (MigrationPlan, error)
-	// Migrate runs the app's migrations once on the migration host.
-	Migrate func(ctx context.Context, app, env string, io FlowIO) (deploy.MigrationResult, error)
+	// Migrate runs the migrate the flow confirmed (the preview's plan) once
+	// on its migration host, or refuses it when the inventory or the
+	// releases changed since.
+	Migrate func(ctx context.Context, plan *deploy.MigratePlan, io FlowIO) (deploy.MigrationResult, error)
 	// FlushPlan lists env's cache hosts and what each would flush.
 	FlushPlan func(ctx context.Context, env string) ([]FlushTarget, error)
 	// Flush empties the caches of hosts.
@@ -108,6 +114,9 @@ type Release struct {
 
 // RollbackPreview is what a rollback would do.
 type RollbackPreview struct {
+	// Plan is the rollback decided from the inventory and the releases
+	// read for the preview: what the flow re-batches and runs.
+	Plan       *deploy.RollbackPlan
 	From       Release   // what the environment runs now
 	Target     Release   // where it goes
 	Candidates []Release // releases it can go back to, newest first
@@ -120,6 +129,9 @@ type RollbackPreview struct {
 
 // MigrationPlan is what a migrate would run.
 type MigrationPlan struct {
+	// Plan is the migrate decided from the inventory and the releases read
+	// for the preview: what the flow runs.
+	Plan                   *deploy.MigratePlan
 	Host, Command, Release string
 	Pending                []string
 	Total                  int

@@ -12,6 +12,7 @@ import (
 	"github.com/opsui/opsui/inventory"
 	"github.com/opsui/opsui/ops"
 	"github.com/opsui/opsui/ops/deploy"
+	"github.com/opsui/opsui/store"
 	"github.com/opsui/opsui/themes"
 )
 
@@ -25,6 +26,10 @@ type fakeFlows struct {
 	deployed     []*deploy.Plan
 	rolledTo     []string
 	rollStrategy []deploy.Strategy
+	rollPreviews []*deploy.RollbackPlan // the rollbacks previewed
+	rolledBack   []*deploy.RollbackPlan // the rollbacks run
+	migPreviews  []*deploy.MigratePlan  // the migrates previewed
+	migrated     []*deploy.MigratePlan  // the migrates run
 	flushed      [][]string
 	hosts        []string // the staging web hosts
 	canaryAns    []bool
@@ -145,26 +150,60 @@ func (f *fakeFlows) fns() Flows {
 			if to == "Rm1" {
 				target = older
 			}
-			return RollbackPreview{From: Release{ReleaseID: "R1", Commit: "c2c2c2c2c2c2"}, Target: target,
+			// As deploy.PreviewRollback plans it: to the target, in the
+			// environment's default strategy.
+			e, _ := f.fleet.Environment(env)
+			p, err := f.newPlan(app, env, hosts, deploy.Source{Ref: target.ReleaseID, Commit: target.Commit, Subject: target.Subject},
+				target.ReleaseID, deploy.DefaultStrategy(e))
+			if err != nil {
+				return RollbackPreview{}, err
+			}
+			rp := &deploy.RollbackPlan{Plan: p, Choice: deploy.RollbackChoice{
+				From:   store.Release{App: app, Env: env, ReleaseID: "R1", Commit: "c2c2c2c2c2c2"},
+				Target: store.Release{App: app, Env: env, ReleaseID: target.ReleaseID, Commit: target.Commit, Subject: target.Subject}}}
+			f.mu.Lock()
+			f.rollPreviews = append(f.rollPreviews, rp)
+			f.mu.Unlock()
+			return RollbackPreview{Plan: rp, From: Release{ReleaseID: "R1", Commit: "c2c2c2c2c2c2"}, Target: target,
 				Candidates: []Release{prev, older}, Undone: []Release{{ReleaseID: "R1", Migrations: true}},
 				Migrated: []Release{{ReleaseID: "R1"}}, Commits: []deploy.Commit{{Hash: "c2c2c2c2c2c2", Author: "ann", Subject: "add checkout"}},
 				Hosts: hosts}, nil
 		},
-		Rollback: func(_ context.Context, app, env, to string, s deploy.Strategy, io FlowIO) (*deploy.Outcome, error) {
+		Rollback: func(_ context.Context, rp *deploy.RollbackPlan, io FlowIO) (*deploy.Outcome, error) {
 			f.hit("rollback")
+			to := rp.Choice.Target.ReleaseID
 			f.mu.Lock()
+			f.rolledBack = append(f.rolledBack, rp)
 			f.rolledTo = append(f.rolledTo, to)
-			f.rollStrategy = append(f.rollStrategy, s)
+			f.rollStrategy = append(f.rollStrategy, rp.Plan.Strategy)
 			f.mu.Unlock()
-			return f.outcome(to, f.hosts), nil
+			var hosts []string
+			for _, h := range rp.Plan.Hosts {
+				hosts = append(hosts, h.Name)
+			}
+			return f.outcome(to, hosts), nil
 		},
-		MigrationPlan: func(context.Context, string, string) (MigrationPlan, error) {
+		MigrationPlan: func(_ context.Context, app, env string) (MigrationPlan, error) {
 			f.hit("migrationPlan")
-			return MigrationPlan{Host: f.hosts[0], Command: "./manage.py migrate", Release: "R1", Total: 3, Pending: []string{"shop.0003_orders"}}, nil
+			// As deploy.PreviewMigrate plans it: the current release on the
+			// migration host.
+			p, err := f.newPlan(app, env, f.hosts, deploy.Source{Commit: "c2c2c2c2c2c2"}, "R1", deploy.Strategy{})
+			if err != nil {
+				return MigrationPlan{}, err
+			}
+			h, _ := deploy.MigrationHost(p.Hosts)
+			mp := &deploy.MigratePlan{Plan: p, Current: store.Release{App: app, Env: env, ReleaseID: "R1", Commit: "c2c2c2c2c2c2"}, Host: h}
+			f.mu.Lock()
+			f.migPreviews = append(f.migPreviews, mp)
+			f.mu.Unlock()
+			return MigrationPlan{Plan: mp, Host: h.Name, Command: "./manage.py migrate", Release: "R1", Total: 3, Pending: []string{"shop.0003_orders"}}, nil
 		},
-		Migrate: func(_ context.Context, app, env string, io FlowIO) (deploy.MigrationResult, error) {
+		Migrate: func(_ context.Context, mp *deploy.MigratePlan, io FlowIO) (deploy.MigrationResult, error) {
 			f.hit("migrate")
-			return deploy.MigrationResult{Host: f.hosts[0], Applied: true, Outcome: f.outcome("R1", f.hosts[:1])}, nil
+			f.mu.Lock()
+			f.migrated = append(f.migrated, mp)
+			f.mu.Unlock()
+			return deploy.MigrationResult{Host: mp.Host.Name, Applied: true, Outcome: f.outcome(mp.Current.ReleaseID, []string{mp.Host.Name})}, nil
 		},
 		FlushPlan: func(context.Context, string) ([]FlushTarget, error) {
 			f.hit("flushPlan")
@@ -201,6 +240,19 @@ func (f *fakeFlows) fns() Flows {
 // plan is the preview's plan of app's hosts (named) in env, in the
 // environment's default strategy, as deploy.PreviewDeploy makes it.
 func (f *fakeFlows) plan(app, env string, hosts []string, src deploy.Source) (*deploy.Plan, error) {
+	e, _ := f.fleet.Environment(env)
+	p, err := f.newPlan(app, env, hosts, src, "R1", deploy.DefaultStrategy(e))
+	if err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	f.previewed = append(f.previewed, p)
+	f.mu.Unlock()
+	return p, nil
+}
+
+// newPlan is a plan of app's hosts (named) in env, to release.
+func (f *fakeFlows) newPlan(app, env string, hosts []string, src deploy.Source, release string, strategy deploy.Strategy) (*deploy.Plan, error) {
 	a, _ := f.fleet.App(app)
 	e, _ := f.fleet.Environment(env)
 	var hs []inventory.Host
@@ -209,14 +261,11 @@ func (f *fakeFlows) plan(app, env string, hosts []string, src deploy.Source) (*d
 			hs = append(hs, h)
 		}
 	}
-	p, err := deploy.NewPlan(f.fleet, a, e, hs, src, "R1", deploy.DefaultStrategy(e))
+	p, err := deploy.NewPlan(f.fleet, a, e, hs, src, release, strategy)
 	if err != nil {
 		return nil, err
 	}
 	p.Select = deploy.HostSelection{Names: hosts}
-	f.mu.Lock()
-	f.previewed = append(f.previewed, p)
-	f.mu.Unlock()
 	return p, nil
 }
 

@@ -28,8 +28,8 @@ type opSpec interface {
 	// ready says whether the plan can run, and why not.
 	ready(plan any) (bool, string)
 	question(t pickItem, plan any) string
-	// start runs the plan; strategy is the strategy step's, when the
-	// spec has one (strategist).
+	// start runs the plan confirmed: the one loaded, or for a strategist
+	// the one batched in strategy, the strategy step's.
 	start(env *flowEnv, t pickItem, plan any, strategy deploy.Strategy) (*flowRunner, tea.Cmd)
 	resultLines(st Styles, r *flowRunner, w int) []string
 }
@@ -38,8 +38,10 @@ type opSpec interface {
 // confirmation: how the hosts are switched, in which batches.
 type strategist interface {
 	newStrategy(t pickItem) strategyForm
-	// planned is what the strategy works on: the hosts and the source.
-	planned(plan any) ([]string, deploy.Source)
+	// batched is plan with its hosts switched in strategy's batches,
+	// without any I/O: what is confirmed and run, and the batches the
+	// strategy step shows.
+	batched(plan any, strategy deploy.Strategy) (any, *deploy.Plan, error)
 }
 
 // The steps of an opFlow.
@@ -69,6 +71,7 @@ type opFlow struct {
 	planKey  string
 	plan     any
 	planErr  error
+	planned  any // the plan confirmed: plan, batched by the strategy step's choice
 	cursor   int
 	strategy strategyForm
 	confirm  confirmBox
@@ -100,7 +103,7 @@ func (f *opFlow) typing() bool {
 
 func (f *opFlow) load() tea.Cmd {
 	k := f.target.app + "\x00" + f.target.env.Name + "\x00" + f.arg
-	f.planKey, f.plan, f.planErr = k, nil, nil
+	f.planKey, f.plan, f.planErr, f.planned = k, nil, nil, nil
 	spec, t, arg := f.spec, f.target, f.arg
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -198,11 +201,12 @@ func (f *opFlow) key(km tea.KeyPressMsg) (flow, tea.Cmd) {
 		return f, f.planStepKey(km)
 	case opStrategy:
 		if key.Matches(km, k.NextStep) {
-			if _, err := f.strategyPlan(); err != nil {
+			planned, _, err := f.strategyPlan()
+			if err != nil {
 				f.note = err.Error()
 				return f, nil
 			}
-			return f, f.toConfirm()
+			return f, f.toConfirm(planned)
 		}
 		return f, f.strategy.key(km, k)
 	case opConfirm:
@@ -214,7 +218,7 @@ func (f *opFlow) key(km tea.KeyPressMsg) (flow, tea.Cmd) {
 				f.note = err.Error()
 				return f, cmd
 			}
-			f.runner, cmd = f.spec.start(f.env, f.target, f.plan, strategy)
+			f.runner, cmd = f.spec.start(f.env, f.target, f.planned, strategy)
 			f.step = opRun
 		}
 		return f, cmd
@@ -232,22 +236,28 @@ func (f *opFlow) toStrategy(s strategist) tea.Cmd {
 	return f.strategy.focus()
 }
 
-func (f *opFlow) toConfirm() tea.Cmd {
+// toConfirm asks to run planned, the plan confirmed.
+func (f *opFlow) toConfirm(planned any) tea.Cmd {
 	f.strategy.blur()
+	f.planned = planned
 	var cmd tea.Cmd
 	f.confirm, cmd = newConfirmBox(f.target.env)
 	f.step = opConfirm
 	return cmd
 }
 
-// strategyPlan is the plan of batches the strategy step makes (no I/O).
-func (f *opFlow) strategyPlan() (*deploy.Plan, error) {
+// strategyPlan is the plan loaded, batched in the strategy step's
+// strategy (no I/O): what would be confirmed, and its batches.
+func (f *opFlow) strategyPlan() (any, *deploy.Plan, error) {
 	s, ok := f.spec.(strategist)
 	if !ok || f.plan == nil {
-		return nil, fmt.Errorf("no plan")
+		return nil, nil, fmt.Errorf("no plan")
 	}
-	hosts, src := s.planned(f.plan)
-	return planOf(f.env.fleet, f.target.app, f.target.env, hosts, src, f.strategy)
+	strategy, err := f.strategy.value()
+	if err != nil {
+		return nil, nil, err
+	}
+	return s.batched(f.plan, strategy)
 }
 
 func (f *opFlow) planStepKey(km tea.KeyPressMsg) tea.Cmd {
@@ -270,7 +280,7 @@ func (f *opFlow) planStepKey(km tea.KeyPressMsg) tea.Cmd {
 		if s, ok := f.spec.(strategist); ok {
 			return f.toStrategy(s)
 		}
-		return f.toConfirm()
+		return f.toConfirm(f.plan)
 	case key.Matches(km, k.Up), key.Matches(km, k.Down):
 		d := 1
 		if key.Matches(km, k.Up) {
@@ -305,7 +315,7 @@ func (f *opFlow) view(w, h int) string {
 	case opPlan:
 		b.WriteString(scrollLines(f.planView(st, w), max(0, f.cursor-bodyH/2), bodyH))
 	case opStrategy:
-		plan, err := f.strategyPlan()
+		_, plan, err := f.strategyPlan()
 		lines := strings.Split(strings.TrimRight(st.Header.Render("how are the hosts switched?")+"\n"+f.strategy.view(st, f.env.keys, w, plan, err), "\n"), "\n")
 		b.WriteString(scrollLines(lines, 0, bodyH))
 	case opConfirm:

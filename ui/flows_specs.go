@@ -82,18 +82,30 @@ func (rollbackSpec) question(t pickItem, plan any) string {
 
 func (rollbackSpec) newStrategy(t pickItem) strategyForm { return newRollbackStrategy(t) }
 
-func (rollbackSpec) planned(plan any) ([]string, deploy.Source) {
+// batched is the preview's rollback in strategy's batches
+// (RollbackPlan.WithStrategy): the same choice, hosts and inventory.
+func (rollbackSpec) batched(plan any, strategy deploy.Strategy) (any, *deploy.Plan, error) {
 	p := plan.(RollbackPreview)
-	return p.Hosts, deploy.Source{Ref: p.Target.ReleaseID, Commit: p.Target.Commit, Branch: p.Target.Branch, Subject: p.Target.Subject}
+	if p.Plan == nil {
+		return nil, nil, fmt.Errorf("the preview has no plan")
+	}
+	rp, err := p.Plan.WithStrategy(strategy)
+	if err != nil {
+		return nil, nil, err
+	}
+	p.Plan = rp
+	return p, rp.Plan, nil
 }
 
+// start runs the rollback confirmed, the very plan batched: the engine
+// checks it against the inventory and the releases again and refuses it,
+// saying what changed, when they are no longer those it was made from.
 func (s rollbackSpec) start(env *flowEnv, t pickItem, plan any, strategy deploy.Strategy) (*flowRunner, tea.Cmd) {
 	p := plan.(RollbackPreview)
-	to, fn := p.Target.ReleaseID, s.fns.Rollback
-	hosts := p.Hosts
-	return startRunner(env, "rollback", fmt.Sprintf("%s on %s to %s (%s)", t.app, t.env.Name, to, strategy.Kind), hosts,
+	rp, fn := p.Plan, s.fns.Rollback
+	return startRunner(env, "rollback", fmt.Sprintf("%s on %s to %s (%s)", t.app, t.env.Name, p.Target.ReleaseID, strategy.Kind), p.Hosts,
 		func(ctx context.Context, io FlowIO) (any, ops.Result, error) {
-			out, err := fn(ctx, t.app, t.env.Name, to, strategy, io)
+			out, err := fn(ctx, rp, io)
 			return out, outcomeResult(out), err
 		})
 }
@@ -118,8 +130,11 @@ func (migrateSpec) toggle(any, int)               {}
 
 func (migrateSpec) ready(plan any) (bool, string) {
 	p := plan.(MigrationPlan)
-	if p.Command == "" {
+	switch {
+	case p.Command == "":
 		return false, "the app has no migrate command"
+	case p.Plan == nil:
+		return false, "the preview has no plan"
 	}
 	return true, ""
 }
@@ -149,11 +164,15 @@ func (migrateSpec) question(t pickItem, plan any) string {
 	return fmt.Sprintf("Run %q on %s (%s)?", p.Command, p.Host, t.env.Name)
 }
 
+// start runs the migrate previewed, the very plan: the engine checks it
+// against the inventory and the releases again and refuses it when they
+// changed (a release recorded since would be migrated unseen).
 func (s migrateSpec) start(env *flowEnv, t pickItem, plan any, _ deploy.Strategy) (*flowRunner, tea.Cmd) {
 	p, fn := plan.(MigrationPlan), s.fns.Migrate
+	mp := p.Plan
 	return startRunner(env, "migrate", fmt.Sprintf("%s on %s", t.app, t.env.Name), []string{p.Host},
 		func(ctx context.Context, io FlowIO) (any, ops.Result, error) {
-			res, err := fn(ctx, t.app, t.env.Name, io)
+			res, err := fn(ctx, mp, io)
 			return res, outcomeResult(res.Outcome), err
 		})
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"strings"
 	"testing"
+
+	"github.com/opsui/opsui/ops/deploy"
 )
 
 // pickEnv moves an open flow's picker to env.
@@ -179,5 +181,60 @@ func TestRollbackFlowStrategyStep(t *testing.T) {
 	d.see("release R0: success")
 	if len(ff.rollStrategy) != 1 || ff.rollStrategy[0].Kind != "rolling" {
 		t.Errorf("rolled back with %+v", ff.rollStrategy)
+	}
+}
+
+// TestRollbackFlowRunsThePlanPreviewed: what the rollback flow runs is the
+// plan its preview made, batched in the strategy chosen: the very object
+// confirmed, with the preview's choice, inventory and hosts; not one
+// looked up again by app and environment.
+func TestRollbackFlowRunsThePlanPreviewed(t *testing.T) {
+	ff := newFakeFlows(sampleFleet(t))
+	d := newFlowDriver(t, ff.fns(), nil)
+	d.press("r")
+	pickEnv(t, d, "staging")
+	d.press("enter")
+	d.see("back to R0")
+	d.press("down") // the older release: previewed again
+	d.see("back to Rm1")
+	d.press("enter")
+	d.see("how are the hosts switched?", "[all]")
+	d.press("right")
+	d.see("[rolling]")
+	d.press("enter")
+	d.see("Roll shop on staging back from R1 to Rm1")
+	d.press("y")
+	d.see("release Rm1: success")
+	if len(ff.rollPreviews) != 2 || len(ff.rolledBack) != 1 {
+		t.Fatalf("%d previews, %d rollbacks run", len(ff.rollPreviews), len(ff.rolledBack))
+	}
+	rb, shown := ff.rolledBack[0], ff.rollPreviews[1]
+	if confirmed, _ := d.a.flows.cur.(*opFlow).planned.(RollbackPreview); rb != confirmed.Plan {
+		t.Error("the rollback run is not the plan confirmed")
+	}
+	if rb.Plan.Fleet != shown.Plan.Fleet || rb.Choice.Target.ReleaseID != "Rm1" || rb.Plan.ReleaseID != "Rm1" ||
+		len(rb.Plan.Hosts) == 0 || &rb.Plan.Hosts[0] != &shown.Plan.Hosts[0] {
+		t.Errorf("the rollback run is not the one previewed: %+v", rb)
+	}
+	if rb.Plan.Strategy.Kind != deploy.StrategyRolling || shown.Plan.Strategy.Kind != deploy.StrategyAll {
+		t.Errorf("strategies: run %s, previewed %s; want rolling, the preview left as it was", rb.Plan.Strategy.Kind, shown.Plan.Strategy.Kind)
+	}
+}
+
+// TestMigrateFlowRunsThePlanPreviewed: what the migrate flow runs is the
+// very plan its preview made.
+func TestMigrateFlowRunsThePlanPreviewed(t *testing.T) {
+	ff := newFakeFlows(sampleFleet(t))
+	d := newFlowDriver(t, ff.fns(), nil)
+	d.press("m")
+	pickEnv(t, d, "staging")
+	d.press("enter")
+	d.see("1 of 3 migrations pending")
+	d.press("enter")
+	d.see("Run \"./manage.py migrate\" on stg-web1 (staging)?")
+	d.press("y")
+	d.see("migrations applied", "release R1: success")
+	if len(ff.migPreviews) != 1 || len(ff.migrated) != 1 || ff.migrated[0] != ff.migPreviews[0] {
+		t.Errorf("previewed %v, ran %v: want the very plan previewed", ff.migPreviews, ff.migrated)
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 
-	"github.com/opsui/opsui/inventory"
 	"github.com/opsui/opsui/ops/deploy"
 )
 
@@ -209,25 +208,4 @@ func (s strategyForm) view(st Styles, k KeyMap, w int, plan *deploy.Plan, planEr
 		}
 	}
 	return b.String()
-}
-
-// planOf is the plan of batches strategy makes of app's hosts (named) in
-// env, without any I/O: the wizard's and the rollback's strategy steps
-// show it.
-func planOf(fleet *inventory.Fleet, appName string, env inventory.Environment, hosts []string, src deploy.Source, form strategyForm) (*deploy.Plan, error) {
-	strategy, err := form.value()
-	if err != nil {
-		return nil, err
-	}
-	app, ok := fleet.App(appName)
-	if !ok {
-		return nil, fmt.Errorf("app %s is not in the inventory", appName)
-	}
-	var hs []inventory.Host
-	for _, n := range hosts {
-		if h, ok := fleet.Host(n); ok {
-			hs = append(hs, h)
-		}
-	}
-	return deploy.NewPlan(fleet, app, env, hs, src, "preview", strategy)
 }

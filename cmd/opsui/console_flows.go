@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"sync"
 	"time"
 
 	"github.com/opsui/opsui/ops"
@@ -16,37 +15,15 @@ import (
 // host keys and passphrases are asked in the console) and recorded in its
 // store, as the headless deploy, rollback, migrate and flush are.
 //
-// A rollback or migrate runs the plan its preview made (kept in previews
-// until then), as a deploy does: the flows name it by app, environment
-// and release, and the plan itself is checked against the fleet again
-// before it runs.
+// A deploy, rollback or migrate runs the very plan its preview made,
+// which the flow carries from the preview to the run (re-batched for the
+// strategy chosen); the plan is checked against the fleet and the
+// releases again before it runs.
 func (c *consoleSession) flows() ui.Flows {
-	pv := &previews{rollbacks: map[string]*deploy.RollbackPlan{}, migrates: map[string]*deploy.MigratePlan{}}
 	return ui.Flows{Refs: c.refs, Preview: c.preview, Deploy: c.deploy,
-		RollbackPreview: func(ctx context.Context, app, env, to string) (ui.RollbackPreview, error) {
-			return c.rollbackPreview(ctx, pv, app, env, to)
-		},
-		Rollback: func(ctx context.Context, app, env, to string, strategy deploy.Strategy, io ui.FlowIO) (*deploy.Outcome, error) {
-			return c.rollback(ctx, pv, app, env, to, strategy, io)
-		},
-		MigrationPlan: func(ctx context.Context, app, env string) (ui.MigrationPlan, error) {
-			return c.migrationPlan(ctx, pv, app, env)
-		},
-		Migrate: func(ctx context.Context, app, env string, io ui.FlowIO) (deploy.MigrationResult, error) {
-			return c.migrate(ctx, pv, app, env, io)
-		},
+		RollbackPreview: c.rollbackPreview, Rollback: c.rollback, MigrationPlan: c.migrationPlan, Migrate: c.migrate,
 		FlushPlan: c.flushPlan, Flush: c.flush, Releases: c.releases, Compare: c.compare}
 }
-
-// previews are the last rollback and migrate previewed per app and
-// environment: what the flow then runs.
-type previews struct {
-	mu        sync.Mutex
-	rollbacks map[string]*deploy.RollbackPlan
-	migrates  map[string]*deploy.MigratePlan
-}
-
-func previewKey(app, env string) string { return app + "\x00" + env }
 
 // target resolves app and env (and hosts, when given) as the CLI does.
 func (c *consoleSession) target(ctx context.Context, app, env string, hosts ...string) (target, error) {
@@ -167,17 +144,15 @@ func (c *consoleSession) deploy(ctx context.Context, p *deploy.Plan, io ui.FlowI
 }
 
 // rollbackPreview previews the rollback (deploy.PreviewRollback, in the
-// environment's default strategy: the flow re-batches it) and keeps it for
-// rollback.
-func (c *consoleSession) rollbackPreview(ctx context.Context, pv *previews, app, env, to string) (ui.RollbackPreview, error) {
+// environment's default strategy: the flow re-batches it) and says what
+// it undoes; the flow runs its plan.
+func (c *consoleSession) rollbackPreview(ctx context.Context, app, env, to string) (ui.RollbackPreview, error) {
 	var p ui.RollbackPreview
 	rp, err := c.previewRollback(ctx, app, env, to)
 	if err != nil {
 		return p, err
 	}
-	pv.mu.Lock()
-	pv.rollbacks[previewKey(app, env)] = rp
-	pv.mu.Unlock()
+	p.Plan = rp
 	choice := rp.Choice
 	p.From, p.Target = uiRelease(choice.From), uiRelease(choice.Target)
 	for _, r := range choice.Undone {
@@ -208,26 +183,12 @@ func (c *consoleSession) previewRollback(ctx context.Context, app, env, to strin
 		Hosts: tg.hosts, To: to})
 }
 
-// rollback runs the rollback previewed to release to, in strategy's
-// batches (the environment's default strategy when it names none):
+// rollback runs the rollback the flow confirmed, as it is:
 // ExecuteRollback refuses it, saying what changed, when the inventory or
-// the releases are no longer those it was previewed from. Without such a
-// preview it previews one first.
-func (c *consoleSession) rollback(ctx context.Context, pv *previews, app, env, to string, strategy deploy.Strategy, io ui.FlowIO) (*deploy.Outcome, error) {
-	pv.mu.Lock()
-	rp := pv.rollbacks[previewKey(app, env)]
-	pv.mu.Unlock()
-	if rp == nil || rp.Choice.Target.ReleaseID != to {
-		var err error
-		if rp, err = c.previewRollback(ctx, app, env, to); err != nil {
-			return nil, err
-		}
-	}
-	if strategy.Kind != "" {
-		var err error
-		if rp, err = rp.WithStrategy(strategy); err != nil {
-			return nil, err
-		}
+// the releases are no longer those it was previewed from.
+func (c *consoleSession) rollback(ctx context.Context, rp *deploy.RollbackPlan, io ui.FlowIO) (*deploy.Outcome, error) {
+	if rp == nil {
+		return nil, errors.New("roll back: no plan (preview the rollback first)")
 	}
 	_, _ = c.st.ReapStaleRuns(ctx)
 	d, err := c.deployer(rp.Plan, io)
@@ -246,21 +207,18 @@ func (c *consoleSession) previewMigrate(ctx context.Context, app, env string) (*
 	return deploy.PreviewMigrate(ctx, c.st, deploy.MigrateRequest{Fleet: tg.fleet, App: tg.app, Env: tg.env, Select: tg.sel, Hosts: tg.hosts})
 }
 
-// migrationPlan previews the migrate, keeps it for migrate, and lists the
-// migrations pending on its host.
-func (c *consoleSession) migrationPlan(ctx context.Context, pv *previews, app, env string) (ui.MigrationPlan, error) {
+// migrationPlan previews the migrate and lists the migrations pending on
+// its host; the flow runs its plan.
+func (c *consoleSession) migrationPlan(ctx context.Context, app, env string) (ui.MigrationPlan, error) {
 	mp, err := c.previewMigrate(ctx, app, env)
 	if err != nil {
 		return ui.MigrationPlan{}, err
 	}
-	pv.mu.Lock()
-	pv.migrates[previewKey(app, env)] = mp
-	pv.mu.Unlock()
 	d, err := c.deployer(mp.Plan, ui.FlowIO{Emit: func(ops.Event) {}, Say: func(string) {}})
 	if err != nil {
 		return ui.MigrationPlan{}, err
 	}
-	out := ui.MigrationPlan{Host: mp.Host.Name, Command: mp.Plan.App.Migrate, Release: mp.Current.ReleaseID}
+	out := ui.MigrationPlan{Plan: mp, Host: mp.Host.Name, Command: mp.Plan.App.Migrate, Release: mp.Current.ReleaseID}
 	res, err := d.MigrationPlan(ctx, mp.Plan)
 	switch {
 	case err != nil:
@@ -277,17 +235,11 @@ func (c *consoleSession) migrationPlan(ctx context.Context, pv *previews, app, e
 	return out, nil
 }
 
-// migrate runs the migrate previewed (one previewed first when there is
-// none): ExecuteMigrate refuses it when the fleet or the releases changed.
-func (c *consoleSession) migrate(ctx context.Context, pv *previews, app, env string, io ui.FlowIO) (deploy.MigrationResult, error) {
-	pv.mu.Lock()
-	mp := pv.migrates[previewKey(app, env)]
-	pv.mu.Unlock()
+// migrate runs the migrate the flow confirmed, as it is: ExecuteMigrate
+// refuses it when the fleet or the releases changed since its preview.
+func (c *consoleSession) migrate(ctx context.Context, mp *deploy.MigratePlan, io ui.FlowIO) (deploy.MigrationResult, error) {
 	if mp == nil {
-		var err error
-		if mp, err = c.previewMigrate(ctx, app, env); err != nil {
-			return deploy.MigrationResult{}, err
-		}
+		return deploy.MigrationResult{}, errors.New("migrate: no plan (preview the migrate first)")
 	}
 	d, err := c.deployer(mp.Plan, io)
 	if err != nil {

@@ -174,3 +174,55 @@ func TestDeployStrategyFlagsParsedWithTheFlags(t *testing.T) {
 		t.Error("a bad flag opened the store")
 	}
 }
+
+// TestConsoleMigrateRunsThePreviewedPlanOrRefuses goes through the
+// console's migrate wiring on real hosts: the preview carries its plan
+// (deploy.PreviewMigrate), and the run takes that plan, as it is. A deploy
+// recorded between the preview and the run makes it refuse, saying so,
+// no migrate run started (it would migrate a release nobody saw); the
+// plan previewed again runs once on the migration host, in the release it
+// names.
+func TestConsoleMigrateRunsThePreviewedPlanOrRefuses(t *testing.T) {
+	e := newDeployEnv(t, 2, "",
+		`migrate: "echo '  Applying shop.0002_order... OK'"`,
+		`migrate_plan: "printf '[X]  shop.0001_initial\\n[ ]  shop.0002_order\\n'"`)
+	ctx := context.Background()
+	r1 := releaseOf(t, mustRun(t, e.db, "deploy", "--env", "test", "--yes"))
+	cs, st := consoleFor(t, e)
+	fns := cs.flows()
+	mp, err := fns.MigrationPlan(ctx, "app", "test")
+	web1 := e.fleet.Hosts[0].Name
+	if err != nil || mp.Plan == nil || mp.Plan.Current.ReleaseID != r1 || mp.Plan.Host.Name != web1 || mp.Host != web1 ||
+		mp.Release != r1 || mp.Total != 2 || strings.Join(mp.Pending, ",") != "shop.0002_order" {
+		t.Fatalf("console migrate preview %+v %v", mp, err)
+	}
+
+	// A deploy lands while the flow waits.
+	e.commit(t, "second", "index.html", "v2")
+	r2 := releaseOf(t, mustRun(t, e.db, "deploy", "--env", "test", "--yes"))
+	res, err := fns.Migrate(ctx, mp.Plan, quietIO)
+	var fc *deploy.FleetChangedError
+	if res.Outcome != nil || !errors.As(err, &fc) || !strings.Contains(err.Error(), "release "+r2+" (deploy") {
+		t.Fatalf("migrate after a deploy: %+v, %v; want it refused naming %s", res, err, r2)
+	}
+	if runs, err := st.ListRuns(ctx, store.RunFilter{Kind: store.KindMigrate}); err != nil || len(runs) != 0 {
+		t.Fatalf("migrate runs after the refusal: %+v %v", runs, err)
+	}
+
+	// Previewed again, it runs once, on web1, in r2.
+	if mp, err = fns.MigrationPlan(ctx, "app", "test"); err != nil || mp.Plan == nil || mp.Release != r2 {
+		t.Fatalf("console migrate preview again: %+v %v", mp, err)
+	}
+	res, err = fns.Migrate(ctx, mp.Plan, quietIO)
+	if err != nil || res.Outcome == nil || res.Outcome.Result != store.ReleaseSuccess || res.Host != web1 || !res.Applied {
+		t.Fatalf("console migrate: %+v %v", res, err)
+	}
+	runs, err := st.ListRuns(ctx, store.RunFilter{Kind: store.KindMigrate})
+	if err != nil || len(runs) != 1 {
+		t.Fatalf("migrate runs: %+v %v", runs, err)
+	}
+	hosts, err := st.RunHosts(ctx, runs[0].ID)
+	if err != nil || len(hosts) != 1 || hosts[0].Host != web1 {
+		t.Errorf("the migrate ran on %+v %v; want %s alone", hosts, err, web1)
+	}
+}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/opsui/opsui/ops/deploy"
 	"github.com/opsui/opsui/store"
+	"github.com/opsui/opsui/ui"
 )
 
 // TestRollbackPreviewSharedByCLIAndConsole drives one rollback preview
@@ -40,8 +41,18 @@ func TestRollbackPreviewSharedByCLIAndConsole(t *testing.T) {
 	}
 	names := e.fleet.Hosts[0].Name + "," + e.fleet.Hosts[1].Name
 	if pv.From.ReleaseID != r2 || pv.Target.ReleaseID != r1 || strings.Join(pv.Hosts, ",") != names ||
-		len(pv.Candidates) != 1 || pv.Candidates[0].ReleaseID != r1 || len(pv.Undone) != 1 || len(pv.Commits) != 1 {
+		len(pv.Candidates) != 1 || pv.Candidates[0].ReleaseID != r1 || len(pv.Undone) != 1 || len(pv.Commits) != 1 ||
+		pv.Plan == nil || pv.Plan.Choice.Target.ReleaseID != r1 || pv.Plan.Plan.ReleaseID != r1 || len(pv.Plan.Plan.Hosts) != 2 {
 		t.Fatalf("console preview %+v", pv)
+	}
+	// The flow runs the preview's plan re-batched for the strategy chosen.
+	rolling := func(pv ui.RollbackPreview) *deploy.RollbackPlan {
+		t.Helper()
+		rp, err := pv.Plan.WithStrategy(deploy.Strategy{Kind: deploy.StrategyRolling})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rp
 	}
 
 	// A host is added to the environment while the console's flow waits.
@@ -56,8 +67,7 @@ func TestRollbackPreviewSharedByCLIAndConsole(t *testing.T) {
 		t.Fatal(err)
 	}
 	mustRun(t, e.db, "inventory", "import", file)
-	rolling := deploy.Strategy{Kind: deploy.StrategyRolling}
-	out, err := fns.Rollback(ctx, "app", "test", pv.Target.ReleaseID, rolling, quietIO)
+	out, err := fns.Rollback(ctx, rolling(pv), quietIO)
 	var fc *deploy.FleetChangedError
 	if out != nil || !errors.As(err, &fc) || !strings.Contains(err.Error(), "host web-new was added") {
 		t.Fatalf("rollback after the inventory changed: %+v, %v; want it refused", out, err)
@@ -79,7 +89,7 @@ func TestRollbackPreviewSharedByCLIAndConsole(t *testing.T) {
 	if pv, err = fns.RollbackPreview(ctx, "app", "test", ""); err != nil {
 		t.Fatal(err)
 	}
-	out, err = fns.Rollback(ctx, "app", "test", pv.Target.ReleaseID, rolling, quietIO)
+	out, err = fns.Rollback(ctx, rolling(pv), quietIO)
 	if err != nil || out.Result != store.ReleaseSuccess {
 		t.Fatalf("console rollback: %+v %v", out, err)
 	}
