@@ -9,6 +9,7 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/opsui/opsui/inventory"
 	"github.com/opsui/opsui/ops/deploy"
 )
 
@@ -42,6 +43,25 @@ type strategist interface {
 	// without any I/O: what is confirmed and run, and the batches the
 	// strategy step shows.
 	batched(plan any, strategy deploy.Strategy) (any, *deploy.Plan, error)
+}
+
+// planEnver is an opSpec whose plan was made from an inventory read for
+// it: the strategy's defaults and the confirmation's protection are those
+// of the plan's environment, as the wizard's are (the console's fleet may
+// be older).
+type planEnver interface {
+	planEnv(plan any) (inventory.Environment, bool)
+}
+
+// planTarget is the target with the environment the plan was made in.
+func (f *opFlow) planTarget(plan any) pickItem {
+	t := f.target
+	if pe, ok := f.spec.(planEnver); ok && plan != nil {
+		if env, ok := pe.planEnv(plan); ok {
+			t.env = env
+		}
+	}
+	return t
 }
 
 // The steps of an opFlow.
@@ -230,7 +250,7 @@ func (f *opFlow) key(km tea.KeyPressMsg) (flow, tea.Cmd) {
 // for the same target.
 func (f *opFlow) toStrategy(s strategist) tea.Cmd {
 	if f.strategy.kinds == nil || f.strategy.app != f.target.app || f.strategy.envName != f.target.env.Name {
-		f.strategy = s.newStrategy(f.target)
+		f.strategy = s.newStrategy(f.planTarget(f.plan))
 	}
 	f.step = opStrategy
 	return f.strategy.focus()
@@ -241,7 +261,7 @@ func (f *opFlow) toConfirm(planned any) tea.Cmd {
 	f.strategy.blur()
 	f.planned = planned
 	var cmd tea.Cmd
-	f.confirm, cmd = newConfirmBox(f.target.env)
+	f.confirm, cmd = newConfirmBox(f.planTarget(planned).env) // protected as the plan's inventory says
 	f.step = opConfirm
 	return cmd
 }

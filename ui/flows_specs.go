@@ -7,6 +7,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/opsui/opsui/inventory"
 	"github.com/opsui/opsui/ops"
 	"github.com/opsui/opsui/ops/deploy"
 )
@@ -82,6 +83,13 @@ func (rollbackSpec) question(t pickItem, plan any) string {
 
 func (rollbackSpec) newStrategy(t pickItem) strategyForm { return newRollbackStrategy(t) }
 
+func (rollbackSpec) planEnv(plan any) (inventory.Environment, bool) {
+	if p := plan.(RollbackPreview).Plan; p != nil {
+		return p.Plan.Env, true
+	}
+	return inventory.Environment{}, false
+}
+
 // batched is the preview's rollback in strategy's batches
 // (RollbackPlan.WithStrategy): the same choice, hosts and inventory.
 func (rollbackSpec) batched(plan any, strategy deploy.Strategy) (any, *deploy.Plan, error) {
@@ -137,6 +145,13 @@ func (migrateSpec) ready(plan any) (bool, string) {
 		return false, "the preview has no plan"
 	}
 	return true, ""
+}
+
+func (migrateSpec) planEnv(plan any) (inventory.Environment, bool) {
+	if p := plan.(MigrationPlan).Plan; p != nil {
+		return p.Plan.Env, true
+	}
+	return inventory.Environment{}, false
 }
 
 func (migrateSpec) planLines(st Styles, plan any, _, w int) []string {

@@ -238,3 +238,39 @@ func TestMigrateFlowRunsThePlanPreviewed(t *testing.T) {
 		t.Errorf("previewed %v, ran %v: want the very plan previewed", ff.migPreviews, ff.migrated)
 	}
 }
+
+// TestRollbackAndMigrateConfirmAsThePlansInventorySays: the console's
+// fleet says staging is not protected, but the inventory the previews
+// were made from says it is: the confirmation asks for its name, as the
+// plan that runs was decided under (as the wizard's does).
+func TestRollbackAndMigrateConfirmAsThePlansInventorySays(t *testing.T) {
+	fl := sampleFleet(t)
+	for i, e := range fl.Environments {
+		if e.Name == "staging" {
+			fl.Environments[i].Protected = true
+		}
+	}
+	ff := newFakeFlows(fl)
+	d := newFlowDriver(t, ff.fns(), nil)
+	d.press("r")
+	pickEnv(t, d, "staging")
+	d.press("enter")
+	d.see("back to R0")
+	d.press("enter")
+	d.see("how are the hosts switched?")
+	d.press("enter")
+	d.see("Roll shop on staging back from R1 to R0", "type staging to confirm")
+	d.press("esc")
+	d.settle()
+
+	d.press("m")
+	pickEnv(t, d, "staging")
+	d.press("enter")
+	d.see("1 of 3 migrations pending")
+	d.press("enter")
+	d.see("Run \"./manage.py migrate\" on stg-web1 (staging)?", "type staging to confirm")
+	d.press("y")
+	if d.settle(); ff.changes() != 0 {
+		t.Fatalf("y alone ran a change in a protected environment: %v", ff.calls)
+	}
+}
