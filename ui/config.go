@@ -1,12 +1,7 @@
 package ui
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -42,57 +37,33 @@ type Config struct {
 	lines map[string]int
 }
 
-// ConfigPath returns where the config file is: $XDG_CONFIG_HOME/opsui/
-// config.yaml, else ~/.config/opsui/config.yaml.
-func ConfigPath(getenv func(string) string) (string, error) {
-	if dir := getenv("XDG_CONFIG_HOME"); dir != "" {
-		return filepath.Join(dir, "opsui", "config.yaml"), nil
-	}
-	home := getenv("HOME")
-	if home == "" {
-		var err error
-		if home, err = os.UserHomeDir(); err != nil {
-			return "", fmt.Errorf("find the config file: %w", err)
-		}
-	}
-	return filepath.Join(home, ".config", "opsui", "config.yaml"), nil
-}
-
-// LoadConfig reads the config file at path; a missing file is an empty
-// Config. Every mistake is reported as path:line.
+// LoadConfig reads the config file at path (store.ConfigPath); a missing
+// file is an empty Config. Every mistake is reported as path:line.
 func LoadConfig(path string) (Config, error) {
-	cfg := Config{Path: path, Keys: map[string][]string{}, lines: map[string]int{}}
-	data, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return cfg, nil
-	}
+	root, err := store.ReadConfigDoc(path)
 	if err != nil {
-		return cfg, fmt.Errorf("read config: %w", err)
+		return Config{Path: path, Keys: map[string][]string{}, lines: map[string]int{}}, err
 	}
-	return parseConfig(path, data)
+	return configOf(path, root)
 }
-
-var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
 // parseConfig reads a config file's content; path names it in errors.
 func parseConfig(path string, data []byte) (Config, error) {
+	root, err := store.ParseConfigDoc(path, data)
+	if err != nil {
+		return Config{Path: path, Keys: map[string][]string{}, lines: map[string]int{}}, err
+	}
+	return configOf(path, root)
+}
+
+// configOf reads the settings of a config file's root mapping (nil: none).
+func configOf(path string, root *yaml.Node) (Config, error) {
 	cfg := Config{Path: path, Keys: map[string][]string{}, lines: map[string]int{}}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
-			return cfg, fmt.Errorf("%s:%s: %s", path, m[1], m[2])
-		}
-		return cfg, fmt.Errorf("%s: %w", path, err)
+	if root == nil {
+		return cfg, nil
 	}
-	if len(doc.Content) == 0 {
-		return cfg, nil // an empty file
-	}
-	root := doc.Content[0]
 	bad := func(n *yaml.Node, format string, args ...any) error {
 		return fmt.Errorf("%s:%d: %s", path, n.Line, fmt.Sprintf(format, args...))
-	}
-	if root.Kind != yaml.MappingNode {
-		return cfg, bad(root, "the config is not a mapping of settings (theme, refresh, keys, output)")
 	}
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		k, v := root.Content[i], root.Content[i+1]
@@ -113,9 +84,11 @@ func parseConfig(path string, data []byte) (Config, error) {
 				return cfg, err
 			}
 		case "output":
-			if err := cfg.parseOutput(v, bad); err != nil {
+			p, err := store.ParseOutputPolicy(path, v)
+			if err != nil {
 				return cfg, err
 			}
+			cfg.Output = p
 		default:
 			return cfg, bad(k, "unknown setting %q (known: theme, refresh, keys, output)", k.Value)
 		}
@@ -124,34 +97,6 @@ func parseConfig(path string, data []byte) (Config, error) {
 		return cfg, err
 	}
 	return cfg, nil
-}
-
-// parseOutput reads the output: section (see Config).
-func (c *Config) parseOutput(n *yaml.Node, bad func(*yaml.Node, string, ...any) error) error {
-	if n.Kind != yaml.MappingNode {
-		return bad(n, "output: want a mapping of record_limit, keep and max_size")
-	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
-		if v.Kind != yaml.ScalarNode {
-			return bad(v, "output.%s: want a single value", k.Value)
-		}
-		var err error
-		switch k.Value {
-		case "record_limit":
-			c.Output.RecordLimit, err = store.ParseBytes(v.Value)
-		case "max_size":
-			c.Output.MaxBytes, err = store.ParseBytes(v.Value)
-		case "keep":
-			c.Output.KeepFor, err = store.ParseAge(v.Value)
-		default:
-			return bad(k, "unknown output setting %q (known: record_limit, keep, max_size)", k.Value)
-		}
-		if err != nil {
-			return bad(v, "output.%s: %v", k.Value, err)
-		}
-	}
-	return nil
 }
 
 func (c *Config) parseKeys(n *yaml.Node, bad func(*yaml.Node, string, ...any) error) error {

@@ -15,18 +15,6 @@ import (
 	"github.com/opsui/opsui/themes"
 )
 
-func TestConfigPath(t *testing.T) {
-	env := map[string]string{"XDG_CONFIG_HOME": "/x", "HOME": "/home/op"}
-	p, err := ConfigPath(func(k string) string { return env[k] })
-	if err != nil || p != "/x/opsui/config.yaml" {
-		t.Errorf("with XDG_CONFIG_HOME: %q %v", p, err)
-	}
-	delete(env, "XDG_CONFIG_HOME")
-	if p, _ := ConfigPath(func(k string) string { return env[k] }); p != "/home/op/.config/opsui/config.yaml" {
-		t.Errorf("default: %q", p)
-	}
-}
-
 func TestLoadConfig(t *testing.T) {
 	dir := t.TempDir()
 	missing, err := LoadConfig(filepath.Join(dir, "none.yaml"))

@@ -19,7 +19,7 @@ import (
 // into the console's settings; flags given on the command line win.
 func (c *cli) consoleConfig(cmd *cobra.Command) (ui.KeyMap, error) {
 	flags := cmd.Flags()
-	path, err := ui.ConfigPath(os.Getenv)
+	path, err := store.ConfigPath(os.Getenv)
 	if err != nil {
 		return ui.KeyMap{}, err
 	}

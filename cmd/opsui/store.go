@@ -10,7 +10,6 @@ import (
 
 	"github.com/opsui/opsui/ops"
 	"github.com/opsui/opsui/store"
-	"github.com/opsui/opsui/ui"
 )
 
 func newStoreCmd(c *cli) *cobra.Command {
@@ -98,15 +97,15 @@ func humanBytes(n int64) string { return store.HumanBytes(n) }
 // applyOutputPolicy gives the store the config file's output settings
 // (record limit and retention), for every command that opens it.
 func applyOutputPolicy(s *store.Store) error {
-	path, err := ui.ConfigPath(os.Getenv)
+	path, err := store.ConfigPath(os.Getenv)
 	if err != nil {
 		return err
 	}
-	cfg, err := ui.LoadConfig(path)
+	p, err := store.LoadOutputPolicy(path)
 	if err != nil {
 		return err
 	}
-	s.SetOutputPolicy(cfg.Output)
+	s.SetOutputPolicy(p)
 	return nil
 }
 

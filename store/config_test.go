@@ -1,0 +1,53 @@
+package store
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestConfigPath(t *testing.T) {
+	env := map[string]string{"XDG_CONFIG_HOME": "/x", "HOME": "/home/op"}
+	p, err := ConfigPath(func(k string) string { return env[k] })
+	if err != nil || p != "/x/opsui/config.yaml" {
+		t.Errorf("with XDG_CONFIG_HOME: %q %v", p, err)
+	}
+	delete(env, "XDG_CONFIG_HOME")
+	if p, _ := ConfigPath(func(k string) string { return env[k] }); p != "/home/op/.config/opsui/config.yaml" {
+		t.Errorf("default: %q", p)
+	}
+}
+
+// Headless commands read only the output: section: a console-only setting
+// they do not know is not theirs to refuse, a mistake in output: is, with
+// its line.
+func TestLoadOutputPolicy(t *testing.T) {
+	dir := t.TempDir()
+	if p, err := LoadOutputPolicy(filepath.Join(dir, "none.yaml")); err != nil || p != (OutputPolicy{}) {
+		t.Errorf("a missing file: %+v %v", p, err)
+	}
+	write := func(doc string) string {
+		path := filepath.Join(dir, "config.yaml")
+		if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	p, err := LoadOutputPolicy(write("theme: light\nkeys:\n  follow: F\noutput:\n  record_limit: 1MiB\n  keep: 7d\n  max_size: none\n"))
+	if err != nil || p.RecordLimit != 1<<20 || p.KeepFor != 7*24*time.Hour {
+		t.Errorf("policy %+v, %v", p, err)
+	}
+	for doc, want := range map[string]string{
+		"output:\n  record_limit: lots\n": "config.yaml:2: output.record_limit",
+		"output:\n  keep_for: 7d\n":       `config.yaml:2: unknown output setting "keep_for"`,
+		"output: 5\n":                     "config.yaml:1: output: want a mapping",
+		"- a\n- b\n":                      "config.yaml:1: the config is not a mapping",
+		"output: [\n":                     "config.yaml:",
+	} {
+		if _, err := LoadOutputPolicy(write(doc)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: %v, want %q", doc, err, want)
+		}
+	}
+}
