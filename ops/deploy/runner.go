@@ -85,9 +85,14 @@ func (d *Deployer) say(format string, args ...any) {
 func (r *runner) notef(format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
 	r.notesMu.Lock()
-	r.notes = append(r.notes, msg)
+	seen := slices.Contains(r.notes, msg) // the switch back drains a batch again: say it once
+	if !seen {
+		r.notes = append(r.notes, msg)
+	}
 	r.notesMu.Unlock()
-	r.say("%s", msg)
+	if !seen {
+		r.say("%s", msg)
+	}
 }
 
 func (d *Deployer) newRunner(p *Plan) (*runner, error) {

@@ -244,3 +244,16 @@ func TestPlanRefusesBadStoredValues(t *testing.T) {
 		}
 	}
 }
+
+// A note said twice (the switch back drains a batch again, with the same
+// words) is kept and said once.
+func TestNotesAreSaidOnce(t *testing.T) {
+	var said []string
+	r := &runner{Deployer: &Deployer{Say: func(s string) { said = append(said, s) }}}
+	r.notef("balancer %s: %s not drained", "lb1", "web1")
+	r.notef("balancer %s: %s not drained", "lb1", "web1")
+	r.notef("balancer %s: %s not drained", "lb1", "web2")
+	if len(r.notes) != 2 || len(said) != 2 {
+		t.Errorf("notes %q, said %q: want each once", r.notes, said)
+	}
+}
