@@ -377,7 +377,7 @@ func (s *Store) ReapStaleRuns(ctx context.Context) (int, error) {
 	}
 	n := 0
 	for _, r := range stale {
-		if processAlive(r.PID) {
+		if ProcessAlive(r.PID) {
 			continue
 		}
 		err := s.Transaction(ctx, func(tx *sqlx.Tx) error {
@@ -409,8 +409,10 @@ func (s *Store) ReapStaleRuns(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// processAlive reports whether a process with this pid exists on this machine.
-func processAlive(pid int) bool {
+// ProcessAlive reports whether a process with this pid exists on this
+// machine (one that is not ours to signal counts: EPERM). A run's or a
+// lock's holder is judged dead by it only on the machine that recorded it.
+func ProcessAlive(pid int) bool {
 	if pid <= 0 {
 		return false
 	}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -359,7 +358,7 @@ func lockScope(d *deploy.Deployer, tg target) ([]ops.Target, func(host string) s
 // holder on another machine cannot be checked from here: "" (and its
 // lease decides). A reused pid reads as alive: never dead by mistake.
 func deadHolder(ctx context.Context, s *store.Store, o deploy.Owner, machine string) string {
-	if o.Machine == "" || o.Machine != machine || o.PID <= 0 || processAlive(o.PID) {
+	if o.Machine == "" || o.Machine != machine || o.PID <= 0 || store.ProcessAlive(o.PID) {
 		return ""
 	}
 	why := fmt.Sprintf("pid %d is gone", o.PID)
@@ -369,10 +368,4 @@ func deadHolder(ctx context.Context, s *store.Store, o deploy.Owner, machine str
 		}
 	}
 	return why
-}
-
-// processAlive reports whether a process with this pid exists here.
-func processAlive(pid int) bool {
-	err := syscall.Kill(pid, 0)
-	return err == nil || errors.Is(err, syscall.EPERM)
 }
