@@ -167,6 +167,15 @@ func (w Webhook) Wants(event string) bool {
 // DefaultKeepReleases is how many releases a host keeps when the app does not say.
 const DefaultKeepReleases = 5
 
+// DeployToOn returns where the app lives on host h: the host's deploy_to
+// when it sets one, else the app's.
+func (a App) DeployToOn(h Host) string {
+	if h.DeployTo != "" {
+		return h.DeployTo
+	}
+	return a.DeployTo
+}
+
 // Keep returns how many releases to keep on each host.
 func (a App) Keep() int {
 	if a.KeepReleases > 0 {

@@ -103,10 +103,7 @@ func (c *consoleSession) hostReleases(ctx context.Context, tg target) []ui.HostR
 	for i, h := range tg.hosts {
 		out[i] = ui.HostRelease{Host: h.Name}
 		byHost[h.Name] = &out[i]
-		deployTo[h.Name] = tg.app.DeployTo
-		if h.DeployTo != "" {
-			deployTo[h.Name] = h.DeployTo
-		}
+		deployTo[h.Name] = tg.app.DeployToOn(h)
 		t, err := ops.ResolveTarget(h, c.cfg)
 		if err != nil {
 			out[i].Err = err.Error()

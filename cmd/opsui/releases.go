@@ -52,10 +52,10 @@ stays.`,
 		}
 		choice := rp.Choice
 		fmt.Fprintf(c.stderr, "opsui: rolling %s on %s back from release %s (%s %s) to %s (%s %s)\n", tg.app.Name, tg.env.Name,
-			choice.From.ReleaseID, shortHash(choice.From.Commit), choice.From.Subject,
-			choice.Target.ReleaseID, shortHash(choice.Target.Commit), choice.Target.Subject)
+			choice.From.ReleaseID, deploy.ShortCommit(choice.From.Commit), choice.From.Subject,
+			choice.Target.ReleaseID, deploy.ShortCommit(choice.Target.Commit), choice.Target.Subject)
 		for _, r := range choice.Undone {
-			fmt.Fprintf(c.stderr, "opsui:   undoes release %s: %s %s\n", r.ReleaseID, shortHash(r.Commit), r.Subject)
+			fmt.Fprintf(c.stderr, "opsui:   undoes release %s: %s %s\n", r.ReleaseID, deploy.ShortCommit(r.Commit), r.Subject)
 		}
 		if kept := choice.MigrationsKept(); len(kept) > 0 {
 			var ids []string
@@ -164,7 +164,7 @@ this commit reach each environment, and who sent it" (a short hash is enough).`,
 			if r.FinishedAt != 0 {
 				took = r.FinishedAt.Time().Sub(r.StartedAt.Time()).Round(time.Second).String()
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", r.App, r.Env, r.ReleaseID, r.Kind, shortHash(r.Commit),
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", r.App, r.Env, r.ReleaseID, r.Kind, deploy.ShortCommit(r.Commit),
 				dash(r.Branch), r.Operator, r.StartedAt.Time().Format("2006-01-02 15:04:05"), took, r.Result, len(r.HostList()), r.Subject)
 		}
 		return tw.Flush()
@@ -225,21 +225,21 @@ func newPendingCmd(c *cli) *cobra.Command {
 		}
 		cur, err := s.LatestRelease(ctx, tg.app.Name, tg.env.Name, true)
 		if errors.Is(err, store.ErrNotFound) {
-			fmt.Fprintf(c.stdout, "%s has no successful release of %s yet: everything up to %s is pending\n", tg.env.Name, tg.app.Name, shortHash(src.Commit))
+			fmt.Fprintf(c.stdout, "%s has no successful release of %s yet: everything up to %s is pending\n", tg.env.Name, tg.app.Name, deploy.ShortCommit(src.Commit))
 			return nil
 		} else if err != nil {
 			return err
 		}
 		commits, err := deploy.Log(ctx, tg.app.Repo, cur.Commit, src.Commit, 500)
 		if err != nil {
-			return fmt.Errorf("commits between %s and %s: %w", shortHash(cur.Commit), shortHash(src.Commit), err)
+			return fmt.Errorf("commits between %s and %s: %w", deploy.ShortCommit(cur.Commit), deploy.ShortCommit(src.Commit), err)
 		}
-		fmt.Fprintf(c.stdout, "%s runs %s (release %s); %d commits pending up to %s:\n", tg.env.Name, shortHash(cur.Commit), cur.ReleaseID, len(commits), shortHash(src.Commit))
+		fmt.Fprintf(c.stdout, "%s runs %s (release %s); %d commits pending up to %s:\n", tg.env.Name, deploy.ShortCommit(cur.Commit), cur.ReleaseID, len(commits), deploy.ShortCommit(src.Commit))
 		for _, cm := range commits {
-			fmt.Fprintf(c.stdout, "  %s  %-20s  %s\n", shortHash(cm.Hash), cm.Author, cm.Subject)
+			fmt.Fprintf(c.stdout, "  %s  %-20s  %s\n", deploy.ShortCommit(cm.Hash), cm.Author, cm.Subject)
 		}
 		if back, err := deploy.Log(ctx, tg.app.Repo, src.Commit, cur.Commit, 500); err == nil && len(back) > 0 {
-			fmt.Fprintf(c.stdout, "warning: %d commits running on %s are not in %s: deploying it would roll them back\n", len(back), tg.env.Name, shortHash(src.Commit))
+			fmt.Fprintf(c.stdout, "warning: %d commits running on %s are not in %s: deploying it would roll them back\n", len(back), tg.env.Name, deploy.ShortCommit(src.Commit))
 		}
 		return nil
 	})
@@ -345,10 +345,7 @@ func lockScope(d *deploy.Deployer, tg target) ([]ops.Target, func(host string) s
 	deployTo := map[string]string{}
 	for _, h := range tg.hosts {
 		targets = append(targets, d.Targets[h.Name])
-		deployTo[h.Name] = tg.app.DeployTo
-		if h.DeployTo != "" {
-			deployTo[h.Name] = h.DeployTo
-		}
+		deployTo[h.Name] = tg.app.DeployToOn(h)
 	}
 	return targets, func(host string) string { return deployTo[host] }
 }

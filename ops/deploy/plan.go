@@ -109,12 +109,7 @@ func (p *Plan) batch(strategy Strategy) error {
 }
 
 // DeployTo returns where the app lives on host h.
-func (p *Plan) DeployTo(h inventory.Host) string {
-	if h.DeployTo != "" {
-		return h.DeployTo
-	}
-	return p.App.DeployTo
-}
+func (p *Plan) DeployTo(h inventory.Host) string { return p.App.DeployToOn(h) }
 
 // env returns the documented environment of step s on host h, and the
 // preset's knobs from the host's role settings.
@@ -233,7 +228,7 @@ func (p *Plan) Describe(w io.Writer) {
 		env := p.env(on[0], s)
 		switch {
 		case s.Name == StepUpload && s.Builtin():
-			fmt.Fprintf(w, "       unpack the artifact (git archive %s) into %s, write REVISION\n", short(p.Source.Commit), env["RELEASE_DIR"])
+			fmt.Fprintf(w, "       unpack the artifact (git archive %s) into %s, write REVISION\n", ShortCommit(p.Source.Commit), env["RELEASE_DIR"])
 		case s.Name == StepSwitch && s.Builtin():
 			fmt.Fprintf(w, "       ln -sfn %s/releases/%s + mv -T over %s/current\n", env["DEPLOY_TO"], p.ReleaseID, env["DEPLOY_TO"])
 		case s.Name == StepHealth && s.Builtin():
