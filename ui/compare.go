@@ -31,7 +31,7 @@ func (c *compareView) lines(st Styles, w int) []string {
 	l := []string{
 		st.Header.Render(row("", "A (older)", "B (newer)")),
 		row("release", c.a.ReleaseID+" "+c.a.Kind, c.b.ReleaseID+" "+c.b.Kind),
-		row("commit", shortCommit(c.a.Commit)+" "+c.a.Subject, shortCommit(c.b.Commit)+" "+c.b.Subject),
+		row("commit", deploy.ShortCommit(c.a.Commit)+" "+c.a.Subject, deploy.ShortCommit(c.b.Commit)+" "+c.b.Subject),
 		row("branch", orDash(c.a.Branch), orDash(c.b.Branch)),
 		row("who", c.a.Operator, c.b.Operator),
 		row("when", c.a.Started.Local().Format("2006-01-02 15:04:05"), c.b.Started.Local().Format("2006-01-02 15:04:05")),
@@ -50,12 +50,12 @@ func (c *compareView) lines(st Styles, w int) []string {
 	x := c.cmp
 	l = append(l, "", st.Header.Render(fmt.Sprintf("commits between them (%d, in B not in A)", len(x.Commits))))
 	for _, cm := range x.Commits {
-		l = append(l, clip(fmt.Sprintf("  %s  %-18s %s", shortCommit(cm.Hash), clip(cm.Author, 18), cm.Subject), w))
+		l = append(l, clip(fmt.Sprintf("  %s  %-18s %s", deploy.ShortCommit(cm.Hash), clip(cm.Author, 18), cm.Subject), w))
 	}
 	if len(x.Backward) > 0 {
 		l = append(l, st.Warn.Render(fmt.Sprintf("commits in A not in B (%d): B went back", len(x.Backward))))
 		for _, cm := range x.Backward {
-			l = append(l, clip(fmt.Sprintf("  %s  %-18s %s", shortCommit(cm.Hash), clip(cm.Author, 18), cm.Subject), w))
+			l = append(l, clip(fmt.Sprintf("  %s  %-18s %s", deploy.ShortCommit(cm.Hash), clip(cm.Author, 18), cm.Subject), w))
 		}
 	}
 	if x.Diffstat != "" {
@@ -153,7 +153,7 @@ func (v *releasesView) listView(st Styles, w, h int) string {
 		if r.Duration > 0 {
 			took = elapsedText(r.Duration)
 		}
-		line := fmt.Sprintf("%s  %-15s %-8s %-12s %-26s %-12s %-10s %-14s %7s %-8s %d", mark, r.ReleaseID, r.Kind, shortCommit(r.Commit),
+		line := fmt.Sprintf("%s  %-15s %-8s %-12s %-26s %-12s %-10s %-14s %7s %-8s %d", mark, r.ReleaseID, r.Kind, deploy.ShortCommit(r.Commit),
 			clip(r.Subject, 26), clip(orDash(r.Branch), 12), clip(r.Operator, 10), r.Started.Local().Format("Jan _2 15:04:05"), took, r.Result, len(r.Hosts))
 		line = clip(line, w)
 		switch {

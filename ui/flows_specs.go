@@ -44,11 +44,11 @@ func (rollbackSpec) planLines(st Styles, plan any, cursor, w int) []string {
 	p := plan.(RollbackPreview)
 	var l []string
 	add := func(s string) { l = append(l, clip(s, w)) }
-	add(fmt.Sprintf("now     %s  %s %s", p.From.ReleaseID, shortCommit(p.From.Commit), p.From.Subject))
-	add(fmt.Sprintf("back to %s  %s %s", p.Target.ReleaseID, shortCommit(p.Target.Commit), p.Target.Subject))
+	add(fmt.Sprintf("now     %s  %s %s", p.From.ReleaseID, deploy.ShortCommit(p.From.Commit), p.From.Subject))
+	add(fmt.Sprintf("back to %s  %s %s", p.Target.ReleaseID, deploy.ShortCommit(p.Target.Commit), p.Target.Subject))
 	l = append(l, "", st.Header.Render("releases to go back to (↑/↓)"))
 	for i, r := range p.Candidates {
-		s := fmt.Sprintf("  %s  %s  %-8s %s · %s", r.ReleaseID, shortCommit(r.Commit), r.Result, r.Subject, r.Operator)
+		s := fmt.Sprintf("  %s  %s  %-8s %s · %s", r.ReleaseID, deploy.ShortCommit(r.Commit), r.Result, r.Subject, r.Operator)
 		if i == cursor {
 			s = st.Cursor.Render(padRight(clip(s, w), w))
 		} else {
@@ -58,10 +58,10 @@ func (rollbackSpec) planLines(st Styles, plan any, cursor, w int) []string {
 	}
 	l = append(l, "", st.Header.Render(fmt.Sprintf("what goes away: %d commits", len(p.Commits))))
 	for _, c := range p.Commits {
-		add(fmt.Sprintf("  %s  %-18s %s", shortCommit(c.Hash), clip(c.Author, 18), c.Subject))
+		add(fmt.Sprintf("  %s  %-18s %s", deploy.ShortCommit(c.Hash), clip(c.Author, 18), c.Subject))
 	}
 	for _, r := range p.Undone {
-		add(fmt.Sprintf("  undoes release %s (%s %s)", r.ReleaseID, shortCommit(r.Commit), r.Subject))
+		add(fmt.Sprintf("  undoes release %s (%s %s)", r.ReleaseID, deploy.ShortCommit(r.Commit), r.Subject))
 	}
 	if len(p.Migrated) > 0 {
 		var ids []string
@@ -78,7 +78,7 @@ func (rollbackSpec) planLines(st Styles, plan any, cursor, w int) []string {
 
 func (rollbackSpec) question(t pickItem, plan any) string {
 	p := plan.(RollbackPreview)
-	return fmt.Sprintf("Roll %s on %s back from %s to %s (%s)?", t.app, t.env.Name, p.From.ReleaseID, p.Target.ReleaseID, shortCommit(p.Target.Commit))
+	return fmt.Sprintf("Roll %s on %s back from %s to %s (%s)?", t.app, t.env.Name, p.From.ReleaseID, p.Target.ReleaseID, deploy.ShortCommit(p.Target.Commit))
 }
 
 func (rollbackSpec) newStrategy(t pickItem) strategyForm { return newRollbackStrategy(t) }

@@ -341,7 +341,7 @@ func (w *wizard) start() tea.Cmd {
 	for i, h := range p.Hosts {
 		hosts[i] = h.Name
 	}
-	what := fmt.Sprintf("%s %s to %s", p.App.Name, shortCommit(p.Source.Commit), p.Env.Name)
+	what := fmt.Sprintf("%s %s to %s", p.App.Name, deploy.ShortCommit(p.Source.Commit), p.Env.Name)
 	r, cmd := startRunner(w.env, "deploy", what, hosts, func(ctx context.Context, io FlowIO) (any, ops.Result, error) {
 		out, err := fn(ctx, p, io)
 		return out, outcomeResult(out), err
@@ -381,5 +381,3 @@ func (w *wizard) releaseLive() bool {
 	}
 	return false
 }
-
-func shortCommit(h string) string { return deploy.ShortCommit(h) }

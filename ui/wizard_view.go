@@ -7,6 +7,7 @@ import (
 	"charm.land/lipgloss/v2"
 
 	"github.com/opsui/opsui/inventory"
+	"github.com/opsui/opsui/ops/deploy"
 )
 
 // view draws the wizard: its title and steps, then the step's content.
@@ -76,7 +77,7 @@ func (w *wizard) currentLines(width int) []string {
 		switch {
 		case s == nil:
 		case s.probe.Reachable && s.probe.Release != "":
-			what = s.probe.Release + " " + shortCommit(s.probe.Commit)
+			what = s.probe.Release + " " + deploy.ShortCommit(s.probe.Commit)
 		case s.probe.Reachable:
 			what = "no release"
 		default:
@@ -114,7 +115,7 @@ func (w *wizard) refView(width, h int) string {
 	start := max(0, min(w.refCursor-listH/2, len(shown)-listH))
 	for i := start; i < len(shown) && i-start < listH; i++ {
 		r := shown[i]
-		line := fmt.Sprintf("%-6s %-24s %s  %s", r.Kind, clip(r.Name, 24), shortCommit(r.Hash), r.Subject)
+		line := fmt.Sprintf("%-6s %-24s %s  %s", r.Kind, clip(r.Name, 24), deploy.ShortCommit(r.Hash), r.Subject)
 		if r.Author != "" {
 			line += " · " + r.Author
 		}
@@ -145,7 +146,7 @@ func (w *wizard) warnings() []string {
 		out = append(out, "deploy lock held on "+strings.Join(locked, ", ")+": the deploy will not start until it is released")
 	}
 	if p.Source.Dirty {
-		out = append(out, "the repository has uncommitted changes: only commit "+shortCommit(p.Source.Commit)+" is shipped")
+		out = append(out, "the repository has uncommitted changes: only commit "+deploy.ShortCommit(p.Source.Commit)+" is shipped")
 	}
 	if len(down) > 0 {
 		out = append(out, "unreachable: "+strings.Join(down, ", "))
@@ -155,7 +156,7 @@ func (w *wizard) warnings() []string {
 		out = append(out, fmt.Sprintf("the target is OLDER than what runs: %d commits running now are not in it — this is a rollback in disguise", len(p.Behind)))
 	}
 	if p.CurrentCommit != "" && p.CurrentCommit == p.Source.Commit {
-		out = append(out, fmt.Sprintf("%s already runs %s (release %s): this deploys it again", w.target.env.Name, shortCommit(p.Source.Commit), p.Current))
+		out = append(out, fmt.Sprintf("%s already runs %s (release %s): this deploys it again", w.target.env.Name, deploy.ShortCommit(p.Source.Commit), p.Current))
 	}
 	return out
 }
@@ -173,9 +174,9 @@ func (w *wizard) previewLines(width int) []string {
 	var l []string
 	add := func(s string) { l = append(l, clip(s, width)) }
 	src := p.Source
-	add(fmt.Sprintf("target  %s = %s %s · %s%s", src.Ref, shortCommit(src.Commit), src.Subject, src.Author, branchText(src.Branch)))
+	add(fmt.Sprintf("target  %s = %s %s · %s%s", src.Ref, deploy.ShortCommit(src.Commit), src.Subject, src.Author, branchText(src.Branch)))
 	if p.Current != "" {
-		add(fmt.Sprintf("current release %s (%s)", p.Current, shortCommit(p.CurrentCommit)))
+		add(fmt.Sprintf("current release %s (%s)", p.Current, deploy.ShortCommit(p.CurrentCommit)))
 	} else {
 		add("no successful release recorded yet: everything is new")
 	}
@@ -195,7 +196,7 @@ func (w *wizard) previewLines(width int) []string {
 		case h.Release == "":
 			s += "no release yet"
 		default:
-			s += h.Release + " " + shortCommit(h.Commit)
+			s += h.Release + " " + deploy.ShortCommit(h.Commit)
 		}
 		if p.CurrentCommit != "" && h.Commit != "" && h.Commit != p.CurrentCommit {
 			l = append(l, st.Warn.Render(clip(s+"  DRIFT: not the environment's release "+p.Current, width)))
@@ -205,12 +206,12 @@ func (w *wizard) previewLines(width int) []string {
 	}
 	l = append(l, "", st.Header.Render(fmt.Sprintf("commits it brings (%d)", len(p.Commits))))
 	for _, c := range p.Commits {
-		add(fmt.Sprintf("  %s  %-18s %s", shortCommit(c.Hash), clip(c.Author, 18), c.Subject))
+		add(fmt.Sprintf("  %s  %-18s %s", deploy.ShortCommit(c.Hash), clip(c.Author, 18), c.Subject))
 	}
 	if len(p.Behind) > 0 {
 		l = append(l, "", st.Warn.Render(fmt.Sprintf("commits it takes away (%d)", len(p.Behind))))
 		for _, c := range p.Behind {
-			l = append(l, st.Warn.Render(clip(fmt.Sprintf("  %s  %-18s %s", shortCommit(c.Hash), clip(c.Author, 18), c.Subject), width)))
+			l = append(l, st.Warn.Render(clip(fmt.Sprintf("  %s  %-18s %s", deploy.ShortCommit(c.Hash), clip(c.Author, 18), c.Subject), width)))
 		}
 	}
 	if p.Diffstat != "" {
@@ -240,7 +241,7 @@ func (w *wizard) confirmView(width int) string {
 	st := w.env.ctx.Styles
 	p := w.planned
 	s := p.Strategy
-	q := fmt.Sprintf("Deploy %s %s (%s) to %s: %d hosts, %s", p.App.Name, shortCommit(p.Source.Commit), p.Source.Subject,
+	q := fmt.Sprintf("Deploy %s %s (%s) to %s: %d hosts, %s", p.App.Name, deploy.ShortCommit(p.Source.Commit), p.Source.Subject,
 		p.Env.Name, len(p.Hosts), s.Kind)
 	if len(s.Batches) > 0 {
 		q += " " + s.Batches.String()

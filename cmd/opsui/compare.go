@@ -245,7 +245,7 @@ func printComparison(w io.Writer, a, b store.Release, cmp deploy.Comparison) err
 	fmt.Fprintln(tw, "\tA (older)\tB (newer)")
 	for _, r := range [][3]string{
 		{"app", fa.App, fb.App}, {"env", fa.Env, fb.Env}, {"release", fa.ReleaseID + " " + fa.Kind, fb.ReleaseID + " " + fb.Kind},
-		{"commit", shortHash(fa.Commit) + " " + fa.Subject, shortHash(fb.Commit) + " " + fb.Subject},
+		{"commit", deploy.ShortCommit(fa.Commit) + " " + fa.Subject, deploy.ShortCommit(fb.Commit) + " " + fb.Subject},
 		{"branch", dash(fa.Branch), dash(fb.Branch)}, {"operator", fa.Operator, fb.Operator},
 		{"started (UTC)", fa.Started, fb.Started}, {"result", fa.Result, fb.Result},
 		{"hosts", strconv.Itoa(fa.Hosts), strconv.Itoa(fb.Hosts)}, {"took", dash(fa.Duration), dash(fb.Duration)},
@@ -259,12 +259,12 @@ func printComparison(w io.Writer, a, b store.Release, cmp deploy.Comparison) err
 	}
 	fmt.Fprintf(w, "\ncommits in B not in A (%d):\n", len(cmp.Commits))
 	for _, c := range cmp.Commits {
-		fmt.Fprintf(w, "  %s  %-20s  %s\n", shortHash(c.Hash), c.Author, c.Subject)
+		fmt.Fprintf(w, "  %s  %-20s  %s\n", deploy.ShortCommit(c.Hash), c.Author, c.Subject)
 	}
 	if len(cmp.Backward) > 0 {
 		fmt.Fprintf(w, "commits in A not in B (%d): B went back past them\n", len(cmp.Backward))
 		for _, c := range cmp.Backward {
-			fmt.Fprintf(w, "  %s  %-20s  %s\n", shortHash(c.Hash), c.Author, c.Subject)
+			fmt.Fprintf(w, "  %s  %-20s  %s\n", deploy.ShortCommit(c.Hash), c.Author, c.Subject)
 		}
 	}
 	if ds := strings.TrimRight(cmp.Diffstat, "\n"); ds != "" {

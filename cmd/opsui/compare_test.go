@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/opsui/opsui/ops/deploy"
 )
 
 // TestCompareCLI deploys twice to real sshd hosts (the second commit adds a
@@ -32,7 +34,7 @@ func TestCompareCLI(t *testing.T) {
 	// B first, A by its run id: the older is still shown as A.
 	out = mustRun(t, e.db, "compare", r2, strconv.FormatInt(run1, 10))
 	for _, want := range []string{
-		"A (older)", r1 + " deploy", r2 + " deploy", shortHash(c1), shortHash(c3),
+		"A (older)", r1 + " deploy", r2 + " deploy", deploy.ShortCommit(c1), deploy.ShortCommit(c3),
 		"commits in B not in A (3):", "break web2", "pin django", "add refunds", "Dev",
 		"diffstat:", "requirements.txt", "3 files changed",
 		"migrations that differ (1):", "shop/migrations/0002_refund.py",

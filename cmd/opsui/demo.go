@@ -20,6 +20,7 @@ import (
 
 	"github.com/opsui/opsui/internal/demoapp"
 	"github.com/opsui/opsui/internal/demofleet"
+	"github.com/opsui/opsui/ops/deploy"
 )
 
 type demoFlags struct {
@@ -313,7 +314,7 @@ func initialDeploy(ctx context.Context, c *cli, dir string) error {
 	envs := []string{"staging", "production"}
 	errs := make([]error, len(envs))
 	var wg sync.WaitGroup
-	fmt.Fprintf(c.stdout, "opsui demo: deploying %s (%s) to staging and production\n", shortHash(repo), demoapp.CommitInitial)
+	fmt.Fprintf(c.stdout, "opsui demo: deploying %s (%s) to staging and production\n", deploy.ShortCommit(repo), demoapp.CommitInitial)
 	start := time.Now()
 	for i, env := range envs {
 		wg.Add(1)

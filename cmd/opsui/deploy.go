@@ -216,7 +216,7 @@ time: the hosts are locked, all or nothing. Every release is recorded.`,
 		}
 		src := p.Source
 		if src.Dirty {
-			fmt.Fprintf(c.stderr, "opsui: warning: %s has uncommitted changes; only commit %s is shipped\n", tg.app.Repo, shortHash(src.Commit))
+			fmt.Fprintf(c.stderr, "opsui: warning: %s has uncommitted changes; only commit %s is shipped\n", tg.app.Repo, deploy.ShortCommit(src.Commit))
 		}
 		cur, curErr := s.LatestRelease(ctx, tg.app.Name, tg.env.Name, true)
 		if dryRun {
@@ -230,7 +230,7 @@ time: the hosts are locked, all or nothing. Every release is recorded.`,
 			return usageError{errors.New("a canary deploy waits for a go-ahead: run it on a terminal, or give --canary-wait")}
 		}
 		if curErr == nil && cur.Commit == src.Commit && resume == 0 {
-			q := fmt.Sprintf("%s already runs %s (release %s) on %s. Deploy it again?", tg.app.Name, shortHash(src.Commit), cur.ReleaseID, tg.env.Name)
+			q := fmt.Sprintf("%s already runs %s (release %s) on %s. Deploy it again?", tg.app.Name, deploy.ShortCommit(src.Commit), cur.ReleaseID, tg.env.Name)
 			if err := c.confirm(q, yes); err != nil {
 				return err
 			}
@@ -240,7 +240,7 @@ time: the hosts are locked, all or nothing. Every release is recorded.`,
 				return err
 			}
 		}
-		fmt.Fprintf(c.stderr, "opsui: deploying %s %s (%s%s) to %s as release %s\n", tg.app.Name, shortHash(src.Commit), src.Subject,
+		fmt.Fprintf(c.stderr, "opsui: deploying %s %s (%s%s) to %s as release %s\n", tg.app.Name, deploy.ShortCommit(src.Commit), src.Subject,
 			branchNote(src.RefName()), tg.env.Name, p.ReleaseID)
 		d, closePool, err := c.deployer(ctx, s, &sshf, tg)
 		if err != nil {
@@ -425,8 +425,6 @@ func (c *cli) reportStale(ctx context.Context, s *store.Store, app, env string) 
 		}
 	}
 }
-
-func shortHash(h string) string { return deploy.ShortCommit(h) }
 
 // branchNote names the ref of a deploy as the release record does:
 // ", branch main", ", tag v1", or nothing for a bare commit.

@@ -73,7 +73,7 @@ max_size).`,
 		if opt.DryRun {
 			verb = "would prune"
 		}
-		fmt.Fprintf(c.stdout, "%s the output of %d runs (%d chunks, %s)\n", verb, res.Runs, res.Chunks, humanBytes(res.Bytes))
+		fmt.Fprintf(c.stdout, "%s the output of %d runs (%d chunks, %s)\n", verb, res.Runs, res.Chunks, store.HumanBytes(res.Bytes))
 		return nil
 	})
 	cmd.Flags().IntVar(&opt.KeepRuns, "keep-runs", 0, "keep the output of the N newest runs")
@@ -91,8 +91,6 @@ func parseAge(s string) (time.Duration, error) {
 	}
 	return d, err
 }
-
-func humanBytes(n int64) string { return store.HumanBytes(n) }
 
 // applyOutputPolicy gives the store the config file's output settings
 // (record limit and retention), for every command that opens it.
@@ -116,7 +114,7 @@ type recordLimitFlag struct{ value string }
 func (f *recordLimitFlag) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.value, "record-limit", "",
 		fmt.Sprintf("record at most SIZE of each host's output, counting the rest (e.g. 1MiB, 1GiB; none: all; default: the config's output.record_limit, else %s)",
-			humanBytes(store.DefaultRecordLimit)))
+			store.HumanBytes(store.DefaultRecordLimit)))
 }
 
 // apply sets the flag's limit on the store, before the run is recorded.
@@ -154,8 +152,8 @@ func newStoreInfoCmd(c *cli) *cobra.Command {
 			size = fi.Size()
 		}
 		fmt.Fprintf(c.stdout, "path:      %s (%s)\nschema:    version %d\nhosts:     %d in %d environments\napps:      %d\nreleases:  %d\nruns:      %d (%d with output)\n",
-			s.Path(), humanBytes(size), store.SchemaVersion(), st.Hosts, st.Environments, st.Apps, st.Releases, st.Runs, st.RunsWithOutput)
-		fmt.Fprintf(c.stdout, "output:    %s recorded, in %d runs\nretention: %s\n", humanBytes(out.Bytes), out.Runs, s.OutputPolicy())
+			s.Path(), store.HumanBytes(size), store.SchemaVersion(), st.Hosts, st.Environments, st.Apps, st.Releases, st.Runs, st.RunsWithOutput)
+		fmt.Fprintf(c.stdout, "output:    %s recorded, in %d runs\nretention: %s\n", store.HumanBytes(out.Bytes), out.Runs, s.OutputPolicy())
 		return nil
 	})
 	return cmd
@@ -166,6 +164,6 @@ func newStoreInfoCmd(c *cli) *cobra.Command {
 func noteCut(c *cli, s *store.Store, rec *ops.Recorder) {
 	if n := rec.Stats().Cut; n > 0 {
 		fmt.Fprintf(c.stderr, "opsui: the record of run %d keeps the first %s of each host's output: %d host%s printed more (--record-limit)\n",
-			rec.RunID(), humanBytes(s.OutputPolicy().RecordLimit), n, plural(int(n)))
+			rec.RunID(), store.HumanBytes(s.OutputPolicy().RecordLimit), n, plural(int(n)))
 	}
 }

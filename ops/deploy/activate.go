@@ -229,7 +229,7 @@ func (r *runner) record(ctx context.Context, result string) {
 		var line string
 		switch {
 		case rolledBack:
-			line = fmt.Sprintf("%s %s rolled back to release %s after release %s (%s) failed", when, r.Operator, h.prevRelease, p.ReleaseID, short(p.Source.Commit))
+			line = fmt.Sprintf("%s %s rolled back to release %s after release %s (%s) failed", when, r.Operator, h.prevRelease, p.ReleaseID, ShortCommit(p.Source.Commit))
 		case switched:
 			line = fmt.Sprintf("%s %s (at %s) deployed as release %s by %s", when, p.Source.RevisionsRef(), p.Source.Commit, p.ReleaseID, r.Operator)
 		}

@@ -28,19 +28,19 @@ func Between(ctx context.Context, repo, from, to string) (Delta, error) {
 	var d Delta
 	var err error
 	if d.Commits, err = Log(ctx, repo, from, to, 500); err != nil {
-		return d, fmt.Errorf("commits between %s and %s: %w", short(from), short(to), err)
+		return d, fmt.Errorf("commits between %s and %s: %w", ShortCommit(from), ShortCommit(to), err)
 	}
 	if d.Behind, err = Log(ctx, repo, to, from, 500); err != nil {
-		return d, fmt.Errorf("commits between %s and %s: %w", short(to), short(from), err)
+		return d, fmt.Errorf("commits between %s and %s: %w", ShortCommit(to), ShortCommit(from), err)
 	}
 	if d.Diffstat, err = GitOutput(ctx, repo, "diff", "--stat=100", from, to); err != nil {
-		return d, fmt.Errorf("diffstat between %s and %s: %w", short(from), short(to), err)
+		return d, fmt.Errorf("diffstat between %s and %s: %w", ShortCommit(from), ShortCommit(to), err)
 	}
 	if d.Migrations, err = NewMigrationFiles(ctx, repo, from, to); err != nil {
-		return d, fmt.Errorf("migrations between %s and %s: %w", short(from), short(to), err)
+		return d, fmt.Errorf("migrations between %s and %s: %w", ShortCommit(from), ShortCommit(to), err)
 	}
 	if d.Requirements, err = changedRequirements(ctx, repo, from, to); err != nil {
-		return d, fmt.Errorf("requirements between %s and %s: %w", short(from), short(to), err)
+		return d, fmt.Errorf("requirements between %s and %s: %w", ShortCommit(from), ShortCommit(to), err)
 	}
 	return d, nil
 }
@@ -138,7 +138,7 @@ func Compare(ctx context.Context, st *store.Store, repo string, a, b Side) (Comp
 	cmp.Commits, cmp.Backward, cmp.Diffstat, cmp.Requirements = d.Commits, d.Behind, d.Diffstat, d.Requirements
 	removed, err := NewMigrationFiles(ctx, repo, b.Commit, a.Commit)
 	if err != nil {
-		return cmp, fmt.Errorf("migrations between %s and %s: %w", short(b.Commit), short(a.Commit), err)
+		return cmp, fmt.Errorf("migrations between %s and %s: %w", ShortCommit(b.Commit), ShortCommit(a.Commit), err)
 	}
 	cmp.Migrations = d.Migrations
 	for _, f := range removed {

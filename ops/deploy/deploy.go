@@ -118,7 +118,7 @@ func (d *Deployer) Deploy(ctx context.Context, p *Plan) (*Outcome, error) {
 	if p.Resume {
 		r.skipDone()
 	}
-	r.say("locked; release %s (%s) to %d hosts", p.ReleaseID, short(p.Source.Commit), len(r.hosts))
+	r.say("locked; release %s (%s) to %d hosts", p.ReleaseID, ShortCommit(p.Source.Commit), len(r.hosts))
 	// The balancers are read under the lock, and what is out of rotation
 	// is said before anything changes (activate reads them again if this fails).
 	if lbs, err := r.newBalancers(ctx); err == nil {

@@ -196,7 +196,7 @@ func CheckPlan(ctx context.Context, st *store.Store, p *Plan) error {
 	}
 	if len(rs) > 0 && rs[0].ReleaseID != p.LastRelease && rs[0].Result != store.ReleaseRunning {
 		r := rs[0]
-		changes = append(changes, fmt.Sprintf("release %s (%s of %s by %s, %s) was recorded", r.ReleaseID, r.Kind, short(r.Commit), r.Operator, r.Result))
+		changes = append(changes, fmt.Sprintf("release %s (%s of %s by %s, %s) was recorded", r.ReleaseID, r.Kind, ShortCommit(r.Commit), r.Operator, r.Result))
 	}
 	if len(changes) > 0 {
 		return &FleetChangedError{App: p.App.Name, Env: p.Env.Name, Changes: changes}

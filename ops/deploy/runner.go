@@ -136,7 +136,7 @@ func (r *runner) start(ctx context.Context, kind string, rel *store.Release) (*H
 	r.kind = kind
 	var err error
 	r.rec, err = ops.StartRecorder(ctx, r.Store, store.NewRun{Kind: kind, App: r.plan.App.Name, Env: r.plan.Env.Name,
-		Operator: r.Operator, Command: fmt.Sprintf("%s %s to %s: release %s (%s)", kind, r.plan.App.Name, r.plan.Env.Name, rel.ReleaseID, short(rel.Commit)),
+		Operator: r.Operator, Command: fmt.Sprintf("%s %s to %s: release %s (%s)", kind, r.plan.App.Name, r.plan.Env.Name, rel.ReleaseID, ShortCommit(rel.Commit)),
 		Args: r.Args, Hosts: r.names()})
 	if err != nil {
 		return nil, err

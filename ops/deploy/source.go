@@ -55,7 +55,7 @@ func (s Source) RevisionsRef() string {
 	case s.Ref != "" && s.Ref != "HEAD":
 		return "Commit " + s.Ref
 	}
-	return "Commit " + short(s.Commit)
+	return "Commit " + ShortCommit(s.Commit)
 }
 
 // RecordedRef splits a release record's ref (RefName) back into the branch
@@ -121,7 +121,7 @@ func Resolve(ctx context.Context, repo, ref string) (Source, error) {
 // artifact every host of a deploy receives.
 func Archive(ctx context.Context, repo, commit, path string) error {
 	if _, err := git(ctx, repo, "archive", "--format=tar.gz", "-o", path, commit); err != nil {
-		return fmt.Errorf("archive %s: %w", short(commit), err)
+		return fmt.Errorf("archive %s: %w", ShortCommit(commit), err)
 	}
 	return nil
 }
@@ -192,4 +192,3 @@ func ShortCommit(commit string) string {
 }
 
 // short is ShortCommit, the name the pipeline's messages use.
-func short(commit string) string { return ShortCommit(commit) }
