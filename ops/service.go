@@ -6,6 +6,8 @@ import (
 	"fmt"
 
 	"github.com/opsui/opsui/inventory"
+	"github.com/opsui/opsui/ops/record"
+	"github.com/opsui/opsui/ops/remote"
 	"github.com/opsui/opsui/store"
 )
 
@@ -17,8 +19,8 @@ import (
 // packages below ops (cache, deploy) take the Service as an argument.
 type Service struct {
 	Store    *store.Store
-	Conn     Connector
-	SSH      SSHConfig
+	Conn     remote.Connector
+	SSH      remote.SSHConfig
 	Operator string
 	// Args say how the operator asked, in each run's record: the command
 	// line's arguments, or "console".
@@ -42,13 +44,9 @@ type RecordError struct {
 func (e *RecordError) Error() string { return e.Err.Error() }
 func (e *RecordError) Unwrap() error { return e.Err }
 
-// Validate checks the options as Run does, so an operation can refuse
-// them before it records a run.
-func (o RunOptions) Validate() error { return o.validate() }
-
 // Targets resolves hosts with the service's SSH configuration.
-func (s *Service) Targets(hosts []inventory.Host) ([]Target, error) {
-	return ResolveTargets(hosts, s.SSH)
+func (s *Service) Targets(hosts []inventory.Host) ([]remote.Target, error) {
+	return remote.ResolveTargets(hosts, s.SSH)
 }
 
 // Record is the one "start a recorder, run the operation, finish the
@@ -59,23 +57,23 @@ func (s *Service) Targets(hosts []inventory.Host) ([]Target, error) {
 // returns op's result, the finished recorder (its run id and counters; nil
 // when the run could not be recorded) and op's error, else a *RecordError
 // when the record could not be finished.
-func (s *Service) Record(ctx context.Context, nr store.NewRun, targets []Target, emit func(Event),
-	op func(emit func(Event)) (Result, error)) (Result, *Recorder, error) {
+func (s *Service) Record(ctx context.Context, nr store.NewRun, targets []remote.Target, emit func(remote.Event),
+	op func(emit func(remote.Event)) (remote.Result, error)) (remote.Result, *record.Recorder, error) {
 	if s.Store == nil {
-		return Result{}, nil, errors.New("ops: Record without a store")
+		return remote.Result{}, nil, errors.New("ops: Record without a store")
 	}
 	nr.Operator, nr.Args, nr.Hosts = s.Operator, s.Args, make([]string, len(targets))
 	for i, t := range targets {
 		nr.Hosts[i] = t.Name
 	}
-	rec, err := StartRecorder(ctx, s.Store, nr)
+	rec, err := record.StartRecorder(ctx, s.Store, nr)
 	if err != nil {
-		return Result{}, nil, err
+		return remote.Result{}, nil, err
 	}
 	if emit == nil {
-		emit = func(Event) {}
+		emit = func(remote.Event) {}
 	}
-	res, err := op(func(ev Event) {
+	res, err := op(func(ev remote.Event) {
 		rec.Event(ev)
 		emit(ev)
 	})
@@ -89,23 +87,23 @@ func (s *Service) Record(ctx context.Context, nr store.NewRun, targets []Target,
 type ExecRequest struct {
 	Hosts   []inventory.Host
 	Command string
-	Options RunOptions
+	Options remote.RunOptions
 }
 
 // Exec runs req's command on its hosts as Run does, recorded as an exec
 // run (Record says what it returns). Invalid options are refused with an
 // *InvalidError before anything is recorded.
-func (s *Service) Exec(ctx context.Context, req ExecRequest, emit func(Event)) (Result, *Recorder, error) {
+func (s *Service) Exec(ctx context.Context, req ExecRequest, emit func(remote.Event)) (remote.Result, *record.Recorder, error) {
 	if err := req.Options.Validate(); err != nil {
-		return Result{}, nil, &InvalidError{err}
+		return remote.Result{}, nil, &InvalidError{err}
 	}
 	targets, err := s.Targets(req.Hosts)
 	if err != nil {
-		return Result{}, nil, err
+		return remote.Result{}, nil, err
 	}
 	return s.Record(ctx, store.NewRun{Kind: store.KindExec, Command: req.Command}, targets, emit,
-		func(emit func(Event)) (Result, error) {
-			res, err := Run(ctx, s.Conn, targets, req.Command, req.Options, emit)
+		func(emit func(remote.Event)) (remote.Result, error) {
+			res, err := remote.Run(ctx, s.Conn, targets, req.Command, req.Options, emit)
 			if err != nil {
 				return res, fmt.Errorf("exec: %w", err)
 			}

@@ -3,24 +3,27 @@ package ops
 import (
 	"context"
 	"errors"
+	"path/filepath"
 	"sync"
 	"testing"
 
+	"github.com/opsui/opsui/internal/remotetest"
 	"github.com/opsui/opsui/inventory"
+	"github.com/opsui/opsui/ops/remote"
 	"github.com/opsui/opsui/store"
 )
 
 // serviceFor wires a Service to e's hosts and a fresh store, as the
 // console does (Args "console"); it returns the hosts as the inventory
 // has them.
-func serviceFor(t *testing.T, e *execEnv) (*Service, []inventory.Host) {
+func serviceFor(t *testing.T, e *remotetest.Env) (*Service, []inventory.Host) {
 	t.Helper()
-	st, _ := openStore(t)
+	st := openStore(t)
 	var hosts []inventory.Host
-	for _, h := range e.fleet.Hosts {
-		hosts = append(hosts, inventory.Host{Name: h.Name, Address: h.Addr, Port: h.Port, User: e.fleet.User, IdentityFile: e.fleet.ClientKeyPath})
+	for _, h := range e.Fleet.Hosts {
+		hosts = append(hosts, inventory.Host{Name: h.Name, Address: h.Addr, Port: h.Port, User: e.Fleet.User, IdentityFile: e.Fleet.ClientKeyPath})
 	}
-	return &Service{Store: st, Conn: e.pool, Operator: "alice", Args: []string{"console"}}, hosts
+	return &Service{Store: st, Conn: e.Pool, Operator: "alice", Args: []string{"console"}}, hosts
 }
 
 // TestServiceExecRecordsItsRun: Exec runs on real hosts, passes every
@@ -28,16 +31,16 @@ func serviceFor(t *testing.T, e *execEnv) (*Service, []inventory.Host) {
 // arguments, each host's outcome and output.
 func TestServiceExecRecordsItsRun(t *testing.T) {
 	t.Parallel()
-	e := newExecEnv(t, 2)
+	e := remotetest.Start(t, 2)
 	svc, hosts := serviceFor(t, e)
 	ctx := context.Background()
-	log := &eventLog{}
+	log := remotetest.NewLog()
 	const cmd = `uname -n; test "$(uname -n)" != web2`
-	res, rec, err := svc.Exec(ctx, ExecRequest{Hosts: hosts, Command: cmd}, log.emit)
+	res, rec, err := svc.Exec(ctx, ExecRequest{Hosts: hosts, Command: cmd}, log.Emit)
 	if err != nil || res.OK != 1 || res.Failed != 1 || rec == nil {
 		t.Fatalf("Exec: %+v, %v", res, err)
 	}
-	if got := log.text("web2", EventStdout); got != "web2\n" {
+	if got := log.Text("web2", remote.EventStdout); got != "web2\n" {
 		t.Errorf("events passed on: web2 stdout %q", got)
 	}
 	run, err := svc.Store.Run(ctx, rec.RunID())
@@ -57,7 +60,7 @@ func TestServiceExecRecordsItsRun(t *testing.T) {
 		if row.Host == "web2" {
 			want = store.HostFailed
 		}
-		if out := recorded(t, svc.Store, row); row.Status != want || string(out["stdout"]) != row.Host+"\n" {
+		if out := stdoutOf(t, svc.Store, row); row.Status != want || out != row.Host+"\n" {
 			t.Errorf("host %s: %s, output %q", row.Host, row.Status, out)
 		}
 	}
@@ -67,14 +70,14 @@ func TestServiceExecRecordsItsRun(t *testing.T) {
 // still finishes the record (cancelled), so no run stays "running".
 func TestServiceExecFinishesACancelledRun(t *testing.T) {
 	t.Parallel()
-	e := newExecEnv(t, 2)
+	e := remotetest.Start(t, 2)
 	svc, hosts := serviceFor(t, e)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var mu sync.Mutex
 	started := 0
-	res, rec, err := svc.Exec(ctx, ExecRequest{Hosts: hosts, Command: "sleep 30"}, func(ev Event) {
-		if ev.Kind != EventStarted {
+	res, rec, err := svc.Exec(ctx, ExecRequest{Hosts: hosts, Command: "sleep 30"}, func(ev remote.Event) {
+		if ev.Kind != remote.EventStarted {
 			return
 		}
 		mu.Lock()
@@ -92,7 +95,7 @@ func TestServiceExecFinishesACancelledRun(t *testing.T) {
 	}
 	rows, _ := svc.Store.RunHosts(context.Background(), run.ID)
 	for _, row := range rows {
-		if row.Status != string(StatusCancelled) || row.FinishedAt == 0 {
+		if row.Status != string(remote.StatusCancelled) || row.FinishedAt == 0 {
 			t.Errorf("host %s: %s", row.Host, row.Status)
 		}
 	}
@@ -102,11 +105,11 @@ func TestServiceExecFinishesACancelledRun(t *testing.T) {
 // *InvalidError, and nothing is recorded or run.
 func TestServiceExecRefusesBeforeRecording(t *testing.T) {
 	t.Parallel()
-	e := newExecEnv(t, 1)
+	e := remotetest.Start(t, 1)
 	svc, hosts := serviceFor(t, e)
-	for _, opts := range []RunOptions{{Parallel: -1}, {Timeout: -1}, {Env: map[string]string{"A B": "x"}}} {
+	for _, opts := range []remote.RunOptions{{Parallel: -1}, {Timeout: -1}, {Env: map[string]string{"A B": "x"}}} {
 		ran := false
-		_, rec, err := svc.Exec(context.Background(), ExecRequest{Hosts: hosts, Command: "true", Options: opts}, func(Event) { ran = true })
+		_, rec, err := svc.Exec(context.Background(), ExecRequest{Hosts: hosts, Command: "true", Options: opts}, func(remote.Event) { ran = true })
 		var ie *InvalidError
 		if !errors.As(err, &ie) || rec != nil || ran {
 			t.Errorf("%+v: err %v, recorder %v, ran %v", opts, err, rec, ran)
@@ -121,11 +124,11 @@ func TestServiceExecRefusesBeforeRecording(t *testing.T) {
 // operation's result still comes back, with a *RecordError naming the run.
 func TestServiceRecordError(t *testing.T) {
 	t.Parallel()
-	e := newExecEnv(t, 1)
+	e := remotetest.Start(t, 1)
 	svc, _ := serviceFor(t, e)
-	res, rec, err := svc.Record(context.Background(), store.NewRun{Kind: store.KindExec, Command: "uname -n"}, e.targets, nil,
-		func(emit func(Event)) (Result, error) {
-			res, err := Run(context.Background(), e.pool, e.targets, "uname -n", RunOptions{}, emit)
+	res, rec, err := svc.Record(context.Background(), store.NewRun{Kind: store.KindExec, Command: "uname -n"}, e.Targets, nil,
+		func(emit func(remote.Event)) (remote.Result, error) {
+			res, err := remote.Run(context.Background(), e.Pool, e.Targets, "uname -n", remote.RunOptions{}, emit)
 			svc.Store.Close() // the database goes away before the record is finished
 			return res, err
 		})
@@ -133,4 +136,30 @@ func TestServiceRecordError(t *testing.T) {
 	if !errors.As(err, &re) || rec == nil || re.RunID != rec.RunID() || res.OK != 1 {
 		t.Fatalf("Record: %+v, %v", res, err)
 	}
+}
+
+func openStore(t *testing.T) *store.Store {
+	t.Helper()
+	st, err := store.Open(t.Context(), filepath.Join(t.TempDir(), "opsui.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// stdoutOf is a host's recorded standard output.
+func stdoutOf(t *testing.T, st *store.Store, row store.RunHost) string {
+	t.Helper()
+	chunks, err := st.Output(t.Context(), row.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []byte
+	for _, c := range chunks {
+		if c.Stream == "stdout" {
+			out = append(out, c.Data...)
+		}
+	}
+	return string(out)
 }

@@ -15,7 +15,7 @@ import (
 	"github.com/charmbracelet/colorprofile"
 
 	"github.com/opsui/opsui/inventory"
-	"github.com/opsui/opsui/ops"
+	"github.com/opsui/opsui/ops/remote"
 	"github.com/opsui/opsui/themes"
 )
 
@@ -26,7 +26,7 @@ type Options struct {
 	LoadFleet func(context.Context) (*inventory.Fleet, error)
 	// Exec runs command on hosts, sending every event to emit (which is
 	// safe for concurrent use); it runs inside a tea.Cmd. Nil disables x.
-	Exec     func(ctx context.Context, hosts []inventory.Host, command string, emit func(ops.Event)) (ops.Result, error)
+	Exec     func(ctx context.Context, hosts []inventory.Host, command string, emit func(remote.Event)) (remote.Result, error)
 	ReadOnly bool
 	// Probe looks at hosts of the fleet for the status panel and returns a
 	// probe per host (ops.Prober.ProbeAll). A round every RefreshInterval
@@ -75,7 +75,7 @@ type App struct {
 	help       help.Model
 	fleet      fleetView
 	loadFleet  func(context.Context) (*inventory.Fleet, error)
-	exec       func(ctx context.Context, hosts []inventory.Host, command string, emit func(ops.Event)) (ops.Result, error)
+	exec       func(ctx context.Context, hosts []inventory.Host, command string, emit func(remote.Event)) (remote.Result, error)
 	mode       mode
 	command    textinput.Model
 	run        runView // the session's last run

@@ -6,7 +6,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/opsui/opsui/ops"
+	"github.com/opsui/opsui/ops/remote"
 )
 
 // ErrNoPassphrase is returned to the engine when the user dismissed the
@@ -38,10 +38,10 @@ type Asker struct {
 // question is one thing put to the user.
 type question struct {
 	key     string
-	now     func() time.Time   // the asker's clock
-	hostKey *ops.HostKeyPrompt // set for a host-key question
-	keyPath string             // set for a passphrase question
-	done    chan struct{}      // closed once answered
+	now     func() time.Time      // the asker's clock
+	hostKey *remote.HostKeyPrompt // set for a host-key question
+	keyPath string                // set for a passphrase question
+	done    chan struct{}         // closed once answered
 	accept  bool
 	secret  []byte
 }
@@ -80,7 +80,7 @@ func (a *Asker) lastClosed() time.Time {
 }
 
 // AcceptHostKey asks whether to trust an unknown host key.
-func (a *Asker) AcceptHostKey(ctx context.Context, p ops.HostKeyPrompt) (bool, error) {
+func (a *Asker) AcceptHostKey(ctx context.Context, p remote.HostKeyPrompt) (bool, error) {
 	key := "hostkey " + p.Addr + " " + p.Fingerprint
 	a.mu.Lock()
 	if ok, seen := a.decided[key]; seen {

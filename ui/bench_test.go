@@ -11,7 +11,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/opsui/opsui/inventory"
-	"github.com/opsui/opsui/ops"
+	"github.com/opsui/opsui/ops/remote"
 	"github.com/opsui/opsui/themes"
 )
 
@@ -34,7 +34,7 @@ func benchApp(b *testing.B, f *inventory.Fleet, probe bool) App {
 	b.Helper()
 	opts := Options{Theme: themes.Dark(), LoadFleet: func(context.Context) (*inventory.Fleet, error) { return f, nil }}
 	if probe {
-		opts.Probe = func(context.Context, *inventory.Fleet, []inventory.Host) []ops.Probe { return nil }
+		opts.Probe = func(context.Context, *inventory.Fleet, []inventory.Host) []remote.Probe { return nil }
 	}
 	return New(opts)
 }
@@ -61,7 +61,7 @@ func BenchmarkRunViewStream(b *testing.B) {
 	}
 	feed := newRunFeed(1, "tail -f /var/log/app.log", names)
 	for _, n := range names {
-		feed.Event(ops.Event{Host: n, Kind: ops.EventStarted, Time: time.Now()})
+		feed.Event(remote.Event{Host: n, Kind: remote.EventStarted, Time: time.Now()})
 	}
 	a.run = runView{ctx: a.ctx, keys: a.keys, feed: feed}
 	a.mode = modeRun
@@ -77,7 +77,7 @@ func BenchmarkRunViewStream(b *testing.B) {
 	for range b.N {
 		for range perTick {
 			h := names[seq%hosts]
-			feed.Event(ops.Event{Host: h, Kind: ops.EventStdout,
+			feed.Event(remote.Event{Host: h, Kind: remote.EventStdout,
 				Line: fmt.Sprintf("%s 10.0.%d.%d GET /api/orders/%d 200 0.%03ds", h, seq%256, seq%7, seq, seq%1000)})
 			seq++
 		}
@@ -103,12 +103,12 @@ func BenchmarkRunViewStream(b *testing.B) {
 // and the View; with-status adds a first probe round of every host.
 func BenchmarkFirstFrame1000Hosts(b *testing.B) {
 	f := benchFleet(1000)
-	probes := make([]ops.Probe, len(f.Hosts))
+	probes := make([]remote.Probe, len(f.Hosts))
 	for i, h := range f.Hosts {
-		probes[i] = ops.Probe{Host: h.Name, At: time.Now(), Reachable: i%97 != 0, RTT: 2 * time.Millisecond, Load1: 0.4,
-			MemUsedPct: 40, DiskUsedPct: 55, Release: fmt.Sprintf("2025030110%04d", i%3/2), Health: ops.HealthOK, Class: ops.ClassNone}
+		probes[i] = remote.Probe{Host: h.Name, At: time.Now(), Reachable: i%97 != 0, RTT: 2 * time.Millisecond, Load1: 0.4,
+			MemUsedPct: 40, DiskUsedPct: 55, Release: fmt.Sprintf("2025030110%04d", i%3/2), Health: remote.HealthOK, Class: remote.ClassNone}
 		if !probes[i].Reachable {
-			probes[i].Class = ops.ClassUnreachable
+			probes[i].Class = remote.ClassUnreachable
 		}
 	}
 	for _, withStatus := range []bool{false, true} {

@@ -6,7 +6,7 @@ import (
 	"charm.land/lipgloss/v2"
 
 	"github.com/opsui/opsui/inventory"
-	"github.com/opsui/opsui/ops"
+	"github.com/opsui/opsui/ops/remote"
 )
 
 // column is one column of the fleet list. Columns are dropped, highest
@@ -31,12 +31,12 @@ func fleetColumns(nameW, addrW int, withStatus bool) []column {
 	if withStatus {
 		cols = append(cols,
 			column{title: "STATE", width: 8, prio: 1, status: true, cell: stateCell},
-			column{title: "RTT", width: 6, prio: 5, status: true, cell: figure(func(p ops.Probe) string { return shortDuration(p.RTT) })},
-			column{title: "LOAD", width: 5, prio: 6, status: true, cell: figure(func(p ops.Probe) string { return loadText(p.Load1) })},
-			column{title: "MEM", width: 4, prio: 7, status: true, cell: figure(func(p ops.Probe) string { return percent(p.MemUsedPct) })},
-			column{title: "DISK", width: 4, prio: 7, status: true, cell: figure(func(p ops.Probe) string { return percent(p.DiskUsedPct) })},
+			column{title: "RTT", width: 6, prio: 5, status: true, cell: figure(func(p remote.Probe) string { return shortDuration(p.RTT) })},
+			column{title: "LOAD", width: 5, prio: 6, status: true, cell: figure(func(p remote.Probe) string { return loadText(p.Load1) })},
+			column{title: "MEM", width: 4, prio: 7, status: true, cell: figure(func(p remote.Probe) string { return percent(p.MemUsedPct) })},
+			column{title: "DISK", width: 4, prio: 7, status: true, cell: figure(func(p remote.Probe) string { return percent(p.DiskUsedPct) })},
 			column{title: "RELEASE", width: 20, prio: 2, status: true, cell: releaseCell},
-			column{title: "AGE", width: 4, prio: 4, status: true, cell: figure(func(p ops.Probe) string {
+			column{title: "AGE", width: 4, prio: 4, status: true, cell: figure(func(p remote.Probe) string {
 				if p.Release == "" {
 					return "-"
 				}
@@ -82,7 +82,7 @@ func fit(cols []column, width int) []column {
 
 // figure is a status cell that shows f of the newest reachable probe,
 // muted when that probe is stale.
-func figure(f func(ops.Probe) string) func(*fleetView, inventory.Host, *hostState) (string, lipgloss.Style) {
+func figure(f func(remote.Probe) string) func(*fleetView, inventory.Host, *hostState) (string, lipgloss.Style) {
 	return func(v *fleetView, _ inventory.Host, s *hostState) (string, lipgloss.Style) {
 		if s == nil || s.lastUp.At.IsZero() {
 			return "", lipgloss.NewStyle()
@@ -131,11 +131,11 @@ func healthCell(v *fleetView, _ inventory.Host, s *hostState) (string, lipgloss.
 		return "", st.Muted
 	}
 	switch s.lastUp.Health {
-	case ops.HealthOK:
+	case remote.HealthOK:
 		return "ok", st.OK
-	case ops.HealthFailed:
+	case remote.HealthFailed:
 		return "failed", st.Error
-	case ops.HealthUnknown:
+	case remote.HealthUnknown:
 		return "unknown", st.Warn
 	}
 	return "-", st.Muted

@@ -9,7 +9,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/opsui/opsui/inventory"
-	"github.com/opsui/opsui/ops"
+	"github.com/opsui/opsui/ops/remote"
 )
 
 // hostDetail renders every fact about one host, with its effective
@@ -141,7 +141,7 @@ func statusDetail(ctx *Context, b *statusBoard, host string, width int) string {
 		field("state", st.Error.Render("down: "+string(p.Class)))
 		field("since", sinceText(s.downSince, now))
 		if p.Err != nil {
-			field("error", ops.HostCause(p.Err).Error())
+			field("error", remote.HostCause(p.Err).Error())
 		}
 	}
 	field("probed", shortAge(now.Sub(p.At))+" ago")

@@ -10,7 +10,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"golang.org/x/crypto/ssh"
 
-	"github.com/opsui/opsui/ops"
+	"github.com/opsui/opsui/ops/remote"
 )
 
 // askMsg brings a question of the engine to the console.
@@ -37,8 +37,8 @@ const dialogGuard = 300 * time.Millisecond
 // dialogGuard after it is shown and after each key it ignored, so a key
 // counts only once the operator has stopped typing and the box is there.
 type dialog struct {
-	q       *question         // the question answered by the dialog, nil for a warning
-	changed *ops.HostKeyError // a changed key to warn about
+	q       *question            // the question answered by the dialog, nil for a warning
+	changed *remote.HostKeyError // a changed key to warn about
 	input   textinput.Model
 	shown   time.Time // when the dialog was created
 	quiet   time.Time // the last key ignored during the guard

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/opsui/opsui/ops"
+	"github.com/opsui/opsui/ops/remote"
 )
 
 // testClock is a clock a test moves by hand.
@@ -61,7 +61,7 @@ func answered[T any](ch chan T) (v T, ok bool) {
 func TestHostKeyDialogIgnoresKeysTypedBeforeItCouldBeRead(t *testing.T) {
 	asker, clock := newClockAsker()
 	a := newStatusApp(t, 100, 30, Options{Asker: asker})
-	prompt := ops.HostKeyPrompt{Host: "web1", Addr: "10.0.0.1:22", KeyType: "ssh-ed25519", Fingerprint: "SHA256:abcdefghijklmnop"}
+	prompt := remote.HostKeyPrompt{Host: "web1", Addr: "10.0.0.1:22", KeyType: "ssh-ed25519", Fingerprint: "SHA256:abcdefghijklmnop"}
 	got := askAsync(func() (bool, error) { return asker.AcceptHostKey(context.Background(), prompt) })
 	a = send(t, a, listenAsker(asker)())
 	view := viewText(a)
@@ -123,8 +123,8 @@ func TestPassphraseDialogDropsTextTypedAsItOpened(t *testing.T) {
 func TestQueuedDialogGuardStartsWhenShown(t *testing.T) {
 	asker, clock := newClockAsker()
 	a := newStatusApp(t, 100, 30, Options{Asker: asker})
-	first := ops.HostKeyPrompt{Host: "web1", Addr: "10.0.0.1:22", KeyType: "ssh-ed25519", Fingerprint: "SHA256:first"}
-	second := ops.HostKeyPrompt{Host: "web2", Addr: "10.0.0.2:22", KeyType: "ecdsa-sha2-nistp256", Fingerprint: "SHA256:second"}
+	first := remote.HostKeyPrompt{Host: "web1", Addr: "10.0.0.1:22", KeyType: "ssh-ed25519", Fingerprint: "SHA256:first"}
+	second := remote.HostKeyPrompt{Host: "web2", Addr: "10.0.0.2:22", KeyType: "ecdsa-sha2-nistp256", Fingerprint: "SHA256:second"}
 	got1 := askAsync(func() (bool, error) { return asker.AcceptHostKey(context.Background(), first) })
 	a = send(t, a, listenAsker(asker)())
 	got2 := askAsync(func() (bool, error) { return asker.AcceptHostKey(context.Background(), second) })

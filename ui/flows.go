@@ -4,8 +4,8 @@ import (
 	"context"
 	"time"
 
-	"github.com/opsui/opsui/ops"
 	"github.com/opsui/opsui/ops/deploy"
+	"github.com/opsui/opsui/ops/remote"
 )
 
 // Flows are the engine's entry points for the guided flows: the deploy
@@ -54,7 +54,7 @@ type Flows struct {
 // events (safe for concurrent use, never blocks), Say the flow's own
 // messages, Confirm a question put to the user (the canary's go-ahead).
 type FlowIO struct {
-	Emit    func(ops.Event)
+	Emit    func(remote.Event)
 	Say     func(string)
 	Confirm func(ctx context.Context, question string) (bool, error)
 }

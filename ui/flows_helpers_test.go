@@ -10,8 +10,8 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/opsui/opsui/inventory"
-	"github.com/opsui/opsui/ops"
 	"github.com/opsui/opsui/ops/deploy"
+	"github.com/opsui/opsui/ops/remote"
 	"github.com/opsui/opsui/store"
 	"github.com/opsui/opsui/themes"
 )
@@ -119,7 +119,7 @@ func (f *fakeFlows) fns() Flows {
 			var hosts []string
 			for _, h := range p.Hosts {
 				hosts = append(hosts, h.Name)
-				io.Emit(ops.Event{Host: h.Name, Kind: ops.EventStage, Line: "upload", Step: 1, Steps: 4})
+				io.Emit(remote.Event{Host: h.Name, Kind: remote.EventStage, Line: "upload", Step: 1, Steps: 4})
 			}
 			io.Say("batch 1 of 2")
 			if p.Strategy.Kind == deploy.StrategyCanary {

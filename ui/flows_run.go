@@ -11,8 +11,8 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
-	"github.com/opsui/opsui/ops"
 	"github.com/opsui/opsui/ops/deploy"
+	"github.com/opsui/opsui/ops/remote"
 )
 
 // sayLines is how many of a flow's own messages are kept.
@@ -53,14 +53,14 @@ type (
 	canaryAskMsg struct{ ask canaryAsk }
 	runnerDone   struct {
 		value any
-		res   ops.Result
+		res   remote.Result
 		err   error
 	}
 )
 
 // runnerFunc runs a flow's work with the console's FlowIO; res is the
 // hosts' outcome as the run view shows it.
-type runnerFunc func(ctx context.Context, io FlowIO) (value any, res ops.Result, err error)
+type runnerFunc func(ctx context.Context, io FlowIO) (value any, res remote.Result, err error)
 
 // flowRunner runs a flow's work in a tea.Cmd and shows it in the run
 // view: a pane per host with its stage, the flow's messages above, and
@@ -92,7 +92,7 @@ func startRunner(env *flowEnv, kind, what string, hosts []string, work runnerFun
 		defer close(stop)
 		if !tracker.begin() {
 			err := errors.New("the console is closing: not started")
-			feed.finish(ops.Result{}, err)
+			feed.finish(remote.Result{}, err)
 			return runnerDone{err: err}
 		}
 		defer tracker.end()
@@ -106,20 +106,20 @@ func startRunner(env *flowEnv, kind, what string, hosts []string, work runnerFun
 
 // settle ends, with its outcome, the pane of every host the work left
 // without a final event (a pipeline reports hosts in its outcome).
-func settle(f *runFeed, res ops.Result) {
+func settle(f *runFeed, res remote.Result) {
 	for _, h := range res.Hosts {
 		f.mu.Lock()
 		p := f.byName[h.Host]
-		open := p != nil && p.status != ops.EventExited && p.status != ops.EventFailed
+		open := p != nil && p.status != remote.EventExited && p.status != remote.EventFailed
 		f.mu.Unlock()
 		if !open {
 			continue
 		}
-		ev := ops.Event{Host: h.Host, Kind: ops.EventExited, Duration: h.Duration, Class: h.Class, Err: h.Err}
-		if h.Status != ops.StatusOK {
-			ev.Kind = ops.EventFailed
-			if ev.Class == ops.ClassNone {
-				ev.Class = ops.ErrorClass(h.Status)
+		ev := remote.Event{Host: h.Host, Kind: remote.EventExited, Duration: h.Duration, Class: h.Class, Err: h.Err}
+		if h.Status != remote.StatusOK {
+			ev.Kind = remote.EventFailed
+			if ev.Class == remote.ClassNone {
+				ev.Class = remote.ErrorClass(h.Status)
 			}
 		}
 		f.Event(ev)
@@ -255,22 +255,22 @@ func withDesc(b key.Binding, desc string) key.Binding {
 func keyName(b key.Binding) string { return b.Help().Key }
 
 // outcomeResult turns a deploy's outcome into the run view's result.
-func outcomeResult(out *deploy.Outcome) ops.Result {
+func outcomeResult(out *deploy.Outcome) remote.Result {
 	if out == nil {
-		return ops.Result{}
+		return remote.Result{}
 	}
-	hs := make([]ops.HostResult, len(out.Hosts))
+	hs := make([]remote.HostResult, len(out.Hosts))
 	for i, h := range out.Hosts {
-		hr := ops.HostResult{Host: h.Host, Duration: h.Duration, Class: h.Class, Err: h.Err, Status: ops.StatusFailed}
+		hr := remote.HostResult{Host: h.Host, Duration: h.Duration, Class: h.Class, Err: h.Err, Status: remote.StatusFailed}
 		switch h.Status {
 		case deploy.HostOK:
-			hr.Status = ops.StatusOK
+			hr.Status = remote.StatusOK
 		case deploy.HostCancelled:
-			hr.Status = ops.StatusCancelled
+			hr.Status = remote.StatusCancelled
 		}
 		hs[i] = hr
 	}
-	return ops.NewResult(hs, out.Timing.Total)
+	return remote.NewResult(hs, out.Timing.Total)
 }
 
 // errText is err for the screen, with what was cancelled said plainly.

@@ -8,8 +8,8 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/opsui/opsui/inventory"
-	"github.com/opsui/opsui/ops"
 	"github.com/opsui/opsui/ops/deploy"
+	"github.com/opsui/opsui/ops/remote"
 )
 
 func newRollbackFlow(env *flowEnv, envName, app, to string) (flow, tea.Cmd) {
@@ -112,7 +112,7 @@ func (s rollbackSpec) start(env *flowEnv, t pickItem, plan any, strategy deploy.
 	p := plan.(RollbackPreview)
 	rp, fn := p.Plan, s.fns.Rollback
 	return startRunner(env, "rollback", fmt.Sprintf("%s on %s to %s (%s)", t.app, t.env.Name, p.Target.ReleaseID, strategy.Kind), p.Hosts,
-		func(ctx context.Context, io FlowIO) (any, ops.Result, error) {
+		func(ctx context.Context, io FlowIO) (any, remote.Result, error) {
 			out, err := fn(ctx, rp, io)
 			return out, outcomeResult(out), err
 		})
@@ -186,7 +186,7 @@ func (s migrateSpec) start(env *flowEnv, t pickItem, plan any, _ deploy.Strategy
 	p, fn := plan.(MigrationPlan), s.fns.Migrate
 	mp := p.Plan
 	return startRunner(env, "migrate", fmt.Sprintf("%s on %s", t.app, t.env.Name), []string{p.Host},
-		func(ctx context.Context, io FlowIO) (any, ops.Result, error) {
+		func(ctx context.Context, io FlowIO) (any, remote.Result, error) {
 			res, err := fn(ctx, mp, io)
 			return res, outcomeResult(res.Outcome), err
 		})
@@ -275,16 +275,16 @@ func (s *flushSpec) start(env *flowEnv, t pickItem, p any, _ deploy.Strategy) (*
 		hosts = append(hosts, c.Host)
 	}
 	fn := s.fns.Flush
-	return startRunner(env, "flush", t.env.Name, hosts, func(ctx context.Context, io FlowIO) (any, ops.Result, error) {
+	return startRunner(env, "flush", t.env.Name, hosts, func(ctx context.Context, io FlowIO) (any, remote.Result, error) {
 		rs, err := fn(ctx, t.env.Name, hosts, io)
-		hrs := make([]ops.HostResult, len(rs))
+		hrs := make([]remote.HostResult, len(rs))
 		for i, r := range rs {
-			hrs[i] = ops.HostResult{Host: r.Host, Status: ops.StatusOK, Duration: r.Duration}
+			hrs[i] = remote.HostResult{Host: r.Host, Status: remote.StatusOK, Duration: r.Duration}
 			if !r.OK {
-				hrs[i].Status, hrs[i].Class = ops.StatusFailed, ops.ClassExit
+				hrs[i].Status, hrs[i].Class = remote.StatusFailed, remote.ClassExit
 			}
 		}
-		return rs, ops.NewResult(hrs, 0), err
+		return rs, remote.NewResult(hrs, 0), err
 	})
 }
 

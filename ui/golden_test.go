@@ -26,7 +26,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/opsui/opsui/ops"
+	"github.com/opsui/opsui/ops/remote"
 )
 
 var updateGolden = goldenUpdateFlag()
@@ -93,9 +93,9 @@ func requireGolden(t *testing.T, name, got string) {
 // one drifting, one down since a fixed time.
 func TestGoldenFleetWithStatus(t *testing.T) {
 	a := newStatusApp(t, 110, 14, Options{})
-	a = send(t, a, probeRoundMsg{round: a.status.round, probes: []ops.Probe{
+	a = send(t, a, probeRoundMsg{round: a.status.round, probes: []remote.Probe{
 		upProbe("web1", "20250301100000"), upProbe("web2", "20250301100000"), upProbe("web3", "20250220090000"),
-		downProbe("db1", ops.ClassTimeout, t0),
+		downProbe("db1", remote.ClassTimeout, t0),
 	}})
 	requireGolden(t, "fleet_status", a.View().Content)
 }
@@ -106,15 +106,15 @@ func TestGoldenRunViewList(t *testing.T) {
 	hosts := []string{"web0", "web1", "web2", "web3", "web4", "web5"}
 	f, start := fixedFeed(hosts, 75*time.Second)
 	for i, h := range hosts {
-		f.Event(ops.Event{Host: h, Kind: ops.EventStage, Time: start, Line: "unpack", Step: 3, Steps: 7})
-		f.Event(ops.Event{Host: h, Kind: ops.EventStdout, Line: fmt.Sprintf("%s: unpacked 12 files", h)})
+		f.Event(remote.Event{Host: h, Kind: remote.EventStage, Time: start, Line: "unpack", Step: 3, Steps: 7})
+		f.Event(remote.Event{Host: h, Kind: remote.EventStdout, Line: fmt.Sprintf("%s: unpacked 12 files", h)})
 		switch i {
 		case 1:
-			f.Event(ops.Event{Host: h, Kind: ops.EventProgress, Bytes: 1536, Total: 4096})
+			f.Event(remote.Event{Host: h, Kind: remote.EventProgress, Bytes: 1536, Total: 4096})
 		case 3:
-			f.Event(ops.Event{Host: h, Kind: ops.EventFailed, Class: ops.ClassTimeout, Err: errors.New("no answer within 30s")})
+			f.Event(remote.Event{Host: h, Kind: remote.EventFailed, Class: remote.ClassTimeout, Err: errors.New("no answer within 30s")})
 		case 4:
-			f.Event(ops.Event{Host: h, Kind: ops.EventExited, Duration: 2 * time.Second})
+			f.Event(remote.Event{Host: h, Kind: remote.EventExited, Duration: 2 * time.Second})
 		}
 	}
 	v := testRunView(f, 100, 12)

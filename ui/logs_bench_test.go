@@ -15,8 +15,8 @@ import (
 
 	"github.com/opsui/opsui/internal/sshtest"
 	"github.com/opsui/opsui/internal/testenv"
-	"github.com/opsui/opsui/ops"
 	"github.com/opsui/opsui/ops/logs"
+	"github.com/opsui/opsui/ops/remote"
 	"github.com/opsui/opsui/themes"
 )
 
@@ -74,12 +74,12 @@ func BenchmarkLogsView50Hosts(b *testing.B) {
 	if !f.Isolated {
 		b.Skip("needs isolated hosts (root)")
 	}
-	pool := ops.NewPool(ops.Options{KnownHostsFiles: []string{f.KnownHostsPath}, DialTimeout: 10 * time.Second})
+	pool := remote.NewPool(remote.Options{KnownHostsFiles: []string{f.KnownHostsPath}, DialTimeout: 10 * time.Second})
 	b.Cleanup(func() { pool.Close() })
 	var sources []logs.Source
 	var names []string
 	for _, h := range f.Hosts {
-		sources = append(sources, logs.Source{Host: ops.Target{Name: h.Name, Addr: h.Address(), User: f.User,
+		sources = append(sources, logs.Source{Host: remote.Target{Name: h.Name, Addr: h.Address(), User: f.User,
 			IdentityFiles: []string{f.ClientKeyPath}}, Paths: []string{"app.log"}})
 		names = append(names, h.Name)
 		if err := os.WriteFile(filepath.Join(h.Home, "app.log"), nil, 0o644); err != nil {

@@ -9,8 +9,8 @@ import (
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
-	"github.com/opsui/opsui/ops"
 	"github.com/opsui/opsui/ops/logs"
+	"github.com/opsui/opsui/ops/remote"
 )
 
 // View draws the view in its size: a status line, the stream (merged or
@@ -292,7 +292,7 @@ func (v *logsView) pane(i, w, h int, state string) []string {
 }
 
 // lastRows returns the n rows before the last skip ones of r.
-func lastRows(r *ops.Ring[logs.Line], n, skip int) []logs.Line {
+func lastRows(r *remote.Ring[logs.Line], n, skip int) []logs.Line {
 	rows := r.Last(n + skip)
 	return rows[:max(0, len(rows)-skip)]
 }

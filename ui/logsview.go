@@ -9,8 +9,8 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/opsui/opsui/inventory"
-	"github.com/opsui/opsui/ops"
 	"github.com/opsui/opsui/ops/logs"
+	"github.com/opsui/opsui/ops/remote"
 )
 
 // LogsFunc follows the logs of hosts of f, sending every line to emit
@@ -49,13 +49,13 @@ type logsView struct {
 	buf   *logs.Buffer
 	hosts []string
 
-	seq      uint64                          // the last buffer line taken
-	lost     uint64                          // lines the view fell too far behind to take
-	scratch  []logs.Line                     // reused for each tick's new lines
-	rows     *ops.Ring[logs.Line]            // merged: the lines passing the filter; nil without a filter (rowsLast)
-	perHost  map[string]*ops.Ring[logs.Line] // split: the same per host
-	pausedAt map[string]uint64               // split: each pane's row count when paused
-	held     map[string]bool                 // split: panes scrolled up, on hold (ui/logspanes.go)
+	seq      uint64                             // the last buffer line taken
+	lost     uint64                             // lines the view fell too far behind to take
+	scratch  []logs.Line                        // reused for each tick's new lines
+	rows     *remote.Ring[logs.Line]            // merged: the lines passing the filter; nil without a filter (rowsLast)
+	perHost  map[string]*remote.Ring[logs.Line] // split: the same per host
+	pausedAt map[string]uint64                  // split: each pane's row count when paused
+	held     map[string]bool                    // split: panes scrolled up, on hold (ui/logspanes.go)
 	// split: the search's match in the focused pane, a row number of host's ring
 	matchHost string
 	paneMatch uint64
@@ -94,10 +94,10 @@ const (
 func newLogsView(ctx *Context, keys LogsKeyMap, id int, hosts []string, perHost int) *logsView {
 	buf := logs.NewBuffer(hosts, perHost)
 	v := &logsView{ctx: ctx, keys: keys, id: id, buf: buf, hosts: hosts,
-		perHost:  map[string]*ops.Ring[logs.Line]{},
+		perHost:  map[string]*remote.Ring[logs.Line]{},
 		pausedAt: map[string]uint64{}, held: map[string]bool{}, files: map[string]bool{}}
 	for _, h := range hosts {
-		v.perHost[h] = ops.NewRing[logs.Line](buf.PerHost())
+		v.perHost[h] = remote.NewRing[logs.Line](buf.PerHost())
 	}
 	ti := textinput.New()
 	v.input = ti
@@ -169,7 +169,7 @@ func (v *logsView) refilter() {
 	case v.filter.Empty():
 		v.rows = nil // the buffer's lines are the rows
 	case v.rows == nil:
-		v.rows = ops.NewRing[logs.Line](v.buf.PerHost() * max(1, len(v.hosts)))
+		v.rows = remote.NewRing[logs.Line](v.buf.PerHost() * max(1, len(v.hosts)))
 	default:
 		v.rows.Reset()
 	}

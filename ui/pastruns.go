@@ -10,7 +10,7 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
-	"github.com/opsui/opsui/ops"
+	"github.com/opsui/opsui/ops/record"
 )
 
 // PastRun is a recorded run, for the past runs list.
@@ -243,7 +243,7 @@ func pastRunLine(r PastRun) string {
 	case r.OutputPruned:
 		line += " · output pruned"
 	case r.OutputBytes > r.RecordedBytes:
-		line += " · " + ops.RecordedOf(r.RecordedBytes, r.OutputBytes)
+		line += " · " + record.RecordedOf(r.RecordedBytes, r.OutputBytes)
 	}
 	return line
 }

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/opsui/opsui/ops"
+	"github.com/opsui/opsui/ops/remote"
 )
 
 // TestReplayLabelsWhereEachHostStopped: a recorded deploy whose web1
@@ -46,8 +46,8 @@ func TestReplayLabelsWhereEachHostStopped(t *testing.T) {
 // "not reached", not "running".
 func TestRefusedRunLeavesNoHostRunning(t *testing.T) {
 	f := newRunFeed(0, "deploy", []string{"web1", "web2"})
-	f.Event(ops.Event{Host: "web1", Kind: ops.EventStage, Line: "inspect"})
-	f.finish(ops.Result{}, errors.New("app/test is locked on web2 by alice"))
+	f.Event(remote.Event{Host: "web1", Kind: remote.EventStage, Line: "inspect"})
+	f.finish(remote.Result{}, errors.New("app/test is locked on web2 by alice"))
 	for _, p := range f.snapshot(0, noPanes, window{}).panes {
 		if got := rowText(p); got != "not reached" {
 			t.Errorf("%s reads %q after a refused run", p.name, got)

@@ -6,7 +6,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/opsui/opsui/ops"
+	"github.com/opsui/opsui/ops/record"
+	"github.com/opsui/opsui/ops/remote"
 	"github.com/opsui/opsui/store"
 )
 
@@ -81,7 +82,7 @@ func replayFeed(ctx context.Context, r RecordedRun) (*runFeed, error) {
 				if stage, ok := strings.CutPrefix(line, "== "); ok {
 					p.stage = stage
 				}
-				marked[i] = marked[i] || strings.HasPrefix(line, ops.CutMarkerPrefix)
+				marked[i] = marked[i] || strings.HasPrefix(line, record.CutMarkerPrefix)
 			}
 			// A copy: a kept substring would pin its whole chunk.
 			p.lines.Push(strings.Clone(line))
@@ -91,7 +92,7 @@ func replayFeed(ctx context.Context, r RecordedRun) (*runFeed, error) {
 	for i, h := range r.Hosts {
 		panes[i] = f.byName[h.Name]
 		if keep < paneLines {
-			panes[i].lines = ops.NewRing[string](keep)
+			panes[i].lines = remote.NewRing[string](keep)
 		}
 		for _, c := range h.Output {
 			push(i, c)
@@ -109,13 +110,13 @@ func replayFeed(ctx context.Context, r RecordedRun) (*runFeed, error) {
 			return nil, err
 		}
 	}
-	results := make([]ops.HostResult, 0, len(r.Hosts))
+	results := make([]remote.HostResult, 0, len(r.Hosts))
 	for i, h := range r.Hosts {
 		p := panes[i]
 		if h.OutputBytes > h.RecordedBytes {
 			cut++
 			if !marked[i] { // a run whose opsui died before the host finished
-				p.lines.Push("… " + ops.RecordedOf(h.RecordedBytes, h.OutputBytes))
+				p.lines.Push("… " + record.RecordedOf(h.RecordedBytes, h.OutputBytes))
 			}
 		}
 		if h.Stage != "" {
@@ -124,12 +125,12 @@ func replayFeed(ctx context.Context, r RecordedRun) (*runFeed, error) {
 		hr := recordedResult(h)
 		p.took, p.class, p.code = hr.Duration, hr.Class, hr.Code
 		switch {
-		case hr.Status == ops.StatusOK || (hr.Class == ops.ClassExit && h.Code != nil):
-			p.status = ops.EventExited
+		case hr.Status == remote.StatusOK || (hr.Class == remote.ClassExit && h.Code != nil):
+			p.status = remote.EventExited
 		default:
-			p.status = ops.EventFailed
-			if p.class == ops.ClassNone {
-				p.class = ops.ErrorClass(h.Status) // skipped, interrupted ...
+			p.status = remote.EventFailed
+			if p.class == remote.ClassNone {
+				p.class = remote.ErrorClass(h.Status) // skipped, interrupted ...
 			}
 		}
 		p.err = h.Err
@@ -141,25 +142,25 @@ func replayFeed(ctx context.Context, r RecordedRun) (*runFeed, error) {
 	case cut > 1:
 		f.title = strings.TrimSuffix(f.title, ")") + fmt.Sprintf("; output of %d hosts cut)", cut)
 	}
-	f.done, f.result, f.took = true, ops.NewResult(results, r.Duration), r.Duration
+	f.done, f.result, f.took = true, remote.NewResult(results, r.Duration), r.Duration
 	return f, nil
 }
 
 // recordedResult is a recorded host's outcome as the engine reports it.
-func recordedResult(h RecordedHost) ops.HostResult {
-	hr := ops.HostResult{Host: h.Name, Duration: h.Duration, Class: ops.ErrorClass(h.Class), Code: -1}
+func recordedResult(h RecordedHost) remote.HostResult {
+	hr := remote.HostResult{Host: h.Name, Duration: h.Duration, Class: remote.ErrorClass(h.Class), Code: -1}
 	if h.Code != nil {
 		hr.Code = *h.Code
 	}
 	switch h.Status {
-	case string(ops.StatusOK):
-		hr.Status = ops.StatusOK
-	case string(ops.StatusCancelled):
-		hr.Status = ops.StatusCancelled
+	case string(remote.StatusOK):
+		hr.Status = remote.StatusOK
+	case string(remote.StatusCancelled):
+		hr.Status = remote.StatusCancelled
 	default:
-		hr.Status = ops.StatusFailed
-		if hr.Class == ops.ClassNone {
-			hr.Class = ops.ErrorClass(h.Status)
+		hr.Status = remote.StatusFailed
+		if hr.Class == remote.ClassNone {
+			hr.Class = remote.ErrorClass(h.Status)
 		}
 	}
 	if h.Err != "" {

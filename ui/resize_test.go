@@ -11,7 +11,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/opsui/opsui/inventory"
-	"github.com/opsui/opsui/ops"
+	"github.com/opsui/opsui/ops/remote"
 	"github.com/opsui/opsui/themes"
 )
 
@@ -27,11 +27,11 @@ func everyView(t *testing.T, w, h int) map[string]App {
 	list, load := recordedStore()
 	codes := map[string]int{"web2": 3}
 	opts := Options{Theme: themes.Dark().WithoutColor(), LoadFleet: func(context.Context) (*inventory.Fleet, error) { return f, nil },
-		Exec: func(ctx context.Context, hosts []inventory.Host, cmd string, emit func(ops.Event)) (ops.Result, error) {
+		Exec: func(ctx context.Context, hosts []inventory.Host, cmd string, emit func(remote.Event)) (remote.Result, error) {
 			for _, h := range hosts {
-				emit(ops.Event{Host: h.Name, Kind: ops.EventStage, Line: "a stage with a rather long name indeed", Step: 4, Steps: 12})
-				emit(ops.Event{Host: h.Name, Kind: ops.EventProgress, Bytes: 1 << 30, Total: 3 << 30})
-				emit(ops.Event{Host: h.Name, Kind: ops.EventStdout, Line: strings.Repeat("wide output ", 40)})
+				emit(remote.Event{Host: h.Name, Kind: remote.EventStage, Line: "a stage with a rather long name indeed", Step: 4, Steps: 12})
+				emit(remote.Event{Host: h.Name, Kind: remote.EventProgress, Bytes: 1 << 30, Total: 3 << 30})
+				emit(remote.Event{Host: h.Name, Kind: remote.EventStdout, Line: strings.Repeat("wide output ", 40)})
 			}
 			return scriptedExec(codes, 2)(ctx, hosts, cmd, emit)
 		},
@@ -58,7 +58,7 @@ func everyView(t *testing.T, w, h int) map[string]App {
 	}()
 	views["past runs"] = press(t, base, "P")
 	views["replay"] = press(t, base, "P", "enter")
-	d, _ := newQuestionDialog(&question{hostKey: &ops.HostKeyPrompt{Host: "web1", Addr: "10.0.0.1:22", KeyType: "ssh-ed25519",
+	d, _ := newQuestionDialog(&question{hostKey: &remote.HostKeyPrompt{Host: "web1", Addr: "10.0.0.1:22", KeyType: "ssh-ed25519",
 		Fingerprint: "SHA256:" + strings.Repeat("x", 43)}})
 	withDialog := base
 	withDialog.dialogs = []dialog{d}

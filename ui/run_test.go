@@ -11,29 +11,29 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/opsui/opsui/inventory"
-	"github.com/opsui/opsui/ops"
+	"github.com/opsui/opsui/ops/remote"
 	"github.com/opsui/opsui/themes"
 )
 
 // scriptedExec stands in for the engine in model tests: it emits, for each
 // host, a line per output and then exits with the host's code. (The engine
 // itself is tested against real sshd in ops and end to end in cmd/opsui.)
-func scriptedExec(codes map[string]int, lines int) func(context.Context, []inventory.Host, string, func(ops.Event)) (ops.Result, error) {
-	return func(ctx context.Context, hosts []inventory.Host, cmd string, emit func(ops.Event)) (ops.Result, error) {
-		var res ops.Result
+func scriptedExec(codes map[string]int, lines int) func(context.Context, []inventory.Host, string, func(remote.Event)) (remote.Result, error) {
+	return func(ctx context.Context, hosts []inventory.Host, cmd string, emit func(remote.Event)) (remote.Result, error) {
+		var res remote.Result
 		for _, h := range hosts {
-			emit(ops.Event{Host: h.Name, Kind: ops.EventStarted, Time: time.Now()})
+			emit(remote.Event{Host: h.Name, Kind: remote.EventStarted, Time: time.Now()})
 			for i := range lines {
-				emit(ops.Event{Host: h.Name, Kind: ops.EventStdout, Line: fmt.Sprintf("%s line %d", h.Name, i)})
+				emit(remote.Event{Host: h.Name, Kind: remote.EventStdout, Line: fmt.Sprintf("%s line %d", h.Name, i)})
 			}
 			code := codes[h.Name]
-			ev := ops.Event{Host: h.Name, Kind: ops.EventExited, Code: code, Duration: 42 * time.Millisecond}
-			st := ops.StatusOK
+			ev := remote.Event{Host: h.Name, Kind: remote.EventExited, Code: code, Duration: 42 * time.Millisecond}
+			st := remote.StatusOK
 			if code != 0 {
-				ev.Class, ev.Err, st = ops.ClassExit, errors.New("exit status 1"), ops.StatusFailed
+				ev.Class, ev.Err, st = remote.ClassExit, errors.New("exit status 1"), remote.StatusFailed
 			}
 			emit(ev)
-			res.Hosts = append(res.Hosts, ops.HostResult{Host: h.Name, Status: st, Code: code})
+			res.Hosts = append(res.Hosts, remote.HostResult{Host: h.Name, Status: st, Code: code})
 			if code == 0 {
 				res.OK++
 			} else {
@@ -131,10 +131,10 @@ func TestCancelAsksAndEnterDoesNotConfirm(t *testing.T) {
 	f := sampleFleet(t)
 	started := make(chan struct{})
 	a := New(Options{Theme: themes.Dark().WithoutColor(), LoadFleet: func(context.Context) (*inventory.Fleet, error) { return f, nil },
-		Exec: func(ctx context.Context, hosts []inventory.Host, cmd string, emit func(ops.Event)) (ops.Result, error) {
+		Exec: func(ctx context.Context, hosts []inventory.Host, cmd string, emit func(remote.Event)) (remote.Result, error) {
 			close(started)
 			<-ctx.Done()
-			return ops.Result{Cancelled: len(hosts)}, nil
+			return remote.Result{Cancelled: len(hosts)}, nil
 		}})
 	a = send(t, a, a.Init()(), tea.WindowSizeMsg{Width: 120, Height: 30})
 	a = send(t, a, keys("x", "sleep 100")...)

@@ -5,7 +5,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/opsui/opsui/ops"
+	"github.com/opsui/opsui/ops/remote"
 )
 
 // paneLines is how many display lines each host pane keeps.
@@ -14,8 +14,8 @@ const paneLines = 5000
 // hostPane is one host's part of a run as the console shows it.
 type hostPane struct {
 	name     string
-	status   ops.EventKind // the last status event (queued ... exited/failed)
-	class    ops.ErrorClass
+	status   remote.EventKind // the last status event (queued ... exited/failed)
+	class    remote.ErrorClass
 	code     int
 	err      string
 	progress string
@@ -27,7 +27,7 @@ type hostPane struct {
 	sent, total int64
 	started     time.Time
 	took        time.Duration
-	lines       *ops.Ring[string]
+	lines       *remote.Ring[string]
 }
 
 // runFeed is where the engine's events land: each event is applied to its
@@ -42,7 +42,7 @@ type runFeed struct {
 	panes   []*hostPane
 	byName  map[string]*hostPane
 	done    bool
-	result  ops.Result
+	result  remote.Result
 	err     error
 	// started and took time the run; now is the clock (tests fix it).
 	started time.Time
@@ -54,7 +54,7 @@ func newRunFeed(id int, command string, hosts []string) *runFeed {
 	f := &runFeed{id: id, title: fmt.Sprintf("run %d", id), command: command, byName: map[string]*hostPane{},
 		started: time.Now(), now: time.Now}
 	for _, h := range hosts {
-		p := &hostPane{name: h, status: ops.EventQueued, lines: ops.NewRing[string](paneLines)}
+		p := &hostPane{name: h, status: remote.EventQueued, lines: remote.NewRing[string](paneLines)}
 		f.panes = append(f.panes, p)
 		f.byName[h] = p
 	}
@@ -62,7 +62,7 @@ func newRunFeed(id int, command string, hosts []string) *runFeed {
 }
 
 // Event applies one engine event; it is safe for concurrent use.
-func (f *runFeed) Event(ev ops.Event) {
+func (f *runFeed) Event(ev remote.Event) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	p := f.byName[ev.Host]
@@ -70,25 +70,25 @@ func (f *runFeed) Event(ev ops.Event) {
 		return
 	}
 	switch ev.Kind {
-	case ops.EventStdout, ops.EventStderr:
+	case remote.EventStdout, remote.EventStderr:
 		p.lines.Push(ev.Line)
 		p.progress = ""
-	case ops.EventProgress:
+	case remote.EventProgress:
 		if ev.Total > 0 || ev.Bytes > 0 {
 			p.sent, p.total = ev.Bytes, ev.Total
 		} else {
 			p.progress = ev.Line
 		}
-	case ops.EventStage:
+	case remote.EventStage:
 		p.stage, p.step, p.steps = ev.Line, ev.Step, ev.Steps
 		p.sent, p.total = 0, 0 // an upload is a stage of its own
 		f.markStarted(p, ev.Time)
-	case ops.EventStarted:
+	case remote.EventStarted:
 		f.markStarted(p, ev.Time)
-	case ops.EventExited, ops.EventFailed:
+	case remote.EventExited, remote.EventFailed:
 		p.status, p.class, p.code, p.took = ev.Kind, ev.Class, ev.Code, ev.Duration
 		if ev.Err != nil {
-			p.err = ops.HostCause(ev.Err).Error()
+			p.err = remote.HostCause(ev.Err).Error()
 		}
 	default:
 		p.status = ev.Kind
@@ -98,8 +98,8 @@ func (f *runFeed) Event(ev ops.Event) {
 // markStarted moves a queued or connecting host to running: a pipeline's
 // host starts with its first stage, a command's with EventStarted.
 func (f *runFeed) markStarted(p *hostPane, at time.Time) {
-	if p.status == ops.EventQueued || p.status == ops.EventConnecting {
-		p.status = ops.EventStarted
+	if p.status == remote.EventQueued || p.status == remote.EventConnecting {
+		p.status = remote.EventStarted
 	}
 	if p.started.IsZero() {
 		if at.IsZero() {
@@ -110,7 +110,7 @@ func (f *runFeed) markStarted(p *hostPane, at time.Time) {
 }
 
 // finish records the run's result.
-func (f *runFeed) finish(res ops.Result, err error) {
+func (f *runFeed) finish(res remote.Result, err error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.done, f.result, f.err = true, res, err
@@ -118,8 +118,8 @@ func (f *runFeed) finish(res ops.Result, err error) {
 	// A host without a final event when the run ends was never reached (a
 	// deploy refused at its lock): it must not read "running" forever.
 	for _, p := range f.panes {
-		if p.status != ops.EventExited && p.status != ops.EventFailed {
-			p.status, p.class, p.err = ops.EventFailed, ops.ClassCancelled, "not reached"
+		if p.status != remote.EventExited && p.status != remote.EventFailed {
+			p.status, p.class, p.err = remote.EventFailed, remote.ClassCancelled, "not reached"
 		}
 	}
 }
@@ -137,8 +137,8 @@ type paneSnapshot struct {
 	stage               string
 	step, steps         int
 	sent, total         int64
-	status              ops.EventKind
-	class               ops.ErrorClass
+	status              remote.EventKind
+	class               remote.ErrorClass
 	code                int
 	took                time.Duration
 	running             time.Duration // how long it has run so far, while it runs
@@ -167,7 +167,7 @@ type window struct {
 type runSnapshot struct {
 	panes   []paneSnapshot
 	done    bool
-	res     ops.Result
+	res     remote.Result
 	elapsed time.Duration
 }
 
@@ -187,7 +187,7 @@ func (f *runFeed) snapshot(n, only int, win window) runSnapshot {
 		ps := paneSnapshot{name: p.name, progress: p.progress, err: p.err, status: p.status, stage: p.stage,
 			step: p.step, steps: p.steps, sent: p.sent, total: p.total, class: p.class, code: p.code, took: p.took,
 			pushed: p.lines.Total(), first: p.lines.Dropped()}
-		if p.status == ops.EventStarted && !p.started.IsZero() {
+		if p.status == remote.EventStarted && !p.started.IsZero() {
 			ps.running = now.Sub(p.started)
 		}
 		switch {
@@ -204,7 +204,7 @@ func (f *runFeed) snapshot(n, only int, win window) runSnapshot {
 
 // linesFrom copies up to n lines of r from line top on, or the last n when
 // top is past the end.
-func linesFrom(r *ops.Ring[string], top uint64, n int) []string {
+func linesFrom(r *remote.Ring[string], top uint64, n int) []string {
 	top = max(top, r.Dropped())
 	if r.Len() == 0 {
 		return nil

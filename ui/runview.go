@@ -7,7 +7,7 @@ import (
 
 	"charm.land/lipgloss/v2"
 
-	"github.com/opsui/opsui/ops"
+	"github.com/opsui/opsui/ops/remote"
 )
 
 // gridMax is the most hosts shown as a grid of panes; more get a list and
@@ -37,18 +37,18 @@ func newRunView(ctx *Context, keys KeyMap, feed *runFeed) runView {
 // statusText is a host's state in words (never colour alone).
 func statusText(p paneSnapshot) string {
 	switch p.status {
-	case ops.EventQueued:
+	case remote.EventQueued:
 		return "queued"
-	case ops.EventConnecting:
+	case remote.EventConnecting:
 		return "connecting"
-	case ops.EventStarted, ops.EventStdout, ops.EventStderr, ops.EventProgress, ops.EventStage:
+	case remote.EventStarted, remote.EventStdout, remote.EventStderr, remote.EventProgress, remote.EventStage:
 		return "running"
-	case ops.EventExited:
+	case remote.EventExited:
 		if p.code == 0 {
 			return fmt.Sprintf("ok %s", p.took.Round(time.Millisecond))
 		}
 		return fmt.Sprintf("failed: exit %d", p.code)
-	case ops.EventFailed:
+	case remote.EventFailed:
 		if w := notFailedWord(p); w != "" {
 			return w
 		}
@@ -94,7 +94,7 @@ func rowText(p paneSnapshot) string {
 	switch {
 	case stage == "":
 		return statusText(p)
-	case p.status == ops.EventStarted:
+	case p.status == remote.EventStarted:
 		return stage
 	case failed(p) && notFailedWord(p) != "":
 		return notFailedWord(p)
@@ -135,22 +135,22 @@ func elapsedText(d time.Duration) string {
 func (v runView) statusStyle(p paneSnapshot) lipgloss.Style {
 	st := v.ctx.Styles
 	switch {
-	case p.status == ops.EventExited && p.code == 0:
+	case p.status == remote.EventExited && p.code == 0:
 		return st.OK
-	case p.status == ops.EventExited, p.status == ops.EventFailed:
+	case p.status == remote.EventExited, p.status == remote.EventFailed:
 		return st.Error
-	case p.status == ops.EventQueued:
+	case p.status == remote.EventQueued:
 		return st.Muted
 	}
 	return st.Warn
 }
 
 func failed(p paneSnapshot) bool {
-	return p.status == ops.EventFailed || (p.status == ops.EventExited && p.code != 0)
+	return p.status == remote.EventFailed || (p.status == remote.EventExited && p.code != 0)
 }
 
 func finished(p paneSnapshot) bool {
-	return p.status == ops.EventFailed || p.status == ops.EventExited
+	return p.status == remote.EventFailed || p.status == remote.EventExited
 }
 
 // summary is the run's first line: what ran, how many hosts are done, ok,
@@ -302,7 +302,7 @@ func (v runView) pane(p paneSnapshot, w, h int, focused bool) string {
 		if p.progress != "" {
 			lines = append(lines, st.Muted.Render(p.progress))
 		}
-		if p.err != "" && p.status == ops.EventFailed {
+		if p.err != "" && p.status == remote.EventFailed {
 			lines = append(lines, st.Error.Render(p.err))
 		}
 	}

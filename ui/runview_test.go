@@ -10,7 +10,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
-	"github.com/opsui/opsui/ops"
+	"github.com/opsui/opsui/ops/remote"
 	"github.com/opsui/opsui/themes"
 )
 
@@ -41,10 +41,10 @@ func pressRun(v runView, names ...string) runView {
 
 func TestRunViewShowsStagesUploadsAndSummary(t *testing.T) {
 	f, start := fixedFeed([]string{"web1", "web2"}, 90*time.Second)
-	f.Event(ops.Event{Host: "web1", Kind: ops.EventStage, Time: start, Line: "upload", Step: 2, Steps: 7})
-	f.Event(ops.Event{Host: "web1", Kind: ops.EventProgress, Bytes: 3 << 20, Total: 4 << 20})
-	f.Event(ops.Event{Host: "web2", Kind: ops.EventStage, Time: start.Add(10 * time.Second), Line: "migrate", Step: 5, Steps: 7})
-	f.Event(ops.Event{Host: "web2", Kind: ops.EventStdout, Line: "Applying shop.0002... OK"})
+	f.Event(remote.Event{Host: "web1", Kind: remote.EventStage, Time: start, Line: "upload", Step: 2, Steps: 7})
+	f.Event(remote.Event{Host: "web1", Kind: remote.EventProgress, Bytes: 3 << 20, Total: 4 << 20})
+	f.Event(remote.Event{Host: "web2", Kind: remote.EventStage, Time: start.Add(10 * time.Second), Line: "migrate", Step: 5, Steps: 7})
+	f.Event(remote.Event{Host: "web2", Kind: remote.EventStdout, Line: "Applying shop.0002... OK"})
 	view := runText(testRunView(f, 120, 30))
 	for _, want := range []string{
 		"run 1 · deploy main · 0/2 done (0 ok, 0 failed), 2 running · elapsed 1m30s · slowest web1 1m30s",
@@ -57,8 +57,8 @@ func TestRunViewShowsStagesUploadsAndSummary(t *testing.T) {
 		}
 	}
 	// The upload is a stage of its own: the next stage drops its bytes.
-	f.Event(ops.Event{Host: "web1", Kind: ops.EventStage, Time: start, Line: "unpack", Step: 3, Steps: 7})
-	f.Event(ops.Event{Host: "web2", Kind: ops.EventFailed, Class: ops.ClassExit, Err: errors.New("exit status 1"), Duration: 20 * time.Second})
+	f.Event(remote.Event{Host: "web1", Kind: remote.EventStage, Time: start, Line: "unpack", Step: 3, Steps: 7})
+	f.Event(remote.Event{Host: "web2", Kind: remote.EventFailed, Class: remote.ClassExit, Err: errors.New("exit status 1"), Duration: 20 * time.Second})
 	view = runText(testRunView(f, 120, 30))
 	if strings.Contains(view, "upload 3.0 MB") || !strings.Contains(view, "web1 · running · 3/7 unpack") {
 		t.Errorf("the upload outlived its stage:\n%s", view)
@@ -75,14 +75,14 @@ func TestRunListRowsShowStepsAndFailures(t *testing.T) {
 	}
 	f, start := fixedFeed(hosts, time.Minute)
 	for i, h := range hosts {
-		f.Event(ops.Event{Host: h, Kind: ops.EventStage, Time: start, Line: "unpack", Step: 3, Steps: 7})
+		f.Event(remote.Event{Host: h, Kind: remote.EventStage, Time: start, Line: "unpack", Step: 3, Steps: 7})
 		switch i {
 		case 2:
-			f.Event(ops.Event{Host: h, Kind: ops.EventProgress, Bytes: 512, Total: 2048})
+			f.Event(remote.Event{Host: h, Kind: remote.EventProgress, Bytes: 512, Total: 2048})
 		case 5:
-			f.Event(ops.Event{Host: h, Kind: ops.EventFailed, Class: ops.ClassTimeout, Err: errors.New("deadline")})
+			f.Event(remote.Event{Host: h, Kind: remote.EventFailed, Class: remote.ClassTimeout, Err: errors.New("deadline")})
 		case 6:
-			f.Event(ops.Event{Host: h, Kind: ops.EventExited, Duration: 2 * time.Second})
+			f.Event(remote.Event{Host: h, Kind: remote.EventExited, Duration: 2 * time.Second})
 		}
 	}
 	view := runText(testRunView(f, 160, 30))
@@ -106,7 +106,7 @@ func TestNextAndPreviousFailedHost(t *testing.T) {
 		t.Errorf("n without failures: focus %d\n%s", v.focus, runText(v))
 	}
 	for _, h := range []string{"h3", "h7"} {
-		f.Event(ops.Event{Host: h, Kind: ops.EventExited, Code: 1})
+		f.Event(remote.Event{Host: h, Kind: remote.EventExited, Code: 1})
 	}
 	if v = pressRun(v, "n"); v.focus != 3 {
 		t.Errorf("n: focus %d, want 3", v.focus)
@@ -129,7 +129,7 @@ func TestFollowAndScrolling(t *testing.T) {
 	f, _ := fixedFeed([]string{"web1"}, time.Second)
 	push := func(from, to int) {
 		for i := from; i < to; i++ {
-			f.Event(ops.Event{Host: "web1", Kind: ops.EventStdout, Line: fmt.Sprintf("line %03d", i)})
+			f.Event(remote.Event{Host: "web1", Kind: remote.EventStdout, Line: fmt.Sprintf("line %03d", i)})
 		}
 	}
 	push(0, 100)

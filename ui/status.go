@@ -11,8 +11,8 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/opsui/opsui/inventory"
-	"github.com/opsui/opsui/ops"
 	"github.com/opsui/opsui/ops/deploy"
+	"github.com/opsui/opsui/ops/remote"
 )
 
 // DefaultRefreshInterval is how often the status panel probes the fleet.
@@ -20,9 +20,9 @@ const DefaultRefreshInterval = 5 * time.Second
 
 // hostState is what the status panel knows of one host.
 type hostState struct {
-	probe     ops.Probe // the newest probe
-	lastUp    ops.Probe // the newest probe that reached the host (zero if none)
-	downSince time.Time // the first failed probe of the current outage; zero while up
+	probe     remote.Probe // the newest probe
+	lastUp    remote.Probe // the newest probe that reached the host (zero if none)
+	downSince time.Time    // the first failed probe of the current outage; zero while up
 }
 
 // statusBoard holds every host's newest probe and the drift computed from
@@ -126,7 +126,7 @@ type (
 	probeRoundMsg struct {
 		round  int
 		asked  []string // the chunk's hosts
-		probes []ops.Probe
+		probes []remote.Probe
 	}
 )
 
@@ -139,7 +139,7 @@ func (b *statusBoard) tick() tea.Cmd {
 const probeChunk = 25
 
 // ProbeFunc probes hosts of fleet; see Options.Probe.
-type ProbeFunc func(ctx context.Context, fleet *inventory.Fleet, hosts []inventory.Host) []ops.Probe
+type ProbeFunc func(ctx context.Context, fleet *inventory.Fleet, hosts []inventory.Host) []remote.Probe
 
 // startRound returns the commands probing the fleet, a chunk of hosts
 // each, or nil while a round is still under way (a slow round delays the
@@ -242,7 +242,7 @@ func (b *statusBoard) state(host string) *hostState {
 // are late (a slow host, a suspended laptop).
 func (b *statusBoard) stale(s *hostState) (age time.Duration, stale bool) {
 	age = b.now().Sub(s.probe.At)
-	return age, age > 3*b.interval+ops.DefaultProbeTimeout
+	return age, age > 3*b.interval+remote.DefaultProbeTimeout
 }
 
 // counts returns how many hosts are up, down, drifting and out of a
@@ -268,7 +268,7 @@ func (b *statusBoard) words(host string) []string {
 	var w []string
 	if s.probe.Reachable {
 		w = append(w, "up", string(s.probe.Health))
-		if s.probe.Health == ops.HealthFailed {
+		if s.probe.Health == remote.HealthFailed {
 			w = append(w, "unhealthy")
 		}
 	} else {
@@ -288,9 +288,9 @@ func (b *statusBoard) words(host string) []string {
 
 // changedKey returns the host-key error of a probe refused for a changed
 // key, or nil.
-func changedKey(p ops.Probe) *ops.HostKeyError {
-	var hke *ops.HostKeyError
-	if p.Class == ops.ClassHostKeyChanged && errors.As(p.Err, &hke) {
+func changedKey(p remote.Probe) *remote.HostKeyError {
+	var hke *remote.HostKeyError
+	if p.Class == remote.ClassHostKeyChanged && errors.As(p.Err, &hke) {
 		return hke
 	}
 	return nil

@@ -9,7 +9,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/opsui/opsui/inventory"
-	"github.com/opsui/opsui/ops"
+	"github.com/opsui/opsui/ops/remote"
 	"github.com/opsui/opsui/themes"
 )
 
@@ -33,13 +33,13 @@ func TestStatusShowsDrainedBackends(t *testing.T) {
 	f := lbFleet()
 	a := New(Options{Theme: themes.Dark().WithoutColor(),
 		LoadFleet: func(context.Context) (*inventory.Fleet, error) { return f, nil },
-		Probe:     func(context.Context, *inventory.Fleet, []inventory.Host) []ops.Probe { return nil }})
+		Probe:     func(context.Context, *inventory.Fleet, []inventory.Host) []remote.Probe { return nil }})
 	a.status.now = func() time.Time { return t0.Add(time.Second) }
 	a = send(t, a, a.loadFleetCmd()(), tea.WindowSizeMsg{Width: 120, Height: 24})
 	lb := upProbe("lb1", "")
-	lb.Balancer = &ops.BalancerView{Kind: "nginx", Down: map[string]string{
-		"10.0.0.2:8000": ops.DrainMark + " run=42 by=alice", "10.0.0.3:8000": ""}}
-	a = send(t, a, probeRoundMsg{round: a.status.round, probes: []ops.Probe{
+	lb.Balancer = &remote.BalancerView{Kind: "nginx", Down: map[string]string{
+		"10.0.0.2:8000": remote.DrainMark + " run=42 by=alice", "10.0.0.3:8000": ""}}
+	a = send(t, a, probeRoundMsg{round: a.status.round, probes: []remote.Probe{
 		upProbe("web1", "r1"), upProbe("web2", "r1"), upProbe("web3", "r1"), lb}})
 	view := viewText(a)
 	if !strings.Contains(view, "2 drained") {
@@ -66,9 +66,9 @@ func TestStatusShowsDrainedBackends(t *testing.T) {
 		t.Errorf("preview warnings: %q", ws)
 	}
 	// Put back: the next round clears it.
-	lb.Balancer = &ops.BalancerView{Kind: "nginx", Down: map[string]string{}}
+	lb.Balancer = &remote.BalancerView{Kind: "nginx", Down: map[string]string{}}
 	lb.At = t0.Add(time.Second)
-	a = send(t, a, probeRoundMsg{round: a.status.round, probes: []ops.Probe{lb}})
+	a = send(t, a, probeRoundMsg{round: a.status.round, probes: []remote.Probe{lb}})
 	if view := viewText(a); strings.Contains(view, "drained") {
 		t.Errorf("still drained after the balancer put them back:\n%s", view)
 	}
@@ -80,7 +80,7 @@ func TestStatusShowsDrainedBackends(t *testing.T) {
 func TestWizardPreviewWarnsAboutDrainedBackends(t *testing.T) {
 	ff := newFakeFlows(sampleFleet(t))
 	d := newFlowDriver(t, ff.fns(), nil)
-	d.a.status.drained["stg-web1"] = []drainedBy{{balancer: "stg-lb1", mark: ops.DrainMark + " run=3", kind: "nginx"}}
+	d.a.status.drained["stg-web1"] = []drainedBy{{balancer: "stg-lb1", mark: remote.DrainMark + " run=3", kind: "nginx"}}
 	toStaging(d)
 	d.press("enter")
 	d.see("ref>", "branch", "main", "add checkout")

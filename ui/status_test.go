@@ -10,7 +10,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/opsui/opsui/inventory"
-	"github.com/opsui/opsui/ops"
+	"github.com/opsui/opsui/ops/remote"
 	"github.com/opsui/opsui/themes"
 )
 
@@ -26,13 +26,13 @@ func statusFleet() *inventory.Fleet {
 
 var t0 = time.Date(2025, 3, 4, 12, 0, 0, 0, time.Local)
 
-func upProbe(host, release string) ops.Probe {
-	return ops.Probe{Host: host, At: t0, Reachable: true, RTT: 3 * time.Millisecond, Load1: 0.25, MemUsedPct: 40,
-		DiskUsedPct: 61, Release: release, Commit: "c0ffee" + release, ReleaseAge: 2 * time.Hour, Health: ops.HealthOK}
+func upProbe(host, release string) remote.Probe {
+	return remote.Probe{Host: host, At: t0, Reachable: true, RTT: 3 * time.Millisecond, Load1: 0.25, MemUsedPct: 40,
+		DiskUsedPct: 61, Release: release, Commit: "c0ffee" + release, ReleaseAge: 2 * time.Hour, Health: remote.HealthOK}
 }
 
-func downProbe(host string, class ops.ErrorClass, at time.Time) ops.Probe {
-	return ops.Probe{Host: host, At: at, Class: class, Err: &ops.HostError{Host: host, Class: class, Err: errors.New("no answer within 5s")}}
+func downProbe(host string, class remote.ErrorClass, at time.Time) remote.Probe {
+	return remote.Probe{Host: host, At: at, Class: class, Err: &remote.HostError{Host: host, Class: class, Err: errors.New("no answer within 5s")}}
 }
 
 // newStatusApp is a console on statusFleet whose probes come from the test
@@ -43,7 +43,7 @@ func newStatusApp(t *testing.T, w, h int, opts Options) App {
 	opts.Theme = themes.Dark().WithoutColor()
 	opts.LoadFleet = func(context.Context) (*inventory.Fleet, error) { return f, nil }
 	if opts.Probe == nil {
-		opts.Probe = func(context.Context, *inventory.Fleet, []inventory.Host) []ops.Probe { return nil }
+		opts.Probe = func(context.Context, *inventory.Fleet, []inventory.Host) []remote.Probe { return nil }
 	}
 	a := New(opts)
 	a.status.now = func() time.Time { return t0.Add(time.Second) }
@@ -67,9 +67,9 @@ func TestStatusRowsAndDrift(t *testing.T) {
 	if !strings.Contains(viewText(a), "…") {
 		t.Errorf("hosts not probed yet are not marked:\n%s", viewText(a))
 	}
-	a = send(t, a, probeRoundMsg{round: a.status.round, probes: []ops.Probe{
+	a = send(t, a, probeRoundMsg{round: a.status.round, probes: []remote.Probe{
 		upProbe("web1", "20250301100000"), upProbe("web2", "20250301100000"), upProbe("web3", "20250220090000"),
-		downProbe("db1", ops.ClassTimeout, t0),
+		downProbe("db1", remote.ClassTimeout, t0),
 	}})
 	view := viewText(a)
 	for _, want := range []string{"3 up", "1 down", "1 host drifts", "STATE", "RELEASE", "HEALTH"} {
@@ -94,11 +94,11 @@ func TestStatusRowsAndDrift(t *testing.T) {
 	}
 	// The outage keeps its start; the host's figures of its last good
 	// probe are kept when it goes down.
-	a = send(t, a, probeRoundMsg{round: a.status.round, probes: []ops.Probe{downProbe("db1", ops.ClassUnreachable, t0.Add(5*time.Second))}})
-	if s := a.status.state("db1"); !s.downSince.Equal(t0) || s.probe.Class != ops.ClassUnreachable {
+	a = send(t, a, probeRoundMsg{round: a.status.round, probes: []remote.Probe{downProbe("db1", remote.ClassUnreachable, t0.Add(5*time.Second))}})
+	if s := a.status.state("db1"); !s.downSince.Equal(t0) || s.probe.Class != remote.ClassUnreachable {
 		t.Errorf("db1 state after a second failure: %+v", s)
 	}
-	a = send(t, a, probeRoundMsg{round: a.status.round, probes: []ops.Probe{downProbe("web2", ops.ClassConnLost, t0.Add(5*time.Second))}})
+	a = send(t, a, probeRoundMsg{round: a.status.round, probes: []remote.Probe{downProbe("web2", remote.ClassConnLost, t0.Add(5*time.Second))}})
 	if !strings.Contains(viewText(a), "2 hosts drift") && !strings.Contains(viewText(a), "1 host drifts") {
 		t.Errorf("drift header after web2 went down:\n%s", viewText(a))
 	}
@@ -107,9 +107,9 @@ func TestStatusRowsAndDrift(t *testing.T) {
 func TestFilterMatchesStatusWords(t *testing.T) {
 	a := newStatusApp(t, 110, 20, Options{})
 	failed := upProbe("web2", "r1")
-	failed.Health = ops.HealthFailed
-	a = send(t, a, probeRoundMsg{round: a.status.round, probes: []ops.Probe{
-		upProbe("web1", "r1"), failed, upProbe("web3", "r0"), downProbe("db1", ops.ClassUnreachable, t0),
+	failed.Health = remote.HealthFailed
+	a = send(t, a, probeRoundMsg{round: a.status.round, probes: []remote.Probe{
+		upProbe("web1", "r1"), failed, upProbe("web3", "r0"), downProbe("db1", remote.ClassUnreachable, t0),
 	}})
 	tests := map[string][]string{"drift": {"web3"}, "down": {"db1"}, "failed": {"web2", "db1"}, "up": {"web1", "web2", "web3"}}
 	for word, want := range tests {
@@ -130,9 +130,9 @@ func TestFilterMatchesStatusWords(t *testing.T) {
 
 func TestStatusRoundsNeverOverlapAndStaleResultsShowTheirAge(t *testing.T) {
 	calls := 0
-	a := newStatusApp(t, 110, 20, Options{Probe: func(context.Context, *inventory.Fleet, []inventory.Host) []ops.Probe {
+	a := newStatusApp(t, 110, 20, Options{Probe: func(context.Context, *inventory.Fleet, []inventory.Host) []remote.Probe {
 		calls++
-		return []ops.Probe{upProbe("web1", "r1")}
+		return []remote.Probe{upProbe("web1", "r1")}
 	}})
 	if !a.status.inflight || a.status.round != 1 {
 		t.Fatalf("loading the fleet did not start a round: %+v", a.status)
@@ -141,7 +141,7 @@ func TestStatusRoundsNeverOverlapAndStaleResultsShowTheirAge(t *testing.T) {
 	if cmd := a.status.startRound(a.probe, a.fleet.fleet); cmd != nil {
 		t.Error("a second round started while the first runs")
 	}
-	a = send(t, a, probeRoundMsg{round: 1, probes: []ops.Probe{upProbe("web1", "r1")}})
+	a = send(t, a, probeRoundMsg{round: 1, probes: []remote.Probe{upProbe("web1", "r1")}})
 	if a.status.inflight {
 		t.Error("the round's result did not end it")
 	}
@@ -157,7 +157,7 @@ func TestDetailShowsProbeAndLastRuns(t *testing.T) {
 	a := newStatusApp(t, 130, 40, Options{LastRuns: func(_ context.Context, host string) ([]RunSummary, error) {
 		return []RunSummary{{ID: 7, Kind: "exec", Command: "uname -n", Started: t0, Status: "failed", Class: "timeout"}}, nil
 	}})
-	a = send(t, a, probeRoundMsg{round: a.status.round, probes: []ops.Probe{upProbe("web1", "r1"), upProbe("web2", "r1"), upProbe("web3", "r0")}})
+	a = send(t, a, probeRoundMsg{round: a.status.round, probes: []remote.Probe{upProbe("web1", "r1"), upProbe("web2", "r1"), upProbe("web3", "r0")}})
 	a = send(t, a, keys("j")...)
 	next, cmd := a.Update(keys("j")[0]) // web3
 	a = next.(App)
@@ -186,7 +186,7 @@ func askAsync[T any](fn func() (T, error)) chan T {
 func TestHostKeyDialogDefaultsToNo(t *testing.T) {
 	asker := newTestAsker()
 	a := newStatusApp(t, 100, 30, Options{Asker: asker})
-	prompt := ops.HostKeyPrompt{Host: "web1", Addr: "10.0.0.1:22", KeyType: "ssh-ed25519", Fingerprint: "SHA256:abcdefghijklmnop"}
+	prompt := remote.HostKeyPrompt{Host: "web1", Addr: "10.0.0.1:22", KeyType: "ssh-ed25519", Fingerprint: "SHA256:abcdefghijklmnop"}
 	got := askAsync(func() (bool, error) { return asker.AcceptHostKey(context.Background(), prompt) })
 	a = send(t, a, listenAsker(asker)())
 	view := viewText(a)
@@ -224,7 +224,7 @@ func TestHostKeyDialogDefaultsToNo(t *testing.T) {
 func TestAskerKeepsAnAnswerGivenAfterTheAskerGaveUp(t *testing.T) {
 	asker := newTestAsker()
 	a := newStatusApp(t, 100, 30, Options{Asker: asker})
-	prompt := ops.HostKeyPrompt{Host: "web1", Addr: "10.0.0.1:22", KeyType: "ssh-ed25519", Fingerprint: "SHA256:x"}
+	prompt := remote.HostKeyPrompt{Host: "web1", Addr: "10.0.0.1:22", KeyType: "ssh-ed25519", Fingerprint: "SHA256:x"}
 	ctx, cancel := context.WithCancel(context.Background())
 	got := askAsync(func() (bool, error) { return asker.AcceptHostKey(ctx, prompt) })
 	a = send(t, a, listenAsker(asker)())
@@ -258,9 +258,9 @@ func TestPassphraseDialogIsMasked(t *testing.T) {
 
 func TestChangedHostKeyCannotBeAccepted(t *testing.T) {
 	a := newStatusApp(t, 100, 30, Options{Asker: newTestAsker()})
-	p := downProbe("web2", ops.ClassHostKeyChanged, t0)
-	p.Err = &ops.HostError{Host: "web2", Class: ops.ClassHostKeyChanged, Err: &ops.HostKeyError{Addr: "10.0.0.1:22"}}
-	a = send(t, a, probeRoundMsg{round: a.status.round, probes: []ops.Probe{p}})
+	p := downProbe("web2", remote.ClassHostKeyChanged, t0)
+	p.Err = &remote.HostError{Host: "web2", Class: remote.ClassHostKeyChanged, Err: &remote.HostKeyError{Addr: "10.0.0.1:22"}}
+	a = send(t, a, probeRoundMsg{round: a.status.round, probes: []remote.Probe{p}})
 	if view := viewText(a); !strings.Contains(view, "host key of web2 has CHANGED") || strings.Contains(view, "trust") {
 		t.Fatalf("changed-key warning:\n%s", view)
 	}
@@ -273,7 +273,7 @@ func TestChangedHostKeyCannotBeAccepted(t *testing.T) {
 		t.Fatal("esc did not close the warning")
 	}
 	// Shown once per host, not at every refresh.
-	a = send(t, a, probeRoundMsg{round: a.status.round, probes: []ops.Probe{p}})
+	a = send(t, a, probeRoundMsg{round: a.status.round, probes: []remote.Probe{p}})
 	if len(a.dialogs) != 0 {
 		t.Error("the warning came back on the next refresh")
 	}
@@ -297,8 +297,8 @@ func TestRoundComesBackInChunks(t *testing.T) {
 		f.Hosts = append(f.Hosts, inventory.Host{Name: "h" + strings.Repeat("x", i), Address: "10.0.0.1"})
 	}
 	a := New(Options{Theme: themes.Dark().WithoutColor(), LoadFleet: func(context.Context) (*inventory.Fleet, error) { return f, nil },
-		Probe: func(_ context.Context, _ *inventory.Fleet, hosts []inventory.Host) []ops.Probe {
-			out := make([]ops.Probe, len(hosts))
+		Probe: func(_ context.Context, _ *inventory.Fleet, hosts []inventory.Host) []remote.Probe {
+			out := make([]remote.Probe, len(hosts))
 			for i, h := range hosts {
 				out[i] = upProbe(h.Name, "r1")
 			}

@@ -17,8 +17,8 @@ import (
 	"github.com/charmbracelet/x/exp/teatest/v2"
 
 	"github.com/opsui/opsui/inventory"
-	"github.com/opsui/opsui/ops"
 	"github.com/opsui/opsui/ops/deploy"
+	"github.com/opsui/opsui/ops/remote"
 	"github.com/opsui/opsui/themes"
 )
 
@@ -199,7 +199,7 @@ func TestProgramHostKeyDialog(t *testing.T) {
 	tm := startProgram(t, Options{Asker: asker})
 	waitScreen(t, tm, "stg-web1")
 
-	ask := func(p ops.HostKeyPrompt) chan bool {
+	ask := func(p remote.HostKeyPrompt) chan bool {
 		ch := make(chan bool, 1)
 		go func() {
 			ok, err := asker.AcceptHostKey(context.Background(), p)
@@ -221,7 +221,7 @@ func TestProgramHostKeyDialog(t *testing.T) {
 		return false
 	}
 
-	first := ops.HostKeyPrompt{Host: "web1", Addr: "10.0.0.1:22", KeyType: "ssh-ed25519", Fingerprint: "SHA256:refusedrefused"}
+	first := remote.HostKeyPrompt{Host: "web1", Addr: "10.0.0.1:22", KeyType: "ssh-ed25519", Fingerprint: "SHA256:refusedrefused"}
 	got := ask(first)
 	waitScreen(t, tm, "Unknown host key", "SHA256:refusedrefused", "refuse (default)")
 	pressKeys(tm, "enter")
@@ -230,7 +230,7 @@ func TestProgramHostKeyDialog(t *testing.T) {
 	}
 	waitScreen(t, tm, "HOST")
 
-	second := ops.HostKeyPrompt{Host: "web2", Addr: "10.0.0.2:22", KeyType: "ssh-ed25519", Fingerprint: "SHA256:acceptedaccepted"}
+	second := remote.HostKeyPrompt{Host: "web2", Addr: "10.0.0.2:22", KeyType: "ssh-ed25519", Fingerprint: "SHA256:acceptedaccepted"}
 	got = ask(second)
 	waitScreen(t, tm, "Unknown host key", "SHA256:acceptedaccepted")
 	pressKeys(tm, "y")

@@ -10,8 +10,8 @@ import (
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 
-	"github.com/opsui/opsui/ops"
 	"github.com/opsui/opsui/ops/deploy"
+	"github.com/opsui/opsui/ops/remote"
 )
 
 // The deploy wizard's steps, in order.
@@ -342,7 +342,7 @@ func (w *wizard) start() tea.Cmd {
 		hosts[i] = h.Name
 	}
 	what := fmt.Sprintf("%s %s to %s", p.App.Name, deploy.ShortCommit(p.Source.Commit), p.Env.Name)
-	r, cmd := startRunner(w.env, "deploy", what, hosts, func(ctx context.Context, io FlowIO) (any, ops.Result, error) {
+	r, cmd := startRunner(w.env, "deploy", what, hosts, func(ctx context.Context, io FlowIO) (any, remote.Result, error) {
 		out, err := fn(ctx, p, io)
 		return out, outcomeResult(out), err
 	})

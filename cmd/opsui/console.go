@@ -10,6 +10,7 @@ import (
 
 	"github.com/opsui/opsui/inventory"
 	"github.com/opsui/opsui/ops"
+	"github.com/opsui/opsui/ops/remote"
 	"github.com/opsui/opsui/store"
 	"github.com/opsui/opsui/themes"
 	"github.com/opsui/opsui/ui"
@@ -74,29 +75,29 @@ func (c *cli) runConsole(ctx context.Context, s *store.Store, keys ui.KeyMap) er
 // nothing may prompt on it directly).
 type consoleSession struct {
 	st     *store.Store
-	pool   *ops.Pool
-	cfg    ops.SSHConfig
-	prober *ops.Prober
+	pool   *remote.Pool
+	cfg    remote.SSHConfig
+	prober *remote.Prober
 	svc    *ops.Service // the operations, recorded as the console's
 }
 
 func newConsoleSession(st *store.Store, asker *ui.Asker) (*consoleSession, error) {
-	opts, err := ops.DefaultOptions()
+	opts, err := remote.DefaultOptions()
 	if err != nil {
 		return nil, err
 	}
 	opts.AcceptHostKey = asker.AcceptHostKey
 	opts.Passphrase = asker.Passphrase
-	cfg, err := ops.LoadSSHConfig(opts.SSHConfigPath)
+	cfg, err := remote.LoadSSHConfig(opts.SSHConfigPath)
 	if err != nil {
 		return nil, err
 	}
-	pool := ops.NewPool(opts)
+	pool := remote.NewPool(opts)
 	svc := &ops.Service{Store: st, Conn: pool, SSH: cfg, Operator: operator(), Args: []string{"console"}}
-	return &consoleSession{st: st, pool: pool, cfg: cfg, prober: ops.NewProber(pool, ops.ProbeOptions{}), svc: svc}, nil
+	return &consoleSession{st: st, pool: pool, cfg: cfg, prober: remote.NewProber(pool, remote.ProbeOptions{}), svc: svc}, nil
 }
 
-func (c *consoleSession) exec(ctx context.Context, hosts []inventory.Host, command string, emit func(ops.Event)) (ops.Result, error) {
+func (c *consoleSession) exec(ctx context.Context, hosts []inventory.Host, command string, emit func(remote.Event)) (remote.Result, error) {
 	res, _, err := c.svc.Exec(ctx, ops.ExecRequest{Hosts: hosts, Command: command}, emit)
 	return res, err
 }
@@ -104,20 +105,20 @@ func (c *consoleSession) exec(ctx context.Context, hosts []inventory.Host, comma
 // probe looks at hosts of f: its deploy tree (the host's deploy_to,
 // else the fleet's only app's) and its role's health check. A host whose
 // target cannot be resolved gets a failed probe saying why.
-func (c *consoleSession) probe(ctx context.Context, f *inventory.Fleet, hosts []inventory.Host) []ops.Probe {
-	var reqs []ops.ProbeRequest
-	var bad []ops.Probe
+func (c *consoleSession) probe(ctx context.Context, f *inventory.Fleet, hosts []inventory.Host) []remote.Probe {
+	var reqs []remote.ProbeRequest
+	var bad []remote.Probe
 	for _, h := range hosts {
-		t, err := ops.ResolveTarget(h, c.cfg)
+		t, err := remote.ResolveTarget(h, c.cfg)
 		if err != nil {
-			bad = append(bad, ops.Probe{Host: h.Name, At: time.Now(), Class: ops.ClassUnreachable, Err: err})
+			bad = append(bad, remote.Probe{Host: h.Name, At: time.Now(), Class: remote.ClassUnreachable, Err: err})
 			continue
 		}
 		deployTo := h.DeployTo
 		if deployTo == "" && len(f.Apps) == 1 {
 			deployTo = f.Apps[0].DeployTo
 		}
-		reqs = append(reqs, ops.ProbeRequest{Target: t, DeployTo: deployTo, Check: ops.HealthCheckFor(f, h), Balancer: ops.BalancerProbeFor(f, h)})
+		reqs = append(reqs, remote.ProbeRequest{Target: t, DeployTo: deployTo, Check: remote.HealthCheckFor(f, h), Balancer: remote.BalancerProbeFor(f, h)})
 	}
 	return append(c.prober.ProbeAll(ctx, reqs), bad...)
 }

@@ -5,8 +5,8 @@ import (
 	"errors"
 	"time"
 
-	"github.com/opsui/opsui/ops"
 	"github.com/opsui/opsui/ops/deploy"
+	"github.com/opsui/opsui/ops/remote"
 	"github.com/opsui/opsui/store"
 	"github.com/opsui/opsui/ui"
 )
@@ -96,21 +96,21 @@ func (c *consoleSession) preview(ctx context.Context, app, env, ref string) (ui.
 // reads their deploy locks.
 func (c *consoleSession) hostReleases(ctx context.Context, tg target) []ui.HostRelease {
 	deployTo := map[string]string{}
-	var reqs []ops.ProbeRequest
-	var targets []ops.Target
+	var reqs []remote.ProbeRequest
+	var targets []remote.Target
 	out := make([]ui.HostRelease, len(tg.hosts))
 	byHost := map[string]*ui.HostRelease{}
 	for i, h := range tg.hosts {
 		out[i] = ui.HostRelease{Host: h.Name}
 		byHost[h.Name] = &out[i]
 		deployTo[h.Name] = tg.app.DeployToOn(h)
-		t, err := ops.ResolveTarget(h, c.cfg)
+		t, err := remote.ResolveTarget(h, c.cfg)
 		if err != nil {
 			out[i].Err = err.Error()
 			continue
 		}
 		targets = append(targets, t)
-		reqs = append(reqs, ops.ProbeRequest{Target: t, DeployTo: deployTo[h.Name]})
+		reqs = append(reqs, remote.ProbeRequest{Target: t, DeployTo: deployTo[h.Name]})
 	}
 	for _, pr := range c.prober.ProbeAll(ctx, reqs) {
 		if hr := byHost[pr.Host]; hr != nil {
@@ -211,7 +211,7 @@ func (c *consoleSession) migrationPlan(ctx context.Context, app, env string) (ui
 	if err != nil {
 		return ui.MigrationPlan{}, err
 	}
-	d, err := c.deployer(mp.Plan, ui.FlowIO{Emit: func(ops.Event) {}, Say: func(string) {}})
+	d, err := c.deployer(mp.Plan, ui.FlowIO{Emit: func(remote.Event) {}, Say: func(string) {}})
 	if err != nil {
 		return ui.MigrationPlan{}, err
 	}

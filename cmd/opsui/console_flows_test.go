@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/opsui/opsui/ops"
 	"github.com/opsui/opsui/ops/deploy"
+	"github.com/opsui/opsui/ops/remote"
 	"github.com/opsui/opsui/store"
 	"github.com/opsui/opsui/ui"
 )
@@ -30,7 +30,7 @@ func consoleFor(t *testing.T, e *deployEnv) (*consoleSession, *store.Store) {
 	return cs, st
 }
 
-var quietIO = ui.FlowIO{Emit: func(ops.Event) {}, Say: func(string) {}}
+var quietIO = ui.FlowIO{Emit: func(remote.Event) {}, Say: func(string) {}}
 
 // TestConsoleDeployRunsThePreviewedPlanOrRefuses goes through the
 // console's real wiring (its flows, session pool and store) on real

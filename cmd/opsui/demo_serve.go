@@ -16,7 +16,7 @@ import (
 
 	"github.com/opsui/opsui/internal/demofleet"
 	"github.com/opsui/opsui/inventory"
-	"github.com/opsui/opsui/ops"
+	"github.com/opsui/opsui/ops/remote"
 	"github.com/opsui/opsui/store"
 )
 
@@ -114,9 +114,9 @@ func writeDemoFiles(ctx context.Context, fleet *demofleet.Fleet) error {
 	b.WriteString("#!/bin/sh\n# opsui on the demo fleet in this directory: its own database and known_hosts, none of your ~/.ssh.\n")
 	for _, kv := range demoEnvVars(fleet.Dir) {
 		k, v, _ := strings.Cut(kv, "=")
-		fmt.Fprintf(&b, "%s=%s; export %s\n", k, ops.Quote(v), k)
+		fmt.Fprintf(&b, "%s=%s; export %s\n", k, remote.Quote(v), k)
 	}
-	fmt.Fprintf(&b, "exec %s \"$@\"\n", ops.Quote(exe))
+	fmt.Fprintf(&b, "exec %s \"$@\"\n", remote.Quote(exe))
 	if err := os.WriteFile(filepath.Join(fleet.Dir, "opsui"), []byte(b.String()), 0o755); err != nil {
 		return fmt.Errorf("demo wrapper: %w", err)
 	}

@@ -15,8 +15,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/opsui/opsui/inventory"
-	"github.com/opsui/opsui/ops"
 	"github.com/opsui/opsui/ops/deploy"
+	"github.com/opsui/opsui/ops/remote"
 	"github.com/opsui/opsui/store"
 )
 
@@ -303,7 +303,7 @@ func (c *cli) deployer(ctx context.Context, s *store.Store, sshf *sshFlags, tg t
 
 // deployWiring is what the CLI's and the console's deployers share: the
 // pool, the store and who deploys from which machine.
-func deployWiring(conn ops.Connector, cfg ops.SSHConfig, s *store.Store) deploy.Wiring {
+func deployWiring(conn remote.Connector, cfg remote.SSHConfig, s *store.Store) deploy.Wiring {
 	machine, _ := os.Hostname()
 	return deploy.Wiring{Conn: conn, SSH: cfg, Store: s, Operator: operator(), Machine: machine}
 }

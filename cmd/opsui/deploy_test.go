@@ -15,7 +15,7 @@ import (
 
 	"github.com/opsui/opsui/internal/sshtest"
 	"github.com/opsui/opsui/internal/tuitest"
-	"github.com/opsui/opsui/ops"
+	"github.com/opsui/opsui/ops/remote"
 )
 
 // deployEnv is a fleet of real sshd hosts in environment "test", an app
@@ -88,7 +88,7 @@ func (e *deployEnv) commit(t *testing.T, msg, file, body string) string {
 func (e *deployEnv) current(t *testing.T, i int) (string, string) {
 	t.Helper()
 	h := e.fleet.Hosts[i]
-	out := sshOutput(t, h.Address(), e.cfg, fmt.Sprintf("readlink %[1]s/current; cat %[1]s/current/REVISION", ops.Quote(e.deployTo(h.Name))))
+	out := sshOutput(t, h.Address(), e.cfg, fmt.Sprintf("readlink %[1]s/current; cat %[1]s/current/REVISION", remote.Quote(e.deployTo(h.Name))))
 	rel, rev, _ := strings.Cut(strings.TrimSpace(out), "\n")
 	return filepath.Base(rel), rev
 }

@@ -14,7 +14,7 @@ import (
 
 	"github.com/opsui/opsui/internal/sshtest"
 	"github.com/opsui/opsui/internal/tuitest"
-	"github.com/opsui/opsui/ops"
+	"github.com/opsui/opsui/ops/remote"
 )
 
 // TestConsoleInATerminal runs the real binary in tmux: the fleet imported
@@ -96,7 +96,7 @@ func statusFleet(t *testing.T, n int, release string, drift map[string]string) (
 		}
 		dir := deployTo + "/releases/" + rel
 		sshRun(t, h.Address(), cfg, fmt.Sprintf("mkdir -p %s && echo %s > %s && ln -sfn %s %s",
-			ops.Quote(dir), ops.Quote("c0ffee"+rel), ops.Quote(dir+"/REVISION"), ops.Quote("releases/"+rel), ops.Quote(deployTo+"/current")))
+			remote.Quote(dir), remote.Quote("c0ffee"+rel), remote.Quote(dir+"/REVISION"), remote.Quote("releases/"+rel), remote.Quote(deployTo+"/current")))
 		fmt.Fprintf(&doc, "  - name: %s\n    address: %s\n    port: %d\n    user: %s\n    env: test\n    roles: [web]\n    identity_file: %s\n    deploy_to: %s\n",
 			h.Name, h.Addr, h.Port, fleet.User, fleet.ClientKeyPath, deployTo)
 	}

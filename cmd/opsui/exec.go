@@ -13,6 +13,7 @@ import (
 
 	"github.com/opsui/opsui/inventory"
 	"github.com/opsui/opsui/ops"
+	"github.com/opsui/opsui/ops/remote"
 	"github.com/opsui/opsui/store"
 )
 
@@ -37,27 +38,27 @@ func (f *sshFlags) register(cmd *cobra.Command) {
 // steps carry their own timeouts.
 func (f *sshFlags) registerConn(cmd *cobra.Command) {
 	cmd.Flags().BoolVar(&f.acceptNew, "accept-new", false, "accept and record host keys not seen before (a changed key is always refused)")
-	cmd.Flags().IntVar(&f.parallel, "parallel", ops.DefaultParallel, "how many hosts at once")
+	cmd.Flags().IntVar(&f.parallel, "parallel", remote.DefaultParallel, "how many hosts at once")
 }
 
 // pool builds the connection pool from the user's SSH setup and the flags.
-func (f *sshFlags) pool(c *cli) (*ops.Pool, ops.SSHConfig, error) {
-	opts, err := ops.DefaultOptions()
+func (f *sshFlags) pool(c *cli) (*remote.Pool, remote.SSHConfig, error) {
+	opts, err := remote.DefaultOptions()
 	if err != nil {
-		return nil, ops.SSHConfig{}, err
+		return nil, remote.SSHConfig{}, err
 	}
 	if f.acceptNew {
-		opts.AcceptHostKey = func(_ context.Context, p ops.HostKeyPrompt) (bool, error) {
+		opts.AcceptHostKey = func(_ context.Context, p remote.HostKeyPrompt) (bool, error) {
 			fmt.Fprintf(c.stderr, "opsui: accepting new %s host key of %s (%s): %s\n", p.KeyType, p.Host, p.Addr, p.Fingerprint)
 			return true, nil
 		}
 	}
 	opts.Passphrase = promptPassphrase(c)
-	cfg, err := ops.LoadSSHConfig(opts.SSHConfigPath)
+	cfg, err := remote.LoadSSHConfig(opts.SSHConfigPath)
 	if err != nil {
-		return nil, ops.SSHConfig{}, err
+		return nil, remote.SSHConfig{}, err
 	}
-	return ops.NewPool(opts), cfg, nil
+	return remote.NewPool(opts), cfg, nil
 }
 
 // selector is --env/--role/--tag/--host, shared by commands that pick hosts.
@@ -137,7 +138,7 @@ database.`,
 		svc := &ops.Service{Store: s, Conn: pool, SSH: cfg, Operator: operator(), Args: os.Args[1:]}
 		out := newEventPrinter(c.stdout, hostNamesOf(hosts), asJSON, colorFor(c.stdout))
 		res, rec, err := svc.Exec(ctx, ops.ExecRequest{Hosts: hosts, Command: command,
-			Options: ops.RunOptions{Parallel: ssh.parallel, Timeout: ssh.timeout}}, out.Event)
+			Options: remote.RunOptions{Parallel: ssh.parallel, Timeout: ssh.timeout}}, out.Event)
 		var recErr *ops.RecordError
 		if err != nil && !errors.As(err, &recErr) {
 			return opError(err)

@@ -15,6 +15,7 @@ import (
 	"github.com/opsui/opsui/inventory"
 	"github.com/opsui/opsui/ops"
 	"github.com/opsui/opsui/ops/cache"
+	"github.com/opsui/opsui/ops/remote"
 	"github.com/opsui/opsui/store"
 )
 
@@ -145,7 +146,7 @@ failed. The run and each host's output, up to the record limit
 		svc := &ops.Service{Store: s, Conn: pool, SSH: cfg, Operator: operator(), Args: os.Args[1:]}
 		out := newEventPrinter(c.stdout, hostNamesOf(hosts), false, colorFor(c.stdout))
 		rep, rec, err := cache.FlushRecorded(ctx, svc, cache.FlushRequest{Env: env, Hosts: hosts, Specs: specs,
-			Options: ops.RunOptions{Parallel: sshf.parallel, Timeout: sshf.timeout}}, out.Event)
+			Options: remote.RunOptions{Parallel: sshf.parallel, Timeout: sshf.timeout}}, out.Event)
 		var recErr *ops.RecordError
 		if err != nil && !errors.As(err, &recErr) {
 			return opError(err)
@@ -230,7 +231,7 @@ func printFlushTable(w io.Writer, rep cache.Report) {
 // hostErrText drops the "host: class:" prefix of an ops.HostError, which
 // the row already says.
 func hostErrText(err error) string {
-	var he *ops.HostError
+	var he *remote.HostError
 	if errors.As(err, &he) && he.Err != nil {
 		return fmt.Sprintf("%s: %v", he.Class, he.Err)
 	}

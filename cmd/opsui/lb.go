@@ -10,8 +10,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/opsui/opsui/ops"
 	"github.com/opsui/opsui/ops/deploy"
+	"github.com/opsui/opsui/ops/remote"
 	"github.com/opsui/opsui/store"
 )
 
@@ -92,7 +92,7 @@ func restoreBalancers(ctx context.Context, w io.Writer, s *store.Store, d *deplo
 		switch {
 		case db.Opsui:
 			n++
-			fmt.Fprintf(w, "%s: %s drained by opsui (%s)\n", db.Balancer, db.Backend, ops.Visible(db.Why))
+			fmt.Fprintf(w, "%s: %s drained by opsui (%s)\n", db.Balancer, db.Backend, remote.Visible(db.Why))
 		case manual:
 			n++
 			fmt.Fprintf(w, "%s: %s marked down by hand\n", db.Balancer, db.Backend)

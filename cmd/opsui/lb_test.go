@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/opsui/opsui/internal/tuitest"
-	"github.com/opsui/opsui/ops"
+	"github.com/opsui/opsui/ops/remote"
 	"github.com/opsui/opsui/store"
 )
 
@@ -75,7 +75,7 @@ func (le *lbEnv) down(t *testing.T) []string {
 		t.Fatal(err)
 	}
 	var out []string
-	for addr, mark := range ops.ParseUpstream(string(data)) {
+	for addr, mark := range remote.ParseUpstream(string(data)) {
 		out = append(out, strings.TrimSpace(addr+" "+mark))
 	}
 	return out
@@ -109,7 +109,7 @@ func (le *lbEnv) startSlowDeploy(t *testing.T, bin string, stdout, stderr *os.Fi
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	if d := le.down(t); len(d) != 1 || !strings.Contains(d[0], ops.DrainMark) {
+	if d := le.down(t); len(d) != 1 || !strings.Contains(d[0], remote.DrainMark) {
 		t.Errorf("mid-batch, the upstream file has %q down, want web1 with opsui's mark", d)
 	}
 	os.Remove(filepath.Join(dir, "slow")) // the rollback's reload is quick
@@ -147,7 +147,7 @@ func (le *lbEnv) checkConsistent(t *testing.T) {
 	}
 	for i := range 2 {
 		h := le.fleet.Hosts[i]
-		if out := sshOutput(t, h.Address(), le.cfg, "ls -d "+ops.Quote(le.deployTo(h.Name)+"/.opsui-lock")+" 2>/dev/null || true"); strings.TrimSpace(out) != "" {
+		if out := sshOutput(t, h.Address(), le.cfg, "ls -d "+remote.Quote(le.deployTo(h.Name)+"/.opsui-lock")+" 2>/dev/null || true"); strings.TrimSpace(out) != "" {
 			t.Errorf("%s: the deploy lock was left: %s", h.Name, out)
 		}
 	}
@@ -256,7 +256,7 @@ func TestLBRestoreAndUnlockPutBackWhatOpsuiDrained(t *testing.T) {
 	}
 
 	w1, w2 := le.fleet.Hosts[0], le.fleet.Hosts[1]
-	doc := "upstream app {\n    server " + w1.Addr + ":8080 max_fails=0 down; " + ops.DrainMark + " run=7 by=ci\n" +
+	doc := "upstream app {\n    server " + w1.Addr + ":8080 max_fails=0 down; " + remote.DrainMark + " run=7 by=ci\n" +
 		"    server " + w2.Addr + ":8080 max_fails=0 down;\n}\n"
 	if err := os.WriteFile(le.upstream, []byte(doc), 0o644); err != nil {
 		t.Fatal(err)
@@ -289,7 +289,7 @@ func TestConsoleShowsDrainedBackend(t *testing.T) {
 	le := newLBEnv(t)
 	bin := tuitest.Build(t)
 	w1, w2 := le.fleet.Hosts[0], le.fleet.Hosts[1]
-	doc := "upstream app {\n    server " + w1.Addr + ":8080 max_fails=0 down; " + ops.DrainMark + " run=7 by=ci\n" +
+	doc := "upstream app {\n    server " + w1.Addr + ":8080 max_fails=0 down; " + remote.DrainMark + " run=7 by=ci\n" +
 		"    server " + w2.Addr + ":8080 max_fails=0;\n}\n"
 	if err := os.WriteFile(le.upstream, []byte(doc), 0o644); err != nil {
 		t.Fatal(err)

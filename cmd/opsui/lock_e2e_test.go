@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/opsui/opsui/internal/tuitest"
-	"github.com/opsui/opsui/ops"
 	"github.com/opsui/opsui/ops/deploy"
+	"github.com/opsui/opsui/ops/remote"
 )
 
 // TestPausedDeployLosesTheLock is the two-operator case: the first
@@ -87,7 +87,7 @@ func TestPausedDeployLosesTheLock(t *testing.T) {
 		var s []string
 		for _, h := range e.fleet.Hosts {
 			s = append(s, sshOutput(t, h.Address(), e.cfg, fmt.Sprintf(
-				"cd %s && readlink current && ls -A . && find releases -maxdepth 2 | sort && cat revisions.log", ops.Quote(e.deployTo(h.Name)))))
+				"cd %s && readlink current && ls -A . && find releases -maxdepth 2 | sort && cat revisions.log", remote.Quote(e.deployTo(h.Name)))))
 		}
 		return s
 	}
@@ -134,7 +134,7 @@ func TestPausedDeployLosesTheLock(t *testing.T) {
 // and unlock breaks it.
 func TestUnlockJudgesLocksByTheirLastSignOfLife(t *testing.T) {
 	e := newDeployEnv(t, 2, "")
-	lock := func(i int) string { return ops.Quote(e.deployTo(e.fleet.Hosts[i].Name) + "/.opsui-lock") }
+	lock := func(i int) string { return remote.Quote(e.deployTo(e.fleet.Hosts[i].Name) + "/.opsui-lock") }
 	for i, h := range e.fleet.Hosts {
 		sshOutput(t, h.Address(), e.cfg, fmt.Sprintf("mkdir -p %s", lock(i)))
 	}

@@ -17,8 +17,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/opsui/opsui/inventory"
-	"github.com/opsui/opsui/ops"
 	"github.com/opsui/opsui/ops/logs"
+	"github.com/opsui/opsui/ops/remote"
 	"github.com/opsui/opsui/store"
 	"github.com/opsui/opsui/themes"
 )
@@ -123,7 +123,7 @@ file is replaced only with --overwrite).`,
 // logSources returns what to follow on each host: files when given, else
 // the logs of the host's roles (only role's when set). Hosts without any
 // log are left out with a warning to warn; none at all is an error.
-func logSources(f *inventory.Fleet, hosts []inventory.Host, role string, files []string, cfg ops.SSHConfig, warn io.Writer) ([]logs.Source, error) {
+func logSources(f *inventory.Fleet, hosts []inventory.Host, role string, files []string, cfg remote.SSHConfig, warn io.Writer) ([]logs.Source, error) {
 	var sources []logs.Source
 	var without []string
 	for _, h := range hosts {
@@ -144,7 +144,7 @@ func logSources(f *inventory.Fleet, hosts []inventory.Host, role string, files [
 			without = append(without, h.Name)
 			continue
 		}
-		t, err := ops.ResolveTarget(h, cfg)
+		t, err := remote.ResolveTarget(h, cfg)
 		if err != nil {
 			return nil, err
 		}

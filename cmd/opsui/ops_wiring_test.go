@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/opsui/opsui/inventory"
-	"github.com/opsui/opsui/ops"
+	"github.com/opsui/opsui/ops/remote"
 	"github.com/opsui/opsui/store"
 	"github.com/opsui/opsui/ui"
 )
@@ -109,12 +109,12 @@ func TestExecIsOneOperationForCLIAndConsole(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var events []ops.Event
-	res, err := cs.exec(context.Background(), f.Select(inventory.Filter{}), command, func(ev ops.Event) { events = append(events, ev) })
+	var events []remote.Event
+	res, err := cs.exec(context.Background(), f.Select(inventory.Filter{}), command, func(ev remote.Event) { events = append(events, ev) })
 	if err != nil || res.OK != 2 || res.Failed != 1 {
 		t.Fatalf("console exec: %+v, %v", res, err)
 	}
-	if !slices.ContainsFunc(events, func(ev ops.Event) bool { return ev.Host == "web2" && ev.Line == "on web2" }) {
+	if !slices.ContainsFunc(events, func(ev remote.Event) bool { return ev.Host == "web2" && ev.Line == "on web2" }) {
 		t.Errorf("the console's emit did not get the output: %+v", events)
 	}
 
@@ -175,7 +175,7 @@ func TestFlushIsOneOperationForCLIAndConsole(t *testing.T) {
 	}
 	var emitted int
 	results, err := cs.flush(context.Background(), "test", []string{"cache1", "cache2"},
-		ui.FlowIO{Emit: func(ops.Event) { emitted++ }, Say: func(string) {}})
+		ui.FlowIO{Emit: func(remote.Event) { emitted++ }, Say: func(string) {}})
 	if err != nil || len(results) != 2 || !results[0].OK || !results[1].OK {
 		t.Fatalf("console flush %+v, %v", results, err)
 	}

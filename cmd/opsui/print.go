@@ -13,7 +13,7 @@ import (
 	"charm.land/lipgloss/v2"
 	"github.com/mattn/go-isatty"
 
-	"github.com/opsui/opsui/ops"
+	"github.com/opsui/opsui/ops/remote"
 	"github.com/opsui/opsui/themes"
 )
 
@@ -39,8 +39,8 @@ func newEventPrinter(w io.Writer, hosts []string, asJSON bool, th themes.Theme) 
 
 // eventPrinter writes a run's events and its summary.
 type eventPrinter interface {
-	Event(ops.Event)
-	Summary(res ops.Result, runID int64)
+	Event(remote.Event)
+	Summary(res remote.Result, runID int64)
 	Flush()
 }
 
@@ -80,11 +80,11 @@ func newLinePrinter(w io.Writer, hosts []string, th themes.Theme) *linePrinter {
 }
 
 // Event prints output lines and host failures as they happen.
-func (p *linePrinter) Event(ev ops.Event) {
+func (p *linePrinter) Event(ev remote.Event) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	switch ev.Kind {
-	case ops.EventStdout, ops.EventStderr:
+	case remote.EventStdout, remote.EventStderr:
 		line := ev.Line
 		if ev.Truncated {
 			line += " [truncated]"
@@ -95,13 +95,13 @@ func (p *linePrinter) Event(ev ops.Event) {
 			last = last[len(last)-lastLines:]
 		}
 		p.lastOut[ev.Host] = last
-	case ops.EventStage:
+	case remote.EventStage:
 		fmt.Fprintf(p.w, "%s %s\n", p.prefix[ev.Host], p.paint(p.th.Accent, "== "+stageLabel(ev)))
-	case ops.EventFailed:
-		fmt.Fprintf(p.w, "%s %s\n", p.prefix[ev.Host], p.paint(p.th.Error, fmt.Sprintf("failed: %s: %v", ev.Class, ops.HostCause(ev.Err))))
+	case remote.EventFailed:
+		fmt.Fprintf(p.w, "%s %s\n", p.prefix[ev.Host], p.paint(p.th.Error, fmt.Sprintf("failed: %s: %v", ev.Class, remote.HostCause(ev.Err))))
 	}
 	// Flush often enough to feel live, rarely enough for 100 000 lines.
-	if now := time.Now(); now.Sub(p.flushed) > 50*time.Millisecond || ev.Kind == ops.EventFailed {
+	if now := time.Now(); now.Sub(p.flushed) > 50*time.Millisecond || ev.Kind == remote.EventFailed {
 		p.w.Flush()
 		p.flushed = now
 	}
@@ -109,7 +109,7 @@ func (p *linePrinter) Event(ev ops.Event) {
 
 // stageLabel is a stage event's step as "n/m name", or its name alone
 // when it is not one of the plan's numbered steps.
-func stageLabel(ev ops.Event) string {
+func stageLabel(ev remote.Event) string {
 	if ev.Step > 0 && ev.Steps > 0 {
 		return fmt.Sprintf("%d/%d %s", ev.Step, ev.Steps, ev.Line)
 	}
@@ -117,12 +117,12 @@ func stageLabel(ev ops.Event) string {
 }
 
 // Summary prints failures first, with their last lines, then the totals.
-func (p *linePrinter) Summary(res ops.Result, runID int64) {
+func (p *linePrinter) Summary(res remote.Result, runID int64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	var failed []ops.HostResult
+	var failed []remote.HostResult
 	for _, h := range res.Hosts {
-		if h.Status != ops.StatusOK {
+		if h.Status != remote.StatusOK {
 			failed = append(failed, h)
 		}
 	}
@@ -130,10 +130,10 @@ func (p *linePrinter) Summary(res ops.Result, runID int64) {
 		fmt.Fprintf(p.w, "\n%s\n", p.paint(p.th.Error, fmt.Sprintf("%d of %d hosts did not succeed:", len(failed), len(res.Hosts))))
 		for _, h := range failed {
 			why := string(h.Class)
-			if h.Class == ops.ClassExit {
+			if h.Class == remote.ClassExit {
 				why = fmt.Sprintf("exit %d", h.Code)
 			} else if h.Err != nil {
-				why = fmt.Sprintf("%s: %v", h.Class, ops.HostCause(h.Err))
+				why = fmt.Sprintf("%s: %v", h.Class, remote.HostCause(h.Err))
 			}
 			fmt.Fprintf(p.w, "  %-*s  %s\n", p.width, h.Host, why)
 			for _, l := range p.lastOut[h.Host] {
@@ -184,19 +184,19 @@ type jsonEvent struct {
 }
 
 // Event writes one event.
-func (p *jsonPrinter) Event(ev ops.Event) {
-	if ev.Kind == ops.EventProgress {
+func (p *jsonPrinter) Event(ev remote.Event) {
+	if ev.Kind == remote.EventProgress {
 		return
 	}
 	je := jsonEvent{Host: ev.Host, Event: ev.Kind.String(), Time: ev.Time.UTC().Format(time.RFC3339Nano),
 		Line: ev.Line, Truncated: ev.Truncated, Class: string(ev.Class), DurationMS: ev.Duration.Milliseconds(),
 		Step: ev.Step, Steps: ev.Steps}
-	if ev.Kind == ops.EventExited {
+	if ev.Kind == remote.EventExited {
 		code := ev.Code
 		je.Code = &code
 	}
 	if ev.Err != nil {
-		je.Error = ops.HostCause(ev.Err).Error()
+		je.Error = remote.HostCause(ev.Err).Error()
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -207,7 +207,7 @@ func (p *jsonPrinter) Event(ev ops.Event) {
 func (p *jsonPrinter) Flush() {}
 
 // Summary writes the result object.
-func (p *jsonPrinter) Summary(res ops.Result, runID int64) {
+func (p *jsonPrinter) Summary(res remote.Result, runID int64) {
 	type host struct {
 		Host       string `json:"host"`
 		Status     string `json:"status"`
@@ -227,7 +227,7 @@ func (p *jsonPrinter) Summary(res ops.Result, runID int64) {
 	for _, h := range res.Hosts {
 		e := ""
 		if h.Err != nil {
-			e = ops.HostCause(h.Err).Error()
+			e = remote.HostCause(h.Err).Error()
 		}
 		out.Hosts = append(out.Hosts, host{h.Host, string(h.Status), h.Code, h.Duration.Milliseconds(), string(h.Class), e})
 	}

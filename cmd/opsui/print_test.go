@@ -6,16 +6,16 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/opsui/opsui/ops"
+	"github.com/opsui/opsui/ops/remote"
 	"github.com/opsui/opsui/themes"
 )
 
 func TestLinePrinterPrintsStages(t *testing.T) {
 	var out bytes.Buffer
 	p := newLinePrinter(&out, []string{"web1", "db1"}, themes.Dark().WithoutColor())
-	p.Event(ops.Event{Host: "web1", Kind: ops.EventStage, Line: "unpack", Step: 3, Steps: 7})
-	p.Event(ops.Event{Host: "db1", Kind: ops.EventStage, Line: "rollback: health"})
-	p.Summary(ops.Result{}, 1)
+	p.Event(remote.Event{Host: "web1", Kind: remote.EventStage, Line: "unpack", Step: 3, Steps: 7})
+	p.Event(remote.Event{Host: "db1", Kind: remote.EventStage, Line: "rollback: health"})
+	p.Summary(remote.Result{}, 1)
 	for _, want := range []string{"web1 | == 3/7 unpack\n", "db1  | == rollback: health\n"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
@@ -27,9 +27,9 @@ func TestLinePrinterPrintsStages(t *testing.T) {
 // failed: class: cause", not with the host and class said twice, in the
 // line, the summary and the JSON.
 func TestPrintersDropTheHostPrefix(t *testing.T) {
-	err := &ops.HostError{Host: "web1", Class: ops.ClassTimeout, Err: errors.New("no answer within 30s")}
-	ev := ops.Event{Host: "web1", Kind: ops.EventFailed, Class: ops.ClassTimeout, Err: err}
-	res := ops.Result{Hosts: []ops.HostResult{{Host: "web1", Status: ops.StatusFailed, Class: ops.ClassTimeout, Err: err}}}
+	err := &remote.HostError{Host: "web1", Class: remote.ClassTimeout, Err: errors.New("no answer within 30s")}
+	ev := remote.Event{Host: "web1", Kind: remote.EventFailed, Class: remote.ClassTimeout, Err: err}
+	res := remote.Result{Hosts: []remote.HostResult{{Host: "web1", Status: remote.StatusFailed, Class: remote.ClassTimeout, Err: err}}}
 
 	var plain bytes.Buffer
 	p := newLinePrinter(&plain, []string{"web1"}, themes.Dark().WithoutColor())

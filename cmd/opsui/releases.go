@@ -12,8 +12,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/opsui/opsui/ops"
 	"github.com/opsui/opsui/ops/deploy"
+	"github.com/opsui/opsui/ops/remote"
 	"github.com/opsui/opsui/store"
 )
 
@@ -307,7 +307,7 @@ left drained are then put back in rotation (see opsui lb restore).`,
 		}
 		var errs []error
 		for token, hosts := range tokens {
-			var ts []ops.Target
+			var ts []remote.Target
 			for _, h := range hosts {
 				ts = append(ts, d.Targets[h])
 			}
@@ -340,8 +340,8 @@ left drained are then put back in rotation (see opsui lb restore).`,
 
 // lockScope is where the deploy lock of tg's hosts lives: their targets
 // and each host's deploy_to.
-func lockScope(d *deploy.Deployer, tg target) ([]ops.Target, func(host string) string) {
-	var targets []ops.Target
+func lockScope(d *deploy.Deployer, tg target) ([]remote.Target, func(host string) string) {
+	var targets []remote.Target
 	deployTo := map[string]string{}
 	for _, h := range tg.hosts {
 		targets = append(targets, d.Targets[h.Name])

@@ -8,7 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/opsui/opsui/ops"
+	"github.com/opsui/opsui/ops/record"
 	"github.com/opsui/opsui/store"
 )
 
@@ -161,7 +161,7 @@ func newStoreInfoCmd(c *cli) *cobra.Command {
 
 // noteCut tells the operator when the record of some hosts' output was cut
 // (their terminal got all of it).
-func noteCut(c *cli, s *store.Store, rec *ops.Recorder) {
+func noteCut(c *cli, s *store.Store, rec *record.Recorder) {
 	if n := rec.Stats().Cut; n > 0 {
 		fmt.Fprintf(c.stderr, "opsui: the record of run %d keeps the first %s of each host's output: %d host%s printed more (--record-limit)\n",
 			rec.RunID(), store.HumanBytes(s.OutputPolicy().RecordLimit), n, plural(int(n)))

@@ -14,7 +14,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
-	"github.com/opsui/opsui/ops"
+	"github.com/opsui/opsui/ops/remote"
 )
 
 // testHost is one demo SSH server and how opsui's engine reaches it.
@@ -22,8 +22,8 @@ type testHost struct {
 	srv    *Server
 	procs  *Procs
 	dir    string
-	target ops.Target
-	pool   *ops.Pool
+	target remote.Target
+	pool   *remote.Pool
 	client ssh.Signer
 }
 
@@ -59,9 +59,9 @@ func newTestHost(t *testing.T) *testHost {
 	if err := writeKnownHosts(kh, []Host{h}, map[string]ssh.Signer{"h1": hostKey}); err != nil {
 		t.Fatal(err)
 	}
-	pool := ops.NewPool(ops.Options{KnownHostsPath: kh, KeepAlive: 300 * time.Millisecond, KeepAliveTimeout: 20 * time.Second})
+	pool := remote.NewPool(remote.Options{KnownHostsPath: kh, KeepAlive: 300 * time.Millisecond, KeepAliveTimeout: 20 * time.Second})
 	th := &testHost{srv: srv, procs: procs, dir: hostDir, pool: pool, client: client,
-		target: ops.Target{Name: "h1", Addr: h.SSHAddr(), User: "demo", IdentityFiles: []string{filepath.Join(dir, "id")}}}
+		target: remote.Target{Name: "h1", Addr: h.SSHAddr(), User: "demo", IdentityFiles: []string{filepath.Join(dir, "id")}}}
 	t.Cleanup(func() {
 		pool.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -73,12 +73,12 @@ func newTestHost(t *testing.T) *testHost {
 }
 
 // run runs cmd on the host through opsui's engine and returns its output.
-func (th *testHost) run(ctx context.Context, t *testing.T, cmd string, opts ops.RunOptions) (ops.HostResult, string) {
+func (th *testHost) run(ctx context.Context, t *testing.T, cmd string, opts remote.RunOptions) (remote.HostResult, string) {
 	t.Helper()
 	var mu sync.Mutex
 	var out strings.Builder
-	res, err := ops.Run(ctx, th.pool, []ops.Target{th.target}, cmd, opts, func(ev ops.Event) {
-		if ev.Kind == ops.EventStdout || ev.Kind == ops.EventStderr {
+	res, err := remote.Run(ctx, th.pool, []remote.Target{th.target}, cmd, opts, func(ev remote.Event) {
+		if ev.Kind == remote.EventStdout || ev.Kind == remote.EventStderr {
 			mu.Lock()
 			out.WriteString(ev.Line + "\n")
 			mu.Unlock()
@@ -96,8 +96,8 @@ func TestServerRunsCommandsWithOpsuiEngine(t *testing.T) {
 	th := newTestHost(t)
 	ctx := context.Background()
 	res, out := th.run(ctx, t, `echo "dir=$(pwd) home=$HOME var=$DEMO_HOST_VAR env=$FROM_CLIENT"; echo oops >&2; exit 3`,
-		ops.RunOptions{Env: map[string]string{"FROM_CLIENT": "it's here"}})
-	if res.Status != ops.StatusFailed || res.Code != 3 || res.Class != ops.ClassExit {
+		remote.RunOptions{Env: map[string]string{"FROM_CLIENT": "it's here"}})
+	if res.Status != remote.StatusFailed || res.Code != 3 || res.Class != remote.ClassExit {
 		t.Errorf("exit 3: got %s code %d class %s (%v)", res.Status, res.Code, res.Class, res.Err)
 	}
 	want := fmt.Sprintf("dir=%s home=%s var=on-h1 env=it's here", th.dir, th.dir)
@@ -105,16 +105,16 @@ func TestServerRunsCommandsWithOpsuiEngine(t *testing.T) {
 		t.Errorf("output %q lacks %q and stderr", out, want)
 	}
 	in := "line one\nline two\n"
-	res, out = th.run(ctx, t, "wc -l", ops.RunOptions{Stdin: func(ops.Target) (ops.Input, error) {
-		return ops.Input{R: strings.NewReader(in), Size: int64(len(in))}, nil
+	res, out = th.run(ctx, t, "wc -l", remote.RunOptions{Stdin: func(remote.Target) (remote.Input, error) {
+		return remote.Input{R: strings.NewReader(in), Size: int64(len(in))}, nil
 	}})
-	if res.Status != ops.StatusOK || strings.TrimSpace(out) != "2" {
+	if res.Status != remote.StatusOK || strings.TrimSpace(out) != "2" {
 		t.Errorf("stdin: %s %q (%v)", res.Status, out, res.Err)
 	}
 	// Keepalives are answered: the connection is still usable after
 	// several keepalive rounds.
 	time.Sleep(1500 * time.Millisecond)
-	if res, out := th.run(ctx, t, "echo again", ops.RunOptions{}); res.Status != ops.StatusOK || !strings.Contains(out, "again") {
+	if res, out := th.run(ctx, t, "echo again", remote.RunOptions{}); res.Status != remote.StatusOK || !strings.Contains(out, "again") {
 		t.Errorf("after keepalives: %s %q (%v)", res.Status, out, res.Err)
 	}
 }
@@ -126,20 +126,20 @@ func TestCancelKillsRemoteProcess(t *testing.T) {
 	th := newTestHost(t)
 	pidFile := filepath.Join(th.dir, "sleeper")
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan ops.HostResult, 1)
+	done := make(chan remote.HostResult, 1)
 	go func() {
-		res, _ := th.run(ctx, t, `sh -c 'echo $$ > sleeper; exec sleep 300'; echo unreachable`, ops.RunOptions{KillGrace: time.Second})
+		res, _ := th.run(ctx, t, `sh -c 'echo $$ > sleeper; exec sleep 300'; echo unreachable`, remote.RunOptions{KillGrace: time.Second})
 		done <- res
 	}()
 	pid := waitPid(t, pidFile)
 	cancel()
-	var res ops.HostResult
+	var res remote.HostResult
 	select {
 	case res = <-done:
 	case <-time.After(60 * time.Second):
 		t.Fatal("the cancelled run did not end")
 	}
-	if res.Status != ops.StatusCancelled {
+	if res.Status != remote.StatusCancelled {
 		t.Errorf("status %s, want cancelled (%v)", res.Status, res.Err)
 	}
 	waitGone(t, pid)
@@ -150,8 +150,8 @@ func TestCancelKillsRemoteProcess(t *testing.T) {
 // Procs.Stop kills it.
 func TestDaemonSurvivesUntilStop(t *testing.T) {
 	th := newTestHost(t)
-	res, _ := th.run(context.Background(), t, `setsid sh -c 'echo $$ > daemon; exec sleep 300' </dev/null >/dev/null 2>&1 &`, ops.RunOptions{})
-	if res.Status != ops.StatusOK {
+	res, _ := th.run(context.Background(), t, `setsid sh -c 'echo $$ > daemon; exec sleep 300' </dev/null >/dev/null 2>&1 &`, remote.RunOptions{})
+	if res.Status != remote.StatusOK {
 		t.Fatalf("start daemon: %s %v", res.Status, res.Err)
 	}
 	pid := waitPid(t, filepath.Join(th.dir, "daemon"))

@@ -14,7 +14,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/opsui/opsui/ops"
+	"github.com/opsui/opsui/ops/remote"
 )
 
 // run runs script on the host as a command of its SSH server would run
@@ -78,7 +78,7 @@ echo $! > memcached.pid
 		if err := os.WriteFile(conf, []byte(nginxConfig(h, prefix, upstream)), 0o644); err != nil {
 			return "", fmt.Errorf("%s: nginx.conf: %w", h.Name, err)
 		}
-		args := ops.QuoteAll("-p", prefix+"/", "-c", conf, "-e", filepath.Join(prefix, "logs", "error.log"))
+		args := remote.QuoteAll("-p", prefix+"/", "-c", conf, "-e", filepath.Join(prefix, "logs", "error.log"))
 		return `command -v nginx >/dev/null || PATH=$PATH:/usr/sbin
 command -v nginx >/dev/null || { echo "nginx is not installed (scripts/install-deps.sh installs it)" >&2; exit 1; }
 nginx ` + args + " -t -q && nginx " + args + "\n", nil

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/opsui/opsui/internal/sshtest"
-	"github.com/opsui/opsui/ops"
+	"github.com/opsui/opsui/ops/remote"
 )
 
 // opsui's own rows: the engine in package ops, set up as every peer is
@@ -46,10 +46,10 @@ func opsuiUploadPeers() []peer {
 }
 
 // opsuiTargets are the fleet's hosts as opsui's inventory would give them.
-func opsuiTargets(e *env, hosts []*sshtest.Host) []ops.Target {
-	targets := make([]ops.Target, len(hosts))
+func opsuiTargets(e *env, hosts []*sshtest.Host) []remote.Target {
+	targets := make([]remote.Target, len(hosts))
 	for i, h := range hosts {
-		targets[i] = ops.Target{Name: h.Name, Addr: h.Address(), User: e.fleet.User,
+		targets[i] = remote.Target{Name: h.Name, Addr: h.Address(), User: e.fleet.User,
 			IdentityFiles: []string{e.fleet.ClientKeyPath}}
 	}
 	return targets
@@ -57,13 +57,13 @@ func opsuiTargets(e *env, hosts []*sshtest.Host) []ops.Target {
 
 // newPool returns a pool that trusts only the fleet's known_hosts and
 // offers only the fleet's key (no agent, no ~/.ssh), like every peer.
-func newPool(e *env) *ops.Pool {
-	return ops.NewPool(ops.Options{KnownHostsFiles: []string{e.fleet.KnownHostsPath}})
+func newPool(e *env) *remote.Pool {
+	return remote.NewPool(remote.Options{KnownHostsFiles: []string{e.fleet.KnownHostsPath}})
 }
 
-// poolRound runs remote in one Pool.Session per target, all at once, and
+// poolRound runs script in one Pool.Session per target, all at once, and
 // returns the wall time and the answers.
-func poolRound(ctx context.Context, pool *ops.Pool, targets []ops.Target, remote string) (time.Duration, map[string]string, error) {
+func poolRound(ctx context.Context, pool *remote.Pool, targets []remote.Target, script string) (time.Duration, map[string]string, error) {
 	answers := make([]string, len(targets))
 	errs := make([]error, len(targets))
 	start := time.Now()
@@ -76,7 +76,7 @@ func poolRound(ctx context.Context, pool *ops.Pool, targets []ops.Target, remote
 				return
 			}
 			defer s.Close()
-			out, err := s.Output(remote)
+			out, err := s.Output(script)
 			if err != nil {
 				errs[i] = fmt.Errorf("%s: %w", t.Name, err)
 				return
@@ -96,13 +96,13 @@ func poolRound(ctx context.Context, pool *ops.Pool, targets []ops.Target, remote
 }
 
 // openPoolCold times a new Pool per round; closing it is untimed.
-func openPoolCold(remote string) func(context.Context, *env, []*sshtest.Host) (round, func() error, error) {
+func openPoolCold(script string) func(context.Context, *env, []*sshtest.Host) (round, func() error, error) {
 	return func(_ context.Context, e *env, hosts []*sshtest.Host) (round, func() error, error) {
 		targets := opsuiTargets(e, hosts)
 		r := func(ctx context.Context) (time.Duration, map[string]string, error) {
 			pool := newPool(e)
 			defer pool.Close()
-			return poolRound(ctx, pool, targets, remote)
+			return poolRound(ctx, pool, targets, script)
 		}
 		return r, func() error { return nil }, nil
 	}
@@ -111,7 +111,7 @@ func openPoolCold(remote string) func(context.Context, *env, []*sshtest.Host) (r
 // openPoolWarm opens one Pool with an untimed round of `true` and times
 // rounds on it. Close fails when the pool had to dial again during the
 // rounds (they were then not all warm).
-func openPoolWarm(remote string) func(context.Context, *env, []*sshtest.Host) (round, func() error, error) {
+func openPoolWarm(script string) func(context.Context, *env, []*sshtest.Host) (round, func() error, error) {
 	return func(ctx context.Context, e *env, hosts []*sshtest.Host) (round, func() error, error) {
 		targets := opsuiTargets(e, hosts)
 		pool := newPool(e)
@@ -120,31 +120,31 @@ func openPoolWarm(remote string) func(context.Context, *env, []*sshtest.Host) (r
 			return nil, nil, fmt.Errorf("warming the pool: %w", err)
 		}
 		r := func(ctx context.Context) (time.Duration, map[string]string, error) {
-			return poolRound(ctx, pool, targets, remote)
+			return poolRound(ctx, pool, targets, script)
 		}
 		return r, func() error { return closeWarm(pool) }, nil
 	}
 }
 
-// opsRun runs remote with ops.Run on every target at once and returns the
+// opsRun runs script with remote.Run on every target at once and returns the
 // wall time and each host's stdout. With upload, every host's stdin is the
 // artifact, read through its own SectionReader of the one open file.
-func opsRun(ctx context.Context, e *env, pool *ops.Pool, targets []ops.Target, remote string, upload bool) (time.Duration, map[string]string, error) {
-	opts := ops.RunOptions{Parallel: len(targets)}
+func opsRun(ctx context.Context, e *env, pool *remote.Pool, targets []remote.Target, script string, upload bool) (time.Duration, map[string]string, error) {
+	opts := remote.RunOptions{Parallel: len(targets)}
 	if upload {
 		f, err := os.Open(e.upload)
 		if err != nil {
 			return 0, nil, err
 		}
 		defer f.Close()
-		opts.Stdin = func(ops.Target) (ops.Input, error) {
-			return ops.Input{R: io.NewSectionReader(f, 0, uploadSize), Size: uploadSize}, nil
+		opts.Stdin = func(remote.Target) (remote.Input, error) {
+			return remote.Input{R: io.NewSectionReader(f, 0, uploadSize), Size: uploadSize}, nil
 		}
 	}
 	var mu sync.Mutex
 	stdout := make(map[string]*strings.Builder, len(targets))
-	emit := func(ev ops.Event) {
-		if ev.Kind != ops.EventStdout {
+	emit := func(ev remote.Event) {
+		if ev.Kind != remote.EventStdout {
 			return
 		}
 		mu.Lock()
@@ -157,14 +157,14 @@ func opsRun(ctx context.Context, e *env, pool *ops.Pool, targets []ops.Target, r
 		b.WriteString(ev.Line + "\n")
 	}
 	start := time.Now()
-	res, err := ops.Run(ctx, pool, targets, remote, opts, emit)
+	res, err := remote.Run(ctx, pool, targets, script, opts, emit)
 	d := time.Since(start)
 	if err != nil {
 		return d, nil, err
 	}
 	answers := make(map[string]string, len(targets))
 	for _, h := range res.Hosts {
-		if h.Status == ops.StatusOK {
+		if h.Status == remote.StatusOK {
 			answers[h.Host] = ""
 			if b := stdout[h.Host]; b != nil {
 				answers[h.Host] = strings.TrimSpace(b.String())
@@ -179,13 +179,13 @@ func opsRun(ctx context.Context, e *env, pool *ops.Pool, targets []ops.Target, r
 
 // openRunCold times a new Pool and ops.Run per round; closing the pool is
 // untimed.
-func openRunCold(remote string, upload bool) func(context.Context, *env, []*sshtest.Host) (round, func() error, error) {
+func openRunCold(script string, upload bool) func(context.Context, *env, []*sshtest.Host) (round, func() error, error) {
 	return func(_ context.Context, e *env, hosts []*sshtest.Host) (round, func() error, error) {
 		targets := opsuiTargets(e, hosts)
 		r := func(ctx context.Context) (time.Duration, map[string]string, error) {
 			pool := newPool(e)
 			defer pool.Close()
-			return opsRun(ctx, e, pool, targets, remote, upload)
+			return opsRun(ctx, e, pool, targets, script, upload)
 		}
 		return r, func() error { return nil }, nil
 	}
@@ -193,7 +193,7 @@ func openRunCold(remote string, upload bool) func(context.Context, *env, []*ssht
 
 // openRunWarm opens one Pool with an untimed ops.Run of `true` and times
 // ops.Run on it each round.
-func openRunWarm(remote string) func(context.Context, *env, []*sshtest.Host) (round, func() error, error) {
+func openRunWarm(script string) func(context.Context, *env, []*sshtest.Host) (round, func() error, error) {
 	return func(ctx context.Context, e *env, hosts []*sshtest.Host) (round, func() error, error) {
 		targets := opsuiTargets(e, hosts)
 		pool := newPool(e)
@@ -202,7 +202,7 @@ func openRunWarm(remote string) func(context.Context, *env, []*sshtest.Host) (ro
 			return nil, nil, fmt.Errorf("warming the pool: %w", err)
 		}
 		r := func(ctx context.Context) (time.Duration, map[string]string, error) {
-			return opsRun(ctx, e, pool, targets, remote, false)
+			return opsRun(ctx, e, pool, targets, script, false)
 		}
 		return r, func() error { return closeWarm(pool) }, nil
 	}
@@ -210,7 +210,7 @@ func openRunWarm(remote string) func(context.Context, *env, []*sshtest.Host) (ro
 
 // closeWarm closes a warm pool and fails when it had to dial a host again
 // during the rounds (they were then not all warm).
-func closeWarm(pool *ops.Pool) error {
+func closeWarm(pool *remote.Pool) error {
 	var redialed []string
 	for name, n := range pool.Stats().Dials {
 		if n > 1 {

@@ -10,7 +10,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
-	"github.com/opsui/opsui/ops"
+	"github.com/opsui/opsui/ops/remote"
 )
 
 // maxKeptLines bounds the output lines of one host kept for parsing; the
@@ -26,7 +26,7 @@ type Result struct {
 	// not say (memcached without its LRU crawler, a custom command that
 	// prints no counts, a failed host).
 	Before, After int64
-	Status        ops.HostStatus
+	Status        remote.HostStatus
 	// Err says why the host failed: the built-in command's own message
 	// (e.g. "cannot connect to redis at 127.0.0.1:6379: Connection
 	// refused"), else the SSH failure.
@@ -35,7 +35,7 @@ type Result struct {
 }
 
 // OK reports whether the host's cache was flushed.
-func (r Result) OK() bool { return r.Status == ops.StatusOK }
+func (r Result) OK() bool { return r.Status == remote.StatusOK }
 
 // Keys shows the counts as "12 → 0", with "?" for an unknown one.
 func (r Result) Keys() string {
@@ -53,7 +53,7 @@ func count(n int64) string {
 // targets, and the run's outcome for the record and its summary.
 type Report struct {
 	Hosts []Result
-	Run   ops.Result
+	Run   remote.Result
 }
 
 // Failed returns the hosts whose flush did not succeed.
@@ -74,7 +74,7 @@ func (r Report) Failed() []Result {
 // use, may be nil). A host's failure never affects another; cancelling ctx
 // stops every host. The error is non-nil only when nothing could run: a
 // target without a spec, or invalid options.
-func Flush(ctx context.Context, conn ops.Connector, targets []ops.Target, specs []Spec, opts ops.RunOptions, emit func(ops.Event)) (Report, error) {
+func Flush(ctx context.Context, conn remote.Connector, targets []remote.Target, specs []Spec, opts remote.RunOptions, emit func(remote.Event)) (Report, error) {
 	byHost := make(map[string]Spec, len(specs))
 	for _, s := range specs {
 		byHost[s.Host] = s
@@ -88,14 +88,14 @@ func Flush(ctx context.Context, conn ops.Connector, targets []ops.Target, specs 
 		return Report{}, errors.New("flush: negative Parallel")
 	}
 	if emit == nil {
-		emit = func(ops.Event) {}
+		emit = func(remote.Event) {}
 	}
 	began := time.Now()
 	results := make([]Result, len(targets))
-	hostResults := make([]ops.HostResult, len(targets))
+	hostResults := make([]remote.HostResult, len(targets))
 	limit := opts.Parallel
 	if limit == 0 {
-		limit = ops.DefaultParallel
+		limit = remote.DefaultParallel
 	}
 	var g errgroup.Group
 	g.SetLimit(limit)
@@ -109,18 +109,18 @@ func Flush(ctx context.Context, conn ops.Connector, targets []ops.Target, specs 
 	if err := g.Wait(); err != nil {
 		return Report{}, err
 	}
-	return Report{Hosts: results, Run: ops.NewResult(hostResults, time.Since(began))}, nil
+	return Report{Hosts: results, Run: remote.NewResult(hostResults, time.Since(began))}, nil
 }
 
 // flushHost runs one host's flush and reads its output.
-func flushHost(ctx context.Context, conn ops.Connector, t ops.Target, s Spec, opts ops.RunOptions, emit func(ops.Event)) (Result, ops.HostResult, error) {
+func flushHost(ctx context.Context, conn remote.Connector, t remote.Target, s Spec, opts remote.RunOptions, emit func(remote.Event)) (Result, remote.HostResult, error) {
 	o := opts
 	o.Parallel = 1
 	o.Stdin = nil
 	if s.Password != "" {
-		o.Stdin = func(ops.Target) (ops.Input, error) {
+		o.Stdin = func(remote.Target) (remote.Input, error) {
 			pw := string(s.Password) + "\n"
-			return ops.Input{R: strings.NewReader(pw), Size: int64(len(pw))}, nil
+			return remote.Input{R: strings.NewReader(pw), Size: int64(len(pw))}, nil
 		}
 	}
 	var (
@@ -133,23 +133,23 @@ func flushHost(ctx context.Context, conn ops.Connector, t ops.Target, s Spec, op
 			*lines = append(*lines, l)
 		}
 	}
-	res, err := ops.Run(ctx, conn, []ops.Target{t}, s.Command(), o, func(ev ops.Event) {
+	res, err := remote.Run(ctx, conn, []remote.Target{t}, s.Command(), o, func(ev remote.Event) {
 		switch ev.Kind {
-		case ops.EventStdout:
+		case remote.EventStdout:
 			mu.Lock()
 			keep(&stdout, ev.Line)
 			mu.Unlock()
-		case ops.EventStderr:
+		case remote.EventStderr:
 			mu.Lock()
 			keep(&stderr, ev.Line)
 			mu.Unlock()
-		case ops.EventProgress:
+		case remote.EventProgress:
 			return // the bytes of the password sent: nothing to show
 		}
 		emit(ev)
 	})
 	if err != nil {
-		return Result{}, ops.HostResult{}, fmt.Errorf("flush %s: %w", t.Name, err)
+		return Result{}, remote.HostResult{}, fmt.Errorf("flush %s: %w", t.Name, err)
 	}
 	hr := res.Hosts[0]
 	mu.Lock()
@@ -161,7 +161,7 @@ func flushHost(ctx context.Context, conn ops.Connector, t ops.Target, s Spec, op
 		return r, hr, nil
 	}
 	r.After = Unknown
-	if hr.Class == ops.ClassExit {
+	if hr.Class == remote.ClassExit {
 		r.Err = hostError(s, stderr, c, hr)
 	}
 	return r, hr, nil
@@ -170,7 +170,7 @@ func flushHost(ctx context.Context, conn ops.Connector, t ops.Target, s Spec, op
 // hostError explains a flush command that exited non-zero: its own message
 // when it left one, else the server's error, else the exit status and the
 // last line it wrote.
-func hostError(s Spec, stderr []string, c Counts, hr ops.HostResult) error {
+func hostError(s Spec, stderr []string, c Counts, hr remote.HostResult) error {
 	for i := len(stderr) - 1; i >= 0; i-- {
 		if msg, ok := strings.CutPrefix(stderr[i], failPrefix); ok {
 			return errors.New(msg)

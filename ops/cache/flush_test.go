@@ -12,24 +12,24 @@ import (
 	"github.com/opsui/opsui/internal/cachetest"
 	"github.com/opsui/opsui/internal/sshtest"
 	"github.com/opsui/opsui/inventory"
-	"github.com/opsui/opsui/ops"
+	"github.com/opsui/opsui/ops/remote"
 )
 
 // flushEnv is a fleet of real sshd hosts with a pool and a target per host.
 type flushEnv struct {
 	fleet   *sshtest.Fleet
-	pool    *ops.Pool
-	targets map[string]ops.Target
+	pool    *remote.Pool
+	targets map[string]remote.Target
 }
 
 func newFlushEnv(t *testing.T, names ...string) *flushEnv {
 	t.Helper()
 	f := sshtest.Start(t, len(names), sshtest.WithNames(names...))
-	p := ops.NewPool(ops.Options{KnownHostsFiles: []string{f.KnownHostsPath}, DialTimeout: 10 * time.Second, KeepAlive: -1})
+	p := remote.NewPool(remote.Options{KnownHostsFiles: []string{f.KnownHostsPath}, DialTimeout: 10 * time.Second, KeepAlive: -1})
 	t.Cleanup(func() { p.Close() })
-	e := &flushEnv{fleet: f, pool: p, targets: map[string]ops.Target{}}
+	e := &flushEnv{fleet: f, pool: p, targets: map[string]remote.Target{}}
 	for _, h := range f.Hosts {
-		e.targets[h.Name] = ops.Target{Name: h.Name, Addr: h.Address(), User: f.User, IdentityFiles: []string{f.ClientKeyPath}}
+		e.targets[h.Name] = remote.Target{Name: h.Name, Addr: h.Address(), User: f.User, IdentityFiles: []string{f.ClientKeyPath}}
 	}
 	return e
 }
@@ -37,10 +37,10 @@ func newFlushEnv(t *testing.T, names ...string) *flushEnv {
 // events collects a run's events, safe for concurrent use.
 type events struct {
 	mu  sync.Mutex
-	all []ops.Event
+	all []remote.Event
 }
 
-func (e *events) emit(ev ops.Event) {
+func (e *events) emit(ev remote.Event) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.all = append(e.all, ev)
@@ -51,7 +51,7 @@ func (e *events) text(host string) string {
 	defer e.mu.Unlock()
 	var b strings.Builder
 	for _, ev := range e.all {
-		if ev.Host == host && (ev.Kind == ops.EventStdout || ev.Kind == ops.EventStderr) {
+		if ev.Host == host && (ev.Kind == remote.EventStdout || ev.Kind == remote.EventStderr) {
 			b.WriteString(ev.Line + "\n")
 		}
 	}
@@ -130,12 +130,12 @@ func TestFlushRealServers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var targets []ops.Target
+	var targets []remote.Target
 	for _, n := range names {
 		targets = append(targets, e.targets[n])
 	}
 	var evs events
-	rep, err := Flush(context.Background(), e.pool, targets, specs, ops.RunOptions{Timeout: 60 * time.Second}, evs.emit)
+	rep, err := Flush(context.Background(), e.pool, targets, specs, remote.RunOptions{Timeout: 60 * time.Second}, evs.emit)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,8 +201,8 @@ func TestFlushMissingClient(t *testing.T) {
 	e := newFlushEnv(t, "c1")
 	specs := []Spec{{Host: "c1", Kind: Memcached, Address: "127.0.0.1", Port: 1, DB: AllDBs, Client: ClientNC}}
 	// A PATH without nc (printf and echo are shell builtins).
-	opts := ops.RunOptions{Env: map[string]string{"PATH": "/nonexistent"}}
-	rep, err := Flush(context.Background(), e.pool, []ops.Target{e.targets["c1"]}, specs, opts, nil)
+	opts := remote.RunOptions{Env: map[string]string{"PATH": "/nonexistent"}}
+	rep, err := Flush(context.Background(), e.pool, []remote.Target{e.targets["c1"]}, specs, opts, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,8 @@ import (
 
 	"github.com/opsui/opsui/inventory"
 	"github.com/opsui/opsui/ops"
+	"github.com/opsui/opsui/ops/record"
+	"github.com/opsui/opsui/ops/remote"
 	"github.com/opsui/opsui/store"
 )
 
@@ -16,7 +18,7 @@ type FlushRequest struct {
 	Env     string // the run's environment; "" when the hosts span several
 	Hosts   []inventory.Host
 	Specs   []Spec // one per host
-	Options ops.RunOptions
+	Options remote.RunOptions
 }
 
 // FlushRecorded is the flush operation of the CLI and the console: it
@@ -24,7 +26,7 @@ type FlushRequest struct {
 // (ops.Service.Record says what it returns). A request Flush would refuse
 // (a host without a spec, invalid options) is refused with an
 // *ops.InvalidError before anything is recorded.
-func FlushRecorded(ctx context.Context, svc *ops.Service, req FlushRequest, emit func(ops.Event)) (Report, *ops.Recorder, error) {
+func FlushRecorded(ctx context.Context, svc *ops.Service, req FlushRequest, emit func(remote.Event)) (Report, *record.Recorder, error) {
 	if err := checkFlush(req); err != nil {
 		return Report{}, nil, &ops.InvalidError{Err: err}
 	}
@@ -34,7 +36,7 @@ func FlushRecorded(ctx context.Context, svc *ops.Service, req FlushRequest, emit
 	}
 	var rep Report
 	_, rec, err := svc.Record(ctx, store.NewRun{Kind: store.KindFlush, Env: req.Env, Command: RecordCommand(req.Specs)}, targets, emit,
-		func(emit func(ops.Event)) (ops.Result, error) {
+		func(emit func(remote.Event)) (remote.Result, error) {
 			var err error
 			rep, err = Flush(ctx, svc.Conn, targets, req.Specs, req.Options, emit)
 			return rep.Run, err

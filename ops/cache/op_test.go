@@ -11,6 +11,7 @@ import (
 	"github.com/opsui/opsui/internal/cachetest"
 	"github.com/opsui/opsui/inventory"
 	"github.com/opsui/opsui/ops"
+	"github.com/opsui/opsui/ops/remote"
 	"github.com/opsui/opsui/store"
 )
 
@@ -96,8 +97,8 @@ func TestFlushRecordedRefusesBeforeRecording(t *testing.T) {
 		want string
 	}{
 		{FlushRequest{Hosts: hosts, Specs: specs[:1]}, "flush: no cache settings for host c2"},
-		{FlushRequest{Hosts: hosts, Specs: specs, Options: ops.RunOptions{Parallel: -1}}, "flush: negative Parallel"},
-		{FlushRequest{Hosts: hosts, Specs: specs, Options: ops.RunOptions{Timeout: -1}}, "flush c1: ops: negative Parallel, Timeout or KillGrace"},
+		{FlushRequest{Hosts: hosts, Specs: specs, Options: remote.RunOptions{Parallel: -1}}, "flush: negative Parallel"},
+		{FlushRequest{Hosts: hosts, Specs: specs, Options: remote.RunOptions{Timeout: -1}}, "flush c1: ops: negative Parallel, Timeout or KillGrace"},
 	} {
 		_, rec, err := FlushRecorded(context.Background(), svc, c.req, nil)
 		var ie *ops.InvalidError

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/opsui/opsui/ops"
+	"github.com/opsui/opsui/ops/remote"
 )
 
 // exitNoClient is the exit status of a built-in command on a host that has
@@ -31,7 +31,7 @@ func (s Spec) Command() string {
 		{"OPSUI_CACHE_DB", db},
 	}
 	for _, v := range vars {
-		fmt.Fprintf(&b, "%s=%s; export %s\n", v[0], ops.Quote(v[1]), v[0])
+		fmt.Fprintf(&b, "%s=%s; export %s\n", v[0], remote.Quote(v[1]), v[0])
 	}
 	if s.Password != "" {
 		// The password is the first line of standard input (see input).
@@ -60,7 +60,7 @@ where="$OPSUI_CACHE_KIND at $OPSUI_CACHE_ADDRESS:$OPSUI_CACHE_PORT"
 // pick returns the script for the forced client, or one that uses the
 // native client when the host has it and python3 otherwise.
 func pick(client, native, nativeScript, pyScript string) string {
-	py := "python3 -c " + ops.Quote(pyScript) + "\n"
+	py := "python3 -c " + remote.Quote(pyScript) + "\n"
 	noClient := func(names string) string {
 		// names are this package's constants: no quoting needed.
 		return fmt.Sprintf("opsui_fail %d \"this host has no %s to reach $where: install one or set options.flush\"\n", exitNoClient, names)

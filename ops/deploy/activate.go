@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/opsui/opsui/inventory"
-	"github.com/opsui/opsui/ops"
+	"github.com/opsui/opsui/ops/remote"
 	"github.com/opsui/opsui/store"
 )
 
@@ -58,7 +58,7 @@ func (r *runner) activate(ctx context.Context, steps []Step) string {
 			// Switching a host its balancer still sends requests to would
 			// drop them: the batch stops here, its hosts count as failed.
 			for _, h := range hs {
-				r.fail(h, "drain", ops.ClassExit, err)
+				r.fail(h, "drain", remote.ClassExit, err)
 			}
 			hs = nil
 		}
@@ -179,7 +179,7 @@ func (r *runner) abort(why string) string {
 		h.mu.Lock()
 		h.rolledBack = true
 		if !h.failed {
-			h.failed, h.failStep, h.class = true, "rolled back", ops.ClassCancelled
+			h.failed, h.failStep, h.class = true, "rolled back", remote.ClassCancelled
 			h.err = fmt.Errorf("switched back to %s: %s", h.prevRelease, why)
 		}
 		h.mu.Unlock()

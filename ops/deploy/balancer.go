@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/opsui/opsui/inventory"
-	"github.com/opsui/opsui/ops"
+	"github.com/opsui/opsui/ops/remote"
 	"github.com/opsui/opsui/store"
 )
 
@@ -28,7 +28,7 @@ const (
 
 // DrainMark ends the upstream file's server line of a backend opsui took
 // out of rotation (see ops.DrainMark).
-const DrainMark = ops.DrainMark
+const DrainMark = remote.DrainMark
 
 // nginxWriteScript writes the upstream block opsui manages for the app
 // (OPSUI_SERVERS: one "address up|down|drained [mark]" per line) and
@@ -91,7 +91,7 @@ const haproxyReadScript = haproxySend + `ha "show servers state $OPSUI_HA_BACKEN
 // lbHost is one balancer and the backends it has down, by web host name.
 type lbHost struct {
 	host    inventory.Host
-	target  ops.Target
+	target  remote.Target
 	kind    string
 	opts    map[string]string
 	initial map[string]bool   // down by an operator's hand: they stay down
@@ -102,11 +102,11 @@ type lbHost struct {
 // balancerEnv is what working on an environment's balancers needs: a
 // deploy's or a command's (opsui lb restore, unlock).
 type balancerEnv struct {
-	conn         ops.Connector
+	conn         remote.Connector
 	fleet        *inventory.Fleet
 	app, envName string
 	lbs          []inventory.Host
-	targets      map[string]ops.Target
+	targets      map[string]remote.Target
 	st           *store.Store // records what opsui drains; nil records nothing
 	runID        int64
 	operator     string
@@ -211,16 +211,16 @@ func (b *balancers) read(ctx context.Context, lb *lbHost, recorded map[string]st
 			return fmt.Errorf("balancer %s: the nginx preset needs options.upstream_file", lb.host.Name)
 		}
 		out, res := runCapture(ctx, b.conn, lb.target, nginxReadScript, b.env(lb, nil), time.Minute)
-		if res.Status != ops.StatusOK {
+		if res.Status != remote.StatusOK {
 			return fmt.Errorf("balancer %s: read %s: %w", lb.host.Name, lb.opts["upstream_file"], hostErr(res, out))
 		}
-		down = b.byHost(ops.ParseUpstream(out), func(be backend) string { return be.addr })
+		down = b.byHost(remote.ParseUpstream(out), func(be backend) string { return be.addr })
 	case lbHAProxy:
 		out, res := runCapture(ctx, b.conn, lb.target, haproxyReadScript, b.env(lb, nil), time.Minute)
-		if res.Status != ops.StatusOK {
+		if res.Status != remote.StatusOK {
 			return fmt.Errorf("balancer %s: read the state of backend %s: %w", lb.host.Name, b.env(lb, nil)["OPSUI_HA_BACKEND"], hostErr(res, out))
 		}
-		down = b.byHost(ops.ParseHAProxyState(out, b.env(lb, nil)["OPSUI_HA_BACKEND"]), func(be backend) string { return be.server })
+		down = b.byHost(remote.ParseHAProxyState(out, b.env(lb, nil)["OPSUI_HA_BACKEND"]), func(be backend) string { return be.server })
 	default:
 		// Custom commands cannot be asked: the store's record is all there is.
 		down = map[string]string{}
@@ -450,7 +450,7 @@ func (b *balancers) apply(ctx context.Context, verb, did string, change func(lb 
 		script, servers, err := b.command(lb, before)
 		if err == nil {
 			out, res := runCapture(ctx, b.conn, lb.target, script, b.env(lb, servers), time.Minute)
-			if res.Status != ops.StatusOK {
+			if res.Status != remote.StatusOK {
 				err = hostErr(res, out)
 			}
 		}
@@ -553,10 +553,10 @@ func (b *balancers) command(lb *lbHost, before map[string]bool) (string, []strin
 	// Custom commands get the backends to drain or enable in OPSUI_BACKENDS.
 	script := ""
 	if len(drain) > 0 {
-		script += "OPSUI_BACKENDS=" + ops.Quote(strings.Join(drain, " ")) + "; " + lb.opts["drain"] + "\n"
+		script += "OPSUI_BACKENDS=" + remote.Quote(strings.Join(drain, " ")) + "; " + lb.opts["drain"] + "\n"
 	}
 	if len(enable) > 0 {
-		script += "OPSUI_BACKENDS=" + ops.Quote(strings.Join(enable, " ")) + "; " + lb.opts["enable"] + "\n"
+		script += "OPSUI_BACKENDS=" + remote.Quote(strings.Join(enable, " ")) + "; " + lb.opts["enable"] + "\n"
 	}
 	return script, nil, nil
 }
@@ -564,11 +564,11 @@ func (b *balancers) command(lb *lbHost, before map[string]bool) (string, []strin
 // BalancerOptions say which environment's balancers to work on, outside a
 // deploy (opsui lb restore, opsui unlock).
 type BalancerOptions struct {
-	Conn     ops.Connector
+	Conn     remote.Connector
 	Fleet    *inventory.Fleet
 	App, Env string
 	// Targets must hold the environment's hosts with the lb role.
-	Targets map[string]ops.Target
+	Targets map[string]remote.Target
 	// Store has the records of what opsui drained; what is put back is
 	// recorded there.
 	Store    *store.Store

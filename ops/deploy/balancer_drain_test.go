@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/opsui/opsui/inventory"
-	"github.com/opsui/opsui/ops"
+	"github.com/opsui/opsui/ops/remote"
 	"github.com/opsui/opsui/store"
 )
 
@@ -54,7 +54,7 @@ func TestDrainMarksWhatOpsuiDrained(t *testing.T) {
 			}
 			if kind == lbNginx {
 				data, _ := os.ReadFile(b.upstream)
-				marked := ops.ParseUpstream(string(data))[b.fleet.Hosts[0].Addr+":8080"]
+				marked := remote.ParseUpstream(string(data))[b.fleet.Hosts[0].Addr+":8080"]
 				if !strings.HasPrefix(marked, DrainMark) || !strings.Contains(marked, "by=tester") {
 					t.Errorf("web1's server line carries no opsui mark:\n%s", data)
 				}

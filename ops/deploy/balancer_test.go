@@ -13,7 +13,7 @@ import (
 	"github.com/opsui/opsui/internal/testenv"
 	"github.com/opsui/opsui/internal/webtest"
 	"github.com/opsui/opsui/inventory"
-	"github.com/opsui/opsui/ops"
+	"github.com/opsui/opsui/ops/remote"
 	"github.com/opsui/opsui/store"
 )
 
@@ -34,7 +34,7 @@ type lbBed struct {
 // ha sends one command to HAProxy's admin socket and returns the answer.
 func (b *lbBed) ha(cmd string) string {
 	b.t.Helper()
-	return b.sh(3, "printf '%s\\n' "+ops.Quote(cmd)+" | python3 -c 'import socket,sys\ns=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(sys.stdin.buffer.read()); print(s.recv(65536).decode())' "+ops.Quote(b.sock))
+	return b.sh(3, "printf '%s\\n' "+remote.Quote(cmd)+" | python3 -c 'import socket,sys\ns=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(sys.stdin.buffer.read()); print(s.recv(65536).decode())' "+remote.Quote(b.sock))
 }
 
 func newLBBed(t *testing.T, kind string) *lbBed {

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/opsui/opsui/ops"
+	"github.com/opsui/opsui/ops/remote"
 	"github.com/opsui/opsui/store"
 )
 
@@ -61,7 +61,7 @@ func BenchmarkDeploy20MBTo50Hosts(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	var targets []ops.Target
+	var targets []remote.Target
 	for _, h := range tb.fleet.Hosts {
 		targets = append(targets, tb.targets[h.Name])
 	}
@@ -166,18 +166,18 @@ func secs(d time.Duration) string { return fmt.Sprintf("%.2f s", d.Seconds()) }
 // stepSpans reads from a deploy's events how long each step took across
 // the hosts: from its first stage event to the first stage event of the
 // step after it (or the hosts' final events).
-func stepSpans(evs []ops.Event) []stepSpan {
+func stepSpans(evs []remote.Event) []stepSpan {
 	first := map[string]time.Time{}
 	var order []string
 	var end time.Time
 	for _, ev := range evs {
 		switch ev.Kind {
-		case ops.EventStage:
+		case remote.EventStage:
 			if _, ok := first[ev.Line]; !ok {
 				first[ev.Line] = ev.Time
 				order = append(order, ev.Line)
 			}
-		case ops.EventExited, ops.EventFailed:
+		case remote.EventExited, remote.EventFailed:
 			if ev.Time.After(end) {
 				end = ev.Time
 			}
@@ -198,13 +198,13 @@ func stepSpans(evs []ops.Event) []stepSpan {
 // benchUpload times ops.Upload of artifact to every target into a fresh
 // directory, made before (as the deploy's releases/ directory is), and
 // checks every host unpacked it; the directory is removed afterwards.
-func benchUpload(b *testing.B, tb *testbed, targets []ops.Target, artifact string, round int) time.Duration {
+func benchUpload(b *testing.B, tb *testbed, targets []remote.Target, artifact string, round int) time.Duration {
 	b.Helper()
-	dir := ops.Quote(fmt.Sprintf("upload-alone/%d", round))
+	dir := remote.Quote(fmt.Sprintf("upload-alone/%d", round))
 	onEach(b, tb, targets, "rm -rf upload-alone && mkdir -p "+dir)
 	start := time.Now()
-	res, err := ops.Upload(context.Background(), tb.pool, targets, artifact, "tar -xzf - -C "+dir,
-		ops.RunOptions{Parallel: len(targets)}, nil)
+	res, err := remote.Upload(context.Background(), tb.pool, targets, artifact, "tar -xzf - -C "+dir,
+		remote.RunOptions{Parallel: len(targets)}, nil)
 	d := time.Since(start)
 	if err == nil && res.OK != len(targets) {
 		err = res.Err()
@@ -217,14 +217,14 @@ func benchUpload(b *testing.B, tb *testbed, targets []ops.Target, artifact strin
 }
 
 // onEach runs cmd on every target at once and fails the benchmark where it fails.
-func onEach(b *testing.B, tb *testbed, targets []ops.Target, cmd string) {
+func onEach(b *testing.B, tb *testbed, targets []remote.Target, cmd string) {
 	b.Helper()
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var bad []string
 	for _, t := range targets {
 		wg.Go(func() {
-			if _, hr := runCapture(context.Background(), tb.pool, t, cmd, nil, time.Minute); hr.Status != ops.StatusOK {
+			if _, hr := runCapture(context.Background(), tb.pool, t, cmd, nil, time.Minute); hr.Status != remote.StatusOK {
 				mu.Lock()
 				bad = append(bad, fmt.Sprintf("%s: %v", t.Name, hr.Err))
 				mu.Unlock()

@@ -10,19 +10,19 @@ import (
 	"time"
 
 	"github.com/opsui/opsui/inventory"
-	"github.com/opsui/opsui/ops"
+	"github.com/opsui/opsui/ops/remote"
 	"github.com/opsui/opsui/store"
 )
 
 // Deployer runs deploys and rollbacks.
 type Deployer struct {
-	Conn  ops.Connector
+	Conn  remote.Connector
 	Store *store.Store
 	// Targets maps inventory hosts to where to reach them.
-	Targets map[string]ops.Target
+	Targets map[string]remote.Target
 	// Emit receives every host's events (stages, output, final state).
 	// It is called from many goroutines at once and must not block.
-	Emit func(ops.Event)
+	Emit func(remote.Event)
 	// Say receives the deploy's own progress messages (batches, locks).
 	Say func(string)
 	// Confirm asks the operator a yes/no question (the canary's
@@ -207,7 +207,7 @@ func (r *runner) upload(ctx context.Context, artifact string) error {
 	}
 	r.forEach(hs, func(h *hostRun) {
 		r.events.stage(h, StepUpload)
-		in := ops.Input{R: io.NewSectionReader(f, 0, fi.Size()), Size: fi.Size()}
+		in := remote.Input{R: io.NewSectionReader(f, 0, fi.Size()), Size: fi.Size()}
 		env := r.plan.env(h.host, step)
 		if r.plan.Resume {
 			env["OPSUI_RESUME"] = "1"

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/opsui/opsui/inventory"
-	"github.com/opsui/opsui/ops"
+	"github.com/opsui/opsui/ops/remote"
 	"github.com/opsui/opsui/store"
 )
 
@@ -60,7 +60,7 @@ func TestStageFailsOnOneOfFive(t *testing.T) {
 		}
 	}
 	w3 := hostOutcome(out, "web3")
-	if w3.Status != HostFailed || w3.Step != "check" || w3.Class != ops.ClassExit || !strings.Contains(strings.Join(w3.Tail, "\n"), "check failed on web3") {
+	if w3.Status != HostFailed || w3.Step != "check" || w3.Class != remote.ClassExit || !strings.Contains(strings.Join(w3.Tail, "\n"), "check failed on web3") {
 		t.Errorf("web3: %+v", w3)
 	}
 
@@ -148,9 +148,9 @@ func TestHostKilledDuringUpload(t *testing.T) {
 	var once sync.Once
 	d := tb.deployer()
 	emit := d.Emit
-	d.Emit = func(ev ops.Event) {
+	d.Emit = func(ev remote.Event) {
 		emit(ev)
-		if ev.Host == "web2" && ev.Kind == ops.EventProgress && ev.Bytes > 0 && ev.Bytes < ev.Total {
+		if ev.Host == "web2" && ev.Kind == remote.EventProgress && ev.Bytes > 0 && ev.Bytes < ev.Total {
 			once.Do(victim.Kill)
 		}
 	}
@@ -159,7 +159,7 @@ func TestHostKilledDuringUpload(t *testing.T) {
 		t.Fatal(err)
 	}
 	w2 := hostOutcome(out, "web2")
-	if w2.Status != HostFailed || w2.Step != StepUpload || (w2.Class != ops.ClassConnLost && w2.Class != ops.ClassUnreachable) {
+	if w2.Status != HostFailed || w2.Step != StepUpload || (w2.Class != remote.ClassConnLost && w2.Class != remote.ClassUnreachable) {
 		t.Errorf("web2: %+v", w2)
 	}
 	for _, name := range []string{"web1", "web3"} {
@@ -243,9 +243,9 @@ func TestCancelledDeployReleasesTheLock(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	d := tb.deployer()
 	emit := d.Emit
-	d.Emit = func(ev ops.Event) {
+	d.Emit = func(ev remote.Event) {
 		emit(ev)
-		if ev.Kind == ops.EventStage && ev.Line == "slow" {
+		if ev.Kind == remote.EventStage && ev.Line == "slow" {
 			go func() { time.Sleep(300 * time.Millisecond); cancel() }()
 		}
 	}

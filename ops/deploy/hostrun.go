@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/opsui/opsui/inventory"
-	"github.com/opsui/opsui/ops"
+	"github.com/opsui/opsui/ops/remote"
 	"github.com/opsui/opsui/store"
 )
 
@@ -19,7 +19,7 @@ const tailLines = 8
 // hostRun is one host's part in a deploy or rollback.
 type hostRun struct {
 	host     inventory.Host
-	target   ops.Target
+	target   remote.Target
 	deployTo string
 	began    time.Time
 
@@ -30,7 +30,7 @@ type hostRun struct {
 	mu         sync.Mutex
 	failed     bool
 	failStep   string
-	class      ops.ErrorClass
+	class      remote.ErrorClass
 	err        error
 	switched   bool // current points at this deploy's release
 	rolledBack bool // switched back after a failure
@@ -68,7 +68,7 @@ type HostOutcome struct {
 	Host     string
 	Status   string // ok, failed, rolled_back, skipped (never reached), cancelled
 	Step     string // the step it failed at
-	Class    ops.ErrorClass
+	Class    remote.ErrorClass
 	Err      error
 	Tail     []string // its last output lines
 	Duration time.Duration
@@ -90,11 +90,11 @@ const (
 // each step's output in between. A step's start and successful end are
 // not final for the host, so they are not passed on.
 type emitter struct {
-	emit  func(ops.Event)
+	emit  func(remote.Event)
 	steps []Step // the plan's, to number stage events
 }
 
-func (e emitter) send(ev ops.Event) {
+func (e emitter) send(ev remote.Event) {
 	if e.emit != nil {
 		if ev.Time.IsZero() {
 			ev.Time = time.Now()
@@ -107,7 +107,7 @@ func (e emitter) stage(h *hostRun, name string) {
 	h.mu.Lock()
 	h.stage = name
 	h.mu.Unlock()
-	ev := ops.Event{Host: h.host.Name, Kind: ops.EventStage, Line: name, Steps: len(e.steps)}
+	ev := remote.Event{Host: h.host.Name, Kind: remote.EventStage, Line: name, Steps: len(e.steps)}
 	for i, s := range e.steps {
 		if s.Name == name {
 			ev.Step = i + 1
@@ -126,10 +126,10 @@ func (e emitter) stage(h *hostRun, name string) {
 // deploy's token (lockGuard). A lost lock always fails the host, fail or
 // not: nothing more of this deploy may run there.
 func (r *runner) runStep(ctx context.Context, h *hostRun, step, script string, env map[string]string,
-	timeout time.Duration, in *ops.Input, fail bool) (string, bool) {
+	timeout time.Duration, in *remote.Input, fail bool) (string, bool) {
 	if r.held != nil {
 		if err := r.held.Check(ctx, h.host.Name); err != nil {
-			r.fail(h, step, ops.ClassCancelled, err)
+			r.fail(h, step, remote.ClassCancelled, err)
 			return "", false
 		}
 		var cancel context.CancelFunc
@@ -139,47 +139,47 @@ func (r *runner) runStep(ctx context.Context, h *hostRun, step, script string, e
 	}
 	var out strings.Builder
 	var fenced bool
-	opts := ops.RunOptions{Env: env, Timeout: timeout}
+	opts := remote.RunOptions{Env: env, Timeout: timeout}
 	if in != nil {
-		opts.Stdin = func(ops.Target) (ops.Input, error) { return *in, nil }
+		opts.Stdin = func(remote.Target) (remote.Input, error) { return *in, nil }
 	}
-	res, err := ops.Run(ctx, r.conn, []ops.Target{h.target}, script, opts, func(ev ops.Event) {
+	res, err := remote.Run(ctx, r.conn, []remote.Target{h.target}, script, opts, func(ev remote.Event) {
 		switch ev.Kind {
-		case ops.EventStdout, ops.EventStderr:
-			if ev.Kind == ops.EventStderr && strings.HasPrefix(ev.Line, fenceMarker) {
+		case remote.EventStdout, remote.EventStderr:
+			if ev.Kind == remote.EventStderr && strings.HasPrefix(ev.Line, fenceMarker) {
 				fenced = true
 			}
 			h.note(ev.Line)
-			if ev.Kind == ops.EventStdout && out.Len() < 64<<10 {
+			if ev.Kind == remote.EventStdout && out.Len() < 64<<10 {
 				out.WriteString(ev.Line)
 				out.WriteByte('\n')
 			}
 			r.events.send(ev)
-		case ops.EventProgress:
+		case remote.EventProgress:
 			r.events.send(ev)
 		}
 	})
 	if err != nil {
-		res = ops.NewResult([]ops.HostResult{{Host: h.target.Name, Status: ops.StatusFailed, Code: -1, Class: ops.ClassCancelled, Err: err}}, 0)
+		res = remote.NewResult([]remote.HostResult{{Host: h.target.Name, Status: remote.StatusFailed, Code: -1, Class: remote.ClassCancelled, Err: err}}, 0)
 	}
 	hr := res.Hosts[0]
-	if hr.Status == ops.StatusOK {
+	if hr.Status == remote.StatusOK {
 		return out.String(), true
 	}
 	if r.held != nil {
 		var lost *LockLostError
 		switch {
 		case fenced && hr.Code == fenceExit:
-			r.fail(h, step, ops.ClassCancelled, r.held.Fenced(h.host.Name))
+			r.fail(h, step, remote.ClassCancelled, r.held.Fenced(h.host.Name))
 			return out.String(), false
 		case errors.As(context.Cause(ctx), &lost):
-			r.fail(h, step, ops.ClassCancelled, lost)
+			r.fail(h, step, remote.ClassCancelled, lost)
 			return out.String(), false
 		}
 		// A hung host fails its step and its renewals alike, in either
 		// order: when the lock is lost there now, that is the reason.
 		if err := r.held.Check(context.WithoutCancel(ctx), h.host.Name); err != nil {
-			r.fail(h, step, ops.ClassCancelled, err)
+			r.fail(h, step, remote.ClassCancelled, err)
 			return out.String(), false
 		}
 	}
@@ -201,7 +201,7 @@ func (r *runner) hostWrite(ctx context.Context, h *hostRun, what, script string,
 		script = r.held.Guard(h.host.Name) + script
 	}
 	out, res := runCapture(ctx, r.conn, h.target, script, env, time.Minute)
-	if res.Status != ops.StatusOK {
+	if res.Status != remote.StatusOK {
 		r.notef("%s: writing %s failed: %v", h.host.Name, what, hostErr(res, out))
 		return false
 	}
@@ -209,7 +209,7 @@ func (r *runner) hostWrite(ctx context.Context, h *hostRun, what, script string,
 }
 
 // fail marks h failed at step and emits its final event.
-func (r *runner) fail(h *hostRun, step string, class ops.ErrorClass, err error) {
+func (r *runner) fail(h *hostRun, step string, class remote.ErrorClass, err error) {
 	h.mu.Lock()
 	if h.failed {
 		h.mu.Unlock()
@@ -217,16 +217,16 @@ func (r *runner) fail(h *hostRun, step string, class ops.ErrorClass, err error) 
 	}
 	h.failed, h.failStep, h.class = true, step, class
 	cause := err
-	var he *ops.HostError
+	var he *remote.HostError
 	if errors.As(err, &he) && he.Err != nil {
 		cause = he.Err // the host and the class are said already
 	}
 	h.err = fmt.Errorf("%s: %w", step, cause)
 	h.mu.Unlock()
-	kind := ops.EventFailed
-	ev := ops.Event{Host: h.host.Name, Kind: kind, Class: class, Err: h.err, Duration: time.Since(h.began), Code: -1}
-	if class == ops.ClassExit && errors.As(err, &he) {
-		ev.Kind = ops.EventExited
+	kind := remote.EventFailed
+	ev := remote.Event{Host: h.host.Name, Kind: kind, Class: class, Err: h.err, Duration: time.Since(h.began), Code: -1}
+	if class == remote.ClassExit && errors.As(err, &he) {
+		ev.Kind = remote.EventExited
 		var code interface{ ExitStatus() int }
 		if errors.As(he.Err, &code) {
 			ev.Code = code.ExitStatus()
@@ -252,32 +252,32 @@ func (r *runner) forEach(hs []*hostRun, fn func(h *hostRun)) {
 // runCapture runs script on one host for opsui's own bookkeeping (locks,
 // inspection) and returns its standard output; a failure's error carries
 // the last lines of standard error.
-func runCapture(ctx context.Context, conn ops.Connector, t ops.Target, script string, env map[string]string, timeout time.Duration) (string, ops.HostResult) {
+func runCapture(ctx context.Context, conn remote.Connector, t remote.Target, script string, env map[string]string, timeout time.Duration) (string, remote.HostResult) {
 	var out, errs strings.Builder
-	res, err := ops.Run(ctx, conn, []ops.Target{t}, script, ops.RunOptions{Env: env, Timeout: timeout}, func(ev ops.Event) {
+	res, err := remote.Run(ctx, conn, []remote.Target{t}, script, remote.RunOptions{Env: env, Timeout: timeout}, func(ev remote.Event) {
 		switch ev.Kind {
-		case ops.EventStdout:
+		case remote.EventStdout:
 			if out.Len() < 64<<10 {
 				out.WriteString(ev.Line + "\n")
 			}
-		case ops.EventStderr:
+		case remote.EventStderr:
 			if errs.Len() < 4<<10 {
 				errs.WriteString(ev.Line + "\n")
 			}
 		}
 	})
 	if err != nil {
-		return "", ops.HostResult{Host: t.Name, Status: ops.StatusFailed, Class: ops.ClassCancelled, Err: err}
+		return "", remote.HostResult{Host: t.Name, Status: remote.StatusFailed, Class: remote.ClassCancelled, Err: err}
 	}
 	hr := res.Hosts[0]
-	if hr.Status != ops.StatusOK && errs.Len() > 0 {
+	if hr.Status != remote.StatusOK && errs.Len() > 0 {
 		hr.Err = fmt.Errorf("%w: %s", hr.Err, strings.TrimSpace(errs.String()))
 	}
 	return out.String(), hr
 }
 
 // hostErr is the error of a failed bookkeeping command.
-func hostErr(res ops.HostResult, out string) error {
+func hostErr(res remote.HostResult, out string) error {
 	if res.Err != nil {
 		return res.Err
 	}

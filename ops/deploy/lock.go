@@ -14,7 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/opsui/opsui/ops"
+	"github.com/opsui/opsui/ops/remote"
 )
 
 // Lock lease timing: the holder renews every lease/6; a lock not renewed
@@ -209,8 +209,8 @@ if [ -d "$d" ]; then echo "opsui-lock=held"; ` + lockShowBody + `else echo "opsu
 // migrate, reload or clean up a host another deploy now holds.
 func lockGuard(deployTo, token string) string {
 	return fmt.Sprintf("if ! grep -qxF -- %s %s 2>/dev/null; then echo %s >&2; exit %d; fi\n",
-		ops.Quote("token="+token), ops.Quote(deployTo+"/.opsui-lock/owner"),
-		ops.Quote(fenceMarker+" this deploy no longer holds the deploy lock in "+deployTo+": refusing to go on"), fenceExit)
+		remote.Quote("token="+token), remote.Quote(deployTo+"/.opsui-lock/owner"),
+		remote.Quote(fenceMarker+" this deploy no longer holds the deploy lock in "+deployTo+": refusing to go on"), fenceExit)
 }
 
 // parseLockState reads lockShowBody's output.
@@ -269,7 +269,7 @@ func parseLockState(host, out string) LockState {
 
 // lockHost is one host the lock spans.
 type lockHost struct {
-	target   ops.Target
+	target   remote.Target
 	deployTo string
 }
 
@@ -294,7 +294,7 @@ type HostLock struct {
 	// hosts are every host the lock was tried on, in order: a host whose
 	// answer was lost may hold it all the same, so all are released.
 	hosts []*heldHost
-	conn  ops.Connector
+	conn  remote.Connector
 	lease time.Duration
 
 	stop     context.CancelFunc
@@ -312,7 +312,7 @@ type HostLock struct {
 // whose mkdir worked but whose answer was lost holds it too) and the
 // error names the holder. While held, the lock is renewed every lease/6
 // until Release; owner.Lease is set to this process's lease.
-func acquireLock(ctx context.Context, conn ops.Connector, app, env string, hosts []lockHost, owner Owner, onRenew func()) (*HostLock, error) {
+func acquireLock(ctx context.Context, conn remote.Connector, app, env string, hosts []lockHost, owner Owner, onRenew func()) (*HostLock, error) {
 	hosts = slices.Clone(hosts)
 	slices.SortFunc(hosts, func(a, b lockHost) int { return strings.Compare(a.target.Name, b.target.Name) })
 	lease := lockLease()
@@ -326,7 +326,7 @@ func acquireLock(ctx context.Context, conn ops.Connector, app, env string, hosts
 		l.hosts = append(l.hosts, hh)
 		out, res := runCapture(ctx, conn, h.target, lockTakeScript, map[string]string{
 			"DEPLOY_TO": h.deployTo, "OPSUI_OWNER": owner.encode()}, 30*time.Second)
-		if res.Status != ops.StatusOK {
+		if res.Status != remote.StatusOK {
 			cancel()
 			err := fmt.Errorf("lock %s/%s on %s: %w", app, env, h.target.Name, hostErr(res, out))
 			if rerr := l.releaseHosts(context.WithoutCancel(ctx)); rerr != nil {
@@ -411,10 +411,10 @@ func (l *HostLock) renew(ctx context.Context, h *heldHost) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	switch {
-	case res.Status == ops.StatusOK && strings.Contains(out, "opsui-lock=renewed"):
+	case res.Status == remote.StatusOK && strings.Contains(out, "opsui-lock=renewed"):
 		h.renewed = time.Now()
 		return nil
-	case res.Status == ops.StatusOK:
+	case res.Status == remote.StatusOK:
 		st := parseLockState(h.target.Name, out)
 		if st.Held {
 			l.loseLocked(h, fmt.Errorf("the lock there is now held by %s", st.Owner))
@@ -558,7 +558,7 @@ func (l *HostLock) releaseHosts(ctx context.Context) error {
 		wg.Go(func() {
 			out, res := runCapture(ctx, l.conn, h.target, lockReleaseScript, map[string]string{
 				"DEPLOY_TO": h.deployTo, "OPSUI_TOKEN": l.Owner.Token}, 30*time.Second)
-			if res.Status != ops.StatusOK {
+			if res.Status != remote.StatusOK {
 				mu.Lock()
 				failed = append(failed, fmt.Sprintf("%s (%v)", h.target.Name, hostErr(res, out)))
 				mu.Unlock()
@@ -575,13 +575,13 @@ func (l *HostLock) releaseHosts(ctx context.Context) error {
 }
 
 // InspectLocks reports the lock state of every host.
-func InspectLocks(ctx context.Context, conn ops.Connector, hosts []ops.Target, deployTo func(string) string) []LockState {
+func InspectLocks(ctx context.Context, conn remote.Connector, hosts []remote.Target, deployTo func(string) string) []LockState {
 	states := make([]LockState, len(hosts))
 	var wg sync.WaitGroup
 	for i, t := range hosts {
 		wg.Go(func() {
 			out, res := runCapture(ctx, conn, t, lockShowScript, map[string]string{"DEPLOY_TO": deployTo(t.Name)}, 30*time.Second)
-			if res.Status != ops.StatusOK {
+			if res.Status != remote.StatusOK {
 				states[i] = LockState{Host: t.Name, Owner: Owner{Operator: "(host not reachable: " + string(res.Class) + ")"}}
 				return
 			}
@@ -595,7 +595,7 @@ func InspectLocks(ctx context.Context, conn ops.Connector, hosts []ops.Target, d
 // BreakLocks removes the lock with token from the hosts (a lock taken
 // since by someone else is left alone) and returns the hosts it freed. An
 // empty token breaks a lock that names no owner.
-func BreakLocks(ctx context.Context, conn ops.Connector, hosts []ops.Target, deployTo func(string) string, token string) ([]string, error) {
+func BreakLocks(ctx context.Context, conn remote.Connector, hosts []remote.Target, deployTo func(string) string, token string) ([]string, error) {
 	var mu sync.Mutex
 	var freed, failed []string
 	var wg sync.WaitGroup
@@ -610,7 +610,7 @@ func BreakLocks(ctx context.Context, conn ops.Connector, hosts []ops.Target, dep
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
-			case res.Status != ops.StatusOK:
+			case res.Status != remote.StatusOK:
 				failed = append(failed, t.Name)
 			case strings.Contains(out, "released"):
 				freed = append(freed, t.Name)

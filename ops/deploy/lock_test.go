@@ -13,7 +13,7 @@ import (
 
 	"github.com/opsui/opsui/internal/sshtest"
 	"github.com/opsui/opsui/inventory"
-	"github.com/opsui/opsui/ops"
+	"github.com/opsui/opsui/ops/remote"
 	"github.com/opsui/opsui/store"
 )
 
@@ -48,7 +48,7 @@ func (tb *testbed) lockHosts() []lockHost {
 
 func (tb *testbed) lockDirOn(i int) string {
 	tb.t.Helper()
-	return tb.sh(i, "ls -A "+ops.Quote(tb.deployTo)+" 2>/dev/null | grep -x .opsui-lock || true")
+	return tb.sh(i, "ls -A "+remote.Quote(tb.deployTo)+" 2>/dev/null | grep -x .opsui-lock || true")
 }
 
 // TestEmptyHeartbeatIsNotStale: a live lock whose heartbeat file reads
@@ -58,14 +58,14 @@ func (tb *testbed) lockDirOn(i int) string {
 func TestEmptyHeartbeatIsNotStale(t *testing.T) {
 	tb := newTestbed(t, 1)
 	d := tb.deployTo + "/.opsui-lock"
-	tb.sh(0, fmt.Sprintf("mkdir -p %[1]s && printf 'operator=x\\ntoken=t1\\n' > %[1]s/owner && : > %[1]s/heartbeat", ops.Quote(d)))
+	tb.sh(0, fmt.Sprintf("mkdir -p %[1]s && printf 'operator=x\\ntoken=t1\\n' > %[1]s/owner && : > %[1]s/heartbeat", remote.Quote(d)))
 	inspect := func() LockState {
-		return InspectLocks(context.Background(), tb.pool, []ops.Target{tb.targets["web1"]}, func(string) string { return tb.deployTo })[0]
+		return InspectLocks(context.Background(), tb.pool, []remote.Target{tb.targets["web1"]}, func(string) string { return tb.deployTo })[0]
 	}
 	if st := inspect(); !st.Held || st.Stale() {
 		t.Fatalf("a just-written lock with an empty heartbeat: held %v stale %v (age %s), want held and live", st.Held, st.Stale(), st.Age)
 	}
-	tb.sh(0, "touch -d '-5 minutes' "+ops.Quote(d))
+	tb.sh(0, "touch -d '-5 minutes' "+remote.Quote(d))
 	if st := inspect(); !st.Stale() {
 		t.Fatalf("a lock with an empty heartbeat untouched for 5 minutes is not stale (age %s)", st.Age)
 	}
@@ -77,7 +77,7 @@ func TestEmptyHeartbeatIsNotStale(t *testing.T) {
 func TestHeartbeatNeverEmpty(t *testing.T) {
 	tb := newTestbed(t, 1)
 	d := tb.deployTo + "/.opsui-lock"
-	tb.sh(0, fmt.Sprintf("mkdir -p %[1]s && printf 'operator=x\\ntoken=t1\\n' > %[1]s/owner && date +%%s > %[1]s/heartbeat", ops.Quote(d)))
+	tb.sh(0, fmt.Sprintf("mkdir -p %[1]s && printf 'operator=x\\ntoken=t1\\n' > %[1]s/owner && date +%%s > %[1]s/heartbeat", remote.Quote(d)))
 	script := `(for i in $(seq 300); do (eval "$OPSUI_RENEW") >/dev/null || echo RENEW-FAILED; done; : > "$DEPLOY_TO/.done") &
 renewer=$!; n=0; empty=0
 while [ ! -e "$DEPLOY_TO/.done" ]; do
@@ -86,7 +86,7 @@ done
 wait $renewer; echo "reads=$n empty=$empty"`
 	out, res := runCapture(context.Background(), tb.pool, tb.targets["web1"], script,
 		map[string]string{"DEPLOY_TO": tb.deployTo, "OPSUI_TOKEN": "t1", "OPSUI_RENEW": lockRenewScript}, 2*time.Minute)
-	if res.Status != ops.StatusOK {
+	if res.Status != remote.StatusOK {
 		t.Fatalf("%v: %s", res.Err, out)
 	}
 	t.Log(strings.TrimSpace(out))
@@ -133,11 +133,11 @@ func lockTestStage(tb *testbed, host string, secs int) {
 
 // deployWhen runs a deploy, calling at(ev) (in its own goroutine) for
 // every event the deploy emits, and returns the outcome and how long it took.
-func (tb *testbed) deployWhen(p *Plan, at func(ev ops.Event)) (*Outcome, time.Duration) {
+func (tb *testbed) deployWhen(p *Plan, at func(ev remote.Event)) (*Outcome, time.Duration) {
 	tb.t.Helper()
 	d := tb.deployer()
 	emit := d.Emit
-	d.Emit = func(ev ops.Event) {
+	d.Emit = func(ev remote.Event) {
 		emit(ev)
 		at(ev)
 	}
@@ -160,10 +160,10 @@ func TestRenewalFindingAnotherTokenCancelsTheHost(t *testing.T) {
 	first := tb.firstRelease()
 	lockTestStage(tb, "web2", 60)
 	tb.commit("second", map[string]string{"index.html": "v2\n"})
-	d := ops.Quote(tb.deployTo + "/.opsui-lock")
+	d := remote.Quote(tb.deployTo + "/.opsui-lock")
 	var once sync.Once
-	out, took := tb.deployWhen(tb.plan("main", Strategy{Kind: "all", AutoRollback: true}), func(ev ops.Event) {
-		if ev.Host == "web2" && ev.Kind == ops.EventStdout && ev.Line == "waiting" {
+	out, took := tb.deployWhen(tb.plan("main", Strategy{Kind: "all", AutoRollback: true}), func(ev remote.Event) {
+		if ev.Host == "web2" && ev.Kind == remote.EventStdout && ev.Line == "waiting" {
 			once.Do(func() {
 				go tb.sh(1, fmt.Sprintf("rm -rf %[1]s && mkdir %[1]s && printf 'operator=other\\ntoken=other\\n' > %[1]s/owner && date +%%s > %[1]s/heartbeat", d))
 			})
@@ -198,13 +198,13 @@ func TestFenceRefusesAStepWithoutTheToken(t *testing.T) {
 	first := tb.firstRelease()
 	lockTestStage(tb, "web1", 2)
 	tb.commit("second", map[string]string{"index.html": "v2\n"})
-	d := ops.Quote(tb.deployTo + "/.opsui-lock")
+	d := remote.Quote(tb.deployTo + "/.opsui-lock")
 	var once sync.Once
 	var logBefore string
-	out, _ := tb.deployWhen(tb.plan("main", Strategy{Kind: "all", AutoRollback: true}), func(ev ops.Event) {
-		if ev.Kind == ops.EventStdout && ev.Line == "waiting" {
+	out, _ := tb.deployWhen(tb.plan("main", Strategy{Kind: "all", AutoRollback: true}), func(ev remote.Event) {
+		if ev.Kind == remote.EventStdout && ev.Line == "waiting" {
 			once.Do(func() {
-				logBefore = tb.sh(0, fmt.Sprintf("rm -rf %[1]s && mkdir %[1]s && printf 'operator=other\\ntoken=other\\n' > %[1]s/owner && date +%%s > %[1]s/heartbeat; cat %[2]s/revisions.log", d, ops.Quote(tb.deployTo)))
+				logBefore = tb.sh(0, fmt.Sprintf("rm -rf %[1]s && mkdir %[1]s && printf 'operator=other\\ntoken=other\\n' > %[1]s/owner && date +%%s > %[1]s/heartbeat; cat %[2]s/revisions.log", d, remote.Quote(tb.deployTo)))
 			})
 		}
 	})
@@ -216,10 +216,10 @@ func TestFenceRefusesAStepWithoutTheToken(t *testing.T) {
 	if rel, _ := tb.current(0); rel != first.ReleaseID {
 		t.Errorf("web1 was switched to %s without the lock", rel)
 	}
-	if got := tb.sh(0, "cat "+ops.Quote(tb.deployTo)+"/revisions.log"); got != logBefore {
+	if got := tb.sh(0, "cat "+remote.Quote(tb.deployTo)+"/revisions.log"); got != logBefore {
 		t.Errorf("revisions.log was written without the lock:\nbefore %q\nafter  %q", logBefore, got)
 	}
-	if got := tb.sh(0, "ls "+ops.Quote(tb.deployTo)+"/releases/*/BAD 2>/dev/null || true"); got != "" {
+	if got := tb.sh(0, "ls "+remote.Quote(tb.deployTo)+"/releases/*/BAD 2>/dev/null || true"); got != "" {
 		t.Errorf("a BAD mark was written without the lock: %s", got)
 	}
 	found := false
@@ -244,11 +244,11 @@ func TestRenewalFailingPastTheLeaseCancelsTheHost(t *testing.T) {
 	host := tb.fleet.Host("web2")
 	var stop, cont sync.Once
 	defer cont.Do(host.Cont)
-	out, took := tb.deployWhen(tb.plan("main", Strategy{Kind: "all", AutoRollback: true}), func(ev ops.Event) {
+	out, took := tb.deployWhen(tb.plan("main", Strategy{Kind: "all", AutoRollback: true}), func(ev remote.Event) {
 		switch {
-		case ev.Host == "web2" && ev.Kind == ops.EventStdout && ev.Line == "waiting":
+		case ev.Host == "web2" && ev.Kind == remote.EventStdout && ev.Line == "waiting":
 			stop.Do(host.Stop)
-		case ev.Host == "web2" && (ev.Kind == ops.EventFailed || ev.Kind == ops.EventExited):
+		case ev.Host == "web2" && (ev.Kind == remote.EventFailed || ev.Kind == remote.EventExited):
 			cont.Do(host.Cont) // back for the release of the lock
 		}
 	})
@@ -277,8 +277,8 @@ func TestLockedStateIsReadUnderTheLock(t *testing.T) {
 	tb.app.Stages = nil
 	var once sync.Once
 	var other *Outcome
-	out, _ := tb.deployWhen(pa, func(ev ops.Event) {
-		if ev.Kind == ops.EventStdout && strings.HasPrefix(ev.Line, "current=") {
+	out, _ := tb.deployWhen(pa, func(ev remote.Event) {
+		if ev.Kind == remote.EventStdout && strings.HasPrefix(ev.Line, "current=") {
 			once.Do(func() {
 				tb.commit("third", map[string]string{"index.html": "v3\n"})
 				other = tb.deploy("main", Strategy{Kind: "all", AutoRollback: true})
@@ -305,7 +305,7 @@ func TestLockedStateIsReadUnderTheLock(t *testing.T) {
 // and recorded with the run, not silently dropped.
 func TestFailedRevisionsLogWriteIsReported(t *testing.T) {
 	tb := newTestbed(t, 1)
-	tb.sh(0, "mkdir -p "+ops.Quote(tb.deployTo+"/revisions.log"))
+	tb.sh(0, "mkdir -p "+remote.Quote(tb.deployTo+"/revisions.log"))
 	out := tb.firstRelease()
 	var note string
 	for _, n := range out.Notes {
@@ -405,7 +405,7 @@ func TestReleaseIDTakenMeanwhileIsChosenAgain(t *testing.T) {
 	tb.commit("second", map[string]string{"index.html": "v2\n"})
 	pa := tb.plan("main", Strategy{Kind: "all", AutoRollback: true})
 	pa.ReleaseID = first.ReleaseID // as if the first had finished after this plan
-	out, _ := tb.deployWhen(pa, func(ops.Event) {})
+	out, _ := tb.deployWhen(pa, func(remote.Event) {})
 	if out.Result != store.ReleaseSuccess || out.ReleaseID <= first.ReleaseID {
 		tb.logf(out)
 		t.Fatalf("deploy: %s as release %s, want success as a release after %s", out.Result, out.ReleaseID, first.ReleaseID)

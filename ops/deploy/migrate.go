@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/opsui/opsui/inventory"
-	"github.com/opsui/opsui/ops"
+	"github.com/opsui/opsui/ops/remote"
 	"github.com/opsui/opsui/store"
 )
 
@@ -135,7 +135,7 @@ func (d *Deployer) MigrationPlan(ctx context.Context, p *Plan) (MigrationResult,
 	deployTo := p.DeployTo(h)
 	out, res := runCapture(ctx, d.Conn, t, `cd -- "$DEPLOY_TO/current" && eval "$OPSUI_PLAN"`,
 		map[string]string{"DEPLOY_TO": deployTo, "OPSUI_PLAN": p.App.MigratePlan}, 5*time.Minute)
-	if res.Status != ops.StatusOK {
+	if res.Status != remote.StatusOK {
 		return MigrationResult{Host: h.Name}, fmt.Errorf("migration plan on %s: %w", h.Name, hostErr(res, out))
 	}
 	ms, _ := ParsePlan(out)

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/opsui/opsui/inventory"
-	"github.com/opsui/opsui/ops"
+	"github.com/opsui/opsui/ops/remote"
 	"github.com/opsui/opsui/store"
 )
 
@@ -75,7 +75,7 @@ func TestSharedEntryOutsideTheReleaseRefusedOnHost(t *testing.T) {
 func cleanupTree(tb *testbed, i int, dir string) []string {
 	rs := []string{"20260101000001", "20260101000002", "20260101000003", "20260101000004"}
 	tb.sh(i, fmt.Sprintf("rm -rf %[1]s && mkdir -p %[1]s/shared && for r in %[2]s; do mkdir -p %[1]s/releases/$r && echo c$r > %[1]s/releases/$r/REVISION; done",
-		ops.Quote(dir), strings.Join(rs, " ")))
+		remote.Quote(dir), strings.Join(rs, " ")))
 	return rs
 }
 
@@ -84,7 +84,7 @@ func (tb *testbed) runScript(i int, script string, env map[string]string) string
 	tb.t.Helper()
 	t := tb.targets[tb.fleet.Hosts[i].Name]
 	out, res := runCapture(context.Background(), tb.pool, t, script, env, 30*time.Second)
-	if res.Status != ops.StatusOK {
+	if res.Status != remote.StatusOK {
 		tb.t.Fatalf("%s: %v\n%s", t.Name, res.Err, out)
 	}
 	return strings.TrimSpace(out)
@@ -100,8 +100,8 @@ func TestCleanupResolvesLinks(t *testing.T) {
 	// A process whose working directory is r1, as the kernel reports it
 	// (resolved), for the length of the test.
 	inUse := func(dir string) func() {
-		tb.sh(0, fmt.Sprintf("cd %s/releases/20260101000001 && { setsid sleep 300 </dev/null >/dev/null 2>&1 & echo $! > %s/sleep.pid; }", ops.Quote(dir), ops.Quote(base)))
-		return func() { tb.sh(0, fmt.Sprintf("kill $(cat %s/sleep.pid)", ops.Quote(base))) }
+		tb.sh(0, fmt.Sprintf("cd %s/releases/20260101000001 && { setsid sleep 300 </dev/null >/dev/null 2>&1 & echo $! > %s/sleep.pid; }", remote.Quote(dir), remote.Quote(base)))
+		return func() { tb.sh(0, fmt.Sprintf("kill $(cat %s/sleep.pid)", remote.Quote(base))) }
 	}
 	tests := []struct {
 		name     string
@@ -130,7 +130,7 @@ func TestCleanupResolvesLinks(t *testing.T) {
 				tb.sh(0, tt.setup)
 			}
 			target := strings.ReplaceAll(tt.current, "$T", base)
-			tb.sh(0, fmt.Sprintf("ln -sfn %s %s/current", ops.Quote(target), real))
+			tb.sh(0, fmt.Sprintf("ln -sfn %s %s/current", remote.Quote(target), real))
 			if tt.inUse {
 				defer inUse(real)()
 			}
@@ -175,7 +175,7 @@ func TestCleanupKeepsWhatItCannotCheck(t *testing.T) {
 	tb.sh(0, fmt.Sprintf("cd %s/releases/20260101000001 && { setsid sleep 300 </dev/null >/dev/null 2>&1 & echo $! > %s/sleep.pid; }", real, dir))
 	defer tb.sh(0, fmt.Sprintf("kill $(cat %s/sleep.pid)", dir))
 	env := fmt.Sprintf("DEPLOY_TO=%s OPSUI_KEEP=1 OPSUI_PROTECT=", real)
-	out := tb.sh(0, fmt.Sprintf("env %s setpriv --reuid=nobody --regid=nogroup --clear-groups sh -c %s", env, ops.Quote(cleanupScript)))
+	out := tb.sh(0, fmt.Sprintf("env %s setpriv --reuid=nobody --regid=nogroup --clear-groups sh -c %s", env, remote.Quote(cleanupScript)))
 	if left := strings.Join(strings.Fields(tb.sh(0, "ls "+real+"/releases")), " "); left != "20260101000001 20260101000002 20260101000003 20260101000004" {
 		t.Errorf("as nobody: left %s\n%s", left, out)
 	}
@@ -187,13 +187,13 @@ func TestCleanupKeepsWhatItCannotCheck(t *testing.T) {
 	// nobody real sudo rights on a shared /etc).
 	tb.sh(0, fmt.Sprintf(`mkdir -p %[1]s/bin && readlink /proc/[0-9]*/cwd > %[1]s/cwds 2>/dev/null; chmod -R a+rX %[1]s
 printf '#!/bin/sh\n[ "$1" = -n ] && [ "$2" = readlink ] || exit 1\ncat %[1]s/cwds\n' > %[1]s/bin/sudo && chmod 755 %[1]s/bin/sudo`, dir))
-	out = tb.sh(0, fmt.Sprintf("env PATH=%s/bin:$PATH %s setpriv --reuid=nobody --regid=nogroup --clear-groups sh -c %s", dir, env, ops.Quote(cleanupScript)))
+	out = tb.sh(0, fmt.Sprintf("env PATH=%s/bin:$PATH %s setpriv --reuid=nobody --regid=nogroup --clear-groups sh -c %s", dir, env, remote.Quote(cleanupScript)))
 	if left := strings.Join(strings.Fields(tb.sh(0, "ls "+real+"/releases")), " "); left != "20260101000001 20260101000004" {
 		t.Errorf("as nobody with sudo readlink: left %s\n%s", left, out)
 	}
 	// Root sees every process itself.
 	tb.sh(0, fmt.Sprintf("for r in 20260101000002 20260101000003; do mkdir %[1]s/releases/$r && echo c$r > %[1]s/releases/$r/REVISION; done", real))
-	out = tb.sh(0, fmt.Sprintf("env %s sh -c %s", env, ops.Quote(cleanupScript)))
+	out = tb.sh(0, fmt.Sprintf("env %s sh -c %s", env, remote.Quote(cleanupScript)))
 	if left := strings.Join(strings.Fields(tb.sh(0, "ls "+real+"/releases")), " "); left != "20260101000001 20260101000004" {
 		t.Errorf("as root: left %s\n%s", left, out)
 	}

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/opsui/opsui/inventory"
-	"github.com/opsui/opsui/ops"
+	"github.com/opsui/opsui/ops/remote"
 )
 
 // Plan is a deploy decided but not started: what goes where, in which
@@ -244,7 +244,7 @@ func (p *Plan) Describe(w io.Writer) {
 			if vars := scriptVars(s.Run, env); len(vars) > 0 {
 				fmt.Fprintf(w, "     its environment on %s:\n", on[0].Name)
 				for _, k := range vars {
-					fmt.Fprintf(w, "       %s=%s\n", k, ops.Quote(env[k]))
+					fmt.Fprintf(w, "       %s=%s\n", k, remote.Quote(env[k]))
 				}
 			}
 		}

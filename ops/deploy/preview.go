@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/opsui/opsui/inventory"
-	"github.com/opsui/opsui/ops"
+	"github.com/opsui/opsui/ops/remote"
 	"github.com/opsui/opsui/store"
 )
 
@@ -117,13 +117,13 @@ func lastRelease(ctx context.Context, st *store.Store, app, env string) (string,
 // Wiring is what a Deployer takes from the program that runs it: the
 // connections, the store, who deploys, and where progress goes.
 type Wiring struct {
-	Conn              ops.Connector
-	SSH               ops.SSHConfig
+	Conn              remote.Connector
+	SSH               remote.SSHConfig
 	Store             *store.Store
 	Operator, Machine string
 	Parallel          int      // 0: ops.DefaultParallel
 	Args              []string // the command line, for the run record
-	Emit              func(ops.Event)
+	Emit              func(remote.Event)
 	Say               func(string)
 	Confirm           func(ctx context.Context, question string) (bool, error)
 }
@@ -133,18 +133,18 @@ type Wiring struct {
 // from them) are resolved to SSH targets. The CLI and the console both
 // build theirs here.
 func NewDeployer(hosts, balancers []inventory.Host, w Wiring) (*Deployer, error) {
-	targets, err := ops.ResolveTargets(append(slices.Clone(hosts), balancers...), w.SSH)
+	targets, err := remote.ResolveTargets(append(slices.Clone(hosts), balancers...), w.SSH)
 	if err != nil {
 		return nil, err
 	}
-	byName := make(map[string]ops.Target, len(targets))
+	byName := make(map[string]remote.Target, len(targets))
 	for _, t := range targets {
 		byName[t.Name] = t
 	}
 	d := &Deployer{Conn: w.Conn, Store: w.Store, Targets: byName, Operator: w.Operator, Machine: w.Machine,
 		Parallel: w.Parallel, Args: w.Args, Emit: w.Emit, Say: w.Say, Confirm: w.Confirm}
 	if d.Parallel <= 0 {
-		d.Parallel = ops.DefaultParallel
+		d.Parallel = remote.DefaultParallel
 	}
 	return d, nil
 }

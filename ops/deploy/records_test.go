@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/opsui/opsui/inventory"
-	"github.com/opsui/opsui/ops"
+	"github.com/opsui/opsui/ops/remote"
 	"github.com/opsui/opsui/store"
 )
 
@@ -94,7 +94,7 @@ func TestRefusedAtTheLockIsARunNotARelease(t *testing.T) {
 	owner := Owner{Operator: "alice", Machine: "laptop", PID: 4242, RunID: 7, Token: NewToken(), Since: time.Now()}
 	dir := tb.deployTo + "/.opsui-lock"
 	tb.sh(1, fmt.Sprintf("mkdir -p %s && printf '%%s\\n' %s > %s/owner && date +%%s > %s/heartbeat",
-		ops.Quote(dir), ops.Quote(owner.encode()), ops.Quote(dir), ops.Quote(dir)))
+		remote.Quote(dir), remote.Quote(owner.encode()), remote.Quote(dir), remote.Quote(dir)))
 	d := tb.deployer()
 	out, err := d.Deploy(ctx, tb.plan("main", Strategy{Kind: "all", AutoRollback: true}))
 	if out != nil || err == nil || !strings.HasPrefix(err.Error(), "app/test is locked on web2 by alice@laptop") ||
@@ -103,7 +103,7 @@ func TestRefusedAtTheLockIsARunNotARelease(t *testing.T) {
 	}
 	tb.mu.Lock()
 	for _, ev := range tb.events {
-		if ev.Kind == ops.EventFailed || ev.Kind == ops.EventExited {
+		if ev.Kind == remote.EventFailed || ev.Kind == remote.EventExited {
 			t.Errorf("a host failure was emitted for a refused deploy: %s %v", ev.Host, ev.Err)
 		}
 	}
@@ -186,10 +186,10 @@ func TestExplicitRollbackUndoesOnlyWhatWentLive(t *testing.T) {
 	want := len(activate) // the switch, and the steps after it but cleanup
 	tb.mu.Lock()
 	for _, ev := range tb.events {
-		if ev.Kind == ops.EventStage && ev.Step > 0 && ev.Steps != want {
+		if ev.Kind == remote.EventStage && ev.Step > 0 && ev.Steps != want {
 			t.Errorf("rollback stage %s numbered %d/%d, want of %d", ev.Line, ev.Step, ev.Steps, want)
 		}
-		if ev.Kind == ops.EventStage && ev.Line == StepSwitch && ev.Step != 1 {
+		if ev.Kind == remote.EventStage && ev.Line == StepSwitch && ev.Step != 1 {
 			t.Errorf("the rollback's switch is step %d/%d", ev.Step, ev.Steps)
 		}
 	}

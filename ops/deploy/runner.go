@@ -11,7 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/opsui/opsui/ops"
+	"github.com/opsui/opsui/ops/record"
+	"github.com/opsui/opsui/ops/remote"
 	"github.com/opsui/opsui/store"
 )
 
@@ -19,12 +20,12 @@ import (
 type runner struct {
 	*Deployer
 	plan     *Plan
-	conn     ops.Connector
+	conn     remote.Connector
 	parallel int
 	events   emitter
 	hosts    []*hostRun
 	byName   map[string]*hostRun
-	rec      *ops.Recorder
+	rec      *record.Recorder
 	// check names a release whose REVISION the inspection reads on every
 	// host (a rollback's target), into hostRun.checkRev.
 	check string
@@ -98,7 +99,7 @@ func (r *runner) notef(format string, args ...any) {
 func (d *Deployer) newRunner(p *Plan) (*runner, error) {
 	r := &runner{Deployer: d, plan: p, conn: d.Conn, parallel: d.Parallel, byName: map[string]*hostRun{}}
 	if r.parallel <= 0 {
-		r.parallel = ops.DefaultParallel
+		r.parallel = remote.DefaultParallel
 	}
 	for _, h := range p.Hosts {
 		t, ok := d.Targets[h.Name]
@@ -109,8 +110,8 @@ func (d *Deployer) newRunner(p *Plan) (*runner, error) {
 		r.hosts = append(r.hosts, hr)
 		r.byName[h.Name] = hr
 	}
-	r.events = emitter{steps: p.Steps, emit: func(ev ops.Event) {
-		r.clock.saw(ev.Host, ev.Time, ev.Kind == ops.EventStage)
+	r.events = emitter{steps: p.Steps, emit: func(ev remote.Event) {
+		r.clock.saw(ev.Host, ev.Time, ev.Kind == remote.EventStage)
 		if r.rec != nil {
 			r.rec.Event(ev)
 		}
@@ -135,14 +136,14 @@ func (r *runner) names() []string {
 func (r *runner) start(ctx context.Context, kind string, rel *store.Release) (*HostLock, error) {
 	r.kind = kind
 	var err error
-	r.rec, err = ops.StartRecorder(ctx, r.Store, store.NewRun{Kind: kind, App: r.plan.App.Name, Env: r.plan.Env.Name,
+	r.rec, err = record.StartRecorder(ctx, r.Store, store.NewRun{Kind: kind, App: r.plan.App.Name, Env: r.plan.Env.Name,
 		Operator: r.Operator, Command: fmt.Sprintf("%s %s to %s: release %s (%s)", kind, r.plan.App.Name, r.plan.Env.Name, rel.ReleaseID, ShortCommit(rel.Commit)),
 		Args: r.Args, Hosts: r.names()})
 	if err != nil {
 		return nil, err
 	}
 	for _, h := range r.hosts {
-		r.events.send(ops.Event{Host: h.host.Name, Kind: ops.EventQueued})
+		r.events.send(remote.Event{Host: h.host.Name, Kind: remote.EventQueued})
 	}
 	return r.lock(ctx)
 }
@@ -275,7 +276,7 @@ func (r *runner) unlockNote(ctx context.Context, msg string) {
 func (r *runner) finish(ctx context.Context, rel *store.Release, result store.ReleaseResult, began time.Time) *Outcome {
 	ctx = context.WithoutCancel(ctx)
 	out := &Outcome{ReleaseID: rel.ReleaseID, Record: rel.ID, Kind: r.kind, Result: result}
-	var hrs []ops.HostResult
+	var hrs []remote.HostResult
 	var parts []store.HostPart
 	var reached []string
 	for _, h := range r.hosts {
@@ -283,34 +284,34 @@ func (r *runner) finish(ctx context.Context, rel *store.Release, result store.Re
 		h.mu.Lock()
 		ho := HostOutcome{Host: h.host.Name, Step: h.failStep, Class: h.class, Err: h.err, Tail: h.tail,
 			Duration: took, Release: h.prevRelease}
-		hr := ops.HostResult{Host: h.host.Name, Code: 0, Duration: took, Class: h.class, Err: h.err}
+		hr := remote.HostResult{Host: h.host.Name, Code: 0, Duration: took, Class: h.class, Err: h.err}
 		part := store.HostPart{Host: h.host.Name, Step: h.failStep, Took: took}
 		switch {
 		case h.rolledBack && h.failStep == rolledBackStep:
 			// Switched back because another host failed: it did not fail.
-			ho.Status, hr.Status, part.Status, part.Step, ho.Step = HostRolledBack, ops.StatusFailed, store.HostRolledBack, "", ""
+			ho.Status, hr.Status, part.Status, part.Step, ho.Step = HostRolledBack, remote.StatusFailed, store.HostRolledBack, "", ""
 		case h.rolledBack:
-			ho.Status, hr.Status, part.Status = HostRolledBack, ops.StatusFailed, store.HostFailed
-		case h.failed && h.class == ops.ClassCancelled:
-			ho.Status, hr.Status, part.Status = HostCancelled, ops.StatusCancelled, store.HostCancelled
+			ho.Status, hr.Status, part.Status = HostRolledBack, remote.StatusFailed, store.HostFailed
+		case h.failed && h.class == remote.ClassCancelled:
+			ho.Status, hr.Status, part.Status = HostCancelled, remote.StatusCancelled, store.HostCancelled
 		case h.failed:
-			ho.Status, hr.Status, part.Status = HostFailed, ops.StatusFailed, store.HostFailed
+			ho.Status, hr.Status, part.Status = HostFailed, remote.StatusFailed, store.HostFailed
 		case h.switched:
-			ho.Status, hr.Status, part.Status, ho.Release = HostOK, ops.StatusOK, store.HostOK, rel.ReleaseID
+			ho.Status, hr.Status, part.Status, ho.Release = HostOK, remote.StatusOK, store.HostOK, rel.ReleaseID
 		default:
-			ho.Status, hr.Status, part.Status, part.Step = HostSkipped, ops.StatusCancelled, store.HostSkipped, store.HostNotReached
+			ho.Status, hr.Status, part.Status, part.Step = HostSkipped, remote.StatusCancelled, store.HostSkipped, store.HostNotReached
 			ho.Step = store.HostNotReached
-			hr.Class, hr.Err = ops.ClassCancelled, errors.New("not reached: the deploy stopped before this host's batch")
+			hr.Class, hr.Err = remote.ClassCancelled, errors.New("not reached: the deploy stopped before this host's batch")
 		}
 		if h.switched && !h.rolledBack {
 			ho.Release = rel.ReleaseID
 			reached = append(reached, h.host.Name)
 		}
 		h.mu.Unlock()
-		if hr.Status == ops.StatusOK {
-			r.events.send(ops.Event{Host: h.host.Name, Kind: ops.EventExited, Code: 0, Duration: ho.Duration})
+		if hr.Status == remote.StatusOK {
+			r.events.send(remote.Event{Host: h.host.Name, Kind: remote.EventExited, Code: 0, Duration: ho.Duration})
 		} else if ho.Status == HostRolledBack || ho.Status == HostSkipped {
-			r.events.send(ops.Event{Host: h.host.Name, Kind: ops.EventFailed, Class: hr.Class, Err: hr.Err, Duration: ho.Duration})
+			r.events.send(remote.Event{Host: h.host.Name, Kind: remote.EventFailed, Class: hr.Class, Err: hr.Err, Duration: ho.Duration})
 		}
 		out.Hosts = append(out.Hosts, ho)
 		hrs = append(hrs, hr)
@@ -318,7 +319,7 @@ func (r *runner) finish(ctx context.Context, rel *store.Release, result store.Re
 	}
 	if r.rec != nil {
 		out.RunID = r.rec.RunID()
-		res := ops.NewResult(hrs, time.Since(began))
+		res := remote.NewResult(hrs, time.Since(began))
 		if err := r.rec.Finish(ctx, res); err != nil {
 			r.notef("%v", err)
 		}
@@ -363,16 +364,16 @@ func (r *runner) refuse(ctx context.Context, why error) error {
 	if r.rec == nil {
 		return why
 	}
-	var hrs []ops.HostResult
+	var hrs []remote.HostResult
 	var parts []store.HostPart
 	for _, h := range r.hosts {
 		took := r.clock.took(h.host.Name)
 		h.mu.Lock()
-		hr := ops.HostResult{Host: h.host.Name, Status: ops.StatusCancelled, Code: -1, Duration: took, Class: ops.ClassCancelled,
+		hr := remote.HostResult{Host: h.host.Name, Status: remote.StatusCancelled, Code: -1, Duration: took, Class: remote.ClassCancelled,
 			Err: errors.New("not reached: the attempt was refused")}
 		part := store.HostPart{Host: h.host.Name, Status: store.HostSkipped, Step: store.HostNotReached, Took: took}
 		if h.failed {
-			hr.Status, hr.Class, hr.Err = ops.StatusFailed, h.class, h.err
+			hr.Status, hr.Class, hr.Err = remote.StatusFailed, h.class, h.err
 			part.Status, part.Step = store.HostFailed, h.failStep
 		}
 		h.mu.Unlock()
@@ -380,7 +381,7 @@ func (r *runner) refuse(ctx context.Context, why error) error {
 		parts = append(parts, part)
 	}
 	id := r.rec.RunID()
-	errs := []error{r.rec.Finish(ctx, ops.NewResult(hrs, 0)),
+	errs := []error{r.rec.Finish(ctx, remote.NewResult(hrs, 0)),
 		r.Store.FinishRun(ctx, id, store.RunRefused, "refused: "+why.Error()),
 		r.Store.RecordHostParts(ctx, id, parts)}
 	if err := errors.Join(errs...); err != nil {

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/opsui/opsui/inventory"
-	"github.com/opsui/opsui/ops"
+	"github.com/opsui/opsui/ops/remote"
 	"github.com/opsui/opsui/store"
 )
 
@@ -129,7 +129,7 @@ func TestDeployRunsStagesWhereTheySay(t *testing.T) {
 	tb.mu.Lock()
 	got := map[string][]string{}
 	for _, ev := range tb.events {
-		if ev.Kind == ops.EventStage && ev.Line != "inspect" {
+		if ev.Kind == remote.EventStage && ev.Line != "inspect" {
 			got[ev.Host] = append(got[ev.Host], ev.Line)
 		}
 	}

@@ -14,7 +14,7 @@ import (
 
 	"github.com/opsui/opsui/internal/sshtest"
 	"github.com/opsui/opsui/inventory"
-	"github.com/opsui/opsui/ops"
+	"github.com/opsui/opsui/ops/remote"
 	"github.com/opsui/opsui/store"
 )
 
@@ -28,8 +28,8 @@ type testbed struct {
 	env      inventory.Environment
 	repo     string
 	st       *store.Store
-	pool     *ops.Pool
-	targets  map[string]ops.Target
+	pool     *remote.Pool
+	targets  map[string]remote.Target
 	deployTo string
 
 	// settings gives each host's role settings (default: the test app's
@@ -37,7 +37,7 @@ type testbed struct {
 	settings func(h inventory.Host) map[string]inventory.RoleSettings
 
 	mu     sync.Mutex
-	events []ops.Event
+	events []remote.Event
 	said   []string
 }
 
@@ -67,7 +67,7 @@ func newTestbedWith(t testing.TB, n int, opts ...sshtest.Option) *testbed {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tb := &testbed{t: t, fleet: f, deployTo: filepath.Join(u.HomeDir, "srv", "app"), targets: map[string]ops.Target{}}
+	tb := &testbed{t: t, fleet: f, deployTo: filepath.Join(u.HomeDir, "srv", "app"), targets: map[string]remote.Target{}}
 	tb.repo = t.TempDir()
 	tb.git("init", "-q", "-b", "main")
 	tb.git("config", "user.email", "dev@example.com")
@@ -82,14 +82,14 @@ func newTestbedWith(t testing.TB, n int, opts ...sshtest.Option) *testbed {
 		Roles: map[string]inventory.RoleSettings{"web": {Reload: appServer}}}
 	for _, h := range f.Hosts {
 		tb.inv.Hosts = append(tb.inv.Hosts, inventory.Host{Name: h.Name, Address: h.Addr, Port: h.Port, Env: "test", Roles: []string{"web"}})
-		tb.targets[h.Name] = ops.Target{Name: h.Name, Addr: h.Address(), User: f.User, IdentityFiles: []string{f.ClientKeyPath}}
+		tb.targets[h.Name] = remote.Target{Name: h.Name, Addr: h.Address(), User: f.User, IdentityFiles: []string{f.ClientKeyPath}}
 	}
 	tb.st, err = store.Open(context.Background(), filepath.Join(t.TempDir(), "opsui.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { tb.st.Close() })
-	tb.pool = ops.NewPool(ops.Options{KnownHostsFiles: []string{f.KnownHostsPath}, DialTimeout: 5 * time.Second, KeepAlive: -1})
+	tb.pool = remote.NewPool(remote.Options{KnownHostsFiles: []string{f.KnownHostsPath}, DialTimeout: 5 * time.Second, KeepAlive: -1})
 	t.Cleanup(func() { tb.pool.Close() })
 	return tb
 }
@@ -121,7 +121,7 @@ func (tb *testbed) commit(msg string, files map[string]string) string {
 
 func (tb *testbed) deployer() *Deployer {
 	return &Deployer{Conn: tb.pool, Store: tb.st, Targets: tb.targets, Operator: "tester", Machine: "testbox",
-		Emit: func(ev ops.Event) {
+		Emit: func(ev remote.Event) {
 			tb.mu.Lock()
 			tb.events = append(tb.events, ev)
 			tb.mu.Unlock()
@@ -188,7 +188,7 @@ func (tb *testbed) sh(i int, cmd string) string {
 	tb.t.Helper()
 	t := tb.targets[tb.fleet.Hosts[i].Name]
 	out, res := runCapture(context.Background(), tb.pool, t, cmd, nil, 30*time.Second)
-	if res.Status != ops.StatusOK {
+	if res.Status != remote.StatusOK {
 		tb.t.Fatalf("%s: %s: %v", t.Name, cmd, res.Err)
 	}
 	return strings.TrimSpace(out)

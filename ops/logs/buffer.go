@@ -4,7 +4,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/opsui/opsui/ops"
+	"github.com/opsui/opsui/ops/remote"
 )
 
 // HostState is what a Buffer knows of one host's follow.
@@ -25,7 +25,7 @@ type HostState struct {
 type Buffer struct {
 	mu      sync.Mutex
 	perHost int
-	merged  *ops.Ring[Line]
+	merged  *remote.Ring[Line]
 	hosts   map[string]*HostState
 	order   []string
 	agg     *Aggregator
@@ -37,7 +37,7 @@ func NewBuffer(hosts []string, perHost int) *Buffer {
 	if perHost <= 0 {
 		perHost = DefaultBuffer
 	}
-	b := &Buffer{perHost: perHost, merged: ops.NewRing[Line](perHost * max(1, len(hosts))),
+	b := &Buffer{perHost: perHost, merged: remote.NewRing[Line](perHost * max(1, len(hosts))),
 		hosts: map[string]*HostState{}, agg: NewAggregator()}
 	for _, h := range hosts {
 		b.host(h)

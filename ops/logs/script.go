@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/opsui/opsui/ops"
+	"github.com/opsui/opsui/ops/remote"
 )
 
 // markerPrefix starts the line each follow script prints before tail -F
@@ -41,7 +41,7 @@ func startScript(path, nonce string, n int) string {
 	}
 	return strings.Join([]string{
 		"LC_ALL=C; export LC_ALL",
-		"f=" + ops.Quote(path) + "; t=" + ops.Quote(name) + "; nl=" + ops.Quote("\n"),
+		"f=" + remote.Quote(path) + "; t=" + remote.Quote(name) + "; nl=" + remote.Quote("\n"),
 		dump,
 		`i=$(stat -L -c %d:%i -- "$f" 2>/dev/null)`,
 		fmt.Sprintf(`printf '%s%s %%s %%s 0 start\n' "${i:--}" "${p:--}"`, markerPrefix, nonce),
@@ -67,8 +67,8 @@ func resumeScript(path, nonce, id string, off, limit int64) string {
 	name, _ := tailName(path, nonce)
 	return strings.Join([]string{
 		"LC_ALL=C; export LC_ALL",
-		"f=" + ops.Quote(path) + "; t=" + ops.Quote(name),
-		fmt.Sprintf("o=%d; w=%s; l=%d", off, ops.Quote(id), limit),
+		"f=" + remote.Quote(path) + "; t=" + remote.Quote(name),
+		fmt.Sprintf("o=%d; w=%s; l=%d", off, remote.Quote(id), limit),
 		`i=$(stat -L -c %d:%i -- "$f" 2>/dev/null); s=$(stat -L -c %s -- "$f" 2>/dev/null)`,
 		`if [ -z "$s" ]; then p=0; s=0; r=absent; ` +
 			`elif [ "$o" -lt 0 ]; then p=$s; r=unknown; ` +

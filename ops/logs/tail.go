@@ -9,7 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/opsui/opsui/ops"
+	"github.com/opsui/opsui/ops/remote"
 )
 
 // Defaults of Options.
@@ -23,7 +23,7 @@ const (
 
 // Source is one host and the files to follow on it.
 type Source struct {
-	Host  ops.Target
+	Host  remote.Target
 	Paths []string
 }
 
@@ -86,7 +86,7 @@ func (o Options) withDefaults() Options {
 //
 // Tail returns nil when ctx ends, or an error when the arguments are
 // invalid, before anything started.
-func Tail(ctx context.Context, conn ops.Connector, sources []Source, opts Options, emit func(Line)) error {
+func Tail(ctx context.Context, conn remote.Connector, sources []Source, opts Options, emit func(Line)) error {
 	if conn == nil {
 		return errors.New("logs: Tail without a Connector")
 	}
@@ -117,8 +117,8 @@ func Tail(ctx context.Context, conn ops.Connector, sources []Source, opts Option
 
 // follower follows one file of one host across reconnects.
 type follower struct {
-	conn   ops.Connector
-	target ops.Target
+	conn   remote.Connector
+	target remote.Target
 	path   string
 	opts   Options
 	emit   func(Line)
@@ -140,8 +140,8 @@ func (f *follower) run(ctx context.Context) {
 		} else {
 			cmd = startScript(f.path, s.nonce, f.opts.SinceLines)
 		}
-		res, err := ops.Run(ctx, f.conn, []ops.Target{f.target}, cmd,
-			ops.RunOptions{Parallel: 1, MaxLineLen: f.opts.MaxLineLen}, s.event)
+		res, err := remote.Run(ctx, f.conn, []remote.Target{f.target}, cmd,
+			remote.RunOptions{Parallel: 1, MaxLineLen: f.opts.MaxLineLen}, s.event)
 		s.finish()
 		if ctx.Err() != nil {
 			return
@@ -208,8 +208,8 @@ type stream struct {
 	catchUp int64 // bytes still to come that were written while down
 }
 
-func (s *stream) event(ev ops.Event) {
-	if ev.Kind != ops.EventStdout && ev.Kind != ops.EventStderr {
+func (s *stream) event(ev remote.Event) {
+	if ev.Kind != remote.EventStdout && ev.Kind != remote.EventStderr {
 		return
 	}
 	s.line(ev.Line, int64(len(ev.Raw)), ev.Time)
@@ -316,7 +316,7 @@ func nonce() string {
 // unwrapHost drops the "host: class:" prefix of an *ops.HostError: the
 // line already names the host.
 func unwrapHost(err error) error {
-	var he *ops.HostError
+	var he *remote.HostError
 	if errors.As(err, &he) && he.Err != nil {
 		return fmt.Errorf("%s: %w", he.Class, he.Err)
 	}

@@ -13,15 +13,15 @@ import (
 
 	"github.com/opsui/opsui/internal/sshtest"
 	"github.com/opsui/opsui/internal/testenv"
-	"github.com/opsui/opsui/ops"
+	"github.com/opsui/opsui/ops/remote"
 )
 
 // tailEnv is a fleet of real sshd hosts, each with its own home where the
 // test writes the log files the hosts' tail reads.
 type tailEnv struct {
 	fleet   *sshtest.Fleet
-	pool    *ops.Pool
-	targets []ops.Target
+	pool    *remote.Pool
+	targets []remote.Target
 }
 
 func newTailEnv(t *testing.T, n int) *tailEnv {
@@ -30,11 +30,11 @@ func newTailEnv(t *testing.T, n int) *tailEnv {
 	if !f.Isolated {
 		t.Skip("needs isolated hosts (root): the test writes each host's files in its own home")
 	}
-	p := ops.NewPool(ops.Options{KnownHostsFiles: []string{f.KnownHostsPath}, DialTimeout: 5 * time.Second, KeepAlive: -1})
+	p := remote.NewPool(remote.Options{KnownHostsFiles: []string{f.KnownHostsPath}, DialTimeout: 5 * time.Second, KeepAlive: -1})
 	t.Cleanup(func() { p.Close() })
 	e := &tailEnv{fleet: f, pool: p}
 	for _, h := range f.Hosts {
-		e.targets = append(e.targets, ops.Target{Name: h.Name, Addr: h.Address(), User: f.User, IdentityFiles: []string{f.ClientKeyPath}})
+		e.targets = append(e.targets, remote.Target{Name: h.Name, Addr: h.Address(), User: f.User, IdentityFiles: []string{f.ClientKeyPath}})
 	}
 	return e
 }
@@ -400,7 +400,7 @@ func TestTailNameSpellsTheNonce(t *testing.T) {
 // the last lines twice and lost those written while the host was down.
 func TestStreamStartedBeforeItsBacklog(t *testing.T) {
 	var got []Line
-	f := &follower{target: ops.Target{Name: "web1"}, path: "app.log", off: -1, emit: func(l Line) { got = append(got, l) }}
+	f := &follower{target: remote.Target{Name: "web1"}, path: "app.log", off: -1, emit: func(l Line) { got = append(got, l) }}
 	s := &stream{f: f, nonce: "n1"}
 	s.line(markerPrefix+"n1 8:9 120 0 start", 10, time.Now())
 	s.line("old 1", 6, time.Now())
@@ -413,7 +413,7 @@ func TestStreamStartedBeforeItsBacklog(t *testing.T) {
 	}
 	// A whole start: the backlog does not move the offset, live lines do.
 	got = nil
-	f = &follower{target: ops.Target{Name: "web1"}, path: "app.log", off: -1, emit: func(l Line) { got = append(got, l) }}
+	f = &follower{target: remote.Target{Name: "web1"}, path: "app.log", off: -1, emit: func(l Line) { got = append(got, l) }}
 	s = &stream{f: f, nonce: "n2"}
 	s.line(markerPrefix+"n2 8:9 120 0 start", 10, time.Now())
 	s.line("old 1", 6, time.Now())
