@@ -380,3 +380,15 @@ func (d *driver) settle() string {
 		}
 	}
 }
+
+// steps is the walk of an op flow, whatever its plan's type.
+func (f *opFlow[P, R]) steps() *opSteps { return &f.opSteps }
+
+// opStepsOf is the walk of the op flow shown, nil when none is.
+func opStepsOf(f flow) *opSteps {
+	s, ok := f.(interface{ steps() *opSteps })
+	if !ok {
+		return nil
+	}
+	return s.steps()
+}

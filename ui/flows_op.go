@@ -14,84 +14,76 @@ import (
 )
 
 // opSpec is what makes a rollback, a migrate or a flush: each is the same
-// walk (choose the app and environment, read and show the plan, confirm,
-// run, show the result), with its own plan and work.
-type opSpec interface {
+// walk (choose the app and environment, read and show the plan P, confirm,
+// run, show the result R), with its own plan and work. The machine
+// (opFlow) holds P and R as they are: no spec sees another's plan.
+type opSpec[P, R any] interface {
 	name() string  // "roll back", "migrate", "flush"
 	envOnly() bool // the flow works on an environment, not an app in one
-	loadPlan(ctx context.Context, t pickItem, arg string) (any, error)
+	loadPlan(ctx context.Context, t pickItem, arg string) (P, error)
 	// rows is how many rows of the plan the cursor moves over; moved
 	// says the plan must be read again for arg when the cursor moves.
-	rows(plan any) int
-	moved(plan any, cursor int) (arg string, reload bool)
-	toggle(plan any, cursor int) // space on a row
-	planLines(st Styles, plan any, cursor, w int) []string
+	rows(plan P) int
+	moved(plan P, cursor int) (arg string, reload bool)
+	toggle(plan P, cursor int) // space on a row
+	planLines(st Styles, plan P, cursor, w int) []string
 	// ready says whether the plan can run, and why not.
-	ready(plan any) (bool, string)
-	question(t pickItem, plan any) string
-	// start runs the plan confirmed: the one loaded, or for a strategist
-	// the one batched in strategy, the strategy step's.
-	start(env *flowEnv, t pickItem, plan any, strategy deploy.Strategy) (*flowRunner, tea.Cmd)
-	resultLines(st Styles, r *flowRunner, w int) []string
-}
-
-// strategist is an opSpec with a strategy step between its plan and its
-// confirmation: how the hosts are switched, in which batches.
-type strategist interface {
-	newStrategy(t pickItem) strategyForm
+	ready(plan P) (bool, string)
+	question(t pickItem, plan P) string
+	// planEnv is the environment the plan was made in, when it says: the
+	// strategy's defaults and the confirmation's protection are those of
+	// the inventory read for the plan, as the wizard's are (the console's
+	// fleet may be older).
+	planEnv(plan P) (inventory.Environment, bool)
+	// newStrategy is the strategy step between the plan and the
+	// confirmation (how the hosts are switched, in which batches); ok is
+	// false for a flow without one.
+	newStrategy(t pickItem) (form strategyForm, ok bool)
 	// batched is plan with its hosts switched in strategy's batches,
 	// without any I/O: what is confirmed and run, and the batches the
-	// strategy step shows.
-	batched(plan any, strategy deploy.Strategy) (any, *deploy.Plan, error)
+	// strategy step shows. Only called when newStrategy is ok.
+	batched(plan P, strategy deploy.Strategy) (P, *deploy.Plan, error)
+	// work is the run of the plan confirmed: what the run is called and
+	// on which hosts, and the work itself.
+	work(t pickItem, plan P, strategy deploy.Strategy) opWork[R]
+	resultLines(st Styles, res R, err error, w int) []string
 }
 
-// planEnver is an opSpec whose plan was made from an inventory read for
-// it: the strategy's defaults and the confirmation's protection are those
-// of the plan's environment, as the wizard's are (the console's fleet may
-// be older).
-type planEnver interface {
-	planEnv(plan any) (inventory.Environment, bool)
-}
-
-// planTarget is the target with the environment the plan was made in.
-func (f *opFlow) planTarget(plan any) pickItem {
-	t := f.target
-	if pe, ok := f.spec.(planEnver); ok && plan != nil {
-		if env, ok := pe.planEnv(plan); ok {
-			t.env = env
-		}
-	}
-	return t
+// opWork is a confirmed plan's run: its name, hosts and work.
+type opWork[R any] struct {
+	kind, what string
+	hosts      []string
+	run        runnerFunc[R]
 }
 
 // The steps of an opFlow.
 const (
 	opPick = iota
 	opPlan
-	opStrategy // only for a strategist
+	opStrategy // only for a spec with a strategy step
 	opConfirm
 	opRun
 	opDone
 )
 
-type opPlanMsg struct {
+// opPlanMsg carries the plan read for key.
+type opPlanMsg[P any] struct {
 	key  string
-	plan any
+	plan P
 	err  error
 }
 
-// opFlow walks an opSpec.
-type opFlow struct {
+// opSteps is the part of an op flow that does not depend on its plan's
+// type: where the walk is and what was chosen.
+type opSteps struct {
 	env      *flowEnv
-	spec     opSpec
 	step     int
 	pick     targetPicker
 	target   pickItem
 	arg      string
 	planKey  string
-	plan     any
+	loaded   bool // plan holds the plan read for planKey
 	planErr  error
-	planned  any // the plan confirmed: plan, batched by the strategy step's choice
 	cursor   int
 	strategy strategyForm
 	confirm  confirmBox
@@ -100,10 +92,37 @@ type opFlow struct {
 	panes    bool // the result step shows the run's panes
 }
 
+// opFlow walks an opSpec.
+type opFlow[P, R any] struct {
+	opSteps
+	spec    opSpec[P, R]
+	plan    P
+	planned P // the plan confirmed: plan, batched by the strategy step's choice
+	result  *R
+}
+
+// running is the flow's work, nil before the run.
+func (f *opFlow[P, R]) running() *flowRunner { return f.runner }
+
+// hasStrategy reports whether the spec has a strategy step.
+func (f *opFlow[P, R]) hasStrategy() bool {
+	_, ok := f.spec.newStrategy(f.target)
+	return ok
+}
+
+// planTarget is the target with the environment plan was made in.
+func (f *opFlow[P, R]) planTarget(plan P) pickItem {
+	t := f.target
+	if env, ok := f.spec.planEnv(plan); ok {
+		t.env = env
+	}
+	return t
+}
+
 // newOpFlow opens spec's flow; with app (or env for an env-only flow)
 // given, it starts at the plan of that target.
-func newOpFlow(env *flowEnv, spec opSpec, focusedEnv, app, arg string) (flow, tea.Cmd) {
-	f := &opFlow{env: env, spec: spec, pick: newTargetPicker(env.fleet, spec.envOnly(), focusedEnv), arg: arg}
+func newOpFlow[P, R any](env *flowEnv, spec opSpec[P, R], focusedEnv, app, arg string) (flow, tea.Cmd) {
+	f := &opFlow[P, R]{spec: spec, opSteps: opSteps{env: env, pick: newTargetPicker(env.fleet, spec.envOnly(), focusedEnv), arg: arg}}
 	if app == "" {
 		return f, nil
 	}
@@ -117,13 +136,14 @@ func newOpFlow(env *flowEnv, spec opSpec, focusedEnv, app, arg string) (flow, te
 	return f, nil
 }
 
-func (f *opFlow) typing() bool {
+func (f *opFlow[P, R]) typing() bool {
 	return f.step == opConfirm && f.confirm.typing() || f.step == opStrategy && f.strategy.typing()
 }
 
-func (f *opFlow) load() tea.Cmd {
+func (f *opFlow[P, R]) load() tea.Cmd {
 	k := f.target.app + "\x00" + f.target.env.Name + "\x00" + f.arg
-	f.planKey, f.plan, f.planErr, f.planned = k, nil, nil, nil
+	var none P
+	f.planKey, f.plan, f.loaded, f.planErr, f.planned = k, none, false, nil, none
 	spec, t, arg := f.spec, f.target, f.arg
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -132,16 +152,16 @@ func (f *opFlow) load() tea.Cmd {
 		if err != nil {
 			err = fmt.Errorf("%s %s: %w", spec.name(), t, err)
 		}
-		return opPlanMsg{key: k, plan: p, err: err}
+		return opPlanMsg[P]{key: k, plan: p, err: err}
 	}
 }
 
-func (f *opFlow) update(msg tea.Msg) (flow, tea.Cmd) {
+func (f *opFlow[P, R]) update(msg tea.Msg) (flow, tea.Cmd) {
 	switch msg := msg.(type) {
-	case opPlanMsg:
+	case opPlanMsg[P]:
 		if msg.key == f.planKey {
-			f.plan, f.planErr = msg.plan, msg.err
-			if f.plan != nil {
+			f.plan, f.planErr, f.loaded = msg.plan, msg.err, msg.err == nil
+			if f.loaded {
 				f.cursor = min(f.cursor, max(0, f.spec.rows(f.plan)-1))
 			}
 		}
@@ -167,7 +187,7 @@ func (f *opFlow) update(msg tea.Msg) (flow, tea.Cmd) {
 	return f, nil
 }
 
-func (f *opFlow) key(km tea.KeyPressMsg) (flow, tea.Cmd) {
+func (f *opFlow[P, R]) key(km tea.KeyPressMsg) (flow, tea.Cmd) {
 	k := f.env.keys
 	f.note = ""
 	switch f.step {
@@ -194,7 +214,7 @@ func (f *opFlow) key(km tea.KeyPressMsg) (flow, tea.Cmd) {
 		if f.step > opPick {
 			f.step--
 		}
-		if _, ok := f.spec.(strategist); f.step == opStrategy && !ok {
+		if f.step == opStrategy && !f.hasStrategy() {
 			f.step--
 		}
 		f.strategy.blur()
@@ -238,7 +258,7 @@ func (f *opFlow) key(km tea.KeyPressMsg) (flow, tea.Cmd) {
 				f.note = err.Error()
 				return f, cmd
 			}
-			f.runner, cmd = f.spec.start(f.env, f.target, f.planned, strategy)
+			f.runner, f.result, cmd = startWork(f.env, f.spec.work(f.target, f.planned, strategy))
 			f.step = opRun
 		}
 		return f, cmd
@@ -248,16 +268,16 @@ func (f *opFlow) key(km tea.KeyPressMsg) (flow, tea.Cmd) {
 
 // toStrategy enters the strategy step; it keeps what was chosen there
 // for the same target.
-func (f *opFlow) toStrategy(s strategist) tea.Cmd {
+func (f *opFlow[P, R]) toStrategy() tea.Cmd {
 	if f.strategy.kinds == nil || f.strategy.app != f.target.app || f.strategy.envName != f.target.env.Name {
-		f.strategy = s.newStrategy(f.planTarget(f.plan))
+		f.strategy, _ = f.spec.newStrategy(f.planTarget(f.plan))
 	}
 	f.step = opStrategy
 	return f.strategy.focus()
 }
 
 // toConfirm asks to run planned, the plan confirmed.
-func (f *opFlow) toConfirm(planned any) tea.Cmd {
+func (f *opFlow[P, R]) toConfirm(planned P) tea.Cmd {
 	f.strategy.blur()
 	f.planned = planned
 	var cmd tea.Cmd
@@ -268,21 +288,21 @@ func (f *opFlow) toConfirm(planned any) tea.Cmd {
 
 // strategyPlan is the plan loaded, batched in the strategy step's
 // strategy (no I/O): what would be confirmed, and its batches.
-func (f *opFlow) strategyPlan() (any, *deploy.Plan, error) {
-	s, ok := f.spec.(strategist)
-	if !ok || f.plan == nil {
-		return nil, nil, fmt.Errorf("no plan")
+func (f *opFlow[P, R]) strategyPlan() (P, *deploy.Plan, error) {
+	var none P
+	if !f.hasStrategy() || !f.loaded {
+		return none, nil, fmt.Errorf("no plan")
 	}
 	strategy, err := f.strategy.value()
 	if err != nil {
-		return nil, nil, err
+		return none, nil, err
 	}
-	return s.batched(f.plan, strategy)
+	return f.spec.batched(f.plan, strategy)
 }
 
-func (f *opFlow) planStepKey(km tea.KeyPressMsg) tea.Cmd {
+func (f *opFlow[P, R]) planStepKey(km tea.KeyPressMsg) tea.Cmd {
 	k := f.env.keys
-	if f.plan == nil {
+	if !f.loaded {
 		if key.Matches(km, k.NextStep) {
 			f.note = "the plan is still being read"
 			if f.planErr != nil {
@@ -297,8 +317,8 @@ func (f *opFlow) planStepKey(km tea.KeyPressMsg) tea.Cmd {
 			f.note = why
 			return nil
 		}
-		if s, ok := f.spec.(strategist); ok {
-			return f.toStrategy(s)
+		if f.hasStrategy() {
+			return f.toStrategy()
 		}
 		return f.toConfirm(f.plan)
 	case key.Matches(km, k.Up), key.Matches(km, k.Down):
@@ -317,7 +337,7 @@ func (f *opFlow) planStepKey(km tea.KeyPressMsg) tea.Cmd {
 	return nil
 }
 
-func (f *opFlow) view(w, h int) string {
+func (f *opFlow[P, R]) view(w, h int) string {
 	st := f.env.ctx.Styles
 	var b strings.Builder
 	title := f.spec.name()
@@ -350,7 +370,11 @@ func (f *opFlow) view(w, h int) string {
 			b.WriteString(f.runner.view(w, bodyH))
 			break
 		}
-		for _, l := range f.spec.resultLines(st, f.runner, w) {
+		var res R
+		if f.result != nil {
+			res = *f.result
+		}
+		for _, l := range f.spec.resultLines(st, res, f.runner.err, w) {
 			b.WriteString(clipStyled(l, w) + "\n")
 		}
 		b.WriteString("\n" + clipStyled(st.Key.Render(keyName(f.env.keys.NextStep))+st.Muted.Render(" the hosts' output · ")+
@@ -359,17 +383,17 @@ func (f *opFlow) view(w, h int) string {
 	return b.String()
 }
 
-func (f *opFlow) planView(st Styles, w int) []string {
+func (f *opFlow[P, R]) planView(st Styles, w int) []string {
 	switch {
 	case f.planErr != nil:
 		return []string{st.Error.Render(clip(f.planErr.Error(), w))}
-	case f.plan == nil:
+	case !f.loaded:
 		return []string{st.Muted.Render("reading the plan…")}
 	}
 	return f.spec.planLines(st, f.plan, f.cursor, w)
 }
 
-func (f *opFlow) help() []key.Binding {
+func (f *opFlow[P, R]) help() []key.Binding {
 	k := f.env.keys
 	switch f.step {
 	case opRun:

@@ -70,13 +70,11 @@ func (t *flowTracker) closeAndWait(timeout time.Duration) error {
 // activeRunner is the flow's work while it runs, nil when it has none or
 // it is over.
 func activeRunner(f flow) *flowRunner {
-	var r *flowRunner
-	switch f := f.(type) {
-	case *wizard:
-		r = f.runner
-	case *opFlow:
-		r = f.runner
+	rf, ok := f.(interface{ running() *flowRunner })
+	if !ok {
+		return nil
 	}
+	r := rf.running()
 	if r == nil || r.done {
 		return nil
 	}

@@ -52,15 +52,16 @@ type (
 	flowTickMsg  struct{}
 	canaryAskMsg struct{ ask canaryAsk }
 	runnerDone   struct {
-		value any
-		res   remote.Result
-		err   error
+		keep func() // stores the work's value where its flow reads it, in Update
+		res  remote.Result
+		err  error
 	}
 )
 
-// runnerFunc runs a flow's work with the console's FlowIO; res is the
-// hosts' outcome as the run view shows it.
-type runnerFunc func(ctx context.Context, io FlowIO) (value any, res remote.Result, err error)
+// runnerFunc runs a flow's work with the console's FlowIO; value is what
+// the flow's result step shows, res the hosts' outcome as the run view
+// shows it.
+type runnerFunc[V any] func(ctx context.Context, io FlowIO) (value V, res remote.Result, err error)
 
 // flowRunner runs a flow's work in a tea.Cmd and shows it in the run
 // view: a pane per host with its stage, the flow's messages above, and
@@ -75,16 +76,22 @@ type flowRunner struct {
 	cancel  context.CancelFunc
 	pending *canaryAsk
 	done    bool
-	value   any
 	err     error
 }
 
-// startRunner starts work on hosts; kind and what name the run.
-func startRunner(env *flowEnv, kind, what string, hosts []string, work runnerFunc) (*flowRunner, tea.Cmd) {
+// startWork starts w.
+func startWork[V any](env *flowEnv, w opWork[V]) (*flowRunner, *V, tea.Cmd) {
+	return startRunner(env, w.kind, w.what, w.hosts, w.run)
+}
+
+// startRunner starts work on hosts; kind and what name the run. The
+// work's value is in *value once the runner is done.
+func startRunner[V any](env *flowEnv, kind, what string, hosts []string, work runnerFunc[V]) (r *flowRunner, value *V, cmd tea.Cmd) {
 	feed := newRunFeed(0, what, hosts)
 	feed.title = kind
 	ctx, cancel := context.WithCancel(env.life)
-	r := &flowRunner{env: env, feed: feed, rv: newRunView(env.ctx, env.keys, feed), log: &sayLog{},
+	value = new(V)
+	r = &flowRunner{env: env, feed: feed, rv: newRunView(env.ctx, env.keys, feed), log: &sayLog{},
 		asks: make(chan canaryAsk), stop: make(chan struct{}), cancel: cancel}
 	io := FlowIO{Emit: feed.Event, Say: r.log.say, Confirm: r.confirm}
 	stop, tracker := r.stop, env.tracker
@@ -99,9 +106,9 @@ func startRunner(env *flowEnv, kind, what string, hosts []string, work runnerFun
 		v, res, err := work(ctx, io)
 		settle(feed, res)
 		feed.finish(res, err)
-		return runnerDone{value: v, res: res, err: err}
+		return runnerDone{keep: func() { *value = v }, res: res, err: err}
 	}
-	return r, tea.Batch(run, flowTick(), r.listen())
+	return r, value, tea.Batch(run, flowTick(), r.listen())
 }
 
 // settle ends, with its outcome, the pane of every host the work left
@@ -172,7 +179,10 @@ func (r *flowRunner) update(msg tea.Msg) tea.Cmd {
 		r.pending = &msg.ask
 		return nil
 	case runnerDone:
-		r.done, r.value, r.err, r.pending = true, msg.value, msg.err, nil
+		if msg.keep != nil {
+			msg.keep()
+		}
+		r.done, r.err, r.pending = true, msg.err, nil
 		return nil
 	case cancelRunMsg:
 		r.cancel()

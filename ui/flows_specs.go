@@ -13,15 +13,23 @@ import (
 )
 
 func newRollbackFlow(env *flowEnv, envName, app, to string) (flow, tea.Cmd) {
-	return newOpFlow(env, rollbackSpec{fns: env.fns}, envName, app, to)
+	return newOpFlow[RollbackPreview, *deploy.Outcome](env, rollbackSpec{fns: env.fns}, envName, app, to)
 }
 
 func newMigrateFlow(env *flowEnv, envName string) (flow, tea.Cmd) {
-	return newOpFlow(env, migrateSpec{fns: env.fns}, envName, "", "")
+	return newOpFlow[MigrationPlan, deploy.MigrationResult](env, migrateSpec{fns: env.fns}, envName, "", "")
 }
 
 func newFlushFlow(env *flowEnv, envName string) (flow, tea.Cmd) {
-	return newOpFlow(env, &flushSpec{fns: env.fns, toggleKey: keyName(env.keys.Toggle)}, envName, "", "")
+	return newOpFlow[[]FlushTarget, []FlushResult](env, &flushSpec{fns: env.fns, toggleKey: keyName(env.keys.Toggle)}, envName, "", "")
+}
+
+// noStrategy is the strategy step of a flow without one.
+type noStrategy[P any] struct{}
+
+func (noStrategy[P]) newStrategy(pickItem) (strategyForm, bool) { return strategyForm{}, false }
+func (noStrategy[P]) batched(p P, _ deploy.Strategy) (P, *deploy.Plan, error) {
+	return p, nil, fmt.Errorf("no strategy step")
 }
 
 // rollbackSpec: choose a recorded release (the previous good one first),
@@ -30,18 +38,17 @@ type rollbackSpec struct{ fns Flows }
 
 func (rollbackSpec) name() string  { return "roll back" }
 func (rollbackSpec) envOnly() bool { return false }
-func (s rollbackSpec) loadPlan(ctx context.Context, t pickItem, to string) (any, error) {
+func (s rollbackSpec) loadPlan(ctx context.Context, t pickItem, to string) (RollbackPreview, error) {
 	return s.fns.RollbackPreview(ctx, t.app, t.env.Name, to)
 }
-func (rollbackSpec) rows(p any) int { return len(p.(RollbackPreview).Candidates) }
-func (rollbackSpec) moved(p any, i int) (string, bool) {
-	return p.(RollbackPreview).Candidates[i].ReleaseID, true
+func (rollbackSpec) rows(p RollbackPreview) int { return len(p.Candidates) }
+func (rollbackSpec) moved(p RollbackPreview, i int) (string, bool) {
+	return p.Candidates[i].ReleaseID, true
 }
-func (rollbackSpec) toggle(any, int)          {}
-func (rollbackSpec) ready(any) (bool, string) { return true, "" }
+func (rollbackSpec) toggle(RollbackPreview, int)          {}
+func (rollbackSpec) ready(RollbackPreview) (bool, string) { return true, "" }
 
-func (rollbackSpec) planLines(st Styles, plan any, cursor, w int) []string {
-	p := plan.(RollbackPreview)
+func (rollbackSpec) planLines(st Styles, p RollbackPreview, cursor, w int) []string {
 	var l []string
 	add := func(s string) { l = append(l, clip(s, w)) }
 	add(fmt.Sprintf("now     %s  %s %s", p.From.ReleaseID, deploy.ShortCommit(p.From.Commit), p.From.Subject))
@@ -76,15 +83,14 @@ func (rollbackSpec) planLines(st Styles, plan any, cursor, w int) []string {
 	return l
 }
 
-func (rollbackSpec) question(t pickItem, plan any) string {
-	p := plan.(RollbackPreview)
+func (rollbackSpec) question(t pickItem, p RollbackPreview) string {
 	return fmt.Sprintf("Roll %s on %s back from %s to %s (%s)?", t.app, t.env.Name, p.From.ReleaseID, p.Target.ReleaseID, deploy.ShortCommit(p.Target.Commit))
 }
 
-func (rollbackSpec) newStrategy(t pickItem) strategyForm { return newRollbackStrategy(t) }
+func (rollbackSpec) newStrategy(t pickItem) (strategyForm, bool) { return newRollbackStrategy(t), true }
 
-func (rollbackSpec) planEnv(plan any) (inventory.Environment, bool) {
-	if p := plan.(RollbackPreview).Plan; p != nil {
+func (rollbackSpec) planEnv(plan RollbackPreview) (inventory.Environment, bool) {
+	if p := plan.Plan; p != nil {
 		return p.Plan.Env, true
 	}
 	return inventory.Environment{}, false
@@ -92,14 +98,13 @@ func (rollbackSpec) planEnv(plan any) (inventory.Environment, bool) {
 
 // batched is the preview's rollback in strategy's batches
 // (RollbackPlan.WithStrategy): the same choice, hosts and inventory.
-func (rollbackSpec) batched(plan any, strategy deploy.Strategy) (any, *deploy.Plan, error) {
-	p := plan.(RollbackPreview)
+func (rollbackSpec) batched(p RollbackPreview, strategy deploy.Strategy) (RollbackPreview, *deploy.Plan, error) {
 	if p.Plan == nil {
-		return nil, nil, fmt.Errorf("the preview has no plan")
+		return RollbackPreview{}, nil, fmt.Errorf("the preview has no plan")
 	}
 	rp, err := p.Plan.WithStrategy(strategy)
 	if err != nil {
-		return nil, nil, err
+		return RollbackPreview{}, nil, err
 	}
 	p.Plan = rp
 	return p, rp.Plan, nil
@@ -108,36 +113,36 @@ func (rollbackSpec) batched(plan any, strategy deploy.Strategy) (any, *deploy.Pl
 // start runs the rollback confirmed, the very plan batched: the engine
 // checks it against the inventory and the releases again and refuses it,
 // saying what changed, when they are no longer those it was made from.
-func (s rollbackSpec) start(env *flowEnv, t pickItem, plan any, strategy deploy.Strategy) (*flowRunner, tea.Cmd) {
-	p := plan.(RollbackPreview)
+func (s rollbackSpec) work(t pickItem, p RollbackPreview, strategy deploy.Strategy) opWork[*deploy.Outcome] {
 	rp, fn := p.Plan, s.fns.Rollback
-	return startRunner(env, "rollback", fmt.Sprintf("%s on %s to %s (%s)", t.app, t.env.Name, p.Target.ReleaseID, strategy.Kind), p.Hosts,
-		func(ctx context.Context, io FlowIO) (any, remote.Result, error) {
+	return opWork[*deploy.Outcome]{kind: "rollback", what: fmt.Sprintf("%s on %s to %s (%s)", t.app, t.env.Name, p.Target.ReleaseID, strategy.Kind), hosts: p.Hosts,
+		run: func(ctx context.Context, io FlowIO) (*deploy.Outcome, remote.Result, error) {
 			out, err := fn(ctx, rp, io)
 			return out, outcomeResult(out), err
-		})
+		}}
 }
 
-func (rollbackSpec) resultLines(st Styles, r *flowRunner, _ int) []string {
-	out, _ := r.value.(*deploy.Outcome)
-	return append([]string{st.Header.Render("rollback")}, outcomeLines(st, out, r.err)...)
+func (rollbackSpec) resultLines(st Styles, out *deploy.Outcome, err error, _ int) []string {
+	return append([]string{st.Header.Render("rollback")}, outcomeLines(st, out, err)...)
 }
 
 // migrateSpec: the pending migrations, confirm, run once on the
 // migration host.
-type migrateSpec struct{ fns Flows }
+type migrateSpec struct {
+	noStrategy[MigrationPlan]
+	fns Flows
+}
 
 func (migrateSpec) name() string  { return "migrate" }
 func (migrateSpec) envOnly() bool { return false }
-func (s migrateSpec) loadPlan(ctx context.Context, t pickItem, _ string) (any, error) {
+func (s migrateSpec) loadPlan(ctx context.Context, t pickItem, _ string) (MigrationPlan, error) {
 	return s.fns.MigrationPlan(ctx, t.app, t.env.Name)
 }
-func (migrateSpec) rows(any) int                  { return 0 }
-func (migrateSpec) moved(any, int) (string, bool) { return "", false }
-func (migrateSpec) toggle(any, int)               {}
+func (migrateSpec) rows(MigrationPlan) int                  { return 0 }
+func (migrateSpec) moved(MigrationPlan, int) (string, bool) { return "", false }
+func (migrateSpec) toggle(MigrationPlan, int)               {}
 
-func (migrateSpec) ready(plan any) (bool, string) {
-	p := plan.(MigrationPlan)
+func (migrateSpec) ready(p MigrationPlan) (bool, string) {
 	switch {
 	case p.Command == "":
 		return false, "the app has no migrate command"
@@ -147,15 +152,14 @@ func (migrateSpec) ready(plan any) (bool, string) {
 	return true, ""
 }
 
-func (migrateSpec) planEnv(plan any) (inventory.Environment, bool) {
-	if p := plan.(MigrationPlan).Plan; p != nil {
+func (migrateSpec) planEnv(plan MigrationPlan) (inventory.Environment, bool) {
+	if p := plan.Plan; p != nil {
 		return p.Plan.Env, true
 	}
 	return inventory.Environment{}, false
 }
 
-func (migrateSpec) planLines(st Styles, plan any, _, w int) []string {
-	p := plan.(MigrationPlan)
+func (migrateSpec) planLines(st Styles, p MigrationPlan, _, w int) []string {
 	l := []string{clip(fmt.Sprintf("runs %q once on %s, in release %s, under the deploy lock", p.Command, p.Host, orDash(p.Release)), w), ""}
 	switch {
 	case p.Output != "" && p.Pending == nil:
@@ -174,29 +178,26 @@ func (migrateSpec) planLines(st Styles, plan any, _, w int) []string {
 	return l
 }
 
-func (migrateSpec) question(t pickItem, plan any) string {
-	p := plan.(MigrationPlan)
+func (migrateSpec) question(t pickItem, p MigrationPlan) string {
 	return fmt.Sprintf("Run %q on %s (%s)?", p.Command, p.Host, t.env.Name)
 }
 
 // start runs the migrate previewed, the very plan: the engine checks it
 // against the inventory and the releases again and refuses it when they
 // changed (a release recorded since would be migrated unseen).
-func (s migrateSpec) start(env *flowEnv, t pickItem, plan any, _ deploy.Strategy) (*flowRunner, tea.Cmd) {
-	p, fn := plan.(MigrationPlan), s.fns.Migrate
-	mp := p.Plan
-	return startRunner(env, "migrate", fmt.Sprintf("%s on %s", t.app, t.env.Name), []string{p.Host},
-		func(ctx context.Context, io FlowIO) (any, remote.Result, error) {
+func (s migrateSpec) work(t pickItem, p MigrationPlan, _ deploy.Strategy) opWork[deploy.MigrationResult] {
+	mp, fn := p.Plan, s.fns.Migrate
+	return opWork[deploy.MigrationResult]{kind: "migrate", what: fmt.Sprintf("%s on %s", t.app, t.env.Name), hosts: []string{p.Host},
+		run: func(ctx context.Context, io FlowIO) (deploy.MigrationResult, remote.Result, error) {
 			res, err := fn(ctx, mp, io)
 			return res, outcomeResult(res.Outcome), err
-		})
+		}}
 }
 
-func (migrateSpec) resultLines(st Styles, r *flowRunner, _ int) []string {
-	res, _ := r.value.(deploy.MigrationResult)
+func (migrateSpec) resultLines(st Styles, res deploy.MigrationResult, err error, _ int) []string {
 	l := []string{st.Header.Render("migrate")}
-	l = append(l, outcomeLines(st, res.Outcome, r.err)...)
-	if res.Outcome == nil && r.err == nil {
+	l = append(l, outcomeLines(st, res.Outcome, err)...)
+	if res.Outcome == nil && err == nil {
 		l = append(l, st.OK.Render("done on "+res.Host))
 	}
 	if res.Applied {
@@ -208,6 +209,7 @@ func (migrateSpec) resultLines(st Styles, r *flowRunner, _ int) []string {
 // flushSpec: the environment's cache hosts (all chosen; space leaves one
 // out), confirm, run, a result per host.
 type flushSpec struct {
+	noStrategy[[]FlushTarget]
 	fns       Flows
 	off       map[string]bool // hosts left out
 	toggleKey string          // the toggle's key, for the hints
@@ -215,23 +217,28 @@ type flushSpec struct {
 
 func (*flushSpec) name() string  { return "flush caches" }
 func (*flushSpec) envOnly() bool { return true }
-func (s *flushSpec) loadPlan(ctx context.Context, t pickItem, _ string) (any, error) {
+func (s *flushSpec) loadPlan(ctx context.Context, t pickItem, _ string) ([]FlushTarget, error) {
 	return s.fns.FlushPlan(ctx, t.env.Name)
 }
-func (*flushSpec) rows(p any) int                { return len(p.([]FlushTarget)) }
-func (*flushSpec) moved(any, int) (string, bool) { return "", false }
+func (*flushSpec) rows(p []FlushTarget) int                { return len(p) }
+func (*flushSpec) moved([]FlushTarget, int) (string, bool) { return "", false }
 
-func (s *flushSpec) toggle(p any, i int) {
+// planEnv: a flush's plan does not say; the picker's environment stands.
+func (*flushSpec) planEnv([]FlushTarget) (inventory.Environment, bool) {
+	return inventory.Environment{}, false
+}
+
+func (s *flushSpec) toggle(p []FlushTarget, i int) {
 	if s.off == nil {
 		s.off = map[string]bool{}
 	}
-	h := p.([]FlushTarget)[i].Host
+	h := p[i].Host
 	s.off[h] = !s.off[h]
 }
 
-func (s *flushSpec) chosen(p any) []FlushTarget {
+func (s *flushSpec) chosen(p []FlushTarget) []FlushTarget {
 	var out []FlushTarget
-	for _, t := range p.([]FlushTarget) {
+	for _, t := range p {
 		if !s.off[t.Host] {
 			out = append(out, t)
 		}
@@ -239,16 +246,16 @@ func (s *flushSpec) chosen(p any) []FlushTarget {
 	return out
 }
 
-func (s *flushSpec) ready(p any) (bool, string) {
+func (s *flushSpec) ready(p []FlushTarget) (bool, string) {
 	if len(s.chosen(p)) == 0 {
 		return false, "no cache host chosen (" + s.toggleKey + " chooses)"
 	}
 	return true, ""
 }
 
-func (s *flushSpec) planLines(st Styles, p any, cursor, w int) []string {
+func (s *flushSpec) planLines(st Styles, p []FlushTarget, cursor, w int) []string {
 	l := []string{st.Header.Render("cache hosts (" + s.toggleKey + " leaves one out)")}
-	for i, t := range p.([]FlushTarget) {
+	for i, t := range p {
 		mark := "[x]"
 		if s.off[t.Host] {
 			mark = "[ ]"
@@ -264,18 +271,18 @@ func (s *flushSpec) planLines(st Styles, p any, cursor, w int) []string {
 	return l
 }
 
-func (s *flushSpec) question(t pickItem, p any) string {
+func (s *flushSpec) question(t pickItem, p []FlushTarget) string {
 	n := len(s.chosen(p))
 	return fmt.Sprintf("Flush %d caches of %s? Every key in them is lost.", n, t.env.Name)
 }
 
-func (s *flushSpec) start(env *flowEnv, t pickItem, p any, _ deploy.Strategy) (*flowRunner, tea.Cmd) {
+func (s *flushSpec) work(t pickItem, p []FlushTarget, _ deploy.Strategy) opWork[[]FlushResult] {
 	var hosts []string
 	for _, c := range s.chosen(p) {
 		hosts = append(hosts, c.Host)
 	}
 	fn := s.fns.Flush
-	return startRunner(env, "flush", t.env.Name, hosts, func(ctx context.Context, io FlowIO) (any, remote.Result, error) {
+	return opWork[[]FlushResult]{kind: "flush", what: t.env.Name, hosts: hosts, run: func(ctx context.Context, io FlowIO) ([]FlushResult, remote.Result, error) {
 		rs, err := fn(ctx, t.env.Name, hosts, io)
 		hrs := make([]remote.HostResult, len(rs))
 		for i, r := range rs {
@@ -285,14 +292,13 @@ func (s *flushSpec) start(env *flowEnv, t pickItem, p any, _ deploy.Strategy) (*
 			}
 		}
 		return rs, remote.NewResult(hrs, 0), err
-	})
+	}}
 }
 
-func (*flushSpec) resultLines(st Styles, r *flowRunner, w int) []string {
-	rs, _ := r.value.([]FlushResult)
+func (*flushSpec) resultLines(st Styles, rs []FlushResult, err error, w int) []string {
 	l := []string{st.Header.Render(fmt.Sprintf("%-16s %-28s %-20s %s", "HOST", "CACHE", "KEYS BEFORE → AFTER", "RESULT"))}
-	if r.err != nil {
-		l = append(l, st.Error.Render(clip("error: "+errText(r.err), w)))
+	if err != nil {
+		l = append(l, st.Error.Render(clip("error: "+errText(err), w)))
 	}
 	for _, failed := range []bool{true, false} {
 		for _, x := range rs {

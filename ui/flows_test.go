@@ -11,7 +11,7 @@ import (
 // pickEnv moves an open flow's picker to env.
 func pickEnv(t *testing.T, d *driver, env string) {
 	t.Helper()
-	f := d.a.flows.cur.(*opFlow)
+	f := opStepsOf(d.a.flows.cur)
 	for range len(f.pick.items) {
 		if it, _ := f.pick.chosen(); it.env.Name == env {
 			return
@@ -74,7 +74,7 @@ func TestFlushFlowChoosesHostsAndProductionNeedsItsName(t *testing.T) {
 	d.see("Flush 1 caches of production?", "type production to confirm")
 	d.press("y", "enter")
 	d.see("the name did not match")
-	d.a.flows.cur.(*opFlow).confirm.input.SetValue("production")
+	opStepsOf(d.a.flows.cur).confirm.input.SetValue("production")
 	d.press("enter")
 	v := d.see("KEYS BEFORE → AFTER", "cache1", "1200 → 0")
 	if strings.Contains(v, "cache2 ") {
@@ -144,14 +144,14 @@ func TestRollbackFlowStrategyStep(t *testing.T) {
 	}
 	// Invalid input stays on the step; batches of one show two batches.
 	d.press("down")
-	d.a.flows.cur.(*opFlow).strategy.batches.SetValue("") // as backspaces would
+	opStepsOf(d.a.flows.cur).strategy.batches.SetValue("") // as backspaces would
 	d.press("x")
 	d.see("invalid")
 	d.press("enter")
-	if d.settle(); d.a.flows.cur.(*opFlow).step != opStrategy {
+	if d.settle(); opStepsOf(d.a.flows.cur).step != opStrategy {
 		t.Fatal("an invalid batch size left the strategy step")
 	}
-	d.a.flows.cur.(*opFlow).strategy.batches.SetValue("")
+	opStepsOf(d.a.flows.cur).strategy.batches.SetValue("")
 	d.press("1")
 	d.see("batch 1: web1", "batch 2: web2")
 	// Back to the plan and forth keeps the choice.
@@ -209,7 +209,7 @@ func TestRollbackFlowRunsThePlanPreviewed(t *testing.T) {
 		t.Fatalf("%d previews, %d rollbacks run", len(ff.rollPreviews), len(ff.rolledBack))
 	}
 	rb, shown := ff.rolledBack[0], ff.rollPreviews[1]
-	if confirmed, _ := d.a.flows.cur.(*opFlow).planned.(RollbackPreview); rb != confirmed.Plan {
+	if confirmed := d.a.flows.cur.(*opFlow[RollbackPreview, *deploy.Outcome]).planned; rb != confirmed.Plan {
 		t.Error("the rollback run is not the plan confirmed")
 	}
 	if rb.Plan.Fleet != shown.Plan.Fleet || rb.Choice.Target.ReleaseID != "Rm1" || rb.Plan.ReleaseID != "Rm1" ||

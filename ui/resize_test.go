@@ -138,14 +138,14 @@ func flowViews(t *testing.T, w, h int) map[string]func(d *driver) {
 		d.wait("the summary", func() bool { return wizardAt(stepSummary)(d) })
 	}
 	opAt := func(d *driver, step int) {
-		d.wait(fmt.Sprintf("step %d", step), func() bool { f, ok := d.a.flows.cur.(*opFlow); return ok && f.step == step })
+		d.wait(fmt.Sprintf("step %d", step), func() bool { f := opStepsOf(d.a.flows.cur); return f != nil && f.step == step })
 	}
 	rollbackTo := func(step int, keys ...string) func(d *driver) {
 		return func(d *driver) {
 			toSummary(d)
 			d.press("r")
 			opAt(d, opPlan)
-			d.wait("the rollback's plan", func() bool { return d.a.flows.cur.(*opFlow).plan != nil })
+			d.wait("the rollback's plan", func() bool { return opStepsOf(d.a.flows.cur).loaded })
 			d.press(keys...)
 			opAt(d, step)
 		}
@@ -155,7 +155,7 @@ func flowViews(t *testing.T, w, h int) map[string]func(d *driver) {
 			d.press(open)
 			pickEnv(t, d, env)
 			d.press("enter")
-			d.wait("the plan", func() bool { return d.a.flows.cur.(*opFlow).plan != nil })
+			d.wait("the plan", func() bool { return opStepsOf(d.a.flows.cur).loaded })
 			d.press(keys...)
 			opAt(d, step)
 		}

@@ -68,7 +68,8 @@ type wizard struct {
 	planned     *deploy.Plan // the preview's plan in the strategy chosen: what is confirmed and run
 	confirm     confirmBox
 	runner      *flowRunner
-	showPanes   bool // the summary shows the run's panes
+	outcome     **deploy.Outcome // the runner's value, set once it is done
+	showPanes   bool             // the summary shows the run's panes
 	lastOutcome *deploy.Outcome
 }
 
@@ -108,7 +109,7 @@ func (w *wizard) update(msg tea.Msg) (flow, tea.Cmd) {
 		cmd := w.runner.update(msg)
 		if w.runner.done && w.step == stepRun {
 			w.step = stepSummary
-			w.lastOutcome, _ = w.runner.value.(*deploy.Outcome)
+			w.lastOutcome = *w.outcome
 		}
 		return w, cmd
 	}
@@ -342,13 +343,16 @@ func (w *wizard) start() tea.Cmd {
 		hosts[i] = h.Name
 	}
 	what := fmt.Sprintf("%s %s to %s", p.App.Name, deploy.ShortCommit(p.Source.Commit), p.Env.Name)
-	r, cmd := startRunner(w.env, "deploy", what, hosts, func(ctx context.Context, io FlowIO) (any, remote.Result, error) {
+	r, out, cmd := startRunner(w.env, "deploy", what, hosts, func(ctx context.Context, io FlowIO) (*deploy.Outcome, remote.Result, error) {
 		out, err := fn(ctx, p, io)
 		return out, outcomeResult(out), err
 	})
-	w.runner, w.step = r, stepRun
+	w.runner, w.outcome, w.step = r, out, stepRun
 	return cmd
 }
+
+// running is the deploy's work, nil before the run.
+func (w *wizard) running() *flowRunner { return w.runner }
 
 func (w *wizard) help() []key.Binding {
 	k := w.env.keys
