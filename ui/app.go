@@ -282,6 +282,7 @@ func (a *App) layout() {
 	a.past.width, a.past.height = a.ctx.Width, bodyH
 	a.command.SetWidth(max(10, a.ctx.Width-12))
 	a.logsLayout()
+	a.sizeFlow()
 }
 
 // View draws header, body and footer; only the root returns a tea.View.
@@ -334,7 +335,7 @@ func (a App) render() string {
 	case a.mode == modeRuns:
 		body = a.past.View()
 	case a.mode == modeFlow:
-		body = a.flowView(a.ctx.Width, bodyH)
+		body = a.flowView(a.ctx.Width)
 	default:
 		body = a.body(bodyH)
 	}

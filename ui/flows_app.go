@@ -7,16 +7,15 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/opsui/opsui/inventory"
+	"github.com/opsui/opsui/ui/common"
 )
 
 // flow is a guided flow on screen: the deploy wizard, a rollback, a
-// migrate, a flush or the releases view. Its update returns the flow that
+// migrate, a flush or the releases view. Its Update returns the flow that
 // has the screen next: itself, another one (the summary's rollback), or
 // nil when it is over.
 type flow interface {
-	update(msg tea.Msg) (flow, tea.Cmd)
-	view(w, h int) string
-	help() []key.Binding
+	common.Component[flow]
 }
 
 // flowEnv is what every flow shares: the console's context and keys, the
@@ -33,7 +32,14 @@ type flowEnv struct {
 	// tracker counts them, so that the console never exits under one.
 	life    context.Context
 	tracker *flowTracker
+	// width and height are the flow area's, set through the flow's
+	// SetSize; a flow opened from another one shares them.
+	width, height int
 }
+
+// setSize and size are the flow area's size, for the flows' SetSize and View.
+func (e *flowEnv) setSize(w, h int) { e.width, e.height = w, h }
+func (e *flowEnv) size() (w, h int) { return e.width, e.height }
 
 // flowHost is the App's part of the flows: the flow shown, and the
 // sequence number its messages carry, so a closed flow's late answers
@@ -90,7 +96,21 @@ func (a App) show(next flow, cmd tea.Cmd) (App, tea.Cmd) {
 		return a, tea.Batch(cmd, a.status.startRound(a.probe, a.fleet.fleet))
 	}
 	a.mode = modeFlow
+	a.sizeFlow()
 	return a, wrapCmd(a.flows.seq, cmd)
+}
+
+// sizeFlow hands the flow shown its area: the body, less the quit line
+// while quitting is asked or under way.
+func (a App) sizeFlow() {
+	if a.flows.cur == nil {
+		return
+	}
+	h := max(1, a.ctx.Height-2)
+	if a.quitLine(a.ctx.Width) != "" {
+		h = max(1, h-1)
+	}
+	a.flows.cur.SetSize(a.ctx.Width, h)
 }
 
 // flowsUpdate handles the flows' messages and every key while one is
@@ -102,14 +122,16 @@ func (a App) flowsUpdate(msg tea.Msg) (next App, cmd tea.Cmd, handled bool) {
 		if msg.seq != a.flows.seq || a.flows.cur == nil {
 			return a, nil, true // a flow that is gone
 		}
-		n, c := a.flows.cur.update(msg.msg)
+		n, c := a.flows.cur.Update(msg.msg)
 		next, cmd = a.show(n, c)
 		next, cmd = next.afterFlowMsg(cmd)
+		next.sizeFlow()
 		return next, cmd, true
 	case tea.KeyPressMsg:
 		switch {
 		case a.mode == modeFlow && a.flows.cur != nil:
 			if next, cmd, ok := a.quitKey(msg); ok {
+				next.sizeFlow()
 				return next, cmd, true
 			}
 			if a.showHelp {
@@ -122,7 +144,7 @@ func (a App) flowsUpdate(msg tea.Msg) (next App, cmd tea.Cmd, handled bool) {
 				a.showHelp = true
 				return a, nil, true
 			}
-			n, c := a.flows.cur.update(msg)
+			n, c := a.flows.cur.Update(msg)
 			next, cmd = a.show(n, c)
 			return next, cmd, true
 		}
@@ -189,13 +211,13 @@ func (a App) flowActions() []rootAction {
 	return out
 }
 
-// flowView draws the flow shown.
-func (a App) flowView(w, h int) string {
+// flowView draws the flow shown, in the area sizeFlow gave it.
+func (a App) flowView(w int) string {
 	if l := a.quitLine(w); l != "" {
-		return l + "\n" + a.flows.cur.view(w, max(1, h-1))
+		return l + "\n" + a.flows.cur.View()
 	}
-	return a.flows.cur.view(w, h)
+	return a.flows.cur.View()
 }
 
 // flowFooter is the footer's keys while a flow is shown.
-func (a App) flowFooter() string { return a.help.ShortHelpView(a.flows.cur.help()) }
+func (a App) flowFooter() string { return a.help.ShortHelpView(a.flows.cur.KeyMap()) }

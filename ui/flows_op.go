@@ -156,7 +156,15 @@ func (f *opFlow[P, R]) load() tea.Cmd {
 	}
 }
 
-func (f *opFlow[P, R]) update(msg tea.Msg) (flow, tea.Cmd) {
+// Init: the flow's first command is newOpFlow's.
+func (f *opFlow[P, R]) Init() tea.Cmd { return nil }
+
+// SetSize sets the flow area's size.
+func (f *opFlow[P, R]) SetSize(w, h int) { f.env.setSize(w, h) }
+
+// Update handles the flow's messages and keys; it returns the flow that
+// has the screen next (nil: back to the fleet).
+func (f *opFlow[P, R]) Update(msg tea.Msg) (flow, tea.Cmd) {
 	switch msg := msg.(type) {
 	case opPlanMsg[P]:
 		if msg.key == f.planKey {
@@ -337,7 +345,9 @@ func (f *opFlow[P, R]) planStepKey(km tea.KeyPressMsg) tea.Cmd {
 	return nil
 }
 
-func (f *opFlow[P, R]) view(w, h int) string {
+// View draws the step the flow is at.
+func (f *opFlow[P, R]) View() string {
+	w, h := f.env.size()
 	st := f.env.ctx.Styles
 	var b strings.Builder
 	title := f.spec.name()
@@ -393,7 +403,8 @@ func (f *opFlow[P, R]) planView(st Styles, w int) []string {
 	return f.spec.planLines(st, f.plan, f.cursor, w)
 }
 
-func (f *opFlow[P, R]) help() []key.Binding {
+// KeyMap is the step's keys.
+func (f *opFlow[P, R]) KeyMap() []key.Binding {
 	k := f.env.keys
 	switch f.step {
 	case opRun:

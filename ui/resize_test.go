@@ -98,7 +98,7 @@ func checkFits(t *testing.T, a App, w, h int) {
 	case a.mode == modeCommand:
 		want = []string{"command> uname -n"}
 	case a.mode == modeFlow:
-		b := a.flows.cur.help()[0].Help()
+		b := a.flows.cur.KeyMap()[0].Help()
 		want = []string{b.Key + " " + b.Desc}
 	case a.notice != "":
 		want = []string{"a long notice"}

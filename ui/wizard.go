@@ -85,7 +85,15 @@ func (w *wizard) typing() bool {
 	return w.step == stepRef || w.step == stepStrategy && w.strategy.typing() || w.step == stepConfirm && w.confirm.typing()
 }
 
-func (w *wizard) update(msg tea.Msg) (flow, tea.Cmd) {
+// Init: the wizard reads nothing before an app is chosen.
+func (w *wizard) Init() tea.Cmd { return nil }
+
+// SetSize sets the flow area's size.
+func (w *wizard) SetSize(width, h int) { w.env.setSize(width, h) }
+
+// Update handles the wizard's messages and keys; it returns the flow that
+// has the screen next: itself, the summary's rollback, or nil.
+func (w *wizard) Update(msg tea.Msg) (flow, tea.Cmd) {
 	switch msg := msg.(type) {
 	case refsMsg:
 		if msg.app == w.target.app {
@@ -354,7 +362,8 @@ func (w *wizard) start() tea.Cmd {
 // running is the deploy's work, nil before the run.
 func (w *wizard) running() *flowRunner { return w.runner }
 
-func (w *wizard) help() []key.Binding {
+// KeyMap is the step's keys.
+func (w *wizard) KeyMap() []key.Binding {
 	k := w.env.keys
 	switch w.step {
 	case stepRun:

@@ -10,8 +10,9 @@ import (
 	"github.com/opsui/opsui/ops/deploy"
 )
 
-// view draws the wizard: its title and steps, then the step's content.
-func (w *wizard) view(width, h int) string {
+// View draws the wizard: its title and steps, then the step's content.
+func (w *wizard) View() string {
+	width, h := w.env.size()
 	st := w.env.ctx.Styles
 	var b strings.Builder
 	title := "deploy"
