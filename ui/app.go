@@ -224,7 +224,7 @@ func (a App) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if a.run.feed != nil && msg.id == a.run.feed.id && a.cancelRun != nil {
 			a.cancelRun()
 		}
-		a.run.confirmCancel = false
+		a.run, _ = a.run.Update(msg)
 		return a, nil
 	case tea.MouseWheelMsg, tea.MouseClickMsg:
 		return a.mouse(msg.(tea.MouseMsg))
@@ -277,9 +277,9 @@ func (a *App) layout() {
 		listW = 0
 	}
 	a.fleet.SetSize(listW, bodyH)
-	a.run.width, a.run.height = a.ctx.Width, bodyH
-	a.replay.width, a.replay.height = a.ctx.Width, bodyH
-	a.past.width, a.past.height = a.ctx.Width, bodyH
+	a.run.SetSize(a.ctx.Width, bodyH)
+	a.replay.SetSize(a.ctx.Width, bodyH)
+	a.past.SetSize(a.ctx.Width, bodyH)
 	a.command.SetWidth(max(10, a.ctx.Width-12))
 	a.logsLayout()
 	a.sizeFlow()
@@ -305,9 +305,9 @@ func (a App) render() string {
 	case a.mode == modeCommand:
 		footer = a.command.View()
 	case a.mode == modeRun:
-		footer = a.help.ShortHelpView(a.keys.RunHelp())
+		footer = a.help.ShortHelpView(a.shownRun().KeyMap())
 	case a.mode == modeRuns:
-		footer = a.help.ShortHelpView(a.keys.RunsHelp())
+		footer = a.help.ShortHelpView(a.past.KeyMap())
 	case a.mode == modeFlow:
 		footer = a.flowFooter()
 	case a.mode == modeLogs:

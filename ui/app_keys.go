@@ -130,7 +130,7 @@ func (a App) fleetKey(km tea.KeyPressMsg) (next tea.Model, cmd tea.Cmd, handled 
 // fleetFooter is the fleet's footer keys; one off for the whole session
 // (read-only) says so.
 func (a App) fleetFooter() []key.Binding {
-	out := a.keys.ShortHelp()
+	out := a.fleet.KeyMap()
 	if !a.ctx.ReadOnly {
 		return out
 	}

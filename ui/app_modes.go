@@ -91,7 +91,7 @@ func (a App) modeKey(msg tea.KeyPressMsg) (next tea.Model, cmd tea.Cmd, handled 
 		case a.showHelp && key.Matches(msg, a.keys.CloseHelp):
 			a.showHelp = false
 			return a, nil, true
-		case key.Matches(msg, a.keys.Back) && !rv.confirmCancel:
+		case key.Matches(msg, a.keys.Back) && !rv.asking():
 			a.mode = modeFleet
 			if a.replaying {
 				a.mode = modeRuns // back to the list it was opened from

@@ -112,7 +112,7 @@ func (v *releasesView) view(w, h int) string {
 	switch {
 	case v.replay != nil:
 		rv := *v.replay
-		rv.width, rv.height = w, bodyH
+		rv.SetSize(w, bodyH)
 		b.WriteString(rv.View())
 	case v.cmp != nil:
 		b.WriteString(scrollLines(v.cmp.lines(st, w), v.cmp.top, bodyH))

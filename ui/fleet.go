@@ -97,6 +97,12 @@ func (v *fleetView) Selected() []inventory.Host {
 func (v *fleetView) Filtering() bool { return v.filtering }
 
 // Update handles the keys of the list.
+// Init: the root loads the fleet and hands it over (SetFleet).
+func (v fleetView) Init() tea.Cmd { return nil }
+
+// KeyMap is the fleet's footer; the root marks the keys that are off.
+func (v fleetView) KeyMap() []key.Binding { return v.keys.ShortHelp() }
+
 func (v fleetView) Update(msg tea.Msg) (fleetView, tea.Cmd) {
 	km, ok := msg.(tea.KeyPressMsg)
 	if !ok {

@@ -200,7 +200,7 @@ func (f *opFlow[P, R]) key(km tea.KeyPressMsg) (flow, tea.Cmd) {
 	f.note = ""
 	switch f.step {
 	case opRun:
-		if key.Matches(km, k.Back) && !f.runner.rv.confirmCancel {
+		if key.Matches(km, k.Back) && !f.runner.asking() {
 			f.note = "it is running: " + keyName(k.CancelRun) + " aborts it (it asks first)"
 			return f, nil
 		}

@@ -186,11 +186,11 @@ func (r *flowRunner) update(msg tea.Msg) tea.Cmd {
 		return nil
 	case cancelRunMsg:
 		r.cancel()
-		r.rv.confirmCancel = false
+		r.rv, _ = r.rv.Update(msg)
 		r.log.say("aborting: every host stops at its next step")
 		return nil
 	case tea.KeyPressMsg:
-		if r.pending != nil && !r.rv.confirmCancel {
+		if r.pending != nil && !r.rv.asking() {
 			switch {
 			case key.Matches(msg, r.env.keys.Confirm):
 				return r.answer(true)
@@ -198,13 +198,16 @@ func (r *flowRunner) update(msg tea.Msg) tea.Cmd {
 				return r.answer(false)
 			}
 		}
-		r.rv.width, r.rv.height = r.env.ctx.Width, max(1, r.env.ctx.Height-2-r.headLines())
+		r.rv.SetSize(r.env.ctx.Width, max(1, r.env.ctx.Height-2-r.headLines()))
 		var cmd tea.Cmd
 		r.rv, cmd = r.rv.Update(msg)
 		return cmd
 	}
 	return nil
 }
+
+// asking reports whether the run view asks to cancel the work.
+func (r *flowRunner) asking() bool { return r.rv.asking() }
 
 func (r *flowRunner) answer(ok bool) tea.Cmd {
 	r.pending.reply <- ok
@@ -238,7 +241,7 @@ func (r *flowRunner) view(w, h int) string {
 		b.WriteString(clip(st.Key.Render(keyName(r.env.keys.Confirm))+" continue   "+st.Key.Render(keyName(r.env.keys.Rollback))+" roll the canary back", w) + "\n")
 	}
 	rv := r.rv
-	rv.width, rv.height = w, max(3, h-r.headLines())
+	rv.SetSize(w, max(3, h-r.headLines()))
 	b.WriteString(rv.View())
 	return b.String()
 }

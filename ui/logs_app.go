@@ -47,7 +47,7 @@ func (a App) openLogs() (tea.Model, tea.Cmd) {
 	follow := func() tea.Msg {
 		return logsDoneMsg{id: id, err: fn(ctx, fleet, hosts, add)}
 	}
-	return a, tea.Batch(follow, logsTickCmd(id))
+	return a, tea.Batch(follow, v.Init())
 }
 
 // logsHosts are the hosts whose logs L follows: the selected ones, else
@@ -78,7 +78,8 @@ func (a App) logsUpdate(msg tea.Msg) (_ tea.Model, _ tea.Cmd, ok bool) {
 		if v == nil || msg.id != v.id {
 			return a, nil, true // a closed view's tick: let it die
 		}
-		return a, v.Update(msg), true
+		_, cmd := v.Update(msg)
+		return a, cmd, true
 	case logsDoneMsg:
 		if v == nil || msg.id != v.id {
 			return a, nil, true
@@ -111,10 +112,12 @@ func (a App) logsUpdate(msg tea.Msg) (_ tea.Model, _ tea.Cmd, ok bool) {
 				return a, nil, true
 			}
 		}
-		return a, v.Update(msg), true
+		_, cmd := v.Update(msg)
+		return a, cmd, true
 	case tea.PasteMsg:
 		if a.mode == modeLogs && v != nil {
-			return a, v.Update(msg), true
+			_, cmd := v.Update(msg)
+			return a, cmd, true
 		}
 	}
 	return a, nil, false
@@ -131,9 +134,12 @@ func (a App) logsFooter() string {
 		if v.regex {
 			mode = "regex"
 		}
-		return v.input.View() + a.ctx.Styles.Muted.Render(" ["+mode+"] ") + a.help.ShortHelpView(a.keys.logsKeys().InputHelp())
+		return v.input.View() + a.ctx.Styles.Muted.Render(" ["+mode+"] ") + a.help.ShortHelpView(v.KeyMap())
 	}
-	return a.help.ShortHelpView(a.keys.logsKeys().ShortHelp())
+	if v == nil {
+		return a.help.ShortHelpView(a.keys.logsKeys().ShortHelp())
+	}
+	return a.help.ShortHelpView(v.KeyMap())
 }
 
 // logsBody is the body while the logs view is shown.

@@ -189,8 +189,25 @@ func (v *logsView) refilter() {
 	}
 }
 
+// Init is the first tick: the view takes what its buffer holds on each.
+func (v *logsView) Init() tea.Cmd { return logsTickCmd(v.id) }
+
+// KeyMap is the view's footer keys: the moves and switches, or those of
+// the filter, search or path being typed.
+func (v *logsView) KeyMap() []key.Binding {
+	switch v.typing {
+	case 0:
+		return v.keys.ShortHelp()
+	case typingSave, typingOverwrite:
+		return v.keys.SaveHelp()
+	}
+	return v.keys.InputHelp()
+}
+
 // Update handles the view's keys and messages.
-func (v *logsView) Update(msg tea.Msg) tea.Cmd {
+func (v *logsView) Update(msg tea.Msg) (*logsView, tea.Cmd) { return v, v.update(msg) }
+
+func (v *logsView) update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case logsTickMsg:
 		v.take()

@@ -151,20 +151,12 @@ func (a App) runsKey(km tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		a.showHelp = false
 	case key.Matches(km, a.keys.Back):
 		a.mode, p.opening = modeFleet, 0
-	case key.Matches(km, a.keys.Up):
-		p.move(-1)
-	case key.Matches(km, a.keys.Down):
-		p.move(1)
-	case key.Matches(km, a.keys.PageUp):
-		p.move(-max(1, p.height-2))
-	case key.Matches(km, a.keys.PageDown):
-		p.move(max(1, p.height-2))
-	case key.Matches(km, a.keys.Top):
-		p.move(-len(p.runs))
-	case key.Matches(km, a.keys.Bottom):
-		p.move(len(p.runs))
 	case key.Matches(km, a.keys.Open):
 		return a, a.openRun()
+	default:
+		var cmd tea.Cmd
+		*p, cmd = p.Update(km)
+		return a, cmd
 	}
 	return a, nil
 }

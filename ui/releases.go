@@ -150,7 +150,7 @@ func (v *releasesView) key(km tea.KeyPressMsg) (flow, tea.Cmd) {
 			v.replay = nil
 			return v, nil
 		}
-		v.replay.width, v.replay.height = v.env.ctx.Width, max(1, v.env.ctx.Height-3)
+		v.replay.SetSize(v.env.ctx.Width, max(1, v.env.ctx.Height-3))
 		var cmd tea.Cmd
 		*v.replay, cmd = v.replay.Update(km)
 		return v, cmd

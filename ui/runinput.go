@@ -8,10 +8,27 @@ import (
 // wheelLines is how far one notch of the mouse wheel scrolls a pane.
 const wheelLines = 3
 
-// Update handles the run view's keys and mouse; the mouse's Y is counted
-// from the view's first line.
+// Init: a run view reads its feed on each draw; it has no command of its own.
+func (v runView) Init() tea.Cmd { return nil }
+
+// SetSize sets the size the view draws in.
+func (v *runView) SetSize(w, h int) { v.width, v.height = w, h }
+
+// KeyMap is the run view's footer.
+func (v runView) KeyMap() []key.Binding { return v.keys.RunHelp() }
+
+// asking reports whether the view asks to cancel its run: the keys are
+// the question's then.
+func (v runView) asking() bool { return v.confirmCancel }
+
+// Update handles the run view's keys and mouse, and the end of the
+// cancel question (cancelRunMsg: the owner of the run cancels it); the
+// mouse's Y is counted from the view's first line.
 func (v runView) Update(msg tea.Msg) (runView, tea.Cmd) {
 	switch msg := msg.(type) {
+	case cancelRunMsg:
+		v.confirmCancel = false
+		return v, nil
 	case tea.KeyPressMsg:
 		return v.key(msg)
 	case tea.MouseWheelMsg:

@@ -140,7 +140,7 @@ func (w *wizard) key(km tea.KeyPressMsg) (flow, tea.Cmd) {
 	w.note = ""
 	switch w.step {
 	case stepRun:
-		if key.Matches(km, k.Back) && !w.runner.rv.confirmCancel {
+		if key.Matches(km, k.Back) && !w.runner.asking() {
 			w.note = "the deploy is running: " + keyName(k.CancelRun) + " aborts it (it asks first)"
 			return w, nil
 		}
