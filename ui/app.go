@@ -304,12 +304,8 @@ func (a App) render() string {
 	switch {
 	case a.mode == modeCommand:
 		footer = a.command.View()
-	case a.mode == modeRun:
-		footer = a.help.ShortHelpView(a.shownRun().KeyMap())
-	case a.mode == modeRuns:
-		footer = a.help.ShortHelpView(a.past.KeyMap())
-	case a.mode == modeFlow:
-		footer = a.flowFooter()
+	case a.mode == modeRun, a.mode == modeRuns, a.mode == modeFlow:
+		footer = a.help.ShortHelpView(a.focused().KeyMap())
 	case a.mode == modeLogs:
 		footer = a.logsFooter()
 	case a.notice != "":

@@ -1,6 +1,8 @@
 package ui
 
 import (
+	"charm.land/bubbles/v2/key"
+
 	"github.com/opsui/opsui/ops/deploy"
 	"github.com/opsui/opsui/ui/common"
 )
@@ -18,3 +20,28 @@ var (
 	_ common.Component[flow]      = (*opFlow[MigrationPlan, deploy.MigrationResult])(nil)
 	_ common.Component[flow]      = (*opFlow[[]FlushTarget, []FlushResult])(nil)
 )
+
+// pane is what the root asks of the component that has the keyboard,
+// whatever its type: its size, its drawing and its keys.
+type pane interface {
+	SetSize(width, height int)
+	View() string
+	KeyMap() []key.Binding
+}
+
+// focused is the component that has the keyboard in the mode shown: the
+// run (live or replayed), the past runs, a flow, the logs, else the
+// fleet. The root sends it the keys it does not handle itself.
+func (a *App) focused() pane {
+	switch {
+	case a.mode == modeRun:
+		return a.shownRun()
+	case a.mode == modeRuns:
+		return &a.past
+	case a.mode == modeFlow && a.flows.cur != nil:
+		return a.flows.cur
+	case a.mode == modeLogs && a.logs.view != nil:
+		return a.logs.view
+	}
+	return &a.fleet
+}

@@ -219,5 +219,3 @@ func (a App) flowView(w int) string {
 	return a.flows.cur.View()
 }
 
-// flowFooter is the footer's keys while a flow is shown.
-func (a App) flowFooter() string { return a.help.ShortHelpView(a.flows.cur.KeyMap()) }
