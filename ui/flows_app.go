@@ -218,4 +218,3 @@ func (a App) flowView(w int) string {
 	}
 	return a.flows.cur.View()
 }
-
