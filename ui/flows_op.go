@@ -13,13 +13,20 @@ import (
 	"github.com/opsui/opsui/ops/deploy"
 )
 
-// opSpec is what makes a rollback, a migrate or a flush: each is the same
-// walk (choose the app and environment, read and show the plan P, confirm,
-// run, show the result R), with its own plan and work. The machine
-// (opFlow) holds P and R as they are: no spec sees another's plan.
+// opSpec is what makes a guided flow: the deploy wizard, a rollback, a
+// migrate or a flush. Each is the same walk (choose the app and
+// environment, maybe an argument such as the deploy's ref, read and show
+// the plan P, maybe choose a strategy, confirm, run, show the result R),
+// with its own plan, work and look. The machine (opFlow) holds P and R as
+// they are: no spec sees another's plan.
 type opSpec[P, R any] interface {
-	name() string  // "roll back", "migrate", "flush"
+	opLook[P, R]
+	name() string  // "deploy", "roll back", "migrate", "flush"
 	envOnly() bool // the flow works on an environment, not an app in one
+	// argStep is the step between the target and the plan that chooses
+	// the plan's argument (the deploy's ref); nil when there is none.
+	argStep() argStep
+	// loadPlan reads the plan; its error says what it was reading.
 	loadPlan(ctx context.Context, t pickItem, arg string) (P, error)
 	// rows is how many rows of the plan the cursor moves over; moved
 	// says the plan must be read again for arg when the cursor moves.
@@ -32,8 +39,7 @@ type opSpec[P, R any] interface {
 	question(t pickItem, plan P) string
 	// planEnv is the environment the plan was made in, when it says: the
 	// strategy's defaults and the confirmation's protection are those of
-	// the inventory read for the plan, as the wizard's are (the console's
-	// fleet may be older).
+	// the inventory read for the plan (the console's fleet may be older).
 	planEnv(plan P) (inventory.Environment, bool)
 	// newStrategy is the strategy step between the plan and the
 	// confirmation (how the hosts are switched, in which batches); ok is
@@ -49,6 +55,38 @@ type opSpec[P, R any] interface {
 	resultLines(st Styles, res R, err error, w int) []string
 }
 
+// opLook is how a flow's steps read: every op spec embeds plainLook (a
+// title, the plan's lines, the result's); the deploy wizard has its own
+// (the steps named, a scrolled preview with warnings, a summary that
+// offers the rollback).
+type opLook[P, R any] interface {
+	header(f *opFlow[P, R], w int) []string // the lines above the note
+	pickHeading() (heading, what string)
+	planBody(f *opFlow[P, R], w, h int) string
+	planKey(f *opFlow[P, R], km tea.KeyPressMsg) tea.Cmd // the plan step's keys but NextStep
+	planNotes(k KeyMap) (reading, failed string)
+	strategyBody(f *opFlow[P, R], w, h int) string
+	confirmBody(f *opFlow[P, R], w int) string
+	runNote(k KeyMap) string
+	doneBody(f *opFlow[P, R], w int) string
+	doneKey(f *opFlow[P, R], km tea.KeyPressMsg) (flow, tea.Cmd)
+	keyMap(f *opFlow[P, R]) []key.Binding
+}
+
+// argStep chooses a plan's argument: the deploy wizard's ref.
+type argStep interface {
+	// enter focuses the step for target t, reading what it lists.
+	enter(t pickItem) tea.Cmd
+	leave()
+	// update takes the step's own messages at any step (handled), and
+	// the others while it is shown (active).
+	update(msg tea.Msg, active bool) (cmd tea.Cmd, handled bool)
+	// key handles a key; done with the argument chosen, or a note.
+	key(km tea.KeyPressMsg) (arg string, done bool, note string, cmd tea.Cmd)
+	typing() bool
+	view(w, h int) string
+}
+
 // opWork is a confirmed plan's run: its name, hosts and work.
 type opWork[R any] struct {
 	kind, what string
@@ -56,9 +94,11 @@ type opWork[R any] struct {
 	run        runnerFunc[R]
 }
 
-// The steps of an opFlow.
+// The steps of an opFlow, in order; a flow without an argument or a
+// strategy step skips it.
 const (
 	opPick = iota
+	opArg // only for a spec with an argStep
 	opPlan
 	opStrategy // only for a spec with a strategy step
 	opConfirm
@@ -84,7 +124,8 @@ type opSteps struct {
 	planKey  string
 	loaded   bool // plan holds the plan read for planKey
 	planErr  error
-	cursor   int
+	cursor   int // the plan's row
+	top      int // the plan's first line shown, for a look that scrolls it
 	strategy strategyForm
 	confirm  confirmBox
 	runner   *flowRunner
@@ -97,12 +138,21 @@ type opFlow[P, R any] struct {
 	opSteps
 	spec    opSpec[P, R]
 	plan    P
-	planned P // the plan confirmed: plan, batched by the strategy step's choice
-	result  *R
+	planned P  // the plan confirmed: plan, batched by the strategy step's choice
+	result  *R // the work's value, set once the runner is done
 }
 
 // running is the flow's work, nil before the run.
 func (f *opFlow[P, R]) running() *flowRunner { return f.runner }
+
+// outcome is the work's value, the zero R before it is done.
+func (f *opFlow[P, R]) outcome() R {
+	var r R
+	if f.result != nil && f.runner != nil && f.runner.done {
+		r = *f.result
+	}
+	return r
+}
 
 // hasStrategy reports whether the spec has a strategy step.
 func (f *opFlow[P, R]) hasStrategy() bool {
@@ -121,7 +171,7 @@ func (f *opFlow[P, R]) planTarget(plan P) pickItem {
 
 // newOpFlow opens spec's flow; with app (or env for an env-only flow)
 // given, it starts at the plan of that target.
-func newOpFlow[P, R any](env *flowEnv, spec opSpec[P, R], focusedEnv, app, arg string) (flow, tea.Cmd) {
+func newOpFlow[P, R any](env *flowEnv, spec opSpec[P, R], focusedEnv, app, arg string) (*opFlow[P, R], tea.Cmd) {
 	f := &opFlow[P, R]{spec: spec, opSteps: opSteps{env: env, pick: newTargetPicker(env.fleet, spec.envOnly(), focusedEnv), arg: arg}}
 	if app == "" {
 		return f, nil
@@ -137,21 +187,25 @@ func newOpFlow[P, R any](env *flowEnv, spec opSpec[P, R], focusedEnv, app, arg s
 }
 
 func (f *opFlow[P, R]) typing() bool {
-	return f.step == opConfirm && f.confirm.typing() || f.step == opStrategy && f.strategy.typing()
+	a := f.spec.argStep()
+	return f.step == opArg && a != nil && a.typing() ||
+		f.step == opConfirm && f.confirm.typing() || f.step == opStrategy && f.strategy.typing()
 }
 
+// load reads the plan of the target and argument, unless it is already
+// there or being read.
 func (f *opFlow[P, R]) load() tea.Cmd {
 	k := f.target.app + "\x00" + f.target.env.Name + "\x00" + f.arg
+	if k == f.planKey && f.planErr == nil {
+		return nil
+	}
 	var none P
-	f.planKey, f.plan, f.loaded, f.planErr, f.planned = k, none, false, nil, none
+	f.planKey, f.plan, f.loaded, f.planErr, f.planned, f.top = k, none, false, nil, none, 0
 	spec, t, arg := f.spec, f.target, f.arg
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		p, err := spec.loadPlan(ctx, t, arg)
-		if err != nil {
-			err = fmt.Errorf("%s %s: %w", spec.name(), t, err)
-		}
 		return opPlanMsg[P]{key: k, plan: p, err: err}
 	}
 }
@@ -163,7 +217,8 @@ func (f *opFlow[P, R]) Init() tea.Cmd { return nil }
 func (f *opFlow[P, R]) SetSize(w, h int) { f.env.setSize(w, h) }
 
 // Update handles the flow's messages and keys; it returns the flow that
-// has the screen next (nil: back to the fleet).
+// has the screen next: itself, another one (the deploy summary's
+// rollback), or nil (back to the fleet).
 func (f *opFlow[P, R]) Update(msg tea.Msg) (flow, tea.Cmd) {
 	switch msg := msg.(type) {
 	case opPlanMsg[P]:
@@ -176,6 +231,12 @@ func (f *opFlow[P, R]) Update(msg tea.Msg) (flow, tea.Cmd) {
 		return f, nil
 	case tea.KeyPressMsg:
 		return f.key(msg)
+	}
+	a := f.spec.argStep()
+	if a != nil {
+		if cmd, ok := a.update(msg, f.step == opArg && f.runner == nil); ok {
+			return f, cmd
+		}
 	}
 	if f.runner != nil {
 		cmd := f.runner.update(msg)
@@ -201,20 +262,14 @@ func (f *opFlow[P, R]) key(km tea.KeyPressMsg) (flow, tea.Cmd) {
 	switch f.step {
 	case opRun:
 		if key.Matches(km, k.Back) && !f.runner.asking() {
-			f.note = "it is running: " + keyName(k.CancelRun) + " aborts it (it asks first)"
+			f.note = f.spec.runNote(k)
 			return f, nil
 		}
 		return f, f.runner.update(km)
 	case opDone:
-		switch {
-		case key.Matches(km, k.Back):
-			return nil, nil
-		case key.Matches(km, k.NextStep):
-			f.panes = !f.panes
-			return f, nil
-		}
-		return f, f.runner.update(km)
+		return f.spec.doneKey(f, km)
 	}
+	// Before the run: esc leaves, shift+tab goes back a step.
 	switch {
 	case key.Matches(km, k.Back):
 		return nil, nil
@@ -225,26 +280,37 @@ func (f *opFlow[P, R]) key(km tea.KeyPressMsg) (flow, tea.Cmd) {
 		if f.step == opStrategy && !f.hasStrategy() {
 			f.step--
 		}
-		f.strategy.blur()
-		if f.step == opStrategy {
-			return f, f.strategy.focus()
+		if f.step == opArg && f.spec.argStep() == nil {
+			f.step--
 		}
-		return f, nil
+		return f, f.enter()
 	}
 	switch f.step {
 	case opPick:
 		if key.Matches(km, k.NextStep) {
-			if it, ok := f.pick.chosen(); ok {
-				if it != f.target || f.planErr != nil {
-					f.target, f.arg, f.cursor = it, "", 0
-					f.step = opPlan
-					return f, f.load()
-				}
-				f.step = opPlan
+			it, ok := f.pick.chosen()
+			if !ok {
+				return f, nil
 			}
-			return f, nil
+			if f.spec.argStep() != nil {
+				f.target, f.step = it, opArg
+				return f, f.enter()
+			}
+			if it != f.target {
+				f.arg, f.cursor = "", 0
+			}
+			f.target, f.step = it, opPlan
+			return f, f.load()
 		}
 		f.pick.key(km, k)
+	case opArg:
+		arg, done, note, cmd := f.spec.argStep().key(km)
+		f.note = note
+		if done {
+			f.arg, f.step = arg, opPlan
+			return f, tea.Batch(f.enter(), f.load())
+		}
+		return f, cmd
 	case opPlan:
 		return f, f.planStepKey(km)
 	case opStrategy:
@@ -274,14 +340,24 @@ func (f *opFlow[P, R]) key(km tea.KeyPressMsg) (flow, tea.Cmd) {
 	return f, nil
 }
 
-// toStrategy enters the strategy step; it keeps what was chosen there
+// enter prepares the step just entered; it keeps what was chosen there
 // for the same target.
-func (f *opFlow[P, R]) toStrategy() tea.Cmd {
-	if f.strategy.kinds == nil || f.strategy.app != f.target.app || f.strategy.envName != f.target.env.Name {
-		f.strategy, _ = f.spec.newStrategy(f.planTarget(f.plan))
+func (f *opFlow[P, R]) enter() tea.Cmd {
+	a := f.spec.argStep()
+	if a != nil {
+		a.leave()
 	}
-	f.step = opStrategy
-	return f.strategy.focus()
+	f.strategy.blur()
+	switch f.step {
+	case opArg:
+		return a.enter(f.target)
+	case opStrategy:
+		if f.strategy.kinds == nil || f.strategy.app != f.target.app || f.strategy.envName != f.target.env.Name {
+			f.strategy, _ = f.spec.newStrategy(f.planTarget(f.plan)) // the defaults of the plan's inventory
+		}
+		return f.strategy.focus()
+	}
+	return nil
 }
 
 // toConfirm asks to run planned, the plan confirmed.
@@ -310,25 +386,93 @@ func (f *opFlow[P, R]) strategyPlan() (P, *deploy.Plan, error) {
 
 func (f *opFlow[P, R]) planStepKey(km tea.KeyPressMsg) tea.Cmd {
 	k := f.env.keys
+	if !key.Matches(km, k.NextStep) {
+		return f.spec.planKey(f, km)
+	}
 	if !f.loaded {
-		if key.Matches(km, k.NextStep) {
-			f.note = "the plan is still being read"
-			if f.planErr != nil {
-				f.note = "no plan: " + keyName(k.PrevStep) + " to choose again, " + keyName(k.Back) + " to leave"
-			}
+		reading, failed := f.spec.planNotes(k)
+		f.note = reading
+		if f.planErr != nil {
+			f.note = failed
 		}
 		return nil
 	}
+	if ok, why := f.spec.ready(f.plan); !ok {
+		f.note = why
+		return nil
+	}
+	if f.hasStrategy() {
+		f.step = opStrategy
+		return f.enter()
+	}
+	return f.toConfirm(f.plan)
+}
+
+// View draws the step the flow is at.
+func (f *opFlow[P, R]) View() string {
+	w, h := f.env.size()
+	st := f.env.ctx.Styles
+	var b strings.Builder
+	for _, l := range f.spec.header(f, w) {
+		b.WriteString(l + "\n")
+	}
+	if f.note != "" {
+		b.WriteString(st.Warn.Render(clip(f.note, w)) + "\n")
+	}
+	bodyH := max(3, h-strings.Count(b.String(), "\n"))
+	switch f.step {
+	case opPick:
+		heading, what := f.spec.pickHeading()
+		b.WriteString(st.Header.Render(heading) + "\n" + f.pick.view(st, w, what))
+	case opArg:
+		b.WriteString(f.spec.argStep().view(w, bodyH))
+	case opPlan:
+		b.WriteString(f.spec.planBody(f, w, bodyH))
+	case opStrategy:
+		b.WriteString(f.spec.strategyBody(f, w, bodyH))
+	case opConfirm:
+		b.WriteString(f.spec.confirmBody(f, w))
+	case opRun:
+		b.WriteString(f.runner.view(w, bodyH))
+	case opDone:
+		if f.panes {
+			b.WriteString(f.runner.view(w, bodyH))
+			break
+		}
+		b.WriteString(f.spec.doneBody(f, w))
+	}
+	return b.String()
+}
+
+// KeyMap is the step's keys.
+func (f *opFlow[P, R]) KeyMap() []key.Binding { return f.spec.keyMap(f) }
+
+// plainLook is the look of a rollback, a migrate and a flush: a title, the
+// plan's lines under a cursor, the result's lines.
+type plainLook[P, R any] struct{}
+
+func (plainLook[P, R]) header(f *opFlow[P, R], w int) []string {
+	title := f.spec.name()
+	if f.step > opPick {
+		title += " · " + f.target.String()
+	}
+	return []string{f.env.ctx.Styles.Title.Render(clip(title, w))}
+}
+
+func (plainLook[P, R]) pickHeading() (string, string) { return "where?", "target" }
+
+func (plainLook[P, R]) planBody(f *opFlow[P, R], w, h int) string {
+	return scrollLines(plainPlanView(f, w), max(0, f.cursor-h/2), h)
+}
+
+// planKey moves the cursor over the plan's rows (reading the plan again
+// when the row is its argument) and toggles a row.
+func (plainLook[P, R]) planKey(f *opFlow[P, R], km tea.KeyPressMsg) tea.Cmd {
+	k := f.env.keys
+	if !f.loaded {
+		return nil
+	}
 	switch {
-	case key.Matches(km, k.NextStep):
-		if ok, why := f.spec.ready(f.plan); !ok {
-			f.note = why
-			return nil
-		}
-		if f.hasStrategy() {
-			return f.toStrategy()
-		}
-		return f.toConfirm(f.plan)
 	case key.Matches(km, k.Up), key.Matches(km, k.Down):
 		d := 1
 		if key.Matches(km, k.Up) {
@@ -345,66 +489,55 @@ func (f *opFlow[P, R]) planStepKey(km tea.KeyPressMsg) tea.Cmd {
 	return nil
 }
 
-// View draws the step the flow is at.
-func (f *opFlow[P, R]) View() string {
-	w, h := f.env.size()
+func (plainLook[P, R]) planNotes(k KeyMap) (string, string) {
+	return "the plan is still being read", "no plan: " + keyName(k.PrevStep) + " to choose again, " + keyName(k.Back) + " to leave"
+}
+
+func (plainLook[P, R]) strategyBody(f *opFlow[P, R], w, h int) string {
+	st := f.env.ctx.Styles
+	_, plan, err := f.strategyPlan()
+	lines := strings.Split(strings.TrimRight(st.Header.Render("how are the hosts switched?")+"\n"+f.strategy.view(st, f.env.keys, w, plan, err), "\n"), "\n")
+	return scrollLines(lines, 0, h)
+}
+
+func (plainLook[P, R]) confirmBody(f *opFlow[P, R], w int) string {
 	st := f.env.ctx.Styles
 	var b strings.Builder
-	title := f.spec.name()
-	if f.step > opPick {
-		title += " · " + f.target.String()
+	for _, l := range plainPlanView(f, w) {
+		b.WriteString(l + "\n")
 	}
-	b.WriteString(st.Title.Render(clip(title, w)) + "\n")
-	if f.note != "" {
-		b.WriteString(st.Warn.Render(clip(f.note, w)) + "\n")
-	}
-	bodyH := max(3, h-strings.Count(b.String(), "\n"))
-	switch f.step {
-	case opPick:
-		b.WriteString(st.Header.Render("where?") + "\n" + f.pick.view(st, w, "target"))
-	case opPlan:
-		b.WriteString(scrollLines(f.planView(st, w), max(0, f.cursor-bodyH/2), bodyH))
-	case opStrategy:
-		_, plan, err := f.strategyPlan()
-		lines := strings.Split(strings.TrimRight(st.Header.Render("how are the hosts switched?")+"\n"+f.strategy.view(st, f.env.keys, w, plan, err), "\n"), "\n")
-		b.WriteString(scrollLines(lines, 0, bodyH))
-	case opConfirm:
-		for _, l := range f.planView(st, w) {
-			b.WriteString(l + "\n")
-		}
-		b.WriteString("\n" + f.confirm.view(st, w, f.spec.question(f.target, f.plan), f.env.keys))
-	case opRun:
-		b.WriteString(f.runner.view(w, bodyH))
-	case opDone:
-		if f.panes {
-			b.WriteString(f.runner.view(w, bodyH))
-			break
-		}
-		var res R
-		if f.result != nil {
-			res = *f.result
-		}
-		for _, l := range f.spec.resultLines(st, res, f.runner.err, w) {
-			b.WriteString(clipStyled(l, w) + "\n")
-		}
-		b.WriteString("\n" + clipStyled(st.Key.Render(keyName(f.env.keys.NextStep))+st.Muted.Render(" the hosts' output · ")+
-			st.Key.Render(keyName(f.env.keys.Back))+st.Muted.Render(" back to the fleet"), w))
-	}
+	b.WriteString("\n" + f.confirm.view(st, w, f.spec.question(f.target, f.plan), f.env.keys))
 	return b.String()
 }
 
-func (f *opFlow[P, R]) planView(st Styles, w int) []string {
-	switch {
-	case f.planErr != nil:
-		return []string{st.Error.Render(clip(f.planErr.Error(), w))}
-	case !f.loaded:
-		return []string{st.Muted.Render("reading the plan…")}
-	}
-	return f.spec.planLines(st, f.plan, f.cursor, w)
+func (plainLook[P, R]) runNote(k KeyMap) string {
+	return "it is running: " + keyName(k.CancelRun) + " aborts it (it asks first)"
 }
 
-// KeyMap is the step's keys.
-func (f *opFlow[P, R]) KeyMap() []key.Binding {
+func (plainLook[P, R]) doneBody(f *opFlow[P, R], w int) string {
+	st := f.env.ctx.Styles
+	var b strings.Builder
+	for _, l := range f.spec.resultLines(st, f.outcome(), f.runner.err, w) {
+		b.WriteString(clipStyled(l, w) + "\n")
+	}
+	b.WriteString("\n" + clipStyled(st.Key.Render(keyName(f.env.keys.NextStep))+st.Muted.Render(" the hosts' output · ")+
+		st.Key.Render(keyName(f.env.keys.Back))+st.Muted.Render(" back to the fleet"), w))
+	return b.String()
+}
+
+func (plainLook[P, R]) doneKey(f *opFlow[P, R], km tea.KeyPressMsg) (flow, tea.Cmd) {
+	k := f.env.keys
+	switch {
+	case key.Matches(km, k.Back):
+		return nil, nil
+	case key.Matches(km, k.NextStep):
+		f.panes = !f.panes
+		return f, nil
+	}
+	return f, f.runner.update(km)
+}
+
+func (plainLook[P, R]) keyMap(f *opFlow[P, R]) []key.Binding {
 	k := f.env.keys
 	switch f.step {
 	case opRun:
@@ -415,4 +548,16 @@ func (f *opFlow[P, R]) KeyMap() []key.Binding {
 		return []key.Binding{k.Confirm, k.PrevStep, withDesc(k.Back, "leave")}
 	}
 	return []key.Binding{k.Up, k.Down, k.NextStep, k.PrevStep, withDesc(k.Back, "leave")}
+}
+
+// plainPlanView is the plan's lines, or why there are none yet.
+func plainPlanView[P, R any](f *opFlow[P, R], w int) []string {
+	st := f.env.ctx.Styles
+	switch {
+	case f.planErr != nil:
+		return []string{st.Error.Render(clip(f.planErr.Error(), w))}
+	case !f.loaded:
+		return []string{st.Muted.Render("reading the plan…")}
+	}
+	return f.spec.planLines(st, f.plan, f.cursor, w)
 }

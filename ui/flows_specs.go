@@ -24,6 +24,19 @@ func newFlushFlow(env *flowEnv, envName string) (flow, tea.Cmd) {
 	return newOpFlow[[]FlushTarget, []FlushResult](env, &flushSpec{fns: env.fns, toggleKey: keyName(env.keys.Toggle)}, envName, "", "")
 }
 
+// noArg is the argument step of a flow without one.
+type noArg struct{}
+
+func (noArg) argStep() argStep { return nil }
+
+// planErr says which plan could not be read.
+func planErr(name string, t pickItem, err error) error {
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", name, t, err)
+	}
+	return nil
+}
+
 // noStrategy is the strategy step of a flow without one.
 type noStrategy[P any] struct{}
 
@@ -34,12 +47,17 @@ func (noStrategy[P]) batched(p P, _ deploy.Strategy) (P, *deploy.Plan, error) {
 
 // rollbackSpec: choose a recorded release (the previous good one first),
 // see what goes away, confirm, run.
-type rollbackSpec struct{ fns Flows }
+type rollbackSpec struct {
+	plainLook[RollbackPreview, *deploy.Outcome]
+	noArg
+	fns Flows
+}
 
 func (rollbackSpec) name() string  { return "roll back" }
 func (rollbackSpec) envOnly() bool { return false }
 func (s rollbackSpec) loadPlan(ctx context.Context, t pickItem, to string) (RollbackPreview, error) {
-	return s.fns.RollbackPreview(ctx, t.app, t.env.Name, to)
+	p, err := s.fns.RollbackPreview(ctx, t.app, t.env.Name, to)
+	return p, planErr(s.name(), t, err)
 }
 func (rollbackSpec) rows(p RollbackPreview) int { return len(p.Candidates) }
 func (rollbackSpec) moved(p RollbackPreview, i int) (string, bool) {
@@ -129,6 +147,8 @@ func (rollbackSpec) resultLines(st Styles, out *deploy.Outcome, err error, _ int
 // migrateSpec: the pending migrations, confirm, run once on the
 // migration host.
 type migrateSpec struct {
+	plainLook[MigrationPlan, deploy.MigrationResult]
+	noArg
 	noStrategy[MigrationPlan]
 	fns Flows
 }
@@ -136,7 +156,8 @@ type migrateSpec struct {
 func (migrateSpec) name() string  { return "migrate" }
 func (migrateSpec) envOnly() bool { return false }
 func (s migrateSpec) loadPlan(ctx context.Context, t pickItem, _ string) (MigrationPlan, error) {
-	return s.fns.MigrationPlan(ctx, t.app, t.env.Name)
+	p, err := s.fns.MigrationPlan(ctx, t.app, t.env.Name)
+	return p, planErr(s.name(), t, err)
 }
 func (migrateSpec) rows(MigrationPlan) int                  { return 0 }
 func (migrateSpec) moved(MigrationPlan, int) (string, bool) { return "", false }
@@ -209,6 +230,8 @@ func (migrateSpec) resultLines(st Styles, res deploy.MigrationResult, err error,
 // flushSpec: the environment's cache hosts (all chosen; space leaves one
 // out), confirm, run, a result per host.
 type flushSpec struct {
+	plainLook[[]FlushTarget, []FlushResult]
+	noArg
 	noStrategy[[]FlushTarget]
 	fns       Flows
 	off       map[string]bool // hosts left out
@@ -218,7 +241,8 @@ type flushSpec struct {
 func (*flushSpec) name() string  { return "flush caches" }
 func (*flushSpec) envOnly() bool { return true }
 func (s *flushSpec) loadPlan(ctx context.Context, t pickItem, _ string) ([]FlushTarget, error) {
-	return s.fns.FlushPlan(ctx, t.env.Name)
+	p, err := s.fns.FlushPlan(ctx, t.env.Name)
+	return p, planErr(s.name(), t, err)
 }
 func (*flushSpec) rows(p []FlushTarget) int                { return len(p) }
 func (*flushSpec) moved([]FlushTarget, int) (string, bool) { return "", false }
