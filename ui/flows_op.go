@@ -98,7 +98,7 @@ type opWork[R any] struct {
 // strategy step skips it.
 const (
 	opPick = iota
-	opArg // only for a spec with an argStep
+	opArg  // only for a spec with an argStep
 	opPlan
 	opStrategy // only for a spec with a strategy step
 	opConfirm
