@@ -74,8 +74,8 @@ func TestRootHandlesCtrlCWhereverTheFocusIs(t *testing.T) {
 	d.press("d", "enter")
 	d.wait("the ref step", func() bool { return d.a.flows.cur.(*wizard).step == stepRef })
 	d.press("q")
-	if w := d.a.flows.cur.(*wizard); w.filter.Value() != "q" {
-		t.Fatalf("the ref filter holds %q, want q typed", w.filter.Value())
+	if r := refStepOf(d.a.flows.cur); r.filter.Value() != "q" {
+		t.Fatalf("the ref filter holds %q, want q typed", r.filter.Value())
 	}
 	states["wizard, typing a ref"] = d.a
 	for name, a := range states {

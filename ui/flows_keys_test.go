@@ -70,15 +70,15 @@ func TestFlowKeysFollowTheConfig(t *testing.T) {
 	d.see("main", "v1.0")
 	d.send(ctrlKey('n'))
 	d.press("down") // not field_down any more
-	if w.refCursor != 1 {
-		t.Fatalf("ref cursor %d after ctrl+n then down, want 1", w.refCursor)
+	if refStepOf(w).cursor != 1 {
+		t.Fatalf("ref cursor %d after ctrl+n then down, want 1", refStepOf(w).cursor)
 	}
 	d.send(ctrlKey('p'))
 	d.send(ctrlKey('n'))
 	d.press("enter")
 	d.see("commits it brings")
-	if w.ref != "v1.0" {
-		t.Fatalf("ref %q, want v1.0", w.ref)
+	if w.arg != "v1.0" {
+		t.Fatalf("ref %q, want v1.0", w.arg)
 	}
 
 	// The strategy form: choice_next, choice_prev; the arrows are not them.
@@ -122,7 +122,7 @@ func TestFlowKeysFollowTheConfig(t *testing.T) {
 
 	// A protected environment: its name typed, then apply.
 	d.press("d")
-	for !d.a.flows.cur.(*wizard).chosenIs("production") {
+	for !chosenIs(d.a.flows.cur, "production") {
 		d.press("down")
 	}
 	d.press("enter")

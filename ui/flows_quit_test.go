@@ -99,7 +99,7 @@ func TestQuitInAFlowThatDoesNotRun(t *testing.T) {
 	d.see("ref>")
 	// q is text in the ref filter; ctrl+c quits without asking.
 	d.press("q")
-	if v := d.settle(); strings.Contains(v, "quit and abort") || d.a.flows.cur.(*wizard).filter.Value() != "q" {
+	if v := d.settle(); strings.Contains(v, "quit and abort") || refStepOf(d.a.flows.cur).filter.Value() != "q" {
 		t.Fatalf("q in the ref filter:\n%s", v)
 	}
 	_, cmd := d.a.Update(keys("ctrl+c")[0])

@@ -126,9 +126,9 @@ func flowViews(t *testing.T, w, h int) map[string]func(d *driver) {
 	toRun := func(d *driver) {
 		toStaging(d)
 		d.press("enter")
-		d.wait("refs", func() bool { return len(d.a.flows.cur.(*wizard).refs) > 0 })
+		d.wait("refs", func() bool { return len(refStepOf(d.a.flows.cur).refs) > 0 })
 		d.press("enter")
-		d.wait("the preview", func() bool { return d.a.flows.cur.(*wizard).preview != nil })
+		d.wait("the preview", func() bool { return d.a.flows.cur.(*wizard).loaded })
 		d.press("enter", "right", "right", "enter", "y")
 		d.wait("the canary's question", func() bool { r := activeRunner(d.a.flows.cur); return r != nil && r.pending != nil })
 	}
@@ -172,7 +172,7 @@ func flowViews(t *testing.T, w, h int) map[string]func(d *driver) {
 		"wizard ref": func(d *driver) {
 			toStaging(d)
 			d.press("enter")
-			d.wait("refs", func() bool { return d.a.flows.cur.(*wizard).refs != nil })
+			d.wait("refs", func() bool { return refStepOf(d.a.flows.cur).refs != nil })
 		},
 		"wizard run":        toRun,
 		"wizard summary":    toSummary,
@@ -192,9 +192,9 @@ func flowViews(t *testing.T, w, h int) map[string]func(d *driver) {
 	views["wizard preview"] = func(d *driver) {
 		toStaging(d)
 		d.press("enter")
-		d.wait("refs", func() bool { return len(d.a.flows.cur.(*wizard).refs) > 0 })
+		d.wait("refs", func() bool { return len(refStepOf(d.a.flows.cur).refs) > 0 })
 		d.press("enter")
-		d.wait("the preview", func() bool { return d.a.flows.cur.(*wizard).preview != nil })
+		d.wait("the preview", func() bool { return d.a.flows.cur.(*wizard).loaded })
 	}
 	views["wizard strategy"] = func(d *driver) {
 		views["wizard preview"](d)

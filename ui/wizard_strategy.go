@@ -25,7 +25,6 @@ const (
 // rollback (all at once or rolling, batch sizes).
 type strategyForm struct {
 	app, envName     string
-	hosts            []HostRelease
 	kinds            []deploy.StrategyKind // the strategies offered
 	fields           []int                 // the fields shown, in order
 	kind             int                   // in kinds
@@ -35,12 +34,8 @@ type strategyForm struct {
 }
 
 // newStrategyForm is the wizard's, from the environment's default strategy.
-func newStrategyForm(t pickItem, p *Preview) strategyForm {
-	s := newForm(t, deploy.StrategyKinds, []int{fieldKind, fieldBatches, fieldMaxFail, fieldAutoRollback})
-	if p != nil {
-		s.hosts = p.Hosts
-	}
-	return s
+func newStrategyForm(t pickItem) strategyForm {
+	return newForm(t, deploy.StrategyKinds, []int{fieldKind, fieldBatches, fieldMaxFail, fieldAutoRollback})
 }
 
 // newRollbackStrategy is a rollback's: all at once or rolling, from the

@@ -11,13 +11,13 @@ import (
 func toStaging(d *driver) {
 	d.press("d")
 	d.see("which app, to which environment?", "shop → staging", "shop → production (protected)")
-	for i := 0; i < 3 && !d.a.flows.cur.(*wizard).chosenIs("staging"); i++ {
+	for i := 0; i < 3 && !chosenIs(d.a.flows.cur, "staging"); i++ {
 		d.press("up")
 	}
 }
 
-func (w *wizard) chosenIs(env string) bool {
-	it, ok := w.pick.chosen()
+func chosenIs(f flow, env string) bool {
+	it, ok := f.(*wizard).pick.chosen()
 	return ok && it.env.Name == env
 }
 
@@ -39,7 +39,7 @@ func TestWizardDeploysWithACanaryAndSummarises(t *testing.T) {
 	d.see("which app, to which environment?")
 	d.press("enter")
 	d.see("ref> v1")
-	d.a.flows.cur.(*wizard).filter.SetValue("") // as backspaces would
+	refStepOf(d.a.flows.cur).filter.SetValue("") // as backspaces would
 	d.press("enter")                            // main, the first ref
 
 	// The preview: hosts with drift, commits, diffstat, migrations,
@@ -79,7 +79,7 @@ func TestWizardDeploysWithACanaryAndSummarises(t *testing.T) {
 	// What ran is the plan confirmed, the very object: the preview's, in
 	// the strategy chosen.
 	p := ff.deployed[0]
-	if p != d.a.flows.cur.(*wizard).planned {
+	if p != d.a.flows.cur.(*wizard).planned.Plan {
 		t.Error("the plan run is not the plan confirmed")
 	}
 	if p.App.Name != "shop" || p.Env.Name != "staging" || p.Source.Commit != "c2c2c2c2c2c2c2c2" || p.Source.Branch != "main" ||
@@ -142,7 +142,7 @@ func TestWizardProtectedEnvironmentNeedsItsNameTyped(t *testing.T) {
 	d := newFlowDriver(t, ff.fns(), nil)
 	d.press("d")
 	d.see("shop → production (protected)")
-	for !d.a.flows.cur.(*wizard).chosenIs("production") {
+	for !chosenIs(d.a.flows.cur, "production") {
 		d.press("down")
 	}
 	d.press("enter")
@@ -176,7 +176,7 @@ func TestWizardInvalidInputStaysOnItsStep(t *testing.T) {
 	toStaging(d)
 	d.press("enter")
 	d.see("main")
-	d.a.flows.cur.(*wizard).filter.SetValue("zzz-no-such")
+	refStepOf(d.a.flows.cur).filter.SetValue("zzz-no-such")
 	d.press("enter") // a typed ref goes to the preview, which resolves it
 	d.see("commits it brings")
 	d.press("enter")
@@ -272,7 +272,7 @@ func TestWizardRefusedWhenTheFleetChangedSincePreview(t *testing.T) {
 			t.Errorf("the summary lacks %q:\n%s", want, viewText(d.a))
 		}
 	}
-	if len(ff.deployed) != 1 || ff.deployed[0] != d.a.flows.cur.(*wizard).planned || ff.deployed[0].Hosts[0].Address != "10.1.0.11" {
+	if len(ff.deployed) != 1 || ff.deployed[0] != d.a.flows.cur.(*wizard).planned.Plan || ff.deployed[0].Hosts[0].Address != "10.1.0.11" {
 		t.Errorf("the plan given to the engine is not the one confirmed: %+v", ff.deployed)
 	}
 	// Nothing of this release runs anywhere: r must not offer to undo the
@@ -301,15 +301,18 @@ func TestWizardOffersRollbackOnlyWhenLive(t *testing.T) {
 		{"cancelled before the switch", []string{deploy.HostSkipped, deploy.HostCancelled}, false},
 		{"partly live", []string{deploy.HostOK, deploy.HostFailed}, true},
 	} {
-		w := &wizard{}
+		var out *deploy.Outcome
 		if c.statuses != nil {
-			w.lastOutcome = &deploy.Outcome{}
+			out = &deploy.Outcome{}
 			for _, s := range c.statuses {
-				w.lastOutcome.Hosts = append(w.lastOutcome.Hosts, deploy.HostOutcome{Status: s})
+				out.Hosts = append(out.Hosts, deploy.HostOutcome{Status: s})
 			}
 		}
-		if got := w.releaseLive(); got != c.want {
+		if got := releaseLive(out); got != c.want {
 			t.Errorf("%s: releaseLive %v, want %v", c.name, got, c.want)
 		}
 	}
 }
+
+// refStepOf is the ref step of the wizard shown.
+func refStepOf(f flow) *refStep { return f.(*wizard).spec.(*deploySpec).ref }

@@ -10,54 +10,36 @@ import (
 	"github.com/opsui/opsui/ops/deploy"
 )
 
-// View draws the wizard: its title and steps, then the step's content.
-func (w *wizard) View() string {
-	width, h := w.env.size()
-	st := w.env.ctx.Styles
-	var b strings.Builder
+// header is the wizard's title and its steps, the current one lit.
+func (*deploySpec) header(f *wizard, width int) []string {
+	st := f.env.ctx.Styles
 	title := "deploy"
-	if w.target.app != "" && w.step > stepTarget {
-		title += " " + w.target.String()
+	if f.target.app != "" && f.step > stepTarget {
+		title += " " + f.target.String()
 	}
-	b.WriteString(st.Title.Render(clip(title, width)) + "\n")
 	var crumbs []string
 	for i, n := range stepNames {
-		if wizStep(i) == w.step {
+		if i == f.step {
 			n = st.Key.Render(fmt.Sprintf("%d %s", i+1, n))
 		} else {
 			n = st.Muted.Render(fmt.Sprintf("%d %s", i+1, n))
 		}
 		crumbs = append(crumbs, n)
 	}
-	b.WriteString(clipStyled(strings.Join(crumbs, st.Muted.Render(" › ")), width) + "\n")
-	if w.note != "" {
-		b.WriteString(st.Warn.Render(clip(w.note, width)) + "\n")
-	}
-	bodyH := max(3, h-strings.Count(b.String(), "\n"))
-	var body string
-	switch w.step {
-	case stepTarget:
-		body = st.Header.Render("which app, to which environment?") + "\n" + w.pick.view(st, width, "app or environment")
-	case stepRef:
-		body = w.refView(width, bodyH)
-	case stepPreview:
-		body = scrollLines(w.previewLines(width), w.previewTop, bodyH)
-	case stepStrategy:
-		plan, err := w.plan()
-		body = w.strategy.view(st, w.env.keys, width, plan, err)
-	case stepConfirm:
-		body = w.confirmView(width)
-	case stepRun:
-		body = w.runner.view(width, bodyH)
-	case stepSummary:
-		if w.showPanes {
-			body = w.runner.view(width, bodyH)
-		} else {
-			body = w.summaryView(width)
-		}
-	}
-	b.WriteString(body)
-	return b.String()
+	return []string{st.Title.Render(clip(title, width)), clipStyled(strings.Join(crumbs, st.Muted.Render(" › ")), width)}
+}
+
+func (*deploySpec) pickHeading() (string, string) {
+	return "which app, to which environment?", "app or environment"
+}
+
+func (s *deploySpec) planBody(f *wizard, width, h int) string {
+	return scrollLines(s.previewLines(f, width), f.top, h)
+}
+
+func (*deploySpec) strategyBody(f *wizard, width, _ int) string {
+	_, plan, err := f.strategyPlan()
+	return f.strategy.view(f.env.ctx.Styles, f.env.keys, width, plan, err)
 }
 
 // scrollLines shows h of lines from top on.
@@ -69,11 +51,11 @@ func scrollLines(lines []string, top, h int) string {
 
 // currentLines say what each host of the environment runs now, as the
 // status panel last saw it.
-func (w *wizard) currentLines(width int) []string {
-	st := w.env.ctx.Styles
+func (r *refStep) currentLines(width int) []string {
+	st := r.env.ctx.Styles
 	var lines []string
-	for _, h := range w.env.fleet.Select(inventory.Filter{Env: w.target.env.Name}) {
-		s := w.env.status.state(h.Name)
+	for _, h := range r.env.fleet.Select(inventory.Filter{Env: r.target.env.Name}) {
+		s := r.env.status.state(h.Name)
 		what := "not probed yet"
 		switch {
 		case s == nil:
@@ -84,7 +66,7 @@ func (w *wizard) currentLines(width int) []string {
 		default:
 			what = "unreachable"
 		}
-		if w.env.status.drift[h.Name] {
+		if r.env.status.drift[h.Name] {
 			what += " (drift)"
 		}
 		lines = append(lines, clip(fmt.Sprintf("  %-16s %s", h.Name, what), width))
@@ -92,35 +74,36 @@ func (w *wizard) currentLines(width int) []string {
 	if len(lines) == 0 {
 		return nil
 	}
-	return append([]string{st.Header.Render("running now on " + w.target.env.Name)}, lines...)
+	return append([]string{st.Header.Render("running now on " + r.target.env.Name)}, lines...)
 }
 
-func (w *wizard) refView(width, h int) string {
-	st := w.env.ctx.Styles
+// view draws the filter, the refs it lets through and what runs now.
+func (r *refStep) view(width, h int) string {
+	st := r.env.ctx.Styles
 	var b strings.Builder
 	// Without a width the input shows only the placeholder's first letter,
 	// which reads as a typed "f".
-	w.filter.SetWidth(max(10, width-lipgloss.Width(w.filter.Prompt)-1))
-	b.WriteString(w.filter.View() + "\n")
-	cur := w.currentLines(width)
+	r.filter.SetWidth(max(10, width-lipgloss.Width(r.filter.Prompt)-1))
+	b.WriteString(r.filter.View() + "\n")
+	cur := r.currentLines(width)
 	listH := max(3, h-1-len(cur)-1)
-	shown := w.shownRefs()
+	shown := r.shown()
 	switch {
-	case w.refsErr != nil:
-		b.WriteString(st.Error.Render(clip(w.refsErr.Error(), width)) + "\n")
-	case w.refs == nil:
+	case r.refsErr != nil:
+		b.WriteString(st.Error.Render(clip(r.refsErr.Error(), width)) + "\n")
+	case r.refs == nil:
 		b.WriteString(st.Muted.Render("reading the repository…") + "\n")
 	case len(shown) == 0:
-		b.WriteString(st.Muted.Render(clip("no ref matches: "+keyName(w.env.keys.NextStep)+" deploys what you typed, if git knows it", width)) + "\n")
+		b.WriteString(st.Muted.Render(clip("no ref matches: "+keyName(r.env.keys.NextStep)+" deploys what you typed, if git knows it", width)) + "\n")
 	}
-	start := max(0, min(w.refCursor-listH/2, len(shown)-listH))
+	start := max(0, min(r.cursor-listH/2, len(shown)-listH))
 	for i := start; i < len(shown) && i-start < listH; i++ {
-		r := shown[i]
-		line := fmt.Sprintf("%-6s %-24s %s  %s", r.Kind, clip(r.Name, 24), deploy.ShortCommit(r.Hash), r.Subject)
-		if r.Author != "" {
-			line += " · " + r.Author
+		ref := shown[i]
+		line := fmt.Sprintf("%-6s %-24s %s  %s", ref.Kind, clip(ref.Name, 24), deploy.ShortCommit(ref.Hash), ref.Subject)
+		if ref.Author != "" {
+			line += " · " + ref.Author
 		}
-		if i == w.refCursor {
+		if i == r.cursor {
 			b.WriteString(st.Cursor.Render(padRight(clip(line, width), width)) + "\n")
 		} else {
 			b.WriteString(clip(line, width) + "\n")
@@ -131,8 +114,8 @@ func (w *wizard) refView(width, h int) string {
 }
 
 // warnings are what the operator must know before confirming.
-func (w *wizard) warnings() []string {
-	p := w.preview
+func (*deploySpec) warnings(f *wizard) []string {
+	p := f.plan
 	var out []string
 	var locked, down []string
 	for _, h := range p.Hosts {
@@ -152,26 +135,26 @@ func (w *wizard) warnings() []string {
 	if len(down) > 0 {
 		out = append(out, "unreachable: "+strings.Join(down, ", "))
 	}
-	out = append(out, w.env.status.drainWarnings(w.env.fleet, w.target.env.Name)...)
+	out = append(out, f.env.status.drainWarnings(f.env.fleet, f.target.env.Name)...)
 	if len(p.Behind) > 0 {
 		out = append(out, fmt.Sprintf("the target is OLDER than what runs: %d commits running now are not in it — this is a rollback in disguise", len(p.Behind)))
 	}
 	if p.CurrentCommit != "" && p.CurrentCommit == p.Source.Commit {
-		out = append(out, fmt.Sprintf("%s already runs %s (release %s): this deploys it again", w.target.env.Name, deploy.ShortCommit(p.Source.Commit), p.Current))
+		out = append(out, fmt.Sprintf("%s already runs %s (release %s): this deploys it again", f.target.env.Name, deploy.ShortCommit(p.Source.Commit), p.Current))
 	}
 	return out
 }
 
 // previewLines is the preview: what will change, before anyone confirms.
-func (w *wizard) previewLines(width int) []string {
-	st := w.env.ctx.Styles
+func (s *deploySpec) previewLines(f *wizard, width int) []string {
+	st := f.env.ctx.Styles
 	switch {
-	case w.previewErr != nil:
-		return []string{st.Error.Render(clip(w.previewErr.Error(), width))}
-	case w.preview == nil:
+	case f.planErr != nil:
+		return []string{st.Error.Render(clip(f.planErr.Error(), width))}
+	case !f.loaded:
 		return []string{st.Muted.Render("reading what would change (git, the hosts, their locks)…")}
 	}
-	p := w.preview
+	p := f.plan
 	var l []string
 	add := func(s string) { l = append(l, clip(s, width)) }
 	src := p.Source
@@ -181,7 +164,7 @@ func (w *wizard) previewLines(width int) []string {
 	} else {
 		add("no successful release recorded yet: everything is new")
 	}
-	if ws := w.warnings(); len(ws) > 0 {
+	if ws := s.warnings(f); len(ws) > 0 {
 		l = append(l, "", st.Warn.Render("warnings"))
 		for _, s := range ws {
 			l = append(l, st.Warn.Render(clip("  ! "+s, width)))
@@ -238,34 +221,36 @@ func branchText(b string) string {
 	return " · branch " + b
 }
 
-func (w *wizard) confirmView(width int) string {
-	st := w.env.ctx.Styles
-	p := w.planned
-	s := p.Strategy
+// confirmBody asks to deploy the plan confirmed, the warnings above.
+func (s *deploySpec) confirmBody(f *wizard, width int) string {
+	st := f.env.ctx.Styles
+	p := f.planned.Plan
+	strategy := p.Strategy
 	q := fmt.Sprintf("Deploy %s %s (%s) to %s: %d hosts, %s", p.App.Name, deploy.ShortCommit(p.Source.Commit), p.Source.Subject,
-		p.Env.Name, len(p.Hosts), s.Kind)
-	if len(s.Batches) > 0 {
-		q += " " + s.Batches.String()
+		p.Env.Name, len(p.Hosts), strategy.Kind)
+	if len(strategy.Batches) > 0 {
+		q += " " + strategy.Batches.String()
 	}
 	q += "?"
 	var b strings.Builder
-	for _, ws := range w.warnings() {
+	for _, ws := range s.warnings(f) {
 		b.WriteString(st.Warn.Render(clip("! "+ws, width)) + "\n")
 	}
-	b.WriteString(w.confirm.view(st, width, q, w.env.keys))
+	b.WriteString(f.confirm.view(st, width, q, f.env.keys))
 	return b.String()
 }
 
-func (w *wizard) summaryView(width int) string {
-	st := w.env.ctx.Styles
-	k := w.env.keys
+// doneBody is the summary: the outcome, failures first, and what next.
+func (*deploySpec) doneBody(f *wizard, width int) string {
+	st := f.env.ctx.Styles
+	k := f.env.keys
 	var b strings.Builder
 	b.WriteString(st.Header.Render("summary") + "\n")
-	for _, l := range outcomeLines(st, w.lastOutcome, w.runner.err) {
+	for _, l := range outcomeLines(st, f.outcome(), f.runner.err) {
 		b.WriteString(clipStyled(l, width) + "\n")
 	}
 	var keys string
-	if w.releaseLive() {
+	if releaseLive(f.outcome()) {
 		keys = st.Key.Render(keyName(k.Rollback)) + st.Muted.Render(" roll back to the previous release · ")
 	}
 	keys += st.Key.Render(keyName(k.NextStep)) + st.Muted.Render(" the hosts' output · ") + st.Key.Render(keyName(k.Back)) + st.Muted.Render(" back to the fleet")
