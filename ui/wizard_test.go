@@ -40,7 +40,7 @@ func TestWizardDeploysWithACanaryAndSummarises(t *testing.T) {
 	d.press("enter")
 	d.see("ref> v1")
 	refStepOf(d.a.flows.cur).filter.SetValue("") // as backspaces would
-	d.press("enter")                            // main, the first ref
+	d.press("enter")                             // main, the first ref
 
 	// The preview: hosts with drift, commits, diffstat, migrations,
 	// requirements, and every warning.
