@@ -64,7 +64,7 @@ const (
 	modeRun          // watching a run
 	modeRuns         // choosing a past run
 	modeFlow         // a guided flow: deploy wizard, rollback, migrate, flush, releases
-	modeLogs         // following logs (ui/logs*.go)
+	modeLogs         // following logs (ui/logs)
 )
 
 // App is the root model: it owns the screen layout, the global keys and the
@@ -159,9 +159,7 @@ func (a App) loadFleetCmd() tea.Cmd {
 // component.
 func (a App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	if km, ok := msg.(tea.KeyPressMsg); ok && key.Matches(km, a.keys.ForceQuit) && !a.flowAsksToQuit() {
-		if a.logs.view != nil {
-			a.logs.view.stop()
-		}
+		a.stopLogs()
 		return a, tea.Quit
 	}
 	if next, cmd, ok := a.statusUpdate(msg); ok {

@@ -5,20 +5,21 @@ import (
 
 	"github.com/opsui/opsui/ops/deploy"
 	"github.com/opsui/opsui/ui/common"
+	logsview "github.com/opsui/opsui/ui/logs"
 )
 
 // The console's components: each answers the one contract, so the root
 // sizes, draws, routes to and lists the keys of any of them alike.
 var (
-	_ common.Component[fleetView] = (*fleetView)(nil)
-	_ common.Component[runView]   = (*runView)(nil)
-	_ common.Component[runsList]  = (*runsList)(nil)
-	_ common.Component[*logsView] = (*logsView)(nil)
-	_ common.Component[flow]      = (*wizard)(nil)
-	_ common.Component[flow]      = (*releasesView)(nil)
-	_ common.Component[flow]      = (*opFlow[RollbackPreview, *deploy.Outcome])(nil)
-	_ common.Component[flow]      = (*opFlow[MigrationPlan, deploy.MigrationResult])(nil)
-	_ common.Component[flow]      = (*opFlow[[]FlushTarget, []FlushResult])(nil)
+	_ common.Component[fleetView]       = (*fleetView)(nil)
+	_ common.Component[runView]         = (*runView)(nil)
+	_ common.Component[runsList]        = (*runsList)(nil)
+	_ common.Component[*logsview.Model] = (*logsview.Model)(nil)
+	_ common.Component[flow]            = (*wizard)(nil)
+	_ common.Component[flow]            = (*releasesView)(nil)
+	_ common.Component[flow]            = (*opFlow[RollbackPreview, *deploy.Outcome])(nil)
+	_ common.Component[flow]            = (*opFlow[MigrationPlan, deploy.MigrationResult])(nil)
+	_ common.Component[flow]            = (*opFlow[[]FlushTarget, []FlushResult])(nil)
 )
 
 // pane is what the root asks of the component that has the keyboard,

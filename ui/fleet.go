@@ -9,9 +9,9 @@ import (
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
-	"github.com/charmbracelet/x/ansi"
 
 	"github.com/opsui/opsui/inventory"
+	"github.com/opsui/opsui/ui/common"
 )
 
 // roleOrder is how role groups are ordered inside an environment; custom
@@ -382,32 +382,8 @@ func (v fleetView) View() string {
 	return b.String()
 }
 
-// clip cuts s to at most w cells, marking the cut with an ellipsis.
-func clip(s string, w int) string {
-	if w <= 0 {
-		return ""
-	}
-	if lipgloss.Width(s) <= w {
-		return s
-	}
-	r := []rune(s)
-	for len(r) > 0 && lipgloss.Width(string(r))+1 > w {
-		r = r[:len(r)-1]
-	}
-	return string(r) + "…"
-}
-
-// clipStyled cuts a styled line to w cells, keeping its escape codes.
-func clipStyled(s string, w int) string {
-	if lipgloss.Width(s) <= w {
-		return s
-	}
-	return ansi.Truncate(s, w, "…")
-}
-
-func padRight(s string, w int) string {
-	if n := lipgloss.Width(s); n < w {
-		return s + strings.Repeat(" ", w-n)
-	}
-	return s
-}
+// clip, clipStyled and padRight are ui/common's Clip, ClipStyled and
+// PadRight, under the names the console's files use.
+func clip(s string, w int) string       { return common.Clip(s, w) }
+func clipStyled(s string, w int) string { return common.ClipStyled(s, w) }
+func padRight(s string, w int) string   { return common.PadRight(s, w) }

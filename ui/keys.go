@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"charm.land/bubbles/v2/key"
+
+	logsview "github.com/opsui/opsui/ui/logs"
 )
 
 // KeyMap is every key of the console, each one binding with its help text,
@@ -18,7 +20,7 @@ type KeyMap struct {
 	Exec, LastRun, PastRuns, Open, Back     key.Binding
 	NextFailed, PrevFailed, CancelRun       key.Binding
 	Follow                                  key.Binding
-	Logs                                    key.Binding // follow the selection's logs (ui/logs*.go)
+	Logs                                    key.Binding // follow the selection's logs (ui/logs)
 	// The guided flows: opened from the fleet, then their own steps.
 	Deploy, Rollback, Migrate, Flush, Releases key.Binding
 	NextStep, PrevStep, Confirm                key.Binding
@@ -38,9 +40,9 @@ type KeyMap struct {
 	// form) move with arrows only, so that letters stay text; Toggle
 	// flips an item of a flow's plan.
 	FieldUp, FieldDown, ChoicePrev, ChoiceNext, Toggle key.Binding
-	// LogsView is the logs view's own keys (ui/logskeys.go); its moves and
+	// LogsView is the logs view's own keys (ui/logs/keys.go); its moves and
 	// help are the ones above.
-	LogsView LogsKeyMap
+	LogsView logsview.KeyMap
 }
 
 // DefaultKeyMap returns the standard bindings.
@@ -95,7 +97,7 @@ func DefaultKeyMap() KeyMap {
 		ChoicePrev:   key.NewBinding(key.WithKeys("left", "h"), key.WithHelp("←/h", "previous choice")),
 		ChoiceNext:   key.NewBinding(key.WithKeys("right", "l", "space"), key.WithHelp("→/l/space", "next choice")),
 		Toggle:       key.NewBinding(key.WithKeys("space"), key.WithHelp("space", "include/leave out")),
-		LogsView:     DefaultLogsKeyMap(),
+		LogsView:     logsview.DefaultKeyMap(),
 	}
 }
 
@@ -392,7 +394,7 @@ func (c conflict) String() string {
 
 // logsKeys returns the logs view's keys: its own, with the moves and help
 // of the console's (their keys, the logs view's descriptions).
-func (k KeyMap) logsKeys() LogsKeyMap {
+func (k KeyMap) logsKeys() logsview.KeyMap {
 	lk := k.LogsView
 	for _, p := range []struct {
 		dst *key.Binding

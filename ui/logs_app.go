@@ -3,25 +3,41 @@ package ui
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/opsui/opsui/inventory"
 	"github.com/opsui/opsui/ops/logs"
+	logsview "github.com/opsui/opsui/ui/logs"
 )
 
-// logsState is the console's part of following logs: the engine hook and
-// the view while it is open. The view's keys are the KeyMap's (logsKeys).
+// LogsFunc follows the logs of hosts of f, sending every line to emit
+// (which is safe for concurrent use and never blocks), until ctx ends
+// (logs.Tail with the console's pool). It runs inside a tea.Cmd.
+type LogsFunc func(ctx context.Context, f *inventory.Fleet, hosts []inventory.Host, emit func(logs.Line)) error
+
+// logsState is the console's part of following logs: the engine hook, the
+// view (ui/logs) while it is open, and how to stop its follow. The view's
+// keys are the KeyMap's (logsKeys).
 type logsState struct {
 	fn      LogsFunc
 	perHost int // lines kept per host (logs.DefaultBuffer when 0)
-	view    *logsView
+	view    *logsview.Model
+	stop    context.CancelFunc // ends the view's follow
 	seq     int
 }
 
 func newLogsState(fn LogsFunc) logsState {
 	return logsState{fn: fn}
+}
+
+// stopLogs ends the follow of the view shown, if any.
+func (a App) stopLogs() {
+	if a.logs.stop != nil {
+		a.logs.stop()
+	}
 }
 
 // openLogs opens the logs view on logsHosts and starts following their
@@ -37,15 +53,14 @@ func (a App) openLogs() (tea.Model, tea.Cmd) {
 	if perHost <= 0 {
 		perHost = logs.DefaultBuffer
 	}
-	v := newLogsView(a.ctx, a.keys.logsKeys(), a.logs.seq, names, perHost)
+	v := logsview.New(a.ctx, a.keys.logsKeys(), a.logs.seq, names, perHost)
 	ctx, cancel := context.WithCancel(context.Background())
-	v.cancel = cancel
-	a.logs.view = v
+	a.logs.view, a.logs.stop = v, cancel
 	a.layout()
 	a.mode, a.notice = modeLogs, ""
-	fn, fleet, id, add := a.logs.fn, a.fleet.fleet, v.id, v.buf.Add
+	fn, fleet, id, add := a.logs.fn, a.fleet.fleet, v.ID(), v.Add
 	follow := func() tea.Msg {
-		return logsDoneMsg{id: id, err: fn(ctx, fleet, hosts, add)}
+		return logsview.DoneMsg{ID: id, Err: fn(ctx, fleet, hosts, add)}
 	}
 	return a, tea.Batch(follow, v.Init())
 }
@@ -74,40 +89,40 @@ func (a *App) logsLayout() {
 func (a App) logsUpdate(msg tea.Msg) (_ tea.Model, _ tea.Cmd, ok bool) {
 	v := a.logs.view
 	switch msg := msg.(type) {
-	case logsTickMsg:
-		if v == nil || msg.id != v.id {
+	case logsview.TickMsg:
+		if v == nil || msg.ID != v.ID() {
 			return a, nil, true // a closed view's tick: let it die
 		}
 		_, cmd := v.Update(msg)
 		return a, cmd, true
-	case logsDoneMsg:
-		if v == nil || msg.id != v.id {
+	case logsview.DoneMsg:
+		if v == nil || msg.ID != v.ID() {
 			return a, nil, true
 		}
-		v.done = true
-		v.take()
-		if msg.err != nil && !errors.Is(msg.err, context.Canceled) {
-			v.err = msg.err
-			return a, a.addToast("logs: " + msg.err.Error()), true
+		if msg.Err != nil && !errors.Is(msg.Err, context.Canceled) {
+			v.Finish(msg.Err)
+			return a, a.addToast("logs: " + msg.Err.Error()), true
 		}
+		v.Finish(nil)
 		return a, nil, true
-	case logsSavedMsg:
+	case logsview.SavedMsg:
 		return a, a.logsSaved(msg), true
 	case tea.KeyPressMsg:
 		if a.mode != modeLogs || v == nil || len(a.dialogs) > 0 {
 			return a, nil, false
 		}
-		if v.typing == 0 {
+		if !v.Typing() {
+			lk := a.keys.logsKeys()
 			switch {
-			case a.showHelp && (key.Matches(msg, v.keys.Help) || key.Matches(msg, a.keys.CloseHelp)):
+			case a.showHelp && (key.Matches(msg, lk.Help) || key.Matches(msg, a.keys.CloseHelp)):
 				a.showHelp = false
 				return a, nil, true
-			case key.Matches(msg, v.keys.Help):
+			case key.Matches(msg, lk.Help):
 				a.showHelp = true
 				return a, nil, true
-			case key.Matches(msg, v.keys.Back):
-				v.stop()
-				a.logs.view = nil // its buffer goes with it
+			case key.Matches(msg, lk.Back):
+				a.stopLogs()
+				a.logs.view, a.logs.stop = nil, nil // its buffer goes with it
 				a.mode = modeFleet
 				return a, nil, true
 			}
@@ -123,23 +138,27 @@ func (a App) logsUpdate(msg tea.Msg) (_ tea.Model, _ tea.Cmd, ok bool) {
 	return a, nil, false
 }
 
+// logsSaved reports a save: a question when the file exists, else a toast.
+func (a *App) logsSaved(msg logsview.SavedMsg) tea.Cmd {
+	v := a.logs.view
+	switch {
+	case msg.Exists && v != nil && v.ID() == msg.ID:
+		v.AskOverwrite(msg.Path)
+		return nil
+	case msg.Exists:
+		return a.addToast("logs not saved: " + msg.Path + " exists")
+	case msg.Err != nil:
+		return a.addToast("logs not saved: " + msg.Err.Error())
+	}
+	return a.addToast(fmt.Sprintf("saved %d lines to %s", msg.Lines, msg.Path))
+}
+
 // logsFooter is the footer while the logs view is shown.
 func (a App) logsFooter() string {
-	v := a.logs.view
-	if v != nil && (v.typing == typingSave || v.typing == typingOverwrite) {
-		return a.saveFooter(v)
+	if v := a.logs.view; v != nil {
+		return v.Footer(a.help.ShortHelpView)
 	}
-	if v != nil && v.typing != 0 {
-		mode := "plain"
-		if v.regex {
-			mode = "regex"
-		}
-		return v.input.View() + a.ctx.Styles.Muted.Render(" ["+mode+"] ") + a.help.ShortHelpView(v.KeyMap())
-	}
-	if v == nil {
-		return a.help.ShortHelpView(a.keys.logsKeys().ShortHelp())
-	}
-	return a.help.ShortHelpView(v.KeyMap())
+	return a.help.ShortHelpView(a.keys.logsKeys().ShortHelp())
 }
 
 // logsBody is the body while the logs view is shown.

@@ -13,6 +13,7 @@ import (
 	"github.com/opsui/opsui/inventory"
 	"github.com/opsui/opsui/ops/logs"
 	"github.com/opsui/opsui/themes"
+	logsview "github.com/opsui/opsui/ui/logs"
 )
 
 // openTestLogs opens the console's logs view on the focused host, without
@@ -32,7 +33,7 @@ func openTestLogs(t *testing.T) App {
 	if a.logs.view == nil {
 		t.Fatal("L did not open the logs view")
 	}
-	t.Cleanup(a.logs.view.stop)
+	t.Cleanup(a.stopLogs)
 	return a
 }
 
@@ -57,10 +58,10 @@ func TestLogsSaveFromTheConsole(t *testing.T) {
 	a := openTestLogs(t)
 	v := a.logs.view
 	for i, s := range []string{"GET / 200", "ERROR boom"} {
-		v.buf.Add(logs.Line{Host: "web1", File: "/var/log/app.log", Time: logsT0.Add(time.Duration(i) * time.Second), Text: s})
+		v.Add(logs.Line{Host: "web1", File: "/var/log/app.log", Time: logsT0.Add(time.Duration(i) * time.Second), Text: s})
 	}
-	v.buf.Add(logs.Line{Host: "web1", File: "/var/log/app.log", Time: logsT0.Add(2 * time.Second), Text: "reconnected", Kind: logs.KindReconnected})
-	a = send(t, a, logsTickMsg{id: v.id})
+	v.Add(logs.Line{Host: "web1", File: "/var/log/app.log", Time: logsT0.Add(2 * time.Second), Text: "reconnected", Kind: logs.KindReconnected})
+	a = send(t, a, logsview.TickMsg{ID: v.ID()})
 	dir := t.TempDir()
 	path := filepath.Join(dir, "out.log")
 	clearLine := tea.KeyPressMsg(tea.Key{Code: 'u', Mod: tea.ModCtrl})
@@ -74,8 +75,8 @@ func TestLogsSaveFromTheConsole(t *testing.T) {
 	if got := footerText(a); !strings.Contains(got, "save to> ./opsui-logs-") || !strings.Contains(got, ".log") {
 		t.Errorf("save prompt: %q", got)
 	}
-	if a, _ = typeLogs(t, a, keys("esc")...); v.typing != 0 || a.mode != modeLogs {
-		t.Errorf("esc: typing %d mode %d", v.typing, a.mode)
+	if a, _ = typeLogs(t, a, keys("esc")...); v.Typing() || a.mode != modeLogs {
+		t.Errorf("esc: typing %v mode %d", v.Typing(), a.mode)
 	}
 
 	// enter saves in a command: the merged stream, with times and host.
@@ -96,14 +97,14 @@ func TestLogsSaveFromTheConsole(t *testing.T) {
 	}
 
 	// An existing file: asked, No by default.
-	v.buf.Add(logs.Line{Host: "web1", File: "/var/log/app.log", Time: logsT0.Add(3 * time.Second), Text: "later"})
+	v.Add(logs.Line{Host: "web1", File: "/var/log/app.log", Time: logsT0.Add(3 * time.Second), Text: "later"})
 	a, cmd = typeLogs(t, a, append(append(keys("S"), clearLine), keys(path, "enter")...)...)
 	a = send(t, a, cmd())
 	if got := footerText(a); !strings.Contains(got, path+" exists: overwrite it? y/N") {
 		t.Errorf("no overwrite question: %q", got)
 	}
-	if a, cmd = typeLogs(t, a, keys("enter")...); cmd != nil || v.typing != 0 || !strings.Contains(viewText(a), "not saved") {
-		t.Errorf("enter did not decline (typing %d)", v.typing)
+	if a, cmd = typeLogs(t, a, keys("enter")...); cmd != nil || v.Typing() || !strings.Contains(viewText(a), "not saved") {
+		t.Errorf("enter did not decline (typing %v)", v.Typing())
 	}
 	if got, _ := os.ReadFile(path); string(got) != want {
 		t.Errorf("declined, yet the file changed: %q", got)

@@ -1,9 +1,9 @@
-package ui
+package logs
 
 import "charm.land/bubbles/v2/key"
 
-// LogsKeyMap is every key of the logs view, each with its help text.
-type LogsKeyMap struct {
+// KeyMap is every key of the logs view, each with its help text.
+type KeyMap struct {
 	Up, Down, PageUp, PageDown, Top, Bottom key.Binding
 	Follow, Layout, NextPane, Wrap          key.Binding
 	Search, NextMatch, PrevMatch            key.Binding
@@ -11,9 +11,9 @@ type LogsKeyMap struct {
 	Regex, Apply, Cancel                    key.Binding // while typing a filter or a search
 }
 
-// DefaultLogsKeyMap returns the logs view's standard bindings.
-func DefaultLogsKeyMap() LogsKeyMap {
-	return LogsKeyMap{
+// DefaultKeyMap returns the logs view's standard bindings.
+func DefaultKeyMap() KeyMap {
+	return KeyMap{
 		Up:        key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),
 		Down:      key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
 		PageUp:    key.NewBinding(key.WithKeys("pgup", "ctrl+u"), key.WithHelp("pgup", "page up")),
@@ -39,16 +39,16 @@ func DefaultLogsKeyMap() LogsKeyMap {
 }
 
 // ShortHelp is the footer of the logs view.
-func (k LogsKeyMap) ShortHelp() []key.Binding {
+func (k KeyMap) ShortHelp() []key.Binding {
 	return []key.Binding{k.Follow, k.Layout, k.Filter, k.Search, k.NextMatch, k.Errors, k.Wrap, k.Back, k.Help}
 }
 
 // SaveHelp is the footer while typing the path to save to.
-func (k LogsKeyMap) SaveHelp() []key.Binding {
+func (k KeyMap) SaveHelp() []key.Binding {
 	return []key.Binding{k.Apply, k.Cancel}
 }
 
 // InputHelp is the footer while typing a filter or a search.
-func (k LogsKeyMap) InputHelp() []key.Binding {
+func (k KeyMap) InputHelp() []key.Binding {
 	return []key.Binding{k.Apply, k.Regex, k.Cancel}
 }

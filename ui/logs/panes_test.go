@@ -1,4 +1,4 @@
-package ui
+package logs
 
 import (
 	"fmt"
@@ -11,7 +11,7 @@ import (
 var tabKey = tea.KeyPressMsg(tea.Key{Code: tea.KeyTab})
 
 // paneText returns the lines of host's pane in a plain split view.
-func paneText(t *testing.T, v *logsView, host string) string {
+func paneText(t *testing.T, v *Model, host string) string {
 	t.Helper()
 	got := plainView(v)
 	i := strings.Index(got, "─ "+host+" ·")
@@ -25,7 +25,7 @@ func paneText(t *testing.T, v *logsView, host string) string {
 	return got[i:i+1] + rest
 }
 
-func feedN(v *logsView, host string, from, to int) {
+func feedN(v *Model, host string, from, to int) {
 	var lines []string
 	for i := from; i <= to; i++ {
 		lines = append(lines, fmt.Sprintf("%s|%s line %d", host, host, i))

@@ -1,50 +1,48 @@
-package ui
+// Package logs is the console's logs view: many hosts' logs followed at
+// once, merged or a pane per host, filtered, searched and saved. The root
+// (ui.App) opens it, feeds it the engine's lines (Add) and routes its
+// messages to it by id.
+package logs
 
 import (
-	"context"
 	"time"
 
 	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 
-	"github.com/opsui/opsui/inventory"
 	"github.com/opsui/opsui/ops/logs"
 	"github.com/opsui/opsui/ops/remote"
+	"github.com/opsui/opsui/ui/common"
 )
-
-// LogsFunc follows the logs of hosts of f, sending every line to emit
-// (which is safe for concurrent use and never blocks), until ctx ends
-// (logs.Tail with the console's pool). It runs inside a tea.Cmd.
-type LogsFunc func(ctx context.Context, f *inventory.Fleet, hosts []inventory.Host, emit func(logs.Line)) error
 
 // logsTick is how often the logs view takes the lines that arrived: the
 // engine's goroutines only append to the buffer, and the UI gets about 20
 // messages a second however fast the hosts write.
 const logsTick = 50 * time.Millisecond
 
-// logsTickMsg asks the logs view numbered id to take new lines.
-type logsTickMsg struct{ id int }
+// TickMsg asks the logs view numbered ID to take new lines.
+type TickMsg struct{ ID int }
 
-// logsDoneMsg says the follow of logs view id ended (err: why, when it
+// DoneMsg says the follow of logs view ID ended (Err: why, when it
 // was not stopped).
-type logsDoneMsg struct {
-	id  int
-	err error
+type DoneMsg struct {
+	ID  int
+	Err error
 }
 
-func logsTickCmd(id int) tea.Cmd {
-	return tea.Tick(logsTick, func(time.Time) tea.Msg { return logsTickMsg{id: id} })
+func tickCmd(id int) tea.Cmd {
+	return tea.Tick(logsTick, func(time.Time) tea.Msg { return TickMsg{ID: id} })
 }
 
-// logsView follows many hosts' logs: merged (one stream, every line with
+// Model follows many hosts' logs: merged (one stream, every line with
 // its host and arrival time) or split (a pane per host). Its rows are the
 // buffer's lines that pass the filter, kept in rings as big as the buffer,
 // updated on each tick with the new lines only; a filter change rebuilds
 // them once from the buffer.
-type logsView struct {
-	ctx   *Context
-	keys  LogsKeyMap
+type Model struct {
+	ctx   *common.Context
+	keys  KeyMap
 	id    int
 	buf   *logs.Buffer
 	hosts []string
@@ -55,7 +53,7 @@ type logsView struct {
 	rows     *remote.Ring[logs.Line]            // merged: the lines passing the filter; nil without a filter (rowsLast)
 	perHost  map[string]*remote.Ring[logs.Line] // split: the same per host
 	pausedAt map[string]uint64                  // split: each pane's row count when paused
-	held     map[string]bool                    // split: panes scrolled up, on hold (ui/logspanes.go)
+	held     map[string]bool                    // split: panes scrolled up, on hold (panes.go)
 	// split: the search's match in the focused pane, a row number of host's ring
 	matchHost string
 	paneMatch uint64
@@ -81,19 +79,18 @@ type logsView struct {
 	err      error
 
 	width, height int
-	cancel        context.CancelFunc
 }
 
 const (
 	typingFilter = 1 + iota
 	typingSearch
-	typingSave      // the path to save to (ui/logssave.go)
+	typingSave      // the path to save to (save.go)
 	typingOverwrite // whether to replace the file there
 )
 
-func newLogsView(ctx *Context, keys LogsKeyMap, id int, hosts []string, perHost int) *logsView {
+func New(ctx *common.Context, keys KeyMap, id int, hosts []string, perHost int) *Model {
 	buf := logs.NewBuffer(hosts, perHost)
-	v := &logsView{ctx: ctx, keys: keys, id: id, buf: buf, hosts: hosts,
+	v := &Model{ctx: ctx, keys: keys, id: id, buf: buf, hosts: hosts,
 		perHost:  map[string]*remote.Ring[logs.Line]{},
 		pausedAt: map[string]uint64{}, held: map[string]bool{}, files: map[string]bool{}}
 	for _, h := range hosts {
@@ -105,13 +102,13 @@ func newLogsView(ctx *Context, keys LogsKeyMap, id int, hosts []string, perHost 
 }
 
 // SetSize gives the view its body's size.
-func (v *logsView) SetSize(w, h int) {
+func (v *Model) SetSize(w, h int) {
 	v.width, v.height = w, h
 	v.input.SetWidth(max(10, w-20))
 }
 
 // take moves the lines that arrived since the last tick into the rows.
-func (v *logsView) take() {
+func (v *Model) take() {
 	var lost uint64
 	v.scratch, v.seq, lost = v.buf.Since(v.scratch[:0], v.seq)
 	v.lost += lost
@@ -122,7 +119,7 @@ func (v *logsView) take() {
 }
 
 // add puts one line in the rows when it passes the filter.
-func (v *logsView) add(l logs.Line) {
+func (v *Model) add(l logs.Line) {
 	if l.Kind == logs.KindLine && !v.filter.Match(l.Text) {
 		return
 	}
@@ -146,7 +143,7 @@ func (v *logsView) add(l logs.Line) {
 }
 
 // rowsLen returns how many rows the merged view has.
-func (v *logsView) rowsLen() int {
+func (v *Model) rowsLen() int {
 	if v.rows == nil {
 		return v.buf.Held(v.seq)
 	}
@@ -156,7 +153,7 @@ func (v *logsView) rowsLen() int {
 // rowsLast returns the merged view's last n rows (all when n <= 0): without
 // a filter, the buffer's lines up to the last one taken, not a copy kept
 // by the view (the memory issue 8 bounds); with one, the lines that pass.
-func (v *logsView) rowsLast(n int) []logs.Line {
+func (v *Model) rowsLast(n int) []logs.Line {
 	if v.rows == nil {
 		return v.buf.Window(nil, v.seq, n)
 	}
@@ -164,7 +161,7 @@ func (v *logsView) rowsLast(n int) []logs.Line {
 }
 
 // refilter rebuilds the rows from the buffer after a filter change.
-func (v *logsView) refilter() {
+func (v *Model) refilter() {
 	switch {
 	case v.filter.Empty():
 		v.rows = nil // the buffer's lines are the rows
@@ -190,11 +187,11 @@ func (v *logsView) refilter() {
 }
 
 // Init is the first tick: the view takes what its buffer holds on each.
-func (v *logsView) Init() tea.Cmd { return logsTickCmd(v.id) }
+func (v *Model) Init() tea.Cmd { return tickCmd(v.id) }
 
 // KeyMap is the view's footer keys: the moves and switches, or those of
 // the filter, search or path being typed.
-func (v *logsView) KeyMap() []key.Binding {
+func (v *Model) KeyMap() []key.Binding {
 	switch v.typing {
 	case 0:
 		return v.keys.ShortHelp()
@@ -205,16 +202,16 @@ func (v *logsView) KeyMap() []key.Binding {
 }
 
 // Update handles the view's keys and messages.
-func (v *logsView) Update(msg tea.Msg) (*logsView, tea.Cmd) { return v, v.update(msg) }
+func (v *Model) Update(msg tea.Msg) (*Model, tea.Cmd) { return v, v.update(msg) }
 
-func (v *logsView) update(msg tea.Msg) tea.Cmd {
+func (v *Model) update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
-	case logsTickMsg:
+	case TickMsg:
 		v.take()
 		if v.done {
 			return nil
 		}
-		return logsTickCmd(v.id)
+		return tickCmd(v.id)
 	case tea.KeyPressMsg:
 		if cmd, done := v.saveKey(msg); done {
 			return cmd
@@ -234,7 +231,7 @@ func (v *logsView) update(msg tea.Msg) tea.Cmd {
 	return nil
 }
 
-func (v *logsView) key(msg tea.KeyPressMsg) tea.Cmd {
+func (v *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 	k := v.keys
 	v.note = ""
 	page := max(1, v.height-3)
@@ -289,7 +286,7 @@ func (v *logsView) key(msg tea.KeyPressMsg) tea.Cmd {
 
 // setPaused pauses or follows; following shows the newest lines again.
 // The split panes stay on the lines they showed when paused.
-func (v *logsView) setPaused(p bool) {
+func (v *Model) setPaused(p bool) {
 	if p && !v.paused {
 		for h, r := range v.perHost {
 			v.pausedAt[h] = r.Total()
@@ -304,7 +301,7 @@ func (v *logsView) setPaused(p bool) {
 
 // scroll moves the merged view n rows towards older lines (n < 0: newer);
 // scrolling pauses, and reaching the newest line follows again.
-func (v *logsView) scroll(n int) {
+func (v *Model) scroll(n int) {
 	maxOff := max(0, v.rowsLen()-1)
 	v.offset = min(maxOff, max(0, v.offset+n))
 	if v.offset == 0 && n < 0 {
@@ -316,7 +313,7 @@ func (v *logsView) scroll(n int) {
 	}
 }
 
-func (v *logsView) startTyping(what int, cur logs.Filter) tea.Cmd {
+func (v *Model) startTyping(what int, cur logs.Filter) tea.Cmd {
 	v.typing = what
 	v.input.Prompt = "filter> "
 	if what == typingSearch {
@@ -327,7 +324,7 @@ func (v *logsView) startTyping(what int, cur logs.Filter) tea.Cmd {
 	return v.input.Focus()
 }
 
-func (v *logsView) typeKey(msg tea.KeyPressMsg) tea.Cmd {
+func (v *Model) typeKey(msg tea.KeyPressMsg) tea.Cmd {
 	k := v.keys
 	switch {
 	case key.Matches(msg, k.Cancel):
@@ -357,13 +354,13 @@ func (v *logsView) typeKey(msg tea.KeyPressMsg) tea.Cmd {
 }
 
 // applyLive applies a filter as it is typed.
-func (v *logsView) applyLive() {
+func (v *Model) applyLive() {
 	if v.typing == typingFilter && v.input.Value() != v.filter.String() {
 		v.setFilter(v.input.Value())
 	}
 }
 
-func (v *logsView) setFilter(p string) {
+func (v *Model) setFilter(p string) {
 	f, err := logs.NewFilter(p, v.regex)
 	if err != nil {
 		v.note = err.Error()
@@ -373,7 +370,7 @@ func (v *logsView) setFilter(p string) {
 	v.refilter()
 }
 
-func (v *logsView) setSearch(p string) {
+func (v *Model) setSearch(p string) {
 	f, err := logs.NewFilter(p, v.regex)
 	if err != nil {
 		v.note = err.Error()
@@ -389,7 +386,7 @@ func (v *logsView) setSearch(p string) {
 // findMatch moves to the next row matching the search towards older rows
 // (dir > 0) or newer ones (dir < 0), starting from the last match or the
 // bottom of the screen, and pauses there.
-func (v *logsView) findMatch(dir int) {
+func (v *Model) findMatch(dir int) {
 	if v.search.Empty() {
 		v.note = "no search: press / first"
 		return
@@ -419,9 +416,40 @@ func (v *logsView) findMatch(dir int) {
 	}
 }
 
-// stop ends the follow.
-func (v *logsView) stop() {
-	if v.cancel != nil {
-		v.cancel()
+// ID is the view's number: its messages carry it.
+func (v *Model) ID() int { return v.id }
+
+// Add takes a line of the follow; it is safe for concurrent use and
+// never blocks (the view takes the lines on its tick).
+func (v *Model) Add(l logs.Line) { v.buf.Add(l) }
+
+// Finish ends the follow: the lines that arrived are taken, and err (nil
+// when it was stopped) is shown.
+func (v *Model) Finish(err error) {
+	v.done = true
+	v.take()
+	v.err = err
+}
+
+// Typing reports whether a filter, a search or a path is being typed:
+// the keys are text then.
+func (v *Model) Typing() bool { return v.typing != 0 }
+
+// Footer is the footer while the view is shown: the keys (short draws
+// them as the root's help does), or what is being typed.
+func (v *Model) Footer(short func([]key.Binding) string) string {
+	st := v.ctx.Styles
+	switch v.typing {
+	case 0:
+		return short(v.KeyMap())
+	case typingOverwrite:
+		return st.Warn.Render(v.savePath+" exists: overwrite it? ") + st.Key.Render("y/N")
+	case typingSave:
+		return v.input.View() + " " + short(v.KeyMap())
 	}
+	mode := "plain"
+	if v.regex {
+		mode = "regex"
+	}
+	return v.input.View() + st.Muted.Render(" ["+mode+"] ") + short(v.KeyMap())
 }

@@ -1,8 +1,7 @@
-package ui
+package logs
 
 import (
 	"errors"
-	"fmt"
 	"io/fs"
 	"slices"
 	"strings"
@@ -14,14 +13,14 @@ import (
 	"github.com/opsui/opsui/ops/logs"
 )
 
-// logsSavedMsg says how saving logs view id's lines to path went; exists:
+// SavedMsg says how saving logs view ID's lines to Path went; Exists:
 // the file was there, and overwriting it was not asked for yet.
-type logsSavedMsg struct {
-	id     int
-	path   string
-	lines  int
-	exists bool
-	err    error
+type SavedMsg struct {
+	ID     int
+	Path   string
+	Lines  int
+	Exists bool
+	Err    error
 }
 
 // defaultSavePath is the path the save prompt proposes.
@@ -30,7 +29,7 @@ func defaultSavePath(now time.Time) string {
 }
 
 // startSave asks where to save the buffer.
-func (v *logsView) startSave() tea.Cmd {
+func (v *Model) startSave() tea.Cmd {
 	v.typing = typingSave
 	v.input.Prompt = "save to> "
 	v.input.SetValue(defaultSavePath(time.Now()))
@@ -39,7 +38,7 @@ func (v *logsView) startSave() tea.Cmd {
 }
 
 // saveKey handles a key of the save prompt or of its overwrite question.
-func (v *logsView) saveKey(msg tea.KeyPressMsg) (cmd tea.Cmd, done bool) {
+func (v *Model) saveKey(msg tea.KeyPressMsg) (cmd tea.Cmd, done bool) {
 	switch v.typing {
 	case typingOverwrite:
 		v.typing = 0
@@ -69,20 +68,20 @@ func (v *logsView) saveKey(msg tea.KeyPressMsg) (cmd tea.Cmd, done bool) {
 	return nil, false
 }
 
-// askOverwrite asks whether to replace the file that is there.
-func (v *logsView) askOverwrite(path string) {
+// AskOverwrite asks whether to replace the file that is there.
+func (v *Model) AskOverwrite(path string) {
 	v.typing, v.savePath = typingOverwrite, path
 }
 
 // saveCmd writes what the buffer holds to path in a tea.Cmd: the lines
 // are taken now, the file written off the UI's goroutine. An existing file
 // is replaced only when overwrite is set.
-func (v *logsView) saveCmd(path string, overwrite bool) tea.Cmd {
+func (v *Model) saveCmd(path string, overwrite bool) tea.Cmd {
 	lines, _, _ := v.buf.Since(nil, 0)
 	id := v.id
 	return func() tea.Msg {
 		n, err := saveLogs(path, lines, overwrite)
-		return logsSavedMsg{id: id, path: path, lines: n, err: err, exists: errors.Is(err, fs.ErrExist)}
+		return SavedMsg{ID: id, Path: path, Lines: n, Err: err, Exists: errors.Is(err, fs.ErrExist)}
 	}
 }
 
@@ -107,28 +106,4 @@ func saveLogs(path string, lines []logs.Line, overwrite bool) (int, error) {
 		err = cerr
 	}
 	return len(lines), err
-}
-
-// logsSaved reports a save: a question when the file exists, else a toast.
-func (a *App) logsSaved(msg logsSavedMsg) tea.Cmd {
-	v := a.logs.view
-	switch {
-	case msg.exists && v != nil && v.id == msg.id:
-		v.askOverwrite(msg.path)
-		return nil
-	case msg.exists:
-		return a.addToast("logs not saved: " + msg.path + " exists")
-	case msg.err != nil:
-		return a.addToast("logs not saved: " + msg.err.Error())
-	}
-	return a.addToast(fmt.Sprintf("saved %d lines to %s", msg.lines, msg.path))
-}
-
-// saveFooter is the footer of the save prompt and of its question.
-func (a App) saveFooter(v *logsView) string {
-	lk := a.keys.logsKeys()
-	if v.typing == typingOverwrite {
-		return a.ctx.Styles.Warn.Render(v.savePath+" exists: overwrite it? ") + a.ctx.Styles.Key.Render("y/N")
-	}
-	return v.input.View() + " " + a.help.ShortHelpView(lk.SaveHelp())
 }

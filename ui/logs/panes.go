@@ -1,4 +1,4 @@
-package ui
+package logs
 
 import "github.com/opsui/opsui/ops/logs"
 
@@ -9,10 +9,10 @@ import "github.com/opsui/opsui/ops/logs"
 // up to pausedAt[host], a row number of its ring.
 
 // paneHeld reports whether host's pane stays on the rows up to pausedAt.
-func (v *logsView) paneHeld(host string) bool { return v.paused || v.held[host] }
+func (v *Model) paneHeld(host string) bool { return v.paused || v.held[host] }
 
 // paneSkip returns how many of host's newest rows its pane leaves out.
-func (v *logsView) paneSkip(host string) int {
+func (v *Model) paneSkip(host string) int {
 	r := v.perHost[host]
 	if r == nil || !v.paneHeld(host) || v.pausedAt[host] >= r.Total() {
 		return 0
@@ -22,7 +22,7 @@ func (v *logsView) paneSkip(host string) int {
 
 // paneHeight is about how many rows a pane shows (for the page moves and
 // to put a match mid-pane).
-func (v *logsView) paneHeight() int {
+func (v *Model) paneHeight() int {
 	h := v.height - 1
 	if v.showErrs && h >= 6 {
 		h -= max(4, h/3)
@@ -34,7 +34,7 @@ func (v *logsView) paneHeight() int {
 // scrollPane moves the focused pane n rows towards older lines (n < 0:
 // newer). A global pause becomes a hold of every pane first, so each can
 // then move alone; reaching the newest row follows again.
-func (v *logsView) scrollPane(n int) {
+func (v *Model) scrollPane(n int) {
 	if len(v.hosts) == 0 {
 		return
 	}
@@ -61,7 +61,7 @@ func (v *logsView) scrollPane(n int) {
 // findPaneMatch moves the focused pane to the next row matching the search
 // towards older rows (dir > 0) or newer ones, from its last match or its
 // newest shown row, and holds the pane there.
-func (v *logsView) findPaneMatch(dir int) {
+func (v *Model) findPaneMatch(dir int) {
 	host := v.hosts[v.focus]
 	r := v.perHost[host]
 	rows := r.Last(0)

@@ -1,4 +1,4 @@
-package ui
+package logs
 
 import (
 	"fmt"
@@ -11,11 +11,12 @@ import (
 
 	"github.com/opsui/opsui/ops/logs"
 	"github.com/opsui/opsui/ops/remote"
+	"github.com/opsui/opsui/ui/common"
 )
 
 // View draws the view in its size: a status line, the stream (merged or
 // split) and, when shown, the top errors. Only visible rows are drawn.
-func (v *logsView) View() string {
+func (v *Model) View() string {
 	if v.width <= 0 || v.height <= 0 {
 		return ""
 	}
@@ -41,7 +42,7 @@ func (v *logsView) View() string {
 
 // statusLine says what the view shows: hosts, follow state, filter and
 // search, hosts down, errors.
-func (v *logsView) statusLine() string {
+func (v *Model) statusLine() string {
 	st := v.ctx.Styles
 	parts := []string{st.Title.Render(v.titleText())}
 	if v.paused {
@@ -83,10 +84,10 @@ func (v *logsView) statusLine() string {
 	if v.note != "" {
 		parts = append(parts, st.Warn.Render(v.note))
 	}
-	return clipStyled(strings.Join(parts, st.Muted.Render(" · ")), v.width)
+	return common.ClipStyled(strings.Join(parts, st.Muted.Render(" · ")), v.width)
 }
 
-func (v *logsView) titleText() string {
+func (v *Model) titleText() string {
 	if len(v.hosts) == 1 {
 		return "logs of " + v.hosts[0]
 	}
@@ -95,7 +96,7 @@ func (v *logsView) titleText() string {
 
 // label is a line's source as the merged view shows it: the host, and the
 // file's name when several files are followed.
-func (v *logsView) label(l logs.Line) string {
+func (v *Model) label(l logs.Line) string {
 	if len(v.files) > 1 {
 		return l.Host + " " + path.Base(l.File)
 	}
@@ -104,7 +105,7 @@ func (v *logsView) label(l logs.Line) string {
 
 // mergedLines draws the newest rows (or those the pause and scroll keep)
 // from the bottom up, h screen lines at most.
-func (v *logsView) mergedLines(w, h int) []string {
+func (v *Model) mergedLines(w, h int) []string {
 	rows := v.rowsLast(v.offset + h)
 	rows = rows[:max(0, len(rows)-v.offset)]
 	if v.labelW == 0 {
@@ -132,7 +133,7 @@ func (v *logsView) mergedLines(w, h int) []string {
 	return out
 }
 
-func (v *logsView) emptyText() string {
+func (v *Model) emptyText() string {
 	if !v.filter.Empty() {
 		return "no line matches the filter yet"
 	}
@@ -142,7 +143,7 @@ func (v *logsView) emptyText() string {
 // renderRow draws one row: arrival time, the coloured source label (when
 // withLabel), and the text coloured by level, search matches highlighted;
 // one screen line, or several when wrapping.
-func (v *logsView) renderRow(l logs.Line, w int, withLabel, current bool) []string {
+func (v *Model) renderRow(l logs.Line, w int, withLabel, current bool) []string {
 	st := v.ctx.Styles
 	prefix := l.Time.Format("15:04:05") + " "
 	if withLabel {
@@ -179,7 +180,7 @@ func (v *logsView) renderRow(l logs.Line, w int, withLabel, current bool) []stri
 	return out
 }
 
-func (v *logsView) levelStyle(l logs.Line) lipgloss.Style {
+func (v *Model) levelStyle(l logs.Line) lipgloss.Style {
 	st := v.ctx.Styles
 	switch {
 	case l.Kind == logs.KindDropped:
@@ -200,7 +201,7 @@ func (v *logsView) levelStyle(l logs.Line) lipgloss.Style {
 
 // highlight styles text with base and its search (else filter) matches
 // reversed.
-func (v *logsView) highlight(text string, base lipgloss.Style) string {
+func (v *Model) highlight(text string, base lipgloss.Style) string {
 	hl := v.search
 	if hl.Empty() {
 		hl = v.filter
@@ -227,7 +228,7 @@ func (v *logsView) highlight(text string, base lipgloss.Style) string {
 
 // splitLines draws a pane per host, as many as fit (at least 4 lines
 // each), starting so the focused one shows.
-func (v *logsView) splitLines(w, h int) []string {
+func (v *Model) splitLines(w, h int) []string {
 	n := len(v.hosts)
 	if n == 0 {
 		return nil
@@ -251,13 +252,13 @@ func (v *logsView) splitLines(w, h int) []string {
 		out = append(out, v.pane(i, w, ph, states[v.hosts[i]])...)
 	}
 	if fit < n {
-		out[len(out)-1] = v.ctx.Styles.Muted.Render(clip(fmt.Sprintf("… %d more hosts (tab moves)", n-fit), w))
+		out[len(out)-1] = v.ctx.Styles.Muted.Render(common.Clip(fmt.Sprintf("… %d more hosts (tab moves)", n-fit), w))
 	}
 	return out
 }
 
 // pane draws host i's pane: a title line, then its newest rows.
-func (v *logsView) pane(i, w, h int, state string) []string {
+func (v *Model) pane(i, w, h int, state string) []string {
 	st := v.ctx.Styles
 	host := v.hosts[i]
 	if v.paneHeld(host) {
@@ -271,7 +272,7 @@ func (v *logsView) pane(i, w, h int, state string) []string {
 	if i == v.focus {
 		style = style.Reverse(true)
 	}
-	out := []string{style.Render(clip(title, w)) + st.Muted.Render(strings.Repeat("─", max(0, w-lipgloss.Width(title))))}
+	out := []string{style.Render(common.Clip(title, w)) + st.Muted.Render(strings.Repeat("─", max(0, w-lipgloss.Width(title))))}
 	r := v.perHost[host]
 	skip := v.paneSkip(host)
 	rows := lastRows(r, h-1, skip)
@@ -299,10 +300,10 @@ func lastRows(r *remote.Ring[logs.Line], n, skip int) []logs.Line {
 
 // errorsPanel draws the top errors: count, hosts, first and last seen, and
 // the error (a traceback's exception and last frame).
-func (v *logsView) errorsPanel(w, h int) string {
+func (v *Model) errorsPanel(w, h int) string {
 	st := v.ctx.Styles
 	groups := v.buf.Top(h - 1)
-	title := clip(fmt.Sprintf("─ top errors (%d groups) ", v.buf.ErrorGroups()), w)
+	title := common.Clip(fmt.Sprintf("─ top errors (%d groups) ", v.buf.ErrorGroups()), w)
 	out := []string{st.Header.Render(title + strings.Repeat("─", max(0, w-lipgloss.Width(title))))}
 	if len(groups) == 0 {
 		out = append(out, st.Muted.Render("no error yet"))
@@ -316,7 +317,7 @@ func (v *logsView) errorsPanel(w, h int) string {
 		if g.Traceback {
 			what = "Traceback: " + g.Summary + " ← " + g.Frame
 		}
-		line := fmt.Sprintf("%6d  %-16s %s–%s  %s", g.Count, clip(hosts, 16),
+		line := fmt.Sprintf("%6d  %-16s %s–%s  %s", g.Count, common.Clip(hosts, 16),
 			g.FirstSeen.Format("15:04:05"), g.LastSeen.Format("15:04:05"), what)
 		out = append(out, st.Error.Render(ansi.Truncate(line, w, "…")))
 	}

@@ -1,4 +1,4 @@
-package ui
+package logs
 
 import (
 	"context"
@@ -18,6 +18,7 @@ import (
 	"github.com/opsui/opsui/ops/logs"
 	"github.com/opsui/opsui/ops/remote"
 	"github.com/opsui/opsui/themes"
+	"github.com/opsui/opsui/ui/common"
 )
 
 // appendAtRate appends rate lines a second to path until ctx ends, in
@@ -87,8 +88,8 @@ func BenchmarkLogsView50Hosts(b *testing.B) {
 		}
 	}
 	for b.Loop() {
-		ctx := NewContext(themes.Dark())
-		v := newLogsView(ctx, DefaultLogsKeyMap(), 1, names, perHost)
+		ctx := common.NewContext(themes.Dark())
+		v := New(ctx, DefaultKeyMap(), 1, names, perHost)
 		v.SetSize(120, 38)
 		var received atomic.Int64
 		emit := func(l logs.Line) {
@@ -139,7 +140,7 @@ func BenchmarkLogsView50Hosts(b *testing.B) {
 		for wctx.Err() == nil || time.Since(start) < dur+5*time.Second {
 			<-tick.C
 			t0 := time.Now()
-			v.Update(logsTickMsg{id: v.id})
+			v.Update(TickMsg{ID: v.id})
 			_ = v.View()
 			frames = append(frames, time.Since(t0))
 			if heapFull == 0 && time.Since(start) > full {
@@ -209,7 +210,7 @@ func BenchmarkLogsViewTick(b *testing.B) {
 	for i := range hosts {
 		names = append(names, fmt.Sprintf("web%02d", i))
 	}
-	v := newLogsView(NewContext(themes.Dark()), DefaultLogsKeyMap(), 1, names, perHost)
+	v := New(common.NewContext(themes.Dark()), DefaultKeyMap(), 1, names, perHost)
 	v.SetSize(120, 38)
 	now := time.Now()
 	n := 0
@@ -221,12 +222,12 @@ func BenchmarkLogsViewTick(b *testing.B) {
 		}
 	}
 	add(hosts * perHost)
-	v.Update(logsTickMsg{id: v.id})
+	v.Update(TickMsg{ID: v.id})
 	for b.Loop() {
 		b.StopTimer()
 		add(perTick)
 		b.StartTimer()
-		v.Update(logsTickMsg{id: v.id})
+		v.Update(TickMsg{ID: v.id})
 		_ = v.View()
 	}
 }

@@ -1,7 +1,6 @@
-package ui
+package logs
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -10,16 +9,16 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
-	"github.com/opsui/opsui/inventory"
 	"github.com/opsui/opsui/ops/logs"
 	"github.com/opsui/opsui/themes"
+	"github.com/opsui/opsui/ui/common"
 )
 
 // newTestLogs returns a logs view on hosts, w x h, without colour.
-func newTestLogs(t *testing.T, w, h, perHost int, hosts ...string) *logsView {
+func newTestLogs(t *testing.T, w, h, perHost int, hosts ...string) *Model {
 	t.Helper()
-	ctx := NewContext(themes.Dark().WithoutColor())
-	v := newLogsView(ctx, DefaultLogsKeyMap(), 1, hosts, perHost)
+	ctx := common.NewContext(themes.Dark().WithoutColor())
+	v := New(ctx, DefaultKeyMap(), 1, hosts, perHost)
 	v.SetSize(w, h)
 	return v
 }
@@ -27,22 +26,42 @@ func newTestLogs(t *testing.T, w, h, perHost int, hosts ...string) *logsView {
 var logsT0 = time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
 
 // feed adds lines "host|text" to the view's buffer and takes them in.
-func feed(v *logsView, lines ...string) {
+func feed(v *Model, lines ...string) {
 	for i, s := range lines {
 		host, text, _ := strings.Cut(s, "|")
 		v.buf.Add(logs.Line{Host: host, File: "/var/log/app.log", Time: logsT0.Add(time.Duration(i) * time.Second),
 			Text: text, Level: logs.DetectLevel(text)})
 	}
-	v.Update(logsTickMsg{id: v.id})
+	v.Update(TickMsg{ID: v.id})
 }
 
-func pressLogs(v *logsView, names ...string) {
+func pressLogs(v *Model, names ...string) {
 	for _, m := range keys(names...) {
 		v.Update(m)
 	}
 }
 
-func plainView(v *logsView) string { return ansi.Strip(v.View()) }
+func plainView(v *Model) string { return ansi.Strip(v.View()) }
+
+// keys turns names into key presses: a special key by name, else each
+// rune typed (as ui's tests do).
+func keys(names ...string) []tea.Msg {
+	special := map[string]tea.Key{
+		"space": {Code: tea.KeySpace, Text: " "}, "enter": {Code: tea.KeyEnter}, "esc": {Code: tea.KeyEscape},
+		"down": {Code: tea.KeyDown}, "up": {Code: tea.KeyUp}, "tab": {Code: tea.KeyTab},
+	}
+	var out []tea.Msg
+	for _, n := range names {
+		if k, ok := special[n]; ok {
+			out = append(out, tea.KeyPressMsg(k))
+			continue
+		}
+		for _, r := range n {
+			out = append(out, tea.KeyPressMsg(tea.Key{Code: r, Text: string(r)}))
+		}
+	}
+	return out
+}
 
 func TestLogsMergedShowsHostTimeAndText(t *testing.T) {
 	v := newTestLogs(t, 80, 10, 100, "web1", "web2")
@@ -157,8 +176,8 @@ func TestLogsSearchNextPrevious(t *testing.T) {
 }
 
 func TestLogsSearchHighlightsMatches(t *testing.T) {
-	ctx := NewContext(themes.Dark())
-	v := newLogsView(ctx, DefaultLogsKeyMap(), 1, []string{"web1"}, 10)
+	ctx := common.NewContext(themes.Dark())
+	v := New(ctx, DefaultKeyMap(), 1, []string{"web1"}, 10)
 	v.SetSize(80, 6)
 	feed(v, "web1|a needle here")
 	pressLogs(v, "/", "needle", "enter")
@@ -172,7 +191,7 @@ func TestLogsErrorsPanelAndMarkers(t *testing.T) {
 	feed(v, "web1|ERROR db down", "web2|ERROR db down", "web2|Traceback (most recent call last):",
 		`web2|  File "/app/views.py", line 3, in index`, "web2|    1/0", "web2|ZeroDivisionError: division by zero", "web1|ok")
 	v.buf.Add(logs.Line{Host: "web2", File: "/var/log/app.log", Time: logsT0, Kind: logs.KindDropped, Text: "connection lost (eof); retrying in 1s"})
-	v.Update(logsTickMsg{id: v.id})
+	v.Update(TickMsg{ID: v.id})
 	pressLogs(v, "e")
 	got := plainView(v)
 	for _, want := range []string{"top errors (2 groups)", "2  web1,web2", "ERROR db down", "Traceback: ZeroDivisionError: division by zero ← File \"/app/views.py\", line 3, in index: 1/0",
@@ -205,65 +224,15 @@ func TestLogsMemoryIsBounded(t *testing.T) {
 	for i := range 5000 {
 		v.buf.Add(logs.Line{Host: fmt.Sprintf("web%d", i%2+1), Text: fmt.Sprint(i)})
 		if i%700 == 0 {
-			v.Update(logsTickMsg{id: v.id})
+			v.Update(TickMsg{ID: v.id})
 		}
 	}
-	v.Update(logsTickMsg{id: v.id})
+	v.Update(TickMsg{ID: v.id})
 	if n := v.rowsLen(); n != 100 {
 		t.Errorf("%d rows kept, want 100 (50 per host)", n)
 	}
 	if got := plainView(v); !strings.Contains(got, "4999") {
 		t.Errorf("newest line missing:\n%s", got)
-	}
-}
-
-// TestLogsFromTheFleet opens the view with L on the selected hosts, gets
-// the lines the engine hook sends, and esc stops the follow.
-func TestLogsFromTheFleet(t *testing.T) {
-	f := sampleFleet(t)
-	stopped := make(chan struct{})
-	var asked []string
-	fn := func(ctx context.Context, _ *inventory.Fleet, hosts []inventory.Host, emit func(logs.Line)) error {
-		for _, h := range hosts {
-			asked = append(asked, h.Name)
-			emit(logs.Line{Host: h.Name, File: "/l", Time: logsT0, Text: "hello from " + h.Name})
-		}
-		<-ctx.Done()
-		close(stopped)
-		return ctx.Err()
-	}
-	a := New(Options{Theme: themes.Dark().WithoutColor(), Logs: fn,
-		LoadFleet: func(context.Context) (*inventory.Fleet, error) { return f, nil }})
-	a = send(t, a, a.Init()(), tea.WindowSizeMsg{Width: 100, Height: 30})
-	a = send(t, a, keys("space", "down", "space")...) // the first two hosts
-	next, cmd := a.Update(keys("L")[0])
-	a = next.(App)
-	if a.mode != modeLogs || a.logs.view == nil {
-		t.Fatalf("L did not open the logs view (mode %d)", a.mode)
-	}
-	// Run the follow (it blocks until stopped) and a tick.
-	msgs := make(chan tea.Msg, 4)
-	for _, c := range cmd().(tea.BatchMsg) {
-		go func() { msgs <- c() }()
-	}
-	msg := <-msgs // the tick comes first: the follow blocks
-	a = send(t, a, msg)
-	got := viewText(a)
-	if len(asked) != 2 || !strings.Contains(got, "hello from "+asked[0]) || !strings.Contains(got, "hello from "+asked[1]) {
-		t.Fatalf("asked %v; view:\n%s", asked, got)
-	}
-	if !strings.Contains(got, "L") && !strings.Contains(got, "follow/pause") {
-		t.Errorf("footer lacks the logs keys:\n%s", got)
-	}
-	a = send(t, a, keys("esc")...)
-	select {
-	case <-stopped:
-	case <-time.After(10 * time.Second):
-		t.Fatal("esc did not stop the follow")
-	}
-	a = send(t, a, <-msgs) // logsDoneMsg of a closed view: dropped
-	if a.mode != modeFleet || a.logs.view != nil {
-		t.Errorf("esc did not go back to the fleet (mode %d)", a.mode)
 	}
 }
 
