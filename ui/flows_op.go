@@ -21,22 +21,16 @@ import (
 // they are: no spec sees another's plan.
 type opSpec[P, R any] interface {
 	opLook[P, R]
-	name() string  // "deploy", "roll back", "migrate", "flush"
 	envOnly() bool // the flow works on an environment, not an app in one
 	// argStep is the step between the target and the plan that chooses
 	// the plan's argument (the deploy's ref); nil when there is none.
 	argStep() argStep
 	// loadPlan reads the plan; its error says what it was reading.
 	loadPlan(ctx context.Context, t pickItem, arg string) (P, error)
-	// rows is how many rows of the plan the cursor moves over; moved
-	// says the plan must be read again for arg when the cursor moves.
+	// rows is how many rows of the plan the cursor moves over.
 	rows(plan P) int
-	moved(plan P, cursor int) (arg string, reload bool)
-	toggle(plan P, cursor int) // space on a row
-	planLines(st Styles, plan P, cursor, w int) []string
 	// ready says whether the plan can run, and why not.
 	ready(plan P) (bool, string)
-	question(t pickItem, plan P) string
 	// planEnv is the environment the plan was made in, when it says: the
 	// strategy's defaults and the confirmation's protection are those of
 	// the inventory read for the plan (the console's fleet may be older).
@@ -52,7 +46,6 @@ type opSpec[P, R any] interface {
 	// work is the run of the plan confirmed: what the run is called and
 	// on which hosts, and the work itself.
 	work(t pickItem, plan P, strategy deploy.Strategy) opWork[R]
-	resultLines(st Styles, res R, err error, w int) []string
 }
 
 // opLook is how a flow's steps read: every op spec embeds plainLook (a
@@ -448,11 +441,23 @@ func (f *opFlow[P, R]) View() string {
 func (f *opFlow[P, R]) KeyMap() []key.Binding { return f.spec.keyMap(f) }
 
 // plainLook is the look of a rollback, a migrate and a flush: a title, the
-// plan's lines under a cursor, the result's lines.
-type plainLook[P, R any] struct{}
+// plan's lines under a cursor, the result's lines; spec says them.
+type plainLook[P, R any] struct{ spec plainSpec[P, R] }
 
-func (plainLook[P, R]) header(f *opFlow[P, R], w int) []string {
-	title := f.spec.name()
+// plainSpec is what a plainLook reads from its spec.
+type plainSpec[P, R any] interface {
+	name() string // "roll back", "migrate", "flush caches"
+	// moved says the plan must be read again for arg when the cursor
+	// moves to a row.
+	moved(plan P, cursor int) (arg string, reload bool)
+	toggle(plan P, cursor int) // space on a row
+	planLines(st Styles, plan P, cursor, w int) []string
+	question(t pickItem, plan P) string
+	resultLines(st Styles, res R, err error, w int) []string
+}
+
+func (l plainLook[P, R]) header(f *opFlow[P, R], w int) []string {
+	title := l.spec.name()
 	if f.step > opPick {
 		title += " · " + f.target.String()
 	}
@@ -461,13 +466,13 @@ func (plainLook[P, R]) header(f *opFlow[P, R], w int) []string {
 
 func (plainLook[P, R]) pickHeading() (string, string) { return "where?", "target" }
 
-func (plainLook[P, R]) planBody(f *opFlow[P, R], w, h int) string {
-	return scrollLines(plainPlanView(f, w), max(0, f.cursor-h/2), h)
+func (l plainLook[P, R]) planBody(f *opFlow[P, R], w, h int) string {
+	return scrollLines(l.planView(f, w), max(0, f.cursor-h/2), h)
 }
 
 // planKey moves the cursor over the plan's rows (reading the plan again
 // when the row is its argument) and toggles a row.
-func (plainLook[P, R]) planKey(f *opFlow[P, R], km tea.KeyPressMsg) tea.Cmd {
+func (l plainLook[P, R]) planKey(f *opFlow[P, R], km tea.KeyPressMsg) tea.Cmd {
 	k := f.env.keys
 	if !f.loaded {
 		return nil
@@ -479,12 +484,12 @@ func (plainLook[P, R]) planKey(f *opFlow[P, R], km tea.KeyPressMsg) tea.Cmd {
 			d = -1
 		}
 		f.cursor = max(0, min(f.spec.rows(f.plan)-1, f.cursor+d))
-		if arg, reload := f.spec.moved(f.plan, f.cursor); reload && arg != f.arg {
+		if arg, reload := l.spec.moved(f.plan, f.cursor); reload && arg != f.arg {
 			f.arg = arg
 			return f.load()
 		}
 	case key.Matches(km, k.Toggle):
-		f.spec.toggle(f.plan, f.cursor)
+		l.spec.toggle(f.plan, f.cursor)
 	}
 	return nil
 }
@@ -500,13 +505,13 @@ func (plainLook[P, R]) strategyBody(f *opFlow[P, R], w, h int) string {
 	return scrollLines(lines, 0, h)
 }
 
-func (plainLook[P, R]) confirmBody(f *opFlow[P, R], w int) string {
+func (l plainLook[P, R]) confirmBody(f *opFlow[P, R], w int) string {
 	st := f.env.ctx.Styles
 	var b strings.Builder
-	for _, l := range plainPlanView(f, w) {
-		b.WriteString(l + "\n")
+	for _, line := range l.planView(f, w) {
+		b.WriteString(line + "\n")
 	}
-	b.WriteString("\n" + f.confirm.view(st, w, f.spec.question(f.target, f.plan), f.env.keys))
+	b.WriteString("\n" + f.confirm.view(st, w, l.spec.question(f.target, f.plan), f.env.keys))
 	return b.String()
 }
 
@@ -514,11 +519,11 @@ func (plainLook[P, R]) runNote(k KeyMap) string {
 	return "it is running: " + keyName(k.CancelRun) + " aborts it (it asks first)"
 }
 
-func (plainLook[P, R]) doneBody(f *opFlow[P, R], w int) string {
+func (l plainLook[P, R]) doneBody(f *opFlow[P, R], w int) string {
 	st := f.env.ctx.Styles
 	var b strings.Builder
-	for _, l := range f.spec.resultLines(st, f.outcome(), f.runner.err, w) {
-		b.WriteString(clipStyled(l, w) + "\n")
+	for _, line := range l.spec.resultLines(st, f.outcome(), f.runner.err, w) {
+		b.WriteString(clipStyled(line, w) + "\n")
 	}
 	b.WriteString("\n" + clipStyled(st.Key.Render(keyName(f.env.keys.NextStep))+st.Muted.Render(" the hosts' output · ")+
 		st.Key.Render(keyName(f.env.keys.Back))+st.Muted.Render(" back to the fleet"), w))
@@ -550,8 +555,8 @@ func (plainLook[P, R]) keyMap(f *opFlow[P, R]) []key.Binding {
 	return []key.Binding{k.Up, k.Down, k.NextStep, k.PrevStep, withDesc(k.Back, "leave")}
 }
 
-// plainPlanView is the plan's lines, or why there are none yet.
-func plainPlanView[P, R any](f *opFlow[P, R], w int) []string {
+// planView is the plan's lines, or why there are none yet.
+func (l plainLook[P, R]) planView(f *opFlow[P, R], w int) []string {
 	st := f.env.ctx.Styles
 	switch {
 	case f.planErr != nil:
@@ -559,5 +564,5 @@ func plainPlanView[P, R any](f *opFlow[P, R], w int) []string {
 	case !f.loaded:
 		return []string{st.Muted.Render("reading the plan…")}
 	}
-	return f.spec.planLines(st, f.plan, f.cursor, w)
+	return l.spec.planLines(st, f.plan, f.cursor, w)
 }

@@ -13,15 +13,21 @@ import (
 )
 
 func newRollbackFlow(env *flowEnv, envName, app, to string) (flow, tea.Cmd) {
-	return newOpFlow[RollbackPreview, *deploy.Outcome](env, rollbackSpec{fns: env.fns}, envName, app, to)
+	s := &rollbackSpec{fns: env.fns}
+	s.plainLook.spec = s
+	return newOpFlow[RollbackPreview, *deploy.Outcome](env, s, envName, app, to)
 }
 
 func newMigrateFlow(env *flowEnv, envName string) (flow, tea.Cmd) {
-	return newOpFlow[MigrationPlan, deploy.MigrationResult](env, migrateSpec{fns: env.fns}, envName, "", "")
+	s := &migrateSpec{fns: env.fns}
+	s.plainLook.spec = s
+	return newOpFlow[MigrationPlan, deploy.MigrationResult](env, s, envName, "", "")
 }
 
 func newFlushFlow(env *flowEnv, envName string) (flow, tea.Cmd) {
-	return newOpFlow[[]FlushTarget, []FlushResult](env, &flushSpec{fns: env.fns, toggleKey: keyName(env.keys.Toggle)}, envName, "", "")
+	s := &flushSpec{fns: env.fns, toggleKey: keyName(env.keys.Toggle)}
+	s.plainLook.spec = s
+	return newOpFlow[[]FlushTarget, []FlushResult](env, s, envName, "", "")
 }
 
 // noArg is the argument step of a flow without one.

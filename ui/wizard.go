@@ -56,7 +56,6 @@ type deploySpec struct {
 	ref *refStep
 }
 
-func (*deploySpec) name() string       { return "deploy" }
 func (*deploySpec) envOnly() bool      { return false }
 func (s *deploySpec) argStep() argStep { return s.ref }
 
@@ -68,12 +67,8 @@ func (s *deploySpec) loadPlan(ctx context.Context, t pickItem, ref string) (Prev
 	return p, err
 }
 
-func (*deploySpec) rows(Preview) int                             { return 0 }
-func (*deploySpec) moved(Preview, int) (string, bool)            { return "", false }
-func (*deploySpec) toggle(Preview, int)                          {}
-func (*deploySpec) planLines(Styles, Preview, int, int) []string { return nil }
-func (*deploySpec) ready(Preview) (bool, string)                 { return true, "" }
-func (*deploySpec) question(pickItem, Preview) string            { return "" } // confirmBody asks
+func (*deploySpec) rows(Preview) int             { return 0 }
+func (*deploySpec) ready(Preview) (bool, string) { return true, "" }
 
 func (*deploySpec) planEnv(p Preview) (inventory.Environment, bool) {
 	if p.Plan != nil {
@@ -113,10 +108,6 @@ func (s *deploySpec) work(_ pickItem, planned Preview, _ deploy.Strategy) opWork
 			out, err := fn(ctx, p, io)
 			return out, outcomeResult(out), err
 		}}
-}
-
-func (*deploySpec) resultLines(st Styles, out *deploy.Outcome, err error, _ int) []string {
-	return outcomeLines(st, out, err)
 }
 
 func (*deploySpec) planKey(f *wizard, km tea.KeyPressMsg) tea.Cmd {
