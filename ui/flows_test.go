@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
@@ -272,5 +273,38 @@ func TestRollbackAndMigrateConfirmAsThePlansInventorySays(t *testing.T) {
 	d.press("y")
 	if d.settle(); ff.changes() != 0 {
 		t.Fatalf("y alone ran a change in a protected environment: %v", ff.calls)
+	}
+}
+
+// A plan that could not be read is no plan: enter says so and stays, and
+// choosing the target again reads it again. Before the machine was typed,
+// the failed read's empty plan let enter go on to the confirmation.
+func TestFlowWithAFailedPlanDoesNotGoOn(t *testing.T) {
+	ff := newFakeFlows(sampleFleet(t))
+	fns := ff.fns()
+	reads := 0
+	flushPlan := fns.FlushPlan
+	fns.FlushPlan = func(ctx context.Context, env string) ([]FlushTarget, error) {
+		if reads++; reads == 1 {
+			return nil, errors.New("cache hosts unreadable")
+		}
+		return flushPlan(ctx, env)
+	}
+	d := newFlowDriver(t, fns, nil)
+	d.press("F")
+	pickEnv(t, d, "staging")
+	d.press("enter")
+	d.see("flush caches staging: cache hosts unreadable")
+	d.press("enter")
+	d.see("no plan: shift+tab to choose again, esc to leave")
+	if s := opStepsOf(d.a.flows.cur); s.step != opPlan {
+		t.Fatalf("enter on a failed plan went to step %d", s.step)
+	}
+	d.press("shift+tab", "enter")
+	d.see("cache hosts", "[x]")
+	d.press("enter")
+	d.see("Flush", "Every key in them is lost.")
+	if ff.changes() != 0 {
+		t.Errorf("%d changes before any confirmation", ff.changes())
 	}
 }
