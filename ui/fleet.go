@@ -103,7 +103,16 @@ func (v fleetView) Init() tea.Cmd { return nil }
 // KeyMap is the fleet's footer; the root marks the keys that are off.
 func (v fleetView) KeyMap() []key.Binding { return v.keys.ShortHelp() }
 
+// Update handles the fleet's keys, the wheel and a click on a host row.
 func (v fleetView) Update(msg tea.Msg) (fleetView, tea.Cmd) {
+	switch m := msg.(type) {
+	case tea.MouseWheelMsg:
+		v.move(wheelDelta(m.Mouse()))
+		return v, nil
+	case tea.MouseClickMsg:
+		v.click(m.Mouse().Y)
+		return v, nil
+	}
 	km, ok := msg.(tea.KeyPressMsg)
 	if !ok {
 		return v, nil

@@ -4,52 +4,49 @@ import (
 	tea "charm.land/bubbletea/v2"
 )
 
-// mouse routes a wheel turn or a click to what is under it. Every view
-// starts on the screen's second line, under the header.
+// mouse routes a wheel turn or a click to the component under it, its Y
+// counted from the component's first line: every view starts on the
+// screen's second line, under the header.
 func (a App) mouse(msg tea.MouseMsg) (tea.Model, tea.Cmd) {
 	if len(a.dialogs) > 0 || a.showHelp || !a.loaded || a.mode == modeCommand {
 		return a, nil
 	}
 	m := msg.Mouse()
 	m.Y-- // the header
-	delta := 0
+	var ev tea.Msg = tea.MouseClickMsg(m)
 	if _, ok := msg.(tea.MouseWheelMsg); ok {
-		switch m.Button {
-		case tea.MouseWheelUp:
-			delta = -1
-		case tea.MouseWheelDown:
-			delta = 1
-		default:
+		if wheelDelta(m) == 0 {
 			return a, nil
 		}
+		ev = tea.MouseWheelMsg(m)
 	} else if m.Button != tea.MouseLeft {
 		return a, nil
 	}
 	switch a.mode {
 	case modeRun:
 		rv := a.shownRun()
-		if delta != 0 {
-			*rv, _ = rv.Update(tea.MouseWheelMsg(m))
-		} else {
-			*rv, _ = rv.Update(tea.MouseClickMsg(m))
-		}
+		*rv, _ = rv.Update(ev)
 	case modeRuns:
-		if delta != 0 {
-			a.past.move(delta)
-		} else if i := a.past.listStart() + m.Y - 1; m.Y >= 1 && i < len(a.past.runs) {
-			a.past.cursor = i
-		}
+		a.past, _ = a.past.Update(ev)
 	default:
 		if m.X >= a.fleet.width {
 			return a, nil // the detail pane
 		}
-		if delta != 0 {
-			a.fleet.move(delta)
-		} else {
-			a.fleet.click(m.Y)
-		}
+		a.fleet, _ = a.fleet.Update(ev)
 	}
 	return a, nil
+}
+
+// wheelDelta is the rows a wheel turn moves: -1 up, 1 down, 0 for
+// another button.
+func wheelDelta(m tea.Mouse) int {
+	switch m.Button {
+	case tea.MouseWheelUp:
+		return -1
+	case tea.MouseWheelDown:
+		return 1
+	}
+	return 0
 }
 
 // click moves the cursor to the host row on line y of the list; a

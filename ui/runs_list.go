@@ -18,8 +18,20 @@ func (p *runsList) SetSize(w, h int) { p.width, p.height = w, h }
 // KeyMap is the list's footer.
 func (p runsList) KeyMap() []key.Binding { return p.keys.RunsHelp() }
 
-// Update moves the cursor.
+// Update moves the cursor: the keys, the wheel, a click on a run (Y
+// counted from the list's title line).
 func (p runsList) Update(msg tea.Msg) (runsList, tea.Cmd) {
+	switch m := msg.(type) {
+	case tea.MouseWheelMsg:
+		p.move(wheelDelta(m.Mouse()))
+		return p, nil
+	case tea.MouseClickMsg:
+		y := m.Mouse().Y
+		if i := p.listStart() + y - 1; y >= 1 && i < len(p.runs) {
+			p.cursor = i
+		}
+		return p, nil
+	}
 	km, ok := msg.(tea.KeyPressMsg)
 	if !ok {
 		return p, nil
