@@ -84,13 +84,10 @@ func (a App) modeKey(msg tea.KeyPressMsg) (next tea.Model, cmd tea.Cmd, handled 
 	}
 	if a.mode == modeRun {
 		rv := a.shownRun()
+		if a.helpKey(msg) {
+			return a, nil, true
+		}
 		switch {
-		case key.Matches(msg, a.keys.Help):
-			a.showHelp = !a.showHelp
-			return a, nil, true
-		case a.showHelp && key.Matches(msg, a.keys.CloseHelp):
-			a.showHelp = false
-			return a, nil, true
 		case key.Matches(msg, a.keys.Back) && !rv.asking():
 			a.mode = modeFleet
 			if a.replaying {

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
 
 	"github.com/opsui/opsui/ops/deploy"
 	"github.com/opsui/opsui/ui/common"
@@ -45,4 +46,19 @@ func (a *App) focused() pane {
 		return a.logs.view
 	}
 	return &a.fleet
+}
+
+// helpKey is the ? help, whatever component has the keyboard: Help shows
+// or hides it, CloseHelp hides it; false for any other key. The fleet
+// reaches it through its root actions (app_keys.go), which list it.
+func (a *App) helpKey(km tea.KeyPressMsg) bool {
+	switch {
+	case key.Matches(km, a.keys.Help):
+		a.showHelp = !a.showHelp
+		return true
+	case a.showHelp && key.Matches(km, a.keys.CloseHelp):
+		a.showHelp = false
+		return true
+	}
+	return false
 }

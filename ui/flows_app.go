@@ -134,15 +134,12 @@ func (a App) flowsUpdate(msg tea.Msg) (next App, cmd tea.Cmd, handled bool) {
 				next.sizeFlow()
 				return next, cmd, true
 			}
-			if a.showHelp {
-				if key.Matches(msg, a.keys.CloseHelp) || key.Matches(msg, a.keys.Help) {
-					a.showHelp = false
+			// ? is text while the flow's field takes it; the help over a
+			// flow takes every key.
+			if a.showHelp || !flowTyping(a.flows.cur) {
+				if a.helpKey(msg) || a.showHelp {
+					return a, nil, true
 				}
-				return a, nil, true
-			}
-			if key.Matches(msg, a.keys.Help) && !flowTyping(a.flows.cur) {
-				a.showHelp = true
-				return a, nil, true
 			}
 			n, c := a.flows.cur.Update(msg)
 			next, cmd = a.show(n, c)

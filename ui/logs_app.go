@@ -112,15 +112,11 @@ func (a App) logsUpdate(msg tea.Msg) (_ tea.Model, _ tea.Cmd, ok bool) {
 			return a, nil, false
 		}
 		if !v.Typing() {
-			lk := a.keys.logsKeys()
+			if a.helpKey(msg) {
+				return a, nil, true
+			}
 			switch {
-			case a.showHelp && (key.Matches(msg, lk.Help) || key.Matches(msg, a.keys.CloseHelp)):
-				a.showHelp = false
-				return a, nil, true
-			case key.Matches(msg, lk.Help):
-				a.showHelp = true
-				return a, nil, true
-			case key.Matches(msg, lk.Back):
+			case key.Matches(msg, a.keys.logsKeys().Back):
 				a.stopLogs()
 				a.logs.view, a.logs.stop = nil, nil // its buffer goes with it
 				a.mode = modeFleet

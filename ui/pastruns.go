@@ -145,10 +145,7 @@ func (a App) runsUpdate(msg tea.Msg) (next App, cmd tea.Cmd, handled bool) {
 func (a App) runsKey(km tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	p := &a.past
 	switch {
-	case key.Matches(km, a.keys.Help):
-		a.showHelp = !a.showHelp
-	case a.showHelp && key.Matches(km, a.keys.CloseHelp):
-		a.showHelp = false
+	case a.helpKey(km):
 	case key.Matches(km, a.keys.Back):
 		a.mode, p.opening = modeFleet, 0
 	case key.Matches(km, a.keys.Open):
