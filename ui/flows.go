@@ -4,8 +4,10 @@ import (
 	"context"
 	"time"
 
+	"github.com/opsui/opsui/ops/cache"
 	"github.com/opsui/opsui/ops/deploy"
 	"github.com/opsui/opsui/ops/remote"
+	"github.com/opsui/opsui/store"
 )
 
 // Flows are the engine's entry points for the guided flows: the deploy
@@ -41,13 +43,13 @@ type Flows struct {
 	// releases changed since.
 	Migrate func(ctx context.Context, plan *deploy.MigratePlan, io FlowIO) (deploy.MigrationResult, error)
 	// FlushPlan lists env's cache hosts and what each would flush.
-	FlushPlan func(ctx context.Context, env string) ([]FlushTarget, error)
-	// Flush empties the caches of hosts.
-	Flush func(ctx context.Context, env string, hosts []string, io FlowIO) ([]FlushResult, error)
+	FlushPlan func(ctx context.Context, env string) ([]cache.Spec, error)
+	// Flush empties the caches of hosts, a result per host.
+	Flush func(ctx context.Context, env string, hosts []string, io FlowIO) ([]cache.Result, error)
 	// Releases lists the releases of app in env, newest first.
-	Releases func(ctx context.Context, app, env string) ([]Release, error)
-	// Compare says what lies between two releases.
-	Compare func(ctx context.Context, a, b Release) (deploy.Comparison, error)
+	Releases func(ctx context.Context, app, env string) ([]store.Release, error)
+	// Compare says what lies between two releases (a the older).
+	Compare func(ctx context.Context, a, b store.Release) (deploy.Comparison, error)
 }
 
 // FlowIO is how a running flow talks to the console: Emit takes the hosts'
@@ -96,33 +98,17 @@ type Preview struct {
 	Requirements    []string // requirements files that change
 }
 
-// Release is one recorded deploy or rollback.
-type Release struct {
-	ID                  int64 // the record's id
-	App, Env, ReleaseID string
-	Kind                string // deploy or rollback
-	Commit, Branch      string
-	Subject, Operator   string
-	Strategy            string
-	Started             time.Time
-	Duration            time.Duration // zero while it runs
-	Result              string        // success, failed, aborted, bad, running
-	Hosts               []string
-	RunID               int64
-	Migrations          bool // it applied database migrations
-}
-
 // RollbackPreview is what a rollback would do.
 type RollbackPreview struct {
 	// Plan is the rollback decided from the inventory and the releases
 	// read for the preview: what the flow re-batches and runs.
 	Plan       *deploy.RollbackPlan
-	From       Release   // what the environment runs now
-	Target     Release   // where it goes
-	Candidates []Release // releases it can go back to, newest first
+	From       store.Release   // what the environment runs now
+	Target     store.Release   // where it goes
+	Candidates []store.Release // releases it can go back to, newest first
 	// Undone are the releases between Target and From; Migrated those of
 	// them whose migrations stay (a rollback does not reverse them).
-	Undone, Migrated []Release
+	Undone, Migrated []store.Release
 	Commits          []deploy.Commit // the commits that go away
 	Hosts            []string        // the hosts it switches
 }
@@ -138,13 +124,10 @@ type MigrationPlan struct {
 	Output                 string // the plan command's output when it is not Django's
 }
 
-// FlushTarget is a cache host and what it flushes.
-type FlushTarget struct{ Host, Server string }
-
-// FlushResult is one host's flush.
-type FlushResult struct {
-	Host, Server, Keys string // Keys: "1200 → 0"
-	OK                 bool
-	Err                string
-	Duration           time.Duration
+// errString is err's text, "" for none.
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
 }

@@ -8,6 +8,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/opsui/opsui/inventory"
+	"github.com/opsui/opsui/ops/cache"
 	"github.com/opsui/opsui/ops/deploy"
 	"github.com/opsui/opsui/ops/remote"
 )
@@ -218,20 +219,20 @@ func (*flushSpec) envOnly() bool { return true }
 func (s *flushSpec) loadPlan(ctx context.Context, t pickItem, _ string) (any, error) {
 	return s.fns.FlushPlan(ctx, t.env.Name)
 }
-func (*flushSpec) rows(p any) int                { return len(p.([]FlushTarget)) }
+func (*flushSpec) rows(p any) int                { return len(p.([]cache.Spec)) }
 func (*flushSpec) moved(any, int) (string, bool) { return "", false }
 
 func (s *flushSpec) toggle(p any, i int) {
 	if s.off == nil {
 		s.off = map[string]bool{}
 	}
-	h := p.([]FlushTarget)[i].Host
+	h := p.([]cache.Spec)[i].Host
 	s.off[h] = !s.off[h]
 }
 
-func (s *flushSpec) chosen(p any) []FlushTarget {
-	var out []FlushTarget
-	for _, t := range p.([]FlushTarget) {
+func (s *flushSpec) chosen(p any) []cache.Spec {
+	var out []cache.Spec
+	for _, t := range p.([]cache.Spec) {
 		if !s.off[t.Host] {
 			out = append(out, t)
 		}
@@ -248,12 +249,12 @@ func (s *flushSpec) ready(p any) (bool, string) {
 
 func (s *flushSpec) planLines(st Styles, p any, cursor, w int) []string {
 	l := []string{st.Header.Render("cache hosts (" + s.toggleKey + " leaves one out)")}
-	for i, t := range p.([]FlushTarget) {
+	for i, t := range p.([]cache.Spec) {
 		mark := "[x]"
 		if s.off[t.Host] {
 			mark = "[ ]"
 		}
-		line := fmt.Sprintf("%s %-16s %s", mark, t.Host, t.Server)
+		line := fmt.Sprintf("%s %-16s %s", mark, t.Host, t.Server())
 		if i == cursor {
 			line = st.Cursor.Render(padRight(clip(line, w), w))
 		} else {
@@ -280,7 +281,7 @@ func (s *flushSpec) start(env *flowEnv, t pickItem, p any, _ deploy.Strategy) (*
 		hrs := make([]remote.HostResult, len(rs))
 		for i, r := range rs {
 			hrs[i] = remote.HostResult{Host: r.Host, Status: remote.StatusOK, Duration: r.Duration}
-			if !r.OK {
+			if !r.OK() {
 				hrs[i].Status, hrs[i].Class = remote.StatusFailed, remote.ClassExit
 			}
 		}
@@ -289,21 +290,21 @@ func (s *flushSpec) start(env *flowEnv, t pickItem, p any, _ deploy.Strategy) (*
 }
 
 func (*flushSpec) resultLines(st Styles, r *flowRunner, w int) []string {
-	rs, _ := r.value.([]FlushResult)
+	rs, _ := r.value.([]cache.Result)
 	l := []string{st.Header.Render(fmt.Sprintf("%-16s %-28s %-20s %s", "HOST", "CACHE", "KEYS BEFORE → AFTER", "RESULT"))}
 	if r.err != nil {
 		l = append(l, st.Error.Render(clip("error: "+errText(r.err), w)))
 	}
 	for _, failed := range []bool{true, false} {
 		for _, x := range rs {
-			if x.OK == failed {
+			if x.OK() == failed {
 				continue
 			}
-			line := fmt.Sprintf("%-16s %-28s %-20s ", x.Host, clip(x.Server, 28), x.Keys)
-			if x.OK {
+			line := fmt.Sprintf("%-16s %-28s %-20s ", x.Host, clip(x.Server, 28), x.Keys())
+			if x.OK() {
 				l = append(l, st.OK.Render(clip(line+"ok", w)))
 			} else {
-				l = append(l, st.Error.Render(clip(line+"failed: "+x.Err, w)))
+				l = append(l, st.Error.Render(clip(line+"failed: "+errString(x.Err), w)))
 			}
 		}
 	}

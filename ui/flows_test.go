@@ -5,7 +5,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/opsui/opsui/ops"
 	"github.com/opsui/opsui/ops/deploy"
+	"github.com/opsui/opsui/store"
 )
 
 // pickEnv moves an open flow's picker to env.
@@ -88,10 +90,10 @@ func TestFlushFlowChoosesHostsAndProductionNeedsItsName(t *testing.T) {
 func TestReleasesViewFiltersOpensAndCompares(t *testing.T) {
 	ff := newFakeFlows(sampleFleet(t))
 	opened := 0
-	load := func(_ context.Context, id int64) (RecordedRun, error) {
+	load := func(_ context.Context, id int64) (ops.RecordedRun, error) {
 		opened++
-		return RecordedRun{PastRun: PastRun{ID: id, Kind: "deploy"}, Hosts: []RecordedHost{{Name: "stg-web1", Status: "ok",
-			Output: []RecordedChunk{{Stream: "meta", Data: []byte("== upload\n")}, {Stream: "stdout", Data: []byte("reloaded R1\n")}}}}}, nil
+		return recorded(store.Run{ID: id, Kind: "deploy"}, hostOut{store.RunHost{Host: "stg-web1", Status: "ok"},
+			[]ops.OutputChunk{chunk("meta", "== upload\n"), chunk("stdout", "reloaded R1\n")}}), nil
 	}
 	d := newFlowDriver(t, ff.fns(), load)
 	d.press("R")

@@ -151,19 +151,13 @@ func (c *consoleSession) rollbackPreview(ctx context.Context, app, env, to strin
 	}
 	p.Plan = rp
 	choice := rp.Choice
-	p.From, p.Target = uiRelease(choice.From), uiRelease(choice.Target)
-	for _, r := range choice.Undone {
-		p.Undone = append(p.Undone, uiRelease(r))
-	}
-	for _, r := range choice.MigrationsKept() {
-		p.Migrated = append(p.Migrated, uiRelease(r))
-	}
+	p.From, p.Target = choice.From, choice.Target
+	p.Undone = append(p.Undone, choice.Undone...)
+	p.Migrated = append(p.Migrated, choice.MigrationsKept()...)
 	for _, h := range rp.Plan.Hosts {
 		p.Hosts = append(p.Hosts, h.Name)
 	}
-	for _, r := range rp.Candidates {
-		p.Candidates = append(p.Candidates, uiRelease(r))
-	}
+	p.Candidates = append(p.Candidates, rp.Candidates...)
 	// What goes away: a commit gone from the repository only hides the list.
 	p.Commits, _ = deploy.Log(ctx, rp.Plan.App.Repo, choice.Target.Commit, choice.From.Commit, 500)
 	return p, nil
@@ -243,15 +237,4 @@ func (c *consoleSession) migrate(ctx context.Context, mp *deploy.MigratePlan, io
 		return deploy.MigrationResult{}, err
 	}
 	return d.ExecuteMigrate(ctx, mp)
-}
-
-// uiRelease is a release record as the console shows it.
-func uiRelease(r store.Release) ui.Release {
-	out := ui.Release{ID: r.ID, App: r.App, Env: r.Env, ReleaseID: r.ReleaseID, Kind: r.Kind, Commit: r.Commit, Branch: r.Branch,
-		Subject: r.Subject, Operator: r.Operator, Strategy: r.Strategy, Started: r.StartedAt.Time(), Result: r.Result,
-		Hosts: r.HostList(), RunID: r.RunID.Int64, Migrations: r.MigrationsApplied}
-	if r.FinishedAt != 0 {
-		out.Duration = r.FinishedAt.Time().Sub(r.StartedAt.Time())
-	}
-	return out
 }

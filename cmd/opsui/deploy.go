@@ -341,7 +341,7 @@ func (c *cli) report(out *deploy.Outcome, err error) error {
 	if len(failed) > 0 {
 		fmt.Fprintf(w, "\n%d of %d hosts did not complete release %s:\n", len(failed), len(out.Hosts), out.ReleaseID)
 		for _, h := range failed {
-			why := h.Status
+			why := h.Status.String()
 			switch {
 			case h.Status == deploy.HostSkipped:
 				why = store.HostNotReached // its batch never started: nothing failed on it

@@ -161,11 +161,16 @@ database.`,
 }
 
 // opError is an operation's error as the CLI exits with it: a request the
-// operation refused before it ran is a usage error.
+// operation refused before it ran is a usage error, a name the inventory
+// does not have is invalid input (with the names it has).
 func opError(err error) error {
 	var ie *ops.InvalidError
-	if errors.As(err, &ie) {
+	var unknown *ops.UnknownError
+	switch {
+	case errors.As(err, &ie):
 		return usageError{err}
+	case errors.As(err, &unknown):
+		return unknownName(unknown.Kind, unknown.Name, unknown.Known)
 	}
 	return err
 }

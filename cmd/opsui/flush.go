@@ -33,28 +33,29 @@ func (f *flushFlags) register(cmd *cobra.Command) {
 	cmd.Flags().BoolVarP(&f.yes, "yes", "y", false, "do not ask for confirmation (a protected environment's included)")
 }
 
-// pick returns the hosts to flush and the environments they belong to.
-func (f *flushFlags) pick(fl *inventory.Fleet) ([]inventory.Host, []inventory.Environment, error) {
+// pick checks the flags against the fleet and returns the query of the
+// hosts to flush and the environments they belong to.
+func (f *flushFlags) pick(fl *inventory.Fleet) (ops.FlushQuery, []inventory.Environment, error) {
 	for _, n := range f.hosts {
 		h, ok := fl.Host(n)
 		if !ok {
-			return nil, nil, unknownName("host", n, hostNames(fl))
+			return ops.FlushQuery{}, nil, unknownName("host", n, hostNames(fl))
 		}
 		if !h.HasRole(f.role) {
-			return nil, nil, fmt.Errorf("host %s has no role %s (its roles: %s)", n, f.role, strings.Join(h.Roles, ", "))
+			return ops.FlushQuery{}, nil, fmt.Errorf("host %s has no role %s (its roles: %s)", n, f.role, strings.Join(h.Roles, ", "))
 		}
 	}
 	env := f.env
 	switch {
 	case env != "":
 		if _, ok := fl.Environment(env); !ok {
-			return nil, nil, unknownName("environment", env, envNames(fl))
+			return ops.FlushQuery{}, nil, unknownName("environment", env, envNames(fl))
 		}
 	case len(f.hosts) > 0:
 	case len(fl.Environments) == 1:
 		env = fl.Environments[0].Name
 	case len(fl.Environments) > 1:
-		return nil, nil, usageError{fmt.Errorf("which environment? --env one of %s", strings.Join(envNames(fl), ", "))}
+		return ops.FlushQuery{}, nil, usageError{fmt.Errorf("which environment? --env one of %s", strings.Join(envNames(fl), ", "))}
 	}
 	hosts := fl.Select(inventory.Filter{Env: env, Role: f.role, Names: f.hosts})
 	if len(hosts) == 0 {
@@ -62,7 +63,7 @@ func (f *flushFlags) pick(fl *inventory.Fleet) ([]inventory.Host, []inventory.En
 		if env != "" {
 			where = " of " + env
 		}
-		return nil, nil, fmt.Errorf("no host%s has the role %s (see opsui inventory list)", where, f.role)
+		return ops.FlushQuery{}, nil, fmt.Errorf("no host%s has the role %s (see opsui inventory list)", where, f.role)
 	}
 	var envs []inventory.Environment
 	for _, h := range hosts {
@@ -70,7 +71,7 @@ func (f *flushFlags) pick(fl *inventory.Fleet) ([]inventory.Host, []inventory.En
 			envs = append(envs, e)
 		}
 	}
-	return hosts, envs, nil
+	return ops.FlushQuery{Env: env, Role: f.role, Names: f.hosts}, envs, nil
 }
 
 func newFlushCmd(c *cli) *cobra.Command {
@@ -113,14 +114,16 @@ failed. The run and each host's output, up to the record limit
 		if err != nil {
 			return err
 		}
-		hosts, envs, err := ff.pick(f)
+		q, envs, err := ff.pick(f)
 		if err != nil {
 			return err
 		}
-		specs, err := cache.Plan(f, hosts, ff.role, os.Getenv)
+		svc := &ops.Service{Store: s, Operator: operator(), Args: os.Args[1:]}
+		req, err := svc.FlushPlan(ctx, q)
 		if err != nil {
 			return err
 		}
+		specs := req.Specs
 		envList := make([]string, len(envs))
 		for i, e := range envs {
 			envList[i] = e.Name
@@ -139,14 +142,14 @@ failed. The run and each host's output, up to the record limit
 		if n, err := s.ReapStaleRuns(ctx); err == nil && n > 0 {
 			fmt.Fprintf(c.stderr, "opsui: %d runs whose opsui process died are marked interrupted\n", n)
 		}
-		env := ""
+		req.Env = "" // the run's environment, when its hosts are of one
 		if len(envs) == 1 {
-			env = envs[0].Name
+			req.Env = envs[0].Name
 		}
-		svc := &ops.Service{Store: s, Conn: pool, SSH: cfg, Operator: operator(), Args: os.Args[1:]}
-		out := newEventPrinter(c.stdout, hostNamesOf(hosts), false, colorFor(c.stdout))
-		rep, rec, err := cache.FlushRecorded(ctx, svc, cache.FlushRequest{Env: env, Hosts: hosts, Specs: specs,
-			Options: remote.RunOptions{Parallel: sshf.parallel, Timeout: sshf.timeout}}, out.Event)
+		req.Options = remote.RunOptions{Parallel: sshf.parallel, Timeout: sshf.timeout}
+		svc.Conn, svc.SSH = pool, cfg
+		out := newEventPrinter(c.stdout, hostNamesOf(req.Hosts), false, colorFor(c.stdout))
+		rep, rec, err := svc.Flush(ctx, req, out.Event)
 		var recErr *ops.RecordError
 		if err != nil && !errors.As(err, &recErr) {
 			return opError(err)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/opsui/opsui/ops"
 	"github.com/opsui/opsui/ops/deploy"
 	"github.com/opsui/opsui/ops/remote"
 	"github.com/opsui/opsui/store"
@@ -116,21 +117,10 @@ this commit reach each environment, and who sent it" (a short hash is enough).`,
 	cmd.RunE = c.withStore(func(ctx context.Context, s *store.Store, _ []string) error {
 		// A release whose opsui died is listed interrupted, not running.
 		_, _ = s.ReapStaleRuns(ctx)
-		var rs []store.Release
-		var err error
-		if commit != "" {
-			rs, err = s.ReleasesByCommit(ctx, strings.ToLower(commit))
-		} else {
-			rs, err = listReleases(ctx, s, app, env, limit)
-		}
+		svc := &ops.Service{Store: s}
+		out, err := svc.Releases(ctx, ops.ReleaseQuery{App: app, Env: env, Commit: commit, Limit: limit})
 		if err != nil {
 			return err
-		}
-		var out []store.Release
-		for _, r := range rs {
-			if (app == "" || r.App == app) && (env == "" || r.Env == env) {
-				out = append(out, r)
-			}
 		}
 		if asJSON {
 			type row struct {
@@ -143,7 +133,7 @@ this commit reach each environment, and who sent it" (a short hash is enough).`,
 			for i, r := range out {
 				rows[i] = row{Release: r, Hosts: r.HostList(), RunID: r.RunID.Int64}
 				if r.FinishedAt != 0 {
-					rows[i].Duration = r.FinishedAt.Time().Sub(r.StartedAt.Time()).String()
+					rows[i].Duration = r.Took().String()
 				}
 			}
 			enc := json.NewEncoder(c.stdout)
@@ -162,7 +152,7 @@ this commit reach each environment, and who sent it" (a short hash is enough).`,
 		for _, r := range out {
 			took := "-"
 			if r.FinishedAt != 0 {
-				took = r.FinishedAt.Time().Sub(r.StartedAt.Time()).Round(time.Second).String()
+				took = r.Took().Round(time.Second).String()
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", r.App, r.Env, r.ReleaseID, r.Kind, deploy.ShortCommit(r.Commit),
 				dash(r.Branch), r.Operator, r.StartedAt.Time().Format("2006-01-02 15:04:05"), took, r.Result, len(r.HostList()), r.Subject)
@@ -175,32 +165,6 @@ this commit reach each environment, and who sent it" (a short hash is enough).`,
 	cmd.Flags().IntVar(&limit, "limit", 50, "at most this many (0: all)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
-}
-
-// listReleases lists the releases of app and env, or of every app and env
-// of the inventory when they are empty.
-func listReleases(ctx context.Context, s *store.Store, app, env string, limit int) ([]store.Release, error) {
-	if app != "" && env != "" {
-		return s.ListReleases(ctx, app, env, limit)
-	}
-	f, err := s.LoadFleet(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var all []store.Release
-	for _, a := range f.Apps {
-		for _, e := range f.Environments {
-			if (app != "" && a.Name != app) || (env != "" && e.Name != env) {
-				continue
-			}
-			rs, err := s.ListReleases(ctx, a.Name, e.Name, limit)
-			if err != nil {
-				return nil, err
-			}
-			all = append(all, rs...)
-		}
-	}
-	return all, nil
 }
 
 func newPendingCmd(c *cli) *cobra.Command {
@@ -219,27 +183,24 @@ func newPendingCmd(c *cli) *cobra.Command {
 		if len(args) > 0 {
 			ref = args[0]
 		}
-		src, err := resolveRef(ctx, tg.app.Repo, ref)
-		if err != nil {
-			return err
-		}
-		cur, err := s.LatestRelease(ctx, tg.app.Name, tg.env.Name, true)
-		if errors.Is(err, store.ErrNotFound) {
-			fmt.Fprintf(c.stdout, "%s has no successful release of %s yet: everything up to %s is pending\n", tg.env.Name, tg.app.Name, deploy.ShortCommit(src.Commit))
-			return nil
+		svc := &ops.Service{Store: s}
+		p, err := svc.Pending(ctx, tg.app, tg.env.Name, ref)
+		if ue := (*deploy.UnknownRefError)(nil); errors.As(err, &ue) {
+			return inputError{err} // a ref that names no commit is invalid input
 		} else if err != nil {
 			return err
 		}
-		commits, err := deploy.Log(ctx, tg.app.Repo, cur.Commit, src.Commit, 500)
-		if err != nil {
-			return fmt.Errorf("commits between %s and %s: %w", deploy.ShortCommit(cur.Commit), deploy.ShortCommit(src.Commit), err)
+		if p.Current.ID == 0 {
+			fmt.Fprintf(c.stdout, "%s has no successful release of %s yet: everything up to %s is pending\n", tg.env.Name, tg.app.Name, deploy.ShortCommit(p.Target.Commit))
+			return nil
 		}
-		fmt.Fprintf(c.stdout, "%s runs %s (release %s); %d commits pending up to %s:\n", tg.env.Name, deploy.ShortCommit(cur.Commit), cur.ReleaseID, len(commits), deploy.ShortCommit(src.Commit))
-		for _, cm := range commits {
+		cur, src := p.Current, p.Target
+		fmt.Fprintf(c.stdout, "%s runs %s (release %s); %d commits pending up to %s:\n", tg.env.Name, deploy.ShortCommit(cur.Commit), cur.ReleaseID, len(p.Commits), deploy.ShortCommit(src.Commit))
+		for _, cm := range p.Commits {
 			fmt.Fprintf(c.stdout, "  %s  %-20s  %s\n", deploy.ShortCommit(cm.Hash), cm.Author, cm.Subject)
 		}
-		if back, err := deploy.Log(ctx, tg.app.Repo, src.Commit, cur.Commit, 500); err == nil && len(back) > 0 {
-			fmt.Fprintf(c.stdout, "warning: %d commits running on %s are not in %s: deploying it would roll them back\n", len(back), tg.env.Name, deploy.ShortCommit(src.Commit))
+		if len(p.Behind) > 0 {
+			fmt.Fprintf(c.stdout, "warning: %d commits running on %s are not in %s: deploying it would roll them back\n", len(p.Behind), tg.env.Name, deploy.ShortCommit(src.Commit))
 		}
 		return nil
 	})
