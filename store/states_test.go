@@ -9,9 +9,10 @@ import (
 	"testing"
 )
 
-// TestNewRunStatesAreStored writes every run result and the rolled_back
-// host status through a fresh and a reopened database: the schema's checks
-// accept each word states.go defines, and still refuse others.
+// TestNewRunStatesAreStored writes every run result, host status and
+// release result through a fresh and a reopened database: the schema's
+// checks accept each word states.go defines, and still refuse others
+// (rolled-back among them: one spelling, rolled_back).
 func TestNewRunStatesAreStored(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "opsui.db")
@@ -37,9 +38,39 @@ func TestNewRunStatesAreStored(t *testing.T) {
 				t.Errorf("round %d: stored %q (%v), want %q", round, got.Result, err, res)
 			}
 		}
-		r, _, _ := s.StartRun(ctx, NewRun{Kind: KindDeploy, Operator: "t"})
+		r, hosts, _ := s.StartRun(ctx, NewRun{Kind: KindDeploy, Operator: "t", Hosts: []string{"h1"}})
 		if err := s.FinishRun(ctx, r.ID, "sort-of-ok", ""); err == nil || !strings.Contains(err.Error(), "CHECK") {
 			t.Errorf("an unknown result was stored: %v", err)
+		}
+		// Every host status and release result reads back as written;
+		// the other spelling of rolled_back is refused.
+		for _, st := range hostStatuses {
+			hosts[0].Status = st
+			if err := s.UpdateRunHost(ctx, hosts[0]); err != nil {
+				t.Errorf("round %d: host status %s: %v", round, st, err)
+			}
+			if got, err := s.RunHosts(ctx, r.ID); err != nil || got[0].Status != st {
+				t.Errorf("round %d: stored host %+v (%v), want %s", round, got, err, st)
+			}
+		}
+		hosts[0].Status = "rolled-back"
+		if err := s.UpdateRunHost(ctx, hosts[0]); err == nil {
+			t.Errorf("round %d: host status rolled-back stored", round)
+		}
+		rel := &Release{App: "a", Env: "e", ReleaseID: fmt.Sprint(round), Commit: "c", Operator: "t"}
+		if err := s.CreateRelease(ctx, rel, nil); err != nil {
+			t.Fatal(err)
+		}
+		for _, res := range releaseResults {
+			if err := s.FinishRelease(ctx, rel.ID, res, false); err != nil {
+				t.Errorf("round %d: release result %s: %v", round, res, err)
+			}
+			if got, err := s.ReleaseNamed(ctx, "a", "e", rel.ReleaseID); err != nil || got.Result != res {
+				t.Errorf("round %d: stored release %s (%v), want %s", round, got.Result, err, res)
+			}
+		}
+		if err := s.FinishRelease(ctx, rel.ID, "rolled-back", false); err == nil {
+			t.Errorf("round %d: release result rolled-back stored", round)
 		}
 		s.Close()
 	}
