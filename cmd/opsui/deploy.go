@@ -36,17 +36,6 @@ type inputError struct{ error }
 
 func (e inputError) Unwrap() error { return e.error }
 
-// resolveRef resolves ref in repo; a ref that names no commit is invalid
-// input.
-func resolveRef(ctx context.Context, repo, ref string) (deploy.Source, error) {
-	src, err := deploy.Resolve(ctx, repo, ref)
-	var ue *deploy.UnknownRefError
-	if errors.As(err, &ue) {
-		return src, inputError{err}
-	}
-	return src, err
-}
-
 // targetFlags pick the app, environment and hosts.
 type targetFlags struct {
 	app, env string
