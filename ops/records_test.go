@@ -5,11 +5,16 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/opsui/opsui/internal/testenv"
 	"github.com/opsui/opsui/inventory"
+	"github.com/opsui/opsui/ops/deploy"
 	"github.com/opsui/opsui/store"
 )
 
@@ -275,5 +280,63 @@ func TestServiceRunStreamsTheTail(t *testing.T) {
 				t.Errorf("tail %d, host %d: %s from %q, skipped %d; want %s, skipped %d", tc.tail, i, summary, first, cs[0].Skipped, tc.want, tc.skipped)
 			}
 		}
+	}
+}
+
+// gitRepo makes a repository with a commit per subject and returns it
+// with the commits' hashes, oldest first.
+func gitRepo(t *testing.T, subjects ...string) (string, []string) {
+	t.Helper()
+	dir := t.TempDir()
+	git := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command("git", append([]string{"-C", dir, "-c", "user.name=Dev", "-c", "user.email=dev@example.com"}, args...)...)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	git("init", "-q", "-b", "main")
+	var hashes []string
+	for i, s := range subjects {
+		if err := os.WriteFile(filepath.Join(dir, "f"), []byte(fmt.Sprint(i)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		git("add", "f")
+		git("commit", "-q", "-m", s)
+		hashes = append(hashes, git("rev-parse", "HEAD"))
+	}
+	return dir, hashes
+}
+
+// TestServicePending lists the commits a ref brings to an environment
+// (all of them before its first release), those it would take back, and
+// refuses a ref that names no commit with deploy's UnknownRefError.
+func TestServicePending(t *testing.T) {
+	testenv.RequireProgram(t, "git", "git")
+	s := recordsService(t)
+	ctx := context.Background()
+	repo, c := gitRepo(t, "one", "two", "three")
+	app := inventory.App{Name: "shop", Repo: repo}
+	p, err := s.Pending(ctx, app, "staging", "")
+	if err != nil || p.Current.ID != 0 || p.Target.Commit != c[2] || p.Target.Branch != "main" {
+		t.Fatalf("before any release: %+v, %v", p, err)
+	}
+	release(t, s, "shop", "staging", "20261201000000", c[0], store.KindDeploy, store.ReleaseSuccess)
+	release(t, s, "shop", "staging", "20261202000000", c[2], store.KindDeploy, store.ReleaseFailed) // not what runs
+	p, err = s.Pending(ctx, app, "staging", "")
+	if err != nil || p.Current.Commit != c[0] || len(p.Commits) != 2 || p.Commits[0].Subject != "three" || p.Commits[1].Subject != "two" || len(p.Behind) != 0 {
+		t.Errorf("HEAD over one: %+v, %v", p, err)
+	}
+	release(t, s, "shop", "staging", "20261203000000", c[2], store.KindDeploy, store.ReleaseSuccess)
+	p, err = s.Pending(ctx, app, "staging", c[1])
+	if err != nil || len(p.Commits) != 0 || len(p.Behind) != 1 || p.Behind[0].Subject != "three" {
+		t.Errorf("two over three: %+v, %v", p, err)
+	}
+	_, err = s.Pending(ctx, app, "staging", "no-such-ref")
+	var ue *deploy.UnknownRefError
+	if !errors.As(err, &ue) {
+		t.Errorf("an unknown ref: %v", err)
 	}
 }

@@ -247,7 +247,7 @@ func (v *releasesView) isMarked(id int64) bool {
 
 // open reads a release's run to show every host's recorded output.
 func (v *releasesView) open(r store.Release) tea.Cmd {
-	if !r.RunID.Valid || r.RunID.Int64 == 0 || v.env.loadRun == nil {
+	if r.RunID.Int64 == 0 || v.env.loadRun == nil {
 		v.note = "no recorded run for release " + r.ReleaseID
 		return nil
 	}
