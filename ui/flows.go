@@ -4,8 +4,8 @@ import (
 	"context"
 	"time"
 
+	"github.com/opsui/opsui/ops"
 	"github.com/opsui/opsui/ops/deploy"
-	"github.com/opsui/opsui/ops/remote"
 )
 
 // Flows are the engine's entry points for the guided flows: the deploy
@@ -50,51 +50,14 @@ type Flows struct {
 	Compare func(ctx context.Context, a, b Release) (deploy.Comparison, error)
 }
 
-// FlowIO is how a running flow talks to the console: Emit takes the hosts'
-// events (safe for concurrent use, never blocks), Say the flow's own
-// messages, Confirm a question put to the user (the canary's go-ahead).
-type FlowIO struct {
-	Emit    func(remote.Event)
-	Say     func(string)
-	Confirm func(ctx context.Context, question string) (bool, error)
-}
-
-// Ref is a branch, tag or commit of an app's repository.
-type Ref struct {
-	Name    string // what is deployed: the branch or tag name, or the hash
-	Kind    string // branch, tag or commit
-	Hash    string
-	Subject string
-	Author  string
-	When    time.Time
-}
-
-// HostRelease is what one host of a deploy runs now.
-type HostRelease struct {
-	Host      string
-	Release   string // the release id current points at, empty if none
-	Commit    string
-	Reachable bool
-	Err       string // why it could not be read
-	Lock      string // who holds its deploy lock, empty when free
-}
-
-// Preview is what a deploy would change, read before anyone confirms.
-type Preview struct {
-	// Plan is the deploy decided from the inventory read for the preview.
-	Plan   *deploy.Plan
-	Source deploy.Source
-	// Current is the environment's last successful release, empty before
-	// the first; CurrentCommit its commit.
-	Current, CurrentCommit string
-	Hosts                  []HostRelease
-	// Commits are those the deploy brings (newest first); Behind those
-	// running now that the target lacks: a rollback in disguise.
-	Commits, Behind []deploy.Commit
-	Diffstat        string // git's diffstat between current and target
-	Migrations      []string
-	Requirements    []string // requirements files that change
-}
+// FlowIO, Ref, HostRelease and Preview are the service's (package ops):
+// the console shows what the service returns, as the CLI prints it.
+type (
+	FlowIO      = ops.IO
+	Ref         = ops.Ref
+	HostRelease = ops.HostRelease
+	Preview     = ops.Preview
+)
 
 // Release is one recorded deploy or rollback.
 type Release struct {
@@ -112,31 +75,11 @@ type Release struct {
 	Migrations          bool // it applied database migrations
 }
 
-// RollbackPreview is what a rollback would do.
-type RollbackPreview struct {
-	// Plan is the rollback decided from the inventory and the releases
-	// read for the preview: what the flow re-batches and runs.
-	Plan       *deploy.RollbackPlan
-	From       Release   // what the environment runs now
-	Target     Release   // where it goes
-	Candidates []Release // releases it can go back to, newest first
-	// Undone are the releases between Target and From; Migrated those of
-	// them whose migrations stay (a rollback does not reverse them).
-	Undone, Migrated []Release
-	Commits          []deploy.Commit // the commits that go away
-	Hosts            []string        // the hosts it switches
-}
-
-// MigrationPlan is what a migrate would run.
-type MigrationPlan struct {
-	// Plan is the migrate decided from the inventory and the releases read
-	// for the preview: what the flow runs.
-	Plan                   *deploy.MigratePlan
-	Host, Command, Release string
-	Pending                []string
-	Total                  int
-	Output                 string // the plan command's output when it is not Django's
-}
+// RollbackPreview and MigrationPlan are the service's (package ops).
+type (
+	RollbackPreview = ops.RollbackPreview
+	MigrationPlan   = ops.MigrationPlan
+)
 
 // FlushTarget is a cache host and what it flushes.
 type FlushTarget struct{ Host, Server string }
