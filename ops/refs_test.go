@@ -29,4 +29,3 @@ func TestRefsRunGitAsReleasesAreCut(t *testing.T) {
 		t.Errorf("git ran with GIT_TERMINAL_PROMPT and LC_ALL %q, want \"0 C\"", refs[0].Subject)
 	}
 }
-
