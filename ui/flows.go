@@ -9,14 +9,16 @@ import (
 )
 
 // Flows are the engine's entry points for the guided flows: the deploy
-// wizard, rollback, migrate, flush and the releases view. Every one runs
-// inside a tea.Cmd, never in Update. A nil function turns its flow off.
+// wizard, rollback, migrate, flush and the releases view; the deploy,
+// rollback and migrate ones are ops.Service's methods, which the CLI calls
+// too. Every one runs inside a tea.Cmd, never in Update. A nil function
+// turns its flow off.
 type Flows struct {
 	// Refs lists the app's branches, tags and recent commits.
 	Refs func(ctx context.Context, app string) ([]Ref, error)
 	// Preview says what deploying ref of app to env would change, with
-	// the plan (deploy.PreviewDeploy) in the environment's default
-	// strategy; it changes nothing.
+	// the plan in the environment's default strategy
+	// (ops.Service.PreviewDeploy); it changes nothing.
 	Preview func(ctx context.Context, app, env, ref string) (Preview, error)
 	// Deploy runs the plan the wizard confirmed (the preview's, in the
 	// strategy chosen), as it is, or refuses it when the inventory changed
@@ -26,15 +28,15 @@ type Flows struct {
 	Deploy func(ctx context.Context, plan *deploy.Plan, io FlowIO) (*deploy.Outcome, error)
 	// RollbackPreview lists the releases app can go back to in env and
 	// what going to `to` (empty: the previous good one) undoes, with the
-	// plan (deploy.PreviewRollback) in the environment's default
-	// strategy; it changes nothing.
+	// plan in the environment's default strategy
+	// (ops.Service.PreviewRollback); it changes nothing.
 	RollbackPreview func(ctx context.Context, app, env, to string) (RollbackPreview, error)
 	// Rollback runs the rollback the flow confirmed (the preview's plan,
 	// in the strategy chosen), as it is, or refuses it when the inventory
 	// or the releases changed since.
 	Rollback func(ctx context.Context, plan *deploy.RollbackPlan, io FlowIO) (*deploy.Outcome, error)
 	// MigrationPlan lists the migrations pending on env's migration host,
-	// with the plan (deploy.PreviewMigrate); it changes nothing.
+	// with the plan (ops.Service.PreviewMigrate); it changes nothing.
 	MigrationPlan func(ctx context.Context, app, env string) (MigrationPlan, error)
 	// Migrate runs the migrate the flow confirmed (the preview's plan) once
 	// on its migration host, or refuses it when the inventory or the
