@@ -67,31 +67,15 @@ func (s *Service) Target(ctx context.Context, sc Scope) (Target, error) {
 // several is an *InvalidError naming the choices.
 func Resolve(f *inventory.Fleet, sc Scope) (Target, error) {
 	tg := Target{Fleet: f}
-	switch {
-	case sc.App != "":
-		a, ok := f.App(sc.App)
-		if !ok {
-			return tg, &UnknownNameError{Kind: "app", Name: sc.App, Known: AppNames(f)}
-		}
-		tg.App = a
-	case len(f.Apps) == 1:
-		tg.App = f.Apps[0]
-	case len(f.Apps) == 0:
+	if sc.App == "" && len(f.Apps) == 0 {
 		return tg, errors.New("the inventory has no app (add one to the fleet file and import it)")
-	default:
-		return tg, &InvalidError{fmt.Errorf("which app? --app one of %s", strings.Join(AppNames(f), ", "))}
 	}
-	switch {
-	case sc.Env != "":
-		e, ok := f.Environment(sc.Env)
-		if !ok {
-			return tg, &UnknownNameError{Kind: "environment", Name: sc.Env, Known: envNames(f)}
-		}
-		tg.Env = e
-	case len(f.Environments) == 1:
-		tg.Env = f.Environments[0]
-	default:
-		return tg, &InvalidError{fmt.Errorf("which environment? --env one of %s", strings.Join(envNames(f), ", "))}
+	var err error
+	if tg.App, err = choose("app", "app", sc.App, f.Apps, f.App, AppNames(f)); err != nil {
+		return tg, err
+	}
+	if tg.Env, err = choose("environment", "env", sc.Env, f.Environments, f.Environment, envNames(f)); err != nil {
+		return tg, err
 	}
 	for _, n := range sc.Hosts {
 		h, ok := f.Host(n)
@@ -109,6 +93,24 @@ func Resolve(f *inventory.Fleet, sc Scope) (Target, error) {
 			tg.Env.Name, tg.App.Name, strings.Join(deploy.DeployRoles, ", "))
 	}
 	return tg, nil
+}
+
+// choose finds the one of items named name (an *UnknownNameError when
+// none is), else the only one; several and no name is an *InvalidError
+// asking for the flag.
+func choose[T any](kind, flag, name string, items []T, find func(string) (T, bool), names []string) (T, error) {
+	var zero T
+	switch {
+	case name != "":
+		it, ok := find(name)
+		if !ok {
+			return zero, &UnknownNameError{Kind: kind, Name: name, Known: names}
+		}
+		return it, nil
+	case len(items) == 1:
+		return items[0], nil
+	}
+	return zero, &InvalidError{fmt.Errorf("which %s? --%s one of %s", kind, flag, strings.Join(names, ", "))}
 }
 
 // App finds the app named name in the inventory.

@@ -85,6 +85,28 @@ func (f *targetFlags) target(ctx context.Context, svc *ops.Service, args []strin
 	return tg, planError(err)
 }
 
+// withTarget is withStore for a command on the flags' target: run gets
+// the command's service and the target, resolved. With sshf, the service
+// is connected first (its pool is closed when run returns).
+func (c *cli) withTarget(tf *targetFlags, sshf *sshFlags,
+	run func(ctx context.Context, svc *ops.Service, tg ops.Target) error) func(*cobra.Command, []string) error {
+	return c.withStore(func(ctx context.Context, s *store.Store, args []string) error {
+		svc := c.service(s)
+		tg, err := tf.target(ctx, svc, args)
+		if err != nil {
+			return err
+		}
+		if sshf != nil {
+			_, done, err := c.connect(svc, sshf, tg.Hosts)
+			if err != nil {
+				return err
+			}
+			defer done()
+		}
+		return run(ctx, svc, tg)
+	})
+}
+
 // appNames is ops.AppNames, for the commands that name an unknown app.
 func appNames(f *inventory.Fleet) []string { return ops.AppNames(f) }
 

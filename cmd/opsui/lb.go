@@ -11,7 +11,6 @@ import (
 	"github.com/opsui/opsui/ops"
 	"github.com/opsui/opsui/ops/deploy"
 	"github.com/opsui/opsui/ops/remote"
-	"github.com/opsui/opsui/store"
 )
 
 func newLBCmd(c *cli) *cobra.Command {
@@ -45,17 +44,7 @@ purpose) unless --force is given.`,
   opsui lb restore shop --env production --host web2 --include-manual`,
 		Args: cobra.MaximumNArgs(1),
 	}
-	cmd.RunE = c.withStore(func(ctx context.Context, s *store.Store, args []string) error {
-		svc := c.service(s)
-		tg, err := tf.target(ctx, svc, args)
-		if err != nil {
-			return err
-		}
-		_, done, err := c.connect(svc, &sshf, tg.Hosts)
-		if err != nil {
-			return err
-		}
-		defer done()
+	cmd.RunE = c.withTarget(&tf, &sshf, func(ctx context.Context, svc *ops.Service, tg ops.Target) error {
 		if !force {
 			held, err := svc.LiveLock(ctx, tg)
 			if err != nil {

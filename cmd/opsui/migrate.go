@@ -8,8 +8,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/opsui/opsui/ops"
 	"github.com/opsui/opsui/ops/deploy"
-	"github.com/opsui/opsui/store"
 )
 
 func newMigrateCmd(c *cli) *cobra.Command {
@@ -30,12 +30,7 @@ list the pending migrations and change nothing.`,
   opsui migrate shop --env production`,
 		Args: cobra.MaximumNArgs(1),
 	}
-	cmd.RunE = c.withStore(func(ctx context.Context, s *store.Store, args []string) error {
-		svc := c.service(s)
-		tg, err := tf.target(ctx, svc, args)
-		if err != nil {
-			return err
-		}
+	cmd.RunE = c.withTarget(&tf, nil, func(ctx context.Context, svc *ops.Service, tg ops.Target) error {
 		mp, err := svc.PlanMigrate(ctx, tg)
 		if err != nil {
 			return planError(err)

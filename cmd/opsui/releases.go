@@ -38,13 +38,8 @@ stays.`,
   opsui rollback shop --env production --to 20261123101500`,
 		Args: cobra.MaximumNArgs(1),
 	}
-	cmd.RunE = c.withStore(func(ctx context.Context, s *store.Store, args []string) error {
-		svc := c.service(s)
-		tg, err := tf.target(ctx, svc, args)
-		if err != nil {
-			return err
-		}
-		c.reportStale(ctx, s, tg.App.Name, tg.Env.Name)
+	cmd.RunE = c.withTarget(&tf, nil, func(ctx context.Context, svc *ops.Service, tg ops.Target) error {
+		c.reportStale(ctx, svc.Store, tg.App.Name, tg.Env.Name)
 		rp, err := svc.PlanRollback(ctx, ops.RollbackRequest{Target: tg, To: to, Strategy: sf.strategy(tg.Env)})
 		if err != nil {
 			return planError(err)
@@ -253,17 +248,7 @@ left drained are then put back in rotation (see opsui lb restore).`,
 		Args: cobra.MaximumNArgs(1),
 	}
 	var force bool
-	cmd.RunE = c.withStore(func(ctx context.Context, s *store.Store, args []string) error {
-		svc := c.service(s)
-		tg, err := tf.target(ctx, svc, args)
-		if err != nil {
-			return err
-		}
-		_, done, err := c.connect(svc, &sshf, tg.Hosts)
-		if err != nil {
-			return err
-		}
-		defer done()
+	cmd.RunE = c.withTarget(&tf, &sshf, func(ctx context.Context, svc *ops.Service, tg ops.Target) error {
 		locks, err := svc.Locks(ctx, tg)
 		if err != nil {
 			return err
