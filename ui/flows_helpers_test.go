@@ -144,8 +144,8 @@ func (f *fakeFlows) fns() Flows {
 			if env == "production" {
 				hosts = []string{"web1", "web2"}
 			}
-			prev := Release{ID: 1, ReleaseID: "R0", Commit: "b1b1b1b1b1b1", Subject: "first release", Result: "success"}
-			older := Release{ID: 0, ReleaseID: "Rm1", Commit: "a0a0a0a0a0a0", Subject: "initial", Result: "success"}
+			prev := store.Release{ID: 1, ReleaseID: "R0", Commit: "b1b1b1b1b1b1", Subject: "first release", Result: store.ReleaseSuccess}
+			older := store.Release{ID: 0, ReleaseID: "Rm1", Commit: "a0a0a0a0a0a0", Subject: "initial", Result: store.ReleaseSuccess}
 			target := prev
 			if to == "Rm1" {
 				target = older
@@ -164,9 +164,9 @@ func (f *fakeFlows) fns() Flows {
 			f.mu.Lock()
 			f.rollPreviews = append(f.rollPreviews, rp)
 			f.mu.Unlock()
-			return RollbackPreview{Plan: rp, From: Release{ReleaseID: "R1", Commit: "c2c2c2c2c2c2"}, Target: target,
-				Candidates: []Release{prev, older}, Undone: []Release{{ReleaseID: "R1", Migrations: true}},
-				Migrated: []Release{{ReleaseID: "R1"}}, Commits: []deploy.Commit{{Hash: "c2c2c2c2c2c2", Author: "ann", Subject: "add checkout"}},
+			return RollbackPreview{Plan: rp, From: store.Release{ReleaseID: "R1", Commit: "c2c2c2c2c2c2"}, Target: target,
+				Candidates: []store.Release{prev, older}, Undone: []store.Release{{ReleaseID: "R1", MigrationsApplied: true}},
+				Migrated: []store.Release{{ReleaseID: "R1"}}, Commits: []deploy.Commit{{Hash: "c2c2c2c2c2c2", Author: "ann", Subject: "add checkout"}},
 				Hosts: hosts}, nil
 		},
 		Rollback: func(_ context.Context, rp *deploy.RollbackPlan, io FlowIO) (*deploy.Outcome, error) {
