@@ -146,8 +146,8 @@ func (f *fakeFlows) fns() Flows {
 			if env == "production" {
 				hosts = []string{"web1", "web2"}
 			}
-			prev := store.Release{ID: 1, ReleaseID: "R0", Commit: "b1b1b1b1b1b1", Subject: "first release", Result: "success"}
-			older := store.Release{ID: 0, ReleaseID: "Rm1", Commit: "a0a0a0a0a0a0", Subject: "initial", Result: "success"}
+			prev := store.Release{ID: 1, ReleaseID: "R0", Commit: "b1b1b1b1b1b1", Subject: "first release", Result: store.ReleaseSuccess}
+			older := store.Release{ID: 0, ReleaseID: "Rm1", Commit: "a0a0a0a0a0a0", Subject: "initial", Result: store.ReleaseSuccess}
 			target := prev
 			if to == "Rm1" {
 				target = older

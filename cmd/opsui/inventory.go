@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/opsui/opsui/inventory"
+	"github.com/opsui/opsui/ops"
 	"github.com/opsui/opsui/store"
 )
 
@@ -441,13 +442,7 @@ func newInventorySetCmd(c *cli) *cobra.Command {
 // unknownName is the error for a name that is not in the inventory, with a
 // suggestion when one is close.
 func unknownName(kind, name string, known []string) error {
-	if best := inventory.Closest(name, known); best != "" {
-		return inputError{fmt.Errorf("unknown %s %q (did you mean %q?)", kind, name, best)}
-	}
-	if len(known) > 0 && len(known) <= 12 {
-		return inputError{fmt.Errorf("unknown %s %q (known: %s)", kind, name, strings.Join(known, ", "))}
-	}
-	return inputError{fmt.Errorf("unknown %s %q (see opsui inventory list)", kind, name)}
+	return inputError{&ops.UnknownNameError{Kind: kind, Name: name, Known: known}}
 }
 
 func hostNames(f *inventory.Fleet) []string {
