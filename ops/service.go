@@ -15,8 +15,8 @@ import (
 // caller: the store that records runs, the connector that reaches hosts,
 // the SSH configuration that resolves them, and who asks and how. The CLI
 // builds one per command, the console one per session, and both call the
-// same operations on it, so an operation is written once. Operations of
-// packages below ops (cache, deploy) take the Service as an argument.
+// same operations on it, so an operation is written once. The packages
+// below ops (remote, record, deploy, cache, logs) never import it.
 type Service struct {
 	Store    *store.Store
 	Conn     remote.Connector
@@ -25,9 +25,10 @@ type Service struct {
 	// Args say how the operator asked, in each run's record: the command
 	// line's arguments, or "console".
 	Args []string
-	// Prober reads the hosts' releases for a deploy's preview; nil: one
-	// of the preview's own on Conn. The console shares its status panel's,
-	// which knows the hosts whose probes hang.
+	// Prober reads the hosts' state for the status panel and their
+	// releases for a deploy's preview; nil: a new one on Conn each time.
+	// The console keeps one for its session: it knows the hosts whose
+	// probes hang.
 	Prober *remote.Prober
 	// Parallel bounds the hosts a deploy, rollback or migrate works on at
 	// once (remote.DefaultParallel when 0).

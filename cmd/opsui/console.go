@@ -64,7 +64,7 @@ func (c *cli) runConsole(ctx context.Context, s *store.Store, keys ui.KeyMap) er
 	}
 	defer console.close()
 	return ui.Run(ctx, ui.Options{Theme: th, LoadFleet: s.LoadFleet, Exec: console.exec, ReadOnly: c.readOnly,
-		Probe: console.probe, RefreshInterval: c.refresh, LastRuns: console.lastRuns, Asker: asker,
+		Probe: console.svc.Status, RefreshInterval: c.refresh, LastRuns: console.lastRuns, Asker: asker,
 		ListRuns: console.pastRuns, LoadRun: console.svc.Run, Keys: &keys, Flows: console.flows(), Logs: console.followLogs})
 }
 
@@ -74,11 +74,10 @@ func (c *cli) runConsole(ctx context.Context, s *store.Store, keys ui.KeyMap) er
 // are asked in the console's dialogs (the console owns the terminal, so
 // nothing may prompt on it directly).
 type consoleSession struct {
-	st     *store.Store
-	pool   *remote.Pool
-	cfg    remote.SSHConfig
-	prober *remote.Prober
-	svc    *ops.Service // the operations, recorded as the console's
+	st   *store.Store
+	pool *remote.Pool
+	cfg  remote.SSHConfig
+	svc  *ops.Service // the operations, recorded as the console's
 }
 
 func newConsoleSession(st *store.Store, asker *ui.Asker) (*consoleSession, error) {
@@ -93,34 +92,14 @@ func newConsoleSession(st *store.Store, asker *ui.Asker) (*consoleSession, error
 		return nil, err
 	}
 	pool := remote.NewPool(opts)
-	svc := &ops.Service{Store: st, Conn: pool, SSH: cfg, Operator: operator(), Args: []string{"console"}}
-	return &consoleSession{st: st, pool: pool, cfg: cfg, prober: remote.NewProber(pool, remote.ProbeOptions{}), svc: svc}, nil
+	svc := &ops.Service{Store: st, Conn: pool, SSH: cfg, Operator: operator(), Args: []string{"console"},
+		Prober: remote.NewProber(pool, remote.ProbeOptions{})}
+	return &consoleSession{st: st, pool: pool, cfg: cfg, svc: svc}, nil
 }
 
 func (c *consoleSession) exec(ctx context.Context, hosts []inventory.Host, command string, emit func(remote.Event)) (remote.Result, error) {
 	res, _, err := c.svc.Exec(ctx, ops.ExecRequest{Hosts: hosts, Command: command}, emit)
 	return res, err
-}
-
-// probe looks at hosts of f: its deploy tree (the host's deploy_to,
-// else the fleet's only app's) and its role's health check. A host whose
-// target cannot be resolved gets a failed probe saying why.
-func (c *consoleSession) probe(ctx context.Context, f *inventory.Fleet, hosts []inventory.Host) []remote.Probe {
-	var reqs []remote.ProbeRequest
-	var bad []remote.Probe
-	for _, h := range hosts {
-		t, err := remote.ResolveTarget(h, c.cfg)
-		if err != nil {
-			bad = append(bad, remote.Probe{Host: h.Name, At: time.Now(), Class: remote.ClassUnreachable, Err: err})
-			continue
-		}
-		deployTo := h.DeployTo
-		if deployTo == "" && len(f.Apps) == 1 {
-			deployTo = f.Apps[0].DeployTo
-		}
-		reqs = append(reqs, remote.ProbeRequest{Target: t, DeployTo: deployTo, Check: remote.HealthCheckFor(f, h), Balancer: remote.BalancerProbeFor(f, h)})
-	}
-	return append(c.prober.ProbeAll(ctx, reqs), bad...)
 }
 
 // lastRuns reads host's last runs and its part in each.

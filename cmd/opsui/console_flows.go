@@ -7,15 +7,14 @@ import (
 // flows are the console's guided flows: the service's operations, on the
 // session's pool (so host keys and passphrases are asked in the console)
 // and recorded in its store, as the headless commands' are. The service
-// shares the session's prober, which knows the hosts whose probes hang.
+// keeps the session's prober, which knows the hosts whose probes hang.
 //
 // A deploy, rollback or migrate runs the very plan its preview made,
 // which the flow carries from the preview to the run (re-batched for the
 // strategy chosen); the service checks it against the fleet and the
 // releases again before it runs.
 func (c *consoleSession) flows() ui.Flows {
-	svc := *c.svc
-	svc.Prober = c.prober
+	svc := c.svc
 	return ui.Flows{Refs: svc.Refs, Preview: svc.PreviewDeploy, Deploy: svc.Deploy,
 		RollbackPreview: svc.PreviewRollback, Rollback: svc.Rollback, MigrationPlan: svc.PreviewMigrate, Migrate: svc.Migrate,
 		FlushPlan: c.flushPlan, Flush: c.flush, Releases: c.releases, Compare: c.compare}

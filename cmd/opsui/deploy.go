@@ -96,22 +96,6 @@ func (c *cli) withTarget(tf *targetFlags, sshf *sshFlags,
 	})
 }
 
-// appNames is ops.AppNames, for the commands that name an unknown app.
-func appNames(f *inventory.Fleet) []string { return ops.AppNames(f) }
-
-// target is the app and environment that `opsui pending` reads.
-type target struct {
-	app inventory.App
-	env inventory.Environment
-}
-
-// load reads the inventory and resolves the flags (and an APP argument)
-// against it.
-func (f *targetFlags) load(ctx context.Context, s *store.Store, args []string) (target, error) {
-	tg, err := f.target(ctx, &ops.Service{Store: s}, args)
-	return target{app: tg.App, env: tg.Env}, err
-}
-
 // strategyFlags are how a deploy or rollback proceeds; their values are
 // parsed with the flags (deploy's flag values), never carried as text.
 type strategyFlags struct {

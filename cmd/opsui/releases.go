@@ -158,7 +158,8 @@ func newPendingCmd(c *cli) *cobra.Command {
 		Args:  cobra.MaximumNArgs(1),
 	}
 	cmd.RunE = c.withStore(func(ctx context.Context, s *store.Store, args []string) error {
-		tg, err := tf.load(ctx, s, nil)
+		svc := &ops.Service{Store: s}
+		tg, err := tf.target(ctx, svc, nil)
 		if err != nil {
 			return err
 		}
@@ -166,24 +167,23 @@ func newPendingCmd(c *cli) *cobra.Command {
 		if len(args) > 0 {
 			ref = args[0]
 		}
-		svc := &ops.Service{Store: s}
-		p, err := svc.Pending(ctx, tg.app, tg.env.Name, ref)
+		p, err := svc.Pending(ctx, tg.App, tg.Env.Name, ref)
 		if ue := (*deploy.UnknownRefError)(nil); errors.As(err, &ue) {
 			return inputError{err} // a ref that names no commit is invalid input
 		} else if err != nil {
 			return err
 		}
 		if p.Current.ID == 0 {
-			fmt.Fprintf(c.stdout, "%s has no successful release of %s yet: everything up to %s is pending\n", tg.env.Name, tg.app.Name, deploy.ShortCommit(p.Target.Commit))
+			fmt.Fprintf(c.stdout, "%s has no successful release of %s yet: everything up to %s is pending\n", tg.Env.Name, tg.App.Name, deploy.ShortCommit(p.Target.Commit))
 			return nil
 		}
 		cur, src := p.Current, p.Target
-		fmt.Fprintf(c.stdout, "%s runs %s (release %s); %d commits pending up to %s:\n", tg.env.Name, deploy.ShortCommit(cur.Commit), cur.ReleaseID, len(p.Commits), deploy.ShortCommit(src.Commit))
+		fmt.Fprintf(c.stdout, "%s runs %s (release %s); %d commits pending up to %s:\n", tg.Env.Name, deploy.ShortCommit(cur.Commit), cur.ReleaseID, len(p.Commits), deploy.ShortCommit(src.Commit))
 		for _, cm := range p.Commits {
 			fmt.Fprintf(c.stdout, "  %s  %-20s  %s\n", deploy.ShortCommit(cm.Hash), cm.Author, cm.Subject)
 		}
 		if len(p.Behind) > 0 {
-			fmt.Fprintf(c.stdout, "warning: %d commits running on %s are not in %s: deploying it would roll them back\n", len(p.Behind), tg.env.Name, deploy.ShortCommit(src.Commit))
+			fmt.Fprintf(c.stdout, "warning: %d commits running on %s are not in %s: deploying it would roll them back\n", len(p.Behind), tg.Env.Name, deploy.ShortCommit(src.Commit))
 		}
 		return nil
 	})
