@@ -17,15 +17,6 @@ import (
 // pending commands and the console's releases, past runs and host details
 // show. They read the store (and an app's repository) and change nothing.
 
-// UnknownError names something a request asked for that the inventory
-// does not have; Known are the names it has.
-type UnknownError struct {
-	Kind, Name string
-	Known      []string
-}
-
-func (e *UnknownError) Error() string { return fmt.Sprintf("unknown %s %q", e.Kind, e.Name) }
-
 // ReleaseQuery narrows Releases.
 type ReleaseQuery struct {
 	App, Env string // "" for every app, environment of the inventory
@@ -116,7 +107,7 @@ func (s *Service) CompareReleases(ctx context.Context, q CompareQuery) (Comparis
 	}
 	cmp, err := s.Compare(ctx, a, b)
 	if err != nil {
-		var unknown *UnknownError
+		var unknown *UnknownNameError
 		if errors.As(err, &unknown) {
 			return Comparison{}, err
 		}
@@ -135,17 +126,9 @@ func (s *Service) Compare(ctx context.Context, a, b store.Release) (deploy.Compa
 	}
 	app, ok := f.App(b.App)
 	if !ok {
-		return deploy.Comparison{}, &UnknownError{Kind: "app", Name: b.App, Known: appNames(f)}
+		return deploy.Comparison{}, &UnknownNameError{Kind: "app", Name: b.App, Known: AppNames(f)}
 	}
 	return deploy.Compare(ctx, s.Store, app.Repo, deploy.SideOf(a), deploy.SideOf(b))
-}
-
-func appNames(f *inventory.Fleet) []string {
-	out := make([]string, len(f.Apps))
-	for i, a := range f.Apps {
-		out[i] = a.Name
-	}
-	return out
 }
 
 // FindRelease finds the release arg names, among those of app and env

@@ -131,7 +131,7 @@ func TestServiceFindRelease(t *testing.T) {
 }
 
 // TestServiceCompareRefuses: releases of two apps are an *InvalidError;
-// an app the inventory lost is an *UnknownError naming the apps it has.
+// an app the inventory lost is an *UnknownNameError naming the apps it has.
 func TestServiceCompareRefuses(t *testing.T) {
 	s := recordsService(t)
 	ctx := context.Background()
@@ -144,7 +144,7 @@ func TestServiceCompareRefuses(t *testing.T) {
 		t.Errorf("releases of two apps: %v", err)
 	}
 	_, err = s.Compare(ctx, gone, gone)
-	var ue *UnknownError
+	var ue *UnknownNameError
 	if !errors.As(err, &ue) || ue.Kind != "app" || ue.Name != "wiki" || strings.Join(ue.Known, ",") != "shop,blog" {
 		t.Errorf("an app the inventory lost: %v", err)
 	}

@@ -165,12 +165,12 @@ database.`,
 // does not have is invalid input (with the names it has).
 func opError(err error) error {
 	var ie *ops.InvalidError
-	var unknown *ops.UnknownError
+	var unknown *ops.UnknownNameError
 	switch {
 	case errors.As(err, &ie):
 		return usageError{err}
 	case errors.As(err, &unknown):
-		return unknownName(unknown.Kind, unknown.Name, unknown.Known)
+		return inputError{err}
 	}
 	return err
 }
