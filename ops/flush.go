@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
+	"strings"
 
 	"github.com/opsui/opsui/inventory"
 	"github.com/opsui/opsui/ops/cache"
@@ -15,7 +17,9 @@ import (
 
 // FlushQuery picks the cache hosts of a flush.
 type FlushQuery struct {
-	Env   string   // the hosts' environment; "" for any (Names then say which)
+	// Env is the hosts' environment; "" for the inventory's only one, or
+	// for any when Names say which hosts.
+	Env   string
 	Role  string   // the role whose settings say what to flush; cache.DefaultRole when empty
 	Names []string // only these hosts, when given
 	// Getenv reads this machine's environment for a Redis password
@@ -26,7 +30,10 @@ type FlushQuery struct {
 // FlushRequest is a flush of hosts' caches, as FlushPlan (cache.Plan)
 // made their specs.
 type FlushRequest struct {
-	Env     string // the run's environment; "" when the hosts span several
+	Env string // the run's environment; "" when the hosts span several
+	// Envs are the environments of the hosts, for the question asked
+	// before a flush (a protected one needs its name typed).
+	Envs    []inventory.Environment
 	Hosts   []inventory.Host
 	Specs   []cache.Spec // one per host
 	Options remote.RunOptions
@@ -47,19 +54,47 @@ func (s *Service) FlushPlan(ctx context.Context, q FlushQuery) (FlushRequest, er
 	if role == "" {
 		role = cache.DefaultRole
 	}
-	hosts := f.Select(inventory.Filter{Env: q.Env, Role: role, Names: q.Names})
+	if err := checkNames(f, q.Env, q.Names); err != nil {
+		return FlushRequest{}, err
+	}
+	for _, n := range q.Names {
+		if h, _ := f.Host(n); !h.HasRole(role) {
+			return FlushRequest{}, fmt.Errorf("host %s has no role %s (its roles: %s)", n, role, strings.Join(h.Roles, ", "))
+		}
+	}
+	env := q.Env
+	switch {
+	case env != "", len(q.Names) > 0:
+	case len(f.Environments) == 1:
+		env = f.Environments[0].Name
+	case len(f.Environments) > 1:
+		return FlushRequest{}, &InvalidError{fmt.Errorf("which environment? --env one of %s", strings.Join(EnvNames(f), ", "))}
+	}
+	hosts := f.Select(inventory.Filter{Env: env, Role: role, Names: q.Names})
 	if len(hosts) == 0 {
-		return FlushRequest{}, fmt.Errorf("no host of %s has the role %s", q.Env, role)
+		where := ""
+		if env != "" {
+			where = " of " + env
+		}
+		return FlushRequest{}, fmt.Errorf("no host%s has the role %s (see opsui inventory list)", where, role)
+	}
+	req := FlushRequest{Hosts: hosts}
+	for _, h := range hosts {
+		if e, ok := f.Environment(h.Env); ok && !slices.ContainsFunc(req.Envs, func(x inventory.Environment) bool { return x.Name == e.Name }) {
+			req.Envs = append(req.Envs, e)
+		}
+	}
+	if len(req.Envs) == 1 {
+		req.Env = req.Envs[0].Name
 	}
 	getenv := q.Getenv
 	if getenv == nil {
 		getenv = os.Getenv
 	}
-	specs, err := cache.Plan(f, hosts, role, getenv)
-	if err != nil {
+	if req.Specs, err = cache.Plan(f, hosts, role, getenv); err != nil {
 		return FlushRequest{}, err
 	}
-	return FlushRequest{Env: q.Env, Hosts: hosts, Specs: specs}, nil
+	return req, nil
 }
 
 // Flush is the flush operation of the CLI and the console: it flushes

@@ -39,8 +39,8 @@ func flushService(t *testing.T, e *remotetest.Env) (*Service, []inventory.Host, 
 }
 
 // TestServiceFlushPlan reads the flush of an environment's cache hosts
-// from the inventory, all of them or those named, and refuses an
-// environment without any.
+// from the inventory, all of them or those named, and refuses a role no
+// host has and names the inventory lacks.
 func TestServiceFlushPlan(t *testing.T) {
 	cachetest.RequireMemcached(t)
 	e := remotetest.Start(t, 2, sshtest.WithNames("c1", "c2"))
@@ -59,8 +59,15 @@ func TestServiceFlushPlan(t *testing.T) {
 	if err != nil || len(req.Hosts) != 1 || req.Hosts[0].Name != "c2" || len(req.Specs) != 1 || req.Specs[0].Host != "c2" {
 		t.Errorf("FlushPlan of c2: %+v, %v", req, err)
 	}
-	if _, err := svc.FlushPlan(ctx, FlushQuery{Env: "production"}); err == nil || err.Error() != "no host of production has the role cache" {
-		t.Errorf("FlushPlan of an environment without caches: %v", err)
+	if _, err := svc.FlushPlan(ctx, FlushQuery{Env: "staging", Role: "db"}); err == nil || err.Error() != "no host of staging has the role db (see opsui inventory list)" {
+		t.Errorf("FlushPlan of a role no host has: %v", err)
+	}
+	var ue *UnknownNameError
+	if _, err := svc.FlushPlan(ctx, FlushQuery{Env: "production"}); !errors.As(err, &ue) || ue.Kind != "environment" {
+		t.Errorf("FlushPlan of an unknown environment: %v", err)
+	}
+	if _, err := svc.FlushPlan(ctx, FlushQuery{Names: []string{"c9"}}); !errors.As(err, &ue) || ue.Kind != "host" {
+		t.Errorf("FlushPlan of an unknown host: %v", err)
 	}
 }
 

@@ -74,13 +74,13 @@ func Resolve(f *inventory.Fleet, sc Scope) (Target, error) {
 	if tg.App, err = choose("app", "app", sc.App, f.Apps, f.App, AppNames(f)); err != nil {
 		return tg, err
 	}
-	if tg.Env, err = choose("environment", "env", sc.Env, f.Environments, f.Environment, envNames(f)); err != nil {
+	if tg.Env, err = choose("environment", "env", sc.Env, f.Environments, f.Environment, EnvNames(f)); err != nil {
 		return tg, err
 	}
 	for _, n := range sc.Hosts {
 		h, ok := f.Host(n)
 		if !ok {
-			return tg, &UnknownNameError{Kind: "host", Name: n, Known: hostNames(f)}
+			return tg, &UnknownNameError{Kind: "host", Name: n, Known: HostNames(f)}
 		}
 		if h.Env != tg.Env.Name {
 			return tg, fmt.Errorf("host %s is in environment %q, not %s", n, h.Env, tg.Env.Name)
@@ -93,6 +93,35 @@ func Resolve(f *inventory.Fleet, sc Scope) (Target, error) {
 			tg.Env.Name, tg.App.Name, strings.Join(deploy.DeployRoles, ", "))
 	}
 	return tg, nil
+}
+
+// Select returns f's hosts that flt selects (its Names only those hosts),
+// refusing an unknown host or environment name (*UnknownNameError) and a
+// selection of no host: the hosts of an ad-hoc command or a logs follow.
+func Select(f *inventory.Fleet, flt inventory.Filter) ([]inventory.Host, error) {
+	if err := checkNames(f, flt.Env, flt.Names); err != nil {
+		return nil, err
+	}
+	hosts := f.Select(flt)
+	if len(hosts) == 0 {
+		return nil, errors.New("no host matches the selection (see opsui inventory list)")
+	}
+	return hosts, nil
+}
+
+// checkNames refuses a host or environment name f does not have.
+func checkNames(f *inventory.Fleet, env string, hosts []string) error {
+	for _, n := range hosts {
+		if _, ok := f.Host(n); !ok {
+			return &UnknownNameError{Kind: "host", Name: n, Known: HostNames(f)}
+		}
+	}
+	if env != "" {
+		if _, ok := f.Environment(env); !ok {
+			return &UnknownNameError{Kind: "environment", Name: env, Known: EnvNames(f)}
+		}
+	}
+	return nil
 }
 
 // choose finds the one of items named name (an *UnknownNameError when
@@ -131,11 +160,13 @@ func AppNames(f *inventory.Fleet) []string {
 	return names(f.Apps, func(a inventory.App) string { return a.Name })
 }
 
-func envNames(f *inventory.Fleet) []string {
+// EnvNames are the names of f's environments, in inventory order.
+func EnvNames(f *inventory.Fleet) []string {
 	return names(f.Environments, func(e inventory.Environment) string { return e.Name })
 }
 
-func hostNames(f *inventory.Fleet) []string {
+// HostNames are the names of f's hosts, in inventory order.
+func HostNames(f *inventory.Fleet) []string {
 	return names(f.Hosts, func(h inventory.Host) string { return h.Name })
 }
 

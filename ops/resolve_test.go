@@ -61,3 +61,46 @@ func TestResolve(t *testing.T) {
 		t.Errorf("no app: %v", err)
 	}
 }
+
+// TestSelect: the hosts of an ad-hoc command or a logs follow; unknown
+// names are *UnknownNameErrors, an empty selection an error.
+func TestSelect(t *testing.T) {
+	f := &inventory.Fleet{
+		Environments: []inventory.Environment{{Name: "staging"}, {Name: "production"}},
+		Hosts: []inventory.Host{
+			{Name: "web1", Env: "staging", Roles: []string{"web"}},
+			{Name: "db1", Env: "staging", Roles: []string{"db"}},
+			{Name: "web2", Env: "production", Roles: []string{"web"}},
+		},
+	}
+	cases := []struct {
+		flt     inventory.Filter
+		want    string // host names, or the error
+		unknown string // the kind of the unknown name
+	}{
+		{inventory.Filter{Env: "staging"}, "web1,db1", ""},
+		{inventory.Filter{Role: "web"}, "web1,web2", ""},
+		{inventory.Filter{Names: []string{"db1"}}, "db1", ""},
+		{inventory.Filter{Env: "prod"}, `unknown environment "prod" (known: staging, production)`, "environment"},
+		{inventory.Filter{Names: []string{"web3"}}, `unknown host "web3" (did you mean "web1"?)`, "host"},
+		{inventory.Filter{Env: "production", Role: "db"}, "no host matches the selection (see opsui inventory list)", ""},
+	}
+	for _, c := range cases {
+		hosts, err := Select(f, c.flt)
+		got := ""
+		if err != nil {
+			got = err.Error()
+		} else {
+			for i, h := range hosts {
+				if i > 0 {
+					got += ","
+				}
+				got += h.Name
+			}
+		}
+		var ue *UnknownNameError
+		if got != c.want || (c.unknown != "") != errors.As(err, &ue) || ue != nil && ue.Kind != c.unknown {
+			t.Errorf("Select(%+v) = %q, want %q (unknown %q)", c.flt, got, c.want, c.unknown)
+		}
+	}
+}

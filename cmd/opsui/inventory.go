@@ -45,7 +45,7 @@ func newInventoryListCmd(c *cli) *cobra.Command {
 		}
 		if flt.Env != "" {
 			if _, ok := f.Environment(flt.Env); !ok {
-				return unknownName("environment", flt.Env, envNames(f))
+				return unknownName("environment", flt.Env, ops.EnvNames(f))
 			}
 		}
 		hosts := f.Select(flt)
@@ -141,7 +141,7 @@ Every import is all or nothing: nothing is written if any part is invalid.`,
 				}
 				f.Merge(hosts, nil)
 			default:
-				hosts, envs, err := readAnsible(ansible, inventory.AnsibleOptions{EnvGroups: envGroups, KnownEnvs: envNames(f)})
+				hosts, envs, err := readAnsible(ansible, inventory.AnsibleOptions{EnvGroups: envGroups, KnownEnvs: ops.EnvNames(f)})
 				if err != nil {
 					return err
 				}
@@ -392,7 +392,7 @@ func newInventoryRmCmd(c *cli) *cobra.Command {
 		_, err := s.UpdateFleet(ctx, func(f *inventory.Fleet) error {
 			for _, name := range args {
 				if _, ok := f.Host(name); !ok {
-					return unknownName("host", name, hostNames(f))
+					return unknownName("host", name, ops.HostNames(f))
 				}
 			}
 			f.Hosts = slices.DeleteFunc(f.Hosts, func(h inventory.Host) bool { return slices.Contains(args, h.Name) })
@@ -422,7 +422,7 @@ func newInventorySetCmd(c *cli) *cobra.Command {
 		_, err := s.UpdateFleet(ctx, func(f *inventory.Fleet) error {
 			i := slices.IndexFunc(f.Hosts, func(h inventory.Host) bool { return h.Name == args[0] })
 			if i < 0 {
-				return unknownName("host", args[0], hostNames(f))
+				return unknownName("host", args[0], ops.HostNames(f))
 			}
 			old := f.Clone()
 			hf.apply(cmd, &f.Hosts[i])
@@ -443,20 +443,4 @@ func newInventorySetCmd(c *cli) *cobra.Command {
 // suggestion when one is close.
 func unknownName(kind, name string, known []string) error {
 	return inputError{&ops.UnknownNameError{Kind: kind, Name: name, Known: known}}
-}
-
-func hostNames(f *inventory.Fleet) []string {
-	out := make([]string, len(f.Hosts))
-	for i, h := range f.Hosts {
-		out[i] = h.Name
-	}
-	return out
-}
-
-func envNames(f *inventory.Fleet) []string {
-	out := make([]string, len(f.Environments))
-	for i, e := range f.Environments {
-		out[i] = e.Name
-	}
-	return out
 }
