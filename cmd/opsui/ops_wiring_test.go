@@ -128,7 +128,7 @@ func TestExecIsOneOperationForCLIAndConsole(t *testing.T) {
 	}
 }
 
-// TestExecRefusesBadOptionsBeforeRecording: an option ops.Run refuses is a
+// TestExecRefusesBadOptionsBeforeRecording: an option remote.Run refuses is a
 // usage error, and no run is recorded for it (one used to be left
 // "running" until a later opsui reaped it).
 func TestExecRefusesBadOptionsBeforeRecording(t *testing.T) {
