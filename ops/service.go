@@ -15,8 +15,8 @@ import (
 // caller: the store that records runs, the connector that reaches hosts,
 // the SSH configuration that resolves them, and who asks and how. The CLI
 // builds one per command, the console one per session, and both call the
-// same operations on it, so an operation is written once. Operations of
-// packages below ops (cache, deploy) take the Service as an argument.
+// same operations on it, so an operation is written once. The packages
+// below ops (remote, record, deploy, cache, logs) never import it.
 type Service struct {
 	Store    *store.Store
 	Conn     remote.Connector
@@ -25,6 +25,37 @@ type Service struct {
 	// Args say how the operator asked, in each run's record: the command
 	// line's arguments, or "console".
 	Args []string
+	// Prober reads the hosts' state for the status panel and their
+	// releases for a deploy's preview; nil: a new one on Conn each time.
+	// The console keeps one for its session: it knows the hosts whose
+	// probes hang.
+	Prober *remote.Prober
+	// Parallel bounds the hosts a deploy, rollback or migrate works on at
+	// once (remote.DefaultParallel when 0).
+	Parallel int
+}
+
+// IO is how a running operation talks to whoever asked: Emit takes the
+// hosts' events (called from many goroutines at once, must not block), Say
+// the operation's own messages, Confirm a question put to the operator
+// (the canary's go-ahead; it blocks until the answer or ctx ends). A nil
+// Emit or Say drops what it would get; a nil Confirm leaves the decision
+// to the plan (Strategy.CanaryWait).
+type IO struct {
+	Emit    func(remote.Event)
+	Say     func(string)
+	Confirm func(ctx context.Context, question string) (bool, error)
+}
+
+// orQuiet is io with a no-op for a nil Emit or Say.
+func (io IO) orQuiet() IO {
+	if io.Emit == nil {
+		io.Emit = func(remote.Event) {}
+	}
+	if io.Say == nil {
+		io.Say = func(string) {}
+	}
+	return io
 }
 
 // InvalidError says a request was refused before anything ran or was

@@ -95,7 +95,7 @@ func TestServiceExecFinishesACancelledRun(t *testing.T) {
 	}
 	rows, _ := svc.Store.RunHosts(context.Background(), run.ID)
 	for _, row := range rows {
-		if row.Status != string(remote.StatusCancelled) || row.FinishedAt == 0 {
+		if row.Status != store.HostStatus(remote.StatusCancelled) || row.FinishedAt == 0 {
 			t.Errorf("host %s: %s", row.Host, row.Status)
 		}
 	}

@@ -182,10 +182,10 @@ func (s *Store) retentionDue(ctx context.Context, opt PruneOptions) (bool, error
 
 // keptRun is a run whose output is kept, with its recorded size.
 type keptRun struct {
-	ID        int64  `db:"id"`
-	StartedAt Millis `db:"started_at"`
-	Result    string `db:"result"`
-	Bytes     int64  `db:"bytes"`
+	ID        int64     `db:"id"`
+	StartedAt Millis    `db:"started_at"`
+	Result    RunResult `db:"result"`
+	Bytes     int64     `db:"bytes"`
 }
 
 // Prune deletes the recorded output of old, finished runs. Release records,

@@ -24,7 +24,7 @@ type Release struct {
 	Strategy          string        `db:"strategy" json:"strategy,omitempty"`
 	StartedAt         Millis        `db:"started_at" json:"started_at"`
 	FinishedAt        Millis        `db:"finished_at" json:"finished_at,omitempty"`
-	Result            string        `db:"result" json:"result"`
+	Result            ReleaseResult `db:"result" json:"result"`
 	PreviousID        sql.NullInt64 `db:"previous_id" json:"-"`
 	RollbackTargetID  sql.NullInt64 `db:"rollback_target_id" json:"-"`
 	MigrationsApplied bool          `db:"migrations_applied" json:"migrations_applied"`
@@ -68,7 +68,7 @@ func (s *Store) CreateRelease(ctx context.Context, r *Release, hosts []string) e
 }
 
 // FinishRelease records how a release ended.
-func (s *Store) FinishRelease(ctx context.Context, id int64, result string, migrationsApplied bool) error {
+func (s *Store) FinishRelease(ctx context.Context, id int64, result ReleaseResult, migrationsApplied bool) error {
 	_, err := s.db.ExecContext(ctx, `UPDATE releases SET finished_at = ?, result = ?, migrations_applied = ? WHERE id = ?`,
 		MillisOf(time.Now()), result, migrationsApplied, id)
 	if err != nil {
@@ -187,8 +187,8 @@ func (s *Store) ReopenRelease(ctx context.Context, id, runID int64) error {
 // ended, as the pipeline knows it after the fact.
 type HostPart struct {
 	Host   string
-	Status string // a run host status: ok, failed, cancelled, skipped, rolled_back
-	Step   string // the step it failed at, HostNotReached, or "" when it did not fail
+	Status HostStatus // ok, failed, cancelled, skipped, rolled_back
+	Step   string     // the step it failed at, HostNotReached, or "" when it did not fail
 	Took   time.Duration
 }
 
@@ -222,4 +222,12 @@ func (s *Store) reapStaleReleases(ctx context.Context) (int, error) {
 	}
 	n, _ := res.RowsAffected()
 	return int(n), nil
+}
+
+// Took is how long the release took; zero while it runs.
+func (r Release) Took() time.Duration {
+	if r.FinishedAt == 0 {
+		return 0
+	}
+	return time.Duration(r.FinishedAt-r.StartedAt) * time.Millisecond
 }

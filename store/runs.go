@@ -23,17 +23,6 @@ const (
 	KindExec     = "exec"
 )
 
-// Host statuses within a run.
-const (
-	HostQueued     = "queued"
-	HostConnecting = "connecting"
-	HostRunning    = "running"
-	HostOK         = "ok"
-	HostFailed     = "failed"
-	HostCancelled  = "cancelled"
-	HostSkipped    = "skipped"
-)
-
 // Millis is a UTC instant stored as Unix milliseconds, so it sorts and
 // indexes as a number; zero means "not yet".
 type Millis int64
@@ -51,18 +40,18 @@ func (m Millis) Time() time.Time {
 
 // Run is one thing opsui did to the fleet.
 type Run struct {
-	ID           int64  `db:"id" json:"id"`
-	Kind         string `db:"kind" json:"kind"`
-	App          string `db:"app" json:"app,omitempty"`
-	Env          string `db:"env" json:"env,omitempty"`
-	Operator     string `db:"operator" json:"operator"`
-	Command      string `db:"command" json:"command,omitempty"`
-	Args         string `db:"args" json:"args"`
-	StartedAt    Millis `db:"started_at" json:"started_at"`
-	FinishedAt   Millis `db:"finished_at" json:"finished_at,omitempty"`
-	Result       string `db:"result" json:"result"`
-	Summary      string `db:"summary" json:"summary,omitempty"`
-	OutputPruned bool   `db:"output_pruned" json:"output_pruned,omitempty"`
+	ID           int64     `db:"id" json:"id"`
+	Kind         string    `db:"kind" json:"kind"`
+	App          string    `db:"app" json:"app,omitempty"`
+	Env          string    `db:"env" json:"env,omitempty"`
+	Operator     string    `db:"operator" json:"operator"`
+	Command      string    `db:"command" json:"command,omitempty"`
+	Args         string    `db:"args" json:"args"`
+	StartedAt    Millis    `db:"started_at" json:"started_at"`
+	FinishedAt   Millis    `db:"finished_at" json:"finished_at,omitempty"`
+	Result       RunResult `db:"result" json:"result"`
+	Summary      string    `db:"summary" json:"summary,omitempty"`
+	OutputPruned bool      `db:"output_pruned" json:"output_pruned,omitempty"`
 	// PID is the opsui process that ran it, so a run left "running" by a
 	// process that died can be told from one still going.
 	PID int `db:"pid" json:"-"`
@@ -80,17 +69,17 @@ const runColumns = `r.*,
 
 // RunHost is one host's part in a run.
 type RunHost struct {
-	ID         int64  `db:"id" json:"id"`
-	RunID      int64  `db:"run_id" json:"run_id"`
-	Host       string `db:"host" json:"host"`
-	Status     string `db:"status" json:"status"`
-	Stage      string `db:"stage" json:"stage,omitempty"`
-	ExitCode   *int   `db:"exit_code" json:"exit_code,omitempty"`
-	StartedAt  Millis `db:"started_at" json:"started_at,omitempty"`
-	FinishedAt Millis `db:"finished_at" json:"finished_at,omitempty"`
-	DurationMS int64  `db:"duration_ms" json:"duration_ms"`
-	ErrorClass string `db:"error_class" json:"error_class,omitempty"`
-	Error      string `db:"error" json:"error,omitempty"`
+	ID         int64      `db:"id" json:"id"`
+	RunID      int64      `db:"run_id" json:"run_id"`
+	Host       string     `db:"host" json:"host"`
+	Status     HostStatus `db:"status" json:"status"`
+	Stage      string     `db:"stage" json:"stage,omitempty"`
+	ExitCode   *int       `db:"exit_code" json:"exit_code,omitempty"`
+	StartedAt  Millis     `db:"started_at" json:"started_at,omitempty"`
+	FinishedAt Millis     `db:"finished_at" json:"finished_at,omitempty"`
+	DurationMS int64      `db:"duration_ms" json:"duration_ms"`
+	ErrorClass string     `db:"error_class" json:"error_class,omitempty"`
+	Error      string     `db:"error" json:"error,omitempty"`
 	// OutputBytes counts every byte of the host's stdout and stderr;
 	// RecordedBytes how many of them the record keeps (fewer when the run's
 	// record limit cut it). AppendOutput counts RecordedBytes itself.
@@ -199,7 +188,7 @@ func (s *Store) AppendOutput(ctx context.Context, runHostID int64, chunks []Chun
 }
 
 // FinishRun records the result of a run.
-func (s *Store) FinishRun(ctx context.Context, runID int64, result, summary string) error {
+func (s *Store) FinishRun(ctx context.Context, runID int64, result RunResult, summary string) error {
 	_, err := s.db.ExecContext(ctx, `UPDATE runs SET finished_at = ?, result = ?, summary = ? WHERE id = ?`,
 		MillisOf(time.Now()), result, summary, runID)
 	if err != nil {
@@ -419,3 +408,14 @@ func ProcessAlive(pid int) bool {
 	err := syscall.Kill(pid, 0)
 	return err == nil || errors.Is(err, syscall.EPERM)
 }
+
+// Took is how long the run took; zero while it runs.
+func (r Run) Took() time.Duration {
+	if r.FinishedAt == 0 {
+		return 0
+	}
+	return time.Duration(r.FinishedAt-r.StartedAt) * time.Millisecond
+}
+
+// Took is how long the host's own part took.
+func (h RunHost) Took() time.Duration { return time.Duration(h.DurationMS) * time.Millisecond }

@@ -15,7 +15,9 @@ import (
 	"github.com/charmbracelet/colorprofile"
 
 	"github.com/opsui/opsui/inventory"
+	"github.com/opsui/opsui/ops"
 	"github.com/opsui/opsui/ops/remote"
+	"github.com/opsui/opsui/store"
 	"github.com/opsui/opsui/themes"
 )
 
@@ -38,15 +40,15 @@ type Options struct {
 	RefreshInterval time.Duration
 	// LastRuns returns a host's last runs, newest first, for the detail
 	// pane; it runs inside a tea.Cmd. Nil: the pane shows none.
-	LastRuns func(ctx context.Context, host string) ([]RunSummary, error)
+	LastRuns func(ctx context.Context, host string) ([]ops.HostRun, error)
 	// Asker, when set, brings the engine's host-key and passphrase
 	// questions to the console as dialogs; give its methods to the pool.
 	Asker *Asker
 	// ListRuns returns the newest recorded runs, newest first, for the
 	// past runs list; LoadRun reads one with every host's output to replay
 	// it. Both run inside tea.Cmds. Nil: no past runs.
-	ListRuns func(ctx context.Context, limit int) ([]PastRun, error)
-	LoadRun  func(ctx context.Context, id int64) (RecordedRun, error)
+	ListRuns func(ctx context.Context, limit int) ([]store.Run, error)
+	LoadRun  func(ctx context.Context, id int64) (ops.RecordedRun, error)
 	// Keys are the bindings (Config.KeyMap); nil: DefaultKeyMap.
 	Keys *KeyMap
 	// Flows are the guided flows' entry points (ui/flows.go).
@@ -91,15 +93,15 @@ type App struct {
 
 	status     *statusBoard
 	probe      ProbeFunc
-	lastRunsFn func(ctx context.Context, host string) ([]RunSummary, error)
+	lastRunsFn func(ctx context.Context, host string) ([]ops.HostRun, error)
 	lastRuns   map[string]lastRunsMsg // by host
 	asker      *Asker
 	dialogs    []dialog        // modal boxes, the first one shown
 	warned     map[string]bool // hosts whose changed key was shown
 
 	past     runsList
-	listRuns func(ctx context.Context, limit int) ([]PastRun, error)
-	loadRun  func(ctx context.Context, id int64) (RecordedRun, error)
+	listRuns func(ctx context.Context, limit int) ([]store.Run, error)
+	loadRun  func(ctx context.Context, id int64) (ops.RecordedRun, error)
 	toasts   []toast
 	toastSeq int
 	flows    flowHost

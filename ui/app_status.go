@@ -8,25 +8,16 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
-)
 
-// RunSummary is one past run of a host, for the detail pane.
-type RunSummary struct {
-	ID       int64
-	Kind     string // exec, deploy, rollback ...
-	Command  string
-	Started  time.Time
-	Status   string // the host's part: ok, failed, cancelled ...
-	Class    string // why it failed
-	Duration time.Duration
-}
+	"github.com/opsui/opsui/ops"
+)
 
 // lastRunsTTL is how long fetched runs are shown before being read again.
 const lastRunsTTL = 15 * time.Second
 
 type lastRunsMsg struct {
 	host string
-	runs []RunSummary
+	runs []ops.HostRun
 	err  error
 	at   time.Time
 }

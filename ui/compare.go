@@ -5,11 +5,12 @@ import (
 	"strings"
 
 	"github.com/opsui/opsui/ops/deploy"
+	"github.com/opsui/opsui/store"
 )
 
 // compareView is two releases side by side: a is the older, b the newer.
 type compareView struct {
-	a, b   Release
+	a, b   store.Release
 	cmp    deploy.Comparison
 	err    error
 	loaded bool
@@ -22,11 +23,11 @@ func (c *compareView) lines(st Styles, w int) []string {
 	row := func(label, a, b string) string {
 		return clip(fmt.Sprintf("%-16s  %-*s  %s", label, colW, clip(a, colW), clip(b, colW)), w)
 	}
-	took := func(r Release) string {
-		if r.Duration == 0 {
+	took := func(r store.Release) string {
+		if r.Took() == 0 {
 			return "-"
 		}
-		return elapsedText(r.Duration)
+		return elapsedText(r.Took())
 	}
 	l := []string{
 		st.Header.Render(row("", "A (older)", "B (newer)")),
@@ -34,12 +35,12 @@ func (c *compareView) lines(st Styles, w int) []string {
 		row("commit", deploy.ShortCommit(c.a.Commit)+" "+c.a.Subject, deploy.ShortCommit(c.b.Commit)+" "+c.b.Subject),
 		row("branch", orDash(c.a.Branch), orDash(c.b.Branch)),
 		row("who", c.a.Operator, c.b.Operator),
-		row("when", c.a.Started.Local().Format("2006-01-02 15:04:05"), c.b.Started.Local().Format("2006-01-02 15:04:05")),
-		row("result", c.a.Result, c.b.Result),
-		row("hosts", fmt.Sprint(len(c.a.Hosts)), fmt.Sprint(len(c.b.Hosts))),
+		row("when", c.a.StartedAt.Time().Local().Format("2006-01-02 15:04:05"), c.b.StartedAt.Time().Local().Format("2006-01-02 15:04:05")),
+		row("result", c.a.Result.String(), c.b.Result.String()),
+		row("hosts", fmt.Sprint(len(c.a.HostList())), fmt.Sprint(len(c.b.HostList()))),
 		row("duration", took(c.a), took(c.b)),
 		row("strategy", orDash(c.a.Strategy), orDash(c.b.Strategy)),
-		row("migrations", yesNo(c.a.Migrations), yesNo(c.b.Migrations)),
+		row("migrations", yesNo(c.a.MigrationsApplied), yesNo(c.b.MigrationsApplied)),
 	}
 	switch {
 	case c.err != nil:
@@ -150,16 +151,16 @@ func (v *releasesView) listView(st Styles, w, h int) string {
 			mark = "*"
 		}
 		took := "…"
-		if r.Duration > 0 {
-			took = elapsedText(r.Duration)
+		if r.Took() > 0 {
+			took = elapsedText(r.Took())
 		}
 		line := fmt.Sprintf("%s  %-15s %-8s %-12s %-26s %-12s %-10s %-14s %7s %-8s %d", mark, r.ReleaseID, r.Kind, deploy.ShortCommit(r.Commit),
-			clip(r.Subject, 26), clip(orDash(r.Branch), 12), clip(r.Operator, 10), r.Started.Local().Format("Jan _2 15:04:05"), took, r.Result, len(r.Hosts))
+			clip(r.Subject, 26), clip(orDash(r.Branch), 12), clip(r.Operator, 10), r.StartedAt.Time().Local().Format("Jan _2 15:04:05"), took, r.Result, len(r.HostList()))
 		line = clip(line, w)
 		switch {
 		case i == v.cursor:
 			line = st.Cursor.Render(padRight(line, w))
-		case r.Result == "failed" || r.Result == "bad" || r.Result == "aborted" || r.Result == "rolled_back" || r.Result == "interrupted":
+		case r.Result.Failed():
 			line = st.Error.Render(line)
 		}
 		b.WriteString(line + "\n")

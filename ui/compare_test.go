@@ -7,6 +7,8 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
+
+	"github.com/opsui/opsui/store"
 )
 
 // TestReleasesShowTheCLIsShortCommit: the releases list and the compare
@@ -17,7 +19,7 @@ func TestReleasesShowTheCLIsShortCommit(t *testing.T) {
 	ff := newFakeFlows(sampleFleet(t))
 	fns := ff.fns()
 	list := fns.Releases
-	fns.Releases = func(ctx context.Context, app, env string) ([]Release, error) {
+	fns.Releases = func(ctx context.Context, app, env string) ([]store.Release, error) {
 		rs, err := list(ctx, app, env)
 		for i := range rs {
 			rs[i].Commit += "0123456789abcdef" // a full-length hash

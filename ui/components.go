@@ -4,6 +4,7 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/opsui/opsui/ops/cache"
 	"github.com/opsui/opsui/ops/deploy"
 	"github.com/opsui/opsui/ui/common"
 	logsview "github.com/opsui/opsui/ui/logs"
@@ -20,7 +21,7 @@ var (
 	_ common.Component[flow]            = (*releasesView)(nil)
 	_ common.Component[flow]            = (*opFlow[RollbackPreview, *deploy.Outcome])(nil)
 	_ common.Component[flow]            = (*opFlow[MigrationPlan, deploy.MigrationResult])(nil)
-	_ common.Component[flow]            = (*opFlow[[]FlushTarget, []FlushResult])(nil)
+	_ common.Component[flow]            = (*opFlow[[]cache.Spec, []cache.Result])(nil)
 )
 
 // pane is what the root asks of the component that has the keyboard,

@@ -194,18 +194,19 @@ func runsDetail(ctx *Context, e lastRunsMsg, width int) string {
 	case len(e.runs) == 0:
 		out.WriteString("\n" + st.Muted.Render("none recorded"))
 	}
-	for _, r := range e.runs {
+	for _, hr := range e.runs {
+		r, h := hr.Run, hr.Host
 		what := r.Command
 		if what == "" {
 			what = r.Kind
 		}
-		status := r.Status
-		if r.Class != "" {
-			status += ": " + r.Class
+		status := h.Status.String()
+		if h.ErrorClass != "" {
+			status += ": " + h.ErrorClass
 		}
-		line := fmt.Sprintf("#%d %s %s · %s", r.ID, r.Started.Local().Format("Jan 2 15:04"), status, what)
+		line := fmt.Sprintf("#%d %s %s · %s", r.ID, r.StartedAt.Time().Local().Format("Jan 2 15:04"), status, what)
 		style := st.Muted
-		if r.Status == "failed" {
+		if h.Status.Failed() {
 			style = st.Error
 		}
 		out.WriteString("\n" + style.Render(clip(line, width)))

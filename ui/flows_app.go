@@ -7,6 +7,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/opsui/opsui/inventory"
+	"github.com/opsui/opsui/ops"
 	"github.com/opsui/opsui/ui/common"
 )
 
@@ -27,7 +28,7 @@ type flowEnv struct {
 	fleet  *inventory.Fleet
 	status *statusBoard
 	// loadRun reads a recorded run (Options.LoadRun), nil when there is none.
-	loadRun func(ctx context.Context, id int64) (RecordedRun, error)
+	loadRun func(ctx context.Context, id int64) (ops.RecordedRun, error)
 	// life is the program's lifetime: the flows' works run under it, and
 	// tracker counts them, so that the console never exits under one.
 	life    context.Context

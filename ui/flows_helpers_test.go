@@ -10,6 +10,8 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/opsui/opsui/inventory"
+	"github.com/opsui/opsui/ops"
+	"github.com/opsui/opsui/ops/cache"
 	"github.com/opsui/opsui/ops/deploy"
 	"github.com/opsui/opsui/ops/remote"
 	"github.com/opsui/opsui/store"
@@ -144,8 +146,8 @@ func (f *fakeFlows) fns() Flows {
 			if env == "production" {
 				hosts = []string{"web1", "web2"}
 			}
-			prev := Release{ID: 1, ReleaseID: "R0", Commit: "b1b1b1b1b1b1", Subject: "first release", Result: "success"}
-			older := Release{ID: 0, ReleaseID: "Rm1", Commit: "a0a0a0a0a0a0", Subject: "initial", Result: "success"}
+			prev := store.Release{ID: 1, ReleaseID: "R0", Commit: "b1b1b1b1b1b1", Subject: "first release", Result: store.ReleaseSuccess}
+			older := store.Release{ID: 0, ReleaseID: "Rm1", Commit: "a0a0a0a0a0a0", Subject: "initial", Result: store.ReleaseSuccess}
 			target := prev
 			if to == "Rm1" {
 				target = older
@@ -164,9 +166,9 @@ func (f *fakeFlows) fns() Flows {
 			f.mu.Lock()
 			f.rollPreviews = append(f.rollPreviews, rp)
 			f.mu.Unlock()
-			return RollbackPreview{Plan: rp, From: Release{ReleaseID: "R1", Commit: "c2c2c2c2c2c2"}, Target: target,
-				Candidates: []Release{prev, older}, Undone: []Release{{ReleaseID: "R1", Migrations: true}},
-				Migrated: []Release{{ReleaseID: "R1"}}, Commits: []deploy.Commit{{Hash: "c2c2c2c2c2c2", Author: "ann", Subject: "add checkout"}},
+			return RollbackPreview{Plan: rp, From: store.Release{ReleaseID: "R1", Commit: "c2c2c2c2c2c2"}, Target: target,
+				Candidates: []store.Release{prev, older}, Undone: []store.Release{{ReleaseID: "R1", MigrationsApplied: true}},
+				Migrated: []store.Release{{ReleaseID: "R1"}}, Commits: []deploy.Commit{{Hash: "c2c2c2c2c2c2", Author: "ann", Subject: "add checkout"}},
 				Hosts: hosts}, nil
 		},
 		Rollback: func(_ context.Context, rp *deploy.RollbackPlan, io FlowIO) (*deploy.Outcome, error) {
@@ -205,30 +207,32 @@ func (f *fakeFlows) fns() Flows {
 			f.mu.Unlock()
 			return deploy.MigrationResult{Host: mp.Host.Name, Applied: true, Outcome: f.outcome(mp.Current.ReleaseID, []string{mp.Host.Name})}, nil
 		},
-		FlushPlan: func(context.Context, string) ([]FlushTarget, error) {
+		FlushPlan: func(context.Context, string) ([]cache.Spec, error) {
 			f.hit("flushPlan")
-			return []FlushTarget{{Host: "cache1", Server: "memcached 127.0.0.1:11211"}, {Host: "cache2", Server: "redis 127.0.0.1:6379"}}, nil
+			return []cache.Spec{{Host: "cache1", Kind: cache.Memcached, Address: "127.0.0.1", Port: 11211, DB: cache.AllDBs},
+				{Host: "cache2", Kind: cache.Redis, Address: "127.0.0.1", Port: 6379, DB: cache.AllDBs}}, nil
 		},
-		Flush: func(_ context.Context, env string, hosts []string, io FlowIO) ([]FlushResult, error) {
+		Flush: func(_ context.Context, env string, hosts []string, io FlowIO) ([]cache.Result, error) {
 			f.hit("flush")
 			f.mu.Lock()
 			f.flushed = append(f.flushed, hosts)
 			f.mu.Unlock()
-			var out []FlushResult
+			var out []cache.Result
 			for _, h := range hosts {
-				out = append(out, FlushResult{Host: h, Server: "memcached", Keys: "1200 → 0", OK: true})
+				out = append(out, cache.Result{Host: h, Server: "memcached", Status: remote.StatusOK, Before: 1200, After: 0})
 			}
 			return out, nil
 		},
-		Releases: func(context.Context, string, string) ([]Release, error) {
+		Releases: func(context.Context, string, string) ([]store.Release, error) {
 			f.hit("releases")
-			return []Release{
-				{ID: 3, ReleaseID: "R2", Kind: "rollback", Commit: "b1b1b1b1b1b1", Subject: "first release", Operator: "bob", Result: "success", RunID: 12, Hosts: f.hosts},
-				{ID: 2, ReleaseID: "R1", Kind: "deploy", Commit: "c2c2c2c2c2c2", Subject: "add checkout", Operator: "alice", Result: "success", RunID: 11, Hosts: f.hosts, Duration: time.Second},
-				{ID: 1, ReleaseID: "R0", Kind: "deploy", Commit: "b1b1b1b1b1b1", Subject: "first release", Operator: "bob", Result: "success", RunID: 10, Hosts: f.hosts},
+			return []store.Release{
+				{ID: 3, ReleaseID: "R2", Kind: "rollback", Commit: "b1b1b1b1b1b1", Subject: "first release", Operator: "bob", Result: "success", RunID: runOf(12), Hosts: hostsJSON(f.hosts)},
+				{ID: 2, ReleaseID: "R1", Kind: "deploy", Commit: "c2c2c2c2c2c2", Subject: "add checkout", Operator: "alice", Result: "success", RunID: runOf(11), Hosts: hostsJSON(f.hosts),
+					FinishedAt: store.Millis(time.Second.Milliseconds())},
+				{ID: 1, ReleaseID: "R0", Kind: "deploy", Commit: "b1b1b1b1b1b1", Subject: "first release", Operator: "bob", Result: "success", RunID: runOf(10), Hosts: hostsJSON(f.hosts)},
 			}, nil
 		},
-		Compare: func(_ context.Context, a, b Release) (deploy.Comparison, error) {
+		Compare: func(_ context.Context, a, b store.Release) (deploy.Comparison, error) {
 			f.hit("compare:" + a.ReleaseID + "," + b.ReleaseID)
 			return deploy.Comparison{Commits: []deploy.Commit{{Hash: "c2c2c2c2c2c2", Author: "ann", Subject: "add checkout"}},
 				Diffstat: " shop/views.py | 12 ++++++", Migrations: []string{"shop/migrations/0002_cart.py"},
@@ -278,7 +282,7 @@ type driver struct {
 	msgs chan tea.Msg
 }
 
-func newFlowDriver(t *testing.T, fns Flows, load func(context.Context, int64) (RecordedRun, error)) *driver {
+func newFlowDriver(t *testing.T, fns Flows, load func(context.Context, int64) (ops.RecordedRun, error)) *driver {
 	t.Helper()
 	fl := sampleFleet(t)
 	a := New(Options{Theme: themes.Dark().WithoutColor(), LoadFleet: func(context.Context) (*inventory.Fleet, error) { return fl, nil },

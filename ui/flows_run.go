@@ -13,6 +13,7 @@ import (
 
 	"github.com/opsui/opsui/ops/deploy"
 	"github.com/opsui/opsui/ops/remote"
+	"github.com/opsui/opsui/store"
 )
 
 // sayLines is how many of a flow's own messages are kept.
@@ -289,7 +290,7 @@ func outcomeResult(out *deploy.Outcome) remote.Result {
 // errText is err for the screen, with what was cancelled said plainly.
 func errText(err error) string {
 	if errors.Is(err, context.Canceled) {
-		return "aborted"
+		return store.ReleaseAborted.String()
 	}
 	return err.Error()
 }
@@ -314,7 +315,7 @@ func outcomeLines(st Styles, out *deploy.Outcome, err error) []string {
 		return nil
 	}
 	res := st.OK
-	if out.Result != "success" {
+	if out.Result.Failed() {
 		res = st.Error
 	}
 	lines = append(lines, res.Render(fmt.Sprintf("release %s: %s in %s", out.ReleaseID, out.Result, elapsedText(out.Timing.Total)))+

@@ -8,6 +8,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/opsui/opsui/inventory"
+	"github.com/opsui/opsui/ops/cache"
 	"github.com/opsui/opsui/ops/deploy"
 	"github.com/opsui/opsui/ops/remote"
 )
@@ -27,7 +28,7 @@ func newMigrateFlow(env *flowEnv, envName string) (flow, tea.Cmd) {
 func newFlushFlow(env *flowEnv, envName string) (flow, tea.Cmd) {
 	s := &flushSpec{fns: env.fns, toggleKey: keyName(env.keys.Toggle)}
 	s.plainLook.spec = s
-	return newOpFlow[[]FlushTarget, []FlushResult](env, s, envName, "", "")
+	return newOpFlow[[]cache.Spec, []cache.Result](env, s, envName, "", "")
 }
 
 // noArg is the argument step of a flow without one.
@@ -236,9 +237,9 @@ func (migrateSpec) resultLines(st Styles, res deploy.MigrationResult, err error,
 // flushSpec: the environment's cache hosts (all chosen; space leaves one
 // out), confirm, run, a result per host.
 type flushSpec struct {
-	plainLook[[]FlushTarget, []FlushResult]
+	plainLook[[]cache.Spec, []cache.Result]
 	noArg
-	noStrategy[[]FlushTarget]
+	noStrategy[[]cache.Spec]
 	fns       Flows
 	off       map[string]bool // hosts left out
 	toggleKey string          // the toggle's key, for the hints
@@ -246,19 +247,19 @@ type flushSpec struct {
 
 func (*flushSpec) name() string  { return "flush caches" }
 func (*flushSpec) envOnly() bool { return true }
-func (s *flushSpec) loadPlan(ctx context.Context, t pickItem, _ string) ([]FlushTarget, error) {
+func (s *flushSpec) loadPlan(ctx context.Context, t pickItem, _ string) ([]cache.Spec, error) {
 	p, err := s.fns.FlushPlan(ctx, t.env.Name)
 	return p, planErr(s.name(), t, err)
 }
-func (*flushSpec) rows(p []FlushTarget) int                { return len(p) }
-func (*flushSpec) moved([]FlushTarget, int) (string, bool) { return "", false }
+func (*flushSpec) rows(p []cache.Spec) int                { return len(p) }
+func (*flushSpec) moved([]cache.Spec, int) (string, bool) { return "", false }
 
 // planEnv: a flush's plan does not say; the picker's environment stands.
-func (*flushSpec) planEnv([]FlushTarget) (inventory.Environment, bool) {
+func (*flushSpec) planEnv([]cache.Spec) (inventory.Environment, bool) {
 	return inventory.Environment{}, false
 }
 
-func (s *flushSpec) toggle(p []FlushTarget, i int) {
+func (s *flushSpec) toggle(p []cache.Spec, i int) {
 	if s.off == nil {
 		s.off = map[string]bool{}
 	}
@@ -266,8 +267,8 @@ func (s *flushSpec) toggle(p []FlushTarget, i int) {
 	s.off[h] = !s.off[h]
 }
 
-func (s *flushSpec) chosen(p []FlushTarget) []FlushTarget {
-	var out []FlushTarget
+func (s *flushSpec) chosen(p []cache.Spec) []cache.Spec {
+	var out []cache.Spec
 	for _, t := range p {
 		if !s.off[t.Host] {
 			out = append(out, t)
@@ -276,21 +277,21 @@ func (s *flushSpec) chosen(p []FlushTarget) []FlushTarget {
 	return out
 }
 
-func (s *flushSpec) ready(p []FlushTarget) (bool, string) {
+func (s *flushSpec) ready(p []cache.Spec) (bool, string) {
 	if len(s.chosen(p)) == 0 {
 		return false, "no cache host chosen (" + s.toggleKey + " chooses)"
 	}
 	return true, ""
 }
 
-func (s *flushSpec) planLines(st Styles, p []FlushTarget, cursor, w int) []string {
+func (s *flushSpec) planLines(st Styles, p []cache.Spec, cursor, w int) []string {
 	l := []string{st.Header.Render("cache hosts (" + s.toggleKey + " leaves one out)")}
 	for i, t := range p {
 		mark := "[x]"
 		if s.off[t.Host] {
 			mark = "[ ]"
 		}
-		line := fmt.Sprintf("%s %-16s %s", mark, t.Host, t.Server)
+		line := fmt.Sprintf("%s %-16s %s", mark, t.Host, t.Server())
 		if i == cursor {
 			line = st.Cursor.Render(padRight(clip(line, w), w))
 		} else {
@@ -301,23 +302,23 @@ func (s *flushSpec) planLines(st Styles, p []FlushTarget, cursor, w int) []strin
 	return l
 }
 
-func (s *flushSpec) question(t pickItem, p []FlushTarget) string {
+func (s *flushSpec) question(t pickItem, p []cache.Spec) string {
 	n := len(s.chosen(p))
 	return fmt.Sprintf("Flush %d caches of %s? Every key in them is lost.", n, t.env.Name)
 }
 
-func (s *flushSpec) work(t pickItem, p []FlushTarget, _ deploy.Strategy) opWork[[]FlushResult] {
+func (s *flushSpec) work(t pickItem, p []cache.Spec, _ deploy.Strategy) opWork[[]cache.Result] {
 	var hosts []string
 	for _, c := range s.chosen(p) {
 		hosts = append(hosts, c.Host)
 	}
 	fn := s.fns.Flush
-	return opWork[[]FlushResult]{kind: "flush", what: t.env.Name, hosts: hosts, run: func(ctx context.Context, io FlowIO) ([]FlushResult, remote.Result, error) {
+	return opWork[[]cache.Result]{kind: "flush", what: t.env.Name, hosts: hosts, run: func(ctx context.Context, io FlowIO) ([]cache.Result, remote.Result, error) {
 		rs, err := fn(ctx, t.env.Name, hosts, io)
 		hrs := make([]remote.HostResult, len(rs))
 		for i, r := range rs {
 			hrs[i] = remote.HostResult{Host: r.Host, Status: remote.StatusOK, Duration: r.Duration}
-			if !r.OK {
+			if !r.OK() {
 				hrs[i].Status, hrs[i].Class = remote.StatusFailed, remote.ClassExit
 			}
 		}
@@ -325,21 +326,21 @@ func (s *flushSpec) work(t pickItem, p []FlushTarget, _ deploy.Strategy) opWork[
 	}}
 }
 
-func (*flushSpec) resultLines(st Styles, rs []FlushResult, err error, w int) []string {
+func (*flushSpec) resultLines(st Styles, rs []cache.Result, err error, w int) []string {
 	l := []string{st.Header.Render(fmt.Sprintf("%-16s %-28s %-20s %s", "HOST", "CACHE", "KEYS BEFORE → AFTER", "RESULT"))}
 	if err != nil {
 		l = append(l, st.Error.Render(clip("error: "+errText(err), w)))
 	}
 	for _, failed := range []bool{true, false} {
 		for _, x := range rs {
-			if x.OK == failed {
+			if x.OK() == failed {
 				continue
 			}
-			line := fmt.Sprintf("%-16s %-28s %-20s ", x.Host, clip(x.Server, 28), x.Keys)
-			if x.OK {
+			line := fmt.Sprintf("%-16s %-28s %-20s ", x.Host, clip(x.Server, 28), x.Keys())
+			if x.OK() {
 				l = append(l, st.OK.Render(clip(line+"ok", w)))
 			} else {
-				l = append(l, st.Error.Render(clip(line+"failed: "+x.Err, w)))
+				l = append(l, st.Error.Render(clip(line+"failed: "+errString(x.Err), w)))
 			}
 		}
 	}

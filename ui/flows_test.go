@@ -6,7 +6,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/opsui/opsui/ops"
+	"github.com/opsui/opsui/ops/cache"
 	"github.com/opsui/opsui/ops/deploy"
+	"github.com/opsui/opsui/store"
 )
 
 // pickEnv moves an open flow's picker to env.
@@ -89,10 +92,10 @@ func TestFlushFlowChoosesHostsAndProductionNeedsItsName(t *testing.T) {
 func TestReleasesViewFiltersOpensAndCompares(t *testing.T) {
 	ff := newFakeFlows(sampleFleet(t))
 	opened := 0
-	load := func(_ context.Context, id int64) (RecordedRun, error) {
+	load := func(_ context.Context, id int64) (ops.RecordedRun, error) {
 		opened++
-		return RecordedRun{PastRun: PastRun{ID: id, Kind: "deploy"}, Hosts: []RecordedHost{{Name: "stg-web1", Status: "ok",
-			Output: []RecordedChunk{{Stream: "meta", Data: []byte("== upload\n")}, {Stream: "stdout", Data: []byte("reloaded R1\n")}}}}}, nil
+		return recorded(store.Run{ID: id, Kind: "deploy"}, hostOut{store.RunHost{Host: "stg-web1", Status: "ok"},
+			[]ops.OutputChunk{chunk("meta", "== upload\n"), chunk("stdout", "reloaded R1\n")}}), nil
 	}
 	d := newFlowDriver(t, ff.fns(), load)
 	d.press("R")
@@ -284,7 +287,7 @@ func TestFlowWithAFailedPlanDoesNotGoOn(t *testing.T) {
 	fns := ff.fns()
 	reads := 0
 	flushPlan := fns.FlushPlan
-	fns.FlushPlan = func(ctx context.Context, env string) ([]FlushTarget, error) {
+	fns.FlushPlan = func(ctx context.Context, env string) ([]cache.Spec, error) {
 		if reads++; reads == 1 {
 			return nil, errors.New("cache hosts unreadable")
 		}

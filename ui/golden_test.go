@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/opsui/opsui/ops/remote"
+	"github.com/opsui/opsui/store"
 )
 
 var updateGolden = goldenUpdateFlag()
@@ -138,10 +139,10 @@ func TestGoldenReleasesCompare(t *testing.T) {
 	ff := newFakeFlows(sampleFleet(t))
 	fns := ff.fns()
 	list := fns.Releases
-	fns.Releases = func(ctx context.Context, app, env string) ([]Release, error) {
+	fns.Releases = func(ctx context.Context, app, env string) ([]store.Release, error) {
 		rs, err := list(ctx, app, env)
 		for i := range rs {
-			rs[i].Started = time.Date(2025, 3, 4, 11-i, 30, 0, 0, time.Local)
+			rs[i] = releasedAt(rs[i], time.Date(2025, 3, 4, 11-i, 30, 0, 0, time.Local), rs[i].Took())
 			rs[i].Branch = "main"
 		}
 		return rs, err

@@ -3,7 +3,6 @@ package ui
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -11,61 +10,8 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/opsui/opsui/ops/record"
+	"github.com/opsui/opsui/store"
 )
-
-// PastRun is a recorded run, for the past runs list.
-type PastRun struct {
-	ID       int64
-	Kind     string // exec, deploy, rollback ...
-	Command  string
-	Operator string
-	Started  time.Time
-	Duration time.Duration // zero while it runs
-	Result   string        // a store.RunResult: ok, failed, rolled_back, refused, interrupted, running ...
-	Summary  string
-	// OutputBytes and RecordedBytes sum the hosts' output and what the
-	// record kept of it; OutputPruned says retention deleted it.
-	OutputBytes, RecordedBytes int64
-	OutputPruned               bool
-}
-
-// RecordedRun is a past run with every host's part, to replay.
-type RecordedRun struct {
-	PastRun
-	Hosts []RecordedHost
-	// Stream, when set, reads the hosts' recorded output page by page,
-	// calling fn with each chunk and the index in Hosts of its host, each
-	// host's chunks in order (Hosts[i].Output is then empty). With tail > 0
-	// it starts each host at the chunk where its last tail bytes begin,
-	// and that chunk's Skipped says how much came before. A replay reads
-	// it into its panes' capped rings and never holds the whole run.
-	Stream func(ctx context.Context, tail int64, fn func(host int, c RecordedChunk) error) error
-}
-
-// RecordedHost is one host's part in a recorded run.
-type RecordedHost struct {
-	Name     string
-	Status   string // ok, failed, cancelled, skipped ...
-	Stage    string // the last pipeline step it reached
-	Code     *int   // exit code, when the command ended
-	Class    string // why it failed
-	Err      string
-	Duration time.Duration
-	Output   []RecordedChunk
-	// OutputBytes counts all the host printed, RecordedBytes what the
-	// record kept of it (fewer when the record limit cut it).
-	OutputBytes, RecordedBytes int64
-}
-
-// RecordedChunk is a piece of a host's recorded output. Stream is stdout,
-// stderr or meta: a pipeline's step marker, "== name".
-type RecordedChunk struct {
-	Stream string
-	Data   []byte
-	// Skipped counts the output bytes before this chunk that a tail
-	// stream left out (RecordedRun.Stream).
-	Skipped int64
-}
 
 // pastRunsLimit is how many runs the list shows.
 const pastRunsLimit = 100
@@ -74,7 +20,7 @@ const pastRunsLimit = 100
 type (
 	pastRunsMsg struct {
 		req  int
-		runs []PastRun
+		runs []store.Run
 		err  error
 	}
 	recordedRunMsg struct {
@@ -88,7 +34,7 @@ type (
 type runsList struct {
 	ctx           *Context
 	keys          KeyMap
-	runs          []PastRun
+	runs          []store.Run
 	err           error
 	loading       bool
 	req           int   // the newest request; older answers are dropped
@@ -208,7 +154,7 @@ func (p runsList) View() string {
 		switch {
 		case i == p.cursor:
 			line = st.Cursor.Render(padRight(line, p.width))
-		case slices.Contains([]string{"failed", "partial", "rolled_back", "aborted", "refused"}, p.runs[i].Result):
+		case p.runs[i].Result.Failed():
 			line = st.Error.Render(line)
 		}
 		b.WriteString("\n" + line)
@@ -217,16 +163,16 @@ func (p runsList) View() string {
 }
 
 // pastRunLine is one run of the list.
-func pastRunLine(r PastRun) string {
+func pastRunLine(r store.Run) string {
 	what := r.Command
 	if what == "" {
 		what = r.Kind
 	}
 	took := "…"
-	if r.Duration > 0 {
-		took = elapsedText(r.Duration)
+	if r.Took() > 0 {
+		took = elapsedText(r.Took())
 	}
-	line := fmt.Sprintf("#%-5d %s  %-8s %-11s %7s  %s · %s · %s", r.ID, r.Started.Local().Format("Jan _2 15:04:05"),
+	line := fmt.Sprintf("#%-5d %s  %-8s %-11s %7s  %s · %s · %s", r.ID, r.StartedAt.Time().Local().Format("Jan _2 15:04:05"),
 		r.Kind, r.Result, took, what, r.Summary, r.Operator)
 	switch {
 	case r.OutputPruned:

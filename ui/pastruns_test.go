@@ -10,34 +10,35 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/opsui/opsui/inventory"
+	"github.com/opsui/opsui/ops"
+	"github.com/opsui/opsui/store"
 	"github.com/opsui/opsui/themes"
 )
 
 // recordedStore stands in for the store: two runs, the newest a deploy
 // with stage markers and a failed host.
-func recordedStore() (func(context.Context, int) ([]PastRun, error), func(context.Context, int64) (RecordedRun, error)) {
+func recordedStore() (func(context.Context, int) ([]store.Run, error), func(context.Context, int64) (ops.RecordedRun, error)) {
 	at := time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC)
-	runs := []PastRun{
-		{ID: 8, Kind: "deploy", Operator: "alice", Started: at, Duration: 95 * time.Second, Result: "partial", Summary: "1 failed (1 command-failed), 1 ok"},
-		{ID: 7, Kind: "exec", Command: "uname -n", Operator: "bob", Started: at.Add(-time.Hour), Duration: time.Second, Result: "ok", Summary: "2 ok"},
+	runs := []store.Run{
+		ranAt(store.Run{ID: 8, Kind: "deploy", Operator: "alice", Result: "partial", Summary: "1 failed (1 command-failed), 1 ok"}, at, 95*time.Second),
+		ranAt(store.Run{ID: 7, Kind: "exec", Command: "uname -n", Operator: "bob", Result: "ok", Summary: "2 ok"}, at.Add(-time.Hour), time.Second),
 	}
 	one, two := 0, 2
-	recorded := map[int64]RecordedRun{
-		8: {PastRun: runs[0], Hosts: []RecordedHost{
-			{Name: "web1", Status: "ok", Stage: "cleanup", Code: &one, Duration: 90 * time.Second, Output: []RecordedChunk{
-				{Stream: "meta", Data: []byte("== unpack\n")}, {Stream: "stdout", Data: []byte("unpacked 120 files\n")},
-				{Stream: "meta", Data: []byte("== cleanup\n")}}},
-			{Name: "web2", Status: "failed", Stage: "migrate", Code: &two, Class: "command-failed", Err: "exit status 2",
-				Duration: 95 * time.Second, Output: []RecordedChunk{{Stream: "meta", Data: []byte("== migrate\n")},
-					{Stream: "stderr", Data: []byte("progress 10%\rprogress 100%\r\nNo migrations to apply\n")}}},
-		}},
-		7: {PastRun: runs[1], Hosts: []RecordedHost{{Name: "web1", Status: "ok", Code: &one, Output: []RecordedChunk{{Stream: "stdout", Data: []byte("web1\n")}}}}},
+	recordedRuns := map[int64]ops.RecordedRun{
+		8: recorded(runs[0],
+			hostOut{store.RunHost{Host: "web1", Status: "ok", Stage: "cleanup", ExitCode: &one, DurationMS: ms(90 * time.Second)}, []ops.OutputChunk{
+				chunk("meta", "== unpack\n"), chunk("stdout", "unpacked 120 files\n"), chunk("meta", "== cleanup\n")}},
+			hostOut{store.RunHost{Host: "web2", Status: "failed", Stage: "migrate", ExitCode: &two, ErrorClass: "command-failed", Error: "exit status 2",
+				DurationMS: ms(95 * time.Second)}, []ops.OutputChunk{chunk("meta", "== migrate\n"),
+				chunk("stderr", "progress 10%\rprogress 100%\r\nNo migrations to apply\n")}},
+		),
+		7: recorded(runs[1], hostOut{store.RunHost{Host: "web1", Status: "ok", ExitCode: &one}, []ops.OutputChunk{chunk("stdout", "web1\n")}}),
 	}
-	list := func(_ context.Context, limit int) ([]PastRun, error) { return runs[:min(limit, len(runs))], nil }
-	load := func(_ context.Context, id int64) (RecordedRun, error) {
-		r, ok := recorded[id]
+	list := func(_ context.Context, limit int) ([]store.Run, error) { return runs[:min(limit, len(runs))], nil }
+	load := func(_ context.Context, id int64) (ops.RecordedRun, error) {
+		r, ok := recordedRuns[id]
 		if !ok {
-			return RecordedRun{}, errors.New("no such run")
+			return ops.RecordedRun{}, errors.New("no such run")
 		}
 		return r, nil
 	}
@@ -116,15 +117,15 @@ func TestPastRunsReplayInTheRunView(t *testing.T) {
 func TestPastRunsErrorsAndStaleAnswers(t *testing.T) {
 	f := sampleFleet(t)
 	a := New(Options{Theme: themes.Dark().WithoutColor(), LoadFleet: func(context.Context) (*inventory.Fleet, error) { return f, nil },
-		ListRuns: func(context.Context, int) ([]PastRun, error) { return nil, errors.New("database is locked") },
-		LoadRun:  func(context.Context, int64) (RecordedRun, error) { return RecordedRun{}, nil }})
+		ListRuns: func(context.Context, int) ([]store.Run, error) { return nil, errors.New("database is locked") },
+		LoadRun:  func(context.Context, int64) (ops.RecordedRun, error) { return ops.RecordedRun{}, nil }})
 	a = send(t, a, a.Init()(), tea.WindowSizeMsg{Width: 100, Height: 20})
 	a = press(t, a, "P")
 	if view := viewText(a); !strings.Contains(view, "list past runs: database is locked") {
 		t.Errorf("the list's error:\n%s", view)
 	}
 	// An answer to an older request is dropped.
-	a = send(t, a, pastRunsMsg{req: a.past.req - 1, runs: []PastRun{{ID: 99}}})
+	a = send(t, a, pastRunsMsg{req: a.past.req - 1, runs: []store.Run{{ID: 99}}})
 	if len(a.past.runs) != 0 {
 		t.Error("a stale list replaced the newest")
 	}

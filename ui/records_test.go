@@ -5,7 +5,9 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/opsui/opsui/ops"
 	"github.com/opsui/opsui/ops/remote"
+	"github.com/opsui/opsui/store"
 )
 
 // TestReplayLabelsWhereEachHostStopped: a recorded deploy whose web1
@@ -13,21 +15,21 @@ import (
 // back because web1 failed, and whose web3 was never reached, replays
 // with each host's true end, not its last stage.
 func TestReplayLabelsWhereEachHostStopped(t *testing.T) {
-	meta := func(s ...string) []RecordedChunk {
-		var cs []RecordedChunk
+	meta := func(s ...string) []ops.OutputChunk {
+		var cs []ops.OutputChunk
 		for _, l := range s {
-			cs = append(cs, RecordedChunk{Stream: "meta", Data: []byte("== " + l + "\n")})
+			cs = append(cs, chunk("meta", "== "+l+"\n"))
 		}
 		return cs
 	}
-	r := RecordedRun{PastRun: PastRun{ID: 9, Kind: "deploy", Result: "rolled_back"}, Hosts: []RecordedHost{
-		{Name: "web1", Status: "failed", Stage: "health", Class: "command-failed", Err: "health: exit 1",
-			Output: meta("switch", "health", "rollback: switch to R0", "rollback: health")},
-		{Name: "web2", Status: "rolled_back", Class: "cancelled", Err: "switched back to R0: web1 failed after the switch",
-			Output: meta("switch", "health", "rollback: switch to R0", "rollback: health")},
-		{Name: "web3", Status: "skipped", Stage: "not reached", Class: "cancelled", Err: "not reached: the deploy stopped before this host's batch",
-			Output: meta("upload", "collectstatic")},
-	}}
+	r := recorded(store.Run{ID: 9, Kind: "deploy", Result: "rolled_back"},
+		hostOut{store.RunHost{Host: "web1", Status: "failed", Stage: "health", ErrorClass: "command-failed", Error: "health: exit 1"},
+			meta("switch", "health", "rollback: switch to R0", "rollback: health")},
+		hostOut{store.RunHost{Host: "web2", Status: "rolled_back", ErrorClass: "cancelled", Error: "switched back to R0: web1 failed after the switch"},
+			meta("switch", "health", "rollback: switch to R0", "rollback: health")},
+		hostOut{store.RunHost{Host: "web3", Status: "skipped", Stage: "not reached", ErrorClass: "cancelled", Error: "not reached: the deploy stopped before this host's batch"},
+			meta("upload", "collectstatic")},
+	)
 	f, err := replayFeed(context.Background(), r)
 	if err != nil {
 		t.Fatal(err)

@@ -11,13 +11,14 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/opsui/opsui/ops/deploy"
+	"github.com/opsui/opsui/store"
 )
 
 // The releases view's messages.
 type (
 	releasesMsg struct {
 		key  string
-		list []Release
+		list []store.Release
 		err  error
 	}
 	releaseRunMsg struct {
@@ -41,7 +42,7 @@ type releasesView struct {
 	pick      targetPicker
 	target    pickItem
 	listKey   string
-	list      []Release
+	list      []store.Release
 	err       error
 	filter    textinput.Model
 	filtering bool
@@ -84,9 +85,9 @@ func (v *releasesView) load() tea.Cmd {
 }
 
 // shown are the releases the filter lets through.
-func (v *releasesView) shown() []Release {
-	return filterBy(v.list, v.filter.Value(), func(r Release) string {
-		return strings.Join([]string{r.ReleaseID, r.Commit, r.Branch, r.Subject, r.Operator, r.Result, r.Kind}, " ")
+func (v *releasesView) shown() []store.Release {
+	return filterBy(v.list, v.filter.Value(), func(r store.Release) string {
+		return strings.Join([]string{r.ReleaseID, r.Commit, r.Branch, r.Subject, r.Operator, r.Result.String(), r.Kind}, " ")
 	})
 }
 
@@ -245,13 +246,13 @@ func (v *releasesView) isMarked(id int64) bool {
 }
 
 // open reads a release's run to show every host's recorded output.
-func (v *releasesView) open(r Release) tea.Cmd {
-	if r.RunID == 0 || v.env.loadRun == nil {
+func (v *releasesView) open(r store.Release) tea.Cmd {
+	if r.RunID.Int64 == 0 || v.env.loadRun == nil {
 		v.note = "no recorded run for release " + r.ReleaseID
 		return nil
 	}
-	v.opening = r.RunID
-	id, load := r.RunID, v.env.loadRun
+	v.opening = r.RunID.Int64
+	id, load := r.RunID.Int64, v.env.loadRun
 	return func() tea.Msg {
 		feed, err := loadReplay(id, load)
 		return releaseRunMsg{runID: id, feed: feed, err: err}
@@ -264,7 +265,7 @@ func (v *releasesView) compare() tea.Cmd {
 		v.note = "mark two releases with " + keyName(v.env.keys.Mark) + " first"
 		return nil
 	}
-	var pair []Release
+	var pair []store.Release
 	for _, r := range v.list {
 		if v.isMarked(r.ID) {
 			pair = append(pair, r)

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/opsui/opsui/ops"
 	"github.com/opsui/opsui/ops/record"
 	"github.com/opsui/opsui/ops/remote"
 	"github.com/opsui/opsui/store"
@@ -36,7 +37,7 @@ func replayPaneLines(n int) int {
 
 // loadReplay reads recorded run id with load and builds its replay. It runs
 // in a command, off the UI's goroutine: the feed is handed over when built.
-func loadReplay(id int64, load func(context.Context, int64) (RecordedRun, error)) (*runFeed, error) {
+func loadReplay(id int64, load func(context.Context, int64) (ops.RecordedRun, error)) (*runFeed, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), replayLoadTimeout)
 	r, err := load(ctx, id)
 	cancel()
@@ -57,21 +58,21 @@ func loadReplay(id int64, load func(context.Context, int64) (RecordedRun, error)
 // as the host's stage), its final status, exit code and error class. The
 // output is streamed into the panes' rings (r.Stream), so the replay
 // holds what the rings keep, however much was recorded.
-func replayFeed(ctx context.Context, r RecordedRun) (*runFeed, error) {
+func replayFeed(ctx context.Context, r ops.RecordedRun) (*runFeed, error) {
 	names := make([]string, len(r.Hosts))
 	for i, h := range r.Hosts {
-		names[i] = h.Name
+		names[i] = h.Host
 	}
 	what := r.Command
 	if what == "" {
 		what = r.Kind
 	}
 	f := newRunFeed(0, what, names)
-	f.title = fmt.Sprintf("run #%d (recorded %s)", r.ID, r.Started.Local().Format("Jan _2 15:04"))
+	f.title = fmt.Sprintf("run #%d (recorded %s)", r.ID, r.StartedAt.Time().Local().Format("Jan _2 15:04"))
 	keep := replayPaneLines(len(r.Hosts))
 	panes := make([]*hostPane, len(r.Hosts))
 	marked := make([]bool, len(r.Hosts)) // a cut marker was recorded
-	push := func(i int, c RecordedChunk) {
+	push := func(i int, c ops.OutputChunk) {
 		p := panes[i]
 		if c.Skipped > 0 {
 			p.lines.Push(fmt.Sprintf("… %s of earlier output not shown: the replay reads each host's last %s",
@@ -90,16 +91,13 @@ func replayFeed(ctx context.Context, r RecordedRun) (*runFeed, error) {
 	}
 	cut := 0
 	for i, h := range r.Hosts {
-		panes[i] = f.byName[h.Name]
+		panes[i] = f.byName[h.Host]
 		if keep < paneLines {
 			panes[i].lines = remote.NewRing[string](keep)
 		}
-		for _, c := range h.Output {
-			push(i, c)
-		}
 	}
 	if r.Stream != nil {
-		err := r.Stream(ctx, replayBytes/int64(max(len(r.Hosts), 1)), func(i int, c RecordedChunk) error {
+		err := r.Stream(ctx, replayBytes/int64(max(len(r.Hosts), 1)), func(i int, c ops.OutputChunk) error {
 			if i < 0 || i >= len(panes) {
 				return fmt.Errorf("recorded output of host #%d: the run has %d hosts", i, len(panes))
 			}
@@ -125,7 +123,7 @@ func replayFeed(ctx context.Context, r RecordedRun) (*runFeed, error) {
 		hr := recordedResult(h)
 		p.took, p.class, p.code = hr.Duration, hr.Class, hr.Code
 		switch {
-		case hr.Status == remote.StatusOK || (hr.Class == remote.ClassExit && h.Code != nil):
+		case hr.Status == remote.StatusOK || (hr.Class == remote.ClassExit && h.ExitCode != nil):
 			p.status = remote.EventExited
 		default:
 			p.status = remote.EventFailed
@@ -133,7 +131,7 @@ func replayFeed(ctx context.Context, r RecordedRun) (*runFeed, error) {
 				p.class = remote.ErrorClass(h.Status) // skipped, interrupted ...
 			}
 		}
-		p.err = h.Err
+		p.err = h.Error
 		results = append(results, hr)
 	}
 	switch {
@@ -142,20 +140,20 @@ func replayFeed(ctx context.Context, r RecordedRun) (*runFeed, error) {
 	case cut > 1:
 		f.title = strings.TrimSuffix(f.title, ")") + fmt.Sprintf("; output of %d hosts cut)", cut)
 	}
-	f.done, f.result, f.took = true, remote.NewResult(results, r.Duration), r.Duration
+	f.done, f.result, f.took = true, remote.NewResult(results, r.Took()), r.Took()
 	return f, nil
 }
 
 // recordedResult is a recorded host's outcome as the engine reports it.
-func recordedResult(h RecordedHost) remote.HostResult {
-	hr := remote.HostResult{Host: h.Name, Duration: h.Duration, Class: remote.ErrorClass(h.Class), Code: -1}
-	if h.Code != nil {
-		hr.Code = *h.Code
+func recordedResult(h store.RunHost) remote.HostResult {
+	hr := remote.HostResult{Host: h.Host, Duration: h.Took(), Class: remote.ErrorClass(h.ErrorClass), Code: -1}
+	if h.ExitCode != nil {
+		hr.Code = *h.ExitCode
 	}
 	switch h.Status {
-	case string(remote.StatusOK):
+	case store.HostOK:
 		hr.Status = remote.StatusOK
-	case string(remote.StatusCancelled):
+	case store.HostCancelled:
 		hr.Status = remote.StatusCancelled
 	default:
 		hr.Status = remote.StatusFailed
@@ -163,8 +161,8 @@ func recordedResult(h RecordedHost) remote.HostResult {
 			hr.Class = remote.ErrorClass(h.Status)
 		}
 	}
-	if h.Err != "" {
-		hr.Err = fmt.Errorf("%s", h.Err)
+	if h.Error != "" {
+		hr.Err = fmt.Errorf("%s", h.Error)
 	}
 	return hr
 }

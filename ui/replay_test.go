@@ -11,26 +11,28 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/opsui/opsui/inventory"
+	"github.com/opsui/opsui/ops"
+	"github.com/opsui/opsui/store"
 	"github.com/opsui/opsui/themes"
 )
 
 // streamedRun is a recorded run of hosts whose output comes through
 // RecordedRun.Stream in many small chunks, each host's interleaved with
 // the others' as pages would be: host h prints lines "h line i".
-func streamedRun(hosts []string, lines int) RecordedRun {
-	r := RecordedRun{PastRun: PastRun{ID: 42, Kind: "exec", Command: "cat big.log", Started: time.Now()}}
+func streamedRun(hosts []string, lines int) ops.RecordedRun {
+	r := ops.RecordedRun{Run: ranAt(store.Run{ID: 42, Kind: "exec", Command: "cat big.log"}, time.Now(), 0)}
 	zero := 0
 	for _, h := range hosts {
-		r.Hosts = append(r.Hosts, RecordedHost{Name: h, Status: "ok", Code: &zero})
+		r.Hosts = append(r.Hosts, store.RunHost{Host: h, Status: "ok", ExitCode: &zero})
 	}
-	r.Stream = func(ctx context.Context, _ int64, fn func(int, RecordedChunk) error) error {
+	r.Stream = func(ctx context.Context, _ int64, fn func(int, ops.OutputChunk) error) error {
 		for i := 0; i < lines; i += 7 { // chunks of 7 lines
 			for h, name := range hosts {
 				var b strings.Builder
 				for j := i; j < min(i+7, lines); j++ {
 					fmt.Fprintf(&b, "%s line %d\n", name, j)
 				}
-				if err := fn(h, RecordedChunk{Stream: "stdout", Data: []byte(b.String())}); err != nil {
+				if err := fn(h, chunk("stdout", b.String())); err != nil {
 					return err
 				}
 			}
@@ -87,14 +89,16 @@ func hostNames(n int) []string {
 // recorded.
 func TestReplayShowsTheCut(t *testing.T) {
 	one := 0
-	r := RecordedRun{PastRun: PastRun{ID: 9, Kind: "exec", Command: "cat big.log", Started: time.Now()}, Hosts: []RecordedHost{
-		{Name: "web1", Status: "ok", Code: &one, OutputBytes: 3 << 30, RecordedBytes: 16 << 20, Output: []RecordedChunk{
-			{Stream: "stdout", Data: []byte("first\npartial li")},
-			{Stream: "meta", Data: []byte("… output cut at 16.0 MiB: 3.0 GiB in all, 3204448256 more bytes not recorded\n")}}},
-		{Name: "web2", Status: "failed", Class: "interrupted", OutputBytes: 5 << 20, RecordedBytes: 1 << 20, Output: []RecordedChunk{
-			{Stream: "meta", Data: []byte("== build\n")}, {Stream: "stdout", Data: []byte("x\n")}}},
-		{Name: "web3", Status: "ok", Code: &one, OutputBytes: 2, RecordedBytes: 2, Output: []RecordedChunk{{Stream: "stdout", Data: []byte("y\n"), Skipped: 1536}}},
-	}}
+	skipped := chunk("stdout", "y\n")
+	skipped.Skipped = 1536
+	r := recorded(ranAt(store.Run{ID: 9, Kind: "exec", Command: "cat big.log"}, time.Now(), 0),
+		hostOut{store.RunHost{Host: "web1", Status: "ok", ExitCode: &one, OutputBytes: 3 << 30, RecordedBytes: 16 << 20}, []ops.OutputChunk{
+			chunk("stdout", "first\npartial li"),
+			chunk("meta", "… output cut at 16.0 MiB: 3.0 GiB in all, 3204448256 more bytes not recorded\n")}},
+		hostOut{store.RunHost{Host: "web2", Status: "failed", ErrorClass: "interrupted", OutputBytes: 5 << 20, RecordedBytes: 1 << 20}, []ops.OutputChunk{
+			chunk("meta", "== build\n"), chunk("stdout", "x\n")}},
+		hostOut{store.RunHost{Host: "web3", Status: "ok", ExitCode: &one, OutputBytes: 2, RecordedBytes: 2}, []ops.OutputChunk{skipped}},
+	)
 	f, err := replayFeed(context.Background(), r)
 	if err != nil {
 		t.Fatal(err)
@@ -114,11 +118,11 @@ func TestReplayShowsTheCut(t *testing.T) {
 	if !strings.Contains(f.title, "run #9 (recorded") || !strings.HasSuffix(f.title, "; output of 2 hosts cut)") {
 		t.Errorf("title %q", f.title)
 	}
-	line := pastRunLine(PastRun{ID: 9, Kind: "exec", Result: "ok", OutputBytes: 2 << 30, RecordedBytes: 32 << 20})
+	line := pastRunLine(store.Run{ID: 9, Kind: "exec", Result: "ok", OutputBytes: 2 << 30, RecordedBytes: 32 << 20})
 	if !strings.HasSuffix(line, " · 32.0 MiB of 2.0 GiB recorded") {
 		t.Errorf("past run line %q", line)
 	}
-	if line := pastRunLine(PastRun{ID: 9, Kind: "exec", Result: "ok", OutputPruned: true}); !strings.HasSuffix(line, " · output pruned") {
+	if line := pastRunLine(store.Run{ID: 9, Kind: "exec", Result: "ok", OutputPruned: true}); !strings.HasSuffix(line, " · output pruned") {
 		t.Errorf("past run line %q", line)
 	}
 }
@@ -130,14 +134,14 @@ func TestReplayOpenStreamsAndReportsErrors(t *testing.T) {
 	run := streamedRun([]string{"web1"}, 100)
 	broken := run
 	broken.ID = 43
-	broken.Stream = func(ctx context.Context, _ int64, fn func(int, RecordedChunk) error) error {
-		if err := fn(0, RecordedChunk{Stream: "stdout", Data: []byte("a\n")}); err != nil {
+	broken.Stream = func(ctx context.Context, _ int64, fn func(int, ops.OutputChunk) error) error {
+		if err := fn(0, chunk("stdout", "a\n")); err != nil {
 			return err
 		}
 		return errors.New("database is locked")
 	}
-	list := func(context.Context, int) ([]PastRun, error) { return []PastRun{run.PastRun, broken.PastRun}, nil }
-	load := func(_ context.Context, id int64) (RecordedRun, error) {
+	list := func(context.Context, int) ([]store.Run, error) { return []store.Run{run.Run, broken.Run}, nil }
+	load := func(_ context.Context, id int64) (ops.RecordedRun, error) {
 		if id == 43 {
 			return broken, nil
 		}

@@ -11,7 +11,9 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/opsui/opsui/inventory"
+	"github.com/opsui/opsui/ops"
 	"github.com/opsui/opsui/ops/remote"
+	"github.com/opsui/opsui/store"
 	"github.com/opsui/opsui/themes"
 )
 
@@ -229,9 +231,9 @@ func TestEveryFlowViewFitsTheTerminal(t *testing.T) {
 		for name, walk := range flowViews(t, w, h) {
 			t.Run(fmt.Sprintf("%dx%d %s", w, h, name), func(t *testing.T) {
 				ff := newFakeFlows(sampleFleet(t))
-				load := func(_ context.Context, id int64) (RecordedRun, error) {
-					return RecordedRun{PastRun: PastRun{ID: id, Kind: "deploy", Command: strings.Repeat("a long command ", 20)},
-						Hosts: []RecordedHost{{Name: "stg-web1", Status: "ok", Output: []RecordedChunk{{Stream: "stdout", Data: []byte(strings.Repeat("wide ", 80) + "\n")}}}}}, nil
+				load := func(_ context.Context, id int64) (ops.RecordedRun, error) {
+					return recorded(store.Run{ID: id, Kind: "deploy", Command: strings.Repeat("a long command ", 20)},
+						hostOut{store.RunHost{Host: "stg-web1", Status: "ok"}, []ops.OutputChunk{chunk("stdout", strings.Repeat("wide ", 80)+"\n")}}), nil
 				}
 				d := newFlowDriver(t, ff.fns(), load)
 				d.send(tea.WindowSizeMsg{Width: w, Height: h})

@@ -7,6 +7,7 @@ import (
 
 	"charm.land/lipgloss/v2"
 
+	"github.com/opsui/opsui/ops/deploy"
 	"github.com/opsui/opsui/ops/remote"
 )
 
@@ -62,13 +63,7 @@ func statusText(p paneSnapshot) string {
 // back because another host failed). Their events say cancelled; their
 // last stage is not where anything failed. Empty for any other host.
 func notFailedWord(p paneSnapshot) string {
-	switch {
-	case strings.HasPrefix(p.err, "not reached"), p.stage == "not reached":
-		return "not reached"
-	case strings.HasPrefix(p.err, "switched back to "):
-		return "rolled back"
-	}
-	return ""
+	return deploy.NotFailedWord("", p.stage, p.err) // live events carry no host status
 }
 
 // stageText is a pipeline host's step, "3/7 unpack", and its upload,

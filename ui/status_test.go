@@ -10,7 +10,9 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/opsui/opsui/inventory"
+	"github.com/opsui/opsui/ops"
 	"github.com/opsui/opsui/ops/remote"
+	"github.com/opsui/opsui/store"
 	"github.com/opsui/opsui/themes"
 )
 
@@ -154,8 +156,9 @@ func TestStatusRoundsNeverOverlapAndStaleResultsShowTheirAge(t *testing.T) {
 }
 
 func TestDetailShowsProbeAndLastRuns(t *testing.T) {
-	a := newStatusApp(t, 130, 40, Options{LastRuns: func(_ context.Context, host string) ([]RunSummary, error) {
-		return []RunSummary{{ID: 7, Kind: "exec", Command: "uname -n", Started: t0, Status: "failed", Class: "timeout"}}, nil
+	a := newStatusApp(t, 130, 40, Options{LastRuns: func(_ context.Context, host string) ([]ops.HostRun, error) {
+		return []ops.HostRun{{Run: ranAt(store.Run{ID: 7, Kind: "exec", Command: "uname -n", Result: "failed"}, t0, 0),
+			Host: store.RunHost{Host: host, Status: "failed", ErrorClass: "timeout"}}}, nil
 	}})
 	a = send(t, a, probeRoundMsg{round: a.status.round, probes: []remote.Probe{upProbe("web1", "r1"), upProbe("web2", "r1"), upProbe("web3", "r0")}})
 	a = send(t, a, keys("j")...)

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/opsui/opsui/ops/deploy"
+	"github.com/opsui/opsui/store"
 )
 
 // toStaging opens the wizard and puts the cursor on shop → staging.
@@ -293,13 +294,13 @@ func TestWizardRefusedWhenTheFleetChangedSincePreview(t *testing.T) {
 func TestWizardOffersRollbackOnlyWhenLive(t *testing.T) {
 	for _, c := range []struct {
 		name     string
-		statuses []string
+		statuses []store.HostStatus
 		want     bool
 	}{
 		{"no outcome", nil, false},
-		{"rolled back", []string{deploy.HostRolledBack, deploy.HostFailed}, false},
-		{"cancelled before the switch", []string{deploy.HostSkipped, deploy.HostCancelled}, false},
-		{"partly live", []string{deploy.HostOK, deploy.HostFailed}, true},
+		{"rolled back", []store.HostStatus{deploy.HostRolledBack, deploy.HostFailed}, false},
+		{"cancelled before the switch", []store.HostStatus{deploy.HostSkipped, deploy.HostCancelled}, false},
+		{"partly live", []store.HostStatus{deploy.HostOK, deploy.HostFailed}, true},
 	} {
 		var out *deploy.Outcome
 		if c.statuses != nil {

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/opsui/opsui/ops"
 	"github.com/opsui/opsui/ops/deploy"
 	"github.com/opsui/opsui/store"
 )
@@ -37,115 +37,22 @@ whose outcome differed. A and B are release ids, run ids or commit prefixes
 		Args: cobra.ExactArgs(2),
 	}
 	cmd.RunE = c.withStore(func(ctx context.Context, s *store.Store, args []string) error {
-		var pair [2]store.Release
-		for i, arg := range args {
-			r, err := findRelease(ctx, s, app, env, arg)
-			if err != nil {
-				return err
-			}
-			pair[i] = r
-		}
-		a, b := pair[0], pair[1]
-		if a.App != b.App {
-			return usageError{fmt.Errorf("%s is a release of %s and %s one of %s: compare releases of one app", args[0], a.App, args[1], b.App)}
-		}
-		if b.StartedAt < a.StartedAt || b.StartedAt == a.StartedAt && b.ID < a.ID {
-			a, b = b, a
-		}
-		f, err := s.LoadFleet(ctx)
+		svc := &ops.Service{Store: s}
+		cmp, err := svc.CompareReleases(ctx, ops.CompareQuery{App: app, Env: env, A: args[0], B: args[1]})
 		if err != nil {
-			return err
-		}
-		ap, ok := f.App(a.App)
-		if !ok {
-			return unknownName("app", a.App, appNames(f))
-		}
-		cmp, err := deploy.Compare(ctx, s, ap.Repo, deploy.SideOf(a), deploy.SideOf(b))
-		if err != nil {
-			return fmt.Errorf("compare %s and %s: %w", a.ReleaseID, b.ReleaseID, err)
+			return opError(err)
 		}
 		if asJSON {
 			enc := json.NewEncoder(c.stdout)
 			enc.SetIndent("", "  ")
-			return enc.Encode(comparisonJSON(a, b, cmp))
+			return enc.Encode(comparisonJSON(cmp.A, cmp.B, cmp.Comparison))
 		}
-		return printComparison(c.stdout, a, b, cmp)
+		return printComparison(c.stdout, cmp.A, cmp.B, cmp.Comparison)
 	})
 	cmd.Flags().StringVar(&app, "app", "", "only releases of this app")
 	cmd.Flags().StringVar(&env, "env", "", "only releases to this environment")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
-}
-
-// findRelease finds the release arg names, among those of app and env
-// when given: a release id (its deploy, else its newest record), else a
-// run id, else a commit prefix that only one release matches (its
-// deploy, when a rollback went back to it as well).
-func findRelease(ctx context.Context, s *store.Store, app, env, arg string) (store.Release, error) {
-	match := func(r store.Release) bool { return (app == "" || r.App == app) && (env == "" || r.Env == env) }
-	all, err := listReleases(ctx, s, app, env, 0)
-	if err != nil {
-		return store.Release{}, err
-	}
-	var named []store.Release
-	for _, r := range all {
-		if r.ReleaseID == arg {
-			named = append(named, r)
-		}
-	}
-	if len(named) > 0 {
-		return oneRelease(arg, "release id", named)
-	}
-	if id, perr := strconv.ParseInt(arg, 10, 64); perr == nil && id > 0 {
-		r, err := s.ReleaseOfRun(ctx, id)
-		switch {
-		case err == nil && match(r):
-			return r, nil
-		case err != nil && !errors.Is(err, store.ErrNotFound):
-			return store.Release{}, err
-		}
-	}
-	if len(arg) >= 4 && strings.Trim(strings.ToLower(arg), "0123456789abcdef") == "" {
-		rs, err := s.ReleasesByCommit(ctx, strings.ToLower(arg))
-		if err != nil {
-			return store.Release{}, err
-		}
-		rs = slices.DeleteFunc(rs, func(r store.Release) bool { return !match(r) })
-		if len(rs) > 0 {
-			return oneRelease(arg, "commit", rs)
-		}
-	}
-	where := ""
-	if app != "" || env != "" {
-		where = fmt.Sprintf(" (app %s, env %s)", dash(app), dash(env))
-	}
-	return store.Release{}, fmt.Errorf("no recorded release matches %q%s: give a release id, a run id or a commit prefix (see opsui releases)", arg, where)
-}
-
-// oneRelease is the one release of rs that arg names: the records of one
-// release directory of one app and env count once (its deploy first).
-func oneRelease(arg, what string, rs []store.Release) (store.Release, error) {
-	byDir := map[string]store.Release{}
-	var dirs []string
-	for _, r := range rs {
-		k := r.App + "/" + r.Env + "/" + r.ReleaseID
-		prev, seen := byDir[k]
-		if !seen {
-			dirs = append(dirs, k)
-		}
-		if !seen || prev.Kind != store.KindDeploy && r.Kind == store.KindDeploy {
-			byDir[k] = r
-		}
-	}
-	switch len(dirs) {
-	case 0:
-		return store.Release{}, fmt.Errorf("no release with %s %s", what, arg)
-	case 1:
-		return byDir[dirs[0]], nil
-	}
-	slices.Sort(dirs)
-	return store.Release{}, usageError{fmt.Errorf("%s %s is ambiguous: it matches %s; narrow it with --app/--env or give a release id",
-		what, arg, strings.Join(dirs, ", "))}
 }
 
 // releaseFacts are a release's facts as compare prints them.
@@ -169,7 +76,7 @@ type releaseFacts struct {
 
 func factsOf(r store.Release) releaseFacts {
 	f := releaseFacts{App: r.App, Env: r.Env, ReleaseID: r.ReleaseID, Kind: r.Kind, Commit: r.Commit, Subject: r.Subject,
-		Branch: r.Branch, Operator: r.Operator, Started: r.StartedAt.Time().UTC().Format(time.RFC3339), Result: r.Result,
+		Branch: r.Branch, Operator: r.Operator, Started: r.StartedAt.Time().UTC().Format(time.RFC3339), Result: r.Result.String(),
 		Strategy: r.Strategy, Hosts: len(r.HostList()), RunID: r.RunID.Int64, Migrated: r.MigrationsApplied}
 	if r.FinishedAt != 0 {
 		f.Duration = r.FinishedAt.Time().Sub(r.StartedAt.Time()).Round(time.Millisecond).String()

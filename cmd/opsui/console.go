@@ -64,8 +64,8 @@ func (c *cli) runConsole(ctx context.Context, s *store.Store, keys ui.KeyMap) er
 	}
 	defer console.close()
 	return ui.Run(ctx, ui.Options{Theme: th, LoadFleet: s.LoadFleet, Exec: console.exec, ReadOnly: c.readOnly,
-		Probe: console.probe, RefreshInterval: c.refresh, LastRuns: console.lastRuns, Asker: asker,
-		ListRuns: console.pastRuns, LoadRun: console.loadRun, Keys: &keys, Flows: console.flows(), Logs: console.followLogs})
+		Probe: console.svc.Status, RefreshInterval: c.refresh, LastRuns: console.lastRuns, Asker: asker,
+		ListRuns: console.pastRuns, LoadRun: console.svc.Run, Keys: &keys, Flows: console.flows(), Logs: console.svc.FollowLogs})
 }
 
 // consoleSession is how the console reaches hosts: one pool for the whole
@@ -74,11 +74,10 @@ func (c *cli) runConsole(ctx context.Context, s *store.Store, keys ui.KeyMap) er
 // are asked in the console's dialogs (the console owns the terminal, so
 // nothing may prompt on it directly).
 type consoleSession struct {
-	st     *store.Store
-	pool   *remote.Pool
-	cfg    remote.SSHConfig
-	prober *remote.Prober
-	svc    *ops.Service // the operations, recorded as the console's
+	st   *store.Store
+	pool *remote.Pool
+	cfg  remote.SSHConfig
+	svc  *ops.Service // the operations, recorded as the console's
 }
 
 func newConsoleSession(st *store.Store, asker *ui.Asker) (*consoleSession, error) {
@@ -93,8 +92,9 @@ func newConsoleSession(st *store.Store, asker *ui.Asker) (*consoleSession, error
 		return nil, err
 	}
 	pool := remote.NewPool(opts)
-	svc := &ops.Service{Store: st, Conn: pool, SSH: cfg, Operator: operator(), Args: []string{"console"}}
-	return &consoleSession{st: st, pool: pool, cfg: cfg, prober: remote.NewProber(pool, remote.ProbeOptions{}), svc: svc}, nil
+	svc := &ops.Service{Store: st, Conn: pool, SSH: cfg, Operator: operator(), Args: []string{"console"},
+		Prober: remote.NewProber(pool, remote.ProbeOptions{})}
+	return &consoleSession{st: st, pool: pool, cfg: cfg, svc: svc}, nil
 }
 
 func (c *consoleSession) exec(ctx context.Context, hosts []inventory.Host, command string, emit func(remote.Event)) (remote.Result, error) {
@@ -102,109 +102,14 @@ func (c *consoleSession) exec(ctx context.Context, hosts []inventory.Host, comma
 	return res, err
 }
 
-// probe looks at hosts of f: its deploy tree (the host's deploy_to,
-// else the fleet's only app's) and its role's health check. A host whose
-// target cannot be resolved gets a failed probe saying why.
-func (c *consoleSession) probe(ctx context.Context, f *inventory.Fleet, hosts []inventory.Host) []remote.Probe {
-	var reqs []remote.ProbeRequest
-	var bad []remote.Probe
-	for _, h := range hosts {
-		t, err := remote.ResolveTarget(h, c.cfg)
-		if err != nil {
-			bad = append(bad, remote.Probe{Host: h.Name, At: time.Now(), Class: remote.ClassUnreachable, Err: err})
-			continue
-		}
-		deployTo := h.DeployTo
-		if deployTo == "" && len(f.Apps) == 1 {
-			deployTo = f.Apps[0].DeployTo
-		}
-		reqs = append(reqs, remote.ProbeRequest{Target: t, DeployTo: deployTo, Check: remote.HealthCheckFor(f, h), Balancer: remote.BalancerProbeFor(f, h)})
-	}
-	return append(c.prober.ProbeAll(ctx, reqs), bad...)
-}
-
-// lastRuns reads host's last runs and its part in each from the store.
-func (c *consoleSession) lastRuns(ctx context.Context, host string) ([]ui.RunSummary, error) {
-	runs, err := c.st.ListRuns(ctx, store.RunFilter{Host: host, Limit: 5})
-	if err != nil {
-		return nil, err
-	}
-	out := make([]ui.RunSummary, 0, len(runs))
-	for _, r := range runs {
-		sum := ui.RunSummary{ID: r.ID, Kind: r.Kind, Command: r.Command, Started: r.StartedAt.Time(), Status: r.Result}
-		hosts, err := c.st.RunHosts(ctx, r.ID)
-		if err != nil {
-			return nil, err
-		}
-		for _, h := range hosts {
-			if h.Host == host {
-				sum.Status, sum.Class = h.Status, h.ErrorClass
-				sum.Duration = time.Duration(h.DurationMS) * time.Millisecond
-			}
-		}
-		out = append(out, sum)
-	}
-	return out, nil
+// lastRuns reads host's last runs and its part in each.
+func (c *consoleSession) lastRuns(ctx context.Context, host string) ([]ops.HostRun, error) {
+	return c.svc.LastRuns(ctx, host, 5)
 }
 
 // pastRuns reads the newest runs for the past runs list.
-func (c *consoleSession) pastRuns(ctx context.Context, limit int) ([]ui.PastRun, error) {
-	runs, err := c.st.ListRuns(ctx, store.RunFilter{Limit: limit})
-	if err != nil {
-		return nil, err
-	}
-	out := make([]ui.PastRun, len(runs))
-	for i, r := range runs {
-		out[i] = pastRun(r)
-	}
-	return out, nil
-}
-
-func pastRun(r store.Run) ui.PastRun {
-	p := ui.PastRun{ID: r.ID, Kind: r.Kind, Command: r.Command, Operator: r.Operator, Started: r.StartedAt.Time(),
-		Result: r.Result, Summary: r.Summary, OutputBytes: r.OutputBytes, RecordedBytes: r.RecordedBytes, OutputPruned: r.OutputPruned}
-	if r.FinishedAt != 0 {
-		p.Duration = r.FinishedAt.Time().Sub(r.StartedAt.Time())
-	}
-	return p
-}
-
-// loadRun reads a run with every host's part, to replay it in the
-// console; its output is streamed page by page as the replay reads it.
-func (c *consoleSession) loadRun(ctx context.Context, id int64) (ui.RecordedRun, error) {
-	r, err := c.st.Run(ctx, id)
-	if err != nil {
-		return ui.RecordedRun{}, err
-	}
-	hosts, err := c.st.RunHosts(ctx, id)
-	if err != nil {
-		return ui.RecordedRun{}, err
-	}
-	out := ui.RecordedRun{PastRun: pastRun(r), Hosts: make([]ui.RecordedHost, len(hosts))}
-	for i, h := range hosts {
-		out.Hosts[i] = ui.RecordedHost{Name: h.Host, Status: h.Status, Stage: h.Stage, Code: h.ExitCode, Class: h.ErrorClass,
-			Err: h.Error, Duration: time.Duration(h.DurationMS) * time.Millisecond, OutputBytes: h.OutputBytes, RecordedBytes: h.RecordedBytes}
-	}
-	out.Stream = func(ctx context.Context, tail int64, fn func(int, ui.RecordedChunk) error) error {
-		for i, h := range hosts {
-			after, skipped := store.OutputStart, int64(0)
-			if tail > 0 {
-				if after, skipped, err = c.st.OutputTail(ctx, h.ID, tail); err != nil {
-					return fmt.Errorf("run %d, host %s: %w", id, h.Host, err)
-				}
-			}
-			err := c.st.StreamOutputFrom(ctx, h.ID, after, func(ch store.Chunk) error {
-				rc := ui.RecordedChunk{Stream: ch.Stream, Data: ch.Data, Skipped: skipped}
-				skipped = 0
-				return fn(i, rc)
-			})
-			if err != nil {
-				return fmt.Errorf("run %d, host %s: %w", id, h.Host, err)
-			}
-		}
-		return nil
-	}
-	return out, nil
+func (c *consoleSession) pastRuns(ctx context.Context, limit int) ([]store.Run, error) {
+	return c.svc.Runs(ctx, store.RunFilter{Limit: limit})
 }
 
 func (c *consoleSession) close() { c.pool.Close() }

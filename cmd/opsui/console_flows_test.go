@@ -3,9 +3,12 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/opsui/opsui/ops/deploy"
@@ -104,54 +107,106 @@ func TestConsoleDeployRunsThePreviewedPlanOrRefuses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err = fns.Deploy(ctx, pv.Plan, quietIO)
+	if out, err = fns.Deploy(ctx, pv.Plan, quietIO); err != nil || out.Result != store.ReleaseSuccess {
+		t.Fatalf("console deploy: %+v %v", out, err)
+	}
+}
+
+// TestDeployIsOneOperationForCLIAndConsole deploys to real hosts through
+// `opsui deploy` and through the console's wizard wiring (its flows'
+// Preview and Deploy, on the session's pool): both are ops.Service's
+// PlanDeploy and Deploy and record the same release and run, host by
+// host, but for what differs from one deploy to the next (release id,
+// commit, subject) and who asked (the arguments).
+func TestDeployIsOneOperationForCLIAndConsole(t *testing.T) {
+	e := newDeployEnv(t, 2, "")
+	t.Setenv("OPSUI_OPERATOR", "alice")
+	ctx := context.Background()
+	cs, st := consoleFor(t, e)
+	fns := cs.flows()
+	pv, err := fns.Preview(ctx, "app", "test", "main")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var said []string
+	var mu sync.Mutex
+	lines := 0
+	out, err := fns.Deploy(ctx, pv.Plan, ui.FlowIO{
+		Emit: func(ev remote.Event) { mu.Lock(); lines++; mu.Unlock() },
+		Say:  func(s string) { said = append(said, s) }})
 	if err != nil || out.Result != store.ReleaseSuccess {
 		t.Fatalf("console deploy: %+v %v", out, err)
 	}
+	if lines == 0 || len(said) == 0 {
+		t.Errorf("the console's io got %d events and %q", lines, said)
+	}
+	first := deployShape(t, st, out.ReleaseID)
+
 	e.commit(t, "second", "index.html", "v2")
-	cliOut := mustRun(t, e.db, "deploy", "--env", "test", "--yes")
-	rs, err := st.ListReleases(ctx, "app", "test", 10)
-	if err != nil || len(rs) != 2 {
-		t.Fatalf("releases %+v %v\n%s", rs, err, cliOut)
+	cliOut := mustRun(t, e.db, "deploy", "--env", "test", "--ref", "main", "--yes")
+	second := deployShape(t, st, releaseOf(t, cliOut))
+	if !slices.Equal(first.shape, second.shape) {
+		t.Errorf("the console and the CLI recorded differently:\nconsole:\n  %s\nCLI:\n  %s", strings.Join(first.shape, "\n  "), strings.Join(second.shape, "\n  "))
 	}
-	cli, console := rs[0], rs[1]
-	if console.ReleaseID != out.ReleaseID || cli.ReleaseID != releaseOf(t, cliOut) {
-		t.Errorf("records %s and %s, deploys %s and %s", console.ReleaseID, cli.ReleaseID, out.ReleaseID, releaseOf(t, cliOut))
-	}
-	for _, r := range rs {
-		if r.Kind != store.KindDeploy || r.Result != store.ReleaseSuccess || r.Strategy != "all" || r.Branch != "main" ||
-			strings.Join(r.HostList(), ",") != e.fleet.Hosts[0].Name+","+e.fleet.Hosts[1].Name {
-			t.Errorf("record %+v", r)
-		}
+	t.Logf("both recorded:\n  %s", strings.Join(first.shape, "\n  "))
+	// The CLI records its command line (the test binary's, here).
+	if first.args != `["console"]` || second.args == first.args || second.args == "" {
+		t.Errorf("args: console %q, CLI %q", first.args, second.args)
 	}
 	for i := range e.fleet.Hosts {
-		if rel, _ := e.current(t, i); rel != cli.ReleaseID {
-			t.Errorf("host %d runs %s, want %s", i, rel, cli.ReleaseID)
+		if rel, _ := e.current(t, i); rel != releaseOf(t, cliOut) {
+			t.Errorf("host %d runs %s, want %s", i, rel, releaseOf(t, cliOut))
 		}
 	}
 }
 
-// TestConsoleGitRunsAsReleasesAreCut: the wizard's ref listing runs git
-// the way a release is cut (deploy.GitOutput): never prompting for
-// credentials, in the C locale, whatever the operator's environment says.
-func TestConsoleGitRunsAsReleasesAreCut(t *testing.T) {
-	bin := t.TempDir()
-	// A git that answers for-each-ref with one branch whose subject is
-	// the environment it ran in.
-	script := "#!/bin/sh\ncase \"$3\" in for-each-ref) printf 'refs/heads/main\\000abc\\000\\000%s %s\\000me\\0001700000000\\000\\000\\n' \"$GIT_TERMINAL_PROMPT\" \"$LC_ALL\";; esac\n"
-	if err := os.WriteFile(filepath.Join(bin, "git"), []byte(script), 0o755); err != nil {
+// recordedDeploy is what the records of one deploy say (deployShape).
+type recordedDeploy struct {
+	shape []string
+	args  string
+}
+
+// deployShape is the release record of release id and its run's record,
+// without what differs from one deploy to the next (ids, times, commit,
+// subject, output) or by who asked (Args): one line for the release, one
+// for the run, one per host.
+func deployShape(t *testing.T, st *store.Store, id string) recordedDeploy {
+	t.Helper()
+	ctx := context.Background()
+	rs, err := st.ListReleases(ctx, "app", "test", 0)
+	if err != nil {
 		t.Fatal(err)
 	}
-	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
-	t.Setenv("GIT_TERMINAL_PROMPT", "1")
-	t.Setenv("LC_ALL", "de_DE.UTF-8")
-	refs, err := gitRefs(context.Background(), t.TempDir())
-	if err != nil || len(refs) != 1 {
-		t.Fatalf("refs %+v %v", refs, err)
+	i := slices.IndexFunc(rs, func(r store.Release) bool { return r.ReleaseID == id })
+	if i < 0 {
+		t.Fatalf("release %s is not recorded: %+v", id, rs)
 	}
-	if refs[0].Name != "main" || refs[0].Subject != "0 C" {
-		t.Errorf("git ran with GIT_TERMINAL_PROMPT and LC_ALL %q, want \"0 C\"", refs[0].Subject)
+	r := rs[i]
+	run, err := st.Run(ctx, r.RunID.Int64)
+	if err != nil {
+		t.Fatal(err)
 	}
+	norm := strings.NewReplacer(id, "RELEASE", r.Commit, "COMMIT", deploy.ShortCommit(r.Commit), "COMMIT").Replace
+	summary, _, _ := strings.Cut(run.Summary, "; slowest ")
+	shape := []string{
+		fmt.Sprintf("release kind=%s result=%s strategy=%s branch=%s operator=%s hosts=%v migrations=%v finished=%v",
+			r.Kind, r.Result, r.Strategy, r.Branch, r.Operator, r.HostList(), r.MigrationsApplied, r.FinishedAt != 0),
+		fmt.Sprintf("run kind=%s env=%q operator=%q command=%q result=%s summary=%q finished=%v",
+			run.Kind, run.Env, run.Operator, norm(run.Command), run.Result, norm(summary), run.FinishedAt != 0),
+	}
+	hosts, err := st.RunHosts(ctx, run.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range hosts {
+		code := "none"
+		if h.ExitCode != nil {
+			code = fmt.Sprint(*h.ExitCode)
+		}
+		shape = append(shape, fmt.Sprintf("%s %s stage=%s code=%s class=%q err=%q output=%v",
+			h.Host, h.Status, h.Stage, code, h.ErrorClass, h.Error, h.OutputBytes > 0))
+	}
+	return recordedDeploy{shape: shape, args: run.Args}
 }
 
 // TestDeployStrategyFlagsParsedWithTheFlags: --strategy, --batch and
@@ -172,57 +227,5 @@ func TestDeployStrategyFlagsParsedWithTheFlags(t *testing.T) {
 	}
 	if _, err := os.Stat(db); err == nil {
 		t.Error("a bad flag opened the store")
-	}
-}
-
-// TestConsoleMigrateRunsThePreviewedPlanOrRefuses goes through the
-// console's migrate wiring on real hosts: the preview carries its plan
-// (deploy.PreviewMigrate), and the run takes that plan, as it is. A deploy
-// recorded between the preview and the run makes it refuse, saying so,
-// no migrate run started (it would migrate a release nobody saw); the
-// plan previewed again runs once on the migration host, in the release it
-// names.
-func TestConsoleMigrateRunsThePreviewedPlanOrRefuses(t *testing.T) {
-	e := newDeployEnv(t, 2, "",
-		`migrate: "echo '  Applying shop.0002_order... OK'"`,
-		`migrate_plan: "printf '[X]  shop.0001_initial\\n[ ]  shop.0002_order\\n'"`)
-	ctx := context.Background()
-	r1 := releaseOf(t, mustRun(t, e.db, "deploy", "--env", "test", "--yes"))
-	cs, st := consoleFor(t, e)
-	fns := cs.flows()
-	mp, err := fns.MigrationPlan(ctx, "app", "test")
-	web1 := e.fleet.Hosts[0].Name
-	if err != nil || mp.Plan == nil || mp.Plan.Current.ReleaseID != r1 || mp.Plan.Host.Name != web1 || mp.Host != web1 ||
-		mp.Release != r1 || mp.Total != 2 || strings.Join(mp.Pending, ",") != "shop.0002_order" {
-		t.Fatalf("console migrate preview %+v %v", mp, err)
-	}
-
-	// A deploy lands while the flow waits.
-	e.commit(t, "second", "index.html", "v2")
-	r2 := releaseOf(t, mustRun(t, e.db, "deploy", "--env", "test", "--yes"))
-	res, err := fns.Migrate(ctx, mp.Plan, quietIO)
-	var fc *deploy.FleetChangedError
-	if res.Outcome != nil || !errors.As(err, &fc) || !strings.Contains(err.Error(), "release "+r2+" (deploy") {
-		t.Fatalf("migrate after a deploy: %+v, %v; want it refused naming %s", res, err, r2)
-	}
-	if runs, err := st.ListRuns(ctx, store.RunFilter{Kind: store.KindMigrate}); err != nil || len(runs) != 0 {
-		t.Fatalf("migrate runs after the refusal: %+v %v", runs, err)
-	}
-
-	// Previewed again, it runs once, on web1, in r2.
-	if mp, err = fns.MigrationPlan(ctx, "app", "test"); err != nil || mp.Plan == nil || mp.Release != r2 {
-		t.Fatalf("console migrate preview again: %+v %v", mp, err)
-	}
-	res, err = fns.Migrate(ctx, mp.Plan, quietIO)
-	if err != nil || res.Outcome == nil || res.Outcome.Result != store.ReleaseSuccess || res.Host != web1 || !res.Applied {
-		t.Fatalf("console migrate: %+v %v", res, err)
-	}
-	runs, err := st.ListRuns(ctx, store.RunFilter{Kind: store.KindMigrate})
-	if err != nil || len(runs) != 1 {
-		t.Fatalf("migrate runs: %+v %v", runs, err)
-	}
-	hosts, err := st.RunHosts(ctx, runs[0].ID)
-	if err != nil || len(hosts) != 1 || hosts[0].Host != web1 {
-		t.Errorf("the migrate ran on %+v %v; want %s alone", hosts, err, web1)
 	}
 }

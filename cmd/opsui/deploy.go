@@ -15,19 +15,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/opsui/opsui/inventory"
+	"github.com/opsui/opsui/ops"
 	"github.com/opsui/opsui/ops/deploy"
-	"github.com/opsui/opsui/ops/remote"
 	"github.com/opsui/opsui/store"
 )
-
-// target is the app, environment and hosts a deploy or rollback works on.
-type target struct {
-	fleet *inventory.Fleet
-	app   inventory.App
-	env   inventory.Environment
-	sel   deploy.HostSelection // how hosts were picked
-	hosts []inventory.Host
-}
 
 // inputError marks a name or ref that the command was given and that
 // names nothing (an unknown app, environment, host or git ref): invalid
@@ -36,15 +27,20 @@ type inputError struct{ error }
 
 func (e inputError) Unwrap() error { return e.error }
 
-// resolveRef resolves ref in repo; a ref that names no commit is invalid
-// input.
-func resolveRef(ctx context.Context, repo, ref string) (deploy.Source, error) {
-	src, err := deploy.Resolve(ctx, repo, ref)
+// planError is an error of the service's target resolution or planning
+// as the CLI exits with it: an unknown name or ref is invalid input, a
+// request or plan that does not check a usage error.
+func planError(err error) error {
+	var ne *ops.UnknownNameError
 	var ue *deploy.UnknownRefError
-	if errors.As(err, &ue) {
-		return src, inputError{err}
+	var pe *deploy.PlanError
+	switch {
+	case errors.As(err, &ne), errors.As(err, &ue):
+		return inputError{err}
+	case errors.As(err, &pe):
+		return usageError{err}
 	}
-	return src, err
+	return opError(err)
 }
 
 // targetFlags pick the app, environment and hosts.
@@ -61,74 +57,43 @@ func (f *targetFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringSliceVar(&f.hosts, "host", nil, "only these hosts of the environment")
 }
 
-// load reads the inventory and resolves the flags (and an APP argument)
-// against it.
-func (f *targetFlags) load(ctx context.Context, s *store.Store, args []string) (target, error) {
-	fl, err := s.LoadFleet(ctx)
-	if err != nil {
-		return target{}, err
-	}
-	return f.resolve(fl, args)
-}
-
-// resolve finds the app, environment and hosts, with suggestions for
-// unknown names.
-func (f *targetFlags) resolve(fl *inventory.Fleet, args []string) (target, error) {
-	tg := target{fleet: fl}
-	name := f.app
+// scope is what the flags (and an APP argument, which wins over --app)
+// name.
+func (f *targetFlags) scope(args []string) ops.Scope {
+	sc := ops.Scope{App: f.app, Env: f.env, Role: f.role, Hosts: f.hosts}
 	if len(args) > 0 {
-		name = args[0]
+		sc.App = args[0]
 	}
-	switch {
-	case name != "":
-		a, ok := fl.App(name)
-		if !ok {
-			return tg, unknownName("app", name, appNames(fl))
-		}
-		tg.app = a
-	case len(fl.Apps) == 1:
-		tg.app = fl.Apps[0]
-	case len(fl.Apps) == 0:
-		return tg, errors.New("the inventory has no app (add one to the fleet file and import it)")
-	default:
-		return tg, usageError{fmt.Errorf("which app? --app one of %s", strings.Join(appNames(fl), ", "))}
-	}
-	switch {
-	case f.env != "":
-		e, ok := fl.Environment(f.env)
-		if !ok {
-			return tg, unknownName("environment", f.env, envNames(fl))
-		}
-		tg.env = e
-	case len(fl.Environments) == 1:
-		tg.env = fl.Environments[0]
-	default:
-		return tg, usageError{fmt.Errorf("which environment? --env one of %s", strings.Join(envNames(fl), ", "))}
-	}
-	for _, n := range f.hosts {
-		h, ok := fl.Host(n)
-		if !ok {
-			return tg, unknownName("host", n, hostNames(fl))
-		}
-		if h.Env != tg.env.Name {
-			return tg, fmt.Errorf("host %s is in environment %q, not %s", n, h.Env, tg.env.Name)
-		}
-	}
-	tg.sel = deploy.HostSelection{Role: f.role, Names: f.hosts}
-	tg.hosts = deploy.SelectHosts(fl, tg.env.Name, tg.sel)
-	if len(tg.hosts) == 0 {
-		return tg, fmt.Errorf("no host of %s to deploy %s to (hosts need one of the roles %s, or pick them with --role/--host)",
-			tg.env.Name, tg.app.Name, strings.Join(deploy.DeployRoles, ", "))
-	}
-	return tg, nil
+	return sc
 }
 
-func appNames(f *inventory.Fleet) []string {
-	ns := make([]string, len(f.Apps))
-	for i, a := range f.Apps {
-		ns[i] = a.Name
-	}
-	return ns
+// target resolves the flags (and an APP argument) in the inventory
+// (ops.Service.Target), with the CLI's exit statuses.
+func (f *targetFlags) target(ctx context.Context, svc *ops.Service, args []string) (ops.Target, error) {
+	tg, err := svc.Target(ctx, f.scope(args))
+	return tg, planError(err)
+}
+
+// withTarget is withStore for a command on the flags' target: run gets
+// the command's service and the target, resolved. With sshf, the service
+// is connected first (its pool is closed when run returns).
+func (c *cli) withTarget(tf *targetFlags, sshf *sshFlags,
+	run func(ctx context.Context, svc *ops.Service, tg ops.Target) error) func(*cobra.Command, []string) error {
+	return c.withStore(func(ctx context.Context, s *store.Store, args []string) error {
+		svc := c.service(s)
+		tg, err := tf.target(ctx, svc, args)
+		if err != nil {
+			return err
+		}
+		if sshf != nil {
+			_, done, err := c.connect(svc, sshf, tg.Hosts)
+			if err != nil {
+				return err
+			}
+			defer done()
+		}
+		return run(ctx, svc, tg)
+	})
 }
 
 // strategyFlags are how a deploy or rollback proceeds; their values are
@@ -187,42 +152,33 @@ time: the hosts are locked, all or nothing. Every release is recorded.`,
 		Args: cobra.MaximumNArgs(1),
 	}
 	cmd.RunE = c.withStore(func(ctx context.Context, s *store.Store, args []string) error {
-		f, err := s.LoadFleet(ctx)
-		if err != nil {
-			return err
-		}
-		var resumed store.Release
+		svc := c.service(s)
+		var resumed *store.Release
 		if resume != 0 {
-			if resumed, err = s.ReleaseOfRun(ctx, resume); err != nil {
-				return fmt.Errorf("resume run %d: %w", resume, err)
+			r, err := svc.Resumable(ctx, resume)
+			if err != nil {
+				return err
 			}
-			if resumed.Kind != store.KindDeploy {
-				return fmt.Errorf("run %d was a %s, not a deploy", resume, resumed.Kind)
-			}
-			tf.app, tf.env, ref = resumed.App, resumed.Env, resumed.Commit
+			tf.app, tf.env, ref, resumed = r.App, r.Env, r.Commit, &r
 		}
-		tg, err := tf.resolve(f, args)
+		tg, err := tf.target(ctx, svc, args)
 		if err != nil {
 			return err
 		}
-		c.reportStale(ctx, s, tg.app.Name, tg.env.Name)
-		req := deploy.DeployRequest{Fleet: f, App: tg.app, Env: tg.env, Select: tg.sel, Hosts: tg.hosts, Ref: ref, Strategy: sf.strategy(tg.env)}
-		if resume != 0 {
-			req.Resume = &resumed
-		}
-		p, err := previewDeploy(ctx, s, req)
+		c.reportStale(ctx, s, tg.App.Name, tg.Env.Name)
+		p, err := svc.PlanDeploy(ctx, ops.DeployRequest{Target: tg, Ref: ref, Strategy: sf.strategy(tg.Env), Resume: resumed})
 		if err != nil {
-			return err
+			return planError(err)
 		}
 		src := p.Source
 		if src.Dirty {
-			fmt.Fprintf(c.stderr, "opsui: warning: %s has uncommitted changes; only commit %s is shipped\n", tg.app.Repo, deploy.ShortCommit(src.Commit))
+			fmt.Fprintf(c.stderr, "opsui: warning: %s has uncommitted changes; only commit %s is shipped\n", tg.App.Repo, deploy.ShortCommit(src.Commit))
 		}
-		cur, curErr := s.LatestRelease(ctx, tg.app.Name, tg.env.Name, true)
+		cur, curErr := s.LatestRelease(ctx, tg.App.Name, tg.Env.Name, true)
 		if dryRun {
 			p.Describe(c.stdout)
 			if curErr == nil {
-				c.printNewMigrations(ctx, tg.app.Repo, cur.Commit, src.Commit)
+				c.printNewMigrations(ctx, tg.App.Repo, cur.Commit, src.Commit)
 			}
 			return nil
 		}
@@ -230,28 +186,28 @@ time: the hosts are locked, all or nothing. Every release is recorded.`,
 			return usageError{errors.New("a canary deploy waits for a go-ahead: run it on a terminal, or give --canary-wait")}
 		}
 		if curErr == nil && cur.Commit == src.Commit && resume == 0 {
-			q := fmt.Sprintf("%s already runs %s (release %s) on %s. Deploy it again?", tg.app.Name, deploy.ShortCommit(src.Commit), cur.ReleaseID, tg.env.Name)
+			q := fmt.Sprintf("%s already runs %s (release %s) on %s. Deploy it again?", tg.App.Name, deploy.ShortCommit(src.Commit), cur.ReleaseID, tg.Env.Name)
 			if err := c.confirm(q, yes); err != nil {
 				return err
 			}
 		}
-		if tg.env.Protected {
-			if err := c.typedConfirm(tg.env.Name, yes); err != nil {
+		if tg.Env.Protected {
+			if err := c.typedConfirm(tg.Env.Name, yes); err != nil {
 				return err
 			}
 		}
-		fmt.Fprintf(c.stderr, "opsui: deploying %s %s (%s%s) to %s as release %s\n", tg.app.Name, deploy.ShortCommit(src.Commit), src.Subject,
-			branchNote(src.RefName()), tg.env.Name, p.ReleaseID)
-		d, closePool, err := c.deployer(ctx, s, &sshf, tg)
+		fmt.Fprintf(c.stderr, "opsui: deploying %s %s (%s%s) to %s as release %s\n", tg.App.Name, deploy.ShortCommit(src.Commit), src.Subject,
+			branchNote(src.RefName()), tg.Env.Name, p.ReleaseID)
+		io, done, err := c.connect(svc, &sshf, tg.Hosts)
 		if err != nil {
 			return err
 		}
-		defer closePool()
+		defer done()
 		if p.Strategy.Kind == deploy.StrategyCanary && p.Strategy.CanaryWait > 0 {
-			d.Confirm = nil // the wait decides, not a prompt
+			io.Confirm = nil // the wait decides, not a prompt
 		}
-		out, err := d.Execute(ctx, p)
-		closePool()
+		out, err := svc.Deploy(ctx, p, io)
+		done()
 		return c.report(out, err)
 	})
 	tf.register(cmd)
@@ -264,70 +220,43 @@ time: the hosts are locked, all or nothing. Every release is recorded.`,
 	return cmd
 }
 
-// deployer wires a Deployer to the pool, the printer and the terminal. The
-// returned done flushes the printer and closes the pool; it may be called
-// more than once.
-func (c *cli) deployer(ctx context.Context, s *store.Store, sshf *sshFlags, tg target) (*deploy.Deployer, func(), error) {
+// service is the operations service of a command on s: its runs are
+// recorded as the operator's, with the command line. connect gives it
+// the hosts.
+func (c *cli) service(s *store.Store) *ops.Service {
+	return &ops.Service{Store: s, Operator: operator(), Args: os.Args[1:]}
+}
+
+// connect gives svc a pool (and its SSH setup and parallelism) built from
+// the flags, and returns the IO of an operation on hosts: their events
+// printed, the operation's messages on standard error, and its questions
+// asked on the terminal (none without one). done flushes the printer and
+// closes the pool; it may be called more than once.
+func (c *cli) connect(svc *ops.Service, sshf *sshFlags, hosts []inventory.Host) (ops.IO, func(), error) {
 	pool, cfg, err := sshf.pool(c)
 	if err != nil {
-		return nil, nil, err
+		return ops.IO{}, nil, err
 	}
-	names := make([]string, len(tg.hosts))
-	for i, h := range tg.hosts {
+	svc.Conn, svc.SSH, svc.Parallel = pool, cfg, sshf.parallel
+	names := make([]string, len(hosts))
+	for i, h := range hosts {
 		names[i] = h.Name
 	}
 	printer := newEventPrinter(c.stdout, names, false, colorFor(c.stdout))
-	w := deployWiring(pool, cfg, s)
-	w.Parallel, w.Args, w.Emit = sshf.parallel, os.Args[1:], printer.Event
-	w.Say = func(msg string) {
+	io := ops.IO{Emit: printer.Event, Say: func(msg string) {
 		printer.Flush() // keep the messages in order with the hosts' lines
 		fmt.Fprintf(c.stderr, "opsui: %s\n", msg)
-	}
+	}}
 	if isTTY(c.stdin) {
-		w.Confirm = func(ctx context.Context, q string) (bool, error) { return c.ask(q) == nil, nil }
-	}
-	// The environment's balancers are reached too: batches are drained from them.
-	d, err := deploy.NewDeployer(tg.hosts, tg.balancers(), w)
-	if err != nil {
-		pool.Close()
-		return nil, nil, err
+		io.Confirm = func(ctx context.Context, q string) (bool, error) { return c.ask(q) == nil, nil }
 	}
 	var once sync.Once
-	return d, func() {
+	return io, func() {
 		once.Do(func() {
 			printer.Flush()
 			pool.Close()
 		})
 	}, nil
-}
-
-// deployWiring is what the CLI's and the console's deployers share: the
-// pool, the store and who deploys from which machine.
-func deployWiring(conn remote.Connector, cfg remote.SSHConfig, s *store.Store) deploy.Wiring {
-	machine, _ := os.Hostname()
-	return deploy.Wiring{Conn: conn, SSH: cfg, Store: s, Operator: operator(), Machine: machine}
-}
-
-// balancers are the environment's load balancers: each batch is drained
-// from them.
-func (tg target) balancers() []inventory.Host {
-	return tg.fleet.Select(inventory.Filter{Env: tg.env.Name, Role: deploy.RoleLB})
-}
-
-// previewDeploy is deploy.PreviewDeploy with its errors as the CLI's
-// exit statuses: an unknown ref is invalid input, a plan that does not
-// check a usage error.
-func previewDeploy(ctx context.Context, s *store.Store, req deploy.DeployRequest) (*deploy.Plan, error) {
-	p, err := deploy.PreviewDeploy(ctx, s, req, time.Now())
-	var ue *deploy.UnknownRefError
-	var pe *deploy.PlanError
-	switch {
-	case errors.As(err, &ue):
-		return nil, inputError{err}
-	case errors.As(err, &pe):
-		return nil, usageError{err}
-	}
-	return p, err
 }
 
 // report prints a deploy's or rollback's outcome, failures first, and
@@ -341,7 +270,7 @@ func (c *cli) report(out *deploy.Outcome, err error) error {
 	if len(failed) > 0 {
 		fmt.Fprintf(w, "\n%d of %d hosts did not complete release %s:\n", len(failed), len(out.Hosts), out.ReleaseID)
 		for _, h := range failed {
-			why := h.Status
+			why := h.Status.String()
 			switch {
 			case h.Status == deploy.HostSkipped:
 				why = store.HostNotReached // its batch never started: nothing failed on it

@@ -74,25 +74,12 @@ func (s *selector) register(cmd *cobra.Command) {
 	cmd.Flags().StringSliceVar(&s.hosts, "host", nil, "these hosts (comma-separated or repeated)")
 }
 
-// pick returns the selected hosts, refusing unknown names and empty selections.
+// pick returns the selected hosts (ops.Select).
 func (s *selector) pick(f *inventory.Fleet) ([]inventory.Host, error) {
-	for _, n := range s.hosts {
-		if _, ok := f.Host(n); !ok {
-			return nil, unknownName("host", n, hostNames(f))
-		}
-	}
-	if s.flt.Env != "" {
-		if _, ok := f.Environment(s.flt.Env); !ok {
-			return nil, unknownName("environment", s.flt.Env, envNames(f))
-		}
-	}
 	flt := s.flt
 	flt.Names = s.hosts
-	hosts := f.Select(flt)
-	if len(hosts) == 0 {
-		return nil, errors.New("no host matches the selection (see opsui inventory list)")
-	}
-	return hosts, nil
+	hosts, err := ops.Select(f, flt)
+	return hosts, opError(err)
 }
 
 func newExecCmd(c *cli) *cobra.Command {
@@ -161,11 +148,16 @@ database.`,
 }
 
 // opError is an operation's error as the CLI exits with it: a request the
-// operation refused before it ran is a usage error.
+// operation refused before it ran is a usage error, a name the inventory
+// does not have is invalid input (with the names it has).
 func opError(err error) error {
 	var ie *ops.InvalidError
-	if errors.As(err, &ie) {
+	var unknown *ops.UnknownNameError
+	switch {
+	case errors.As(err, &ie):
 		return usageError{err}
+	case errors.As(err, &unknown):
+		return inputError{err}
 	}
 	return err
 }

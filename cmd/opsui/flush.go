@@ -33,46 +33,6 @@ func (f *flushFlags) register(cmd *cobra.Command) {
 	cmd.Flags().BoolVarP(&f.yes, "yes", "y", false, "do not ask for confirmation (a protected environment's included)")
 }
 
-// pick returns the hosts to flush and the environments they belong to.
-func (f *flushFlags) pick(fl *inventory.Fleet) ([]inventory.Host, []inventory.Environment, error) {
-	for _, n := range f.hosts {
-		h, ok := fl.Host(n)
-		if !ok {
-			return nil, nil, unknownName("host", n, hostNames(fl))
-		}
-		if !h.HasRole(f.role) {
-			return nil, nil, fmt.Errorf("host %s has no role %s (its roles: %s)", n, f.role, strings.Join(h.Roles, ", "))
-		}
-	}
-	env := f.env
-	switch {
-	case env != "":
-		if _, ok := fl.Environment(env); !ok {
-			return nil, nil, unknownName("environment", env, envNames(fl))
-		}
-	case len(f.hosts) > 0:
-	case len(fl.Environments) == 1:
-		env = fl.Environments[0].Name
-	case len(fl.Environments) > 1:
-		return nil, nil, usageError{fmt.Errorf("which environment? --env one of %s", strings.Join(envNames(fl), ", "))}
-	}
-	hosts := fl.Select(inventory.Filter{Env: env, Role: f.role, Names: f.hosts})
-	if len(hosts) == 0 {
-		where := ""
-		if env != "" {
-			where = " of " + env
-		}
-		return nil, nil, fmt.Errorf("no host%s has the role %s (see opsui inventory list)", where, f.role)
-	}
-	var envs []inventory.Environment
-	for _, h := range hosts {
-		if e, ok := fl.Environment(h.Env); ok && !slices.ContainsFunc(envs, func(x inventory.Environment) bool { return x.Name == e.Name }) {
-			envs = append(envs, e)
-		}
-	}
-	return hosts, envs, nil
-}
-
 func newFlushCmd(c *cli) *cobra.Command {
 	var (
 		ff    flushFlags
@@ -109,18 +69,12 @@ failed. The run and each host's output, up to the record limit
 		if err := limit.apply(s); err != nil {
 			return err
 		}
-		f, err := s.LoadFleet(ctx)
+		svc := &ops.Service{Store: s, Operator: operator(), Args: os.Args[1:]}
+		req, err := svc.FlushPlan(ctx, ops.FlushQuery{Env: ff.env, Role: ff.role, Names: ff.hosts})
 		if err != nil {
-			return err
+			return opError(err)
 		}
-		hosts, envs, err := ff.pick(f)
-		if err != nil {
-			return err
-		}
-		specs, err := cache.Plan(f, hosts, ff.role, os.Getenv)
-		if err != nil {
-			return err
-		}
+		specs, envs := req.Specs, req.Envs
 		envList := make([]string, len(envs))
 		for i, e := range envs {
 			envList[i] = e.Name
@@ -139,14 +93,10 @@ failed. The run and each host's output, up to the record limit
 		if n, err := s.ReapStaleRuns(ctx); err == nil && n > 0 {
 			fmt.Fprintf(c.stderr, "opsui: %d runs whose opsui process died are marked interrupted\n", n)
 		}
-		env := ""
-		if len(envs) == 1 {
-			env = envs[0].Name
-		}
-		svc := &ops.Service{Store: s, Conn: pool, SSH: cfg, Operator: operator(), Args: os.Args[1:]}
-		out := newEventPrinter(c.stdout, hostNamesOf(hosts), false, colorFor(c.stdout))
-		rep, rec, err := cache.FlushRecorded(ctx, svc, cache.FlushRequest{Env: env, Hosts: hosts, Specs: specs,
-			Options: remote.RunOptions{Parallel: sshf.parallel, Timeout: sshf.timeout}}, out.Event)
+		req.Options = remote.RunOptions{Parallel: sshf.parallel, Timeout: sshf.timeout}
+		svc.Conn, svc.SSH = pool, cfg
+		out := newEventPrinter(c.stdout, hostNamesOf(req.Hosts), false, colorFor(c.stdout))
+		rep, rec, err := svc.Flush(ctx, req, out.Event)
 		var recErr *ops.RecordError
 		if err != nil && !errors.As(err, &recErr) {
 			return opError(err)

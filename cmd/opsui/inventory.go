@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/opsui/opsui/inventory"
+	"github.com/opsui/opsui/ops"
 	"github.com/opsui/opsui/store"
 )
 
@@ -44,7 +45,7 @@ func newInventoryListCmd(c *cli) *cobra.Command {
 		}
 		if flt.Env != "" {
 			if _, ok := f.Environment(flt.Env); !ok {
-				return unknownName("environment", flt.Env, envNames(f))
+				return unknownName("environment", flt.Env, ops.EnvNames(f))
 			}
 		}
 		hosts := f.Select(flt)
@@ -140,7 +141,7 @@ Every import is all or nothing: nothing is written if any part is invalid.`,
 				}
 				f.Merge(hosts, nil)
 			default:
-				hosts, envs, err := readAnsible(ansible, inventory.AnsibleOptions{EnvGroups: envGroups, KnownEnvs: envNames(f)})
+				hosts, envs, err := readAnsible(ansible, inventory.AnsibleOptions{EnvGroups: envGroups, KnownEnvs: ops.EnvNames(f)})
 				if err != nil {
 					return err
 				}
@@ -391,7 +392,7 @@ func newInventoryRmCmd(c *cli) *cobra.Command {
 		_, err := s.UpdateFleet(ctx, func(f *inventory.Fleet) error {
 			for _, name := range args {
 				if _, ok := f.Host(name); !ok {
-					return unknownName("host", name, hostNames(f))
+					return unknownName("host", name, ops.HostNames(f))
 				}
 			}
 			f.Hosts = slices.DeleteFunc(f.Hosts, func(h inventory.Host) bool { return slices.Contains(args, h.Name) })
@@ -421,7 +422,7 @@ func newInventorySetCmd(c *cli) *cobra.Command {
 		_, err := s.UpdateFleet(ctx, func(f *inventory.Fleet) error {
 			i := slices.IndexFunc(f.Hosts, func(h inventory.Host) bool { return h.Name == args[0] })
 			if i < 0 {
-				return unknownName("host", args[0], hostNames(f))
+				return unknownName("host", args[0], ops.HostNames(f))
 			}
 			old := f.Clone()
 			hf.apply(cmd, &f.Hosts[i])
@@ -441,27 +442,5 @@ func newInventorySetCmd(c *cli) *cobra.Command {
 // unknownName is the error for a name that is not in the inventory, with a
 // suggestion when one is close.
 func unknownName(kind, name string, known []string) error {
-	if best := inventory.Closest(name, known); best != "" {
-		return inputError{fmt.Errorf("unknown %s %q (did you mean %q?)", kind, name, best)}
-	}
-	if len(known) > 0 && len(known) <= 12 {
-		return inputError{fmt.Errorf("unknown %s %q (known: %s)", kind, name, strings.Join(known, ", "))}
-	}
-	return inputError{fmt.Errorf("unknown %s %q (see opsui inventory list)", kind, name)}
-}
-
-func hostNames(f *inventory.Fleet) []string {
-	out := make([]string, len(f.Hosts))
-	for i, h := range f.Hosts {
-		out[i] = h.Name
-	}
-	return out
-}
-
-func envNames(f *inventory.Fleet) []string {
-	out := make([]string, len(f.Environments))
-	for i, e := range f.Environments {
-		out[i] = e.Name
-	}
-	return out
+	return inputError{&ops.UnknownNameError{Kind: kind, Name: name, Known: known}}
 }

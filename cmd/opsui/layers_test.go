@@ -49,7 +49,7 @@ func TestCommandsDoNotRecordRuns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	banned := map[string]bool{"ops.StartRecorder": true, "ops.Run": true, "cache.Flush": true}
+	banned := map[string]bool{"record.StartRecorder": true, "remote.Run": true, "remote.Upload": true, "cache.Flush": true, "logs.Tail": true}
 	checked := 0
 	for _, f := range files {
 		if strings.HasSuffix(f, "_test.go") {
@@ -77,19 +77,22 @@ func TestCommandsDoNotRecordRuns(t *testing.T) {
 	}
 }
 
-// TestCommandsDoNotPlan: deploys, rollbacks and migrates are planned in
-// ops/deploy (PreviewDeploy, PreviewRollback, PreviewMigrate) and run as
-// previewed (Execute, ExecuteRollback, ExecuteMigrate check the plan
-// against the fleet first), so the CLI and the console plan alike and run
-// what the operator confirmed: cmd/opsui neither makes a plan, nor
-// chooses a rollback's release, nor runs a plan unchecked.
+// TestCommandsDoNotPlan: deploys, rollbacks and migrates are planned,
+// wired and run by the service (ops.Service: PlanDeploy/PreviewDeploy and
+// Deploy, PlanRollback/PreviewRollback and Rollback, PlanMigrate/
+// PreviewMigrate and Migrate), which runs the plan as previewed (checked
+// against the fleet first), so the CLI and the console plan, wire and
+// record alike and run what the operator confirmed: cmd/opsui neither
+// makes a plan, nor chooses a rollback's release, nor builds a Deployer
+// (so it cannot run a plan unchecked), nor records a run.
 func TestCommandsDoNotPlan(t *testing.T) {
 	files, err := filepath.Glob("*.go")
 	if err != nil {
 		t.Fatal(err)
 	}
-	banned := map[string]bool{"deploy.NewPlan": true, "deploy.ChooseRollback": true}
-	unchecked := map[string]bool{"Deploy": true, "Rollback": true, "Migrate": true}
+	banned := map[string]bool{"deploy.NewPlan": true, "deploy.ChooseRollback": true, "deploy.PreviewDeploy": true,
+		"deploy.PreviewRollback": true, "deploy.PreviewMigrate": true, "deploy.NewDeployer": true, "deploy.Deployer": true,
+		"record.StartRecorder": true}
 	checked := 0
 	for _, f := range files {
 		if strings.HasSuffix(f, "_test.go") {
@@ -104,12 +107,7 @@ func TestCommandsDoNotPlan(t *testing.T) {
 		ast.Inspect(af, func(n ast.Node) bool {
 			if sel, ok := n.(*ast.SelectorExpr); ok {
 				if x, ok := sel.X.(*ast.Ident); ok && banned[x.Name+"."+sel.Sel.Name] {
-					t.Errorf("%s: %s.%s: plans are made in ops/deploy (its Preview functions)", fset.Position(sel.Pos()), x.Name, sel.Sel.Name)
-				}
-			}
-			if call, ok := n.(*ast.CallExpr); ok {
-				if sel, ok := call.Fun.(*ast.SelectorExpr); ok && unchecked[sel.Sel.Name] {
-					t.Errorf("%s: .%s(...): run the previewed plan through Execute, ExecuteRollback or ExecuteMigrate", fset.Position(sel.Pos()), sel.Sel.Name)
+					t.Errorf("%s: %s.%s: deploys, rollbacks and migrates are planned and run by ops.Service", fset.Position(sel.Pos()), x.Name, sel.Sel.Name)
 				}
 			}
 			return true

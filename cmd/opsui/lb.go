@@ -3,16 +3,14 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
-	"os"
 	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/opsui/opsui/ops"
 	"github.com/opsui/opsui/ops/deploy"
 	"github.com/opsui/opsui/ops/remote"
-	"github.com/opsui/opsui/store"
 )
 
 func newLBCmd(c *cli) *cobra.Command {
@@ -46,24 +44,19 @@ purpose) unless --force is given.`,
   opsui lb restore shop --env production --host web2 --include-manual`,
 		Args: cobra.MaximumNArgs(1),
 	}
-	cmd.RunE = c.withStore(func(ctx context.Context, s *store.Store, args []string) error {
-		tg, err := tf.load(ctx, s, args)
-		if err != nil {
-			return err
-		}
-		d, closePool, err := c.deployer(ctx, s, &sshf, tg)
-		if err != nil {
-			return err
-		}
-		defer closePool()
+	cmd.RunE = c.withTarget(&tf, &sshf, func(ctx context.Context, svc *ops.Service, tg ops.Target) error {
 		if !force {
-			if held := liveLock(ctx, s, d, tg); held != "" {
+			held, err := svc.LiveLock(ctx, tg)
+			if err != nil {
+				return err
+			}
+			if held != "" {
 				return fmt.Errorf("a deploy holds the lock of %s/%s (%s): its drained batch is on purpose; "+
-					"pass --force if that deploy is dead", tg.app.Name, tg.env.Name, held)
+					"pass --force if that deploy is dead", tg.App.Name, tg.Env.Name, held)
 			}
 		}
-		return restoreBalancers(ctx, c.stdout, s, d, tg, tf.hosts, manual, func() error {
-			return c.confirm(fmt.Sprintf("Put these backends of %s/%s back in rotation?", tg.app.Name, tg.env.Name), yes)
+		return c.restoreBalancers(ctx, svc, tg, tf.hosts, manual, func() error {
+			return c.confirm(fmt.Sprintf("Put these backends of %s/%s back in rotation?", tg.App.Name, tg.Env.Name), yes)
 		})
 	})
 	tf.register(cmd)
@@ -74,13 +67,13 @@ purpose) unless --force is given.`,
 	return cmd
 }
 
-// restoreBalancers prints what the environment's balancers have out of
-// rotation and, once confirm agrees, puts back opsui's drains (of hosts
-// only, when given) and with manual the operator's too.
-func restoreBalancers(ctx context.Context, w io.Writer, s *store.Store, d *deploy.Deployer, tg target, hosts []string,
+// restoreBalancers prints what tg's balancers have out of rotation and,
+// once confirm agrees, puts back opsui's drains (of hosts only, when
+// given) and with manual the operator's too.
+func (c *cli) restoreBalancers(ctx context.Context, svc *ops.Service, tg ops.Target, hosts []string,
 	manual bool, confirm func() error) error {
-	bs, err := deploy.OpenBalancers(ctx, deploy.BalancerOptions{Conn: d.Conn, Fleet: tg.fleet, App: tg.app.Name, Env: tg.env.Name,
-		Targets: d.Targets, Store: s, Operator: d.Operator})
+	w := c.stdout
+	bs, err := svc.Balancers(ctx, tg)
 	if err != nil {
 		return err
 	}
@@ -114,18 +107,4 @@ func restoreBalancers(ctx context.Context, w io.Writer, s *store.Store, d *deplo
 		fmt.Fprintf(w, "put back %s\n", strings.Join(back, ", "))
 	}
 	return err
-}
-
-// liveLock names a deploy lock held on tg's hosts by a deploy that may be
-// running: not stale, and not held by a process of this machine that is
-// gone (deadHolder). "" when there is none.
-func liveLock(ctx context.Context, s *store.Store, d *deploy.Deployer, tg target) string {
-	targets, deployTo := lockScope(d, tg)
-	machine, _ := os.Hostname()
-	for _, st := range deploy.InspectLocks(ctx, d.Conn, targets, deployTo) {
-		if st.Held && !st.Stale() && deadHolder(ctx, s, st.Owner, machine) == "" {
-			return fmt.Sprintf("%s on %s", st.Owner, st.Host)
-		}
-	}
-	return ""
 }

@@ -8,7 +8,6 @@ import (
 	"io"
 	"io/fs"
 	"path"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -16,9 +15,8 @@ import (
 	"charm.land/lipgloss/v2"
 	"github.com/spf13/cobra"
 
-	"github.com/opsui/opsui/inventory"
+	"github.com/opsui/opsui/ops"
 	"github.com/opsui/opsui/ops/logs"
-	"github.com/opsui/opsui/ops/remote"
 	"github.com/opsui/opsui/store"
 	"github.com/opsui/opsui/themes"
 )
@@ -75,9 +73,13 @@ file is replaced only with --overwrite).`,
 			return err
 		}
 		defer pool.Close()
-		sources, err := logSources(f, hosts, sel.flt.Role, files, sshCfg, c.stderr)
+		svc := &ops.Service{Store: s, Conn: pool, SSH: sshCfg}
+		sources, without, err := svc.LogSources(f, hosts, ops.LogsQuery{Role: sel.flt.Role, Files: files})
 		if err != nil {
-			return err
+			return opError(err)
+		}
+		if len(without) > 0 {
+			fmt.Fprintf(c.stderr, "opsui: no log files for %s (set the role's logs or give --file); left out\n", strings.Join(without, ", "))
 		}
 		p := newLogPrinter(c.stdout, sources, flt, colorFor(c.stdout))
 		if save != "" {
@@ -101,7 +103,7 @@ file is replaced only with --overwrite).`,
 		}
 		fmt.Fprintf(c.stderr, "opsui: following %d files on %d hosts (ctrl+c to stop)\n", n, len(sources))
 		stop := p.flushEvery(ctx, 100*time.Millisecond)
-		err = logs.Tail(ctx, pool, sources, logs.Options{SinceLines: since, Buffer: buffer}, p.line)
+		err = svc.TailLogs(ctx, sources, logs.Options{SinceLines: since, Buffer: buffer}, p.line)
 		stop()
 		if ferr := p.flush(); ferr != nil && err == nil {
 			err = fmt.Errorf("--save: %w", ferr)
@@ -118,45 +120,6 @@ file is replaced only with --overwrite).`,
 	cmd.Flags().IntVar(&buffer, "buffer", logs.DefaultBuffer, "lines kept per host (the console's buffer; unused headless)")
 	_ = cmd.Flags().MarkHidden("buffer")
 	return cmd
-}
-
-// logSources returns what to follow on each host: files when given, else
-// the logs of the host's roles (only role's when set). Hosts without any
-// log are left out with a warning to warn; none at all is an error.
-func logSources(f *inventory.Fleet, hosts []inventory.Host, role string, files []string, cfg remote.SSHConfig, warn io.Writer) ([]logs.Source, error) {
-	var sources []logs.Source
-	var without []string
-	for _, h := range hosts {
-		paths := slices.Clone(files)
-		if len(paths) == 0 {
-			for _, r := range h.Roles {
-				if role != "" && r != role {
-					continue
-				}
-				for _, p := range f.SettingsFor(h, r).Logs {
-					if !slices.Contains(paths, p) {
-						paths = append(paths, p)
-					}
-				}
-			}
-		}
-		if len(paths) == 0 {
-			without = append(without, h.Name)
-			continue
-		}
-		t, err := remote.ResolveTarget(h, cfg)
-		if err != nil {
-			return nil, err
-		}
-		sources = append(sources, logs.Source{Host: t, Paths: paths})
-	}
-	if len(sources) == 0 {
-		return nil, usageError{fmt.Errorf("no log files for %s: set the role's logs in the inventory or give --file", strings.Join(without, ", "))}
-	}
-	if len(without) > 0 && warn != nil {
-		fmt.Fprintf(warn, "opsui: no log files for %s (set the role's logs or give --file); left out\n", strings.Join(without, ", "))
-	}
-	return sources, nil
 }
 
 // logPrinter writes followed lines for a terminal or a pipe: the host (and
@@ -275,18 +238,4 @@ func (p *logPrinter) flush() error {
 		}
 	}
 	return p.err
-}
-
-// consoleSinceLines is how many existing lines of each file the console's
-// logs view starts with.
-const consoleSinceLines = 100
-
-// followLogs follows the role logs of hosts on the session's pool for the
-// console's logs view, until ctx ends.
-func (c *consoleSession) followLogs(ctx context.Context, f *inventory.Fleet, hosts []inventory.Host, emit func(logs.Line)) error {
-	sources, err := logSources(f, hosts, "", nil, c.cfg, nil)
-	if err != nil {
-		return err
-	}
-	return logs.Tail(ctx, c.pool, sources, logs.Options{SinceLines: consoleSinceLines}, emit)
 }

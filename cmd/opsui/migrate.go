@@ -2,15 +2,14 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/opsui/opsui/ops"
 	"github.com/opsui/opsui/ops/deploy"
-	"github.com/opsui/opsui/store"
 )
 
 func newMigrateCmd(c *cli) *cobra.Command {
@@ -31,14 +30,18 @@ list the pending migrations and change nothing.`,
   opsui migrate shop --env production`,
 		Args: cobra.MaximumNArgs(1),
 	}
-	cmd.RunE = c.withStore(func(ctx context.Context, s *store.Store, args []string) error {
-		tg, mp, d, closePool, err := c.previewMigrate(ctx, s, &tf, &sshf, args)
+	cmd.RunE = c.withTarget(&tf, nil, func(ctx context.Context, svc *ops.Service, tg ops.Target) error {
+		mp, err := svc.PlanMigrate(ctx, tg)
+		if err != nil {
+			return planError(err)
+		}
+		io, done, err := c.connect(svc, &sshf, tg.Hosts)
 		if err != nil {
 			return err
 		}
-		defer closePool()
+		defer done()
 		if planOnly {
-			res, err := d.MigrationPlan(ctx, mp.Plan)
+			res, err := svc.PendingMigrations(ctx, mp)
 			if err != nil {
 				return err
 			}
@@ -46,19 +49,19 @@ list the pending migrations and change nothing.`,
 				fmt.Fprintf(c.stdout, "migration plan on %s:\n%s", res.Host, res.Output)
 				return nil
 			}
-			printMigrationPlan(c.stdout, res, tg.env.Name)
+			printMigrationPlan(c.stdout, res, tg.Env.Name)
 			return nil
 		}
-		if err := c.confirm(fmt.Sprintf("Run %q on %s (%s)?", tg.app.Migrate, mp.Host.Name, tg.env.Name), yes); err != nil {
+		if err := c.confirm(fmt.Sprintf("Run %q on %s (%s)?", tg.App.Migrate, mp.Host.Name, tg.Env.Name), yes); err != nil {
 			return err
 		}
-		if tg.env.Protected {
-			if err := c.typedConfirm(tg.env.Name, yes); err != nil {
+		if tg.Env.Protected {
+			if err := c.typedConfirm(tg.Env.Name, yes); err != nil {
 				return err
 			}
 		}
-		res, err := d.ExecuteMigrate(ctx, mp)
-		closePool()
+		res, err := svc.Migrate(ctx, mp, io)
+		done()
 		if res.Outcome != nil {
 			if rerr := c.report(res.Outcome, err); rerr != nil {
 				return rerr
@@ -76,25 +79,6 @@ list the pending migrations and change nothing.`,
 	cmd.Flags().BoolVar(&planOnly, "plan", false, "list the pending migrations and change nothing")
 	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation")
 	return cmd
-}
-
-// previewMigrate resolves the flags' target, previews its migrate
-// (deploy.PreviewMigrate; a plan that does not check is a usage error, as
-// the deploy's) and wires the deployer that lists or runs it.
-func (c *cli) previewMigrate(ctx context.Context, s *store.Store, tf *targetFlags, sshf *sshFlags,
-	args []string) (target, *deploy.MigratePlan, *deploy.Deployer, func(), error) {
-	tg, err := tf.load(ctx, s, args)
-	if err != nil {
-		return tg, nil, nil, nil, err
-	}
-	mp, err := deploy.PreviewMigrate(ctx, s, deploy.MigrateRequest{Fleet: tg.fleet, App: tg.app, Env: tg.env, Select: tg.sel, Hosts: tg.hosts})
-	if pe := (*deploy.PlanError)(nil); errors.As(err, &pe) {
-		return tg, nil, nil, nil, usageError{err}
-	} else if err != nil {
-		return tg, nil, nil, nil, err
-	}
-	d, closePool, err := c.deployer(ctx, s, sshf, tg)
-	return tg, mp, d, closePool, err
 }
 
 // printNewMigrations lists the migration files a deploy from the

@@ -128,7 +128,7 @@ func TestExecIsOneOperationForCLIAndConsole(t *testing.T) {
 	}
 }
 
-// TestExecRefusesBadOptionsBeforeRecording: an option ops.Run refuses is a
+// TestExecRefusesBadOptionsBeforeRecording: an option remote.Run refuses is a
 // usage error, and no run is recorded for it (one used to be left
 // "running" until a later opsui reaped it).
 func TestExecRefusesBadOptionsBeforeRecording(t *testing.T) {
@@ -151,7 +151,7 @@ func TestExecRefusesBadOptionsBeforeRecording(t *testing.T) {
 
 // TestFlushIsOneOperationForCLIAndConsole flushes the same real memcached
 // and Redis (with a password) servers through `opsui flush` and through
-// the console's flush flow: both go through cache.FlushRecorded and record
+// the console's flush flow: both go through ops.Service.Flush and record
 // the same run, and neither records the password.
 func TestFlushIsOneOperationForCLIAndConsole(t *testing.T) {
 	fc := newFlushCLI(t, false, cacheHost{name: "cache1", kind: "memcached"}, cacheHost{name: "cache2", kind: "redis", auth: true})
@@ -176,7 +176,7 @@ func TestFlushIsOneOperationForCLIAndConsole(t *testing.T) {
 	var emitted int
 	results, err := cs.flush(context.Background(), "test", []string{"cache1", "cache2"},
 		ui.FlowIO{Emit: func(remote.Event) { emitted++ }, Say: func(string) {}})
-	if err != nil || len(results) != 2 || !results[0].OK || !results[1].OK {
+	if err != nil || len(results) != 2 || !results[0].OK() || !results[1].OK() {
 		t.Fatalf("console flush %+v, %v", results, err)
 	}
 	if emitted == 0 {

@@ -2,12 +2,10 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/opsui/opsui/store"
-	"github.com/opsui/opsui/ui"
 )
 
 // recordedHosts returns the hosts of the newest recorded exec run.
@@ -97,54 +95,5 @@ func TestOutputConfigErrors(t *testing.T) {
 	writeConfig(t, "output:\n  record_limit: none\n  keep: none\n  max_size: none\n")
 	if out := mustRun(t, db, "store", "info"); !strings.Contains(out, "retention: a run records everything of each host's output; output kept however old, no total size budget") {
 		t.Errorf("store info:\n%s", out)
-	}
-}
-
-// The console's replay streams each host's output in order, from where its
-// last tail bytes begin, the first chunk saying how much it skipped.
-func TestConsoleStreamsTheTail(t *testing.T) {
-	ctx := context.Background()
-	st, err := store.Open(ctx, t.TempDir()+"/opsui.db")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	_, hosts, err := st.StartRun(ctx, store.NewRun{Kind: store.KindExec, Operator: "a", Hosts: []string{"web1", "web2"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for h, row := range hosts {
-		var chunks []store.Chunk
-		for i := 1; i <= 100; i++ {
-			chunks = append(chunks, store.Chunk{Seq: int64(i), Stream: "stdout", Data: fmt.Appendf(nil, "web%d %05d\n", h+1, i)})
-		}
-		if err := st.AppendOutput(ctx, row.ID, chunks); err != nil {
-			t.Fatal(err)
-		}
-	}
-	cs := &consoleSession{st: st}
-	rec, err := cs.loadRun(ctx, hosts[0].RunID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, tc := range []struct {
-		tail    int64
-		want    string // per host: the first line streamed and how many
-		skipped int64
-	}{{0, "00001 x100", 0}, {55, "00096 x5", 95 * 11}, {1 << 20, "00001 x100", 0}} {
-		got := map[int][]ui.RecordedChunk{}
-		err := rec.Stream(ctx, tc.tail, func(i int, c ui.RecordedChunk) error { got[i] = append(got[i], c); return nil })
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i := range 2 {
-			cs := got[i]
-			first := string(cs[0].Data)
-			summary := fmt.Sprintf("%s x%d", strings.TrimSpace(first[5:]), len(cs))
-			if summary != tc.want || !strings.HasPrefix(first, fmt.Sprintf("web%d ", i+1)) || cs[0].Skipped != tc.skipped ||
-				(len(cs) > 1 && cs[1].Skipped != 0) || string(cs[len(cs)-1].Data) != fmt.Sprintf("web%d 00100\n", i+1) {
-				t.Errorf("tail %d, host %d: %s from %q, skipped %d; want %s, skipped %d", tc.tail, i, summary, first, cs[0].Skipped, tc.want, tc.skipped)
-			}
-		}
 	}
 }

@@ -47,7 +47,7 @@ type eventPrinter interface {
 // linePrinter writes a run for a plain terminal or a pipe: every line
 // prefixed with its host (coloured by host when the theme has colour), and a
 // summary that lists failures first. It is safe for concurrent use, as
-// ops.Run's emit must be.
+// remote.Run's emit must be.
 type linePrinter struct {
 	mu      sync.Mutex
 	w       *bufio.Writer

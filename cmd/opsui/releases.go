@@ -5,15 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/opsui/opsui/ops"
 	"github.com/opsui/opsui/ops/deploy"
-	"github.com/opsui/opsui/ops/remote"
 	"github.com/opsui/opsui/store"
 )
 
@@ -39,19 +38,14 @@ stays.`,
   opsui rollback shop --env production --to 20261123101500`,
 		Args: cobra.MaximumNArgs(1),
 	}
-	cmd.RunE = c.withStore(func(ctx context.Context, s *store.Store, args []string) error {
-		tg, err := tf.load(ctx, s, args)
+	cmd.RunE = c.withTarget(&tf, nil, func(ctx context.Context, svc *ops.Service, tg ops.Target) error {
+		c.reportStale(ctx, svc.Store, tg.App.Name, tg.Env.Name)
+		rp, err := svc.PlanRollback(ctx, ops.RollbackRequest{Target: tg, To: to, Strategy: sf.strategy(tg.Env)})
 		if err != nil {
-			return err
-		}
-		c.reportStale(ctx, s, tg.app.Name, tg.env.Name)
-		rp, err := previewRollback(ctx, s, deploy.RollbackRequest{Fleet: tg.fleet, App: tg.app, Env: tg.env, Select: tg.sel,
-			Hosts: tg.hosts, To: to, Strategy: sf.strategy(tg.env)})
-		if err != nil {
-			return err
+			return planError(err)
 		}
 		choice := rp.Choice
-		fmt.Fprintf(c.stderr, "opsui: rolling %s on %s back from release %s (%s %s) to %s (%s %s)\n", tg.app.Name, tg.env.Name,
+		fmt.Fprintf(c.stderr, "opsui: rolling %s on %s back from release %s (%s %s) to %s (%s %s)\n", tg.App.Name, tg.Env.Name,
 			choice.From.ReleaseID, deploy.ShortCommit(choice.From.Commit), choice.From.Subject,
 			choice.Target.ReleaseID, deploy.ShortCommit(choice.Target.Commit), choice.Target.Subject)
 		for _, r := range choice.Undone {
@@ -68,18 +62,18 @@ stays.`,
 		if err := c.confirm("Roll back?", yes); err != nil {
 			return err
 		}
-		if tg.env.Protected {
-			if err := c.typedConfirm(tg.env.Name, yes); err != nil {
+		if tg.Env.Protected {
+			if err := c.typedConfirm(tg.Env.Name, yes); err != nil {
 				return err
 			}
 		}
-		d, closePool, err := c.deployer(ctx, s, &sshf, tg)
+		io, done, err := c.connect(svc, &sshf, tg.Hosts)
 		if err != nil {
 			return err
 		}
-		defer closePool()
-		out, err := d.ExecuteRollback(ctx, rp)
-		closePool()
+		defer done()
+		out, err := svc.Rollback(ctx, rp, io)
+		done()
 		return c.report(out, err)
 	})
 	tf.register(cmd)
@@ -88,16 +82,6 @@ stays.`,
 	cmd.Flags().StringVar(&to, "to", "", "the release id to go back to (default: the previous good one)")
 	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation")
 	return cmd
-}
-
-// previewRollback is deploy.PreviewRollback with a plan that does not
-// check as a usage error, as the deploy's (previewDeploy).
-func previewRollback(ctx context.Context, s *store.Store, req deploy.RollbackRequest) (*deploy.RollbackPlan, error) {
-	rp, err := deploy.PreviewRollback(ctx, s, req)
-	if pe := (*deploy.PlanError)(nil); errors.As(err, &pe) {
-		return nil, usageError{err}
-	}
-	return rp, err
 }
 
 func newReleasesCmd(c *cli) *cobra.Command {
@@ -116,21 +100,10 @@ this commit reach each environment, and who sent it" (a short hash is enough).`,
 	cmd.RunE = c.withStore(func(ctx context.Context, s *store.Store, _ []string) error {
 		// A release whose opsui died is listed interrupted, not running.
 		_, _ = s.ReapStaleRuns(ctx)
-		var rs []store.Release
-		var err error
-		if commit != "" {
-			rs, err = s.ReleasesByCommit(ctx, strings.ToLower(commit))
-		} else {
-			rs, err = listReleases(ctx, s, app, env, limit)
-		}
+		svc := &ops.Service{Store: s}
+		out, err := svc.Releases(ctx, ops.ReleaseQuery{App: app, Env: env, Commit: commit, Limit: limit})
 		if err != nil {
 			return err
-		}
-		var out []store.Release
-		for _, r := range rs {
-			if (app == "" || r.App == app) && (env == "" || r.Env == env) {
-				out = append(out, r)
-			}
 		}
 		if asJSON {
 			type row struct {
@@ -143,7 +116,7 @@ this commit reach each environment, and who sent it" (a short hash is enough).`,
 			for i, r := range out {
 				rows[i] = row{Release: r, Hosts: r.HostList(), RunID: r.RunID.Int64}
 				if r.FinishedAt != 0 {
-					rows[i].Duration = r.FinishedAt.Time().Sub(r.StartedAt.Time()).String()
+					rows[i].Duration = r.Took().String()
 				}
 			}
 			enc := json.NewEncoder(c.stdout)
@@ -162,7 +135,7 @@ this commit reach each environment, and who sent it" (a short hash is enough).`,
 		for _, r := range out {
 			took := "-"
 			if r.FinishedAt != 0 {
-				took = r.FinishedAt.Time().Sub(r.StartedAt.Time()).Round(time.Second).String()
+				took = r.Took().Round(time.Second).String()
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", r.App, r.Env, r.ReleaseID, r.Kind, deploy.ShortCommit(r.Commit),
 				dash(r.Branch), r.Operator, r.StartedAt.Time().Format("2006-01-02 15:04:05"), took, r.Result, len(r.HostList()), r.Subject)
@@ -177,32 +150,6 @@ this commit reach each environment, and who sent it" (a short hash is enough).`,
 	return cmd
 }
 
-// listReleases lists the releases of app and env, or of every app and env
-// of the inventory when they are empty.
-func listReleases(ctx context.Context, s *store.Store, app, env string, limit int) ([]store.Release, error) {
-	if app != "" && env != "" {
-		return s.ListReleases(ctx, app, env, limit)
-	}
-	f, err := s.LoadFleet(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var all []store.Release
-	for _, a := range f.Apps {
-		for _, e := range f.Environments {
-			if (app != "" && a.Name != app) || (env != "" && e.Name != env) {
-				continue
-			}
-			rs, err := s.ListReleases(ctx, a.Name, e.Name, limit)
-			if err != nil {
-				return nil, err
-			}
-			all = append(all, rs...)
-		}
-	}
-	return all, nil
-}
-
 func newPendingCmd(c *cli) *cobra.Command {
 	var tf targetFlags
 	cmd := &cobra.Command{
@@ -211,7 +158,8 @@ func newPendingCmd(c *cli) *cobra.Command {
 		Args:  cobra.MaximumNArgs(1),
 	}
 	cmd.RunE = c.withStore(func(ctx context.Context, s *store.Store, args []string) error {
-		tg, err := tf.load(ctx, s, nil)
+		svc := &ops.Service{Store: s}
+		tg, err := tf.target(ctx, svc, nil)
 		if err != nil {
 			return err
 		}
@@ -219,27 +167,23 @@ func newPendingCmd(c *cli) *cobra.Command {
 		if len(args) > 0 {
 			ref = args[0]
 		}
-		src, err := resolveRef(ctx, tg.app.Repo, ref)
-		if err != nil {
-			return err
-		}
-		cur, err := s.LatestRelease(ctx, tg.app.Name, tg.env.Name, true)
-		if errors.Is(err, store.ErrNotFound) {
-			fmt.Fprintf(c.stdout, "%s has no successful release of %s yet: everything up to %s is pending\n", tg.env.Name, tg.app.Name, deploy.ShortCommit(src.Commit))
-			return nil
+		p, err := svc.Pending(ctx, tg.App, tg.Env.Name, ref)
+		if ue := (*deploy.UnknownRefError)(nil); errors.As(err, &ue) {
+			return inputError{err} // a ref that names no commit is invalid input
 		} else if err != nil {
 			return err
 		}
-		commits, err := deploy.Log(ctx, tg.app.Repo, cur.Commit, src.Commit, 500)
-		if err != nil {
-			return fmt.Errorf("commits between %s and %s: %w", deploy.ShortCommit(cur.Commit), deploy.ShortCommit(src.Commit), err)
+		if p.Current.ID == 0 {
+			fmt.Fprintf(c.stdout, "%s has no successful release of %s yet: everything up to %s is pending\n", tg.Env.Name, tg.App.Name, deploy.ShortCommit(p.Target.Commit))
+			return nil
 		}
-		fmt.Fprintf(c.stdout, "%s runs %s (release %s); %d commits pending up to %s:\n", tg.env.Name, deploy.ShortCommit(cur.Commit), cur.ReleaseID, len(commits), deploy.ShortCommit(src.Commit))
-		for _, cm := range commits {
+		cur, src := p.Current, p.Target
+		fmt.Fprintf(c.stdout, "%s runs %s (release %s); %d commits pending up to %s:\n", tg.Env.Name, deploy.ShortCommit(cur.Commit), cur.ReleaseID, len(p.Commits), deploy.ShortCommit(src.Commit))
+		for _, cm := range p.Commits {
 			fmt.Fprintf(c.stdout, "  %s  %-20s  %s\n", deploy.ShortCommit(cm.Hash), cm.Author, cm.Subject)
 		}
-		if back, err := deploy.Log(ctx, tg.app.Repo, src.Commit, cur.Commit, 500); err == nil && len(back) > 0 {
-			fmt.Fprintf(c.stdout, "warning: %d commits running on %s are not in %s: deploying it would roll them back\n", len(back), tg.env.Name, deploy.ShortCommit(src.Commit))
+		if len(p.Behind) > 0 {
+			fmt.Fprintf(c.stdout, "warning: %d commits running on %s are not in %s: deploying it would roll them back\n", len(p.Behind), tg.Env.Name, deploy.ShortCommit(src.Commit))
 		}
 		return nil
 	})
@@ -264,69 +208,55 @@ left drained are then put back in rotation (see opsui lb restore).`,
 		Args: cobra.MaximumNArgs(1),
 	}
 	var force bool
-	cmd.RunE = c.withStore(func(ctx context.Context, s *store.Store, args []string) error {
-		tg, err := tf.load(ctx, s, args)
+	cmd.RunE = c.withTarget(&tf, &sshf, func(ctx context.Context, svc *ops.Service, tg ops.Target) error {
+		locks, err := svc.Locks(ctx, tg)
 		if err != nil {
 			return err
 		}
-		d, closePool, err := c.deployer(ctx, s, &sshf, tg)
-		if err != nil {
-			return err
-		}
-		defer closePool()
-		targets, deployTo := lockScope(d, tg)
-		states := deploy.InspectLocks(ctx, d.Conn, targets, deployTo)
-		_, _ = s.ReapStaleRuns(ctx) // so a dead holder's run reads interrupted
-		machine, _ := os.Hostname()
-		tokens := map[string][]string{}
-		for _, st := range states {
+		var breaking []ops.HostLock
+		for _, l := range locks {
+			if !l.Held {
+				fmt.Fprintf(c.stdout, "%s: not locked\n", l.Host)
+				continue
+			}
+			state := "live"
 			switch {
-			case !st.Held:
-				fmt.Fprintf(c.stdout, "%s: not locked\n", st.Host)
-			default:
-				dead := deadHolder(ctx, s, st.Owner, machine)
-				state := "live"
-				switch {
-				case dead != "":
-					state = "held by a dead process: " + dead
-				case st.Stale():
-					state = "STALE"
-				}
-				fmt.Fprintf(c.stdout, "%s: locked by %s, renewed %s ago (%s)\n", st.Host, st.Owner, st.Age.Round(time.Second), state)
-				if st.Stale() || dead != "" || force {
-					tokens[st.Owner.Token] = append(tokens[st.Owner.Token], st.Host)
-				}
+			case l.Dead != "":
+				state = "held by a dead process: " + l.Dead
+			case l.Stale():
+				state = "STALE"
+			}
+			fmt.Fprintf(c.stdout, "%s: locked by %s, renewed %s ago (%s)\n", l.Host, l.Owner, l.Age.Round(time.Second), state)
+			if l.Breakable(force) {
+				breaking = append(breaking, l)
 			}
 		}
-		if len(tokens) == 0 {
+		if len(breaking) == 0 {
 			fmt.Fprintln(c.stdout, "nothing to unlock (a live lock is broken only with --force)")
 			return nil
 		}
-		if err := c.confirm(fmt.Sprintf("Break the deploy lock of %s/%s?", tg.app.Name, tg.env.Name), yes); err != nil {
+		if err := c.confirm(fmt.Sprintf("Break the deploy lock of %s/%s?", tg.App.Name, tg.Env.Name), yes); err != nil {
+			return err
+		}
+		unlocked, err := svc.Unlock(ctx, tg, breaking)
+		if err != nil {
 			return err
 		}
 		var errs []error
-		for token, hosts := range tokens {
-			var ts []remote.Target
-			for _, h := range hosts {
-				ts = append(ts, d.Targets[h])
+		for _, u := range unlocked {
+			if u.RecordErr != nil {
+				// The hosts are unlocked; the record is not: say so, and fail.
+				fmt.Fprintf(c.stderr, "opsui: warning: the lock was broken on %s but the store does not record it: %v\n", strings.Join(u.Freed, ", "), u.RecordErr)
+				errs = append(errs, u.RecordErr)
 			}
-			freed, err := deploy.BreakLocks(ctx, d.Conn, ts, deployTo, token)
-			if token != "" && len(freed) > 0 {
-				if rerr := s.BreakLock(ctx, token, operator()); rerr != nil {
-					// The hosts are unlocked; the record is not: say so, and fail.
-					fmt.Fprintf(c.stderr, "opsui: warning: the lock was broken on %s but the store does not record it: %v\n", strings.Join(freed, ", "), rerr)
-					errs = append(errs, rerr)
-				}
-			}
-			fmt.Fprintf(c.stdout, "unlocked %s\n", strings.Join(freed, ", "))
-			if err != nil {
-				errs = append(errs, err)
+			fmt.Fprintf(c.stdout, "unlocked %s\n", strings.Join(u.Freed, ", "))
+			if u.Err != nil {
+				errs = append(errs, u.Err)
 			}
 		}
 		// The dead deploy may have left a batch drained: put back what
 		// opsui drained (an operator's own down stays).
-		if err := restoreBalancers(ctx, c.stdout, s, d, tg, nil, false, nil); err != nil {
+		if err := c.restoreBalancers(ctx, svc, tg, nil, false, nil); err != nil {
 			errs = append(errs, err)
 		}
 		return errors.Join(errs...)
@@ -336,33 +266,4 @@ left drained are then put back in rotation (see opsui lb restore).`,
 	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation")
 	cmd.Flags().BoolVar(&force, "force", false, "also break a lock that is still being renewed")
 	return cmd
-}
-
-// lockScope is where the deploy lock of tg's hosts lives: their targets
-// and each host's deploy_to.
-func lockScope(d *deploy.Deployer, tg target) ([]remote.Target, func(host string) string) {
-	var targets []remote.Target
-	deployTo := map[string]string{}
-	for _, h := range tg.hosts {
-		targets = append(targets, d.Targets[h.Name])
-		deployTo[h.Name] = tg.app.DeployToOn(h)
-	}
-	return targets, func(host string) string { return deployTo[host] }
-}
-
-// deadHolder says why a lock's holder is known dead: it ran on this
-// machine and its process is gone (its run then reads interrupted). A
-// holder on another machine cannot be checked from here: "" (and its
-// lease decides). A reused pid reads as alive: never dead by mistake.
-func deadHolder(ctx context.Context, s *store.Store, o deploy.Owner, machine string) string {
-	if o.Machine == "" || o.Machine != machine || o.PID <= 0 || store.ProcessAlive(o.PID) {
-		return ""
-	}
-	why := fmt.Sprintf("pid %d is gone", o.PID)
-	if o.RunID != 0 {
-		if r, err := s.Run(ctx, o.RunID); err == nil && r.Result == store.RunInterrupted {
-			why += fmt.Sprintf(", interrupted run %d", o.RunID)
-		}
-	}
-	return why
 }

@@ -14,6 +14,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/opsui/opsui/inventory"
+	"github.com/opsui/opsui/ops"
 	"github.com/opsui/opsui/store"
 	"github.com/opsui/opsui/themes"
 	"github.com/opsui/opsui/ui"
@@ -113,21 +114,31 @@ func BenchmarkReplay200Hosts(b *testing.B) {
 	}
 	defer st.Close()
 	id := benchRecordedRun(b, st, hosts, lines)
-	cs := &consoleSession{st: st}
-	loadWhole := func(ctx context.Context, id int64) (ui.RecordedRun, error) {
-		r, err := cs.loadRun(ctx, id)
+	cs := &consoleSession{st: st, svc: &ops.Service{Store: st}}
+	loadWhole := func(ctx context.Context, id int64) (ops.RecordedRun, error) {
+		r, err := cs.svc.Run(ctx, id)
 		if err != nil {
 			return r, err
 		}
-		err = r.Stream(ctx, 0, func(i int, c ui.RecordedChunk) error {
-			r.Hosts[i].Output = append(r.Hosts[i].Output, c)
+		whole := make([][]ops.OutputChunk, len(r.Hosts))
+		err = r.Stream(ctx, 0, func(i int, c ops.OutputChunk) error {
+			whole[i] = append(whole[i], c)
 			return nil
 		})
-		r.Stream = nil
+		r.Stream = func(_ context.Context, _ int64, fn func(int, ops.OutputChunk) error) error {
+			for i, cs := range whole {
+				for _, c := range cs {
+					if err := fn(i, c); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		}
 		return r, err
 	}
 	fleet := &inventory.Fleet{}
-	for name, load := range map[string]func(context.Context, int64) (ui.RecordedRun, error){"streamed": cs.loadRun, "loaded-whole": loadWhole} {
+	for name, load := range map[string]func(context.Context, int64) (ops.RecordedRun, error){"streamed": cs.svc.Run, "loaded-whole": loadWhole} {
 		b.Run(name, func(b *testing.B) {
 			var peak, live, base uint64
 			for range b.N {

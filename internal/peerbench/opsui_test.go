@@ -19,11 +19,11 @@ import (
 // hosts at once as there are hosts (RunOptions.Parallel = N, like the peers'
 // -p N).
 //
-// The "Pool + Session" rows time ops.Pool's connections with one plain
+// The "Pool + Session" rows time remote.Pool's connections with one plain
 // session per host, no Run: the part of opsui's cost that is dialing, key
-// exchange and authentication. The "Run" rows add the engine: ops.Run's
+// exchange and authentication. The "Run" rows add the engine: remote.Run's
 // remote wrapper (the process-group watchdog), line splitting and events.
-// The upload is ops.Run with RunOptions.Stdin streaming the artifact to
+// The upload is remote.Run with RunOptions.Stdin streaming the artifact to
 // every host from one shared file (io.SectionReader: no per-host copy in
 // memory).
 
@@ -33,15 +33,15 @@ func opsuiUnamePeers() []peer {
 	return []peer{
 		{id: "opsui-pool-cold", label: "opsui: new Pool + Session (cold)", open: openPoolCold(cmd)},
 		{id: "opsui-pool-warm", label: "opsui: Session on a warm Pool", open: openPoolWarm(cmd)},
-		{id: "opsui-cold", label: "opsui: new Pool + ops.Run (cold)", open: openRunCold(cmd, false)},
-		{id: "opsui-warm", label: "opsui: ops.Run on a warm Pool", open: openRunWarm(cmd)},
+		{id: "opsui-cold", label: "opsui: new Pool + remote.Run (cold)", open: openRunCold(cmd, false)},
+		{id: "opsui-warm", label: "opsui: remote.Run on a warm Pool", open: openRunWarm(cmd)},
 	}
 }
 
 // opsuiUploadPeers are opsui's rows of the upload table.
 func opsuiUploadPeers() []peer {
 	return []peer{
-		{id: "opsui-upload", label: "opsui: ops.Run + Stdin (cold Pool)", open: openRunCold("cat > "+uploadName, true)},
+		{id: "opsui-upload", label: "opsui: remote.Run + Stdin (cold Pool)", open: openRunCold("cat > "+uploadName, true)},
 	}
 }
 
@@ -177,7 +177,7 @@ func opsRun(ctx context.Context, e *env, pool *remote.Pool, targets []remote.Tar
 	return d, answers, nil
 }
 
-// openRunCold times a new Pool and ops.Run per round; closing the pool is
+// openRunCold times a new Pool and remote.Run per round; closing the pool is
 // untimed.
 func openRunCold(script string, upload bool) func(context.Context, *env, []*sshtest.Host) (round, func() error, error) {
 	return func(_ context.Context, e *env, hosts []*sshtest.Host) (round, func() error, error) {
@@ -191,8 +191,8 @@ func openRunCold(script string, upload bool) func(context.Context, *env, []*ssht
 	}
 }
 
-// openRunWarm opens one Pool with an untimed ops.Run of `true` and times
-// ops.Run on it each round.
+// openRunWarm opens one Pool with an untimed remote.Run of `true` and times
+// remote.Run on it each round.
 func openRunWarm(script string) func(context.Context, *env, []*sshtest.Host) (round, func() error, error) {
 	return func(ctx context.Context, e *env, hosts []*sshtest.Host) (round, func() error, error) {
 		targets := opsuiTargets(e, hosts)

@@ -70,7 +70,7 @@ func (r Report) Failed() []Result {
 // Flush runs each target's spec (matched by host name) on it, at most
 // opts.Parallel hosts at once (ops.DefaultParallel when <= 0). A host's
 // password, if any, goes on its session's standard input; opts.Stdin is
-// replaced. Events go to emit as ops.Run sends them (safe for concurrent
+// replaced. Events go to emit as remote.Run sends them (safe for concurrent
 // use, may be nil). A host's failure never affects another; cancelling ctx
 // stops every host. The error is non-nil only when nothing could run: a
 // target without a spec, or invalid options.

@@ -17,7 +17,7 @@ const exitNoClient = 4
 const failPrefix = "opsui-flush: "
 
 // Command returns the shell command that flushes the host's cache. Every
-// value in it passes through ops.Quote; the password is not in it.
+// value in it passes through remote.Quote; the password is not in it.
 func (s Spec) Command() string {
 	var b strings.Builder
 	db := ""

@@ -20,7 +20,7 @@ const undoTimeout = 2 * time.Minute
 // hosts failed than the plan allows, and with auto-rollback switches every
 // host it switched back when a host fails after its switch or the deploy
 // is aborted. It returns the release's result.
-func (r *runner) activate(ctx context.Context, steps []Step) string {
+func (r *runner) activate(ctx context.Context, steps []Step) store.ReleaseResult {
 	p := r.plan
 	if ctx.Err() != nil {
 		r.notef("the deploy was cancelled before any host was switched")
@@ -148,7 +148,7 @@ func (r *runner) failedSwitched(hs []*hostRun) []string {
 
 // abort switches back every host this deploy switched, when the strategy
 // says so, and returns the result to record.
-func (r *runner) abort(why string) string {
+func (r *runner) abort(why string) store.ReleaseResult {
 	if !r.plan.Strategy.AutoRollback {
 		r.notef("%s; auto-rollback is off: switched hosts stay on release %s", why, r.plan.ReleaseID)
 		return store.ReleaseAborted
@@ -180,7 +180,7 @@ func (r *runner) abort(why string) string {
 		h.rolledBack = true
 		if !h.failed {
 			h.failed, h.failStep, h.class = true, "rolled back", remote.ClassCancelled
-			h.err = fmt.Errorf("switched back to %s: %s", h.prevRelease, why)
+			h.err = fmt.Errorf(switchedBackPrefix+"%s: %s", h.prevRelease, why)
 		}
 		h.mu.Unlock()
 		for _, s := range activate {
@@ -212,7 +212,7 @@ func (r *runner) abort(why string) string {
 
 // record writes revisions.log on every host the release reached and marks
 // the release BAD where it failed.
-func (r *runner) record(ctx context.Context, result string) {
+func (r *runner) record(ctx context.Context, result store.ReleaseResult) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), undoTimeout)
 	defer cancel()
 	p := r.plan

@@ -28,7 +28,7 @@ const (
 // BenchmarkDeploy20MBTo50Hosts deploys a release whose git archive is ~20 MB
 // to 50 real sshd hosts, all at once, with the test app (a reload that
 // restarts a static HTTP server, a health check of it), and in the same
-// iteration times the upload alone: ops.Upload of the same artifact to the
+// iteration times the upload alone: remote.Upload of the same artifact to the
 // same hosts, over the same warm pool, into `tar -xzf - -C DIR`. An
 // untimed deploy first warms the connections and puts a previous release
 // on every host, so every timed deploy is a routine one (inspect, lock,
@@ -130,7 +130,7 @@ func BenchmarkDeploy20MBTo50Hosts(b *testing.B) {
 	b.ReportMetric(med(func(r benchRow) time.Duration { return r.timing.Activate }), "s-activate")
 
 	var w strings.Builder
-	fmt.Fprintf(&w, "\ndeploy of a %.1f MB artifact to %d hosts (strategy all), against ops.Upload of it alone\n\n",
+	fmt.Fprintf(&w, "\ndeploy of a %.1f MB artifact to %d hosts (strategy all), against remote.Upload of it alone\n\n",
 		float64(fi.Size())/1e6, benchHosts)
 	fmt.Fprintf(&w, "| round | artifact | lock | upload | prepare | activate | rest | **deploy** | upload alone | **ratio (< 3)** |\n")
 	fmt.Fprintf(&w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
@@ -195,7 +195,7 @@ func stepSpans(evs []remote.Event) []stepSpan {
 	return out
 }
 
-// benchUpload times ops.Upload of artifact to every target into a fresh
+// benchUpload times remote.Upload of artifact to every target into a fresh
 // directory, made before (as the deploy's releases/ directory is), and
 // checks every host unpacked it; the directory is removed afterwards.
 func benchUpload(b *testing.B, tb *testbed, targets []remote.Target, artifact string, round int) time.Duration {

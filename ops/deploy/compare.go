@@ -174,13 +174,32 @@ func hostOutcomes(ctx context.Context, st *store.Store, id int64) (map[string]st
 func hostLabel(h store.RunHost) string {
 	switch {
 	case h.Status == store.HostOK:
-		return h.Status
-	case h.Status == store.HostSkipped || h.Stage == store.HostNotReached || strings.HasPrefix(h.Error, "not reached"):
-		return store.HostNotReached // a record made before the step was kept says so in its error
-	case h.Status == store.HostRolledBack:
-		return "rolled back"
+		return h.Status.String()
+	case NotFailedWord(h.Status, h.Stage, h.Error) != "":
+		return NotFailedWord(h.Status, h.Stage, h.Error)
 	case h.Stage != "":
-		return h.Status + " at " + h.Stage
+		return h.Status.String() + " at " + h.Stage
 	}
-	return h.Status
+	return h.Status.String()
 }
+
+// NotFailedWord names the end of a pipeline's host that did not fail on
+// its own: "not reached" (its batch never started) or "rolled back"
+// (switched back because another host failed); "" for any other host.
+// A record says so in its status (skipped, rolled_back) or its step; live
+// events, which carry no host status (pass ""), in the step and the
+// error the pipeline gave the host, as does a record made before the
+// step was kept.
+func NotFailedWord(status store.HostStatus, step, err string) string {
+	switch {
+	case status == store.HostSkipped || step == store.HostNotReached || strings.HasPrefix(err, "not reached"):
+		return store.HostNotReached
+	case status == store.HostRolledBack || strings.HasPrefix(err, switchedBackPrefix):
+		return rolledBackStep
+	}
+	return ""
+}
+
+// switchedBackPrefix begins the error of a host switched back because
+// another host failed (activate).
+const switchedBackPrefix = "switched back to "

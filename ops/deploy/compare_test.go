@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -105,6 +106,37 @@ func TestHostLabels(t *testing.T) {
 		if got := hostLabel(tc.h); got != tc.want {
 			t.Errorf("%+v: %q, want %q", tc.h, got, tc.want)
 		}
+	}
+}
+
+// TestNotFailedWord: a pipeline's host that did not fail on its own is
+// named the same from its record (status, step) and from live events (no
+// status; the step and the error the pipeline gave it); any other host
+// gets no word.
+func TestNotFailedWord(t *testing.T) {
+	for _, tc := range []struct {
+		status    store.HostStatus
+		step, err string
+		want      string
+	}{
+		{store.HostSkipped, store.HostNotReached, "", "not reached"},
+		{store.HostSkipped, "", "", "not reached"},
+		{"", store.HostNotReached, "", "not reached"},
+		{"", "upload", "not reached: the deploy stopped before this host's batch", "not reached"},
+		{store.HostRolledBack, "", "", "rolled back"},
+		{"", "health", "switched back to 20261204100000: web2 failed", "rolled back"},
+		{store.HostFailed, "health", "exit 1", ""},
+		{store.HostCancelled, "upload", "context canceled", ""},
+		{store.HostOK, "cleanup", "", ""},
+		{"", "", "", ""},
+	} {
+		if got := NotFailedWord(tc.status, tc.step, tc.err); got != tc.want {
+			t.Errorf("NotFailedWord(%q, %q, %q) = %q, want %q", tc.status, tc.step, tc.err, got, tc.want)
+		}
+	}
+	// The live word is the pipeline's own: a host it switched back.
+	if err := fmt.Errorf(switchedBackPrefix+"%s: %s", "R1", "web2 failed"); NotFailedWord("", "", err.Error()) != "rolled back" {
+		t.Errorf("%q is not read as rolled back", err)
 	}
 }
 

@@ -66,8 +66,8 @@ func (h *hostRun) note(line string) {
 // HostOutcome is how a host's part in a deploy or rollback ended.
 type HostOutcome struct {
 	Host     string
-	Status   string // ok, failed, rolled_back, skipped (never reached), cancelled
-	Step     string // the step it failed at
+	Status   store.HostStatus // ok, failed, rolled_back, skipped (never reached), cancelled
+	Step     string           // the step it failed at
 	Class    remote.ErrorClass
 	Err      error
 	Tail     []string // its last output lines
@@ -78,11 +78,11 @@ type HostOutcome struct {
 
 // Host outcome statuses.
 const (
-	HostOK         = "ok"
-	HostFailed     = "failed"
+	HostOK         = store.HostOK
+	HostFailed     = store.HostFailed
 	HostRolledBack = store.HostRolledBack
-	HostSkipped    = "skipped"
-	HostCancelled  = "cancelled"
+	HostSkipped    = store.HostSkipped
+	HostCancelled  = store.HostCancelled
 )
 
 // emitter forwards the engine's events of the steps of a deploy as one

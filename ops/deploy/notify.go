@@ -38,7 +38,7 @@ func (r *runner) notifyStart(ctx context.Context, rel *store.Release) *notifier 
 
 // finish sends the outcome and waits for both sends (bounded by the
 // senders' own timeouts), keeping their failures as notes.
-func (n *notifier) finish(ctx context.Context, kind, result string, began time.Time) {
+func (n *notifier) finish(ctx context.Context, kind string, result store.ReleaseResult, began time.Time) {
 	if len(n.r.plan.App.Notify) == 0 {
 		return
 	}
@@ -51,7 +51,7 @@ func (n *notifier) finish(ctx context.Context, kind, result string, began time.T
 	default:
 		ev.Event = inventory.NotifyFailure
 	}
-	ev.Result, ev.Duration = result, time.Since(began)
+	ev.Result, ev.Duration = result.String(), time.Since(began)
 	var errs []error
 	if n.started != nil {
 		errs = <-n.started

@@ -323,7 +323,7 @@ func (r *runner) finish(ctx context.Context, rel *store.Release, result store.Re
 		if err := r.rec.Finish(ctx, res); err != nil {
 			r.notef("%v", err)
 		}
-		if err := r.Store.FinishRun(ctx, out.RunID, store.RunOfRelease(result).String(), res.Summary()); err != nil {
+		if err := r.Store.FinishRun(ctx, out.RunID, store.RunOfRelease(result), res.Summary()); err != nil {
 			r.notef("%v", err)
 		}
 		if err := r.Store.RecordHostParts(ctx, out.RunID, parts); err != nil {
@@ -331,7 +331,7 @@ func (r *runner) finish(ctx context.Context, rel *store.Release, result store.Re
 		}
 	}
 	if rel.ID != 0 {
-		if err := r.Store.FinishRelease(ctx, rel.ID, result.String(), r.migrated.Load()); err != nil {
+		if err := r.Store.FinishRelease(ctx, rel.ID, result, r.migrated.Load()); err != nil {
 			r.notef("%v", err)
 		}
 		if err := r.Store.SetReleaseHosts(ctx, rel.ID, reached); err != nil {

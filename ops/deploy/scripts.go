@@ -3,7 +3,7 @@ package deploy
 // The remote side of a deploy. Every script reads its values from the
 // environment variables the deploy exports (RELEASE_DIR, RELEASE_ID, COMMIT,
 // BRANCH, DEPLOY_TO, SHARED_DIR, ROLE, HOST, ENV and the OPSUI_* ones), which
-// ops.Run quotes into the command line: no value is ever pasted into a
+// remote.Run quotes into the command line: no value is ever pasted into a
 // script's text. The scripts are POSIX sh and use only coreutils.
 
 // uploadScript unpacks the artifact (standard input) into a new release

@@ -2,7 +2,7 @@
 // git commit, ships it to every host, runs the app's stages, switches
 // `current` atomically, reloads, checks health and records everything; and
 // it rolls back to a recorded release. It builds on the ops engine and knows
-// nothing of the UI: progress goes out as ops.Event values.
+// nothing of the UI: progress goes out as remote.Event values.
 package deploy
 
 import (

@@ -202,8 +202,8 @@ func (tb *testbed) current(i int) (release, revision string) {
 	return filepath.Base(release), revision
 }
 
-func (tb *testbed) statuses(out *Outcome) map[string]string {
-	m := map[string]string{}
+func (tb *testbed) statuses(out *Outcome) map[string]store.HostStatus {
+	m := map[string]store.HostStatus{}
 	for _, h := range out.Hosts {
 		m[h.Host] = h.Status
 	}

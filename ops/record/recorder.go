@@ -186,7 +186,7 @@ func (r *Recorder) Stats() RecorderStats {
 }
 
 // runResult is the store's result for a run's outcome.
-func runResult(res remote.Result) string {
+func runResult(res remote.Result) store.RunResult {
 	switch {
 	case res.Cancelled > 0:
 		return store.RunCancelled
@@ -357,7 +357,7 @@ func (r *Recorder) finishHost(ctx context.Context, h *recHost, status remote.Hos
 	r.markCut(h)
 	r.flush(ctx, h)
 	h.final = true
-	h.row.Status = string(status)
+	h.row.Status = store.HostStatus(status)
 	h.row.FinishedAt = store.MillisOf(time.Now())
 	h.row.DurationMS = d.Milliseconds()
 	h.row.ErrorClass = string(class)

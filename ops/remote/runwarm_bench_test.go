@@ -19,7 +19,7 @@ import (
 // (N = 10, 50, 200, all at once) over connections opened beforehand, three
 // ways, one round of each per iteration in a rotating order:
 //
-//   - Run: ops.Run on a warm Pool (Parallel N): the remote wrapper, line
+//   - Run: remote.Run on a warm Pool (Parallel N): the remote wrapper, line
 //     splitting, events; every host must answer its own name;
 //   - pool: one plain Pool.Session per host, Output, no Run;
 //   - xssh: the bare x/crypto/ssh loop: clients from ssh.Dial, one
