@@ -19,6 +19,7 @@ import (
 	"github.com/opsui/opsui/ops/remote"
 	"github.com/opsui/opsui/store"
 	"github.com/opsui/opsui/themes"
+	"github.com/opsui/opsui/ui/common"
 )
 
 // Options configure the console.
@@ -72,7 +73,7 @@ const (
 // App is the root model: it owns the screen layout, the global keys and the
 // help, and hands everything else to its components.
 type App struct {
-	ctx        *Context
+	ctx        *common.Context
 	keys       KeyMap
 	help       help.Model
 	fleet      fleetView
@@ -119,7 +120,7 @@ type fleetLoadedMsg struct {
 
 // New builds the console.
 func New(opts Options) App {
-	ctx := NewContext(opts.Theme)
+	ctx := common.NewContext(opts.Theme)
 	ctx.ReadOnly = opts.ReadOnly
 	keys := DefaultKeyMap()
 	if opts.Keys != nil {
@@ -309,10 +310,10 @@ func (a App) render() string {
 	case a.mode == modeLogs:
 		footer = a.logsFooter()
 	case a.notice != "":
-		footer = st.Warn.Render(clip(a.notice, a.ctx.Width))
+		footer = st.Warn.Render(common.Clip(a.notice, a.ctx.Width))
 	}
 	// help's ShortHelpView overflows when its ellipsis does not fit either.
-	footer = clipStyled(footer, a.ctx.Width)
+	footer = common.ClipStyled(footer, a.ctx.Width)
 	bodyH := max(1, a.ctx.Height-2)
 	var body string
 	switch {
@@ -378,7 +379,7 @@ func (a App) header() string {
 	if a.ctx.ReadOnly {
 		parts = append(parts, st.Warn.Render("read-only"))
 	}
-	return clip(strings.Join(parts, st.Muted.Render(" · ")), a.ctx.Width)
+	return common.Clip(strings.Join(parts, st.Muted.Render(" · ")), a.ctx.Width)
 }
 
 // Run opens the console on the terminal and returns when the user quits or

@@ -7,6 +7,8 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
+
+	"github.com/opsui/opsui/ui/common"
 )
 
 // rootAction is a key of the fleet that the root handles (lazygit's
@@ -204,7 +206,7 @@ func (a App) helpColumnsView(cols [][]key.Binding, w int) string {
 		for i, b := range col {
 			k := b.Help().Key
 			lines[i] = st.Key.Render(k) + strings.Repeat(" ", keyW-lipgloss.Width(k)+1) +
-				st.Muted.Render(clip(b.Help().Desc, max(1, w-keyW-1)))
+				st.Muted.Render(common.Clip(b.Help().Desc, max(1, w-keyW-1)))
 		}
 		c := strings.Join(lines, "\n")
 		cw := lipgloss.Width(c)

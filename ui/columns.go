@@ -7,6 +7,7 @@ import (
 
 	"github.com/opsui/opsui/inventory"
 	"github.com/opsui/opsui/ops/remote"
+	"github.com/opsui/opsui/ui/common"
 )
 
 // column is one column of the fleet list. Columns are dropped, highest
@@ -155,7 +156,7 @@ func downText(v *fleetView, s *hostState) string {
 func (v *fleetView) renderRow(cols []column, mark string, h inventory.Host, styled bool) string {
 	s := v.status.state(h.Name)
 	var b strings.Builder
-	b.WriteString(padRight(mark, 2))
+	b.WriteString(common.PadRight(mark, 2))
 	for i := 0; i < len(cols); i++ {
 		c := cols[i]
 		if c.status && s != nil && !s.probe.Reachable && cols[i].title != "STATE" {
@@ -165,7 +166,7 @@ func (v *fleetView) renderRow(cols []column, mark string, h inventory.Host, styl
 				w += max(cols[i].width, 4) + 1
 			}
 			i--
-			text := padRight(clip(downText(v, s), w), w)
+			text := common.PadRight(common.Clip(downText(v, s), w), w)
 			if styled {
 				text = v.ctx.Styles.Error.Render(text)
 			}
@@ -178,7 +179,7 @@ func (v *fleetView) renderRow(cols []column, mark string, h inventory.Host, styl
 			break
 		}
 		w := max(c.width, 4)
-		text = padRight(clip(text, w), w)
+		text = common.PadRight(common.Clip(text, w), w)
 		if styled {
 			text = style.Render(text)
 		}
@@ -196,7 +197,7 @@ func renderHeader(cols []column) string {
 			b.WriteString(c.title)
 			break
 		}
-		b.WriteString(padRight(c.title, max(c.width, 4)) + " ")
+		b.WriteString(common.PadRight(c.title, max(c.width, 4)) + " ")
 	}
 	return strings.TrimRight(b.String(), " ")
 }

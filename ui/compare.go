@@ -6,6 +6,7 @@ import (
 
 	"github.com/opsui/opsui/ops/deploy"
 	"github.com/opsui/opsui/store"
+	"github.com/opsui/opsui/ui/common"
 )
 
 // compareView is two releases side by side: a is the older, b the newer.
@@ -18,10 +19,10 @@ type compareView struct {
 }
 
 // lines draws the comparison for width w.
-func (c *compareView) lines(st Styles, w int) []string {
+func (c *compareView) lines(st common.Styles, w int) []string {
 	colW := max(20, (w-18)/2)
 	row := func(label, a, b string) string {
-		return clip(fmt.Sprintf("%-16s  %-*s  %s", label, colW, clip(a, colW), clip(b, colW)), w)
+		return common.Clip(fmt.Sprintf("%-16s  %-*s  %s", label, colW, common.Clip(a, colW), common.Clip(b, colW)), w)
 	}
 	took := func(r store.Release) string {
 		if r.Took() == 0 {
@@ -44,34 +45,34 @@ func (c *compareView) lines(st Styles, w int) []string {
 	}
 	switch {
 	case c.err != nil:
-		return append(l, "", st.Error.Render(clip(c.err.Error(), w)))
+		return append(l, "", st.Error.Render(common.Clip(c.err.Error(), w)))
 	case !c.loaded:
 		return append(l, "", st.Muted.Render("reading the repository and the runs…"))
 	}
 	x := c.cmp
 	l = append(l, "", st.Header.Render(fmt.Sprintf("commits between them (%d, in B not in A)", len(x.Commits))))
 	for _, cm := range x.Commits {
-		l = append(l, clip(fmt.Sprintf("  %s  %-18s %s", deploy.ShortCommit(cm.Hash), clip(cm.Author, 18), cm.Subject), w))
+		l = append(l, common.Clip(fmt.Sprintf("  %s  %-18s %s", deploy.ShortCommit(cm.Hash), common.Clip(cm.Author, 18), cm.Subject), w))
 	}
 	if len(x.Backward) > 0 {
 		l = append(l, st.Warn.Render(fmt.Sprintf("commits in A not in B (%d): B went back", len(x.Backward))))
 		for _, cm := range x.Backward {
-			l = append(l, clip(fmt.Sprintf("  %s  %-18s %s", deploy.ShortCommit(cm.Hash), clip(cm.Author, 18), cm.Subject), w))
+			l = append(l, common.Clip(fmt.Sprintf("  %s  %-18s %s", deploy.ShortCommit(cm.Hash), common.Clip(cm.Author, 18), cm.Subject), w))
 		}
 	}
 	if x.Diffstat != "" {
 		l = append(l, "", st.Header.Render("diffstat"))
 		for _, s := range strings.Split(strings.TrimRight(x.Diffstat, "\n"), "\n") {
-			l = append(l, clip("  "+strings.TrimSpace(s), w))
+			l = append(l, common.Clip("  "+strings.TrimSpace(s), w))
 		}
 	}
 	l = append(l, "", st.Header.Render(fmt.Sprintf("migrations that differ (%d)", len(x.Migrations))))
 	for _, m := range x.Migrations {
-		l = append(l, clip("  "+m, w))
+		l = append(l, common.Clip("  "+m, w))
 	}
 	l = append(l, "", st.Header.Render(fmt.Sprintf("requirements that differ (%d)", len(x.Requirements))))
 	for _, r := range x.Requirements {
-		l = append(l, clip("  "+r, w))
+		l = append(l, common.Clip("  "+r, w))
 	}
 	l = append(l, "", st.Header.Render("hosts whose outcome differed"))
 	differ := x.DifferingHosts()
@@ -105,9 +106,9 @@ func (v *releasesView) view(w, h int) string {
 	case v.cmp != nil:
 		title += fmt.Sprintf(" · compare %s with %s", v.cmp.a.ReleaseID, v.cmp.b.ReleaseID)
 	}
-	b.WriteString(st.Title.Render(clip(title, w)) + "\n")
+	b.WriteString(st.Title.Render(common.Clip(title, w)) + "\n")
 	if v.note != "" {
-		b.WriteString(st.Warn.Render(clip(v.note, w)) + "\n")
+		b.WriteString(st.Warn.Render(common.Clip(v.note, w)) + "\n")
 	}
 	bodyH := max(3, h-strings.Count(b.String(), "\n"))
 	switch {
@@ -125,7 +126,7 @@ func (v *releasesView) view(w, h int) string {
 	return b.String()
 }
 
-func (v *releasesView) listView(st Styles, w, h int) string {
+func (v *releasesView) listView(st common.Styles, w, h int) string {
 	var b strings.Builder
 	if v.filtering || v.filter.Value() != "" {
 		b.WriteString(v.filter.View() + "\n")
@@ -133,13 +134,13 @@ func (v *releasesView) listView(st Styles, w, h int) string {
 	}
 	switch {
 	case v.err != nil:
-		return b.String() + st.Error.Render(clip(v.err.Error(), w))
+		return b.String() + st.Error.Render(common.Clip(v.err.Error(), w))
 	case v.list == nil:
 		return b.String() + st.Muted.Render("reading the releases…")
 	case len(v.list) == 0:
 		return b.String() + st.Muted.Render("no release recorded yet")
 	}
-	b.WriteString(st.Header.Render(clip(fmt.Sprintf("   %-15s %-8s %-12s %-26s %-12s %-10s %-14s %7s %-8s %s",
+	b.WriteString(st.Header.Render(common.Clip(fmt.Sprintf("   %-15s %-8s %-12s %-26s %-12s %-10s %-14s %7s %-8s %s",
 		"RELEASE", "KIND", "COMMIT", "SUBJECT", "BRANCH", "OPERATOR", "WHEN", "TOOK", "RESULT", "HOSTS"), w)) + "\n")
 	shown := v.shown()
 	h--
@@ -155,11 +156,11 @@ func (v *releasesView) listView(st Styles, w, h int) string {
 			took = elapsedText(r.Took())
 		}
 		line := fmt.Sprintf("%s  %-15s %-8s %-12s %-26s %-12s %-10s %-14s %7s %-8s %d", mark, r.ReleaseID, r.Kind, deploy.ShortCommit(r.Commit),
-			clip(r.Subject, 26), clip(orDash(r.Branch), 12), clip(r.Operator, 10), r.StartedAt.Time().Local().Format("Jan _2 15:04:05"), took, r.Result, len(r.HostList()))
-		line = clip(line, w)
+			common.Clip(r.Subject, 26), common.Clip(orDash(r.Branch), 12), common.Clip(r.Operator, 10), r.StartedAt.Time().Local().Format("Jan _2 15:04:05"), took, r.Result, len(r.HostList()))
+		line = common.Clip(line, w)
 		switch {
 		case i == v.cursor:
-			line = st.Cursor.Render(padRight(line, w))
+			line = st.Cursor.Render(common.PadRight(line, w))
 		case r.Result.Failed():
 			line = st.Error.Render(line)
 		}

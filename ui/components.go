@@ -4,6 +4,7 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/opsui/opsui/ops"
 	"github.com/opsui/opsui/ops/cache"
 	"github.com/opsui/opsui/ops/deploy"
 	"github.com/opsui/opsui/ui/common"
@@ -19,8 +20,8 @@ var (
 	_ common.Component[*logsview.Model] = (*logsview.Model)(nil)
 	_ common.Component[flow]            = (*wizard)(nil)
 	_ common.Component[flow]            = (*releasesView)(nil)
-	_ common.Component[flow]            = (*opFlow[RollbackPreview, *deploy.Outcome])(nil)
-	_ common.Component[flow]            = (*opFlow[MigrationPlan, deploy.MigrationResult])(nil)
+	_ common.Component[flow]            = (*opFlow[ops.RollbackPreview, *deploy.Outcome])(nil)
+	_ common.Component[flow]            = (*opFlow[ops.MigrationPlan, deploy.MigrationResult])(nil)
 	_ common.Component[flow]            = (*opFlow[[]cache.Spec, []cache.Result])(nil)
 )
 

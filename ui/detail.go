@@ -10,11 +10,12 @@ import (
 
 	"github.com/opsui/opsui/inventory"
 	"github.com/opsui/opsui/ops/remote"
+	"github.com/opsui/opsui/ui/common"
 )
 
 // hostDetail renders every fact about one host, with its effective
 // per-role settings, for the detail pane.
-func hostDetail(ctx *Context, f *inventory.Fleet, h inventory.Host, width int) string {
+func hostDetail(ctx *common.Context, f *inventory.Fleet, h inventory.Host, width int) string {
 	if h.Name == "" {
 		return ctx.Styles.Muted.Render("no host")
 	}
@@ -26,7 +27,7 @@ func hostDetail(ctx *Context, f *inventory.Fleet, h inventory.Host, width int) s
 		if value == "" {
 			return
 		}
-		fmt.Fprintf(&b, "%s %s\n", st.Muted.Render(fmt.Sprintf("%-14s", label)), clip(value, max(10, width-15)))
+		fmt.Fprintf(&b, "%s %s\n", st.Muted.Render(fmt.Sprintf("%-14s", label)), common.Clip(value, max(10, width-15)))
 	}
 	port := "ssh default"
 	if h.Port != 0 {
@@ -108,7 +109,7 @@ func (a App) detail(width int) string {
 		if lines := a.run.feed.lastLines(h.Name, 5); len(lines) > 0 {
 			b.WriteString("\n\n" + a.ctx.Styles.Header.Render(fmt.Sprintf("output of run %d", a.run.feed.id)))
 			for _, l := range lines {
-				b.WriteString("\n" + clip(l, width))
+				b.WriteString("\n" + common.Clip(l, width))
 			}
 		}
 	}
@@ -119,13 +120,13 @@ func (a App) detail(width int) string {
 }
 
 // statusDetail is the detail pane's part about the host's newest probe.
-func statusDetail(ctx *Context, b *statusBoard, host string, width int) string {
+func statusDetail(ctx *common.Context, b *statusBoard, host string, width int) string {
 	st := ctx.Styles
 	var out strings.Builder
 	out.WriteString(st.Header.Render("status"))
 	field := func(label, value string) {
 		if value != "" {
-			fmt.Fprintf(&out, "\n%s %s", st.Muted.Render(fmt.Sprintf("%-14s", label)), clip(value, max(10, width-15)))
+			fmt.Fprintf(&out, "\n%s %s", st.Muted.Render(fmt.Sprintf("%-14s", label)), common.Clip(value, max(10, width-15)))
 		}
 	}
 	s := b.state(host)
@@ -182,13 +183,13 @@ func orNone(s string) string {
 }
 
 // runsDetail lists the host's last runs.
-func runsDetail(ctx *Context, e lastRunsMsg, width int) string {
+func runsDetail(ctx *common.Context, e lastRunsMsg, width int) string {
 	st := ctx.Styles
 	var out strings.Builder
 	out.WriteString(st.Header.Render("last runs"))
 	switch {
 	case e.err != nil:
-		out.WriteString("\n" + st.Error.Render(clip(e.err.Error(), width)))
+		out.WriteString("\n" + st.Error.Render(common.Clip(e.err.Error(), width)))
 	case e.runs == nil && e.at.IsZero():
 		out.WriteString("\n" + st.Muted.Render("…"))
 	case len(e.runs) == 0:
@@ -209,7 +210,7 @@ func runsDetail(ctx *Context, e lastRunsMsg, width int) string {
 		if h.Status.Failed() {
 			style = st.Error
 		}
-		out.WriteString("\n" + style.Render(clip(line, width)))
+		out.WriteString("\n" + style.Render(common.Clip(line, width)))
 	}
 	return out.String()
 }

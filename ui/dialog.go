@@ -11,6 +11,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/opsui/opsui/ops/remote"
+	"github.com/opsui/opsui/ui/common"
 )
 
 // askMsg brings a question of the engine to the console.
@@ -132,12 +133,12 @@ func (d dialog) handle(a *Asker, k KeyMap, km tea.KeyPressMsg) (next dialog, don
 }
 
 // view draws the dialog's box content for width cells.
-func (d dialog) view(ctx *Context, k KeyMap, width int) string {
+func (d dialog) view(ctx *common.Context, k KeyMap, width int) string {
 	st := ctx.Styles
 	hint := func(b key.Binding) string { return st.Key.Render(b.Help().Key) + st.Muted.Render(" "+b.Help().Desc) }
 	var b strings.Builder
 	field := func(label, value string) {
-		fmt.Fprintf(&b, "%s %s\n", st.Muted.Render(fmt.Sprintf("%-12s", label)), clip(value, max(10, width-13)))
+		fmt.Fprintf(&b, "%s %s\n", st.Muted.Render(fmt.Sprintf("%-12s", label)), common.Clip(value, max(10, width-13)))
 	}
 	switch {
 	case d.changed != nil:
@@ -164,7 +165,7 @@ func (d dialog) view(ctx *Context, k KeyMap, width int) string {
 		field("address", p.Addr)
 		field("key type", p.KeyType)
 		field("fingerprint", p.Fingerprint)
-		b.WriteString("\n" + clip("Trust this "+p.KeyType+" key and record it in known_hosts?", width) + "\n\n")
+		b.WriteString("\n" + common.Clip("Trust this "+p.KeyType+" key and record it in known_hosts?", width) + "\n\n")
 		b.WriteString(d.ignoredNote(st.Muted.Render, width))
 		b.WriteString(hint(k.Trust) + st.Muted.Render("  ") + hint(k.Refuse))
 	default:
@@ -183,5 +184,5 @@ func (d dialog) ignoredNote(render func(...string) string, width int) string {
 	if d.quiet.IsZero() {
 		return ""
 	}
-	return render(clip("keys typed as this box appeared were ignored", width)) + "\n"
+	return render(common.Clip("keys typed as this box appeared were ignored", width)) + "\n"
 }

@@ -27,7 +27,7 @@ type row struct {
 // fleetView lists the hosts grouped by environment and role, with a filter
 // and a selection. It renders only the rows that fit.
 type fleetView struct {
-	ctx      *Context
+	ctx      *common.Context
 	keys     KeyMap
 	fleet    *inventory.Fleet
 	rows     []row
@@ -43,7 +43,7 @@ type fleetView struct {
 	status *statusBoard
 }
 
-func newFleetView(ctx *Context, keys KeyMap, status *statusBoard) fleetView {
+func newFleetView(ctx *common.Context, keys KeyMap, status *statusBoard) fleetView {
 	ti := textinput.New()
 	ti.Prompt = "/"
 	ti.Placeholder = "name, role, tag, env or up/down/drift/failed"
@@ -358,7 +358,7 @@ func (v fleetView) View() string {
 		b.WriteString(v.filter.View())
 		b.WriteByte('\n')
 	}
-	b.WriteString(st.Header.Render(clip(renderHeader(cols), v.width)))
+	b.WriteString(st.Header.Render(common.Clip(renderHeader(cols), v.width)))
 	if len(v.rows) == 0 {
 		b.WriteString("\n" + st.Muted.Render("  no hosts"))
 		if v.filter.Value() != "" {
@@ -372,7 +372,7 @@ func (v fleetView) View() string {
 		r := v.rows[i]
 		b.WriteByte('\n')
 		if r.heading != "" {
-			b.WriteString(st.Group.Render(clip(r.heading, v.width)))
+			b.WriteString(st.Group.Render(common.Clip(r.heading, v.width)))
 			continue
 		}
 		mark := " "
@@ -381,18 +381,12 @@ func (v fleetView) View() string {
 		}
 		switch {
 		case i == v.cursor:
-			b.WriteString(st.Cursor.Render(padRight(clip(v.renderRow(cols, mark, r.host, false), v.width), v.width)))
+			b.WriteString(st.Cursor.Render(common.PadRight(common.Clip(v.renderRow(cols, mark, r.host, false), v.width), v.width)))
 		case v.selected[r.host.Name]:
-			b.WriteString(st.Selected.Render(clip(v.renderRow(cols, mark, r.host, false), v.width)))
+			b.WriteString(st.Selected.Render(common.Clip(v.renderRow(cols, mark, r.host, false), v.width)))
 		default:
-			b.WriteString(clipStyled(v.renderRow(cols, mark, r.host, true), v.width))
+			b.WriteString(common.ClipStyled(v.renderRow(cols, mark, r.host, true), v.width))
 		}
 	}
 	return b.String()
 }
-
-// clip, clipStyled and padRight are ui/common's Clip, ClipStyled and
-// PadRight, under the names the console's files use.
-func clip(s string, w int) string       { return common.Clip(s, w) }
-func clipStyled(s string, w int) string { return common.ClipStyled(s, w) }
-func padRight(s string, w int) string   { return common.PadRight(s, w) }

@@ -16,57 +16,42 @@ import (
 // turns its flow off.
 type Flows struct {
 	// Refs lists the app's branches, tags and recent commits.
-	Refs func(ctx context.Context, app string) ([]Ref, error)
+	Refs func(ctx context.Context, app string) ([]ops.Ref, error)
 	// Preview says what deploying ref of app to env would change, with
 	// the plan in the environment's default strategy
 	// (ops.Service.PreviewDeploy); it changes nothing.
-	Preview func(ctx context.Context, app, env, ref string) (Preview, error)
+	Preview func(ctx context.Context, app, env, ref string) (ops.Preview, error)
 	// Deploy runs the plan the wizard confirmed (the preview's, in the
 	// strategy chosen), as it is, or refuses it when the inventory changed
 	// since. emit gets every host's events, say the deploy's own messages,
 	// confirm the canary's go-ahead (it blocks until the user answers or
 	// ctx ends).
-	Deploy func(ctx context.Context, plan *deploy.Plan, io FlowIO) (*deploy.Outcome, error)
+	Deploy func(ctx context.Context, plan *deploy.Plan, io ops.IO) (*deploy.Outcome, error)
 	// RollbackPreview lists the releases app can go back to in env and
 	// what going to `to` (empty: the previous good one) undoes, with the
 	// plan in the environment's default strategy
 	// (ops.Service.PreviewRollback); it changes nothing.
-	RollbackPreview func(ctx context.Context, app, env, to string) (RollbackPreview, error)
+	RollbackPreview func(ctx context.Context, app, env, to string) (ops.RollbackPreview, error)
 	// Rollback runs the rollback the flow confirmed (the preview's plan,
 	// in the strategy chosen), as it is, or refuses it when the inventory
 	// or the releases changed since.
-	Rollback func(ctx context.Context, plan *deploy.RollbackPlan, io FlowIO) (*deploy.Outcome, error)
+	Rollback func(ctx context.Context, plan *deploy.RollbackPlan, io ops.IO) (*deploy.Outcome, error)
 	// MigrationPlan lists the migrations pending on env's migration host,
 	// with the plan (ops.Service.PreviewMigrate); it changes nothing.
-	MigrationPlan func(ctx context.Context, app, env string) (MigrationPlan, error)
+	MigrationPlan func(ctx context.Context, app, env string) (ops.MigrationPlan, error)
 	// Migrate runs the migrate the flow confirmed (the preview's plan) once
 	// on its migration host, or refuses it when the inventory or the
 	// releases changed since.
-	Migrate func(ctx context.Context, plan *deploy.MigratePlan, io FlowIO) (deploy.MigrationResult, error)
+	Migrate func(ctx context.Context, plan *deploy.MigratePlan, io ops.IO) (deploy.MigrationResult, error)
 	// FlushPlan lists env's cache hosts and what each would flush.
 	FlushPlan func(ctx context.Context, env string) ([]cache.Spec, error)
 	// Flush empties the caches of hosts, a result per host.
-	Flush func(ctx context.Context, env string, hosts []string, io FlowIO) ([]cache.Result, error)
+	Flush func(ctx context.Context, env string, hosts []string, io ops.IO) ([]cache.Result, error)
 	// Releases lists the releases of app in env, newest first.
 	Releases func(ctx context.Context, app, env string) ([]store.Release, error)
 	// Compare says what lies between two releases (a the older).
 	Compare func(ctx context.Context, a, b store.Release) (deploy.Comparison, error)
 }
-
-// FlowIO, Ref, HostRelease and Preview are the service's (package ops):
-// the console shows what the service returns, as the CLI prints it.
-type (
-	FlowIO      = ops.IO
-	Ref         = ops.Ref
-	HostRelease = ops.HostRelease
-	Preview     = ops.Preview
-)
-
-// RollbackPreview and MigrationPlan are the service's (package ops).
-type (
-	RollbackPreview = ops.RollbackPreview
-	MigrationPlan   = ops.MigrationPlan
-)
 
 // errString is err's text, "" for none.
 func errString(err error) string {

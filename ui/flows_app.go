@@ -22,7 +22,7 @@ type flow interface {
 // flowEnv is what every flow shares: the console's context and keys, the
 // engine's entry points, the fleet and what the status panel knows.
 type flowEnv struct {
-	ctx    *Context
+	ctx    *common.Context
 	keys   KeyMap
 	fns    Flows
 	fleet  *inventory.Fleet

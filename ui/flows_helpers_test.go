@@ -72,15 +72,15 @@ func (f *fakeFlows) outcome(id string, hosts []string) *deploy.Outcome {
 
 func (f *fakeFlows) fns() Flows {
 	return Flows{
-		Refs: func(context.Context, string) ([]Ref, error) {
+		Refs: func(context.Context, string) ([]ops.Ref, error) {
 			f.hit("refs")
-			return []Ref{{Name: "main", Kind: "branch", Hash: "c2c2c2c2c2c2", Subject: "add checkout", Author: "ann"},
+			return []ops.Ref{{Name: "main", Kind: "branch", Hash: "c2c2c2c2c2c2", Subject: "add checkout", Author: "ann"},
 				{Name: "v1.0", Kind: "tag", Hash: "b1b1b1b1b1b1", Subject: "first release", Author: "bob"},
 				{Name: "a0a0a0a0a0a0", Kind: "commit", Hash: "a0a0a0a0a0a0", Subject: "initial", Author: "bob"}}, nil
 		},
-		Preview: func(_ context.Context, app, env, ref string) (Preview, error) {
+		Preview: func(_ context.Context, app, env, ref string) (ops.Preview, error) {
 			f.hit("preview")
-			p := Preview{Source: deploy.Source{Ref: ref, Commit: "c2c2c2c2c2c2c2c2", Subject: "add checkout", Author: "ann", Branch: ref, Dirty: true},
+			p := ops.Preview{Source: deploy.Source{Ref: ref, Commit: "c2c2c2c2c2c2c2c2", Subject: "add checkout", Author: "ann", Branch: ref, Dirty: true},
 				Current: "20260101000000", CurrentCommit: "b1b1b1b1b1b1b1b1",
 				Commits:      []deploy.Commit{{Hash: "c2c2c2c2c2c2", Author: "ann", Subject: "add checkout"}},
 				Behind:       []deploy.Commit{{Hash: "d3d3d3d3d3d3", Author: "cy", Subject: "hotfix only in prod"}},
@@ -97,16 +97,16 @@ func (f *fakeFlows) fns() Flows {
 			}
 			p.Plan = plan
 			for i, h := range hosts {
-				hr := HostRelease{Host: h, Reachable: true, Release: "20260101000000", Commit: "b1b1b1b1b1b1b1b1"}
+				hr := ops.HostRelease{Host: h, Reachable: true, Release: "20260101000000", Commit: "b1b1b1b1b1b1b1b1"}
 				if i == 0 {
 					hr.Commit, hr.Lock = "e4e4e4e4", "carol@laptop"
 				}
 				p.Hosts = append(p.Hosts, hr)
 			}
-			p.Hosts = append(p.Hosts, HostRelease{Host: "ghost", Err: "dial: refused"})
+			p.Hosts = append(p.Hosts, ops.HostRelease{Host: "ghost", Err: "dial: refused"})
 			return p, nil
 		},
-		Deploy: func(ctx context.Context, p *deploy.Plan, io FlowIO) (*deploy.Outcome, error) {
+		Deploy: func(ctx context.Context, p *deploy.Plan, io ops.IO) (*deploy.Outcome, error) {
 			f.hit("deploy")
 			f.mu.Lock()
 			f.deployed = append(f.deployed, p)
@@ -140,7 +140,7 @@ func (f *fakeFlows) fns() Flows {
 			}
 			return f.outcome("R1", hosts), nil
 		},
-		RollbackPreview: func(_ context.Context, app, env, to string) (RollbackPreview, error) {
+		RollbackPreview: func(_ context.Context, app, env, to string) (ops.RollbackPreview, error) {
 			f.hit("rollbackPreview")
 			hosts := f.hosts
 			if env == "production" {
@@ -158,7 +158,7 @@ func (f *fakeFlows) fns() Flows {
 			p, err := f.newPlan(app, env, hosts, deploy.Source{Ref: target.ReleaseID, Commit: target.Commit, Subject: target.Subject},
 				target.ReleaseID, deploy.DefaultStrategy(e))
 			if err != nil {
-				return RollbackPreview{}, err
+				return ops.RollbackPreview{}, err
 			}
 			rp := &deploy.RollbackPlan{Plan: p, Choice: deploy.RollbackChoice{
 				From:   store.Release{App: app, Env: env, ReleaseID: "R1", Commit: "c2c2c2c2c2c2"},
@@ -166,12 +166,12 @@ func (f *fakeFlows) fns() Flows {
 			f.mu.Lock()
 			f.rollPreviews = append(f.rollPreviews, rp)
 			f.mu.Unlock()
-			return RollbackPreview{Plan: rp, From: store.Release{ReleaseID: "R1", Commit: "c2c2c2c2c2c2"}, Target: target,
+			return ops.RollbackPreview{Plan: rp, From: store.Release{ReleaseID: "R1", Commit: "c2c2c2c2c2c2"}, Target: target,
 				Candidates: []store.Release{prev, older}, Undone: []store.Release{{ReleaseID: "R1", MigrationsApplied: true}},
 				Migrated: []store.Release{{ReleaseID: "R1"}}, Commits: []deploy.Commit{{Hash: "c2c2c2c2c2c2", Author: "ann", Subject: "add checkout"}},
 				Hosts: hosts}, nil
 		},
-		Rollback: func(_ context.Context, rp *deploy.RollbackPlan, io FlowIO) (*deploy.Outcome, error) {
+		Rollback: func(_ context.Context, rp *deploy.RollbackPlan, io ops.IO) (*deploy.Outcome, error) {
 			f.hit("rollback")
 			to := rp.Choice.Target.ReleaseID
 			f.mu.Lock()
@@ -185,22 +185,22 @@ func (f *fakeFlows) fns() Flows {
 			}
 			return f.outcome(to, hosts), nil
 		},
-		MigrationPlan: func(_ context.Context, app, env string) (MigrationPlan, error) {
+		MigrationPlan: func(_ context.Context, app, env string) (ops.MigrationPlan, error) {
 			f.hit("migrationPlan")
 			// As deploy.PreviewMigrate plans it: the current release on the
 			// migration host.
 			p, err := f.newPlan(app, env, f.hosts, deploy.Source{Commit: "c2c2c2c2c2c2"}, "R1", deploy.Strategy{})
 			if err != nil {
-				return MigrationPlan{}, err
+				return ops.MigrationPlan{}, err
 			}
 			h, _ := deploy.MigrationHost(p.Hosts)
 			mp := &deploy.MigratePlan{Plan: p, Current: store.Release{App: app, Env: env, ReleaseID: "R1", Commit: "c2c2c2c2c2c2"}, Host: h}
 			f.mu.Lock()
 			f.migPreviews = append(f.migPreviews, mp)
 			f.mu.Unlock()
-			return MigrationPlan{Plan: mp, Host: h.Name, Command: "./manage.py migrate", Release: "R1", Total: 3, Pending: []string{"shop.0003_orders"}}, nil
+			return ops.MigrationPlan{Plan: mp, Host: h.Name, Command: "./manage.py migrate", Release: "R1", Total: 3, Pending: []string{"shop.0003_orders"}}, nil
 		},
-		Migrate: func(_ context.Context, mp *deploy.MigratePlan, io FlowIO) (deploy.MigrationResult, error) {
+		Migrate: func(_ context.Context, mp *deploy.MigratePlan, io ops.IO) (deploy.MigrationResult, error) {
 			f.hit("migrate")
 			f.mu.Lock()
 			f.migrated = append(f.migrated, mp)
@@ -212,7 +212,7 @@ func (f *fakeFlows) fns() Flows {
 			return []cache.Spec{{Host: "cache1", Kind: cache.Memcached, Address: "127.0.0.1", Port: 11211, DB: cache.AllDBs},
 				{Host: "cache2", Kind: cache.Redis, Address: "127.0.0.1", Port: 6379, DB: cache.AllDBs}}, nil
 		},
-		Flush: func(_ context.Context, env string, hosts []string, io FlowIO) ([]cache.Result, error) {
+		Flush: func(_ context.Context, env string, hosts []string, io ops.IO) ([]cache.Result, error) {
 			f.hit("flush")
 			f.mu.Lock()
 			f.flushed = append(f.flushed, hosts)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/opsui/opsui/inventory"
 	"github.com/opsui/opsui/ops/deploy"
+	"github.com/opsui/opsui/ui/common"
 )
 
 // opSpec is what makes a guided flow: the deploy wizard, a rollback, a
@@ -410,7 +411,7 @@ func (f *opFlow[P, R]) View() string {
 		b.WriteString(l + "\n")
 	}
 	if f.note != "" {
-		b.WriteString(st.Warn.Render(clip(f.note, w)) + "\n")
+		b.WriteString(st.Warn.Render(common.Clip(f.note, w)) + "\n")
 	}
 	bodyH := max(3, h-strings.Count(b.String(), "\n"))
 	switch f.step {
@@ -451,9 +452,9 @@ type plainSpec[P, R any] interface {
 	// moves to a row.
 	moved(plan P, cursor int) (arg string, reload bool)
 	toggle(plan P, cursor int) // space on a row
-	planLines(st Styles, plan P, cursor, w int) []string
+	planLines(st common.Styles, plan P, cursor, w int) []string
 	question(t pickItem, plan P) string
-	resultLines(st Styles, res R, err error, w int) []string
+	resultLines(st common.Styles, res R, err error, w int) []string
 }
 
 func (l plainLook[P, R]) header(f *opFlow[P, R], w int) []string {
@@ -461,7 +462,7 @@ func (l plainLook[P, R]) header(f *opFlow[P, R], w int) []string {
 	if f.step > opPick {
 		title += " · " + f.target.String()
 	}
-	return []string{f.env.ctx.Styles.Title.Render(clip(title, w))}
+	return []string{f.env.ctx.Styles.Title.Render(common.Clip(title, w))}
 }
 
 func (plainLook[P, R]) pickHeading() (string, string) { return "where?", "target" }
@@ -523,9 +524,9 @@ func (l plainLook[P, R]) doneBody(f *opFlow[P, R], w int) string {
 	st := f.env.ctx.Styles
 	var b strings.Builder
 	for _, line := range l.spec.resultLines(st, f.outcome(), f.runner.err, w) {
-		b.WriteString(clipStyled(line, w) + "\n")
+		b.WriteString(common.ClipStyled(line, w) + "\n")
 	}
-	b.WriteString("\n" + clipStyled(st.Key.Render(keyName(f.env.keys.NextStep))+st.Muted.Render(" the hosts' output · ")+
+	b.WriteString("\n" + common.ClipStyled(st.Key.Render(keyName(f.env.keys.NextStep))+st.Muted.Render(" the hosts' output · ")+
 		st.Key.Render(keyName(f.env.keys.Back))+st.Muted.Render(" back to the fleet"), w))
 	return b.String()
 }
@@ -560,7 +561,7 @@ func (l plainLook[P, R]) planView(f *opFlow[P, R], w int) []string {
 	st := f.env.ctx.Styles
 	switch {
 	case f.planErr != nil:
-		return []string{st.Error.Render(clip(f.planErr.Error(), w))}
+		return []string{st.Error.Render(common.Clip(f.planErr.Error(), w))}
 	case !f.loaded:
 		return []string{st.Muted.Render("reading the plan…")}
 	}

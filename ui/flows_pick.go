@@ -9,6 +9,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/opsui/opsui/inventory"
+	"github.com/opsui/opsui/ui/common"
 )
 
 // pickItem is an app in an environment, or an environment alone.
@@ -81,16 +82,16 @@ func (p *targetPicker) key(km tea.KeyPressMsg, k KeyMap) {
 	}
 }
 
-func (p targetPicker) view(st Styles, w int, what string) string {
+func (p targetPicker) view(st common.Styles, w int, what string) string {
 	var b strings.Builder
 	if len(p.items) == 0 {
 		return st.Warn.Render("no " + what + " in the inventory")
 	}
 	for i, it := range p.items {
-		line := clip("  "+it.String(), w)
+		line := common.Clip("  "+it.String(), w)
 		switch {
 		case i == p.cursor:
-			line = st.Cursor.Render(padRight(clip("> "+it.String(), w), w))
+			line = st.Cursor.Render(common.PadRight(common.Clip("> "+it.String(), w), w))
 		case it.env.Protected:
 			line = st.Protected.Render(line)
 		}
@@ -144,17 +145,17 @@ func (c *confirmBox) key(km tea.KeyPressMsg, k KeyMap) (ok bool, cmd tea.Cmd) {
 	return false, nil
 }
 
-func (c confirmBox) view(st Styles, w int, question string, k KeyMap) string {
+func (c confirmBox) view(st common.Styles, w int, question string, k KeyMap) string {
 	var b strings.Builder
-	b.WriteString(st.Warn.Render(clip(question, w)) + "\n\n")
+	b.WriteString(st.Warn.Render(common.Clip(question, w)) + "\n\n")
 	if c.env.Protected {
-		b.WriteString(st.Protected.Render(clip(c.env.Name+" is a protected environment.", w)) + "\n")
+		b.WriteString(st.Protected.Render(common.Clip(c.env.Name+" is a protected environment.", w)) + "\n")
 		b.WriteString(c.input.View() + "\n")
 	} else {
 		b.WriteString(st.Key.Render(keyName(k.Confirm)) + st.Muted.Render(" confirm · "+keyName(k.Back)+" leave (default: no)") + "\n")
 	}
 	if c.note != "" {
-		b.WriteString(st.Error.Render(clip(c.note, w)) + "\n")
+		b.WriteString(st.Error.Render(common.Clip(c.note, w)) + "\n")
 	}
 	return b.String()
 }

@@ -8,6 +8,8 @@ import (
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
+
+	"github.com/opsui/opsui/ui/common"
 )
 
 // flowStopTimeout bounds how long Run waits, after the program ended, for
@@ -141,9 +143,9 @@ func (a App) quitLine(w int) string {
 	st := a.ctx.Styles
 	switch {
 	case a.quit.asking:
-		return st.Error.Render(clip("a flow is running: quit and abort it? y aborts it (hosts stop, the lock is released), any other key goes on", w))
+		return st.Error.Render(common.Clip("a flow is running: quit and abort it? y aborts it (hosts stop, the lock is released), any other key goes on", w))
 	case a.quit.aborting:
-		return st.Warn.Render(clip("aborting: waiting for the hosts to stop and the lock to be released, then quitting…", w))
+		return st.Warn.Render(common.Clip("aborting: waiting for the hosts to stop and the lock to be released, then quitting…", w))
 	}
 	return ""
 }

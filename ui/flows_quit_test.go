@@ -9,6 +9,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/opsui/opsui/ops"
 	"github.com/opsui/opsui/ops/deploy"
 )
 
@@ -17,7 +18,7 @@ import (
 func endedWith(fns Flows) (Flows, chan error) {
 	ended := make(chan error, 1)
 	deployFn := fns.Deploy
-	fns.Deploy = func(ctx context.Context, p *deploy.Plan, io FlowIO) (*deploy.Outcome, error) {
+	fns.Deploy = func(ctx context.Context, p *deploy.Plan, io ops.IO) (*deploy.Outcome, error) {
 		out, err := deployFn(ctx, p, io)
 		ended <- err
 		return out, err

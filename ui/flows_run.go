@@ -11,9 +11,11 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/opsui/opsui/ops"
 	"github.com/opsui/opsui/ops/deploy"
 	"github.com/opsui/opsui/ops/remote"
 	"github.com/opsui/opsui/store"
+	"github.com/opsui/opsui/ui/common"
 )
 
 // sayLines is how many of a flow's own messages are kept.
@@ -62,7 +64,7 @@ type (
 // runnerFunc runs a flow's work with the console's FlowIO; value is what
 // the flow's result step shows, res the hosts' outcome as the run view
 // shows it.
-type runnerFunc[V any] func(ctx context.Context, io FlowIO) (value V, res remote.Result, err error)
+type runnerFunc[V any] func(ctx context.Context, io ops.IO) (value V, res remote.Result, err error)
 
 // flowRunner runs a flow's work in a tea.Cmd and shows it in the run
 // view: a pane per host with its stage, the flow's messages above, and
@@ -94,7 +96,7 @@ func startRunner[V any](env *flowEnv, kind, what string, hosts []string, work ru
 	value = new(V)
 	r = &flowRunner{env: env, feed: feed, rv: newRunView(env.ctx, env.keys, feed), log: &sayLog{},
 		asks: make(chan canaryAsk), stop: make(chan struct{}), cancel: cancel}
-	io := FlowIO{Emit: feed.Event, Say: r.log.say, Confirm: r.confirm}
+	io := ops.IO{Emit: feed.Event, Say: r.log.say, Confirm: r.confirm}
 	stop, tracker := r.stop, env.tracker
 	run := func() tea.Msg {
 		defer close(stop)
@@ -235,11 +237,11 @@ func (r *flowRunner) view(w, h int) string {
 	st := r.env.ctx.Styles
 	var b strings.Builder
 	for _, l := range r.log.last(3) {
-		b.WriteString(st.Muted.Render(clip(l, w)) + "\n")
+		b.WriteString(st.Muted.Render(common.Clip(l, w)) + "\n")
 	}
 	if r.pending != nil {
-		b.WriteString(st.Warn.Render(clip("? "+r.pending.question, w)) + "\n")
-		b.WriteString(clip(st.Key.Render(keyName(r.env.keys.Confirm))+" continue   "+st.Key.Render(keyName(r.env.keys.Rollback))+" roll the canary back", w) + "\n")
+		b.WriteString(st.Warn.Render(common.Clip("? "+r.pending.question, w)) + "\n")
+		b.WriteString(common.Clip(st.Key.Render(keyName(r.env.keys.Confirm))+" continue   "+st.Key.Render(keyName(r.env.keys.Rollback))+" roll the canary back", w) + "\n")
 	}
 	rv := r.rv
 	rv.SetSize(w, max(3, h-r.headLines()))
@@ -297,7 +299,7 @@ func errText(err error) string {
 
 // outcomeLines are a deploy's or rollback's summary: the record, then
 // each host's result, failures first.
-func outcomeLines(st Styles, out *deploy.Outcome, err error) []string {
+func outcomeLines(st common.Styles, out *deploy.Outcome, err error) []string {
 	var lines []string
 	if out == nil {
 		var changed *deploy.FleetChangedError

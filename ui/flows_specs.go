@@ -8,21 +8,23 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/opsui/opsui/inventory"
+	"github.com/opsui/opsui/ops"
 	"github.com/opsui/opsui/ops/cache"
 	"github.com/opsui/opsui/ops/deploy"
 	"github.com/opsui/opsui/ops/remote"
+	"github.com/opsui/opsui/ui/common"
 )
 
 func newRollbackFlow(env *flowEnv, envName, app, to string) (flow, tea.Cmd) {
 	s := &rollbackSpec{fns: env.fns}
 	s.plainLook.spec = s
-	return newOpFlow[RollbackPreview, *deploy.Outcome](env, s, envName, app, to)
+	return newOpFlow[ops.RollbackPreview, *deploy.Outcome](env, s, envName, app, to)
 }
 
 func newMigrateFlow(env *flowEnv, envName string) (flow, tea.Cmd) {
 	s := &migrateSpec{fns: env.fns}
 	s.plainLook.spec = s
-	return newOpFlow[MigrationPlan, deploy.MigrationResult](env, s, envName, "", "")
+	return newOpFlow[ops.MigrationPlan, deploy.MigrationResult](env, s, envName, "", "")
 }
 
 func newFlushFlow(env *flowEnv, envName string) (flow, tea.Cmd) {
@@ -55,42 +57,42 @@ func (noStrategy[P]) batched(p P, _ deploy.Strategy) (P, *deploy.Plan, error) {
 // rollbackSpec: choose a recorded release (the previous good one first),
 // see what goes away, confirm, run.
 type rollbackSpec struct {
-	plainLook[RollbackPreview, *deploy.Outcome]
+	plainLook[ops.RollbackPreview, *deploy.Outcome]
 	noArg
 	fns Flows
 }
 
 func (rollbackSpec) name() string  { return "roll back" }
 func (rollbackSpec) envOnly() bool { return false }
-func (s rollbackSpec) loadPlan(ctx context.Context, t pickItem, to string) (RollbackPreview, error) {
+func (s rollbackSpec) loadPlan(ctx context.Context, t pickItem, to string) (ops.RollbackPreview, error) {
 	p, err := s.fns.RollbackPreview(ctx, t.app, t.env.Name, to)
 	return p, planErr(s.name(), t, err)
 }
-func (rollbackSpec) rows(p RollbackPreview) int { return len(p.Candidates) }
-func (rollbackSpec) moved(p RollbackPreview, i int) (string, bool) {
+func (rollbackSpec) rows(p ops.RollbackPreview) int { return len(p.Candidates) }
+func (rollbackSpec) moved(p ops.RollbackPreview, i int) (string, bool) {
 	return p.Candidates[i].ReleaseID, true
 }
-func (rollbackSpec) toggle(RollbackPreview, int)          {}
-func (rollbackSpec) ready(RollbackPreview) (bool, string) { return true, "" }
+func (rollbackSpec) toggle(ops.RollbackPreview, int)          {}
+func (rollbackSpec) ready(ops.RollbackPreview) (bool, string) { return true, "" }
 
-func (rollbackSpec) planLines(st Styles, p RollbackPreview, cursor, w int) []string {
+func (rollbackSpec) planLines(st common.Styles, p ops.RollbackPreview, cursor, w int) []string {
 	var l []string
-	add := func(s string) { l = append(l, clip(s, w)) }
+	add := func(s string) { l = append(l, common.Clip(s, w)) }
 	add(fmt.Sprintf("now     %s  %s %s", p.From.ReleaseID, deploy.ShortCommit(p.From.Commit), p.From.Subject))
 	add(fmt.Sprintf("back to %s  %s %s", p.Target.ReleaseID, deploy.ShortCommit(p.Target.Commit), p.Target.Subject))
 	l = append(l, "", st.Header.Render("releases to go back to (↑/↓)"))
 	for i, r := range p.Candidates {
 		s := fmt.Sprintf("  %s  %s  %-8s %s · %s", r.ReleaseID, deploy.ShortCommit(r.Commit), r.Result, r.Subject, r.Operator)
 		if i == cursor {
-			s = st.Cursor.Render(padRight(clip(s, w), w))
+			s = st.Cursor.Render(common.PadRight(common.Clip(s, w), w))
 		} else {
-			s = clip(s, w)
+			s = common.Clip(s, w)
 		}
 		l = append(l, s)
 	}
 	l = append(l, "", st.Header.Render(fmt.Sprintf("what goes away: %d commits", len(p.Commits))))
 	for _, c := range p.Commits {
-		add(fmt.Sprintf("  %s  %-18s %s", deploy.ShortCommit(c.Hash), clip(c.Author, 18), c.Subject))
+		add(fmt.Sprintf("  %s  %-18s %s", deploy.ShortCommit(c.Hash), common.Clip(c.Author, 18), c.Subject))
 	}
 	for _, r := range p.Undone {
 		add(fmt.Sprintf("  undoes release %s (%s %s)", r.ReleaseID, deploy.ShortCommit(r.Commit), r.Subject))
@@ -100,21 +102,21 @@ func (rollbackSpec) planLines(st Styles, p RollbackPreview, cursor, w int) []str
 		for _, r := range p.Migrated {
 			ids = append(ids, r.ReleaseID)
 		}
-		l = append(l, "", st.Error.Render(clip("Migrations are NOT reversed: releases "+strings.Join(ids, ", ")+
+		l = append(l, "", st.Error.Render(common.Clip("Migrations are NOT reversed: releases "+strings.Join(ids, ", ")+
 			" applied database migrations. The code goes back, the schema stays.", w)))
 	} else {
-		l = append(l, "", st.Muted.Render(clip("no undone release applied migrations (migrations are never reversed by a rollback)", w)))
+		l = append(l, "", st.Muted.Render(common.Clip("no undone release applied migrations (migrations are never reversed by a rollback)", w)))
 	}
 	return l
 }
 
-func (rollbackSpec) question(t pickItem, p RollbackPreview) string {
+func (rollbackSpec) question(t pickItem, p ops.RollbackPreview) string {
 	return fmt.Sprintf("Roll %s on %s back from %s to %s (%s)?", t.app, t.env.Name, p.From.ReleaseID, p.Target.ReleaseID, deploy.ShortCommit(p.Target.Commit))
 }
 
 func (rollbackSpec) newStrategy(t pickItem) (strategyForm, bool) { return newRollbackStrategy(t), true }
 
-func (rollbackSpec) planEnv(plan RollbackPreview) (inventory.Environment, bool) {
+func (rollbackSpec) planEnv(plan ops.RollbackPreview) (inventory.Environment, bool) {
 	if p := plan.Plan; p != nil {
 		return p.Plan.Env, true
 	}
@@ -123,13 +125,13 @@ func (rollbackSpec) planEnv(plan RollbackPreview) (inventory.Environment, bool) 
 
 // batched is the preview's rollback in strategy's batches
 // (RollbackPlan.WithStrategy): the same choice, hosts and inventory.
-func (rollbackSpec) batched(p RollbackPreview, strategy deploy.Strategy) (RollbackPreview, *deploy.Plan, error) {
+func (rollbackSpec) batched(p ops.RollbackPreview, strategy deploy.Strategy) (ops.RollbackPreview, *deploy.Plan, error) {
 	if p.Plan == nil {
-		return RollbackPreview{}, nil, fmt.Errorf("the preview has no plan")
+		return ops.RollbackPreview{}, nil, fmt.Errorf("the preview has no plan")
 	}
 	rp, err := p.Plan.WithStrategy(strategy)
 	if err != nil {
-		return RollbackPreview{}, nil, err
+		return ops.RollbackPreview{}, nil, err
 	}
 	p.Plan = rp
 	return p, rp.Plan, nil
@@ -138,39 +140,39 @@ func (rollbackSpec) batched(p RollbackPreview, strategy deploy.Strategy) (Rollba
 // start runs the rollback confirmed, the very plan batched: the engine
 // checks it against the inventory and the releases again and refuses it,
 // saying what changed, when they are no longer those it was made from.
-func (s rollbackSpec) work(t pickItem, p RollbackPreview, strategy deploy.Strategy) opWork[*deploy.Outcome] {
+func (s rollbackSpec) work(t pickItem, p ops.RollbackPreview, strategy deploy.Strategy) opWork[*deploy.Outcome] {
 	rp, fn := p.Plan, s.fns.Rollback
 	return opWork[*deploy.Outcome]{kind: "rollback", what: fmt.Sprintf("%s on %s to %s (%s)", t.app, t.env.Name, p.Target.ReleaseID, strategy.Kind), hosts: p.Hosts,
-		run: func(ctx context.Context, io FlowIO) (*deploy.Outcome, remote.Result, error) {
+		run: func(ctx context.Context, io ops.IO) (*deploy.Outcome, remote.Result, error) {
 			out, err := fn(ctx, rp, io)
 			return out, outcomeResult(out), err
 		}}
 }
 
-func (rollbackSpec) resultLines(st Styles, out *deploy.Outcome, err error, _ int) []string {
+func (rollbackSpec) resultLines(st common.Styles, out *deploy.Outcome, err error, _ int) []string {
 	return append([]string{st.Header.Render("rollback")}, outcomeLines(st, out, err)...)
 }
 
 // migrateSpec: the pending migrations, confirm, run once on the
 // migration host.
 type migrateSpec struct {
-	plainLook[MigrationPlan, deploy.MigrationResult]
+	plainLook[ops.MigrationPlan, deploy.MigrationResult]
 	noArg
-	noStrategy[MigrationPlan]
+	noStrategy[ops.MigrationPlan]
 	fns Flows
 }
 
 func (migrateSpec) name() string  { return "migrate" }
 func (migrateSpec) envOnly() bool { return false }
-func (s migrateSpec) loadPlan(ctx context.Context, t pickItem, _ string) (MigrationPlan, error) {
+func (s migrateSpec) loadPlan(ctx context.Context, t pickItem, _ string) (ops.MigrationPlan, error) {
 	p, err := s.fns.MigrationPlan(ctx, t.app, t.env.Name)
 	return p, planErr(s.name(), t, err)
 }
-func (migrateSpec) rows(MigrationPlan) int                  { return 0 }
-func (migrateSpec) moved(MigrationPlan, int) (string, bool) { return "", false }
-func (migrateSpec) toggle(MigrationPlan, int)               {}
+func (migrateSpec) rows(ops.MigrationPlan) int                  { return 0 }
+func (migrateSpec) moved(ops.MigrationPlan, int) (string, bool) { return "", false }
+func (migrateSpec) toggle(ops.MigrationPlan, int)               {}
 
-func (migrateSpec) ready(p MigrationPlan) (bool, string) {
+func (migrateSpec) ready(p ops.MigrationPlan) (bool, string) {
 	switch {
 	case p.Command == "":
 		return false, "the app has no migrate command"
@@ -180,49 +182,49 @@ func (migrateSpec) ready(p MigrationPlan) (bool, string) {
 	return true, ""
 }
 
-func (migrateSpec) planEnv(plan MigrationPlan) (inventory.Environment, bool) {
+func (migrateSpec) planEnv(plan ops.MigrationPlan) (inventory.Environment, bool) {
 	if p := plan.Plan; p != nil {
 		return p.Plan.Env, true
 	}
 	return inventory.Environment{}, false
 }
 
-func (migrateSpec) planLines(st Styles, p MigrationPlan, _, w int) []string {
-	l := []string{clip(fmt.Sprintf("runs %q once on %s, in release %s, under the deploy lock", p.Command, p.Host, orDash(p.Release)), w), ""}
+func (migrateSpec) planLines(st common.Styles, p ops.MigrationPlan, _, w int) []string {
+	l := []string{common.Clip(fmt.Sprintf("runs %q once on %s, in release %s, under the deploy lock", p.Command, p.Host, orDash(p.Release)), w), ""}
 	switch {
 	case p.Output != "" && p.Pending == nil:
 		l = append(l, st.Header.Render("the plan command said:"))
 		for _, s := range strings.Split(strings.TrimRight(p.Output, "\n"), "\n") {
-			l = append(l, clip("  "+s, w))
+			l = append(l, common.Clip("  "+s, w))
 		}
 	case len(p.Pending) == 0:
 		l = append(l, st.OK.Render(fmt.Sprintf("no migration pending (%d applied)", p.Total)))
 	default:
 		l = append(l, st.Header.Render(fmt.Sprintf("%d of %d migrations pending", len(p.Pending), p.Total)))
 		for _, m := range p.Pending {
-			l = append(l, clip("  "+m, w))
+			l = append(l, common.Clip("  "+m, w))
 		}
 	}
 	return l
 }
 
-func (migrateSpec) question(t pickItem, p MigrationPlan) string {
+func (migrateSpec) question(t pickItem, p ops.MigrationPlan) string {
 	return fmt.Sprintf("Run %q on %s (%s)?", p.Command, p.Host, t.env.Name)
 }
 
 // start runs the migrate previewed, the very plan: the engine checks it
 // against the inventory and the releases again and refuses it when they
 // changed (a release recorded since would be migrated unseen).
-func (s migrateSpec) work(t pickItem, p MigrationPlan, _ deploy.Strategy) opWork[deploy.MigrationResult] {
+func (s migrateSpec) work(t pickItem, p ops.MigrationPlan, _ deploy.Strategy) opWork[deploy.MigrationResult] {
 	mp, fn := p.Plan, s.fns.Migrate
 	return opWork[deploy.MigrationResult]{kind: "migrate", what: fmt.Sprintf("%s on %s", t.app, t.env.Name), hosts: []string{p.Host},
-		run: func(ctx context.Context, io FlowIO) (deploy.MigrationResult, remote.Result, error) {
+		run: func(ctx context.Context, io ops.IO) (deploy.MigrationResult, remote.Result, error) {
 			res, err := fn(ctx, mp, io)
 			return res, outcomeResult(res.Outcome), err
 		}}
 }
 
-func (migrateSpec) resultLines(st Styles, res deploy.MigrationResult, err error, _ int) []string {
+func (migrateSpec) resultLines(st common.Styles, res deploy.MigrationResult, err error, _ int) []string {
 	l := []string{st.Header.Render("migrate")}
 	l = append(l, outcomeLines(st, res.Outcome, err)...)
 	if res.Outcome == nil && err == nil {
@@ -284,7 +286,7 @@ func (s *flushSpec) ready(p []cache.Spec) (bool, string) {
 	return true, ""
 }
 
-func (s *flushSpec) planLines(st Styles, p []cache.Spec, cursor, w int) []string {
+func (s *flushSpec) planLines(st common.Styles, p []cache.Spec, cursor, w int) []string {
 	l := []string{st.Header.Render("cache hosts (" + s.toggleKey + " leaves one out)")}
 	for i, t := range p {
 		mark := "[x]"
@@ -293,9 +295,9 @@ func (s *flushSpec) planLines(st Styles, p []cache.Spec, cursor, w int) []string
 		}
 		line := fmt.Sprintf("%s %-16s %s", mark, t.Host, t.Server())
 		if i == cursor {
-			line = st.Cursor.Render(padRight(clip(line, w), w))
+			line = st.Cursor.Render(common.PadRight(common.Clip(line, w), w))
 		} else {
-			line = clip(line, w)
+			line = common.Clip(line, w)
 		}
 		l = append(l, line)
 	}
@@ -313,7 +315,7 @@ func (s *flushSpec) work(t pickItem, p []cache.Spec, _ deploy.Strategy) opWork[[
 		hosts = append(hosts, c.Host)
 	}
 	fn := s.fns.Flush
-	return opWork[[]cache.Result]{kind: "flush", what: t.env.Name, hosts: hosts, run: func(ctx context.Context, io FlowIO) ([]cache.Result, remote.Result, error) {
+	return opWork[[]cache.Result]{kind: "flush", what: t.env.Name, hosts: hosts, run: func(ctx context.Context, io ops.IO) ([]cache.Result, remote.Result, error) {
 		rs, err := fn(ctx, t.env.Name, hosts, io)
 		hrs := make([]remote.HostResult, len(rs))
 		for i, r := range rs {
@@ -326,21 +328,21 @@ func (s *flushSpec) work(t pickItem, p []cache.Spec, _ deploy.Strategy) opWork[[
 	}}
 }
 
-func (*flushSpec) resultLines(st Styles, rs []cache.Result, err error, w int) []string {
+func (*flushSpec) resultLines(st common.Styles, rs []cache.Result, err error, w int) []string {
 	l := []string{st.Header.Render(fmt.Sprintf("%-16s %-28s %-20s %s", "HOST", "CACHE", "KEYS BEFORE → AFTER", "RESULT"))}
 	if err != nil {
-		l = append(l, st.Error.Render(clip("error: "+errText(err), w)))
+		l = append(l, st.Error.Render(common.Clip("error: "+errText(err), w)))
 	}
 	for _, failed := range []bool{true, false} {
 		for _, x := range rs {
 			if x.OK() == failed {
 				continue
 			}
-			line := fmt.Sprintf("%-16s %-28s %-20s ", x.Host, clip(x.Server, 28), x.Keys())
+			line := fmt.Sprintf("%-16s %-28s %-20s ", x.Host, common.Clip(x.Server, 28), x.Keys())
 			if x.OK() {
-				l = append(l, st.OK.Render(clip(line+"ok", w)))
+				l = append(l, st.OK.Render(common.Clip(line+"ok", w)))
 			} else {
-				l = append(l, st.Error.Render(clip(line+"failed: "+errString(x.Err), w)))
+				l = append(l, st.Error.Render(common.Clip(line+"failed: "+errString(x.Err), w)))
 			}
 		}
 	}

@@ -213,7 +213,7 @@ func TestRollbackFlowRunsThePlanPreviewed(t *testing.T) {
 		t.Fatalf("%d previews, %d rollbacks run", len(ff.rollPreviews), len(ff.rolledBack))
 	}
 	rb, shown := ff.rolledBack[0], ff.rollPreviews[1]
-	if confirmed := d.a.flows.cur.(*opFlow[RollbackPreview, *deploy.Outcome]).planned; rb != confirmed.Plan {
+	if confirmed := d.a.flows.cur.(*opFlow[ops.RollbackPreview, *deploy.Outcome]).planned; rb != confirmed.Plan {
 		t.Error("the rollback run is not the plan confirmed")
 	}
 	if rb.Plan.Fleet != shown.Plan.Fleet || rb.Choice.Target.ReleaseID != "Rm1" || rb.Plan.ReleaseID != "Rm1" ||

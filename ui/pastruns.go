@@ -11,6 +11,7 @@ import (
 
 	"github.com/opsui/opsui/ops/record"
 	"github.com/opsui/opsui/store"
+	"github.com/opsui/opsui/ui/common"
 )
 
 // pastRunsLimit is how many runs the list shows.
@@ -32,7 +33,7 @@ type (
 
 // runsList is the past runs list: newest first, enter replays one.
 type runsList struct {
-	ctx           *Context
+	ctx           *common.Context
 	keys          KeyMap
 	runs          []store.Run
 	err           error
@@ -139,21 +140,21 @@ func (p runsList) View() string {
 	case p.opening != 0:
 		title += fmt.Sprintf(" · reading run #%d…", p.opening)
 	}
-	b.WriteString(st.Title.Render(clip(title, p.width)))
+	b.WriteString(st.Title.Render(common.Clip(title, p.width)))
 	switch {
 	case p.err != nil:
-		b.WriteString("\n" + st.Error.Render(clip(p.err.Error(), p.width)))
+		b.WriteString("\n" + st.Error.Render(common.Clip(p.err.Error(), p.width)))
 		return b.String()
 	case !p.loading && len(p.runs) == 0:
-		b.WriteString("\n" + st.Muted.Render(clip("no run recorded yet", p.width)))
+		b.WriteString("\n" + st.Muted.Render(common.Clip("no run recorded yet", p.width)))
 		return b.String()
 	}
 	start := p.listStart()
 	for i := start; i < len(p.runs) && i-start < p.height-1; i++ {
-		line := clip(pastRunLine(p.runs[i]), p.width)
+		line := common.Clip(pastRunLine(p.runs[i]), p.width)
 		switch {
 		case i == p.cursor:
-			line = st.Cursor.Render(padRight(line, p.width))
+			line = st.Cursor.Render(common.PadRight(line, p.width))
 		case p.runs[i].Result.Failed():
 			line = st.Error.Render(line)
 		}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/opsui/opsui/ops/deploy"
 	"github.com/opsui/opsui/ops/remote"
+	"github.com/opsui/opsui/ui/common"
 )
 
 // gridMax is the most hosts shown as a grid of panes; more get a list and
@@ -17,7 +18,7 @@ const gridMax = 4
 
 // runView shows a run: a pane per host streaming its output.
 type runView struct {
-	ctx           *Context
+	ctx           *common.Context
 	keys          KeyMap
 	feed          *runFeed
 	focus         int
@@ -31,7 +32,7 @@ type runView struct {
 	note     string // a one-key message: "no failed host"
 }
 
-func newRunView(ctx *Context, keys KeyMap, feed *runFeed) runView {
+func newRunView(ctx *common.Context, keys KeyMap, feed *runFeed) runView {
 	return runView{ctx: ctx, keys: keys, feed: feed}
 }
 
@@ -151,7 +152,7 @@ func finished(p paneSnapshot) bool {
 // summary is the run's first line: what ran, how many hosts are done, ok,
 // failed and running, the time so far and the slowest host.
 func (v runView) summary(snap runSnapshot) string {
-	what := fmt.Sprintf("%s · %s · ", v.feed.title, clip(v.feed.command, 40))
+	what := fmt.Sprintf("%s · %s · ", v.feed.title, common.Clip(v.feed.command, 40))
 	if snap.done {
 		if err := v.feed.runErr(); err != nil && len(snap.res.Hosts) == 0 {
 			return what + fmt.Sprintf("could not start: %v", err)
@@ -233,12 +234,12 @@ func (v runView) View() string {
 	}
 	snap := v.feed.snapshot(l.innerLines(), only, window{pane: v.focus, top: v.top, follow: !v.scrolled})
 	var b strings.Builder
-	b.WriteString(st.Title.Render(clip(v.summary(snap), v.width)))
+	b.WriteString(st.Title.Render(common.Clip(v.summary(snap), v.width)))
 	switch {
 	case v.confirmCancel:
-		b.WriteString("\n" + st.Error.Render(clip("cancel the run on every host? y to cancel, any other key to go on", v.width)))
+		b.WriteString("\n" + st.Error.Render(common.Clip("cancel the run on every host? y to cancel, any other key to go on", v.width)))
 	case v.note != "":
-		b.WriteString("\n" + st.Warn.Render(clip(v.note, v.width)))
+		b.WriteString("\n" + st.Warn.Render(common.Clip(v.note, v.width)))
 	}
 	b.WriteByte('\n')
 	if l.grid {
@@ -269,9 +270,9 @@ func (v runView) listAndPane(panes []paneSnapshot, l runLayout) string {
 	var list []string
 	for i := l.listStart; i < len(panes) && len(list) < l.paneH; i++ {
 		p := panes[i]
-		line := clip(p.name+" "+rowText(p), l.listW)
+		line := common.Clip(p.name+" "+rowText(p), l.listW)
 		if i == v.focus {
-			line = v.ctx.Styles.Cursor.Render(padRight(line, l.listW))
+			line = v.ctx.Styles.Cursor.Render(common.PadRight(line, l.listW))
 		} else {
 			line = v.statusStyle(p).Render(line)
 		}
@@ -305,11 +306,11 @@ func (v runView) pane(p paneSnapshot, w, h int, focused bool) string {
 		lines = lines[len(lines)-inner:]
 	}
 	for i, l := range lines {
-		lines[i] = clip(l, max(1, w-4))
+		lines[i] = common.Clip(l, max(1, w-4))
 	}
 	border := st.Pane
 	if focused {
 		border = border.BorderForeground(v.ctx.Theme.Accent)
 	}
-	return border.Width(w).Height(h).MaxHeight(h).Render(v.statusStyle(p).Render(clip(title, max(1, w-4))) + "\n" + strings.Join(lines, "\n"))
+	return border.Width(w).Height(h).MaxHeight(h).Render(v.statusStyle(p).Render(common.Clip(title, max(1, w-4))) + "\n" + strings.Join(lines, "\n"))
 }

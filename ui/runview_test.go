@@ -12,6 +12,7 @@ import (
 
 	"github.com/opsui/opsui/ops/remote"
 	"github.com/opsui/opsui/themes"
+	"github.com/opsui/opsui/ui/common"
 )
 
 // fixedFeed is a run of hosts whose clock stands still at start+at, so
@@ -25,7 +26,7 @@ func fixedFeed(hosts []string, at time.Duration) (*runFeed, time.Time) {
 }
 
 func testRunView(f *runFeed, w, h int) runView {
-	v := newRunView(NewContext(themes.Dark().WithoutColor()), DefaultKeyMap(), f)
+	v := newRunView(common.NewContext(themes.Dark().WithoutColor()), DefaultKeyMap(), f)
 	v.width, v.height = w, h
 	return v
 }

@@ -8,6 +8,8 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
+
+	"github.com/opsui/opsui/ui/common"
 )
 
 // toastTTL is how long a toast stays; toastMax how many show at once.
@@ -62,7 +64,7 @@ func (a App) drawToasts(body string, width int) string {
 		if i < 0 {
 			continue
 		}
-		box := st.Render(" " + clip(t.text, min(width-4, 70)) + " ")
+		box := st.Render(" " + common.Clip(t.text, min(width-4, 70)) + " ")
 		keep := width - lipgloss.Width(box) - 1
 		under := ansi.Truncate(lines[i], keep, "")
 		lines[i] = under + strings.Repeat(" ", max(0, keep-lipgloss.Width(under))) + " " + box

@@ -11,6 +11,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/opsui/opsui/inventory"
+	"github.com/opsui/opsui/ops"
 	"github.com/opsui/opsui/ops/deploy"
 	"github.com/opsui/opsui/ops/remote"
 )
@@ -19,7 +20,7 @@ import (
 // deploySpec. Its steps, in order: app and environment, ref, preview,
 // strategy, confirm, run, summary. Going back and forth keeps what was
 // chosen; esc before the run leaves without having changed anything.
-type wizard = opFlow[Preview, *deploy.Outcome]
+type wizard = opFlow[ops.Preview, *deploy.Outcome]
 
 // The wizard's steps are the machine's.
 const (
@@ -40,12 +41,12 @@ var stepNames = []string{"app and environment", "ref", "preview", "strategy", "c
 // refsMsg carries the refs read for app.
 type refsMsg struct {
 	app  string
-	refs []Ref
+	refs []ops.Ref
 	err  error
 }
 
 func newWizard(env *flowEnv, focusedEnv string) (flow, tea.Cmd) {
-	return newOpFlow[Preview, *deploy.Outcome](env, &deploySpec{fns: env.fns, env: env, ref: newRefStep(env)}, focusedEnv, "", "")
+	return newOpFlow[ops.Preview, *deploy.Outcome](env, &deploySpec{fns: env.fns, env: env, ref: newRefStep(env)}, focusedEnv, "", "")
 }
 
 // deploySpec: choose a ref, see the preview (what the deploy changes and
@@ -59,7 +60,7 @@ type deploySpec struct {
 func (*deploySpec) envOnly() bool      { return false }
 func (s *deploySpec) argStep() argStep { return s.ref }
 
-func (s *deploySpec) loadPlan(ctx context.Context, t pickItem, ref string) (Preview, error) {
+func (s *deploySpec) loadPlan(ctx context.Context, t pickItem, ref string) (ops.Preview, error) {
 	p, err := s.fns.Preview(ctx, t.app, t.env.Name, ref)
 	if err != nil {
 		err = fmt.Errorf("preview %s %s on %s: %w", t.app, ref, t.env.Name, err)
@@ -67,10 +68,10 @@ func (s *deploySpec) loadPlan(ctx context.Context, t pickItem, ref string) (Prev
 	return p, err
 }
 
-func (*deploySpec) rows(Preview) int             { return 0 }
-func (*deploySpec) ready(Preview) (bool, string) { return true, "" }
+func (*deploySpec) rows(ops.Preview) int             { return 0 }
+func (*deploySpec) ready(ops.Preview) (bool, string) { return true, "" }
 
-func (*deploySpec) planEnv(p Preview) (inventory.Environment, bool) {
+func (*deploySpec) planEnv(p ops.Preview) (inventory.Environment, bool) {
 	if p.Plan != nil {
 		return p.Plan.Env, true
 	}
@@ -81,13 +82,13 @@ func (*deploySpec) newStrategy(t pickItem) (strategyForm, bool) { return newStra
 
 // batched is the preview's plan in the strategy step's batches (no I/O):
 // the same inventory, hosts, commit and release the preview read.
-func (*deploySpec) batched(p Preview, s deploy.Strategy) (Preview, *deploy.Plan, error) {
+func (*deploySpec) batched(p ops.Preview, s deploy.Strategy) (ops.Preview, *deploy.Plan, error) {
 	if p.Plan == nil {
-		return Preview{}, nil, fmt.Errorf("no preview")
+		return ops.Preview{}, nil, fmt.Errorf("no preview")
 	}
 	plan, err := p.Plan.WithStrategy(s)
 	if err != nil {
-		return Preview{}, nil, err
+		return ops.Preview{}, nil, err
 	}
 	p.Plan = plan
 	return p, plan, nil
@@ -96,7 +97,7 @@ func (*deploySpec) batched(p Preview, s deploy.Strategy) (Preview, *deploy.Plan,
 // work runs the plan confirmed, as it is: the engine checks it against
 // the inventory again and refuses it, saying what changed, when it is no
 // longer the fleet's.
-func (s *deploySpec) work(_ pickItem, planned Preview, _ deploy.Strategy) opWork[*deploy.Outcome] {
+func (s *deploySpec) work(_ pickItem, planned ops.Preview, _ deploy.Strategy) opWork[*deploy.Outcome] {
 	p, fn := planned.Plan, s.fns.Deploy
 	hosts := make([]string, len(p.Hosts))
 	for i, h := range p.Hosts {
@@ -104,7 +105,7 @@ func (s *deploySpec) work(_ pickItem, planned Preview, _ deploy.Strategy) opWork
 	}
 	what := fmt.Sprintf("%s %s to %s", p.App.Name, deploy.ShortCommit(p.Source.Commit), p.Env.Name)
 	return opWork[*deploy.Outcome]{kind: "deploy", what: what, hosts: hosts,
-		run: func(ctx context.Context, io FlowIO) (*deploy.Outcome, remote.Result, error) {
+		run: func(ctx context.Context, io ops.IO) (*deploy.Outcome, remote.Result, error) {
 			out, err := fn(ctx, p, io)
 			return out, outcomeResult(out), err
 		}}
@@ -193,7 +194,7 @@ func releaseLive(out *deploy.Outcome) bool {
 type refStep struct {
 	env     *flowEnv
 	target  pickItem
-	refs    []Ref
+	refs    []ops.Ref
 	refsFor string // the app the refs are of
 	refsErr error
 	filter  textinput.Model
@@ -249,8 +250,8 @@ func (r *refStep) update(msg tea.Msg, active bool) (tea.Cmd, bool) {
 }
 
 // shown are the refs the filter lets through.
-func (r *refStep) shown() []Ref {
-	return filterBy(r.refs, r.filter.Value(), func(x Ref) string { return x.Name + " " + x.Hash + " " + x.Subject + " " + x.Author })
+func (r *refStep) shown() []ops.Ref {
+	return filterBy(r.refs, r.filter.Value(), func(x ops.Ref) string { return x.Name + " " + x.Hash + " " + x.Subject + " " + x.Author })
 }
 
 func (r *refStep) key(km tea.KeyPressMsg) (string, bool, string, tea.Cmd) {

@@ -10,6 +10,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/opsui/opsui/ops/deploy"
+	"github.com/opsui/opsui/ui/common"
 )
 
 // The strategy step's fields.
@@ -152,7 +153,7 @@ func (s strategyForm) value() (deploy.Strategy, error) {
 }
 
 // view draws the fields and the plan of batches they make.
-func (s strategyForm) view(st Styles, k KeyMap, w int, plan *deploy.Plan, planErr error) string {
+func (s strategyForm) view(st common.Styles, k KeyMap, w int, plan *deploy.Plan, planErr error) string {
 	var b strings.Builder
 	row := func(f int, label, value string) {
 		if !slices.Contains(s.fields, f) {
@@ -160,9 +161,9 @@ func (s strategyForm) view(st Styles, k KeyMap, w int, plan *deploy.Plan, planEr
 		}
 		line := fmt.Sprintf("%-16s %s", label, value)
 		if f == s.at() {
-			line = st.Cursor.Render(padRight(clip("> "+line, w), w))
+			line = st.Cursor.Render(common.PadRight(common.Clip("> "+line, w), w))
 		} else {
-			line = clip("  "+line, w)
+			line = common.Clip("  "+line, w)
 		}
 		b.WriteString(line + "\n")
 	}
@@ -182,13 +183,13 @@ func (s strategyForm) view(st Styles, k KeyMap, w int, plan *deploy.Plan, planEr
 		onOff = "on: switched hosts go back when one fails after its switch"
 	}
 	row(fieldAutoRollback, "auto-rollback", onOff)
-	b.WriteString(st.Muted.Render(clip(keyName(k.FieldUp)+"/"+keyName(k.FieldDown)+" field · "+
+	b.WriteString(st.Muted.Render(common.Clip(keyName(k.FieldUp)+"/"+keyName(k.FieldDown)+" field · "+
 		keyName(k.ChoicePrev)+" "+keyName(k.ChoiceNext)+" change · "+keyName(k.NextStep)+" next", w)) + "\n\n")
 	switch {
 	case planErr != nil:
-		b.WriteString(st.Error.Render(clip("invalid: "+planErr.Error(), w)) + "\n")
+		b.WriteString(st.Error.Render(common.Clip("invalid: "+planErr.Error(), w)) + "\n")
 	case plan != nil:
-		b.WriteString(st.Header.Render(clip(fmt.Sprintf("plan: %d hosts in %d batch(es); %d failed host(s) tolerated before no further batch starts",
+		b.WriteString(st.Header.Render(common.Clip(fmt.Sprintf("plan: %d hosts in %d batch(es); %d failed host(s) tolerated before no further batch starts",
 			len(plan.Hosts), len(plan.Batches), plan.MaxFail), w)) + "\n")
 		for i, batch := range plan.Batches {
 			names := make([]string, len(batch))
@@ -199,7 +200,7 @@ func (s strategyForm) view(st Styles, k KeyMap, w int, plan *deploy.Plan, planEr
 			if i == 0 && plan.Strategy.Kind == deploy.StrategyCanary {
 				label = "canary (pauses for your go-ahead)"
 			}
-			b.WriteString(clip(fmt.Sprintf("  %s: %s", label, strings.Join(names, ", ")), w) + "\n")
+			b.WriteString(common.Clip(fmt.Sprintf("  %s: %s", label, strings.Join(names, ", ")), w) + "\n")
 		}
 	}
 	return b.String()

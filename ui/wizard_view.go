@@ -8,6 +8,7 @@ import (
 
 	"github.com/opsui/opsui/inventory"
 	"github.com/opsui/opsui/ops/deploy"
+	"github.com/opsui/opsui/ui/common"
 )
 
 // header is the wizard's title and its steps, the current one lit.
@@ -26,7 +27,7 @@ func (*deploySpec) header(f *wizard, width int) []string {
 		}
 		crumbs = append(crumbs, n)
 	}
-	return []string{st.Title.Render(clip(title, width)), clipStyled(strings.Join(crumbs, st.Muted.Render(" › ")), width)}
+	return []string{st.Title.Render(common.Clip(title, width)), common.ClipStyled(strings.Join(crumbs, st.Muted.Render(" › ")), width)}
 }
 
 func (*deploySpec) pickHeading() (string, string) {
@@ -69,7 +70,7 @@ func (r *refStep) currentLines(width int) []string {
 		if r.env.status.drift[h.Name] {
 			what += " (drift)"
 		}
-		lines = append(lines, clip(fmt.Sprintf("  %-16s %s", h.Name, what), width))
+		lines = append(lines, common.Clip(fmt.Sprintf("  %-16s %s", h.Name, what), width))
 	}
 	if len(lines) == 0 {
 		return nil
@@ -90,23 +91,23 @@ func (r *refStep) view(width, h int) string {
 	shown := r.shown()
 	switch {
 	case r.refsErr != nil:
-		b.WriteString(st.Error.Render(clip(r.refsErr.Error(), width)) + "\n")
+		b.WriteString(st.Error.Render(common.Clip(r.refsErr.Error(), width)) + "\n")
 	case r.refs == nil:
 		b.WriteString(st.Muted.Render("reading the repository…") + "\n")
 	case len(shown) == 0:
-		b.WriteString(st.Muted.Render(clip("no ref matches: "+keyName(r.env.keys.NextStep)+" deploys what you typed, if git knows it", width)) + "\n")
+		b.WriteString(st.Muted.Render(common.Clip("no ref matches: "+keyName(r.env.keys.NextStep)+" deploys what you typed, if git knows it", width)) + "\n")
 	}
 	start := max(0, min(r.cursor-listH/2, len(shown)-listH))
 	for i := start; i < len(shown) && i-start < listH; i++ {
 		ref := shown[i]
-		line := fmt.Sprintf("%-6s %-24s %s  %s", ref.Kind, clip(ref.Name, 24), deploy.ShortCommit(ref.Hash), ref.Subject)
+		line := fmt.Sprintf("%-6s %-24s %s  %s", ref.Kind, common.Clip(ref.Name, 24), deploy.ShortCommit(ref.Hash), ref.Subject)
 		if ref.Author != "" {
 			line += " · " + ref.Author
 		}
 		if i == r.cursor {
-			b.WriteString(st.Cursor.Render(padRight(clip(line, width), width)) + "\n")
+			b.WriteString(st.Cursor.Render(common.PadRight(common.Clip(line, width), width)) + "\n")
 		} else {
-			b.WriteString(clip(line, width) + "\n")
+			b.WriteString(common.Clip(line, width) + "\n")
 		}
 	}
 	b.WriteString("\n" + strings.Join(cur, "\n"))
@@ -150,13 +151,13 @@ func (s *deploySpec) previewLines(f *wizard, width int) []string {
 	st := f.env.ctx.Styles
 	switch {
 	case f.planErr != nil:
-		return []string{st.Error.Render(clip(f.planErr.Error(), width))}
+		return []string{st.Error.Render(common.Clip(f.planErr.Error(), width))}
 	case !f.loaded:
 		return []string{st.Muted.Render("reading what would change (git, the hosts, their locks)…")}
 	}
 	p := f.plan
 	var l []string
-	add := func(s string) { l = append(l, clip(s, width)) }
+	add := func(s string) { l = append(l, common.Clip(s, width)) }
 	src := p.Source
 	add(fmt.Sprintf("target  %s = %s %s · %s%s", src.Ref, deploy.ShortCommit(src.Commit), src.Subject, src.Author, branchText(src.Branch)))
 	if p.Current != "" {
@@ -167,7 +168,7 @@ func (s *deploySpec) previewLines(f *wizard, width int) []string {
 	if ws := s.warnings(f); len(ws) > 0 {
 		l = append(l, "", st.Warn.Render("warnings"))
 		for _, s := range ws {
-			l = append(l, st.Warn.Render(clip("  ! "+s, width)))
+			l = append(l, st.Warn.Render(common.Clip("  ! "+s, width)))
 		}
 	}
 	l = append(l, "", st.Header.Render(fmt.Sprintf("hosts (%d)", len(p.Hosts))))
@@ -175,7 +176,7 @@ func (s *deploySpec) previewLines(f *wizard, width int) []string {
 		s := fmt.Sprintf("  %-16s ", h.Host)
 		switch {
 		case !h.Reachable:
-			l = append(l, st.Error.Render(clip(s+"unreachable "+h.Err, width)))
+			l = append(l, st.Error.Render(common.Clip(s+"unreachable "+h.Err, width)))
 			continue
 		case h.Release == "":
 			s += "no release yet"
@@ -183,19 +184,19 @@ func (s *deploySpec) previewLines(f *wizard, width int) []string {
 			s += h.Release + " " + deploy.ShortCommit(h.Commit)
 		}
 		if p.CurrentCommit != "" && h.Commit != "" && h.Commit != p.CurrentCommit {
-			l = append(l, st.Warn.Render(clip(s+"  DRIFT: not the environment's release "+p.Current, width)))
+			l = append(l, st.Warn.Render(common.Clip(s+"  DRIFT: not the environment's release "+p.Current, width)))
 			continue
 		}
 		add(s)
 	}
 	l = append(l, "", st.Header.Render(fmt.Sprintf("commits it brings (%d)", len(p.Commits))))
 	for _, c := range p.Commits {
-		add(fmt.Sprintf("  %s  %-18s %s", deploy.ShortCommit(c.Hash), clip(c.Author, 18), c.Subject))
+		add(fmt.Sprintf("  %s  %-18s %s", deploy.ShortCommit(c.Hash), common.Clip(c.Author, 18), c.Subject))
 	}
 	if len(p.Behind) > 0 {
 		l = append(l, "", st.Warn.Render(fmt.Sprintf("commits it takes away (%d)", len(p.Behind))))
 		for _, c := range p.Behind {
-			l = append(l, st.Warn.Render(clip(fmt.Sprintf("  %s  %-18s %s", deploy.ShortCommit(c.Hash), clip(c.Author, 18), c.Subject), width)))
+			l = append(l, st.Warn.Render(common.Clip(fmt.Sprintf("  %s  %-18s %s", deploy.ShortCommit(c.Hash), common.Clip(c.Author, 18), c.Subject), width)))
 		}
 	}
 	if p.Diffstat != "" {
@@ -234,7 +235,7 @@ func (s *deploySpec) confirmBody(f *wizard, width int) string {
 	q += "?"
 	var b strings.Builder
 	for _, ws := range s.warnings(f) {
-		b.WriteString(st.Warn.Render(clip("! "+ws, width)) + "\n")
+		b.WriteString(st.Warn.Render(common.Clip("! "+ws, width)) + "\n")
 	}
 	b.WriteString(f.confirm.view(st, width, q, f.env.keys))
 	return b.String()
@@ -247,13 +248,13 @@ func (*deploySpec) doneBody(f *wizard, width int) string {
 	var b strings.Builder
 	b.WriteString(st.Header.Render("summary") + "\n")
 	for _, l := range outcomeLines(st, f.outcome(), f.runner.err) {
-		b.WriteString(clipStyled(l, width) + "\n")
+		b.WriteString(common.ClipStyled(l, width) + "\n")
 	}
 	var keys string
 	if releaseLive(f.outcome()) {
 		keys = st.Key.Render(keyName(k.Rollback)) + st.Muted.Render(" roll back to the previous release · ")
 	}
 	keys += st.Key.Render(keyName(k.NextStep)) + st.Muted.Render(" the hosts' output · ") + st.Key.Render(keyName(k.Back)) + st.Muted.Render(" back to the fleet")
-	b.WriteString("\n" + clipStyled(keys, width))
+	b.WriteString("\n" + common.ClipStyled(keys, width))
 	return b.String()
 }

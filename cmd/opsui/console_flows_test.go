@@ -11,6 +11,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/opsui/opsui/ops"
 	"github.com/opsui/opsui/ops/deploy"
 	"github.com/opsui/opsui/ops/remote"
 	"github.com/opsui/opsui/store"
@@ -33,7 +34,7 @@ func consoleFor(t *testing.T, e *deployEnv) (*consoleSession, *store.Store) {
 	return cs, st
 }
 
-var quietIO = ui.FlowIO{Emit: func(remote.Event) {}, Say: func(string) {}}
+var quietIO = ops.IO{Emit: func(remote.Event) {}, Say: func(string) {}}
 
 // TestConsoleDeployRunsThePreviewedPlanOrRefuses goes through the
 // console's real wiring (its flows, session pool and store) on real
@@ -131,7 +132,7 @@ func TestDeployIsOneOperationForCLIAndConsole(t *testing.T) {
 	var said []string
 	var mu sync.Mutex
 	lines := 0
-	out, err := fns.Deploy(ctx, pv.Plan, ui.FlowIO{
+	out, err := fns.Deploy(ctx, pv.Plan, ops.IO{
 		Emit: func(ev remote.Event) { mu.Lock(); lines++; mu.Unlock() },
 		Say:  func(s string) { said = append(said, s) }})
 	if err != nil || out.Result != store.ReleaseSuccess {

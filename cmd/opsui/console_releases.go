@@ -9,7 +9,6 @@ import (
 	"github.com/opsui/opsui/ops/cache"
 	"github.com/opsui/opsui/ops/deploy"
 	"github.com/opsui/opsui/store"
-	"github.com/opsui/opsui/ui"
 )
 
 // flushPlan lists env's cache hosts and what each flushes.
@@ -19,7 +18,7 @@ func (c *consoleSession) flushPlan(ctx context.Context, env string) ([]cache.Spe
 }
 
 // flush empties the caches of names in env, recorded as a flush run.
-func (c *consoleSession) flush(ctx context.Context, env string, names []string, io ui.FlowIO) ([]cache.Result, error) {
+func (c *consoleSession) flush(ctx context.Context, env string, names []string, io ops.IO) ([]cache.Result, error) {
 	if len(names) == 0 {
 		return nil, fmt.Errorf("flush %s: no host chosen", env)
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/opsui/opsui/inventory"
+	"github.com/opsui/opsui/ops"
 	"github.com/opsui/opsui/ops/remote"
 	"github.com/opsui/opsui/store"
 	"github.com/opsui/opsui/ui"
@@ -175,7 +176,7 @@ func TestFlushIsOneOperationForCLIAndConsole(t *testing.T) {
 	}
 	var emitted int
 	results, err := cs.flush(context.Background(), "test", []string{"cache1", "cache2"},
-		ui.FlowIO{Emit: func(remote.Event) { emitted++ }, Say: func(string) {}})
+		ops.IO{Emit: func(remote.Event) { emitted++ }, Say: func(string) {}})
 	if err != nil || len(results) != 2 || !results[0].OK() || !results[1].OK() {
 		t.Fatalf("console flush %+v, %v", results, err)
 	}

@@ -5,9 +5,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/opsui/opsui/ops"
 	"github.com/opsui/opsui/ops/deploy"
 	"github.com/opsui/opsui/store"
-	"github.com/opsui/opsui/ui"
 )
 
 // TestRollbackPreviewSharedByCLIAndConsole drives one rollback preview
@@ -40,7 +40,7 @@ func TestRollbackPreviewSharedByCLIAndConsole(t *testing.T) {
 		t.Fatalf("console preview %+v", pv)
 	}
 	// The flow runs the preview's plan re-batched for the strategy chosen.
-	rolling := func(pv ui.RollbackPreview) *deploy.RollbackPlan {
+	rolling := func(pv ops.RollbackPreview) *deploy.RollbackPlan {
 		t.Helper()
 		rp, err := pv.Plan.WithStrategy(deploy.Strategy{Kind: deploy.StrategyRolling})
 		if err != nil {
