@@ -74,10 +74,11 @@ type process struct {
 
 // hostSpec holds what newHost needs to create a host.
 type hostSpec struct {
-	name, dir, addr, loginHome string
-	isolated                   bool
-	config                     []string
-	freePort                   func(addr string) (int, error)
+	name, dir, addr string
+	login           *loginUser
+	isolated        bool
+	config          []string
+	freePort        func(addr string) (int, error)
 }
 
 // newHost creates a host's directory, host key and home; it does not start
@@ -87,12 +88,12 @@ func newHost(s hostSpec) (*Host, error) {
 		Name:       s.name,
 		Addr:       s.addr,
 		LogPath:    filepath.Join(s.dir, "sshd.log"),
-		Home:       s.loginHome,
+		Home:       s.login.home,
 		dir:        s.dir,
 		configPath: filepath.Join(s.dir, "sshd_config"),
 		keyPath:    filepath.Join(s.dir, "ssh_host_ed25519_key"),
 		config:     s.config,
-		loginHome:  s.loginHome,
+		loginHome:  s.login.home,
 		isolated:   s.isolated,
 		freePort:   s.freePort,
 	}
@@ -103,6 +104,11 @@ func newHost(s hostSpec) (*Host, error) {
 		h.Home = filepath.Join(s.dir, "home")
 		if err := os.Mkdir(h.Home, 0o700); err != nil {
 			return nil, err
+		}
+		if !s.login.own {
+			if err := os.Chown(h.Home, s.login.uid, s.login.gid); err != nil {
+				return nil, err
+			}
 		}
 	}
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)

@@ -50,7 +50,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/user"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -82,7 +81,11 @@ const passphrase = "sshtest passphrase"
 type Fleet struct {
 	Dir   string  // temporary directory holding every file of the fleet
 	Hosts []*Host // in the order of WithNames (default web1 ... webN)
-	User  string  // login user on every host: the current user
+	User  string  // login user on every host: the current user, or WithUser's
+
+	// LoginHome is the login user's home directory as the hosts see it
+	// (each host mounts its own [Host.Home] there when isolated).
+	LoginHome string
 
 	// ClientKeyPath is an unencrypted ed25519 private key in OpenSSH format,
 	// authorized on every host; ClientSigner is the same key.
@@ -119,6 +122,7 @@ type options struct {
 	maxSessions int
 	extra       []string
 	noIsolation bool                           // tests of the fallback path set it
+	user        string                         // WithUser: an ordinary login user
 	freePort    func(addr string) (int, error) // tests replace it to force port collisions
 
 	envs map[string]map[string]string // by host name, from env and hostEnv
@@ -167,7 +171,7 @@ func Start(t testing.TB, n int, opts ...Option) *Fleet {
 	if err != nil {
 		t.Fatalf("sshtest: %v", err)
 	}
-	f, err := newFleet(t.TempDir(), n, o)
+	f, err := newFleet(t, t.TempDir(), n, o)
 	if err != nil {
 		t.Fatalf("sshtest: %v", err)
 	}
@@ -265,14 +269,15 @@ func newOptions(n int, opts []Option) (*options, error) {
 
 // newFleet creates the fleet's keys and files in dir and its hosts, not yet
 // started.
-func newFleet(dir string, n int, o *options) (*Fleet, error) {
-	u, err := user.Current()
+func newFleet(t testing.TB, dir string, n int, o *options) (*Fleet, error) {
+	u, err := resolveUser(t, o)
 	if err != nil {
-		return nil, fmt.Errorf("current user: %w", err)
+		return nil, err
 	}
 	f := &Fleet{
 		Dir:              dir,
-		User:             u.Username,
+		User:             u.name,
+		LoginHome:        u.home,
 		ClientKeyPath:    filepath.Join(dir, "id_ed25519"),
 		EncryptedKeyPath: filepath.Join(dir, "id_ed25519_encrypted"),
 		Passphrase:       passphrase,
@@ -281,7 +286,7 @@ func newFleet(dir string, n int, o *options) (*Fleet, error) {
 		Isolated:         os.Geteuid() == 0 && !o.noIsolation,
 	}
 	if f.Isolated {
-		if err := checkIsolation(dir, u.HomeDir); err != nil {
+		if err := checkIsolation(dir, u.home); err != nil {
 			return nil, err
 		}
 	}
@@ -289,8 +294,8 @@ func newFleet(dir string, n int, o *options) (*Fleet, error) {
 	if err != nil {
 		return nil, err
 	}
-	authPath := filepath.Join(dir, "authorized_keys")
-	if err := os.WriteFile(authPath, authorized, 0o600); err != nil {
+	authPath, err := authorizedKeysFor(t, u, dir, authorized)
+	if err != nil {
 		return nil, err
 	}
 	base, err := randomBlock()
@@ -299,13 +304,13 @@ func newFleet(dir string, n int, o *options) (*Fleet, error) {
 	}
 	for i, name := range o.names {
 		h, err := newHost(hostSpec{
-			name:      name,
-			dir:       filepath.Join(dir, name),
-			addr:      hostAddr(base, i),
-			loginHome: u.HomeDir,
-			isolated:  f.Isolated,
-			config:    sshdConfigLines(o, name, authPath),
-			freePort:  o.freePort,
+			name:     name,
+			dir:      filepath.Join(dir, name),
+			addr:     hostAddr(base, i),
+			login:    u,
+			isolated: f.Isolated,
+			config:   sshdConfigLines(o, name, authPath),
+			freePort: o.freePort,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("host %s: %w", name, err)
