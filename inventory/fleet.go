@@ -75,11 +75,17 @@ type RoleSettings struct {
 	HealthURL string            `yaml:"health_url,omitempty" json:"health_url,omitempty"`
 	Reload    string            `yaml:"reload,omitempty" json:"reload,omitempty"`
 	Options   map[string]string `yaml:"options,omitempty" json:"options,omitempty"`
+	// Sudo runs the role's reload command with `sudo -n` (the deploy user
+	// is not root); the command must then be one absolute program with
+	// literal arguments, so that a sudoers line can allow exactly it
+	// (opsui setup --print-sudoers prints it). A host's settings can turn
+	// it on for one host, not off.
+	Sudo bool `yaml:"sudo,omitempty" json:"sudo,omitempty"`
 }
 
 // IsZero reports whether no setting is present.
 func (s RoleSettings) IsZero() bool {
-	return len(s.Logs) == 0 && s.Service == "" && s.HealthURL == "" && s.Reload == "" && len(s.Options) == 0
+	return len(s.Logs) == 0 && s.Service == "" && s.HealthURL == "" && s.Reload == "" && len(s.Options) == 0 && !s.Sudo
 }
 
 // merge returns s with every field that o sets taken from o.
@@ -96,6 +102,7 @@ func (s RoleSettings) merge(o RoleSettings) RoleSettings {
 	if o.Reload != "" {
 		s.Reload = o.Reload
 	}
+	s.Sudo = s.Sudo || o.Sudo
 	if len(o.Options) > 0 {
 		opts := make(map[string]string, len(s.Options)+len(o.Options))
 		for k, v := range s.Options {

@@ -239,6 +239,19 @@ func Validate(f *Fleet) error {
 			}
 			validateSettings(sp, role, s, add)
 		}
+		for _, role := range h.Roles {
+			set := f.SettingsFor(h, role)
+			switch own := h.Settings[role]; {
+			case !set.Sudo:
+			case set.Reload == "":
+				add(p, "host %q: role %s has sudo: true but no reload command to run with sudo", h.Name, role)
+			case own.Sudo || own.Reload != "":
+				// The role's own settings were checked above.
+				if _, err := SudoCommand(set.Reload); err != nil {
+					add(p+".settings."+role, "host %q: %v", h.Name, err)
+				}
+			}
+		}
 	}
 	if len(ps) == 0 {
 		return nil
@@ -305,6 +318,11 @@ func validateSettings(p, role string, s RoleSettings, add func(path, format stri
 	}
 	if s.HealthURL != "" && !strings.HasPrefix(s.HealthURL, "http://") && !strings.HasPrefix(s.HealthURL, "https://") {
 		add(p+".health_url", "health_url %q is not an http(s) URL", s.HealthURL)
+	}
+	if s.Sudo && s.Reload != "" {
+		if _, err := SudoCommand(s.Reload); err != nil {
+			add(p+".reload", "%v", err)
+		}
 	}
 }
 

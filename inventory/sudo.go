@@ -1,0 +1,47 @@
+package inventory
+
+import (
+	"fmt"
+	"path"
+	"regexp"
+	"slices"
+	"strings"
+)
+
+// sudoWord is what a word of a command run with sudo may hold: no shell
+// syntax (quotes, $, globs, redirections, ;, |, &), so that the words
+// the host runs are exactly the words a sudoers line allows.
+var sudoWord = regexp.MustCompile(`^[A-Za-z0-9/._+@%=:,-]+$`)
+
+// shellPrograms are programs that run arbitrary commands: a sudoers line
+// for one of them grants a root shell whatever its arguments.
+var shellPrograms = []string{"sh", "bash", "dash", "zsh", "ksh", "csh", "tcsh", "fish", "busybox",
+	"su", "sudo", "doas", "env", "nohup", "xargs", "find", "vi", "vim", "less", "more", "python", "python3", "perl", "ruby"}
+
+// SudoCommand splits cmd, a command to run with `sudo -n`, into its words:
+// one absolute program and literal arguments, never a shell or a program
+// that runs other programs (its sudoers line would grant a root shell).
+func SudoCommand(cmd string) ([]string, error) {
+	words := strings.Fields(cmd)
+	if len(words) == 0 {
+		return nil, fmt.Errorf("the command to run with sudo is empty")
+	}
+	for _, w := range words {
+		if !sudoWord.MatchString(w) {
+			return nil, fmt.Errorf("reload %q runs with sudo, so it must be one command with literal arguments (no quotes, $, globs, ;, | or &): %q is not literal", cmd, w)
+		}
+	}
+	if !path.IsAbs(words[0]) {
+		return nil, fmt.Errorf("reload %q runs with sudo: name the program by its absolute path (e.g. /usr/bin/%s), as the sudoers line must", cmd, words[0])
+	}
+	if slices.Contains(shellPrograms, path.Base(words[0])) {
+		return nil, fmt.Errorf("reload %q runs with sudo: allowing %s in sudoers grants a root shell; name the program that reloads instead", cmd, path.Base(words[0]))
+	}
+	return words, nil
+}
+
+// SudoersEscape escapes the characters a sudoers command line gives a
+// meaning to (',', ':', '=', '\\').
+func SudoersEscape(word string) string {
+	return strings.NewReplacer(`\`, `\\`, `,`, `\,`, `:`, `\:`, `=`, `\=`).Replace(word)
+}
