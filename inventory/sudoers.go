@@ -78,9 +78,14 @@ func (f *Fleet) SudoRules(app, env string) (rules []SudoRule, notes []string, er
 					return nil, nil, fmt.Errorf("host %s, role %s: %w", h.Name, role, err)
 				}
 				add(h, cmd, "role "+role+" reload")
-				continue
+			} else {
+				scanSudo(set.Reload, "role "+role+" reload", h, add, note)
 			}
-			scanSudo(set.Reload, "role "+role+" reload", h, add, note)
+			if role == "lb" {
+				for _, k := range []string{"reload", "drain", "enable"} {
+					scanSudo(set.Options[k], "balancer "+k, h, add, note)
+				}
+			}
 		}
 		scanSudo(a.Migrate, "the migration", h, add, note)
 		for _, st := range a.Stages {

@@ -127,6 +127,7 @@ func (e emitter) stage(h *hostRun, name string) {
 // not: nothing more of this deploy may run there.
 func (r *runner) runStep(ctx context.Context, h *hostRun, step, script string, env map[string]string,
 	timeout time.Duration, in *remote.Input, fail bool) (string, bool) {
+	script = sudoPrelude + script
 	if r.held != nil {
 		if err := r.held.Check(ctx, h.host.Name); err != nil {
 			r.fail(h, step, remote.ClassCancelled, err)
@@ -254,7 +255,7 @@ func (r *runner) forEach(hs []*hostRun, fn func(h *hostRun)) {
 // the last lines of standard error.
 func runCapture(ctx context.Context, conn remote.Connector, t remote.Target, script string, env map[string]string, timeout time.Duration) (string, remote.HostResult) {
 	var out, errs strings.Builder
-	res, err := remote.Run(ctx, conn, []remote.Target{t}, script, remote.RunOptions{Env: env, Timeout: timeout}, func(ev remote.Event) {
+	res, err := remote.Run(ctx, conn, []remote.Target{t}, sudoPrelude+script, remote.RunOptions{Env: env, Timeout: timeout}, func(ev remote.Event) {
 		switch ev.Kind {
 		case remote.EventStdout:
 			if out.Len() < 64<<10 {

@@ -71,6 +71,11 @@ func NewPlan(f *inventory.Fleet, app inventory.App, env inventory.Environment, h
 					return nil, fmt.Errorf("host %s, role %s: %s (fix the fleet file and import it again)", h.Name, role, msg)
 				}
 			}
+			if set.Sudo {
+				if _, err := inventory.SudoCommand(set.Reload); err != nil {
+					return nil, fmt.Errorf("host %s, role %s: %w (fix the fleet file and import it again)", h.Name, role, err)
+				}
+			}
 		}
 	}
 	p := &Plan{Fleet: f, App: app, Env: env, Hosts: hosts, Source: src, ReleaseID: releaseID,
@@ -142,6 +147,9 @@ func (p *Plan) env(h inventory.Host, s Step) map[string]string {
 	set := p.Fleet.SettingsFor(h, role)
 	if set.Reload != "" {
 		e["OPSUI_RELOAD"] = set.Reload
+		if set.Sudo {
+			e["OPSUI_RELOAD"] = "sudo " + set.Reload // checked literal at import (inventory.SudoCommand)
+		}
 	}
 	for _, k := range []string{"bind", "wsgi", "python", "gunicorn", "workers"} {
 		if v := set.Options[k]; v != "" {
