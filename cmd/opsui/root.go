@@ -78,6 +78,7 @@ and ad-hoc commands on it over SSH, recording every release with its commit.`,
 	root.PersistentFlags().StringVar(&c.dbFlag, "db", "", "database file (default $OPSUI_DB, else $XDG_DATA_HOME/opsui/opsui.db)")
 	root.AddCommand(newInventoryCmd(c), newStoreCmd(c), newExecCmd(c),
 		newDeployCmd(c), newRollbackCmd(c), newReleasesCmd(c), newPendingCmd(c), newUnlockCmd(c), newMigrateCmd(c), newFlushCmd(c), newDemoCmd(c), newLogsCmd(c), newCompareCmd(c), newLBCmd(c))
+	root.AddCommand(newSetupCmd(c))
 	return root
 }
 
