@@ -8,7 +8,9 @@
 # package index is needed at deploy time), python3-venv and nginx (the load
 # balancer), and memcached, redis-server and netcat (the cache flush tests
 # start their own servers and flush them through nc, redis-cli and python3;
-# the packages' system services are not needed). Debian/Ubuntu use apt,
+# the packages' system services are not needed), and sudo and supervisor
+# (the tests log in as an ordinary deploy user with sudoers files of their
+# own, and start a supervisord per host). Debian/Ubuntu use apt,
 # macOS uses Homebrew. It installs only what is missing, so running it again
 # costs nothing.
 # With --bench it also installs the tools the benchmarks compare opsui with
@@ -27,7 +29,7 @@ sudo_cmd() {
 
 install_debian() {
 	local want=(openssh-server openssh-client tmux git ca-certificates curl
-		python3 python3-venv python3-django gunicorn nginx memcached redis-server netcat-openbsd haproxy)
+		python3 python3-venv python3-django gunicorn nginx memcached redis-server netcat-openbsd haproxy sudo supervisor)
 	$bench && want+=(pssh python3-fabric)
 	local missing=()
 	for p in "${want[@]}"; do
