@@ -81,11 +81,22 @@ type RoleSettings struct {
 	// (opsui setup --print-sudoers prints it). A host's settings can turn
 	// it on for one host, not off.
 	Sudo bool `yaml:"sudo,omitempty" json:"sudo,omitempty"`
+	// Process is what runs the web role's app server: ProcessDaemon (the
+	// default: opsui starts gunicorn itself) or ProcessSupervisord (a
+	// program of supervisord, reloaded with supervisorctl signal HUP).
+	Process string `yaml:"process,omitempty" json:"process,omitempty"`
 }
+
+// Process managers of the web role's app server.
+const (
+	ProcessDaemon      = "daemon"
+	ProcessSupervisord = "supervisord"
+	ProcessSystemd     = "systemd" // named so it gets a clear refusal: not built yet
+)
 
 // IsZero reports whether no setting is present.
 func (s RoleSettings) IsZero() bool {
-	return len(s.Logs) == 0 && s.Service == "" && s.HealthURL == "" && s.Reload == "" && len(s.Options) == 0 && !s.Sudo
+	return len(s.Logs) == 0 && s.Service == "" && s.HealthURL == "" && s.Reload == "" && len(s.Options) == 0 && !s.Sudo && s.Process == ""
 }
 
 // merge returns s with every field that o sets taken from o.
@@ -103,6 +114,9 @@ func (s RoleSettings) merge(o RoleSettings) RoleSettings {
 		s.Reload = o.Reload
 	}
 	s.Sudo = s.Sudo || o.Sudo
+	if o.Process != "" {
+		s.Process = o.Process
+	}
 	if len(o.Options) > 0 {
 		opts := make(map[string]string, len(s.Options)+len(o.Options))
 		for k, v := range s.Options {

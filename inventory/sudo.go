@@ -45,3 +45,34 @@ func SudoCommand(cmd string) ([]string, error) {
 func SudoersEscape(word string) string {
 	return strings.NewReplacer(`\`, `\\`, `,`, `\,`, `:`, `\:`, `=`, `\=`).Replace(word)
 }
+
+// DefaultSupervisorConf is supervisorctl's configuration when the web
+// role's options.supervisor_conf names none: Debian's system supervisord.
+const DefaultSupervisorConf = "/etc/supervisor/supervisord.conf"
+
+// Supervisorctl is the program opsui reloads a supervisord program with.
+const Supervisorctl = "/usr/bin/supervisorctl"
+
+// SupervisorProgram returns the supervisord program that runs app's web
+// server under settings set (options.program, else APP-web) and the
+// configuration supervisorctl reads (options.supervisor_conf, else
+// DefaultSupervisorConf).
+func SupervisorProgram(app string, set RoleSettings) (program, conf string) {
+	program, conf = set.Options["program"], set.Options["supervisor_conf"]
+	if program == "" {
+		program = app + "-web"
+	}
+	if conf == "" {
+		conf = DefaultSupervisorConf
+	}
+	return program, conf
+}
+
+// SupervisorCommands are the supervisorctl command lines a deploy runs for
+// a program: a graceful reload (HUP), and a start when it is not running.
+func SupervisorCommands(program, conf string) [][]string {
+	return [][]string{
+		{Supervisorctl, "-c", conf, "signal", "HUP", program},
+		{Supervisorctl, "-c", conf, "start", program},
+	}
+}

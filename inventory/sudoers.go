@@ -78,6 +78,10 @@ func (f *Fleet) SudoRules(app, env string) (rules []SudoRule, notes []string, er
 					return nil, nil, fmt.Errorf("host %s, role %s: %w", h.Name, role, err)
 				}
 				add(h, cmd, "role "+role+" reload")
+			} else if set.Sudo && set.Process == ProcessSupervisord {
+				for _, cmd := range SupervisorCommands(SupervisorProgram(a.Name, set)) {
+					add(h, cmd, "role "+role+" reload through supervisord")
+				}
 			} else {
 				scanSudo(set.Reload, "role "+role+" reload", h, add, note)
 			}

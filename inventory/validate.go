@@ -243,13 +243,17 @@ func Validate(f *Fleet) error {
 			set := f.SettingsFor(h, role)
 			switch own := h.Settings[role]; {
 			case !set.Sudo:
+			case set.Reload == "" && set.Process != ProcessSupervisord:
+				add(p, "host %q: role %s has sudo: true but no reload command to run with sudo (nor process: supervisord)", h.Name, role)
 			case set.Reload == "":
-				add(p, "host %q: role %s has sudo: true but no reload command to run with sudo", h.Name, role)
 			case own.Sudo || own.Reload != "":
 				// The role's own settings were checked above.
 				if _, err := SudoCommand(set.Reload); err != nil {
 					add(p+".settings."+role, "host %q: %v", h.Name, err)
 				}
+			}
+			if set.Process == ProcessSupervisord && set.Reload == "" && set.Options["wsgi"] == "" {
+				add(p, "host %q: process: supervisord needs the web role's options.wsgi (e.g. shopsite.wsgi:application): opsui renders the program's command from it", h.Name)
 			}
 		}
 	}
@@ -323,6 +327,15 @@ func validateSettings(p, role string, s RoleSettings, add func(path, format stri
 		if _, err := SudoCommand(s.Reload); err != nil {
 			add(p+".reload", "%v", err)
 		}
+	}
+	switch {
+	case s.Process == "":
+	case role != "web":
+		add(p+".process", "process: is a setting of the web role (the app server), not of %s", role)
+	case s.Process == ProcessSystemd:
+		add(p+".process", "process: systemd is not supported yet (use supervisord, or daemon where there is no process manager)")
+	case s.Process != ProcessDaemon && s.Process != ProcessSupervisord:
+		add(p+".process", "unknown process manager %q (want supervisord or daemon)", s.Process)
 	}
 }
 
@@ -432,14 +445,31 @@ func ValidListenAddress(s string) bool {
 	return !strings.Contains(host, ":") && len(host) <= 253 && dnsRe.MatchString(host)
 }
 
+// wsgiName is a web role's wsgi option: a module, with an attribute.
+var wsgiName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.]*(:[A-Za-z_][A-Za-z0-9_]*)?$`)
+
 // OptionProblem checks the role options opsui pastes into a balancer's
 // configuration or runtime API: upstream, backend and server are names, bind
-// (and a web host's backend) an address. Other options are the role's own.
+// (and a web host's backend) an address; program, supervisor_conf and wsgi
+// go into supervisord's configuration and supervisorctl's command line.
+// Other options are the role's own.
 func OptionProblem(role, key, value string) string {
 	switch {
 	case key == "upstream" || key == "server" || (key == "backend" && role == "lb"):
 		if !ValidIdentifier(value) {
 			return fmt.Sprintf("%s %q is not a name (use letters, digits, '.', '-' and '_', at most 64)", key, value)
+		}
+	case key == "program":
+		if !ValidIdentifier(value) {
+			return fmt.Sprintf("program %q is not a name (use letters, digits, '.', '-' and '_', at most 64)", value)
+		}
+	case key == "supervisor_conf":
+		if !path.IsAbs(value) || !sudoWord.MatchString(value) {
+			return fmt.Sprintf("supervisor_conf %q is not an absolute path of plain characters", value)
+		}
+	case key == "wsgi":
+		if !wsgiName.MatchString(value) {
+			return fmt.Sprintf("wsgi %q is not a module[:attribute] name (e.g. shopsite.wsgi:application)", value)
 		}
 	case key == "bind" || key == "backend":
 		if !ValidListenAddress(value) {

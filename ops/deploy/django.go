@@ -42,7 +42,14 @@ venv/bin/python manage.py collectstatic --noinput
 //   - the release's gunicorn.conf.py named explicitly, when it has one.
 //
 // The WSGI module is OPSUI_WSGI or the package holding wsgi.py.
+//
+// Under supervisord (process: supervisord) the program opsui rendered
+// (SupervisorProgram) is the master: it gets HUP through supervisorctl,
+// or is started when it is not running (the first deploy).
 const djangoReloadScript = `if [ -n "$OPSUI_RELOAD" ]; then cd -- "$DEPLOY_TO/current" && eval "$OPSUI_RELOAD"; exit $?; fi
+if [ -n "$OPSUI_PROGRAM" ]; then
+` + supervisorReloadScript + `
+fi
 pidfile=$SHARED_DIR/gunicorn.pid
 pid=$(cat "$pidfile" 2>/dev/null)
 if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then

@@ -151,6 +151,12 @@ func (p *Plan) env(h inventory.Host, s Step) map[string]string {
 			e["OPSUI_RELOAD"] = "sudo " + set.Reload // checked literal at import (inventory.SudoCommand)
 		}
 	}
+	if set.Process == inventory.ProcessSupervisord {
+		e["OPSUI_PROGRAM"], e["OPSUI_SUPERVISOR_CONF"] = inventory.SupervisorProgram(p.App.Name, set)
+		if set.Sudo {
+			e["OPSUI_PM_SUDO"] = "1"
+		}
+	}
 	for _, k := range []string{"bind", "wsgi", "python", "gunicorn", "workers"} {
 		if v := set.Options[k]; v != "" {
 			e["OPSUI_"+strings.ToUpper(k)] = v

@@ -1,0 +1,92 @@
+package deploy
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/opsui/opsui/inventory"
+	"github.com/opsui/opsui/ops/remote"
+)
+
+// supervisorReloadScript reloads the web role's supervisord program
+// (OPSUI_PROGRAM, with supervisorctl's configuration
+// OPSUI_SUPERVISOR_CONF, through sudo -n when OPSUI_PM_SUDO is set): HUP
+// to the gunicorn master, whose --chdir is the current symlink's path, so
+// its new workers load the release current points at; a program that is
+// not running (the first deploy, or one supervisord gave up on) is
+// started; one supervisord is (re)starting by itself is waited for, then
+// sent HUP, as it may have started before the switch. The commands are inventory.SupervisorCommands, the ones the
+// sudoers lines allow.
+const supervisorReloadScript = `set -- ` + inventory.Supervisorctl + ` -c "$OPSUI_SUPERVISOR_CONF"
+[ -z "$OPSUI_PM_SUDO" ] || set -- sudo "$@"
+n=0
+while :; do
+  n=$((n+1))
+  if out=$("$@" signal HUP "$OPSUI_PROGRAM" 2>&1); then
+    echo "supervisord: $OPSUI_PROGRAM reloaded (HUP): $out"; exit 0
+  fi
+  case $out in
+  *"not running"*)
+    out=$("$@" start "$OPSUI_PROGRAM" 2>&1)
+    case $out in
+    *"already started"*) ;; # supervisord is starting it (again): HUP it once it runs
+    *ERROR*) echo "supervisord could not start $OPSUI_PROGRAM: $out (its output is in $SHARED_DIR/logs/$OPSUI_PROGRAM.log)" >&2; exit 1 ;;
+    *) echo "supervisord: $OPSUI_PROGRAM started: $out"; exit 0 ;;
+    esac ;;
+  *) echo "supervisord: $OPSUI_PROGRAM: $out" >&2; exit 1 ;;
+  esac
+  [ "$n" -lt 30 ] || { echo "supervisord: $OPSUI_PROGRAM neither runs nor starts: $out" >&2; exit 1; }
+  sleep 1
+done`
+
+// SupervisorProgram renders the supervisord program section that runs
+// app's gunicorn on host h as user: the master's working directory is the
+// current symlink's path (--chdir; supervisord's directory= would resolve
+// it, and a master started in a resolved release serves it forever), it
+// starts from deploy_to (never pruned), does not daemonize, and is
+// restarted by supervisord when it dies, into whatever current is then.
+// Every value is quoted for supervisord's command line (shlex) and its
+// %-expansion.
+func SupervisorProgram(f *inventory.Fleet, app inventory.App, h inventory.Host, user string) (string, error) {
+	set := f.SettingsFor(h, "web")
+	if set.Process != inventory.ProcessSupervisord {
+		return "", fmt.Errorf("host %s: the web role's process is %q, not supervisord", h.Name, set.Process)
+	}
+	wsgi := set.Options["wsgi"]
+	if wsgi == "" {
+		return "", fmt.Errorf("host %s: process: supervisord needs the web role's options.wsgi", h.Name)
+	}
+	program, _ := inventory.SupervisorProgram(app.Name, set)
+	deployTo := app.DeployTo
+	if h.DeployTo != "" {
+		deployTo = h.DeployTo
+	}
+	deployTo = strings.TrimRight(deployTo, "/")
+	bind, workers := set.Options["bind"], set.Options["workers"]
+	if bind == "" {
+		bind = "127.0.0.1:8000"
+	}
+	if workers == "" {
+		workers = "2"
+	}
+	cur, shared := deployTo+"/current", deployTo+"/shared"
+	args := []string{cur + "/venv/bin/python", "-m", "gunicorn", "--chdir", cur, "--bind", bind,
+		"--workers", workers, "--error-logfile", shared + "/logs/gunicorn.log", wsgi}
+	for i, a := range args {
+		args[i] = remote.Quote(a)
+	}
+	esc := func(s string) string { return strings.ReplaceAll(s, "%", "%%") }
+	var b strings.Builder
+	fmt.Fprintf(&b, "; Rendered by opsui for app %s on host %s. The master's working directory is\n", app.Name, h.Name)
+	b.WriteString("; current's path (--chdir), so a HUP, and a restart after a crash, load the\n; release current points at.\n")
+	fmt.Fprintf(&b, "[program:%s]\n", program)
+	fmt.Fprintf(&b, "command=%s\n", esc(strings.Join(args, " ")))
+	fmt.Fprintf(&b, "directory=%s\n", esc(deployTo))
+	if user != "" {
+		fmt.Fprintf(&b, "user=%s\n", esc(user))
+	}
+	b.WriteString("autostart=true\nautorestart=true\nstartsecs=2\nstartretries=3\n")
+	b.WriteString("stopsignal=TERM\nstopwaitsecs=30\nstopasgroup=true\nkillasgroup=true\n")
+	fmt.Fprintf(&b, "redirect_stderr=true\nstdout_logfile=%s\n", esc(shared+"/logs/"+program+".log"))
+	return b.String(), nil
+}

@@ -1,0 +1,132 @@
+package ops
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/opsui/opsui/internal/demoapp"
+	"github.com/opsui/opsui/internal/sshtest"
+	"github.com/opsui/opsui/internal/testenv"
+	"github.com/opsui/opsui/internal/webtest"
+	"github.com/opsui/opsui/ops/deploy"
+	"github.com/opsui/opsui/ops/remote"
+	"github.com/opsui/opsui/store"
+)
+
+// supervisordConf is a per-host supervisord of the deploy user, in its
+// home (each host's own): /etc/supervisor is shared by every test host.
+const supervisordConf = `[unix_http_server]
+file=%[1]s/supervisor/supervisor.sock
+chmod=0700
+[supervisord]
+logfile=%[1]s/supervisor/supervisord.log
+pidfile=%[1]s/supervisor/supervisord.pid
+[rpcinterface:supervisor]
+supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
+[supervisorctl]
+serverurl=unix://%[1]s/supervisor/supervisor.sock
+[include]
+files=%[1]s/supervisor/conf.d/*.conf
+`
+
+// TestDjangoUnderSupervisord: the demo Django app's gunicorn runs as a
+// program of a real supervisord (Debian's) on each host, reached as an
+// ordinary user: the program section opsui renders is installed first, as
+// opsui setup will; a deploy starts it, the next reloads it through
+// supervisorctl signal HUP (same master, new release), a rollback too; the
+// master killed with SIGKILL is restarted by supervisord and still serves
+// current.
+func TestDjangoUnderSupervisord(t *testing.T) {
+	webtest.RequireGunicorn(t)
+	testenv.RequireFile(t, "/usr/bin/supervisord", "supervisor")
+	ctx := t.Context()
+	repo, err := demoapp.Create(ctx, filepath.Join(t.TempDir(), "shop"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conf string
+	e := newUserEnv(t, 2, strings.Replace(shopFleet, "REPO", repo.Dir, 1), func(h *sshtest.Host, deployTo string) string {
+		conf = filepath.Dir(filepath.Dir(deployTo)) + "/supervisor/supervisord.conf"
+		return fmt.Sprintf("        health_url: http://%s:8000/health/\n        process: supervisord\n        options: {bind: \"%s:8000\", workers: \"2\", wsgi: %q, supervisor_conf: %s}\n",
+			h.Addr, h.Addr, demoapp.WSGIApp, conf)
+	})
+	f, err := e.svc.Store.LoadFleet(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctl := "/usr/bin/supervisorctl -c " + remote.Quote(conf) + " "
+	for i, h := range f.Hosts {
+		program, err := deploy.SupervisorProgram(f, f.Apps[0], h, e.Fleet.User)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// What opsui setup is to do: supervisord checks that the log
+		// directory exists when it reads the program.
+		out := e.sh(t, i, fmt.Sprintf(`set -e; mkdir -p "$HOME/supervisor/conf.d" %s/shared/logs; printf %%s %s > "$HOME/supervisor/supervisord.conf"
+/usr/bin/supervisord -c %s </dev/null >/dev/null 2>&1
+printf %%s %s > "$HOME/supervisor/conf.d/shop-web.conf"
+for i in $(seq 50); do [ -S "$HOME/supervisor/supervisor.sock" ] && break; sleep 0.1; done
+%s update; %s status || true`, remote.Quote(e.deployTo), remote.Quote(fmt.Sprintf(supervisordConf, e.Fleet.LoginHome)), remote.Quote(conf), remote.Quote(program), ctl, ctl))
+		if !strings.Contains(out, "shop-web") {
+			t.Fatalf("%s: supervisord has no program shop-web: %s", h.Name, out)
+		}
+	}
+
+	pid := func(i int) string {
+		t.Helper()
+		return e.sh(t, i, ctl+"pid shop-web")
+	}
+	serves := func(i int, release string) {
+		t.Helper()
+		h := e.Fleet.Hosts[i]
+		var body string
+		testenv.WaitFor(t, 20*time.Second, h.Name+" serving release "+release, func() bool {
+			body = e.sh(t, i, "curl -s http://"+h.Addr+":8000/health/ || true")
+			return strings.Contains(body, "release="+release)
+		})
+	}
+
+	first := e.deploy(t, repo.Hash(demoapp.CommitAddOrder), deploy.Strategy{Kind: deploy.StrategyAll, AutoRollback: true})
+	if first.Result != store.ReleaseSuccess {
+		t.Fatalf("first deploy under supervisord: %s%s", first.Result, failures(first))
+	}
+	masters := []string{pid(0), pid(1)}
+	second := e.deploy(t, repo.Hash(demoapp.CommitGreeting), deploy.Strategy{Kind: deploy.StrategyRolling, Batches: deploy.Batches{{N: 1}}, AutoRollback: true})
+	if second.Result != store.ReleaseSuccess {
+		t.Log(e.sh(t, 0, "ps -eo pid,ppid,args 2>&1; tail -n 30 "+e.deployTo+"/shared/logs/shop-web.log"))
+		t.Fatalf("second deploy under supervisord: %s%s", second.Result, failures(second))
+	}
+	for i := range e.Fleet.Hosts {
+		serves(i, second.ReleaseID)
+		if got := pid(i); got != masters[i] || got == "0" {
+			t.Errorf("host %d: gunicorn master %s after the reload, was %s: a HUP keeps the master", i, got, masters[i])
+		}
+	}
+
+	// The master dies; supervisord starts a new one, in current.
+	e.sh(t, 0, "kill -KILL "+masters[0])
+	testenv.WaitFor(t, 20*time.Second, "supervisord restarting the master", func() bool {
+		p := pid(0)
+		return p != masters[0] && p != "0"
+	})
+	serves(0, second.ReleaseID)
+	t.Logf("web1: master %s killed with SIGKILL, supervisord started %s, which serves release %s", masters[0], pid(0), second.ReleaseID)
+
+	rp, err := e.svc.PreviewRollback(ctx, "shop", "test", "")
+	if err != nil || rp.Plan == nil {
+		t.Fatalf("rollback preview: %+v %v", rp, err)
+	}
+	back, err := e.svc.Rollback(ctx, rp.Plan, IO{})
+	if err != nil || back.Result != store.ReleaseSuccess {
+		t.Fatalf("rollback under supervisord: %v %v%s", back.Result, err, failures(back))
+	}
+	for i := range e.Fleet.Hosts {
+		serves(i, first.ReleaseID)
+	}
+	testenv.WaitFor(t, 10*time.Second, "supervisord saying shop-web runs", func() bool {
+		return strings.Contains(e.sh(t, 0, ctl+"status shop-web || true"), "RUNNING")
+	})
+}
