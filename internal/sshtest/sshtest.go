@@ -29,6 +29,11 @@
 // without a pty running) or a daemon that detached survives until it exits
 // by itself. [Fleet.Isolated] tells which mode a fleet runs in.
 //
+// With [WithUser] (or [WithDeployUser]) every host logs in as an ordinary
+// user instead, as production hosts do: created once on the machine, each
+// host's own home mounted over its home, /etc (and so sudoers, which
+// [Sudoers] writes for a test) shared by all. That needs root.
+//
 // Clients reach every host from 127.0.0.1, whatever the host's address.
 //
 // Typical use:
