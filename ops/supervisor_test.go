@@ -38,8 +38,15 @@ files=%[1]s/supervisor/conf.d/*.conf
 // opsui setup will; a deploy starts it, the next reloads it through
 // supervisorctl signal HUP (same master, new release), a rollback too; the
 // master killed with SIGKILL is restarted by supervisord and still serves
-// current.
+// current. Once with a supervisord of the deploy user's own, once with
+// root's, which the deploy user reaches only through sudo -n with the
+// lines opsui setup --print-sudoers prints (role sudo: true).
 func TestDjangoUnderSupervisord(t *testing.T) {
+	t.Run("user's supervisord", func(t *testing.T) { testDjangoUnderSupervisord(t, false) })
+	t.Run("root's supervisord through sudo", func(t *testing.T) { testDjangoUnderSupervisord(t, true) })
+}
+
+func testDjangoUnderSupervisord(t *testing.T, sudo bool) {
 	webtest.RequireGunicorn(t)
 	testenv.RequireFile(t, "/usr/bin/supervisord", "supervisor")
 	ctx := t.Context()
@@ -50,7 +57,11 @@ func TestDjangoUnderSupervisord(t *testing.T) {
 	var conf string
 	e := newUserEnv(t, 2, strings.Replace(shopFleet, "REPO", repo.Dir, 1), func(h *sshtest.Host, deployTo string) string {
 		conf = filepath.Dir(filepath.Dir(deployTo)) + "/supervisor/supervisord.conf"
-		return fmt.Sprintf("        health_url: http://%s:8000/health/\n        process: supervisord\n        options: {bind: \"%s:8000\", workers: \"2\", wsgi: %q, supervisor_conf: %s}\n",
+		set := ""
+		if sudo {
+			set = "        sudo: true\n"
+		}
+		return set + fmt.Sprintf("        health_url: http://%s:8000/health/\n        process: supervisord\n        options: {bind: \"%s:8000\", workers: \"2\", wsgi: %q, supervisor_conf: %s}\n",
 			h.Addr, h.Addr, demoapp.WSGIApp, conf)
 	})
 	f, err := e.svc.Store.LoadFleet(ctx)
@@ -58,6 +69,22 @@ func TestDjangoUnderSupervisord(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctl := "/usr/bin/supervisorctl -c " + remote.Quote(conf) + " "
+	sv := ""
+	if sudo {
+		sv = "sudo -n "
+		rules, _, err := f.SudoRules("shop", "test")
+		if err != nil || len(rules) != 2 || len(rules[0].Hosts) != 2 {
+			t.Fatalf("sudo rules: %+v %v", rules, err)
+		}
+		// The rules the deploy needs, and the test's own: starting root's
+		// supervisord and asking it what it runs.
+		lines := []string{rules[0].Line(), rules[1].Line()}
+		for _, c := range []string{"/usr/bin/supervisord -c " + conf, ctl + "update", ctl + "pid shop-web", ctl + "status shop-web"} {
+			lines = append(lines, e.Fleet.User+" ALL=(root) NOPASSWD: "+strings.TrimSpace(c))
+		}
+		sshtest.Sudoers(t, lines...)
+		ctl = sv + ctl
+	}
 	for i, h := range f.Hosts {
 		program, err := deploy.SupervisorProgram(f, f.Apps[0], h, e.Fleet.User)
 		if err != nil {
@@ -66,10 +93,10 @@ func TestDjangoUnderSupervisord(t *testing.T) {
 		// What opsui setup is to do: supervisord checks that the log
 		// directory exists when it reads the program.
 		out := e.sh(t, i, fmt.Sprintf(`set -e; mkdir -p "$HOME/supervisor/conf.d" %s/shared/logs; printf %%s %s > "$HOME/supervisor/supervisord.conf"
-/usr/bin/supervisord -c %s </dev/null >/dev/null 2>&1
+%s/usr/bin/supervisord -c %s </dev/null >/dev/null 2>&1
 printf %%s %s > "$HOME/supervisor/conf.d/shop-web.conf"
 for i in $(seq 50); do [ -S "$HOME/supervisor/supervisor.sock" ] && break; sleep 0.1; done
-%s update; %s status || true`, remote.Quote(e.deployTo), remote.Quote(fmt.Sprintf(supervisordConf, e.Fleet.LoginHome)), remote.Quote(conf), remote.Quote(program), ctl, ctl))
+%s update; %s status shop-web || true`, remote.Quote(e.deployTo), remote.Quote(fmt.Sprintf(supervisordConf, e.Fleet.LoginHome)), sv, remote.Quote(conf), remote.Quote(program), ctl, ctl))
 		if !strings.Contains(out, "shop-web") {
 			t.Fatalf("%s: supervisord has no program shop-web: %s", h.Name, out)
 		}
@@ -129,4 +156,13 @@ for i in $(seq 50); do [ -S "$HOME/supervisor/supervisor.sock" ] && break; sleep
 	testenv.WaitFor(t, 10*time.Second, "supervisord saying shop-web runs", func() bool {
 		return strings.Contains(e.sh(t, 0, ctl+"status shop-web || true"), "RUNNING")
 	})
+	want := e.Fleet.User + "\n" + e.Fleet.User // supervisord, gunicorn's master
+	if sudo {
+		want = "root\n" + e.Fleet.User
+	}
+	for i := range e.Fleet.Hosts {
+		if got := e.sh(t, i, `ps -o user= -p "$(cat "$HOME/supervisor/supervisord.pid")"; ps -o user= -p "$(`+ctl+`pid shop-web)"`); got != want {
+			t.Errorf("host %d: supervisord and the master run as %q, want %q", i, got, want)
+		}
+	}
 }

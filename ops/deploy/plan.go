@@ -71,7 +71,7 @@ func NewPlan(f *inventory.Fleet, app inventory.App, env inventory.Environment, h
 					return nil, fmt.Errorf("host %s, role %s: %s (fix the fleet file and import it again)", h.Name, role, msg)
 				}
 			}
-			if set.Sudo {
+			if set.Sudo && (set.Reload != "" || set.Process != inventory.ProcessSupervisord) {
 				if _, err := inventory.SudoCommand(set.Reload); err != nil {
 					return nil, fmt.Errorf("host %s, role %s: %w (fix the fleet file and import it again)", h.Name, role, err)
 				}
