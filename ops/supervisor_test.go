@@ -38,7 +38,9 @@ files=%[1]s/supervisor/conf.d/*.conf
 // opsui setup will; a deploy starts it, the next reloads it through
 // supervisorctl signal HUP (same master, new release), a rollback too; the
 // master killed with SIGKILL is restarted by supervisord and still serves
-// current. Once with a supervisord of the deploy user's own, once with
+// current; under nginx and load no request fails across the rolling
+// deploy, the rollback and the auto-rollback of a release whose health
+// check fails. Once with a supervisord of the deploy user's own, once with
 // root's, which the deploy user reaches only through sudo -n with the
 // lines opsui setup --print-sudoers prints (role sudo: true).
 func TestDjangoUnderSupervisord(t *testing.T) {
@@ -48,6 +50,7 @@ func TestDjangoUnderSupervisord(t *testing.T) {
 
 func testDjangoUnderSupervisord(t *testing.T, sudo bool) {
 	webtest.RequireGunicorn(t)
+	webtest.RequireNginx(t)
 	testenv.RequireFile(t, "/usr/bin/supervisord", "supervisor")
 	ctx := t.Context()
 	repo, err := demoapp.Create(ctx, filepath.Join(t.TempDir(), "shop"))
@@ -55,7 +58,7 @@ func testDjangoUnderSupervisord(t *testing.T, sudo bool) {
 		t.Fatal(err)
 	}
 	var conf string
-	e := newUserEnv(t, 2, strings.Replace(shopFleet, "REPO", repo.Dir, 1), func(h *sshtest.Host, deployTo string) string {
+	e := newUserEnv(t, 2, strings.NewReplacer("REPO", repo.Dir, "deadline: 20s", "deadline: 8s").Replace(shopFleet), func(h *sshtest.Host, deployTo string) string {
 		conf = filepath.Dir(filepath.Dir(deployTo)) + "/supervisor/supervisord.conf"
 		set := ""
 		if sudo {
@@ -121,6 +124,13 @@ for i in $(seq 50); do [ -S "$HOME/supervisor/supervisor.sock" ] && break; sleep
 		t.Fatalf("first deploy under supervisord: %s%s", first.Result, failures(first))
 	}
 	masters := []string{pid(0), pid(1)}
+	var backends []string
+	for _, h := range e.Fleet.Hosts {
+		backends = append(backends, h.Addr+":8000")
+	}
+	lb := webtest.StartNginx(t, "127.0.0.1:0", backends)
+	load := webtest.StartLoad(ctx, lb.URL("/"), 8, webtest.KeyFields("release"))
+	time.Sleep(300 * time.Millisecond)
 	second := e.deploy(t, repo.Hash(demoapp.CommitGreeting), deploy.Strategy{Kind: deploy.StrategyRolling, Batches: deploy.Batches{{N: 1}}, AutoRollback: true})
 	if second.Result != store.ReleaseSuccess {
 		t.Log(e.sh(t, 0, "ps -eo pid,ppid,args 2>&1; tail -n 30 "+e.deployTo+"/shared/logs/shop-web.log"))
@@ -132,6 +142,9 @@ for i in $(seq 50); do [ -S "$HOME/supervisor/supervisor.sock" ] && break; sleep
 			t.Errorf("host %d: gunicorn master %s after the reload, was %s: a HUP keeps the master", i, got, masters[i])
 		}
 	}
+
+	time.Sleep(300 * time.Millisecond)
+	noFailures(t, "the rolling deploy", load.Stop(), second.ReleaseID)
 
 	// The master dies; supervisord starts a new one, in current.
 	e.sh(t, 0, "kill -KILL "+masters[0])
@@ -146,6 +159,8 @@ for i in $(seq 50); do [ -S "$HOME/supervisor/supervisor.sock" ] && break; sleep
 	if err != nil || rp.Plan == nil {
 		t.Fatalf("rollback preview: %+v %v", rp, err)
 	}
+	load = webtest.StartLoad(ctx, lb.URL("/"), 8, webtest.KeyFields("release"))
+	time.Sleep(300 * time.Millisecond)
 	back, err := e.svc.Rollback(ctx, rp.Plan, IO{})
 	if err != nil || back.Result != store.ReleaseSuccess {
 		t.Fatalf("rollback under supervisord: %v %v%s", back.Result, err, failures(back))
@@ -153,6 +168,17 @@ for i in $(seq 50); do [ -S "$HOME/supervisor/supervisor.sock" ] && break; sleep
 	for i := range e.Fleet.Hosts {
 		serves(i, first.ReleaseID)
 	}
+	// A release whose health check fails is rolled back on its first host,
+	// reloaded through supervisord again.
+	broken := e.deploy(t, repo.Hash(demoapp.CommitBreakHealth), deploy.Strategy{Kind: deploy.StrategyRolling, Batches: deploy.Batches{{N: 1}}, AutoRollback: true})
+	if broken.Result != store.ReleaseRolledBack {
+		t.Fatalf("broken deploy under supervisord: %s, want rolled back%s", broken.Result, failures(broken))
+	}
+	for i := range e.Fleet.Hosts {
+		serves(i, first.ReleaseID)
+	}
+	time.Sleep(300 * time.Millisecond)
+	noFailures(t, "the rollback and the auto-rollback", load.Stop(), first.ReleaseID)
 	testenv.WaitFor(t, 10*time.Second, "supervisord saying shop-web runs", func() bool {
 		return strings.Contains(e.sh(t, 0, ctl+"status shop-web || true"), "RUNNING")
 	})
@@ -164,5 +190,18 @@ for i in $(seq 50); do [ -S "$HOME/supervisor/supervisor.sock" ] && break; sleep
 		if got := e.sh(t, i, `ps -o user= -p "$(cat "$HOME/supervisor/supervisord.pid")"; ps -o user= -p "$(`+ctl+`pid shop-web)"`); got != want {
 			t.Errorf("host %d: supervisord and the master run as %q, want %q", i, got, want)
 		}
+	}
+}
+
+// noFailures checks that no request failed during what and that release
+// answered some.
+func noFailures(t *testing.T, what string, res webtest.LoadResult, release string) {
+	t.Helper()
+	t.Logf("load through nginx during %s: %s", what, res)
+	if res.Failed != 0 || res.Total < 50 {
+		t.Errorf("%d of %d requests failed during %s", res.Failed, res.Total, what)
+	}
+	if _, ok := res.Releases[release]; !ok {
+		t.Errorf("no request was answered by release %s during %s (saw %v)", release, what, res.Keys())
 	}
 }
