@@ -20,6 +20,7 @@ import (
 	"github.com/opsui/opsui/store"
 	"github.com/opsui/opsui/themes"
 	"github.com/opsui/opsui/ui/common"
+	runview "github.com/opsui/opsui/ui/run"
 )
 
 // Options configure the console.
@@ -81,9 +82,9 @@ type App struct {
 	exec       func(ctx context.Context, hosts []inventory.Host, command string, emit func(remote.Event)) (remote.Result, error)
 	mode       mode
 	command    textinput.Model
-	run        runView // the session's last run
-	replay     runView // a recorded run reopened from the store
-	replaying  bool    // the run view shows replay, not run
+	run        runview.Model // the session's last run
+	replay     runview.Model // a recorded run reopened from the store
+	replaying  bool          // the run view shows replay, not run
 	runs       int
 	cancelRun  context.CancelFunc
 	notice     string
@@ -211,7 +212,7 @@ func (a App) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		return a, tea.Batch(cmds...)
 	case runTickMsg:
-		if a.run.feed == nil || msg.id != a.run.feed.id || a.run.feed.isDone() {
+		if f := a.run.Feed(); f == nil || msg.id != f.ID() || f.Done() {
 			return a, nil
 		}
 		return a, runTick(msg.id)
@@ -221,8 +222,8 @@ func (a App) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return a, a.addToast(msg.err.Error())
 		}
 		return a, nil // the feed holds the result; this message just re-renders
-	case cancelRunMsg:
-		if a.run.feed != nil && msg.id == a.run.feed.id && a.cancelRun != nil {
+	case runview.CancelMsg:
+		if f := a.run.Feed(); f != nil && msg.ID == f.ID() && a.cancelRun != nil {
 			a.cancelRun()
 		}
 		a.run, _ = a.run.Update(msg)
@@ -361,7 +362,7 @@ func (a App) body(h int) string {
 
 // shownRun is the run the run view shows: the session's last run or a
 // replayed one.
-func (a *App) shownRun() *runView {
+func (a *App) shownRun() *runview.Model {
 	if a.replaying {
 		return &a.replay
 	}

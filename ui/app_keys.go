@@ -69,7 +69,7 @@ func (a App) fleetActions() []rootAction {
 			run: func(a App) (tea.Model, tea.Cmd) {
 				return a, a.status.startRound(a.probe, a.fleet.fleet) // nil while a round runs: it is as fresh
 			}},
-		{b: k.LastRun, quiet: true, off: func(a App) string { return when(a.run.feed == nil, "no run yet") },
+		{b: k.LastRun, quiet: true, off: func(a App) string { return when(a.run.Feed() == nil, "no run yet") },
 			run: func(a App) (tea.Model, tea.Cmd) {
 				a.mode, a.replaying = modeRun, false // back to the last run
 				return a, nil

@@ -8,6 +8,8 @@ import (
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
+
+	runview "github.com/opsui/opsui/ui/run"
 )
 
 // Run messages carry the id of their run, so a stale tick or result of an
@@ -20,7 +22,6 @@ type (
 		id  int
 		err error
 	}
-	cancelRunMsg struct{ id int }
 )
 
 // runTick re-renders a live run at most 20 times a second.
@@ -43,21 +44,21 @@ func (a App) startRun() (App, tea.Cmd) {
 		names[i] = h.Name
 	}
 	a.runs++
-	feed := newRunFeed(a.runs, command, names)
+	feed := runview.NewFeed(a.runs, command, names)
 	ctx, cancel := context.WithCancel(context.Background())
 	if a.cancelRun != nil {
 		a.cancelRun() // one run at a time: a new one replaces the view of the old
 	}
 	a.cancelRun = cancel
-	a.run = newRunView(a.ctx, a.keys, feed)
+	a.run = runview.New(a.ctx, a.keys.runKeys(), feed)
 	a.replaying = false
 	a.layout()
 	a.mode = modeRun
 	exec := a.exec
-	id := feed.id
+	id := feed.ID()
 	return a, tea.Batch(runTick(id), func() tea.Msg {
 		res, err := exec(ctx, hosts, command, feed.Event)
-		feed.finish(res, err)
+		feed.Finish(res, err)
 		if err != nil && len(res.Hosts) > 0 {
 			return runDoneMsg{id: id, err: fmt.Errorf("run %d: %w", id, err)}
 		}
@@ -88,7 +89,7 @@ func (a App) modeKey(msg tea.KeyPressMsg) (next tea.Model, cmd tea.Cmd, handled 
 			return a, nil, true
 		}
 		switch {
-		case key.Matches(msg, a.keys.Back) && !rv.asking():
+		case key.Matches(msg, a.keys.Back) && !rv.Asking():
 			a.mode = modeFleet
 			if a.replaying {
 				a.mode = modeRuns // back to the list it was opened from

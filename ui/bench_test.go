@@ -13,6 +13,7 @@ import (
 	"github.com/opsui/opsui/inventory"
 	"github.com/opsui/opsui/ops/remote"
 	"github.com/opsui/opsui/themes"
+	runview "github.com/opsui/opsui/ui/run"
 )
 
 // benchFleet is n hosts over two environments and four roles.
@@ -59,11 +60,11 @@ func BenchmarkRunViewStream(b *testing.B) {
 	for i, h := range f.Hosts {
 		names[i] = h.Name
 	}
-	feed := newRunFeed(1, "tail -f /var/log/app.log", names)
+	feed := runview.NewFeed(1, "tail -f /var/log/app.log", names)
 	for _, n := range names {
 		feed.Event(remote.Event{Host: n, Kind: remote.EventStarted, Time: time.Now()})
 	}
-	a.run = runView{ctx: a.ctx, keys: a.keys, feed: feed}
+	a.run = runview.New(a.ctx, a.keys.runKeys(), feed)
 	a.mode = modeRun
 	a = update(a, tea.WindowSizeMsg{Width: 160, Height: 48})
 	_ = a.View()

@@ -9,13 +9,14 @@ import (
 	"github.com/opsui/opsui/ops/deploy"
 	"github.com/opsui/opsui/ui/common"
 	logsview "github.com/opsui/opsui/ui/logs"
+	runview "github.com/opsui/opsui/ui/run"
 )
 
 // The console's components: each answers the one contract, so the root
 // sizes, draws, routes to and lists the keys of any of them alike.
 var (
 	_ common.Component[fleetView]       = (*fleetView)(nil)
-	_ common.Component[runView]         = (*runView)(nil)
+	_ common.Component[runview.Model]   = (*runview.Model)(nil)
 	_ common.Component[runsList]        = (*runsList)(nil)
 	_ common.Component[*logsview.Model] = (*logsview.Model)(nil)
 	_ common.Component[flow]            = (*wizard)(nil)

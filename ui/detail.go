@@ -105,9 +105,9 @@ func (a App) detail(width int) string {
 	if a.lastRunsFn != nil {
 		b.WriteString("\n\n" + runsDetail(a.ctx, a.lastRuns[h.Name], width))
 	}
-	if a.run.feed != nil {
-		if lines := a.run.feed.lastLines(h.Name, 5); len(lines) > 0 {
-			b.WriteString("\n\n" + a.ctx.Styles.Header.Render(fmt.Sprintf("output of run %d", a.run.feed.id)))
+	if f := a.run.Feed(); f != nil {
+		if lines := f.LastLines(h.Name, 5); len(lines) > 0 {
+			b.WriteString("\n\n" + a.ctx.Styles.Header.Render(fmt.Sprintf("output of run %d", f.ID())))
 			for _, l := range lines {
 				b.WriteString("\n" + common.Clip(l, width))
 			}

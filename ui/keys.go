@@ -8,6 +8,7 @@ import (
 	"charm.land/bubbles/v2/key"
 
 	logsview "github.com/opsui/opsui/ui/logs"
+	runview "github.com/opsui/opsui/ui/run"
 )
 
 // KeyMap is every key of the console, each one binding with its help text,
@@ -106,9 +107,11 @@ func (k KeyMap) ShortHelp() []key.Binding {
 	return []key.Binding{k.Filter, k.Select, k.SelectAll, k.Detail, k.Exec, k.PastRuns, k.Help, k.Quit}
 }
 
-// RunHelp is the footer of the run view.
-func (k KeyMap) RunHelp() []key.Binding {
-	return []key.Binding{k.Up, k.Down, k.NextFailed, k.PrevFailed, k.Follow, k.CancelRun, k.Back, k.Help}
+// runKeys is the run view's keys (ui/run), bound here.
+func (k KeyMap) runKeys() runview.KeyMap {
+	return runview.KeyMap{Up: k.Up, Down: k.Down, PageUp: k.PageUp, PageDown: k.PageDown, Top: k.Top, Bottom: k.Bottom,
+		NextFailed: k.NextFailed, PrevFailed: k.PrevFailed, Follow: k.Follow, CancelRun: k.CancelRun, Confirm: k.Confirm,
+		Back: k.Back, Help: k.Help}
 }
 
 // RunsHelp is the footer of the past runs list.

@@ -12,6 +12,7 @@ import (
 	"github.com/opsui/opsui/ops/record"
 	"github.com/opsui/opsui/store"
 	"github.com/opsui/opsui/ui/common"
+	runview "github.com/opsui/opsui/ui/run"
 )
 
 // pastRunsLimit is how many runs the list shows.
@@ -26,7 +27,7 @@ type (
 	}
 	recordedRunMsg struct {
 		id   int64
-		feed *runFeed // the replay, read off the UI's goroutine
+		feed *runview.Feed // the replay, read off the UI's goroutine
 		err  error
 	}
 )
@@ -80,7 +81,7 @@ func (a App) runsUpdate(msg tea.Msg) (next App, cmd tea.Cmd, handled bool) {
 			a.past.err = msg.err
 			return a, nil, true
 		}
-		a.replay = newRunView(a.ctx, a.keys, msg.feed)
+		a.replay = runview.New(a.ctx, a.keys.runKeys(), msg.feed)
 		a.replaying, a.mode = true, modeRun
 		a.layout()
 		return a, nil, true
@@ -114,7 +115,7 @@ func (a *App) openRun() tea.Cmd {
 	id, load := p.runs[p.cursor].ID, a.loadRun
 	p.opening, p.err = id, nil
 	return func() tea.Msg {
-		feed, err := loadReplay(id, load)
+		feed, err := runview.LoadReplay(id, load)
 		return recordedRunMsg{id: id, feed: feed, err: err}
 	}
 }
@@ -171,7 +172,7 @@ func pastRunLine(r store.Run) string {
 	}
 	took := "…"
 	if r.Took() > 0 {
-		took = elapsedText(r.Took())
+		took = common.Elapsed(r.Took())
 	}
 	line := fmt.Sprintf("#%-5d %s  %-8s %-11s %7s  %s · %s · %s", r.ID, r.StartedAt.Time().Local().Format("Jan _2 15:04:05"),
 		r.Kind, r.Result, took, what, r.Summary, r.Operator)

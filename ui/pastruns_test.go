@@ -26,13 +26,13 @@ func recordedStore() (func(context.Context, int) ([]store.Run, error), func(cont
 	one, two := 0, 2
 	recordedRuns := map[int64]ops.RecordedRun{
 		8: recorded(runs[0],
-			hostOut{store.RunHost{Host: "web1", Status: "ok", Stage: "cleanup", ExitCode: &one, DurationMS: ms(90 * time.Second)}, []ops.OutputChunk{
-				chunk("meta", "== unpack\n"), chunk("stdout", "unpacked 120 files\n"), chunk("meta", "== cleanup\n")}},
-			hostOut{store.RunHost{Host: "web2", Status: "failed", Stage: "migrate", ExitCode: &two, ErrorClass: "command-failed", Error: "exit status 2",
+			hostOut(store.RunHost{Host: "web1", Status: "ok", Stage: "cleanup", ExitCode: &one, DurationMS: ms(90 * time.Second)}, []ops.OutputChunk{
+				chunk("meta", "== unpack\n"), chunk("stdout", "unpacked 120 files\n"), chunk("meta", "== cleanup\n")}),
+			hostOut(store.RunHost{Host: "web2", Status: "failed", Stage: "migrate", ExitCode: &two, ErrorClass: "command-failed", Error: "exit status 2",
 				DurationMS: ms(95 * time.Second)}, []ops.OutputChunk{chunk("meta", "== migrate\n"),
-				chunk("stderr", "progress 10%\rprogress 100%\r\nNo migrations to apply\n")}},
+				chunk("stderr", "progress 10%\rprogress 100%\r\nNo migrations to apply\n")}),
 		),
-		7: recorded(runs[1], hostOut{store.RunHost{Host: "web1", Status: "ok", ExitCode: &one}, []ops.OutputChunk{chunk("stdout", "web1\n")}}),
+		7: recorded(runs[1], hostOut(store.RunHost{Host: "web1", Status: "ok", ExitCode: &one}, []ops.OutputChunk{chunk("stdout", "web1\n")})),
 	}
 	list := func(_ context.Context, limit int) ([]store.Run, error) { return runs[:min(limit, len(runs))], nil }
 	load := func(_ context.Context, id int64) (ops.RecordedRun, error) {

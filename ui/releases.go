@@ -12,6 +12,7 @@ import (
 
 	"github.com/opsui/opsui/ops/deploy"
 	"github.com/opsui/opsui/store"
+	runview "github.com/opsui/opsui/ui/run"
 )
 
 // The releases view's messages.
@@ -23,7 +24,7 @@ type (
 	}
 	releaseRunMsg struct {
 		runID int64
-		feed  *runFeed
+		feed  *runview.Feed
 		err   error
 	}
 	compareMsg struct {
@@ -49,7 +50,7 @@ type releasesView struct {
 	cursor    int
 	marked    []int64 // record ids, at most two, in marking order
 	opening   int64   // the run being read
-	replay    *runView
+	replay    *runview.Model
 	cmp       *compareView
 	note      string
 }
@@ -123,7 +124,7 @@ func (v *releasesView) update(msg tea.Msg) (flow, tea.Cmd) {
 			v.note = msg.err.Error()
 			return v, nil
 		}
-		rv := newRunView(v.env.ctx, v.env.keys, msg.feed)
+		rv := runview.New(v.env.ctx, v.env.keys.runKeys(), msg.feed)
 		v.replay = &rv
 		return v, nil
 	case compareMsg:
@@ -254,7 +255,7 @@ func (v *releasesView) open(r store.Release) tea.Cmd {
 	v.opening = r.RunID.Int64
 	id, load := r.RunID.Int64, v.env.loadRun
 	return func() tea.Msg {
-		feed, err := loadReplay(id, load)
+		feed, err := runview.LoadReplay(id, load)
 		return releaseRunMsg{runID: id, feed: feed, err: err}
 	}
 }

@@ -117,18 +117,14 @@ func TestProgramFilterSelectAndRunACommand(t *testing.T) {
 	if got := strings.Join(names(a.fleet.Selected()), ","); got != "stg-web1,web1,web2" {
 		t.Errorf("selected %s, want the three web hosts", got)
 	}
-	if a.run.feed == nil {
+	if a.run.Feed() == nil {
 		t.Fatal("no run")
 	}
-	snap := a.run.feed.snapshot(0, allPanes, window{})
-	if !snap.done || snap.res.OK != 3 || snap.res.Failed != 0 || a.run.feed.command != "uname -n" {
-		t.Errorf("run: done %v, %d ok, %d failed, command %q", snap.done, snap.res.OK, snap.res.Failed, a.run.feed.command)
+	res, done := a.run.Feed().Outcome()
+	if !done || res.OK != 3 || res.Failed != 0 || a.run.Feed().Command() != "uname -n" {
+		t.Errorf("run: done %v, %d ok, %d failed, command %q", done, res.OK, res.Failed, a.run.Feed().Command())
 	}
-	var ran []string
-	for _, p := range snap.panes {
-		ran = append(ran, p.name)
-	}
-	if strings.Join(ran, ",") != "stg-web1,web1,web2" {
+	if ran := a.run.Feed().Hosts(); strings.Join(ran, ",") != "stg-web1,web1,web2" {
 		t.Errorf("ran on %v", ran)
 	}
 }
