@@ -74,32 +74,30 @@ const (
 // App is the root model: it owns the screen layout, the global keys and the
 // help, and hands everything else to its components.
 type App struct {
-	ctx        *common.Context
-	keys       KeyMap
-	help       help.Model
-	fleet      fleetView
-	loadFleet  func(context.Context) (*inventory.Fleet, error)
-	exec       func(ctx context.Context, hosts []inventory.Host, command string, emit func(remote.Event)) (remote.Result, error)
-	mode       mode
-	command    textinput.Model
-	run        runview.Model // the session's last run
-	replay     runview.Model // a recorded run reopened from the store
-	replaying  bool          // the run view shows replay, not run
-	runs       int
-	cancelRun  context.CancelFunc
-	notice     string
-	showHelp   bool
-	showDetail bool
-	loaded     bool
-	err        error
+	ctx       *common.Context
+	keys      KeyMap
+	help      help.Model
+	fleet     fleetView
+	loadFleet func(context.Context) (*inventory.Fleet, error)
+	exec      func(ctx context.Context, hosts []inventory.Host, command string, emit func(remote.Event)) (remote.Result, error)
+	mode      mode
+	command   textinput.Model
+	run       runview.Model // the session's last run
+	replay    runview.Model // a recorded run reopened from the store
+	replaying bool          // the run view shows replay, not run
+	runs      int
+	cancelRun context.CancelFunc
+	notice    string
+	showHelp  bool
+	loaded    bool
+	err       error
 
-	status     *statusBoard
-	probe      ProbeFunc
-	lastRunsFn func(ctx context.Context, host string) ([]ops.HostRun, error)
-	lastRuns   map[string]lastRunsMsg // by host
-	asker      *Asker
-	dialogs    []dialog        // modal boxes, the first one shown
-	warned     map[string]bool // hosts whose changed key was shown
+	status  *statusBoard
+	probe   ProbeFunc
+	detail  detailPane
+	asker   *Asker
+	dialogs []dialog        // modal boxes, the first one shown
+	warned  map[string]bool // hosts whose changed key was shown
 
 	past     runsList
 	listRuns func(ctx context.Context, limit int) ([]store.Run, error)
@@ -140,7 +138,7 @@ func New(opts Options) App {
 	ti.Prompt = "command> "
 	status := newStatusBoard(opts.Probe != nil, opts.RefreshInterval)
 	return App{ctx: ctx, keys: keys, help: h, fleet: newFleetView(ctx, keys, status), loadFleet: load, exec: opts.Exec, command: ti,
-		status: status, probe: opts.Probe, lastRunsFn: opts.LastRuns, lastRuns: map[string]lastRunsMsg{},
+		status: status, probe: opts.Probe, detail: newDetailPane(ctx, status, opts.LastRuns),
 		asker: opts.Asker, warned: map[string]bool{}, past: runsList{ctx: ctx, keys: keys},
 		listRuns: opts.ListRuns, loadRun: opts.LoadRun, flows: flowHost{fns: opts.Flows},
 		life: context.Background(), tracker: newFlowTracker(),
@@ -217,7 +215,7 @@ func (a App) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		return a, runTick(msg.id)
 	case runDoneMsg:
-		clear(a.lastRuns) // the run is in every host's history now
+		a.detail.forgetRuns()
 		if msg.err != nil {
 			return a, a.addToast(msg.err.Error())
 		}
@@ -262,15 +260,7 @@ func (a App) flowAsksToQuit() bool {
 
 // detailWidth is the width of the detail pane, 0 when it is not shown. Wide
 // terminals always show it; narrow ones on enter.
-func (a App) detailWidth() int {
-	switch {
-	case a.ctx.Width >= 120:
-		return a.ctx.Width * 2 / 5
-	case a.showDetail:
-		return a.ctx.Width
-	}
-	return 0
-}
+func (a App) detailWidth() int { return a.detail.width(a.ctx.Width) }
 
 func (a *App) layout() {
 	bodyH := max(1, a.ctx.Height-2) // header and footer
@@ -279,6 +269,7 @@ func (a *App) layout() {
 		listW = 0
 	}
 	a.fleet.SetSize(listW, bodyH)
+	a.detail.SetSize(a.detailWidth(), bodyH)
 	a.run.SetSize(a.ctx.Width, bodyH)
 	a.replay.SetSize(a.ctx.Width, bodyH)
 	a.past.SetSize(a.ctx.Width, bodyH)
@@ -335,25 +326,19 @@ func (a App) render() string {
 	case a.mode == modeFlow:
 		body = a.flowView(a.ctx.Width)
 	default:
-		body = a.body(bodyH)
+		body = a.body()
 	}
 	body = lipgloss.NewStyle().Height(bodyH).MaxHeight(bodyH).Render(body)
 	body = a.drawToasts(body, a.ctx.Width)
 	return lipgloss.JoinVertical(lipgloss.Left, header, body, footer)
 }
 
-func (a App) body(h int) string {
+func (a App) body() string {
 	dw := a.detailWidth()
 	if dw == 0 {
 		return a.fleet.View()
 	}
-	// lipgloss v2 sizes include the border and padding: 4 columns here.
-	pane := a.ctx.Styles.Pane.Width(dw).Height(h).MaxHeight(h)
-	content := a.detail(dw - 4)
-	if lines := strings.Split(content, "\n"); len(lines) > h-2 {
-		content = strings.Join(lines[:max(0, h-2)], "\n") // keep the bottom border
-	}
-	detail := pane.Render(content)
+	detail := a.detail.For(a.fleet.fleet, a.fleet.Focused(), a.run.Feed()).View()
 	if dw >= a.ctx.Width {
 		return detail
 	}

@@ -49,7 +49,7 @@ func (a App) fleetActions() []rootAction {
 				return a, nil
 			}},
 		{b: k.Detail, run: func(a App) (tea.Model, tea.Cmd) {
-			a.showDetail = !a.showDetail
+			a.detail.toggle()
 			a.layout()
 			return a, nil
 		}},

@@ -1,26 +1,12 @@
 package ui
 
 import (
-	"context"
 	"fmt"
 	"strings"
-	"time"
 
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
-
-	"github.com/opsui/opsui/ops"
 )
-
-// lastRunsTTL is how long fetched runs are shown before being read again.
-const lastRunsTTL = 15 * time.Second
-
-type lastRunsMsg struct {
-	host string
-	runs []ops.HostRun
-	err  error
-	at   time.Time
-}
 
 // statusUpdate handles the status panel's, the dialogs' and the detail
 // pane's messages; handled is false for every other message.
@@ -46,7 +32,7 @@ func (a App) statusUpdate(msg tea.Msg) (next App, cmd tea.Cmd, handled bool) {
 		a.dialogs = append(a.dialogs, d)
 		return a, tea.Batch(focus, listenAsker(a.asker)), true
 	case lastRunsMsg:
-		a.lastRuns[msg.host] = msg
+		a.detail, _ = a.detail.Update(msg)
 		if msg.err != nil {
 			return a, a.addToast(msg.err.Error()), true
 		}
@@ -72,24 +58,7 @@ func (a App) statusUpdate(msg tea.Msg) (next App, cmd tea.Cmd, handled bool) {
 // fetchLastRuns reads the focused host's last runs when the detail pane
 // shows it and what it has is missing or old.
 func (a App) fetchLastRuns() tea.Cmd {
-	host := a.fleet.Focused().Name
-	if a.lastRunsFn == nil || host == "" || a.detailWidth() == 0 {
-		return nil
-	}
-	if e, ok := a.lastRuns[host]; ok && time.Since(e.at) < lastRunsTTL {
-		return nil
-	}
-	a.lastRuns[host] = lastRunsMsg{host: host, at: time.Now()} // no second fetch while this one runs
-	fn := a.lastRunsFn
-	return func() tea.Msg {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		runs, err := fn(ctx, host)
-		if err != nil {
-			err = fmt.Errorf("last runs of %s: %w", host, err)
-		}
-		return lastRunsMsg{host: host, runs: runs, err: err, at: time.Now()}
-	}
+	return a.detail.fetch(a.fleet.Focused().Name, a.detailWidth() > 0)
 }
 
 // statusHeader is the header's part about the fleet's state.

@@ -18,6 +18,7 @@ var (
 	_ common.Component[fleetView]       = (*fleetView)(nil)
 	_ common.Component[runview.Model]   = (*runview.Model)(nil)
 	_ common.Component[runsList]        = (*runsList)(nil)
+	_ common.Component[detailPane]      = (*detailPane)(nil)
 	_ common.Component[*logsview.Model] = (*logsview.Model)(nil)
 	_ common.Component[flow]            = (*wizard)(nil)
 	_ common.Component[flow]            = (*releasesView)(nil)

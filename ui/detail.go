@@ -1,16 +1,20 @@
 package ui
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/opsui/opsui/inventory"
+	"github.com/opsui/opsui/ops"
 	"github.com/opsui/opsui/ops/remote"
 	"github.com/opsui/opsui/ui/common"
+	runview "github.com/opsui/opsui/ui/run"
 )
 
 // hostDetail renders every fact about one host, with its effective
@@ -87,11 +91,122 @@ func isDetailToggle(msg tea.Msg, keys KeyMap) bool {
 	return ok && key.Matches(km, keys.Detail)
 }
 
-// detail renders the focused host's pane: its facts, its status, its last
-// runs and its output in the last run of this session.
-func (a App) detail(width int) string {
-	h := a.fleet.Focused()
-	out := hostDetail(a.ctx, a.fleet.fleet, h, width)
+// lastRunsTTL is how long fetched runs are shown before being read again.
+const lastRunsTTL = 15 * time.Second
+
+// lastRunsMsg carries a host's last runs, read for the detail pane.
+type lastRunsMsg struct {
+	host string
+	runs []ops.HostRun
+	err  error
+	at   time.Time
+}
+
+// detailPane is the focused host's pane beside the fleet: its status, its
+// last runs (read in a command, kept a while), its output in the
+// session's last run, then its facts. Wide terminals always show it,
+// narrow ones when toggled. The root says which host it shows (For).
+type detailPane struct {
+	ctx    *common.Context
+	status *statusBoard
+	// lastRunsFn reads a host's last runs; nil: the pane shows none.
+	lastRunsFn func(ctx context.Context, host string) ([]ops.HostRun, error)
+	lastRuns   map[string]lastRunsMsg // by host
+	toggled    bool                   // shown on a narrow terminal
+	w, h       int                    // 0 wide when it is not shown
+	// What it shows now.
+	fleet *inventory.Fleet
+	host  inventory.Host
+	feed  *runview.Feed
+}
+
+func newDetailPane(ctx *common.Context, status *statusBoard, lastRuns func(context.Context, string) ([]ops.HostRun, error)) detailPane {
+	return detailPane{ctx: ctx, status: status, lastRunsFn: lastRuns, lastRuns: map[string]lastRunsMsg{}}
+}
+
+// Init: the pane reads runs when it shows a host (fetch).
+func (d detailPane) Init() tea.Cmd { return nil }
+
+// Update keeps the last runs read; the root shows a failed read's error
+// as a toast.
+func (d detailPane) Update(msg tea.Msg) (detailPane, tea.Cmd) {
+	if msg, ok := msg.(lastRunsMsg); ok {
+		d.lastRuns[msg.host] = msg
+	}
+	return d, nil
+}
+
+// SetSize sets the pane's size, its width being width's answer.
+func (d *detailPane) SetSize(w, h int) { d.w, d.h = w, h }
+
+// KeyMap: the pane has no keys of its own; the fleet's toggle it.
+func (d detailPane) KeyMap() []key.Binding { return nil }
+
+// toggle shows or hides the pane on a narrow terminal.
+func (d *detailPane) toggle() { d.toggled = !d.toggled }
+
+// width is the pane's width on a terminal termW wide, 0 when it is not
+// shown. Wide terminals always show it; narrow ones when toggled.
+func (d detailPane) width(termW int) int {
+	switch {
+	case termW >= 120:
+		return termW * 2 / 5
+	case d.toggled:
+		return termW
+	}
+	return 0
+}
+
+// forgetRuns drops the runs read: a run just ended is in its hosts'
+// history now.
+func (d detailPane) forgetRuns() { clear(d.lastRuns) }
+
+// For is the pane showing host h of f, with its output in feed's run (nil:
+// none yet).
+func (d detailPane) For(f *inventory.Fleet, h inventory.Host, feed *runview.Feed) detailPane {
+	d.fleet, d.host, d.feed = f, h, feed
+	return d
+}
+
+// fetch reads host's last runs when the pane is shown (shown) and what it
+// has is missing or old.
+func (d detailPane) fetch(host string, shown bool) tea.Cmd {
+	if d.lastRunsFn == nil || host == "" || !shown {
+		return nil
+	}
+	if e, ok := d.lastRuns[host]; ok && time.Since(e.at) < lastRunsTTL {
+		return nil
+	}
+	d.lastRuns[host] = lastRunsMsg{host: host, at: time.Now()} // no second fetch while this one runs
+	fn := d.lastRunsFn
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		runs, err := fn(ctx, host)
+		if err != nil {
+			err = fmt.Errorf("last runs of %s: %w", host, err)
+		}
+		return lastRunsMsg{host: host, runs: runs, err: err, at: time.Now()}
+	}
+}
+
+// View draws the pane in its border.
+func (d detailPane) View() string {
+	w, h := d.w, d.h
+	// lipgloss v2 sizes include the border and padding: 4 columns here.
+	pane := d.ctx.Styles.Pane.Width(w).Height(h).MaxHeight(h)
+	content := d.content(w - 4)
+	if lines := strings.Split(content, "\n"); len(lines) > h-2 {
+		content = strings.Join(lines[:max(0, h-2)], "\n") // keep the bottom border
+	}
+	return pane.Render(content)
+}
+
+// content is the host's status, its last runs, its output in the last run
+// of this session, then its facts.
+func (d detailPane) content(width int) string {
+	h := d.host
+	out := hostDetail(d.ctx, d.fleet, h, width)
 	if h.Name == "" {
 		return out
 	}
@@ -99,22 +214,22 @@ func (a App) detail(width int) string {
 	title, facts, _ := strings.Cut(out, "\n")
 	var b strings.Builder
 	b.WriteString(title)
-	if a.status.enabled {
-		b.WriteString("\n" + statusDetail(a.ctx, a.status, h.Name, width))
+	if d.status.enabled {
+		b.WriteString("\n" + statusDetail(d.ctx, d.status, h.Name, width))
 	}
-	if a.lastRunsFn != nil {
-		b.WriteString("\n\n" + runsDetail(a.ctx, a.lastRuns[h.Name], width))
+	if d.lastRunsFn != nil {
+		b.WriteString("\n\n" + runsDetail(d.ctx, d.lastRuns[h.Name], width))
 	}
-	if f := a.run.Feed(); f != nil {
+	if f := d.feed; f != nil {
 		if lines := f.LastLines(h.Name, 5); len(lines) > 0 {
-			b.WriteString("\n\n" + a.ctx.Styles.Header.Render(fmt.Sprintf("output of run %d", f.ID())))
+			b.WriteString("\n\n" + d.ctx.Styles.Header.Render(fmt.Sprintf("output of run %d", f.ID())))
 			for _, l := range lines {
 				b.WriteString("\n" + common.Clip(l, width))
 			}
 		}
 	}
 	if facts != "" {
-		b.WriteString("\n\n" + a.ctx.Styles.Header.Render("host") + "\n" + facts)
+		b.WriteString("\n\n" + d.ctx.Styles.Header.Render("host") + "\n" + facts)
 	}
 	return b.String()
 }

@@ -92,7 +92,7 @@ func (a App) show(next flow, cmd tea.Cmd) (App, tea.Cmd) {
 	a.flows.cur = next
 	if next == nil {
 		a.mode = modeFleet
-		clear(a.lastRuns) // a flow's run is in its hosts' history now
+		a.detail.forgetRuns() // a flow's run is in its hosts' history now
 		// The fleet's releases changed: look again.
 		return a, tea.Batch(cmd, a.status.startRound(a.probe, a.fleet.fleet))
 	}
