@@ -71,44 +71,52 @@ const (
 	modeLogs         // following logs (ui/logs)
 )
 
-// App is the root model: it owns the screen layout, the global keys and the
-// help, and hands everything else to its components.
+// App is the root model: it owns the screen layout, the global keys, the
+// help, the dialogs and the toasts, and hands everything else to its
+// components. Each field is a component or one concern's state.
 type App struct {
-	ctx       *common.Context
-	keys      KeyMap
-	help      help.Model
-	fleet     fleetView
-	loadFleet func(context.Context) (*inventory.Fleet, error)
-	exec      func(ctx context.Context, hosts []inventory.Host, command string, emit func(remote.Event)) (remote.Result, error)
-	mode      mode
-	command   textinput.Model
-	run       runview.Model // the session's last run
-	replay    runview.Model // a recorded run reopened from the store
-	replaying bool          // the run view shows replay, not run
-	runs      int
-	cancelRun context.CancelFunc
-	notice    string
-	showHelp  bool
-	loaded    bool
-	err       error
+	ctx  *common.Context
+	keys KeyMap
+	help help.Model
+	mode mode
+	// notice is the footer's one-line message (a key that does nothing now).
+	notice   string
+	showHelp bool
 
+	inv     inventoryLoad
+	fleet   fleetView
 	status  *statusBoard
-	probe   ProbeFunc
 	detail  detailPane
-	asker   *Asker
-	dialogs []dialog        // modal boxes, the first one shown
-	warned  map[string]bool // hosts whose changed key was shown
+	cmdline commandLine
+	run     runview.Model // the session's last run
+	replay  runview.Model // a recorded run reopened from the store
+	// replaying: the run view shows replay, not run.
+	replaying bool
+	past      runsList
+	flows     flowHost
+	logs      logsState
 
-	past     runsList
-	listRuns func(ctx context.Context, limit int) ([]store.Run, error)
-	loadRun  func(ctx context.Context, id int64) (ops.RecordedRun, error)
-	toasts   []toast
-	toastSeq int
-	flows    flowHost
-	quit     quitState       // quitting while a flow runs (ui/flows_quit.go)
-	life     context.Context // the program's lifetime: the flows' works run under it
-	tracker  *flowTracker    // the flows' works that run
-	logs     logsState
+	dialogs dialogStack
+	toasts  toastStack
+	quit    quitState       // quitting while a flow runs (ui/flows_quit.go)
+	life    context.Context // the program's lifetime: the flows' works run under it
+	tracker *flowTracker    // the flows' works that run
+}
+
+// inventoryLoad is the reading of the inventory at start.
+type inventoryLoad struct {
+	load   func(context.Context) (*inventory.Fleet, error)
+	loaded bool
+	err    error
+}
+
+// commandLine is the command typed (x) and the runs it starts, one at a
+// time: the number of the last, and how to cancel it.
+type commandLine struct {
+	exec   func(ctx context.Context, hosts []inventory.Host, command string, emit func(remote.Event)) (remote.Result, error)
+	input  textinput.Model
+	runs   int
+	cancel context.CancelFunc
 }
 
 // fleetLoadedMsg carries the inventory read by loadFleetCmd.
@@ -136,20 +144,21 @@ func New(opts Options) App {
 	}
 	ti := textinput.New()
 	ti.Prompt = "command> "
-	status := newStatusBoard(opts.Probe != nil, opts.RefreshInterval)
-	return App{ctx: ctx, keys: keys, help: h, fleet: newFleetView(ctx, keys, status), loadFleet: load, exec: opts.Exec, command: ti,
-		status: status, probe: opts.Probe, detail: newDetailPane(ctx, status, opts.LastRuns),
-		asker: opts.Asker, warned: map[string]bool{}, past: runsList{ctx: ctx, keys: keys},
-		listRuns: opts.ListRuns, loadRun: opts.LoadRun, flows: flowHost{fns: opts.Flows},
+	status := newStatusBoard(opts.Probe, opts.RefreshInterval)
+	return App{ctx: ctx, keys: keys, help: h, inv: inventoryLoad{load: load}, fleet: newFleetView(ctx, keys, status),
+		cmdline: commandLine{exec: opts.Exec, input: ti},
+		status:  status, detail: newDetailPane(ctx, status, opts.LastRuns),
+		dialogs: dialogStack{asker: opts.Asker, warned: map[string]bool{}},
+		past:    runsList{ctx: ctx, keys: keys, list: opts.ListRuns, load: opts.LoadRun}, flows: flowHost{fns: opts.Flows},
 		life: context.Background(), tracker: newFlowTracker(),
 		logs: newLogsState(opts.Logs)}
 }
 
 // Init loads the fleet and listens for the engine's questions.
-func (a App) Init() tea.Cmd { return tea.Batch(a.loadFleetCmd(), listenAsker(a.asker)) }
+func (a App) Init() tea.Cmd { return tea.Batch(a.loadFleetCmd(), listenAsker(a.dialogs.asker)) }
 
 func (a App) loadFleetCmd() tea.Cmd {
-	load := a.loadFleet
+	load := a.inv.load
 	return func() tea.Msg {
 		f, err := load(context.Background())
 		return fleetLoadedMsg{fleet: f, err: err}
@@ -196,14 +205,14 @@ func (a App) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		a.layout()
 		return a, nil
 	case fleetLoadedMsg:
-		a.loaded = true
-		a.err = msg.err
+		a.inv.loaded = true
+		a.inv.err = msg.err
 		if msg.err != nil {
 			return a, nil
 		}
 		a.fleet.SetFleet(msg.fleet)
 		a.status.computeDrift(msg.fleet)
-		cmds := []tea.Cmd{a.status.startRound(a.probe, msg.fleet), a.fetchLastRuns()}
+		cmds := []tea.Cmd{a.status.startRound(msg.fleet), a.fetchLastRuns()}
 		if a.status.enabled && !a.status.ticking {
 			a.status.ticking = true
 			cmds = append(cmds, a.status.tick())
@@ -221,8 +230,8 @@ func (a App) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		return a, nil // the feed holds the result; this message just re-renders
 	case runview.CancelMsg:
-		if f := a.run.Feed(); f != nil && msg.ID == f.ID() && a.cancelRun != nil {
-			a.cancelRun()
+		if f := a.run.Feed(); f != nil && msg.ID == f.ID() && a.cmdline.cancel != nil {
+			a.cmdline.cancel()
 		}
 		a.run, _ = a.run.Update(msg)
 		return a, nil
@@ -255,7 +264,7 @@ func (a App) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 // dialog in front of it does not ask: ctrl+c quits, and Run still waits
 // for the flow's work to end.
 func (a App) flowAsksToQuit() bool {
-	return len(a.dialogs) == 0 && a.mode == modeFlow && a.flows.cur != nil
+	return len(a.dialogs.queue) == 0 && a.mode == modeFlow && a.flows.cur != nil
 }
 
 // detailWidth is the width of the detail pane, 0 when it is not shown. Wide
@@ -273,7 +282,7 @@ func (a *App) layout() {
 	a.run.SetSize(a.ctx.Width, bodyH)
 	a.replay.SetSize(a.ctx.Width, bodyH)
 	a.past.SetSize(a.ctx.Width, bodyH)
-	a.command.SetWidth(max(10, a.ctx.Width-12))
+	a.cmdline.input.SetWidth(max(10, a.ctx.Width-12))
 	a.logsLayout()
 	a.sizeFlow()
 }
@@ -296,7 +305,7 @@ func (a App) render() string {
 	footer := a.help.ShortHelpView(a.fleetFooter())
 	switch {
 	case a.mode == modeCommand:
-		footer = a.command.View()
+		footer = a.cmdline.input.View()
 	case a.mode == modeRun, a.mode == modeRuns, a.mode == modeFlow:
 		footer = a.help.ShortHelpView(a.focused().KeyMap())
 	case a.mode == modeLogs:
@@ -309,11 +318,11 @@ func (a App) render() string {
 	bodyH := max(1, a.ctx.Height-2)
 	var body string
 	switch {
-	case len(a.dialogs) > 0:
+	case len(a.dialogs.queue) > 0:
 		body = a.dialogView(a.ctx.Width, bodyH)
-	case a.err != nil:
-		body = st.Error.Render("cannot load the inventory: ") + a.err.Error()
-	case !a.loaded:
+	case a.inv.err != nil:
+		body = st.Error.Render("cannot load the inventory: ") + a.inv.err.Error()
+	case !a.inv.loaded:
 		body = st.Muted.Render("loading the inventory…")
 	case a.mode == modeLogs:
 		body = a.logsBody()

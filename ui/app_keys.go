@@ -55,7 +55,7 @@ func (a App) fleetActions() []rootAction {
 		}},
 		{b: k.Exec, changes: true, off: func(a App) string {
 			switch {
-			case a.exec == nil:
+			case a.cmdline.exec == nil:
 				return "running commands is not available here"
 			case len(a.fleet.Selected()) == 0:
 				return "no host selected"
@@ -63,11 +63,11 @@ func (a App) fleetActions() []rootAction {
 			return ""
 		}, run: func(a App) (tea.Model, tea.Cmd) {
 			a.notice, a.mode = "", modeCommand
-			return a, a.command.Focus()
+			return a, a.cmdline.input.Focus()
 		}},
 		{b: k.Refresh, off: func(a App) string { return when(!a.status.enabled, "no status panel here") },
 			run: func(a App) (tea.Model, tea.Cmd) {
-				return a, a.status.startRound(a.probe, a.fleet.fleet) // nil while a round runs: it is as fresh
+				return a, a.status.startRound(a.fleet.fleet) // nil while a round runs: it is as fresh
 			}},
 		{b: k.LastRun, quiet: true, off: func(a App) string { return when(a.run.Feed() == nil, "no run yet") },
 			run: func(a App) (tea.Model, tea.Cmd) {
@@ -75,7 +75,7 @@ func (a App) fleetActions() []rootAction {
 				return a, nil
 			}},
 		{b: k.PastRuns, off: func(a App) string {
-			return when(a.listRuns == nil || a.loadRun == nil, "past runs are not available here")
+			return when(a.past.list == nil || a.past.load == nil, "past runs are not available here")
 		}, run: App.openRunsList},
 		{b: k.Logs, off: func(a App) string {
 			switch {

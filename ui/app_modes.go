@@ -31,11 +31,11 @@ func runTick(id int) tea.Cmd {
 
 // startRun runs the typed command on the selected hosts.
 func (a App) startRun() (App, tea.Cmd) {
-	command := strings.TrimSpace(a.command.Value())
+	command := strings.TrimSpace(a.cmdline.input.Value())
 	hosts := a.fleet.Selected()
 	a.mode = modeFleet
-	a.command.Blur()
-	a.command.SetValue("")
+	a.cmdline.input.Blur()
+	a.cmdline.input.SetValue("")
 	if command == "" || len(hosts) == 0 {
 		return a, nil
 	}
@@ -43,18 +43,18 @@ func (a App) startRun() (App, tea.Cmd) {
 	for i, h := range hosts {
 		names[i] = h.Name
 	}
-	a.runs++
-	feed := runview.NewFeed(a.runs, command, names)
+	a.cmdline.runs++
+	feed := runview.NewFeed(a.cmdline.runs, command, names)
 	ctx, cancel := context.WithCancel(context.Background())
-	if a.cancelRun != nil {
-		a.cancelRun() // one run at a time: a new one replaces the view of the old
+	if a.cmdline.cancel != nil {
+		a.cmdline.cancel() // one run at a time: a new one replaces the view of the old
 	}
-	a.cancelRun = cancel
+	a.cmdline.cancel = cancel
 	a.run = runview.New(a.ctx, a.keys.runKeys(), feed)
 	a.replaying = false
 	a.layout()
 	a.mode = modeRun
-	exec := a.exec
+	exec := a.cmdline.exec
 	id := feed.ID()
 	return a, tea.Batch(runTick(id), func() tea.Msg {
 		res, err := exec(ctx, hosts, command, feed.Event)
@@ -76,11 +76,11 @@ func (a App) modeKey(msg tea.KeyPressMsg) (next tea.Model, cmd tea.Cmd, handled 
 			return app, cmd, true
 		case key.Matches(msg, a.keys.Cancel):
 			a.mode = modeFleet
-			a.command.Blur()
-			a.command.SetValue("")
+			a.cmdline.input.Blur()
+			a.cmdline.input.SetValue("")
 			return a, nil, true
 		}
-		a.command, cmd = a.command.Update(msg)
+		a.cmdline.input, cmd = a.cmdline.input.Update(msg)
 		return a, cmd, true
 	}
 	if a.mode == modeRun {

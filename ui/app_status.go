@@ -13,14 +13,14 @@ import (
 func (a App) statusUpdate(msg tea.Msg) (next App, cmd tea.Cmd, handled bool) {
 	switch msg := msg.(type) {
 	case statusTickMsg:
-		return a, tea.Batch(a.status.startRound(a.probe, a.fleet.fleet), a.status.tick()), true
+		return a, tea.Batch(a.status.startRound(a.fleet.fleet), a.status.tick()), true
 	case probeRoundMsg:
 		a.status.apply(msg, a.fleet.fleet)
 		for _, p := range msg.probes {
-			if hke := changedKey(p); hke != nil && !a.warned[p.Host] {
-				a.warned[p.Host] = true
+			if hke := changedKey(p); hke != nil && !a.dialogs.warned[p.Host] {
+				a.dialogs.warned[p.Host] = true
 				hke.Host = p.Host
-				a.dialogs = append(a.dialogs, dialog{changed: hke})
+				a.dialogs.queue = append(a.dialogs.queue, dialog{changed: hke})
 			}
 		}
 		if a.fleet.filter.Value() != "" {
@@ -29,8 +29,8 @@ func (a App) statusUpdate(msg tea.Msg) (next App, cmd tea.Cmd, handled bool) {
 		return a, a.toastMissingProbes(msg), true
 	case askMsg:
 		d, focus := newQuestionDialog(msg.q)
-		a.dialogs = append(a.dialogs, d)
-		return a, tea.Batch(focus, listenAsker(a.asker)), true
+		a.dialogs.queue = append(a.dialogs.queue, d)
+		return a, tea.Batch(focus, listenAsker(a.dialogs.asker)), true
 	case lastRunsMsg:
 		a.detail, _ = a.detail.Update(msg)
 		if msg.err != nil {
@@ -38,17 +38,17 @@ func (a App) statusUpdate(msg tea.Msg) (next App, cmd tea.Cmd, handled bool) {
 		}
 		return a, nil, true
 	case tea.KeyPressMsg:
-		if len(a.dialogs) == 0 {
+		if len(a.dialogs.queue) == 0 {
 			return a, nil, false
 		}
-		d, done, cmd := a.dialogs[0].update(a.asker, a.keys, msg)
+		d, done, cmd := a.dialogs.queue[0].update(a.dialogs.asker, a.keys, msg)
 		if done {
-			a.dialogs = a.dialogs[1:]
-			if len(a.dialogs) > 0 && a.dialogs[0].q != nil && a.dialogs[0].q.hostKey == nil {
-				cmd = tea.Batch(cmd, a.dialogs[0].input.Focus())
+			a.dialogs.queue = a.dialogs.queue[1:]
+			if len(a.dialogs.queue) > 0 && a.dialogs.queue[0].q != nil && a.dialogs.queue[0].q.hostKey == nil {
+				cmd = tea.Batch(cmd, a.dialogs.queue[0].input.Focus())
 			}
 		} else {
-			a.dialogs[0] = d
+			a.dialogs.queue[0] = d
 		}
 		return a, cmd, true
 	}
@@ -87,7 +87,7 @@ func (a App) statusHeader() []string {
 // dialogView draws the first dialog centred in w x h.
 func (a App) dialogView(w, h int) string {
 	boxW := min(w, 76)
-	box := a.ctx.Styles.Pane.BorderForeground(a.ctx.Theme.Warn).Width(boxW).Render(a.dialogs[0].view(a.ctx, a.keys, boxW-4))
+	box := a.ctx.Styles.Pane.BorderForeground(a.ctx.Theme.Warn).Width(boxW).Render(a.dialogs.queue[0].view(a.ctx, a.keys, boxW-4))
 	return lipgloss.Place(w, h, lipgloss.Center, lipgloss.Center, box)
 }
 

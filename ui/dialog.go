@@ -32,6 +32,15 @@ func listenAsker(a *Asker) tea.Cmd {
 // that ends with Enter) must not answer a question nobody has read.
 const dialogGuard = 300 * time.Millisecond
 
+// dialogStack is the modal boxes, the first one shown, and what they
+// answer: the engine's questions (asker) and the changed host keys
+// already shown (warned, by host).
+type dialogStack struct {
+	queue  []dialog
+	asker  *Asker
+	warned map[string]bool
+}
+
 // dialog is a modal box: an unknown host key (y accepts; n, esc and enter
 // refuse), a passphrase (masked; enter gives it, esc refuses), or a changed
 // host key, which can only be dismissed. A question ignores every key for

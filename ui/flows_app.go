@@ -80,7 +80,7 @@ func wrapCmd(seq int, cmd tea.Cmd) tea.Cmd {
 }
 
 func (a App) flowEnv() *flowEnv {
-	return &flowEnv{ctx: a.ctx, keys: a.keys, fns: a.flows.fns, fleet: a.fleet.fleet, status: a.status, loadRun: a.loadRun,
+	return &flowEnv{ctx: a.ctx, keys: a.keys, fns: a.flows.fns, fleet: a.fleet.fleet, status: a.status, loadRun: a.past.load,
 		life: a.life, tracker: a.tracker}
 }
 
@@ -94,7 +94,7 @@ func (a App) show(next flow, cmd tea.Cmd) (App, tea.Cmd) {
 		a.mode = modeFleet
 		a.detail.forgetRuns() // a flow's run is in its hosts' history now
 		// The fleet's releases changed: look again.
-		return a, tea.Batch(cmd, a.status.startRound(a.probe, a.fleet.fleet))
+		return a, tea.Batch(cmd, a.status.startRound(a.fleet.fleet))
 	}
 	a.mode = modeFlow
 	a.sizeFlow()
@@ -189,7 +189,7 @@ func (a App) flowActions() []rootAction {
 	for i, o := range openers {
 		out[i] = rootAction{b: o.b,
 			// Not the fleet's keys until it is there, nor under the help.
-			skip: func(a App) bool { return a.mode != modeFleet || !a.loaded || a.err != nil || a.showHelp },
+			skip: func(a App) bool { return a.mode != modeFleet || !a.inv.loaded || a.inv.err != nil || a.showHelp },
 			// Its own read-only notice, after the missing flow's: off
 			// holds both rather than changes.
 			off: func(a App) string {

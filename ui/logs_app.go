@@ -108,7 +108,7 @@ func (a App) logsUpdate(msg tea.Msg) (_ tea.Model, _ tea.Cmd, ok bool) {
 	case logsview.SavedMsg:
 		return a, a.logsSaved(msg), true
 	case tea.KeyPressMsg:
-		if a.mode != modeLogs || v == nil || len(a.dialogs) > 0 {
+		if a.mode != modeLogs || v == nil || len(a.dialogs.queue) > 0 {
 			return a, nil, false
 		}
 		if !v.Typing() {

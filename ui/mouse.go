@@ -8,7 +8,7 @@ import (
 // counted from the component's first line: every view starts on the
 // screen's second line, under the header.
 func (a App) mouse(msg tea.MouseMsg) (tea.Model, tea.Cmd) {
-	if len(a.dialogs) > 0 || a.showHelp || !a.loaded || a.mode == modeCommand {
+	if len(a.dialogs.queue) > 0 || a.showHelp || !a.inv.loaded || a.mode == modeCommand {
 		return a, nil
 	}
 	m := msg.Mouse()

@@ -9,6 +9,7 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/opsui/opsui/ops"
 	"github.com/opsui/opsui/ops/record"
 	"github.com/opsui/opsui/store"
 	"github.com/opsui/opsui/ui/common"
@@ -43,6 +44,9 @@ type runsList struct {
 	opening       int64 // the run being read, 0 when none
 	cursor        int
 	width, height int
+	// list reads the newest runs, load one to replay; nil: no past runs.
+	list func(ctx context.Context, limit int) ([]store.Run, error)
+	load func(ctx context.Context, id int64) (ops.RecordedRun, error)
 }
 
 // openRunsList shows the list and reads the runs anew.
@@ -51,7 +55,7 @@ func (a App) openRunsList() (tea.Model, tea.Cmd) {
 	a.mode = modeRuns
 	a.past.req++
 	a.past.loading, a.past.err, a.past.opening = true, nil, 0
-	req, list := a.past.req, a.listRuns
+	req, list := a.past.req, a.past.list
 	return a, func() tea.Msg {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
@@ -112,7 +116,7 @@ func (a *App) openRun() tea.Cmd {
 	if p.loading || p.cursor >= len(p.runs) {
 		return nil
 	}
-	id, load := p.runs[p.cursor].ID, a.loadRun
+	id, load := p.runs[p.cursor].ID, a.past.load
 	p.opening, p.err = id, nil
 	return func() tea.Msg {
 		feed, err := runview.LoadReplay(id, load)

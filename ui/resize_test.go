@@ -67,7 +67,7 @@ func everyView(t *testing.T, w, h int) map[string]App {
 	d, _ := newQuestionDialog(&question{hostKey: &remote.HostKeyPrompt{Host: "web1", Addr: "10.0.0.1:22", KeyType: "ssh-ed25519",
 		Fingerprint: "SHA256:" + strings.Repeat("x", 43)}})
 	withDialog := base
-	withDialog.dialogs = []dialog{d}
+	withDialog.dialogs.queue = []dialog{d}
 	views["dialog"] = withDialog
 	return views
 }

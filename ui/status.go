@@ -30,6 +30,7 @@ type hostState struct {
 // probeRoundMsg.
 type statusBoard struct {
 	enabled  bool
+	probe    ProbeFunc // nil: not enabled
 	interval time.Duration
 	now      func() time.Time
 	hosts    map[string]*hostState
@@ -46,11 +47,11 @@ type statusBoard struct {
 	ticking  bool // the tick chain runs
 }
 
-func newStatusBoard(enabled bool, interval time.Duration) *statusBoard {
+func newStatusBoard(probe ProbeFunc, interval time.Duration) *statusBoard {
 	if interval <= 0 {
 		interval = DefaultRefreshInterval
 	}
-	return &statusBoard{enabled: enabled, interval: interval, now: time.Now,
+	return &statusBoard{enabled: probe != nil, probe: probe, interval: interval, now: time.Now,
 		hosts: map[string]*hostState{}, majority: map[string]string{}, drift: map[string]bool{}, drained: map[string][]drainedBy{}}
 }
 
@@ -144,7 +145,8 @@ type ProbeFunc func(ctx context.Context, fleet *inventory.Fleet, hosts []invento
 // startRound returns the commands probing the fleet, a chunk of hosts
 // each, or nil while a round is still under way (a slow round delays the
 // next; rounds never pile up).
-func (b *statusBoard) startRound(probe ProbeFunc, fleet *inventory.Fleet) tea.Cmd {
+func (b *statusBoard) startRound(fleet *inventory.Fleet) tea.Cmd {
+	probe := b.probe
 	if !b.enabled || probe == nil || b.inflight || fleet == nil || len(fleet.Hosts) == 0 {
 		return nil
 	}

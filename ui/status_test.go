@@ -140,7 +140,7 @@ func TestStatusRoundsNeverOverlapAndStaleResultsShowTheirAge(t *testing.T) {
 		t.Fatalf("loading the fleet did not start a round: %+v", a.status)
 	}
 	// A tick while the round is under way starts none.
-	if cmd := a.status.startRound(a.probe, a.fleet.fleet); cmd != nil {
+	if cmd := a.status.startRound(a.fleet.fleet); cmd != nil {
 		t.Error("a second round started while the first runs")
 	}
 	a = send(t, a, probeRoundMsg{round: 1, probes: []remote.Probe{upProbe("web1", "r1")}})
@@ -202,7 +202,7 @@ func TestHostKeyDialogDefaultsToNo(t *testing.T) {
 	if ok := <-got; ok {
 		t.Fatal("Enter accepted the key")
 	}
-	if len(a.dialogs) != 0 {
+	if len(a.dialogs.queue) != 0 {
 		t.Fatal("the dialog stayed")
 	}
 	// A refused key is not asked about again this session.
@@ -215,7 +215,7 @@ func TestHostKeyDialogDefaultsToNo(t *testing.T) {
 	got = askAsync(func() (bool, error) { return asker.AcceptHostKey(context.Background(), other) })
 	a = send(t, a, listenAsker(asker)())
 	a = send(t, a, keys("x", "q")...) // other keys do nothing
-	if len(a.dialogs) != 1 {
+	if len(a.dialogs.queue) != 1 {
 		t.Fatal("a stray key closed the dialog")
 	}
 	a = send(t, a, keys("y")...)
@@ -233,7 +233,7 @@ func TestAskerKeepsAnAnswerGivenAfterTheAskerGaveUp(t *testing.T) {
 	a = send(t, a, listenAsker(asker)())
 	cancel()
 	<-got
-	if a = send(t, a, keys("y")...); len(a.dialogs) != 0 {
+	if a = send(t, a, keys("y")...); len(a.dialogs.queue) != 0 {
 		t.Fatal("y did not close the dialog")
 	}
 	if ok, err := asker.AcceptHostKey(context.Background(), prompt); !ok || err != nil {
@@ -251,7 +251,7 @@ func TestPassphraseDialogIsMasked(t *testing.T) {
 	if strings.Contains(view, "s3cret") || !strings.Contains(view, "id_ed25519") || !strings.Contains(view, "••••••") {
 		t.Errorf("passphrase dialog:\n%s", view)
 	}
-	if a = send(t, a, keys("enter")...); len(a.dialogs) != 0 {
+	if a = send(t, a, keys("enter")...); len(a.dialogs.queue) != 0 {
 		t.Fatal("enter did not close the dialog")
 	}
 	if p := <-got; string(p) != "s3cret" {
@@ -268,16 +268,16 @@ func TestChangedHostKeyCannotBeAccepted(t *testing.T) {
 		t.Fatalf("changed-key warning:\n%s", view)
 	}
 	a = send(t, a, keys("y")...)
-	if len(a.dialogs) != 1 {
+	if len(a.dialogs.queue) != 1 {
 		t.Fatal("y closed the warning as if it accepted something")
 	}
 	a = send(t, a, keys("esc")...)
-	if len(a.dialogs) != 0 {
+	if len(a.dialogs.queue) != 0 {
 		t.Fatal("esc did not close the warning")
 	}
 	// Shown once per host, not at every refresh.
 	a = send(t, a, probeRoundMsg{round: a.status.round, probes: []remote.Probe{p}})
-	if len(a.dialogs) != 0 {
+	if len(a.dialogs.queue) != 0 {
 		t.Error("the warning came back on the next refresh")
 	}
 }
@@ -309,7 +309,7 @@ func TestRoundComesBackInChunks(t *testing.T) {
 		}})
 	a = send(t, a, a.loadFleetCmd()()) // starts a round; start one by hand to run its commands here
 	a.status.inflight = false
-	batch := a.status.startRound(a.probe, f)().(tea.BatchMsg)
+	batch := a.status.startRound(f)().(tea.BatchMsg)
 	var chunks []tea.Msg
 	for _, c := range batch {
 		if m, ok := c().(probeRoundMsg); ok {

@@ -236,8 +236,8 @@ func TestProgramHostKeyDialog(t *testing.T) {
 	waitScreen(t, tm, "HOST")
 
 	a := finalApp(t, tm)
-	if len(a.dialogs) != 0 {
-		t.Errorf("%d dialogs left open", len(a.dialogs))
+	if len(a.dialogs.queue) != 0 {
+		t.Errorf("%d dialogs left open", len(a.dialogs.queue))
 	}
 	// The answers hold for the session: asked again, nothing is shown.
 	if ok, err := asker.AcceptHostKey(context.Background(), first); ok || err != nil {
