@@ -20,8 +20,13 @@ import (
 	"github.com/opsui/opsui/store"
 	"github.com/opsui/opsui/themes"
 	"github.com/opsui/opsui/ui/common"
+	fleetview "github.com/opsui/opsui/ui/fleet"
 	runview "github.com/opsui/opsui/ui/run"
 )
+
+// DefaultRefreshInterval is how often the status panel probes the fleet
+// when Options.RefreshInterval is 0.
+const DefaultRefreshInterval = fleetview.DefaultRefreshInterval
 
 // Options configure the console.
 type Options struct {
@@ -38,7 +43,7 @@ type Options struct {
 	// once, a chunk of hosts each, so it must be safe for concurrent use
 	// and bound its own parallelism; it must return within a few probe
 	// timeouts. Nil: no status panel.
-	Probe           ProbeFunc
+	Probe           fleetview.ProbeFunc
 	RefreshInterval time.Duration
 	// LastRuns returns a host's last runs, newest first, for the detail
 	// pane; it runs inside a tea.Cmd. Nil: the pane shows none.
@@ -84,9 +89,9 @@ type App struct {
 	showHelp bool
 
 	inv     inventoryLoad
-	fleet   fleetView
-	status  *statusBoard
-	detail  detailPane
+	fleet   fleetview.Model
+	status  *fleetview.Board
+	detail  fleetview.Detail
 	cmdline commandLine
 	run     runview.Model // the session's last run
 	replay  runview.Model // a recorded run reopened from the store
@@ -144,10 +149,10 @@ func New(opts Options) App {
 	}
 	ti := textinput.New()
 	ti.Prompt = "command> "
-	status := newStatusBoard(opts.Probe, opts.RefreshInterval)
-	return App{ctx: ctx, keys: keys, help: h, inv: inventoryLoad{load: load}, fleet: newFleetView(ctx, keys, status),
+	status := fleetview.NewBoard(opts.Probe, opts.RefreshInterval)
+	return App{ctx: ctx, keys: keys, help: h, inv: inventoryLoad{load: load}, fleet: fleetview.New(ctx, keys.fleetKeys(), status),
 		cmdline: commandLine{exec: opts.Exec, input: ti},
-		status:  status, detail: newDetailPane(ctx, status, opts.LastRuns),
+		status:  status, detail: fleetview.NewDetail(ctx, status, opts.LastRuns),
 		dialogs: dialogStack{asker: opts.Asker, warned: map[string]bool{}},
 		past:    runsList{ctx: ctx, keys: keys, list: opts.ListRuns, load: opts.LoadRun}, flows: flowHost{fns: opts.Flows},
 		life: context.Background(), tracker: newFlowTracker(),
@@ -211,11 +216,10 @@ func (a App) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return a, nil
 		}
 		a.fleet.SetFleet(msg.fleet)
-		a.status.computeDrift(msg.fleet)
-		cmds := []tea.Cmd{a.status.startRound(msg.fleet), a.fetchLastRuns()}
-		if a.status.enabled && !a.status.ticking {
-			a.status.ticking = true
-			cmds = append(cmds, a.status.tick())
+		a.status.ComputeDrift(msg.fleet)
+		cmds := []tea.Cmd{a.status.StartRound(msg.fleet), a.fetchLastRuns()}
+		if tick := a.status.StartTicking(); tick != nil {
+			cmds = append(cmds, tick)
 		}
 		return a, tea.Batch(cmds...)
 	case runTickMsg:
@@ -224,7 +228,7 @@ func (a App) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		return a, runTick(msg.id)
 	case runDoneMsg:
-		a.detail.forgetRuns()
+		a.detail.ForgetRuns()
 		if msg.err != nil {
 			return a, a.addToast(msg.err.Error())
 		}
@@ -269,7 +273,7 @@ func (a App) flowAsksToQuit() bool {
 
 // detailWidth is the width of the detail pane, 0 when it is not shown. Wide
 // terminals always show it; narrow ones on enter.
-func (a App) detailWidth() int { return a.detail.width(a.ctx.Width) }
+func (a App) detailWidth() int { return a.detail.Width(a.ctx.Width) }
 
 func (a *App) layout() {
 	bodyH := max(1, a.ctx.Height-2) // header and footer
@@ -347,7 +351,7 @@ func (a App) body() string {
 	if dw == 0 {
 		return a.fleet.View()
 	}
-	detail := a.detail.For(a.fleet.fleet, a.fleet.Focused(), a.run.Feed()).View()
+	detail := a.detail.For(a.fleet.Fleet(), a.fleet.Focused(), a.run.Feed()).View()
 	if dw >= a.ctx.Width {
 		return detail
 	}
@@ -365,9 +369,9 @@ func (a *App) shownRun() *runview.Model {
 
 func (a App) header() string {
 	st := a.ctx.Styles
-	f := a.fleet.fleet
+	f := a.fleet.Fleet()
 	parts := []string{st.Title.Render("opsui"), fmt.Sprintf("%d hosts", len(f.Hosts)), fmt.Sprintf("%d environments", len(f.Environments))}
-	if n := len(a.fleet.selected); n > 0 {
+	if n := a.fleet.Marked(); n > 0 {
 		parts = append(parts, st.Selected.Render(fmt.Sprintf("%d selected", n)))
 	}
 	parts = append(parts, a.statusHeader()...)

@@ -49,7 +49,7 @@ func (a App) fleetActions() []rootAction {
 				return a, nil
 			}},
 		{b: k.Detail, run: func(a App) (tea.Model, tea.Cmd) {
-			a.detail.toggle()
+			a.detail.Toggle()
 			a.layout()
 			return a, nil
 		}},
@@ -65,9 +65,9 @@ func (a App) fleetActions() []rootAction {
 			a.notice, a.mode = "", modeCommand
 			return a, a.cmdline.input.Focus()
 		}},
-		{b: k.Refresh, off: func(a App) string { return when(!a.status.enabled, "no status panel here") },
+		{b: k.Refresh, off: func(a App) string { return when(!a.status.Enabled(), "no status panel here") },
 			run: func(a App) (tea.Model, tea.Cmd) {
-				return a, a.status.startRound(a.fleet.fleet) // nil while a round runs: it is as fresh
+				return a, a.status.StartRound(a.fleet.Fleet()) // nil while a round runs: it is as fresh
 			}},
 		{b: k.LastRun, quiet: true, off: func(a App) string { return when(a.run.Feed() == nil, "no run yet") },
 			run: func(a App) (tea.Model, tea.Cmd) {
@@ -224,4 +224,10 @@ func (a App) helpColumnsView(cols [][]key.Binding, w int) string {
 		bands = append(bands, lipgloss.JoinHorizontal(lipgloss.Top, band...))
 	}
 	return strings.Join(bands, "\n\n")
+}
+
+// isDetailToggle reports whether msg is the key that shows the detail pane.
+func isDetailToggle(msg tea.Msg, keys KeyMap) bool {
+	km, ok := msg.(tea.KeyPressMsg)
+	return ok && key.Matches(km, keys.Detail)
 }

@@ -6,35 +6,37 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
+
+	fleetview "github.com/opsui/opsui/ui/fleet"
 )
 
 // statusUpdate handles the status panel's, the dialogs' and the detail
 // pane's messages; handled is false for every other message.
 func (a App) statusUpdate(msg tea.Msg) (next App, cmd tea.Cmd, handled bool) {
 	switch msg := msg.(type) {
-	case statusTickMsg:
-		return a, tea.Batch(a.status.startRound(a.fleet.fleet), a.status.tick()), true
-	case probeRoundMsg:
-		a.status.apply(msg, a.fleet.fleet)
-		for _, p := range msg.probes {
+	case fleetview.TickMsg:
+		return a, tea.Batch(a.status.StartRound(a.fleet.Fleet()), a.status.Tick()), true
+	case fleetview.RoundMsg:
+		a.status.Apply(msg, a.fleet.Fleet())
+		for _, p := range msg.Probes {
 			if hke := changedKey(p); hke != nil && !a.dialogs.warned[p.Host] {
 				a.dialogs.warned[p.Host] = true
 				hke.Host = p.Host
 				a.dialogs.queue = append(a.dialogs.queue, dialog{changed: hke})
 			}
 		}
-		if a.fleet.filter.Value() != "" {
-			a.fleet.rebuild() // a status filter follows the hosts' states
+		if a.fleet.FilterValue() != "" {
+			a.fleet.Rebuild() // a status filter follows the hosts' states
 		}
 		return a, a.toastMissingProbes(msg), true
 	case askMsg:
 		d, focus := newQuestionDialog(msg.q)
 		a.dialogs.queue = append(a.dialogs.queue, d)
 		return a, tea.Batch(focus, listenAsker(a.dialogs.asker)), true
-	case lastRunsMsg:
+	case fleetview.LastRunsMsg:
 		a.detail, _ = a.detail.Update(msg)
-		if msg.err != nil {
-			return a, a.addToast(msg.err.Error()), true
+		if msg.Err != nil {
+			return a, a.addToast(msg.Err.Error()), true
 		}
 		return a, nil, true
 	case tea.KeyPressMsg:
@@ -58,16 +60,16 @@ func (a App) statusUpdate(msg tea.Msg) (next App, cmd tea.Cmd, handled bool) {
 // fetchLastRuns reads the focused host's last runs when the detail pane
 // shows it and what it has is missing or old.
 func (a App) fetchLastRuns() tea.Cmd {
-	return a.detail.fetch(a.fleet.Focused().Name, a.detailWidth() > 0)
+	return a.detail.Fetch(a.fleet.Focused().Name, a.detailWidth() > 0)
 }
 
 // statusHeader is the header's part about the fleet's state.
 func (a App) statusHeader() []string {
-	if !a.status.enabled || len(a.status.hosts) == 0 {
+	if !a.status.Enabled() || a.status.Probed() == 0 {
 		return nil
 	}
 	st := a.ctx.Styles
-	up, down, drift, drained := a.status.counts()
+	up, down, drift, drained := a.status.Counts()
 	parts := []string{st.OK.Render(fmt.Sprintf("%d up", up))}
 	if down > 0 {
 		parts = append(parts, st.Error.Render(fmt.Sprintf("%d down", down)))
@@ -93,13 +95,13 @@ func (a App) dialogView(w, h int) string {
 
 // toastMissingProbes says when a round's chunk came back without a probe
 // for some of its hosts: the prober failed, and the panel shows old facts.
-func (a *App) toastMissingProbes(msg probeRoundMsg) tea.Cmd {
+func (a *App) toastMissingProbes(msg fleetview.RoundMsg) tea.Cmd {
 	got := map[string]bool{}
-	for _, p := range msg.probes {
+	for _, p := range msg.Probes {
 		got[p.Host] = true
 	}
 	var missing []string
-	for _, h := range msg.asked {
+	for _, h := range msg.Asked {
 		if !got[h] {
 			missing = append(missing, h)
 		}
@@ -110,5 +112,5 @@ func (a *App) toastMissingProbes(msg probeRoundMsg) tea.Cmd {
 	case len(missing) > 3:
 		missing = append(missing[:3], "…")
 	}
-	return a.addToast(fmt.Sprintf("status probe round failed for %d hosts: %s", len(msg.asked)-len(got), strings.Join(missing, ", ")))
+	return a.addToast(fmt.Sprintf("status probe round failed for %d hosts: %s", len(msg.Asked)-len(got), strings.Join(missing, ", ")))
 }

@@ -99,8 +99,8 @@ func TestFilterThenSelectAllVisible(t *testing.T) {
 	}
 	// q typed in the filter is text, not quit.
 	a = send(t, a, keys("/", "q")...)
-	if !a.fleet.Filtering() || a.fleet.filter.Value() != "eu-westq" {
-		t.Errorf("q in the filter: filtering=%v value=%q", a.fleet.Filtering(), a.fleet.filter.Value())
+	if !a.fleet.Filtering() || a.fleet.FilterValue() != "eu-westq" {
+		t.Errorf("q in the filter: filtering=%v value=%q", a.fleet.Filtering(), a.fleet.FilterValue())
 	}
 	a = send(t, a, keys("esc")...)
 	if view := viewText(a); !strings.Contains(view, "stg-web1") {

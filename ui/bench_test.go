@@ -13,6 +13,7 @@ import (
 	"github.com/opsui/opsui/inventory"
 	"github.com/opsui/opsui/ops/remote"
 	"github.com/opsui/opsui/themes"
+	fleetview "github.com/opsui/opsui/ui/fleet"
 	runview "github.com/opsui/opsui/ui/run"
 )
 
@@ -123,7 +124,7 @@ func BenchmarkFirstFrame1000Hosts(b *testing.B) {
 				a = update(a, fleetLoadedMsg{fleet: f})
 				a = update(a, tea.WindowSizeMsg{Width: 160, Height: 48})
 				if withStatus {
-					a = update(a, probeRoundMsg{round: a.status.round, probes: probes})
+					a = update(a, fleetview.RoundMsg{Round: a.status.Round(), Probes: probes})
 				}
 				_ = a.View()
 			}

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -194,4 +195,14 @@ func (d dialog) ignoredNote(render func(...string) string, width int) string {
 		return ""
 	}
 	return render(common.Clip("keys typed as this box appeared were ignored", width)) + "\n"
+}
+
+// changedKey returns the host-key error of a probe refused for a changed
+// key, or nil.
+func changedKey(p remote.Probe) *remote.HostKeyError {
+	var hke *remote.HostKeyError
+	if p.Class == remote.ClassHostKeyChanged && errors.As(p.Err, &hke) {
+		return hke
+	}
+	return nil
 }

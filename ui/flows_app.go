@@ -9,6 +9,7 @@ import (
 	"github.com/opsui/opsui/inventory"
 	"github.com/opsui/opsui/ops"
 	"github.com/opsui/opsui/ui/common"
+	fleetview "github.com/opsui/opsui/ui/fleet"
 )
 
 // flow is a guided flow on screen: the deploy wizard, a rollback, a
@@ -26,7 +27,7 @@ type flowEnv struct {
 	keys   KeyMap
 	fns    Flows
 	fleet  *inventory.Fleet
-	status *statusBoard
+	status *fleetview.Board
 	// loadRun reads a recorded run (Options.LoadRun), nil when there is none.
 	loadRun func(ctx context.Context, id int64) (ops.RecordedRun, error)
 	// life is the program's lifetime: the flows' works run under it, and
@@ -80,7 +81,7 @@ func wrapCmd(seq int, cmd tea.Cmd) tea.Cmd {
 }
 
 func (a App) flowEnv() *flowEnv {
-	return &flowEnv{ctx: a.ctx, keys: a.keys, fns: a.flows.fns, fleet: a.fleet.fleet, status: a.status, loadRun: a.past.load,
+	return &flowEnv{ctx: a.ctx, keys: a.keys, fns: a.flows.fns, fleet: a.fleet.Fleet(), status: a.status, loadRun: a.past.load,
 		life: a.life, tracker: a.tracker}
 }
 
@@ -92,9 +93,9 @@ func (a App) show(next flow, cmd tea.Cmd) (App, tea.Cmd) {
 	a.flows.cur = next
 	if next == nil {
 		a.mode = modeFleet
-		a.detail.forgetRuns() // a flow's run is in its hosts' history now
+		a.detail.ForgetRuns() // a flow's run is in its hosts' history now
 		// The fleet's releases changed: look again.
-		return a, tea.Batch(cmd, a.status.startRound(a.fleet.fleet))
+		return a, tea.Batch(cmd, a.status.StartRound(a.fleet.Fleet()))
 	}
 	a.mode = modeFlow
 	a.sizeFlow()

@@ -22,6 +22,7 @@ import (
 
 	"github.com/opsui/opsui/ops/remote"
 	"github.com/opsui/opsui/store"
+	fleetview "github.com/opsui/opsui/ui/fleet"
 	"github.com/opsui/opsui/ui/internal/uitest"
 )
 
@@ -54,7 +55,7 @@ func requireGolden(t *testing.T, name, got string) {
 // one drifting, one down since a fixed time.
 func TestGoldenFleetWithStatus(t *testing.T) {
 	a := newStatusApp(t, 110, 14, Options{})
-	a = send(t, a, probeRoundMsg{round: a.status.round, probes: []remote.Probe{
+	a = send(t, a, fleetview.RoundMsg{Round: a.status.Round(), Probes: []remote.Probe{
 		upProbe("web1", "20250301100000"), upProbe("web2", "20250301100000"), upProbe("web3", "20250220090000"),
 		downProbe("db1", remote.ClassTimeout, t0),
 	}})

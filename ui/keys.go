@@ -7,6 +7,7 @@ import (
 
 	"charm.land/bubbles/v2/key"
 
+	fleetview "github.com/opsui/opsui/ui/fleet"
 	logsview "github.com/opsui/opsui/ui/logs"
 	runview "github.com/opsui/opsui/ui/run"
 )
@@ -103,8 +104,13 @@ func DefaultKeyMap() KeyMap {
 }
 
 // ShortHelp is the footer of the fleet view.
-func (k KeyMap) ShortHelp() []key.Binding {
-	return []key.Binding{k.Filter, k.Select, k.SelectAll, k.Detail, k.Exec, k.PastRuns, k.Help, k.Quit}
+func (k KeyMap) ShortHelp() []key.Binding { return k.fleetKeys().ShortHelp() }
+
+// fleetKeys is the fleet list's keys (ui/fleet), bound here.
+func (k KeyMap) fleetKeys() fleetview.KeyMap {
+	return fleetview.KeyMap{Up: k.Up, Down: k.Down, PageUp: k.PageUp, PageDown: k.PageDown, Top: k.Top, Bottom: k.Bottom,
+		Filter: k.Filter, ClearFilter: k.ClearFilter, Select: k.Select, SelectAll: k.SelectAll, SelectNone: k.SelectNone,
+		Apply: k.Apply, Cancel: k.Cancel, Detail: k.Detail, Exec: k.Exec, PastRuns: k.PastRuns, Help: k.Help, Quit: k.Quit}
 }
 
 // runKeys is the run view's keys (ui/run), bound here.

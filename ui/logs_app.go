@@ -58,7 +58,7 @@ func (a App) openLogs() (tea.Model, tea.Cmd) {
 	a.logs.view, a.logs.stop = v, cancel
 	a.layout()
 	a.mode, a.notice = modeLogs, ""
-	fn, fleet, id, add := a.logs.fn, a.fleet.fleet, v.ID(), v.Add
+	fn, fleet, id, add := a.logs.fn, a.fleet.Fleet(), v.ID(), v.Add
 	follow := func() tea.Msg {
 		return logsview.DoneMsg{ID: id, Err: fn(ctx, fleet, hosts, add)}
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/opsui/opsui/ops"
 	"github.com/opsui/opsui/store"
 	"github.com/opsui/opsui/themes"
+	fleetview "github.com/opsui/opsui/ui/fleet"
 )
 
 // recordedStore stands in for the store: two runs, the newest a deploy
@@ -186,7 +187,7 @@ func TestToastsShowAndExpireWithoutTakingKeys(t *testing.T) {
 		t.Errorf("a key under a toast did not reach the list: focus %q", got)
 	}
 	// A probe round chunk that came back empty is a toast too.
-	a = send(t, a, probeRoundMsg{round: 0, asked: []string{"web1", "web2"}})
+	a = send(t, a, fleetview.RoundMsg{Round: 0, Asked: []string{"web1", "web2"}})
 	if !strings.Contains(viewText(a), "status probe round failed for 2 hosts: web1, web2") {
 		t.Errorf("no toast for a failed probe round:\n%s", viewText(a))
 	}

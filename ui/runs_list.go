@@ -3,6 +3,8 @@ package ui
 import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
+
+	"github.com/opsui/opsui/ui/common"
 )
 
 // The past runs list as a component (common.Component[runsList]); its
@@ -23,7 +25,7 @@ func (p runsList) KeyMap() []key.Binding { return p.keys.RunsHelp() }
 func (p runsList) Update(msg tea.Msg) (runsList, tea.Cmd) {
 	switch m := msg.(type) {
 	case tea.MouseWheelMsg:
-		p.move(wheelDelta(m.Mouse()))
+		p.move(common.WheelDelta(m.Mouse()))
 		return p, nil
 	case tea.MouseClickMsg:
 		y := m.Mouse().Y

@@ -257,7 +257,7 @@ func TestProgramQuit(t *testing.T) {
 	pressKeys(tm, "esc")
 	waitScreen(t, tm, "stg-web1")
 	a := finalApp(t, tm) // q quits
-	if a.fleet.Filtering() || a.fleet.filter.Value() != "" || a.mode != modeFleet {
-		t.Errorf("final state: filtering %v, filter %q, mode %v", a.fleet.Filtering(), a.fleet.filter.Value(), a.mode)
+	if a.fleet.Filtering() || a.fleet.FilterValue() != "" || a.mode != modeFleet {
+		t.Errorf("final state: filtering %v, filter %q, mode %v", a.fleet.Filtering(), a.fleet.FilterValue(), a.mode)
 	}
 }

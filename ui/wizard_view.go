@@ -56,18 +56,18 @@ func (r *refStep) currentLines(width int) []string {
 	st := r.env.ctx.Styles
 	var lines []string
 	for _, h := range r.env.fleet.Select(inventory.Filter{Env: r.target.env.Name}) {
-		s := r.env.status.state(h.Name)
+		p, probed := r.env.status.Probe(h.Name)
 		what := "not probed yet"
 		switch {
-		case s == nil:
-		case s.probe.Reachable && s.probe.Release != "":
-			what = s.probe.Release + " " + deploy.ShortCommit(s.probe.Commit)
-		case s.probe.Reachable:
+		case !probed:
+		case p.Reachable && p.Release != "":
+			what = p.Release + " " + deploy.ShortCommit(p.Commit)
+		case p.Reachable:
 			what = "no release"
 		default:
 			what = "unreachable"
 		}
-		if r.env.status.drift[h.Name] {
+		if r.env.status.Drifts(h.Name) {
 			what += " (drift)"
 		}
 		lines = append(lines, common.Clip(fmt.Sprintf("  %-16s %s", h.Name, what), width))
@@ -136,7 +136,7 @@ func (*deploySpec) warnings(f *wizard) []string {
 	if len(down) > 0 {
 		out = append(out, "unreachable: "+strings.Join(down, ", "))
 	}
-	out = append(out, f.env.status.drainWarnings(f.env.fleet, f.target.env.Name)...)
+	out = append(out, f.env.status.DrainWarnings(f.env.fleet, f.target.env.Name)...)
 	if len(p.Behind) > 0 {
 		out = append(out, fmt.Sprintf("the target is OLDER than what runs: %d commits running now are not in it — this is a rollback in disguise", len(p.Behind)))
 	}

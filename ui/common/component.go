@@ -22,3 +22,15 @@ type Component[T any] interface {
 	// binding comes from the console's key table (ui/keys.go).
 	KeyMap() []key.Binding
 }
+
+// WheelDelta is the rows a wheel turn moves: -1 up, 1 down, 0 for
+// another button.
+func WheelDelta(m tea.Mouse) int {
+	switch m.Button {
+	case tea.MouseWheelUp:
+		return -1
+	case tea.MouseWheelDown:
+		return 1
+	}
+	return 0
+}

@@ -1,4 +1,4 @@
-package ui
+package fleet
 
 import (
 	"context"
@@ -85,33 +85,27 @@ func hostDetail(ctx *common.Context, f *inventory.Fleet, h inventory.Host, width
 	return strings.TrimRight(b.String(), "\n")
 }
 
-// isDetailToggle reports whether msg is the key that shows the detail pane.
-func isDetailToggle(msg tea.Msg, keys KeyMap) bool {
-	km, ok := msg.(tea.KeyPressMsg)
-	return ok && key.Matches(km, keys.Detail)
-}
-
 // lastRunsTTL is how long fetched runs are shown before being read again.
 const lastRunsTTL = 15 * time.Second
 
-// lastRunsMsg carries a host's last runs, read for the detail pane.
-type lastRunsMsg struct {
-	host string
-	runs []ops.HostRun
-	err  error
-	at   time.Time
+// LastRunsMsg carries a host's last runs, read for the detail pane.
+type LastRunsMsg struct {
+	Host string
+	Runs []ops.HostRun
+	Err  error
+	At   time.Time
 }
 
-// detailPane is the focused host's pane beside the fleet: its status, its
+// Detail is the focused host's pane beside the fleet: its status, its
 // last runs (read in a command, kept a while), its output in the
 // session's last run, then its facts. Wide terminals always show it,
 // narrow ones when toggled. The root says which host it shows (For).
-type detailPane struct {
+type Detail struct {
 	ctx    *common.Context
-	status *statusBoard
+	status *Board
 	// lastRunsFn reads a host's last runs; nil: the pane shows none.
 	lastRunsFn func(ctx context.Context, host string) ([]ops.HostRun, error)
-	lastRuns   map[string]lastRunsMsg // by host
+	lastRuns   map[string]LastRunsMsg // by host
 	toggled    bool                   // shown on a narrow terminal
 	w, h       int                    // 0 wide when it is not shown
 	// What it shows now.
@@ -120,34 +114,34 @@ type detailPane struct {
 	feed  *runview.Feed
 }
 
-func newDetailPane(ctx *common.Context, status *statusBoard, lastRuns func(context.Context, string) ([]ops.HostRun, error)) detailPane {
-	return detailPane{ctx: ctx, status: status, lastRunsFn: lastRuns, lastRuns: map[string]lastRunsMsg{}}
+func NewDetail(ctx *common.Context, status *Board, lastRuns func(context.Context, string) ([]ops.HostRun, error)) Detail {
+	return Detail{ctx: ctx, status: status, lastRunsFn: lastRuns, lastRuns: map[string]LastRunsMsg{}}
 }
 
 // Init: the pane reads runs when it shows a host (fetch).
-func (d detailPane) Init() tea.Cmd { return nil }
+func (d Detail) Init() tea.Cmd { return nil }
 
 // Update keeps the last runs read; the root shows a failed read's error
 // as a toast.
-func (d detailPane) Update(msg tea.Msg) (detailPane, tea.Cmd) {
-	if msg, ok := msg.(lastRunsMsg); ok {
-		d.lastRuns[msg.host] = msg
+func (d Detail) Update(msg tea.Msg) (Detail, tea.Cmd) {
+	if msg, ok := msg.(LastRunsMsg); ok {
+		d.lastRuns[msg.Host] = msg
 	}
 	return d, nil
 }
 
-// SetSize sets the pane's size, its width being width's answer.
-func (d *detailPane) SetSize(w, h int) { d.w, d.h = w, h }
+// SetSize sets the pane's size, its width being Width's answer.
+func (d *Detail) SetSize(w, h int) { d.w, d.h = w, h }
 
 // KeyMap: the pane has no keys of its own; the fleet's toggle it.
-func (d detailPane) KeyMap() []key.Binding { return nil }
+func (d Detail) KeyMap() []key.Binding { return nil }
 
-// toggle shows or hides the pane on a narrow terminal.
-func (d *detailPane) toggle() { d.toggled = !d.toggled }
+// Toggle shows or hides the pane on a narrow terminal.
+func (d *Detail) Toggle() { d.toggled = !d.toggled }
 
-// width is the pane's width on a terminal termW wide, 0 when it is not
+// Width is the pane's width on a terminal termW wide, 0 when it is not
 // shown. Wide terminals always show it; narrow ones when toggled.
-func (d detailPane) width(termW int) int {
+func (d Detail) Width(termW int) int {
 	switch {
 	case termW >= 120:
 		return termW * 2 / 5
@@ -157,27 +151,27 @@ func (d detailPane) width(termW int) int {
 	return 0
 }
 
-// forgetRuns drops the runs read: a run just ended is in its hosts'
+// ForgetRuns drops the runs read: a run just ended is in its hosts'
 // history now.
-func (d detailPane) forgetRuns() { clear(d.lastRuns) }
+func (d Detail) ForgetRuns() { clear(d.lastRuns) }
 
 // For is the pane showing host h of f, with its output in feed's run (nil:
 // none yet).
-func (d detailPane) For(f *inventory.Fleet, h inventory.Host, feed *runview.Feed) detailPane {
+func (d Detail) For(f *inventory.Fleet, h inventory.Host, feed *runview.Feed) Detail {
 	d.fleet, d.host, d.feed = f, h, feed
 	return d
 }
 
-// fetch reads host's last runs when the pane is shown (shown) and what it
+// Fetch reads host's last runs when the pane is shown (shown) and what it
 // has is missing or old.
-func (d detailPane) fetch(host string, shown bool) tea.Cmd {
+func (d Detail) Fetch(host string, shown bool) tea.Cmd {
 	if d.lastRunsFn == nil || host == "" || !shown {
 		return nil
 	}
-	if e, ok := d.lastRuns[host]; ok && time.Since(e.at) < lastRunsTTL {
+	if e, ok := d.lastRuns[host]; ok && time.Since(e.At) < lastRunsTTL {
 		return nil
 	}
-	d.lastRuns[host] = lastRunsMsg{host: host, at: time.Now()} // no second fetch while this one runs
+	d.lastRuns[host] = LastRunsMsg{Host: host, At: time.Now()} // no second fetch while this one runs
 	fn := d.lastRunsFn
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -186,12 +180,12 @@ func (d detailPane) fetch(host string, shown bool) tea.Cmd {
 		if err != nil {
 			err = fmt.Errorf("last runs of %s: %w", host, err)
 		}
-		return lastRunsMsg{host: host, runs: runs, err: err, at: time.Now()}
+		return LastRunsMsg{Host: host, Runs: runs, Err: err, At: time.Now()}
 	}
 }
 
 // View draws the pane in its border.
-func (d detailPane) View() string {
+func (d Detail) View() string {
 	w, h := d.w, d.h
 	// lipgloss v2 sizes include the border and padding: 4 columns here.
 	pane := d.ctx.Styles.Pane.Width(w).Height(h).MaxHeight(h)
@@ -204,7 +198,7 @@ func (d detailPane) View() string {
 
 // content is the host's status, its last runs, its output in the last run
 // of this session, then its facts.
-func (d detailPane) content(width int) string {
+func (d Detail) content(width int) string {
 	h := d.host
 	out := hostDetail(d.ctx, d.fleet, h, width)
 	if h.Name == "" {
@@ -235,7 +229,7 @@ func (d detailPane) content(width int) string {
 }
 
 // statusDetail is the detail pane's part about the host's newest probe.
-func statusDetail(ctx *common.Context, b *statusBoard, host string, width int) string {
+func statusDetail(ctx *common.Context, b *Board, host string, width int) string {
 	st := ctx.Styles
 	var out strings.Builder
 	out.WriteString(st.Header.Render("status"))
@@ -298,19 +292,19 @@ func orNone(s string) string {
 }
 
 // runsDetail lists the host's last runs.
-func runsDetail(ctx *common.Context, e lastRunsMsg, width int) string {
+func runsDetail(ctx *common.Context, e LastRunsMsg, width int) string {
 	st := ctx.Styles
 	var out strings.Builder
 	out.WriteString(st.Header.Render("last runs"))
 	switch {
-	case e.err != nil:
-		out.WriteString("\n" + st.Error.Render(common.Clip(e.err.Error(), width)))
-	case e.runs == nil && e.at.IsZero():
+	case e.Err != nil:
+		out.WriteString("\n" + st.Error.Render(common.Clip(e.Err.Error(), width)))
+	case e.Runs == nil && e.At.IsZero():
 		out.WriteString("\n" + st.Muted.Render("…"))
-	case len(e.runs) == 0:
+	case len(e.Runs) == 0:
 		out.WriteString("\n" + st.Muted.Render("none recorded"))
 	}
-	for _, hr := range e.runs {
+	for _, hr := range e.Runs {
 		r, h := hr.Run, hr.Host
 		what := r.Command
 		if what == "" {
