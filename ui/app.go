@@ -103,9 +103,6 @@ type App struct {
 
 	dialogs dialogStack
 	toasts  toastStack
-	quit    quitState       // quitting while a flow runs (ui/flows_quit.go)
-	life    context.Context // the program's lifetime: the flows' works run under it
-	tracker *flowTracker    // the flows' works that run
 }
 
 // inventoryLoad is the reading of the inventory at start.
@@ -154,8 +151,7 @@ func New(opts Options) App {
 		cmdline: commandLine{exec: opts.Exec, input: ti},
 		status:  status, detail: fleetview.NewDetail(ctx, status, opts.LastRuns),
 		dialogs: dialogStack{asker: opts.Asker, warned: map[string]bool{}},
-		past:    runsList{ctx: ctx, keys: keys, list: opts.ListRuns, load: opts.LoadRun}, flows: flowHost{fns: opts.Flows},
-		life: context.Background(), tracker: newFlowTracker(),
+		past:    runsList{ctx: ctx, keys: keys, list: opts.ListRuns, load: opts.LoadRun}, flows: flowHost{fns: opts.Flows, life: context.Background(), tracker: newFlowTracker()},
 		logs: newLogsState(opts.Logs)}
 }
 
@@ -389,7 +385,7 @@ func Run(ctx context.Context, opts Options, progOpts ...tea.ProgramOption) error
 	}
 	app := New(opts)
 	life, stop := context.WithCancel(ctx)
-	app.life = life
+	app.flows.life = life
 	p := tea.NewProgram(app, append([]tea.ProgramOption{tea.WithContext(ctx)}, progOpts...)...)
 	_, err := p.Run()
 	// However it ended, no flow outlives the console: each is cancelled and

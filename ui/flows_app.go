@@ -43,13 +43,19 @@ type flowEnv struct {
 func (e *flowEnv) setSize(w, h int) { e.width, e.height = w, h }
 func (e *flowEnv) size() (w, h int) { return e.width, e.height }
 
-// flowHost is the App's part of the flows: the flow shown, and the
-// sequence number its messages carry, so a closed flow's late answers
-// are dropped.
+// flowHost is the App's part of the flows: the flow shown, the sequence
+// number its messages carry (so a closed flow's late answers are
+// dropped), and the lifetime its works run under.
 type flowHost struct {
 	fns Flows
 	cur flow
 	seq int
+	// quit is quitting while a flow runs (ui/flows_quit.go).
+	quit quitState
+	// life is the program's lifetime: the flows' works run under it, and
+	// tracker counts them, so that the console never exits under one.
+	life    context.Context
+	tracker *flowTracker
 }
 
 // flowMsg is a message of flow seq.
@@ -82,7 +88,7 @@ func wrapCmd(seq int, cmd tea.Cmd) tea.Cmd {
 
 func (a App) flowEnv() *flowEnv {
 	return &flowEnv{ctx: a.ctx, keys: a.keys, fns: a.flows.fns, fleet: a.fleet.Fleet(), status: a.status, loadRun: a.past.load,
-		life: a.life, tracker: a.tracker}
+		life: a.flows.life, tracker: a.flows.tracker}
 }
 
 // show puts next on screen (nil: back to the fleet) with its first cmd.
