@@ -97,7 +97,7 @@ type App struct {
 	replay  runview.Model // a recorded run reopened from the store
 	// replaying: the run view shows replay, not run.
 	replaying bool
-	past      runsList
+	past      runview.List
 	flows     flowHost
 	logs      logsState
 
@@ -151,7 +151,7 @@ func New(opts Options) App {
 		cmdline: commandLine{exec: opts.Exec, input: ti},
 		status:  status, detail: fleetview.NewDetail(ctx, status, opts.LastRuns),
 		dialogs: dialogStack{asker: opts.Asker, warned: map[string]bool{}},
-		past:    runsList{ctx: ctx, keys: keys, list: opts.ListRuns, load: opts.LoadRun}, flows: flowHost{fns: opts.Flows, life: context.Background(), tracker: newFlowTracker()},
+		past:    runview.NewList(ctx, keys.listKeys(), opts.ListRuns, opts.LoadRun), flows: flowHost{fns: opts.Flows, life: context.Background(), tracker: newFlowTracker()},
 		logs: newLogsState(opts.Logs)}
 }
 

@@ -75,7 +75,7 @@ func (a App) fleetActions() []rootAction {
 				return a, nil
 			}},
 		{b: k.PastRuns, off: func(a App) string {
-			return when(a.past.list == nil || a.past.load == nil, "past runs are not available here")
+			return when(!a.past.Available(), "past runs are not available here")
 		}, run: App.openRunsList},
 		{b: k.Logs, off: func(a App) string {
 			switch {

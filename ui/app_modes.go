@@ -101,3 +101,45 @@ func (a App) modeKey(msg tea.KeyPressMsg) (next tea.Model, cmd tea.Cmd, handled 
 	}
 	return a, nil, false
 }
+
+// openRunsList shows the past runs, read anew.
+func (a App) openRunsList() (tea.Model, tea.Cmd) {
+	a.notice = "" // fleetActions checked that it is available
+	a.mode = modeRuns
+	var cmd tea.Cmd
+	a.past, cmd = a.past.Open()
+	return a, cmd
+}
+
+// runsUpdate hands the list its reads and shows the run it opened, in
+// the run view; handled is false for other messages.
+func (a App) runsUpdate(msg tea.Msg) (next App, cmd tea.Cmd, handled bool) {
+	switch msg := msg.(type) {
+	case runview.RunsReadMsg, runview.RunReadMsg:
+		a.past, cmd = a.past.Update(msg)
+		return a, cmd, true
+	case runview.ReplayMsg:
+		if a.mode != modeRuns {
+			return a, nil, true // the user left the list meanwhile
+		}
+		a.replay = runview.New(a.ctx, a.keys.runKeys(), msg.Feed)
+		a.replaying, a.mode = true, modeRun
+		a.layout()
+		return a, nil, true
+	}
+	return a, nil, false
+}
+
+// runsKey handles a key while the list has the keyboard.
+func (a App) runsKey(km tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+	switch {
+	case a.helpKey(km):
+	case key.Matches(km, a.keys.Back):
+		a.mode, a.past = modeFleet, a.past.Leave()
+	default:
+		var cmd tea.Cmd
+		a.past, cmd = a.past.Update(km)
+		return a, cmd
+	}
+	return a, nil
+}

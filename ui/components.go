@@ -18,7 +18,7 @@ import (
 var (
 	_ common.Component[fleetview.Model]  = (*fleetview.Model)(nil)
 	_ common.Component[runview.Model]    = (*runview.Model)(nil)
-	_ common.Component[runsList]         = (*runsList)(nil)
+	_ common.Component[runview.List]     = (*runview.List)(nil)
 	_ common.Component[fleetview.Detail] = (*fleetview.Detail)(nil)
 	_ common.Component[*logsview.Model]  = (*logsview.Model)(nil)
 	_ common.Component[flow]             = (*wizard)(nil)

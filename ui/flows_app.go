@@ -87,7 +87,7 @@ func wrapCmd(seq int, cmd tea.Cmd) tea.Cmd {
 }
 
 func (a App) flowEnv() *flowEnv {
-	return &flowEnv{ctx: a.ctx, keys: a.keys, fns: a.flows.fns, fleet: a.fleet.Fleet(), status: a.status, loadRun: a.past.load,
+	return &flowEnv{ctx: a.ctx, keys: a.keys, fns: a.flows.fns, fleet: a.fleet.Fleet(), status: a.status, loadRun: a.past.Load(),
 		life: a.flows.life, tracker: a.flows.tracker}
 }
 

@@ -120,9 +120,10 @@ func (k KeyMap) runKeys() runview.KeyMap {
 		Back: k.Back, Help: k.Help}
 }
 
-// RunsHelp is the footer of the past runs list.
-func (k KeyMap) RunsHelp() []key.Binding {
-	return []key.Binding{k.Up, k.Down, k.Open, k.Back, k.Help}
+// listKeys is the past runs list's keys (ui/run), bound here.
+func (k KeyMap) listKeys() runview.ListKeyMap {
+	return runview.ListKeyMap{Up: k.Up, Down: k.Down, PageUp: k.PageUp, PageDown: k.PageDown, Top: k.Top, Bottom: k.Bottom,
+		Open: k.Open, Back: k.Back, Help: k.Help}
 }
 
 // scope is where a binding acts: two actions of one scope cannot share a

@@ -14,18 +14,6 @@ import (
 	"github.com/opsui/opsui/themes"
 )
 
-// The past runs list says how much of a cut run was recorded, or that
-// its output was pruned.
-func TestPastRunLineSaysWhatWasRecorded(t *testing.T) {
-	line := pastRunLine(store.Run{ID: 9, Kind: "exec", Result: "ok", OutputBytes: 2 << 30, RecordedBytes: 32 << 20})
-	if !strings.HasSuffix(line, " · 32.0 MiB of 2.0 GiB recorded") {
-		t.Errorf("past run line %q", line)
-	}
-	if line := pastRunLine(store.Run{ID: 9, Kind: "exec", Result: "ok", OutputPruned: true}); !strings.HasSuffix(line, " · output pruned") {
-		t.Errorf("past run line %q", line)
-	}
-}
-
 // Opening a past run in the console streams it off the UI's goroutine;
 // a read error mid-stream is shown, not a half replay.
 func TestReplayOpenStreamsAndReportsErrors(t *testing.T) {

@@ -21,3 +21,16 @@ func (k KeyMap) ShortHelp() []key.Binding {
 // CancelMsg says yes to cancelling run ID: the run's owner cancels it and
 // hands the message back to the view, which closes its question.
 type CancelMsg struct{ ID int }
+
+// ListKeyMap is the past runs list's keys, bound by the console's key
+// table (ui/keys.go) as KeyMap is.
+type ListKeyMap struct {
+	Up, Down, PageUp, PageDown, Top, Bottom key.Binding
+	// Open replays the run under the cursor; Back (the root's) leaves.
+	Open, Back, Help key.Binding
+}
+
+// ShortHelp is the footer of the past runs list.
+func (k ListKeyMap) ShortHelp() []key.Binding {
+	return []key.Binding{k.Up, k.Down, k.Open, k.Back, k.Help}
+}

@@ -1,4 +1,4 @@
-package ui
+package run
 
 import (
 	"context"
@@ -6,37 +6,40 @@ import (
 	"strings"
 	"time"
 
-	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/opsui/opsui/ops"
 	"github.com/opsui/opsui/ops/record"
 	"github.com/opsui/opsui/store"
 	"github.com/opsui/opsui/ui/common"
-	runview "github.com/opsui/opsui/ui/run"
 )
 
 // pastRunsLimit is how many runs the list shows.
 const pastRunsLimit = 100
 
-// Past runs messages: the list, and one run read to replay.
+// Past runs messages: the list read, and one run read to replay. The
+// root hands them to the list (Update) whatever is shown.
 type (
-	pastRunsMsg struct {
+	RunsReadMsg struct {
 		req  int
 		runs []store.Run
 		err  error
 	}
-	recordedRunMsg struct {
+	RunReadMsg struct {
 		id   int64
-		feed *runview.Feed // the replay, read off the UI's goroutine
+		feed *Feed // the replay, read off the UI's goroutine
 		err  error
 	}
 )
 
-// runsList is the past runs list: newest first, enter replays one.
-type runsList struct {
+// ReplayMsg carries a recorded run read to replay: the root shows it in a
+// run view.
+type ReplayMsg struct{ Feed *Feed }
+
+// List is the past runs list: newest first, Open replays one.
+type List struct {
 	ctx           *common.Context
-	keys          KeyMap
+	keys          ListKeyMap
 	runs          []store.Run
 	err           error
 	loading       bool
@@ -49,93 +52,93 @@ type runsList struct {
 	load func(ctx context.Context, id int64) (ops.RecordedRun, error)
 }
 
-// openRunsList shows the list and reads the runs anew.
-func (a App) openRunsList() (tea.Model, tea.Cmd) {
-	a.notice = "" // fleetActions checked that it is available
-	a.mode = modeRuns
-	a.past.req++
-	a.past.loading, a.past.err, a.past.opening = true, nil, 0
-	req, list := a.past.req, a.past.list
-	return a, func() tea.Msg {
+// Open shows the list: it reads the runs anew.
+func (p List) Open() (List, tea.Cmd) {
+	p.req++
+	p.loading, p.err, p.opening = true, nil, 0
+	req, list := p.req, p.list
+	return p, func() tea.Msg {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		runs, err := list(ctx, pastRunsLimit)
 		if err != nil {
 			err = fmt.Errorf("list past runs: %w", err)
 		}
-		return pastRunsMsg{req: req, runs: runs, err: err}
+		return RunsReadMsg{req: req, runs: runs, err: err}
 	}
 }
 
-// runsUpdate handles the list's messages; handled is false for others.
-func (a App) runsUpdate(msg tea.Msg) (next App, cmd tea.Cmd, handled bool) {
+// Leave is the list left: a run still being read is not shown.
+func (p List) Leave() List {
+	p.opening = 0
+	return p
+}
+
+// Cursor is the index of the run under the cursor.
+func (p List) Cursor() int { return p.cursor }
+
+// Available reports whether there are past runs to list and replay.
+func (p List) Available() bool { return p.list != nil && p.load != nil }
+
+// Load reads a recorded run (Options.LoadRun), nil when there is none.
+func (p List) Load() func(ctx context.Context, id int64) (ops.RecordedRun, error) { return p.load }
+
+// update handles the list's own messages: the runs read, and a run read
+// to replay (a ReplayMsg for the root when it is still wanted).
+func (p List) update(msg tea.Msg) (List, tea.Cmd) {
 	switch msg := msg.(type) {
-	case pastRunsMsg:
-		if msg.req == a.past.req {
-			a.past.loading, a.past.runs, a.past.err = false, msg.runs, msg.err
-			a.past.cursor = min(a.past.cursor, max(0, len(msg.runs)-1))
+	case RunsReadMsg:
+		if msg.req == p.req {
+			p.loading, p.runs, p.err = false, msg.runs, msg.err
+			p.cursor = min(p.cursor, max(0, len(msg.runs)-1))
 		}
-		return a, nil, true
-	case recordedRunMsg:
-		if msg.id != a.past.opening {
-			return a, nil, true // the user went elsewhere meanwhile
+	case RunReadMsg:
+		if msg.id != p.opening {
+			return p, nil // the user went elsewhere meanwhile
 		}
-		a.past.opening = 0
+		p.opening = 0
 		if msg.err != nil {
-			a.past.err = msg.err
-			return a, nil, true
+			p.err = msg.err
+			return p, nil
 		}
-		a.replay = runview.New(a.ctx, a.keys.runKeys(), msg.feed)
-		a.replaying, a.mode = true, modeRun
-		a.layout()
-		return a, nil, true
+		feed := msg.feed
+		return p, func() tea.Msg { return ReplayMsg{Feed: feed} }
 	}
-	return a, nil, false
-}
-
-// runsKey handles a key while the list has the keyboard.
-func (a App) runsKey(km tea.KeyPressMsg) (tea.Model, tea.Cmd) {
-	p := &a.past
-	switch {
-	case a.helpKey(km):
-	case key.Matches(km, a.keys.Back):
-		a.mode, p.opening = modeFleet, 0
-	case key.Matches(km, a.keys.Open):
-		return a, a.openRun()
-	default:
-		var cmd tea.Cmd
-		*p, cmd = p.Update(km)
-		return a, cmd
-	}
-	return a, nil
+	return p, nil
 }
 
 // openRun reads the run under the cursor to replay it.
-func (a *App) openRun() tea.Cmd {
-	p := &a.past
+func (p List) openRun() (List, tea.Cmd) {
 	if p.loading || p.cursor >= len(p.runs) {
-		return nil
+		return p, nil
 	}
-	id, load := p.runs[p.cursor].ID, a.past.load
+	id, load := p.runs[p.cursor].ID, p.load
 	p.opening, p.err = id, nil
-	return func() tea.Msg {
-		feed, err := runview.LoadReplay(id, load)
-		return recordedRunMsg{id: id, feed: feed, err: err}
+	return p, func() tea.Msg {
+		feed, err := LoadReplay(id, load)
+		return RunReadMsg{id: id, feed: feed, err: err}
 	}
 }
 
-func (p *runsList) move(delta int) {
+func (p *List) move(delta int) {
 	p.cursor = max(0, min(p.cursor+delta, len(p.runs)-1))
 }
 
 // listStart is the first run drawn: the cursor stays in the window.
-func (p runsList) listStart() int {
+func (p List) listStart() int {
 	h := max(1, p.height-1) // the title line
 	return max(0, min(p.cursor-h/2, len(p.runs)-h))
 }
 
+// NewList is the list of the runs list reads, each replayed as load reads
+// it; nil functions: no past runs (Available).
+func NewList(ctx *common.Context, keys ListKeyMap, list func(ctx context.Context, limit int) ([]store.Run, error),
+	load func(ctx context.Context, id int64) (ops.RecordedRun, error)) List {
+	return List{ctx: ctx, keys: keys, list: list, load: load}
+}
+
 // View draws the list in width x height.
-func (p runsList) View() string {
+func (p List) View() string {
 	st := p.ctx.Styles
 	var b strings.Builder
 	title := "past runs"
