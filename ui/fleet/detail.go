@@ -114,6 +114,8 @@ type Detail struct {
 	feed  *runview.Feed
 }
 
+// NewDetail is the pane of the hosts the root shows it, reading their
+// probes on status and their last runs with lastRuns (nil: none).
 func NewDetail(ctx *common.Context, status *Board, lastRuns func(context.Context, string) ([]ops.HostRun, error)) Detail {
 	return Detail{ctx: ctx, status: status, lastRunsFn: lastRuns, lastRuns: map[string]LastRunsMsg{}}
 }

@@ -25,8 +25,8 @@ type hostState struct {
 }
 
 // Board holds every host's newest probe and the drift computed from
-// them. Only App.Update changes it; probes run in tea.Cmds and arrive as
-// RoundMsg.
+// them. Only the root's Update (ui.App) changes it; probes run in
+// tea.Cmds and arrive as RoundMsg.
 type Board struct {
 	enabled  bool
 	probe    ProbeFunc // nil: not enabled
@@ -46,6 +46,8 @@ type Board struct {
 	ticking  bool // the tick chain runs
 }
 
+// NewBoard is a board probing with probe (nil: no status panel) every
+// interval (DefaultRefreshInterval when 0).
 func NewBoard(probe ProbeFunc, interval time.Duration) *Board {
 	if interval <= 0 {
 		interval = DefaultRefreshInterval
@@ -186,7 +188,7 @@ func (b *Board) Tick() tea.Cmd {
 // back chunk by chunk, so a few slow hosts do not hold back the others.
 const probeChunk = 25
 
-// ProbeFunc probes hosts of fleet; see Options.Probe.
+// ProbeFunc probes hosts of fleet; see ui.Options.Probe.
 type ProbeFunc func(ctx context.Context, fleet *inventory.Fleet, hosts []inventory.Host) []remote.Probe
 
 // StartRound returns the commands probing the fleet, a chunk of hosts

@@ -47,6 +47,7 @@ type Model struct {
 	status *Board
 }
 
+// New is an empty list (SetFleet fills it) whose rows show status.
 func New(ctx *common.Context, keys KeyMap, status *Board) Model {
 	ti := textinput.New()
 	ti.Prompt = "/"

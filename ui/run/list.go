@@ -80,7 +80,7 @@ func (p List) Cursor() int { return p.cursor }
 // Available reports whether there are past runs to list and replay.
 func (p List) Available() bool { return p.list != nil && p.load != nil }
 
-// Load reads a recorded run (Options.LoadRun), nil when there is none.
+// Load reads a recorded run (ui.Options.LoadRun), nil when there is none.
 func (p List) Load() func(ctx context.Context, id int64) (ops.RecordedRun, error) { return p.load }
 
 // update handles the list's own messages: the runs read, and a run read
