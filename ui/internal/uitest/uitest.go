@@ -23,7 +23,7 @@ func Keys(names ...string) []tea.Msg {
 	special := map[string]tea.Key{
 		"space": {Code: tea.KeySpace, Text: " "}, "enter": {Code: tea.KeyEnter}, "esc": {Code: tea.KeyEscape},
 		"down": {Code: tea.KeyDown}, "up": {Code: tea.KeyUp}, "ctrl+c": {Code: 'c', Mod: tea.ModCtrl},
-		"ctrl+r": {Code: 'r', Mod: tea.ModCtrl},
+		"ctrl+r": {Code: 'r', Mod: tea.ModCtrl}, "pgup": {Code: tea.KeyPgUp}, "pgdown": {Code: tea.KeyPgDown},
 	}
 	var out []tea.Msg
 	for _, n := range names {
