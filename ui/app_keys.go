@@ -139,7 +139,7 @@ func (a App) fleetFooter() []key.Binding {
 	for i, b := range out {
 		for _, act := range a.fleetActions() {
 			if act.changes && sameKeys(b, act.b) {
-				out[i] = withDesc(b, b.Help().Desc+" (off: read-only)")
+				out[i] = common.WithDesc(b, b.Help().Desc+" (off: read-only)")
 			}
 		}
 	}
@@ -179,7 +179,7 @@ func (a App) helpView(h int) string {
 			for i, b := range bs {
 				for _, act := range a.fleetActions() {
 					if r := a.reason(act); r != "" && sameKeys(b, act.b) {
-						bs[i] = withDesc(b, b.Help().Desc+" (off: "+r+")")
+						bs[i] = common.WithDesc(b, b.Help().Desc+" (off: "+r+")")
 					}
 				}
 			}

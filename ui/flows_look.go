@@ -64,7 +64,7 @@ func (l plainLook[P, R]) planKey(f *opFlow[P, R], km tea.KeyPressMsg) tea.Cmd {
 }
 
 func (plainLook[P, R]) planNotes(k KeyMap) (string, string) {
-	return "the plan is still being read", "no plan: " + keyName(k.PrevStep) + " to choose again, " + keyName(k.Back) + " to leave"
+	return "the plan is still being read", "no plan: " + common.KeyName(k.PrevStep) + " to choose again, " + common.KeyName(k.Back) + " to leave"
 }
 
 func (plainLook[P, R]) strategyBody(f *opFlow[P, R], w, h int) string {
@@ -85,7 +85,7 @@ func (l plainLook[P, R]) confirmBody(f *opFlow[P, R], w int) string {
 }
 
 func (plainLook[P, R]) runNote(k KeyMap) string {
-	return "it is running: " + keyName(k.CancelRun) + " aborts it (it asks first)"
+	return "it is running: " + common.KeyName(k.CancelRun) + " aborts it (it asks first)"
 }
 
 func (l plainLook[P, R]) doneBody(f *opFlow[P, R], w int) string {
@@ -94,8 +94,8 @@ func (l plainLook[P, R]) doneBody(f *opFlow[P, R], w int) string {
 	for _, line := range l.spec.resultLines(st, f.outcome(), f.runner.err, w) {
 		b.WriteString(common.ClipStyled(line, w) + "\n")
 	}
-	b.WriteString("\n" + common.ClipStyled(st.Key.Render(keyName(f.env.keys.NextStep))+st.Muted.Render(" the hosts' output · ")+
-		st.Key.Render(keyName(f.env.keys.Back))+st.Muted.Render(" back to the fleet"), w))
+	b.WriteString("\n" + common.ClipStyled(st.Key.Render(common.KeyName(f.env.keys.NextStep))+st.Muted.Render(" the hosts' output · ")+
+		st.Key.Render(common.KeyName(f.env.keys.Back))+st.Muted.Render(" back to the fleet"), w))
 	return b.String()
 }
 
@@ -117,11 +117,11 @@ func (plainLook[P, R]) keyMap(f *opFlow[P, R]) []key.Binding {
 	case opRun:
 		return f.runner.help()
 	case opDone:
-		return []key.Binding{withDesc(k.NextStep, "result/panes"), withDesc(k.Back, "back to the fleet")}
+		return []key.Binding{common.WithDesc(k.NextStep, "result/panes"), common.WithDesc(k.Back, "back to the fleet")}
 	case opConfirm:
-		return []key.Binding{k.Confirm, k.PrevStep, withDesc(k.Back, "leave")}
+		return []key.Binding{k.Confirm, k.PrevStep, common.WithDesc(k.Back, "leave")}
 	}
-	return []key.Binding{k.Up, k.Down, k.NextStep, k.PrevStep, withDesc(k.Back, "leave")}
+	return []key.Binding{k.Up, k.Down, k.NextStep, k.PrevStep, common.WithDesc(k.Back, "leave")}
 }
 
 // planView is the plan's lines, or why there are none yet.

@@ -220,7 +220,7 @@ func (r *flowRunner) view(w, h int) string {
 	}
 	if r.pending != nil {
 		b.WriteString(st.Warn.Render(common.Clip("? "+r.pending.question, w)) + "\n")
-		b.WriteString(common.Clip(st.Key.Render(keyName(r.env.keys.Confirm))+" continue   "+st.Key.Render(keyName(r.env.keys.Rollback))+" roll the canary back", w) + "\n")
+		b.WriteString(common.Clip(st.Key.Render(common.KeyName(r.env.keys.Confirm))+" continue   "+st.Key.Render(common.KeyName(r.env.keys.Rollback))+" roll the canary back", w) + "\n")
 	}
 	rv := r.rv
 	rv.SetSize(w, max(3, h-r.headLines()))
@@ -232,22 +232,13 @@ func (r *flowRunner) view(w, h int) string {
 func (r *flowRunner) help() []key.Binding {
 	k := r.env.keys
 	if r.pending != nil {
-		return []key.Binding{withDesc(k.Confirm, "continue"), withDesc(k.Rollback, "roll back the canary"), k.CancelRun}
+		return []key.Binding{common.WithDesc(k.Confirm, "continue"), common.WithDesc(k.Rollback, "roll back the canary"), k.CancelRun}
 	}
 	if r.done {
 		return []key.Binding{k.Up, k.Down, k.NextFailed, k.Follow}
 	}
-	return []key.Binding{k.Up, k.Down, k.NextFailed, k.Follow, withDesc(k.CancelRun, "abort (asks first)")}
+	return []key.Binding{k.Up, k.Down, k.NextFailed, k.Follow, common.WithDesc(k.CancelRun, "abort (asks first)")}
 }
-
-// withDesc is b with another help text.
-func withDesc(b key.Binding, desc string) key.Binding {
-	b.SetHelp(b.Help().Key, desc)
-	return b
-}
-
-// keyName is how a binding's key reads in a sentence.
-func keyName(b key.Binding) string { return b.Help().Key }
 
 // outcomeResult turns a deploy's outcome into the run view's result.
 func outcomeResult(out *deploy.Outcome) remote.Result {

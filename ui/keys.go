@@ -10,6 +10,8 @@ import (
 	fleetview "github.com/opsui/opsui/ui/fleet"
 	logsview "github.com/opsui/opsui/ui/logs"
 	runview "github.com/opsui/opsui/ui/run"
+
+	"github.com/opsui/opsui/ui/common"
 )
 
 // KeyMap is every key of the console, each one binding with its help text,
@@ -274,7 +276,7 @@ func (k KeyMap) inScope(s scope) [groups][]key.Binding {
 	var out [groups][]key.Binding
 	for _, a := range k.scopeActions(s) {
 		g := a.group()
-		out[g] = append(out[g], withDesc(*a.b, a.describe(s)))
+		out[g] = append(out[g], common.WithDesc(*a.b, a.describe(s)))
 	}
 	return out
 }

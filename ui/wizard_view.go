@@ -95,7 +95,7 @@ func (r *refStep) view(width, h int) string {
 	case r.refs == nil:
 		b.WriteString(st.Muted.Render("reading the repository…") + "\n")
 	case len(shown) == 0:
-		b.WriteString(st.Muted.Render(common.Clip("no ref matches: "+keyName(r.env.keys.NextStep)+" deploys what you typed, if git knows it", width)) + "\n")
+		b.WriteString(st.Muted.Render(common.Clip("no ref matches: "+common.KeyName(r.env.keys.NextStep)+" deploys what you typed, if git knows it", width)) + "\n")
 	}
 	start := max(0, min(r.cursor-listH/2, len(shown)-listH))
 	for i := start; i < len(shown) && i-start < listH; i++ {
@@ -252,9 +252,9 @@ func (*deploySpec) doneBody(f *wizard, width int) string {
 	}
 	var keys string
 	if releaseLive(f.outcome()) {
-		keys = st.Key.Render(keyName(k.Rollback)) + st.Muted.Render(" roll back to the previous release · ")
+		keys = st.Key.Render(common.KeyName(k.Rollback)) + st.Muted.Render(" roll back to the previous release · ")
 	}
-	keys += st.Key.Render(keyName(k.NextStep)) + st.Muted.Render(" the hosts' output · ") + st.Key.Render(keyName(k.Back)) + st.Muted.Render(" back to the fleet")
+	keys += st.Key.Render(common.KeyName(k.NextStep)) + st.Muted.Render(" the hosts' output · ") + st.Key.Render(common.KeyName(k.Back)) + st.Muted.Render(" back to the fleet")
 	b.WriteString("\n" + common.ClipStyled(keys, width))
 	return b.String()
 }

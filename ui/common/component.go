@@ -34,3 +34,13 @@ func WheelDelta(m tea.Mouse) int {
 	}
 	return 0
 }
+
+// WithDesc is b with another help text: one binding of the key table,
+// described as a view says it.
+func WithDesc(b key.Binding, desc string) key.Binding {
+	b.SetHelp(b.Help().Key, desc)
+	return b
+}
+
+// KeyName is how a binding's key reads in a sentence.
+func KeyName(b key.Binding) string { return b.Help().Key }
