@@ -20,7 +20,7 @@ func TestMigrationVersionsComeFromFileNames(t *testing.T) {
 		"migrations/0004_output.sql": {Data: []byte("four")},
 		"migrations/0001_init.sql":   {Data: []byte("one")},
 		"migrations/0002_locks.sql":  {Data: []byte("two")},
-	})
+	}, sqliteSteps)
 	if err != nil || len(steps) != 3 || steps[0].version != 1 || steps[1].version != 2 || steps[2].version != 4 || steps[2].sql != "four" {
 		t.Fatalf("steps %+v, %v", steps, err)
 	}
@@ -28,7 +28,7 @@ func TestMigrationVersionsComeFromFileNames(t *testing.T) {
 		"no number": {"migrations/init.sql": {}},
 		"duplicate": {"migrations/0001_a.sql": {}, "migrations/0001_b.sql": {}},
 	} {
-		if _, err := migrationsIn(fsys); err == nil {
+		if _, err := migrationsIn(fsys, sqliteSteps); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
 	}
