@@ -26,35 +26,56 @@ func (s *Store) migratePostgres(ctx context.Context) error {
 	if err := checkVersion(version, latest); err != nil || version == latest {
 		return err
 	}
-	return s.transact(ctx, func(tx *sqlx.Tx) error {
-		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, advisoryMigrate); err != nil {
-			return fmt.Errorf("wait for the migration lock: %w", err)
-		}
-		// Another process may have migrated while we waited for the lock.
-		if version, err = pgSchemaVersion(ctx, tx); err != nil {
-			return err
-		}
-		if err := checkVersion(version, latest); err != nil || version == latest {
-			return err
-		}
-		for _, st := range steps {
-			if st.version <= version {
-				continue
-			}
-			if _, err := tx.ExecContext(ctx, st.sql); err != nil {
-				return fmt.Errorf("apply schema migration %d: %w", st.version, err)
-			}
-		}
-		if version == 0 {
-			_, err = tx.ExecContext(ctx, `CREATE TABLE opsui_schema (version INTEGER NOT NULL);
-				INSERT INTO opsui_schema (version) VALUES (0)`)
-			if err != nil {
-				return fmt.Errorf("record schema version: %w", err)
-			}
-		}
-		_, err = tx.ExecContext(ctx, `UPDATE opsui_schema SET version = $1`, latest)
+	// The lock is the session's, taken before the transaction begins: a
+	// transaction begun after another's commit sees its tables (one that
+	// waited for a lock inside could still find the catalog as it was).
+	conn, err := s.db.Connx(ctx)
+	if err != nil {
 		return err
-	})
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, advisoryMigrate); err != nil {
+		return fmt.Errorf("wait for the migration lock: %w", err)
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, advisoryMigrate) //nolint:errcheck // ends with the session anyway
+	tx, err := conn.BeginTxx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit, a no-op
+	if err := migratePostgresTx(ctx, tx, steps, latest); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// migratePostgresTx applies the steps newer than the database's version.
+func migratePostgresTx(ctx context.Context, tx *sqlx.Tx, steps []step, latest int) error {
+	// Another process may have migrated while we waited for the lock.
+	version, err := pgSchemaVersion(ctx, tx)
+	if err != nil {
+		return err
+	}
+	if err := checkVersion(version, latest); err != nil || version == latest {
+		return err
+	}
+	for _, st := range steps {
+		if st.version <= version {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, st.sql); err != nil {
+			return fmt.Errorf("apply schema migration %d: %w", st.version, err)
+		}
+	}
+	if version == 0 {
+		_, err = tx.ExecContext(ctx, `CREATE TABLE opsui_schema (version INTEGER NOT NULL);
+			INSERT INTO opsui_schema (version) VALUES (0)`)
+		if err != nil {
+			return fmt.Errorf("record schema version: %w", err)
+		}
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE opsui_schema SET version = $1`, latest)
+	return err
 }
 
 // checkVersion refuses a schema newer than this opsui knows.

@@ -43,8 +43,8 @@ var (
 type Store struct {
 	db       *sqlx.DB
 	backend  Backend
-	path     string // the file, or the URL without its password
-	server   string // user@host:port/database of a PostgreSQL store
+	path     string       // the file, or the URL without its password
+	server   string       // user@host:port/database of a PostgreSQL store
 	policy   OutputPolicy // see SetOutputPolicy (prune.go)
 	warnings []string     // about permissions, found at Open
 }
