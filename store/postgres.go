@@ -22,7 +22,7 @@ var (
 	ErrAuth        = errors.New("authentication failed")
 	ErrNoDatabase  = errors.New("database does not exist")
 	ErrPermission  = errors.New("permission denied")
-	ErrTLS         = errors.New("TLS problem")
+	ErrTLS         = errors.New("TLS error")
 )
 
 // PGConnectTimeout bounds connecting to a PostgreSQL server when the URL
@@ -53,7 +53,10 @@ func openPostgres(ctx context.Context, target string) (*Store, error) {
 	}
 	if err := s.migratePostgres(ctx); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("open store %s: %w", s.server, s.classify(err))
+		if err = s.classify(err); namesServer(err) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("open store %s: %w", s.server, err)
 	}
 	return s, nil
 }
@@ -124,7 +127,7 @@ func (s *Store) classifyPostgres(err error) error {
 		case pe.Code == "28P01" || (pe.Code == "28000" && !strings.Contains(pe.Message, "no encryption")):
 			return fmt.Errorf("%w for %s: check the password (~/.pgpass, PGPASSWORD) and the server's pg_hba.conf (server: %s)", ErrAuth, s.server, pe.Message)
 		case pe.Code == "28000":
-			return fmt.Errorf("%w: %s requires TLS: add sslmode=require (or verify-full) to the URL (server: %s)", ErrTLS, s.server, pe.Message)
+			return fmt.Errorf("%w: the server requires TLS of %s: add sslmode=require (or verify-full) to the URL (server: %s)", ErrTLS, s.server, pe.Message)
 		case pe.Code == "3D000":
 			return fmt.Errorf("%w: %s: create it (createdb) or fix the URL's database name (server: %s)", ErrNoDatabase, s.server, pe.Message)
 		case pe.Code == "42501":
@@ -155,6 +158,17 @@ func (s *Store) classifyPostgres(err error) error {
 		return fmt.Errorf("%w %s: %s", ErrUnreachable, s.server, lastClause(msg))
 	}
 	return err
+}
+
+// namesServer reports whether err is one of the PostgreSQL store's own,
+// whose message already names the server.
+func namesServer(err error) bool {
+	for _, sentinel := range []error{ErrUnreachable, ErrAuth, ErrNoDatabase, ErrPermission, ErrTLS} {
+		if errors.Is(err, sentinel) {
+			return true
+		}
+	}
+	return false
 }
 
 // lastClause is the end of a driver's error chain ("dial tcp …: connect:
