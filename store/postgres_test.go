@@ -54,12 +54,12 @@ func TestBackendOf(t *testing.T) {
 
 func TestRedactTarget(t *testing.T) {
 	for in, want := range map[string]string{
-		"postgres://alice:s3cret@db/opsui":            "postgres://alice:xxxxx@db/opsui",
-		"postgres://db/opsui?password=s3cret&x=1":     "postgres://db/opsui?password=xxxxx&x=1",
-		"postgres://alice@db/opsui?sslmode=require":   "postgres://alice@db/opsui?sslmode=require",
-		"/var/lib/opsui/opsui.db":                     "/var/lib/opsui/opsui.db",
-		"postgres://alice:s3%cret@db:5432/opsui":      "postgres://xxxxx@db:5432/opsui",
-		"postgresql://alice:s3cret@[::1]:5432/opsui":  "postgresql://alice:xxxxx@[::1]:5432/opsui",
+		"postgres://alice:s3cret@db/opsui":           "postgres://alice:xxxxx@db/opsui",
+		"postgres://db/opsui?password=s3cret&x=1":    "postgres://db/opsui?password=xxxxx&x=1",
+		"postgres://alice@db/opsui?sslmode=require":  "postgres://alice@db/opsui?sslmode=require",
+		"/var/lib/opsui/opsui.db":                    "/var/lib/opsui/opsui.db",
+		"postgres://alice:s3%cret@db:5432/opsui":     "postgres://xxxxx@db:5432/opsui",
+		"postgresql://alice:s3cret@[::1]:5432/opsui": "postgresql://alice:xxxxx@[::1]:5432/opsui",
 	} {
 		if got := redactTarget(in); got != want {
 			t.Errorf("redactTarget(%q) = %q, want %q", in, got, want)

@@ -63,14 +63,22 @@ func DefaultPath() (string, error) {
 	return filepath.Join(home, ".local", "share", "opsui", "opsui.db"), nil
 }
 
-// ResolvePath picks the database: the flag, then OPSUI_DB, then DefaultPath.
-// It is a file path or a postgres:// URL (see BackendOf).
+// ResolvePath picks the database: the flag, then OPSUI_DB, then the config
+// file's db: setting, then DefaultPath. It is a file path or a
+// postgres:// URL (see BackendOf).
 func ResolvePath(flag string) (string, error) {
 	if flag != "" {
 		return flag, nil
 	}
 	if env := os.Getenv("OPSUI_DB"); env != "" {
 		return env, nil
+	}
+	cfg, err := ConfigPath(os.Getenv)
+	if err != nil {
+		return "", err
+	}
+	if db, err := LoadDBSetting(cfg); err != nil || db != "" {
+		return db, err
 	}
 	return DefaultPath()
 }

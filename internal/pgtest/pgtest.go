@@ -2,7 +2,8 @@
 // postgresql package, initdb + pg_ctl as the postgres user (PostgreSQL
 // refuses to run as root) in a temporary directory it owns, on a free
 // loopback port with its socket in that directory. One server per test
-// binary, started on first use and stopped by [Main]; each test gets a
+// binary, started on first use and stopped by [Main] (or, without it, by a
+// watchdog once the test binary has exited); each test gets a
 // database of its own ([New]). Without PostgreSQL the test is skipped, or
 // fails under OPSUI_TEST_REQUIRE_SSHD=1 (internal/testenv).
 //
@@ -26,6 +27,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -210,6 +212,7 @@ func start(bin string) (*Server, error) {
 			return nil, err
 		}
 	}
+	s.watchdog()
 	if s.admin, err = sql.Open("pgx", s.URL("postgres", Password, "postgres")); err != nil {
 		s.stop()
 		return nil, err
@@ -271,6 +274,23 @@ func (s *Server) stop() {
 	}
 	_ = s.run("pg_ctl", "-D", "data", "-m", "immediate", "-w", "stop")
 	os.RemoveAll(s.Dir)
+}
+
+// watchdog stops the server and removes its directory once this process
+// is gone, however it ended (a test binary without Main, a timeout, a
+// crash): a shell in its own process group, its output discarded so `go
+// test` does not wait for it.
+func (s *Server) watchdog() {
+	stop := fmt.Sprintf("%s -D %s/data -m immediate -w stop", filepath.Join(s.bin, "pg_ctl"), s.Dir)
+	if s.asUser {
+		stop = "runuser -u postgres -- " + stop
+	}
+	script := fmt.Sprintf("while kill -0 %d 2>/dev/null; do sleep 1; done; %s >/dev/null 2>&1; rm -rf %s", os.Getpid(), stop, s.Dir)
+	cmd := exec.Command("sh", "-c", script)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err == nil {
+		go cmd.Wait() //nolint:errcheck // reaps it if this process outlives it
+	}
 }
 
 func chownTree(dir, name string) error {
