@@ -55,9 +55,19 @@ func TestSuiteOnPostgres(t *testing.T) {
 		t.Skip("this is the PostgreSQL pass")
 	}
 	pgtest.Shared(t) // skips (or fails, strict) where PostgreSQL is missing
+	// The child runs what this run was asked for: -run 'TestX|TestSuiteOnPostgres'
+	// runs TestX on both backends.
 	run := ".*"
-	if f := flag.Lookup("test.run"); f != nil && f.Value.String() != "" && !strings.Contains(f.Value.String(), "SuiteOnPostgres") {
-		run = f.Value.String()
+	if f := flag.Lookup("test.run"); f != nil && f.Value.String() != "" {
+		var keep []string
+		for _, p := range strings.Split(f.Value.String(), "|") {
+			if !strings.Contains(p, "SuiteOnPostgres") {
+				keep = append(keep, p)
+			}
+		}
+		if len(keep) > 0 {
+			run = strings.Join(keep, "|")
+		}
 	}
 	args := []string{"-test.run=" + run, "-test.count=1"}
 	if testing.Verbose() {

@@ -84,6 +84,25 @@ func TestReapStaleRuns(t *testing.T) {
 	if r, _ := s.Run(ctx, live.ID); r.Result != RunRunning {
 		t.Errorf("live run (this process) result = %s", r.Result)
 	}
+	if r, _ := s.Run(ctx, live.ID); r.Machine != Machine() || r.Machine == "" {
+		t.Errorf("run recorded machine %q, want %q", r.Machine, Machine())
+	}
+	// A teammate's run on a shared store: its pid is another machine's,
+	// so this machine cannot judge it and leaves it running; a run from
+	// before machines were recorded is this machine's (a local file).
+	theirs, _, _ := s.StartRun(ctx, NewRun{Kind: KindDeploy, Operator: "bob@laptop2", Hosts: []string{"h"}})
+	old, _, _ := s.StartRun(ctx, NewRun{Kind: KindExec, Operator: "a", Hosts: []string{"h"}})
+	s.db.MustExec(s.db.Rebind(`UPDATE runs SET pid = ?, machine = 'laptop2.example' WHERE id = ?`), 1<<30, theirs.ID)
+	s.db.MustExec(s.db.Rebind(`UPDATE runs SET pid = ?, machine = '' WHERE id = ?`), 1<<30, old.ID)
+	if n, err := s.ReapStaleRuns(ctx); err != nil || n != 1 {
+		t.Fatalf("second reap: %d, %v; want 1 (the run without a machine)", n, err)
+	}
+	if r, _ := s.Run(ctx, theirs.ID); r.Result != RunRunning {
+		t.Errorf("another machine's run was reaped: %s", r.Result)
+	}
+	if r, _ := s.Run(ctx, old.ID); r.Result != RunInterrupted {
+		t.Errorf("a run without a machine, pid gone: %s", r.Result)
+	}
 }
 
 func TestReleases(t *testing.T) {
