@@ -351,3 +351,30 @@ func postgresSchema(t *testing.T, s *Store) map[string]*table {
 	}
 	return out
 }
+
+// TestLibpqEnvironment: what the URL leaves out comes from the libpq
+// variables (PGHOST, PGPORT, PGUSER, PGPASSWORD, PGSSLMODE), as for psql;
+// the URL's own values win.
+func TestLibpqEnvironment(t *testing.T) {
+	srv := postgresOnly(t)
+	target := srv.NewDatabase(t)
+	u, _ := url.Parse(target)
+	t.Setenv("PGHOST", "127.0.0.1")
+	t.Setenv("PGPORT", strconv.Itoa(srv.Port))
+	t.Setenv("PGUSER", "postgres")
+	t.Setenv("PGPASSWORD", "opsui-test")
+	t.Setenv("PGSSLMODE", "require")
+	s, err := Open(context.Background(), "postgres://"+u.Path)
+	if err != nil {
+		t.Fatalf("open with the libpq environment: %v", err)
+	}
+	defer s.Close()
+	var ssl bool
+	if err := s.db.Get(&ssl, `SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()`); err != nil || !ssl {
+		t.Errorf("PGSSLMODE=require: TLS %v, %v", ssl, err)
+	}
+	t.Setenv("PGPASSWORD", "wrong")
+	if _, err := Open(context.Background(), "postgres://"+u.Path); !errors.Is(err, ErrAuth) {
+		t.Errorf("a wrong PGPASSWORD: %v, want ErrAuth", err)
+	}
+}
