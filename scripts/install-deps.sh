@@ -8,9 +8,11 @@
 # package index is needed at deploy time), python3-venv and nginx (the load
 # balancer), and memcached, redis-server and netcat (the cache flush tests
 # start their own servers and flush them through nc, redis-cli and python3;
-# the packages' system services are not needed), and sudo and supervisor
-# (the tests log in as an ordinary deploy user with sudoers files of their
-# own, and start a supervisord per host). Debian/Ubuntu use apt,
+# the packages' system services are not needed), sudo and supervisor (the
+# tests log in as an ordinary deploy user with sudoers files of their own,
+# and start a supervisord per host) and postgresql (the store's tests start
+# their own server with initdb and pg_ctl as the postgres user; the
+# package's cluster and service are not needed). Debian/Ubuntu use apt,
 # macOS uses Homebrew. It installs only what is missing, so running it again
 # costs nothing.
 # With --bench it also installs the tools the benchmarks compare opsui with
@@ -29,7 +31,7 @@ sudo_cmd() {
 
 install_debian() {
 	local want=(openssh-server openssh-client tmux git ca-certificates curl
-		python3 python3-venv python3-django gunicorn nginx memcached redis-server netcat-openbsd haproxy sudo supervisor)
+		python3 python3-venv python3-django gunicorn nginx memcached redis-server netcat-openbsd haproxy sudo supervisor postgresql)
 	$bench && want+=(pssh python3-fabric)
 	local missing=()
 	for p in "${want[@]}"; do
@@ -46,6 +48,8 @@ install_debian() {
 	# Likewise nginx may start a system server on port 80 where systemd runs;
 	# the tests start their own nginx processes with their own config.
 	# memcached and redis-server likewise: the flush tests start their own.
+	# postgresql likewise: internal/pgtest runs initdb and pg_ctl from
+	# /usr/lib/postgresql/<version>/bin as the postgres user.
 }
 
 install_macos() {
@@ -58,6 +62,10 @@ install_macos() {
 	# /usr/bin/gunicorn and /usr/bin/python3 with Django, and skip without
 	# them. To run the demo app by hand:
 	#   python3 -m venv ~/.venvs/opsui && ~/.venvs/opsui/bin/pip install 'Django>=3.2,<4' 'gunicorn>=20.1'
+	# PostgreSQL: the store's tests start their own server as the user
+	# "postgres" with runuser, which macOS lacks, so they skip there. For a
+	# team store, run `brew install postgresql@15` (or use a server the team
+	# already runs) and point opsui at it: --db postgres://user@host/opsui.
 }
 
 have_go() {

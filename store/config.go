@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -77,6 +78,42 @@ func LoadOutputPolicy(path string) (OutputPolicy, error) {
 		}
 	}
 	return OutputPolicy{}, nil
+}
+
+// LoadDBSetting reads the config file's db: setting (a missing file or
+// setting is ""): the database to use when neither --db nor OPSUI_DB say.
+func LoadDBSetting(path string) (string, error) {
+	root, err := ReadConfigDoc(path)
+	if err != nil || root == nil {
+		return "", err
+	}
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		if root.Content[i].Value == "db" {
+			return ParseDBSetting(path, root.Content[i+1])
+		}
+	}
+	return "", nil
+}
+
+// ParseDBSetting reads the config file's db: value, n: a SQLite file's
+// path (~/ is the home directory) or a postgres:// URL.
+//
+//	db: postgres://alice@db.example/opsui?sslmode=verify-full
+func ParseDBSetting(path string, n *yaml.Node) (string, error) {
+	if n.Kind != yaml.ScalarNode || n.Value == "" {
+		return "", fmt.Errorf("%s:%d: db: want a file path or a postgres:// URL", path, n.Line)
+	}
+	if _, err := BackendOf(n.Value); err != nil {
+		return "", fmt.Errorf("%s:%d: db: %w", path, n.Line, err)
+	}
+	if rest, ok := strings.CutPrefix(n.Value, "~/"); ok {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return "", fmt.Errorf("%s:%d: db: %w", path, n.Line, err)
+		}
+		return filepath.Join(home, rest), nil
+	}
+	return n.Value, nil
 }
 
 // ParseOutputPolicy reads the config file's output: section, n its value:

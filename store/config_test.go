@@ -51,3 +51,47 @@ func TestLoadOutputPolicy(t *testing.T) {
 		}
 	}
 }
+
+// The database is the flag's, else OPSUI_DB's, else the config file's db:,
+// else the default file; a db: opsui cannot use is refused with its line.
+func TestResolvePath(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("XDG_CONFIG_HOME", dir)
+	t.Setenv("XDG_DATA_HOME", filepath.Join(dir, "data"))
+	t.Setenv("HOME", filepath.Join(dir, "home"))
+	t.Setenv("OPSUI_DB", "")
+	cfg := filepath.Join(dir, "opsui", "config.yaml")
+	if err := os.MkdirAll(filepath.Dir(cfg), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	write := func(doc string) {
+		if err := os.WriteFile(cfg, []byte(doc), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check := func(flag, want string) {
+		t.Helper()
+		if got, err := ResolvePath(flag); err != nil || got != want {
+			t.Errorf("ResolvePath(%q) = %q, %v; want %q", flag, got, err, want)
+		}
+	}
+	check("", filepath.Join(dir, "data", "opsui", "opsui.db"))
+	write("theme: dark\ndb: postgres://alice@db.example/opsui?sslmode=require\n")
+	check("", "postgres://alice@db.example/opsui?sslmode=require")
+	write("db: ~/team.db\n")
+	check("", filepath.Join(dir, "home", "team.db"))
+	t.Setenv("OPSUI_DB", "postgresql://bob@db2/opsui")
+	check("", "postgresql://bob@db2/opsui")
+	check("/tmp/mine.db", "/tmp/mine.db")
+	t.Setenv("OPSUI_DB", "")
+	for doc, want := range map[string]string{
+		"theme: dark\ndb: postgres:opsui\n": "config.yaml:2: db: database \"postgres:opsui\": a PostgreSQL URL starts with postgres://",
+		"db: mysql://db/opsui\n":            "config.yaml:1: db: database \"mysql://db/opsui\": opsui stores in a SQLite file",
+		"db: [a]\n":                         "config.yaml:1: db: want a file path or a postgres:// URL",
+	} {
+		write(doc)
+		if _, err := ResolvePath(""); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: %v, want %q", doc, err, want)
+		}
+	}
+}

@@ -28,10 +28,10 @@ type Drained struct {
 func (s *Store) RecordDrained(ctx context.Context, ds []Drained) error {
 	now := MillisOf(time.Now())
 	for _, d := range ds {
-		_, err := s.db.ExecContext(ctx, `
+		_, err := s.db.ExecContext(ctx, s.db.Rebind(`
 			INSERT INTO lb_drained (app, env, balancer, backend, addr, run_id, operator, drained_at)
-			SELECT ?, ?, ?, ?, ?, ?, ?, ?
-			WHERE NOT EXISTS (SELECT 1 FROM lb_drained WHERE app = ? AND env = ? AND balancer = ? AND backend = ? AND restored_at = 0)`,
+			SELECT CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS BIGINT)
+			WHERE NOT EXISTS (SELECT 1 FROM lb_drained WHERE app = ? AND env = ? AND balancer = ? AND backend = ? AND restored_at = 0)`),
 			d.App, d.Env, d.Balancer, d.Backend, d.Addr, d.RunID, d.Operator, now, d.App, d.Env, d.Balancer, d.Backend)
 		if err != nil {
 			return fmt.Errorf("record %s drained from %s: %w", d.Backend, d.Balancer, s.classify(err))
@@ -44,8 +44,8 @@ func (s *Store) RecordDrained(ctx context.Context, ds []Drained) error {
 func (s *Store) RestoreDrained(ctx context.Context, app, env, balancer string, backends []string, by string) error {
 	now := MillisOf(time.Now())
 	for _, b := range backends {
-		_, err := s.db.ExecContext(ctx, `UPDATE lb_drained SET restored_at = ?, restored_by = ?
-			WHERE app = ? AND env = ? AND balancer = ? AND backend = ? AND restored_at = 0`, now, by, app, env, balancer, b)
+		_, err := s.db.ExecContext(ctx, s.db.Rebind(`UPDATE lb_drained SET restored_at = ?, restored_by = ?
+			WHERE app = ? AND env = ? AND balancer = ? AND backend = ? AND restored_at = 0`), now, by, app, env, balancer, b)
 		if err != nil {
 			return fmt.Errorf("record %s restored in %s: %w", b, balancer, s.classify(err))
 		}

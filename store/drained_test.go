@@ -2,13 +2,12 @@ package store
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 )
 
 func TestDrainedRecords(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "opsui.db"))
+	s, err := Open(ctx, testTarget(t))
 	if err != nil {
 		t.Fatal(err)
 	}

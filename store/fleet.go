@@ -114,7 +114,7 @@ func (s *Store) loadFleet(ctx context.Context, q sqlx.QueryerContext) (*inventor
 func (s *Store) loadHosts(ctx context.Context, q sqlx.QueryerContext) ([]inventory.Host, error) {
 	var rows []hostRow
 	err := s.sel(ctx, q, &rows, `
-		SELECT h.id, h.name, h.address, h.port, h.user, COALESCE(e.name, '') AS env, h.deploy_to,
+		SELECT h.id, h.name, h.address, h.port, h."user", COALESCE(e.name, '') AS env, h.deploy_to,
 		       h.identity_file, h.proxy_jump, h.forward_agent, h.settings
 		FROM hosts h LEFT JOIN environments e ON e.id = h.env_id
 		ORDER BY h.position, h.id`)
@@ -171,7 +171,12 @@ func (s *Store) SaveFleet(ctx context.Context, f *inventory.Fleet) error {
 	if err := inventory.Validate(f); err != nil {
 		return err
 	}
-	return s.Transaction(ctx, func(tx *sqlx.Tx) error { return saveFleet(ctx, tx, f) })
+	return s.Transaction(ctx, func(tx *sqlx.Tx) error {
+		if err := s.fleetLock(ctx, tx); err != nil {
+			return err
+		}
+		return saveFleet(ctx, tx, f)
+	})
 }
 
 func saveFleet(ctx context.Context, tx *sqlx.Tx, f *inventory.Fleet) error {
@@ -179,23 +184,23 @@ func saveFleet(ctx context.Context, tx *sqlx.Tx, f *inventory.Fleet) error {
 	envIDs := map[string]int64{}
 	for i, e := range f.Environments {
 		var id int64
-		err := tx.GetContext(ctx, &id, `
+		err := tx.GetContext(ctx, &id, tx.Rebind(`
 			INSERT INTO environments (name, protected, strategy, batch_size, position) VALUES (?, ?, ?, ?, ?)
 			ON CONFLICT (name) DO UPDATE SET protected = excluded.protected, strategy = excluded.strategy,
 				batch_size = excluded.batch_size, position = excluded.position
-			RETURNING id`, e.Name, e.Protected, e.Strategy, e.BatchSize, i)
+			RETURNING id`), e.Name, b2i(e.Protected), e.Strategy, e.BatchSize, i)
 		if err != nil {
 			return fmt.Errorf("save environment %s: %w", e.Name, err)
 		}
 		envIDs[e.Name] = id
 	}
 
-	if _, err := tx.ExecContext(ctx, `DELETE FROM role_defaults`); err != nil {
+	if _, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM role_defaults`)); err != nil {
 		return err
 	}
 	for role, rs := range f.Roles {
 		b, _ := json.Marshal(rs)
-		if _, err := tx.ExecContext(ctx, `INSERT INTO role_defaults (role, settings) VALUES (?, ?)`, role, string(b)); err != nil {
+		if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO role_defaults (role, settings) VALUES (?, ?)`), role, string(b)); err != nil {
 			return fmt.Errorf("save settings of role %s: %w", role, err)
 		}
 	}
@@ -204,11 +209,11 @@ func saveFleet(ctx context.Context, tx *sqlx.Tx, f *inventory.Fleet) error {
 	for i, a := range f.Apps {
 		b, _ := json.Marshal(appConfig{Shared: a.Shared, Stages: a.Stages, Migrate: a.Migrate, MigratePlan: a.MigratePlan, Health: a.Health,
 			Notify: a.Notify})
-		_, err := tx.ExecContext(ctx, `
+		_, err := tx.ExecContext(ctx, tx.Rebind(`
 			INSERT INTO apps (name, repo, deploy_to, keep_releases, preset, config, position) VALUES (?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (name) DO UPDATE SET repo = excluded.repo, deploy_to = excluded.deploy_to,
 				keep_releases = excluded.keep_releases, preset = excluded.preset, config = excluded.config,
-				position = excluded.position`,
+				position = excluded.position`),
 			a.Name, a.Repo, a.DeployTo, a.KeepReleases, a.Preset, string(b), i)
 		if err != nil {
 			return fmt.Errorf("save app %s: %w", a.Name, err)
@@ -243,7 +248,7 @@ func deleteMissing(ctx context.Context, tx *sqlx.Tx, table string, keep []any) e
 	if len(keep) > 0 {
 		q += ` WHERE name NOT IN (?` + strings.Repeat(`, ?`, len(keep)-1) + `)`
 	}
-	if _, err := tx.ExecContext(ctx, q, keep...); err != nil {
+	if _, err := tx.ExecContext(ctx, tx.Rebind(q), keep...); err != nil {
 		return fmt.Errorf("remove %s no longer in the inventory: %w", table, err)
 	}
 	return nil
@@ -264,22 +269,22 @@ func saveHost(ctx context.Context, tx *sqlx.Tx, h inventory.Host, envIDs map[str
 		settings = string(b)
 	}
 	var id int64
-	err := tx.GetContext(ctx, &id, `
-		INSERT INTO hosts (name, address, port, user, env_id, deploy_to, identity_file, proxy_jump,
+	err := tx.GetContext(ctx, &id, tx.Rebind(`
+		INSERT INTO hosts (name, address, port, "user", env_id, deploy_to, identity_file, proxy_jump,
 			forward_agent, settings, position, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (name) DO UPDATE SET address = excluded.address, port = excluded.port, user = excluded.user,
+		ON CONFLICT (name) DO UPDATE SET address = excluded.address, port = excluded.port, "user" = excluded."user",
 			env_id = excluded.env_id, deploy_to = excluded.deploy_to, identity_file = excluded.identity_file,
 			proxy_jump = excluded.proxy_jump, forward_agent = excluded.forward_agent, settings = excluded.settings,
 			position = excluded.position,
-			updated_at = CASE WHEN hosts.address IS excluded.address AND hosts.port IS excluded.port
-				AND hosts.user IS excluded.user AND hosts.env_id IS excluded.env_id
-				AND hosts.deploy_to IS excluded.deploy_to AND hosts.identity_file IS excluded.identity_file
-				AND hosts.proxy_jump IS excluded.proxy_jump AND hosts.forward_agent IS excluded.forward_agent
-				AND hosts.settings IS excluded.settings THEN hosts.updated_at ELSE excluded.updated_at END
-		RETURNING id`,
+			updated_at = CASE WHEN hosts.address = excluded.address AND hosts.port = excluded.port
+				AND hosts."user" = excluded."user" AND hosts.env_id IS NOT DISTINCT FROM excluded.env_id
+				AND hosts.deploy_to = excluded.deploy_to AND hosts.identity_file = excluded.identity_file
+				AND hosts.proxy_jump = excluded.proxy_jump AND hosts.forward_agent = excluded.forward_agent
+				AND hosts.settings = excluded.settings THEN hosts.updated_at ELSE excluded.updated_at END
+		RETURNING id`),
 		h.Name, h.Address, h.Port, h.User, envID, h.DeployTo, h.IdentityFile, h.ProxyJump,
-		h.ForwardAgent, settings, position, now, now)
+		b2i(h.ForwardAgent), settings, position, now, now)
 	if err != nil {
 		return fmt.Errorf("save host %s: %w", h.Name, err)
 	}
@@ -287,12 +292,12 @@ func saveHost(ctx context.Context, tx *sqlx.Tx, h inventory.Host, envIDs map[str
 		table, column string
 		values        []string
 	}{{"host_roles", "role", h.Roles}, {"host_tags", "tag", h.Tags}} {
-		if _, err := tx.ExecContext(ctx, fmt.Sprintf(`DELETE FROM %s WHERE host_id = ?`, list.table), id); err != nil {
+		if _, err := tx.ExecContext(ctx, tx.Rebind(fmt.Sprintf(`DELETE FROM %s WHERE host_id = ?`, list.table)), id); err != nil {
 			return fmt.Errorf("save host %s: %w", h.Name, err)
 		}
 		for i, v := range list.values {
 			q := fmt.Sprintf(`INSERT INTO %s (host_id, %s, position) VALUES (?, ?, ?)`, list.table, list.column)
-			if _, err := tx.ExecContext(ctx, q, id, v, i); err != nil {
+			if _, err := tx.ExecContext(ctx, tx.Rebind(q), id, v, i); err != nil {
 				return fmt.Errorf("save host %s: %s %q: %w", h.Name, list.column, v, err)
 			}
 		}
@@ -306,6 +311,9 @@ func saveHost(ctx context.Context, tx *sqlx.Tx, h inventory.Host, envIDs map[str
 func (s *Store) UpdateFleet(ctx context.Context, fn func(f *inventory.Fleet) error) (*inventory.Fleet, error) {
 	var f *inventory.Fleet
 	err := s.Transaction(ctx, func(tx *sqlx.Tx) error {
+		if err := s.fleetLock(ctx, tx); err != nil {
+			return err
+		}
 		var err error
 		if f, err = s.loadFleet(ctx, tx); err != nil {
 			return err

@@ -48,7 +48,7 @@ func (s *Store) RecordLock(ctx context.Context, l *LockRecord, hosts []string) e
 // HeartbeatLock renews the lock's lease in the record. A lock recorded as
 // released or broken stays so: a holder that lost it renews nothing.
 func (s *Store) HeartbeatLock(ctx context.Context, token string) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE locks SET heartbeat_at = ? WHERE token = ? AND released_at = 0`, MillisOf(time.Now()), token)
+	_, err := s.db.ExecContext(ctx, s.db.Rebind(`UPDATE locks SET heartbeat_at = ? WHERE token = ? AND released_at = 0`), MillisOf(time.Now()), token)
 	if err != nil {
 		return fmt.Errorf("renew lock: %w", s.classify(err))
 	}
@@ -57,7 +57,7 @@ func (s *Store) HeartbeatLock(ctx context.Context, token string) error {
 
 // ReleaseLock records the lock as released.
 func (s *Store) ReleaseLock(ctx context.Context, token string) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE locks SET released_at = ? WHERE token = ? AND released_at = 0`, MillisOf(time.Now()), token)
+	_, err := s.db.ExecContext(ctx, s.db.Rebind(`UPDATE locks SET released_at = ? WHERE token = ? AND released_at = 0`), MillisOf(time.Now()), token)
 	if err != nil {
 		return fmt.Errorf("record lock release: %w", s.classify(err))
 	}
@@ -67,7 +67,7 @@ func (s *Store) ReleaseLock(ctx context.Context, token string) error {
 // BreakLock records that operator broke the lock with this token.
 func (s *Store) BreakLock(ctx context.Context, token, operator string) error {
 	now := MillisOf(time.Now())
-	_, err := s.db.ExecContext(ctx, `UPDATE locks SET broken_by = ?, broken_at = ?, released_at = ? WHERE token = ?`,
+	_, err := s.db.ExecContext(ctx, s.db.Rebind(`UPDATE locks SET broken_by = ?, broken_at = ?, released_at = ? WHERE token = ?`),
 		operator, now, now, token)
 	if err != nil {
 		return fmt.Errorf("record broken lock: %w", s.classify(err))

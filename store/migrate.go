@@ -13,8 +13,16 @@ import (
 	"github.com/jmoiron/sqlx"
 )
 
-//go:embed migrations/*.sql
+//go:embed migrations/*.sql migrations/postgres/*.sql
 var migrationFiles embed.FS
+
+// Where each dialect's steps are: SQLite's from version 1, PostgreSQL's
+// from version 5 (the first opsui that could use it), with the same
+// numbers from there on.
+const (
+	sqliteSteps   = "migrations/*.sql"
+	postgresSteps = "migrations/postgres/*.sql"
+)
 
 // step is one embedded schema migration: NNNN_name.sql brings the database
 // to user_version NNNN.
@@ -26,10 +34,10 @@ type step struct {
 // migrations returns the embedded schema steps in version order. Versions
 // come from the file names, not their positions, so a gap in the numbering
 // (migrations written on parallel branches) never renumbers a later step.
-func migrations() ([]step, error) { return migrationsIn(migrationFiles) }
+func migrations() ([]step, error) { return migrationsIn(migrationFiles, sqliteSteps) }
 
-func migrationsIn(fsys fs.FS) ([]step, error) {
-	names, err := fs.Glob(fsys, "migrations/*.sql")
+func migrationsIn(fsys fs.FS, pattern string) ([]step, error) {
+	names, err := fs.Glob(fsys, pattern)
 	if err != nil {
 		return nil, err
 	}

@@ -20,7 +20,7 @@ func TestMigrationVersionsComeFromFileNames(t *testing.T) {
 		"migrations/0004_output.sql": {Data: []byte("four")},
 		"migrations/0001_init.sql":   {Data: []byte("one")},
 		"migrations/0002_locks.sql":  {Data: []byte("two")},
-	})
+	}, sqliteSteps)
 	if err != nil || len(steps) != 3 || steps[0].version != 1 || steps[1].version != 2 || steps[2].version != 4 || steps[2].sql != "four" {
 		t.Fatalf("steps %+v, %v", steps, err)
 	}
@@ -28,7 +28,7 @@ func TestMigrationVersionsComeFromFileNames(t *testing.T) {
 		"no number": {"migrations/init.sql": {}},
 		"duplicate": {"migrations/0001_a.sql": {}, "migrations/0001_b.sql": {}},
 	} {
-		if _, err := migrationsIn(fsys); err == nil {
+		if _, err := migrationsIn(fsys, sqliteSteps); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
 	}
@@ -40,6 +40,7 @@ func TestMigrationVersionsComeFromFileNames(t *testing.T) {
 // A database written before the output limits (schema 2) is upgraded in
 // place: every host's recorded bytes are counted from its stored output.
 func TestUpgradeCountsRecordedOutput(t *testing.T) {
+	sqliteOnly(t, "no PostgreSQL store predates schema 5")
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "old.db")
 	raw, err := sqlx.Open("sqlite", "file:"+path)
@@ -169,7 +170,7 @@ func retentionFixture(t *testing.T, s *Store, ages []time.Duration, sizes []int)
 		if err := s.CreateRelease(ctx, &rel, nil); err != nil {
 			t.Fatal(err)
 		}
-		s.db.MustExec(`UPDATE runs SET started_at = ? WHERE id = ?`, MillisOf(time.Now().Add(-ages[i])), r.ID)
+		s.db.MustExec(s.db.Rebind(`UPDATE runs SET started_at = ? WHERE id = ?`), MillisOf(time.Now().Add(-ages[i])), r.ID)
 		runs = append(runs, r)
 	}
 	running, hs, err := s.StartRun(ctx, NewRun{Kind: KindExec, Operator: "a", Hosts: []string{"web1"}})
@@ -177,7 +178,7 @@ func retentionFixture(t *testing.T, s *Store, ages []time.Duration, sizes []int)
 		t.Fatal(err)
 	}
 	s.AppendOutput(ctx, hs[0].ID, []Chunk{{Seq: 1, Stream: "stdout", Data: bytes.Repeat([]byte{'y'}, 1000)}})
-	s.db.MustExec(`UPDATE runs SET started_at = 1 WHERE id = ?`, running.ID)
+	s.db.MustExec(s.db.Rebind(`UPDATE runs SET started_at = 1 WHERE id = ?`), running.ID)
 	return runs, running
 }
 
@@ -191,7 +192,7 @@ func pruned(t *testing.T, s *Store, runs []Run) []bool {
 		}
 		out[i] = got.OutputPruned
 		var chunks int
-		s.db.Get(&chunks, `SELECT COUNT(*) FROM run_output WHERE run_host_id IN (SELECT id FROM run_hosts WHERE run_id = ?)`, r.ID)
+		s.db.Get(&chunks, s.db.Rebind(`SELECT COUNT(*) FROM run_output WHERE run_host_id IN (SELECT id FROM run_hosts WHERE run_id = ?)`), r.ID)
 		if (chunks == 0) != got.OutputPruned {
 			t.Errorf("run %d: %d chunks, output_pruned %v", i, chunks, got.OutputPruned)
 		}

@@ -105,8 +105,8 @@ type OutputSize struct {
 // (cheap: it does not read run_output).
 func (s *Store) OutputSize(ctx context.Context) (OutputSize, error) {
 	var o OutputSize
-	err := s.db.QueryRowxContext(ctx, `SELECT (SELECT COUNT(*) FROM runs WHERE output_pruned = 0),
-		(SELECT COALESCE(SUM(recorded_bytes), 0) FROM run_hosts WHERE run_id IN (SELECT id FROM runs WHERE output_pruned = 0))`).
+	err := s.db.QueryRowxContext(ctx, s.db.Rebind(`SELECT (SELECT COUNT(*) FROM runs WHERE output_pruned = 0),
+		(SELECT CAST(COALESCE(SUM(recorded_bytes), 0) AS BIGINT) FROM run_hosts WHERE run_id IN (SELECT id FROM runs WHERE output_pruned = 0))`)).
 		Scan(&o.Runs, &o.Bytes)
 	if err != nil {
 		return OutputSize{}, fmt.Errorf("size of recorded output: %w", s.classify(err))
@@ -161,6 +161,10 @@ func (s *Store) retentionDue(ctx context.Context, opt PruneOptions) (bool, error
 	if opt.MaxBytes <= 0 {
 		return false, nil
 	}
+	if s.backend == Postgres { // no pages to count: sum the hosts' counts
+		size, err := s.OutputSize(ctx)
+		return err == nil && size.Bytes > opt.MaxBytes, err
+	}
 	// The recorded output lives in the file's used pages: while they fit in
 	// the budget, so does it, and nothing needs summing.
 	var pages, free, pageSize int64
@@ -211,9 +215,9 @@ func (s *Store) Prune(ctx context.Context, opt PruneOptions) (PruneResult, error
 		res.Chunks += chunks
 		res.Bytes += bytes
 	}
-	if !opt.DryRun && res.Chunks > 0 {
+	if !opt.DryRun && res.Chunks > 0 && s.backend == SQLite { // PostgreSQL's autovacuum reuses the space
 		// Give the freed pages back to the file system.
-		if _, err := s.db.ExecContext(ctx, "PRAGMA incremental_vacuum"); err != nil {
+		if _, err := s.db.ExecContext(ctx, s.db.Rebind("PRAGMA incremental_vacuum")); err != nil {
 			return res, fmt.Errorf("prune: reclaim space: %w", s.classify(err))
 		}
 	}
@@ -223,7 +227,7 @@ func (s *Store) Prune(ctx context.Context, opt PruneOptions) (PruneResult, error
 // pruneSelect picks the finished runs whose output goes, oldest first.
 func (s *Store) pruneSelect(ctx context.Context, opt PruneOptions) ([]int64, error) {
 	var kept []keptRun
-	if err := s.sel(ctx, s.db, &kept, `SELECT r.id, r.started_at, r.result, COALESCE(SUM(rh.recorded_bytes), 0) AS bytes
+	if err := s.sel(ctx, s.db, &kept, `SELECT r.id, r.started_at, r.result, CAST(COALESCE(SUM(rh.recorded_bytes), 0) AS BIGINT) AS bytes
 		FROM runs r LEFT JOIN run_hosts rh ON rh.run_id = r.id
 		WHERE r.output_pruned = 0 GROUP BY r.id ORDER BY r.started_at, r.id`); err != nil {
 		return nil, err
@@ -279,17 +283,17 @@ func (s *Store) pruneRuns(ctx context.Context, runs []int64, dryRun bool) (chunk
 	}
 	output := `FROM run_output WHERE run_host_id IN (SELECT id FROM run_hosts WHERE run_id IN (` + in + `))`
 	err = s.Transaction(ctx, func(tx *sqlx.Tx) error {
-		if err := tx.QueryRowxContext(ctx, `SELECT COUNT(*), COALESCE(SUM(LENGTH(data)), 0) `+output, args...).
+		if err := tx.QueryRowxContext(ctx, tx.Rebind(`SELECT COUNT(*), CAST(COALESCE(SUM(LENGTH(data)), 0) AS BIGINT) `+output), args...).
 			Scan(&chunks, &bytes); err != nil {
 			return err
 		}
 		if dryRun {
 			return nil
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE `+output, args...); err != nil {
+		if _, err := tx.ExecContext(ctx, tx.Rebind(`DELETE `+output), args...); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `UPDATE runs SET output_pruned = 1 WHERE id IN (`+in+`)`, args...)
+		_, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE runs SET output_pruned = 1 WHERE id IN (`+in+`)`), args...)
 		return err
 	})
 	return chunks, bytes, err

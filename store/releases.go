@@ -69,8 +69,8 @@ func (s *Store) CreateRelease(ctx context.Context, r *Release, hosts []string) e
 
 // FinishRelease records how a release ended.
 func (s *Store) FinishRelease(ctx context.Context, id int64, result ReleaseResult, migrationsApplied bool) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE releases SET finished_at = ?, result = ?, migrations_applied = ? WHERE id = ?`,
-		MillisOf(time.Now()), result, migrationsApplied, id)
+	_, err := s.db.ExecContext(ctx, s.db.Rebind(`UPDATE releases SET finished_at = ?, result = ?, migrations_applied = ? WHERE id = ?`),
+		MillisOf(time.Now()), result, b2i(migrationsApplied), id)
 	if err != nil {
 		return fmt.Errorf("finish release %d: %w", id, s.classify(err))
 	}
@@ -96,8 +96,13 @@ func (s *Store) LatestRelease(ctx context.Context, app, env string, succeeded bo
 // may be a short hash.
 func (s *Store) ReleasesByCommit(ctx context.Context, prefix string) ([]Release, error) {
 	var rs []Release
-	err := s.sel(ctx, s.db, &rs, `SELECT * FROM releases WHERE commit_hash >= ? AND commit_hash < ? ORDER BY started_at DESC, id DESC`,
-		prefix, prefix+"\xff")
+	// A range over the index; PostgreSQL's text cannot hold the byte 0xff
+	// and its collation may not sort bytewise, so it asks starts_with.
+	q, args := `SELECT * FROM releases WHERE commit_hash >= ? AND commit_hash < ?`, []any{prefix, prefix + "\xff"}
+	if s.backend == Postgres {
+		q, args = `SELECT * FROM releases WHERE starts_with(commit_hash, ?)`, []any{prefix}
+	}
+	err := s.sel(ctx, s.db, &rs, q+` ORDER BY started_at DESC, id DESC`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("releases of commit %s: %w", prefix, err)
 	}
@@ -117,12 +122,12 @@ func (s *Store) HighestReleaseID(ctx context.Context, app, env string) (string, 
 
 // ListReleases returns the releases of app to env, newest first.
 func (s *Store) ListReleases(ctx context.Context, app, env string, limit int) ([]Release, error) {
-	if limit <= 0 {
-		limit = -1
+	q, args := `SELECT * FROM releases WHERE app = ? AND env = ? ORDER BY started_at DESC, id DESC`, []any{app, env}
+	if limit > 0 {
+		q, args = q+` LIMIT ?`, append(args, limit)
 	}
 	var rs []Release
-	err := s.sel(ctx, s.db, &rs, `SELECT * FROM releases WHERE app = ? AND env = ? ORDER BY started_at DESC, id DESC LIMIT ?`,
-		app, env, limit)
+	err := s.sel(ctx, s.db, &rs, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("releases of %s to %s: %w", app, env, err)
 	}
@@ -157,7 +162,7 @@ func (s *Store) SetReleaseHosts(ctx context.Context, id int64, hosts []string) e
 	if err != nil {
 		return err
 	}
-	if _, err := s.db.ExecContext(ctx, `UPDATE releases SET hosts = ? WHERE id = ?`, string(b), id); err != nil {
+	if _, err := s.db.ExecContext(ctx, s.db.Rebind(`UPDATE releases SET hosts = ? WHERE id = ?`), string(b), id); err != nil {
 		return fmt.Errorf("record hosts of release %d: %w", id, s.classify(err))
 	}
 	return nil
@@ -165,7 +170,7 @@ func (s *Store) SetReleaseHosts(ctx context.Context, id int64, hosts []string) e
 
 // SetMigrationsApplied records that migrations ran against a release.
 func (s *Store) SetMigrationsApplied(ctx context.Context, id int64) error {
-	if _, err := s.db.ExecContext(ctx, `UPDATE releases SET migrations_applied = 1 WHERE id = ?`, id); err != nil {
+	if _, err := s.db.ExecContext(ctx, s.db.Rebind(`UPDATE releases SET migrations_applied = 1 WHERE id = ?`), id); err != nil {
 		return fmt.Errorf("mark release %d migrated: %w", id, s.classify(err))
 	}
 	return nil
@@ -175,7 +180,7 @@ func (s *Store) SetMigrationsApplied(ctx context.Context, id int64) error {
 // deploy, which then finishes it: one release, one row. The record names
 // the resuming run from then on.
 func (s *Store) ReopenRelease(ctx context.Context, id, runID int64) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE releases SET result = ?, finished_at = 0, run_id = ? WHERE id = ?`,
+	_, err := s.db.ExecContext(ctx, s.db.Rebind(`UPDATE releases SET result = ?, finished_at = 0, run_id = ? WHERE id = ?`),
 		ReleaseRunning, runID, id)
 	if err != nil {
 		return fmt.Errorf("reopen release %d: %w", id, s.classify(err))
@@ -199,7 +204,7 @@ type HostPart struct {
 func (s *Store) RecordHostParts(ctx context.Context, runID int64, parts []HostPart) error {
 	return s.Transaction(ctx, func(tx *sqlx.Tx) error {
 		for _, p := range parts {
-			_, err := tx.ExecContext(ctx, `UPDATE run_hosts SET status = ?, stage = ?, duration_ms = ? WHERE run_id = ? AND host = ?`,
+			_, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE run_hosts SET status = ?, stage = ?, duration_ms = ? WHERE run_id = ? AND host = ?`),
 				p.Status, p.Step, p.Took.Milliseconds(), runID, p.Host)
 			if err != nil {
 				return fmt.Errorf("record %s's part in run %d: %w", p.Host, runID, s.classify(err))
@@ -214,8 +219,8 @@ func (s *Store) RecordHostParts(ctx context.Context, runID int64, parts []HostPa
 // so no record says a release is under way when nothing runs it. It
 // returns how many it marked.
 func (s *Store) reapStaleReleases(ctx context.Context) (int, error) {
-	res, err := s.db.ExecContext(ctx, `UPDATE releases SET result = ?, finished_at = ?
-		WHERE result = ? AND run_id IN (SELECT id FROM runs WHERE result = ?)`,
+	res, err := s.db.ExecContext(ctx, s.db.Rebind(`UPDATE releases SET result = ?, finished_at = ?
+		WHERE result = ? AND run_id IN (SELECT id FROM runs WHERE result = ?)`),
 		ReleaseInterrupted, MillisOf(time.Now()), ReleaseRunning, RunInterrupted)
 	if err != nil {
 		return 0, fmt.Errorf("mark interrupted releases: %w", s.classify(err))

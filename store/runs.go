@@ -55,6 +55,9 @@ type Run struct {
 	// PID is the opsui process that ran it, so a run left "running" by a
 	// process that died can be told from one still going.
 	PID int `db:"pid" json:"-"`
+	// Machine is the host name of the machine that ran it ("" for runs
+	// recorded before opsui kept it): PID means something only there.
+	Machine string `db:"machine" json:"machine,omitempty"`
 	// OutputBytes and RecordedBytes sum the hosts' (RunHost): when they
 	// differ, the record of some host's output was cut. Run and ListRuns
 	// fill them.
@@ -64,8 +67,8 @@ type Run struct {
 
 // runColumns selects a run with its hosts' output counts.
 const runColumns = `r.*,
-	(SELECT COALESCE(SUM(output_bytes), 0) FROM run_hosts WHERE run_id = r.id) AS output_bytes,
-	(SELECT COALESCE(SUM(recorded_bytes), 0) FROM run_hosts WHERE run_id = r.id) AS recorded_bytes`
+	(SELECT CAST(COALESCE(SUM(output_bytes), 0) AS BIGINT) FROM run_hosts WHERE run_id = r.id) AS output_bytes,
+	(SELECT CAST(COALESCE(SUM(recorded_bytes), 0) AS BIGINT) FROM run_hosts WHERE run_id = r.id) AS recorded_bytes`
 
 // RunHost is one host's part in a run.
 type RunHost struct {
@@ -120,19 +123,19 @@ func (s *Store) StartRun(ctx context.Context, nr NewRun) (Run, []RunHost, error)
 		args = []byte("[]")
 	}
 	r := Run{Kind: nr.Kind, App: nr.App, Env: nr.Env, Operator: nr.Operator, Command: nr.Command,
-		Args: string(args), StartedAt: MillisOf(time.Now()), Result: RunRunning, PID: os.Getpid()}
+		Args: string(args), StartedAt: MillisOf(time.Now()), Result: RunRunning, PID: os.Getpid(), Machine: Machine()}
 	hosts := make([]RunHost, len(nr.Hosts))
 	err = s.Transaction(ctx, func(tx *sqlx.Tx) error {
-		err := tx.GetContext(ctx, &r.ID, `
-			INSERT INTO runs (kind, app, env, operator, command, args, started_at, result, pid)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-			r.Kind, r.App, r.Env, r.Operator, r.Command, r.Args, r.StartedAt, r.Result, r.PID)
+		err := tx.GetContext(ctx, &r.ID, tx.Rebind(`
+			INSERT INTO runs (kind, app, env, operator, command, args, started_at, result, pid, machine)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
+			r.Kind, r.App, r.Env, r.Operator, r.Command, r.Args, r.StartedAt, r.Result, r.PID, r.Machine)
 		if err != nil {
 			return fmt.Errorf("record %s run: %w", nr.Kind, err)
 		}
 		for i, h := range nr.Hosts {
 			hosts[i] = RunHost{RunID: r.ID, Host: h, Status: HostQueued}
-			if err := tx.GetContext(ctx, &hosts[i].ID, `INSERT INTO run_hosts (run_id, host) VALUES (?, ?) RETURNING id`, r.ID, h); err != nil {
+			if err := tx.GetContext(ctx, &hosts[i].ID, tx.Rebind(`INSERT INTO run_hosts (run_id, host) VALUES (?, ?) RETURNING id`), r.ID, h); err != nil {
 				return fmt.Errorf("record run host %s: %w", h, err)
 			}
 		}
@@ -144,10 +147,10 @@ func (s *Store) StartRun(ctx context.Context, nr NewRun) (Run, []RunHost, error)
 // UpdateRunHost writes a host's status, stage, exit code, timing, error and
 // output byte count (which never goes down; RecordedBytes is AppendOutput's).
 func (s *Store) UpdateRunHost(ctx context.Context, h RunHost) error {
-	_, err := s.db.ExecContext(ctx, `
+	_, err := s.db.ExecContext(ctx, s.db.Rebind(`
 		UPDATE run_hosts SET status = ?, stage = ?, exit_code = ?, started_at = ?, finished_at = ?,
-			duration_ms = ?, error_class = ?, error = ?, output_bytes = MAX(output_bytes, ?)
-		WHERE id = ?`,
+			duration_ms = ?, error_class = ?, error = ?, output_bytes = `+s.greatest("output_bytes", "?")+`
+		WHERE id = ?`),
 		h.Status, h.Stage, h.ExitCode, h.StartedAt, h.FinishedAt, h.DurationMS, h.ErrorClass, h.Error, h.OutputBytes, h.ID)
 	if err != nil {
 		return fmt.Errorf("update run host %s: %w", h.Host, s.classify(err))
@@ -169,11 +172,11 @@ func (s *Store) AppendOutput(ctx context.Context, runHostID int64, chunks []Chun
 		}
 	}
 	return s.Transaction(ctx, func(tx *sqlx.Tx) error {
-		if _, err := tx.ExecContext(ctx, `UPDATE run_hosts SET recorded_bytes = recorded_bytes + ?,
-			output_bytes = MAX(output_bytes, recorded_bytes + ?) WHERE id = ?`, n, n, runHostID); err != nil {
+		if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE run_hosts SET recorded_bytes = recorded_bytes + ?,
+			output_bytes = `+s.greatest("output_bytes", "recorded_bytes + ?")+` WHERE id = ?`), n, n, runHostID); err != nil {
 			return fmt.Errorf("count output: %w", err)
 		}
-		stmt, err := tx.PreparexContext(ctx, `INSERT INTO run_output (run_host_id, seq, stream, at, data) VALUES (?, ?, ?, ?, ?)`)
+		stmt, err := tx.PreparexContext(ctx, tx.Rebind(`INSERT INTO run_output (run_host_id, seq, stream, at, data) VALUES (?, ?, ?, ?, ?)`))
 		if err != nil {
 			return err
 		}
@@ -189,7 +192,7 @@ func (s *Store) AppendOutput(ctx context.Context, runHostID int64, chunks []Chun
 
 // FinishRun records the result of a run.
 func (s *Store) FinishRun(ctx context.Context, runID int64, result RunResult, summary string) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE runs SET finished_at = ?, result = ?, summary = ? WHERE id = ?`,
+	_, err := s.db.ExecContext(ctx, s.db.Rebind(`UPDATE runs SET finished_at = ?, result = ?, summary = ? WHERE id = ?`),
 		MillisOf(time.Now()), result, summary, runID)
 	if err != nil {
 		return fmt.Errorf("finish run %d: %w", runID, s.classify(err))
@@ -203,7 +206,7 @@ func (s *Store) AppendRunNotes(ctx context.Context, runID int64, notes []string)
 	if len(notes) == 0 {
 		return nil
 	}
-	_, err := s.db.ExecContext(ctx, `UPDATE runs SET summary = summary || ? WHERE id = ?`, "\n"+strings.Join(notes, "\n"), runID)
+	_, err := s.db.ExecContext(ctx, s.db.Rebind(`UPDATE runs SET summary = summary || ? WHERE id = ?`), "\n"+strings.Join(notes, "\n"), runID)
 	if err != nil {
 		return fmt.Errorf("note run %d: %w", runID, s.classify(err))
 	}
@@ -307,7 +310,7 @@ walk:
 		}
 		before = page[len(page)-1].Seq
 	}
-	if err := s.get(ctx, s.db, &skipped, `SELECT COALESCE(SUM(LENGTH(data)), 0) FROM run_output
+	if err := s.get(ctx, s.db, &skipped, `SELECT CAST(COALESCE(SUM(LENGTH(data)), 0) AS BIGINT) FROM run_output
 		WHERE run_host_id = ? AND seq <= ? AND stream != 'meta'`, runHostID, after); err != nil {
 		return 0, 0, fmt.Errorf("output of run host %d: %w", runHostID, err)
 	}
@@ -359,9 +362,11 @@ func (s *Store) ListRuns(ctx context.Context, f RunFilter) ([]Run, error) {
 // ReapStaleRuns marks as interrupted every run still "running" whose opsui
 // process is gone (killed, machine rebooted), with its unfinished hosts, so no
 // record claims work is going on that is not. It returns how many it marked.
+// Only this machine's runs are judged: a teammate's run on a shared store
+// has a pid of another machine.
 func (s *Store) ReapStaleRuns(ctx context.Context) (int, error) {
 	var stale []Run
-	if err := s.sel(ctx, s.db, &stale, `SELECT * FROM runs WHERE result = ?`, RunRunning); err != nil {
+	if err := s.sel(ctx, s.db, &stale, `SELECT * FROM runs WHERE result = ? AND machine IN ('', ?)`, RunRunning, Machine()); err != nil {
 		return 0, fmt.Errorf("find stale runs: %w", err)
 	}
 	n := 0
@@ -371,18 +376,18 @@ func (s *Store) ReapStaleRuns(ctx context.Context) (int, error) {
 		}
 		err := s.Transaction(ctx, func(tx *sqlx.Tx) error {
 			now := MillisOf(time.Now())
-			if _, err := tx.ExecContext(ctx, `UPDATE runs SET result = ?, finished_at = ?,
-				summary = 'interrupted: the opsui process that ran it is gone' WHERE id = ? AND result = ?`,
+			if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE runs SET result = ?, finished_at = ?,
+				summary = 'interrupted: the opsui process that ran it is gone' WHERE id = ? AND result = ?`),
 				RunInterrupted, now, r.ID, RunRunning); err != nil {
 				return err
 			}
-			if _, err := tx.ExecContext(ctx, `UPDATE run_hosts SET status = ?, error_class = 'cancelled',
-				error = 'interrupted', finished_at = ? WHERE run_id = ? AND status IN (?, ?, ?)`,
+			if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE run_hosts SET status = ?, error_class = 'cancelled',
+				error = 'interrupted', finished_at = ? WHERE run_id = ? AND status IN (?, ?, ?)`),
 				HostCancelled, now, r.ID, HostQueued, HostConnecting, HostRunning); err != nil {
 				return err
 			}
 			// Its release, if it made one, is no longer being deployed either.
-			_, err := tx.ExecContext(ctx, `UPDATE releases SET result = ?, finished_at = ? WHERE run_id = ? AND result = ?`,
+			_, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE releases SET result = ?, finished_at = ? WHERE run_id = ? AND result = ?`),
 				ReleaseInterrupted, now, r.ID, ReleaseRunning)
 			return err
 		})
@@ -396,6 +401,15 @@ func (s *Store) ReapStaleRuns(ctx context.Context) (int, error) {
 		return n, err
 	}
 	return n, nil
+}
+
+// Machine is this machine's host name, as runs record it.
+func Machine() string {
+	name, err := os.Hostname()
+	if err != nil {
+		return ""
+	}
+	return name
 }
 
 // ProcessAlive reports whether a process with this pid exists on this

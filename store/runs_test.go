@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"sync"
 	"testing"
@@ -71,7 +70,7 @@ func TestReapStaleRuns(t *testing.T) {
 	live, _, _ := s.StartRun(ctx, NewRun{Kind: KindExec, Operator: "a", Hosts: []string{"h"}})
 	dead, _, _ := s.StartRun(ctx, NewRun{Kind: KindDeploy, Operator: "a", Hosts: []string{"h"}})
 	// A pid that cannot exist stands for an opsui that was killed.
-	s.db.Exec(`UPDATE runs SET pid = ? WHERE id = ?`, 1<<30, dead.ID)
+	s.db.Exec(s.db.Rebind(`UPDATE runs SET pid = ? WHERE id = ?`), 1<<30, dead.ID)
 	n, err := s.ReapStaleRuns(ctx)
 	if err != nil || n != 1 {
 		t.Fatalf("reaped %d, %v; want 1", n, err)
@@ -84,6 +83,25 @@ func TestReapStaleRuns(t *testing.T) {
 	}
 	if r, _ := s.Run(ctx, live.ID); r.Result != RunRunning {
 		t.Errorf("live run (this process) result = %s", r.Result)
+	}
+	if r, _ := s.Run(ctx, live.ID); r.Machine != Machine() || r.Machine == "" {
+		t.Errorf("run recorded machine %q, want %q", r.Machine, Machine())
+	}
+	// A teammate's run on a shared store: its pid is another machine's,
+	// so this machine cannot judge it and leaves it running; a run from
+	// before machines were recorded is this machine's (a local file).
+	theirs, _, _ := s.StartRun(ctx, NewRun{Kind: KindDeploy, Operator: "bob@laptop2", Hosts: []string{"h"}})
+	old, _, _ := s.StartRun(ctx, NewRun{Kind: KindExec, Operator: "a", Hosts: []string{"h"}})
+	s.db.MustExec(s.db.Rebind(`UPDATE runs SET pid = ?, machine = 'laptop2.example' WHERE id = ?`), 1<<30, theirs.ID)
+	s.db.MustExec(s.db.Rebind(`UPDATE runs SET pid = ?, machine = '' WHERE id = ?`), 1<<30, old.ID)
+	if n, err := s.ReapStaleRuns(ctx); err != nil || n != 1 {
+		t.Fatalf("second reap: %d, %v; want 1 (the run without a machine)", n, err)
+	}
+	if r, _ := s.Run(ctx, theirs.ID); r.Result != RunRunning {
+		t.Errorf("another machine's run was reaped: %s", r.Result)
+	}
+	if r, _ := s.Run(ctx, old.ID); r.Result != RunInterrupted {
+		t.Errorf("a run without a machine, pid gone: %s", r.Result)
 	}
 }
 
@@ -140,12 +158,12 @@ func TestPruneDeletesOnlyOldOutput(t *testing.T) {
 		rel := Release{App: "shop", Env: "production", ReleaseID: strconv.Itoa(i), Commit: "c", Operator: "a", RunID: nullInt(r.ID)}
 		s.CreateRelease(ctx, &rel, nil)
 		// Age the runs: run i started i*10 days ago.
-		s.db.Exec(`UPDATE runs SET started_at = ? WHERE id = ?`, MillisOf(time.Now().Add(-time.Duration(i)*240*time.Hour)), r.ID)
+		s.db.Exec(s.db.Rebind(`UPDATE runs SET started_at = ? WHERE id = ?`), MillisOf(time.Now().Add(-time.Duration(i)*240*time.Hour)), r.ID)
 		runs = append(runs, r)
 	}
 	running, rhs, _ := s.StartRun(ctx, NewRun{Kind: KindExec, Operator: "a", Hosts: []string{"web1"}})
 	s.AppendOutput(ctx, rhs[0].ID, []Chunk{{Seq: 0, Stream: "stdout", Data: []byte("still going")}})
-	s.db.Exec(`UPDATE runs SET started_at = 1 WHERE id = ?`, running.ID)
+	s.db.Exec(s.db.Rebind(`UPDATE runs SET started_at = 1 WHERE id = ?`), running.ID)
 
 	if _, err := s.Prune(ctx, PruneOptions{}); err == nil {
 		t.Error("prune without a rule was accepted")
@@ -185,15 +203,17 @@ func TestPruneDeletesOnlyOldOutput(t *testing.T) {
 	}
 }
 
-// TestTwoProcessesShareOneDatabase runs two real opsui-store processes
-// writing to one file at once: both must finish every write.
+// TestTwoProcessesShareOneDatabase runs three real opsui-store processes
+// writing to one database at once (a file, or a PostgreSQL database on the
+// PostgreSQL pass): runs with output and releases, and fleet edits through
+// UpdateFleet. Every write must land exactly once.
 func TestTwoProcessesShareOneDatabase(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "opsui.db")
-	const perProcess = 150
+	const processes, perProcess = 3, 100
+	path := testTarget(t)
 	var wg sync.WaitGroup
-	errs := make([]error, 2)
-	out := make([][]byte, 2)
-	for i := range 2 {
+	errs := make([]error, processes)
+	out := make([][]byte, processes)
+	for i := range processes {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -204,7 +224,7 @@ func TestTwoProcessesShareOneDatabase(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	for i := range 2 {
+	for i := range processes {
 		if errs[i] != nil {
 			t.Fatalf("process %d: %v\n%s", i, errs[i], out[i])
 		}
@@ -214,15 +234,19 @@ func TestTwoProcessesShareOneDatabase(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	var runs, chunks int
+	var runs, chunks, releases, recorded int
 	s.db.Get(&runs, `SELECT COUNT(*) FROM runs WHERE result = 'ok'`)
 	s.db.Get(&chunks, `SELECT COUNT(*) FROM run_output`)
-	if runs != 2*perProcess || chunks != 2*perProcess*3 {
-		t.Errorf("runs = %d, chunks = %d; want %d, %d", runs, chunks, 2*perProcess, 2*perProcess*3)
+	s.db.Get(&releases, `SELECT COUNT(*) FROM releases WHERE result = 'success'`)
+	s.db.Get(&recorded, `SELECT CAST(SUM(recorded_bytes) AS BIGINT) FROM run_hosts`)
+	n := processes * perProcess
+	if runs != n || chunks != n*3 || releases != n || recorded != n*3*len("line\n") {
+		t.Errorf("runs = %d, chunks = %d, releases = %d, recorded bytes = %d; want %d, %d, %d, %d",
+			runs, chunks, releases, recorded, n, n*3, n, n*3*len("line\n"))
 	}
 	f, _ := s.LoadFleet(context.Background())
-	if len(f.Hosts) != 2*10 {
-		t.Errorf("hosts = %d, want 20 (each process added 10 through UpdateFleet)", len(f.Hosts))
+	if want := processes * (perProcess/15 + 1); len(f.Hosts) != want {
+		t.Errorf("hosts = %d, want %d (each process added %d through UpdateFleet)", len(f.Hosts), want, perProcess/15+1)
 	}
 }
 
@@ -241,14 +265,21 @@ func TestWriterProcess(t *testing.T) {
 	}
 	defer s.Close()
 	for i := range n {
-		r, hs, err := s.StartRun(ctx, NewRun{Kind: KindExec, Operator: "p" + id, Hosts: []string{"web1"}})
+		r, hs, err := s.StartRun(ctx, NewRun{Kind: KindDeploy, Operator: "p" + id, Hosts: []string{"web1"}})
 		if err != nil {
+			t.Fatal(err)
+		}
+		rel := &Release{App: "shop", Env: "prod", ReleaseID: fmt.Sprintf("p%s-%d", id, i), Commit: "c0ffee", Operator: "p" + id, RunID: nullInt(r.ID)}
+		if err := s.CreateRelease(ctx, rel, []string{"web1"}); err != nil {
 			t.Fatal(err)
 		}
 		for seq := range 3 {
 			if err := s.AppendOutput(ctx, hs[0].ID, []Chunk{{Seq: int64(seq), Stream: "stdout", Data: []byte("line\n")}}); err != nil {
 				t.Fatal(err)
 			}
+		}
+		if err := s.FinishRelease(ctx, rel.ID, ReleaseSuccess, false); err != nil {
+			t.Fatal(err)
 		}
 		if err := s.FinishRun(ctx, r.ID, RunOK, ""); err != nil {
 			t.Fatal(err)

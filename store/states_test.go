@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -15,7 +14,7 @@ import (
 // (rolled-back among them: one spelling, rolled_back).
 func TestNewRunStatesAreStored(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "opsui.db")
+	path := testTarget(t)
 	for round := range 2 {
 		s, err := Open(ctx, path)
 		if err != nil {
@@ -39,7 +38,7 @@ func TestNewRunStatesAreStored(t *testing.T) {
 			}
 		}
 		r, hosts, _ := s.StartRun(ctx, NewRun{Kind: KindDeploy, Operator: "t", Hosts: []string{"h1"}})
-		if err := s.FinishRun(ctx, r.ID, "sort-of-ok", ""); err == nil || !strings.Contains(err.Error(), "CHECK") {
+		if err := s.FinishRun(ctx, r.ID, "sort-of-ok", ""); err == nil || !strings.Contains(strings.ToLower(err.Error()), "check") {
 			t.Errorf("an unknown result was stored: %v", err)
 		}
 		// Every host status and release result reads back as written;
@@ -151,7 +150,7 @@ func TestFailedPredicates(t *testing.T) {
 // running; a live run's release is left alone.
 func TestReapStaleReleases(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "opsui.db"))
+	s, err := Open(ctx, testTarget(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +161,7 @@ func TestReapStaleReleases(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.db.ExecContext(ctx, `UPDATE runs SET pid = ? WHERE id = ?`, pid, r.ID); err != nil {
+		if _, err := s.db.ExecContext(ctx, s.db.Rebind(`UPDATE runs SET pid = ? WHERE id = ?`), pid, r.ID); err != nil {
 			t.Fatal(err)
 		}
 		rel := &Release{App: "a", Env: "e", ReleaseID: fmt.Sprint(i), Commit: "c", Operator: "t"}
@@ -187,7 +186,7 @@ func TestReapStaleReleases(t *testing.T) {
 // older release; the highest id is the latest one chosen.
 func TestHighestReleaseID(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "opsui.db"))
+	s, err := Open(ctx, testTarget(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,9 @@
-// Package store is opsui's SQLite database: the inventory at run time and the
+// Package store is opsui's database: the inventory at run time and the
 // record of every release, run and line of output. It uses sqlx over
-// modernc.org/sqlite (pure Go), WAL mode and a busy timeout so several opsui
-// processes can share one file, and embedded, versioned schema migrations.
+// modernc.org/sqlite (pure Go; WAL mode and a busy timeout so several opsui
+// processes can share one file) or, for a team, over a PostgreSQL server
+// (pgx), with one code path and per-dialect SQL only where the two differ,
+// and embedded, versioned schema migrations for each.
 package store
 
 import (
@@ -40,7 +42,9 @@ var (
 // Store is an open opsui database.
 type Store struct {
 	db       *sqlx.DB
-	path     string
+	backend  Backend
+	path     string       // the file, or the URL without its password
+	server   string       // user@host:port/database of a PostgreSQL store
 	policy   OutputPolicy // see SetOutputPolicy (prune.go)
 	warnings []string     // about permissions, found at Open
 }
@@ -59,7 +63,9 @@ func DefaultPath() (string, error) {
 	return filepath.Join(home, ".local", "share", "opsui", "opsui.db"), nil
 }
 
-// ResolvePath picks the database path: the flag, then OPSUI_DB, then DefaultPath.
+// ResolvePath picks the database: the flag, then OPSUI_DB, then the config
+// file's db: setting, then DefaultPath. It is a file path or a
+// postgres:// URL (see BackendOf).
 func ResolvePath(flag string) (string, error) {
 	if flag != "" {
 		return flag, nil
@@ -67,15 +73,34 @@ func ResolvePath(flag string) (string, error) {
 	if env := os.Getenv("OPSUI_DB"); env != "" {
 		return env, nil
 	}
+	cfg, err := ConfigPath(os.Getenv)
+	if err != nil {
+		return "", err
+	}
+	if db, err := LoadDBSetting(cfg); err != nil || db != "" {
+		return db, err
+	}
 	return DefaultPath()
 }
 
 var ofdOnce sync.Once
 
-// Open opens (creating if needed) the database at path and brings its schema
-// up to date. The directory is created 0700 and the file 0600: the database
-// holds every command ever run on the fleet.
-func Open(ctx context.Context, path string) (*Store, error) {
+// Open opens the database target names and brings its schema up to date:
+// a postgres:// or postgresql:// URL is a PostgreSQL server's database;
+// anything else is a SQLite file, created if needed, its directory 0700 and
+// the file 0600: the database holds every command ever run on the fleet.
+func Open(ctx context.Context, target string) (*Store, error) {
+	backend, err := BackendOf(target)
+	if err != nil {
+		return nil, err
+	}
+	if backend == Postgres {
+		return openPostgres(ctx, target)
+	}
+	return openSQLite(ctx, target)
+}
+
+func openSQLite(ctx context.Context, path string) (*Store, error) {
 	// With POSIX locks, any close of any descriptor of the file in this
 	// process drops SQLite's locks; OFD locks are tied to SQLite's own
 	// descriptor. Process-wide, so set once before the first open.
@@ -189,8 +214,12 @@ func prepareFile(path string) (warnings []string, err error) {
 	return warnings, nil
 }
 
-// Path returns the file the store was opened from.
+// Path returns the file the store was opened from, or its PostgreSQL URL
+// without the password.
 func (s *Store) Path() string { return s.path }
+
+// Backend says which engine the store uses.
+func (s *Store) Backend() Backend { return s.backend }
 
 // Close closes the database.
 func (s *Store) Close() error { return s.db.Close() }
@@ -199,20 +228,11 @@ func (s *Store) Close() error { return s.db.Close() }
 func (s *Store) DB() *sqlx.DB { return s.db }
 
 // Transaction runs fn inside one write transaction, committing when fn
-// returns nil and rolling back otherwise.
+// returns nil and rolling back otherwise. On PostgreSQL, fn runs again
+// when the server reports a serialization failure or a deadlock, so it
+// must only touch the database (and what it returns).
 func (s *Store) Transaction(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
-	tx, err := s.db.BeginTxx(ctx, nil)
-	if err != nil {
-		return s.classify(err)
-	}
-	if err := fn(tx); err != nil {
-		_ = tx.Rollback()
-		return s.classify(err)
-	}
-	if err := tx.Commit(); err != nil {
-		return s.classify(err)
-	}
-	return nil
+	return s.classify(s.transact(ctx, fn))
 }
 
 // SQLite result codes opsui tells apart (https://sqlite.org/rescode.html).
@@ -231,6 +251,9 @@ const (
 func (s *Store) classify(err error) error {
 	if err == nil {
 		return nil
+	}
+	if s.backend == Postgres {
+		return s.classifyPostgres(err)
 	}
 	var se *sqlite.Error
 	if !errors.As(err, &se) {
@@ -251,8 +274,9 @@ func (s *Store) classify(err error) error {
 
 // get and sel are sqlx's Get and Select with the store's error wrapping;
 // sql.ErrNoRows becomes ErrNotFound.
+// Queries are written with ? placeholders and rebound for PostgreSQL.
 func (s *Store) get(ctx context.Context, q sqlx.QueryerContext, dest any, query string, args ...any) error {
-	err := sqlx.GetContext(ctx, q, dest, query, args...)
+	err := sqlx.GetContext(ctx, q, dest, s.db.Rebind(query), args...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return ErrNotFound
 	}
@@ -260,7 +284,13 @@ func (s *Store) get(ctx context.Context, q sqlx.QueryerContext, dest any, query 
 }
 
 func (s *Store) sel(ctx context.Context, q sqlx.QueryerContext, dest any, query string, args ...any) error {
-	return s.classify(sqlx.SelectContext(ctx, q, dest, query, args...))
+	return s.classify(sqlx.SelectContext(ctx, q, dest, s.db.Rebind(query), args...))
+}
+
+// exec is ExecContext with ? placeholders rebound and errors classified.
+func (s *Store) exec(ctx context.Context, e sqlx.ExecerContext, query string, args ...any) (sql.Result, error) {
+	res, err := e.ExecContext(ctx, s.db.Rebind(query), args...)
+	return res, s.classify(err)
 }
 
 // Stats counts what the database holds.

@@ -14,7 +14,7 @@ import (
 
 func openTemp(t *testing.T) *Store {
 	t.Helper()
-	s, err := Open(context.Background(), filepath.Join(t.TempDir(), "opsui.db"))
+	s, err := Open(context.Background(), testTarget(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -23,6 +23,7 @@ func openTemp(t *testing.T) *Store {
 }
 
 func TestOpenCreatesPrivateFileWithSchema(t *testing.T) {
+	sqliteOnly(t, "the file's modes and pragmas")
 	dir := filepath.Join(t.TempDir(), "nested", "opsui")
 	path := filepath.Join(dir, "opsui.db")
 	s, err := Open(context.Background(), path)
@@ -57,6 +58,7 @@ func TestOpenCreatesPrivateFileWithSchema(t *testing.T) {
 }
 
 func TestReopenIsANoOp(t *testing.T) {
+	sqliteOnly(t, "PRAGMA schema_version (TestPostgresReopenIsANoOp)")
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "opsui.db")
 	// An empty file, as a user might `touch` it, is a new database.
@@ -84,6 +86,7 @@ func TestReopenIsANoOp(t *testing.T) {
 }
 
 func TestNewerDatabaseIsRefusedUntouched(t *testing.T) {
+	sqliteOnly(t, "the file's checksum (TestPostgresNewerSchemaIsRefused)")
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "opsui.db")
 	s, err := Open(ctx, path)
@@ -120,6 +123,7 @@ func fileSum(t *testing.T, path string) [32]byte {
 }
 
 func TestCorruptDatabase(t *testing.T) {
+	sqliteOnly(t, "a property of the SQLite file")
 	ctx := context.Background()
 	t.Run("not sqlite", func(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "opsui.db")
@@ -154,6 +158,7 @@ func TestCorruptDatabase(t *testing.T) {
 }
 
 func TestReadOnlyDirectory(t *testing.T) {
+	sqliteOnly(t, "a property of the SQLite file")
 	dir := readOnlyDir(t)
 	_, err := Open(context.Background(), filepath.Join(dir, "opsui.db"))
 	if !errors.Is(err, ErrReadOnly) {
@@ -167,6 +172,7 @@ func TestReadOnlyDirectory(t *testing.T) {
 // An existing database on a file system that became read-only: SQLite cannot
 // create its WAL files, and the error must say so rather than "out of memory".
 func TestExistingDatabaseOnReadOnlyFileSystem(t *testing.T) {
+	sqliteOnly(t, "a property of the SQLite file")
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to remount a tmpfs read-only")
 	}
@@ -214,6 +220,7 @@ func readOnlyDir(t *testing.T) string {
 }
 
 func TestDiskFull(t *testing.T) {
+	sqliteOnly(t, "a property of the SQLite file")
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to mount a tiny tmpfs")
 	}
@@ -254,6 +261,7 @@ func TestDiskFull(t *testing.T) {
 // warning each, but the WAL and shared-memory files opsui's SQLite makes
 // for it are private; a private database gets no warning.
 func TestLoosePermissionsAreWarnedAndKept(t *testing.T) {
+	sqliteOnly(t, "a property of the SQLite file")
 	dir := filepath.Join(t.TempDir(), "shared")
 	path := filepath.Join(dir, "opsui.db")
 	s, err := Open(context.Background(), path)

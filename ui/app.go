@@ -20,7 +20,13 @@ import (
 	"github.com/opsui/opsui/store"
 	"github.com/opsui/opsui/themes"
 	"github.com/opsui/opsui/ui/common"
+	fleetview "github.com/opsui/opsui/ui/fleet"
+	runview "github.com/opsui/opsui/ui/run"
 )
+
+// DefaultRefreshInterval is how often the status panel probes the fleet
+// when Options.RefreshInterval is 0.
+const DefaultRefreshInterval = fleetview.DefaultRefreshInterval
 
 // Options configure the console.
 type Options struct {
@@ -37,7 +43,7 @@ type Options struct {
 	// once, a chunk of hosts each, so it must be safe for concurrent use
 	// and bound its own parallelism; it must return within a few probe
 	// timeouts. Nil: no status panel.
-	Probe           ProbeFunc
+	Probe           fleetview.ProbeFunc
 	RefreshInterval time.Duration
 	// LastRuns returns a host's last runs, newest first, for the detail
 	// pane; it runs inside a tea.Cmd. Nil: the pane shows none.
@@ -70,46 +76,49 @@ const (
 	modeLogs         // following logs (ui/logs)
 )
 
-// App is the root model: it owns the screen layout, the global keys and the
-// help, and hands everything else to its components.
+// App is the root model: it owns the screen layout, the global keys, the
+// help, the dialogs and the toasts, and hands everything else to its
+// components. Each field is a component or one concern's state.
 type App struct {
-	ctx        *common.Context
-	keys       KeyMap
-	help       help.Model
-	fleet      fleetView
-	loadFleet  func(context.Context) (*inventory.Fleet, error)
-	exec       func(ctx context.Context, hosts []inventory.Host, command string, emit func(remote.Event)) (remote.Result, error)
-	mode       mode
-	command    textinput.Model
-	run        runView // the session's last run
-	replay     runView // a recorded run reopened from the store
-	replaying  bool    // the run view shows replay, not run
-	runs       int
-	cancelRun  context.CancelFunc
-	notice     string
-	showHelp   bool
-	showDetail bool
-	loaded     bool
-	err        error
+	ctx  *common.Context
+	keys KeyMap
+	help help.Model
+	mode mode
+	// notice is the footer's one-line message (a key that does nothing now).
+	notice   string
+	showHelp bool
 
-	status     *statusBoard
-	probe      ProbeFunc
-	lastRunsFn func(ctx context.Context, host string) ([]ops.HostRun, error)
-	lastRuns   map[string]lastRunsMsg // by host
-	asker      *Asker
-	dialogs    []dialog        // modal boxes, the first one shown
-	warned     map[string]bool // hosts whose changed key was shown
+	inv     inventoryLoad
+	fleet   fleetview.Model
+	status  *fleetview.Board
+	detail  fleetview.Detail
+	cmdline commandLine
+	run     runview.Model // the session's last run
+	replay  runview.Model // a recorded run reopened from the store
+	// replaying: the run view shows replay, not run.
+	replaying bool
+	past      runview.List
+	flows     flowHost
+	logs      logsState
 
-	past     runsList
-	listRuns func(ctx context.Context, limit int) ([]store.Run, error)
-	loadRun  func(ctx context.Context, id int64) (ops.RecordedRun, error)
-	toasts   []toast
-	toastSeq int
-	flows    flowHost
-	quit     quitState       // quitting while a flow runs (ui/flows_quit.go)
-	life     context.Context // the program's lifetime: the flows' works run under it
-	tracker  *flowTracker    // the flows' works that run
-	logs     logsState
+	dialogs dialogStack
+	toasts  toastStack
+}
+
+// inventoryLoad is the reading of the inventory at start.
+type inventoryLoad struct {
+	load   func(context.Context) (*inventory.Fleet, error)
+	loaded bool
+	err    error
+}
+
+// commandLine is the command typed (x) and the runs it starts, one at a
+// time: the number of the last, and how to cancel it.
+type commandLine struct {
+	exec   func(ctx context.Context, hosts []inventory.Host, command string, emit func(remote.Event)) (remote.Result, error)
+	input  textinput.Model
+	runs   int
+	cancel context.CancelFunc
 }
 
 // fleetLoadedMsg carries the inventory read by loadFleetCmd.
@@ -137,20 +146,20 @@ func New(opts Options) App {
 	}
 	ti := textinput.New()
 	ti.Prompt = "command> "
-	status := newStatusBoard(opts.Probe != nil, opts.RefreshInterval)
-	return App{ctx: ctx, keys: keys, help: h, fleet: newFleetView(ctx, keys, status), loadFleet: load, exec: opts.Exec, command: ti,
-		status: status, probe: opts.Probe, lastRunsFn: opts.LastRuns, lastRuns: map[string]lastRunsMsg{},
-		asker: opts.Asker, warned: map[string]bool{}, past: runsList{ctx: ctx, keys: keys},
-		listRuns: opts.ListRuns, loadRun: opts.LoadRun, flows: flowHost{fns: opts.Flows},
-		life: context.Background(), tracker: newFlowTracker(),
+	status := fleetview.NewBoard(opts.Probe, opts.RefreshInterval)
+	return App{ctx: ctx, keys: keys, help: h, inv: inventoryLoad{load: load}, fleet: fleetview.New(ctx, keys.fleetKeys(), status),
+		cmdline: commandLine{exec: opts.Exec, input: ti},
+		status:  status, detail: fleetview.NewDetail(ctx, status, opts.LastRuns),
+		dialogs: dialogStack{asker: opts.Asker, warned: map[string]bool{}},
+		past:    runview.NewList(ctx, keys.listKeys(), opts.ListRuns, opts.LoadRun), flows: flowHost{fns: opts.Flows, life: context.Background(), tracker: newFlowTracker()},
 		logs: newLogsState(opts.Logs)}
 }
 
 // Init loads the fleet and listens for the engine's questions.
-func (a App) Init() tea.Cmd { return tea.Batch(a.loadFleetCmd(), listenAsker(a.asker)) }
+func (a App) Init() tea.Cmd { return tea.Batch(a.loadFleetCmd(), listenAsker(a.dialogs.asker)) }
 
 func (a App) loadFleetCmd() tea.Cmd {
-	load := a.loadFleet
+	load := a.inv.load
 	return func() tea.Msg {
 		f, err := load(context.Background())
 		return fleetLoadedMsg{fleet: f, err: err}
@@ -197,33 +206,32 @@ func (a App) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		a.layout()
 		return a, nil
 	case fleetLoadedMsg:
-		a.loaded = true
-		a.err = msg.err
+		a.inv.loaded = true
+		a.inv.err = msg.err
 		if msg.err != nil {
 			return a, nil
 		}
 		a.fleet.SetFleet(msg.fleet)
-		a.status.computeDrift(msg.fleet)
-		cmds := []tea.Cmd{a.status.startRound(a.probe, msg.fleet), a.fetchLastRuns()}
-		if a.status.enabled && !a.status.ticking {
-			a.status.ticking = true
-			cmds = append(cmds, a.status.tick())
+		a.status.ComputeDrift(msg.fleet)
+		cmds := []tea.Cmd{a.status.StartRound(msg.fleet), a.fetchLastRuns()}
+		if tick := a.status.StartTicking(); tick != nil {
+			cmds = append(cmds, tick)
 		}
 		return a, tea.Batch(cmds...)
 	case runTickMsg:
-		if a.run.feed == nil || msg.id != a.run.feed.id || a.run.feed.isDone() {
+		if f := a.run.Feed(); f == nil || msg.id != f.ID() || f.Done() {
 			return a, nil
 		}
 		return a, runTick(msg.id)
 	case runDoneMsg:
-		clear(a.lastRuns) // the run is in every host's history now
+		a.detail.ForgetRuns()
 		if msg.err != nil {
 			return a, a.addToast(msg.err.Error())
 		}
 		return a, nil // the feed holds the result; this message just re-renders
-	case cancelRunMsg:
-		if a.run.feed != nil && msg.id == a.run.feed.id && a.cancelRun != nil {
-			a.cancelRun()
+	case runview.CancelMsg:
+		if f := a.run.Feed(); f != nil && msg.ID == f.ID() && a.cmdline.cancel != nil {
+			a.cmdline.cancel()
 		}
 		a.run, _ = a.run.Update(msg)
 		return a, nil
@@ -256,20 +264,12 @@ func (a App) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 // dialog in front of it does not ask: ctrl+c quits, and Run still waits
 // for the flow's work to end.
 func (a App) flowAsksToQuit() bool {
-	return len(a.dialogs) == 0 && a.mode == modeFlow && a.flows.cur != nil
+	return len(a.dialogs.queue) == 0 && a.mode == modeFlow && a.flows.cur != nil
 }
 
 // detailWidth is the width of the detail pane, 0 when it is not shown. Wide
 // terminals always show it; narrow ones on enter.
-func (a App) detailWidth() int {
-	switch {
-	case a.ctx.Width >= 120:
-		return a.ctx.Width * 2 / 5
-	case a.showDetail:
-		return a.ctx.Width
-	}
-	return 0
-}
+func (a App) detailWidth() int { return a.detail.Width(a.ctx.Width) }
 
 func (a *App) layout() {
 	bodyH := max(1, a.ctx.Height-2) // header and footer
@@ -278,10 +278,11 @@ func (a *App) layout() {
 		listW = 0
 	}
 	a.fleet.SetSize(listW, bodyH)
+	a.detail.SetSize(a.detailWidth(), bodyH)
 	a.run.SetSize(a.ctx.Width, bodyH)
 	a.replay.SetSize(a.ctx.Width, bodyH)
 	a.past.SetSize(a.ctx.Width, bodyH)
-	a.command.SetWidth(max(10, a.ctx.Width-12))
+	a.cmdline.input.SetWidth(max(10, a.ctx.Width-12))
 	a.logsLayout()
 	a.sizeFlow()
 }
@@ -304,7 +305,7 @@ func (a App) render() string {
 	footer := a.help.ShortHelpView(a.fleetFooter())
 	switch {
 	case a.mode == modeCommand:
-		footer = a.command.View()
+		footer = a.cmdline.input.View()
 	case a.mode == modeRun, a.mode == modeRuns, a.mode == modeFlow:
 		footer = a.help.ShortHelpView(a.focused().KeyMap())
 	case a.mode == modeLogs:
@@ -317,11 +318,11 @@ func (a App) render() string {
 	bodyH := max(1, a.ctx.Height-2)
 	var body string
 	switch {
-	case len(a.dialogs) > 0:
+	case len(a.dialogs.queue) > 0:
 		body = a.dialogView(a.ctx.Width, bodyH)
-	case a.err != nil:
-		body = st.Error.Render("cannot load the inventory: ") + a.err.Error()
-	case !a.loaded:
+	case a.inv.err != nil:
+		body = st.Error.Render("cannot load the inventory: ") + a.inv.err.Error()
+	case !a.inv.loaded:
 		body = st.Muted.Render("loading the inventory…")
 	case a.mode == modeLogs:
 		body = a.logsBody()
@@ -334,25 +335,19 @@ func (a App) render() string {
 	case a.mode == modeFlow:
 		body = a.flowView(a.ctx.Width)
 	default:
-		body = a.body(bodyH)
+		body = a.body()
 	}
 	body = lipgloss.NewStyle().Height(bodyH).MaxHeight(bodyH).Render(body)
 	body = a.drawToasts(body, a.ctx.Width)
 	return lipgloss.JoinVertical(lipgloss.Left, header, body, footer)
 }
 
-func (a App) body(h int) string {
+func (a App) body() string {
 	dw := a.detailWidth()
 	if dw == 0 {
 		return a.fleet.View()
 	}
-	// lipgloss v2 sizes include the border and padding: 4 columns here.
-	pane := a.ctx.Styles.Pane.Width(dw).Height(h).MaxHeight(h)
-	content := a.detail(dw - 4)
-	if lines := strings.Split(content, "\n"); len(lines) > h-2 {
-		content = strings.Join(lines[:max(0, h-2)], "\n") // keep the bottom border
-	}
-	detail := pane.Render(content)
+	detail := a.detail.For(a.fleet.Fleet(), a.fleet.Focused(), a.run.Feed()).View()
 	if dw >= a.ctx.Width {
 		return detail
 	}
@@ -361,7 +356,7 @@ func (a App) body(h int) string {
 
 // shownRun is the run the run view shows: the session's last run or a
 // replayed one.
-func (a *App) shownRun() *runView {
+func (a *App) shownRun() *runview.Model {
 	if a.replaying {
 		return &a.replay
 	}
@@ -370,9 +365,9 @@ func (a *App) shownRun() *runView {
 
 func (a App) header() string {
 	st := a.ctx.Styles
-	f := a.fleet.fleet
+	f := a.fleet.Fleet()
 	parts := []string{st.Title.Render("opsui"), fmt.Sprintf("%d hosts", len(f.Hosts)), fmt.Sprintf("%d environments", len(f.Environments))}
-	if n := len(a.fleet.selected); n > 0 {
+	if n := a.fleet.Marked(); n > 0 {
 		parts = append(parts, st.Selected.Render(fmt.Sprintf("%d selected", n)))
 	}
 	parts = append(parts, a.statusHeader()...)
@@ -390,7 +385,7 @@ func Run(ctx context.Context, opts Options, progOpts ...tea.ProgramOption) error
 	}
 	app := New(opts)
 	life, stop := context.WithCancel(ctx)
-	app.life = life
+	app.flows.life = life
 	p := tea.NewProgram(app, append([]tea.ProgramOption{tea.WithContext(ctx)}, progOpts...)...)
 	_, err := p.Run()
 	// However it ended, no flow outlives the console: each is cancelled and

@@ -49,13 +49,13 @@ func (a App) fleetActions() []rootAction {
 				return a, nil
 			}},
 		{b: k.Detail, run: func(a App) (tea.Model, tea.Cmd) {
-			a.showDetail = !a.showDetail
+			a.detail.Toggle()
 			a.layout()
 			return a, nil
 		}},
 		{b: k.Exec, changes: true, off: func(a App) string {
 			switch {
-			case a.exec == nil:
+			case a.cmdline.exec == nil:
 				return "running commands is not available here"
 			case len(a.fleet.Selected()) == 0:
 				return "no host selected"
@@ -63,19 +63,19 @@ func (a App) fleetActions() []rootAction {
 			return ""
 		}, run: func(a App) (tea.Model, tea.Cmd) {
 			a.notice, a.mode = "", modeCommand
-			return a, a.command.Focus()
+			return a, a.cmdline.input.Focus()
 		}},
-		{b: k.Refresh, off: func(a App) string { return when(!a.status.enabled, "no status panel here") },
+		{b: k.Refresh, off: func(a App) string { return when(!a.status.Enabled(), "no status panel here") },
 			run: func(a App) (tea.Model, tea.Cmd) {
-				return a, a.status.startRound(a.probe, a.fleet.fleet) // nil while a round runs: it is as fresh
+				return a, a.status.StartRound(a.fleet.Fleet()) // nil while a round runs: it is as fresh
 			}},
-		{b: k.LastRun, quiet: true, off: func(a App) string { return when(a.run.feed == nil, "no run yet") },
+		{b: k.LastRun, quiet: true, off: func(a App) string { return when(a.run.Feed() == nil, "no run yet") },
 			run: func(a App) (tea.Model, tea.Cmd) {
 				a.mode, a.replaying = modeRun, false // back to the last run
 				return a, nil
 			}},
 		{b: k.PastRuns, off: func(a App) string {
-			return when(a.listRuns == nil || a.loadRun == nil, "past runs are not available here")
+			return when(!a.past.Available(), "past runs are not available here")
 		}, run: App.openRunsList},
 		{b: k.Logs, off: func(a App) string {
 			switch {
@@ -139,7 +139,7 @@ func (a App) fleetFooter() []key.Binding {
 	for i, b := range out {
 		for _, act := range a.fleetActions() {
 			if act.changes && sameKeys(b, act.b) {
-				out[i] = withDesc(b, b.Help().Desc+" (off: read-only)")
+				out[i] = common.WithDesc(b, b.Help().Desc+" (off: read-only)")
 			}
 		}
 	}
@@ -179,7 +179,7 @@ func (a App) helpView(h int) string {
 			for i, b := range bs {
 				for _, act := range a.fleetActions() {
 					if r := a.reason(act); r != "" && sameKeys(b, act.b) {
-						bs[i] = withDesc(b, b.Help().Desc+" (off: "+r+")")
+						bs[i] = common.WithDesc(b, b.Help().Desc+" (off: "+r+")")
 					}
 				}
 			}
@@ -224,4 +224,10 @@ func (a App) helpColumnsView(cols [][]key.Binding, w int) string {
 		bands = append(bands, lipgloss.JoinHorizontal(lipgloss.Top, band...))
 	}
 	return strings.Join(bands, "\n\n")
+}
+
+// isDetailToggle reports whether msg is the key that shows the detail pane.
+func isDetailToggle(msg tea.Msg, keys KeyMap) bool {
+	km, ok := msg.(tea.KeyPressMsg)
+	return ok && key.Matches(km, keys.Detail)
 }

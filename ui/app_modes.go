@@ -8,6 +8,8 @@ import (
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
+
+	runview "github.com/opsui/opsui/ui/run"
 )
 
 // Run messages carry the id of their run, so a stale tick or result of an
@@ -20,7 +22,6 @@ type (
 		id  int
 		err error
 	}
-	cancelRunMsg struct{ id int }
 )
 
 // runTick re-renders a live run at most 20 times a second.
@@ -30,11 +31,11 @@ func runTick(id int) tea.Cmd {
 
 // startRun runs the typed command on the selected hosts.
 func (a App) startRun() (App, tea.Cmd) {
-	command := strings.TrimSpace(a.command.Value())
+	command := strings.TrimSpace(a.cmdline.input.Value())
 	hosts := a.fleet.Selected()
 	a.mode = modeFleet
-	a.command.Blur()
-	a.command.SetValue("")
+	a.cmdline.input.Blur()
+	a.cmdline.input.SetValue("")
 	if command == "" || len(hosts) == 0 {
 		return a, nil
 	}
@@ -42,22 +43,22 @@ func (a App) startRun() (App, tea.Cmd) {
 	for i, h := range hosts {
 		names[i] = h.Name
 	}
-	a.runs++
-	feed := newRunFeed(a.runs, command, names)
+	a.cmdline.runs++
+	feed := runview.NewFeed(a.cmdline.runs, command, names)
 	ctx, cancel := context.WithCancel(context.Background())
-	if a.cancelRun != nil {
-		a.cancelRun() // one run at a time: a new one replaces the view of the old
+	if a.cmdline.cancel != nil {
+		a.cmdline.cancel() // one run at a time: a new one replaces the view of the old
 	}
-	a.cancelRun = cancel
-	a.run = newRunView(a.ctx, a.keys, feed)
+	a.cmdline.cancel = cancel
+	a.run = runview.New(a.ctx, a.keys.runKeys(), feed)
 	a.replaying = false
 	a.layout()
 	a.mode = modeRun
-	exec := a.exec
-	id := feed.id
+	exec := a.cmdline.exec
+	id := feed.ID()
 	return a, tea.Batch(runTick(id), func() tea.Msg {
 		res, err := exec(ctx, hosts, command, feed.Event)
-		feed.finish(res, err)
+		feed.Finish(res, err)
 		if err != nil && len(res.Hosts) > 0 {
 			return runDoneMsg{id: id, err: fmt.Errorf("run %d: %w", id, err)}
 		}
@@ -75,11 +76,11 @@ func (a App) modeKey(msg tea.KeyPressMsg) (next tea.Model, cmd tea.Cmd, handled 
 			return app, cmd, true
 		case key.Matches(msg, a.keys.Cancel):
 			a.mode = modeFleet
-			a.command.Blur()
-			a.command.SetValue("")
+			a.cmdline.input.Blur()
+			a.cmdline.input.SetValue("")
 			return a, nil, true
 		}
-		a.command, cmd = a.command.Update(msg)
+		a.cmdline.input, cmd = a.cmdline.input.Update(msg)
 		return a, cmd, true
 	}
 	if a.mode == modeRun {
@@ -88,7 +89,7 @@ func (a App) modeKey(msg tea.KeyPressMsg) (next tea.Model, cmd tea.Cmd, handled 
 			return a, nil, true
 		}
 		switch {
-		case key.Matches(msg, a.keys.Back) && !rv.asking():
+		case key.Matches(msg, a.keys.Back) && !rv.Asking():
 			a.mode = modeFleet
 			if a.replaying {
 				a.mode = modeRuns // back to the list it was opened from
@@ -99,4 +100,46 @@ func (a App) modeKey(msg tea.KeyPressMsg) (next tea.Model, cmd tea.Cmd, handled 
 		return a, cmd, true
 	}
 	return a, nil, false
+}
+
+// openRunsList shows the past runs, read anew.
+func (a App) openRunsList() (tea.Model, tea.Cmd) {
+	a.notice = "" // fleetActions checked that it is available
+	a.mode = modeRuns
+	var cmd tea.Cmd
+	a.past, cmd = a.past.Open()
+	return a, cmd
+}
+
+// runsUpdate hands the list its reads and shows the run it opened, in
+// the run view; handled is false for other messages.
+func (a App) runsUpdate(msg tea.Msg) (next App, cmd tea.Cmd, handled bool) {
+	switch msg := msg.(type) {
+	case runview.RunsReadMsg, runview.RunReadMsg:
+		a.past, cmd = a.past.Update(msg)
+		return a, cmd, true
+	case runview.ReplayMsg:
+		if a.mode != modeRuns {
+			return a, nil, true // the user left the list meanwhile
+		}
+		a.replay = runview.New(a.ctx, a.keys.runKeys(), msg.Feed)
+		a.replaying, a.mode = true, modeRun
+		a.layout()
+		return a, nil, true
+	}
+	return a, nil, false
+}
+
+// runsKey handles a key while the list has the keyboard.
+func (a App) runsKey(km tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+	switch {
+	case a.helpKey(km):
+	case key.Matches(km, a.keys.Back):
+		a.mode, a.past = modeFleet, a.past.Leave()
+	default:
+		var cmd tea.Cmd
+		a.past, cmd = a.past.Update(km)
+		return a, cmd
+	}
+	return a, nil
 }

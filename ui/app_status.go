@@ -1,68 +1,56 @@
 package ui
 
 import (
-	"context"
 	"fmt"
 	"strings"
-	"time"
 
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 
-	"github.com/opsui/opsui/ops"
+	fleetview "github.com/opsui/opsui/ui/fleet"
 )
-
-// lastRunsTTL is how long fetched runs are shown before being read again.
-const lastRunsTTL = 15 * time.Second
-
-type lastRunsMsg struct {
-	host string
-	runs []ops.HostRun
-	err  error
-	at   time.Time
-}
 
 // statusUpdate handles the status panel's, the dialogs' and the detail
 // pane's messages; handled is false for every other message.
 func (a App) statusUpdate(msg tea.Msg) (next App, cmd tea.Cmd, handled bool) {
 	switch msg := msg.(type) {
-	case statusTickMsg:
-		return a, tea.Batch(a.status.startRound(a.probe, a.fleet.fleet), a.status.tick()), true
-	case probeRoundMsg:
-		a.status.apply(msg, a.fleet.fleet)
-		for _, p := range msg.probes {
-			if hke := changedKey(p); hke != nil && !a.warned[p.Host] {
-				a.warned[p.Host] = true
+	case fleetview.TickMsg:
+		return a, tea.Batch(a.status.StartRound(a.fleet.Fleet()), a.status.Tick()), true
+	case fleetview.RoundMsg:
+		a.status.Apply(msg, a.fleet.Fleet())
+		for _, p := range msg.Probes {
+			if hke := changedKey(p); hke != nil && !a.dialogs.warned[p.Host] {
+				a.dialogs.warned[p.Host] = true
 				hke.Host = p.Host
-				a.dialogs = append(a.dialogs, dialog{changed: hke})
+				a.dialogs.queue = append(a.dialogs.queue, dialog{changed: hke})
 			}
 		}
-		if a.fleet.filter.Value() != "" {
-			a.fleet.rebuild() // a status filter follows the hosts' states
+		if a.fleet.FilterValue() != "" {
+			a.fleet.Rebuild() // a status filter follows the hosts' states
 		}
 		return a, a.toastMissingProbes(msg), true
 	case askMsg:
 		d, focus := newQuestionDialog(msg.q)
-		a.dialogs = append(a.dialogs, d)
-		return a, tea.Batch(focus, listenAsker(a.asker)), true
-	case lastRunsMsg:
-		a.lastRuns[msg.host] = msg
-		if msg.err != nil {
-			return a, a.addToast(msg.err.Error()), true
+		a.dialogs.queue = append(a.dialogs.queue, d)
+		return a, tea.Batch(focus, listenAsker(a.dialogs.asker)), true
+	case fleetview.LastRunsMsg:
+		a.detail, _ = a.detail.Update(msg)
+		if msg.Err != nil {
+			return a, a.addToast(msg.Err.Error()), true
 		}
 		return a, nil, true
 	case tea.KeyPressMsg:
-		if len(a.dialogs) == 0 {
+		if len(a.dialogs.queue) == 0 {
 			return a, nil, false
 		}
-		d, done, cmd := a.dialogs[0].update(a.asker, a.keys, msg)
+		d, done, cmd := a.dialogs.queue[0].update(a.dialogs.asker, a.keys, msg)
 		if done {
-			a.dialogs = a.dialogs[1:]
-			if len(a.dialogs) > 0 && a.dialogs[0].q != nil && a.dialogs[0].q.hostKey == nil {
-				cmd = tea.Batch(cmd, a.dialogs[0].input.Focus())
+			a.dialogs.queue = a.dialogs.queue[1:]
+			if len(a.dialogs.queue) > 0 && a.dialogs.queue[0].q != nil && a.dialogs.queue[0].q.hostKey == nil {
+				cmd = tea.Batch(cmd, a.dialogs.queue[0].input.Focus())
 			}
 		} else {
-			a.dialogs[0] = d
+			a.dialogs.queue[0] = d
 		}
 		return a, cmd, true
 	}
@@ -72,33 +60,16 @@ func (a App) statusUpdate(msg tea.Msg) (next App, cmd tea.Cmd, handled bool) {
 // fetchLastRuns reads the focused host's last runs when the detail pane
 // shows it and what it has is missing or old.
 func (a App) fetchLastRuns() tea.Cmd {
-	host := a.fleet.Focused().Name
-	if a.lastRunsFn == nil || host == "" || a.detailWidth() == 0 {
-		return nil
-	}
-	if e, ok := a.lastRuns[host]; ok && time.Since(e.at) < lastRunsTTL {
-		return nil
-	}
-	a.lastRuns[host] = lastRunsMsg{host: host, at: time.Now()} // no second fetch while this one runs
-	fn := a.lastRunsFn
-	return func() tea.Msg {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		runs, err := fn(ctx, host)
-		if err != nil {
-			err = fmt.Errorf("last runs of %s: %w", host, err)
-		}
-		return lastRunsMsg{host: host, runs: runs, err: err, at: time.Now()}
-	}
+	return a.detail.Fetch(a.fleet.Focused().Name, a.detailWidth() > 0)
 }
 
 // statusHeader is the header's part about the fleet's state.
 func (a App) statusHeader() []string {
-	if !a.status.enabled || len(a.status.hosts) == 0 {
+	if !a.status.Enabled() || a.status.Probed() == 0 {
 		return nil
 	}
 	st := a.ctx.Styles
-	up, down, drift, drained := a.status.counts()
+	up, down, drift, drained := a.status.Counts()
 	parts := []string{st.OK.Render(fmt.Sprintf("%d up", up))}
 	if down > 0 {
 		parts = append(parts, st.Error.Render(fmt.Sprintf("%d down", down)))
@@ -118,19 +89,19 @@ func (a App) statusHeader() []string {
 // dialogView draws the first dialog centred in w x h.
 func (a App) dialogView(w, h int) string {
 	boxW := min(w, 76)
-	box := a.ctx.Styles.Pane.BorderForeground(a.ctx.Theme.Warn).Width(boxW).Render(a.dialogs[0].view(a.ctx, a.keys, boxW-4))
+	box := a.ctx.Styles.Pane.BorderForeground(a.ctx.Theme.Warn).Width(boxW).Render(a.dialogs.queue[0].view(a.ctx, a.keys, boxW-4))
 	return lipgloss.Place(w, h, lipgloss.Center, lipgloss.Center, box)
 }
 
 // toastMissingProbes says when a round's chunk came back without a probe
 // for some of its hosts: the prober failed, and the panel shows old facts.
-func (a *App) toastMissingProbes(msg probeRoundMsg) tea.Cmd {
+func (a *App) toastMissingProbes(msg fleetview.RoundMsg) tea.Cmd {
 	got := map[string]bool{}
-	for _, p := range msg.probes {
+	for _, p := range msg.Probes {
 		got[p.Host] = true
 	}
 	var missing []string
-	for _, h := range msg.asked {
+	for _, h := range msg.Asked {
 		if !got[h] {
 			missing = append(missing, h)
 		}
@@ -141,5 +112,5 @@ func (a *App) toastMissingProbes(msg probeRoundMsg) tea.Cmd {
 	case len(missing) > 3:
 		missing = append(missing[:3], "…")
 	}
-	return a.addToast(fmt.Sprintf("status probe round failed for %d hosts: %s", len(msg.asked)-len(got), strings.Join(missing, ", ")))
+	return a.addToast(fmt.Sprintf("status probe round failed for %d hosts: %s", len(msg.Asked)-len(got), strings.Join(missing, ", ")))
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/opsui/opsui/internal/testfleet"
 	"github.com/opsui/opsui/inventory"
 	"github.com/opsui/opsui/themes"
+	"github.com/opsui/opsui/ui/internal/uitest"
 )
 
 func sampleFleet(t *testing.T) *inventory.Fleet { return testfleet.Load(t) }
@@ -36,24 +37,7 @@ func send(t *testing.T, a App, msgs ...tea.Msg) App {
 }
 
 // keys turns "j", "space", "enter", "/" ... into key presses.
-func keys(names ...string) []tea.Msg {
-	special := map[string]tea.Key{
-		"space": {Code: tea.KeySpace, Text: " "}, "enter": {Code: tea.KeyEnter}, "esc": {Code: tea.KeyEscape},
-		"down": {Code: tea.KeyDown}, "up": {Code: tea.KeyUp}, "ctrl+c": {Code: 'c', Mod: tea.ModCtrl},
-		"ctrl+r": {Code: 'r', Mod: tea.ModCtrl},
-	}
-	var out []tea.Msg
-	for _, n := range names {
-		if k, ok := special[n]; ok {
-			out = append(out, tea.KeyPressMsg(k))
-			continue
-		}
-		for _, r := range n {
-			out = append(out, tea.KeyPressMsg(tea.Key{Code: r, Text: string(r)}))
-		}
-	}
-	return out
-}
+var keys = uitest.Keys
 
 func TestFleetIsGroupedByEnvironmentThenRole(t *testing.T) {
 	a := newTestApp(t, 100, 40)
@@ -115,8 +99,8 @@ func TestFilterThenSelectAllVisible(t *testing.T) {
 	}
 	// q typed in the filter is text, not quit.
 	a = send(t, a, keys("/", "q")...)
-	if !a.fleet.Filtering() || a.fleet.filter.Value() != "eu-westq" {
-		t.Errorf("q in the filter: filtering=%v value=%q", a.fleet.Filtering(), a.fleet.filter.Value())
+	if !a.fleet.Filtering() || a.fleet.FilterValue() != "eu-westq" {
+		t.Errorf("q in the filter: filtering=%v value=%q", a.fleet.Filtering(), a.fleet.FilterValue())
 	}
 	a = send(t, a, keys("esc")...)
 	if view := viewText(a); !strings.Contains(view, "stg-web1") {

@@ -13,6 +13,8 @@ import (
 	"github.com/opsui/opsui/inventory"
 	"github.com/opsui/opsui/ops/remote"
 	"github.com/opsui/opsui/themes"
+	fleetview "github.com/opsui/opsui/ui/fleet"
+	runview "github.com/opsui/opsui/ui/run"
 )
 
 // benchFleet is n hosts over two environments and four roles.
@@ -59,11 +61,11 @@ func BenchmarkRunViewStream(b *testing.B) {
 	for i, h := range f.Hosts {
 		names[i] = h.Name
 	}
-	feed := newRunFeed(1, "tail -f /var/log/app.log", names)
+	feed := runview.NewFeed(1, "tail -f /var/log/app.log", names)
 	for _, n := range names {
 		feed.Event(remote.Event{Host: n, Kind: remote.EventStarted, Time: time.Now()})
 	}
-	a.run = runView{ctx: a.ctx, keys: a.keys, feed: feed}
+	a.run = runview.New(a.ctx, a.keys.runKeys(), feed)
 	a.mode = modeRun
 	a = update(a, tea.WindowSizeMsg{Width: 160, Height: 48})
 	_ = a.View()
@@ -122,7 +124,7 @@ func BenchmarkFirstFrame1000Hosts(b *testing.B) {
 				a = update(a, fleetLoadedMsg{fleet: f})
 				a = update(a, tea.WindowSizeMsg{Width: 160, Height: 48})
 				if withStatus {
-					a = update(a, probeRoundMsg{round: a.status.round, probes: probes})
+					a = update(a, fleetview.RoundMsg{Round: a.status.Round(), Probes: probes})
 				}
 				_ = a.View()
 			}

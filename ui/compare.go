@@ -28,7 +28,7 @@ func (c *compareView) lines(st common.Styles, w int) []string {
 		if r.Took() == 0 {
 			return "-"
 		}
-		return elapsedText(r.Took())
+		return common.Elapsed(r.Took())
 	}
 	l := []string{
 		st.Header.Render(row("", "A (older)", "B (newer)")),
@@ -153,7 +153,7 @@ func (v *releasesView) listView(st common.Styles, w, h int) string {
 		}
 		took := "…"
 		if r.Took() > 0 {
-			took = elapsedText(r.Took())
+			took = common.Elapsed(r.Took())
 		}
 		line := fmt.Sprintf("%s  %-15s %-8s %-12s %-26s %-12s %-10s %-14s %7s %-8s %d", mark, r.ReleaseID, r.Kind, deploy.ShortCommit(r.Commit),
 			common.Clip(r.Subject, 26), common.Clip(orDash(r.Branch), 12), common.Clip(r.Operator, 10), r.StartedAt.Time().Local().Format("Jan _2 15:04:05"), took, r.Result, len(r.HostList()))

@@ -8,21 +8,24 @@ import (
 	"github.com/opsui/opsui/ops/cache"
 	"github.com/opsui/opsui/ops/deploy"
 	"github.com/opsui/opsui/ui/common"
+	fleetview "github.com/opsui/opsui/ui/fleet"
 	logsview "github.com/opsui/opsui/ui/logs"
+	runview "github.com/opsui/opsui/ui/run"
 )
 
 // The console's components: each answers the one contract, so the root
 // sizes, draws, routes to and lists the keys of any of them alike.
 var (
-	_ common.Component[fleetView]       = (*fleetView)(nil)
-	_ common.Component[runView]         = (*runView)(nil)
-	_ common.Component[runsList]        = (*runsList)(nil)
-	_ common.Component[*logsview.Model] = (*logsview.Model)(nil)
-	_ common.Component[flow]            = (*wizard)(nil)
-	_ common.Component[flow]            = (*releasesView)(nil)
-	_ common.Component[flow]            = (*opFlow[ops.RollbackPreview, *deploy.Outcome])(nil)
-	_ common.Component[flow]            = (*opFlow[ops.MigrationPlan, deploy.MigrationResult])(nil)
-	_ common.Component[flow]            = (*opFlow[[]cache.Spec, []cache.Result])(nil)
+	_ common.Component[fleetview.Model]  = (*fleetview.Model)(nil)
+	_ common.Component[runview.Model]    = (*runview.Model)(nil)
+	_ common.Component[runview.List]     = (*runview.List)(nil)
+	_ common.Component[fleetview.Detail] = (*fleetview.Detail)(nil)
+	_ common.Component[*logsview.Model]  = (*logsview.Model)(nil)
+	_ common.Component[flow]             = (*wizard)(nil)
+	_ common.Component[flow]             = (*releasesView)(nil)
+	_ common.Component[flow]             = (*opFlow[ops.RollbackPreview, *deploy.Outcome])(nil)
+	_ common.Component[flow]             = (*opFlow[ops.MigrationPlan, deploy.MigrationResult])(nil)
+	_ common.Component[flow]             = (*opFlow[[]cache.Spec, []cache.Result])(nil)
 )
 
 // pane is what the root asks of the component that has the keyboard,

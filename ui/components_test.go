@@ -81,14 +81,14 @@ func TestRootHandlesCtrlCWhereverTheFocusIs(t *testing.T) {
 	for name, a := range states {
 		t.Run(name, func(t *testing.T) {
 			next, cmd := a.Update(keys("ctrl+c")[0])
-			if a.quit.asking { // the root's own question: any key but y goes on
-				if next.(App).quit.asking || cmd != nil {
+			if a.flows.quit.asking { // the root's own question: any key but y goes on
+				if next.(App).flows.quit.asking || cmd != nil {
 					t.Fatal("ctrl+c does not answer the quit question")
 				}
 				return
 			}
 			if activeRunner(a.flows.cur) != nil && a.mode == modeFlow {
-				if !next.(App).quit.asking {
+				if !next.(App).flows.quit.asking {
 					t.Fatal("ctrl+c under a running flow does not ask")
 				}
 				return

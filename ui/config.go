@@ -89,8 +89,12 @@ func configOf(path string, root *yaml.Node) (Config, error) {
 				return cfg, err
 			}
 			cfg.Output = p
+		case "db": // the store's (store.ResolvePath): checked here too, so a mistake fails fast
+			if _, err := store.ParseDBSetting(path, v); err != nil {
+				return cfg, err
+			}
 		default:
-			return cfg, bad(k, "unknown setting %q (known: theme, refresh, keys, output)", k.Value)
+			return cfg, bad(k, "unknown setting %q (known: theme, refresh, keys, output, db)", k.Value)
 		}
 	}
 	if _, err := cfg.KeyMap(); err != nil {

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -31,6 +32,15 @@ func listenAsker(a *Asker) tea.Cmd {
 // moment, and keys typed for the view underneath (a "y", a filter, text
 // that ends with Enter) must not answer a question nobody has read.
 const dialogGuard = 300 * time.Millisecond
+
+// dialogStack is the modal boxes, the first one shown, and what they
+// answer: the engine's questions (asker) and the changed host keys
+// already shown (warned, by host).
+type dialogStack struct {
+	queue  []dialog
+	asker  *Asker
+	warned map[string]bool
+}
 
 // dialog is a modal box: an unknown host key (y accepts; n, esc and enter
 // refuse), a passphrase (masked; enter gives it, esc refuses), or a changed
@@ -185,4 +195,14 @@ func (d dialog) ignoredNote(render func(...string) string, width int) string {
 		return ""
 	}
 	return render(common.Clip("keys typed as this box appeared were ignored", width)) + "\n"
+}
+
+// changedKey returns the host-key error of a probe refused for a changed
+// key, or nil.
+func changedKey(p remote.Probe) *remote.HostKeyError {
+	var hke *remote.HostKeyError
+	if p.Class == remote.ClassHostKeyChanged && errors.As(p.Err, &hke) {
+		return hke
+	}
+	return nil
 }

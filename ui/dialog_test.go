@@ -77,13 +77,13 @@ func TestHostKeyDialogIgnoresKeysTypedBeforeItCouldBeRead(t *testing.T) {
 	a = send(t, a, keys("e", "s")...)
 	clock.advance(250 * time.Millisecond) // 350ms after showing, but only 250ms after the last key
 	a = send(t, a, keys("y")...)
-	if _, ok := answered(got); ok || len(a.dialogs) != 1 {
+	if _, ok := answered(got); ok || len(a.dialogs.queue) != 1 {
 		t.Fatal("a y typed while the dialog was coming up accepted the key")
 	}
 	// Enter in the guard does not refuse it either: nothing counts yet.
 	clock.advance(100 * time.Millisecond)
 	a = send(t, a, keys("enter")...)
-	if len(a.dialogs) != 1 {
+	if len(a.dialogs.queue) != 1 {
 		t.Fatal("a key in the guard closed the dialog")
 	}
 
@@ -92,7 +92,7 @@ func TestHostKeyDialogIgnoresKeysTypedBeforeItCouldBeRead(t *testing.T) {
 	if ok, answeredNow := answered(got); !answeredNow || !ok {
 		t.Fatalf("y pressed after the guard: answered=%v accepted=%v", answeredNow, ok)
 	}
-	if len(a.dialogs) != 0 {
+	if len(a.dialogs.queue) != 0 {
 		t.Fatal("the dialog stayed")
 	}
 }
@@ -103,7 +103,7 @@ func TestPassphraseDialogDropsTextTypedAsItOpened(t *testing.T) {
 	got := askAsync(func() ([]byte, error) { return asker.Passphrase(context.Background(), "/home/op/.ssh/id_ed25519") })
 	a = send(t, a, listenAsker(asker)())
 	a = send(t, a, keys("l", "s", "enter")...) // a shell command typed into the wrong window
-	if _, ok := answered(got); ok || len(a.dialogs) != 1 {
+	if _, ok := answered(got); ok || len(a.dialogs.queue) != 1 {
 		t.Fatal("text typed as the passphrase dialog opened was submitted")
 	}
 	if view := viewText(a); !strings.Contains(view, "keys typed as this box appeared were ignored") || strings.Contains(view, "••") {
@@ -129,8 +129,8 @@ func TestQueuedDialogGuardStartsWhenShown(t *testing.T) {
 	a = send(t, a, listenAsker(asker)())
 	got2 := askAsync(func() (bool, error) { return asker.AcceptHostKey(context.Background(), second) })
 	a = send(t, a, listenAsker(asker)())
-	if len(a.dialogs) != 2 {
-		t.Fatalf("%d dialogs, want 2", len(a.dialogs))
+	if len(a.dialogs.queue) != 2 {
+		t.Fatalf("%d dialogs, want 2", len(a.dialogs.queue))
 	}
 	clock.advance(time.Second)
 	a = send(t, a, keys("y")...)

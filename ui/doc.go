@@ -1,4 +1,11 @@
-// Package ui is opsui's console: bubbletea models for the fleet, the live
-// status panel, run panes and the guided flows, built from components
-// (ui/common.Component) around one root model, App.
+// Package ui is opsui's console: one root model, App, that owns the
+// layout, the global keys and the key table (keys.go), the help, the
+// dialogs and the toasts, around components that answer one contract
+// (ui/common.Component). Its sub-packages are the views that stand alone:
+// ui/fleet (the fleet list, the status board, the detail pane), ui/run
+// (a run's feed and view, the replay of a recorded run, the past runs
+// list) and ui/logs (the logs view). The guided flows (wizard, rollback,
+// migrate, flush, releases, compare) are still in this package. Sub-packages
+// never import ui: each declares the keys it matches and ui/keys.go binds
+// them.
 package ui

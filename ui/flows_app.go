@@ -9,6 +9,7 @@ import (
 	"github.com/opsui/opsui/inventory"
 	"github.com/opsui/opsui/ops"
 	"github.com/opsui/opsui/ui/common"
+	fleetview "github.com/opsui/opsui/ui/fleet"
 )
 
 // flow is a guided flow on screen: the deploy wizard, a rollback, a
@@ -26,7 +27,7 @@ type flowEnv struct {
 	keys   KeyMap
 	fns    Flows
 	fleet  *inventory.Fleet
-	status *statusBoard
+	status *fleetview.Board
 	// loadRun reads a recorded run (Options.LoadRun), nil when there is none.
 	loadRun func(ctx context.Context, id int64) (ops.RecordedRun, error)
 	// life is the program's lifetime: the flows' works run under it, and
@@ -42,13 +43,19 @@ type flowEnv struct {
 func (e *flowEnv) setSize(w, h int) { e.width, e.height = w, h }
 func (e *flowEnv) size() (w, h int) { return e.width, e.height }
 
-// flowHost is the App's part of the flows: the flow shown, and the
-// sequence number its messages carry, so a closed flow's late answers
-// are dropped.
+// flowHost is the App's part of the flows: the flow shown, the sequence
+// number its messages carry (so a closed flow's late answers are
+// dropped), and the lifetime its works run under.
 type flowHost struct {
 	fns Flows
 	cur flow
 	seq int
+	// quit is quitting while a flow runs (ui/flows_quit.go).
+	quit quitState
+	// life is the program's lifetime: the flows' works run under it, and
+	// tracker counts them, so that the console never exits under one.
+	life    context.Context
+	tracker *flowTracker
 }
 
 // flowMsg is a message of flow seq.
@@ -80,8 +87,8 @@ func wrapCmd(seq int, cmd tea.Cmd) tea.Cmd {
 }
 
 func (a App) flowEnv() *flowEnv {
-	return &flowEnv{ctx: a.ctx, keys: a.keys, fns: a.flows.fns, fleet: a.fleet.fleet, status: a.status, loadRun: a.loadRun,
-		life: a.life, tracker: a.tracker}
+	return &flowEnv{ctx: a.ctx, keys: a.keys, fns: a.flows.fns, fleet: a.fleet.Fleet(), status: a.status, loadRun: a.past.Load(),
+		life: a.flows.life, tracker: a.flows.tracker}
 }
 
 // show puts next on screen (nil: back to the fleet) with its first cmd.
@@ -92,9 +99,9 @@ func (a App) show(next flow, cmd tea.Cmd) (App, tea.Cmd) {
 	a.flows.cur = next
 	if next == nil {
 		a.mode = modeFleet
-		clear(a.lastRuns) // a flow's run is in its hosts' history now
+		a.detail.ForgetRuns() // a flow's run is in its hosts' history now
 		// The fleet's releases changed: look again.
-		return a, tea.Batch(cmd, a.status.startRound(a.probe, a.fleet.fleet))
+		return a, tea.Batch(cmd, a.status.StartRound(a.fleet.Fleet()))
 	}
 	a.mode = modeFlow
 	a.sizeFlow()
@@ -189,7 +196,7 @@ func (a App) flowActions() []rootAction {
 	for i, o := range openers {
 		out[i] = rootAction{b: o.b,
 			// Not the fleet's keys until it is there, nor under the help.
-			skip: func(a App) bool { return a.mode != modeFleet || !a.loaded || a.err != nil || a.showHelp },
+			skip: func(a App) bool { return a.mode != modeFleet || !a.inv.loaded || a.inv.err != nil || a.showHelp },
 			// Its own read-only notice, after the missing flow's: off
 			// holds both rather than changes.
 			off: func(a App) string {

@@ -166,7 +166,7 @@ func TestQuitQuestionFollowsTheConfig(t *testing.T) {
 	d.press("enter", ">", ">", "enter", "Y")
 	d.see("Y continue")
 	d.press("q", "y")
-	if v := d.settle(); d.a.quit.aborting || activeRunner(d.a.flows.cur) == nil {
+	if v := d.settle(); d.a.flows.quit.aborting || activeRunner(d.a.flows.cur) == nil {
 		t.Fatalf("y aborted the run; confirm is Y:\n%s", v)
 	}
 	d.press("q", "Y")

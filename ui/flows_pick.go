@@ -130,7 +130,7 @@ func (c *confirmBox) key(km tea.KeyPressMsg, k KeyMap) (ok bool, cmd tea.Cmd) {
 			if strings.TrimSpace(c.input.Value()) == c.env.Name {
 				return true, nil
 			}
-			c.note = fmt.Sprintf("the name did not match: type %s exactly, or %s to leave", c.env.Name, keyName(k.Back))
+			c.note = fmt.Sprintf("the name did not match: type %s exactly, or %s to leave", c.env.Name, common.KeyName(k.Back))
 			return false, nil
 		}
 		c.input, cmd = c.input.Update(km)
@@ -140,7 +140,7 @@ func (c *confirmBox) key(km tea.KeyPressMsg, k KeyMap) (ok bool, cmd tea.Cmd) {
 	case key.Matches(km, k.Confirm):
 		return true, nil
 	case key.Matches(km, k.Apply):
-		c.note = keyName(k.Apply) + " does not confirm: press " + keyName(k.Confirm) + ", or " + keyName(k.Back) + " to leave"
+		c.note = common.KeyName(k.Apply) + " does not confirm: press " + common.KeyName(k.Confirm) + ", or " + common.KeyName(k.Back) + " to leave"
 	}
 	return false, nil
 }
@@ -152,7 +152,7 @@ func (c confirmBox) view(st common.Styles, w int, question string, k KeyMap) str
 		b.WriteString(st.Protected.Render(common.Clip(c.env.Name+" is a protected environment.", w)) + "\n")
 		b.WriteString(c.input.View() + "\n")
 	} else {
-		b.WriteString(st.Key.Render(keyName(k.Confirm)) + st.Muted.Render(" confirm · "+keyName(k.Back)+" leave (default: no)") + "\n")
+		b.WriteString(st.Key.Render(common.KeyName(k.Confirm)) + st.Muted.Render(" confirm · "+common.KeyName(k.Back)+" leave (default: no)") + "\n")
 	}
 	if c.note != "" {
 		b.WriteString(st.Error.Render(common.Clip(c.note, w)) + "\n")

@@ -99,17 +99,17 @@ func (a App) quitKey(km tea.KeyPressMsg) (App, tea.Cmd, bool) {
 	r := activeRunner(a.flows.cur)
 	isQuit := key.Matches(km, a.keys.ForceQuit) || key.Matches(km, a.keys.Quit) && !flowTyping(a.flows.cur)
 	switch {
-	case a.quit.aborting:
+	case a.flows.quit.aborting:
 		if key.Matches(km, a.keys.ForceQuit) {
 			return a, tea.Quit, true // Run still waits for the work to end
 		}
 		return a, nil, true
-	case a.quit.asking:
-		a.quit.asking = false
+	case a.flows.quit.asking:
+		a.flows.quit.asking = false
 		if !key.Matches(km, a.keys.Confirm) || r == nil {
 			return a, nil, true // anything but y, Enter included, goes on
 		}
-		a.quit.aborting = true
+		a.flows.quit.aborting = true
 		r.cancel()
 		r.log.say("quitting: aborting the run; every host stops at its next step and the lock is released")
 		return a, nil, true
@@ -121,7 +121,7 @@ func (a App) quitKey(km tea.KeyPressMsg) (App, tea.Cmd, bool) {
 		}
 		return a, nil, false // q belongs to the flow
 	}
-	a.quit.asking = true
+	a.flows.quit.asking = true
 	return a, nil, true
 }
 
@@ -131,8 +131,8 @@ func (a App) afterFlowMsg(cmd tea.Cmd) (App, tea.Cmd) {
 	if activeRunner(a.flows.cur) != nil {
 		return a, cmd
 	}
-	a.quit.asking = false
-	if a.quit.aborting {
+	a.flows.quit.asking = false
+	if a.flows.quit.aborting {
 		return a, tea.Quit
 	}
 	return a, cmd
@@ -142,9 +142,9 @@ func (a App) afterFlowMsg(cmd tea.Cmd) (App, tea.Cmd) {
 func (a App) quitLine(w int) string {
 	st := a.ctx.Styles
 	switch {
-	case a.quit.asking:
+	case a.flows.quit.asking:
 		return st.Error.Render(common.Clip("a flow is running: quit and abort it? y aborts it (hosts stop, the lock is released), any other key goes on", w))
-	case a.quit.aborting:
+	case a.flows.quit.aborting:
 		return st.Warn.Render(common.Clip("aborting: waiting for the hosts to stop and the lock to be released, then quitting…", w))
 	}
 	return ""
@@ -154,5 +154,5 @@ func (a App) quitLine(w int) string {
 // calls it when the program is over, however it ended.
 func (a App) closeFlows(stop context.CancelFunc) error {
 	stop()
-	return a.tracker.closeAndWait(flowStopTimeout)
+	return a.flows.tracker.closeAndWait(flowStopTimeout)
 }

@@ -62,7 +62,7 @@ func TestQuitDuringADeployAsksThenAbortsItBeforeQuitting(t *testing.T) {
 		d.see("a flow is running: quit and abort it?")
 		d.press("enter")
 		v := d.settle()
-		if strings.Contains(v, "quit and abort it?") || d.a.quit.aborting || activeRunner(d.a.flows.cur) == nil {
+		if strings.Contains(v, "quit and abort it?") || d.a.flows.quit.aborting || activeRunner(d.a.flows.cur) == nil {
 			t.Fatalf("%s then enter did not go on:\n%s", k, v)
 		}
 	}
@@ -75,7 +75,7 @@ func TestQuitDuringADeployAsksThenAbortsItBeforeQuitting(t *testing.T) {
 	d.press("q", "y")
 	d.see("aborting: waiting for the hosts to stop")
 	d.press("x") // keys do nothing meanwhile
-	if d.a.mode != modeFlow || !d.a.quit.aborting {
+	if d.a.mode != modeFlow || !d.a.flows.quit.aborting {
 		t.Fatalf("a key while aborting: mode %v", d.a.mode)
 	}
 	d.untilQuit()
@@ -119,7 +119,7 @@ func TestCloseFlowsCancelsAndWaitsForTheWork(t *testing.T) {
 	fns, ended := endedWith(ff.fns())
 	d := newFlowDriver(t, fns, nil)
 	life, stop := context.WithCancel(context.Background())
-	d.a.life = life
+	d.a.flows.life = life
 	toCanaryPause(d)
 	go func() { // the runner's done message, once the work ends
 		for range d.msgs {
@@ -136,7 +136,7 @@ func TestCloseFlowsCancelsAndWaitsForTheWork(t *testing.T) {
 	default:
 		t.Fatal("closeFlows returned before the deploy ended")
 	}
-	if d.a.tracker.begin() {
+	if d.a.flows.tracker.begin() {
 		t.Error("a work could start after the console closed")
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/opsui/opsui/ops/remote"
 	"github.com/opsui/opsui/store"
 	"github.com/opsui/opsui/ui/common"
+	runview "github.com/opsui/opsui/ui/run"
 )
 
 // sayLines is how many of a flow's own messages are kept.
@@ -71,8 +72,8 @@ type runnerFunc[V any] func(ctx context.Context, io ops.IO) (value V, res remote
 // the engine's questions (the canary's go-ahead) with their keys.
 type flowRunner struct {
 	env     *flowEnv
-	feed    *runFeed
-	rv      runView
+	feed    *runview.Feed
+	rv      runview.Model
 	log     *sayLog
 	asks    chan canaryAsk
 	stop    chan struct{} // closed when the work returns
@@ -90,11 +91,11 @@ func startWork[V any](env *flowEnv, w opWork[V]) (*flowRunner, *V, tea.Cmd) {
 // startRunner starts work on hosts; kind and what name the run. The
 // work's value is in *value once the runner is done.
 func startRunner[V any](env *flowEnv, kind, what string, hosts []string, work runnerFunc[V]) (r *flowRunner, value *V, cmd tea.Cmd) {
-	feed := newRunFeed(0, what, hosts)
-	feed.title = kind
+	feed := runview.NewFeed(0, what, hosts)
+	feed.SetTitle(kind)
 	ctx, cancel := context.WithCancel(env.life)
 	value = new(V)
-	r = &flowRunner{env: env, feed: feed, rv: newRunView(env.ctx, env.keys, feed), log: &sayLog{},
+	r = &flowRunner{env: env, feed: feed, rv: runview.New(env.ctx, env.keys.runKeys(), feed), log: &sayLog{},
 		asks: make(chan canaryAsk), stop: make(chan struct{}), cancel: cancel}
 	io := ops.IO{Emit: feed.Event, Say: r.log.say, Confirm: r.confirm}
 	stop, tracker := r.stop, env.tracker
@@ -102,38 +103,16 @@ func startRunner[V any](env *flowEnv, kind, what string, hosts []string, work ru
 		defer close(stop)
 		if !tracker.begin() {
 			err := errors.New("the console is closing: not started")
-			feed.finish(remote.Result{}, err)
+			feed.Finish(remote.Result{}, err)
 			return runnerDone{err: err}
 		}
 		defer tracker.end()
 		v, res, err := work(ctx, io)
-		settle(feed, res)
-		feed.finish(res, err)
+		feed.Settle(res)
+		feed.Finish(res, err)
 		return runnerDone{keep: func() { *value = v }, res: res, err: err}
 	}
 	return r, value, tea.Batch(run, flowTick(), r.listen())
-}
-
-// settle ends, with its outcome, the pane of every host the work left
-// without a final event (a pipeline reports hosts in its outcome).
-func settle(f *runFeed, res remote.Result) {
-	for _, h := range res.Hosts {
-		f.mu.Lock()
-		p := f.byName[h.Host]
-		open := p != nil && p.status != remote.EventExited && p.status != remote.EventFailed
-		f.mu.Unlock()
-		if !open {
-			continue
-		}
-		ev := remote.Event{Host: h.Host, Kind: remote.EventExited, Duration: h.Duration, Class: h.Class, Err: h.Err}
-		if h.Status != remote.StatusOK {
-			ev.Kind = remote.EventFailed
-			if ev.Class == remote.ClassNone {
-				ev.Class = remote.ErrorClass(h.Status)
-			}
-		}
-		f.Event(ev)
-	}
 }
 
 func flowTick() tea.Cmd {
@@ -187,13 +166,13 @@ func (r *flowRunner) update(msg tea.Msg) tea.Cmd {
 		}
 		r.done, r.err, r.pending = true, msg.err, nil
 		return nil
-	case cancelRunMsg:
+	case runview.CancelMsg:
 		r.cancel()
 		r.rv, _ = r.rv.Update(msg)
 		r.log.say("aborting: every host stops at its next step")
 		return nil
 	case tea.KeyPressMsg:
-		if r.pending != nil && !r.rv.asking() {
+		if r.pending != nil && !r.rv.Asking() {
 			switch {
 			case key.Matches(msg, r.env.keys.Confirm):
 				return r.answer(true)
@@ -210,7 +189,7 @@ func (r *flowRunner) update(msg tea.Msg) tea.Cmd {
 }
 
 // asking reports whether the run view asks to cancel the work.
-func (r *flowRunner) asking() bool { return r.rv.asking() }
+func (r *flowRunner) asking() bool { return r.rv.Asking() }
 
 func (r *flowRunner) answer(ok bool) tea.Cmd {
 	r.pending.reply <- ok
@@ -241,7 +220,7 @@ func (r *flowRunner) view(w, h int) string {
 	}
 	if r.pending != nil {
 		b.WriteString(st.Warn.Render(common.Clip("? "+r.pending.question, w)) + "\n")
-		b.WriteString(common.Clip(st.Key.Render(keyName(r.env.keys.Confirm))+" continue   "+st.Key.Render(keyName(r.env.keys.Rollback))+" roll the canary back", w) + "\n")
+		b.WriteString(common.Clip(st.Key.Render(common.KeyName(r.env.keys.Confirm))+" continue   "+st.Key.Render(common.KeyName(r.env.keys.Rollback))+" roll the canary back", w) + "\n")
 	}
 	rv := r.rv
 	rv.SetSize(w, max(3, h-r.headLines()))
@@ -253,22 +232,13 @@ func (r *flowRunner) view(w, h int) string {
 func (r *flowRunner) help() []key.Binding {
 	k := r.env.keys
 	if r.pending != nil {
-		return []key.Binding{withDesc(k.Confirm, "continue"), withDesc(k.Rollback, "roll back the canary"), k.CancelRun}
+		return []key.Binding{common.WithDesc(k.Confirm, "continue"), common.WithDesc(k.Rollback, "roll back the canary"), k.CancelRun}
 	}
 	if r.done {
 		return []key.Binding{k.Up, k.Down, k.NextFailed, k.Follow}
 	}
-	return []key.Binding{k.Up, k.Down, k.NextFailed, k.Follow, withDesc(k.CancelRun, "abort (asks first)")}
+	return []key.Binding{k.Up, k.Down, k.NextFailed, k.Follow, common.WithDesc(k.CancelRun, "abort (asks first)")}
 }
-
-// withDesc is b with another help text.
-func withDesc(b key.Binding, desc string) key.Binding {
-	b.SetHelp(b.Help().Key, desc)
-	return b
-}
-
-// keyName is how a binding's key reads in a sentence.
-func keyName(b key.Binding) string { return b.Help().Key }
 
 // outcomeResult turns a deploy's outcome into the run view's result.
 func outcomeResult(out *deploy.Outcome) remote.Result {
@@ -320,7 +290,7 @@ func outcomeLines(st common.Styles, out *deploy.Outcome, err error) []string {
 	if out.Result.Failed() {
 		res = st.Error
 	}
-	lines = append(lines, res.Render(fmt.Sprintf("release %s: %s in %s", out.ReleaseID, out.Result, elapsedText(out.Timing.Total)))+
+	lines = append(lines, res.Render(fmt.Sprintf("release %s: %s in %s", out.ReleaseID, out.Result, common.Elapsed(out.Timing.Total)))+
 		st.Muted.Render(fmt.Sprintf(" · record #%d · run #%d", out.Record, out.RunID)))
 	if err != nil {
 		lines = append(lines, st.Error.Render("error: "+errText(err)))
@@ -330,7 +300,7 @@ func outcomeLines(st common.Styles, out *deploy.Outcome, err error) []string {
 			if (h.Status != deploy.HostOK) != failed {
 				continue
 			}
-			s := fmt.Sprintf("  %-16s %-12s %8s", h.Host, h.Status, elapsedText(h.Duration))
+			s := fmt.Sprintf("  %-16s %-12s %8s", h.Host, h.Status, common.Elapsed(h.Duration))
 			if h.Step != "" && failed && h.Status != deploy.HostSkipped {
 				s += " at " + h.Step // a skipped host's step is "not reached"
 			}

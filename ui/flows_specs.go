@@ -28,7 +28,7 @@ func newMigrateFlow(env *flowEnv, envName string) (flow, tea.Cmd) {
 }
 
 func newFlushFlow(env *flowEnv, envName string) (flow, tea.Cmd) {
-	s := &flushSpec{fns: env.fns, toggleKey: keyName(env.keys.Toggle)}
+	s := &flushSpec{fns: env.fns, toggleKey: common.KeyName(env.keys.Toggle)}
 	s.plainLook.spec = s
 	return newOpFlow[[]cache.Spec, []cache.Result](env, s, envName, "", "")
 }

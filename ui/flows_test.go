@@ -94,8 +94,8 @@ func TestReleasesViewFiltersOpensAndCompares(t *testing.T) {
 	opened := 0
 	load := func(_ context.Context, id int64) (ops.RecordedRun, error) {
 		opened++
-		return recorded(store.Run{ID: id, Kind: "deploy"}, hostOut{store.RunHost{Host: "stg-web1", Status: "ok"},
-			[]ops.OutputChunk{chunk("meta", "== upload\n"), chunk("stdout", "reloaded R1\n")}}), nil
+		return recorded(store.Run{ID: id, Kind: "deploy"}, hostOut(store.RunHost{Host: "stg-web1", Status: "ok"},
+			[]ops.OutputChunk{chunk("meta", "== upload\n"), chunk("stdout", "reloaded R1\n")})), nil
 	}
 	d := newFlowDriver(t, ff.fns(), load)
 	d.press("R")

@@ -16,18 +16,14 @@ package ui
 
 import (
 	"context"
-	"errors"
 	"flag"
-	"fmt"
-	"os"
-	"path/filepath"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/opsui/opsui/ops/remote"
 	"github.com/opsui/opsui/store"
+	fleetview "github.com/opsui/opsui/ui/fleet"
+	"github.com/opsui/opsui/ui/internal/uitest"
 )
 
 var updateGolden = goldenUpdateFlag()
@@ -52,74 +48,18 @@ func goldenUpdateFlag() func() bool {
 // the file under -update.
 func requireGolden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join("testdata", "golden", name+".golden")
-	if updateGolden() {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./ui -run Golden -update to create it)", err)
-	}
-	if string(want) == got {
-		return
-	}
-	wl, gl := strings.Split(string(want), "\n"), strings.Split(got, "\n")
-	var diff strings.Builder
-	shown := 0
-	for i := 0; i < max(len(wl), len(gl)) && shown < 8; i++ {
-		var w, g string
-		if i < len(wl) {
-			w = wl[i]
-		}
-		if i < len(gl) {
-			g = gl[i]
-		}
-		if w != g {
-			fmt.Fprintf(&diff, "line %d:\n  want %s\n  got  %s\n", i+1, strconv.Quote(w), strconv.Quote(g))
-			shown++
-		}
-	}
-	if len(wl) != len(gl) {
-		fmt.Fprintf(&diff, "want %d lines, got %d\n", len(wl), len(gl))
-	}
-	t.Errorf("render differs from %s (if the change is intended: go test ./ui -run Golden -update)\n%s", path, diff.String())
+	uitest.Golden(t, name, got, updateGolden())
 }
 
 // TestGoldenFleetWithStatus is the fleet with a round of probes: hosts up,
 // one drifting, one down since a fixed time.
 func TestGoldenFleetWithStatus(t *testing.T) {
 	a := newStatusApp(t, 110, 14, Options{})
-	a = send(t, a, probeRoundMsg{round: a.status.round, probes: []remote.Probe{
+	a = send(t, a, fleetview.RoundMsg{Round: a.status.Round(), Probes: []remote.Probe{
 		upProbe("web1", "20250301100000"), upProbe("web2", "20250301100000"), upProbe("web3", "20250220090000"),
 		downProbe("db1", remote.ClassTimeout, t0),
 	}})
 	requireGolden(t, "fleet_status", a.View().Content)
-}
-
-// TestGoldenRunViewList is a run on more hosts than the grid holds, so a
-// list beside the focused host's pane, on a clock that stands still.
-func TestGoldenRunViewList(t *testing.T) {
-	hosts := []string{"web0", "web1", "web2", "web3", "web4", "web5"}
-	f, start := fixedFeed(hosts, 75*time.Second)
-	for i, h := range hosts {
-		f.Event(remote.Event{Host: h, Kind: remote.EventStage, Time: start, Line: "unpack", Step: 3, Steps: 7})
-		f.Event(remote.Event{Host: h, Kind: remote.EventStdout, Line: fmt.Sprintf("%s: unpacked 12 files", h)})
-		switch i {
-		case 1:
-			f.Event(remote.Event{Host: h, Kind: remote.EventProgress, Bytes: 1536, Total: 4096})
-		case 3:
-			f.Event(remote.Event{Host: h, Kind: remote.EventFailed, Class: remote.ClassTimeout, Err: errors.New("no answer within 30s")})
-		case 4:
-			f.Event(remote.Event{Host: h, Kind: remote.EventExited, Duration: 2 * time.Second})
-		}
-	}
-	v := testRunView(f, 100, 12)
-	requireGolden(t, "run_list", v.View())
 }
 
 // TestGoldenHelpOverlay is the ? overlay over the fleet. It lists every

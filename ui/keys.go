@@ -7,7 +7,11 @@ import (
 
 	"charm.land/bubbles/v2/key"
 
+	fleetview "github.com/opsui/opsui/ui/fleet"
 	logsview "github.com/opsui/opsui/ui/logs"
+	runview "github.com/opsui/opsui/ui/run"
+
+	"github.com/opsui/opsui/ui/common"
 )
 
 // KeyMap is every key of the console, each one binding with its help text,
@@ -102,18 +106,26 @@ func DefaultKeyMap() KeyMap {
 }
 
 // ShortHelp is the footer of the fleet view.
-func (k KeyMap) ShortHelp() []key.Binding {
-	return []key.Binding{k.Filter, k.Select, k.SelectAll, k.Detail, k.Exec, k.PastRuns, k.Help, k.Quit}
+func (k KeyMap) ShortHelp() []key.Binding { return k.fleetKeys().ShortHelp() }
+
+// fleetKeys is the fleet list's keys (ui/fleet), bound here.
+func (k KeyMap) fleetKeys() fleetview.KeyMap {
+	return fleetview.KeyMap{Up: k.Up, Down: k.Down, PageUp: k.PageUp, PageDown: k.PageDown, Top: k.Top, Bottom: k.Bottom,
+		Filter: k.Filter, ClearFilter: k.ClearFilter, Select: k.Select, SelectAll: k.SelectAll, SelectNone: k.SelectNone,
+		Apply: k.Apply, Cancel: k.Cancel, Detail: k.Detail, Exec: k.Exec, PastRuns: k.PastRuns, Help: k.Help, Quit: k.Quit}
 }
 
-// RunHelp is the footer of the run view.
-func (k KeyMap) RunHelp() []key.Binding {
-	return []key.Binding{k.Up, k.Down, k.NextFailed, k.PrevFailed, k.Follow, k.CancelRun, k.Back, k.Help}
+// runKeys is the run view's keys (ui/run), bound here.
+func (k KeyMap) runKeys() runview.KeyMap {
+	return runview.KeyMap{Up: k.Up, Down: k.Down, PageUp: k.PageUp, PageDown: k.PageDown, Top: k.Top, Bottom: k.Bottom,
+		NextFailed: k.NextFailed, PrevFailed: k.PrevFailed, Follow: k.Follow, CancelRun: k.CancelRun, Confirm: k.Confirm,
+		Back: k.Back, Help: k.Help}
 }
 
-// RunsHelp is the footer of the past runs list.
-func (k KeyMap) RunsHelp() []key.Binding {
-	return []key.Binding{k.Up, k.Down, k.Open, k.Back, k.Help}
+// listKeys is the past runs list's keys (ui/run), bound here.
+func (k KeyMap) listKeys() runview.ListKeyMap {
+	return runview.ListKeyMap{Up: k.Up, Down: k.Down, PageUp: k.PageUp, PageDown: k.PageDown, Top: k.Top, Bottom: k.Bottom,
+		Open: k.Open, Back: k.Back, Help: k.Help}
 }
 
 // scope is where a binding acts: two actions of one scope cannot share a
@@ -264,7 +276,7 @@ func (k KeyMap) inScope(s scope) [groups][]key.Binding {
 	var out [groups][]key.Binding
 	for _, a := range k.scopeActions(s) {
 		g := a.group()
-		out[g] = append(out[g], withDesc(*a.b, a.describe(s)))
+		out[g] = append(out[g], common.WithDesc(*a.b, a.describe(s)))
 	}
 	return out
 }

@@ -147,6 +147,42 @@ func TestEveryBindingIsInTheKeyTable(t *testing.T) {
 	check(reflect.ValueOf(&k.LogsView).Elem(), "LogsView.", shared)
 }
 
+// The sub-packages' keys (ui/run, ui/fleet) are the key table's own
+// bindings, each field bound: one left out would be a key that does
+// nothing, and one bound elsewhere could not be rebound. A rebinding in
+// the config reaches them.
+func TestSubPackageKeysComeFromTheKeyTable(t *testing.T) {
+	k := DefaultKeyMap()
+	if !k.rebind("next_failed", []string{"]"}) || !k.rebind("filter", []string{"ctrl+f"}) {
+		t.Fatal("rebind refused")
+	}
+	same := func(a, b key.Binding) bool {
+		return reflect.DeepEqual(a.Keys(), b.Keys()) && a.Help() == b.Help()
+	}
+	for name, km := range map[string]any{"run": k.runKeys(), "run list": k.listKeys(), "fleet": k.fleetKeys()} {
+		v := reflect.ValueOf(km)
+		for i := range v.NumField() {
+			b, ok := v.Field(i).Interface().(key.Binding)
+			if !ok {
+				continue
+			}
+			found := false
+			for _, a := range k.actions() {
+				found = found || len(b.Keys()) > 0 && same(b, *a.b)
+			}
+			if !found {
+				t.Errorf("%s keys: %s (%v) is not a binding of the key table", name, v.Type().Field(i).Name, b.Keys())
+			}
+		}
+	}
+	if got := k.runKeys().NextFailed.Keys(); !reflect.DeepEqual(got, []string{"]"}) {
+		t.Errorf("the run view's next_failed after a rebind: %v", got)
+	}
+	if got := k.fleetKeys().Filter.Keys(); !reflect.DeepEqual(got, []string{"ctrl+f"}) {
+		t.Errorf("the fleet's filter after a rebind: %v", got)
+	}
+}
+
 // ctrl+c quits from every view, while text is typed too, handled once
 // by the root: before, the command prompt swallowed it. A flow that is
 // shown but not running quits too (a running one asks: flows_quit_test).

@@ -58,7 +58,7 @@ func (a App) openLogs() (tea.Model, tea.Cmd) {
 	a.logs.view, a.logs.stop = v, cancel
 	a.layout()
 	a.mode, a.notice = modeLogs, ""
-	fn, fleet, id, add := a.logs.fn, a.fleet.fleet, v.ID(), v.Add
+	fn, fleet, id, add := a.logs.fn, a.fleet.Fleet(), v.ID(), v.Add
 	follow := func() tea.Msg {
 		return logsview.DoneMsg{ID: id, Err: fn(ctx, fleet, hosts, add)}
 	}
@@ -108,7 +108,7 @@ func (a App) logsUpdate(msg tea.Msg) (_ tea.Model, _ tea.Cmd, ok bool) {
 	case logsview.SavedMsg:
 		return a, a.logsSaved(msg), true
 	case tea.KeyPressMsg:
-		if a.mode != modeLogs || v == nil || len(a.dialogs) > 0 {
+		if a.mode != modeLogs || v == nil || len(a.dialogs.queue) > 0 {
 			return a, nil, false
 		}
 		if !v.Typing() {

@@ -120,7 +120,7 @@ func TestLogsSaveFromTheConsole(t *testing.T) {
 	// A failure says why.
 	a, cmd = typeLogs(t, a, append(append(keys("S"), clearLine), keys(filepath.Join(dir, "no", "such.log"), "enter")...)...)
 	a = send(t, a, cmd())
-	if got := a.toasts[len(a.toasts)-1].text; !strings.HasPrefix(got, "logs not saved: open ") || !strings.Contains(got, "no such file") {
+	if got := a.toasts.items[len(a.toasts.items)-1].text; !strings.HasPrefix(got, "logs not saved: open ") || !strings.Contains(got, "no such file") {
 		t.Errorf("failure toast %q", got)
 	}
 }

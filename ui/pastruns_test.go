@@ -13,6 +13,7 @@ import (
 	"github.com/opsui/opsui/ops"
 	"github.com/opsui/opsui/store"
 	"github.com/opsui/opsui/themes"
+	fleetview "github.com/opsui/opsui/ui/fleet"
 )
 
 // recordedStore stands in for the store: two runs, the newest a deploy
@@ -26,13 +27,13 @@ func recordedStore() (func(context.Context, int) ([]store.Run, error), func(cont
 	one, two := 0, 2
 	recordedRuns := map[int64]ops.RecordedRun{
 		8: recorded(runs[0],
-			hostOut{store.RunHost{Host: "web1", Status: "ok", Stage: "cleanup", ExitCode: &one, DurationMS: ms(90 * time.Second)}, []ops.OutputChunk{
-				chunk("meta", "== unpack\n"), chunk("stdout", "unpacked 120 files\n"), chunk("meta", "== cleanup\n")}},
-			hostOut{store.RunHost{Host: "web2", Status: "failed", Stage: "migrate", ExitCode: &two, ErrorClass: "command-failed", Error: "exit status 2",
+			hostOut(store.RunHost{Host: "web1", Status: "ok", Stage: "cleanup", ExitCode: &one, DurationMS: ms(90 * time.Second)}, []ops.OutputChunk{
+				chunk("meta", "== unpack\n"), chunk("stdout", "unpacked 120 files\n"), chunk("meta", "== cleanup\n")}),
+			hostOut(store.RunHost{Host: "web2", Status: "failed", Stage: "migrate", ExitCode: &two, ErrorClass: "command-failed", Error: "exit status 2",
 				DurationMS: ms(95 * time.Second)}, []ops.OutputChunk{chunk("meta", "== migrate\n"),
-				chunk("stderr", "progress 10%\rprogress 100%\r\nNo migrations to apply\n")}},
+				chunk("stderr", "progress 10%\rprogress 100%\r\nNo migrations to apply\n")}),
 		),
-		7: recorded(runs[1], hostOut{store.RunHost{Host: "web1", Status: "ok", ExitCode: &one}, []ops.OutputChunk{chunk("stdout", "web1\n")}}),
+		7: recorded(runs[1], hostOut(store.RunHost{Host: "web1", Status: "ok", ExitCode: &one}, []ops.OutputChunk{chunk("stdout", "web1\n")})),
 	}
 	list := func(_ context.Context, limit int) ([]store.Run, error) { return runs[:min(limit, len(runs))], nil }
 	load := func(_ context.Context, id int64) (ops.RecordedRun, error) {
@@ -124,11 +125,6 @@ func TestPastRunsErrorsAndStaleAnswers(t *testing.T) {
 	if view := viewText(a); !strings.Contains(view, "list past runs: database is locked") {
 		t.Errorf("the list's error:\n%s", view)
 	}
-	// An answer to an older request is dropped.
-	a = send(t, a, pastRunsMsg{req: a.past.req - 1, runs: []store.Run{{ID: 99}}})
-	if len(a.past.runs) != 0 {
-		t.Error("a stale list replaced the newest")
-	}
 	// Without a store the key says so.
 	b := newTestApp(t, 100, 20)
 	b = press(t, b, "P")
@@ -154,12 +150,12 @@ func TestMouseInTheFleetAndTheList(t *testing.T) {
 	}
 	a = press(t, a, "P")
 	a = send(t, a, tea.MouseClickMsg{X: 5, Y: 3, Button: tea.MouseLeft}) // header, title, #8, #7
-	if a.past.cursor != 1 {
-		t.Errorf("click on run 7: cursor %d", a.past.cursor)
+	if a.past.Cursor() != 1 {
+		t.Errorf("click on run 7: cursor %d", a.past.Cursor())
 	}
 	a = send(t, a, tea.MouseWheelMsg{X: 5, Y: 3, Button: tea.MouseWheelUp})
-	if a.past.cursor != 0 {
-		t.Errorf("wheel up: cursor %d", a.past.cursor)
+	if a.past.Cursor() != 0 {
+		t.Errorf("wheel up: cursor %d", a.past.Cursor())
 	}
 	if v := a.View(); v.MouseMode != tea.MouseModeCellMotion {
 		t.Error("the view does not ask for the mouse")
@@ -186,7 +182,7 @@ func TestToastsShowAndExpireWithoutTakingKeys(t *testing.T) {
 		t.Errorf("a key under a toast did not reach the list: focus %q", got)
 	}
 	// A probe round chunk that came back empty is a toast too.
-	a = send(t, a, probeRoundMsg{round: 0, asked: []string{"web1", "web2"}})
+	a = send(t, a, fleetview.RoundMsg{Round: 0, Asked: []string{"web1", "web2"}})
 	if !strings.Contains(viewText(a), "status probe round failed for 2 hosts: web1, web2") {
 		t.Errorf("no toast for a failed probe round:\n%s", viewText(a))
 	}

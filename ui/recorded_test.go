@@ -1,27 +1,25 @@
 package ui
 
 import (
-	"context"
 	"database/sql"
 	"encoding/json"
 	"time"
 
-	"github.com/opsui/opsui/ops"
 	"github.com/opsui/opsui/store"
+	"github.com/opsui/opsui/ui/internal/uitest"
 )
 
 // The tests' stand-ins for the store's records: runs and releases as the
 // store returns them, and recorded runs whose output is in memory.
 
-// ranAt is r started at at, finished took later (still running when took
-// is zero).
-func ranAt(r store.Run, at time.Time, took time.Duration) store.Run {
-	r.StartedAt = store.MillisOf(at)
-	if took > 0 {
-		r.FinishedAt = store.MillisOf(at.Add(took))
-	}
-	return r
-}
+// The helpers shared with ui/run's tests (ui/internal/uitest).
+var (
+	ranAt       = uitest.RanAt
+	hostOut     = uitest.Host
+	recorded    = uitest.Recorded
+	chunk       = uitest.Chunk
+	streamedRun = uitest.StreamedRun
+)
 
 // releasedAt is r started at at, finished took later (running when took
 // is zero).
@@ -31,37 +29,6 @@ func releasedAt(r store.Release, at time.Time, took time.Duration) store.Release
 		r.FinishedAt = store.MillisOf(at.Add(took))
 	}
 	return r
-}
-
-// hostOut is a recorded host with its output.
-type hostOut struct {
-	store.RunHost
-	out []ops.OutputChunk
-}
-
-// recorded is run with hosts, whose Stream gives each host's output in
-// order (the whole of it, whatever the tail asked).
-func recorded(run store.Run, hosts ...hostOut) ops.RecordedRun {
-	r := ops.RecordedRun{Run: run}
-	for _, h := range hosts {
-		r.Hosts = append(r.Hosts, h.RunHost)
-	}
-	r.Stream = func(ctx context.Context, _ int64, fn func(int, ops.OutputChunk) error) error {
-		for i, h := range hosts {
-			for _, c := range h.out {
-				if err := fn(i, c); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
-	}
-	return r
-}
-
-// chunk is a piece of recorded output of stream.
-func chunk(stream, data string) ops.OutputChunk {
-	return ops.OutputChunk{Chunk: store.Chunk{Stream: stream, Data: []byte(data)}}
 }
 
 // hostsJSON is hosts as a release records them.

@@ -12,6 +12,9 @@ import (
 
 	"github.com/opsui/opsui/ops/deploy"
 	"github.com/opsui/opsui/store"
+	runview "github.com/opsui/opsui/ui/run"
+
+	"github.com/opsui/opsui/ui/common"
 )
 
 // The releases view's messages.
@@ -23,7 +26,7 @@ type (
 	}
 	releaseRunMsg struct {
 		runID int64
-		feed  *runFeed
+		feed  *runview.Feed
 		err   error
 	}
 	compareMsg struct {
@@ -49,7 +52,7 @@ type releasesView struct {
 	cursor    int
 	marked    []int64 // record ids, at most two, in marking order
 	opening   int64   // the run being read
-	replay    *runView
+	replay    *runview.Model
 	cmp       *compareView
 	note      string
 }
@@ -123,7 +126,7 @@ func (v *releasesView) update(msg tea.Msg) (flow, tea.Cmd) {
 			v.note = msg.err.Error()
 			return v, nil
 		}
-		rv := newRunView(v.env.ctx, v.env.keys, msg.feed)
+		rv := runview.New(v.env.ctx, v.env.keys.runKeys(), msg.feed)
 		v.replay = &rv
 		return v, nil
 	case compareMsg:
@@ -254,7 +257,7 @@ func (v *releasesView) open(r store.Release) tea.Cmd {
 	v.opening = r.RunID.Int64
 	id, load := r.RunID.Int64, v.env.loadRun
 	return func() tea.Msg {
-		feed, err := loadReplay(id, load)
+		feed, err := runview.LoadReplay(id, load)
 		return releaseRunMsg{runID: id, feed: feed, err: err}
 	}
 }
@@ -262,7 +265,7 @@ func (v *releasesView) open(r store.Release) tea.Cmd {
 // compare opens the comparison of the two marked releases, older first.
 func (v *releasesView) compare() tea.Cmd {
 	if len(v.marked) != 2 || v.env.fns.Compare == nil {
-		v.note = "mark two releases with " + keyName(v.env.keys.Mark) + " first"
+		v.note = "mark two releases with " + common.KeyName(v.env.keys.Mark) + " first"
 		return nil
 	}
 	var pair []store.Release
@@ -292,13 +295,13 @@ func (v *releasesView) help() []key.Binding {
 	k := v.env.keys
 	switch {
 	case v.replay != nil:
-		return []key.Binding{k.Up, k.Down, k.NextFailed, withDesc(k.Back, "back to the releases")}
+		return []key.Binding{k.Up, k.Down, k.NextFailed, common.WithDesc(k.Back, "back to the releases")}
 	case v.cmp != nil:
-		return []key.Binding{k.Up, k.Down, withDesc(k.Back, "back to the releases")}
+		return []key.Binding{k.Up, k.Down, common.WithDesc(k.Back, "back to the releases")}
 	case v.filtering:
-		return []key.Binding{withDesc(k.Apply, "apply the filter")}
+		return []key.Binding{common.WithDesc(k.Apply, "apply the filter")}
 	case v.picking:
-		return []key.Binding{k.Up, k.Down, withDesc(k.Open, "show its releases"), withDesc(k.Back, "leave")}
+		return []key.Binding{k.Up, k.Down, common.WithDesc(k.Open, "show its releases"), common.WithDesc(k.Back, "leave")}
 	}
-	return []key.Binding{k.Filter, withDesc(k.Open, "hosts' output"), k.Mark, k.Compare, withDesc(k.PrevStep, "other app/env"), withDesc(k.Back, "leave")}
+	return []key.Binding{k.Filter, common.WithDesc(k.Open, "hosts' output"), k.Mark, k.Compare, common.WithDesc(k.PrevStep, "other app/env"), common.WithDesc(k.Back, "leave")}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/opsui/opsui/ops/remote"
 	"github.com/opsui/opsui/store"
 	"github.com/opsui/opsui/themes"
+	runview "github.com/opsui/opsui/ui/run"
 )
 
 // everyView returns the console in each of its views, the footer text
@@ -54,8 +55,11 @@ func everyView(t *testing.T, w, h int) map[string]App {
 	views["grid run"] = press(t, fresh(), "/", "eu-west", "enter", "a", "x", "uname -n", "enter")
 	views["list run"] = press(t, fresh(), "/", "production", "enter", "a", "x", "uname -n", "enter")
 	views["cancel question"] = func() App {
+		// The question is asked of a live run: the list run's again, not
+		// finished.
 		a := views["list run"]
-		a.run.feed.done = false
+		a.run = runview.New(a.ctx, a.keys.runKeys(), runview.NewFeed(a.run.Feed().ID(), a.run.Feed().Command(), a.run.Feed().Hosts()))
+		a.layout()
 		return press(t, a, "c")
 	}()
 	views["past runs"] = press(t, base, "P")
@@ -63,7 +67,7 @@ func everyView(t *testing.T, w, h int) map[string]App {
 	d, _ := newQuestionDialog(&question{hostKey: &remote.HostKeyPrompt{Host: "web1", Addr: "10.0.0.1:22", KeyType: "ssh-ed25519",
 		Fingerprint: "SHA256:" + strings.Repeat("x", 43)}})
 	withDialog := base
-	withDialog.dialogs = []dialog{d}
+	withDialog.dialogs.queue = []dialog{d}
 	views["dialog"] = withDialog
 	return views
 }
@@ -233,7 +237,7 @@ func TestEveryFlowViewFitsTheTerminal(t *testing.T) {
 				ff := newFakeFlows(sampleFleet(t))
 				load := func(_ context.Context, id int64) (ops.RecordedRun, error) {
 					return recorded(store.Run{ID: id, Kind: "deploy", Command: strings.Repeat("a long command ", 20)},
-						hostOut{store.RunHost{Host: "stg-web1", Status: "ok"}, []ops.OutputChunk{chunk("stdout", strings.Repeat("wide ", 80)+"\n")}}), nil
+						hostOut(store.RunHost{Host: "stg-web1", Status: "ok"}, []ops.OutputChunk{chunk("stdout", strings.Repeat("wide ", 80)+"\n")})), nil
 				}
 				d := newFlowDriver(t, ff.fns(), load)
 				d.send(tea.WindowSizeMsg{Width: w, Height: h})
@@ -253,7 +257,7 @@ func TestResizeDuringARun(t *testing.T) {
 	a := everyView(t, 200, 60)["list run"]
 	a = press(t, a, "j", "j")
 	a = send(t, a, tea.WindowSizeMsg{Width: 80, Height: 24})
-	if a.run.focus != 2 || a.run.width != 80 || a.run.height != 22 {
-		t.Errorf("after resize: focus %d size %dx%d", a.run.focus, a.run.width, a.run.height)
+	if w, h := a.run.Size(); a.run.Focus() != 2 || w != 80 || h != 22 {
+		t.Errorf("after resize: focus %d size %dx%d", a.run.Focus(), w, h)
 	}
 }

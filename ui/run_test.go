@@ -118,8 +118,8 @@ func TestRunManyHostsListsThemAndJumpsToFailures(t *testing.T) {
 	next, cmd := a.Update(keys("enter")[0])
 	a = runCmds(t, next.(App), cmd)
 	a = send(t, a, keys("n")...)
-	if a.run.focus != 7 {
-		t.Errorf("n focused host %d, want the failed web07", a.run.focus)
+	if a.run.Focus() != 7 {
+		t.Errorf("n focused host %d, want the failed web07", a.run.Focus())
 	}
 	view := viewText(a)
 	if !strings.Contains(view, "web07 failed: exit 2") || !strings.Contains(view, "web11 ok") {
@@ -152,7 +152,7 @@ func TestCancelAsksAndEnterDoesNotConfirm(t *testing.T) {
 	}()
 	<-started
 	a = send(t, a, keys("c", "enter")...)
-	if a.run.confirmCancel {
+	if a.run.Asking() {
 		t.Fatal("enter confirmed nothing but left the question open")
 	}
 	select {

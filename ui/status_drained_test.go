@@ -9,8 +9,10 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/opsui/opsui/inventory"
+	"github.com/opsui/opsui/ops/deploy"
 	"github.com/opsui/opsui/ops/remote"
 	"github.com/opsui/opsui/themes"
+	fleetview "github.com/opsui/opsui/ui/fleet"
 )
 
 // lbFleet is three web hosts behind lb1 (nginx) in prod.
@@ -34,12 +36,12 @@ func TestStatusShowsDrainedBackends(t *testing.T) {
 	a := New(Options{Theme: themes.Dark().WithoutColor(),
 		LoadFleet: func(context.Context) (*inventory.Fleet, error) { return f, nil },
 		Probe:     func(context.Context, *inventory.Fleet, []inventory.Host) []remote.Probe { return nil }})
-	a.status.now = func() time.Time { return t0.Add(time.Second) }
+	a.status.SetClock(func() time.Time { return t0.Add(time.Second) })
 	a = send(t, a, a.loadFleetCmd()(), tea.WindowSizeMsg{Width: 120, Height: 24})
 	lb := upProbe("lb1", "")
 	lb.Balancer = &remote.BalancerView{Kind: "nginx", Down: map[string]string{
 		"10.0.0.2:8000": remote.DrainMark + " run=42 by=alice", "10.0.0.3:8000": ""}}
-	a = send(t, a, probeRoundMsg{round: a.status.round, probes: []remote.Probe{
+	a = send(t, a, fleetview.RoundMsg{Round: a.status.Round(), Probes: []remote.Probe{
 		upProbe("web1", "r1"), upProbe("web2", "r1"), upProbe("web3", "r1"), lb}})
 	view := viewText(a)
 	if !strings.Contains(view, "2 drained") {
@@ -52,15 +54,13 @@ func TestStatusShowsDrainedBackends(t *testing.T) {
 	}
 	b := send(t, a, keys("/", "d", "r", "a", "i", "n", "e", "d", "enter")...)
 	var got []string
-	for _, r := range b.fleet.rows {
-		if r.heading == "" {
-			got = append(got, r.host.Name)
-		}
+	for _, h := range b.fleet.Shown() {
+		got = append(got, h.Name)
 	}
 	if strings.Join(got, ",") != "web2,web3" {
 		t.Errorf("filter drained shows %v", got)
 	}
-	ws := a.status.drainWarnings(f, "prod")
+	ws := a.status.DrainWarnings(f, "prod")
 	if len(ws) != 2 || !strings.Contains(ws[0], "web2 is out of rotation: lb1: left drained by opsui (# opsui-drained run=42 by=alice)") ||
 		!strings.Contains(ws[1], "web3 is out of rotation: lb1: marked down by hand") {
 		t.Errorf("preview warnings: %q", ws)
@@ -68,7 +68,7 @@ func TestStatusShowsDrainedBackends(t *testing.T) {
 	// Put back: the next round clears it.
 	lb.Balancer = &remote.BalancerView{Kind: "nginx", Down: map[string]string{}}
 	lb.At = t0.Add(time.Second)
-	a = send(t, a, probeRoundMsg{round: a.status.round, probes: []remote.Probe{lb}})
+	a = send(t, a, fleetview.RoundMsg{Round: a.status.Round(), Probes: []remote.Probe{lb}})
 	if view := viewText(a); strings.Contains(view, "drained") {
 		t.Errorf("still drained after the balancer put them back:\n%s", view)
 	}
@@ -80,7 +80,11 @@ func TestStatusShowsDrainedBackends(t *testing.T) {
 func TestWizardPreviewWarnsAboutDrainedBackends(t *testing.T) {
 	ff := newFakeFlows(sampleFleet(t))
 	d := newFlowDriver(t, ff.fns(), nil)
-	d.a.status.drained["stg-web1"] = []drainedBy{{balancer: "stg-lb1", mark: remote.DrainMark + " run=3", kind: "nginx"}}
+	web, _ := d.a.fleet.Fleet().Host("stg-web1")
+	backend, _ := deploy.BackendOf(d.a.fleet.Fleet(), web)
+	lb := upProbe("stg-lb1", "")
+	lb.Balancer = &remote.BalancerView{Kind: "nginx", Down: map[string]string{backend: remote.DrainMark + " run=3"}}
+	d.a = send(t, d.a, fleetview.RoundMsg{Probes: []remote.Probe{lb}})
 	toStaging(d)
 	d.press("enter")
 	d.see("ref>", "branch", "main", "add checkout")

@@ -14,6 +14,7 @@ import (
 	"github.com/opsui/opsui/ops/remote"
 	"github.com/opsui/opsui/store"
 	"github.com/opsui/opsui/themes"
+	fleetview "github.com/opsui/opsui/ui/fleet"
 )
 
 // statusFleet is one environment with three web hosts and a database.
@@ -38,7 +39,7 @@ func downProbe(host string, class remote.ErrorClass, at time.Time) remote.Probe 
 }
 
 // newStatusApp is a console on statusFleet whose probes come from the test
-// (sent as probeRoundMsg), at time t0.
+// (sent as fleetview.RoundMsg), at time t0.
 func newStatusApp(t *testing.T, w, h int, opts Options) App {
 	t.Helper()
 	f := statusFleet()
@@ -48,7 +49,7 @@ func newStatusApp(t *testing.T, w, h int, opts Options) App {
 		opts.Probe = func(context.Context, *inventory.Fleet, []inventory.Host) []remote.Probe { return nil }
 	}
 	a := New(opts)
-	a.status.now = func() time.Time { return t0.Add(time.Second) }
+	a.status.SetClock(func() time.Time { return t0.Add(time.Second) })
 	a = send(t, a, a.loadFleetCmd()(), tea.WindowSizeMsg{Width: w, Height: h})
 	return a
 }
@@ -69,7 +70,7 @@ func TestStatusRowsAndDrift(t *testing.T) {
 	if !strings.Contains(viewText(a), "…") {
 		t.Errorf("hosts not probed yet are not marked:\n%s", viewText(a))
 	}
-	a = send(t, a, probeRoundMsg{round: a.status.round, probes: []remote.Probe{
+	a = send(t, a, fleetview.RoundMsg{Round: a.status.Round(), Probes: []remote.Probe{
 		upProbe("web1", "20250301100000"), upProbe("web2", "20250301100000"), upProbe("web3", "20250220090000"),
 		downProbe("db1", remote.ClassTimeout, t0),
 	}})
@@ -96,11 +97,12 @@ func TestStatusRowsAndDrift(t *testing.T) {
 	}
 	// The outage keeps its start; the host's figures of its last good
 	// probe are kept when it goes down.
-	a = send(t, a, probeRoundMsg{round: a.status.round, probes: []remote.Probe{downProbe("db1", remote.ClassUnreachable, t0.Add(5*time.Second))}})
-	if s := a.status.state("db1"); !s.downSince.Equal(t0) || s.probe.Class != remote.ClassUnreachable {
-		t.Errorf("db1 state after a second failure: %+v", s)
+	a = send(t, a, fleetview.RoundMsg{Round: a.status.Round(), Probes: []remote.Probe{downProbe("db1", remote.ClassUnreachable, t0.Add(5*time.Second))}})
+	p, _ := a.status.Probe("db1")
+	if !a.status.DownSince("db1").Equal(t0) || p.Class != remote.ClassUnreachable {
+		t.Errorf("db1 after a second failure: down since %v, probe %+v", a.status.DownSince("db1"), p)
 	}
-	a = send(t, a, probeRoundMsg{round: a.status.round, probes: []remote.Probe{downProbe("web2", remote.ClassConnLost, t0.Add(5*time.Second))}})
+	a = send(t, a, fleetview.RoundMsg{Round: a.status.Round(), Probes: []remote.Probe{downProbe("web2", remote.ClassConnLost, t0.Add(5*time.Second))}})
 	if !strings.Contains(viewText(a), "2 hosts drift") && !strings.Contains(viewText(a), "1 host drifts") {
 		t.Errorf("drift header after web2 went down:\n%s", viewText(a))
 	}
@@ -110,7 +112,7 @@ func TestFilterMatchesStatusWords(t *testing.T) {
 	a := newStatusApp(t, 110, 20, Options{})
 	failed := upProbe("web2", "r1")
 	failed.Health = remote.HealthFailed
-	a = send(t, a, probeRoundMsg{round: a.status.round, probes: []remote.Probe{
+	a = send(t, a, fleetview.RoundMsg{Round: a.status.Round(), Probes: []remote.Probe{
 		upProbe("web1", "r1"), failed, upProbe("web3", "r0"), downProbe("db1", remote.ClassUnreachable, t0),
 	}})
 	tests := map[string][]string{"drift": {"web3"}, "down": {"db1"}, "failed": {"web2", "db1"}, "up": {"web1", "web2", "web3"}}
@@ -119,10 +121,8 @@ func TestFilterMatchesStatusWords(t *testing.T) {
 		b = send(t, b, keys(strings.Split(word, "")...)...) // one letter at a time: "up" alone is the arrow key
 		b = send(t, b, keys("enter")...)
 		var got []string
-		for _, r := range b.fleet.rows {
-			if r.heading == "" {
-				got = append(got, r.host.Name)
-			}
+		for _, h := range b.fleet.Shown() {
+			got = append(got, h.Name)
 		}
 		if strings.Join(got, ",") != strings.Join(want, ",") {
 			t.Errorf("filter %q shows %v, want %v", word, got, want)
@@ -136,19 +136,19 @@ func TestStatusRoundsNeverOverlapAndStaleResultsShowTheirAge(t *testing.T) {
 		calls++
 		return []remote.Probe{upProbe("web1", "r1")}
 	}})
-	if !a.status.inflight || a.status.round != 1 {
+	if !a.status.Busy() || a.status.Round() != 1 {
 		t.Fatalf("loading the fleet did not start a round: %+v", a.status)
 	}
 	// A tick while the round is under way starts none.
-	if cmd := a.status.startRound(a.probe, a.fleet.fleet); cmd != nil {
+	if cmd := a.status.StartRound(a.fleet.Fleet()); cmd != nil {
 		t.Error("a second round started while the first runs")
 	}
-	a = send(t, a, probeRoundMsg{round: 1, probes: []remote.Probe{upProbe("web1", "r1")}})
-	if a.status.inflight {
+	a = send(t, a, fleetview.RoundMsg{Round: 1, Probes: []remote.Probe{upProbe("web1", "r1")}})
+	if a.status.Busy() {
 		t.Error("the round's result did not end it")
 	}
 	// Nothing new for an hour: the figures stay, marked stale with their age.
-	a.status.now = func() time.Time { return t0.Add(time.Hour) }
+	a.status.SetClock(func() time.Time { return t0.Add(time.Hour) })
 	web1 := hostRow(t, viewText(a), "web1")
 	if !strings.Contains(web1, "stale 1h") || !strings.Contains(web1, "r1") {
 		t.Errorf("stale row: %q", web1)
@@ -160,7 +160,7 @@ func TestDetailShowsProbeAndLastRuns(t *testing.T) {
 		return []ops.HostRun{{Run: ranAt(store.Run{ID: 7, Kind: "exec", Command: "uname -n", Result: "failed"}, t0, 0),
 			Host: store.RunHost{Host: host, Status: "failed", ErrorClass: "timeout"}}}, nil
 	}})
-	a = send(t, a, probeRoundMsg{round: a.status.round, probes: []remote.Probe{upProbe("web1", "r1"), upProbe("web2", "r1"), upProbe("web3", "r0")}})
+	a = send(t, a, fleetview.RoundMsg{Round: a.status.Round(), Probes: []remote.Probe{upProbe("web1", "r1"), upProbe("web2", "r1"), upProbe("web3", "r0")}})
 	a = send(t, a, keys("j")...)
 	next, cmd := a.Update(keys("j")[0]) // web3
 	a = next.(App)
@@ -202,7 +202,7 @@ func TestHostKeyDialogDefaultsToNo(t *testing.T) {
 	if ok := <-got; ok {
 		t.Fatal("Enter accepted the key")
 	}
-	if len(a.dialogs) != 0 {
+	if len(a.dialogs.queue) != 0 {
 		t.Fatal("the dialog stayed")
 	}
 	// A refused key is not asked about again this session.
@@ -215,7 +215,7 @@ func TestHostKeyDialogDefaultsToNo(t *testing.T) {
 	got = askAsync(func() (bool, error) { return asker.AcceptHostKey(context.Background(), other) })
 	a = send(t, a, listenAsker(asker)())
 	a = send(t, a, keys("x", "q")...) // other keys do nothing
-	if len(a.dialogs) != 1 {
+	if len(a.dialogs.queue) != 1 {
 		t.Fatal("a stray key closed the dialog")
 	}
 	a = send(t, a, keys("y")...)
@@ -233,7 +233,7 @@ func TestAskerKeepsAnAnswerGivenAfterTheAskerGaveUp(t *testing.T) {
 	a = send(t, a, listenAsker(asker)())
 	cancel()
 	<-got
-	if a = send(t, a, keys("y")...); len(a.dialogs) != 0 {
+	if a = send(t, a, keys("y")...); len(a.dialogs.queue) != 0 {
 		t.Fatal("y did not close the dialog")
 	}
 	if ok, err := asker.AcceptHostKey(context.Background(), prompt); !ok || err != nil {
@@ -251,7 +251,7 @@ func TestPassphraseDialogIsMasked(t *testing.T) {
 	if strings.Contains(view, "s3cret") || !strings.Contains(view, "id_ed25519") || !strings.Contains(view, "••••••") {
 		t.Errorf("passphrase dialog:\n%s", view)
 	}
-	if a = send(t, a, keys("enter")...); len(a.dialogs) != 0 {
+	if a = send(t, a, keys("enter")...); len(a.dialogs.queue) != 0 {
 		t.Fatal("enter did not close the dialog")
 	}
 	if p := <-got; string(p) != "s3cret" {
@@ -263,68 +263,33 @@ func TestChangedHostKeyCannotBeAccepted(t *testing.T) {
 	a := newStatusApp(t, 100, 30, Options{Asker: newTestAsker()})
 	p := downProbe("web2", remote.ClassHostKeyChanged, t0)
 	p.Err = &remote.HostError{Host: "web2", Class: remote.ClassHostKeyChanged, Err: &remote.HostKeyError{Addr: "10.0.0.1:22"}}
-	a = send(t, a, probeRoundMsg{round: a.status.round, probes: []remote.Probe{p}})
+	a = send(t, a, fleetview.RoundMsg{Round: a.status.Round(), Probes: []remote.Probe{p}})
 	if view := viewText(a); !strings.Contains(view, "host key of web2 has CHANGED") || strings.Contains(view, "trust") {
 		t.Fatalf("changed-key warning:\n%s", view)
 	}
 	a = send(t, a, keys("y")...)
-	if len(a.dialogs) != 1 {
+	if len(a.dialogs.queue) != 1 {
 		t.Fatal("y closed the warning as if it accepted something")
 	}
 	a = send(t, a, keys("esc")...)
-	if len(a.dialogs) != 0 {
+	if len(a.dialogs.queue) != 0 {
 		t.Fatal("esc did not close the warning")
 	}
 	// Shown once per host, not at every refresh.
-	a = send(t, a, probeRoundMsg{round: a.status.round, probes: []remote.Probe{p}})
-	if len(a.dialogs) != 0 {
+	a = send(t, a, fleetview.RoundMsg{Round: a.status.Round(), Probes: []remote.Probe{p}})
+	if len(a.dialogs.queue) != 0 {
 		t.Error("the warning came back on the next refresh")
 	}
 }
 
 func TestRefreshKeyProbesNow(t *testing.T) {
 	a := newStatusApp(t, 110, 20, Options{})
-	a = send(t, a, probeRoundMsg{round: a.status.round})
+	a = send(t, a, fleetview.RoundMsg{Round: a.status.Round()})
 	next, cmd := a.Update(keys("ctrl+r")[0])
-	if a = next.(App); cmd == nil || !a.status.inflight {
+	if a = next.(App); cmd == nil || !a.status.Busy() {
 		t.Fatal("r did not start a round")
 	}
 	if _, cmd = a.Update(keys("ctrl+r")[0]); cmd != nil {
 		t.Error("r started a second round while one runs")
-	}
-}
-
-func TestRoundComesBackInChunks(t *testing.T) {
-	f := &inventory.Fleet{}
-	for i := range 2*probeChunk + 1 {
-		f.Hosts = append(f.Hosts, inventory.Host{Name: "h" + strings.Repeat("x", i), Address: "10.0.0.1"})
-	}
-	a := New(Options{Theme: themes.Dark().WithoutColor(), LoadFleet: func(context.Context) (*inventory.Fleet, error) { return f, nil },
-		Probe: func(_ context.Context, _ *inventory.Fleet, hosts []inventory.Host) []remote.Probe {
-			out := make([]remote.Probe, len(hosts))
-			for i, h := range hosts {
-				out[i] = upProbe(h.Name, "r1")
-			}
-			return out
-		}})
-	a = send(t, a, a.loadFleetCmd()()) // starts a round; start one by hand to run its commands here
-	a.status.inflight = false
-	batch := a.status.startRound(a.probe, f)().(tea.BatchMsg)
-	var chunks []tea.Msg
-	for _, c := range batch {
-		if m, ok := c().(probeRoundMsg); ok {
-			chunks = append(chunks, m)
-		}
-	}
-	if len(chunks) != 3 {
-		t.Fatalf("%d chunks for %d hosts", len(chunks), len(f.Hosts))
-	}
-	a = send(t, a, chunks[0], chunks[1])
-	if !a.status.inflight || len(a.status.hosts) != 2*probeChunk {
-		t.Errorf("after two chunks: inflight %v, %d hosts", a.status.inflight, len(a.status.hosts))
-	}
-	a = send(t, a, chunks[2])
-	if a.status.inflight || len(a.status.hosts) != len(f.Hosts) {
-		t.Errorf("after the last chunk: inflight %v, %d hosts", a.status.inflight, len(a.status.hosts))
 	}
 }

@@ -117,18 +117,14 @@ func TestProgramFilterSelectAndRunACommand(t *testing.T) {
 	if got := strings.Join(names(a.fleet.Selected()), ","); got != "stg-web1,web1,web2" {
 		t.Errorf("selected %s, want the three web hosts", got)
 	}
-	if a.run.feed == nil {
+	if a.run.Feed() == nil {
 		t.Fatal("no run")
 	}
-	snap := a.run.feed.snapshot(0, allPanes, window{})
-	if !snap.done || snap.res.OK != 3 || snap.res.Failed != 0 || a.run.feed.command != "uname -n" {
-		t.Errorf("run: done %v, %d ok, %d failed, command %q", snap.done, snap.res.OK, snap.res.Failed, a.run.feed.command)
+	res, done := a.run.Feed().Outcome()
+	if !done || res.OK != 3 || res.Failed != 0 || a.run.Feed().Command() != "uname -n" {
+		t.Errorf("run: done %v, %d ok, %d failed, command %q", done, res.OK, res.Failed, a.run.Feed().Command())
 	}
-	var ran []string
-	for _, p := range snap.panes {
-		ran = append(ran, p.name)
-	}
-	if strings.Join(ran, ",") != "stg-web1,web1,web2" {
+	if ran := a.run.Feed().Hosts(); strings.Join(ran, ",") != "stg-web1,web1,web2" {
 		t.Errorf("ran on %v", ran)
 	}
 }
@@ -240,8 +236,8 @@ func TestProgramHostKeyDialog(t *testing.T) {
 	waitScreen(t, tm, "HOST")
 
 	a := finalApp(t, tm)
-	if len(a.dialogs) != 0 {
-		t.Errorf("%d dialogs left open", len(a.dialogs))
+	if len(a.dialogs.queue) != 0 {
+		t.Errorf("%d dialogs left open", len(a.dialogs.queue))
 	}
 	// The answers hold for the session: asked again, nothing is shown.
 	if ok, err := asker.AcceptHostKey(context.Background(), first); ok || err != nil {
@@ -261,7 +257,7 @@ func TestProgramQuit(t *testing.T) {
 	pressKeys(tm, "esc")
 	waitScreen(t, tm, "stg-web1")
 	a := finalApp(t, tm) // q quits
-	if a.fleet.Filtering() || a.fleet.filter.Value() != "" || a.mode != modeFleet {
-		t.Errorf("final state: filtering %v, filter %q, mode %v", a.fleet.Filtering(), a.fleet.filter.Value(), a.mode)
+	if a.fleet.Filtering() || a.fleet.FilterValue() != "" || a.mode != modeFleet {
+		t.Errorf("final state: filtering %v, filter %q, mode %v", a.fleet.Filtering(), a.fleet.FilterValue(), a.mode)
 	}
 }

@@ -26,41 +26,47 @@ type toast struct {
 }
 
 // toastExpiredMsg removes toast id.
+// toastStack is the toasts shown, newest last; seq numbers them.
+type toastStack struct {
+	items []toast
+	seq   int
+}
+
 type toastExpiredMsg struct{ id int }
 
 // addToast shows text and returns the command that removes it. The same
 // text already shown is not repeated.
 func (a *App) addToast(text string) tea.Cmd {
-	for _, t := range a.toasts {
+	for _, t := range a.toasts.items {
 		if t.text == text {
 			return nil
 		}
 	}
-	a.toastSeq++
-	id := a.toastSeq
-	toasts := append(slices.Clone(a.toasts), toast{id: id, text: text})
+	a.toasts.seq++
+	id := a.toasts.seq
+	toasts := append(slices.Clone(a.toasts.items), toast{id: id, text: text})
 	if len(toasts) > toastMax {
 		toasts = toasts[len(toasts)-toastMax:]
 	}
-	a.toasts = toasts
+	a.toasts.items = toasts
 	return tea.Tick(toastTTL, func(time.Time) tea.Msg { return toastExpiredMsg{id: id} })
 }
 
 // expireToast drops toast id.
 func (a *App) expireToast(id int) {
-	a.toasts = slices.DeleteFunc(slices.Clone(a.toasts), func(t toast) bool { return t.id == id })
+	a.toasts.items = slices.DeleteFunc(slices.Clone(a.toasts.items), func(t toast) bool { return t.id == id })
 }
 
 // drawToasts writes the toasts over the last lines of body, right
 // aligned, newest at the bottom; body keeps its size.
 func (a App) drawToasts(body string, width int) string {
-	if len(a.toasts) == 0 || width < 10 {
+	if len(a.toasts.items) == 0 || width < 10 {
 		return body
 	}
 	lines := strings.Split(body, "\n")
 	st := a.ctx.Styles.Error.Reverse(true)
-	for k, t := range slices.Backward(a.toasts) {
-		i := len(lines) - len(a.toasts) + k
+	for k, t := range slices.Backward(a.toasts.items) {
+		i := len(lines) - len(a.toasts.items) + k
 		if i < 0 {
 			continue
 		}

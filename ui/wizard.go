@@ -14,6 +14,8 @@ import (
 	"github.com/opsui/opsui/ops"
 	"github.com/opsui/opsui/ops/deploy"
 	"github.com/opsui/opsui/ops/remote"
+
+	"github.com/opsui/opsui/ui/common"
 )
 
 // wizard is the deploy wizard: the op flow machine (opFlow) walking
@@ -127,11 +129,11 @@ func (*deploySpec) planKey(f *wizard, km tea.KeyPressMsg) tea.Cmd {
 }
 
 func (*deploySpec) planNotes(k KeyMap) (string, string) {
-	return "the preview is still being read", "no preview: go back (" + keyName(k.PrevStep) + ") and choose another ref"
+	return "the preview is still being read", "no preview: go back (" + common.KeyName(k.PrevStep) + ") and choose another ref"
 }
 
 func (*deploySpec) runNote(k KeyMap) string {
-	return "the deploy is running: " + keyName(k.CancelRun) + " aborts it (it asks first)"
+	return "the deploy is running: " + common.KeyName(k.CancelRun) + " aborts it (it asks first)"
 }
 
 // doneKey: r rolls the release back while it runs somewhere; enter shows
@@ -164,13 +166,13 @@ func (*deploySpec) keyMap(f *wizard) []key.Binding {
 		return f.runner.help()
 	case stepSummary:
 		if !releaseLive(f.outcome()) {
-			return []key.Binding{withDesc(k.NextStep, "summary/panes"), withDesc(k.Back, "back to the fleet")}
+			return []key.Binding{common.WithDesc(k.NextStep, "summary/panes"), common.WithDesc(k.Back, "back to the fleet")}
 		}
-		return []key.Binding{withDesc(k.Rollback, "roll back this release"), withDesc(k.NextStep, "summary/panes"), withDesc(k.Back, "back to the fleet")}
+		return []key.Binding{common.WithDesc(k.Rollback, "roll back this release"), common.WithDesc(k.NextStep, "summary/panes"), common.WithDesc(k.Back, "back to the fleet")}
 	case stepConfirm:
-		return []key.Binding{k.Confirm, k.PrevStep, withDesc(k.Back, "leave")}
+		return []key.Binding{k.Confirm, k.PrevStep, common.WithDesc(k.Back, "leave")}
 	}
-	return []key.Binding{k.Up, k.Down, k.NextStep, k.PrevStep, withDesc(k.Back, "leave"), k.Help}
+	return []key.Binding{k.Up, k.Down, k.NextStep, k.PrevStep, common.WithDesc(k.Back, "leave"), k.Help}
 }
 
 // releaseLive reports whether the deploy left its release running on some

@@ -183,8 +183,8 @@ func (s strategyForm) view(st common.Styles, k KeyMap, w int, plan *deploy.Plan,
 		onOff = "on: switched hosts go back when one fails after its switch"
 	}
 	row(fieldAutoRollback, "auto-rollback", onOff)
-	b.WriteString(st.Muted.Render(common.Clip(keyName(k.FieldUp)+"/"+keyName(k.FieldDown)+" field · "+
-		keyName(k.ChoicePrev)+" "+keyName(k.ChoiceNext)+" change · "+keyName(k.NextStep)+" next", w)) + "\n\n")
+	b.WriteString(st.Muted.Render(common.Clip(common.KeyName(k.FieldUp)+"/"+common.KeyName(k.FieldDown)+" field · "+
+		common.KeyName(k.ChoicePrev)+" "+common.KeyName(k.ChoiceNext)+" change · "+common.KeyName(k.NextStep)+" next", w)) + "\n\n")
 	switch {
 	case planErr != nil:
 		b.WriteString(st.Error.Render(common.Clip("invalid: "+planErr.Error(), w)) + "\n")

@@ -56,18 +56,18 @@ func (r *refStep) currentLines(width int) []string {
 	st := r.env.ctx.Styles
 	var lines []string
 	for _, h := range r.env.fleet.Select(inventory.Filter{Env: r.target.env.Name}) {
-		s := r.env.status.state(h.Name)
+		p, probed := r.env.status.Probe(h.Name)
 		what := "not probed yet"
 		switch {
-		case s == nil:
-		case s.probe.Reachable && s.probe.Release != "":
-			what = s.probe.Release + " " + deploy.ShortCommit(s.probe.Commit)
-		case s.probe.Reachable:
+		case !probed:
+		case p.Reachable && p.Release != "":
+			what = p.Release + " " + deploy.ShortCommit(p.Commit)
+		case p.Reachable:
 			what = "no release"
 		default:
 			what = "unreachable"
 		}
-		if r.env.status.drift[h.Name] {
+		if r.env.status.Drifts(h.Name) {
 			what += " (drift)"
 		}
 		lines = append(lines, common.Clip(fmt.Sprintf("  %-16s %s", h.Name, what), width))
@@ -95,7 +95,7 @@ func (r *refStep) view(width, h int) string {
 	case r.refs == nil:
 		b.WriteString(st.Muted.Render("reading the repository…") + "\n")
 	case len(shown) == 0:
-		b.WriteString(st.Muted.Render(common.Clip("no ref matches: "+keyName(r.env.keys.NextStep)+" deploys what you typed, if git knows it", width)) + "\n")
+		b.WriteString(st.Muted.Render(common.Clip("no ref matches: "+common.KeyName(r.env.keys.NextStep)+" deploys what you typed, if git knows it", width)) + "\n")
 	}
 	start := max(0, min(r.cursor-listH/2, len(shown)-listH))
 	for i := start; i < len(shown) && i-start < listH; i++ {
@@ -136,7 +136,7 @@ func (*deploySpec) warnings(f *wizard) []string {
 	if len(down) > 0 {
 		out = append(out, "unreachable: "+strings.Join(down, ", "))
 	}
-	out = append(out, f.env.status.drainWarnings(f.env.fleet, f.target.env.Name)...)
+	out = append(out, f.env.status.DrainWarnings(f.env.fleet, f.target.env.Name)...)
 	if len(p.Behind) > 0 {
 		out = append(out, fmt.Sprintf("the target is OLDER than what runs: %d commits running now are not in it — this is a rollback in disguise", len(p.Behind)))
 	}
@@ -252,9 +252,9 @@ func (*deploySpec) doneBody(f *wizard, width int) string {
 	}
 	var keys string
 	if releaseLive(f.outcome()) {
-		keys = st.Key.Render(keyName(k.Rollback)) + st.Muted.Render(" roll back to the previous release · ")
+		keys = st.Key.Render(common.KeyName(k.Rollback)) + st.Muted.Render(" roll back to the previous release · ")
 	}
-	keys += st.Key.Render(keyName(k.NextStep)) + st.Muted.Render(" the hosts' output · ") + st.Key.Render(keyName(k.Back)) + st.Muted.Render(" back to the fleet")
+	keys += st.Key.Render(common.KeyName(k.NextStep)) + st.Muted.Render(" the hosts' output · ") + st.Key.Render(common.KeyName(k.Back)) + st.Muted.Render(" back to the fleet")
 	b.WriteString("\n" + common.ClipStyled(keys, width))
 	return b.String()
 }

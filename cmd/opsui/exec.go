@@ -171,13 +171,19 @@ func hostNamesOf(hosts []inventory.Host) []string {
 	return names
 }
 
-// operator names who ran something: $OPSUI_OPERATOR, else the local user.
+// operator names who ran something, as every record says it: user@machine
+// (a team's shared store holds many laptops' runs), or $OPSUI_OPERATOR as
+// it is (for a shared jump box, where the login says nothing).
 func operator() string {
 	if op := os.Getenv("OPSUI_OPERATOR"); op != "" {
 		return op
 	}
-	if u, err := user.Current(); err == nil {
-		return u.Username
+	name := "unknown"
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		name = u.Username
 	}
-	return "unknown"
+	if machine := store.Machine(); machine != "" {
+		name += "@" + machine
+	}
+	return name
 }

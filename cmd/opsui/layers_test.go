@@ -4,6 +4,7 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"io/fs"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -115,5 +116,84 @@ func TestCommandsDoNotPlan(t *testing.T) {
 	}
 	if checked < 10 {
 		t.Fatalf("only %d files checked: run from cmd/opsui", checked)
+	}
+}
+
+// TestImportsFlowDown: every package of the product imports only the
+// layers below its own (docs/ARCHITECTURE.md): the engine knows no
+// operation, the subjects (deploy, cache, logs) never call the service
+// above them, the console's sub-packages never reach back to its root,
+// and nothing imports cmd or the internal test harnesses (the demo
+// command alone serves the demo fleet).
+func TestImportsFlowDown(t *testing.T) {
+	const mod = "github.com/opsui/opsui/"
+	// may says which of the module's packages pkg may import.
+	may := func(pkg, imp string) bool {
+		under := func(p, parent string) bool { return p == parent || strings.HasPrefix(p, parent+"/") }
+		switch {
+		case pkg == "cmd/opsui" && (imp == "internal/demofleet" || imp == "internal/demoapp"):
+			return true // the demo command serves the demo fleet
+		case strings.HasPrefix(imp, "internal/"), under(imp, "cmd"):
+			return false
+		case pkg == "inventory", pkg == "themes":
+			return false
+		case pkg == "store":
+			return imp == "inventory"
+		case pkg == "ops/remote", pkg == "ops/notify":
+			return imp == "inventory"
+		case pkg == "ops/record":
+			return imp == "ops/remote" || imp == "store" || imp == "inventory"
+		case under(pkg, "ops") && pkg != "ops": // the subjects
+			return under(imp, "ops") && imp != "ops" && !strings.HasPrefix(imp, pkg) || imp == "store" || imp == "inventory"
+		case pkg == "ops":
+			return under(imp, "ops") && imp != "ops" || imp == "store" || imp == "inventory"
+		case pkg == "ui/common":
+			return imp == "themes"
+		case under(pkg, "ui") && pkg != "ui": // the console's components
+			return !under(imp, "ui") || (under(imp, "ui") && imp != "ui")
+		case pkg == "ui":
+			return !under(imp, "cmd")
+		}
+		return true
+	}
+	root := filepath.Join("..", "..")
+	checked := 0
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, path)
+		rel = filepath.ToSlash(rel)
+		if d.IsDir() {
+			if rel != "." && strings.HasPrefix(d.Name(), ".") || rel == "internal" || rel == "scripts" || rel == "docs" {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		pkg := filepath.ToSlash(filepath.Dir(rel))
+		af, err := parser.ParseFile(token.NewFileSet(), path, nil, parser.ImportsOnly)
+		if err != nil {
+			return err
+		}
+		checked++
+		for _, spec := range af.Imports {
+			p, _ := strconv.Unquote(spec.Path.Value)
+			if !strings.HasPrefix(p, mod) {
+				continue
+			}
+			if imp := strings.TrimPrefix(p, mod); !may(pkg, imp) {
+				t.Errorf("%s imports %s: %s may not (imports flow down: docs/ARCHITECTURE.md)", rel, imp, pkg)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if checked < 100 {
+		t.Fatalf("only %d files checked", checked)
 	}
 }

@@ -30,6 +30,16 @@ type cli struct {
 // usageError marks a mistake in how opsui was called (exit status 2).
 type usageError struct{ error }
 
+// Exit statuses of a database opsui cannot use, one per cause, so a
+// script can tell a server that is down from a password that is wrong.
+const (
+	exitDBUnreachable = 10
+	exitDBAuth        = 11
+	exitDBMissing     = 12
+	exitDBPermission  = 13
+	exitDBTLS         = 14
+)
+
 func exitCode(err error) int {
 	var ue usageError
 	var ps inventory.Problems
@@ -39,6 +49,16 @@ func exitCode(err error) int {
 		return 2
 	case errors.As(err, &ps), errors.As(err, &ie):
 		return 3 // the input was read and is invalid
+	case errors.Is(err, store.ErrUnreachable):
+		return exitDBUnreachable
+	case errors.Is(err, store.ErrAuth):
+		return exitDBAuth
+	case errors.Is(err, store.ErrNoDatabase):
+		return exitDBMissing
+	case errors.Is(err, store.ErrPermission):
+		return exitDBPermission
+	case errors.Is(err, store.ErrTLS):
+		return exitDBTLS
 	}
 	return 1
 }
@@ -49,9 +69,14 @@ func newRootCmd(c *cli) *cobra.Command {
 		Short: "A terminal console for operating a web fleet over SSH",
 		Long: `Run without a command, opsui opens the console on the fleet.
 
-opsui shows your fleet (web, app, db, cache and load-balancer hosts) from a
-local SQLite inventory and runs deploys, rollbacks, cache flushes, migrations
-and ad-hoc commands on it over SSH, recording every release with its commit.`,
+opsui shows your fleet (web, app, db, cache and load-balancer hosts) from its
+inventory and runs deploys, rollbacks, cache flushes, migrations and ad-hoc
+commands on it over SSH, recording every release with its commit: in a local
+SQLite file, or for a team in one PostgreSQL database (--db postgres://…).
+
+Exit statuses: 0 done, 1 failed, 2 usage error, 3 invalid input; a database
+opsui cannot use: 10 server unreachable, 11 authentication failed,
+12 database missing, 13 permission denied, 14 TLS required or refused.`,
 		Version:       version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -75,7 +100,8 @@ and ad-hoc commands on it over SSH, recording every release with its commit.`,
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		return usageError{err}
 	})
-	root.PersistentFlags().StringVar(&c.dbFlag, "db", "", "database file (default $OPSUI_DB, else $XDG_DATA_HOME/opsui/opsui.db)")
+	root.PersistentFlags().StringVar(&c.dbFlag, "db", "",
+		"database: a SQLite file or a postgres:// URL (default $OPSUI_DB, else the config's db:, else $XDG_DATA_HOME/opsui/opsui.db)")
 	root.AddCommand(newInventoryCmd(c), newStoreCmd(c), newExecCmd(c),
 		newDeployCmd(c), newRollbackCmd(c), newReleasesCmd(c), newPendingCmd(c), newUnlockCmd(c), newMigrateCmd(c), newFlushCmd(c), newDemoCmd(c), newLogsCmd(c), newCompareCmd(c), newLBCmd(c))
 	root.AddCommand(newSetupCmd(c))

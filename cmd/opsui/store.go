@@ -135,7 +135,7 @@ func (f recordLimitFlag) apply(s *store.Store) error {
 func newStoreInfoCmd(c *cli) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "info",
-		Short: "Show where the database is and what it holds",
+		Short: "Show which database opsui uses (backend, server, version, size) and what it holds",
 		Args:  cobra.NoArgs,
 	}
 	cmd.RunE = c.withStore(func(ctx context.Context, s *store.Store, _ []string) error {
@@ -147,12 +147,22 @@ func newStoreInfoCmd(c *cli) *cobra.Command {
 		if err != nil {
 			return err
 		}
-		size := int64(0)
-		if fi, err := os.Stat(s.Path()); err == nil {
-			size = fi.Size()
+		in, err := s.Info(ctx)
+		if err != nil {
+			return err
 		}
-		fmt.Fprintf(c.stdout, "path:      %s (%s)\nschema:    version %d\nhosts:     %d in %d environments\napps:      %d\nreleases:  %d\nruns:      %d (%d with output)\n",
-			s.Path(), store.HumanBytes(size), store.SchemaVersion(), st.Hosts, st.Environments, st.Apps, st.Releases, st.Runs, st.RunsWithOutput)
+		if in.Backend == store.Postgres {
+			fmt.Fprintf(c.stdout, "backend:   PostgreSQL %s\nserver:    %s\nurl:       %s\nsize:      %s\n",
+				in.Version, in.Server, in.Target, store.HumanBytes(in.Bytes))
+		} else {
+			size := in.Bytes
+			if fi, err := os.Stat(s.Path()); err == nil {
+				size = fi.Size()
+			}
+			fmt.Fprintf(c.stdout, "backend:   SQLite %s\npath:      %s (%s)\n", in.Version, s.Path(), store.HumanBytes(size))
+		}
+		fmt.Fprintf(c.stdout, "schema:    version %d\nhosts:     %d in %d environments\napps:      %d\nreleases:  %d\nruns:      %d (%d with output)\n",
+			store.SchemaVersion(), st.Hosts, st.Environments, st.Apps, st.Releases, st.Runs, st.RunsWithOutput)
 		fmt.Fprintf(c.stdout, "output:    %s recorded, in %d runs\nretention: %s\n", store.HumanBytes(out.Bytes), out.Runs, s.OutputPolicy())
 		return nil
 	})

@@ -22,3 +22,25 @@ type Component[T any] interface {
 	// binding comes from the console's key table (ui/keys.go).
 	KeyMap() []key.Binding
 }
+
+// WheelDelta is the rows a wheel turn moves: -1 up, 1 down, 0 for
+// another button.
+func WheelDelta(m tea.Mouse) int {
+	switch m.Button {
+	case tea.MouseWheelUp:
+		return -1
+	case tea.MouseWheelDown:
+		return 1
+	}
+	return 0
+}
+
+// WithDesc is b with another help text: one binding of the key table,
+// described as a view says it.
+func WithDesc(b key.Binding, desc string) key.Binding {
+	b.SetHelp(b.Help().Key, desc)
+	return b
+}
+
+// KeyName is how a binding's key reads in a sentence.
+func KeyName(b key.Binding) string { return b.Help().Key }

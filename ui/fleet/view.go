@@ -1,4 +1,8 @@
-package ui
+// Package fleet is the console's fleet view: the hosts grouped by
+// environment and role with a filter and a selection, the status board
+// their rows and the filter read (each host's newest probe, drift,
+// drained backends), and the detail pane beside them.
+package fleet
 
 import (
 	"fmt"
@@ -24,9 +28,9 @@ type row struct {
 	host    inventory.Host
 }
 
-// fleetView lists the hosts grouped by environment and role, with a filter
+// Model lists the hosts grouped by environment and role, with a filter
 // and a selection. It renders only the rows that fit.
-type fleetView struct {
+type Model struct {
 	ctx      *common.Context
 	keys     KeyMap
 	fleet    *inventory.Fleet
@@ -40,18 +44,19 @@ type fleetView struct {
 	// filtering is set while the filter input has focus.
 	filtering bool
 	// status is the probe results the rows show and the filter matches.
-	status *statusBoard
+	status *Board
 }
 
-func newFleetView(ctx *common.Context, keys KeyMap, status *statusBoard) fleetView {
+// New is an empty list (SetFleet fills it) whose rows show status.
+func New(ctx *common.Context, keys KeyMap, status *Board) Model {
 	ti := textinput.New()
 	ti.Prompt = "/"
 	ti.Placeholder = "name, role, tag, env or up/down/drift/failed"
-	return fleetView{ctx: ctx, keys: keys, fleet: &inventory.Fleet{}, selected: map[string]bool{}, filter: ti, status: status}
+	return Model{ctx: ctx, keys: keys, fleet: &inventory.Fleet{}, selected: map[string]bool{}, filter: ti, status: status}
 }
 
 // SetFleet replaces the fleet shown, keeping the selection of hosts that remain.
-func (v *fleetView) SetFleet(f *inventory.Fleet) {
+func (v *Model) SetFleet(f *inventory.Fleet) {
 	focused := v.Focused().Name
 	v.fleet = f
 	for name := range v.selected {
@@ -59,19 +64,19 @@ func (v *fleetView) SetFleet(f *inventory.Fleet) {
 			delete(v.selected, name)
 		}
 	}
-	v.rebuild()
+	v.Rebuild()
 	v.focus(focused)
 }
 
 // SetSize gives the view its area.
-func (v *fleetView) SetSize(w, h int) {
+func (v *Model) SetSize(w, h int) {
 	v.width, v.height = w, h
 	v.filter.SetWidth(max(10, w-4))
 	v.scroll()
 }
 
 // Focused returns the host under the cursor (zero Host when none).
-func (v *fleetView) Focused() inventory.Host {
+func (v *Model) Focused() inventory.Host {
 	if v.cursor < len(v.rows) && v.rows[v.cursor].heading == "" {
 		return v.rows[v.cursor].host
 	}
@@ -80,7 +85,7 @@ func (v *fleetView) Focused() inventory.Host {
 
 // Selected returns the selected hosts in list order, or the focused host when
 // nothing is selected: what an action applies to.
-func (v *fleetView) Selected() []inventory.Host {
+func (v *Model) Selected() []inventory.Host {
 	var out []inventory.Host
 	for _, h := range v.fleet.Hosts {
 		if v.selected[h.Name] {
@@ -93,21 +98,45 @@ func (v *fleetView) Selected() []inventory.Host {
 	return out
 }
 
+// Shown is the hosts the list shows (the filter's matches), in order.
+func (v *Model) Shown() []inventory.Host {
+	var out []inventory.Host
+	for _, r := range v.rows {
+		if r.heading == "" {
+			out = append(out, r.host)
+		}
+	}
+	return out
+}
+
+// Fleet is the inventory shown.
+func (v *Model) Fleet() *inventory.Fleet { return v.fleet }
+
+// Marked is how many hosts are selected (Selected falls back on the
+// focused host).
+func (v *Model) Marked() int { return len(v.selected) }
+
+// FilterValue is the filter typed, "" when none.
+func (v *Model) FilterValue() string { return v.filter.Value() }
+
+// Width is the list's width: the detail pane is right of it.
+func (v *Model) Width() int { return v.width }
+
 // Filtering reports whether the filter input has the keyboard.
-func (v *fleetView) Filtering() bool { return v.filtering }
+func (v *Model) Filtering() bool { return v.filtering }
 
 // Update handles the keys of the list.
 // Init: the root loads the fleet and hands it over (SetFleet).
-func (v fleetView) Init() tea.Cmd { return nil }
+func (v Model) Init() tea.Cmd { return nil }
 
 // KeyMap is the fleet's footer; the root marks the keys that are off.
-func (v fleetView) KeyMap() []key.Binding { return v.keys.ShortHelp() }
+func (v Model) KeyMap() []key.Binding { return v.keys.ShortHelp() }
 
 // Update handles the fleet's keys, the wheel and a click on a host row.
-func (v fleetView) Update(msg tea.Msg) (fleetView, tea.Cmd) {
+func (v Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 	switch m := msg.(type) {
 	case tea.MouseWheelMsg:
-		v.move(wheelDelta(m.Mouse()))
+		v.move(common.WheelDelta(m.Mouse()))
 		return v, nil
 	case tea.MouseClickMsg:
 		v.click(m.Mouse().Y)
@@ -127,12 +156,12 @@ func (v fleetView) Update(msg tea.Msg) (fleetView, tea.Cmd) {
 			v.filtering = false
 			v.filter.Blur()
 			v.filter.SetValue("")
-			v.rebuild()
+			v.Rebuild()
 			return v, nil
 		}
 		var cmd tea.Cmd
 		v.filter, cmd = v.filter.Update(msg)
-		v.rebuild()
+		v.Rebuild()
 		return v, cmd
 	}
 	switch {
@@ -155,7 +184,7 @@ func (v fleetView) Update(msg tea.Msg) (fleetView, tea.Cmd) {
 		return v, v.filter.Focus()
 	case key.Matches(km, v.keys.ClearFilter):
 		v.filter.SetValue("")
-		v.rebuild()
+		v.Rebuild()
 	case key.Matches(km, v.keys.Select):
 		if h := v.Focused(); h.Name != "" {
 			if v.selected[h.Name] {
@@ -178,7 +207,7 @@ func (v fleetView) Update(msg tea.Msg) (fleetView, tea.Cmd) {
 }
 
 // move shifts the cursor by delta host rows, skipping headings.
-func (v *fleetView) move(delta int) {
+func (v *Model) move(delta int) {
 	if len(v.rows) == 0 {
 		v.cursor = 0
 		return
@@ -200,7 +229,7 @@ func (v *fleetView) move(delta int) {
 	}
 }
 
-func (v *fleetView) focus(name string) {
+func (v *Model) focus(name string) {
 	for i, r := range v.rows {
 		if r.heading == "" && r.host.Name == name {
 			v.cursor = i
@@ -211,7 +240,7 @@ func (v *fleetView) focus(name string) {
 	v.move(0)
 }
 
-func (v *fleetView) listHeight() int {
+func (v *Model) listHeight() int {
 	h := v.height - 1 // column header
 	if v.filtering || v.filter.Value() != "" {
 		h-- // filter line
@@ -221,7 +250,7 @@ func (v *fleetView) listHeight() int {
 
 // scroll keeps the cursor inside the drawn window, showing the group heading
 // above the first host when there is room.
-func (v *fleetView) scroll() {
+func (v *Model) scroll() {
 	h := v.listHeight()
 	if v.cursor < v.offset {
 		v.offset = v.cursor
@@ -235,8 +264,8 @@ func (v *fleetView) scroll() {
 	v.offset = max(0, min(v.offset, len(v.rows)-h))
 }
 
-// rebuild groups the hosts that pass the filter into rows.
-func (v *fleetView) rebuild() {
+// Rebuild groups the hosts that pass the filter into rows.
+func (v *Model) Rebuild() {
 	focused := v.Focused().Name
 	q := strings.ToLower(strings.TrimSpace(v.filter.Value()))
 	type group struct {
@@ -344,7 +373,7 @@ func matches(h inventory.Host, q string) bool {
 }
 
 // View draws the list in width x height.
-func (v fleetView) View() string {
+func (v Model) View() string {
 	st := v.ctx.Styles
 	var b strings.Builder
 	nameW, addrW := 8, 7
@@ -389,4 +418,17 @@ func (v fleetView) View() string {
 		}
 	}
 	return b.String()
+}
+
+// click moves the cursor to the host row on line y of the list; a
+// group heading or an empty line does nothing.
+func (v *Model) click(y int) {
+	if v.filtering || v.filter.Value() != "" {
+		y-- // the filter line
+	}
+	y-- // the column header
+	if i := v.offset + y; y >= 0 && y < v.listHeight() && i < len(v.rows) && v.rows[i].heading == "" {
+		v.cursor = i
+		v.scroll()
+	}
 }

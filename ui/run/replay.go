@@ -1,4 +1,4 @@
-package ui
+package run
 
 import (
 	"context"
@@ -35,9 +35,9 @@ func replayPaneLines(n int) int {
 	return max(1, min(paneLines, replayLines/max(n, 1)))
 }
 
-// loadReplay reads recorded run id with load and builds its replay. It runs
+// LoadReplay reads recorded run id with load and builds its replay. It runs
 // in a command, off the UI's goroutine: the feed is handed over when built.
-func loadReplay(id int64, load func(context.Context, int64) (ops.RecordedRun, error)) (*runFeed, error) {
+func LoadReplay(id int64, load func(context.Context, int64) (ops.RecordedRun, error)) (*Feed, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), replayLoadTimeout)
 	r, err := load(ctx, id)
 	cancel()
@@ -58,7 +58,7 @@ func loadReplay(id int64, load func(context.Context, int64) (ops.RecordedRun, er
 // as the host's stage), its final status, exit code and error class. The
 // output is streamed into the panes' rings (r.Stream), so the replay
 // holds what the rings keep, however much was recorded.
-func replayFeed(ctx context.Context, r ops.RecordedRun) (*runFeed, error) {
+func replayFeed(ctx context.Context, r ops.RecordedRun) (*Feed, error) {
 	names := make([]string, len(r.Hosts))
 	for i, h := range r.Hosts {
 		names[i] = h.Host
@@ -67,7 +67,7 @@ func replayFeed(ctx context.Context, r ops.RecordedRun) (*runFeed, error) {
 	if what == "" {
 		what = r.Kind
 	}
-	f := newRunFeed(0, what, names)
+	f := NewFeed(0, what, names)
 	f.title = fmt.Sprintf("run #%d (recorded %s)", r.ID, r.StartedAt.Time().Local().Format("Jan _2 15:04"))
 	keep := replayPaneLines(len(r.Hosts))
 	panes := make([]*hostPane, len(r.Hosts))

@@ -1,4 +1,4 @@
-package ui
+package run
 
 import (
 	"context"
@@ -23,12 +23,12 @@ func TestReplayLabelsWhereEachHostStopped(t *testing.T) {
 		return cs
 	}
 	r := recorded(store.Run{ID: 9, Kind: "deploy", Result: "rolled_back"},
-		hostOut{store.RunHost{Host: "web1", Status: "failed", Stage: "health", ErrorClass: "command-failed", Error: "health: exit 1"},
-			meta("switch", "health", "rollback: switch to R0", "rollback: health")},
-		hostOut{store.RunHost{Host: "web2", Status: "rolled_back", ErrorClass: "cancelled", Error: "switched back to R0: web1 failed after the switch"},
-			meta("switch", "health", "rollback: switch to R0", "rollback: health")},
-		hostOut{store.RunHost{Host: "web3", Status: "skipped", Stage: "not reached", ErrorClass: "cancelled", Error: "not reached: the deploy stopped before this host's batch"},
-			meta("upload", "collectstatic")},
+		hostOut(store.RunHost{Host: "web1", Status: "failed", Stage: "health", ErrorClass: "command-failed", Error: "health: exit 1"},
+			meta("switch", "health", "rollback: switch to R0", "rollback: health")),
+		hostOut(store.RunHost{Host: "web2", Status: "rolled_back", ErrorClass: "cancelled", Error: "switched back to R0: web1 failed after the switch"},
+			meta("switch", "health", "rollback: switch to R0", "rollback: health")),
+		hostOut(store.RunHost{Host: "web3", Status: "skipped", Stage: "not reached", ErrorClass: "cancelled", Error: "not reached: the deploy stopped before this host's batch"},
+			meta("upload", "collectstatic")),
 	)
 	f, err := replayFeed(context.Background(), r)
 	if err != nil {
@@ -47,9 +47,9 @@ func TestReplayLabelsWhereEachHostStopped(t *testing.T) {
 // with its hosts inspected but never finished; when the run ends they read
 // "not reached", not "running".
 func TestRefusedRunLeavesNoHostRunning(t *testing.T) {
-	f := newRunFeed(0, "deploy", []string{"web1", "web2"})
+	f := NewFeed(0, "deploy", []string{"web1", "web2"})
 	f.Event(remote.Event{Host: "web1", Kind: remote.EventStage, Line: "inspect"})
-	f.finish(remote.Result{}, errors.New("app/test is locked on web2 by alice"))
+	f.Finish(remote.Result{}, errors.New("app/test is locked on web2 by alice"))
 	for _, p := range f.snapshot(0, noPanes, window{}).panes {
 		if got := rowText(p); got != "not reached" {
 			t.Errorf("%s reads %q after a refused run", p.name, got)

@@ -1,4 +1,4 @@
-package ui
+package run
 
 import (
 	"fmt"
@@ -16,11 +16,11 @@ import (
 // the focused host's pane.
 const gridMax = 4
 
-// runView shows a run: a pane per host streaming its output.
-type runView struct {
+// Model shows a run: a pane per host streaming its output.
+type Model struct {
 	ctx           *common.Context
 	keys          KeyMap
-	feed          *runFeed
+	feed          *Feed
 	focus         int
 	width, height int
 	confirmCancel bool
@@ -32,9 +32,19 @@ type runView struct {
 	note     string // a one-key message: "no failed host"
 }
 
-func newRunView(ctx *common.Context, keys KeyMap, feed *runFeed) runView {
-	return runView{ctx: ctx, keys: keys, feed: feed}
+// New shows feed's run.
+func New(ctx *common.Context, keys KeyMap, feed *Feed) Model {
+	return Model{ctx: ctx, keys: keys, feed: feed}
 }
+
+// Feed is the run shown, nil in a view that shows none yet.
+func (v Model) Feed() *Feed { return v.feed }
+
+// Focus is the index of the host that has the focus.
+func (v Model) Focus() int { return v.focus }
+
+// Size is the size last set.
+func (v Model) Size() (width, height int) { return v.width, v.height }
 
 // statusText is a host's state in words (never colour alone).
 func statusText(p paneSnapshot) string {
@@ -116,19 +126,7 @@ func byteSize(n int64) string {
 	return fmt.Sprintf("%.1f %s", v, suffix)
 }
 
-// elapsedText writes a run's or a host's time: 850ms, 12.3s, 2m05s.
-func elapsedText(d time.Duration) string {
-	switch {
-	case d < time.Second:
-		return fmt.Sprintf("%dms", d.Milliseconds())
-	case d < time.Minute:
-		return fmt.Sprintf("%.1fs", d.Seconds())
-	}
-	d = d.Round(time.Second)
-	return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
-}
-
-func (v runView) statusStyle(p paneSnapshot) lipgloss.Style {
+func (v Model) statusStyle(p paneSnapshot) lipgloss.Style {
 	st := v.ctx.Styles
 	switch {
 	case p.status == remote.EventExited && p.code == 0:
@@ -151,13 +149,13 @@ func finished(p paneSnapshot) bool {
 
 // summary is the run's first line: what ran, how many hosts are done, ok,
 // failed and running, the time so far and the slowest host.
-func (v runView) summary(snap runSnapshot) string {
+func (v Model) summary(snap runSnapshot) string {
 	what := fmt.Sprintf("%s · %s · ", v.feed.title, common.Clip(v.feed.command, 40))
 	if snap.done {
-		if err := v.feed.runErr(); err != nil && len(snap.res.Hosts) == 0 {
+		if err := v.feed.Err(); err != nil && len(snap.res.Hosts) == 0 {
 			return what + fmt.Sprintf("could not start: %v", err)
 		}
-		return what + fmt.Sprintf("done: %s · elapsed %s", snap.res.Summary(), elapsedText(snap.elapsed))
+		return what + fmt.Sprintf("done: %s · elapsed %s", snap.res.Summary(), common.Elapsed(snap.elapsed))
 	}
 	var ok, bad, running int
 	slowest, slowTime := "", time.Duration(0)
@@ -178,9 +176,9 @@ func (v runView) summary(snap runSnapshot) string {
 		}
 	}
 	s := what + fmt.Sprintf("%d/%d done (%d ok, %d failed), %d running · elapsed %s",
-		ok+bad, len(snap.panes), ok, bad, running, elapsedText(snap.elapsed))
+		ok+bad, len(snap.panes), ok, bad, running, common.Elapsed(snap.elapsed))
 	if slowest != "" {
-		s += fmt.Sprintf(" · slowest %s %s", slowest, elapsedText(slowTime))
+		s += fmt.Sprintf(" · slowest %s %s", slowest, common.Elapsed(slowTime))
 	}
 	return s
 }
@@ -196,7 +194,7 @@ type runLayout struct {
 	listStart    int // first host of the list drawn
 }
 
-func (v runView) layout(panes []paneSnapshot) runLayout {
+func (v Model) layout(panes []paneSnapshot) runLayout {
 	l := runLayout{headH: 1}
 	if v.confirmCancel || v.note != "" {
 		l.headH++
@@ -224,7 +222,7 @@ func (v runView) layout(panes []paneSnapshot) runLayout {
 func (l runLayout) innerLines() int { return max(1, l.paneH-3) }
 
 // View draws the run.
-func (v runView) View() string {
+func (v Model) View() string {
 	st := v.ctx.Styles
 	shape := v.feed.snapshot(0, noPanes, window{})
 	l := v.layout(shape.panes)
@@ -251,7 +249,7 @@ func (v runView) View() string {
 }
 
 // grid lays the panes out in one or two columns.
-func (v runView) grid(panes []paneSnapshot, l runLayout) string {
+func (v Model) grid(panes []paneSnapshot, l runLayout) string {
 	var out []string
 	for r := 0; r < l.rows; r++ {
 		var row []string
@@ -266,7 +264,7 @@ func (v runView) grid(panes []paneSnapshot, l runLayout) string {
 }
 
 // listAndPane shows every host with its status and the focused host's pane.
-func (v runView) listAndPane(panes []paneSnapshot, l runLayout) string {
+func (v Model) listAndPane(panes []paneSnapshot, l runLayout) string {
 	var list []string
 	for i := l.listStart; i < len(panes) && len(list) < l.paneH; i++ {
 		p := panes[i]
@@ -283,7 +281,7 @@ func (v runView) listAndPane(panes []paneSnapshot, l runLayout) string {
 }
 
 // pane draws one host: a title with its status and step, then its lines.
-func (v runView) pane(p paneSnapshot, w, h int, focused bool) string {
+func (v Model) pane(p paneSnapshot, w, h int, focused bool) string {
 	st := v.ctx.Styles
 	title := p.name + " · " + statusText(p)
 	if s := stageText(p); s != "" {

@@ -1,4 +1,4 @@
-package ui
+package run
 
 import (
 	"charm.land/bubbles/v2/key"
@@ -9,24 +9,24 @@ import (
 const wheelLines = 3
 
 // Init: a run view reads its feed on each draw; it has no command of its own.
-func (v runView) Init() tea.Cmd { return nil }
+func (v Model) Init() tea.Cmd { return nil }
 
 // SetSize sets the size the view draws in.
-func (v *runView) SetSize(w, h int) { v.width, v.height = w, h }
+func (v *Model) SetSize(w, h int) { v.width, v.height = w, h }
 
 // KeyMap is the run view's footer.
-func (v runView) KeyMap() []key.Binding { return v.keys.RunHelp() }
+func (v Model) KeyMap() []key.Binding { return v.keys.ShortHelp() }
 
-// asking reports whether the view asks to cancel its run: the keys are
+// Asking reports whether the view asks to cancel its run: the keys are
 // the question's then.
-func (v runView) asking() bool { return v.confirmCancel }
+func (v Model) Asking() bool { return v.confirmCancel }
 
 // Update handles the run view's keys and mouse, and the end of the
-// cancel question (cancelRunMsg: the owner of the run cancels it); the
+// cancel question (CancelMsg: the owner of the run cancels it); the
 // mouse's Y is counted from the view's first line.
-func (v runView) Update(msg tea.Msg) (runView, tea.Cmd) {
+func (v Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 	switch msg := msg.(type) {
-	case cancelRunMsg:
+	case CancelMsg:
 		v.confirmCancel = false
 		return v, nil
 	case tea.KeyPressMsg:
@@ -39,13 +39,13 @@ func (v runView) Update(msg tea.Msg) (runView, tea.Cmd) {
 	return v, nil
 }
 
-func (v runView) key(km tea.KeyPressMsg) (runView, tea.Cmd) {
+func (v Model) key(km tea.KeyPressMsg) (Model, tea.Cmd) {
 	v.note = ""
 	if v.confirmCancel {
 		// Only an explicit y cancels; anything else, Enter included, keeps going.
 		if key.Matches(km, v.keys.Confirm) {
 			id := v.feed.id
-			return v, func() tea.Msg { return cancelRunMsg{id: id} }
+			return v, func() tea.Msg { return CancelMsg{ID: id} }
 		}
 		v.confirmCancel = false
 		return v, nil
@@ -94,7 +94,7 @@ func (v runView) key(km tea.KeyPressMsg) (runView, tea.Cmd) {
 
 // focusOn moves the focus to pane i (clamped). A paused view stays paused,
 // at the end of the new host's output.
-func (v runView) focusOn(i int) runView {
+func (v Model) focusOn(i int) Model {
 	i = max(0, min(i, len(v.feed.panes)-1))
 	if i != v.focus {
 		v.focus = i
@@ -106,7 +106,7 @@ func (v runView) focusOn(i int) runView {
 }
 
 // bottomTop is the first line drawn when the focused pane shows its end.
-func (v runView) bottomTop() uint64 {
+func (v Model) bottomTop() uint64 {
 	snap := v.feed.snapshot(0, noPanes, window{})
 	if len(snap.panes) == 0 {
 		return 0
@@ -121,7 +121,7 @@ func (v runView) bottomTop() uint64 {
 
 // scroll moves the focused pane by delta lines: up pauses following,
 // reaching the end again follows.
-func (v runView) scroll(delta int) runView {
+func (v Model) scroll(delta int) Model {
 	if delta == 0 && !v.scrolled {
 		return v
 	}
@@ -151,7 +151,7 @@ func (v runView) scroll(delta int) runView {
 
 // wheel scrolls what is under the mouse: the host list moves the focus,
 // a pane scrolls the focused pane.
-func (v runView) wheel(m tea.MouseWheelMsg) runView {
+func (v Model) wheel(m tea.MouseWheelMsg) Model {
 	delta := 0
 	switch m.Button {
 	case tea.MouseWheelUp:
@@ -169,7 +169,7 @@ func (v runView) wheel(m tea.MouseWheelMsg) runView {
 }
 
 // click focuses the host row or the pane under the mouse.
-func (v runView) click(m tea.MouseClickMsg) runView {
+func (v Model) click(m tea.MouseClickMsg) Model {
 	if m.Button != tea.MouseLeft {
 		return v
 	}

@@ -1,4 +1,4 @@
-package ui
+package fleet
 
 import (
 	"strings"
@@ -19,7 +19,7 @@ type column struct {
 	width  int // 0: takes what is left (the last column only)
 	prio   int
 	status bool
-	cell   func(v *fleetView, h inventory.Host, s *hostState) (string, lipgloss.Style)
+	cell   func(v *Model, h inventory.Host, s *hostState) (string, lipgloss.Style)
 }
 
 // fleetColumns returns the columns for names up to nameW and addresses up
@@ -27,7 +27,7 @@ type column struct {
 func fleetColumns(nameW, addrW int, withStatus bool) []column {
 	plain := lipgloss.NewStyle()
 	cols := []column{
-		{title: "HOST", width: nameW, cell: func(_ *fleetView, h inventory.Host, _ *hostState) (string, lipgloss.Style) { return h.Name, plain }},
+		{title: "HOST", width: nameW, cell: func(_ *Model, h inventory.Host, _ *hostState) (string, lipgloss.Style) { return h.Name, plain }},
 	}
 	if withStatus {
 		cols = append(cols,
@@ -47,13 +47,13 @@ func fleetColumns(nameW, addrW int, withStatus bool) []column {
 		)
 	}
 	return append(cols,
-		column{title: "ADDRESS", width: addrW, prio: 8, cell: func(_ *fleetView, h inventory.Host, _ *hostState) (string, lipgloss.Style) {
+		column{title: "ADDRESS", width: addrW, prio: 8, cell: func(_ *Model, h inventory.Host, _ *hostState) (string, lipgloss.Style) {
 			return h.Address, plain
 		}},
-		column{title: "ROLES", width: 14, prio: 9, cell: func(_ *fleetView, h inventory.Host, _ *hostState) (string, lipgloss.Style) {
+		column{title: "ROLES", width: 14, prio: 9, cell: func(_ *Model, h inventory.Host, _ *hostState) (string, lipgloss.Style) {
 			return strings.Join(h.Roles, ","), plain
 		}},
-		column{title: "TAGS", prio: 10, cell: func(_ *fleetView, h inventory.Host, _ *hostState) (string, lipgloss.Style) {
+		column{title: "TAGS", prio: 10, cell: func(_ *Model, h inventory.Host, _ *hostState) (string, lipgloss.Style) {
 			return strings.Join(h.Tags, ","), plain
 		}},
 	)
@@ -83,8 +83,8 @@ func fit(cols []column, width int) []column {
 
 // figure is a status cell that shows f of the newest reachable probe,
 // muted when that probe is stale.
-func figure(f func(remote.Probe) string) func(*fleetView, inventory.Host, *hostState) (string, lipgloss.Style) {
-	return func(v *fleetView, _ inventory.Host, s *hostState) (string, lipgloss.Style) {
+func figure(f func(remote.Probe) string) func(*Model, inventory.Host, *hostState) (string, lipgloss.Style) {
+	return func(v *Model, _ inventory.Host, s *hostState) (string, lipgloss.Style) {
 		if s == nil || s.lastUp.At.IsZero() {
 			return "", lipgloss.NewStyle()
 		}
@@ -95,7 +95,7 @@ func figure(f func(remote.Probe) string) func(*fleetView, inventory.Host, *hostS
 	}
 }
 
-func stateCell(v *fleetView, h inventory.Host, s *hostState) (string, lipgloss.Style) {
+func stateCell(v *Model, h inventory.Host, s *hostState) (string, lipgloss.Style) {
 	st := v.ctx.Styles
 	switch {
 	case s == nil:
@@ -112,7 +112,7 @@ func stateCell(v *fleetView, h inventory.Host, s *hostState) (string, lipgloss.S
 	return "up", st.OK
 }
 
-func releaseCell(v *fleetView, h inventory.Host, s *hostState) (string, lipgloss.Style) {
+func releaseCell(v *Model, h inventory.Host, s *hostState) (string, lipgloss.Style) {
 	if s == nil || s.lastUp.At.IsZero() {
 		return "", lipgloss.NewStyle()
 	}
@@ -126,7 +126,7 @@ func releaseCell(v *fleetView, h inventory.Host, s *hostState) (string, lipgloss
 	return rel, lipgloss.NewStyle()
 }
 
-func healthCell(v *fleetView, _ inventory.Host, s *hostState) (string, lipgloss.Style) {
+func healthCell(v *Model, _ inventory.Host, s *hostState) (string, lipgloss.Style) {
 	st := v.ctx.Styles
 	if s == nil || s.lastUp.At.IsZero() {
 		return "", st.Muted
@@ -143,7 +143,7 @@ func healthCell(v *fleetView, _ inventory.Host, s *hostState) (string, lipgloss.
 }
 
 // downText says why a host is unreachable and since when.
-func downText(v *fleetView, s *hostState) string {
+func downText(v *Model, s *hostState) string {
 	class := string(s.probe.Class)
 	if class == "" {
 		class = "error"
@@ -153,7 +153,7 @@ func downText(v *fleetView, s *hostState) string {
 
 // renderRow draws one host row: plain text when styled is false (the
 // cursor row, drawn reversed as a whole).
-func (v *fleetView) renderRow(cols []column, mark string, h inventory.Host, styled bool) string {
+func (v *Model) renderRow(cols []column, mark string, h inventory.Host, styled bool) string {
 	s := v.status.state(h.Name)
 	var b strings.Builder
 	b.WriteString(common.PadRight(mark, 2))

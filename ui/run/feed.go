@@ -1,4 +1,7 @@
-package ui
+// Package run is the console's run view: a run's feed (where the engine's
+// events land, read by the view on its ticks), the view drawing a pane per
+// host, its keys and mouse, and the replay of a recorded run.
+package run
 
 import (
 	"fmt"
@@ -30,11 +33,11 @@ type hostPane struct {
 	lines       *remote.Ring[string]
 }
 
-// runFeed is where the engine's events land: each event is applied to its
+// Feed is where the engine's events land: each event is applied to its
 // host's pane under a lock, in the engine's goroutine, and the UI only reads
 // snapshots on its own ticks. So the UI gets a few messages a second however
 // fast the hosts talk, and memory is bounded by the rings.
-type runFeed struct {
+type Feed struct {
 	mu      sync.Mutex
 	id      int
 	title   string // "run 3", or "run #12 (recorded)" for a replay
@@ -50,8 +53,9 @@ type runFeed struct {
 	now     func() time.Time
 }
 
-func newRunFeed(id int, command string, hosts []string) *runFeed {
-	f := &runFeed{id: id, title: fmt.Sprintf("run %d", id), command: command, byName: map[string]*hostPane{},
+// NewFeed is run id of command on hosts, every host queued.
+func NewFeed(id int, command string, hosts []string) *Feed {
+	f := &Feed{id: id, title: fmt.Sprintf("run %d", id), command: command, byName: map[string]*hostPane{},
 		started: time.Now(), now: time.Now}
 	for _, h := range hosts {
 		p := &hostPane{name: h, status: remote.EventQueued, lines: remote.NewRing[string](paneLines)}
@@ -61,8 +65,34 @@ func newRunFeed(id int, command string, hosts []string) *runFeed {
 	return f
 }
 
+// ID is the run's number in the session (0 for a flow's or a replay).
+func (f *Feed) ID() int { return f.id }
+
+// Command is what the run ran.
+func (f *Feed) Command() string { return f.command }
+
+// Hosts are the run's hosts, in their panes' order.
+func (f *Feed) Hosts() []string {
+	out := make([]string, len(f.panes))
+	for i, p := range f.panes {
+		out[i] = p.name
+	}
+	return out
+}
+
+// SetTitle names the run above its panes (a flow's kind); call it before
+// the run starts.
+func (f *Feed) SetTitle(title string) { f.title = title }
+
+// Outcome is the run's result, and whether it has finished.
+func (f *Feed) Outcome() (remote.Result, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.result, f.done
+}
+
 // Event applies one engine event; it is safe for concurrent use.
-func (f *runFeed) Event(ev remote.Event) {
+func (f *Feed) Event(ev remote.Event) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	p := f.byName[ev.Host]
@@ -97,7 +127,7 @@ func (f *runFeed) Event(ev remote.Event) {
 
 // markStarted moves a queued or connecting host to running: a pipeline's
 // host starts with its first stage, a command's with EventStarted.
-func (f *runFeed) markStarted(p *hostPane, at time.Time) {
+func (f *Feed) markStarted(p *hostPane, at time.Time) {
 	if p.status == remote.EventQueued || p.status == remote.EventConnecting {
 		p.status = remote.EventStarted
 	}
@@ -109,8 +139,8 @@ func (f *runFeed) markStarted(p *hostPane, at time.Time) {
 	}
 }
 
-// finish records the run's result.
-func (f *runFeed) finish(res remote.Result, err error) {
+// Finish records the run's result.
+func (f *Feed) Finish(res remote.Result, err error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.done, f.result, f.err = true, res, err
@@ -124,8 +154,30 @@ func (f *runFeed) finish(res remote.Result, err error) {
 	}
 }
 
-// isDone reports whether the run has finished.
-func (f *runFeed) isDone() bool {
+// Settle ends, with its outcome, the pane of every host the work left
+// without a final event (a pipeline reports hosts in its outcome).
+func (f *Feed) Settle(res remote.Result) {
+	for _, h := range res.Hosts {
+		f.mu.Lock()
+		p := f.byName[h.Host]
+		open := p != nil && p.status != remote.EventExited && p.status != remote.EventFailed
+		f.mu.Unlock()
+		if !open {
+			continue
+		}
+		ev := remote.Event{Host: h.Host, Kind: remote.EventExited, Duration: h.Duration, Class: h.Class, Err: h.Err}
+		if h.Status != remote.StatusOK {
+			ev.Kind = remote.EventFailed
+			if ev.Class == remote.ClassNone {
+				ev.Class = remote.ErrorClass(h.Status)
+			}
+		}
+		f.Event(ev)
+	}
+}
+
+// Done reports whether the run has finished.
+func (f *Feed) Done() bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.done
@@ -175,7 +227,7 @@ type runSnapshot struct {
 // or of every pane (allPanes), or of none (noPanes): a list of 200 hosts
 // draws one pane, and copying the others' lines every frame would cost
 // more than drawing. win says which lines of its pane are copied.
-func (f *runFeed) snapshot(n, only int, win window) runSnapshot {
+func (f *Feed) snapshot(n, only int, win window) runSnapshot {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	now := f.now()
@@ -216,16 +268,16 @@ func linesFrom(r *remote.Ring[string], top uint64, n int) []string {
 	return all[:n]
 }
 
-// runErr is the error the run could not start with, if any.
-func (f *runFeed) runErr() error {
+// Err is the error the run could not start with, if any.
+func (f *Feed) Err() error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.err
 }
 
-// lastLines returns up to n of host's last lines in this run, nil when the
+// LastLines returns up to n of host's last lines in this run, nil when the
 // host is not in it.
-func (f *runFeed) lastLines(host string, n int) []string {
+func (f *Feed) LastLines(host string, n int) []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if p := f.byName[host]; p != nil {

@@ -1,4 +1,4 @@
-package ui
+package run
 
 import (
 	"errors"
@@ -17,23 +17,23 @@ import (
 
 // fixedFeed is a run of hosts whose clock stands still at start+at, so
 // times in the view are exact.
-func fixedFeed(hosts []string, at time.Duration) (*runFeed, time.Time) {
+func fixedFeed(hosts []string, at time.Duration) (*Feed, time.Time) {
 	start := time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC)
-	f := newRunFeed(1, "deploy main", hosts)
+	f := NewFeed(1, "deploy main", hosts)
 	f.started = start
 	f.now = func() time.Time { return start.Add(at) }
 	return f, start
 }
 
-func testRunView(f *runFeed, w, h int) runView {
-	v := newRunView(common.NewContext(themes.Dark().WithoutColor()), DefaultKeyMap(), f)
+func testRunView(f *Feed, w, h int) Model {
+	v := New(common.NewContext(themes.Dark().WithoutColor()), testKeys(), f)
 	v.width, v.height = w, h
 	return v
 }
 
-func runText(v runView) string { return ansi.Strip(v.View()) }
+func runText(v Model) string { return ansi.Strip(v.View()) }
 
-func pressRun(v runView, names ...string) runView {
+func pressRun(v Model, names ...string) Model {
 	for _, m := range keys(names...) {
 		v, _ = v.Update(m)
 	}

@@ -1,9 +1,8 @@
-package ui
+package fleet
 
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -25,11 +24,12 @@ type hostState struct {
 	downSince time.Time    // the first failed probe of the current outage; zero while up
 }
 
-// statusBoard holds every host's newest probe and the drift computed from
-// them. Only App.Update changes it; probes run in tea.Cmds and arrive as
-// probeRoundMsg.
-type statusBoard struct {
+// Board holds every host's newest probe and the drift computed from
+// them. Only the root's Update (ui.App) changes it; probes run in
+// tea.Cmds and arrive as RoundMsg.
+type Board struct {
 	enabled  bool
+	probe    ProbeFunc // nil: not enabled
 	interval time.Duration
 	now      func() time.Time
 	hosts    map[string]*hostState
@@ -46,11 +46,13 @@ type statusBoard struct {
 	ticking  bool // the tick chain runs
 }
 
-func newStatusBoard(enabled bool, interval time.Duration) *statusBoard {
+// NewBoard is a board probing with probe (nil: no status panel) every
+// interval (DefaultRefreshInterval when 0).
+func NewBoard(probe ProbeFunc, interval time.Duration) *Board {
 	if interval <= 0 {
 		interval = DefaultRefreshInterval
 	}
-	return &statusBoard{enabled: enabled, interval: interval, now: time.Now,
+	return &Board{enabled: probe != nil, probe: probe, interval: interval, now: time.Now,
 		hosts: map[string]*hostState{}, majority: map[string]string{}, drift: map[string]bool{}, drained: map[string][]drainedBy{}}
 }
 
@@ -65,7 +67,7 @@ type drainedBy struct {
 
 // computeDrained finds the web hosts the probed balancers of their
 // environment have out of rotation, as the balancers last said.
-func (b *statusBoard) computeDrained(fleet *inventory.Fleet) {
+func (b *Board) computeDrained(fleet *inventory.Fleet) {
 	clear(b.drained)
 	for _, lb := range fleet.Hosts {
 		s := b.hosts[lb.Name]
@@ -87,7 +89,7 @@ func (b *statusBoard) computeDrained(fleet *inventory.Fleet) {
 
 // drainText says which balancers have host out of rotation and why, ""
 // when none.
-func (b *statusBoard) drainText(host string) string {
+func (b *Board) drainText(host string) string {
 	if b == nil {
 		return ""
 	}
@@ -105,9 +107,9 @@ func (b *statusBoard) drainText(host string) string {
 	return strings.Join(parts, "; ")
 }
 
-// drainWarnings are the preview's warnings about env's web hosts out of
+// DrainWarnings are the preview's warnings about env's web hosts out of
 // a balancer's rotation.
-func (b *statusBoard) drainWarnings(fleet *inventory.Fleet, env string) []string {
+func (b *Board) DrainWarnings(fleet *inventory.Fleet, env string) []string {
 	if b == nil || fleet == nil {
 		return nil
 	}
@@ -122,29 +124,78 @@ func (b *statusBoard) drainWarnings(fleet *inventory.Fleet, env string) []string
 
 // Status messages: a tick of the refresh interval, and a round's results.
 type (
-	statusTickMsg struct{}
-	probeRoundMsg struct {
-		round  int
-		asked  []string // the chunk's hosts
-		probes []remote.Probe
+	TickMsg  struct{}
+	RoundMsg struct {
+		Round  int
+		Asked  []string // the chunk's hosts
+		Probes []remote.Probe
 	}
 )
 
-func (b *statusBoard) tick() tea.Cmd {
-	return tea.Tick(b.interval, func(time.Time) tea.Msg { return statusTickMsg{} })
+// Enabled reports whether the fleet is probed: a status panel is shown.
+func (b *Board) Enabled() bool { return b.enabled }
+
+// StartTicking starts the chain of refresh ticks, once: nil when it runs
+// already or the board is off.
+func (b *Board) StartTicking() tea.Cmd {
+	if !b.enabled || b.ticking {
+		return nil
+	}
+	b.ticking = true
+	return b.Tick()
+}
+
+// Round is the newest round started: a RoundMsg of an older one does not
+// end the round under way.
+func (b *Board) Round() int { return b.round }
+
+// Busy reports whether a round is under way: no other starts.
+func (b *Board) Busy() bool { return b.inflight }
+
+// SetClock sets the clock the ages are counted on (tests fix it).
+func (b *Board) SetClock(now func() time.Time) { b.now = now }
+
+// DownSince is the first failed probe of host's current outage, zero
+// while it is up or not probed.
+func (b *Board) DownSince(host string) time.Time {
+	if s := b.state(host); s != nil {
+		return s.downSince
+	}
+	return time.Time{}
+}
+
+// Probed is how many hosts have a probe.
+func (b *Board) Probed() int { return len(b.hosts) }
+
+// Probe is host's newest probe; false when it has none yet.
+func (b *Board) Probe(host string) (remote.Probe, bool) {
+	if s := b.state(host); s != nil {
+		return s.probe, true
+	}
+	return remote.Probe{}, false
+}
+
+// Drifts reports whether host runs another release than the rest of its
+// group.
+func (b *Board) Drifts(host string) bool { return b.drift[host] }
+
+// Tick is the next refresh tick.
+func (b *Board) Tick() tea.Cmd {
+	return tea.Tick(b.interval, func(time.Time) tea.Msg { return TickMsg{} })
 }
 
 // probeChunk is how many hosts one command of a round probes: results come
 // back chunk by chunk, so a few slow hosts do not hold back the others.
 const probeChunk = 25
 
-// ProbeFunc probes hosts of fleet; see Options.Probe.
+// ProbeFunc probes hosts of fleet; see ui.Options.Probe.
 type ProbeFunc func(ctx context.Context, fleet *inventory.Fleet, hosts []inventory.Host) []remote.Probe
 
-// startRound returns the commands probing the fleet, a chunk of hosts
+// StartRound returns the commands probing the fleet, a chunk of hosts
 // each, or nil while a round is still under way (a slow round delays the
 // next; rounds never pile up).
-func (b *statusBoard) startRound(probe ProbeFunc, fleet *inventory.Fleet) tea.Cmd {
+func (b *Board) StartRound(fleet *inventory.Fleet) tea.Cmd {
+	probe := b.probe
 	if !b.enabled || probe == nil || b.inflight || fleet == nil || len(fleet.Hosts) == 0 {
 		return nil
 	}
@@ -160,21 +211,21 @@ func (b *statusBoard) startRound(probe ProbeFunc, fleet *inventory.Fleet) tea.Cm
 		}
 		cmds = append(cmds, func() tea.Msg {
 			// The fleet is read only: a reload replaces it, never changes it.
-			return probeRoundMsg{round: round, asked: asked, probes: probe(context.Background(), fleet, hosts)}
+			return RoundMsg{Round: round, Asked: asked, Probes: probe(context.Background(), fleet, hosts)}
 		})
 	}
 	b.pending = len(cmds)
 	return tea.Batch(cmds...)
 }
 
-// apply records a round's probes and recomputes drift over fleet.
-func (b *statusBoard) apply(msg probeRoundMsg, fleet *inventory.Fleet) {
-	if msg.round == b.round {
+// Apply records a round's probes and recomputes drift over fleet.
+func (b *Board) Apply(msg RoundMsg, fleet *inventory.Fleet) {
+	if msg.Round == b.round {
 		if b.pending--; b.pending <= 0 {
 			b.inflight = false
 		}
 	}
-	for _, p := range msg.probes {
+	for _, p := range msg.Probes {
 		s := b.hosts[p.Host]
 		if s == nil {
 			s = &hostState{}
@@ -190,14 +241,14 @@ func (b *statusBoard) apply(msg probeRoundMsg, fleet *inventory.Fleet) {
 			s.downSince = p.At
 		}
 	}
-	b.computeDrift(fleet)
+	b.ComputeDrift(fleet)
 	b.computeDrained(fleet)
 }
 
-// computeDrift finds, in each environment+role group, the release most of
+// ComputeDrift finds, in each environment+role group, the release most of
 // its reachable hosts run (ties go to the newest id, then to having one) and
 // marks the hosts that run another.
-func (b *statusBoard) computeDrift(fleet *inventory.Fleet) {
+func (b *Board) ComputeDrift(fleet *inventory.Fleet) {
 	clear(b.majority)
 	clear(b.drift)
 	groups := map[string][]string{}
@@ -231,7 +282,7 @@ func (b *statusBoard) computeDrift(fleet *inventory.Fleet) {
 }
 
 // state returns the host's state, nil when it was never probed.
-func (b *statusBoard) state(host string) *hostState {
+func (b *Board) state(host string) *hostState {
 	if b == nil {
 		return nil
 	}
@@ -240,14 +291,14 @@ func (b *statusBoard) state(host string) *hostState {
 
 // stale reports whether s's newest probe is too old to trust: the rounds
 // are late (a slow host, a suspended laptop).
-func (b *statusBoard) stale(s *hostState) (age time.Duration, stale bool) {
+func (b *Board) stale(s *hostState) (age time.Duration, stale bool) {
 	age = b.now().Sub(s.probe.At)
 	return age, age > 3*b.interval+remote.DefaultProbeTimeout
 }
 
-// counts returns how many hosts are up, down, drifting and out of a
+// Counts returns how many hosts are up, down, drifting and out of a
 // balancer's rotation.
-func (b *statusBoard) counts() (up, down, drift, drained int) {
+func (b *Board) Counts() (up, down, drift, drained int) {
 	for _, s := range b.hosts {
 		if s.probe.Reachable {
 			up++
@@ -260,7 +311,7 @@ func (b *statusBoard) counts() (up, down, drift, drained int) {
 
 // words are the status words the filter matches for host: up or down, the
 // error class, drift, drained, the health verdict, stale.
-func (b *statusBoard) words(host string) []string {
+func (b *Board) words(host string) []string {
 	s := b.state(host)
 	if s == nil {
 		return nil
@@ -284,16 +335,6 @@ func (b *statusBoard) words(host string) []string {
 		w = append(w, "stale")
 	}
 	return w
-}
-
-// changedKey returns the host-key error of a probe refused for a changed
-// key, or nil.
-func changedKey(p remote.Probe) *remote.HostKeyError {
-	var hke *remote.HostKeyError
-	if p.Class == remote.ClassHostKeyChanged && errors.As(p.Err, &hke) {
-		return hke
-	}
-	return nil
 }
 
 // shortAge writes d in its largest unit: 45s, 12m, 5h, 3d.

@@ -1,0 +1,36 @@
+package run
+
+import "charm.land/bubbles/v2/key"
+
+// KeyMap is the run view's keys. The console's key table (ui/keys.go) is
+// their one source: it binds them (KeyMap.runKeys there), this package
+// only matches them.
+type KeyMap struct {
+	Up, Down, PageUp, PageDown, Top, Bottom key.Binding
+	NextFailed, PrevFailed, Follow          key.Binding
+	// CancelRun asks to cancel the run, Confirm says yes to the question.
+	CancelRun, Confirm key.Binding
+	Back, Help         key.Binding
+}
+
+// ShortHelp is the footer of the run view.
+func (k KeyMap) ShortHelp() []key.Binding {
+	return []key.Binding{k.Up, k.Down, k.NextFailed, k.PrevFailed, k.Follow, k.CancelRun, k.Back, k.Help}
+}
+
+// CancelMsg says yes to cancelling run ID: the run's owner cancels it and
+// hands the message back to the view, which closes its question.
+type CancelMsg struct{ ID int }
+
+// ListKeyMap is the past runs list's keys, bound by the console's key
+// table (ui/keys.go) as KeyMap is.
+type ListKeyMap struct {
+	Up, Down, PageUp, PageDown, Top, Bottom key.Binding
+	// Open replays the run under the cursor; Back (the root's) leaves.
+	Open, Back, Help key.Binding
+}
+
+// ShortHelp is the footer of the past runs list.
+func (k ListKeyMap) ShortHelp() []key.Binding {
+	return []key.Binding{k.Up, k.Down, k.Open, k.Back, k.Help}
+}
