@@ -147,6 +147,15 @@ type App struct {
 	Health      *HealthCheck `yaml:"health,omitempty" json:"health,omitempty"`
 	// Notify lists the webhooks told about the app's deploys and rollbacks.
 	Notify []Webhook `yaml:"notify,omitempty" json:"notify,omitempty"`
+	// Env is the app's environment on every host, rendered to
+	// shared/.env; EnvPerEnvironment (by environment name) and EnvPerHost
+	// (by host name) override it, the most specific winning (EnvFor).
+	Env               map[string]EnvValue            `yaml:"env,omitempty" json:"env,omitempty"`
+	EnvPerEnvironment map[string]map[string]EnvValue `yaml:"env_per_environment,omitempty" json:"env_per_environment,omitempty"`
+	EnvPerHost        map[string]map[string]EnvValue `yaml:"env_per_host,omitempty" json:"env_per_host,omitempty"`
+	// Secrets says where each secret an env value names is read from on
+	// the operator's machine.
+	Secrets map[string]SecretSource `yaml:"secrets,omitempty" json:"secrets,omitempty"`
 }
 
 // Webhook is an HTTP endpoint that a JSON message is posted to when a

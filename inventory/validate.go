@@ -186,6 +186,7 @@ func Validate(f *Fleet) error {
 		for j, w := range a.Notify {
 			validateWebhook(fmt.Sprintf("%s.notify[%d]", p, j), w, add)
 		}
+		validateEnv(p, a, envs, func(name string) bool { _, ok := f.Host(name); return ok }, add)
 	}
 
 	hosts := map[string]int{}

@@ -161,6 +161,9 @@ func (w *walker) walk(n *yaml.Node, t reflect.Type, path string) bool {
 	if implementsText(t) {
 		return w.scalar(n, t, path)
 	}
+	if t == envValueType {
+		return w.envValue(n, path)
+	}
 	switch t.Kind() {
 	case reflect.Struct:
 		if n.Kind != yaml.MappingNode {
@@ -211,6 +214,41 @@ func (w *walker) walk(n *yaml.Node, t reflect.Type, path string) bool {
 		return w.scalar(n, t, path)
 	}
 	return true
+}
+
+var envValueType = reflect.TypeOf(EnvValue{})
+
+// envValue checks an environment value: a single value, or a mapping
+// holding only secret: NAME.
+func (w *walker) envValue(n *yaml.Node, path string) bool {
+	switch n.Kind {
+	case yaml.ScalarNode:
+		return true
+	case yaml.MappingNode:
+		ok := true
+		found := false
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			if k.Value != "secret" {
+				w.problem(k, join(path, k.Value), "unknown field %q in an environment value (want {secret: NAME})%s", k.Value,
+					suggest(k.Value, map[string]reflect.StructField{"secret": {}}))
+				ok = false
+				continue
+			}
+			found = true
+			if v.Kind != yaml.ScalarNode || v.Value == "" {
+				w.problem(v, join(path, k.Value), "secret: wants the name of a secret declared in the app's secrets:")
+				ok = false
+			}
+		}
+		if !found && ok {
+			w.problem(n, path, "an environment value is a string or {secret: NAME}")
+			ok = false
+		}
+		return ok
+	}
+	w.problem(n, path, "an environment value is a string or {secret: NAME}, found %s", kindName(n))
+	return false
 }
 
 // scalar checks that a leaf value decodes into its Go type, so that "port:

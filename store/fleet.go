@@ -38,6 +38,12 @@ type appConfig struct {
 	MigratePlan string                 `json:"migrate_plan,omitempty"`
 	Health      *inventory.HealthCheck `json:"health,omitempty"`
 	Notify      []inventory.Webhook    `json:"notify,omitempty"`
+	// The app's environment: plain values and secret references (never
+	// a secret's value) and where each secret is read from.
+	Env               map[string]inventory.EnvValue            `json:"env,omitempty"`
+	EnvPerEnvironment map[string]map[string]inventory.EnvValue `json:"env_per_environment,omitempty"`
+	EnvPerHost        map[string]map[string]inventory.EnvValue `json:"env_per_host,omitempty"`
+	Secrets           map[string]inventory.SecretSource        `json:"secrets,omitempty"`
 }
 
 type hostRow struct {
@@ -99,6 +105,7 @@ func (s *Store) loadFleet(ctx context.Context, q sqlx.QueryerContext) (*inventor
 		f.Apps = append(f.Apps, inventory.App{
 			Name: a.Name, Repo: a.Repo, DeployTo: a.DeployTo, KeepReleases: a.KeepReleases, Preset: a.Preset,
 			Shared: c.Shared, Stages: c.Stages, Migrate: c.Migrate, MigratePlan: c.MigratePlan, Health: c.Health,
+			Env: c.Env, EnvPerEnvironment: c.EnvPerEnvironment, EnvPerHost: c.EnvPerHost, Secrets: c.Secrets,
 			Notify: c.Notify,
 		})
 	}
@@ -208,6 +215,7 @@ func saveFleet(ctx context.Context, tx *sqlx.Tx, f *inventory.Fleet) error {
 	appNames := make([]any, 0, len(f.Apps))
 	for i, a := range f.Apps {
 		b, _ := json.Marshal(appConfig{Shared: a.Shared, Stages: a.Stages, Migrate: a.Migrate, MigratePlan: a.MigratePlan, Health: a.Health,
+			Env: a.Env, EnvPerEnvironment: a.EnvPerEnvironment, EnvPerHost: a.EnvPerHost, Secrets: a.Secrets,
 			Notify: a.Notify})
 		_, err := tx.ExecContext(ctx, tx.Rebind(`
 			INSERT INTO apps (name, repo, deploy_to, keep_releases, preset, config, position) VALUES (?, ?, ?, ?, ?, ?, ?)
