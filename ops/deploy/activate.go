@@ -193,7 +193,7 @@ func (r *runner) abort(why string) store.ReleaseResult {
 				r.events.stage(h, "rollback: reload")
 				env := r.plan.env(h.host, s)
 				env["OPSUI_TARGET"] = h.prevRelease
-				if _, ok := r.runStep(ctx, h, "rollback reload", s.Run, env, time.Minute, nil, false); !ok {
+				if _, ok := r.runStep(ctx, h, "rollback reload", withEnv(s.Run), env, time.Minute, nil, false); !ok {
 					r.notef("%s: reload after switching back failed", h.host.Name)
 				}
 			}

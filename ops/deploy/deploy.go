@@ -34,6 +34,9 @@ type Deployer struct {
 	Parallel int
 	// Args is the command line, for the run record.
 	Args []string
+	// Secrets resolves the app's secret references (a fresh one per
+	// deploy when nil).
+	Secrets *Secrets
 }
 
 // Timing splits a deploy's duration.
@@ -85,6 +88,10 @@ func (d *Deployer) Deploy(ctx context.Context, p *Plan) (*Outcome, error) {
 	if err != nil {
 		return nil, err
 	}
+	envs, err := d.renderEnvs(ctx, p)
+	if err != nil {
+		return nil, fmt.Errorf("deploy %s: %w", p.App.Name, err)
+	}
 	dir, err := os.MkdirTemp("", "opsui-release-")
 	if err != nil {
 		return nil, fmt.Errorf("deploy: %w", err)
@@ -132,7 +139,7 @@ func (d *Deployer) Deploy(ctx context.Context, p *Plan) (*Outcome, error) {
 
 	prepare, activate := split(p.Steps)
 	t0 = time.Now()
-	if err := r.upload(ctx, artifact); err != nil {
+	if err := r.upload(ctx, artifact, envs); err != nil {
 		return r.finish(ctx, rel, store.ReleaseFailed, began), err
 	}
 	tm.Upload = time.Since(t0)
@@ -186,8 +193,9 @@ func (r *runner) skipDone() {
 
 // upload ships the artifact to every host at once, as the upload step's
 // standard input: the file is opened once and read by each host through
-// its own section reader.
-func (r *runner) upload(ctx context.Context, artifact string) error {
+// its own section reader. Then each host's shared/.env is written, when
+// the app declares an environment (envs).
+func (r *runner) upload(ctx context.Context, artifact string, envs map[string]EnvFile) error {
 	f, err := os.Open(artifact)
 	if err != nil {
 		return fmt.Errorf("upload: %w", err)
@@ -212,7 +220,9 @@ func (r *runner) upload(ctx context.Context, artifact string) error {
 		if r.plan.Resume {
 			env["OPSUI_RESUME"] = "1"
 		}
-		r.runStep(ctx, h, StepUpload, uploadScript, env, 0, &in, true)
+		if _, ok := r.runStep(ctx, h, StepUpload, uploadScript, env, 0, &in, true); ok && envs != nil {
+			r.writeEnv(ctx, h, envs[h.host.Name])
+		}
 		r.clock.done(h.host.Name)
 	})
 	return nil
@@ -248,11 +258,11 @@ func (r *runner) step(ctx context.Context, s Step, hs []*hostRun) {
 				r.notef("%s: cleaning up old releases failed; they stay", h.host.Name)
 			}
 		case s.Name == StepMigrate && s.Run == migrateScript:
-			if out, ok := r.runStep(ctx, h, s.Name, s.Run, r.plan.env(h.host, s), timeout, nil, true); ok && migrationsRan(out) {
+			if out, ok := r.runStep(ctx, h, s.Name, withEnv(s.Run), r.plan.env(h.host, s), timeout, nil, true); ok && migrationsRan(out) {
 				r.migrated.Store(true)
 			}
 		default:
-			r.runStep(ctx, h, s.Name, s.Run, r.plan.env(h.host, s), timeout, nil, true)
+			r.runStep(ctx, h, s.Name, withEnv(s.Run), r.plan.env(h.host, s), timeout, nil, true)
 		}
 		r.clock.done(h.host.Name)
 	})

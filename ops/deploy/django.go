@@ -39,7 +39,9 @@ venv/bin/python manage.py collectstatic --noinput
 //     start directory on every HUP and dies if it is gone;
 //   - the release's virtualenv python through current, so workers forked
 //     after a HUP import from the new release's virtualenv;
-//   - the release's gunicorn.conf.py named explicitly, when it has one.
+//   - the release's gunicorn.conf.py named explicitly, when it has one;
+//     when the app declares an environment, opsui's gunicornEnvConf,
+//     which runs it and loads shared/.env again on every HUP.
 //
 // The WSGI module is OPSUI_WSGI or the package holding wsgi.py.
 //
@@ -65,7 +67,8 @@ if [ -z "$wsgi" ]; then echo "no wsgi.py in the release: set the web role's wsgi
 mkdir -p -- "$SHARED_DIR/logs"
 set -- --chdir "$DEPLOY_TO/current" --pid "$pidfile" --daemon --bind "${OPSUI_BIND:-127.0.0.1:8000}" \
   --workers "${OPSUI_WORKERS:-2}" --error-logfile "$SHARED_DIR/logs/gunicorn.log"
-[ ! -f current/gunicorn.conf.py ] || set -- -c "$DEPLOY_TO/current/gunicorn.conf.py" "$@"
+if [ -n "${OPSUI_ENV_FILE-}" ]; then set -- -c "$SHARED_DIR/opsui_gunicorn.conf.py" "$@"
+elif [ -f current/gunicorn.conf.py ]; then set -- -c "$DEPLOY_TO/current/gunicorn.conf.py" "$@"; fi
 if [ -n "$OPSUI_GUNICORN" ]; then "$OPSUI_GUNICORN" "$@" "$wsgi"; else "$DEPLOY_TO/current/venv/bin/python" -m gunicorn "$@" "$wsgi"; fi
 for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do [ -s "$pidfile" ] && break; sleep 0.5; done
 if [ ! -s "$pidfile" ]; then echo "gunicorn did not start: see $SHARED_DIR/logs/gunicorn.log" >&2; tail -n 20 "$SHARED_DIR/logs/gunicorn.log" >&2; exit 1; fi

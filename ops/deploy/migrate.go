@@ -133,8 +133,11 @@ func (d *Deployer) MigrationPlan(ctx context.Context, p *Plan) (MigrationResult,
 		return MigrationResult{}, fmt.Errorf("no SSH target for host %s", h.Name)
 	}
 	deployTo := p.DeployTo(h)
-	out, res := runCapture(ctx, d.Conn, t, `cd -- "$DEPLOY_TO/current" && eval "$OPSUI_PLAN"`,
-		map[string]string{"DEPLOY_TO": deployTo, "OPSUI_PLAN": p.App.MigratePlan}, 5*time.Minute)
+	env := map[string]string{"DEPLOY_TO": deployTo, "OPSUI_PLAN": p.App.MigratePlan}
+	if p.App.HasEnv() {
+		env["OPSUI_ENV_FILE"] = deployTo + "/" + envFileName
+	}
+	out, res := runCapture(ctx, d.Conn, t, withEnv(`cd -- "$DEPLOY_TO/current" && eval "$OPSUI_PLAN"`), env, 5*time.Minute)
 	if res.Status != remote.StatusOK {
 		return MigrationResult{Host: h.Name}, fmt.Errorf("migration plan on %s: %w", h.Name, hostErr(res, out))
 	}
@@ -173,7 +176,7 @@ func (d *Deployer) Migrate(ctx context.Context, p *Plan, current store.Release) 
 	r.events.stage(hr, StepMigrate)
 	env := mp.env(h, mp.Steps[0])
 	env["RELEASE_DIR"] = hr.deployTo + "/current"
-	out, ok := r.runStep(ctx, hr, StepMigrate, migrateScript, env, time.Hour, nil, true)
+	out, ok := r.runStep(ctx, hr, StepMigrate, withEnv(migrateScript), env, time.Hour, nil, true)
 	applied := ok && migrationsRan(out)
 	if ok {
 		hr.mu.Lock()

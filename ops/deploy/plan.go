@@ -144,6 +144,9 @@ func (p *Plan) env(h inventory.Host, s Step) map[string]string {
 	if p.App.Migrate != "" {
 		e["OPSUI_MIGRATE"] = p.App.Migrate
 	}
+	if p.App.HasEnv() {
+		e["OPSUI_ENV_FILE"] = deployTo + "/" + envFileName
+	}
 	set := p.Fleet.SettingsFor(h, role)
 	if set.Reload != "" {
 		e["OPSUI_RELOAD"] = set.Reload

@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/opsui/opsui/inventory"
@@ -72,6 +73,12 @@ func SupervisorProgram(f *inventory.Fleet, app inventory.App, h inventory.Host, 
 	cur, shared := deployTo+"/current", deployTo+"/shared"
 	args := []string{cur + "/venv/bin/python", "-m", "gunicorn", "--chdir", cur, "--bind", bind,
 		"--workers", workers, "--error-logfile", shared + "/logs/gunicorn.log", wsgi}
+	if app.HasEnv() {
+		// shared/.env reaches the master through gunicornEnvConf, read
+		// again on every HUP (supervisord's environment= would put the
+		// secrets in its configuration, and never change on a reload).
+		args = slices.Insert(args, 3, "-c", shared+"/opsui_gunicorn.conf.py")
+	}
 	for i, a := range args {
 		args[i] = remote.Quote(a)
 	}
