@@ -246,6 +246,7 @@ func (p *Plan) Describe(w io.Writer) {
 		switch {
 		case s.Name == StepUpload && s.Builtin():
 			fmt.Fprintf(w, "       unpack the artifact (git archive %s) into %s, write REVISION\n", ShortCommit(p.Source.Commit), env["RELEASE_DIR"])
+			p.describeEnv(w, on[0])
 		case s.Name == StepSwitch && s.Builtin():
 			fmt.Fprintf(w, "       ln -sfn %s/releases/%s + mv -T over %s/current\n", env["DEPLOY_TO"], p.ReleaseID, env["DEPLOY_TO"])
 		case s.Name == StepHealth && s.Builtin():
@@ -266,6 +267,24 @@ func (p *Plan) Describe(w io.Writer) {
 			}
 		}
 	}
+}
+
+// describeEnv writes what the upload step puts in shared/.env: the keys
+// of the first host's environment, secrets by name only (a dry run
+// resolves none).
+func (p *Plan) describeEnv(w io.Writer, h inventory.Host) {
+	if !p.App.HasEnv() {
+		return
+	}
+	env := p.App.EnvFor(h)
+	keys := inventory.EnvKeys(env)
+	for i, k := range keys {
+		if v := env[k]; v.IsSecret() {
+			keys[i] = k + "=" + v.String()
+		}
+	}
+	fmt.Fprintf(w, "       then write %s (mode 600) from the fleet file's env, over the session's standard input; on %s: %s\n",
+		envFileName, h.Name, strings.Join(keys, ", "))
 }
 
 // describeHealth writes the health check of every host of on, one line per
