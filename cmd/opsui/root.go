@@ -104,6 +104,7 @@ opsui cannot use: 10 server unreachable, 11 authentication failed,
 		"database: a SQLite file or a postgres:// URL (default $OPSUI_DB, else the config's db:, else $XDG_DATA_HOME/opsui/opsui.db)")
 	root.AddCommand(newInventoryCmd(c), newStoreCmd(c), newExecCmd(c),
 		newDeployCmd(c), newRollbackCmd(c), newReleasesCmd(c), newPendingCmd(c), newUnlockCmd(c), newMigrateCmd(c), newFlushCmd(c), newDemoCmd(c), newLogsCmd(c), newCompareCmd(c), newLBCmd(c))
+	root.AddCommand(newEnvCmd(c))
 	root.AddCommand(newSetupCmd(c))
 	return root
 }
