@@ -58,7 +58,9 @@ func testDjangoUnderSupervisord(t *testing.T, sudo bool) {
 		t.Fatal(err)
 	}
 	var conf string
-	e := newUserEnv(t, 2, strings.NewReplacer("REPO", repo.Dir, "deadline: 20s", "deadline: 8s").Replace(shopFleet), func(h *sshtest.Host, deployTo string) string {
+	e := newUserEnv(t, 2, strings.NewReplacer("REPO", repo.Dir, "deadline: 20s", "deadline: 8s",
+		// The app's environment reaches the program's master: the demo shows SHOP_HOSTNAME in /health/.
+		"    shared: [logs/]\n", "    shared: [logs/]\n    env: {SHOP_HOSTNAME: served-with-env}\n").Replace(shopFleet), func(h *sshtest.Host, deployTo string) string {
 		conf = filepath.Dir(filepath.Dir(deployTo)) + "/supervisor/supervisord.conf"
 		set := ""
 		if sudo {
@@ -124,6 +126,11 @@ for i in $(seq 50); do [ -S "$HOME/supervisor/supervisor.sock" ] && break; sleep
 		t.Fatalf("first deploy under supervisord: %s%s", first.Result, failures(first))
 	}
 	masters := []string{pid(0), pid(1)}
+	for i, h := range e.Fleet.Hosts {
+		if body := e.sh(t, i, "curl -s http://"+h.Addr+":8000/health/"); !strings.Contains(body, "host=served-with-env") {
+			t.Errorf("%s: the app's env did not reach gunicorn under supervisord: %s", h.Name, body)
+		}
+	}
 	var backends []string
 	for _, h := range e.Fleet.Hosts {
 		backends = append(backends, h.Addr+":8000")
@@ -153,6 +160,9 @@ for i in $(seq 50); do [ -S "$HOME/supervisor/supervisor.sock" ] && break; sleep
 		return p != masters[0] && p != "0"
 	})
 	serves(0, second.ReleaseID)
+	if body := e.sh(t, 0, "curl -s http://"+e.Fleet.Hosts[0].Addr+":8000/health/"); !strings.Contains(body, "host=served-with-env") {
+		t.Errorf("the master supervisord restarted lost the app's env: %s", body)
+	}
 	t.Logf("web1: master %s killed with SIGKILL, supervisord started %s, which serves release %s", masters[0], pid(0), second.ReleaseID)
 
 	rp, err := e.svc.PreviewRollback(ctx, "shop", "test", "")
