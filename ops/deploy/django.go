@@ -55,6 +55,9 @@ fi
 pidfile=$SHARED_DIR/gunicorn.pid
 pid=$(cat "$pidfile" 2>/dev/null)
 if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+  if [ -n "${OPSUI_ENV_FILE-}" ] && [ -r "/proc/$pid/cmdline" ] && ! tr '\0' ' ' < "/proc/$pid/cmdline" | grep -q opsui_gunicorn.conf.py; then
+    echo "warning: gunicorn master $pid was started before the app declared its env: a HUP does not give it shared/.env; restart it once (stop it, then deploy)" >&2
+  fi
   kill -HUP "$pid" && echo "gunicorn master $pid reloaded (HUP)"
   exit
 fi

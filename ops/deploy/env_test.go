@@ -177,6 +177,11 @@ func TestDjangoEnvAndSecrets(t *testing.T) {
 		t.Errorf("the gunicorn master changed (%s -> %s): the rotation was to be a reload", pid, now)
 	}
 	check(envSecret2)
+	for _, ev := range tb.events {
+		if strings.Contains(ev.Line, "was started before the app declared its env") {
+			t.Errorf("%s: %s (the master was started with opsui's env config)", ev.Host, ev.Line)
+		}
+	}
 
 	hs, err := tb.st.EnvHashes(ctx, "app", "test")
 	if err != nil || len(hs) != 9 {
