@@ -176,6 +176,13 @@ func TestDjangoEnvAndSecrets(t *testing.T) {
 	if now := tb.sh(0, "cat "+tb.deployTo+"/shared/gunicorn.pid"); now != pid {
 		t.Errorf("the gunicorn master changed (%s -> %s): the rotation was to be a reload", pid, now)
 	}
+	// The migration plan reads the configured database too (a default
+	// one would appear in shared/, which check refuses).
+	tb.app.MigratePlan = "./venv/bin/python manage.py showmigrations --plan"
+	plan, err := tb.deployer().MigrationPlan(ctx, tb.plan("env", Strategy{}))
+	if err != nil || len(plan.Plan) < 2 || len(Pending(plan.Plan)) != 0 {
+		t.Errorf("migration plan: %+v, %v", plan, err)
+	}
 	check(envSecret2)
 	for _, ev := range tb.events {
 		if strings.Contains(ev.Line, "was started before the app declared its env") {
