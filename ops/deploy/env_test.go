@@ -81,7 +81,8 @@ const (
 // Django (migrations ran into the database at the configured path, the
 // secrets' digests); shared/.env is 0600 and the deploy user's; no secret
 // is in the store's file (runs, output, hashes); a redeploy with a rotated
-// secret is applied by gunicorn's HUP reload.
+// secret is applied by gunicorn's HUP reload; no process's arguments
+// hold a secret during the deploy.
 func TestDjangoEnvAndSecrets(t *testing.T) {
 	webtest.RequireDjango(t)
 	webtest.RequireGunicorn(t)
@@ -158,7 +159,35 @@ func TestDjangoEnvAndSecrets(t *testing.T) {
 			}
 		}
 	}
+	// The hosts are processes of this machine: every process's arguments,
+	// operator's side and hosts' alike, are watched during the deploy.
+	stop := make(chan struct{})
+	seen := make(chan string, 1)
+	go func() {
+		defer close(seen)
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(10 * time.Millisecond):
+			}
+			procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+			for _, p := range procs {
+				b, _ := os.ReadFile(p)
+				for _, sec := range []string{secretInDB, fileSecret, cmdSecret} {
+					if bytes.Contains(b, []byte(sec)) {
+						seen <- fmt.Sprintf("%s: %q", p, bytes.ReplaceAll(b, []byte{0}, []byte{' '}))
+						return
+					}
+				}
+			}
+		}
+	}()
 	first := tb.deploy("env", Strategy{Kind: "all", AutoRollback: true})
+	close(stop)
+	if p, ok := <-seen; ok {
+		t.Errorf("a secret was in a process's arguments during the deploy: %s", p)
+	}
 	if first.Result != store.ReleaseSuccess {
 		tb.logf(first)
 		t.Fatalf("first deploy: %s", first.Result)
