@@ -3,7 +3,11 @@ package store
 import (
 	"bytes"
 	"context"
+	"reflect"
 	"testing"
+	"time"
+
+	"github.com/opsui/opsui/inventory"
 )
 
 func TestEnvHashes(t *testing.T) {
@@ -36,5 +40,29 @@ func TestEnvHashes(t *testing.T) {
 	}
 	if other, _ := s.EnvHashes(ctx, "shop", "staging"); len(other) != 0 {
 		t.Fatalf("staging has %+v", other)
+	}
+}
+
+// TestFleetKeepsEnv: an app's environment, overrides and secret sources
+// survive the store (secret references only: the store never sees a value).
+func TestFleetKeepsEnv(t *testing.T) {
+	ctx := context.Background()
+	s := openTemp(t)
+	f := &inventory.Fleet{Environments: []inventory.Environment{{Name: "prod"}},
+		Apps: []inventory.App{{Name: "shop", Repo: "/src", DeployTo: "/srv/shop",
+			Env:               map[string]inventory.EnvValue{"A": {Value: "1"}, "KEY": {Secret: "k"}},
+			EnvPerEnvironment: map[string]map[string]inventory.EnvValue{"prod": {"A": {Value: "2"}}},
+			EnvPerHost:        map[string]map[string]inventory.EnvValue{"web1": {"A": {Value: "3"}}},
+			Secrets:           map[string]inventory.SecretSource{"k": {Command: "pass show k", Timeout: inventory.Duration(time.Second)}}}},
+		Hosts: []inventory.Host{{Name: "web1", Address: "10.0.0.1", Env: "prod"}}}
+	if err := s.SaveFleet(ctx, f); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.LoadFleet(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got.Apps[0], f.Apps[0]) {
+		t.Errorf("app after the store:\n%+v\nwant\n%+v", got.Apps[0], f.Apps[0])
 	}
 }
