@@ -9,7 +9,8 @@ import (
 )
 
 // TestEnvCLI: an app whose environment holds secrets from a 0600 file and
-// a command is deployed with the CLI to real sshd hosts. Neither the dry
+// a command is deployed with the CLI to real sshd hosts; its own stage
+// sees each host's values. Neither the dry
 // run, the deploy's output, env show nor the database file holds a secret;
 // a group-readable secret file is refused with the secret named; env diff
 // names the host and key of a hand-edited shared/.env and exits non-zero.
@@ -20,7 +21,7 @@ func TestEnvCLI(t *testing.T) {
 	if err := os.WriteFile(secretFile, []byte(fileSecret+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	e := newDeployEnv(t, 2, "",
+	e := newDeployEnv(t, 2, "      - name: show-mode\n        run: echo \"mode is $MODE\"\n",
 		"env:",
 		"  MODE: live",
 		"  DB_PASSWORD: {secret: db}",
@@ -37,7 +38,8 @@ func TestEnvCLI(t *testing.T) {
 	}
 	all := out
 	out = mustRun(t, e.db, "deploy", "app", "--env", "test", "--ref", "main", "--yes")
-	if !strings.Contains(out, "shared/.env written: 3 keys, mode 600") {
+	// The app's own stage has the env; each host its own value.
+	if !strings.Contains(out, "shared/.env written: 3 keys, mode 600") || !strings.Contains(out, "mode is live") || !strings.Contains(out, "mode is canary") {
 		t.Errorf("deploy:\n%s", out)
 	}
 	all += out
