@@ -21,7 +21,11 @@ type fakeFlows struct{ *flowtest.Fake }
 
 func newFakeFlows(fl *inventory.Fleet) fakeFlows { return fakeFlows{flowtest.NewFake(fl)} }
 
-func (f fakeFlows) fns() flowsview.Flows { return flowsview.Flows(f.Fns()) }
+func (f fakeFlows) fns() flowsview.Flows {
+	return flowsview.Flows{Refs: f.Refs, Preview: f.Preview, Deploy: f.Deploy,
+		RollbackPreview: f.RollbackPreview, Rollback: f.Rollback, MigrationPlan: f.MigrationPlan, Migrate: f.Migrate,
+		FlushPlan: f.FlushPlan, Flush: f.Flush, Releases: f.Releases, Compare: f.Compare}
+}
 
 // driver runs an App as the program would: every cmd in a goroutine, its
 // messages fed back one by one, so an engine blocked on a question does

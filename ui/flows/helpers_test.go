@@ -37,7 +37,11 @@ type fakeFlows struct{ *flowtest.Fake }
 
 func newFakeFlows(fl *inventory.Fleet) fakeFlows { return fakeFlows{flowtest.NewFake(fl)} }
 
-func (f fakeFlows) fns() Flows { return Flows(f.Fns()) }
+func (f fakeFlows) fns() Flows {
+	return Flows{Refs: f.Refs, Preview: f.Preview, Deploy: f.Deploy,
+		RollbackPreview: f.RollbackPreview, Rollback: f.Rollback, MigrationPlan: f.MigrationPlan, Migrate: f.Migrate,
+		FlushPlan: f.FlushPlan, Flush: f.Flush, Releases: f.Releases, Compare: f.Compare}
+}
 
 func sampleFleet(t *testing.T) *inventory.Fleet { return testfleet.Load(t) }
 
