@@ -236,12 +236,6 @@ func pickEnv(t *testing.T, d *driver, env string) {
 	t.Fatalf("no %s in the picker:\n%s", env, viewText(d.a))
 }
 
-// wait feeds messages until cond holds, failing after a while.
-func (d *driver) wait(what string, cond func() bool) {
-	d.t.Helper()
-	d.until(what, func(string) bool { return cond() })
-}
-
 // TestEveryFlowViewFitsTheTerminal renders each step of every guided flow
 // at 80x24 and 200x60 as TestEveryViewFitsTheTerminal does.
 func TestEveryFlowViewFitsTheTerminal(t *testing.T) {

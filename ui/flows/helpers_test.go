@@ -24,12 +24,10 @@ import (
 // The helpers shared with the console's tests (ui/internal/uitest,
 // ui/internal/flowtest).
 var (
-	keys      = uitest.Keys
-	hostOut   = uitest.Host
-	recorded  = uitest.Recorded
-	chunk     = uitest.Chunk
-	runOf     = flowtest.RunOf
-	hostsJSON = flowtest.HostsJSON
+	keys     = uitest.Keys
+	hostOut  = uitest.Host
+	recorded = uitest.Recorded
+	chunk    = uitest.Chunk
 )
 
 // fakeFlows is the fake engine, its entry points as Flows.
@@ -224,12 +222,6 @@ func (d *driver) see(want ...string) string {
 		}
 		return true
 	})
-}
-
-// wait feeds messages until cond holds, failing after a while.
-func (d *driver) wait(what string, cond func() bool) {
-	d.t.Helper()
-	d.until(what, func(string) bool { return cond() })
 }
 
 // settle feeds the messages already there (and those they cause) for a

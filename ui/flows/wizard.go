@@ -35,9 +35,6 @@ const (
 	stepSummary  = opDone
 )
 
-// wizStep is a step of the wizard.
-type wizStep = int
-
 var stepNames = []string{"app and environment", "ref", "preview", "strategy", "confirm", "run", "summary"}
 
 // refsMsg carries the refs read for app.
