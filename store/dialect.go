@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -46,7 +45,7 @@ func BackendOf(target string) (Backend, error) {
 	case scheme == "postgres" || scheme == "postgresql":
 		return 0, fmt.Errorf("database %q: a PostgreSQL URL starts with %s:// (e.g. postgres://alice@db.example/opsui)", redactTarget(target), scheme)
 	case m[2] != "" || scheme == "file" || scheme == "sqlite" || scheme == "mysql":
-		return 0, fmt.Errorf("database %q: opsui stores in a SQLite file (a path) or PostgreSQL (postgres://…), not %s:", redactTarget(target), scheme)
+		return 0, fmt.Errorf("database %q: opsui stores in a SQLite file (a path) or PostgreSQL (postgres://…), not %s URLs", redactTarget(target), scheme)
 	}
 	return SQLite, nil // a relative path with a colon in it, e.g. "backup:1.db"
 }
@@ -126,6 +125,3 @@ func b2i(b bool) int {
 	}
 	return 0
 }
-
-// errNoServer is returned by PostgreSQL-only operations on a SQLite store.
-var errNoServer = errors.New("not a PostgreSQL store")

@@ -21,6 +21,7 @@ import (
 	"github.com/opsui/opsui/themes"
 	"github.com/opsui/opsui/ui/common"
 	fleetview "github.com/opsui/opsui/ui/fleet"
+	flowsview "github.com/opsui/opsui/ui/flows"
 	runview "github.com/opsui/opsui/ui/run"
 )
 
@@ -58,8 +59,8 @@ type Options struct {
 	LoadRun  func(ctx context.Context, id int64) (ops.RecordedRun, error)
 	// Keys are the bindings (Config.KeyMap); nil: DefaultKeyMap.
 	Keys *KeyMap
-	// Flows are the guided flows' entry points (ui/flows.go).
-	Flows Flows
+	// Flows are the guided flows' entry points (ui/flows).
+	Flows flowsview.Flows
 	// Logs follows the logs of hosts for the logs view (L); nil: no logs.
 	Logs LogsFunc
 }
@@ -151,7 +152,7 @@ func New(opts Options) App {
 		cmdline: commandLine{exec: opts.Exec, input: ti},
 		status:  status, detail: fleetview.NewDetail(ctx, status, opts.LastRuns),
 		dialogs: dialogStack{asker: opts.Asker, warned: map[string]bool{}},
-		past:    runview.NewList(ctx, keys.listKeys(), opts.ListRuns, opts.LoadRun), flows: flowHost{fns: opts.Flows, life: context.Background(), tracker: newFlowTracker()},
+		past:    runview.NewList(ctx, keys.listKeys(), opts.ListRuns, opts.LoadRun), flows: flowHost{fns: opts.Flows, life: context.Background(), tracker: flowsview.NewTracker()},
 		logs: newLogsState(opts.Logs)}
 }
 

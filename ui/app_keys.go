@@ -9,6 +9,7 @@ import (
 	"charm.land/lipgloss/v2"
 
 	"github.com/opsui/opsui/ui/common"
+	flowsview "github.com/opsui/opsui/ui/flows"
 )
 
 // rootAction is a key of the fleet that the root handles (lazygit's
@@ -161,7 +162,7 @@ func (a App) helpScope() scope {
 	case modeLogs:
 		return scopeLogs
 	case modeFlow:
-		if _, ok := a.flows.cur.(*releasesView); ok {
+		if flowsview.IsReleases(a.flows.cur) {
 			return scopeReleases
 		}
 		return scopeFlow

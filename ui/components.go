@@ -4,9 +4,6 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
-	"github.com/opsui/opsui/ops"
-	"github.com/opsui/opsui/ops/cache"
-	"github.com/opsui/opsui/ops/deploy"
 	"github.com/opsui/opsui/ui/common"
 	fleetview "github.com/opsui/opsui/ui/fleet"
 	logsview "github.com/opsui/opsui/ui/logs"
@@ -21,11 +18,6 @@ var (
 	_ common.Component[runview.List]     = (*runview.List)(nil)
 	_ common.Component[fleetview.Detail] = (*fleetview.Detail)(nil)
 	_ common.Component[*logsview.Model]  = (*logsview.Model)(nil)
-	_ common.Component[flow]             = (*wizard)(nil)
-	_ common.Component[flow]             = (*releasesView)(nil)
-	_ common.Component[flow]             = (*opFlow[ops.RollbackPreview, *deploy.Outcome])(nil)
-	_ common.Component[flow]             = (*opFlow[ops.MigrationPlan, deploy.MigrationResult])(nil)
-	_ common.Component[flow]             = (*opFlow[[]cache.Spec, []cache.Result])(nil)
 )
 
 // pane is what the root asks of the component that has the keyboard,

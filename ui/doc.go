@@ -4,8 +4,9 @@
 // (ui/common.Component). Its sub-packages are the views that stand alone:
 // ui/fleet (the fleet list, the status board, the detail pane), ui/run
 // (a run's feed and view, the replay of a recorded run, the past runs
-// list) and ui/logs (the logs view). The guided flows (wizard, rollback,
-// migrate, flush, releases, compare) are still in this package. Sub-packages
-// never import ui: each declares the keys it matches and ui/keys.go binds
-// them.
+// list), ui/logs (the logs view) and ui/flows (the guided flows: the
+// deploy wizard, rollback, migrate, flush, the releases view and compare;
+// the root shows the one open and asks before quitting under its work).
+// Sub-packages never import ui: each declares the keys it matches and
+// ui/keys.go binds them.
 package ui

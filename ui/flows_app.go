@@ -6,56 +6,22 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
-	"github.com/opsui/opsui/inventory"
-	"github.com/opsui/opsui/ops"
-	"github.com/opsui/opsui/ui/common"
-	fleetview "github.com/opsui/opsui/ui/fleet"
+	flowsview "github.com/opsui/opsui/ui/flows"
 )
-
-// flow is a guided flow on screen: the deploy wizard, a rollback, a
-// migrate, a flush or the releases view. Its Update returns the flow that
-// has the screen next: itself, another one (the summary's rollback), or
-// nil when it is over.
-type flow interface {
-	common.Component[flow]
-}
-
-// flowEnv is what every flow shares: the console's context and keys, the
-// engine's entry points, the fleet and what the status panel knows.
-type flowEnv struct {
-	ctx    *common.Context
-	keys   KeyMap
-	fns    Flows
-	fleet  *inventory.Fleet
-	status *fleetview.Board
-	// loadRun reads a recorded run (Options.LoadRun), nil when there is none.
-	loadRun func(ctx context.Context, id int64) (ops.RecordedRun, error)
-	// life is the program's lifetime: the flows' works run under it, and
-	// tracker counts them, so that the console never exits under one.
-	life    context.Context
-	tracker *flowTracker
-	// width and height are the flow area's, set through the flow's
-	// SetSize; a flow opened from another one shares them.
-	width, height int
-}
-
-// setSize and size are the flow area's size, for the flows' SetSize and View.
-func (e *flowEnv) setSize(w, h int) { e.width, e.height = w, h }
-func (e *flowEnv) size() (w, h int) { return e.width, e.height }
 
 // flowHost is the App's part of the flows: the flow shown, the sequence
 // number its messages carry (so a closed flow's late answers are
 // dropped), and the lifetime its works run under.
 type flowHost struct {
-	fns Flows
-	cur flow
+	fns flowsview.Flows
+	cur flowsview.Flow
 	seq int
 	// quit is quitting while a flow runs (ui/flows_quit.go).
 	quit quitState
 	// life is the program's lifetime: the flows' works run under it, and
 	// tracker counts them, so that the console never exits under one.
 	life    context.Context
-	tracker *flowTracker
+	tracker *flowsview.Tracker
 }
 
 // flowMsg is a message of flow seq.
@@ -86,13 +52,13 @@ func wrapCmd(seq int, cmd tea.Cmd) tea.Cmd {
 	}
 }
 
-func (a App) flowEnv() *flowEnv {
-	return &flowEnv{ctx: a.ctx, keys: a.keys, fns: a.flows.fns, fleet: a.fleet.Fleet(), status: a.status, loadRun: a.past.Load(),
-		life: a.flows.life, tracker: a.flows.tracker}
+func (a App) flowEnv() *flowsview.Env {
+	return flowsview.NewEnv(flowsview.Deps{Ctx: a.ctx, Keys: a.keys.flowKeys(), Fns: a.flows.fns, Fleet: a.fleet.Fleet(), Status: a.status,
+		LoadRun: a.past.Load(), Life: a.flows.life, Tracker: a.flows.tracker})
 }
 
 // show puts next on screen (nil: back to the fleet) with its first cmd.
-func (a App) show(next flow, cmd tea.Cmd) (App, tea.Cmd) {
+func (a App) show(next flowsview.Flow, cmd tea.Cmd) (App, tea.Cmd) {
 	if next != a.flows.cur {
 		a.flows.seq++
 	}
@@ -144,7 +110,7 @@ func (a App) flowsUpdate(msg tea.Msg) (next App, cmd tea.Cmd, handled bool) {
 			}
 			// ? is text while the flow's field takes it; the help over a
 			// flow takes every key.
-			if a.showHelp || !flowTyping(a.flows.cur) {
+			if a.showHelp || !flowsview.Typing(a.flows.cur) {
 				if a.helpKey(msg) || a.showHelp {
 					return a, nil, true
 				}
@@ -157,13 +123,6 @@ func (a App) flowsUpdate(msg tea.Msg) (next App, cmd tea.Cmd, handled bool) {
 	return a, nil, false
 }
 
-// flowTyping reports whether the flow's focused field takes text, so
-// that ? is a character and not the help.
-func flowTyping(f flow) bool {
-	t, ok := f.(interface{ typing() bool })
-	return ok && t.typing()
-}
-
 // flowOpener is a fleet key that opens a flow: whether the engine has the
 // flow's entry points, whether it changes hosts, and the flow it opens on
 // the focused host's environment.
@@ -171,7 +130,7 @@ type flowOpener struct {
 	b       key.Binding
 	have    bool
 	changes bool
-	open    func(env *flowEnv, envName string) (flow, tea.Cmd)
+	open    func(env *flowsview.Env, envName string) (flowsview.Flow, tea.Cmd)
 }
 
 // The notices of a flow key that does nothing now.
@@ -185,12 +144,11 @@ const (
 func (a App) flowActions() []rootAction {
 	k, fns := a.keys, a.flows.fns
 	openers := []flowOpener{
-		{b: k.Deploy, have: fns.Refs != nil && fns.Preview != nil && fns.Deploy != nil, changes: true, open: newWizard},
-		{b: k.Rollback, have: fns.RollbackPreview != nil && fns.Rollback != nil, changes: true,
-			open: func(env *flowEnv, envName string) (flow, tea.Cmd) { return newRollbackFlow(env, envName, "", "") }},
-		{b: k.Migrate, have: fns.MigrationPlan != nil && fns.Migrate != nil, changes: true, open: newMigrateFlow},
-		{b: k.Flush, have: fns.FlushPlan != nil && fns.Flush != nil, changes: true, open: newFlushFlow},
-		{b: k.Releases, have: fns.Releases != nil, open: newReleasesView},
+		{b: k.Deploy, have: fns.Refs != nil && fns.Preview != nil && fns.Deploy != nil, changes: true, open: flowsview.OpenDeploy},
+		{b: k.Rollback, have: fns.RollbackPreview != nil && fns.Rollback != nil, changes: true, open: flowsview.OpenRollback},
+		{b: k.Migrate, have: fns.MigrationPlan != nil && fns.Migrate != nil, changes: true, open: flowsview.OpenMigrate},
+		{b: k.Flush, have: fns.FlushPlan != nil && fns.Flush != nil, changes: true, open: flowsview.OpenFlush},
+		{b: k.Releases, have: fns.Releases != nil, open: flowsview.OpenReleases},
 	}
 	out := make([]rootAction, len(openers))
 	for i, o := range openers {

@@ -2,86 +2,13 @@ package ui
 
 import (
 	"context"
-	"fmt"
-	"sync"
-	"time"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/opsui/opsui/ui/common"
+	flowsview "github.com/opsui/opsui/ui/flows"
 )
-
-// flowStopTimeout bounds how long Run waits, after the program ended, for
-// the flows it cancelled to stop their hosts and release their locks (an
-// aborted deploy may roll its switched hosts back first).
-const flowStopTimeout = 3 * time.Minute
-
-// flowTracker counts the flows' works that run, so that the console does
-// not exit under a deploy that still holds its hosts' lock. After close,
-// no work starts.
-type flowTracker struct {
-	mu      sync.Mutex
-	running int
-	closed  bool
-	idle    chan struct{} // closed when running drops to 0 after close
-}
-
-func newFlowTracker() *flowTracker { return &flowTracker{idle: make(chan struct{})} }
-
-// begin counts a work in; false once the console is closing.
-func (t *flowTracker) begin() bool {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.closed {
-		return false
-	}
-	t.running++
-	return true
-}
-
-func (t *flowTracker) end() {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.running--
-	if t.closed && t.running == 0 {
-		close(t.idle)
-	}
-}
-
-// closeAndWait stops new works and waits up to timeout for the running
-// ones (whose context the caller cancelled) to return.
-func (t *flowTracker) closeAndWait(timeout time.Duration) error {
-	t.mu.Lock()
-	if !t.closed {
-		t.closed = true
-		if t.running == 0 {
-			close(t.idle)
-		}
-	}
-	n := t.running
-	t.mu.Unlock()
-	select {
-	case <-t.idle:
-		return nil
-	case <-time.After(timeout):
-		return fmt.Errorf("%d flow(s) still running %s after the console closed: a deploy lock may be left (opsui unlock)", n, timeout)
-	}
-}
-
-// activeRunner is the flow's work while it runs, nil when it has none or
-// it is over.
-func activeRunner(f flow) *flowRunner {
-	rf, ok := f.(interface{ running() *flowRunner })
-	if !ok {
-		return nil
-	}
-	r := rf.running()
-	if r == nil || r.done {
-		return nil
-	}
-	return r
-}
 
 // quitState is the App's part of quitting while a flow runs: the
 // question asked, then the wait for the aborted work to end.
@@ -96,8 +23,8 @@ type quitState struct {
 // behind: quitting asks (default No), then cancels the work and quits
 // once it has stopped its hosts and released its lock.
 func (a App) quitKey(km tea.KeyPressMsg) (App, tea.Cmd, bool) {
-	r := activeRunner(a.flows.cur)
-	isQuit := key.Matches(km, a.keys.ForceQuit) || key.Matches(km, a.keys.Quit) && !flowTyping(a.flows.cur)
+	running := a.flows.cur != nil && flowsview.Running(a.flows.cur)
+	isQuit := key.Matches(km, a.keys.ForceQuit) || key.Matches(km, a.keys.Quit) && !flowsview.Typing(a.flows.cur)
 	switch {
 	case a.flows.quit.aborting:
 		if key.Matches(km, a.keys.ForceQuit) {
@@ -106,16 +33,14 @@ func (a App) quitKey(km tea.KeyPressMsg) (App, tea.Cmd, bool) {
 		return a, nil, true
 	case a.flows.quit.asking:
 		a.flows.quit.asking = false
-		if !key.Matches(km, a.keys.Confirm) || r == nil {
+		if !key.Matches(km, a.keys.Confirm) || !flowsview.Abort(a.flows.cur) {
 			return a, nil, true // anything but y, Enter included, goes on
 		}
 		a.flows.quit.aborting = true
-		r.cancel()
-		r.log.say("quitting: aborting the run; every host stops at its next step and the lock is released")
 		return a, nil, true
 	case !isQuit:
 		return a, nil, false
-	case r == nil:
+	case !running:
 		if key.Matches(km, a.keys.ForceQuit) {
 			return a, tea.Quit, true
 		}
@@ -128,7 +53,7 @@ func (a App) quitKey(km tea.KeyPressMsg) (App, tea.Cmd, bool) {
 // afterFlowMsg quits once the work aborted for quitting has ended; a
 // question about a work that ended meanwhile is dropped.
 func (a App) afterFlowMsg(cmd tea.Cmd) (App, tea.Cmd) {
-	if activeRunner(a.flows.cur) != nil {
+	if a.flows.cur != nil && flowsview.Running(a.flows.cur) {
 		return a, cmd
 	}
 	a.flows.quit.asking = false
@@ -154,5 +79,5 @@ func (a App) quitLine(w int) string {
 // calls it when the program is over, however it ended.
 func (a App) closeFlows(stop context.CancelFunc) error {
 	stop()
-	return a.flows.tracker.closeAndWait(flowStopTimeout)
+	return a.flows.tracker.CloseAndWait(flowsview.StopTimeout)
 }

@@ -11,11 +11,12 @@ import (
 
 	"github.com/opsui/opsui/ops"
 	"github.com/opsui/opsui/ops/deploy"
+	flowsview "github.com/opsui/opsui/ui/flows"
 )
 
 // endedWith wraps fns.Deploy to report, on the channel, the error the
 // deploy returned with (the fake's canary blocks until ctx ends).
-func endedWith(fns Flows) (Flows, chan error) {
+func endedWith(fns flowsview.Flows) (flowsview.Flows, chan error) {
 	ended := make(chan error, 1)
 	deployFn := fns.Deploy
 	fns.Deploy = func(ctx context.Context, p *deploy.Plan, io ops.IO) (*deploy.Outcome, error) {
@@ -62,7 +63,7 @@ func TestQuitDuringADeployAsksThenAbortsItBeforeQuitting(t *testing.T) {
 		d.see("a flow is running: quit and abort it?")
 		d.press("enter")
 		v := d.settle()
-		if strings.Contains(v, "quit and abort it?") || d.a.flows.quit.aborting || activeRunner(d.a.flows.cur) == nil {
+		if strings.Contains(v, "quit and abort it?") || d.a.flows.quit.aborting || !flowsview.Running(d.a.flows.cur) {
 			t.Fatalf("%s then enter did not go on:\n%s", k, v)
 		}
 	}
@@ -87,8 +88,8 @@ func TestQuitDuringADeployAsksThenAbortsItBeforeQuitting(t *testing.T) {
 	default:
 		t.Fatal("the console quit before the deploy ended")
 	}
-	if len(ff.canaryAns) != 0 {
-		t.Errorf("the quit's y answered the canary: %v", ff.canaryAns)
+	if len(ff.CanaryAns) != 0 {
+		t.Errorf("the quit's y answered the canary: %v", ff.CanaryAns)
 	}
 }
 
@@ -100,15 +101,15 @@ func TestQuitInAFlowThatDoesNotRun(t *testing.T) {
 	d.see("ref>")
 	// q is text in the ref filter; ctrl+c quits without asking.
 	d.press("q")
-	if v := d.settle(); strings.Contains(v, "quit and abort") || refStepOf(d.a.flows.cur).filter.Value() != "q" {
+	if v := d.settle(); strings.Contains(v, "quit and abort") || !strings.Contains(v, "ref> q") {
 		t.Fatalf("q in the ref filter:\n%s", v)
 	}
 	_, cmd := d.a.Update(keys("ctrl+c")[0])
 	if cmd == nil || cmd() != tea.Quit() {
 		t.Fatal("ctrl+c before the run does not quit")
 	}
-	if ff.changes() != 0 {
-		t.Errorf("%d changes", ff.changes())
+	if ff.Changes() != 0 {
+		t.Errorf("%d changes", ff.Changes())
 	}
 }
 
@@ -136,18 +137,18 @@ func TestCloseFlowsCancelsAndWaitsForTheWork(t *testing.T) {
 	default:
 		t.Fatal("closeFlows returned before the deploy ended")
 	}
-	if d.a.flows.tracker.begin() {
+	if d.a.flows.tracker.Begin() {
 		t.Error("a work could start after the console closed")
 	}
 }
 
-func TestFlowTrackerTimesOut(t *testing.T) {
-	tr := newFlowTracker()
-	if !tr.begin() {
-		t.Fatal("begin refused")
-	}
-	if err := tr.closeAndWait(time.Millisecond); err == nil || !strings.Contains(err.Error(), "opsui unlock") {
-		t.Errorf("closeAndWait with a work running: %v", err)
-	}
-	tr.end()
+// toCanaryPause runs the wizard up to the canary's question.
+func toCanaryPause(d *driver) {
+	toStaging(d)
+	d.press("enter")
+	d.see("main")
+	d.press("enter")
+	d.see("commits it brings")
+	d.press("enter", "right", "right", "enter", "y")
+	d.see("y continue")
 }

@@ -8,6 +8,7 @@ import (
 	"charm.land/bubbles/v2/key"
 
 	fleetview "github.com/opsui/opsui/ui/fleet"
+	flowsview "github.com/opsui/opsui/ui/flows"
 	logsview "github.com/opsui/opsui/ui/logs"
 	runview "github.com/opsui/opsui/ui/run"
 
@@ -120,6 +121,15 @@ func (k KeyMap) runKeys() runview.KeyMap {
 	return runview.KeyMap{Up: k.Up, Down: k.Down, PageUp: k.PageUp, PageDown: k.PageDown, Top: k.Top, Bottom: k.Bottom,
 		NextFailed: k.NextFailed, PrevFailed: k.PrevFailed, Follow: k.Follow, CancelRun: k.CancelRun, Confirm: k.Confirm,
 		Back: k.Back, Help: k.Help}
+}
+
+// flowKeys is the guided flows' keys (ui/flows), bound here.
+func (k KeyMap) flowKeys() flowsview.KeyMap {
+	return flowsview.KeyMap{Up: k.Up, Down: k.Down, PageUp: k.PageUp, PageDown: k.PageDown, Top: k.Top, Bottom: k.Bottom,
+		NextStep: k.NextStep, PrevStep: k.PrevStep, Confirm: k.Confirm, Back: k.Back, Apply: k.Apply, Cancel: k.Cancel,
+		Filter: k.Filter, FieldUp: k.FieldUp, FieldDown: k.FieldDown, ChoicePrev: k.ChoicePrev, ChoiceNext: k.ChoiceNext,
+		Toggle: k.Toggle, Rollback: k.Rollback, Mark: k.Mark, Compare: k.Compare, Open: k.Open,
+		NextFailed: k.NextFailed, Follow: k.Follow, CancelRun: k.CancelRun, Help: k.Help, Run: k.runKeys()}
 }
 
 // listKeys is the past runs list's keys (ui/run), bound here.

@@ -147,7 +147,7 @@ func TestEveryBindingIsInTheKeyTable(t *testing.T) {
 	check(reflect.ValueOf(&k.LogsView).Elem(), "LogsView.", shared)
 }
 
-// The sub-packages' keys (ui/run, ui/fleet) are the key table's own
+// The sub-packages' keys (ui/run, ui/fleet, ui/flows) are the key table's own
 // bindings, each field bound: one left out would be a key that does
 // nothing, and one bound elsewhere could not be rebound. A rebinding in
 // the config reaches them.
@@ -159,7 +159,8 @@ func TestSubPackageKeysComeFromTheKeyTable(t *testing.T) {
 	same := func(a, b key.Binding) bool {
 		return reflect.DeepEqual(a.Keys(), b.Keys()) && a.Help() == b.Help()
 	}
-	for name, km := range map[string]any{"run": k.runKeys(), "run list": k.listKeys(), "fleet": k.fleetKeys()} {
+	for name, km := range map[string]any{"run": k.runKeys(), "run list": k.listKeys(), "fleet": k.fleetKeys(),
+		"flows": k.flowKeys(), "flows' run": k.flowKeys().Run} {
 		v := reflect.ValueOf(km)
 		for i := range v.NumField() {
 			b, ok := v.Field(i).Interface().(key.Binding)
@@ -177,6 +178,12 @@ func TestSubPackageKeysComeFromTheKeyTable(t *testing.T) {
 	}
 	if got := k.runKeys().NextFailed.Keys(); !reflect.DeepEqual(got, []string{"]"}) {
 		t.Errorf("the run view's next_failed after a rebind: %v", got)
+	}
+	if got := k.flowKeys().Run.NextFailed.Keys(); !reflect.DeepEqual(got, []string{"]"}) {
+		t.Errorf("a flow's run view's next_failed after a rebind: %v", got)
+	}
+	if got := k.flowKeys().Filter.Keys(); !reflect.DeepEqual(got, []string{"ctrl+f"}) {
+		t.Errorf("the flows' filter after a rebind: %v", got)
 	}
 	if got := k.fleetKeys().Filter.Keys(); !reflect.DeepEqual(got, []string{"ctrl+f"}) {
 		t.Errorf("the fleet's filter after a rebind: %v", got)

@@ -1,8 +1,6 @@
 package ui
 
 import (
-	"database/sql"
-	"encoding/json"
 	"time"
 
 	"github.com/opsui/opsui/store"
@@ -30,15 +28,6 @@ func releasedAt(r store.Release, at time.Time, took time.Duration) store.Release
 	}
 	return r
 }
-
-// hostsJSON is hosts as a release records them.
-func hostsJSON(hosts []string) string {
-	b, _ := json.Marshal(hosts)
-	return string(b)
-}
-
-// runOf is a release's run id.
-func runOf(id int64) sql.NullInt64 { return sql.NullInt64{Int64: id, Valid: true} }
 
 // ms is d as a run host records it.
 func ms(d time.Duration) int64 { return d.Milliseconds() }

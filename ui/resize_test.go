@@ -123,53 +123,56 @@ func checkFits(t *testing.T, a App, w, h int) {
 }
 
 // flowViews are the guided flows' views: each reached by its own walk
-// (a flow's state is shared by copies of the App) at w x h.
+// (a flow's state is shared by copies of the App) at w x h. A walk waits
+// for what it reads to be on the screen: a step's keys act at once, its
+// reading (refs, a plan, a run) ends when the view no longer says it reads.
 func flowViews(t *testing.T, w, h int) map[string]func(d *driver) {
 	t.Helper()
-	wizardAt := func(step wizStep) func(d *driver) bool {
-		return func(d *driver) bool { wz, ok := d.a.flows.cur.(*wizard); return ok && wz.step == step }
+	read := func(d *driver, what string) {
+		d.t.Helper()
+		d.until("the end of "+what, func(v string) bool { return !strings.Contains(v, what) })
 	}
 	toRun := func(d *driver) {
 		toStaging(d)
 		d.press("enter")
-		d.wait("refs", func() bool { return len(refStepOf(d.a.flows.cur).refs) > 0 })
+		read(d, "reading the repository…")
 		d.press("enter")
-		d.wait("the preview", func() bool { return d.a.flows.cur.(*wizard).loaded })
+		read(d, "reading what would change")
 		d.press("enter", "right", "right", "enter", "y")
-		d.wait("the canary's question", func() bool { r := activeRunner(d.a.flows.cur); return r != nil && r.pending != nil })
+		d.see("y continue")
 	}
 	toSummary := func(d *driver) {
 		toRun(d)
 		d.press("y")
-		d.wait("the summary", func() bool { return wizardAt(stepSummary)(d) })
+		d.see("release R1")
 	}
-	opAt := func(d *driver, step int) {
-		d.wait(fmt.Sprintf("step %d", step), func() bool { f := opStepsOf(d.a.flows.cur); return f != nil && f.step == step })
-	}
-	rollbackTo := func(step int, keys ...string) func(d *driver) {
+	rollbackTo := func(done string, keys ...string) func(d *driver) {
 		return func(d *driver) {
 			toSummary(d)
 			d.press("r")
-			opAt(d, opPlan)
-			d.wait("the rollback's plan", func() bool { return opStepsOf(d.a.flows.cur).loaded })
+			read(d, "reading the plan…")
 			d.press(keys...)
-			opAt(d, step)
+			if done != "" {
+				d.see(done)
+			}
 		}
 	}
-	opFlowTo := func(open, env string, step int, keys ...string) func(d *driver) {
+	opFlowTo := func(open, env, done string, keys ...string) func(d *driver) {
 		return func(d *driver) {
 			d.press(open)
 			pickEnv(t, d, env)
 			d.press("enter")
-			d.wait("the plan", func() bool { return opStepsOf(d.a.flows.cur).loaded })
+			read(d, "reading the plan…")
 			d.press(keys...)
-			opAt(d, step)
+			if done != "" {
+				d.see(done)
+			}
 		}
 	}
 	releases := func(keys ...string) func(d *driver) {
 		return func(d *driver) {
 			d.press("R", "enter")
-			d.wait("the releases", func() bool { return d.a.flows.cur.(*releasesView).list != nil })
+			read(d, "reading the releases…")
 			d.press(keys...)
 		}
 	}
@@ -178,29 +181,29 @@ func flowViews(t *testing.T, w, h int) map[string]func(d *driver) {
 		"wizard ref": func(d *driver) {
 			toStaging(d)
 			d.press("enter")
-			d.wait("refs", func() bool { return refStepOf(d.a.flows.cur).refs != nil })
+			read(d, "reading the repository…")
 		},
 		"wizard run":        toRun,
 		"wizard summary":    toSummary,
 		"quit question":     func(d *driver) { toRun(d); d.press("q") },
-		"rollback plan":     rollbackTo(opPlan),
-		"rollback strategy": rollbackTo(opStrategy, "enter"),
-		"rollback confirm":  rollbackTo(opConfirm, "enter", "enter"),
-		"rollback done":     rollbackTo(opDone, "enter", "enter", "y"),
-		"migrate plan":      opFlowTo("m", "staging", opPlan),
-		"migrate confirm":   opFlowTo("m", "staging", opConfirm, "enter"),
-		"migrate done":      opFlowTo("m", "staging", opDone, "enter", "y"),
-		"flush plan":        opFlowTo("F", "production", opPlan),
-		"flush confirm":     opFlowTo("F", "production", opConfirm, "enter"),
-		"flush done":        opFlowTo("F", "staging", opDone, "enter", "y"),
+		"rollback plan":     rollbackTo(""),
+		"rollback strategy": rollbackTo("", "enter"),
+		"rollback confirm":  rollbackTo("", "enter", "enter"),
+		"rollback done":     rollbackTo("release R0", "enter", "enter", "y"),
+		"migrate plan":      opFlowTo("m", "staging", ""),
+		"migrate confirm":   opFlowTo("m", "staging", "", "enter"),
+		"migrate done":      opFlowTo("m", "staging", "migrations applied", "enter", "y"),
+		"flush plan":        opFlowTo("F", "production", ""),
+		"flush confirm":     opFlowTo("F", "production", "", "enter"),
+		"flush done":        opFlowTo("F", "staging", "cache1", "enter", "y"),
 		"releases list":     releases(),
 	}
 	views["wizard preview"] = func(d *driver) {
 		toStaging(d)
 		d.press("enter")
-		d.wait("refs", func() bool { return len(refStepOf(d.a.flows.cur).refs) > 0 })
+		read(d, "reading the repository…")
 		d.press("enter")
-		d.wait("the preview", func() bool { return d.a.flows.cur.(*wizard).loaded })
+		read(d, "reading what would change")
 	}
 	views["wizard strategy"] = func(d *driver) {
 		views["wizard preview"](d)
@@ -208,11 +211,11 @@ func flowViews(t *testing.T, w, h int) map[string]func(d *driver) {
 	}
 	views["release forensics"] = func(d *driver) {
 		releases("enter")(d)
-		d.wait("the run", func() bool { return d.a.flows.cur.(*releasesView).replay != nil })
+		read(d, "reading run #")
 	}
 	views["compare"] = func(d *driver) {
 		releases("down", "space", "down", "space", "c")(d)
-		d.wait("the comparison", func() bool { c := d.a.flows.cur.(*releasesView).cmp; return c != nil && c.loaded })
+		read(d, "reading the repository and the runs…")
 	}
 	views["wizard confirm"] = func(d *driver) {
 		views["wizard strategy"](d)
@@ -221,10 +224,16 @@ func flowViews(t *testing.T, w, h int) map[string]func(d *driver) {
 	return views
 }
 
-// wait feeds messages until cond holds, failing after a while.
-func (d *driver) wait(what string, cond func() bool) {
-	d.t.Helper()
-	d.until(what, func(string) bool { return cond() })
+// pickEnv moves an open flow's picker to env.
+func pickEnv(t *testing.T, d *driver, env string) {
+	t.Helper()
+	for range 8 {
+		if chosenIs(d, env) {
+			return
+		}
+		d.press("down")
+	}
+	t.Fatalf("no %s in the picker:\n%s", env, viewText(d.a))
 }
 
 // TestEveryFlowViewFitsTheTerminal renders each step of every guided flow

@@ -153,13 +153,13 @@ func TestProgramDeployWizardToTheSummary(t *testing.T) {
 	if a.mode != modeFleet || a.flows.cur != nil {
 		t.Errorf("after esc: mode %v, flow %T", a.mode, a.flows.cur)
 	}
-	if ff.count("deploy") != 1 {
-		t.Fatalf("deploy called %d times", ff.count("deploy"))
+	if ff.Count("deploy") != 1 {
+		t.Fatalf("deploy called %d times", ff.Count("deploy"))
 	}
 	// What runs is the preview's plan: its inventory, hosts and commit.
-	p := ff.deployed[0]
+	p := ff.Deployed[0]
 	if p.App.Name != "shop" || p.Env.Name != "staging" || p.Source.Branch != "main" || p.Source.Commit != "c2c2c2c2c2c2c2c2" ||
-		p.Strategy.Kind != deploy.StrategyAll || len(p.Hosts) != 1 || p.Hosts[0].Name != "stg-web1" || p.Fleet != ff.previewed[0].Fleet {
+		p.Strategy.Kind != deploy.StrategyAll || len(p.Hosts) != 1 || p.Hosts[0].Name != "stg-web1" || p.Fleet != ff.Previewed[0].Fleet {
 		t.Errorf("deployed plan %+v", p)
 	}
 }
@@ -182,11 +182,11 @@ func TestProgramDeployWizardEscLeavesWithoutACall(t *testing.T) {
 	if a.mode != modeFleet || a.flows.cur != nil {
 		t.Errorf("esc did not leave the wizard: mode %v, flow %T", a.mode, a.flows.cur)
 	}
-	if ff.count("preview") != 1 {
-		t.Errorf("the wizard did not reach its preview: %v", ff.calls)
+	if ff.Count("preview") != 1 {
+		t.Errorf("the wizard did not reach its preview: %v", ff.Calls)
 	}
-	if n := ff.changes(); n != 0 {
-		t.Errorf("%d calls that change hosts: %v", n, ff.calls)
+	if n := ff.Changes(); n != 0 {
+		t.Errorf("%d calls that change hosts: %v", n, ff.Calls)
 	}
 }
 

@@ -1,7 +1,7 @@
 package main
 
 import (
-	"github.com/opsui/opsui/ui"
+	"github.com/opsui/opsui/ui/flows"
 )
 
 // flows are the console's guided flows: the service's operations, on the
@@ -13,9 +13,9 @@ import (
 // which the flow carries from the preview to the run (re-batched for the
 // strategy chosen); the service checks it against the fleet and the
 // releases again before it runs.
-func (c *consoleSession) flows() ui.Flows {
+func (c *consoleSession) flows() flows.Flows {
 	svc := c.svc
-	return ui.Flows{Refs: svc.Refs, Preview: svc.PreviewDeploy, Deploy: svc.Deploy,
+	return flows.Flows{Refs: svc.Refs, Preview: svc.PreviewDeploy, Deploy: svc.Deploy,
 		RollbackPreview: svc.PreviewRollback, Rollback: svc.Rollback, MigrationPlan: svc.PreviewMigrate, Migrate: svc.Migrate,
 		FlushPlan: c.flushPlan, Flush: c.flush, Releases: c.releases, Compare: c.compare}
 }

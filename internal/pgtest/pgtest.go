@@ -255,17 +255,11 @@ func (s *Server) setup() error {
 	return nil
 }
 
-// Start starts the server (again, after Stop) and waits until it accepts
-// connections.
+// Start starts the server and waits until it accepts connections.
 func (s *Server) Start() error {
 	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off "+
 		"-c full_page_writes=off -c max_connections=200 -c ssl=on", s.Port, filepath.Join(s.Dir, "sock"))
 	return s.run("pg_ctl", "-D", "data", "-l", "log", "-w", "-t", "60", "-o", opts, "start")
-}
-
-// Stop stops the server, ending every connection (a server that goes away).
-func (s *Server) Stop() error {
-	return s.run("pg_ctl", "-D", "data", "-m", "fast", "-w", "stop")
 }
 
 func (s *Server) stop() {

@@ -1,4 +1,4 @@
-package ui
+package flows
 
 import (
 	"context"
@@ -15,19 +15,19 @@ import (
 	"github.com/opsui/opsui/ui/common"
 )
 
-func newRollbackFlow(env *flowEnv, envName, app, to string) (flow, tea.Cmd) {
+func newRollbackFlow(env *Env, envName, app, to string) (Flow, tea.Cmd) {
 	s := &rollbackSpec{fns: env.fns}
 	s.plainLook.spec = s
 	return newOpFlow[ops.RollbackPreview, *deploy.Outcome](env, s, envName, app, to)
 }
 
-func newMigrateFlow(env *flowEnv, envName string) (flow, tea.Cmd) {
+func newMigrateFlow(env *Env, envName string) (Flow, tea.Cmd) {
 	s := &migrateSpec{fns: env.fns}
 	s.plainLook.spec = s
 	return newOpFlow[ops.MigrationPlan, deploy.MigrationResult](env, s, envName, "", "")
 }
 
-func newFlushFlow(env *flowEnv, envName string) (flow, tea.Cmd) {
+func newFlushFlow(env *Env, envName string) (Flow, tea.Cmd) {
 	s := &flushSpec{fns: env.fns, toggleKey: common.KeyName(env.keys.Toggle)}
 	s.plainLook.spec = s
 	return newOpFlow[[]cache.Spec, []cache.Result](env, s, envName, "", "")

@@ -1,4 +1,4 @@
-package ui
+package flows
 
 import (
 	"strings"
@@ -99,7 +99,7 @@ func (l plainLook[P, R]) doneBody(f *opFlow[P, R], w int) string {
 	return b.String()
 }
 
-func (plainLook[P, R]) doneKey(f *opFlow[P, R], km tea.KeyPressMsg) (flow, tea.Cmd) {
+func (plainLook[P, R]) doneKey(f *opFlow[P, R], km tea.KeyPressMsg) (Flow, tea.Cmd) {
 	k := f.env.keys
 	switch {
 	case key.Matches(km, k.Back):

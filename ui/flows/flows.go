@@ -1,4 +1,13 @@
-package ui
+// Package flows is the console's guided flows: the deploy wizard, a
+// rollback, a migrate, a cache flush (each one walk of the op flow
+// machine, opFlow, with its own spec and look), the releases view and the
+// comparison of two releases. A flow calls the service through Flows, runs
+// its work in a tea.Cmd under the Tracker the root waits on, and shows it
+// in ui/run's view. The root (package ui) opens a flow with the fleet's
+// keys (OpenDeploy...), tags its messages so that a closed flow's late
+// answers are dropped, and asks before quitting under its running work
+// (Running, Abort).
+package flows
 
 import (
 	"context"

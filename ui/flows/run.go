@@ -1,4 +1,4 @@
-package ui
+package flows
 
 import (
 	"context"
@@ -71,7 +71,7 @@ type runnerFunc[V any] func(ctx context.Context, io ops.IO) (value V, res remote
 // view: a pane per host with its stage, the flow's messages above, and
 // the engine's questions (the canary's go-ahead) with their keys.
 type flowRunner struct {
-	env     *flowEnv
+	env     *Env
 	feed    *runview.Feed
 	rv      runview.Model
 	log     *sayLog
@@ -84,13 +84,13 @@ type flowRunner struct {
 }
 
 // startWork starts w.
-func startWork[V any](env *flowEnv, w opWork[V]) (*flowRunner, *V, tea.Cmd) {
+func startWork[V any](env *Env, w opWork[V]) (*flowRunner, *V, tea.Cmd) {
 	return startRunner(env, w.kind, w.what, w.hosts, w.run)
 }
 
 // startRunner starts work on hosts; kind and what name the run. The
 // work's value is in *value once the runner is done.
-func startRunner[V any](env *flowEnv, kind, what string, hosts []string, work runnerFunc[V]) (r *flowRunner, value *V, cmd tea.Cmd) {
+func startRunner[V any](env *Env, kind, what string, hosts []string, work runnerFunc[V]) (r *flowRunner, value *V, cmd tea.Cmd) {
 	feed := runview.NewFeed(0, what, hosts)
 	feed.SetTitle(kind)
 	ctx, cancel := context.WithCancel(env.life)
@@ -101,12 +101,12 @@ func startRunner[V any](env *flowEnv, kind, what string, hosts []string, work ru
 	stop, tracker := r.stop, env.tracker
 	run := func() tea.Msg {
 		defer close(stop)
-		if !tracker.begin() {
+		if !tracker.Begin() {
 			err := errors.New("the console is closing: not started")
 			feed.Finish(remote.Result{}, err)
 			return runnerDone{err: err}
 		}
-		defer tracker.end()
+		defer tracker.End()
 		v, res, err := work(ctx, io)
 		feed.Settle(res)
 		feed.Finish(res, err)

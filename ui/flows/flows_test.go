@@ -1,4 +1,4 @@
-package ui
+package flows
 
 import (
 	"context"
@@ -15,7 +15,7 @@ import (
 // pickEnv moves an open flow's picker to env.
 func pickEnv(t *testing.T, d *driver, env string) {
 	t.Helper()
-	f := opStepsOf(d.a.flows.cur)
+	f := opStepsOf(d.cur)
 	for range len(f.pick.items) {
 		if it, _ := f.pick.chosen(); it.env.Name == env {
 			return
@@ -38,8 +38,8 @@ func TestRollbackFlowChoosesAReleaseAndSaysWhatStays(t *testing.T) {
 	d.press("shift+tab")
 	d.see("where?")
 	d.press("esc")
-	if d.settle(); d.a.mode != modeFleet || ff.changes() != 0 {
-		t.Fatalf("esc: mode %v, %d changes", d.a.mode, ff.changes())
+	if d.settle(); d.cur != nil || ff.Changes() != 0 {
+		t.Fatalf("esc: flow %T, %d changes", d.cur, ff.Changes())
 	}
 }
 
@@ -54,14 +54,14 @@ func TestMigrateFlowShowsThePlanAndRunsOnce(t *testing.T) {
 	d.see("Run \"./manage.py migrate\" on stg-web1 (staging)?")
 	d.press("enter")
 	d.see("enter does not confirm")
-	if d.settle(); ff.count("migrate") != 0 {
+	if d.settle(); ff.Count("migrate") != 0 {
 		t.Fatal("enter migrated")
 	}
 	d.press("y")
 	d.see("migrations applied", "release R1: success")
 	d.press("esc")
-	if d.settle(); d.a.mode != modeFleet || ff.count("migrate") != 1 {
-		t.Errorf("mode %v, %d migrates", d.a.mode, ff.count("migrate"))
+	if d.settle(); d.cur != nil || ff.Count("migrate") != 1 {
+		t.Errorf("flow %T, %d migrates", d.cur, ff.Count("migrate"))
 	}
 }
 
@@ -78,14 +78,14 @@ func TestFlushFlowChoosesHostsAndProductionNeedsItsName(t *testing.T) {
 	d.see("Flush 1 caches of production?", "type production to confirm")
 	d.press("y", "enter")
 	d.see("the name did not match")
-	opStepsOf(d.a.flows.cur).confirm.input.SetValue("production")
+	opStepsOf(d.cur).confirm.input.SetValue("production")
 	d.press("enter")
 	v := d.see("KEYS BEFORE → AFTER", "cache1", "1200 → 0")
 	if strings.Contains(v, "cache2 ") {
 		t.Errorf("flushed a host left out:\n%s", v)
 	}
-	if len(ff.flushed) != 1 || strings.Join(ff.flushed[0], ",") != "cache1" {
-		t.Errorf("flushed %v", ff.flushed)
+	if len(ff.Flushed) != 1 || strings.Join(ff.Flushed[0], ",") != "cache1" {
+		t.Errorf("flushed %v", ff.Flushed)
 	}
 }
 
@@ -124,12 +124,12 @@ func TestReleasesViewFiltersOpensAndCompares(t *testing.T) {
 	d.press("down", "space", "down", "space", "c")
 	d.see("compare R0 with R1", "A (older)", "commits between them (1", "add checkout", "shop/views.py", "0002_cart.py",
 		"hosts whose outcome differed", "failed at health")
-	if ff.count("compare:R0,R1") != 1 {
-		t.Errorf("compare calls %v", ff.calls)
+	if ff.Count("compare:R0,R1") != 1 {
+		t.Errorf("compare calls %v", ff.Calls)
 	}
 	d.press("esc", "esc")
-	if d.settle(); d.a.mode != modeFleet {
-		t.Errorf("mode %v", d.a.mode)
+	if d.settle(); d.cur != nil {
+		t.Errorf("flow %T", d.cur)
 	}
 }
 
@@ -143,19 +143,19 @@ func TestRollbackFlowStrategyStep(t *testing.T) {
 	d.see("back to R0")
 	d.press("enter")
 	d.see("how are the hosts switched?", "[rolling]", "batch sizes", "batch 1: web1, web2")
-	if v := viewText(d.a); strings.Contains(v, "canary") || strings.Contains(v, "auto-rollback") {
+	if v := d.viewText(); strings.Contains(v, "canary") || strings.Contains(v, "auto-rollback") {
 		t.Errorf("a rollback offers a canary or auto-rollback:\n%s", v)
 	}
 	// Invalid input stays on the step; batches of one show two batches.
 	d.press("down")
-	opStepsOf(d.a.flows.cur).strategy.batches.SetValue("") // as backspaces would
+	opStepsOf(d.cur).strategy.batches.SetValue("") // as backspaces would
 	d.press("x")
 	d.see("invalid")
 	d.press("enter")
-	if d.settle(); opStepsOf(d.a.flows.cur).step != opStrategy {
+	if d.settle(); opStepsOf(d.cur).step != opStrategy {
 		t.Fatal("an invalid batch size left the strategy step")
 	}
-	opStepsOf(d.a.flows.cur).strategy.batches.SetValue("")
+	opStepsOf(d.cur).strategy.batches.SetValue("")
 	d.press("1")
 	d.see("batch 1: web1", "batch 2: web2")
 	// Back to the plan and forth keeps the choice.
@@ -164,8 +164,8 @@ func TestRollbackFlowStrategyStep(t *testing.T) {
 	d.press("enter")
 	d.see("[rolling]", "batch 2: web2")
 	d.press("esc")
-	if d.settle(); d.a.mode != modeFleet || ff.changes() != 0 {
-		t.Fatalf("esc at the strategy: mode %v, %d changes", d.a.mode, ff.changes())
+	if d.settle(); d.cur != nil || ff.Changes() != 0 {
+		t.Fatalf("esc at the strategy: flow %T, %d changes", d.cur, ff.Changes())
 	}
 
 	// Staging's is all at once; the strategy chosen is the rollback's.
@@ -183,8 +183,8 @@ func TestRollbackFlowStrategyStep(t *testing.T) {
 	d.see("how are the hosts switched?", "[rolling]")
 	d.press("enter", "y")
 	d.see("release R0: success")
-	if len(ff.rollStrategy) != 1 || ff.rollStrategy[0].Kind != "rolling" {
-		t.Errorf("rolled back with %+v", ff.rollStrategy)
+	if len(ff.RollStrategy) != 1 || ff.RollStrategy[0].Kind != "rolling" {
+		t.Errorf("rolled back with %+v", ff.RollStrategy)
 	}
 }
 
@@ -209,11 +209,11 @@ func TestRollbackFlowRunsThePlanPreviewed(t *testing.T) {
 	d.see("Roll shop on staging back from R1 to Rm1")
 	d.press("y")
 	d.see("release Rm1: success")
-	if len(ff.rollPreviews) != 2 || len(ff.rolledBack) != 1 {
-		t.Fatalf("%d previews, %d rollbacks run", len(ff.rollPreviews), len(ff.rolledBack))
+	if len(ff.RollPreviews) != 2 || len(ff.RolledBack) != 1 {
+		t.Fatalf("%d previews, %d rollbacks run", len(ff.RollPreviews), len(ff.RolledBack))
 	}
-	rb, shown := ff.rolledBack[0], ff.rollPreviews[1]
-	if confirmed := d.a.flows.cur.(*opFlow[ops.RollbackPreview, *deploy.Outcome]).planned; rb != confirmed.Plan {
+	rb, shown := ff.RolledBack[0], ff.RollPreviews[1]
+	if confirmed := d.cur.(*opFlow[ops.RollbackPreview, *deploy.Outcome]).planned; rb != confirmed.Plan {
 		t.Error("the rollback run is not the plan confirmed")
 	}
 	if rb.Plan.Fleet != shown.Plan.Fleet || rb.Choice.Target.ReleaseID != "Rm1" || rb.Plan.ReleaseID != "Rm1" ||
@@ -238,8 +238,8 @@ func TestMigrateFlowRunsThePlanPreviewed(t *testing.T) {
 	d.see("Run \"./manage.py migrate\" on stg-web1 (staging)?")
 	d.press("y")
 	d.see("migrations applied", "release R1: success")
-	if len(ff.migPreviews) != 1 || len(ff.migrated) != 1 || ff.migrated[0] != ff.migPreviews[0] {
-		t.Errorf("previewed %v, ran %v: want the very plan previewed", ff.migPreviews, ff.migrated)
+	if len(ff.MigPreviews) != 1 || len(ff.Migrated) != 1 || ff.Migrated[0] != ff.MigPreviews[0] {
+		t.Errorf("previewed %v, ran %v: want the very plan previewed", ff.MigPreviews, ff.Migrated)
 	}
 }
 
@@ -274,8 +274,8 @@ func TestRollbackAndMigrateConfirmAsThePlansInventorySays(t *testing.T) {
 	d.press("enter")
 	d.see("Run \"./manage.py migrate\" on stg-web1 (staging)?", "type staging to confirm")
 	d.press("y")
-	if d.settle(); ff.changes() != 0 {
-		t.Fatalf("y alone ran a change in a protected environment: %v", ff.calls)
+	if d.settle(); ff.Changes() != 0 {
+		t.Fatalf("y alone ran a change in a protected environment: %v", ff.Calls)
 	}
 }
 
@@ -300,14 +300,14 @@ func TestFlowWithAFailedPlanDoesNotGoOn(t *testing.T) {
 	d.see("flush caches staging: cache hosts unreadable")
 	d.press("enter")
 	d.see("no plan: shift+tab to choose again, esc to leave")
-	if s := opStepsOf(d.a.flows.cur); s.step != opPlan {
+	if s := opStepsOf(d.cur); s.step != opPlan {
 		t.Fatalf("enter on a failed plan went to step %d", s.step)
 	}
 	d.press("shift+tab", "enter")
 	d.see("cache hosts", "[x]")
 	d.press("enter")
 	d.see("Flush", "Every key in them is lost.")
-	if ff.changes() != 0 {
-		t.Errorf("%d changes before any confirmation", ff.changes())
+	if ff.Changes() != 0 {
+		t.Errorf("%d changes before any confirmation", ff.Changes())
 	}
 }

@@ -1,4 +1,4 @@
-package ui
+package flows
 
 import (
 	"context"
@@ -35,9 +35,6 @@ const (
 	stepSummary  = opDone
 )
 
-// wizStep is a step of the wizard.
-type wizStep = int
-
 var stepNames = []string{"app and environment", "ref", "preview", "strategy", "confirm", "run", "summary"}
 
 // refsMsg carries the refs read for app.
@@ -47,7 +44,7 @@ type refsMsg struct {
 	err  error
 }
 
-func newWizard(env *flowEnv, focusedEnv string) (flow, tea.Cmd) {
+func newWizard(env *Env, focusedEnv string) (Flow, tea.Cmd) {
 	return newOpFlow[ops.Preview, *deploy.Outcome](env, &deploySpec{fns: env.fns, env: env, ref: newRefStep(env)}, focusedEnv, "", "")
 }
 
@@ -55,7 +52,7 @@ func newWizard(env *flowEnv, focusedEnv string) (flow, tea.Cmd) {
 // every warning), choose the strategy, confirm, run, read the summary.
 type deploySpec struct {
 	fns Flows
-	env *flowEnv
+	env *Env
 	ref *refStep
 }
 
@@ -138,7 +135,7 @@ func (*deploySpec) runNote(k KeyMap) string {
 
 // doneKey: r rolls the release back while it runs somewhere; enter shows
 // the hosts' output.
-func (*deploySpec) doneKey(f *wizard, km tea.KeyPressMsg) (flow, tea.Cmd) {
+func (*deploySpec) doneKey(f *wizard, km tea.KeyPressMsg) (Flow, tea.Cmd) {
 	k := f.env.keys
 	switch {
 	case key.Matches(km, k.Back):
@@ -194,7 +191,7 @@ func releaseLive(out *deploy.Outcome) bool {
 // refStep is the wizard's ref step: the app's branches, tags and recent
 // commits, filtered by what is typed (or any ref git knows, typed).
 type refStep struct {
-	env     *flowEnv
+	env     *Env
 	target  pickItem
 	refs    []ops.Ref
 	refsFor string // the app the refs are of
@@ -203,7 +200,7 @@ type refStep struct {
 	cursor  int
 }
 
-func newRefStep(env *flowEnv) *refStep {
+func newRefStep(env *Env) *refStep {
 	r := &refStep{env: env, filter: textinput.New()}
 	r.filter.Prompt = "ref> "
 	r.filter.Placeholder = "filter branches, tags, commits (or type any ref)"

@@ -1,4 +1,4 @@
-package ui
+package flows
 
 import (
 	"context"
@@ -63,7 +63,7 @@ type opLook[P, R any] interface {
 	confirmBody(f *opFlow[P, R], w int) string
 	runNote(k KeyMap) string
 	doneBody(f *opFlow[P, R], w int) string
-	doneKey(f *opFlow[P, R], km tea.KeyPressMsg) (flow, tea.Cmd)
+	doneKey(f *opFlow[P, R], km tea.KeyPressMsg) (Flow, tea.Cmd)
 	keyMap(f *opFlow[P, R]) []key.Binding
 }
 
@@ -110,7 +110,7 @@ type opPlanMsg[P any] struct {
 // opSteps is the part of an op flow that does not depend on its plan's
 // type: where the walk is and what was chosen.
 type opSteps struct {
-	env      *flowEnv
+	env      *Env
 	step     int
 	pick     targetPicker
 	target   pickItem
@@ -165,7 +165,7 @@ func (f *opFlow[P, R]) planTarget(plan P) pickItem {
 
 // newOpFlow opens spec's flow; with app (or env for an env-only flow)
 // given, it starts at the plan of that target.
-func newOpFlow[P, R any](env *flowEnv, spec opSpec[P, R], focusedEnv, app, arg string) (*opFlow[P, R], tea.Cmd) {
+func newOpFlow[P, R any](env *Env, spec opSpec[P, R], focusedEnv, app, arg string) (*opFlow[P, R], tea.Cmd) {
 	f := &opFlow[P, R]{spec: spec, opSteps: opSteps{env: env, pick: newTargetPicker(env.fleet, spec.envOnly(), focusedEnv), arg: arg}}
 	if app == "" {
 		return f, nil
@@ -213,7 +213,7 @@ func (f *opFlow[P, R]) SetSize(w, h int) { f.env.setSize(w, h) }
 // Update handles the flow's messages and keys; it returns the flow that
 // has the screen next: itself, another one (the deploy summary's
 // rollback), or nil (back to the fleet).
-func (f *opFlow[P, R]) Update(msg tea.Msg) (flow, tea.Cmd) {
+func (f *opFlow[P, R]) Update(msg tea.Msg) (Flow, tea.Cmd) {
 	switch msg := msg.(type) {
 	case opPlanMsg[P]:
 		if msg.key == f.planKey {
@@ -250,7 +250,7 @@ func (f *opFlow[P, R]) Update(msg tea.Msg) (flow, tea.Cmd) {
 	return f, nil
 }
 
-func (f *opFlow[P, R]) key(km tea.KeyPressMsg) (flow, tea.Cmd) {
+func (f *opFlow[P, R]) key(km tea.KeyPressMsg) (Flow, tea.Cmd) {
 	k := f.env.keys
 	f.note = ""
 	switch f.step {

@@ -1,4 +1,4 @@
-package ui
+package flows
 
 import (
 	"strings"
@@ -12,12 +12,12 @@ import (
 func toStaging(d *driver) {
 	d.press("d")
 	d.see("which app, to which environment?", "shop → staging", "shop → production (protected)")
-	for i := 0; i < 3 && !chosenIs(d.a.flows.cur, "staging"); i++ {
+	for i := 0; i < 3 && !chosenIs(d.cur, "staging"); i++ {
 		d.press("up")
 	}
 }
 
-func chosenIs(f flow, env string) bool {
+func chosenIs(f Flow, env string) bool {
 	it, ok := f.(*wizard).pick.chosen()
 	return ok && it.env.Name == env
 }
@@ -40,8 +40,8 @@ func TestWizardDeploysWithACanaryAndSummarises(t *testing.T) {
 	d.see("which app, to which environment?")
 	d.press("enter")
 	d.see("ref> v1")
-	refStepOf(d.a.flows.cur).filter.SetValue("") // as backspaces would
-	d.press("enter")                             // main, the first ref
+	refStepOf(d.cur).filter.SetValue("") // as backspaces would
+	d.press("enter")                     // main, the first ref
 
 	// The preview: hosts with drift, commits, diffstat, migrations,
 	// requirements, and every warning.
@@ -64,7 +64,7 @@ func TestWizardDeploysWithACanaryAndSummarises(t *testing.T) {
 	// Enter alone does not confirm.
 	d.press("enter")
 	d.see("enter does not confirm")
-	if d.settle(); ff.count("deploy") != 0 {
+	if d.settle(); ff.Count("deploy") != 0 {
 		t.Fatal("enter deployed")
 	}
 	d.press("y")
@@ -74,17 +74,17 @@ func TestWizardDeploysWithACanaryAndSummarises(t *testing.T) {
 	d.see("the deploy is running")
 	d.press("y")
 	d.see("summary", "release R1: success in 3.0s", "record #7", "run #42", "stg-web1", "roll back to the previous release")
-	if len(ff.canaryAns) != 1 || !ff.canaryAns[0] {
-		t.Errorf("canary answers %v, want [true]", ff.canaryAns)
+	if len(ff.CanaryAns) != 1 || !ff.CanaryAns[0] {
+		t.Errorf("canary answers %v, want [true]", ff.CanaryAns)
 	}
 	// What ran is the plan confirmed, the very object: the preview's, in
 	// the strategy chosen.
-	p := ff.deployed[0]
-	if p != d.a.flows.cur.(*wizard).planned.Plan {
+	p := ff.Deployed[0]
+	if p != d.cur.(*wizard).planned.Plan {
 		t.Error("the plan run is not the plan confirmed")
 	}
 	if p.App.Name != "shop" || p.Env.Name != "staging" || p.Source.Commit != "c2c2c2c2c2c2c2c2" || p.Source.Branch != "main" ||
-		p.Strategy.Kind != deploy.StrategyCanary || !p.Strategy.AutoRollback || p.Fleet != ff.previewed[0].Fleet || p.ReleaseID != ff.previewed[0].ReleaseID {
+		p.Strategy.Kind != deploy.StrategyCanary || !p.Strategy.AutoRollback || p.Fleet != ff.Previewed[0].Fleet || p.ReleaseID != ff.Previewed[0].ReleaseID {
 		t.Errorf("deployed plan %+v", p)
 	}
 	// tab shows the hosts' panes, and back.
@@ -101,18 +101,18 @@ func TestWizardDeploysWithACanaryAndSummarises(t *testing.T) {
 	d.press("enter")
 	d.see("Roll shop on staging back from R1 to R0")
 	d.press("enter")
-	if d.settle(); ff.count("rollback") != 0 {
+	if d.settle(); ff.Count("rollback") != 0 {
 		t.Fatal("enter rolled back")
 	}
 	d.press("y")
 	d.see("rollback", "release R0: success")
-	if ff.rolledTo[0] != "R0" {
-		t.Errorf("rolled back to %v", ff.rolledTo)
+	if ff.RolledTo[0] != "R0" {
+		t.Errorf("rolled back to %v", ff.RolledTo)
 	}
 	d.press("esc")
-	d.see("HOST")
-	if d.a.mode != modeFleet {
-		t.Errorf("mode %v after esc", d.a.mode)
+	d.settle() // back to the fleet
+	if d.cur != nil {
+		t.Errorf("flow %T after esc", d.cur)
 	}
 }
 
@@ -129,10 +129,10 @@ func TestWizardEscLeavesEveryStepWithoutSideEffects(t *testing.T) {
 		d.see(want[steps])
 		d.press("esc")
 		d.settle()
-		if d.a.mode != modeFleet || d.a.flows.cur != nil {
-			t.Errorf("step %d: esc did not leave (mode %v)", steps, d.a.mode)
+		if d.cur != nil {
+			t.Errorf("step %d: esc did not leave (flow %T)", steps, d.cur)
 		}
-		if n := ff.changes(); n != 0 {
+		if n := ff.Changes(); n != 0 {
 			t.Errorf("step %d: %d calls that change hosts", steps, n)
 		}
 	}
@@ -143,7 +143,7 @@ func TestWizardProtectedEnvironmentNeedsItsNameTyped(t *testing.T) {
 	d := newFlowDriver(t, ff.fns(), nil)
 	d.press("d")
 	d.see("shop → production (protected)")
-	for !chosenIs(d.a.flows.cur, "production") {
+	for !chosenIs(d.cur, "production") {
 		d.press("down")
 	}
 	d.press("enter")
@@ -156,18 +156,18 @@ func TestWizardProtectedEnvironmentNeedsItsNameTyped(t *testing.T) {
 	d.see("production is a protected environment", "type production to confirm")
 	d.press("y", "enter")
 	d.see("the name did not match")
-	d.a.flows.cur.(*wizard).confirm.input.SetValue("")
+	d.cur.(*wizard).confirm.input.SetValue("")
 	d.press("enter")
 	d.see("the name did not match")
 	d.press("prod", "enter")
 	d.see("the name did not match")
-	if d.settle(); ff.count("deploy") != 0 {
+	if d.settle(); ff.Count("deploy") != 0 {
 		t.Fatal("deployed without the full name")
 	}
 	d.press("uction", "enter")
 	d.see("release R1: success")
-	if ff.count("deploy") != 1 || ff.deployed[0].Env.Name != "production" {
-		t.Errorf("deploys %v", ff.deployed)
+	if ff.Count("deploy") != 1 || ff.Deployed[0].Env.Name != "production" {
+		t.Errorf("deploys %v", ff.Deployed)
 	}
 }
 
@@ -177,7 +177,7 @@ func TestWizardInvalidInputStaysOnItsStep(t *testing.T) {
 	toStaging(d)
 	d.press("enter")
 	d.see("main")
-	refStepOf(d.a.flows.cur).filter.SetValue("zzz-no-such")
+	refStepOf(d.cur).filter.SetValue("zzz-no-such")
 	d.press("enter") // a typed ref goes to the preview, which resolves it
 	d.see("commits it brings")
 	d.press("enter")
@@ -187,7 +187,7 @@ func TestWizardInvalidInputStaysOnItsStep(t *testing.T) {
 	d.see("invalid:")
 	d.press("enter")
 	v := d.see("invalid")
-	if !strings.Contains(v, "strategy") || d.a.flows.cur.(*wizard).step != stepStrategy {
+	if !strings.Contains(v, "strategy") || d.cur.(*wizard).step != stepStrategy {
 		t.Errorf("an invalid batch left the strategy step:\n%s", v)
 	}
 }
@@ -203,23 +203,9 @@ func TestWizardCanaryRefusedAndAbortAsksFirst(t *testing.T) {
 	d.settle()
 	d.press("r")
 	d.see("summary", "release R1: aborted")
-	if len(ff.canaryAns) != 1 || ff.canaryAns[0] {
-		t.Errorf("canary answers %v, want [false]", ff.canaryAns)
+	if len(ff.CanaryAns) != 1 || ff.CanaryAns[0] {
+		t.Errorf("canary answers %v, want [false]", ff.CanaryAns)
 	}
-}
-
-func TestFlowsOffInReadOnlyMode(t *testing.T) {
-	ff := newFakeFlows(sampleFleet(t))
-	d := newFlowDriver(t, ff.fns(), nil)
-	d.a.ctx.ReadOnly = true
-	for _, k := range []string{"d", "r", "m", "F"} {
-		d.press(k)
-		if d.a.mode != modeFleet || !strings.Contains(viewText(d.a), "read-only") {
-			t.Errorf("%s opened a flow in read-only mode", k)
-		}
-	}
-	d.press("R")
-	d.see("releases")
 }
 
 // toCanaryPause runs the wizard up to the canary's question.
@@ -260,9 +246,7 @@ func TestWizardRefusedWhenTheFleetChangedSincePreview(t *testing.T) {
 			now.Environments[i].Protected = true
 		}
 	}
-	ff.mu.Lock()
-	ff.now = now
-	ff.mu.Unlock()
+	ff.SetNow(now)
 
 	d.press("enter")
 	d.see("Deploy shop c2c2c2c2c2c2 (add checkout) to staging", "y confirm")
@@ -270,11 +254,11 @@ func TestWizardRefusedWhenTheFleetChangedSincePreview(t *testing.T) {
 	v := d.see("summary", "did not start", "the fleet changed since the preview")
 	for _, want := range []string{"  host stg-web1: address 10.1.0.11 → 10.1.0.99", "  environment staging: protected false → true", "no host was touched: preview again"} {
 		if !strings.Contains(v, want) {
-			t.Errorf("the summary lacks %q:\n%s", want, viewText(d.a))
+			t.Errorf("the summary lacks %q:\n%s", want, d.viewText())
 		}
 	}
-	if len(ff.deployed) != 1 || ff.deployed[0] != d.a.flows.cur.(*wizard).planned.Plan || ff.deployed[0].Hosts[0].Address != "10.1.0.11" {
-		t.Errorf("the plan given to the engine is not the one confirmed: %+v", ff.deployed)
+	if len(ff.Deployed) != 1 || ff.Deployed[0] != d.cur.(*wizard).planned.Plan || ff.Deployed[0].Hosts[0].Address != "10.1.0.11" {
+		t.Errorf("the plan given to the engine is not the one confirmed: %+v", ff.Deployed)
 	}
 	// Nothing of this release runs anywhere: r must not offer to undo the
 	// release that runs now.
@@ -283,8 +267,8 @@ func TestWizardRefusedWhenTheFleetChangedSincePreview(t *testing.T) {
 	}
 	d.press("r")
 	d.see("nothing to roll back: this release runs on no host")
-	if _, ok := d.a.flows.cur.(*wizard); !ok {
-		t.Errorf("r opened %T after a deploy that did not start", d.a.flows.cur)
+	if _, ok := d.cur.(*wizard); !ok {
+		t.Errorf("r opened %T after a deploy that did not start", d.cur)
 	}
 }
 
@@ -316,4 +300,4 @@ func TestWizardOffersRollbackOnlyWhenLive(t *testing.T) {
 }
 
 // refStepOf is the ref step of the wizard shown.
-func refStepOf(f flow) *refStep { return f.(*wizard).spec.(*deploySpec).ref }
+func refStepOf(f Flow) *refStep { return f.(*wizard).spec.(*deploySpec).ref }

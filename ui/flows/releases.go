@@ -1,4 +1,4 @@
-package ui
+package flows
 
 import (
 	"context"
@@ -40,7 +40,7 @@ type (
 // newest first: filter it, open a release to read every host's recorded
 // output, mark two and compare them.
 type releasesView struct {
-	env       *flowEnv
+	env       *Env
 	picking   bool
 	pick      targetPicker
 	target    pickItem
@@ -57,7 +57,7 @@ type releasesView struct {
 	note      string
 }
 
-func newReleasesView(env *flowEnv, focusedEnv string) (flow, tea.Cmd) {
+func newReleasesView(env *Env, focusedEnv string) (Flow, tea.Cmd) {
 	v := &releasesView{env: env, picking: true, pick: newTargetPicker(env.fleet, false, focusedEnv)}
 	v.filter = textinput.New()
 	v.filter.Prompt = "/"
@@ -110,7 +110,7 @@ func filterBy[T any](items []T, query string, text func(T) string) []T {
 	return out
 }
 
-func (v *releasesView) update(msg tea.Msg) (flow, tea.Cmd) {
+func (v *releasesView) update(msg tea.Msg) (Flow, tea.Cmd) {
 	switch msg := msg.(type) {
 	case releasesMsg:
 		if msg.key == v.listKey {
@@ -145,7 +145,7 @@ func (v *releasesView) update(msg tea.Msg) (flow, tea.Cmd) {
 	return v, nil
 }
 
-func (v *releasesView) key(km tea.KeyPressMsg) (flow, tea.Cmd) {
+func (v *releasesView) key(km tea.KeyPressMsg) (Flow, tea.Cmd) {
 	k := v.env.keys
 	v.note = ""
 	switch {
