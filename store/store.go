@@ -287,6 +287,12 @@ func (s *Store) sel(ctx context.Context, q sqlx.QueryerContext, dest any, query 
 	return s.classify(sqlx.SelectContext(ctx, q, dest, s.db.Rebind(query), args...))
 }
 
+// exec is ExecContext with ? placeholders rebound and errors classified.
+func (s *Store) exec(ctx context.Context, e sqlx.ExecerContext, query string, args ...any) (sql.Result, error) {
+	res, err := e.ExecContext(ctx, s.db.Rebind(query), args...)
+	return res, s.classify(err)
+}
+
 // Stats counts what the database holds.
 type Stats struct {
 	Hosts          int `db:"hosts"`
