@@ -36,7 +36,7 @@ func (s *Secrets) Resolve(ctx context.Context, app inventory.App, name string) (
 	}
 	src, ok := app.Secrets[name]
 	if !ok {
-		return "", fmt.Errorf("%s: not declared in app %s's secrets:", inventory.SecretLabel(name), app.Name)
+		return "", fmt.Errorf("%s: not declared in the secrets of app %s", inventory.SecretLabel(name), app.Name)
 	}
 	v, err := s.read(ctx, src)
 	if err != nil {
