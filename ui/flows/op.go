@@ -167,6 +167,7 @@ func (f *opFlow[P, R]) planTarget(plan P) pickItem {
 // given, it starts at the plan of that target.
 func newOpFlow[P, R any](env *Env, spec opSpec[P, R], focusedEnv, app, arg string) (*opFlow[P, R], tea.Cmd) {
 	f := &opFlow[P, R]{spec: spec, opSteps: opSteps{env: env, pick: newTargetPicker(env.fleet, spec.envOnly(), focusedEnv), arg: arg}}
+	f.pick.avoidProtected()
 	if app == "" {
 		return f, nil
 	}

@@ -64,9 +64,26 @@ func newTargetPicker(f *inventory.Fleet, envOnly bool, preferEnv string) targetP
 	return p
 }
 
+// avoidProtected moves a cursor that starts on a protected environment
+// to the first ordinary one, or to no item at all when every environment
+// is protected: Enter alone must never choose production for a flow that
+// changes hosts; the operator moves there on purpose.
+func (p *targetPicker) avoidProtected() {
+	if p.cursor < 0 || p.cursor >= len(p.items) || !p.items[p.cursor].env.Protected {
+		return
+	}
+	p.cursor = -1
+	for i, it := range p.items {
+		if !it.env.Protected {
+			p.cursor = i
+			return
+		}
+	}
+}
+
 // chosen is the item under the cursor; ok is false when there is none.
 func (p targetPicker) chosen() (pickItem, bool) {
-	if p.cursor >= len(p.items) {
+	if p.cursor < 0 || p.cursor >= len(p.items) {
 		return pickItem{}, false
 	}
 	return p.items[p.cursor], true
