@@ -7,6 +7,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 
+	"github.com/opsui/opsui/ui/common"
 	fleetview "github.com/opsui/opsui/ui/fleet"
 )
 
@@ -69,14 +70,24 @@ func (a App) statusHeader() []string {
 		return nil
 	}
 	st := a.ctx.Styles
-	up, down, drift, drained := a.status.Counts()
-	parts := []string{st.OK.Render(fmt.Sprintf("%d up", up))}
-	if down > 0 {
-		parts = append(parts, st.Error.Render(fmt.Sprintf("%d down", down)))
+	c := a.status.Counts()
+	var parts []string
+	if c.Checked() {
+		parts = append(parts, st.OK.Render(fmt.Sprintf("%d healthy", c.Healthy)), countPart(st, c.Failing, "failing"))
+		if c.HealthUnknown > 0 {
+			parts = append(parts, st.Warn.Render(fmt.Sprintf("%d health unknown", c.HealthUnknown)))
+		}
 	}
-	if drained > 0 {
-		parts = append(parts, st.Warn.Render(fmt.Sprintf("%d drained", drained)))
+	if c.Up > 0 || !c.Checked() {
+		parts = append(parts, st.OK.Render(fmt.Sprintf("%d up", c.Up)))
 	}
+	if c.Down > 0 || c.Checked() {
+		parts = append(parts, countPart(st, c.Down, "down"))
+	}
+	if c.Drained > 0 {
+		parts = append(parts, st.Warn.Render(fmt.Sprintf("%d drained", c.Drained)))
+	}
+	drift := c.Drift
 	switch {
 	case drift == 1:
 		parts = append(parts, st.Warn.Render("1 host drifts"))
@@ -84,6 +95,14 @@ func (a App) statusHeader() []string {
 		parts = append(parts, st.Warn.Render(fmt.Sprintf("%d hosts drift", drift)))
 	}
 	return parts
+}
+
+// countPart is "n word", an alarm when n is not 0.
+func countPart(st common.Styles, n int, word string) string {
+	if n == 0 {
+		return st.Muted.Render("0 " + word)
+	}
+	return st.Error.Render(fmt.Sprintf("%d %s", n, word))
 }
 
 // dialogView draws the first dialog centred in w x h.

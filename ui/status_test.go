@@ -75,7 +75,7 @@ func TestStatusRowsAndDrift(t *testing.T) {
 		downProbe("db1", remote.ClassTimeout, t0),
 	}})
 	view := viewText(a)
-	for _, want := range []string{"3 up", "1 down", "1 host drifts", "STATE", "RELEASE", "HEALTH"} {
+	for _, want := range []string{"3 healthy · 0 failing · 1 down", "1 host drifts", "STATE", "RELEASE", "HEALTH"} {
 		if !strings.Contains(view, want) {
 			t.Errorf("view lacks %q:\n%s", want, view)
 		}

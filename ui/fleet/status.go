@@ -296,17 +296,39 @@ func (b *Board) stale(s *hostState) (age time.Duration, stale bool) {
 	return age, age > 3*b.interval+remote.DefaultProbeTimeout
 }
 
-// Counts returns how many hosts are up, down, drifting and out of a
-// balancer's rotation.
-func (b *Board) Counts() (up, down, drift, drained int) {
+// Counts is how the probed hosts stand, for the header: a reachable host
+// counts as healthy or failing by its health check, as up when its roles
+// define none, so that a failing check is never hidden in an "up" count.
+type Counts struct {
+	Healthy, Failing, HealthUnknown int
+	Up                              int // reachable, no health check
+	Down                            int
+	Drift, Drained                  int
+}
+
+// Checked reports whether any reachable host has a health verdict.
+func (c Counts) Checked() bool { return c.Healthy+c.Failing+c.HealthUnknown > 0 }
+
+// Counts counts the hosts by state, health, drift and rotation.
+func (b *Board) Counts() Counts {
+	c := Counts{Drift: len(b.drift), Drained: len(b.drained)}
 	for _, s := range b.hosts {
-		if s.probe.Reachable {
-			up++
-		} else {
-			down++
+		if !s.probe.Reachable {
+			c.Down++
+			continue
+		}
+		switch s.probe.Health {
+		case remote.HealthOK:
+			c.Healthy++
+		case remote.HealthFailed:
+			c.Failing++
+		case remote.HealthUnknown:
+			c.HealthUnknown++
+		default:
+			c.Up++
 		}
 	}
-	return up, down, len(b.drift), len(b.drained)
+	return c
 }
 
 // words are the status words the filter matches for host: up or down, the
