@@ -404,6 +404,8 @@ func (v Model) View() string {
 			b.WriteString(st.Group.Render(common.Clip(r.heading, v.width)))
 			continue
 		}
+		// Selection is the mark alone: a selected host's row keeps its
+		// status colours (a red STATE or HEALTH must show through).
 		mark := " "
 		if v.selected[r.host.Name] {
 			mark = "●"
@@ -412,7 +414,7 @@ func (v Model) View() string {
 		case i == v.cursor:
 			b.WriteString(st.Cursor.Render(common.PadRight(common.Clip(v.renderRow(cols, mark, r.host, false), v.width), v.width)))
 		case v.selected[r.host.Name]:
-			b.WriteString(st.Selected.Render(common.Clip(v.renderRow(cols, mark, r.host, false), v.width)))
+			b.WriteString(common.ClipStyled(v.renderRow(cols, st.Selected.Render(mark), r.host, true), v.width))
 		default:
 			b.WriteString(common.ClipStyled(v.renderRow(cols, mark, r.host, true), v.width))
 		}
