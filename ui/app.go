@@ -120,6 +120,9 @@ type commandLine struct {
 	input  textinput.Model
 	runs   int
 	cancel context.CancelFunc
+	// confirm asks for a protected environment's name before the
+	// command runs there.
+	confirm execConfirm
 }
 
 // fleetLoadedMsg carries the inventory read by loadFleetCmd.
@@ -305,6 +308,11 @@ func (a App) render() string {
 	header := a.header()
 	footer := a.help.ShortHelpView(a.fleetFooter())
 	switch {
+	case a.mode == modeCommand && a.cmdline.confirm.active:
+		run, leave := a.keys.Apply, a.keys.Cancel // copies: their help says what they do here
+		run.SetHelp(run.Help().Key, "run once the name is typed")
+		leave.SetHelp(leave.Help().Key, "leave without running")
+		footer = a.help.ShortHelpView([]key.Binding{run, leave})
 	case a.mode == modeCommand:
 		footer = a.cmdline.input.View()
 	case a.mode == modeRun, a.mode == modeRuns, a.mode == modeFlow:
@@ -329,6 +337,8 @@ func (a App) render() string {
 		body = a.logsBody()
 	case a.showHelp:
 		body = a.helpView(bodyH)
+	case a.mode == modeCommand && a.cmdline.confirm.active:
+		body = a.cmdline.confirm.view(st, a.ctx.Width, bodyH)
 	case a.mode == modeRun:
 		body = a.shownRun().View()
 	case a.mode == modeRuns:

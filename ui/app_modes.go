@@ -9,6 +9,8 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/opsui/opsui/inventory"
+	"github.com/opsui/opsui/ui/common"
 	runview "github.com/opsui/opsui/ui/run"
 )
 
@@ -29,16 +31,51 @@ func runTick(id int) tea.Cmd {
 	return tea.Tick(50*time.Millisecond, func(time.Time) tea.Msg { return runTickMsg{id: id} })
 }
 
-// startRun runs the typed command on the selected hosts.
-func (a App) startRun() (App, tea.Cmd) {
+// applyCommand runs the typed command on the selected hosts, or first
+// asks for the environment's name when one of them is protected.
+func (a App) applyCommand() (App, tea.Cmd) {
 	command := strings.TrimSpace(a.cmdline.input.Value())
 	hosts := a.fleet.Selected()
-	a.mode = modeFleet
 	a.cmdline.input.Blur()
 	a.cmdline.input.SetValue("")
 	if command == "" || len(hosts) == 0 {
+		a.mode = modeFleet
 		return a, nil
 	}
+	if envs := protectedEnvs(a.fleet.Fleet(), hosts); len(envs) > 0 {
+		var cmd tea.Cmd
+		a.cmdline.confirm, cmd = newExecConfirm(command, hosts, envs)
+		return a, cmd
+	}
+	return a.startRun(command, hosts)
+}
+
+// confirmKey handles a key while the protected environment's name is
+// asked for: enter runs once it matches, esc leaves without running.
+func (a App) confirmKey(msg tea.KeyPressMsg) (App, tea.Cmd) {
+	c := &a.cmdline.confirm
+	switch {
+	case key.Matches(msg, a.keys.Apply):
+		if !c.typed(common.KeyName(a.keys.Cancel)) {
+			return a, nil
+		}
+		command, hosts := c.command, c.hosts
+		*c = execConfirm{}
+		return a.startRun(command, hosts)
+	case key.Matches(msg, a.keys.Cancel):
+		*c = execConfirm{}
+		a.mode = modeFleet
+		return a, nil
+	}
+	c.note = ""
+	var cmd tea.Cmd
+	c.input, cmd = c.input.Update(msg)
+	return a, cmd
+}
+
+// startRun runs command on hosts.
+func (a App) startRun(command string, hosts []inventory.Host) (App, tea.Cmd) {
+	a.mode = modeFleet
 	names := make([]string, len(hosts))
 	for i, h := range hosts {
 		names[i] = h.Name
@@ -69,10 +106,14 @@ func (a App) startRun() (App, tea.Cmd) {
 // modeKey handles a key while typing a command or watching a run;
 // handled is false in the other modes.
 func (a App) modeKey(msg tea.KeyPressMsg) (next tea.Model, cmd tea.Cmd, handled bool) {
+	if a.mode == modeCommand && a.cmdline.confirm.active {
+		app, cmd := a.confirmKey(msg)
+		return app, cmd, true
+	}
 	if a.mode == modeCommand {
 		switch {
 		case key.Matches(msg, a.keys.Apply):
-			app, cmd := a.startRun()
+			app, cmd := a.applyCommand()
 			return app, cmd, true
 		case key.Matches(msg, a.keys.Cancel):
 			a.mode = modeFleet

@@ -52,8 +52,10 @@ func everyView(t *testing.T, w, h int) map[string]App {
 	views["command"] = press(t, base, "x", "uname -n")
 	views["notice"] = send(t, base, func() App { b := base; b.notice = strings.Repeat("a long notice ", 20); return b }())
 	views["toast"] = send(t, base, runDoneMsg{err: errors.New(strings.Repeat("the store is on fire ", 10))})
-	views["grid run"] = press(t, fresh(), "/", "eu-west", "enter", "a", "x", "uname -n", "enter")
-	views["list run"] = press(t, fresh(), "/", "production", "enter", "a", "x", "uname -n", "enter")
+	// Production's hosts: its name typed before the command runs.
+	views["protected command"] = press(t, fresh(), "/", "production", "enter", "a", "x", "uname -n", "enter")
+	views["grid run"] = press(t, fresh(), "/", "eu-west", "enter", "a", "x", "uname -n", "enter", "production", "enter")
+	views["list run"] = press(t, fresh(), "/", "production", "enter", "a", "x", "uname -n", "enter", "production", "enter")
 	views["cancel question"] = func() App {
 		// The question is asked of a live run: the list run's again, not
 		// finished.
@@ -101,6 +103,8 @@ func checkFits(t *testing.T, a App, w, h int) {
 	footer := lines[len(lines)-1]
 	var want []string
 	switch {
+	case a.mode == modeCommand && a.cmdline.confirm.active:
+		want = []string{"enter run once the name is typed"}
 	case a.mode == modeCommand:
 		want = []string{"command> uname -n"}
 	case a.mode == modeFlow:

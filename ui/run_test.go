@@ -78,7 +78,8 @@ func TestRunCommandOnSelection(t *testing.T) {
 	if a.mode != modeCommand {
 		t.Fatal("x did not open the command prompt")
 	}
-	a = send(t, a, keys("uname -n")...)
+	// eu-west's hosts are production's: its name is asked for first.
+	a = send(t, a, keys("uname -n", "enter", "production")...)
 	next, cmd := a.Update(keys("enter")[0])
 	a = runCmds(t, next.(App), cmd)
 	view := viewText(a)

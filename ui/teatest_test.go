@@ -107,6 +107,9 @@ func TestProgramFilterSelectAndRunACommand(t *testing.T) {
 	pressKeys(tm, "x")
 	waitScreen(t, tm, "command>")
 	pressKeys(tm, "uname -n", "enter")
+	// web1 and web2 are production's: its name is asked for.
+	waitScreen(t, tm, "Run on 3 hosts?", "type production to confirm")
+	pressKeys(tm, "production", "enter")
 	waitScreen(t, tm, "run 1 · uname -n · done: 3 ok", "stg-web1 · ok 42ms", "web2 line 1")
 
 	// q is not a key of the run view; esc goes back to the fleet, where it
