@@ -392,7 +392,9 @@ func (a App) header() string {
 // ctx is cancelled.
 func Run(ctx context.Context, opts Options, progOpts ...tea.ProgramOption) error {
 	if opts.Theme.Plain {
-		progOpts = append(progOpts, tea.WithColorProfile(colorprofile.NoTTY))
+		// No colours, but bold and reverse video stay: NO_COLOR allows
+		// them, and the cursor is drawn with them.
+		progOpts = append(progOpts, tea.WithColorProfile(colorprofile.Ascii))
 	}
 	app := New(opts)
 	life, stop := context.WithCancel(ctx)

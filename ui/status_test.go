@@ -57,7 +57,7 @@ func newStatusApp(t *testing.T, w, h int, opts Options) App {
 func hostRow(t *testing.T, view, host string) string {
 	t.Helper()
 	for _, l := range strings.Split(view, "\n") {
-		if strings.HasPrefix(strings.TrimSpace(strings.TrimPrefix(l, "●")), host+" ") {
+		if strings.HasPrefix(strings.TrimLeft(l, " >●"), host+" ") {
 			return l
 		}
 	}

@@ -151,12 +151,24 @@ func downText(v *Model, s *hostState) string {
 	return class + " since " + sinceText(s.downSince, v.status.now())
 }
 
-// renderRow draws one host row: plain text when styled is false (the
-// cursor row, drawn reversed as a whole).
-func (v *Model) renderRow(cols []column, mark string, h inventory.Host, styled bool) string {
+// renderRow draws one host row, its cells in their status colours when
+// styled; the cursor row is reversed cell by cell, so that it keeps them
+// (a red STATE stays red under the cursor).
+func (v *Model) renderRow(cols []column, mark string, h inventory.Host, styled, cursor bool) string {
 	s := v.status.state(h.Name)
 	var b strings.Builder
-	b.WriteString(common.PadRight(mark, 2))
+	paint := func(text string, style lipgloss.Style) string {
+		switch {
+		case cursor && styled:
+			return style.Reverse(true).Render(text)
+		case cursor:
+			return lipgloss.NewStyle().Reverse(true).Render(text)
+		case styled:
+			return style.Render(text)
+		}
+		return text
+	}
+	b.WriteString(paint(common.PadRight(mark, 2), lipgloss.NewStyle().Bold(cursor)))
 	for i := 0; i < len(cols); i++ {
 		c := cols[i]
 		if c.status && s != nil && !s.probe.Reachable && cols[i].title != "STATE" {
@@ -167,23 +179,20 @@ func (v *Model) renderRow(cols []column, mark string, h inventory.Host, styled b
 			}
 			i--
 			text := common.PadRight(common.Clip(downText(v, s), w), w)
-			if styled {
-				text = v.ctx.Styles.Error.Render(text)
-			}
-			b.WriteString(text + " ")
+			b.WriteString(paint(text, v.ctx.Styles.Error) + paint(" ", lipgloss.NewStyle()))
 			continue
 		}
 		text, style := c.cell(v, h, s)
 		if c.width == 0 {
-			b.WriteString(text)
+			b.WriteString(paint(text, style))
 			break
 		}
 		w := max(c.width, 4)
 		text = common.PadRight(common.Clip(text, w), w)
-		if styled {
-			text = style.Render(text)
-		}
-		b.WriteString(text + " ")
+		b.WriteString(paint(text, style) + paint(" ", lipgloss.NewStyle()))
+	}
+	if cursor {
+		return b.String()
 	}
 	return strings.TrimRight(b.String(), " ")
 }

@@ -404,20 +404,24 @@ func (v Model) View() string {
 			b.WriteString(st.Group.Render(common.Clip(r.heading, v.width)))
 			continue
 		}
-		// Selection is the mark alone: a selected host's row keeps its
-		// status colours (a red STATE or HEALTH must show through).
-		mark := " "
+		// The mark column: ">" on the cursor row, which NO_COLOR shows too,
+		// and "●" on a selected host. Selection is the mark alone: a
+		// selected host's row keeps its status colours (a red STATE or
+		// HEALTH must show through), and so does the cursor row, reversed.
+		cur, mark := " ", " "
+		if i == v.cursor {
+			cur = ">"
+		}
 		if v.selected[r.host.Name] {
-			mark = "●"
+			mark = st.Selected.Render("●")
 		}
-		switch {
-		case i == v.cursor:
-			b.WriteString(st.Cursor.Render(common.PadRight(common.Clip(v.renderRow(cols, mark, r.host, false), v.width), v.width)))
-		case v.selected[r.host.Name]:
-			b.WriteString(common.ClipStyled(v.renderRow(cols, st.Selected.Render(mark), r.host, true), v.width))
-		default:
-			b.WriteString(common.ClipStyled(v.renderRow(cols, mark, r.host, true), v.width))
+		row := common.ClipStyled(v.renderRow(cols, cur+mark, r.host, true, i == v.cursor), v.width)
+		if i == v.cursor {
+			if n := v.width - lipgloss.Width(row); n > 0 {
+				row += st.Cursor.Render(strings.Repeat(" ", n))
+			}
 		}
+		b.WriteString(row)
 	}
 	return b.String()
 }

@@ -155,7 +155,11 @@ func (v *releasesView) listView(st common.Styles, w, h int) string {
 		if r.Took() > 0 {
 			took = common.Elapsed(r.Took())
 		}
-		line := fmt.Sprintf("%s  %-15s %-8s %-12s %-26s %-12s %-10s %-14s %7s %-8s %d", mark, r.ReleaseID, r.Kind, deploy.ShortCommit(r.Commit),
+		cur := " " // ">" on the cursor row: seen without colours too
+		if i == v.cursor {
+			cur = ">"
+		}
+		line := fmt.Sprintf("%s%s %-15s %-8s %-12s %-26s %-12s %-10s %-14s %7s %-8s %d", cur, mark, r.ReleaseID, r.Kind, deploy.ShortCommit(r.Commit),
 			common.Clip(r.Subject, 26), common.Clip(orDash(r.Branch), 12), common.Clip(r.Operator, 10), r.StartedAt.Time().Local().Format("Jan _2 15:04:05"), took, r.Result, len(r.HostList()))
 		line = common.Clip(line, w)
 		switch {

@@ -82,7 +82,11 @@ func (rollbackSpec) planLines(st common.Styles, p ops.RollbackPreview, cursor, w
 	add(fmt.Sprintf("back to %s  %s %s", p.Target.ReleaseID, deploy.ShortCommit(p.Target.Commit), p.Target.Subject))
 	l = append(l, "", st.Header.Render("releases to go back to (↑/↓)"))
 	for i, r := range p.Candidates {
-		s := fmt.Sprintf("  %s  %s  %-8s %s · %s", r.ReleaseID, deploy.ShortCommit(r.Commit), r.Result, r.Subject, r.Operator)
+		cur := "  "
+		if i == cursor {
+			cur = "> "
+		}
+		s := fmt.Sprintf("%s%s  %s  %-8s %s · %s", cur, r.ReleaseID, deploy.ShortCommit(r.Commit), r.Result, r.Subject, r.Operator)
 		if i == cursor {
 			s = st.Cursor.Render(common.PadRight(common.Clip(s, w), w))
 		} else {
@@ -293,7 +297,11 @@ func (s *flushSpec) planLines(st common.Styles, p []cache.Spec, cursor, w int) [
 		if s.off[t.Host] {
 			mark = "[ ]"
 		}
-		line := fmt.Sprintf("%s %-16s %s", mark, t.Host, t.Server())
+		cur := "  "
+		if i == cursor {
+			cur = "> "
+		}
+		line := fmt.Sprintf("%s%s %-16s %s", cur, mark, t.Host, t.Server())
 		if i == cursor {
 			line = st.Cursor.Render(common.PadRight(common.Clip(line, w), w))
 		} else {

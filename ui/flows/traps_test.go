@@ -1,6 +1,7 @@
 package flows
 
 import (
+	"strings"
 	"testing"
 
 	tea "charm.land/bubbletea/v2"
@@ -41,5 +42,23 @@ func TestPickerWithOnlyProtectedEnvironmentsChoosesNothing(t *testing.T) {
 	p.key(keys("down")[0].(tea.KeyPressMsg), testKeys())
 	if _, ok := p.chosen(); !ok {
 		t.Fatal("down chose nothing")
+	}
+}
+
+// Issue 18, trap 5: the releases table's cursor row has a ">" that
+// NO_COLOR keeps.
+func TestReleasesCursorIsSeenWithoutColour(t *testing.T) {
+	d := newFlowDriver(t, newFakeFlows(sampleFleet(t)).fns(), nil)
+	d.press("R")
+	d.see("which app, in which environment?")
+	d.press("enter")
+	v := d.see("R2", "R1", "R0")
+	for _, l := range strings.Split(v, "\n") {
+		if strings.Contains(l, "R2 ") && !strings.HasPrefix(strings.TrimSpace(l), ">") {
+			t.Errorf("the cursor row (the newest release) has no > marker: %q", l)
+		}
+		if strings.Contains(l, "R1 ") && strings.HasPrefix(strings.TrimSpace(l), ">") {
+			t.Errorf("a row off the cursor is marked: %q", l)
+		}
 	}
 }

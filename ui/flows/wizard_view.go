@@ -100,7 +100,11 @@ func (r *refStep) view(width, h int) string {
 	start := max(0, min(r.cursor-listH/2, len(shown)-listH))
 	for i := start; i < len(shown) && i-start < listH; i++ {
 		ref := shown[i]
-		line := fmt.Sprintf("%-6s %-24s %s  %s", ref.Kind, common.Clip(ref.Name, 24), deploy.ShortCommit(ref.Hash), ref.Subject)
+		cur := "  "
+		if i == r.cursor {
+			cur = "> "
+		}
+		line := fmt.Sprintf("%s%-6s %-24s %s  %s", cur, ref.Kind, common.Clip(ref.Name, 24), deploy.ShortCommit(ref.Hash), ref.Subject)
 		if ref.Author != "" {
 			line += " · " + ref.Author
 		}

@@ -159,7 +159,11 @@ func (p List) View() string {
 	}
 	start := p.listStart()
 	for i := start; i < len(p.runs) && i-start < p.height-1; i++ {
-		line := common.Clip(pastRunLine(p.runs[i]), p.width)
+		cur := "  " // "> " on the cursor row: seen without colours too
+		if i == p.cursor {
+			cur = "> "
+		}
+		line := common.Clip(cur+pastRunLine(p.runs[i]), p.width)
 		switch {
 		case i == p.cursor:
 			line = st.Cursor.Render(common.PadRight(line, p.width))

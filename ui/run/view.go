@@ -268,7 +268,11 @@ func (v Model) listAndPane(panes []paneSnapshot, l runLayout) string {
 	var list []string
 	for i := l.listStart; i < len(panes) && len(list) < l.paneH; i++ {
 		p := panes[i]
-		line := common.Clip(p.name+" "+rowText(p), l.listW)
+		cur := "  "
+		if i == v.focus {
+			cur = "> "
+		}
+		line := common.Clip(cur+p.name+" "+rowText(p), l.listW)
 		if i == v.focus {
 			line = v.ctx.Styles.Cursor.Render(common.PadRight(line, l.listW))
 		} else {
@@ -306,9 +310,12 @@ func (v Model) pane(p paneSnapshot, w, h int, focused bool) string {
 	for i, l := range lines {
 		lines[i] = common.Clip(l, max(1, w-4))
 	}
-	border := st.Pane
+	// Focus is shown without colours too: a thick border and a ">" before
+	// the title, in bold.
+	border, titleStyle := st.Pane, v.statusStyle(p)
 	if focused {
-		border = border.BorderForeground(v.ctx.Theme.Accent)
+		border = border.BorderStyle(lipgloss.ThickBorder()).BorderForeground(v.ctx.Theme.Accent)
+		title, titleStyle = "> "+title, titleStyle.Bold(true)
 	}
-	return border.Width(w).Height(h).MaxHeight(h).Render(v.statusStyle(p).Render(common.Clip(title, max(1, w-4))) + "\n" + strings.Join(lines, "\n"))
+	return border.Width(w).Height(h).MaxHeight(h).Render(titleStyle.Render(common.Clip(title, max(1, w-4))) + "\n" + strings.Join(lines, "\n"))
 }
