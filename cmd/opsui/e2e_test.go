@@ -252,7 +252,7 @@ func TestConsoleRunsOnTheWebRoleAndReplaysIt(t *testing.T) {
 	term.Keys("Enter")
 	screen := term.WaitText("done: 20 ok", 60*time.Second)
 	for _, h := range fleet.Hosts {
-		if !regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(h.Name) + ` ok \d`).MatchString(screen) {
+		if !regexp.MustCompile(`(?m)^[> ] ` + regexp.QuoteMeta(h.Name) + ` ok \d`).MatchString(screen) {
 			t.Errorf("the list has no ok row for %s:\n%s", h.Name, screen)
 		}
 	}
@@ -287,8 +287,8 @@ func TestConsoleRunsOnTheWebRoleAndReplaysIt(t *testing.T) {
 }
 
 var (
-	paneTitle = regexp.MustCompile(`│ (web\d+) · ok`)
-	paneLine  = regexp.MustCompile(`(?m)│ (web\d+)\s+│\s*$`)
+	paneTitle = regexp.MustCompile(`[│┃] > (web\d+) · ok`) // the focused pane: thick, its title marked
+	paneLine  = regexp.MustCompile(`(?m)[│┃] (web\d+)\s+[│┃]\s*$`)
 )
 
 // visitPanes walks the run view's host list with j, n hosts from the
