@@ -90,7 +90,11 @@ func (c execConfirm) view(st common.Styles, w, h int) string {
 	}
 	line(cur)
 	line("")
-	line(st.Protected.Render(c.want + " is a protected environment: a command there can change or break it."))
+	what := c.want + " is a protected environment"
+	if strings.Contains(c.want, ",") {
+		what = strings.ReplaceAll(c.want, ",", ", ") + " are protected environments"
+	}
+	line(st.Protected.Render(what + ": a command there can change or break it."))
 	line(c.input.View())
 	if c.note != "" {
 		line(st.Error.Render(c.note))

@@ -76,3 +76,24 @@ func TestExecOnOrdinaryHostsRunsWithoutAsking(t *testing.T) {
 		t.Fatalf("mode %v, ran %v\n%s", a.mode, ran, viewText(a))
 	}
 }
+
+// Hosts of two protected environments: both names are asked for.
+func TestExecOnTwoProtectedEnvironmentsAsksForBoth(t *testing.T) {
+	f := sampleFleet(t)
+	for i := range f.Environments {
+		f.Environments[i].Protected = true
+	}
+	var ran []string
+	a := New(Options{Theme: themes.Dark().WithoutColor(), LoadFleet: func(context.Context) (*inventory.Fleet, error) { return f, nil },
+		Exec: countingExec(&ran)})
+	a = send(t, a, a.Init()(), tea.WindowSizeMsg{Width: 120, Height: 30})
+	a = send(t, a, keys("/", "web", "enter", "a", "x", "uptime", "enter")...)
+	view := viewText(a)
+	if !strings.Contains(view, "type production,staging to confirm") || !strings.Contains(view, "production, staging are protected environments") {
+		t.Fatalf("confirmation:\n%s", view)
+	}
+	a = send(t, a, keys("production", "enter")...)
+	if len(ran) != 0 || !strings.Contains(viewText(a), "the name did not match") {
+		t.Fatalf("one name of two ran on %v", ran)
+	}
+}
