@@ -23,8 +23,8 @@ func (s *Service) Status(ctx context.Context, f *inventory.Fleet, hosts []invent
 			continue
 		}
 		deployTo := h.DeployTo
-		if deployTo == "" && len(f.Apps) == 1 {
-			deployTo = f.Apps[0].DeployTo
+		if len(f.Apps) == 1 {
+			deployTo = f.Apps[0].DeployToOn(h)
 		}
 		reqs = append(reqs, remote.ProbeRequest{Target: t, DeployTo: deployTo, Check: remote.HealthCheckFor(f, h), Balancer: remote.BalancerProbeFor(f, h)})
 	}

@@ -28,14 +28,13 @@ type inputError struct{ error }
 func (e inputError) Unwrap() error { return e.error }
 
 // planError is an error of the service's target resolution or planning
-// as the CLI exits with it: an unknown name or ref is invalid input, a
-// request or plan that does not check a usage error.
+// as the CLI exits with it: an unknown ref is invalid input (as an unknown
+// name is: opError), a plan that does not check a usage error.
 func planError(err error) error {
-	var ne *ops.UnknownNameError
 	var ue *deploy.UnknownRefError
 	var pe *deploy.PlanError
 	switch {
-	case errors.As(err, &ne), errors.As(err, &ue):
+	case errors.As(err, &ue):
 		return inputError{err}
 	case errors.As(err, &pe):
 		return usageError{err}
