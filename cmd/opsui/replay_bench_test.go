@@ -177,6 +177,26 @@ func pressAndRun(b *testing.B, a tea.Model, k tea.Key) tea.Model {
 	if cmd == nil {
 		b.Fatalf("%s did nothing", k)
 	}
-	a, _ = a.Update(cmd())
-	return a
+	return runCmds(a, cmd, 8)
+}
+
+// runCmds feeds a what cmd (and the commands its answers bring, depth
+// levels deep) returns, as the program would: opening a past run takes
+// two steps (the list reads the run, the root opens its replay).
+func runCmds(a tea.Model, cmd tea.Cmd, depth int) tea.Model {
+	if cmd == nil || depth == 0 {
+		return a
+	}
+	msg := cmd()
+	if batch, ok := msg.(tea.BatchMsg); ok {
+		for _, c := range batch {
+			a = runCmds(a, c, depth-1)
+		}
+		return a
+	}
+	if msg == nil {
+		return a
+	}
+	a, next := a.Update(msg)
+	return runCmds(a, next, depth-1)
 }
