@@ -61,6 +61,29 @@ func newDeployEnv(t *testing.T, n int, stages string, appLines ...string) *deplo
 	return e
 }
 
+// slowStage is a stage that, while {{dir}}/slow exists, marks
+// {{dir}}/reached and sleeps the given seconds: waitSlowStage then knows
+// this deploy (not some other test's sleep) is inside it, lock held.
+func slowStage(seconds int) string {
+	return fmt.Sprintf("      - name: slow\n        run: '[ ! -e {{dir}}/slow ] || { touch {{dir}}/reached; echo waiting; sleep %d; }'\n        position: before:switch\n", seconds)
+}
+
+// waitSlowStage waits until a deploy reached slowStage's marker.
+func (e *deployEnv) waitSlowStage(t *testing.T, cmd *exec.Cmd) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if _, err := os.Stat(filepath.Join(e.fleet.Dir, "reached")); err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatal("the deploy never reached its slow stage")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 func (e *deployEnv) deployTo(host string) string { return filepath.Join(e.fleet.Dir, "deploy", host) }
 
 func (e *deployEnv) git(t *testing.T, args ...string) string {
@@ -233,7 +256,7 @@ func TestConcurrentDeploysOneWins(t *testing.T) {
 // left is reported, every host still has a valid current, the lock can be
 // broken with unlock, and the next deploy goes through.
 func TestDeployKilledThenResumed(t *testing.T) {
-	e := newDeployEnv(t, 3, "      - name: slow\n        run: '[ ! -e {{dir}}/slow ] || sleep 30'\n        position: before:switch\n")
+	e := newDeployEnv(t, 3, slowStage(30))
 	bin := tuitest.Build(t)
 	t.Log("built")
 	mustRun(t, e.db, "deploy", "--env", "test", "--yes")
@@ -248,15 +271,7 @@ func TestDeployKilledThenResumed(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	h0 := e.fleet.Hosts[0]
-	deadline := time.Now().Add(30 * time.Second)
-	for !strings.Contains(sshOutput(t, h0.Address(), e.cfg, "pgrep -x sleep || true"), "\n") {
-		if time.Now().After(deadline) {
-			cmd.Process.Kill()
-			t.Fatal("the deploy never reached its slow stage")
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	e.waitSlowStage(t, cmd)
 	cmd.Process.Signal(syscall.SIGKILL)
 	cmd.Wait()
 	t.Log("killed")

@@ -23,7 +23,7 @@ import (
 // resumes it must stop without touching any host: current, the releases,
 // their BAD marks and revisions.log are as the second deploy left them.
 func TestPausedDeployLosesTheLock(t *testing.T) {
-	e := newDeployEnv(t, 2, "      - name: slow\n        run: '[ ! -e {{dir}}/slow ] || { echo waiting; sleep 5; }'\n        position: before:switch\n")
+	e := newDeployEnv(t, 2, slowStage(5))
 	bin := tuitest.Build(t)
 	mustRun(t, e.db, "deploy", "--env", "test", "--yes")
 	slow := filepath.Join(e.fleet.Dir, "slow")
@@ -50,14 +50,7 @@ func TestPausedDeployLosesTheLock(t *testing.T) {
 			first.Wait()
 		}
 	}()
-	h0 := e.fleet.Hosts[0]
-	deadline := time.Now().Add(30 * time.Second)
-	for !strings.Contains(sshOutput(t, h0.Address(), e.cfg, "pgrep -x sleep || true"), "\n") {
-		if time.Now().After(deadline) {
-			t.Fatal("the first deploy never reached its slow stage")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	e.waitSlowStage(t, first)
 	if err := first.Process.Signal(syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +60,7 @@ func TestPausedDeployLosesTheLock(t *testing.T) {
 	// The second operator: the lock goes stale after 2 s; unlock without
 	// --force breaks only a stale lock.
 	var out string
-	deadline = time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(20 * time.Second)
 	for {
 		out = mustRun(t, e.db, "unlock", "--env", "test", "--yes")
 		if strings.Contains(out, "unlocked web1, web2") {

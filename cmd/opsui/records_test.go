@@ -140,7 +140,7 @@ func TestConfirmationWithoutATerminal(t *testing.T) {
 // migrate --plan with nothing pending says so; a rollback's summary gives
 // its lock time and no deploy phases.
 func TestRecordsCLI(t *testing.T) {
-	e := newDeployEnv(t, 2, "      - name: slow\n        run: '[ ! -e {{dir}}/slow ] || sleep 30'\n        position: before:switch\n",
+	e := newDeployEnv(t, 2, slowStage(30),
 		`migrate_plan: "printf '[X]  shop.0001_initial\\n'"`)
 	bin := tuitest.Build(t)
 	mustRun(t, e.db, "deploy", "--env", "test", "--yes")
@@ -153,15 +153,7 @@ func TestRecordsCLI(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	h0 := e.fleet.Hosts[0]
-	deadline := time.Now().Add(30 * time.Second)
-	for !strings.Contains(sshOutput(t, h0.Address(), e.cfg, "pgrep -x sleep || true"), "\n") {
-		if time.Now().After(deadline) {
-			cmd.Process.Kill()
-			t.Fatal("the deploy never reached its slow stage")
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	e.waitSlowStage(t, cmd)
 	pid := cmd.Process.Pid
 	cmd.Process.Signal(syscall.SIGKILL)
 	cmd.Wait()
