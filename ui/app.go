@@ -306,7 +306,7 @@ func (a App) render() string {
 	}
 	st := a.ctx.Styles
 	header := a.header()
-	footer := a.help.ShortHelpView(a.fleetFooter())
+	footer := a.fleetFooter()
 	switch {
 	case a.mode == modeCommand && a.cmdline.confirm.active:
 		run, leave := a.keys.Apply, a.keys.Cancel // copies: their help says what they do here
@@ -316,7 +316,7 @@ func (a App) render() string {
 	case a.mode == modeCommand:
 		footer = a.cmdline.input.View()
 	case a.mode == modeRun, a.mode == modeRuns, a.mode == modeFlow:
-		footer = a.help.ShortHelpView(a.focused().KeyMap())
+		footer = a.rankedFooter(a.focusedKeys())
 	case a.mode == modeLogs:
 		footer = a.logsFooter()
 	case a.notice != "":

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 
@@ -39,7 +40,13 @@ const readOnlyNotice = "read-only: commands are disabled"
 func (a App) fleetActions() []rootAction {
 	k := a.keys
 	acts := []rootAction{
-		{b: k.Quit, run: func(a App) (tea.Model, tea.Cmd) { return a, tea.Quit }},
+		{b: k.Quit, run: func(a App) (tea.Model, tea.Cmd) {
+			if a.showHelp { // q closes the help; it quits only from the fleet itself
+				a.showHelp = false
+				return a, nil
+			}
+			return a, tea.Quit
+		}},
 		{b: k.Help, run: func(a App) (tea.Model, tea.Cmd) {
 			a.showHelp = !a.showHelp
 			return a, nil
@@ -130,23 +137,6 @@ func (a App) fleetKey(km tea.KeyPressMsg) (next tea.Model, cmd tea.Cmd, handled 
 	return a, nil, false
 }
 
-// fleetFooter is the fleet's footer keys; one off for the whole session
-// (read-only) says so.
-func (a App) fleetFooter() []key.Binding {
-	out := a.fleet.KeyMap()
-	if !a.ctx.ReadOnly {
-		return out
-	}
-	for i, b := range out {
-		for _, act := range a.fleetActions() {
-			if act.changes && sameKeys(b, act.b) {
-				out[i] = common.WithDesc(b, b.Help().Desc+" (off: read-only)")
-			}
-		}
-	}
-	return out
-}
-
 // sameKeys reports whether two bindings are one key table entry.
 func sameKeys(x, y key.Binding) bool {
 	return x.Help() == y.Help() && slices.Equal(x.Keys(), y.Keys())
@@ -170,29 +160,76 @@ func (a App) helpScope() scope {
 	return scopeFleet
 }
 
-// helpView is the ? overlay: the current scope's keys from the key table,
-// with why a key of the fleet does nothing now.
+// helpTitle names the view whose keys the ? help lists.
+func (a App) helpTitle() string {
+	switch a.mode {
+	case modeRun:
+		switch f := a.shownRun().Feed(); {
+		case a.replaying:
+			return "replay of a past run"
+		case f != nil && f.Done():
+			return "run " + fmt.Sprint(f.ID()) + ": summary"
+		}
+		return "run view"
+	case modeRuns:
+		return "past runs"
+	case modeLogs:
+		return "logs"
+	case modeFlow:
+		switch {
+		case flowsview.IsReleases(a.flows.cur):
+			return "releases"
+		case a.flows.cur != nil && flowsview.Running(a.flows.cur):
+			return "flow: running"
+		}
+		return "flow"
+	}
+	return "fleet"
+}
+
+// helpView is the ? overlay: the current view's name, then its keys from
+// the key table under their headings, with why a key does nothing now.
 func (a App) helpView(h int) string {
 	s := a.helpScope()
 	gs := a.keys.inScope(s)
-	if s == scopeFleet {
-		for _, bs := range gs {
-			for i, b := range bs {
-				for _, act := range a.fleetActions() {
-					if r := a.reason(act); r != "" && sameKeys(b, act.b) {
-						bs[i] = common.WithDesc(b, b.Help().Desc+" (off: "+r+")")
-					}
-				}
+	for _, bs := range gs {
+		for i, b := range bs {
+			if r := a.helpOff(s, b); r != "" {
+				bs[i] = common.WithDesc(b, b.Help().Desc+" (off: "+r+")")
 			}
 		}
 	}
-	return a.helpColumnsView(helpColumns(gs, h), a.ctx.Width)
+	st := a.ctx.Styles
+	title := st.Title.Render(common.Clip("keys: "+a.helpTitle(), a.ctx.Width-30)) +
+		st.Muted.Render(" · "+common.KeyName(a.keys.CloseHelp)+" or "+common.KeyName(a.keys.Quit)+" closes the help")
+	title = common.ClipStyled(title, a.ctx.Width)
+	return title + "\n\n" + a.helpColumnsView(helpColumns(gs, max(1, h-3)), a.ctx.Width)
 }
 
-// helpColumnsView draws the help's columns side by side, in as many bands
-// as the width needs: unlike help.FullHelpView, it never cuts a column
-// off behind an ellipsis.
-func (a App) helpColumnsView(cols [][]key.Binding, w int) string {
+// helpOff is why b does nothing now in scope s, "" when it acts: a root
+// action of the fleet that is off, a cancel with no run going on.
+func (a App) helpOff(s scope, b key.Binding) string {
+	switch s {
+	case scopeFleet:
+		for _, act := range a.fleetActions() {
+			if r := a.reason(act); r != "" && sameKeys(b, act.b) {
+				return r
+			}
+		}
+	case scopeRun:
+		if sameKeys(b, a.keys.CancelRun) {
+			if f := a.shownRun().Feed(); a.replaying || f == nil || f.Done() {
+				return "the run is over"
+			}
+		}
+	}
+	return ""
+}
+
+// helpColumnsView draws the help's columns side by side under their
+// headings, in as many bands as the width needs: unlike
+// help.FullHelpView, it never cuts a column off behind an ellipsis.
+func (a App) helpColumnsView(cols []helpColumn, w int) string {
 	st := a.ctx.Styles
 	const gap = 3
 	var bands []string
@@ -200,14 +237,14 @@ func (a App) helpColumnsView(cols [][]key.Binding, w int) string {
 	bandW := 0
 	for _, col := range cols {
 		keyW := 0
-		for _, b := range col {
+		for _, b := range col.bs {
 			keyW = max(keyW, lipgloss.Width(b.Help().Key))
 		}
-		lines := make([]string, len(col))
-		for i, b := range col {
+		lines := []string{st.Title.Render(common.Clip(col.title, w))}
+		for _, b := range col.bs {
 			k := b.Help().Key
-			lines[i] = st.Key.Render(k) + strings.Repeat(" ", keyW-lipgloss.Width(k)+1) +
-				st.Muted.Render(common.Clip(b.Help().Desc, max(1, w-keyW-1)))
+			lines = append(lines, st.Key.Render(k)+strings.Repeat(" ", keyW-lipgloss.Width(k)+1)+
+				st.Muted.Render(common.Clip(b.Help().Desc, max(1, w-keyW-1))))
 		}
 		c := strings.Join(lines, "\n")
 		cw := lipgloss.Width(c)

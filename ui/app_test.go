@@ -156,9 +156,9 @@ func TestViewFitsTheTerminal(t *testing.T) {
 func TestHelpAndFooterComeFromTheKeyMap(t *testing.T) {
 	a := newTestApp(t, 120, 30)
 	view := viewText(a)
-	for _, b := range a.keys.ShortHelp() {
-		if !strings.Contains(view, b.Help().Desc) {
-			t.Errorf("footer lacks %q", b.Help().Desc)
+	for _, fk := range a.fleetFooterKeys() {
+		if !a.offNow(fk.b) && !strings.Contains(view, fk.b.Help().Key+" "+fk.short) {
+			t.Errorf("footer lacks %q %q", fk.b.Help().Key, fk.short)
 		}
 	}
 	a = send(t, a, keys("?")...)

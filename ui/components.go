@@ -45,15 +45,35 @@ func (a *App) focused() pane {
 	return &a.fleet
 }
 
+// focusedKeys is the footer's keys of the focused component, less those
+// that do nothing now: no cancel once the run is over or for a replay.
+func (a *App) focusedKeys() []key.Binding {
+	bs := a.focused().KeyMap()
+	if a.mode != modeRun {
+		return bs
+	}
+	if f := a.shownRun().Feed(); f != nil && !a.replaying && !f.Done() {
+		return bs
+	}
+	out := make([]key.Binding, 0, len(bs))
+	for _, b := range bs {
+		if !sameKeys(b, a.keys.CancelRun) {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
 // helpKey is the ? help, whatever component has the keyboard: Help shows
-// or hides it, CloseHelp hides it; false for any other key. The fleet
+// or hides it, CloseHelp and Quit hide it (q closes the help, it never
+// quits from there); false for any other key. The fleet
 // reaches it through its root actions (app_keys.go), which list it.
 func (a *App) helpKey(km tea.KeyPressMsg) bool {
 	switch {
 	case key.Matches(km, a.keys.Help):
 		a.showHelp = !a.showHelp
 		return true
-	case a.showHelp && key.Matches(km, a.keys.CloseHelp):
+	case a.showHelp && (key.Matches(km, a.keys.CloseHelp) || key.Matches(km, a.keys.Quit)):
 		a.showHelp = false
 		return true
 	}

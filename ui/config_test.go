@@ -93,7 +93,7 @@ func TestOverriddenKeysInFooterAndHelp(t *testing.T) {
 		LoadFleet: func(context.Context) (*inventory.Fleet, error) { return f, nil }, Exec: scriptedExec(nil, 1)})
 	a = send(t, a, a.Init()(), tea.WindowSizeMsg{Width: 160, Height: 30})
 	footer := viewText(a)[strings.LastIndex(viewText(a), "\n")+1:]
-	for _, want := range []string{"!/X run a command", "H past runs", "f1 help"} {
+	for _, want := range []string{"!/X run", "H past runs", "f1 help"} {
 		if !strings.Contains(footer, want) {
 			t.Errorf("footer lacks %q: %q", want, footer)
 		}

@@ -334,18 +334,29 @@ func KeyReference() string {
 	return b.String()
 }
 
-// helpColumns lays the groups out for the ? overlay: a column each, split
-// into columns of at most rows bindings.
-func helpColumns(gs [groups][]key.Binding, rows int) [][]key.Binding {
+// groupTitles head the help's columns, one per group.
+var groupTitles = [groups]string{groupMove: "move", groupSelect: "select, filter, search", groupAct: "actions", groupGeneral: "general"}
+
+// helpColumn is one column of the ? overlay: its heading ("" when it goes
+// on with the group of the column before) and its bindings.
+type helpColumn struct {
+	title string
+	bs    []key.Binding
+}
+
+// helpColumns lays the groups out for the ? overlay: a column each under
+// its heading, split into columns of at most rows bindings.
+func helpColumns(gs [groups][]key.Binding, rows int) []helpColumn {
 	rows = max(1, rows)
-	var cols [][]key.Binding
-	for _, bs := range gs {
+	var cols []helpColumn
+	for g, bs := range gs {
+		title := groupTitles[g]
 		for len(bs) > rows {
-			cols = append(cols, bs[:rows])
-			bs = bs[rows:]
+			cols = append(cols, helpColumn{title, bs[:rows]})
+			bs, title = bs[rows:], ""
 		}
 		if len(bs) > 0 {
-			cols = append(cols, bs)
+			cols = append(cols, helpColumn{title, bs})
 		}
 	}
 	return cols

@@ -152,9 +152,9 @@ func (a *App) logsSaved(msg logsview.SavedMsg) tea.Cmd {
 // logsFooter is the footer while the logs view is shown.
 func (a App) logsFooter() string {
 	if v := a.logs.view; v != nil {
-		return v.Footer(a.help.ShortHelpView)
+		return v.Footer(a.rankedFooter)
 	}
-	return a.help.ShortHelpView(a.keys.logsKeys().ShortHelp())
+	return a.rankedFooter(a.keys.logsKeys().ShortHelp())
 }
 
 // logsBody is the body while the logs view is shown.
