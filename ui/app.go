@@ -100,7 +100,10 @@ type App struct {
 	replaying bool
 	past      runview.List
 	flows     flowHost
-	logs      logsState
+	// flowsBG: the flow (flows.cur) is out of sight, its work going on
+	// while the operator looks around (app_background.go).
+	flowsBG bool
+	logs    logsState
 
 	dialogs dialogStack
 	toasts  toastStack
@@ -174,6 +177,14 @@ func (a App) loadFleetCmd() tea.Cmd {
 // asks before it quits), then dialogs, then global keys, then the focused
 // component.
 func (a App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	if km, ok := msg.(tea.KeyPressMsg); ok {
+		if next, cmd, ok := a.quitUnderBackground(km); ok {
+			return next, cmd
+		}
+		if next, ok := a.toBackground(km); ok {
+			return next, nil
+		}
+	}
 	if km, ok := msg.(tea.KeyPressMsg); ok && key.Matches(km, a.keys.ForceQuit) && !a.flowAsksToQuit() {
 		a.stopLogs()
 		return a, tea.Quit
@@ -181,8 +192,9 @@ func (a App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	if next, cmd, ok := a.statusUpdate(msg); ok {
 		return next, cmd
 	}
+	wasRunning := a.backgroundRunning()
 	if next, cmd, ok := a.flowsUpdate(msg); ok {
-		return next, cmd
+		return a.afterFlowsUpdate(next, cmd, wasRunning)
 	}
 	if next, cmd, ok := a.logsUpdate(msg); ok {
 		return next, cmd
@@ -382,6 +394,11 @@ func (a App) header() string {
 		parts = append(parts, st.Selected.Render(fmt.Sprintf("%d selected", n)))
 	}
 	parts = append(parts, a.statusHeader()...)
+	if bg := a.backgroundHeader(); bg != "" {
+		// Work going on out of sight comes first: the header is cut at
+		// the right on a narrow terminal.
+		parts = append([]string{parts[0], bg}, parts[1:]...)
+	}
 	if a.ctx.ReadOnly {
 		parts = append(parts, st.Warn.Render("read-only"))
 	}

@@ -77,8 +77,11 @@ func (a App) fleetActions() []rootAction {
 			run: func(a App) (tea.Model, tea.Cmd) {
 				return a, a.status.StartRound(a.fleet.Fleet()) // nil while a round runs: it is as fresh
 			}},
-		{b: k.LastRun, quiet: true, off: func(a App) string { return when(a.run.Feed() == nil, "no run yet") },
+		{b: k.LastRun, quiet: true, off: func(a App) string { return when(a.run.Feed() == nil && !a.backgroundFlow(), "no run yet") },
 			run: func(a App) (tea.Model, tea.Cmd) {
+				if a.backgroundFlow() {
+					return a.toForeground() // the flow out of sight first: it is what the header shows
+				}
 				a.mode, a.replaying = modeRun, false // back to the last run
 				return a, nil
 			}},
@@ -129,6 +132,10 @@ func (a App) fleetKey(km tea.KeyPressMsg) (next tea.Model, cmd tea.Cmd, handled 
 			continue
 		case r != "":
 			a.notice = r
+			return a, nil, true
+		}
+		if a.backgroundRunning() && a.opensFlow(act.b) {
+			a.notice = "a " + a.backgroundKind() + " runs out of sight: " + common.KeyName(a.keys.LastRun) + " returns to it"
 			return a, nil, true
 		}
 		next, cmd = act.run(a)

@@ -1,11 +1,14 @@
 package ui
 
 import (
+	"slices"
+
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/opsui/opsui/ui/common"
 	fleetview "github.com/opsui/opsui/ui/fleet"
+	flowsview "github.com/opsui/opsui/ui/flows"
 	logsview "github.com/opsui/opsui/ui/logs"
 	runview "github.com/opsui/opsui/ui/run"
 )
@@ -49,6 +52,10 @@ func (a *App) focused() pane {
 // that do nothing now: no cancel once the run is over or for a replay.
 func (a *App) focusedKeys() []key.Binding {
 	bs := a.focused().KeyMap()
+	if a.mode == modeFlow && a.flows.cur != nil && flowsview.Running(a.flows.cur) && !flowsview.Typing(a.flows.cur) {
+		// esc leaves the work running out of sight (app_background.go).
+		return append(slices.Clone(bs), common.WithDesc(a.keys.Back, "look around, it keeps running"))
+	}
 	if a.mode != modeRun {
 		return bs
 	}

@@ -67,7 +67,7 @@ func DefaultKeyMap() KeyMap {
 		Detail:       key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "host detail")),
 		Refresh:      key.NewBinding(key.WithKeys("ctrl+r"), key.WithHelp("ctrl+r", "probe the fleet now")),
 		Exec:         key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "run a command")),
-		LastRun:      key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "open the last run")),
+		LastRun:      key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "back to the running flow, or the last run")),
 		PastRuns:     key.NewBinding(key.WithKeys("P"), key.WithHelp("P", "past runs")),
 		Open:         key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "open the run")),
 		Back:         key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back to the fleet")),

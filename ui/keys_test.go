@@ -278,7 +278,7 @@ func TestOffKeysSayWhy(t *testing.T) {
 	}
 	a = press(t, a, "?")
 	for _, want := range []string{"run a command (off: read-only: commands are disabled)", "past runs (off: past runs are not available here)",
-		"open the last run (off: no run yet)", "follow logs (off: following logs is not available here)"} {
+		"back to the running flow, or the last run (off: no run yet)", "follow logs (off: following logs is not available here)"} {
 		if !strings.Contains(viewText(a), want) {
 			t.Errorf("help lacks %q:\n%s", want, viewText(a))
 		}

@@ -72,6 +72,7 @@ type runnerFunc[V any] func(ctx context.Context, io ops.IO) (value V, res remote
 // the engine's questions (the canary's go-ahead) with their keys.
 type flowRunner struct {
 	env     *Env
+	kind    string // "deploy", "rollback"...: the header names a flow out of sight by it
 	feed    *runview.Feed
 	rv      runview.Model
 	log     *sayLog
@@ -95,7 +96,7 @@ func startRunner[V any](env *Env, kind, what string, hosts []string, work runner
 	feed.SetTitle(kind)
 	ctx, cancel := context.WithCancel(env.life)
 	value = new(V)
-	r = &flowRunner{env: env, feed: feed, rv: runview.New(env.ctx, env.keys.runKeys(), feed), log: &sayLog{},
+	r = &flowRunner{env: env, kind: kind, feed: feed, rv: runview.New(env.ctx, env.keys.runKeys(), feed), log: &sayLog{},
 		asks: make(chan canaryAsk), stop: make(chan struct{}), cancel: cancel}
 	io := ops.IO{Emit: feed.Event, Say: r.log.say, Confirm: r.confirm}
 	stop, tracker := r.stop, env.tracker
