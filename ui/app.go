@@ -63,6 +63,8 @@ type Options struct {
 	Flows flowsview.Flows
 	// Logs follows the logs of hosts for the logs view (L); nil: no logs.
 	Logs LogsFunc
+	// Shell opens an interactive shell on a host (s); nil: no shell.
+	Shell ShellFunc
 }
 
 // The console's modes: what has the keyboard.
@@ -107,6 +109,7 @@ type App struct {
 
 	dialogs dialogStack
 	toasts  toastStack
+	shell   ShellFunc
 }
 
 // inventoryLoad is the reading of the inventory at start.
@@ -159,7 +162,7 @@ func New(opts Options) App {
 		status:  status, detail: fleetview.NewDetail(ctx, status, opts.LastRuns),
 		dialogs: dialogStack{asker: opts.Asker, warned: map[string]bool{}},
 		past:    runview.NewList(ctx, keys.listKeys(), opts.ListRuns, opts.LoadRun), flows: flowHost{fns: opts.Flows, life: context.Background(), tracker: flowsview.NewTracker()},
-		logs: newLogsState(opts.Logs)}
+		logs: newLogsState(opts.Logs), shell: opts.Shell}
 }
 
 // Init loads the fleet and listens for the engine's questions.
@@ -201,6 +204,9 @@ func (a App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	}
 	if next, cmd, ok := a.runsUpdate(msg); ok {
 		return next, cmd
+	}
+	if msg, ok := msg.(shellDoneMsg); ok {
+		return a, a.shellDone(msg)
 	}
 	if msg, ok := msg.(toastExpiredMsg); ok {
 		a.expireToast(msg.id)

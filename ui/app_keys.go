@@ -97,6 +97,15 @@ func (a App) fleetActions() []rootAction {
 			}
 			return ""
 		}, run: App.openLogs},
+		{b: k.Shell, changes: true, off: func(a App) string {
+			switch {
+			case a.shell == nil:
+				return "a shell is not available here"
+			case a.fleet.Focused().Name == "":
+				return "no host under the cursor"
+			}
+			return ""
+		}, run: App.openShell},
 	}
 	return append(acts, a.flowActions()...)
 }

@@ -26,6 +26,7 @@ type KeyMap struct {
 	NextFailed, PrevFailed, CancelRun       key.Binding
 	Follow                                  key.Binding
 	Logs                                    key.Binding // follow the selection's logs (ui/logs)
+	Shell                                   key.Binding // an interactive shell on the focused host
 	// The guided flows: opened from the fleet, then their own steps.
 	Deploy, Rollback, Migrate, Flush, Releases key.Binding
 	NextStep, PrevStep, Confirm                key.Binding
@@ -77,6 +78,7 @@ func DefaultKeyMap() KeyMap {
 		Follow:       key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "follow output on/off")),
 		Help:         key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
 		Logs:         key.NewBinding(key.WithKeys("L"), key.WithHelp("L", "follow logs")),
+		Shell:        key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "shell on the host (ssh)")),
 		Deploy:       key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "deploy wizard")),
 		Rollback:     key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "roll back")),
 		Migrate:      key.NewBinding(key.WithKeys("m"), key.WithHelp("m", "run migrations")),
@@ -199,6 +201,7 @@ func (k *KeyMap) actions() []action {
 		{name: "select", b: &k.Select, scope: scopeFleet}, {name: "select_all", b: &k.SelectAll, scope: scopeFleet},
 		{name: "select_none", b: &k.SelectNone, scope: scopeFleet}, {name: "detail", b: &k.Detail, scope: scopeFleet},
 		{name: "refresh", b: &k.Refresh, scope: scopeFleet}, {name: "exec", b: &k.Exec, scope: scopeFleet}, {name: "logs", b: &k.Logs, scope: scopeFleet},
+		{name: "shell", b: &k.Shell, scope: scopeFleet},
 		{name: "last_run", b: &k.LastRun, scope: scopeFleet}, {name: "past_runs", b: &k.PastRuns, scope: scopeFleet},
 		{name: "open", b: &k.Open, scope: scopeRuns | scopeReleases, desc: map[scope]string{scopeReleases: "the release's output; in the picker, its releases"}},
 		{name: "back", b: &k.Back, scope: scopeRun | scopeRuns | scopeFlow | scopeReleases, desc: back},

@@ -65,7 +65,8 @@ func (c *cli) runConsole(ctx context.Context, s *store.Store, keys ui.KeyMap) er
 	defer console.close()
 	return ui.Run(ctx, ui.Options{Theme: th, LoadFleet: s.LoadFleet, Exec: console.exec, ReadOnly: c.readOnly,
 		Probe: console.svc.Status, RefreshInterval: c.refresh, LastRuns: console.lastRuns, Asker: asker,
-		ListRuns: console.pastRuns, LoadRun: console.svc.Run, Keys: &keys, Flows: console.flows(), Logs: console.svc.FollowLogs})
+		ListRuns: console.pastRuns, LoadRun: console.svc.Run, Keys: &keys, Flows: console.flows(), Logs: console.svc.FollowLogs,
+		Shell: console.shell})
 }
 
 // consoleSession is how the console reaches hosts: one pool for the whole
@@ -77,7 +78,8 @@ type consoleSession struct {
 	st   *store.Store
 	pool *remote.Pool
 	cfg  remote.SSHConfig
-	svc  *ops.Service // the operations, recorded as the console's
+	opts remote.Options // the pool's: the shell (s) trusts the same host keys
+	svc  *ops.Service   // the operations, recorded as the console's
 }
 
 func newConsoleSession(st *store.Store, asker *ui.Asker) (*consoleSession, error) {
@@ -94,7 +96,7 @@ func newConsoleSession(st *store.Store, asker *ui.Asker) (*consoleSession, error
 	pool := remote.NewPool(opts)
 	svc := &ops.Service{Store: st, Conn: pool, SSH: cfg, Operator: operator(), Args: []string{"console"},
 		Prober: remote.NewProber(pool, remote.ProbeOptions{})}
-	return &consoleSession{st: st, pool: pool, cfg: cfg, svc: svc}, nil
+	return &consoleSession{st: st, pool: pool, cfg: cfg, opts: opts, svc: svc}, nil
 }
 
 func (c *consoleSession) exec(ctx context.Context, hosts []inventory.Host, command string, emit func(remote.Event)) (remote.Result, error) {

@@ -1,0 +1,94 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os/exec"
+	"strings"
+
+	"github.com/opsui/opsui/inventory"
+	"github.com/opsui/opsui/ops/remote"
+)
+
+// shell is the console's s: an interactive OpenSSH session on host,
+// reaching it as opsui does (user, port, identity files, ProxyJump hosts,
+// agent forwarding) and trusting only the host keys opsui trusts.
+func (c *consoleSession) shell(host inventory.Host) (*exec.Cmd, error) {
+	ts, err := c.svc.Targets([]inventory.Host{host})
+	if err != nil {
+		return nil, err
+	}
+	if len(ts) != 1 {
+		return nil, fmt.Errorf("shell on %s: no connection settings", host.Name)
+	}
+	path, err := exec.LookPath("ssh")
+	if err != nil {
+		return nil, errors.New("shell: no ssh client (install openssh-client)")
+	}
+	argv, err := sshArgs(ts[0], knownHostsFiles(c.opts, ts[0]))
+	if err != nil {
+		return nil, err
+	}
+	return exec.Command(path, argv...), nil
+}
+
+// knownHostsFiles are the files opsui reads host keys from for t: its
+// own (where the keys the console trusted are recorded), the user's and
+// the system's, and t's from ssh_config.
+func knownHostsFiles(o remote.Options, t remote.Target) []string {
+	files := append([]string{o.KnownHostsPath}, o.KnownHostsFiles...)
+	return append(files, t.KnownHosts...)
+}
+
+// sshArgs is the OpenSSH command line (without "ssh") for an interactive
+// session on t: its settings on the command line, so the user's
+// ssh_config cannot send it elsewhere, strict host key checking against
+// opsui's known hosts, and each ProxyJump host as a ProxyCommand with its
+// own settings.
+func sshArgs(t remote.Target, known []string) ([]string, error) {
+	args, err := hopArgs(t, known, nil)
+	if err != nil {
+		return nil, err
+	}
+	host, _, _ := net.SplitHostPort(t.Addr)
+	return append(append([]string{"-t"}, args...), "--", host), nil
+}
+
+// hopArgs is the options that reach t, through jumps (outermost first).
+func hopArgs(t remote.Target, known []string, jumps []remote.Target) ([]string, error) {
+	if jumps == nil {
+		jumps = t.Jumps
+	}
+	_, port, err := net.SplitHostPort(t.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("shell on %s: address %q: %w", t.Name, t.Addr, err)
+	}
+	quoted := make([]string, len(known))
+	for i, f := range known {
+		quoted[i] = `"` + f + `"`
+	}
+	args := []string{"-p", port, "-o", "StrictHostKeyChecking=yes", "-o", "UserKnownHostsFile=" + strings.Join(quoted, " ")}
+	if t.User != "" {
+		args = append(args, "-l", t.User)
+	}
+	for _, id := range t.IdentityFiles {
+		args = append(args, "-i", id)
+	}
+	if t.ForwardAgent {
+		args = append(args, "-A")
+	}
+	if len(jumps) > 0 {
+		// The last jump leads to t; it is reached through the ones before.
+		j := jumps[len(jumps)-1]
+		jargs, err := hopArgs(j, known, append([]remote.Target{}, jumps[:len(jumps)-1]...))
+		if err != nil {
+			return nil, err
+		}
+		jhost, _, _ := net.SplitHostPort(j.Addr)
+		words := append(append([]string{"ssh"}, jargs...), "-W", t.Addr, "--", jhost)
+		// ssh expands %-tokens in a ProxyCommand: a literal % is %%.
+		args = append(args, "-o", "ProxyCommand="+strings.ReplaceAll(remote.QuoteAll(words...), "%", "%%"))
+	}
+	return args, nil
+}
