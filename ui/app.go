@@ -77,6 +77,7 @@ const (
 	modeRuns         // choosing a past run
 	modeFlow         // a guided flow: deploy wizard, rollback, migrate, flush, releases
 	modeLogs         // following logs (ui/logs)
+	modePalette      // the : command palette (palette.go)
 )
 
 // App is the root model: it owns the screen layout, the global keys, the
@@ -110,6 +111,7 @@ type App struct {
 	dialogs dialogStack
 	toasts  toastStack
 	shell   ShellFunc
+	palette palette
 }
 
 // inventoryLoad is the reading of the inventory at start.
@@ -162,7 +164,7 @@ func New(opts Options) App {
 		status:  status, detail: fleetview.NewDetail(ctx, status, opts.LastRuns),
 		dialogs: dialogStack{asker: opts.Asker, warned: map[string]bool{}},
 		past:    runview.NewList(ctx, keys.listKeys(), opts.ListRuns, opts.LoadRun), flows: flowHost{fns: opts.Flows, life: context.Background(), tracker: flowsview.NewTracker()},
-		logs: newLogsState(opts.Logs), shell: opts.Shell}
+		logs: newLogsState(opts.Logs), shell: opts.Shell, palette: newPalette()}
 }
 
 // Init loads the fleet and listens for the engine's questions.
@@ -260,6 +262,9 @@ func (a App) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tea.MouseWheelMsg, tea.MouseClickMsg:
 		return a.mouse(msg.(tea.MouseMsg))
 	case tea.KeyPressMsg:
+		if a.mode == modePalette {
+			return a.paletteKey(msg)
+		}
 		if next, cmd, ok := a.modeKey(msg); ok {
 			return next, cmd
 		}
@@ -305,6 +310,7 @@ func (a *App) layout() {
 	a.replay.SetSize(a.ctx.Width, bodyH)
 	a.past.SetSize(a.ctx.Width, bodyH)
 	a.cmdline.input.SetWidth(max(10, a.ctx.Width-12))
+	a.palette.input.SetWidth(max(10, a.ctx.Width-2))
 	a.logsLayout()
 	a.sizeFlow()
 }
@@ -333,6 +339,8 @@ func (a App) render() string {
 		footer = a.help.ShortHelpView([]key.Binding{run, leave})
 	case a.mode == modeCommand:
 		footer = a.cmdline.input.View()
+	case a.mode == modePalette:
+		footer = a.palette.input.View()
 	case a.mode == modeRun, a.mode == modeRuns, a.mode == modeFlow:
 		footer = a.rankedFooter(a.focusedKeys())
 	case a.mode == modeLogs:
@@ -367,6 +375,9 @@ func (a App) render() string {
 		body = a.body()
 	}
 	body = lipgloss.NewStyle().Height(bodyH).MaxHeight(bodyH).Render(body)
+	if a.mode == modePalette && len(a.dialogs.queue) == 0 {
+		body = a.paletteView(body, a.ctx.Width)
+	}
 	body = a.drawToasts(body, a.ctx.Width)
 	return lipgloss.JoinVertical(lipgloss.Left, header, body, footer)
 }

@@ -22,7 +22,7 @@ func (a App) fleetFooterKeys() []footerKey {
 	k := a.keys
 	return []footerKey{
 		{k.Deploy, "deploy", 2}, {k.Rollback, "rollback", 4}, {k.Logs, "logs", 5}, {k.Releases, "releases", 6},
-		{k.Exec, "run", 3}, {k.Shell, "shell", 8}, {k.Filter, "filter", 9},
+		{k.Exec, "run", 3}, {k.Shell, "shell", 8}, {k.Palette, "commands", 7}, {k.Filter, "filter", 9},
 		{k.Select, "select", 10}, {k.Detail, "detail", 12}, {k.PastRuns, "past runs", 11},
 		{k.Help, "help", 0}, {k.Quit, "quit", 1},
 	}

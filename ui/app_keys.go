@@ -106,6 +106,7 @@ func (a App) fleetActions() []rootAction {
 			}
 			return ""
 		}, run: App.openShell},
+		{b: k.Palette, run: App.openPalette},
 	}
 	return append(acts, a.flowActions()...)
 }

@@ -27,6 +27,11 @@ type KeyMap struct {
 	Follow                                  key.Binding
 	Logs                                    key.Binding // follow the selection's logs (ui/logs)
 	Shell                                   key.Binding // an interactive shell on the focused host
+	// Palette opens the : command palette; in it, PaletteComplete puts the
+	// chosen name in the line, PaletteOlder and PaletteNewer walk the
+	// lines run before.
+	// PaletteUp and PaletteDown move in its list (arrows: letters are text).
+	Palette, PaletteComplete, PaletteOlder, PaletteNewer, PaletteUp, PaletteDown key.Binding
 	// The guided flows: opened from the fleet, then their own steps.
 	Deploy, Rollback, Migrate, Flush, Releases key.Binding
 	NextStep, PrevStep, Confirm                key.Binding
@@ -54,57 +59,63 @@ type KeyMap struct {
 // DefaultKeyMap returns the standard bindings.
 func DefaultKeyMap() KeyMap {
 	return KeyMap{
-		Up:           key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),
-		Down:         key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
-		PageUp:       key.NewBinding(key.WithKeys("pgup", "ctrl+u"), key.WithHelp("pgup", "page up")),
-		PageDown:     key.NewBinding(key.WithKeys("pgdown", "ctrl+d"), key.WithHelp("pgdn", "page down")),
-		Top:          key.NewBinding(key.WithKeys("home", "g"), key.WithHelp("g", "top")),
-		Bottom:       key.NewBinding(key.WithKeys("end", "G"), key.WithHelp("G", "bottom")),
-		Filter:       key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "filter")),
-		ClearFilter:  key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear filter")),
-		Select:       key.NewBinding(key.WithKeys("space"), key.WithHelp("space", "select")),
-		SelectAll:    key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "select all visible")),
-		SelectNone:   key.NewBinding(key.WithKeys("A"), key.WithHelp("A", "select none")),
-		Detail:       key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "host detail")),
-		Refresh:      key.NewBinding(key.WithKeys("ctrl+r"), key.WithHelp("ctrl+r", "probe the fleet now")),
-		Exec:         key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "run a command")),
-		LastRun:      key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "back to the running flow, or the last run")),
-		PastRuns:     key.NewBinding(key.WithKeys("P"), key.WithHelp("P", "past runs")),
-		Open:         key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "open the run")),
-		Back:         key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back to the fleet")),
-		NextFailed:   key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "next failed host")),
-		PrevFailed:   key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "previous failed host")),
-		CancelRun:    key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "cancel the run")),
-		Follow:       key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "follow output on/off")),
-		Help:         key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
-		Logs:         key.NewBinding(key.WithKeys("L"), key.WithHelp("L", "follow logs")),
-		Shell:        key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "shell on the host (ssh)")),
-		Deploy:       key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "deploy wizard")),
-		Rollback:     key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "roll back")),
-		Migrate:      key.NewBinding(key.WithKeys("m"), key.WithHelp("m", "run migrations")),
-		Flush:        key.NewBinding(key.WithKeys("F"), key.WithHelp("F", "flush caches")),
-		Releases:     key.NewBinding(key.WithKeys("R"), key.WithHelp("R", "release history")),
-		NextStep:     key.NewBinding(key.WithKeys("enter", "tab"), key.WithHelp("enter/tab", "next step")),
-		PrevStep:     key.NewBinding(key.WithKeys("shift+tab"), key.WithHelp("shift+tab", "previous step")),
-		Confirm:      key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "confirm")),
-		Mark:         key.NewBinding(key.WithKeys("space"), key.WithHelp("space", "mark for compare")),
-		Compare:      key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "compare the two marked")),
-		Quit:         key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "quit")),
-		ForceQuit:    key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit, from anywhere")),
-		CloseHelp:    key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "close the help")),
-		Apply:        key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "apply (run the command, keep the filter)")),
-		Cancel:       key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel (clear what was typed)")),
-		Trust:        key.NewBinding(key.WithKeys("y", "Y"), key.WithHelp("y", "trust")),
-		Refuse:       key.NewBinding(key.WithKeys("n", "N", "esc", "enter"), key.WithHelp("n/esc/enter", "refuse (default)")),
-		Unlock:       key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "unlock")),
-		SkipKey:      key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "skip this key")),
-		CloseWarning: key.NewBinding(key.WithKeys("esc", "enter", "q"), key.WithHelp("esc", "close")),
-		FieldUp:      key.NewBinding(key.WithKeys("up"), key.WithHelp("↑", "previous field or item")),
-		FieldDown:    key.NewBinding(key.WithKeys("down"), key.WithHelp("↓", "next field or item")),
-		ChoicePrev:   key.NewBinding(key.WithKeys("left", "h"), key.WithHelp("←/h", "previous choice")),
-		ChoiceNext:   key.NewBinding(key.WithKeys("right", "l", "space"), key.WithHelp("→/l/space", "next choice")),
-		Toggle:       key.NewBinding(key.WithKeys("space"), key.WithHelp("space", "include/leave out")),
-		LogsView:     logsview.DefaultKeyMap(),
+		Up:              key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),
+		Down:            key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
+		PageUp:          key.NewBinding(key.WithKeys("pgup", "ctrl+u"), key.WithHelp("pgup", "page up")),
+		PageDown:        key.NewBinding(key.WithKeys("pgdown", "ctrl+d"), key.WithHelp("pgdn", "page down")),
+		Top:             key.NewBinding(key.WithKeys("home", "g"), key.WithHelp("g", "top")),
+		Bottom:          key.NewBinding(key.WithKeys("end", "G"), key.WithHelp("G", "bottom")),
+		Filter:          key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "filter")),
+		ClearFilter:     key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear filter")),
+		Select:          key.NewBinding(key.WithKeys("space"), key.WithHelp("space", "select")),
+		SelectAll:       key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "select all visible")),
+		SelectNone:      key.NewBinding(key.WithKeys("A"), key.WithHelp("A", "select none")),
+		Detail:          key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "host detail")),
+		Refresh:         key.NewBinding(key.WithKeys("ctrl+r"), key.WithHelp("ctrl+r", "probe the fleet now")),
+		Exec:            key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "run a command")),
+		LastRun:         key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "back to the running flow, or the last run")),
+		PastRuns:        key.NewBinding(key.WithKeys("P"), key.WithHelp("P", "past runs")),
+		Open:            key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "open the run")),
+		Back:            key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back to the fleet")),
+		NextFailed:      key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "next failed host")),
+		PrevFailed:      key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "previous failed host")),
+		CancelRun:       key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "cancel the run")),
+		Follow:          key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "follow output on/off")),
+		Help:            key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
+		Logs:            key.NewBinding(key.WithKeys("L"), key.WithHelp("L", "follow logs")),
+		Shell:           key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "shell on the host (ssh)")),
+		Palette:         key.NewBinding(key.WithKeys(":"), key.WithHelp(":", "command palette")),
+		PaletteComplete: key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "complete the name")),
+		PaletteOlder:    key.NewBinding(key.WithKeys("ctrl+p"), key.WithHelp("ctrl+p", "older line run")),
+		PaletteNewer:    key.NewBinding(key.WithKeys("ctrl+n"), key.WithHelp("ctrl+n", "newer line run")),
+		PaletteUp:       key.NewBinding(key.WithKeys("up"), key.WithHelp("↑", "previous command")),
+		PaletteDown:     key.NewBinding(key.WithKeys("down"), key.WithHelp("↓", "next command")),
+		Deploy:          key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "deploy wizard")),
+		Rollback:        key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "roll back")),
+		Migrate:         key.NewBinding(key.WithKeys("m"), key.WithHelp("m", "run migrations")),
+		Flush:           key.NewBinding(key.WithKeys("F"), key.WithHelp("F", "flush caches")),
+		Releases:        key.NewBinding(key.WithKeys("R"), key.WithHelp("R", "release history")),
+		NextStep:        key.NewBinding(key.WithKeys("enter", "tab"), key.WithHelp("enter/tab", "next step")),
+		PrevStep:        key.NewBinding(key.WithKeys("shift+tab"), key.WithHelp("shift+tab", "previous step")),
+		Confirm:         key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "confirm")),
+		Mark:            key.NewBinding(key.WithKeys("space"), key.WithHelp("space", "mark for compare")),
+		Compare:         key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "compare the two marked")),
+		Quit:            key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "quit")),
+		ForceQuit:       key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit, from anywhere")),
+		CloseHelp:       key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "close the help")),
+		Apply:           key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "apply (run the command, keep the filter)")),
+		Cancel:          key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel (clear what was typed)")),
+		Trust:           key.NewBinding(key.WithKeys("y", "Y"), key.WithHelp("y", "trust")),
+		Refuse:          key.NewBinding(key.WithKeys("n", "N", "esc", "enter"), key.WithHelp("n/esc/enter", "refuse (default)")),
+		Unlock:          key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "unlock")),
+		SkipKey:         key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "skip this key")),
+		CloseWarning:    key.NewBinding(key.WithKeys("esc", "enter", "q"), key.WithHelp("esc", "close")),
+		FieldUp:         key.NewBinding(key.WithKeys("up"), key.WithHelp("↑", "previous field or item")),
+		FieldDown:       key.NewBinding(key.WithKeys("down"), key.WithHelp("↓", "next field or item")),
+		ChoicePrev:      key.NewBinding(key.WithKeys("left", "h"), key.WithHelp("←/h", "previous choice")),
+		ChoiceNext:      key.NewBinding(key.WithKeys("right", "l", "space"), key.WithHelp("→/l/space", "next choice")),
+		Toggle:          key.NewBinding(key.WithKeys("space"), key.WithHelp("space", "include/leave out")),
+		LogsView:        logsview.DefaultKeyMap(),
 	}
 }
 
@@ -159,8 +170,9 @@ const (
 	scopePassphrase       // the passphrase dialog
 	scopeWarning          // the changed host key warning
 	scopeForm             // a flow's form or typed list: the wizard's refs and strategy, a protected environment's name
+	scopePalette          // the : command palette
 	scopeAll        = scopeFleet | scopeRun | scopeRuns | scopeFlow | scopeReleases | scopeLogs
-	scopeAnywhere   = scopeForm<<1 - 1 // every scope: ctrl+c
+	scopeAnywhere   = scopePalette<<1 - 1 // every scope: ctrl+c
 )
 
 // scopes names each scope, in the order the key reference lists them.
@@ -172,7 +184,7 @@ var scopes = []struct {
 	{scopeRun, "run"}, {scopeAsk, "question"}, {scopeRuns, "past runs"}, {scopeFlow, "flow"}, {scopeForm, "flow: form"},
 	{scopeReleases, "releases"}, {scopeLogs, "logs"}, {scopeLogsType, "logs: typing"},
 	{scopeHostKey, "dialog: unknown host key"}, {scopePassphrase, "dialog: passphrase"},
-	{scopeWarning, "dialog: changed host key"},
+	{scopeWarning, "dialog: changed host key"}, {scopePalette, "command palette"},
 }
 
 // action is one entry of the key table: a binding under its config name,
@@ -201,7 +213,9 @@ func (k *KeyMap) actions() []action {
 		{name: "select", b: &k.Select, scope: scopeFleet}, {name: "select_all", b: &k.SelectAll, scope: scopeFleet},
 		{name: "select_none", b: &k.SelectNone, scope: scopeFleet}, {name: "detail", b: &k.Detail, scope: scopeFleet},
 		{name: "refresh", b: &k.Refresh, scope: scopeFleet}, {name: "exec", b: &k.Exec, scope: scopeFleet}, {name: "logs", b: &k.Logs, scope: scopeFleet},
-		{name: "shell", b: &k.Shell, scope: scopeFleet},
+		{name: "shell", b: &k.Shell, scope: scopeFleet}, {name: "palette", b: &k.Palette, scope: scopeFleet},
+		{name: "palette_complete", b: &k.PaletteComplete, scope: scopePalette},
+		{name: "palette_older", b: &k.PaletteOlder, scope: scopePalette}, {name: "palette_newer", b: &k.PaletteNewer, scope: scopePalette},
 		{name: "last_run", b: &k.LastRun, scope: scopeFleet}, {name: "past_runs", b: &k.PastRuns, scope: scopeFleet},
 		{name: "open", b: &k.Open, scope: scopeRuns | scopeReleases, desc: map[scope]string{scopeReleases: "the release's output; in the picker, its releases"}},
 		{name: "back", b: &k.Back, scope: scopeRun | scopeRuns | scopeFlow | scopeReleases, desc: back},
@@ -215,8 +229,9 @@ func (k *KeyMap) actions() []action {
 		{name: "confirm", b: &k.Confirm, scope: scopeFlow | scopeAsk, desc: map[scope]string{scopeAsk: "yes (anything else: no)"}},
 		{name: "mark", b: &k.Mark, scope: scopeReleases}, {name: "compare", b: &k.Compare, scope: scopeReleases},
 		{name: "close_help", b: &k.CloseHelp, scope: scopeHelp},
-		{name: "apply", b: &k.Apply, scope: scopeTyping | scopeForm, desc: map[scope]string{scopeForm: "confirm the protected environment's typed name"}},
-		{name: "cancel", b: &k.Cancel, scope: scopeTyping},
+		{name: "apply", b: &k.Apply, scope: scopeTyping | scopeForm | scopePalette,
+			desc: map[scope]string{scopeForm: "confirm the protected environment's typed name", scopePalette: "run the chosen command"}},
+		{name: "cancel", b: &k.Cancel, scope: scopeTyping | scopePalette, desc: map[scope]string{scopePalette: "leave the palette"}},
 		{name: "logs_pause", b: &k.LogsView.Follow, scope: scopeLogs}, {name: "logs_split", b: &k.LogsView.Layout, scope: scopeLogs},
 		{name: "logs_next_pane", b: &k.LogsView.NextPane, scope: scopeLogs}, {name: "logs_wrap", b: &k.LogsView.Wrap, scope: scopeLogs},
 		{name: "logs_search", b: &k.LogsView.Search, scope: scopeLogs}, {name: "logs_next_match", b: &k.LogsView.NextMatch, scope: scopeLogs},
@@ -230,6 +245,7 @@ func (k *KeyMap) actions() []action {
 		{name: "unlock", b: &k.Unlock, scope: scopePassphrase, fixed: true}, {name: "skip_key", b: &k.SkipKey, scope: scopePassphrase, fixed: true},
 		{name: "close_warning", b: &k.CloseWarning, scope: scopeWarning, fixed: true},
 		{name: "field_up", b: &k.FieldUp, scope: scopeForm}, {name: "field_down", b: &k.FieldDown, scope: scopeForm},
+		{name: "palette_up", b: &k.PaletteUp, scope: scopePalette}, {name: "palette_down", b: &k.PaletteDown, scope: scopePalette},
 		{name: "choice_prev", b: &k.ChoicePrev, scope: scopeForm}, {name: "choice_next", b: &k.ChoiceNext, scope: scopeForm},
 		{name: "toggle", b: &k.Toggle, scope: scopeFlow},
 	}

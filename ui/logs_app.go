@@ -42,8 +42,10 @@ func (a App) stopLogs() {
 
 // openLogs opens the logs view on logsHosts and starts following their
 // logs; fleetActions checked that it is available and that there are hosts.
-func (a App) openLogs() (tea.Model, tea.Cmd) {
-	hosts := a.logsHosts()
+func (a App) openLogs() (tea.Model, tea.Cmd) { return a.openLogsOn(a.logsHosts()) }
+
+// openLogsOn opens the logs view on hosts (the palette's :logs web).
+func (a App) openLogsOn(hosts []inventory.Host) (tea.Model, tea.Cmd) {
 	names := make([]string, len(hosts))
 	for i, h := range hosts {
 		names[i] = h.Name

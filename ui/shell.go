@@ -24,8 +24,10 @@ type shellDoneMsg struct {
 // openShell suspends the console and runs a shell on the focused host;
 // the console comes back as it was when the shell ends. fleetActions
 // checked that it is available and that there is a host.
-func (a App) openShell() (tea.Model, tea.Cmd) {
-	h := a.fleet.Focused()
+func (a App) openShell() (tea.Model, tea.Cmd) { return a.openShellOn(a.fleet.Focused()) }
+
+// openShellOn suspends the console for a shell on h (the palette's :shell web1).
+func (a App) openShellOn(h inventory.Host) (tea.Model, tea.Cmd) {
 	cmd, err := a.shell(h)
 	if err != nil {
 		a.notice = "shell on " + h.Name + ": " + err.Error()
