@@ -145,7 +145,8 @@ func (v *Model) emptyText() string {
 // one screen line, or several when wrapping.
 func (v *Model) renderRow(l logs.Line, w int, withLabel, current bool) []string {
 	st := v.ctx.Styles
-	prefix := l.Time.Format("15:04:05") + " "
+	// A gutter column for the search's > marker, so it never covers the time.
+	prefix := " " + l.Time.Format("15:04:05") + " "
 	if withLabel {
 		lab := fmt.Sprintf("%-*s", v.labelW, v.label(l))
 		if !v.ctx.Theme.Plain {

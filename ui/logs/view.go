@@ -10,6 +10,7 @@ import (
 	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
 
 	"github.com/opsui/opsui/ops/logs"
 	"github.com/opsui/opsui/ops/remote"
@@ -79,6 +80,8 @@ type Model struct {
 	err      error
 
 	width, height int
+	// patternNote is the note of the last pattern that did not compile.
+	patternNote string
 }
 
 const (
@@ -363,9 +366,10 @@ func (v *Model) applyLive() {
 func (v *Model) setFilter(p string) {
 	f, err := logs.NewFilter(p, v.regex)
 	if err != nil {
-		v.note = err.Error()
+		v.note, v.patternNote = err.Error(), err.Error()
 		return // keep the last valid filter while the pattern is being typed
 	}
+	v.clearPatternNote()
 	v.filter = f
 	v.refilter()
 }
@@ -373,9 +377,10 @@ func (v *Model) setFilter(p string) {
 func (v *Model) setSearch(p string) {
 	f, err := logs.NewFilter(p, v.regex)
 	if err != nil {
-		v.note = err.Error()
+		v.note, v.patternNote = err.Error(), err.Error()
 		return
 	}
+	v.clearPatternNote()
 	v.search = f
 	v.match, v.paneMatch = 0, 0
 	if !f.Empty() {
@@ -445,11 +450,40 @@ func (v *Model) Footer(short func([]key.Binding) string) string {
 	case typingOverwrite:
 		return st.Warn.Render(v.savePath+" exists: overwrite it? ") + st.Key.Render("y/N")
 	case typingSave:
-		return v.input.View() + " " + short(v.KeyMap())
+		return v.typedLine(short, " ")
 	}
 	mode := "plain"
 	if v.regex {
 		mode = "regex"
 	}
-	return v.input.View() + st.Muted.Render(" ["+mode+"] ") + short(v.KeyMap())
+	return v.typedLine(short, st.Muted.Render(" ["+mode+"] "))
+}
+
+// typedLine is the footer while a line is typed: the input, mid, then as
+// much of the keys' help as leaves the input room (all of it, the first
+// and last key, or none), so neither is cut to a letter.
+func (v *Model) typedLine(short func([]key.Binding) string, mid string) string {
+	in := v.input
+	fixed := lipgloss.Width(in.Prompt) + lipgloss.Width(mid) + 1
+	keys := v.KeyMap()
+	for _, bs := range [][]key.Binding{keys, {keys[0], keys[len(keys)-1]}, nil} {
+		help := ""
+		if len(bs) > 0 {
+			help = short(bs)
+		}
+		if room := v.width - fixed - lipgloss.Width(help); room >= 24 || bs == nil {
+			in.SetWidth(max(1, room))
+			return in.View() + mid + help
+		}
+	}
+	return in.View()
+}
+
+// clearPatternNote drops the note of a pattern that did not compile once
+// the pattern is valid again.
+func (v *Model) clearPatternNote() {
+	if v.patternNote != "" && v.note == v.patternNote {
+		v.note = ""
+	}
+	v.patternNote = ""
 }

@@ -154,11 +154,11 @@ func TestLogsSearchNextPrevious(t *testing.T) {
 	feed(v, lines...)
 	pressLogs(v, "/", "needle", "enter")
 	got := plainView(v)
-	if !strings.Contains(got, ">0:00:50") || !strings.Contains(got, "line 50 needle") || !strings.Contains(got, "PAUSED") {
-		t.Fatalf("first match (the newest):\n%s", got)
+	if !strings.Contains(got, ">10:00:50") || !strings.Contains(got, "line 50 needle") || !strings.Contains(got, "PAUSED") {
+		t.Fatalf("first match (the newest):\n%q", got)
 	}
 	pressLogs(v, "n")
-	if got = plainView(v); !strings.Contains(got, "line 10 needle") || !strings.Contains(got, ">0:00:10") {
+	if got = plainView(v); !strings.Contains(got, "line 10 needle") || !strings.Contains(got, ">10:00:10") {
 		t.Fatalf("next (older) match:\n%s", got)
 	}
 	pressLogs(v, "n")
