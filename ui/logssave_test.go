@@ -72,7 +72,7 @@ func TestLogsSaveFromTheConsole(t *testing.T) {
 	}
 	a, _ = typeLogs(t, a, keys("?")...)
 	a, _ = typeLogs(t, a, keys("S")...)
-	if got := footerText(a); !strings.Contains(got, "save to> ./opsui-logs-") || !strings.Contains(got, ".log") {
+	if got := footerText(a); !strings.Contains(got, "save all lines to> ./opsui-logs-") || !strings.Contains(got, ".log") {
 		t.Errorf("save prompt: %q", got)
 	}
 	if a, _ = typeLogs(t, a, keys("esc")...); v.Typing() || a.mode != modeLogs {

@@ -39,25 +39,37 @@ func TestConsoleFooterAndShellInATerminal(t *testing.T) {
 	term.Keys("q")
 	term.WaitFor("the help closed", 5*time.Second, func(s string) bool { return !strings.Contains(s, "keys: fleet") && strings.Contains(s, "3 hosts") })
 
-	t.Log("step")
 	cursorTo(t, term, "web1")
 	term.Keys("s")
 	term.WaitFor("a shell prompt", 20*time.Second, func(s string) bool { return !strings.Contains(s, "3 hosts") && strings.Contains(s, "#") })
-	t.Log("step")
 	term.Type("echo shell-on-$(uname -n)-$((6*7))")
 	term.Keys("Enter")
 	screen = term.WaitText("-42", 10*time.Second)
 	if want := "shell-on-" + fleet.Hosts[1].Name + "-42"; fleet.Isolated && !strings.Contains(screen, want) {
 		t.Errorf("the shell is not on web1's host (want %q):\n%s", want, screen)
 	}
-	t.Log("step")
 	term.Type("exit")
 	term.Keys("Enter")
 	screen = term.WaitText("3 hosts", 10*time.Second)
 	if !strings.Contains(screen, "> web1 ") {
 		t.Errorf("the console came back without its cursor on web1:\n%s", screen)
 	}
-	t.Log("step")
+
+	// The palette (item 15): a fuzzy name with its subject, then the
+	// line again from the history.
+	term.Keys(":")
+	term.WaitText("> deploy", 5*time.Second)
+	term.Type("lgs stg1")
+	term.Keys("Enter")
+	term.WaitText("logs of stg1", 10*time.Second)
+	term.Keys("Escape")
+	term.WaitText("d deploy", 10*time.Second)
+	term.Keys(":")
+	term.WaitText("> deploy", 5*time.Second)
+	term.Keys("C-p")
+	term.WaitText(":lgs stg1", 5*time.Second)
+	term.Keys("Escape")
+	term.WaitText("d deploy", 10*time.Second)
 	quitConsole(t, term)
 }
 

@@ -1,6 +1,8 @@
 package logs
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -28,7 +30,7 @@ func TestTypedLinesKeepTheirHint(t *testing.T) {
 	}{
 		{[]string{"/", "needle in the haystack"}, []string{"search> needle in the haystack", "enter apply", "esc cancel"}},
 		{[]string{"&", "level=error"}, []string{"filter> level=error", "[plain]", "enter apply", "esc cancel"}},
-		{[]string{"S"}, []string{"save to> ./opsui-logs-", ".log", "enter apply", "esc cancel"}},
+		{[]string{"S"}, []string{"save all lines to> ./opsui-logs-", ".log", "enter apply", "esc cancel"}},
 	} {
 		v := newTestLogs(t, 80, 10, 100, "web1")
 		feed(v, "web1|hello")
@@ -62,5 +64,29 @@ func TestRegexErrorClearsWhenThePatternIsValid(t *testing.T) {
 	}
 	if !strings.Contains(got, "GET /ab 500") || strings.Contains(got, "GET /c 200") {
 		t.Errorf("the valid filter is not applied:\n%s", got)
+	}
+}
+
+// S saves what is shown: with a filter, only the lines that pass, and the
+// prompt says so (issue 18, item 12).
+func TestSaveTakesTheFilteredLines(t *testing.T) {
+	v := newTestLogs(t, 120, 10, 100, "web1")
+	feed(v, "web1|GET / 200", "web1|ERROR boom", "web1|GET /b 200", "web1|ERROR again")
+	pressLogs(v, "&", "ERROR", "enter", "S")
+	if footer := ansi.Strip(v.Footer(shortHelp)); !strings.Contains(footer, "save the 2 filtered lines to> ") {
+		t.Errorf("prompt: %q", footer)
+	}
+	path := filepath.Join(t.TempDir(), "errors.log")
+	v.input.SetValue(path)
+	cmd := v.update(tea.KeyPressMsg(tea.Key{Code: tea.KeyEnter}))
+	if cmd == nil {
+		t.Fatal("enter gave no command")
+	}
+	if msg, ok := cmd().(SavedMsg); !ok || msg.Err != nil || msg.Lines != 2 {
+		t.Fatalf("saved: %+v", msg)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil || strings.Contains(string(b), "GET") || strings.Count(string(b), "ERROR") != 2 {
+		t.Errorf("saved %q, %v", b, err)
 	}
 }

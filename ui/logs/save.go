@@ -2,6 +2,7 @@ package logs
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"slices"
 	"strings"
@@ -31,7 +32,12 @@ func defaultSavePath(now time.Time) string {
 // startSave asks where to save the buffer.
 func (v *Model) startSave() tea.Cmd {
 	v.typing = typingSave
-	v.input.Prompt = "save to> "
+	// What is saved is what is shown: with a filter, the lines that pass.
+	what := "save all lines to> "
+	if !v.filter.Empty() {
+		what = fmt.Sprintf("save the %d filtered lines to> ", v.rowsLen())
+	}
+	v.input.Prompt = what
 	v.input.SetValue(defaultSavePath(time.Now()))
 	v.input.CursorEnd()
 	return v.input.Focus()
@@ -77,7 +83,12 @@ func (v *Model) AskOverwrite(path string) {
 // are taken now, the file written off the UI's goroutine. An existing file
 // is replaced only when overwrite is set.
 func (v *Model) saveCmd(path string, overwrite bool) tea.Cmd {
+	// What is shown: with a filter, the lines that pass; else every line
+	// held, those that arrived since the last frame too.
 	lines, _, _ := v.buf.Since(nil, 0)
+	if !v.filter.Empty() {
+		lines = v.rowsLast(0)
+	}
 	id := v.id
 	return func() tea.Msg {
 		n, err := saveLogs(path, lines, overwrite)
