@@ -63,6 +63,9 @@ type Options struct {
 	Flows flowsview.Flows
 	// Logs follows the logs of hosts for the logs view (L); nil: no logs.
 	Logs LogsFunc
+	// LogsBacklog is Logs with the lines of history to start with: the
+	// logs view's b reopens the follow with more; nil: b is off.
+	LogsBacklog LogsBacklogFunc
 	// Shell opens an interactive shell on a host (s); nil: no shell.
 	Shell ShellFunc
 }
@@ -164,7 +167,7 @@ func New(opts Options) App {
 		status:  status, detail: fleetview.NewDetail(ctx, status, opts.LastRuns),
 		dialogs: dialogStack{asker: opts.Asker, warned: map[string]bool{}},
 		past:    runview.NewList(ctx, keys.listKeys(), opts.ListRuns, opts.LoadRun), flows: flowHost{fns: opts.Flows, life: context.Background(), tracker: flowsview.NewTracker()},
-		logs: newLogsState(opts.Logs), shell: opts.Shell, palette: newPalette()}
+		logs: newLogsState(opts.Logs, opts.LogsBacklog), shell: opts.Shell, palette: newPalette()}
 }
 
 // Init loads the fleet and listens for the engine's questions.

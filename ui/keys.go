@@ -237,7 +237,7 @@ func (k *KeyMap) actions() []action {
 		{name: "logs_search", b: &k.LogsView.Search, scope: scopeLogs}, {name: "logs_next_match", b: &k.LogsView.NextMatch, scope: scopeLogs},
 		{name: "logs_prev_match", b: &k.LogsView.PrevMatch, scope: scopeLogs}, {name: "logs_filter", b: &k.LogsView.Filter, scope: scopeLogs},
 		{name: "logs_errors", b: &k.LogsView.Errors, scope: scopeLogs}, {name: "logs_back", b: &k.LogsView.Back, scope: scopeLogs},
-		{name: "logs_save", b: &k.LogsView.Save, scope: scopeLogs}, {name: "logs_regex", b: &k.LogsView.Regex, scope: scopeLogsType},
+		{name: "logs_save", b: &k.LogsView.Save, scope: scopeLogs}, {name: "logs_more", b: &k.LogsView.More, scope: scopeLogs}, {name: "logs_regex", b: &k.LogsView.Regex, scope: scopeLogsType},
 		{name: "logs_apply", b: &k.LogsView.Apply, scope: scopeLogsType}, {name: "logs_cancel", b: &k.LogsView.Cancel, scope: scopeLogsType},
 		// The dialogs' keys are fixed: only y trusts a host key, whatever
 		// the config file says (README, security).

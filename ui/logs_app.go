@@ -9,6 +9,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/opsui/opsui/inventory"
+	"github.com/opsui/opsui/ops"
 	"github.com/opsui/opsui/ops/logs"
 	logsview "github.com/opsui/opsui/ui/logs"
 )
@@ -18,19 +19,30 @@ import (
 // (logs.Tail with the console's pool). It runs inside a tea.Cmd.
 type LogsFunc func(ctx context.Context, f *inventory.Fleet, hosts []inventory.Host, emit func(logs.Line)) error
 
+// LogsBacklogFunc is LogsFunc starting with the last backlog lines of each
+// file: the logs view's key for more history reopens the follow with it.
+type LogsBacklogFunc func(ctx context.Context, f *inventory.Fleet, hosts []inventory.Host, backlog int, emit func(logs.Line)) error
+
+// logsMoreStep is how many lines of history per host each press of the
+// logs view's More key adds.
+const logsMoreStep = ops.ConsoleSinceLines
+
 // logsState is the console's part of following logs: the engine hook, the
 // view (ui/logs) while it is open, and how to stop its follow. The view's
 // keys are the KeyMap's (logsKeys).
 type logsState struct {
 	fn      LogsFunc
+	more    LogsBacklogFunc // nil: the history cannot be lengthened
+	backlog int             // lines of history per host the view started with (0: the engine's default)
+	hosts   []inventory.Host
 	perHost int // lines kept per host (logs.DefaultBuffer when 0)
 	view    *logsview.Model
 	stop    context.CancelFunc // ends the view's follow
 	seq     int
 }
 
-func newLogsState(fn LogsFunc) logsState {
-	return logsState{fn: fn}
+func newLogsState(fn LogsFunc, more LogsBacklogFunc) logsState {
+	return logsState{fn: fn, more: more}
 }
 
 // stopLogs ends the follow of the view shown, if any.
@@ -44,8 +56,38 @@ func (a App) stopLogs() {
 // logs; fleetActions checked that it is available and that there are hosts.
 func (a App) openLogs() (tea.Model, tea.Cmd) { return a.openLogsOn(a.logsHosts()) }
 
-// openLogsOn opens the logs view on hosts (the palette's :logs web).
+// openLogsOn opens the logs view on hosts with the default history.
 func (a App) openLogsOn(hosts []inventory.Host) (tea.Model, tea.Cmd) {
+	a.logs.backlog = 0
+	return a.followLogs(hosts)
+}
+
+// moreLogs reopens the logs view on its hosts with logsMoreStep more
+// lines of history per host (at most what the view holds).
+func (a App) moreLogs() (tea.Model, tea.Cmd) {
+	if a.logs.more == nil || len(a.logs.hosts) == 0 {
+		a.logs.view.Say("more history is not available here")
+		return a, nil
+	}
+	perHost := a.logs.perHost
+	if perHost <= 0 {
+		perHost = logs.DefaultBuffer
+	}
+	back := a.logs.backlog
+	if back == 0 {
+		back = ops.ConsoleSinceLines
+	}
+	a.stopLogs()
+	a.logs.backlog = min(perHost, back+logsMoreStep)
+	next, cmd := a.followLogs(a.logs.hosts)
+	n := next.(App)
+	n.logs.view.Say(fmt.Sprintf("history: the last %d lines of each file", n.logs.backlog))
+	return n, cmd
+}
+
+// followLogs opens the logs view on hosts (the palette's :logs web) with
+// a.logs.backlog lines of history, and starts following.
+func (a App) followLogs(hosts []inventory.Host) (tea.Model, tea.Cmd) {
 	names := make([]string, len(hosts))
 	for i, h := range hosts {
 		names[i] = h.Name
@@ -60,8 +102,12 @@ func (a App) openLogsOn(hosts []inventory.Host) (tea.Model, tea.Cmd) {
 	a.logs.view, a.logs.stop = v, cancel
 	a.layout()
 	a.mode, a.notice = modeLogs, ""
-	fn, fleet, id, add := a.logs.fn, a.fleet.Fleet(), v.ID(), v.Add
+	a.logs.hosts = hosts
+	fn, more, backlog, fleet, id, add := a.logs.fn, a.logs.more, a.logs.backlog, a.fleet.Fleet(), v.ID(), v.Add
 	follow := func() tea.Msg {
+		if more != nil && backlog > 0 {
+			return logsview.DoneMsg{ID: id, Err: more(ctx, fleet, hosts, backlog, add)}
+		}
 		return logsview.DoneMsg{ID: id, Err: fn(ctx, fleet, hosts, add)}
 	}
 	return a, tea.Batch(follow, v.Init())
@@ -118,6 +164,9 @@ func (a App) logsUpdate(msg tea.Msg) (_ tea.Model, _ tea.Cmd, ok bool) {
 				return a, nil, true
 			}
 			switch {
+			case key.Matches(msg, a.keys.logsKeys().More):
+				next, cmd := a.moreLogs()
+				return next, cmd, true
 			case key.Matches(msg, a.keys.logsKeys().Back):
 				a.stopLogs()
 				a.logs.view, a.logs.stop = nil, nil // its buffer goes with it

@@ -10,6 +10,7 @@ import (
 
 	"github.com/opsui/opsui/inventory"
 	"github.com/opsui/opsui/ops"
+	"github.com/opsui/opsui/ops/logs"
 	"github.com/opsui/opsui/ops/remote"
 	"github.com/opsui/opsui/store"
 	"github.com/opsui/opsui/themes"
@@ -65,7 +66,7 @@ func (c *cli) runConsole(ctx context.Context, s *store.Store, keys ui.KeyMap) er
 	defer console.close()
 	return ui.Run(ctx, ui.Options{Theme: th, LoadFleet: s.LoadFleet, Exec: console.exec, ReadOnly: c.readOnly,
 		Probe: console.svc.Status, RefreshInterval: c.refresh, LastRuns: console.lastRuns, Asker: asker,
-		ListRuns: console.pastRuns, LoadRun: console.svc.Run, Keys: &keys, Flows: console.flows(), Logs: console.svc.FollowLogs,
+		ListRuns: console.pastRuns, LoadRun: console.svc.Run, Keys: &keys, Flows: console.flows(), Logs: console.svc.FollowLogs, LogsBacklog: console.followLogs,
 		Shell: console.shell})
 }
 
@@ -102,6 +103,16 @@ func newConsoleSession(st *store.Store, asker *ui.Asker) (*consoleSession, error
 func (c *consoleSession) exec(ctx context.Context, hosts []inventory.Host, command string, emit func(remote.Event)) (remote.Result, error) {
 	res, _, err := c.svc.Exec(ctx, ops.ExecRequest{Hosts: hosts, Command: command}, emit)
 	return res, err
+}
+
+// followLogs follows the role logs of hosts from the last backlog lines
+// of each file: the logs view's b (more history).
+func (c *consoleSession) followLogs(ctx context.Context, f *inventory.Fleet, hosts []inventory.Host, backlog int, emit func(logs.Line)) error {
+	sources, _, err := c.svc.LogSources(f, hosts, ops.LogsQuery{})
+	if err != nil {
+		return err
+	}
+	return c.svc.TailLogs(ctx, sources, logs.Options{SinceLines: backlog}, emit)
 }
 
 // lastRuns reads host's last runs and its part in each.

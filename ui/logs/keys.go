@@ -8,6 +8,7 @@ type KeyMap struct {
 	Follow, Layout, NextPane, Wrap          key.Binding
 	Search, NextMatch, PrevMatch            key.Binding
 	Filter, Errors, Save, Back, Help        key.Binding
+	More                                    key.Binding // more history per host: the console reopens the follow
 	Regex, Apply, Cancel                    key.Binding // while typing a filter or a search
 }
 
@@ -30,6 +31,7 @@ func DefaultKeyMap() KeyMap {
 		Filter:    key.NewBinding(key.WithKeys("&", "F"), key.WithHelp("&", "filter")),
 		Errors:    key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "top errors")),
 		Save:      key.NewBinding(key.WithKeys("S"), key.WithHelp("S", "save to a file")),
+		More:      key.NewBinding(key.WithKeys("b"), key.WithHelp("b", "more history: 100 lines more per host")),
 		Back:      key.NewBinding(key.WithKeys("esc", "q"), key.WithHelp("esc", "stop, back to the fleet")),
 		Help:      key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
 		Regex:     key.NewBinding(key.WithKeys("ctrl+r"), key.WithHelp("ctrl+r", "regex/plain")),

@@ -487,3 +487,6 @@ func (v *Model) clearPatternNote() {
 	}
 	v.patternNote = ""
 }
+
+// Say shows note in the view's header until the next key.
+func (v *Model) Say(note string) { v.note = note }
