@@ -302,7 +302,7 @@ func (a App) flowAsksToQuit() bool {
 func (a App) detailWidth() int { return a.detail.Width(a.ctx.Width) }
 
 func (a *App) layout() {
-	bodyH := max(1, a.ctx.Height-2) // header and footer
+	bodyH := a.bodyHeight()
 	listW := a.ctx.Width - a.detailWidth()
 	if listW <= 0 {
 		listW = 0
@@ -353,7 +353,7 @@ func (a App) render() string {
 	}
 	// help's ShortHelpView overflows when its ellipsis does not fit either.
 	footer = common.ClipStyled(footer, a.ctx.Width)
-	bodyH := max(1, a.ctx.Height-2)
+	bodyH := a.bodyHeight()
 	var body string
 	switch {
 	case len(a.dialogs.queue) > 0:
@@ -381,9 +381,15 @@ func (a App) render() string {
 	if a.mode == modePalette && len(a.dialogs.queue) == 0 {
 		body = a.paletteView(body, a.ctx.Width)
 	}
-	body = a.drawToasts(body, a.ctx.Width)
+	if t := a.toastLines(a.ctx.Width); t != "" {
+		body += "\n" + t
+	}
 	return lipgloss.JoinVertical(lipgloss.Left, header, body, footer)
 }
+
+// bodyHeight is the body's height: the screen less the header, the footer
+// and the toasts' lines (a toast never covers what the body shows).
+func (a App) bodyHeight() int { return max(1, a.ctx.Height-2-a.toastRows()) }
 
 func (a App) body() string {
 	dw := a.detailWidth()

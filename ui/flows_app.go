@@ -80,7 +80,7 @@ func (a App) sizeFlow() {
 	if a.flows.cur == nil {
 		return
 	}
-	h := max(1, a.ctx.Height-2)
+	h := a.bodyHeight()
 	if a.quitLine(a.ctx.Width) != "" {
 		h = max(1, h-1)
 	}

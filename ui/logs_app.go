@@ -128,7 +128,7 @@ func (a App) logsHosts() []inventory.Host {
 // logsLayout sizes the logs view to the body.
 func (a *App) logsLayout() {
 	if a.logs.view != nil {
-		a.logs.view.SetSize(a.ctx.Width, max(1, a.ctx.Height-2))
+		a.logs.view.SetSize(a.ctx.Width, a.bodyHeight())
 	}
 }
 
@@ -211,7 +211,7 @@ func (a App) logsFooter() string {
 // logsBody is the body while the logs view is shown.
 func (a App) logsBody() string {
 	if a.showHelp {
-		return a.helpView(max(1, a.ctx.Height-2))
+		return a.helpView(a.bodyHeight())
 	}
 	if a.logs.view == nil {
 		return ""

@@ -7,7 +7,6 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
-	"github.com/charmbracelet/x/ansi"
 
 	"github.com/opsui/opsui/ui/common"
 )
@@ -49,31 +48,39 @@ func (a *App) addToast(text string) tea.Cmd {
 		toasts = toasts[len(toasts)-toastMax:]
 	}
 	a.toasts.items = toasts
+	a.layout() // the body gives the toasts their lines
 	return tea.Tick(toastTTL, func(time.Time) tea.Msg { return toastExpiredMsg{id: id} })
 }
 
 // expireToast drops toast id.
 func (a *App) expireToast(id int) {
 	a.toasts.items = slices.DeleteFunc(slices.Clone(a.toasts.items), func(t toast) bool { return t.id == id })
+	a.layout()
 }
 
-// drawToasts writes the toasts over the last lines of body, right
-// aligned, newest at the bottom; body keeps its size.
-func (a App) drawToasts(body string, width int) string {
-	if len(a.toasts.items) == 0 || width < 10 {
-		return body
+// toastRows is how many lines the toasts take: at most toastMax, and
+// never the whole screen.
+func (a App) toastRows() int {
+	if a.ctx.Width < 10 {
+		return 0
 	}
-	lines := strings.Split(body, "\n")
+	return min(len(a.toasts.items), max(0, a.ctx.Height-3))
+}
+
+// toastLines draws the toasts on lines of their own between the body and
+// the footer, right aligned, newest at the bottom: they never cover
+// what the body shows.
+func (a App) toastLines(width int) string {
+	n := a.toastRows()
+	if n == 0 {
+		return ""
+	}
 	st := a.ctx.Styles.Error.Reverse(true)
-	for k, t := range slices.Backward(a.toasts.items) {
-		i := len(lines) - len(a.toasts.items) + k
-		if i < 0 {
-			continue
-		}
+	items := a.toasts.items[len(a.toasts.items)-n:]
+	lines := make([]string, len(items))
+	for i, t := range items {
 		box := st.Render(" " + common.Clip(t.text, min(width-4, 70)) + " ")
-		keep := width - lipgloss.Width(box) - 1
-		under := ansi.Truncate(lines[i], keep, "")
-		lines[i] = under + strings.Repeat(" ", max(0, keep-lipgloss.Width(under))) + " " + box
+		lines[i] = strings.Repeat(" ", max(0, width-lipgloss.Width(box)-1)) + box
 	}
 	return strings.Join(lines, "\n")
 }
