@@ -68,6 +68,9 @@ type Options struct {
 	LogsBacklog LogsBacklogFunc
 	// Shell opens an interactive shell on a host (s); nil: no shell.
 	Shell ShellFunc
+	// Forward forwards a local port to a host's (the palette's :forward);
+	// nil: no forward.
+	Forward ForwardFunc
 }
 
 // The console's modes: what has the keyboard.
@@ -114,6 +117,7 @@ type App struct {
 	dialogs dialogStack
 	toasts  toastStack
 	shell   ShellFunc
+	forward ForwardFunc
 	palette palette
 }
 
@@ -167,7 +171,7 @@ func New(opts Options) App {
 		status:  status, detail: fleetview.NewDetail(ctx, status, opts.LastRuns),
 		dialogs: dialogStack{asker: opts.Asker, warned: map[string]bool{}},
 		past:    runview.NewList(ctx, keys.listKeys(), opts.ListRuns, opts.LoadRun), flows: flowHost{fns: opts.Flows, life: context.Background(), tracker: flowsview.NewTracker()},
-		logs: newLogsState(opts.Logs, opts.LogsBacklog), shell: opts.Shell, palette: newPalette()}
+		logs: newLogsState(opts.Logs, opts.LogsBacklog), shell: opts.Shell, forward: opts.Forward, palette: newPalette()}
 }
 
 // Init loads the fleet and listens for the engine's questions.
@@ -210,8 +214,16 @@ func (a App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	if next, cmd, ok := a.runsUpdate(msg); ok {
 		return next, cmd
 	}
-	if msg, ok := msg.(shellDoneMsg); ok {
+	switch msg := msg.(type) {
+	case shellDoneMsg:
 		return a, a.shellDone(msg)
+	case forwardDoneMsg:
+		// ssh ends with 255 on ctrl+c as on a failure: say it ended, and how.
+		text := msg.what + " ended"
+		if msg.err != nil {
+			text += " (" + msg.err.Error() + ")"
+		}
+		return a, a.addToast(text)
 	}
 	if msg, ok := msg.(toastExpiredMsg); ok {
 		a.expireToast(msg.id)

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 
 	"charm.land/bubbles/v2/key"
@@ -82,6 +83,7 @@ func (a App) paletteEntries() []paletteEntry {
 		{"logs", "[host|role|environment…]", "follow logs", k.Logs, App.paletteLogs},
 		{"run", "[command]", "run a command on the selection", k.Exec, App.paletteRun},
 		{"shell", "[host]", "shell on a host (ssh)", k.Shell, App.paletteShell},
+		{"forward", "host port [local port]", "forward a local port to a host's (a database)", key.Binding{}, App.paletteForward},
 		{"runs", "", "past runs", k.PastRuns, byKey(k.PastRuns)},
 		{"last", "", "the running flow or the last run", k.LastRun, byKey(k.LastRun)},
 		{"refresh", "", "probe the fleet now", k.Refresh, byKey(k.Refresh)},
@@ -212,4 +214,36 @@ func (a App) paletteQuit([]string) (tea.Model, tea.Cmd) {
 		return a, nil
 	}
 	return a, tea.Quit
+}
+
+// paletteForward forwards a local port to a host's loopback port:
+// ":forward db1 5432" (local 5432) or ":forward db1 5432 15432".
+func (a App) paletteForward(args []string) (tea.Model, tea.Cmd) {
+	if a.forward == nil {
+		a.notice = "port forwarding is not available here"
+		return a, nil
+	}
+	if len(args) < 2 || len(args) > 3 {
+		a.notice = "forward: say which host and port (:forward db1 5432 [local port])"
+		return a, nil
+	}
+	ports := make([]int, 0, 2)
+	for _, w := range args[1:] {
+		p, err := strconv.Atoi(w)
+		if err != nil || p < 1 || p > 65535 {
+			a.notice = "forward: " + w + " is not a port (1-65535)"
+			return a, nil
+		}
+		ports = append(ports, p)
+	}
+	if len(ports) == 1 {
+		ports = append(ports, ports[0])
+	}
+	for _, h := range a.fleet.Fleet().Hosts {
+		if strings.EqualFold(h.Name, args[0]) {
+			return a.openForward(h, ports[0], ports[1])
+		}
+	}
+	a.notice = "no host " + args[0]
+	return a, nil
 }

@@ -15,6 +15,11 @@ import (
 // identity files, ProxyJump hosts and opsui's known hosts).
 type ShellFunc func(host inventory.Host) (*exec.Cmd, error)
 
+// ForwardFunc returns the command of a port forward from local on this
+// machine to port on host's loopback (a database), reached as ShellFunc
+// reaches it; it runs until interrupted.
+type ForwardFunc func(host inventory.Host, port, local int) (*exec.Cmd, error)
+
 // shellDoneMsg: the shell on host has ended; err is why it failed.
 type shellDoneMsg struct {
 	host string
@@ -49,4 +54,23 @@ func (a *App) shellDone(msg shellDoneMsg) tea.Cmd {
 		return a.addToast(fmt.Sprintf("shell on %s: ssh failed (exit status 255): host unreachable, key refused or host key unknown", msg.host))
 	}
 	return a.addToast(fmt.Sprintf("shell on %s: %v", msg.host, msg.err))
+}
+
+// forwardDoneMsg: the forward to host has ended (ctrl+c, or it failed).
+type forwardDoneMsg struct {
+	what string
+	err  error
+}
+
+// openForward suspends the console while a port forward runs in the
+// terminal; ctrl+c ends it and the console comes back as it was.
+func (a App) openForward(h inventory.Host, port, local int) (tea.Model, tea.Cmd) {
+	cmd, err := a.forward(h, port, local)
+	if err != nil {
+		a.notice = "forward to " + h.Name + ": " + err.Error()
+		return a, nil
+	}
+	a.notice = ""
+	what := fmt.Sprintf("forward 127.0.0.1:%d → %s:%d", local, h.Name, port)
+	return a, tea.ExecProcess(cmd, func(err error) tea.Msg { return forwardDoneMsg{what: what, err: err} })
 }

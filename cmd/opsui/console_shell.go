@@ -92,3 +92,44 @@ func hopArgs(t remote.Target, known []string, jumps []remote.Target) ([]string, 
 	}
 	return args, nil
 }
+
+// forward is the console's :forward: an OpenSSH port forward from
+// 127.0.0.1:local on this machine to 127.0.0.1:port on host (a database
+// that listens on its own loopback), reached as the engine reaches host.
+// It runs in the terminal the console gives up until ctrl+c.
+func (c *consoleSession) forward(host inventory.Host, port, local int) (*exec.Cmd, error) {
+	ts, err := c.svc.Targets([]inventory.Host{host})
+	if err != nil {
+		return nil, err
+	}
+	if len(ts) != 1 {
+		return nil, fmt.Errorf("forward to %s: no connection settings", host.Name)
+	}
+	path, err := exec.LookPath("ssh")
+	if err != nil {
+		return nil, errors.New("forward: no ssh client (install openssh-client)")
+	}
+	argv, err := forwardArgs(ts[0], knownHostsFiles(c.opts, ts[0]), port, local)
+	if err != nil {
+		return nil, err
+	}
+	banner := fmt.Sprintf("opsui: 127.0.0.1:%d forwards to %s's 127.0.0.1:%d; ctrl+c stops it and returns to the console", local, host.Name, port)
+	// sh prints the banner, then becomes ssh; every word is an argument,
+	// none is parsed by the shell.
+	return exec.Command("sh", append([]string{"-c", `printf '%s\n' "$1"; shift; exec "$@"`, "sh", banner, path}, argv...)...), nil
+}
+
+// forwardArgs is the OpenSSH command line (without "ssh") of a forward
+// from 127.0.0.1:local to t's 127.0.0.1:port, failing at once when the
+// local port cannot be bound.
+func forwardArgs(t remote.Target, known []string, port, local int) ([]string, error) {
+	if port < 1 || port > 65535 || local < 1 || local > 65535 {
+		return nil, fmt.Errorf("forward to %s: ports must be 1-65535 (got %d and local %d)", t.Name, port, local)
+	}
+	args, err := hopArgs(t, known, nil)
+	if err != nil {
+		return nil, err
+	}
+	host, _, _ := net.SplitHostPort(t.Addr)
+	return append(append([]string{"-N", "-o", "ExitOnForwardFailure=yes", "-L", fmt.Sprintf("127.0.0.1:%d:127.0.0.1:%d", local, port)}, args...), "--", host), nil
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -9,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/opsui/opsui/internal/sshtest"
 	"github.com/opsui/opsui/internal/testenv"
@@ -66,4 +68,60 @@ func asExit(err error, target **exec.ExitError) bool {
 	e, ok := err.(*exec.ExitError)
 	*target = e
 	return ok
+}
+
+// :forward's ssh forwards a local port to a port on the host's loopback
+// (the sshd hosts share this machine's network, so a listener of the
+// test's stands for the database), and refuses ports out of range.
+func TestForwardArgsReachAHostsLoopback(t *testing.T) {
+	testenv.RequireProgram(t, "ssh", "openssh-client")
+	f := sshtest.Start(t, 1)
+	t.Setenv("HOME", t.TempDir())
+	db, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	go func() {
+		for {
+			c, err := db.Accept()
+			if err != nil {
+				return
+			}
+			fmt.Fprintln(c, "hello from the database")
+			c.Close()
+		}
+	}()
+	h := f.Hosts[0]
+	tg := remote.Target{Name: h.Name, Addr: net.JoinHostPort(h.Addr, strconv.Itoa(h.Port)), User: f.User, IdentityFiles: []string{f.ClientKeyPath}}
+	local, err := testenv.FreePort("127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	args, err := forwardArgs(tg, []string{f.KnownHostsPath}, db.Addr().(*net.TCPAddr).Port, local)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("ssh", append([]string{"-o", "BatchMode=yes"}, args...)...)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	var got string
+	testenv.WaitFor(t, 20*time.Second, "the forward", func() bool {
+		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", local))
+		if err != nil {
+			return false
+		}
+		defer c.Close()
+		b, _ := io.ReadAll(c)
+		got = string(b)
+		return got != ""
+	})
+	if got != "hello from the database\n" {
+		t.Errorf("through the forward: %q", got)
+	}
+	if _, err := forwardArgs(tg, nil, 70000, 1); err == nil || !strings.Contains(err.Error(), "ports must be 1-65535") {
+		t.Errorf("port 70000: %v", err)
+	}
 }
