@@ -25,11 +25,11 @@ func (a App) backgroundRunning() bool {
 }
 
 // toBackground puts the running flow shown out of sight on esc; handled
-// is false when the key is not that, or the flow cannot be left now (its
-// field takes text, it asks whether to cancel).
+// is false when the key is not that, or the flow cannot be left now (a
+// dialog is in front, its field takes text, it asks whether to cancel).
 func (a App) toBackground(km tea.KeyPressMsg) (App, bool) {
 	cur := a.flows.cur
-	if a.mode != modeFlow || cur == nil || a.showHelp || a.flows.quit.asking || a.flows.quit.aborting ||
+	if a.mode != modeFlow || cur == nil || len(a.dialogs.queue) > 0 || a.showHelp || a.flows.quit.asking || a.flows.quit.aborting ||
 		!key.Matches(km, a.keys.Back) || !flowsview.Running(cur) || flowsview.Typing(cur) {
 		return a, false
 	}

@@ -4,6 +4,10 @@ import (
 	"strings"
 	"testing"
 
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/opsui/opsui/ops/remote"
+
 	flowsview "github.com/opsui/opsui/ui/flows"
 )
 
@@ -76,5 +80,18 @@ func TestQuitUnderAFlowOutOfSightAsks(t *testing.T) {
 	d.untilQuit()
 	if err := <-ended; err == nil {
 		t.Error("the deploy was not aborted")
+	}
+}
+
+// esc under a dialog is the dialog's (it refuses a host key), not a way
+// to put the running flow out of sight.
+func TestEscUnderADialogStaysWithTheFlow(t *testing.T) {
+	d := newFlowDriver(t, newFakeFlows(sampleFleet(t)).fns(), nil)
+	toCanaryPause(d)
+	dlg, _ := newQuestionDialog(&question{hostKey: &remote.HostKeyPrompt{Host: "web1", Addr: "10.0.0.1:22", KeyType: "ssh-ed25519",
+		Fingerprint: "SHA256:" + strings.Repeat("x", 43)}})
+	d.a.dialogs.queue = []dialog{dlg}
+	if next, ok := d.a.toBackground(keys("esc")[0].(tea.KeyPressMsg)); ok || next.flowsBG {
+		t.Error("esc under a dialog put the flow out of sight")
 	}
 }
