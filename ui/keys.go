@@ -203,7 +203,8 @@ type action struct {
 // config name. Handlers match these bindings (key.Matches), never a key
 // literal; the footers, the ? help and docs/KEYS.md are drawn from it.
 func (k *KeyMap) actions() []action {
-	back := map[scope]string{scopeRuns: "back to the fleet", scopeFlow: "leave", scopeReleases: "leave, or clear the filter"}
+	back := map[scope]string{scopeRuns: "back to the fleet", scopeFlow: "leave; while it runs, look around (it keeps running, o returns)",
+		scopeReleases: "leave, or clear the filter"}
 	return []action{
 		{name: "force_quit", b: &k.ForceQuit, scope: scopeAnywhere, fixed: true},
 		{name: "up", b: &k.Up, scope: scopeAll}, {name: "down", b: &k.Down, scope: scopeAll},
@@ -221,7 +222,7 @@ func (k *KeyMap) actions() []action {
 		{name: "back", b: &k.Back, scope: scopeRun | scopeRuns | scopeFlow | scopeReleases, desc: back},
 		{name: "next_failed", b: &k.NextFailed, scope: scopeRun}, {name: "prev_failed", b: &k.PrevFailed, scope: scopeRun},
 		{name: "cancel_run", b: &k.CancelRun, scope: scopeRun}, {name: "follow", b: &k.Follow, scope: scopeRun},
-		{name: "help", b: &k.Help, scope: scopeAll}, {name: "quit", b: &k.Quit, scope: scopeFleet},
+		{name: "help", b: &k.Help, scope: scopeAll}, {name: "quit", b: &k.Quit, scope: scopeFleet | scopeHelp, desc: map[scope]string{scopeHelp: "close the help"}},
 		{name: "deploy", b: &k.Deploy, scope: scopeFleet}, {name: "rollback", b: &k.Rollback, scope: scopeFleet | scopeFlow},
 		{name: "migrate", b: &k.Migrate, scope: scopeFleet}, {name: "flush", b: &k.Flush, scope: scopeFleet}, {name: "releases", b: &k.Releases, scope: scopeFleet},
 		{name: "next_step", b: &k.NextStep, scope: scopeFlow},
