@@ -82,7 +82,10 @@ func TestWizardDeployRollbackAndCompareInATerminal(t *testing.T) {
 	// The releases view: the rollback, the wizard's deploy and the first
 	// deploy, newest first; compare the two deploys.
 	term.Keys("R")
-	screen = term.WaitText("rollback", 10*time.Second)
+	// The fleet's footer names rollback and deploy too: wait for the view.
+	screen = term.WaitFor("the releases view", 10*time.Second, func(s string) bool {
+		return strings.Contains(s, "OPERATOR") && strings.Contains(s, "rollback ") && strings.Count(s, "deploy ") >= 2
+	})
 	if strings.Count(screen, "deploy ") < 2 || !strings.Contains(screen, "wizard-made change") {
 		t.Errorf("releases view:\n%s", screen)
 	}
