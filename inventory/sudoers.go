@@ -91,7 +91,7 @@ func (f *Fleet) SudoRules(app, env string) (rules []SudoRule, notes []string, er
 				}
 			}
 		}
-		scanSudo(a.Migrate, "the migration", h, add, note)
+		scanSudo(a.MigrateCommand(), "the migration", h, add, note)
 		for _, st := range a.Stages {
 			if len(st.Roles) == 0 || slices.ContainsFunc(st.Roles, h.HasRole) {
 				scanSudo(st.Run, "stage "+st.Name, h, add, note)

@@ -177,7 +177,7 @@ time: the hosts are locked, all or nothing. Every release is recorded.`,
 		if dryRun {
 			p.Describe(c.stdout)
 			if curErr == nil {
-				c.printNewMigrations(ctx, tg.App.Repo, cur.Commit, src.Commit)
+				c.printNewMigrations(ctx, tg.App, cur.Commit, src.Commit)
 			}
 			return nil
 		}

@@ -141,8 +141,8 @@ func (p *Plan) env(h inventory.Host, s Step) map[string]string {
 		"OPSUI_SHARED_N": strconv.Itoa(len(p.App.Shared)),
 		"OPSUI_TARGET":   p.ReleaseID,
 	}
-	if p.App.Migrate != "" {
-		e["OPSUI_MIGRATE"] = p.App.Migrate
+	if m := p.App.MigrateCommand(); m != "" {
+		e["OPSUI_MIGRATE"] = m
 	}
 	if p.App.HasEnv() {
 		e["OPSUI_ENV_FILE"] = deployTo + "/" + envFileName
@@ -251,6 +251,8 @@ func (p *Plan) Describe(w io.Writer) {
 			fmt.Fprintf(w, "       ln -sfn %s/releases/%s + mv -T over %s/current\n", env["DEPLOY_TO"], p.ReleaseID, env["DEPLOY_TO"])
 		case s.Name == StepHealth && s.Builtin():
 			p.describeHealth(w, on)
+		case s.Name == StepMigrate && s.Run == migrateScript && p.App.MigrateCommand() == "":
+			fmt.Fprintf(w, "       skipped: app %s has no migrate command (set migrate: in the fleet file)\n", p.App.Name)
 		case s.Name == StepCleanup && s.Builtin():
 			fmt.Fprintf(w, "       keep %d releases (never current, %s, or one in use)\n", p.App.Keep(), orNone(p.KnownGood))
 		default:

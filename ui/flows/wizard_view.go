@@ -209,7 +209,11 @@ func (s *deploySpec) previewLines(f *wizard, width int) []string {
 			add("  " + strings.TrimSpace(s))
 		}
 	}
-	l = append(l, "", st.Header.Render(fmt.Sprintf("new migrations (%d): run once, on the migration host, before the switch", len(p.Migrations))))
+	when := "run once, on the migration host, before the switch"
+	if p.Plan != nil && p.Plan.App.MigrateCommand() == "" {
+		when = "NOT run: the app has no migrate command"
+	}
+	l = append(l, "", st.Header.Render(fmt.Sprintf("new migrations (%d): %s", len(p.Migrations), when)))
 	for _, m := range p.Migrations {
 		add("  " + m)
 	}
