@@ -234,6 +234,11 @@ type HealthCheck struct {
 	Expect   string   `yaml:"expect,omitempty" json:"expect,omitempty"`
 	Retries  int      `yaml:"retries,omitempty" json:"retries,omitempty"`
 	Deadline Duration `yaml:"deadline,omitempty" json:"deadline,omitempty"`
+	// Host is the request's Host header: a name the app accepts (Django's
+	// ALLOWED_HOSTS); empty sends the URL's host.
+	Host string `yaml:"host,omitempty" json:"host,omitempty"`
+	// Headers are more request headers, by name (X-Forwarded-Proto: https).
+	Headers map[string]string `yaml:"headers,omitempty" json:"headers,omitempty"`
 }
 
 // Duration is a time.Duration written as Go duration text ("90s", "5m").

@@ -182,6 +182,7 @@ func Validate(f *Fleet) error {
 			for _, msg := range expectProblems(a.Health.Expect) {
 				add(p+".health.expect", "%s", msg)
 			}
+			validateHealthRequest(p+".health", *a.Health, add)
 		}
 		for j, w := range a.Notify {
 			validateWebhook(fmt.Sprintf("%s.notify[%d]", p, j), w, add)

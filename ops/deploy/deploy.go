@@ -287,6 +287,9 @@ func (r *runner) healthCheck(ctx context.Context, h *hostRun, releaseID, commit 
 	}
 	env := map[string]string{"OPSUI_HEALTH_URL": url, "OPSUI_EXPECT": expect,
 		"OPSUI_RETRIES": fmt.Sprint(retries), "OPSUI_DEADLINE": fmt.Sprint(int(deadline.Seconds()))}
+	if hc := r.plan.App.Health; hc != nil {
+		env["OPSUI_HEALTH_HEADERS"] = strings.Join(hc.RequestHeaders(), "\n") // checked at import: no line breaks inside one
+	}
 	_, ok = r.runStep(ctx, h, StepHealth, healthScript, env, deadline+15*time.Second, nil, true)
 	r.clock.done(h.host.Name)
 	return ok

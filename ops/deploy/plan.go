@@ -315,6 +315,11 @@ func (p *Plan) describeHealth(w io.Writer, on []inventory.Host) {
 	for _, c := range order {
 		fmt.Fprintf(w, "       GET %s until the body contains %q (%d tries, %s) on %s\n", c.url, c.expect, c.retries, c.deadline, hostNames(hosts[c]))
 	}
+	if hc := p.App.Health; hc != nil && len(order) > 0 {
+		for _, hd := range hc.RequestHeaders() {
+			fmt.Fprintf(w, "       with header %s\n", hd)
+		}
+	}
 	if len(none) > 0 {
 		fmt.Fprintf(w, "       no health check configured on %s\n", hostNames(none))
 	}

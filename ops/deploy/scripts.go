@@ -114,16 +114,42 @@ cd -- "$DEPLOY_TO/current" && eval "$OPSUI_RELOAD"
 // healthScript asks the host's health URL, from the host, until the body
 // holds OPSUI_EXPECT (which names the release or commit, so a host that
 // answers but did not reload fails), OPSUI_RETRIES times at most and no
-// longer than OPSUI_DEADLINE seconds.
+// longer than OPSUI_DEADLINE seconds. OPSUI_HEALTH_HEADERS holds the
+// request's headers, one "Name: value" a line (the Host header names the
+// site: Django answers 400 to a host not in ALLOWED_HOSTS). A failing
+// HTML answer is summarised (its title and first line of text), not shown
+// as markup.
 const healthScript = `url=$OPSUI_HEALTH_URL; n=0
 end=$(( $(date +%s) + OPSUI_DEADLINE ))
 fetch() {
-  if command -v curl >/dev/null 2>&1; then curl -sS --max-time 5 -o - -w '\nHTTP %{http_code}' -- "$url" 2>&1
-  elif command -v wget >/dev/null 2>&1; then wget -q -T 5 -O - -- "$url" 2>&1 && printf '\nHTTP 200'
+  set --
+  while IFS= read -r hd; do [ -z "$hd" ] || set -- "$@" "$hd"; done <<HEADERS
+$OPSUI_HEALTH_HEADERS
+HEADERS
+  if command -v curl >/dev/null 2>&1; then
+    for hd; do set -- "$@" -H "$hd"; shift; done
+    curl -sS --max-time 5 "$@" -o - -w '\nHTTP %{http_code}' -- "$url" 2>&1
+  elif command -v wget >/dev/null 2>&1; then
+    for hd; do set -- "$@" --header="$hd"; shift; done
+    wget -q -T 5 "$@" -O - -- "$url" 2>&1 && printf '\nHTTP 200'
   else python3 -c 'import sys,urllib.request as u
 try:
-  r=u.urlopen(sys.argv[1],timeout=5); sys.stdout.write(r.read().decode("utf-8","replace")+"\nHTTP %d" % r.status)
-except Exception as e: sys.stdout.write(str(e)+"\nHTTP 000")' "$url"; fi
+  q=u.Request(sys.argv[1],headers=dict(h.split(": ",1) for h in sys.argv[2:]))
+  r=u.urlopen(q,timeout=5); sys.stdout.write(r.read().decode("utf-8","replace")+"\nHTTP %d" % r.status)
+except u.HTTPError as e: sys.stdout.write(e.read().decode("utf-8","replace")+"\nHTTP %d" % e.code)
+except Exception as e: sys.stdout.write(str(e)+"\nHTTP 000")' "$url" "$@"; fi
+}
+summary() {
+  case $1 in
+  *\<[Hh][Tt][Mm][Ll]*|*\<!DOCTYPE*|*\<!doctype*)
+    flat=$(printf '%s' "$1" | tr '\r\n\t' '   ')
+    title=$(printf '%s\n' "$flat" | sed -n 's:.*<[Tt][Ii][Tt][Ll][Ee][^>]*>\([^<]*\)</[Tt][Ii][Tt][Ll][Ee]>.*:\1:p' | sed 's/  */ /g; s/^ //; s/ $//')
+    text=$(printf '%s\n' "$flat" | sed -e 's:<[Hh][Ee][Aa][Dd][ >].*</[Hh][Ee][Aa][Dd]>::' -e 's:<[Ss][Tt][Yy][Ll][Ee][^>]*>[^<]*</[Ss][Tt][Yy][Ll][Ee]>::g' \
+      -e 's:<[Ss][Cc][Rr][Ii][Pp][Tt][^>]*>[^<]*</[Ss][Cc][Rr][Ii][Pp][Tt]>::g' -e 's/<[^>]*>/\n/g' |
+      sed 's/  */ /g; s/^ //; s/ $//' | grep -v -x -F -e '' -e "$title" | head -n 1)
+    printf 'an HTML page titled "%s": %s' "$(printf '%s' "$title" | head -c 120)" "$(printf '%s' "$text" | head -c 200)" ;;
+  *) printf '%s' "$1" | head -c 300 ;;
+  esac
 }
 while :; do
   n=$((n+1))
@@ -133,8 +159,11 @@ while :; do
   2??) case $body in *"$OPSUI_EXPECT"*) echo "healthy after $n tries: $(printf '%s' "${body%HTTP *}" | head -c 300)"; exit 0 ;; esac ;;
   esac
   if [ "$n" -ge "$OPSUI_RETRIES" ] || [ "$(date +%s)" -ge "$end" ]; then
-    echo "unhealthy after $n tries: $url answered HTTP $code: $(printf '%s' "${body%HTTP *}" | head -c 300)" >&2
-    [ -z "$OPSUI_EXPECT" ] || echo "expected the body to contain: $OPSUI_EXPECT" >&2
+    echo "unhealthy after $n tries: $url answered HTTP $code: $(summary "${body%HTTP *}")" >&2
+    [ -z "$OPSUI_EXPECT" ] || case $code in 2??) echo "expected the body to contain: $OPSUI_EXPECT" >&2 ;; esac
+    case $code in 400) case $OPSUI_HEALTH_HEADERS in [Hh]ost:*) ;; *)
+      echo "hint: Django answers 400 to a Host header not in ALLOWED_HOSTS: set the app's health.host to the site's name" >&2 ;; esac ;;
+    esac
     exit 1
   fi
   sleep 1
