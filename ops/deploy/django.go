@@ -45,6 +45,11 @@ venv/bin/python manage.py collectstatic --noinput
 //
 // The WSGI module is OPSUI_WSGI or the package holding wsgi.py.
 //
+// The master starts with a clean environment (env -i: HOME, PATH, LANG,
+// USER): the deploy's stage variables (RELEASE_ID, COMMIT, ENV...) would
+// stay in it, and in every worker after each HUP, forever stale. The
+// app's own environment comes from shared/.env through gunicornEnvConf.
+//
 // Under supervisord (process: supervisord) the program opsui rendered
 // (SupervisorProgram) is the master: it gets HUP through supervisorctl,
 // or is started when it is not running (the first deploy).
@@ -72,7 +77,8 @@ set -- --chdir "$DEPLOY_TO/current" --pid "$pidfile" --daemon --bind "${OPSUI_BI
   --workers "${OPSUI_WORKERS:-2}" --error-logfile "$SHARED_DIR/logs/gunicorn.log"
 if [ -n "${OPSUI_ENV_FILE-}" ]; then set -- -c "$SHARED_DIR/opsui_gunicorn.conf.py" "$@"
 elif [ -f current/gunicorn.conf.py ]; then set -- -c "$DEPLOY_TO/current/gunicorn.conf.py" "$@"; fi
-if [ -n "$OPSUI_GUNICORN" ]; then "$OPSUI_GUNICORN" "$@" "$wsgi"; else "$DEPLOY_TO/current/venv/bin/python" -m gunicorn "$@" "$wsgi"; fi
+if [ -n "$OPSUI_GUNICORN" ]; then set -- "$OPSUI_GUNICORN" "$@" "$wsgi"; else set -- "$DEPLOY_TO/current/venv/bin/python" -m gunicorn "$@" "$wsgi"; fi
+env -i HOME="$HOME" PATH="$PATH" LANG="${LANG:-C.UTF-8}" USER="$(id -un)" LOGNAME="$(id -un)" "$@"
 for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do [ -s "$pidfile" ] && break; sleep 0.5; done
 if [ ! -s "$pidfile" ]; then echo "gunicorn did not start: see $SHARED_DIR/logs/gunicorn.log" >&2; tail -n 20 "$SHARED_DIR/logs/gunicorn.log" >&2; exit 1; fi
 echo "gunicorn started (master $(cat "$pidfile")) on ${OPSUI_BIND:-127.0.0.1:8000}"
