@@ -69,10 +69,12 @@ func SupervisorProgram(app string, set RoleSettings) (program, conf string) {
 }
 
 // SupervisorCommands are the supervisorctl command lines a deploy runs for
-// a program: a graceful reload (HUP), and a start when it is not running.
+// a program: a graceful reload (HUP), a start when it is not running, and
+// a stop when a failed first deploy takes the host out of service.
 func SupervisorCommands(program, conf string) [][]string {
 	return [][]string{
 		{Supervisorctl, "-c", conf, "signal", "HUP", program},
 		{Supervisorctl, "-c", conf, "start", program},
+		{Supervisorctl, "-c", conf, "stop", program},
 	}
 }

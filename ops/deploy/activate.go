@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/opsui/opsui/inventory"
@@ -166,11 +167,15 @@ func (r *runner) abort(why string) store.ReleaseResult {
 		r.lbs.drain(ctx, back) // out of the balancers while they go back
 	}
 	_, activate := split(r.plan.Steps)
+	var stopped, switchedBack atomic.Int32
 	r.forEach(back, func(h *hostRun) {
 		if h.prevRelease == "" {
-			r.notef("%s: no previous release to switch back to; it stays on %s", h.host.Name, r.plan.ReleaseID)
+			if r.stopServing(ctx, h, activate, why) {
+				stopped.Add(1)
+			}
 			return
 		}
+		switchedBack.Add(1)
 		r.events.stage(h, "rollback: switch to "+h.prevRelease)
 		if !r.switchHost(ctx, h, h.prevRelease, false) {
 			r.notef("%s: switching back to %s failed; current still points at %s", h.host.Name, h.prevRelease, r.plan.ReleaseID)
@@ -207,7 +212,55 @@ func (r *runner) abort(why string) store.ReleaseResult {
 			}
 		}
 	})
+	if stopped.Load() > 0 && switchedBack.Load() == 0 {
+		// Nothing went back to a release: the deploy failed, and no host
+		// serves it.
+		return store.ReleaseFailed
+	}
 	return store.ReleaseRolledBack
+}
+
+// stopServing takes out of service a host that has no release to switch
+// back to (its first deploy failed after the switch): its app server is
+// stopped (the preset's; a role's own reload command cannot be undone),
+// current is removed, and its backend stays drained. It reports whether
+// the host no longer serves the release.
+func (r *runner) stopServing(ctx context.Context, h *hostRun, activate []Step, why string) bool {
+	name := h.host.Name
+	ok := true
+	for _, s := range activate {
+		if s.Slot == inventory.StepReload && !s.Builtin() && s.AppliesTo(h.host) {
+			if s.Run != djangoReloadScript {
+				r.notef("%s: no previous release to switch back to, and its app server is started by the app's own %s stage: stop it by hand", name, s.Name)
+				ok = false
+				continue
+			}
+			r.events.stage(h, "rollback: stop the app server")
+			if _, stoppedOK := r.runStep(ctx, h, "rollback stop", djangoStopScript, r.plan.env(h.host, s), time.Minute, nil, false); !stoppedOK {
+				r.notef("%s: stopping its app server failed: it may still serve release %s", name, r.plan.ReleaseID)
+				ok = false
+			}
+		}
+	}
+	r.events.stage(h, "rollback: remove current")
+	env := map[string]string{"DEPLOY_TO": h.deployTo, "OPSUI_TARGET": r.plan.ReleaseID}
+	if _, unlinked := r.runStep(ctx, h, "rollback unlink", unlinkCurrentScript, env, time.Minute, nil, false); !unlinked {
+		r.notef("%s: removing current failed; it still points at %s", name, r.plan.ReleaseID)
+		return false
+	}
+	if r.lbs != nil {
+		r.lbs.keepOut(name)
+	}
+	h.mu.Lock()
+	h.switched = false // current is gone: the release never went live here
+	if !h.failed {
+		h.failed, h.failStep, h.class = true, rolledBackStep, remote.ClassCancelled
+		h.err = fmt.Errorf("stopped: %s, and the host has no earlier release", why)
+	}
+	h.mu.Unlock()
+	r.notef("%s: no earlier release to switch back to: %s, current removed, left out of the balancers until a deploy succeeds",
+		name, map[bool]string{true: "its app server is stopped", false: "its app server may still run"}[ok])
+	return ok
 }
 
 // record writes revisions.log on every host the release reached and marks

@@ -1,5 +1,7 @@
 package deploy
 
+import "github.com/opsui/opsui/inventory"
+
 // The Django preset's recipes. Each release gets its own virtualenv, built
 // from what the release carries: nothing is fetched at deploy time.
 
@@ -82,4 +84,30 @@ env -i HOME="$HOME" PATH="$PATH" LANG="${LANG:-C.UTF-8}" USER="$(id -un)" LOGNAM
 for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do [ -s "$pidfile" ] && break; sleep 0.5; done
 if [ ! -s "$pidfile" ]; then echo "gunicorn did not start: see $SHARED_DIR/logs/gunicorn.log" >&2; tail -n 20 "$SHARED_DIR/logs/gunicorn.log" >&2; exit 1; fi
 echo "gunicorn started (master $(cat "$pidfile")) on ${OPSUI_BIND:-127.0.0.1:8000}"
+`
+
+// djangoStopScript stops the app server djangoReloadScript started (or
+// its supervisord program): a host whose first release failed has no
+// release to go back to, and must not serve the broken one. A role with
+// its own reload command has an app server opsui does not know how to
+// stop: that is an error the operator sees.
+const djangoStopScript = `if [ -n "$OPSUI_RELOAD" ]; then echo "the role's reload command is its own: opsui cannot stop its app server; stop it by hand" >&2; exit 1; fi
+if [ -n "$OPSUI_PROGRAM" ]; then
+  set -- ` + inventory.Supervisorctl + ` -c "$OPSUI_SUPERVISOR_CONF"
+  [ -z "$OPSUI_PM_SUDO" ] || set -- sudo "$@"
+  out=$("$@" stop "$OPSUI_PROGRAM" 2>&1); rc=$?
+  case $out in *"not running"*|*stopped*) rc=0 ;; esac
+  echo "supervisord: $OPSUI_PROGRAM: $out"; exit $rc
+fi
+pidfile=$SHARED_DIR/gunicorn.pid
+pid=$(cat "$pidfile" 2>/dev/null)
+if [ -z "$pid" ] || ! kill -0 "$pid" 2>/dev/null; then echo "no app server runs"; exit 0; fi
+kill -TERM "$pid"
+i=0
+while kill -0 "$pid" 2>/dev/null; do
+  i=$((i+1)); [ "$i" -le 60 ] || { echo "gunicorn master $pid did not stop within 30s" >&2; exit 1; }
+  sleep 0.5
+done
+rm -f -- "$pidfile"
+echo "gunicorn master $pid stopped"
 `

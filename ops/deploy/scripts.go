@@ -243,6 +243,14 @@ echo "$n releases kept"
 const markBadScript = `[ ! -d "$DEPLOY_TO/releases/$OPSUI_TARGET" ] || printf '%s\n' "$OPSUI_REASON" > "$DEPLOY_TO/releases/$OPSUI_TARGET/BAD"
 `
 
+// unlinkCurrentScript removes current when it points at OPSUI_TARGET: a
+// host whose first release failed is left as it was before (no current),
+// never serving the broken release nor making it look live.
+const unlinkCurrentScript = currentRelease + `if [ "$cur" != "$OPSUI_TARGET" ]; then echo "current is ${cur:-(none)}, not $OPSUI_TARGET: left as it is" >&2; exit 1; fi
+rm -f -- "$DEPLOY_TO/current"
+echo "current removed: release $OPSUI_TARGET failed and there is no earlier release"
+`
+
 // logScript appends one line to revisions.log.
 const logScript = `printf '%s\n' "$OPSUI_LINE" >> "$DEPLOY_TO/revisions.log"
 `
