@@ -376,13 +376,22 @@ func (f *Fleet) Clone() *Fleet {
 	return &c
 }
 
+// SSHAddress returns what ssh is given to reach the host: its address,
+// else its name (an ssh_config alias, which ssh resolves).
+func (h Host) SSHAddress() string {
+	if h.Address == "" {
+		return h.Name
+	}
+	return h.Address
+}
+
 // DialAddress returns host:port for dialing, with port 22 when unset.
 func (h Host) DialAddress() string {
 	port := h.Port
 	if port == 0 {
 		port = 22
 	}
-	addr := h.Address
+	addr := h.SSHAddress()
 	if strings.Contains(addr, ":") && !strings.HasPrefix(addr, "[") {
 		addr = "[" + addr + "]"
 	}

@@ -59,3 +59,44 @@ func TestPresetMigrateDefaults(t *testing.T) {
 		}
 	}
 }
+
+// TestDiffNamesTheSettingThatChanged: an import that edits a host's role
+// setting or the app's health check names the setting, not "(edited)".
+func TestDiffNamesTheSettingThatChanged(t *testing.T) {
+	before := &Fleet{Hosts: []Host{{Name: "web1", Address: "10.0.0.1", Settings: map[string]RoleSettings{
+		"web": {HealthURL: "http://127.0.0.1:8000/health/", Options: map[string]string{"workers": "2"}}}}},
+		Apps: []App{{Name: "shop", Health: &HealthCheck{URL: "http://127.0.0.1:8000/health/"}}}}
+	after := &Fleet{Hosts: []Host{{Name: "web1", Address: "10.0.0.1", Settings: map[string]RoleSettings{
+		"web":    {HealthURL: "http://127.0.0.1:8001/health/", Options: map[string]string{"workers": "4"}},
+		"worker": {Service: "celery"}}}},
+		Apps: []App{{Name: "shop", Health: &HealthCheck{URL: "http://127.0.0.1:8000/health/", Host: "www.shop.test"}}}}
+	got := Diff(before, after).String()
+	for _, want := range []string{
+		`settings.web.health_url: "http://127.0.0.1:8000/health/" -> "http://127.0.0.1:8001/health/"`,
+		`settings.web.options.workers: "2" -> "4"`,
+		`settings.worker: (none) -> (set)`,
+		`~ app shop: health.host: (none) -> "www.shop.test"`,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("the diff does not say %s:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "(edited)") {
+		t.Errorf("the diff hides what changed:\n%s", got)
+	}
+}
+
+// TestHostWithoutAddressIsItsName: a host may leave address out when its
+// name is one ssh resolves (an ssh_config alias): ssh is given the name.
+func TestHostWithoutAddressIsItsName(t *testing.T) {
+	f, err := DecodeYAML("f.yaml", []byte("environments:\n  - name: prod\nhosts:\n  - name: web1.internal\n    env: prod\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Validate(f); err != nil {
+		t.Fatalf("a host named by its ssh alias: %v", err)
+	}
+	if h := f.Hosts[0]; h.SSHAddress() != "web1.internal" || h.DialAddress() != "web1.internal:22" {
+		t.Errorf("SSHAddress %q DialAddress %q, want the name", h.SSHAddress(), h.DialAddress())
+	}
+}

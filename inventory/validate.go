@@ -206,8 +206,10 @@ func Validate(f *Fleet) error {
 			}
 		}
 		switch {
+		case h.Address == "" && ValidAddress(h.Name):
+			// ssh resolves the name itself (an ssh_config alias, a DNS name).
 		case strings.TrimSpace(h.Address) == "":
-			add(p+".address", "host %q has an empty address", h.Name)
+			add(p+".address", "host %q has no address, and its name is not one ssh can resolve", h.Name)
 		case !ValidAddress(h.Address):
 			add(p+".address", "host %q: invalid address %q (want an IP address or a DNS name)", h.Name, h.Address)
 		}

@@ -273,7 +273,7 @@ func (b *balancers) byHost(down map[string]string, key func(backend) string) map
 // options.server (HAProxy's name for it) else its own name.
 func backendOf(f *inventory.Fleet, h inventory.Host) backend {
 	set := f.SettingsFor(h, "web")
-	be := backend{addr: h.Address + ":8000", server: orDefault(set.Options["server"], h.Name)}
+	be := backend{addr: h.SSHAddress() + ":8000", server: orDefault(set.Options["server"], h.Name)}
 	switch {
 	case set.Options["backend"] != "":
 		be.addr = set.Options["backend"]
