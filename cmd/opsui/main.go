@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -29,7 +30,10 @@ func main() {
 	defer stop()
 	cmd := newRootCmd(&cli{stdout: os.Stdout, stderr: os.Stderr, stdin: os.Stdin})
 	if err := cmd.ExecuteContext(ctx); err != nil {
-		fmt.Fprintf(os.Stderr, "opsui: %v\n", err)
+		// A hostsFailedError's summary was printed already: once is enough.
+		if !errors.As(err, new(hostsFailedError)) {
+			fmt.Fprintf(os.Stderr, "opsui: %v\n", err)
+		}
 		os.Exit(exitCode(err))
 	}
 }
