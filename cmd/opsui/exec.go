@@ -22,6 +22,12 @@ type hostsFailedError struct{ summary string }
 
 func (e hostsFailedError) Error() string { return e.summary }
 
+// printedError is an error the output said already, word for word: main
+// does not print it again.
+type printedError struct{ error }
+
+func (e printedError) Unwrap() error { return e.error }
+
 // sshFlags are the connection options shared by every command that reaches hosts.
 type sshFlags struct {
 	acceptNew bool
@@ -136,7 +142,7 @@ database.`,
 			return fmt.Errorf("record run: %w", recErr.Err)
 		}
 		if res.OK != len(res.Hosts) {
-			return hostsFailedError{res.Summary()}
+			return printedError{hostsFailedError{res.Summary()}}
 		}
 		return nil
 	})

@@ -30,8 +30,8 @@ func main() {
 	defer stop()
 	cmd := newRootCmd(&cli{stdout: os.Stdout, stderr: os.Stderr, stdin: os.Stdin})
 	if err := cmd.ExecuteContext(ctx); err != nil {
-		// A hostsFailedError's summary was printed already: once is enough.
-		if !errors.As(err, new(hostsFailedError)) {
+		// A summary printed already is not said twice.
+		if !errors.As(err, new(printedError)) {
 			fmt.Fprintf(os.Stderr, "opsui: %v\n", err)
 		}
 		os.Exit(exitCode(err))
