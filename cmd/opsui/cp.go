@@ -1,0 +1,83 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+
+	"github.com/spf13/cobra"
+
+	"github.com/opsui/opsui/ops"
+	"github.com/opsui/opsui/ops/remote"
+	"github.com/opsui/opsui/store"
+)
+
+func newCpCmd(c *cli) *cobra.Command {
+	var (
+		sel    selector
+		ssh    sshFlags
+		mode   string
+		asJSON bool
+	)
+	cmd := &cobra.Command{
+		Use:   "cp LOCAL REMOTE_PATH [--env E] [--role R] [--host H,...]",
+		Short: "Put a local file on many hosts at once, atomically",
+		Long: `Copy one local file to an absolute path on the selected hosts concurrently.
+Each host writes it to a temporary file in the destination's directory,
+checks its size and SHA-256, gives it the local file's mode (or --mode) and
+renames it over the destination: a reader sees the old file or the new one,
+never a part, and a failed copy leaves nothing behind. The run is recorded
+like an exec; the exit status is 1 when any host failed.`,
+		Example: `  opsui cp gunicorn.conf.py /srv/shop/shared/gunicorn.conf.py --env production --role web
+  opsui cp motd /etc/motd --host web1,web2 --mode 0644`,
+		Args: cobra.ExactArgs(2),
+	}
+	cmd.RunE = c.withStore(func(ctx context.Context, s *store.Store, args []string) error {
+		req := ops.CopyRequest{Local: args[0], Remote: args[1], Options: remote.RunOptions{Parallel: ssh.parallel, Timeout: ssh.timeout}}
+		if mode != "" {
+			m, err := strconv.ParseUint(mode, 8, 32)
+			if err != nil || m > 0o777 {
+				return usageError{fmt.Errorf("--mode %q is not an octal permission mode (0000-0777)", mode)}
+			}
+			req.Mode = os.FileMode(m)
+		}
+		f, err := s.LoadFleet(ctx)
+		if err != nil {
+			return err
+		}
+		if req.Hosts, err = sel.pick(f); err != nil {
+			return err
+		}
+		pool, cfg, err := ssh.pool(c)
+		if err != nil {
+			return err
+		}
+		defer pool.Close()
+		if _, err := s.ReapStaleRuns(ctx); err != nil {
+			return err
+		}
+		svc := &ops.Service{Store: s, Conn: pool, SSH: cfg, Operator: operator(), Args: os.Args[1:]}
+		out := newEventPrinter(c.stdout, hostNamesOf(req.Hosts), asJSON, colorFor(c.stdout))
+		res, rec, err := svc.Copy(ctx, req, out.Event)
+		var recErr *ops.RecordError
+		if err != nil && !errors.As(err, &recErr) {
+			return opError(err)
+		}
+		out.Summary(res, rec.RunID())
+		noteCut(c, s, rec)
+		if recErr != nil {
+			return fmt.Errorf("record run: %w", recErr.Err)
+		}
+		if res.OK != len(res.Hosts) {
+			return printedError{hostsFailedError{res.Summary()}}
+		}
+		return nil
+	})
+	sel.register(cmd)
+	ssh.register(cmd)
+	cmd.Flags().StringVar(&mode, "mode", "", "the file's mode on the hosts, in octal (default: the local file's)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object per event, then the result")
+	return cmd
+}
