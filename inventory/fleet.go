@@ -142,6 +142,10 @@ type App struct {
 	Shared  []string `yaml:"shared,omitempty" json:"shared,omitempty"`
 	Stages  []Stage  `yaml:"stages,omitempty" json:"stages,omitempty"`
 	Migrate string   `yaml:"migrate,omitempty" json:"migrate,omitempty"`
+	// StrictRequirements makes a requirements.txt pin the release's
+	// virtualenv does not satisfy fail the build (the django preset's);
+	// otherwise it is a warning.
+	StrictRequirements bool `yaml:"strict_requirements,omitempty" json:"strict_requirements,omitempty"`
 	// MigratePlan lists pending migrations without applying them.
 	MigratePlan string       `yaml:"migrate_plan,omitempty" json:"migrate_plan,omitempty"`
 	Health      *HealthCheck `yaml:"health,omitempty" json:"health,omitempty"`

@@ -262,7 +262,10 @@ func (r *runner) step(ctx context.Context, s Step, hs []*hostRun) {
 				r.migrated.Store(true)
 			}
 		default:
-			r.runStep(ctx, h, s.Name, withEnv(s.Run), r.plan.env(h.host, s), timeout, nil, true)
+			out, _ := r.runStep(ctx, h, s.Name, withEnv(s.Run), r.plan.env(h.host, s), timeout, nil, true)
+			for _, w := range requirementWarnings(out) {
+				r.notef("%s: requirements: %s", h.host.Name, w)
+			}
 		}
 		r.clock.done(h.host.Name)
 	})

@@ -6,8 +6,10 @@ import "github.com/opsui/opsui/inventory"
 // from what the release carries: nothing is fetched at deploy time.
 
 // djangoBuildScript makes the release's virtualenv (with the system's site
-// packages, so Debian's Django serves when the release ships no wheels)
-// and installs requirements.txt from the release's wheels/ directory.
+// packages, so Debian's Django serves when the release ships no wheels),
+// installs requirements.txt from the release's wheels/ directory, and
+// checks that what the virtualenv imports meets requirements.txt
+// (requirementsCheckScript).
 const djangoBuildScript = `set -e
 cd -- "$RELEASE_DIR"
 py=${OPSUI_PYTHON:-/usr/bin/python3}
@@ -19,7 +21,7 @@ else
   [ ! -f requirements.txt ] || echo "no wheels/ in the release: requirements.txt not installed (nothing is fetched at deploy time); the system's packages serve"
 fi
 echo "virtualenv ready: $(venv/bin/python -c 'import sys; print(sys.version.split()[0])')"
-`
+` + requirementsCheckScript
 
 // djangoCollectstaticScript collects static files into the release.
 const djangoCollectstaticScript = `set -e

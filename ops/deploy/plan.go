@@ -147,6 +147,9 @@ func (p *Plan) env(h inventory.Host, s Step) map[string]string {
 	if p.App.HasEnv() {
 		e["OPSUI_ENV_FILE"] = deployTo + "/" + envFileName
 	}
+	if p.App.StrictRequirements {
+		e["OPSUI_STRICT_REQUIREMENTS"] = "1"
+	}
 	set := p.Fleet.SettingsFor(h, role)
 	if set.Reload != "" {
 		e["OPSUI_RELOAD"] = set.Reload
