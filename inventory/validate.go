@@ -475,6 +475,10 @@ func OptionProblem(role, key, value string) string {
 		if !wsgiName.MatchString(value) {
 			return fmt.Sprintf("wsgi %q is not a module[:attribute] name (e.g. shopsite.wsgi:application)", value)
 		}
+	case key == "workers" && role == "web":
+		if n, err := strconv.Atoi(value); err != nil || n < 1 || n > 1024 {
+			return fmt.Sprintf("workers %q is not a number of worker processes (1-1024)", value)
+		}
 	case key == "bind" || key == "backend":
 		if !ValidListenAddress(value) {
 			return fmt.Sprintf("%s %q is not an address (want host:port, [ipv6]:port or unix:/path)", key, value)

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opsui/opsui/internal/testenv"
 	"github.com/opsui/opsui/internal/webtest"
 	"github.com/opsui/opsui/inventory"
 	"github.com/opsui/opsui/store"
@@ -164,6 +165,56 @@ func TestDjangoProjectDeploysWithThePresetAlone(t *testing.T) {
 	for i := range tb.fleet.Hosts {
 		run := func(cmd string) (string, error) { return tb.sh(i, cmd), nil }
 		webtest.CheckRelease(t, run, tb.deployTo, second.ReleaseID, proj.Hashes[webtest.DjangoAddTag])
+	}
+
+	// A changed worker count takes effect with a HUP (the same master),
+	// under load, with no failed request.
+	masters := map[int]string{}
+	for i := range tb.fleet.Hosts {
+		masters[i] = tb.sh(i, "cat "+tb.deployTo+"/shared/gunicorn.pid")
+	}
+	for i := range tb.inv.Hosts {
+		web := tb.inv.Hosts[i].Settings["web"]
+		web.Options = map[string]string{"bind": web.Options["bind"], "workers": "3"}
+		tb.inv.Hosts[i].Settings["web"] = web
+	}
+	load = webtest.StartLoad(ctx, lb.URL(webtest.DjangoHealthPath), 8, webtest.WithHost(webtest.DjangoSiteHost))
+	time.Sleep(300 * time.Millisecond)
+	third := tb.deploy(proj.Hashes[webtest.DjangoAddTag], Strategy{Kind: "rolling", Batches: Batches{{N: 1}}, AutoRollback: true})
+	time.Sleep(300 * time.Millisecond)
+	res = load.Stop()
+	t.Logf("load through nginx, workers 2 -> 3: %s", res)
+	if third.Result != store.ReleaseSuccess {
+		tb.logf(third)
+		t.Fatalf("deploy with 3 workers: %s", third.Result)
+	}
+	if res.Failed != 0 {
+		t.Errorf("%d of %d requests failed while the worker count changed", res.Failed, res.Total)
+	}
+	for i, h := range tb.fleet.Hosts {
+		if pid := tb.sh(i, "cat "+tb.deployTo+"/shared/gunicorn.pid"); pid != masters[i] {
+			t.Errorf("%s: master %s replaced by %s: a worker count change needs only a HUP", h.Name, masters[i], pid)
+		}
+		workers := func() string {
+			return tb.sh(i, `pid=$(cat `+tb.deployTo+`/shared/gunicorn.pid); n=0
+for p in /proc/[0-9]*; do set -- $(cat $p/stat 2>/dev/null); [ "${4-}" = "$pid" ] && n=$((n+1)); done; echo $n`)
+		}
+		testenv.WaitFor(t, time.Minute, h.Name+" running 3 workers", func() bool { return workers() == "3" })
+	}
+
+	// A master started with another command line (an older opsui's) is
+	// restarted, not sent a HUP it could not apply.
+	tb.sh(0, "echo an-older-command > "+tb.deployTo+"/shared/gunicorn.cmd")
+	fourth := tb.deploy(proj.Hashes[webtest.DjangoAddTag], Strategy{Kind: "all", AutoRollback: true})
+	if fourth.Result != store.ReleaseSuccess {
+		tb.logf(fourth)
+		t.Fatalf("deploy over a master started differently: %s", fourth.Result)
+	}
+	if pid := tb.sh(0, "cat "+tb.deployTo+"/shared/gunicorn.pid"); pid == masters[0] {
+		t.Errorf("the master started with another command line was only sent a HUP")
+	}
+	if body := tb.sh(0, "curl -s -H 'Host: www.notes.test' http://"+tb.fleet.Hosts[0].Addr+":8000/health/"); !strings.Contains(body, "release="+fourth.ReleaseID) {
+		t.Errorf("after the restart the host answers %q, want release %s", body, fourth.ReleaseID)
 	}
 }
 

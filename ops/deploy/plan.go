@@ -163,6 +163,11 @@ func (p *Plan) env(h inventory.Host, s Step) map[string]string {
 			e["OPSUI_PM_SUDO"] = "1"
 		}
 	}
+	if p.App.Preset == PresetDjango && s.Slot == inventory.StepReload {
+		bind, workers := serverOptions(set)
+		e["OPSUI_SERVER_CONF"] = GunicornServerConf(deployTo, bind, workers, p.App.HasEnv())
+		e["OPSUI_SERVER_DESC"] = fmt.Sprintf("%d workers on %s", workers, bind)
+	}
 	for _, k := range []string{"bind", "wsgi", "python", "gunicorn", "workers"} {
 		if v := set.Options[k]; v != "" {
 			e["OPSUI_"+strings.ToUpper(k)] = v
