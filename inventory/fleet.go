@@ -142,10 +142,6 @@ type App struct {
 	Shared  []string `yaml:"shared,omitempty" json:"shared,omitempty"`
 	Stages  []Stage  `yaml:"stages,omitempty" json:"stages,omitempty"`
 	Migrate string   `yaml:"migrate,omitempty" json:"migrate,omitempty"`
-	// StrictRequirements makes a requirements.txt pin the release's
-	// virtualenv does not satisfy fail the build (the django preset's);
-	// otherwise it is a warning.
-	StrictRequirements bool `yaml:"strict_requirements,omitempty" json:"strict_requirements,omitempty"`
 	// MigratePlan lists pending migrations without applying them.
 	MigratePlan string       `yaml:"migrate_plan,omitempty" json:"migrate_plan,omitempty"`
 	Health      *HealthCheck `yaml:"health,omitempty" json:"health,omitempty"`
@@ -160,6 +156,10 @@ type App struct {
 	// Secrets says where each secret an env value names is read from on
 	// the operator's machine.
 	Secrets map[string]SecretSource `yaml:"secrets,omitempty" json:"secrets,omitempty"`
+	// StrictRequirements fails the django preset's build when the
+	// release's virtualenv does not meet requirements.txt (a warning
+	// otherwise).
+	StrictRequirements bool `yaml:"strict_requirements,omitempty" json:"strict_requirements,omitempty"`
 }
 
 // Webhook is an HTTP endpoint that a JSON message is posted to when a
@@ -234,15 +234,15 @@ type Stage struct {
 
 // HealthCheck says how to tell that a web host serves a release.
 type HealthCheck struct {
-	URL      string   `yaml:"url" json:"url"`
-	Expect   string   `yaml:"expect,omitempty" json:"expect,omitempty"`
-	Retries  int      `yaml:"retries,omitempty" json:"retries,omitempty"`
-	Deadline Duration `yaml:"deadline,omitempty" json:"deadline,omitempty"`
-	// Host is the request's Host header: a name the app accepts (Django's
-	// ALLOWED_HOSTS); empty sends the URL's host.
-	Host string `yaml:"host,omitempty" json:"host,omitempty"`
-	// Headers are more request headers, by name (X-Forwarded-Proto: https).
-	Headers map[string]string `yaml:"headers,omitempty" json:"headers,omitempty"`
+	URL string `yaml:"url" json:"url"`
+	// The request names the site with Host (its Host header, a name the
+	// app accepts, as in Django's ALLOWED_HOSTS; empty: the URL's host)
+	// and more Headers by name (X-Forwarded-Proto: https).
+	Host     string            `yaml:"host,omitempty" json:"host,omitempty"`
+	Headers  map[string]string `yaml:"headers,omitempty" json:"headers,omitempty"`
+	Expect   string            `yaml:"expect,omitempty" json:"expect,omitempty"`
+	Retries  int               `yaml:"retries,omitempty" json:"retries,omitempty"`
+	Deadline Duration          `yaml:"deadline,omitempty" json:"deadline,omitempty"`
 }
 
 // Duration is a time.Duration written as Go duration text ("90s", "5m").

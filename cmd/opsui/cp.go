@@ -2,14 +2,15 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"strconv"
 
 	"github.com/spf13/cobra"
 
+	"github.com/opsui/opsui/inventory"
 	"github.com/opsui/opsui/ops"
+	"github.com/opsui/opsui/ops/record"
 	"github.com/opsui/opsui/ops/remote"
 	"github.com/opsui/opsui/store"
 )
@@ -43,37 +44,10 @@ like an exec; the exit status is 1 when any host failed.`,
 			}
 			req.Mode = os.FileMode(m)
 		}
-		f, err := s.LoadFleet(ctx)
-		if err != nil {
-			return err
-		}
-		if req.Hosts, err = sel.pick(f); err != nil {
-			return err
-		}
-		pool, cfg, err := ssh.pool(c)
-		if err != nil {
-			return err
-		}
-		defer pool.Close()
-		if _, err := s.ReapStaleRuns(ctx); err != nil {
-			return err
-		}
-		svc := &ops.Service{Store: s, Conn: pool, SSH: cfg, Operator: operator(), Args: os.Args[1:]}
-		out := newEventPrinter(c.stdout, hostNamesOf(req.Hosts), asJSON, colorFor(c.stdout))
-		res, rec, err := svc.Copy(ctx, req, out.Event)
-		var recErr *ops.RecordError
-		if err != nil && !errors.As(err, &recErr) {
-			return opError(err)
-		}
-		out.Summary(res, rec.RunID())
-		noteCut(c, s, rec)
-		if recErr != nil {
-			return fmt.Errorf("record run: %w", recErr.Err)
-		}
-		if res.OK != len(res.Hosts) {
-			return printedError{hostsFailedError{res.Summary()}}
-		}
-		return nil
+		return c.runOnHosts(ctx, s, &sel, &ssh, asJSON, func(svc *ops.Service, hosts []inventory.Host, emit func(remote.Event)) (remote.Result, *record.Recorder, error) {
+			req.Hosts = hosts
+			return svc.Copy(ctx, req, emit)
+		})
 	})
 	sel.register(cmd)
 	ssh.register(cmd)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/opsui/opsui/inventory"
 	"github.com/opsui/opsui/ops"
+	"github.com/opsui/opsui/ops/record"
 	"github.com/opsui/opsui/ops/remote"
 	"github.com/opsui/opsui/store"
 )
@@ -112,39 +113,10 @@ database.`,
 			return err
 		}
 		command := strings.Join(args, " ")
-		f, err := s.LoadFleet(ctx)
-		if err != nil {
-			return err
-		}
-		hosts, err := sel.pick(f)
-		if err != nil {
-			return err
-		}
-		pool, cfg, err := ssh.pool(c)
-		if err != nil {
-			return err
-		}
-		defer pool.Close()
-		if _, err := s.ReapStaleRuns(ctx); err != nil {
-			return err
-		}
-		svc := &ops.Service{Store: s, Conn: pool, SSH: cfg, Operator: operator(), Args: os.Args[1:]}
-		out := newEventPrinter(c.stdout, hostNamesOf(hosts), asJSON, colorFor(c.stdout))
-		res, rec, err := svc.Exec(ctx, ops.ExecRequest{Hosts: hosts, Command: command,
-			Options: remote.RunOptions{Parallel: ssh.parallel, Timeout: ssh.timeout}}, out.Event)
-		var recErr *ops.RecordError
-		if err != nil && !errors.As(err, &recErr) {
-			return opError(err)
-		}
-		out.Summary(res, rec.RunID())
-		noteCut(c, s, rec)
-		if recErr != nil {
-			return fmt.Errorf("record run: %w", recErr.Err)
-		}
-		if res.OK != len(res.Hosts) {
-			return printedError{hostsFailedError{res.Summary()}}
-		}
-		return nil
+		return c.runOnHosts(ctx, s, &sel, &ssh, asJSON, func(svc *ops.Service, hosts []inventory.Host, emit func(remote.Event)) (remote.Result, *record.Recorder, error) {
+			return svc.Exec(ctx, ops.ExecRequest{Hosts: hosts, Command: command,
+				Options: remote.RunOptions{Parallel: ssh.parallel, Timeout: ssh.timeout}}, emit)
+		})
 	})
 	sel.register(cmd)
 	ssh.register(cmd)
@@ -192,4 +164,44 @@ func operator() string {
 		name += "@" + machine
 	}
 	return name
+}
+
+// runOnHosts is what exec and cp share: the selected hosts, the
+// connection pool, stale runs reaped, the operation run through a service
+// with a printer, then its summary; the exit status is 1 when a host
+// failed (the summary said which).
+func (c *cli) runOnHosts(ctx context.Context, s *store.Store, sel *selector, ssh *sshFlags, asJSON bool,
+	op func(svc *ops.Service, hosts []inventory.Host, emit func(remote.Event)) (remote.Result, *record.Recorder, error)) error {
+	f, err := s.LoadFleet(ctx)
+	if err != nil {
+		return err
+	}
+	hosts, err := sel.pick(f)
+	if err != nil {
+		return err
+	}
+	pool, cfg, err := ssh.pool(c)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	if _, err := s.ReapStaleRuns(ctx); err != nil {
+		return err
+	}
+	svc := &ops.Service{Store: s, Conn: pool, SSH: cfg, Operator: operator(), Args: os.Args[1:]}
+	out := newEventPrinter(c.stdout, hostNamesOf(hosts), asJSON, colorFor(c.stdout))
+	res, rec, err := op(svc, hosts, out.Event)
+	var recErr *ops.RecordError
+	if err != nil && !errors.As(err, &recErr) {
+		return opError(err)
+	}
+	out.Summary(res, rec.RunID())
+	noteCut(c, s, rec)
+	if recErr != nil {
+		return fmt.Errorf("record run: %w", recErr.Err)
+	}
+	if res.OK != len(res.Hosts) {
+		return printedError{hostsFailedError{res.Summary()}}
+	}
+	return nil
 }

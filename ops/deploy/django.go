@@ -100,12 +100,7 @@ if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
   fi
   echo "gunicorn master $pid runs another command line than opsui starts now (a HUP cannot change it): restarting it"
   kill -TERM "$pid"
-  i=0
-  while kill -0 "$pid" 2>/dev/null; do
-    i=$((i+1)); [ "$i" -le 60 ] || { echo "gunicorn master $pid did not stop within 30s" >&2; exit 1; }
-    sleep 0.5
-  done
-  echo "gunicorn master $pid stopped"
+` + waitMasterGone + `  echo "gunicorn master $pid stopped"
 fi
 rm -f -- "$pidfile"
 env -i HOME="$HOME" PATH="$PATH" LANG="${LANG:-C.UTF-8}" USER="$(id -un)" LOGNAME="$(id -un)" "$@"
@@ -154,6 +149,15 @@ func serverOptions(set inventory.RoleSettings) (bind string, workers int) {
 	return bind, workers
 }
 
+// waitMasterGone waits for the gunicorn master $pid to exit, at most 30
+// seconds: a TERM lets its workers finish the requests they serve.
+const waitMasterGone = `i=0
+while kill -0 "$pid" 2>/dev/null; do
+  i=$((i+1)); [ "$i" -le 60 ] || { echo "gunicorn master $pid did not stop within 30s" >&2; exit 1; }
+  sleep 0.5
+done
+`
+
 // djangoStopScript stops the app server djangoReloadScript started (or
 // its supervisord program): a host whose first release failed has no
 // release to go back to, and must not serve the broken one. A role with
@@ -171,11 +175,6 @@ pidfile=$SHARED_DIR/gunicorn.pid
 pid=$(cat "$pidfile" 2>/dev/null)
 if [ -z "$pid" ] || ! kill -0 "$pid" 2>/dev/null; then echo "no app server runs"; exit 0; fi
 kill -TERM "$pid"
-i=0
-while kill -0 "$pid" 2>/dev/null; do
-  i=$((i+1)); [ "$i" -le 60 ] || { echo "gunicorn master $pid did not stop within 30s" >&2; exit 1; }
-  sleep 0.5
-done
-rm -f -- "$pidfile"
+` + waitMasterGone + `rm -f -- "$pidfile"
 echo "gunicorn master $pid stopped"
 `
