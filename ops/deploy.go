@@ -38,6 +38,10 @@ type Preview struct {
 	Diffstat        string // git's diffstat between current and target
 	Migrations      []string
 	Requirements    []string // requirements files that change
+	// Unmet are, by host, the target's requirements.txt pins the host's
+	// python does not meet (deploy.UnmetRequirements): the build warns,
+	// or fails with strict_requirements.
+	Unmet map[string][]string
 }
 
 // DeployRequest is a deploy as an operator asks for it, its target
@@ -106,6 +110,9 @@ func (s *Service) PreviewDeploy(ctx context.Context, app, env, ref string) (Prev
 		p.Commits, p.Behind, p.Diffstat, p.Migrations, p.Requirements = d.Commits, d.Behind, d.Diffstat, d.Migrations, d.Requirements
 	}
 	p.Hosts = s.hostReleases(ctx, tg)
+	if targets, err := s.Targets(tg.Hosts); err == nil {
+		p.Unmet = deploy.UnmetRequirements(ctx, s.Conn, targets, p.Plan)
+	}
 	return p, nil
 }
 

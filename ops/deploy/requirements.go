@@ -2,7 +2,13 @@ package deploy
 
 import (
 	"bufio"
+	"context"
+	"fmt"
 	"strings"
+	"sync"
+	"time"
+
+	"github.com/opsui/opsui/ops/remote"
 )
 
 // checkRequirementsPy compares the pins of a requirements file (argv[1])
@@ -107,4 +113,66 @@ func requirementWarnings(out string) []string {
 		}
 	}
 	return ws
+}
+
+// previewRequirementsScript checks OPSUI_REQUIREMENTS (the target
+// commit's requirements.txt) against what the host's python imports: the
+// preset builds each release's virtualenv from that python with the
+// system's site packages, so it imports the same. Nothing is written but a
+// private temporary file, removed at once.
+const previewRequirementsScript = `tmp=$(mktemp) || exit 1
+trap 'rm -f -- "$tmp"' EXIT
+printf '%s\n' "$OPSUI_REQUIREMENTS" > "$tmp"
+py=${OPSUI_PYTHON:-/usr/bin/python3}
+"$py" - "$tmp" <<'OPSUI_PY'
+` + checkRequirementsPy + `OPSUI_PY
+exit 0
+`
+
+// UnmetRequirements reads, before a deploy of p, the requirements.txt
+// pins of its commit that each host's python does not meet (what the
+// build would warn about, or refuse with strict_requirements). Only the
+// django preset builds a virtualenv; a release that ships wheels/
+// installs its pins, so neither is checked (nil). A host that cannot be
+// checked says why in its entry.
+func UnmetRequirements(ctx context.Context, conn remote.Connector, targets []remote.Target, p *Plan) map[string][]string {
+	if p.App.Preset != PresetDjango || p.Source.Commit == "" {
+		return nil
+	}
+	reqs, err := GitOutput(ctx, p.App.Repo, "show", p.Source.Commit+":requirements.txt")
+	if err != nil {
+		return nil // no requirements.txt in the release
+	}
+	if _, err := git(ctx, p.App.Repo, "rev-parse", "--verify", "--quiet", p.Source.Commit+":wheels"); err == nil {
+		return nil
+	}
+	out := map[string][]string{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, t := range targets {
+		wg.Go(func() {
+			env := map[string]string{"OPSUI_REQUIREMENTS": reqs}
+			if h, ok := p.Fleet.Host(t.Name); ok {
+				if py := p.Fleet.SettingsFor(h, "web").Options["python"]; py != "" {
+					env["OPSUI_PYTHON"] = py
+				}
+			}
+			text, res := runCapture(ctx, conn, t, previewRequirementsScript, env, time.Minute)
+			var ws []string
+			if res.Status != remote.StatusOK {
+				ws = []string{fmt.Sprintf("not checked: %v", res.Err)}
+			} else {
+				for line := range strings.SplitSeq(text, "\n") {
+					if w, ok := strings.CutPrefix(line, "requirements: "); ok && strings.Contains(w, " is required, ") {
+						ws = append(ws, w)
+					}
+				}
+			}
+			mu.Lock()
+			out[t.Name] = ws
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	return out
 }

@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -8,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/opsui/opsui/internal/webtest"
+	"github.com/opsui/opsui/inventory"
+	"github.com/opsui/opsui/ops/remote"
 )
 
 // TestRequirementsCheckAgainstARealVirtualenv builds a release's
@@ -63,5 +66,31 @@ func TestRequirementsCheckAgainstARealVirtualenv(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, ".opsui-requirements")); err == nil {
 		t.Error("the check left its output file in the release")
+	}
+}
+
+// TestUnmetRequirementsBeforeTheDeploy: the preview reads, on each real
+// host, the target commit's pins that the host's python does not meet;
+// a release shipping wheels/ is not checked.
+func TestUnmetRequirementsBeforeTheDeploy(t *testing.T) {
+	webtest.RequireDjango(t)
+	tb := newTestbed(t, 2)
+	tb.app.Preset = PresetDjango
+	tb.inv.Apps = []inventory.App{tb.app}
+	tb.commit("pin an old Django", map[string]string{"requirements.txt": "Django==3.1.2\nsqlparse\n"})
+	p := tb.plan("main", Strategy{})
+	var targets []remote.Target
+	for _, h := range tb.fleet.Hosts {
+		targets = append(targets, tb.targets[h.Name])
+	}
+	unmet := UnmetRequirements(context.Background(), tb.pool, targets, p)
+	for _, h := range tb.fleet.Hosts {
+		if ws := unmet[h.Name]; len(ws) != 1 || !strings.HasPrefix(ws[0], "Django==3.1.2 is required, 3.") {
+			t.Errorf("%s: unmet %q", h.Name, ws)
+		}
+	}
+	tb.commit("ship wheels", map[string]string{"wheels/README": "built with pip wheel\n"})
+	if unmet := UnmetRequirements(context.Background(), tb.pool, targets, tb.plan("main", Strategy{})); unmet != nil {
+		t.Errorf("a release with wheels/ was checked: %q", unmet)
 	}
 }

@@ -2,6 +2,8 @@ package flows
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"charm.land/lipgloss/v2"
@@ -219,6 +221,11 @@ func (s *deploySpec) previewLines(f *wizard, width int) []string {
 	}
 	if len(p.Requirements) > 0 {
 		l = append(l, "", st.Warn.Render("requirements change: "+strings.Join(p.Requirements, ", ")))
+	}
+	for _, h := range slices.Sorted(maps.Keys(p.Unmet)) {
+		for _, w := range p.Unmet[h] {
+			l = append(l, st.Warn.Render(common.Clip(fmt.Sprintf("  ! %s: requirements: %s", h, w), width)))
+		}
 	}
 	return l
 }
