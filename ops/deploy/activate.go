@@ -167,12 +167,11 @@ func (r *runner) abort(why string) store.ReleaseResult {
 		r.lbs.drain(ctx, back) // out of the balancers while they go back
 	}
 	_, activate := split(r.plan.Steps)
-	var stopped, switchedBack atomic.Int32
+	var first, switchedBack atomic.Int32
 	r.forEach(back, func(h *hostRun) {
 		if h.prevRelease == "" {
-			if r.stopServing(ctx, h, activate, why) {
-				stopped.Add(1)
-			}
+			first.Add(1)
+			r.stopServing(ctx, h, activate, why)
 			return
 		}
 		switchedBack.Add(1)
@@ -212,9 +211,9 @@ func (r *runner) abort(why string) store.ReleaseResult {
 			}
 		}
 	})
-	if stopped.Load() > 0 && switchedBack.Load() == 0 {
-		// Nothing went back to a release: the deploy failed, and no host
-		// serves it.
+	if first.Load() > 0 && switchedBack.Load() == 0 {
+		// Nothing went back to a release (there was none): the deploy
+		// failed, and stopServing took it out of service.
 		return store.ReleaseFailed
 	}
 	return store.ReleaseRolledBack
@@ -222,10 +221,10 @@ func (r *runner) abort(why string) store.ReleaseResult {
 
 // stopServing takes out of service a host that has no release to switch
 // back to (its first deploy failed after the switch): its app server is
-// stopped (the preset's; a role's own reload command cannot be undone),
-// current is removed, and its backend stays drained. It reports whether
-// the host no longer serves the release.
-func (r *runner) stopServing(ctx context.Context, h *hostRun, activate []Step, why string) bool {
+// stopped (the preset's; one a role's own reload command started is left
+// to the operator, who is told), current is removed, and its backend
+// stays drained.
+func (r *runner) stopServing(ctx context.Context, h *hostRun, activate []Step, why string) {
 	name := h.host.Name
 	ok := true
 	for _, s := range activate {
@@ -246,7 +245,7 @@ func (r *runner) stopServing(ctx context.Context, h *hostRun, activate []Step, w
 	env := map[string]string{"DEPLOY_TO": h.deployTo, "OPSUI_TARGET": r.plan.ReleaseID}
 	if _, unlinked := r.runStep(ctx, h, "rollback unlink", unlinkCurrentScript, env, time.Minute, nil, false); !unlinked {
 		r.notef("%s: removing current failed; it still points at %s", name, r.plan.ReleaseID)
-		return false
+		return
 	}
 	if r.lbs != nil {
 		r.lbs.keepOut(name)
@@ -260,7 +259,6 @@ func (r *runner) stopServing(ctx context.Context, h *hostRun, activate []Step, w
 	h.mu.Unlock()
 	r.notef("%s: no earlier release to switch back to: %s, current removed, left out of the balancers until a deploy succeeds",
 		name, map[bool]string{true: "its app server is stopped", false: "its app server may still run"}[ok])
-	return ok
 }
 
 // record writes revisions.log on every host the release reached and marks
