@@ -84,10 +84,12 @@ func (s *selector) pick(f *inventory.Fleet) ([]inventory.Host, error) {
 
 func newExecCmd(c *cli) *cobra.Command {
 	var (
-		sel    selector
-		ssh    sshFlags
-		limit  recordLimitFlag
-		asJSON bool
+		sel     selector
+		ssh     sshFlags
+		limit   recordLimitFlag
+		asJSON  bool
+		yes     bool
+		confirm []string
 	)
 	cmd := &cobra.Command{
 		Use:   "exec [--env E] [--role R] [--host H,...] -- COMMAND...",
@@ -96,8 +98,12 @@ func newExecCmd(c *cli) *cobra.Command {
 prefixed with its host; a summary (failures first, the slowest host) ends the
 output, and the exit status is 1 when any host failed. The run and each
 host's output, up to the record limit (--record-limit), are recorded in the
-database.`,
-		Example: `  opsui exec --env production --role web -- uptime
+database.
+
+On hosts of a protected environment, exec shows the command and the hosts
+and asks for the environment's name, as a deploy does; without a terminal
+the name is given with --confirm-env (--yes alone is not enough).`,
+		Example: `  opsui exec --env production --role web --confirm-env production -- uptime
   opsui exec --host web1,web2 --timeout 30s -- 'df -h /srv'`,
 		Args: cobra.MinimumNArgs(1),
 	}
@@ -112,6 +118,9 @@ database.`,
 		}
 		hosts, err := sel.pick(f)
 		if err != nil {
+			return err
+		}
+		if err := c.confirmExec(f, hosts, command, confirm, yes); err != nil {
 			return err
 		}
 		pool, cfg, err := ssh.pool(c)
@@ -144,6 +153,8 @@ database.`,
 	ssh.register(cmd)
 	limit.register(cmd)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object per event, then the result")
+	cmd.Flags().BoolVar(&yes, "yes", false, "do not ask (a protected environment must still be named with --confirm-env)")
+	cmd.Flags().StringSliceVar(&confirm, "confirm-env", nil, "the name of each protected environment the hosts are in, as the confirmation")
 	return cmd
 }
 
