@@ -178,6 +178,7 @@ func (r *runner) abort(why string) store.ReleaseResult {
 		}
 		h.mu.Lock()
 		h.rolledBack = true
+		h.back = "rolled back to " + h.prevRelease
 		if !h.failed {
 			h.failed, h.failStep, h.class = true, "rolled back", remote.ClassCancelled
 			h.err = fmt.Errorf(switchedBackPrefix+"%s: %s", h.prevRelease, why)
@@ -201,7 +202,11 @@ func (r *runner) abort(why string) store.ReleaseResult {
 		if h.prevCommit != "" {
 			r.events.stage(h, "rollback: health")
 			if url, _, _, _, ok := r.plan.health(h.host, h.prevRelease, h.prevCommit); ok {
-				if !r.healthCheck(ctx, h, h.prevRelease, h.prevCommit) {
+				healthy := r.healthCheck(ctx, h, h.prevRelease, h.prevCommit)
+				h.mu.Lock()
+				h.back += map[bool]string{true: ": healthy", false: ": still unhealthy"}[healthy]
+				h.mu.Unlock()
+				if !healthy {
 					r.notef("%s: still unhealthy after switching back to %s (%s)", h.host.Name, h.prevRelease, url)
 				}
 			}

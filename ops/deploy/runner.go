@@ -282,9 +282,15 @@ func (r *runner) finish(ctx context.Context, rel *store.Release, result store.Re
 	for _, h := range r.hosts {
 		took := r.clock.took(h.host.Name)
 		h.mu.Lock()
-		ho := HostOutcome{Host: h.host.Name, Step: h.failStep, Class: h.class, Err: h.err, Tail: h.tail,
+		herr := h.err
+		if h.rolledBack && h.back != "" && herr != nil {
+			// What became of it after the failure goes with the failure,
+			// so every screen and the record say both.
+			herr = &backError{err: herr, back: h.back, own: h.failStep != rolledBackStep}
+		}
+		ho := HostOutcome{Host: h.host.Name, Step: h.failStep, Class: h.class, Err: herr, Tail: h.tail,
 			Duration: took, Release: h.prevRelease}
-		hr := remote.HostResult{Host: h.host.Name, Code: 0, Duration: took, Class: h.class, Err: h.err}
+		hr := remote.HostResult{Host: h.host.Name, Code: 0, Duration: took, Class: h.class, Err: herr}
 		part := store.HostPart{Host: h.host.Name, Step: h.failStep, Took: took}
 		switch {
 		case h.rolledBack && h.failStep == rolledBackStep:

@@ -126,15 +126,16 @@ try:
 except Exception as e: sys.stdout.write(str(e)+"\nHTTP 000")' "$url"; fi
 }
 while :; do
-  n=$((n+1))
+  n=$((n+1)); tries=tries; [ "$n" -ne 1 ] || tries=try
   body=$(fetch)
   code=${body##*HTTP }
   case $code in
-  2??) case $body in *"$OPSUI_EXPECT"*) echo "healthy after $n tries: $(printf '%s' "${body%HTTP *}" | head -c 300)"; exit 0 ;; esac ;;
+  2??) case $body in *"$OPSUI_EXPECT"*) echo "healthy after $n $tries: $(printf '%s' "${body%HTTP *}" | head -c 300)"; exit 0 ;; esac ;;
   esac
   if [ "$n" -ge "$OPSUI_RETRIES" ] || [ "$(date +%s)" -ge "$end" ]; then
-    echo "unhealthy after $n tries: $url answered HTTP $code: $(printf '%s' "${body%HTTP *}" | head -c 300)" >&2
     [ -z "$OPSUI_EXPECT" ] || echo "expected the body to contain: $OPSUI_EXPECT" >&2
+    # Last, as the line that says why the step failed.
+    echo "$url answered HTTP $code after $n $tries: $(printf '%s' "${body%HTTP *}" | head -c 300)" >&2
     exit 1
   fi
   sleep 1
