@@ -267,17 +267,9 @@ func (c *cli) report(out *deploy.Outcome, err error) error {
 	w := c.stdout
 	failed := out.Failed()
 	if len(failed) > 0 {
-		fmt.Fprintf(w, "\n%d of %d hosts did not complete release %s:\n", len(failed), len(out.Hosts), out.ReleaseID)
+		fmt.Fprintf(w, "\n%d of %s did not complete release %s:\n", len(failed), deploy.Plural(len(out.Hosts), "host", "hosts"), out.ReleaseID)
 		for _, h := range failed {
-			why := h.Status.String()
-			switch {
-			case h.Status == deploy.HostSkipped:
-				why = store.HostNotReached // its batch never started: nothing failed on it
-			case h.Err != nil && h.Class != "":
-				why = fmt.Sprintf("%s (%s): %v", h.Status, h.Class, h.Err)
-			case h.Err != nil:
-				why = fmt.Sprintf("%s: %v", h.Status, h.Err)
-			}
+			why := h.Words()
 			fmt.Fprintf(w, "  %s: %s\n", h.Host, why)
 			for _, l := range h.Tail {
 				fmt.Fprintf(w, "      %s\n", l)
@@ -291,7 +283,7 @@ func (c *cli) report(out *deploy.Outcome, err error) error {
 		}
 	}
 	if len(ok) > 0 {
-		fmt.Fprintf(w, "\nok on %d hosts: %s\n", len(ok), strings.Join(ok, ", "))
+		fmt.Fprintf(w, "\nok on %s: %s\n", deploy.Plural(len(ok), "host", "hosts"), strings.Join(ok, ", "))
 	}
 	for _, n := range out.Notes {
 		if slices.Contains(out.Warnings, n) {
@@ -302,13 +294,13 @@ func (c *cli) report(out *deploy.Outcome, err error) error {
 	for _, n := range out.Warnings {
 		fmt.Fprintf(w, "%s\n", n)
 	}
-	fmt.Fprintf(w, "release %s: %s in %s (%s); run %d\n", out.ReleaseID, out.Result, out.Timing.Total.Round(time.Millisecond),
+	fmt.Fprintf(w, "release %s: %s; took %s (%s); run %d\n", out.ReleaseID, out.Words(), out.Timing.Total.Round(time.Millisecond),
 		phasesText(out), out.RunID)
 	if err != nil {
 		return err
 	}
 	if out.Result != store.ReleaseSuccess {
-		return hostsFailedError{fmt.Sprintf("release %s: %s", out.ReleaseID, out.Result)}
+		return hostsFailedError{fmt.Sprintf("release %s: %s", out.ReleaseID, out.Result.Words())}
 	}
 	if len(out.Warnings) > 0 {
 		return hostsFailedError{fmt.Sprintf("release %s: %s, but %d balancer steps failed: check the balancers (opsui lb restore)",

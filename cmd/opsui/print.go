@@ -13,7 +13,9 @@ import (
 	"charm.land/lipgloss/v2"
 	"github.com/mattn/go-isatty"
 
+	"github.com/opsui/opsui/ops/deploy"
 	"github.com/opsui/opsui/ops/remote"
+	"github.com/opsui/opsui/store"
 	"github.com/opsui/opsui/themes"
 )
 
@@ -55,7 +57,10 @@ type linePrinter struct {
 	th      themes.Theme
 	prefix  map[string]string
 	lastOut map[string][]string // last lines per host, for the failure summary
-	flushed time.Time
+	// stage is a pipeline host's step, failedAt the step it first failed
+	// at: a failure is said against it, not against the rollback after.
+	stage, failedAt map[string]string
+	flushed         time.Time
 }
 
 // lastLines is how many lines of a failed host the summary repeats.
@@ -68,7 +73,7 @@ func newLinePrinter(w io.Writer, hosts []string, th themes.Theme) *linePrinter {
 		width = max(width, lipgloss.Width(h))
 	}
 	p := &linePrinter{w: bufio.NewWriterSize(w, 64<<10), width: width, th: th,
-		prefix: map[string]string{}, lastOut: map[string][]string{}}
+		prefix: map[string]string{}, lastOut: map[string][]string{}, stage: map[string]string{}, failedAt: map[string]string{}}
 	for _, h := range hosts {
 		label := fmt.Sprintf("%-*s |", width, h)
 		if !th.Plain {
@@ -96,15 +101,42 @@ func (p *linePrinter) Event(ev remote.Event) {
 		}
 		p.lastOut[ev.Host] = last
 	case remote.EventStage:
+		p.stage[ev.Host] = ev.Line
 		fmt.Fprintf(p.w, "%s %s\n", p.prefix[ev.Host], p.paint(p.th.Accent, "== "+stageLabel(ev)))
 	case remote.EventFailed:
-		fmt.Fprintf(p.w, "%s %s\n", p.prefix[ev.Host], p.paint(p.th.Error, fmt.Sprintf("failed: %s: %v", ev.Class, remote.HostCause(ev.Err))))
+		fmt.Fprintf(p.w, "%s %s\n", p.prefix[ev.Host], p.paint(p.th.Error, p.failure(ev)))
+	case remote.EventExited:
+		if _, ok := p.stage[ev.Host]; ok && ev.Code != 0 {
+			fmt.Fprintf(p.w, "%s %s\n", p.prefix[ev.Host], p.paint(p.th.Error, p.failure(ev)))
+		}
 	}
 	// Flush often enough to feel live, rarely enough for 100 000 lines.
 	if now := time.Now(); now.Sub(p.flushed) > 50*time.Millisecond || ev.Kind == remote.EventFailed {
 		p.w.Flush()
 		p.flushed = now
 	}
+}
+
+// failure is a host's failure event in words: a pipeline's against the
+// step it first failed at (deploy.HostWords), a command's with its class.
+func (p *linePrinter) failure(ev remote.Event) string {
+	stage, pipeline := p.stage[ev.Host]
+	if !pipeline {
+		return fmt.Sprintf("failed: %s: %v", ev.Class, remote.HostCause(ev.Err))
+	}
+	if at, ok := p.failedAt[ev.Host]; ok {
+		stage = at
+	} else {
+		p.failedAt[ev.Host] = stage
+	}
+	status, err := store.HostFailed, ""
+	if ev.Class == remote.ClassCancelled {
+		status = store.HostCancelled
+	}
+	if ev.Err != nil {
+		err = remote.HostCause(ev.Err).Error()
+	}
+	return deploy.HostWords(status, stage, err)
 }
 
 // stageLabel is a stage event's step as "n/m name", or its name alone

@@ -102,7 +102,7 @@ func (v *releasesView) view(w, h int) string {
 	}
 	switch {
 	case v.opening != 0:
-		title += fmt.Sprintf(" · reading run #%d…", v.opening)
+		title += fmt.Sprintf(" · reading run %d…", v.opening)
 	case v.cmp != nil:
 		title += fmt.Sprintf(" · compare %s with %s", v.cmp.a.ReleaseID, v.cmp.b.ReleaseID)
 	}

@@ -73,7 +73,7 @@ func TestWizardDeploysWithACanaryAndSummarises(t *testing.T) {
 	d.press("esc")
 	d.see("the deploy is running")
 	d.press("y")
-	d.see("summary", "release R1: success in 3.0s", "record #7", "run #42", "stg-web1", "roll back to the previous release")
+	d.see("summary", "release R1: success in 3.0s", "run 42", "stg-web1", "roll back to the previous release")
 	if len(ff.CanaryAns) != 1 || !ff.CanaryAns[0] {
 		t.Errorf("canary answers %v, want [true]", ff.CanaryAns)
 	}

@@ -146,7 +146,7 @@ func (p List) View() string {
 	case p.loading:
 		title += " · loading…"
 	case p.opening != 0:
-		title += fmt.Sprintf(" · reading run #%d…", p.opening)
+		title += fmt.Sprintf(" · reading run %d…", p.opening)
 	}
 	b.WriteString(st.Title.Render(common.Clip(title, p.width)))
 	switch {

@@ -68,7 +68,7 @@ func replayFeed(ctx context.Context, r ops.RecordedRun) (*Feed, error) {
 		what = r.Kind
 	}
 	f := NewFeed(0, what, names)
-	f.title = fmt.Sprintf("run #%d (recorded %s)", r.ID, r.StartedAt.Time().Local().Format("Jan _2 15:04"))
+	f.title = fmt.Sprintf("run %d (recorded %s)", r.ID, r.StartedAt.Time().Local().Format("Jan _2 15:04"))
 	keep := replayPaneLines(len(r.Hosts))
 	panes := make([]*hostPane, len(r.Hosts))
 	marked := make([]bool, len(r.Hosts)) // a cut marker was recorded
