@@ -25,9 +25,7 @@ type KeyMap struct {
 	Exec, LastRun, PastRuns, Open, Back     key.Binding
 	NextFailed, PrevFailed, CancelRun       key.Binding
 	Follow                                  key.Binding
-	// A run pane's long lines (ui/run/lines.go).
-	RunWrap, ScrollLeft, ScrollRight, Zoom, WholeLine key.Binding
-	Logs                                              key.Binding // follow the selection's logs (ui/logs)
+	Logs                                    key.Binding // follow the selection's logs (ui/logs)
 	// The guided flows: opened from the fleet, then their own steps.
 	Deploy, Rollback, Migrate, Flush, Releases key.Binding
 	NextStep, PrevStep, Confirm                key.Binding
@@ -50,6 +48,9 @@ type KeyMap struct {
 	// LogsView is the logs view's own keys (ui/logs/keys.go); its moves and
 	// help are the ones above.
 	LogsView logsview.KeyMap
+
+	// A run pane's long lines (ui/run/lines.go).
+	RunWrap, ScrollLeft, ScrollRight, Zoom, WholeLine key.Binding
 }
 
 // DefaultKeyMap returns the standard bindings.
