@@ -77,7 +77,7 @@ func TestPastRunsReplayInTheRunView(t *testing.T) {
 		t.Fatalf("P did not open the past runs (mode %d)", a.mode)
 	}
 	view := viewText(a)
-	for _, want := range []string{"past runs", "#8", "deploy", "partial", "1m35s", "alice", "#7", "uname -n · 2 ok · bob"} {
+	for _, want := range []string{"past runs", "run 8", "deploy", "partial", "1m35s", "alice", "run 7", "uname -n · 2 ok · bob"} {
 		if !strings.Contains(view, want) {
 			t.Errorf("the list lacks %q:\n%s", want, view)
 		}

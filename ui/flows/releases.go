@@ -50,6 +50,7 @@ type releasesView struct {
 	filter    textinput.Model
 	filtering bool
 	cursor    int
+	col       int     // the first column after RELEASE shown (←/→)
 	marked    []int64 // record ids, at most two, in marking order
 	opening   int64   // the run being read
 	replay    *runview.Model
@@ -90,7 +91,7 @@ func (v *releasesView) load() tea.Cmd {
 // shown are the releases the filter lets through.
 func (v *releasesView) shown() []store.Release {
 	return filterBy(v.list, v.filter.Value(), func(r store.Release) string {
-		return strings.Join([]string{r.ReleaseID, r.Commit, r.Branch, r.Subject, r.Operator, r.Result.String(), r.Kind}, " ")
+		return strings.Join([]string{r.ReleaseID, r.Commit, r.Branch, r.Subject, r.Operator, r.Result.String(), r.Result.Words(), r.Kind}, " ")
 	})
 }
 
@@ -212,6 +213,10 @@ func (v *releasesView) key(km tea.KeyPressMsg) (Flow, tea.Cmd) {
 		v.cursor = max(0, v.cursor-1)
 	case key.Matches(km, k.Down):
 		v.cursor = max(0, min(len(shown)-1, v.cursor+1))
+	case key.Matches(km, k.Run.Left):
+		v.col = max(0, v.col-1)
+	case key.Matches(km, k.Run.Right):
+		v.col = min(len(relColumns)-1, v.col+1)
 	case key.Matches(km, k.Top):
 		v.cursor = 0
 	case key.Matches(km, k.Bottom):
@@ -303,5 +308,6 @@ func (v *releasesView) help() []key.Binding {
 	case v.picking:
 		return []key.Binding{k.Up, k.Down, common.WithDesc(k.Open, "show its releases"), common.WithDesc(k.Back, "leave")}
 	}
-	return []key.Binding{k.Filter, common.WithDesc(k.Open, "hosts' output"), k.Mark, k.Compare, common.WithDesc(k.PrevStep, "other app/env"), common.WithDesc(k.Back, "leave")}
+	return []key.Binding{k.Filter, common.WithDesc(k.Open, "hosts' output"), k.Mark, k.Compare, common.WithDesc(k.Run.Right, "more columns"),
+		common.WithDesc(k.PrevStep, "other app/env"), common.WithDesc(k.Back, "leave")}
 }
