@@ -7,6 +7,7 @@ import (
 	"image/color"
 	"io"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -122,7 +123,10 @@ func (p *linePrinter) Event(ev remote.Event) {
 func (p *linePrinter) failure(ev remote.Event) string {
 	stage, pipeline := p.stage[ev.Host]
 	if !pipeline {
-		return fmt.Sprintf("failed: %s: %v", ev.Class, remote.HostCause(ev.Err))
+		if w := classWords(ev.Class, ev.Err); w != string(remote.ClassCancelled) {
+			return "failed: " + w
+		}
+		return string(remote.ClassCancelled)
 	}
 	if at, ok := p.failedAt[ev.Host]; ok {
 		stage = at
@@ -137,6 +141,25 @@ func (p *linePrinter) failure(ev remote.Event) string {
 		err = remote.HostCause(ev.Err).Error()
 	}
 	return deploy.HostWords(status, stage, err)
+}
+
+// classWords is a command's failure: its class and cause, the cause
+// alone when it says the class already, and a cancellation without the
+// engine's "context canceled".
+func classWords(class remote.ErrorClass, err error) string {
+	cause := ""
+	if err != nil {
+		cause = remote.HostCause(err).Error()
+	}
+	switch {
+	case class == remote.ClassCancelled && (cause == "" || strings.Contains(cause, "context canceled") || cause == string(class)):
+		return "cancelled"
+	case cause == "", cause == string(class):
+		return string(class)
+	case strings.HasPrefix(cause, string(class)):
+		return cause
+	}
+	return string(class) + ": " + cause
 }
 
 // stageLabel is a stage event's step as "n/m name", or its name alone
@@ -161,11 +184,9 @@ func (p *linePrinter) Summary(res remote.Result, runID int64) {
 	if len(failed) > 0 {
 		fmt.Fprintf(p.w, "\n%s\n", p.paint(p.th.Error, fmt.Sprintf("%d of %d hosts did not succeed:", len(failed), len(res.Hosts))))
 		for _, h := range failed {
-			why := string(h.Class)
+			why := classWords(h.Class, h.Err)
 			if h.Class == remote.ClassExit {
 				why = fmt.Sprintf("exit %d", h.Code)
-			} else if h.Err != nil {
-				why = fmt.Sprintf("%s: %v", h.Class, remote.HostCause(h.Err))
 			}
 			fmt.Fprintf(p.w, "  %-*s  %s\n", p.width, h.Host, why)
 			for _, l := range p.lastOut[h.Host] {

@@ -138,7 +138,7 @@ this commit reach each environment, and who sent it" (a short hash is enough).`,
 				took = r.Took().Round(time.Second).String()
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", r.App, r.Env, r.ReleaseID, r.Kind, deploy.ShortCommit(r.Commit),
-				dash(r.Branch), r.Operator, r.StartedAt.Time().Format("2006-01-02 15:04:05"), took, r.Result, len(r.HostList()), r.Subject)
+				dash(r.Branch), r.Operator, r.StartedAt.Time().Format("2006-01-02 15:04:05"), took, r.Result.Words(), len(r.HostList()), r.Subject)
 		}
 		return tw.Flush()
 	})
