@@ -86,7 +86,7 @@ func (rollbackSpec) planLines(st common.Styles, p ops.RollbackPreview, cursor, w
 		if i == cursor {
 			cur = "> "
 		}
-		s := fmt.Sprintf("%s%s  %s  %-8s %s · %s", cur, r.ReleaseID, deploy.ShortCommit(r.Commit), r.Result, r.Subject, r.Operator)
+		s := fmt.Sprintf("%s%s  %s  %-11s %s · %s", cur, r.ReleaseID, deploy.ShortCommit(r.Commit), r.Result.Words(), r.Subject, r.Operator)
 		if i == cursor {
 			s = st.Cursor.Render(common.PadRight(common.Clip(s, w), w))
 		} else {
