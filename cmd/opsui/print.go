@@ -140,7 +140,7 @@ func (p *linePrinter) failure(ev remote.Event) string {
 	if ev.Err != nil {
 		err = remote.HostCause(ev.Err).Error()
 	}
-	return deploy.HostWords(status, stage, err)
+	return deploy.HostWordsClass(status, stage, ev.Class, err)
 }
 
 // classWords is a command's failure: its class and cause, the cause

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/opsui/opsui/ops/remote"
 	"github.com/opsui/opsui/store"
 )
 
@@ -172,7 +173,7 @@ func hostOutcomes(ctx context.Context, st *store.Store, id int64) (map[string]st
 // screen uses (HostWords): "ok", "failed at health: ...", "not reached",
 // "rolled back to R: ...".
 func hostLabel(h store.RunHost) string {
-	return HostWords(h.Status, h.Stage, h.Error)
+	return HostWordsClass(h.Status, h.Stage, remote.ErrorClass(h.ErrorClass), h.Error)
 }
 
 // NotFailedWord names the end of a pipeline's host that did not fail on

@@ -227,9 +227,9 @@ func (r *runner) lock(ctx context.Context) (*HostLock, error) {
 // REVISION and the REVISION of r.check.
 func (r *runner) inspect(ctx context.Context) {
 	r.forEach(r.hosts, func(h *hostRun) {
-		r.events.stage(h, "inspect")
+		r.events.stage(h, stepInspect)
 		env := map[string]string{"DEPLOY_TO": h.deployTo, "OPSUI_CHECK": r.check}
-		out, ok := r.runStep(ctx, h, "inspect", inspectScript, env, time.Minute, nil, true)
+		out, ok := r.runStep(ctx, h, stepInspect, inspectScript, env, time.Minute, nil, true)
 		if !ok {
 			return
 		}

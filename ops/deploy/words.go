@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/opsui/opsui/ops/remote"
 	"github.com/opsui/opsui/store"
 )
 
@@ -24,6 +25,19 @@ import (
 // The step is said once (an error that begins with it loses it), and the
 // engine's names for a cancellation are not shown.
 func HostWords(status store.HostStatus, step, err string) string {
+	return HostWordsClass(status, step, remote.ClassNone, err)
+}
+
+// HostWordsClass is HostWords knowing the error's class: a host that
+// failed or was cancelled while it was first reached (the inspect step)
+// over a connection that never came up was not reached at all:
+//
+//	not reached: unreachable: dial tcp 10.0.0.7:22: connect: connection refused
+//	not reached: cancelled while connecting
+func HostWordsClass(status store.HostStatus, step string, class remote.ErrorClass, err string) string {
+	if w, ok := notReachedWords(status, step, class, err); ok {
+		return w
+	}
 	err = strings.TrimSpace(err)
 	if step != "" {
 		err = strings.TrimPrefix(err, step+": ")
@@ -60,6 +74,29 @@ func HostWords(status store.HostStatus, step, err string) string {
 	return withReason("failed"+at, err)
 }
 
+// notReachedWords says a host was never reached when its first step
+// failed on the connection, or was cancelled before it answered.
+func notReachedWords(status store.HostStatus, step string, class remote.ErrorClass, err string) (string, bool) {
+	if step != stepInspect || status == store.HostOK {
+		return "", false
+	}
+	err = strings.TrimPrefix(strings.TrimSpace(err), step+": ")
+	switch class {
+	case remote.ClassUnreachable, remote.ClassAuth, remote.ClassHostKeyUnknown, remote.ClassHostKeyChanged, remote.ClassTimeout:
+		if err == "" || strings.HasPrefix(err, string(class)) {
+			return withReason(store.HostNotReached, err), true
+		}
+		return withReason(store.HostNotReached+": "+string(class), err), true
+	case remote.ClassCancelled:
+		return store.HostNotReached + ": cancelled while connecting", true
+	}
+	return "", false
+}
+
+// stepInspect is a pipeline's first step on a host: connecting and
+// reading its deploy tree.
+const stepInspect = "inspect"
+
 func withReason(what, reason string) string {
 	if reason == "" {
 		return what
@@ -73,7 +110,7 @@ func (h HostOutcome) Words() string {
 	if h.Err != nil {
 		err = h.Err.Error()
 	}
-	return HostWords(h.Status, h.Step, err)
+	return HostWordsClass(h.Status, h.Step, h.Class, err)
 }
 
 // Words is the outcome in one line: the result, and where it failed.

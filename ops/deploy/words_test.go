@@ -4,6 +4,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/opsui/opsui/ops/remote"
 	"github.com/opsui/opsui/store"
 )
 
@@ -69,5 +70,30 @@ func TestBackErrorSaysBoth(t *testing.T) {
 	other := &backError{err: errors.New(switchedBackPrefix + "R1: web2 failed after the switch"), back: "rolled back to R1: still unhealthy"}
 	if got := other.Error(); got != "switched back to R1: web2 failed after the switch; still unhealthy" {
 		t.Errorf("switched back for another: %q", got)
+	}
+}
+
+// TestHostWordsNotReached: a host whose first step failed on the
+// connection, or was cancelled while connecting, was never reached, and
+// says so instead of "failed at inspect" or "cancelled at inspect".
+func TestHostWordsNotReached(t *testing.T) {
+	for _, tc := range []struct {
+		status store.HostStatus
+		class  remote.ErrorClass
+		err    string
+		want   string
+	}{
+		{store.HostFailed, remote.ClassUnreachable, "inspect: dial tcp 10.0.0.7:22: connect: connection refused", "not reached: unreachable: dial tcp 10.0.0.7:22: connect: connection refused"},
+		{store.HostFailed, remote.ClassTimeout, "inspect: timeout after 10s", "not reached: timeout after 10s"},
+		{store.HostCancelled, remote.ClassCancelled, "inspect: context canceled", "not reached: cancelled while connecting"},
+		// A host that answered and then failed its inspection was reached.
+		{store.HostFailed, remote.ClassExit, "inspect: deploy_to is not writable", "failed at inspect: deploy_to is not writable"},
+	} {
+		if got := HostWordsClass(tc.status, "inspect", tc.class, tc.err); got != tc.want {
+			t.Errorf("HostWordsClass(%s, inspect, %s, %q) = %q, want %q", tc.status, tc.class, tc.err, got, tc.want)
+		}
+	}
+	if got := (HostOutcome{Status: HostFailed, Step: "inspect", Class: remote.ClassAuth, Err: errors.New("inspect: no key accepted")}).Words(); got != "not reached: auth-failed: no key accepted" {
+		t.Errorf("a live outcome: %q", got)
 	}
 }

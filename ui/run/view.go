@@ -93,7 +93,7 @@ func endWords(p paneSnapshot) string {
 	case !strings.HasPrefix(err, string(p.class)):
 		err = string(p.class) + ": " + err // a timeout, an unreachable host: say which
 	}
-	return deploy.HostWords(status, p.failedAt(), err)
+	return deploy.HostWordsClass(status, p.failedAt(), p.class, err)
 }
 
 // failedTitle is a failed pipeline host's state for its pane's title:
