@@ -81,6 +81,9 @@ func notReachedWords(status store.HostStatus, step string, class remote.ErrorCla
 		return "", false
 	}
 	err = strings.TrimPrefix(strings.TrimSpace(err), step+": ")
+	if strings.HasPrefix(err, store.HostNotReached) {
+		return store.HostNotReached, true // the run ended before it (a refused run)
+	}
 	switch class {
 	case remote.ClassUnreachable, remote.ClassAuth, remote.ClassHostKeyUnknown, remote.ClassHostKeyChanged, remote.ClassTimeout:
 		if err == "" || strings.HasPrefix(err, string(class)) {
