@@ -182,7 +182,7 @@ func (p *linePrinter) Summary(res remote.Result, runID int64) {
 		}
 	}
 	if len(failed) > 0 {
-		fmt.Fprintf(p.w, "\n%s\n", p.paint(p.th.Error, fmt.Sprintf("%d of %d hosts did not succeed:", len(failed), len(res.Hosts))))
+		fmt.Fprintf(p.w, "\n%s\n", p.paint(p.th.Error, fmt.Sprintf("%d of %s did not succeed:", len(failed), deploy.Plural(len(res.Hosts), "host", "hosts"))))
 		for _, h := range failed {
 			why := classWords(h.Class, h.Err)
 			if h.Class == remote.ClassExit {

@@ -178,7 +178,7 @@ func newPendingCmd(c *cli) *cobra.Command {
 			return nil
 		}
 		cur, src := p.Current, p.Target
-		fmt.Fprintf(c.stdout, "%s runs %s (release %s); %d commits pending up to %s:\n", tg.Env.Name, deploy.ShortCommit(cur.Commit), cur.ReleaseID, len(p.Commits), deploy.ShortCommit(src.Commit))
+		fmt.Fprintf(c.stdout, "%s runs %s (release %s); %s pending up to %s:\n", tg.Env.Name, deploy.ShortCommit(cur.Commit), cur.ReleaseID, deploy.Plural(len(p.Commits), "commit", "commits"), deploy.ShortCommit(src.Commit))
 		for _, cm := range p.Commits {
 			fmt.Fprintf(c.stdout, "  %s  %-20s  %s\n", deploy.ShortCommit(cm.Hash), cm.Author, cm.Subject)
 		}

@@ -27,7 +27,7 @@ func (r *runner) activate(ctx context.Context, steps []Step) store.ReleaseResult
 		return store.ReleaseAborted
 	}
 	if n := r.failedCount(); n > p.MaxFail {
-		r.notef("%d hosts failed before the switch (more than the %d allowed): no host was switched", n, p.MaxFail)
+		r.notef("%s failed before the switch (more than the %d allowed): no host was switched", Plural(n, "host", "hosts"), p.MaxFail)
 		return store.ReleaseFailed
 	}
 	lbs := r.lbs // read at the deploy's start
@@ -82,7 +82,7 @@ func (r *runner) activate(ctx context.Context, steps []Step) store.ReleaseResult
 		}
 		_ = lbs.restore(ctx) // a failure is a warning of the deploy
 		if n := r.failedCount(); n > p.MaxFail {
-			r.notef("%d hosts failed (more than the %d allowed): batches after %d/%d not started", n, p.MaxFail, bi+1, len(p.Batches))
+			r.notef("%s failed (more than the %d allowed): batches after %d/%d not started", Plural(n, "host", "hosts"), p.MaxFail, bi+1, len(p.Batches))
 			return store.ReleaseFailed
 		}
 		if bi == 0 && p.Strategy.Kind == "canary" && len(p.Batches) > 1 {
@@ -161,7 +161,7 @@ func (r *runner) abort(why string) store.ReleaseResult {
 			back = append(back, h)
 		}
 	}
-	r.notef("%s: switching %d hosts back to their previous release", why, len(back))
+	r.notef("%s: switching %s back to their previous release", why, Plural(len(back), "host", "hosts"))
 	if r.lbs != nil {
 		r.lbs.drain(ctx, back) // out of the balancers while they go back
 	}

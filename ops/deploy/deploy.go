@@ -125,7 +125,7 @@ func (d *Deployer) Deploy(ctx context.Context, p *Plan) (*Outcome, error) {
 	if p.Resume {
 		r.skipDone()
 	}
-	r.say("locked; release %s (%s) to %d hosts", p.ReleaseID, ShortCommit(p.Source.Commit), len(r.hosts))
+	r.say("locked; release %s (%s) to %s", p.ReleaseID, ShortCommit(p.Source.Commit), Plural(len(r.hosts), "host", "hosts"))
 	// The balancers are read under the lock, and what is out of rotation
 	// is said before anything changes (activate reads them again if this fails).
 	if lbs, err := r.newBalancers(ctx); err == nil {
@@ -205,7 +205,7 @@ func (r *runner) upload(ctx context.Context, artifact string, envs map[string]En
 	if err != nil {
 		return fmt.Errorf("upload: %w", err)
 	}
-	r.say("uploading %d KiB to %d hosts", fi.Size()>>10, len(r.hosts))
+	r.say("uploading %d KiB to %s", fi.Size()>>10, Plural(len(r.hosts), "host", "hosts"))
 	step := Step{Name: StepUpload}
 	var hs []*hostRun
 	for _, h := range r.hosts {

@@ -311,7 +311,7 @@ func (p *Plan) describeHealth(w io.Writer, on []inventory.Host) {
 		hosts[c] = append(hosts[c], h)
 	}
 	for _, c := range order {
-		fmt.Fprintf(w, "       GET %s until the body contains %q (%d tries, %s) on %s\n", c.url, c.expect, c.retries, c.deadline, hostNames(hosts[c]))
+		fmt.Fprintf(w, "       GET %s until the body contains %q (%s, %s) on %s\n", c.url, c.expect, Plural(c.retries, "try", "tries"), c.deadline, hostNames(hosts[c]))
 	}
 	if len(none) > 0 {
 		fmt.Fprintf(w, "       no health check configured on %s\n", hostNames(none))

@@ -175,7 +175,7 @@ func (r *runner) createRelease(ctx context.Context, rel *store.Release, resumed 
 // release. A deploy that finished between the first look and the lock
 // changed them.
 func (r *runner) lock(ctx context.Context) (*HostLock, error) {
-	r.say("locking %s/%s on %d hosts", r.plan.App.Name, r.plan.Env.Name, len(r.hosts))
+	r.say("locking %s/%s on %s", r.plan.App.Name, r.plan.Env.Name, Plural(len(r.hosts), "host", "hosts"))
 	r.inspect(ctx)
 	var lh []lockHost
 	for _, h := range r.hosts {

@@ -94,7 +94,7 @@ func (rollbackSpec) planLines(st common.Styles, p ops.RollbackPreview, cursor, w
 		}
 		l = append(l, s)
 	}
-	l = append(l, "", st.Header.Render(fmt.Sprintf("what goes away: %d commits", len(p.Commits))))
+	l = append(l, "", st.Header.Render(fmt.Sprintf("what goes away: %s", deploy.Plural(len(p.Commits), "commit", "commits"))))
 	for _, c := range p.Commits {
 		add(fmt.Sprintf("  %s  %-18s %s", deploy.ShortCommit(c.Hash), common.Clip(c.Author, 18), c.Subject))
 	}
@@ -314,7 +314,7 @@ func (s *flushSpec) planLines(st common.Styles, p []cache.Spec, cursor, w int) [
 
 func (s *flushSpec) question(t pickItem, p []cache.Spec) string {
 	n := len(s.chosen(p))
-	return fmt.Sprintf("Flush %d caches of %s? Every key in them is lost.", n, t.env.Name)
+	return fmt.Sprintf("Flush %s of %s? Every key in them is lost.", deploy.Plural(n, "cache", "caches"), t.env.Name)
 }
 
 func (s *flushSpec) work(t pickItem, p []cache.Spec, _ deploy.Strategy) opWork[[]cache.Result] {
