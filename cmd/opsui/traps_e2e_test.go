@@ -155,8 +155,8 @@ func TestConsoleExecOnProductionAsksForItsNameInATerminal(t *testing.T) {
 	term.Keys("Escape")
 	term.WaitText("HOST", 5*time.Second)
 	term.Keys("P")
-	screen = term.WaitText("#1", 10*time.Second)
-	if !strings.Contains(screen, "> #1 ") {
+	screen = term.WaitText("run 1 ", 10*time.Second)
+	if !strings.Contains(screen, "> run 1 ") {
 		t.Errorf("the past runs' cursor is not marked without colours:\n%s", screen)
 	}
 	term.Keys("Escape")
