@@ -127,8 +127,11 @@ type (
 	TickMsg  struct{}
 	RoundMsg struct {
 		Round  int
-		Asked  []string // the chunk's hosts
+		Asked  []string // the chunk's hosts (those answered so far when Partial)
 		Probes []remote.Probe
+		// Partial says more of the chunk's hosts will come in another
+		// RoundMsg: those still waiting for slow hosts.
+		Partial bool
 	}
 )
 
@@ -188,6 +191,59 @@ func (b *Board) Tick() tea.Cmd {
 // back chunk by chunk, so a few slow hosts do not hold back the others.
 const probeChunk = 25
 
+// roundFlush is how long a chunk waits for its slowest hosts before it
+// hands over the probes it has: one hung host (answered only at the probe
+// timeout) must not hold back its 24 neighbours.
+const roundFlush = 500 * time.Millisecond
+
+// chunkProbe is one host's probes (none when the prober failed).
+type chunkProbe struct {
+	host   string
+	probes []remote.Probe
+}
+
+// probeChunkCmd probes hosts, each in its own call of probe (the prober
+// bounds how many run at once), and returns their probes as they come:
+// all in one RoundMsg when they come within roundFlush, else what came in
+// a partial RoundMsg batched with a command waiting for the rest.
+func probeChunkCmd(round int, fleet *inventory.Fleet, hosts []inventory.Host, probe ProbeFunc) tea.Cmd {
+	return func() tea.Msg {
+		results := make(chan chunkProbe, len(hosts))
+		for _, h := range hosts {
+			go func() {
+				// The fleet is read only: a reload replaces it, never changes it.
+				results <- chunkProbe{host: h.Name, probes: probe(context.Background(), fleet, []inventory.Host{h})}
+			}()
+		}
+		return collectChunk(round, results, len(hosts))()
+	}
+}
+
+// collectChunk waits for left more probes of results (see probeChunkCmd).
+func collectChunk(round int, results <-chan chunkProbe, left int) tea.Cmd {
+	return func() tea.Msg {
+		msg := RoundMsg{Round: round}
+		flush := time.NewTimer(roundFlush)
+		defer flush.Stop()
+		for left > 0 {
+			select {
+			case r := <-results:
+				msg.Asked = append(msg.Asked, r.host)
+				msg.Probes = append(msg.Probes, r.probes...)
+				left--
+			case <-flush.C:
+				if len(msg.Asked) == 0 {
+					flush.Reset(roundFlush)
+					continue
+				}
+				msg.Partial = true
+				return tea.BatchMsg{func() tea.Msg { return msg }, collectChunk(round, results, left)}
+			}
+		}
+		return msg
+	}
+}
+
 // ProbeFunc probes hosts of fleet; see ui.Options.Probe.
 type ProbeFunc func(ctx context.Context, fleet *inventory.Fleet, hosts []inventory.Host) []remote.Probe
 
@@ -209,10 +265,7 @@ func (b *Board) StartRound(fleet *inventory.Fleet) tea.Cmd {
 		for i, h := range hosts {
 			asked[i] = h.Name
 		}
-		cmds = append(cmds, func() tea.Msg {
-			// The fleet is read only: a reload replaces it, never changes it.
-			return RoundMsg{Round: round, Asked: asked, Probes: probe(context.Background(), fleet, hosts)}
-		})
+		cmds = append(cmds, probeChunkCmd(round, fleet, hosts, probe))
 	}
 	b.pending = len(cmds)
 	return tea.Batch(cmds...)
@@ -220,7 +273,7 @@ func (b *Board) StartRound(fleet *inventory.Fleet) tea.Cmd {
 
 // Apply records a round's probes and recomputes drift over fleet.
 func (b *Board) Apply(msg RoundMsg, fleet *inventory.Fleet) {
-	if msg.Round == b.round {
+	if msg.Round == b.round && !msg.Partial {
 		if b.pending--; b.pending <= 0 {
 			b.inflight = false
 		}
