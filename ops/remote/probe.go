@@ -26,7 +26,7 @@ const (
 	// probeSlotHold is how long a probe keeps its ProbeAll slot: a live
 	// host answers within milliseconds on a warm connection, and a dial
 	// within a few hundred; past this the probe is waiting, not working.
-	probeSlotHold = time.Second
+	probeSlotHold = 250 * time.Millisecond
 )
 
 // Unknown marks a probe figure (load, memory, disk) the host did not give.
@@ -129,7 +129,7 @@ func NewProber(conn Connector, opts ProbeOptions) *Prober {
 // ProbeAll probes every host and returns the probes in the order of reqs.
 // Calls may overlap (a caller may probe a fleet in chunks to get results
 // sooner); together they start at most Parallel probes at once, and a probe
-// still waiting for its host after a second no longer counts. A call
+// still waiting for its host after 250 ms no longer counts. A call
 // returns within about one probe timeout per Parallel hosts, whatever the
 // hosts do; a cancelled ctx fails the hosts still waiting for a slot.
 func (p *Prober) ProbeAll(ctx context.Context, reqs []ProbeRequest) []Probe {
@@ -144,7 +144,7 @@ func (p *Prober) ProbeAll(ctx context.Context, reqs []ProbeRequest) []Probe {
 			continue
 		}
 		wg.Go(func() {
-			// A probe that waits long for its host gives its slot up: the
+			// A probe that waits for its host gives its slot up: the
 			// slots bound the probes at work, and a few hung hosts must
 			// not hold them all for a whole timeout while the rest of the
 			// fleet waits (measured: BenchmarkFleetScale, 5 % hung).
