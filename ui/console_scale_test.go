@@ -186,7 +186,9 @@ type scaleDriver struct {
 	done chan struct{}
 }
 
-func newScaleDriver() *scaleDriver { return &scaleDriver{msgs: make(chan tea.Msg, 1024), done: make(chan struct{})} }
+func newScaleDriver() *scaleDriver {
+	return &scaleDriver{msgs: make(chan tea.Msg, 1024), done: make(chan struct{})}
+}
 
 func (d *scaleDriver) run(cmd tea.Cmd) {
 	if cmd == nil {

@@ -1,7 +1,6 @@
 package fleet
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"strings"
@@ -39,7 +38,11 @@ type Board struct {
 	drift    map[string]bool
 	// drained holds, per web host a probed balancer has out of rotation,
 	// which balancers and why.
-	drained  map[string][]drainedBy
+	drained map[string][]drainedBy
+	// groups index the fleet's hosts by drift group, for the fleet
+	// they were made of; counts caches Counts until the next Apply.
+	groups   drift
+	counts   *Counts
 	round    int  // id of the newest round started
 	inflight bool // a round is under way: ticks start no other
 	pending  int  // chunks of the round not back yet
@@ -278,7 +281,10 @@ func (b *Board) Apply(msg RoundMsg, fleet *inventory.Fleet) {
 			b.inflight = false
 		}
 	}
+	b.counts = nil
+	touched := map[string]bool{}
 	for _, p := range msg.Probes {
+		touched[p.Host] = true
 		s := b.hosts[p.Host]
 		if s == nil {
 			s = &hostState{}
@@ -294,44 +300,8 @@ func (b *Board) Apply(msg RoundMsg, fleet *inventory.Fleet) {
 			s.downSince = p.At
 		}
 	}
-	b.ComputeDrift(fleet)
+	b.updateDrift(fleet, touched)
 	b.computeDrained(fleet)
-}
-
-// ComputeDrift finds, in each environment+role group, the release most of
-// its reachable hosts run (ties go to the newest id, then to having one) and
-// marks the hosts that run another.
-func (b *Board) ComputeDrift(fleet *inventory.Fleet) {
-	clear(b.majority)
-	clear(b.drift)
-	groups := map[string][]string{}
-	for _, h := range fleet.Hosts {
-		if s := b.hosts[h.Name]; s != nil && s.probe.Reachable {
-			k := groupKey(h)
-			groups[k] = append(groups[k], h.Name)
-		}
-	}
-	for _, names := range groups {
-		if len(names) < 2 {
-			continue
-		}
-		count := map[string]int{}
-		for _, n := range names {
-			count[b.hosts[n].probe.Release]++
-		}
-		best := ""
-		for rel, c := range count {
-			if c > count[best] || (c == count[best] && cmp.Compare(rel, best) > 0) {
-				best = rel
-			}
-		}
-		for _, n := range names {
-			b.majority[n] = best
-			if b.hosts[n].probe.Release != best {
-				b.drift[n] = true
-			}
-		}
-	}
 }
 
 // state returns the host's state, nil when it was never probed.
@@ -362,8 +332,18 @@ type Counts struct {
 // Checked reports whether any reachable host has a health verdict.
 func (c Counts) Checked() bool { return c.Healthy+c.Failing+c.HealthUnknown > 0 }
 
-// Counts counts the hosts by state, health, drift and rotation.
+// Counts counts the hosts by state, health, drift and rotation: once after
+// each change, not once per frame.
 func (b *Board) Counts() Counts {
+	if b.counts != nil {
+		return *b.counts
+	}
+	c := b.count()
+	b.counts = &c
+	return c
+}
+
+func (b *Board) count() Counts {
 	c := Counts{Drift: len(b.drift), Drained: len(b.drained)}
 	for _, s := range b.hosts {
 		if !s.probe.Reachable {
