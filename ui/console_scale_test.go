@@ -53,11 +53,13 @@ func consoleScaleSizes(b *testing.B) []int {
 //   - the console then runs as bubbletea runs it (every command in its own
 //     goroutine, each message through Update and then View) with the real
 //     status panel (ops.Service.Status on a shared Prober over a real
-//     pool) for three status rounds, the first one cold, while a key
-//     press moves the cursor every 50 ms: update-p99-ms and update-max-ms
-//     are over every Update+View, round-ms is the median round (start to
-//     the last host's result), live-round-ms until every live host had its
-//     result (checked: live hosts up, hung ones timed out, refusing down);
+//     pool) for three status rounds, the first one cold (every connection
+//     dialed: cold-*), while a key press moves the cursor every 50 ms:
+//     update-p99-ms and update-max-ms are over every Update+View of the
+//     warm rounds, round-ms is their median (start to the last host's
+//     result: the hung hosts' probe timeout), live-round-ms until every
+//     live host had its result (checked: live hosts up, hung ones timed
+//     out, refusing ones down);
 //   - filter-p99-ms: each key of "/sim01" and of its deletion, Update+View;
 //   - heap-MB and rss-MB of this process with every connection open, fds
 //     its descriptors then.
@@ -90,7 +92,7 @@ func benchConsoleScale(b *testing.B, n int) {
 			Env: env, Roles: []string{roles[i%len(roles)]}, Tags: []string{"eu-west"}})
 	}
 	var first, all, filter []time.Duration
-	var rounds, liveRounds []time.Duration
+	var rounds, liveRounds, cold, coldLive, coldUpdates []time.Duration
 	var heap, rss float64
 	var fds int
 	for b.Loop() {
@@ -107,8 +109,13 @@ func benchConsoleScale(b *testing.B, n int) {
 
 		d := newScaleDriver()
 		d.run(cmd)
-		r, lr, took := d.rounds(b, &a, faults, 3)
-		rounds, liveRounds, all = append(rounds, r...), append(liveRounds, lr...), append(all, took...)
+		for i, r := range d.rounds(b, &a, faults, 3, began) {
+			if i == 0 { // cold: every connection dialed
+				cold, coldLive, coldUpdates = append(cold, r.took), append(coldLive, r.live), append(coldUpdates, r.updates...)
+				continue
+			}
+			rounds, liveRounds, all = append(rounds, r.took), append(liveRounds, r.live), append(all, r.updates...)
+		}
 
 		for _, k := range uitest.Keys("/", "sim01") {
 			start := time.Now()
@@ -145,13 +152,17 @@ func benchConsoleScale(b *testing.B, n int) {
 		b.StartTimer()
 	}
 	slices.Sort(all)
+	slices.Sort(coldUpdates)
 	slices.Sort(filter)
 	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 	b.ReportMetric(ms(median(first)), "first-frame-ms")
 	b.ReportMetric(ms(all[len(all)*99/100]), "update-p99-ms")
 	b.ReportMetric(ms(all[len(all)-1]), "update-max-ms")
+	b.ReportMetric(ms(coldUpdates[len(coldUpdates)*99/100]), "cold-update-p99-ms")
 	b.ReportMetric(ms(median(rounds)), "round-ms")
 	b.ReportMetric(ms(median(liveRounds)), "live-round-ms")
+	b.ReportMetric(ms(median(cold)), "cold-round-ms")
+	b.ReportMetric(ms(median(coldLive)), "cold-live-round-ms")
 	b.ReportMetric(ms(filter[len(filter)*99/100]), "filter-p99-ms")
 	b.ReportMetric(heap, "heap-MB")
 	b.ReportMetric(rss, "rss-MB")
@@ -213,47 +224,60 @@ func (d *scaleDriver) run(cmd tea.Cmd) {
 
 func (d *scaleDriver) stop() { close(d.done) }
 
-// rounds runs the console until k status rounds have ended, pressing down
-// every 50 ms, and returns each round's time, its live hosts' time, and
-// every Update+View's time.
-func (d *scaleDriver) rounds(b *testing.B, a *App, faults map[int]simfleet.Fault, k int) (rounds, live []time.Duration, took []time.Duration) {
+// roundStats is what one status round measured.
+type roundStats struct {
+	took, live time.Duration   // until its last host's result, its last live host's
+	updates    []time.Duration // every Update+View while it ran
+}
+
+// rounds runs the console until k status rounds have ended, the first
+// started at began, pressing down every 50 ms, and returns what each
+// measured.
+func (d *scaleDriver) rounds(b *testing.B, a *App, faults map[int]simfleet.Fault, k int, began time.Time) []roundStats {
 	keys := time.NewTicker(50 * time.Millisecond)
 	defer keys.Stop()
 	deadline := time.After(5 * time.Minute)
-	round, inRound, started, liveAt := a.status.Round(), true, time.Now(), time.Duration(0)
+	var out []roundStats
+	cur := &roundStats{}
+	round, inRound, started := a.status.Round(), true, began
 	step := func(msg tea.Msg) {
-		start := time.Now()
+		before := time.Now()
 		next, cmd := a.Update(msg)
 		*a = next.(App)
 		_ = a.View()
-		took = append(took, time.Since(start))
+		took := time.Since(before)
+		if inRound {
+			cur.updates = append(cur.updates, took)
+		}
 		d.run(cmd)
+		if r := a.status.Round(); r != round {
+			// Its probes started in the commands just run.
+			round, inRound, started, cur = r, true, before, &roundStats{}
+		}
 	}
-	for len(rounds) < k {
+	for len(out) < k {
 		select {
 		case msg := <-d.msgs:
 			step(msg)
 		case <-keys.C:
 			step(tea.KeyPressMsg(tea.Key{Code: tea.KeyDown}))
 		case <-deadline:
-			b.Fatalf("%d status rounds in 5 minutes", len(rounds))
+			b.Fatalf("%d status rounds in 5 minutes", len(out))
 		}
-		if r := a.status.Round(); r != round {
-			round, inRound, started, liveAt = r, true, time.Now(), 0
-		}
-		if inRound && liveAt == 0 && liveProbed(a, faults, started) {
-			liveAt = time.Since(started)
+		if inRound && cur.live == 0 && liveProbed(a, faults, started) {
+			cur.live = time.Since(started)
 		}
 		if inRound && !a.status.Busy() {
-			if liveAt == 0 {
+			if cur.live == 0 {
 				b.Fatalf("round %d ended without every live host's probe", round)
 			}
 			checkBoard(b, a, faults)
-			rounds, live = append(rounds, time.Since(started)), append(live, liveAt)
+			cur.took = time.Since(started)
+			out = append(out, *cur)
 			inRound = false
 		}
 	}
-	return rounds, live, took
+	return out
 }
 
 // liveProbed reports whether every live host has a probe from this round.
