@@ -180,9 +180,6 @@ func (p *Process) SetFault(i int, f Fault) error {
 	return nil
 }
 
-// Pid is the child's process id.
-func (p *Process) Pid() int { return p.cmd.Process.Pid }
-
 // CPU is the processor time the child has used so far (user and system).
 func (p *Process) CPU() (time.Duration, error) { return ProcessCPU(p.cmd.Process.Pid) }
 
