@@ -16,7 +16,8 @@
 # macOS uses Homebrew. It installs only what is missing, so running it again
 # costs nothing.
 # With --bench it also installs the tools the benchmarks compare opsui with
-# (parallel-ssh, Fabric).
+# (parallel-ssh, Fabric, Capistrano: BenchmarkDeployVsCapistrano runs
+# Debian's cap 3.17).
 set -euo pipefail
 
 bench=false
@@ -32,7 +33,7 @@ sudo_cmd() {
 install_debian() {
 	local want=(openssh-server openssh-client tmux git ca-certificates curl
 		python3 python3-venv python3-django gunicorn nginx memcached redis-server netcat-openbsd haproxy sudo supervisor postgresql)
-	$bench && want+=(pssh python3-fabric)
+	$bench && want+=(pssh python3-fabric capistrano)
 	local missing=()
 	for p in "${want[@]}"; do
 		dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -102,6 +102,15 @@ func TestOneRound(t *testing.T) {
 	if err := r.verifyMigrated(ctx); err != nil {
 		t.Fatal(err)
 	}
+	// The checks can fail: an older commit is not what the hosts serve.
+	for _, tree := range []struct {
+		dir  string
+		port int
+	}{{opsuiTree, opsuiPort}, {capTree, capPort}} {
+		if err := r.verify(ctx, tree.dir, tree.port, r.git("rev-parse", "HEAD~1"), ""); err == nil {
+			t.Errorf("%s: the previous round's commit passed the check", tree.dir)
+		}
+	}
 	s := samples[0]
 	if s.Opsui <= 0 || s.Cap <= 0 || s.CapCPU <= 0 || s.OpsuiCPU <= 0 {
 		t.Errorf("a time is missing: %+v", s)

@@ -293,6 +293,12 @@ func (r *rig) verifyHost(ctx context.Context, h *sshtest.Host, tree string, port
 	if err := s.Check(deployTo, id, commit); err != nil {
 		return fmt.Errorf("%s: %w", h.Name, err)
 	}
+	// The per-release work was done: its own virtualenv, this commit's
+	// static files collected into it.
+	if _, err := r.sh(ctx, h, "cd "+remote.Quote(deployTo+"/current")+" && test -x venv/bin/python && test ! -L venv && grep -q "+
+		remote.Quote(fmt.Sprintf("round %d ", r.round))+" static/shop/round.txt"); err != nil {
+		return fmt.Errorf("%s: no virtualenv or collected static files of round %d in the release: %w", h.Name, r.round, err)
+	}
 	if len(s.Releases) > r.app.KeepReleases {
 		return fmt.Errorf("%s: %d releases under %s, want at most %d (keep 5): %v", h.Name, len(s.Releases), deployTo, r.app.KeepReleases, s.Releases)
 	}
