@@ -52,6 +52,10 @@ const (
 	// EnvWorkers sets gunicorn's workers per host, on both sides
 	// (default 1: 2 shared cores reload every host's workers each round).
 	EnvWorkers = "OPSUI_CAPBENCH_WORKERS"
+	// EnvLogDir names an existing directory that receives the output of
+	// every Capistrano deploy (cap-hostsN-K.log; Airbrussh times each
+	// command).
+	EnvLogDir = "OPSUI_CAPBENCH_LOG"
 	// EnvSwitch set to 1 runs TestOneRound even where it would skip
 	// (Capistrano missing, -short), and makes a missing tool fail it.
 	EnvSwitch = "OPSUI_CAPBENCH"

@@ -63,8 +63,9 @@ type rig struct {
 	capDir string   // copy of testdata/cap, with servers.txt
 	capEnv []string // its CAPBENCH_* variables
 
-	check *remote.Pool // untimed: the checks after each round
-	round int
+	check   *remote.Pool // untimed: the checks after each round
+	round   int          // commits made
+	capRuns int          // Capistrano deploys run
 }
 
 // needTools skips (or, with OPSUI_TEST_REQUIRE_SSHD=1 or strict, fails)
@@ -236,6 +237,14 @@ func (r *rig) deployCap(ctx context.Context) (time.Duration, time.Duration, erro
 	start := time.Now()
 	err := cmd.Run()
 	wall := time.Since(start)
+	r.capRuns++
+	if dir := os.Getenv(EnvLogDir); dir != "" {
+		// Airbrussh's output times every command: where Capistrano's time goes.
+		name := filepath.Join(dir, fmt.Sprintf("cap-hosts%d-%02d.log", len(r.fleet.Hosts), r.capRuns))
+		if werr := os.WriteFile(name, out.Bytes(), 0o644); werr != nil {
+			r.t.Logf("keeping Capistrano's output: %v", werr)
+		}
+	}
 	if err != nil {
 		return wall, 0, fmt.Errorf("cap production deploy: %w\n%s", err, tail(out.String(), 40))
 	}
