@@ -23,6 +23,9 @@ import (
 // medians, the ratios and opsui's phases, and reports them as metrics.
 // The whole comparison is one iteration (it takes minutes).
 func BenchmarkDeployVsCapistrano(b *testing.B) {
+	if os.Getenv(EnvSwitch) == "0" {
+		b.Skipf("%s=0", EnvSwitch)
+	}
 	if testing.Short() {
 		b.Skip("deploys to real hosts with two tools; not with -short")
 	}
@@ -81,9 +84,10 @@ func capVersion() string {
 
 // TestOneRound runs the benchmark's harness on two hosts for one round:
 // both tools deploy, every host is checked to serve the commit, the phases
-// add up. It takes well over 30 s on the 2 shared cores of the test
-// machines, so it runs only with OPSUI_CAPBENCH=1 (`make bench` runs the
-// benchmark itself).
+// add up, and an older commit fails the check. It takes 20 to 30 s on the
+// 2 shared cores of the test machines (too close to make test's budget of
+// 30 s a test) and needs Capistrano, which `make test` does not install,
+// so it runs only with OPSUI_CAPBENCH=1.
 func TestOneRound(t *testing.T) {
 	strict := os.Getenv(EnvSwitch) == "1"
 	if !strict {

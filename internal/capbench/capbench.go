@@ -56,8 +56,9 @@ const (
 	// every Capistrano deploy (cap-hostsN-K.log; Airbrussh times each
 	// command).
 	EnvLogDir = "OPSUI_CAPBENCH_LOG"
-	// EnvSwitch set to 1 runs TestOneRound even where it would skip
-	// (Capistrano missing, -short), and makes a missing tool fail it.
+	// EnvSwitch set to 1 runs TestOneRound (skipped otherwise: it takes
+	// about 30 s) and makes a missing tool fail it; set to 0 it skips
+	// BenchmarkDeployVsCapistrano (`make bench` runs every benchmark).
 	EnvSwitch = "OPSUI_CAPBENCH"
 )
 
