@@ -182,7 +182,14 @@ func (s *Store) SaveFleet(ctx context.Context, f *inventory.Fleet) error {
 		if err := s.fleetLock(ctx, tx); err != nil {
 			return err
 		}
-		return saveFleet(ctx, tx, f)
+		before, err := s.loadFleet(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if err := saveFleet(ctx, tx, f); err != nil {
+			return err
+		}
+		return s.recordFleetChange(ctx, tx, before, f)
 	})
 }
 
@@ -326,13 +333,17 @@ func (s *Store) UpdateFleet(ctx context.Context, fn func(f *inventory.Fleet) err
 		if f, err = s.loadFleet(ctx, tx); err != nil {
 			return err
 		}
+		before := f.Clone()
 		if err := fn(f); err != nil {
 			return err
 		}
 		if err := inventory.Validate(f); err != nil {
 			return err
 		}
-		return saveFleet(ctx, tx, f)
+		if err := saveFleet(ctx, tx, f); err != nil {
+			return err
+		}
+		return s.recordFleetChange(ctx, tx, before, f)
 	})
 	if err != nil {
 		return nil, err

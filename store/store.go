@@ -47,6 +47,7 @@ type Store struct {
 	server   string       // user@host:port/database of a PostgreSQL store
 	policy   OutputPolicy // see SetOutputPolicy (prune.go)
 	warnings []string     // about permissions, found at Open
+	operator string       // who changes the inventory (SetOperator, audit.go)
 }
 
 // DefaultPath returns where the database lives when neither --db nor
