@@ -93,8 +93,10 @@ func parseAge(s string) (time.Duration, error) {
 }
 
 // applyOutputPolicy gives the store the config file's output settings
-// (record limit and retention), for every command that opens it.
+// (record limit and retention), for every command that opens it, and the
+// operator its inventory changes are recorded as in the audit log.
 func applyOutputPolicy(s *store.Store) error {
+	s.SetOperator(operator())
 	path, err := store.ConfigPath(os.Getenv)
 	if err != nil {
 		return err

@@ -1,0 +1,89 @@
+package main
+
+import (
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/opsui/opsui/internal/pgtest"
+	"github.com/opsui/opsui/store"
+)
+
+// teamEnv is newDeployEnv's fleet and app in a SQLite file or, for
+// postgres, in a database of its own on the test PostgreSQL server: the
+// store two operators share.
+func teamEnv(t *testing.T, postgres bool) *deployEnv {
+	t.Helper()
+	e := newDeployEnv(t, 2, "")
+	if postgres {
+		file := filepath.Join(t.TempDir(), "fleet.yaml")
+		mustRun(t, e.db, "inventory", "export", "-o", file)
+		e.db = pgtest.New(t)
+		mustRun(t, e.db, "inventory", "import", file)
+	}
+	return e
+}
+
+// TestAuditAndOperators: alice deploys twice, bob rolls back, runs a
+// command and adds a host, on real sshd hosts; opsui audit lists each
+// action newest first with its operator, releases names the operator of
+// each release, and --json says the same. On SQLite and PostgreSQL.
+func TestAuditAndOperators(t *testing.T) {
+	for _, backend := range []string{"sqlite", "postgres"} {
+		t.Run(backend, func(t *testing.T) {
+			e := teamEnv(t, backend == "postgres")
+			t.Setenv("OPSUI_OPERATOR", "alice@lap")
+			r1 := releaseOf(t, mustRun(t, e.db, "deploy", "--env", "test", "--yes"))
+			e.commit(t, "second change", "index.html", "v2")
+			r2 := releaseOf(t, mustRun(t, e.db, "deploy", "--env", "test", "--yes"))
+			t.Setenv("OPSUI_OPERATOR", "bob@box")
+			mustRun(t, e.db, "rollback", "--env", "test", "--yes")
+			mustRun(t, e.db, "exec", "--host", "web1", "--", "uname", "-n")
+			mustRun(t, e.db, "inventory", "add", "web9", "--address", "127.0.0.99", "--env", "test")
+
+			out := mustRun(t, e.db, "audit")
+			lines := strings.Split(strings.TrimSpace(out), "\n")
+			want := []struct{ operator, action, what string }{
+				{"bob@box", "inventory", "+ host web9"},
+				{"bob@box", "exec", "uname -n"},
+				{"bob@box", "rollback", "release " + r1},
+				{"alice@lap", "deploy", "release " + r2},
+				{"alice@lap", "deploy", "release " + r1},
+			}
+			if len(lines) < len(want)+1 || !strings.HasPrefix(lines[0], "WHEN (UTC)") {
+				t.Fatalf("audit:\n%s", out)
+			}
+			for i, w := range want {
+				f := strings.Fields(lines[i+1])
+				if len(f) < 4 || f[2] != w.operator || f[3] != w.action || !strings.Contains(lines[i+1], w.what) {
+					t.Errorf("audit line %d = %q, want %s %s … %s\n%s", i+1, lines[i+1], w.operator, w.action, w.what, out)
+				}
+			}
+			if !strings.Contains(lines[4], "app → test") || !strings.Contains(lines[4], " ok ") {
+				t.Errorf("a deploy's line names its target and result: %q", lines[4])
+			}
+
+			out = mustRun(t, e.db, "releases", "--app", "app", "--env", "test")
+			rel := strings.Split(strings.TrimSpace(out), "\n")
+			if len(rel) != 4 || !strings.Contains(rel[0], "OPERATOR") || !strings.Contains(rel[1], "bob@box") ||
+				!strings.Contains(rel[2], "alice@lap") || !strings.Contains(rel[3], "alice@lap") {
+				t.Errorf("releases name their operators:\n%s", out)
+			}
+
+			var entries []store.AuditEntry
+			out = mustRun(t, e.db, "audit", "--json", "--since", "all", "--limit", "3")
+			if err := json.Unmarshal([]byte(out), &entries); err != nil || len(entries) != 3 {
+				t.Fatalf("audit --json: %v\n%s", err, out)
+			}
+			if entries[2].Action != store.KindRollback || entries[2].ReleaseID != r1 || entries[2].Operator != "bob@box" || entries[2].RunID == 0 {
+				t.Errorf("the rollback's entry: %+v", entries[2])
+			}
+			for _, bad := range []string{"0", "-1h", "soon"} {
+				if out, err := opsuiCmd(t, e.db, "", "audit", "--since", bad); exitCode(err) != 2 {
+					t.Errorf("--since %s: %v (exit %d), want a usage error\n%s", bad, err, exitCode(err), out)
+				}
+			}
+		})
+	}
+}
