@@ -38,6 +38,10 @@ type Preview struct {
 	Diffstat        string // git's diffstat between current and target
 	Migrations      []string
 	Requirements    []string // requirements files that change
+	// Warnings are what the shared history says the operator should know
+	// before confirming (DeployWarnings): a teammate deploying now or just
+	// now, the commit rolled back here before.
+	Warnings []string
 }
 
 // DeployRequest is a deploy as an operator asks for it, its target
@@ -106,6 +110,7 @@ func (s *Service) PreviewDeploy(ctx context.Context, app, env, ref string) (Prev
 		p.Commits, p.Behind, p.Diffstat, p.Migrations, p.Requirements = d.Commits, d.Behind, d.Diffstat, d.Migrations, d.Requirements
 	}
 	p.Hosts = s.hostReleases(ctx, tg)
+	p.Warnings = s.DeployWarnings(ctx, p.Plan)
 	return p, nil
 }
 

@@ -2,9 +2,16 @@ package main
 
 import (
 	"encoding/json"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
+
+	"github.com/opsui/opsui/internal/tuitest"
+	"github.com/opsui/opsui/ops/deploy"
 
 	"github.com/opsui/opsui/internal/pgtest"
 	"github.com/opsui/opsui/store"
@@ -13,9 +20,9 @@ import (
 // teamEnv is newDeployEnv's fleet and app in a SQLite file or, for
 // postgres, in a database of its own on the test PostgreSQL server: the
 // store two operators share.
-func teamEnv(t *testing.T, postgres bool) *deployEnv {
+func teamEnv(t *testing.T, postgres bool, stages string) *deployEnv {
 	t.Helper()
-	e := newDeployEnv(t, 2, "")
+	e := newDeployEnv(t, 2, stages)
 	if postgres {
 		file := filepath.Join(t.TempDir(), "fleet.yaml")
 		mustRun(t, e.db, "inventory", "export", "-o", file)
@@ -32,7 +39,7 @@ func teamEnv(t *testing.T, postgres bool) *deployEnv {
 func TestAuditAndOperators(t *testing.T) {
 	for _, backend := range []string{"sqlite", "postgres"} {
 		t.Run(backend, func(t *testing.T) {
-			e := teamEnv(t, backend == "postgres")
+			e := teamEnv(t, backend == "postgres", "")
 			t.Setenv("OPSUI_OPERATOR", "alice@lap")
 			r1 := releaseOf(t, mustRun(t, e.db, "deploy", "--env", "test", "--yes"))
 			e.commit(t, "second change", "index.html", "v2")
@@ -83,6 +90,66 @@ func TestAuditAndOperators(t *testing.T) {
 				if out, err := opsuiCmd(t, e.db, "", "audit", "--since", bad); exitCode(err) != 2 {
 					t.Errorf("--since %s: %v (exit %d), want a usage error\n%s", bad, err, exitCode(err), out)
 				}
+			}
+		})
+	}
+}
+
+// TestDeployWarningsFromSharedHistory: bob's deploy preview (--dry-run)
+// says that alice just deployed, that the commit was rolled back before
+// (and by whom), and, while alice's deploy runs in another opsui process,
+// that she is deploying now. On SQLite and PostgreSQL.
+func TestDeployWarningsFromSharedHistory(t *testing.T) {
+	bin := tuitest.Build(t)
+	for _, backend := range []string{"sqlite", "postgres"} {
+		t.Run(backend, func(t *testing.T) {
+			e := teamEnv(t, backend == "postgres", slowStage(60))
+			t.Setenv("OPSUI_OPERATOR", "alice@lap")
+			mustRun(t, e.db, "deploy", "--env", "test", "--yes")
+			c2 := e.commit(t, "second change", "index.html", "v2")
+			r2 := releaseOf(t, mustRun(t, e.db, "deploy", "--env", "test", "--yes"))
+			if out := mustRun(t, e.db, "deploy", "--env", "test", "--dry-run"); strings.Contains(out, "warning: alice@lap") {
+				t.Errorf("alice is warned of her own deploy:\n%s", out)
+			}
+			t.Setenv("OPSUI_OPERATOR", "bob@box")
+			mustRun(t, e.db, "rollback", "--env", "test", "--yes")
+
+			out := mustRun(t, e.db, "deploy", "--env", "test", "--dry-run")
+			for _, want := range []string{
+				"opsui: warning: " + deploy.ShortCommit(c2) + " was rolled back from test just now by bob@box (opsui rollback of release " + r2 + ")",
+				"opsui: warning: alice@lap deployed app → test just now (release " + r2 + ", " + deploy.ShortCommit(c2) + ", success)",
+			} {
+				if !strings.Contains(out, want) {
+					t.Errorf("bob's dry run lacks %q:\n%s", want, out)
+				}
+			}
+			if strings.Contains(out, "warning: bob@box rolled back") || strings.Contains(out, "is deploying") {
+				t.Errorf("bob is warned of his own rollback, or of a deploy that is not running:\n%s", out)
+			}
+
+			// alice's next deploy, in her own opsui process, waits in its slow stage.
+			if err := os.WriteFile(filepath.Join(e.fleet.Dir, "slow"), nil, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			e.commit(t, "third change", "index.html", "v3")
+			cmd := exec.Command(bin, "--db", e.db, "deploy", "--env", "test", "--yes")
+			cmd.Env = append(os.Environ(), "OPSUI_OPERATOR=alice@lap")
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			e.waitSlowStage(t, cmd)
+			out = mustRun(t, e.db, "deploy", "--env", "test", "--dry-run")
+			if !strings.Contains(out, "opsui: warning: alice@lap is deploying app → test now (run ") || !strings.Contains(out, "0/2 hosts done") {
+				t.Errorf("bob's dry run does not say alice is deploying:\n%s", out)
+			}
+			cmd.Process.Signal(syscall.SIGTERM)
+			done := make(chan error, 1)
+			go func() { done <- cmd.Wait() }()
+			select {
+			case <-done:
+			case <-time.After(2 * time.Minute):
+				cmd.Process.Kill()
+				t.Error("alice's deploy did not stop on SIGTERM")
 			}
 		})
 	}

@@ -169,6 +169,9 @@ time: the hosts are locked, all or nothing. Every release is recorded.`,
 		if err != nil {
 			return planError(err)
 		}
+		for _, w := range svc.DeployWarnings(ctx, p) { // the shared history: a teammate's deploy, a commit rolled back before
+			fmt.Fprintf(c.stderr, "opsui: warning: %s\n", w)
+		}
 		src := p.Source
 		if src.Dirty {
 			fmt.Fprintf(c.stderr, "opsui: warning: %s has uncommitted changes; only commit %s is shipped\n", tg.App.Repo, deploy.ShortCommit(src.Commit))
