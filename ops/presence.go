@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/opsui/opsui/ops/deploy"
@@ -109,4 +110,90 @@ func ago(now time.Time, t store.Millis) string {
 		return fmt.Sprintf("%d h ago", int(d/time.Hour))
 	}
 	return fmt.Sprintf("%d days ago", int(d/(24*time.Hour)))
+}
+
+// PresencePoll is how often WatchPresence reads the runs under way when
+// the service sets no PresencePoll: SQLite's only way to learn of them,
+// and how the hosts' progress of every run is refreshed.
+const PresencePoll = 3 * time.Second
+
+// Presence is another operator's run under way, as the console's header
+// shows it.
+type Presence struct {
+	RunID    int64
+	Operator string
+	Kind     string
+	App, Env string
+	Started  time.Time
+	Hosts    int
+	Done     int // hosts whose part ended
+}
+
+// String is "alice@lap: deploy shop → production (1/4 hosts)".
+func (p Presence) String() string {
+	target := p.Env
+	if p.App != "" {
+		target = p.App + " → " + p.Env
+	}
+	if target != "" {
+		target = " " + target
+	}
+	return fmt.Sprintf("%s: %s%s (%d/%d hosts)", p.Operator, p.Kind, target, p.Done, p.Hosts)
+}
+
+// Presence returns the runs under way of other operators, or of this
+// operator on another machine, newest first: what a team's shared store
+// says everyone else is doing now.
+func (s *Service) Presence(ctx context.Context) ([]Presence, error) {
+	live, err := s.Store.LiveRuns(ctx, "", "")
+	if err != nil {
+		return nil, err
+	}
+	out := []Presence{}
+	machine := store.Machine()
+	for _, r := range live {
+		if r.Operator == s.Operator && r.Machine == machine {
+			continue // one's own: the console shows it already
+		}
+		out = append(out, Presence{RunID: r.ID, Operator: r.Operator, Kind: r.Kind, App: r.App, Env: r.Env, Started: r.StartedAt.Time(),
+			Hosts: r.Hosts, Done: r.Done})
+	}
+	return out, nil
+}
+
+// WatchPresence sends Presence on the returned channel each time it
+// changes (first at once), until ctx ends; then the channel is closed.
+// On PostgreSQL a run's start or end is known at once (LISTEN/NOTIFY),
+// on SQLite within a poll; hosts' progress within a poll on both. A
+// read that fails is skipped (the next one may work: a server that
+// went away and came back). poll 0 is PresencePoll.
+func (s *Service) WatchPresence(ctx context.Context, poll time.Duration) <-chan []Presence {
+	if poll <= 0 {
+		poll = PresencePoll
+	}
+	out := make(chan []Presence)
+	changed := s.Store.WatchRuns(ctx, poll)
+	go func() {
+		defer close(out)
+		var last []Presence
+		first := true
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-changed:
+			}
+			ps, err := s.Presence(ctx)
+			if err != nil || (!first && slices.Equal(ps, last)) {
+				continue
+			}
+			first, last = false, ps
+			select {
+			case out <- ps:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return out
 }

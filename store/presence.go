@@ -3,6 +3,9 @@ package store
 import (
 	"context"
 	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // LiveRun is a run recorded as running, with how far its hosts are.
@@ -94,4 +97,73 @@ func (s *Store) Setbacks(ctx context.Context, app, env, commit string) ([]Setbac
 		}
 	}
 	return out, nil
+}
+
+// runsChannel is the PostgreSQL notification channel the runs table's
+// trigger (migration 8) notifies with a run's id when it starts or ends.
+const runsChannel = "opsui_runs"
+
+// WatchRuns signals on the returned channel whenever the runs under way
+// may have changed, until ctx ends: every poll (how SQLite learns, and
+// how anyone learns of hosts' progress) and, on PostgreSQL, at once when
+// any opsui sharing the server starts or ends a run (LISTEN). Signals
+// coalesce: one waiting means "read again". A lost connection to the
+// server leaves the polling on and is retried every poll.
+func (s *Store) WatchRuns(ctx context.Context, poll time.Duration) <-chan struct{} {
+	ch := make(chan struct{}, 1)
+	signal := func() {
+		select {
+		case ch <- struct{}{}:
+		default:
+		}
+	}
+	signal() // the first read
+	go func() {
+		t := time.NewTicker(poll)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				signal()
+			}
+		}
+	}()
+	if s.backend == Postgres && s.pgConfig != nil {
+		go func() {
+			for ctx.Err() == nil {
+				_ = s.listenRuns(ctx, signal) // the server went away: the ticker goes on
+				select {
+				case <-ctx.Done():
+				case <-time.After(poll):
+				}
+			}
+		}()
+	}
+	return ch
+}
+
+// listenRuns listens for run notifications on a connection of its own
+// until ctx ends or the connection fails.
+func (s *Store) listenRuns(ctx context.Context, signal func()) error {
+	conn, err := pgx.ConnectConfig(ctx, s.pgConfig.Copy())
+	if err != nil {
+		return err
+	}
+	defer func() {
+		closing, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		conn.Close(closing)
+	}()
+	if _, err := conn.Exec(ctx, "LISTEN "+runsChannel); err != nil {
+		return err
+	}
+	signal() // what changed while no one listened
+	for {
+		if _, err := conn.WaitForNotification(ctx); err != nil {
+			return err
+		}
+		signal()
+	}
 }
