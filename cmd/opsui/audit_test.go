@@ -154,3 +154,43 @@ func TestDeployWarningsFromSharedHistory(t *testing.T) {
 		})
 	}
 }
+
+// TestStoreCopyMergesTwoLaptops: alice and bob each ran a command on real
+// hosts from their own SQLite file; both histories are moved into one
+// PostgreSQL database (bob's with --merge, refused without), and the
+// team's audit shows both. Copying into the database itself is refused.
+func TestStoreCopyMergesTwoLaptops(t *testing.T) {
+	_, alice := execFleet(t, 2, true)
+	fleet := filepath.Join(t.TempDir(), "fleet.yaml")
+	mustRun(t, alice, "inventory", "export", "-o", fleet)
+	bob := filepath.Join(t.TempDir(), "bob.db")
+	mustRun(t, bob, "inventory", "import", fleet)
+	t.Setenv("OPSUI_OPERATOR", "alice@lap")
+	mustRun(t, alice, "exec", "--host", "web1", "--", "uname", "-n")
+	t.Setenv("OPSUI_OPERATOR", "bob@box")
+	mustRun(t, bob, "exec", "--host", "web2", "--", "uname", "-n")
+
+	team := pgtest.New(t)
+	out := mustRun(t, alice, "store", "copy", "--to", team)
+	if !strings.Contains(out, ": 1 runs (1 output chunks), 0 releases") || strings.Contains(out, pgtest.Password) {
+		t.Errorf("alice's copy:\n%s", out)
+	}
+	if out, err := opsuiCmd(t, bob, "", "store", "copy", "--to", team); err == nil || !strings.Contains(err.Error(), "give --merge") {
+		t.Errorf("bob's copy without --merge: %v\n%s", err, out)
+	}
+	out = mustRun(t, bob, "store", "copy", "--to", team, "--merge")
+	if !strings.Contains(out, ": 1 runs (1 output chunks)") {
+		t.Errorf("bob's merge:\n%s", out)
+	}
+	out = mustRun(t, alice, "store", "copy", "--to", team, "--merge")
+	if !strings.Contains(out, ": 0 runs (0 output chunks)") || !strings.Contains(out, "already there, kept: 1 runs") {
+		t.Errorf("alice's copy again:\n%s", out)
+	}
+	out = mustRun(t, team, "audit", "--since", "all")
+	if !strings.Contains(out, "alice@lap  exec") || !strings.Contains(out, "bob@box    exec") || strings.Count(out, " exec ") != 2 {
+		t.Errorf("the team's audit:\n%s", out)
+	}
+	if out, err := opsuiCmd(t, alice, "", "store", "copy", "--to", alice); exitCode(err) != 2 {
+		t.Errorf("copy into itself: %v\n%s", err, out)
+	}
+}
