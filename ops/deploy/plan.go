@@ -42,6 +42,9 @@ type Plan struct {
 	// plan was made (PreviewDeploy): Execute checks both again.
 	Select      HostSelection
 	LastRelease string
+	// AllowBreakingMigrations lets a rolling or canary deploy run
+	// migrations the compatibility check finds breaking (Gate).
+	AllowBreakingMigrations bool
 }
 
 // NewPlan decides a deploy of src to hosts.
