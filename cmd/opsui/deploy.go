@@ -135,6 +135,7 @@ func newDeployCmd(c *cli) *cobra.Command {
 		ref         string
 		dryRun, yes bool
 		resume      int64
+		allowBreak  bool
 	)
 	cmd := &cobra.Command{
 		Use:   "deploy [APP] --env E [--ref REF]",
@@ -174,12 +175,13 @@ time: the hosts are locked, all or nothing. Every release is recorded.`,
 			fmt.Fprintf(c.stderr, "opsui: warning: %s has uncommitted changes; only commit %s is shipped\n", tg.App.Repo, deploy.ShortCommit(src.Commit))
 		}
 		cur, curErr := s.LatestRelease(ctx, tg.App.Name, tg.Env.Name, true)
+		p.AllowBreakingMigrations = allowBreak
 		if dryRun {
 			p.Describe(c.stdout)
 			if curErr == nil {
 				c.printNewMigrations(ctx, tg.App.Repo, cur.Commit, src.Commit)
 			}
-			return nil
+			return c.printMigrationCheck(ctx, svc, &sshf, p, curErr == nil)
 		}
 		if p.Strategy.Kind == deploy.StrategyCanary && p.Strategy.CanaryWait == 0 && !isTTY(c.stdin) {
 			return usageError{errors.New("a canary deploy waits for a go-ahead: run it on a terminal, or give --canary-wait")}
@@ -215,6 +217,7 @@ time: the hosts are locked, all or nothing. Every release is recorded.`,
 	cmd.Flags().StringVar(&ref, "ref", "", "branch, tag or commit to deploy (default: the repository's HEAD)")
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print the plan (batches, steps, commands) and change nothing")
 	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask for confirmations (a protected environment's included)")
+	cmd.Flags().BoolVar(&allowBreak, "allow-breaking-migrations", false, "let a rolling or canary deploy run migrations that break the old code still serving (the check's verdict is recorded either way)")
 	cmd.Flags().Int64Var(&resume, "resume", 0, "finish the release of this deploy run on the hosts that did not complete it")
 	return cmd
 }

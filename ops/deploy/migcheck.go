@@ -21,7 +21,7 @@ var migcheckPy string
 const migcheckScript = `cd -- "$RELEASE_DIR" || exit 1
 if [ ! -f manage.py ]; then echo "no manage.py in the release: not a Django project" >&2; exit 3; fi
 py=venv/bin/python
-[ -x "$py" ] || py=${OPSUI_PYTHON:-/usr/bin/python3}
+[ -x "$py" ] || py=${OPSUI_MIGCHECK_PYTHON:-${OPSUI_PYTHON:-/usr/bin/python3}}
 "$py" manage.py shell --no-startup -c "$OPSUI_MIGCHECK"
 `
 

@@ -166,6 +166,25 @@ func TestDeployRefusesRollingWithBreakingMigration(t *testing.T) {
 	tb.git("checkout", "-q", "-b", "drop", repo.Hash(demoapp.CommitGreeting))
 	drop := tb.commit("drop Order.quantity", dropQuantity)
 	rolling := Strategy{Kind: StrategyRolling, Batches: Batches{{N: 1}}, AutoRollback: true}
+
+	// The preview checks the new code's migrations with the serving
+	// release's Django, in a scratch directory it removes.
+	pre, ok, err := tb.deployer().PreviewMigrations(ctx, tb.plan(drop, rolling))
+	if err != nil || !ok || pre.Err != "" || pre.Verdict() != VerdictBreaking {
+		t.Fatalf("preview check: %+v ok %v err %v", pre, ok, err)
+	}
+	if b := pre.With(VerdictBreaking); len(b) != 1 || b[0].Op != "Remove field quantity from order" || !strings.HasSuffix(b[0].File, "shop/migrations/0003_drop_quantity.py") {
+		t.Errorf("preview's breaking operations: %+v", b)
+	}
+	if err := tb.plan(drop, rolling).Gate(pre, true); err == nil {
+		t.Error("the preview's verdict does not refuse a rolling deploy")
+	}
+	if left := tb.sh(0, "ls -A "+tb.deployTo+"/.opsui-migcheck"); left != "" {
+		t.Errorf("the preview left %q behind", left)
+	}
+	if cols := orderColumns(tb); !strings.Contains(cols, "quantity") {
+		t.Errorf("the preview migrated: shop_order has %s", cols)
+	}
 	refused := tb.deploy(drop, rolling)
 	if refused.Result != store.ReleaseFailed {
 		t.Fatalf("a rolling deploy dropping a column ended %s, want failed", refused.Result)
