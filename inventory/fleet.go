@@ -20,6 +20,7 @@ type Fleet struct {
 	Roles        map[string]RoleSettings `yaml:"roles,omitempty" json:"roles,omitempty"`
 	Apps         []App                   `yaml:"apps,omitempty" json:"apps,omitempty"`
 	Hosts        []Host                  `yaml:"hosts,omitempty" json:"hosts,omitempty"`
+	Freezes      []Freeze                `yaml:"freezes,omitempty" json:"freezes,omitempty"` // inventory/freezes.go
 }
 
 // Environment is a deployment target such as staging or production.

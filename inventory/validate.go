@@ -123,6 +123,8 @@ func Validate(f *Fleet) error {
 		}
 	}
 
+	validateFreezes(f, add)
+
 	for role, s := range f.Roles {
 		p := "roles." + role
 		if !ValidRole(role) {
