@@ -180,4 +180,3 @@ WHERE app = ? AND env = ? ORDER BY at`, app, env); err != nil {
 	}
 	return out, nil
 }
-
