@@ -164,11 +164,22 @@ func (s *Service) Deploy(ctx context.Context, p *deploy.Plan, io IO) (*deploy.Ou
 	}
 	// A run whose opsui died reads interrupted, not running, in the check.
 	_, _ = s.Store.ReapStaleRuns(ctx)
+	frozen, err := s.freezeGate(ctx, p)
+	if err != nil {
+		return nil, err
+	}
 	d, err := s.deployer(p.Hosts, p.Balancers, io)
 	if err != nil {
 		return nil, err
 	}
-	return d.Execute(ctx, p)
+	if frozen != nil {
+		io.orQuiet().Say(fmt.Sprintf("breaking glass: %s is frozen (%s); going ahead for %q, recorded as %s's", p.Env.Name, frozen.Freezes[0].Reason, p.BreakGlass, s.Operator))
+	}
+	out, err := d.Execute(ctx, p)
+	if frozen != nil && out != nil {
+		s.breakGlass(ctx, p, frozen, out, io)
+	}
+	return out, err
 }
 
 // deployer wires a Deployer of hosts and balancers (each batch is drained

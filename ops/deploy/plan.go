@@ -45,6 +45,9 @@ type Plan struct {
 	// AllowBreakingMigrations lets a rolling or canary deploy run
 	// migrations the compatibility check finds breaking (Gate).
 	AllowBreakingMigrations bool
+	// BreakGlass is the operator's reason to deploy inside a freeze
+	// window (recorded and announced by ops); "" refuses the deploy there.
+	BreakGlass string
 }
 
 // NewPlan decides a deploy of src to hosts.
