@@ -38,6 +38,11 @@ type Preview struct {
 	Diffstat        string // git's diffstat between current and target
 	Migrations      []string
 	Requirements    []string // requirements files that change
+	// MigrationCheck is the compatibility verdict on the migrations the
+	// deploy runs (nil when the app is not checked, or there is no
+	// connection); Frozen, a freeze refusal the deploy would meet.
+	MigrationCheck *deploy.MigrationCheck
+	Frozen         error
 }
 
 // DeployRequest is a deploy as an operator asks for it, its target
@@ -106,6 +111,14 @@ func (s *Service) PreviewDeploy(ctx context.Context, app, env, ref string) (Prev
 		p.Commits, p.Behind, p.Diffstat, p.Migrations, p.Requirements = d.Commits, d.Behind, d.Diffstat, d.Migrations, d.Requirements
 	}
 	p.Hosts = s.hostReleases(ctx, tg)
+	p.Frozen = s.CheckFreeze(ctx, tg.Env.Name, time.Now())
+	if s.Conn != nil {
+		if c, ok, err := s.CheckMigrations(ctx, p.Plan); err != nil {
+			p.MigrationCheck = &deploy.MigrationCheck{Err: err.Error()}
+		} else if ok {
+			p.MigrationCheck = &c
+		}
+	}
 	return p, nil
 }
 
