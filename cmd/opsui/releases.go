@@ -59,6 +59,11 @@ stays.`,
 			fmt.Fprintf(c.stderr, "opsui: WARNING: releases %s applied database migrations. Rolling back does NOT reverse them: "+
 				"the code goes back, the schema stays.\n", strings.Join(ids, ", "))
 		}
+		if meets, err := svc.RollbackMeets(ctx, choice.Target, choice.Undone); err == nil {
+			for _, m := range meets {
+				fmt.Fprintf(c.stderr, "opsui: WARNING: %s\n", m)
+			}
+		}
 		if err := c.confirm("Roll back?", yes); err != nil {
 			return err
 		}
