@@ -154,20 +154,6 @@ func (fz Freeze) ActiveAt(t time.Time) (until time.Time, ok bool) {
 	return day.Add(time.Duration(left) * time.Minute), true
 }
 
-// ActiveFreezes returns the freezes of env among fs that hold at t.
-func ActiveFreezes(fs []Freeze, env string, t time.Time) []Freeze {
-	var out []Freeze
-	for _, fz := range fs {
-		if fz.Env != env {
-			continue
-		}
-		if _, ok := fz.ActiveAt(t); ok {
-			out = append(out, fz)
-		}
-	}
-	return out
-}
-
 // validateFreezes adds the problems of the fleet file's freezes: each
 // freeze's own, and an environment the fleet does not declare.
 func validateFreezes(f *Fleet, add func(path, format string, args ...any)) {
