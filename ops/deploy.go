@@ -42,6 +42,11 @@ type Preview struct {
 	// before confirming (DeployWarnings): a teammate deploying now or just
 	// now, the commit rolled back here before.
 	Warnings []string
+	// MigrationCheck is the compatibility verdict on the migrations the
+	// deploy runs (nil when the app is not checked, or there is no
+	// connection); Frozen, a freeze refusal the deploy would meet.
+	MigrationCheck *deploy.MigrationCheck
+	Frozen         error
 }
 
 // DeployRequest is a deploy as an operator asks for it, its target
@@ -111,6 +116,14 @@ func (s *Service) PreviewDeploy(ctx context.Context, app, env, ref string) (Prev
 	}
 	p.Hosts = s.hostReleases(ctx, tg)
 	p.Warnings = s.DeployWarnings(ctx, p.Plan)
+	p.Frozen = s.CheckFreeze(ctx, tg.Env.Name, time.Now())
+	if s.Conn != nil {
+		if c, ok, err := s.CheckMigrations(ctx, p.Plan); err != nil {
+			p.MigrationCheck = &deploy.MigrationCheck{Err: err.Error()}
+		} else if ok {
+			p.MigrationCheck = &c
+		}
+	}
 	return p, nil
 }
 
@@ -169,11 +182,22 @@ func (s *Service) Deploy(ctx context.Context, p *deploy.Plan, io IO) (*deploy.Ou
 	}
 	// A run whose opsui died reads interrupted, not running, in the check.
 	_, _ = s.Store.ReapStaleRuns(ctx)
+	frozen, err := s.freezeGate(ctx, p)
+	if err != nil {
+		return nil, err
+	}
 	d, err := s.deployer(p.Hosts, p.Balancers, io)
 	if err != nil {
 		return nil, err
 	}
-	return d.Execute(ctx, p)
+	if frozen != nil {
+		io.orQuiet().Say(fmt.Sprintf("breaking glass: %s is frozen (%s); going ahead for %q, recorded as %s's", p.Env.Name, frozen.Freezes[0].Reason, p.BreakGlass, s.Operator))
+	}
+	out, err := d.Execute(ctx, p)
+	if frozen != nil && out != nil {
+		s.breakGlass(ctx, p, frozen, out, io)
+	}
+	return out, err
 }
 
 // deployer wires a Deployer of hosts and balancers (each batch is drained

@@ -115,6 +115,9 @@ func (s *Store) loadFleet(ctx context.Context, q sqlx.QueryerContext) (*inventor
 		return nil, err
 	}
 	f.Hosts = hosts
+	if err := s.loadFleetFreezes(ctx, q, &f); err != nil {
+		return nil, err
+	}
 	return &f, nil
 }
 
@@ -254,7 +257,10 @@ func saveFleet(ctx context.Context, tx *sqlx.Tx, f *inventory.Fleet) error {
 	for _, e := range f.Environments {
 		envNames = append(envNames, e.Name)
 	}
-	return deleteMissing(ctx, tx, "environments", envNames)
+	if err := deleteMissing(ctx, tx, "environments", envNames); err != nil {
+		return err
+	}
+	return saveFleetFreezes(ctx, tx, f)
 }
 
 // deleteMissing removes the rows of table whose name is not in keep.

@@ -216,7 +216,7 @@ func (s *deploySpec) previewLines(f *wizard, width int) []string {
 	if len(p.Requirements) > 0 {
 		l = append(l, "", st.Warn.Render("requirements change: "+strings.Join(p.Requirements, ", ")))
 	}
-	return l
+	return append(l, safetyLines(st, p, width)...)
 }
 
 func branchText(b string) string {
