@@ -227,6 +227,9 @@ func (r *runner) runOn(ctx context.Context, s Step, h *hostRun) {
 			r.notef("%s: cleaning up old releases failed; they stay", h.host.Name)
 		}
 	case s.Name == StepMigrate && s.Run == migrateScript:
+		if r.kind == store.KindDeploy && !r.gateMigrations(ctx, h, s) {
+			break
+		}
 		if out, ok := r.runStep(ctx, h, s.Name, withEnv(s.Run), r.plan.env(h.host, s), timeout, nil, true); ok && migrationsRan(out) {
 			r.migrated.Store(true)
 		}
