@@ -59,6 +59,11 @@ stays.`,
 			fmt.Fprintf(c.stderr, "opsui: WARNING: releases %s applied database migrations. Rolling back does NOT reverse them: "+
 				"the code goes back, the schema stays.\n", strings.Join(ids, ", "))
 		}
+		if meets, err := svc.RollbackMeets(ctx, choice.Target, choice.Undone); err == nil {
+			for _, m := range meets {
+				fmt.Fprintf(c.stderr, "opsui: WARNING: %s\n", m)
+			}
+		}
 		if err := c.confirm("Roll back?", yes); err != nil {
 			return err
 		}
@@ -140,7 +145,10 @@ this commit reach each environment, and who sent it" (a short hash is enough).`,
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", r.App, r.Env, r.ReleaseID, r.Kind, deploy.ShortCommit(r.Commit),
 				dash(r.Branch), r.Operator, r.StartedAt.Time().Format("2006-01-02 15:04:05"), took, r.Result.Words(), len(r.HostList()), r.Subject)
 		}
-		return tw.Flush()
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+		return c.printSafetyNotes(ctx, svc, out)
 	})
 	cmd.Flags().StringVar(&app, "app", "", "only this app")
 	cmd.Flags().StringVar(&env, "env", "", "only this environment")

@@ -42,6 +42,12 @@ type Plan struct {
 	// plan was made (PreviewDeploy): Execute checks both again.
 	Select      HostSelection
 	LastRelease string
+	// AllowBreakingMigrations lets a rolling or canary deploy run
+	// migrations the compatibility check finds breaking (Gate).
+	AllowBreakingMigrations bool
+	// BreakGlass is the operator's reason to deploy inside a freeze
+	// window (recorded and announced by ops); "" refuses the deploy there.
+	BreakGlass string
 }
 
 // NewPlan decides a deploy of src to hosts.
@@ -71,7 +77,7 @@ func NewPlan(f *inventory.Fleet, app inventory.App, env inventory.Environment, h
 					return nil, fmt.Errorf("host %s, role %s: %s (fix the fleet file and import it again)", h.Name, role, msg)
 				}
 			}
-			if set.Sudo && (set.Reload != "" || set.Process != inventory.ProcessSupervisord) {
+			if set.Sudo && (set.Reload != "" || !set.Managed()) {
 				if _, err := inventory.SudoCommand(set.Reload); err != nil {
 					return nil, fmt.Errorf("host %s, role %s: %w (fix the fleet file and import it again)", h.Name, role, err)
 				}
@@ -154,11 +160,14 @@ func (p *Plan) env(h inventory.Host, s Step) map[string]string {
 			e["OPSUI_RELOAD"] = "sudo " + set.Reload // checked literal at import (inventory.SudoCommand)
 		}
 	}
-	if set.Process == inventory.ProcessSupervisord {
+	switch set.Process {
+	case inventory.ProcessSupervisord:
 		e["OPSUI_PROGRAM"], e["OPSUI_SUPERVISOR_CONF"] = inventory.SupervisorProgram(p.App.Name, set)
-		if set.Sudo {
-			e["OPSUI_PM_SUDO"] = "1"
-		}
+	case inventory.ProcessSystemd:
+		e["OPSUI_UNIT"] = inventory.SystemdUnit(p.App.Name, set)
+	}
+	if set.Sudo && set.Managed() {
+		e["OPSUI_PM_SUDO"] = "1"
 	}
 	for _, k := range []string{"bind", "wsgi", "python", "gunicorn", "workers"} {
 		if v := set.Options[k]; v != "" {

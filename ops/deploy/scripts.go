@@ -170,11 +170,16 @@ fi
 // users' processes' working directories (gunicorn as www-data) unless
 // sudo lets it run readlink as root (sudo -n readlink), and a host without
 // /proc shows none: then no release is removed, and the output says why.
+// /proc is read only when some release would go (0.8 s at 50 hosts).
 const cleanupScript = `cd -- "$DEPLOY_TO/releases" || exit 0
 ` + currentRelease + `nl='
 '
+set -- $(ls -1 | grep -E '^[0-9]{14}$' | sort)
+n=$#
 unseen=0
-if [ -d /proc/self ]; then
+if [ "$n" -le "$OPSUI_KEEP" ]; then
+  cwds= # nothing would go: no need to know who runs where
+elif [ -d /proc/self ]; then
   cwds=$nl$(readlink /proc/[0-9]*/cwd 2>/dev/null)$nl
   if [ "$(id -u)" != 0 ]; then
     for p in /proc/[0-9]*; do [ -O "$p" ] || unseen=$((unseen+1)); done
@@ -186,8 +191,6 @@ if [ -d /proc/self ]; then
 else
   cwds=; unseen=-1
 fi
-set -- $(ls -1 | grep -E '^[0-9]{14}$' | sort)
-n=$#
 kept=
 for r in "$@"; do
   [ "$n" -le "$OPSUI_KEEP" ] && break

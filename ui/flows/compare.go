@@ -159,6 +159,15 @@ func (v *releasesView) listView(st common.Styles, w, h int) string {
 	b.WriteString(st.Header.Render(common.Clip(header, w)) + "\n")
 	shown := v.shown()
 	h--
+	var notes []string // what the release under the cursor broke or was let through
+	if v.cursor < len(shown) {
+		for _, n := range v.notes {
+			if strings.HasPrefix(n, shown[v.cursor].ReleaseID+" ") {
+				notes = append(notes, n)
+			}
+		}
+	}
+	h = max(1, h-len(notes))
 	start := max(0, min(v.cursor-h/2, len(shown)-h))
 	for i := start; i < len(shown) && i-start < h; i++ {
 		r := shown[i]
@@ -182,6 +191,9 @@ func (v *releasesView) listView(st common.Styles, w, h int) string {
 	}
 	if len(shown) == 0 {
 		b.WriteString(st.Muted.Render("no release matches the filter") + "\n")
+	}
+	for _, n := range notes {
+		b.WriteString(st.Warn.Render(common.Clip(n, w)) + "\n")
 	}
 	return b.String()
 }

@@ -20,9 +20,10 @@ import (
 // The releases view's messages.
 type (
 	releasesMsg struct {
-		key  string
-		list []store.Release
-		err  error
+		key   string
+		list  []store.Release
+		notes []string // SafetyNotes of list
+		err   error
 	}
 	releaseRunMsg struct {
 		runID int64
@@ -46,6 +47,7 @@ type releasesView struct {
 	target    pickItem
 	listKey   string
 	list      []store.Release
+	notes     []string // break-glass and migration-check lines, by release id
 	err       error
 	filter    textinput.Model
 	filtering bool
@@ -74,7 +76,7 @@ func newReleasesView(env *Env, focusedEnv string) (Flow, tea.Cmd) {
 func (v *releasesView) typing() bool { return v.filtering }
 
 func (v *releasesView) load() tea.Cmd {
-	app, env, fn := v.target.app, v.target.env.Name, v.env.fns.Releases
+	app, env, fn, notesOf := v.target.app, v.target.env.Name, v.env.fns.Releases, v.env.fns.SafetyNotes
 	k := app + "\x00" + env
 	v.listKey, v.list, v.err, v.marked, v.cursor = k, nil, nil, nil, 0
 	return func() tea.Msg {
@@ -84,7 +86,11 @@ func (v *releasesView) load() tea.Cmd {
 		if err != nil {
 			err = fmt.Errorf("releases of %s on %s: %w", app, env, err)
 		}
-		return releasesMsg{key: k, list: rs, err: err}
+		var notes []string
+		if err == nil && notesOf != nil {
+			notes, _ = notesOf(ctx, rs) // the list shows without them
+		}
+		return releasesMsg{key: k, list: rs, notes: notes, err: err}
 	}
 }
 
@@ -115,7 +121,7 @@ func (v *releasesView) update(msg tea.Msg) (Flow, tea.Cmd) {
 	switch msg := msg.(type) {
 	case releasesMsg:
 		if msg.key == v.listKey {
-			v.list, v.err = msg.list, msg.err
+			v.list, v.notes, v.err = msg.list, msg.notes, msg.err
 		}
 		return v, nil
 	case releaseRunMsg:

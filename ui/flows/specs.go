@@ -108,6 +108,9 @@ func (rollbackSpec) planLines(st common.Styles, p ops.RollbackPreview, cursor, w
 		}
 		l = append(l, "", st.Error.Render(common.Clip("Migrations are NOT reversed: releases "+strings.Join(ids, ", ")+
 			" applied database migrations. The code goes back, the schema stays.", w)))
+		for _, m := range p.Meets {
+			l = append(l, st.Error.Render(common.Clip("  "+m, w)))
+		}
 	} else {
 		l = append(l, "", st.Muted.Render(common.Clip("no undone release applied migrations (migrations are never reversed by a rollback)", w)))
 	}

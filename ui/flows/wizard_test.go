@@ -48,7 +48,7 @@ func TestWizardDeploysWithACanaryAndSummarises(t *testing.T) {
 	v = d.see("commits it brings (1)", "add checkout")
 	for _, want := range []string{"DRIFT", "shop/views.py | 12", "shop/migrations/0002_cart.py", "requirements change: requirements.txt",
 		"deploy lock held on stg-web1 (carol@laptop)", "uncommitted changes", "unreachable: ghost", "rollback in disguise",
-		"commits it takes away (1)", "hotfix only in prod"} {
+		"commits it takes away (1)", "hotfix only in prod", "! alice@lap deployed shop → staging 4 min ago"} {
 		if !strings.Contains(v, want) {
 			t.Errorf("preview lacks %q:\n%s", want, v)
 		}

@@ -121,7 +121,7 @@ func (r *refStep) view(width, h int) string {
 // warnings are what the operator must know before confirming.
 func (*deploySpec) warnings(f *wizard) []string {
 	p := f.plan
-	var out []string
+	out := append([]string(nil), p.Warnings...) // the shared history's: a teammate's deploy, a commit rolled back before
 	var locked, down []string
 	for _, h := range p.Hosts {
 		if h.Lock != "" {
@@ -216,7 +216,7 @@ func (s *deploySpec) previewLines(f *wizard, width int) []string {
 	if len(p.Requirements) > 0 {
 		l = append(l, "", st.Warn.Render("requirements change: "+strings.Join(p.Requirements, ", ")))
 	}
-	return l
+	return append(l, safetyLines(st, p, width)...)
 }
 
 func branchText(b string) string {
