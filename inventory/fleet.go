@@ -20,6 +20,7 @@ type Fleet struct {
 	Roles        map[string]RoleSettings `yaml:"roles,omitempty" json:"roles,omitempty"`
 	Apps         []App                   `yaml:"apps,omitempty" json:"apps,omitempty"`
 	Hosts        []Host                  `yaml:"hosts,omitempty" json:"hosts,omitempty"`
+	Freezes      []Freeze                `yaml:"freezes,omitempty" json:"freezes,omitempty"` // inventory/freezes.go
 }
 
 // Environment is a deployment target such as staging or production.
@@ -82,8 +83,9 @@ type RoleSettings struct {
 	// it on for one host, not off.
 	Sudo bool `yaml:"sudo,omitempty" json:"sudo,omitempty"`
 	// Process is what runs the web role's app server: ProcessDaemon (the
-	// default: opsui starts gunicorn itself) or ProcessSupervisord (a
-	// program of supervisord, reloaded with supervisorctl signal HUP).
+	// default: opsui starts gunicorn itself), ProcessSupervisord (a
+	// program of supervisord, reloaded with supervisorctl signal HUP) or
+	// ProcessSystemd (a unit, reloaded with systemctl reload).
 	Process string `yaml:"process,omitempty" json:"process,omitempty"`
 }
 
@@ -91,7 +93,7 @@ type RoleSettings struct {
 const (
 	ProcessDaemon      = "daemon"
 	ProcessSupervisord = "supervisord"
-	ProcessSystemd     = "systemd" // named so it gets a clear refusal: not built yet
+	ProcessSystemd     = "systemd"
 )
 
 // IsZero reports whether no setting is present.

@@ -82,6 +82,10 @@ func (f *Fleet) SudoRules(app, env string) (rules []SudoRule, notes []string, er
 				for _, cmd := range SupervisorCommands(SupervisorProgram(a.Name, set)) {
 					add(h, cmd, "role "+role+" reload through supervisord")
 				}
+			} else if set.Sudo && set.Process == ProcessSystemd {
+				for _, cmd := range SystemdCommands(SystemdUnit(a.Name, set)) {
+					add(h, cmd, "role "+role+" reload through systemd")
+				}
 			} else {
 				scanSudo(set.Reload, "role "+role+" reload", h, add, note)
 			}

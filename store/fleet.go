@@ -117,6 +117,9 @@ func (s *Store) loadFleet(ctx context.Context, q sqlx.QueryerContext) (*inventor
 		return nil, err
 	}
 	f.Hosts = hosts
+	if err := s.loadFleetFreezes(ctx, q, &f); err != nil {
+		return nil, err
+	}
 	return &f, nil
 }
 
@@ -184,7 +187,14 @@ func (s *Store) SaveFleet(ctx context.Context, f *inventory.Fleet) error {
 		if err := s.fleetLock(ctx, tx); err != nil {
 			return err
 		}
-		return saveFleet(ctx, tx, f)
+		before, err := s.loadFleet(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if err := saveFleet(ctx, tx, f); err != nil {
+			return err
+		}
+		return s.recordFleetChange(ctx, tx, before, f)
 	})
 }
 
@@ -249,7 +259,10 @@ func saveFleet(ctx context.Context, tx *sqlx.Tx, f *inventory.Fleet) error {
 	for _, e := range f.Environments {
 		envNames = append(envNames, e.Name)
 	}
-	return deleteMissing(ctx, tx, "environments", envNames)
+	if err := deleteMissing(ctx, tx, "environments", envNames); err != nil {
+		return err
+	}
+	return saveFleetFreezes(ctx, tx, f)
 }
 
 // deleteMissing removes the rows of table whose name is not in keep.
@@ -328,13 +341,17 @@ func (s *Store) UpdateFleet(ctx context.Context, fn func(f *inventory.Fleet) err
 		if f, err = s.loadFleet(ctx, tx); err != nil {
 			return err
 		}
+		before := f.Clone()
 		if err := fn(f); err != nil {
 			return err
 		}
 		if err := inventory.Validate(f); err != nil {
 			return err
 		}
-		return saveFleet(ctx, tx, f)
+		if err := saveFleet(ctx, tx, f); err != nil {
+			return err
+		}
+		return s.recordFleetChange(ctx, tx, before, f)
 	})
 	if err != nil {
 		return nil, err

@@ -63,6 +63,8 @@ type Options struct {
 	Flows flowsview.Flows
 	// Logs follows the logs of hosts for the logs view (L); nil: no logs.
 	Logs LogsFunc
+	// Presence watches teammates' runs for the header; nil: none shown.
+	Presence PresenceFunc
 }
 
 // The console's modes: what has the keyboard.
@@ -104,6 +106,8 @@ type App struct {
 
 	dialogs dialogStack
 	toasts  toastStack
+
+	presence presenceState // teammates' runs under way (ui/presence.go)
 }
 
 // inventoryLoad is the reading of the inventory at start.
@@ -156,11 +160,13 @@ func New(opts Options) App {
 		status:  status, detail: fleetview.NewDetail(ctx, status, opts.LastRuns),
 		dialogs: dialogStack{asker: opts.Asker, warned: map[string]bool{}},
 		past:    runview.NewList(ctx, keys.listKeys(), opts.ListRuns, opts.LoadRun), flows: flowHost{fns: opts.Flows, life: context.Background(), tracker: flowsview.NewTracker()},
-		logs: newLogsState(opts.Logs)}
+		logs: newLogsState(opts.Logs), presence: presenceState{watch: opts.Presence}}
 }
 
 // Init loads the fleet and listens for the engine's questions.
-func (a App) Init() tea.Cmd { return tea.Batch(a.loadFleetCmd(), listenAsker(a.dialogs.asker)) }
+func (a App) Init() tea.Cmd {
+	return tea.Batch(a.loadFleetCmd(), listenAsker(a.dialogs.asker), a.presenceInit())
+}
 
 func (a App) loadFleetCmd() tea.Cmd {
 	load := a.inv.load
@@ -179,6 +185,9 @@ func (a App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return a, tea.Quit
 	}
 	if next, cmd, ok := a.statusUpdate(msg); ok {
+		return next, cmd
+	}
+	if next, cmd, ok := a.presenceUpdate(msg); ok {
 		return next, cmd
 	}
 	if next, cmd, ok := a.flowsUpdate(msg); ok {
@@ -382,6 +391,7 @@ func (a App) header() string {
 		parts = append(parts, st.Selected.Render(fmt.Sprintf("%d selected", n)))
 	}
 	parts = append(parts, a.statusHeader()...)
+	parts = append(parts, a.presenceHeader()...) // teammates' runs under way
 	if a.ctx.ReadOnly {
 		parts = append(parts, st.Warn.Render("read-only"))
 	}

@@ -65,7 +65,8 @@ func (c *cli) runConsole(ctx context.Context, s *store.Store, keys ui.KeyMap) er
 	defer console.close()
 	return ui.Run(ctx, ui.Options{Theme: th, LoadFleet: s.LoadFleet, Exec: console.exec, ReadOnly: c.readOnly,
 		Probe: console.svc.Status, RefreshInterval: c.refresh, LastRuns: console.lastRuns, Asker: asker,
-		ListRuns: console.pastRuns, LoadRun: console.svc.Run, Keys: &keys, Flows: console.flows(), Logs: console.svc.FollowLogs})
+		ListRuns: console.pastRuns, LoadRun: console.svc.Run, Keys: &keys, Flows: console.flows(), Logs: console.svc.FollowLogs,
+		Presence: console.svc.WatchPresence})
 }
 
 // consoleSession is how the console reaches hosts: one pool for the whole

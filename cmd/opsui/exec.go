@@ -91,10 +91,12 @@ func (s *selector) pick(f *inventory.Fleet) ([]inventory.Host, error) {
 
 func newExecCmd(c *cli) *cobra.Command {
 	var (
-		sel    selector
-		ssh    sshFlags
-		limit  recordLimitFlag
-		asJSON bool
+		sel     selector
+		ssh     sshFlags
+		limit   recordLimitFlag
+		asJSON  bool
+		yes     bool
+		confirm []string
 	)
 	cmd := &cobra.Command{
 		Use:   "exec [--env E] [--role R] [--host H,...] -- COMMAND...",
@@ -103,8 +105,12 @@ func newExecCmd(c *cli) *cobra.Command {
 prefixed with its host; a summary (failures first, the slowest host) ends the
 output, and the exit status is 1 when any host failed. The run and each
 host's output, up to the record limit (--record-limit), are recorded in the
-database.`,
-		Example: `  opsui exec --env production --role web -- uptime
+database.
+
+On hosts of a protected environment, exec shows the command and the hosts
+and asks for the environment's name, as a deploy does; without a terminal
+the name is given with --confirm-env (--yes alone is not enough).`,
+		Example: `  opsui exec --env production --role web --confirm-env production -- uptime
   opsui exec --host web1,web2 --timeout 30s -- 'df -h /srv'`,
 		Args: cobra.MinimumNArgs(1),
 	}
@@ -113,7 +119,10 @@ database.`,
 			return err
 		}
 		command := strings.Join(args, " ")
-		return c.runOnHosts(ctx, s, &sel, &ssh, asJSON, func(svc *ops.Service, hosts []inventory.Host, emit func(remote.Event)) (remote.Result, *record.Recorder, error) {
+		guard := func(f *inventory.Fleet, hosts []inventory.Host) error {
+			return c.confirmOnProtected(f, hosts, "exec", command, confirm, yes)
+		}
+		return c.runOnHosts(ctx, s, &sel, &ssh, asJSON, guard, func(svc *ops.Service, hosts []inventory.Host, emit func(remote.Event)) (remote.Result, *record.Recorder, error) {
 			return svc.Exec(ctx, ops.ExecRequest{Hosts: hosts, Command: command,
 				Options: remote.RunOptions{Parallel: ssh.parallel, Timeout: ssh.timeout}}, emit)
 		})
@@ -122,6 +131,8 @@ database.`,
 	ssh.register(cmd)
 	limit.register(cmd)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object per event, then the result")
+	cmd.Flags().BoolVar(&yes, "yes", false, "do not ask (a protected environment must still be named with --confirm-env)")
+	cmd.Flags().StringSliceVar(&confirm, "confirm-env", nil, "the name of each protected environment the hosts are in, as the confirmation")
 	return cmd
 }
 
@@ -171,6 +182,7 @@ func operator() string {
 // with a printer, then its summary; the exit status is 1 when a host
 // failed (the summary said which).
 func (c *cli) runOnHosts(ctx context.Context, s *store.Store, sel *selector, ssh *sshFlags, asJSON bool,
+	guard func(f *inventory.Fleet, hosts []inventory.Host) error,
 	op func(svc *ops.Service, hosts []inventory.Host, emit func(remote.Event)) (remote.Result, *record.Recorder, error)) error {
 	f, err := s.LoadFleet(ctx)
 	if err != nil {
@@ -178,6 +190,9 @@ func (c *cli) runOnHosts(ctx context.Context, s *store.Store, sel *selector, ssh
 	}
 	hosts, err := sel.pick(f)
 	if err != nil {
+		return err
+	}
+	if err := guard(f, hosts); err != nil {
 		return err
 	}
 	pool, cfg, err := ssh.pool(c)

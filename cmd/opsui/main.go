@@ -26,6 +26,7 @@ func main() {
 	// ignored a write fails with EPIPE, which the printers drop, and the
 	// deploy's own cleanup and records go on.
 	signal.Ignore(syscall.SIGPIPE)
+	raiseFDLimit(os.Stderr)
 	ctx, stop := signal.NotifyContext(context.Background(), stopSignals...)
 	defer stop()
 	cmd := newRootCmd(&cli{stdout: os.Stdout, stderr: os.Stderr, stdin: os.Stdin})

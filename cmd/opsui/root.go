@@ -107,6 +107,8 @@ opsui cannot use: 10 server unreachable, 11 authentication failed,
 	root.AddCommand(newEnvCmd(c))
 	root.AddCommand(newSetupCmd(c))
 	root.AddCommand(newCpCmd(c))
+	root.AddCommand(newAuditCmd(c))
+	root.AddCommand(newFreezeCmd(c))
 	return root
 }
 

@@ -28,7 +28,7 @@ func (r *runner) activate(ctx context.Context, steps []Step) store.ReleaseResult
 		return store.ReleaseAborted
 	}
 	if n := r.failedCount(); n > p.MaxFail {
-		r.notef("%d hosts failed before the switch (more than the %d allowed): no host was switched", n, p.MaxFail)
+		r.notef("%s failed before the switch (more than the %d allowed): no host was switched", Plural(n, "host", "hosts"), p.MaxFail)
 		return store.ReleaseFailed
 	}
 	lbs := r.lbs // read at the deploy's start
@@ -83,7 +83,7 @@ func (r *runner) activate(ctx context.Context, steps []Step) store.ReleaseResult
 		}
 		_ = lbs.restore(ctx) // a failure is a warning of the deploy
 		if n := r.failedCount(); n > p.MaxFail {
-			r.notef("%d hosts failed (more than the %d allowed): batches after %d/%d not started", n, p.MaxFail, bi+1, len(p.Batches))
+			r.notef("%s failed (more than the %d allowed): batches after %d/%d not started", Plural(n, "host", "hosts"), p.MaxFail, bi+1, len(p.Batches))
 			return store.ReleaseFailed
 		}
 		if bi == 0 && p.Strategy.Kind == "canary" && len(p.Batches) > 1 {
@@ -162,7 +162,7 @@ func (r *runner) abort(why string) store.ReleaseResult {
 			back = append(back, h)
 		}
 	}
-	r.notef("%s: switching %d hosts back to their previous release", why, len(back))
+	r.notef("%s: switching %s back to their previous release", why, Plural(len(back), "host", "hosts"))
 	if r.lbs != nil {
 		r.lbs.drain(ctx, back) // out of the balancers while they go back
 	}
@@ -182,6 +182,7 @@ func (r *runner) abort(why string) store.ReleaseResult {
 		}
 		h.mu.Lock()
 		h.rolledBack = true
+		h.back = "rolled back to " + h.prevRelease
 		if !h.failed {
 			h.failed, h.failStep, h.class = true, "rolled back", remote.ClassCancelled
 			h.err = fmt.Errorf(switchedBackPrefix+"%s: %s", h.prevRelease, why)
@@ -205,7 +206,11 @@ func (r *runner) abort(why string) store.ReleaseResult {
 		if h.prevCommit != "" {
 			r.events.stage(h, "rollback: health")
 			if url, _, _, _, ok := r.plan.health(h.host, h.prevRelease, h.prevCommit); ok {
-				if !r.healthCheck(ctx, h, h.prevRelease, h.prevCommit) {
+				healthy := r.healthCheck(ctx, h, h.prevRelease, h.prevCommit)
+				h.mu.Lock()
+				h.back += map[bool]string{true: ": healthy", false: ": still unhealthy"}[healthy]
+				h.mu.Unlock()
+				if !healthy {
 					r.notef("%s: still unhealthy after switching back to %s (%s)", h.host.Name, h.prevRelease, url)
 				}
 			}

@@ -72,10 +72,14 @@ venv/bin/python manage.py collectstatic --noinput
 //
 // Under supervisord (process: supervisord) the program opsui rendered
 // (SupervisorProgram) is the master: it gets HUP through supervisorctl,
-// or is started when it is not running (the first deploy).
+// or is started when it is not running (the first deploy). Under systemd
+// (process: systemd) the unit (SystemdUnit) is reloaded or started alike.
 const djangoReloadScript = `if [ -n "$OPSUI_RELOAD" ]; then cd -- "$DEPLOY_TO/current" && eval "$OPSUI_RELOAD"; exit $?; fi
 if [ -n "$OPSUI_PROGRAM" ]; then
 ` + supervisorReloadScript + `
+fi
+if [ -n "$OPSUI_UNIT" ]; then
+` + systemdReloadScript + `
 fi
 pidfile=$SHARED_DIR/gunicorn.pid
 cd -- "$DEPLOY_TO" || exit 1

@@ -83,7 +83,8 @@ hosts:
 		t.Errorf("a daemon host rendered a program: %v", err)
 	}
 	for _, bad := range []struct{ doc, want string }{
-		{"process: systemd", "process: systemd is not supported yet"},
+		{"process: systemd", "process: systemd needs the web role's options.wsgi"},
+		{"process: systemd\n    options: {wsgi: a.wsgi, unit: shop-web}", `unit "shop-web" is not a service unit name`},
 		{"process: runit", `unknown process manager "runit"`},
 		{"process: supervisord", "needs the web role's options.wsgi"},
 		{"process: supervisord\n    options: {wsgi: \"x; rm -rf /\"}", "is not a module[:attribute] name"},

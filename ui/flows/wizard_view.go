@@ -123,7 +123,7 @@ func (r *refStep) view(width, h int) string {
 // warnings are what the operator must know before confirming.
 func (*deploySpec) warnings(f *wizard) []string {
 	p := f.plan
-	var out []string
+	out := append([]string(nil), p.Warnings...) // the shared history's: a teammate's deploy, a commit rolled back before
 	var locked, down []string
 	for _, h := range p.Hosts {
 		if h.Lock != "" {
@@ -227,6 +227,7 @@ func (s *deploySpec) previewLines(f *wizard, width int) []string {
 			l = append(l, st.Warn.Render(common.Clip(fmt.Sprintf("  ! %s: requirements: %s", h, w), width)))
 		}
 	}
+	l = append(l, safetyLines(st, p, width)...)
 	return l
 }
 
