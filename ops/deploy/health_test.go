@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/opsui/opsui/internal/testenv"
@@ -59,7 +60,7 @@ func TestHealthNamesTheSite(t *testing.T) {
 
 	out, ok = runHealth(t, srv.URL+"/health/", inventory.HealthCheck{Expect: "release=R1", Host: "www.shop.test",
 		Headers: map[string]string{"X-Forwarded-Proto": "https"}})
-	if !ok || !strings.Contains(out, "healthy after 1 tries") {
+	if !ok || !strings.Contains(out, "healthy after 1 try:") {
 		t.Fatalf("the request naming the site failed:\n%s", out)
 	}
 }
@@ -83,5 +84,25 @@ func TestHealthSummaryOfADebugPage(t *testing.T) {
 	want := `an HTML page titled "DisallowedHost at /health/": Invalid HTTP_HOST header: &#x27;127.0.1.1:8000&#x27;.`
 	if !strings.Contains(out, want) {
 		t.Errorf("summary:\n%s\nwant it to hold %s", out, want)
+	}
+}
+
+// TestHealthFirstTryAsksAgainSoon: a server that answers on its third
+// request (a master ready some 300 ms after the reload) passes within the
+// first try, which asks five times in its second, with one retry allowed.
+func TestHealthFirstTryAsksAgainSoon(t *testing.T) {
+	testenv.RequireProgram(t, "curl", "curl")
+	var asked atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if asked.Add(1) < 3 {
+			w.WriteHeader(http.StatusBadGateway)
+			return
+		}
+		w.Write([]byte("ok release=R1\n"))
+	}))
+	defer srv.Close()
+	out, ok := runHealth(t, srv.URL+"/health/", inventory.HealthCheck{Expect: "release=R1"})
+	if !ok || !strings.Contains(out, "healthy after 1 try:") || asked.Load() != 3 {
+		t.Fatalf("asked %d times:\n%s", asked.Load(), out)
 	}
 }
