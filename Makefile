@@ -11,7 +11,7 @@ DEADCODE_VERSION    := v0.53.0
 # A Go installed by scripts/install-deps.sh lands here.
 export PATH := /usr/local/go/bin:$(HOME)/go/bin:$(PATH)
 
-.PHONY: all build test deps lint dupcheck bench fuzz clean
+.PHONY: all build test deps lint dupcheck bench bench-scale fuzz clean
 
 all: build
 
@@ -43,10 +43,18 @@ lint:
 dupcheck:
 	./scripts/dupcheck.sh
 
-# Benchmarks print their figures; they are not part of `make test`.
+# Benchmarks print their figures; they are not part of `make test`. They
+# include the scale benchmarks of a simulated 500/1 000/2 000-host fleet
+# (BenchmarkFleetScale, BenchmarkConsoleScale; OPSUI_SCALE_SIZES=500,2000
+# picks the sizes), which `make bench-scale` runs alone, once each
+# (docs/BENCHMARKS.md says how to read them).
 bench:
 	./scripts/install-deps.sh --bench
 	OPSUI_TEST_REQUIRE_SSHD=1 $(GO) test -run '^$$' -bench . -benchmem -count=1 ./...
+
+bench-scale:
+	$(GO) test -run '^$$' -bench 'BenchmarkFleetScale|BenchmarkConsoleScale|BenchmarkFleetView2000' -benchtime=1x -count=1 -timeout 30m \
+		./ops ./ui ./ui/fleet
 
 # Each fuzz target for FUZZTIME (go test -fuzz takes one target at a time).
 fuzz:

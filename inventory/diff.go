@@ -2,7 +2,9 @@ package inventory
 
 import (
 	"fmt"
+	"maps"
 	"reflect"
+	"slices"
 	"strings"
 )
 
@@ -109,20 +111,59 @@ func normRoles(m map[string]RoleSettings) map[string]RoleSettings {
 }
 
 // fieldDiff lists the fields of two values of one struct type that differ,
-// named by their YAML keys.
+// named by their YAML keys; a map or a pointer to a struct is followed
+// down to the fields that changed (settings.web.health_url), never shown as
+// an edit of the whole.
 func fieldDiff(a, b any) []string {
-	va, vb := reflect.ValueOf(a), reflect.ValueOf(b)
+	return valueDiff("", reflect.ValueOf(a), reflect.ValueOf(b))
+}
+
+func valueDiff(prefix string, va, vb reflect.Value) []string {
 	t := va.Type()
 	var out []string
 	for i := 0; i < t.NumField(); i++ {
-		fa, fb := va.Field(i).Interface(), vb.Field(i).Interface()
-		if reflect.DeepEqual(fa, fb) || (isEmpty(va.Field(i)) && isEmpty(vb.Field(i))) {
+		fa, fb := va.Field(i), vb.Field(i)
+		if reflect.DeepEqual(fa.Interface(), fb.Interface()) || (isEmpty(fa) && isEmpty(fb)) {
 			continue
 		}
 		name, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ",")
-		out = append(out, fmt.Sprintf("%s: %s -> %s", name, show(va.Field(i)), show(vb.Field(i))))
+		out = append(out, diffOne(prefix+name, fa, fb)...)
 	}
 	return out
+}
+
+// diffOne describes how one field changed.
+func diffOne(name string, a, b reflect.Value) []string {
+	switch {
+	case a.Kind() == reflect.Map && a.Type().Key().Kind() == reflect.String && !isEmpty(a) && !isEmpty(b):
+		var out []string
+		keys := map[string]bool{}
+		for _, k := range append(a.MapKeys(), b.MapKeys()...) {
+			keys[k.String()] = true
+		}
+		for _, k := range slices.Sorted(maps.Keys(keys)) {
+			ea, eb := a.MapIndex(reflect.ValueOf(k).Convert(a.Type().Key())), b.MapIndex(reflect.ValueOf(k).Convert(b.Type().Key()))
+			switch {
+			case !ea.IsValid():
+				out = append(out, fmt.Sprintf("%s.%s: (none) -> %s", name, k, show(eb)))
+			case !eb.IsValid():
+				out = append(out, fmt.Sprintf("%s.%s: %s -> (none)", name, k, show(ea)))
+			case !reflect.DeepEqual(ea.Interface(), eb.Interface()):
+				out = append(out, diffOne(name+"."+k, ea, eb)...)
+			}
+		}
+		return out
+	case a.Kind() == reflect.Pointer && !a.IsNil() && !b.IsNil() && a.Elem().Kind() == reflect.Struct:
+		return valueDiff(name+".", a.Elem(), b.Elem())
+	case a.Kind() == reflect.Struct && a.Type().NumField() > 0 && b.Type() == a.Type() && !implementsStringer(a):
+		return valueDiff(name+".", a, b)
+	}
+	return []string{fmt.Sprintf("%s: %s -> %s", name, show(a), show(b))}
+}
+
+func implementsStringer(v reflect.Value) bool {
+	_, ok := v.Interface().(fmt.Stringer)
+	return ok
 }
 
 func isEmpty(v reflect.Value) bool {
@@ -143,8 +184,11 @@ func show(v reflect.Value) string {
 	case string:
 		return fmt.Sprintf("%q", x)
 	}
-	if v.Kind() == reflect.Map || v.Kind() == reflect.Slice || v.Kind() == reflect.Pointer {
-		return "(edited)"
+	switch v.Kind() {
+	case reflect.Slice:
+		return fmt.Sprintf("(%d entries)", v.Len())
+	case reflect.Map, reflect.Pointer, reflect.Struct:
+		return "(set)"
 	}
 	return fmt.Sprint(v.Interface())
 }

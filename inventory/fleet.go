@@ -20,6 +20,7 @@ type Fleet struct {
 	Roles        map[string]RoleSettings `yaml:"roles,omitempty" json:"roles,omitempty"`
 	Apps         []App                   `yaml:"apps,omitempty" json:"apps,omitempty"`
 	Hosts        []Host                  `yaml:"hosts,omitempty" json:"hosts,omitempty"`
+	Freezes      []Freeze                `yaml:"freezes,omitempty" json:"freezes,omitempty"` // inventory/freezes.go
 }
 
 // Environment is a deployment target such as staging or production.
@@ -82,8 +83,9 @@ type RoleSettings struct {
 	// it on for one host, not off.
 	Sudo bool `yaml:"sudo,omitempty" json:"sudo,omitempty"`
 	// Process is what runs the web role's app server: ProcessDaemon (the
-	// default: opsui starts gunicorn itself) or ProcessSupervisord (a
-	// program of supervisord, reloaded with supervisorctl signal HUP).
+	// default: opsui starts gunicorn itself), ProcessSupervisord (a
+	// program of supervisord, reloaded with supervisorctl signal HUP) or
+	// ProcessSystemd (a unit, reloaded with systemctl reload).
 	Process string `yaml:"process,omitempty" json:"process,omitempty"`
 }
 
@@ -91,7 +93,7 @@ type RoleSettings struct {
 const (
 	ProcessDaemon      = "daemon"
 	ProcessSupervisord = "supervisord"
-	ProcessSystemd     = "systemd" // named so it gets a clear refusal: not built yet
+	ProcessSystemd     = "systemd"
 )
 
 // IsZero reports whether no setting is present.
@@ -156,6 +158,10 @@ type App struct {
 	// Secrets says where each secret an env value names is read from on
 	// the operator's machine.
 	Secrets map[string]SecretSource `yaml:"secrets,omitempty" json:"secrets,omitempty"`
+	// StrictRequirements fails the django preset's build when the
+	// release's virtualenv does not meet requirements.txt (a warning
+	// otherwise).
+	StrictRequirements bool `yaml:"strict_requirements,omitempty" json:"strict_requirements,omitempty"`
 }
 
 // Webhook is an HTTP endpoint that a JSON message is posted to when a
@@ -230,10 +236,15 @@ type Stage struct {
 
 // HealthCheck says how to tell that a web host serves a release.
 type HealthCheck struct {
-	URL      string   `yaml:"url" json:"url"`
-	Expect   string   `yaml:"expect,omitempty" json:"expect,omitempty"`
-	Retries  int      `yaml:"retries,omitempty" json:"retries,omitempty"`
-	Deadline Duration `yaml:"deadline,omitempty" json:"deadline,omitempty"`
+	URL string `yaml:"url" json:"url"`
+	// The request names the site with Host (its Host header, a name the
+	// app accepts, as in Django's ALLOWED_HOSTS; empty: the URL's host)
+	// and more Headers by name (X-Forwarded-Proto: https).
+	Host     string            `yaml:"host,omitempty" json:"host,omitempty"`
+	Headers  map[string]string `yaml:"headers,omitempty" json:"headers,omitempty"`
+	Expect   string            `yaml:"expect,omitempty" json:"expect,omitempty"`
+	Retries  int               `yaml:"retries,omitempty" json:"retries,omitempty"`
+	Deadline Duration          `yaml:"deadline,omitempty" json:"deadline,omitempty"`
 }
 
 // Duration is a time.Duration written as Go duration text ("90s", "5m").
@@ -371,13 +382,22 @@ func (f *Fleet) Clone() *Fleet {
 	return &c
 }
 
+// SSHAddress returns what ssh is given to reach the host: its address,
+// else its name (an ssh_config alias, which ssh resolves).
+func (h Host) SSHAddress() string {
+	if h.Address == "" {
+		return h.Name
+	}
+	return h.Address
+}
+
 // DialAddress returns host:port for dialing, with port 22 when unset.
 func (h Host) DialAddress() string {
 	port := h.Port
 	if port == 0 {
 		port = 22
 	}
-	addr := h.Address
+	addr := h.SSHAddress()
 	if strings.Contains(addr, ":") && !strings.HasPrefix(addr, "[") {
 		addr = "[" + addr + "]"
 	}

@@ -240,7 +240,7 @@ func TestYAMLTypeAndValidationErrorsTogether(t *testing.T) {
 		"hosts:\n  - name: web1\n    address: 10.0.0.1\n    port: ssh\n" + // 12-15
 		"    env: prod\n" + // 16
 		"    rolse: [web]\n" + // 17
-		"  - name: web2\n    address: \"\"\n    roles: web\n" + // 18-20
+		"  - name: web2-\n    address: \"\"\n    roles: web\n" + // 18-20
 		"  - just a string\n" // 21
 	ps := decodeProblems(t, doc)
 	want := []string{
@@ -250,7 +250,7 @@ func TestYAMLTypeAndValidationErrorsTogether(t *testing.T) {
 		`f.yaml:15:11: hosts[0].port: expected a whole number, found "ssh"`,
 		`f.yaml:16:10: hosts[0].env: host "web1": unknown environment "prod"`,
 		`f.yaml:17:5: hosts[0].rolse: unknown field "rolse"`,
-		`f.yaml:19:14: hosts[1].address: host "web2" has an empty address`,
+		`f.yaml:19:14: hosts[1].address: host "web2-" has no address, and its name is not one ssh can resolve`,
 		`f.yaml:20:12: hosts[1].roles: expected a list, found "web"`,
 		`f.yaml:21:5: hosts[2]: expected a mapping of fields, found "just a string"`,
 	}

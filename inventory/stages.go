@@ -29,6 +29,32 @@ var presetSteps = map[string][]string{
 	"django": {StepUpload, StepShared, StepBuild, StepCollectstatic, StepMigrate, StepSwitch, StepReload, StepHealth, StepCleanup},
 }
 
+// presetMigrate are the migrate and migrate_plan commands of each preset,
+// run in the release with the app's environment when the app sets none:
+// a Django project needs no fleet-file line to migrate.
+var presetMigrate = map[string][2]string{
+	"django": {"./venv/bin/python manage.py migrate --noinput", "./venv/bin/python manage.py showmigrations --plan"},
+}
+
+// MigrateCommand returns the command that applies the app's migrations:
+// its migrate, else its preset's; empty when there is none.
+func (a App) MigrateCommand() string {
+	if a.Migrate != "" {
+		return a.Migrate
+	}
+	return presetMigrate[a.Preset][0]
+}
+
+// MigratePlanCommand returns the command that lists the app's migrations
+// without applying them: its migrate_plan, else its preset's when the app
+// does not set its own migrate (a plan of another tool would not match).
+func (a App) MigratePlanCommand() string {
+	if a.MigratePlan != "" || a.Migrate != "" {
+		return a.MigratePlan
+	}
+	return presetMigrate[a.Preset][1]
+}
+
 // PresetSteps returns the names of preset's steps in the order they run.
 func PresetSteps(preset string) ([]string, bool) {
 	s, ok := presetSteps[preset]

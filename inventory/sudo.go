@@ -68,11 +68,37 @@ func SupervisorProgram(app string, set RoleSettings) (program, conf string) {
 	return program, conf
 }
 
+// Systemctl is the program opsui reloads a systemd unit with.
+const Systemctl = "/usr/bin/systemctl"
+
+// SystemdUnit returns the unit that runs app's web server under settings
+// set: options.unit, else APP-web.service.
+func SystemdUnit(app string, set RoleSettings) string {
+	if u := set.Options["unit"]; u != "" {
+		return u
+	}
+	return app + "-web.service"
+}
+
+// SystemdCommands are the systemctl command lines a deploy runs for a
+// unit: a graceful reload (its ExecReload: HUP to the main pid), and a
+// start when it is not running.
+func SystemdCommands(unit string) [][]string {
+	return [][]string{{Systemctl, "reload", unit}, {Systemctl, "start", unit}}
+}
+
+// Managed reports whether a process manager runs the role's app server.
+func (s RoleSettings) Managed() bool {
+	return s.Process == ProcessSupervisord || s.Process == ProcessSystemd
+}
+
 // SupervisorCommands are the supervisorctl command lines a deploy runs for
-// a program: a graceful reload (HUP), and a start when it is not running.
+// a program: a graceful reload (HUP), a start when it is not running, and
+// a stop when a failed first deploy takes the host out of service.
 func SupervisorCommands(program, conf string) [][]string {
 	return [][]string{
 		{Supervisorctl, "-c", conf, "signal", "HUP", program},
 		{Supervisorctl, "-c", conf, "start", program},
+		{Supervisorctl, "-c", conf, "stop", program},
 	}
 }

@@ -82,6 +82,10 @@ func (f *Fleet) SudoRules(app, env string) (rules []SudoRule, notes []string, er
 				for _, cmd := range SupervisorCommands(SupervisorProgram(a.Name, set)) {
 					add(h, cmd, "role "+role+" reload through supervisord")
 				}
+			} else if set.Sudo && set.Process == ProcessSystemd {
+				for _, cmd := range SystemdCommands(SystemdUnit(a.Name, set)) {
+					add(h, cmd, "role "+role+" reload through systemd")
+				}
 			} else {
 				scanSudo(set.Reload, "role "+role+" reload", h, add, note)
 			}
@@ -91,7 +95,7 @@ func (f *Fleet) SudoRules(app, env string) (rules []SudoRule, notes []string, er
 				}
 			}
 		}
-		scanSudo(a.Migrate, "the migration", h, add, note)
+		scanSudo(a.MigrateCommand(), "the migration", h, add, note)
 		for _, st := range a.Stages {
 			if len(st.Roles) == 0 || slices.ContainsFunc(st.Roles, h.HasRole) {
 				scanSudo(st.Run, "stage "+st.Name, h, add, note)

@@ -123,6 +123,8 @@ func Validate(f *Fleet) error {
 		}
 	}
 
+	validateFreezes(f, add)
+
 	for role, s := range f.Roles {
 		p := "roles." + role
 		if !ValidRole(role) {
@@ -182,6 +184,7 @@ func Validate(f *Fleet) error {
 			for _, msg := range expectProblems(a.Health.Expect) {
 				add(p+".health.expect", "%s", msg)
 			}
+			validateHealthRequest(p+".health", *a.Health, add)
 		}
 		for j, w := range a.Notify {
 			validateWebhook(fmt.Sprintf("%s.notify[%d]", p, j), w, add)
@@ -205,8 +208,10 @@ func Validate(f *Fleet) error {
 			}
 		}
 		switch {
+		case h.Address == "" && ValidAddress(h.Name):
+			// ssh resolves the name itself (an ssh_config alias, a DNS name).
 		case strings.TrimSpace(h.Address) == "":
-			add(p+".address", "host %q has an empty address", h.Name)
+			add(p+".address", "host %q has no address, and its name is not one ssh can resolve", h.Name)
 		case !ValidAddress(h.Address):
 			add(p+".address", "host %q: invalid address %q (want an IP address or a DNS name)", h.Name, h.Address)
 		}
@@ -244,8 +249,8 @@ func Validate(f *Fleet) error {
 			set := f.SettingsFor(h, role)
 			switch own := h.Settings[role]; {
 			case !set.Sudo:
-			case set.Reload == "" && set.Process != ProcessSupervisord:
-				add(p, "host %q: role %s has sudo: true but no reload command to run with sudo (nor process: supervisord)", h.Name, role)
+			case set.Reload == "" && !set.Managed():
+				add(p, "host %q: role %s has sudo: true but no reload command to run with sudo (nor process: supervisord or systemd)", h.Name, role)
 			case set.Reload == "":
 			case own.Sudo || own.Reload != "":
 				// The role's own settings were checked above.
@@ -253,8 +258,8 @@ func Validate(f *Fleet) error {
 					add(p+".settings."+role, "host %q: %v", h.Name, err)
 				}
 			}
-			if set.Process == ProcessSupervisord && set.Reload == "" && set.Options["wsgi"] == "" {
-				add(p, "host %q: process: supervisord needs the web role's options.wsgi (e.g. shopsite.wsgi:application): opsui renders the program's command from it", h.Name)
+			if set.Managed() && set.Reload == "" && set.Options["wsgi"] == "" {
+				add(p, "host %q: process: %s needs the web role's options.wsgi (e.g. shopsite.wsgi:application): opsui renders the %s's command from it", h.Name, set.Process, map[string]string{ProcessSupervisord: "program", ProcessSystemd: "unit"}[set.Process])
 			}
 		}
 	}
@@ -333,10 +338,8 @@ func validateSettings(p, role string, s RoleSettings, add func(path, format stri
 	case s.Process == "":
 	case role != "web":
 		add(p+".process", "process: is a setting of the web role (the app server), not of %s", role)
-	case s.Process == ProcessSystemd:
-		add(p+".process", "process: systemd is not supported yet (use supervisord, or daemon where there is no process manager)")
-	case s.Process != ProcessDaemon && s.Process != ProcessSupervisord:
-		add(p+".process", "unknown process manager %q (want supervisord or daemon)", s.Process)
+	case s.Process != ProcessDaemon && s.Process != ProcessSupervisord && s.Process != ProcessSystemd:
+		add(p+".process", "unknown process manager %q (want systemd, supervisord or daemon)", s.Process)
 	}
 }
 
@@ -451,8 +454,9 @@ var wsgiName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.]*(:[A-Za-z_][A-Za-z0-9
 
 // OptionProblem checks the role options opsui pastes into a balancer's
 // configuration or runtime API: upstream, backend and server are names, bind
-// (and a web host's backend) an address; program, supervisor_conf and wsgi
-// go into supervisord's configuration and supervisorctl's command line.
+// (and a web host's backend) an address; program, supervisor_conf, unit
+// and wsgi go into supervisord's or systemd's configuration and their
+// command lines.
 // Other options are the role's own.
 func OptionProblem(role, key, value string) string {
 	switch {
@@ -464,6 +468,10 @@ func OptionProblem(role, key, value string) string {
 		if !ValidIdentifier(value) {
 			return fmt.Sprintf("program %q is not a name (use letters, digits, '.', '-' and '_', at most 64)", value)
 		}
+	case key == "unit":
+		if !ValidIdentifier(value) || !strings.HasSuffix(value, ".service") {
+			return fmt.Sprintf("unit %q is not a service unit name (e.g. shop-web.service)", value)
+		}
 	case key == "supervisor_conf":
 		if !path.IsAbs(value) || !sudoWord.MatchString(value) {
 			return fmt.Sprintf("supervisor_conf %q is not an absolute path of plain characters", value)
@@ -471,6 +479,10 @@ func OptionProblem(role, key, value string) string {
 	case key == "wsgi":
 		if !wsgiName.MatchString(value) {
 			return fmt.Sprintf("wsgi %q is not a module[:attribute] name (e.g. shopsite.wsgi:application)", value)
+		}
+	case key == "workers" && role == "web":
+		if n, err := strconv.Atoi(value); err != nil || n < 1 || n > 1024 {
+			return fmt.Sprintf("workers %q is not a number of worker processes (1-1024)", value)
 		}
 	case key == "bind" || key == "backend":
 		if !ValidListenAddress(value) {

@@ -70,10 +70,10 @@ func TestYAMLErrors(t *testing.T) {
 		{"unknown top-level key", "host:\n  - name: a\n", `f.yaml:1:1: host: unknown field "host" (did you mean "hosts"?)`},
 		{"duplicate host", envs + "hosts:\n  - name: web1\n    address: 10.0.0.1\n  - name: web1\n    address: 10.0.0.2\n",
 			`f.yaml:6:11: hosts[1].name: duplicate host name "web1" (first defined at hosts[0])`},
-		{"empty address", envs + "hosts:\n  - name: web1\n    address: \"\"\n",
-			`f.yaml:5:14: hosts[0].address: host "web1" has an empty address`},
-		{"missing address", envs + "hosts:\n  - name: web1\n",
-			`f.yaml:4:5: hosts[0].address: host "web1" has an empty address`},
+		{"empty address", envs + "hosts:\n  - name: web1-\n    address: \"\"\n",
+			`f.yaml:5:14: hosts[0].address: host "web1-" has no address, and its name is not one ssh can resolve`},
+		{"missing address", envs + "hosts:\n  - name: web1-\n",
+			`f.yaml:4:5: hosts[0].address: host "web1-" has no address, and its name is not one ssh can resolve`},
 		{"invalid address", envs + "hosts:\n  - name: web1\n    address: not an address\n",
 			`f.yaml:5:14: hosts[0].address: host "web1": invalid address "not an address"`},
 		{"port out of range", envs + "hosts:\n  - name: web1\n    address: 10.0.0.1\n    port: 70000\n",
@@ -169,7 +169,7 @@ func TestRedactURL(t *testing.T) {
 }
 
 func TestYAMLReportsEveryProblem(t *testing.T) {
-	doc := "environments:\n  - name: staging\nhosts:\n  - name: a\n    address: 10.0.0.1\n    port: -1\n  - name: b\n    address: \"\"\n    env: nope\n"
+	doc := "environments:\n  - name: staging\nhosts:\n  - name: a\n    address: 10.0.0.1\n    port: -1\n  - name: b-\n    address: \"\"\n    env: nope\n"
 	_, err := DecodeYAML("f.yaml", []byte(doc))
 	var ps Problems
 	if !errors.As(err, &ps) {

@@ -38,6 +38,19 @@ type Preview struct {
 	Diffstat        string // git's diffstat between current and target
 	Migrations      []string
 	Requirements    []string // requirements files that change
+	// Unmet are, by host, the target's requirements.txt pins the host's
+	// python does not meet (deploy.UnmetRequirements): the build warns,
+	// or fails with strict_requirements.
+	Unmet map[string][]string
+	// Warnings are what the shared history says the operator should know
+	// before confirming (DeployWarnings): a teammate deploying now or just
+	// now, the commit rolled back here before.
+	Warnings []string
+	// MigrationCheck is the compatibility verdict on the migrations the
+	// deploy runs (nil when the app is not checked, or there is no
+	// connection); Frozen, a freeze refusal the deploy would meet.
+	MigrationCheck *deploy.MigrationCheck
+	Frozen         error
 }
 
 // DeployRequest is a deploy as an operator asks for it, its target
@@ -106,6 +119,18 @@ func (s *Service) PreviewDeploy(ctx context.Context, app, env, ref string) (Prev
 		p.Commits, p.Behind, p.Diffstat, p.Migrations, p.Requirements = d.Commits, d.Behind, d.Diffstat, d.Migrations, d.Requirements
 	}
 	p.Hosts = s.hostReleases(ctx, tg)
+	if targets, err := s.Targets(tg.Hosts); err == nil {
+		p.Unmet = deploy.UnmetRequirements(ctx, s.Conn, targets, p.Plan)
+	}
+	p.Warnings = s.DeployWarnings(ctx, p.Plan)
+	p.Frozen = s.CheckFreeze(ctx, tg.Env.Name, time.Now())
+	if s.Conn != nil {
+		if c, ok, err := s.CheckMigrations(ctx, p.Plan); err != nil {
+			p.MigrationCheck = &deploy.MigrationCheck{Err: err.Error()}
+		} else if ok {
+			p.MigrationCheck = &c
+		}
+	}
 	return p, nil
 }
 
@@ -164,11 +189,22 @@ func (s *Service) Deploy(ctx context.Context, p *deploy.Plan, io IO) (*deploy.Ou
 	}
 	// A run whose opsui died reads interrupted, not running, in the check.
 	_, _ = s.Store.ReapStaleRuns(ctx)
+	frozen, err := s.freezeGate(ctx, p)
+	if err != nil {
+		return nil, err
+	}
 	d, err := s.deployer(p.Hosts, p.Balancers, io)
 	if err != nil {
 		return nil, err
 	}
-	return d.Execute(ctx, p)
+	if frozen != nil {
+		io.orQuiet().Say(fmt.Sprintf("breaking glass: %s is frozen (%s); going ahead for %q, recorded as %s's", p.Env.Name, frozen.Freezes[0].Reason, p.BreakGlass, s.Operator))
+	}
+	out, err := d.Execute(ctx, p)
+	if frozen != nil && out != nil {
+		s.breakGlass(ctx, p, frozen, out, io)
+	}
+	return out, err
 }
 
 // deployer wires a Deployer of hosts and balancers (each batch is drained

@@ -50,7 +50,7 @@ func (s *Service) PreviewMigrate(ctx context.Context, app, env string) (Migratio
 	if err != nil {
 		return MigrationPlan{}, err
 	}
-	out := MigrationPlan{Plan: mp, Host: mp.Host.Name, Command: mp.Plan.App.Migrate, Release: mp.Current.ReleaseID}
+	out := MigrationPlan{Plan: mp, Host: mp.Host.Name, Command: mp.Plan.App.MigrateCommand(), Release: mp.Current.ReleaseID}
 	res, err := d.MigrationPlan(ctx, mp.Plan)
 	switch {
 	case err != nil:

@@ -19,8 +19,11 @@ type RollbackPreview struct {
 	// Undone are the releases between Target and From; Migrated those of
 	// them whose migrations stay (a rollback does not reverse them).
 	Undone, Migrated []store.Release
-	Commits          []deploy.Commit // the commits that go away
-	Hosts            []string        // the hosts it switches
+	// Meets says which changed table the target's code will meet: the
+	// breaking or unknown migrations of the undone releases (RollbackMeets).
+	Meets   []string
+	Commits []deploy.Commit // the commits that go away
+	Hosts   []string        // the hosts it switches
 }
 
 // RollbackRequest is a rollback as an operator asks for it, its target
@@ -56,6 +59,9 @@ func (s *Service) PreviewRollback(ctx context.Context, app, env, to string) (Rol
 	choice := rp.Choice
 	p.Plan, p.From, p.Target, p.Undone, p.Candidates = rp, choice.From, choice.Target, choice.Undone, rp.Candidates
 	p.Migrated = choice.MigrationsKept()
+	if p.Meets, err = s.RollbackMeets(ctx, choice.Target, choice.Undone); err != nil {
+		return p, err
+	}
 	for _, h := range rp.Plan.Hosts {
 		p.Hosts = append(p.Hosts, h.Name)
 	}

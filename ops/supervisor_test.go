@@ -78,12 +78,12 @@ func testDjangoUnderSupervisord(t *testing.T, sudo bool) {
 	if sudo {
 		sv = "sudo -n "
 		rules, _, err := f.SudoRules("shop", "test")
-		if err != nil || len(rules) != 2 || len(rules[0].Hosts) != 2 {
+		if err != nil || len(rules) != 3 || len(rules[0].Hosts) != 2 {
 			t.Fatalf("sudo rules: %+v %v", rules, err)
 		}
 		// The rules the deploy needs, and the test's own: starting root's
 		// supervisord and asking it what it runs.
-		lines := []string{rules[0].Line(), rules[1].Line()}
+		lines := []string{rules[0].Line(), rules[1].Line(), rules[2].Line()}
 		for _, c := range []string{"/usr/bin/supervisord -c " + conf, ctl + "update", ctl + "pid shop-web", ctl + "status shop-web"} {
 			lines = append(lines, e.Fleet.User+" ALL=(root) NOPASSWD: "+strings.TrimSpace(c))
 		}

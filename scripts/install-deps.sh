@@ -12,11 +12,13 @@
 # tests log in as an ordinary deploy user with sudoers files of their own,
 # and start a supervisord per host) and postgresql (the store's tests start
 # their own server with initdb and pg_ctl as the postgres user; the
-# package's cluster and service are not needed). Debian/Ubuntu use apt,
+# package's cluster and service are not needed), and systemd (its
+# systemd-analyze checks the units opsui renders). Debian/Ubuntu use apt,
 # macOS uses Homebrew. It installs only what is missing, so running it again
 # costs nothing.
 # With --bench it also installs the tools the benchmarks compare opsui with
-# (parallel-ssh, Fabric).
+# (parallel-ssh, Fabric, Capistrano: BenchmarkDeployVsCapistrano runs
+# Debian's cap 3.17).
 set -euo pipefail
 
 bench=false
@@ -31,8 +33,8 @@ sudo_cmd() {
 
 install_debian() {
 	local want=(openssh-server openssh-client tmux git ca-certificates curl
-		python3 python3-venv python3-django gunicorn nginx memcached redis-server netcat-openbsd haproxy sudo supervisor postgresql)
-	$bench && want+=(pssh python3-fabric)
+		python3 python3-venv python3-django gunicorn nginx memcached redis-server netcat-openbsd haproxy sudo supervisor postgresql systemd)
+	$bench && want+=(pssh python3-fabric capistrano)
 	local missing=()
 	for p in "${want[@]}"; do
 		dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

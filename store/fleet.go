@@ -38,6 +38,8 @@ type appConfig struct {
 	MigratePlan string                 `json:"migrate_plan,omitempty"`
 	Health      *inventory.HealthCheck `json:"health,omitempty"`
 	Notify      []inventory.Webhook    `json:"notify,omitempty"`
+	// StrictRequirements fails a build whose requirements are not met.
+	StrictRequirements bool `json:"strict_requirements,omitempty"`
 	// The app's environment: plain values and secret references (never
 	// a secret's value) and where each secret is read from.
 	Env               map[string]inventory.EnvValue            `json:"env,omitempty"`
@@ -106,7 +108,7 @@ func (s *Store) loadFleet(ctx context.Context, q sqlx.QueryerContext) (*inventor
 			Name: a.Name, Repo: a.Repo, DeployTo: a.DeployTo, KeepReleases: a.KeepReleases, Preset: a.Preset,
 			Shared: c.Shared, Stages: c.Stages, Migrate: c.Migrate, MigratePlan: c.MigratePlan, Health: c.Health,
 			Env: c.Env, EnvPerEnvironment: c.EnvPerEnvironment, EnvPerHost: c.EnvPerHost, Secrets: c.Secrets,
-			Notify: c.Notify,
+			Notify: c.Notify, StrictRequirements: c.StrictRequirements,
 		})
 	}
 
@@ -115,6 +117,9 @@ func (s *Store) loadFleet(ctx context.Context, q sqlx.QueryerContext) (*inventor
 		return nil, err
 	}
 	f.Hosts = hosts
+	if err := s.loadFleetFreezes(ctx, q, &f); err != nil {
+		return nil, err
+	}
 	return &f, nil
 }
 
@@ -182,7 +187,14 @@ func (s *Store) SaveFleet(ctx context.Context, f *inventory.Fleet) error {
 		if err := s.fleetLock(ctx, tx); err != nil {
 			return err
 		}
-		return saveFleet(ctx, tx, f)
+		before, err := s.loadFleet(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if err := saveFleet(ctx, tx, f); err != nil {
+			return err
+		}
+		return s.recordFleetChange(ctx, tx, before, f)
 	})
 }
 
@@ -216,7 +228,7 @@ func saveFleet(ctx context.Context, tx *sqlx.Tx, f *inventory.Fleet) error {
 	for i, a := range f.Apps {
 		b, _ := json.Marshal(appConfig{Shared: a.Shared, Stages: a.Stages, Migrate: a.Migrate, MigratePlan: a.MigratePlan, Health: a.Health,
 			Env: a.Env, EnvPerEnvironment: a.EnvPerEnvironment, EnvPerHost: a.EnvPerHost, Secrets: a.Secrets,
-			Notify: a.Notify})
+			Notify: a.Notify, StrictRequirements: a.StrictRequirements})
 		_, err := tx.ExecContext(ctx, tx.Rebind(`
 			INSERT INTO apps (name, repo, deploy_to, keep_releases, preset, config, position) VALUES (?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (name) DO UPDATE SET repo = excluded.repo, deploy_to = excluded.deploy_to,
@@ -247,7 +259,10 @@ func saveFleet(ctx context.Context, tx *sqlx.Tx, f *inventory.Fleet) error {
 	for _, e := range f.Environments {
 		envNames = append(envNames, e.Name)
 	}
-	return deleteMissing(ctx, tx, "environments", envNames)
+	if err := deleteMissing(ctx, tx, "environments", envNames); err != nil {
+		return err
+	}
+	return saveFleetFreezes(ctx, tx, f)
 }
 
 // deleteMissing removes the rows of table whose name is not in keep.
@@ -326,13 +341,17 @@ func (s *Store) UpdateFleet(ctx context.Context, fn func(f *inventory.Fleet) err
 		if f, err = s.loadFleet(ctx, tx); err != nil {
 			return err
 		}
+		before := f.Clone()
 		if err := fn(f); err != nil {
 			return err
 		}
 		if err := inventory.Validate(f); err != nil {
 			return err
 		}
-		return saveFleet(ctx, tx, f)
+		if err := saveFleet(ctx, tx, f); err != nil {
+			return err
+		}
+		return s.recordFleetChange(ctx, tx, before, f)
 	})
 	if err != nil {
 		return nil, err

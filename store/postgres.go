@@ -41,7 +41,7 @@ func openPostgres(ctx context.Context, target string) (*Store, error) {
 	if cfg.ConnectTimeout == 0 {
 		cfg.ConnectTimeout = PGConnectTimeout
 	}
-	s := &Store{backend: Postgres, path: redactTarget(target), server: serverName(cfg.Config)}
+	s := &Store{backend: Postgres, path: redactTarget(target), server: serverName(cfg.Config), pgConfig: cfg.Copy()}
 	db := sqlx.NewDb(stdlib.OpenDB(*cfg), "pgx")
 	db.SetMaxOpenConns(8)
 	db.SetMaxIdleConns(4)

@@ -30,6 +30,8 @@ type Release struct {
 	MigrationsApplied bool          `db:"migrations_applied" json:"migrations_applied"`
 	RunID             sql.NullInt64 `db:"run_id" json:"-"`
 	Hosts             string        `db:"hosts" json:"-"`
+	// UUID names the release in every database it is copied into.
+	UUID string `db:"uuid" json:"uuid,omitempty"`
 }
 
 // HostList returns the hosts the release went to.
@@ -49,6 +51,7 @@ func (s *Store) CreateRelease(ctx context.Context, r *Release, hosts []string) e
 	r.Hosts = string(b)
 	r.StartedAt = MillisOf(time.Now())
 	r.Result = ReleaseRunning
+	r.UUID = NewUUID()
 	if r.Kind == "" {
 		r.Kind = KindDeploy
 	}
@@ -57,10 +60,10 @@ func (s *Store) CreateRelease(ctx context.Context, r *Release, hosts []string) e
 	}
 	err = s.get(ctx, s.db, &r.ID, `
 		INSERT INTO releases (app, env, release_id, kind, commit_hash, branch, subject, operator, strategy,
-			started_at, result, previous_id, rollback_target_id, run_id, hosts)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			started_at, result, previous_id, rollback_target_id, run_id, hosts, uuid)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		r.App, r.Env, r.ReleaseID, r.Kind, r.Commit, r.Branch, r.Subject, r.Operator, r.Strategy,
-		r.StartedAt, r.Result, r.PreviousID, r.RollbackTargetID, r.RunID, r.Hosts)
+		r.StartedAt, r.Result, r.PreviousID, r.RollbackTargetID, r.RunID, r.Hosts, r.UUID)
 	if err != nil {
 		return fmt.Errorf("record release %s of %s to %s: %w", r.ReleaseID, r.App, r.Env, err)
 	}

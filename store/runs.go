@@ -63,6 +63,8 @@ type Run struct {
 	// fill them.
 	OutputBytes   int64 `db:"output_bytes" json:"output_bytes"`
 	RecordedBytes int64 `db:"recorded_bytes" json:"recorded_bytes"`
+	// UUID names the run in every database it is copied into (store copy).
+	UUID string `db:"uuid" json:"uuid,omitempty"`
 }
 
 // runColumns selects a run with its hosts' output counts.
@@ -123,13 +125,13 @@ func (s *Store) StartRun(ctx context.Context, nr NewRun) (Run, []RunHost, error)
 		args = []byte("[]")
 	}
 	r := Run{Kind: nr.Kind, App: nr.App, Env: nr.Env, Operator: nr.Operator, Command: nr.Command,
-		Args: string(args), StartedAt: MillisOf(time.Now()), Result: RunRunning, PID: os.Getpid(), Machine: Machine()}
+		Args: string(args), StartedAt: MillisOf(time.Now()), Result: RunRunning, PID: os.Getpid(), Machine: Machine(), UUID: NewUUID()}
 	hosts := make([]RunHost, len(nr.Hosts))
 	err = s.Transaction(ctx, func(tx *sqlx.Tx) error {
 		err := tx.GetContext(ctx, &r.ID, tx.Rebind(`
-			INSERT INTO runs (kind, app, env, operator, command, args, started_at, result, pid, machine)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
-			r.Kind, r.App, r.Env, r.Operator, r.Command, r.Args, r.StartedAt, r.Result, r.PID, r.Machine)
+			INSERT INTO runs (kind, app, env, operator, command, args, started_at, result, pid, machine, uuid)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
+			r.Kind, r.App, r.Env, r.Operator, r.Command, r.Args, r.StartedAt, r.Result, r.PID, r.Machine, r.UUID)
 		if err != nil {
 			return fmt.Errorf("record %s run: %w", nr.Kind, err)
 		}

@@ -259,6 +259,7 @@ func index(name string, unique bool, cols []string, where string) string {
 	if unique {
 		ix = name + " unique (" + strings.Join(cols, ", ") + ")"
 	}
+	where = castSuffix.ReplaceAllString(where, "") // PostgreSQL shows 'running'::text
 	if where = strings.NewReplacer("(", "", ")", "", " ", "").Replace(where); where != "" {
 		ix += " where " + where
 	}

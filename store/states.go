@@ -1,6 +1,9 @@
 package store
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // ReleaseResult is how a release record (a deploy or a rollback) ended.
 // Its spellings are the ones stored and shown everywhere; values read from
@@ -24,6 +27,12 @@ var releaseResults = []ReleaseResult{ReleaseRunning, ReleaseSuccess, ReleaseFail
 	ReleaseInterrupted}
 
 func (r ReleaseResult) String() string { return string(r) }
+
+// Words is the result as screens and reports say it: "rolled back", not
+// the stored "rolled_back".
+func (r ReleaseResult) Words() string { return words(string(r)) }
+
+func words(s string) string { return strings.ReplaceAll(s, "_", " ") }
 
 // Failed reports whether a release ended badly: it did not go live on
 // every host as asked (failed, bad, aborted, rolled back, interrupted).
@@ -66,6 +75,9 @@ const (
 var runResults = []RunResult{RunRunning, RunOK, RunFailed, RunPartial, RunCancelled, RunInterrupted, RunRolledBack, RunAborted, RunRefused}
 
 func (r RunResult) String() string { return string(r) }
+
+// Words is the result as screens and reports say it ("rolled back").
+func (r RunResult) Words() string { return words(string(r)) }
 
 // Failed reports whether a run ended badly: some host failed (failed,
 // partial), the run was refused, or a pipeline stopped or switched back
@@ -127,6 +139,9 @@ const (
 var hostStatuses = []HostStatus{HostQueued, HostConnecting, HostRunning, HostOK, HostFailed, HostCancelled, HostSkipped, HostRolledBack}
 
 func (s HostStatus) String() string { return string(s) }
+
+// Words is the status as screens and reports say it ("rolled back").
+func (s HostStatus) Words() string { return words(string(s)) }
 
 // Failed reports whether the host's part failed on its own. A host
 // switched back, cancelled or never reached did not.

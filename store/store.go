@@ -21,6 +21,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jmoiron/sqlx"
 	"modernc.org/sqlite"
 )
@@ -47,6 +48,10 @@ type Store struct {
 	server   string       // user@host:port/database of a PostgreSQL store
 	policy   OutputPolicy // see SetOutputPolicy (prune.go)
 	warnings []string     // about permissions, found at Open
+	operator string       // who changes the inventory (SetOperator, audit.go)
+	// pgConfig connects WatchRuns' listener (PostgreSQL): a connection of
+	// its own, never one of the pool's.
+	pgConfig *pgx.ConnConfig
 }
 
 // DefaultPath returns where the database lives when neither --db nor

@@ -71,6 +71,8 @@ type Options struct {
 	// Forward forwards a local port to a host's (the palette's :forward);
 	// nil: no forward.
 	Forward ForwardFunc
+	// Presence watches teammates' runs for the header; nil: none shown.
+	Presence PresenceFunc
 }
 
 // The console's modes: what has the keyboard.
@@ -119,6 +121,8 @@ type App struct {
 	shell   ShellFunc
 	forward ForwardFunc
 	palette palette
+
+	presence presenceState // teammates' runs under way (ui/presence.go)
 }
 
 // inventoryLoad is the reading of the inventory at start.
@@ -171,11 +175,14 @@ func New(opts Options) App {
 		status:  status, detail: fleetview.NewDetail(ctx, status, opts.LastRuns),
 		dialogs: dialogStack{asker: opts.Asker, warned: map[string]bool{}},
 		past:    runview.NewList(ctx, keys.listKeys(), opts.ListRuns, opts.LoadRun), flows: flowHost{fns: opts.Flows, life: context.Background(), tracker: flowsview.NewTracker()},
-		logs: newLogsState(opts.Logs, opts.LogsBacklog), shell: opts.Shell, forward: opts.Forward, palette: newPalette()}
+		logs: newLogsState(opts.Logs, opts.LogsBacklog), shell: opts.Shell, forward: opts.Forward, palette: newPalette(),
+		presence: presenceState{watch: opts.Presence}}
 }
 
 // Init loads the fleet and listens for the engine's questions.
-func (a App) Init() tea.Cmd { return tea.Batch(a.loadFleetCmd(), listenAsker(a.dialogs.asker)) }
+func (a App) Init() tea.Cmd {
+	return tea.Batch(a.loadFleetCmd(), listenAsker(a.dialogs.asker), a.presenceInit())
+}
 
 func (a App) loadFleetCmd() tea.Cmd {
 	load := a.inv.load
@@ -202,6 +209,9 @@ func (a App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return a, tea.Quit
 	}
 	if next, cmd, ok := a.statusUpdate(msg); ok {
+		return next, cmd
+	}
+	if next, cmd, ok := a.presenceUpdate(msg); ok {
 		return next, cmd
 	}
 	wasRunning := a.backgroundRunning()
@@ -437,6 +447,7 @@ func (a App) header() string {
 		// the right on a narrow terminal.
 		parts = append([]string{parts[0], bg}, parts[1:]...)
 	}
+	parts = append(parts, a.presenceHeader()...) // teammates' runs under way
 	if a.ctx.ReadOnly {
 		parts = append(parts, st.Warn.Render("read-only"))
 	}

@@ -130,7 +130,7 @@ func (a App) modeKey(msg tea.KeyPressMsg) (next tea.Model, cmd tea.Cmd, handled 
 			return a, nil, true
 		}
 		switch {
-		case key.Matches(msg, a.keys.Back) && !rv.Asking():
+		case key.Matches(msg, a.keys.Back) && !rv.Asking() && !rv.Zoomed():
 			a.mode = modeFleet
 			if a.replaying {
 				a.mode = modeRuns // back to the list it was opened from

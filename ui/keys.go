@@ -54,6 +54,9 @@ type KeyMap struct {
 	// LogsView is the logs view's own keys (ui/logs/keys.go); its moves and
 	// help are the ones above.
 	LogsView logsview.KeyMap
+
+	// A run pane's long lines (ui/run/lines.go).
+	RunWrap, ScrollLeft, ScrollRight, Zoom, WholeLine key.Binding
 }
 
 // DefaultKeyMap returns the standard bindings.
@@ -81,6 +84,11 @@ func DefaultKeyMap() KeyMap {
 		PrevFailed:      key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "previous failed host")),
 		CancelRun:       key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "cancel the run")),
 		Follow:          key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "follow output on/off")),
+		RunWrap:         key.NewBinding(key.WithKeys("w"), key.WithHelp("w", "wrap long lines")),
+		ScrollLeft:      key.NewBinding(key.WithKeys("left", "h"), key.WithHelp("←/h", "scroll left")),
+		ScrollRight:     key.NewBinding(key.WithKeys("right", "l"), key.WithHelp("→/l", "scroll right")),
+		Zoom:            key.NewBinding(key.WithKeys("+"), key.WithHelp("+", "zoom the pane")),
+		WholeLine:       key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "the selected line in full")),
 		Help:            key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
 		Logs:            key.NewBinding(key.WithKeys("L"), key.WithHelp("L", "follow logs")),
 		Shell:           key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "shell on the host (ssh)")),
@@ -133,7 +141,7 @@ func (k KeyMap) fleetKeys() fleetview.KeyMap {
 func (k KeyMap) runKeys() runview.KeyMap {
 	return runview.KeyMap{Up: k.Up, Down: k.Down, PageUp: k.PageUp, PageDown: k.PageDown, Top: k.Top, Bottom: k.Bottom,
 		NextFailed: k.NextFailed, PrevFailed: k.PrevFailed, Follow: k.Follow, CancelRun: k.CancelRun, Confirm: k.Confirm,
-		Back: k.Back, Help: k.Help}
+		Back: k.Back, Help: k.Help, Wrap: k.RunWrap, Left: k.ScrollLeft, Right: k.ScrollRight, Zoom: k.Zoom, Whole: k.WholeLine}
 }
 
 // flowKeys is the guided flows' keys (ui/flows), bound here.
@@ -222,6 +230,9 @@ func (k *KeyMap) actions() []action {
 		{name: "back", b: &k.Back, scope: scopeRun | scopeRuns | scopeFlow | scopeReleases, desc: back},
 		{name: "next_failed", b: &k.NextFailed, scope: scopeRun}, {name: "prev_failed", b: &k.PrevFailed, scope: scopeRun},
 		{name: "cancel_run", b: &k.CancelRun, scope: scopeRun}, {name: "follow", b: &k.Follow, scope: scopeRun},
+		{name: "run_wrap", b: &k.RunWrap, scope: scopeRun}, {name: "scroll_left", b: &k.ScrollLeft, scope: scopeRun | scopeReleases},
+		{name: "scroll_right", b: &k.ScrollRight, scope: scopeRun | scopeReleases}, {name: "zoom", b: &k.Zoom, scope: scopeRun},
+		{name: "whole_line", b: &k.WholeLine, scope: scopeRun},
 		{name: "help", b: &k.Help, scope: scopeAll}, {name: "quit", b: &k.Quit, scope: scopeFleet | scopeHelp, desc: map[scope]string{scopeHelp: "close the help"}},
 		{name: "deploy", b: &k.Deploy, scope: scopeFleet}, {name: "rollback", b: &k.Rollback, scope: scopeFleet | scopeFlow},
 		{name: "migrate", b: &k.Migrate, scope: scopeFleet}, {name: "flush", b: &k.Flush, scope: scopeFleet}, {name: "releases", b: &k.Releases, scope: scopeFleet},

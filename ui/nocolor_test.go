@@ -42,7 +42,7 @@ func TestNoColorShowsTheCursorAsText(t *testing.T) {
 	}
 
 	past := press(t, a, "P")
-	if l := lineWith(viewText(past), "#8 "); !strings.HasPrefix(l, "> #8") {
+	if l := lineWith(viewText(past), "run 8 "); !strings.HasPrefix(l, "> run 8") {
 		t.Errorf("past runs: the cursor row has no > marker: %q\n%s", l, viewText(past))
 	}
 

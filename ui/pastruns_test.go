@@ -77,7 +77,7 @@ func TestPastRunsReplayInTheRunView(t *testing.T) {
 		t.Fatalf("P did not open the past runs (mode %d)", a.mode)
 	}
 	view := viewText(a)
-	for _, want := range []string{"past runs", "#8", "deploy", "partial", "1m35s", "alice", "#7", "uname -n · 2 ok · bob"} {
+	for _, want := range []string{"past runs", "run 8", "deploy", "partial", "1m35s", "alice", "run 7", "uname -n · 2 ok · bob"} {
 		if !strings.Contains(view, want) {
 			t.Errorf("the list lacks %q:\n%s", want, view)
 		}
@@ -87,9 +87,9 @@ func TestPastRunsReplayInTheRunView(t *testing.T) {
 		t.Fatalf("enter did not replay run 8 (mode %d)", a.mode)
 	}
 	view = viewText(a)
-	for _, want := range []string{"run #8 (recorded", "done: 1 failed (1 command-failed), 1 ok", "elapsed 1m35s",
+	for _, want := range []string{"run 8 (recorded", "done: 1 failed (1 command-failed), 1 ok", "elapsed 1m35s",
 		"web1 · ok 1m30s · cleanup", "== unpack", "unpacked 120 files",
-		"web2 · failed: exit 2 · migrate", "== migrate", "progress 100%", "No migrations to apply"} {
+		"web2 · failed at migrate (exit 2)", "== migrate", "progress 100%", "No migrations to apply"} {
 		if !strings.Contains(view, want) {
 			t.Errorf("the replay lacks %q:\n%s", want, view)
 		}
@@ -103,7 +103,7 @@ func TestPastRunsReplayInTheRunView(t *testing.T) {
 		t.Fatalf("esc from a replay went to mode %d, want the list", a.mode)
 	}
 	a = press(t, a, "j", "enter")
-	if view := viewText(a); !strings.Contains(view, "run #7") || !strings.Contains(view, "web1 · ok") {
+	if view := viewText(a); !strings.Contains(view, "run 7") || !strings.Contains(view, "web1 · ok") {
 		t.Errorf("run 7:\n%s", view)
 	}
 	a = press(t, a, "esc", "esc")

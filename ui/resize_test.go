@@ -215,7 +215,7 @@ func flowViews(t *testing.T, w, h int) map[string]func(d *driver) {
 	}
 	views["release forensics"] = func(d *driver) {
 		releases("enter")(d)
-		read(d, "reading run #")
+		read(d, "reading run ")
 	}
 	views["compare"] = func(d *driver) {
 		releases("down", "space", "down", "space", "c")(d)

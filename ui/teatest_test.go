@@ -148,7 +148,7 @@ func TestProgramDeployWizardToTheSummary(t *testing.T) {
 	pressKeys(tm, "enter")
 	waitScreen(t, tm, "Deploy shop c2c2c2c2c2c2 (add checkout) to staging", "y confirm")
 	pressKeys(tm, "y")
-	waitScreen(t, tm, "summary", "release R1: success in 3.0s", "record #7")
+	waitScreen(t, tm, "summary", "release R1: success in 3.0s", "run 42")
 	pressKeys(tm, "esc")
 	waitScreen(t, tm, "HOST")
 

@@ -154,7 +154,7 @@ func printComparison(w io.Writer, a, b store.Release, cmp deploy.Comparison) err
 		{"app", fa.App, fb.App}, {"env", fa.Env, fb.Env}, {"release", fa.ReleaseID + " " + fa.Kind, fb.ReleaseID + " " + fb.Kind},
 		{"commit", deploy.ShortCommit(fa.Commit) + " " + fa.Subject, deploy.ShortCommit(fb.Commit) + " " + fb.Subject},
 		{"branch", dash(fa.Branch), dash(fb.Branch)}, {"operator", fa.Operator, fb.Operator},
-		{"started (UTC)", fa.Started, fb.Started}, {"result", fa.Result, fb.Result},
+		{"started (UTC)", fa.Started, fb.Started}, {"result", store.ReleaseResult(fa.Result).Words(), store.ReleaseResult(fb.Result).Words()},
 		{"hosts", strconv.Itoa(fa.Hosts), strconv.Itoa(fb.Hosts)}, {"took", dash(fa.Duration), dash(fb.Duration)},
 		{"strategy", dash(fa.Strategy), dash(fb.Strategy)}, {"run", runText(fa.RunID), runText(fb.RunID)},
 		{"migrations", appliedText(fa.Migrated), appliedText(fb.Migrated)},

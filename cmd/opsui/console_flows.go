@@ -17,5 +17,6 @@ func (c *consoleSession) flows() flows.Flows {
 	svc := c.svc
 	return flows.Flows{Refs: svc.Refs, Preview: svc.PreviewDeploy, Deploy: svc.Deploy,
 		RollbackPreview: svc.PreviewRollback, Rollback: svc.Rollback, MigrationPlan: svc.PreviewMigrate, Migrate: svc.Migrate,
-		FlushPlan: c.flushPlan, Flush: c.flush, Releases: c.releases, Compare: c.compare}
+		FlushPlan: c.flushPlan, Flush: c.flush, Releases: c.releases, Compare: c.compare,
+		SafetyNotes: svc.SafetyNotes}
 }

@@ -135,6 +135,8 @@ func newDeployCmd(c *cli) *cobra.Command {
 		ref         string
 		dryRun, yes bool
 		resume      int64
+		allowBreak  bool
+		breakGlass  string
 	)
 	cmd := &cobra.Command{
 		Use:   "deploy [APP] --env E [--ref REF]",
@@ -169,17 +171,31 @@ time: the hosts are locked, all or nothing. Every release is recorded.`,
 		if err != nil {
 			return planError(err)
 		}
+		for _, w := range svc.DeployWarnings(ctx, p) { // the shared history: a teammate's deploy, a commit rolled back before
+			fmt.Fprintf(c.stderr, "opsui: warning: %s\n", w)
+		}
 		src := p.Source
 		if src.Dirty {
 			fmt.Fprintf(c.stderr, "opsui: warning: %s has uncommitted changes; only commit %s is shipped\n", tg.App.Repo, deploy.ShortCommit(src.Commit))
 		}
 		cur, curErr := s.LatestRelease(ctx, tg.App.Name, tg.Env.Name, true)
+		p.AllowBreakingMigrations, p.BreakGlass = allowBreak, strings.TrimSpace(breakGlass)
+		if cmd.Flags().Changed("break-glass") && p.BreakGlass == "" {
+			return usageError{errors.New("--break-glass needs a reason: it is recorded and sent to the app's webhooks")}
+		}
+		if err := svc.CheckFreeze(ctx, tg.Env.Name, time.Now()); err != nil && p.BreakGlass == "" {
+			if dryRun {
+				fmt.Fprintf(c.stdout, "%v\n", err)
+			} else {
+				return err
+			}
+		}
 		if dryRun {
 			p.Describe(c.stdout)
 			if curErr == nil {
-				c.printNewMigrations(ctx, tg.App.Repo, cur.Commit, src.Commit)
+				c.printNewMigrations(ctx, tg.App, cur.Commit, src.Commit)
 			}
-			return nil
+			return c.printMigrationCheck(ctx, svc, &sshf, p, curErr == nil)
 		}
 		if p.Strategy.Kind == deploy.StrategyCanary && p.Strategy.CanaryWait == 0 && !isTTY(c.stdin) {
 			return usageError{errors.New("a canary deploy waits for a go-ahead: run it on a terminal, or give --canary-wait")}
@@ -215,6 +231,8 @@ time: the hosts are locked, all or nothing. Every release is recorded.`,
 	cmd.Flags().StringVar(&ref, "ref", "", "branch, tag or commit to deploy (default: the repository's HEAD)")
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print the plan (batches, steps, commands) and change nothing")
 	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask for confirmations (a protected environment's included)")
+	cmd.Flags().BoolVar(&allowBreak, "allow-breaking-migrations", false, "let a rolling or canary deploy run migrations that break the old code still serving (the check's verdict is recorded either way)")
+	cmd.Flags().StringVar(&breakGlass, "break-glass", "", "deploy inside a freeze window for this reason (recorded with your name, sent to the app's webhooks, shown in releases)")
 	cmd.Flags().Int64Var(&resume, "resume", 0, "finish the release of this deploy run on the hosts that did not complete it")
 	return cmd
 }
@@ -267,17 +285,9 @@ func (c *cli) report(out *deploy.Outcome, err error) error {
 	w := c.stdout
 	failed := out.Failed()
 	if len(failed) > 0 {
-		fmt.Fprintf(w, "\n%d of %d hosts did not complete release %s:\n", len(failed), len(out.Hosts), out.ReleaseID)
+		fmt.Fprintf(w, "\n%d of %s did not complete release %s:\n", len(failed), deploy.Plural(len(out.Hosts), "host", "hosts"), out.ReleaseID)
 		for _, h := range failed {
-			why := h.Status.String()
-			switch {
-			case h.Status == deploy.HostSkipped:
-				why = store.HostNotReached // its batch never started: nothing failed on it
-			case h.Err != nil && h.Class != "":
-				why = fmt.Sprintf("%s (%s): %v", h.Status, h.Class, h.Err)
-			case h.Err != nil:
-				why = fmt.Sprintf("%s: %v", h.Status, h.Err)
-			}
+			why := h.Words()
 			fmt.Fprintf(w, "  %s: %s\n", h.Host, why)
 			for _, l := range h.Tail {
 				fmt.Fprintf(w, "      %s\n", l)
@@ -291,7 +301,7 @@ func (c *cli) report(out *deploy.Outcome, err error) error {
 		}
 	}
 	if len(ok) > 0 {
-		fmt.Fprintf(w, "\nok on %d hosts: %s\n", len(ok), strings.Join(ok, ", "))
+		fmt.Fprintf(w, "\nok on %s: %s\n", deploy.Plural(len(ok), "host", "hosts"), strings.Join(ok, ", "))
 	}
 	for _, n := range out.Notes {
 		if slices.Contains(out.Warnings, n) {
@@ -302,13 +312,13 @@ func (c *cli) report(out *deploy.Outcome, err error) error {
 	for _, n := range out.Warnings {
 		fmt.Fprintf(w, "%s\n", n)
 	}
-	fmt.Fprintf(w, "release %s: %s in %s (%s); run %d\n", out.ReleaseID, out.Result, out.Timing.Total.Round(time.Millisecond),
+	fmt.Fprintf(w, "release %s: %s; took %s (%s); run %d\n", out.ReleaseID, out.Words(), out.Timing.Total.Round(time.Millisecond),
 		phasesText(out), out.RunID)
 	if err != nil {
 		return err
 	}
 	if out.Result != store.ReleaseSuccess {
-		return hostsFailedError{fmt.Sprintf("release %s: %s", out.ReleaseID, out.Result)}
+		return hostsFailedError{fmt.Sprintf("release %s: %s", out.ReleaseID, out.Result.Words())}
 	}
 	if len(out.Warnings) > 0 {
 		return hostsFailedError{fmt.Sprintf("release %s: %s, but %d balancer steps failed: check the balancers (opsui lb restore)",

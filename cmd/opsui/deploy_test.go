@@ -156,7 +156,7 @@ func TestDeployRollbackReleasesPendingCLI(t *testing.T) {
 	}
 	c2 := e.commit(t, "second change", "index.html", "v2")
 	out = mustRun(t, e.db, "pending", "--env", "test", "main")
-	if !strings.Contains(out, "1 commits pending") || !strings.Contains(out, "second change") {
+	if !strings.Contains(out, "1 commit pending") || !strings.Contains(out, "second change") {
 		t.Errorf("pending:\n%s", out)
 	}
 	out = mustRun(t, e.db, "deploy", "--env", "test", "--strategy", "rolling", "--yes")

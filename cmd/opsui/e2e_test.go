@@ -266,7 +266,7 @@ func TestConsoleRunsOnTheWebRoleAndReplaysIt(t *testing.T) {
 	term.WaitText("HOST", 5*time.Second)
 	term.Keys("P")
 	term.WaitFor("the run in the past runs list", 10*time.Second, func(s string) bool {
-		return regexp.MustCompile(`#\d+ .* exec +ok .*uname -n · 20 ok`).MatchString(s)
+		return regexp.MustCompile(`run \d+ .* exec +ok .*uname -n · 20 ok`).MatchString(s)
 	})
 	term.Keys("Enter")
 	screen = term.WaitText("(recorded", 10*time.Second)

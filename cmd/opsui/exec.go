@@ -13,6 +13,7 @@ import (
 
 	"github.com/opsui/opsui/inventory"
 	"github.com/opsui/opsui/ops"
+	"github.com/opsui/opsui/ops/record"
 	"github.com/opsui/opsui/ops/remote"
 	"github.com/opsui/opsui/store"
 )
@@ -21,6 +22,12 @@ import (
 type hostsFailedError struct{ summary string }
 
 func (e hostsFailedError) Error() string { return e.summary }
+
+// printedError is an error the output said already, word for word: main
+// does not print it again.
+type printedError struct{ error }
+
+func (e printedError) Unwrap() error { return e.error }
 
 // sshFlags are the connection options shared by every command that reaches hosts.
 type sshFlags struct {
@@ -84,10 +91,12 @@ func (s *selector) pick(f *inventory.Fleet) ([]inventory.Host, error) {
 
 func newExecCmd(c *cli) *cobra.Command {
 	var (
-		sel    selector
-		ssh    sshFlags
-		limit  recordLimitFlag
-		asJSON bool
+		sel     selector
+		ssh     sshFlags
+		limit   recordLimitFlag
+		asJSON  bool
+		yes     bool
+		confirm []string
 	)
 	cmd := &cobra.Command{
 		Use:   "exec [--env E] [--role R] [--host H,...] -- COMMAND...",
@@ -96,8 +105,12 @@ func newExecCmd(c *cli) *cobra.Command {
 prefixed with its host; a summary (failures first, the slowest host) ends the
 output, and the exit status is 1 when any host failed. The run and each
 host's output, up to the record limit (--record-limit), are recorded in the
-database.`,
-		Example: `  opsui exec --env production --role web -- uptime
+database.
+
+On hosts of a protected environment, exec shows the command and the hosts
+and asks for the environment's name, as a deploy does; without a terminal
+the name is given with --confirm-env (--yes alone is not enough).`,
+		Example: `  opsui exec --env production --role web --confirm-env production -- uptime
   opsui exec --host web1,web2 --timeout 30s -- 'df -h /srv'`,
 		Args: cobra.MinimumNArgs(1),
 	}
@@ -106,44 +119,20 @@ database.`,
 			return err
 		}
 		command := strings.Join(args, " ")
-		f, err := s.LoadFleet(ctx)
-		if err != nil {
-			return err
+		guard := func(f *inventory.Fleet, hosts []inventory.Host) error {
+			return c.confirmOnProtected(f, hosts, "exec", command, confirm, yes)
 		}
-		hosts, err := sel.pick(f)
-		if err != nil {
-			return err
-		}
-		pool, cfg, err := ssh.pool(c)
-		if err != nil {
-			return err
-		}
-		defer pool.Close()
-		if _, err := s.ReapStaleRuns(ctx); err != nil {
-			return err
-		}
-		svc := &ops.Service{Store: s, Conn: pool, SSH: cfg, Operator: operator(), Args: os.Args[1:]}
-		out := newEventPrinter(c.stdout, hostNamesOf(hosts), asJSON, colorFor(c.stdout))
-		res, rec, err := svc.Exec(ctx, ops.ExecRequest{Hosts: hosts, Command: command,
-			Options: remote.RunOptions{Parallel: ssh.parallel, Timeout: ssh.timeout}}, out.Event)
-		var recErr *ops.RecordError
-		if err != nil && !errors.As(err, &recErr) {
-			return opError(err)
-		}
-		out.Summary(res, rec.RunID())
-		noteCut(c, s, rec)
-		if recErr != nil {
-			return fmt.Errorf("record run: %w", recErr.Err)
-		}
-		if res.OK != len(res.Hosts) {
-			return hostsFailedError{res.Summary()}
-		}
-		return nil
+		return c.runOnHosts(ctx, s, &sel, &ssh, asJSON, guard, func(svc *ops.Service, hosts []inventory.Host, emit func(remote.Event)) (remote.Result, *record.Recorder, error) {
+			return svc.Exec(ctx, ops.ExecRequest{Hosts: hosts, Command: command,
+				Options: remote.RunOptions{Parallel: ssh.parallel, Timeout: ssh.timeout}}, emit)
+		})
 	})
 	sel.register(cmd)
 	ssh.register(cmd)
 	limit.register(cmd)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object per event, then the result")
+	cmd.Flags().BoolVar(&yes, "yes", false, "do not ask (a protected environment must still be named with --confirm-env)")
+	cmd.Flags().StringSliceVar(&confirm, "confirm-env", nil, "the name of each protected environment the hosts are in, as the confirmation")
 	return cmd
 }
 
@@ -186,4 +175,48 @@ func operator() string {
 		name += "@" + machine
 	}
 	return name
+}
+
+// runOnHosts is what exec and cp share: the selected hosts, the
+// connection pool, stale runs reaped, the operation run through a service
+// with a printer, then its summary; the exit status is 1 when a host
+// failed (the summary said which).
+func (c *cli) runOnHosts(ctx context.Context, s *store.Store, sel *selector, ssh *sshFlags, asJSON bool,
+	guard func(f *inventory.Fleet, hosts []inventory.Host) error,
+	op func(svc *ops.Service, hosts []inventory.Host, emit func(remote.Event)) (remote.Result, *record.Recorder, error)) error {
+	f, err := s.LoadFleet(ctx)
+	if err != nil {
+		return err
+	}
+	hosts, err := sel.pick(f)
+	if err != nil {
+		return err
+	}
+	if err := guard(f, hosts); err != nil {
+		return err
+	}
+	pool, cfg, err := ssh.pool(c)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	if _, err := s.ReapStaleRuns(ctx); err != nil {
+		return err
+	}
+	svc := &ops.Service{Store: s, Conn: pool, SSH: cfg, Operator: operator(), Args: os.Args[1:]}
+	out := newEventPrinter(c.stdout, hostNamesOf(hosts), asJSON, colorFor(c.stdout))
+	res, rec, err := op(svc, hosts, out.Event)
+	var recErr *ops.RecordError
+	if err != nil && !errors.As(err, &recErr) {
+		return opError(err)
+	}
+	out.Summary(res, rec.RunID())
+	noteCut(c, s, rec)
+	if recErr != nil {
+		return fmt.Errorf("record run: %w", recErr.Err)
+	}
+	if res.OK != len(res.Hosts) {
+		return printedError{hostsFailedError{res.Summary()}}
+	}
+	return nil
 }

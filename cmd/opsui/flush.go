@@ -15,6 +15,7 @@ import (
 	"github.com/opsui/opsui/inventory"
 	"github.com/opsui/opsui/ops"
 	"github.com/opsui/opsui/ops/cache"
+	"github.com/opsui/opsui/ops/deploy"
 	"github.com/opsui/opsui/ops/remote"
 	"github.com/opsui/opsui/store"
 )
@@ -110,7 +111,7 @@ failed. The run and each host's output, up to the record limit
 			return fmt.Errorf("record run: %w", recErr.Err)
 		}
 		if failed := rep.Failed(); len(failed) > 0 {
-			return hostsFailedError{fmt.Sprintf("%d of %d caches not flushed", len(failed), len(rep.Hosts))}
+			return hostsFailedError{fmt.Sprintf("%d of %s not flushed", len(failed), deploy.Plural(len(rep.Hosts), "cache", "caches"))}
 		}
 		return nil
 	})

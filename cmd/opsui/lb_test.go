@@ -214,7 +214,7 @@ func TestDeployStoppedByClosedPipeOrHangup(t *testing.T) {
 		code := waitExit(t, cmd, 90*time.Second)
 		out, _ := os.ReadFile(stdout.Name())
 		t.Logf("exit %d:\n%s", code, out)
-		if !strings.Contains(string(out), "switching 1 hosts back") {
+		if !strings.Contains(string(out), "switching 1 host back") {
 			t.Errorf("SIGHUP did not stop the deploy as ctrl+c does:\n%s", out)
 		}
 		le.checkConsistent(t)

@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -25,11 +26,15 @@ func main() {
 	// ignored a write fails with EPIPE, which the printers drop, and the
 	// deploy's own cleanup and records go on.
 	signal.Ignore(syscall.SIGPIPE)
+	raiseFDLimit(os.Stderr)
 	ctx, stop := signal.NotifyContext(context.Background(), stopSignals...)
 	defer stop()
 	cmd := newRootCmd(&cli{stdout: os.Stdout, stderr: os.Stderr, stdin: os.Stdin})
 	if err := cmd.ExecuteContext(ctx); err != nil {
-		fmt.Fprintf(os.Stderr, "opsui: %v\n", err)
+		// A summary printed already is not said twice.
+		if !errors.As(err, new(printedError)) {
+			fmt.Fprintf(os.Stderr, "opsui: %v\n", err)
+		}
 		os.Exit(exitCode(err))
 	}
 }

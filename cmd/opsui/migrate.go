@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/opsui/opsui/inventory"
 	"github.com/opsui/opsui/ops"
 	"github.com/opsui/opsui/ops/deploy"
 )
@@ -52,7 +53,7 @@ list the pending migrations and change nothing.`,
 			printMigrationPlan(c.stdout, res, tg.Env.Name)
 			return nil
 		}
-		if err := c.confirm(fmt.Sprintf("Run %q on %s (%s)?", tg.App.Migrate, mp.Host.Name, tg.Env.Name), yes); err != nil {
+		if err := c.confirm(fmt.Sprintf("Run %q on %s (%s)?", tg.App.MigrateCommand(), mp.Host.Name, tg.Env.Name), yes); err != nil {
 			return err
 		}
 		if tg.Env.Protected {
@@ -82,13 +83,18 @@ list the pending migrations and change nothing.`,
 }
 
 // printNewMigrations lists the migration files a deploy from the
-// environment's current commit to commit would add.
-func (c *cli) printNewMigrations(ctx context.Context, repo, from, to string) {
-	files, err := deploy.NewMigrationFiles(ctx, repo, from, to)
+// environment's current commit to commit would add, and whether the
+// deploy runs them: a dry run never promises a step that will not run.
+func (c *cli) printNewMigrations(ctx context.Context, app inventory.App, from, to string) {
+	files, err := deploy.NewMigrationFiles(ctx, app.Repo, from, to)
 	if err != nil || len(files) == 0 {
 		return
 	}
-	fmt.Fprintf(c.stdout, "new migrations (%d), run once before the switch:\n  %s\n", len(files), strings.Join(files, "\n  "))
+	when := "run once before the switch"
+	if app.MigrateCommand() == "" {
+		when = "NOT run: the app has no migrate command"
+	}
+	fmt.Fprintf(c.stdout, "new migrations (%d), %s:\n  %s\n", len(files), when, strings.Join(files, "\n  "))
 }
 
 // printMigrationPlan says what a Django migration plan leaves to apply;

@@ -7,13 +7,16 @@ import (
 	"image/color"
 	"io"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
 	"charm.land/lipgloss/v2"
 	"github.com/mattn/go-isatty"
 
+	"github.com/opsui/opsui/ops/deploy"
 	"github.com/opsui/opsui/ops/remote"
+	"github.com/opsui/opsui/store"
 	"github.com/opsui/opsui/themes"
 )
 
@@ -55,7 +58,10 @@ type linePrinter struct {
 	th      themes.Theme
 	prefix  map[string]string
 	lastOut map[string][]string // last lines per host, for the failure summary
-	flushed time.Time
+	// stage is a pipeline host's step, failedAt the step it first failed
+	// at: a failure is said against it, not against the rollback after.
+	stage, failedAt map[string]string
+	flushed         time.Time
 }
 
 // lastLines is how many lines of a failed host the summary repeats.
@@ -68,7 +74,7 @@ func newLinePrinter(w io.Writer, hosts []string, th themes.Theme) *linePrinter {
 		width = max(width, lipgloss.Width(h))
 	}
 	p := &linePrinter{w: bufio.NewWriterSize(w, 64<<10), width: width, th: th,
-		prefix: map[string]string{}, lastOut: map[string][]string{}}
+		prefix: map[string]string{}, lastOut: map[string][]string{}, stage: map[string]string{}, failedAt: map[string]string{}}
 	for _, h := range hosts {
 		label := fmt.Sprintf("%-*s |", width, h)
 		if !th.Plain {
@@ -96,15 +102,64 @@ func (p *linePrinter) Event(ev remote.Event) {
 		}
 		p.lastOut[ev.Host] = last
 	case remote.EventStage:
+		p.stage[ev.Host] = ev.Line
 		fmt.Fprintf(p.w, "%s %s\n", p.prefix[ev.Host], p.paint(p.th.Accent, "== "+stageLabel(ev)))
 	case remote.EventFailed:
-		fmt.Fprintf(p.w, "%s %s\n", p.prefix[ev.Host], p.paint(p.th.Error, fmt.Sprintf("failed: %s: %v", ev.Class, remote.HostCause(ev.Err))))
+		fmt.Fprintf(p.w, "%s %s\n", p.prefix[ev.Host], p.paint(p.th.Error, p.failure(ev)))
+	case remote.EventExited:
+		if _, ok := p.stage[ev.Host]; ok && ev.Code != 0 {
+			fmt.Fprintf(p.w, "%s %s\n", p.prefix[ev.Host], p.paint(p.th.Error, p.failure(ev)))
+		}
 	}
 	// Flush often enough to feel live, rarely enough for 100 000 lines.
 	if now := time.Now(); now.Sub(p.flushed) > 50*time.Millisecond || ev.Kind == remote.EventFailed {
 		p.w.Flush()
 		p.flushed = now
 	}
+}
+
+// failure is a host's failure event in words: a pipeline's against the
+// step it first failed at (deploy.HostWords), a command's with its class.
+func (p *linePrinter) failure(ev remote.Event) string {
+	stage, pipeline := p.stage[ev.Host]
+	if !pipeline {
+		if w := classWords(ev.Class, ev.Err); w != string(remote.ClassCancelled) {
+			return "failed: " + w
+		}
+		return string(remote.ClassCancelled)
+	}
+	if at, ok := p.failedAt[ev.Host]; ok {
+		stage = at
+	} else {
+		p.failedAt[ev.Host] = stage
+	}
+	status, err := store.HostFailed, ""
+	if ev.Class == remote.ClassCancelled {
+		status = store.HostCancelled
+	}
+	if ev.Err != nil {
+		err = remote.HostCause(ev.Err).Error()
+	}
+	return deploy.HostWordsClass(status, stage, ev.Class, err)
+}
+
+// classWords is a command's failure: its class and cause, the cause
+// alone when it says the class already, and a cancellation without the
+// engine's "context canceled".
+func classWords(class remote.ErrorClass, err error) string {
+	cause := ""
+	if err != nil {
+		cause = remote.HostCause(err).Error()
+	}
+	switch {
+	case class == remote.ClassCancelled && (cause == "" || strings.Contains(cause, "context canceled") || cause == string(class)):
+		return "cancelled"
+	case cause == "", cause == string(class):
+		return string(class)
+	case strings.HasPrefix(cause, string(class)):
+		return cause
+	}
+	return string(class) + ": " + cause
 }
 
 // stageLabel is a stage event's step as "n/m name", or its name alone
@@ -127,13 +182,11 @@ func (p *linePrinter) Summary(res remote.Result, runID int64) {
 		}
 	}
 	if len(failed) > 0 {
-		fmt.Fprintf(p.w, "\n%s\n", p.paint(p.th.Error, fmt.Sprintf("%d of %d hosts did not succeed:", len(failed), len(res.Hosts))))
+		fmt.Fprintf(p.w, "\n%s\n", p.paint(p.th.Error, fmt.Sprintf("%d of %s did not succeed:", len(failed), deploy.Plural(len(res.Hosts), "host", "hosts"))))
 		for _, h := range failed {
-			why := string(h.Class)
+			why := classWords(h.Class, h.Err)
 			if h.Class == remote.ClassExit {
 				why = fmt.Sprintf("exit %d", h.Code)
-			} else if h.Err != nil {
-				why = fmt.Sprintf("%s: %v", h.Class, remote.HostCause(h.Err))
 			}
 			fmt.Fprintf(p.w, "  %-*s  %s\n", p.width, h.Host, why)
 			for _, l := range p.lastOut[h.Host] {

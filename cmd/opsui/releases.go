@@ -59,6 +59,11 @@ stays.`,
 			fmt.Fprintf(c.stderr, "opsui: WARNING: releases %s applied database migrations. Rolling back does NOT reverse them: "+
 				"the code goes back, the schema stays.\n", strings.Join(ids, ", "))
 		}
+		if meets, err := svc.RollbackMeets(ctx, choice.Target, choice.Undone); err == nil {
+			for _, m := range meets {
+				fmt.Fprintf(c.stderr, "opsui: WARNING: %s\n", m)
+			}
+		}
 		if err := c.confirm("Roll back?", yes); err != nil {
 			return err
 		}
@@ -138,9 +143,12 @@ this commit reach each environment, and who sent it" (a short hash is enough).`,
 				took = r.Took().Round(time.Second).String()
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", r.App, r.Env, r.ReleaseID, r.Kind, deploy.ShortCommit(r.Commit),
-				dash(r.Branch), r.Operator, r.StartedAt.Time().Format("2006-01-02 15:04:05"), took, r.Result, len(r.HostList()), r.Subject)
+				dash(r.Branch), r.Operator, r.StartedAt.Time().Format("2006-01-02 15:04:05"), took, r.Result.Words(), len(r.HostList()), r.Subject)
 		}
-		return tw.Flush()
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+		return c.printSafetyNotes(ctx, svc, out)
 	})
 	cmd.Flags().StringVar(&app, "app", "", "only this app")
 	cmd.Flags().StringVar(&env, "env", "", "only this environment")
@@ -178,7 +186,7 @@ func newPendingCmd(c *cli) *cobra.Command {
 			return nil
 		}
 		cur, src := p.Current, p.Target
-		fmt.Fprintf(c.stdout, "%s runs %s (release %s); %d commits pending up to %s:\n", tg.Env.Name, deploy.ShortCommit(cur.Commit), cur.ReleaseID, len(p.Commits), deploy.ShortCommit(src.Commit))
+		fmt.Fprintf(c.stdout, "%s runs %s (release %s); %s pending up to %s:\n", tg.Env.Name, deploy.ShortCommit(cur.Commit), cur.ReleaseID, deploy.Plural(len(p.Commits), "commit", "commits"), deploy.ShortCommit(src.Commit))
 		for _, cm := range p.Commits {
 			fmt.Fprintf(c.stdout, "  %s  %-20s  %s\n", deploy.ShortCommit(cm.Hash), cm.Author, cm.Subject)
 		}

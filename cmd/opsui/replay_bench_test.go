@@ -155,7 +155,7 @@ func BenchmarkReplay200Hosts(b *testing.B) {
 				took := time.Since(start)
 				peak = max(peak, sampler.Stop())
 				live = max(live, liveHeap())
-				if !strings.Contains(view, "run #") || !strings.Contains(view, fmt.Sprintf("/api/orders/%d ", lines-1)) {
+				if !strings.Contains(view, "run ") || !strings.Contains(view, fmt.Sprintf("/api/orders/%d ", lines-1)) {
 					b.Fatalf("the replay does not show the run's last lines:\n%s", view)
 				}
 				runtime.KeepAlive(a)

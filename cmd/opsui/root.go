@@ -106,6 +106,9 @@ opsui cannot use: 10 server unreachable, 11 authentication failed,
 		newDeployCmd(c), newRollbackCmd(c), newReleasesCmd(c), newPendingCmd(c), newUnlockCmd(c), newMigrateCmd(c), newFlushCmd(c), newDemoCmd(c), newLogsCmd(c), newCompareCmd(c), newLBCmd(c))
 	root.AddCommand(newEnvCmd(c))
 	root.AddCommand(newSetupCmd(c))
+	root.AddCommand(newCpCmd(c))
+	root.AddCommand(newAuditCmd(c))
+	root.AddCommand(newFreezeCmd(c))
 	return root
 }
 

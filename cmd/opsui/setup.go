@@ -17,9 +17,10 @@ func newSetupCmd(c *cli) *cobra.Command {
 		file            string
 		printSudoers    bool
 		printSupervisor bool
+		printSystemd    bool
 	)
 	cmd := &cobra.Command{
-		Use:   "setup [APP] --env E --print-sudoers|--print-supervisor [--file FLEET.yaml]",
+		Use:   "setup [APP] --env E --print-sudoers|--print-supervisor|--print-systemd [--file FLEET.yaml]",
 		Short: "Print what hosts need before the first deploy (for now: the sudoers lines)",
 		Long: `With --print-sudoers, print the sudoers lines the deploy user needs on the
 environment's hosts: one exact command per line (an absolute program and
@@ -35,16 +36,24 @@ include directory (then: supervisorctl update). The gunicorn master's
 working directory is the current symlink's path, so a reload (HUP) and a
 restart after a crash load the release current points at.
 
+With --print-systemd, the same for process: systemd: the service unit of
+each such web host, to install as /etc/systemd/system/UNIT (then:
+systemctl daemon-reload && systemctl enable --now UNIT).
+
 Taking bare hosts to ready for the first deploy is not built yet: one of
---print-sudoers and --print-supervisor is required.`,
+--print-sudoers, --print-supervisor and --print-systemd is required.`,
 		Example: `  opsui setup shop --env production --print-sudoers
   opsui setup shop --env production --print-supervisor
+  opsui setup shop --env production --print-systemd
   opsui setup shop --env production --print-sudoers --file fleet.yaml > opsui-shop.sudoers`,
 		Args: cobra.MaximumNArgs(1),
 	}
 	printFor := func(f *inventory.Fleet, app, env string) error {
 		if printSupervisor {
-			return c.printSupervisor(f, app, env)
+			return c.printManaged(f, app, env, inventory.ProcessSupervisord)
+		}
+		if printSystemd {
+			return c.printManaged(f, app, env, inventory.ProcessSystemd)
 		}
 		rules, notes, err := f.SudoRules(app, env)
 		if err != nil {
@@ -54,8 +63,8 @@ Taking bare hosts to ready for the first deploy is not built yet: one of
 		return err
 	}
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		if printSudoers == printSupervisor {
-			return usageError{fmt.Errorf("setup: give one of --print-sudoers and --print-supervisor (taking bare hosts to ready is not built yet)")}
+		if n := btoi(printSudoers) + btoi(printSupervisor) + btoi(printSystemd); n != 1 {
+			return usageError{fmt.Errorf("setup: give one of --print-sudoers, --print-supervisor and --print-systemd (taking bare hosts to ready is not built yet)")}
 		}
 		if file != "" {
 			f, err := readFleetFile(c, file)
@@ -81,14 +90,22 @@ Taking bare hosts to ready for the first deploy is not built yet: one of
 	tf.register(cmd)
 	cmd.Flags().BoolVar(&printSudoers, "print-sudoers", false, "print the sudoers lines the deploy user needs")
 	cmd.Flags().BoolVar(&printSupervisor, "print-supervisor", false, "print the supervisord program section of each web host under process: supervisord")
+	cmd.Flags().BoolVar(&printSystemd, "print-systemd", false, "print the systemd service unit of each web host under process: systemd")
 	cmd.Flags().StringVarP(&file, "file", "f", "", "read this fleet file instead of the stored inventory (- for stdin)")
 	return cmd
 }
 
-// printSupervisor prints the program section of every web host of env
-// whose role says process: supervisord, each after a comment saying where
-// it goes.
-func (c *cli) printSupervisor(f *inventory.Fleet, app, env string) error {
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// printManaged prints the supervisord program section or the systemd unit
+// (process) of every web host of env whose role says that process, each
+// after a comment saying where it goes.
+func (c *cli) printManaged(f *inventory.Fleet, app, env, process string) error {
 	a, ok := f.App(app)
 	if !ok {
 		return inputError{fmt.Errorf("no app %q in the fleet", app)}
@@ -99,22 +116,32 @@ func (c *cli) printSupervisor(f *inventory.Fleet, app, env string) error {
 	n := 0
 	for _, h := range f.Select(inventory.Filter{Env: env, Role: "web"}) {
 		set := f.SettingsFor(h, "web")
-		if set.Process != inventory.ProcessSupervisord {
+		if set.Process != process {
 			continue
 		}
-		section, err := deploy.SupervisorProgram(f, a, h, h.User)
+		var where, text string
+		var err error
+		switch process {
+		case inventory.ProcessSupervisord:
+			text, err = deploy.SupervisorProgram(f, a, h, h.User)
+			program, conf := inventory.SupervisorProgram(a.Name, set)
+			where = fmt.Sprintf("; host %s: put this in supervisord's include directory as %s.conf, then: supervisorctl -c %s update", h.Name, program, conf)
+		default:
+			text, err = deploy.SystemdUnit(f, a, h, h.User)
+			unit := inventory.SystemdUnit(a.Name, set)
+			where = fmt.Sprintf("# host %s: put this in /etc/systemd/system/%s, then: systemctl daemon-reload && systemctl enable --now %s", h.Name, unit, unit)
+		}
 		if err != nil {
 			return inputError{err}
 		}
-		program, conf := inventory.SupervisorProgram(a.Name, set)
 		if n > 0 {
 			fmt.Fprintln(c.stdout)
 		}
-		fmt.Fprintf(c.stdout, "; host %s: put this in supervisord's include directory as %s.conf, then: supervisorctl -c %s update\n%s", h.Name, program, conf, section)
+		fmt.Fprintf(c.stdout, "%s\n%s", where, text)
 		n++
 	}
 	if n == 0 {
-		return inputError{fmt.Errorf("no web host of %s says process: supervisord", env)}
+		return inputError{fmt.Errorf("no web host of %s says process: %s", env, process)}
 	}
 	return nil
 }

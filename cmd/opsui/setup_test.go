@@ -39,7 +39,7 @@ func TestSetupPrintSudoers(t *testing.T) {
 		want string
 		code int
 	}{
-		{[]string{"setup", "shop", "--env", "production"}, "give one of --print-sudoers and --print-supervisor", 2},
+		{[]string{"setup", "shop", "--env", "production"}, "give one of --print-sudoers, --print-supervisor and --print-systemd", 2},
 		{[]string{"setup", "shop", "--env", "production", "--print-supervisor"}, "no web host of production says process: supervisord", 3},
 		{[]string{"setup", "shop", "--env", "nowhere", "--print-sudoers"}, `unknown environment "nowhere"`, 3},
 		{[]string{"setup", "blog", "--env", "production", "--print-sudoers", "--file", sudoersFleet}, `no app "blog"`, 3},
@@ -88,5 +88,49 @@ hosts:
 	if !strings.Contains(sudoers, "\ndeploy ALL=(root) NOPASSWD: /usr/bin/supervisorctl -c /etc/supervisor/supervisord.conf signal HUP shop-web\n") ||
 		!strings.Contains(sudoers, "\ndeploy ALL=(root) NOPASSWD: /usr/bin/supervisorctl -c /etc/supervisor/supervisord.conf start shop-web\n") {
 		t.Errorf("sudoers for supervisord:\n%s", sudoers)
+	}
+}
+
+// TestSetupPrintSystemd: the unit of each web host under systemd, from a
+// fleet file, with where it goes; the sudoers lines allow exactly its
+// reload and start.
+func TestSetupPrintSystemd(t *testing.T) {
+	fleet := filepath.Join(t.TempDir(), "fleet.yaml")
+	doc := `environments: [{name: production}]
+roles:
+  web:
+    process: systemd
+    sudo: true
+    options: {wsgi: "shopsite.wsgi:application"}
+apps: [{name: shop, repo: /src/shop, deploy_to: /srv/shop}]
+hosts:
+  - {name: web1, address: 10.0.0.1, user: deploy, env: production, roles: [web]}
+  - {name: web2, address: 10.0.0.2, user: deploy, env: production, roles: [web], settings: {web: {process: supervisord}}}
+`
+	if err := os.WriteFile(fleet, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	db := filepath.Join(t.TempDir(), "opsui.db")
+	out := mustRun(t, db, "setup", "--print-systemd", "--file", fleet)
+	for _, want := range []string{
+		"# host web1: put this in /etc/systemd/system/shop-web.service, then: systemctl daemon-reload && systemctl enable --now shop-web.service\n",
+		"User=deploy\nWorkingDirectory=/srv/shop\nExecStart=\"/srv/shop/current/venv/bin/python\" \"-m\" \"gunicorn\" \"--chdir\" \"/srv/shop/current\"",
+		"ExecReload=/bin/kill -s HUP $MAINPID\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("setup --print-systemd lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "web2") {
+		t.Errorf("web2 runs under supervisord but got a unit:\n%s", out)
+	}
+	sudoers := mustRun(t, db, "setup", "--print-sudoers", "--file", fleet)
+	for _, want := range []string{
+		"\ndeploy ALL=(root) NOPASSWD: /usr/bin/systemctl reload shop-web.service\n",
+		"\ndeploy ALL=(root) NOPASSWD: /usr/bin/systemctl start shop-web.service\n",
+	} {
+		if !strings.Contains(sudoers, want) {
+			t.Errorf("sudoers for systemd lacks %q:\n%s", want, sudoers)
+		}
 	}
 }

@@ -17,7 +17,59 @@ func newStoreCmd(c *cli) *cobra.Command {
 		Use:   "store",
 		Short: "Inspect and maintain the database",
 	}
-	cmd.AddCommand(newStorePruneCmd(c), newStoreInfoCmd(c))
+	cmd.AddCommand(newStorePruneCmd(c), newStoreInfoCmd(c), newStoreCopyCmd(c))
+	return cmd
+}
+
+func newStoreCopyCmd(c *cli) *cobra.Command {
+	var (
+		to    string
+		merge bool
+	)
+	cmd := &cobra.Command{
+		Use:   "copy --to postgres://… [--merge]",
+		Short: "Copy this database's fleet and history into another (a team's PostgreSQL)",
+		Long: `Copy the fleet, runs with their output, releases, locks, drained backends and
+audit log of the database --db names into the one --to names (a postgres://
+URL, or a SQLite file), in one transaction: all or nothing. A target that
+holds a fleet or history is refused unless --merge is given: then runs,
+releases and audit entries already there are kept, not duplicated (each has
+a stable UUID), so the histories of several laptops merge and running a
+copy twice adds nothing; environments, apps and hosts the target lacks are
+added and those it has are kept as they are.`,
+		Example: `  opsui store copy --to postgres://alice@db.example/opsui
+  opsui --db ~/old.db store copy --to postgres://alice@db.example/opsui --merge`,
+		Args: cobra.NoArgs,
+		PreRunE: func(*cobra.Command, []string) error {
+			if to == "" {
+				return usageError{fmt.Errorf("say where to copy to: --to postgres://… (or a SQLite file)")}
+			}
+			return nil
+		},
+	}
+	cmd.RunE = c.withStore(func(ctx context.Context, s *store.Store, _ []string) error {
+		dst, err := store.Open(ctx, to)
+		if err != nil {
+			return err
+		}
+		defer dst.Close()
+		if dst.Backend() == s.Backend() && dst.Path() == s.Path() {
+			return usageError{fmt.Errorf("--to names the database being copied (%s)", s.Path())}
+		}
+		dst.SetOperator(operator())
+		res, err := store.Copy(ctx, s, dst, merge)
+		if err != nil {
+			return fmt.Errorf("copy into %s: %w", dst.Path(), err)
+		}
+		fmt.Fprintf(c.stdout, "copied into %s: %d runs (%d output chunks), %d releases, %d locks, %d drained backends, %d audit entries, %d hosts\n",
+			dst.Path(), res.Runs, res.Chunks, res.Releases, res.Locks, res.Drained, res.Audit, res.HostsAdded)
+		if res.RunsKept+res.ReleasesKept > 0 {
+			fmt.Fprintf(c.stdout, "already there, kept: %d runs, %d releases\n", res.RunsKept, res.ReleasesKept)
+		}
+		return nil
+	})
+	cmd.Flags().StringVar(&to, "to", "", "the database to copy into: postgres://… or a SQLite file")
+	cmd.Flags().BoolVar(&merge, "merge", false, "merge into a database that holds a fleet or history already")
 	return cmd
 }
 
@@ -93,8 +145,10 @@ func parseAge(s string) (time.Duration, error) {
 }
 
 // applyOutputPolicy gives the store the config file's output settings
-// (record limit and retention), for every command that opens it.
+// (record limit and retention), for every command that opens it, and the
+// operator its inventory changes are recorded as in the audit log.
 func applyOutputPolicy(s *store.Store) error {
+	s.SetOperator(operator())
 	path, err := store.ConfigPath(os.Getenv)
 	if err != nil {
 		return err

@@ -17,6 +17,7 @@ import (
 // Load is a running load generator started by [StartLoad].
 type Load struct {
 	url     string
+	host    string // the Host header; empty: the URL's
 	fields  []string
 	start   time.Time
 	stopped atomic.Bool
@@ -64,6 +65,12 @@ type LoadOption func(*Load)
 // default is KeyFields("release").
 func KeyFields(names ...string) LoadOption {
 	return func(l *Load) { l.fields = slices.Clone(names) }
+}
+
+// WithHost sends host as every request's Host header: the site's name,
+// for an app that accepts only its own (Django's ALLOWED_HOSTS).
+func WithHost(host string) LoadOption {
+	return func(l *Load) { l.host = host }
 }
 
 // maxBody is how much of a body is searched for the key fields.
@@ -271,6 +278,9 @@ func (w *loadWorker) run() {
 		now := time.Now()
 		w.record(0, now, now, nil, err)
 		return
+	}
+	if w.l.host != "" {
+		req.Host = w.l.host
 	}
 	for !w.l.stopped.Load() {
 		start := time.Now()

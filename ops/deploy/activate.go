@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/opsui/opsui/inventory"
@@ -27,7 +28,7 @@ func (r *runner) activate(ctx context.Context, steps []Step) store.ReleaseResult
 		return store.ReleaseAborted
 	}
 	if n := r.failedCount(); n > p.MaxFail {
-		r.notef("%d hosts failed before the switch (more than the %d allowed): no host was switched", n, p.MaxFail)
+		r.notef("%s failed before the switch (more than the %d allowed): no host was switched", Plural(n, "host", "hosts"), p.MaxFail)
 		return store.ReleaseFailed
 	}
 	lbs := r.lbs // read at the deploy's start
@@ -82,7 +83,7 @@ func (r *runner) activate(ctx context.Context, steps []Step) store.ReleaseResult
 		}
 		_ = lbs.restore(ctx) // a failure is a warning of the deploy
 		if n := r.failedCount(); n > p.MaxFail {
-			r.notef("%d hosts failed (more than the %d allowed): batches after %d/%d not started", n, p.MaxFail, bi+1, len(p.Batches))
+			r.notef("%s failed (more than the %d allowed): batches after %d/%d not started", Plural(n, "host", "hosts"), p.MaxFail, bi+1, len(p.Batches))
 			return store.ReleaseFailed
 		}
 		if bi == 0 && p.Strategy.Kind == "canary" && len(p.Batches) > 1 {
@@ -161,16 +162,19 @@ func (r *runner) abort(why string) store.ReleaseResult {
 			back = append(back, h)
 		}
 	}
-	r.notef("%s: switching %d hosts back to their previous release", why, len(back))
+	r.notef("%s: switching %s back to their previous release", why, Plural(len(back), "host", "hosts"))
 	if r.lbs != nil {
 		r.lbs.drain(ctx, back) // out of the balancers while they go back
 	}
 	_, activate := split(r.plan.Steps)
+	var first, switchedBack atomic.Int32
 	r.forEach(back, func(h *hostRun) {
 		if h.prevRelease == "" {
-			r.notef("%s: no previous release to switch back to; it stays on %s", h.host.Name, r.plan.ReleaseID)
+			first.Add(1)
+			r.stopServing(ctx, h, activate, why)
 			return
 		}
+		switchedBack.Add(1)
 		r.events.stage(h, "rollback: switch to "+h.prevRelease)
 		if !r.switchHost(ctx, h, h.prevRelease, false) {
 			r.notef("%s: switching back to %s failed; current still points at %s", h.host.Name, h.prevRelease, r.plan.ReleaseID)
@@ -178,6 +182,7 @@ func (r *runner) abort(why string) store.ReleaseResult {
 		}
 		h.mu.Lock()
 		h.rolledBack = true
+		h.back = "rolled back to " + h.prevRelease
 		if !h.failed {
 			h.failed, h.failStep, h.class = true, "rolled back", remote.ClassCancelled
 			h.err = fmt.Errorf(switchedBackPrefix+"%s: %s", h.prevRelease, why)
@@ -201,13 +206,64 @@ func (r *runner) abort(why string) store.ReleaseResult {
 		if h.prevCommit != "" {
 			r.events.stage(h, "rollback: health")
 			if url, _, _, _, ok := r.plan.health(h.host, h.prevRelease, h.prevCommit); ok {
-				if !r.healthCheck(ctx, h, h.prevRelease, h.prevCommit) {
+				healthy := r.healthCheck(ctx, h, h.prevRelease, h.prevCommit)
+				h.mu.Lock()
+				h.back += map[bool]string{true: ": healthy", false: ": still unhealthy"}[healthy]
+				h.mu.Unlock()
+				if !healthy {
 					r.notef("%s: still unhealthy after switching back to %s (%s)", h.host.Name, h.prevRelease, url)
 				}
 			}
 		}
 	})
+	if first.Load() > 0 && switchedBack.Load() == 0 {
+		// Nothing went back to a release (there was none): the deploy
+		// failed, and stopServing took it out of service.
+		return store.ReleaseFailed
+	}
 	return store.ReleaseRolledBack
+}
+
+// stopServing takes out of service a host that has no release to switch
+// back to (its first deploy failed after the switch): its app server is
+// stopped (the preset's; one a role's own reload command started is left
+// to the operator, who is told), current is removed, and its backend
+// stays drained.
+func (r *runner) stopServing(ctx context.Context, h *hostRun, activate []Step, why string) {
+	name := h.host.Name
+	ok := true
+	for _, s := range activate {
+		if s.Slot == inventory.StepReload && !s.Builtin() && s.AppliesTo(h.host) {
+			if s.Run != djangoReloadScript {
+				r.notef("%s: no previous release to switch back to, and its app server is started by the app's own %s stage: stop it by hand", name, s.Name)
+				ok = false
+				continue
+			}
+			r.events.stage(h, "rollback: stop the app server")
+			if _, stoppedOK := r.runStep(ctx, h, "rollback stop", djangoStopScript, r.plan.env(h.host, s), time.Minute, nil, false); !stoppedOK {
+				r.notef("%s: stopping its app server failed: it may still serve release %s", name, r.plan.ReleaseID)
+				ok = false
+			}
+		}
+	}
+	r.events.stage(h, "rollback: remove current")
+	env := map[string]string{"DEPLOY_TO": h.deployTo, "OPSUI_TARGET": r.plan.ReleaseID}
+	if _, unlinked := r.runStep(ctx, h, "rollback unlink", unlinkCurrentScript, env, time.Minute, nil, false); !unlinked {
+		r.notef("%s: removing current failed; it still points at %s", name, r.plan.ReleaseID)
+		return
+	}
+	if r.lbs != nil {
+		r.lbs.keepOut(name)
+	}
+	h.mu.Lock()
+	h.switched = false // current is gone: the release never went live here
+	if !h.failed {
+		h.failed, h.failStep, h.class = true, rolledBackStep, remote.ClassCancelled
+		h.err = fmt.Errorf("stopped: %s, and the host has no earlier release", why)
+	}
+	h.mu.Unlock()
+	r.notef("%s: no earlier release to switch back to: %s, current removed, left out of the balancers until a deploy succeeds",
+		name, map[bool]string{true: "its app server is stopped", false: "its app server may still run"}[ok])
 }
 
 // record writes revisions.log on every host the release reached and marks

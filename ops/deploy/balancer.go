@@ -124,6 +124,9 @@ type balancers struct {
 	backend  map[string]backend // by web host name
 	mu       sync.Mutex
 	warnings []string
+	// stopped are web hosts a failed first deploy stopped: restore leaves
+	// them out of rotation (stopServing).
+	stopped map[string]bool
 }
 
 // backend is a web host as its balancers know it.
@@ -270,7 +273,7 @@ func (b *balancers) byHost(down map[string]string, key func(backend) string) map
 // options.server (HAProxy's name for it) else its own name.
 func backendOf(f *inventory.Fleet, h inventory.Host) backend {
 	set := f.SettingsFor(h, "web")
-	be := backend{addr: h.Address + ":8000", server: orDefault(set.Options["server"], h.Name)}
+	be := backend{addr: h.SSHAddress() + ":8000", server: orDefault(set.Options["server"], h.Name)}
 	switch {
 	case set.Options["backend"] != "":
 		be.addr = set.Options["backend"]
@@ -386,7 +389,22 @@ func (b *balancers) restore(ctx context.Context) error {
 	return b.apply(ctx, "restore", "restored", func(lb *lbHost) {
 		clear(lb.down)
 		maps.Copy(lb.down, lb.initial)
+		for n := range b.stopped {
+			if _, ok := b.backend[n]; ok {
+				lb.down[n] = true
+			}
+		}
 	})
+}
+
+// keepOut leaves host out of rotation at every later restore.
+func (b *balancers) keepOut(host string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.stopped == nil {
+		b.stopped = map[string]bool{}
+	}
+	b.stopped[host] = true
 }
 
 // putBack puts back what opsui drained from the balancers (of hosts only,

@@ -199,3 +199,28 @@ func TestHAProxyScriptsUseNoTempFile(t *testing.T) {
 		}
 	}
 }
+
+// TestFailedFirstDeployStaysOutOfTheBalancer: a first deploy whose health
+// fails on web1 has nothing to switch web1 back to: web1 is left drained
+// in the real nginx, current is removed there, and the release is
+// recorded failed (not rolled back); the operator is told its app server,
+// which the role's own reload started, is theirs to stop.
+func TestFailedFirstDeployStaysOutOfTheBalancer(t *testing.T) {
+	b := newLBBed(t, lbNginx)
+	b.commit("broken", map[string]string{"BROKEN": "yes\n"})
+	out := b.deploy(Strategy{Kind: "rolling", Batches: Batches{{N: 1}}, AutoRollback: true})
+	if out.Result != store.ReleaseFailed {
+		b.logf(out)
+		t.Fatalf("a failed first deploy: %s, want failed", out.Result)
+	}
+	web1 := b.fleet.Host("web1")
+	if down := b.down(); down != web1.Addr+":8080" {
+		t.Errorf("nginx has %q out of rotation, want web1 (%s:8080) alone", down, web1.Addr)
+	}
+	if s := b.sh(0, "[ -e "+b.deployTo+"/current ] && echo current || echo none"); s != "none" {
+		t.Errorf("web1 keeps current after its failed first deploy: %s", s)
+	}
+	if notes := strings.Join(out.Notes, "\n"); !strings.Contains(notes, "web1: no earlier release to switch back to") || !strings.Contains(notes, "stop it by hand") {
+		t.Errorf("the notes do not say what became of web1:\n%s", notes)
+	}
+}

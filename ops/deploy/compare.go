@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/opsui/opsui/ops/remote"
 	"github.com/opsui/opsui/store"
 )
 
@@ -168,19 +169,11 @@ func hostOutcomes(ctx context.Context, st *store.Store, id int64) (map[string]st
 	return out, took, nil
 }
 
-// hostLabel says how a host's part in a run ended: "ok", "failed at
-// health" (the step it failed at), "not reached" (its batch never
-// started), "rolled back" (switched back after another host failed).
+// hostLabel says how a host's part in a run ended, in the words every
+// screen uses (HostWords): "ok", "failed at health: ...", "not reached",
+// "rolled back to R: ...".
 func hostLabel(h store.RunHost) string {
-	switch {
-	case h.Status == store.HostOK:
-		return h.Status.String()
-	case NotFailedWord(h.Status, h.Stage, h.Error) != "":
-		return NotFailedWord(h.Status, h.Stage, h.Error)
-	case h.Stage != "":
-		return h.Status.String() + " at " + h.Stage
-	}
-	return h.Status.String()
+	return HostWordsClass(h.Status, h.Stage, remote.ErrorClass(h.ErrorClass), h.Error)
 }
 
 // NotFailedWord names the end of a pipeline's host that did not fail on

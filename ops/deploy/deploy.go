@@ -3,7 +3,6 @@ package deploy
 import (
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -125,7 +124,7 @@ func (d *Deployer) Deploy(ctx context.Context, p *Plan) (*Outcome, error) {
 	if p.Resume {
 		r.skipDone()
 	}
-	r.say("locked; release %s (%s) to %d hosts", p.ReleaseID, ShortCommit(p.Source.Commit), len(r.hosts))
+	r.say("locked; release %s (%s) to %s", p.ReleaseID, ShortCommit(p.Source.Commit), Plural(len(r.hosts), "host", "hosts"))
 	// The balancers are read under the lock, and what is out of rotation
 	// is said before anything changes (activate reads them again if this fails).
 	if lbs, err := r.newBalancers(ctx); err == nil {
@@ -139,15 +138,12 @@ func (d *Deployer) Deploy(ctx context.Context, p *Plan) (*Outcome, error) {
 
 	prepare, activate := split(p.Steps)
 	t0 = time.Now()
-	if err := r.upload(ctx, artifact, envs); err != nil {
+	uploaded, err := r.prepare(ctx, artifact, envs, prepare[1:])
+	if err != nil {
 		return r.finish(ctx, rel, store.ReleaseFailed, began), err
 	}
-	tm.Upload = time.Since(t0)
-	t0 = time.Now()
-	for _, s := range prepare[1:] {
-		r.step(ctx, s, r.hosts)
-	}
-	tm.Prepare = time.Since(t0)
+	tm.Upload = uploaded
+	tm.Prepare = time.Since(t0) - uploaded
 
 	t0 = time.Now()
 	result := r.activate(ctx, activate)
@@ -191,46 +187,15 @@ func (r *runner) skipDone() {
 	}
 }
 
-// upload ships the artifact to every host at once, as the upload step's
-// standard input: the file is opened once and read by each host through
-// its own section reader. Then each host's shared/.env is written, when
-// the app declares an environment (envs).
-func (r *runner) upload(ctx context.Context, artifact string, envs map[string]EnvFile) error {
-	f, err := os.Open(artifact)
-	if err != nil {
-		return fmt.Errorf("upload: %w", err)
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return fmt.Errorf("upload: %w", err)
-	}
-	r.say("uploading %d KiB to %d hosts", fi.Size()>>10, len(r.hosts))
-	step := Step{Name: StepUpload}
-	var hs []*hostRun
-	for _, h := range r.hosts {
-		if h.todo() {
-			hs = append(hs, h)
-		}
-	}
-	r.forEach(hs, func(h *hostRun) {
-		r.events.stage(h, StepUpload)
-		in := remote.Input{R: io.NewSectionReader(f, 0, fi.Size()), Size: fi.Size()}
-		env := r.plan.env(h.host, step)
-		if r.plan.Resume {
-			env["OPSUI_RESUME"] = "1"
-		}
-		if _, ok := r.runStep(ctx, h, StepUpload, uploadScript, env, 0, &in, true); ok && envs != nil {
-			r.writeEnv(ctx, h, envs[h.host.Name])
-		}
-		r.clock.done(h.host.Name)
-	})
-	return nil
+// step runs a shell step on the live hosts it applies to (one of them
+// when it runs once), all at once.
+func (r *runner) step(ctx context.Context, s Step, hs []*hostRun) {
+	r.forEach(stepHosts(s, hs), func(h *hostRun) { r.runOn(ctx, s, h) })
 }
 
-// step runs a shell step on the live hosts it applies to (one of them
-// when it runs once).
-func (r *runner) step(ctx context.Context, s Step, hs []*hostRun) {
+// stepHosts are the hosts of hs a step runs on: the live ones it applies
+// to, or one of them when it runs once.
+func stepHosts(s Step, hs []*hostRun) []*hostRun {
 	var on []*hostRun
 	for _, h := range hs {
 		if h.todo() && s.AppliesTo(h.host) {
@@ -240,32 +205,41 @@ func (r *runner) step(ctx context.Context, s Step, hs []*hostRun) {
 	if s.Once && len(on) > 1 {
 		on = []*hostRun{onceHost(on)}
 	}
+	return on
+}
+
+// runOn runs a step on one host.
+func (r *runner) runOn(ctx context.Context, s Step, h *hostRun) {
 	timeout := s.Timeout
 	if timeout <= 0 {
 		timeout = defaultStepTimeout
 	}
-	r.forEach(on, func(h *hostRun) {
-		r.events.stage(h, s.Name)
-		switch {
-		case s.Name == StepHealth && s.Builtin():
-			r.healthCheck(ctx, h, r.plan.ReleaseID, r.plan.Source.Commit)
-		case s.Name == StepCleanup && s.Builtin():
-			env := r.plan.env(h.host, s)
-			env["OPSUI_KEEP"] = fmt.Sprint(r.plan.App.Keep())
-			env["OPSUI_PROTECT"] = strings.TrimSpace(r.plan.KnownGood + " " + r.plan.ReleaseID + " " + h.prevRelease)
-			// A cleanup that fails leaves extra releases; it does not fail the host.
-			if _, ok := r.runStep(ctx, h, s.Name, cleanupScript, env, timeout, nil, false); !ok {
-				r.notef("%s: cleaning up old releases failed; they stay", h.host.Name)
-			}
-		case s.Name == StepMigrate && s.Run == migrateScript:
-			if out, ok := r.runStep(ctx, h, s.Name, withEnv(s.Run), r.plan.env(h.host, s), timeout, nil, true); ok && migrationsRan(out) {
-				r.migrated.Store(true)
-			}
-		default:
-			r.runStep(ctx, h, s.Name, withEnv(s.Run), r.plan.env(h.host, s), timeout, nil, true)
+	r.events.stage(h, s.Name)
+	switch {
+	case s.Name == StepHealth && s.Builtin():
+		r.healthCheck(ctx, h, r.plan.ReleaseID, r.plan.Source.Commit)
+	case s.Name == StepCleanup && s.Builtin():
+		env := r.plan.env(h.host, s)
+		env["OPSUI_KEEP"] = fmt.Sprint(r.plan.App.Keep())
+		env["OPSUI_PROTECT"] = strings.TrimSpace(r.plan.KnownGood + " " + r.plan.ReleaseID + " " + h.prevRelease)
+		// A cleanup that fails leaves extra releases; it does not fail the host.
+		if _, ok := r.runStep(ctx, h, s.Name, cleanupScript, env, timeout, nil, false); !ok {
+			r.notef("%s: cleaning up old releases failed; they stay", h.host.Name)
 		}
-		r.clock.done(h.host.Name)
-	})
+	case s.Name == StepMigrate && s.Run == migrateScript:
+		if r.kind == store.KindDeploy && !r.gateMigrations(ctx, h, s) {
+			break
+		}
+		if out, ok := r.runStep(ctx, h, s.Name, withEnv(s.Run), r.plan.env(h.host, s), timeout, nil, true); ok && migrationsRan(out) {
+			r.migrated.Store(true)
+		}
+	default:
+		out, _ := r.runStep(ctx, h, s.Name, withEnv(s.Run), r.plan.env(h.host, s), timeout, nil, true)
+		for _, w := range requirementWarnings(out) {
+			r.notef("%s: requirements: %s", h.host.Name, w)
+		}
+	}
+	r.clock.done(h.host.Name)
 }
 
 // onceHost picks the host a once-only step runs on: the first with the
@@ -287,6 +261,9 @@ func (r *runner) healthCheck(ctx context.Context, h *hostRun, releaseID, commit 
 	}
 	env := map[string]string{"OPSUI_HEALTH_URL": url, "OPSUI_EXPECT": expect,
 		"OPSUI_RETRIES": fmt.Sprint(retries), "OPSUI_DEADLINE": fmt.Sprint(int(deadline.Seconds()))}
+	if hc := r.plan.App.Health; hc != nil {
+		env["OPSUI_HEALTH_HEADERS"] = strings.Join(hc.RequestHeaders(), "\n") // checked at import: no line breaks inside one
+	}
 	_, ok = r.runStep(ctx, h, StepHealth, healthScript, env, deadline+15*time.Second, nil, true)
 	r.clock.done(h.host.Name)
 	return ok

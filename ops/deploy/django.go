@@ -1,11 +1,21 @@
 package deploy
 
+import (
+	"encoding/json"
+	"strconv"
+	"strings"
+
+	"github.com/opsui/opsui/inventory"
+)
+
 // The Django preset's recipes. Each release gets its own virtualenv, built
 // from what the release carries: nothing is fetched at deploy time.
 
 // djangoBuildScript makes the release's virtualenv (with the system's site
-// packages, so Debian's Django serves when the release ships no wheels)
-// and installs requirements.txt from the release's wheels/ directory.
+// packages, so Debian's Django serves when the release ships no wheels),
+// installs requirements.txt from the release's wheels/ directory, and
+// checks that what the virtualenv imports meets requirements.txt
+// (requirementsCheckScript).
 const djangoBuildScript = `set -e
 cd -- "$RELEASE_DIR"
 py=${OPSUI_PYTHON:-/usr/bin/python3}
@@ -17,7 +27,7 @@ else
   [ ! -f requirements.txt ] || echo "no wheels/ in the release: requirements.txt not installed (nothing is fetched at deploy time); the system's packages serve"
 fi
 echo "virtualenv ready: $(venv/bin/python -c 'import sys; print(sys.version.split()[0])')"
-`
+` + requirementsCheckScript
 
 // djangoCollectstaticScript collects static files into the release.
 const djangoCollectstaticScript = `set -e
@@ -39,28 +49,39 @@ venv/bin/python manage.py collectstatic --noinput
 //     start directory on every HUP and dies if it is gone;
 //   - the release's virtualenv python through current, so workers forked
 //     after a HUP import from the new release's virtualenv;
-//   - the release's gunicorn.conf.py named explicitly, when it has one;
-//     when the app declares an environment, opsui's gunicornEnvConf,
-//     which runs it and loads shared/.env again on every HUP.
+//   - one configuration file, shared/opsui_server.conf.py
+//     (GunicornServerConf, written at every reload): the app's own
+//     gunicorn.conf.py (or opsui's env conf), then the web role's bind
+//     and workers. gunicorn reads it again on every HUP, so a changed
+//     worker count or bind takes effect with a HUP; on the command line
+//     they never would.
+//
+// The master's command line is kept in shared/gunicorn.cmd. When the one
+// opsui would start now differs (another wsgi module, python or gunicorn;
+// a master an older opsui started), a HUP cannot apply it: the master is
+// stopped gracefully (TERM: workers finish their requests) and started
+// again, and the output says so; in a rolling deploy behind a balancer
+// the host is drained meanwhile.
+//
+// The master starts with a clean environment (env -i: HOME, PATH, LANG,
+// USER): the deploy's stage variables (RELEASE_ID, COMMIT, ENV...) would
+// stay in it, and in every worker after each HUP, forever stale. The
+// app's own environment comes from shared/.env through the conf.
 //
 // The WSGI module is OPSUI_WSGI or the package holding wsgi.py.
 //
 // Under supervisord (process: supervisord) the program opsui rendered
 // (SupervisorProgram) is the master: it gets HUP through supervisorctl,
-// or is started when it is not running (the first deploy).
+// or is started when it is not running (the first deploy). Under systemd
+// (process: systemd) the unit (SystemdUnit) is reloaded or started alike.
 const djangoReloadScript = `if [ -n "$OPSUI_RELOAD" ]; then cd -- "$DEPLOY_TO/current" && eval "$OPSUI_RELOAD"; exit $?; fi
 if [ -n "$OPSUI_PROGRAM" ]; then
 ` + supervisorReloadScript + `
 fi
-pidfile=$SHARED_DIR/gunicorn.pid
-pid=$(cat "$pidfile" 2>/dev/null)
-if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-  if [ -n "${OPSUI_ENV_FILE-}" ] && [ -r "/proc/$pid/cmdline" ] && ! tr '\0' ' ' < "/proc/$pid/cmdline" | grep -q opsui_gunicorn.conf.py; then
-    echo "warning: gunicorn master $pid was started before the app declared its env: a HUP does not give it shared/.env; restart it once (stop it, then deploy)" >&2
-  fi
-  kill -HUP "$pid" && echo "gunicorn master $pid reloaded (HUP)"
-  exit
+if [ -n "$OPSUI_UNIT" ]; then
+` + systemdReloadScript + `
 fi
+pidfile=$SHARED_DIR/gunicorn.pid
 cd -- "$DEPLOY_TO" || exit 1
 wsgi=$OPSUI_WSGI
 if [ -z "$wsgi" ]; then
@@ -68,12 +89,96 @@ if [ -z "$wsgi" ]; then
 fi
 if [ -z "$wsgi" ]; then echo "no wsgi.py in the release: set the web role's wsgi option" >&2; exit 1; fi
 mkdir -p -- "$SHARED_DIR/logs"
-set -- --chdir "$DEPLOY_TO/current" --pid "$pidfile" --daemon --bind "${OPSUI_BIND:-127.0.0.1:8000}" \
-  --workers "${OPSUI_WORKERS:-2}" --error-logfile "$SHARED_DIR/logs/gunicorn.log"
-if [ -n "${OPSUI_ENV_FILE-}" ]; then set -- -c "$SHARED_DIR/opsui_gunicorn.conf.py" "$@"
-elif [ -f current/gunicorn.conf.py ]; then set -- -c "$DEPLOY_TO/current/gunicorn.conf.py" "$@"; fi
-if [ -n "$OPSUI_GUNICORN" ]; then "$OPSUI_GUNICORN" "$@" "$wsgi"; else "$DEPLOY_TO/current/venv/bin/python" -m gunicorn "$@" "$wsgi"; fi
+conf=$SHARED_DIR/opsui_server.conf.py
+if ! printf '%s' "$OPSUI_SERVER_CONF" > "$conf.tmp.$$" || ! mv -f -- "$conf.tmp.$$" "$conf"; then
+  rm -f -- "$conf.tmp.$$"; echo "writing $conf failed" >&2; exit 1
+fi
+if [ -n "$OPSUI_GUNICORN" ]; then set -- "$OPSUI_GUNICORN"; else set -- "$DEPLOY_TO/current/venv/bin/python" -m gunicorn; fi
+set -- "$@" -c "$conf" --chdir "$DEPLOY_TO/current" --pid "$pidfile" --daemon --error-logfile "$SHARED_DIR/logs/gunicorn.log" "$wsgi"
+want=$(printf '%s\n' "$@")
+pid=$(cat "$pidfile" 2>/dev/null)
+if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+  if [ "$(cat "$SHARED_DIR/gunicorn.cmd" 2>/dev/null)" = "$want" ]; then
+    kill -HUP "$pid" && echo "gunicorn master $pid reloaded (HUP): $OPSUI_SERVER_DESC"
+    exit
+  fi
+  echo "gunicorn master $pid runs another command line than opsui starts now (a HUP cannot change it): restarting it"
+  kill -TERM "$pid"
+` + waitMasterGone + `  echo "gunicorn master $pid stopped"
+fi
+rm -f -- "$pidfile"
+env -i HOME="$HOME" PATH="$PATH" LANG="${LANG:-C.UTF-8}" USER="$(id -un)" LOGNAME="$(id -un)" "$@"
 for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do [ -s "$pidfile" ] && break; sleep 0.5; done
 if [ ! -s "$pidfile" ]; then echo "gunicorn did not start: see $SHARED_DIR/logs/gunicorn.log" >&2; tail -n 20 "$SHARED_DIR/logs/gunicorn.log" >&2; exit 1; fi
-echo "gunicorn started (master $(cat "$pidfile")) on ${OPSUI_BIND:-127.0.0.1:8000}"
+printf '%s\n' "$want" > "$SHARED_DIR/gunicorn.cmd"
+echo "gunicorn started (master $(cat "$pidfile")): $OPSUI_SERVER_DESC"
+`
+
+// GunicornServerConf is shared/opsui_server.conf.py, the configuration
+// the preset starts gunicorn with on a host: the app's own settings first
+// (opsui's env conf when the app declares an environment, else the
+// release's gunicorn.conf.py through current), then the web role's bind
+// and workers, which win. The paths and bind are JSON strings, which
+// Python reads as its own; workers is checked at import.
+func GunicornServerConf(deployTo, bind string, workers int, env bool) string {
+	deployTo = strings.TrimRight(deployTo, "/")
+	lit := func(s string) string { b, _ := json.Marshal(s); return string(b) }
+	own := deployTo + "/current/gunicorn.conf.py"
+	if env {
+		own = deployTo + "/shared/opsui_gunicorn.conf.py"
+	}
+	return `# Rendered by opsui at every deploy from the web role's options; gunicorn
+# reads it again on every HUP, so a changed bind or worker count applies
+# without a restart.
+import os as _os
+_own = ` + lit(own) + `
+if _os.path.exists(_own):
+    with open(_own) as _f:
+        exec(compile(_f.read(), _own, "exec"))
+bind = [` + lit(bind) + `]
+workers = ` + strconv.Itoa(workers) + `
+`
+}
+
+// serverOptions returns the web role's bind and worker count on a host,
+// with the preset's defaults.
+func serverOptions(set inventory.RoleSettings) (bind string, workers int) {
+	bind, workers = "127.0.0.1:8000", 2
+	if b := set.Options["bind"]; b != "" {
+		bind = b
+	}
+	if n, err := strconv.Atoi(set.Options["workers"]); err == nil && n > 0 {
+		workers = n
+	}
+	return bind, workers
+}
+
+// waitMasterGone waits for the gunicorn master $pid to exit, at most 30
+// seconds: a TERM lets its workers finish the requests they serve.
+const waitMasterGone = `i=0
+while kill -0 "$pid" 2>/dev/null; do
+  i=$((i+1)); [ "$i" -le 60 ] || { echo "gunicorn master $pid did not stop within 30s" >&2; exit 1; }
+  sleep 0.5
+done
+`
+
+// djangoStopScript stops the app server djangoReloadScript started (or
+// its supervisord program): a host whose first release failed has no
+// release to go back to, and must not serve the broken one. A role with
+// its own reload command has an app server opsui does not know how to
+// stop: that is an error the operator sees.
+const djangoStopScript = `if [ -n "$OPSUI_RELOAD" ]; then echo "the role's reload command is its own: opsui cannot stop its app server; stop it by hand" >&2; exit 1; fi
+if [ -n "$OPSUI_PROGRAM" ]; then
+  set -- ` + inventory.Supervisorctl + ` -c "$OPSUI_SUPERVISOR_CONF"
+  [ -z "$OPSUI_PM_SUDO" ] || set -- sudo "$@"
+  out=$("$@" stop "$OPSUI_PROGRAM" 2>&1); rc=$?
+  case $out in *"not running"*|*stopped*) rc=0 ;; esac
+  echo "supervisord: $OPSUI_PROGRAM: $out"; exit $rc
+fi
+pidfile=$SHARED_DIR/gunicorn.pid
+pid=$(cat "$pidfile" 2>/dev/null)
+if [ -z "$pid" ] || ! kill -0 "$pid" 2>/dev/null; then echo "no app server runs"; exit 0; fi
+kill -TERM "$pid"
+` + waitMasterGone + `rm -f -- "$pidfile"
+echo "gunicorn master $pid stopped"
 `

@@ -125,6 +125,18 @@ func TestFailingHealthCheckRollsBack(t *testing.T) {
 	if w1.Status != HostRolledBack || w1.Step != StepHealth {
 		t.Errorf("web1: %+v", w1)
 	}
+	// Said against the step that failed, with the host's own reason and
+	// what the switch back left; never the engine's exit status.
+	words := w1.Words()
+	url := "http://" + tb.fleet.Hosts[0].Addr + ":8080/REVISION"
+	if !strings.HasPrefix(words, "failed at health: "+url+" answered HTTP ") || !strings.Contains(words, " after 3 tries: ") ||
+		!strings.HasSuffix(words, "; rolled back to "+first.ReleaseID+": healthy") ||
+		strings.Contains(words, "health: health") || strings.Contains(words, "Process exited") {
+		t.Errorf("web1's words: %q", words)
+	}
+	if got, want := out.Words(), "rolled back: web1 failed at health; 2 hosts not reached"; got != want {
+		t.Errorf("the outcome's words: %q, want %q", got, want)
+	}
 	if st := tb.statuses(out); st["web2"] != HostSkipped || st["web3"] != HostSkipped {
 		t.Errorf("the batches after the failure ran: %v", st)
 	}

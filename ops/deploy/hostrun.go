@@ -37,6 +37,9 @@ type hostRun struct {
 	done       bool // a resumed deploy found it on the release already
 	stage      string
 	tail       []string
+	// back is what became of the host after the deploy switched it back:
+	// "rolled back to R: healthy" (said after its own failure).
+	back string
 }
 
 // live reports whether the host has not failed.
@@ -140,6 +143,7 @@ func (r *runner) runStep(ctx context.Context, h *hostRun, step, script string, e
 	}
 	var out strings.Builder
 	var fenced bool
+	var said stepSaid
 	opts := remote.RunOptions{Env: env, Timeout: timeout}
 	if in != nil {
 		opts.Stdin = func(remote.Target) (remote.Input, error) { return *in, nil }
@@ -151,6 +155,7 @@ func (r *runner) runStep(ctx context.Context, h *hostRun, step, script string, e
 				fenced = true
 			}
 			h.note(ev.Line)
+			said.line(ev)
 			if ev.Kind == remote.EventStdout && out.Len() < 64<<10 {
 				out.WriteString(ev.Line)
 				out.WriteByte('\n')
@@ -185,10 +190,47 @@ func (r *runner) runStep(ctx context.Context, h *hostRun, step, script string, e
 		}
 	}
 	if fail {
-		r.fail(h, step, hr.Class, hr.Err)
+		err := hr.Err
+		if reason := said.reason(); reason != "" && hr.Class == remote.ClassExit {
+			err = &reasonError{reason: reason, err: hr.Err}
+		}
+		r.fail(h, step, hr.Class, err)
 	}
 	return out.String(), false
 }
+
+// stepSaid keeps the last line a step wrote, preferring standard error:
+// the line that says why a command failed ("answered HTTP 500: ...", a
+// traceback's exception) where its exit status only says that it did.
+type stepSaid struct{ lastErr, lastOut string }
+
+func (s *stepSaid) line(ev remote.Event) {
+	l := strings.TrimSpace(ev.Line)
+	switch {
+	case l == "" || strings.HasPrefix(l, fenceMarker):
+	case ev.Kind == remote.EventStderr:
+		s.lastErr = l
+	default:
+		s.lastOut = l
+	}
+}
+
+func (s *stepSaid) reason() string {
+	if s.lastErr != "" {
+		return s.lastErr
+	}
+	return s.lastOut
+}
+
+// reasonError is a step's failure in the host's own words, wrapping the
+// engine's error (whose exit status it keeps).
+type reasonError struct {
+	reason string
+	err    error
+}
+
+func (e *reasonError) Error() string { return e.reason }
+func (e *reasonError) Unwrap() error { return e.err }
 
 // hostWrite runs one of the deploy's own records on host h (a line of
 // revisions.log, a BAD mark) under the lock's fence, and reports whether
@@ -219,7 +261,13 @@ func (r *runner) fail(h *hostRun, step string, class remote.ErrorClass, err erro
 	h.failed, h.failStep, h.class = true, step, class
 	cause := err
 	var he *remote.HostError
-	if errors.As(err, &he) && he.Err != nil {
+	var re *reasonError
+	switch {
+	case errors.As(err, &re):
+		cause = errors.New(re.reason)
+	case class == remote.ClassExit && errors.As(err, &he) && exitStatus(he.Err) > 0:
+		cause = fmt.Errorf("exit status %d", exitStatus(he.Err))
+	case errors.As(err, &he) && he.Err != nil:
 		cause = he.Err // the host and the class are said already
 	}
 	h.err = fmt.Errorf("%s: %w", step, cause)
@@ -228,12 +276,20 @@ func (r *runner) fail(h *hostRun, step string, class remote.ErrorClass, err erro
 	ev := remote.Event{Host: h.host.Name, Kind: kind, Class: class, Err: h.err, Duration: time.Since(h.began), Code: -1}
 	if class == remote.ClassExit && errors.As(err, &he) {
 		ev.Kind = remote.EventExited
-		var code interface{ ExitStatus() int }
-		if errors.As(he.Err, &code) {
-			ev.Code = code.ExitStatus()
+		if c := exitStatus(he.Err); c > 0 {
+			ev.Code = c
 		}
 	}
 	r.events.send(ev)
+}
+
+// exitStatus is the exit status err carries, or -1.
+func exitStatus(err error) int {
+	var code interface{ ExitStatus() int }
+	if errors.As(err, &code) {
+		return code.ExitStatus()
+	}
+	return -1
 }
 
 // forEach runs fn on every host of hs at once, at most r.parallel at a time.

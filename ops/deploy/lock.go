@@ -306,47 +306,89 @@ type HostLock struct {
 	onRenew func()
 }
 
-// acquireLock takes the lock on every host, one at a time in the order of
-// their names, all or nothing: when any host holds another owner's lock
-// (or cannot be locked), every host tried is released (by token: a host
-// whose mkdir worked but whose answer was lost holds it too) and the
-// error names the holder. While held, the lock is renewed every lease/6
-// until Release; owner.Lease is set to this process's lease.
+// acquireLock takes the lock on every host, all or nothing: when any host
+// holds another owner's lock (or cannot be locked), every host tried is
+// released (by token: a host whose mkdir worked but whose answer was lost
+// holds it too) and the error names the holder, the first in name order.
+//
+// The first host in name order is taken alone, the others then at once:
+// two deploys racing for the same hosts meet on that first host, where
+// mkdir lets exactly one of them through, and the loser has taken
+// nothing; the rest costs one round trip, not one per host. While held,
+// the lock is renewed every lease/6 until Release; owner.Lease is set to
+// this process's lease.
 func acquireLock(ctx context.Context, conn remote.Connector, app, env string, hosts []lockHost, owner Owner, onRenew func()) (*HostLock, error) {
 	hosts = slices.Clone(hosts)
 	slices.SortFunc(hosts, func(a, b lockHost) int { return strings.Compare(a.target.Name, b.target.Name) })
 	lease := lockLease()
 	owner.Lease = lease
 	l := &HostLock{App: app, Env: env, Owner: owner, conn: conn, lease: lease, onRenew: onRenew}
-	hbCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	for _, h := range hosts {
-		hh := &heldHost{lockHost: h}
+	all := make([]*heldHost, len(hosts))
+	for i, h := range hosts {
+		all[i] = &heldHost{lockHost: h}
 		// Cancelled only when the lock is lost there, never by Release.
-		hh.ctx, hh.cancel = context.WithCancelCause(context.Background())
-		l.hosts = append(l.hosts, hh)
-		out, res := runCapture(ctx, conn, h.target, lockTakeScript, map[string]string{
-			"DEPLOY_TO": h.deployTo, "OPSUI_OWNER": owner.encode()}, 30*time.Second)
-		if res.Status != remote.StatusOK {
-			cancel()
-			err := fmt.Errorf("lock %s/%s on %s: %w", app, env, h.target.Name, hostErr(res, out))
-			if rerr := l.releaseHosts(context.WithoutCancel(ctx)); rerr != nil {
+		all[i].ctx, all[i].cancel = context.WithCancelCause(context.Background())
+	}
+	// l.hosts are the hosts tried: the ones released on a refusal.
+	l.hosts = all[:min(1, len(all))]
+	err := l.take(ctx, l.hosts)
+	if err == nil && len(all) > 1 {
+		l.hosts = all
+		err = l.take(ctx, all[1:])
+	}
+	if err != nil {
+		if rerr := l.releaseHosts(context.WithoutCancel(ctx)); rerr != nil {
+			var held *LockHeldError
+			if errors.As(err, &held) {
+				err = errors.Join(err, rerr)
+			} else {
 				err = fmt.Errorf("%w; %v", err, rerr)
 			}
-			return nil, err
 		}
-		if !strings.Contains(out, "opsui-lock=taken") {
-			cancel()
-			var err error = &LockHeldError{App: app, Env: env, State: parseLockState(h.target.Name, out)}
-			if rerr := l.releaseHosts(context.WithoutCancel(ctx)); rerr != nil {
-				err = errors.Join(err, rerr)
-			}
-			return nil, err
-		}
-		hh.renewed = time.Now()
+		return nil, err
 	}
+	hbCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	l.stop, l.done = cancel, make(chan struct{})
 	go l.heartbeat(hbCtx)
 	return l, nil
+}
+
+// take takes the lock on hosts at once (at most remote.DefaultParallel at
+// a time) and returns the first refusal in name order.
+func (l *HostLock) take(ctx context.Context, hosts []*heldHost) error {
+	errs := make([]error, len(hosts))
+	sem := make(chan struct{}, remote.DefaultParallel)
+	var wg sync.WaitGroup
+	for i, h := range hosts {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			errs[i] = l.takeOn(ctx, h)
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// takeOn takes the lock on one host.
+func (l *HostLock) takeOn(ctx context.Context, h *heldHost) error {
+	out, res := runCapture(ctx, l.conn, h.target, lockTakeScript, map[string]string{
+		"DEPLOY_TO": h.deployTo, "OPSUI_OWNER": l.Owner.encode()}, 30*time.Second)
+	if res.Status != remote.StatusOK {
+		return fmt.Errorf("lock %s/%s on %s: %w", l.App, l.Env, h.target.Name, hostErr(res, out))
+	}
+	if !strings.Contains(out, "opsui-lock=taken") {
+		return &LockHeldError{App: l.App, Env: l.Env, State: parseLockState(h.target.Name, out)}
+	}
+	h.mu.Lock()
+	h.renewed = time.Now()
+	h.mu.Unlock()
+	return nil
 }
 
 // every is how often the holder renews.

@@ -125,6 +125,36 @@ func TestLostLockAnswerIsReleased(t *testing.T) {
 	}
 }
 
+// TestLockHeldOnOneHostTakesNothing: with another owner's lock on web3 of
+// four hosts, the lock (taken on web1 alone, then on the rest at once) is
+// refused naming web3's holder, every host this attempt took is given
+// back, and the other owner's lock stays.
+func TestLockHeldOnOneHostTakesNothing(t *testing.T) {
+	tb := newTestbed(t, 4)
+	d := remote.Quote(tb.deployTo + "/.opsui-lock")
+	tb.sh(2, fmt.Sprintf("mkdir -p %[1]s && printf 'operator=ann\\ntoken=other\\n' > %[1]s/owner && date +%%s > %[1]s/heartbeat", d))
+	owner := Owner{Operator: "tester", Token: NewToken(), Since: time.Now()}
+	l, err := acquireLock(context.Background(), tb.pool, "app", "test", tb.lockHosts(), owner, nil)
+	if err == nil {
+		l.Release(context.Background())
+		t.Fatal("the lock was taken although web3 holds another owner's")
+	}
+	var held *LockHeldError
+	if !errors.As(err, &held) || held.State.Host != "web3" || held.State.Owner.Operator != "ann" {
+		t.Fatalf("want a LockHeldError naming ann on web3, got %v", err)
+	}
+	for i, h := range tb.fleet.Hosts {
+		got := tb.lockDirOn(i)
+		if h.Name == "web3" {
+			if owner := tb.sh(i, "cat "+d+"/owner"); !strings.Contains(owner, "token=other") {
+				t.Errorf("web3's lock was touched: %q", owner)
+			}
+		} else if got != "" {
+			t.Errorf("%s keeps this attempt's lock", h.Name)
+		}
+	}
+}
+
 // lockTestStage sets a stage that waits on one host before the switch.
 func lockTestStage(tb *testbed, host string, secs int) {
 	tb.app.Stages = []inventory.Stage{{Name: "slow", Position: "before:switch",

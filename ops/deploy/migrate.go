@@ -125,15 +125,16 @@ func (d *Deployer) MigrationPlan(ctx context.Context, p *Plan) (MigrationResult,
 	if !ok {
 		return MigrationResult{}, fmt.Errorf("no host to plan migrations on")
 	}
-	if p.App.MigratePlan == "" {
-		return MigrationResult{}, fmt.Errorf("app %s has no migrate_plan command", p.App.Name)
+	planCmd := p.App.MigratePlanCommand()
+	if planCmd == "" {
+		return MigrationResult{}, fmt.Errorf("app %s has no migrate_plan command (its preset has none either)", p.App.Name)
 	}
 	t, ok := d.Targets[h.Name]
 	if !ok {
 		return MigrationResult{}, fmt.Errorf("no SSH target for host %s", h.Name)
 	}
 	deployTo := p.DeployTo(h)
-	env := map[string]string{"DEPLOY_TO": deployTo, "OPSUI_PLAN": p.App.MigratePlan}
+	env := map[string]string{"DEPLOY_TO": deployTo, "OPSUI_PLAN": planCmd}
 	if p.App.HasEnv() {
 		env["OPSUI_ENV_FILE"] = deployTo + "/" + envFileName
 	}
@@ -154,8 +155,8 @@ func (d *Deployer) Migrate(ctx context.Context, p *Plan, current store.Release) 
 	if !ok {
 		return MigrationResult{}, fmt.Errorf("no host to run migrations on")
 	}
-	if p.App.Migrate == "" {
-		return MigrationResult{}, fmt.Errorf("app %s has no migrate command", p.App.Name)
+	if p.App.MigrateCommand() == "" {
+		return MigrationResult{}, fmt.Errorf("app %s has no migrate command (set migrate: in the fleet file)", p.App.Name)
 	}
 	mp := *p
 	mp.Hosts = []inventory.Host{h}

@@ -198,3 +198,26 @@ printf '#!/bin/sh\n[ "$1" = -n ] && [ "$2" = readlink ] || exit 1\ncat %[1]s/cwd
 		t.Errorf("as root: left %s\n%s", left, out)
 	}
 }
+
+// TestCleanupReadsProcOnlyWhenAReleaseWouldGo: with no more releases than
+// it keeps, cleanup never reads /proc (a stand-in readlink first in PATH
+// notes every /proc lookup); with one too many it does, and removes one.
+func TestCleanupReadsProcOnlyWhenAReleaseWouldGo(t *testing.T) {
+	tb := newTestbed(t, 1)
+	dir := tb.deployTo + "-proc"
+	cleanupTree(tb, 0, dir)
+	tb.sh(0, fmt.Sprintf(`ln -sfn releases/20260101000004 %[1]s/current && mkdir -p %[1]s/bin &&
+printf '#!/bin/sh\ncase "$*" in *"/proc/"*) : >> %[1]s/proc-read ;; esac\nexec /usr/bin/readlink "$@"\n' > %[1]s/bin/readlink && chmod 755 %[1]s/bin/readlink`, remote.Quote(dir)))
+	run := func(keep int) (string, bool) {
+		out := tb.sh(0, fmt.Sprintf("rm -f %[1]s/proc-read; env PATH=%[1]s/bin:$PATH DEPLOY_TO=%[1]s OPSUI_KEEP=%d OPSUI_PROTECT= sh -c %s",
+			remote.Quote(dir), keep, remote.Quote(cleanupScript)))
+		read := tb.sh(0, fmt.Sprintf("[ -e %s/proc-read ] && echo read || true", remote.Quote(dir)))
+		return out, strings.TrimSpace(read) == "read"
+	}
+	if out, read := run(4); read || !strings.Contains(out, "4 releases kept") {
+		t.Errorf("keep 4 of 4: /proc read %v\n%s", read, out)
+	}
+	if out, read := run(3); !read || !strings.Contains(out, "removed release 20260101000001") {
+		t.Errorf("keep 3 of 4: /proc read %v\n%s", read, out)
+	}
+}

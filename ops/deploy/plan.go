@@ -42,6 +42,12 @@ type Plan struct {
 	// plan was made (PreviewDeploy): Execute checks both again.
 	Select      HostSelection
 	LastRelease string
+	// AllowBreakingMigrations lets a rolling or canary deploy run
+	// migrations the compatibility check finds breaking (Gate).
+	AllowBreakingMigrations bool
+	// BreakGlass is the operator's reason to deploy inside a freeze
+	// window (recorded and announced by ops); "" refuses the deploy there.
+	BreakGlass string
 }
 
 // NewPlan decides a deploy of src to hosts.
@@ -71,7 +77,7 @@ func NewPlan(f *inventory.Fleet, app inventory.App, env inventory.Environment, h
 					return nil, fmt.Errorf("host %s, role %s: %s (fix the fleet file and import it again)", h.Name, role, msg)
 				}
 			}
-			if set.Sudo && (set.Reload != "" || set.Process != inventory.ProcessSupervisord) {
+			if set.Sudo && (set.Reload != "" || !set.Managed()) {
 				if _, err := inventory.SudoCommand(set.Reload); err != nil {
 					return nil, fmt.Errorf("host %s, role %s: %w (fix the fleet file and import it again)", h.Name, role, err)
 				}
@@ -141,11 +147,14 @@ func (p *Plan) env(h inventory.Host, s Step) map[string]string {
 		"OPSUI_SHARED_N": strconv.Itoa(len(p.App.Shared)),
 		"OPSUI_TARGET":   p.ReleaseID,
 	}
-	if p.App.Migrate != "" {
-		e["OPSUI_MIGRATE"] = p.App.Migrate
+	if m := p.App.MigrateCommand(); m != "" {
+		e["OPSUI_MIGRATE"] = m
 	}
 	if p.App.HasEnv() {
 		e["OPSUI_ENV_FILE"] = deployTo + "/" + envFileName
+	}
+	if p.App.StrictRequirements {
+		e["OPSUI_STRICT_REQUIREMENTS"] = "1"
 	}
 	set := p.Fleet.SettingsFor(h, role)
 	if set.Reload != "" {
@@ -154,11 +163,19 @@ func (p *Plan) env(h inventory.Host, s Step) map[string]string {
 			e["OPSUI_RELOAD"] = "sudo " + set.Reload // checked literal at import (inventory.SudoCommand)
 		}
 	}
-	if set.Process == inventory.ProcessSupervisord {
+	switch set.Process {
+	case inventory.ProcessSupervisord:
 		e["OPSUI_PROGRAM"], e["OPSUI_SUPERVISOR_CONF"] = inventory.SupervisorProgram(p.App.Name, set)
-		if set.Sudo {
-			e["OPSUI_PM_SUDO"] = "1"
-		}
+	case inventory.ProcessSystemd:
+		e["OPSUI_UNIT"] = inventory.SystemdUnit(p.App.Name, set)
+	}
+	if set.Sudo && set.Managed() {
+		e["OPSUI_PM_SUDO"] = "1"
+	}
+	if p.App.Preset == PresetDjango && s.Slot == inventory.StepReload {
+		bind, workers := serverOptions(set)
+		e["OPSUI_SERVER_CONF"] = GunicornServerConf(deployTo, bind, workers, p.App.HasEnv())
+		e["OPSUI_SERVER_DESC"] = fmt.Sprintf("%d workers on %s", workers, bind)
 	}
 	for _, k := range []string{"bind", "wsgi", "python", "gunicorn", "workers"} {
 		if v := set.Options[k]; v != "" {
@@ -251,6 +268,8 @@ func (p *Plan) Describe(w io.Writer) {
 			fmt.Fprintf(w, "       ln -sfn %s/releases/%s + mv -T over %s/current\n", env["DEPLOY_TO"], p.ReleaseID, env["DEPLOY_TO"])
 		case s.Name == StepHealth && s.Builtin():
 			p.describeHealth(w, on)
+		case s.Name == StepMigrate && s.Run == migrateScript && p.App.MigrateCommand() == "":
+			fmt.Fprintf(w, "       skipped: app %s has no migrate command (set migrate: in the fleet file)\n", p.App.Name)
 		case s.Name == StepCleanup && s.Builtin():
 			fmt.Fprintf(w, "       keep %d releases (never current, %s, or one in use)\n", p.App.Keep(), orNone(p.KnownGood))
 		default:
@@ -311,7 +330,12 @@ func (p *Plan) describeHealth(w io.Writer, on []inventory.Host) {
 		hosts[c] = append(hosts[c], h)
 	}
 	for _, c := range order {
-		fmt.Fprintf(w, "       GET %s until the body contains %q (%d tries, %s) on %s\n", c.url, c.expect, c.retries, c.deadline, hostNames(hosts[c]))
+		fmt.Fprintf(w, "       GET %s until the body contains %q (%s, %s) on %s\n", c.url, c.expect, Plural(c.retries, "try", "tries"), c.deadline, hostNames(hosts[c]))
+	}
+	if hc := p.App.Health; hc != nil && len(order) > 0 {
+		for _, hd := range hc.RequestHeaders() {
+			fmt.Fprintf(w, "       with header %s\n", hd)
+		}
 	}
 	if len(none) > 0 {
 		fmt.Fprintf(w, "       no health check configured on %s\n", hostNames(none))

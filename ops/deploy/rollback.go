@@ -175,7 +175,7 @@ func (d *Deployer) Rollback(ctx context.Context, p *Plan, choice RollbackChoice)
 		err := fmt.Errorf("%s/%s changed since this rollback was chosen: it now runs release %s, not %s; choose the rollback again",
 			p.App.Name, p.Env.Name, now.ReleaseID, choice.From.ReleaseID)
 		for _, h := range r.hosts {
-			r.fail(h, "inspect", remote.ClassCancelled, err)
+			r.fail(h, stepInspect, remote.ClassCancelled, err)
 		}
 		return r.finish(ctx, rel, store.ReleaseAborted, began), err
 	}

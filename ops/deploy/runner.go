@@ -175,7 +175,7 @@ func (r *runner) createRelease(ctx context.Context, rel *store.Release, resumed 
 // release. A deploy that finished between the first look and the lock
 // changed them.
 func (r *runner) lock(ctx context.Context) (*HostLock, error) {
-	r.say("locking %s/%s on %d hosts", r.plan.App.Name, r.plan.Env.Name, len(r.hosts))
+	r.say("locking %s/%s on %s", r.plan.App.Name, r.plan.Env.Name, Plural(len(r.hosts), "host", "hosts"))
 	r.inspect(ctx)
 	var lh []lockHost
 	for _, h := range r.hosts {
@@ -227,9 +227,9 @@ func (r *runner) lock(ctx context.Context) (*HostLock, error) {
 // REVISION and the REVISION of r.check.
 func (r *runner) inspect(ctx context.Context) {
 	r.forEach(r.hosts, func(h *hostRun) {
-		r.events.stage(h, "inspect")
+		r.events.stage(h, stepInspect)
 		env := map[string]string{"DEPLOY_TO": h.deployTo, "OPSUI_CHECK": r.check}
-		out, ok := r.runStep(ctx, h, "inspect", inspectScript, env, time.Minute, nil, true)
+		out, ok := r.runStep(ctx, h, stepInspect, inspectScript, env, time.Minute, nil, true)
 		if !ok {
 			return
 		}
@@ -282,9 +282,15 @@ func (r *runner) finish(ctx context.Context, rel *store.Release, result store.Re
 	for _, h := range r.hosts {
 		took := r.clock.took(h.host.Name)
 		h.mu.Lock()
-		ho := HostOutcome{Host: h.host.Name, Step: h.failStep, Class: h.class, Err: h.err, Tail: h.tail,
+		herr := h.err
+		if h.rolledBack && h.back != "" && herr != nil {
+			// What became of it after the failure goes with the failure,
+			// so every screen and the record say both.
+			herr = &backError{err: herr, back: h.back, own: h.failStep != rolledBackStep}
+		}
+		ho := HostOutcome{Host: h.host.Name, Step: h.failStep, Class: h.class, Err: herr, Tail: h.tail,
 			Duration: took, Release: h.prevRelease}
-		hr := remote.HostResult{Host: h.host.Name, Code: 0, Duration: took, Class: h.class, Err: h.err}
+		hr := remote.HostResult{Host: h.host.Name, Code: 0, Duration: took, Class: h.class, Err: herr}
 		part := store.HostPart{Host: h.host.Name, Step: h.failStep, Took: took}
 		switch {
 		case h.rolledBack && h.failStep == rolledBackStep:

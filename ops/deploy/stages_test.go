@@ -173,7 +173,8 @@ func TestDescribePrintsTheScriptThatRuns(t *testing.T) {
 	out := b.String()
 	for _, want := range []string{
 		"       py=${OPSUI_PYTHON:-/usr/bin/python3}\n",
-		`set -- --chdir "$DEPLOY_TO/current" --pid "$pidfile" --daemon --bind "${OPSUI_BIND:-127.0.0.1:8000}"`,
+		`set -- "$@" -c "$conf" --chdir "$DEPLOY_TO/current" --pid "$pidfile" --daemon`,
+		"\nbind = [\"127.0.0.1:8000\"]\nworkers = 2\n",
 		"       RELEASE_DIR=/srv/shop/releases/20260101000000\n",
 		"       OPSUI_SHARED=.env\n",
 		`GET http://127.0.0.1:8000/health/ until the body contains "release=20260101000000" (10 tries, 30s) on web1` + "\n",

@@ -49,19 +49,48 @@ done`
 // Every value is quoted for supervisord's command line (shlex) and its
 // %-expansion.
 func SupervisorProgram(f *inventory.Fleet, app inventory.App, h inventory.Host, user string) (string, error) {
+	g, err := newManagedMaster(f, app, h, inventory.ProcessSupervisord)
+	if err != nil {
+		return "", err
+	}
+	program, _ := inventory.SupervisorProgram(app.Name, f.SettingsFor(h, "web"))
+	args := slices.Clone(g.args)
+	for i, a := range args {
+		args[i] = remote.Quote(a)
+	}
+	esc := func(s string) string { return strings.ReplaceAll(s, "%", "%%") }
+	var b strings.Builder
+	fmt.Fprintf(&b, "; Rendered by opsui for app %s on host %s. The master's working directory is\n", app.Name, h.Name)
+	b.WriteString("; current's path (--chdir), so a HUP, and a restart after a crash, load the\n; release current points at.\n")
+	fmt.Fprintf(&b, "[program:%s]\n", program)
+	fmt.Fprintf(&b, "command=%s\n", esc(strings.Join(args, " ")))
+	fmt.Fprintf(&b, "directory=%s\n", esc(g.deployTo))
+	if user != "" {
+		fmt.Fprintf(&b, "user=%s\n", esc(user))
+	}
+	b.WriteString("autostart=true\nautorestart=true\nstartsecs=2\nstartretries=3\n")
+	b.WriteString("stopsignal=TERM\nstopwaitsecs=30\nstopasgroup=true\nkillasgroup=true\n")
+	fmt.Fprintf(&b, "redirect_stderr=true\nstdout_logfile=%s\n", esc(g.shared+"/logs/"+program+".log"))
+	return b.String(), nil
+}
+
+// managedMaster is the gunicorn master a process manager runs for app on
+// host h: its command line (not quoted), from deploy_to.
+type managedMaster struct {
+	args             []string
+	deployTo, shared string
+}
+
+func newManagedMaster(f *inventory.Fleet, app inventory.App, h inventory.Host, process string) (managedMaster, error) {
 	set := f.SettingsFor(h, "web")
-	if set.Process != inventory.ProcessSupervisord {
-		return "", fmt.Errorf("host %s: the web role's process is %q, not supervisord", h.Name, set.Process)
+	if set.Process != process {
+		return managedMaster{}, fmt.Errorf("host %s: the web role's process is %q, not %s", h.Name, set.Process, process)
 	}
 	wsgi := set.Options["wsgi"]
 	if wsgi == "" {
-		return "", fmt.Errorf("host %s: process: supervisord needs the web role's options.wsgi", h.Name)
+		return managedMaster{}, fmt.Errorf("host %s: process: %s needs the web role's options.wsgi", h.Name, process)
 	}
-	program, _ := inventory.SupervisorProgram(app.Name, set)
-	deployTo := app.DeployTo
-	if h.DeployTo != "" {
-		deployTo = h.DeployTo
-	}
+	deployTo := app.DeployToOn(h)
 	deployTo = strings.TrimRight(deployTo, "/")
 	bind, workers := set.Options["bind"], set.Options["workers"]
 	if bind == "" {
@@ -75,25 +104,9 @@ func SupervisorProgram(f *inventory.Fleet, app inventory.App, h inventory.Host, 
 		"--workers", workers, "--error-logfile", shared + "/logs/gunicorn.log", wsgi}
 	if app.HasEnv() {
 		// shared/.env reaches the master through gunicornEnvConf, read
-		// again on every HUP (supervisord's environment= would put the
-		// secrets in its configuration, and never change on a reload).
+		// again on every HUP (the manager's environment settings would put
+		// the secrets in its configuration, and never change on a reload).
 		args = slices.Insert(args, 3, "-c", shared+"/opsui_gunicorn.conf.py")
 	}
-	for i, a := range args {
-		args[i] = remote.Quote(a)
-	}
-	esc := func(s string) string { return strings.ReplaceAll(s, "%", "%%") }
-	var b strings.Builder
-	fmt.Fprintf(&b, "; Rendered by opsui for app %s on host %s. The master's working directory is\n", app.Name, h.Name)
-	b.WriteString("; current's path (--chdir), so a HUP, and a restart after a crash, load the\n; release current points at.\n")
-	fmt.Fprintf(&b, "[program:%s]\n", program)
-	fmt.Fprintf(&b, "command=%s\n", esc(strings.Join(args, " ")))
-	fmt.Fprintf(&b, "directory=%s\n", esc(deployTo))
-	if user != "" {
-		fmt.Fprintf(&b, "user=%s\n", esc(user))
-	}
-	b.WriteString("autostart=true\nautorestart=true\nstartsecs=2\nstartretries=3\n")
-	b.WriteString("stopsignal=TERM\nstopwaitsecs=30\nstopasgroup=true\nkillasgroup=true\n")
-	fmt.Fprintf(&b, "redirect_stderr=true\nstdout_logfile=%s\n", esc(shared+"/logs/"+program+".log"))
-	return b.String(), nil
+	return managedMaster{args: args, deployTo: deployTo, shared: shared}, nil
 }

@@ -68,9 +68,10 @@ hosts:
 		t.Errorf("program sections differ from %s (-update-supervisor rewrites it):\n%s", golden, got.String())
 	}
 	rules, _, err := f.SudoRules("shop", "production")
-	if err != nil || len(rules) != 4 ||
+	if err != nil || len(rules) != 6 ||
 		rules[0].Line() != `deploy ALL=(root) NOPASSWD: /usr/bin/supervisorctl -c /etc/supervisor/supervisord.conf signal HUP shop-web-1` ||
-		rules[3].Line() != `DEPLOY_USER ALL=(root) NOPASSWD: /usr/bin/supervisorctl -c /etc/supervisor/supervisord.conf start shop-web` {
+		rules[4].Line() != `DEPLOY_USER ALL=(root) NOPASSWD: /usr/bin/supervisorctl -c /etc/supervisor/supervisord.conf start shop-web` ||
+		rules[5].Line() != `DEPLOY_USER ALL=(root) NOPASSWD: /usr/bin/supervisorctl -c /etc/supervisor/supervisord.conf stop shop-web` {
 		t.Errorf("sudo rules under supervisord: %v", err)
 		for _, r := range rules {
 			t.Log(r.Line())
@@ -82,7 +83,8 @@ hosts:
 		t.Errorf("a daemon host rendered a program: %v", err)
 	}
 	for _, bad := range []struct{ doc, want string }{
-		{"process: systemd", "process: systemd is not supported yet"},
+		{"process: systemd", "process: systemd needs the web role's options.wsgi"},
+		{"process: systemd\n    options: {wsgi: a.wsgi, unit: shop-web}", `unit "shop-web" is not a service unit name`},
 		{"process: runit", `unknown process manager "runit"`},
 		{"process: supervisord", "needs the web role's options.wsgi"},
 		{"process: supervisord\n    options: {wsgi: \"x; rm -rf /\"}", "is not a module[:attribute] name"},

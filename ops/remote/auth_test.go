@@ -3,6 +3,7 @@ package remote
 import (
 	"context"
 	"errors"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -118,9 +119,12 @@ func startAgent(t *testing.T, keys ...string) string {
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
 	})
+	// The socket file appears at bind, a moment before the agent listens:
+	// wait until it answers a connection.
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		if _, err := os.Stat(sock); err == nil {
+		if c, err := net.Dial("unix", sock); err == nil {
+			c.Close()
 			break
 		}
 		if time.Now().After(deadline) {

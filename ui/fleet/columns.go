@@ -19,15 +19,16 @@ type column struct {
 	width  int // 0: takes what is left (the last column only)
 	prio   int
 	status bool
-	cell   func(v *Model, h inventory.Host, s *hostState) (string, lipgloss.Style)
+	// cell is the column's text for a host and its style; nil is plain
+	// (drawn without lipgloss: most cells are, and a frame draws hundreds).
+	cell func(v *Model, h inventory.Host, s *hostState) (string, *lipgloss.Style)
 }
 
 // fleetColumns returns the columns for names up to nameW and addresses up
 // to addrW cells wide.
 func fleetColumns(nameW, addrW int, withStatus bool) []column {
-	plain := lipgloss.NewStyle()
 	cols := []column{
-		{title: "HOST", width: nameW, cell: func(_ *Model, h inventory.Host, _ *hostState) (string, lipgloss.Style) { return h.Name, plain }},
+		{title: "HOST", width: nameW, cell: func(_ *Model, h inventory.Host, _ *hostState) (string, *lipgloss.Style) { return h.Name, nil }},
 	}
 	if withStatus {
 		cols = append(cols,
@@ -47,14 +48,14 @@ func fleetColumns(nameW, addrW int, withStatus bool) []column {
 		)
 	}
 	return append(cols,
-		column{title: "ADDRESS", width: addrW, prio: 8, cell: func(_ *Model, h inventory.Host, _ *hostState) (string, lipgloss.Style) {
-			return h.Address, plain
+		column{title: "ADDRESS", width: addrW, prio: 8, cell: func(_ *Model, h inventory.Host, _ *hostState) (string, *lipgloss.Style) {
+			return h.Address, nil
 		}},
-		column{title: "ROLES", width: 14, prio: 9, cell: func(_ *Model, h inventory.Host, _ *hostState) (string, lipgloss.Style) {
-			return strings.Join(h.Roles, ","), plain
+		column{title: "ROLES", width: 14, prio: 9, cell: func(_ *Model, h inventory.Host, _ *hostState) (string, *lipgloss.Style) {
+			return strings.Join(h.Roles, ","), nil
 		}},
-		column{title: "TAGS", prio: 10, cell: func(_ *Model, h inventory.Host, _ *hostState) (string, lipgloss.Style) {
-			return strings.Join(h.Tags, ","), plain
+		column{title: "TAGS", prio: 10, cell: func(_ *Model, h inventory.Host, _ *hostState) (string, *lipgloss.Style) {
+			return strings.Join(h.Tags, ","), nil
 		}},
 	)
 }
@@ -83,63 +84,63 @@ func fit(cols []column, width int) []column {
 
 // figure is a status cell that shows f of the newest reachable probe,
 // muted when that probe is stale.
-func figure(f func(remote.Probe) string) func(*Model, inventory.Host, *hostState) (string, lipgloss.Style) {
-	return func(v *Model, _ inventory.Host, s *hostState) (string, lipgloss.Style) {
+func figure(f func(remote.Probe) string) func(*Model, inventory.Host, *hostState) (string, *lipgloss.Style) {
+	return func(v *Model, _ inventory.Host, s *hostState) (string, *lipgloss.Style) {
 		if s == nil || s.lastUp.At.IsZero() {
-			return "", lipgloss.NewStyle()
+			return "", nil
 		}
 		if _, stale := v.status.stale(s); stale {
-			return f(s.lastUp), v.ctx.Styles.Muted
+			return f(s.lastUp), &v.ctx.Styles.Muted
 		}
-		return f(s.lastUp), lipgloss.NewStyle()
+		return f(s.lastUp), nil
 	}
 }
 
-func stateCell(v *Model, h inventory.Host, s *hostState) (string, lipgloss.Style) {
-	st := v.ctx.Styles
+func stateCell(v *Model, h inventory.Host, s *hostState) (string, *lipgloss.Style) {
+	st := &v.ctx.Styles
 	switch {
 	case s == nil:
-		return "…", st.Muted
+		return "…", &st.Muted
 	case !s.probe.Reachable:
-		return "down", st.Error
+		return "down", &st.Error
 	}
 	if age, stale := v.status.stale(s); stale {
-		return "stale " + shortAge(age), st.Warn
+		return "stale " + shortAge(age), &st.Warn
 	}
 	if len(v.status.drained[h.Name]) > 0 {
-		return "drained", st.Warn // up, but a balancer sends it nothing
+		return "drained", &st.Warn // up, but a balancer sends it nothing
 	}
-	return "up", st.OK
+	return "up", &st.OK
 }
 
-func releaseCell(v *Model, h inventory.Host, s *hostState) (string, lipgloss.Style) {
+func releaseCell(v *Model, h inventory.Host, s *hostState) (string, *lipgloss.Style) {
 	if s == nil || s.lastUp.At.IsZero() {
-		return "", lipgloss.NewStyle()
+		return "", nil
 	}
 	rel := s.lastUp.Release
 	if rel == "" {
 		rel = "-"
 	}
 	if v.status.drift[h.Name] {
-		return rel + " drift", v.ctx.Styles.Warn
+		return rel + " drift", &v.ctx.Styles.Warn
 	}
-	return rel, lipgloss.NewStyle()
+	return rel, nil
 }
 
-func healthCell(v *Model, _ inventory.Host, s *hostState) (string, lipgloss.Style) {
-	st := v.ctx.Styles
+func healthCell(v *Model, _ inventory.Host, s *hostState) (string, *lipgloss.Style) {
+	st := &v.ctx.Styles
 	if s == nil || s.lastUp.At.IsZero() {
-		return "", st.Muted
+		return "", &st.Muted
 	}
 	switch s.lastUp.Health {
 	case remote.HealthOK:
-		return "ok", st.OK
+		return "ok", &st.OK
 	case remote.HealthFailed:
-		return "failed", st.Error
+		return "failed", &st.Error
 	case remote.HealthUnknown:
-		return "unknown", st.Warn
+		return "unknown", &st.Warn
 	}
-	return "-", st.Muted
+	return "-", &st.Muted
 }
 
 // downText says why a host is unreachable and since when.
@@ -157,18 +158,24 @@ func downText(v *Model, s *hostState) string {
 func (v *Model) renderRow(cols []column, mark string, h inventory.Host, styled, cursor bool) string {
 	s := v.status.state(h.Name)
 	var b strings.Builder
-	paint := func(text string, style lipgloss.Style) string {
+	reverse := lipgloss.NewStyle().Reverse(true)
+	paint := func(text string, style *lipgloss.Style) string {
 		switch {
-		case cursor && styled:
+		case cursor && styled && style != nil:
 			return style.Reverse(true).Render(text)
 		case cursor:
-			return lipgloss.NewStyle().Reverse(true).Render(text)
-		case styled:
+			return reverse.Render(text)
+		case styled && style != nil:
 			return style.Render(text)
 		}
 		return text
 	}
-	b.WriteString(paint(common.PadRight(mark, 2), lipgloss.NewStyle().Bold(cursor)))
+	var markStyle *lipgloss.Style
+	if cursor {
+		bold := lipgloss.NewStyle().Bold(true)
+		markStyle = &bold
+	}
+	b.WriteString(paint(common.PadRight(mark, 2), markStyle))
 	for i := 0; i < len(cols); i++ {
 		c := cols[i]
 		if c.status && s != nil && !s.probe.Reachable && cols[i].title != "STATE" {
@@ -179,7 +186,7 @@ func (v *Model) renderRow(cols []column, mark string, h inventory.Host, styled, 
 			}
 			i--
 			text := common.PadRight(common.Clip(downText(v, s), w), w)
-			b.WriteString(paint(text, v.ctx.Styles.Error) + paint(" ", lipgloss.NewStyle()))
+			b.WriteString(paint(text, &v.ctx.Styles.Error) + paint(" ", nil))
 			continue
 		}
 		text, style := c.cell(v, h, s)
@@ -189,7 +196,7 @@ func (v *Model) renderRow(cols []column, mark string, h inventory.Host, styled, 
 		}
 		w := max(c.width, 4)
 		text = common.PadRight(common.Clip(text, w), w)
-		b.WriteString(paint(text, style) + paint(" ", lipgloss.NewStyle()))
+		b.WriteString(paint(text, style) + paint(" ", nil))
 	}
 	if cursor {
 		return b.String()

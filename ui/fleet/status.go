@@ -1,7 +1,6 @@
 package fleet
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"strings"
@@ -39,7 +38,11 @@ type Board struct {
 	drift    map[string]bool
 	// drained holds, per web host a probed balancer has out of rotation,
 	// which balancers and why.
-	drained  map[string][]drainedBy
+	drained map[string][]drainedBy
+	// groups index the fleet's hosts by drift group, for the fleet
+	// they were made of; counts caches Counts until the next Apply.
+	groups   drift
+	counts   *Counts
 	round    int  // id of the newest round started
 	inflight bool // a round is under way: ticks start no other
 	pending  int  // chunks of the round not back yet
@@ -127,8 +130,11 @@ type (
 	TickMsg  struct{}
 	RoundMsg struct {
 		Round  int
-		Asked  []string // the chunk's hosts
+		Asked  []string // the chunk's hosts (those answered so far when Partial)
 		Probes []remote.Probe
+		// Partial says more of the chunk's hosts will come in another
+		// RoundMsg: those still waiting for slow hosts.
+		Partial bool
 	}
 )
 
@@ -188,6 +194,59 @@ func (b *Board) Tick() tea.Cmd {
 // back chunk by chunk, so a few slow hosts do not hold back the others.
 const probeChunk = 25
 
+// roundFlush is how long a chunk waits for its slowest hosts before it
+// hands over the probes it has: one hung host (answered only at the probe
+// timeout) must not hold back its 24 neighbours.
+const roundFlush = 500 * time.Millisecond
+
+// chunkProbe is one host's probes (none when the prober failed).
+type chunkProbe struct {
+	host   string
+	probes []remote.Probe
+}
+
+// probeChunkCmd probes hosts, each in its own call of probe (the prober
+// bounds how many run at once), and returns their probes as they come:
+// all in one RoundMsg when they come within roundFlush, else what came in
+// a partial RoundMsg batched with a command waiting for the rest.
+func probeChunkCmd(round int, fleet *inventory.Fleet, hosts []inventory.Host, probe ProbeFunc) tea.Cmd {
+	return func() tea.Msg {
+		results := make(chan chunkProbe, len(hosts))
+		for _, h := range hosts {
+			go func() {
+				// The fleet is read only: a reload replaces it, never changes it.
+				results <- chunkProbe{host: h.Name, probes: probe(context.Background(), fleet, []inventory.Host{h})}
+			}()
+		}
+		return collectChunk(round, results, len(hosts))()
+	}
+}
+
+// collectChunk waits for left more probes of results (see probeChunkCmd).
+func collectChunk(round int, results <-chan chunkProbe, left int) tea.Cmd {
+	return func() tea.Msg {
+		msg := RoundMsg{Round: round}
+		flush := time.NewTimer(roundFlush)
+		defer flush.Stop()
+		for left > 0 {
+			select {
+			case r := <-results:
+				msg.Asked = append(msg.Asked, r.host)
+				msg.Probes = append(msg.Probes, r.probes...)
+				left--
+			case <-flush.C:
+				if len(msg.Asked) == 0 {
+					flush.Reset(roundFlush)
+					continue
+				}
+				msg.Partial = true
+				return tea.BatchMsg{func() tea.Msg { return msg }, collectChunk(round, results, left)}
+			}
+		}
+		return msg
+	}
+}
+
 // ProbeFunc probes hosts of fleet; see ui.Options.Probe.
 type ProbeFunc func(ctx context.Context, fleet *inventory.Fleet, hosts []inventory.Host) []remote.Probe
 
@@ -209,10 +268,7 @@ func (b *Board) StartRound(fleet *inventory.Fleet) tea.Cmd {
 		for i, h := range hosts {
 			asked[i] = h.Name
 		}
-		cmds = append(cmds, func() tea.Msg {
-			// The fleet is read only: a reload replaces it, never changes it.
-			return RoundMsg{Round: round, Asked: asked, Probes: probe(context.Background(), fleet, hosts)}
-		})
+		cmds = append(cmds, probeChunkCmd(round, fleet, hosts, probe))
 	}
 	b.pending = len(cmds)
 	return tea.Batch(cmds...)
@@ -220,12 +276,15 @@ func (b *Board) StartRound(fleet *inventory.Fleet) tea.Cmd {
 
 // Apply records a round's probes and recomputes drift over fleet.
 func (b *Board) Apply(msg RoundMsg, fleet *inventory.Fleet) {
-	if msg.Round == b.round {
+	if msg.Round == b.round && !msg.Partial {
 		if b.pending--; b.pending <= 0 {
 			b.inflight = false
 		}
 	}
+	b.counts = nil
+	touched := map[string]bool{}
 	for _, p := range msg.Probes {
+		touched[p.Host] = true
 		s := b.hosts[p.Host]
 		if s == nil {
 			s = &hostState{}
@@ -241,44 +300,8 @@ func (b *Board) Apply(msg RoundMsg, fleet *inventory.Fleet) {
 			s.downSince = p.At
 		}
 	}
-	b.ComputeDrift(fleet)
+	b.updateDrift(fleet, touched)
 	b.computeDrained(fleet)
-}
-
-// ComputeDrift finds, in each environment+role group, the release most of
-// its reachable hosts run (ties go to the newest id, then to having one) and
-// marks the hosts that run another.
-func (b *Board) ComputeDrift(fleet *inventory.Fleet) {
-	clear(b.majority)
-	clear(b.drift)
-	groups := map[string][]string{}
-	for _, h := range fleet.Hosts {
-		if s := b.hosts[h.Name]; s != nil && s.probe.Reachable {
-			k := groupKey(h)
-			groups[k] = append(groups[k], h.Name)
-		}
-	}
-	for _, names := range groups {
-		if len(names) < 2 {
-			continue
-		}
-		count := map[string]int{}
-		for _, n := range names {
-			count[b.hosts[n].probe.Release]++
-		}
-		best := ""
-		for rel, c := range count {
-			if c > count[best] || (c == count[best] && cmp.Compare(rel, best) > 0) {
-				best = rel
-			}
-		}
-		for _, n := range names {
-			b.majority[n] = best
-			if b.hosts[n].probe.Release != best {
-				b.drift[n] = true
-			}
-		}
-	}
 }
 
 // state returns the host's state, nil when it was never probed.
@@ -309,8 +332,18 @@ type Counts struct {
 // Checked reports whether any reachable host has a health verdict.
 func (c Counts) Checked() bool { return c.Healthy+c.Failing+c.HealthUnknown > 0 }
 
-// Counts counts the hosts by state, health, drift and rotation.
+// Counts counts the hosts by state, health, drift and rotation: once after
+// each change, not once per frame.
 func (b *Board) Counts() Counts {
+	if b.counts != nil {
+		return *b.counts
+	}
+	c := b.count()
+	b.counts = &c
+	return c
+}
+
+func (b *Board) count() Counts {
 	c := Counts{Drift: len(b.drift), Drained: len(b.drained)}
 	for _, s := range b.hosts {
 		if !s.probe.Reachable {

@@ -45,6 +45,9 @@ type Model struct {
 	filtering bool
 	// status is the probe results the rows show and the filter matches.
 	status *Board
+	// nameW and addrW are the widths of the HOST and ADDRESS columns,
+	// measured once per Rebuild, not per frame.
+	nameW, addrW int
 }
 
 // New is an empty list (SetFleet fills it) whose rows show status.
@@ -52,7 +55,7 @@ func New(ctx *common.Context, keys KeyMap, status *Board) Model {
 	ti := textinput.New()
 	ti.Prompt = "/"
 	ti.Placeholder = "name, role, tag, env or up/down/drift/failed"
-	return Model{ctx: ctx, keys: keys, fleet: &inventory.Fleet{}, selected: map[string]bool{}, filter: ti, status: status}
+	return Model{ctx: ctx, keys: keys, fleet: &inventory.Fleet{}, selected: map[string]bool{}, filter: ti, status: status, nameW: 8, addrW: 7}
 }
 
 // SetFleet replaces the fleet shown, keeping the selection of hosts that remain.
@@ -303,13 +306,17 @@ func (v *Model) Rebuild() {
 		return strings.Compare(ra, rb)
 	})
 	v.rows = nil // a fresh slice: copies of the view must not share rows
+	v.nameW, v.addrW = 8, 7
 	for _, g := range groups {
 		env, role, _ := strings.Cut(g.key, "\x00")
 		v.rows = append(v.rows, row{heading: groupHeading(v.fleet, env, role, len(g.hosts))})
 		for _, h := range g.hosts {
 			v.rows = append(v.rows, row{host: h})
+			v.nameW = max(v.nameW, lipgloss.Width(h.Name))
+			v.addrW = max(v.addrW, lipgloss.Width(h.Address))
 		}
 	}
+	v.nameW, v.addrW = min(v.nameW, 28), min(v.addrW, 32)
 	v.focus(focused)
 }
 
@@ -376,13 +383,7 @@ func matches(h inventory.Host, q string) bool {
 func (v Model) View() string {
 	st := v.ctx.Styles
 	var b strings.Builder
-	nameW, addrW := 8, 7
-	for _, r := range v.rows {
-		nameW = max(nameW, lipgloss.Width(r.host.Name))
-		addrW = max(addrW, lipgloss.Width(r.host.Address))
-	}
-	nameW, addrW = min(nameW, 28), min(addrW, 32)
-	cols := fit(fleetColumns(nameW, addrW, v.status.enabled), v.width)
+	cols := fit(fleetColumns(v.nameW, v.addrW, v.status.enabled), v.width)
 	if v.filtering || v.filter.Value() != "" {
 		b.WriteString(v.filter.View())
 		b.WriteByte('\n')

@@ -37,8 +37,8 @@ func (c *compareView) lines(st common.Styles, w int) []string {
 		row("branch", orDash(c.a.Branch), orDash(c.b.Branch)),
 		row("who", c.a.Operator, c.b.Operator),
 		row("when", c.a.StartedAt.Time().Local().Format("2006-01-02 15:04:05"), c.b.StartedAt.Time().Local().Format("2006-01-02 15:04:05")),
-		row("result", c.a.Result.String(), c.b.Result.String()),
-		row("hosts", fmt.Sprint(len(c.a.HostList())), fmt.Sprint(len(c.b.HostList()))),
+		row("result", c.a.Result.Words(), c.b.Result.Words()),
+		row("live on", hostsWord(liveOn(c.a)), hostsWord(liveOn(c.b))),
 		row("duration", took(c.a), took(c.b)),
 		row("strategy", orDash(c.a.Strategy), orDash(c.b.Strategy)),
 		row("migrations", yesNo(c.a.MigrationsApplied), yesNo(c.b.MigrationsApplied)),
@@ -85,6 +85,17 @@ func (c *compareView) lines(st common.Styles, w int) []string {
 	return l
 }
 
+// hostsWord is a LIVE cell in words: "2 hosts", "1 host", "none".
+func hostsWord(n string) string {
+	switch n {
+	case "none":
+		return n
+	case "1":
+		return "1 host"
+	}
+	return n + " hosts"
+}
+
 func yesNo(b bool) string {
 	if b {
 		return "applied"
@@ -102,9 +113,13 @@ func (v *releasesView) view(w, h int) string {
 	}
 	switch {
 	case v.opening != 0:
-		title += fmt.Sprintf(" · reading run #%d…", v.opening)
+		title += fmt.Sprintf(" · reading run %d…", v.opening)
 	case v.cmp != nil:
 		title += fmt.Sprintf(" · compare %s with %s", v.cmp.a.ReleaseID, v.cmp.b.ReleaseID)
+	case !v.picking && v.replay == nil && len(v.list) > 0:
+		if _, _, more := relTable(v.col, w); more != "" {
+			title += " · columns: " + more
+		}
 	}
 	b.WriteString(st.Title.Render(common.Clip(title, w)) + "\n")
 	if v.note != "" {
@@ -140,10 +155,19 @@ func (v *releasesView) listView(st common.Styles, w, h int) string {
 	case len(v.list) == 0:
 		return b.String() + st.Muted.Render("no release recorded yet")
 	}
-	b.WriteString(st.Header.Render(common.Clip(fmt.Sprintf("   %-15s %-8s %-12s %-26s %-12s %-10s %-14s %7s %-8s %s",
-		"RELEASE", "KIND", "COMMIT", "SUBJECT", "BRANCH", "OPERATOR", "WHEN", "TOOK", "RESULT", "HOSTS"), w)) + "\n")
+	header, row, _ := relTable(v.col, w)
+	b.WriteString(st.Header.Render(common.Clip(header, w)) + "\n")
 	shown := v.shown()
 	h--
+	var notes []string // what the release under the cursor broke or was let through
+	if v.cursor < len(shown) {
+		for _, n := range v.notes {
+			if strings.HasPrefix(n, shown[v.cursor].ReleaseID+" ") {
+				notes = append(notes, n)
+			}
+		}
+	}
+	h = max(1, h-len(notes))
 	start := max(0, min(v.cursor-h/2, len(shown)-h))
 	for i := start; i < len(shown) && i-start < h; i++ {
 		r := shown[i]
@@ -151,16 +175,11 @@ func (v *releasesView) listView(st common.Styles, w, h int) string {
 		if v.isMarked(r.ID) {
 			mark = "*"
 		}
-		took := "…"
-		if r.Took() > 0 {
-			took = common.Elapsed(r.Took())
-		}
 		cur := " " // ">" on the cursor row: seen without colours too
 		if i == v.cursor {
 			cur = ">"
 		}
-		line := fmt.Sprintf("%s%s %-15s %-8s %-12s %-26s %-12s %-10s %-14s %7s %-8s %d", cur, mark, r.ReleaseID, r.Kind, deploy.ShortCommit(r.Commit),
-			common.Clip(r.Subject, 26), common.Clip(orDash(r.Branch), 12), common.Clip(r.Operator, 10), r.StartedAt.Time().Local().Format("Jan _2 15:04:05"), took, r.Result, len(r.HostList()))
+		line := cur + mark + " " + row(r)
 		line = common.Clip(line, w)
 		switch {
 		case i == v.cursor:
@@ -172,6 +191,9 @@ func (v *releasesView) listView(st common.Styles, w, h int) string {
 	}
 	if len(shown) == 0 {
 		b.WriteString(st.Muted.Render("no release matches the filter") + "\n")
+	}
+	for _, n := range notes {
+		b.WriteString(st.Warn.Render(common.Clip(n, w)) + "\n")
 	}
 	return b.String()
 }

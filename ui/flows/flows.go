@@ -58,6 +58,9 @@ type Flows struct {
 	Flush func(ctx context.Context, env string, hosts []string, io ops.IO) ([]cache.Result, error)
 	// Releases lists the releases of app in env, newest first.
 	Releases func(ctx context.Context, app, env string) ([]store.Release, error)
+	// SafetyNotes says which of rs were let through a freeze or ran
+	// migrations that were not safe (ops.Service.SafetyNotes); may be nil.
+	SafetyNotes func(ctx context.Context, rs []store.Release) ([]string, error)
 	// Compare says what lies between two releases (a the older).
 	Compare func(ctx context.Context, a, b store.Release) (deploy.Comparison, error)
 }

@@ -32,7 +32,7 @@ func TestRollbackFlowChoosesAReleaseAndSaysWhatStays(t *testing.T) {
 	d.see("roll back", "where?")
 	pickEnv(t, d, "staging")
 	d.press("enter")
-	d.see("back to R0", "what goes away: 1 commits", "Migrations are NOT reversed: releases R1")
+	d.see("back to R0", "what goes away: 1 commit", "Migrations are NOT reversed: releases R1")
 	d.press("down") // the older release: read again
 	d.see("back to Rm1")
 	d.press("shift+tab")
@@ -75,7 +75,7 @@ func TestFlushFlowChoosesHostsAndProductionNeedsItsName(t *testing.T) {
 	d.press("down", "space")
 	d.see("[ ] cache2")
 	d.press("enter")
-	d.see("Flush 1 caches of production?", "type production to confirm")
+	d.see("Flush 1 cache of production?", "type production to confirm")
 	d.press("y", "enter")
 	d.see("the name did not match")
 	opStepsOf(d.cur).confirm.input.SetValue("production")

@@ -67,7 +67,7 @@ func testKeys() KeyMap {
 	}
 	k.Run = runview.KeyMap{Up: k.Up, Down: k.Down, PageUp: k.PageUp, PageDown: k.PageDown, Top: k.Top, Bottom: k.Bottom,
 		NextFailed: k.NextFailed, PrevFailed: b("p", "previous failed host", "p"), Follow: k.Follow, CancelRun: k.CancelRun,
-		Confirm: k.Confirm, Back: k.Back, Help: k.Help}
+		Confirm: k.Confirm, Back: k.Back, Help: k.Help, Left: b("←/h", "scroll left", "left", "h"), Right: b("→/l", "scroll right", "right", "l")}
 	return k
 }
 
@@ -89,6 +89,8 @@ type driver struct {
 	cur  Flow
 	seq  int
 	msgs chan tea.Msg
+	// width and height, when set, are the size flows get (else testWidth).
+	width, height int
 }
 
 // seqMsg is a message of the driver's flow seq.
@@ -118,7 +120,11 @@ func (d *driver) show(next Flow, cmd tea.Cmd) {
 	}
 	d.cur = next
 	if next != nil {
-		next.SetSize(testWidth, testHeight-2)
+		w, h := testWidth, testHeight-2
+		if d.width > 0 {
+			w, h = d.width, d.height // a test's own size
+		}
+		next.SetSize(w, h)
 	}
 	d.do(d.seq, cmd)
 }

@@ -20,9 +20,10 @@ import (
 // The releases view's messages.
 type (
 	releasesMsg struct {
-		key  string
-		list []store.Release
-		err  error
+		key   string
+		list  []store.Release
+		notes []string // SafetyNotes of list
+		err   error
 	}
 	releaseRunMsg struct {
 		runID int64
@@ -46,10 +47,12 @@ type releasesView struct {
 	target    pickItem
 	listKey   string
 	list      []store.Release
+	notes     []string // break-glass and migration-check lines, by release id
 	err       error
 	filter    textinput.Model
 	filtering bool
 	cursor    int
+	col       int     // the first column after RELEASE shown (←/→)
 	marked    []int64 // record ids, at most two, in marking order
 	opening   int64   // the run being read
 	replay    *runview.Model
@@ -73,7 +76,7 @@ func newReleasesView(env *Env, focusedEnv string) (Flow, tea.Cmd) {
 func (v *releasesView) typing() bool { return v.filtering }
 
 func (v *releasesView) load() tea.Cmd {
-	app, env, fn := v.target.app, v.target.env.Name, v.env.fns.Releases
+	app, env, fn, notesOf := v.target.app, v.target.env.Name, v.env.fns.Releases, v.env.fns.SafetyNotes
 	k := app + "\x00" + env
 	v.listKey, v.list, v.err, v.marked, v.cursor = k, nil, nil, nil, 0
 	return func() tea.Msg {
@@ -83,14 +86,18 @@ func (v *releasesView) load() tea.Cmd {
 		if err != nil {
 			err = fmt.Errorf("releases of %s on %s: %w", app, env, err)
 		}
-		return releasesMsg{key: k, list: rs, err: err}
+		var notes []string
+		if err == nil && notesOf != nil {
+			notes, _ = notesOf(ctx, rs) // the list shows without them
+		}
+		return releasesMsg{key: k, list: rs, notes: notes, err: err}
 	}
 }
 
 // shown are the releases the filter lets through.
 func (v *releasesView) shown() []store.Release {
 	return filterBy(v.list, v.filter.Value(), func(r store.Release) string {
-		return strings.Join([]string{r.ReleaseID, r.Commit, r.Branch, r.Subject, r.Operator, r.Result.String(), r.Kind}, " ")
+		return strings.Join([]string{r.ReleaseID, r.Commit, r.Branch, r.Subject, r.Operator, r.Result.String(), r.Result.Words(), r.Kind}, " ")
 	})
 }
 
@@ -114,7 +121,7 @@ func (v *releasesView) update(msg tea.Msg) (Flow, tea.Cmd) {
 	switch msg := msg.(type) {
 	case releasesMsg:
 		if msg.key == v.listKey {
-			v.list, v.err = msg.list, msg.err
+			v.list, v.notes, v.err = msg.list, msg.notes, msg.err
 		}
 		return v, nil
 	case releaseRunMsg:
@@ -212,6 +219,10 @@ func (v *releasesView) key(km tea.KeyPressMsg) (Flow, tea.Cmd) {
 		v.cursor = max(0, v.cursor-1)
 	case key.Matches(km, k.Down):
 		v.cursor = max(0, min(len(shown)-1, v.cursor+1))
+	case key.Matches(km, k.Run.Left):
+		v.col = max(0, v.col-1)
+	case key.Matches(km, k.Run.Right):
+		v.col = min(len(relColumns)-1, v.col+1)
 	case key.Matches(km, k.Top):
 		v.cursor = 0
 	case key.Matches(km, k.Bottom):
@@ -303,5 +314,6 @@ func (v *releasesView) help() []key.Binding {
 	case v.picking:
 		return []key.Binding{k.Up, k.Down, common.WithDesc(k.Open, "show its releases"), common.WithDesc(k.Back, "leave")}
 	}
-	return []key.Binding{k.Filter, common.WithDesc(k.Open, "hosts' output"), k.Mark, k.Compare, common.WithDesc(k.PrevStep, "other app/env"), common.WithDesc(k.Back, "leave")}
+	return []key.Binding{k.Filter, common.WithDesc(k.Open, "hosts' output"), k.Mark, k.Compare, common.WithDesc(k.Run.Right, "more columns"),
+		common.WithDesc(k.PrevStep, "other app/env"), common.WithDesc(k.Back, "leave")}
 }

@@ -291,8 +291,8 @@ func outcomeLines(st common.Styles, out *deploy.Outcome, err error) []string {
 	if out.Result.Failed() {
 		res = st.Error
 	}
-	lines = append(lines, res.Render(fmt.Sprintf("release %s: %s in %s", out.ReleaseID, out.Result, common.Elapsed(out.Timing.Total)))+
-		st.Muted.Render(fmt.Sprintf(" · record #%d · run #%d", out.Record, out.RunID)))
+	lines = append(lines, res.Render(fmt.Sprintf("release %s: %s in %s", out.ReleaseID, out.Result.Words(), common.Elapsed(out.Timing.Total)))+
+		st.Muted.Render(fmt.Sprintf(" · run %d", out.RunID)))
 	if err != nil {
 		lines = append(lines, st.Error.Render("error: "+errText(err)))
 	}
@@ -301,13 +301,9 @@ func outcomeLines(st common.Styles, out *deploy.Outcome, err error) []string {
 			if (h.Status != deploy.HostOK) != failed {
 				continue
 			}
-			s := fmt.Sprintf("  %-16s %-12s %8s", h.Host, h.Status, common.Elapsed(h.Duration))
-			if h.Step != "" && failed && h.Status != deploy.HostSkipped {
-				s += " at " + h.Step // a skipped host's step is "not reached"
-			}
-			if h.Err != nil {
-				s += ": " + h.Err.Error()
-			}
+			// One wording everywhere (deploy.HostWords): the step that
+			// failed, the host's reason, what the switch back left.
+			s := fmt.Sprintf("  %-16s %8s  %s", h.Host, common.Elapsed(h.Duration), h.Words())
 			if failed {
 				lines = append(lines, st.Error.Render(s))
 			} else {

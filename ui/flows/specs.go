@@ -86,7 +86,7 @@ func (rollbackSpec) planLines(st common.Styles, p ops.RollbackPreview, cursor, w
 		if i == cursor {
 			cur = "> "
 		}
-		s := fmt.Sprintf("%s%s  %s  %-8s %s · %s", cur, r.ReleaseID, deploy.ShortCommit(r.Commit), r.Result, r.Subject, r.Operator)
+		s := fmt.Sprintf("%s%s  %s  %-11s %s · %s", cur, r.ReleaseID, deploy.ShortCommit(r.Commit), r.Result.Words(), r.Subject, r.Operator)
 		if i == cursor {
 			s = st.Cursor.Render(common.PadRight(common.Clip(s, w), w))
 		} else {
@@ -94,7 +94,7 @@ func (rollbackSpec) planLines(st common.Styles, p ops.RollbackPreview, cursor, w
 		}
 		l = append(l, s)
 	}
-	l = append(l, "", st.Header.Render(fmt.Sprintf("what goes away: %d commits", len(p.Commits))))
+	l = append(l, "", st.Header.Render(fmt.Sprintf("what goes away: %s", deploy.Plural(len(p.Commits), "commit", "commits"))))
 	for _, c := range p.Commits {
 		add(fmt.Sprintf("  %s  %-18s %s", deploy.ShortCommit(c.Hash), common.Clip(c.Author, 18), c.Subject))
 	}
@@ -108,6 +108,9 @@ func (rollbackSpec) planLines(st common.Styles, p ops.RollbackPreview, cursor, w
 		}
 		l = append(l, "", st.Error.Render(common.Clip("Migrations are NOT reversed: releases "+strings.Join(ids, ", ")+
 			" applied database migrations. The code goes back, the schema stays.", w)))
+		for _, m := range p.Meets {
+			l = append(l, st.Error.Render(common.Clip("  "+m, w)))
+		}
 	} else {
 		l = append(l, "", st.Muted.Render(common.Clip("no undone release applied migrations (migrations are never reversed by a rollback)", w)))
 	}
@@ -314,7 +317,7 @@ func (s *flushSpec) planLines(st common.Styles, p []cache.Spec, cursor, w int) [
 
 func (s *flushSpec) question(t pickItem, p []cache.Spec) string {
 	n := len(s.chosen(p))
-	return fmt.Sprintf("Flush %d caches of %s? Every key in them is lost.", n, t.env.Name)
+	return fmt.Sprintf("Flush %s of %s? Every key in them is lost.", deploy.Plural(n, "cache", "caches"), t.env.Name)
 }
 
 func (s *flushSpec) work(t pickItem, p []cache.Spec, _ deploy.Strategy) opWork[[]cache.Result] {

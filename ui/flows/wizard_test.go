@@ -48,7 +48,7 @@ func TestWizardDeploysWithACanaryAndSummarises(t *testing.T) {
 	v = d.see("commits it brings (1)", "add checkout")
 	for _, want := range []string{"DRIFT", "shop/views.py | 12", "shop/migrations/0002_cart.py", "requirements change: requirements.txt",
 		"deploy lock held on stg-web1 (carol@laptop)", "uncommitted changes", "unreachable: ghost", "rollback in disguise",
-		"commits it takes away (1)", "hotfix only in prod"} {
+		"commits it takes away (1)", "hotfix only in prod", "! alice@lap deployed shop → staging 4 min ago"} {
 		if !strings.Contains(v, want) {
 			t.Errorf("preview lacks %q:\n%s", want, v)
 		}
@@ -73,7 +73,7 @@ func TestWizardDeploysWithACanaryAndSummarises(t *testing.T) {
 	d.press("esc")
 	d.see("the deploy is running")
 	d.press("y")
-	d.see("summary", "release R1: success in 3.0s", "record #7", "run #42", "stg-web1", "roll back to the previous release")
+	d.see("summary", "release R1: success in 3.0s", "run 42", "stg-web1", "roll back to the previous release")
 	if len(ff.CanaryAns) != 1 || !ff.CanaryAns[0] {
 		t.Errorf("canary answers %v, want [true]", ff.CanaryAns)
 	}

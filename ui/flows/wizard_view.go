@@ -2,6 +2,8 @@ package flows
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"charm.land/lipgloss/v2"
@@ -121,7 +123,7 @@ func (r *refStep) view(width, h int) string {
 // warnings are what the operator must know before confirming.
 func (*deploySpec) warnings(f *wizard) []string {
 	p := f.plan
-	var out []string
+	out := append([]string(nil), p.Warnings...) // the shared history's: a teammate's deploy, a commit rolled back before
 	var locked, down []string
 	for _, h := range p.Hosts {
 		if h.Lock != "" {
@@ -209,13 +211,23 @@ func (s *deploySpec) previewLines(f *wizard, width int) []string {
 			add("  " + strings.TrimSpace(s))
 		}
 	}
-	l = append(l, "", st.Header.Render(fmt.Sprintf("new migrations (%d): run once, on the migration host, before the switch", len(p.Migrations))))
+	when := "run once, on the migration host, before the switch"
+	if p.Plan != nil && p.Plan.App.MigrateCommand() == "" {
+		when = "NOT run: the app has no migrate command"
+	}
+	l = append(l, "", st.Header.Render(fmt.Sprintf("new migrations (%d): %s", len(p.Migrations), when)))
 	for _, m := range p.Migrations {
 		add("  " + m)
 	}
 	if len(p.Requirements) > 0 {
 		l = append(l, "", st.Warn.Render("requirements change: "+strings.Join(p.Requirements, ", ")))
 	}
+	for _, h := range slices.Sorted(maps.Keys(p.Unmet)) {
+		for _, w := range p.Unmet[h] {
+			l = append(l, st.Warn.Render(common.Clip(fmt.Sprintf("  ! %s: requirements: %s", h, w), width)))
+		}
+	}
+	l = append(l, safetyLines(st, p, width)...)
 	return l
 }
 

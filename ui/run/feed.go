@@ -26,6 +26,9 @@ type hostPane struct {
 	// from 1 of steps (0 when it is not one of the plan's steps).
 	stage       string
 	step, steps int
+	// failStage is the stage the host's first final event came in: where
+	// it failed, not the rollback that came after.
+	failStage string
 	// sent and total are an upload's progress in bytes.
 	sent, total int64
 	started     time.Time
@@ -40,7 +43,7 @@ type hostPane struct {
 type Feed struct {
 	mu      sync.Mutex
 	id      int
-	title   string // "run 3", or "run #12 (recorded)" for a replay
+	title   string // "run 3", or "run 12 (recorded ...)" for a replay
 	command string
 	panes   []*hostPane
 	byName  map[string]*hostPane
@@ -116,6 +119,9 @@ func (f *Feed) Event(ev remote.Event) {
 	case remote.EventStarted:
 		f.markStarted(p, ev.Time)
 	case remote.EventExited, remote.EventFailed:
+		if p.status != remote.EventExited && p.status != remote.EventFailed {
+			p.failStage = p.stage
+		}
 		p.status, p.class, p.code, p.took = ev.Kind, ev.Class, ev.Code, ev.Duration
 		if ev.Err != nil {
 			p.err = remote.HostCause(ev.Err).Error()
@@ -186,7 +192,7 @@ func (f *Feed) Done() bool {
 // paneSnapshot is what a pane draws, copied out under the lock.
 type paneSnapshot struct {
 	name, progress, err string
-	stage               string
+	stage, failStage    string
 	step, steps         int
 	sent, total         int64
 	status              remote.EventKind
@@ -236,7 +242,7 @@ func (f *Feed) snapshot(n, only int, win window) runSnapshot {
 		snap.elapsed = now.Sub(f.started)
 	}
 	for i, p := range f.panes {
-		ps := paneSnapshot{name: p.name, progress: p.progress, err: p.err, status: p.status, stage: p.stage,
+		ps := paneSnapshot{name: p.name, progress: p.progress, err: p.err, status: p.status, stage: p.stage, failStage: p.failStage,
 			step: p.step, steps: p.steps, sent: p.sent, total: p.total, class: p.class, code: p.code, took: p.took,
 			pushed: p.lines.Total(), first: p.lines.Dropped()}
 		if p.status == remote.EventStarted && !p.started.IsZero() {

@@ -21,6 +21,10 @@ func (v Model) KeyMap() []key.Binding { return v.keys.ShortHelp() }
 // the question's then.
 func (v Model) Asking() bool { return v.confirmCancel }
 
+// Zoomed reports whether a pane has the whole view: esc (Back) unzooms
+// it before it leaves the view.
+func (v Model) Zoomed() bool { return v.zoom }
+
 // Update handles the run view's keys and mouse, and the end of the
 // cancel question (CancelMsg: the owner of the run cancels it); the
 // mouse's Y is counted from the view's first line.
@@ -53,6 +57,11 @@ func (v Model) key(km tea.KeyPressMsg) (Model, tea.Cmd) {
 	snap := v.feed.snapshot(0, noPanes, window{})
 	page := max(1, v.layout(snap.panes).innerLines()-1)
 	switch {
+	case v.lineKey(km):
+	case v.zoom && key.Matches(km, v.keys.Up):
+		v = v.scroll(-1) // one pane: the moves scroll its lines
+	case v.zoom && key.Matches(km, v.keys.Down):
+		v = v.scroll(1)
 	case key.Matches(km, v.keys.Up):
 		v = v.focusOn(v.focus - 1)
 	case key.Matches(km, v.keys.Down):

@@ -11,11 +11,15 @@ type KeyMap struct {
 	// CancelRun asks to cancel the run, Confirm says yes to the question.
 	CancelRun, Confirm key.Binding
 	Back, Help         key.Binding
+	// Long lines (lines.go): Wrap toggles wrapping, Left and Right shift
+	// cut lines, Zoom gives the focused pane the whole view, Whole shows
+	// its selected line in full.
+	Wrap, Left, Right, Zoom, Whole key.Binding
 }
 
 // ShortHelp is the footer of the run view.
 func (k KeyMap) ShortHelp() []key.Binding {
-	return []key.Binding{k.Up, k.Down, k.NextFailed, k.PrevFailed, k.Follow, k.CancelRun, k.Back, k.Help}
+	return []key.Binding{k.Up, k.Down, k.NextFailed, k.PrevFailed, k.Follow, k.Zoom, k.Wrap, k.Whole, k.CancelRun, k.Back, k.Help}
 }
 
 // CancelMsg says yes to cancelling run ID: the run's owner cancels it and

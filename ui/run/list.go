@@ -146,7 +146,7 @@ func (p List) View() string {
 	case p.loading:
 		title += " · loading…"
 	case p.opening != 0:
-		title += fmt.Sprintf(" · reading run #%d…", p.opening)
+		title += fmt.Sprintf(" · reading run %d…", p.opening)
 	}
 	b.WriteString(st.Title.Render(common.Clip(title, p.width)))
 	switch {
@@ -185,8 +185,10 @@ func pastRunLine(r store.Run) string {
 	if r.Took() > 0 {
 		took = common.Elapsed(r.Took())
 	}
-	line := fmt.Sprintf("#%-5d %s  %-8s %-11s %7s  %s · %s · %s", r.ID, r.StartedAt.Time().Local().Format("Jan _2 15:04:05"),
-		r.Kind, r.Result, took, what, r.Summary, r.Operator)
+	// "run 17" as the run view, the CLI and the summary say it; the result
+	// in words ("rolled back").
+	line := fmt.Sprintf("run %-4d %s  %-8s %-11s %7s  %s · %s · %s", r.ID, r.StartedAt.Time().Local().Format("Jan _2 15:04:05"),
+		r.Kind, r.Result.Words(), took, what, r.Summary, r.Operator)
 	switch {
 	case r.OutputPruned:
 		line += " · output pruned"

@@ -29,7 +29,7 @@ func TestListDropsStaleAnswers(t *testing.T) {
 	stale := older()  // read second: #92, for the older request
 	l, _ = l.Update(newest)
 	l, _ = l.Update(stale)
-	if view := l.View(); !strings.Contains(view, "#91") || strings.Contains(view, "#92") {
+	if view := l.View(); !strings.Contains(view, "run 91 ") || strings.Contains(view, "run 92 ") {
 		t.Errorf("a stale list replaced the newest:\n%s", view)
 	}
 }
@@ -42,6 +42,15 @@ func TestPastRunLineSaysWhatWasRecorded(t *testing.T) {
 		t.Errorf("past run line %q", line)
 	}
 	if line := pastRunLine(store.Run{ID: 9, Kind: "exec", Result: "ok", OutputPruned: true}); !strings.HasSuffix(line, " · output pruned") {
+		t.Errorf("past run line %q", line)
+	}
+}
+
+// TestPastRunLineInWords: a past run is "run N", as everywhere, and its
+// result is said in words, never the stored "rolled_back".
+func TestPastRunLineInWords(t *testing.T) {
+	line := pastRunLine(store.Run{ID: 17, Kind: "deploy", Result: store.RunRolledBack, Summary: "2 failed"})
+	if !strings.HasPrefix(line, "run 17 ") || !strings.Contains(line, " rolled back ") || strings.Contains(line, "rolled_back") || strings.Contains(line, "#") {
 		t.Errorf("past run line %q", line)
 	}
 }

@@ -35,7 +35,7 @@ func TestReplayLabelsWhereEachHostStopped(t *testing.T) {
 		t.Fatal(err)
 	}
 	snap := f.snapshot(0, noPanes, window{})
-	want := map[string]string{"web1": "failed: command-failed at health", "web2": "rolled back", "web3": "not reached"}
+	want := map[string]string{"web1": "failed at health: exit 1", "web2": "rolled back to R0: web1 failed after the switch", "web3": "not reached"}
 	for _, p := range snap.panes {
 		if got := rowText(p); got != want[p.name] {
 			t.Errorf("%s replays as %q, want %q", p.name, got, want[p.name])

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/opsui/opsui/ops"
+	"github.com/opsui/opsui/ops/deploy"
 	"github.com/opsui/opsui/ops/record"
 	"github.com/opsui/opsui/ops/remote"
 	"github.com/opsui/opsui/store"
@@ -68,7 +69,7 @@ func replayFeed(ctx context.Context, r ops.RecordedRun) (*Feed, error) {
 		what = r.Kind
 	}
 	f := NewFeed(0, what, names)
-	f.title = fmt.Sprintf("run #%d (recorded %s)", r.ID, r.StartedAt.Time().Local().Format("Jan _2 15:04"))
+	f.title = fmt.Sprintf("run %d (recorded %s)", r.ID, r.StartedAt.Time().Local().Format("Jan _2 15:04"))
 	keep := replayPaneLines(len(r.Hosts))
 	panes := make([]*hostPane, len(r.Hosts))
 	marked := make([]bool, len(r.Hosts)) // a cut marker was recorded
@@ -138,7 +139,7 @@ func replayFeed(ctx context.Context, r ops.RecordedRun) (*Feed, error) {
 	case cut == 1:
 		f.title = strings.TrimSuffix(f.title, ")") + "; output of 1 host cut)"
 	case cut > 1:
-		f.title = strings.TrimSuffix(f.title, ")") + fmt.Sprintf("; output of %d hosts cut)", cut)
+		f.title = strings.TrimSuffix(f.title, ")") + fmt.Sprintf("; output of %s cut)", deploy.Plural(cut, "host", "hosts"))
 	}
 	f.done, f.result, f.took = true, remote.NewResult(results, r.Took()), r.Took()
 	return f, nil

@@ -83,7 +83,7 @@ func TestReplayShowsTheCut(t *testing.T) {
 	if got := strings.Join(f.byName["web3"].lines.Last(10), "|"); got != "… 1.5 KiB of earlier output not shown: the replay reads each host's last 21.3 MiB|y" {
 		t.Errorf("web3: %s", got)
 	}
-	if !strings.Contains(f.title, "run #9 (recorded") || !strings.HasSuffix(f.title, "; output of 2 hosts cut)") {
+	if !strings.Contains(f.title, "run 9 (recorded") || !strings.HasSuffix(f.title, "; output of 2 hosts cut)") {
 		t.Errorf("title %q", f.title)
 	}
 }

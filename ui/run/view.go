@@ -9,6 +9,7 @@ import (
 
 	"github.com/opsui/opsui/ops/deploy"
 	"github.com/opsui/opsui/ops/remote"
+	"github.com/opsui/opsui/store"
 	"github.com/opsui/opsui/ui/common"
 )
 
@@ -30,6 +31,11 @@ type Model struct {
 	scrolled bool
 	top      uint64
 	note     string // a one-key message: "no failed host"
+	// How the panes show long lines (lines.go): wrapped, or cut and
+	// shifted hoff columns left; zoom gives the focused pane the whole
+	// view; whole shows its selected line in full below its output.
+	wrap, zoom, whole bool
+	hoff              int
 }
 
 // New shows feed's run.
@@ -64,9 +70,53 @@ func statusText(p paneSnapshot) string {
 		if w := notFailedWord(p); w != "" {
 			return w
 		}
+		if p.class == remote.ClassCancelled {
+			return "cancelled"
+		}
 		return "failed: " + string(p.class)
 	}
 	return ""
+}
+
+// endWords is a pipeline host's failure in the words of every screen
+// (deploy.HostWords): against the step it failed at, with its reason.
+func endWords(p paneSnapshot) string {
+	status := store.HostFailed
+	if p.class == remote.ClassCancelled {
+		status = store.HostCancelled
+	}
+	err := p.err
+	switch {
+	case err == "" && p.status == remote.EventExited && p.code > 0:
+		err = fmt.Sprintf("exit status %d", p.code)
+	case p.class == remote.ClassExit, p.class == remote.ClassCancelled, p.class == remote.ClassNone:
+	case !strings.HasPrefix(err, string(p.class)):
+		err = string(p.class) + ": " + err // a timeout, an unreachable host: say which
+	}
+	return deploy.HostWordsClass(status, p.failedAt(), p.class, err)
+}
+
+// failedTitle is a failed pipeline host's state for its pane's title:
+// the step, and the exit status when that is all there is to say.
+func failedTitle(p paneSnapshot) string {
+	status := store.HostFailed
+	if p.class == remote.ClassCancelled {
+		status = store.HostCancelled
+	}
+	s := deploy.HostWords(status, p.failedAt(), "")
+	if p.status == remote.EventExited && p.code > 0 {
+		s += fmt.Sprintf(" (exit %d)", p.code)
+	}
+	return s
+}
+
+// failedAt is the stage the host failed in (the stage it is in for a
+// snapshot made before the feed kept it).
+func (p paneSnapshot) failedAt() string {
+	if p.failStage != "" {
+		return p.failStage
+	}
+	return p.stage
 }
 
 // notFailedWord names the end of a deploy's host that did not fail on its
@@ -74,7 +124,7 @@ func statusText(p paneSnapshot) string {
 // back because another host failed). Their events say cancelled; their
 // last stage is not where anything failed. Empty for any other host.
 func notFailedWord(p paneSnapshot) string {
-	return deploy.NotFailedWord("", p.stage, p.err) // live events carry no host status
+	return deploy.NotFailedWord("", p.failedAt(), p.err) // live events carry no host status
 }
 
 // stageText is a pipeline host's step, "3/7 unpack", and its upload,
@@ -102,10 +152,8 @@ func rowText(p paneSnapshot) string {
 		return statusText(p)
 	case p.status == remote.EventStarted:
 		return stage
-	case failed(p) && notFailedWord(p) != "":
-		return notFailedWord(p)
 	case failed(p):
-		return statusText(p) + " at " + stage
+		return endWords(p)
 	}
 	return statusText(p)
 }
@@ -200,6 +248,10 @@ func (v Model) layout(panes []paneSnapshot) runLayout {
 		l.headH++
 	}
 	h := max(1, v.height-l.headH)
+	if v.zoom {
+		l.grid, l.cols, l.rows, l.paneW, l.paneH = true, 1, 1, v.width, h
+		return l
+	}
 	if len(v.feed.panes) <= gridMax {
 		l.grid, l.cols = true, 1
 		if v.width >= 100 && len(panes) > 1 {
@@ -227,7 +279,7 @@ func (v Model) View() string {
 	shape := v.feed.snapshot(0, noPanes, window{})
 	l := v.layout(shape.panes)
 	only := allPanes
-	if !l.grid {
+	if !l.grid || v.zoom {
 		only = v.focus
 	}
 	snap := v.feed.snapshot(l.innerLines(), only, window{pane: v.focus, top: v.top, follow: !v.scrolled})
@@ -240,9 +292,12 @@ func (v Model) View() string {
 		b.WriteString("\n" + st.Warn.Render(common.Clip(v.note, v.width)))
 	}
 	b.WriteByte('\n')
-	if l.grid {
+	switch {
+	case v.zoom:
+		b.WriteString(v.pane(snap.panes[v.focus], l.paneW, l.paneH, true))
+	case l.grid:
 		b.WriteString(v.grid(snap.panes, l))
-	} else {
+	default:
 		b.WriteString(v.listAndPane(snap.panes, l))
 	}
 	return b.String()
@@ -284,15 +339,18 @@ func (v Model) listAndPane(panes []paneSnapshot, l runLayout) string {
 	return lipgloss.JoinHorizontal(lipgloss.Top, left, v.pane(panes[v.focus], l.paneW, l.paneH, true))
 }
 
-// pane draws one host: a title with its status and step, then its lines.
+// pane draws one host: a title with its status and step, then its lines
+// (lines.go: cut or wrapped, shifted, with the selected line in full).
 func (v Model) pane(p paneSnapshot, w, h int, focused bool) string {
 	st := v.ctx.Styles
 	title := p.name + " · " + statusText(p)
-	if s := stageText(p); s != "" {
+	if failed(p) && p.failedAt() != "" && notFailedWord(p) == "" {
+		title = p.name + " · " + failedTitle(p)
+	} else if s := stageText(p); s != "" {
 		title += " · " + s
 	}
-	if focused && v.scrolled {
-		title += " · paused (f follows)"
+	if focused {
+		title += v.modeText()
 	}
 	inner := max(1, h-3) // border and title
 	lines := p.lines
@@ -301,15 +359,14 @@ func (v Model) pane(p paneSnapshot, w, h int, focused bool) string {
 			lines = append(lines, st.Muted.Render(p.progress))
 		}
 		if p.err != "" && p.status == remote.EventFailed {
-			lines = append(lines, st.Error.Render(p.err))
+			why := p.err
+			if p.failedAt() != "" {
+				why = endWords(p) // the step said once, its reason, what the switch back left
+			}
+			lines = append(lines, st.Error.Render(why))
 		}
 	}
-	if len(lines) > inner {
-		lines = lines[len(lines)-inner:]
-	}
-	for i, l := range lines {
-		lines[i] = common.Clip(l, max(1, w-4))
-	}
+	rows := v.paneRows(lines, max(1, w-4), inner, focused)
 	// Focus is shown without colours too: a thick border and a ">" before
 	// the title, in bold.
 	border, titleStyle := st.Pane, v.statusStyle(p)
@@ -317,5 +374,5 @@ func (v Model) pane(p paneSnapshot, w, h int, focused bool) string {
 		border = border.BorderStyle(lipgloss.ThickBorder()).BorderForeground(v.ctx.Theme.Accent)
 		title, titleStyle = "> "+title, titleStyle.Bold(true)
 	}
-	return border.Width(w).Height(h).MaxHeight(h).Render(titleStyle.Render(common.Clip(title, max(1, w-4))) + "\n" + strings.Join(lines, "\n"))
+	return border.Width(w).Height(h).MaxHeight(h).Render(titleStyle.Render(common.Clip(title, max(1, w-4))) + "\n" + strings.Join(rows, "\n"))
 }

@@ -64,7 +64,7 @@ func TestRunViewShowsStagesUploadsAndSummary(t *testing.T) {
 	if strings.Contains(view, "upload 3.0 MB") || !strings.Contains(view, "web1 · running · 3/7 unpack") {
 		t.Errorf("the upload outlived its stage:\n%s", view)
 	}
-	if !strings.Contains(view, "1/2 done (0 ok, 1 failed), 1 running") || !strings.Contains(view, "web2 · failed: command-failed · 5/7 migrate") {
+	if !strings.Contains(view, "1/2 done (0 ok, 1 failed), 1 running") || !strings.Contains(view, "web2 · failed at migrate") {
 		t.Errorf("a failed host:\n%s", view)
 	}
 }
@@ -88,7 +88,7 @@ func TestRunListRowsShowStepsAndFailures(t *testing.T) {
 	}
 	view := runText(testRunView(f, 160, 30))
 	for _, want := range []string{"web0 3/7 unpack", "web2 3/7 unpack · upload 512 B/2.0 KB 25%",
-		"web5 failed: timeout at 3/7 unpack", "web6 ok 2s", "2/8 done (1 ok, 1 failed), 6 running"} {
+		"web5 failed at unpack: timeout: deadline", "web6 ok 2s", "2/8 done (1 ok, 1 failed), 6 running"} {
 		if !strings.Contains(view, want) {
 			t.Errorf("list lacks %q:\n%s", want, view)
 		}

@@ -99,7 +99,8 @@ func (f *Fake) Preview(_ context.Context, app, env, ref string) (ops.Preview, er
 		Behind:       []deploy.Commit{{Hash: "d3d3d3d3d3d3", Author: "cy", Subject: "hotfix only in prod"}},
 		Diffstat:     " shop/views.py | 12 ++++++\n 1 file changed",
 		Migrations:   []string{"shop/migrations/0002_cart.py"},
-		Requirements: []string{"requirements.txt"}}
+		Requirements: []string{"requirements.txt"},
+		Warnings:     []string{"alice@lap deployed shop → " + env + " 4 min ago"}}
 	hosts := f.Hosts
 	if env == "production" {
 		hosts = []string{"web1", "web2"}

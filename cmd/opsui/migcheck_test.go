@@ -1,0 +1,67 @@
+package main
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/opsui/opsui/internal/demoapp"
+	"github.com/opsui/opsui/internal/webtest"
+)
+
+// TestMigrationCheckCLI deploys the demo Django shop (Django preset, its
+// own migrate command) to a real sshd host, commits a migration that drops
+// a column, and drives the CLI: --dry-run shows the verdict and fails for
+// rolling, passes for all; a rolling deploy is refused naming the
+// operation; --allow-breaking-migrations goes out, and releases shows the
+// verdict and who allowed it.
+func TestMigrationCheckCLI(t *testing.T) {
+	webtest.RequireDjango(t)
+	e := newDeployEnv(t, 1, "", "preset: django", "migrate: ./venv/bin/python manage.py migrate --noinput")
+	t.Setenv("OPSUI_OPERATOR", "dave@desk")
+	shop, err := demoapp.Create(t.Context(), filepath.Join(t.TempDir(), "shop"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.git(t, "pull", "-q", "--no-rebase", "--allow-unrelated-histories", "--no-edit", shop.Dir, "main")
+	e.git(t, "revert", "--no-edit", shop.Hash(demoapp.CommitBreakHealth)) // a healthy head
+	mustRun(t, e.db, "deploy", "app", "--env", "test", "--yes")
+
+	e.commit(t, "drop Order.quantity", "shop/models.py", `from django.db import models
+
+
+class Product(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    price_cents = models.PositiveIntegerField()
+
+
+class Order(models.Model):
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="orders")
+    created = models.DateTimeField(auto_now_add=True)
+`)
+	e.commit(t, "migration 0003", "shop/migrations/0003_drop_quantity.py", `from django.db import migrations
+
+
+class Migration(migrations.Migration):
+    dependencies = [("shop", "0002_order")]
+    operations = [migrations.RemoveField(model_name="order", name="quantity")]
+`)
+	out, err := opsuiCmd(t, e.db, "", "deploy", "app", "--env", "test", "--dry-run", "--strategy", "rolling")
+	if err == nil || exitCode(err) != 1 || !strings.Contains(err.Error(), "this deploy would be refused") ||
+		!strings.Contains(out, "migration check on web1: breaking (1 operations: 1 breaking") || !strings.Contains(out, "breaking shop.0003_drop_quantity #0 Remove field quantity from order") {
+		t.Fatalf("rolling dry run: exit %d, %v\n%s", exitCode(err), err, out)
+	}
+	if out := mustRun(t, e.db, "deploy", "app", "--env", "test", "--dry-run", "--strategy", "all"); !strings.Contains(out, "migration check on web1: breaking") {
+		t.Errorf("dry run with strategy all:\n%s", out)
+	}
+	out, err = opsuiCmd(t, e.db, "", "deploy", "app", "--env", "test", "--yes", "--strategy", "rolling")
+	if err == nil || !strings.Contains(out, "refused: a rolling deploy keeps old code serving") || !strings.Contains(out, "Remove field quantity from order") {
+		t.Fatalf("rolling deploy: %v\n%s", err, out)
+	}
+	out = mustRun(t, e.db, "deploy", "app", "--env", "test", "--yes", "--strategy", "rolling", "--allow-breaking-migrations")
+	r := releaseOf(t, out)
+	out = mustRun(t, e.db, "releases", "--env", "test")
+	if !strings.Contains(out, r+" app/test: migrations breaking; shop.0003_drop_quantity Remove field quantity from order (allowed: --allow-breaking-migrations by dave@desk)") {
+		t.Errorf("releases do not show the verdict:\n%s", out)
+	}
+}

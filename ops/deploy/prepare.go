@@ -1,0 +1,177 @@
+package deploy
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/opsui/opsui/ops/remote"
+)
+
+// prepare runs the phase before the first switch on every host still to
+// do: the upload (and shared/.env, when the app declares an environment),
+// then the prepare steps. Each host goes through its steps on its own, so
+// a fast host is never held at every step by a slow one; the barrier that
+// matters, every host prepared before the first switch, is the caller's.
+//
+// A step that runs once (the migration) is the one meeting point: it
+// starts as soon as the hosts it may run on (those with the db-migrate
+// role, when any has it) are through the steps before it, not when every
+// host is, and the steps after it wait for it. prepare returns how long
+// the upload took until the last host had its release unpacked.
+func (r *runner) prepare(ctx context.Context, artifact string, envs map[string]EnvFile, steps []Step) (time.Duration, error) {
+	f, err := os.Open(artifact)
+	if err != nil {
+		return 0, fmt.Errorf("upload: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return 0, fmt.Errorf("upload: %w", err)
+	}
+	r.say("uploading %d KiB to %s", fi.Size()>>10, Plural(len(r.hosts), "host", "hosts"))
+	began := time.Now()
+	var mu sync.Mutex
+	var uploaded time.Duration
+	upload := func(h *hostRun) {
+		r.events.stage(h, StepUpload)
+		in := remote.Input{R: io.NewSectionReader(f, 0, fi.Size()), Size: fi.Size()}
+		env := r.plan.env(h.host, Step{Name: StepUpload})
+		if r.plan.Resume {
+			env["OPSUI_RESUME"] = "1"
+		}
+		if _, ok := r.runStep(ctx, h, StepUpload, uploadScript, env, 0, &in, true); ok && envs != nil {
+			r.writeEnv(ctx, h, envs[h.host.Name])
+		}
+		r.clock.done(h.host.Name)
+		mu.Lock()
+		uploaded = max(uploaded, time.Since(began))
+		mu.Unlock()
+	}
+
+	// The steps, cut at each step that runs once.
+	var segments [][]Step
+	var onces []Step
+	seg := []Step{}
+	for _, s := range steps {
+		if s.Once {
+			segments, onces, seg = append(segments, seg), append(onces, s), []Step{}
+			continue
+		}
+		seg = append(seg, s)
+	}
+	segments = append(segments, seg)
+
+	for k, seg := range segments {
+		var hs []*hostRun
+		for _, h := range r.hosts {
+			if h.todo() {
+				hs = append(hs, h)
+			}
+		}
+		// The once step after this segment, started by the last of its
+		// candidates to get through the segment.
+		var once *onceRun
+		if k < len(onces) {
+			once = r.newOnceRun(ctx, onces[k], hs)
+		}
+		r.forEach(hs, func(h *hostRun) {
+			if k == 0 {
+				upload(h)
+			}
+			for _, s := range seg {
+				if h.todo() && s.AppliesTo(h.host) {
+					r.runOn(ctx, s, h)
+				}
+			}
+			once.through(h)
+		})
+		once.wait()
+	}
+	return uploaded, nil
+}
+
+// onceRun is a step that runs once, waiting for its candidate hosts.
+type onceRun struct {
+	r          *runner
+	ctx        context.Context
+	step       Step
+	candidates map[*hostRun]bool
+	mu         sync.Mutex
+	left       int
+	done       chan struct{}
+	deferred   bool // no candidate was left: run it on any live host
+}
+
+// newOnceRun prepares step s to run on one of hs: those with the
+// db-migrate role when any has it (onceHost would pick one of them), else
+// every host it applies to.
+func (r *runner) newOnceRun(ctx context.Context, s Step, hs []*hostRun) *onceRun {
+	o := &onceRun{r: r, ctx: ctx, step: s, candidates: map[*hostRun]bool{}, done: make(chan struct{})}
+	var migrators []*hostRun
+	for _, h := range hs {
+		if s.AppliesTo(h.host) {
+			o.candidates[h] = true
+			if h.host.HasRole(RoleMigrate) {
+				migrators = append(migrators, h)
+			}
+		}
+	}
+	if len(migrators) > 0 {
+		clear(o.candidates)
+		for _, h := range migrators {
+			o.candidates[h] = true
+		}
+	}
+	o.left = len(o.candidates)
+	if o.left == 0 {
+		close(o.done)
+	}
+	return o
+}
+
+// through notes that h is through the steps before the once step; the
+// last candidate starts it.
+func (o *onceRun) through(h *hostRun) {
+	if o == nil || !o.candidates[h] {
+		return
+	}
+	o.mu.Lock()
+	o.left--
+	last := o.left == 0
+	o.mu.Unlock()
+	if !last {
+		return
+	}
+	var hs []*hostRun
+	for _, c := range o.r.hosts { // in the plan's order, as onceHost expects
+		if o.candidates[c] && c.todo() {
+			hs = append(hs, c)
+		}
+	}
+	if len(hs) == 0 {
+		// Every candidate failed: wait runs it on whichever host is left
+		// once all are through, as a step run by itself would.
+		o.deferred = true
+		close(o.done)
+		return
+	}
+	go func() {
+		defer close(o.done)
+		o.r.step(o.ctx, o.step, hs)
+	}()
+}
+
+// wait waits for the once step to have run (at once when there is none).
+func (o *onceRun) wait() {
+	if o == nil {
+		return
+	}
+	<-o.done
+	if o.deferred {
+		o.r.step(o.ctx, o.step, o.r.hosts)
+	}
+}
