@@ -48,7 +48,7 @@ class Migration(migrations.Migration):
 `)
 	out, err := opsuiCmd(t, e.db, "", "deploy", "app", "--env", "test", "--dry-run", "--strategy", "rolling")
 	if err == nil || exitCode(err) != 1 || !strings.Contains(err.Error(), "this deploy would be refused") ||
-		!strings.Contains(out, "migration check on web1: breaking (1 operations: 1 breaking") || !strings.Contains(out, "breaking shop.0003_drop_quantity #0 Remove field quantity from order") {
+		!strings.Contains(out, "migration check on web1: breaking (1 operation: 1 breaking") || !strings.Contains(out, "breaking shop.0003_drop_quantity #0 Remove field quantity from order") {
 		t.Fatalf("rolling dry run: exit %d, %v\n%s", exitCode(err), err, out)
 	}
 	if out := mustRun(t, e.db, "deploy", "app", "--env", "test", "--dry-run", "--strategy", "all"); !strings.Contains(out, "migration check on web1: breaking") {

@@ -115,8 +115,8 @@ func (c MigrationCheck) Summary() string {
 	if len(c.Ops) == 0 {
 		return "migration check: no pending migration"
 	}
-	return fmt.Sprintf("migration check on %s: %s (%d operations: %d breaking, %d unknown, %d safe)", c.Host, c.Verdict(),
-		len(c.Ops), len(c.With(VerdictBreaking)), len(c.With(VerdictUnknown)), len(c.With(VerdictSafe)))
+	return fmt.Sprintf("migration check on %s: %s (%s: %d breaking, %d unknown, %d safe)", c.Host, c.Verdict(),
+		Plural(len(c.Ops), "operation", "operations"), len(c.With(VerdictBreaking)), len(c.With(VerdictUnknown)), len(c.With(VerdictSafe)))
 }
 
 // Lines is the check as the preview, --dry-run and the deploy print it:

@@ -119,7 +119,7 @@ func (plainLook[P, R]) keyMap(f *opFlow[P, R]) []key.Binding {
 	case opDone:
 		return []key.Binding{common.WithDesc(k.NextStep, "result/panes"), common.WithDesc(k.Back, "back to the fleet")}
 	case opConfirm:
-		return []key.Binding{k.Confirm, k.PrevStep, common.WithDesc(k.Back, "leave")}
+		return []key.Binding{f.confirm.confirmKey(k), k.PrevStep, common.WithDesc(k.Back, "leave")}
 	}
 	return []key.Binding{k.Up, k.Down, k.NextStep, k.PrevStep, common.WithDesc(k.Back, "leave")}
 }

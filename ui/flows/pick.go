@@ -139,6 +139,15 @@ func newConfirmBox(env inventory.Environment) (confirmBox, tea.Cmd) {
 // typing reports whether keys are text.
 func (c confirmBox) typing() bool { return c.env.Protected }
 
+// confirmKey is the footer's way to confirm: y, or Enter once the
+// protected environment's name is typed (y is then a letter of it).
+func (c confirmBox) confirmKey(k KeyMap) key.Binding {
+	if c.env.Protected {
+		return common.WithDesc(k.Apply, "confirm, once "+c.env.Name+" is typed")
+	}
+	return k.Confirm
+}
+
 // key handles a key; ok is true once the user confirmed.
 func (c *confirmBox) key(km tea.KeyPressMsg, k KeyMap) (ok bool, cmd tea.Cmd) {
 	c.note = ""

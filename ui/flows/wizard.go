@@ -167,7 +167,7 @@ func (*deploySpec) keyMap(f *wizard) []key.Binding {
 		}
 		return []key.Binding{common.WithDesc(k.Rollback, "roll back this release"), common.WithDesc(k.NextStep, "summary/panes"), common.WithDesc(k.Back, "back to the fleet")}
 	case stepConfirm:
-		return []key.Binding{k.Confirm, k.PrevStep, common.WithDesc(k.Back, "leave")}
+		return []key.Binding{f.confirm.confirmKey(k), k.PrevStep, common.WithDesc(k.Back, "leave")}
 	}
 	return []key.Binding{k.Up, k.Down, k.NextStep, k.PrevStep, common.WithDesc(k.Back, "leave"), k.Help}
 }

@@ -189,8 +189,9 @@ func (s strategyForm) view(st common.Styles, k KeyMap, w int, plan *deploy.Plan,
 	case planErr != nil:
 		b.WriteString(st.Error.Render(common.Clip("invalid: "+planErr.Error(), w)) + "\n")
 	case plan != nil:
-		b.WriteString(st.Header.Render(common.Clip(fmt.Sprintf("plan: %d hosts in %d batch(es); %d failed host(s) tolerated before no further batch starts",
-			len(plan.Hosts), len(plan.Batches), plan.MaxFail), w)) + "\n")
+		b.WriteString(st.Header.Render(common.Clip(fmt.Sprintf("plan: %s in %s; %s tolerated before no further batch starts",
+			deploy.Plural(len(plan.Hosts), "host", "hosts"), deploy.Plural(len(plan.Batches), "batch", "batches"),
+			deploy.Plural(plan.MaxFail, "failed host", "failed hosts")), w)) + "\n")
 		for i, batch := range plan.Batches {
 			names := make([]string, len(batch))
 			for j, h := range batch {

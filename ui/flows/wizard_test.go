@@ -153,7 +153,10 @@ func TestWizardProtectedEnvironmentNeedsItsNameTyped(t *testing.T) {
 	d.press("enter")
 	d.see("auto-rollback")
 	d.press("enter")
-	d.see("production is a protected environment", "type production to confirm")
+	// The footer never offers y where the name must be typed.
+	if v := d.see("production is a protected environment", "type production to confirm", "confirm, once production is typed"); strings.Contains(v, "y confirm") {
+		t.Errorf("the footer offers y on a protected environment:\n%s", v)
+	}
 	d.press("y", "enter")
 	d.see("the name did not match")
 	d.cur.(*wizard).confirm.input.SetValue("")
