@@ -47,7 +47,7 @@ const (
 	CommitInitial     = "initial"            // project, app shop, / and /health/, migration 0001_initial
 	CommitAddOrder    = "add Order model"    // model Order, migration 0002_order
 	CommitGreeting    = "change greeting"    // / shows GreetingV2
-	CommitBreakHealth = "break health check" // /health/ answers 500
+	CommitBreakHealth = "break health check" // /health/ raises: 500, and a traceback in shop.log
 )
 
 // Things about the app a deploy or a test needs to know.
@@ -76,6 +76,10 @@ const (
 	// EnvWorkers sets the number of gunicorn workers when the app's
 	// gunicorn.conf.py is used (default: CPUs, at most 4).
 	EnvWorkers = "SHOP_WORKERS"
+
+	// BrokenHealthError is the exception /health/ raises from
+	// [CommitBreakHealth] on, whose traceback Django logs to shop.log.
+	BrokenHealthError = "AttributeError: 'Settings' object has no attribute 'ORDER_BACKLOG_LIMIT'"
 )
 
 //go:embed all:files

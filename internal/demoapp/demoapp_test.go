@@ -126,7 +126,7 @@ call_command("migrate", "--noinput", stdout=io.StringIO())
 from django.db.migrations.recorder import MigrationRecorder
 out["applied"] = sorted(a + "." + n for a, n in MigrationRecorder.Migration.objects.values_list("app", "name") if a == "shop")
 call_command("collectstatic", "--noinput", stdout=io.StringIO())
-c = Client()
+c = Client(raise_request_exception=False)
 for name, path in (("index", "/"), ("health", "/health/")):
     r = c.get(path)
     out[name] = {"status": r.status_code, "body": r.content.decode()}
@@ -255,7 +255,14 @@ func checkRelease(t *testing.T, r *Repo, i int) {
 	if _, err := os.Stat(filepath.Join(shared, "db.sqlite3")); err != nil {
 		t.Errorf("shared database: %v", err)
 	}
-	if b, err := os.ReadFile(filepath.Join(shared, "logs", "shop.log")); err != nil || !strings.Contains(string(b), "GET /health/") {
+	b, err := os.ReadFile(filepath.Join(shared, "logs", "shop.log"))
+	if err != nil || !strings.Contains(string(b), "GET /health/") {
 		t.Errorf("shared/logs/shop.log = %q, %v", b, err)
+	}
+	// The broken commit's /health/ raises: Django logs the real traceback.
+	traceback := strings.Contains(string(b), "ERROR django.request: Internal Server Error: /health/\nTraceback (most recent call last):") &&
+		strings.Contains(string(b), "in _order_backlog") && strings.Contains(string(b), BrokenHealthError)
+	if traceback != (c.Subject == CommitBreakHealth) {
+		t.Errorf("traceback of %s in shop.log: %v, want %v:\n%s", BrokenHealthError, traceback, c.Subject == CommitBreakHealth, b)
 	}
 }

@@ -22,6 +22,18 @@ def index(request):
     return _text("%s\n%s\n" % (GREETING, IDENTITY))
 
 
+def _order_backlog():
+    # Broken on purpose (the demo's rollback exercise): the setting this
+    # reads was never added, so every /health/ raises and Django logs the
+    # traceback to shared/logs/shop.log, as a real regression would.
+    return settings.ORDER_BACKLOG_LIMIT
+
+
 def health(request):
-    # Broken on purpose: the demo's rollback exercise.
-    return _text("broken %s pid=%d\n" % (IDENTITY, os.getpid()), status=500)
+    _order_backlog()
+    return _text("ok %s pid=%d\n" % (IDENTITY, os.getpid()))
+
+
+def server_error(request):
+    """handler500: a plain-text body that says which release failed."""
+    return _text("broken %s pid=%d: internal server error (see shop.log)\n" % (IDENTITY, os.getpid()), status=500)
