@@ -28,7 +28,8 @@ type demoFlags struct {
 	keep   bool
 	stop   bool
 	serve  bool
-	noWait bool // --no-console: set up, deploy, then stop (for scripts)
+	host   string // --serve-host: the process of one host of the fleet
+	noWait bool   // --no-console: set up, deploy, then stop (for scripts)
 }
 
 func newDemoCmd(c *cli) *cobra.Command {
@@ -57,6 +58,11 @@ the CLI; opsui demo --stop --dir DIR stops it.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			switch {
+			case f.host != "":
+				if f.dir == "" {
+					return usageError{errors.New("--serve-host needs --dir")}
+				}
+				return demofleet.ServeHostProcess(cmd.Context(), f.dir, f.host)
 			case f.serve:
 				if f.dir == "" {
 					return usageError{errors.New("--serve needs --dir")}
@@ -77,6 +83,9 @@ the CLI; opsui demo --stop --dir DIR stops it.`,
 	cmd.Flags().BoolVar(&f.noWait, "no-console", false, "set up and deploy, then stop without opening the console")
 	cmd.Flags().BoolVar(&f.serve, "serve", false, "serve the fleet in the foreground (what opsui demo starts in the background)")
 	cmd.Flags().MarkHidden("serve")
+	cmd.Flags().StringVar(&f.host, "serve-host", "", "serve one host of the fleet in the foreground (what the fleet starts for each host)")
+	cmd.Flags().MarkHidden("serve-host")
+	cmd.AddCommand(newDemoFaultCmd(c))
 	return cmd
 }
 

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strconv"
@@ -59,7 +60,16 @@ func serveDemo(ctx context.Context, dir string, lifeline bool) error {
 		ctx = lctx
 	}
 	logger := log.New(os.Stderr, "", log.LstdFlags)
-	fleet, err := demofleet.Start(ctx, dir, logger)
+	exe, err := os.Executable()
+	if err != nil {
+		report(err)
+		return fmt.Errorf("demo: %w", err)
+	}
+	fleet, err := demofleet.Start(ctx, dir, logger, demofleet.Options{
+		HostCommand: func(dir, name string) *exec.Cmd {
+			return exec.Command(exe, "demo", "--serve-host", name, "--dir", dir)
+		},
+	})
 	if err != nil {
 		report(err)
 		return err

@@ -27,22 +27,39 @@ type Fleet struct {
 	Hosts []Host
 	Repo  *demoapp.Repo
 
-	servers []*Server
+	opts    Options
 	procs   *Procs
 	log     *log.Logger
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
+	control net.Listener
+
+	mu          sync.Mutex // over the hosts' processes and faults
+	procsByHost []*hostProc
+	stopped     bool
+}
+
+// Options are what Start needs from its caller.
+type Options struct {
+	// HostCommand returns the command that runs the process of host name
+	// of the demo in dir: a program that calls ServeHostProcess(ctx, dir,
+	// name). The fleet adds its pipes and environment.
+	HostCommand func(dir, name string) *exec.Cmd
 }
 
 // Start brings up the demo fleet in dir (created if missing): keys, one SSH
-// server per host on its own loopback address, opsui's known_hosts for
-// them, the demo app's repository, memcached on the cache hosts and nginx
-// on the balancers, and a trickle of traffic. logger gets the fleet's log
-// (nil: discarded). Stop tears it all down; Start undoes what it did when
-// it fails.
-func Start(ctx context.Context, dir string, logger *log.Logger) (f *Fleet, err error) {
+// server process per host on its own loopback address (so one host can be
+// stopped or hung alone: Inject), opsui's known_hosts for them, the demo
+// app's repository, memcached on the cache hosts and nginx on the
+// balancers, a trickle of traffic, and the control socket InjectFault
+// talks to. logger gets the fleet's log (nil: discarded). Stop tears it
+// all down; Start undoes what it did when it fails.
+func Start(ctx context.Context, dir string, logger *log.Logger, opts Options) (f *Fleet, err error) {
 	if logger == nil {
 		logger = log.New(discard{}, "", 0)
+	}
+	if opts.HostCommand == nil {
+		return nil, errors.New("demo fleet: no command for the hosts' processes")
 	}
 	dir, err = filepath.Abs(dir)
 	if err != nil {
@@ -58,39 +75,38 @@ func Start(ctx context.Context, dir string, logger *log.Logger) (f *Fleet, err e
 		return nil, err
 	}
 	bg, cancel := context.WithCancel(context.Background())
-	f = &Fleet{Dir: dir, procs: procs, log: logger, cancel: cancel}
+	f = &Fleet{Dir: dir, procs: procs, log: logger, cancel: cancel, opts: opts}
 	defer func() {
 		if err != nil {
 			f.Stop(context.WithoutCancel(ctx))
 		}
 	}()
-	client, err := loadOrCreateKey(filepath.Join(dir, KeyFile))
-	if err != nil {
+	if _, err := loadOrCreateKey(filepath.Join(dir, KeyFile)); err != nil {
 		return nil, err
 	}
 	lns, err := f.place()
 	if err != nil {
 		return nil, err
 	}
+	closeListeners(lns) // each host's process listens on its address itself
 	keys := map[string]ssh.Signer{}
-	for i, h := range f.Hosts {
-		if keys[h.Name], err = loadOrCreateKey(filepath.Join(dir, "keys", "host_"+h.Name)); err != nil {
-			closeListeners(lns[i:])
+	for _, h := range f.Hosts {
+		if keys[h.Name], err = loadOrCreateKey(hostKeyPath(dir, h.Name)); err != nil {
 			return nil, err
 		}
 		if err := os.MkdirAll(h.Dir, 0o755); err != nil {
-			closeListeners(lns[i:])
 			return nil, fmt.Errorf("host directory: %w", err)
 		}
-		srv, err := NewServer(HostConfig{Name: h.Name, Addr: h.SSHAddr(), Dir: h.Dir, Env: f.hostEnv(h),
-			HostKey: keys[h.Name], Authorized: client.PublicKey()}, procs, logger)
-		if err != nil {
-			closeListeners(lns[i:])
+		f.procsByHost = append(f.procsByHost, &hostProc{host: h, env: f.hostEnv(h), fault: FaultOK})
+	}
+	f.mu.Lock()
+	for _, hp := range f.procsByHost {
+		if err := f.startHost(ctx, hp); err != nil {
+			f.mu.Unlock()
 			return nil, err
 		}
-		srv.Serve(lns[i])
-		f.servers = append(f.servers, srv)
 	}
+	f.mu.Unlock()
 	if err := writeKnownHosts(filepath.Join(dir, KnownHosts), f.Hosts, keys); err != nil {
 		return nil, err
 	}
@@ -98,6 +114,9 @@ func Start(ctx context.Context, dir string, logger *log.Logger) (f *Fleet, err e
 		return nil, err
 	}
 	if err := f.boot(ctx); err != nil {
+		return nil, err
+	}
+	if err := f.serveControl(bg); err != nil {
 		return nil, err
 	}
 	f.wg.Add(2)
@@ -213,7 +232,8 @@ func (f *Fleet) boot(ctx context.Context) error {
 		if script == "" {
 			continue
 		}
-		if out, err := f.servers[i].run(ctx, script); err != nil {
+		cfg := HostConfig{Name: h.Name, Dir: h.Dir, Env: f.procsByHost[i].env, Shell: "/bin/sh"}
+		if out, err := runScript(ctx, cfg, f.procs, script); err != nil {
 			return fmt.Errorf("start the service of %s: %w", h.Name, err)
 		} else if out != "" {
 			f.log.Printf("%s: %s", h.Name, out)
@@ -225,23 +245,28 @@ func (f *Fleet) boot(ctx context.Context) error {
 // Inventory is the fleet as opsui's inventory.
 func (f *Fleet) Inventory() *inventory.Fleet { return Inventory(f.Dir, f.Hosts) }
 
-// Stop tears the fleet down: no more connections, every command and every
-// service the hosts started killed (SIGTERM, then SIGKILL), every port
-// closed. It waits at most until ctx is done for the servers.
-func (f *Fleet) Stop(ctx context.Context) error {
+// Stop tears the fleet down: no more connections, every host's process
+// (hung ones too), every command and every service the hosts started
+// killed (SIGTERM, then SIGKILL), every port closed.
+func (f *Fleet) Stop(context.Context) error {
 	f.cancel()
-	var errs []error
-	for _, s := range f.servers {
-		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		if err := s.Close(cctx); err != nil {
-			errs = append(errs, err)
-		}
-		cancel()
+	if f.control != nil {
+		f.control.Close()
+		os.Remove(controlSocket(f.Dir))
 	}
+	f.mu.Lock()
+	f.stopped = true
+	var wg sync.WaitGroup
+	for _, hp := range f.procsByHost {
+		wg.Add(1)
+		go func() { defer wg.Done(); f.stopHost(hp) }()
+	}
+	wg.Wait()
+	f.mu.Unlock()
 	f.procs.Stop(3 * time.Second)
 	f.wg.Wait()
 	f.log.Printf("demo fleet stopped")
-	return errors.Join(errs...)
+	return nil
 }
 
 // RepoHash returns the full hash of the commit of the demo app in dir

@@ -43,6 +43,13 @@ func NewProcs(dir string, pidFiles ...string) (*Procs, error) {
 	return &Procs{marker: MarkerVar + "=" + dir, pidFiles: pidFiles, running: map[int]bool{}}, nil
 }
 
+// newHostProcs returns the tracker of one host's process: its commands are
+// its children; the fleet's process, a subreaper above it, adopts what
+// they leave running in the background.
+func newHostProcs(dir string) *Procs {
+	return &Procs{marker: MarkerVar + "=" + dir, running: map[int]bool{}}
+}
+
 func (p *Procs) start(cmd *exec.Cmd) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()

@@ -17,6 +17,7 @@ import (
 	"log"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -51,7 +52,13 @@ type Server struct {
 
 	mu    sync.Mutex
 	conns map[*ssh.ServerConn]struct{}
+
+	latency atomic.Int64 // the "slow" fault: delay before each write, in ns
 }
+
+// SetLatency delays everything the server sends by d from now on, on open
+// connections too (0: no delay): the demo's "slow" fault.
+func (s *Server) SetLatency(d time.Duration) { s.latency.Store(int64(max(d, 0))) }
 
 // NewServer returns a server for cfg whose commands procs tracks. logger
 // gets one line per connection problem (nil: discarded).
@@ -143,7 +150,8 @@ func (s *Server) Close(ctx context.Context) error {
 	}
 }
 
-func (s *Server) handleConn(c net.Conn) {
+func (s *Server) handleConn(raw net.Conn) {
+	c := newSlowConn(raw, &s.latency)
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(30 * time.Second)) // handshake
 	sc, chans, reqs, err := ssh.NewServerConn(c, s.ssh)

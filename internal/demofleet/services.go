@@ -17,29 +17,30 @@ import (
 	"github.com/opsui/opsui/ops/remote"
 )
 
-// run runs script on the host as a command of its SSH server would run
-// (same shell, directory and environment) and returns its output.
-func (s *Server) run(ctx context.Context, script string) (string, error) {
+// runScript runs script as a command of host cfg's SSH server would run
+// (same shell, directory and environment) and returns its output. What it
+// starts in the background stays a descendant of this process (procs).
+func runScript(ctx context.Context, cfg HostConfig, procs *Procs, script string) (string, error) {
 	var out bytes.Buffer
-	cmd := exec.Command(s.cfg.Shell, "-c", script)
-	cmd.Dir, cmd.Env = s.cfg.Dir, s.environ(nil)
+	cmd := exec.Command(cfg.Shell, "-c", script)
+	cmd.Dir, cmd.Env = cfg.Dir, environ(cfg, procs.marker, nil)
 	cmd.Stdout, cmd.Stderr = &out, &out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	if err := s.procs.start(cmd); err != nil {
+	if err := procs.start(cmd); err != nil {
 		return "", err
 	}
 	done := make(chan error, 1)
-	go func() { done <- s.procs.wait(cmd) }()
+	go func() { done <- procs.wait(cmd) }()
 	select {
 	case err := <-done:
 		if err != nil {
-			return out.String(), fmt.Errorf("%s: %w: %s", s.cfg.Name, err, strings.TrimSpace(out.String()))
+			return out.String(), fmt.Errorf("%s: %w: %s", cfg.Name, err, strings.TrimSpace(out.String()))
 		}
 		return out.String(), nil
 	case <-ctx.Done():
 		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		<-done
-		return out.String(), fmt.Errorf("%s: %w", s.cfg.Name, ctx.Err())
+		return out.String(), fmt.Errorf("%s: %w", cfg.Name, ctx.Err())
 	}
 }
 

@@ -116,7 +116,7 @@ func (s *Server) start(ch ssh.Channel, line string, env []string) (*command, err
 	}
 	cmd := exec.Command(s.cfg.Shell, "-c", line)
 	cmd.Dir = s.cfg.Dir
-	cmd.Env = s.environ(env)
+	cmd.Env = environ(s.cfg, s.procs.marker, env)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = inR, outW, errW
 	// Its own session and process group, as sshd gives a command: the
 	// group is what a closed channel kills.
@@ -138,19 +138,20 @@ func (s *Server) start(ch ssh.Channel, line string, env []string) (*command, err
 	return c, nil
 }
 
-// environ is a command's environment: the server's own PATH and locale,
-// the host's identity and variables, then what the client sent.
-func (s *Server) environ(extra []string) []string {
-	env := []string{"HOME=" + s.cfg.Dir, "SHELL=" + s.cfg.Shell, "OPSUI_DEMO_HOST=" + s.cfg.Name}
+// environ is a command's environment on host cfg: this process's own PATH
+// and locale, the host's identity and variables, the demo's marker, then
+// what the client sent.
+func environ(cfg HostConfig, marker string, extra []string) []string {
+	env := []string{"HOME=" + cfg.Dir, "SHELL=" + cfg.Shell, "OPSUI_DEMO_HOST=" + cfg.Name}
 	for _, k := range []string{"PATH", "USER", "LOGNAME", "LANG", "LC_ALL", "TZ", "TMPDIR"} {
 		if v, ok := os.LookupEnv(k); ok {
 			env = append(env, k+"="+v)
 		}
 	}
-	if s.procs.marker != "" {
-		env = append(env, s.procs.marker)
+	if marker != "" {
+		env = append(env, marker)
 	}
-	env = append(env, s.cfg.Env...)
+	env = append(env, cfg.Env...)
 	return append(env, extra...)
 }
 
