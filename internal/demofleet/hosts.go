@@ -9,6 +9,8 @@ import (
 	"os/exec"
 	"syscall"
 	"time"
+
+	"github.com/opsui/opsui/internal/procfs"
 )
 
 // hostProc is one host's process, as the fleet runs it.
@@ -172,6 +174,9 @@ func (f *Fleet) Inject(ctx context.Context, name string, fault Fault, latency ti
 		if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
 			return "", fmt.Errorf("hang %s: SIGSTOP pid %d: %w", name, pid, err)
 		}
+		if err := waitStopped(ctx, pid); err != nil {
+			return "", fmt.Errorf("hang %s: %w", name, err)
+		}
 		msg = fmt.Sprintf("%s hangs: its SSH server (pid %d) is stopped with SIGSTOP; connections to %s are accepted and go silent", name, pid, hp.host.SSHAddr())
 	case FaultSlow, FaultOK:
 		syscall.Kill(pid, syscall.SIGCONT)
@@ -211,5 +216,22 @@ func (f *Fleet) setLatency(ctx context.Context, hp *hostProc, d time.Duration) e
 		return nil
 	case <-ctx.Done():
 		return fmt.Errorf("latency of %s: no answer from its process (pid %d): %w", hp.host.Name, hp.cmd.Process.Pid, ctx.Err())
+	}
+}
+
+// waitStopped waits until pid is stopped (a signal is delivered
+// asynchronously), so "hang" is in force when Inject returns.
+func waitStopped(ctx context.Context, pid int) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	for {
+		if state, _, ok := procfs.Stat(pid); !ok || state == "T" {
+			return nil // no /proc to look at: take SIGSTOP's word
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("pid %d is not stopped after SIGSTOP: %w", pid, ctx.Err())
+		case <-time.After(10 * time.Millisecond):
+		}
 	}
 }
