@@ -1,0 +1,67 @@
+package main
+
+import (
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/opsui/opsui/internal/tuitest"
+)
+
+// web2Row matches the fleet row of host web2 (not stg-web2) and captures
+// its state.
+var web2Row = regexp.MustCompile(`(?m)(?:^|[^-\w])web2\s.*?\b(down|up)\b`)
+
+func web2State(screen string) string {
+	m := web2Row.FindStringSubmatch(screen)
+	if m == nil {
+		return ""
+	}
+	return m[1]
+}
+
+// TestDemoFaultDownShowsInConsole runs `opsui demo` in a terminal, stops
+// web2's SSH server with `opsui demo fault web2 down` from another shell:
+// the console shows web2 down (and the header counts it) while the other
+// hosts stay up; `opsui demo fault web2 ok` brings it back.
+func TestDemoFaultDownShowsInConsole(t *testing.T) {
+	requireDemoServices(t)
+	bin := tuitest.Build(t)
+	dir := filepath.Join(t.TempDir(), "demo")
+	t.Cleanup(func() { exec.Command(bin, "demo", "--stop", "--dir", dir).Run() })
+	term := tuitest.Start(t, 160, 40, []string{"NO_COLOR=1"}, bin, "demo", "--dir", dir)
+	term.WaitFor("the console on the demo fleet, web2 up", 5*time.Minute, func(s string) bool {
+		return strings.Contains(s, "10 hosts") && strings.Count(s, " ok") >= 10 && web2State(s) == "up"
+	})
+	env, _, _ := isolatedEnv(t)
+
+	out := runOK(t, env, 2*time.Minute, bin, "demo", "fault", "web2", "down", "--dir", dir)
+	if !strings.Contains(out, "web2 is down") {
+		t.Errorf("demo fault web2 down says:\n%s", out)
+	}
+	screen := term.WaitFor("web2 down in the console", 2*time.Minute, func(s string) bool {
+		return web2State(s) == "down" && strings.Contains(s, "1 down")
+	})
+	t.Logf("web2 down:\n%s", screen)
+	for _, line := range strings.Split(screen, "\n") {
+		if strings.Contains(line, " web1 ") && strings.Contains(line, "down") {
+			t.Errorf("web1 is shown down with web2: %q", line)
+		}
+	}
+
+	out = runOK(t, env, 2*time.Minute, bin, "demo", "fault", "web2", "ok", "--dir", dir)
+	if !strings.Contains(out, "web2 is back to normal") {
+		t.Errorf("demo fault web2 ok says:\n%s", out)
+	}
+	screen = term.WaitFor("web2 up again in the console", 2*time.Minute, func(s string) bool {
+		return web2State(s) == "up" && !strings.Contains(s, "1 down")
+	})
+	t.Logf("web2 back:\n%s", screen)
+	term.Keys("q")
+	if code := term.WaitExit(3 * time.Minute); code != 0 {
+		t.Errorf("opsui demo exited %d:\n%s", code, term.Screen())
+	}
+}
