@@ -79,7 +79,7 @@ const (
 
 	// BrokenHealthError is the exception /health/ raises from
 	// [CommitBreakHealth] on, whose traceback Django logs to shop.log.
-	BrokenHealthError = "AttributeError: 'Settings' object has no attribute 'ORDER_BACKLOG_LIMIT'"
+	BrokenHealthError = "KeyError: 'backlog'"
 )
 
 //go:embed all:files

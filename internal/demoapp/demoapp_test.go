@@ -17,6 +17,7 @@ import (
 
 	"github.com/opsui/opsui/internal/testenv"
 	"github.com/opsui/opsui/internal/webtest"
+	"github.com/opsui/opsui/ops/logs"
 )
 
 func create(t *testing.T) *Repo {
@@ -80,8 +81,8 @@ func TestCreateCommits(t *testing.T) {
 	if got := git(t, r.Dir, "diff", "--name-only", r.Hash(CommitInitial), r.Hash(CommitAddOrder)); got != "shop/migrations/0002_order.py\nshop/models.py" {
 		t.Errorf("files changed by %q:\n%s", CommitAddOrder, got)
 	}
-	for _, s := range []string{CommitGreeting, CommitBreakHealth} {
-		if got := git(t, r.Dir, "diff", "--name-only", r.Hash(s)+"^", r.Hash(s)); got != "shop/views.py" {
+	for s, want := range map[string]string{CommitGreeting: "shop/views.py", CommitBreakHealth: "shop/views.py\nshopsite/urls.py"} {
+		if got := git(t, r.Dir, "diff", "--name-only", r.Hash(s)+"^", r.Hash(s)); got != want {
 			t.Errorf("files changed by %q: %s", s, got)
 		}
 	}
@@ -264,5 +265,32 @@ func checkRelease(t *testing.T, r *Repo, i int) {
 		strings.Contains(string(b), "in _order_backlog") && strings.Contains(string(b), BrokenHealthError)
 	if traceback != (c.Subject == CommitBreakHealth) {
 		t.Errorf("traceback of %s in shop.log: %v, want %v:\n%s", BrokenHealthError, traceback, c.Subject == CommitBreakHealth, b)
+	}
+	if c.Subject == CommitBreakHealth {
+		checkTopErrors(t, string(b))
+	}
+}
+
+// checkTopErrors feeds a broken release's shop.log to the logs view's
+// error aggregator: its top errors must hold the traceback collapsed to
+// the frame that raised and the exception, and Django's error line.
+func checkTopErrors(t *testing.T, log string) {
+	t.Helper()
+	agg := logs.NewAggregator()
+	for _, line := range strings.Split(strings.TrimRight(log, "\n"), "\n") {
+		agg.Add(logs.Line{Host: "web1", File: "shop.log", Time: time.Now(), Text: line, Kind: logs.KindLine, Level: logs.DetectLevel(line)})
+	}
+	agg.Flush()
+	var tb, errLine bool
+	for _, g := range agg.Top(10) {
+		switch {
+		case g.Traceback:
+			tb = tb || (g.Summary == BrokenHealthError && strings.Contains(g.Frame, "in _order_backlog"))
+		default:
+			errLine = errLine || strings.Contains(g.Summary, "Internal Server Error: /health/")
+		}
+	}
+	if !tb || !errLine {
+		t.Errorf("top errors of the broken release (traceback %v, error line %v): %+v", tb, errLine, agg.Top(10))
 	}
 }

@@ -22,11 +22,15 @@ def index(request):
     return _text("%s\n%s\n" % (GREETING, IDENTITY))
 
 
+# Order limits; "backlog" was renamed "max_backlog" in this commit.
+ORDER_LIMITS = {"max_backlog": 500}
+
+
 def _order_backlog():
-    # Broken on purpose (the demo's rollback exercise): the setting this
-    # reads was never added, so every /health/ raises and Django logs the
-    # traceback to shared/logs/shop.log, as a real regression would.
-    return settings.ORDER_BACKLOG_LIMIT
+    # Broken on purpose (the demo's rollback exercise): a caller missed by
+    # the rename, so every /health/ raises and Django logs the traceback to
+    # shared/logs/shop.log, as a real regression would.
+    return ORDER_LIMITS["backlog"]
 
 
 def health(request):
