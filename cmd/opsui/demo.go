@@ -50,10 +50,17 @@ The demo has its own database, fleet file and known_hosts in the demo
 directory (a temporary one unless --dir is given); your own opsui database
 and ~/.ssh are never used. Quitting the console stops everything: no
 process and no listening port is left. With --keep the fleet stays up for
-the CLI; opsui demo --stop --dir DIR stops it.`,
+the CLI; opsui demo --stop --dir DIR stops it.
+
+Each host is a process of its own: opsui demo fault HOST down|hang|slow|ok
+stops one, hangs it, slows it or brings it back, to see how the console
+shows a host in trouble. The app's last commit ("break health check")
+raises on /health/: deploying it fails its health check, and the Django
+traceback lands in the logs view's top errors.`,
 		Example: `  opsui demo
   opsui demo --keep --dir /tmp/opsui-demo
   /tmp/opsui-demo/opsui deploy shop --env staging --ref main
+  /tmp/opsui-demo/opsui demo fault web2 down
   opsui demo --stop --dir /tmp/opsui-demo`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -401,6 +408,10 @@ known_hosts and leaves your ~/.ssh alone:
 or, in this shell:
 
   export OPSUI_DB=%[4]s XDG_DATA_HOME=%[5]s
+
+Break a host to see it in the console (down, hang, slow; ok repairs):
+
+  %[3]s demo fault web2 down
 
 Stop it with:
 

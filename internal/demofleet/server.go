@@ -1,6 +1,7 @@
 // Package demofleet runs opsui's demo fleet: one small SSH server per demo
-// host, each on its own loopback address, that runs real commands with
-// /bin/sh in the host's own directory. From opsui's side the hosts are real
+// host, each a process of its own on its own loopback address, that runs
+// real commands with /bin/sh in the host's own directory. One host can be
+// stopped, hung or slowed alone (Fleet.Inject, InjectFault). From opsui's side the hosts are real
 // (public-key auth, host keys in a known_hosts file, exec, env, exit
 // status, keepalives); on this side every command is a process of the user
 // running the demo, so the fleet tracks what they start (daemons included)
