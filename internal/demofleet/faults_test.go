@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -180,6 +181,15 @@ func TestFaultsOnePerHostProcess(t *testing.T) {
 	}
 	inject(t, f, "web2", FaultOK, 0)
 
+	// A host whose process died on its own (a crash) is started again by ok.
+	crashed := f.Pid("web1")
+	syscall.Kill(crashed, syscall.SIGKILL)
+	waitGone(t, crashed)
+	inject(t, f, "web1", FaultOK, 0)
+	if res, _ := runOn(t, f, targets["web1"]); res.Status != remote.StatusOK || f.Pid("web1") == crashed {
+		t.Errorf("web1 after a crash and ok: %s %v, pid %d (was %d)", res.Status, res.Err, f.Pid("web1"), crashed)
+	}
+
 	// Bad requests are refused with what is wrong.
 	ctx := context.Background()
 	if _, err := InjectFault(ctx, f.Dir, "web9", FaultDown, 0); err == nil || !strings.Contains(err.Error(), `no demo host "web9"`) {
@@ -196,6 +206,9 @@ func TestFaultsOnePerHostProcess(t *testing.T) {
 	inject(t, f, "stg-web2", FaultHang, 0)
 	var all []int
 	for pid := range pids {
+		if pid == crashed {
+			continue
+		}
 		all = append(all, pid)
 	}
 	all = append(all, f.Pid("web2"), f.Pid("stg-web2"))

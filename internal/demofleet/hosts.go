@@ -40,6 +40,7 @@ func (hp *hostProc) running() bool {
 
 // startHost starts host hp's process and waits until it serves.
 func (f *Fleet) startHost(ctx context.Context, hp *hostProc) error {
+	f.stopHost(hp) // what is left of a process that died on its own
 	if err := writeHostSpec(f.Dir, hp.host, hp.env); err != nil {
 		return err
 	}
@@ -104,8 +105,12 @@ func (f *Fleet) stopHost(hp *hostProc) {
 	if hp.cmd == nil {
 		return
 	}
-	pid := hp.cmd.Process.Pid
 	closeAll(hp.lifeline, hp.ackPipe)
+	if !hp.running() {
+		hp.cmd = nil // it died on its own and was reaped: its pid may be another's by now
+		return
+	}
+	pid := hp.cmd.Process.Pid
 	syscall.Kill(pid, syscall.SIGTERM)
 	syscall.Kill(pid, syscall.SIGCONT)
 	select {
