@@ -26,7 +26,8 @@ func web2State(screen string) string {
 // TestDemoFaultDownShowsInConsole runs `opsui demo` in a terminal, stops
 // web2's SSH server with `opsui demo fault web2 down` from another shell:
 // the console shows web2 down (and the header counts it) while the other
-// hosts stay up; `opsui demo fault web2 ok` brings it back.
+// hosts stay up; `opsui demo fault web2 ok` brings it back. The same with
+// hang, which the console sees as a probe that times out.
 func TestDemoFaultDownShowsInConsole(t *testing.T) {
 	requireDemoServices(t)
 	bin := tuitest.Build(t)
@@ -42,8 +43,8 @@ func TestDemoFaultDownShowsInConsole(t *testing.T) {
 	if !strings.Contains(out, "web2 is down") {
 		t.Errorf("demo fault web2 down says:\n%s", out)
 	}
-	screen := term.WaitFor("web2 down in the console", 2*time.Minute, func(s string) bool {
-		return web2State(s) == "down" && strings.Contains(s, "1 down")
+	screen := term.WaitFor("web2 down (unreachable) in the console", 2*time.Minute, func(s string) bool {
+		return web2State(s) == "down" && strings.Contains(s, "1 down") && strings.Contains(s, "unreachable since")
 	})
 	t.Logf("web2 down:\n%s", screen)
 	for _, line := range strings.Split(screen, "\n") {
@@ -60,6 +61,18 @@ func TestDemoFaultDownShowsInConsole(t *testing.T) {
 		return web2State(s) == "up" && !strings.Contains(s, "1 down")
 	})
 	t.Logf("web2 back:\n%s", screen)
+
+	// hang: connections are accepted and go silent; the status probe
+	// times out and the console shows web2 down again, then up after ok.
+	runOK(t, env, 2*time.Minute, bin, "demo", "fault", "web2", "hang", "--dir", dir)
+	screen = term.WaitFor("the hung web2 down (timeout) in the console", 2*time.Minute, func(s string) bool {
+		return web2State(s) == "down" && strings.Contains(s, "1 down") && strings.Contains(s, "timeout since")
+	})
+	t.Logf("web2 hung:\n%s", screen)
+	runOK(t, env, 2*time.Minute, bin, "demo", "fault", "web2", "ok", "--dir", dir)
+	term.WaitFor("web2 up after the hang", 2*time.Minute, func(s string) bool {
+		return web2State(s) == "up" && !strings.Contains(s, "1 down")
+	})
 	term.Keys("q")
 	if code := term.WaitExit(3 * time.Minute); code != 0 {
 		t.Errorf("opsui demo exited %d:\n%s", code, term.Screen())
