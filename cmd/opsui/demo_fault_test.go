@@ -1,6 +1,8 @@
 package main
 
 import (
+	"errors"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -8,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opsui/opsui/internal/demofleet"
 	"github.com/opsui/opsui/internal/tuitest"
 )
 
@@ -76,5 +79,39 @@ func TestDemoFaultDownShowsInConsole(t *testing.T) {
 	term.Keys("q")
 	if code := term.WaitExit(3 * time.Minute); code != 0 {
 		t.Errorf("opsui demo exited %d:\n%s", code, term.Screen())
+	}
+}
+
+// TestDemoFaultBadInput: each mistake is refused with what is wrong,
+// before any demo is looked for (usage errors, exit status 2), and a
+// directory without a running demo says so.
+func TestDemoFaultBadInput(t *testing.T) {
+	notDemo := t.TempDir()
+	idle := t.TempDir() // a demo directory whose fleet is not running
+	if err := os.WriteFile(filepath.Join(idle, demofleet.FleetFile), []byte("hosts: []\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("OPSUI_DB", "")
+	for _, tc := range []struct {
+		args  []string
+		usage bool
+		want  string
+	}{
+		{[]string{"web2", "broken", "--dir", idle}, true, `unknown fault "broken": want one of down, hang, slow, ok`},
+		{[]string{"web2", "down", "--latency", "1s", "--dir", idle}, true, "--latency is for the slow fault, not down"},
+		{[]string{"web2", "slow", "--latency", "-1s", "--dir", idle}, true, "want a positive duration"},
+		{[]string{"web2", "down"}, true, "which demo? give --dir DIR"},
+		{[]string{"web2", "down", "--dir", notDemo}, false, "is not a demo directory"},
+		{[]string{"web2", "down", "--dir", idle}, false, "no demo fleet runs in " + idle},
+	} {
+		out, err := opsuiCmd(t, filepath.Join(t.TempDir(), "x.db"), "", append([]string{"demo", "fault"}, tc.args...)...)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("demo fault %v: %v (%s), want %q", tc.args, err, out, tc.want)
+			continue
+		}
+		var ue usageError
+		if errors.As(err, &ue) != tc.usage {
+			t.Errorf("demo fault %v: usage error %v, want %v (%v)", tc.args, errors.As(err, &ue), tc.usage, err)
+		}
 	}
 }
