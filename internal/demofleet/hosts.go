@@ -38,6 +38,22 @@ func (hp *hostProc) running() bool {
 	}
 }
 
+// live is running, except that a process that has died but is not yet
+// reaped (a zombie) counts as gone, once reaped.
+func (hp *hostProc) live() bool {
+	if !hp.running() {
+		return false
+	}
+	if alive(hp.cmd.Process.Pid) {
+		return true
+	}
+	select {
+	case <-hp.done:
+	case <-time.After(10 * time.Second):
+	}
+	return false
+}
+
 // startHost starts host hp's process and waits until it serves.
 func (f *Fleet) startHost(ctx context.Context, hp *hostProc) error {
 	f.stopHost(hp) // what is left of a process that died on its own
@@ -158,7 +174,7 @@ func (f *Fleet) Inject(ctx context.Context, name string, fault Fault, latency ti
 	}
 	// Every fault but down needs the process: "ok" after "down" restarts
 	// it, as does any fault on a host whose process died.
-	if fault != FaultDown && !hp.running() {
+	if fault != FaultDown && !hp.live() {
 		if err := f.startHost(ctx, hp); err != nil {
 			return "", err
 		}
