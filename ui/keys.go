@@ -22,6 +22,7 @@ type KeyMap struct {
 	Filter, ClearFilter                     key.Binding
 	Select, SelectAll, SelectNone           key.Binding
 	Detail, Refresh                         key.Binding
+	Collapse, CollapseAll                   key.Binding // fold/open the focused group, or every group
 	Exec, LastRun, PastRuns, Open, Back     key.Binding
 	NextFailed, PrevFailed, CancelRun       key.Binding
 	Follow                                  key.Binding
@@ -74,6 +75,8 @@ func DefaultKeyMap() KeyMap {
 		SelectAll:       key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "select all visible")),
 		SelectNone:      key.NewBinding(key.WithKeys("A"), key.WithHelp("A", "select none")),
 		Detail:          key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "host detail")),
+		Collapse:        key.NewBinding(key.WithKeys("z"), key.WithHelp("z", "fold/open the group")),
+		CollapseAll:     key.NewBinding(key.WithKeys("Z"), key.WithHelp("Z", "fold/open every group")),
 		Refresh:         key.NewBinding(key.WithKeys("ctrl+r"), key.WithHelp("ctrl+r", "probe the fleet now")),
 		Exec:            key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "run a command")),
 		LastRun:         key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "back to the running flow, or the last run")),
@@ -134,6 +137,7 @@ func (k KeyMap) ShortHelp() []key.Binding { return k.fleetKeys().ShortHelp() }
 func (k KeyMap) fleetKeys() fleetview.KeyMap {
 	return fleetview.KeyMap{Up: k.Up, Down: k.Down, PageUp: k.PageUp, PageDown: k.PageDown, Top: k.Top, Bottom: k.Bottom,
 		Filter: k.Filter, ClearFilter: k.ClearFilter, Select: k.Select, SelectAll: k.SelectAll, SelectNone: k.SelectNone,
+		Collapse: k.Collapse, CollapseAll: k.CollapseAll,
 		Apply: k.Apply, Cancel: k.Cancel, Detail: k.Detail, Exec: k.Exec, PastRuns: k.PastRuns, Help: k.Help, Quit: k.Quit}
 }
 
@@ -221,6 +225,7 @@ func (k *KeyMap) actions() []action {
 		{name: "filter", b: &k.Filter, scope: scopeFleet | scopeReleases}, {name: "clear_filter", b: &k.ClearFilter, scope: scopeFleet},
 		{name: "select", b: &k.Select, scope: scopeFleet}, {name: "select_all", b: &k.SelectAll, scope: scopeFleet},
 		{name: "select_none", b: &k.SelectNone, scope: scopeFleet}, {name: "detail", b: &k.Detail, scope: scopeFleet},
+		{name: "collapse", b: &k.Collapse, scope: scopeFleet}, {name: "collapse_all", b: &k.CollapseAll, scope: scopeFleet},
 		{name: "refresh", b: &k.Refresh, scope: scopeFleet}, {name: "exec", b: &k.Exec, scope: scopeFleet}, {name: "logs", b: &k.Logs, scope: scopeFleet},
 		{name: "shell", b: &k.Shell, scope: scopeFleet}, {name: "palette", b: &k.Palette, scope: scopeFleet},
 		{name: "palette_complete", b: &k.PaletteComplete, scope: scopePalette},
@@ -285,7 +290,7 @@ func (a action) group() int {
 	switch a.name {
 	case "up", "down", "page_up", "page_down", "top", "bottom":
 		return groupMove
-	case "filter", "clear_filter", "select", "select_all", "select_none", "mark", "compare", "apply", "cancel",
+	case "filter", "clear_filter", "select", "select_all", "select_none", "collapse", "collapse_all", "mark", "compare", "apply", "cancel",
 		"logs_search", "logs_next_match", "logs_prev_match", "logs_filter", "logs_regex", "logs_apply", "logs_cancel":
 		return groupSelect
 	case "help", "close_help", "quit", "force_quit", "back", "logs_back":
