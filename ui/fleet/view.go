@@ -61,6 +61,10 @@ type Model struct {
 	// collapsed holds the folded groups' keys (env\x00role); they stay
 	// folded across filters and reloads.
 	collapsed map[string]bool
+	// paint draws the rows' cells; plain and bold are the cursor row's
+	// styles (reversed), kept here so that paint knows them by address.
+	paint       *common.Painter
+	plain, bold *lipgloss.Style
 }
 
 // New is an empty list (SetFleet fills it) whose rows show status.
@@ -68,7 +72,8 @@ func New(ctx *common.Context, keys KeyMap, status *Board) Model {
 	ti := textinput.New()
 	ti.Prompt = "/"
 	ti.Placeholder = "name, role, tag, env or up/down/drift/failed"
-	return Model{ctx: ctx, keys: keys, fleet: &inventory.Fleet{}, selected: map[string]bool{}, collapsed: map[string]bool{}, filter: ti, status: status, nameW: 8, addrW: 7}
+	return Model{ctx: ctx, keys: keys, fleet: &inventory.Fleet{}, selected: map[string]bool{}, collapsed: map[string]bool{}, filter: ti,
+		paint: common.NewPainter(), plain: new(lipgloss.NewStyle()), bold: new(lipgloss.NewStyle().Bold(true)), status: status, nameW: 8, addrW: 7}
 }
 
 // SetFleet replaces the fleet shown, keeping the selection of hosts that remain.
