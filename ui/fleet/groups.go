@@ -26,7 +26,7 @@ func (v *Model) toggleGroup() {
 		v.openAt(r.group)
 		return
 	}
-	k := groupKey(r.host)
+	k := rowGroup(r)
 	v.collapsed[k] = true
 	v.Rebuild()
 	v.focusGroup(k)
@@ -37,11 +37,7 @@ func (v *Model) toggleGroup() {
 func (v *Model) toggleAll() {
 	at := ""
 	if v.cursor < len(v.rows) {
-		if r := v.rows[v.cursor]; r.collapsed {
-			at = r.group
-		} else {
-			at = groupKey(r.host)
-		}
+		at = rowGroup(v.rows[v.cursor])
 	}
 	allFolded := true
 	for _, r := range v.rows {
@@ -60,6 +56,14 @@ func (v *Model) toggleAll() {
 	}
 	v.Rebuild()
 	v.focusGroup(at)
+}
+
+// rowGroup is the key of r's group: a heading's own, a host's.
+func rowGroup(r row) string {
+	if r.heading != "" {
+		return r.group
+	}
+	return groupKey(r.host)
 }
 
 // openAt rebuilds the list with group open and the cursor on its first
