@@ -331,7 +331,13 @@ func (v *Model) Rebuild() {
 		}
 		return strings.Compare(ra, rb)
 	})
-	v.rows = nil // a fresh slice: copies of the view must not share rows
+	n := len(groups)
+	for _, g := range groups {
+		if !v.collapsed[g.key] {
+			n += len(g.hosts)
+		}
+	}
+	v.rows = make([]row, 0, n) // a fresh slice: copies of the view must not share rows
 	v.nameW, v.addrW = 8, 7
 	for _, g := range groups {
 		env, role, _ := strings.Cut(g.key, "\x00")
@@ -343,8 +349,8 @@ func (v *Model) Rebuild() {
 			if !folded {
 				v.rows = append(v.rows, row{host: h})
 			}
-			v.nameW = max(v.nameW, lipgloss.Width(h.Name))
-			v.addrW = max(v.addrW, lipgloss.Width(h.Address))
+			v.nameW = max(v.nameW, common.Width(h.Name))
+			v.addrW = max(v.addrW, common.Width(h.Address))
 		}
 	}
 	v.nameW, v.addrW = min(v.nameW, 28), min(v.addrW, 32)
