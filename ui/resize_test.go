@@ -55,7 +55,8 @@ func everyView(t *testing.T, w, h int) map[string]App {
 	// Production's hosts: its name typed before the command runs.
 	views["protected command"] = press(t, fresh(), "/", "production", "enter", "a", "x", "uname -n", "enter")
 	views["grid run"] = press(t, fresh(), "/", "eu-west", "enter", "a", "x", "uname -n", "enter", "production", "enter")
-	views["list run"] = press(t, fresh(), "/", "production", "enter", "a", "x", "uname -n", "enter", "production", "enter")
+	views["grouped run"] = press(t, fresh(), "/", "production", "enter", "a", "x", "uname -n", "enter", "production", "enter")
+	views["list run"] = press(t, views["grouped run"], "t") // t: per-host panes
 	views["cancel question"] = func() App {
 		// The question is asked of a live run: the list run's again, not
 		// finished.
