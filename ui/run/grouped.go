@@ -7,6 +7,7 @@ import (
 
 	"charm.land/bubbles/v2/key"
 	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/opsui/opsui/ui/common"
 )
@@ -67,6 +68,22 @@ func (v Model) groupHelp() string {
 		return "per-host panes"
 	}
 	return "group by output"
+}
+
+// pinned is the view with its cursor on the first group, the worst,
+// while the operator has not moved it: live, a failure that comes in
+// takes the cursor. The first key or click leaves it where it is.
+func (v Model) pinned() Model {
+	if v.cursorSet || !v.showGroups() {
+		return v
+	}
+	if groups := v.feed.groupsSnapshot(); len(groups) > 0 && groupOf(groups, v.focus) != 0 {
+		v.focus = groups[0].members[0]
+		if v.scrolled {
+			v.top = v.bottomTop()
+		}
+	}
+	return v
 }
 
 // groupOf is the index of the group pane i is in (0 when none holds it).
@@ -181,11 +198,16 @@ func (v Model) groupRow(g groupSnapshot, panes []paneSnapshot) string {
 	if w := groupWords(g); w != "" {
 		tail = append(tail, w)
 	}
-	s := who + ": " + what
+	end := ""
 	if len(tail) > 0 {
-		s += " · " + strings.Join(tail, " · ")
+		end = " · " + strings.Join(tail, " · ")
 	}
-	return s
+	// Too long: the start of the line goes, its end (the reason, "No
+	// space left on device") and how the hosts ended stay.
+	if avail := v.width - 2 - lipgloss.Width(who+": "+end); lipgloss.Width(what) > avail && avail > 12 {
+		what = "…" + ansi.TruncateLeft(what, lipgloss.Width(what)-avail+1, "")
+	}
+	return who + ": " + what + end
 }
 
 // groupWords is how a group's hosts ended in words, "" when they ended

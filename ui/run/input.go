@@ -45,10 +45,16 @@ func (v Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 		v.confirmCancel = false
 		return v, nil
 	case tea.KeyPressMsg:
+		v = v.pinned()
+		v.cursorSet = true
 		return v.key(msg)
 	case tea.MouseWheelMsg:
+		v = v.pinned()
+		v.cursorSet = true
 		return v.wheel(msg), nil
 	case tea.MouseClickMsg:
+		v = v.pinned()
+		v.cursorSet = true
 		return v.click(msg), nil
 	}
 	return v, nil

@@ -40,6 +40,8 @@ type Model struct {
 	// per-host panes (grouped.go); ask is the staged run's question.
 	groups groupsPref
 	ask    *continueQuestion
+	// cursorSet: the operator moved the groups' cursor (else pinned).
+	cursorSet bool
 }
 
 // New shows feed's run.
@@ -61,7 +63,7 @@ func statusText(p paneSnapshot) string {
 	switch p.status {
 	case remote.EventQueued:
 		if p.held {
-			return "held until the first host is done"
+			return "held back"
 		}
 		return "queued"
 	case remote.EventConnecting:
@@ -292,6 +294,7 @@ func (l runLayout) innerLines() int { return max(1, l.paneH-3) }
 
 // View draws the run.
 func (v Model) View() string {
+	v = v.pinned()
 	st := v.ctx.Styles
 	shape := v.feed.snapshot(0, noPanes, window{})
 	l := v.layout(shape.panes)
