@@ -97,6 +97,7 @@ func (a App) stagedUpdate(msg tea.Msg) (next App, cmd tea.Cmd, handled bool) {
 		first := sr.feed.Hosts()[0]
 		if msg.err != nil || len(msg.res.Hosts) != 1 || msg.res.OK != 1 {
 			a.cmdline.staged.run = nil
+			sr.feed.SetTitle(fmt.Sprintf("run %d (stopped after %s)", sr.id, first))
 			sr.feed.Finish(msg.res, msg.err) // the held hosts end "not reached"
 			a.detail.ForgetRuns()
 			others := fmt.Sprintf("the other %d %s did not run", len(sr.rest), plural(len(sr.rest), "host", "hosts"))
@@ -121,6 +122,7 @@ func (a App) stagedUpdate(msg tea.Msg) (next App, cmd tea.Cmd, handled bool) {
 		}
 		a.cmdline.staged.run = nil
 		if !msg.Go {
+			sr.feed.SetTitle(fmt.Sprintf("run %d (aborted after %s)", sr.id, sr.feed.Hosts()[0]))
 			sr.feed.Finish(sr.first, nil) // the held hosts end "not reached"
 			a.detail.ForgetRuns()
 			return a, a.addToast(fmt.Sprintf("run %d: aborted after %s; the other %d %s did not run",
