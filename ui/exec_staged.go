@@ -116,11 +116,20 @@ func (a App) stagedUpdate(msg tea.Msg) (next App, cmd tea.Cmd, handled bool) {
 			return a, a.addToast(fmt.Sprintf("run %d: %s ended well; %s returns to continue or abort", sr.id, first, a.keys.LastRun.Help().Key)), true
 		}
 		return a, nil, true
+	case runview.CancelMsg:
+		// Asked to cancel while the first host ran, answered once it had
+		// ended well: nothing runs, so cancelling aborts.
+		if sr == nil || msg.ID != sr.id || !a.run.AskingContinue() {
+			return a, nil, false
+		}
+		a.run, _ = a.run.Update(msg)
+		return a.stagedUpdate(runview.ContinueMsg{ID: msg.ID})
 	case runview.ContinueMsg:
 		if sr == nil || msg.ID != sr.id {
 			return a, nil, true
 		}
 		a.cmdline.staged.run = nil
+		a.run.EndQuestion() // answered, whichever way it came
 		if !msg.Go {
 			sr.feed.SetTitle(fmt.Sprintf("run %d (aborted after %s)", sr.id, sr.feed.Hosts()[0]))
 			sr.feed.Finish(sr.first, nil) // the held hosts end "not reached"

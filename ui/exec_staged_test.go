@@ -191,3 +191,27 @@ func TestStagedCommandOnProtectedHosts(t *testing.T) {
 		t.Fatalf("ran %v, asking %v\n%s", ran, a.run.AskingContinue(), viewText(a))
 	}
 }
+
+// "Cancel the run?" asked while the first host ran and answered y once
+// it had ended well: the others never run.
+func TestStagedCommandCancelledWhileAskedAborts(t *testing.T) {
+	var ran []string
+	a := stagedConsole(t, 80, 24, nil, &ran)
+	a = send(t, a, keys("a", "x", "uptime")...)
+	a = send(t, a, tabKey)
+	next, start := a.Update(keys("enter")[0])
+	a = next.(App)
+	a = send(t, a, keys("c")...) // the cancel question, the first host still running
+	a, _ = stepCmds(t, a, start)
+	if !a.run.AskingContinue() {
+		t.Fatalf("no question after the first host:\n%s", viewText(a))
+	}
+	next, cmd := a.Update(keys("y")[0]) // yes, cancel
+	a, _ = stepCmds(t, next.(App), cmd)
+	if strings.Join(ran, ",") != "web00" || !a.run.Feed().Done() || a.run.AskingContinue() || a.run.Asking() {
+		t.Fatalf("ran %v, done %v\n%s", ran, a.run.Feed().Done(), viewText(a))
+	}
+	if !strings.Contains(viewText(a), "aborted after web00") {
+		t.Fatalf("the abort:\n%s", viewText(a))
+	}
+}

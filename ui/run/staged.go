@@ -34,6 +34,9 @@ func (v *Model) AskContinue(first string, rest int) {
 	v.ask = &continueQuestion{first: first, rest: rest}
 }
 
+// EndQuestion closes the question, answered elsewhere.
+func (v *Model) EndQuestion() { v.ask = nil }
+
 // AskingContinue reports whether the view asks to continue a staged run.
 func (v Model) AskingContinue() bool { return v.ask != nil }
 
