@@ -120,6 +120,19 @@ func (v Model) nextFailedGroup(step int) Model {
 	return v
 }
 
+// groupStart is the first group listed: the cursor's kept mid-list.
+func groupStart(cur, rows, n int) int { return max(0, min(cur-rows/2, n-rows)) }
+
+// clickGroup moves the cursor to the group in row (0: the first row
+// drawn), if there is one.
+func (v Model) clickGroup(row int, l runLayout) Model {
+	groups := v.feed.groupsSnapshot()
+	if i := groupStart(groupOf(groups, v.focus), l.groupRows, len(groups)) + row; row >= 0 && row < l.groupRows && i < len(groups) {
+		return v.focusOn(groups[i].members[0])
+	}
+	return v
+}
+
 // groupRowsFor is how many rows the groups' list takes out of h lines:
 // every group when they fit in a third, the pane below keeps the rest.
 func groupRowsFor(groups, h int) int { return max(1, min(groups, h/3)) }
@@ -134,7 +147,7 @@ func (v Model) groupedView(snap runSnapshot, l runLayout) string {
 	head := fmt.Sprintf("%d %s across %d %s · %s: per-host panes", len(groups), plural(len(groups), "output", "outputs"),
 		len(snap.panes), plural(len(snap.panes), "host", "hosts"), keyName(v.keys.Group))
 	b.WriteString(st.Muted.Render(common.Clip(head, v.width)) + "\n")
-	start := max(0, min(cur-l.groupRows/2, len(groups)-l.groupRows))
+	start := groupStart(cur, l.groupRows, len(groups))
 	for i := start; i < start+l.groupRows && i < len(groups); i++ {
 		g := groups[i]
 		mark := "  "

@@ -277,3 +277,18 @@ func TestStagedRunAsksToContinue(t *testing.T) {
 		}
 	}
 }
+
+// A click on a group's row moves the cursor there.
+func TestGroupedRunClickPicksAGroup(t *testing.T) {
+	v := testRunView(groupedFeed(40, diskFull), 80, 22)
+	// Row 0 is the summary, 1 the groups' heading, 2 web07's and web09's
+	// group, 3 the 38 hosts'.
+	v, _ = v.Update(tea.MouseClickMsg(tea.Mouse{X: 5, Y: 3, Button: tea.MouseLeft}))
+	if v.Focus() != 0 || !strings.Contains(runText(v), "> 38 hosts: ok") {
+		t.Fatalf("click on the second group: focus %d\n%s", v.Focus(), runText(v))
+	}
+	v, _ = v.Update(tea.MouseClickMsg(tea.Mouse{X: 5, Y: 2, Button: tea.MouseLeft}))
+	if v.Focus() != 6 {
+		t.Fatalf("click on the first group: focus %d", v.Focus())
+	}
+}

@@ -217,6 +217,8 @@ func (v Model) click(m tea.MouseClickMsg) Model {
 		return v
 	}
 	switch {
+	case l.grouped:
+		return v.clickGroup(y-1, l) // below the groups' heading
 	case l.grid:
 		r, c := y/l.paneH, m.X/max(1, l.paneW)
 		if i := r*l.cols + c; r < l.rows && c < l.cols && i < len(v.feed.panes) {
