@@ -1,6 +1,7 @@
 package run
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -10,7 +11,10 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 
+	"github.com/opsui/opsui/ops"
 	"github.com/opsui/opsui/ops/remote"
+	"github.com/opsui/opsui/store"
+	"github.com/opsui/opsui/ui/internal/uitest"
 )
 
 // groupedFeed is a finished ad-hoc run on n hosts web01..webNN, grouping
@@ -290,5 +294,40 @@ func TestGroupedRunClickPicksAGroup(t *testing.T) {
 	v, _ = v.Update(tea.MouseClickMsg(tea.Mouse{X: 5, Y: 2, Button: tea.MouseLeft}))
 	if v.Focus() != 6 {
 		t.Fatalf("click on the first group: focus %d", v.Focus())
+	}
+}
+
+// The replay of an ad-hoc run groups its hosts as the live run did; a
+// deploy's does not, nor a replay that read only part of an output.
+func TestReplayOfACommandIsGrouped(t *testing.T) {
+	zero, one := 0, 1
+	var hosts []uitest.HostOut
+	for i := 1; i <= 6; i++ {
+		h := store.RunHost{Host: fmt.Sprintf("web%d", i), Status: "ok", ExitCode: &zero}
+		out := []ops.OutputChunk{chunk("stdout", "disk ok  \n\n")}
+		if i == 4 {
+			h.Status, h.ExitCode, h.ErrorClass = "failed", &one, "command-failed"
+			out = []ops.OutputChunk{chunk("stderr", "No space left on device\n")}
+		}
+		hosts = append(hosts, hostOut(h, out))
+	}
+	run := store.Run{ID: 7, Kind: store.KindExec, Command: "df -h /"}
+	f, err := replayFeed(context.Background(), recorded(run, hosts...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	view := trimLines(runText(testRunView(f, 80, 22)))
+	if !strings.Contains(view, "2 outputs across 6 hosts") || !strings.Contains(view, "> web4: No space left on device · failed: exit 1") ||
+		!strings.Contains(view, "  5 hosts: disk ok") {
+		t.Fatalf("the replay's groups:\n%s", view)
+	}
+	run.Kind = "deploy"
+	if f, _ := replayFeed(context.Background(), recorded(run, hosts...)); f.Grouped() {
+		t.Error("a deploy's replay grouped")
+	}
+	run.Kind = store.KindExec
+	hosts[0].Out = append([]ops.OutputChunk{{Chunk: store.Chunk{Stream: "stdout", Data: []byte("disk ok\n")}, Skipped: 4096}}, hosts[0].Out[1:]...)
+	if f, _ := replayFeed(context.Background(), recorded(run, hosts...)); f.Grouped() {
+		t.Error("a replay of part of an output grouped")
 	}
 }
