@@ -169,7 +169,7 @@ func New(opts Options) App {
 		load = func(context.Context) (*inventory.Fleet, error) { return &inventory.Fleet{}, nil }
 	}
 	ti := textinput.New()
-	setStagedPrompt(&ti, false, keys.ExecStaged.Help().Key)
+	setStagedPrompt(&ti, "", keys.ExecStaged.Help().Key)
 	status := fleetview.NewBoard(opts.Probe, opts.RefreshInterval)
 	return App{ctx: ctx, keys: keys, help: h, inv: inventoryLoad{load: load}, fleet: fleetview.New(ctx, keys.fleetKeys(), status),
 		cmdline: commandLine{exec: opts.Exec, input: ti},

@@ -38,6 +38,9 @@ func (a App) applyCommand() (App, tea.Cmd) {
 	command := strings.TrimSpace(a.cmdline.input.Value())
 	hosts := a.fleet.Selected()
 	staged := a.cmdline.staged.on
+	if staged {
+		hosts = stagedOrder(hosts, a.fleet.Focused().Name)
+	}
 	a.cmdline.input.Blur()
 	a.cmdline.input.SetValue("")
 	if staged {

@@ -45,19 +45,13 @@ type stagedFirstMsg struct {
 	err error
 }
 
-// Prompts of the command line: all hosts at once, or one first.
-const (
-	promptAll    = "command> "
-	promptStaged = "command (one host first)> "
-)
-
-// setStagedPrompt shows the command line's choice in its prompt, with its
-// key as the placeholder.
-func setStagedPrompt(in *textinput.Model, on bool, keyName string) {
-	in.Prompt = promptAll
+// setStagedPrompt shows the command line's choice in its prompt, first
+// naming the host that goes first, with its key as the placeholder.
+func setStagedPrompt(in *textinput.Model, first, keyName string) {
+	in.Prompt = "command> "
 	in.Placeholder = keyName + ": one host first, then ask"
-	if on {
-		in.Prompt = promptStaged
+	if first != "" {
+		in.Prompt = "command (" + first + " first)> "
 		in.Placeholder = keyName + ": all hosts at once"
 	}
 }
@@ -65,8 +59,26 @@ func setStagedPrompt(in *textinput.Model, on bool, keyName string) {
 // toggleStaged flips the command line between all at once and one host first.
 func (a App) toggleStaged() App {
 	a.cmdline.staged.on = !a.cmdline.staged.on
-	setStagedPrompt(&a.cmdline.input, a.cmdline.staged.on, a.keys.ExecStaged.Help().Key)
+	first := ""
+	if a.cmdline.staged.on {
+		if hosts := stagedOrder(a.fleet.Selected(), a.fleet.Focused().Name); len(hosts) > 0 {
+			first = hosts[0].Name
+		}
+	}
+	setStagedPrompt(&a.cmdline.input, first, a.keys.ExecStaged.Help().Key)
 	return a
+}
+
+// stagedOrder puts the host under the cursor first when it is one of
+// hosts (the operator looks at it), else keeps the list's order.
+func stagedOrder(hosts []inventory.Host, focused string) []inventory.Host {
+	for i, h := range hosts {
+		if h.Name == focused && i > 0 {
+			out := append([]inventory.Host{h}, hosts[:i]...)
+			return append(out, hosts[i+1:]...)
+		}
+	}
+	return hosts
 }
 
 // startStaged runs command on hosts[0] alone, the others held.

@@ -87,7 +87,7 @@ func startStagedKeys(t *testing.T, a App, command string) App {
 	t.Helper()
 	a = send(t, a, keys("a", "x", command)...)
 	a = send(t, a, tabKey)
-	if !strings.Contains(viewText(a), "command (one host first)> "+command) {
+	if !strings.Contains(viewText(a), "command (web00 first)> "+command) {
 		t.Fatalf("tab did not choose one host first:\n%s", viewText(a))
 	}
 	next, cmd := a.Update(keys("enter")[0])
@@ -132,7 +132,7 @@ func TestStagedCommandRunsOneHostThenTheOthersOnYes(t *testing.T) {
 		fitsScreen(t, a, size[0], size[1])
 		// The choice was for that command: the next one runs everywhere.
 		a = send(t, a, keys("esc", "x")...)
-		if !strings.Contains(viewText(a), "command> ") || strings.Contains(viewText(a), "one host first)>") {
+		if !strings.Contains(viewText(a), "command> ") || strings.Contains(viewText(a), "first)>") {
 			t.Errorf("the next command line:\n%s", viewText(a))
 		}
 	}
@@ -213,5 +213,33 @@ func TestStagedCommandCancelledWhileAskedAborts(t *testing.T) {
 	}
 	if !strings.Contains(viewText(a), "aborted after web00") {
 		t.Fatalf("the abort:\n%s", viewText(a))
+	}
+}
+
+// The host under the cursor, when selected, goes first: the prompt says
+// which before anything runs.
+func TestStagedCommandStartsWithTheCursorsHost(t *testing.T) {
+	var ran []string
+	a := stagedConsole(t, 80, 24, nil, &ran)
+	a = send(t, a, keys("a", "j", "j", "j", "x", "uptime")...)
+	a = send(t, a, tabKey)
+	if !strings.Contains(viewText(a), "command (web03 first)> uptime") {
+		t.Fatalf("the prompt:\n%s", viewText(a))
+	}
+	a = send(t, a, tabKey)
+	if !strings.Contains(viewText(a), "command> uptime") {
+		t.Fatalf("tab again: all at once:\n%s", viewText(a))
+	}
+	a = send(t, a, tabKey)
+	next, cmd := a.Update(keys("enter")[0])
+	a, _ = stepCmds(t, next.(App), cmd)
+	if strings.Join(ran, ",") != "web03" || !strings.Contains(viewText(a), "web03 ended well") {
+		t.Fatalf("ran %v first\n%s", ran, viewText(a))
+	}
+	next, cmd = a.Update(keys("y")[0])
+	a, cmd = stepCmds(t, next.(App), cmd)
+	stepCmds(t, a, cmd)
+	if strings.Join(ran, ",") != "web03,web00,web01,web02,web04,web05" {
+		t.Fatalf("ran %v", ran)
 	}
 }

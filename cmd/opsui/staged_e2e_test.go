@@ -44,7 +44,7 @@ func TestStagedCommandOnRealHosts(t *testing.T) {
 	term.WaitText("command>", 10*time.Second)
 	term.Type("touch " + remote.Quote(first) + `/"$(uname -n)"; echo disk ok`)
 	term.Keys("Tab")
-	term.WaitText("command (one host first)>", 10*time.Second)
+	term.WaitText("command (web1 first)>", 10*time.Second)
 	term.Keys("Enter")
 	screen := term.WaitText("web1 ended well. y: run on the other 5 hosts", time.Minute)
 	if got := ranOn(t, first); strings.Join(got, ",") != "web1" {
@@ -70,7 +70,7 @@ func TestStagedCommandOnRealHosts(t *testing.T) {
 	term.WaitText("command>", 10*time.Second)
 	term.Type("touch " + remote.Quote(second) + `/"$(uname -n)"; test "$(uname -n)" != web1 || { echo No space left on device >&2; exit 1; }`)
 	term.Keys("Tab")
-	term.WaitText("command (one host first)>", 10*time.Second)
+	term.WaitText("command (web1 first)>", 10*time.Second)
 	term.Keys("Enter")
 	screen = term.WaitText("run 2 (stopped after web1)", time.Minute)
 	if !strings.Contains(screen, "web1: No space left on device · failed: exit 1") || !strings.Contains(screen, "5 hosts: (no output) · not reached") {
