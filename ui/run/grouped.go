@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
@@ -84,6 +85,15 @@ func (v Model) pinned() Model {
 		}
 	}
 	return v
+}
+
+// moved is next, the view after an input to v: once the input moved the
+// focus, the groups' cursor is the operator's, no longer pinned.
+func (v Model) moved(next Model, cmd tea.Cmd) (Model, tea.Cmd) {
+	if next.focus != v.pinned().focus {
+		next.cursorSet = true
+	}
+	return next, cmd
 }
 
 // groupOf is the index of the group pane i is in (0 when none holds it).

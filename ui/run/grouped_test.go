@@ -222,8 +222,7 @@ func TestGroupsAreCapped(t *testing.T) {
 		t.Fatalf("%d groups, the last %+v", len(groups), last)
 	}
 	v := testRunView(f, 200, 58)
-	v = pressRun(v, "G") // the focused pane's end: not a group move
-	v.focus = last.members[0]
+	v.focus, v.cursorSet = last.members[0], true // as if moved there
 	view := runText(v)
 	if !strings.Contains(view, fmt.Sprintf("> 44 hosts with outputs of their own (more than %d different outputs): t shows each host", groupMax)) {
 		t.Fatalf("the overflow row:\n%s", view)
@@ -329,5 +328,33 @@ func TestReplayOfACommandIsGrouped(t *testing.T) {
 	hosts[0].Out = append([]ops.OutputChunk{{Chunk: store.Chunk{Stream: "stdout", Data: []byte("disk ok\n")}, Skipped: 4096}}, hosts[0].Out[1:]...)
 	if f, _ := replayFeed(context.Background(), recorded(run, hosts...)); f.Grouped() {
 		t.Error("a replay of part of an output grouped")
+	}
+}
+
+// While nothing moved the cursor, it stays on the worst group as results
+// come in; an answer or a scroll does not take it, a move does.
+func TestGroupedCursorFollowsTheWorstUntilMoved(t *testing.T) {
+	hosts := []string{"web01", "web02", "web03", "web04", "web05", "web06"}
+	f, _ := fixedFeed(hosts, time.Second)
+	f.Grouping()
+	f.Hold(hosts[1:])
+	f.Event(remote.Event{Host: "web01", Kind: remote.EventStdout, Line: "ok"})
+	f.Event(remote.Event{Host: "web01", Kind: remote.EventExited})
+	v := testRunView(f, 80, 22)
+	v.AskContinue("web01", 5)
+	if view := runText(v); !strings.Contains(view, "> web01: ok") {
+		t.Fatalf("the question: the cursor is not on the first host's result:\n%s", view)
+	}
+	v, _ = v.Update(keys("y")[0])
+	v = pressRun(v, "pgup")
+	f.Event(remote.Event{Host: "web04", Kind: remote.EventStderr, Line: "No space left on device"})
+	f.Event(remote.Event{Host: "web04", Kind: remote.EventExited, Code: 1})
+	if view := runText(v); !strings.Contains(view, "> web04: No space left on device · failed: exit 1") {
+		t.Fatalf("a failure did not take the cursor:\n%s", view)
+	}
+	v = pressRun(v, "j")
+	f.Event(remote.Event{Host: "web05", Kind: remote.EventExited, Code: 2})
+	if view := runText(v); !strings.Contains(view, "> web01: ok") {
+		t.Fatalf("moved by the operator, the cursor went elsewhere:\n%s", view)
 	}
 }

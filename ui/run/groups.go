@@ -162,20 +162,21 @@ func (s groupSnapshot) failed() bool {
 	return !s.overflow
 }
 
-// rank orders the groups: failures first, then hosts still at work,
-// then the ones that ended well, the overflow last.
+// rank orders the groups: failures first, then hosts at work, then the
+// ones that ended well, then those not started (held, queued or never
+// reached), the overflow last.
 func (s groupSnapshot) rank() int {
 	switch {
 	case s.overflow:
 		return 4
 	case s.failed():
 		return 0
-	case s.state == "running" || s.state == "waiting":
+	case s.state == "running":
 		return 1
-	case s.state == "not reached":
-		return 2
+	case s.state == "waiting" || s.state == "not reached":
+		return 3
 	}
-	return 3
+	return 2
 }
 
 // Grouping turns on grouping by output; call it before the run starts.

@@ -45,17 +45,11 @@ func (v Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 		v.confirmCancel = false
 		return v, nil
 	case tea.KeyPressMsg:
-		v = v.pinned()
-		v.cursorSet = true
-		return v.key(msg)
+		return v.moved(v.pinned().key(msg))
 	case tea.MouseWheelMsg:
-		v = v.pinned()
-		v.cursorSet = true
-		return v.wheel(msg), nil
+		return v.moved(v.pinned().wheel(msg), nil)
 	case tea.MouseClickMsg:
-		v = v.pinned()
-		v.cursorSet = true
-		return v.click(msg), nil
+		return v.moved(v.pinned().click(msg), nil)
 	}
 	return v, nil
 }
