@@ -141,6 +141,7 @@ type commandLine struct {
 	// confirm asks for a protected environment's name before the
 	// command runs there.
 	confirm execConfirm
+	staged  stagedExec // one host first (exec_staged.go)
 }
 
 // fleetLoadedMsg carries the inventory read by loadFleetCmd.
@@ -167,7 +168,7 @@ func New(opts Options) App {
 		load = func(context.Context) (*inventory.Fleet, error) { return &inventory.Fleet{}, nil }
 	}
 	ti := textinput.New()
-	ti.Prompt = "command> "
+	setStagedPrompt(&ti, "", keys.ExecStaged.Help().Key)
 	status := fleetview.NewBoard(opts.Probe, opts.RefreshInterval)
 	return App{ctx: ctx, keys: keys, help: h, inv: inventoryLoad{load: load}, fleet: fleetview.New(ctx, keys.fleetKeys(), status),
 		cmdline: commandLine{exec: opts.Exec, input: ti},

@@ -58,6 +58,10 @@ type KeyMap struct {
 
 	// A run pane's long lines (ui/run/lines.go).
 	RunWrap, ScrollLeft, ScrollRight, Zoom, WholeLine key.Binding
+	// GroupOutputs switches an ad-hoc run between its hosts grouped by
+	// output and the per-host panes (ui/run/grouped.go); ExecStaged, while
+	// the command is typed, runs it on one host first (ui/exec_staged.go).
+	GroupOutputs, ExecStaged key.Binding
 }
 
 // DefaultKeyMap returns the standard bindings.
@@ -127,6 +131,8 @@ func DefaultKeyMap() KeyMap {
 		ChoiceNext:      key.NewBinding(key.WithKeys("right", "l", "space"), key.WithHelp("→/l/space", "next choice")),
 		Toggle:          key.NewBinding(key.WithKeys("space"), key.WithHelp("space", "include/leave out")),
 		LogsView:        logsview.DefaultKeyMap(),
+		GroupOutputs:    key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "hosts grouped by output / per-host panes")),
+		ExecStaged:      key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "the command: one host first, then ask (on/off)")),
 	}
 }
 
@@ -145,7 +151,7 @@ func (k KeyMap) fleetKeys() fleetview.KeyMap {
 func (k KeyMap) runKeys() runview.KeyMap {
 	return runview.KeyMap{Up: k.Up, Down: k.Down, PageUp: k.PageUp, PageDown: k.PageDown, Top: k.Top, Bottom: k.Bottom,
 		NextFailed: k.NextFailed, PrevFailed: k.PrevFailed, Follow: k.Follow, CancelRun: k.CancelRun, Confirm: k.Confirm,
-		Back: k.Back, Help: k.Help, Wrap: k.RunWrap, Left: k.ScrollLeft, Right: k.ScrollRight, Zoom: k.Zoom, Whole: k.WholeLine}
+		Back: k.Back, Help: k.Help, Wrap: k.RunWrap, Left: k.ScrollLeft, Right: k.ScrollRight, Zoom: k.Zoom, Whole: k.WholeLine, Group: k.GroupOutputs}
 }
 
 // flowKeys is the guided flows' keys (ui/flows), bound here.
@@ -237,7 +243,8 @@ func (k *KeyMap) actions() []action {
 		{name: "cancel_run", b: &k.CancelRun, scope: scopeRun}, {name: "follow", b: &k.Follow, scope: scopeRun},
 		{name: "run_wrap", b: &k.RunWrap, scope: scopeRun}, {name: "scroll_left", b: &k.ScrollLeft, scope: scopeRun | scopeReleases},
 		{name: "scroll_right", b: &k.ScrollRight, scope: scopeRun | scopeReleases}, {name: "zoom", b: &k.Zoom, scope: scopeRun},
-		{name: "whole_line", b: &k.WholeLine, scope: scopeRun},
+		{name: "whole_line", b: &k.WholeLine, scope: scopeRun}, {name: "group_outputs", b: &k.GroupOutputs, scope: scopeRun},
+		{name: "exec_staged", b: &k.ExecStaged, scope: scopeTyping},
 		{name: "help", b: &k.Help, scope: scopeAll}, {name: "quit", b: &k.Quit, scope: scopeFleet | scopeHelp, desc: map[scope]string{scopeHelp: "close the help"}},
 		{name: "deploy", b: &k.Deploy, scope: scopeFleet}, {name: "rollback", b: &k.Rollback, scope: scopeFleet | scopeFlow},
 		{name: "migrate", b: &k.Migrate, scope: scopeFleet}, {name: "flush", b: &k.Flush, scope: scopeFleet}, {name: "releases", b: &k.Releases, scope: scopeFleet},
