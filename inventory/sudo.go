@@ -93,12 +93,14 @@ func (s RoleSettings) Managed() bool {
 }
 
 // SupervisorCommands are the supervisorctl command lines a deploy runs for
-// a program: a graceful reload (HUP), a start when it is not running, and
-// a stop when a failed first deploy takes the host out of service.
+// a program: a graceful reload (HUP), a start when it is not running, a
+// stop when a failed first deploy takes the host out of service, and the
+// status the reload reads first.
 func SupervisorCommands(program, conf string) [][]string {
 	return [][]string{
 		{Supervisorctl, "-c", conf, "signal", "HUP", program},
 		{Supervisorctl, "-c", conf, "start", program},
 		{Supervisorctl, "-c", conf, "stop", program},
+		{Supervisorctl, "-c", conf, "status", program},
 	}
 }

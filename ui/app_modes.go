@@ -32,12 +32,20 @@ func runTick(id int) tea.Cmd {
 }
 
 // applyCommand runs the typed command on the selected hosts, or first
-// asks for the environment's name when one of them is protected.
+// asks for the environment's name when one of them is protected. The
+// command line's choice of one host first lasts for this command only.
 func (a App) applyCommand() (App, tea.Cmd) {
 	command := strings.TrimSpace(a.cmdline.input.Value())
 	hosts := a.fleet.Selected()
+	staged := a.cmdline.staged.on
+	if staged {
+		hosts = stagedOrder(hosts, a.fleet.Focused().Name)
+	}
 	a.cmdline.input.Blur()
 	a.cmdline.input.SetValue("")
+	if staged {
+		a = a.toggleStaged()
+	}
 	if command == "" || len(hosts) == 0 {
 		a.mode = modeFleet
 		return a, nil
@@ -45,7 +53,17 @@ func (a App) applyCommand() (App, tea.Cmd) {
 	if envs := protectedEnvs(a.fleet.Fleet(), hosts); len(envs) > 0 {
 		var cmd tea.Cmd
 		a.cmdline.confirm, cmd = newExecConfirm(command, hosts, envs)
+		a.cmdline.confirm.staged = staged
 		return a, cmd
+	}
+	return a.startExec(command, hosts, staged)
+}
+
+// startExec runs command on hosts: all at once, or staged (one host
+// first) when there is more than one.
+func (a App) startExec(command string, hosts []inventory.Host, staged bool) (App, tea.Cmd) {
+	if staged && len(hosts) > 1 {
+		return a.startStaged(command, hosts)
 	}
 	return a.startRun(command, hosts)
 }
@@ -59,9 +77,9 @@ func (a App) confirmKey(msg tea.KeyPressMsg) (App, tea.Cmd) {
 		if !c.typed(common.KeyName(a.keys.Cancel)) {
 			return a, nil
 		}
-		command, hosts := c.command, c.hosts
+		command, hosts, staged := c.command, c.hosts, c.staged
 		*c = execConfirm{}
-		return a.startRun(command, hosts)
+		return a.startExec(command, hosts, staged)
 	case key.Matches(msg, a.keys.Cancel):
 		*c = execConfirm{}
 		a.mode = modeFleet
@@ -73,24 +91,33 @@ func (a App) confirmKey(msg tea.KeyPressMsg) (App, tea.Cmd) {
 	return a, cmd
 }
 
-// startRun runs command on hosts.
-func (a App) startRun(command string, hosts []inventory.Host) (App, tea.Cmd) {
-	a.mode = modeFleet
+// newRun shows a new run of command on hosts, its hosts grouped by
+// output, and returns the context its work runs under.
+func (a App) newRun(command string, hosts []inventory.Host) (App, context.Context) {
 	names := make([]string, len(hosts))
 	for i, h := range hosts {
 		names[i] = h.Name
 	}
 	a.cmdline.runs++
 	feed := runview.NewFeed(a.cmdline.runs, command, names)
+	feed.Grouping()
 	ctx, cancel := context.WithCancel(context.Background())
 	if a.cmdline.cancel != nil {
 		a.cmdline.cancel() // one run at a time: a new one replaces the view of the old
 	}
+	a.abandonStaged()
 	a.cmdline.cancel = cancel
 	a.run = runview.New(a.ctx, a.keys.runKeys(), feed)
 	a.replaying = false
 	a.layout()
 	a.mode = modeRun
+	return a, ctx
+}
+
+// startRun runs command on hosts.
+func (a App) startRun(command string, hosts []inventory.Host) (App, tea.Cmd) {
+	a, ctx := a.newRun(command, hosts)
+	feed := a.run.Feed()
 	exec := a.cmdline.exec
 	id := feed.ID()
 	return a, tea.Batch(runTick(id), func() tea.Msg {
@@ -112,6 +139,8 @@ func (a App) modeKey(msg tea.KeyPressMsg) (next tea.Model, cmd tea.Cmd, handled 
 	}
 	if a.mode == modeCommand {
 		switch {
+		case key.Matches(msg, a.keys.ExecStaged):
+			return a.toggleStaged(), nil, true
 		case key.Matches(msg, a.keys.Apply):
 			app, cmd := a.applyCommand()
 			return app, cmd, true
@@ -119,6 +148,9 @@ func (a App) modeKey(msg tea.KeyPressMsg) (next tea.Model, cmd tea.Cmd, handled 
 			a.mode = modeFleet
 			a.cmdline.input.Blur()
 			a.cmdline.input.SetValue("")
+			if a.cmdline.staged.on {
+				a = a.toggleStaged()
+			}
 			return a, nil, true
 		}
 		a.cmdline.input, cmd = a.cmdline.input.Update(msg)
@@ -155,6 +187,9 @@ func (a App) openRunsList() (tea.Model, tea.Cmd) {
 // runsUpdate hands the list its reads and shows the run it opened, in
 // the run view; handled is false for other messages.
 func (a App) runsUpdate(msg tea.Msg) (next App, cmd tea.Cmd, handled bool) {
+	if next, cmd, ok := a.stagedUpdate(msg); ok {
+		return next, cmd, true // a staged ad-hoc run's (exec_staged.go)
+	}
 	switch msg := msg.(type) {
 	case runview.RunsReadMsg, runview.RunReadMsg:
 		a.past, cmd = a.past.Update(msg)

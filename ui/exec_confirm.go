@@ -24,6 +24,7 @@ type execConfirm struct {
 	want    string // what must be typed: the protected environments' names
 	input   textinput.Model
 	note    string
+	staged  bool // one host first (exec_staged.go)
 }
 
 // protectedEnvs names the protected environments among hosts' ones,
@@ -89,6 +90,9 @@ func (c execConfirm) view(st common.Styles, w, h int) string {
 		}
 	}
 	line(cur)
+	if c.staged && len(c.hosts) > 1 {
+		line(fmt.Sprintf("one host first: %s alone, then the other %d only once you say so", c.hosts[0].Name, len(c.hosts)-1))
+	}
 	line("")
 	what := c.want + " is a protected environment"
 	if strings.Contains(c.want, ",") {

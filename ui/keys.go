@@ -22,6 +22,7 @@ type KeyMap struct {
 	Filter, ClearFilter                     key.Binding
 	Select, SelectAll, SelectNone           key.Binding
 	Detail, Refresh                         key.Binding
+	Collapse, CollapseAll                   key.Binding // fold/open the focused group, or every group
 	Exec, LastRun, PastRuns, Open, Back     key.Binding
 	NextFailed, PrevFailed, CancelRun       key.Binding
 	Follow                                  key.Binding
@@ -57,6 +58,10 @@ type KeyMap struct {
 
 	// A run pane's long lines (ui/run/lines.go).
 	RunWrap, ScrollLeft, ScrollRight, Zoom, WholeLine key.Binding
+	// GroupOutputs switches an ad-hoc run between its hosts grouped by
+	// output and the per-host panes (ui/run/grouped.go); ExecStaged, while
+	// the command is typed, runs it on one host first (ui/exec_staged.go).
+	GroupOutputs, ExecStaged key.Binding
 }
 
 // DefaultKeyMap returns the standard bindings.
@@ -74,6 +79,8 @@ func DefaultKeyMap() KeyMap {
 		SelectAll:       key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "select all visible")),
 		SelectNone:      key.NewBinding(key.WithKeys("A"), key.WithHelp("A", "select none")),
 		Detail:          key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "host detail")),
+		Collapse:        key.NewBinding(key.WithKeys("z"), key.WithHelp("z", "fold/open the group")),
+		CollapseAll:     key.NewBinding(key.WithKeys("Z"), key.WithHelp("Z", "fold/open every group")),
 		Refresh:         key.NewBinding(key.WithKeys("ctrl+r"), key.WithHelp("ctrl+r", "probe the fleet now")),
 		Exec:            key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "run a command")),
 		LastRun:         key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "back to the running flow, or the last run")),
@@ -124,6 +131,8 @@ func DefaultKeyMap() KeyMap {
 		ChoiceNext:      key.NewBinding(key.WithKeys("right", "l", "space"), key.WithHelp("→/l/space", "next choice")),
 		Toggle:          key.NewBinding(key.WithKeys("space"), key.WithHelp("space", "include/leave out")),
 		LogsView:        logsview.DefaultKeyMap(),
+		GroupOutputs:    key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "hosts grouped by output / per-host panes")),
+		ExecStaged:      key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "the command: one host first, then ask (on/off)")),
 	}
 }
 
@@ -134,6 +143,7 @@ func (k KeyMap) ShortHelp() []key.Binding { return k.fleetKeys().ShortHelp() }
 func (k KeyMap) fleetKeys() fleetview.KeyMap {
 	return fleetview.KeyMap{Up: k.Up, Down: k.Down, PageUp: k.PageUp, PageDown: k.PageDown, Top: k.Top, Bottom: k.Bottom,
 		Filter: k.Filter, ClearFilter: k.ClearFilter, Select: k.Select, SelectAll: k.SelectAll, SelectNone: k.SelectNone,
+		Collapse: k.Collapse, CollapseAll: k.CollapseAll,
 		Apply: k.Apply, Cancel: k.Cancel, Detail: k.Detail, Exec: k.Exec, PastRuns: k.PastRuns, Help: k.Help, Quit: k.Quit}
 }
 
@@ -141,7 +151,7 @@ func (k KeyMap) fleetKeys() fleetview.KeyMap {
 func (k KeyMap) runKeys() runview.KeyMap {
 	return runview.KeyMap{Up: k.Up, Down: k.Down, PageUp: k.PageUp, PageDown: k.PageDown, Top: k.Top, Bottom: k.Bottom,
 		NextFailed: k.NextFailed, PrevFailed: k.PrevFailed, Follow: k.Follow, CancelRun: k.CancelRun, Confirm: k.Confirm,
-		Back: k.Back, Help: k.Help, Wrap: k.RunWrap, Left: k.ScrollLeft, Right: k.ScrollRight, Zoom: k.Zoom, Whole: k.WholeLine}
+		Back: k.Back, Help: k.Help, Wrap: k.RunWrap, Left: k.ScrollLeft, Right: k.ScrollRight, Zoom: k.Zoom, Whole: k.WholeLine, Group: k.GroupOutputs}
 }
 
 // flowKeys is the guided flows' keys (ui/flows), bound here.
@@ -221,6 +231,7 @@ func (k *KeyMap) actions() []action {
 		{name: "filter", b: &k.Filter, scope: scopeFleet | scopeReleases}, {name: "clear_filter", b: &k.ClearFilter, scope: scopeFleet},
 		{name: "select", b: &k.Select, scope: scopeFleet}, {name: "select_all", b: &k.SelectAll, scope: scopeFleet},
 		{name: "select_none", b: &k.SelectNone, scope: scopeFleet}, {name: "detail", b: &k.Detail, scope: scopeFleet},
+		{name: "collapse", b: &k.Collapse, scope: scopeFleet}, {name: "collapse_all", b: &k.CollapseAll, scope: scopeFleet},
 		{name: "refresh", b: &k.Refresh, scope: scopeFleet}, {name: "exec", b: &k.Exec, scope: scopeFleet}, {name: "logs", b: &k.Logs, scope: scopeFleet},
 		{name: "shell", b: &k.Shell, scope: scopeFleet}, {name: "palette", b: &k.Palette, scope: scopeFleet},
 		{name: "palette_complete", b: &k.PaletteComplete, scope: scopePalette},
@@ -232,7 +243,8 @@ func (k *KeyMap) actions() []action {
 		{name: "cancel_run", b: &k.CancelRun, scope: scopeRun}, {name: "follow", b: &k.Follow, scope: scopeRun},
 		{name: "run_wrap", b: &k.RunWrap, scope: scopeRun}, {name: "scroll_left", b: &k.ScrollLeft, scope: scopeRun | scopeReleases},
 		{name: "scroll_right", b: &k.ScrollRight, scope: scopeRun | scopeReleases}, {name: "zoom", b: &k.Zoom, scope: scopeRun},
-		{name: "whole_line", b: &k.WholeLine, scope: scopeRun},
+		{name: "whole_line", b: &k.WholeLine, scope: scopeRun}, {name: "group_outputs", b: &k.GroupOutputs, scope: scopeRun},
+		{name: "exec_staged", b: &k.ExecStaged, scope: scopeTyping},
 		{name: "help", b: &k.Help, scope: scopeAll}, {name: "quit", b: &k.Quit, scope: scopeFleet | scopeHelp, desc: map[scope]string{scopeHelp: "close the help"}},
 		{name: "deploy", b: &k.Deploy, scope: scopeFleet}, {name: "rollback", b: &k.Rollback, scope: scopeFleet | scopeFlow},
 		{name: "migrate", b: &k.Migrate, scope: scopeFleet}, {name: "flush", b: &k.Flush, scope: scopeFleet}, {name: "releases", b: &k.Releases, scope: scopeFleet},
@@ -285,7 +297,7 @@ func (a action) group() int {
 	switch a.name {
 	case "up", "down", "page_up", "page_down", "top", "bottom":
 		return groupMove
-	case "filter", "clear_filter", "select", "select_all", "select_none", "mark", "compare", "apply", "cancel",
+	case "filter", "clear_filter", "select", "select_all", "select_none", "collapse", "collapse_all", "mark", "compare", "apply", "cancel",
 		"logs_search", "logs_next_match", "logs_prev_match", "logs_filter", "logs_regex", "logs_apply", "logs_cancel":
 		return groupSelect
 	case "help", "close_help", "quit", "force_quit", "back", "logs_back":

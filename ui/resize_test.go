@@ -55,7 +55,8 @@ func everyView(t *testing.T, w, h int) map[string]App {
 	// Production's hosts: its name typed before the command runs.
 	views["protected command"] = press(t, fresh(), "/", "production", "enter", "a", "x", "uname -n", "enter")
 	views["grid run"] = press(t, fresh(), "/", "eu-west", "enter", "a", "x", "uname -n", "enter", "production", "enter")
-	views["list run"] = press(t, fresh(), "/", "production", "enter", "a", "x", "uname -n", "enter", "production", "enter")
+	views["grouped run"] = press(t, fresh(), "/", "production", "enter", "a", "x", "uname -n", "enter", "production", "enter")
+	views["list run"] = press(t, views["grouped run"], "t") // t: per-host panes
 	views["cancel question"] = func() App {
 		// The question is asked of a live run: the list run's again, not
 		// finished.
@@ -268,9 +269,10 @@ func TestEveryFlowViewFitsTheTerminal(t *testing.T) {
 // A resize while a run is shown keeps the focus and redraws at the new size.
 func TestResizeDuringARun(t *testing.T) {
 	a := everyView(t, 200, 60)["list run"]
+	from := a.run.Focus() // the failed host the groups' cursor was on
 	a = press(t, a, "j", "j")
 	a = send(t, a, tea.WindowSizeMsg{Width: 80, Height: 24})
-	if w, h := a.run.Size(); a.run.Focus() != 2 || w != 80 || h != 22 {
+	if w, h := a.run.Size(); a.run.Focus() != from+2 || w != 80 || h != 22 {
 		t.Errorf("after resize: focus %d size %dx%d", a.run.Focus(), w, h)
 	}
 }

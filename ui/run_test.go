@@ -118,7 +118,9 @@ func TestRunManyHostsListsThemAndJumpsToFailures(t *testing.T) {
 	a = send(t, a, keys("a", "x", "true")...)
 	next, cmd := a.Update(keys("enter")[0])
 	a = runCmds(t, next.(App), cmd)
-	a = send(t, a, keys("n")...)
+	// n in the hosts grouped by output, then t: the per-host list, on
+	// the same host.
+	a = send(t, a, keys("n", "t")...)
 	if a.run.Focus() != 7 {
 		t.Errorf("n focused host %d, want the failed web07", a.run.Focus())
 	}

@@ -250,7 +250,11 @@ func TestConsoleRunsOnTheWebRoleAndReplaysIt(t *testing.T) {
 	term.Type("uname -n")
 	term.WaitText("command> uname -n", 5*time.Second)
 	term.Keys("Enter")
-	screen := term.WaitText("done: 20 ok", 60*time.Second)
+	term.WaitText("done: 20 ok", 60*time.Second)
+	// Twenty outputs, one per host, listed by output; t: the per-host list.
+	term.WaitText("20 outputs across 20 hosts", 10*time.Second)
+	term.Keys("t")
+	screen := term.WaitFor("the per-host list", 10*time.Second, func(s string) bool { return !strings.Contains(s, "outputs across") })
 	for _, h := range fleet.Hosts {
 		if !regexp.MustCompile(`(?m)^[> ] ` + regexp.QuoteMeta(h.Name) + ` ok \d`).MatchString(screen) {
 			t.Errorf("the list has no ok row for %s:\n%s", h.Name, screen)

@@ -11,32 +11,37 @@ import (
 
 // supervisorReloadScript reloads the web role's supervisord program
 // (OPSUI_PROGRAM, with supervisorctl's configuration
-// OPSUI_SUPERVISOR_CONF, through sudo -n when OPSUI_PM_SUDO is set): HUP
-// to the gunicorn master, whose --chdir is the current symlink's path, so
-// its new workers load the release current points at; a program that is
-// not running (the first deploy, or one supervisord gave up on) is
-// started; one supervisord is (re)starting by itself is waited for, then
-// sent HUP, as it may have started before the switch. The commands are inventory.SupervisorCommands, the ones the
-// sudoers lines allow.
+// OPSUI_SUPERVISOR_CONF, through sudo -n when OPSUI_PM_SUDO is set),
+// by the program's state: a RUNNING one gets HUP, so the gunicorn master
+// (its --chdir is the current symlink's path) starts new workers in the
+// release current points at; one that is not running (the first deploy, or
+// one supervisord gave up on) is started; one supervisord is (re)starting
+// by itself is waited for first, as it may have been spawned before the
+// switch and be about to die in a release that did not exist yet (a HUP
+// sent to it then is lost). The commands are inventory.SupervisorCommands,
+// the ones the sudoers lines allow.
 const supervisorReloadScript = `set -- ` + inventory.Supervisorctl + ` -c "$OPSUI_SUPERVISOR_CONF"
 [ -z "$OPSUI_PM_SUDO" ] || set -- sudo "$@"
 n=0
 while :; do
   n=$((n+1))
-  if out=$("$@" signal HUP "$OPSUI_PROGRAM" 2>&1); then
-    echo "supervisord: $OPSUI_PROGRAM reloaded (HUP): $out"; exit 0
-  fi
-  case $out in
-  *"not running"*)
+  st=$("$@" status "$OPSUI_PROGRAM" 2>&1)
+  case $st in
+  *RUNNING*)
+    if out=$("$@" signal HUP "$OPSUI_PROGRAM" 2>&1); then
+      echo "supervisord: $OPSUI_PROGRAM reloaded (HUP): $out"; exit 0
+    fi ;;
+  *STARTING*|*BACKOFF*|*STOPPING*) ;; # supervisord is at it: wait for where it lands
+  *STOPPED*|*EXITED*|*FATAL*)
     out=$("$@" start "$OPSUI_PROGRAM" 2>&1)
     case $out in
-    *"already started"*) ;; # supervisord is starting it (again): HUP it once it runs
+    *"already started"*) ;;
     *ERROR*) echo "supervisord could not start $OPSUI_PROGRAM: $out (its output is in $SHARED_DIR/logs/$OPSUI_PROGRAM.log)" >&2; exit 1 ;;
     *) echo "supervisord: $OPSUI_PROGRAM started: $out"; exit 0 ;;
     esac ;;
-  *) echo "supervisord: $OPSUI_PROGRAM: $out" >&2; exit 1 ;;
+  *) echo "supervisord: $OPSUI_PROGRAM: $st" >&2; exit 1 ;;
   esac
-  [ "$n" -lt 30 ] || { echo "supervisord: $OPSUI_PROGRAM neither runs nor starts: $out" >&2; exit 1; }
+  [ "$n" -lt 30 ] || { echo "supervisord: $OPSUI_PROGRAM neither runs nor starts: $st" >&2; exit 1; }
   sleep 1
 done`
 

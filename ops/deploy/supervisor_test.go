@@ -68,10 +68,11 @@ hosts:
 		t.Errorf("program sections differ from %s (-update-supervisor rewrites it):\n%s", golden, got.String())
 	}
 	rules, _, err := f.SudoRules("shop", "production")
-	if err != nil || len(rules) != 6 ||
+	if err != nil || len(rules) != 8 ||
 		rules[0].Line() != `deploy ALL=(root) NOPASSWD: /usr/bin/supervisorctl -c /etc/supervisor/supervisord.conf signal HUP shop-web-1` ||
-		rules[4].Line() != `DEPLOY_USER ALL=(root) NOPASSWD: /usr/bin/supervisorctl -c /etc/supervisor/supervisord.conf start shop-web` ||
-		rules[5].Line() != `DEPLOY_USER ALL=(root) NOPASSWD: /usr/bin/supervisorctl -c /etc/supervisor/supervisord.conf stop shop-web` {
+		rules[5].Line() != `DEPLOY_USER ALL=(root) NOPASSWD: /usr/bin/supervisorctl -c /etc/supervisor/supervisord.conf start shop-web` ||
+		rules[6].Line() != `DEPLOY_USER ALL=(root) NOPASSWD: /usr/bin/supervisorctl -c /etc/supervisor/supervisord.conf stop shop-web` ||
+		rules[7].Line() != `DEPLOY_USER ALL=(root) NOPASSWD: /usr/bin/supervisorctl -c /etc/supervisor/supervisord.conf status shop-web` {
 		t.Errorf("sudo rules under supervisord: %v", err)
 		for _, r := range rules {
 			t.Log(r.Line())

@@ -5,7 +5,6 @@ import (
 	"strings"
 	"time"
 
-	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 )
 
@@ -14,11 +13,11 @@ func Clip(s string, w int) string {
 	if w <= 0 {
 		return ""
 	}
-	if lipgloss.Width(s) <= w {
+	if Width(s) <= w {
 		return s
 	}
 	r := []rune(s)
-	for len(r) > 0 && lipgloss.Width(string(r))+1 > w {
+	for len(r) > 0 && Width(string(r))+1 > w {
 		r = r[:len(r)-1]
 	}
 	return string(r) + "…"
@@ -26,7 +25,7 @@ func Clip(s string, w int) string {
 
 // ClipStyled cuts a styled line to w cells, keeping its escape codes.
 func ClipStyled(s string, w int) string {
-	if lipgloss.Width(s) <= w {
+	if Width(s) <= w {
 		return s
 	}
 	return ansi.Truncate(s, w, "…")
@@ -34,7 +33,7 @@ func ClipStyled(s string, w int) string {
 
 // PadRight pads s with spaces to w cells.
 func PadRight(s string, w int) string {
-	if n := lipgloss.Width(s); n < w {
+	if n := Width(s); n < w {
 		return s + strings.Repeat(" ", w-n)
 	}
 	return s

@@ -158,22 +158,20 @@ func downText(v *Model, s *hostState) string {
 func (v *Model) renderRow(cols []column, mark string, h inventory.Host, styled, cursor bool) string {
 	s := v.status.state(h.Name)
 	var b strings.Builder
-	reverse := lipgloss.NewStyle().Reverse(true)
 	paint := func(text string, style *lipgloss.Style) string {
 		switch {
 		case cursor && styled && style != nil:
-			return style.Reverse(true).Render(text)
+			return v.paint.Paint(style, true, text)
 		case cursor:
-			return reverse.Render(text)
+			return v.paint.Paint(v.plain, true, text)
 		case styled && style != nil:
-			return style.Render(text)
+			return v.paint.Paint(style, false, text)
 		}
 		return text
 	}
 	var markStyle *lipgloss.Style
 	if cursor {
-		bold := lipgloss.NewStyle().Bold(true)
-		markStyle = &bold
+		markStyle = v.bold
 	}
 	b.WriteString(paint(common.PadRight(mark, 2), markStyle))
 	for i := 0; i < len(cols); i++ {

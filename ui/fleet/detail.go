@@ -112,12 +112,15 @@ type Detail struct {
 	fleet *inventory.Fleet
 	host  inventory.Host
 	feed  *runview.Feed
+	// drawn is shared by the copies of the pane (the root's Update copies
+	// it); only the root's View, one at a time, writes it.
+	drawn *drawnPane
 }
 
 // NewDetail is the pane of the hosts the root shows it, reading their
 // probes on status and their last runs with lastRuns (nil: none).
 func NewDetail(ctx *common.Context, status *Board, lastRuns func(context.Context, string) ([]ops.HostRun, error)) Detail {
-	return Detail{ctx: ctx, status: status, lastRunsFn: lastRuns, lastRuns: map[string]LastRunsMsg{}}
+	return Detail{ctx: ctx, status: status, lastRunsFn: lastRuns, lastRuns: map[string]LastRunsMsg{}, drawn: &drawnPane{}}
 }
 
 // Init: the pane reads runs when it shows a host (fetch).
@@ -187,15 +190,33 @@ func (d Detail) Fetch(host string, shown bool) tea.Cmd {
 }
 
 // View draws the pane in its border.
-func (d Detail) View() string {
+func (d Detail) View() string { return d.Block().String() }
+
+// Block is View split into measured lines, for the root's layout. The
+// bordered pane is drawn again only when its content or size changed:
+// most frames (a probe of another host, a key) leave it as it was.
+func (d Detail) Block() common.Block {
 	w, h := d.w, d.h
-	// lipgloss v2 sizes include the border and padding: 4 columns here.
-	pane := d.ctx.Styles.Pane.Width(w).Height(h).MaxHeight(h)
 	content := d.content(w - 4)
 	if lines := strings.Split(content, "\n"); len(lines) > h-2 {
 		content = strings.Join(lines[:max(0, h-2)], "\n") // keep the bottom border
 	}
-	return pane.Render(content)
+	if c := d.drawn; c != nil && c.block.Lines != nil && c.content == content && c.w == w && c.h == h {
+		return c.block
+	}
+	// lipgloss v2 sizes include the border and padding: 4 columns here.
+	block := common.NewBlock(d.ctx.Styles.Pane.Width(w).Height(h).MaxHeight(h).Render(content))
+	if d.drawn != nil {
+		*d.drawn = drawnPane{content: content, w: w, h: h, block: block}
+	}
+	return block
+}
+
+// drawnPane is the pane last drawn, and what it was drawn from.
+type drawnPane struct {
+	content string
+	w, h    int
+	block   common.Block
 }
 
 // content is the host's status, its last runs, its output in the last run

@@ -7,12 +7,21 @@ import (
 )
 
 // drift indexes a fleet's hosts by drift group (environment and role,
-// groupKey), so that a chunk of probes recomputes only its hosts' groups:
-// a 2 000-host round lands in 80 chunks or more, each one an Apply.
+// groupKey) and tallies, per group, the releases its reachable hosts run,
+// so that a chunk of probes updates only its own hosts' marks unless a
+// group's majority changes: a 2 000-host round lands in 80 chunks or
+// more, each one an Apply, and each chunk touches nearly every group.
 type drift struct {
 	fleet   *inventory.Fleet
 	members map[string][]string // group key -> host names, in fleet order
 	groupOf map[string]string   // host name -> group key
+	// tally counts, per group, its reachable hosts by release; counted is
+	// the release each host is counted under (absent: not counted).
+	tally   map[string]map[string]int
+	counted map[string]string
+	// best is each group's majority release; absent when fewer than two
+	// of its hosts are reachable.
+	best map[string]string
 }
 
 // index makes d the index of fleet, unless it already is.
@@ -29,68 +38,107 @@ func (d *drift) index(fleet *inventory.Fleet) (changed bool) {
 	return true
 }
 
+// count moves host's tally to what s says (reachable, which release).
+func (d *drift) count(host, group string, s *hostState) {
+	if rel, ok := d.counted[host]; ok {
+		if d.tally[group][rel]--; d.tally[group][rel] <= 0 {
+			delete(d.tally[group], rel)
+		}
+		delete(d.counted, host)
+	}
+	if s == nil || !s.probe.Reachable {
+		return
+	}
+	if d.tally[group] == nil {
+		d.tally[group] = map[string]int{}
+	}
+	d.tally[group][s.probe.Release]++
+	d.counted[host] = s.probe.Release
+}
+
+// majority is the release most of group's reachable hosts run, ties going
+// to the newest id (the greatest); false when fewer than two are reachable.
+func (d *drift) majority(group string) (string, bool) {
+	best, bestN, n := "", 0, 0
+	for rel, c := range d.tally[group] {
+		n += c
+		if c > bestN || (c == bestN && cmp.Compare(rel, best) > 0) {
+			best, bestN = rel, c
+		}
+	}
+	return best, n >= 2
+}
+
 // ComputeDrift finds, in each environment+role group, the release most of
 // its reachable hosts run (ties go to the newest id, then to having one) and
 // marks the hosts that run another.
 func (b *Board) ComputeDrift(fleet *inventory.Fleet) {
-	b.groups.index(fleet)
+	d := &b.groups
+	d.index(fleet)
+	d.tally, d.counted, d.best = map[string]map[string]int{}, map[string]string{}, map[string]string{}
 	b.counts = nil
 	clear(b.majority)
 	clear(b.drift)
-	for _, names := range b.groups.members {
-		b.groupDrift(names)
+	for k, names := range d.members {
+		for _, n := range names {
+			d.count(n, k, b.hosts[n])
+		}
+		b.markGroup(k)
 	}
 }
 
-// updateDrift recomputes the drift of the groups of the touched hosts
-// only (all of them when the fleet is not the one indexed).
+// updateDrift updates the tallies of the touched hosts and their marks;
+// a group whose majority changed is marked again whole (all groups when
+// the fleet is not the one indexed).
 func (b *Board) updateDrift(fleet *inventory.Fleet, touched map[string]bool) {
-	if b.groups.index(fleet) {
+	d := &b.groups
+	if d.index(fleet) || d.tally == nil {
 		b.ComputeDrift(fleet)
 		return
 	}
-	done := map[string]bool{}
+	byGroup := map[string][]string{}
 	for host := range touched {
-		k, ok := b.groups.groupOf[host]
-		if !ok || done[k] {
+		if k, ok := d.groupOf[host]; ok {
+			d.count(host, k, b.hosts[host])
+			byGroup[k] = append(byGroup[k], host)
+		}
+	}
+	for k, hosts := range byGroup {
+		best, ok := d.majority(k)
+		if was, had := d.best[k]; ok != had || best != was {
+			b.markGroup(k)
 			continue
 		}
-		done[k] = true
-		names := b.groups.members[k]
-		for _, n := range names {
-			delete(b.majority, n)
-			delete(b.drift, n)
+		for _, n := range hosts {
+			b.mark(n, best, ok)
 		}
-		b.groupDrift(names)
 	}
 }
 
-// groupDrift computes one group's majority and drift: over its reachable
-// hosts, when there are two or more.
-func (b *Board) groupDrift(group []string) {
-	var names []string
-	for _, n := range group {
-		if s := b.hosts[n]; s != nil && s.probe.Reachable {
-			names = append(names, n)
-		}
+// markGroup marks every host of group against its majority.
+func (b *Board) markGroup(group string) {
+	best, ok := b.groups.majority(group)
+	if ok {
+		b.groups.best[group] = best
+	} else {
+		delete(b.groups.best, group)
 	}
-	if len(names) < 2 {
+	for _, n := range b.groups.members[group] {
+		b.mark(n, best, ok)
+	}
+}
+
+// mark sets host's majority and drift: a reachable host of a group with a
+// majority (ok) drifts when it runs another release.
+func (b *Board) mark(host, best string, ok bool) {
+	delete(b.majority, host)
+	delete(b.drift, host)
+	s := b.hosts[host]
+	if !ok || s == nil || !s.probe.Reachable {
 		return
 	}
-	count := map[string]int{}
-	for _, n := range names {
-		count[b.hosts[n].probe.Release]++
-	}
-	best := ""
-	for rel, c := range count {
-		if c > count[best] || (c == count[best] && cmp.Compare(rel, best) > 0) {
-			best = rel
-		}
-	}
-	for _, n := range names {
-		b.majority[n] = best
-		if b.hosts[n].probe.Release != best {
-			b.drift[n] = true
-		}
+	b.majority[host] = best
+	if s.probe.Release != best {
+		b.drift[host] = true
 	}
 }

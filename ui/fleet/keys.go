@@ -12,6 +12,8 @@ type KeyMap struct {
 	Filter, ClearFilter, Apply, Cancel key.Binding
 	// The selection the root's actions apply to.
 	Select, SelectAll, SelectNone key.Binding
+	// Folding the groups: the focused one, or all of them.
+	Collapse, CollapseAll key.Binding
 	// The root's actions the footer lists with the list's own.
 	Detail, Exec, PastRuns, Help, Quit key.Binding
 }

@@ -26,7 +26,17 @@ var roleOrder = []string{"lb", "web", "app", "worker", "db", "cache"}
 type row struct {
 	heading string // set for group lines
 	host    inventory.Host
+	// group and members are a heading's group key and hosts (those the
+	// filter passes); collapsed: its hosts are folded under it, and the
+	// cursor can rest on it.
+	group     string
+	members   []inventory.Host
+	collapsed bool
 }
+
+// stop reports whether the cursor can rest on the row: a host, or a
+// folded group.
+func (r row) stop() bool { return r.heading == "" || r.collapsed }
 
 // Model lists the hosts grouped by environment and role, with a filter
 // and a selection. It renders only the rows that fit.
@@ -48,6 +58,13 @@ type Model struct {
 	// nameW and addrW are the widths of the HOST and ADDRESS columns,
 	// measured once per Rebuild, not per frame.
 	nameW, addrW int
+	// collapsed holds the folded groups' keys (env\x00role); they stay
+	// folded across filters and reloads.
+	collapsed map[string]bool
+	// paint draws the rows' cells; plain and bold are the cursor row's
+	// styles (reversed), kept here so that paint knows them by address.
+	paint       *common.Painter
+	plain, bold *lipgloss.Style
 }
 
 // New is an empty list (SetFleet fills it) whose rows show status.
@@ -55,7 +72,8 @@ func New(ctx *common.Context, keys KeyMap, status *Board) Model {
 	ti := textinput.New()
 	ti.Prompt = "/"
 	ti.Placeholder = "name, role, tag, env or up/down/drift/failed"
-	return Model{ctx: ctx, keys: keys, fleet: &inventory.Fleet{}, selected: map[string]bool{}, filter: ti, status: status, nameW: 8, addrW: 7}
+	return Model{ctx: ctx, keys: keys, fleet: &inventory.Fleet{}, selected: map[string]bool{}, collapsed: map[string]bool{}, filter: ti,
+		paint: common.NewPainter(), plain: new(lipgloss.NewStyle()), bold: new(lipgloss.NewStyle().Bold(true)), status: status, nameW: 8, addrW: 7}
 }
 
 // SetFleet replaces the fleet shown, keeping the selection of hosts that remain.
@@ -101,12 +119,13 @@ func (v *Model) Selected() []inventory.Host {
 	return out
 }
 
-// Shown is the hosts the list shows (the filter's matches), in order.
+// Shown is the hosts the list shows (the filter's matches, folded groups'
+// too), in order.
 func (v *Model) Shown() []inventory.Host {
 	var out []inventory.Host
 	for _, r := range v.rows {
-		if r.heading == "" {
-			out = append(out, r.host)
+		if r.heading != "" {
+			out = append(out, r.members...) // folded or not
 		}
 	}
 	return out
@@ -205,6 +224,10 @@ func (v Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 		}
 	case key.Matches(km, v.keys.SelectNone):
 		clear(v.selected)
+	case key.Matches(km, v.keys.Collapse):
+		v.toggleGroup()
+	case key.Matches(km, v.keys.CollapseAll):
+		v.toggleAll()
 	}
 	return v, nil
 }
@@ -223,7 +246,7 @@ func (v *Model) move(delta int) {
 	// Land on a host row, searching first in the direction of travel.
 	for _, dir := range []int{step, -step} {
 		for i := target; i >= 0 && i < len(v.rows); i += dir {
-			if v.rows[i].heading == "" {
+			if v.rows[i].stop() {
 				v.cursor = i
 				v.scroll()
 				return
@@ -257,7 +280,7 @@ func (v *Model) scroll() {
 	h := v.listHeight()
 	if v.cursor < v.offset {
 		v.offset = v.cursor
-		if v.offset > 0 && v.rows[v.offset-1].heading != "" {
+		if v.offset > 0 && v.rows[v.offset].heading == "" && v.rows[v.offset-1].heading != "" {
 			v.offset--
 		}
 	}
@@ -269,7 +292,10 @@ func (v *Model) scroll() {
 
 // Rebuild groups the hosts that pass the filter into rows.
 func (v *Model) Rebuild() {
-	focused := v.Focused().Name
+	focused, foldedAt := v.Focused().Name, ""
+	if v.cursor < len(v.rows) && v.rows[v.cursor].collapsed {
+		foldedAt = v.rows[v.cursor].group
+	}
 	q := strings.ToLower(strings.TrimSpace(v.filter.Value()))
 	type group struct {
 		key   string
@@ -305,18 +331,33 @@ func (v *Model) Rebuild() {
 		}
 		return strings.Compare(ra, rb)
 	})
-	v.rows = nil // a fresh slice: copies of the view must not share rows
+	n := len(groups)
+	for _, g := range groups {
+		if !v.collapsed[g.key] {
+			n += len(g.hosts)
+		}
+	}
+	v.rows = make([]row, 0, n) // a fresh slice: copies of the view must not share rows
 	v.nameW, v.addrW = 8, 7
 	for _, g := range groups {
 		env, role, _ := strings.Cut(g.key, "\x00")
-		v.rows = append(v.rows, row{heading: groupHeading(v.fleet, env, role, len(g.hosts))})
+		folded := v.collapsed[g.key]
+		v.rows = append(v.rows, row{heading: groupHeading(v.fleet, env, role, len(g.hosts)), group: g.key, members: g.hosts, collapsed: folded})
 		for _, h := range g.hosts {
-			v.rows = append(v.rows, row{host: h})
-			v.nameW = max(v.nameW, lipgloss.Width(h.Name))
-			v.addrW = max(v.addrW, lipgloss.Width(h.Address))
+			// Folded hosts are measured too: opening a group must not
+			// change the columns' widths.
+			if !folded {
+				v.rows = append(v.rows, row{host: h})
+			}
+			v.nameW = max(v.nameW, common.Width(h.Name))
+			v.addrW = max(v.addrW, common.Width(h.Address))
 		}
 	}
 	v.nameW, v.addrW = min(v.nameW, 28), min(v.addrW, 32)
+	if foldedAt != "" {
+		v.focusGroup(foldedAt) // the cursor stays on its folded group
+		return
+	}
 	v.focus(focused)
 }
 
@@ -401,6 +442,10 @@ func (v Model) View() string {
 	for i := v.offset; i < end; i++ {
 		r := v.rows[i]
 		b.WriteByte('\n')
+		if r.collapsed {
+			b.WriteString(v.foldedHeading(r, i == v.cursor))
+			continue
+		}
 		if r.heading != "" {
 			b.WriteString(st.Group.Render(common.Clip(r.heading, v.width)))
 			continue
@@ -434,7 +479,7 @@ func (v *Model) click(y int) {
 		y-- // the filter line
 	}
 	y-- // the column header
-	if i := v.offset + y; y >= 0 && y < v.listHeight() && i < len(v.rows) && v.rows[i].heading == "" {
+	if i := v.offset + y; y >= 0 && y < v.listHeight() && i < len(v.rows) && v.rows[i].stop() {
 		v.cursor = i
 		v.scroll()
 	}

@@ -34,6 +34,8 @@ type hostPane struct {
 	started     time.Time
 	took        time.Duration
 	lines       *remote.Ring[string]
+	idx         int  // the pane's place in the feed
+	held        bool // a staged run holds it until its first host is done
 }
 
 // Feed is where the engine's events land: each event is applied to its
@@ -54,6 +56,8 @@ type Feed struct {
 	started time.Time
 	took    time.Duration
 	now     func() time.Time
+	// grouping groups the hosts by output (groups.go); nil: off.
+	grouping *grouping
 }
 
 // NewFeed is run id of command on hosts, every host queued.
@@ -61,7 +65,7 @@ func NewFeed(id int, command string, hosts []string) *Feed {
 	f := &Feed{id: id, title: fmt.Sprintf("run %d", id), command: command, byName: map[string]*hostPane{},
 		started: time.Now(), now: time.Now}
 	for _, h := range hosts {
-		p := &hostPane{name: h, status: remote.EventQueued, lines: remote.NewRing[string](paneLines)}
+		p := &hostPane{name: h, status: remote.EventQueued, lines: remote.NewRing[string](paneLines), idx: len(f.panes)}
 		f.panes = append(f.panes, p)
 		f.byName[h] = p
 	}
@@ -106,6 +110,9 @@ func (f *Feed) Event(ev remote.Event) {
 	case remote.EventStdout, remote.EventStderr:
 		p.lines.Push(ev.Line)
 		p.progress = ""
+		if f.grouping != nil {
+			f.grouping.line(p.idx, ev.Kind, ev.Line)
+		}
 	case remote.EventProgress:
 		if ev.Total > 0 || ev.Bytes > 0 {
 			p.sent, p.total = ev.Bytes, ev.Total
@@ -128,6 +135,9 @@ func (f *Feed) Event(ev remote.Event) {
 		}
 	default:
 		p.status = ev.Kind
+	}
+	if f.grouping != nil {
+		f.grouping.place(p.idx, p)
 	}
 }
 
@@ -156,6 +166,9 @@ func (f *Feed) Finish(res remote.Result, err error) {
 	for _, p := range f.panes {
 		if p.status != remote.EventExited && p.status != remote.EventFailed {
 			p.status, p.class, p.err = remote.EventFailed, remote.ClassCancelled, "not reached"
+		}
+		if f.grouping != nil {
+			f.grouping.place(p.idx, p)
 		}
 	}
 }
@@ -204,6 +217,7 @@ type paneSnapshot struct {
 	// pushed counts every line the host printed, first is the number of
 	// the oldest one kept (the ring dropped those before).
 	pushed, first uint64
+	held          bool
 }
 
 // Which panes a snapshot copies lines of.
@@ -244,7 +258,7 @@ func (f *Feed) snapshot(n, only int, win window) runSnapshot {
 	for i, p := range f.panes {
 		ps := paneSnapshot{name: p.name, progress: p.progress, err: p.err, status: p.status, stage: p.stage, failStage: p.failStage,
 			step: p.step, steps: p.steps, sent: p.sent, total: p.total, class: p.class, code: p.code, took: p.took,
-			pushed: p.lines.Total(), first: p.lines.Dropped()}
+			pushed: p.lines.Total(), first: p.lines.Dropped(), held: p.held}
 		if p.status == remote.EventStarted && !p.started.IsZero() {
 			ps.running = now.Sub(p.started)
 		}

@@ -23,5 +23,5 @@ func testKeys() KeyMap {
 	return KeyMap{Up: b("up", "k"), Down: b("down", "j"), PageUp: b("pgup", "ctrl+u"), PageDown: b("pgdown", "ctrl+d"),
 		Top: b("home", "g"), Bottom: b("end", "G"), NextFailed: b("n"), PrevFailed: b("p"), Follow: b("f"),
 		CancelRun: b("c"), Confirm: b("y"), Back: b("esc"), Help: b("?"),
-		Wrap: b("w"), Left: b("left", "h"), Right: b("right", "l"), Zoom: b("+"), Whole: b("v")}
+		Wrap: b("w"), Left: b("left", "h"), Right: b("right", "l"), Zoom: b("+"), Whole: b("v"), Group: b("t")}
 }

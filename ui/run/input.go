@@ -3,6 +3,8 @@ package run
 import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
+
+	"github.com/opsui/opsui/ui/common"
 )
 
 // wheelLines is how far one notch of the mouse wheel scrolls a pane.
@@ -15,7 +17,16 @@ func (v Model) Init() tea.Cmd { return nil }
 func (v *Model) SetSize(w, h int) { v.width, v.height = w, h }
 
 // KeyMap is the run view's footer.
-func (v Model) KeyMap() []key.Binding { return v.keys.ShortHelp() }
+func (v Model) KeyMap() []key.Binding {
+	switch {
+	case v.ask != nil && !v.confirmCancel:
+		return v.askKeys()
+	case v.feed != nil && v.feed.Grouped():
+		bs := v.keys.ShortHelp()
+		return append(bs[:2:2], append([]key.Binding{common.WithDesc(v.keys.Group, v.groupHelp())}, bs[2:]...)...)
+	}
+	return v.keys.ShortHelp()
+}
 
 // Asking reports whether the view asks to cancel its run: the keys are
 // the question's then.
@@ -34,11 +45,11 @@ func (v Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 		v.confirmCancel = false
 		return v, nil
 	case tea.KeyPressMsg:
-		return v.key(msg)
+		return v.moved(v.pinned().key(msg))
 	case tea.MouseWheelMsg:
-		return v.wheel(msg), nil
+		return v.moved(v.pinned().wheel(msg), nil)
 	case tea.MouseClickMsg:
-		return v.click(msg), nil
+		return v.moved(v.pinned().click(msg), nil)
 	}
 	return v, nil
 }
@@ -56,8 +67,20 @@ func (v Model) key(km tea.KeyPressMsg) (Model, tea.Cmd) {
 	}
 	snap := v.feed.snapshot(0, noPanes, window{})
 	page := max(1, v.layout(snap.panes).innerLines()-1)
+	var cmd tea.Cmd
 	switch {
 	case v.lineKey(km):
+	case v.ask != nil && v.askKey(km, &cmd):
+	case key.Matches(km, v.keys.Group) && v.feed.Grouped():
+		v = v.toggleGroups()
+	case v.showGroups() && key.Matches(km, v.keys.Up):
+		v = v.moveGroup(-1)
+	case v.showGroups() && key.Matches(km, v.keys.Down):
+		v = v.moveGroup(1)
+	case v.showGroups() && key.Matches(km, v.keys.NextFailed):
+		v = v.nextFailedGroup(1)
+	case v.showGroups() && key.Matches(km, v.keys.PrevFailed):
+		v = v.nextFailedGroup(-1)
 	case v.zoom && key.Matches(km, v.keys.Up):
 		v = v.scroll(-1) // one pane: the moves scroll its lines
 	case v.zoom && key.Matches(km, v.keys.Down):
@@ -98,7 +121,7 @@ func (v Model) key(km tea.KeyPressMsg) (Model, tea.Cmd) {
 			v.confirmCancel = true
 		}
 	}
-	return v, nil
+	return v, cmd
 }
 
 // focusOn moves the focus to pane i (clamped). A paused view stays paused,
@@ -188,6 +211,8 @@ func (v Model) click(m tea.MouseClickMsg) Model {
 		return v
 	}
 	switch {
+	case l.grouped:
+		return v.clickGroup(y-1, l) // below the groups' heading
 	case l.grid:
 		r, c := y/l.paneH, m.X/max(1, l.paneW)
 		if i := r*l.cols + c; r < l.rows && c < l.cols && i < len(v.feed.panes) {

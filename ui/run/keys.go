@@ -15,6 +15,9 @@ type KeyMap struct {
 	// cut lines, Zoom gives the focused pane the whole view, Whole shows
 	// its selected line in full.
 	Wrap, Left, Right, Zoom, Whole key.Binding
+	// Group switches an ad-hoc run between its hosts grouped by output
+	// and the per-host panes (grouped.go).
+	Group key.Binding
 }
 
 // ShortHelp is the footer of the run view.

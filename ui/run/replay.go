@@ -73,9 +73,16 @@ func replayFeed(ctx context.Context, r ops.RecordedRun) (*Feed, error) {
 	keep := replayPaneLines(len(r.Hosts))
 	panes := make([]*hostPane, len(r.Hosts))
 	marked := make([]bool, len(r.Hosts)) // a cut marker was recorded
+	// An ad-hoc command's replay groups its hosts by output, as it did
+	// live, when every host's whole output was read (groups.go).
+	if r.Kind == store.KindExec {
+		f.Grouping()
+	}
+	whole := true
 	push := func(i int, c ops.OutputChunk) {
 		p := panes[i]
 		if c.Skipped > 0 {
+			whole = false
 			p.lines.Push(fmt.Sprintf("… %s of earlier output not shown: the replay reads each host's last %s",
 				store.HumanBytes(c.Skipped), store.HumanBytes(replayBytes/int64(max(len(r.Hosts), 1)))))
 		}
@@ -88,6 +95,13 @@ func replayFeed(ctx context.Context, r ops.RecordedRun) (*Feed, error) {
 			}
 			// A copy: a kept substring would pin its whole chunk.
 			p.lines.Push(strings.Clone(line))
+			if f.grouping != nil && c.Stream != "meta" {
+				kind := remote.EventStdout
+				if c.Stream == "stderr" {
+					kind = remote.EventStderr
+				}
+				f.grouping.line(i, kind, line)
+			}
 		}
 	}
 	cut := 0
@@ -134,6 +148,15 @@ func replayFeed(ctx context.Context, r ops.RecordedRun) (*Feed, error) {
 		}
 		p.err = h.Error
 		results = append(results, hr)
+	}
+	switch {
+	case f.grouping == nil:
+	case !whole || cut > 0:
+		f.grouping = nil // a part of an output is not the output
+	default:
+		for i, p := range panes {
+			f.grouping.place(i, p)
+		}
 	}
 	switch {
 	case cut == 1:

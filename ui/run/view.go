@@ -36,6 +36,12 @@ type Model struct {
 	// view; whole shows its selected line in full below its output.
 	wrap, zoom, whole bool
 	hoff              int
+	// groups is the choice between the hosts grouped by output and the
+	// per-host panes (grouped.go); ask is the staged run's question.
+	groups groupsPref
+	ask    *continueQuestion
+	// cursorSet: the operator moved the groups' cursor (else pinned).
+	cursorSet bool
 }
 
 // New shows feed's run.
@@ -56,6 +62,9 @@ func (v Model) Size() (width, height int) { return v.width, v.height }
 func statusText(p paneSnapshot) string {
 	switch p.status {
 	case remote.EventQueued:
+		if p.held {
+			return "held back"
+		}
 		return "queued"
 	case remote.EventConnecting:
 		return "connecting"
@@ -236,6 +245,8 @@ func (v Model) summary(snap runSnapshot) string {
 type runLayout struct {
 	headH        int // summary and notice lines
 	grid         bool
+	grouped      bool // the groups' rows above the cursor group's pane (grouped.go)
+	groupRows    int
 	cols, rows   int
 	paneW, paneH int
 	listW        int
@@ -247,7 +258,15 @@ func (v Model) layout(panes []paneSnapshot) runLayout {
 	if v.confirmCancel || v.note != "" {
 		l.headH++
 	}
+	if v.ask != nil && !v.confirmCancel {
+		l.headH++
+	}
 	h := max(1, v.height-l.headH)
+	if v.showGroups() {
+		l.grouped, l.groupRows = true, groupRowsFor(len(v.feed.groupsSnapshot()), h)
+		l.paneW, l.paneH = v.width, max(3, h-1-l.groupRows)
+		return l
+	}
 	if v.zoom {
 		l.grid, l.cols, l.rows, l.paneW, l.paneH = true, 1, 1, v.width, h
 		return l
@@ -275,6 +294,7 @@ func (l runLayout) innerLines() int { return max(1, l.paneH-3) }
 
 // View draws the run.
 func (v Model) View() string {
+	v = v.pinned()
 	st := v.ctx.Styles
 	shape := v.feed.snapshot(0, noPanes, window{})
 	l := v.layout(shape.panes)
@@ -291,8 +311,13 @@ func (v Model) View() string {
 	case v.note != "":
 		b.WriteString("\n" + st.Warn.Render(common.Clip(v.note, v.width)))
 	}
+	if v.ask != nil && !v.confirmCancel {
+		b.WriteString("\n" + v.askLine())
+	}
 	b.WriteByte('\n')
 	switch {
+	case l.grouped:
+		b.WriteString(v.groupedView(snap, l))
 	case v.zoom:
 		b.WriteString(v.pane(snap.panes[v.focus], l.paneW, l.paneH, true))
 	case l.grid:
