@@ -30,7 +30,7 @@ func (c *consoleSession) flush(ctx context.Context, env string, names []string, 
 	var recErr *ops.RecordError
 	switch {
 	case errors.As(err, &recErr): // the caches were flushed: say how
-		err = fmt.Errorf("record the flush: %w", recErr.Err)
+		err = fmt.Errorf("record run: %w", recErr.Err) // the CLI's words
 	case err != nil:
 		return nil, err
 	}
