@@ -186,14 +186,16 @@ const (
 	NotifySuccess  = "success"
 	NotifyFailure  = "failure"
 	NotifyRollback = "rollback"
+	// NotifyBreakGlass is a deploy let through a freeze with --break-glass.
+	NotifyBreakGlass = "break_glass"
 
 	NotifyFormatJSON  = "json"
 	NotifyFormatSlack = "slack"
 )
 
 // NotifyEvents are the events a webhook can ask for, in the order a deploy
-// goes through them.
-var NotifyEvents = []string{NotifyStart, NotifySuccess, NotifyFailure, NotifyRollback}
+// goes through them, then the freeze's break-glass.
+var NotifyEvents = []string{NotifyStart, NotifySuccess, NotifyFailure, NotifyRollback, NotifyBreakGlass}
 
 // Wants reports whether the webhook is told about event.
 func (w Webhook) Wants(event string) bool {

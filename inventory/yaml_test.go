@@ -98,7 +98,7 @@ func TestYAMLErrors(t *testing.T) {
 			`f.yaml:6:14: apps[0].notify[0].url: webhook url "ftp://hooks.example.com" is not an http(s) URL`},
 		{"webhook without host", appNotify + "      - url: https:///x\n", `apps[0].notify[0].url: webhook url "https://" has no host`},
 		{"webhook unknown event", appNotify + "      - url: https://h.example.com/\n        events: [start, deployed]\n",
-			`f.yaml:7:25: apps[0].notify[0].events[1]: unknown event "deployed" (known: start, success, failure, rollback)`},
+			`f.yaml:7:25: apps[0].notify[0].events[1]: unknown event "deployed" (known: start, success, failure, rollback, break_glass)`},
 		{"webhook event twice", appNotify + "      - url: https://h.example.com/\n        events: [start, start]\n",
 			`apps[0].notify[0].events[1]: event "start" listed twice`},
 		{"webhook format", appNotify + "      - url: https://h.example.com/\n        format: teams\n",
@@ -216,4 +216,17 @@ func FuzzDecodeYAML(f *testing.F) {
 			t.Fatalf("export not stable:\n%s\n---\n%s", out, out2)
 		}
 	})
+}
+
+// TestWebhookCanAskForBreakGlass: a webhook may subscribe to the freeze's
+// break-glass event alone, and is then told of nothing else.
+func TestWebhookCanAskForBreakGlass(t *testing.T) {
+	f, err := DecodeYAML("f.yaml", []byte(appNotify+"      - url: https://h.example.com/\n        events: [break_glass]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := f.Apps[0].Notify[0]
+	if !w.Wants(NotifyBreakGlass) || w.Wants(NotifyStart) || w.Wants(NotifyFailure) {
+		t.Errorf("a break_glass-only webhook wants: break_glass %v, start %v, failure %v", w.Wants(NotifyBreakGlass), w.Wants(NotifyStart), w.Wants(NotifyFailure))
+	}
 }

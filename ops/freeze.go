@@ -13,10 +13,6 @@ import (
 	"github.com/opsui/opsui/store"
 )
 
-// NotifyBreakGlass is the webhook event of a deploy let through a freeze
-// (sent to the app's webhooks that take every event).
-const NotifyBreakGlass = "break_glass"
-
 // FrozenError refuses a deploy or config change of an environment inside
 // one of its freeze windows, naming them.
 type FrozenError struct {
@@ -116,7 +112,7 @@ func (s *Service) breakGlass(ctx context.Context, p *deploy.Plan, fe *FrozenErro
 	if err := s.Store.RecordBreakGlass(ctx, b); err != nil {
 		io.orQuiet().Say(err.Error())
 	}
-	ev := notify.Event{Event: NotifyBreakGlass, App: b.App, Env: b.Env, ReleaseID: releaseID, Commit: p.Source.Commit,
+	ev := notify.Event{Event: inventory.NotifyBreakGlass, App: b.App, Env: b.Env, ReleaseID: releaseID, Commit: p.Source.Commit,
 		Subject: "break glass: " + b.Reason + " (frozen: " + b.Freeze + ")", Operator: s.Operator, Branch: p.Source.RefName()}
 	for _, err := range notify.Send(ctx, p.App.Notify, ev) {
 		io.orQuiet().Say("break-glass notification: " + err.Error())

@@ -85,7 +85,7 @@ func TestFreezeRefusesDeployUntilBreakGlass(t *testing.T) {
 	mu.Lock()
 	var glass map[string]any
 	for _, m := range got {
-		if m["event"] == NotifyBreakGlass {
+		if m["event"] == inventory.NotifyBreakGlass {
 			glass = m
 		}
 	}
