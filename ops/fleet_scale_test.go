@@ -6,13 +6,13 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/opsui/opsui/internal/procfs"
 	"github.com/opsui/opsui/internal/simfleet"
+	"github.com/opsui/opsui/internal/testenv"
 	"github.com/opsui/opsui/inventory"
 	"github.com/opsui/opsui/ops/remote"
 	"github.com/opsui/opsui/store"
@@ -21,24 +21,6 @@ import (
 // The scale benchmarks' fleets are served by a child process (this test
 // binary again): see simfleet.Spawn.
 func init() { simfleet.ServeIfChild() }
-
-// scaleSizes are the fleet sizes of the scale benchmarks:
-// OPSUI_SCALE_SIZES (comma-separated) or 500, 1000 and 2000.
-func scaleSizes(b *testing.B) []int {
-	s := os.Getenv("OPSUI_SCALE_SIZES")
-	if s == "" {
-		return []int{500, 1000, 2000}
-	}
-	var out []int
-	for _, f := range strings.Split(s, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil || n <= 0 {
-			b.Fatalf("OPSUI_SCALE_SIZES: %q is not a size", f)
-		}
-		out = append(out, n)
-	}
-	return out
-}
 
 // BenchmarkFleetScale measures issue 20's engine figures on a simulated
 // fleet of N hosts (simfleet, in a child process), healthy and with 5 %
@@ -63,7 +45,7 @@ func scaleSizes(b *testing.B) []int {
 //     phases (its CPU time over wall time x cores), client-cpu-% the same
 //     for this process.
 func BenchmarkFleetScale(b *testing.B) {
-	for _, n := range scaleSizes(b) {
+	for _, n := range testenv.EnvSizes(b, simfleet.EnvSizes, simfleet.DefaultSizes) {
 		for _, faulty := range []bool{false, true} {
 			name := fmt.Sprintf("N=%d", n)
 			if faulty {
@@ -241,14 +223,7 @@ func (m *scaleMetrics) memory(b *testing.B) {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	m.heap = max(m.heap, float64(ms.HeapAlloc)/(1<<20))
-	if st, err := os.ReadFile("/proc/self/status"); err == nil {
-		for l := range strings.SplitSeq(string(st), "\n") {
-			if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
-				kb, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
-				m.rss = max(m.rss, float64(kb)/1024)
-			}
-		}
-	}
+	m.rss = max(m.rss, procfs.SelfRSSMB())
 	if fds, err := os.ReadDir("/proc/self/fd"); err == nil {
 		m.fds = max(m.fds, len(fds))
 	} else {

@@ -6,14 +6,15 @@ import (
 	"os"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/opsui/opsui/internal/procfs"
 	"github.com/opsui/opsui/internal/simfleet"
+	"github.com/opsui/opsui/internal/testenv"
 	"github.com/opsui/opsui/inventory"
 	"github.com/opsui/opsui/ops"
 	"github.com/opsui/opsui/ops/remote"
@@ -24,24 +25,6 @@ import (
 // The scale benchmark's fleet is served by a child process (this test
 // binary again): see simfleet.Spawn.
 func init() { simfleet.ServeIfChild() }
-
-// consoleScaleSizes: OPSUI_SCALE_SIZES (comma-separated) or 500, 1000,
-// 2000.
-func consoleScaleSizes(b *testing.B) []int {
-	s := os.Getenv("OPSUI_SCALE_SIZES")
-	if s == "" {
-		return []int{500, 1000, 2000}
-	}
-	var out []int
-	for _, f := range strings.Split(s, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil || n <= 0 {
-			b.Fatalf("OPSUI_SCALE_SIZES: %q is not a size", f)
-		}
-		out = append(out, n)
-	}
-	return out
-}
 
 // BenchmarkConsoleScale is issue 20's console at N hosts (two
 // environments, four roles) of a simulated fleet (simfleet, a child
@@ -65,7 +48,7 @@ func consoleScaleSizes(b *testing.B) []int {
 //   - heap-MB and rss-MB of this process with every connection open, fds
 //     its descriptors then.
 func BenchmarkConsoleScale(b *testing.B) {
-	for _, n := range consoleScaleSizes(b) {
+	for _, n := range testenv.EnvSizes(b, simfleet.EnvSizes, simfleet.DefaultSizes) {
 		b.Run(fmt.Sprintf("N=%d", n), func(b *testing.B) { benchConsoleScale(b, n) })
 	}
 }
@@ -147,7 +130,7 @@ func benchConsoleScale(b *testing.B, n int) {
 		runtime.GC()
 		var mst runtime.MemStats
 		runtime.ReadMemStats(&mst)
-		heap, rss = max(heap, float64(mst.HeapAlloc)/(1<<20)), max(rss, rssMB())
+		heap, rss = max(heap, float64(mst.HeapAlloc)/(1<<20)), max(rss, procfs.SelfRSSMB())
 		if list, err := os.ReadDir("/proc/self/fd"); err == nil {
 			fds = max(fds, len(list))
 		}
@@ -179,20 +162,6 @@ func median(d []time.Duration) time.Duration {
 	s := slices.Clone(d)
 	slices.Sort(s)
 	return s[len(s)/2]
-}
-
-func rssMB() float64 {
-	st, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for l := range strings.SplitSeq(string(st), "\n") {
-		if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
-			kb, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
-			return float64(kb) / 1024
-		}
-	}
-	return 0
 }
 
 // scaleDriver runs commands as bubbletea does: each in its own goroutine, a

@@ -30,13 +30,7 @@ func BenchmarkDeployVsCapistrano(b *testing.B) {
 		b.Skip("deploys to real hosts with two tools; not with -short")
 	}
 	needTools(b, true)
-	sizes := DefaultSizes
-	if s := os.Getenv(EnvSizes); s != "" {
-		var err error
-		if sizes, err = ParseSizes(s); err != nil {
-			b.Fatal(err)
-		}
-	}
+	sizes := testenv.EnvSizes(b, EnvSizes, DefaultSizes)
 	rounds := testenv.EnvInt(b, EnvRounds, DefaultRounds)
 	workers := testenv.EnvInt(b, EnvWorkers, 1)
 	if rounds < 1 || workers < 1 {

@@ -68,21 +68,6 @@ var (
 	DefaultRounds = 3
 )
 
-// ParseSizes reads a comma-separated list of fleet sizes ("2,10,50"); each
-// must be a positive integer.
-func ParseSizes(s string) ([]int, error) {
-	var sizes []int
-	for f := range strings.SplitSeq(s, ",") {
-		f = strings.TrimSpace(f)
-		n, err := strconv.Atoi(f)
-		if err != nil || n < 1 {
-			return nil, fmt.Errorf("%s: %q is not a number of hosts (want e.g. \"2,10,50\")", EnvSizes, f)
-		}
-		sizes = append(sizes, n)
-	}
-	return sizes, nil
-}
-
 // ServersFile is the file config/deploy/production.rb reads: one
 // "address port" line per host, the primary db host first.
 func ServersFile(addrs []string, ports []int) string {

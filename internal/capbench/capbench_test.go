@@ -3,22 +3,10 @@ package capbench
 import (
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
 )
-
-func TestParseSizes(t *testing.T) {
-	if got, err := ParseSizes(" 2, 10,50"); err != nil || !slices.Equal(got, []int{2, 10, 50}) {
-		t.Errorf("ParseSizes = %v, %v", got, err)
-	}
-	for _, bad := range []string{"", "2,,10", "0", "-3", "ten", "2;10"} {
-		if _, err := ParseSizes(bad); err == nil || !strings.Contains(err.Error(), EnvSizes) {
-			t.Errorf("ParseSizes(%q) = %v, want an error naming %s", bad, err, EnvSizes)
-		}
-	}
-}
 
 func TestServersFile(t *testing.T) {
 	got := ServersFile([]string{"127.0.9.1", "127.0.9.2"}, []int{2201, 2202})

@@ -1,6 +1,7 @@
 // Package procfs reads the process table from Linux's /proc, for the code
-// that must find and stop every process it started: the sshd test harness
-// and the demo fleet. Elsewhere every function finds nothing.
+// that must find and stop every process it started (the sshd test harness
+// and the demo fleet) and for the benchmarks' own memory figures.
+// Elsewhere every function finds nothing.
 package procfs
 
 import (
@@ -57,4 +58,20 @@ func Descendants(root int) []int {
 		list = append(list, kids[list[i]]...)
 	}
 	return list
+}
+
+// SelfRSSMB is this process's resident set size (VmRSS) in MiB; 0 when
+// /proc cannot tell.
+func SelfRSSMB() float64 {
+	st, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for l := range strings.SplitSeq(string(st), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
+			kb, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
+			return float64(kb) / 1024
+		}
+	}
+	return 0
 }

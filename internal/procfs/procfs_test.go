@@ -38,3 +38,13 @@ func TestDescendantsAndStat(t *testing.T) {
 		t.Error("Stat of no process succeeded")
 	}
 }
+
+func TestSelfRSSMB(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("reads /proc")
+	}
+	// A live Go test binary holds more than a MiB and far less than 10 GiB.
+	if mb := SelfRSSMB(); mb < 1 || mb > 10<<10 {
+		t.Errorf("SelfRSSMB = %.1f", mb)
+	}
+}

@@ -32,6 +32,13 @@ import (
 	"golang.org/x/crypto/ssh/knownhosts"
 )
 
+// The scale benchmarks' fleet sizes: EnvSizes (comma-separated, read with
+// testenv.EnvSizes) or DefaultSizes.
+const EnvSizes = "OPSUI_SCALE_SIZES"
+
+// DefaultSizes are issue 20's fleet sizes.
+var DefaultSizes = []int{500, 1000, 2000}
+
 // Fault is how a simulated host misbehaves.
 type Fault int
 

@@ -20,6 +20,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -126,4 +127,36 @@ func EnvDuration(t testing.TB, name string, def time.Duration) time.Duration {
 		t.Fatalf("%s=%q: want a duration above zero, such as 10s", name, s)
 	}
 	return d
+}
+
+// ParseSizes reads the comma-separated fleet sizes ("2,10,50") of the
+// environment variable name (named in the error); each must be a positive
+// integer.
+func ParseSizes(name, s string) ([]int, error) {
+	var sizes []int
+	for f := range strings.SplitSeq(s, ",") {
+		f = strings.TrimSpace(f)
+		n, err := strconv.Atoi(f)
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("%s: %q is not a number of hosts (want e.g. \"2,10,50\")", name, f)
+		}
+		sizes = append(sizes, n)
+	}
+	return sizes, nil
+}
+
+// EnvSizes returns the fleet sizes in the environment variable name
+// (ParseSizes), or def when it is unset or empty; any other value fails
+// the benchmark.
+func EnvSizes(t testing.TB, name string, def []int) []int {
+	t.Helper()
+	s := os.Getenv(name)
+	if s == "" {
+		return def
+	}
+	sizes, err := ParseSizes(name, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sizes
 }

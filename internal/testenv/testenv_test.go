@@ -5,6 +5,7 @@ import (
 	"net"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -134,6 +135,18 @@ func TestEnv(t *testing.T) {
 		got = run(t, func(tb testing.TB) { d = EnvDuration(tb, name, time.Second) })
 		if (got.how == "fatal") != tc.durErr || (!tc.durErr && d != tc.wantDur) {
 			t.Errorf("EnvDuration(%q) = %v, %+v", tc.val, d, got)
+		}
+	}
+}
+
+func TestParseSizes(t *testing.T) {
+	const name = "OPSUI_CAPBENCH_SIZES"
+	if got, err := ParseSizes(name, " 2, 10,50"); err != nil || !slices.Equal(got, []int{2, 10, 50}) {
+		t.Errorf("ParseSizes = %v, %v", got, err)
+	}
+	for _, bad := range []string{"", "2,,10", "0", "-3", "ten", "2;10"} {
+		if _, err := ParseSizes(name, bad); err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("ParseSizes(%q) = %v, want an error naming %s", bad, err, name)
 		}
 	}
 }
