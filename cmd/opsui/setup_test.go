@@ -52,85 +52,76 @@ func TestSetupPrintSudoers(t *testing.T) {
 	}
 }
 
-// TestSetupPrintSupervisor: the program section of each web host under
-// supervisord, from a fleet file, with where it goes.
-func TestSetupPrintSupervisor(t *testing.T) {
-	fleet := filepath.Join(t.TempDir(), "fleet.yaml")
-	doc := `environments: [{name: production}]
+// TestSetupPrintProcessManager: the supervisord program section, or the
+// systemd unit, of each web host under that process manager, from a fleet
+// file, with where it goes (a web2 under another manager gets none); the
+// sudoers lines allow exactly what a deploy runs through it.
+func TestSetupPrintProcessManager(t *testing.T) {
+	for _, tc := range []struct {
+		process, web2, flag string
+		want, sudoers       []string
+	}{
+		{
+			process: "supervisord",
+			web2:    "process: daemon, reload: /usr/bin/systemctl reload shop",
+			flag:    "--print-supervisor",
+			want: []string{
+				"; host web1: put this in supervisord's include directory as shop-web.conf, then: supervisorctl -c /etc/supervisor/supervisord.conf update\n",
+				"[program:shop-web]\ncommand=/srv/shop/current/venv/bin/python -m gunicorn --chdir /srv/shop/current --bind 10.0.0.1:8000 --workers 2 --error-logfile /srv/shop/shared/logs/gunicorn.log shopsite.wsgi:application\ndirectory=/srv/shop\nuser=deploy\n",
+				"autorestart=true\n",
+			},
+			sudoers: []string{
+				"\ndeploy ALL=(root) NOPASSWD: /usr/bin/supervisorctl -c /etc/supervisor/supervisord.conf signal HUP shop-web\n",
+				"\ndeploy ALL=(root) NOPASSWD: /usr/bin/supervisorctl -c /etc/supervisor/supervisord.conf start shop-web\n",
+			},
+		},
+		{
+			process: "systemd",
+			web2:    "process: supervisord",
+			flag:    "--print-systemd",
+			want: []string{
+				"# host web1: put this in /etc/systemd/system/shop-web.service, then: systemctl daemon-reload && systemctl enable --now shop-web.service\n",
+				"User=deploy\nWorkingDirectory=/srv/shop\nExecStart=\"/srv/shop/current/venv/bin/python\" \"-m\" \"gunicorn\" \"--chdir\" \"/srv/shop/current\" \"--bind\" \"10.0.0.1:8000\"",
+				"ExecReload=/bin/kill -s HUP $MAINPID\n",
+			},
+			sudoers: []string{
+				"\ndeploy ALL=(root) NOPASSWD: /usr/bin/systemctl reload shop-web.service\n",
+				"\ndeploy ALL=(root) NOPASSWD: /usr/bin/systemctl start shop-web.service\n",
+			},
+		},
+	} {
+		t.Run(tc.process, func(t *testing.T) {
+			fleet := filepath.Join(t.TempDir(), "fleet.yaml")
+			doc := `environments: [{name: production}]
 roles:
   web:
-    process: supervisord
+    process: ` + tc.process + `
     sudo: true
     options: {wsgi: "shopsite.wsgi:application"}
 apps: [{name: shop, repo: /src/shop, deploy_to: /srv/shop}]
 hosts:
   - {name: web1, address: 10.0.0.1, user: deploy, env: production, roles: [web], settings: {web: {options: {bind: "10.0.0.1:8000"}}}}
-  - {name: web2, address: 10.0.0.2, user: deploy, env: production, roles: [web], settings: {web: {process: daemon, reload: /usr/bin/systemctl reload shop}}}
+  - {name: web2, address: 10.0.0.2, user: deploy, env: production, roles: [web], settings: {web: {` + tc.web2 + `}}}
 `
-	if err := os.WriteFile(fleet, []byte(doc), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	db := filepath.Join(t.TempDir(), "opsui.db")
-	out := mustRun(t, db, "setup", "--print-supervisor", "--file", fleet)
-	for _, want := range []string{
-		"; host web1: put this in supervisord's include directory as shop-web.conf, then: supervisorctl -c /etc/supervisor/supervisord.conf update\n",
-		"[program:shop-web]\ncommand=/srv/shop/current/venv/bin/python -m gunicorn --chdir /srv/shop/current --bind 10.0.0.1:8000 --workers 2 --error-logfile /srv/shop/shared/logs/gunicorn.log shopsite.wsgi:application\ndirectory=/srv/shop\nuser=deploy\n",
-		"autorestart=true\n",
-	} {
-		if !strings.Contains(out, want) {
-			t.Errorf("setup --print-supervisor lacks %q:\n%s", want, out)
-		}
-	}
-	if strings.Contains(out, "web2") {
-		t.Errorf("web2 runs as a daemon but got a program section:\n%s", out)
-	}
-	sudoers := mustRun(t, db, "setup", "--print-sudoers", "--file", fleet)
-	if !strings.Contains(sudoers, "\ndeploy ALL=(root) NOPASSWD: /usr/bin/supervisorctl -c /etc/supervisor/supervisord.conf signal HUP shop-web\n") ||
-		!strings.Contains(sudoers, "\ndeploy ALL=(root) NOPASSWD: /usr/bin/supervisorctl -c /etc/supervisor/supervisord.conf start shop-web\n") {
-		t.Errorf("sudoers for supervisord:\n%s", sudoers)
-	}
-}
-
-// TestSetupPrintSystemd: the unit of each web host under systemd, from a
-// fleet file, with where it goes; the sudoers lines allow exactly its
-// reload and start.
-func TestSetupPrintSystemd(t *testing.T) {
-	fleet := filepath.Join(t.TempDir(), "fleet.yaml")
-	doc := `environments: [{name: production}]
-roles:
-  web:
-    process: systemd
-    sudo: true
-    options: {wsgi: "shopsite.wsgi:application"}
-apps: [{name: shop, repo: /src/shop, deploy_to: /srv/shop}]
-hosts:
-  - {name: web1, address: 10.0.0.1, user: deploy, env: production, roles: [web]}
-  - {name: web2, address: 10.0.0.2, user: deploy, env: production, roles: [web], settings: {web: {process: supervisord}}}
-`
-	if err := os.WriteFile(fleet, []byte(doc), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	db := filepath.Join(t.TempDir(), "opsui.db")
-	out := mustRun(t, db, "setup", "--print-systemd", "--file", fleet)
-	for _, want := range []string{
-		"# host web1: put this in /etc/systemd/system/shop-web.service, then: systemctl daemon-reload && systemctl enable --now shop-web.service\n",
-		"User=deploy\nWorkingDirectory=/srv/shop\nExecStart=\"/srv/shop/current/venv/bin/python\" \"-m\" \"gunicorn\" \"--chdir\" \"/srv/shop/current\"",
-		"ExecReload=/bin/kill -s HUP $MAINPID\n",
-	} {
-		if !strings.Contains(out, want) {
-			t.Errorf("setup --print-systemd lacks %q:\n%s", want, out)
-		}
-	}
-	if strings.Contains(out, "web2") {
-		t.Errorf("web2 runs under supervisord but got a unit:\n%s", out)
-	}
-	sudoers := mustRun(t, db, "setup", "--print-sudoers", "--file", fleet)
-	for _, want := range []string{
-		"\ndeploy ALL=(root) NOPASSWD: /usr/bin/systemctl reload shop-web.service\n",
-		"\ndeploy ALL=(root) NOPASSWD: /usr/bin/systemctl start shop-web.service\n",
-	} {
-		if !strings.Contains(sudoers, want) {
-			t.Errorf("sudoers for systemd lacks %q:\n%s", want, sudoers)
-		}
+			if err := os.WriteFile(fleet, []byte(doc), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			db := filepath.Join(t.TempDir(), "opsui.db")
+			out := mustRun(t, db, "setup", tc.flag, "--file", fleet)
+			for _, want := range tc.want {
+				if !strings.Contains(out, want) {
+					t.Errorf("setup %s lacks %q:\n%s", tc.flag, want, out)
+				}
+			}
+			if strings.Contains(out, "web2") {
+				t.Errorf("web2 (%s) got a section:\n%s", tc.web2, out)
+			}
+			sudoers := mustRun(t, db, "setup", "--print-sudoers", "--file", fleet)
+			for _, want := range tc.sudoers {
+				if !strings.Contains(sudoers, want) {
+					t.Errorf("sudoers for %s lacks %q:\n%s", tc.process, want, sudoers)
+				}
+			}
+		})
 	}
 }
