@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"os/exec"
@@ -15,22 +14,33 @@ import (
 // reaching it as opsui does (user, port, identity files, ProxyJump hosts,
 // agent forwarding) and trusting only the host keys opsui trusts.
 func (c *consoleSession) shell(host inventory.Host) (*exec.Cmd, error) {
-	ts, err := c.svc.Targets([]inventory.Host{host})
+	t, path, err := c.sshTo("shell on", host)
 	if err != nil {
 		return nil, err
 	}
-	if len(ts) != 1 {
-		return nil, fmt.Errorf("shell on %s: no connection settings", host.Name)
-	}
-	path, err := exec.LookPath("ssh")
-	if err != nil {
-		return nil, errors.New("shell: no ssh client (install openssh-client)")
-	}
-	argv, err := sshArgs(ts[0], knownHostsFiles(c.opts, ts[0]))
+	argv, err := sshArgs(t, knownHostsFiles(c.opts, t))
 	if err != nil {
 		return nil, err
 	}
 	return exec.Command(path, argv...), nil
+}
+
+// sshTo is what the shell and the forward both need first: host's
+// connection settings as the engine has them, and the ssh client's path.
+// what names the action in an error ("shell on", "forward to").
+func (c *consoleSession) sshTo(what string, host inventory.Host) (remote.Target, string, error) {
+	ts, err := c.svc.Targets([]inventory.Host{host})
+	if err != nil {
+		return remote.Target{}, "", err
+	}
+	if len(ts) != 1 {
+		return remote.Target{}, "", fmt.Errorf("%s %s: no connection settings", what, host.Name)
+	}
+	path, err := exec.LookPath("ssh")
+	if err != nil {
+		return remote.Target{}, "", fmt.Errorf("%s %s: no ssh client (install openssh-client)", what, host.Name)
+	}
+	return ts[0], path, nil
 }
 
 // knownHostsFiles are the files opsui reads host keys from for t: its
@@ -98,18 +108,11 @@ func hopArgs(t remote.Target, known []string, jumps []remote.Target) ([]string, 
 // that listens on its own loopback), reached as the engine reaches host.
 // It runs in the terminal the console gives up until ctrl+c.
 func (c *consoleSession) forward(host inventory.Host, port, local int) (*exec.Cmd, error) {
-	ts, err := c.svc.Targets([]inventory.Host{host})
+	t, path, err := c.sshTo("forward to", host)
 	if err != nil {
 		return nil, err
 	}
-	if len(ts) != 1 {
-		return nil, fmt.Errorf("forward to %s: no connection settings", host.Name)
-	}
-	path, err := exec.LookPath("ssh")
-	if err != nil {
-		return nil, errors.New("forward: no ssh client (install openssh-client)")
-	}
-	argv, err := forwardArgs(ts[0], knownHostsFiles(c.opts, ts[0]), port, local)
+	argv, err := forwardArgs(t, knownHostsFiles(c.opts, t), port, local)
 	if err != nil {
 		return nil, err
 	}
