@@ -338,6 +338,8 @@ func phasesText(out *deploy.Outcome) string {
 		return fmt.Sprintf("lock %s, switch+verify %s", ms(t.Lock), ms(t.Activate))
 	case store.KindMigrate:
 		return fmt.Sprintf("lock %s, migrate %s", ms(t.Lock), ms(t.Activate))
+	case store.KindConfig:
+		return fmt.Sprintf("lock %s, env+reload+verify %s", ms(t.Lock), ms(t.Activate))
 	}
 	return fmt.Sprintf("artifact %s, lock %s, upload %s, prepare %s, switch+verify %s",
 		ms(t.Artifact), ms(t.Lock), ms(t.Upload), ms(t.Prepare), ms(t.Activate))

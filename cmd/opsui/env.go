@@ -22,10 +22,16 @@ rendered by each deploy to shared/.env on every host (mode 600), which every
 recipe of the app and its app server load. Secrets ({secret: NAME}) are read on
 this machine at deploy time from the app's secrets: (an environment variable, a
 0600 file or a command) and never stored: opsui keeps a keyed hash of each
-value, which env diff compares.`,
+value, which env diff compares.
+
+env set, env unset and env apply are config releases: recorded like a deploy
+(kind config; the code stays the live release), rendered on every host under
+the deploy lock, then the app server's graceful reload and the health check,
+batch by batch, with the previous shared/.env restored where it fails.
+opsui rollback --config goes back to the environment before the last one.`,
 		Args: cobra.NoArgs,
 	}
-	cmd.AddCommand(newEnvShowCmd(c), newEnvDiffCmd(c))
+	cmd.AddCommand(newEnvShowCmd(c), newEnvDiffCmd(c), newEnvSetCmd(c), newEnvUnsetCmd(c), newEnvApplyCmd(c))
 	return cmd
 }
 

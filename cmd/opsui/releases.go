@@ -23,9 +23,10 @@ func newRollbackCmd(c *cli) *cobra.Command {
 		sshf sshFlags
 		to   string
 		yes  bool
+		cfg  bool
 	)
 	cmd := &cobra.Command{
-		Use:   "rollback [APP] --env E [--to RELEASE]",
+		Use:   "rollback [APP] --env E [--to RELEASE | --config]",
 		Short: "Switch an environment back to an earlier release",
 		Long: `Switch every host of the environment back to the previous good release (or
 the one named with --to), reload and check health, as a deploy does. The
@@ -33,12 +34,22 @@ release must still be on every host: opsui checks REVISION everywhere first and
 refuses, naming the hosts, when any lacks it. The release left keeps its
 result (BAD is only for a release that failed) and is not taken again by a
 later rollback. Migrations are not reversed: the code goes back, the schema
-stays.`,
+stays.
+
+With --config, the code stays and the environment goes back: the app's env for
+the environment as it was before the last config release (env set, env unset)
+still in effect, as a config release (see opsui env set --help). The record
+keeps secret REFERENCES only, never values: the secrets named are read again
+on this machine when the rollback runs.`,
 		Example: `  opsui rollback shop --env production
-  opsui rollback shop --env production --to 20261123101500`,
+  opsui rollback shop --env production --to 20261123101500
+  opsui rollback shop --env production --config`,
 		Args: cobra.MaximumNArgs(1),
 	}
 	cmd.RunE = c.withTarget(&tf, nil, func(ctx context.Context, svc *ops.Service, tg ops.Target) error {
+		if cfg {
+			return c.rollbackConfig(ctx, svc, tg, &configFlags{tf: tf, sf: sf, sshf: sshf, yes: yes}, to)
+		}
 		c.reportStale(ctx, svc.Store, tg.App.Name, tg.Env.Name)
 		rp, err := svc.PlanRollback(ctx, ops.RollbackRequest{Target: tg, To: to, Strategy: sf.strategy(tg.Env)})
 		if err != nil {
@@ -85,6 +96,7 @@ stays.`,
 	sf.register(cmd)
 	sshf.registerConn(cmd)
 	cmd.Flags().StringVar(&to, "to", "", "the release id to go back to (default: the previous good one)")
+	cmd.Flags().BoolVar(&cfg, "config", false, "go back to the environment (env) before the last config release instead; the code stays")
 	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation")
 	return cmd
 }

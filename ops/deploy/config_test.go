@@ -274,6 +274,18 @@ func TestConfigRelease(t *testing.T) {
 	if p, ok := <-seen; ok {
 		t.Errorf("a secret was in a process's arguments during a config release: %s", p)
 	}
+
+	// A key removed is gone from what the app sees after the reload.
+	unset := cb.configRelease(ConfigRequest{Action: store.ConfigUnset, Unset: []string{"SHOP_FLAVOR"}, Strategy: Strategy{Kind: "all", AutoRollback: true}})
+	if unset.Result != store.ReleaseSuccess {
+		cb.logf(unset)
+		t.Fatalf("env unset: %s", unset.Result)
+	}
+	for i := range cb.fleet.Hosts {
+		if got := cb.serves(i, "flavor"); got != "-" {
+			t.Errorf("after env unset host %d serves flavor %q, want - (unset)", i, got)
+		}
+	}
 	cb.st.Close()
 	db, err := os.ReadFile(cb.dbFile)
 	if err != nil {

@@ -234,9 +234,7 @@ func (r *runner) configActivate(ctx context.Context, envs map[string]EnvFile, st
 			h.mu.Unlock()
 			r.writeEnv(ctx, h, envs[h.host.Name])
 		})
-		for _, s := range steps {
-			r.step(ctx, s, hs)
-		}
+		r.configSteps(ctx, steps, hs)
 		if ctx.Err() != nil {
 			return r.configAbort("the config release was cancelled", steps, old)
 		}
@@ -253,6 +251,21 @@ func (r *runner) configActivate(ctx context.Context, envs map[string]EnvFile, st
 		return store.ReleaseFailed
 	}
 	return store.ReleaseSuccess
+}
+
+// configSteps runs a config release's steps on hs: the reload (waiting
+// for the old workers to go) and the health check.
+func (r *runner) configSteps(ctx context.Context, steps []Step, hs []*hostRun) {
+	for _, s := range steps {
+		if s.Name == StepHealth && s.Builtin() {
+			r.step(ctx, s, hs)
+			continue
+		}
+		r.forEach(stepHosts(s, hs), func(h *hostRun) {
+			r.events.stage(h, s.Name)
+			r.reloadForConfig(ctx, s, h, true)
+		})
+	}
 }
 
 // configAbort puts the previous shared/.env back on every host this
@@ -300,7 +313,7 @@ func (r *runner) configAbort(why string, steps []Step, old map[string][]store.En
 				continue
 			}
 			r.events.stage(h, "rollback: reload")
-			if _, ok := r.runStep(ctx, h, "rollback reload", withEnv(s.Run), p.env(h.host, s), time.Minute, nil, false); !ok {
+			if !r.reloadForConfig(ctx, s, h, false) {
 				r.notef("%s: reload after restoring the previous shared/.env failed", h.host.Name)
 			}
 		}
