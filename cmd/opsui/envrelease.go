@@ -228,8 +228,8 @@ func (c *cli) rollbackConfig(ctx context.Context, svc *ops.Service, tg ops.Targe
 		return planError(err)
 	}
 	if u := cp.RollbackOf; u != nil {
-		fmt.Fprintf(c.stderr, "opsui: rolling the env of %s on %s back to before config release %d (%s, by %s at %s)\n", tg.App.Name, tg.Env.Name,
-			u.ID, u.Subject, u.Operator, u.StartedAt.Time().Format("2006-01-02 15:04 MST"))
+		fmt.Fprintf(c.stderr, "opsui: rolling the env of %s on %s back to before the config release of run %d (%s, by %s at %s)\n", tg.App.Name, tg.Env.Name,
+			u.RunID.Int64, u.Subject, u.Operator, u.StartedAt.Time().Format("2006-01-02 15:04 MST"))
 	}
 	return c.runConfig(ctx, svc, f, cp)
 }

@@ -79,7 +79,7 @@ func (cp *ConfigPlan) Subject() string {
 	case cp.Action == store.ConfigApply:
 		return "config: env rendered again (secrets re-read)"
 	case cp.Action == store.ConfigRollback && cp.RollbackOf != nil:
-		return fmt.Sprintf("config: env from before config release %d restored (%s)", cp.RollbackOf.ID, ChangeWords(cp.Changes))
+		return fmt.Sprintf("config: env from before run %d restored (%s)", cp.RollbackOf.RunID.Int64, ChangeWords(cp.Changes))
 	}
 	return "config: " + ChangeWords(cp.Changes)
 }
@@ -262,7 +262,7 @@ func (cp *ConfigPlan) Describe(w io.Writer) {
 	fmt.Fprintf(w, "config release of %s to %s (%s): the code stays release %s, commit %s\n", p.App.Name, p.Env.Name, cp.Action,
 		cp.Live.ReleaseID, cp.Live.Commit)
 	if cp.RollbackOf != nil {
-		fmt.Fprintf(w, "restores the environment from before config release %d (%s by %s)\n", cp.RollbackOf.ID, cp.RollbackOf.Subject, cp.RollbackOf.Operator)
+		fmt.Fprintf(w, "restores the environment from before the config release of run %d (%s, by %s)\n", cp.RollbackOf.RunID.Int64, cp.RollbackOf.Subject, cp.RollbackOf.Operator)
 	}
 	fmt.Fprintf(w, "env_per_environment.%s: %s\n", p.Env.Name, ChangeWords(cp.Changes))
 	for _, h := range p.Hosts {

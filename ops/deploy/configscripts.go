@@ -36,7 +36,7 @@ if [ -n "$master" ]; then old=$(ps -o pid= --ppid "$master" 2>/dev/null | tr -s 
 ` + withEnv(run) + `
 ) || exit $?
 if [ -z "$master" ]; then
-  echo "the app server's workers cannot be told apart (no pid of its master): the health check may still reach one of the old environment"
+  echo "opsui cannot tell when the app server's old workers are gone (no pid of its master: a role's own reload command, or supervisorctl behind sudo): the health check may reach one still running the previous environment"
   exit 0
 fi
 i=0
