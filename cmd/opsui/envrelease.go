@@ -52,8 +52,7 @@ environment), which is the truth at run time: put it in your fleet file too
 (or opsui inventory export), or the next import undoes it.`
 
 func newEnvSetCmd(c *cli) *cobra.Command {
-	var f configFlags
-	cmd := &cobra.Command{
+	return newEnvChangeCmd(c, store.ConfigSet, &cobra.Command{
 		Use:   "set [APP] --env E KEY=VALUE... | KEY@SECRET...",
 		Short: "Set keys of an environment's env (a config release)",
 		Long: `Set keys of the app's environment for one environment: KEY=VALUE for a plain
@@ -64,18 +63,11 @@ on this machine, never stored).
 		Example: `  opsui env set shop --env production SHOP_FLAVOR=two
   opsui env set shop --env production STRIPE_KEY@stripe_live --strategy rolling --batch 1
   opsui env set shop --env production SHOP_FLAVOR=two --dry-run`,
-		Args: cobra.MinimumNArgs(1),
-	}
-	cmd.RunE = c.configRelease(&f, cmd, func(ctx context.Context, svc *ops.Service, tg ops.Target, args []string) (*deploy.ConfigPlan, error) {
-		return svc.PlanEnvChange(ctx, ops.EnvChangeRequest{Target: tg, Action: store.ConfigSet, Assign: args, Strategy: f.sf.strategy(tg.Env)})
 	})
-	f.register(cmd)
-	return cmd
 }
 
 func newEnvUnsetCmd(c *cli) *cobra.Command {
-	var f configFlags
-	cmd := &cobra.Command{
+	return newEnvChangeCmd(c, store.ConfigUnset, &cobra.Command{
 		Use:   "unset [APP] --env E KEY...",
 		Short: "Remove keys from an environment's env (a config release)",
 		Long: `Remove keys from the app's environment for one environment (its
@@ -84,10 +76,22 @@ back to that value).
 
 ` + configReleaseHelp,
 		Example: `  opsui env unset shop --env production SHOP_FLAVOR`,
-		Args:    cobra.MinimumNArgs(1),
-	}
+	})
+}
+
+// newEnvChangeCmd completes env set's or unset's command: its arguments
+// are KEY=VALUE and KEY@SECRET (set) or keys (unset).
+func newEnvChangeCmd(c *cli, action store.ConfigAction, cmd *cobra.Command) *cobra.Command {
+	var f configFlags
+	cmd.Args = cobra.MinimumNArgs(1)
 	cmd.RunE = c.configRelease(&f, cmd, func(ctx context.Context, svc *ops.Service, tg ops.Target, args []string) (*deploy.ConfigPlan, error) {
-		return svc.PlanEnvChange(ctx, ops.EnvChangeRequest{Target: tg, Action: store.ConfigUnset, Keys: args, Strategy: f.sf.strategy(tg.Env)})
+		req := ops.EnvChangeRequest{Target: tg, Action: action, Strategy: f.sf.strategy(tg.Env)}
+		if action == store.ConfigSet {
+			req.Assign = args
+		} else {
+			req.Keys = args
+		}
+		return svc.PlanEnvChange(ctx, req)
 	})
 	f.register(cmd)
 	return cmd

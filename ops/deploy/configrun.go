@@ -78,6 +78,14 @@ func (d *Deployer) configRelease(ctx context.Context, cp *ConfigPlan) (*Outcome,
 	if err := r.checkLive(ctx, live); err != nil {
 		return nil, r.refuse(ctx, err)
 	}
+	// The balancers are read under the lock: one that cannot be read
+	// refuses the release before anything changed.
+	if r.lbs, err = r.newBalancers(ctx); err != nil {
+		return nil, r.refuse(ctx, err)
+	}
+	for _, l := range r.lbs.describe() {
+		r.say("%s", l)
+	}
 	if err := r.createRelease(ctx, rel, nil); err != nil {
 		return nil, r.refuse(ctx, err)
 	}
@@ -196,32 +204,15 @@ func (d *Deployer) editFleetEnv(ctx context.Context, app, env string, from, to m
 // puts every host written back on its previous file. It returns the
 // release's result.
 func (r *runner) configActivate(ctx context.Context, envs map[string]EnvFile, steps []Step, old map[string][]store.EnvHash) store.ReleaseResult {
-	p := r.plan
-	lbs, err := r.newBalancers(ctx)
-	if err != nil {
-		r.notef("%v: no host was changed", err)
-		return store.ReleaseFailed
-	}
-	r.lbs = lbs
+	p, lbs := r.plan, r.lbs
+	// The balancers end as they were, less what an earlier run left drained.
 	defer lbs.restore(ctx)
 	_ = lbs.restore(ctx)
 	for bi, batch := range p.Batches {
-		var hs []*hostRun
-		for _, h := range batch {
-			if hr := r.byName[h.Name]; hr.todo() {
-				hs = append(hs, hr)
-			}
-		}
 		if ctx.Err() != nil {
 			return r.configAbort("the config release was cancelled", steps, old)
 		}
-		r.say("batch %d/%d: new shared/.env on %s", bi+1, len(p.Batches), hostNames(inventoryHosts(hs)))
-		if err := lbs.drain(ctx, hs); err != nil {
-			for _, h := range hs {
-				r.fail(h, "drain", remote.ClassExit, err)
-			}
-			hs = nil
-		}
+		hs := r.drainBatch(ctx, lbs, batch, fmt.Sprintf("batch %d/%d", bi+1, len(p.Batches)))
 		r.forEach(hs, func(h *hostRun) {
 			r.events.stage(h, StepEnv)
 			env := map[string]string{"DEPLOY_TO": h.deployTo, "SHARED_DIR": h.deployTo + "/shared"}
@@ -251,6 +242,28 @@ func (r *runner) configActivate(ctx context.Context, envs map[string]EnvFile, st
 		return store.ReleaseFailed
 	}
 	return store.ReleaseSuccess
+}
+
+// drainBatch takes the hosts of batch that are still to do out of the
+// balancers and returns them; when a balancer cannot be told, they count
+// as failed and none is returned (writing a host the balancer still
+// sends requests to could fail them).
+func (r *runner) drainBatch(ctx context.Context, lbs *balancers, batch []inventory.Host, name string) []*hostRun {
+	var todo []*hostRun
+	for _, h := range batch {
+		if hr := r.byName[h.Name]; hr.todo() {
+			todo = append(todo, hr)
+		}
+	}
+	r.say("%s: new shared/.env on %s", name, hostNames(inventoryHosts(todo)))
+	err := lbs.drain(ctx, todo)
+	if err == nil {
+		return todo
+	}
+	for _, h := range todo {
+		r.fail(h, "drain", remote.ClassExit, err)
+	}
+	return nil
 }
 
 // configSteps runs a config release's steps on hs: the reload (waiting
