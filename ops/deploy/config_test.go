@@ -43,7 +43,13 @@ type configBed struct {
 func newConfigBed(t *testing.T, n int) *configBed {
 	webtest.RequireDjango(t)
 	webtest.RequireGunicorn(t)
-	tb := newTestbed(t, n)
+	return setUpConfigBed(t, newTestbed(t, n), nil)
+}
+
+// setUpConfigBed makes tb's app the demo shop with an environment, its
+// hosts' settings those of settings (the web hosts' by default), and
+// stores the fleet.
+func setUpConfigBed(t *testing.T, tb *testbed, settings func(h inventory.Host) map[string]inventory.RoleSettings) *configBed {
 	ctx := context.Background()
 	repo, err := demoapp.Create(ctx, filepath.Join(t.TempDir(), "shop"))
 	if err != nil {
@@ -82,9 +88,9 @@ func newConfigBed(t *testing.T, n int) *configBed {
 		}}
 	tb.inv.Apps = []inventory.App{tb.app}
 	tb.inv.Roles = nil
-	tb.settings = func(h inventory.Host) map[string]inventory.RoleSettings {
-		return map[string]inventory.RoleSettings{"web": {HealthURL: "http://" + h.Address + ":8000/health/",
-			Options: map[string]string{"bind": h.Address + ":8000", "workers": "2"}}}
+	tb.settings = settings
+	if settings == nil {
+		tb.settings = djangoWeb
 	}
 	f := *tb.inv
 	f.Hosts = tb.hosts()
@@ -92,6 +98,12 @@ func newConfigBed(t *testing.T, n int) *configBed {
 		t.Fatalf("the test's fleet: %v", err)
 	}
 	return &configBed{testbed: tb, dbFile: dbFile}
+}
+
+// djangoWeb is a web host's settings: gunicorn on its own address.
+func djangoWeb(h inventory.Host) map[string]inventory.RoleSettings {
+	return map[string]inventory.RoleSettings{"web": {HealthURL: "http://" + h.Address + ":8000/health/",
+		Options: map[string]string{"bind": h.Address + ":8000", "workers": "2", "backend": h.Address + ":8000"}}}
 }
 
 // configPlan plans a config release from the stored fleet.
