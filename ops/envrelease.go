@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/opsui/opsui/inventory"
@@ -140,4 +141,15 @@ func (s *Service) ConfigRelease(ctx context.Context, cp *deploy.ConfigPlan, io I
 		s.breakGlass(ctx, cp.Plan, frozen, out, io)
 	}
 	return out, err
+}
+
+// EnvHistory returns the config releases of tg's app and environment,
+// newest first, each with what it changed (secrets by name only).
+func (s *Service) EnvHistory(ctx context.Context, tg Target) ([]store.ConfigRelease, error) {
+	rs, err := s.Store.ConfigReleases(ctx, tg.App.Name, tg.Env.Name)
+	if err != nil {
+		return nil, err
+	}
+	slices.Reverse(rs)
+	return rs, nil
 }

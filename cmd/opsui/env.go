@@ -31,7 +31,7 @@ batch by batch, with the previous shared/.env restored where it fails.
 opsui rollback --config goes back to the environment before the last one.`,
 		Args: cobra.NoArgs,
 	}
-	cmd.AddCommand(newEnvShowCmd(c), newEnvDiffCmd(c), newEnvSetCmd(c), newEnvUnsetCmd(c), newEnvApplyCmd(c))
+	cmd.AddCommand(newEnvShowCmd(c), newEnvDiffCmd(c), newEnvSetCmd(c), newEnvUnsetCmd(c), newEnvApplyCmd(c), newEnvHistoryCmd(c))
 	return cmd
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -236,4 +237,51 @@ func (c *cli) rollbackConfig(ctx context.Context, svc *ops.Service, tg ops.Targe
 			u.RunID.Int64, u.Subject, u.Operator, u.StartedAt.Time().Format("2006-01-02 15:04 MST"))
 	}
 	return c.runConfig(ctx, svc, f, cp)
+}
+
+func newEnvHistoryCmd(c *cli) *cobra.Command {
+	var tf targetFlags
+	cmd := &cobra.Command{
+		Use:   "history [APP] --env E",
+		Short: "The config releases of an environment, newest first, with the keys each changed",
+		Long: `List the config releases (env set, env unset, env apply, rollback --config) of
+the app in the environment, newest first: run, time, operator, result and the
+keys each added (+), changed (~) or removed (-), plain values as the fleet
+holds them, secrets by name only.`,
+		Example: `  opsui env history shop --env production`,
+		Args:    cobra.MaximumNArgs(1),
+	}
+	cmd.RunE = c.withTarget(&tf, nil, func(ctx context.Context, svc *ops.Service, tg ops.Target) error {
+		rs, err := svc.EnvHistory(ctx, tg)
+		if err != nil {
+			return err
+		}
+		if len(rs) == 0 {
+			fmt.Fprintf(c.stdout, "no config release of %s to %s is recorded\n", tg.App.Name, tg.Env.Name)
+			return nil
+		}
+		tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "RUN\tWHEN (UTC)\tOPERATOR\tACTION\tRESULT\tRELEASE\tCHANGES")
+		for _, r := range rs {
+			var changes []string
+			for _, ch := range r.Config.Changes {
+				switch ch.Change {
+				case deploy.ChangeAdded:
+					changes = append(changes, "+ "+ch.Key+"="+oneLine(ch.New))
+				case deploy.ChangeRemoved:
+					changes = append(changes, "- "+ch.Key)
+				default:
+					changes = append(changes, "~ "+ch.Key+": "+oneLine(ch.Old)+" -> "+oneLine(ch.New))
+				}
+			}
+			if len(changes) == 0 {
+				changes = []string{"(no key changes: rendered again, secrets re-read)"}
+			}
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", r.RunID.Int64, r.StartedAt.Time().Format("2006-01-02 15:04:05"), r.Operator,
+				r.Config.Action, r.Result, r.ReleaseID, strings.Join(changes, "; "))
+		}
+		return tw.Flush()
+	})
+	tf.register(cmd)
+	return cmd
 }

@@ -117,6 +117,13 @@ func TestEnvSetCLI(t *testing.T) {
 	if out, err := opsuiCmd(t, e.db, "", "rollback", "app", "--env", "test", "--config", "--yes"); err == nil || !strings.Contains(err.Error(), "no config release to roll back") {
 		t.Errorf("a third rollback --config: %v\n%s", err, out)
 	}
+	out = mustRun(t, e.db, "env", "history", "app", "--env", "test")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 5 || !strings.Contains(lines[1], "rollback") || !strings.Contains(lines[3], "unset") || !strings.Contains(lines[3], "- API_TOKEN2") ||
+		!strings.Contains(lines[4], "set") || !strings.Contains(lines[4], "+ API_TOKEN2=‹secret api›; ~ FLAVOR: one -> two") {
+		t.Errorf("env history:\n%s", out)
+	}
+	all += out
 
 	if strings.Contains(all, secret) {
 		t.Errorf("the output holds the secret:\n%s", all)
