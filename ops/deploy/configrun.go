@@ -370,9 +370,11 @@ func (r *runner) configLog(ctx context.Context, rel *store.Release) {
 var errNoConfigRelease = errors.New("no config release to roll back")
 
 // ConfigRollbackTarget returns the config release a rollback --config of
-// app in env undoes: the newest successful one still in effect (one a
-// later rollback undid is not taken again). Its Before is the
-// environment the rollback restores.
+// app in env undoes: the newest one whose change is still in effect (one
+// a later rollback undid is not taken again). A release that failed put
+// its fleet edit back, so it is not in effect; one whose opsui died
+// (interrupted) kept it. Its Before is the environment the rollback
+// restores.
 func ConfigRollbackTarget(ctx context.Context, st *store.Store, app, env string) (store.ConfigRelease, error) {
 	all, err := st.ConfigReleases(ctx, app, env)
 	if err != nil {
@@ -380,7 +382,7 @@ func ConfigRollbackTarget(ctx context.Context, st *store.Store, app, env string)
 	}
 	var stack []store.ConfigRelease
 	for _, c := range all {
-		if c.Result != store.ReleaseSuccess {
+		if c.Result != store.ReleaseSuccess && c.Result != store.ReleaseInterrupted {
 			continue
 		}
 		if c.Config.Action == store.ConfigRollback && c.Config.RollbackOf.Valid {
