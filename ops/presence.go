@@ -48,8 +48,11 @@ func (s *Service) DeployWarnings(ctx context.Context, p *deploy.Plan) []string {
 			continue // one's own; a running one is said above
 		}
 		verb := "deployed"
-		if r.Kind == store.KindRollback {
+		switch r.Kind {
+		case store.KindRollback:
 			verb = "rolled back"
+		case store.KindConfig:
+			verb = "changed the env of"
 		}
 		out = append(out, fmt.Sprintf("%s %s %s → %s %s (release %s, %s, %s)", r.Operator, verb, app, env, ago(now, r.StartedAt),
 			r.ReleaseID, deploy.ShortCommit(r.Commit), r.Result))
@@ -93,6 +96,8 @@ func doing(kind string) string {
 		return "migrating"
 	case store.KindFlush:
 		return "flushing"
+	case store.KindConfig:
+		return "changing the env of"
 	}
 	return "running a command on"
 }
