@@ -202,6 +202,12 @@ func TestConfigRelease(t *testing.T) {
 			t.Errorf("host %d runs release %s after a config release, want %s still", i, rel, live)
 		}
 	}
+	if log := cb.sh(1, "tail -n 1 "+cb.deployTo+"/revisions.log"); !strings.Contains(log, "tester config: set SHOP_FLAVOR, SHOP_PIN; release "+live+" (") {
+		t.Errorf("revisions.log's last line: %q", log)
+	}
+	if left := cb.sh(1, "ls -a "+cb.deployTo+"/shared/"); strings.Contains(left, ".env.opsui-prev") {
+		t.Errorf("the previous shared/.env is left on the host after a successful config release:\n%s", left)
+	}
 	if now := cb.sh(0, "cat "+cb.deployTo+"/shared/gunicorn.pid"); now != pid {
 		t.Errorf("the gunicorn master changed (%s -> %s): a config release reloads", pid, now)
 	}

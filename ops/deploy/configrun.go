@@ -122,7 +122,7 @@ func (d *Deployer) configRelease(ctx context.Context, cp *ConfigPlan) (*Outcome,
 	t0 = time.Now()
 	result := r.configActivate(ctx, envs, steps, old)
 	tm.Activate = time.Since(t0)
-	r.configLog(ctx, rel)
+	r.configLog(ctx, rel, result)
 	if result != store.ReleaseSuccess && edited {
 		if err := d.editFleetEnv(context.WithoutCancel(ctx), p.App.Name, p.Env.Name, cp.After, cp.Before); err != nil {
 			r.notef("the fleet edit could not be reverted: %v (opsui env show says what the store holds)", err)
@@ -344,9 +344,16 @@ func (r *runner) configAbort(why string, steps []Step, old map[string][]store.En
 	return store.ReleaseRolledBack
 }
 
+// dropPrevScript removes the kept shared/.env once the release succeeded:
+// a rotated secret's old value is not left behind on the host.
+const dropPrevScript = `rm -f -- "$DEPLOY_TO/shared/.env.opsui-prev"
+`
+
 // configLog appends the config release to revisions.log on every host it
-// wrote: the new environment kept, or the previous one restored.
-func (r *runner) configLog(ctx context.Context, rel *store.Release) {
+// wrote: the new environment kept, or the previous one restored. After a
+// success the kept previous file is removed; otherwise it stays for the
+// operator (a host left on the new file by --no-auto-rollback).
+func (r *runner) configLog(ctx context.Context, rel *store.Release, result store.ReleaseResult) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), undoTimeout)
 	defer cancel()
 	when := time.Now().UTC().Format(time.RFC3339)
@@ -362,7 +369,11 @@ func (r *runner) configLog(ctx context.Context, rel *store.Release) {
 			line += "; the previous shared/.env was restored"
 		}
 		env := map[string]string{"DEPLOY_TO": h.deployTo, "OPSUI_LINE": line}
-		r.hostWrite(ctx, h, "revisions.log", logScript, env)
+		script := logScript
+		if result == store.ReleaseSuccess {
+			script += dropPrevScript
+		}
+		r.hostWrite(ctx, h, "revisions.log", script, env)
 	})
 }
 
