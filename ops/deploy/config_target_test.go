@@ -22,7 +22,9 @@ func TestConfigRollbackTarget(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	flavor := func(v string) map[string]inventory.EnvValue { return map[string]inventory.EnvValue{"FLAVOR": {Value: v}} }
+	flavor := func(v string) map[string]inventory.EnvValue {
+		return map[string]inventory.EnvValue{"FLAVOR": {Value: v}}
+	}
 	add := func(action store.ConfigAction, result store.ReleaseResult, before, after string, of int64) int64 {
 		t.Helper()
 		rel := &store.Release{App: "app", Env: "test", ReleaseID: "20261205010000", Kind: store.KindConfig, Commit: "abc", Operator: "ann"}
