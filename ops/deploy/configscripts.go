@@ -31,12 +31,13 @@ case $master in ''|0|*[!0-9]*) master= ;; esac
 // environment.
 func configReloadScript(run string) string {
 	return configMaster + `old=
+command -v ps >/dev/null 2>&1 || master=
 if [ -n "$master" ]; then old=$(ps -o pid= --ppid "$master" 2>/dev/null | tr -s ' \n' '  '); fi
 (
 ` + withEnv(run) + `
 ) || exit $?
 if [ -z "$master" ]; then
-  echo "opsui cannot tell when the app server's old workers are gone (no pid of its master: a role's own reload command, or supervisorctl behind sudo): the health check may reach one still running the previous environment"
+  echo "opsui cannot tell when the app server's old workers are gone (no pid of its master: a role's own reload command, supervisorctl behind sudo, or no ps): the health check may reach one still running the previous environment"
   exit 0
 fi
 i=0
