@@ -206,6 +206,7 @@ for i in $(seq 50); do [ -S "$HOME/supervisor/supervisor.sock" ] && break; sleep
 			t.Errorf("host %d: supervisord and the master run as %q, want %q", i, got, want)
 		}
 	}
+	envSetUnderSupervisord(t, e, pid, sudo)
 }
 
 // noFailures checks that no request failed during what and that release
