@@ -196,6 +196,9 @@ func (c *cli) runConfig(ctx context.Context, svc *ops.Service, f *configFlags, c
 			fmt.Fprintf(c.stderr, "opsui:   ~ %s: %s -> %s\n", ch.Key, oneLine(ch.Old), oneLine(ch.New))
 		}
 	}
+	if p.Strategy.Kind == deploy.StrategyCanary && p.Strategy.CanaryWait == 0 && !isTTY(c.stdin) {
+		return usageError{errors.New("a canary config release waits for a go-ahead: run it on a terminal, or give --canary-wait")}
+	}
 	if err := c.confirm("Apply this config release?", f.yes); err != nil {
 		return err
 	}
@@ -209,6 +212,9 @@ func (c *cli) runConfig(ctx context.Context, svc *ops.Service, f *configFlags, c
 		return err
 	}
 	defer done()
+	if p.Strategy.Kind == deploy.StrategyCanary && p.Strategy.CanaryWait > 0 {
+		io.Confirm = nil // the wait decides, not a prompt
+	}
 	out, err := svc.ConfigRelease(ctx, cp, io)
 	done()
 	rerr := c.report(out, err)

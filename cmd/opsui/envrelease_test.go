@@ -84,6 +84,7 @@ func TestEnvSetCLI(t *testing.T) {
 		{[]string{"env", "set", "app", "--env", "test", "FLAVOR=two"}, "nothing to change"},
 		{[]string{"env", "unset", "app", "--env", "test", "MODE"}, "is declared for every environment"},
 		{[]string{"env", "set", "app", "--env", "test", "novalue"}, "give KEY=VALUE"},
+		{[]string{"env", "set", "app", "--env", "test", "FLAVOR=three", "--strategy", "canary"}, "waits for a go-ahead"},
 	} {
 		out, err := opsuiCmd(t, e.db, "", append(c.args, "--yes")...)
 		if err == nil || exitCode(err) != 2 || !strings.Contains(err.Error(), c.want) {

@@ -278,11 +278,15 @@ func TestConfigRelease(t *testing.T) {
 
 	// A secret rotated in the password manager: env apply re-reads it.
 	t.Setenv("OPSUI_TEST_SHOP_KEY", envSecret2)
-	apply := cb.configRelease(ConfigRequest{Action: store.ConfigApply, Strategy: rolling})
+	canary := Strategy{Kind: StrategyCanary, CanaryWait: time.Second, AutoRollback: true}
+	apply := cb.configRelease(ConfigRequest{Action: store.ConfigApply, Strategy: canary})
 	close(stop)
 	if apply.Result != store.ReleaseSuccess {
 		cb.logf(apply)
 		t.Fatalf("env apply: %s", apply.Result)
+	}
+	if said := strings.Join(cb.said, "\n"); !strings.Contains(said, "canary "+cb.fleet.Hosts[0].Name+" serves release "+live+"; the rest follow in 1s") {
+		t.Errorf("env apply as a canary did not wait on its canary:\n%s", said)
 	}
 	for i := range cb.fleet.Hosts {
 		if got := cb.serves(i, "key"); got != digest(envSecret2) {

@@ -237,6 +237,9 @@ func (r *runner) configActivate(ctx context.Context, envs map[string]EnvFile, st
 			r.notef("%s failed (more than the %d allowed): batches after %d/%d not started", Plural(n, "host", "hosts"), p.MaxFail, bi+1, len(p.Batches))
 			return store.ReleaseFailed
 		}
+		if bi == 0 && p.Strategy.Kind == StrategyCanary && len(p.Batches) > 1 && !r.canaryGoAhead(ctx, hs) {
+			return r.configAbort("the canary was not approved", steps, old)
+		}
 	}
 	if r.failedCount() > 0 {
 		return store.ReleaseFailed
