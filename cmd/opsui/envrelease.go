@@ -207,14 +207,11 @@ func (c *cli) runConfig(ctx context.Context, svc *ops.Service, f *configFlags, c
 			return err
 		}
 	}
-	io, done, err := c.connect(svc, &f.sshf, p.Hosts)
+	io, done, err := c.connectFor(svc, &f.sshf, p)
 	if err != nil {
 		return err
 	}
 	defer done()
-	if p.Strategy.Kind == deploy.StrategyCanary && p.Strategy.CanaryWait > 0 {
-		io.Confirm = nil // the wait decides, not a prompt
-	}
 	out, err := svc.ConfigRelease(ctx, cp, io)
 	done()
 	rerr := c.report(out, err)
@@ -223,6 +220,16 @@ func (c *cli) runConfig(ctx context.Context, svc *ops.Service, f *configFlags, c
 			"or export it (opsui inventory export > fleet.yaml); an import of the old file would undo it\n", p.Env.Name, p.App.Name)
 	}
 	return rerr
+}
+
+// connectFor is connect for the hosts of plan p; a canary given
+// --canary-wait goes ahead after the wait, not on a prompt.
+func (c *cli) connectFor(svc *ops.Service, sshf *sshFlags, p *deploy.Plan) (ops.IO, func(), error) {
+	io, done, err := c.connect(svc, sshf, p.Hosts)
+	if err == nil && p.Strategy.Kind == deploy.StrategyCanary && p.Strategy.CanaryWait > 0 {
+		io.Confirm = nil
+	}
+	return io, done, err
 }
 
 // rollbackConfig is opsui rollback --config: a config release restoring
