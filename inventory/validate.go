@@ -157,7 +157,7 @@ func Validate(f *Fleet) error {
 			add(p+".keep_releases", "keep_releases %d is negative", a.KeepReleases)
 		}
 		if a.Preset != "" && !slices.Contains(Presets, a.Preset) {
-			add(p+".preset", "unknown preset %q (known: %s)", a.Preset, strings.Join(Presets, ", "))
+			add(p+".preset", "unknown preset %q%s", a.Preset, didYouMean(a.Preset, Presets))
 		}
 		for j, s := range a.Stages {
 			for k, r := range s.Roles {
@@ -193,6 +193,7 @@ func Validate(f *Fleet) error {
 	}
 
 	hosts := map[string]int{}
+	presetSeen := map[string]bool{}
 	for i, h := range f.Hosts {
 		p := fmt.Sprintf("hosts[%d]", i)
 		switch {
@@ -245,6 +246,7 @@ func Validate(f *Fleet) error {
 			}
 			validateSettings(sp, role, s, add)
 		}
+		validatePresets(f, p, h, presetSeen, add)
 		for _, role := range h.Roles {
 			set := f.SettingsFor(h, role)
 			switch own := h.Settings[role]; {
@@ -339,7 +341,7 @@ func validateSettings(p, role string, s RoleSettings, add func(path, format stri
 	case role != "web":
 		add(p+".process", "process: is a setting of the web role (the app server), not of %s", role)
 	case s.Process != ProcessDaemon && s.Process != ProcessSupervisord && s.Process != ProcessSystemd:
-		add(p+".process", "unknown process manager %q (want systemd, supervisord or daemon)", s.Process)
+		add(p+".process", "unknown process manager %q%s", s.Process, didYouMean(s.Process, []string{ProcessSystemd, ProcessSupervisord, ProcessDaemon}))
 	}
 }
 
@@ -449,45 +451,11 @@ func ValidListenAddress(s string) bool {
 	return !strings.Contains(host, ":") && len(host) <= 253 && dnsRe.MatchString(host)
 }
 
-// wsgiName is a web role's wsgi option: a module, with an attribute.
-var wsgiName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.]*(:[A-Za-z_][A-Za-z0-9_]*)?$`)
-
-// OptionProblem checks the role options opsui pastes into a balancer's
-// configuration or runtime API: upstream, backend and server are names, bind
-// (and a web host's backend) an address; program, supervisor_conf, unit
-// and wsgi go into supervisord's or systemd's configuration and their
-// command lines.
-// Other options are the role's own.
-func OptionProblem(role, key, value string) string {
-	switch {
-	case key == "upstream" || key == "server" || (key == "backend" && role == "lb"):
-		if !ValidIdentifier(value) {
-			return fmt.Sprintf("%s %q is not a name (use letters, digits, '.', '-' and '_', at most 64)", key, value)
-		}
-	case key == "program":
-		if !ValidIdentifier(value) {
-			return fmt.Sprintf("program %q is not a name (use letters, digits, '.', '-' and '_', at most 64)", value)
-		}
-	case key == "unit":
-		if !ValidIdentifier(value) || !strings.HasSuffix(value, ".service") {
-			return fmt.Sprintf("unit %q is not a service unit name (e.g. shop-web.service)", value)
-		}
-	case key == "supervisor_conf":
-		if !path.IsAbs(value) || !sudoWord.MatchString(value) {
-			return fmt.Sprintf("supervisor_conf %q is not an absolute path of plain characters", value)
-		}
-	case key == "wsgi":
-		if !wsgiName.MatchString(value) {
-			return fmt.Sprintf("wsgi %q is not a module[:attribute] name (e.g. shopsite.wsgi:application)", value)
-		}
-	case key == "workers" && role == "web":
-		if n, err := strconv.Atoi(value); err != nil || n < 1 || n > 1024 {
-			return fmt.Sprintf("workers %q is not a number of worker processes (1-1024)", value)
-		}
-	case key == "bind" || key == "backend":
-		if !ValidListenAddress(value) {
-			return fmt.Sprintf("%s %q is not an address (want host:port, [ipv6]:port or unix:/path)", key, value)
-		}
+// didYouMean returns ` (did you mean "x"?)` for the closest of known, else
+// ` (want a, b or c)`.
+func didYouMean(v string, known []string) string {
+	if c := Closest(v, known); c != "" {
+		return fmt.Sprintf(" (did you mean %q?)", c)
 	}
-	return ""
+	return " (want " + orList(known) + ")"
 }
