@@ -72,6 +72,9 @@ type Options struct {
 	Forward ForwardFunc
 	// Presence watches teammates' runs for the header; nil: none shown.
 	Presence PresenceFunc
+	// EnvDrift reads the fleet's env drift for the status panel and the
+	// detail pane (ops.Service.EnvDrift), inside a tea.Cmd; nil: none.
+	EnvDrift fleetview.EnvDriftFunc
 }
 
 // The console's modes: what has the keyboard.
@@ -170,6 +173,7 @@ func New(opts Options) App {
 	ti := textinput.New()
 	setStagedPrompt(&ti, "", keys.ExecStaged.Help().Key)
 	status := fleetview.NewBoard(opts.Probe, opts.RefreshInterval)
+	status.SetEnvDrift(opts.EnvDrift)
 	return App{ctx: ctx, keys: keys, help: h, inv: inventoryLoad{load: load}, fleet: fleetview.New(ctx, keys.fleetKeys(), status),
 		cmdline: commandLine{exec: opts.Exec, input: ti},
 		status:  status, detail: fleetview.NewDetail(ctx, status, opts.LastRuns),
@@ -262,7 +266,7 @@ func (a App) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		a.fleet.SetFleet(msg.fleet)
 		a.status.ComputeDrift(msg.fleet)
-		cmds := []tea.Cmd{a.status.StartRound(msg.fleet), a.fetchLastRuns()}
+		cmds := []tea.Cmd{a.status.StartRound(msg.fleet), a.fetchLastRuns(), a.status.FetchEnvDrift(msg.fleet)}
 		if tick := a.status.StartTicking(); tick != nil {
 			cmds = append(cmds, tick)
 		}
