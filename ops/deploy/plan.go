@@ -48,6 +48,9 @@ type Plan struct {
 	// BreakGlass is the operator's reason to deploy inside a freeze
 	// window (recorded and announced by ops); "" refuses the deploy there.
 	BreakGlass string
+	// EnvChanges are the keys of shared/.env the deploy changes on its
+	// hosts (PreviewDeploy; envpreview.go): names only.
+	EnvChanges []EnvChange
 }
 
 // NewPlan decides a deploy of src to hosts.

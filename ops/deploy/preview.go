@@ -92,6 +92,9 @@ func PreviewDeploy(ctx context.Context, st *store.Store, req DeployRequest, now 
 	}
 	p.Resume = req.Resume != nil
 	p.Select, p.LastRelease = req.Select, last
+	if p.EnvChanges, err = EnvChanges(ctx, st, p); err != nil {
+		return nil, fmt.Errorf("the environment of %s on %s: %w", req.App.Name, req.Env.Name, err)
+	}
 	cur, err := st.LatestRelease(ctx, req.App.Name, req.Env.Name, true)
 	switch {
 	case err == nil:

@@ -219,6 +219,7 @@ func (s *deploySpec) previewLines(f *wizard, width int) []string {
 	for _, m := range p.Migrations {
 		add("  " + m)
 	}
+	l = append(l, envChangeLines(st, p.Plan, width)...)
 	if len(p.Requirements) > 0 {
 		l = append(l, "", st.Warn.Render("requirements change: "+strings.Join(p.Requirements, ", ")))
 	}
