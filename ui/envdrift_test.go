@@ -100,7 +100,7 @@ func TestEnvDriftInTheConsole(t *testing.T) {
 	}
 
 	// Read again only once the interval has passed.
-	next, cmd = a.Update(fleetview.TickMsg{})
+	next, _ = a.Update(fleetview.TickMsg{})
 	a = next.(App)
 	if a.status.FetchEnvDrift(f) != nil {
 		t.Error("a second read started before the interval")

@@ -23,9 +23,9 @@ func TestConsoleShowsEnvDrift(t *testing.T) {
 	sshOutput(t, e.fleet.Hosts[1].Address(), e.cfg, "sed -i 's/^API_KEY=.*/API_KEY=edited-by-hand/' "+e.deployTo("web2")+"/shared/.env")
 
 	term := startConsole(t, e)
-	screen := term.WaitText("1 host drifts (1 env)", 60*time.Second)
+	term.WaitText("1 host drifts (1 env)", 60*time.Second)
 	term.Keys("j") // web2: the detail pane shows the focused host
-	screen = term.WaitFor("web2's env drift in its detail", 10*time.Second, func(s string) bool {
+	screen := term.WaitFor("web2's env drift in its detail", 10*time.Second, func(s string) bool {
 		return strings.Contains(s, "env drift") && strings.Contains(s, "test · app: API_KEY differs")
 	})
 	if strings.Contains(screen, secret) || strings.Contains(screen, "edited-by-hand") {
