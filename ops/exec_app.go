@@ -63,3 +63,16 @@ func (s *Service) execApp(ctx context.Context, name string) (*inventory.App, err
 	}
 	return &app, nil
 }
+
+// soleEnv is the environment of every host of hosts, "" when they are in
+// several: an app's exec run records it, as a deploy does.
+func soleEnv(hosts []inventory.Host) string {
+	env := ""
+	for i, h := range hosts {
+		if i > 0 && h.Env != env {
+			return ""
+		}
+		env = h.Env
+	}
+	return env
+}

@@ -72,8 +72,8 @@ func TestExecInApp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if run.Command != command || run.App != "app" {
-		t.Errorf("recorded run: command %q app %q", run.Command, run.App)
+	if run.Command != command || run.App != "app" || run.Env != "test" {
+		t.Errorf("recorded run: command %q app %q env %q", run.Command, run.App, run.Env)
 	}
 
 	// Where the app has no current release, the host fails and says so.

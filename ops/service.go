@@ -139,11 +139,12 @@ func (s *Service) Exec(ctx context.Context, req ExecRequest, emit func(remote.Ev
 	if err != nil {
 		return remote.Result{}, nil, err
 	}
-	cmd, opts := req.Command, req.Options
+	cmd, opts, env := req.Command, req.Options, ""
 	if app != nil {
 		cmd, opts = appExec(*app, req.Hosts, cmd, opts)
+		env = soleEnv(req.Hosts)
 	}
-	return s.Record(ctx, store.NewRun{Kind: store.KindExec, App: req.App, Command: req.Command}, targets, emit,
+	return s.Record(ctx, store.NewRun{Kind: store.KindExec, App: req.App, Env: env, Command: req.Command}, targets, emit,
 		func(emit func(remote.Event)) (remote.Result, error) {
 			res, err := remote.Run(ctx, s.Conn, targets, cmd, opts, emit)
 			if err != nil {
