@@ -72,6 +72,9 @@ type Options struct {
 	Forward ForwardFunc
 	// Presence watches teammates' runs for the header; nil: none shown.
 	Presence PresenceFunc
+	// ExecApp is Exec in an app's current release with its shared/.env
+	// loaded (the command line's ExecInApp; ui/exec_app.go); nil: off.
+	ExecApp ExecAppFunc
 	// EnvDrift reads the fleet's env drift for the status panel and the
 	// detail pane (ops.Service.EnvDrift), inside a tea.Cmd; nil: none.
 	EnvDrift fleetview.EnvDriftFunc
@@ -145,6 +148,7 @@ type commandLine struct {
 	// command runs there.
 	confirm execConfirm
 	staged  stagedExec // one host first (exec_staged.go)
+	inApp   execInApp  // in an app's release (exec_app.go)
 }
 
 // fleetLoadedMsg carries the inventory read by loadFleetCmd.
@@ -175,7 +179,7 @@ func New(opts Options) App {
 	status := fleetview.NewBoard(opts.Probe, opts.RefreshInterval)
 	status.SetEnvDrift(opts.EnvDrift)
 	return App{ctx: ctx, keys: keys, help: h, inv: inventoryLoad{load: load}, fleet: fleetview.New(ctx, keys.fleetKeys(), status),
-		cmdline: commandLine{exec: opts.Exec, input: ti},
+		cmdline: commandLine{exec: opts.Exec, input: ti, inApp: execInApp{exec: opts.ExecApp}},
 		status:  status, detail: fleetview.NewDetail(ctx, status, opts.LastRuns),
 		dialogs: dialogStack{asker: opts.Asker, warned: map[string]bool{}},
 		past:    runview.NewList(ctx, keys.listKeys(), opts.ListRuns, opts.LoadRun), flows: flowHost{fns: opts.Flows, life: context.Background(), tracker: flowsview.NewTracker()},

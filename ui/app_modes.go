@@ -118,7 +118,7 @@ func (a App) newRun(command string, hosts []inventory.Host) (App, context.Contex
 func (a App) startRun(command string, hosts []inventory.Host) (App, tea.Cmd) {
 	a, ctx := a.newRun(command, hosts)
 	feed := a.run.Feed()
-	exec := a.cmdline.exec
+	exec := a.execNow(feed)
 	id := feed.ID()
 	return a, tea.Batch(runTick(id), func() tea.Msg {
 		res, err := exec(ctx, hosts, command, feed.Event)
@@ -141,6 +141,8 @@ func (a App) modeKey(msg tea.KeyPressMsg) (next tea.Model, cmd tea.Cmd, handled 
 		switch {
 		case key.Matches(msg, a.keys.ExecStaged):
 			return a.toggleStaged(), nil, true
+		case key.Matches(msg, a.keys.ExecInApp):
+			return a.nextExecApp(), nil, true
 		case key.Matches(msg, a.keys.Apply):
 			app, cmd := a.applyCommand()
 			return app, cmd, true

@@ -60,8 +60,9 @@ type KeyMap struct {
 	RunWrap, ScrollLeft, ScrollRight, Zoom, WholeLine key.Binding
 	// GroupOutputs switches an ad-hoc run between its hosts grouped by
 	// output and the per-host panes (ui/run/grouped.go); ExecStaged, while
-	// the command is typed, runs it on one host first (ui/exec_staged.go).
-	GroupOutputs, ExecStaged key.Binding
+	// the command is typed, runs it on one host first (ui/exec_staged.go);
+	// ExecInApp runs it in an app's release with its .env (ui/exec_app.go).
+	GroupOutputs, ExecStaged, ExecInApp key.Binding
 }
 
 // DefaultKeyMap returns the standard bindings.
@@ -133,6 +134,7 @@ func DefaultKeyMap() KeyMap {
 		LogsView:        logsview.DefaultKeyMap(),
 		GroupOutputs:    key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "hosts grouped by output / per-host panes")),
 		ExecStaged:      key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "the command: one host first, then ask (on/off)")),
+		ExecInApp:       key.NewBinding(key.WithKeys("ctrl+o"), key.WithHelp("ctrl+o", "the command: in an app's current release with its .env (next app, then none)")),
 	}
 }
 
@@ -244,7 +246,7 @@ func (k *KeyMap) actions() []action {
 		{name: "run_wrap", b: &k.RunWrap, scope: scopeRun}, {name: "scroll_left", b: &k.ScrollLeft, scope: scopeRun | scopeReleases},
 		{name: "scroll_right", b: &k.ScrollRight, scope: scopeRun | scopeReleases}, {name: "zoom", b: &k.Zoom, scope: scopeRun},
 		{name: "whole_line", b: &k.WholeLine, scope: scopeRun}, {name: "group_outputs", b: &k.GroupOutputs, scope: scopeRun},
-		{name: "exec_staged", b: &k.ExecStaged, scope: scopeTyping},
+		{name: "exec_staged", b: &k.ExecStaged, scope: scopeTyping}, {name: "exec_in_app", b: &k.ExecInApp, scope: scopeTyping},
 		{name: "help", b: &k.Help, scope: scopeAll}, {name: "quit", b: &k.Quit, scope: scopeFleet | scopeHelp, desc: map[scope]string{scopeHelp: "close the help"}},
 		{name: "deploy", b: &k.Deploy, scope: scopeFleet}, {name: "rollback", b: &k.Rollback, scope: scopeFleet | scopeFlow},
 		{name: "migrate", b: &k.Migrate, scope: scopeFleet}, {name: "flush", b: &k.Flush, scope: scopeFleet}, {name: "releases", b: &k.Releases, scope: scopeFleet},
