@@ -54,6 +54,7 @@ func (a App) applyCommand() (App, tea.Cmd) {
 		var cmd tea.Cmd
 		a.cmdline.confirm, cmd = newExecConfirm(command, hosts, envs)
 		a.cmdline.confirm.staged = staged
+		a.cmdline.confirm.app = a.cmdline.inApp.app
 		return a, cmd
 	}
 	return a.startExec(command, hosts, staged)

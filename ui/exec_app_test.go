@@ -82,3 +82,25 @@ func TestCommandLineInAnApp(t *testing.T) {
 		t.Errorf("calls: %s", got)
 	}
 }
+
+// TestProtectedConfirmNamesTheApp: the question before a command runs on
+// a protected environment says the app it runs in.
+func TestProtectedConfirmNamesTheApp(t *testing.T) {
+	f := &inventory.Fleet{Environments: []inventory.Environment{{Name: "prod", Protected: true}}, Apps: []inventory.App{{Name: "shop"}},
+		Hosts: []inventory.Host{{Name: "web1", Address: "10.0.0.1", Env: "prod", Roles: []string{"web"}}}}
+	none := func(context.Context, []inventory.Host, string, func(remote.Event)) (remote.Result, error) {
+		return remote.Result{}, nil
+	}
+	inApp := func(context.Context, []inventory.Host, string, string, func(remote.Event)) (remote.Result, error) {
+		return remote.Result{}, nil
+	}
+	a := New(Options{Theme: themes.Dark().WithoutColor(), LoadFleet: func(context.Context) (*inventory.Fleet, error) { return f, nil },
+		Exec: none, ExecApp: inApp})
+	a = send(t, a, a.loadFleetCmd()(), tea.WindowSizeMsg{Width: 100, Height: 30})
+	a = send(t, a, keys("x")...)
+	a = send(t, a, tea.KeyPressMsg{Code: 'o', Mod: tea.ModCtrl})
+	a = send(t, a, keys("t", "r", "u", "e", "enter")...)
+	if v := viewText(a); !strings.Contains(v, "in:      shop's current release, with its shared/.env") || !strings.Contains(v, "command: true") {
+		t.Errorf("the question does not name the app:\n%s", v)
+	}
+}
