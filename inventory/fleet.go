@@ -162,6 +162,8 @@ type App struct {
 	// release's virtualenv does not meet requirements.txt (a warning
 	// otherwise).
 	StrictRequirements bool `yaml:"strict_requirements,omitempty" json:"strict_requirements,omitempty"`
+	// Watch is the regression watch after each batch (watch.go); nil: none.
+	Watch *Watch `yaml:"watch,omitempty" json:"watch,omitempty"`
 }
 
 // Webhook is an HTTP endpoint that a JSON message is posted to when a

@@ -189,6 +189,7 @@ func Validate(f *Fleet) error {
 		for j, w := range a.Notify {
 			validateWebhook(fmt.Sprintf("%s.notify[%d]", p, j), w, add)
 		}
+		validateWatch(p, a.Watch, envs, add)
 		validateEnv(p, a, envs, func(name string) bool { _, ok := f.Host(name); return ok }, add)
 	}
 

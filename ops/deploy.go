@@ -214,5 +214,5 @@ func (s *Service) deployer(hosts, balancers []inventory.Host, io IO) (*deploy.De
 	machine, _ := os.Hostname()
 	io = io.orQuiet()
 	return deploy.NewDeployer(hosts, balancers, deploy.Wiring{Conn: s.Conn, SSH: s.SSH, Store: s.Store, Operator: s.Operator,
-		Machine: machine, Parallel: s.Parallel, Args: s.Args, Emit: io.Emit, Say: io.Say, Confirm: io.Confirm})
+		Machine: machine, Parallel: s.Parallel, Args: s.Args, Emit: io.Emit, Say: io.Say, Confirm: io.Confirm, OnWatch: io.Watch})
 }

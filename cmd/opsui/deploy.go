@@ -137,6 +137,7 @@ func newDeployCmd(c *cli) *cobra.Command {
 		resume      int64
 		allowBreak  bool
 		breakGlass  string
+		watch       time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "deploy [APP] --env E [--ref REF]",
@@ -180,6 +181,12 @@ time: the hosts are locked, all or nothing. Every release is recorded.`,
 		}
 		cur, curErr := s.LatestRelease(ctx, tg.App.Name, tg.Env.Name, true)
 		p.AllowBreakingMigrations, p.BreakGlass = allowBreak, strings.TrimSpace(breakGlass)
+		if cmd.Flags().Changed("watch") {
+			if watch < 0 || watch > time.Hour {
+				return usageError{fmt.Errorf("--watch %s: want a duration from 0 (no watch) to 1h", watch)}
+			}
+			p.Watch = &watch
+		}
 		if cmd.Flags().Changed("break-glass") && p.BreakGlass == "" {
 			return usageError{errors.New("--break-glass needs a reason: it is recorded and sent to the app's webhooks")}
 		}
@@ -233,6 +240,7 @@ time: the hosts are locked, all or nothing. Every release is recorded.`,
 	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask for confirmations (a protected environment's included)")
 	cmd.Flags().BoolVar(&allowBreak, "allow-breaking-migrations", false, "let a rolling or canary deploy run migrations that break the old code still serving (the check's verdict is recorded either way)")
 	cmd.Flags().StringVar(&breakGlass, "break-glass", "", "deploy inside a freeze window for this reason (recorded with your name, sent to the app's webhooks, shown in releases)")
+	cmd.Flags().DurationVar(&watch, "watch", 0, "watch each batch's hosts' logs this long after its switch, against a baseline read before the first (default: the app's watch:; 0 turns it off)")
 	cmd.Flags().Int64Var(&resume, "resume", 0, "finish the release of this deploy run on the hosts that did not complete it")
 	return cmd
 }

@@ -36,6 +36,9 @@ type Deployer struct {
 	// Secrets resolves the app's secret references (a fresh one per
 	// deploy when nil).
 	Secrets *Secrets
+	// OnWatch receives the regression watch's status about once a
+	// second (watch.go); it must not block.
+	OnWatch func(WatchStatus)
 }
 
 // Timing splits a deploy's duration.
@@ -135,6 +138,9 @@ func (d *Deployer) Deploy(ctx context.Context, p *Plan) (*Outcome, error) {
 	} else {
 		r.say("warning: %v (no host will be switched unless it can be read before the first batch)", err)
 	}
+
+	r.watch = r.startWatch(ctx) // the baseline runs while the release is prepared
+	defer r.watch.stop()
 
 	prepare, activate := split(p.Steps)
 	t0 = time.Now()

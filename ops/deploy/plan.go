@@ -48,6 +48,9 @@ type Plan struct {
 	// BreakGlass is the operator's reason to deploy inside a freeze
 	// window (recorded and announced by ops); "" refuses the deploy there.
 	BreakGlass string
+	// Watch, when set, is the regression watch's duration after each
+	// batch instead of the app's watch: (0 turns it off).
+	Watch *time.Duration
 }
 
 // NewPlan decides a deploy of src to hosts.

@@ -31,6 +31,8 @@ type runner struct {
 	check string
 	// lbs drains batches from the environment's balancers (set by activate).
 	lbs *balancers
+	// watch is the regression watch (watch.go); nil when not watched.
+	watch *watcher
 	// held is the deploy lock once taken: every step on a host is fenced by it.
 	held *HostLock
 	// migrated is set once the migrate step applied migrations.
