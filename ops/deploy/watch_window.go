@@ -56,7 +56,9 @@ func (s WatchStatus) String() string {
 }
 
 // seconds writes a time left as "12 s".
-func seconds(d time.Duration) string { return fmt.Sprintf("%d s", int(d.Round(time.Second)/time.Second)) }
+func seconds(d time.Duration) string {
+	return fmt.Sprintf("%d s", int(d.Round(time.Second)/time.Second))
+}
 
 // openWindow starts counting the hosts switched so far (hosts) into a
 // new window: called before the batch's switch, so that what the new
