@@ -128,6 +128,14 @@ func (s WatchSettings) String() string {
 	if !s.On() {
 		return "off"
 	}
-	return fmt.Sprintf("%s after each batch against a %s baseline; trips on a 5xx rate %.4g points above the baseline's or a new error seen %d times",
-		s.Duration, s.Baseline, s.Margin, s.Repeats)
+	return fmt.Sprintf("%s after each batch against a %s baseline; trips on a 5xx rate more than %s above the baseline's or a new error seen %d times",
+		s.Duration, s.Baseline, s.MarginText(), s.Repeats)
+}
+
+// MarginText writes the margin in percentage points ("1 point", "0.5 points").
+func (s WatchSettings) MarginText() string {
+	if s.Margin == 1 {
+		return "1 point"
+	}
+	return fmt.Sprintf("%.4g points", s.Margin)
 }

@@ -153,6 +153,12 @@ time: the hosts are locked, all or nothing. Every release is recorded.`,
   opsui deploy --resume 42`,
 		Args: cobra.MaximumNArgs(1),
 	}
+	cmd.PreRunE = func(cmd *cobra.Command, _ []string) error {
+		if watch < 0 || watch > time.Hour {
+			return usageError{fmt.Errorf("--watch %s: want a duration from 0 (no watch) to 1h", watch)}
+		}
+		return nil
+	}
 	cmd.RunE = c.withStore(func(ctx context.Context, s *store.Store, args []string) error {
 		svc := c.service(s)
 		var resumed *store.Release
@@ -182,9 +188,6 @@ time: the hosts are locked, all or nothing. Every release is recorded.`,
 		cur, curErr := s.LatestRelease(ctx, tg.App.Name, tg.Env.Name, true)
 		p.AllowBreakingMigrations, p.BreakGlass = allowBreak, strings.TrimSpace(breakGlass)
 		if cmd.Flags().Changed("watch") {
-			if watch < 0 || watch > time.Hour {
-				return usageError{fmt.Errorf("--watch %s: want a duration from 0 (no watch) to 1h", watch)}
-			}
 			p.Watch = &watch
 		}
 		if cmd.Flags().Changed("break-glass") && p.BreakGlass == "" {

@@ -247,6 +247,7 @@ func (p *Plan) Describe(w io.Writer) {
 	for i, b := range p.Batches {
 		fmt.Fprintf(w, "  batch %d: %s\n", i+1, hostNames(b))
 	}
+	p.describeWatch(w)
 	fmt.Fprintln(w, "steps:")
 	for i, s := range p.Steps {
 		var on []inventory.Host

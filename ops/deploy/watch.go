@@ -3,6 +3,7 @@ package deploy
 import (
 	"context"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"sync"
@@ -292,3 +293,30 @@ func (w *watcher) wait(ctx context.Context, end time.Time, status func(left time
 
 // percent writes a share as a percentage.
 func percent(f float64) string { return fmt.Sprintf("%.1f%%", 100*f) }
+
+// describeWatch writes the plan's regression watch: its settings and the
+// logs it reads, or why there is none.
+func (p *Plan) describeWatch(w io.Writer) {
+	cfg := p.watchSettings()
+	if !cfg.On() {
+		if p.App.Watch != nil || p.Watch != nil {
+			fmt.Fprintf(w, "regression watch: off for %s\n", p.Env.Name)
+		}
+		return
+	}
+	fmt.Fprintf(w, "regression watch: %s\n", cfg)
+	var none []string
+	for _, h := range p.Hosts {
+		if !h.HasRole(roleWeb) {
+			continue
+		}
+		if paths := p.Fleet.SettingsFor(h, roleWeb).Logs; len(paths) > 0 {
+			fmt.Fprintf(w, "  %s: %s\n", h.Name, strings.Join(paths, ", "))
+		} else {
+			none = append(none, h.Name)
+		}
+	}
+	if len(none) > 0 {
+		fmt.Fprintf(w, "  not watched (no logs: in the web role): %s\n", strings.Join(none, ", "))
+	}
+}

@@ -186,3 +186,38 @@ func TestWatchSettings(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestDryRunShowsTheWatch: the plan names the watch's settings and the
+// logs it reads on each web host, and the hosts it cannot watch.
+func TestDryRunShowsTheWatch(t *testing.T) {
+	d := inventory.Duration(30 * time.Second)
+	f := &inventory.Fleet{Roles: map[string]inventory.RoleSettings{"web": {Logs: []string{"/srv/shop/shared/logs/access.log"}}}}
+	web1 := inventory.Host{Name: "web1", Roles: []string{"web"}}
+	web2 := inventory.Host{Name: "web2", Roles: []string{"web"}, Settings: map[string]inventory.RoleSettings{"web": {Logs: []string{"/var/log/app.log"}}}}
+	db1 := inventory.Host{Name: "db1", Roles: []string{"db"}}
+	f.Hosts = []inventory.Host{web1, web2, db1}
+	p := &Plan{Fleet: f, App: inventory.App{Name: "shop", Watch: &inventory.Watch{Duration: &d}}, Env: inventory.Environment{Name: "production"},
+		Hosts: f.Hosts}
+	var b strings.Builder
+	p.describeWatch(&b)
+	want := `regression watch: 30s after each batch against a 30s baseline; trips on a 5xx rate more than 1 point above the baseline's or a new error seen 2 times
+  web1: /srv/shop/shared/logs/access.log
+  web2: /var/log/app.log
+`
+	if b.String() != want {
+		t.Errorf("got:\n%s\nwant:\n%s", b.String(), want)
+	}
+	f.Roles = nil
+	off := time.Duration(0)
+	b.Reset()
+	p.describeWatch(&b)
+	if !strings.Contains(b.String(), "  not watched (no logs: in the web role): web1\n") {
+		t.Errorf("got:\n%s", b.String())
+	}
+	p.Watch = &off
+	b.Reset()
+	p.describeWatch(&b)
+	if b.String() != "regression watch: off for production\n" {
+		t.Errorf("--watch 0: %q", b.String())
+	}
+}

@@ -195,8 +195,8 @@ func (w *watcher) evaluate(t *tally, final bool) (*watchTrip, int) {
 	if final && t.requests > 0 && t.errs5xx >= w.cfg.Repeats {
 		rate, base := t.rate(), w.base.rate()
 		if 100*(rate-base) > w.cfg.Margin {
-			return &watchTrip{why: fmt.Sprintf("5xx rate %s (%d of %s) against %s in the baseline, more than %.4g points above it",
-				percent(rate), t.errs5xx, Plural(t.requests, "request", "requests"), percent(base), w.cfg.Margin),
+			return &watchTrip{why: fmt.Sprintf("5xx rate %s (%d of %s) against %s in the baseline, more than %s above it",
+				percent(rate), t.errs5xx, Plural(t.requests, "request", "requests"), percent(base), w.cfg.MarginText()),
 				samples: t.samples}, newCount
 		}
 	}
