@@ -231,6 +231,7 @@ time: the hosts are locked, all or nothing. Every release is recorded.`,
 		if p.Strategy.Kind == deploy.StrategyCanary && p.Strategy.CanaryWait > 0 {
 			io.Confirm = nil // the wait decides, not a prompt
 		}
+		io.Watch = watchPrinter(io.Say)
 		out, err := svc.Deploy(ctx, p, io)
 		done()
 		return c.report(out, err)

@@ -4,6 +4,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/opsui/opsui/ops/deploy"
 )
 
 // TestDeployWatchFlag: --watch takes a duration from 0 (no watch) to an
@@ -21,5 +24,23 @@ func TestDeployWatchFlag(t *testing.T) {
 		if code != 2 || !strings.Contains(out, tc.want) {
 			t.Errorf("--watch %s: exit %d, want 2 with %q:\n%s", tc.arg, code, tc.want, out)
 		}
+	}
+}
+
+// TestWatchPrinter: the headless deploy says the watch's status when a
+// phase or batch starts, then at most every ten seconds; verdicts are
+// the deploy's own messages, not repeated.
+func TestWatchPrinter(t *testing.T) {
+	var said []string
+	p := watchPrinter(func(s string) { said = append(said, s) })
+	p(deploy.WatchStatus{Phase: deploy.WatchBaseline, Batches: 2, Left: 5 * time.Second})
+	p(deploy.WatchStatus{Phase: deploy.WatchBaseline, Batches: 2, Left: 4 * time.Second})
+	p(deploy.WatchStatus{Phase: deploy.WatchWatching, Batch: 1, Batches: 2, Left: 60 * time.Second})
+	p(deploy.WatchStatus{Phase: deploy.WatchWatching, Batch: 1, Batches: 2, Left: 59 * time.Second})
+	p(deploy.WatchStatus{Phase: deploy.WatchPassed, Batch: 1, Batches: 2, Verdict: "passed"})
+	p(deploy.WatchStatus{Phase: deploy.WatchWatching, Batch: 2, Batches: 2, Left: 60 * time.Second, NewErrors: 1})
+	want := []string{"watch baseline: 5 s left, 0 requests so far", "watching batch 1/2: 60 s left, 0 new errors", "watching batch 2/2: 60 s left, 1 new error"}
+	if strings.Join(said, "\n") != strings.Join(want, "\n") {
+		t.Errorf("said:\n%s\nwant:\n%s", strings.Join(said, "\n"), strings.Join(want, "\n"))
 	}
 }
