@@ -33,11 +33,10 @@ type watcher struct {
 	done    chan struct{}
 	status  func(WatchStatus)
 
-	mu      sync.Mutex
-	base    *tally
-	win     *tally          // the open window; nil when none is
-	watched map[string]bool // the hosts the window counts
-	winAt   time.Time
+	mu    sync.Mutex
+	base  *tally
+	win   *tally // the open window (its hosts: those it counts); nil when none is
+	winAt time.Time
 }
 
 // tally is what the logs said over a baseline or a window.
