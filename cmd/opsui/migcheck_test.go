@@ -64,4 +64,26 @@ class Migration(migrations.Migration):
 	if !strings.Contains(out, r+" app/test: migrations breaking; shop.0003_drop_quantity Remove field quantity from order (allowed: --allow-breaking-migrations by dave@desk)") {
 		t.Errorf("releases do not show the verdict:\n%s", out)
 	}
+
+	// A release whose migration ran, then rolled back: its migration file
+	// is new to the live code but the database has it, and the next dry run
+	// says so instead of promising to run it.
+	e.commit(t, "migration 0004", "shop/migrations/0004_order_note.py", `from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    dependencies = [("shop", "0003_drop_quantity")]
+    operations = [migrations.AddField(model_name="order", name="note", field=models.TextField(null=True))]
+`)
+	out = mustRun(t, e.db, "deploy", "app", "--env", "test", "--dry-run", "--strategy", "all")
+	if !strings.Contains(out, "new migrations (1), run once before the switch:\n  shop/migrations/0004_order_note.py") {
+		t.Errorf("dry run before the deploy does not call 0004 new:\n%s", out)
+	}
+	mustRun(t, e.db, "deploy", "app", "--env", "test", "--yes", "--strategy", "all")
+	mustRun(t, e.db, "rollback", "app", "--env", "test", "--yes")
+	out = mustRun(t, e.db, "deploy", "app", "--env", "test", "--dry-run", "--strategy", "all")
+	if strings.Contains(out, "new migrations (") || !strings.Contains(out, "migrations the database already has (1), not run again:\n  shop/migrations/0004_order_note.py") ||
+		!strings.Contains(out, "migration check: no pending migration") {
+		t.Errorf("dry run after the rollback calls an applied migration new:\n%s", out)
+	}
 }
