@@ -20,7 +20,8 @@ type Fleet struct {
 	Roles        map[string]RoleSettings `yaml:"roles,omitempty" json:"roles,omitempty"`
 	Apps         []App                   `yaml:"apps,omitempty" json:"apps,omitempty"`
 	Hosts        []Host                  `yaml:"hosts,omitempty" json:"hosts,omitempty"`
-	Freezes      []Freeze                `yaml:"freezes,omitempty" json:"freezes,omitempty"` // inventory/freezes.go
+	Freezes      []Freeze                `yaml:"freezes,omitempty" json:"freezes,omitempty"`   // inventory/freezes.go
+	Runbooks     []Runbook               `yaml:"runbooks,omitempty" json:"runbooks,omitempty"` // inventory/runbook.go
 }
 
 // Environment is a deployment target such as staging or production.

@@ -124,6 +124,7 @@ func Validate(f *Fleet) error {
 	}
 
 	validateFreezes(f, add)
+	validateRunbooks(f, add)
 
 	for role, s := range f.Roles {
 		p := "roles." + role
