@@ -85,6 +85,12 @@ func (s *Store) loadFleet(ctx context.Context, q sqlx.QueryerContext) (*inventor
 		return nil, fmt.Errorf("load role settings: %w", err)
 	}
 	for _, r := range roles {
+		if r.Role == runbooksRow { // store/runbooks.go
+			if err := loadRunbooks(r.Settings, &f); err != nil {
+				return nil, err
+			}
+			continue
+		}
 		var rs inventory.RoleSettings
 		if err := json.Unmarshal([]byte(r.Settings), &rs); err != nil {
 			return nil, fmt.Errorf("load settings of role %s: %w", r.Role, err)
@@ -222,6 +228,9 @@ func saveFleet(ctx context.Context, tx *sqlx.Tx, f *inventory.Fleet) error {
 		if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO role_defaults (role, settings) VALUES (?, ?)`), role, string(b)); err != nil {
 			return fmt.Errorf("save settings of role %s: %w", role, err)
 		}
+	}
+	if err := saveRunbooks(ctx, tx, f); err != nil {
+		return err
 	}
 
 	appNames := make([]any, 0, len(f.Apps))
