@@ -108,7 +108,8 @@ func (a App) fleetActions() []rootAction {
 		}, run: App.openShell},
 		{b: k.Palette, run: App.openPalette},
 	}
-	return append(acts, a.flowActions()...)
+	acts = append(acts, a.flowActions()...)
+	return append(acts, a.runbookActions()...) // ui/runbook.go
 }
 
 // when is reason if cond holds, else "".
