@@ -265,7 +265,7 @@ func (a App) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		a.fleet.SetFleet(msg.fleet)
 		a.status.ComputeDrift(msg.fleet)
-		cmds := []tea.Cmd{a.status.StartRound(msg.fleet), a.fetchLastRuns()}
+		cmds := append([]tea.Cmd{a.status.StartRound(msg.fleet), a.fetchLastRuns()}, a.runbookKeyToasts()...)
 		if tick := a.status.StartTicking(); tick != nil {
 			cmds = append(cmds, tick)
 		}

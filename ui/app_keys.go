@@ -210,6 +210,9 @@ func (a App) helpTitle() string {
 func (a App) helpView(h int) string {
 	s := a.helpScope()
 	gs := a.keys.inScope(s)
+	if s == scopeFleet {
+		gs[groupAct] = append(gs[groupAct], a.runbookHelp()...) // ui/runbook.go
+	}
 	for _, bs := range gs {
 		for i, b := range bs {
 			if r := a.helpOff(s, b); r != "" {

@@ -284,3 +284,26 @@ func (a App) runbookView(w, h int) string {
 	line(fmt.Sprintf("%s runs it; any other key leaves without running.", common.KeyName(a.keys.Confirm)))
 	return b.String()
 }
+
+// runbookHelp is the runbooks' keys for the ? help of the fleet.
+func (a App) runbookHelp() []key.Binding {
+	var out []key.Binding
+	for _, act := range a.runbookActions() {
+		out = append(out, act.b)
+	}
+	return out
+}
+
+// runbookKeyToasts say, once the fleet is read, which runbook keys the
+// key table has taken: pressing one does the table's action, not the
+// runbook, and the operator should know before pressing it.
+func (a *App) runbookKeyToasts() []tea.Cmd {
+	conflicts := RunbookKeyConflicts(a.keys, a.runbooks())
+	var cmds []tea.Cmd
+	for _, rb := range a.runbooks() {
+		if act, ok := conflicts[rb.Name]; ok {
+			cmds = append(cmds, a.addToast(fmt.Sprintf("runbook %s: key %s is %s's, so it is not bound (:%s runs it)", rb.Name, rb.Key, act, rb.Name)))
+		}
+	}
+	return cmds
+}

@@ -147,6 +147,12 @@ func TestRunbookKeys(t *testing.T) {
 	if v := viewText(send(t, base, keys(":", "clash")...)); !strings.Contains(v, "(key d not bound: it is deploy's)") {
 		t.Errorf("the palette does not say clash's key is not bound:\n%s", v)
 	}
+	if v := viewText(base); !strings.Contains(v, "runbook clash: key d is deploy's, so it is not bound (:clash runs it)") {
+		t.Errorf("no toast says clash's key is not bound:\n%s", v)
+	}
+	if v := viewText(send(t, base, keys("?")...)); !strings.Contains(v, "runbook restart-web") || strings.Count(v, "runbook clash") != strings.Count(v, "runbook clash: key d") {
+		t.Errorf("the help does not list the runbooks' keys, or lists clash's:\n%s", v)
+	}
 	// Rebound in the config, deploy leaves d free for the runbook.
 	k := DefaultKeyMap()
 	k.rebind("deploy", []string{"D"})
