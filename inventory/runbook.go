@@ -2,6 +2,7 @@ package inventory
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -151,12 +152,7 @@ func validateRunbooks(f *Fleet, add func(path, format string, args ...any)) {
 
 // didYouMean is ` (did you mean "web"?)` for the closest of known, or "".
 func didYouMean(name string, known map[string]bool) string {
-	cands := make([]string, 0, len(known))
-	for k := range known {
-		cands = append(cands, k)
-	}
-	slices.Sort(cands)
-	if c := Closest(name, cands); c != "" {
+	if c := Closest(name, slices.Sorted(maps.Keys(known))); c != "" {
 		return fmt.Sprintf(" (did you mean %q?)", c)
 	}
 	return ""

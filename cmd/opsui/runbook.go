@@ -17,15 +17,12 @@ import (
 )
 
 func newRunbookCmd(c *cli) *cobra.Command {
-	var (
-		env     string
-		hosts   []string
-		ssh     sshFlags
-		limit   recordLimitFlag
-		asJSON  bool
-		yes     bool
-		confirm []string
-	)
+	// Where it runs, how, and the answers to its questions.
+	var env string
+	var hosts, confirm []string
+	var ssh sshFlags
+	var limit recordLimitFlag
+	var asJSON, yes bool
 	cmd := &cobra.Command{
 		Use:   "runbook [NAME --env E [--host H,...]]",
 		Short: "List the fleet file's runbooks, or run one on its roles' hosts",
