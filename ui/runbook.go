@@ -39,44 +39,12 @@ type runbookAsk struct {
 // asking reports whether a runbook's question is on screen.
 func (r runbookAsk) asking() bool { return r.typed.active || r.yesNo }
 
-// RunbookKeyConflicts says, for each runbook whose key: the console's own
-// key table (as the config file binds it) uses in the fleet view, which
-// action has it; those keys are not bound, the palette still runs them.
-func RunbookKeyConflicts(k KeyMap, rbs []inventory.Runbook) map[string]string {
-	out := map[string]string{}
-	for _, rb := range rbs {
-		if rb.Key == "" {
-			continue
-		}
-		if act := k.fleetKeyAction(rb.Key); act != "" {
-			out[rb.Name] = act
-		}
-	}
-	return out
-}
-
-// fleetKeyAction names the key table's action that uses key where a
-// runbook's key acts (the fleet view, and anywhere: ctrl+c), "" for none.
-func (k KeyMap) fleetKeyAction(kk string) string {
-	for _, a := range k.actions() {
-		if a.scope&scopeFleet != 0 && slices.Contains(a.b.Keys(), kk) {
-			return a.name
-		}
-	}
-	return ""
-}
-
 // runbooks are the fleet's runbooks, none before the inventory is read.
 func (a App) runbooks() []inventory.Runbook {
 	if f := a.fleet.Fleet(); f != nil {
 		return f.Runbooks
 	}
 	return nil
-}
-
-// runbookBinding is rb's key as a binding, its help naming the runbook.
-func runbookBinding(rb inventory.Runbook) key.Binding {
-	return key.NewBinding(key.WithKeys(rb.Key), key.WithHelp(rb.Key, rb.Label()))
 }
 
 // runbookActions are the fleet's keys the runbooks bind: each runbook's
