@@ -74,3 +74,29 @@ func TestRunbooksAreSavedWithTheFleet(t *testing.T) {
 		t.Fatalf("runbooks after an import without any = %+v", got.Runbooks)
 	}
 }
+
+// TestCopyMergesRunbooks: a copy brings the runbooks the target lacks and
+// keeps the target's own of the same name.
+func TestCopyMergesRunbooks(t *testing.T) {
+	ctx := context.Background()
+	src, dst := laptop(t, "alice", 0, "a1"), laptop(t, "bob", 0, "b1")
+	for s, rbs := range map[*Store][]inventory.Runbook{
+		src: {{Name: "disk", Run: "df -h"}, {Name: "uptime", Run: "uptime"}},
+		dst: {{Name: "disk", Run: "df -h /srv"}},
+	} {
+		if _, err := s.UpdateFleet(ctx, func(f *inventory.Fleet) error { f.Runbooks = rbs; return nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := Copy(ctx, src, dst, true); err != nil {
+		t.Fatal(err)
+	}
+	f, err := dst.LoadFleet(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []inventory.Runbook{{Name: "disk", Run: "df -h /srv"}, {Name: "uptime", Run: "uptime"}}
+	if !reflect.DeepEqual(f.Runbooks, want) {
+		t.Errorf("runbooks after the merge = %+v, want %+v", f.Runbooks, want)
+	}
+}
