@@ -162,7 +162,20 @@ type App struct {
 	// release's virtualenv does not meet requirements.txt (a warning
 	// otherwise).
 	StrictRequirements bool `yaml:"strict_requirements,omitempty" json:"strict_requirements,omitempty"`
+	// Static says where the django preset's collectstatic runs: once per
+	// deploy, its tree shipped to every other web host (StaticOnce, the
+	// default when empty), or on every web host (StaticPerHost).
+	Static string `yaml:"static,omitempty" json:"static,omitempty"`
 }
+
+// Where the django preset's collectstatic runs (App.Static).
+const (
+	StaticOnce    = "once"
+	StaticPerHost = "per_host"
+)
+
+// StaticModes are the values App.Static may take.
+var StaticModes = []string{StaticOnce, StaticPerHost}
 
 // Webhook is an HTTP endpoint that a JSON message is posted to when a
 // deploy starts, succeeds, fails or is rolled back. Its URL may carry a

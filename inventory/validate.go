@@ -159,6 +159,12 @@ func Validate(f *Fleet) error {
 		if a.Preset != "" && !slices.Contains(Presets, a.Preset) {
 			add(p+".preset", "unknown preset %q (known: %s)", a.Preset, strings.Join(Presets, ", "))
 		}
+		switch {
+		case a.Static != "" && !slices.Contains(StaticModes, a.Static):
+			add(p+".static", "unknown static %q (known: %s)", a.Static, strings.Join(StaticModes, ", "))
+		case a.Static != "" && a.Preset != "django":
+			add(p+".static", "static applies to the django preset's collectstatic step; app %q has no preset django", a.Name)
+		}
 		for j, s := range a.Stages {
 			for k, r := range s.Roles {
 				if !ValidRole(r) {
