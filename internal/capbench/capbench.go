@@ -60,6 +60,10 @@ const (
 	// about 30 s) and makes a missing tool fail it; set to 0 it skips
 	// BenchmarkDeployVsCapistrano (`make bench` runs every benchmark).
 	EnvSwitch = "OPSUI_CAPBENCH"
+	// EnvStatic sets opsui's static: option (once, the default, or
+	// per_host: collectstatic on every host, as Capistrano does), to
+	// measure what building static once saves.
+	EnvStatic = "OPSUI_CAPBENCH_STATIC"
 )
 
 // Defaults of the knobs.
