@@ -208,6 +208,8 @@ func (r *runner) buildStatic(ctx context.Context, s Step, h *hostRun, timeout ti
 		r.fail(h, s.Name, remote.ClassExit, fmt.Errorf("the static files built here could not be brought back to ship them: %w", err))
 		return nil, false, nil
 	}
+	r.events.send(remote.Event{Host: h.host.Name, Kind: remote.EventStdout,
+		Line: fmt.Sprintf("static files packed (%s, sha256 %s): every other web host unpacks this tree", sizeText(t.size), t.sha256[:12])})
 	r.notef("static files built once, on %s (%s, %s, sha256 %s), and shipped to every other web host",
 		h.host.Name, Plural(t.files, "file", "files"), sizeText(t.size), t.sha256[:12])
 	return t, false, nil

@@ -44,7 +44,7 @@ class MarkedStorage(ManifestStaticFilesStorage):
 // files of its own (a stylesheet whose url() the manifest storage
 // rewrites) and the marking storage, and returns the commit and the
 // marker file.
-func staticProject(t *testing.T, proj *webtest.DjangoProject) (commit, marker string) {
+func staticProject(t testing.TB, proj *webtest.DjangoProject) (commit, marker string) {
 	t.Helper()
 	dir := t.TempDir()
 	if err := os.Chmod(dir, 0o777); err != nil {
@@ -71,7 +71,7 @@ func staticProject(t *testing.T, proj *webtest.DjangoProject) (commit, marker st
 }
 
 // projectCommit writes files into the project and commits them.
-func projectCommit(t *testing.T, proj *webtest.DjangoProject, msg string, files map[string]string) string {
+func projectCommit(t testing.TB, proj *webtest.DjangoProject, msg string, files map[string]string) string {
 	t.Helper()
 	for name, body := range files {
 		p := filepath.Join(proj.Dir, name)
@@ -88,7 +88,7 @@ func projectCommit(t *testing.T, proj *webtest.DjangoProject, msg string, files 
 }
 
 // projectGit runs git in the project, away from the user's configuration.
-func projectGit(t *testing.T, proj *webtest.DjangoProject, args ...string) string {
+func projectGit(t testing.TB, proj *webtest.DjangoProject, args ...string) string {
 	t.Helper()
 	cmd := exec.Command("git", append([]string{"-C", proj.Dir, "-c", "user.name=Dev", "-c", "user.email=dev@notes.invalid"}, args...)...)
 	cmd.Env = append(os.Environ(), "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL="+os.DevNull)
