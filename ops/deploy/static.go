@@ -2,7 +2,6 @@ package deploy
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -302,8 +301,8 @@ func (r *runner) unpackStatic(ctx context.Context, s Step, h *hostRun, t *static
 	r.runStep(ctx, h, s.Name, staticUnpackScript, env, timeout, &in, true)
 }
 
-// staticModeNote is what the dry run says of a collectstatic step: where
-// it runs, of the web hosts on.
+// describeStatic is what the dry run says of the collectstatic step s:
+// where it runs, of the hosts on.
 func (p *Plan) describeStatic(w io.Writer, s Step, on []inventory.Host) {
 	switch {
 	case s.Run == djangoCollectstaticScript:
@@ -337,6 +336,3 @@ func staticSteps(app inventory.App, steps []Step) {
 		}
 	}
 }
-
-// errNoStaticTar says the pack script's output did not describe an archive.
-var errNoStaticTar = errors.New("the host sent no static archive")

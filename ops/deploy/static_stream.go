@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"hash"
 	"io"
@@ -12,6 +13,9 @@ import (
 	"strconv"
 	"strings"
 )
+
+// errNoStaticTar says the pack script's output did not describe an archive.
+var errNoStaticTar = errors.New("the host sent no static archive")
 
 // staticReader turns staticPackScript's output back into the archive: the
 // line that describes it, then base64 lines, decoded into a file as they
