@@ -168,15 +168,6 @@ type App struct {
 	Static string `yaml:"static,omitempty" json:"static,omitempty"`
 }
 
-// Where the django preset's collectstatic runs (App.Static).
-const (
-	StaticOnce    = "once"
-	StaticPerHost = "per_host"
-)
-
-// StaticModes are the values App.Static may take.
-var StaticModes = []string{StaticOnce, StaticPerHost}
-
 // Webhook is an HTTP endpoint that a JSON message is posted to when a
 // deploy starts, succeeds, fails or is rolled back. Its URL may carry a
 // token in its query; opsui never prints the query. No secret is kept

@@ -94,6 +94,15 @@ func ValidAddress(addr string) bool {
 // Presets are the built-in stage lists an app can name.
 var Presets = []string{"django"}
 
+// Where the django preset's collectstatic runs (App.Static).
+const (
+	StaticOnce    = "once"
+	StaticPerHost = "per_host"
+)
+
+// StaticModes are the values App.Static may take.
+var StaticModes = []string{StaticOnce, StaticPerHost}
+
 // Validate checks the whole fleet and returns every problem, or nil.
 func Validate(f *Fleet) error {
 	var ps Problems

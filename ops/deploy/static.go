@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -192,6 +193,9 @@ func (r *runner) buildStatic(ctx context.Context, s Step, h *hostRun, timeout ti
 		class, herr := h.class, h.err
 		h.mu.Unlock()
 		if class == remote.ClassExit && herr != nil && ctx.Err() == nil {
+			if cause := errors.Unwrap(herr); cause != nil {
+				herr = cause // without the step's name, which the other hosts' errors start with
+			}
 			return nil, false, fmt.Errorf("collectstatic failed on %s, where the static files are built once for every host: %v", h.host.Name, herr)
 		}
 		return nil, false, nil
