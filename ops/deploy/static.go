@@ -63,11 +63,14 @@ const staticRootMarker = "opsui-static-root: "
 // staticPackScript packs the built tree on the building host and writes
 // it to standard output in base64 (the engine carries lines), after one
 // line giving its size, sha256 and file count. The archive is made in
-// DEPLOY_TO first, so a failing tar is an error, not a short stream.
+// the release first (a leftover goes with it), so a failing tar is an
+// error, not a short stream. Symbolic links (collectstatic --link) are
+// archived as the files they point to: the builder's paths mean nothing
+// on another host.
 const staticPackScript = `set -e
-` + staticDirPrelude + `tmp=$DEPLOY_TO/.opsui-static-$RELEASE_ID.$$.tar.gz
+` + staticDirPrelude + `tmp=$RELEASE_DIR/.opsui-static.$$.tar.gz
 trap 'rm -f -- "$tmp"' EXIT
-tar -czf "$tmp" -C "$dir" .
+tar -czhf "$tmp" -C "$dir" .
 echo "` + staticTarMarker + `$(wc -c < "$tmp") $(sha256sum < "$tmp" | cut -d' ' -f1) $(find "$dir" -type f | wc -l)"
 base64 -w 3072 < "$tmp"
 `
@@ -79,7 +82,7 @@ const staticTarMarker = "opsui-static-tar: "
 // (standard input) where that host's STATIC_ROOT was, once its sha256 is
 // the one the builder reported.
 const staticUnpackScript = `set -e
-` + staticDirPrelude + `tmp=$DEPLOY_TO/.opsui-static-$RELEASE_ID.$$.tar.gz
+` + staticDirPrelude + `tmp=$RELEASE_DIR/.opsui-static.$$.tar.gz
 trap 'rm -f -- "$tmp"' EXIT
 cat > "$tmp"
 got=$(sha256sum < "$tmp" | cut -d' ' -f1)
@@ -205,7 +208,13 @@ func (r *runner) buildStatic(ctx context.Context, s Step, h *hostRun, timeout ti
 		r.notef("static: %s: collectstatic runs on each web host (set static: per_host to say so)", why)
 		return nil, true, nil
 	}
-	t, err := r.fetchStatic(ctx, h, env, base, dir, timeout)
+	t, packFailed, err := r.fetchStatic(ctx, h, env, base, dir, timeout)
+	if packFailed {
+		// tar refused the tree: it would on any host.
+		err = fmt.Errorf("packing the static files built on %s (%s/%s) failed: %w", h.host.Name, base, dir, err)
+		r.fail(h, s.Name, remote.ClassExit, err)
+		return nil, false, err
+	}
 	if err != nil {
 		// The host holds a tree no other host will have: it cannot go on.
 		r.fail(h, s.Name, remote.ClassExit, fmt.Errorf("the static files built here could not be brought back to ship them: %w", err))
@@ -245,19 +254,21 @@ func staticDir(out string) (base, dir, why string) {
 
 // fetchStatic packs STATIC_ROOT on h and writes it to the deploy's
 // directory, checking its size and sha256 against what h reported.
-func (r *runner) fetchStatic(ctx context.Context, h *hostRun, env map[string]string, base, dir string, timeout time.Duration) (*staticTree, error) {
+// packFailed says the pack script itself failed (tar refused the tree),
+// not the connection or the transfer.
+func (r *runner) fetchStatic(ctx context.Context, h *hostRun, env map[string]string, base, dir string, timeout time.Duration) (t *staticTree, packFailed bool, err error) {
 	env["OPSUI_STATIC_BASE"], env["OPSUI_STATIC_DIR"] = base, dir
 	f, err := os.CreateTemp(r.static.dir, "static-*.tar.gz")
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	t := &staticTree{from: h.host.Name, base: base, dir: dir, file: f.Name()}
+	t = &staticTree{from: h.host.Name, base: base, dir: dir, file: f.Name()}
 	rd := newStaticReader(f)
 	script := sudoPrelude + staticPackScript
 	if r.held != nil {
 		if err := r.held.Check(ctx, h.host.Name); err != nil {
 			f.Close()
-			return nil, err
+			return nil, false, err
 		}
 		var cancel context.CancelFunc
 		ctx, cancel = r.held.HostContext(ctx, h.host.Name)
@@ -265,11 +276,13 @@ func (r *runner) fetchStatic(ctx context.Context, h *hostRun, env map[string]str
 		script = r.held.Guard(h.host.Name) + script
 	}
 	var errs strings.Builder
+	fenced := false
 	res, err := remote.Run(ctx, r.conn, []remote.Target{h.target}, script, remote.RunOptions{Env: env, Timeout: timeout}, func(ev remote.Event) {
 		switch ev.Kind {
 		case remote.EventStdout:
 			rd.line(ev.Line)
 		case remote.EventStderr:
+			fenced = fenced || strings.HasPrefix(ev.Line, fenceMarker)
 			if errs.Len() < 4<<10 {
 				errs.WriteString(ev.Line + "\n")
 			}
@@ -278,16 +291,21 @@ func (r *runner) fetchStatic(ctx context.Context, h *hostRun, env map[string]str
 	if cerr := rd.close(); err == nil {
 		err = cerr
 	}
-	switch {
-	case err != nil:
-	case res.Hosts[0].Status != remote.StatusOK:
-		err = fmt.Errorf("packing %s: %v: %s", dir, res.Hosts[0].Err, strings.TrimSpace(errs.String()))
-	case rd.err != nil:
-		err = rd.err
-	default:
-		t.size, t.sha256, t.files, err = rd.check()
+	if err != nil {
+		return nil, false, err
 	}
-	return t, err
+	if hr := res.Hosts[0]; hr.Status != remote.StatusOK {
+		err = hr.Err
+		if e := strings.TrimSpace(errs.String()); e != "" {
+			err = fmt.Errorf("%s", e) // tar's own words
+		}
+		return nil, hr.Class == remote.ClassExit && !fenced, err
+	}
+	if rd.err != nil {
+		return nil, false, rd.err
+	}
+	t.size, t.sha256, t.files, err = rd.check()
+	return t, false, err
 }
 
 // unpackStatic ships tree t to h and unpacks it where t's STATIC_ROOT is.

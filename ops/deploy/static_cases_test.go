@@ -125,3 +125,35 @@ func TestStaticBuilderLostAnotherBuilds(t *testing.T) {
 		}
 	}
 }
+
+// TestStaticTreeThatCannotBePacked: a STATIC_ROOT tar refuses (a link to
+// nothing: links are archived as what they point to) fails the deploy
+// before any switch on every host, saying so, and collectstatic is not
+// run again on another host: it would fail alike.
+func TestStaticTreeThatCannotBePacked(t *testing.T) {
+	tb, proj := newDjangoTestbed(t, 2)
+	_, marker := staticProject(t, proj)
+	settings, err := os.ReadFile(filepath.Join(proj.Dir, "mysite", "settings.py"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	commit := projectCommit(t, proj, "a dangling link in STATIC_ROOT", map[string]string{"mysite/settings.py": string(settings) + "OPSUI_TEST_DANGLING = True\n"})
+	out := tb.deploy(commit, Strategy{Kind: "all", AutoRollback: true})
+	if out.Result != store.ReleaseFailed {
+		tb.logf(out)
+		t.Fatalf("deploy: %s, want failed", out.Result)
+	}
+	if n := len(markerLines(t, marker, "start")); n != 1 {
+		t.Errorf("collectstatic ran %d times, want once", n)
+	}
+	for i, h := range out.Hosts {
+		t.Logf("%s: %s at %s: %v", h.Host, h.Status, h.Step, h.Err)
+		if h.Status != HostFailed || h.Step != "collectstatic" || !strings.Contains(h.Err.Error(), "packing the static files built on ") ||
+			!strings.Contains(h.Err.Error(), "dangling.css") {
+			t.Errorf("%s: %s at %q: %v; want failed at collectstatic, packing dangling.css", h.Host, h.Status, h.Step, h.Err)
+		}
+		if out := tb.sh(i, "readlink "+tb.deployTo+"/current || echo none"); out != "none" {
+			t.Errorf("%s: current is %s after the failed first deploy", h.Host, out)
+		}
+	}
+}

@@ -47,6 +47,8 @@ class MarkedStorage(ManifestStaticFilesStorage):
         yield from super().post_process(*args, **kwargs)
         with open(os.path.join(self.location, "built-on.txt"), "w") as f:
             f.write(os.environ.get("HOST", "?") + "\n")
+        if getattr(settings, "OPSUI_TEST_DANGLING", False):
+            os.symlink("/nonexistent/opsui-test", os.path.join(self.location, "dangling.css"))
         _mark("done")
 `
 
