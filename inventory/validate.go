@@ -264,8 +264,10 @@ func Validate(f *Fleet) error {
 			set := f.SettingsFor(h, role)
 			switch own := h.Settings[role]; {
 			case !set.Sudo:
+			case role == "lb" && set.Reload == "" && set.NginxBalancer():
+				// nginx's default reload runs with sudo (NginxReload).
 			case set.Reload == "" && !set.Managed():
-				add(p, "host %q: role %s has sudo: true but no reload command to run with sudo (nor process: supervisord or systemd)", h.Name, role)
+				add(p, "host %q: role %s has sudo: true but no reload command to run with sudo (nor process: supervisord or systemd, nor an nginx balancer)", h.Name, role)
 			case set.Reload == "":
 			case own.Sudo || own.Reload != "":
 				// The role's own settings were checked above.
