@@ -163,6 +163,10 @@ type App struct {
 	// release's virtualenv does not meet requirements.txt (a warning
 	// otherwise).
 	StrictRequirements bool `yaml:"strict_requirements,omitempty" json:"strict_requirements,omitempty"`
+	// Static says where the django preset's collectstatic runs: once per
+	// deploy, its tree shipped to every other web host (StaticOnce, the
+	// default when empty), or on every web host (StaticPerHost).
+	Static string `yaml:"static,omitempty" json:"static,omitempty"`
 }
 
 // Webhook is an HTTP endpoint that a JSON message is posted to when a

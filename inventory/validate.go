@@ -94,6 +94,15 @@ func ValidAddress(addr string) bool {
 // Presets are the built-in stage lists an app can name.
 var Presets = []string{"django"}
 
+// Where the django preset's collectstatic runs (App.Static).
+const (
+	StaticOnce    = "once"
+	StaticPerHost = "per_host"
+)
+
+// StaticModes are the values App.Static may take.
+var StaticModes = []string{StaticOnce, StaticPerHost}
+
 // Validate checks the whole fleet and returns every problem, or nil.
 func Validate(f *Fleet) error {
 	var ps Problems
@@ -159,6 +168,12 @@ func Validate(f *Fleet) error {
 		}
 		if a.Preset != "" && !slices.Contains(Presets, a.Preset) {
 			add(p+".preset", "unknown preset %q (known: %s)", a.Preset, strings.Join(Presets, ", "))
+		}
+		switch {
+		case a.Static != "" && !slices.Contains(StaticModes, a.Static):
+			add(p+".static", "unknown static %q (known: %s)", a.Static, strings.Join(StaticModes, ", "))
+		case a.Static != "" && a.Preset != "django":
+			add(p+".static", "static applies to the django preset's collectstatic step; app %q has no preset django", a.Name)
 		}
 		for j, s := range a.Stages {
 			for k, r := range s.Roles {

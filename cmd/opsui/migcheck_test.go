@@ -87,3 +87,31 @@ class Migration(migrations.Migration):
 		t.Errorf("dry run after the rollback calls an applied migration new:\n%s", out)
 	}
 }
+
+// TestDryRunChecksRequirements: --dry-run reads, on each real host, the
+// requirements.txt pins the host's python does not meet, as the wizard's
+// preview does; with strict_requirements the dry run fails (exit 1), as
+// the deploy's build would.
+func TestDryRunChecksRequirements(t *testing.T) {
+	webtest.RequireDjango(t)
+	for _, strict := range []bool{false, true} {
+		lines := []string{"preset: django"}
+		if strict {
+			lines = append(lines, "strict_requirements: true")
+		}
+		e := newDeployEnv(t, 2, "", lines...)
+		e.commit(t, "pin an old Django", "requirements.txt", "Django==3.1.2\n")
+		out, err := opsuiCmd(t, e.db, "", "deploy", "app", "--env", "test", "--dry-run")
+		for _, h := range []string{"web1", "web2"} {
+			if !strings.Contains(out, "! "+h+": requirements: Django==3.1.2 is required, ") {
+				t.Errorf("strict %v: the dry run does not say %s's Django misses the pin:\n%s", strict, h, out)
+			}
+		}
+		switch {
+		case !strict && err != nil:
+			t.Errorf("a warning failed the dry run: %v\n%s", err, out)
+		case strict && (exitCode(err) != 1 || !strings.Contains(err.Error(), "would fail its build on web1, web2: strict_requirements")):
+			t.Errorf("strict: exit %d, %v\n%s", exitCode(err), err, out)
+		}
+	}
+}
