@@ -202,10 +202,11 @@ time: the hosts are locked, all or nothing. Every release is recorded.`,
 		}
 		if dryRun {
 			p.Describe(c.stdout)
+			var newFiles []string
 			if curErr == nil {
-				c.printNewMigrations(ctx, tg.App, cur.Commit, src.Commit)
+				newFiles, _ = deploy.NewMigrationFiles(ctx, tg.App.Repo, cur.Commit, src.Commit) // none known: none listed
 			}
-			return c.printMigrationCheck(ctx, svc, &sshf, p, curErr == nil)
+			return c.printMigrationCheck(ctx, svc, &sshf, p, curErr == nil, newFiles)
 		}
 		if p.Strategy.Kind == deploy.StrategyCanary && p.Strategy.CanaryWait == 0 && !isTTY(c.stdin) {
 			return usageError{errors.New("a canary deploy waits for a go-ahead: run it on a terminal, or give --canary-wait")}

@@ -239,6 +239,8 @@ func (r *runner) runOn(ctx context.Context, s Step, h *hostRun) {
 		if out, ok := r.runStep(ctx, h, s.Name, withEnv(s.Run), r.plan.env(h.host, s), timeout, nil, true); ok && migrationsRan(out) {
 			r.migrated.Store(true)
 		}
+	case s.Run == staticOnceScript:
+		r.staticStep(ctx, s, h, timeout)
 	default:
 		out, _ := r.runStep(ctx, h, s.Name, withEnv(s.Run), r.plan.env(h.host, s), timeout, nil, true)
 		for _, w := range requirementWarnings(out) {

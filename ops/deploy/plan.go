@@ -276,6 +276,9 @@ func (p *Plan) Describe(w io.Writer) {
 			fmt.Fprintf(w, "       skipped: app %s has no migrate command (set migrate: in the fleet file)\n", p.App.Name)
 		case s.Name == StepCleanup && s.Builtin():
 			fmt.Fprintf(w, "       keep %d releases (never current, %s, or one in use)\n", p.App.Keep(), orNone(p.KnownGood))
+		case s.Run == staticOnceScript || s.Run == djangoCollectstaticScript:
+			p.describeStatic(w, s, on)
+			fallthrough
 		default:
 			// The script exactly as it runs, and the values it is given:
 			// opsui never pastes a value into a script.

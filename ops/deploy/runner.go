@@ -42,6 +42,8 @@ type runner struct {
 	// clock times each host's own part, for its record.
 	clock hostClock
 	kind  string // the run's: store.KindDeploy, KindRollback or KindMigrate
+	// static is the deploy's static build (static: once).
+	static staticBuild
 }
 
 // hostClock times each host's own part in a run: from its first step to
