@@ -1,0 +1,155 @@
+package deploy
+
+import "github.com/opsui/opsui/inventory"
+
+// workerScript puts a host's workers on release OPSUI_TARGET, or stops
+// them (OPSUI_WORKER_MODE=stop: a first deploy taken out of service).
+//
+// The release a running worker loaded is its working directory as the
+// kernel resolved it when the worker started (/proc/PID/cwd): every way
+// opsui starts one enters the current symlink's path, so this is the
+// release current pointed at then, whatever current points at now.
+// Workers all on the target release are left running (a resumed deploy,
+// a rollback of a host whose workers never left it); otherwise they are
+// stopped gracefully (TERM through their manager, then up to
+// OPSUI_WORKER_TIMEOUT seconds to finish the task at hand), killed with
+// SIGKILL if still running then (said, with their pids), and started in
+// the release current points at. The last line is the machine-readable
+// summary parseWorkerSummary reads.
+//
+// The manager is supervisord (the program's group through supervisorctl),
+// systemd (the unit through systemctl) or none (daemon: opsui starts the
+// processes itself, each in its own session, with pidfiles under
+// shared/pids; a pidfile whose process is not in a release is stale).
+// supervisorctl and systemctl run through sudo -n when OPSUI_PM_SUDO is
+// set: the commands are inventory.Worker.SudoCommands, the sudoers lines.
+const workerScript = `set -u
+tgt=$OPSUI_TARGET mode=$OPSUI_WORKER_MODE tmo=$OPSUI_WORKER_TIMEOUT name=$OPSUI_WORKER_NAME
+rd=$(cd -- "$DEPLOY_TO/releases" 2>/dev/null && pwd -P) || rd=$DEPLOY_TO/releases
+piddir=$DEPLOY_TO/shared/pids
+log=$DEPLOY_TO/shared/logs/$name.log
+ctl() {
+  case $OPSUI_WORKER_PM in
+  supervisord) set -- ` + inventory.Supervisorctl + ` -c "$OPSUI_SUPERVISOR_CONF" "$@" ;;
+  systemd) set -- ` + inventory.Systemctl + ` "$@" ;;
+  esac
+  if [ -n "${OPSUI_PM_SUDO-}" ]; then sudo "$@"; else "$@"; fi
+}
+release_of() {
+  d=$(readlink "/proc/$1/cwd" 2>/dev/null) || { echo unknown; return; }
+  d=${d% (deleted)}
+  case $d in "$rd"/*) d=${d#"$rd"/}; echo "${d%%/*}" ;; *) echo unknown ;; esac
+}
+releases() {
+  r=$(for p in $1; do release_of "$p"; done | sort -u | tr '\n' ' ')
+  r=${r% }; echo "${r:-none}"
+}
+expected=$OPSUI_WORKER_PROCESSES
+worker_pids() {
+  case $OPSUI_WORKER_PM in
+  supervisord)
+    st=$(ctl status "$OPSUI_WORKER_GROUP" 2>&1)
+    case $st in
+    *"no such"*|*ERROR*|*"refused connection"*|*"no such file"*|*"may not run"*)
+      echo "supervisord: $st" >&2
+      case $st in *"no such"*) echo "supervisord has no program $name: install it first (opsui setup --print-supervisor prints it), then supervisorctl update" >&2 ;; esac
+      return 1 ;;
+    esac
+    expected=$(printf '%s\n' "$st" | grep -c .)
+    printf '%s\n' "$st" | sed -n 's/.*[[:space:]]RUNNING[[:space:]]*pid \([0-9]*\),.*/\1/p' ;;
+  systemd)
+    p=$(` + inventory.Systemctl + ` show -p MainPID --value "$OPSUI_UNIT" 2>/dev/null) || { echo "systemd: cannot read the unit $OPSUI_UNIT" >&2; return 1; }
+    [ "${p:-0}" = 0 ] || echo "$p" ;;
+  *)
+    for f in "$piddir/$name".*.pid; do
+      [ -f "$f" ] || continue
+      p=$(cat "$f" 2>/dev/null)
+      case $(readlink "/proc/$p/cwd" 2>/dev/null) in "$rd"/*) echo "$p" ;; *) rm -f -- "$f" ;; esac
+    done ;;
+  esac
+}
+alive() { a=; for p in $1; do [ ! -d "/proc/$p" ] || a="$a $p"; done; echo $a; }
+
+old=$(worker_pids) || exit 1
+old=$(echo $old)
+n=$(echo $old | wc -w)
+from=$(releases "$old")
+if [ "$mode" = ensure ] && [ "$n" -gt 0 ] && [ "$n" -ge "$expected" ] && [ "$from" = "$tgt" ]; then
+  echo "workers: $n processes of $name already run release $tgt: left running"
+  echo "opsui-workers from=$from to=$tgt processes=$n kept=1 killed= secs=0"
+  exit 0
+fi
+
+t0=$(date +%s) bg= killed= left=
+if [ "$n" -gt 0 ]; then
+  echo "workers: stopping $n processes of $name (release $from): TERM, then up to ${tmo}s to finish their tasks"
+fi
+tmp=$(mktemp) || exit 1
+trap 'rm -f -- "$tmp"' EXIT
+case $OPSUI_WORKER_PM in
+supervisord) ctl stop "$OPSUI_WORKER_GROUP" >"$tmp" 2>&1 & bg=$! ;;
+systemd) ctl stop "$OPSUI_UNIT" >"$tmp" 2>&1 & bg=$! ;;
+*) for p in $old; do kill -TERM -"$p" 2>/dev/null || kill -TERM "$p" 2>/dev/null; done ;;
+esac
+while [ -n "$(alive "$old")" ]; do
+  if [ $(( $(date +%s) - t0 )) -ge "$tmo" ]; then
+    for p in $(alive "$old"); do
+      if kill -KILL -"$p" 2>/dev/null || kill -KILL "$p" 2>/dev/null; then killed="$killed $p"; else left="$left $p"; fi
+    done
+    killed=$(echo $killed) left=$(echo $left)
+    [ -z "$killed" ] || echo "workers: $name process(es) $killed still running ${tmo}s after TERM (stop_timeout): killed with SIGKILL, their tasks cut short" >&2
+    [ -z "$left" ] || echo "workers: $name process(es) $left still running ${tmo}s after TERM (stop_timeout), and $(id -un) may not kill them: $OPSUI_WORKER_PM kills them" >&2
+    i=0; while [ -n "$(alive "$old")" ] && [ "$i" -lt 150 ]; do sleep 0.2; i=$((i+1)); done
+    break
+  fi
+  sleep 0.2
+done
+if [ -n "$bg" ]; then
+  wait "$bg"; rc=$?
+  out=$(cat "$tmp") bad=
+  case $OPSUI_WORKER_PM in
+  supervisord) case $out in *"not running"*) ;; *ERROR*) bad=1 ;; esac ;;
+  *) [ "$rc" -eq 0 ] || bad=1 ;;
+  esac
+  if [ -n "$bad" ]; then echo "workers: stopping $name failed: $out" >&2; exit 1; fi
+fi
+if [ -n "$(alive "$old")" ]; then echo "workers: $name process(es) $(alive "$old") still running after the stop: not starting another set beside them" >&2; exit 1; fi
+secs=$(( $(date +%s) - t0 ))
+[ "$n" -eq 0 ] || echo "workers: $n processes of $name stopped in ${secs}s"
+
+if [ "$mode" = stop ]; then
+  rm -f -- "$piddir/$name".*.pid
+  echo "opsui-workers from=$from to=none processes=0 kept= killed=$killed secs=$secs"
+  exit 0
+fi
+case $OPSUI_WORKER_PM in
+supervisord)
+  out=$(ctl start "$OPSUI_WORKER_GROUP" 2>&1)
+  case $out in *ERROR*) echo "workers: supervisord could not start $name: $out (its output is in the program's log)" >&2; exit 1 ;; esac ;;
+systemd)
+  out=$(ctl start "$OPSUI_UNIT" 2>&1) || { echo "workers: systemd could not start $OPSUI_UNIT: $out (see: journalctl -u $OPSUI_UNIT)" >&2; exit 1; } ;;
+*)
+  mkdir -p -- "$piddir" "${log%/*}" && cd -- "$DEPLOY_TO/current" || exit 1
+  rm -f -- "$piddir/$name".*.pid
+  i=1
+  while [ "$i" -le "$OPSUI_WORKER_PROCESSES" ]; do
+    env -i HOME="$HOME" PATH="$PATH" LANG="${LANG:-C.UTF-8}" USER="$(id -un)" LOGNAME="$(id -un)" \
+      setsid /bin/sh -c "$OPSUI_WORKER_LAUNCH" </dev/null >>"$log" 2>&1 &
+    echo $! >"$piddir/$name.$i.pid"
+    i=$((i+1))
+  done
+  sleep 2 ;; # as supervisord's startsecs: a worker that dies at once fails here, not later
+esac
+new=$(worker_pids) || exit 1
+new=$(echo $new)
+to=$(releases "$new")
+m=$(echo $new | wc -w)
+if [ "$m" -lt "$OPSUI_WORKER_PROCESSES" ] || [ "$m" -eq 0 ]; then
+  echo "workers: $m of $OPSUI_WORKER_PROCESSES processes of $name run after the start; see $log" >&2
+  [ ! -f "$log" ] || tail -n 5 -- "$log" >&2
+  exit 1
+fi
+if [ "$to" != "$tgt" ]; then echo "workers: $name started, but in release $to, not $tgt (current points at $(readlink "$DEPLOY_TO/current"))" >&2; exit 1; fi
+echo "workers: $m processes of $name started in release $to"
+echo "opsui-workers from=$from to=$to processes=$m kept= killed=$killed secs=$secs"
+`
