@@ -36,13 +36,16 @@ type WorkerChange struct {
 // notes all show.
 func (c WorkerChange) String() string {
 	var s string
+	procs := Plural(c.Processes, "process", "processes")
 	switch {
 	case c.Kept:
-		s = fmt.Sprintf("%s: workers already on release %s (%d processes): left running", c.Host, c.To, c.Processes)
+		s = fmt.Sprintf("%s: workers already on release %s (%s): left running", c.Host, c.To, procs)
 	case c.To == "none":
 		s = fmt.Sprintf("%s: workers stopped (they ran release %s)", c.Host, c.From)
+	case c.From == "none":
+		s = fmt.Sprintf("%s: workers release none -> %s (%s started)", c.Host, c.To, procs)
 	default:
-		s = fmt.Sprintf("%s: workers release %s -> %s (%d processes, stopped in %s)", c.Host, c.From, c.To, c.Processes, c.Took)
+		s = fmt.Sprintf("%s: workers release %s -> %s (%s, stopped in %s)", c.Host, c.From, c.To, procs, c.Took)
 	}
 	if len(c.Killed) > 0 {
 		s += fmt.Sprintf("; %s killed with SIGKILL still running at stop_timeout", Plural(len(c.Killed), "process", "processes"))
