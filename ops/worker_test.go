@@ -131,6 +131,11 @@ for i in $(seq 50); do [ -S "$HOME/supervisor/supervisor.sock" ] && break; sleep
 // "release REVISION venv-release env-value" line each.
 func (w *workerEnv) reports(t *testing.T, i int) []string {
 	t.Helper()
+	return workerReports(t, w.userEnv, i)
+}
+
+func workerReports(t *testing.T, w *userEnv, i int) []string {
+	t.Helper()
 	out := w.sh(t, i, `for f in "$HOME"/reports/*; do [ -f "$f" ] && [ -d "/proc/${f##*/}" ] && cat "$f"; done; true`)
 	lines := strings.Split(out, "\n")
 	lines = slices.DeleteFunc(lines, func(l string) bool { return l == "" })

@@ -29,13 +29,13 @@ hosts:
 	for flag, want := range map[string][]string{
 		"--print-supervisor": {
 			"; host wk1: put this in supervisord's include directory as shop-worker.conf, then: supervisorctl -c /etc/supervisor/supervisord.conf update (the first deploy starts it)\n",
-			"[program:shop-worker]\ncommand=/bin/sh -c 'set -a; [ ! -f /srv/shop/shared/.env ] || . /srv/shop/shared/.env; set +a;",
+			"[program:shop-worker]\ncommand=/bin/sh -c 'h=$(getent passwd \"$(id -u)\" | cut -d: -f6); [ -z \"$h\" ] || export HOME=\"$h\"; set -a; [ ! -f /srv/shop/shared/.env ] || . /srv/shop/shared/.env; set +a;",
 			"exec python -m celery -A shop worker'\ndirectory=/srv/shop/current\nuser=deploy\n",
 			"stopsignal=TERM\nstopwaitsecs=60\n",
 		},
 		"--print-systemd": {
 			"# host wk2: put this in /etc/systemd/system/shop-worker.service, then: systemctl daemon-reload && systemctl enable shop-worker.service (the first deploy starts it)\n",
-			"WorkingDirectory=/srv/shop/current\nExecStart=/bin/sh -c \"set -a;",
+			"WorkingDirectory=/srv/shop/current\nExecStart=/bin/sh -c \"h=$$(getent passwd",
 			"TimeoutStopSec=60\n",
 		},
 		"--print-sudoers": {

@@ -15,9 +15,12 @@ import (
 // that release's virtualenv first on PATH (by its resolved path, so
 // nothing the worker imports later comes from a newer release), and the
 // command exec'd, so the process the manager stops is the worker itself.
+// HOME is the worker user's own: supervisord's user= changes the user and
+// leaves the environment, root's HOME included.
 func workerLaunch(deployTo, command string) string {
 	env := remote.Quote(strings.TrimRight(deployTo, "/") + "/" + envFileName)
-	return `set -a; [ ! -f ` + env + ` ] || . ` + env + `; set +a; r=$(pwd -P) && VIRTUAL_ENV="$r/venv" PATH="$r/venv/bin:$PATH" && export VIRTUAL_ENV PATH && exec ` + command
+	return `h=$(getent passwd "$(id -u)" | cut -d: -f6); [ -z "$h" ] || export HOME="$h"; ` +
+		`set -a; [ ! -f ` + env + ` ] || . ` + env + `; set +a; r=$(pwd -P) && VIRTUAL_ENV="$r/venv" PATH="$r/venv/bin:$PATH" && export VIRTUAL_ENV PATH && exec ` + command
 }
 
 // workerFor returns the worker host h runs for app under process, or an

@@ -68,6 +68,18 @@ worker_pids() {
     done ;;
   esac
 }
+# may ARGS: the deploy user may run the manager with ARGS (through sudo
+# -n where it must); else the prelude's sudo says the sudoers line that
+# allows it, before anything was stopped.
+may() {
+  [ -n "${OPSUI_PM_SUDO-}" ] || return 0
+  case $OPSUI_WORKER_PM in
+  supervisord) set -- ` + inventory.Supervisorctl + ` -c "$OPSUI_SUPERVISOR_CONF" "$@" ;;
+  systemd) set -- ` + inventory.Systemctl + ` "$@" ;;
+  *) return 0 ;;
+  esac
+  command sudo -n -l -- "$@" >/dev/null 2>&1 || sudo "$@"
+}
 alive() { a=; for p in $1; do [ ! -d "/proc/$p" ] || a="$a $p"; done; echo $a; }
 
 old=$(worker_pids) || exit 1
@@ -80,6 +92,10 @@ if [ "$mode" = ensure ] && [ "$n" -gt 0 ] && [ "$n" -ge "$expected" ] && [ "$fro
   exit 0
 fi
 
+case $OPSUI_WORKER_PM in
+supervisord) may stop "$OPSUI_WORKER_GROUP" && { [ "$mode" = stop ] || may start "$OPSUI_WORKER_GROUP"; } || exit 1 ;;
+systemd) may stop "$OPSUI_UNIT" && { [ "$mode" = stop ] || may start "$OPSUI_UNIT"; } || exit 1 ;;
+esac
 t0=$(date +%s) bg= killed= left=
 if [ "$n" -gt 0 ]; then
   echo "workers: stopping $n processes of $name (release $from): TERM, then up to ${tmo}s to finish their tasks"
