@@ -3,6 +3,7 @@ package deploy
 import (
 	"context"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -166,4 +167,31 @@ func (r *runner) restartWorkers(ctx context.Context, batch []inventory.Host, rel
 	r.forEach(on, func(h *hostRun) {
 		r.workersOn(ctx, h, release, "ensure", StepWorkers, true)
 	})
+}
+
+// describeWorkers writes the workers stage of a dry run, numbered n: on
+// which hosts, under which manager, how they stop.
+func (p *Plan) describeWorkers(w io.Writer, n int) {
+	var on []inventory.Host
+	for _, h := range p.Hosts {
+		if _, ok := p.Fleet.WorkerFor(p.App.Name, h); ok {
+			on = append(on, h)
+		}
+	}
+	if len(on) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "  %d. %s on %s, after each batch's switch, reload and health check\n", n, StepWorkers, hostNames(on))
+	for _, h := range on {
+		wk, _ := p.Fleet.WorkerFor(p.App.Name, h)
+		how := map[string]string{inventory.ProcessSupervisord: "supervisord program " + wk.Program, inventory.ProcessSystemd: "systemd unit " + wk.Unit}[wk.Process]
+		if how == "" {
+			how = "daemon (pidfiles in shared/pids)"
+		}
+		if wk.Sudo && wk.Process != inventory.ProcessDaemon {
+			how += " through sudo -n"
+		}
+		fmt.Fprintf(w, "       %s: %s, %s of %s: TERM, up to %ds to finish, then started in release %s\n",
+			h.Name, how, Plural(wk.Processes, "process", "processes"), remote.Quote(wk.Command), wk.StopTimeout, p.ReleaseID)
+	}
 }

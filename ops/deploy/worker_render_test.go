@@ -198,3 +198,25 @@ func TestWorkerSummary(t *testing.T) {
 		t.Errorf("parsed a line without a summary")
 	}
 }
+
+// TestWorkersInTheDryRun: the plan a dry run prints ends with the workers
+// stage: its hosts, their manager and how they stop.
+func TestWorkersInTheDryRun(t *testing.T) {
+	f := workerFleet(t, "/srv/shop")
+	p, err := NewPlan(f, f.Apps[0], f.Environments[0], f.Hosts, Source{Ref: "main", Commit: strings.Repeat("a", 40)}, "20260101000000", DefaultStrategy(f.Environments[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	p.Describe(&b)
+	for _, want := range []string{
+		"  8. workers on wk1, wk2, wk3, after each batch's switch, reload and health check\n",
+		"       wk1: supervisord program shop-celery through sudo -n, 2 processes of 'python -m celery -A shop worker --loglevel=info --hostname '\\''w@%h'\\''': TERM, up to 45s to finish, then started in release 20260101000000\n",
+		"       wk2: systemd unit shop-worker.service through sudo -n, 1 process of",
+		"       wk3: daemon (pidfiles in shared/pids), 1 process of",
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("the dry run lacks %q:\n%s", want, b.String())
+		}
+	}
+}
