@@ -91,17 +91,29 @@ func WorkerSystemdUnit(f *inventory.Fleet, app inventory.App, h inventory.Host, 
 	deployTo := strings.TrimRight(app.DeployToOn(h), "/")
 	esc := strings.NewReplacer("%", "%%", "$", "$$").Replace
 	word := func(s string) string { return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"` }
-	var b strings.Builder
-	fmt.Fprintf(&b, "# Rendered by opsui for app %s's workers on host %s. WorkingDirectory= is\n", app.Name, h.Name)
-	b.WriteString("# current's path: a worker (re)started loads the release current points at then.\n")
-	fmt.Fprintf(&b, "[Unit]\nDescription=%s\nAfter=network.target\n\n", esc("workers of "+app.Name+" (opsui)"))
-	b.WriteString("[Service]\nType=simple\n")
+	userLine := ""
 	if user != "" {
-		fmt.Fprintf(&b, "User=%s\n", esc(user))
+		userLine = "User=" + esc(user) + "\n"
 	}
-	fmt.Fprintf(&b, "WorkingDirectory=%s\n", strings.ReplaceAll(deployTo+"/current", "%", "%%"))
-	fmt.Fprintf(&b, "ExecStart=/bin/sh -c %s\n", word(esc(workerLaunch(deployTo, w.Command))))
-	fmt.Fprintf(&b, "KillMode=mixed\nKillSignal=SIGTERM\nTimeoutStopSec=%d\nRestart=on-failure\nRestartSec=2\n\n", w.StopTimeout)
-	b.WriteString("[Install]\nWantedBy=multi-user.target\n")
-	return b.String(), nil
+	return fmt.Sprintf(`# Rendered by opsui for app %s's workers on host %s. WorkingDirectory= is
+# current's path: a worker (re)started loads the release current points at then.
+[Unit]
+Description=%s
+After=network.target
+
+[Service]
+Type=simple
+%sWorkingDirectory=%s
+ExecStart=/bin/sh -c %s
+KillMode=mixed
+KillSignal=SIGTERM
+TimeoutStopSec=%d
+Restart=on-failure
+RestartSec=2
+
+[Install]
+WantedBy=multi-user.target
+`, app.Name, h.Name, esc("workers of "+app.Name+" (opsui)"), userLine,
+		strings.ReplaceAll(deployTo+"/current", "%", "%%"), // specifiers only: WorkingDirectory= expands no variables
+		word(esc(workerLaunch(deployTo, w.Command))), w.StopTimeout), nil
 }
