@@ -130,6 +130,35 @@ sudo -n %supdate; ls -l "$HOME/supervisor/supervisor.sock"`, remote.Quote(e.depl
 	if second.Result != store.ReleaseRolledBack {
 		t.Errorf("deploy without the start right: %s, want rolled back", second.Result)
 	}
+
+	// With the right back, a release whose worker dies at start fails the
+	// host at its workers, saying so; the auto-rollback starts them again
+	// in the release they ran.
+	if err := os.WriteFile(sudoers, []byte(strings.Join(append(slicesClone(lines), own...), "\n")+"\n"), 0o440); err != nil {
+		t.Fatal(err)
+	}
+	e.sh(t, 0, `touch "$HOME/fail-in-`+repo.Hash(demoapp.CommitGreeting)+`"`)
+	third := e.deploy(t, repo.Hash(demoapp.CommitGreeting), deploy.Strategy{Kind: deploy.StrategyAll, AutoRollback: true})
+	failed = third.Failed()
+	if len(failed) != 1 || failed[0].Step != deploy.StepWorkers || failed[0].Err == nil ||
+		!strings.Contains(failed[0].Err.Error(), "supervisord could not start shop-worker: ") ||
+		!strings.Contains(failed[0].Err.Error(), "shop-worker.log ends: worker: cannot start in "+repo.Hash(demoapp.CommitGreeting)) || third.Result != store.ReleaseRolledBack {
+		t.Fatalf("deploy of a release whose worker dies: %s, failed %+v%s", third.Result, failed, failures(third))
+	}
+	t.Logf("%s: %s", failed[0].Host, failed[0].Err)
+	for i := 0; ; i++ {
+		got := workerReports(t, e, 0)
+		if len(got) == 1 && got[0] == want {
+			break
+		}
+		if i == 100 {
+			t.Fatalf("after the auto-rollback the worker reports %q, want %q%s", got, want, failures(third))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if n := strings.Join(third.Notes, "\n"); !strings.Contains(n, "workers release none -> "+first.ReleaseID+" (1 process started)") {
+		t.Errorf("the auto-rollback's notes do not say the worker started in %s again:\n%s", first.ReleaseID, n)
+	}
 }
 
 func slicesClone(s []string) []string { return append([]string(nil), s...) }

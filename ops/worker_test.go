@@ -24,7 +24,9 @@ import (
 // working directory's, REVISION there, and its virtualenv's), and a value
 // of the app's shared/.env, then works in 0.2 s tasks. TERM ends it after
 // the task at hand, unless $HOME/ignore-term exists: then it ignores TERM.
-const workerSh = `mkdir -p "$HOME/reports"
+// In a release whose commit $HOME/fail-in-COMMIT names, it dies at start.
+const workerSh = `[ ! -f "$HOME/fail-in-$(cat REVISION)" ] || { echo "worker: cannot start in $(cat REVISION)" >&2; exit 3; }
+mkdir -p "$HOME/reports"
 while :; do
   if [ -f "$HOME/ignore-term" ]; then trap '' TERM; else trap 'exit 0' TERM; fi
   printf '%s %s %s %s\n' "$(basename "$(pwd -P)")" "$(cat REVISION)" "$(basename "$(dirname "$VIRTUAL_ENV")")" "$SHOP_WORKER_VALUE" >"$HOME/reports/.$$"

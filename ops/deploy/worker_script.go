@@ -51,7 +51,7 @@ worker_pids() {
     st=$(ctl status "$OPSUI_WORKER_GROUP" 2>&1)
     case $st in
     *"no such"*|*ERROR*|*"refused connection"*|*"no such file"*|*"may not run"*)
-      echo "supervisord: $st" >&2
+      echo "supervisord: $(oneline "$st")" >&2
       case $st in *"no such"*) echo "supervisord has no program $name: install it first (opsui setup --print-supervisor prints it), then supervisorctl update" >&2 ;; esac
       return 1 ;;
     esac
@@ -80,6 +80,13 @@ may() {
   esac
   command sudo -n -l -- "$@" >/dev/null 2>&1 || sudo "$@"
 }
+oneline() { printf '%s' "$1" | tr '\n' ';' | sed 's/;/; /g'; }
+procs() { if [ "$1" = 1 ]; then echo "1 process"; else echo "$1 processes"; fi; }
+# lastlog: the last line the worker wrote to its newest log, to say why it died.
+lastlog() {
+  f=$(ls -t -- "$DEPLOY_TO/shared/logs/$name"*.log 2>/dev/null | head -n 1)
+  [ -z "$f" ] || [ ! -r "$f" ] || echo "; $f ends: $(tail -n 1 -- "$f")"
+}
 alive() { a=; for p in $1; do [ ! -d "/proc/$p" ] || a="$a $p"; done; echo $a; }
 
 old=$(worker_pids) || exit 1
@@ -87,7 +94,7 @@ old=$(echo $old)
 n=$(echo $old | wc -w)
 from=$(releases "$old")
 if [ "$mode" = ensure ] && [ "$n" -gt 0 ] && [ "$n" -ge "$expected" ] && [ "$from" = "$tgt" ]; then
-  echo "workers: $n processes of $name already run release $tgt: left running"
+  echo "workers: $(procs "$n") of $name already run release $tgt: left running"
   echo "opsui-workers from=$from to=$tgt processes=$n kept=1 killed= secs=0"
   exit 0
 fi
@@ -98,7 +105,7 @@ systemd) may stop "$OPSUI_UNIT" && { [ "$mode" = stop ] || may start "$OPSUI_UNI
 esac
 t0=$(date +%s) bg= killed= left=
 if [ "$n" -gt 0 ]; then
-  echo "workers: stopping $n processes of $name (release $from): TERM, then up to ${tmo}s to finish their tasks"
+  echo "workers: stopping $(procs "$n") of $name (release $from): TERM, then up to ${tmo}s to finish their tasks"
 fi
 tmp=$(mktemp) || exit 1
 trap 'rm -f -- "$tmp"' EXIT
@@ -127,11 +134,11 @@ if [ -n "$bg" ]; then
   supervisord) case $out in *"not running"*) ;; *ERROR*) bad=1 ;; esac ;;
   *) [ "$rc" -eq 0 ] || bad=1 ;;
   esac
-  if [ -n "$bad" ]; then echo "workers: stopping $name failed: $out" >&2; exit 1; fi
+  if [ -n "$bad" ]; then echo "stopping $name failed: $(oneline "$out")" >&2; exit 1; fi
 fi
-if [ -n "$(alive "$old")" ]; then echo "workers: $name process(es) $(alive "$old") still running after the stop: not starting another set beside them" >&2; exit 1; fi
+if [ -n "$(alive "$old")" ]; then echo "$name process(es) $(alive "$old") still running after the stop: not starting another set beside them" >&2; exit 1; fi
 secs=$(( $(date +%s) - t0 ))
-[ "$n" -eq 0 ] || echo "workers: $n processes of $name stopped in ${secs}s"
+[ "$n" -eq 0 ] || echo "workers: $(procs "$n") of $name stopped in ${secs}s"
 
 if [ "$mode" = stop ]; then
   rm -f -- "$piddir/$name".*.pid
@@ -141,9 +148,9 @@ fi
 case $OPSUI_WORKER_PM in
 supervisord)
   out=$(ctl start "$OPSUI_WORKER_GROUP" 2>&1)
-  case $out in *ERROR*) echo "workers: supervisord could not start $name: $out (its output is in the program's log)" >&2; exit 1 ;; esac ;;
+  case $out in *ERROR*) echo "supervisord could not start $name: $(oneline "$out")$(lastlog)" >&2; exit 1 ;; esac ;;
 systemd)
-  out=$(ctl start "$OPSUI_UNIT" 2>&1) || { echo "workers: systemd could not start $OPSUI_UNIT: $out (see: journalctl -u $OPSUI_UNIT)" >&2; exit 1; } ;;
+  out=$(ctl start "$OPSUI_UNIT" 2>&1) || { echo "systemd could not start $OPSUI_UNIT: $(oneline "$out") (see: journalctl -u $OPSUI_UNIT)" >&2; exit 1; } ;;
 *)
   mkdir -p -- "$piddir" "${log%/*}" && cd -- "$DEPLOY_TO/current" || exit 1
   rm -f -- "$piddir/$name".*.pid
@@ -161,11 +168,10 @@ new=$(echo $new)
 to=$(releases "$new")
 m=$(echo $new | wc -w)
 if [ "$m" -lt "$OPSUI_WORKER_PROCESSES" ] || [ "$m" -eq 0 ]; then
-  echo "workers: $m of $OPSUI_WORKER_PROCESSES processes of $name run after the start; see $log" >&2
-  [ ! -f "$log" ] || tail -n 5 -- "$log" >&2
+  echo "$m of $(procs "$OPSUI_WORKER_PROCESSES") of $name run after the start$(lastlog)" >&2
   exit 1
 fi
-if [ "$to" != "$tgt" ]; then echo "workers: $name started, but in release $to, not $tgt (current points at $(readlink "$DEPLOY_TO/current"))" >&2; exit 1; fi
-echo "workers: $m processes of $name started in release $to"
+if [ "$to" != "$tgt" ]; then echo "$name started, but in release $to, not $tgt (current points at $(readlink "$DEPLOY_TO/current"))" >&2; exit 1; fi
+echo "workers: $(procs "$m") of $name started in release $to"
 echo "opsui-workers from=$from to=$to processes=$m kept= killed=$killed secs=$secs"
 `
