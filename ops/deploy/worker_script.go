@@ -167,6 +167,10 @@ new=$(worker_pids) || exit 1
 new=$(echo $new)
 to=$(releases "$new")
 m=$(echo $new | wc -w)
+if [ "$OPSUI_WORKER_PM" = supervisord ] && [ "$m" -gt 0 ] && [ "$m" -ge "$expected" ] && [ "$m" -lt "$OPSUI_WORKER_PROCESSES" ]; then
+  echo "supervisord's program $name runs $(procs "$m"), the fleet says $OPSUI_WORKER_PROCESSES: install the program opsui setup --print-supervisor prints, then supervisorctl update" >&2
+  exit 1
+fi
 if [ "$m" -lt "$OPSUI_WORKER_PROCESSES" ] || [ "$m" -eq 0 ]; then
   echo "$m of $(procs "$OPSUI_WORKER_PROCESSES") of $name run after the start$(lastlog)" >&2
   exit 1
