@@ -140,5 +140,8 @@ func workerSettingsProblems(h Host, set RoleSettings) []string {
 	if set.Process != "" && strings.TrimSpace(set.Options["command"]) == "" {
 		out = append(out, fmt.Sprintf("host %q: the worker role says process: %s but has no options.command to run", h.Name, set.Process))
 	}
+	if n, err := strconv.Atoi(set.Options["processes"]); err == nil && n > 1 && set.Process == ProcessSystemd {
+		out = append(out, fmt.Sprintf("host %q: the worker role's process: systemd runs one process per unit, not %d: use the worker's own concurrency (e.g. celery --concurrency) or process: supervisord", h.Name, n))
+	}
 	return out
 }

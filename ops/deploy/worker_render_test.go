@@ -128,6 +128,8 @@ func TestWorkerProgramsGolden(t *testing.T) {
 		{`options: {command: celery, processes: "0"}`, `processes "0" is not a number`},
 		{`options: {command: celery, stop_timeout: 30s}`, `stop_timeout "30s" is not a number of seconds`},
 		{`process: supervisord`, "process: supervisord but has no options.command"},
+		{`process: systemd
+        options: {command: celery, processes: "2"}`, "process: systemd runs one process per unit, not 2"},
 		{`process: runit
         options: {command: celery}`, `unknown process manager "runit"`},
 	} {
