@@ -89,11 +89,15 @@ lastlog() {
 }
 alive() { a=; for p in $1; do [ ! -d "/proc/$p" ] || a="$a $p"; done; echo $a; }
 
-old=$(worker_pids) || exit 1
+tmp=$(mktemp) || exit 1
+trap 'rm -f -- "$tmp"' EXIT
+# Not in a subshell: worker_pids sets expected, the processes the manager knows.
+worker_pids >"$tmp" || exit 1
+old=$(cat "$tmp")
 old=$(echo $old)
 n=$(echo $old | wc -w)
 from=$(releases "$old")
-if [ "$mode" = ensure ] && [ "$n" -gt 0 ] && [ "$n" -ge "$expected" ] && [ "$from" = "$tgt" ]; then
+if [ "$mode" = ensure ] && [ "$n" -gt 0 ] && [ "$n" -eq "$expected" ] && [ "$from" = "$tgt" ]; then
   echo "workers: $(procs "$n") of $name already run release $tgt: left running"
   echo "opsui-workers from=$from to=$tgt processes=$n kept=1 killed= secs=0"
   exit 0
@@ -107,8 +111,6 @@ t0=$(date +%s) bg= killed= left=
 if [ "$n" -gt 0 ]; then
   echo "workers: stopping $(procs "$n") of $name (release $from): TERM, then up to ${tmo}s to finish their tasks"
 fi
-tmp=$(mktemp) || exit 1
-trap 'rm -f -- "$tmp"' EXIT
 case $OPSUI_WORKER_PM in
 supervisord) ctl stop "$OPSUI_WORKER_GROUP" >"$tmp" 2>&1 & bg=$! ;;
 systemd) ctl stop "$OPSUI_UNIT" >"$tmp" 2>&1 & bg=$! ;;
@@ -163,7 +165,8 @@ systemd)
   done
   sleep 2 ;; # as supervisord's startsecs: a worker that dies at once fails here, not later
 esac
-new=$(worker_pids) || exit 1
+worker_pids >"$tmp" || exit 1
+new=$(cat "$tmp")
 new=$(echo $new)
 to=$(releases "$new")
 m=$(echo $new | wc -w)
