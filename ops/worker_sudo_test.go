@@ -159,6 +159,24 @@ sudo -n %supdate; ls -l "$HOME/supervisor/supervisor.sock"`, remote.Quote(e.depl
 	if n := strings.Join(third.Notes, "\n"); !strings.Contains(n, "workers release none -> "+first.ReleaseID+" (1 process started)") {
 		t.Errorf("the auto-rollback's notes do not say the worker started in %s again:\n%s", first.ReleaseID, n)
 	}
+
+	// The fleet asks for two processes, the program installed runs one:
+	// the deploy goes on, and says so.
+	e.sh(t, 0, `rm -f "$HOME"/fail-in-*`)
+	set := f.Hosts[0].Settings["worker"]
+	set.Options["processes"] = "2"
+	if err := st.SaveFleet(ctx, f); err != nil {
+		t.Fatal(err)
+	}
+	fourth := e.deploy(t, repo.Hash(demoapp.CommitGreeting), deploy.Strategy{Kind: deploy.StrategyAll, AutoRollback: true})
+	if fourth.Result != store.ReleaseSuccess {
+		t.Fatalf("deploy with a program that runs fewer processes: %s%s", fourth.Result, failures(fourth))
+	}
+	want = fmt.Sprintf("%s: workers release %s -> %s (1 process, stopped in ", h.Name, first.ReleaseID, fourth.ReleaseID)
+	said := "; the fleet says 2: install the program opsui setup --print-supervisor prints"
+	if n := strings.Join(fourth.Notes, "\n"); !strings.Contains(n, want) || !strings.Contains(n, said) {
+		t.Errorf("the deploy's notes do not say %q and %q:\n%s", want, said, n)
+	}
 }
 
 func slicesClone(s []string) []string { return append([]string(nil), s...) }

@@ -31,6 +31,9 @@ type WorkerChange struct {
 	Kept      bool     // already on the release: left running
 	Killed    []string // pids still running stop_timeout after TERM, killed
 	Took      time.Duration
+	// Want is the processes the fleet asks for: more than run means the
+	// installed program is older than the fleet.
+	Want int
 }
 
 // String says the change in the words the CLI, the console and the run's
@@ -47,6 +50,9 @@ func (c WorkerChange) String() string {
 		s = fmt.Sprintf("%s: workers release none -> %s (%s started)", c.Host, c.To, procs)
 	default:
 		s = fmt.Sprintf("%s: workers release %s -> %s (%s, stopped in %s)", c.Host, c.From, c.To, procs, c.Took)
+	}
+	if c.Want > c.Processes && c.To != "none" {
+		s += fmt.Sprintf("; the fleet says %d: install the program opsui setup --print-supervisor prints", c.Want)
 	}
 	if len(c.Killed) > 0 {
 		s += fmt.Sprintf("; %s killed with SIGKILL still running at stop_timeout", Plural(len(c.Killed), "process", "processes"))
@@ -65,10 +71,13 @@ func parseWorkerSummary(host, out string) (WorkerChange, bool) {
 	}
 	// from= may hold several releases, space-separated: split on the keys.
 	vals := map[string]string{}
-	keys := []string{"from=", "to=", "processes=", "kept=", "killed=", "secs="}
+	keys := []string{"from=", "to=", "processes=", "kept=", "killed=", "secs=", "want="}
 	for i, k := range keys {
 		at := strings.Index(rest, k)
 		if at < 0 {
+			if k == "want=" {
+				continue // only a start says it
+			}
 			return c, false
 		}
 		v := rest[at+len(k):]
@@ -82,6 +91,7 @@ func parseWorkerSummary(host, out string) (WorkerChange, bool) {
 	c.From, c.To, c.Kept = vals["from="], vals["to="], vals["kept="] == "1"
 	c.Processes, _ = strconv.Atoi(vals["processes="])
 	c.Killed = strings.Fields(vals["killed="])
+	c.Want, _ = strconv.Atoi(vals["want="])
 	secs, _ := strconv.Atoi(vals["secs="])
 	c.Took = time.Duration(secs) * time.Second
 	return c, true

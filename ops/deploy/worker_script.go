@@ -55,7 +55,8 @@ worker_pids() {
       case $st in *"no such"*) echo "supervisord has no program $name: install it first (opsui setup --print-supervisor prints it), then supervisorctl update" >&2 ;; esac
       return 1 ;;
     esac
-    expected=$(printf '%s\n' "$st" | grep -c .)
+    # The program's lines only: sudo may warn first (an unresolvable host name).
+    expected=$(printf '%s\n' "$st" | awk -v n="$name" '$1 == n || index($1, n ":") == 1' | wc -l)
     printf '%s\n' "$st" | sed -n 's/.*[[:space:]]RUNNING[[:space:]]*pid \([0-9]*\),.*/\1/p' ;;
   systemd)
     p=$(` + inventory.Systemctl + ` show -p MainPID --value "$OPSUI_UNIT" 2>/dev/null) || { echo "systemd: cannot read the unit $OPSUI_UNIT" >&2; return 1; }
@@ -171,14 +172,13 @@ new=$(echo $new)
 to=$(releases "$new")
 m=$(echo $new | wc -w)
 if [ "$OPSUI_WORKER_PM" = supervisord ] && [ "$m" -gt 0 ] && [ "$m" -ge "$expected" ] && [ "$m" -lt "$OPSUI_WORKER_PROCESSES" ]; then
-  echo "supervisord's program $name runs $(procs "$m"), the fleet says $OPSUI_WORKER_PROCESSES: install the program opsui setup --print-supervisor prints, then supervisorctl update" >&2
-  exit 1
-fi
-if [ "$m" -lt "$OPSUI_WORKER_PROCESSES" ] || [ "$m" -eq 0 ]; then
+  # Every process the installed program has runs: the program is older than the fleet.
+  echo "workers: supervisord's program $name runs $(procs "$m"), the fleet says $OPSUI_WORKER_PROCESSES: install the program opsui setup --print-supervisor prints, then supervisorctl update"
+elif [ "$m" -lt "$OPSUI_WORKER_PROCESSES" ] || [ "$m" -eq 0 ]; then
   echo "$m of $(procs "$OPSUI_WORKER_PROCESSES") of $name run after the start$(lastlog)" >&2
   exit 1
 fi
 if [ "$to" != "$tgt" ]; then echo "$name started, but in release $to, not $tgt (current points at $(readlink "$DEPLOY_TO/current"))" >&2; exit 1; fi
 echo "workers: $(procs "$m") of $name started in release $to"
-echo "opsui-workers from=$from to=$to processes=$m kept= killed=$killed secs=$secs"
+echo "opsui-workers from=$from to=$to processes=$m kept= killed=$killed secs=$secs want=$OPSUI_WORKER_PROCESSES"
 `
