@@ -99,6 +99,11 @@ func (f *Fleet) SudoRules(app, env string) (rules []SudoRule, notes []string, er
 				for _, k := range []string{"reload", "drain", "enable"} {
 					scanSudo(set.Options[k], "balancer "+k, h, add, note)
 				}
+				if set.Sudo && set.Options["reload"] == "" && set.NginxBalancer() {
+					for _, cmd := range NginxReloadCommands() {
+						add(h, cmd, "balancer reload (nginx)")
+					}
+				}
 			}
 		}
 		scanSudo(a.MigrateCommand(), "the migration", h, add, note)

@@ -94,6 +94,15 @@ func ValidAddress(addr string) bool {
 // Presets are the built-in stage lists an app can name.
 var Presets = []string{"django"}
 
+// Where the django preset's collectstatic runs (App.Static).
+const (
+	StaticOnce    = "once"
+	StaticPerHost = "per_host"
+)
+
+// StaticModes are the values App.Static may take.
+var StaticModes = []string{StaticOnce, StaticPerHost}
+
 // Validate checks the whole fleet and returns every problem, or nil.
 func Validate(f *Fleet) error {
 	var ps Problems
@@ -124,6 +133,7 @@ func Validate(f *Fleet) error {
 	}
 
 	validateFreezes(f, add)
+	validateRunbooks(f, add)
 
 	for role, s := range f.Roles {
 		p := "roles." + role
@@ -159,6 +169,12 @@ func Validate(f *Fleet) error {
 		if a.Preset != "" && !slices.Contains(Presets, a.Preset) {
 			add(p+".preset", "unknown preset %q (known: %s)", a.Preset, strings.Join(Presets, ", "))
 		}
+		switch {
+		case a.Static != "" && !slices.Contains(StaticModes, a.Static):
+			add(p+".static", "unknown static %q (known: %s)", a.Static, strings.Join(StaticModes, ", "))
+		case a.Static != "" && a.Preset != "django":
+			add(p+".static", "static applies to the django preset's collectstatic step; app %q has no preset django", a.Name)
+		}
 		for j, s := range a.Stages {
 			for k, r := range s.Roles {
 				if !ValidRole(r) {
@@ -189,6 +205,7 @@ func Validate(f *Fleet) error {
 		for j, w := range a.Notify {
 			validateWebhook(fmt.Sprintf("%s.notify[%d]", p, j), w, add)
 		}
+		validateWatch(p, a.Watch, envs, add)
 		validateEnv(p, a, envs, func(name string) bool { _, ok := f.Host(name); return ok }, add)
 	}
 
@@ -249,8 +266,10 @@ func Validate(f *Fleet) error {
 			set := f.SettingsFor(h, role)
 			switch own := h.Settings[role]; {
 			case !set.Sudo:
+			case role == "lb" && set.Reload == "" && set.NginxBalancer():
+				// nginx's default reload runs with sudo (NginxReload).
 			case set.Reload == "" && !set.Managed():
-				add(p, "host %q: role %s has sudo: true but no reload command to run with sudo (nor process: supervisord or systemd)", h.Name, role)
+				add(p, "host %q: role %s has sudo: true but no reload command to run with sudo (nor process: supervisord or systemd, nor an nginx balancer)", h.Name, role)
 			case set.Reload == "":
 			case own.Sudo || own.Reload != "":
 				// The role's own settings were checked above.

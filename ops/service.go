@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/opsui/opsui/inventory"
+	"github.com/opsui/opsui/ops/deploy"
 	"github.com/opsui/opsui/ops/record"
 	"github.com/opsui/opsui/ops/remote"
 	"github.com/opsui/opsui/store"
@@ -45,6 +46,9 @@ type IO struct {
 	Emit    func(remote.Event)
 	Say     func(string)
 	Confirm func(ctx context.Context, question string) (bool, error)
+	// Watch gets the regression watch's status about once a second (a
+	// deploy's); nil drops it. It must not block.
+	Watch func(deploy.WatchStatus)
 }
 
 // orQuiet is io with a no-op for a nil Emit or Say.

@@ -133,6 +133,10 @@ func (a App) startRun(command string, hosts []inventory.Host) (App, tea.Cmd) {
 // modeKey handles a key while typing a command or watching a run;
 // handled is false in the other modes.
 func (a App) modeKey(msg tea.KeyPressMsg) (next tea.Model, cmd tea.Cmd, handled bool) {
+	if a.mode == modeCommand && a.runbook.asking() {
+		app, cmd := a.runbookKey(msg)
+		return app, cmd, true
+	}
 	if a.mode == modeCommand && a.cmdline.confirm.active {
 		app, cmd := a.confirmKey(msg)
 		return app, cmd, true

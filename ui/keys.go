@@ -12,6 +12,7 @@ import (
 	logsview "github.com/opsui/opsui/ui/logs"
 	runview "github.com/opsui/opsui/ui/run"
 
+	"github.com/opsui/opsui/inventory"
 	"github.com/opsui/opsui/ui/common"
 )
 
@@ -483,4 +484,39 @@ func (k KeyMap) logsKeys() logsview.KeyMap {
 		p.dst.SetHelp(p.src.Help().Key, p.dst.Help().Desc)
 	}
 	return lk
+}
+
+// The fleet file's runbooks bind keys of their own (ui/runbook.go): the
+// table decides which are free.
+
+// RunbookKeyConflicts says, for each runbook whose key: the console's own
+// key table (as the config file binds it) uses in the fleet view, which
+// action has it; those keys are not bound, the palette still runs them.
+func RunbookKeyConflicts(k KeyMap, rbs []inventory.Runbook) map[string]string {
+	out := map[string]string{}
+	for _, rb := range rbs {
+		if rb.Key == "" {
+			continue
+		}
+		if act := k.fleetKeyAction(rb.Key); act != "" {
+			out[rb.Name] = act
+		}
+	}
+	return out
+}
+
+// fleetKeyAction names the key table's action that uses key where a
+// runbook's key acts (the fleet view, and anywhere: ctrl+c), "" for none.
+func (k KeyMap) fleetKeyAction(kk string) string {
+	for _, a := range k.actions() {
+		if a.scope&scopeFleet != 0 && slices.Contains(a.b.Keys(), kk) {
+			return a.name
+		}
+	}
+	return ""
+}
+
+// runbookBinding is rb's key as a binding, its help naming the runbook.
+func runbookBinding(rb inventory.Runbook) key.Binding {
+	return key.NewBinding(key.WithKeys(rb.Key), key.WithHelp(rb.Key, rb.Label()))
 }

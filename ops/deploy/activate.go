@@ -44,6 +44,10 @@ func (r *runner) activate(ctx context.Context, steps []Step) store.ReleaseResult
 	// hosts piling up. What an earlier run left drained goes back now.
 	defer lbs.restore(ctx)
 	_ = lbs.restore(ctx)
+	if !r.endBaseline(ctx) {
+		r.notef("the deploy was cancelled before any host was switched")
+		return store.ReleaseAborted
+	}
 	for bi, batch := range p.Batches {
 		var hs []*hostRun
 		for _, h := range batch {
@@ -55,6 +59,7 @@ func (r *runner) activate(ctx context.Context, steps []Step) store.ReleaseResult
 			return r.abort("the deploy was cancelled")
 		}
 		r.say("batch %d/%d: switching %s", bi+1, len(p.Batches), hostNames(inventoryHosts(hs)))
+		r.watch.openWindow(ctx, r.switchedNames(hs))
 		if err := lbs.drain(ctx, hs); err != nil {
 			// Switching a host its balancer still sends requests to would
 			// drop them: the batch stops here, its hosts count as failed.
@@ -83,6 +88,9 @@ func (r *runner) activate(ctx context.Context, steps []Step) store.ReleaseResult
 			return r.abort(fmt.Sprintf("%s failed after the switch", strings.Join(failedAfterSwitch, ", ")))
 		}
 		_ = lbs.restore(ctx) // a failure is a warning of the deploy
+		if why := r.watchBatch(ctx, bi); why != "" {
+			return r.abort(why) // back while drained, then put back
+		}
 		if n := r.failedCount(); n > p.MaxFail {
 			r.notef("%s failed (more than the %d allowed): batches after %d/%d not started", Plural(n, "host", "hosts"), p.MaxFail, bi+1, len(p.Batches))
 			return store.ReleaseFailed
