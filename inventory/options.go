@@ -47,6 +47,9 @@ const (
 	// OptEnvVar is the name of an environment variable of the operator's
 	// machine.
 	OptEnvVar
+	// OptWorkerCommand is one program with its arguments, exec'd as a
+	// worker (WorkerCommandProblem): no shell lists or pipelines.
+	OptWorkerCommand
 )
 
 // Describe says in a few words what a value of type t is, for messages and
@@ -67,6 +70,8 @@ func (t OptionType) Describe() string {
 		OptWSGI:      "module[:attribute]",
 		OptUnit:      "systemd unit name",
 		OptEnvVar:    "environment variable name",
+
+		OptWorkerCommand: "one command (no ; & | or $(…))",
 	}[t]
 }
 
@@ -134,7 +139,8 @@ var Options = []Option{
 		Meaning: "the nginx file holding the app's upstream block, which opsui rewrites"},
 	{Role: "lb", Key: "upstream", Type: OptName, Presets: []string{BalancerNginx}, Default: "the app's name",
 		Meaning: "the name of the nginx upstream block"},
-	{Role: "lb", Key: "reload", Type: OptCommand, Presets: []string{BalancerNginx}, Default: "nginx -t -q && nginx -s reload",
+	{Role: "lb", Key: "reload", Type: OptCommand, Presets: []string{BalancerNginx},
+		Default: "nginx -t -q && nginx -s reload (with the role's sudo: true, both through sudo with /usr/sbin/nginx)",
 		Meaning: "reloads nginx after the upstream file changed"},
 	{Role: "lb", Key: "admin_socket", Type: OptPath, Presets: []string{BalancerHAProxy}, Default: "(required)",
 		Meaning: "HAProxy's runtime API socket (stats socket ... level admin)"},
@@ -162,6 +168,19 @@ var Options = []Option{
 	{Role: "cache", Key: "flush", Type: OptCommand, Default: "the built-in flush of the kind",
 		Meaning: "replaces the flush command"},
 
+	{Role: RoleWorker, Key: "command", Type: OptWorkerCommand, Default: "(required)",
+		Meaning: "the worker's program and arguments, run in the current release with its virtualenv first on PATH and shared/.env loaded"},
+	{Role: RoleWorker, Key: "processes", Type: OptCount, Min: 1, Max: maxWorkerProcesses, Default: "1",
+		Meaning: "worker processes on the host (supervisord's numprocs; systemd: 1)"},
+	{Role: RoleWorker, Key: "stop_timeout", Type: OptCount, Min: 1, Max: maxWorkerStopTimeout, Default: "30",
+		Meaning: "seconds a worker has after TERM to finish its task before SIGKILL"},
+	{Role: RoleWorker, Key: "program", Type: OptName, Presets: []string{ProcessSupervisord}, Default: "APP-worker",
+		Meaning: "the supervisord program that runs the workers"},
+	{Role: RoleWorker, Key: "supervisor_conf", Type: OptPath, Presets: []string{ProcessSupervisord}, Default: DefaultSupervisorConf,
+		Meaning: "the supervisord configuration supervisorctl is given"},
+	{Role: RoleWorker, Key: "unit", Type: OptUnit, Presets: []string{ProcessSystemd}, Default: "APP-worker.service",
+		Meaning: "the systemd unit that runs the worker"},
+
 	{Role: "db", Key: "host", Type: OptHostOrDir, Default: "pg_isready's default",
 		Meaning: "where the health check's pg_isready connects"},
 	{Role: "db", Key: "port", Type: OptPort, Default: "5432",
@@ -170,7 +189,7 @@ var Options = []Option{
 
 // KnownRoles are the roles whose options opsui reads; any other role is
 // the fleet's own and has only the options every role has.
-var KnownRoles = []string{"web", "lb", "cache", "db"}
+var KnownRoles = []string{"web", RoleWorker, "lb", "cache", "db"}
 
 // LookupOption returns the option key of role.
 func LookupOption(role, key string) (Option, bool) {
@@ -201,7 +220,7 @@ func RoleOptions(role string) []string {
 func RolePreset(role string, set RoleSettings) (preset, why string) {
 	o := set.Options
 	switch role {
-	case "web":
+	case "web", RoleWorker:
 		if set.Process != "" {
 			return set.Process, "process: " + set.Process
 		}
@@ -317,6 +336,8 @@ func (o Option) valueProblem(v string) string {
 		if !envVarRe.MatchString(v) {
 			return fmt.Sprintf("%s %q is not an environment variable name", key, v)
 		}
+	case OptWorkerCommand:
+		return WorkerCommandProblem(v)
 	}
 	return ""
 }

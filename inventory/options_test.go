@@ -83,8 +83,8 @@ func TestOptionMistakesRefused(t *testing.T) {
 			`fleet.yaml:8:32: roles.cache.options.db: option db is read only when the cache kind is redis; host cache1's is memcached (kind: memcached)`},
 		{"client of the other kind", `db: "2"`, `client: nc`,
 			`fleet.yaml:8:28: roles.cache.options.client: host cache1: nc is no redis client (want redis-cli or python3)`},
-		{"option of a custom role", "roles: [cache, worker]", "roles: [cache, worker]\n    settings:\n      worker: {options: {port: \"9000\"}}",
-			`fleet.yaml:33:26: hosts[2].settings.worker.options.port: unknown option "port": worker is a role of the fleet's own, and opsui reads only check of it`},
+		{"option of a custom role", "roles: [cache, worker]", "roles: [cache, mailer]\n    settings:\n      mailer: {options: {port: \"9000\"}}",
+			`fleet.yaml:33:26: hosts[2].settings.mailer.options.port: unknown option "port": mailer is a role of the fleet's own, and opsui reads only check of it`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -111,14 +111,14 @@ func TestEveryOptionTypeChecked(t *testing.T) {
 	good := map[OptionType]string{OptCommand: "true", OptName: "shop_app", OptListen: "127.0.0.1:8000",
 		OptAddress: "10.0.0.5", OptHostOrDir: "/var/run/postgresql", OptPath: "/etc/x.conf", OptProgram: "/usr/bin/python3",
 		OptPort: "6380", OptCount: "2", OptSeconds: "0.5", OptWSGI: "shop.wsgi:application", OptUnit: "shop-web.service",
-		OptEnvVar: "REDIS_PW"}
+		OptEnvVar: "REDIS_PW", OptWorkerCommand: "python -m celery -A shop worker"}
 	bad := map[OptionType]string{OptCommand: " ", OptName: "shop app", OptListen: "127.0.0.1", OptAddress: "a b",
 		OptHostOrDir: "db;x", OptPath: "etc/x.conf", OptProgram: "python3 -I", OptPort: "0", OptCount: "-5",
-		OptSeconds: "1s", OptChoice: "nope", OptWSGI: "x; rm", OptUnit: "shop-web", OptEnvVar: "1PW"}
+		OptSeconds: "1s", OptChoice: "nope", OptWSGI: "x; rm", OptUnit: "shop-web", OptEnvVar: "1PW", OptWorkerCommand: "celery worker; rm -rf /"}
 	for _, o := range Options {
 		role := o.Role
 		if role == "" {
-			role = "worker"
+			role = "mailer"
 		}
 		g, ok := good[o.Type]
 		if o.Type == OptChoice {

@@ -279,6 +279,12 @@ func Validate(f *Fleet) error {
 					add(p+".settings."+role, "host %q: %v", h.Name, err)
 				}
 			}
+			if role == RoleWorker {
+				for _, msg := range workerSettingsProblems(h, set) {
+					add(p, "%s", msg)
+				}
+				continue // a worker's command is checked with its options; it has no wsgi
+			}
 			if set.Managed() && set.Reload == "" && set.Options["wsgi"] == "" {
 				add(p, "host %q: process: %s needs the web role's options.wsgi (e.g. shopsite.wsgi:application): opsui renders the %s's command from it", h.Name, set.Process, map[string]string{ProcessSupervisord: "program", ProcessSystemd: "unit"}[set.Process])
 			}
@@ -357,8 +363,8 @@ func validateSettings(p, role string, s RoleSettings, add func(path, format stri
 	}
 	switch {
 	case s.Process == "":
-	case role != "web":
-		add(p+".process", "process: is a setting of the web role (the app server), not of %s", role)
+	case role != "web" && role != RoleWorker:
+		add(p+".process", "process: is a setting of the web role (the app server) and the worker role, not of %s", role)
 	case s.Process != ProcessDaemon && s.Process != ProcessSupervisord && s.Process != ProcessSystemd:
 		add(p+".process", "unknown process manager %q%s", s.Process, didYouMean(s.Process, []string{ProcessSystemd, ProcessSupervisord, ProcessDaemon}))
 	}

@@ -79,6 +79,7 @@ func (r *runner) activate(ctx context.Context, steps []Step) store.ReleaseResult
 		for _, s := range steps {
 			r.step(ctx, s, hs)
 		}
+		r.restartWorkers(ctx, batch, p.ReleaseID) // worker.go: after the batch's web reload and health
 		if ctx.Err() != nil {
 			return r.abort("the deploy was cancelled")
 		}
@@ -211,6 +212,7 @@ func (r *runner) abort(why string) store.ReleaseResult {
 				}
 			}
 		}
+		r.workersOn(ctx, h, h.prevRelease, "ensure", "rollback: workers", false)
 		if h.prevCommit != "" {
 			r.events.stage(h, "rollback: health")
 			if url, _, _, _, ok := r.plan.health(h.host, h.prevRelease, h.prevCommit); ok {
@@ -254,6 +256,7 @@ func (r *runner) stopServing(ctx context.Context, h *hostRun, activate []Step, w
 			}
 		}
 	}
+	r.workersOn(ctx, h, "", "stop", "rollback: stop the workers", false) // a failure is its own note
 	r.events.stage(h, "rollback: remove current")
 	env := map[string]string{"DEPLOY_TO": h.deployTo, "OPSUI_TARGET": r.plan.ReleaseID}
 	if _, unlinked := r.runStep(ctx, h, "rollback unlink", unlinkCurrentScript, env, time.Minute, nil, false); !unlinked {

@@ -296,6 +296,7 @@ func (p *Plan) Describe(w io.Writer) {
 			}
 		}
 	}
+	p.describeWorkers(w, len(p.Steps)+1) // worker.go
 }
 
 // describeEnv writes what the upload step puts in shared/.env: the keys
