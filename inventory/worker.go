@@ -96,23 +96,6 @@ func (w Worker) SudoCommands() [][]string {
 	return nil
 }
 
-// workerOptionProblem checks an option of the worker role, or returns "".
-func workerOptionProblem(key, value string) string {
-	switch key {
-	case "command":
-		return WorkerCommandProblem(value)
-	case "processes":
-		if n, err := strconv.Atoi(value); err != nil || n < 1 || n > maxWorkerProcesses {
-			return fmt.Sprintf("processes %q is not a number of worker processes (1-%d)", value, maxWorkerProcesses)
-		}
-	case "stop_timeout":
-		if n, err := strconv.Atoi(value); err != nil || n < 1 || n > maxWorkerStopTimeout {
-			return fmt.Sprintf("stop_timeout %q is not a number of seconds (1-%d) a worker may take to finish its task after TERM", value, maxWorkerStopTimeout)
-		}
-	}
-	return ""
-}
-
 // WorkerCommandProblem says why cmd cannot be a worker's command, or
 // returns "". The command is exec'd by a shell, so that the process the
 // manager stops is the worker itself: a list or a pipeline would leave a

@@ -125,8 +125,8 @@ func TestWorkerProgramsGolden(t *testing.T) {
 		{`options: {command: "a | b"}`, "is shell syntax"},
 		{`options: {command: "x $(id)"}`, "is shell syntax"},
 		{`options: {command: "exec celery"}`, "leave out exec"},
-		{`options: {command: celery, processes: "0"}`, `processes "0" is not a number`},
-		{`options: {command: celery, stop_timeout: 30s}`, `stop_timeout "30s" is not a number of seconds`},
+		{`options: {command: celery, processes: "0"}`, `processes "0" is not a whole number from 1 to 64`},
+		{`options: {command: celery, stop_timeout: 30s}`, `stop_timeout "30s" is not a whole number from 1 to 3600`},
 		{`process: supervisord`, "process: supervisord but has no options.command"},
 		{`process: systemd
         options: {command: celery, processes: "2"}`, "process: systemd runs one process per unit, not 2"},
