@@ -100,6 +100,7 @@ func Diff(before, after *Fleet) Changes {
 	if !reflect.DeepEqual(normRoles(before.Roles), normRoles(after.Roles)) {
 		c.Other = append(c.Other, "~ role settings")
 	}
+	c.Other = append(c.Other, runbookChanges(before, after)...)
 	return c
 }
 

@@ -20,7 +20,8 @@ type Fleet struct {
 	Roles        map[string]RoleSettings `yaml:"roles,omitempty" json:"roles,omitempty"`
 	Apps         []App                   `yaml:"apps,omitempty" json:"apps,omitempty"`
 	Hosts        []Host                  `yaml:"hosts,omitempty" json:"hosts,omitempty"`
-	Freezes      []Freeze                `yaml:"freezes,omitempty" json:"freezes,omitempty"` // inventory/freezes.go
+	Freezes      []Freeze                `yaml:"freezes,omitempty" json:"freezes,omitempty"`   // inventory/freezes.go
+	Runbooks     []Runbook               `yaml:"runbooks,omitempty" json:"runbooks,omitempty"` // inventory/runbook.go
 }
 
 // Environment is a deployment target such as staging or production.
@@ -162,6 +163,12 @@ type App struct {
 	// release's virtualenv does not meet requirements.txt (a warning
 	// otherwise).
 	StrictRequirements bool `yaml:"strict_requirements,omitempty" json:"strict_requirements,omitempty"`
+	// Watch is the regression watch after each batch (watch.go); nil: none.
+	Watch *Watch `yaml:"watch,omitempty" json:"watch,omitempty"`
+	// Static says where the django preset's collectstatic runs: once per
+	// deploy, its tree shipped to every other web host (StaticOnce, the
+	// default when empty), or on every web host (StaticPerHost).
+	Static string `yaml:"static,omitempty" json:"static,omitempty"`
 }
 
 // Webhook is an HTTP endpoint that a JSON message is posted to when a

@@ -87,6 +87,39 @@ func SystemdCommands(unit string) [][]string {
 	return [][]string{{Systemctl, "reload", unit}, {Systemctl, "start", unit}}
 }
 
+// Nginx is the nginx program a balancer's default reload runs under sudo:
+// Debian's path, so one exact sudoers line allows it.
+const Nginx = "/usr/sbin/nginx"
+
+// NginxReloadCommands are the command lines of the nginx balancer's
+// default reload when its role says sudo: true (the deploy user cannot
+// signal root's nginx): check the configuration, then reload gracefully.
+func NginxReloadCommands() [][]string {
+	return [][]string{{Nginx, "-t", "-q"}, {Nginx, "-s", "reload"}}
+}
+
+// NginxReload is the nginx balancer's default reload: run with sudo
+// where its role says sudo: true.
+func NginxReload(sudo bool) string {
+	var parts []string
+	for _, c := range NginxReloadCommands() {
+		line := strings.Join(c, " ")
+		if sudo {
+			line = "sudo " + line
+		} else {
+			line = strings.Join(append([]string{"nginx"}, c[1:]...), " ")
+		}
+		parts = append(parts, line)
+	}
+	return strings.Join(parts, " && ")
+}
+
+// NginxBalancer reports whether lb settings set drain through an nginx
+// upstream file: preset nginx, or an upstream_file with no preset.
+func (s RoleSettings) NginxBalancer() bool {
+	return s.Options["preset"] == "nginx" || s.Options["preset"] == "" && s.Options["drain"] == "" && s.Options["upstream_file"] != ""
+}
+
 // Managed reports whether a process manager runs the role's app server.
 func (s RoleSettings) Managed() bool {
 	return s.Process == ProcessSupervisord || s.Process == ProcessSystemd

@@ -72,6 +72,12 @@ func (f *Fleet) SudoRules(app, env string) (rules []SudoRule, notes []string, er
 		}
 		for _, role := range h.Roles {
 			set := f.SettingsFor(h, role)
+			if w, ok := f.WorkerFor(a.Name, h); ok && role == RoleWorker && w.Sudo && set.Reload == "" {
+				for _, cmd := range w.SudoCommands() {
+					add(h, cmd, "role worker restart through "+w.Process)
+				}
+				continue
+			}
 			if set.Sudo && set.Reload != "" {
 				cmd, err := SudoCommand(set.Reload)
 				if err != nil {
@@ -92,6 +98,11 @@ func (f *Fleet) SudoRules(app, env string) (rules []SudoRule, notes []string, er
 			if role == "lb" {
 				for _, k := range []string{"reload", "drain", "enable"} {
 					scanSudo(set.Options[k], "balancer "+k, h, add, note)
+				}
+				if set.Sudo && set.Options["reload"] == "" && set.NginxBalancer() {
+					for _, cmd := range NginxReloadCommands() {
+						add(h, cmd, "balancer reload (nginx)")
+					}
 				}
 			}
 		}

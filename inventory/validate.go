@@ -94,6 +94,15 @@ func ValidAddress(addr string) bool {
 // Presets are the built-in stage lists an app can name.
 var Presets = []string{"django"}
 
+// Where the django preset's collectstatic runs (App.Static).
+const (
+	StaticOnce    = "once"
+	StaticPerHost = "per_host"
+)
+
+// StaticModes are the values App.Static may take.
+var StaticModes = []string{StaticOnce, StaticPerHost}
+
 // Validate checks the whole fleet and returns every problem, or nil.
 func Validate(f *Fleet) error {
 	var ps Problems
@@ -124,6 +133,7 @@ func Validate(f *Fleet) error {
 	}
 
 	validateFreezes(f, add)
+	validateRunbooks(f, add)
 
 	for role, s := range f.Roles {
 		p := "roles." + role
@@ -157,7 +167,13 @@ func Validate(f *Fleet) error {
 			add(p+".keep_releases", "keep_releases %d is negative", a.KeepReleases)
 		}
 		if a.Preset != "" && !slices.Contains(Presets, a.Preset) {
-			add(p+".preset", "unknown preset %q (known: %s)", a.Preset, strings.Join(Presets, ", "))
+			add(p+".preset", "unknown preset %q%s", a.Preset, didYouMean(a.Preset, Presets))
+		}
+		switch {
+		case a.Static != "" && !slices.Contains(StaticModes, a.Static):
+			add(p+".static", "unknown static %q (known: %s)", a.Static, strings.Join(StaticModes, ", "))
+		case a.Static != "" && a.Preset != "django":
+			add(p+".static", "static applies to the django preset's collectstatic step; app %q has no preset django", a.Name)
 		}
 		for j, s := range a.Stages {
 			for k, r := range s.Roles {
@@ -189,10 +205,12 @@ func Validate(f *Fleet) error {
 		for j, w := range a.Notify {
 			validateWebhook(fmt.Sprintf("%s.notify[%d]", p, j), w, add)
 		}
+		validateWatch(p, a.Watch, envs, add)
 		validateEnv(p, a, envs, func(name string) bool { _, ok := f.Host(name); return ok }, add)
 	}
 
 	hosts := map[string]int{}
+	presetSeen := map[string]bool{}
 	for i, h := range f.Hosts {
 		p := fmt.Sprintf("hosts[%d]", i)
 		switch {
@@ -245,18 +263,27 @@ func Validate(f *Fleet) error {
 			}
 			validateSettings(sp, role, s, add)
 		}
+		validatePresets(f, p, h, presetSeen, add)
 		for _, role := range h.Roles {
 			set := f.SettingsFor(h, role)
 			switch own := h.Settings[role]; {
 			case !set.Sudo:
+			case role == "lb" && set.Reload == "" && set.NginxBalancer():
+				// nginx's default reload runs with sudo (NginxReload).
 			case set.Reload == "" && !set.Managed():
-				add(p, "host %q: role %s has sudo: true but no reload command to run with sudo (nor process: supervisord or systemd)", h.Name, role)
+				add(p, "host %q: role %s has sudo: true but no reload command to run with sudo (nor process: supervisord or systemd, nor an nginx balancer)", h.Name, role)
 			case set.Reload == "":
 			case own.Sudo || own.Reload != "":
 				// The role's own settings were checked above.
 				if _, err := SudoCommand(set.Reload); err != nil {
 					add(p+".settings."+role, "host %q: %v", h.Name, err)
 				}
+			}
+			if role == RoleWorker {
+				for _, msg := range workerSettingsProblems(h, set) {
+					add(p, "%s", msg)
+				}
+				continue // a worker's command is checked with its options; it has no wsgi
 			}
 			if set.Managed() && set.Reload == "" && set.Options["wsgi"] == "" {
 				add(p, "host %q: process: %s needs the web role's options.wsgi (e.g. shopsite.wsgi:application): opsui renders the %s's command from it", h.Name, set.Process, map[string]string{ProcessSupervisord: "program", ProcessSystemd: "unit"}[set.Process])
@@ -336,10 +363,10 @@ func validateSettings(p, role string, s RoleSettings, add func(path, format stri
 	}
 	switch {
 	case s.Process == "":
-	case role != "web":
-		add(p+".process", "process: is a setting of the web role (the app server), not of %s", role)
+	case role != "web" && role != RoleWorker:
+		add(p+".process", "process: is a setting of the web role (the app server) and the worker role, not of %s", role)
 	case s.Process != ProcessDaemon && s.Process != ProcessSupervisord && s.Process != ProcessSystemd:
-		add(p+".process", "unknown process manager %q (want systemd, supervisord or daemon)", s.Process)
+		add(p+".process", "unknown process manager %q%s", s.Process, didYouMean(s.Process, []string{ProcessSystemd, ProcessSupervisord, ProcessDaemon}))
 	}
 }
 
@@ -449,45 +476,11 @@ func ValidListenAddress(s string) bool {
 	return !strings.Contains(host, ":") && len(host) <= 253 && dnsRe.MatchString(host)
 }
 
-// wsgiName is a web role's wsgi option: a module, with an attribute.
-var wsgiName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.]*(:[A-Za-z_][A-Za-z0-9_]*)?$`)
-
-// OptionProblem checks the role options opsui pastes into a balancer's
-// configuration or runtime API: upstream, backend and server are names, bind
-// (and a web host's backend) an address; program, supervisor_conf, unit
-// and wsgi go into supervisord's or systemd's configuration and their
-// command lines.
-// Other options are the role's own.
-func OptionProblem(role, key, value string) string {
-	switch {
-	case key == "upstream" || key == "server" || (key == "backend" && role == "lb"):
-		if !ValidIdentifier(value) {
-			return fmt.Sprintf("%s %q is not a name (use letters, digits, '.', '-' and '_', at most 64)", key, value)
-		}
-	case key == "program":
-		if !ValidIdentifier(value) {
-			return fmt.Sprintf("program %q is not a name (use letters, digits, '.', '-' and '_', at most 64)", value)
-		}
-	case key == "unit":
-		if !ValidIdentifier(value) || !strings.HasSuffix(value, ".service") {
-			return fmt.Sprintf("unit %q is not a service unit name (e.g. shop-web.service)", value)
-		}
-	case key == "supervisor_conf":
-		if !path.IsAbs(value) || !sudoWord.MatchString(value) {
-			return fmt.Sprintf("supervisor_conf %q is not an absolute path of plain characters", value)
-		}
-	case key == "wsgi":
-		if !wsgiName.MatchString(value) {
-			return fmt.Sprintf("wsgi %q is not a module[:attribute] name (e.g. shopsite.wsgi:application)", value)
-		}
-	case key == "workers" && role == "web":
-		if n, err := strconv.Atoi(value); err != nil || n < 1 || n > 1024 {
-			return fmt.Sprintf("workers %q is not a number of worker processes (1-1024)", value)
-		}
-	case key == "bind" || key == "backend":
-		if !ValidListenAddress(value) {
-			return fmt.Sprintf("%s %q is not an address (want host:port, [ipv6]:port or unix:/path)", key, value)
-		}
+// didYouMean returns ` (did you mean "x"?)` for the closest of known, else
+// ` (want a, b or c)`.
+func didYouMean(v string, known []string) string {
+	if c := Closest(v, known); c != "" {
+		return fmt.Sprintf(" (did you mean %q?)", c)
 	}
-	return ""
+	return " (want " + orList(known) + ")"
 }

@@ -119,9 +119,7 @@ func (s *Service) PreviewDeploy(ctx context.Context, app, env, ref string) (Prev
 		p.Commits, p.Behind, p.Diffstat, p.Migrations, p.Requirements = d.Commits, d.Behind, d.Diffstat, d.Migrations, d.Requirements
 	}
 	p.Hosts = s.hostReleases(ctx, tg)
-	if targets, err := s.Targets(tg.Hosts); err == nil {
-		p.Unmet = deploy.UnmetRequirements(ctx, s.Conn, targets, p.Plan)
-	}
+	p.Unmet = s.UnmetRequirements(ctx, p.Plan)
 	p.Warnings = s.DeployWarnings(ctx, p.Plan)
 	p.Frozen = s.CheckFreeze(ctx, tg.Env.Name, time.Now())
 	if s.Conn != nil {
@@ -214,5 +212,5 @@ func (s *Service) deployer(hosts, balancers []inventory.Host, io IO) (*deploy.De
 	machine, _ := os.Hostname()
 	io = io.orQuiet()
 	return deploy.NewDeployer(hosts, balancers, deploy.Wiring{Conn: s.Conn, SSH: s.SSH, Store: s.Store, Operator: s.Operator,
-		Machine: machine, Parallel: s.Parallel, Args: s.Args, Emit: io.Emit, Say: io.Say, Confirm: io.Confirm})
+		Machine: machine, Parallel: s.Parallel, Args: s.Args, Emit: io.Emit, Say: io.Say, Confirm: io.Confirm, OnWatch: io.Watch})
 }

@@ -24,6 +24,18 @@ func (s *Service) CheckMigrations(ctx context.Context, p *deploy.Plan) (c deploy
 	return d.PreviewMigrations(ctx, p)
 }
 
+// UnmetRequirements reads, on each host of p, the requirements.txt pins
+// of its commit that the host's python does not meet: per host, what the
+// build would warn about, or refuse with strict_requirements (nil: none,
+// or not a django preset app, or a release that ships wheels/).
+func (s *Service) UnmetRequirements(ctx context.Context, p *deploy.Plan) map[string][]string {
+	targets, err := s.Targets(p.Hosts)
+	if err != nil {
+		return nil
+	}
+	return deploy.UnmetRequirements(ctx, s.Conn, targets, p)
+}
+
 // RollbackMeets says what a rollback to target leaves the old code facing:
 // for each undone release that applied migrations its check found
 // breaking (or unknown), which operation changed which table, since a

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/opsui/opsui/inventory"
+	"github.com/opsui/opsui/ops/deploy"
 	"github.com/opsui/opsui/ops/record"
 	"github.com/opsui/opsui/ops/remote"
 	"github.com/opsui/opsui/store"
@@ -45,6 +46,9 @@ type IO struct {
 	Emit    func(remote.Event)
 	Say     func(string)
 	Confirm func(ctx context.Context, question string) (bool, error)
+	// Watch gets the regression watch's status about once a second (a
+	// deploy's); nil drops it. It must not block.
+	Watch func(deploy.WatchStatus)
 }
 
 // orQuiet is io with a no-op for a nil Emit or Say.
@@ -119,6 +123,9 @@ type ExecRequest struct {
 	Hosts   []inventory.Host
 	Command string
 	Options remote.RunOptions
+	// App, when set, runs the command in that app's current release with
+	// its shared/.env loaded (exec_app.go).
+	App string
 }
 
 // Exec runs req's command on its hosts as Run does, recorded as an exec
@@ -128,13 +135,22 @@ func (s *Service) Exec(ctx context.Context, req ExecRequest, emit func(remote.Ev
 	if err := req.Options.Validate(); err != nil {
 		return remote.Result{}, nil, &InvalidError{err}
 	}
+	app, err := s.execApp(ctx, req.App)
+	if err != nil {
+		return remote.Result{}, nil, err
+	}
 	targets, err := s.Targets(req.Hosts)
 	if err != nil {
 		return remote.Result{}, nil, err
 	}
-	return s.Record(ctx, store.NewRun{Kind: store.KindExec, Command: req.Command}, targets, emit,
+	cmd, opts, env := req.Command, req.Options, ""
+	if app != nil {
+		cmd, opts = appExec(*app, req.Hosts, cmd, opts)
+		env = soleEnv(req.Hosts)
+	}
+	return s.Record(ctx, store.NewRun{Kind: store.KindExec, App: req.App, Env: env, Command: req.Command}, targets, emit,
 		func(emit func(remote.Event)) (remote.Result, error) {
-			res, err := remote.Run(ctx, s.Conn, targets, req.Command, req.Options, emit)
+			res, err := remote.Run(ctx, s.Conn, targets, cmd, opts, emit)
 			if err != nil {
 				return res, fmt.Errorf("exec: %w", err)
 			}

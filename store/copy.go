@@ -110,6 +110,7 @@ func (s *Store) mergeFleet(ctx context.Context, tx *sqlx.Tx, from *inventory.Fle
 			f.Roles[role] = rs
 		}
 	}
+	mergeRunbooks(f, from)
 	if err := inventory.Validate(f); err != nil {
 		return fmt.Errorf("the merged fleet: %w", err)
 	}

@@ -40,12 +40,15 @@ type appConfig struct {
 	Notify      []inventory.Webhook    `json:"notify,omitempty"`
 	// StrictRequirements fails a build whose requirements are not met.
 	StrictRequirements bool `json:"strict_requirements,omitempty"`
+	// Static is where the django preset's collectstatic runs.
+	Static string `json:"static,omitempty"`
 	// The app's environment: plain values and secret references (never
 	// a secret's value) and where each secret is read from.
 	Env               map[string]inventory.EnvValue            `json:"env,omitempty"`
 	EnvPerEnvironment map[string]map[string]inventory.EnvValue `json:"env_per_environment,omitempty"`
 	EnvPerHost        map[string]map[string]inventory.EnvValue `json:"env_per_host,omitempty"`
 	Secrets           map[string]inventory.SecretSource        `json:"secrets,omitempty"`
+	Watch             *inventory.Watch                         `json:"watch,omitempty"`
 }
 
 type hostRow struct {
@@ -85,6 +88,12 @@ func (s *Store) loadFleet(ctx context.Context, q sqlx.QueryerContext) (*inventor
 		return nil, fmt.Errorf("load role settings: %w", err)
 	}
 	for _, r := range roles {
+		if r.Role == runbooksRow { // store/runbooks.go
+			if err := loadRunbooks(r.Settings, &f); err != nil {
+				return nil, err
+			}
+			continue
+		}
 		var rs inventory.RoleSettings
 		if err := json.Unmarshal([]byte(r.Settings), &rs); err != nil {
 			return nil, fmt.Errorf("load settings of role %s: %w", r.Role, err)
@@ -108,7 +117,7 @@ func (s *Store) loadFleet(ctx context.Context, q sqlx.QueryerContext) (*inventor
 			Name: a.Name, Repo: a.Repo, DeployTo: a.DeployTo, KeepReleases: a.KeepReleases, Preset: a.Preset,
 			Shared: c.Shared, Stages: c.Stages, Migrate: c.Migrate, MigratePlan: c.MigratePlan, Health: c.Health,
 			Env: c.Env, EnvPerEnvironment: c.EnvPerEnvironment, EnvPerHost: c.EnvPerHost, Secrets: c.Secrets,
-			Notify: c.Notify, StrictRequirements: c.StrictRequirements,
+			Notify: c.Notify, StrictRequirements: c.StrictRequirements, Watch: c.Watch, Static: c.Static,
 		})
 	}
 
@@ -223,12 +232,15 @@ func saveFleet(ctx context.Context, tx *sqlx.Tx, f *inventory.Fleet) error {
 			return fmt.Errorf("save settings of role %s: %w", role, err)
 		}
 	}
+	if err := saveRunbooks(ctx, tx, f); err != nil {
+		return err
+	}
 
 	appNames := make([]any, 0, len(f.Apps))
 	for i, a := range f.Apps {
 		b, _ := json.Marshal(appConfig{Shared: a.Shared, Stages: a.Stages, Migrate: a.Migrate, MigratePlan: a.MigratePlan, Health: a.Health,
 			Env: a.Env, EnvPerEnvironment: a.EnvPerEnvironment, EnvPerHost: a.EnvPerHost, Secrets: a.Secrets,
-			Notify: a.Notify, StrictRequirements: a.StrictRequirements})
+			Notify: a.Notify, StrictRequirements: a.StrictRequirements, Watch: a.Watch, Static: a.Static})
 		_, err := tx.ExecContext(ctx, tx.Rebind(`
 			INSERT INTO apps (name, repo, deploy_to, keep_releases, preset, config, position) VALUES (?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (name) DO UPDATE SET repo = excluded.repo, deploy_to = excluded.deploy_to,

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -96,20 +97,38 @@ func (s *Store) LatestRelease(ctx context.Context, app, env string, succeeded bo
 }
 
 // ReleasesByCommit returns every release of a commit, newest first; prefix
-// may be a short hash.
+// may be a short hash. It asks a range of the commit index, in both
+// dialects: PostgreSQL cannot use a btree index for starts_with or LIKE
+// under a non-C collation, but it can for a range, and over hex digits
+// every collation orders as bytes do.
 func (s *Store) ReleasesByCommit(ctx context.Context, prefix string) ([]Release, error) {
 	var rs []Release
-	// A range over the index; PostgreSQL's text cannot hold the byte 0xff
-	// and its collation may not sort bytewise, so it asks starts_with.
-	q, args := `SELECT * FROM releases WHERE commit_hash >= ? AND commit_hash < ?`, []any{prefix, prefix + "\xff"}
-	if s.backend == Postgres {
-		q, args = `SELECT * FROM releases WHERE starts_with(commit_hash, ?)`, []any{prefix}
+	prefix = strings.ToLower(prefix)
+	if prefix == "" || strings.Trim(prefix, "0123456789abcdef") != "" {
+		return nil, nil // no commit hash holds anything but hex digits
+	}
+	q, args := `SELECT * FROM releases WHERE commit_hash >= ?`, []any{prefix}
+	if upper, ok := hexSuccessor(prefix); ok {
+		q, args = q+` AND commit_hash < ?`, append(args, upper)
 	}
 	err := s.sel(ctx, s.db, &rs, q+` ORDER BY started_at DESC, id DESC`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("releases of commit %s: %w", prefix, err)
 	}
 	return rs, nil
+}
+
+// hexSuccessor returns the least hex string greater than every string
+// that starts with prefix (lowercase hex): "ab9" -> "aba", "abf" -> "ac".
+// ok is false for a prefix of only f's, which has none.
+func hexSuccessor(prefix string) (string, bool) {
+	const digits = "0123456789abcdef"
+	for i := len(prefix) - 1; i >= 0; i-- {
+		if d := strings.IndexByte(digits, prefix[i]); d < len(digits)-1 {
+			return prefix[:i] + string(digits[d+1]), true
+		}
+	}
+	return "", false
 }
 
 // HighestReleaseID returns the greatest release id recorded for app in env

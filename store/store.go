@@ -232,6 +232,10 @@ func (s *Store) Close() error { return s.db.Close() }
 // DB gives tests and the prune command raw access.
 func (s *Store) DB() *sqlx.DB { return s.db }
 
+// Ping reports whether the database answers now (a PostgreSQL server
+// that went away is ErrUnreachable).
+func (s *Store) Ping(ctx context.Context) error { return s.classify(s.db.PingContext(ctx)) }
+
 // Transaction runs fn inside one write transaction, committing when fn
 // returns nil and rolling back otherwise. On PostgreSQL, fn runs again
 // when the server reports a serialization failure or a deadlock, so it

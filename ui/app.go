@@ -72,6 +72,14 @@ type Options struct {
 	Forward ForwardFunc
 	// Presence watches teammates' runs for the header; nil: none shown.
 	Presence PresenceFunc
+	// ExecApp is Exec in an app's current release with its shared/.env
+	// loaded (the command line's ExecInApp; ui/exec_app.go); nil: off.
+	ExecApp ExecAppFunc
+	// EnvDrift reads the fleet's env drift for the status panel and the
+	// detail pane (ops.Service.EnvDrift), inside a tea.Cmd; nil: none.
+	EnvDrift fleetview.EnvDriftFunc
+	// Runbook runs a runbook of the fleet file (ui/runbook.go); nil: off.
+	Runbook RunbookFunc
 }
 
 // The console's modes: what has the keyboard.
@@ -122,6 +130,7 @@ type App struct {
 	palette palette
 
 	presence presenceState // teammates' runs under way (ui/presence.go)
+	runbook  runbookAsk    // the fleet file's runbooks (ui/runbook.go)
 }
 
 // inventoryLoad is the reading of the inventory at start.
@@ -142,6 +151,7 @@ type commandLine struct {
 	// command runs there.
 	confirm execConfirm
 	staged  stagedExec // one host first (exec_staged.go)
+	inApp   execInApp  // in an app's release (exec_app.go)
 }
 
 // fleetLoadedMsg carries the inventory read by loadFleetCmd.
@@ -170,12 +180,13 @@ func New(opts Options) App {
 	ti := textinput.New()
 	setStagedPrompt(&ti, "", keys.ExecStaged.Help().Key)
 	status := fleetview.NewBoard(opts.Probe, opts.RefreshInterval)
+	status.SetEnvDrift(opts.EnvDrift)
 	return App{ctx: ctx, keys: keys, help: h, inv: inventoryLoad{load: load}, fleet: fleetview.New(ctx, keys.fleetKeys(), status),
-		cmdline: commandLine{exec: opts.Exec, input: ti},
+		cmdline: commandLine{exec: opts.Exec, input: ti, inApp: execInApp{exec: opts.ExecApp}},
 		status:  status, detail: fleetview.NewDetail(ctx, status, opts.LastRuns),
 		dialogs: dialogStack{asker: opts.Asker, warned: map[string]bool{}},
 		past:    runview.NewList(ctx, keys.listKeys(), opts.ListRuns, opts.LoadRun), flows: flowHost{fns: opts.Flows, life: context.Background(), tracker: flowsview.NewTracker()},
-		logs: newLogsState(opts.Logs, opts.LogsBacklog), shell: opts.Shell, forward: opts.Forward, palette: newPalette(),
+		logs: newLogsState(opts.Logs, opts.LogsBacklog), shell: opts.Shell, forward: opts.Forward, palette: newPalette(), runbook: runbookAsk{fn: opts.Runbook},
 		presence: presenceState{watch: opts.Presence}}
 }
 
@@ -262,7 +273,7 @@ func (a App) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		a.fleet.SetFleet(msg.fleet)
 		a.status.ComputeDrift(msg.fleet)
-		cmds := []tea.Cmd{a.status.StartRound(msg.fleet), a.fetchLastRuns()}
+		cmds := append([]tea.Cmd{a.status.StartRound(msg.fleet), a.fetchLastRuns(), a.status.FetchEnvDrift(msg.fleet)}, a.runbookKeyToasts()...)
 		if tick := a.status.StartTicking(); tick != nil {
 			cmds = append(cmds, tick)
 		}
@@ -357,6 +368,8 @@ func (a App) render() string {
 	header := a.header()
 	footer := a.fleetFooter()
 	switch {
+	case a.mode == modeCommand && a.runbook.asking():
+		footer = a.runbookFooter()
 	case a.mode == modeCommand && a.cmdline.confirm.active:
 		run, leave := a.keys.Apply, a.keys.Cancel // copies: their help says what they do here
 		run.SetHelp(run.Help().Key, "run once the name is typed")
@@ -389,6 +402,8 @@ func (a App) render() string {
 		body = a.logsBody()
 	case a.showHelp:
 		body = a.helpView(bodyH)
+	case a.mode == modeCommand && a.runbook.asking():
+		body = a.runbookView(a.ctx.Width, bodyH)
 	case a.mode == modeCommand && a.cmdline.confirm.active:
 		body = a.cmdline.confirm.view(st, a.ctx.Width, bodyH)
 	case a.mode == modeRun:

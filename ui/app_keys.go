@@ -108,7 +108,8 @@ func (a App) fleetActions() []rootAction {
 		}, run: App.openShell},
 		{b: k.Palette, run: App.openPalette},
 	}
-	return append(acts, a.flowActions()...)
+	acts = append(acts, a.flowActions()...)
+	return append(acts, a.runbookActions()...) // ui/runbook.go
 }
 
 // when is reason if cond holds, else "".
@@ -209,6 +210,9 @@ func (a App) helpTitle() string {
 func (a App) helpView(h int) string {
 	s := a.helpScope()
 	gs := a.keys.inScope(s)
+	if s == scopeFleet {
+		gs[groupAct] = append(gs[groupAct], a.runbookHelp()...) // ui/runbook.go
+	}
 	for _, bs := range gs {
 		for i, b := range bs {
 			if r := a.helpOff(s, b); r != "" {

@@ -54,6 +54,7 @@ func (a App) applyCommand() (App, tea.Cmd) {
 		var cmd tea.Cmd
 		a.cmdline.confirm, cmd = newExecConfirm(command, hosts, envs)
 		a.cmdline.confirm.staged = staged
+		a.cmdline.confirm.app = a.cmdline.inApp.app
 		return a, cmd
 	}
 	return a.startExec(command, hosts, staged)
@@ -118,7 +119,7 @@ func (a App) newRun(command string, hosts []inventory.Host) (App, context.Contex
 func (a App) startRun(command string, hosts []inventory.Host) (App, tea.Cmd) {
 	a, ctx := a.newRun(command, hosts)
 	feed := a.run.Feed()
-	exec := a.cmdline.exec
+	exec := a.execNow(feed)
 	id := feed.ID()
 	return a, tea.Batch(runTick(id), func() tea.Msg {
 		res, err := exec(ctx, hosts, command, feed.Event)
@@ -133,6 +134,10 @@ func (a App) startRun(command string, hosts []inventory.Host) (App, tea.Cmd) {
 // modeKey handles a key while typing a command or watching a run;
 // handled is false in the other modes.
 func (a App) modeKey(msg tea.KeyPressMsg) (next tea.Model, cmd tea.Cmd, handled bool) {
+	if a.mode == modeCommand && a.runbook.asking() {
+		app, cmd := a.runbookKey(msg)
+		return app, cmd, true
+	}
 	if a.mode == modeCommand && a.cmdline.confirm.active {
 		app, cmd := a.confirmKey(msg)
 		return app, cmd, true
@@ -141,6 +146,8 @@ func (a App) modeKey(msg tea.KeyPressMsg) (next tea.Model, cmd tea.Cmd, handled 
 		switch {
 		case key.Matches(msg, a.keys.ExecStaged):
 			return a.toggleStaged(), nil, true
+		case key.Matches(msg, a.keys.ExecInApp):
+			return a.nextExecApp(), nil, true
 		case key.Matches(msg, a.keys.Apply):
 			app, cmd := a.applyCommand()
 			return app, cmd, true

@@ -16,7 +16,15 @@ import (
 func (a App) statusUpdate(msg tea.Msg) (next App, cmd tea.Cmd, handled bool) {
 	switch msg := msg.(type) {
 	case fleetview.TickMsg:
-		return a, tea.Batch(a.status.StartRound(a.fleet.Fleet()), a.status.Tick()), true
+		return a, tea.Batch(a.status.StartRound(a.fleet.Fleet()), a.status.Tick(), a.status.FetchEnvDrift(a.fleet.Fleet())), true
+	case fleetview.EnvDriftMsg:
+		if err := a.status.ApplyEnvDrift(msg); err != nil {
+			return a, a.addToast(err.Error()), true
+		}
+		if a.fleet.FilterValue() != "" {
+			a.fleet.Rebuild()
+		}
+		return a, nil, true
 	case fleetview.RoundMsg:
 		a.status.Apply(msg, a.fleet.Fleet())
 		for _, p := range msg.Probes {
@@ -87,12 +95,16 @@ func (a App) statusHeader() []string {
 	if c.Drained > 0 {
 		parts = append(parts, st.Warn.Render(fmt.Sprintf("%d drained", c.Drained)))
 	}
-	drift := c.Drift
+	// Release and env drift are one count: the hosts not like the rest.
+	drift, env := c.AnyDrift, ""
+	if c.EnvDrift > 0 {
+		env = fmt.Sprintf(" (%d env)", c.EnvDrift)
+	}
 	switch {
 	case drift == 1:
-		parts = append(parts, st.Warn.Render("1 host drifts"))
+		parts = append(parts, st.Warn.Render("1 host drifts"+env))
 	case drift > 1:
-		parts = append(parts, st.Warn.Render(fmt.Sprintf("%d hosts drift", drift)))
+		parts = append(parts, st.Warn.Render(fmt.Sprintf("%d hosts drift%s", drift, env)))
 	}
 	return parts
 }

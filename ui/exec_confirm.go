@@ -24,7 +24,8 @@ type execConfirm struct {
 	want    string // what must be typed: the protected environments' names
 	input   textinput.Model
 	note    string
-	staged  bool // one host first (exec_staged.go)
+	staged  bool   // one host first (exec_staged.go)
+	app     string // run in this app's release (exec_app.go)
 }
 
 // protectedEnvs names the protected environments among hosts' ones,
@@ -65,6 +66,9 @@ func (c execConfirm) view(st common.Styles, w, h int) string {
 	line(st.Warn.Render(fmt.Sprintf("Run on %d %s?", len(c.hosts), plural(len(c.hosts), "host", "hosts"))))
 	line("")
 	line(st.Muted.Render("command: ") + c.command)
+	if c.app != "" {
+		line(st.Muted.Render("in:      ") + c.app + "'s current release, with its shared/.env")
+	}
 	names := make([]string, len(c.hosts))
 	for i, hst := range c.hosts {
 		names[i] = hst.Name + " (" + hst.Env + ")"

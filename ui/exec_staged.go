@@ -35,6 +35,8 @@ type stagedRun struct {
 	first   remote.Result
 	rest    []inventory.Host
 	started time.Time
+	// exec runs it: the command line's, as it was when the run began.
+	exec func(ctx context.Context, hosts []inventory.Host, command string, emit func(remote.Event)) (remote.Result, error)
 }
 
 // stagedFirstMsg is the first host's result; stagedRestMsg ends the run
@@ -66,6 +68,7 @@ func (a App) toggleStaged() App {
 		}
 	}
 	setStagedPrompt(&a.cmdline.input, first, a.keys.ExecStaged.Help().Key)
+	a.cmdline.inApp.prompt(&a.cmdline.input)
 	return a
 }
 
@@ -88,8 +91,8 @@ func (a App) startStaged(command string, hosts []inventory.Host) (App, tea.Cmd) 
 	names := feed.Hosts()
 	feed.Hold(names[1:])
 	first := hosts[:1]
-	a.cmdline.staged.run = &stagedRun{id: feed.ID(), feed: feed, ctx: ctx, command: command, rest: hosts[1:], started: time.Now()}
-	exec, id := a.cmdline.exec, feed.ID()
+	exec, id := a.execNow(feed), feed.ID()
+	a.cmdline.staged.run = &stagedRun{id: feed.ID(), feed: feed, ctx: ctx, command: command, rest: hosts[1:], started: time.Now(), exec: exec}
 	return a, tea.Batch(runTick(id), func() tea.Msg {
 		res, err := exec(ctx, first, command, feed.Event)
 		return stagedFirstMsg{id: id, res: res, err: err}
@@ -150,7 +153,7 @@ func (a App) stagedUpdate(msg tea.Msg) (next App, cmd tea.Cmd, handled bool) {
 				sr.id, sr.feed.Hosts()[0], len(sr.rest), plural(len(sr.rest), "host", "hosts"))), true
 		}
 		sr.feed.Release()
-		exec, id := a.cmdline.exec, sr.id
+		exec, id := sr.exec, sr.id
 		return a, func() tea.Msg {
 			res, err := exec(sr.ctx, sr.rest, sr.command, sr.feed.Event)
 			all := remote.NewResult(append(append([]remote.HostResult(nil), sr.first.Hosts...), res.Hosts...), time.Since(sr.started))

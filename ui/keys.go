@@ -12,6 +12,7 @@ import (
 	logsview "github.com/opsui/opsui/ui/logs"
 	runview "github.com/opsui/opsui/ui/run"
 
+	"github.com/opsui/opsui/inventory"
 	"github.com/opsui/opsui/ui/common"
 )
 
@@ -60,8 +61,9 @@ type KeyMap struct {
 	RunWrap, ScrollLeft, ScrollRight, Zoom, WholeLine key.Binding
 	// GroupOutputs switches an ad-hoc run between its hosts grouped by
 	// output and the per-host panes (ui/run/grouped.go); ExecStaged, while
-	// the command is typed, runs it on one host first (ui/exec_staged.go).
-	GroupOutputs, ExecStaged key.Binding
+	// the command is typed, runs it on one host first (ui/exec_staged.go);
+	// ExecInApp runs it in an app's release with its .env (ui/exec_app.go).
+	GroupOutputs, ExecStaged, ExecInApp key.Binding
 }
 
 // DefaultKeyMap returns the standard bindings.
@@ -133,6 +135,7 @@ func DefaultKeyMap() KeyMap {
 		LogsView:        logsview.DefaultKeyMap(),
 		GroupOutputs:    key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "hosts grouped by output / per-host panes")),
 		ExecStaged:      key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "the command: one host first, then ask (on/off)")),
+		ExecInApp:       key.NewBinding(key.WithKeys("ctrl+o"), key.WithHelp("ctrl+o", "the command: in an app's current release with its .env (next app, then none)")),
 	}
 }
 
@@ -244,7 +247,7 @@ func (k *KeyMap) actions() []action {
 		{name: "run_wrap", b: &k.RunWrap, scope: scopeRun}, {name: "scroll_left", b: &k.ScrollLeft, scope: scopeRun | scopeReleases},
 		{name: "scroll_right", b: &k.ScrollRight, scope: scopeRun | scopeReleases}, {name: "zoom", b: &k.Zoom, scope: scopeRun},
 		{name: "whole_line", b: &k.WholeLine, scope: scopeRun}, {name: "group_outputs", b: &k.GroupOutputs, scope: scopeRun},
-		{name: "exec_staged", b: &k.ExecStaged, scope: scopeTyping},
+		{name: "exec_staged", b: &k.ExecStaged, scope: scopeTyping}, {name: "exec_in_app", b: &k.ExecInApp, scope: scopeTyping},
 		{name: "help", b: &k.Help, scope: scopeAll}, {name: "quit", b: &k.Quit, scope: scopeFleet | scopeHelp, desc: map[scope]string{scopeHelp: "close the help"}},
 		{name: "deploy", b: &k.Deploy, scope: scopeFleet}, {name: "rollback", b: &k.Rollback, scope: scopeFleet | scopeFlow},
 		{name: "migrate", b: &k.Migrate, scope: scopeFleet}, {name: "flush", b: &k.Flush, scope: scopeFleet}, {name: "releases", b: &k.Releases, scope: scopeFleet},
@@ -483,4 +486,39 @@ func (k KeyMap) logsKeys() logsview.KeyMap {
 		p.dst.SetHelp(p.src.Help().Key, p.dst.Help().Desc)
 	}
 	return lk
+}
+
+// The fleet file's runbooks bind keys of their own (ui/runbook.go): the
+// table decides which are free.
+
+// RunbookKeyConflicts says, for each runbook whose key: the console's own
+// key table (as the config file binds it) uses in the fleet view, which
+// action has it; those keys are not bound, the palette still runs them.
+func RunbookKeyConflicts(k KeyMap, rbs []inventory.Runbook) map[string]string {
+	out := map[string]string{}
+	for _, rb := range rbs {
+		if rb.Key == "" {
+			continue
+		}
+		if act := k.fleetKeyAction(rb.Key); act != "" {
+			out[rb.Name] = act
+		}
+	}
+	return out
+}
+
+// fleetKeyAction names the key table's action that uses key where a
+// runbook's key acts (the fleet view, and anywhere: ctrl+c), "" for none.
+func (k KeyMap) fleetKeyAction(kk string) string {
+	for _, a := range k.actions() {
+		if a.scope&scopeFleet != 0 && slices.Contains(a.b.Keys(), kk) {
+			return a.name
+		}
+	}
+	return ""
+}
+
+// runbookBinding is rb's key as a binding, its help naming the runbook.
+func runbookBinding(rb inventory.Runbook) key.Binding {
+	return key.NewBinding(key.WithKeys(rb.Key), key.WithHelp(rb.Key, rb.Label()))
 }

@@ -74,7 +74,7 @@ func (a App) paletteEntries() []paletteEntry {
 			return a.show(open(a.flowEnv(), env))
 		}
 	}
-	return []paletteEntry{
+	entries := []paletteEntry{
 		{"deploy", "[environment]", "the deploy wizard", k.Deploy, flow(k.Deploy, flowsview.OpenDeploy)},
 		{"rollback", "[environment]", "roll back a release", k.Rollback, flow(k.Rollback, flowsview.OpenRollback)},
 		{"migrate", "[environment]", "run migrations", k.Migrate, flow(k.Migrate, flowsview.OpenMigrate)},
@@ -90,6 +90,7 @@ func (a App) paletteEntries() []paletteEntry {
 		{"help", "", "the keys of the fleet", k.Help, byKey(k.Help)},
 		{"quit", "", "quit opsui", k.Quit, App.paletteQuit},
 	}
+	return append(entries, a.runbookEntries(entries)...) // ui/runbook.go
 }
 
 // paletteOff is why the entry of key b does nothing now, "" when it acts.

@@ -137,6 +137,7 @@ func newDeployCmd(c *cli) *cobra.Command {
 		resume      int64
 		allowBreak  bool
 		breakGlass  string
+		watch       time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "deploy [APP] --env E [--ref REF]",
@@ -151,6 +152,12 @@ time: the hosts are locked, all or nothing. Every release is recorded.`,
   opsui deploy shop --env production --ref main --dry-run
   opsui deploy --resume 42`,
 		Args: cobra.MaximumNArgs(1),
+	}
+	cmd.PreRunE = func(cmd *cobra.Command, _ []string) error {
+		if watch < 0 || watch > time.Hour {
+			return usageError{fmt.Errorf("--watch %s: want a duration from 0 (no watch) to 1h", watch)}
+		}
+		return nil
 	}
 	cmd.RunE = c.withStore(func(ctx context.Context, s *store.Store, args []string) error {
 		svc := c.service(s)
@@ -180,6 +187,9 @@ time: the hosts are locked, all or nothing. Every release is recorded.`,
 		}
 		cur, curErr := s.LatestRelease(ctx, tg.App.Name, tg.Env.Name, true)
 		p.AllowBreakingMigrations, p.BreakGlass = allowBreak, strings.TrimSpace(breakGlass)
+		if cmd.Flags().Changed("watch") {
+			p.Watch = &watch
+		}
 		if cmd.Flags().Changed("break-glass") && p.BreakGlass == "" {
 			return usageError{errors.New("--break-glass needs a reason: it is recorded and sent to the app's webhooks")}
 		}
@@ -192,10 +202,11 @@ time: the hosts are locked, all or nothing. Every release is recorded.`,
 		}
 		if dryRun {
 			p.Describe(c.stdout)
+			var newFiles []string
 			if curErr == nil {
-				c.printNewMigrations(ctx, tg.App, cur.Commit, src.Commit)
+				newFiles, _ = deploy.NewMigrationFiles(ctx, tg.App.Repo, cur.Commit, src.Commit) // none known: none listed
 			}
-			return c.printMigrationCheck(ctx, svc, &sshf, p, curErr == nil)
+			return c.printMigrationCheck(ctx, svc, &sshf, p, curErr == nil, newFiles)
 		}
 		if p.Strategy.Kind == deploy.StrategyCanary && p.Strategy.CanaryWait == 0 && !isTTY(c.stdin) {
 			return usageError{errors.New("a canary deploy waits for a go-ahead: run it on a terminal, or give --canary-wait")}
@@ -221,6 +232,7 @@ time: the hosts are locked, all or nothing. Every release is recorded.`,
 		if p.Strategy.Kind == deploy.StrategyCanary && p.Strategy.CanaryWait > 0 {
 			io.Confirm = nil // the wait decides, not a prompt
 		}
+		io.Watch = watchPrinter(io.Say)
 		out, err := svc.Deploy(ctx, p, io)
 		done()
 		return c.report(out, err)
@@ -233,6 +245,7 @@ time: the hosts are locked, all or nothing. Every release is recorded.`,
 	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask for confirmations (a protected environment's included)")
 	cmd.Flags().BoolVar(&allowBreak, "allow-breaking-migrations", false, "let a rolling or canary deploy run migrations that break the old code still serving (the check's verdict is recorded either way)")
 	cmd.Flags().StringVar(&breakGlass, "break-glass", "", "deploy inside a freeze window for this reason (recorded with your name, sent to the app's webhooks, shown in releases)")
+	cmd.Flags().DurationVar(&watch, "watch", 0, "watch each batch's hosts' logs this long after its switch, against a baseline read before the first (default: the app's watch:; 0 turns it off)")
 	cmd.Flags().Int64Var(&resume, "resume", 0, "finish the release of this deploy run on the hosts that did not complete it")
 	return cmd
 }

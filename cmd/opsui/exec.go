@@ -97,9 +97,10 @@ func newExecCmd(c *cli) *cobra.Command {
 		asJSON  bool
 		yes     bool
 		confirm []string
+		app     string
 	)
 	cmd := &cobra.Command{
-		Use:   "exec [--env E] [--role R] [--host H,...] -- COMMAND...",
+		Use:   "exec [--env E] [--role R] [--host H,...] [--app APP] -- COMMAND...",
 		Short: "Run a command on many hosts at once, each line prefixed with its host",
 		Long: `Run a shell command on the selected hosts concurrently. Every output line is
 prefixed with its host; a summary (failures first, the slowest host) ends the
@@ -107,11 +108,17 @@ output, and the exit status is 1 when any host failed. The run and each
 host's output, up to the record limit (--record-limit), are recorded in the
 database.
 
+With --app, the command runs as the app's processes do: in the app's
+current release (DEPLOY_TO/current) with its shared/.env loaded (set -a;
+. shared/.env; set +a). The values are read by the remote shell from the
+file, never put on a command line.
+
 On hosts of a protected environment, exec shows the command and the hosts
 and asks for the environment's name, as a deploy does; without a terminal
 the name is given with --confirm-env (--yes alone is not enough).`,
 		Example: `  opsui exec --env production --role web --confirm-env production -- uptime
-  opsui exec --host web1,web2 --timeout 30s -- 'df -h /srv'`,
+  opsui exec --host web1,web2 --timeout 30s -- 'df -h /srv'
+  opsui exec --env staging --role web --app shop -- ./venv/bin/python manage.py check`,
 		Args: cobra.MinimumNArgs(1),
 	}
 	cmd.RunE = c.withStore(func(ctx context.Context, s *store.Store, args []string) error {
@@ -123,13 +130,14 @@ the name is given with --confirm-env (--yes alone is not enough).`,
 			return c.confirmOnProtected(f, hosts, "exec", command, confirm, yes)
 		}
 		return c.runOnHosts(ctx, s, &sel, &ssh, asJSON, guard, func(svc *ops.Service, hosts []inventory.Host, emit func(remote.Event)) (remote.Result, *record.Recorder, error) {
-			return svc.Exec(ctx, ops.ExecRequest{Hosts: hosts, Command: command,
+			return svc.Exec(ctx, ops.ExecRequest{Hosts: hosts, Command: command, App: app,
 				Options: remote.RunOptions{Parallel: ssh.parallel, Timeout: ssh.timeout}}, emit)
 		})
 	})
 	sel.register(cmd)
 	ssh.register(cmd)
 	limit.register(cmd)
+	cmd.Flags().StringVar(&app, "app", "", "run in this app's current release with its shared/.env loaded")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object per event, then the result")
 	cmd.Flags().BoolVar(&yes, "yes", false, "do not ask (a protected environment must still be named with --confirm-env)")
 	cmd.Flags().StringSliceVar(&confirm, "confirm-env", nil, "the name of each protected environment the hosts are in, as the confirmation")

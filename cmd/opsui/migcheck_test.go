@@ -64,4 +64,54 @@ class Migration(migrations.Migration):
 	if !strings.Contains(out, r+" app/test: migrations breaking; shop.0003_drop_quantity Remove field quantity from order (allowed: --allow-breaking-migrations by dave@desk)") {
 		t.Errorf("releases do not show the verdict:\n%s", out)
 	}
+
+	// A release whose migration ran, then rolled back: its migration file
+	// is new to the live code but the database has it, and the next dry run
+	// says so instead of promising to run it.
+	e.commit(t, "migration 0004", "shop/migrations/0004_order_note.py", `from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    dependencies = [("shop", "0003_drop_quantity")]
+    operations = [migrations.AddField(model_name="order", name="note", field=models.TextField(null=True))]
+`)
+	out = mustRun(t, e.db, "deploy", "app", "--env", "test", "--dry-run", "--strategy", "all")
+	if !strings.Contains(out, "new migrations (1), run once before the switch:\n  shop/migrations/0004_order_note.py") {
+		t.Errorf("dry run before the deploy does not call 0004 new:\n%s", out)
+	}
+	mustRun(t, e.db, "deploy", "app", "--env", "test", "--yes", "--strategy", "all")
+	mustRun(t, e.db, "rollback", "app", "--env", "test", "--yes")
+	out = mustRun(t, e.db, "deploy", "app", "--env", "test", "--dry-run", "--strategy", "all")
+	if strings.Contains(out, "new migrations (") || !strings.Contains(out, "migrations the database already has (1), not run again:\n  shop/migrations/0004_order_note.py") ||
+		!strings.Contains(out, "migration check: no pending migration") {
+		t.Errorf("dry run after the rollback calls an applied migration new:\n%s", out)
+	}
+}
+
+// TestDryRunChecksRequirements: --dry-run reads, on each real host, the
+// requirements.txt pins the host's python does not meet, as the wizard's
+// preview does; with strict_requirements the dry run fails (exit 1), as
+// the deploy's build would.
+func TestDryRunChecksRequirements(t *testing.T) {
+	webtest.RequireDjango(t)
+	for _, strict := range []bool{false, true} {
+		lines := []string{"preset: django"}
+		if strict {
+			lines = append(lines, "strict_requirements: true")
+		}
+		e := newDeployEnv(t, 2, "", lines...)
+		e.commit(t, "pin an old Django", "requirements.txt", "Django==3.1.2\n")
+		out, err := opsuiCmd(t, e.db, "", "deploy", "app", "--env", "test", "--dry-run")
+		for _, h := range []string{"web1", "web2"} {
+			if !strings.Contains(out, "! "+h+": requirements: Django==3.1.2 is required, ") {
+				t.Errorf("strict %v: the dry run does not say %s's Django misses the pin:\n%s", strict, h, out)
+			}
+		}
+		switch {
+		case !strict && err != nil:
+			t.Errorf("a warning failed the dry run: %v\n%s", err, out)
+		case strict && (exitCode(err) != 1 || !strings.Contains(err.Error(), "would fail its build on web1, web2: strict_requirements")):
+			t.Errorf("strict: exit %d, %v\n%s", exitCode(err), err, out)
+		}
+	}
 }

@@ -85,16 +85,20 @@ list the pending migrations and change nothing.`,
 // printNewMigrations lists the migration files a deploy from the
 // environment's current commit to commit would add, and whether the
 // deploy runs them: a dry run never promises a step that will not run.
-func (c *cli) printNewMigrations(ctx context.Context, app inventory.App, from, to string) {
-	files, err := deploy.NewMigrationFiles(ctx, app.Repo, from, to)
-	if err != nil || len(files) == 0 {
-		return
-	}
+// Files the database already has (chk: a release rolled back after its
+// migration) are listed apart, not called new.
+func (c *cli) printNewMigrations(files []string, chk *deploy.MigrationCheck, app inventory.App) {
+	fresh, applied := deploy.SplitNewMigrations(files, chk)
 	when := "run once before the switch"
 	if app.MigrateCommand() == "" {
 		when = "NOT run: the app has no migrate command"
 	}
-	fmt.Fprintf(c.stdout, "new migrations (%d), %s:\n  %s\n", len(files), when, strings.Join(files, "\n  "))
+	if len(fresh) > 0 {
+		fmt.Fprintf(c.stdout, "new migrations (%d), %s:\n  %s\n", len(fresh), when, strings.Join(fresh, "\n  "))
+	}
+	if len(applied) > 0 {
+		fmt.Fprintf(c.stdout, "migrations the database already has (%d), not run again:\n  %s\n", len(applied), strings.Join(applied, "\n  "))
+	}
 }
 
 // printMigrationPlan says what a Django migration plan leaves to apply;

@@ -109,6 +109,7 @@ opsui cannot use: 10 server unreachable, 11 authentication failed,
 	root.AddCommand(newCpCmd(c))
 	root.AddCommand(newAuditCmd(c))
 	root.AddCommand(newFreezeCmd(c))
+	root.AddCommand(newRunbookCmd(c))
 	return root
 }
 

@@ -34,11 +34,15 @@ With --print-supervisor, print the supervisord program section of each web
 host whose role says process: supervisord, to install in supervisord's
 include directory (then: supervisorctl update). The gunicorn master's
 working directory is the current symlink's path, so a reload (HUP) and a
-restart after a crash load the release current points at.
+restart after a crash load the release current points at. Worker hosts
+whose worker role says process: supervisord get their program too: the
+worker role's options.command, started in current's path with the app's
+shared/.env, stopped with TERM and stop_timeout seconds to finish.
 
 With --print-systemd, the same for process: systemd: the service unit of
 each such web host, to install as /etc/systemd/system/UNIT (then:
-systemctl daemon-reload && systemctl enable --now UNIT).
+systemctl daemon-reload && systemctl enable --now UNIT), and of each worker
+host under process: systemd.
 
 Taking bare hosts to ready for the first deploy is not built yet: one of
 --print-sudoers, --print-supervisor and --print-systemd is required.`,
@@ -140,8 +144,12 @@ func (c *cli) printManaged(f *inventory.Fleet, app, env, process string) error {
 		fmt.Fprintf(c.stdout, "%s\n%s", where, text)
 		n++
 	}
-	if n == 0 {
-		return inputError{fmt.Errorf("no web host of %s says process: %s", env, process)}
+	m, err := c.printWorkers(f, a, env, process, n) // setup_worker.go
+	if err != nil {
+		return err
+	}
+	if n+m == 0 {
+		return inputError{fmt.Errorf("no web host of %s says process: %s (nor any worker host)", env, process)}
 	}
 	return nil
 }

@@ -13,10 +13,12 @@
 //   - opsui (ops/deploy with the django preset, strategy all, a new
 //     connection pool per deploy as the CLI has): inspect and lock, upload
 //     of the release cut once with `git archive` on the operator's machine,
-//     REVISION, link shared/logs, a virtualenv per release, collectstatic,
-//     migrate once (first web host), atomic switch of current, gunicorn
-//     HUP, health from the host until /health/ names the commit, cleanup
-//     (keep 5), record, unlock.
+//     REVISION, link shared/logs, a virtualenv per release, collectstatic
+//     once (static: once: on the first host through its build, its tree
+//     unpacked on the others; OPSUI_CAPBENCH_STATIC=per_host runs it on
+//     every host, as the Capfile does), migrate once (first web host),
+//     atomic switch of current, gunicorn HUP, health from the host until
+//     /health/ names the commit, cleanup (keep 5), record, unlock.
 //   - Capistrano (stock flow, git SCM): git ls-remote, mkdir of shared/ and
 //     releases/, `git remote update` of the host's mirror of the repository
 //     and `git archive | tar` into the release, REVISION, link shared/logs,
@@ -60,6 +62,10 @@ const (
 	// about 30 s) and makes a missing tool fail it; set to 0 it skips
 	// BenchmarkDeployVsCapistrano (`make bench` runs every benchmark).
 	EnvSwitch = "OPSUI_CAPBENCH"
+	// EnvStatic sets opsui's static: option (once, the default, or
+	// per_host: collectstatic on every host, as Capistrano does), to
+	// measure what building static once saves.
+	EnvStatic = "OPSUI_CAPBENCH_STATIC"
 )
 
 // Defaults of the knobs.

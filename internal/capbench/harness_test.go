@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -108,8 +109,11 @@ func newRig(t testing.TB, n, workers int) *rig {
 	}
 	t.Cleanup(func() { r.st.Close() })
 	r.env = inventory.Environment{Name: "bench"}
+	if v := os.Getenv(EnvStatic); v != "" && !slices.Contains(inventory.StaticModes, v) {
+		t.Fatalf("%s=%q: want one of %v", EnvStatic, v, inventory.StaticModes)
+	}
 	r.app = inventory.App{Name: "shop", Repo: r.repo, DeployTo: f.LoginHome + "/" + opsuiTree, KeepReleases: 5,
-		Preset: deploy.PresetDjango, Shared: []string{"logs/"},
+		Preset: deploy.PresetDjango, Shared: []string{"logs/"}, Static: os.Getenv(EnvStatic),
 		Migrate: "./venv/bin/python manage.py migrate --noinput",
 		Health: &inventory.HealthCheck{URL: fmt.Sprintf("http://127.0.0.1:%d/health/", opsuiPort), Expect: "commit=$COMMIT",
 			Retries: 120, Deadline: inventory.Duration(2 * time.Minute)}}

@@ -131,6 +131,16 @@ func Inventory(dir string, hosts []Host) *inventory.Fleet {
 			Health: &inventory.HealthCheck{URL: "http://127.0.0.1:8000/health/", Expect: "release=$RELEASE_ID",
 				Retries: 30, Deadline: inventory.Duration(40 * time.Second)},
 		}},
+		// A team's wiki page of commands, one keypress away (README:
+		// Runbooks): read-only looks an on-call engineer takes first.
+		Runbooks: []inventory.Runbook{
+			{Name: "gunicorn", Description: "the app server's processes on each web host", Roles: []string{"web"},
+				Run: "pgrep -af gunicorn || echo 'no gunicorn running'"},
+			{Name: "disk", Description: "free space and inodes where the releases are", Run: "df -h . && df -hi . | tail -n 1",
+				Timeout: inventory.Duration(20 * time.Second)},
+			{Name: "errors", Description: "the last lines of the app's log on each web host", Roles: []string{"web"}, Confirm: true,
+				Run: "tail -n 5 " + filepath.Join(deployToPath, "shared", "logs", "shop.log") + " 2>&1"},
+		},
 	}
 	username := "demo"
 	if u, err := user.Current(); err == nil {

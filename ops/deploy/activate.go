@@ -44,6 +44,10 @@ func (r *runner) activate(ctx context.Context, steps []Step) store.ReleaseResult
 	// hosts piling up. What an earlier run left drained goes back now.
 	defer lbs.restore(ctx)
 	_ = lbs.restore(ctx)
+	if !r.endBaseline(ctx) {
+		r.notef("the deploy was cancelled before any host was switched")
+		return store.ReleaseAborted
+	}
 	for bi, batch := range p.Batches {
 		var hs []*hostRun
 		for _, h := range batch {
@@ -55,6 +59,7 @@ func (r *runner) activate(ctx context.Context, steps []Step) store.ReleaseResult
 			return r.abort("the deploy was cancelled")
 		}
 		r.say("batch %d/%d: switching %s", bi+1, len(p.Batches), hostNames(inventoryHosts(hs)))
+		r.watch.openWindow(ctx, r.switchedNames(hs))
 		if err := lbs.drain(ctx, hs); err != nil {
 			// Switching a host its balancer still sends requests to would
 			// drop them: the batch stops here, its hosts count as failed.
@@ -74,6 +79,7 @@ func (r *runner) activate(ctx context.Context, steps []Step) store.ReleaseResult
 		for _, s := range steps {
 			r.step(ctx, s, hs)
 		}
+		r.restartWorkers(ctx, batch, p.ReleaseID) // worker.go: after the batch's web reload and health
 		if ctx.Err() != nil {
 			return r.abort("the deploy was cancelled")
 		}
@@ -82,6 +88,9 @@ func (r *runner) activate(ctx context.Context, steps []Step) store.ReleaseResult
 			return r.abort(fmt.Sprintf("%s failed after the switch", strings.Join(failedAfterSwitch, ", ")))
 		}
 		_ = lbs.restore(ctx) // a failure is a warning of the deploy
+		if why := r.watchBatch(ctx, bi); why != "" {
+			return r.abort(why) // back while drained, then put back
+		}
 		if n := r.failedCount(); n > p.MaxFail {
 			r.notef("%s failed (more than the %d allowed): batches after %d/%d not started", Plural(n, "host", "hosts"), p.MaxFail, bi+1, len(p.Batches))
 			return store.ReleaseFailed
@@ -203,6 +212,7 @@ func (r *runner) abort(why string) store.ReleaseResult {
 				}
 			}
 		}
+		r.workersOn(ctx, h, h.prevRelease, "ensure", "rollback: workers", false)
 		if h.prevCommit != "" {
 			r.events.stage(h, "rollback: health")
 			if url, _, _, _, ok := r.plan.health(h.host, h.prevRelease, h.prevCommit); ok {
@@ -246,6 +256,7 @@ func (r *runner) stopServing(ctx context.Context, h *hostRun, activate []Step, w
 			}
 		}
 	}
+	r.workersOn(ctx, h, "", "stop", "rollback: stop the workers", false) // a failure is its own note
 	r.events.stage(h, "rollback: remove current")
 	env := map[string]string{"DEPLOY_TO": h.deployTo, "OPSUI_TARGET": r.plan.ReleaseID}
 	if _, unlinked := r.runStep(ctx, h, "rollback unlink", unlinkCurrentScript, env, time.Minute, nil, false); !unlinked {

@@ -48,7 +48,7 @@ const nginxWriteScript = `f=$OPSUI_UPSTREAM_FILE
     esac
   done
   printf '}\n'; } > "$f.opsui-tmp" && mv -f -- "$f.opsui-tmp" "$f" || exit 1
-eval "${OPSUI_LB_RELOAD:-nginx -t -q && nginx -s reload}" || exit 1
+eval "$OPSUI_LB_RELOAD" || exit 1
 sleep "${OPSUI_DRAIN_WAIT:-1}"
 echo "upstream $OPSUI_UPSTREAM: $(grep -c ' down;' "$f") of $(grep -c 'server ' "$f") servers down"
 `
@@ -94,6 +94,7 @@ type lbHost struct {
 	target  remote.Target
 	kind    string
 	opts    map[string]string
+	sudo    bool              // its role says sudo: true: nginx's default reload runs with sudo
 	initial map[string]bool   // down by an operator's hand: they stay down
 	down    map[string]bool   // down now, as far as opsui knows
 	left    map[string]string // left drained by an earlier opsui run: its mark
@@ -190,7 +191,7 @@ func openBalancers(ctx context.Context, e balancerEnv) (*balancers, error) {
 		if kind != lbNginx && kind != lbHAProxy && kind != lbCustom {
 			return nil, fmt.Errorf("balancer %s: unknown preset %q (nginx, haproxy, or drain/enable commands)", h.Name, kind)
 		}
-		lb := &lbHost{host: h, target: t, kind: kind, opts: set.Options,
+		lb := &lbHost{host: h, target: t, kind: kind, opts: set.Options, sudo: set.Sudo,
 			initial: map[string]bool{}, down: map[string]bool{}, left: map[string]string{}}
 		if err := b.read(ctx, lb, recorded[h.Name]); err != nil {
 			return nil, err
@@ -288,7 +289,7 @@ func (b *balancers) env(lb *lbHost, servers []string) map[string]string {
 	e := map[string]string{
 		"OPSUI_UPSTREAM_FILE": lb.opts["upstream_file"],
 		"OPSUI_UPSTREAM":      orDefault(lb.opts["upstream"], b.app),
-		"OPSUI_LB_RELOAD":     lb.opts["reload"],
+		"OPSUI_LB_RELOAD":     orDefault(lb.opts["reload"], inventory.NginxReload(lb.sudo)),
 		"OPSUI_DRAIN_WAIT":    orDefault(lb.opts["drain_wait"], "1"),
 		"OPSUI_SOCKET":        lb.opts["admin_socket"],
 		"OPSUI_HA_BACKEND":    orDefault(lb.opts["backend"], b.app),

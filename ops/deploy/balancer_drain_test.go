@@ -224,3 +224,24 @@ func TestFailedFirstDeployStaysOutOfTheBalancer(t *testing.T) {
 		t.Errorf("the notes do not say what became of web1:\n%s", notes)
 	}
 }
+
+// TestNginxReloadUnderSudo: an nginx balancer whose role says sudo: true
+// reloads root's nginx through sudo -n with Debian's absolute path (the
+// two lines opsui setup --print-sudoers lists); without sudo, or with
+// its own reload, the command is as written.
+func TestNginxReloadUnderSudo(t *testing.T) {
+	b := &balancers{}
+	b.app = "shop"
+	for _, tc := range []struct {
+		lb   lbHost
+		want string
+	}{
+		{lbHost{kind: lbNginx, sudo: true, opts: map[string]string{}}, "sudo /usr/sbin/nginx -t -q && sudo /usr/sbin/nginx -s reload"},
+		{lbHost{kind: lbNginx, opts: map[string]string{}}, "nginx -t -q && nginx -s reload"},
+		{lbHost{kind: lbNginx, sudo: true, opts: map[string]string{"reload": "sudo /usr/local/sbin/nginx -s reload"}}, "sudo /usr/local/sbin/nginx -s reload"},
+	} {
+		if got := b.env(&tc.lb, nil)["OPSUI_LB_RELOAD"]; got != tc.want {
+			t.Errorf("sudo %v, reload %q: runs %q, want %q", tc.lb.sudo, tc.lb.opts["reload"], got, tc.want)
+		}
+	}
+}

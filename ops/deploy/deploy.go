@@ -36,6 +36,9 @@ type Deployer struct {
 	// Secrets resolves the app's secret references (a fresh one per
 	// deploy when nil).
 	Secrets *Secrets
+	// OnWatch receives the regression watch's status about once a
+	// second (watch.go); it must not block.
+	OnWatch func(WatchStatus)
 }
 
 // Timing splits a deploy's duration.
@@ -136,6 +139,9 @@ func (d *Deployer) Deploy(ctx context.Context, p *Plan) (*Outcome, error) {
 		r.say("warning: %v (no host will be switched unless it can be read before the first batch)", err)
 	}
 
+	r.watch = r.startWatch(ctx) // the baseline runs while the release is prepared
+	defer r.watch.stop()
+
 	prepare, activate := split(p.Steps)
 	t0 = time.Now()
 	uploaded, err := r.prepare(ctx, artifact, envs, prepare[1:])
@@ -233,6 +239,8 @@ func (r *runner) runOn(ctx context.Context, s Step, h *hostRun) {
 		if out, ok := r.runStep(ctx, h, s.Name, withEnv(s.Run), r.plan.env(h.host, s), timeout, nil, true); ok && migrationsRan(out) {
 			r.migrated.Store(true)
 		}
+	case s.Run == staticOnceScript:
+		r.staticStep(ctx, s, h, timeout)
 	default:
 		out, _ := r.runStep(ctx, h, s.Name, withEnv(s.Run), r.plan.env(h.host, s), timeout, nil, true)
 		for _, w := range requirementWarnings(out) {

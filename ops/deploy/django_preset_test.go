@@ -48,10 +48,10 @@ hosts:
 
 // newDjangoTestbed is a testbed of n hosts deploying the project with
 // djangoFleet, each host's gunicorn on its own address.
-func newDjangoTestbed(t *testing.T, n int) (*testbed, *webtest.DjangoProject) {
+func newDjangoTestbed(t testing.TB, n int) (*testbed, *webtest.DjangoProject) {
 	t.Helper()
 	webtest.RequireGunicorn(t)
-	tb := newTestbed(t, n)
+	tb := newTestbedWith(t, n)
 	proj, err := webtest.CreateDjangoProject(context.Background(), filepath.Join(t.TempDir(), "notes"))
 	if err != nil {
 		t.Fatal(err)

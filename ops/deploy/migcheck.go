@@ -4,6 +4,8 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
+	"path"
+	"slices"
 	"strings"
 )
 
@@ -77,6 +79,9 @@ type MigrationCheck struct {
 	Host    string        `json:"host"`
 	Release string        `json:"release"` // the directory checked: a release id, or "preview"
 	Ops     []MigrationOp `json:"ops"`
+	// Pending are the migrations the database has not applied, each as
+	// app.name with its file; with Ops, what the migrate step would run.
+	Pending []PendingMigration `json:"pending,omitempty"`
 	// Err is why the check could not run (no verdict: treated as unknown).
 	Err string `json:"error,omitempty"`
 }
@@ -131,11 +136,58 @@ func (c MigrationCheck) Lines() []string {
 	return out
 }
 
+// PendingMigration is a migration the database has not applied.
+type PendingMigration struct {
+	App       string `json:"app"`
+	Migration string `json:"migration"`
+	File      string `json:"file"`
+}
+
+// AlreadyApplied returns the migration files of files (repository paths,
+// as a deploy's changes list them: app/migrations/0003_x.py) that the
+// database already has: a migration file is new to the code, but a
+// release rolled back after its migration left it applied. A file is
+// matched to a pending migration by name and app directory. Nil when the
+// check could not run: then nothing is known.
+func (c MigrationCheck) AlreadyApplied(files []string) []string {
+	if c.Err != "" || c.Host == "" {
+		return nil
+	}
+	var out []string
+	for _, f := range files {
+		name := strings.TrimSuffix(path.Base(f), ".py")
+		app := path.Base(path.Dir(path.Dir(f)))
+		if !slices.ContainsFunc(c.Pending, func(m PendingMigration) bool {
+			return m.Migration == name && (m.App == app || strings.HasSuffix(m.File, "/"+f) || m.File == f)
+		}) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// SplitNewMigrations splits the migration files a deploy adds into those
+// the database lacks (fresh: the migrate step applies them) and those it
+// already has, as far as chk knows (nil: all fresh).
+func SplitNewMigrations(files []string, chk *MigrationCheck) (fresh, applied []string) {
+	if chk == nil {
+		return files, nil
+	}
+	applied = chk.AlreadyApplied(files)
+	for _, f := range files {
+		if !slices.Contains(applied, f) {
+			fresh = append(fresh, f)
+		}
+	}
+	return fresh, applied
+}
+
 // ParseMigrationCheck reads the check script's output: one JSON object
-// per operation and a last {"done": N}. Output without that last line is
-// a check that did not finish, an error.
-func ParseMigrationCheck(out string) ([]MigrationOp, error) {
+// per operation and a last {"done": N, "pending": [...]}. Output without
+// that last line is a check that did not finish, an error.
+func ParseMigrationCheck(out string) ([]MigrationOp, []PendingMigration, error) {
 	var ops []MigrationOp
+	var pending []PendingMigration
 	done := -1
 	for line := range strings.Lines(out) {
 		line = strings.TrimSpace(line)
@@ -143,28 +195,29 @@ func ParseMigrationCheck(out string) ([]MigrationOp, error) {
 			continue // a settings module may print
 		}
 		var d struct {
-			Done *int `json:"done"`
+			Done    *int               `json:"done"`
+			Pending []PendingMigration `json:"pending"`
 		}
 		if err := json.Unmarshal([]byte(line), &d); err == nil && d.Done != nil {
-			done = *d.Done
+			done, pending = *d.Done, d.Pending
 			continue
 		}
 		var o MigrationOp
 		if err := json.Unmarshal([]byte(line), &o); err != nil {
-			return nil, fmt.Errorf("migration check: bad line %q: %w", line, err)
+			return nil, nil, fmt.Errorf("migration check: bad line %q: %w", line, err)
 		}
 		if _, err := ParseMigrationVerdict(string(o.Verdict)); err != nil {
-			return nil, fmt.Errorf("migration check: %s: %w", o.Op, err)
+			return nil, nil, fmt.Errorf("migration check: %s: %w", o.Op, err)
 		}
 		ops = append(ops, o)
 	}
 	switch {
 	case done < 0:
-		return nil, fmt.Errorf("migration check did not finish (%d operations read)", len(ops))
+		return nil, nil, fmt.Errorf("migration check did not finish (%d operations read)", len(ops))
 	case done != len(ops):
-		return nil, fmt.Errorf("migration check: %d operations read, the check says %d", len(ops), done)
+		return nil, nil, fmt.Errorf("migration check: %d operations read, the check says %d", len(ops), done)
 	}
-	return ops, nil
+	return ops, pending, nil
 }
 
 // BreakingMigrationError refuses a rolling or canary deploy whose

@@ -119,11 +119,12 @@ def main():
     targets = executor.loader.graph.leaf_nodes()
     plan = executor.migration_plan(targets)
     state = executor._create_project_state(with_applied_migrations=True)
-    n, created = 0, set()
+    n, created, pending = 0, set(), []
     for migration, backwards in plan:
         if backwards:
             continue
         app = migration.app_label
+        pending.append({"app": app, "migration": migration.name, "file": _file_of(migration)})
         for i, op in enumerate(migration.operations):
             model = (app, _model_of(op))
             if isinstance(op, ops.CreateModel):
@@ -137,7 +138,7 @@ def main():
                    "op": op.describe(), "verdict": verdict, "reason": reason})
             n += 1
             op.state_forwards(app, state)
-    _emit({"done": n})
+    _emit({"done": n, "pending": pending})
 
 
 main()

@@ -83,7 +83,7 @@ func (d *Deployer) PreviewMigrations(ctx context.Context, p *Plan) (c MigrationC
 	case res.Hosts[0].Status != remote.StatusOK:
 		c.Err = strings.TrimSpace(fmt.Sprintf("%v: %s", res.Hosts[0].Err, errs.String()))
 	default:
-		if c.Ops, err = ParseMigrationCheck(out.String()); err != nil {
+		if c.Ops, c.Pending, err = ParseMigrationCheck(out.String()); err != nil {
 			c.Err = err.Error()
 		}
 	}

@@ -42,12 +42,12 @@ func CheckMigrations(ctx context.Context, conn remote.Connector, t remote.Target
 		c.Err = hostErr(res, out).Error()
 		return c
 	}
-	ops, err := ParseMigrationCheck(out)
+	ops, pending, err := ParseMigrationCheck(out)
 	if err != nil {
 		c.Err = err.Error()
 		return c
 	}
-	c.Ops = ops
+	c.Ops, c.Pending = ops, pending
 	return c
 }
 

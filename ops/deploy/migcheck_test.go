@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -30,7 +31,7 @@ func TestParseMigrationCheck(t *testing.T) {
 		{"bad json", "{nope\n{\"done\": 1}\n", 0, "bad line"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ops, err := ParseMigrationCheck(tc.out)
+			ops, _, err := ParseMigrationCheck(tc.out)
 			if tc.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.err) {
 					t.Fatalf("err = %v, want %q", err, tc.err)
@@ -41,6 +42,30 @@ func TestParseMigrationCheck(t *testing.T) {
 				t.Fatalf("ops = %+v, err = %v; want %d ops", ops, err, tc.n)
 			}
 		})
+	}
+}
+
+// TestNewMigrationsTheDatabaseHas: a migration file new to the code but
+// applied by a release that was rolled back is not called new.
+func TestNewMigrationsTheDatabaseHas(t *testing.T) {
+	out := `{"app": "shop", "file": "/srv/shop/releases/x/shop/migrations/0004_y.py", "index": 0, "migration": "0004_y", "op": "Add field note to order", "reason": "nullable", "verdict": "safe"}
+{"done": 1, "pending": [{"app": "shop", "migration": "0004_y", "file": "/srv/shop/releases/x/shop/migrations/0004_y.py"}, {"app": "orders", "migration": "0001_initial", "file": "/srv/shop/releases/x/apps/orders/migrations/0001_initial.py"}]}
+`
+	ops, pending, err := ParseMigrationCheck(out)
+	if err != nil || len(ops) != 1 || len(pending) != 2 {
+		t.Fatalf("ops %+v pending %+v: %v", ops, pending, err)
+	}
+	chk := &MigrationCheck{Host: "web1", Ops: ops, Pending: pending}
+	files := []string{"shop/migrations/0003_x.py", "shop/migrations/0004_y.py", "apps/orders/migrations/0001_initial.py"}
+	fresh, applied := SplitNewMigrations(files, chk)
+	if !slices.Equal(fresh, files[1:]) || !slices.Equal(applied, files[:1]) {
+		t.Errorf("fresh %v, applied %v", fresh, applied)
+	}
+	// A check that could not run knows nothing: every file stays new.
+	for _, c := range []*MigrationCheck{nil, {Host: "web1", Err: "no python"}, {}} {
+		if fresh, applied := SplitNewMigrations(files, c); !slices.Equal(fresh, files) || applied != nil {
+			t.Errorf("check %+v: fresh %v, applied %v", c, fresh, applied)
+		}
 	}
 }
 

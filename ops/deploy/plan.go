@@ -48,6 +48,12 @@ type Plan struct {
 	// BreakGlass is the operator's reason to deploy inside a freeze
 	// window (recorded and announced by ops); "" refuses the deploy there.
 	BreakGlass string
+	// EnvChanges are the keys of shared/.env the deploy changes on its
+	// hosts (PreviewDeploy; envpreview.go): names only.
+	EnvChanges []EnvChange
+	// Watch, when set, is the regression watch's duration after each
+	// batch instead of the app's watch: (0 turns it off).
+	Watch *time.Duration
 }
 
 // NewPlan decides a deploy of src to hosts.
@@ -244,6 +250,7 @@ func (p *Plan) Describe(w io.Writer) {
 	for i, b := range p.Batches {
 		fmt.Fprintf(w, "  batch %d: %s\n", i+1, hostNames(b))
 	}
+	p.describeWatch(w)
 	fmt.Fprintln(w, "steps:")
 	for i, s := range p.Steps {
 		var on []inventory.Host
@@ -272,6 +279,9 @@ func (p *Plan) Describe(w io.Writer) {
 			fmt.Fprintf(w, "       skipped: app %s has no migrate command (set migrate: in the fleet file)\n", p.App.Name)
 		case s.Name == StepCleanup && s.Builtin():
 			fmt.Fprintf(w, "       keep %d releases (never current, %s, or one in use)\n", p.App.Keep(), orNone(p.KnownGood))
+		case s.Run == staticOnceScript || s.Run == djangoCollectstaticScript:
+			p.describeStatic(w, s, on)
+			fallthrough
 		default:
 			// The script exactly as it runs, and the values it is given:
 			// opsui never pastes a value into a script.
@@ -286,6 +296,7 @@ func (p *Plan) Describe(w io.Writer) {
 			}
 		}
 	}
+	p.describeWorkers(w, len(p.Steps)+1) // worker.go
 }
 
 // describeEnv writes what the upload step puts in shared/.env: the keys

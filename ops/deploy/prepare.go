@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -33,6 +34,7 @@ func (r *runner) prepare(ctx context.Context, artifact string, envs map[string]E
 		return 0, fmt.Errorf("upload: %w", err)
 	}
 	r.say("uploading %d KiB to %s", fi.Size()>>10, Plural(len(r.hosts), "host", "hosts"))
+	r.static.dir = filepath.Dir(artifact) // the static tree built once is kept beside the artifact
 	began := time.Now()
 	var mu sync.Mutex
 	var uploaded time.Duration

@@ -92,6 +92,9 @@ func PreviewDeploy(ctx context.Context, st *store.Store, req DeployRequest, now 
 	}
 	p.Resume = req.Resume != nil
 	p.Select, p.LastRelease = req.Select, last
+	if p.EnvChanges, err = EnvChanges(ctx, st, p); err != nil {
+		return nil, fmt.Errorf("the environment of %s on %s: %w", req.App.Name, req.Env.Name, err)
+	}
 	cur, err := st.LatestRelease(ctx, req.App.Name, req.Env.Name, true)
 	switch {
 	case err == nil:
@@ -126,6 +129,7 @@ type Wiring struct {
 	Emit              func(remote.Event)
 	Say               func(string)
 	Confirm           func(ctx context.Context, question string) (bool, error)
+	OnWatch           func(WatchStatus) // the regression watch's status
 }
 
 // NewDeployer is the Deployer of a deploy, rollback or migration of
@@ -142,7 +146,7 @@ func NewDeployer(hosts, balancers []inventory.Host, w Wiring) (*Deployer, error)
 		byName[t.Name] = t
 	}
 	d := &Deployer{Conn: w.Conn, Store: w.Store, Targets: byName, Operator: w.Operator, Machine: w.Machine,
-		Parallel: w.Parallel, Args: w.Args, Emit: w.Emit, Say: w.Say, Confirm: w.Confirm}
+		Parallel: w.Parallel, Args: w.Args, Emit: w.Emit, Say: w.Say, Confirm: w.Confirm, OnWatch: w.OnWatch}
 	if d.Parallel <= 0 {
 		d.Parallel = remote.DefaultParallel
 	}

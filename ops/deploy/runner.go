@@ -31,6 +31,8 @@ type runner struct {
 	check string
 	// lbs drains batches from the environment's balancers (set by activate).
 	lbs *balancers
+	// watch is the regression watch (watch.go); nil when not watched.
+	watch *watcher
 	// held is the deploy lock once taken: every step on a host is fenced by it.
 	held *HostLock
 	// migrated is set once the migrate step applied migrations.
@@ -40,6 +42,8 @@ type runner struct {
 	// clock times each host's own part, for its record.
 	clock hostClock
 	kind  string // the run's: store.KindDeploy, KindRollback or KindMigrate
+	// static is the deploy's static build (static: once).
+	static staticBuild
 }
 
 // hostClock times each host's own part in a run: from its first step to

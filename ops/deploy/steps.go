@@ -137,6 +137,7 @@ func Steps(app inventory.App) ([]Step, error) {
 		len(slices.DeleteFunc(slices.Clone(steps), func(s Step) bool { return !(s.Name == StepSwitch && s.Builtin()) })) != 1 {
 		return nil, fmt.Errorf("app %s: steps %s do not start with upload and hold one switch", app.Name, names(steps))
 	}
+	staticSteps(app, steps)
 	return steps, nil
 }
 

@@ -34,6 +34,8 @@ type RecorderStats struct {
 	Lost        int64 // chunks and status updates those failures did not write
 	Ignored     int64 // events of hosts not in the run, or after Finish
 	Cut         int64 // hosts whose output reached the record limit
+	Outages     int64 // times the store went away during the run
+	Dropped     int64 // output bytes not kept while it was away (beyond the buffer)
 }
 
 // Recorder writes a run into the store as it happens: the run and its
@@ -66,7 +68,10 @@ type Recorder struct {
 	done   chan struct{}
 
 	events, chunks, bytes, stalls, writeErrs, lost, ignored, cut atomic.Int64
+	outages, droppedBytes                                        atomic.Int64
 	errs                                                         []error // owned by the loop until done
+	out                                                          *outage // the store is away; owned by the loop until done
+	limits                                                       outageLimits
 }
 
 // recHost is one host's row and its output not yet written.
@@ -81,6 +86,10 @@ type recHost struct {
 	// cut says the record limit was reached.
 	kept int64
 	cut  bool
+	// dirty: the row changed while the store was away; dropped: output
+	// bytes not kept meanwhile, marked in the record once it is back.
+	dirty   bool
+	dropped int64
 }
 
 // StartRecorder records a new run (nr.Hosts must name every target, as
@@ -89,6 +98,10 @@ type recHost struct {
 // happens once per run, never per chunk. Writes are not cancelled with
 // ctx: a cancelled run is still recorded.
 func StartRecorder(ctx context.Context, st *store.Store, nr store.NewRun) (*Recorder, error) {
+	return startRecorder(ctx, st, nr, defaultOutageLimits)
+}
+
+func startRecorder(ctx context.Context, st *store.Store, nr store.NewRun, lim outageLimits) (*Recorder, error) {
 	if _, err := st.ApplyRetention(ctx); err != nil {
 		return nil, fmt.Errorf("record run: %w", err)
 	}
@@ -97,7 +110,7 @@ func StartRecorder(ctx context.Context, st *store.Store, nr store.NewRun) (*Reco
 		return nil, fmt.Errorf("record run: %w", err)
 	}
 	r := &Recorder{st: st, run: run, hosts: make(map[string]*recHost, len(rows)), limit: st.OutputPolicy().RecordLimit,
-		queue: make(chan remote.Event, recorderQueue), room: semaphore.NewWeighted(recorderBytes), done: make(chan struct{})}
+		queue: make(chan remote.Event, recorderQueue), room: semaphore.NewWeighted(recorderBytes), done: make(chan struct{}), limits: lim}
 	for _, row := range rows {
 		r.hosts[row.Host] = &recHost{row: row}
 	}
@@ -154,6 +167,7 @@ func (r *Recorder) Finish(ctx context.Context, res remote.Result) error {
 	}
 	r.mu.Unlock()
 	<-r.done
+	r.waitForStore(ctx)
 
 	byName := make(map[string]remote.HostResult, len(res.Hosts))
 	for _, h := range res.Hosts {
@@ -167,12 +181,20 @@ func (r *Recorder) Finish(ctx context.Context, res remote.Result) error {
 			r.finishHost(ctx, h, hr.Status, hr.Code, hr.Duration, hr.Class, hr.Err)
 		} else {
 			h.row.Status = store.HostSkipped // the run never got to it
-			r.write(r.st.UpdateRunHost(ctx, h.row), 1)
+			r.saveRow(ctx, h)
 		}
 	}
-	r.write(r.st.FinishRun(ctx, r.run.ID, runResult(res), res.Summary()), 1)
+	if r.out == nil {
+		wctx, cancel := context.WithTimeout(ctx, r.limits.writeTimeout)
+		r.write(r.st.FinishRun(wctx, r.run.ID, runResult(res), res.Summary()), 1)
+		cancel()
+	}
+	outage := r.lostToOutage()
 	if n := r.writeErrs.Load(); n > 0 {
-		return fmt.Errorf("record run %d: %d writes failed, %d records lost: %w", r.run.ID, n, r.lost.Load(), errors.Join(r.errs...))
+		return fmt.Errorf("record run %d: %d writes failed, %d records lost: %w", r.run.ID, n, r.lost.Load(), errors.Join(append(r.errs, outage)...))
+	}
+	if outage != nil {
+		return fmt.Errorf("record run %d: %w", r.run.ID, outage)
 	}
 	return nil
 }
@@ -182,6 +204,7 @@ func (r *Recorder) Stats() RecorderStats {
 	return RecorderStats{
 		Events: r.events.Load(), Chunks: r.chunks.Load(), Bytes: r.bytes.Load(), Stalls: r.stalls.Load(),
 		WriteErrors: r.writeErrs.Load(), Lost: r.lost.Load(), Ignored: r.ignored.Load(), Cut: r.cut.Load(),
+		Outages: r.outages.Load(), Dropped: r.droppedBytes.Load(),
 	}
 }
 
@@ -216,6 +239,7 @@ func (r *Recorder) loop(ctx context.Context) {
 			r.take(ctx, ev)
 			r.room.Release(queuedSize(ev))
 		case now := <-tick.C:
+			r.retry(ctx, now, false)
 			for _, h := range r.hosts {
 				if h.size > 0 && now.Sub(h.since) >= flushAfter {
 					r.flush(ctx, h)
@@ -241,13 +265,13 @@ func (r *Recorder) take(ctx context.Context, ev remote.Event) {
 			h.row.StartedAt = store.MillisOf(ev.Time)
 		}
 		r.appendMeta(h, ev)
-		r.write(r.st.UpdateRunHost(ctx, h.row), 1)
+		r.saveRow(ctx, h)
 	case remote.EventConnecting:
 		h.row.Status = store.HostConnecting
-		r.write(r.st.UpdateRunHost(ctx, h.row), 1)
+		r.saveRow(ctx, h)
 	case remote.EventStarted:
 		h.row.Status, h.row.StartedAt = store.HostRunning, store.MillisOf(ev.Time)
-		r.write(r.st.UpdateRunHost(ctx, h.row), 1)
+		r.saveRow(ctx, h)
 	case remote.EventExited:
 		status := remote.StatusOK
 		if ev.Code != 0 {
@@ -285,10 +309,10 @@ func (r *Recorder) appendOutput(ctx context.Context, h *recHost, ev remote.Event
 			// so even a run whose opsui dies before the marker shows the cut.
 			h.cut = true
 			r.cut.Add(1)
-			r.write(r.st.UpdateRunHost(ctx, h.row), 1)
+			r.saveRow(ctx, h)
 		}
 	}
-	if len(raw) == 0 {
+	if len(raw) == 0 || !r.keep(h, len(raw)) {
 		return
 	}
 	h.kept += int64(len(raw))
@@ -340,12 +364,21 @@ func (r *Recorder) markCut(h *recHost) {
 	}
 }
 
-// flush writes the host's pending output.
+// flush writes the host's pending output; while the store is away it
+// stays pending, for the outage's retry.
 func (r *Recorder) flush(ctx context.Context, h *recHost) {
-	if len(h.pending) == 0 {
+	if len(h.pending) == 0 || r.out != nil {
 		return
 	}
-	if r.write(r.st.AppendOutput(ctx, h.row.ID, h.pending), int64(len(h.pending))) {
+	wctx, cancel := context.WithTimeout(ctx, r.limits.writeTimeout)
+	err := r.st.AppendOutput(wctx, h.row.ID, h.pending)
+	cancel()
+	if away(err) {
+		r.goneAway(err)
+		r.out.buffered += int64(h.size)
+		return
+	}
+	if r.write(err, int64(len(h.pending))) {
 		r.chunks.Add(int64(len(h.pending)))
 		r.bytes.Add(int64(h.size))
 	}
@@ -373,7 +406,7 @@ func (r *Recorder) finishHost(ctx context.Context, h *recHost, status remote.Hos
 		}
 		h.row.Error = err.Error()
 	}
-	r.write(r.st.UpdateRunHost(ctx, h.row), 1)
+	r.saveRow(ctx, h)
 }
 
 // write counts a failed store write of n records; it reports success.

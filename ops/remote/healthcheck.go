@@ -27,14 +27,25 @@ func HealthCheckFor(f *inventory.Fleet, h inventory.Host) HealthCheck {
 		if c := s.Options["check"]; c != "" {
 			return HealthCheck{Command: c, Desc: role + " check: " + c}
 		}
-		if hc := roleCheck(role, s); hc.Command != "" {
+		if hc := roleCheck(role, s, soleAppHealth(f)); hc.Command != "" {
 			return hc
 		}
 	}
 	return HealthCheck{}
 }
 
-func roleCheck(role string, s inventory.RoleSettings) HealthCheck {
+// soleAppHealth is the health request of the fleet's only app, which the
+// status panel makes the way the deploy does (its URL for web hosts that
+// name none, its Host and headers always): with several apps, a host's app
+// is not known, and the role's own URL is asked bare.
+func soleAppHealth(f *inventory.Fleet) inventory.HealthCheck {
+	if len(f.Apps) == 1 && f.Apps[0].Health != nil {
+		return *f.Apps[0].Health
+	}
+	return inventory.HealthCheck{}
+}
+
+func roleCheck(role string, s inventory.RoleSettings, appHealth inventory.HealthCheck) HealthCheck {
 	opt := func(k, def string) string {
 		if v := s.Options[k]; v != "" {
 			return v
@@ -43,7 +54,9 @@ func roleCheck(role string, s inventory.RoleSettings) HealthCheck {
 	}
 	switch {
 	case s.HealthURL != "":
-		return HTTPCheck(s.HealthURL)
+		return HTTPCheck(s.HealthURL, appHealth.RequestHeaders()...)
+	case role == "web" && appHealth.URL != "":
+		return HTTPCheck(appHealth.URL, appHealth.RequestHeaders()...)
 	case role == "db":
 		args := "pg_isready -t 3"
 		if v := opt("host", ""); v != "" {
@@ -70,17 +83,38 @@ func roleCheck(role string, s inventory.RoleSettings) HealthCheck {
 }
 
 // HTTPCheck GETs url from the host itself with curl, else python3, else
-// wget; the output names the client used, and exit status 127 says the host
-// has none.
-func HTTPCheck(url string) HealthCheck {
-	py := `import sys, urllib.request
-r = urllib.request.urlopen(sys.argv[1], timeout=3)
-print("python3: HTTP", r.status)`
-	cmd := fmt.Sprintf(`u=%s; if command -v curl >/dev/null 2>&1; then curl -fsS -o /dev/null -m 3 -w 'curl: HTTP %%{http_code}\n' "$u"; `+
-		`elif command -v python3 >/dev/null 2>&1; then python3 -c %s "$u" 2>&1 | tail -n 1; `+
-		`elif command -v wget >/dev/null 2>&1; then wget -q -O /dev/null -T 3 "$u" && echo 'wget: ok'; `+
-		`else echo 'no HTTP client on the host (curl, python3, wget)'; exit 127; fi`, Quote(url), Quote(py))
-	return HealthCheck{Command: cmd, Desc: "http " + url}
+// wget, sending headers ("Name: value" lines, a Host among them to name
+// the site as the app's ALLOWED_HOSTS expect); the output names the client
+// used, and exit status 127 says the host has none.
+func HTTPCheck(url string, headers ...string) HealthCheck {
+	// python3 says why in one line and exits non-zero on an HTTP error, as
+	// curl -f does: a traceback piped through tail would exit 0.
+	py := `import sys, urllib.error, urllib.request
+h = dict(l.split(": ", 1) for l in sys.argv[2:])
+try:
+    r = urllib.request.urlopen(urllib.request.Request(sys.argv[1], headers=h), timeout=3)
+    print("python3: HTTP", r.status)
+except urllib.error.HTTPError as e:
+    print("python3: HTTP", e.code, e.reason)
+    sys.exit(22)
+except Exception as e:
+    print("python3:", e)
+    sys.exit(7)`
+	var curlH, pyH, wgetH string
+	for _, h := range headers {
+		curlH += " -H " + Quote(h)
+		pyH += " " + Quote(h)
+		wgetH += " --header=" + Quote(h)
+	}
+	cmd := fmt.Sprintf(`u=%s; if command -v curl >/dev/null 2>&1; then curl -fsS -o /dev/null -m 3 -w 'curl: HTTP %%{http_code}\n'%s "$u"; `+
+		`elif command -v python3 >/dev/null 2>&1; then python3 -c %s "$u"%s 2>&1; `+
+		`elif command -v wget >/dev/null 2>&1; then wget -q -O /dev/null -T 3%s "$u" && echo 'wget: ok'; `+
+		`else echo 'no HTTP client on the host (curl, python3, wget)'; exit 127; fi`, Quote(url), curlH, Quote(py), pyH, wgetH)
+	desc := "http " + url
+	if len(headers) > 0 && strings.HasPrefix(headers[0], "Host: ") {
+		desc += " (" + headers[0] + ")"
+	}
+	return HealthCheck{Command: cmd, Desc: desc}
 }
 
 // memcachedCheck asks memcached on port for its stats, with nc or python3.

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -95,6 +96,91 @@ func TestHealthCheckFor(t *testing.T) {
 	for _, tc := range tests {
 		if got := HealthCheckFor(f, inventory.Host{Name: "h", Roles: tc.roles}); got.Desc != tc.desc {
 			t.Errorf("roles %v: check %q, want %q", tc.roles, got.Desc, tc.desc)
+		}
+	}
+}
+
+// TestHealthCheckForNamesTheSite: with the fleet's only app asking for
+// its site by name (health.host, as a strict ALLOWED_HOSTS needs), the
+// status panel's request sends it too, and asks the app's URL on web
+// hosts whose role names none.
+func TestHealthCheckForNamesTheSite(t *testing.T) {
+	app := inventory.App{Name: "shop", Health: &inventory.HealthCheck{URL: "http://127.0.0.1:8000/up/", Host: "shop.example",
+		Headers: map[string]string{"X-Forwarded-Proto": "https"}}}
+	tests := []struct {
+		name  string
+		roles map[string]inventory.RoleSettings
+		apps  []inventory.App
+		desc  string
+		has   []string
+	}{
+		{"role URL, the app's site", map[string]inventory.RoleSettings{"web": {HealthURL: "http://127.0.0.1:8000/health/"}}, []inventory.App{app},
+			"http http://127.0.0.1:8000/health/ (Host: shop.example)", []string{`'Host: shop.example'`, `'X-Forwarded-Proto: https'`}},
+		{"the app's URL", nil, []inventory.App{app}, "http http://127.0.0.1:8000/up/ (Host: shop.example)", []string{`-H 'Host: shop.example'`}},
+		{"two apps: the role's URL bare", map[string]inventory.RoleSettings{"web": {HealthURL: "http://127.0.0.1:8000/health/"}},
+			[]inventory.App{app, {Name: "blog"}}, "http http://127.0.0.1:8000/health/", nil},
+		{"two apps, no URL: no check", nil, []inventory.App{app, {Name: "blog"}}, "", nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := &inventory.Fleet{Roles: tc.roles, Apps: tc.apps}
+			got := HealthCheckFor(f, inventory.Host{Name: "h", Roles: []string{"web"}})
+			if got.Desc != tc.desc {
+				t.Errorf("check %q, want %q", got.Desc, tc.desc)
+			}
+			for _, w := range tc.has {
+				if !strings.Contains(got.Command, w) {
+					t.Errorf("command lacks %s:\n%s", w, got.Command)
+				}
+			}
+			if len(tc.has) == 0 && strings.Contains(got.Command, "Host:") {
+				t.Errorf("command sends a Host header:\n%s", got.Command)
+			}
+		})
+	}
+}
+
+// TestProbeSendsTheSiteName: a site that answers 400 to any other Host
+// (Django's DisallowedHost) is healthy to a probe that names it, on a real
+// host with each of its HTTP clients.
+func TestProbeSendsTheSiteName(t *testing.T) {
+	t.Parallel()
+	e, dirs := probeEnv(t, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Host != "shop.example" || r.Header.Get("X-Forwarded-Proto") != "https" {
+			http.Error(w, "Bad Request (400)", http.StatusBadRequest)
+		}
+	}))
+	defer srv.Close()
+	p := NewProber(e.pool, ProbeOptions{Timeout: 10 * time.Second})
+	named := HTTPCheck(srv.URL+"/", "Host: shop.example", "X-Forwarded-Proto: https")
+	// The same request through python3 and wget: the clients a host without
+	// curl falls back to.
+	viaPython, viaWget := named, named
+	viaPython.Command = strings.Replace(named.Command, "command -v curl", "command -v no-such-curl", 1)
+	viaWget.Command = strings.Replace(viaPython.Command, "command -v python3", "command -v no-such-python3", 1)
+	bareViaPython := HTTPCheck(srv.URL + "/")
+	bareViaPython.Command = strings.Replace(bareViaPython.Command, "command -v curl", "command -v no-such-curl", 1)
+	for _, tc := range []struct {
+		name   string
+		check  HealthCheck
+		health HealthState
+		client string
+	}{
+		{"bare", HTTPCheck(srv.URL + "/"), HealthFailed, "curl"},
+		{"curl", named, HealthOK, "curl: HTTP 200"},
+		{"python3", viaPython, HealthOK, "python3: HTTP 200"},
+		{"python3 bare", bareViaPython, HealthFailed, "python3: HTTP 400"},
+	} {
+		got := p.Probe(t.Context(), ProbeRequest{Target: e.targets[0], DeployTo: dirs[0], Check: tc.check})
+		if got.Health != tc.health || !strings.Contains(got.HealthDetail, tc.client) {
+			t.Errorf("%s: health %s %q, want %s from %s", tc.name, got.Health, got.HealthDetail, tc.health, tc.client)
+		}
+	}
+	if _, err := exec.LookPath("wget"); err == nil {
+		got := p.Probe(t.Context(), ProbeRequest{Target: e.targets[0], DeployTo: dirs[0], Check: viaWget})
+		if got.Health != HealthOK || !strings.Contains(got.HealthDetail, "wget") {
+			t.Errorf("wget: health %s %q", got.Health, got.HealthDetail)
 		}
 	}
 }

@@ -234,6 +234,9 @@ func (d Detail) content(width int) string {
 	if d.status.enabled {
 		b.WriteString("\n" + statusDetail(d.ctx, d.status, h.Name, width))
 	}
+	if env := envDriftDetail(d.ctx, d.status, h.Name, width); env != "" {
+		b.WriteString("\n\n" + env)
+	}
 	if d.lastRunsFn != nil {
 		b.WriteString("\n\n" + runsDetail(d.ctx, d.lastRuns[h.Name], width))
 	}

@@ -43,10 +43,11 @@ type Board struct {
 	// they were made of; counts caches Counts until the next Apply.
 	groups   drift
 	counts   *Counts
-	round    int  // id of the newest round started
-	inflight bool // a round is under way: ticks start no other
-	pending  int  // chunks of the round not back yet
-	ticking  bool // the tick chain runs
+	env      envDrift // envdrift.go
+	round    int      // id of the newest round started
+	inflight bool     // a round is under way: ticks start no other
+	pending  int      // chunks of the round not back yet
+	ticking  bool     // the tick chain runs
 }
 
 // NewBoard is a board probing with probe (nil: no status panel) every
@@ -327,6 +328,9 @@ type Counts struct {
 	Up                              int // reachable, no health check
 	Down                            int
 	Drift, Drained                  int
+	// EnvDrift counts the hosts whose shared/.env differs from the fleet
+	// file; AnyDrift those that drift by release, environment or both.
+	EnvDrift, AnyDrift int
 }
 
 // Checked reports whether any reachable host has a health verdict.
@@ -344,7 +348,12 @@ func (b *Board) Counts() Counts {
 }
 
 func (b *Board) count() Counts {
-	c := Counts{Drift: len(b.drift), Drained: len(b.drained)}
+	c := Counts{Drift: len(b.drift), Drained: len(b.drained), AnyDrift: b.anyDrift()}
+	for _, ds := range b.env.hosts {
+		if len(ds) > 0 {
+			c.EnvDrift++
+		}
+	}
 	for _, s := range b.hosts {
 		if !s.probe.Reachable {
 			c.Down++
@@ -380,8 +389,11 @@ func (b *Board) words(host string) []string {
 	} else {
 		w = append(w, "down", "failed", string(s.probe.Class))
 	}
-	if b.drift[host] {
+	if b.drift[host] || len(b.env.hosts[host]) > 0 {
 		w = append(w, "drift")
+	}
+	if len(b.env.hosts[host]) > 0 {
+		w = append(w, "env-drift")
 	}
 	if len(b.drained[host]) > 0 {
 		w = append(w, "drained")

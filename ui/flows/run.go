@@ -98,7 +98,7 @@ func startRunner[V any](env *Env, kind, what string, hosts []string, work runner
 	value = new(V)
 	r = &flowRunner{env: env, kind: kind, feed: feed, rv: runview.New(env.ctx, env.keys.runKeys(), feed), log: &sayLog{},
 		asks: make(chan canaryAsk), stop: make(chan struct{}), cancel: cancel}
-	io := ops.IO{Emit: feed.Event, Say: r.log.say, Confirm: r.confirm}
+	io := ops.IO{Emit: feed.Event, Say: r.log.say, Confirm: r.confirm, Watch: feed.Watch}
 	stop, tracker := r.stop, env.tracker
 	run := func() tea.Msg {
 		defer close(stop)

@@ -66,3 +66,30 @@ func TestReleasesShowTheSafetyNotesOfTheCursorRelease(t *testing.T) {
 		t.Errorf("the first release's note stays under the cursor's:\n%s", v)
 	}
 }
+
+// TestWizardPreviewDoesNotCallAppliedMigrationsNew: a migration file the
+// live code lacks but the database has (a release rolled back after it
+// migrated) is listed apart, not among the new migrations the deploy runs.
+func TestWizardPreviewDoesNotCallAppliedMigrationsNew(t *testing.T) {
+	ff := newFakeFlows(sampleFleet(t))
+	fns := ff.fns()
+	preview := fns.Preview
+	fns.Preview = func(ctx context.Context, app, env, ref string) (ops.Preview, error) {
+		p, err := preview(ctx, app, env, ref)
+		p.Migrations = append(p.Migrations, "shop/migrations/0003_note.py")
+		p.MigrationCheck = &deploy.MigrationCheck{Host: "stg-web1",
+			Pending: []deploy.PendingMigration{{App: "shop", Migration: "0003_note", File: "/srv/shop/releases/x/shop/migrations/0003_note.py"}}}
+		return p, err
+	}
+	d := newFlowDriver(t, fns, nil)
+	d.send(tea.WindowSizeMsg{Width: 140, Height: 60})
+	toStaging(d)
+	d.press("enter")
+	d.see("ref>", "branch main")
+	d.press("enter")
+	v := d.see("new migrations (1): run once, on the migration host, before the switch", "migrations the database already has (1): not run again")
+	fresh, applied := strings.Index(v, "shop/migrations/0003_note.py"), strings.Index(v, "shop/migrations/0002_cart.py")
+	if head := strings.Index(v, "migrations the database already has"); !(fresh < head && head < applied) {
+		t.Errorf("0003 (pending) should be new and 0002 (applied) listed apart:\n%s", v)
+	}
+}

@@ -47,6 +47,7 @@ func TestWizardDeploysWithACanaryAndSummarises(t *testing.T) {
 	// requirements, and every warning.
 	v = d.see("commits it brings (1)", "add checkout")
 	for _, want := range []string{"DRIFT", "shop/views.py | 12", "shop/migrations/0002_cart.py", "requirements change: requirements.txt",
+		"env changes (1) in shared/.env", "API_KEY=‹secret api› changed on stg-web1",
 		"deploy lock held on stg-web1 (carol@laptop)", "uncommitted changes", "unreachable: ghost", "rollback in disguise",
 		"commits it takes away (1)", "hotfix only in prod", "! alice@lap deployed shop → staging 4 min ago"} {
 		if !strings.Contains(v, want) {

@@ -215,10 +215,20 @@ func (s *deploySpec) previewLines(f *wizard, width int) []string {
 	if p.Plan != nil && p.Plan.App.MigrateCommand() == "" {
 		when = "NOT run: the app has no migrate command"
 	}
-	l = append(l, "", st.Header.Render(fmt.Sprintf("new migrations (%d): %s", len(p.Migrations), when)))
-	for _, m := range p.Migrations {
+	fresh, applied := deploy.SplitNewMigrations(p.Migrations, p.MigrationCheck)
+	if len(fresh) > 0 || len(applied) == 0 {
+		l = append(l, "", st.Header.Render(fmt.Sprintf("new migrations (%d): %s", len(fresh), when)))
+	}
+	for _, m := range fresh {
 		add("  " + m)
 	}
+	if len(applied) > 0 {
+		l = append(l, "", st.Header.Render(fmt.Sprintf("migrations the database already has (%d): not run again", len(applied))))
+		for _, m := range applied {
+			add("  " + m)
+		}
+	}
+	l = append(l, envChangeLines(st, p.Plan, width)...)
 	if len(p.Requirements) > 0 {
 		l = append(l, "", st.Warn.Render("requirements change: "+strings.Join(p.Requirements, ", ")))
 	}

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/opsui/opsui/ops/deploy"
 	"github.com/opsui/opsui/ops/remote"
 )
 
@@ -58,6 +59,8 @@ type Feed struct {
 	now     func() time.Time
 	// grouping groups the hosts by output (groups.go); nil: off.
 	grouping *grouping
+	// watch is a deploy's regression watch as it goes (watch.go); nil: none.
+	watch *deploy.WatchStatus
 }
 
 // NewFeed is run id of command on hosts, every host queued.

@@ -261,6 +261,9 @@ func (v Model) layout(panes []paneSnapshot) runLayout {
 	if v.ask != nil && !v.confirmCancel {
 		l.headH++
 	}
+	if v.watchLine() != "" {
+		l.headH++
+	}
 	h := max(1, v.height-l.headH)
 	if v.showGroups() {
 		l.grouped, l.groupRows = true, groupRowsFor(len(v.feed.groupsSnapshot()), h)
@@ -305,6 +308,9 @@ func (v Model) View() string {
 	snap := v.feed.snapshot(l.innerLines(), only, window{pane: v.focus, top: v.top, follow: !v.scrolled})
 	var b strings.Builder
 	b.WriteString(st.Title.Render(common.Clip(v.summary(snap), v.width)))
+	if w := v.watchLine(); w != "" {
+		b.WriteString("\n" + w)
+	}
 	switch {
 	case v.confirmCancel:
 		b.WriteString("\n" + st.Error.Render(common.Clip("cancel the run on every host? y to cancel, any other key to go on", v.width)))

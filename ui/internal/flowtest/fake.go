@@ -110,6 +110,7 @@ func (f *Fake) Preview(_ context.Context, app, env, ref string) (ops.Preview, er
 		return p, err
 	}
 	p.Plan = plan
+	plan.EnvChanges = []deploy.EnvChange{{Key: "API_KEY", Kind: deploy.EnvChanged, Secret: "api", Hosts: hosts}}
 	for i, h := range hosts {
 		hr := ops.HostRelease{Host: h, Reachable: true, Release: "20260101000000", Commit: "b1b1b1b1b1b1b1b1"}
 		if i == 0 {
