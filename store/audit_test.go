@@ -146,8 +146,8 @@ func TestMigrationGivesOldRowsUUIDs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Back to version 7: drop what 10, 9 and 8 added, then add rows as 7 would.
-	for _, q := range []string{`DROP TABLE config_releases`, `DROP TABLE migration_checks`, `DROP TABLE freezes`, `DROP TABLE break_glass`, `DROP TABLE audit_log`, `DROP INDEX runs_uuid`, `DROP INDEX releases_uuid`, `DROP INDEX runs_running`,
+	// Back to version 7: drop what 11, 10, 9 and 8 added, then add rows as 7 would.
+	for _, q := range []string{`DROP TABLE runbooks`, `DROP TABLE config_releases`, `DROP TABLE migration_checks`, `DROP TABLE freezes`, `DROP TABLE break_glass`, `DROP TABLE audit_log`, `DROP INDEX runs_uuid`, `DROP INDEX releases_uuid`, `DROP INDEX runs_running`,
 		`DROP INDEX releases_run`, `ALTER TABLE runs DROP COLUMN uuid`, `ALTER TABLE releases DROP COLUMN uuid`, `PRAGMA user_version = 7`,
 		`INSERT INTO runs (kind, operator, started_at) VALUES ('exec', 'old', 1), ('exec', 'old', 2)`,
 		`INSERT INTO releases (app, env, release_id, commit_hash, operator, started_at) VALUES ('shop', 'prod', '1', 'abc', 'old', 1)`} {

@@ -88,12 +88,6 @@ func (s *Store) loadFleet(ctx context.Context, q sqlx.QueryerContext) (*inventor
 		return nil, fmt.Errorf("load role settings: %w", err)
 	}
 	for _, r := range roles {
-		if r.Role == runbooksRow { // store/runbooks.go
-			if err := loadRunbooks(r.Settings, &f); err != nil {
-				return nil, err
-			}
-			continue
-		}
 		var rs inventory.RoleSettings
 		if err := json.Unmarshal([]byte(r.Settings), &rs); err != nil {
 			return nil, fmt.Errorf("load settings of role %s: %w", r.Role, err)
@@ -127,6 +121,9 @@ func (s *Store) loadFleet(ctx context.Context, q sqlx.QueryerContext) (*inventor
 	}
 	f.Hosts = hosts
 	if err := s.loadFleetFreezes(ctx, q, &f); err != nil {
+		return nil, err
+	}
+	if err := s.loadRunbooks(ctx, q, &f); err != nil {
 		return nil, err
 	}
 	return &f, nil

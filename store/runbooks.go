@@ -10,33 +10,39 @@ import (
 	"github.com/opsui/opsui/inventory"
 )
 
-// runbooksRow is the role_defaults row that keeps the fleet file's
-// runbooks, as one JSON list in its settings column: they are saved and
-// loaded with the fleet, in its transaction, with no schema of their own.
-// No role can take this name (roles are [a-z0-9-]), so loadFleet tells it
-// apart from the roles' rows.
-const runbooksRow = "#runbooks"
-
-// saveRunbooks writes f's runbooks, inside saveFleet's transaction, after
-// role_defaults was emptied.
+// saveRunbooks writes f's runbooks, one row each in the fleet's order,
+// inside saveFleet's transaction: the runbooks are exactly the fleet's.
 func saveRunbooks(ctx context.Context, tx *sqlx.Tx, f *inventory.Fleet) error {
-	if len(f.Runbooks) == 0 {
-		return nil
-	}
-	b, err := json.Marshal(f.Runbooks)
-	if err != nil {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM runbooks`); err != nil {
 		return fmt.Errorf("save runbooks: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO role_defaults (role, settings) VALUES (?, ?)`), runbooksRow, string(b)); err != nil {
-		return fmt.Errorf("save runbooks: %w", err)
+	for i, r := range f.Runbooks {
+		b, err := json.Marshal(r)
+		if err != nil {
+			return fmt.Errorf("save runbook %s: %w", r.Name, err)
+		}
+		if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO runbooks (name, position, runbook) VALUES (?, ?, ?)`), r.Name, i, string(b)); err != nil {
+			return fmt.Errorf("save runbook %s: %w", r.Name, err)
+		}
 	}
 	return nil
 }
 
-// loadRunbooks gives f the runbooks kept in the runbooks row's settings.
-func loadRunbooks(settings string, f *inventory.Fleet) error {
-	if err := json.Unmarshal([]byte(settings), &f.Runbooks); err != nil {
+// loadRunbooks gives f the stored runbooks, in the fleet's order.
+func (s *Store) loadRunbooks(ctx context.Context, q sqlx.QueryerContext, f *inventory.Fleet) error {
+	var rows []struct {
+		Name    string `db:"name"`
+		Runbook string `db:"runbook"`
+	}
+	if err := s.sel(ctx, q, &rows, `SELECT name, runbook FROM runbooks ORDER BY position, name`); err != nil {
 		return fmt.Errorf("load runbooks: %w", err)
+	}
+	for _, r := range rows {
+		var rb inventory.Runbook
+		if err := json.Unmarshal([]byte(r.Runbook), &rb); err != nil {
+			return fmt.Errorf("load runbook %s: %w", r.Name, err)
+		}
+		f.Runbooks = append(f.Runbooks, rb)
 	}
 	return nil
 }

@@ -31,9 +31,6 @@ func TestRunbooksAreSavedWithTheFleet(t *testing.T) {
 	if !reflect.DeepEqual(got.Runbooks, f.Runbooks) {
 		t.Fatalf("runbooks loaded = %+v\nwant %+v", got.Runbooks, f.Runbooks)
 	}
-	if _, ok := got.Roles[runbooksRow]; ok {
-		t.Fatalf("the runbooks row was loaded as a role: %v", got.Roles)
-	}
 	if !reflect.DeepEqual(got, f) {
 		t.Fatalf("the fleet with runbooks did not come back as it was saved")
 	}
@@ -98,5 +95,50 @@ func TestCopyMergesRunbooks(t *testing.T) {
 	want := []inventory.Runbook{{Name: "disk", Run: "df -h /srv"}, {Name: "uptime", Run: "uptime"}}
 	if !reflect.DeepEqual(f.Runbooks, want) {
 		t.Errorf("runbooks after the merge = %+v, want %+v", f.Runbooks, want)
+	}
+}
+
+// TestRunbooksRowMovesToItsTable: a database of the build that kept the
+// runbooks as one role_defaults row ('#runbooks') opens with them in their
+// own table, in order, and no such role left; on both backends.
+func TestRunbooksRowMovesToItsTable(t *testing.T) {
+	ctx := context.Background()
+	target := testTarget(t)
+	s, err := Open(ctx, target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	list := `[{"name":"restart-web","description":"reload","run":"sudo -n systemctl reload gunicorn","roles":["web"],"confirm":true,"timeout":"30s","key":"W"},{"name":"disk","run":"df -h /srv"}]`
+	rewind := []string{`DROP TABLE runbooks`, `INSERT INTO role_defaults (role, settings) VALUES ('#runbooks', '` + list + `')`}
+	if s.backend == Postgres {
+		rewind = append(rewind, `UPDATE opsui_schema SET version = 10`)
+	} else {
+		rewind = append(rewind, `PRAGMA user_version = 10`)
+	}
+	for _, q := range rewind {
+		if _, err := s.db.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	s.Close()
+	s, err = Open(ctx, target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	f, err := s.LoadFleet(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []inventory.Runbook{
+		{Name: "restart-web", Description: "reload", Run: "sudo -n systemctl reload gunicorn", Roles: []string{"web"}, Confirm: true,
+			Timeout: inventory.Duration(30e9), Key: "W"},
+		{Name: "disk", Run: "df -h /srv"},
+	}
+	if !reflect.DeepEqual(f.Runbooks, want) {
+		t.Errorf("runbooks after the migration = %+v\nwant %+v", f.Runbooks, want)
+	}
+	if _, ok := f.Roles["#runbooks"]; ok {
+		t.Errorf("the old row is still a role: %v", f.Roles)
 	}
 }
