@@ -313,3 +313,72 @@ func TestWorkersFollowTheRelease(t *testing.T) {
 		t.Errorf("the resume's note: %q, want %q\n%s", n, want, strings.Join(resumed.Notes, "\n"))
 	}
 }
+
+// TestConfigReleaseRestartsWorkers: workers read shared/.env when they
+// start, so a config release (a rotated secret, a changed value) starts
+// them again on the live release once the batch's web hosts are healthy,
+// and rollback --config does so with the restored file.
+func TestConfigReleaseRestartsWorkers(t *testing.T) {
+	w := newWorkerEnv(t)
+	ctx := t.Context()
+	add := w.repo.Hash(demoapp.CommitAddOrder)
+	first := w.deploy(t, add, deploy.Strategy{Kind: deploy.StrategyAll, AutoRollback: true})
+	if first.Result != store.ReleaseSuccess {
+		t.Fatalf("first deploy: %s%s", first.Result, failures(first))
+	}
+	w.onRelease(t, "the first deploy", first, first.ReleaseID, add)
+	tg, err := w.svc.Target(ctx, Scope{App: "shop", Env: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp, err := w.svc.PlanEnvChange(ctx, EnvChangeRequest{Target: tg, Action: store.ConfigSet, Assign: []string{"SHOP_WORKER_VALUE=rotated"},
+		Strategy: deploy.Strategy{Kind: deploy.StrategyAll, AutoRollback: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := w.svc.ConfigRelease(ctx, cp, IO{})
+	if err != nil {
+		t.Fatalf("env set: %v", err)
+	}
+	if out.Result != store.ReleaseSuccess {
+		t.Fatalf("env set: %v%s", out.Result, failures(out))
+	}
+	w.valueIs(t, "env set", first.ReleaseID, add, "rotated")
+	for i := range 2 {
+		if n, want := w.note(out, i), fmt.Sprintf("workers release %s -> %s", first.ReleaseID, first.ReleaseID); !strings.Contains(n, want) {
+			t.Errorf("host %d's note after env set: %q, want %q", i, n, want)
+		}
+	}
+
+	if tg, err = w.svc.Target(ctx, Scope{App: "shop", Env: "test"}); err != nil { // the fleet env set edited
+		t.Fatal(err)
+	}
+	back, err := w.svc.PlanConfigRollback(ctx, tg, deploy.Strategy{Kind: deploy.StrategyAll, AutoRollback: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err = w.svc.ConfigRelease(ctx, back, IO{}); err != nil {
+		t.Fatalf("rollback --config: %v", err)
+	} else if out.Result != store.ReleaseSuccess {
+		t.Fatalf("rollback --config: %v%s", out.Result, failures(out))
+	}
+	w.valueIs(t, "rollback --config", first.ReleaseID, add, "from-the-env-file")
+}
+
+// valueIs waits until every worker host's workers report release of
+// commit with SHOP_WORKER_VALUE value.
+func (w *workerEnv) valueIs(t *testing.T, what, release, commit, value string) {
+	t.Helper()
+	for i, n := range []int{2, 1} {
+		want := slices.Repeat([]string{fmt.Sprintf("%s %s %s %s", release, commit, release, value)}, n)
+		var got []string
+		for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+			if got = w.reports(t, i); slices.Equal(got, want) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: host %d's workers report %q, want %q", what, i, got, want)
+			}
+		}
+	}
+}

@@ -226,6 +226,7 @@ func (r *runner) configActivate(ctx context.Context, envs map[string]EnvFile, st
 			r.writeEnv(ctx, h, envs[h.host.Name])
 		})
 		r.configSteps(ctx, steps, hs)
+		r.configWorkers(ctx, hs)
 		if ctx.Err() != nil {
 			return r.configAbort("the config release was cancelled", steps, old)
 		}
@@ -284,6 +285,29 @@ func (r *runner) configSteps(ctx context.Context, steps []Step, hs []*hostRun) {
 	}
 }
 
+// configWorkers starts the workers of hs's hosts again, on the live
+// release, once their web hosts of the batch are reloaded and healthy: a
+// worker reads shared/.env only when it starts, so a rotated secret
+// reaches it only then. A host whose workers do not start fails the
+// batch, and auto-rollback restores the previous file.
+func (r *runner) configWorkers(ctx context.Context, hs []*hostRun) {
+	var on []*hostRun
+	for _, h := range hs {
+		if _, ok := r.plan.Fleet.WorkerFor(r.plan.App.Name, h.host); !ok {
+			continue
+		}
+		h.mu.Lock()
+		due := !h.failed && h.switched
+		h.mu.Unlock()
+		if due {
+			on = append(on, h)
+		}
+	}
+	r.forEach(on, func(h *hostRun) {
+		r.workersOn(ctx, h, r.plan.ReleaseID, "restart", StepWorkers, true)
+	})
+}
+
 // configAbort puts the previous shared/.env back on every host this
 // config release wrote, when the strategy says so, reloads and checks
 // them, and returns the result to record.
@@ -333,6 +357,8 @@ func (r *runner) configAbort(why string, steps []Step, old map[string][]store.En
 				r.notef("%s: reload after restoring the previous shared/.env failed", h.host.Name)
 			}
 		}
+		// Workers read shared/.env when they start: the restored one too.
+		r.workersOn(ctx, h, p.ReleaseID, "restart", "rollback: workers", false)
 		if url, _, _, _, ok := p.health(h.host, p.ReleaseID, p.Source.Commit); ok {
 			r.events.stage(h, "rollback: health")
 			healthy := r.healthCheck(ctx, h, p.ReleaseID, p.Source.Commit)

@@ -2,8 +2,10 @@ package deploy
 
 import "github.com/opsui/opsui/inventory"
 
-// workerScript puts a host's workers on release OPSUI_TARGET, or stops
-// them (OPSUI_WORKER_MODE=stop: a first deploy taken out of service).
+// workerScript puts a host's workers on release OPSUI_TARGET
+// (OPSUI_WORKER_MODE=ensure), starts them again there even when they run
+// it (restart: a config release's new shared/.env, read at start), or
+// stops them (stop: a first deploy taken out of service).
 //
 // The release a running worker loaded is its working directory as the
 // kernel resolved it when the worker started (/proc/PID/cwd): every way
