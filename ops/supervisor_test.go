@@ -11,6 +11,7 @@ import (
 	"github.com/opsui/opsui/internal/sshtest"
 	"github.com/opsui/opsui/internal/testenv"
 	"github.com/opsui/opsui/internal/webtest"
+	"github.com/opsui/opsui/inventory"
 	"github.com/opsui/opsui/ops/deploy"
 	"github.com/opsui/opsui/ops/remote"
 	"github.com/opsui/opsui/store"
@@ -206,7 +207,37 @@ for i in $(seq 50); do [ -S "$HOME/supervisor/supervisor.sock" ] && break; sleep
 			t.Errorf("host %d: supervisord and the master run as %q, want %q", i, got, want)
 		}
 	}
+	workersChangeUnderSupervisord(t, e, pid, repo.Hash(demoapp.CommitAddOrder))
 	envSetUnderSupervisord(t, e, pid, sudo)
+}
+
+// workersChangeUnderSupervisord: a worker count changed in the fleet
+// applies at the next deploy's reload of ref, with the same master: the
+// program reads bind and workers from shared/opsui_server.conf.py, which
+// the deploy writes, not from its installed command line.
+func workersChangeUnderSupervisord(t *testing.T, e *userEnv, pid func(int) string, ref string) {
+	t.Helper()
+	before := pid(0)
+	if _, err := e.svc.Store.UpdateFleet(t.Context(), func(f *inventory.Fleet) error {
+		set := f.Hosts[0].Settings["web"]
+		set.Options["workers"] = "3"
+		f.Hosts[0].Settings["web"] = set
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	out := e.deploy(t, ref, deploy.Strategy{Kind: deploy.StrategyAll, AutoRollback: true})
+	if out.Result != store.ReleaseSuccess {
+		t.Fatalf("deploy with 3 workers: %s%s", out.Result, failures(out))
+	}
+	var n string
+	testenv.WaitFor(t, 20*time.Second, "3 gunicorn workers under the same master", func() bool {
+		n = e.sh(t, 0, "pgrep -P "+before+" | wc -l")
+		return n == "3"
+	})
+	if got := pid(0); got != before {
+		t.Errorf("the master is %s after the reload, was %s: a HUP keeps it", got, before)
+	}
 }
 
 // noFailures checks that no request failed during what and that release

@@ -75,6 +75,11 @@ venv/bin/python manage.py collectstatic --noinput
 // or is started when it is not running (the first deploy). Under systemd
 // (process: systemd) the unit (SystemdUnit) is reloaded or started alike.
 const djangoReloadScript = `if [ -n "$OPSUI_RELOAD" ]; then cd -- "$DEPLOY_TO/current" && eval "$OPSUI_RELOAD"; exit $?; fi
+mkdir -p -- "$SHARED_DIR/logs"
+conf=$SHARED_DIR/` + serverConfName + `
+if ! printf '%s' "$OPSUI_SERVER_CONF" > "$conf.tmp.$$" || ! mv -f -- "$conf.tmp.$$" "$conf"; then
+  rm -f -- "$conf.tmp.$$"; echo "writing $conf failed" >&2; exit 1
+fi
 if [ -n "$OPSUI_PROGRAM" ]; then
 ` + supervisorReloadScript + `
 fi
@@ -88,11 +93,6 @@ if [ -z "$wsgi" ]; then
   for f in current/*/wsgi.py; do [ -f "$f" ] && wsgi=${f#current/} && wsgi=${wsgi%/wsgi.py}.wsgi && break; done
 fi
 if [ -z "$wsgi" ]; then echo "no wsgi.py in the release: set the web role's wsgi option" >&2; exit 1; fi
-mkdir -p -- "$SHARED_DIR/logs"
-conf=$SHARED_DIR/opsui_server.conf.py
-if ! printf '%s' "$OPSUI_SERVER_CONF" > "$conf.tmp.$$" || ! mv -f -- "$conf.tmp.$$" "$conf"; then
-  rm -f -- "$conf.tmp.$$"; echo "writing $conf failed" >&2; exit 1
-fi
 if [ -n "$OPSUI_GUNICORN" ]; then set -- "$OPSUI_GUNICORN"; else set -- "$DEPLOY_TO/current/venv/bin/python" -m gunicorn; fi
 set -- "$@" -c "$conf" --chdir "$DEPLOY_TO/current" --pid "$pidfile" --daemon --error-logfile "$SHARED_DIR/logs/gunicorn.log" "$wsgi"
 want=$(printf '%s\n' "$@")
@@ -113,6 +113,9 @@ if [ ! -s "$pidfile" ]; then echo "gunicorn did not start: see $SHARED_DIR/logs/
 printf '%s\n' "$want" > "$SHARED_DIR/gunicorn.cmd"
 echo "gunicorn started (master $(cat "$pidfile")): $OPSUI_SERVER_DESC"
 `
+
+// serverConfName is the preset's gunicorn configuration in shared/.
+const serverConfName = "opsui_server.conf.py"
 
 // GunicornServerConf is shared/opsui_server.conf.py, the configuration
 // the preset starts gunicorn with on a host: the app's own settings first

@@ -97,21 +97,15 @@ func newManagedMaster(f *inventory.Fleet, app inventory.App, h inventory.Host, p
 	}
 	deployTo := app.DeployToOn(h)
 	deployTo = strings.TrimRight(deployTo, "/")
-	bind, workers := set.Options["bind"], set.Options["workers"]
-	if bind == "" {
-		bind = "127.0.0.1:8000"
-	}
-	if workers == "" {
-		workers = "2"
-	}
 	cur, shared := deployTo+"/current", deployTo+"/shared"
-	args := []string{cur + "/venv/bin/python", "-m", "gunicorn", "--chdir", cur, "--bind", bind,
-		"--workers", workers, "--error-logfile", shared + "/logs/gunicorn.log", wsgi}
-	if app.HasEnv() {
-		// shared/.env reaches the master through gunicornEnvConf, read
-		// again on every HUP (the manager's environment settings would put
-		// the secrets in its configuration, and never change on a reload).
-		args = slices.Insert(args, 3, "-c", shared+"/opsui_gunicorn.conf.py")
-	}
+	// bind and workers come from shared/opsui_server.conf.py, which every
+	// deploy writes from the web role's options (after the app's own
+	// gunicorn.conf.py, and shared/.env when the app declares an
+	// environment) and gunicorn reads again on every HUP: a changed worker
+	// count applies at the next deploy's reload, without installing the
+	// program or unit again. The manager's own environment settings would
+	// put secrets in its configuration, and never change on a reload.
+	args := []string{cur + "/venv/bin/python", "-m", "gunicorn", "-c", shared + "/" + serverConfName, "--chdir", cur,
+		"--error-logfile", shared + "/logs/gunicorn.log", wsgi}
 	return managedMaster{args: args, deployTo: deployTo, shared: shared}, nil
 }
