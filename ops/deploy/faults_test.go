@@ -103,7 +103,9 @@ func TestFailingHealthCheckRollsBack(t *testing.T) {
 		return map[string]inventory.RoleSettings{"web": {Reload: "OPSUI_BIND_ADDR=" + h.Address + "; " + brokenServer,
 			HealthURL: "http://" + h.Address + ":8080/REVISION"}}
 	}
-	tb.app.Health.Retries, tb.app.Health.Deadline = 3, inventory.Duration(3e9)
+	// Three tries, with a deadline that lets a loaded machine make all
+	// three (3 s made two, now and then): the retries end it, not the clock.
+	tb.app.Health.Retries, tb.app.Health.Deadline = 3, inventory.Duration(15e9)
 	first := tb.firstRelease()
 	c1 := tb.git("rev-parse", "HEAD")
 	tb.commit("broken", map[string]string{"BROKEN": "yes\n"})
