@@ -291,19 +291,7 @@ func (r *runner) configSteps(ctx context.Context, steps []Step, hs []*hostRun) {
 // reaches it only then. A host whose workers do not start fails the
 // batch, and auto-rollback restores the previous file.
 func (r *runner) configWorkers(ctx context.Context, hs []*hostRun) {
-	var on []*hostRun
-	for _, h := range hs {
-		if _, ok := r.plan.Fleet.WorkerFor(r.plan.App.Name, h.host); !ok {
-			continue
-		}
-		h.mu.Lock()
-		due := !h.failed && h.switched
-		h.mu.Unlock()
-		if due {
-			on = append(on, h)
-		}
-	}
-	r.forEach(on, func(h *hostRun) {
+	r.forEach(r.workersDue(hs), func(h *hostRun) {
 		r.workersOn(ctx, h, r.plan.ReleaseID, "restart", StepWorkers, true)
 	})
 }

@@ -158,12 +158,22 @@ func (r *runner) workersOn(ctx context.Context, h *hostRun, release, mode, stage
 // on, and each host a resumed deploy found done (an earlier attempt may
 // have died between its switch and its workers).
 func (r *runner) restartWorkers(ctx context.Context, batch []inventory.Host, release string) {
-	var on []*hostRun
+	var hs []*hostRun
 	for _, ih := range batch {
-		h := r.byName[ih.Name]
-		if h == nil {
-			continue
+		if h := r.byName[ih.Name]; h != nil {
+			hs = append(hs, h)
 		}
+	}
+	r.forEach(r.workersDue(hs), func(h *hostRun) {
+		r.workersOn(ctx, h, release, "ensure", StepWorkers, true)
+	})
+}
+
+// workersDue returns the hosts of hs that have workers and were switched
+// (a release, or a config release's shared/.env) without failing.
+func (r *runner) workersDue(hs []*hostRun) []*hostRun {
+	var on []*hostRun
+	for _, h := range hs {
 		if _, ok := r.plan.Fleet.WorkerFor(r.plan.App.Name, h.host); !ok {
 			continue
 		}
@@ -174,9 +184,7 @@ func (r *runner) restartWorkers(ctx context.Context, batch []inventory.Host, rel
 			on = append(on, h)
 		}
 	}
-	r.forEach(on, func(h *hostRun) {
-		r.workersOn(ctx, h, release, "ensure", StepWorkers, true)
-	})
+	return on
 }
 
 // describeWorkers writes the workers stage of a dry run, numbered n: on
