@@ -67,7 +67,7 @@ func TestSetupPrintProcessManager(t *testing.T) {
 			flag:    "--print-supervisor",
 			want: []string{
 				"; host web1: put this in supervisord's include directory as shop-web.conf, then: supervisorctl -c /etc/supervisor/supervisord.conf update\n",
-				"[program:shop-web]\ncommand=/srv/shop/current/venv/bin/python -m gunicorn --chdir /srv/shop/current --bind 10.0.0.1:8000 --workers 2 --error-logfile /srv/shop/shared/logs/gunicorn.log shopsite.wsgi:application\ndirectory=/srv/shop\nuser=deploy\n",
+				"[program:shop-web]\ncommand=/srv/shop/current/venv/bin/python -m gunicorn -c /srv/shop/shared/opsui_server.conf.py --chdir /srv/shop/current --error-logfile /srv/shop/shared/logs/gunicorn.log shopsite.wsgi:application\ndirectory=/srv/shop\nuser=deploy\n",
 				"autorestart=true\n",
 			},
 			sudoers: []string{
@@ -81,7 +81,7 @@ func TestSetupPrintProcessManager(t *testing.T) {
 			flag:    "--print-systemd",
 			want: []string{
 				"# host web1: put this in /etc/systemd/system/shop-web.service, then: systemctl daemon-reload && systemctl enable --now shop-web.service\n",
-				"User=deploy\nWorkingDirectory=/srv/shop\nExecStart=\"/srv/shop/current/venv/bin/python\" \"-m\" \"gunicorn\" \"--chdir\" \"/srv/shop/current\" \"--bind\" \"10.0.0.1:8000\"",
+				"User=deploy\nWorkingDirectory=/srv/shop\nExecStart=\"/srv/shop/current/venv/bin/python\" \"-m\" \"gunicorn\" \"-c\" \"/srv/shop/shared/opsui_server.conf.py\" \"--chdir\" \"/srv/shop/current\" \"--error-logfile\"",
 				"ExecReload=/bin/kill -s HUP $MAINPID\n",
 			},
 			sudoers: []string{

@@ -66,7 +66,7 @@ func SupervisorProgram(f *inventory.Fleet, app inventory.App, h inventory.Host, 
 	esc := func(s string) string { return strings.ReplaceAll(s, "%", "%%") }
 	var b strings.Builder
 	fmt.Fprintf(&b, "; Rendered by opsui for app %s on host %s. The master's working directory is\n", app.Name, h.Name)
-	b.WriteString("; current's path (--chdir), so a HUP, and a restart after a crash, load the\n; release current points at.\n")
+	b.WriteString("; current's path (--chdir), so a HUP, and a restart after a crash, load the\n; release current points at. bind and workers are in shared/opsui_server.conf.py,\n; which each deploy writes from the fleet before it reloads.\n")
 	fmt.Fprintf(&b, "[program:%s]\n", program)
 	fmt.Fprintf(&b, "command=%s\n", esc(strings.Join(args, " ")))
 	fmt.Fprintf(&b, "directory=%s\n", esc(g.deployTo))

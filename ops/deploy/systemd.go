@@ -53,7 +53,7 @@ func SystemdUnit(f *inventory.Fleet, app inventory.App, h inventory.Host, user s
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Rendered by opsui for app %s on host %s. The master's working directory is\n", app.Name, h.Name)
-	b.WriteString("# current's path (--chdir), so a reload (HUP) and a restart after a crash\n# load the release current points at.\n")
+	b.WriteString("# current's path (--chdir), so a reload (HUP) and a restart after a crash\n# load the release current points at. bind and workers are in\n# shared/opsui_server.conf.py, which each deploy writes before it reloads.\n")
 	fmt.Fprintf(&b, "[Unit]\nDescription=%s\nAfter=network.target\n\n", esc("gunicorn of "+app.Name+" (opsui)"))
 	b.WriteString("[Service]\nType=simple\n")
 	if user != "" {
