@@ -150,3 +150,30 @@ func TestFoldsOutliveTheFilter(t *testing.T) {
 		t.Fatalf("after the filter: %q\n%s", got, viewText(a))
 	}
 }
+
+// TestSpaceOnAFoldSelectsTheGroup: space on a folded group selects all its
+// hosts (those the filter passes), and again none of them; a selects the
+// hosts of folded groups too, which their headings count.
+func TestSpaceOnAFoldSelectsTheGroup(t *testing.T) {
+	a := foldFleet(t)
+	a = send(t, a, keys("z", "space")...)
+	if n := len(a.fleet.Selected()); n != 400 {
+		t.Fatalf("space on the folded web group selected %d hosts, want 400", n)
+	}
+	if got := strings.TrimRight(bodyLines(a)[0], " "); !strings.HasSuffix(got, "(3 down, 2 failing, 1 drift, 400 selected)") {
+		t.Errorf("the fold does not count its selection: %q", got)
+	}
+	a = send(t, a, keys("space")...)
+	if sel := a.fleet.Selected(); len(sel) != 0 {
+		t.Fatalf("space again left %d hosts selected", len(sel))
+	}
+	// With one host of the group selected by hand, space selects the rest.
+	a = send(t, a, keys("z", "j", "space", "k", "k", "z", "space")...)
+	if n := len(a.fleet.Selected()); n != 400 {
+		t.Errorf("space on a fold with one host selected: %d selected, want 400", n)
+	}
+	a = send(t, a, keys("A", "a")...)
+	if n := len(a.fleet.Selected()); n != 404 {
+		t.Errorf("a with a folded group selected %d hosts, want all 404", n)
+	}
+}

@@ -215,11 +215,20 @@ func (v Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 				v.selected[h.Name] = true
 			}
 			v.move(1)
+		} else if v.cursor < len(v.rows) && v.rows[v.cursor].collapsed {
+			v.toggleMembers(v.rows[v.cursor].members)
 		}
 	case key.Matches(km, v.keys.SelectAll):
+		// Folded groups' hosts too: a fold hides rows, not hosts, and its
+		// heading counts what is selected under it.
 		for _, r := range v.rows {
-			if r.heading == "" {
+			switch {
+			case r.heading == "":
 				v.selected[r.host.Name] = true
+			case r.collapsed:
+				for _, h := range r.members {
+					v.selected[h.Name] = true
+				}
 			}
 		}
 	case key.Matches(km, v.keys.SelectNone):
@@ -230,6 +239,22 @@ func (v Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 		v.toggleAll()
 	}
 	return v, nil
+}
+
+// toggleMembers selects a folded group's hosts, or, when all of them are
+// selected already, none of them: space on a fold acts on the group.
+func (v *Model) toggleMembers(hs []inventory.Host) {
+	all := true
+	for _, h := range hs {
+		all = all && v.selected[h.Name]
+	}
+	for _, h := range hs {
+		if all {
+			delete(v.selected, h.Name)
+		} else {
+			v.selected[h.Name] = true
+		}
+	}
 }
 
 // move shifts the cursor by delta host rows, skipping headings.
