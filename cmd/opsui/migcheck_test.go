@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -63,6 +64,19 @@ class Migration(migrations.Migration):
 	out = mustRun(t, e.db, "releases", "--env", "test")
 	if !strings.Contains(out, r+" app/test: migrations breaking; shop.0003_drop_quantity Remove field quantity from order (allowed: --allow-breaking-migrations by dave@desk)") {
 		t.Errorf("releases do not show the verdict:\n%s", out)
+	}
+	// The same words in --json, on the release they belong to.
+	out = mustRun(t, e.db, "releases", "--env", "test", "--json")
+	var rs []struct {
+		ReleaseID string   `json:"release_id"`
+		Notes     []string `json:"notes"`
+	}
+	if err := json.Unmarshal([]byte(out), &rs); err != nil {
+		t.Fatalf("releases --json: %v\n%s", err, out)
+	}
+	if len(rs) < 2 || rs[0].ReleaseID != r || len(rs[0].Notes) != 1 ||
+		rs[0].Notes[0] != "migrations breaking; shop.0003_drop_quantity Remove field quantity from order (allowed: --allow-breaking-migrations by dave@desk)" {
+		t.Errorf("releases --json does not carry the verdict on its release:\n%s", out)
 	}
 
 	// A release whose migration ran, then rolled back: its migration file

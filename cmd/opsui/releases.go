@@ -128,12 +128,22 @@ this commit reach each environment, and who sent it" (a short hash is enough).`,
 				Hosts    []string `json:"hosts"`
 				Duration string   `json:"duration,omitempty"`
 				RunID    int64    `json:"run_id,omitempty"`
+				// Notes are the safety notes the table prints under it
+				// (a break glass, a migration verdict), in its words.
+				Notes []string `json:"notes,omitempty"`
 			}
 			rows := make([]row, len(out))
 			for i, r := range out {
 				rows[i] = row{Release: r, Hosts: r.HostList(), RunID: r.RunID.Int64}
 				if r.FinishedAt != 0 {
 					rows[i].Duration = r.Took().String()
+				}
+				notes, err := svc.SafetyNotes(ctx, []store.Release{r})
+				if err != nil {
+					return err
+				}
+				for _, n := range notes {
+					rows[i].Notes = append(rows[i].Notes, strings.TrimPrefix(n, r.ReleaseID+" "+r.App+"/"+r.Env+": "))
 				}
 			}
 			enc := json.NewEncoder(c.stdout)
