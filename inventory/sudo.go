@@ -98,26 +98,29 @@ func NginxReloadCommands() [][]string {
 	return [][]string{{Nginx, "-t", "-q"}, {Nginx, "-s", "reload"}}
 }
 
-// NginxReload is the nginx balancer's default reload: run with sudo
-// where its role says sudo: true.
+// NginxReload is the nginx balancer's default reload: with sudo (its
+// role's sudo: true) the commands of NginxReloadCommands, else nginx as
+// the PATH finds it.
 func NginxReload(sudo bool) string {
 	var parts []string
 	for _, c := range NginxReloadCommands() {
+		if !sudo {
+			c[0] = "nginx"
+		}
 		line := strings.Join(c, " ")
 		if sudo {
 			line = "sudo " + line
-		} else {
-			line = strings.Join(append([]string{"nginx"}, c[1:]...), " ")
 		}
 		parts = append(parts, line)
 	}
 	return strings.Join(parts, " && ")
 }
 
-// NginxBalancer reports whether lb settings set drain through an nginx
-// upstream file: preset nginx, or an upstream_file with no preset.
+// NginxBalancer reports whether lb settings s drain through an nginx
+// upstream file (RolePreset).
 func (s RoleSettings) NginxBalancer() bool {
-	return s.Options["preset"] == "nginx" || s.Options["preset"] == "" && s.Options["drain"] == "" && s.Options["upstream_file"] != ""
+	preset, _ := RolePreset("lb", s)
+	return preset == BalancerNginx
 }
 
 // Managed reports whether a process manager runs the role's app server.

@@ -21,9 +21,9 @@ const RoleLB = "lb"
 // Balancer presets, chosen by the lb role's options: preset (nginx,
 // haproxy) or drain/enable commands of one's own.
 const (
-	lbNginx   = "nginx"
-	lbHAProxy = "haproxy"
-	lbCustom  = "custom"
+	lbNginx   = inventory.BalancerNginx
+	lbHAProxy = inventory.BalancerHAProxy
+	lbCustom  = inventory.BalancerCustom
 )
 
 // DrainMark ends the upstream file's server line of a backend opsui took
@@ -179,13 +179,8 @@ func openBalancers(ctx context.Context, e balancerEnv) (*balancers, error) {
 			return nil, fmt.Errorf("no SSH target for balancer %s", h.Name)
 		}
 		set := e.fleet.SettingsFor(h, RoleLB)
-		kind := set.Options["preset"]
-		switch {
-		case kind == "" && set.Options["drain"] != "":
-			kind = lbCustom
-		case kind == "" && set.Options["upstream_file"] != "":
-			kind = lbNginx
-		case kind == "":
+		kind, _ := inventory.RolePreset(RoleLB, set)
+		if kind == "" {
 			continue // a balancer opsui is not told how to drain
 		}
 		if kind != lbNginx && kind != lbHAProxy && kind != lbCustom {

@@ -39,11 +39,12 @@ func BalancerProbeFor(f *inventory.Fleet, h inventory.Host) *BalancerProbe {
 	if !h.HasRole("lb") {
 		return nil
 	}
-	o := f.SettingsFor(h, "lb").Options
-	switch preset := o["preset"]; {
-	case o["upstream_file"] != "" && (preset == "nginx" || preset == "" && o["drain"] == ""):
+	set := f.SettingsFor(h, "lb")
+	o := set.Options
+	switch preset, _ := inventory.RolePreset("lb", set); {
+	case preset == inventory.BalancerNginx && o["upstream_file"] != "":
 		return &BalancerProbe{UpstreamFile: o["upstream_file"]}
-	case preset == "haproxy" && o["admin_socket"] != "":
+	case preset == inventory.BalancerHAProxy && o["admin_socket"] != "":
 		backend := o["backend"]
 		if backend == "" && len(f.Apps) == 1 {
 			backend = f.Apps[0].Name
