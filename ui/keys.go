@@ -78,7 +78,7 @@ func DefaultKeyMap() KeyMap {
 		Filter:          key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "filter")),
 		ClearFilter:     key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear filter")),
 		Select:          key.NewBinding(key.WithKeys("space"), key.WithHelp("space", "select")),
-		SelectAll:       key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "select all visible")),
+		SelectAll:       key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "select all shown (folded groups too)")),
 		SelectNone:      key.NewBinding(key.WithKeys("A"), key.WithHelp("A", "select none")),
 		Detail:          key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "host detail")),
 		Collapse:        key.NewBinding(key.WithKeys("z"), key.WithHelp("z", "fold/open the group")),
