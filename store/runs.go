@@ -21,6 +21,13 @@ const (
 	KindMigrate  = "migrate"
 	KindFlush    = "flush"
 	KindExec     = "exec"
+	// KindRestart is opsui restart: app servers started again, batch by
+	// batch through the balancer, on the release they already run.
+	KindRestart = "restart"
+	// KindMaintenance is opsui maintenance on|off: the balancer answers 503.
+	KindMaintenance = "maintenance"
+	// KindSetup is opsui setup: bare hosts made ready for a first deploy.
+	KindSetup = "setup"
 )
 
 // Millis is a UTC instant stored as Unix milliseconds, so it sorts and
