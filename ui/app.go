@@ -253,7 +253,7 @@ func (a App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	focused := a.fleet.Focused().Name
 	next, cmd := a.update(msg)
 	if app := next.(App); app.mode == modeFleet && (app.fleet.Focused().Name != focused || isDetailToggle(msg, app.keys)) {
-		return app, tea.Batch(cmd, app.fetchLastRuns())
+		return next, tea.Batch(cmd, app.fetchLastRuns()) // next, not app: boxing app again would copy the App
 	}
 	return next, cmd
 }
@@ -380,7 +380,10 @@ func (a App) render() string {
 	case a.mode == modePalette:
 		footer = a.palette.input.View()
 	case a.mode == modeRun, a.mode == modeRuns, a.mode == modeFlow:
-		footer = a.rankedFooter(a.focusedKeys())
+		// A copy in this branch only: focusedKeys keeps its receiver's
+		// address, which would move every frame's App to the heap.
+		c := a
+		footer = a.rankedFooter(c.focusedKeys())
 	case a.mode == modeLogs:
 		footer = a.logsFooter()
 	case a.notice != "":

@@ -31,9 +31,10 @@ func (a App) fleetFooterKeys() []footerKey {
 // fleetFooter is the fleet's footer: the main actions that work now (a key
 // that is off is left out; ? says why), by rank until the width is full.
 func (a App) fleetFooter() string {
+	acts := a.fleetActions() // once a frame, not once per key
 	var keys []footerKey
 	for _, fk := range a.fleetFooterKeys() {
-		if !fk.b.Enabled() || len(fk.b.Keys()) == 0 || a.offNow(fk.b) {
+		if !fk.b.Enabled() || len(fk.b.Keys()) == 0 || a.offIn(acts, fk.b) {
 			continue
 		}
 		keys = append(keys, fk)
@@ -43,8 +44,11 @@ func (a App) fleetFooter() string {
 
 // offNow reports whether b is a root action of the fleet that does
 // nothing now (read-only, nothing to act on, not wired).
-func (a App) offNow(b key.Binding) bool {
-	for _, act := range a.fleetActions() {
+func (a App) offNow(b key.Binding) bool { return a.offIn(a.fleetActions(), b) }
+
+// offIn is offNow with the actions built once by the caller.
+func (a App) offIn(acts []rootAction, b key.Binding) bool {
+	for _, act := range acts {
 		if sameKeys(b, act.b) {
 			return a.reason(act) != ""
 		}

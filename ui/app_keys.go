@@ -152,7 +152,7 @@ func (a App) fleetKey(km tea.KeyPressMsg) (next tea.Model, cmd tea.Cmd, handled 
 		next, cmd = act.run(a)
 		return next, cmd, true
 	}
-	return a, nil, false
+	return nil, nil, false
 }
 
 // sameKeys reports whether two bindings are one key table entry.

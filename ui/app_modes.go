@@ -179,7 +179,7 @@ func (a App) modeKey(msg tea.KeyPressMsg) (next tea.Model, cmd tea.Cmd, handled 
 		*rv, cmd = rv.Update(msg)
 		return a, cmd, true
 	}
-	return a, nil, false
+	return nil, nil, false
 }
 
 // openRunsList shows the past runs, read anew.

@@ -157,7 +157,7 @@ func (a App) logsUpdate(msg tea.Msg) (_ tea.Model, _ tea.Cmd, ok bool) {
 		return a, a.logsSaved(msg), true
 	case tea.KeyPressMsg:
 		if a.mode != modeLogs || v == nil || len(a.dialogs.queue) > 0 {
-			return a, nil, false
+			return nil, nil, false
 		}
 		if !v.Typing() {
 			if a.helpKey(msg) {
@@ -182,7 +182,7 @@ func (a App) logsUpdate(msg tea.Msg) (_ tea.Model, _ tea.Cmd, ok bool) {
 			return a, cmd, true
 		}
 	}
-	return a, nil, false
+	return nil, nil, false
 }
 
 // logsSaved reports a save: a question when the file exists, else a toast.

@@ -62,7 +62,7 @@ func (a App) presenceUpdate(msg tea.Msg) (tea.Model, tea.Cmd, bool) {
 		a.presence.runs = msg.runs
 		return a, nextPresence(msg.ch), true
 	}
-	return a, nil, false
+	return nil, nil, false
 }
 
 // presenceHeader is the header's part about teammates' runs: the newest
