@@ -76,7 +76,6 @@ func (b *Board) ComputeDrift(fleet *inventory.Fleet) {
 	d := &b.groups
 	d.index(fleet)
 	d.tally, d.counted, d.best = map[string]map[string]int{}, map[string]string{}, map[string]string{}
-	b.counts = nil
 	clear(b.majority)
 	clear(b.drift)
 	for k, names := range d.members {
@@ -85,6 +84,7 @@ func (b *Board) ComputeDrift(fleet *inventory.Fleet) {
 		}
 		b.markGroup(k)
 	}
+	b.recountEnv()
 }
 
 // updateDrift updates the tallies of the touched hosts and their marks;
@@ -131,6 +131,7 @@ func (b *Board) markGroup(group string) {
 // mark sets host's majority and drift: a reachable host of a group with a
 // majority (ok) drifts when it runs another release.
 func (b *Board) mark(host, best string, ok bool) {
+	defer b.driftMoved(host, b.drift[host])
 	delete(b.majority, host)
 	delete(b.drift, host)
 	s := b.hosts[host]

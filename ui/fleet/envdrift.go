@@ -80,24 +80,13 @@ func (b *Board) ApplyEnvDrift(msg EnvDriftMsg) error {
 	}
 	e.failed = false
 	e.hosts = msg.Drift.Hosts
-	b.counts = nil
+	b.recountEnv()
 	return nil
 }
 
 // EnvDrift returns how host's environments differ from the fleet file,
 // as the last read found.
 func (b *Board) EnvDrift(host string) []ops.HostEnvDrift { return b.env.hosts[host] }
-
-// anyDrift counts the hosts that drift by release or environment.
-func (b *Board) anyDrift() int {
-	n := len(b.drift)
-	for h, ds := range b.env.hosts {
-		if len(ds) > 0 && !b.drift[h] {
-			n++
-		}
-	}
-	return n
-}
 
 // envDriftDetail is the detail pane's part about host's env drift, ""
 // when the last read found none.

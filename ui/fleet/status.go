@@ -40,14 +40,19 @@ type Board struct {
 	// which balancers and why.
 	drained map[string][]drainedBy
 	// groups index the fleet's hosts by drift group, for the fleet
-	// they were made of; counts caches Counts until the next Apply.
+	// they were made of; tally keeps the header's counts (counts.go).
 	groups   drift
-	counts   *Counts
+	tally    tally
 	env      envDrift // envdrift.go
 	round    int      // id of the newest round started
 	inflight bool     // a round is under way: ticks start no other
 	pending  int      // chunks of the round not back yet
 	ticking  bool     // the tick chain runs
+
+	// web names each environment's web hosts to balancers; drainedFor
+	// is the fleet drained was computed for.
+	web        backends
+	drainedFor *inventory.Fleet
 }
 
 // NewBoard is a board probing with probe (nil: no status panel) every
@@ -73,19 +78,20 @@ type drainedBy struct {
 // environment have out of rotation, as the balancers last said.
 func (b *Board) computeDrained(fleet *inventory.Fleet) {
 	clear(b.drained)
+	b.drainedFor = fleet
 	for _, lb := range fleet.Hosts {
 		s := b.hosts[lb.Name]
 		if s == nil || s.lastUp.Balancer == nil || !lb.HasRole(deploy.RoleLB) {
 			continue
 		}
 		v := s.lastUp.Balancer
-		for _, w := range fleet.Select(inventory.Filter{Env: lb.Env, Role: "web"}) {
-			key, server := deploy.BackendOf(fleet, w)
+		for _, w := range b.web.of(fleet, lb.Env) {
+			key := w.addr
 			if v.Kind == "haproxy" {
-				key = server
+				key = w.server
 			}
 			if mark, ok := v.Down[key]; ok {
-				b.drained[w.Name] = append(b.drained[w.Name], drainedBy{balancer: lb.Name, mark: mark, kind: v.Kind})
+				b.drained[w.host] = append(b.drained[w.host], drainedBy{balancer: lb.Name, mark: mark, kind: v.Kind})
 			}
 		}
 	}
@@ -282,18 +288,21 @@ func (b *Board) Apply(msg RoundMsg, fleet *inventory.Fleet) {
 			b.inflight = false
 		}
 	}
-	b.counts = nil
 	touched := map[string]bool{}
+	drained := b.drainedFor != fleet
 	for _, p := range msg.Probes {
 		touched[p.Host] = true
 		s := b.hosts[p.Host]
 		if s == nil {
 			s = &hostState{}
 			b.hosts[p.Host] = s
-		}
-		if !s.probe.At.IsZero() && p.At.Before(s.probe.At) {
+		} else if !s.probe.At.IsZero() && p.At.Before(s.probe.At) {
 			continue // an older result than the one shown
+		} else {
+			b.tally.add(s.probe, -1)
 		}
+		b.tally.add(p, 1)
+		drained = drained || b.drainedStale(s, p)
 		s.probe = p
 		if p.Reachable {
 			s.lastUp, s.downSince = p, time.Time{}
@@ -302,7 +311,9 @@ func (b *Board) Apply(msg RoundMsg, fleet *inventory.Fleet) {
 		}
 	}
 	b.updateDrift(fleet, touched)
-	b.computeDrained(fleet)
+	if drained {
+		b.computeDrained(fleet)
+	}
 }
 
 // state returns the host's state, nil when it was never probed.
@@ -335,43 +346,6 @@ type Counts struct {
 
 // Checked reports whether any reachable host has a health verdict.
 func (c Counts) Checked() bool { return c.Healthy+c.Failing+c.HealthUnknown > 0 }
-
-// Counts counts the hosts by state, health, drift and rotation: once after
-// each change, not once per frame.
-func (b *Board) Counts() Counts {
-	if b.counts != nil {
-		return *b.counts
-	}
-	c := b.count()
-	b.counts = &c
-	return c
-}
-
-func (b *Board) count() Counts {
-	c := Counts{Drift: len(b.drift), Drained: len(b.drained), AnyDrift: b.anyDrift()}
-	for _, ds := range b.env.hosts {
-		if len(ds) > 0 {
-			c.EnvDrift++
-		}
-	}
-	for _, s := range b.hosts {
-		if !s.probe.Reachable {
-			c.Down++
-			continue
-		}
-		switch s.probe.Health {
-		case remote.HealthOK:
-			c.Healthy++
-		case remote.HealthFailed:
-			c.Failing++
-		case remote.HealthUnknown:
-			c.HealthUnknown++
-		default:
-			c.Up++
-		}
-	}
-	return c
-}
 
 // words are the status words the filter matches for host: up or down, the
 // error class, drift, drained, the health verdict, stale.
