@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
-	"golang.org/x/sync/errgroup"
 )
 
 // Execution defaults.
@@ -76,7 +75,10 @@ type HostResult struct {
 }
 
 // Run runs cmd on every target, at most opts.Parallel hosts at once, and
-// returns each host's outcome; a host's failure never affects another.
+// returns each host's outcome; a host's failure never affects another. A
+// host still waiting for its connection after a second gives its place
+// to the next host and takes one again before its command starts, so a
+// few hung hosts never hold the run up for their handshake timeout.
 // Target names label the events and should be unique.
 //
 // Each host's events go to emit in order: EventQueued (for every host, up
@@ -115,15 +117,16 @@ func Run(ctx context.Context, conn Connector, targets []Target, cmd string, opts
 		hosts[i].send(Event{Kind: EventQueued})
 	}
 	results := make([]HostResult, len(targets))
-	var g errgroup.Group
-	g.SetLimit(opts.parallel()) // the bound on hosts at work at once
+	var wg sync.WaitGroup
+	slots := newSlots(opts.parallel()) // the bound on hosts at work at once (slot.go)
 	for i, t := range targets {
-		g.Go(func() error {
-			results[i] = runHost(ctx, conn, t, cmd, &opts, hosts[i])
-			return nil // failures are per host, never the group's
+		s := acquire(slots)
+		wg.Go(func() {
+			defer s.release()
+			results[i] = runHost(ctx, conn, t, cmd, &opts, hosts[i], s) // failures are per host, never the run's
 		})
 	}
-	_ = g.Wait()
+	wg.Wait()
 	return newResult(results, time.Since(began)), nil
 }
 
@@ -187,7 +190,7 @@ func (h *hostEmitter) send(ev Event) {
 }
 
 // runHost is one host's whole part in a run.
-func runHost(ctx context.Context, conn Connector, t Target, cmd string, o *RunOptions, he *hostEmitter) HostResult {
+func runHost(ctx context.Context, conn Connector, t Target, cmd string, o *RunOptions, he *hostEmitter, s *slot) HostResult {
 	began := time.Now()
 	res := HostResult{Host: t.Name, Code: -1}
 	fail := func(err error) HostResult {
@@ -206,7 +209,7 @@ func runHost(ctx context.Context, conn Connector, t Target, cmd string, o *RunOp
 		return fail(err) // cancelled while queued
 	}
 	he.send(Event{Kind: EventConnecting})
-	sess, err := newSession(ctx, conn, t)
+	sess, err := s.connect(ctx, func() (*ssh.Session, error) { return newSession(ctx, conn, t) })
 	if err != nil {
 		return fail(err)
 	}
