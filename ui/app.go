@@ -100,8 +100,8 @@ const (
 // components. Each field is a component or one concern's state.
 type App struct {
 	ctx  *common.Context
-	keys KeyMap
-	help help.Model
+	keys *KeyMap     // never changed after New: every message copies the App
+	help *help.Model // replaced, not changed, for the same reason
 	mode mode
 	// notice is the footer's one-line message (a key that does nothing now).
 	notice   string
@@ -181,7 +181,7 @@ func New(opts Options) App {
 	setStagedPrompt(&ti, "", keys.ExecStaged.Help().Key)
 	status := fleetview.NewBoard(opts.Probe, opts.RefreshInterval)
 	status.SetEnvDrift(opts.EnvDrift)
-	return App{ctx: ctx, keys: keys, help: h, inv: inventoryLoad{load: load}, fleet: fleetview.New(ctx, keys.fleetKeys(), status),
+	return App{ctx: ctx, keys: &keys, help: &h, inv: inventoryLoad{load: load}, fleet: fleetview.New(ctx, keys.fleetKeys(), status),
 		cmdline: commandLine{exec: opts.Exec, input: ti, inApp: execInApp{exec: opts.ExecApp}},
 		status:  status, detail: fleetview.NewDetail(ctx, status, opts.LastRuns),
 		dialogs: dialogStack{asker: opts.Asker, warned: map[string]bool{}},
@@ -252,7 +252,7 @@ func (a App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	}
 	focused := a.fleet.Focused().Name
 	next, cmd := a.update(msg)
-	if app := next.(App); app.mode == modeFleet && (app.fleet.Focused().Name != focused || isDetailToggle(msg, app.keys)) {
+	if app := next.(App); app.mode == modeFleet && (app.fleet.Focused().Name != focused || isDetailToggle(msg, *app.keys)) {
 		return next, tea.Batch(cmd, app.fetchLastRuns()) // next, not app: boxing app again would copy the App
 	}
 	return next, cmd
@@ -262,7 +262,9 @@ func (a App) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		a.ctx.Width, a.ctx.Height = msg.Width, msg.Height
-		a.help.SetWidth(msg.Width)
+		h := *a.help // a copy: other Apps may share the old one
+		h.SetWidth(msg.Width)
+		a.help = &h
 		a.layout()
 		return a, nil
 	case fleetLoadedMsg:

@@ -86,7 +86,7 @@ func (a App) fitFooter(keys []footerKey) string {
 	for _, fk := range keys {
 		top = max(top, fk.rank)
 	}
-	h := a.help
+	h := *a.help
 	h.SetWidth(0) // fitting is done here, by rank, not by help's ellipsis
 	for r := top; r > 0; r-- {
 		if line := h.ShortHelpView(bs(r)); lipgloss.Width(line) <= a.ctx.Width {

@@ -52,7 +52,7 @@ func (a App) statusUpdate(msg tea.Msg) (next App, cmd tea.Cmd, handled bool) {
 		if len(a.dialogs.queue) == 0 {
 			return a, nil, false
 		}
-		d, done, cmd := a.dialogs.queue[0].update(a.dialogs.asker, a.keys, msg)
+		d, done, cmd := a.dialogs.queue[0].update(a.dialogs.asker, *a.keys, msg)
 		if done {
 			a.dialogs.queue = a.dialogs.queue[1:]
 			if len(a.dialogs.queue) > 0 && a.dialogs.queue[0].q != nil && a.dialogs.queue[0].q.hostKey == nil {
@@ -120,7 +120,7 @@ func countPart(st common.Styles, n int, word string) string {
 // dialogView draws the first dialog centred in w x h.
 func (a App) dialogView(w, h int) string {
 	boxW := min(w, 76)
-	box := a.ctx.Styles.Pane.BorderForeground(a.ctx.Theme.Warn).Width(boxW).Render(a.dialogs.queue[0].view(a.ctx, a.keys, boxW-4))
+	box := a.ctx.Styles.Pane.BorderForeground(a.ctx.Theme.Warn).Width(boxW).Render(a.dialogs.queue[0].view(a.ctx, *a.keys, boxW-4))
 	return lipgloss.Place(w, h, lipgloss.Center, lipgloss.Center, box)
 }
 

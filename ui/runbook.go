@@ -80,7 +80,7 @@ func (a App) runbookEntries(builtin []paletteEntry) []paletteEntry {
 		names[i] = rb.Name
 	}
 	out := []paletteEntry{{"runbook", "NAME [environment]", "a runbook: " + strings.Join(names, ", "), key.Binding{}, App.paletteRunbook}}
-	conflicts := RunbookKeyConflicts(a.keys, rbs)
+	conflicts := RunbookKeyConflicts(*a.keys, rbs)
 	for _, rb := range rbs {
 		if slices.ContainsFunc(builtin, func(e paletteEntry) bool { return e.name == rb.Name }) {
 			continue
@@ -266,7 +266,7 @@ func (a App) runbookHelp() []key.Binding {
 // key table has taken: pressing one does the table's action, not the
 // runbook, and the operator should know before pressing it.
 func (a *App) runbookKeyToasts() []tea.Cmd {
-	conflicts := RunbookKeyConflicts(a.keys, a.runbooks())
+	conflicts := RunbookKeyConflicts(*a.keys, a.runbooks())
 	var cmds []tea.Cmd
 	for _, rb := range a.runbooks() {
 		if act, ok := conflicts[rb.Name]; ok {
