@@ -16,7 +16,7 @@ import (
 // wheelPackage is a package of the app's own, built into a wheel by the
 // build (pip wheel, no index needed) and pinned in requirements.txt.
 var wheelPackage = map[string]string{
-	"wheelsrc/setup.py":                   "from setuptools import setup\nsetup(name=\"opsui-buildtest\", version=\"1.0\", packages=[\"opsui_buildtest\"])\n",
+	"wheelsrc/setup.py":                    "from setuptools import setup\nsetup(name=\"opsui-buildtest\", version=\"1.0\", packages=[\"opsui_buildtest\"])\n",
 	"wheelsrc/opsui_buildtest/__init__.py": "BUILT = \"from the build's wheel\"\n",
 	"requirements.txt":                     "opsui-buildtest==1.0\n",
 }
