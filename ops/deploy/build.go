@@ -95,8 +95,9 @@ const buildKillGrace = 5 * time.Second
 // runs the build's commands there one after the other (stopping at the
 // first that fails, or at the timeout), and packs what they leave into
 // out, a gzipped tar. Its output goes to log and, line by line, to
-// b.Line.
-func runBuild(ctx context.Context, b BuildRun, work, out string, log io.Writer) error {
+// b.Line; wheels is set when the tree has a wheels/ directory (the django
+// preset installs requirements.txt from it).
+func runBuild(ctx context.Context, b BuildRun, work, out string, log io.Writer, wheels *bool) error {
 	spec := b.App.Build
 	tree := filepath.Join(work, "tree")
 	if err := os.Mkdir(tree, 0o755); err != nil {
@@ -130,6 +131,9 @@ func runBuild(ctx context.Context, b BuildRun, work, out string, log io.Writer) 
 	lines.flush()
 	if err := packTree(tree, out); err != nil {
 		return fmt.Errorf("build: pack the built tree: %w", err)
+	}
+	if fi, err := os.Stat(filepath.Join(tree, "wheels")); err == nil && fi.IsDir() && wheels != nil {
+		*wheels = true
 	}
 	return nil
 }

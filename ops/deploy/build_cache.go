@@ -29,6 +29,8 @@ type BuildInfo struct {
 	Took    Seconds   `json:"took"`
 	Size    int64     `json:"size"`
 	SHA256  string    `json:"sha256"`
+	// Wheels says the artifact has a wheels/ directory.
+	Wheels bool `json:"wheels,omitempty"`
 	// Path is the artifact's file; Log the build's output.
 	Path string `json:"-"`
 	Log  string `json:"-"`

@@ -10,6 +10,7 @@ import (
 	"github.com/opsui/opsui/internal/testenv"
 	"github.com/opsui/opsui/internal/webtest"
 	"github.com/opsui/opsui/inventory"
+	"github.com/opsui/opsui/ops/remote"
 	"github.com/opsui/opsui/store"
 )
 
@@ -67,10 +68,24 @@ func TestBuildShipsWheelsToTheDjangoPreset(t *testing.T) {
 		}
 	}
 
-	// The same commit without the build: nothing made wheels/, the strict
-	// requirements check fails the release's build on the hosts.
+	// The preview's requirements check knows the cached build ships
+	// wheels/; without the build it finds the pin unmet.
+	var targets []remote.Target
+	for _, h := range tb.fleet.Hosts {
+		targets = append(targets, tb.targets[h.Name])
+	}
+	if unmet := UnmetRequirements(context.Background(), tb.pool, targets, tb.buildPlan(commit, cache)); unmet != nil {
+		t.Errorf("the preview checked the requirements of a build that ships wheels/: %q", unmet)
+	}
 	tb.app.Build = nil
 	tb.inv.Apps[0] = tb.app
+	unmet := UnmetRequirements(context.Background(), tb.pool, targets, tb.plan(commit, Strategy{}))
+	if ws := unmet[tb.fleet.Hosts[0].Name]; len(ws) != 1 || ws[0] != "opsui-buildtest==1.0 is required, not installed" {
+		t.Errorf("without the build the preview finds %q", ws)
+	}
+
+	// The same commit without the build: nothing made wheels/, the strict
+	// requirements check fails the release's build on the hosts.
 	out, _ = tb.deployer().Deploy(context.Background(), tb.plan(commit, Strategy{Kind: "all"}))
 	if out == nil || out.Result == store.ReleaseSuccess {
 		t.Fatal("without the build the unmet pin passed strict_requirements: the test proves nothing")

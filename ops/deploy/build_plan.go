@@ -65,3 +65,16 @@ func (p *Plan) artifactName() string {
 	}
 	return "git archive " + ShortCommit(p.Source.Commit)
 }
+
+// buildSkipsRequirements says the requirements cannot, or need not, be
+// checked before a deploy with a build: what the build leaves is known
+// only once it has run (cached), and a release with wheels/ installs its
+// pins. The deploy's own check on each host still runs.
+func (p *Plan) buildSkipsRequirements() bool {
+	root, err := BuildCacheDir(p.BuildCache)
+	if err != nil || p.NoBuildCache {
+		return true
+	}
+	info, ok := LookupBuild(root, p.App, p.Source.Commit)
+	return !ok || info.Wheels
+}

@@ -74,8 +74,9 @@ func (r *runner) build(ctx context.Context, artifact string) error {
 	r.say("build: running %s of %s on this machine in the tree of %s (timeout %s)", Plural(len(spec.Run), "command", "commands"),
 		p.App.Name, ShortCommit(p.Source.Commit), spec.TimeoutOrDefault())
 	began := time.Now()
+	var wheels bool
 	err = runBuild(ctx, BuildRun{App: p.App, Commit: p.Source.Commit, Release: p.ReleaseID, Env: p.Env.Name,
-		Line: func(l string) { r.say("build | %s", l) }}, work, out, logf)
+		Line: func(l string) { r.say("build | %s", l) }}, work, out, logf, &wheels)
 	took := time.Since(began)
 	if cerr := logf.Close(); cerr == nil {
 		_ = os.Rename(logPath+".tmp", logPath)
@@ -86,7 +87,8 @@ func (r *runner) build(ctx context.Context, artifact string) error {
 		}
 		return err
 	}
-	info := BuildInfo{Key: key, App: p.App.Name, Commit: p.Source.Commit, BuiltAt: began.UTC(), Took: Seconds(took.Seconds()), Path: out}
+	info := BuildInfo{Key: key, App: p.App.Name, Commit: p.Source.Commit, BuiltAt: began.UTC(), Took: Seconds(took.Seconds()),
+		Wheels: wheels, Path: out}
 	if rootErr == nil {
 		if info, err = storeBuild(root, info, out); err != nil {
 			return fmt.Errorf("build: keep the artifact: %w", err)
