@@ -179,6 +179,26 @@ func TestBuildIsCachedPerCommitAndDefinition(t *testing.T) {
 	if out, err := tb.deployer().Deploy(ctx, p); err != nil || out.Result != store.ReleaseSuccess || builds(t, counter) != 3 {
 		t.Fatalf("--no-build-cache: %v, %d builds", err, builds(t, counter))
 	}
+
+	// A cached artifact whose bytes changed is not shipped: built again.
+	info, ok := LookupBuild(cache, tb.app, c1)
+	if !ok {
+		t.Fatal("the build is not cached")
+	}
+	b, err := os.ReadFile(info.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[len(b)/2] ^= 0xff
+	if err := os.WriteFile(info.Path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := tb.deployer().Deploy(ctx, tb.buildPlan("main", cache)); err != nil || out.Result != store.ReleaseSuccess || builds(t, counter) != 4 {
+		t.Fatalf("a damaged cache: %v, %d builds", err, builds(t, counter))
+	}
+	if !tb.saidAny("build: the cached artifact " + ShortKey(info.Key) + " cannot be used") {
+		t.Errorf("the damaged artifact was not reported: %q", tb.said)
+	}
 }
 
 // TestFailedBuildTouchesNoHost: a build that exits 3 stops the deploy
