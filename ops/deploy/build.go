@@ -46,6 +46,7 @@ type BuildError struct {
 	Timeout     time.Duration
 	Cancelled   bool
 	Last        []string // the build's last lines of output
+	Log         string   // where its whole output is kept ("": nowhere)
 	Err         error    // a failure to run it at all
 }
 
@@ -61,6 +62,9 @@ func (e *BuildError) Error() string {
 		fmt.Fprintf(&b, "could not run: %v", e.Err)
 	default:
 		fmt.Fprintf(&b, "exited with status %d", e.Code)
+	}
+	if e.Log != "" {
+		b.WriteString("; its output is in " + e.Log)
 	}
 	if len(e.Last) > 0 {
 		b.WriteString("; its last lines:")

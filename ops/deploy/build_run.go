@@ -82,8 +82,8 @@ func (r *runner) build(ctx context.Context, artifact string) error {
 		_ = os.Rename(logPath+".tmp", logPath)
 	}
 	if err != nil {
-		if rootErr == nil {
-			r.say("build: its whole output is in %s", logPath)
+		if be := (*BuildError)(nil); errors.As(err, &be) && rootErr == nil {
+			be.Log = logPath
 		}
 		return err
 	}
@@ -103,7 +103,7 @@ func (r *runner) build(ctx context.Context, artifact string) error {
 	fi, _ := os.Stat(artifact)
 	what := "not cached"
 	if rootErr == nil {
-		what = "cached as " + ShortKey(key)
+		what = "cached as " + ShortKey(key) + "; its output is in " + logPath
 	}
 	r.notef("build: built in %s (%d KiB), %s", took.Round(100*time.Millisecond), fi.Size()>>10, what)
 	return nil

@@ -220,7 +220,10 @@ func TestFailedBuildTouchesNoHost(t *testing.T) {
 	}
 	var be *BuildError
 	if !errors.As(err, &be) || be.Code != 3 {
-		t.Errorf("not a *BuildError with the status: %#v", err)
+		t.Fatalf("not a *BuildError with the status: %#v", err)
+	}
+	if log, err := os.ReadFile(be.Log); err != nil || !strings.HasPrefix(be.Log, cache) || !strings.Contains(string(log), "undefined variable") {
+		t.Errorf("the build's log %s: %q (%v)", be.Log, log, err)
 	}
 	for i := range tb.fleet.Hosts {
 		if got := tb.sh(i, "ls -A "+tb.deployTo+" 2>/dev/null || true"); got != "" {
