@@ -24,12 +24,17 @@ import (
 //	  timeout: 10m           # default 10m, at most 2h
 //	  env: {PIP_NO_INPUT: "1"}
 //
-// Env holds plain values only: the app's secrets are never given to a
-// build. The commands also get COMMIT, RELEASE_ID, APP and ENV.
+// Env holds plain values only. A secret of the app's secrets: reaches a
+// build only when Secrets names it, as the variable it is set in
+// (secrets: {PIP_INDEX_URL: pypi_url}); its value is resolved on the
+// operator's machine, masked in the build's output and no part of the
+// cache key (its name is). The commands also get COMMIT, RELEASE_ID, APP
+// and ENV.
 type Build struct {
 	Run     []string          `yaml:"run" json:"run"`
 	Timeout Duration          `yaml:"timeout,omitempty" json:"timeout,omitempty"`
 	Env     map[string]string `yaml:"env,omitempty" json:"env,omitempty"`
+	Secrets map[string]string `yaml:"secrets,omitempty" json:"secrets,omitempty"`
 }
 
 // Build defaults and bounds.
@@ -53,7 +58,7 @@ func (b *Build) TimeoutOrDefault() time.Duration {
 // MarshalYAML writes the shortest form that reads back the same: one
 // command as a string, commands alone as a list, else the mapping.
 func (b Build) MarshalYAML() (any, error) {
-	if b.Timeout == 0 && len(b.Env) == 0 {
+	if b.Timeout == 0 && len(b.Env) == 0 && len(b.Secrets) == 0 {
 		if len(b.Run) == 1 {
 			return b.Run[0], nil
 		}
@@ -82,11 +87,12 @@ func (b *Build) UnmarshalYAML(n *yaml.Node) error {
 		Run     yaml.Node         `yaml:"run"`
 		Timeout Duration          `yaml:"timeout"`
 		Env     map[string]string `yaml:"env"`
+		Secrets map[string]string `yaml:"secrets"`
 	}
 	if err := n.Decode(&m); err != nil {
 		return err
 	}
-	*b = Build{Timeout: m.Timeout, Env: m.Env}
+	*b = Build{Timeout: m.Timeout, Env: m.Env, Secrets: m.Secrets}
 	switch m.Run.Kind {
 	case yaml.ScalarNode:
 		b.Run = []string{m.Run.Value}
@@ -126,6 +132,8 @@ func (w *walker) build(n *yaml.Node, path string) bool {
 			ok = w.scalar(v, reflect.TypeOf(Duration(0)), p)
 		case "env":
 			ok = w.buildEnv(v, p)
+		case "secrets":
+			ok = w.buildSecrets(v, p)
 		default:
 			w.problem(k, p, "unknown field %q%s", k.Value, suggest(k.Value, fields))
 		}
@@ -170,7 +178,29 @@ func (w *walker) buildEnv(n *yaml.Node, path string) bool {
 		p := join(path, k.Value)
 		w.pos[p] = k
 		if v.Kind != yaml.ScalarNode {
-			w.problem(v, p, "a build's env takes plain values only: the app's secrets are never given to a build")
+			w.problem(v, p, "a build's env takes plain values only; give it a secret by name under the build's secrets: (VARIABLE: SECRET_NAME)")
+			continue
+		}
+		kept = append(kept, k, v)
+	}
+	n.Content = kept
+	return true
+}
+
+// buildSecrets checks a build's secrets: a mapping of variable names to
+// names of the app's secrets.
+func (w *walker) buildSecrets(n *yaml.Node, path string) bool {
+	if n.Kind != yaml.MappingNode {
+		w.problem(n, path, "expected a mapping of variables to names of the app's secrets, found %s", kindName(n))
+		return false
+	}
+	kept := n.Content[:0:0]
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		p := join(path, k.Value)
+		w.pos[p] = v
+		if v.Kind != yaml.ScalarNode || v.Value == "" {
+			w.problem(v, p, "wants the name of a secret declared in the app's secrets:")
 			continue
 		}
 		kept = append(kept, k, v)
@@ -180,7 +210,7 @@ func (w *walker) buildEnv(n *yaml.Node, path string) bool {
 }
 
 // validateBuild adds the problems of app path p's build.
-func validateBuild(p string, b *Build, add func(path, format string, args ...any)) {
+func validateBuild(p string, b *Build, secrets map[string]SecretSource, add func(path, format string, args ...any)) {
 	if b == nil {
 		return
 	}
@@ -210,6 +240,20 @@ func validateBuild(p string, b *Build, add func(path, format string, args ...any
 			add(p+".env."+k, "%s is set by opsui for every build (%s)", k, strings.Join(BuildVars, ", "))
 		case strings.ContainsRune(b.Env[k], 0):
 			add(p+".env."+k, "the value of %s holds a NUL byte", k)
+		}
+	}
+	for _, k := range sortedKeys(b.Secrets) {
+		_, inEnv := b.Env[k]
+		_, declared := secrets[b.Secrets[k]]
+		switch {
+		case !envKeyRe.MatchString(k):
+			add(p+".secrets."+k, "invalid variable name %q (use letters, digits and _, not starting with a digit)", k)
+		case slices.Contains(BuildVars, k):
+			add(p+".secrets."+k, "%s is set by opsui for every build (%s)", k, strings.Join(BuildVars, ", "))
+		case inEnv:
+			add(p+".secrets."+k, "%s is also set in the build's env:", k)
+		case !declared:
+			add(p+".secrets."+k, "secret %q is not declared in the app's secrets:", b.Secrets[k])
 		}
 	}
 }

@@ -29,6 +29,9 @@ func TestBuildInTheFleetFile(t *testing.T) {
       run: ./build.sh
       timeout: 90s
       env: {PIP_NO_INPUT: "1", MODE: release}
+      secrets: {PIP_INDEX_URL: pypi}
+    secrets:
+      pypi: {env: PYPI_URL}
 `
 	f, err := DecodeYAML("fleet.yaml", []byte(good))
 	if err != nil {
@@ -37,7 +40,8 @@ func TestBuildInTheFleetFile(t *testing.T) {
 	want := map[string]*Build{
 		"one":  {Run: []string{"make wheels"}},
 		"list": {Run: []string{"pip wheel -r requirements.txt -w wheels", "echo done"}},
-		"full": {Run: []string{"./build.sh"}, Timeout: Duration(90 * time.Second), Env: map[string]string{"PIP_NO_INPUT": "1", "MODE": "release"}},
+		"full": {Run: []string{"./build.sh"}, Timeout: Duration(90 * time.Second), Env: map[string]string{"PIP_NO_INPUT": "1", "MODE": "release"},
+			Secrets: map[string]string{"PIP_INDEX_URL": "pypi"}},
 	}
 	for name, b := range want {
 		a, _ := f.App(name)
@@ -79,7 +83,13 @@ func TestBuildInTheFleetFile(t *testing.T) {
         TOKEN: {secret: pypi}
         COMMIT: abc
         2BAD: x
+        LEVEL: high
       dir: /tmp
+      secrets: {MODE2: nope, "2BAD": x, LEVEL: pypi, X: {secret: y}}
+    env:
+      TOKEN: "1"
+    secrets:
+      pypi: {env: PYPI_URL}
   - name: blog
     repo: /src/blog
     deploy_to: /srv/blog
@@ -96,12 +106,16 @@ func TestBuildInTheFleetFile(t *testing.T) {
 	for _, want := range []string{
 		`fleet.yaml:6:21: apps[0].build.run[1]: build command 2 is empty`,
 		`fleet.yaml:7:16: apps[0].build.timeout: timeout 3h0m0s is longer than 2h0m0s`,
-		`fleet.yaml:9:16: apps[0].build.env.TOKEN: a build's env takes plain values only: the app's secrets are never given to a build`,
+		`fleet.yaml:9:16: apps[0].build.env.TOKEN: a build's env takes plain values only; give it a secret by name under the build's secrets: (VARIABLE: SECRET_NAME)`,
 		`fleet.yaml:10:9: apps[0].build.env.COMMIT: COMMIT is set by opsui for every build (APP, COMMIT, ENV, RELEASE_ID)`,
 		`fleet.yaml:11:9: apps[0].build.env.2BAD: invalid variable name "2BAD"`,
-		`fleet.yaml:12:7: apps[0].build.dir: unknown field "dir"`,
-		`fleet.yaml:16:22: apps[1].build.timeout: invalid duration "soon"`,
-		`fleet.yaml:20:13: apps[2].build[0]: expected a command (a string), found a list`,
+		`fleet.yaml:13:7: apps[0].build.dir: unknown field "dir"`,
+		`fleet.yaml:14:24: apps[0].build.secrets.MODE2: secret "nope" is not declared in the app's secrets:`,
+		`fleet.yaml:14:38: apps[0].build.secrets.2BAD: invalid variable name "2BAD"`,
+		`fleet.yaml:14:48: apps[0].build.secrets.LEVEL: LEVEL is also set in the build's env:`,
+		`fleet.yaml:14:57: apps[0].build.secrets.X: wants the name of a secret declared in the app's secrets:`,
+		`fleet.yaml:22:22: apps[1].build.timeout: invalid duration "soon"`,
+		`fleet.yaml:26:13: apps[2].build[0]: expected a command (a string), found a list`,
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("missing %q in:\n%v", want, err)

@@ -31,6 +31,9 @@ type BuildRun struct {
 	Commit  string
 	Release string // the planned release id (RELEASE_ID)
 	Env     string // the environment deployed to (ENV)
+	// Secrets are the values of the build's secrets: by variable; each
+	// is masked in the output (‹secret NAME›).
+	Secrets map[string]string
 	// Line receives each line of the build's output as it comes; it must
 	// not block for long (the build waits for it).
 	Line func(string)
@@ -113,7 +116,7 @@ func runBuild(ctx context.Context, b BuildRun, work, out string, log io.Writer, 
 	timeout := spec.TimeoutOrDefault()
 	bctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	lines := &lineSink{log: log, line: b.Line}
+	lines := &lineSink{log: log, line: b.Line, mask: secretMask(b)}
 	for i, c := range spec.Run {
 		lines.say(fmt.Sprintf("$ %s", clipCommand(c)))
 		code, err := runBuildCommand(bctx, tree, c, buildEnv(b), lines)
@@ -150,7 +153,31 @@ func buildEnv(b BuildRun) []string {
 	for _, k := range slices.Sorted(maps.Keys(b.App.Build.Env)) {
 		env = append(env, k+"="+b.App.Build.Env[k])
 	}
+	for _, k := range slices.Sorted(maps.Keys(b.Secrets)) {
+		env = append(env, k+"="+b.Secrets[k])
+	}
 	return append(env, "APP="+b.App.Name, "COMMIT="+b.Commit, "ENV="+b.Env, "RELEASE_ID="+b.Release)
+}
+
+// minMasked is the shortest secret value masked in a build's output: a
+// shorter one would blank out ordinary text.
+const minMasked = 4
+
+// secretMask replaces the values of b's secrets in a line of output with
+// their names, the longest first (one value may hold another).
+func secretMask(b BuildRun) *strings.Replacer {
+	var pairs []string
+	vars := slices.Collect(maps.Keys(b.Secrets))
+	slices.SortFunc(vars, func(x, y string) int { return len(b.Secrets[y]) - len(b.Secrets[x]) })
+	for _, k := range vars {
+		if v := b.Secrets[k]; len(v) >= minMasked {
+			pairs = append(pairs, v, inventory.SecretLabel(b.App.Build.Secrets[k]))
+		}
+	}
+	if len(pairs) == 0 {
+		return nil
+	}
+	return strings.NewReplacer(pairs...)
 }
 
 // runBuildCommand runs one command with sh in dir, in a process group of
@@ -175,12 +202,13 @@ func runBuildCommand(ctx context.Context, dir, command string, env []string, out
 	return 0, nil
 }
 
-// lineSink splits a build's output into lines: all of it to log, each line
-// to line, the last few kept for the error.
+// lineSink splits a build's output into lines, its secrets masked: each
+// line to log and to line, the last few kept for the error.
 type lineSink struct {
 	mu   sync.Mutex
 	log  io.Writer
 	line func(string)
+	mask *strings.Replacer // nil: no secret
 	part []byte
 	tail []string
 }
@@ -188,9 +216,6 @@ type lineSink struct {
 func (s *lineSink) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.log != nil {
-		_, _ = s.log.Write(p)
-	}
 	s.part = append(s.part, p...)
 	for {
 		i := slices.Index(s.part, '\n')
@@ -211,9 +236,6 @@ func (s *lineSink) Write(p []byte) (int, error) {
 func (s *lineSink) say(l string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.log != nil {
-		fmt.Fprintln(s.log, l)
-	}
 	s.emit(l)
 }
 
@@ -221,6 +243,12 @@ func (s *lineSink) emit(l string) {
 	l = strings.TrimRight(l, "\r")
 	if i := strings.LastIndexByte(l, '\r'); i >= 0 {
 		l = l[i+1:] // what a terminal would show of a redrawn line
+	}
+	if s.mask != nil {
+		l = s.mask.Replace(l)
+	}
+	if s.log != nil {
+		_, _ = io.WriteString(s.log, l+"\n")
 	}
 	s.tail = append(s.tail, l)
 	if len(s.tail) > buildLastLines {

@@ -48,7 +48,8 @@ func (s Seconds) Duration() time.Duration {
 func ShortKey(key string) string { return ShortCommit(key) }
 
 // BuildKey is the cache key of app's build of commit: a hash of the commit,
-// the commands and the env: a change to any of them builds anew. The
+// the commands, the env and the names of its secrets: a change to any of
+// them builds anew. The
 // timeout is not part of it (it does not change what is built), nor is the
 // environment deployed to: the artifact built once ships everywhere.
 func BuildKey(app inventory.App, commit string) string {
@@ -59,6 +60,11 @@ func BuildKey(app inventory.App, commit string) string {
 	}
 	for _, k := range slices.Sorted(maps.Keys(app.Build.Env)) {
 		fmt.Fprintf(h, "%s=%d\x00%s\x00", k, len(app.Build.Env[k]), app.Build.Env[k])
+	}
+	// A secret by its name only: a rotated token builds the same thing,
+	// and the key, kept in a file name, says nothing of its value.
+	for _, k := range slices.Sorted(maps.Keys(app.Build.Secrets)) {
+		fmt.Fprintf(h, "secret %s=%s\x00", k, app.Build.Secrets[k])
 	}
 	return hex.EncodeToString(h.Sum(nil))
 }

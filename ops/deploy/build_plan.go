@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/opsui/opsui/inventory"
 	"github.com/opsui/opsui/ops/remote"
 )
 
@@ -52,7 +53,10 @@ func (p *Plan) describeBuild(w io.Writer) {
 	}
 	vars := []string{"APP=" + p.App.Name, "COMMIT=" + p.Source.Commit, "ENV=" + p.Env.Name, "RELEASE_ID=" + p.ReleaseID}
 	for _, k := range slices.Sorted(maps.Keys(b.Env)) {
-		vars = append(vars, k+"="+remote.Quote(b.Env[k])) // plain values: a build is never given a secret
+		vars = append(vars, k+"="+remote.Quote(b.Env[k]))
+	}
+	for _, k := range slices.Sorted(maps.Keys(b.Secrets)) {
+		vars = append(vars, k+"="+inventory.SecretLabel(b.Secrets[k])) // resolved when the build runs, never shown
 	}
 	fmt.Fprintf(w, "  its environment (with yours): %s\n", strings.Join(vars, " "))
 	fmt.Fprintf(w, "  %s\n", p.BuildNote())

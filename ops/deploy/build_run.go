@@ -42,6 +42,11 @@ func (r *runner) build(ctx context.Context, artifact string) error {
 		r.say("build: the cache is not used (--no-build-cache): building again")
 	}
 
+	secrets, err := r.buildSecrets(ctx)
+	if err != nil {
+		return err
+	}
+
 	// The build's own directory, and the cache's (where its log and
 	// artifact go, so a rename stores them); without a cache it still runs.
 	work, err := os.MkdirTemp("", "opsui-build-")
@@ -75,7 +80,7 @@ func (r *runner) build(ctx context.Context, artifact string) error {
 		p.App.Name, ShortCommit(p.Source.Commit), spec.TimeoutOrDefault())
 	began := time.Now()
 	var wheels bool
-	err = runBuild(ctx, BuildRun{App: p.App, Commit: p.Source.Commit, Release: p.ReleaseID, Env: p.Env.Name,
+	err = runBuild(ctx, BuildRun{App: p.App, Commit: p.Source.Commit, Release: p.ReleaseID, Env: p.Env.Name, Secrets: secrets,
 		Line: func(l string) { r.say("build | %s", l) }}, work, out, logf, &wheels)
 	took := time.Since(began)
 	if cerr := logf.Close(); cerr == nil {
@@ -107,6 +112,28 @@ func (r *runner) build(ctx context.Context, artifact string) error {
 	}
 	r.notef("build: built in %s (%d KiB), %s", took.Round(100*time.Millisecond), fi.Size()>>10, what)
 	return nil
+}
+
+// buildSecrets resolves the secrets the build names, by variable, on
+// this machine (the deploy's resolver: each read once per deploy).
+func (r *runner) buildSecrets(ctx context.Context) (map[string]string, error) {
+	names := r.plan.App.Build.Secrets
+	if len(names) == 0 {
+		return nil, nil
+	}
+	sec := r.Secrets
+	if sec == nil {
+		sec = &Secrets{}
+	}
+	out := make(map[string]string, len(names))
+	for k, name := range names {
+		v, err := sec.Resolve(ctx, r.plan.App, name)
+		if err != nil {
+			return nil, fmt.Errorf("build: %s: %w", k, err) // names the secret, never its value
+		}
+		out[k] = v
+	}
+	return out, nil
 }
 
 // Cached says what a cached build is, in the words the deploy, the dry

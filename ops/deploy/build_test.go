@@ -305,3 +305,51 @@ func TestHangingBuildHitsItsTimeout(t *testing.T) {
 		})
 	}
 }
+
+// TestBuildGetsOnlyTheSecretsItNames: a secret named in the build's
+// secrets: reaches its commands in their environment, is masked in every
+// line of its output (streamed, logged, recorded) and is no part of the
+// cache; the app's other secrets are not given to it.
+func TestBuildGetsOnlyTheSecretsItNames(t *testing.T) {
+	const token = "s3cr3t-index-token"
+	t.Setenv("OPSUI_TEST_PYPI", token)
+	t.Setenv("OPSUI_TEST_OTHER", "other-secret-value")
+	tb, _, cache := buildTestbed(t, 1, `echo "index: https://user:$PIP_TOKEN@pypi.example/simple"`,
+		`[ "$PIP_TOKEN" = "$EXPECT" ] && echo "the token arrived"`, `[ -z "$OTHER" ] && echo "no other secret"`)
+	tb.app.Build.Env["EXPECT"] = token // a plain value, to compare with (the test's own)
+	tb.app.Build.Secrets = map[string]string{"PIP_TOKEN": "pypi"}
+	tb.app.Secrets = map[string]inventory.SecretSource{"pypi": {Env: "OPSUI_TEST_PYPI"}, "other": {Env: "OPSUI_TEST_OTHER"}}
+	tb.app.Env = map[string]inventory.EnvValue{"OTHER": {Secret: "other"}}
+	tb.inv.Apps = []inventory.App{tb.app}
+
+	var dry bytes.Buffer
+	tb.buildPlan("main", cache).Describe(&dry)
+	if !strings.Contains(dry.String(), "PIP_TOKEN=‹secret pypi›") {
+		t.Errorf("the dry run does not name the build's secret:\n%s", dry.String())
+	}
+	out, err := tb.deployer().Deploy(context.Background(), tb.buildPlan("main", cache))
+	if err != nil || out.Result != store.ReleaseSuccess {
+		tb.logf(out)
+		t.Fatalf("deploy: %v", err)
+	}
+	for _, want := range []string{"build | index: https://user:‹secret pypi›@pypi.example/simple", "build | the token arrived", "build | no other secret"} {
+		if !tb.saidAny(want) {
+			t.Errorf("the build's output lacks %q: %q", want, tb.said)
+		}
+	}
+	tb.mu.Lock()
+	said := strings.Join(tb.said, "\n")
+	tb.mu.Unlock()
+	run, _ := tb.st.Run(context.Background(), out.RunID)
+	info, _ := LookupBuild(cache, tb.app, tb.git("rev-parse", "HEAD"))
+	log, _ := os.ReadFile(info.Log)
+	meta, _ := os.ReadFile(strings.TrimSuffix(info.Path, ".tar.gz") + ".json")
+	for what, text := range map[string]string{"said": said, "run record": run.Summary + run.Command, "log": string(log), "cache record": string(meta) + info.Path} {
+		if strings.Contains(text, token) {
+			t.Errorf("the %s shows the secret:\n%s", what, text)
+		}
+	}
+	if !strings.Contains(string(log), "‹secret pypi›") {
+		t.Errorf("the log: %q", log)
+	}
+}
