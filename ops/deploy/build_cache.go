@@ -87,6 +87,10 @@ func BuildCacheDir(dir string) (string, error) {
 // ones used last (a use touches its file).
 const buildCacheKeep = 10
 
+// abandonedBuild is how old a build's file in the making is when pruning
+// takes it for one whose opsui died (no build runs this long: 2h at most).
+const abandonedBuild = 24 * time.Hour
+
 // buildPaths are the files of key's build of app under the cache root.
 func buildPaths(root, app, key string) (artifact, meta, log string) {
 	base := filepath.Join(root, app, key)
@@ -187,8 +191,15 @@ func pruneBuilds(root, app string) error {
 	}
 	var bs []built
 	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), ".") {
+			// A build's files in the making: left by one that died, once old.
+			if fi, err := e.Info(); err == nil && time.Since(fi.ModTime()) > abandonedBuild {
+				_ = os.Remove(filepath.Join(dir, e.Name()))
+			}
+			continue
+		}
 		key, ok := strings.CutSuffix(e.Name(), ".tar.gz")
-		if !ok || strings.HasPrefix(key, ".") {
+		if !ok {
 			continue
 		}
 		if fi, err := e.Info(); err == nil {

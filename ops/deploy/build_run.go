@@ -65,13 +65,17 @@ func (r *runner) build(ctx context.Context, artifact string) error {
 		r.say("build: no cache (%v): the artifact is not kept for the next deploy", rootErr)
 		cacheDir = work
 	}
-	out := filepath.Join(cacheDir, fmt.Sprintf(".%s.%d.building", key, os.Getpid()))
+	// Unique names: one console may build the same commit for two
+	// environments at once; the last to finish renames over the first.
+	tmp := fmt.Sprintf(".%s.%d.%d", key, os.Getpid(), time.Now().UnixNano())
+	out := filepath.Join(cacheDir, tmp+".building")
 	defer os.Remove(out) // what a failed build left
 	_, _, logPath := buildPaths(root, p.App.Name, key)
 	if rootErr != nil {
 		logPath = filepath.Join(work, "build.log")
 	}
-	logf, err := os.OpenFile(logPath+".tmp", os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	logTmp := filepath.Join(filepath.Dir(logPath), tmp+".log")
+	logf, err := os.OpenFile(logTmp, os.O_CREATE|os.O_WRONLY|os.O_EXCL, 0o600)
 	if err != nil {
 		return fmt.Errorf("build: %w", err)
 	}
@@ -84,7 +88,7 @@ func (r *runner) build(ctx context.Context, artifact string) error {
 		Line: func(l string) { r.say("build | %s", l) }}, work, out, logf, &wheels)
 	took := time.Since(began)
 	if cerr := logf.Close(); cerr == nil {
-		_ = os.Rename(logPath+".tmp", logPath)
+		_ = os.Rename(logTmp, logPath)
 	}
 	if err != nil {
 		if be := (*BuildError)(nil); errors.As(err, &be) && rootErr == nil {

@@ -163,6 +163,10 @@ func TestBuildCacheKeepsTheLastUsed(t *testing.T) {
 		}
 		os.Chtimes(a, at, at)
 	}
+	stale, fresh := filepath.Join(dir, ".k.1.2.building"), filepath.Join(dir, ".k.1.3.log")
+	os.WriteFile(stale, nil, 0o600)
+	os.WriteFile(fresh, nil, 0o600)
+	os.Chtimes(stale, old.Add(-48*time.Hour), old.Add(-48*time.Hour))
 	if err := pruneBuilds(root, "shop"); err != nil {
 		t.Fatal(err)
 	}
@@ -173,5 +177,11 @@ func TestBuildCacheKeepsTheLastUsed(t *testing.T) {
 		if (aerr == nil) != want || (merr == nil) != want {
 			t.Errorf("artifact %d kept=%v, want %v", i, aerr == nil, want)
 		}
+	}
+	if _, err := os.Stat(stale); err == nil {
+		t.Error("a build abandoned two days ago was left")
+	}
+	if _, err := os.Stat(fresh); err != nil {
+		t.Error("a build in the making was pruned")
 	}
 }
