@@ -185,3 +185,37 @@ func TestBuildCacheKeepsTheLastUsed(t *testing.T) {
 		t.Error("a build in the making was pruned")
 	}
 }
+
+// TestPreviewReadsTheBuildCache: PreviewDeploy says (BuildPreview) whether
+// the build will run or its artifact is cached in the operator's cache
+// directory, so the wizard's view shows it without reading a file.
+func TestPreviewReadsTheBuildCache(t *testing.T) {
+	tb, _, _ := buildTestbed(t, 1)
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	ctx := t.Context()
+	preview := func() string {
+		t.Helper()
+		p, err := PreviewDeploy(ctx, tb.st, DeployRequest{Fleet: tb.inv, App: tb.app, Env: tb.env, Hosts: tb.hosts(), Ref: "main"}, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p.BuildPreview
+	}
+	if got := preview(); !strings.HasPrefix(got, "build: will run 1 command on this machine") {
+		t.Errorf("nothing cached: %q", got)
+	}
+	root, err := BuildCacheDir("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	commit := tb.git("rev-parse", "HEAD")
+	os.MkdirAll(filepath.Join(root, "app"), 0o700)
+	built := filepath.Join(root, "app", ".built")
+	os.WriteFile(built, []byte("artifact"), 0o600)
+	if _, err := storeBuild(root, BuildInfo{Key: BuildKey(tb.app, commit), App: "app", Commit: commit, BuiltAt: time.Now()}, built); err != nil {
+		t.Fatal(err)
+	}
+	if got := preview(); !strings.HasPrefix(got, "build: cached (") {
+		t.Errorf("cached: %q", got)
+	}
+}

@@ -58,6 +58,9 @@ type Plan struct {
 	// artifact; BuildCache is the cache's directory ("": BuildCacheDir's).
 	NoBuildCache bool
 	BuildCache   string
+	// BuildPreview is BuildNote as PreviewDeploy read it: what a view
+	// shows without reading the cache while it renders.
+	BuildPreview string
 }
 
 // NewPlan decides a deploy of src to hosts.

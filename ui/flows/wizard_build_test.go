@@ -17,6 +17,7 @@ func TestPreviewSaysTheBuildRuns(t *testing.T) {
 	st := common.NewStyles(themes.Dark().WithoutColor())
 	p := &deploy.Plan{App: inventory.App{Name: "shop", Build: &inventory.Build{Run: []string{"make wheels"}}},
 		Source: deploy.Source{Commit: "c2c2c2c2c2c2c2c2"}, BuildCache: t.TempDir()}
+	p.BuildPreview = p.BuildNote() // as deploy.PreviewDeploy does
 	got := strings.Join(buildLines(st, p, 200), "\n")
 	for _, want := range []string{"build (on this machine, before the lock)", "build: will run 1 command on this machine (timeout 10m0s): nothing cached for c2c2c2c2c2c2"} {
 		if !strings.Contains(got, want) {
@@ -24,6 +25,7 @@ func TestPreviewSaysTheBuildRuns(t *testing.T) {
 		}
 	}
 	p.App.Build = nil
+	p.BuildPreview = p.BuildNote()
 	if l := buildLines(st, p, 200); l != nil {
 		t.Errorf("an app without a build: %q", l)
 	}
