@@ -164,6 +164,11 @@ func validateEnv(p string, a App, envs map[string]bool, hostNames func(string) b
 		}
 	}
 	check(p+".env", a.Env)
+	if a.Build != nil {
+		for _, n := range a.Build.Secrets { // build.go: a secret given to the build by name
+			used[n] = true
+		}
+	}
 	for _, e := range EnvKeys(a.EnvPerEnvironment) {
 		if !envs[e] {
 			add(p+".env_per_environment."+e, "unknown environment %q (declare it under environments:)", e)
@@ -199,7 +204,7 @@ func validateEnv(p string, a App, envs map[string]bool, hostNames func(string) b
 			add(sp+".timeout", "secret %s: timeout applies to a command only", n)
 		}
 		if !used[n] {
-			add(sp, "secret %s is declared but no env value uses it", n)
+			add(sp, "secret %s is declared but no env value (nor the build's secrets:) uses it", n)
 		}
 	}
 }

@@ -71,7 +71,7 @@ func TestEnvMostSpecificWins(t *testing.T) {
 
 func TestEnvProblems(t *testing.T) {
 	for _, tc := range []struct{ name, from, to, want string }{
-		{"unused secret", "", "", "fleet.yaml:21:7: apps[0].secrets.unused_b: secret unused_b is declared but no env value uses it"},
+		{"unused secret", "", "", "fleet.yaml:21:7: apps[0].secrets.unused_b: secret unused_b is declared but no env value (nor the build's secrets:) uses it"},
 		{"unknown key in a value", "{secret: shop_key}", "{secrte: shop_key}", `fleet.yaml:11:20: apps[0].env.SECRET_KEY.secrte: unknown field "secrte" in an environment value (want {secret: NAME}) (did you mean "secret"?)`},
 		{"undeclared secret", "{secret: shop_key}", "{secret: shop_kee}", `fleet.yaml:11:7: apps[0].env.SECRET_KEY: secret "shop_kee" is not declared`},
 		{"bad key", "DB_PATH:", "1DB:", `fleet.yaml:9:7: apps[0].env.1DB: invalid environment key "1DB"`},

@@ -169,6 +169,9 @@ type App struct {
 	// deploy, its tree shipped to every other web host (StaticOnce, the
 	// default when empty), or on every web host (StaticPerHost).
 	Static string `yaml:"static,omitempty" json:"static,omitempty"`
+	// Build runs on the operator's machine in the commit's tree before
+	// anything is uploaded (build.go); nil: the tree ships as it is.
+	Build *Build `yaml:"build,omitempty" json:"build,omitempty"`
 }
 
 // Webhook is an HTTP endpoint that a JSON message is posted to when a

@@ -206,6 +206,7 @@ func Validate(f *Fleet) error {
 			validateWebhook(fmt.Sprintf("%s.notify[%d]", p, j), w, add)
 		}
 		validateWatch(p, a.Watch, envs, add)
+		validateBuild(p, a.Build, a.Secrets, add)
 		validateEnv(p, a, envs, func(name string) bool { _, ok := f.Host(name); return ok }, add)
 	}
 

@@ -164,6 +164,9 @@ func (w *walker) walk(n *yaml.Node, t reflect.Type, path string) bool {
 	if t == envValueType {
 		return w.envValue(n, path)
 	}
+	if t == buildType {
+		return w.build(n, path)
+	}
 	switch t.Kind() {
 	case reflect.Struct:
 		if n.Kind != yaml.MappingNode {

@@ -33,7 +33,7 @@ sudo_cmd() {
 
 install_debian() {
 	local want=(openssh-server openssh-client tmux git ca-certificates curl
-		python3 python3-venv python3-django gunicorn nginx memcached redis-server netcat-openbsd haproxy sudo supervisor postgresql systemd procps)
+		python3 python3-venv python3-pip python3-setuptools python3-django gunicorn nginx memcached redis-server netcat-openbsd haproxy sudo supervisor postgresql systemd procps)
 	$bench && want+=(pssh python3-fabric capistrano)
 	local missing=()
 	for p in "${want[@]}"; do

@@ -49,6 +49,7 @@ type appConfig struct {
 	EnvPerHost        map[string]map[string]inventory.EnvValue `json:"env_per_host,omitempty"`
 	Secrets           map[string]inventory.SecretSource        `json:"secrets,omitempty"`
 	Watch             *inventory.Watch                         `json:"watch,omitempty"`
+	Build             *inventory.Build                         `json:"build,omitempty"`
 }
 
 type hostRow struct {
@@ -111,7 +112,7 @@ func (s *Store) loadFleet(ctx context.Context, q sqlx.QueryerContext) (*inventor
 			Name: a.Name, Repo: a.Repo, DeployTo: a.DeployTo, KeepReleases: a.KeepReleases, Preset: a.Preset,
 			Shared: c.Shared, Stages: c.Stages, Migrate: c.Migrate, MigratePlan: c.MigratePlan, Health: c.Health,
 			Env: c.Env, EnvPerEnvironment: c.EnvPerEnvironment, EnvPerHost: c.EnvPerHost, Secrets: c.Secrets,
-			Notify: c.Notify, StrictRequirements: c.StrictRequirements, Watch: c.Watch, Static: c.Static,
+			Notify: c.Notify, StrictRequirements: c.StrictRequirements, Watch: c.Watch, Static: c.Static, Build: c.Build,
 		})
 	}
 
@@ -237,7 +238,7 @@ func saveFleet(ctx context.Context, tx *sqlx.Tx, f *inventory.Fleet) error {
 	for i, a := range f.Apps {
 		b, _ := json.Marshal(appConfig{Shared: a.Shared, Stages: a.Stages, Migrate: a.Migrate, MigratePlan: a.MigratePlan, Health: a.Health,
 			Env: a.Env, EnvPerEnvironment: a.EnvPerEnvironment, EnvPerHost: a.EnvPerHost, Secrets: a.Secrets,
-			Notify: a.Notify, StrictRequirements: a.StrictRequirements, Watch: a.Watch, Static: a.Static})
+			Notify: a.Notify, StrictRequirements: a.StrictRequirements, Watch: a.Watch, Static: a.Static, Build: a.Build})
 		_, err := tx.ExecContext(ctx, tx.Rebind(`
 			INSERT INTO apps (name, repo, deploy_to, keep_releases, preset, config, position) VALUES (?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (name) DO UPDATE SET repo = excluded.repo, deploy_to = excluded.deploy_to,

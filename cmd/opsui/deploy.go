@@ -139,6 +139,7 @@ func newDeployCmd(c *cli) *cobra.Command {
 		breakGlass  string
 		watch       time.Duration
 	)
+	var noBuildCache bool
 	cmd := &cobra.Command{
 		Use:   "deploy [APP] --env E [--ref REF]",
 		Short: "Deploy a commit of an app to an environment",
@@ -187,6 +188,7 @@ time: the hosts are locked, all or nothing. Every release is recorded.`,
 		}
 		cur, curErr := s.LatestRelease(ctx, tg.App.Name, tg.Env.Name, true)
 		p.AllowBreakingMigrations, p.BreakGlass = allowBreak, strings.TrimSpace(breakGlass)
+		p.NoBuildCache = noBuildCache
 		if cmd.Flags().Changed("watch") {
 			p.Watch = &watch
 		}
@@ -246,6 +248,7 @@ time: the hosts are locked, all or nothing. Every release is recorded.`,
 	cmd.Flags().BoolVar(&allowBreak, "allow-breaking-migrations", false, "let a rolling or canary deploy run migrations that break the old code still serving (the check's verdict is recorded either way)")
 	cmd.Flags().StringVar(&breakGlass, "break-glass", "", "deploy inside a freeze window for this reason (recorded with your name, sent to the app's webhooks, shown in releases)")
 	cmd.Flags().DurationVar(&watch, "watch", 0, "watch each batch's hosts' logs this long after its switch, against a baseline read before the first (default: the app's watch:; 0 turns it off)")
+	cmd.Flags().BoolVar(&noBuildCache, "no-build-cache", false, "run the app's build: even when the artifact of this commit and build is cached (the new one replaces it)")
 	cmd.Flags().Int64Var(&resume, "resume", 0, "finish the release of this deploy run on the hosts that did not complete it")
 	return cmd
 }

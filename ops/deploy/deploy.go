@@ -101,8 +101,10 @@ func (d *Deployer) Deploy(ctx context.Context, p *Plan) (*Outcome, error) {
 	defer os.RemoveAll(dir)
 	artifact := filepath.Join(dir, p.ReleaseID+".tar.gz")
 	t0 := time.Now()
-	if err := Archive(ctx, p.App.Repo, p.Source.Commit, artifact); err != nil {
-		return nil, fmt.Errorf("deploy %s: %w", p.App.Name, err)
+	if p.App.Build == nil { // else the build makes it (build_run.go)
+		if err := Archive(ctx, p.App.Repo, p.Source.Commit, artifact); err != nil {
+			return nil, fmt.Errorf("deploy %s: %w", p.App.Name, err)
+		}
 	}
 	var tm Timing
 	tm.Artifact = time.Since(t0)
@@ -110,8 +112,18 @@ func (d *Deployer) Deploy(ctx context.Context, p *Plan) (*Outcome, error) {
 	rel := &store.Release{App: p.App.Name, Env: p.Env.Name, ReleaseID: p.ReleaseID, Kind: store.KindDeploy,
 		Commit: p.Source.Commit, Branch: p.Source.RefName(), Subject: p.Source.Subject, Operator: d.Operator,
 		Strategy: string(p.Strategy.Kind)}
+	if err := r.recordRun(ctx, store.KindDeploy, rel); err != nil {
+		return nil, err
+	}
+	if p.App.Build != nil {
+		t0 = time.Now()
+		if err := r.build(ctx, artifact); err != nil {
+			return nil, r.buildFailed(ctx, err)
+		}
+		tm.Artifact += time.Since(t0)
+	}
 	t0 = time.Now()
-	l, err := r.start(ctx, store.KindDeploy, rel)
+	l, err := r.lock(ctx)
 	if err != nil {
 		return nil, r.refuse(ctx, err)
 	}

@@ -54,6 +54,13 @@ type Plan struct {
 	// Watch, when set, is the regression watch's duration after each
 	// batch instead of the app's watch: (0 turns it off).
 	Watch *time.Duration
+	// NoBuildCache runs the app's build even when the cache has its
+	// artifact; BuildCache is the cache's directory ("": BuildCacheDir's).
+	NoBuildCache bool
+	BuildCache   string
+	// BuildPreview is BuildNote as PreviewDeploy read it: what a view
+	// shows without reading the cache while it renders.
+	BuildPreview string
 }
 
 // NewPlan decides a deploy of src to hosts.
@@ -251,6 +258,7 @@ func (p *Plan) Describe(w io.Writer) {
 		fmt.Fprintf(w, "  batch %d: %s\n", i+1, hostNames(b))
 	}
 	p.describeWatch(w)
+	p.describeBuild(w) // build_plan.go
 	fmt.Fprintln(w, "steps:")
 	for i, s := range p.Steps {
 		var on []inventory.Host
@@ -269,7 +277,7 @@ func (p *Plan) Describe(w io.Writer) {
 		env := p.env(on[0], s)
 		switch {
 		case s.Name == StepUpload && s.Builtin():
-			fmt.Fprintf(w, "       unpack the artifact (git archive %s) into %s, write REVISION\n", ShortCommit(p.Source.Commit), env["RELEASE_DIR"])
+			fmt.Fprintf(w, "       unpack the artifact (%s) into %s, write REVISION\n", p.artifactName(), env["RELEASE_DIR"])
 			p.describeEnv(w, on[0])
 		case s.Name == StepSwitch && s.Builtin():
 			fmt.Fprintf(w, "       ln -sfn %s/releases/%s + mv -T over %s/current\n", env["DEPLOY_TO"], p.ReleaseID, env["DEPLOY_TO"])

@@ -91,6 +91,7 @@ func PreviewDeploy(ctx context.Context, st *store.Store, req DeployRequest, now 
 		return nil, &PlanError{err}
 	}
 	p.Resume = req.Resume != nil
+	p.BuildPreview = p.BuildNote() // build_plan.go
 	p.Select, p.LastRelease = req.Select, last
 	if p.EnvChanges, err = EnvChanges(ctx, st, p); err != nil {
 		return nil, fmt.Errorf("the environment of %s on %s: %w", req.App.Name, req.Env.Name, err)

@@ -143,6 +143,9 @@ func UnmetRequirements(ctx context.Context, conn remote.Connector, targets []rem
 	if err != nil {
 		return nil // no requirements.txt in the release
 	}
+	if p.App.Build != nil && p.buildSkipsRequirements() { // build_plan.go
+		return nil
+	}
 	if _, err := git(ctx, p.App.Repo, "rev-parse", "--verify", "--quiet", p.Source.Commit+":wheels"); err == nil {
 		return nil
 	}

@@ -138,18 +138,26 @@ func (r *runner) names() []string {
 // the lock is held (createRelease): an attempt refused at the lock is a
 // run, not a release.
 func (r *runner) start(ctx context.Context, kind string, rel *store.Release) (*HostLock, error) {
+	if err := r.recordRun(ctx, kind, rel); err != nil {
+		return nil, err
+	}
+	return r.lock(ctx)
+}
+
+// recordRun records the run (a deploy's build runs between it and the lock).
+func (r *runner) recordRun(ctx context.Context, kind string, rel *store.Release) error {
 	r.kind = kind
 	var err error
 	r.rec, err = record.StartRecorder(ctx, r.Store, store.NewRun{Kind: kind, App: r.plan.App.Name, Env: r.plan.Env.Name,
 		Operator: r.Operator, Command: fmt.Sprintf("%s %s to %s: release %s (%s)", kind, r.plan.App.Name, r.plan.Env.Name, rel.ReleaseID, ShortCommit(rel.Commit)),
 		Args: r.Args, Hosts: r.names()})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	for _, h := range r.hosts {
 		r.events.send(remote.Event{Host: h.host.Name, Kind: remote.EventQueued})
 	}
-	return r.lock(ctx)
+	return nil
 }
 
 // createRelease records rel as running, under the lock. A resumed deploy

@@ -229,6 +229,7 @@ func (s *deploySpec) previewLines(f *wizard, width int) []string {
 		}
 	}
 	l = append(l, envChangeLines(st, p.Plan, width)...)
+	l = append(l, buildLines(st, p.Plan, width)...)
 	if len(p.Requirements) > 0 {
 		l = append(l, "", st.Warn.Render("requirements change: "+strings.Join(p.Requirements, ", ")))
 	}
