@@ -45,7 +45,7 @@ func (f *sshFlags) register(cmd *cobra.Command) {
 // steps carry their own timeouts.
 func (f *sshFlags) registerConn(cmd *cobra.Command) {
 	cmd.Flags().BoolVar(&f.acceptNew, "accept-new", false, "accept and record host keys not seen before (a changed key is always refused)")
-	cmd.Flags().IntVar(&f.parallel, "parallel", remote.DefaultParallel, "how many hosts at once")
+	cmd.Flags().IntVar(&f.parallel, "parallel", remote.DefaultParallel, "how many hosts run the command at once (a login stalled past 1s lends its place)")
 }
 
 // pool builds the connection pool from the user's SSH setup and the flags.
