@@ -33,7 +33,8 @@ func NewTies() *Ties { return &Ties{reported: map[[3]string]int{}} }
 // occurrences not yet reported. release says what a host ran (false: the
 // host belongs to no app opsui knows, and its groups are left out). A
 // group whose first occurrence was already in the file when it was read
-// is marked store.FromBacklog: written under that release or before.
+// is marked store.FromBacklog when the release was read from the host:
+// written under that release or before.
 func (t *Ties) Sightings(groups []Group, release func(host string) (HostRelease, bool)) []store.ErrorSignature {
 	var out []store.ErrorSignature
 	for _, g := range groups {
@@ -49,7 +50,7 @@ func (t *Ties) Sightings(groups []Group, release func(host string) (HostRelease,
 		}
 		t.reported[k] = g.Count
 		from := hr.From
-		if g.FirstBacklog && hr.ReleaseID != "" {
+		if g.FirstBacklog && hr.From == store.FromHost { // "from the record" already says it is not sure
 			from = store.FromBacklog
 		}
 		sample := ""
