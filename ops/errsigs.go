@@ -271,3 +271,54 @@ func NewErrorWords(f FirstSeen) string {
 	return fmt.Sprintf("%s; first seen on %s at %s UTC, %s", s, f.FirstHost,
 		f.FirstSeenAt.Time().UTC().Format("2006-01-02 15:04:05"), deploy.Plural(int(f.Seen), "time", "times"))
 }
+
+// maxNewErrorNotes bounds the new errors a release's notes list.
+const maxNewErrorNotes = 5
+
+// ReleaseNotes are SafetyNotes with, for each deploy of rs, the watch's
+// verdict and the new errors first seen in it, each note starting with
+// the release id, app and environment as SafetyNotes' do: the console's
+// releases view shows those of the release under its cursor.
+func (s *Service) ReleaseNotes(ctx context.Context, rs []store.Release) ([]string, error) {
+	out, err := s.SafetyNotes(ctx, rs)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range rs {
+		if r.Kind != store.KindDeploy {
+			continue
+		}
+		w, ok, err := s.ReleaseWatch(ctx, r.App, r.Env, r.ReleaseID)
+		if err != nil {
+			return nil, err
+		}
+		news, err := s.NewErrors(ctx, r.App, r.Env, r.ReleaseID)
+		if err != nil {
+			return nil, err
+		}
+		var wp *store.ReleaseWatch
+		if ok {
+			wp = &w
+		}
+		out = append(out, WatchAndErrorNotes(r, wp, news)...)
+	}
+	return out, nil
+}
+
+// WatchAndErrorNotes are release r's notes of its watch verdict (w, nil
+// when none was recorded) and of the new errors first seen in it.
+func WatchAndErrorNotes(r store.Release, w *store.ReleaseWatch, news []FirstSeen) []string {
+	head := r.ReleaseID + " " + r.App + "/" + r.Env + ": "
+	var out []string
+	if w != nil {
+		out = append(out, head+WatchWords(*w))
+	}
+	for i, n := range news {
+		if i == maxNewErrorNotes {
+			out = append(out, fmt.Sprintf("%sand %d more new errors (opsui releases --errors %s)", head, len(news)-i, r.ReleaseID))
+			break
+		}
+		out = append(out, head+"new error "+NewErrorWords(n))
+	}
+	return out
+}
