@@ -3,7 +3,10 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
+
+	"github.com/jmoiron/sqlx"
 )
 
 // ReleaseFrom says how the release an error signature was first seen
@@ -93,22 +96,35 @@ ON CONFLICT (app, env, signature) DO UPDATE SET
 	return nil
 }
 
+// sigChunk bounds the signatures asked in one query (SQLite's and
+// PostgreSQL's limits on bound parameters are far above it).
+const sigChunk = 500
+
 // ErrorSignaturesOf returns the recorded signatures of app/env among
 // sigs, by signature (all of them when sigs is empty).
 func (s *Store) ErrorSignaturesOf(ctx context.Context, app, env string, sigs []string) (map[string]ErrorSignature, error) {
-	var rows []ErrorSignature
-	err := s.sel(ctx, s.db, &rows, `SELECT `+errSigColumns+` FROM error_signatures WHERE app = ? AND env = ?`, app, env)
-	if err != nil {
-		return nil, fmt.Errorf("the error signatures of %s/%s: %w", app, env, err)
-	}
-	want := map[string]bool{}
-	for _, s := range sigs {
-		want[s] = true
-	}
 	out := map[string]ErrorSignature{}
-	for _, r := range rows {
-		if len(want) == 0 || want[r.Signature] {
+	read := func(q string, args ...any) error {
+		var rows []ErrorSignature
+		if err := s.sel(ctx, s.db, &rows, q, args...); err != nil {
+			return fmt.Errorf("the error signatures of %s/%s: %w", app, env, err)
+		}
+		for _, r := range rows {
 			out[r.Signature] = r
+		}
+		return nil
+	}
+	q := `SELECT ` + errSigColumns + ` FROM error_signatures WHERE app = ? AND env = ?`
+	if len(sigs) == 0 {
+		return out, read(q, app, env)
+	}
+	for chunk := range slices.Chunk(sigs, sigChunk) {
+		in, args, err := sqlx.In(q+` AND signature IN (?)`, app, env, chunk)
+		if err != nil {
+			return nil, err
+		}
+		if err := read(in, args...); err != nil {
+			return nil, err
 		}
 	}
 	return out, nil

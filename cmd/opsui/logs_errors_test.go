@@ -87,7 +87,8 @@ func TestLogsErrorsFirstSeenIn(t *testing.T) {
 	var names []string
 	for _, h := range fleet.Hosts {
 		switchTo(t, h, r1, c1)
-		appendTo(t, h, "app.log", "2026-12-04 17:20:01,123 INFO served", "2026-12-04 17:20:02,456 ERROR payment failed: card declined")
+		appendTo(t, h, "app.log", "2026-12-04 17:20:01,123 INFO served", "2026-12-04 17:20:02,456 ERROR payment failed: card declined",
+			`10.0.0.1 - - [04/Dec/2026:17:20:03 +0000] "GET /cart/ HTTP/1.1" 500 0 "-" "curl"`)
 		names = append(names, h.Name)
 	}
 	recordRelease(t, db, r1, c1, names)
@@ -96,6 +97,10 @@ func TestLogsErrorsFirstSeenIn(t *testing.T) {
 	if !strings.Contains(out, "COUNT HOSTS FIRST SEEN IN ERROR") ||
 		!strings.Contains(out, "2 web1,web2 "+r1+" (edc515f8aa11) or before ERROR payment failed: card declined") {
 		t.Fatalf("the error is not tied to %s:\n%s", r1, out)
+	}
+	// An access-log status is not an error signature: listed, tied to none.
+	if !strings.Contains(out, "2 web1,web2 - 500 GET /cart/") {
+		t.Errorf("the access-log status is not listed untied:\n%s", out)
 	}
 
 	// The fleet moves to r2, where web2 logs a new error; web1 cannot be
@@ -119,9 +124,22 @@ func TestLogsErrorsFirstSeenIn(t *testing.T) {
 		}
 	}
 
+	st, err := store.Open(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = st.SaveReleaseWatch(context.Background(), store.ReleaseWatch{App: "shop", Env: "test", ReleaseID: r2, Verdict: store.WatchTripped,
+		Detail: "regression watch TRIPPED on batch 1/2: new error ERROR stock: negative quantity", Signature: "abc"})
+	st.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out := mustRun(t, db, "releases"); !strings.Contains(out, r2+" shop/test: watch tripped: regression watch TRIPPED on batch 1/2") {
+		t.Errorf("releases does not say the watch verdict:\n%s", out)
+	}
 	out = mustRun(t, db, "releases", "--app", "shop", "--env", "test", "--errors", r2)
 	t.Logf("releases --errors %s:\n%s", r2, out)
-	if !strings.Contains(out, "2 new errors first seen in "+r2+":") || !strings.Contains(out, "ERROR stock: negative quantity; first seen on web2 at ") ||
+	if !strings.Contains(out, "watch tripped: regression watch TRIPPED") || !strings.Contains(out, "2 new errors first seen in "+r2+":") || !strings.Contains(out, "ERROR stock: negative quantity; first seen on web2 at ") ||
 		!strings.Contains(out, "ERROR cache: miss storm; first seen on web1") || strings.Contains(out, "payment failed") {
 		t.Errorf("releases --errors %s:\n%s", r2, out)
 	}
@@ -134,6 +152,7 @@ func TestLogsErrorsFirstSeenIn(t *testing.T) {
 	var rows []struct {
 		ReleaseID string                 `json:"release_id"`
 		NewErrors []store.ErrorSignature `json:"new_errors"`
+		Watch     *store.ReleaseWatch    `json:"watch"`
 	}
 	if err := json.Unmarshal([]byte(mustRun(t, db, "releases", "--json")), &rows); err != nil {
 		t.Fatal(err)
@@ -142,6 +161,9 @@ func TestLogsErrorsFirstSeenIn(t *testing.T) {
 		want := map[string]int{r1: 1, r2: 2}[r.ReleaseID]
 		if len(r.NewErrors) != want {
 			t.Errorf("releases --json: %s has %d new errors, want %d: %+v", r.ReleaseID, len(r.NewErrors), want, r.NewErrors)
+		}
+		if tripped := r.Watch != nil && r.Watch.Verdict == store.WatchTripped && r.Watch.Signature == "abc"; tripped != (r.ReleaseID == r2) {
+			t.Errorf("releases --json: %s has watch %+v", r.ReleaseID, r.Watch)
 		}
 	}
 }

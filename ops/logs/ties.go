@@ -29,8 +29,9 @@ type Ties struct {
 // NewTies returns a Ties that has reported nothing.
 func NewTies() *Ties { return &Ties{reported: map[[3]string]int{}} }
 
-// Sightings returns what to record of groups: one sighting per group with
-// occurrences not yet reported. release says what a host ran (false: the
+// Sightings returns what to record of groups: one sighting per error
+// group (access-log statuses are not error signatures) with occurrences
+// not yet reported. release says what a host ran (false: the
 // host belongs to no app opsui knows, and its groups are left out). A
 // group whose first occurrence was already in the file when it was read
 // is marked store.FromBacklog when the release was read from the host:
@@ -38,6 +39,9 @@ func NewTies() *Ties { return &Ties{reported: map[[3]string]int{}} }
 func (t *Ties) Sightings(groups []Group, release func(host string) (HostRelease, bool)) []store.ErrorSignature {
 	var out []store.ErrorSignature
 	for _, g := range groups {
+		if g.IsAccess() {
+			continue // a status on a path: the watch's 5xx rate, not an error signature
+		}
 		hr, ok := release(g.FirstHost)
 		if !ok || g.FirstHost == "" {
 			continue

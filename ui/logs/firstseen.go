@@ -69,12 +69,17 @@ func (v *Model) firstSeenDone(msg FirstSeenMsg) {
 	}
 }
 
-// firstSeenCell is group key's "first seen in" cell: "" when the column
-// is off, "…" while not known yet.
-func (v *Model) firstSeenCell(key string) string {
+// firstSeenCell is group g's "first seen in" cell: "" when the column
+// is off, "…" while not known yet, "-" for an access-log status (not an
+// error signature: the watch counts those as a rate).
+func (v *Model) firstSeenCell(g logs.Group) string {
 	if v.first.fn == nil {
 		return ""
 	}
+	if g.IsAccess() {
+		return "-"
+	}
+	key := g.Key
 	if w, ok := v.first.where[key]; ok {
 		return w
 	}

@@ -55,14 +55,14 @@ func TestLogsErrorsFirstSeenColumn(t *testing.T) {
 		}
 		return out, nil
 	})
-	feed(v, "web1|ERROR db down", "web2|ERROR db down", "web2|ERROR cache cold")
-	if !runTie(t, v) || len(asked) == 0 || len(asked[len(asked)-1]) != 2 {
-		t.Fatalf("no tie of the 2 groups was asked: %v", asked)
+	feed(v, "web1|ERROR db down", "web2|ERROR db down", "web2|ERROR cache cold", `web1|10.0.0.1 - - [x] "GET /cart/ HTTP/1.1" 502 0 "-" "curl"`)
+	if !runTie(t, v) || len(asked) == 0 || len(asked[len(asked)-1]) != 3 {
+		t.Fatalf("no tie of the 3 groups was asked: %v", asked)
 	}
 	pressLogs(v, "e")
 	got := plainView(v)
 	for _, want := range []string{"2  web1,web2        first seen in 20261204171534 (edc515f8aa11)   ERROR db down",
-		"1  web2             first seen in …  ", "ERROR cache cold"} {
+		"1  web2             first seen in …  ", "ERROR cache cold", "1  web1             first seen in -                               502 GET /cart/"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("view lacks %q:\n%s", want, got)
 		}

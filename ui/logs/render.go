@@ -320,7 +320,7 @@ func (v *Model) errorsPanel(w, h int) string {
 		}
 		line := fmt.Sprintf("%6d  %-16s %s–%s  %s", g.Count, common.Clip(hosts, 16),
 			g.FirstSeen.Format("15:04:05"), g.LastSeen.Format("15:04:05"), what)
-		if cell := v.firstSeenCell(g.Key); cell != "" {
+		if cell := v.firstSeenCell(g); cell != "" {
 			line = fmt.Sprintf("%6d  %-16s first seen in %-31s %s", g.Count, common.Clip(hosts, 16), cell, what)
 		}
 		out = append(out, st.Error.Render(ansi.Truncate(line, w, "…")))
