@@ -6,8 +6,10 @@
 -- written; 'record': the host could not be read, the newest successful
 -- release recorded for it; 'backlog': the line was already in the file when
 -- read, so written under that release or before; '': unknown). The earliest
--- first_seen_at wins; seen counts the occurrences reported.
-CREATE TABLE error_signatures (
+-- first_seen_at wins; seen counts the occurrences reported. IF NOT EXISTS:
+-- a store rewound to an older version (as the tests of later steps do)
+-- replays this step over its own tables.
+CREATE TABLE IF NOT EXISTS error_signatures (
   app TEXT NOT NULL,
   env TEXT NOT NULL,
   signature TEXT NOT NULL,
@@ -23,12 +25,12 @@ CREATE TABLE error_signatures (
   last_seen_at BIGINT NOT NULL,
   PRIMARY KEY (app, env, signature)
 );
-CREATE INDEX error_signatures_release ON error_signatures(app, env, first_release_id);
+CREATE INDEX IF NOT EXISTS error_signatures_release ON error_signatures(app, env, first_release_id);
 -- release_watches is the regression watch's verdict on a deploy's release:
 -- passed, tripped (detail: the signature or rate that tripped it), skipped
 -- (detail: why no window was watched) or unread (no watched log could be
 -- read).
-CREATE TABLE release_watches (
+CREATE TABLE IF NOT EXISTS release_watches (
   app TEXT NOT NULL,
   env TEXT NOT NULL,
   release_id TEXT NOT NULL,
