@@ -101,6 +101,9 @@ func (t *ErrorTies) Tie(ctx context.Context, groups []logs.Group) (map[string]Fi
 	})
 	t.mu.Unlock()
 	if err := t.svc.Store.RecordErrorSignatures(ctx, sightings); err != nil {
+		t.mu.Lock()
+		t.ties.Forget(sightings) // reported again on the next tie
+		t.mu.Unlock()
 		return nil, err
 	}
 	// Read back: another opsui may have seen a signature first.

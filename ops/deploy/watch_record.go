@@ -65,6 +65,7 @@ func (r *runner) tieErrors(ctx context.Context, groups []logs.Group) {
 		return hr, true
 	})
 	if err := r.Store.RecordErrorSignatures(context.WithoutCancel(ctx), sightings); err != nil {
+		w.ties.Forget(sightings) // the next window's tie tries them again
 		r.notef("regression watch: %s not recorded: %v", Plural(len(sightings), "error signature", "error signatures"), err)
 	}
 }

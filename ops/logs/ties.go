@@ -73,3 +73,12 @@ func (t *Ties) Sightings(groups []Group, release func(host string) (HostRelease,
 	}
 	return out
 }
+
+// Forget takes back sightings that could not be recorded (the store did
+// not answer), so that the next Sightings reports their occurrences again.
+func (t *Ties) Forget(sightings []store.ErrorSignature) {
+	for _, s := range sightings {
+		k := [3]string{s.App, s.Env, s.Signature}
+		t.reported[k] = max(0, t.reported[k]-int(s.Seen))
+	}
+}
