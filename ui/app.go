@@ -65,6 +65,9 @@ type Options struct {
 	// LogsBacklog is Logs with the lines of history to start with: the
 	// logs view's b reopens the follow with more; nil: b is off.
 	LogsBacklog LogsBacklogFunc
+	// LogTies ties the logs view's error groups to the releases they were
+	// first seen in (ops.ErrorTies); nil: no "first seen in" column.
+	LogTies LogTiesFunc
 	// Shell opens an interactive shell on a host (s); nil: no shell.
 	Shell ShellFunc
 	// Forward forwards a local port to a host's (the palette's :forward);
@@ -186,7 +189,7 @@ func New(opts Options) App {
 		status:  status, detail: fleetview.NewDetail(ctx, status, opts.LastRuns),
 		dialogs: dialogStack{asker: opts.Asker, warned: map[string]bool{}},
 		past:    runview.NewList(ctx, keys.listKeys(), opts.ListRuns, opts.LoadRun), flows: flowHost{fns: opts.Flows, life: context.Background(), tracker: flowsview.NewTracker()},
-		logs: newLogsState(opts.Logs, opts.LogsBacklog), shell: opts.Shell, forward: opts.Forward, palette: newPalette(), runbook: runbookAsk{fn: opts.Runbook},
+		logs: newLogsState(opts.Logs, opts.LogsBacklog, opts.LogTies), shell: opts.Shell, forward: opts.Forward, palette: newPalette(), runbook: runbookAsk{fn: opts.Runbook},
 		presence: presenceState{watch: opts.Presence}}
 }
 

@@ -23,6 +23,10 @@ type LogsFunc func(ctx context.Context, f *inventory.Fleet, hosts []inventory.Ho
 // file: the logs view's key for more history reopens the follow with it.
 type LogsBacklogFunc func(ctx context.Context, f *inventory.Fleet, hosts []inventory.Host, backlog int, emit func(logs.Line)) error
 
+// LogTiesFunc makes the logs view's TieFunc over a fleet: the errors
+// panel's "first seen in" column.
+type LogTiesFunc func(f *inventory.Fleet) logsview.TieFunc
+
 // logsMoreStep is how many lines of history per host each press of the
 // logs view's More key adds.
 const logsMoreStep = ops.ConsoleSinceLines
@@ -33,6 +37,7 @@ const logsMoreStep = ops.ConsoleSinceLines
 type logsState struct {
 	fn      LogsFunc
 	more    LogsBacklogFunc // nil: the history cannot be lengthened
+	ties    LogTiesFunc     // nil: no "first seen in" column
 	backlog int             // lines of history per host the view started with (0: the engine's default)
 	hosts   []inventory.Host
 	perHost int // lines kept per host (logs.DefaultBuffer when 0)
@@ -41,8 +46,8 @@ type logsState struct {
 	seq     int
 }
 
-func newLogsState(fn LogsFunc, more LogsBacklogFunc) logsState {
-	return logsState{fn: fn, more: more}
+func newLogsState(fn LogsFunc, more LogsBacklogFunc, ties LogTiesFunc) logsState {
+	return logsState{fn: fn, more: more, ties: ties}
 }
 
 // stopLogs ends the follow of the view shown, if any.
@@ -98,6 +103,9 @@ func (a App) followLogs(hosts []inventory.Host) (tea.Model, tea.Cmd) {
 		perHost = logs.DefaultBuffer
 	}
 	v := logsview.New(a.ctx, a.keys.logsKeys(), a.logs.seq, names, perHost)
+	if a.logs.ties != nil {
+		v.SetTie(a.logs.ties(a.fleet.Fleet()))
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	a.logs.view, a.logs.stop = v, cancel
 	a.layout()
@@ -155,6 +163,11 @@ func (a App) logsUpdate(msg tea.Msg) (_ tea.Model, _ tea.Cmd, ok bool) {
 		return a, nil, true
 	case logsview.SavedMsg:
 		return a, a.logsSaved(msg), true
+	case logsview.FirstSeenMsg:
+		if v != nil && msg.ID == v.ID() {
+			v.Update(msg)
+		}
+		return a, nil, true
 	case tea.KeyPressMsg:
 		if a.mode != modeLogs || v == nil || len(a.dialogs.queue) > 0 {
 			return nil, nil, false

@@ -31,6 +31,7 @@ func newLogsCmd(c *cli) *cobra.Command {
 		save      string
 		overwrite bool
 		buffer    int
+		errs      errorsFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "logs [--env E] [--role R] [--host H,...] [--file PATH]... [--grep RE] [--since-lines N] [--save FILE [--overwrite]]",
@@ -81,6 +82,9 @@ file is replaced only with --overwrite).`,
 		if len(without) > 0 {
 			fmt.Fprintf(c.stderr, "opsui: no log files for %s (set the role's logs or give --file); left out\n", strings.Join(without, ", "))
 		}
+		if errs.on {
+			return c.printLogErrors(ctx, svc, f, sources, errs.lines(cmd, since), errs.app)
+		}
 		p := newLogPrinter(c.stdout, sources, flt, colorFor(c.stdout))
 		if save != "" {
 			sf, err := logs.CreateSaveFile(save, overwrite)
@@ -119,6 +123,7 @@ file is replaced only with --overwrite).`,
 	cmd.Flags().BoolVar(&overwrite, "overwrite", false, "let --save replace an existing file")
 	cmd.Flags().IntVar(&buffer, "buffer", logs.DefaultBuffer, "lines kept per host (the console's buffer; unused headless)")
 	_ = cmd.Flags().MarkHidden("buffer")
+	errs.register(cmd)
 	return cmd
 }
 

@@ -106,6 +106,7 @@ func newReleasesCmd(c *cli) *cobra.Command {
 		app, env, commit string
 		limit            int
 		asJSON           bool
+		errsOf           string
 	)
 	cmd := &cobra.Command{
 		Use:   "releases [--app A] [--env E] [--commit HASH]",
@@ -118,9 +119,15 @@ this commit reach each environment, and who sent it" (a short hash is enough).`,
 		// A release whose opsui died is listed interrupted, not running.
 		_, _ = s.ReapStaleRuns(ctx)
 		svc := &ops.Service{Store: s}
+		if errsOf != "" {
+			limit = 0 // the release may be older than the listing's limit
+		}
 		out, err := svc.Releases(ctx, ops.ReleaseQuery{App: app, Env: env, Commit: commit, Limit: limit})
 		if err != nil {
 			return err
+		}
+		if errsOf != "" {
+			return c.printReleaseErrors(ctx, svc, out, errsOf)
 		}
 		if asJSON {
 			type row struct {
@@ -131,6 +138,7 @@ this commit reach each environment, and who sent it" (a short hash is enough).`,
 				// Notes are the safety notes the table prints under it
 				// (a break glass, a migration verdict), in its words.
 				Notes []string `json:"notes,omitempty"`
+				releaseExtras
 			}
 			rows := make([]row, len(out))
 			for i, r := range out {
@@ -144,6 +152,9 @@ this commit reach each environment, and who sent it" (a short hash is enough).`,
 				}
 				for _, n := range notes {
 					rows[i].Notes = append(rows[i].Notes, strings.TrimPrefix(n, r.ReleaseID+" "+r.App+"/"+r.Env+": "))
+				}
+				if rows[i].releaseExtras, err = releaseExtrasOf(ctx, svc, r); err != nil {
+					return err
 				}
 			}
 			enc := json.NewEncoder(c.stdout)
@@ -170,13 +181,17 @@ this commit reach each environment, and who sent it" (a short hash is enough).`,
 		if err := tw.Flush(); err != nil {
 			return err
 		}
-		return c.printSafetyNotes(ctx, svc, out)
+		if err := c.printSafetyNotes(ctx, svc, out); err != nil {
+			return err
+		}
+		return c.printWatchNotes(ctx, svc, out)
 	})
 	cmd.Flags().StringVar(&app, "app", "", "only this app")
 	cmd.Flags().StringVar(&env, "env", "", "only this environment")
 	cmd.Flags().StringVar(&commit, "commit", "", "only releases of this commit (full or short hash)")
 	cmd.Flags().IntVar(&limit, "limit", 50, "at most this many (0: all)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	releaseErrorsFlag(cmd, &errsOf)
 	return cmd
 }
 

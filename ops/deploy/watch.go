@@ -12,6 +12,7 @@ import (
 	"github.com/opsui/opsui/inventory"
 	"github.com/opsui/opsui/ops/logs"
 	"github.com/opsui/opsui/ops/remote"
+	"github.com/opsui/opsui/store"
 )
 
 // roleWeb is the role whose logs the regression watch reads.
@@ -33,10 +34,12 @@ type watcher struct {
 	done    chan struct{}
 	status  func(WatchStatus)
 
-	mu    sync.Mutex
-	base  *tally
-	win   *tally // the open window (its hosts: those it counts); nil when none is
-	winAt time.Time
+	ties    *logs.Ties // the runner's only
+	mu      sync.Mutex
+	verdict store.WatchVerdict // the worst batch's so far (watch_record.go)
+	base    *tally
+	win     *tally // the open window (its hosts: those it counts); nil when none is
+	winAt   time.Time
 }
 
 // tally is what the logs said over a baseline or a window.
@@ -90,10 +93,11 @@ func (r *runner) startWatch(ctx context.Context) *watcher {
 	if !cfg.On() {
 		if p.App.Watch != nil || p.Watch != nil {
 			r.notef("regression watch: off for %s", p.Env.Name)
+			r.watchSkipped(ctx, "off for "+p.Env.Name)
 		}
 		return nil
 	}
-	w := &watcher{cfg: cfg, conn: r.conn, batches: len(p.Batches), began: time.Now(), done: make(chan struct{}), status: r.OnWatch}
+	w := &watcher{ties: logs.NewTies(), cfg: cfg, conn: r.conn, batches: len(p.Batches), began: time.Now(), done: make(chan struct{}), status: r.OnWatch}
 	var names, without []string
 	for _, h := range p.Hosts {
 		if !h.HasRole(roleWeb) {
@@ -110,6 +114,7 @@ func (r *runner) startWatch(ctx context.Context) *watcher {
 	}
 	if len(w.sources) == 0 {
 		r.notef("regression watch: NOT WATCHED: no web host of this deploy has log files (the web role's logs:), so nothing can be compared")
+		r.watchSkipped(ctx, "no web host of this deploy has log files")
 		return nil
 	}
 	if len(without) > 0 {
@@ -125,6 +130,7 @@ func (r *runner) startWatch(ctx context.Context) *watcher {
 	}()
 	w.checkReadable(ctx, w.base, names)
 	r.say("regression watch: reading the logs of %s for a %s baseline (%s)", strings.Join(names, ", "), cfg.Baseline, cfg)
+	r.watchSkipped(ctx, "no batch was watched: the deploy stopped before its first switch") // until a window ends
 	return w
 }
 
@@ -245,7 +251,8 @@ func (r *runner) endBaseline(ctx context.Context) bool {
 	b := w.base
 	b.agg.Flush()
 	sigs := 0
-	for _, g := range b.agg.Top(0) {
+	groups := b.agg.Top(0)
+	for _, g := range groups {
 		if !g.IsAccess() {
 			sigs++
 		}
@@ -253,6 +260,7 @@ func (r *runner) endBaseline(ctx context.Context) bool {
 	unread := b.unreadable()
 	hosts := len(b.hosts) - len(b.unread)
 	w.mu.Unlock()
+	r.tieErrors(ctx, groups) // seen under each host's release before this deploy
 	r.notef("regression watch: baseline of %s over %s: %s, %s 5xx, %s", Plural(hosts, "host", "hosts"), time.Since(w.began).Round(time.Second),
 		Plural(b.requests, "request", "requests"), percent(b.rate()), Plural(sigs, "error signature", "error signatures"))
 	for _, u := range unread {

@@ -223,6 +223,14 @@ func TestWatchTripsOnANewErrorAndRollsBack(t *testing.T) {
 	if !sawLive {
 		t.Errorf("no live status of batch 1/3 was sent: %v", statuses)
 	}
+	// The release record says it typed, and the KeyError is tied to it;
+	// the legacy endpoint's error to the release before (the baseline).
+	for _, s := range checkWatchRecord(t, tb, out.ReleaseID, store.WatchTripped, "KeyError: 'alice'") {
+		if s.FirstHost != tb.fleet.Hosts[0].Name || strings.Contains(s.Summary, "legacy") {
+			t.Errorf("the bad release brought %q on %s: only the first batch's host's errors are new", s.Summary, s.FirstHost)
+		}
+	}
+	checkWatchRecord(t, tb, first.ReleaseID, store.WatchSkipped, "legacy endpoint is gone")
 
 	// The clean release, with the legacy endpoint still failing as before.
 	loadAll = webtest.StartLoad(ctx, lbAll.URL("/items/"), 4, webtest.WithHost(webtest.DjangoSiteHost))
@@ -244,6 +252,7 @@ func TestWatchTripsOnANewErrorAndRollsBack(t *testing.T) {
 	if strings.Contains(notes, "TRIPPED") || strings.Contains(notes, "NOT VERIFIED") {
 		t.Errorf("the clean release was not passed cleanly:\n%s", notes)
 	}
+	checkWatchRecord(t, tb, good.ReleaseID, store.WatchPassed) // and no new error
 	run, err = tb.st.Run(ctx, good.RunID)
 	if err != nil || !strings.Contains(run.Summary, "regression watch: batch 2/2 passed") {
 		t.Errorf("the run's record does not say the watch passed (%v):\n%s", err, run.Summary)

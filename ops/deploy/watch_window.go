@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/opsui/opsui/ops/logs"
+	"github.com/opsui/opsui/store"
 )
 
 // WatchPhase is where the regression watch is.
@@ -119,10 +120,12 @@ func (r *runner) watchBatch(ctx context.Context, bi int) string {
 		trip, _ = w.evaluate(t, true)
 	}
 	unread := t.unreadable()
+	groups := t.agg.Top(0)
 	blind := len(unread) == len(t.hosts)
 	reqs, rate, base := t.requests, t.rate(), w.base.rate()
 	w.win = nil
 	w.mu.Unlock()
+	r.tieErrors(ctx, groups)
 	st := WatchStatus{Batch: bi + 1, Batches: w.batches, Hosts: hosts, Requests: reqs, Unreadable: unread}
 	switch {
 	case trip != nil:
@@ -131,10 +134,12 @@ func (r *runner) watchBatch(ctx context.Context, bi int) string {
 		for _, s := range trip.samples {
 			r.notef("regression watch: sample: %s", s)
 		}
+		r.recordWatch(ctx, store.WatchTripped, st.Verdict, trip.sig)
 	case blind:
 		st.Phase, st.Verdict = WatchBlind, fmt.Sprintf("regression watch: %s NOT VERIFIED: no log of %s could be read (%s)",
 			batch, strings.Join(hosts, ", "), strings.Join(unread, "; "))
 		r.notef("%s", st.Verdict)
+		r.recordWatch(ctx, store.WatchUnread, st.Verdict, "")
 	default:
 		rateWords := "no requests in the access logs: the 5xx rate was not measured"
 		if reqs > 0 {
@@ -145,6 +150,7 @@ func (r *runner) watchBatch(ctx context.Context, bi int) string {
 			st.Verdict += "; not read: " + strings.Join(unread, "; ")
 		}
 		r.notef("%s", st.Verdict)
+		r.recordWatch(ctx, store.WatchPassed, st.Verdict, "")
 	}
 	if w.status != nil {
 		w.status(st)
@@ -159,6 +165,7 @@ func (r *runner) watchBatch(ctx context.Context, bi int) string {
 type watchTrip struct {
 	why     string
 	samples []string
+	sig     string // the new error's signature; "" for the 5xx rate
 }
 
 // evaluate looks at window t against the baseline (w.mu held): the first
@@ -186,7 +193,7 @@ func (w *watcher) evaluate(t *tally, final bool) (*watchTrip, int) {
 		if pick.Frame != "" {
 			what += " (" + frameWhere(pick.Frame) + ")"
 		}
-		trip := &watchTrip{why: fmt.Sprintf("new error %s, %s on %s, never in the baseline", what, Plural(pick.Count, "time", "times"), strings.Join(pick.Hosts, ", "))}
+		trip := &watchTrip{sig: pick.Signature(), why: fmt.Sprintf("new error %s, %s on %s, never in the baseline", what, Plural(pick.Count, "time", "times"), strings.Join(pick.Hosts, ", "))}
 		for _, l := range sampleLines(pick.Example, pick.Traceback) {
 			trip.samples = append(trip.samples, pick.Hosts[0]+": "+l)
 		}

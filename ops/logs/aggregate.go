@@ -30,6 +30,11 @@ type Group struct {
 	LastSeen  time.Time
 	// Example is one occurrence as it appeared (a traceback's every line).
 	Example []string
+	// FirstHost is where the earliest occurrence was; FirstBacklog says
+	// it was already in the file when the follow started (written then
+	// or before).
+	FirstHost    string
+	FirstBacklog bool
 }
 
 // Aggregator groups the error lines and Python tracebacks of many hosts'
@@ -46,8 +51,9 @@ type streamKey struct{ host, file string }
 
 // traceState is a traceback being collected on one stream.
 type traceState struct {
-	lines []string
-	at    time.Time
+	lines   []string
+	at      time.Time
+	backlog bool
 }
 
 // NewAggregator returns an empty aggregator.
@@ -77,12 +83,12 @@ func (a *Aggregator) Add(l Line) {
 		a.addTraceback(l.Host, ts) // cut short: keep what came
 	}
 	if strings.Contains(l.Text, tracebackHead) {
-		a.streams[k] = &traceState{lines: []string{l.Text}, at: l.Time}
+		a.streams[k] = &traceState{lines: []string{l.Text}, at: l.Time, backlog: l.Backlog}
 		return
 	}
 	if l.Level >= LevelError {
 		key, summary := errorKey(l.Text)
-		a.add(key, l.Host, l.Time, func(g *Group) {
+		a.add(key, l.Host, l.Time, l.Backlog, func(g *Group) {
 			g.Summary = summary
 			g.Example = []string{l.Text}
 		})
@@ -100,7 +106,7 @@ func isTraceContinuation(s string) bool {
 func (a *Aggregator) addTraceback(host string, ts *traceState) {
 	frame, exc := collapseTraceback(ts.lines)
 	key := "tb\x00" + frame + "\x00" + exc
-	a.add(key, host, ts.at, func(g *Group) {
+	a.add(key, host, ts.at, ts.backlog, func(g *Group) {
 		g.Traceback = true
 		g.Summary, g.Frame = exc, frame
 		g.Example = ts.lines
@@ -131,17 +137,17 @@ func collapseTraceback(lines []string) (frame, exc string) {
 	return frame, exc
 }
 
-func (a *Aggregator) add(key, host string, at time.Time, init func(*Group)) {
+func (a *Aggregator) add(key, host string, at time.Time, backlog bool, init func(*Group)) {
 	g := a.groups[key]
 	if g == nil {
 		a.evict()
-		g = &Group{Key: key, FirstSeen: at}
+		g = &Group{Key: key, FirstSeen: at, FirstHost: host, FirstBacklog: backlog}
 		init(g)
 		a.groups[key] = g
 	}
 	g.Count++
 	if at.Before(g.FirstSeen) {
-		g.FirstSeen = at
+		g.FirstSeen, g.FirstHost, g.FirstBacklog = at, host, backlog
 	}
 	if at.After(g.LastSeen) {
 		g.LastSeen = at

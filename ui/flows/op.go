@@ -350,6 +350,9 @@ func (f *opFlow[P, R]) enter() tea.Cmd {
 		if f.strategy.kinds == nil || f.strategy.app != f.target.app || f.strategy.envName != f.target.env.Name {
 			f.strategy, _ = f.spec.newStrategy(f.planTarget(f.plan)) // the defaults of the plan's inventory
 		}
+		if c, ok := any(f.spec).(interface{ addChoices(*strategyForm, P) }); ok {
+			c.addChoices(&f.strategy, f.plan) // what applies to this plan (wizard_choices.go)
+		}
 		return f.strategy.focus()
 	}
 	return nil

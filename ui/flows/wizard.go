@@ -51,9 +51,10 @@ func newWizard(env *Env, focusedEnv string) (Flow, tea.Cmd) {
 // deploySpec: choose a ref, see the preview (what the deploy changes and
 // every warning), choose the strategy, confirm, run, read the summary.
 type deploySpec struct {
-	fns Flows
-	env *Env
-	ref *refStep
+	fns     Flows
+	env     *Env
+	ref     *refStep
+	choices *deployChoices // the strategy step's explicit choices (wizard_choices.go)
 }
 
 func (*deploySpec) envOnly() bool      { return false }
@@ -81,12 +82,15 @@ func (*deploySpec) newStrategy(t pickItem) (strategyForm, bool) { return newStra
 
 // batched is the preview's plan in the strategy step's batches (no I/O):
 // the same inventory, hosts, commit and release the preview read.
-func (*deploySpec) batched(p ops.Preview, s deploy.Strategy) (ops.Preview, *deploy.Plan, error) {
+func (ds *deploySpec) batched(p ops.Preview, s deploy.Strategy) (ops.Preview, *deploy.Plan, error) {
 	if p.Plan == nil {
 		return ops.Preview{}, nil, fmt.Errorf("no preview")
 	}
 	plan, err := p.Plan.WithStrategy(s)
 	if err != nil {
+		return ops.Preview{}, nil, err
+	}
+	if err := ds.choices.apply(plan, p); err != nil {
 		return ops.Preview{}, nil, err
 	}
 	p.Plan = plan

@@ -31,7 +31,8 @@ type strategyForm struct {
 	kind             int                   // in kinds
 	batches, maxFail textinput.Model
 	autoRollback     bool
-	field            int // in fields
+	field            int            // in fields
+	choices          *deployChoices // the wizard's explicit choices (wizard_choices.go); nil for a rollback
 }
 
 // newStrategyForm is the wizard's, from the environment's default strategy.
@@ -75,11 +76,16 @@ func (s *strategyForm) at() int {
 	return s.fields[s.field]
 }
 
-func (s *strategyForm) typing() bool { return s.at() == fieldBatches || s.at() == fieldMaxFail }
+func (s *strategyForm) typing() bool {
+	return s.at() == fieldBatches || s.at() == fieldMaxFail || isChoice(s.at()) && s.choices.typing(s.at())
+}
 
 func (s *strategyForm) blur() {
 	s.batches.Blur()
 	s.maxFail.Blur()
+	if s.choices != nil {
+		s.choices.blur()
+	}
 }
 
 // focus focuses the field under the cursor, if it takes text.
@@ -90,6 +96,9 @@ func (s *strategyForm) focus() tea.Cmd {
 		return s.batches.Focus()
 	case fieldMaxFail:
 		return s.maxFail.Focus()
+	}
+	if isChoice(s.at()) {
+		return s.choices.focus(s.at())
 	}
 	return nil
 }
@@ -104,6 +113,9 @@ func (s *strategyForm) key(km tea.KeyPressMsg, k KeyMap) tea.Cmd {
 	case key.Matches(km, k.FieldDown):
 		s.field = (s.field + 1) % len(s.fields)
 		return s.focus()
+	}
+	if isChoice(s.at()) {
+		return s.choices.key(s.at(), km, k)
 	}
 	switch s.at() {
 	case fieldKind:
@@ -131,6 +143,9 @@ func (s *strategyForm) updateInput(msg tea.Msg) tea.Cmd {
 		s.batches, cmd = s.batches.Update(msg)
 	case fieldMaxFail:
 		s.maxFail, cmd = s.maxFail.Update(msg)
+	}
+	if isChoice(s.at()) {
+		cmd = s.choices.updateInput(s.at(), msg)
 	}
 	return cmd
 }
@@ -183,6 +198,9 @@ func (s strategyForm) view(st common.Styles, k KeyMap, w int, plan *deploy.Plan,
 		onOff = "on: switched hosts go back when one fails after its switch"
 	}
 	row(fieldAutoRollback, "auto-rollback", onOff)
+	if s.choices != nil {
+		s.choices.rows(row)
+	}
 	b.WriteString(st.Muted.Render(common.Clip(common.KeyName(k.FieldUp)+"/"+common.KeyName(k.FieldDown)+" field · "+
 		common.KeyName(k.ChoicePrev)+" "+common.KeyName(k.ChoiceNext)+" change · "+common.KeyName(k.NextStep)+" next", w)) + "\n\n")
 	switch {

@@ -261,7 +261,7 @@ func (s *deploySpec) confirmBody(f *wizard, width int) string {
 	}
 	q += "?"
 	var b strings.Builder
-	for _, ws := range s.warnings(f) {
+	for _, ws := range append(s.warnings(f), s.choices.confirmLines(p)...) {
 		b.WriteString(st.Warn.Render(common.Clip("! "+ws, width)) + "\n")
 	}
 	b.WriteString(f.confirm.view(st, width, q, f.env.keys))

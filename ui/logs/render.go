@@ -304,7 +304,7 @@ func lastRows(r *remote.Ring[logs.Line], n, skip int) []logs.Line {
 func (v *Model) errorsPanel(w, h int) string {
 	st := v.ctx.Styles
 	groups := v.buf.Top(h - 1)
-	title := common.Clip(fmt.Sprintf("─ top errors (%d groups) ", v.buf.ErrorGroups()), w)
+	title := common.Clip(fmt.Sprintf("─ top errors (%d groups)%s ", v.buf.ErrorGroups(), v.firstSeenNote()), w)
 	out := []string{st.Header.Render(title + strings.Repeat("─", max(0, w-lipgloss.Width(title))))}
 	if len(groups) == 0 {
 		out = append(out, st.Muted.Render("no error yet"))
@@ -320,6 +320,9 @@ func (v *Model) errorsPanel(w, h int) string {
 		}
 		line := fmt.Sprintf("%6d  %-16s %s–%s  %s", g.Count, common.Clip(hosts, 16),
 			g.FirstSeen.Format("15:04:05"), g.LastSeen.Format("15:04:05"), what)
+		if cell := v.firstSeenCell(g); cell != "" {
+			line = fmt.Sprintf("%6d  %-16s first seen in %-31s %s", g.Count, common.Clip(hosts, 16), cell, what)
+		}
 		out = append(out, st.Error.Render(ansi.Truncate(line, w, "…")))
 	}
 	return strings.Join(out, "\n")

@@ -82,6 +82,7 @@ type Model struct {
 	width, height int
 	// patternNote is the note of the last pattern that did not compile.
 	patternNote string
+	first       firstSeen // the errors panel's "first seen in" (firstseen.go)
 }
 
 const (
@@ -214,7 +215,10 @@ func (v *Model) update(msg tea.Msg) tea.Cmd {
 		if v.done {
 			return nil
 		}
-		return tickCmd(v.id)
+		return tea.Batch(tickCmd(v.id), v.tieCmd())
+	case FirstSeenMsg:
+		v.firstSeenDone(msg)
+		return nil
 	case tea.KeyPressMsg:
 		if cmd, done := v.saveKey(msg); done {
 			return cmd
