@@ -32,7 +32,17 @@ type setupEnv struct {
 	upstream string // the balancer's upstream file, as the hosts see it
 }
 
-func newSetupEnv(t *testing.T, webs int, webSettings string) *setupEnv {
+// webHost is the roles and settings of a web host of newSetupEnv, whose
+// supervisord's configuration is conf; more goes into the web role's
+// settings.
+func webHost(more string) func(h *sshtest.Host, conf string) string {
+	return func(h *sshtest.Host, conf string) string {
+		return fmt.Sprintf("    roles: [web]\n    settings:\n      web:\n        health_url: http://%s:8000/health/\n        process: supervisord\n%s        options: {bind: \"%s:8000\", workers: \"2\", wsgi: %q, supervisor_conf: %s}\n",
+			h.Addr, more, h.Addr, demoapp.WSGIApp, conf)
+	}
+}
+
+func newSetupEnv(t *testing.T, webs int, host func(h *sshtest.Host, conf string) string) *setupEnv {
 	t.Helper()
 	testenv.RequireFile(t, "/usr/bin/supervisord", "supervisor")
 	repo, err := demoapp.Create(t.Context(), filepath.Join(t.TempDir(), "shop"))
@@ -51,8 +61,7 @@ func newSetupEnv(t *testing.T, webs int, webSettings string) *setupEnv {
 			fmt.Fprintf(&hosts, "    roles: [lb]\n    settings:\n      lb:\n        options: {preset: nginx, upstream_file: %s, reload: \"true\"}\n", e.upstream)
 			continue
 		}
-		fmt.Fprintf(&hosts, "    roles: [web]\n    settings:\n      web:\n        health_url: http://%s:8000/health/\n        process: supervisord\n%s        options: {bind: \"%s:8000\", workers: \"2\", wsgi: %q, supervisor_conf: %s}\n",
-			h.Addr, webSettings, h.Addr, demoapp.WSGIApp, conf)
+		hosts.WriteString(host(h, conf))
 	}
 	doc := strings.Replace(fmt.Sprintf(strings.Replace(shopFleet, "REPO", repo.Dir, 1), e.Fleet.User, e.deployTo), "HOSTS\n", hosts.String(), 1)
 	doc = strings.Replace(doc, "    shared: [logs/]\n", "    shared: [logs/, media/]\n", 1)
@@ -161,7 +170,7 @@ func dumpReport(rep SetupReport) string {
 // with --force.
 func TestSetupBareHostsThenDeploy(t *testing.T) {
 	webtest.RequireGunicorn(t)
-	e := newSetupEnv(t, 2, "")
+	e := newSetupEnv(t, 2, webHost(""))
 	for i := range e.webs {
 		e.startSupervisord(t, i)
 	}
@@ -237,6 +246,13 @@ func TestSetupBareHostsThenDeploy(t *testing.T) {
 		})
 	}
 
+	// The balancer's upstream file, as setup wrote it, serves the release
+	// through a real nginx.
+	site := startNginxOn(t, filepath.Join(e.Fleet.Hosts[e.webs].Home, "nginx", "shop-upstream.conf"), "shop")
+	testenv.WaitFor(t, 30*time.Second, "nginx serving the first release through setup's upstream file", func() bool {
+		return strings.Contains(get(site+"/health/"), "release="+out.ReleaseID)
+	})
+
 	again := e.setup(t, false, false)
 	for _, h := range again.Hosts {
 		if h.Err != nil || len(h.Done) != 0 || len(h.Human) != 0 || len(h.Right) == 0 {
@@ -274,7 +290,7 @@ func TestSetupBareHostsThenDeploy(t *testing.T) {
 // line that grants it.
 func TestSetupNamesAMissingSudoRight(t *testing.T) {
 	testenv.RequireFile(t, "/usr/bin/sudo", "sudo")
-	e := newSetupEnv(t, 1, "        sudo: true\n")
+	e := newSetupEnv(t, 1, webHost("        sudo: true\n"))
 	f, err := e.svc.Store.LoadFleet(t.Context())
 	if err != nil {
 		t.Fatal(err)
