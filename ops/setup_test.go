@@ -311,3 +311,68 @@ func TestSetupNamesAMissingSudoRight(t *testing.T) {
 		t.Errorf("report:\n%s", dumpReport(rep))
 	}
 }
+
+// TestSetupWorkerAndSystemdUnit: a host whose web role runs under systemd
+// and whose worker role runs under supervisord. The worker's program is
+// installed in supervisord's include directory and read by it. The
+// deploy user may not write /etc/systemd/system: the unit is staged in
+// ~/.opsui-setup, exactly as opsui renders it, with the commands that
+// install it, and nothing is written there; once a sudoers line allows
+// exactly that install, setup installs it through sudo -n and names the
+// systemctl rights still missing; the next setup finds the unit right.
+func TestSetupWorkerAndSystemdUnit(t *testing.T) {
+	testenv.RequireFile(t, "/usr/bin/sudo", "sudo")
+	unit := fmt.Sprintf("opsui-setup-test-%d.service", os.Getpid())
+	dest := "/etc/systemd/system/" + unit
+	t.Cleanup(func() { os.Remove(dest) })
+	e := newSetupEnv(t, 1, func(h *sshtest.Host, conf string) string {
+		return fmt.Sprintf("    roles: [web, worker]\n    settings:\n      web:\n        process: systemd\n        options: {bind: \"%s:8000\", wsgi: %q, unit: %s}\n"+
+			"      worker:\n        process: supervisord\n        options: {command: \"/bin/sleep 86400\", supervisor_conf: %s}\n", h.Addr, demoapp.WSGIApp, unit, conf)
+	})
+	e.startSupervisord(t, 0)
+	staged := e.Fleet.LoginHome + "/.opsui-setup/" + unit
+
+	rep := e.setup(t, false, false)
+	h := rep.Hosts[0]
+	done, human := texts(h.Done), texts(h.Human)
+	worker := e.Fleet.LoginHome + "/supervisor/conf.d/shop-worker.conf"
+	if !strings.Contains(done, "installed supervisord program shop-worker as "+worker) || !strings.Contains(done, "update: shop-worker: added process group") {
+		t.Errorf("the worker's program:\n%s", dumpReport(rep))
+	}
+	want := "opsuitest may not write " + dest + " (systemd unit " + unit + "): install it from " + staged + " (written by opsui setup)\n" +
+		"  $ sudo install -m 0644 " + staged + " " + dest + "\n  $ sudo /usr/bin/systemctl daemon-reload\n  $ sudo /usr/bin/systemctl enable " + unit + "\n"
+	if !strings.Contains(human, want) {
+		t.Errorf("the unit the deploy user cannot install: want\n%s\nin:\n%s", want, dumpReport(rep))
+	}
+	f, err := e.svc.Store.LoadFleet(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	host, _ := f.Host(e.Fleet.Hosts[0].Name)
+	rendered, err := deploy.SystemdUnit(f, f.Apps[0], host, e.Fleet.User)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(filepath.Join(e.Fleet.Hosts[0].Home, ".opsui-setup", unit)); err != nil || string(b) != rendered {
+		t.Errorf("the staged unit (%v):\n%s\nwant:\n%s", err, b, rendered)
+	}
+	if _, err := os.Stat(dest); !os.IsNotExist(err) {
+		t.Fatalf("setup wrote %s without a sudo right: %v", dest, err)
+	}
+
+	sshtest.Sudoers(t, e.Fleet.User+" ALL=(root) NOPASSWD: /usr/bin/install -m 0644 "+staged+" "+dest)
+	rep = e.setup(t, false, false)
+	h = rep.Hosts[0]
+	if !strings.Contains(texts(h.Done), "installed systemd unit "+unit+" as "+dest+" (sudo install)") ||
+		!strings.Contains(texts(h.Human), "systemd must read unit "+unit+": opsuitest may not run systemctl daemon-reload\n  $ sudo /usr/bin/systemctl daemon-reload\n") ||
+		!strings.Contains(texts(h.Right), "supervisord has program shop-worker") {
+		t.Errorf("setup with the install right:\n%s", dumpReport(rep))
+	}
+	if b, err := os.ReadFile(dest); err != nil || string(b) != rendered {
+		t.Errorf("the installed unit (%v):\n%s", err, b)
+	}
+	rep = e.setup(t, false, false)
+	if right := texts(rep.Hosts[0].Right); !strings.Contains(right, "systemd unit "+unit+" "+dest+" is what opsui renders") {
+		t.Errorf("the installed unit is not already right:\n%s", dumpReport(rep))
+	}
+}

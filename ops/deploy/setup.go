@@ -252,6 +252,8 @@ elif setup_file "systemd unit "%[2]s /etc/systemd/system/%[2]s %[3]s %[2]s "sudo
       elif command sudo -n -l -- /usr/bin/systemctl $c >/dev/null 2>&1 && out=$(command sudo -n -- /usr/bin/systemctl $c 2>&1); then setup_done "sudo /usr/bin/systemctl $c"
       else setup_human "systemd must read unit "%[2]s": $setup_me may not run systemctl $c" "sudo /usr/bin/systemctl $c"; fi
     done
+  elif [ "$(/usr/bin/systemctl show -p NeedDaemonReload --value %[2]s 2>/dev/null)" = yes ]; then
+    setup_human "systemd has not read unit "%[2]s" since it changed" "sudo /usr/bin/systemctl daemon-reload"
   elif /usr/bin/systemctl is-enabled --quiet %[2]s 2>/dev/null; then
     setup_right "systemd unit "%[2]s" is enabled"
   else
