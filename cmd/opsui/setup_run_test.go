@@ -134,4 +134,10 @@ func TestSetupCommandOnHosts(t *testing.T) {
 		!strings.Contains(out, "    shared file config/local.py exists\n") {
 		t.Errorf("second setup is not all already right:\n%s", out)
 	}
+	// A host that cannot be reached is "not checked", with why.
+	fleet.Hosts[1].Kill()
+	out, err = opsuiCmd(t, db, "", "setup", "shop", "--env", "test")
+	if exitCode(err) != 1 || !strings.Contains(out, "web2: not checked: ") || !strings.Contains(out, ": 1 ready, 0 needs a human, 1 not checked\n") {
+		t.Errorf("setup with web2 down: %v (exit %d)\n%s", err, exitCode(err), out)
+	}
 }

@@ -44,6 +44,10 @@ func setupBalancer(b *strings.Builder, f *inventory.Fleet, app inventory.App, h 
 	switch preset {
 	case lbNginx:
 		file := set.Options["upstream_file"]
+		if file == "" {
+			b.WriteString("setup_human \"the lb role's preset is nginx but names no options.upstream_file, the file opsui writes the app's upstream block in: set it in the fleet file\"\n")
+			return
+		}
 		name := orDefault(set.Options["upstream"], app.Name)
 		addrs := upstreamAddrs(f, h.Env)
 		var want []string
@@ -63,6 +67,10 @@ fi
 `, why, q(file), q(UpstreamFile(f, app, h)), q(strings.Join(want, "\n")), name, len(addrs))
 	case lbHAProxy:
 		sock := set.Options["admin_socket"]
+		if sock == "" {
+			b.WriteString("setup_human \"the lb role's preset is haproxy but names no options.admin_socket, HAProxy's runtime API socket: set it in the fleet file\"\n")
+			return
+		}
 		fmt.Fprintf(b, `if command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ]; then setup_right "haproxy is installed"
 else setup_human "HAProxy is not installed (the lb role's preset is haproxy)" "sudo apt-get install haproxy"; fi
 S=%[1]s
