@@ -57,3 +57,29 @@ func TestSetupScriptQuotesEveryValue(t *testing.T) {
 		}
 	}
 }
+
+// TestParseSetupOutput reads the three lists back from a host's output:
+// commands and diff lines belong to the item before them, other lines
+// (a tool's own output, stderr's summary) to none.
+func TestParseSetupOutput(t *testing.T) {
+	r := ParseSetupOutput("web1", []string{
+		"would do: created deploy_to /srv/shop",
+		"already right: python: /usr/bin/python3 3.11.2 imports venv",
+		"needs a human: supervisord program shop-web /etc/x.conf differs from what opsui renders: left alone",
+		"  | -startretries=9",
+		"  | +startretries=3",
+		"needs a human: deploy may not create deploy_to /srv",
+		"  $ sudo install -d -o deploy -g deploy /srv",
+		"some tool's own line",
+		"  $ not a command of any item",
+	})
+	if len(r.Done) != 1 || len(r.Right) != 1 || len(r.Human) != 2 || r.Ready() {
+		t.Fatalf("%+v", r)
+	}
+	if d := r.Human[0].Diff; len(d) != 2 || d[1] != "+startretries=3" || len(r.Human[0].Commands) != 0 {
+		t.Errorf("diff: %+v", r.Human[0])
+	}
+	if c := r.Human[1].Commands; len(c) != 1 || c[0] != "sudo install -d -o deploy -g deploy /srv" {
+		t.Errorf("commands: %+v", r.Human[1])
+	}
+}
