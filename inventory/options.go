@@ -108,7 +108,9 @@ const (
 // Options is every role option opsui reads, by role then in the order the
 // reference lists them.
 var Options = []Option{
-	{Key: "check", Type: OptCommand, Default: "the role's own check",
+	{Key: "check", Type: OptCommand,
+		Default: "web: a GET of health_url; db by its service: pg_isready (postgresql, or none named), mysqladmin ping (mysql, mariadb), no check for sqlite; " +
+			"cache: memcached stats or redis PING; lb by its preset: nginx -t -q (through sudo with /usr/sbin/nginx when sudo: true; none with a reload of its own), HAProxy's show info",
 		Meaning: "replaces the status panel's health check of the host for this role (exit status 0 is healthy)"},
 
 	{Role: "web", Key: "bind", Type: OptListen, Default: "127.0.0.1:8000",
@@ -181,10 +183,10 @@ var Options = []Option{
 	{Role: RoleWorker, Key: "unit", Type: OptUnit, Presets: []string{ProcessSystemd}, Default: "APP-worker.service",
 		Meaning: "the systemd unit that runs the worker"},
 
-	{Role: "db", Key: "host", Type: OptHostOrDir, Default: "pg_isready's default",
-		Meaning: "where the health check's pg_isready connects"},
-	{Role: "db", Key: "port", Type: OptPort, Default: "5432",
-		Meaning: "the port pg_isready connects to"},
+	{Role: "db", Key: "host", Type: OptHostOrDir, Default: "the client's default",
+		Meaning: "where the health check's pg_isready or mysqladmin ping connects"},
+	{Role: "db", Key: "port", Type: OptPort, Default: "5432 (postgresql), 3306 (mysql)",
+		Meaning: "the port pg_isready or mysqladmin ping connects to"},
 }
 
 // KnownRoles are the roles whose options opsui reads; any other role is

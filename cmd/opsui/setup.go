@@ -9,20 +9,55 @@ import (
 	"github.com/opsui/opsui/inventory"
 	"github.com/opsui/opsui/ops"
 	"github.com/opsui/opsui/ops/deploy"
+	"github.com/opsui/opsui/store"
 )
 
 func newSetupCmd(c *cli) *cobra.Command {
 	var (
 		tf              targetFlags
+		sshf            sshFlags
+		dryRun, force   bool
 		file            string
 		printSudoers    bool
 		printSupervisor bool
 		printSystemd    bool
 	)
 	cmd := &cobra.Command{
-		Use:   "setup [APP] --env E --print-sudoers|--print-supervisor|--print-systemd [--file FLEET.yaml]",
-		Short: "Print what hosts need before the first deploy (for now: the sudoers lines)",
-		Long: `With --print-sudoers, print the sudoers lines the deploy user needs on the
+		Use:   "setup [APP] --env E [--host H,...] [--dry-run] [--force] | --print-sudoers|--print-supervisor|--print-systemd [--file FLEET.yaml]",
+		Short: "Take bare hosts to ready for the first deploy, or print what they need",
+		Long: `Without a --print flag, take the environment's hosts from bare to ready for
+the app's first deploy, all at once, as the SSH user the fleet names, and
+report per host in three lists: done, already right, and needs a human
+(with the exact commands to run). It is idempotent: a second run says
+everything is already right. Per host and role it checks and does:
+- the sudoers lines the fleet's commands need there (sudo -n -l, never a
+  password prompt): a missing one is named with its exact sudoers line;
+- deploy_to, its releases/ and shared/, and the app's shared directories,
+  created when the deploy user may (else: the command that lets it);
+  shared files must be put in place by a human (shared/.env excepted when
+  the app declares an env: each deploy writes it);
+- web hosts of the django preset: the Python (options.python) with its
+  venv module, and Django and gunicorn when the release ships no wheels/;
+- process: supervisord: the program (as --print-supervisor prints it)
+  installed in the include directory supervisord's configuration names,
+  then supervisorctl update; process: systemd: the unit installed in
+  /etc/systemd/system through sudo -n where a sudoers line allows exactly
+  that install, then daemon-reload and enable; where the deploy user
+  cannot, the rendered file is left in ~/.opsui-setup/ on the host with
+  the commands that install it;
+- lb hosts: nginx and the app's upstream file (options.upstream_file),
+  written with every web host in rotation when missing; HAProxy and its
+  admin socket.
+A program, unit or upstream file that exists but differs from what opsui
+renders is reported with a short diff and left alone, unless --force
+(replacing a running supervisord program restarts it). With --dry-run
+nothing on any host changes: the report says what would be done. The
+hosts are the deploy's (--host, --role) and, unless those flags are
+given, the environment's balancers. The run is recorded (kind setup) with
+each host's report in the same words; the exit status is 1 when any host
+needs a human.
+
+With --print-sudoers, print the sudoers lines the deploy user needs on the
 environment's hosts: one exact command per line (an absolute program and
 literal arguments, never a shell or a wildcard), for each role whose reload
 runs with sudo: true and each command a reload, stage or migration writes
@@ -44,9 +79,11 @@ each such web host, to install as /etc/systemd/system/UNIT (then:
 systemctl daemon-reload && systemctl enable --now UNIT), and of each worker
 host under process: systemd.
 
-Taking bare hosts to ready for the first deploy is not built yet: one of
---print-sudoers, --print-supervisor and --print-systemd is required.`,
-		Example: `  opsui setup shop --env production --print-sudoers
+The --print flags send nothing to any host.`,
+		Example: `  opsui setup shop --env production --dry-run
+  opsui setup shop --env production
+  opsui setup shop --env production --host web3 --force
+  opsui setup shop --env production --print-sudoers
   opsui setup shop --env production --print-supervisor
   opsui setup shop --env production --print-systemd
   opsui setup shop --env production --print-sudoers --file fleet.yaml > opsui-shop.sudoers`,
@@ -67,8 +104,18 @@ Taking bare hosts to ready for the first deploy is not built yet: one of
 		return err
 	}
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		if n := btoi(printSudoers) + btoi(printSupervisor) + btoi(printSystemd); n != 1 {
-			return usageError{fmt.Errorf("setup: give one of --print-sudoers, --print-supervisor and --print-systemd (taking bare hosts to ready is not built yet)")}
+		n := btoi(printSudoers) + btoi(printSupervisor) + btoi(printSystemd)
+		switch {
+		case n > 1:
+			return usageError{fmt.Errorf("setup: give one of --print-sudoers, --print-supervisor and --print-systemd")}
+		case n == 1 && (dryRun || force):
+			return usageError{fmt.Errorf("setup: --dry-run and --force set hosts up; the --print flags only print")}
+		case n == 0 && file != "":
+			return usageError{fmt.Errorf("setup: --file goes with a --print flag; import the fleet file (opsui inventory import) to set its hosts up")}
+		case n == 0:
+			return c.withStore(func(ctx context.Context, s *store.Store, args []string) error {
+				return c.setupRun(ctx, s, &tf, &sshf, args, dryRun, force)
+			})(cmd, args)
 		}
 		if file != "" {
 			f, err := readFleetFile(c, file)
@@ -92,6 +139,9 @@ Taking bare hosts to ready for the first deploy is not built yet: one of
 		})(cmd, args)
 	}
 	tf.register(cmd)
+	sshf.registerConn(cmd)
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "check every host and say what would be done; change nothing")
+	cmd.Flags().BoolVar(&force, "force", false, "replace a program, unit or upstream file that differs from what opsui renders")
 	cmd.Flags().BoolVar(&printSudoers, "print-sudoers", false, "print the sudoers lines the deploy user needs")
 	cmd.Flags().BoolVar(&printSupervisor, "print-supervisor", false, "print the supervisord program section of each web host under process: supervisord")
 	cmd.Flags().BoolVar(&printSystemd, "print-systemd", false, "print the systemd service unit of each web host under process: systemd")

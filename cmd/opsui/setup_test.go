@@ -39,7 +39,10 @@ func TestSetupPrintSudoers(t *testing.T) {
 		want string
 		code int
 	}{
-		{[]string{"setup", "shop", "--env", "production"}, "give one of --print-sudoers, --print-supervisor and --print-systemd", 2},
+		{[]string{"setup", "shop", "--env", "production", "--print-sudoers", "--print-systemd"}, "give one of --print-sudoers, --print-supervisor and --print-systemd", 2},
+		{[]string{"setup", "shop", "--env", "production", "--print-sudoers", "--dry-run"}, "the --print flags only print", 2},
+		{[]string{"setup", "shop", "--env", "production", "--file", sudoersFleet}, "--file goes with a --print flag", 2},
+		{[]string{"setup", "shop", "--env", "nowhere"}, `unknown environment "nowhere"`, 3},
 		{[]string{"setup", "shop", "--env", "production", "--print-supervisor"}, "no web host of production says process: supervisord", 3},
 		{[]string{"setup", "shop", "--env", "nowhere", "--print-sudoers"}, `unknown environment "nowhere"`, 3},
 		{[]string{"setup", "blog", "--env", "production", "--print-sudoers", "--file", sudoersFleet}, `no app "blog"`, 3},

@@ -17,21 +17,27 @@ type HealthCheck struct {
 // HealthCheckFor returns the service check of host h: for the first of its
 // roles that has one, the role's Options["check"] when set (any role), else
 // by role: web (or any role with a health_url) an HTTP GET of health_url
-// from the host; db pg_isready (Options host, port); cache a stats request
-// to memcached (Options port, default 11211) or a redis PING (Options
-// kind: redis); lb the haproxy runtime API's "show info" when Options
-// admin_socket is set. A host with none gets the zero HealthCheck.
+// from the host; db by its service (dbCheck: pg_isready, mysqladmin ping,
+// none for sqlite); cache a stats request to memcached (Options port,
+// default 11211) or a redis PING (Options kind: redis); lb by its preset
+// (lbCheck: HAProxy's "show info", nginx -t). A host with none gets a
+// HealthCheck without a command, whose Desc says why when a role does.
 func HealthCheckFor(f *inventory.Fleet, h inventory.Host) HealthCheck {
+	var none HealthCheck // a role that says why it has no check (sqlite)
 	for _, role := range h.Roles {
 		s := f.SettingsFor(h, role)
 		if c := s.Options["check"]; c != "" {
 			return HealthCheck{Command: c, Desc: role + " check: " + c}
 		}
-		if hc := roleCheck(role, s, soleAppHealth(f)); hc.Command != "" {
+		hc := roleCheck(role, s, soleAppHealth(f))
+		if hc.Command != "" {
 			return hc
 		}
+		if none.Desc == "" {
+			none = hc
+		}
 	}
-	return HealthCheck{}
+	return none
 }
 
 // soleAppHealth is the health request of the fleet's only app, which the
@@ -58,26 +64,15 @@ func roleCheck(role string, s inventory.RoleSettings, appHealth inventory.Health
 	case role == "web" && appHealth.URL != "":
 		return HTTPCheck(appHealth.URL, appHealth.RequestHeaders()...)
 	case role == "db":
-		args := "pg_isready -t 3"
-		if v := opt("host", ""); v != "" {
-			args += " -h " + Quote(v)
-		}
-		if v := opt("port", ""); v != "" {
-			args += " -p " + Quote(v)
-		}
-		return HealthCheck{Command: "command -v pg_isready >/dev/null 2>&1 || { echo 'pg_isready is not installed'; exit 127; }; " + args,
-			Desc: "db: " + args}
+		return dbCheck(s) // rolecheck.go
 	case role == "cache" && (opt("kind", "") == "redis" || strings.Contains(s.Service, "redis")):
 		port := opt("port", "6379")
 		return HealthCheck{Command: "command -v redis-cli >/dev/null 2>&1 || { echo 'redis-cli is not installed'; exit 127; }; redis-cli -p " + Quote(port) + " ping",
 			Desc: "cache: redis PING on port " + port}
 	case role == "cache":
 		return memcachedCheck(opt("port", "11211"))
-	case role == "lb" && opt("admin_socket", "") != "":
-		sock := opt("admin_socket", "")
-		return HealthCheck{Command: "command -v socat >/dev/null 2>&1 || { echo 'socat is not installed'; exit 127; }; " +
-			"echo 'show info' | socat stdio " + Quote("UNIX-CONNECT:"+sock) + " | grep -E '^(Uptime|CurrConns|Idle_pct):'",
-			Desc: "lb: haproxy show info on " + sock}
+	case role == "lb":
+		return lbCheck(s)
 	}
 	return HealthCheck{}
 }
