@@ -44,3 +44,14 @@ func (s *Service) Restart(ctx context.Context, rp *deploy.RestartPlan, io IO) (*
 	}
 	return d.ExecuteRestart(ctx, rp)
 }
+
+// PreviewRestart plans the restart of app's app servers in env, every
+// one of them, in the environment's default strategy: the console's
+// restart flow, which re-batches it for the strategy chosen.
+func (s *Service) PreviewRestart(ctx context.Context, app, env string) (*deploy.RestartPlan, error) {
+	tg, err := s.Target(ctx, Scope{App: app, Env: env})
+	if err != nil {
+		return nil, err
+	}
+	return s.PlanRestart(ctx, RestartRequest{Target: tg})
+}
