@@ -76,7 +76,10 @@ func PlanRestart(ctx context.Context, st *store.Store, req RestartRequest) (*Res
 	}
 	if reload.Run != djangoReloadScript {
 		what := "no reload step"
-		if reload.Name != "" {
+		switch {
+		case reload.Run == reloadScript:
+			what = "the web role's own reload command (it has no preset)"
+		case reload.Name != "":
 			what = "its own " + reload.Name + " stage"
 		}
 		return nil, &RestartInputError{fmt.Errorf("app %s starts its app server with %s: opsui restarts only the app servers its Django preset runs (process: daemon, supervisord or systemd)", app.Name, what)}
