@@ -129,6 +129,21 @@ func TestDjangoReexecOnChangedCommand(t *testing.T) {
 		}
 	}
 
+	// A master an older opsui started (no gunicorn.master, another
+	// command line) gets a HUP first, so it reads the hook, then the
+	// re-exec.
+	tb.sh(0, "rm "+tb.deployTo+"/shared/gunicorn.master; echo an-older-command > "+tb.deployTo+"/shared/gunicorn.cmd")
+	legacy := tb.deploy(proj.Hashes[webtest.DjangoAddTag], Strategy{Kind: "all", AutoRollback: true})
+	if legacy.Result != store.ReleaseSuccess {
+		tb.logf(legacy)
+		t.Fatalf("deploy over a master an older opsui started: %s", legacy.Result)
+	}
+	if pid, workers := tb.masterOf(0); pid == masters[0] || workers != "2" {
+		t.Errorf("%s: the older master %s -> %s with %s workers, want a new one with 2", tb.fleet.Hosts[0].Name, masters[0], pid, workers)
+	} else {
+		masters[0] = pid
+	}
+
 	// Host 1 moves to port 8001: a re-exec binds it, the old port closes.
 	h1 := tb.fleet.Hosts[1]
 	tb.setWebOption(func(i int) bool { return i == 1 }, "bind", net.JoinHostPort(h1.Addr, "8001"))
