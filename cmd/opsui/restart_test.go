@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -11,10 +12,11 @@ import (
 
 // TestRestartCLI: opsui restart on a real sshd host. Before any release
 // it is refused (exit 2, as bad input to env set is) saying to deploy first; a canary is refused;
-// the dry run lists the batches and how the host restarts, changing
-// nothing; a host whose app server the role's own reload command runs
-// fails saying so (exit 1), and the run is in the audit as a restart, in
-// the words the command printed.
+// a host whose app server the role's own reload command runs is refused
+// before anything runs, naming it; without that command, the dry run
+// lists the batches and how the host restarts, changing nothing, and the
+// restart re-executes the master, saying old and new pid; the run is in
+// the audit as a restart.
 func TestRestartCLI(t *testing.T) {
 	webtest.RequireDjango(t)
 	e := newDeployEnv(t, 1, "", "preset: django")
@@ -33,6 +35,32 @@ func TestRestartCLI(t *testing.T) {
 	if err == nil || exitCode(err) != 2 || !strings.Contains(err.Error(), "a restart runs with --strategy all or rolling") {
 		t.Errorf("a canary restart: %v (exit %d)\n%s", err, exitCode(err), out)
 	}
+	out, err = opsuiCmd(t, e.db, "", "restart", "app", "--env", "test", "--yes")
+	if err == nil || exitCode(err) != 2 || !strings.Contains(err.Error(), "web1: the web role's own reload command runs the app server there, which opsui cannot restart") {
+		t.Errorf("a restart of a role with its own reload command: %v (exit %d)\n%s", err, exitCode(err), out)
+	}
+
+	// Without it, the preset's own gunicorn: the dry run, then the restart.
+	h := e.fleet.Hosts[0]
+	file := e.db + ".yaml"
+	mustRun(t, e.db, "inventory", "export", "-o", file)
+	doc, err := os.ReadFile(file)
+	if err != nil || !strings.Contains(string(doc), "reload: echo reloaded $RELEASE_ID") {
+		t.Fatalf("the exported fleet: %v\n%s", err, doc)
+	}
+	doc = []byte(strings.Replace(string(doc), "reload: echo reloaded $RELEASE_ID", "options: {bind: \""+h.Addr+":8000\"}", 1))
+	if err := os.WriteFile(file, doc, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mustRun(t, e.db, "inventory", "import", file)
+	t.Cleanup(func() {
+		sshOutput(t, h.Address(), e.cfg, "kill -TERM $(cat "+e.deployTo(h.Name)+"/shared/gunicorn.pid) 2>/dev/null; true")
+	})
+	mustRun(t, e.db, "deploy", "app", "--env", "test", "--yes")
+	pid := func() string {
+		return strings.TrimSpace(sshOutput(t, h.Address(), e.cfg, "cat "+e.deployTo(h.Name)+"/shared/gunicorn.pid"))
+	}
+	was := pid()
 	dry := mustRun(t, e.db, "restart", "app", "--env", "test", "--dry-run")
 	for _, want := range []string{"restart of app in test: the app servers start again on release ", "batch 1: web1",
 		"web1: graceful re-exec of the gunicorn master"} {
@@ -40,12 +68,23 @@ func TestRestartCLI(t *testing.T) {
 			t.Errorf("the dry run does not say %q:\n%s", want, dry)
 		}
 	}
-	out, err = opsuiCmd(t, e.db, "", "restart", "app", "--env", "test", "--yes")
-	if err == nil || exitCode(err) != 1 || !strings.Contains(out, "web1: failed at restart: the web role's reload command is its own: opsui cannot restart its app server") {
-		t.Errorf("a restart of a role with its own reload command: %v (exit %d)\n%s", err, exitCode(err), out)
+	if pid() != was {
+		t.Fatal("the dry run restarted the master")
+	}
+	out = mustRun(t, e.db, "restart", "app", "--env", "test", "--yes")
+	now := pid()
+	for _, want := range []string{"web1 | restart: re-exec, old master " + was + " -> new " + now, "restarted on 1 host: web1", "restart of app in test, release "} {
+		if now == was || !strings.Contains(out, want) {
+			t.Errorf("the restart does not say %q (master %s -> %s):\n%s", want, was, now, out)
+		}
 	}
 	audit := mustRun(t, e.db, "audit")
-	if !strings.Contains(audit, "restart") || !strings.Contains(audit, "restart app to test: release ") {
+	listed := false
+	for _, l := range strings.Split(audit, "\n") {
+		f := strings.Fields(l)
+		listed = listed || len(f) > 7 && f[3] == "restart" && f[7] == "ok" && strings.Contains(l, "restart app to test: release ")
+	}
+	if !listed {
 		t.Errorf("the audit does not list the restart:\n%s", audit)
 	}
 }

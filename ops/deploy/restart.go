@@ -91,11 +91,19 @@ func PlanRestart(ctx context.Context, st *store.Store, req RestartRequest) (*Res
 		return nil, err
 	}
 	var hosts []inventory.Host
+	var own []string
 	for _, h := range req.Hosts {
 		_, worker := req.Fleet.WorkerFor(app.Name, h)
 		if reload.AppliesTo(h) || (req.Workers && worker) {
 			hosts = append(hosts, h)
 		}
+		if reload.AppliesTo(h) && req.Fleet.SettingsFor(h, "web").Reload != "" {
+			own = append(own, h.Name)
+		}
+	}
+	if len(own) > 0 {
+		return nil, &RestartInputError{fmt.Errorf("%s: the web role's own reload command runs the app server there, which opsui cannot restart (leave %s out with --host)",
+			strings.Join(own, ", "), map[bool]string{true: "it", false: "them"}[len(own) == 1])}
 	}
 	if len(hosts) == 0 {
 		return nil, &RestartInputError{fmt.Errorf("none of the selected hosts (%s) runs an app server of %s (the %s step's roles: %s)",
