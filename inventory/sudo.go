@@ -81,10 +81,11 @@ func SystemdUnit(app string, set RoleSettings) string {
 }
 
 // SystemdCommands are the systemctl command lines a deploy runs for a
-// unit: a graceful reload (its ExecReload: HUP to the main pid), and a
-// start when it is not running.
+// unit: a graceful reload (its ExecReload: HUP to the main pid), a start
+// when it is not running, and the restart of opsui restart (its host
+// drained first).
 func SystemdCommands(unit string) [][]string {
-	return [][]string{{Systemctl, "reload", unit}, {Systemctl, "start", unit}}
+	return [][]string{{Systemctl, "reload", unit}, {Systemctl, "start", unit}, {Systemctl, "restart", unit}}
 }
 
 // Nginx is the nginx program a balancer's default reload runs under sudo:

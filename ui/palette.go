@@ -80,6 +80,7 @@ func (a App) paletteEntries() []paletteEntry {
 		{"migrate", "[environment]", "run migrations", k.Migrate, flow(k.Migrate, flowsview.OpenMigrate)},
 		{"flush", "[environment]", "flush caches", k.Flush, flow(k.Flush, flowsview.OpenFlush)},
 		{"releases", "[environment]", "release history", k.Releases, flow(k.Releases, flowsview.OpenReleases)},
+		{"restart", "[environment]", "restart the app servers on their release", key.Binding{}, App.paletteRestart}, // ui/restart.go
 		{"logs", "[host|role|environment…]", "follow logs", k.Logs, App.paletteLogs},
 		{"run", "[command]", "run a command on the selection", k.Exec, App.paletteRun},
 		{"shell", "[host]", "shell on a host (ssh)", k.Shell, App.paletteShell},

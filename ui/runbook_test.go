@@ -49,9 +49,9 @@ func TestPaletteListsAndRunsRunbooks(t *testing.T) {
 	var ran []string
 	base := runbookApp(t, false, &ran)
 
-	a := send(t, base, keys(":", "rest")...)
+	a := send(t, base, keys(":", "restart-")...) // ":rest" is :restart's
 	if v := viewText(a); !strings.Contains(v, "> restart-web") || !strings.Contains(v, "runbook: reload the app servers (W)") {
-		t.Fatalf(":rest does not list the runbook with its description and key:\n%s", v)
+		t.Fatalf(":restart- does not list the runbook with its description and key:\n%s", v)
 	}
 	a = send(t, base, keys(":", "runbook")...)
 	if v := viewText(a); !strings.Contains(v, "a runbook: restart-web, disk, deploy, clash") {

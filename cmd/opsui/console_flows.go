@@ -18,5 +18,5 @@ func (c *consoleSession) flows() flows.Flows {
 	return flows.Flows{Refs: svc.Refs, Preview: svc.PreviewDeploy, Deploy: svc.Deploy,
 		RollbackPreview: svc.PreviewRollback, Rollback: svc.Rollback, MigrationPlan: svc.PreviewMigrate, Migrate: svc.Migrate,
 		FlushPlan: c.flushPlan, Flush: c.flush, Releases: c.releases, Compare: c.compare,
-		SafetyNotes: svc.ReleaseNotes}
+		SafetyNotes: svc.ReleaseNotes, RestartPlan: svc.PreviewRestart, Restart: svc.Restart}
 }

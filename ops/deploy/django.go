@@ -56,12 +56,11 @@ venv/bin/python manage.py collectstatic --noinput
 //     worker count or bind takes effect with a HUP; on the command line
 //     they never would.
 //
-// The master's command line is kept in shared/gunicorn.cmd. When the one
-// opsui would start now differs (another wsgi module, python or gunicorn;
-// a master an older opsui started), a HUP cannot apply it: the master is
-// stopped gracefully (TERM: workers finish their requests) and started
-// again, and the output says so; in a rolling deploy behind a balancer
-// the host is drained meanwhile.
+// The master's command line is kept in shared/gunicorn.cmd, its pid and
+// bind in shared/gunicorn.master. When the one opsui would start now
+// differs (another wsgi module, python or gunicorn, bind; a master an
+// older opsui started), a HUP cannot apply it: the master is re-executed
+// gracefully (daemonServeScript, reexec.go), and the output says so.
 //
 // The master starts with a clean environment (env -i: HOME, PATH, LANG,
 // USER): the deploy's stage variables (RELEASE_ID, COMMIT, ENV...) would
@@ -98,11 +97,7 @@ set -- "$@" -c "$conf" --chdir "$DEPLOY_TO/current" --pid "$pidfile" --daemon --
 want=$(printf '%s\n' "$@")
 pid=$(cat "$pidfile" 2>/dev/null)
 if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-  if [ "$(cat "$SHARED_DIR/gunicorn.cmd" 2>/dev/null)" = "$want" ]; then
-    kill -HUP "$pid" && echo "gunicorn master $pid reloaded (HUP): $OPSUI_SERVER_DESC"
-    exit
-  fi
-  echo "gunicorn master $pid runs another command line than opsui starts now (a HUP cannot change it): restarting it"
+` + daemonServeScript + `  echo "gunicorn master $pid runs another command line than opsui starts now (a HUP cannot change it): restarting it"
   kill -TERM "$pid"
 ` + waitMasterGone + `  echo "gunicorn master $pid stopped"
 fi
@@ -111,6 +106,7 @@ env -i HOME="$HOME" PATH="$PATH" LANG="${LANG:-C.UTF-8}" USER="$(id -un)" LOGNAM
 for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do [ -s "$pidfile" ] && break; sleep 0.5; done
 if [ ! -s "$pidfile" ]; then echo "gunicorn did not start: see $SHARED_DIR/logs/gunicorn.log" >&2; tail -n 20 "$SHARED_DIR/logs/gunicorn.log" >&2; exit 1; fi
 printf '%s\n' "$want" > "$SHARED_DIR/gunicorn.cmd"
+printf 'pid %s\nbind %s\n' "$(cat "$pidfile")" "$OPSUI_SERVER_BIND" > "$SHARED_DIR/` + reexecMasterName + `"
 echo "gunicorn started (master $(cat "$pidfile")): $OPSUI_SERVER_DESC"
 `
 
@@ -140,7 +136,7 @@ if _os.path.exists(_own):
         exec(compile(_f.read(), _own, "exec"))
 bind = [` + lit(bind) + `]
 workers = ` + strconv.Itoa(workers) + `
-`
+` + reexecHook(deployTo)
 }
 
 // serverOptions returns the web role's bind and worker count on a host,

@@ -189,6 +189,7 @@ func (p *Plan) env(h inventory.Host, s Step) map[string]string {
 		bind, workers := serverOptions(set)
 		e["OPSUI_SERVER_CONF"] = GunicornServerConf(deployTo, bind, workers, p.App.HasEnv())
 		e["OPSUI_SERVER_DESC"] = fmt.Sprintf("%d workers on %s", workers, bind)
+		e["OPSUI_SERVER_BIND"], e["OPSUI_SERVER_WORKERS"] = bind, strconv.Itoa(workers) // the re-exec's (reexec.go)
 	}
 	for _, k := range []string{"bind", "wsgi", "python", "gunicorn", "workers"} {
 		if v := set.Options[k]; v != "" {

@@ -63,6 +63,11 @@ type Flows struct {
 	SafetyNotes func(ctx context.Context, rs []store.Release) ([]string, error)
 	// Compare says what lies between two releases (a the older).
 	Compare func(ctx context.Context, a, b store.Release) (deploy.Comparison, error)
+	// RestartPlan plans the restart of app's app servers in env
+	// (ops.Service.PreviewRestart); it changes nothing. Restart runs the
+	// plan the flow confirmed (ui/flows/restart.go).
+	RestartPlan func(ctx context.Context, app, env string) (*deploy.RestartPlan, error)
+	Restart     func(ctx context.Context, plan *deploy.RestartPlan, io ops.IO) (*deploy.Outcome, error)
 }
 
 // errString is err's text, "" for none.
