@@ -289,8 +289,7 @@ func (cp *ConfigPlan) Describe(w io.Writer) {
 			}
 		}
 	}
-	fmt.Fprintf(w, "strategy %s, %d batches, stop after %d failed hosts, auto-rollback %v\n",
-		p.Strategy.Kind.String(), len(p.Batches), p.MaxFail+1, p.Strategy.AutoRollback)
+	fmt.Fprintf(w, "%s, auto-rollback %v\n", strategyLine(p.Strategy, len(p.Batches), p.MaxFail), p.Strategy.AutoRollback)
 	for i, b := range p.Batches {
 		fmt.Fprintf(w, "  batch %d: %s\n", i+1, hostNames(b))
 	}

@@ -252,9 +252,7 @@ func (p *Plan) Describe(w io.Writer) {
 		fmt.Fprintf(w, " (branch %s)", p.Source.Branch)
 	}
 	fmt.Fprintf(w, "\n  %s\n", p.Source.Subject)
-	kind := p.Strategy.Kind.String()
-	fmt.Fprintf(w, "strategy %s, %d batches, stop after %d failed hosts, auto-rollback %v\n",
-		kind, len(p.Batches), p.MaxFail+1, p.Strategy.AutoRollback)
+	fmt.Fprintf(w, "%s, auto-rollback %v\n", strategyLine(p.Strategy, len(p.Batches), p.MaxFail), p.Strategy.AutoRollback)
 	for i, b := range p.Batches {
 		fmt.Fprintf(w, "  batch %d: %s\n", i+1, hostNames(b))
 	}
@@ -404,4 +402,11 @@ func NewReleaseID(now time.Time, last string) string {
 		t = prev.Add(time.Second)
 	}
 	return t.Format(layout)
+}
+
+// strategyLine says how a plan's hosts go, as every plan's description
+// says it: "strategy rolling, 3 batches, stop after 1 failed host".
+func strategyLine(s Strategy, batches, maxFail int) string {
+	return fmt.Sprintf("strategy %s, %s, stop after %s", s.Kind, Plural(batches, "batch", "batches"),
+		Plural(maxFail+1, "failed host", "failed hosts"))
 }

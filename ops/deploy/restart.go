@@ -144,7 +144,7 @@ func (rp *RestartPlan) Describe(w io.Writer) {
 	p := rp.Plan
 	fmt.Fprintf(w, "restart of %s in %s: the app servers start again on release %s (%s), which stays live\n", p.App.Name, p.Env.Name,
 		rp.Live.ReleaseID, ShortCommit(rp.Live.Commit))
-	fmt.Fprintf(w, "strategy %s, %d batches, stop after %d failed hosts\n", p.Strategy.Kind.String(), len(p.Batches), p.MaxFail+1)
+	fmt.Fprintf(w, "%s\n", strategyLine(p.Strategy, len(p.Batches), p.MaxFail))
 	for i, b := range p.Batches {
 		fmt.Fprintf(w, "  batch %d: %s\n", i+1, hostNames(b))
 	}

@@ -23,6 +23,30 @@ func Clip(s string, w int) string {
 	return string(r) + "…"
 }
 
+// WrapIndented breaks s into lines of at most w cells at spaces (a word
+// longer than a line is cut), each continuation indented as s is plus two
+// cells: for plan lines whose end (a release id, a table name) must stay
+// on the screen at 80 columns.
+func WrapIndented(s string, w int) []string {
+	if w <= 0 {
+		return nil
+	}
+	if Width(s) <= w {
+		return []string{s}
+	}
+	indent := strings.Repeat(" ", len(s)-len(strings.TrimLeft(s, " "))+2)
+	if len(indent) >= w/2 {
+		indent = ""
+	}
+	first := strings.Split(ansi.Wrap(s, w, ""), "\n")
+	out := []string{first[0]}
+	rest := strings.TrimSpace(strings.Join(first[1:], " "))
+	for _, l := range strings.Split(ansi.Wrap(rest, w-len(indent), ""), "\n") {
+		out = append(out, indent+l)
+	}
+	return out
+}
+
 // ClipStyled cuts a styled line to w cells, keeping its escape codes.
 func ClipStyled(s string, w int) string {
 	if Width(s) <= w {

@@ -63,7 +63,7 @@ func (restartSpec) planLines(_ common.Styles, p *deploy.RestartPlan, _, w int) [
 	p.Describe(&b)
 	var l []string
 	for _, s := range strings.Split(strings.TrimRight(b.String(), "\n"), "\n") {
-		l = append(l, common.Clip(s, w))
+		l = append(l, common.WrapIndented(s, w)...)
 	}
 	return l
 }

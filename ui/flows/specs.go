@@ -106,10 +106,15 @@ func (rollbackSpec) planLines(st common.Styles, p ops.RollbackPreview, cursor, w
 		for _, r := range p.Migrated {
 			ids = append(ids, r.ReleaseID)
 		}
-		l = append(l, "", st.Error.Render(common.Clip("Migrations are NOT reversed: releases "+strings.Join(ids, ", ")+
-			" applied database migrations. The code goes back, the schema stays.", w)))
+		l = append(l, "")
+		for _, s := range common.WrapIndented("Migrations are NOT reversed: releases "+strings.Join(ids, ", ")+
+			" applied database migrations. The code goes back, the schema stays.", w) {
+			l = append(l, st.Error.Render(s))
+		}
 		for _, m := range p.Meets {
-			l = append(l, st.Error.Render(common.Clip("  "+m, w)))
+			for _, s := range common.WrapIndented("  "+m, w) {
+				l = append(l, st.Error.Render(s))
+			}
 		}
 	} else {
 		l = append(l, "", st.Muted.Render(common.Clip("no undone release applied migrations (migrations are never reversed by a rollback)", w)))
