@@ -72,6 +72,7 @@ type Recorder struct {
 	errs                                                         []error // owned by the loop until done
 	out                                                          *outage // the store is away; owned by the loop until done
 	limits                                                       outageLimits
+	progress                                                     progress // the run's batch (progress.go)
 }
 
 // recHost is one host's row and its output not yet written.
@@ -185,6 +186,7 @@ func (r *Recorder) Finish(ctx context.Context, res remote.Result) error {
 		}
 	}
 	if r.out == nil {
+		r.saveBatch(ctx) // one the outage kept back
 		wctx, cancel := context.WithTimeout(ctx, r.limits.writeTimeout)
 		r.write(r.st.FinishRun(wctx, r.run.ID, runResult(res), res.Summary()), 1)
 		cancel()
@@ -234,12 +236,14 @@ func (r *Recorder) loop(ctx context.Context) {
 				for _, h := range r.hosts {
 					r.flush(ctx, h)
 				}
+				r.saveBatch(ctx)
 				return
 			}
 			r.take(ctx, ev)
 			r.room.Release(queuedSize(ev))
 		case now := <-tick.C:
 			r.retry(ctx, now, false)
+			r.saveBatch(ctx)
 			for _, h := range r.hosts {
 				if h.size > 0 && now.Sub(h.since) >= flushAfter {
 					r.flush(ctx, h)
