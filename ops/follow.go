@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/opsui/opsui/ops/deploy"
@@ -63,7 +64,7 @@ func (s *Service) FollowRun(ctx context.Context, id int64, after []int64, poll t
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	wake := s.Store.WatchRunOutput(ctx, id, poll)
-	f := follower{svc: s, id: id, after: after}
+	f := follower{svc: s, id: id, after: slices.Clone(after)}
 	for {
 		more, err := f.read(ctx, fn)
 		if err != nil || f.ended {
