@@ -72,9 +72,10 @@ func (s *Store) RunState(ctx context.Context, runID int64) (RunState, error) {
 const outputChannel = "opsui_output"
 
 // WatchRunOutput signals on the returned channel whenever run runID may
-// have new output or host states, until ctx ends: every poll (SQLite's
-// way, and the fallback) and, on PostgreSQL, as soon as a write of the
-// run's is committed (LISTEN, other runs' notifications ignored).
+// have new output, host states or batch, or has ended, until ctx ends:
+// every poll (SQLite's way, and the fallback) and, on PostgreSQL, as
+// soon as a write of the run's is committed (LISTEN on the output's and
+// the runs' channels, other runs' notifications ignored).
 // Signals coalesce: one waiting means "read again".
 func (s *Store) WatchRunOutput(ctx context.Context, runID int64, poll time.Duration) <-chan struct{} {
 	ch := make(chan struct{}, 1)
@@ -101,7 +102,7 @@ func (s *Store) WatchRunOutput(ctx context.Context, runID int64, poll time.Durat
 		want := strconv.FormatInt(runID, 10)
 		go func() {
 			for ctx.Err() == nil {
-				_ = s.listen(ctx, outputChannel, want, signal) // the server went away: polling goes on
+				_ = s.listen(ctx, []string{outputChannel, runsChannel}, want, signal) // the server went away: polling goes on
 				select {
 				case <-ctx.Done():
 				case <-time.After(poll):
@@ -112,10 +113,10 @@ func (s *Store) WatchRunOutput(ctx context.Context, runID int64, poll time.Durat
 	return ch
 }
 
-// listen signals for each notification on channel whose payload is
+// listen signals for each notification on channels whose payload is
 // payload, on a connection of its own, until ctx ends or the connection
 // fails; it signals once when listening starts (what changed before).
-func (s *Store) listen(ctx context.Context, channel, payload string, signal func()) error {
+func (s *Store) listen(ctx context.Context, channels []string, payload string, signal func()) error {
 	conn, err := pgx.ConnectConfig(ctx, s.pgConfig.Copy())
 	if err != nil {
 		return err
@@ -125,9 +126,11 @@ func (s *Store) listen(ctx context.Context, channel, payload string, signal func
 		defer cancel()
 		conn.Close(closing)
 	}()
-	// channel is one of our constants, never input: an identifier cannot be a bound parameter.
-	if _, err := conn.Exec(ctx, "LISTEN "+channel); err != nil {
-		return err
+	for _, ch := range channels {
+		// Our constants, never input: an identifier cannot be a bound parameter.
+		if _, err := conn.Exec(ctx, "LISTEN "+ch); err != nil {
+			return err
+		}
 	}
 	signal()
 	for {

@@ -147,7 +147,7 @@ func TestRunBatch(t *testing.T) {
 // TestWatchRunOutputNotifies: on PostgreSQL a write of a host's row of
 // the followed run wakes the watcher at once, with polling set to an
 // hour: three writes, three wake-ups, when the start can account for
-// only one.
+// only one; so do its batch and its end.
 func TestWatchRunOutputNotifies(t *testing.T) {
 	postgresOnly(t)
 	if !onPostgres() {
@@ -171,6 +171,20 @@ func TestWatchRunOutputNotifies(t *testing.T) {
 		case <-ch:
 		case <-time.After(30 * time.Second):
 			t.Fatalf("write %d of run %d's output did not wake its watcher", i+1, run.ID)
+		}
+	}
+	// Its batch and its end wake it too (the runs' channel).
+	for what, write := range map[string]func() error{
+		"its batch": func() error { return s.SetRunBatch(ctx, run.ID, 1, 2) },
+		"its end":   func() error { return s.FinishRun(ctx, run.ID, RunOK, "") },
+	} {
+		if err := write(); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-ch:
+		case <-time.After(30 * time.Second):
+			t.Fatalf("%s did not wake run %d's watcher", what, run.ID)
 		}
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -73,6 +75,7 @@ type Recorder struct {
 	out                                                          *outage // the store is away; owned by the loop until done
 	limits                                                       outageLimits
 	progress                                                     progress // the run's batch (progress.go)
+	group                                                        group    // hosts due for a grouped write (batch.go)
 }
 
 // recHost is one host's row and its output not yet written.
@@ -233,22 +236,19 @@ func (r *Recorder) loop(ctx context.Context) {
 		select {
 		case ev, ok := <-r.queue:
 			if !ok {
-				for _, h := range r.hosts {
-					r.flush(ctx, h)
-				}
+				r.flushMany(ctx, slices.Collect(maps.Values(r.hosts)))
 				r.saveBatch(ctx)
 				return
 			}
 			r.take(ctx, ev)
 			r.room.Release(queuedSize(ev))
+			if len(r.queue) == 0 {
+				r.flushDue(ctx) // the hosts are quiet: no reason to wait
+			}
 		case now := <-tick.C:
 			r.retry(ctx, now, false)
 			r.saveBatch(ctx)
-			for _, h := range r.hosts {
-				if h.size > 0 && now.Sub(h.since) >= flushAfter {
-					r.flush(ctx, h)
-				}
-			}
+			r.flushOld(ctx, now)
 		}
 	}
 }
@@ -336,7 +336,7 @@ func (r *Recorder) appendOutput(ctx context.Context, h *recHost, ev remote.Event
 	}
 	h.size += len(raw)
 	if h.size >= flushBytes {
-		r.flush(ctx, h)
+		r.markDue(ctx, h, len(raw))
 	}
 }
 
@@ -371,22 +371,7 @@ func (r *Recorder) markCut(h *recHost) {
 // flush writes the host's pending output; while the store is away it
 // stays pending, for the outage's retry.
 func (r *Recorder) flush(ctx context.Context, h *recHost) {
-	if len(h.pending) == 0 || r.out != nil {
-		return
-	}
-	wctx, cancel := context.WithTimeout(ctx, r.limits.writeTimeout)
-	err := r.st.AppendOutput(wctx, h.row.ID, h.pending)
-	cancel()
-	if away(err) {
-		r.goneAway(err)
-		r.out.buffered += int64(h.size)
-		return
-	}
-	if r.write(err, int64(len(h.pending))) {
-		r.chunks.Add(int64(len(h.pending)))
-		r.bytes.Add(int64(h.size))
-	}
-	h.pending, h.size = nil, 0
+	r.flushMany(ctx, []*recHost{h})
 }
 
 // finishHost writes the host's final state, after its pending output.
