@@ -20,6 +20,10 @@ type group struct {
 	due   []*recHost
 	isDue map[*recHost]bool
 	size  int
+	// inflight is the write under way (flushMany), written where it
+	// reports; nil: none.
+	inflight *writeJob
+	written  chan writeDone
 }
 
 // markDue queues h's pending output for the next grouped write (added:
@@ -66,37 +70,84 @@ func (r *Recorder) flushOld(ctx context.Context, now time.Time) {
 	r.flushMany(ctx, due)
 }
 
-// flushMany writes the hosts' pending output in one transaction; while
-// the store is away it stays pending, for the outage's retry.
+// flushMany starts writing the hosts' pending output in one transaction
+// and returns: the loop takes more events meanwhile, and learns how it
+// went from group.written (settleWrite). One write is in flight at a
+// time, so each host's chunks are committed in order (a teammate who
+// follows the run reads them by seq). While the store is away the output
+// stays pending, for the outage's retry.
 func (r *Recorder) flushMany(ctx context.Context, hs []*recHost) {
+	r.awaitWrite() // may start an outage
 	if r.out != nil {
 		return
 	}
-	outs := make([]store.HostOutput, 0, len(hs))
-	var chunks, size int64
+	job := &writeJob{}
 	for _, h := range hs {
-		if len(h.pending) > 0 {
-			outs = append(outs, store.HostOutput{RunHostID: h.row.ID, Chunks: h.pending})
-			chunks += int64(len(h.pending))
-			size += int64(h.size)
+		if len(h.pending) == 0 {
+			continue
 		}
-	}
-	if len(outs) == 0 {
-		return
-	}
-	wctx, cancel := context.WithTimeout(ctx, r.limits.writeTimeout)
-	err := r.st.AppendOutputs(wctx, outs)
-	cancel()
-	if away(err) {
-		r.goneAway(err)
-		r.out.buffered += size
-		return
-	}
-	if r.write(err, chunks) {
-		r.chunks.Add(chunks)
-		r.bytes.Add(size)
-	}
-	for _, h := range hs {
+		job.hosts = append(job.hosts, h)
+		job.sizes = append(job.sizes, h.size)
+		job.outs = append(job.outs, store.HostOutput{RunHostID: h.row.ID, Chunks: h.pending})
+		job.chunks += int64(len(h.pending))
+		job.size += int64(h.size)
 		h.pending, h.size = nil, 0
+	}
+	if len(job.outs) == 0 {
+		return
+	}
+	if r.group.written == nil {
+		r.group.written = make(chan writeDone, 1)
+	}
+	r.group.inflight = job
+	timeout := r.limits.writeTimeout
+	go func() {
+		wctx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
+		r.group.written <- writeDone{job: job, err: r.st.AppendOutputs(wctx, job.outs)}
+	}()
+}
+
+// writeJob is a write of hosts' output in flight.
+type writeJob struct {
+	hosts        []*recHost
+	sizes        []int // each host's output bytes in it
+	outs         []store.HostOutput
+	chunks, size int64
+}
+
+// writeDone is how a write went.
+type writeDone struct {
+	job *writeJob
+	err error
+}
+
+// awaitWrite waits for the write in flight, if any, and settles it.
+func (r *Recorder) awaitWrite() {
+	if r.group.inflight != nil {
+		r.settleWrite(<-r.group.written)
+	}
+}
+
+// settleWrite counts a finished write; one the store was away for goes
+// back in front of its hosts' pending output, for the outage's retry.
+func (r *Recorder) settleWrite(d writeDone) {
+	r.group.inflight = nil
+	job := d.job
+	if away(d.err) {
+		for i, h := range job.hosts {
+			if h.size == 0 {
+				h.since = time.Now()
+			}
+			h.pending = append(job.outs[i].Chunks, h.pending...)
+			h.size += job.sizes[i]
+		}
+		r.goneAway(d.err)
+		r.out.buffered += job.size
+		return
+	}
+	if r.write(d.err, job.chunks) {
+		r.chunks.Add(job.chunks)
+		r.bytes.Add(job.size)
 	}
 }

@@ -237,6 +237,7 @@ func (r *Recorder) loop(ctx context.Context) {
 		case ev, ok := <-r.queue:
 			if !ok {
 				r.flushMany(ctx, slices.Collect(maps.Values(r.hosts)))
+				r.awaitWrite()
 				r.saveBatch(ctx)
 				return
 			}
@@ -245,6 +246,8 @@ func (r *Recorder) loop(ctx context.Context) {
 			if len(r.queue) == 0 {
 				r.flushDue(ctx) // the hosts are quiet: no reason to wait
 			}
+		case d := <-r.group.written:
+			r.settleWrite(d) // batch.go
 		case now := <-tick.C:
 			r.retry(ctx, now, false)
 			r.saveBatch(ctx)
@@ -372,6 +375,7 @@ func (r *Recorder) markCut(h *recHost) {
 // stays pending, for the outage's retry.
 func (r *Recorder) flush(ctx context.Context, h *recHost) {
 	r.flushMany(ctx, []*recHost{h})
+	r.awaitWrite()
 }
 
 // finishHost writes the host's final state, after its pending output.
