@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -72,6 +73,16 @@ func LoadFollow(id int64, load func(context.Context, int64) (ops.RecordedRun, er
 	cancel()
 	if err != nil {
 		return nil, fmt.Errorf("read run %d: %w", id, err)
+	}
+	if r.Result == store.RunRunning {
+		// A host under way counts output its recorder has not written yet:
+		// that is not a cut (the recorder marks a cut when the host ends).
+		r.Hosts = slices.Clone(r.Hosts)
+		for i, h := range r.Hosts {
+			if under := h.Status == store.HostQueued || h.Status == store.HostConnecting || h.Status == store.HostRunning; under {
+				r.Hosts[i].OutputBytes = h.RecordedBytes
+			}
+		}
 	}
 	after := make([]int64, len(r.Hosts)) // each host's last chunk read
 	if stream := r.Stream; stream != nil {

@@ -53,6 +53,17 @@ func TestFollowTeammatesRunOnSharedSQLite(t *testing.T) {
 		return err == nil && st.Hosts[0].LastSeq >= 2
 	})
 
+	// Output alice's recorder counted and has not written yet is no cut.
+	st, err := bobStore.RunState(ctx, rec.RunID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := st.Hosts[0].RunHost
+	row.OutputBytes = row.RecordedBytes + 4096
+	if err := aliceStore.UpdateRunHost(ctx, row); err != nil {
+		t.Fatal(err)
+	}
+
 	bob := &ops.Service{Store: bobStore, Operator: "bob@box"}
 	f, err := LoadFollow(rec.RunID(), bob.Run, bob.FollowRun)
 	if err != nil {
@@ -66,6 +77,9 @@ func TestFollowTeammatesRunOnSharedSQLite(t *testing.T) {
 		if !strings.Contains(view, want) {
 			t.Errorf("bob's view lacks %q:\n%s", want, view)
 		}
+	}
+	if strings.Contains(view, "recorded") || strings.Contains(view, "cut") {
+		t.Errorf("output not written yet reads as a cut:\n%s", view)
 	}
 	v, _ = v.Update(tea.KeyPressMsg{Code: 'c', Text: "c"})
 	if view := v.View(); !strings.Contains(view, "read-only: alice@lap's run") || strings.Contains(view, "cancel the run on every host?") {
