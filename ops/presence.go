@@ -132,9 +132,13 @@ type Presence struct {
 	Started  time.Time
 	Hosts    int
 	Done     int // hosts whose part ended
+	// Batch is the batch a deploy is switching, of Batches; 0 before
+	// its first, or for a run without batches.
+	Batch, Batches int
 }
 
-// String is "alice@lap: deploy shop → production (1/4 hosts)".
+// String is "alice@lap: deploy shop → production, batch 2/4 (1/4 hosts)",
+// without the batch before the first.
 func (p Presence) String() string {
 	target := p.Env
 	if p.App != "" {
@@ -143,7 +147,16 @@ func (p Presence) String() string {
 	if target != "" {
 		target = " " + target
 	}
-	return fmt.Sprintf("%s: %s%s (%d/%d hosts)", p.Operator, p.Kind, target, p.Done, p.Hosts)
+	return fmt.Sprintf("%s: %s%s%s (%d/%d hosts)", p.Operator, p.Kind, target, BatchWords(p.Batch, p.Batches), p.Done, p.Hosts)
+}
+
+// BatchWords is ", batch 2/4" as every screen says a run's batch under
+// way, "" when it has none.
+func BatchWords(batch, batches int) string {
+	if batch < 1 || batches < 1 {
+		return ""
+	}
+	return fmt.Sprintf(", batch %d/%d", batch, batches)
 }
 
 // Presence returns the runs under way of other operators, or of this
@@ -161,7 +174,7 @@ func (s *Service) Presence(ctx context.Context) ([]Presence, error) {
 			continue // one's own: the console shows it already
 		}
 		out = append(out, Presence{RunID: r.ID, Operator: r.Operator, Kind: r.Kind, App: r.App, Env: r.Env, Started: r.StartedAt.Time(),
-			Hosts: r.Hosts, Done: r.Done})
+			Hosts: r.Hosts, Done: r.Done, Batch: r.Batch, Batches: r.Batches})
 	}
 	return out, nil
 }

@@ -60,6 +60,14 @@ func TestWatchPresence(t *testing.T) {
 			if len(ps) != 1 || ps[0].RunID != run.ID || ps[0].String() != "alice@lap: deploy shop → production (0/2 hosts)" {
 				t.Fatalf("presence after alice's start: %+v", ps)
 			}
+			// Her deploy starts its second batch: on PostgreSQL the batch's
+			// own notification tells (the poll is an hour).
+			if err := aliceStore.SetRunBatch(ctx, run.ID, 2, 4); err != nil {
+				t.Fatal(err)
+			}
+			if ps := next("alice's batch 2/4"); len(ps) != 1 || ps[0].String() != "alice@lap: deploy shop → production, batch 2/4 (0/2 hosts)" {
+				t.Fatalf("presence after alice's second batch: %+v", ps)
+			}
 			if backend == "sqlite" { // progress is polled
 				hosts[0].Status = store.HostOK
 				if err := aliceStore.UpdateRunHost(ctx, hosts[0]); err != nil {

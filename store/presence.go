@@ -13,6 +13,10 @@ type LiveRun struct {
 	Run
 	Hosts int `db:"hosts"`
 	Done  int `db:"done"` // hosts whose part ended (ok, failed, cancelled, skipped, rolled back)
+	// Batch is the batch a deploy is switching, of Batches (0 of 0 before
+	// its first, or for a run without batches: SetRunBatch).
+	Batch   int `db:"batch"`
+	Batches int `db:"batches"`
 }
 
 // LiveRuns returns the runs recorded as running, newest first, of app
@@ -22,7 +26,9 @@ type LiveRun struct {
 func (s *Store) LiveRuns(ctx context.Context, app, env string) ([]LiveRun, error) {
 	q := `SELECT r.*,
 		(SELECT COUNT(*) FROM run_hosts WHERE run_id = r.id) AS hosts,
-		(SELECT COUNT(*) FROM run_hosts WHERE run_id = r.id AND status NOT IN ('queued', 'connecting', 'running')) AS done
+		(SELECT COUNT(*) FROM run_hosts WHERE run_id = r.id AND status NOT IN ('queued', 'connecting', 'running')) AS done,
+		COALESCE((SELECT batch FROM run_progress WHERE run_id = r.id), 0) AS batch,
+		COALESCE((SELECT batches FROM run_progress WHERE run_id = r.id), 0) AS batches
 		FROM runs r WHERE r.result = 'running'`
 	var args []any
 	if app != "" {

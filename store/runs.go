@@ -171,32 +171,7 @@ func (s *Store) UpdateRunHost(ctx context.Context, h RunHost) error {
 // adds their stdout and stderr bytes to the host's recorded count.
 // Sequence numbers are the caller's: the engine numbers each host's stream.
 func (s *Store) AppendOutput(ctx context.Context, runHostID int64, chunks []Chunk) error {
-	if len(chunks) == 0 {
-		return nil
-	}
-	var n int64
-	for _, c := range chunks {
-		if c.Stream != "meta" {
-			n += int64(len(c.Data))
-		}
-	}
-	return s.Transaction(ctx, func(tx *sqlx.Tx) error {
-		if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE run_hosts SET recorded_bytes = recorded_bytes + ?,
-			output_bytes = `+s.greatest("output_bytes", "recorded_bytes + ?")+` WHERE id = ?`), n, n, runHostID); err != nil {
-			return fmt.Errorf("count output: %w", err)
-		}
-		stmt, err := tx.PreparexContext(ctx, tx.Rebind(`INSERT INTO run_output (run_host_id, seq, stream, at, data) VALUES (?, ?, ?, ?, ?)`))
-		if err != nil {
-			return err
-		}
-		defer stmt.Close()
-		for _, c := range chunks {
-			if _, err := stmt.ExecContext(ctx, runHostID, c.Seq, c.Stream, c.At, c.Data); err != nil {
-				return fmt.Errorf("store output: %w", err)
-			}
-		}
-		return nil
-	})
+	return s.AppendOutputs(ctx, []HostOutput{{RunHostID: runHostID, Chunks: chunks}})
 }
 
 // FinishRun records the result of a run.

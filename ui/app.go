@@ -56,6 +56,10 @@ type Options struct {
 	// it. Both run inside tea.Cmds. Nil: no past runs.
 	ListRuns func(ctx context.Context, limit int) ([]store.Run, error)
 	LoadRun  func(ctx context.Context, id int64) (ops.RecordedRun, error)
+	// FollowRun follows a teammate's run under way, opened from the
+	// past runs (ops.Service.FollowRun); nil: such a run is replayed as
+	// recorded so far.
+	FollowRun runview.FollowFunc
 	// Keys are the bindings (Config.KeyMap); nil: DefaultKeyMap.
 	Keys *KeyMap
 	// Flows are the guided flows' entry points (ui/flows).
@@ -188,7 +192,7 @@ func New(opts Options) App {
 		cmdline: commandLine{exec: opts.Exec, input: ti, inApp: execInApp{exec: opts.ExecApp}},
 		status:  status, detail: fleetview.NewDetail(ctx, status, opts.LastRuns),
 		dialogs: dialogStack{asker: opts.Asker, warned: map[string]bool{}},
-		past:    runview.NewList(ctx, keys.listKeys(), opts.ListRuns, opts.LoadRun), flows: flowHost{fns: opts.Flows, life: context.Background(), tracker: flowsview.NewTracker()},
+		past:    runview.NewList(ctx, keys.listKeys(), opts.ListRuns, opts.LoadRun).WithFollow(opts.FollowRun), flows: flowHost{fns: opts.Flows, life: context.Background(), tracker: flowsview.NewTracker()},
 		logs: newLogsState(opts.Logs, opts.LogsBacklog, opts.LogTies), shell: opts.Shell, forward: opts.Forward, palette: newPalette(), runbook: runbookAsk{fn: opts.Runbook},
 		presence: presenceState{watch: opts.Presence}}
 }

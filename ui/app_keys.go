@@ -239,6 +239,9 @@ func (a App) helpOff(s scope, b key.Binding) string {
 		}
 	case scopeRun:
 		if sameKeys(b, a.keys.CancelRun) {
+			if ro := a.shownRun().Feed().ReadOnly(); ro != "" {
+				return ro
+			}
 			if f := a.shownRun().Feed(); a.replaying || f == nil || f.Done() {
 				return "the run is over"
 			}

@@ -197,18 +197,23 @@ func (a App) runsUpdate(msg tea.Msg) (next App, cmd tea.Cmd, handled bool) {
 	if next, cmd, ok := a.stagedUpdate(msg); ok {
 		return next, cmd, true // a staged ad-hoc run's (exec_staged.go)
 	}
+	if next, cmd, ok := a.followUpdate(msg); ok {
+		return next, cmd, true // a teammate's run followed (follow.go)
+	}
 	switch msg := msg.(type) {
 	case runview.RunsReadMsg, runview.RunReadMsg:
 		a.past, cmd = a.past.Update(msg)
 		return a, cmd, true
 	case runview.ReplayMsg:
 		if a.mode != modeRuns {
+			msg.Feed.StopFollow()
 			return a, nil, true // the user left the list meanwhile
 		}
+		a.replay.Feed().StopFollow() // the run shown before, if followed
 		a.replay = runview.New(a.ctx, a.keys.runKeys(), msg.Feed)
 		a.replaying, a.mode = true, modeRun
 		a.layout()
-		return a, nil, true
+		return a, runview.FollowNext(msg.Feed), true
 	}
 	return a, nil, false
 }

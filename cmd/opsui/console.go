@@ -66,7 +66,7 @@ func (c *cli) runConsole(ctx context.Context, s *store.Store, keys ui.KeyMap) er
 	defer console.close()
 	return ui.Run(ctx, ui.Options{Theme: th, LoadFleet: s.LoadFleet, Exec: console.exec, ReadOnly: c.readOnly,
 		Probe: console.svc.Status, RefreshInterval: c.refresh, LastRuns: console.lastRuns, Asker: asker,
-		ListRuns: console.pastRuns, LoadRun: console.svc.Run, Keys: &keys, Flows: console.flows(), Logs: console.svc.FollowLogs, LogsBacklog: console.followLogs, LogTies: console.logTies,
+		ListRuns: console.pastRuns, LoadRun: console.svc.Run, FollowRun: console.svc.FollowRun, Keys: &keys, Flows: console.flows(), Logs: console.svc.FollowLogs, LogsBacklog: console.followLogs, LogTies: console.logTies,
 		Shell: console.shell, Forward: console.forward, Presence: console.svc.WatchPresence, EnvDrift: console.svc.EnvDrift,
 		ExecApp: console.execApp, Runbook: console.runbook})
 }

@@ -59,6 +59,7 @@ func (r *runner) activate(ctx context.Context, steps []Step) store.ReleaseResult
 			return r.abort("the deploy was cancelled")
 		}
 		r.say("batch %d/%d: switching %s", bi+1, len(p.Batches), hostNames(inventoryHosts(hs)))
+		r.batchStarted(bi + 1)
 		r.watch.openWindow(ctx, r.switchedNames(hs))
 		if err := lbs.drain(ctx, hs); err != nil {
 			// Switching a host its balancer still sends requests to would

@@ -212,6 +212,7 @@ func (r *runner) configActivate(ctx context.Context, envs map[string]EnvFile, st
 		if ctx.Err() != nil {
 			return r.configAbort("the config release was cancelled", steps, old)
 		}
+		r.batchStarted(bi + 1)
 		hs := r.drainBatch(ctx, lbs, batch, fmt.Sprintf("batch %d/%d", bi+1, len(p.Batches)))
 		r.forEach(hs, func(h *hostRun) {
 			r.events.stage(h, StepEnv)

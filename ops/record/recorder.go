@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -72,6 +74,8 @@ type Recorder struct {
 	errs                                                         []error // owned by the loop until done
 	out                                                          *outage // the store is away; owned by the loop until done
 	limits                                                       outageLimits
+	progress                                                     progress // the run's batch (progress.go)
+	group                                                        group    // hosts due for a grouped write (batch.go)
 }
 
 // recHost is one host's row and its output not yet written.
@@ -185,6 +189,7 @@ func (r *Recorder) Finish(ctx context.Context, res remote.Result) error {
 		}
 	}
 	if r.out == nil {
+		r.saveBatch(ctx) // one the outage kept back
 		wctx, cancel := context.WithTimeout(ctx, r.limits.writeTimeout)
 		r.write(r.st.FinishRun(wctx, r.run.ID, runResult(res), res.Summary()), 1)
 		cancel()
@@ -231,20 +236,22 @@ func (r *Recorder) loop(ctx context.Context) {
 		select {
 		case ev, ok := <-r.queue:
 			if !ok {
-				for _, h := range r.hosts {
-					r.flush(ctx, h)
-				}
+				r.flushMany(ctx, slices.Collect(maps.Values(r.hosts)))
+				r.awaitWrite()
+				r.saveBatch(ctx)
 				return
 			}
 			r.take(ctx, ev)
 			r.room.Release(queuedSize(ev))
+			if len(r.queue) == 0 {
+				r.flushDue(ctx) // the hosts are quiet: no reason to wait
+			}
+		case d := <-r.group.written:
+			r.settleWrite(d) // batch.go
 		case now := <-tick.C:
 			r.retry(ctx, now, false)
-			for _, h := range r.hosts {
-				if h.size > 0 && now.Sub(h.since) >= flushAfter {
-					r.flush(ctx, h)
-				}
-			}
+			r.saveBatch(ctx)
+			r.flushOld(ctx, now)
 		}
 	}
 }
@@ -332,7 +339,7 @@ func (r *Recorder) appendOutput(ctx context.Context, h *recHost, ev remote.Event
 	}
 	h.size += len(raw)
 	if h.size >= flushBytes {
-		r.flush(ctx, h)
+		r.markDue(ctx, h, len(raw))
 	}
 }
 
@@ -367,22 +374,8 @@ func (r *Recorder) markCut(h *recHost) {
 // flush writes the host's pending output; while the store is away it
 // stays pending, for the outage's retry.
 func (r *Recorder) flush(ctx context.Context, h *recHost) {
-	if len(h.pending) == 0 || r.out != nil {
-		return
-	}
-	wctx, cancel := context.WithTimeout(ctx, r.limits.writeTimeout)
-	err := r.st.AppendOutput(wctx, h.row.ID, h.pending)
-	cancel()
-	if away(err) {
-		r.goneAway(err)
-		r.out.buffered += int64(h.size)
-		return
-	}
-	if r.write(err, int64(len(h.pending))) {
-		r.chunks.Add(int64(len(h.pending)))
-		r.bytes.Add(int64(h.size))
-	}
-	h.pending, h.size = nil, 0
+	r.flushMany(ctx, []*recHost{h})
+	r.awaitWrite()
 }
 
 // finishHost writes the host's final state, after its pending output.

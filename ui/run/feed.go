@@ -61,6 +61,8 @@ type Feed struct {
 	grouping *grouping
 	// watch is a deploy's regression watch as it goes (watch.go); nil: none.
 	watch *deploy.WatchStatus
+	// follow is a teammate's run followed from its record (follow.go); nil: none.
+	follow *following
 }
 
 // NewFeed is run id of command on hosts, every host queued.

@@ -117,7 +117,9 @@ func (v Model) key(km tea.KeyPressMsg) (Model, tea.Cmd) {
 		}
 		v.note = "no failed host"
 	case key.Matches(km, v.keys.CancelRun):
-		if !snap.done {
+		if ro := v.feed.ReadOnly(); ro != "" {
+			v.note = ro // a teammate's run: theirs to cancel
+		} else if !snap.done {
 			v.confirmCancel = true
 		}
 	}

@@ -50,6 +50,8 @@ type List struct {
 	// list reads the newest runs, load one to replay; nil: no past runs.
 	list func(ctx context.Context, limit int) ([]store.Run, error)
 	load func(ctx context.Context, id int64) (ops.RecordedRun, error)
+	// follow follows a teammate's run under way (follow.go); nil: replayed.
+	follow FollowFunc
 }
 
 // Open shows the list: it reads the runs anew.
@@ -94,6 +96,7 @@ func (p List) update(msg tea.Msg) (List, tea.Cmd) {
 		}
 	case RunReadMsg:
 		if msg.id != p.opening {
+			msg.feed.StopFollow()
 			return p, nil // the user went elsewhere meanwhile
 		}
 		p.opening = 0
@@ -114,6 +117,12 @@ func (p List) openRun() (List, tea.Cmd) {
 	}
 	id, load := p.runs[p.cursor].ID, p.load
 	p.opening, p.err = id, nil
+	if follow := p.follow; p.followable(p.runs[p.cursor]) {
+		return p, func() tea.Msg {
+			feed, err := LoadFollow(id, load, follow)
+			return RunReadMsg{id: id, feed: feed, err: err}
+		}
+	}
 	return p, func() tea.Msg {
 		feed, err := LoadReplay(id, load)
 		return RunReadMsg{id: id, feed: feed, err: err}

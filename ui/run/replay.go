@@ -132,22 +132,7 @@ func replayFeed(ctx context.Context, r ops.RecordedRun) (*Feed, error) {
 				p.lines.Push("… " + record.RecordedOf(h.RecordedBytes, h.OutputBytes))
 			}
 		}
-		if h.Stage != "" {
-			p.stage = h.Stage
-		}
-		hr := recordedResult(h)
-		p.took, p.class, p.code = hr.Duration, hr.Class, hr.Code
-		switch {
-		case hr.Status == remote.StatusOK || (hr.Class == remote.ClassExit && h.ExitCode != nil):
-			p.status = remote.EventExited
-		default:
-			p.status = remote.EventFailed
-			if p.class == remote.ClassNone {
-				p.class = remote.ErrorClass(h.Status) // skipped, interrupted ...
-			}
-		}
-		p.err = h.Error
-		results = append(results, hr)
+		results = append(results, settleRecorded(p, h))
 	}
 	switch {
 	case f.grouping == nil:
@@ -166,6 +151,27 @@ func replayFeed(ctx context.Context, r ops.RecordedRun) (*Feed, error) {
 	}
 	f.done, f.result, f.took = true, remote.NewResult(results, r.Took()), r.Took()
 	return f, nil
+}
+
+// settleRecorded ends pane p as host h's record says it ended (also a
+// followed run's host, once its row is final), and returns its outcome.
+func settleRecorded(p *hostPane, h store.RunHost) remote.HostResult {
+	if h.Stage != "" {
+		p.stage = h.Stage
+	}
+	hr := recordedResult(h)
+	p.took, p.class, p.code = hr.Duration, hr.Class, hr.Code
+	switch {
+	case hr.Status == remote.StatusOK || (hr.Class == remote.ClassExit && h.ExitCode != nil):
+		p.status = remote.EventExited
+	default:
+		p.status = remote.EventFailed
+		if p.class == remote.ClassNone {
+			p.class = remote.ErrorClass(h.Status) // skipped, interrupted ...
+		}
+	}
+	p.err = h.Error
+	return hr
 }
 
 // recordedResult is a recorded host's outcome as the engine reports it.
