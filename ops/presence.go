@@ -98,6 +98,12 @@ func doing(kind string) string {
 		return "flushing"
 	case store.KindConfig:
 		return "changing the env of"
+	case store.KindRestart:
+		return "restarting"
+	case store.KindMaintenance:
+		return "switching maintenance of"
+	case store.KindSetup:
+		return "setting up"
 	}
 	return "running a command on"
 }
