@@ -53,7 +53,7 @@ bench:
 	OPSUI_TEST_REQUIRE_SSHD=1 $(GO) test -run '^$$' -bench . -benchmem -count=1 ./...
 
 bench-scale:
-	$(GO) test -run '^$$' -bench 'BenchmarkFleetScale|BenchmarkConsoleScale|BenchmarkFleetView2000' -benchtime=1x -count=1 -timeout 30m \
+	$(GO) test -run '^$$' -bench 'BenchmarkFleetScale|BenchmarkConsoleScale|BenchmarkFleetView2000|BenchmarkColdExecFaults|BenchmarkHeaderChunk2000' -benchtime=1x -count=1 -timeout 30m \
 		./ops ./ui ./ui/fleet
 
 # Each fuzz target for FUZZTIME (go test -fuzz takes one target at a time).
