@@ -15,9 +15,10 @@ import (
 
 // BenchmarkRecordQueries100k: the queries of `opsui runs`, `releases`,
 // `releases --commit` and the deploy's own look-ups on a store holding
-// 100 000 runs (two hosts each) and 100 000 releases, on SQLite and on
-// PostgreSQL (the team's store, issue 17). OPSUI_BENCH_RECORDS changes
-// the count. Each figure is one query's time (ns/op).
+// 100 000 runs (two hosts each, five output chunks per host: 1 000 000
+// chunks) and 100 000 releases, on SQLite and on PostgreSQL (the team's
+// store, issue 17). OPSUI_BENCH_RECORDS changes the count. Each figure is
+// one query's time (ns/op).
 func BenchmarkRecordQueries100k(b *testing.B) {
 	n := testenv.EnvInt(b, "OPSUI_BENCH_RECORDS", 100_000)
 	for _, backend := range []string{"sqlite", "postgres"} {
@@ -34,7 +35,7 @@ func BenchmarkRecordQueries100k(b *testing.B) {
 			ctx := context.Background()
 			start := time.Now()
 			seedRecords(b, s, n)
-			b.Logf("%s: %d runs and %d releases seeded in %v", backend, n, n, time.Since(start).Round(time.Millisecond))
+			b.Logf("%s: %d runs, %d output chunks and %d releases seeded in %v", backend, n, n*2*chunksPerHost, n, time.Since(start).Round(time.Millisecond))
 			commit := commitOf(n / 2)[:7]
 			for _, q := range []struct {
 				name string
@@ -52,6 +53,21 @@ func BenchmarkRecordQueries100k(b *testing.B) {
 				{"releases", func() (int, error) { rs, err := s.ListReleases(ctx, "shop", "production", 50); return len(rs), err }},
 				{"releases-commit", func() (int, error) { rs, err := s.ReleasesByCommit(ctx, commit); return len(rs), err }},
 				{"latest-good", func() (int, error) { _, err := s.LatestRelease(ctx, "shop", "production", true); return 1, err }},
+				{"past-run-output", func() (int, error) { // a past run opened: its hosts, then each one's output
+					hs, err := s.RunHosts(ctx, int64(n/2))
+					if err != nil {
+						return 0, err
+					}
+					got := 0
+					for _, h := range hs {
+						cs, err := s.Output(ctx, h.ID)
+						if err != nil {
+							return 0, err
+						}
+						got += len(cs)
+					}
+					return got, nil
+				}},
 			} {
 				b.Run(q.name, func(b *testing.B) {
 					for b.Loop() {
@@ -66,8 +82,12 @@ func BenchmarkRecordQueries100k(b *testing.B) {
 	}
 }
 
-// seedRecords inserts n finished runs on two hosts each and n releases of
-// shop in production (every fourth failed), in batches.
+// chunksPerHost is how many output chunks each seeded run host has.
+const chunksPerHost = 5
+
+// seedRecords inserts n finished runs on two hosts each, with
+// chunksPerHost output chunks per host, and n releases of shop in
+// production (every fourth failed), in batches.
 func seedRecords(b *testing.B, s *Store, n int) {
 	b.Helper()
 	ctx := context.Background()
@@ -76,16 +96,21 @@ func seedRecords(b *testing.B, s *Store, n int) {
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	for lo := 0; lo < n; lo += batch {
 		hi := min(lo+batch, n)
-		var runs, hosts, rels []string
-		var runArgs, hostArgs, relArgs []any
+		var runs, hosts, rels, outs []string
+		var runArgs, hostArgs, relArgs, outArgs []any
 		for i := lo; i < hi; i++ {
 			at := t0.Add(time.Duration(i) * time.Minute).UnixMilli()
 			id := int64(i + 1)
 			runs = append(runs, "(?, ?, 'shop', 'production', 'alice', 'uname -n', ?, ?, 'ok')")
 			runArgs = append(runArgs, id, kinds[i%len(kinds)], at, at+1000)
-			for _, h := range []string{fmt.Sprintf("web%d", i%20), fmt.Sprintf("web%d", (i+1)%20)} {
-				hosts = append(hosts, "(?, ?, 'ok')")
-				hostArgs = append(hostArgs, id, h)
+			for k, h := range []string{fmt.Sprintf("web%d", i%20), fmt.Sprintf("web%d", (i+1)%20)} {
+				hostID := 2*id - 1 + int64(k)
+				hosts = append(hosts, "(?, ?, ?, 'ok', ?)")
+				hostArgs = append(hostArgs, hostID, id, h, chunksPerHost*len(chunkData))
+				for seq := range chunksPerHost {
+					outs = append(outs, "(?, ?, 'stdout', ?, ?)")
+					outArgs = append(outArgs, hostID, seq+1, at+int64(seq), chunkData)
+				}
 			}
 			result := ReleaseSuccess
 			if i%4 == 3 {
@@ -99,7 +124,8 @@ func seedRecords(b *testing.B, s *Store, n int) {
 			args []any
 		}{
 			{"INSERT INTO runs (id, kind, app, env, operator, command, started_at, finished_at, result) VALUES " + strings.Join(runs, ", "), runArgs},
-			{"INSERT INTO run_hosts (run_id, host, status) VALUES " + strings.Join(hosts, ", "), hostArgs},
+			{"INSERT INTO run_hosts (id, run_id, host, status, recorded_bytes) VALUES " + strings.Join(hosts, ", "), hostArgs},
+			{"INSERT INTO run_output (run_host_id, seq, stream, at, data) VALUES " + strings.Join(outs, ", "), outArgs},
 			{"INSERT INTO releases (app, env, release_id, commit_hash, operator, started_at, finished_at, result) VALUES " + strings.Join(rels, ", "), relArgs},
 		} {
 			if _, err := s.exec(ctx, s.db, ins.q, ins.args...); err != nil {
@@ -108,7 +134,7 @@ func seedRecords(b *testing.B, s *Store, n int) {
 		}
 	}
 	if s.backend == Postgres {
-		if _, err := s.db.ExecContext(ctx, `SELECT setval(pg_get_serial_sequence('runs', 'id'), (SELECT MAX(id) FROM runs)); ANALYZE`); err != nil {
+		if _, err := s.db.ExecContext(ctx, `SELECT setval(pg_get_serial_sequence('runs', 'id'), (SELECT MAX(id) FROM runs)); SELECT setval(pg_get_serial_sequence('run_hosts', 'id'), (SELECT MAX(id) FROM run_hosts)); ANALYZE`); err != nil {
 			b.Fatalf("seed: %v", err)
 		}
 	}
@@ -118,3 +144,6 @@ func seedRecords(b *testing.B, s *Store, n int) {
 func commitOf(i int) string {
 	return fmt.Sprintf("%x", sha1.Sum([]byte(strconv.Itoa(i))))
 }
+
+// chunkData is each seeded chunk's bytes: a line of command output.
+var chunkData = []byte("Linux web7 6.1.0-18-amd64 #1 SMP PREEMPT_DYNAMIC x86_64\n")
