@@ -148,6 +148,8 @@ var Options = []Option{
 		Meaning: "the HAProxy backend holding the web hosts"},
 	{Role: "lb", Key: "drain_wait", Type: OptSeconds, Presets: []string{BalancerNginx, BalancerHAProxy}, Default: "1",
 		Meaning: "seconds to wait after a change so requests in flight finish"},
+	{Role: "lb", Key: "maintenance_file", Type: OptPath, Presets: []string{BalancerNginx}, Default: "(required by opsui maintenance)",
+		Meaning: "the file opsui writes for maintenance mode, included in the app's server block (include PATH;): a 503 with the message (kept in PATH.message) and Retry-After while on, a comment while off"},
 	{Role: "lb", Key: "drain", Type: OptCommand, Presets: []string{BalancerCustom}, Default: "(required)",
 		Meaning: "takes the backends in $OPSUI_BACKENDS out of rotation"},
 	{Role: "lb", Key: "enable", Type: OptCommand, Presets: []string{BalancerCustom}, Default: "(required)",
