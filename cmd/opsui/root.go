@@ -110,6 +110,7 @@ opsui cannot use: 10 server unreachable, 11 authentication failed,
 	root.AddCommand(newAuditCmd(c))
 	root.AddCommand(newFreezeCmd(c))
 	root.AddCommand(newRunbookCmd(c))
+	root.AddCommand(newMaintenanceCmd(c))
 	return root
 }
 

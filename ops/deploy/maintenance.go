@@ -94,7 +94,8 @@ back() {
     if [ -e "$g.opsui-prev" ]; then mv -f -- "$g.opsui-prev" "$g"; else rm -f -- "$g"; fi
   done
 }
-put "$f.message" "$OPSUI_MAINT_MESSAGE" && put "$f" "$OPSUI_MAINT_CONF" || { back; exit 1; }
+# An absent message goes only once no worker serves it any more (below).
+{ [ "$OPSUI_MAINT_MESSAGE" = absent ] || put "$f.message" "$OPSUI_MAINT_MESSAGE"; } && put "$f" "$OPSUI_MAINT_CONF" || { back; exit 1; }
 if ! out=$(eval "$OPSUI_LB_RELOAD" 2>&1); then
   back
   printf '%s\n' "$out" >&2
@@ -104,6 +105,8 @@ fi
 rm -f -- "$f.opsui-prev" "$f.message.opsui-prev"
 # nginx -s reload returns before the new workers take requests: wait, as a drain does.
 sleep "${OPSUI_DRAIN_WAIT:-1}"
+# Removed between nginx's try_files and its open, a request would get 404.
+[ "$OPSUI_MAINT_MESSAGE" != absent ] || rm -f -- "$f.message"
 `
 
 // maintMarker starts the first line of a maintenance file opsui wrote.
@@ -161,7 +164,7 @@ type maintLB struct {
 // MaintenanceBalancers returns the environment's balancers, each of which
 // must be able to answer 503 for the app: an nginx preset with
 // options.maintenance_file. One that cannot is an error naming it, so
-// maintenance is on at every balancer or none.
+// maintenance is on at every balancer or none. o.Targets may be nil here.
 func MaintenanceBalancers(o MaintenanceOptions) ([]inventory.Host, error) {
 	lbs, err := maintenanceLBs(o)
 	hs := make([]inventory.Host, len(lbs))
@@ -187,7 +190,7 @@ func maintenanceLBs(o MaintenanceOptions) ([]maintLB, error) {
 			continue
 		}
 		t, ok := o.Targets[h.Name]
-		if !ok {
+		if !ok && o.Targets != nil {
 			errs = append(errs, fmt.Errorf("no SSH target for balancer %s", h.Name))
 			continue
 		}
@@ -206,11 +209,21 @@ func maintenanceLBs(o MaintenanceOptions) ([]maintLB, error) {
 // savedMaint is a balancer's maintenance file and message as they were.
 type savedMaint struct{ conf, message string }
 
+// MaintenanceHost is what maintenance on or off did on one balancer.
+type MaintenanceHost struct {
+	Balancer string
+	// Changed: it answers as asked. PutBack: it was changed, then put back
+	// as it was because another balancer failed. Err: it failed (or its
+	// put-back did).
+	Changed, PutBack bool
+	Err              error
+}
+
 // SetMaintenance puts every balancer of the environment in state st, in
 // name order. All or none: when one fails, those already changed are put
-// back as they were and the error names the balancer. It returns the
-// balancers changed.
-func SetMaintenance(ctx context.Context, o MaintenanceOptions, st MaintenanceState) ([]string, error) {
+// back as they were and the error names the balancer. It returns what
+// happened on each balancer it reached.
+func SetMaintenance(ctx context.Context, o MaintenanceOptions, st MaintenanceState) ([]MaintenanceHost, error) {
 	if err := st.Check(); err != nil {
 		return nil, err
 	}
@@ -241,7 +254,7 @@ func SetMaintenance(ctx context.Context, o MaintenanceOptions, st MaintenanceSta
 		word = "on"
 	}
 	about := safeAbout(o.About)
-	var done []string
+	hosts := make([]MaintenanceHost, 0, len(lbs))
 	for i, lb := range lbs {
 		msg := "absent"
 		if st.On {
@@ -251,28 +264,34 @@ func SetMaintenance(ctx context.Context, o MaintenanceOptions, st MaintenanceSta
 		err := writeMaint(ctx, o.Conn, lb, conf, msg)
 		if err == nil {
 			note(lb.host.Name, "maintenance %s: %s written, nginx reloaded", word, lb.file)
-			done = append(done, lb.host.Name)
+			hosts = append(hosts, MaintenanceHost{Balancer: lb.host.Name, Changed: true})
 			continue
 		}
 		err = fmt.Errorf("balancer %s: maintenance %s failed: %w", lb.host.Name, word, err)
 		note(lb.host.Name, "%v", err)
+		hosts = append(hosts, MaintenanceHost{Balancer: lb.host.Name, Err: err})
 		// Put back the balancers already changed, newest first.
 		errs := []error{err}
 		var back []string
 		for j := i - 1; j >= 0; j-- {
+			h := &hosts[j]
+			h.Changed = false
 			if berr := writeMaint(context.WithoutCancel(ctx), o.Conn, lbs[j], saved[j].conf, saved[j].message); berr != nil {
-				errs = append(errs, fmt.Errorf("balancer %s: putting back its maintenance file failed too: %w", lbs[j].host.Name, berr))
+				h.Err = fmt.Errorf("balancer %s: putting back its maintenance file failed too: %w", lbs[j].host.Name, berr)
+				errs = append(errs, h.Err)
+				note(lbs[j].host.Name, "%v", h.Err)
 				continue
 			}
+			h.PutBack = true
 			back = append(back, lbs[j].host.Name)
 			note(lbs[j].host.Name, "put back as it was: balancer %s failed", lb.host.Name)
 		}
 		if len(back) > 0 {
 			errs = append(errs, fmt.Errorf("put back as they were: %s", strings.Join(back, ", ")))
 		}
-		return nil, errors.Join(errs...)
+		return hosts, errors.Join(errs...)
 	}
-	return done, nil
+	return hosts, nil
 }
 
 // writeMaint writes a balancer's maintenance file and message and reloads.

@@ -147,7 +147,7 @@ func TestMaintenanceOnOffUnderLoad(t *testing.T) {
 	msg := "Back at 04:00 \"UTC\"; don't {panic} $host \\ 100%\nsecond line; return 200;"
 	var notes []string
 	done, err := SetMaintenance(ctx, b.options(&notes), MaintenanceState{On: true, Message: msg, RetryAfter: 2 * time.Minute})
-	if err != nil || strings.Join(done, " ") != "lb1 lb2" {
+	if err != nil || len(done) != 2 || !done[0].Changed || !done[1].Changed {
 		t.Fatalf("maintenance on: %v %v\n%s", done, err, strings.Join(notes, "\n"))
 	}
 	for _, lb := range []string{"lb1", "lb2"} {
@@ -212,7 +212,10 @@ func TestMaintenanceIsAllOrNone(t *testing.T) {
 	before, _ := os.ReadFile(b.file["lb1"])
 
 	var notes []string
-	_, err := SetMaintenance(ctx, b.options(&notes), MaintenanceState{On: true, Message: "down", RetryAfter: time.Minute})
+	hosts, err := SetMaintenance(ctx, b.options(&notes), MaintenanceState{On: true, Message: "down", RetryAfter: time.Minute})
+	if len(hosts) != 2 || !hosts[0].PutBack || hosts[0].Changed || hosts[1].Err == nil {
+		t.Errorf("what each balancer did: %+v", hosts)
+	}
 	if err == nil || !strings.Contains(err.Error(), "balancer lb2: maintenance on failed") || !strings.Contains(err.Error(), "put back as they were: lb1") {
 		t.Fatalf("a failing lb2: %v\n%s", err, strings.Join(notes, "\n"))
 	}
