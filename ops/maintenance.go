@@ -147,6 +147,12 @@ func (s *Service) MaintenanceStates(ctx context.Context, onOnly bool) ([]store.M
 	return s.Store.Maintenances(ctx, onOnly)
 }
 
+// InMaintenance returns the apps in maintenance now, for the console's
+// header.
+func (s *Service) InMaintenance(ctx context.Context) ([]store.Maintenance, error) {
+	return s.Store.Maintenances(ctx, true)
+}
+
 // MaintenanceOf returns the recorded maintenance state of tg's app in its
 // environment (Since 0: never put in maintenance).
 func (s *Service) MaintenanceOf(ctx context.Context, tg Target) (store.Maintenance, error) {
