@@ -114,7 +114,7 @@ func newMaintenanceSetCmd(c *cli, on bool) *cobra.Command {
 		printMaintenance(c, m, time.Now())
 		return nil
 	})
-	tf.register(cmd)
+	registerMaintenanceTarget(cmd, &tf)
 	sshf.registerConn(cmd)
 	if on {
 		cmd.Flags().StringVar(&message, "message", "", fmt.Sprintf("what the balancers answer (default %q); line breaks allowed", deploy.DefaultMaintenanceMessage))
@@ -173,9 +173,18 @@ func newMaintenanceCheckCmd(c *cli) *cobra.Command {
 		}
 		return nil
 	})
-	tf.register(cmd)
+	registerMaintenanceTarget(cmd, &tf)
 	sshf.registerConn(cmd)
 	return cmd
+}
+
+// registerMaintenanceTarget registers --app and --env: maintenance works on
+// the environment's balancers, the hosts of role lb, whatever the app's
+// deploy hosts are.
+func registerMaintenanceTarget(cmd *cobra.Command, tf *targetFlags) {
+	tf.role = deploy.RoleLB
+	cmd.Flags().StringVar(&tf.app, "app", "", "the app (default: the only one)")
+	cmd.Flags().StringVar(&tf.env, "env", "", "the environment (required when there are several)")
 }
 
 func onOffWord(on bool) string {
