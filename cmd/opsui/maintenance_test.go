@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/opsui/opsui/internal/webtest"
 )
@@ -80,12 +81,18 @@ hosts:
 			t.Errorf("maintenance on lacks %q:\n%s", want, out)
 		}
 	}
-	resp, err := http.Get("http://" + h.Addr + ":8081/")
-	if err != nil || resp.StatusCode != 503 || resp.Header.Get("Retry-After") != "600" {
-		t.Errorf("through nginx: %v %v", resp, err)
-	}
-	if resp != nil {
-		resp.Body.Close()
+	// nginx -s reload returns before the new workers answer: ask until they do.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		resp, err := http.Get("http://" + h.Addr + ":8081/")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 503 && resp.Header.Get("Retry-After") == "600" {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("nginx never answered 503 with Retry-After 600: %v %v", resp, err)
+		}
 	}
 	list := mustRun(t, db, "maintenance")
 	if !strings.Contains(list, "MAINTENANCE shop/production since ") || !strings.Contains(list, "| Back at 04:00") {
