@@ -54,6 +54,9 @@ type deploySpec struct {
 	fns Flows
 	env *Env
 	ref *refStep
+	// maint: deploy in maintenance mode, offered for a breaking migration
+	// (wizard_maintenance.go).
+	maint bool
 }
 
 func (*deploySpec) envOnly() bool      { return false }
@@ -97,7 +100,7 @@ func (*deploySpec) batched(p ops.Preview, s deploy.Strategy) (ops.Preview, *depl
 // the inventory again and refuses it, saying what changed, when it is no
 // longer the fleet's.
 func (s *deploySpec) work(_ pickItem, planned ops.Preview, _ deploy.Strategy) opWork[*deploy.Outcome] {
-	p, fn := planned.Plan, s.fns.Deploy
+	p, fn := s.withMaintenance(planned), s.fns.Deploy
 	hosts := make([]string, len(p.Hosts))
 	for i, h := range p.Hosts {
 		hosts[i] = h.Name
@@ -110,9 +113,10 @@ func (s *deploySpec) work(_ pickItem, planned ops.Preview, _ deploy.Strategy) op
 		}}
 }
 
-func (*deploySpec) planKey(f *wizard, km tea.KeyPressMsg) tea.Cmd {
+func (s *deploySpec) planKey(f *wizard, km tea.KeyPressMsg) tea.Cmd {
 	k := f.env.keys
 	switch {
+	case s.maintenanceKey(f, km):
 	case key.Matches(km, k.Up):
 		f.top = max(0, f.top-1)
 	case key.Matches(km, k.Down):
