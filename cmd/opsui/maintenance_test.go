@@ -62,7 +62,9 @@ hosts:
 	db := filepath.Join(t.TempDir(), "opsui.db")
 	mustRun(t, db, "inventory", "import", fleetPath)
 	mustRun(t, db, "exec", "--host", h.Name, "--confirm-env", "production", "--", "nginx -c "+conf)
-	t.Cleanup(func() { opsuiCmd(t, db, "", "exec", "--host", h.Name, "--confirm-env", "production", "--", "nginx -s quit -c "+conf) })
+	t.Cleanup(func() {
+		opsuiCmd(t, db, "", "exec", "--host", h.Name, "--confirm-env", "production", "--", "nginx -s quit -c "+conf)
+	})
 
 	if out := mustRun(t, db, "maintenance"); !strings.Contains(out, "no app is in maintenance") {
 		t.Errorf("before: %q", out)
