@@ -64,7 +64,8 @@ func (s *Service) Maintenance(ctx context.Context, req MaintenanceRequest, emit 
 	o.About = fmt.Sprintf("since %s by %s", now.UTC().Format(time.RFC3339), s.Operator)
 	command := "maintenance off"
 	if st.On {
-		command = fmt.Sprintf("maintenance on (Retry-After %s): %s", st.RetryAfter, st.Message)
+		// One line: the audit and the past runs list show it as one.
+		command = fmt.Sprintf("maintenance on (Retry-After %s): %s", st.RetryAfter, strings.ReplaceAll(st.Message, "\n", " ⏎ "))
 	}
 	var hosts []deploy.MaintenanceHost
 	_, rec, err := s.Record(ctx, store.NewRun{Kind: store.KindMaintenance, App: tg.App.Name, Env: tg.Env.Name, Command: command}, targets, emit,

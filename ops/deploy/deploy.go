@@ -90,6 +90,9 @@ func (d *Deployer) Deploy(ctx context.Context, p *Plan) (*Outcome, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkMaintenance(p); err != nil {
+		return nil, err
+	}
 	envs, err := d.renderEnvs(ctx, p)
 	if err != nil {
 		return nil, fmt.Errorf("deploy %s: %w", p.App.Name, err)

@@ -27,6 +27,18 @@ type maintRun struct {
 	warnings []string
 }
 
+// checkMaintenance refuses a deploy planned with Maintenance whose
+// environment's balancers cannot answer 503, before anything runs.
+func checkMaintenance(p *Plan) error {
+	if !p.Maintenance {
+		return nil
+	}
+	if _, err := MaintenanceBalancers(MaintenanceOptions{Fleet: p.Fleet, App: p.App.Name, Env: p.Env.Name}); err != nil {
+		return fmt.Errorf("deploy %s --maintenance: %w", p.App.Name, err)
+	}
+	return nil
+}
+
 // maintOptions are the balancers of the plan's environment.
 func (r *runner) maintOptions() MaintenanceOptions {
 	return MaintenanceOptions{Conn: r.conn, Fleet: r.plan.Fleet, App: r.plan.App.Name, Env: r.plan.Env.Name, Targets: r.Targets,

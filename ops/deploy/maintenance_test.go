@@ -256,3 +256,37 @@ func TestMaintenanceStateCheck(t *testing.T) {
 		}
 	}
 }
+
+// TestMaintenanceNeedsCapableBalancers: maintenance (and deploy
+// --maintenance, before anything runs) is refused when a balancer of the
+// environment cannot answer 503, naming it and what it lacks; an
+// environment without balancers is refused too.
+func TestMaintenanceNeedsCapableBalancers(t *testing.T) {
+	lb := func(name string, opts map[string]string) inventory.Host {
+		return inventory.Host{Name: name, Address: "10.0.0.1", Env: "production", Roles: []string{"lb"},
+			Settings: map[string]inventory.RoleSettings{"lb": {Options: opts}}}
+	}
+	f := &inventory.Fleet{Hosts: []inventory.Host{
+		lb("lb1", map[string]string{"preset": "nginx", "upstream_file": "/etc/nginx/up.conf", "maintenance_file": "/etc/nginx/m.conf"}),
+		lb("lb2", map[string]string{"preset": "nginx", "upstream_file": "/etc/nginx/up.conf"}),
+		lb("lb3", map[string]string{"preset": "haproxy", "admin_socket": "/run/haproxy/admin.sock"}),
+	}}
+	p := &Plan{Fleet: f, App: inventory.App{Name: "shop"}, Env: inventory.Environment{Name: "production"}, Maintenance: true}
+	err := checkMaintenance(p)
+	for _, want := range []string{"deploy shop --maintenance", "balancer lb2 has no options.maintenance_file", "balancer lb3 cannot answer 503"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("refusal lacks %q: %v", want, err)
+		}
+	}
+	if err != nil && strings.Contains(err.Error(), "lb1") {
+		t.Errorf("the capable lb1 is named: %v", err)
+	}
+	f.Hosts = f.Hosts[:1]
+	if err := checkMaintenance(p); err != nil {
+		t.Errorf("every balancer capable: %v", err)
+	}
+	p.Env.Name = "staging"
+	if err := checkMaintenance(p); err == nil || !strings.Contains(err.Error(), "staging has no load balancer") {
+		t.Errorf("no balancer: %v", err)
+	}
+}
