@@ -290,3 +290,27 @@ func TestMaintenanceNeedsCapableBalancers(t *testing.T) {
 		t.Errorf("no balancer: %v", err)
 	}
 }
+
+// TestMaintenanceReloadsUnderSudo: a balancer whose role says sudo: true
+// and names no reload checks and reloads root's nginx through sudo (made
+// sudo -n by the prelude: the lines opsui setup --print-sudoers lists);
+// its own reload is run as written.
+func TestMaintenanceReloadsUnderSudo(t *testing.T) {
+	for _, tc := range []struct {
+		set  inventory.RoleSettings
+		want string
+	}{
+		{inventory.RoleSettings{Sudo: true, Options: map[string]string{"preset": "nginx", "maintenance_file": "/etc/nginx/m.conf"}},
+			"sudo /usr/sbin/nginx -t -q && sudo /usr/sbin/nginx -s reload"},
+		{inventory.RoleSettings{Options: map[string]string{"preset": "nginx", "maintenance_file": "/etc/nginx/m.conf"}}, "nginx -t -q && nginx -s reload"},
+		{inventory.RoleSettings{Sudo: true, Options: map[string]string{"preset": "nginx", "maintenance_file": "/etc/nginx/m.conf", "reload": "sudo /usr/local/sbin/nginx -s reload"}},
+			"sudo /usr/local/sbin/nginx -s reload"},
+	} {
+		f := &inventory.Fleet{Hosts: []inventory.Host{{Name: "lb1", Address: "10.0.0.1", Env: "production", Roles: []string{"lb"},
+			Settings: map[string]inventory.RoleSettings{"lb": tc.set}}}}
+		lbs, err := maintenanceLBs(MaintenanceOptions{Fleet: f, App: "shop", Env: "production"})
+		if err != nil || len(lbs) != 1 || lbs[0].reload != tc.want {
+			t.Errorf("sudo %v, reload %q: %+v %v, want %q", tc.set.Sudo, tc.set.Options["reload"], lbs, err, tc.want)
+		}
+	}
+}
