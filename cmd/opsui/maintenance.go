@@ -23,11 +23,12 @@ func newMaintenanceCmd(c *cli) *cobra.Command {
 		Short: "Maintenance mode: the load balancers answer 503 with a message",
 		Long: `While an app is in maintenance, every load balancer of its environment answers
 each request with 503, the message and Retry-After; the app servers stay up, and
-opsui's health checks go to them directly. The nginx preset does it through
-options.maintenance_file, a file its server block includes: opsui writes it,
-checks the configuration (nginx -t) and reloads nginx, with sudo -n where the
-role says sudo: true. Every balancer or none: when one fails, the others are
-put back. Without a subcommand, lists what is in maintenance.`,
+opsui's health checks go to them directly. opsui writes options.maintenance_file
+and its message (PATH.message), then reloads the balancer, which checks the
+configuration first: nginx includes the file in the app's server block (nginx -t,
+with sudo -n where the role says sudo: true); HAProxy reads it as the map of its
+frontend's maintenance rule (the role's reload). Every balancer or none: when one
+fails, the others are put back. Without a subcommand, lists what is in maintenance.`,
 		Example: `  opsui maintenance
   opsui maintenance on shop --env production --message "Back at 04:00 UTC" --retry-after 10m
   opsui maintenance off shop --env production`,

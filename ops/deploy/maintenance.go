@@ -155,6 +155,7 @@ type MaintenanceOptions struct {
 // maintLB is a balancer maintenance mode works on.
 type maintLB struct {
 	host   inventory.Host
+	kind   string // lbNginx or lbHAProxy
 	target remote.Target
 	file   string
 	reload string
@@ -181,12 +182,18 @@ func maintenanceLBs(o MaintenanceOptions) ([]maintLB, error) {
 		set := o.Fleet.SettingsFor(h, RoleLB)
 		kind, why := inventory.RolePreset(RoleLB, set)
 		switch {
-		case kind != lbNginx:
-			errs = append(errs, fmt.Errorf("balancer %s cannot answer 503 for maintenance: opsui does it with the nginx preset and options.maintenance_file (its preset: %s)",
+		case kind != lbNginx && kind != lbHAProxy:
+			errs = append(errs, fmt.Errorf("balancer %s cannot answer 503 for maintenance: opsui does it with the nginx or haproxy preset and options.maintenance_file (its preset: %s)",
 				h.Name, orDefault(kind, why)))
 			continue
-		case set.Options["maintenance_file"] == "":
+		case set.Options["maintenance_file"] == "" && kind == lbNginx:
 			errs = append(errs, fmt.Errorf("balancer %s has no options.maintenance_file: set it to a file its server block includes (include PATH;)", h.Name))
+			continue
+		case set.Options["maintenance_file"] == "":
+			errs = append(errs, fmt.Errorf("balancer %s has no options.maintenance_file: set it to the map file of its frontend's maintenance rule (see the README)", h.Name))
+			continue
+		case kind == lbHAProxy && set.Options["reload"] == "":
+			errs = append(errs, fmt.Errorf("balancer %s has no options.reload: HAProxy reads the maintenance files when it reloads; set a command that checks the configuration first, e.g. haproxy -c -q -f /etc/haproxy/haproxy.cfg && sudo /usr/bin/systemctl reload haproxy.service", h.Name))
 			continue
 		}
 		t, ok := o.Targets[h.Name]
@@ -194,7 +201,7 @@ func maintenanceLBs(o MaintenanceOptions) ([]maintLB, error) {
 			errs = append(errs, fmt.Errorf("no SSH target for balancer %s", h.Name))
 			continue
 		}
-		out = append(out, maintLB{host: h, target: t, file: set.Options["maintenance_file"],
+		out = append(out, maintLB{host: h, kind: kind, target: t, file: set.Options["maintenance_file"],
 			reload: orDefault(set.Options["reload"], inventory.NginxReload(set.Sudo)), wait: orDefault(set.Options["drain_wait"], "1")})
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -256,11 +263,7 @@ func SetMaintenance(ctx context.Context, o MaintenanceOptions, st MaintenanceSta
 	about := safeAbout(o.About)
 	hosts := make([]MaintenanceHost, 0, len(lbs))
 	for i, lb := range lbs {
-		msg := "absent"
-		if st.On {
-			msg = "present " + base64.StdEncoding.EncodeToString([]byte(strings.TrimRight(st.Message, "\n")+"\n"))
-		}
-		conf := "present " + base64.StdEncoding.EncodeToString([]byte(nginxMaintenanceConf(lb.file, st, about)))
+		conf, msg := lb.files(st, about)
 		err := writeMaint(ctx, o.Conn, lb, conf, msg)
 		if err == nil {
 			note(lb.host.Name, "maintenance %s: %s written, nginx reloaded", word, lb.file)
@@ -292,6 +295,38 @@ func SetMaintenance(ctx context.Context, o MaintenanceOptions, st MaintenanceSta
 		return hosts, errors.Join(errs...)
 	}
 	return hosts, nil
+}
+
+// files are the maintenance file and message lb gets for st, as
+// writeMaint takes them. nginx's message goes when off (it is removed
+// once no worker serves it); HAProxy's stays, empty, as its rule reads it
+// when the configuration is loaded.
+func (lb maintLB) files(st MaintenanceState, about string) (conf, message string) {
+	b64 := func(s string) string { return "present " + base64.StdEncoding.EncodeToString([]byte(s)) }
+	message = "absent"
+	switch {
+	case st.On:
+		message = b64(strings.TrimRight(st.Message, "\n") + "\n")
+	case lb.kind == lbHAProxy:
+		message = b64("")
+	}
+	if lb.kind == lbHAProxy {
+		return b64(haproxyMaintenanceMap(st, about)), message
+	}
+	return b64(nginxMaintenanceConf(lb.file, st, about)), message
+}
+
+// haproxyMaintenanceMap is the map the HAProxy frontend's maintenance rule
+// reads: "on on" and the Retry-After seconds while on. The message is a
+// file of its own (PATH.message, the rule's file), never map or
+// configuration syntax: HAProxy's log-format strings (lf-string, or a map
+// value sent through the runtime API) would escape its line breaks and
+// non-ASCII bytes as %0A and the like.
+func haproxyMaintenanceMap(st MaintenanceState, about string) string {
+	if !st.On {
+		return maintMarker + "off " + about + "\n"
+	}
+	return maintMarker + "on " + about + "\n" + fmt.Sprintf("on on\nretry %d\n", int64(st.RetryAfter/time.Second))
 }
 
 // writeMaint writes a balancer's maintenance file and message and reloads.

@@ -12,13 +12,16 @@ import (
 	"time"
 
 	"github.com/opsui/opsui/internal/sshtest"
+	"github.com/opsui/opsui/internal/testenv"
 	"github.com/opsui/opsui/internal/webtest"
 	"github.com/opsui/opsui/inventory"
 )
 
-// maintBed is two web hosts running real gunicorn behind two real nginx
-// balancers (lb1, lb2), each on its own sshd host, whose server block
-// includes the maintenance file opsui writes.
+// maintBed is two web hosts running real gunicorn behind two real
+// balancers (lb1, lb2: nginx or HAProxy), each on its own sshd host,
+// configured for maintenance as the README says: nginx's server block
+// includes the maintenance file, HAProxy's frontend has the rule that
+// reads it as a map and the message file.
 type maintBed struct {
 	*testbed
 	lbAddr map[string]string // balancer -> its listen address
@@ -33,9 +36,13 @@ const maintApp = `def app(environ, start_response):
     return [b"ok from backend\n"]
 `
 
-func newMaintBed(t *testing.T) *maintBed {
+func newMaintBed(t *testing.T, kind string) *maintBed {
 	t.Helper()
-	webtest.RequireNginx(t)
+	if kind == lbHAProxy {
+		testenv.RequireProgram(t, "haproxy", "haproxy")
+	} else {
+		webtest.RequireNginx(t)
+	}
 	webtest.RequireGunicorn(t)
 	tb := newTestbedWith(t, 4, sshtest.WithNames("web1", "web2", "lb1", "lb2"))
 	b := &maintBed{testbed: tb, lbAddr: map[string]string{}, file: map[string]string{}, conf: map[string]string{}}
@@ -54,8 +61,13 @@ func newMaintBed(t *testing.T) *maintBed {
 	settings := map[string]map[string]inventory.RoleSettings{}
 	for i := 2; i < 4; i++ {
 		h := tb.fleet.Hosts[i]
-		dir := filepath.Join(tb.fleet.Dir, "nginx-"+h.Name)
+		dir := filepath.Join(tb.fleet.Dir, kind+"-"+h.Name)
 		os.MkdirAll(dir, 0o755)
+		tb.inv.Hosts[i].Roles = []string{"lb"}
+		if kind == lbHAProxy {
+			settings[h.Name] = b.startHAProxy(i, dir)
+			continue
+		}
 		upstream, conf, file := filepath.Join(dir, "upstream.conf"), filepath.Join(dir, "nginx.conf"), filepath.Join(dir, "maintenance.conf")
 		b.lbAddr[h.Name], b.file[h.Name], b.conf[h.Name] = h.Addr+":8081", file, conf
 		var servers strings.Builder
@@ -82,7 +94,6 @@ http {
 		settings[h.Name] = map[string]inventory.RoleSettings{"lb": {Options: map[string]string{"preset": "nginx",
 			"upstream_file": upstream, "maintenance_file": file, "drain_wait": "0.5",
 			"reload": "nginx -t -q -c " + conf + " && nginx -s reload -c " + conf}}}
-		tb.inv.Hosts[i].Roles = []string{"lb"}
 	}
 	tb.settings = func(h inventory.Host) map[string]inventory.RoleSettings {
 		if s, ok := settings[h.Name]; ok {
@@ -91,6 +102,47 @@ http {
 		return map[string]inventory.RoleSettings{"web": {Options: map[string]string{"backend": h.Address + ":8080"}}}
 	}
 	return b
+}
+
+// haproxyMaintenanceConf is haproxy.cfg with the README's maintenance
+// rule: %[1]s the directory, %[2]s the listen address, %[3]s the
+// maintenance file (its map), %[4]s the backends' server lines.
+const haproxyMaintenanceConf = `global
+  daemon
+  pidfile %[1]s/haproxy.pid
+  stats socket %[1]s/admin.sock mode 600 level admin expose-fd listeners
+defaults
+  mode http
+  timeout connect 2s
+  timeout client 10s
+  timeout server 10s
+frontend fe
+  bind %[2]s
+  http-request return status 503 content-type "text/plain; charset=utf-8" file %[3]s.message hdr Retry-After "%%[str(retry),map(%[3]s)]" if { str(on),map(%[3]s,off) -m str on }
+  default_backend app
+backend app
+  balance roundrobin
+%[4]s`
+
+// startHAProxy starts HAProxy on lb host i and returns its lb settings:
+// a reload that checks the configuration, then replaces the process
+// seamlessly (-x takes the listening sockets over).
+func (b *maintBed) startHAProxy(i int, dir string) map[string]inventory.RoleSettings {
+	h := b.fleet.Hosts[i]
+	conf, file := filepath.Join(dir, "haproxy.cfg"), filepath.Join(dir, "maintenance.map")
+	b.lbAddr[h.Name], b.file[h.Name], b.conf[h.Name] = h.Addr+":8081", file, conf
+	var servers strings.Builder
+	for n, w := range b.webs {
+		fmt.Fprintf(&servers, "  server web%d %s\n", n+1, w)
+	}
+	os.WriteFile(file, nil, 0o644) // the README's touch: HAProxy reads both at start
+	os.WriteFile(file+".message", nil, 0o644)
+	os.WriteFile(conf, []byte(fmt.Sprintf(haproxyMaintenanceConf, dir, b.lbAddr[h.Name], file, servers.String())), 0o644)
+	b.sh(i, "haproxy -f "+conf)
+	b.t.Cleanup(func() { b.sh(i, "kill $(cat "+dir+"/haproxy.pid) 2>/dev/null; true") })
+	return map[string]inventory.RoleSettings{"lb": {Options: map[string]string{"preset": "haproxy",
+		"admin_socket": dir + "/admin.sock", "maintenance_file": file, "drain_wait": "0.5",
+		"reload": "haproxy -c -q -f " + conf + " && haproxy -f " + conf + " -x " + dir + "/admin.sock -sf $(cat " + dir + "/haproxy.pid)"}}}
 }
 
 // options are the MaintenanceOptions of the bed's environment.
@@ -137,14 +189,20 @@ func until(t *testing.T, url string, status int) {
 // answer 200 directly; off brings 200 back; no request failed any other
 // way.
 func TestMaintenanceOnOffUnderLoad(t *testing.T) {
-	b := newMaintBed(t)
+	for _, kind := range []string{lbNginx, lbHAProxy} {
+		t.Run(kind, func(t *testing.T) { testMaintenanceOnOff(t, kind) })
+	}
+}
+
+func testMaintenanceOnOff(t *testing.T, kind string) {
+	b := newMaintBed(t, kind)
 	ctx := context.Background()
 	var loads []*webtest.Load
 	for _, lb := range []string{"lb1", "lb2"} {
 		until(t, "http://"+b.lbAddr[lb]+"/", 200)
 		loads = append(loads, webtest.StartLoad(ctx, "http://"+b.lbAddr[lb]+"/", 2))
 	}
-	msg := "Back at 04:00 \"UTC\"; don't {panic} $host \\ 100%\nsecond line; return 200;"
+	msg := "Back at 04:00 \"UTC\"; don't {panic} $host \\ 100% %[str(x)]\nsecond line; return 200; ünïcode"
 	var notes []string
 	done, err := SetMaintenance(ctx, b.options(&notes), MaintenanceState{On: true, Message: msg, RetryAfter: 2 * time.Minute})
 	if err != nil || len(done) != 2 || !done[0].Changed || !done[1].Changed {
@@ -200,7 +258,7 @@ func TestMaintenanceOnOffUnderLoad(t *testing.T) {
 // allowed), so nginx -t refuses it; lb1, already changed, is put back as
 // it was, and the error names lb2.
 func TestMaintenanceIsAllOrNone(t *testing.T) {
-	b := newMaintBed(t)
+	b := newMaintBed(t, lbNginx)
 	ctx := context.Background()
 	// lb2 includes the maintenance file at the http level, where nginx
 	// refuses return and location.
@@ -273,7 +331,7 @@ func TestMaintenanceNeedsCapableBalancers(t *testing.T) {
 	}}
 	p := &Plan{Fleet: f, App: inventory.App{Name: "shop"}, Env: inventory.Environment{Name: "production"}, Maintenance: true}
 	err := checkMaintenance(p)
-	for _, want := range []string{"deploy shop --maintenance", "balancer lb2 has no options.maintenance_file", "balancer lb3 cannot answer 503"} {
+	for _, want := range []string{"deploy shop --maintenance", "balancer lb2 has no options.maintenance_file", "balancer lb3 has no options.maintenance_file"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("refusal lacks %q: %v", want, err)
 		}
