@@ -87,6 +87,9 @@ type Options struct {
 	EnvDrift fleetview.EnvDriftFunc
 	// Runbook runs a runbook of the fleet file (ui/runbook.go); nil: off.
 	Runbook RunbookFunc
+	// Maintenance reads the apps in maintenance for the header
+	// (ui/maintenance.go); nil: none shown.
+	Maintenance MaintenanceFunc
 }
 
 // The console's modes: what has the keyboard.
@@ -138,6 +141,7 @@ type App struct {
 
 	presence presenceState // teammates' runs under way (ui/presence.go)
 	runbook  runbookAsk    // the fleet file's runbooks (ui/runbook.go)
+	maint    maintState    // the apps in maintenance (ui/maintenance.go)
 }
 
 // inventoryLoad is the reading of the inventory at start.
@@ -194,12 +198,12 @@ func New(opts Options) App {
 		dialogs: dialogStack{asker: opts.Asker, warned: map[string]bool{}},
 		past:    runview.NewList(ctx, keys.listKeys(), opts.ListRuns, opts.LoadRun).WithFollow(opts.FollowRun), flows: flowHost{fns: opts.Flows, life: context.Background(), tracker: flowsview.NewTracker()},
 		logs: newLogsState(opts.Logs, opts.LogsBacklog, opts.LogTies), shell: opts.Shell, forward: opts.Forward, palette: newPalette(), runbook: runbookAsk{fn: opts.Runbook},
-		presence: presenceState{watch: opts.Presence}}
+		presence: presenceState{watch: opts.Presence}, maint: maintState{read: opts.Maintenance}}
 }
 
 // Init loads the fleet and listens for the engine's questions.
 func (a App) Init() tea.Cmd {
-	return tea.Batch(a.loadFleetCmd(), listenAsker(a.dialogs.asker), a.presenceInit())
+	return tea.Batch(a.loadFleetCmd(), listenAsker(a.dialogs.asker), a.presenceInit(), a.maint.fetch(0))
 }
 
 func (a App) loadFleetCmd() tea.Cmd {
@@ -230,6 +234,9 @@ func (a App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return next, cmd
 	}
 	if next, cmd, ok := a.presenceUpdate(msg); ok {
+		return next, cmd
+	}
+	if next, cmd, ok := a.maintUpdate(msg); ok {
 		return next, cmd
 	}
 	wasRunning := a.backgroundRunning()
@@ -482,6 +489,10 @@ func (a App) header() string {
 		parts = append([]string{parts[0], bg}, parts[1:]...)
 	}
 	parts = append(parts, a.presenceHeader()...) // teammates' runs under way
+	if m := a.maintHeader(); m != nil {
+		// A site answering 503 comes first of all.
+		parts = append([]string{parts[0]}, append(m, parts[1:]...)...)
+	}
 	if a.ctx.ReadOnly {
 		parts = append(parts, st.Warn.Render("read-only"))
 	}

@@ -68,7 +68,7 @@ func (c *cli) runConsole(ctx context.Context, s *store.Store, keys ui.KeyMap) er
 		Probe: console.svc.Status, RefreshInterval: c.refresh, LastRuns: console.lastRuns, Asker: asker,
 		ListRuns: console.pastRuns, LoadRun: console.svc.Run, FollowRun: console.svc.FollowRun, Keys: &keys, Flows: console.flows(), Logs: console.svc.FollowLogs, LogsBacklog: console.followLogs, LogTies: console.logTies,
 		Shell: console.shell, Forward: console.forward, Presence: console.svc.WatchPresence, EnvDrift: console.svc.EnvDrift,
-		ExecApp: console.execApp, Runbook: console.runbook})
+		ExecApp: console.execApp, Runbook: console.runbook, Maintenance: console.svc.InMaintenance})
 }
 
 // consoleSession is how the console reaches hosts: one pool for the whole

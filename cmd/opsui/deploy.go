@@ -136,6 +136,7 @@ func newDeployCmd(c *cli) *cobra.Command {
 		dryRun, yes bool
 		resume      int64
 		allowBreak  bool
+		maintenance bool
 		breakGlass  string
 		watch       time.Duration
 	)
@@ -189,6 +190,7 @@ time: the hosts are locked, all or nothing. Every release is recorded.`,
 		cur, curErr := s.LatestRelease(ctx, tg.App.Name, tg.Env.Name, true)
 		p.AllowBreakingMigrations, p.BreakGlass = allowBreak, strings.TrimSpace(breakGlass)
 		p.NoBuildCache = noBuildCache
+		p.Maintenance = maintenance
 		if cmd.Flags().Changed("watch") {
 			p.Watch = &watch
 		}
@@ -245,6 +247,7 @@ time: the hosts are locked, all or nothing. Every release is recorded.`,
 	cmd.Flags().StringVar(&ref, "ref", "", "branch, tag or commit to deploy (default: the repository's HEAD)")
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print the plan (batches, steps, commands) and change nothing")
 	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask for confirmations (a protected environment's included)")
+	cmd.Flags().BoolVar(&maintenance, "maintenance", false, "put the site in maintenance (every balancer answers 503) from the migration to the last switch; lets breaking migrations through")
 	cmd.Flags().BoolVar(&allowBreak, "allow-breaking-migrations", false, "let a rolling or canary deploy run migrations that break the old code still serving (the check's verdict is recorded either way)")
 	cmd.Flags().StringVar(&breakGlass, "break-glass", "", "deploy inside a freeze window for this reason (recorded with your name, sent to the app's webhooks, shown in releases)")
 	cmd.Flags().DurationVar(&watch, "watch", 0, "watch each batch's hosts' logs this long after its switch, against a baseline read before the first (default: the app's watch:; 0 turns it off)")

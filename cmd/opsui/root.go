@@ -111,6 +111,7 @@ opsui cannot use: 10 server unreachable, 11 authentication failed,
 	root.AddCommand(newFreezeCmd(c))
 	root.AddCommand(newRunbookCmd(c))
 	root.AddCommand(newRestartCmd(c))
+	root.AddCommand(newMaintenanceCmd(c))
 	return root
 }
 

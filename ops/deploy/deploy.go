@@ -90,6 +90,9 @@ func (d *Deployer) Deploy(ctx context.Context, p *Plan) (*Outcome, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkMaintenance(p); err != nil {
+		return nil, err
+	}
 	envs, err := d.renderEnvs(ctx, p)
 	if err != nil {
 		return nil, fmt.Errorf("deploy %s: %w", p.App.Name, err)
@@ -158,6 +161,7 @@ func (d *Deployer) Deploy(ctx context.Context, p *Plan) (*Outcome, error) {
 	t0 = time.Now()
 	uploaded, err := r.prepare(ctx, artifact, envs, prepare[1:])
 	if err != nil {
+		r.maintenanceOff(ctx)
 		return r.finish(ctx, rel, store.ReleaseFailed, began), err
 	}
 	tm.Upload = uploaded
@@ -165,11 +169,12 @@ func (d *Deployer) Deploy(ctx context.Context, p *Plan) (*Outcome, error) {
 
 	t0 = time.Now()
 	result := r.activate(ctx, activate)
+	r.maintenanceOff(ctx) // after the last switch, or the rollback
 	tm.Activate = time.Since(t0)
 	r.record(ctx, result)
 	note.finish(ctx, store.KindDeploy, result, began)
 	out := r.finish(ctx, rel, store.ReleaseResult(result), began)
-	out.Warnings = r.lbs.Warnings()
+	out.Warnings = append(r.lbs.Warnings(), r.maintWarnings()...)
 	tm.Total = out.Timing.Total
 	out.Timing = tm
 	return out, nil
@@ -245,7 +250,7 @@ func (r *runner) runOn(ctx context.Context, s Step, h *hostRun) {
 			r.notef("%s: cleaning up old releases failed; they stay", h.host.Name)
 		}
 	case s.Name == StepMigrate && s.Run == migrateScript:
-		if r.kind == store.KindDeploy && !r.gateMigrations(ctx, h, s) {
+		if r.kind == store.KindDeploy && (!r.gateMigrations(ctx, h, s) || !r.maintenanceOn(ctx)) {
 			break
 		}
 		if out, ok := r.runStep(ctx, h, s.Name, withEnv(s.Run), r.plan.env(h.host, s), timeout, nil, true); ok && migrationsRan(out) {

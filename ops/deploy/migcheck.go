@@ -229,11 +229,11 @@ type BreakingMigrationError struct {
 
 func (e *BreakingMigrationError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "refused: a %s deploy keeps old code serving while its migrations run, and %d operations break it:", e.Strategy, len(e.Ops))
+	fmt.Fprintf(&b, "refused: a %s deploy keeps old code serving while its migrations run, and %s:", e.Strategy, Plural(len(e.Ops), "operation breaks it", "operations break it"))
 	for _, o := range e.Ops {
 		fmt.Fprintf(&b, " %s.%s %s (%s; %s);", o.App, o.Migration, o.Op, o.Reason, o.File)
 	}
-	b.WriteString(" deploy with strategy all, or pass --allow-breaking-migrations once the old code tolerates it")
+	b.WriteString(" deploy with strategy all, or with --maintenance (the balancers answer 503 from the migration to the last switch), or pass --allow-breaking-migrations once the old code tolerates it")
 	return b.String()
 }
 
@@ -243,7 +243,7 @@ func (e *BreakingMigrationError) Error() string {
 // old code serves at all (not the first deploy).
 func (p *Plan) Gate(check MigrationCheck, old bool) error {
 	breaking := check.With(VerdictBreaking)
-	if len(breaking) == 0 || !old || p.AllowBreakingMigrations {
+	if len(breaking) == 0 || !old || p.AllowBreakingMigrations || p.Maintenance {
 		return nil
 	}
 	switch p.Strategy.Kind {

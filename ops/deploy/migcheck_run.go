@@ -77,6 +77,8 @@ func (r *runner) gateMigrations(ctx context.Context, h *hostRun, s Step) bool {
 		switch {
 		case !old:
 			allowed = "first deploy: no old code serves"
+		case p.Maintenance:
+			allowed = "--maintenance by " + r.Operator + ": the site answered 503 while old code could break"
 		case p.AllowBreakingMigrations:
 			allowed = "--allow-breaking-migrations by " + r.Operator
 		default:

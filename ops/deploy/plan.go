@@ -45,6 +45,10 @@ type Plan struct {
 	// AllowBreakingMigrations lets a rolling or canary deploy run
 	// migrations the compatibility check finds breaking (Gate).
 	AllowBreakingMigrations bool
+	// Maintenance puts the site in maintenance before the migration and
+	// takes it out after the last switch (maintenance_deploy.go); it lets
+	// breaking migrations through as AllowBreakingMigrations does.
+	Maintenance bool
 	// BreakGlass is the operator's reason to deploy inside a freeze
 	// window (recorded and announced by ops); "" refuses the deploy there.
 	BreakGlass string

@@ -44,6 +44,8 @@ type runner struct {
 	kind  string // the run's: store.KindDeploy, KindRollback or KindMigrate
 	// static is the deploy's static build (static: once).
 	static staticBuild
+	// maint is deploy --maintenance's state (maintenance_deploy.go).
+	maint maintRun
 }
 
 // hostClock times each host's own part in a run: from its first step to

@@ -55,6 +55,9 @@ type deploySpec struct {
 	env     *Env
 	ref     *refStep
 	choices *deployChoices // the strategy step's explicit choices (wizard_choices.go)
+	// maint: deploy in maintenance mode, offered for a breaking migration
+	// (wizard_maintenance.go).
+	maint bool
 }
 
 func (*deploySpec) envOnly() bool      { return false }
@@ -90,6 +93,9 @@ func (ds *deploySpec) batched(p ops.Preview, s deploy.Strategy) (ops.Preview, *d
 	if err != nil {
 		return ops.Preview{}, nil, err
 	}
+	// Maintenance chosen in the preview is the other way through the
+	// migration gate (as deploy --maintenance is): the gate must see it.
+	plan.Maintenance = ds.maint && offersMaintenance(p)
 	if err := ds.choices.apply(plan, p); err != nil {
 		return ops.Preview{}, nil, err
 	}
@@ -101,7 +107,7 @@ func (ds *deploySpec) batched(p ops.Preview, s deploy.Strategy) (ops.Preview, *d
 // the inventory again and refuses it, saying what changed, when it is no
 // longer the fleet's.
 func (s *deploySpec) work(_ pickItem, planned ops.Preview, _ deploy.Strategy) opWork[*deploy.Outcome] {
-	p, fn := planned.Plan, s.fns.Deploy
+	p, fn := s.withMaintenance(planned), s.fns.Deploy
 	hosts := make([]string, len(p.Hosts))
 	for i, h := range p.Hosts {
 		hosts[i] = h.Name
@@ -114,9 +120,10 @@ func (s *deploySpec) work(_ pickItem, planned ops.Preview, _ deploy.Strategy) op
 		}}
 }
 
-func (*deploySpec) planKey(f *wizard, km tea.KeyPressMsg) tea.Cmd {
+func (s *deploySpec) planKey(f *wizard, km tea.KeyPressMsg) tea.Cmd {
 	k := f.env.keys
 	switch {
+	case s.maintenanceKey(f, km):
 	case key.Matches(km, k.Up):
 		f.top = max(0, f.top-1)
 	case key.Matches(km, k.Down):

@@ -239,6 +239,7 @@ func (s *deploySpec) previewLines(f *wizard, width int) []string {
 		}
 	}
 	l = append(l, safetyLines(st, p, width)...)
+	l = append(l, s.maintenanceLines(f, width)...)
 	return l
 }
 
@@ -258,6 +259,9 @@ func (s *deploySpec) confirmBody(f *wizard, width int) string {
 		p.Env.Name, len(p.Hosts), strategy.Kind)
 	if len(strategy.Batches) > 0 {
 		q += " " + strategy.Batches.String()
+	}
+	if s.withMaintenance(f.planned).Maintenance {
+		q += ", in maintenance mode from the migration to the last switch"
 	}
 	q += "?"
 	var b strings.Builder
