@@ -78,6 +78,15 @@ const outputChannel = "opsui_output"
 // the runs' channels, other runs' notifications ignored).
 // Signals coalesce: one waiting means "read again".
 func (s *Store) WatchRunOutput(ctx context.Context, runID int64, poll time.Duration) <-chan struct{} {
+	return s.watch(ctx, poll, []string{outputChannel, runsChannel}, strconv.FormatInt(runID, 10))
+}
+
+// watch signals on the returned channel every poll and, on PostgreSQL,
+// on each notification on channels whose payload is payload ("" for any),
+// until ctx ends. Signals coalesce: one waiting means "read again". A
+// lost connection to the server leaves the polling on and is retried
+// every poll.
+func (s *Store) watch(ctx context.Context, poll time.Duration, channels []string, payload string) <-chan struct{} {
 	ch := make(chan struct{}, 1)
 	signal := func() {
 		select {
@@ -85,7 +94,7 @@ func (s *Store) WatchRunOutput(ctx context.Context, runID int64, poll time.Durat
 		default:
 		}
 	}
-	signal()
+	signal() // the first read
 	go func() {
 		t := time.NewTicker(poll)
 		defer t.Stop()
@@ -99,10 +108,9 @@ func (s *Store) WatchRunOutput(ctx context.Context, runID int64, poll time.Durat
 		}
 	}()
 	if s.backend == Postgres && s.pgConfig != nil {
-		want := strconv.FormatInt(runID, 10)
 		go func() {
 			for ctx.Err() == nil {
-				_ = s.listen(ctx, []string{outputChannel, runsChannel}, want, signal) // the server went away: polling goes on
+				_ = s.listen(ctx, channels, payload, signal) // the server went away: polling goes on
 				select {
 				case <-ctx.Done():
 				case <-time.After(poll):
@@ -114,7 +122,7 @@ func (s *Store) WatchRunOutput(ctx context.Context, runID int64, poll time.Durat
 }
 
 // listen signals for each notification on channels whose payload is
-// payload, on a connection of its own, until ctx ends or the connection
+// payload ("" for any), on a connection of its own, until ctx ends or the connection
 // fails; it signals once when listening starts (what changed before).
 func (s *Store) listen(ctx context.Context, channels []string, payload string, signal func()) error {
 	conn, err := pgx.ConnectConfig(ctx, s.pgConfig.Copy())
@@ -138,7 +146,7 @@ func (s *Store) listen(ctx context.Context, channels []string, payload string, s
 		if err != nil {
 			return err
 		}
-		if n.Payload == payload {
+		if payload == "" || n.Payload == payload {
 			signal()
 		}
 	}

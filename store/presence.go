@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 )
 
 // LiveRun is a run recorded as running, with how far its hosts are.
@@ -116,60 +114,5 @@ const runsChannel = "opsui_runs"
 // coalesce: one waiting means "read again". A lost connection to the
 // server leaves the polling on and is retried every poll.
 func (s *Store) WatchRuns(ctx context.Context, poll time.Duration) <-chan struct{} {
-	ch := make(chan struct{}, 1)
-	signal := func() {
-		select {
-		case ch <- struct{}{}:
-		default:
-		}
-	}
-	signal() // the first read
-	go func() {
-		t := time.NewTicker(poll)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				signal()
-			}
-		}
-	}()
-	if s.backend == Postgres && s.pgConfig != nil {
-		go func() {
-			for ctx.Err() == nil {
-				_ = s.listenRuns(ctx, signal) // the server went away: the ticker goes on
-				select {
-				case <-ctx.Done():
-				case <-time.After(poll):
-				}
-			}
-		}()
-	}
-	return ch
-}
-
-// listenRuns listens for run notifications on a connection of its own
-// until ctx ends or the connection fails.
-func (s *Store) listenRuns(ctx context.Context, signal func()) error {
-	conn, err := pgx.ConnectConfig(ctx, s.pgConfig.Copy())
-	if err != nil {
-		return err
-	}
-	defer func() {
-		closing, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		conn.Close(closing)
-	}()
-	if _, err := conn.Exec(ctx, "LISTEN "+runsChannel); err != nil {
-		return err
-	}
-	signal() // what changed while no one listened
-	for {
-		if _, err := conn.WaitForNotification(ctx); err != nil {
-			return err
-		}
-		signal()
-	}
+	return s.watch(ctx, poll, []string{runsChannel}, "")
 }

@@ -58,21 +58,7 @@ func (a App) paletteEntries() []paletteEntry {
 		return func(a App, _ []string) (tea.Model, tea.Cmd) { return a.runRootAction(b) }
 	}
 	flow := func(b key.Binding, open func(*flowsview.Env, string) (flowsview.Flow, tea.Cmd)) func(App, []string) (tea.Model, tea.Cmd) {
-		return func(a App, args []string) (tea.Model, tea.Cmd) {
-			if r := a.paletteOff(b); r != "" {
-				a.notice = r
-				return a, nil
-			}
-			env := a.fleet.Focused().Env
-			if e, ok := a.envArg(args); ok {
-				env = e
-			} else if len(args) > 0 {
-				a.notice = "no environment " + strings.Join(args, " ")
-				return a, nil
-			}
-			a.notice = ""
-			return a.show(open(a.flowEnv(), env))
-		}
+		return func(a App, args []string) (tea.Model, tea.Cmd) { return a.openFlowOn(args, a.paletteOff(b), open) }
 	}
 	entries := []paletteEntry{
 		{"deploy", "[environment]", "the deploy wizard", k.Deploy, flow(k.Deploy, flowsview.OpenDeploy)},
@@ -248,4 +234,22 @@ func (a App) paletteForward(args []string) (tea.Model, tea.Cmd) {
 	}
 	a.notice = "no host " + args[0]
 	return a, nil
+}
+
+// openFlowOn opens a flow on the environment args name, else on the
+// focused host's; off, when not empty, says why the flow cannot open now.
+func (a App) openFlowOn(args []string, off string, open func(*flowsview.Env, string) (flowsview.Flow, tea.Cmd)) (tea.Model, tea.Cmd) {
+	if off != "" {
+		a.notice = off
+		return a, nil
+	}
+	env := a.fleet.Focused().Env
+	if e, ok := a.envArg(args); ok {
+		env = e
+	} else if len(args) > 0 {
+		a.notice = "no environment " + strings.Join(args, " ")
+		return a, nil
+	}
+	a.notice = ""
+	return a.show(open(a.flowEnv(), env))
 }

@@ -1,8 +1,6 @@
 package ui
 
 import (
-	"strings"
-
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/opsui/opsui/ui/common"
@@ -31,17 +29,5 @@ func (a App) restartOff() string {
 // paletteRestart opens the restart flow on the environment args name,
 // else on the focused host's.
 func (a App) paletteRestart(args []string) (tea.Model, tea.Cmd) {
-	if r := a.restartOff(); r != "" {
-		a.notice = r
-		return a, nil
-	}
-	env := a.fleet.Focused().Env
-	if e, ok := a.envArg(args); ok {
-		env = e
-	} else if len(args) > 0 {
-		a.notice = "no environment " + strings.Join(args, " ")
-		return a, nil
-	}
-	a.notice = ""
-	return a.show(flowsview.OpenRestart(a.flowEnv(), env))
+	return a.openFlowOn(args, a.restartOff(), flowsview.OpenRestart)
 }

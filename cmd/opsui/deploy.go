@@ -295,19 +295,14 @@ func (c *cli) connect(svc *ops.Service, sshf *sshFlags, hosts []inventory.Host) 
 	}, nil
 }
 
-// report prints a deploy's or rollback's outcome, failures first, and
-// turns it into the command's error.
-func (c *cli) report(out *deploy.Outcome, err error) error {
-	if out == nil {
-		return err
-	}
-	w := c.stdout
-	failed := out.Failed()
-	if len(failed) > 0 {
-		fmt.Fprintf(w, "\n%d of %s did not complete release %s:\n", len(failed), deploy.Plural(len(out.Hosts), "host", "hosts"), out.ReleaseID)
+// printHostOutcomes prints the hosts of an outcome that failed, each with
+// its reason and last lines ("1 of 2 hosts did not complete release R:"),
+// then those that went through ("ok on 1 host: web1").
+func printHostOutcomes(w io.Writer, out *deploy.Outcome, failedWhat, okWhat string) {
+	if failed := out.Failed(); len(failed) > 0 {
+		fmt.Fprintf(w, "\n%d of %s %s:\n", len(failed), deploy.Plural(len(out.Hosts), "host", "hosts"), failedWhat)
 		for _, h := range failed {
-			why := h.Words()
-			fmt.Fprintf(w, "  %s: %s\n", h.Host, why)
+			fmt.Fprintf(w, "  %s: %s\n", h.Host, h.Words())
 			for _, l := range h.Tail {
 				fmt.Fprintf(w, "      %s\n", l)
 			}
@@ -320,8 +315,18 @@ func (c *cli) report(out *deploy.Outcome, err error) error {
 		}
 	}
 	if len(ok) > 0 {
-		fmt.Fprintf(w, "\nok on %s: %s\n", deploy.Plural(len(ok), "host", "hosts"), strings.Join(ok, ", "))
+		fmt.Fprintf(w, "\n%s %s: %s\n", okWhat, deploy.Plural(len(ok), "host", "hosts"), strings.Join(ok, ", "))
 	}
+}
+
+// report prints a deploy's or rollback's outcome, failures first, and
+// turns it into the command's error.
+func (c *cli) report(out *deploy.Outcome, err error) error {
+	if out == nil {
+		return err
+	}
+	w := c.stdout
+	printHostOutcomes(w, out, "did not complete release "+out.ReleaseID, "ok on")
 	for _, n := range out.Notes {
 		if slices.Contains(out.Warnings, n) {
 			continue // said below, as a warning

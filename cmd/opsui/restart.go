@@ -106,24 +106,7 @@ func (c *cli) reportRestart(rp *deploy.RestartPlan, out *deploy.Outcome, err err
 		return err
 	}
 	w := c.stdout
-	if failed := out.Failed(); len(failed) > 0 {
-		fmt.Fprintf(w, "\n%d of %s were not restarted:\n", len(failed), deploy.Plural(len(out.Hosts), "host", "hosts"))
-		for _, h := range failed {
-			fmt.Fprintf(w, "  %s: %s\n", h.Host, h.Words())
-			for _, l := range h.Tail {
-				fmt.Fprintf(w, "      %s\n", l)
-			}
-		}
-	}
-	var ok []string
-	for _, h := range out.Hosts {
-		if h.Status == deploy.HostOK {
-			ok = append(ok, h.Host)
-		}
-	}
-	if len(ok) > 0 {
-		fmt.Fprintf(w, "\nrestarted on %s: %s\n", deploy.Plural(len(ok), "host", "hosts"), strings.Join(ok, ", "))
-	}
+	printHostOutcomes(w, out, "were not restarted", "restarted on")
 	for _, n := range out.Notes {
 		fmt.Fprintf(w, "note: %s\n", n)
 	}

@@ -70,22 +70,11 @@ func (d *Deployer) configRelease(ctx context.Context, cp *ConfigPlan) (*Outcome,
 		Commit: live.Commit, Branch: live.Branch, Subject: cp.Subject(), Operator: d.Operator, Strategy: string(p.Strategy.Kind)}
 	var tm Timing
 	t0 := time.Now()
-	l, err := r.start(ctx, store.KindConfig, rel)
+	l, err := r.startOnLive(ctx, store.KindConfig, "config release", rel, live)
 	if err != nil {
-		return nil, r.refuse(ctx, err)
+		return nil, err
 	}
 	defer r.unlock(ctx, l)
-	if err := r.checkLive(ctx, live); err != nil {
-		return nil, r.refuse(ctx, err)
-	}
-	// The balancers are read under the lock: one that cannot be read
-	// refuses the release before anything changed.
-	if r.lbs, err = r.newBalancers(ctx); err != nil {
-		return nil, r.refuse(ctx, err)
-	}
-	for _, l := range r.lbs.describe() {
-		r.say("%s", l)
-	}
 	if err := r.createRelease(ctx, rel, nil); err != nil {
 		return nil, r.refuse(ctx, err)
 	}
@@ -138,14 +127,41 @@ func (d *Deployer) configRelease(ctx context.Context, cp *ConfigPlan) (*Outcome,
 	return out, nil
 }
 
-// checkLive refuses a config release whose hosts, read under the lock,
-// do not all run the live release: its record names one release and one
-// commit, which must be what they serve.
-func (r *runner) checkLive(ctx context.Context, live store.Release) error {
+// startOnLive opens an operation that keeps the live release (what: a
+// config release, a restart): it records the run and takes the lock; then,
+// under the lock, it refuses when the hosts do not all run live or a
+// balancer cannot be read, before anything changed (the lock is then
+// given back). It returns the lock for the caller to release.
+func (r *runner) startOnLive(ctx context.Context, kind, what string, rel *store.Release, live store.Release) (*HostLock, error) {
+	l, err := r.start(ctx, kind, rel)
+	if err != nil {
+		return nil, r.refuse(ctx, err)
+	}
+	if err := r.checkLive(ctx, live, what); err != nil {
+		err = r.refuse(ctx, err)
+		r.unlock(ctx, l)
+		return nil, err
+	}
+	if r.lbs, err = r.newBalancers(ctx); err != nil {
+		err = r.refuse(ctx, err)
+		r.unlock(ctx, l)
+		return nil, err
+	}
+	for _, l := range r.lbs.describe() {
+		r.say("%s", l)
+	}
+	return l, nil
+}
+
+// checkLive refuses an operation on the live release (what: a config
+// release, a restart) whose hosts, read under the lock, do not all run it:
+// its record names one release and one commit, which must be what they
+// serve.
+func (r *runner) checkLive(ctx context.Context, live store.Release, what string) error {
 	p := r.plan
 	if now, err := r.Store.LatestRelease(ctx, p.App.Name, p.Env.Name, true); err == nil && now.ID != live.ID {
-		return fmt.Errorf("%s/%s changed since this config release was planned: release %s (%s) was recorded; plan it again",
-			p.App.Name, p.Env.Name, now.ReleaseID, now.Kind)
+		return fmt.Errorf("%s/%s changed since this %s was planned: release %s (%s) was recorded; plan it again",
+			p.App.Name, p.Env.Name, what, now.ReleaseID, now.Kind)
 	}
 	var off []string
 	for _, h := range r.hosts {
@@ -154,8 +170,8 @@ func (r *runner) checkLive(ctx context.Context, live store.Release) error {
 		}
 	}
 	if len(off) > 0 {
-		return fmt.Errorf("not every host runs release %s, the live one (%s): deploy or roll back first, so the config release keeps one code",
-			live.ReleaseID, strings.Join(off, ", "))
+		return fmt.Errorf("not every host runs release %s, the live one (%s): deploy or roll back first, so the %s keeps one code",
+			live.ReleaseID, strings.Join(off, ", "), what)
 	}
 	return nil
 }

@@ -199,20 +199,11 @@ func (d *Deployer) ExecuteRestart(ctx context.Context, rp *RestartPlan) (*Outcom
 	live := rp.Live
 	// Not stored: a restart records a run, not a release (rel.ID stays 0).
 	rel := &store.Release{App: p.App.Name, Env: p.Env.Name, ReleaseID: live.ReleaseID, Commit: live.Commit}
-	l, err := r.start(ctx, store.KindRestart, rel)
+	l, err := r.startOnLive(ctx, store.KindRestart, "restart", rel, live)
 	if err != nil {
-		return nil, r.refuse(ctx, err)
+		return nil, err
 	}
 	defer r.unlock(ctx, l)
-	if err := r.checkLive(ctx, live); err != nil {
-		return nil, r.refuse(ctx, err)
-	}
-	if r.lbs, err = r.newBalancers(ctx); err != nil {
-		return nil, r.refuse(ctx, err)
-	}
-	for _, l := range r.lbs.describe() {
-		r.say("%s", l)
-	}
 	r.say("locked; restart of %s in %s on %s, release %s (%s) stays live", p.App.Name, p.Env.Name,
 		Plural(len(r.hosts), "host", "hosts"), live.ReleaseID, ShortCommit(live.Commit))
 	result := r.restartActivate(ctx, rp)
