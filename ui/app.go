@@ -475,10 +475,30 @@ func (a *App) shownRun() *runview.Model {
 	return &a.run
 }
 
+// header is the console's first line. When it is too wide for the
+// terminal (a maintenance badge, work out of sight, a teammate's run), the
+// fleet's size goes first, then the badge is said short, so that the
+// health counts stay on screen; what is still too wide is cut at the right.
 func (a App) header() string {
+	line := a.headerLine(true, false)
+	if common.Width(line) > a.ctx.Width {
+		line = a.headerLine(false, false)
+	}
+	if common.Width(line) > a.ctx.Width {
+		line = a.headerLine(false, true)
+	}
+	return common.Clip(line, a.ctx.Width)
+}
+
+// headerLine is the header with or without the fleet's size, and with the
+// maintenance badge in full or short.
+func (a App) headerLine(sizes, shortBadge bool) string {
 	st := a.ctx.Styles
 	f := a.fleet.Fleet()
-	parts := []string{st.Title.Render("opsui"), fmt.Sprintf("%d hosts", len(f.Hosts)), fmt.Sprintf("%d environments", len(f.Environments))}
+	parts := []string{st.Title.Render("opsui")}
+	if sizes {
+		parts = append(parts, fmt.Sprintf("%d hosts", len(f.Hosts)), fmt.Sprintf("%d environments", len(f.Environments)))
+	}
 	if n := a.fleet.Marked(); n > 0 {
 		parts = append(parts, st.Selected.Render(fmt.Sprintf("%d selected", n)))
 	}
@@ -489,14 +509,14 @@ func (a App) header() string {
 		parts = append([]string{parts[0], bg}, parts[1:]...)
 	}
 	parts = append(parts, a.presenceHeader()...) // teammates' runs under way
-	if m := a.maintHeader(); m != nil {
+	if m := a.maintHeader(shortBadge); m != nil {
 		// A site answering 503 comes first of all.
 		parts = append([]string{parts[0]}, append(m, parts[1:]...)...)
 	}
 	if a.ctx.ReadOnly {
 		parts = append(parts, st.Warn.Render("read-only"))
 	}
-	return common.Clip(strings.Join(parts, st.Muted.Render(" · ")), a.ctx.Width)
+	return strings.Join(parts, st.Muted.Render(" · "))
 }
 
 // Run opens the console on the terminal and returns when the user quits or

@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
@@ -64,13 +65,18 @@ func (a App) maintUpdate(msg tea.Msg) (tea.Model, tea.Cmd, bool) {
 
 // maintHeader is the header's part about maintenance, in the words of
 // `opsui maintenance`: "MAINTENANCE shop/production since 03:12 (ann)",
-// and how many more apps are in maintenance.
-func (a App) maintHeader() []string {
+// and how many more apps are in maintenance; short, without since when
+// and by whom.
+func (a App) maintHeader(short bool) []string {
 	on := a.maint.on
 	if len(on) == 0 {
 		return nil
 	}
 	s := ops.MaintenanceLine(on[0], time.Now())
+	if short {
+		// The CLI's words up to the place: "MAINTENANCE shop/production".
+		s, _, _ = strings.Cut(s, " since ")
+	}
 	if len(on) > 1 {
 		s += fmt.Sprintf(" +%d more", len(on)-1)
 	}

@@ -10,8 +10,10 @@ import (
 
 	"github.com/opsui/opsui/inventory"
 	"github.com/opsui/opsui/ops"
+	"github.com/opsui/opsui/ops/remote"
 	"github.com/opsui/opsui/store"
 	"github.com/opsui/opsui/themes"
+	fleetview "github.com/opsui/opsui/ui/fleet"
 )
 
 // TestHeaderShowsMaintenance: an app in maintenance is the header's first
@@ -57,5 +59,23 @@ func TestHeaderShowsMaintenance(t *testing.T) {
 		if header := strings.SplitN(viewText(a), "\n", 2)[0]; strings.Contains(header, "MAINTENANCE") {
 			t.Errorf("after off: %q", header)
 		}
+	}
+}
+
+// TestNarrowHeaderKeepsTheHealthCounts: at 80 columns a maintenance badge
+// pushes the fleet's size out of the header, never its health counts.
+func TestNarrowHeaderKeepsTheHealthCounts(t *testing.T) {
+	on := []store.Maintenance{{App: "shop", Env: "production", On: true, Operator: "ann@laptop", Since: store.MillisOf(time.Now())}}
+	a := newStatusApp(t, 80, 24, Options{Theme: themes.Dark().WithoutColor(),
+		Maintenance: func(context.Context) ([]store.Maintenance, error) { return on, nil }})
+	failing := upProbe("web2", "20250301100000")
+	failing.Health = remote.HealthFailed
+	a = send(t, a, fleetview.RoundMsg{Round: a.status.Round(), Probes: []remote.Probe{
+		upProbe("web1", "20250301100000"), failing, upProbe("web3", "20250301100000"), upProbe("db1", "20250301100000"),
+	}})
+	a = send(t, a, a.maint.fetch(0)())
+	header := strings.SplitN(viewText(a), "\n", 2)[0]
+	if !strings.Contains(header, "MAINTENANCE shop/production") || !strings.Contains(header, "3 healthy · 1 failing · 0 down") {
+		t.Errorf("80 columns: header %q, want the badge and 3 healthy · 1 failing · 0 down", header)
 	}
 }

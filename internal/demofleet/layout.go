@@ -181,9 +181,10 @@ func Inventory(dir string, hosts []Host) *inventory.Fleet {
 				Logs:   []string{filepath.Join(prefix, "logs", "access.log"), filepath.Join(prefix, "logs", "error.log")},
 				Reload: nginx + " -t -q && " + nginx + " -s reload",
 				Options: map[string]string{"preset": "nginx", "upstream": App,
-					"upstream_file": filepath.Join(prefix, "upstream.conf"),
-					"reload":        nginx + " -t -q && " + nginx + " -s reload",
-					"check":         "curl -fsS -m 3 -o /dev/null -w 'nginx: HTTP %{http_code} in %{time_total}s\\n' http://" + h.ServiceAddr() + "/health/"}}
+					"upstream_file":    filepath.Join(prefix, "upstream.conf"),
+					"maintenance_file": filepath.Join(prefix, maintenanceFile),
+					"reload":           nginx + " -t -q && " + nginx + " -s reload",
+					"check":            "curl -fsS -m 3 -o /dev/null -w 'nginx: HTTP %{http_code} in %{time_total}s\\n' http://" + h.ServiceAddr() + "/health/"}}
 		}
 		f.Hosts = append(f.Hosts, ih)
 	}

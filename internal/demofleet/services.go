@@ -75,6 +75,10 @@ echo $! > memcached.pid
 		if err := os.WriteFile(upstream, []byte(up.String()), 0o644); err != nil {
 			return "", fmt.Errorf("%s: upstream: %w", h.Name, err)
 		}
+		// opsui maintenance writes this file; empty, nginx serves the app.
+		if err := os.WriteFile(filepath.Join(prefix, maintenanceFile), nil, 0o644); err != nil {
+			return "", fmt.Errorf("%s: maintenance file: %w", h.Name, err)
+		}
 		conf := filepath.Join(prefix, "nginx.conf")
 		if err := os.WriteFile(conf, []byte(nginxConfig(h, prefix, upstream)), 0o644); err != nil {
 			return "", fmt.Errorf("%s: nginx.conf: %w", h.Name, err)
@@ -86,6 +90,10 @@ nginx ` + args + " -t -q && nginx " + args + "\n", nil
 	}
 	return "", nil
 }
+
+// maintenanceFile is the balancer's maintenance include (options.maintenance_file),
+// in its nginx directory.
+const maintenanceFile = "maintenance.conf"
 
 func nginxConfig(h Host, prefix, upstream string) string {
 	var b strings.Builder
@@ -107,6 +115,7 @@ http {
     include %[2]s;
     server {
         listen %[3]s;
+        include %[1]s/%[5]s;
         location / {
             proxy_pass http://%[4]s;
             proxy_set_header Host $host;
@@ -117,7 +126,7 @@ http {
         }
     }
 }
-`, prefix, upstream, h.ServiceAddr(), App)
+`, prefix, upstream, h.ServiceAddr(), App, maintenanceFile)
 	return b.String()
 }
 
