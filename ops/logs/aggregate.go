@@ -201,8 +201,9 @@ func (a *Aggregator) Len() int { return len(a.groups) }
 
 var (
 	// leadingStamp is a timestamp, log-level tag or process id in front of
-	// a log line: what differs between occurrences of the same error.
-	leadingStamp = regexp.MustCompile(`^(?:\s*(?:\[[^\]]*\d[^\]]*\]|\d{4}[-/]\d{2}[-/]\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|\s?[+-]\d{2}:?\d{2})?|[A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2}|\d+#\d+:|\*\d+))+\s*`)
+	// a log line: what differs between occurrences of the same error (nginx:
+	// "2026/12/05 05:55:12 [error] 15273#15273: *19 connect() failed").
+	leadingStamp = regexp.MustCompile(`^(?:\s*(?:\[[^\]]*\d[^\]]*\]|\[(?i:emerg|alert|crit|critical|error|warn|warning|notice|info|debug)\]|\d{4}[-/]\d{2}[-/]\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|\s?[+-]\d{2}:?\d{2})?|[A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2}|\d+#\d+:|\*\d+))+\s*`)
 	// accessRequest is the request and status of an access-log line.
 	accessRequest = regexp.MustCompile(`"([A-Z]+ [^"? ]*)[^"]*" ([1-5][0-9]{2}) `)
 )
