@@ -132,8 +132,12 @@ func GunicornServerConf(deployTo, bind string, workers int, env bool) string {
 import os as _os
 _own = ` + lit(own) + `
 if _os.path.exists(_own):
+    # The file finds its neighbours (the release, shared/logs) through
+    # __file__, as when gunicorn loads it with -c.
+    _opsui_file, __file__ = globals().get("__file__"), _own
     with open(_own) as _f:
         exec(compile(_f.read(), _own, "exec"))
+    __file__ = _opsui_file
 bind = [` + lit(bind) + `]
 workers = ` + strconv.Itoa(workers) + `
 ` + reexecHook(deployTo)
