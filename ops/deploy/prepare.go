@@ -66,6 +66,7 @@ func (r *runner) prepare(ctx context.Context, artifact string, envs map[string]E
 		seg = append(seg, s)
 	}
 	segments = append(segments, seg)
+	defer func() { r.events.lanes = nil }()
 
 	for k, seg := range segments {
 		var hs []*hostRun
@@ -75,21 +76,27 @@ func (r *runner) prepare(ctx context.Context, artifact string, envs map[string]E
 			}
 		}
 		// The once step after this segment, started by the last of its
-		// candidates to get through the segment.
+		// candidates to get through the steps before it: the segment, or
+		// its head when the steps at its end may run alongside.
 		var once *onceRun
+		before, along := seg, []Step(nil)
 		if k < len(onces) {
+			before, along = alongside(seg, onces[k])
 			once = r.newOnceRun(ctx, onces[k], hs)
+			r.events.lanes = nil // set only while no host runs
+			if len(along) > 0 {
+				r.events.lanes = newLanes(hs)
+				once.side = true
+			}
 		}
 		r.forEach(hs, func(h *hostRun) {
 			if k == 0 {
 				upload(h)
 			}
-			for _, s := range seg {
-				if h.todo() && s.AppliesTo(h.host) {
-					r.runOn(ctx, s, h)
-				}
-			}
+			r.runSteps(ctx, before, h)
 			once.through(h)
+			r.runSteps(ctx, along, h)
+			r.events.lanes.of(h.host.Name).join(r.events.emit)
 		})
 		once.wait()
 	}
@@ -106,6 +113,7 @@ type onceRun struct {
 	left       int
 	done       chan struct{}
 	deferred   bool // no candidate was left: run it on any live host
+	side       bool // it runs alongside its host's own steps (lanes)
 }
 
 // newOnceRun prepares step s to run on one of hs: those with the
@@ -163,7 +171,16 @@ func (o *onceRun) through(h *hostRun) {
 	}
 	go func() {
 		defer close(o.done)
-		o.r.step(o.ctx, o.step, hs)
+		if !o.side {
+			o.r.step(o.ctx, o.step, hs)
+			return
+		}
+		for _, h := range stepHosts(o.step, hs) {
+			l := o.r.events.lanes.of(h.host.Name)
+			l.begin()
+			o.r.runOn(sideContext(o.ctx), o.step, h)
+			l.end(o.r.events.emit)
+		}
 	}()
 }
 
