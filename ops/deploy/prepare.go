@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -86,7 +87,7 @@ func (r *runner) prepare(ctx context.Context, artifact string, envs map[string]E
 			r.events.lanes = nil // set only while no host runs
 			if len(along) > 0 {
 				r.events.lanes = newLanes(hs)
-				once.side = true
+				once.side, once.along = true, along
 			}
 		}
 		r.forEach(hs, func(h *hostRun) {
@@ -112,8 +113,9 @@ type onceRun struct {
 	mu         sync.Mutex
 	left       int
 	done       chan struct{}
-	deferred   bool // no candidate was left: run it on any live host
-	side       bool // it runs alongside its host's own steps (lanes)
+	deferred   bool   // no candidate was left: run it on any live host
+	side       bool   // it runs alongside its host's own steps (lanes)
+	along      []Step // those steps
 }
 
 // newOnceRun prepares step s to run on one of hs: those with the
@@ -177,7 +179,10 @@ func (o *onceRun) through(h *hostRun) {
 		}
 		for _, h := range stepHosts(o.step, hs) {
 			l := o.r.events.lanes.of(h.host.Name)
-			l.begin()
+			own := slices.DeleteFunc(slices.Clone(o.along), func(s Step) bool { return !s.AppliesTo(h.host) })
+			if l.begin() && len(own) > 0 {
+				o.r.say("%s: %s starts alongside its %s; its output follows", h.host.Name, o.step.Name, names(own))
+			}
 			o.r.runOn(sideContext(o.ctx), o.step, h)
 			l.end(o.r.events.emit)
 		}

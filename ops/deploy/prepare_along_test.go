@@ -142,3 +142,42 @@ func TestAlongsideOnlyPassesThePresetsSteps(t *testing.T) {
 		t.Errorf("the app's own migration started before %q", names(along))
 	}
 }
+
+// TestMigrationFailingAlongsideCollectstatic: a migration that fails
+// while its host's collectstatic still runs fails its host at the
+// migration, after the collectstatic's output, with the host's final
+// event last; nothing is switched.
+func TestMigrationFailingAlongsideCollectstatic(t *testing.T) {
+	tb, dir := alongTestbed(t, true)
+	tb.app.Migrate = waitFor("web1", dir+"/cs-started-web1") + "touch " + remote.Quote(dir+"/migrated") +
+		" && echo 'relation notes_note already exists' >&2 && exit 3"
+	out := tb.deploy("main", Strategy{Kind: "all"})
+	if out.Result == store.ReleaseSuccess {
+		t.Fatal("the deploy succeeded with a failed migration")
+	}
+	for _, h := range out.Hosts {
+		if h.Host == "web1" && (h.Step != StepMigrate || h.Err == nil || !strings.Contains(h.Err.Error(), "already exists")) {
+			t.Errorf("web1 ended %s at %q (%v), want failed at migrate saying why", h.Status, h.Step, h.Err)
+		}
+	}
+	for i := range tb.fleet.Hosts {
+		if rel := tb.sh(i, "readlink "+tb.deployTo+"/current || true"); strings.HasSuffix(rel, out.ReleaseID) {
+			t.Errorf("%s was switched to the release whose migration failed", tb.fleet.Hosts[i].Name)
+		}
+	}
+	tb.mu.Lock()
+	defer tb.mu.Unlock()
+	var web1 []remote.Event
+	for _, ev := range tb.events {
+		if ev.Host == "web1" {
+			web1 = append(web1, ev)
+		}
+	}
+	last := web1[len(web1)-1]
+	collected := slices.IndexFunc(web1, func(ev remote.Event) bool { return ev.Line == "collected on web1" })
+	migrate := slices.IndexFunc(web1, func(ev remote.Event) bool { return ev.Kind == remote.EventStage && ev.Line == StepMigrate })
+	if last.Kind != remote.EventExited || collected < 0 || migrate < collected {
+		t.Errorf("web1's events end %v (collected at %d, migrate's stage at %d of %d): want the collectstatic's output, the migration, the failure last",
+			last.Kind, collected, migrate, len(web1))
+	}
+}

@@ -78,14 +78,16 @@ func (l *lane) route(ev remote.Event, side bool, emit func(remote.Event)) {
 	}
 }
 
-// begin notes that the side step starts on the host.
-func (l *lane) begin() {
+// begin notes that the side step starts on the host, and reports whether
+// its events are held for the host's own steps.
+func (l *lane) begin() bool {
 	if l == nil {
-		return
+		return false
 	}
 	l.mu.Lock()
+	defer l.mu.Unlock()
 	l.started = true
-	l.mu.Unlock()
+	return !l.joined
 }
 
 // join notes that the host's own steps alongside are through: the side's
