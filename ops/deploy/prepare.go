@@ -22,7 +22,10 @@ import (
 // A step that runs once (the migration) is the one meeting point: it
 // starts as soon as the hosts it may run on (those with the db-migrate
 // role, when any has it) are through the steps before it, not when every
-// host is, and the steps after it wait for it. prepare returns how long
+// host is, and the steps after it wait for it. The preset's migration
+// does not wait for the preset's collectstatic: it runs alongside
+// (prepare_along.go), its events held so each pane reads in step order
+// (prepare_lanes.go). prepare returns how long
 // the upload took until the last host had its release unpacked.
 func (r *runner) prepare(ctx context.Context, artifact string, envs map[string]EnvFile, steps []Step) (time.Duration, error) {
 	f, err := os.Open(artifact)
@@ -81,10 +84,10 @@ func (r *runner) prepare(ctx context.Context, artifact string, envs map[string]E
 		// its head when the steps at its end may run alongside.
 		var once *onceRun
 		before, along := seg, []Step(nil)
+		r.events.lanes = nil // set only while no host runs
 		if k < len(onces) {
 			before, along = alongside(seg, onces[k])
 			once = r.newOnceRun(ctx, onces[k], hs)
-			r.events.lanes = nil // set only while no host runs
 			if len(along) > 0 {
 				r.events.lanes = newLanes(hs)
 				once.side, once.along = true, along
