@@ -17,8 +17,8 @@ func TestLaneOrder(t *testing.T) {
 	out := func(line string) remote.Event { return ev(remote.EventStdout, line) }
 	final := ev(remote.EventExited, "final")
 	type step struct {
-		do   string // main, side, begin, join, end
-		ev   remote.Event
+		do string // main, side, begin, join, end
+		ev remote.Event
 	}
 	cases := []struct {
 		name  string
