@@ -237,7 +237,7 @@ func (r *runner) runOn(ctx context.Context, s Step, h *hostRun) {
 	if timeout <= 0 {
 		timeout = defaultStepTimeout
 	}
-	r.events.stage(h, s.Name)
+	r.events.stageIn(ctx, h, s.Name)
 	switch {
 	case s.Name == StepHealth && s.Builtin():
 		r.healthCheck(ctx, h, r.plan.ReleaseID, r.plan.Source.Commit)

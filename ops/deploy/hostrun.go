@@ -95,28 +95,46 @@ const (
 type emitter struct {
 	emit  func(remote.Event)
 	steps []Step // the plan's, to number stage events
+	// lanes order the events of a host where the migration runs alongside
+	// the host's own steps (prepare_lanes.go); nil otherwise.
+	lanes *lanes
 }
 
-func (e emitter) send(ev remote.Event) {
-	if e.emit != nil {
-		if ev.Time.IsZero() {
-			ev.Time = time.Now()
-		}
-		e.emit(ev)
+func (e emitter) send(ev remote.Event) { e.sendFrom(false, ev) }
+
+// sendIn sends ev of a step running in ctx.
+func (e emitter) sendIn(ctx context.Context, ev remote.Event) { e.sendFrom(isSide(ctx), ev) }
+
+func (e emitter) sendFrom(side bool, ev remote.Event) {
+	if e.emit == nil {
+		return
 	}
+	if ev.Time.IsZero() {
+		ev.Time = time.Now()
+	}
+	if l := e.lanes.of(ev.Host); l != nil {
+		l.route(ev, side, e.emit)
+		return
+	}
+	e.emit(ev)
 }
 
-func (e emitter) stage(h *hostRun, name string) {
-	h.mu.Lock()
-	h.stage = name
-	h.mu.Unlock()
+func (e emitter) stage(h *hostRun, name string) { e.stageIn(context.Background(), h, name) }
+
+// stageIn moves h to the step name, run in ctx.
+func (e emitter) stageIn(ctx context.Context, h *hostRun, name string) {
+	if !isSide(ctx) { // a step alongside keeps the host's own stage its own
+		h.mu.Lock()
+		h.stage = name
+		h.mu.Unlock()
+	}
 	ev := remote.Event{Host: h.host.Name, Kind: remote.EventStage, Line: name, Steps: len(e.steps)}
 	for i, s := range e.steps {
 		if s.Name == name {
 			ev.Step = i + 1
 		}
 	}
-	e.send(ev)
+	e.sendIn(ctx, ev)
 }
 
 // runStep runs script on host h as part of step, forwarding its output,
@@ -160,9 +178,9 @@ func (r *runner) runStep(ctx context.Context, h *hostRun, step, script string, e
 				out.WriteString(ev.Line)
 				out.WriteByte('\n')
 			}
-			r.events.send(ev)
+			r.events.sendIn(ctx, ev)
 		case remote.EventProgress:
-			r.events.send(ev)
+			r.events.sendIn(ctx, ev)
 		}
 	})
 	if err != nil {

@@ -61,11 +61,11 @@ func (r *runner) gateMigrations(ctx context.Context, h *hostRun, s Step) bool {
 	if !checksMigrations(p.App) {
 		return true
 	}
-	r.events.stage(h, StepMigrationCheck)
+	r.events.stageIn(ctx, h, StepMigrationCheck)
 	c := CheckMigrations(ctx, r.conn, h.target, p.env(h.host, s), p.env(h.host, s)["RELEASE_DIR"])
 	c.Release = p.ReleaseID
 	for _, l := range c.Lines() {
-		r.events.send(remote.Event{Host: h.host.Name, Kind: remote.EventStdout, Line: l})
+		r.events.sendIn(ctx, remote.Event{Host: h.host.Name, Kind: remote.EventStdout, Line: l})
 	}
 	old := p.KnownGood != ""
 	for _, hr := range r.hosts {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -21,7 +22,10 @@ import (
 // A step that runs once (the migration) is the one meeting point: it
 // starts as soon as the hosts it may run on (those with the db-migrate
 // role, when any has it) are through the steps before it, not when every
-// host is, and the steps after it wait for it. prepare returns how long
+// host is, and the steps after it wait for it. The preset's migration
+// does not wait for the preset's collectstatic: it runs alongside
+// (prepare_along.go), its events held so each pane reads in step order
+// (prepare_lanes.go). prepare returns how long
 // the upload took until the last host had its release unpacked.
 func (r *runner) prepare(ctx context.Context, artifact string, envs map[string]EnvFile, steps []Step) (time.Duration, error) {
 	f, err := os.Open(artifact)
@@ -66,6 +70,7 @@ func (r *runner) prepare(ctx context.Context, artifact string, envs map[string]E
 		seg = append(seg, s)
 	}
 	segments = append(segments, seg)
+	defer func() { r.events.lanes = nil }()
 
 	for k, seg := range segments {
 		var hs []*hostRun
@@ -75,21 +80,27 @@ func (r *runner) prepare(ctx context.Context, artifact string, envs map[string]E
 			}
 		}
 		// The once step after this segment, started by the last of its
-		// candidates to get through the segment.
+		// candidates to get through the steps before it: the segment, or
+		// its head when the steps at its end may run alongside.
 		var once *onceRun
+		before, along := seg, []Step(nil)
+		r.events.lanes = nil // set only while no host runs
 		if k < len(onces) {
+			before, along = alongside(seg, onces[k])
 			once = r.newOnceRun(ctx, onces[k], hs)
+			if len(along) > 0 {
+				r.events.lanes = newLanes(hs)
+				once.side, once.along = true, along
+			}
 		}
 		r.forEach(hs, func(h *hostRun) {
 			if k == 0 {
 				upload(h)
 			}
-			for _, s := range seg {
-				if h.todo() && s.AppliesTo(h.host) {
-					r.runOn(ctx, s, h)
-				}
-			}
+			r.runSteps(ctx, before, h)
 			once.through(h)
+			r.runSteps(ctx, along, h)
+			r.events.lanes.of(h.host.Name).join(r.events.emit)
 		})
 		once.wait()
 	}
@@ -105,7 +116,9 @@ type onceRun struct {
 	mu         sync.Mutex
 	left       int
 	done       chan struct{}
-	deferred   bool // no candidate was left: run it on any live host
+	deferred   bool   // no candidate was left: run it on any live host
+	side       bool   // it runs alongside its host's own steps (lanes)
+	along      []Step // those steps
 }
 
 // newOnceRun prepares step s to run on one of hs: those with the
@@ -163,7 +176,19 @@ func (o *onceRun) through(h *hostRun) {
 	}
 	go func() {
 		defer close(o.done)
-		o.r.step(o.ctx, o.step, hs)
+		if !o.side {
+			o.r.step(o.ctx, o.step, hs)
+			return
+		}
+		for _, h := range stepHosts(o.step, hs) {
+			l := o.r.events.lanes.of(h.host.Name)
+			own := slices.DeleteFunc(slices.Clone(o.along), func(s Step) bool { return !s.AppliesTo(h.host) })
+			if l.begin() && len(own) > 0 {
+				o.r.say("%s: %s starts alongside its %s; its output follows", h.host.Name, o.step.Name, names(own))
+			}
+			o.r.runOn(sideContext(o.ctx), o.step, h)
+			l.end(o.r.events.emit)
+		}
 	}()
 }
 
