@@ -109,7 +109,11 @@ func (r *runner) startWatch(ctx context.Context) *watcher {
 			without = append(without, h.Name)
 			continue
 		}
-		w.sources = append(w.sources, logs.Source{Host: t, Paths: slices.Clone(paths)})
+		src := logs.Source{Host: t, Paths: slices.Clone(paths)}
+		if p.Fleet.SettingsFor(h, roleWeb).LogsSudo() {
+			src.Sudo = src.Paths // read through sudo -n (logs/sudo.go)
+		}
+		w.sources = append(w.sources, src)
 		names = append(names, h.Name)
 	}
 	if len(w.sources) == 0 {
