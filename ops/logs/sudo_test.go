@@ -3,67 +3,14 @@ package logs
 import (
 	"context"
 	"errors"
-	"os"
-	"os/user"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/opsui/opsui/internal/sshtest"
-	"github.com/opsui/opsui/internal/testenv"
 	"github.com/opsui/opsui/inventory"
 	"github.com/opsui/opsui/ops/remote"
 )
-
-// rootLog is a root-owned log, 0640 root:adm as nginx's error.log is, in a
-// directory of its own under /var/log (shared by every test host: only
-// homes are per host), removed when the test ends.
-type rootLog struct{ path string }
-
-func newRootLog(t *testing.T, lines ...string) *rootLog {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		testenv.Missing(t, "creating a root-owned log needs root", "nothing: run the tests as root")
-	}
-	dir, err := os.MkdirTemp("/var/log", "opsui-sudo-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	if err := os.Chmod(dir, 0o755); err != nil { // searchable, as /var/log/nginx is
-		t.Fatal(err)
-	}
-	l := &rootLog{path: filepath.Join(dir, "error.log")}
-	if err := os.WriteFile(l.path, nil, 0o640); err != nil {
-		t.Fatal(err)
-	}
-	gid := 0
-	if g, err := user.LookupGroup("adm"); err == nil {
-		gid, _ = strconv.Atoi(g.Gid)
-	}
-	if err := os.Chown(l.path, 0, gid); err != nil {
-		t.Fatal(err)
-	}
-	l.append(t, lines...)
-	return l
-}
-
-func (l *rootLog) append(t *testing.T, lines ...string) {
-	t.Helper()
-	if len(lines) == 0 {
-		return
-	}
-	fh, err := os.OpenFile(l.path, os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fh.Close()
-	if _, err := fh.WriteString(strings.Join(lines, "\n") + "\n"); err != nil {
-		t.Fatal(err)
-	}
-}
 
 // newSudoTailEnv is one host reached as the ordinary deploy user.
 func newSudoTailEnv(t *testing.T) *tailEnv {
@@ -94,10 +41,10 @@ func sudoersFor(user, path string) []string {
 // gives the last lines asked for.
 func TestSudoFollowsARootOwnedLog(t *testing.T) {
 	t.Parallel()
-	log := newRootLog(t, numbered("old", 1, 1500)...)
+	log := sshtest.NewRootLog(t, numbered("old", 1, 1500)...)
 	e := newSudoTailEnv(t)
-	sshtest.Sudoers(t, sudoersFor(e.fleet.User, log.path)...)
-	src := []Source{{Host: e.targets[0], Paths: []string{log.path}}}
+	sshtest.Sudoers(t, sudoersFor(e.fleet.User, log.Path)...)
+	src := []Source{{Host: e.targets[0], Paths: []string{log.Path}}}
 
 	// Without Sudo the deploy user is refused, as a real host would.
 	var plain collector
@@ -106,14 +53,14 @@ func TestSudoFollowsARootOwnedLog(t *testing.T) {
 		t.Fatalf("reading the root-owned log as %s without sudo: %q", e.fleet.User, got)
 	}
 
-	src[0].Sudo = []string{log.path}
+	src[0].Sudo = []string{log.Path}
 	c := startTail(t, e, src, Options{SinceLines: 5})
 	host := e.targets[0].Name
-	waitFor(t, "the first lines", func() bool { return len(fileLines(c, host, log.path)) >= 5 })
-	log.append(t, numbered("new", 1, 3)...)
-	waitFor(t, "the new lines", func() bool { return len(fileLines(c, host, log.path)) >= 8 })
+	waitFor(t, "the first lines", func() bool { return len(fileLines(c, host, log.Path)) >= 5 })
+	log.Append(t, numbered("new", 1, 3)...)
+	waitFor(t, "the new lines", func() bool { return len(fileLines(c, host, log.Path)) >= 8 })
 	want := strings.Join(append(numbered("old", 1496, 1500), numbered("new", 1, 3)...), "\n")
-	if got := strings.Join(fileLines(c, host, log.path), "\n"); got != want {
+	if got := strings.Join(fileLines(c, host, log.Path), "\n"); got != want {
 		t.Errorf("lines:\n%s\nwant:\n%s\nmarkers: %q", got, want, c.of(host, KindDropped, KindNotice))
 	}
 	c.mu.Lock()
@@ -137,23 +84,23 @@ func TestSudoFollowsARootOwnedLog(t *testing.T) {
 // written while the host was down.
 func TestSudoFollowOfASmallLog(t *testing.T) {
 	t.Parallel()
-	log := newRootLog(t, numbered("l", 1, 10)...)
+	log := sshtest.NewRootLog(t, numbered("l", 1, 10)...)
 	e := newSudoTailEnv(t)
-	sshtest.Sudoers(t, sudoersFor(e.fleet.User, log.path)...)
+	sshtest.Sudoers(t, sudoersFor(e.fleet.User, log.Path)...)
 	host := e.targets[0].Name
-	c := startTail(t, e, []Source{{Host: e.targets[0], Paths: []string{log.path}, Sudo: []string{log.path}}},
+	c := startTail(t, e, []Source{{Host: e.targets[0], Paths: []string{log.Path}, Sudo: []string{log.Path}}},
 		Options{SinceLines: 4, RetryMin: 100 * time.Millisecond, RetryMax: 500 * time.Millisecond})
-	waitFor(t, "the first lines", func() bool { return len(fileLines(c, host, log.path)) >= 4 })
-	log.append(t, numbered("l", 11, 12)...)
-	waitFor(t, "the new lines", func() bool { return len(fileLines(c, host, log.path)) >= 6 })
+	waitFor(t, "the first lines", func() bool { return len(fileLines(c, host, log.Path)) >= 4 })
+	log.Append(t, numbered("l", 11, 12)...)
+	waitFor(t, "the new lines", func() bool { return len(fileLines(c, host, log.Path)) >= 6 })
 	e.fleet.Hosts[0].Kill()
 	waitFor(t, "dropped marker", func() bool { return len(c.of(host, KindDropped)) > 0 })
-	log.append(t, numbered("l", 13, 15)...) // written while the host is down
+	log.Append(t, numbered("l", 13, 15)...) // written while the host is down
 	e.fleet.Hosts[0].Restart(t)
 	waitFor(t, "reconnected marker", func() bool { return len(c.of(host, KindReconnected)) > 0 })
-	log.append(t, "l 16")
-	waitFor(t, "every line", func() bool { return len(fileLines(c, host, log.path)) >= 10 })
-	if got, want := strings.Join(fileLines(c, host, log.path), "\n"), strings.Join(numbered("l", 7, 16), "\n"); got != want {
+	log.Append(t, "l 16")
+	waitFor(t, "every line", func() bool { return len(fileLines(c, host, log.Path)) >= 10 })
+	if got, want := strings.Join(fileLines(c, host, log.Path), "\n"), strings.Join(numbered("l", 7, 16), "\n"); got != want {
 		t.Errorf("lines:\n%s\nwant:\n%s", got, want)
 	}
 	if rec := c.of(host, KindReconnected)[0]; !strings.Contains(rec, "catching up") {
@@ -167,11 +114,11 @@ func TestSudoFollowOfASmallLog(t *testing.T) {
 // one-off read says the same with its own line. Never "no lines".
 func TestSudoFollowWithoutTheRight(t *testing.T) {
 	t.Parallel()
-	log := newRootLog(t, "secret-free line")
+	log := sshtest.NewRootLog(t, "secret-free line")
 	e := newSudoTailEnv(t)
 	host := e.targets[0].Name
-	follow, read := sudoersFor(e.fleet.User, log.path)[0], sudoersFor(e.fleet.User, log.path)[1]
-	src := []Source{{Host: e.targets[0], Paths: []string{log.path}, Sudo: []string{log.path}}}
+	follow, read := sudoersFor(e.fleet.User, log.Path)[0], sudoersFor(e.fleet.User, log.Path)[1]
+	src := []Source{{Host: e.targets[0], Paths: []string{log.Path}, Sudo: []string{log.Path}}}
 	var c collector
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
@@ -186,7 +133,7 @@ func TestSudoFollowWithoutTheRight(t *testing.T) {
 	if got := c.of(host, KindDropped); len(got) != 1 || !strings.HasSuffix(got[0], ": "+follow) {
 		t.Errorf("markers %q, want one naming %q", got, follow)
 	}
-	if got := fileLines(&c, host, log.path); len(got) != 0 {
+	if got := fileLines(&c, host, log.Path); len(got) != 0 {
 		t.Errorf("lines shown without the right: %q", got)
 	}
 	var once collector
