@@ -171,7 +171,9 @@ for i in $(seq 50); do [ -S "$HOME/supervisor/supervisor.sock" ] && break; sleep
 		}
 		return "" // ranIn says what the worker logged
 	}
-	workerLog := func() string { return e.sh(t, 0, "tail -n 40 "+remote.Quote(e.deployTo+"/shared/logs/shop-worker.log")+" 2>&1; true") }
+	workerLog := func() string {
+		return e.sh(t, 0, "tail -n 40 "+remote.Quote(e.deployTo+"/shared/logs/shop-worker.log")+" 2>&1; true")
+	}
 	ranIn := func(name, release, commit string) (pid string) {
 		t.Helper()
 		got := strings.Fields(result(name))
