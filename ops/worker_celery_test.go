@@ -51,16 +51,17 @@ def report(name, seconds=0):
 `
 
 // celeryFleet: one worker host, its Celery worker under the deploy user's
-// own supervisord, the broker a real Redis given in the app's env.
+// own supervisord (or a daemon opsui starts), the broker a real Redis
+// given in the app's env.
 const celeryFleet = `environments:
   - name: test
 roles:
   worker:
-    process: supervisord
+    process: PROCESS
     options:
       command: /usr/bin/python3 -m celery -A tasks worker --loglevel=INFO --concurrency=1 --without-gossip --without-mingle --without-heartbeat
       stop_timeout: "30"
-      supervisor_conf: %[3]s/supervisor/supervisord.conf
+SUPERVISOR
 apps:
   - name: shop
     repo: REPO
@@ -115,9 +116,16 @@ func celeryRepo(t *testing.T) (dir string, commits []string) {
 // release, one after it in the new; a long task in flight when the deploy
 // restarts the worker finishes in the old worker (TERM: Celery's warm
 // shutdown, within stop_timeout) before the new one takes tasks; after a
-// rollback the worker runs the old release again.
+// rollback the worker runs the old release again. Once under supervisord,
+// once as a daemon opsui starts and stops itself.
 func TestCeleryWorkerFollowsTheRelease(t *testing.T) {
 	requireCelery(t)
+	for _, process := range []string{inventory.ProcessSupervisord, inventory.ProcessDaemon} {
+		t.Run(process, func(t *testing.T) { testCeleryWorker(t, process) })
+	}
+}
+
+func testCeleryWorker(t *testing.T, process string) {
 	broker := cachetest.StartRedis(t, "127.0.0.1", "")
 	repo, commits := celeryRepo(t)
 	e := &userEnv{Env: remotetest.Start(t, 1, sshtest.WithDeployUser())}
@@ -126,7 +134,11 @@ func TestCeleryWorkerFollowsTheRelease(t *testing.T) {
 	h := e.Fleet.Hosts[0]
 	hosts := fmt.Sprintf("  - name: %s\n    address: %s\n    port: %d\n    user: %s\n    env: test\n    identity_file: %s\n    roles: [worker]\n",
 		h.Name, h.Addr, h.Port, e.Fleet.User, e.Fleet.ClientKeyPath)
-	doc := strings.NewReplacer("REPO", repo, "BROKER_ADDR", broker.Address()).Replace(celeryFleet)
+	supervisor := ""
+	if process == inventory.ProcessSupervisord {
+		supervisor = "      supervisor_conf: %[3]s/supervisor/supervisord.conf\n"
+	}
+	doc := strings.NewReplacer("REPO", repo, "BROKER_ADDR", broker.Address(), "PROCESS", process, "SUPERVISOR\n", supervisor).Replace(celeryFleet)
 	text := strings.Replace(fmt.Sprintf(doc, e.Fleet.User, e.deployTo, home), "HOSTS\n", hosts, 1)
 	f, err := inventory.DecodeYAML("fleet.yaml", []byte(text))
 	if err != nil {
@@ -138,8 +150,17 @@ func TestCeleryWorkerFollowsTheRelease(t *testing.T) {
 	}
 	e.svc = &Service{Store: st, Conn: e.Pool, Operator: "alice", Args: []string{"test"}}
 
-	// The deploy user's supervisord with the program opsui renders, as
-	// opsui setup installs it.
+	if process == inventory.ProcessSupervisord {
+		startSupervisor(t, e, f)
+	}
+	celeryRounds(t, e, broker, commits)
+}
+
+// startSupervisor starts the deploy user's supervisord on host 0 with the
+// worker program opsui renders, as opsui setup installs it.
+func startSupervisor(t *testing.T, e *userEnv, f *inventory.Fleet) {
+	t.Helper()
+	home := e.Fleet.LoginHome
 	conf := home + "/supervisor/supervisord.conf"
 	ctl := "/usr/bin/supervisorctl -c " + remote.Quote(conf) + " "
 	program, err := deploy.WorkerSupervisorProgram(f, f.Apps[0], f.Hosts[0], e.Fleet.User)
@@ -156,7 +177,12 @@ for i in $(seq 50); do [ -S "$HOME/supervisor/supervisor.sock" ] && break; sleep
 		t.Fatalf("supervisord has no program shop-worker: %s", out)
 	}
 	t.Cleanup(func() { e.sh(t, 0, ctl+"shutdown >/dev/null 2>&1; true") })
+}
 
+// celeryRounds enqueues tasks around a deploy, a deploy with a long task
+// in flight and a rollback, checking the release each ran in.
+func celeryRounds(t *testing.T, e *userEnv, broker *cachetest.Server, commits []string) {
+	t.Helper()
 	enqueue := func(name string, seconds int) {
 		t.Helper()
 		e.sh(t, 0, fmt.Sprintf(`cd %s/current && CELERY_BROKER=%s /usr/bin/python3 -c 'import sys, tasks; tasks.report.delay(sys.argv[1], int(sys.argv[2]))' %s %d`,
