@@ -237,16 +237,19 @@ func (s *sudoStream) endFirst(at time.Time) {
 	default:
 		from = f.off
 	}
-	if end-from > f.opts.CatchUpLimit {
+	var text string
+	switch {
+	case end-from > f.opts.CatchUpLimit:
 		from, reason = end-f.opts.CatchUpLimit, reason+"-capped"
-	} else if from < start {
-		from, reason = start, reason+"-capped" // more than SudoTailLines lines were written meanwhile
+		text = marker{id: s.id, pos: from, size: end, reason: reason}.describe()
+	case from < start: // more was written meanwhile than the lines sudo's tail reads
+		text = marker{id: s.id, pos: from, size: end, reason: reason}.describe() +
+			fmt.Sprintf("; more than the %d lines read through sudo, so only those (%s) are shown", inventory.SudoTailLines, bytesText(end-start))
+		from = start
+	default:
+		text = marker{id: s.id, pos: from, size: end, reason: reason}.describe()
 	}
 	f.id, f.off = s.id, end
-	text := marker{id: s.id, pos: from, size: end, reason: reason}.describe()
-	if strings.HasSuffix(reason, "-capped") && from == start {
-		text = strings.Replace(text, "over the catch-up limit", fmt.Sprintf("more than the %d lines read through sudo", inventory.SudoTailLines), 1)
-	}
 	if !s.down.IsZero() {
 		text += fmt.Sprintf(" (down %s)", at.Sub(s.down).Round(100*time.Millisecond))
 	}

@@ -142,3 +142,44 @@ func TestSudoFollowWithoutTheRight(t *testing.T) {
 		t.Errorf("ReadLast without the right: %q, want a notice naming %q", got, read)
 	}
 }
+
+// TestSudoReconnectOfABigLog: a log of more lines than the fixed command
+// reads. After a drop, exactly the lines written meanwhile follow the
+// reconnect; after a drop during which more was written than that
+// command reads, its last 1000 lines follow, and the marker says the
+// earlier ones are not shown.
+func TestSudoReconnectOfABigLog(t *testing.T) {
+	t.Parallel()
+	log := sshtest.NewRootLog(t, numbered("a", 1, 1200)...)
+	e := newSudoTailEnv(t)
+	sshtest.Sudoers(t, sudoersFor(e.fleet.User, log.Path)...)
+	host := e.targets[0].Name
+	c := startTail(t, e, []Source{{Host: e.targets[0], Paths: []string{log.Path}, Sudo: []string{log.Path}}},
+		Options{SinceLines: 2, RetryMin: 100 * time.Millisecond, RetryMax: 500 * time.Millisecond})
+	waitFor(t, "the first lines", func() bool { return len(fileLines(c, host, log.Path)) >= 2 })
+	drop := func(n int, lines ...string) {
+		t.Helper()
+		e.fleet.Hosts[0].Kill()
+		waitFor(t, "dropped marker", func() bool { return len(c.of(host, KindDropped)) >= n })
+		log.Append(t, lines...) // written while the host is down
+		e.fleet.Hosts[0].Restart(t)
+		waitFor(t, "reconnected marker", func() bool { return len(c.of(host, KindReconnected)) >= n })
+	}
+	drop(1, numbered("b", 1, 5)...)
+	log.Append(t, "c 1")
+	want := append(append(numbered("a", 1199, 1200), numbered("b", 1, 5)...), "c 1")
+	waitFor(t, "the lines after the first drop", func() bool { return len(fileLines(c, host, log.Path)) >= len(want) })
+	if got := strings.Join(fileLines(c, host, log.Path), "\n"); got != strings.Join(want, "\n") {
+		t.Fatalf("lines after the first drop:\n%s\nwant:\n%s", got, strings.Join(want, "\n"))
+	}
+	drop(2, numbered("d", 1, 1500)...)
+	log.Append(t, "e 1")
+	want = append(append(want, numbered("d", 501, 1500)...), "e 1")
+	waitFor(t, "the lines after the second drop", func() bool { return len(fileLines(c, host, log.Path)) >= len(want) })
+	if got := strings.Join(fileLines(c, host, log.Path), "\n"); got != strings.Join(want, "\n") {
+		t.Errorf("lines after the second drop: %d, want %d (d 501 .. d 1500, e 1)", len(fileLines(c, host, log.Path)), len(want))
+	}
+	if rec := c.of(host, KindReconnected); !strings.Contains(rec[1], "more than the 1000 lines read through sudo") || strings.Contains(rec[0], "more than") {
+		t.Errorf("reconnected markers %q", rec)
+	}
+}
