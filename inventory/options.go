@@ -113,6 +113,9 @@ var Options = []Option{
 			"cache: memcached stats or redis PING; lb by its preset: nginx -t -q (through sudo with /usr/sbin/nginx when sudo: true; none with a reload of its own), HAProxy's show info",
 		Meaning: "replaces the status panel's health check of the host for this role (exit status 0 is healthy)"},
 
+	{Key: "logs_sudo", Type: OptChoice, Choices: []string{"true", "false"}, Default: "false",
+		Meaning: "reads the role's logs through sudo -n " + Tail + " (root-owned logs such as /var/log/nginx/error.log); opsui setup --print-sudoers prints the exact line for each file"},
+
 	{Role: "web", Key: "bind", Type: OptListen, Default: "127.0.0.1:8000",
 		Meaning: "where gunicorn listens; the balancers send this host's requests there unless backend says otherwise"},
 	{Role: "web", Key: "workers", Type: OptCount, Min: 1, Max: 1024, Default: "2",

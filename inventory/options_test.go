@@ -56,7 +56,7 @@ func TestOptionMistakesRefused(t *testing.T) {
 		{"host option typo", "bind:", "bnid:",
 			`fleet.yaml:23:11: hosts[0].settings.web.options.bnid: unknown option "bnid" of the web role (did you mean "bind"?)`},
 		{"far from any option", "bind:", "listen_on:",
-			`fleet.yaml:23:11: hosts[0].settings.web.options.listen_on: unknown option "listen_on" of the web role (its options: backend, bind, check, gunicorn, program, python, server, supervisor_conf, unit, workers, wsgi)`},
+			`fleet.yaml:23:11: hosts[0].settings.web.options.listen_on: unknown option "listen_on" of the web role (its options: backend, bind, check, gunicorn, logs_sudo, program, python, server, supervisor_conf, unit, workers, wsgi)`},
 		{"balancer preset typo", "preset: nginx", "preset: ngnix",
 			`fleet.yaml:5:7: roles.lb.options.preset: unknown preset "ngnix" (did you mean "nginx"?)`},
 		{"app preset typo", "preset: django", "preset: djnago",
@@ -84,7 +84,7 @@ func TestOptionMistakesRefused(t *testing.T) {
 		{"client of the other kind", `db: "2"`, `client: nc`,
 			`fleet.yaml:8:28: roles.cache.options.client: host cache1: nc is no redis client (want redis-cli or python3)`},
 		{"option of a custom role", "roles: [cache, worker]", "roles: [cache, mailer]\n    settings:\n      mailer: {options: {port: \"9000\"}}",
-			`fleet.yaml:33:26: hosts[2].settings.mailer.options.port: unknown option "port": mailer is a role of the fleet's own, and opsui reads only check of it`},
+			`fleet.yaml:33:26: hosts[2].settings.mailer.options.port: unknown option "port": mailer is a role of the fleet's own, and opsui reads only check, logs_sudo of it`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

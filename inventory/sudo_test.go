@@ -101,3 +101,24 @@ func TestSudoersGolden(t *testing.T) {
 		t.Errorf("unknown app: %v", err)
 	}
 }
+
+// TestSudoLogPaths: a log read through sudo must be one literal, clean
+// absolute path, checked at import; without logs_sudo any absolute path
+// goes.
+func TestSudoLogPaths(t *testing.T) {
+	base := "environments: [{name: p}]\nhosts:\n  - name: lb1\n    address: 10.0.0.1\n    env: p\n    roles: [lb]\n"
+	for _, tc := range []struct{ logs, want string }{
+		{`["/var/log/nginx/*.log"]`, "must be a literal path"},
+		{`["/var/log/nginx/../../etc/shadow"]`, "must be a clean absolute path"},
+		{`["/var/log/my app.log"]`, "must be a literal path"},
+	} {
+		doc := "roles:\n  lb:\n    logs: " + tc.logs + "\n    options: {logs_sudo: \"true\"}\n" + base
+		_, err := DecodeYAML("f.yaml", []byte(doc))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("logs %s with logs_sudo: error %v, want %q", tc.logs, err, tc.want)
+		}
+		if _, err := DecodeYAML("f.yaml", []byte(strings.Replace(doc, `"true"`, `"false"`, 1))); err != nil {
+			t.Errorf("logs %s without logs_sudo refused: %v", tc.logs, err)
+		}
+	}
+}

@@ -95,6 +95,16 @@ func (f *Fleet) SudoRules(app, env string) (rules []SudoRule, notes []string, er
 			} else {
 				scanSudo(set.Reload, "role "+role+" reload", h, add, note)
 			}
+			if set.LogsSudo() {
+				for _, l := range set.Logs {
+					if msg := SudoLogProblem(l); msg != "" {
+						return nil, nil, fmt.Errorf("host %s, role %s: %s", h.Name, role, msg)
+					}
+					follow, read := SudoTailCommands(l)
+					add(h, follow, "role "+role+" log (opsui logs, the console, the regression watch)")
+					add(h, read, "role "+role+" log (opsui logs --errors)")
+				}
+			}
 			if role == "lb" {
 				for _, k := range []string{"reload", "drain", "enable"} {
 					scanSudo(set.Options[k], "balancer "+k, h, add, note)

@@ -352,6 +352,8 @@ func validateSettings(p, role string, s RoleSettings, add func(path, format stri
 	for k, l := range s.Logs {
 		if !path.IsAbs(l) {
 			add(fmt.Sprintf("%s.logs[%d]", p, k), "log path %q is not absolute", l)
+		} else if msg := SudoLogProblem(l); msg != "" && s.LogsSudo() {
+			add(fmt.Sprintf("%s.logs[%d]", p, k), "%s", msg)
 		}
 	}
 	if s.HealthURL != "" && !strings.HasPrefix(s.HealthURL, "http://") && !strings.HasPrefix(s.HealthURL, "https://") {

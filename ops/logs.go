@@ -51,7 +51,7 @@ func (s *Service) LogSources(f *inventory.Fleet, hosts []inventory.Host, q LogsQ
 		if err != nil {
 			return nil, nil, err
 		}
-		sources = append(sources, logs.Source{Host: t, Paths: paths})
+		sources = append(sources, logs.Source{Host: t, Paths: paths, Sudo: SudoLogs(f, h, paths)})
 	}
 	if len(sources) == 0 {
 		return nil, without, &InvalidError{fmt.Errorf("no log files for %s: set the role's logs in the inventory or give --file", strings.Join(without, ", "))}
@@ -74,4 +74,22 @@ func (s *Service) FollowLogs(ctx context.Context, f *inventory.Fleet, hosts []in
 		return err
 	}
 	return s.TailLogs(ctx, sources, logs.Options{SinceLines: ConsoleSinceLines}, emit)
+}
+
+// SudoLogs returns those of paths that a role of h reads through sudo (its
+// logs_sudo: true): a --file naming such a log is read the same way.
+func SudoLogs(f *inventory.Fleet, h inventory.Host, paths []string) []string {
+	var out []string
+	for _, r := range h.Roles {
+		set := f.SettingsFor(h, r)
+		if !set.LogsSudo() {
+			continue
+		}
+		for _, p := range set.Logs {
+			if slices.Contains(paths, p) && !slices.Contains(out, p) {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
 }

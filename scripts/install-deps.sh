@@ -12,8 +12,10 @@
 # tests log in as an ordinary deploy user with sudoers files of their own,
 # and start a supervisord per host) and postgresql (the store's tests start
 # their own server with initdb and pg_ctl as the postgres user; the
-# package's cluster and service are not needed), and systemd (its
-# systemd-analyze checks the units opsui renders). Debian/Ubuntu use apt,
+# package's cluster and service are not needed), python3-celery and
+# python3-redis (a real Celery worker with a Redis broker as the app's
+# worker role), and systemd (its systemd-analyze checks the units opsui
+# renders). Debian/Ubuntu use apt,
 # macOS uses Homebrew. It installs only what is missing, so running it again
 # costs nothing.
 # With --bench it also installs the tools the benchmarks compare opsui with
@@ -33,7 +35,7 @@ sudo_cmd() {
 
 install_debian() {
 	local want=(openssh-server openssh-client tmux git ca-certificates curl
-		python3 python3-venv python3-pip python3-setuptools python3-django gunicorn nginx memcached redis-server netcat-openbsd haproxy sudo supervisor postgresql systemd procps)
+		python3 python3-venv python3-pip python3-setuptools python3-django gunicorn nginx memcached redis-server netcat-openbsd haproxy sudo supervisor postgresql python3-celery python3-redis systemd procps)
 	$bench && want+=(pssh python3-fabric capistrano)
 	local missing=()
 	for p in "${want[@]}"; do

@@ -109,7 +109,11 @@ func (r *runner) startWatch(ctx context.Context) *watcher {
 			without = append(without, h.Name)
 			continue
 		}
-		w.sources = append(w.sources, logs.Source{Host: t, Paths: slices.Clone(paths)})
+		src := logs.Source{Host: t, Paths: slices.Clone(paths)}
+		if p.Fleet.SettingsFor(h, roleWeb).LogsSudo() {
+			src.Sudo = src.Paths // read through sudo -n (logs/sudo.go)
+		}
+		w.sources = append(w.sources, src)
 		names = append(names, h.Name)
 	}
 	if len(w.sources) == 0 {
@@ -181,7 +185,9 @@ func (w *watcher) add(l logs.Line) {
 func (w *watcher) baseDone() bool { return !w.winAt.IsZero() }
 
 // readableScript prints each of its arguments that is not a readable file.
-const readableScript = `for f in "$@"; do [ -r "$f" ] && [ -f "$f" ] || printf '%s\n' "$f"; done`
+// One marked "sudo:" is read through sudo (logs/sudo.go): the deploy user
+// need only see that it exists; a refused sudo shows in the follow.
+const readableScript = `for f in "$@"; do case $f in sudo:*) f=${f#sudo:}; [ -f "$f" ] ;; *) [ -r "$f" ] && [ -f "$f" ] ;; esac || printf '%s\n' "$f"; done`
 
 // checkReadable notes, in t, each host of names whose log files cannot be
 // read (missing, or the deploy user may not read them).
@@ -194,6 +200,9 @@ func (w *watcher) checkReadable(ctx context.Context, t *tally, names []string) {
 		wg.Go(func() {
 			args := make([]string, len(s.Paths))
 			for i, p := range s.Paths {
+				if slices.Contains(s.Sudo, p) {
+					p = "sudo:" + p
+				}
 				args[i] = remote.Quote(p)
 			}
 			out, res := runCapture(ctx, w.conn, s.Host, "set -- "+strings.Join(args, " ")+"\n"+readableScript, nil, 30*time.Second)

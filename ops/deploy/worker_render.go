@@ -43,9 +43,12 @@ func workerFor(f *inventory.Fleet, app inventory.App, h inventory.Host, process 
 // runs app's workers on host h as user: directory= is the current
 // symlink's path, which supervisord resolves at every start, so a worker
 // started after a deploy, or restarted after a crash, runs the release
-// current points at then; TERM stops it, with stop_timeout seconds
-// (stopwaitsecs) to finish its task before SIGKILL, to the whole process
-// group (a Celery worker's pool with it). Values are quoted for
+// current points at then; TERM to the worker's main process stops it, with
+// stop_timeout seconds (stopwaitsecs) to finish its task before SIGKILL to
+// the whole process group. TERM goes to the main process only, as
+// systemd's KillMode=mixed does: a Celery worker's pool children finish
+// their tasks on its warm shutdown, and would drop them if TERM'd
+// themselves (WorkerLostError). Values are quoted for
 // supervisord's command line (shlex) and escaped for its %-expansion.
 func WorkerSupervisorProgram(f *inventory.Fleet, app inventory.App, h inventory.Host, user string) (string, error) {
 	w, err := workerFor(f, app, h, inventory.ProcessSupervisord)
@@ -69,7 +72,7 @@ func WorkerSupervisorProgram(f *inventory.Fleet, app inventory.App, h inventory.
 		logfile = esc(deployTo+"/shared/logs/"+w.Program) + "_%(process_num)02d.log"
 	}
 	b.WriteString("autostart=true\nautorestart=true\nstartsecs=2\nstartretries=3\n")
-	fmt.Fprintf(&b, "stopsignal=TERM\nstopwaitsecs=%d\nstopasgroup=true\nkillasgroup=true\n", w.StopTimeout)
+	fmt.Fprintf(&b, "stopsignal=TERM\nstopwaitsecs=%d\nstopasgroup=false\nkillasgroup=true\n", w.StopTimeout)
 	fmt.Fprintf(&b, "redirect_stderr=true\nstdout_logfile=%s\n", logfile)
 	return b.String(), nil
 }

@@ -117,7 +117,7 @@ fi
 case $OPSUI_WORKER_PM in
 supervisord) ctl stop "$OPSUI_WORKER_GROUP" >"$tmp" 2>&1 & bg=$! ;;
 systemd) ctl stop "$OPSUI_UNIT" >"$tmp" 2>&1 & bg=$! ;;
-*) for p in $old; do kill -TERM -"$p" 2>/dev/null || kill -TERM "$p" 2>/dev/null; done ;;
+*) for p in $old; do kill -TERM "$p" 2>/dev/null; done ;; # the main process only: a TERM'd Celery pool child drops its task
 esac
 while [ -n "$(alive "$old")" ]; do
   if [ $(( $(date +%s) - t0 )) -ge "$tmo" ]; then

@@ -3,6 +3,7 @@ package logs
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"sync"
 
@@ -24,19 +25,33 @@ func ReadLast(ctx context.Context, conn remote.Connector, sources []Source, n in
 					return
 				}
 				cmd := "tail -n " + strconv.Itoa(n) + " -- " + remote.Quote(p)
+				var sr *sudoRead
+				if slices.Contains(s.Sudo, p) {
+					sr = &sudoRead{host: s.Host.Name, path: p, n: n, nonce: nonce()}
+					cmd = sudoReadScript(p, sr.nonce)
+				}
 				var stderr string
 				o := opts
 				o.Parallel = 1
 				res, err := remote.Run(ctx, conn, []remote.Target{s.Host}, cmd, o, func(ev remote.Event) {
-					switch ev.Kind {
-					case remote.EventStdout:
+					switch {
+					case ev.Kind == remote.EventStdout && sr != nil:
+						sr.line(ev)
+					case ev.Kind == remote.EventStdout:
 						emit(Line{Host: s.Host.Name, File: p, Time: ev.Time, Text: ev.Line, Backlog: true, Level: DetectLevel(ev.Line)})
-					case remote.EventStderr:
+					case ev.Kind == remote.EventStderr:
 						if stderr == "" {
 							stderr = ev.Line
 						}
 					}
 				})
+				if sr != nil {
+					sr.flush(emit)
+					if sr.refusal != nil {
+						emit(Line{Host: s.Host.Name, File: p, Kind: KindNotice, Text: "cannot read " + p + ": " + sr.refusal.Reason()})
+						continue
+					}
+				}
 				if err == nil && len(res.Hosts) == 1 && res.Hosts[0].Err != nil {
 					err = unwrapHost(res.Hosts[0].Err)
 				}

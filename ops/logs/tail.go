@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -25,6 +26,9 @@ const (
 type Source struct {
 	Host  remote.Target
 	Paths []string
+	// Sudo are the Paths read through `sudo -n` (their role's logs_sudo:
+	// true) with the exact commands of inventory.SudoTailCommands.
+	Sudo []string
 }
 
 // Options tunes Tail; the zero value is usable.
@@ -84,6 +88,11 @@ func (o Options) withDefaults() Options {
 // for one file never overlap and come in the file's order. It must not
 // block for long: a slow emit holds that file's stream.
 //
+// A file read through sudo (Source.Sudo, see sudo.go) that the deploy
+// user may not read is not retried: a KindDropped marker gives the exact
+// sudoers line, and Tail returns the *SudoRefusal errors when no file is
+// left to follow.
+//
 // Tail returns nil when ctx ends, or an error when the arguments are
 // invalid, before anything started.
 func Tail(ctx context.Context, conn remote.Connector, sources []Source, opts Options, emit func(Line)) error {
@@ -105,14 +114,33 @@ func Tail(ctx context.Context, conn remote.Connector, sources []Source, opts Opt
 			}
 		}
 	}
+	var followers []*follower
 	for _, s := range sources {
 		for _, p := range s.Paths {
-			f := &follower{conn: conn, target: s.Host, path: p, opts: opts, emit: emit, off: -1}
+			f := &follower{conn: conn, target: s.Host, path: p, opts: opts, emit: emit, off: -1, sudo: slices.Contains(s.Sudo, p)}
+			followers = append(followers, f)
 			wg.Go(func() { f.run(ctx) })
 		}
 	}
 	wg.Wait()
-	return nil
+	if ctx.Err() != nil {
+		return nil
+	}
+	var errs []error
+	for _, f := range followers {
+		errs = append(errs, f.err)
+	}
+	return errors.Join(errs...)
+}
+
+// followStream is one connection's follow of a file: an ordinary one
+// (stream) or one through sudo (sudoStream).
+type followStream interface {
+	command() string
+	event(remote.Event)
+	finish()
+	running() bool  // the follow began on this connection
+	refused() error // sudo refused it: do not retry
 }
 
 // follower follows one file of one host across reconnects.
@@ -126,24 +154,30 @@ type follower struct {
 	started bool   // a follow began once: later ones resume
 	id      string // the file's "dev:ino"; "?" unknown, "-" missing
 	off     int64  // bytes of the file shown so far; -1 unknown
+	sudo    bool   // read through sudo (sudo.go)
+	err     error  // why the follow stopped for good
 }
 
 func (f *follower) run(ctx context.Context) {
 	failures := 0 // failed attempts in a row
 	var downSince time.Time
 	for ctx.Err() == nil {
-		s := &stream{f: f, nonce: nonce(), resume: f.started, down: downSince}
-		_, s.tag = tailName(f.path, s.nonce)
-		var cmd string
-		if f.started {
-			cmd = resumeScript(f.path, s.nonce, f.id, f.off, f.opts.CatchUpLimit)
+		var s followStream
+		if f.sudo {
+			s = newSudoStream(f, downSince)
 		} else {
-			cmd = startScript(f.path, s.nonce, f.opts.SinceLines)
+			st := &stream{f: f, nonce: nonce(), resume: f.started, down: downSince}
+			_, st.tag = tailName(f.path, st.nonce)
+			s = st
 		}
-		res, err := remote.Run(ctx, f.conn, []remote.Target{f.target}, cmd,
+		res, err := remote.Run(ctx, f.conn, []remote.Target{f.target}, s.command(),
 			remote.RunOptions{Parallel: 1, MaxLineLen: f.opts.MaxLineLen}, s.event)
 		s.finish()
 		if ctx.Err() != nil {
+			return
+		}
+		if f.err = s.refused(); f.err != nil {
+			f.marker(KindDropped, "cannot follow: "+f.err.(*SudoRefusal).Reason())
 			return
 		}
 		reason := "the follow ended"
@@ -153,7 +187,7 @@ func (f *follower) run(ctx context.Context) {
 		case len(res.Hosts) == 1 && res.Hosts[0].Err != nil:
 			reason = unwrapHost(res.Hosts[0].Err).Error()
 		}
-		if s.marked {
+		if s.running() {
 			failures = 0
 			downSince = time.Now()
 		} else if downSince.IsZero() {
@@ -161,7 +195,7 @@ func (f *follower) run(ctx context.Context) {
 		}
 		delay := backoff(f.opts.RetryMin, f.opts.RetryMax, failures)
 		failures++
-		if s.marked || failures == 1 {
+		if s.running() || failures == 1 {
 			what := "connection lost"
 			if !f.started {
 				what = "cannot follow" // it never started
@@ -261,6 +295,17 @@ func (s *stream) line(text string, n int64, at time.Time) {
 	s.catchUp -= n
 	s.send(Line{Text: text, Time: at, Backlog: backlog, Level: DetectLevel(text)})
 }
+
+func (s *stream) command() string {
+	if s.resume {
+		f := s.f
+		return resumeScript(f.path, s.nonce, f.id, f.off, f.opts.CatchUpLimit)
+	}
+	return startScript(s.f.path, s.nonce, s.f.opts.SinceLines)
+}
+
+func (s *stream) running() bool  { return s.marked }
+func (s *stream) refused() error { return nil }
 
 // kindOf is the kind of unexpected output before a resume's marker.
 func kindOf(resume bool) Kind {
