@@ -131,16 +131,23 @@ func GunicornServerConf(deployTo, bind string, workers int, env bool) string {
 # without a restart.
 import os as _os
 _own = ` + lit(own) + `
-if _os.path.exists(_own):
-    # The file finds its neighbours (the release, shared/logs) through
-    # __file__, as when gunicorn loads it with -c.
-    _opsui_file, __file__ = globals().get("__file__"), _own
-    with open(_own) as _f:
-        exec(compile(_f.read(), _own, "exec"))
-    __file__ = _opsui_file
-bind = [` + lit(bind) + `]
+` + pyRunOwn("_opsui_file") + `bind = [` + lit(bind) + `]
 workers = ` + strconv.Itoa(workers) + `
 ` + reexecHook(deployTo)
+}
+
+// pyRunOwn is the Python that runs the conf file _own, when it exists, in
+// this conf's globals with its own path in __file__ (kept meanwhile in
+// saved, a name of each conf's own, since confs nest), as when gunicorn
+// loads it with -c: the file finds its neighbours (the release,
+// shared/logs) through __file__.
+func pyRunOwn(saved string) string {
+	return `if _os.path.exists(_own):
+    ` + saved + `, __file__ = globals().get("__file__"), _own
+    with open(_own) as _f:
+        exec(compile(_f.read(), _own, "exec"))
+    __file__ = ` + saved + `
+`
 }
 
 // serverOptions returns the web role's bind and worker count on a host,

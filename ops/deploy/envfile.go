@@ -199,14 +199,7 @@ func GunicornEnvConf(deployTo string) string {
 # shared/.env as raw_env; gunicorn reads this again on every HUP.
 import os as _os, shlex as _shlex
 _own = ` + lit(deployTo+"/current/gunicorn.conf.py") + `
-if _os.path.exists(_own):
-    # The file finds its neighbours (the release, shared/logs) through
-    # __file__, as when gunicorn loads it with -c.
-    _opsui_env_file, __file__ = globals().get("__file__"), _own
-    with open(_own) as _f:
-        exec(compile(_f.read(), _own, "exec"))
-    __file__ = _opsui_env_file
-raw_env = list(globals().get("raw_env") or [])
+` + pyRunOwn("_opsui_env_file") + `raw_env = list(globals().get("raw_env") or [])
 with open(` + lit(deployTo+"/"+envFileName) + `) as _f:
     raw_env += [_w for _w in _shlex.split(_f.read(), comments=True) if "=" in _w]
 `

@@ -263,13 +263,7 @@ func (s *sudoStream) endFirst(at time.Time) {
 	}
 }
 
-func (s *sudoStream) send(l Line) {
-	l.Host, l.File = s.f.target.Name, s.f.path
-	if l.Kind == KindLine && l.Level == LevelNone {
-		l.Level = DetectLevel(l.Text)
-	}
-	s.f.emit(l)
-}
+func (s *sudoStream) send(l Line) { s.f.send(l) }
 
 // finish shows first lines still held when the stream ends.
 func (s *sudoStream) finish() {

@@ -336,12 +336,15 @@ func (s *stream) start(m marker, at time.Time) {
 	s.send(Line{Text: text, Time: at, Kind: KindReconnected})
 }
 
-func (s *stream) send(l Line) {
-	l.Host, l.File = s.f.target.Name, s.f.path
+func (s *stream) send(l Line) { s.f.send(l) }
+
+// send emits a line of the followed file, its host, file and level set.
+func (f *follower) send(l Line) {
+	l.Host, l.File = f.target.Name, f.path
 	if l.Kind == KindLine && l.Level == LevelNone {
 		l.Level = DetectLevel(l.Text)
 	}
-	s.f.emit(l)
+	f.emit(l)
 }
 
 // finish flushes a held empty line.
