@@ -35,7 +35,12 @@ func TestWorkersThroughSudo(t *testing.T) {
 	e := &userEnv{Env: remotetest.Start(t, 1, sshtest.WithDeployUser())}
 	e.deployTo = e.Fleet.LoginHome + "/srv/shop"
 	home, h := e.Fleet.LoginHome, e.Fleet.Hosts[0]
-	conf := home + "/supervisor/supervisord.conf"
+	// /etc/sudoers.d and the deploy user are shared by every test process
+	// on the machine, and the user's home is the same path on every host:
+	// with a fixed supervisord.conf, another process running this test
+	// grants the very line taken away below. A configuration path of this
+	// test's own makes every sudoers line it writes its own.
+	conf := home + "/supervisor/supervisord-" + sshtest.UniqueName(t) + ".conf"
 	doc := fmt.Sprintf(`environments: [{name: test}]
 apps:
   - {name: shop, repo: %s, deploy_to: %s, preset: django, shared: [logs/], env: {SHOP_WORKER_VALUE: from-the-env-file}}
@@ -81,11 +86,11 @@ hosts:
 		t.Fatal(err)
 	}
 	e.sh(t, 0, "printf %s "+remote.Quote(workerSh)+` > "$HOME/worker.sh"`)
-	out := e.sh(t, 0, fmt.Sprintf(`set -e; mkdir -p "$HOME/supervisor/conf.d" %s/shared/logs; printf %%s %s > "$HOME/supervisor/supervisord.conf"
+	out := e.sh(t, 0, fmt.Sprintf(`set -e; mkdir -p "$HOME/supervisor/conf.d" %s/shared/logs; printf %%s %s > %s
 sudo -n /usr/bin/supervisord -c %s </dev/null >/dev/null 2>&1
 printf %%s %s > "$HOME/supervisor/conf.d/shop-worker.conf"
 for i in $(seq 50); do [ -S "$HOME/supervisor/supervisor.sock" ] && break; sleep 0.1; done
-sudo -n %supdate; ls -l "$HOME/supervisor/supervisor.sock"`, remote.Quote(e.deployTo), remote.Quote(fmt.Sprintf(supervisordConf, home)),
+sudo -n %supdate; ls -l "$HOME/supervisor/supervisor.sock"`, remote.Quote(e.deployTo), remote.Quote(fmt.Sprintf(supervisordConf, home)), remote.Quote(conf),
 		conf, remote.Quote(program), ctl))
 	if !strings.Contains(out, "root") {
 		t.Fatalf("root's supervisord: %s", out)

@@ -126,7 +126,34 @@ for i in $(seq 50); do [ -S "$HOME/supervisor/supervisor.sock" ] && break; sleep
 	if !strings.Contains(out, "shop-worker") {
 		t.Fatalf("supervisord has no program shop-worker: %s", out)
 	}
+	w.waitGaveUp(t)
 	return w
+}
+
+// waitGaveUp waits until host 0's supervisord gave up starting the
+// workers (FATAL: too many start retries) before current exists. Until
+// then it retries on its own (startretries=3, backing off 1+2+3 s; 12 s
+// measured at load 16), and a first deploy that switches meanwhile finds
+// the workers started by supervisord, on its release, not by its worker
+// step. The retries are bounded: the deadline only turns a supervisord
+// that never settles into a failure that says so.
+func (w *workerEnv) waitGaveUp(t *testing.T) {
+	t.Helper()
+	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(200 * time.Millisecond) {
+		st := w.sh(t, 0, w.ctl+"status 'shop-worker:*' || true")
+		fatal := 0
+		for line := range strings.Lines(st) {
+			if f := strings.Fields(line); len(f) > 1 && f[1] == "FATAL" {
+				fatal++
+			}
+		}
+		switch {
+		case fatal == 2:
+			return
+		case strings.Contains(st, "RUNNING"), time.Now().After(deadline):
+			t.Fatalf("supervisord did not give up starting the workers before any release: %s", st)
+		}
+	}
 }
 
 // reports returns what host i's running workers report, sorted: one

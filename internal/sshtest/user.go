@@ -129,18 +129,22 @@ func authorizedKeysFor(t testing.TB, lu *loginUser, dir string, keys []byte) (st
 // every host) for the rest of the test, checked with visudo first so that a
 // bad line never breaks sudo for the machine, and removed at cleanup. It
 // skips the test (or fails it, see [testenv.Missing]) without sudo.
+//
+// The file is the test's own, but the rights are not: sudo grants the union
+// of every file, /etc/sudoers.d is the machine's, and every test process
+// (other packages', other checkouts') logs in as the same [DeployUser] with
+// the same home path. A test that takes a right away, or checks that one is
+// refused, must name in its lines something of its own (a path holding
+// [UniqueName]): another process running the same test grants the same
+// line meanwhile.
 func Sudoers(t testing.TB, lines ...string) string {
 	t.Helper()
 	testenv.RequireFile(t, "/usr/bin/sudo", "sudo")
 	if os.Geteuid() != 0 {
 		testenv.Missing(t, "writing /etc/sudoers.d needs root", "nothing: run the tests as root")
 	}
-	var b [6]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		t.Fatal(err)
-	}
 	// sudo skips files in sudoers.d whose names hold a '.' or end in '~'.
-	path := "/etc/sudoers.d/sshtest_" + hex.EncodeToString(b[:])
+	path := "/etc/sudoers.d/sshtest_" + UniqueName(t)
 	tmp := path + ".tmp"
 	if err := os.WriteFile(tmp, []byte(strings.Join(lines, "\n")+"\n"), 0o440); err != nil {
 		t.Fatalf("sshtest: %v", err)
@@ -155,4 +159,16 @@ func Sudoers(t testing.TB, lines ...string) string {
 	}
 	t.Cleanup(func() { os.Remove(path) })
 	return path
+}
+
+// UniqueName returns 12 random hex digits, for the names a test puts in
+// places every test process on the machine shares (/etc/sudoers.d, the
+// deploy user's home path, /tmp).
+func UniqueName(t testing.TB) string {
+	t.Helper()
+	var b [6]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(b[:])
 }

@@ -262,6 +262,12 @@ func (r *runner) hostWrite(ctx context.Context, h *hostRun, what, script string,
 		script = r.held.Guard(h.host.Name) + script
 	}
 	out, res := runCapture(ctx, r.conn, h.target, script, env, time.Minute)
+	if r.held != nil && res.Status != remote.StatusOK && res.Code == fenceExit {
+		// The fence refused: the lock was broken since the Check. Said as
+		// a lost lock, in the words of a step the fence refused.
+		r.notef("%s: %s not written: %v", h.host.Name, what, r.held.Fenced(h.host.Name))
+		return false
+	}
 	if res.Status != remote.StatusOK {
 		r.notef("%s: writing %s failed: %v", h.host.Name, what, hostErr(res, out))
 		return false

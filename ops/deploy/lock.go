@@ -250,6 +250,7 @@ func (l *HostLock) take(ctx context.Context, hosts []*heldHost) error {
 
 // takeOn takes the lock on one host.
 func (l *HostLock) takeOn(ctx context.Context, h *heldHost) error {
+	sent := time.Now() // the lease runs from here, as renew's
 	out, res := runCapture(ctx, l.conn, h.target, lockTakeScript, map[string]string{
 		"DEPLOY_TO": h.deployTo, "OPSUI_OWNER": l.Owner.encode()}, 30*time.Second)
 	if res.Status != remote.StatusOK {
@@ -259,7 +260,7 @@ func (l *HostLock) takeOn(ctx context.Context, h *heldHost) error {
 		return &LockHeldError{App: l.App, Env: l.Env, State: parseLockState(h.target.Name, out)}
 	}
 	h.mu.Lock()
-	h.renewed = time.Now()
+	h.renewed = sent
 	h.mu.Unlock()
 	return nil
 }
@@ -321,13 +322,19 @@ func (l *HostLock) renew(ctx context.Context, h *heldHost) error {
 	// hold the renewal past it.
 	rctx, cancel := context.WithTimeout(ctx, max(l.every(), 5*time.Second))
 	defer cancel()
+	// The lease runs from when the renewal was sent, not from when its
+	// answer came: an answer read after a pause (SIGSTOP, a laptop's
+	// sleep) is no sign that the lock is still ours now.
+	sent := time.Now()
 	out, res := runCapture(rctx, l.conn, h.target, lockRenewScript, map[string]string{
 		"DEPLOY_TO": h.deployTo, "OPSUI_TOKEN": l.Owner.Token}, 0)
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	switch {
 	case res.Status == remote.StatusOK && strings.Contains(out, "opsui-lock=renewed"):
-		h.renewed = time.Now()
+		if sent.After(h.renewed) {
+			h.renewed = sent
+		}
 		return nil
 	case res.Status == remote.StatusOK:
 		st := parseLockState(h.target.Name, out)
