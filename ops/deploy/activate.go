@@ -27,6 +27,10 @@ func (r *runner) activate(ctx context.Context, steps []Step) store.ReleaseResult
 		r.notef("the deploy was cancelled before any host was switched")
 		return store.ReleaseAborted
 	}
+	if r.onceFailed != "" {
+		r.notef("%s: no host was switched", r.onceFailed)
+		return store.ReleaseFailed
+	}
 	if n := r.failedCount(); n > p.MaxFail {
 		r.notef("%s failed before the switch (more than the %d allowed): no host was switched", Plural(n, "host", "hosts"), p.MaxFail)
 		return store.ReleaseFailed

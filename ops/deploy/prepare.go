@@ -176,11 +176,13 @@ func (o *onceRun) through(h *hostRun) {
 	}
 	go func() {
 		defer close(o.done)
+		on := stepHosts(o.step, hs)
+		defer o.r.onceRan(o.step, on)
 		if !o.side {
 			o.r.step(o.ctx, o.step, hs)
 			return
 		}
-		for _, h := range stepHosts(o.step, hs) {
+		for _, h := range on {
 			l := o.r.events.lanes.of(h.host.Name)
 			own := slices.DeleteFunc(slices.Clone(o.along), func(s Step) bool { return !s.AppliesTo(h.host) })
 			if l.begin() && len(own) > 0 {
@@ -199,6 +201,23 @@ func (o *onceRun) wait() {
 	}
 	<-o.done
 	if o.deferred {
+		on := stepHosts(o.step, o.r.hosts)
 		o.r.step(o.ctx, o.step, o.r.hosts)
+		o.r.onceRan(o.step, on)
+	}
+}
+
+// onceRan notes when a host that ran step s, which runs once, failed at
+// it: a migration that did not finish (a failed command, or its host lost
+// halfway) leaves the schema unknown, so no host may be switched to code
+// that needs it, whatever --max-fail allows.
+func (r *runner) onceRan(s Step, on []*hostRun) {
+	for _, h := range on {
+		h.mu.Lock()
+		failed, step := h.failed, h.failStep
+		h.mu.Unlock()
+		if failed && step == s.Name {
+			r.onceFailed = fmt.Sprintf("%s did not finish on %s", s.Name, h.host.Name)
+		}
 	}
 }

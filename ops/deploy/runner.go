@@ -37,8 +37,12 @@ type runner struct {
 	held *HostLock
 	// migrated is set once the migrate step applied migrations.
 	migrated atomic.Bool
-	notesMu  sync.Mutex
-	notes    []string
+	// onceFailed says which step that runs once (the migration) did not
+	// finish, and on which host: no host may then be switched, whatever
+	// --max-fail allows (set before prepare returns; read by activate).
+	onceFailed string
+	notesMu    sync.Mutex
+	notes      []string
 	// clock times each host's own part, for its record.
 	clock hostClock
 	kind  string // the run's: store.KindDeploy, KindRollback or KindMigrate
