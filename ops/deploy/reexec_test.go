@@ -62,24 +62,7 @@ func (tb *testbed) saidLines(s string) []string {
 // leaves the old master serving.
 func TestDjangoReexecOnChangedCommand(t *testing.T) {
 	tb, proj := newDjangoTestbed(t, 2)
-	ctx := context.Background()
-	first := tb.deploy(proj.Hashes[webtest.DjangoInitial], Strategy{Kind: "all", AutoRollback: true})
-	if first.Result != store.ReleaseSuccess {
-		tb.logf(first)
-		t.Fatalf("first deploy: %s", first.Result)
-	}
-	masters := map[int]string{}
-	var backends []string
-	var loads []*webtest.Load
-	for i, h := range tb.fleet.Hosts {
-		masters[i], _ = tb.masterOf(i)
-		addr := net.JoinHostPort(h.Addr, "8000")
-		backends = append(backends, addr)
-		loads = append(loads, webtest.StartLoad(ctx, "http://"+addr+webtest.DjangoHealthPath, 4, webtest.WithHost(webtest.DjangoSiteHost)))
-	}
-	lb := webtest.StartNginx(t, "127.0.0.1:0", backends)
-	loads = append(loads, webtest.StartLoad(ctx, lb.URL(webtest.DjangoHealthPath), 8, webtest.WithHost(webtest.DjangoSiteHost)))
-	time.Sleep(300 * time.Millisecond)
+	_, masters, loads := deployUnderLoad(t, tb, proj)
 
 	tb.setWebOption(func(int) bool { return true }, "wsgi", webtest.DjangoWSGI+":application")
 	second := tb.deploy(proj.Hashes[webtest.DjangoAddTag], Strategy{Kind: "rolling", Batches: Batches{{N: 1}}, AutoRollback: true})
@@ -201,4 +184,30 @@ func containsPrefix(lines []string, prefix string) bool {
 		}
 	}
 	return false
+}
+
+// deployUnderLoad deploys the Django project's first commit to every host
+// of tb, then puts load on each host's gunicorn directly and on a real
+// nginx in front of them: it returns the deploy, each host's master pid
+// and the loads.
+func deployUnderLoad(t *testing.T, tb *testbed, proj *webtest.DjangoProject) (first *Outcome, masters map[int]string, loads []*webtest.Load) {
+	t.Helper()
+	ctx := context.Background()
+	first = tb.deploy(proj.Hashes[webtest.DjangoInitial], Strategy{Kind: "all", AutoRollback: true})
+	if first.Result != store.ReleaseSuccess {
+		tb.logf(first)
+		t.Fatalf("first deploy: %s", first.Result)
+	}
+	masters = map[int]string{}
+	var backends []string
+	for i, h := range tb.fleet.Hosts {
+		masters[i], _ = tb.masterOf(i)
+		addr := net.JoinHostPort(h.Addr, "8000")
+		backends = append(backends, addr)
+		loads = append(loads, webtest.StartLoad(ctx, "http://"+addr+webtest.DjangoHealthPath, 4, webtest.WithHost(webtest.DjangoSiteHost)))
+	}
+	lb := webtest.StartNginx(t, "127.0.0.1:0", backends)
+	loads = append(loads, webtest.StartLoad(ctx, lb.URL(webtest.DjangoHealthPath), 8, webtest.WithHost(webtest.DjangoSiteHost)))
+	time.Sleep(300 * time.Millisecond)
+	return first, masters, loads
 }

@@ -2,12 +2,10 @@ package deploy
 
 import (
 	"context"
-	"net"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/opsui/opsui/internal/webtest"
 	"github.com/opsui/opsui/store"
 )
 
@@ -43,23 +41,7 @@ func (tb *testbed) restart(s Strategy) (*Outcome, error) {
 func TestDjangoRestartUnderLoad(t *testing.T) {
 	tb, proj := newDjangoTestbed(t, 2)
 	ctx := context.Background()
-	first := tb.deploy(proj.Hashes[webtest.DjangoInitial], Strategy{Kind: "all", AutoRollback: true})
-	if first.Result != store.ReleaseSuccess {
-		tb.logf(first)
-		t.Fatalf("first deploy: %s", first.Result)
-	}
-	masters := map[int]string{}
-	var backends []string
-	var loads []*webtest.Load
-	for i, h := range tb.fleet.Hosts {
-		masters[i], _ = tb.masterOf(i)
-		addr := net.JoinHostPort(h.Addr, "8000")
-		backends = append(backends, addr)
-		loads = append(loads, webtest.StartLoad(ctx, "http://"+addr+webtest.DjangoHealthPath, 4, webtest.WithHost(webtest.DjangoSiteHost)))
-	}
-	lb := webtest.StartNginx(t, "127.0.0.1:0", backends)
-	loads = append(loads, webtest.StartLoad(ctx, lb.URL(webtest.DjangoHealthPath), 8, webtest.WithHost(webtest.DjangoSiteHost)))
-	time.Sleep(300 * time.Millisecond)
+	first, masters, loads := deployUnderLoad(t, tb, proj)
 
 	out, err := tb.restart(Strategy{Kind: StrategyRolling, Batches: Batches{{N: 1}}})
 	time.Sleep(300 * time.Millisecond)
