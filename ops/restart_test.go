@@ -1,16 +1,12 @@
 package ops
 
 import (
-	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/opsui/opsui/internal/demoapp"
-	"github.com/opsui/opsui/internal/sshtest"
 	"github.com/opsui/opsui/internal/testenv"
-	"github.com/opsui/opsui/internal/webtest"
 	"github.com/opsui/opsui/ops/deploy"
 	"github.com/opsui/opsui/ops/remote"
 	"github.com/opsui/opsui/store"
@@ -29,64 +25,9 @@ func TestRestartUnderSupervisord(t *testing.T) {
 }
 
 func testRestartUnderSupervisord(t *testing.T, sudo bool) {
-	webtest.RequireGunicorn(t)
-	testenv.RequireFile(t, "/usr/bin/supervisord", "supervisor")
 	ctx := t.Context()
-	repo, err := demoapp.Create(ctx, filepath.Join(t.TempDir(), "shop"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var conf string
-	e := newUserEnv(t, 2, strings.Replace(shopFleet, "REPO", repo.Dir, 1), func(h *sshtest.Host, deployTo string) string {
-		conf = filepath.Dir(filepath.Dir(deployTo)) + "/supervisor/supervisord.conf"
-		set := ""
-		if sudo {
-			set = "        sudo: true\n"
-		}
-		return set + fmt.Sprintf("        health_url: http://%s:8000/health/\n        process: supervisord\n        options: {bind: \"%s:8000\", workers: \"2\", wsgi: %q, supervisor_conf: %s}\n",
-			h.Addr, h.Addr, demoapp.WSGIApp, conf)
-	})
-	f, err := e.svc.Store.LoadFleet(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctl := "/usr/bin/supervisorctl -c " + remote.Quote(conf) + " "
-	sv := ""
-	if sudo {
-		sv = "sudo -n "
-		rules, _, err := f.SudoRules("shop", "test")
-		if err != nil {
-			t.Fatal(err)
-		}
-		var lines []string
-		for _, r := range rules {
-			lines = append(lines, r.Line())
-		}
-		for _, c := range []string{"/usr/bin/supervisord -c " + conf, ctl + "update", ctl + "pid shop-web"} {
-			lines = append(lines, e.Fleet.User+" ALL=(root) NOPASSWD: "+strings.TrimSpace(c))
-		}
-		sshtest.Sudoers(t, lines...)
-		ctl = sv + ctl
-	}
-	for i, h := range f.Hosts {
-		program, err := deploy.SupervisorProgram(f, f.Apps[0], h, e.Fleet.User)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out := e.sh(t, i, fmt.Sprintf(`set -e; mkdir -p "$HOME/supervisor/conf.d" %s/shared/logs; printf %%s %s > "$HOME/supervisor/supervisord.conf"
-%s/usr/bin/supervisord -c %s </dev/null >/dev/null 2>&1
-printf %%s %s > "$HOME/supervisor/conf.d/shop-web.conf"
-for i in $(seq 50); do [ -S "$HOME/supervisor/supervisor.sock" ] && break; sleep 0.1; done
-%s update; %s status shop-web || true`, remote.Quote(e.deployTo), remote.Quote(fmt.Sprintf(supervisordConf, e.Fleet.LoginHome)), sv, remote.Quote(conf), remote.Quote(program), ctl, ctl))
-		if !strings.Contains(out, "shop-web") {
-			t.Fatalf("%s: supervisord has no program shop-web: %s", h.Name, out)
-		}
-	}
-	t.Cleanup(func() {
-		for i := range e.Fleet.Hosts {
-			e.sh(t, i, sv+`kill -TERM "$(cat "$HOME/supervisor/supervisord.pid")" 2>/dev/null; true`)
-		}
-	})
+	se := newSupervisordEnv(t, sudo, func(repoDir string) string { return strings.Replace(shopFleet, "REPO", repoDir, 1) })
+	e, repo, ctl := se.userEnv, se.repo, se.ctl
 	pid := func(i int) string {
 		t.Helper()
 		return e.sh(t, i, ctl+"pid shop-web")

@@ -50,66 +50,19 @@ func TestDjangoUnderSupervisord(t *testing.T) {
 }
 
 func testDjangoUnderSupervisord(t *testing.T, sudo bool) {
-	webtest.RequireGunicorn(t)
 	webtest.RequireNginx(t)
-	testenv.RequireFile(t, "/usr/bin/supervisord", "supervisor")
 	ctx := t.Context()
-	repo, err := demoapp.Create(ctx, filepath.Join(t.TempDir(), "shop"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var conf string
 	// The health deadline is short, for the broken release's sake, but not
 	// under a first start on a loaded machine (8 s failed there once).
-	e := newUserEnv(t, 2, strings.NewReplacer("REPO", repo.Dir, "deadline: 20s", "deadline: 15s",
-		// The app's environment reaches the program's master: the demo shows SHOP_HOSTNAME in /health/.
-		"    shared: [logs/]\n", "    shared: [logs/]\n    env: {SHOP_HOSTNAME: served-with-env}\n").Replace(shopFleet), func(h *sshtest.Host, deployTo string) string {
-		conf = filepath.Dir(filepath.Dir(deployTo)) + "/supervisor/supervisord.conf"
-		set := ""
-		if sudo {
-			set = "        sudo: true\n"
-		}
-		return set + fmt.Sprintf("        health_url: http://%s:8000/health/\n        process: supervisord\n        options: {bind: \"%s:8000\", workers: \"2\", wsgi: %q, supervisor_conf: %s}\n",
-			h.Addr, h.Addr, demoapp.WSGIApp, conf)
+	se := newSupervisordEnv(t, sudo, func(repoDir string) string {
+		return strings.NewReplacer("REPO", repoDir, "deadline: 20s", "deadline: 15s",
+			// The app's environment reaches the program's master: the demo shows SHOP_HOSTNAME in /health/.
+			"    shared: [logs/]\n", "    shared: [logs/]\n    env: {SHOP_HOSTNAME: served-with-env}\n").Replace(shopFleet)
 	})
-	f, err := e.svc.Store.LoadFleet(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctl := "/usr/bin/supervisorctl -c " + remote.Quote(conf) + " "
-	sv := ""
+	e, repo, ctl := se.userEnv, se.repo, se.ctl
 	if sudo {
-		sv = "sudo -n "
-		rules, _, err := f.SudoRules("shop", "test")
-		if err != nil || len(rules) != 4 || len(rules[0].Hosts) != 2 {
+		if rules, _, err := se.fleet.SudoRules("shop", "test"); err != nil || len(rules) != 4 || len(rules[0].Hosts) != 2 {
 			t.Fatalf("sudo rules: %+v %v", rules, err)
-		}
-		// The rules the deploy needs, and the test's own: starting root's
-		// supervisord and asking it what it runs.
-		var lines []string
-		for _, r := range rules {
-			lines = append(lines, r.Line())
-		}
-		for _, c := range []string{"/usr/bin/supervisord -c " + conf, ctl + "update", ctl + "pid shop-web"} {
-			lines = append(lines, e.Fleet.User+" ALL=(root) NOPASSWD: "+strings.TrimSpace(c))
-		}
-		sshtest.Sudoers(t, lines...)
-		ctl = sv + ctl
-	}
-	for i, h := range f.Hosts {
-		program, err := deploy.SupervisorProgram(f, f.Apps[0], h, e.Fleet.User)
-		if err != nil {
-			t.Fatal(err)
-		}
-		// What opsui setup is to do: supervisord checks that the log
-		// directory exists when it reads the program.
-		out := e.sh(t, i, fmt.Sprintf(`set -e; mkdir -p "$HOME/supervisor/conf.d" %s/shared/logs; printf %%s %s > "$HOME/supervisor/supervisord.conf"
-%s/usr/bin/supervisord -c %s </dev/null >/dev/null 2>&1
-printf %%s %s > "$HOME/supervisor/conf.d/shop-web.conf"
-for i in $(seq 50); do [ -S "$HOME/supervisor/supervisor.sock" ] && break; sleep 0.1; done
-%s update; %s status shop-web || true`, remote.Quote(e.deployTo), remote.Quote(fmt.Sprintf(supervisordConf, e.Fleet.LoginHome)), sv, remote.Quote(conf), remote.Quote(program), ctl, ctl))
-		if !strings.Contains(out, "shop-web") {
-			t.Fatalf("%s: supervisord has no program shop-web: %s", h.Name, out)
 		}
 	}
 
@@ -251,4 +204,81 @@ func noFailures(t *testing.T, what string, res webtest.LoadResult, release strin
 	if _, ok := res.Releases[release]; !ok {
 		t.Errorf("no request was answered by release %s during %s (saw %v)", release, what, res.Keys())
 	}
+}
+
+// supervisordEnv is two hosts logging in as the ordinary user, each with
+// a supervisord of its own (root's, through sudo -n, when sudo) running
+// the shop's web program as opsui renders it, stopped at the test's end.
+type supervisordEnv struct {
+	*userEnv
+	repo  *demoapp.Repo
+	fleet *inventory.Fleet
+	ctl   string // supervisorctl on the hosts' supervisord, with sudo -n when sudo
+}
+
+// newSupervisordEnv makes a supervisordEnv of the fleet file fleet makes
+// of the demo repository's directory.
+func newSupervisordEnv(t *testing.T, sudo bool, fleet func(repoDir string) string) supervisordEnv {
+	t.Helper()
+	webtest.RequireGunicorn(t)
+	testenv.RequireFile(t, "/usr/bin/supervisord", "supervisor")
+	ctx := t.Context()
+	repo, err := demoapp.Create(ctx, filepath.Join(t.TempDir(), "shop"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conf string
+	e := newUserEnv(t, 2, fleet(repo.Dir), func(h *sshtest.Host, deployTo string) string {
+		conf = filepath.Dir(filepath.Dir(deployTo)) + "/supervisor/supervisord.conf"
+		set := ""
+		if sudo {
+			set = "        sudo: true\n"
+		}
+		return set + fmt.Sprintf("        health_url: http://%s:8000/health/\n        process: supervisord\n        options: {bind: \"%s:8000\", workers: \"2\", wsgi: %q, supervisor_conf: %s}\n",
+			h.Addr, h.Addr, demoapp.WSGIApp, conf)
+	})
+	f, err := e.svc.Store.LoadFleet(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctl := "/usr/bin/supervisorctl -c " + remote.Quote(conf) + " "
+	sv := ""
+	if sudo {
+		sv = "sudo -n "
+		rules, _, err := f.SudoRules("shop", "test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var lines []string
+		for _, r := range rules {
+			lines = append(lines, r.Line())
+		}
+		for _, c := range []string{"/usr/bin/supervisord -c " + conf, ctl + "update", ctl + "pid shop-web"} {
+			lines = append(lines, e.Fleet.User+" ALL=(root) NOPASSWD: "+strings.TrimSpace(c))
+		}
+		sshtest.Sudoers(t, lines...)
+		ctl = sv + ctl
+	}
+	for i, h := range f.Hosts {
+		program, err := deploy.SupervisorProgram(f, f.Apps[0], h, e.Fleet.User)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// What opsui setup is to do: supervisord checks that the log
+		// directory exists when it reads the program.
+		out := e.sh(t, i, fmt.Sprintf(`set -e; mkdir -p "$HOME/supervisor/conf.d" %s/shared/logs; printf %%s %s > "$HOME/supervisor/supervisord.conf"
+%s/usr/bin/supervisord -c %s </dev/null >/dev/null 2>&1
+printf %%s %s > "$HOME/supervisor/conf.d/shop-web.conf"
+for i in $(seq 50); do [ -S "$HOME/supervisor/supervisor.sock" ] && break; sleep 0.1; done
+%s update; %s status shop-web || true`, remote.Quote(e.deployTo), remote.Quote(fmt.Sprintf(supervisordConf, e.Fleet.LoginHome)), sv, remote.Quote(conf), remote.Quote(program), ctl, ctl))
+		if !strings.Contains(out, "shop-web") {
+			t.Fatalf("%s: supervisord has no program shop-web: %s", h.Name, out)
+		}
+	}
+	t.Cleanup(func() {
+		for i := range e.Fleet.Hosts {
+			e.sh(t, i, sv+`kill -TERM "$(cat "$HOME/supervisor/supervisord.pid")" 2>/dev/null; true`)
+		}
+	})
+	return supervisordEnv{userEnv: e, repo: repo, fleet: f, ctl: ctl}
 }
