@@ -64,9 +64,10 @@ type rig struct {
 	capDir string   // copy of testdata/cap, with servers.txt
 	capEnv []string // its CAPBENCH_* variables
 
-	check   *remote.Pool // untimed: the checks after each round
-	round   int          // commits made
-	capRuns int          // Capistrano deploys run
+	check     *remote.Pool // untimed: the checks after each round
+	round     int          // commits made
+	capRuns   int          // Capistrano deploys run
+	opsuiRuns int          // opsui deploys logged
 }
 
 // needTools skips (or, with OPSUI_TEST_REQUIRE_SSHD=1 or strict, fails)
@@ -215,8 +216,20 @@ func (r *rig) deployOpsui(ctx context.Context) (time.Duration, time.Duration, *d
 		p.KnownGood = kg.ReleaseID
 	}
 	d := &deploy.Deployer{Conn: pool, Store: r.st, Targets: r.targets, Operator: "capbench", Machine: "capbench"}
+	var events *eventLog
+	if dir := os.Getenv(EnvLogDir); dir != "" {
+		events = &eventLog{start: start}
+		d.Emit, d.Say = events.emit, events.say
+	}
 	out, err := d.Deploy(ctx, p)
 	wall, cpu := time.Since(start), cpuTime()-cpu0
+	if events != nil {
+		r.opsuiRuns++
+		name := filepath.Join(os.Getenv(EnvLogDir), fmt.Sprintf("opsui-hosts%d-%02d.log", len(r.fleet.Hosts), r.opsuiRuns))
+		if werr := os.WriteFile(name, events.bytes(), 0o644); werr != nil {
+			r.t.Logf("keeping opsui's events: %v", werr)
+		}
+	}
 	if err == nil && out.Result != store.ReleaseSuccess {
 		var why []string
 		for _, h := range out.Failed() {
@@ -254,6 +267,43 @@ func (r *rig) deployCap(ctx context.Context) (time.Duration, time.Duration, erro
 	}
 	st := cmd.ProcessState
 	return wall, st.UserTime() + st.SystemTime(), nil
+}
+
+// eventLog keeps opsui's stages, exits and messages with the time since
+// the deploy began: where opsui's time goes, as Airbrussh shows Capistrano's.
+type eventLog struct {
+	start time.Time
+	mu    sync.Mutex
+	buf   bytes.Buffer
+}
+
+func (l *eventLog) emit(e remote.Event) {
+	var what string
+	switch e.Kind {
+	case remote.EventStage:
+		what = "stage " + e.Line
+	case remote.EventExited:
+		what = fmt.Sprintf("exited %d after %s", e.Code, e.Duration.Round(time.Millisecond))
+	case remote.EventStdout, remote.EventStderr:
+		what = "| " + e.Line
+	default:
+		return
+	}
+	l.line(e.Time, e.Host+": "+what)
+}
+
+func (l *eventLog) say(msg string) { l.line(time.Now(), msg) }
+
+func (l *eventLog) line(at time.Time, s string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	fmt.Fprintf(&l.buf, "%7.3f %s\n", at.Sub(l.start).Seconds(), s)
+}
+
+func (l *eventLog) bytes() []byte {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.buf.Bytes())
 }
 
 func tail(s string, n int) string {

@@ -26,7 +26,6 @@ else
   "$py" -m venv --system-site-packages --without-pip venv
   [ ! -f requirements.txt ] || echo "no wheels/ in the release: requirements.txt not installed (nothing is fetched at deploy time); the system's packages serve"
 fi
-echo "virtualenv ready: $(venv/bin/python -c 'import sys; print(sys.version.split()[0])')"
 ` + requirementsCheckScript
 
 // djangoCollectstaticScript collects static files into the release.

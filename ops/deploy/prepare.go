@@ -79,8 +79,8 @@ func (r *runner) prepare(ctx context.Context, artifact string, envs map[string]E
 				hs = append(hs, h)
 			}
 		}
-		// The once step after this segment, started by the last of its
-		// candidates to get through the steps before it: the segment, or
+		// The once step after this segment, started as soon as its host is
+		// through the steps before it (onceRun.through): the segment, or
 		// its head when the steps at its end may run alongside.
 		var once *onceRun
 		before, along := seg, []Step(nil)
@@ -115,6 +115,8 @@ type onceRun struct {
 	candidates map[*hostRun]bool
 	mu         sync.Mutex
 	left       int
+	ready      map[*hostRun]bool // candidates through the steps before it
+	started    bool
 	done       chan struct{}
 	deferred   bool   // no candidate was left: run it on any live host
 	side       bool   // it runs alongside its host's own steps (lanes)
@@ -125,7 +127,7 @@ type onceRun struct {
 // db-migrate role when any has it (onceHost would pick one of them), else
 // every host it applies to.
 func (r *runner) newOnceRun(ctx context.Context, s Step, hs []*hostRun) *onceRun {
-	o := &onceRun{r: r, ctx: ctx, step: s, candidates: map[*hostRun]bool{}, done: make(chan struct{})}
+	o := &onceRun{r: r, ctx: ctx, step: s, candidates: map[*hostRun]bool{}, ready: map[*hostRun]bool{}, done: make(chan struct{})}
 	var migrators []*hostRun
 	for _, h := range hs {
 		if s.AppliesTo(h.host) {
@@ -148,50 +150,71 @@ func (r *runner) newOnceRun(ctx context.Context, s Step, hs []*hostRun) *onceRun
 	return o
 }
 
-// through notes that h is through the steps before the once step; the
-// last candidate starts it.
+// through notes that h is through the steps before the once step. The
+// step starts as soon as the host onceHost would pick is known and ready:
+// the first live candidate in the plan's order, once it is through and
+// every candidate before it has failed. Waiting for the others would pick
+// the same host, later.
 func (o *onceRun) through(h *hostRun) {
 	if o == nil || !o.candidates[h] {
 		return
 	}
 	o.mu.Lock()
 	o.left--
+	o.ready[h] = true
+	var on *hostRun
+	if !o.started {
+		on = o.first()
+		o.started = on != nil
+	}
 	last := o.left == 0
+	deferred := !o.started && last
+	o.started = o.started || deferred
 	o.mu.Unlock()
-	if !last {
-		return
-	}
-	var hs []*hostRun
-	for _, c := range o.r.hosts { // in the plan's order, as onceHost expects
-		if o.candidates[c] && c.todo() {
-			hs = append(hs, c)
-		}
-	}
-	if len(hs) == 0 {
+	switch {
+	case deferred:
 		// Every candidate failed: wait runs it on whichever host is left
 		// once all are through, as a step run by itself would.
 		o.deferred = true
 		close(o.done)
+	case on != nil:
+		go o.run(on)
+	}
+}
+
+// first returns the candidate the step runs on when it may start now, or
+// nil; the caller holds o.mu.
+func (o *onceRun) first() *hostRun {
+	for _, c := range o.r.hosts { // in the plan's order, as onceHost expects
+		switch {
+		case !o.candidates[c] || !c.todo():
+		case o.ready[c]:
+			return c
+		default:
+			return nil // an earlier candidate is still at work
+		}
+	}
+	return nil
+}
+
+// run runs the step on h, alongside h's own steps when o.side.
+func (o *onceRun) run(h *hostRun) {
+	defer close(o.done)
+	on := stepHosts(o.step, []*hostRun{h})
+	defer o.r.onceRan(o.step, on)
+	if !o.side {
+		o.r.step(o.ctx, o.step, on)
 		return
 	}
-	go func() {
-		defer close(o.done)
-		on := stepHosts(o.step, hs)
-		defer o.r.onceRan(o.step, on)
-		if !o.side {
-			o.r.step(o.ctx, o.step, hs)
-			return
+	for _, h := range on {
+		l := o.r.events.lanes.of(h.host.Name)
+		own := slices.DeleteFunc(slices.Clone(o.along), func(s Step) bool { return !s.AppliesTo(h.host) })
+		if l.begin() && len(own) > 0 {
+			o.r.say("%s: %s starts alongside its %s; its output follows", h.host.Name, o.step.Name, names(own))
 		}
-		for _, h := range on {
-			l := o.r.events.lanes.of(h.host.Name)
-			own := slices.DeleteFunc(slices.Clone(o.along), func(s Step) bool { return !s.AppliesTo(h.host) })
-			if l.begin() && len(own) > 0 {
-				o.r.say("%s: %s starts alongside its %s; its output follows", h.host.Name, o.step.Name, names(own))
-			}
-			o.r.runOn(sideContext(o.ctx), o.step, h)
-			l.end(o.r.events.emit)
-		}
-	}()
+		o.r.runOn(sideContext(o.ctx), o.step, h)
+		l.end(o.r.events.emit)
+	}
 }
 
 // wait waits for the once step to have run (at once when there is none).

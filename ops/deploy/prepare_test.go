@@ -62,3 +62,54 @@ func TestPrepareHostsGoTheirOwnWay(t *testing.T) {
 		t.Errorf("migrated on %v, want once on web1", migratedOn)
 	}
 }
+
+// TestMigrationStartsWithItsHost proves with files that the migration,
+// with no db-migrate host, starts as soon as the host it runs on (the
+// first live one in the plan) is ready, not when every host is: web3's
+// stage waits for the migration. When the first host fails before it, the
+// migration goes to the next one in the plan's order, even when a later
+// host is ready first.
+func TestMigrationStartsWithItsHost(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		stage  func(dir string) string
+		want   string
+		result store.ReleaseResult
+	}{
+		{"first host", func(dir string) string { return waitFor("web3", dir+"/migrated") }, "web1", store.ReleaseSuccess},
+		{"first host failed", func(dir string) string {
+			return `if [ "$HOST" = web1 ]; then echo "web1 gives up"; exit 1; fi
+` + waitFor("web2", dir+"/ready-web3") + `touch ` + remote.Quote(dir) + `/ready-$HOST
+`
+		}, "web2", store.ReleaseFailed},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tb := newTestbed(t, 3)
+			dir, err := os.MkdirTemp("", "opsui-once-")
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { os.RemoveAll(dir) })
+			os.Chmod(dir, 0o777)
+			tb.app.Migrate = "touch " + remote.Quote(dir+"/migrated") + " && echo migrated on $HOST"
+			tb.app.Stages = []inventory.Stage{{Name: "a", Position: "after:shared", Run: tc.stage(dir)}}
+			tb.commit("second", map[string]string{"index.html": "v2"})
+			out := tb.deploy("main", Strategy{Kind: "all", MaxFail: Count{N: 1}})
+			if out.Result != tc.result {
+				tb.logf(out)
+				t.Fatalf("result %s, want %s", out.Result, tc.result)
+			}
+			tb.mu.Lock()
+			defer tb.mu.Unlock()
+			var migratedOn []string
+			for _, ev := range tb.events {
+				if on, ok := strings.CutPrefix(ev.Line, "migrated on "); ok {
+					migratedOn = append(migratedOn, on)
+				}
+			}
+			if strings.Join(migratedOn, ",") != tc.want {
+				t.Errorf("migrated on %v, want once on %s", migratedOn, tc.want)
+			}
+		})
+	}
+}
