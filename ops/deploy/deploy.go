@@ -250,6 +250,9 @@ func (r *runner) runOn(ctx context.Context, s Step, h *hostRun) {
 			r.notef("%s: cleaning up old releases failed; they stay", h.host.Name)
 		}
 	case s.Name == StepMigrate && s.Run == migrateScript:
+		if r.kind == store.KindDeploy && r.migrateChecked(ctx, h, s) {
+			break
+		}
 		if r.kind == store.KindDeploy && (!r.gateMigrations(ctx, h, s) || !r.maintenanceOn(ctx)) {
 			break
 		}

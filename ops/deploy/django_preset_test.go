@@ -145,7 +145,20 @@ func TestDjangoProjectDeploysWithThePresetAlone(t *testing.T) {
 	lb := webtest.StartNginx(t, "127.0.0.1:0", backends)
 	load := webtest.StartLoad(ctx, lb.URL(webtest.DjangoHealthPath), 8, webtest.WithHost(webtest.DjangoSiteHost))
 	time.Sleep(300 * time.Millisecond)
-	second := tb.deploy(proj.Hashes[webtest.DjangoAddTag], Strategy{Kind: "rolling", Batches: Batches{{N: 1}}, AutoRollback: true})
+	// notes.0002 adds a NOT NULL column with a Python-side default: the
+	// preset's own migrate command is checked, and a rolling deploy needs
+	// the operator's word that the old code tolerates it (it only reads
+	// /health/ here).
+	rolling := Strategy{Kind: "rolling", Batches: Batches{{N: 1}}, AutoRollback: true}
+	if pre, ok, err := tb.deployer().PreviewMigrations(ctx, tb.plan(proj.Hashes[webtest.DjangoAddTag], rolling)); err != nil || !ok || pre.Verdict() != VerdictBreaking {
+		t.Errorf("the preview of notes.0002 with the preset's migrate: %+v ok %v err %v; want breaking", pre, ok, err)
+	}
+	p := tb.plan(proj.Hashes[webtest.DjangoAddTag], rolling)
+	p.AllowBreakingMigrations = true
+	second, err := tb.deployer().Deploy(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
 	time.Sleep(300 * time.Millisecond)
 	res := load.Stop()
 	t.Logf("load through nginx: %s", res)

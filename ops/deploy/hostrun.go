@@ -148,6 +148,15 @@ func (e emitter) stageIn(ctx context.Context, h *hostRun, name string) {
 // not: nothing more of this deploy may run there.
 func (r *runner) runStep(ctx context.Context, h *hostRun, step, script string, env map[string]string,
 	timeout time.Duration, in *remote.Input, fail bool) (string, bool) {
+	return r.runStepWith(ctx, h, step, script, env, timeout, in, func() bool { return fail }, nil)
+}
+
+// runStepWith is runStep with consume, when set, shown each line of
+// output first: a line it returns true for is the caller's alone, neither
+// forwarded nor kept in the host's output; and with fail asked only once
+// the step failed, so the output can decide it.
+func (r *runner) runStepWith(ctx context.Context, h *hostRun, step, script string, env map[string]string,
+	timeout time.Duration, in *remote.Input, fail func() bool, consume func(remote.Event) bool) (string, bool) {
 	script = sudoPrelude + script
 	if r.held != nil {
 		if err := r.held.Check(ctx, h.host.Name); err != nil {
@@ -169,6 +178,9 @@ func (r *runner) runStep(ctx context.Context, h *hostRun, step, script string, e
 	res, err := remote.Run(ctx, r.conn, []remote.Target{h.target}, script, opts, func(ev remote.Event) {
 		switch ev.Kind {
 		case remote.EventStdout, remote.EventStderr:
+			if consume != nil && consume(ev) {
+				return
+			}
 			if ev.Kind == remote.EventStderr && strings.HasPrefix(ev.Line, fenceMarker) {
 				fenced = true
 			}
@@ -207,7 +219,7 @@ func (r *runner) runStep(ctx context.Context, h *hostRun, step, script string, e
 			return out.String(), false
 		}
 	}
-	if fail {
+	if fail() {
 		err := hr.Err
 		if reason := said.reason(); reason != "" && hr.Class == remote.ClassExit {
 			err = &reasonError{reason: reason, err: hr.Err}

@@ -242,13 +242,18 @@ func (e *BreakingMigrationError) Error() string {
 // operation is refused unless the operator allowed it. old is whether any
 // old code serves at all (not the first deploy).
 func (p *Plan) Gate(check MigrationCheck, old bool) error {
-	breaking := check.With(VerdictBreaking)
-	if len(breaking) == 0 || !old || p.AllowBreakingMigrations || p.Maintenance {
-		return nil
-	}
-	switch p.Strategy.Kind {
-	case StrategyRolling, StrategyCanary:
+	if breaking := check.With(VerdictBreaking); len(breaking) > 0 && p.refusesBreaking(old) {
 		return &BreakingMigrationError{Strategy: p.Strategy.Kind, Ops: breaking}
 	}
 	return nil
+}
+
+// refusesBreaking reports whether the plan refuses breaking migrations:
+// old code serves (old) alongside new code in a rolling or canary deploy,
+// and neither --allow-breaking-migrations nor --maintenance was chosen.
+func (p *Plan) refusesBreaking(old bool) bool {
+	if !old || p.AllowBreakingMigrations || p.Maintenance {
+		return false
+	}
+	return p.Strategy.Kind == StrategyRolling || p.Strategy.Kind == StrategyCanary
 }

@@ -119,7 +119,7 @@ def main():
     targets = executor.loader.graph.leaf_nodes()
     plan = executor.migration_plan(targets)
     state = executor._create_project_state(with_applied_migrations=True)
-    n, created, pending = 0, set(), []
+    n, breaking, created, pending = 0, 0, set(), []
     for migration, backwards in plan:
         if backwards:
             continue
@@ -137,8 +137,11 @@ def main():
             _emit({"app": app, "migration": migration.name, "file": _file_of(migration), "index": i,
                    "op": op.describe(), "verdict": verdict, "reason": reason})
             n += 1
+            breaking += verdict == "breaking"
             op.state_forwards(app, state)
     _emit({"done": n, "pending": pending})
+    sys.stdout.flush()
+    return breaking
 
 
-main()
+_opsui_breaking = main()

@@ -21,9 +21,10 @@ const StepMigrationCheck = "migration-check"
 const migcheckTimeout = 2 * time.Minute
 
 // checksMigrations reports whether a deploy of app is checked: the Django
-// preset with a migrate command (the check loads the release's Django).
+// preset with a migrate command, its own or the preset's (the check loads
+// the release's Django).
 func checksMigrations(app inventory.App) bool {
-	return app.Preset == PresetDjango && app.Migrate != ""
+	return app.Preset == PresetDjango && app.MigrateCommand() != ""
 }
 
 // CheckMigrations runs the compatibility check in dir on host h (a
@@ -52,10 +53,9 @@ func CheckMigrations(ctx context.Context, conn remote.Connector, t remote.Target
 }
 
 // gateMigrations runs the check on h, the migration host, in the new
-// release (built: its own virtualenv and Django), before the migrate step;
-// says and records the verdict; and, when Plan.Gate refuses, fails every
-// host of the deploy so nothing is migrated or switched. It reports
-// whether the migrate step may run.
+// release (built: its own virtualenv and Django), before the migrate step,
+// and gates the migration on it (gate). It reports whether the migrate
+// step may run.
 func (r *runner) gateMigrations(ctx context.Context, h *hostRun, s Step) bool {
 	p := r.plan
 	if !checksMigrations(p.App) {
@@ -63,13 +63,27 @@ func (r *runner) gateMigrations(ctx context.Context, h *hostRun, s Step) bool {
 	}
 	r.events.stageIn(ctx, h, StepMigrationCheck)
 	c := CheckMigrations(ctx, r.conn, h.target, p.env(h.host, s), p.env(h.host, s)["RELEASE_DIR"])
+	return r.gate(ctx, h, c, r.oldCodeServes())
+}
+
+// oldCodeServes reports whether code of an earlier release serves while
+// this deploy runs: a known good release, or a host with one.
+func (r *runner) oldCodeServes() bool {
+	old := r.plan.KnownGood != ""
+	for _, hr := range r.hosts {
+		old = old || hr.prevRelease != ""
+	}
+	return old
+}
+
+// gate says and records the verdict of check c, run on h, and, when
+// Plan.Gate refuses, fails every host of the deploy so nothing is migrated
+// or switched. It reports whether the migration may run.
+func (r *runner) gate(ctx context.Context, h *hostRun, c MigrationCheck, old bool) bool {
+	p := r.plan
 	c.Release = p.ReleaseID
 	for _, l := range c.Lines() {
 		r.events.sendIn(ctx, remote.Event{Host: h.host.Name, Kind: remote.EventStdout, Line: l})
-	}
-	old := p.KnownGood != ""
-	for _, hr := range r.hosts {
-		old = old || hr.prevRelease != ""
 	}
 	err := p.Gate(c, old)
 	allowed := ""
