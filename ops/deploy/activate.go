@@ -3,6 +3,7 @@ package deploy
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -73,17 +74,7 @@ func (r *runner) activate(ctx context.Context, steps []Step) store.ReleaseResult
 			}
 			hs = nil
 		}
-		r.forEach(hs, func(h *hostRun) {
-			r.events.stage(h, StepSwitch)
-			if r.switchHost(ctx, h, p.ReleaseID, true) {
-				h.mu.Lock()
-				h.switched = true
-				h.mu.Unlock()
-			}
-		})
-		for _, s := range steps {
-			r.step(ctx, s, hs)
-		}
+		r.switchBatch(ctx, hs, steps)
 		r.restartWorkers(ctx, batch, p.ReleaseID) // worker.go: after the batch's web reload and health
 		if ctx.Err() != nil {
 			return r.abort("the deploy was cancelled")
@@ -110,6 +101,34 @@ func (r *runner) activate(ctx context.Context, steps []Step) store.ReleaseResult
 		return store.ReleaseFailed
 	}
 	return store.ReleaseSuccess
+}
+
+// switchBatch switches the hosts of a batch and runs the steps after the
+// switch on them. Each host goes through its own steps without waiting
+// for the others at each one (a host healthy early cleans up while the
+// others still start): the batch ends when every host is through. A step
+// that runs once needs the whole batch switched first, so with one every
+// step waits for every host.
+func (r *runner) switchBatch(ctx context.Context, hs []*hostRun, steps []Step) {
+	switchOne := func(h *hostRun) {
+		r.events.stage(h, StepSwitch)
+		if r.switchHost(ctx, h, r.plan.ReleaseID, true) {
+			h.mu.Lock()
+			h.switched = true
+			h.mu.Unlock()
+		}
+	}
+	if slices.ContainsFunc(steps, func(s Step) bool { return s.Once }) {
+		r.forEach(hs, switchOne)
+		for _, s := range steps {
+			r.step(ctx, s, hs)
+		}
+		return
+	}
+	r.forEach(hs, func(h *hostRun) {
+		switchOne(h)
+		r.runSteps(ctx, steps, h)
+	})
 }
 
 // canaryGoAhead waits for the operator (or CanaryWait) before the rest of

@@ -73,7 +73,7 @@ venv/bin/python manage.py collectstatic --noinput
 // or is started when it is not running (the first deploy). Under systemd
 // (process: systemd) the unit (SystemdUnit) is reloaded or started alike.
 const djangoReloadScript = `if [ -n "$OPSUI_RELOAD" ]; then cd -- "$DEPLOY_TO/current" && eval "$OPSUI_RELOAD"; exit $?; fi
-mkdir -p -- "$SHARED_DIR/logs"
+[ -d "$SHARED_DIR/logs" ] || mkdir -p -- "$SHARED_DIR/logs"
 conf=$SHARED_DIR/` + serverConfName + `
 if ! printf '%s' "$OPSUI_SERVER_CONF" > "$conf.tmp.$$" || ! mv -f -- "$conf.tmp.$$" "$conf"; then
   rm -f -- "$conf.tmp.$$"; echo "writing $conf failed" >&2; exit 1
@@ -94,7 +94,7 @@ if [ -z "$wsgi" ]; then echo "no wsgi.py in the release: set the web role's wsgi
 if [ -n "$OPSUI_GUNICORN" ]; then set -- "$OPSUI_GUNICORN"; else set -- "$DEPLOY_TO/current/venv/bin/python" -m gunicorn; fi
 set -- "$@" -c "$conf" --chdir "$DEPLOY_TO/current" --pid "$pidfile" --daemon --error-logfile "$SHARED_DIR/logs/gunicorn.log" "$wsgi"
 want=$(printf '%s\n' "$@")
-pid=$(cat "$pidfile" 2>/dev/null)
+pid=; { read -r pid < "$pidfile"; } 2>/dev/null
 if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
 ` + daemonServeScript + `  echo "gunicorn master $pid runs another command line than opsui starts now (a HUP cannot change it): restarting it"
   kill -TERM "$pid"

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -443,4 +444,45 @@ func TestReleaseIDTakenMeanwhileIsChosenAgain(t *testing.T) {
 	if rel, _ := tb.current(0); rel != out.ReleaseID {
 		t.Fatalf("current is %s, want %s", rel, out.ReleaseID)
 	}
+}
+
+// TestLockGuardMatchesTheWholeTokenLine runs the fence in sh against owner
+// files: only a line that is exactly the token's lets the step go on.
+func TestLockGuardMatchesTheWholeTokenLine(t *testing.T) {
+	for _, tc := range []struct {
+		name, owner string
+		pass        bool
+	}{
+		{"held", "operator=ann\ntoken=abc\nmachine=lap\n", true},
+		{"no final newline", "operator=ann\ntoken=abc", true},
+		{"another token", "operator=bob\ntoken=abd\n", false},
+		{"a longer token", "token=abcd\n", false},
+		{"a prefix", " token=abc\n", false},
+		{"empty", "", false},
+		{"no lock", "-", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if tc.owner != "-" {
+				os.MkdirAll(filepath.Join(dir, ".opsui-lock"), 0o755)
+				os.WriteFile(filepath.Join(dir, ".opsui-lock", "owner"), []byte(tc.owner), 0o644)
+			}
+			out, err := exec.Command("sh", "-c", lockGuard(dir, "abc")+"echo went on").CombinedOutput()
+			went := err == nil && strings.Contains(string(out), "went on")
+			if went != tc.pass {
+				t.Errorf("went on: %v (%v: %s), want %v", went, err, out, tc.pass)
+			}
+			if !tc.pass && (!strings.Contains(string(out), fenceMarker) || exitCode(err) != fenceExit) {
+				t.Errorf("refused with %v: %s; want exit %d and the fence marker", err, out, fenceExit)
+			}
+		})
+	}
+}
+
+func exitCode(err error) int {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return ee.ExitCode()
+	}
+	return 0
 }

@@ -83,8 +83,12 @@ if [ -d "$d" ]; then echo "opsui-lock=held"; ` + lockShowBody + `else echo "opsu
 // shell, just before the step, so a deploy that lost its lock (a laptop
 // that slept past the lease while someone broke the lock) cannot switch,
 // migrate, reload or clean up a host another deploy now holds.
+//
+// It reads the owner file with the shell's own read, as grep -x would: it
+// runs before every step on every host, where a grep is a process more.
 func lockGuard(deployTo, token string) string {
-	return fmt.Sprintf("if ! grep -qxF -- %s %s 2>/dev/null; then echo %s >&2; exit %d; fi\n",
+	return fmt.Sprintf("_opsui_held=; { while IFS= read -r _opsui_l || [ -n \"$_opsui_l\" ]; do [ \"$_opsui_l\" != %s ] || _opsui_held=1; done < %s; } 2>/dev/null\n"+
+		"if [ -z \"$_opsui_held\" ]; then echo %s >&2; exit %d; fi\n",
 		remote.Quote("token="+token), remote.Quote(deployTo+"/.opsui-lock/owner"),
 		remote.Quote(fenceMarker+" this deploy no longer holds the deploy lock in "+deployTo+": refusing to go on"), fenceExit)
 }

@@ -123,9 +123,10 @@ master=$SHARED_DIR/` + reexecMasterName + `
 next=$SHARED_DIR/` + reexecNextName + `
 bind=$OPSUI_SERVER_BIND
 had=$(cat "$SHARED_DIR/gunicorn.cmd" 2>/dev/null)
-known=; hadbind=
-if [ -n "$bind" ] && [ "$(sed -n 's/^pid //p' "$master" 2>/dev/null)" = "$pid" ]; then
-  known=1; hadbind=$(sed -n 's/^bind //p' "$master")
+known=; hadbind=; mpid=; mbind=
+{ while read -r k v; do case $k in pid) mpid=$v ;; bind) mbind=$v ;; esac; done < "$master"; } 2>/dev/null
+if [ -n "$bind" ] && [ "$mpid" = "$pid" ]; then
+  known=1; hadbind=$mbind
 fi
 why=
 if [ "$had" != "$want" ]; then

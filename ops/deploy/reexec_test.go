@@ -65,7 +65,7 @@ func TestDjangoReexecOnChangedCommand(t *testing.T) {
 	_, masters, loads := deployUnderLoad(t, tb, proj)
 
 	tb.setWebOption(func(int) bool { return true }, "wsgi", webtest.DjangoWSGI+":application")
-	second := tb.deploy(proj.Hashes[webtest.DjangoAddTag], Strategy{Kind: "rolling", Batches: Batches{{N: 1}}, AutoRollback: true})
+	second := tb.deployTolerated(proj.Hashes[webtest.DjangoAddTag], Strategy{Kind: "rolling", Batches: Batches{{N: 1}}, AutoRollback: true})
 	time.Sleep(300 * time.Millisecond)
 	for i, l := range loads {
 		res := l.Stop()

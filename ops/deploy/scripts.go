@@ -12,14 +12,14 @@ package deploy
 // attempt at this same release; a failed extraction (a full disk) removes
 // what it wrote, so no half release is left behind.
 const uploadScript = `set -e
-mkdir -p -- "$DEPLOY_TO/releases" "$SHARED_DIR"
+[ -d "$DEPLOY_TO/releases" ] && [ -d "$SHARED_DIR" ] || mkdir -p -- "$DEPLOY_TO/releases" "$SHARED_DIR"
 if [ -e "$RELEASE_DIR/REVISION" ]; then
   if [ -n "$OPSUI_RESUME" ] && [ "$(cat "$RELEASE_DIR/REVISION")" = "$COMMIT" ]; then
     echo "release $RELEASE_ID is unpacked already"; exit 0
   fi
   echo "release $RELEASE_ID already exists on this host" >&2; exit 1
 fi
-rm -rf -- "$RELEASE_DIR"
+[ ! -e "$RELEASE_DIR" ] && [ ! -L "$RELEASE_DIR" ] || rm -rf -- "$RELEASE_DIR"
 mkdir -- "$RELEASE_DIR"
 if ! tar -xzf - -C "$RELEASE_DIR"; then
   rm -rf -- "$RELEASE_DIR"; echo "extracting release $RELEASE_ID failed" >&2; exit 1
@@ -27,7 +27,8 @@ fi
 if ! printf '%s\n' "$COMMIT" > "$RELEASE_DIR/REVISION.tmp" || ! mv -f -- "$RELEASE_DIR/REVISION.tmp" "$RELEASE_DIR/REVISION"; then
   rm -rf -- "$RELEASE_DIR"; echo "writing REVISION of release $RELEASE_ID failed" >&2; exit 1
 fi
-echo "release $RELEASE_ID unpacked: $(du -sk -- "$RELEASE_DIR" | cut -f1) KiB"
+set -- $(du -sk -- "$RELEASE_DIR")
+echo "release $RELEASE_ID unpacked: $1 KiB"
 `
 
 // linkSharedScript links each entry of OPSUI_SHARED (OPSUI_SHARED_N
@@ -212,7 +213,11 @@ fi
 const cleanupScript = `cd -- "$DEPLOY_TO/releases" || exit 0
 ` + currentRelease + `nl='
 '
-set -- $(ls -1 | grep -E '^[0-9]{14}$' | sort)
+# The releases: names of 14 digits, oldest first (a glob is sorted, and
+# digits sort alike in every locale).
+d='[0-9]'; d14=$d$d$d$d$d$d$d$d$d$d$d$d$d$d
+set --
+for r in $d14; do { [ -e "$r" ] || [ -L "$r" ]; } && set -- "$@" "$r"; done
 n=$#
 unseen=0
 if [ "$n" -le "$OPSUI_KEEP" ]; then
@@ -272,8 +277,10 @@ const logScript = `printf '%s\n' "$OPSUI_LINE" >> "$DEPLOY_TO/revisions.log"
 // at and its REVISION, and whether the releases given in OPSUI_CHECK
 // (space-separated) exist with a REVISION.
 const inspectScript = currentRelease + `printf 'current=%s\n' "$cur"
-printf 'revision=%s\n' "$(cat "$DEPLOY_TO/current/REVISION" 2>/dev/null)"
+rev=; { read -r rev < "$DEPLOY_TO/current/REVISION"; } 2>/dev/null
+printf 'revision=%s\n' "$rev"
 for r in $OPSUI_CHECK; do
-  printf 'release %s=%s\n' "$r" "$(cat "$DEPLOY_TO/releases/$r/REVISION" 2>/dev/null)"
+  rev=; { read -r rev < "$DEPLOY_TO/releases/$r/REVISION"; } 2>/dev/null
+  printf 'release %s=%s\n' "$r" "$rev"
 done
 `
