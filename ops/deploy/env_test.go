@@ -64,11 +64,11 @@ func digest(v string) string {
 // The secrets of TestDjangoEnvAndSecrets: odd characters on purpose, so
 // that quoting is exercised on the way to Django.
 const (
-	envSecret1  = `K3y-ENV-9f1c 'single' "double" $HOME \back`
+	envSecret1  = `K3y-ENV-9q1z 'single' "double" $HOME \back`
 	envSecret2  = `K3y-ENV-rotated-41aa`
 	fileSecret  = "tok-FILE-77ab"
 	cmdSecret   = "pin-CMD5e2d"
-	secretInDB  = "9f1c"
+	secretInDB  = "ENV-9q1z" // not hex: hashes and tokens never hold it by chance
 	dbFileName  = "custom-shop.sqlite3"
 	flavorOfTwo = "two"
 )

@@ -144,6 +144,11 @@ func (e *LockLostError) Unwrap() error { return e.Err }
 type lockHost struct {
 	target   remote.Target
 	deployTo string
+	// read, when set, runs in the session that takes the lock, once it is
+	// taken, with readEnv: what a deploy reads under its lock, without a
+	// round trip more per host. Its output is heldHost.read.
+	read    string
+	readEnv map[string]string
 }
 
 // heldHost is the lock on one host, as its holder sees it.
@@ -158,6 +163,7 @@ type heldHost struct {
 	mu      sync.Mutex // guards renewed and lost
 	renewed time.Time  // the last renewal that worked (or the take)
 	lost    *LockLostError
+	readOut string // what lockHost.read printed
 }
 
 // HostLock is a deploy lock held on a set of hosts.
@@ -251,8 +257,14 @@ func (l *HostLock) take(ctx context.Context, hosts []*heldHost) error {
 // takeOn takes the lock on one host.
 func (l *HostLock) takeOn(ctx context.Context, h *heldHost) error {
 	sent := time.Now() // the lease runs from here, as renew's
-	out, res := runCapture(ctx, l.conn, h.target, lockTakeScript, map[string]string{
-		"DEPLOY_TO": h.deployTo, "OPSUI_OWNER": l.Owner.encode()}, 30*time.Second)
+	env := map[string]string{"DEPLOY_TO": h.deployTo, "OPSUI_OWNER": l.Owner.encode()}
+	if h.read != "" {
+		for k, v := range h.readEnv {
+			env[k] = v
+		}
+		env["OPSUI_UNDER_LOCK"] = h.read
+	}
+	out, res := runCapture(ctx, l.conn, h.target, lockTakeScript, env, 30*time.Second)
 	if res.Status != remote.StatusOK {
 		return fmt.Errorf("lock %s/%s on %s: %w", l.App, l.Env, h.target.Name, hostErr(res, out))
 	}
@@ -260,9 +272,21 @@ func (l *HostLock) takeOn(ctx context.Context, h *heldHost) error {
 		return &LockHeldError{App: l.App, Env: l.Env, State: parseLockState(h.target.Name, out)}
 	}
 	h.mu.Lock()
-	h.renewed = sent
+	h.renewed, h.readOut = sent, out
 	h.mu.Unlock()
 	return nil
+}
+
+// Read returns what the host's lockHost.read printed when the lock was
+// taken there.
+func (l *HostLock) Read(host string) string {
+	h := l.host(host)
+	if h == nil {
+		return ""
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.readOut
 }
 
 // every is how often the holder renews.

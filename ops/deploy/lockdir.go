@@ -31,10 +31,12 @@ const (
 // renewal (seconds since the epoch, by the host's clock), always written
 // to a temporary name and renamed, so a reader never sees it empty.
 const lockTakeScript = `d=$DEPLOY_TO/.opsui-lock
-mkdir -p -- "$DEPLOY_TO" || exit 1
+[ -d "$DEPLOY_TO" ] || mkdir -p -- "$DEPLOY_TO" || exit 1
 if mkdir -- "$d" 2>/dev/null; then
   if printf '%s\n' "$OPSUI_OWNER" > "$d/owner" &&
-    date +%s > "$d/heartbeat.tmp" && mv -f -- "$d/heartbeat.tmp" "$d/heartbeat"; then echo "opsui-lock=taken"; exit 0; fi
+    date +%s > "$d/heartbeat.tmp" && mv -f -- "$d/heartbeat.tmp" "$d/heartbeat"; then
+    echo "opsui-lock=taken"; [ -z "${OPSUI_UNDER_LOCK-}" ] || eval "$OPSUI_UNDER_LOCK"; exit 0
+  fi
   rm -rf -- "$d"; echo "cannot write the deploy lock in $DEPLOY_TO" >&2; exit 1
 fi
 if [ ! -d "$d" ]; then echo "cannot create the deploy lock $d" >&2; exit 1; fi

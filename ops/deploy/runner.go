@@ -186,12 +186,13 @@ func (r *runner) createRelease(ctx context.Context, rel *store.Release, resumed 
 }
 
 // lock inspects every host at once (which also warms their connections
-// and names an unreachable host before any lock is taken), takes the lock
-// host by host, then reads again, under the lock, what the deploy relies
-// on: what current points at (the auto-rollback target, a release cleanup
+// and names an unreachable host before any lock is taken), takes the lock,
+// and reads again, under the lock, what the deploy relies on: what
+// current points at (the auto-rollback target, a release cleanup
 // protects), the rollback target's REVISION and the last known-good
 // release. A deploy that finished between the first look and the lock
-// changed them.
+// changed them. The second look runs in the session that takes the lock
+// on each host, right after it is taken.
 func (r *runner) lock(ctx context.Context) (*HostLock, error) {
 	r.say("locking %s/%s on %s", r.plan.App.Name, r.plan.Env.Name, Plural(len(r.hosts), "host", "hosts"))
 	r.inspect(ctx)
@@ -201,7 +202,7 @@ func (r *runner) lock(ctx context.Context) (*HostLock, error) {
 			return nil, fmt.Errorf("cannot lock %s/%s: %s is not reachable (%s); deploy without it by selecting the other hosts",
 				r.plan.App.Name, r.plan.Env.Name, h.host.Name, h.class)
 		}
-		lh = append(lh, lockHost{target: h.target, deployTo: h.deployTo})
+		lh = append(lh, lockHost{target: h.target, deployTo: h.deployTo, read: inspectScript, readEnv: r.inspectEnv(h)})
 	}
 	owner := Owner{Operator: r.Operator, Machine: r.Machine, PID: os.Getpid(), RunID: r.rec.RunID(), Token: NewToken(), Since: time.Now()}
 	l, err := acquireLock(ctx, r.conn, r.plan.App.Name, r.plan.Env.Name, lh, owner, func() {
@@ -222,18 +223,8 @@ func (r *runner) lock(ctx context.Context) (*HostLock, error) {
 		return nil, err
 	}
 	r.held = l
-	r.inspect(ctx)
 	for _, h := range r.hosts {
-		if !h.live() {
-			err := fmt.Errorf("cannot lock %s/%s: %s failed its inspection under the lock (%s: %v)",
-				r.plan.App.Name, r.plan.Env.Name, h.host.Name, h.class, h.err)
-			if rerr := l.Release(ctx); rerr != nil {
-				err = errors.Join(err, rerr)
-			} else if rerr := r.Store.ReleaseLock(context.WithoutCancel(ctx), owner.Token); rerr != nil {
-				err = errors.Join(err, rerr)
-			}
-			return nil, err
-		}
+		h.readInspection(l.Read(h.host.Name), r.check)
 	}
 	if kg, err := r.Store.LatestRelease(ctx, r.plan.App.Name, r.plan.Env.Name, true); err == nil {
 		r.plan.KnownGood = kg.ReleaseID
@@ -246,22 +237,30 @@ func (r *runner) lock(ctx context.Context) (*HostLock, error) {
 func (r *runner) inspect(ctx context.Context) {
 	r.forEach(r.hosts, func(h *hostRun) {
 		r.events.stage(h, stepInspect)
-		env := map[string]string{"DEPLOY_TO": h.deployTo, "OPSUI_CHECK": r.check}
-		out, ok := r.runStep(ctx, h, stepInspect, inspectScript, env, time.Minute, nil, true)
-		if !ok {
-			return
-		}
-		h.prevRelease, h.prevCommit, h.checkRev = "", "", ""
-		for line := range strings.SplitSeq(out, "\n") {
-			if v, ok := strings.CutPrefix(line, "current="); ok {
-				h.prevRelease = v
-			} else if v, ok := strings.CutPrefix(line, "revision="); ok {
-				h.prevCommit = v
-			} else if v, ok := strings.CutPrefix(line, "release "+r.check+"="); ok && r.check != "" {
-				h.checkRev = v
-			}
+		if out, ok := r.runStep(ctx, h, stepInspect, inspectScript, r.inspectEnv(h), time.Minute, nil, true); ok {
+			h.readInspection(out, r.check)
 		}
 	})
+}
+
+// inspectEnv is inspectScript's environment on h.
+func (r *runner) inspectEnv(h *hostRun) map[string]string {
+	return map[string]string{"DEPLOY_TO": h.deployTo, "OPSUI_CHECK": r.check}
+}
+
+// readInspection reads inspectScript's output: what current points at,
+// its REVISION, and check's REVISION.
+func (h *hostRun) readInspection(out, check string) {
+	h.prevRelease, h.prevCommit, h.checkRev = "", "", ""
+	for line := range strings.SplitSeq(out, "\n") {
+		if v, ok := strings.CutPrefix(line, "current="); ok {
+			h.prevRelease = v
+		} else if v, ok := strings.CutPrefix(line, "revision="); ok {
+			h.prevCommit = v
+		} else if v, ok := strings.CutPrefix(line, "release "+check+"="); ok && check != "" {
+			h.checkRev = v
+		}
+	}
 }
 
 // unlock releases the lock, whatever happened, and records it.

@@ -45,11 +45,9 @@ echo "release $RELEASE_ID unpacked: $1 KiB"
 const linkSharedScript = `set -e
 cd -- "$RELEASE_DIR"
 [ "${OPSUI_SHARED_N:-0}" -gt 0 ] || { echo "no shared entries"; exit 0; }
-if [ "$(printf '%s\n' "$OPSUI_SHARED" | wc -l)" -ne "$OPSUI_SHARED_N" ]; then
-  echo "refused: a shared entry holds a newline; nothing was linked (fix the app's shared: entries and import the fleet file again)" >&2; exit 1
-fi
-bad=
+bad=; lines=0
 while IFS= read -r entry; do
+  lines=$((lines+1))
   why=
   case $entry in
   '') why="is empty" ;;
@@ -72,6 +70,9 @@ while IFS= read -r entry; do
 done <<ENTRIES
 $OPSUI_SHARED
 ENTRIES
+if [ "$lines" -ne "$OPSUI_SHARED_N" ]; then
+  echo "refused: a shared entry holds a newline; nothing was linked (fix the app's shared: entries and import the fleet file again)" >&2; exit 1
+fi
 if [ -n "$bad" ]; then echo "nothing was linked (fix the app's shared: entries and import the fleet file again)" >&2; exit 1; fi
 while IFS= read -r entry; do
   case $entry in */) isdir=1; entry=${entry%/} ;; *) isdir= ;; esac
@@ -85,8 +86,8 @@ while IFS= read -r entry; do
       exit 1
     fi
   fi
-  case $entry in */*) mkdir -p -- "${entry%/*}" ;; esac
-  rm -rf -- "$entry"
+  case $entry in */*) [ -d "${entry%/*}" ] || mkdir -p -- "${entry%/*}" ;; esac
+  [ ! -e "$entry" ] && [ ! -L "$entry" ] || rm -rf -- "$entry"
   ln -s -- "$SHARED_DIR/$entry" "$entry"
   echo "linked $entry"
 done <<ENTRIES
