@@ -124,6 +124,10 @@ var (
 	buildOnce sync.Once
 	buildPath string
 	buildErr  error
+	// buildEnv is the environment the test binary started with: go build
+	// runs in it, not under a HOME a test set for opsui (which would hide
+	// the Go build and module caches and rebuild everything).
+	buildEnv = os.Environ()
 )
 
 // Build compiles opsui once per test binary and returns the path.
@@ -136,7 +140,9 @@ func Build(t testing.TB) string {
 			return
 		}
 		buildPath = filepath.Join(dir, "opsui")
-		out, err := exec.Command("go", "build", "-o", buildPath, "github.com/opsui/opsui/cmd/opsui").CombinedOutput()
+		cmd := exec.Command("go", "build", "-o", buildPath, "github.com/opsui/opsui/cmd/opsui")
+		cmd.Env = buildEnv
+		out, err := cmd.CombinedOutput()
 		if err != nil {
 			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
 		}
