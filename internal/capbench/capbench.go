@@ -56,7 +56,8 @@ const (
 	EnvWorkers = "OPSUI_CAPBENCH_WORKERS"
 	// EnvLogDir names an existing directory that receives the output of
 	// every Capistrano deploy (cap-hostsN-K.log; Airbrussh times each
-	// command).
+	// command) and opsui's stages, output and messages of every deploy,
+	// each with its time since the deploy began (opsui-hostsN-K.log).
 	EnvLogDir = "OPSUI_CAPBENCH_LOG"
 	// EnvSwitch set to 1 runs TestOneRound (skipped otherwise: it takes
 	// about 30 s) and makes a missing tool fail it; set to 0 it skips
