@@ -256,6 +256,9 @@ func (r *runner) runOn(ctx context.Context, s Step, h *hostRun) {
 		if r.kind == store.KindDeploy && (!r.gateMigrations(ctx, h, s) || !r.maintenanceOn(ctx)) {
 			break
 		}
+		if r.kind == store.KindDeploy && checksMigrations(r.plan.App) {
+			r.events.stageIn(ctx, h, s.Name) // back from the check: the migration's output follows
+		}
 		if out, ok := r.runStep(ctx, h, s.Name, withEnv(s.Run), r.plan.env(h.host, s), timeout, nil, true); ok && migrationsRan(out) {
 			r.migrated.Store(true)
 		}
