@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/opsui/opsui/inventory"
+	"github.com/opsui/opsui/ops/remote"
 )
 
 // App is the demo app's name in the inventory.
@@ -184,11 +185,24 @@ func Inventory(dir string, hosts []Host) *inventory.Fleet {
 					"upstream_file":    filepath.Join(prefix, "upstream.conf"),
 					"maintenance_file": filepath.Join(prefix, maintenanceFile),
 					"reload":           nginx + " -t -q && " + nginx + " -s reload",
-					"check":            "curl -fsS -m 3 -o /dev/null -w 'nginx: HTTP %{http_code} in %{time_total}s\\n' http://" + h.ServiceAddr() + "/health/"}}
+					"check":            lbCheck(h.ServiceAddr(), filepath.Join(prefix, maintenanceFile))}}
 		}
 		f.Hosts = append(f.Hosts, ih)
 	}
 	return f
+}
+
+// lbCheck asks the app's health through the balancer at addr: a 200 is
+// healthy, and so is the 503 of maintenance mode while opsui maintenance
+// holds the balancer's maintenance file (it is empty otherwise), said as
+// such; anything else fails.
+func lbCheck(addr, maintenance string) string {
+	return `code=$(curl -sS -m 3 -o /dev/null -w '%{http_code} in %{time_total}s' http://` + addr + `/health/) || { echo "nginx: $code"; exit 1; }
+case $code in
+200*) echo "nginx: HTTP $code" ;;
+503*) if [ -s ` + remote.Quote(maintenance) + ` ]; then echo "nginx: HTTP $code: maintenance mode"; else echo "nginx: HTTP $code" >&2; exit 1; fi ;;
+*) echo "nginx: HTTP $code" >&2; exit 1 ;;
+esac`
 }
 
 // dbPath is the sqlite database a db host holds; the web hosts of its
