@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/jmoiron/sqlx"
 
@@ -23,10 +25,16 @@ type CopyResult struct {
 	Locks, Drained, Audit  int
 	// HostsAdded are the source's hosts the target's fleet lacked.
 	HostsAdded int
+	// Records are the rows of what the releases carry besides (migration
+	// checks, watch verdicts, error signatures, break-glass overrides,
+	// config changes) and of the team's freezes and maintenance states.
+	Records int
 }
 
 // Copy copies src's fleet and history (runs with their hosts and output,
-// releases, locks, drained backends, the audit log) into dst, in one
+// releases with their migration checks, watch verdicts, break-glass
+// overrides and config changes, the error signatures, locks, drained
+// backends, freezes, maintenance states, the audit log) into dst, in one
 // transaction of dst: all or nothing. A dst that holds a fleet or any
 // history is refused with ErrTargetNotEmpty unless merge is set; then
 // runs, releases and audit entries already there (the same UUID) are
@@ -35,7 +43,8 @@ type CopyResult struct {
 // added and those it has are kept as they are. Ids are dst's own; the
 // links between rows (a release's run, its previous release) follow.
 // The env hashes are not copied: each database keys them with its own
-// secret; the next deploy records them again.
+// secret; the next deploy records them again. Nor are the running runs'
+// batches and presence: they are only true while their process lives.
 func Copy(ctx context.Context, src, dst *Store, merge bool) (CopyResult, error) {
 	var res CopyResult
 	srcFleet, err := src.LoadFleet(ctx)
@@ -56,7 +65,7 @@ func Copy(ctx context.Context, src, dst *Store, merge bool) (CopyResult, error) 
 			return err
 		}
 		c := copier{ctx: ctx, src: src, dst: dst, tx: tx, res: &res, runs: map[int64]int64{}, releases: map[int64]int64{}}
-		for _, step := range []func() error{c.copyRuns, c.copyReleases, c.copyLocks, c.copyDrained, c.copyAudit} {
+		for _, step := range []func() error{c.copyRuns, c.copyReleases, c.copyLocks, c.copyDrained, c.copyAudit, c.copyRecords} {
 			if err := step(); err != nil {
 				return err
 			}
@@ -100,6 +109,11 @@ func (s *Store) mergeFleet(ctx context.Context, tx *sqlx.Tx, from *inventory.Fle
 		if _, ok := f.Host(h.Name); !ok {
 			f.Hosts = append(f.Hosts, h)
 			res.HostsAdded++
+		}
+	}
+	for _, fz := range from.Freezes {
+		if !slices.Contains(f.Freezes, fz) {
+			f.Freezes = append(f.Freezes, fz)
 		}
 	}
 	for role, rs := range from.Roles {
@@ -310,4 +324,134 @@ func (c *copier) copyAudit() error {
 		c.res.Audit += int(n)
 	}
 	return nil
+}
+
+// records are the tables copied row by row by copyRecords: the columns
+// copied, those that name a row already there (kept as it is), and those
+// holding a source release's record id (mapped to the target's).
+var records = []struct {
+	table, cols, key, releaseIDs string
+}{
+	{"migration_checks", "app, env, release_id, host, verdict, ops, error, allowed, checked_at", "app, env, release_id", ""},
+	{"release_watches", "app, env, release_id, verdict, detail, signature, at", "app, env, release_id", ""},
+	{"break_glass", "app, env, release_id, operator, reason, overridden, at", "app, env, release_id, operator, at", ""},
+	{"config_releases", "release_record, action, before_env, after_env, changes, rollback_of", "release_record", "release_record, rollback_of"},
+	{"freezes", "env, reason, start_at, end_at, every, time_zone, source, created_by, created_at, position", "env, reason, start_at, end_at, created_at", ""},
+	{"maintenance", "app, env, is_on, message, retry_after, operator, since, run_id", "app, env", ""},
+	{"error_signatures", errSigColumns, "app, env, signature", ""},
+}
+
+// copyRecords copies the tables of records. A row whose key is in the
+// target already is kept, but an error signature seen earlier in the
+// source takes its first sighting there (the earliest wins, as when it was
+// recorded). The team's freezes only: the fleet file's came with the
+// fleet. A maintenance state's run is not linked to the target's.
+func (c *copier) copyRecords() error {
+	for _, t := range records {
+		cols, key, mapped := columns(t.cols), columns(t.key), columns(t.releaseIDs)
+		q := `SELECT ` + t.cols + ` FROM ` + t.table
+		if t.table == "freezes" {
+			q += ` WHERE source = 'team'`
+		}
+		rows, err := c.src.db.QueryxContext(c.ctx, q)
+		if err != nil {
+			return fmt.Errorf("read the source's %s: %w", t.table, err)
+		}
+		var all []map[string]any
+		for rows.Next() {
+			row := map[string]any{}
+			if err := rows.MapScan(row); err != nil {
+				rows.Close()
+				return fmt.Errorf("read the source's %s: %w", t.table, err)
+			}
+			all = append(all, row)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("read the source's %s: %w", t.table, err)
+		}
+		for _, row := range all {
+			skip := false
+			for _, col := range mapped {
+				if row[col] == nil {
+					continue
+				}
+				if id, ok := c.releases[asInt64(row[col])]; ok {
+					row[col] = id
+				} else {
+					row[col], skip = nil, skip || col == key[0]
+				}
+			}
+			if skip {
+				continue // the release it belongs to was not copied
+			}
+			if t.table == "maintenance" {
+				row["run_id"] = 0
+			}
+			if err := c.copyRecord(t.table, cols, key, row); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// copyRecord inserts row into table unless a row with its key is there.
+func (c *copier) copyRecord(table string, cols, key []string, row map[string]any) error {
+	where, args := make([]string, len(key)), make([]any, len(key))
+	for i, k := range key {
+		where[i], args[i] = k+" = ?", row[k]
+	}
+	var n int
+	if err := c.dst.get(c.ctx, c.tx, &n, `SELECT COUNT(*) FROM `+table+` WHERE `+strings.Join(where, " AND "), args...); err != nil {
+		return fmt.Errorf("copy %s: %w", table, err)
+	}
+	if n > 0 {
+		if table != "error_signatures" {
+			return nil
+		}
+		// The source saw it first: its first sighting is the one.
+		_, err := c.tx.ExecContext(c.ctx, c.tx.Rebind(`UPDATE error_signatures SET first_seen_at = ?, first_host = ?, first_release_id = ?,
+			first_commit = ?, release_from = ?, sample = ? WHERE app = ? AND env = ? AND signature = ? AND first_seen_at > ?`),
+			row["first_seen_at"], row["first_host"], row["first_release_id"], row["first_commit"], row["release_from"], row["sample"],
+			row["app"], row["env"], row["signature"], row["first_seen_at"])
+		if err != nil {
+			return fmt.Errorf("copy error signature %v: %w", row["signature"], err)
+		}
+		return nil
+	}
+	vals := make([]any, len(cols))
+	for i, col := range cols {
+		vals[i] = row[col]
+	}
+	q := `INSERT INTO ` + table + ` (` + strings.Join(cols, ", ") + `) VALUES (?` + strings.Repeat(", ?", len(cols)-1) + `)`
+	if _, err := c.tx.ExecContext(c.ctx, c.tx.Rebind(q), vals...); err != nil {
+		return fmt.Errorf("copy %s: %w", table, err)
+	}
+	c.res.Records++
+	return nil
+}
+
+// columns splits a list of column names.
+func columns(list string) []string {
+	var out []string
+	for _, c := range strings.Split(list, ",") {
+		if c = strings.TrimSpace(c); c != "" {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// asInt64 is an id as the drivers scan it.
+func asInt64(v any) int64 {
+	switch n := v.(type) {
+	case int64:
+		return n
+	case int32:
+		return int64(n)
+	case int:
+		return int64(n)
+	}
+	return 0
 }

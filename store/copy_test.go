@@ -150,3 +150,112 @@ func TestCopyMergesLaptops(t *testing.T) {
 		t.Errorf("the merged audit log: %v", ops)
 	}
 }
+
+// TestCopyCarriesWhatReleasesCarry: a copy keeps, with the releases, what
+// `releases`, the console and the deploy read beside them (the migration
+// check, the watch verdict, a break-glass override, a config release's
+// changes, the errors a release brought), and the freezes (the fleet
+// file's and the team's) and maintenance states; a second copy adds
+// nothing, and a signature another laptop saw earlier takes its first
+// sighting from there. SQLite to SQLite, and to PostgreSQL on the suite's
+// PostgreSQL pass.
+func TestCopyCarriesWhatReleasesCarry(t *testing.T) {
+	ctx := context.Background()
+	alice := laptop(t, "alice@lap", 2, "alice-box")
+	if _, err := alice.UpdateFleet(ctx, func(f *inventory.Fleet) error {
+		f.Freezes = append(f.Freezes, inventory.Freeze{Env: "production", Reason: "black friday", Start: "2026-11-27 00:00", End: "2026-11-30 23:59"})
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	rels, err := alice.ListReleases(ctx, "shop", "production", 0)
+	if err != nil || len(rels) != 2 {
+		t.Fatalf("alice's releases: %v %v", rels, err)
+	}
+	rel := rels[0]
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(alice.SaveMigrationCheck(ctx, MigrationCheck{App: "shop", Env: "production", ReleaseID: rel.ReleaseID, Host: "web1",
+		Verdict: "breaking", Ops: `[{"op":"Remove field quantity from order"}]`, Allowed: "--allow-breaking-migrations by alice@lap", CheckedAt: 5}))
+	must(alice.SaveReleaseWatch(ctx, ReleaseWatch{App: "shop", Env: "production", ReleaseID: rel.ReleaseID, Verdict: WatchTripped,
+		Detail: "new error", Signature: "sig-1", At: 6}))
+	must(alice.RecordBreakGlass(ctx, BreakGlass{App: "shop", Env: "production", ReleaseID: rel.ReleaseID, Operator: "alice@lap",
+		Reason: "hotfix", Freeze: "black friday", At: 7}))
+	must(alice.SaveConfigRecord(ctx, ConfigRecord{Release: rel.ID, Action: ConfigSet,
+		After: map[string]inventory.EnvValue{"LOG_LEVEL": {Value: "debug"}}, Changes: []EnvChange{{Key: "LOG_LEVEL", Change: "added", New: "debug"}}}))
+	_, err = alice.AddFreeze(ctx, inventory.Freeze{Env: "production", Reason: "team offsite", Start: "2026-12-24 00:00", End: "2026-12-26 23:59"}, "alice@lap")
+	must(err)
+	must(alice.SetMaintenance(ctx, Maintenance{App: "shop", Env: "production", On: true, Message: "back soon", RetryAfter: 300,
+		Operator: "alice@lap", Since: 8, RunID: 1}))
+	sig := ErrorSignature{App: "shop", Env: "production", Signature: "sig-1", Summary: "KeyError: 'cart'", FirstSeenAt: 9000,
+		FirstHost: "web2", FirstReleaseID: rel.ReleaseID, FirstCommit: "abc", ReleaseFrom: "host", Seen: 3, LastSeenAt: 9500}
+	must(alice.RecordErrorSignatures(ctx, []ErrorSignature{sig}))
+
+	team := openTemp(t)
+	res, err := Copy(ctx, alice, team, false)
+	must(err)
+	if res.Records != 7 {
+		t.Errorf("copied %d records, want 7 (check, watch, break glass, config, team freeze, maintenance, signature): %+v", res.Records, res)
+	}
+	if c, err := team.MigrationCheckOf(ctx, "shop", "production", rel.ReleaseID); err != nil || c.Verdict != "breaking" || c.Allowed == "" {
+		t.Errorf("the migration check: %+v %v", c, err)
+	}
+	if w, err := team.ReleaseWatchOf(ctx, "shop", "production", rel.ReleaseID); err != nil || w.Verdict != WatchTripped || w.Signature != "sig-1" {
+		t.Errorf("the watch verdict: %+v %v", w, err)
+	}
+	if bg, err := team.BreakGlasses(ctx, "shop", "production"); err != nil || bg[rel.ReleaseID].Reason != "hotfix" {
+		t.Errorf("the break-glass override: %+v %v", bg, err)
+	}
+	teamRels, err := team.ListReleases(ctx, "shop", "production", 0)
+	must(err)
+	var teamRel Release
+	for _, r := range teamRels {
+		if r.ReleaseID == rel.ReleaseID {
+			teamRel = r
+		}
+	}
+	if cr, err := team.ConfigRecordOf(ctx, teamRel.ID); err != nil || cr.After["LOG_LEVEL"].Value != "debug" || len(cr.Changes) != 1 {
+		t.Errorf("the config release of %s (record %d): %+v %v", rel.ReleaseID, teamRel.ID, cr, err)
+	}
+	fzs, err := team.Freezes(ctx, "production")
+	must(err)
+	var reasons []string
+	for _, fz := range fzs {
+		reasons = append(reasons, fz.Source+": "+fz.Reason)
+	}
+	if fmt.Sprint(reasons) != "[fleet: black friday team: team offsite]" {
+		t.Errorf("the freezes: %q", reasons)
+	}
+	if m, err := team.MaintenanceOf(ctx, "shop", "production"); err != nil || !m.On || m.Message != "back soon" || m.RunID != 0 {
+		t.Errorf("the maintenance state: %+v %v", m, err)
+	}
+	if got, err := team.ErrorSignaturesOfRelease(ctx, "shop", "production", rel.ReleaseID); err != nil || len(got) != 1 || got[0].FirstHost != "web2" {
+		t.Errorf("the errors release %s brought: %+v %v", rel.ReleaseID, got, err)
+	}
+
+	res, err = Copy(ctx, alice, team, true)
+	must(err)
+	if res.Records != 0 {
+		t.Errorf("alice's copy again added %d records, want none", res.Records)
+	}
+	fzs, _ = team.Freezes(ctx, "production")
+	if len(fzs) != 2 {
+		t.Errorf("after a second copy, %d freezes, want 2", len(fzs))
+	}
+
+	// bob saw the same error earlier, on web1, under another release.
+	bob := laptop(t, "bob@box", 1, "bob-box")
+	early := sig
+	early.FirstSeenAt, early.FirstHost, early.FirstReleaseID, early.LastSeenAt = 4000, "web1", "bob@box-0", 4000
+	must(bob.RecordErrorSignatures(ctx, []ErrorSignature{early}))
+	_, err = Copy(ctx, bob, team, true)
+	must(err)
+	got, err := team.ErrorSignaturesOf(ctx, "shop", "production", []string{"sig-1"})
+	if g := got["sig-1"]; err != nil || g.FirstHost != "web1" || g.FirstReleaseID != "bob@box-0" || g.FirstSeenAt != 4000 {
+		t.Errorf("the signature after bob's merge: %+v %v; want bob's earlier sighting", g, err)
+	}
+}

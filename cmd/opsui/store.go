@@ -61,8 +61,8 @@ added and those it has are kept as they are.`,
 		if err != nil {
 			return fmt.Errorf("copy into %s: %w", dst.Path(), err)
 		}
-		fmt.Fprintf(c.stdout, "copied into %s: %d runs (%d output chunks), %d releases, %d locks, %d drained backends, %d audit entries, %d hosts\n",
-			dst.Path(), res.Runs, res.Chunks, res.Releases, res.Locks, res.Drained, res.Audit, res.HostsAdded)
+		fmt.Fprintf(c.stdout, "copied into %s: %d runs (%d output chunks), %d releases, %d locks, %d drained backends, %d audit entries, %d hosts, %d other records (migration checks, watch verdicts, errors, freezes, maintenance)\n",
+			dst.Path(), res.Runs, res.Chunks, res.Releases, res.Locks, res.Drained, res.Audit, res.HostsAdded, res.Records)
 		if res.RunsKept+res.ReleasesKept > 0 {
 			fmt.Fprintf(c.stdout, "already there, kept: %d runs, %d releases\n", res.RunsKept, res.ReleasesKept)
 		}
