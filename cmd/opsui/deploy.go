@@ -139,6 +139,9 @@ func newDeployCmd(c *cli) *cobra.Command {
 		maintenance bool
 		breakGlass  string
 		watch       time.Duration
+		// deploy --maintenance's answer
+		maintMessage string
+		maintRetry   time.Duration
 	)
 	var noBuildCache bool
 	cmd := &cobra.Command{
@@ -158,6 +161,14 @@ time: the hosts are locked, all or nothing. Every release is recorded.`,
 	cmd.PreRunE = func(cmd *cobra.Command, _ []string) error {
 		if watch < 0 || watch > time.Hour {
 			return usageError{fmt.Errorf("--watch %s: want a duration from 0 (no watch) to 1h", watch)}
+		}
+		if (cmd.Flags().Changed("maintenance-message") || cmd.Flags().Changed("maintenance-retry-after")) && !maintenance {
+			return usageError{errors.New("--maintenance-message and --maintenance-retry-after go with --maintenance")}
+		}
+		if maintenance {
+			if err := (&deploy.Plan{MaintenanceMessage: maintMessage, MaintenanceRetryAfter: maintRetry}).MaintenanceState().Check(); err != nil {
+				return usageError{fmt.Errorf("--maintenance: %w", err)}
+			}
 		}
 		return nil
 	}
@@ -190,7 +201,7 @@ time: the hosts are locked, all or nothing. Every release is recorded.`,
 		cur, curErr := s.LatestRelease(ctx, tg.App.Name, tg.Env.Name, true)
 		p.AllowBreakingMigrations, p.BreakGlass = allowBreak, strings.TrimSpace(breakGlass)
 		p.NoBuildCache = noBuildCache
-		p.Maintenance = maintenance
+		p.Maintenance, p.MaintenanceMessage, p.MaintenanceRetryAfter = maintenance, maintMessage, maintRetry
 		if cmd.Flags().Changed("watch") {
 			p.Watch = &watch
 		}
@@ -248,6 +259,8 @@ time: the hosts are locked, all or nothing. Every release is recorded.`,
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print the plan (batches, steps, commands) and change nothing")
 	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask for confirmations (a protected environment's included)")
 	cmd.Flags().BoolVar(&maintenance, "maintenance", false, "put the site in maintenance (every balancer answers 503) from the migration to the last switch; lets breaking migrations through")
+	cmd.Flags().StringVar(&maintMessage, "maintenance-message", "", "with --maintenance: what the balancers answer (default: a new release is being deployed, back in a few minutes)")
+	cmd.Flags().DurationVar(&maintRetry, "maintenance-retry-after", 0, fmt.Sprintf("with --maintenance: the Retry-After header, whole seconds (default %s)", deploy.DefaultRetryAfter))
 	cmd.Flags().BoolVar(&allowBreak, "allow-breaking-migrations", false, "let a rolling or canary deploy run migrations that break the old code still serving (the check's verdict is recorded either way)")
 	cmd.Flags().StringVar(&breakGlass, "break-glass", "", "deploy inside a freeze window for this reason (recorded with your name, sent to the app's webhooks, shown in releases)")
 	cmd.Flags().DurationVar(&watch, "watch", 0, "watch each batch's hosts' logs this long after its switch, against a baseline read before the first (default: the app's watch:; 0 turns it off)")

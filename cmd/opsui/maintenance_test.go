@@ -113,4 +113,19 @@ hosts:
 	if out := mustRun(t, db, "maintenance"); !strings.Contains(out, "no app is in maintenance") {
 		t.Errorf("after off: %q", out)
 	}
+
+	// deploy --maintenance's own answer is checked before anything runs.
+	for _, tc := range []struct {
+		args []string
+		says string
+	}{
+		{[]string{"--maintenance-message", "back soon"}, "go with --maintenance"},
+		{[]string{"--maintenance", "--maintenance-retry-after", "1500ms"}, "whole seconds"},
+		{[]string{"--maintenance", "--maintenance-message", "a\x01b"}, "control character"},
+	} {
+		args := append([]string{"deploy", "shop", "--env", "production", "--yes"}, tc.args...)
+		if out, err := opsuiCmd(t, db, "", args...); err == nil || !strings.Contains(err.Error(), tc.says) {
+			t.Errorf("deploy %q: %v, want a usage error saying %q\n%s", tc.args, err, tc.says, out)
+		}
+	}
 }

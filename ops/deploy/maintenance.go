@@ -58,7 +58,7 @@ func (st MaintenanceState) Check() error {
 		}
 	}
 	if st.RetryAfter < time.Second || st.RetryAfter > MaxRetryAfter || st.RetryAfter%time.Second != 0 {
-		return fmt.Errorf("--retry-after %s: want whole seconds from 1s to %s", st.RetryAfter, MaxRetryAfter)
+		return fmt.Errorf("Retry-After %s: want whole seconds from 1s to %s", st.RetryAfter, MaxRetryAfter)
 	}
 	return nil
 }

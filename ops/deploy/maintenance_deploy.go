@@ -28,15 +28,35 @@ type maintRun struct {
 }
 
 // checkMaintenance refuses a deploy planned with Maintenance whose
-// environment's balancers cannot answer 503, before anything runs.
+// environment's balancers cannot answer 503, or whose message or
+// Retry-After they could not send, before anything runs.
 func checkMaintenance(p *Plan) error {
 	if !p.Maintenance {
+		if p.MaintenanceMessage != "" || p.MaintenanceRetryAfter != 0 {
+			return fmt.Errorf("deploy %s: a maintenance message or Retry-After without --maintenance", p.App.Name)
+		}
 		return nil
+	}
+	if err := p.MaintenanceState().Check(); err != nil {
+		return fmt.Errorf("deploy %s --maintenance: %w", p.App.Name, err)
 	}
 	if _, err := MaintenanceBalancers(MaintenanceOptions{Fleet: p.Fleet, App: p.App.Name, Env: p.Env.Name}); err != nil {
 		return fmt.Errorf("deploy %s --maintenance: %w", p.App.Name, err)
 	}
 	return nil
+}
+
+// MaintenanceState is what the balancers answer while the deploy holds
+// the site in maintenance.
+func (p *Plan) MaintenanceState() MaintenanceState {
+	st := MaintenanceState{On: true, Message: p.MaintenanceMessage, RetryAfter: p.MaintenanceRetryAfter}
+	if st.Message == "" {
+		st.Message = deployMaintenanceMessage
+	}
+	if st.RetryAfter == 0 {
+		st.RetryAfter = DefaultRetryAfter
+	}
+	return st
 }
 
 // maintOptions are the balancers of the plan's environment.
@@ -69,7 +89,7 @@ func (r *runner) maintenanceOn(ctx context.Context) bool {
 			return true
 		}
 	}
-	_, err := SetMaintenance(ctx, r.maintOptions(), MaintenanceState{On: true, Message: deployMaintenanceMessage, RetryAfter: DefaultRetryAfter})
+	_, err := SetMaintenance(ctx, r.maintOptions(), p.MaintenanceState())
 	if err != nil {
 		err = fmt.Errorf("--maintenance: the balancers could not be put in maintenance, so nothing is migrated or switched: %w", err)
 		r.notef("%v", err)

@@ -20,9 +20,9 @@ import (
 
 // watchStatuses asks url until stop is closed and counts the answers by
 // status, keeping a 503's body.
-func watchStatuses(url string, stop <-chan struct{}) (wait func() (map[int]int, string)) {
+func watchStatuses(url string, stop <-chan struct{}) (wait func() (map[int]int, string, string)) {
 	var mu sync.Mutex
-	seen, body := map[int]int{}, ""
+	seen, body, retry := map[int]int{}, "", ""
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -32,21 +32,21 @@ func watchStatuses(url string, stop <-chan struct{}) (wait func() (map[int]int, 
 				return
 			default:
 			}
-			status, _, b := get(nil, url)
+			status, h, b := get(nil, url)
 			mu.Lock()
 			seen[status]++
 			if status == 503 {
-				body = b
+				body, retry = b, h.Get("Retry-After")
 			}
 			mu.Unlock()
 			time.Sleep(20 * time.Millisecond)
 		}
 	}()
-	return func() (map[int]int, string) {
+	return func() (map[int]int, string, string) {
 		<-done
 		mu.Lock()
 		defer mu.Unlock()
-		return seen, body
+		return seen, body, retry
 	}
 }
 
@@ -140,19 +140,25 @@ http {
 	rolling := Strategy{Kind: StrategyRolling, Batches: Batches{{N: 1}}, AutoRollback: true}
 	p := plan(drop, rolling)
 	p.Maintenance = true
+	p.MaintenanceMessage, p.MaintenanceRetryAfter = "Back at 04:00 UTC: \"orders\" {moved}", 90*time.Second
+	var dry strings.Builder
+	p.Describe(&dry)
+	if !strings.Contains(dry.String(), `maintenance: every balancer answers 503 (Retry-After 1m30s)`) || !strings.Contains(dry.String(), `orders`) {
+		t.Errorf("the dry run does not say what the balancers answer:\n%s", dry.String())
+	}
 	stop := make(chan struct{})
 	wait := watchStatuses("http://"+lb.Addr+":8081/health/", stop)
 	out := deploy(p)
 	close(stop)
-	seen, body := wait()
+	seen, body, retry := wait()
 	t.Logf("through nginx during the deploy: %v", seen)
 	notes := strings.Join(out.Notes, "\n")
 	if out.Result != store.ReleaseSuccess || len(out.Warnings) > 0 {
 		tb.logf(out)
 		t.Fatalf("rolling deploy of a breaking migration with --maintenance: %s %v\n%s", out.Result, out.Warnings, notes)
 	}
-	if seen[503] == 0 || body != deployMaintenanceMessage+"\n" {
-		t.Errorf("no request through nginx saw the maintenance page during the migration: %v %q", seen, body)
+	if seen[503] == 0 || body != p.MaintenanceMessage+"\n" || retry != "90" {
+		t.Errorf("no request through nginx saw the deploy's maintenance page during the migration: %v %q, Retry-After %q", seen, body, retry)
 	}
 	on, off := strings.Index(notes, "maintenance on: every balancer"), strings.Index(notes, "maintenance off: the balancers")
 	if on < 0 || off < on {

@@ -49,6 +49,11 @@ type Plan struct {
 	// takes it out after the last switch (maintenance_deploy.go); it lets
 	// breaking migrations through as AllowBreakingMigrations does.
 	Maintenance bool
+	// MaintenanceMessage and MaintenanceRetryAfter are what the balancers
+	// answer meanwhile (deployMaintenanceMessage and DefaultRetryAfter when
+	// empty).
+	MaintenanceMessage    string
+	MaintenanceRetryAfter time.Duration
 	// BreakGlass is the operator's reason to deploy inside a freeze
 	// window (recorded and announced by ops); "" refuses the deploy there.
 	BreakGlass string
@@ -261,6 +266,11 @@ func (p *Plan) Describe(w io.Writer) {
 		fmt.Fprintf(w, "  batch %d: %s\n", i+1, hostNames(b))
 	}
 	p.describeWatch(w)
+	if p.Maintenance {
+		st := p.MaintenanceState()
+		fmt.Fprintf(w, "maintenance: every balancer answers 503 (Retry-After %s) from the migration to the last switch: %q\n",
+			st.RetryAfter, st.Message)
+	}
 	p.describeBuild(w) // build_plan.go
 	fmt.Fprintln(w, "steps:")
 	for i, s := range p.Steps {
