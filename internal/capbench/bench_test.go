@@ -63,8 +63,12 @@ func BenchmarkDeployVsCapistrano(b *testing.B) {
 	if len(results) == 0 {
 		return
 	}
-	fmt.Printf("\n# opsui against Capistrano\n\n%s, %d cores; %s; gunicorn workers per host: %d.\nLoad average before: %s (1, 5, 15 min); after: %s.\n\n%s",
-		time.Now().UTC().Format("2006-01-02 15:04 UTC"), runtime.NumCPU(), capVersion(), workers, load, peerbench.LoadAverage(), Report(results))
+	rtt := os.Getenv(EnvRTT)
+	if rtt == "" {
+		rtt = "none (loopback)"
+	}
+	fmt.Printf("\n# opsui against Capistrano\n\n%s, %d cores; %s; gunicorn workers per host: %d; round trip added to every host: %s.\nLoad average before: %s (1, 5, 15 min); after: %s.\n\n%s",
+		time.Now().UTC().Format("2006-01-02 15:04 UTC"), runtime.NumCPU(), capVersion(), workers, rtt, load, peerbench.LoadAverage(), Report(results))
 }
 
 // capVersion is `cap --version`'s answer, on one line.

@@ -63,6 +63,10 @@ const (
 	// about 30 s) and makes a missing tool fail it; set to 0 it skips
 	// BenchmarkDeployVsCapistrano (`make bench` runs every benchmark).
 	EnvSwitch = "OPSUI_CAPBENCH"
+	// EnvRTT sets a round trip added between the tools and every host
+	// (sshtest.WithLatency: a proxy before each sshd), as on a real
+	// network; loopback has none (default 0).
+	EnvRTT = "OPSUI_CAPBENCH_RTT"
 	// EnvStatic sets opsui's static: option (once, the default, or
 	// per_host: collectstatic on every host, as Capistrano does), to
 	// measure what building static once saves.

@@ -89,7 +89,15 @@ func needTools(t testing.TB, strict bool) {
 // deployed yet.
 func newRig(t testing.TB, n, workers int) *rig {
 	t.Helper()
-	f := sshtest.Start(t, n, sshtest.WithMaxSessions(64))
+	opts := []sshtest.Option{sshtest.WithMaxSessions(64)}
+	if v := os.Getenv(EnvRTT); v != "" {
+		rtt, err := time.ParseDuration(v)
+		if err != nil || rtt < 0 {
+			t.Fatalf("%s=%q: want a duration such as 20ms", EnvRTT, v)
+		}
+		opts = append(opts, sshtest.WithLatency(rtt))
+	}
+	f := sshtest.Start(t, n, opts...)
 	if !f.Isolated {
 		t.Skip("capbench needs isolated hosts (each its own home and processes): run as root")
 	}

@@ -115,6 +115,7 @@ type Fleet struct {
 	Isolated bool
 
 	encryptedKey ed25519.PrivateKey // written to EncryptedKeyPath by bootAll
+	proxies      []*delayProxy      // WithLatency's, before each host
 }
 
 // Option configures [Start].
@@ -129,6 +130,7 @@ type options struct {
 	noIsolation bool                           // tests of the fallback path set it
 	user        string                         // WithUser: an ordinary login user
 	freePort    func(addr string) (int, error) // tests replace it to force port collisions
+	latency     time.Duration                  // WithLatency: the round trip of a proxy before each sshd
 
 	envs map[string]map[string]string // by host name, from env and hostEnv
 }
@@ -185,10 +187,18 @@ func Start(t testing.TB, n int, opts ...Option) *Fleet {
 	if err := f.bootAll(); err != nil {
 		t.Fatalf("sshtest: starting %d hosts: %v", n, err)
 	}
+	if o.latency > 0 {
+		if err := f.delayProxies(o.latency); err != nil {
+			t.Fatalf("sshtest: the proxies of WithLatency: %v", err)
+		}
+	}
 	if err := f.writeClientFiles(); err != nil {
 		t.Fatalf("sshtest: %v", err)
 	}
 	t.Logf("sshtest: %d sshd hosts up in %v (isolated: %v)", n, time.Since(start).Round(time.Millisecond), f.Isolated)
+	if o.latency > 0 {
+		t.Logf("sshtest: every host behind a proxy adding a %v round trip", o.latency)
+	}
 	return f
 }
 
@@ -429,6 +439,9 @@ func (f *Fleet) writeClientFiles() error {
 
 // shutdown kills every host and waits for all their processes.
 func (f *Fleet) shutdown() {
+	for _, p := range f.proxies {
+		p.close()
+	}
 	var wg sync.WaitGroup
 	for _, h := range f.Hosts {
 		wg.Go(h.Kill)

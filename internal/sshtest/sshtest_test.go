@@ -543,3 +543,35 @@ func countSleeps(pids []int) int {
 	}
 	return n
 }
+
+// TestWithLatency: a command over a fleet WithLatency takes at least the
+// round trips an SSH session costs, and the host keys, ssh config and
+// Port all name the proxy, which carries the session whole.
+func TestWithLatency(t *testing.T) {
+	const rtt = 60 * time.Millisecond
+	f := Start(t, 1, WithLatency(rtt))
+	h := f.Hosts[0]
+	c, err := ssh.Dial("tcp", h.Address(), f.ClientConfig(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	s, err := c.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	start := time.Now()
+	out, err := s.CombinedOutput("head -c 100000 /dev/zero | wc -c")
+	took := time.Since(start)
+	if err != nil || strings.TrimSpace(string(out)) != "100000" {
+		t.Fatalf("through the proxy: %q %v", out, err)
+	}
+	// exec request and reply, then the output: at least one round trip.
+	if took < rtt {
+		t.Errorf("a command took %v over a %v round trip", took, rtt)
+	}
+	if out, err := exec.Command("ssh", "-F", f.SSHConfigPath, h.Name, "echo", "ok").CombinedOutput(); err != nil || strings.TrimSpace(string(out)) != "ok" {
+		t.Errorf("ssh -F through the proxy: %q %v", out, err)
+	}
+}
