@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -302,10 +303,18 @@ func TestWorkersFollowTheRelease(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	web := w.Fleet.Hosts[2].Name
+	// Each host goes through switch, reload and health on its own: the
+	// deploy is cut once every host is at its health check, switched.
+	var mu sync.Mutex
+	atHealth := map[string]bool{}
 	cut, err := w.svc.Deploy(ictx, p, IO{Emit: func(ev remote.Event) {
-		if ev.Host == web && ev.Kind == remote.EventStage && ev.Line == deploy.StepHealth {
-			cancel()
+		if ev.Kind == remote.EventStage && ev.Line == deploy.StepHealth {
+			mu.Lock()
+			atHealth[ev.Host] = true
+			if len(atHealth) == len(w.Fleet.Hosts) {
+				cancel()
+			}
+			mu.Unlock()
 		}
 	}})
 	if err != nil || cut.Result == store.ReleaseSuccess {

@@ -231,47 +231,71 @@ func stepHosts(s Step, hs []*hostRun) []*hostRun {
 	return on
 }
 
-// runOn runs a step on one host.
+// runOn runs a step on one host. Whether a step that runs once ran to its
+// end there is kept for onceRan: the host may have failed for another
+// reason meanwhile (its own collectstatic alongside the migration).
 func (r *runner) runOn(ctx context.Context, s Step, h *hostRun) {
 	timeout := s.Timeout
 	if timeout <= 0 {
 		timeout = defaultStepTimeout
 	}
 	r.events.stageIn(ctx, h, s.Name)
+	ok := true
 	switch {
 	case s.Name == StepHealth && s.Builtin():
-		r.healthCheck(ctx, h, r.plan.ReleaseID, r.plan.Source.Commit)
+		ok = r.healthCheck(ctx, h, r.plan.ReleaseID, r.plan.Source.Commit)
 	case s.Name == StepCleanup && s.Builtin():
 		env := r.plan.env(h.host, s)
 		env["OPSUI_KEEP"] = fmt.Sprint(r.plan.App.Keep())
 		env["OPSUI_PROTECT"] = strings.TrimSpace(r.plan.KnownGood + " " + r.plan.ReleaseID + " " + h.prevRelease)
 		// A cleanup that fails leaves extra releases; it does not fail the host.
-		if _, ok := r.runStep(ctx, h, s.Name, cleanupScript, env, timeout, nil, false); !ok {
+		if _, done := r.runStep(ctx, h, s.Name, cleanupScript, env, timeout, nil, false); !done {
 			r.notef("%s: cleaning up old releases failed; they stay", h.host.Name)
 		}
 	case s.Name == StepMigrate && s.Run == migrateScript:
-		if r.kind == store.KindDeploy && r.migrateChecked(ctx, h, s) {
-			break
-		}
-		if r.kind == store.KindDeploy && (!r.gateMigrations(ctx, h, s) || !r.maintenanceOn(ctx)) {
-			break
-		}
-		if r.kind == store.KindDeploy && checksMigrations(r.plan.App) {
-			r.events.stageIn(ctx, h, s.Name) // back from the check: the migration's output follows
-		}
-		if out, ok := r.runStep(ctx, h, s.Name, withEnv(s.Run), r.plan.env(h.host, s), timeout, nil, true); ok && migrationsRan(out) {
-			r.migrated.Store(true)
-		}
+		ok = r.migrate(ctx, h, s, timeout)
 	case s.Run == staticOnceScript:
 		r.staticStep(ctx, s, h, timeout)
+		ok = h.todo()
 	default:
-		out, _ := r.runStep(ctx, h, s.Name, withEnv(s.Run), r.plan.env(h.host, s), timeout, nil, true)
+		var out string
+		out, ok = r.runStep(ctx, h, s.Name, withEnv(s.Run), r.plan.env(h.host, s), timeout, nil, true)
 		for _, w := range requirementWarnings(out) {
 			r.notef("%s: requirements: %s", h.host.Name, w)
 		}
 	}
+	if s.Once {
+		r.onceOK.Store(onceKey(h, s), ok)
+	}
 	r.clock.done(h.host.Name)
 }
+
+// migrate runs the migration step s on h, after its compatibility check
+// (in the same Django process when it can), and reports whether the
+// schema is known: false when a migration started and did not finish.
+// One refused by the check or the balancers never started: every host
+// failed then, and the schema is as it was.
+func (r *runner) migrate(ctx context.Context, h *hostRun, s Step, timeout time.Duration) bool {
+	if r.kind == store.KindDeploy {
+		if handled, ok := r.migrateChecked(ctx, h, s); handled {
+			return ok
+		}
+		if !r.gateMigrations(ctx, h, s) || !r.maintenanceOn(ctx) {
+			return true
+		}
+		if checksMigrations(r.plan.App) {
+			r.events.stageIn(ctx, h, s.Name) // back from the check: the migration's output follows
+		}
+	}
+	out, ok := r.runStep(ctx, h, s.Name, withEnv(s.Run), r.plan.env(h.host, s), timeout, nil, true)
+	if ok && migrationsRan(out) {
+		r.migrated.Store(true)
+	}
+	return ok
+}
+
+// onceKey names a step that runs once, on h, in runner.onceOK.
+func onceKey(h *hostRun, s Step) string { return h.host.Name + "\x00" + s.Name }
 
 // onceHost picks the host a once-only step runs on: the first with the
 // db-migrate role, else the first.

@@ -295,10 +295,10 @@ func TestRenewalFailingPastTheLeaseCancelsTheHost(t *testing.T) {
 }
 
 // TestLockedStateIsReadUnderTheLock: another deploy finishes between this
-// deploy's first look at the host and its lock. What current points at,
-// which a failed deploy switches back to, is read again under the lock:
-// the failed deploy goes back to the other deploy's release, not to the
-// one before it.
+// deploy's start (its connection to the host) and its lock. What current
+// points at, which a failed deploy switches back to, is read under the
+// lock: the failed deploy goes back to the other deploy's release, not to
+// the one before it.
 func TestLockedStateIsReadUnderTheLock(t *testing.T) {
 	tb := newTestbed(t, 1)
 	first := tb.firstRelease()
@@ -309,7 +309,7 @@ func TestLockedStateIsReadUnderTheLock(t *testing.T) {
 	var once sync.Once
 	var other *Outcome
 	out, _ := tb.deployWhen(pa, func(ev remote.Event) {
-		if ev.Kind == remote.EventStdout && strings.HasPrefix(ev.Line, "current=") {
+		if ev.Kind == remote.EventStage && ev.Line == stepInspect {
 			once.Do(func() {
 				tb.commit("third", map[string]string{"index.html": "v3\n"})
 				other = tb.deploy("main", Strategy{Kind: "all", AutoRollback: true})

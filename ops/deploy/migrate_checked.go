@@ -64,13 +64,14 @@ func djangoMigrateArgs(cmd string) ([]string, bool) {
 }
 
 // migrateChecked runs the check and the migration of step s on h in one
-// process when it can, and reports whether it did (whatever their
-// outcome); false leaves both to the steps run apart.
-func (r *runner) migrateChecked(ctx context.Context, h *hostRun, s Step) bool {
+// process when it can, and reports whether it did (handled, whatever
+// their outcome) and whether the migration finished (ok); not handled
+// leaves both to the steps run apart.
+func (r *runner) migrateChecked(ctx context.Context, h *hostRun, s Step) (handled, ok bool) {
 	p := r.plan
-	args, ok := djangoMigrateArgs(p.App.MigrateCommand())
-	if !ok || !checksMigrations(p.App) || p.Maintenance {
-		return false
+	args, can := djangoMigrateArgs(p.App.MigrateCommand())
+	if !can || !checksMigrations(p.App) || p.Maintenance {
+		return false, false
 	}
 	timeout := s.Timeout
 	if timeout <= 0 {
@@ -127,25 +128,27 @@ func (r *runner) migrateChecked(ctx context.Context, h *hostRun, s Step) bool {
 		defer mu.Unlock()
 		return checked && allowed
 	}
-	out, ok := r.runStepWith(ctx, h, StepMigrate, withEnv(migrateCheckedScript), env, migcheckTimeout+timeout, nil, migrating, consume)
+	out, done := r.runStepWith(ctx, h, StepMigrate, withEnv(migrateCheckedScript), env, migcheckTimeout+timeout, nil, migrating, consume)
 	mu.Lock()
 	defer mu.Unlock()
 	switch {
 	case apart:
-		return false
+		return false, false
 	case !checked:
 		// The check did not finish (its settings failed to load, the host
 		// went away): the steps run apart say why, in their own words.
 		if h.todo() {
 			r.notef("%s: the migration check did not finish in one process with the migration; each runs by itself", h.host.Name)
-			return false
+			return false, false
 		}
-		return true
-	case !allowed || !ok:
-		return true // the gate or migrate failed the host: said already
+		return true, false
+	case !allowed:
+		return true, true // refused by the gate, which failed every host: nothing was migrated
+	case !done:
+		return true, false // migrate failed the host: said already
 	}
 	if migrationsRan(out) {
 		r.migrated.Store(true)
 	}
-	return true
+	return true, true
 }

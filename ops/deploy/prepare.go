@@ -197,10 +197,16 @@ func (o *onceRun) first() *hostRun {
 	return nil
 }
 
-// run runs the step on h, alongside h's own steps when o.side.
+// run runs the step on h, alongside h's own steps when o.side. A host
+// that failed since it was chosen leaves the step to wait, which runs it
+// on whichever host is left.
 func (o *onceRun) run(h *hostRun) {
 	defer close(o.done)
 	on := stepHosts(o.step, []*hostRun{h})
+	if len(on) == 0 {
+		o.deferred = true
+		return
+	}
 	defer o.r.onceRan(o.step, on)
 	if !o.side {
 		o.r.step(o.ctx, o.step, on)
@@ -230,16 +236,14 @@ func (o *onceRun) wait() {
 	}
 }
 
-// onceRan notes when a host that ran step s, which runs once, failed at
-// it: a migration that did not finish (a failed command, or its host lost
-// halfway) leaves the schema unknown, so no host may be switched to code
-// that needs it, whatever --max-fail allows.
+// onceRan notes when step s, which runs once, did not run to its end on
+// the host it ran on: a migration that did not finish (a failed command,
+// or its host lost halfway, whatever else failed there first) leaves the
+// schema unknown, so no host may be switched to code that needs it,
+// whatever --max-fail allows.
 func (r *runner) onceRan(s Step, on []*hostRun) {
 	for _, h := range on {
-		h.mu.Lock()
-		failed, step := h.failed, h.failStep
-		h.mu.Unlock()
-		if failed && step == s.Name {
+		if ok, _ := r.onceOK.Load(onceKey(h, s)); ok != true {
 			r.onceFailed = fmt.Sprintf("%s did not finish on %s", s.Name, h.host.Name)
 		}
 	}

@@ -41,8 +41,11 @@ type runner struct {
 	// finish, and on which host: no host may then be switched, whatever
 	// --max-fail allows (set before prepare returns; read by activate).
 	onceFailed string
-	notesMu    sync.Mutex
-	notes      []string
+	// onceOK holds, by onceKey, whether a step that runs once ran to its
+	// end on its host.
+	onceOK  sync.Map
+	notesMu sync.Mutex
+	notes   []string
 	// clock times each host's own part, for its record.
 	clock hostClock
 	kind  string // the run's: store.KindDeploy, KindRollback or KindMigrate
@@ -185,17 +188,16 @@ func (r *runner) createRelease(ctx context.Context, rel *store.Release, resumed 
 	return r.Store.CreateRelease(ctx, rel, r.names())
 }
 
-// lock inspects every host at once (which also warms their connections
-// and names an unreachable host before any lock is taken), takes the lock,
-// and reads again, under the lock, what the deploy relies on: what
-// current points at (the auto-rollback target, a release cleanup
-// protects), the rollback target's REVISION and the last known-good
-// release. A deploy that finished between the first look and the lock
-// changed them. The second look runs in the session that takes the lock
-// on each host, right after it is taken.
+// lock connects to every host at once (naming an unreachable host before
+// any lock is taken), takes the lock, and reads, under the lock, what the
+// deploy relies on: what current points at (the auto-rollback target, a
+// release cleanup protects), the rollback target's REVISION and the last
+// known-good release; a deploy that finished meanwhile changed them. The
+// reading runs in the session that takes the lock on each host, right
+// after it is taken.
 func (r *runner) lock(ctx context.Context) (*HostLock, error) {
 	r.say("locking %s/%s on %s", r.plan.App.Name, r.plan.Env.Name, Plural(len(r.hosts), "host", "hosts"))
-	r.inspect(ctx)
+	r.connect(ctx)
 	var lh []lockHost
 	for _, h := range r.hosts {
 		if !h.live() {
@@ -232,13 +234,16 @@ func (r *runner) lock(ctx context.Context) (*HostLock, error) {
 	return l, nil
 }
 
-// inspect reads on every host at once what current points at, its
-// REVISION and the REVISION of r.check.
-func (r *runner) inspect(ctx context.Context) {
+// connect opens every host's connection at once, before any lock is
+// taken: an unreachable host, or one whose key is refused, is named then,
+// and the lock's sessions find the connections ready. What the deploy
+// reads on the hosts it reads under the lock (lockHost.read).
+func (r *runner) connect(ctx context.Context) {
 	r.forEach(r.hosts, func(h *hostRun) {
 		r.events.stage(h, stepInspect)
-		if out, ok := r.runStep(ctx, h, stepInspect, inspectScript, r.inspectEnv(h), time.Minute, nil, true); ok {
-			h.readInspection(out, r.check)
+		if _, err := r.conn.Client(ctx, h.target); err != nil {
+			he := remote.Classify(h.host.Name, err)
+			r.fail(h, stepInspect, he.Class, he)
 		}
 	})
 }
