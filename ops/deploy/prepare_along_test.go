@@ -21,6 +21,9 @@ d, host, wait = %q, os.environ["HOST"], %v
 def touch(n):
     open(os.path.join(d, n), "w").close()
 if sys.argv[1] == "collectstatic":
+    if os.path.exists(os.path.join(d, "fail-cs-" + host)):
+        touch("cs-failed-" + host)
+        sys.exit("collectstatic failed on " + host)
     touch("cs-started-" + host)
     for _ in range(300):
         if not wait or os.path.exists(os.path.join(d, "migrated")):
