@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"text/tabwriter"
 
@@ -57,9 +56,7 @@ PostgreSQL store it answers for every operator.`,
 			if entries == nil {
 				entries = []store.AuditEntry{}
 			}
-			enc := json.NewEncoder(c.stdout)
-			enc.SetIndent("", "  ")
-			return enc.Encode(entries)
+			return writeJSON(c.stdout, entries)
 		}
 		if len(entries) == 0 {
 			fmt.Fprintf(c.stdout, "nothing changed in the last %s\n", since)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"slices"
@@ -43,9 +42,7 @@ whose outcome differed. A and B are release ids, run ids or commit prefixes
 			return opError(err)
 		}
 		if asJSON {
-			enc := json.NewEncoder(c.stdout)
-			enc.SetIndent("", "  ")
-			return enc.Encode(comparisonJSON(cmp.A, cmp.B, cmp.Comparison))
+			return writeJSON(c.stdout, comparisonJSON(cmp.A, cmp.B, cmp.Comparison))
 		}
 		return printComparison(c.stdout, cmp.A, cmp.B, cmp.Comparison)
 	})

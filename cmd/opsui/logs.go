@@ -50,12 +50,16 @@ are always shown); --save also writes the shown lines, with the time each
 arrived, to a new file, created 0600 and never through a symlink (an existing
 file is replaced only with --overwrite).`,
 		Example: `  opsui logs --env production --role web --grep 'error|traceback'
-  opsui logs --host web1,web2 --file /var/log/nginx/error.log --since-lines 100`,
+  opsui logs --host web1,web2 --file /var/log/nginx/error.log --since-lines 100
+  opsui logs --env production --role web --errors --json | jq '.groups[] | select(.count > 10)'`,
 		Args: cobra.NoArgs,
 	}
 	cmd.RunE = c.withStore(func(ctx context.Context, s *store.Store, _ []string) error {
 		if since < 0 {
 			return usageError{fmt.Errorf("--since-lines %d: must not be negative", since)}
+		}
+		if err := errs.check(); err != nil {
+			return err
 		}
 		flt, err := logs.NewFilter(grep, true)
 		if err != nil {
@@ -83,7 +87,7 @@ file is replaced only with --overwrite).`,
 			fmt.Fprintf(c.stderr, "opsui: no log files for %s (set the role's logs or give --file); left out\n", strings.Join(without, ", "))
 		}
 		if errs.on {
-			return c.printLogErrors(ctx, svc, f, sources, errs.lines(cmd, since), errs.app)
+			return c.printLogErrors(ctx, svc, f, sources, errs.lines(cmd, since), errs.app, errs.asJSON)
 		}
 		p := newLogPrinter(c.stdout, sources, flt, colorFor(c.stdout))
 		if save != "" {

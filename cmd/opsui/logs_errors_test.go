@@ -124,6 +124,44 @@ func TestLogsErrorsFirstSeenIn(t *testing.T) {
 		}
 	}
 
+	// The same groups as JSON, in the table's words.
+	var js struct {
+		Lines  int
+		Hosts  int
+		Groups []struct {
+			Count     int
+			Hosts     []string
+			Summary   string
+			FirstSeen *struct{ Where, ReleaseID, Commit, Host, From string } `json:"first_seen_in"`
+		}
+	}
+	if err := json.Unmarshal([]byte(mustRun(t, db, "logs", "--errors", "--role", "web", "--json")), &js); err != nil {
+		t.Fatal(err)
+	}
+	found := map[string]string{}
+	for _, g := range js.Groups {
+		where := "-"
+		if g.FirstSeen != nil {
+			where = g.FirstSeen.Where + " " + g.FirstSeen.From
+		}
+		found[g.Summary] = fmt.Sprintf("%d %s %s", g.Count, strings.Join(g.Hosts, ","), where)
+	}
+	for summary, want := range map[string]string{
+		"ERROR payment failed: card declined": "2 web1,web2 " + r1 + " (edc515f8aa11) or before backlog",
+		"ERROR cache: miss storm":             "1 web1 " + r2 + " (bbbbbbbbcc22, from the record) record",
+		"500 GET /cart/":                      "2 web1,web2 -",
+	} {
+		if got := found[summary]; got != want {
+			t.Errorf("logs --errors --json: %q is %q, want %q (all: %v)", summary, got, want, found)
+		}
+	}
+	if js.Lines != 1000 || js.Hosts != 2 {
+		t.Errorf("logs --errors --json read %d lines of %d hosts, want 1000 of 2", js.Lines, js.Hosts)
+	}
+	if _, err := opsuiCmd(t, db, "", "logs", "--role", "web", "--json"); err == nil || exitCode(err) != 2 || !strings.Contains(err.Error(), "--json goes with --errors") {
+		t.Errorf("logs --json without --errors: %v", err)
+	}
+
 	st, err := store.Open(context.Background(), db)
 	if err != nil {
 		t.Fatal(err)

@@ -220,6 +220,13 @@ type jsonPrinter struct {
 }
 
 // newJSONPrinter prints to w.
+// writeJSON writes v as indented JSON: the --json of a listing.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
 func newJSONPrinter(w io.Writer) *jsonPrinter { return &jsonPrinter{enc: json.NewEncoder(w)} }
 
 type jsonEvent struct {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -157,9 +156,7 @@ this commit reach each environment, and who sent it" (a short hash is enough).`,
 					return err
 				}
 			}
-			enc := json.NewEncoder(c.stdout)
-			enc.SetIndent("", "  ")
-			return enc.Encode(rows)
+			return writeJSON(c.stdout, rows)
 		}
 		if len(out) == 0 {
 			if commit != "" {
