@@ -166,7 +166,7 @@ time: the hosts are locked, all or nothing. Every release is recorded.`,
 			return usageError{errors.New("--maintenance-message and --maintenance-retry-after go with --maintenance")}
 		}
 		if maintenance {
-			if err := (&deploy.Plan{MaintenanceMessage: maintMessage, MaintenanceRetryAfter: maintRetry}).MaintenanceState().Check(); err != nil {
+			if err := deploy.DeployMaintenance(maintMessage, maintRetry).Check(); err != nil {
 				return usageError{fmt.Errorf("--maintenance: %w", err)}
 			}
 		}

@@ -277,7 +277,7 @@ func (r *runner) runOn(ctx context.Context, s Step, h *hostRun) {
 // failed then, and the schema is as it was.
 func (r *runner) migrate(ctx context.Context, h *hostRun, s Step, timeout time.Duration) bool {
 	if r.kind == store.KindDeploy {
-		if handled, ok := r.migrateChecked(ctx, h, s); handled {
+		if handled, ok := r.migrateChecked(ctx, h, s, timeout); handled {
 			return ok
 		}
 		if !r.gateMigrations(ctx, h, s) || !r.maintenanceOn(ctx) {

@@ -49,7 +49,14 @@ func checkMaintenance(p *Plan) error {
 // MaintenanceState is what the balancers answer while the deploy holds
 // the site in maintenance.
 func (p *Plan) MaintenanceState() MaintenanceState {
-	st := MaintenanceState{On: true, Message: p.MaintenanceMessage, RetryAfter: p.MaintenanceRetryAfter}
+	return DeployMaintenance(p.MaintenanceMessage, p.MaintenanceRetryAfter)
+}
+
+// DeployMaintenance is what the balancers answer while a deploy holds the
+// site in maintenance with message and retryAfter, each defaulted when
+// empty (deploy --maintenance-message, --maintenance-retry-after).
+func DeployMaintenance(message string, retryAfter time.Duration) MaintenanceState {
+	st := MaintenanceState{On: true, Message: message, RetryAfter: retryAfter}
 	if st.Message == "" {
 		st.Message = deployMaintenanceMessage
 	}

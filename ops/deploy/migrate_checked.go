@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/opsui/opsui/ops/remote"
 )
@@ -63,19 +64,16 @@ func djangoMigrateArgs(cmd string) ([]string, bool) {
 	return strings.Fields(m[3]), true
 }
 
-// migrateChecked runs the check and the migration of step s on h in one
+// migrateChecked runs the check and the migration of step s on h (timeout
+// for the migration, beside the check's own) in one
 // process when it can, and reports whether it did (handled, whatever
 // their outcome) and whether the migration finished (ok); not handled
 // leaves both to the steps run apart.
-func (r *runner) migrateChecked(ctx context.Context, h *hostRun, s Step) (handled, ok bool) {
+func (r *runner) migrateChecked(ctx context.Context, h *hostRun, s Step, timeout time.Duration) (handled, ok bool) {
 	p := r.plan
 	args, can := djangoMigrateArgs(p.App.MigrateCommand())
 	if !can || !checksMigrations(p.App) || p.Maintenance {
 		return false, false
-	}
-	timeout := s.Timeout
-	if timeout <= 0 {
-		timeout = defaultStepTimeout
 	}
 	argv, _ := json.Marshal(args)
 	env := p.env(h.host, s)
