@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -50,12 +49,10 @@ func newInventoryListCmd(c *cli) *cobra.Command {
 		}
 		hosts := f.Select(flt)
 		if asJSON {
-			enc := json.NewEncoder(c.stdout)
-			enc.SetIndent("", "  ")
 			if hosts == nil {
 				hosts = []inventory.Host{}
 			}
-			return enc.Encode(hosts)
+			return writeJSON(c.stdout, hosts)
 		}
 		return writeHostTable(c.stdout, hosts)
 	})

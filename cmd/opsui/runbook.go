@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -114,9 +113,7 @@ func printRunbooks(c *cli, rbs []inventory.Runbook, asJSON bool) error {
 		if rbs == nil {
 			rbs = []inventory.Runbook{}
 		}
-		enc := json.NewEncoder(c.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rbs)
+		return writeJSON(c.stdout, rbs)
 	}
 	if len(rbs) == 0 {
 		fmt.Fprintln(c.stdout, "no runbooks: declare them in the fleet file's runbooks: and import it (see the README)")
