@@ -3,7 +3,6 @@ package deploy
 import (
 	"context"
 	"net"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -26,18 +25,9 @@ func TestDjangoRollingDeployAndRollbackDropNoRequest(t *testing.T) {
 	webtest.RequireGunicorn(t)
 	tb := newTestbed(t, 2)
 	ctx := context.Background()
-	repo, err := demoapp.Create(ctx, filepath.Join(t.TempDir(), "shop"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tb.repo = repo.Dir
-	tb.app = inventory.App{Name: "app", Repo: repo.Dir, DeployTo: tb.deployTo, KeepReleases: 3, Preset: PresetDjango,
-		Shared:      []string{"logs/"},
-		Migrate:     "./venv/bin/python manage.py migrate --noinput",
-		MigratePlan: "./venv/bin/python manage.py showmigrations --plan",
-		Health:      &inventory.HealthCheck{URL: "http://127.0.0.1:8000/health/", Expect: "release=$RELEASE_ID", Retries: 30, Deadline: inventory.Duration(20 * time.Second)}}
+	repo := tb.useDemoShop()
+	tb.app.MigratePlan = "./venv/bin/python manage.py showmigrations --plan"
 	tb.inv.Apps = []inventory.App{tb.app}
-	tb.inv.Roles = nil
 	var backends []string
 	for _, h := range tb.fleet.Hosts {
 		backends = append(backends, net.JoinHostPort(h.Addr, "8000"))

@@ -62,17 +62,7 @@ func TestDeployWithMaintenance(t *testing.T) {
 	webtest.RequireNginx(t)
 	tb := newTestbedWith(t, 3, sshtest.WithNames("web1", "web2", "lb1"))
 	ctx := context.Background()
-	repo, err := demoapp.Create(ctx, filepath.Join(t.TempDir(), "shop"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tb.repo = repo.Dir
-	tb.app = inventory.App{Name: "app", Repo: repo.Dir, DeployTo: tb.deployTo, KeepReleases: 3, Preset: PresetDjango,
-		Shared:  []string{"logs/"},
-		Migrate: "./venv/bin/python manage.py migrate --noinput",
-		Health:  &inventory.HealthCheck{URL: "http://127.0.0.1:8000/health/", Expect: "release=$RELEASE_ID", Retries: 30, Deadline: inventory.Duration(20 * time.Second)}}
-	tb.inv.Apps = []inventory.App{tb.app}
-	tb.inv.Roles = nil
+	repo := tb.useDemoShop()
 
 	lb := tb.fleet.Hosts[2]
 	dir := filepath.Join(tb.fleet.Dir, "nginx")

@@ -4,11 +4,9 @@ import (
 	"context"
 	"errors"
 	"net"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/opsui/opsui/internal/demoapp"
 	"github.com/opsui/opsui/internal/webtest"
@@ -154,17 +152,7 @@ func TestDeployRefusesRollingWithBreakingMigration(t *testing.T) {
 	webtest.RequireGunicorn(t)
 	tb := newTestbed(t, 2)
 	ctx := context.Background()
-	repo, err := demoapp.Create(ctx, filepath.Join(t.TempDir(), "shop"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tb.repo = repo.Dir
-	tb.app = inventory.App{Name: "app", Repo: repo.Dir, DeployTo: tb.deployTo, KeepReleases: 3, Preset: PresetDjango,
-		Shared:  []string{"logs/"},
-		Migrate: "./venv/bin/python manage.py migrate --noinput",
-		Health:  &inventory.HealthCheck{URL: "http://127.0.0.1:8000/health/", Expect: "release=$RELEASE_ID", Retries: 30, Deadline: inventory.Duration(20 * time.Second)}}
-	tb.inv.Apps = []inventory.App{tb.app}
-	tb.inv.Roles = nil
+	repo := tb.useDemoShop()
 	tb.settings = func(h inventory.Host) map[string]inventory.RoleSettings {
 		return map[string]inventory.RoleSettings{"web": {HealthURL: "http://" + net.JoinHostPort(h.Address, "8000") + "/health/",
 			Options: map[string]string{"bind": h.Address + ":8000", "workers": "1"}}}

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opsui/opsui/internal/demoapp"
 	"github.com/opsui/opsui/internal/sshtest"
 	"github.com/opsui/opsui/inventory"
 	"github.com/opsui/opsui/ops/remote"
@@ -181,6 +182,25 @@ func (tb *testbed) deploy(ref string, s Strategy) *Outcome {
 		tb.t.Fatalf("deploy %s: %v", ref, err)
 	}
 	return out
+}
+
+// useDemoShop points tb at a new demo shop repository (internal/demoapp)
+// deployed as app "app" with the Django preset: shared logs/, Django's
+// migrate, a health check naming the release; no role defaults.
+func (tb *testbed) useDemoShop() *demoapp.Repo {
+	tb.t.Helper()
+	repo, err := demoapp.Create(context.Background(), filepath.Join(tb.t.TempDir(), "shop"))
+	if err != nil {
+		tb.t.Fatal(err)
+	}
+	tb.repo = repo.Dir
+	tb.app = inventory.App{Name: "app", Repo: repo.Dir, DeployTo: tb.deployTo, KeepReleases: 3, Preset: PresetDjango,
+		Shared:  []string{"logs/"},
+		Migrate: "./venv/bin/python manage.py migrate --noinput",
+		Health:  &inventory.HealthCheck{URL: "http://127.0.0.1:8000/health/", Expect: "release=$RELEASE_ID", Retries: 30, Deadline: inventory.Duration(20 * time.Second)}}
+	tb.inv.Apps = []inventory.App{tb.app}
+	tb.inv.Roles = nil
+	return repo
 }
 
 // deployTolerated deploys ref as deploy does, with
